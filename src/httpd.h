@@ -1,0 +1,77 @@
+/*
+ * httpd.h: the HTTP server both daemons use. It owns listeners (plain or
+ * TLS, port 0 allowed), downstream connections and their requests, and
+ * hides the wire (HTTP/1.1 here; HTTP/2 by ALPN or prior knowledge in h2.c)
+ * behind one request/response abstraction. A handler may answer at once or
+ * later (long-polls, upstream round trips); if the connection dies first,
+ * the request's abort callback runs instead and the request is gone.
+ * Every size and idle time is bounded by struct httpd_limits.
+ */
+#ifndef UCGW_HTTPD_H
+#define UCGW_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "util.h"
+
+struct httpd;
+struct http_req;
+
+typedef void (*httpd_handler)(struct http_req *, void *arg);
+typedef void (*http_abort_cb)(struct http_req *, void *arg);
+
+struct httpd_limits {
+	size_t max_header_bytes;
+	size_t max_body_bytes;
+	unsigned max_connections;
+	unsigned header_timeout_ms;	/* to receive a whole request once it started */
+	unsigned idle_timeout_ms;	/* keep-alive idle */
+	unsigned write_timeout_ms;
+};
+
+struct httpd *httpd_create(struct event_base *, const struct httpd_limits *, httpd_handler, void *arg);
+/* New limits apply to connections accepted from now on. */
+void httpd_set_limits(struct httpd *, const struct httpd_limits *);
+/*
+ * Listen on url: "http://HOST:PORT" or "https://HOST:PORT" (tls must then be
+ * set; it is not owned). Port 0 takes an ephemeral port. On success the
+ * bound "HOST:PORT" is written to bound (at least 64 bytes).
+ */
+int httpd_listen(struct httpd *, const char *url, SSL_CTX *tls, char *bound, size_t boundlen,
+    char **cause);
+/* Stop accepting, close idle connections, let requests in flight finish.
+ * done runs once every connection is gone (at most after ms, by force). */
+void httpd_drain(struct httpd *, unsigned ms, void (*done)(void *), void *arg);
+void httpd_free(struct httpd *);
+unsigned httpd_nconnections(const struct httpd *);
+
+/* Request: valid from the handler call until it is answered or aborted. */
+const char *http_req_method(const struct http_req *);
+const char *http_req_path(const struct http_req *);	/* decoded path, no query */
+const char *http_req_query(const struct http_req *);	/* raw query without '?', or "" */
+const char *http_req_target(const struct http_req *);	/* as sent */
+const char *http_req_header(const struct http_req *, const char *name);
+const char *http_req_body(const struct http_req *, size_t *len);
+const char *http_req_peer(const struct http_req *);	/* "ip:port" */
+uint64_t http_req_conn_id(const struct http_req *);
+int http_req_is_tls(const struct http_req *);
+int http_req_is_h2(const struct http_req *);
+/* A query parameter, decoded into out; returns 0 if present. */
+int http_req_query_param(const struct http_req *, const char *name, struct buf *out);
+
+void http_req_set_abort(struct http_req *, http_abort_cb, void *arg);
+/* Response headers (copied). Content-Type/Length are set by the reply calls. */
+void http_req_add_header(struct http_req *, const char *name, const char *value);
+/* Answer; the request is gone afterwards. The body is copied / taken over. */
+void http_req_reply(struct http_req *, int status, const char *ctype, const char *body, size_t len);
+void http_req_reply_buf(struct http_req *, int status, const char *ctype, struct buf *body);
+/* Ask the connection to close after this response. */
+void http_req_close_after(struct http_req *);
+
+const char *http_status_text(int);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * json.h: JSON documents parsed with yajl into a tree that remembers where
+ * each value stood (line and column), with limits on size and depth; and a
+ * writer that appends JSON text to a struct buf. Comments are accepted when
+ * the caller asks (configuration files), never on the wire.
+ */
+#ifndef UCGW_JSON_H
+#define UCGW_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum json_type {
+	JSON_NULL,
+	JSON_BOOL,
+	JSON_INT,
+	JSON_DOUBLE,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
+};
+
+struct json;
+
+struct json_member {
+	const char *key;
+	size_t keylen;
+	unsigned line, col;	/* where the key stood */
+	struct json *val;
+};
+
+struct json {
+	enum json_type type;
+	unsigned line, col;	/* 1-based; 0 when made by hand (overrides) */
+	union {
+		int b;
+		long long i;
+		double d;
+		struct { const char *s; size_t len; } str;
+		struct { struct json **v; size_t n; } arr;
+		struct { struct json_member *m; size_t n; } obj;
+	} u;
+};
+
+struct json_limits {
+	size_t max_bytes;	/* 0 = no limit */
+	unsigned max_depth;	/* 0 = 64 */
+	int allow_comments;
+};
+
+struct json_error {
+	unsigned line, col;
+	char msg[160];
+};
+
+struct json_doc;	/* owns every node and string of one parse */
+
+struct json_doc *json_parse(const char *, size_t, const struct json_limits *, struct json_error *);
+struct json *json_root(const struct json_doc *);
+void json_doc_free(struct json_doc *);
+
+/* Nodes added to a document by hand (configuration overrides). */
+struct json *json_doc_new_node(struct json_doc *, enum json_type);
+const char *json_doc_strdup(struct json_doc *, const char *, size_t);
+void json_obj_set(struct json_doc *, struct json *obj, const char *key, struct json *val);
+
+const char *json_type_name(enum json_type);
+
+/* Lookups; all return NULL/0 when absent or of another type. */
+struct json *json_get(const struct json *obj, const char *key);
+const char *json_get_str(const struct json *obj, const char *key);
+const char *json_str(const struct json *);
+int json_is(const struct json *, enum json_type);
+
+/* Convert 0-based byte offset in text to 1-based line and column. */
+void json_offset_to_pos(const char *text, size_t off, unsigned *line, unsigned *col);
+
+/* Writer. Keys and strings are escaped; output is compact UTF-8. */
+struct jw {
+	struct buf *b;
+	unsigned depth;
+	uint64_t first;	/* bit per depth: no element yet */
+};
+
+void jw_init(struct jw *, struct buf *);
+void jw_obj_begin(struct jw *);
+void jw_obj_end(struct jw *);
+void jw_arr_begin(struct jw *);
+void jw_arr_end(struct jw *);
+void jw_key(struct jw *, const char *);
+void jw_str(struct jw *, const char *);
+void jw_strn(struct jw *, const char *, size_t);
+void jw_int(struct jw *, long long);
+void jw_double(struct jw *, double);
+void jw_bool(struct jw *, int);
+void jw_null(struct jw *);
+void jw_raw(struct jw *, const char *);	/* already valid JSON */
+void jw_value(struct jw *, const struct json *);
+void jw_kstr(struct jw *, const char *, const char *);	/* key + string (null if NULL) */
+void jw_kint(struct jw *, const char *, long long);
+void jw_kbool(struct jw *, const char *, int);
+
+/* Append s as a JSON string literal (with quotes). */
+void json_escape(struct buf *, const char *, size_t);
+
+#endif

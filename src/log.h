@@ -1,0 +1,26 @@
+/*
+ * log.h: one line per event on stderr, "TIME LEVEL subject: message".
+ * Callers name the connection, agent or session a line concerns in the
+ * subject. Nothing that could hold a password, token or cookie value is
+ * ever passed here: headers are never logged whole.
+ */
+#ifndef UCGW_LOG_H
+#define UCGW_LOG_H
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_set_level(enum log_level);
+enum log_level log_get_level(void);
+int log_level_parse(const char *, enum log_level *);
+const char *log_level_name(enum log_level);
+void log_set_program(const char *);
+
+void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_enabled(l) ((l) <= log_get_level())
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) do { if (log_enabled(LOG_INFO)) log_msg(LOG_INFO, __VA_ARGS__); } while (0)
+#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

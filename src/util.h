@@ -1,0 +1,64 @@
+/*
+ * util.h: allocation that never returns NULL, a growable byte buffer,
+ * unguessable identifiers and clocks. Nothing here does I/O.
+ */
+#ifndef UCGW_UTIL_H
+#define UCGW_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+int xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+int xvasprintf(char **, const char *, va_list) __attribute__((format(printf, 2, 0)));
+
+/* A growable byte buffer; data is always NUL-terminated for convenience. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *);
+void buf_free(struct buf *);
+void buf_reset(struct buf *);
+void buf_reserve(struct buf *, size_t);
+void buf_add(struct buf *, const void *, size_t);
+void buf_addstr(struct buf *, const char *);
+void buf_addch(struct buf *, char);
+void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+char *buf_detach(struct buf *, size_t *);
+
+/* Fill out with len random characters from alphabet (CSPRNG), NUL-terminated. */
+void util_random_id(char *out, size_t len, const char *alphabet);
+#define UTIL_ALNUM_UPPER "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define UTIL_HEX "0123456789abcdef"
+#define UTIL_BASE62 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+uint64_t util_now_ms(void);	/* monotonic */
+uint64_t util_wall_ms(void);	/* since the epoch */
+
+/* Constant-time comparison of two strings (lengths may leak). */
+int util_streq_ct(const char *, const char *);
+
+/* Case-insensitive ASCII compare of a and the first n bytes of b. */
+int util_strncaseeq(const char *a, const char *b, size_t n);
+
+/* Percent-decode (and '+' to space when plus is set) in place; returns new length or -1. */
+long util_url_decode(char *s, size_t len, int plus);
+/* Percent-encode for application/x-www-form-urlencoded values. */
+void util_url_encode(struct buf *, const char *s, size_t len);
+
+/* Base64 (standard alphabet, padded); decode returns -1 on bad input. */
+void util_base64_encode(struct buf *, const void *, size_t);
+long util_base64_decode(struct buf *, const char *, size_t);
+
+#endif

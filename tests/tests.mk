@@ -1,0 +1,46 @@
+# tests/tests.mk: unit tests (Check, TAP output) and end-to-end tests (node,
+# real processes), all run by `make check` through the TAP driver.
+TEST_EXTENSIONS = .js .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+JS_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_DRIVER = $(LOG_DRIVER)
+JS_LOG_COMPILER = $(NODE) --test-reporter=tap
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	UCGW_BUILDDIR='$(abs_top_builddir)'; export UCGW_BUILDDIR; \
+	UCGW_SRCDIR='$(abs_top_srcdir)'; export UCGW_SRCDIR;
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+UNIT_LDADD = libucgw.a $(CHECK_LIBS) $(DEPS_LIBS)
+
+if HAVE_CHECK
+unit_tests = \
+	tests/unit/test_util \
+	tests/unit/test_json \
+	tests/unit/test_conf \
+	tests/unit/test_hparse
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
+tests_unit_test_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_util_LDADD = $(UNIT_LDADD)
+tests_unit_test_json_SOURCES = tests/unit/test_json.c tests/unit/unit.h
+tests_unit_test_json_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_json_LDADD = $(UNIT_LDADD)
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c tests/unit/unit.h
+tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_LDADD = $(UNIT_LDADD)
+tests_unit_test_hparse_SOURCES = tests/unit/test_hparse.c tests/unit/unit.h
+tests_unit_test_hparse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hparse_LDADD = $(UNIT_LDADD)
+endif
+
+# Every configuration key is documented.
+TESTS += tests/unit/config-docs.sh
+
+if HAVE_NODE
+TESTS += \
+	tests/e2e/daemon.test.js
+endif
+
+EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary
