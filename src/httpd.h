@@ -34,6 +34,12 @@ struct httpd_limits {
 };
 
 struct httpd *httpd_create(struct event_base *, const struct httpd_limits *, httpd_handler, void *arg);
+/*
+ * How error bodies that the server makes itself (400, 413, 431, ...) look:
+ * write the body into out and return its content type. Default: text/plain.
+ */
+typedef const char *(*httpd_error_fmt)(int status, const char *reason, struct buf *out);
+void httpd_set_error_format(struct httpd *, httpd_error_fmt);
 /* New limits apply to connections accepted from now on. */
 void httpd_set_limits(struct httpd *, const struct httpd_limits *);
 /*

@@ -44,3 +44,10 @@ TESTS += \
 endif
 
 EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary
+
+# Fuzz targets: built here as plain programs (-DFUZZ_STANDALONE) that replay
+# files named on the command line; build them with clang -fsanitize=fuzzer
+# for real fuzzing (see each file's top comment and docs/testing.md).
+noinst_PROGRAMS += tests/fuzz/fuzz_hparse
+tests_fuzz_fuzz_hparse_SOURCES = tests/fuzz/fuzz_hparse.c
+tests_fuzz_fuzz_hparse_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE

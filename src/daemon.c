@@ -1,0 +1,242 @@
+/*
+ * daemon.c: command line, configuration life and signals for ucgw and
+ * ucwa-sim. The current configuration is replaced only by a complete,
+ * checked new one; every problem of a refused one is logged. One libevent
+ * loop; signals arrive as events, never in signal context.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "version.h"
+
+struct daemon_state {
+	const struct daemon_prog *prog;
+	struct event_base *base;
+	const char *file;
+	struct conf_overrides overrides;
+	void *cfg;
+	int stopping;
+};
+
+static struct daemon_state daemon_state;
+
+/* Print "listening on HOST:PORT". */
+void
+daemon_announce(const char *bound)
+{
+	printf("listening on %s\n", bound);
+	fflush(stdout);
+}
+
+/* The configuration file in use. */
+const char *
+daemon_config_file(void)
+{
+	return daemon_state.file ? daemon_state.file : "(defaults)";
+}
+
+/* Usage text. */
+static void
+daemon_usage(const struct daemon_prog *p, FILE *f)
+{
+	fprintf(f,
+	    "usage: %s [-t] [-c FILE] [-o key.path=value ...]\n"
+	    "       %s --version\n"
+	    "%s\n\n"
+	    "  -c FILE      configuration file (JSON, comments allowed); default: built-in\n"
+	    "  -t           check the configuration, print \"configuration OK\" or every problem\n"
+	    "  -o KEY=VAL   override a configuration key (VAL is JSON, or else a string)\n"
+	    "  -h, --help   this text\n"
+	    "  --version    print the version\n"
+	    "\nSignals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit.\n",
+	    p->name, p->name, p->summary);
+}
+
+/* Load and check the configuration; NULL with every problem in *problems. */
+static void *
+daemon_load(const struct daemon_state *d, char **problems)
+{
+	const struct daemon_prog *p = d->prog;
+	void *cfg = conf_load(p->schema, d->file, &d->overrides, problems);
+	struct buf b;
+
+	if (cfg == NULL || p->validate == NULL)
+		return cfg;
+	buf_init(&b);
+	p->validate(cfg, daemon_config_file(), &b);
+	if (b.len == 0) {
+		buf_free(&b);
+		return cfg;
+	}
+	conf_free(p->schema, cfg);
+	*problems = buf_detach(&b, NULL);
+	return NULL;
+}
+
+/* Log each line of a problem list. */
+static void
+daemon_log_problems(const char *problems)
+{
+	const char *p = problems, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		log_error("%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+}
+
+/* SIGHUP: load a new configuration, keep the old one if it is bad. */
+static void
+daemon_reload(struct daemon_state *d)
+{
+	char *problems = NULL, *changed = NULL;
+	void *cfg, *old = d->cfg;
+
+	log_info("SIGHUP: reloading %s", daemon_config_file());
+	if ((cfg = daemon_load(d, &problems)) == NULL) {
+		daemon_log_problems(problems);
+		log_error("reload refused: keeping the previous configuration");
+		free(problems);
+		return;
+	}
+	if (conf_keep_static(d->prog->schema, cfg, old, &changed) > 0) {
+		log_warn("reload: %s can only change on restart; keeping the running value(s)",
+		    changed);
+		free(changed);
+	}
+	d->prog->apply(cfg, old);
+	d->cfg = cfg;
+	conf_free(d->prog->schema, old);
+	log_info("reload done");
+}
+
+/* Drain finished: leave the loop. */
+static void
+daemon_drained(void *arg)
+{
+	struct daemon_state *d = arg;
+
+	log_info("drained; exiting");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* A signal arrived (as an event). */
+static void
+daemon_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+
+	if (sig == SIGHUP) {
+		daemon_reload(d);
+		return;
+	}
+	if (d->stopping) {
+		log_warn("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = 1;
+	log_info("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	d->prog->drain(daemon_drained, d);
+}
+
+/* Parse the command line into d; returns -1 to exit with *rc. */
+static int
+daemon_args(struct daemon_state *d, int argc, char **argv, int *test, int *rc)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "print-keys", no_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *cause;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:ho:t", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': d->file = optarg; break;
+		case 't': *test = 1; break;
+		case 'o':
+			if (conf_override_add(&d->overrides, optarg, &cause) != 0) {
+				fprintf(stderr, "%s: %s\n", d->prog->name, cause);
+				free(cause);
+				*rc = 2;
+				return -1;
+			}
+			break;
+		case 'h': daemon_usage(d->prog, stdout); *rc = 0; return -1;
+		case 'V': printf("%s %s\n", d->prog->name, UCGW_VERSION); *rc = 0; return -1;
+		case 'K': conf_print_keys(d->prog->schema); *rc = 0; return -1;
+		default: daemon_usage(d->prog, stderr); *rc = 2; return -1;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage(d->prog, stderr);
+		*rc = 2;
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the loop until a drain finishes. */
+static int
+daemon_run(struct daemon_state *d)
+{
+	struct event *sigs[3];
+	const int signums[3] = { SIGHUP, SIGTERM, SIGINT };
+	char *cause;
+	int rc = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	d->base = event_base_new();
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d->base, signums[i], daemon_signal, d);
+		evsignal_add(sigs[i], NULL);
+	}
+	d->prog->apply(d->cfg, NULL);
+	if (d->prog->start(d->base, d->cfg, &cause) != 0) {
+		log_error("%s", cause);
+		free(cause);
+		rc = 1;
+	} else
+		event_base_dispatch(d->base);
+	d->prog->stop();
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(d->base);
+	return rc;
+}
+
+/* Entry point shared by the daemons. */
+int
+daemon_main(const struct daemon_prog *prog, int argc, char **argv)
+{
+	struct daemon_state *d = &daemon_state;
+	char *problems = NULL;
+	int test = 0, rc = 0;
+
+	d->prog = prog;
+	log_set_program(prog->name);
+	if (daemon_args(d, argc, argv, &test, &rc) != 0)
+		return rc;
+	if ((d->cfg = daemon_load(d, &problems)) == NULL) {
+		fputs(problems, stderr);
+		free(problems);
+		conf_overrides_free(&d->overrides);
+		return 1;
+	}
+	if (test)
+		printf("configuration OK\n");
+	else
+		rc = daemon_run(d);
+	conf_free(prog->schema, d->cfg);
+	conf_overrides_free(&d->overrides);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/*
+ * gws.h: the Genesys Web Services v2 face of the gateway: routing of
+ * /api/v2 requests, the GWS response envelope ({"statusCode":N,...},
+ * application/json) and its error bodies.
+ */
+#ifndef UCGW_GWS_H
+#define UCGW_GWS_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "httpd.h"
+
+/* GWS statusCode values the gateway uses. */
+enum gws_status {
+	GWS_OK = 0,
+	GWS_MISSING_PARAM = 1,
+	GWS_INVALID_STATE = 2,
+	GWS_FORBIDDEN = 3,
+	GWS_INTERNAL = 4,
+	GWS_NOT_FOUND = 6,
+	GWS_OUT_OF_RANGE = 10,
+	GWS_ACCESS_DENIED = 20,
+};
+
+struct gws;
+
+struct gws *gws_create(struct event_base *, const struct config *);
+void gws_set_config(struct gws *, const struct config *);
+void gws_free(struct gws *);
+/* The httpd handler; arg is the struct gws. */
+void gws_handle(struct http_req *, void *arg);
+/* Error bodies for requests the HTTP layer refuses by itself. */
+const char *gws_error_format(int status, const char *reason, struct buf *out);
+
+void gws_reply_error(struct http_req *, int http_status, enum gws_status, const char *msg);
+/* Answer with a JSON body (application/json). */
+void gws_reply_json(struct http_req *, int http_status, struct buf *body);
+
+#endif

@@ -1,0 +1,877 @@
+/*
+ * httpd.c: the HTTP server. It owns listeners, downstream connections and
+ * the request in flight on each. A connection is one struct with a state
+ * changed only by httpd_conn_set_state(); requests are parsed by hparse with
+ * the configured bounds, handed to the program's handler, and answered in
+ * order. A connection is never freed inside its own callback: closing one
+ * moves it to the dead list, which is emptied on the next loop turn.
+ * Draining stops the listeners, closes idle connections and lets requests
+ * in flight finish, up to a deadline.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "httpd_int.h"
+#include "log.h"
+#include "tls.h"
+
+enum http_conn_state {
+	HTTP_CONN_TLS,		/* TLS handshake */
+	HTTP_CONN_READING,	/* idle or receiving a request */
+	HTTP_CONN_HANDLING,	/* request handed to the handler, no reply yet */
+	HTTP_CONN_WRITING,	/* reply queued, waiting for it to drain */
+	HTTP_CONN_DEAD,		/* on the dead list */
+};
+
+static const char *const http_conn_state_names[] = {
+	"tls", "reading", "handling", "writing", "dead"
+};
+
+struct http_listener {
+	struct httpd *httpd;
+	struct evconnlistener *evl;
+	SSL_CTX *tls;
+	char bound[64];
+};
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn) entry;
+	struct httpd *httpd;
+	uint64_t id;
+	char peer[64];
+	int tls;
+	enum http_conn_state state;
+	struct bufferevent *bev;
+	struct hparse *parser;
+	struct event *deadline;	/* whole request must arrive by then */
+	struct http_req *req;
+	struct httpd_limits lim;
+	int close_after;
+};
+
+TAILQ_HEAD(http_conn_list, http_conn);
+
+struct httpd {
+	struct event_base *base;
+	struct httpd_limits lim;
+	httpd_handler handler;
+	void *arg;
+	httpd_error_fmt errfmt;
+	struct http_listener **listeners;
+	size_t nlisteners;
+	struct http_conn_list conns;
+	struct http_conn_list dead;
+	unsigned nconns;
+	uint64_t next_id;
+	struct event *reaper;
+	int draining;
+	struct event *drain_timer;
+	void (*drain_done)(void *);
+	void *drain_arg;
+};
+
+static void httpd_conn_close(struct http_conn *);
+static void httpd_conn_process(struct http_conn *);
+
+/* The reason phrase for a status code. */
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+/* Default error body: the reason as plain text. */
+static const char *
+httpd_default_error(int status, const char *reason, struct buf *out)
+{
+	buf_printf(out, "%d %s: %s\n", status, http_status_text(status), reason);
+	return "text/plain; charset=utf-8";
+}
+
+/* Change a connection's state (the only place that does). */
+static void
+httpd_conn_set_state(struct http_conn *c, enum http_conn_state st)
+{
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    http_conn_state_names[c->state], http_conn_state_names[st]);
+	c->state = st;
+}
+
+/* Free the dead connections; runs at the start of a loop turn. */
+static void
+httpd_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+	struct http_conn *c;
+
+	while ((c = TAILQ_FIRST(&h->dead)) != NULL) {
+		TAILQ_REMOVE(&h->dead, c, entry);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		event_free(c->deadline);
+		hparse_free(c->parser);
+		free(c);
+	}
+	if (h->draining && h->nconns == 0 && h->drain_done != NULL) {
+		void (*done)(void *) = h->drain_done;
+
+		h->drain_done = NULL;
+		done(h->drain_arg);
+	}
+}
+
+/* Create a server; see httpd.h. */
+struct httpd *
+httpd_create(struct event_base *base, const struct httpd_limits *lim, httpd_handler handler,
+    void *arg)
+{
+	struct httpd *h = xcalloc(1, sizeof *h);
+
+	h->base = base;
+	h->lim = *lim;
+	h->handler = handler;
+	h->arg = arg;
+	h->errfmt = httpd_default_error;
+	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->dead);
+	h->reaper = event_new(base, -1, 0, httpd_reap, h);
+	return h;
+}
+
+/* Choose how server-made error bodies look. */
+void
+httpd_set_error_format(struct httpd *h, httpd_error_fmt fmt)
+{
+	h->errfmt = fmt ? fmt : httpd_default_error;
+}
+
+/* New limits for connections accepted from now on. */
+void
+httpd_set_limits(struct httpd *h, const struct httpd_limits *lim)
+{
+	h->lim = *lim;
+}
+
+/* Number of open connections. */
+unsigned
+httpd_nconnections(const struct httpd *h)
+{
+	return h->nconns;
+}
+
+/* Parser limits derived from the server limits. */
+static void
+httpd_parse_limits(const struct httpd_limits *lim, struct hparse_limits *pl)
+{
+	pl->max_line = lim->max_header_bytes;
+	pl->max_header_bytes = lim->max_header_bytes;
+	pl->max_headers = 100;
+	pl->max_body = lim->max_body_bytes;
+}
+
+/* Arm the idle or header timers for the reading state. */
+static void
+httpd_conn_timers(struct http_conn *c)
+{
+	struct timeval idle = { c->lim.idle_timeout_ms / 1000, (c->lim.idle_timeout_ms % 1000) * 1000 };
+	struct timeval wr = { c->lim.write_timeout_ms / 1000, (c->lim.write_timeout_ms % 1000) * 1000 };
+
+	if (c->state == HTTP_CONN_READING || c->state == HTTP_CONN_TLS)
+		bufferevent_set_timeouts(c->bev, &idle, &wr);
+	else
+		bufferevent_set_timeouts(c->bev, NULL, &wr);
+}
+
+/* Format "ip:port" of a socket address. */
+static void
+httpd_format_addr(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(out, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(out, len, "%s:%u", host, ntohs(s4->sin_port));
+	}
+}
+
+/* Free a request (after its reply or abort). */
+static void
+httpd_req_free(struct http_req *r)
+{
+	http_req_free_fields(r);
+	free(r);
+}
+
+/* Release the request's owned fields. */
+void
+http_req_free_fields(struct http_req *r)
+{
+	for (size_t i = 0; i < r->nresp_headers; i++) {
+		free(r->resp_headers[i].name);
+		free(r->resp_headers[i].value);
+	}
+	free(r->resp_headers);
+	free(r->path);
+}
+
+/* Close a connection: abort its request, move it to the dead list. */
+static void
+httpd_conn_close(struct http_conn *c)
+{
+	struct httpd *h = c->httpd;
+	struct http_req *r = c->req;
+
+	if (c->state == HTTP_CONN_DEAD)
+		return;
+	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	httpd_conn_set_state(c, HTTP_CONN_DEAD);
+	c->req = NULL;
+	if (r != NULL) {
+		if (r->abort_cb != NULL)
+			r->abort_cb(r, r->abort_arg);
+		httpd_req_free(r);
+	}
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	event_del(c->deadline);
+	TAILQ_REMOVE(&h->conns, c, entry);
+	TAILQ_INSERT_TAIL(&h->dead, c, entry);
+	h->nconns--;
+	event_active(h->reaper, 0, 0);
+}
+
+/* Release a response body once libevent has sent it. */
+static void
+httpd_free_body(const void *data, size_t len, void *arg)
+{
+	free((void *)data);
+}
+
+/* Queue a complete response head and body on the connection. */
+static void
+httpd_conn_write_response(struct http_conn *c, struct http_req *r, int status, const char *ctype,
+    struct buf *body)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int head = r != NULL && strcmp(r->method, "HEAD") == 0;
+	char *data;
+	size_t len;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+	if (ctype != NULL && (body->len > 0 || status != 204))
+		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	if (status != 204 && status != 304)
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n", body->len);
+	for (size_t i = 0; r != NULL && i < r->nresp_headers; i++)
+		evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers[i].name,
+		    r->resp_headers[i].value);
+	if (c->close_after)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	evbuffer_add(out, "\r\n", 2);
+	if (head || body->len == 0) {
+		buf_free(body);
+		return;
+	}
+	data = buf_detach(body, &len);
+	evbuffer_add_reference(out, data, len, httpd_free_body, NULL);
+}
+
+/* Answer a request the server refused by itself, then close. */
+static void
+httpd_conn_error(struct http_conn *c, int status, const char *reason)
+{
+	struct buf body;
+	const char *ctype;
+
+	log_info("conn %llu: %s: %d %s", (unsigned long long)c->id, c->peer, status, reason);
+	buf_init(&body);
+	ctype = c->httpd->errfmt(status, reason, &body);
+	c->close_after = 1;
+	httpd_conn_write_response(c, NULL, status, ctype, &body);
+	httpd_conn_set_state(c, HTTP_CONN_WRITING);
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* The whole request did not arrive in time. */
+static void
+httpd_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (c->state == HTTP_CONN_READING)
+		httpd_conn_error(c, 408, "request not received in time");
+}
+
+/* Build the request object for a parsed message and hand it to the handler. */
+static void
+httpd_conn_dispatch(struct http_conn *c)
+{
+	struct hparse_msg *m = hparse_msg_mut(c->parser);
+	struct http_req *r = xcalloc(1, sizeof *r);
+
+	r->conn = c;
+	r->method = m->method;
+	r->target = m->target;
+	r->headers = m->headers;
+	r->nheaders = m->nheaders;
+	r->body = m->body.data ? m->body.data : "";
+	r->bodylen = m->body.len;
+	if (http_req_split_target(r) != 0) {
+		httpd_req_free(r);
+		httpd_conn_error(c, 400, "bad request target");
+		return;
+	}
+	if (!m->keep_alive || c->httpd->draining)
+		c->close_after = 1;
+	event_del(c->deadline);
+	c->req = r;
+	/* Keep watching for EOF, but buffer at most one more request. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
+	httpd_conn_set_state(c, HTTP_CONN_HANDLING);
+	httpd_conn_timers(c);
+	c->httpd->handler(r, c->httpd->arg);
+}
+
+/* Handle a parser result; returns 1 to keep parsing buffered input. */
+static int
+httpd_conn_parsed(struct http_conn *c, enum hparse_result res)
+{
+	if (res == HPARSE_ERROR) {
+		httpd_conn_error(c, hparse_error_status(c->parser), hparse_error_str(c->parser));
+		return 0;
+	}
+	if (res == HPARSE_MORE)
+		return 0;
+	if (hparse_msg(c->parser)->upgrade_h2c) {
+		httpd_conn_error(c, 505, "HTTP/2 prior knowledge is not enabled on this listener");
+		return 0;
+	}
+	httpd_conn_dispatch(c);
+	return 0;
+}
+
+/* Answer "Expect: 100-continue" once the headers are in. */
+static void
+httpd_conn_expect(struct http_conn *c)
+{
+	const struct hparse_msg *m = hparse_msg(c->parser);
+	const char *e;
+
+	if (m->nheaders == 0 || (e = hparse_header(m, "expect")) == NULL)
+		return;
+	if (strcasecmp(e, "100-continue") == 0)
+		evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+/* Feed buffered input to the parser while the connection is reading. */
+static void
+httpd_conn_process(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	int was_started = hparse_started(c->parser);
+
+	while (c->state == HTTP_CONN_READING && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		enum hparse_result res;
+		size_t used = 0;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		res = hparse_feed(c->parser, v.iov_base, v.iov_len, &used);
+		evbuffer_drain(in, used);
+		if (res == HPARSE_MORE && used == 0) {
+			/* A prefix of the h2 preface: wait until it is decided. */
+			size_t have = evbuffer_get_length(in);
+
+			if (have <= v.iov_len || evbuffer_pullup(in, have < 64 ? (ev_ssize_t)have : 64) == NULL)
+				break;
+			continue;
+		}
+		if (res == HPARSE_MORE && !hparse_started(c->parser))
+			continue;
+		if (res == HPARSE_MORE && !was_started) {
+			struct timeval tv = { c->lim.header_timeout_ms / 1000,
+			    (c->lim.header_timeout_ms % 1000) * 1000 };
+
+			was_started = 1;
+			evtimer_add(c->deadline, &tv);
+			httpd_conn_expect(c);
+		}
+		httpd_conn_parsed(c, res);
+	}
+}
+
+/* Input arrived. */
+static void
+httpd_conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (c->state == HTTP_CONN_TLS) {
+		httpd_conn_set_state(c, HTTP_CONN_READING);
+		if (tls_alpn_is_h2(bufferevent_openssl_get_ssl(bev))) {
+			httpd_conn_error(c, 505, "HTTP/2 is not enabled on this listener");
+			return;
+		}
+	}
+	httpd_conn_process(c);
+}
+
+/* Output drained: close, or get ready for the next request. */
+static void
+httpd_conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (c->state != HTTP_CONN_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (c->close_after) {
+		httpd_conn_close(c);
+		return;
+	}
+	hparse_reset(c->parser);
+	httpd_conn_set_state(c, HTTP_CONN_READING);
+	httpd_conn_timers(c);
+	bufferevent_enable(c->bev, EV_READ);
+	httpd_conn_process(c);
+}
+
+/* EOF, error or timeout on the connection. */
+static void
+httpd_conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("conn %llu: %s timeout", (unsigned long long)c->id,
+		    what & BEV_EVENT_READING ? "idle" : "write");
+	else if (what & BEV_EVENT_ERROR)
+		log_debug("conn %llu: error: %s", (unsigned long long)c->id,
+		    c->tls ? tls_error_string() : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	httpd_conn_close(c);
+}
+
+/* Make the bufferevent for an accepted socket (TLS when the listener has it). */
+static struct bufferevent *
+httpd_conn_bev(struct httpd *h, struct http_listener *l, evutil_socket_t fd)
+{
+	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (l->tls == NULL)
+		return bufferevent_socket_new(h->base, fd, opts);
+	if ((ssl = SSL_new(l->tls)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(h->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
+	if (bev != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* A new connection on a listener. */
+static void
+httpd_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct http_listener *l = arg;
+	struct httpd *h = l->httpd;
+	struct hparse_limits pl;
+	struct http_conn *c;
+
+	if (h->draining || h->nconns >= h->lim.max_connections) {
+		log_warn("listener %s: refusing a connection (%s)", l->bound,
+		    h->draining ? "draining" : "connection limit reached");
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	if ((c->bev = httpd_conn_bev(h, l, fd)) == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->httpd = h;
+	c->id = ++h->next_id;
+	c->lim = h->lim;
+	c->tls = l->tls != NULL;
+	httpd_format_addr(sa, c->peer, sizeof c->peer);
+	httpd_parse_limits(&c->lim, &pl);
+	c->parser = hparse_new(HPARSE_REQUEST, &pl);
+	c->deadline = evtimer_new(h->base, httpd_conn_deadline, c);
+	c->state = c->tls ? HTTP_CONN_TLS : HTTP_CONN_READING;
+	TAILQ_INSERT_TAIL(&h->conns, c, entry);
+	h->nconns++;
+	log_debug("conn %llu: accepted from %s on %s", (unsigned long long)c->id, c->peer, l->bound);
+	bufferevent_setcb(c->bev, httpd_conn_readcb, httpd_conn_writecb, httpd_conn_eventcb, c);
+	httpd_conn_timers(c);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Split "scheme://host:port" into the TLS flag and "host:port". */
+static int
+httpd_parse_url(const char *url, int *tls, const char **hostport, char **cause)
+{
+	if (strncmp(url, "http://", 7) == 0) {
+		*tls = 0;
+		*hostport = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		*tls = 1;
+		*hostport = url + 8;
+	} else {
+		xasprintf(cause, "%s: expected http://HOST:PORT or https://HOST:PORT", url);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse "HOST:PORT" (numeric host, port 0 allowed) into a socket address. */
+static int
+httpd_parse_hostport(const char *hostport, struct sockaddr_storage *ss, int *sl)
+{
+	const char *colon = strrchr(hostport, ':');
+	char *tmp;
+	long port;
+	int rc;
+
+	if (colon == NULL || colon[1] == '\0')
+		return -1;
+	port = strtol(colon + 1, &tmp, 10);
+	if (*tmp != '\0' || port < 0 || port > 65535)
+		return -1;
+	/* libevent refuses port 0: parse with port 1, then set the real one. */
+	xasprintf(&tmp, "%.*s:1", (int)(colon - hostport), hostport);
+	rc = evutil_parse_sockaddr_port(tmp, (struct sockaddr *)ss, sl);
+	free(tmp);
+	if (rc != 0)
+		return -1;
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* Listen on url; see httpd.h. */
+int
+httpd_listen(struct httpd *h, const char *url, SSL_CTX *tls, char *bound, size_t boundlen,
+    char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof ss;
+	struct http_listener *l;
+	const char *hostport;
+	int want_tls, sl = sizeof ss;
+
+	if (httpd_parse_url(url, &want_tls, &hostport, cause) != 0)
+		return -1;
+	if (want_tls && tls == NULL) {
+		xasprintf(cause, "%s: https needs a certificate and key", url);
+		return -1;
+	}
+	if (httpd_parse_hostport(hostport, &ss, &sl) != 0) {
+		xasprintf(cause, "%s: expected a numeric HOST:PORT", url);
+		return -1;
+	}
+	l = xcalloc(1, sizeof *l);
+	l->httpd = h;
+	l->tls = want_tls ? tls : NULL;
+	l->evl = evconnlistener_new_bind(h->base, httpd_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+	    (struct sockaddr *)&ss, sl);
+	if (l->evl == NULL) {
+		xasprintf(cause, "%s: %s", url, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		free(l);
+		return -1;
+	}
+	getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &sslen);
+	httpd_format_addr((struct sockaddr *)&ss, l->bound, sizeof l->bound);
+	snprintf(bound, boundlen, "%s", l->bound);
+	h->listeners = xreallocarray(h->listeners, h->nlisteners + 1, sizeof *h->listeners);
+	h->listeners[h->nlisteners++] = l;
+	return 0;
+}
+
+/* Drain deadline: close whatever is still open. */
+static void
+httpd_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+	struct http_conn *c;
+
+	if (h->nconns > 0)
+		log_warn("drain time over: closing %u connection(s)", h->nconns);
+	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
+		httpd_conn_close(c);
+	event_active(h->reaper, 0, 0);
+}
+
+/* Stop accepting; finish what is in flight; see httpd.h. */
+void
+httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct http_conn *c, *next;
+
+	h->draining = 1;
+	h->drain_done = done;
+	h->drain_arg = arg;
+	for (size_t i = 0; i < h->nlisteners; i++)
+		evconnlistener_disable(h->listeners[i]->evl);
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
+			httpd_conn_close(c);
+		else
+			c->close_after = 1;
+	}
+	if (h->drain_timer == NULL)
+		h->drain_timer = evtimer_new(h->base, httpd_drain_timeout, h);
+	evtimer_add(h->drain_timer, &tv);
+	event_active(h->reaper, 0, 0);
+}
+
+/* Free the server, its listeners and any remaining connections. */
+void
+httpd_free(struct httpd *h)
+{
+	struct http_conn *c;
+
+	if (h == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
+		httpd_conn_close(c);
+	h->drain_done = NULL;
+	httpd_reap(-1, 0, h);
+	for (size_t i = 0; i < h->nlisteners; i++) {
+		evconnlistener_free(h->listeners[i]->evl);
+		free(h->listeners[i]);
+	}
+	free(h->listeners);
+	if (h->drain_timer != NULL)
+		event_free(h->drain_timer);
+	event_free(h->reaper);
+	free(h);
+}
+
+/* Split the request target into decoded path and raw query. */
+int
+http_req_split_target(struct http_req *r)
+{
+	const char *t = r->target, *q;
+	long n;
+
+	if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
+		t = strchr(strstr(t, "//") + 2, '/');
+		if (t == NULL)
+			t = "/";
+	}
+	if (*t != '/')
+		return -1;
+	q = strchr(t, '?');
+	r->query = q ? q + 1 : "";
+	r->path = xstrndup(t, q ? (size_t)(q - t) : strlen(t));
+	n = util_url_decode(r->path, strlen(r->path), 0);
+	if (n < 0 || (size_t)n != strlen(r->path))
+		return -1;
+	return 0;
+}
+
+const char *
+http_req_method(const struct http_req *r)
+{
+	return r->method;
+}
+
+const char *
+http_req_path(const struct http_req *r)
+{
+	return r->path;
+}
+
+const char *
+http_req_query(const struct http_req *r)
+{
+	return r->query;
+}
+
+const char *
+http_req_target(const struct http_req *r)
+{
+	return r->target;
+}
+
+/* First request header called name (case-insensitive), or NULL. */
+const char *
+http_req_header(const struct http_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++) {
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	}
+	return NULL;
+}
+
+const char *
+http_req_body(const struct http_req *r, size_t *len)
+{
+	*len = r->bodylen;
+	return r->body;
+}
+
+const char *
+http_req_peer(const struct http_req *r)
+{
+	return r->conn->peer;
+}
+
+uint64_t
+http_req_conn_id(const struct http_req *r)
+{
+	return r->conn->id;
+}
+
+int
+http_req_is_tls(const struct http_req *r)
+{
+	return r->conn->tls;
+}
+
+int
+http_req_is_h2(const struct http_req *r)
+{
+	return r->stream_id != 0;
+}
+
+/* Find name=value in the query string and decode the value into out. */
+int
+http_req_query_param(const struct http_req *r, const char *name, struct buf *out)
+{
+	size_t nlen = strlen(name);
+	const char *p = r->query;
+
+	while (*p != '\0') {
+		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+
+		if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
+		    (p[nlen] == '=' || p + nlen == end)) {
+			const char *v = p[nlen] == '=' ? p + nlen + 1 : end;
+			long n;
+
+			buf_reset(out);
+			buf_add(out, v, (size_t)(end - v));
+			n = util_url_decode(out->data, out->len, 1);
+			out->len = n < 0 ? 0 : (size_t)n;
+			return n < 0 ? -1 : 0;
+		}
+		p = amp ? amp + 1 : end;
+	}
+	return -1;
+}
+
+/* Run cb if the connection dies before the request is answered. */
+void
+http_req_set_abort(struct http_req *r, http_abort_cb cb, void *arg)
+{
+	r->abort_cb = cb;
+	r->abort_arg = arg;
+}
+
+/* Add a response header. */
+void
+http_req_add_header(struct http_req *r, const char *name, const char *value)
+{
+	r->resp_headers = xreallocarray(r->resp_headers, r->nresp_headers + 1,
+	    sizeof *r->resp_headers);
+	r->resp_headers[r->nresp_headers].name = xstrdup(name);
+	r->resp_headers[r->nresp_headers].value = xstrdup(value);
+	r->nresp_headers++;
+}
+
+/* Close the connection once this response is out. */
+void
+http_req_close_after(struct http_req *r)
+{
+	r->close_after = 1;
+}
+
+/* Answer with a body copied from memory. */
+void
+http_req_reply(struct http_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_add(&b, body, len);
+	http_req_reply_buf(r, status, ctype, &b);
+}
+
+/* Answer, taking over body; the request is freed. */
+void
+http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf *body)
+{
+	struct http_conn *c = r->conn;
+
+	if (r->close_after || c->httpd->draining)
+		c->close_after = 1;
+	log_debug("conn %llu: %s %s -> %d", (unsigned long long)c->id, r->method, r->path, status);
+	httpd_conn_write_response(c, r, status, ctype, body);
+	c->req = NULL;
+	httpd_req_free(r);
+	httpd_conn_set_state(c, HTTP_CONN_WRITING);
+	bufferevent_enable(c->bev, EV_WRITE);
+}

@@ -1,0 +1,773 @@
+/*
+ * json.c: JSON in and out. json_parse() drives yajl's event parser and
+ * builds a tree in one arena per document, recording the line and column
+ * where each key and value starts; it refuses documents over the size
+ * limit or nested deeper than allowed. The writer (jw_*) appends compact
+ * JSON to a struct buf and always produces valid UTF-8.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "json.h"
+
+#define JSON_CHUNK 4096
+#define JSON_MAX_DEPTH 64
+
+struct json_chunk {
+	struct json_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct json_doc {
+	struct json_chunk *chunks;
+	struct json *root;
+};
+
+/* One open array or object while parsing. */
+struct json_frame {
+	struct json *node;
+	void *items;	/* struct json_member[] or struct json *[]; reused */
+	size_t n;
+	size_t capbytes;
+	const char *key;
+	size_t keylen;
+	unsigned kline, kcol;
+};
+
+struct json_parser {
+	struct json_doc *doc;
+	yajl_handle h;
+	const char *text;
+	size_t len;
+	size_t scan;	/* everything before it has been located */
+	unsigned line, col;
+	unsigned depth, max_depth;
+	struct json_frame stack[JSON_MAX_DEPTH];
+	const char *abort_msg;
+	int at_end;	/* the error was found at the end of the input */
+};
+
+/* Allocate n bytes from the document's arena. */
+static void *
+json_doc_alloc(struct json_doc *d, size_t n)
+{
+	struct json_chunk *c = d->chunks;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > JSON_CHUNK ? n : JSON_CHUNK;
+
+		c = xmalloc(sizeof *c + cap);
+		c->cap = cap;
+		c->used = 0;
+		c->next = d->chunks;
+		d->chunks = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+/* Copy a string into the arena, NUL-terminated. */
+const char *
+json_doc_strdup(struct json_doc *d, const char *s, size_t len)
+{
+	char *p = json_doc_alloc(d, len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* A new zeroed node of type t. */
+struct json *
+json_doc_new_node(struct json_doc *d, enum json_type t)
+{
+	struct json *j = json_doc_alloc(d, sizeof *j);
+
+	memset(j, 0, sizeof *j);
+	j->type = t;
+	return j;
+}
+
+/* Free a document and every node in it. */
+void
+json_doc_free(struct json_doc *d)
+{
+	struct json_chunk *c, *next;
+
+	if (d == NULL)
+		return;
+	for (c = d->chunks; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(d);
+}
+
+/* The top-level value. */
+struct json *
+json_root(const struct json_doc *d)
+{
+	return d->root;
+}
+
+/* Advance the scan position to off, counting lines and columns. */
+static void
+json_parser_advance(struct json_parser *p, size_t off)
+{
+	for (; p->scan < off && p->scan < p->len; p->scan++) {
+		if (p->text[p->scan] == '\n') {
+			p->line++;
+			p->col = 1;
+		} else if (((unsigned char)p->text[p->scan] & 0xc0) != 0x80)
+			p->col++;
+	}
+}
+
+/* Skip a comment starting at the scan position, if any; 1 if skipped. */
+static int
+json_parser_skip_comment(struct json_parser *p)
+{
+	const char *t = p->text, *end;
+	size_t i = p->scan;
+
+	if (i + 1 >= p->len || t[i] != '/')
+		return 0;
+	if (t[i + 1] == '/') {
+		end = memchr(t + i, '\n', p->len - i);
+		json_parser_advance(p, end ? (size_t)(end - t) : p->len);
+		return 1;
+	}
+	if (t[i + 1] == '*') {
+		end = memmem(t + i + 2, p->len - i - 2, "*/", 2);
+		json_parser_advance(p, end ? (size_t)(end - t) + 2 : p->len);
+		return 1;
+	}
+	return 0;
+}
+
+/* Move past white space, separators and comments to the next token. */
+static void
+json_parser_locate(struct json_parser *p, unsigned *line, unsigned *col)
+{
+	while (p->scan < p->len) {
+		char c = p->text[p->scan];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':')
+			json_parser_advance(p, p->scan + 1);
+		else if (!json_parser_skip_comment(p))
+			break;
+	}
+	*line = p->line;
+	*col = p->col;
+}
+
+/* Make a node for the token yajl just reported, positioned at its start. */
+static struct json *
+json_parser_node(struct json_parser *p, enum json_type t)
+{
+	struct json *j = json_doc_new_node(p->doc, t);
+
+	json_parser_locate(p, &j->line, &j->col);
+	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	return j;
+}
+
+/* Grow a frame's item vector to hold one more item of size sz. */
+static void
+json_frame_grow(struct json_frame *f, size_t sz)
+{
+	size_t want = (f->n + 1) * sz;
+
+	if (want <= f->capbytes)
+		return;
+	f->capbytes = f->capbytes ? f->capbytes * 2 : 8 * sizeof(struct json_member);
+	while (f->capbytes < want)
+		f->capbytes *= 2;
+	f->items = xrealloc(f->items, f->capbytes);
+}
+
+/* Attach a finished value to its parent (or make it the root). */
+static int
+json_parser_add(struct json_parser *p, struct json *j)
+{
+	struct json_frame *f;
+
+	if (p->depth == 0) {
+		p->doc->root = j;
+		return 1;
+	}
+	f = &p->stack[p->depth - 1];
+	if (f->node->type == JSON_ARRAY) {
+		json_frame_grow(f, sizeof(struct json *));
+		((struct json **)f->items)[f->n++] = j;
+	} else {
+		struct json_member *m;
+
+		json_frame_grow(f, sizeof *m);
+		m = &((struct json_member *)f->items)[f->n++];
+		m->key = f->key;
+		m->keylen = f->keylen;
+		m->line = f->kline;
+		m->col = f->kcol;
+		m->val = j;
+	}
+	return 1;
+}
+
+static int
+json_cb_null(void *ctx)
+{
+	struct json_parser *p = ctx;
+
+	return json_parser_add(p, json_parser_node(p, JSON_NULL));
+}
+
+static int
+json_cb_bool(void *ctx, int v)
+{
+	struct json_parser *p = ctx;
+	struct json *j = json_parser_node(p, JSON_BOOL);
+
+	j->u.b = v != 0;
+	return json_parser_add(p, j);
+}
+
+static int
+json_cb_int(void *ctx, long long v)
+{
+	struct json_parser *p = ctx;
+	struct json *j = json_parser_node(p, JSON_INT);
+
+	j->u.i = v;
+	return json_parser_add(p, j);
+}
+
+static int
+json_cb_double(void *ctx, double v)
+{
+	struct json_parser *p = ctx;
+	struct json *j = json_parser_node(p, JSON_DOUBLE);
+
+	j->u.d = v;
+	return json_parser_add(p, j);
+}
+
+static int
+json_cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_parser *p = ctx;
+	struct json *j = json_parser_node(p, JSON_STRING);
+
+	j->u.str.s = json_doc_strdup(p->doc, (const char *)s, len);
+	j->u.str.len = len;
+	return json_parser_add(p, j);
+}
+
+/* Open an array or object: push a frame unless too deep. */
+static int
+json_parser_open(struct json_parser *p, enum json_type t)
+{
+	struct json_frame *f;
+
+	if (p->depth >= p->max_depth) {
+		p->abort_msg = "nesting too deep";
+		return 0;
+	}
+	f = &p->stack[p->depth++];
+	f->node = json_doc_new_node(p->doc, t);
+	json_parser_locate(p, &f->node->line, &f->node->col);
+	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	f->n = 0;
+	f->key = NULL;
+	return 1;
+}
+
+/* Close the innermost array or object: move its items into the arena. */
+static int
+json_parser_close(struct json_parser *p)
+{
+	struct json_frame *f = &p->stack[--p->depth];
+	struct json *j = f->node;
+	size_t sz = j->type == JSON_ARRAY ? sizeof(struct json *) : sizeof(struct json_member);
+	void *items = json_doc_alloc(p->doc, f->n * sz);
+
+	if (f->n != 0)
+		memcpy(items, f->items, f->n * sz);
+	if (j->type == JSON_ARRAY) {
+		j->u.arr.v = items;
+		j->u.arr.n = f->n;
+	} else {
+		j->u.obj.m = items;
+		j->u.obj.n = f->n;
+	}
+	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	return json_parser_add(p, j);
+}
+
+static int
+json_cb_start_map(void *ctx)
+{
+	return json_parser_open(ctx, JSON_OBJECT);
+}
+
+static int
+json_cb_start_array(void *ctx)
+{
+	return json_parser_open(ctx, JSON_ARRAY);
+}
+
+static int
+json_cb_end(void *ctx)
+{
+	return json_parser_close(ctx);
+}
+
+static int
+json_cb_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_parser *p = ctx;
+	struct json_frame *f = &p->stack[p->depth - 1];
+
+	json_parser_locate(p, &f->kline, &f->kcol);
+	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	f->key = json_doc_strdup(p->doc, (const char *)s, len);
+	f->keylen = len;
+	return 1;
+}
+
+static const yajl_callbacks json_callbacks = {
+	json_cb_null, json_cb_bool, json_cb_int, json_cb_double, NULL,
+	json_cb_string, json_cb_start_map, json_cb_key, json_cb_end,
+	json_cb_start_array, json_cb_end,
+};
+
+/* 1-based line and column of byte offset off. */
+void
+json_offset_to_pos(const char *text, size_t off, unsigned *line, unsigned *col)
+{
+	unsigned l = 1, c = 1;
+
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			l++;
+			c = 1;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			c++;
+	}
+	*line = l;
+	*col = c;
+}
+
+/* Fill err from yajl's complaint (or our own abort reason). */
+static void
+json_parser_error(struct json_parser *p, struct json_error *err)
+{
+	size_t off = yajl_get_bytes_consumed(p->h);
+	unsigned char *msg;
+	char *nl;
+
+	if (p->abort_msg != NULL) {
+		json_offset_to_pos(p->text, p->scan, &err->line, &err->col);
+		snprintf(err->msg, sizeof err->msg, "%s", p->abort_msg);
+		return;
+	}
+	if (p->at_end || off > p->len)
+		off = p->len;
+	json_offset_to_pos(p->text, off, &err->line, &err->col);
+	msg = yajl_get_error(p->h, 0, (const unsigned char *)p->text, p->len);
+	snprintf(err->msg, sizeof err->msg, "%s", (char *)msg);
+	yajl_free_error(p->h, msg);
+	if ((nl = strchr(err->msg, '\n')) != NULL)
+		*nl = '\0';
+}
+
+/* Release the frames' temporary vectors. */
+static void
+json_parser_cleanup(struct json_parser *p)
+{
+	for (unsigned i = 0; i < p->max_depth; i++)
+		free(p->stack[i].items);
+	yajl_free(p->h);
+}
+
+/* Set up a parser over text with the given limits. */
+static void
+json_parser_init(struct json_parser *p, const char *text, size_t len,
+    const struct json_limits *lim)
+{
+	memset(p, 0, sizeof *p);
+	p->doc = xcalloc(1, sizeof *p->doc);
+	p->text = text;
+	p->len = len;
+	p->line = p->col = 1;
+	p->max_depth = lim && lim->max_depth ? lim->max_depth : JSON_MAX_DEPTH;
+	if (p->max_depth > JSON_MAX_DEPTH)
+		p->max_depth = JSON_MAX_DEPTH;
+	p->h = yajl_alloc(&json_callbacks, NULL, p);
+	yajl_config(p->h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);
+}
+
+/* Parse text into a new document, or NULL with err filled in. */
+struct json_doc *
+json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_error *err)
+{
+	struct json_parser p;
+	yajl_status st;
+
+	if (lim && lim->max_bytes && len > lim->max_bytes) {
+		err->line = err->col = 1;
+		snprintf(err->msg, sizeof err->msg, "document too large (%zu bytes, limit %zu)", len,
+		    lim->max_bytes);
+		return NULL;
+	}
+	json_parser_init(&p, text, len, lim);
+	st = yajl_parse(p.h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok && (st = yajl_complete_parse(p.h)) != yajl_status_ok)
+		p.at_end = 1;
+	if (st == yajl_status_ok && p.doc->root == NULL) {
+		p.abort_msg = "empty document";
+		st = yajl_status_error;
+	}
+	if (st != yajl_status_ok) {
+		json_parser_error(&p, err);
+		json_parser_cleanup(&p);
+		json_doc_free(p.doc);
+		return NULL;
+	}
+	json_parser_cleanup(&p);
+	return p.doc;
+}
+
+/* Set obj[key] = val, replacing an existing member. */
+void
+json_obj_set(struct json_doc *d, struct json *obj, const char *key, struct json *val)
+{
+	struct json_member *m;
+
+	for (size_t i = 0; i < obj->u.obj.n; i++) {
+		if (strcmp(obj->u.obj.m[i].key, key) == 0) {
+			obj->u.obj.m[i].val = val;
+			return;
+		}
+	}
+	m = json_doc_alloc(d, (obj->u.obj.n + 1) * sizeof *m);
+	if (obj->u.obj.n != 0)
+		memcpy(m, obj->u.obj.m, obj->u.obj.n * sizeof *m);
+	m[obj->u.obj.n].key = json_doc_strdup(d, key, strlen(key));
+	m[obj->u.obj.n].keylen = strlen(key);
+	m[obj->u.obj.n].line = m[obj->u.obj.n].col = 0;
+	m[obj->u.obj.n].val = val;
+	obj->u.obj.m = m;
+	obj->u.obj.n++;
+}
+
+/* Name of a type, for error messages. */
+const char *
+json_type_name(enum json_type t)
+{
+	static const char *const names[] = {
+		"null", "boolean", "integer", "number", "string", "array", "object"
+	};
+
+	return names[t];
+}
+
+/* The last member called key of obj, or NULL. */
+struct json *
+json_get(const struct json *obj, const char *key)
+{
+	struct json *found = NULL;
+
+	if (obj == NULL || obj->type != JSON_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < obj->u.obj.n; i++) {
+		if (strcmp(obj->u.obj.m[i].key, key) == 0)
+			found = obj->u.obj.m[i].val;
+	}
+	return found;
+}
+
+/* The string value of v, or NULL. */
+const char *
+json_str(const struct json *v)
+{
+	return v != NULL && v->type == JSON_STRING ? v->u.str.s : NULL;
+}
+
+/* The string member key of obj, or NULL. */
+const char *
+json_get_str(const struct json *obj, const char *key)
+{
+	return json_str(json_get(obj, key));
+}
+
+/* Whether v exists and has type t. */
+int
+json_is(const struct json *v, enum json_type t)
+{
+	return v != NULL && v->type == t;
+}
+
+/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
+static size_t
+json_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if (n < len)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Escape one byte below 0x80 that needs it; 0 if it needs none. */
+static int
+json_escape_ascii(struct buf *b, unsigned char c)
+{
+	switch (c) {
+	case '"': buf_add(b, "\\\"", 2); return 1;
+	case '\\': buf_add(b, "\\\\", 2); return 1;
+	case '\n': buf_add(b, "\\n", 2); return 1;
+	case '\r': buf_add(b, "\\r", 2); return 1;
+	case '\t': buf_add(b, "\\t", 2); return 1;
+	default:
+		if (c < 0x20 || c == 0x7f) {
+			buf_printf(b, "\\u%04x", c);
+			return 1;
+		}
+		return 0;
+	}
+}
+
+/* Append s as a quoted JSON string; invalid UTF-8 becomes U+FFFD. */
+void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	buf_reserve(b, len + 2);
+	buf_addch(b, '"');
+	while (i < len) {
+		size_t n = 1;
+
+		if (p[i] < 0x80 && !(p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f)) {
+			i++;
+			run++;
+			continue;
+		}
+		buf_add(b, p + i - run, run);
+		run = 0;
+		if (p[i] < 0x80)
+			json_escape_ascii(b, p[i]);
+		else if ((n = json_utf8_len(p + i, len - i)) != 0)
+			buf_add(b, p + i, n);
+		else {
+			buf_add(b, "\xef\xbf\xbd", 3);
+			n = 1;
+		}
+		i += n;
+	}
+	buf_add(b, p + i - run, run);
+	buf_addch(b, '"');
+}
+
+/* Start a writer appending to b. */
+void
+jw_init(struct jw *w, struct buf *b)
+{
+	w->b = b;
+	w->depth = 0;
+	w->first = 1;
+}
+
+/* Write the separator a new element needs. */
+static void
+jw_sep(struct jw *w)
+{
+	uint64_t bit = (uint64_t)1 << (w->depth & 63);
+
+	if (w->first & bit)
+		w->first &= ~bit;
+	else if (w->depth > 0)
+		buf_addch(w->b, ',');
+}
+
+/* Open a container. */
+static void
+jw_open(struct jw *w, char c)
+{
+	jw_sep(w);
+	buf_addch(w->b, c);
+	w->depth++;
+	w->first |= (uint64_t)1 << (w->depth & 63);
+}
+
+/* Close a container. */
+static void
+jw_close(struct jw *w, char c)
+{
+	w->depth--;
+	buf_addch(w->b, c);
+}
+
+void
+jw_obj_begin(struct jw *w)
+{
+	jw_open(w, '{');
+}
+
+void
+jw_obj_end(struct jw *w)
+{
+	jw_close(w, '}');
+}
+
+void
+jw_arr_begin(struct jw *w)
+{
+	jw_open(w, '[');
+}
+
+void
+jw_arr_end(struct jw *w)
+{
+	jw_close(w, ']');
+}
+
+/* Write a key; the next value belongs to it. */
+void
+jw_key(struct jw *w, const char *k)
+{
+	jw_sep(w);
+	json_escape(w->b, k, strlen(k));
+	buf_addch(w->b, ':');
+	w->first |= (uint64_t)1 << (w->depth & 63);
+}
+
+void
+jw_str(struct jw *w, const char *s)
+{
+	if (s == NULL) {
+		jw_null(w);
+		return;
+	}
+	jw_strn(w, s, strlen(s));
+}
+
+void
+jw_strn(struct jw *w, const char *s, size_t len)
+{
+	jw_sep(w);
+	json_escape(w->b, s, len);
+}
+
+void
+jw_int(struct jw *w, long long v)
+{
+	jw_sep(w);
+	buf_printf(w->b, "%lld", v);
+}
+
+void
+jw_double(struct jw *w, double v)
+{
+	jw_sep(w);
+	if (isfinite(v))
+		buf_printf(w->b, "%.17g", v);
+	else
+		buf_add(w->b, "null", 4);
+}
+
+void
+jw_bool(struct jw *w, int v)
+{
+	jw_sep(w);
+	if (v)
+		buf_add(w->b, "true", 4);
+	else
+		buf_add(w->b, "false", 5);
+}
+
+void
+jw_null(struct jw *w)
+{
+	jw_sep(w);
+	buf_add(w->b, "null", 4);
+}
+
+void
+jw_raw(struct jw *w, const char *json)
+{
+	jw_sep(w);
+	buf_addstr(w->b, json);
+}
+
+/* Write a parsed value back out. */
+void
+jw_value(struct jw *w, const struct json *v)
+{
+	switch (v->type) {
+	case JSON_NULL: jw_null(w); break;
+	case JSON_BOOL: jw_bool(w, v->u.b); break;
+	case JSON_INT: jw_int(w, v->u.i); break;
+	case JSON_DOUBLE: jw_double(w, v->u.d); break;
+	case JSON_STRING: jw_strn(w, v->u.str.s, v->u.str.len); break;
+	case JSON_ARRAY:
+		jw_arr_begin(w);
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			jw_value(w, v->u.arr.v[i]);
+		jw_arr_end(w);
+		break;
+	case JSON_OBJECT:
+		jw_obj_begin(w);
+		for (size_t i = 0; i < v->u.obj.n; i++) {
+			jw_key(w, v->u.obj.m[i].key);
+			jw_value(w, v->u.obj.m[i].val);
+		}
+		jw_obj_end(w);
+		break;
+	}
+}
+
+void
+jw_kstr(struct jw *w, const char *k, const char *v)
+{
+	jw_key(w, k);
+	jw_str(w, v);
+}
+
+void
+jw_kint(struct jw *w, const char *k, long long v)
+{
+	jw_key(w, k);
+	jw_int(w, v);
+}
+
+void
+jw_kbool(struct jw *w, const char *k, int v)
+{
+	jw_key(w, k);
+	jw_bool(w, v);
+}

@@ -1,0 +1,391 @@
+/*
+ * util.c: allocation that aborts instead of returning NULL, struct buf,
+ * random identifiers from OpenSSL's CSPRNG, clocks and small codecs
+ * (percent and base64). Pure helpers: no I/O, no global state.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "util.h"
+
+/* Die on allocation failure: a daemon cannot serve without memory. */
+static void
+util_oom(void)
+{
+	fputs("fatal: out of memory\n", stderr);
+	abort();
+}
+
+/* malloc that never returns NULL. */
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+/* calloc that never returns NULL. */
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+/* realloc that never returns NULL. */
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+/* realloc of n elements of size, checking for overflow. */
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		util_oom();
+	return xrealloc(p, n * size);
+}
+
+/* strdup that never returns NULL. */
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* Copy at most n bytes of s into a new NUL-terminated string. */
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* vasprintf that never fails. */
+int
+xvasprintf(char **out, const char *fmt, va_list ap)
+{
+	int n = vasprintf(out, fmt, ap);
+
+	if (n < 0)
+		util_oom();
+	return n;
+}
+
+/* asprintf that never fails. */
+int
+xasprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(out, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* Start an empty buffer. */
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Release a buffer's memory. */
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+/* Empty a buffer, keeping its memory. */
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+/* Make room for n more bytes plus the terminating NUL. */
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	size_t want = b->len + n + 1;
+
+	if (want <= b->cap)
+		return;
+	if (want < b->len)
+		util_oom();
+	b->cap = b->cap ? b->cap : 64;
+	while (b->cap < want)
+		b->cap *= 2;
+	b->data = xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';
+}
+
+/* Append n bytes. */
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n != 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Append a string. */
+void
+buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Append one character. */
+void
+buf_addch(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+/* Append formatted text. */
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Take the buffer's memory (never NULL); the buffer is left empty. */
+char *
+buf_detach(struct buf *b, size_t *len)
+{
+	char *p;
+
+	buf_reserve(b, 0);
+	p = b->data;
+	if (len != NULL)
+		*len = b->len;
+	buf_init(b);
+	return p;
+}
+
+/* len random characters from alphabet, without modulo bias. */
+void
+util_random_id(char *out, size_t len, const char *alphabet)
+{
+	size_t n = strlen(alphabet), i = 0;
+	unsigned limit = 256 - (256 % n);
+	unsigned char rnd[64];
+
+	while (i < len) {
+		if (RAND_bytes(rnd, sizeof rnd) != 1)
+			abort();
+		for (size_t j = 0; j < sizeof rnd && i < len; j++) {
+			if (rnd[j] < limit)
+				out[i++] = alphabet[rnd[j] % n];
+		}
+	}
+	out[len] = '\0';
+}
+
+/* Milliseconds on the monotonic clock. */
+uint64_t
+util_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch. */
+uint64_t
+util_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Compare two secrets without an early exit on the first difference. */
+int
+util_streq_ct(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* ASCII case-insensitive equality of a (NUL-terminated) and b[0..n). */
+int
+util_strncaseeq(const char *a, const char *b, size_t n)
+{
+	return strlen(a) == n && strncasecmp(a, b, n) == 0;
+}
+
+/* Value of one hex digit, or -1. */
+static int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s in place (plus: '+' means space). */
+long
+util_url_decode(char *s, size_t len, int plus)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				return -1;
+			hi = util_hexval((unsigned char)s[i + 1]);
+			lo = util_hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			s[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (plus && s[i] == '+')
+			s[o++] = ' ';
+		else
+			s[o++] = s[i];
+	}
+	s[o] = '\0';
+	return (long)o;
+}
+
+/* Percent-encode everything but unreserved characters. */
+void
+util_url_encode(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~')
+			buf_addch(b, (char)c);
+		else {
+			buf_addch(b, '%');
+			buf_addch(b, hex[c >> 4]);
+			buf_addch(b, hex[c & 15]);
+		}
+	}
+}
+
+static const char util_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Standard padded base64. */
+void
+util_base64_encode(struct buf *b, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		unsigned v = p[i] << 16 | p[i + 1] << 8 | p[i + 2];
+
+		buf_addch(b, util_b64[v >> 18]);
+		buf_addch(b, util_b64[(v >> 12) & 63]);
+		buf_addch(b, util_b64[(v >> 6) & 63]);
+		buf_addch(b, util_b64[v & 63]);
+	}
+	if (i < len) {
+		unsigned v = p[i] << 16 | (i + 1 < len ? p[i + 1] << 8 : 0);
+
+		buf_addch(b, util_b64[v >> 18]);
+		buf_addch(b, util_b64[(v >> 12) & 63]);
+		buf_addch(b, i + 1 < len ? util_b64[(v >> 6) & 63] : '=');
+		buf_addch(b, '=');
+	}
+}
+
+/* Value of a base64 character, or -1. */
+static int
+util_b64val(int c)
+{
+	const char *p;
+
+	if (c == '\0')
+		return -1;
+	p = strchr(util_b64, c);
+	return p ? (int)(p - util_b64) : -1;
+}
+
+/* Decode base64 (padding optional, white space not allowed). */
+long
+util_base64_decode(struct buf *b, const char *s, size_t len)
+{
+	unsigned v = 0, bits = 0;
+	size_t start = b->len;
+
+	while (len > 0 && s[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		int d = util_b64val((unsigned char)s[i]);
+
+		if (d < 0)
+			return -1;
+		v = (v << 6) | (unsigned)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addch(b, (char)((v >> bits) & 0xff));
+		}
+	}
+	return (long)(b->len - start);
+}
