@@ -82,6 +82,16 @@ static const struct conf_row config_rows[] = {
 	  1, "a response that cannot be written for this long closes the connection" },
 	{ "shutdown.drain_ms", CONF_INT, OFF(drain_ms), "5000", 0, 600000, NULL, 1,
 	  "on SIGTERM, time given to requests in flight before connections are closed" },
+
+	/* upstream: the UCWA client */
+
+
+	/* desktops: authentication and notifications */
+
+
+	/* translation rules */
+
+
 };
 
 const struct conf_schema config_schema = {

@@ -21,6 +21,16 @@ struct config {
 	long long idle_timeout_ms;
 	long long write_timeout_ms;
 	long long drain_ms;
+
+	/* upstream: the UCWA client (ucwa.c, hclient.c) */
+
+
+	/* desktops: authentication (auth.c) and notifications (cometd.c) */
+
+
+	/* translation rules (xlate.c) */
+
+
 };
 
 extern const struct conf_schema config_schema;
