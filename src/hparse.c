@@ -956,6 +956,13 @@ hparse_error_str(const struct hparse *p)
 
 /* Bytes of the current message consumed so far. */
 int
+hparse_in_body(const struct hparse *p)
+{
+	return (p->state >= HPARSE_S_BODY_LEN && p->state <= HPARSE_S_TRAILERS);
+}
+
+/* Bytes of the current message consumed so far. */
+int
 hparse_started(const struct hparse *p)
 {
 	return (p->started > INT_MAX ? INT_MAX : (int)p->started);

@@ -68,6 +68,8 @@ const char *hparse_header(const struct hparse_msg *, const char *name);
 /* After ERROR: the status to answer with (400, 413, 414, 431, 501, 505) and why. */
 int hparse_error_status(const struct hparse *);
 const char *hparse_error_str(const struct hparse *);
+/* Whether the header block is complete and the body is being read. */
+int hparse_in_body(const struct hparse *);
 /* Bytes of the current message consumed so far (headers + raw body). */
 int hparse_started(const struct hparse *);
 

@@ -59,6 +59,7 @@ struct http_conn {
 	struct http_req *req;
 	struct httpd_limits lim;
 	int close_after;
+	int continued;	/* 100 Continue considered for this request */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -402,16 +403,17 @@ httpd_conn_parsed(struct http_conn *c, enum hparse_result res)
 	return 0;
 }
 
-/* Answer "Expect: 100-continue" once the headers are in. */
+/* Answer "Expect: 100-continue" once, when the headers are in. */
 static void
 httpd_conn_expect(struct http_conn *c)
 {
-	const struct hparse_msg *m = hparse_msg(c->parser);
 	const char *e;
 
-	if (m->nheaders == 0 || (e = hparse_header(m, "expect")) == NULL)
+	if (c->continued || !hparse_in_body(c->parser))
 		return;
-	if (strcasecmp(e, "100-continue") == 0)
+	c->continued = 1;
+	e = hparse_header(hparse_msg(c->parser), "expect");
+	if (e != NULL && strcasecmp(e, "100-continue") == 0)
 		evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
 }
 
@@ -447,8 +449,9 @@ httpd_conn_process(struct http_conn *c)
 
 			was_started = 1;
 			evtimer_add(c->deadline, &tv);
-			httpd_conn_expect(c);
 		}
+		if (res == HPARSE_MORE)
+			httpd_conn_expect(c);
 		httpd_conn_parsed(c, res);
 	}
 }
@@ -482,6 +485,7 @@ httpd_conn_writecb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	hparse_reset(c->parser);
+	c->continued = 0;
 	httpd_conn_set_state(c, HTTP_CONN_READING);
 	httpd_conn_timers(c);
 	bufferevent_enable(c->bev, EV_READ);

@@ -141,6 +141,21 @@ test('keep-alive and pipelined requests are answered in order on one connection'
   }
 });
 
+test('Expect: 100-continue gets an interim answer before the body is sent', async () => {
+  const p = await h.start('ucgw', port0);
+  try {
+    const raw = await h.rawConnect(p.port);
+    raw.write('POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    await raw.until(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    raw.write('hello');
+    await raw.until(/HTTP\/1\.1 405 /);
+    assert.equal(raw.data.match(/100 Continue/g).length, 1);
+    raw.end();
+  } finally {
+    await p.stop();
+  }
+});
+
 test('a request that never completes is answered 408 after the header timeout', async () => {
   const p = await h.start('ucgw', [...port0, '-o', 'limits.header_timeout_ms=200']);
   try {
