@@ -18,7 +18,9 @@ unit_tests = \
 	tests/unit/test_util \
 	tests/unit/test_json \
 	tests/unit/test_conf \
-	tests/unit/test_hparse
+	tests/unit/test_hparse \
+	tests/unit/test_hmap \
+	tests/unit/test_session
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
@@ -33,6 +35,12 @@ tests_unit_test_conf_LDADD = $(UNIT_LDADD)
 tests_unit_test_hparse_SOURCES = tests/unit/test_hparse.c tests/unit/unit.h
 tests_unit_test_hparse_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hparse_LDADD = $(UNIT_LDADD)
+tests_unit_test_hmap_SOURCES = tests/unit/test_hmap.c tests/unit/unit.h
+tests_unit_test_hmap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hmap_LDADD = $(UNIT_LDADD)
+tests_unit_test_session_SOURCES = tests/unit/test_session.c tests/unit/unit.h
+tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_session_LDADD = $(UNIT_LDADD)
 endif
 
 # Every configuration key is documented.

@@ -1,0 +1,28 @@
+/*
+ * hmap.h: a hash map from strings to pointers (open addressing, linear
+ * probing, tombstones). The map never owns the values; it copies keys.
+ * Used for every index the gateway keeps (sessions by id, by conversation,
+ * by operation, by agent; agents by name; CometD clients by id).
+ */
+#ifndef UCGW_HMAP_H
+#define UCGW_HMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hmap;
+
+struct hmap *hmap_create(void);
+void hmap_free(struct hmap *);
+size_t hmap_count(const struct hmap *);
+void *hmap_get(const struct hmap *, const char *key);
+/* Insert or replace; returns the previous value or NULL. */
+void *hmap_put(struct hmap *, const char *key, void *value);
+/* Remove; returns the removed value or NULL. */
+void *hmap_del(struct hmap *, const char *key);
+/* Call fn for each entry (the map must not change meanwhile). */
+void hmap_each(const struct hmap *, void (*fn)(const char *key, void *value, void *arg),
+    void *arg);
+uint64_t hmap_hash(const char *);
+
+#endif
