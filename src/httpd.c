@@ -23,6 +23,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "h2.h"
 #include "httpd_int.h"
 #include "log.h"
 #include "tls.h"
@@ -32,11 +33,12 @@ enum http_conn_state {
 	HTTP_CONN_READING,	/* idle or receiving a request */
 	HTTP_CONN_HANDLING,	/* request handed to the handler, no reply yet */
 	HTTP_CONN_WRITING,	/* reply queued, waiting for it to drain */
+	HTTP_CONN_H2,		/* HTTP/2: streams handled by h2.c */
 	HTTP_CONN_DEAD,		/* on the dead list */
 };
 
 static const char *const http_conn_state_names[] = {
-	"tls", "reading", "handling", "writing", "dead"
+	"tls", "reading", "handling", "writing", "h2", "dead"
 };
 
 struct http_listener {
@@ -57,6 +59,7 @@ struct http_conn {
 	struct hparse *parser;
 	struct event *deadline;	/* whole request must arrive by then */
 	struct http_req *req;
+	struct h2 *h2;
 	struct httpd_limits lim;
 	int close_after;
 	int continued;	/* 100 Continue considered for this request */
@@ -85,6 +88,7 @@ struct httpd {
 
 static void httpd_conn_close(struct http_conn *);
 static void httpd_conn_process(struct http_conn *);
+static void httpd_conn_start_h2(struct http_conn *);
 
 /* The reason phrase for a status code. */
 const char *
@@ -283,6 +287,8 @@ httpd_conn_close(struct http_conn *c)
 			r->abort_cb(r, r->abort_arg);
 		httpd_req_free(r);
 	}
+	h2_free(c->h2);
+	c->h2 = NULL;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	event_del(c->deadline);
@@ -396,7 +402,7 @@ httpd_conn_parsed(struct http_conn *c, enum hparse_result res)
 	if (res == HPARSE_MORE)
 		return 0;
 	if (hparse_msg(c->parser)->upgrade_h2c) {
-		httpd_conn_error(c, 505, "HTTP/2 prior knowledge is not enabled on this listener");
+		httpd_conn_start_h2(c);
 		return 0;
 	}
 	httpd_conn_dispatch(c);
@@ -456,6 +462,39 @@ httpd_conn_process(struct http_conn *c)
 	}
 }
 
+/* Keep an HTTP/2 connection going: feed input, flush output, close when done. */
+static void
+httpd_conn_h2_pump(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct timeval idle = { c->lim.idle_timeout_ms / 1000, (c->lim.idle_timeout_ms % 1000) * 1000 };
+	struct timeval wr = { c->lim.write_timeout_ms / 1000, (c->lim.write_timeout_ms % 1000) * 1000 };
+
+	if (h2_recv(c->h2, in) != 0 || h2_done(c->h2)) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+			httpd_conn_close(c);
+			return;
+		}
+		c->close_after = 1;
+	}
+	bufferevent_set_timeouts(c->bev, h2_pending(c->h2) ? NULL : &idle, &wr);
+}
+
+/* Switch the connection to HTTP/2 (preface seen, or ALPN chose h2). */
+static void
+httpd_conn_start_h2(struct http_conn *c)
+{
+	log_debug("conn %llu: HTTP/2", (unsigned long long)c->id);
+	event_del(c->deadline);
+	httpd_conn_set_state(c, HTTP_CONN_H2);
+	c->h2 = h2_create(c, c->id, c->bev, &c->lim, c->httpd->handler, c->httpd->arg);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->httpd->draining)
+		h2_shutdown(c->h2);
+	httpd_conn_h2_pump(c);
+}
+
 /* Input arrived. */
 static void
 httpd_conn_readcb(struct bufferevent *bev, void *arg)
@@ -465,11 +504,14 @@ httpd_conn_readcb(struct bufferevent *bev, void *arg)
 	if (c->state == HTTP_CONN_TLS) {
 		httpd_conn_set_state(c, HTTP_CONN_READING);
 		if (tls_alpn_is_h2(bufferevent_openssl_get_ssl(bev))) {
-			httpd_conn_error(c, 505, "HTTP/2 is not enabled on this listener");
+			httpd_conn_start_h2(c);
 			return;
 		}
 	}
-	httpd_conn_process(c);
+	if (c->state == HTTP_CONN_H2)
+		httpd_conn_h2_pump(c);
+	else
+		httpd_conn_process(c);
 }
 
 /* Output drained: close, or get ready for the next request. */
@@ -478,6 +520,14 @@ httpd_conn_writecb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
+	if (c->state == HTTP_CONN_H2) {
+		if (h2_flush(c->h2) != 0 || (c->close_after &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) == 0))
+			httpd_conn_close(c);
+		else if (h2_done(c->h2) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			httpd_conn_close(c);
+		return;
+	}
 	if (c->state != HTTP_CONN_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (c->close_after) {
@@ -678,7 +728,10 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 		evconnlistener_disable(h->listeners[i]->evl);
 	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
+		if (c->state == HTTP_CONN_H2) {
+			h2_shutdown(c->h2);
+			httpd_conn_h2_pump(c);
+		} else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
 			httpd_conn_close(c);
 		else
 			c->close_after = 1;
@@ -870,6 +923,12 @@ http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf
 {
 	struct http_conn *c = r->conn;
 
+	if (r->stream_id != 0) {
+		log_debug("conn %llu: stream %u: %s %s -> %d", (unsigned long long)c->id,
+		    r->stream_id, r->method, r->path, status);
+		h2_reply(r, status, ctype, body);
+		return;
+	}
 	if (r->close_after || c->httpd->draining)
 		c->close_after = 1;
 	log_debug("conn %llu: %s %s -> %d", (unsigned long long)c->id, r->method, r->path, status);

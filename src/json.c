@@ -693,11 +693,18 @@ jw_int(struct jw *w, long long v)
 void
 jw_double(struct jw *w, double v)
 {
+	char num[32];
+
 	jw_sep(w);
-	if (isfinite(v))
-		buf_printf(w->b, "%.17g", v);
-	else
+	if (!isfinite(v)) {
 		buf_add(w->b, "null", 4);
+		return;
+	}
+	/* Keep it a number with a fraction or exponent, so it reads back as one. */
+	snprintf(num, sizeof num, "%.17g", v);
+	buf_addstr(w->b, num);
+	if (strpbrk(num, ".eE") == NULL)
+		buf_add(w->b, ".0", 2);
 }
 
 void

@@ -28,7 +28,7 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	char bound[64];
 
 	if (cfg->tls_cert_file != NULL &&
-	    (ucgw.tls = tls_server_ctx(cfg->tls_cert_file, cfg->tls_key_file, 0, cause)) == NULL)
+	    (ucgw.tls = tls_server_ctx(cfg->tls_cert_file, cfg->tls_key_file, 1, cause)) == NULL)
 		return -1;
 	ucgw.gws = gws_create(base, cfg);
 	config_httpd_limits(cfg, &lim);

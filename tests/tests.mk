@@ -48,7 +48,8 @@ TESTS += tests/unit/config-docs.sh
 
 if HAVE_NODE
 TESTS += \
-	tests/e2e/daemon.test.js
+	tests/e2e/daemon.test.js \
+	tests/e2e/http2.test.js
 endif
 
 EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary
@@ -56,6 +57,8 @@ EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary
 # Fuzz targets: built here as plain programs (-DFUZZ_STANDALONE) that replay
 # files named on the command line; build them with clang -fsanitize=fuzzer
 # for real fuzzing (see each file's top comment and docs/testing.md).
-noinst_PROGRAMS += tests/fuzz/fuzz_hparse
+noinst_PROGRAMS += tests/fuzz/fuzz_hparse tests/fuzz/fuzz_json
 tests_fuzz_fuzz_hparse_SOURCES = tests/fuzz/fuzz_hparse.c
 tests_fuzz_fuzz_hparse_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c
+tests_fuzz_fuzz_json_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE

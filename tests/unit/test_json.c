@@ -207,6 +207,22 @@ START_TEST(test_mixed_containers_at_same_depth)
 }
 END_TEST
 
+START_TEST(test_doubles_stay_doubles)
+{
+	struct json_error err;
+	struct json_doc *d = parse("[-0e9,1e2,2.5,1e300]", 0, &err);
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_value(&w, json_root(d));
+	ck_assert_str_eq(b.data, "[-0.0,100.0,2.5,1.0000000000000001e+300]");
+	buf_free(&b);
+	json_doc_free(d);
+}
+END_TEST
+
 START_TEST(test_obj_set_replaces_and_adds)
 {
 	struct json_error err;
@@ -241,6 +257,7 @@ json_suite(void)
 	UNIT_ADD(s, test_writer_repairs_bad_utf8);
 	UNIT_ADD(s, test_round_trip);
 	UNIT_ADD(s, test_mixed_containers_at_same_depth);
+	UNIT_ADD(s, test_doubles_stay_doubles);
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
 	return s;
 }
