@@ -78,6 +78,64 @@ gws_reply_error(struct http_req *req, int http_status, enum gws_status code, con
 	gws_reply_json(req, http_status, &b);
 }
 
+/* Answer {"statusCode":0}. */
+void
+gws_reply_ok(struct http_req *req)
+{
+	http_req_reply(req, 200, "application/json", "{\"statusCode\":0}", 16);
+}
+
+/* The absolute base of our API as the desktop sees it. */
+void
+gws_base_uri(const struct http_req *req, struct buf *out)
+{
+	const char *host = http_req_header(req, "host");
+
+	if (host == NULL || *host == '\0' || strpbrk(host, " /\"\\<>") != NULL)
+		host = "localhost";
+	buf_printf(out, "%s://%s/api/v2", http_req_is_tls(req) ? "https" : "http", host);
+}
+
+/* Parse the body as one JSON object, or answer 400. */
+struct json_doc *
+gws_read_body(struct http_req *req)
+{
+	struct json_limits lim = { .max_depth = 16 };
+	struct json_error err;
+	struct json_doc *d;
+	const char *body;
+	size_t len;
+	char *msg;
+
+	body = http_req_body(req, &len);
+	if ((d = json_parse(body, len, &lim, &err)) != NULL && json_root(d)->type == JSON_OBJECT)
+		return d;
+	if (d != NULL) {
+		json_doc_free(d);
+		gws_reply_error(req, 400, GWS_INVALID_STATE, "Request body must be a JSON object");
+		return NULL;
+	}
+	xasprintf(&msg, "Malformed JSON at line %u, column %u: %s", err.line, err.col, err.msg);
+	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+	free(msg);
+	return NULL;
+}
+
+/* A string parameter, NULL when absent; *bad set when of another type. */
+const char *
+gws_param_str(const struct json *body, const char *name, int *bad)
+{
+	const struct json *v = json_get(body, name);
+
+	if (v == NULL || v->type == JSON_NULL)
+		return NULL;
+	if (v->type != JSON_STRING) {
+		*bad = 1;
+		return NULL;
+	}
+	return v->u.str.s;
+}
+
 /* Error bodies for what the HTTP layer refuses (malformed or too large). */
 const char *
 gws_error_format(int status, const char *reason, struct buf *out)

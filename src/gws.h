@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "json.h"
 #include "httpd.h"
 
 /* GWS statusCode values the gateway uses. */
@@ -34,6 +35,16 @@ void gws_handle(struct http_req *, void *arg);
 const char *gws_error_format(int status, const char *reason, struct buf *out);
 
 void gws_reply_error(struct http_req *, int http_status, enum gws_status, const char *msg);
+void gws_reply_ok(struct http_req *);
+/* "scheme://host[:port]/api/v2" as the desktop addressed us. */
+void gws_base_uri(const struct http_req *, struct buf *);
+/*
+ * Parse the request body as a JSON object. On failure the request is
+ * answered (400, statusCode 2, with where and why) and NULL is returned.
+ */
+struct json_doc *gws_read_body(struct http_req *);
+/* A string parameter of an operation; sets *bad when present but not a string. */
+const char *gws_param_str(const struct json *body, const char *name, int *bad);
 /* Answer with a JSON body (application/json). */
 void gws_reply_json(struct http_req *, int http_status, struct buf *body);
 

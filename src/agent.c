@@ -1,0 +1,209 @@
+/*
+ * agent.c: the agent registry. Agents live in a hash map by name; an idle
+ * sweep once a second removes those not seen for the idle time. Removal
+ * tells the registered listener first (so the UCWA application is deleted
+ * and CometD clients are dropped), unindexes the agent at once, and frees
+ * it on the next loop turn, never inside the caller's callback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agent.h"
+#include "hmap.h"
+#include "log.h"
+#include "util.h"
+
+struct agents {
+	struct event_base *base;
+	struct hmap *by_name;
+	unsigned idle_ms;
+	struct event *sweep;
+	struct event *reaper;
+	struct agent **dead;
+	size_t ndead;
+	agents_remove_cb on_remove;
+	void *on_remove_arg;
+};
+
+/* Hex of the first n bytes of SHA-256(prefix || name). */
+static void
+agents_digest(const char *prefix, const char *name, unsigned char *md)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned len;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, prefix, strlen(prefix));
+	EVP_DigestUpdate(ctx, name, strlen(name));
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* Stable GWS identifiers for a user name. */
+static void
+agents_identity(struct agent *a)
+{
+	unsigned char md[32];
+	char hex[65];
+
+	agents_digest("ucgw user:", a->name, md);
+	for (int i = 0; i < 16; i++)
+		snprintf(a->user_id + 2 * i, 3, "%02x", md[i]);
+	agents_digest("ucgw device:", a->name, md);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(a->device_id, sizeof a->device_id, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
+}
+
+/* Free one agent's memory. */
+static void
+agents_free_agent(struct agent *a)
+{
+	free(a->name);
+	free(a->phone);
+	free(a->first_name);
+	free(a->last_name);
+	free(a);
+}
+
+/* Free the agents removed during the last loop turn. */
+static void
+agents_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct agents *r = arg;
+
+	for (size_t i = 0; i < r->ndead; i++)
+		agents_free_agent(r->dead[i]);
+	r->ndead = 0;
+}
+
+struct agents_idle {
+	struct agents *r;
+	struct agent **v;
+	size_t n;
+};
+
+/* hmap_each callback: collect idle agents. */
+static void
+agents_collect_idle(const char *key, void *value, void *arg)
+{
+	struct agents_idle *idle = arg;
+	struct agent *a = value;
+
+	if (util_now_ms() - a->last_seen_ms > idle->r->idle_ms) {
+		idle->v = xreallocarray(idle->v, idle->n + 1, sizeof *idle->v);
+		idle->v[idle->n++] = a;
+	}
+}
+
+/* Once a second: remove agents idle longer than the idle time. */
+static void
+agents_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct agents_idle idle = { arg, NULL, 0 };
+
+	hmap_each(idle.r->by_name, agents_collect_idle, &idle);
+	for (size_t i = 0; i < idle.n; i++)
+		agents_remove(idle.r, idle.v[i], "idle");
+	free(idle.v);
+}
+
+/* An empty registry. */
+struct agents *
+agents_create(struct event_base *base, unsigned idle_ms)
+{
+	struct agents *r = xcalloc(1, sizeof *r);
+	struct timeval second = { 1, 0 };
+
+	r->base = base;
+	r->by_name = hmap_create();
+	r->idle_ms = idle_ms;
+	r->sweep = event_new(base, -1, EV_PERSIST, agents_sweep, r);
+	r->reaper = event_new(base, -1, 0, agents_reap, r);
+	event_add(r->sweep, &second);
+	return r;
+}
+
+void
+agents_set_idle(struct agents *r, unsigned idle_ms)
+{
+	r->idle_ms = idle_ms;
+}
+
+void
+agents_on_remove(struct agents *r, agents_remove_cb cb, void *arg)
+{
+	r->on_remove = cb;
+	r->on_remove_arg = arg;
+}
+
+/* hmap_each callback: free an agent at shutdown. */
+static void
+agents_free_one(const char *key, void *value, void *arg)
+{
+	agents_free_agent(value);
+}
+
+/* Free the registry and every agent (no callbacks: the process is ending). */
+void
+agents_free(struct agents *r)
+{
+	if (r == NULL)
+		return;
+	agents_reap(-1, 0, r);
+	hmap_each(r->by_name, agents_free_one, NULL);
+	hmap_free(r->by_name);
+	event_free(r->sweep);
+	event_free(r->reaper);
+	free(r->dead);
+	free(r);
+}
+
+struct agent *
+agents_find(const struct agents *r, const char *name)
+{
+	return hmap_get(r->by_name, name);
+}
+
+/* Find or create the agent called name. */
+struct agent *
+agents_get(struct agents *r, const char *name)
+{
+	struct agent *a = hmap_get(r->by_name, name);
+
+	if (a == NULL) {
+		a = xcalloc(1, sizeof *a);
+		a->name = xstrdup(name);
+		agents_identity(a);
+		util_random_id(a->state_id, 36, UTIL_HEX);
+		hmap_put(r->by_name, name, a);
+		log_info("agent %s: signed in", name);
+	}
+	a->last_seen_ms = util_now_ms();
+	return a;
+}
+
+/* Remove an agent: tell the listener, unindex, free next turn. */
+void
+agents_remove(struct agents *r, struct agent *a, const char *why)
+{
+	if (hmap_get(r->by_name, a->name) != a)
+		return;
+	log_info("agent %s: removed (%s)", a->name, why);
+	if (r->on_remove != NULL)
+		r->on_remove(a, why, r->on_remove_arg);
+	hmap_del(r->by_name, a->name);
+	r->dead = xreallocarray(r->dead, r->ndead + 1, sizeof *r->dead);
+	r->dead[r->ndead++] = a;
+	event_active(r->reaper, 0, 0);
+}
+
+unsigned
+agents_count(const struct agents *r)
+{
+	return (unsigned)hmap_count(r->by_name);
+}
