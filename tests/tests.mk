@@ -20,7 +20,8 @@ unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_hparse \
 	tests/unit/test_hmap \
-	tests/unit/test_session
+	tests/unit/test_session \
+	tests/unit/test_agent
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
@@ -41,6 +42,9 @@ tests_unit_test_hmap_LDADD = $(UNIT_LDADD)
 tests_unit_test_session_SOURCES = tests/unit/test_session.c tests/unit/unit.h
 tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_session_LDADD = $(UNIT_LDADD)
+tests_unit_test_agent_SOURCES = tests/unit/test_agent.c tests/unit/unit.h
+tests_unit_test_agent_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_agent_LDADD = $(UNIT_LDADD)
 endif
 
 # Every configuration key is documented.
