@@ -67,6 +67,7 @@ agents_free_agent(struct agent *a)
 	free(a->phone);
 	free(a->first_name);
 	free(a->last_name);
+	free(a->base_uri);
 	free(a);
 }
 

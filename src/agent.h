@@ -24,6 +24,7 @@ struct agent {
 	char *phone;		/* the agent's own number, when known */
 	char *first_name;	/* from the UCWA "me" name, when known */
 	char *last_name;
+	char *base_uri;		/* "scheme://host/api/v2" of the agent's last request */
 	uint64_t last_seen_ms;
 	void *ucwa;		/* the agent's UCWA client, owned by the UCWA layer */
 	void *data;		/* for the GWS layer */

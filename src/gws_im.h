@@ -1,0 +1,36 @@
+/*
+ * gws_im.h: the GWS IM Session API on top of the session table and the
+ * UCWA client. Desktop side: GET /me/im-sessions[/{id}] and the
+ * operations InitiateIMSession, SendMessage, Complete, AttachUserData,
+ * UpdateUserData, DeleteUserData. Upstream side: every UCWA change of an
+ * agent moves its session and becomes IMSessionStateChangeMessage or
+ * IMLogUpdateMessage notifications on /v2/me/im-sessions. Nothing is
+ * acknowledged to a desktop before UCWA accepted it.
+ */
+#ifndef UCGW_GWS_IM_H
+#define UCGW_GWS_IM_H
+
+#include "agent.h"
+#include "cometd.h"
+#include "gws.h"
+#include "session.h"
+#include "ucwa.h"
+
+struct gws_im;
+
+struct gws_im *gws_im_create(struct agents *, struct cometd *);
+void gws_im_free(struct gws_im *);
+struct session_table *gws_im_sessions(struct gws_im *);
+
+/* Desktop requests, after authentication (agent is the caller). */
+void gws_im_list(struct gws_im *, struct http_req *, struct agent *);
+void gws_im_get(struct gws_im *, struct http_req *, struct agent *, const char *id);
+void gws_im_post(struct gws_im *, struct http_req *, struct agent *, const char *id);
+
+/* Upstream, from the agent's UCWA client. */
+void gws_im_change(struct gws_im *, struct agent *, const struct ucwa_change *);
+void gws_im_ended(struct gws_im *, struct agent *, const char *conversation, const char *why);
+/* The agent is going (sign-out, idle, UCWA lost): end its session. */
+void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
+
+#endif
