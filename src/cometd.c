@@ -30,6 +30,7 @@
 #define COMETD_MAX_SUBS		64	/* subscriptions per client */
 #define COMETD_PATH		"/api/v2/notifications"
 #define COMETD_PUBLISH_PATH	"/api/v2/diagnostics/publish"
+#define COMETD_SESSION_PATH	"/api/v2/diagnostics/session"
 
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
@@ -1060,6 +1061,40 @@ cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
 	gws_reply_json(req, 200, &out);
 }
 
+/* GET /api/v2/diagnostics/session (test only): who the caller is. */
+static void
+cometd_diag_session(struct http_req *req, const char *agent, void *arg)
+{
+	struct buf out;
+	struct jw w;
+
+	buf_init(&out);
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", GWS_OK);
+	jw_kstr(&w, "user", agent);
+	jw_obj_end(&w);
+	gws_reply_json(req, 200, &out);
+}
+
+/* The test-only diagnostics routes (debug.publish_endpoint). */
+static int
+cometd_diag_route(struct cometd *cd, struct http_req *req, const char *path, const char *method)
+{
+	const char *want = strcmp(path, COMETD_PUBLISH_PATH) == 0 ? "POST" : "GET";
+
+	if (strcmp(path, COMETD_PUBLISH_PATH) != 0 && strcmp(path, COMETD_SESSION_PATH) != 0)
+		return 0;
+	if (strcmp(method, want) != 0) {
+		http_req_add_header(req, "Allow", want);
+		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
+	} else if (*want == 'P')
+		auth_request(cd->auth, req, 0, cometd_diag_publish, cd);
+	else
+		auth_request(cd->auth, req, 0, cometd_diag_session, cd);
+	return 1;
+}
+
 /* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
 static int
 cometd_is_endpoint(const char *path)
@@ -1075,18 +1110,16 @@ int
 cometd_route(struct cometd *cd, struct http_req *req)
 {
 	const char *path = http_req_path(req), *method = http_req_method(req);
-	int diag = cd->cfg->debug_publish_endpoint && strcmp(path, COMETD_PUBLISH_PATH) == 0;
 
-	if (!diag && !cometd_is_endpoint(path))
+	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, req, path, method))
+		return 1;
+	if (!cometd_is_endpoint(path))
 		return 0;
 	if (strcmp(method, "POST") != 0) {
 		http_req_add_header(req, "Allow", "POST");
 		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
 		return 1;
 	}
-	if (diag)
-		auth_request(cd->auth, req, 0, cometd_diag_publish, cd);
-	else
-		auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
+	auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
 	return 1;
 }
