@@ -793,6 +793,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 	buf_free(&idb);
 	http_req_set_abort(x->req, cometd_parked_abort, c);
 	cometd_client_arm(c, hold);
+	log_debug("cometd: client %.8s... of %s: connect parked for %lld ms", c->id, x->agent, hold);
 }
 
 /* One message of a request (not a handshake). */
