@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "tls.h"
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const config_verifiers[] = { "static", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -58,6 +60,25 @@ config_check_listen(const struct json *v, char **freeit)
 	return NULL;
 }
 
+/* Row check for auth.cors_origins: scheme://host[:port], never "*". */
+static const char *
+config_check_origins(const struct json *v, char **freeit)
+{
+	for (size_t i = 0; v->type == JSON_ARRAY && i < v->u.arr.n; i++) {
+		const char *s = json_str(v->u.arr.v[i]);
+
+		if (s == NULL)
+			continue;
+		if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) ||
+		    strchr(strstr(s, "//") + 2, '/') != NULL || strchr(s, '*') != NULL) {
+			xasprintf(freeit, "\"%s\": expected an origin such as https://desktop.example:8443"
+			    " (no path, no wildcard)", s);
+			return *freeit;
+		}
+	}
+	return NULL;
+}
+
 static const struct conf_row config_rows[] = {
 	{ "listen", CONF_STRLIST, OFF(listen), "[\"http://127.0.0.1:8080\"]", 0, 256, NULL, 0,
 	  "listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",
@@ -87,7 +108,36 @@ static const struct conf_row config_rows[] = {
 
 
 	/* desktops: authentication and notifications */
-
+	{ "auth.verifier", CONF_ENUM, OFF(auth_verifier), "\"static\"", 0, 0, config_verifiers, 1,
+	  "who checks desktop passwords: static (auth.users)" },
+	{ "auth.users", CONF_JSON, OFF(auth_users), "[]", 0, 0, NULL, 1,
+	  "static verifier: [{\"user\", \"salt\", \"password_sha256\"}]", auth_check_users },
+	{ "auth.session_idle_ms", CONF_INT, OFF(auth_session_idle_ms), "1800000", 1000, 86400000,
+	  NULL, 1, "a JSESSIONID session unused for this long ends" },
+	{ "auth.max_sessions", CONF_INT, OFF(auth_max_sessions), "100000", 1, 10000000, NULL, 1,
+	  "sessions at most; the least recently used one ends first" },
+	{ "auth.csrf_enforce", CONF_BOOL, OFF(auth_csrf_enforce), "false", 0, 0, NULL, 1,
+	  "POST/PUT/DELETE need the session's X-CSRF-TOKEN (else 403)" },
+	{ "auth.cors_origins", CONF_STRLIST, OFF(auth_cors_origins), "[]", 0, 1024, NULL, 1,
+	  "origins allowed cross-origin requests with credentials", config_check_origins },
+	{ "cometd.timeout_ms", CONF_INT, OFF(cometd_timeout_ms), "30000", 0, 300000, NULL, 1,
+	  "longest hold of a /meta/connect (advice.timeout)" },
+	{ "cometd.interval_ms", CONF_INT, OFF(cometd_interval_ms), "0", 0, 60000, NULL, 1,
+	  "advice.interval: pause between a connect reply and the next connect" },
+	{ "cometd.max_interval_ms", CONF_INT, OFF(cometd_max_interval_ms), "10000", 100, 600000,
+	  NULL, 1, "a client that sends no connect for this long after a reply expires" },
+	{ "cometd.max_queue", CONF_INT, OFF(cometd_max_queue), "1000", 1, 1000000, NULL, 1,
+	  "messages queued (unsent or unacknowledged) per client at most" },
+	{ "cometd.max_clients", CONF_INT, OFF(cometd_max_clients), "100000", 1, 10000000, NULL, 1,
+	  "Bayeux clients at most (all agents)" },
+	{ "cometd.max_clients_per_agent", CONF_INT, OFF(cometd_max_clients_per_agent), "16", 1,
+	  1000, NULL, 1, "Bayeux clients per agent at most; the oldest idle one goes first" },
+	{ "cometd.max_connects_per_browser", CONF_INT, OFF(cometd_max_connects_per_browser), "0",
+	  0, 1000, NULL, 1, "parked connects per browser (0: no limit); beyond: multiple-clients" },
+	{ "cometd.multi_interval_ms", CONF_INT, OFF(cometd_multi_interval_ms), "2000", 0, 60000,
+	  NULL, 1, "advice.interval given with multiple-clients advice" },
+	{ "debug.publish_endpoint", CONF_BOOL, OFF(debug_publish_endpoint), "false", 0, 0, NULL, 1,
+	  "TEST ONLY: POST /api/v2/diagnostics/publish publishes to the caller's clients" },
 
 	/* translation rules */
 

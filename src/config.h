@@ -26,7 +26,21 @@ struct config {
 
 
 	/* desktops: authentication (auth.c) and notifications (cometd.c) */
-
+	int auth_verifier;
+	struct json_doc *auth_users;
+	long long auth_session_idle_ms;
+	long long auth_max_sessions;
+	int auth_csrf_enforce;
+	struct conf_strlist auth_cors_origins;
+	long long cometd_timeout_ms;
+	long long cometd_interval_ms;
+	long long cometd_max_interval_ms;
+	long long cometd_max_queue;
+	long long cometd_max_clients;
+	long long cometd_max_clients_per_agent;
+	long long cometd_max_connects_per_browser;
+	long long cometd_multi_interval_ms;
+	int debug_publish_endpoint;
 
 	/* translation rules (xlate.c) */
 

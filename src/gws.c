@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "cometd.h"
 #include "gws.h"
 #include "json.h"
 #include "log.h"
@@ -14,6 +16,8 @@
 struct gws {
 	struct event_base *base;
 	const struct config *cfg;
+	struct auth *auth;	/* desktops' authentication (not owned) */
+	struct cometd *cometd;	/* notifications endpoint (not owned) */
 };
 
 struct gws_route {
@@ -38,6 +42,14 @@ void
 gws_set_config(struct gws *g, const struct config *cfg)
 {
 	g->cfg = cfg;
+}
+
+/* Hand over the desktop authentication and the notifications endpoint. */
+void
+gws_set_desktop(struct gws *g, struct auth *auth, struct cometd *cometd)
+{
+	g->auth = auth;
+	g->cometd = cometd;
 }
 
 /* Free the GWS face. */
@@ -183,7 +195,13 @@ void
 gws_handle(struct http_req *req, void *arg)
 {
 	const char *method = http_req_method(req), *path = http_req_path(req);
+	struct gws *g = arg;
 	int path_known = 0;
+
+	if (g->auth != NULL && auth_preflight(g->auth, req))
+		return;
+	if (g->cometd != NULL && cometd_route(g->cometd, req))
+		return;
 
 	for (size_t i = 0; i < nitems(gws_routes); i++) {
 		if (strcmp(gws_routes[i].path, path) != 0)

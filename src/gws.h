@@ -29,6 +29,10 @@ struct gws;
 struct gws *gws_create(struct event_base *, const struct config *);
 void gws_set_config(struct gws *, const struct config *);
 void gws_free(struct gws *);
+/* The desktop authentication and the notifications endpoint (not owned). */
+struct auth;
+struct cometd;
+void gws_set_desktop(struct gws *, struct auth *, struct cometd *);
 /* The httpd handler; arg is the struct gws. */
 void gws_handle(struct http_req *, void *arg);
 /* Error bodies for requests the HTTP layer refuses by itself. */

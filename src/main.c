@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 
+#include "auth.h"
+#include "cometd.h"
 #include "config.h"
 #include "daemon.h"
 #include "gws.h"
@@ -17,6 +19,8 @@ static struct {
 	struct httpd *httpd;
 	SSL_CTX *tls;
 	struct gws *gws;
+	struct auth *auth;
+	struct cometd *cometd;
 } ucgw;
 
 /* Open TLS (if configured) and every listener. */
@@ -31,6 +35,9 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	    (ucgw.tls = tls_server_ctx(cfg->tls_cert_file, cfg->tls_key_file, 1, cause)) == NULL)
 		return -1;
 	ucgw.gws = gws_create(base, cfg);
+	ucgw.auth = auth_create(base, cfg);
+	ucgw.cometd = cometd_create(base, cfg, ucgw.auth);
+	gws_set_desktop(ucgw.gws, ucgw.auth, ucgw.cometd);
 	config_httpd_limits(cfg, &lim);
 	ucgw.httpd = httpd_create(base, &lim, gws_handle, ucgw.gws);
 	httpd_set_error_format(ucgw.httpd, gws_error_format);
@@ -59,12 +66,17 @@ ucgw_apply(const void *cfgp, const void *old)
 	}
 	if (ucgw.gws != NULL)
 		gws_set_config(ucgw.gws, cfg);
+	if (ucgw.auth != NULL)
+		auth_set_config(ucgw.auth, cfg);
+	if (ucgw.cometd != NULL)
+		cometd_set_config(ucgw.cometd, cfg);
 }
 
 /* SIGTERM: stop accepting, let requests finish. */
 static void
 ucgw_drain(void (*done)(void *), void *arg)
 {
+	cometd_drain(ucgw.cometd);
 	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, done, arg);
 }
 
@@ -73,6 +85,8 @@ static void
 ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
+	cometd_free(ucgw.cometd);
+	auth_free(ucgw.auth);
 	gws_free(ucgw.gws);
 	if (ucgw.tls != NULL)
 		SSL_CTX_free(ucgw.tls);

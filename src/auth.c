@@ -1,0 +1,541 @@
+/*
+ * auth.c: authentication of desktop requests (see auth.h). Owns the HTTP
+ * sessions (JSESSIONID -> user, CSRF token, last use), kept in a hash
+ * table and in least-recently-used order: idle sessions expire after
+ * auth.session_idle_ms and there are never more than auth.max_sessions
+ * (the least recently used one goes first). Owns the pending password
+ * checks, each tied to its request: if the connection dies, the check is
+ * cancelled. Promises: a secret (password, cookie value, CSRF token) is
+ * never logged and is compared in constant time.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "gws.h"
+#include "json.h"
+#include "log.h"
+
+#define AUTH_SID_LEN	32	/* base62: about 190 bits */
+#define AUTH_BUCKETS	4096
+#define AUTH_MAX_CRED	1024	/* longest user:password accepted */
+
+struct auth_session {
+	char id[AUTH_SID_LEN + 1];
+	char csrf[37];
+	char *user;
+	uint64_t last;
+	LIST_ENTRY(auth_session) hash;
+	TAILQ_ENTRY(auth_session) lru;
+};
+
+struct auth_pending {
+	struct auth *a;
+	struct http_req *req;
+	int flags;
+	auth_ok_cb ok;
+	void *arg;
+	char *user;
+	void *handle;
+	int in_start, finished;
+	TAILQ_ENTRY(auth_pending) entry;
+};
+
+struct auth {
+	struct event_base *base;
+	const struct config *cfg;
+	struct auth_verifier verifier;
+	LIST_HEAD(, auth_session) buckets[AUTH_BUCKETS];
+	TAILQ_HEAD(, auth_session) lru;
+	TAILQ_HEAD(, auth_pending) pending;
+	unsigned nsessions;
+};
+
+static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
+
+/* Bucket of a session id (ids are random; FNV-1a spreads them). */
+static unsigned
+auth_bucket(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % AUTH_BUCKETS;
+}
+
+/* Create the authenticator with the static verifier. */
+struct auth *
+auth_create(struct event_base *base, const struct config *cfg)
+{
+	struct auth *a = xcalloc(1, sizeof *a);
+
+	a->base = base;
+	a->cfg = cfg;
+	auth_set_verifier(a, NULL);
+	for (size_t i = 0; i < AUTH_BUCKETS; i++)
+		LIST_INIT(&a->buckets[i]);
+	TAILQ_INIT(&a->lru);
+	TAILQ_INIT(&a->pending);
+	return a;
+}
+
+/* Use a reloaded configuration. */
+void
+auth_set_config(struct auth *a, const struct config *cfg)
+{
+	a->cfg = cfg;
+}
+
+/* Set the verifier; NULL selects the static one. */
+void
+auth_set_verifier(struct auth *a, const struct auth_verifier *v)
+{
+	static const struct auth_verifier st = { "static", auth_static_start, NULL, NULL };
+
+	a->verifier = v != NULL ? *v : st;
+	if (v == NULL)
+		a->verifier.ctx = a;
+}
+
+/* Forget a session. */
+static void
+auth_session_free(struct auth *a, struct auth_session *s)
+{
+	LIST_REMOVE(s, hash);
+	TAILQ_REMOVE(&a->lru, s, lru);
+	a->nsessions--;
+	free(s->user);
+	OPENSSL_cleanse(s, sizeof *s);
+	free(s);
+}
+
+/* Free a pending check (its request is answered or gone). */
+static void
+auth_pending_free(struct auth_pending *p)
+{
+	TAILQ_REMOVE(&p->a->pending, p, entry);
+	free(p->user);
+	free(p);
+}
+
+/* Free everything; pending checks are cancelled. */
+void
+auth_free(struct auth *a)
+{
+	struct auth_session *s;
+	struct auth_pending *p;
+
+	if (a == NULL)
+		return;
+	while ((p = TAILQ_FIRST(&a->pending)) != NULL) {
+		if (a->verifier.cancel != NULL && p->handle != NULL)
+			a->verifier.cancel(a->verifier.ctx, p->handle);
+		http_req_set_abort(p->req, NULL, NULL);
+		auth_pending_free(p);
+	}
+	while ((s = TAILQ_FIRST(&a->lru)) != NULL)
+		auth_session_free(a, s);
+	free(a);
+}
+
+unsigned
+auth_nsessions(const struct auth *a)
+{
+	return a->nsessions;
+}
+
+/* Drop sessions idle for longer than auth.session_idle_ms. */
+static void
+auth_expire(struct auth *a)
+{
+	uint64_t now = util_now_ms(), idle = (uint64_t)a->cfg->auth_session_idle_ms;
+	struct auth_session *s;
+
+	while ((s = TAILQ_FIRST(&a->lru)) != NULL && s->last + idle <= now) {
+		log_debug("auth: session of %s expired", s->user);
+		auth_session_free(a, s);
+	}
+}
+
+/* Make a session for user, evicting the least recently used at the limit. */
+static struct auth_session *
+auth_session_new(struct auth *a, const char *user)
+{
+	struct auth_session *s, *old;
+	char hex[33];
+
+	if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
+	    (old = TAILQ_FIRST(&a->lru)) != NULL) {
+		log_warn("auth: session limit (%u) reached: ending the least recently used (%s)",
+		    a->nsessions, old->user);
+		auth_session_free(a, old);
+	}
+	s = xcalloc(1, sizeof *s);
+	util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
+	util_random_id(hex, 32, UTIL_HEX);
+	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 15, hex + 18);
+	s->user = xstrdup(user);
+	s->last = util_now_ms();
+	LIST_INSERT_HEAD(&a->buckets[auth_bucket(s->id)], s, hash);
+	TAILQ_INSERT_TAIL(&a->lru, s, lru);
+	a->nsessions++;
+	return s;
+}
+
+/* The JSESSIONID cookie value of req, copied into out; 0 if present. */
+static int
+auth_cookie(struct http_req *req, char *out, size_t outlen)
+{
+	const char *h = http_req_header(req, "Cookie"), *p;
+	size_t n;
+
+	for (p = h; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
+		p += strspn(p, " \t");
+		if (strncmp(p, "JSESSIONID=", 11) != 0)
+			continue;
+		p += 11;
+		n = strcspn(p, "; \t");
+		if (n == 0 || n >= outlen)
+			return -1;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* The live session named by req's cookie, or NULL. */
+static struct auth_session *
+auth_session_find(struct auth *a, struct http_req *req)
+{
+	char id[AUTH_SID_LEN + 1];
+	struct auth_session *s;
+
+	if (auth_cookie(req, id, sizeof id) != 0 || strlen(id) != AUTH_SID_LEN)
+		return NULL;
+	LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
+		if (util_streq_ct(s->id, id))
+			return s;
+	}
+	return NULL;
+}
+
+/* Mark a session used now (it moves to the end of the LRU order). */
+static void
+auth_session_touch(struct auth *a, struct auth_session *s)
+{
+	s->last = util_now_ms();
+	TAILQ_REMOVE(&a->lru, s, lru);
+	TAILQ_INSERT_TAIL(&a->lru, s, lru);
+}
+
+/* Whether origin is one of auth.cors_origins (exact match). */
+static int
+auth_origin_allowed(struct auth *a, const char *origin)
+{
+	for (size_t i = 0; origin != NULL && i < a->cfg->auth_cors_origins.n; i++) {
+		if (strcmp(a->cfg->auth_cors_origins.v[i], origin) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* CORS headers for an allowed Origin (credentials: never "*"). */
+static void
+auth_cors_headers(struct auth *a, struct http_req *req)
+{
+	const char *origin = http_req_header(req, "Origin");
+
+	if (!auth_origin_allowed(a, origin))
+		return;
+	http_req_add_header(req, "Access-Control-Allow-Origin", origin);
+	http_req_add_header(req, "Access-Control-Allow-Credentials", "true");
+	http_req_add_header(req, "Access-Control-Expose-Headers", "X-CSRF-HEADER,X-CSRF-TOKEN");
+	http_req_add_header(req, "Vary", "Origin");
+}
+
+/* Answer an OPTIONS preflight from a browser. */
+int
+auth_preflight(struct auth *a, struct http_req *req)
+{
+	const char *origin = http_req_header(req, "Origin");
+
+	if (strcmp(http_req_method(req), "OPTIONS") != 0 || origin == NULL)
+		return 0;
+	if (!auth_origin_allowed(a, origin)) {
+		log_info("auth: %s: preflight from an origin not allowed", http_req_peer(req));
+		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");
+		return 1;
+	}
+	auth_cors_headers(a, req);
+	http_req_add_header(req, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+	http_req_add_header(req, "Access-Control-Allow-Headers",
+	    "X-Requested-With, Content-Type, Accept, Origin, Cookie, Authorization, ssid, surl, "
+	    "ContactCenterId, X-CSRF-TOKEN");
+	http_req_add_header(req, "Access-Control-Max-Age", "600");
+	http_req_reply(req, 204, NULL, "", 0);
+	return 1;
+}
+
+/* 401 with the GWS body and a Basic challenge. */
+static void
+auth_deny(struct http_req *req)
+{
+	http_req_add_header(req, "WWW-Authenticate", "Basic realm=\"ucgw\"");
+	gws_reply_error(req, 401, GWS_ACCESS_DENIED, "Access denied");
+}
+
+/* Whether the method changes state (CSRF applies). */
+static int
+auth_is_write(const char *m)
+{
+	return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
+	    strcmp(m, "PATCH") == 0;
+}
+
+/* Authenticated with session s: headers, CSRF check, then the caller. */
+static void
+auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is_new, int flags,
+    auth_ok_cb ok, void *arg)
+{
+	const char *m = http_req_method(req), *tok;
+	char *cookie;
+
+	if (is_new) {
+		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
+		    http_req_is_tls(req) ? "; Secure" : "");
+		http_req_add_header(req, "Set-Cookie", cookie);
+		free(cookie);
+	}
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
+		http_req_add_header(req, "X-CSRF-HEADER", "X-CSRF-TOKEN");
+		http_req_add_header(req, "X-CSRF-TOKEN", s->csrf);
+	} else if (a->cfg->auth_csrf_enforce && !(flags & AUTH_NO_CSRF) && auth_is_write(m) &&
+	    (is_new || (tok = http_req_header(req, "X-CSRF-TOKEN")) == NULL ||
+	    !util_streq_ct(tok, s->csrf))) {
+		log_info("auth: %s: %s %s refused: missing or invalid CSRF token", s->user, m,
+		    http_req_path(req));
+		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
+		return;
+	}
+	ok(req, s->user, arg);
+}
+
+/* The verifier answered for p. */
+static void
+auth_verified(void *arg, int good)
+{
+	struct auth_pending *p = arg;
+	struct auth *a = p->a;
+	struct http_req *req = p->req;
+	struct auth_session *s;
+	int is_new = 0;
+
+	http_req_set_abort(req, NULL, NULL);
+	p->handle = NULL;
+	if (good == 1) {
+		if ((s = auth_session_find(a, req)) == NULL || strcmp(s->user, p->user) != 0) {
+			s = auth_session_new(a, p->user);
+			is_new = 1;
+		} else
+			auth_session_touch(a, s);
+		auth_finish(a, req, s, is_new, p->flags, p->ok, p->arg);
+	} else if (good == 0) {
+		log_info("auth: %s: bad credentials for user %s", http_req_peer(req), p->user);
+		auth_deny(req);
+	} else {
+		log_warn("auth: %s: could not check the credentials of %s", http_req_peer(req),
+		    p->user);
+		gws_reply_error(req, 503, GWS_INTERNAL, "Authentication service is not available");
+	}
+	if (p->in_start)
+		p->finished = 1;
+	else
+		auth_pending_free(p);
+}
+
+/* The connection died while its credentials were being checked. */
+static void
+auth_pending_abort(struct http_req *req, void *arg)
+{
+	struct auth_pending *p = arg;
+	struct auth *a = p->a;
+
+	if (a->verifier.cancel != NULL && p->handle != NULL)
+		a->verifier.cancel(a->verifier.ctx, p->handle);
+	auth_pending_free(p);
+}
+
+/* Split "Basic base64(user:password)" into out (user NUL password). */
+static int
+auth_parse_basic(const char *h, struct buf *out, const char **pass)
+{
+	char *colon;
+
+	if (strlen(h) < 6 || !util_strncaseeq("basic ", h, 6))
+		return -1;
+	h += 6;
+	h += strspn(h, " ");
+	if (strlen(h) > AUTH_MAX_CRED * 4 / 3 + 4 || util_base64_decode(out, h, strlen(h)) < 0)
+		return -1;
+	if (memchr(out->data, '\0', out->len) != NULL || (colon = strchr(out->data, ':')) == NULL ||
+	    colon == out->data)
+		return -1;
+	*colon = '\0';
+	*pass = colon + 1;
+	return 0;
+}
+
+/* Check Basic credentials through the verifier. */
+static void
+auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_ok_cb ok,
+    void *arg)
+{
+	struct auth_pending *p;
+	const char *pass;
+	struct buf cred;
+	void *handle;
+
+	buf_init(&cred);
+	if (auth_parse_basic(h, &cred, &pass) != 0) {
+		OPENSSL_cleanse(cred.data, cred.cap);
+		buf_free(&cred);
+		log_info("auth: %s: malformed Authorization header", http_req_peer(req));
+		auth_deny(req);
+		return;
+	}
+	p = xcalloc(1, sizeof *p);
+	*p = (struct auth_pending){ a, req, flags, ok, arg, xstrdup(cred.data), NULL, 1, 0 };
+	TAILQ_INSERT_TAIL(&a->pending, p, entry);
+	http_req_set_abort(req, auth_pending_abort, p);
+	handle = a->verifier.start(a->verifier.ctx, cred.data, pass, auth_verified, p);
+	OPENSSL_cleanse(cred.data, cred.cap);
+	buf_free(&cred);
+	if (p->finished)
+		auth_pending_free(p);
+	else {
+		p->in_start = 0;
+		p->handle = handle;
+	}
+}
+
+/* Authenticate a request; see auth.h. */
+void
+auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, void *arg)
+{
+	const char *h = http_req_header(req, "Authorization");
+	struct auth_session *s;
+
+	auth_expire(a);
+	auth_cors_headers(a, req);
+	if (h != NULL) {
+		auth_basic(a, req, h, flags, ok, arg);
+		return;
+	}
+	if ((s = auth_session_find(a, req)) == NULL) {
+		auth_deny(req);
+		return;
+	}
+	auth_session_touch(a, s);
+	auth_finish(a, req, s, 0, flags, ok, arg);
+}
+
+/* End the session named by the request's cookie. */
+void
+auth_logout(struct auth *a, struct http_req *req)
+{
+	struct auth_session *s;
+
+	if ((s = auth_session_find(a, req)) != NULL)
+		auth_session_free(a, s);
+}
+
+/* Hex SHA-256 of salt || password. */
+void
+auth_hash_password(const char *salt, const char *password, char *out)
+{
+	unsigned char md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, salt, strlen(salt));
+	EVP_DigestUpdate(ctx, password, strlen(password));
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	for (size_t i = 0; i < sizeof md; i++) {
+		out[2 * i] = UTIL_HEX[md[i] >> 4];
+		out[2 * i + 1] = UTIL_HEX[md[i] & 15];
+	}
+	out[64] = '\0';
+	OPENSSL_cleanse(md, sizeof md);
+}
+
+/* Check user/password against auth.users; same work whether the user exists or not. */
+int
+auth_static_check(const struct json *users, const char *user, const char *password)
+{
+	const char *salt = "no-such-user", *want = NULL, *u;
+	char got[65];
+	int good;
+
+	for (size_t i = 0; users != NULL && users->type == JSON_ARRAY && i < users->u.arr.n; i++) {
+		const struct json *e = users->u.arr.v[i];
+
+		if ((u = json_get_str(e, "user")) != NULL && strcmp(u, user) == 0) {
+			salt = json_get_str(e, "salt");
+			want = json_get_str(e, "password_sha256");
+			break;
+		}
+	}
+	auth_hash_password(salt, password, got);
+	good = util_streq_ct(got, want != NULL ? want : "x") && want != NULL;
+	OPENSSL_cleanse(got, sizeof got);
+	return good;
+}
+
+/* The static verifier: answers at once from auth.users. */
+static void *
+auth_static_start(void *ctx, const char *user, const char *password, auth_verify_done done,
+    void *arg)
+{
+	struct auth *a = ctx;
+	const struct json *users = a->cfg->auth_users ? json_root(a->cfg->auth_users) : NULL;
+
+	done(arg, auth_static_check(users, user, password));
+	return NULL;
+}
+
+/* Row check for auth.users: [{"user","salt","password_sha256" (64 hex)}]. */
+const char *
+auth_check_users(const struct json *v, char **freeit)
+{
+	const char *u, *salt, *hash;
+
+	if (v->type != JSON_ARRAY)
+		return "expected an array of {\"user\", \"salt\", \"password_sha256\"}";
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const struct json *e = v->u.arr.v[i];
+
+		if (e->type != JSON_OBJECT || e->u.obj.n != 3 ||
+		    (u = json_get_str(e, "user")) == NULL || *u == '\0' || strchr(u, ':') ||
+		    (salt = json_get_str(e, "salt")) == NULL ||
+		    (hash = json_get_str(e, "password_sha256")) == NULL) {
+			xasprintf(freeit, "entry %zu: expected {\"user\", \"salt\", \"password_sha256\"}"
+			    " and nothing else (user non-empty, without ':')", i + 1);
+			return *freeit;
+		}
+		if (strlen(hash) != 64 || strspn(hash, UTIL_HEX) != 64) {
+			xasprintf(freeit, "entry %zu (%s): password_sha256 must be 64 lower-case hex "
+			    "digits", i + 1, u);
+			return *freeit;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,68 @@
+/*
+ * auth.h: who a desktop request belongs to. HTTP Basic on any request, or
+ * the JSESSIONID cookie the gateway issues on the first authenticated
+ * response; CSRF headers (X-CSRF-HEADER / X-CSRF-TOKEN) and optional CSRF
+ * enforcement; CORS with credentials for configured origins. Checking a
+ * user's password is left to a pluggable, asynchronous verifier: the
+ * built-in "static" one (auth.users in the configuration) or one set with
+ * auth_set_verifier (the UCWA sign-in). Credentials, cookies and tokens are
+ * never logged; every secret comparison is constant-time.
+ */
+#ifndef UCGW_AUTH_H
+#define UCGW_AUTH_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "httpd.h"
+
+struct auth;
+
+/*
+ * A verifier: start() checks user/password and calls done(arg, ok) exactly
+ * once, now or later (ok: 1 good, 0 bad, -1 could not check). It returns a
+ * handle for cancel(), which stops a pending check without calling done;
+ * a verifier that always answers at once may return NULL.
+ */
+typedef void (*auth_verify_done)(void *arg, int ok);
+struct auth_verifier {
+	const char *name;
+	void *(*start)(void *ctx, const char *user, const char *password,
+	    auth_verify_done done, void *arg);
+	void (*cancel)(void *ctx, void *handle);
+	void *ctx;
+};
+
+/* The request is authenticated as agent (valid during the call only). */
+typedef void (*auth_ok_cb)(struct http_req *, const char *agent, void *arg);
+
+/* Flags for auth_request. */
+#define AUTH_NO_CSRF	0x1	/* never enforce CSRF (the Bayeux endpoint) */
+
+struct auth *auth_create(struct event_base *, const struct config *);
+void auth_set_config(struct auth *, const struct config *);
+void auth_free(struct auth *);
+/* Replace the verifier (NULL: back to the static one). */
+void auth_set_verifier(struct auth *, const struct auth_verifier *);
+
+/*
+ * Authenticate req. On success the response headers (Set-Cookie for a new
+ * session, CSRF headers on GET, CORS headers) are added and ok() runs,
+ * maybe later; otherwise auth answers req itself (401 or 403) and ok()
+ * never runs. If the connection dies while the verifier works, nothing runs.
+ */
+void auth_request(struct auth *, struct http_req *, int flags, auth_ok_cb ok, void *arg);
+/* Answer a CORS preflight (OPTIONS with Origin); returns 1 if it did. */
+int auth_preflight(struct auth *, struct http_req *);
+/* End the session named by req's cookie, if any (EndContactCenterSession). */
+void auth_logout(struct auth *, struct http_req *);
+unsigned auth_nsessions(const struct auth *);
+
+/* The static verifier's check (exposed for unit tests): 1 good, 0 bad. */
+int auth_static_check(const struct json *users, const char *user, const char *password);
+/* Hex SHA-256 of salt followed by password (65 bytes out). */
+void auth_hash_password(const char *salt, const char *password, char *out);
+/* A row check for auth.users. */
+const char *auth_check_users(const struct json *, char **freeit);
+
+#endif

@@ -1,0 +1,1126 @@
+/*
+ * cometd.c: the Bayeux server (see cometd.h and docs/cometd.md). Owns the
+ * clients (by clientId, and by agent), their subscriptions and their
+ * message queues: "queue" holds messages not yet sent, "unacked" those sent
+ * in a connect reply whose batch the client has not acknowledged yet (ack
+ * extension only). Both together never exceed cometd.max_queue; a client
+ * that falls further behind is disconnected with handshake advice.
+ *
+ * A parked /meta/connect is a blocked client, as in redis blocked.c: it
+ * holds the request and one timer. The timer fires once, either at the hold
+ * deadline or (re-armed to zero) at the next loop turn after a message was
+ * queued, and the connect is answered exactly once; if the connection dies
+ * first, the httpd abort callback unparks it. The same timer, when nothing
+ * is parked, is the client's expiry (cometd.max_interval_ms after a reply).
+ * Clients are freed on a later loop turn (reaper), never in their callback.
+ * Messages are delivered only in connect replies, which gives one order.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cometd.h"
+#include "gws.h"
+#include "json.h"
+#include "log.h"
+
+#define COMETD_ID_LEN		32	/* base62: about 190 bits */
+#define COMETD_BUCKETS		4096
+#define COMETD_MAX_SUBS		64	/* subscriptions per client */
+#define COMETD_PATH		"/api/v2/notifications"
+#define COMETD_PUBLISH_PATH	"/api/v2/diagnostics/publish"
+#define COMETD_SESSION_PATH	"/api/v2/diagnostics/session"
+
+struct cometd_msg {
+	TAILQ_ENTRY(cometd_msg) entry;
+	uint64_t batch;
+	size_t len;
+	char text[];
+};
+TAILQ_HEAD(cometd_msgq, cometd_msg);
+
+struct cometd_agent;
+
+struct cometd_client {
+	char id[COMETD_ID_LEN + 1];
+	char browser[COMETD_ID_LEN + 1];
+	struct cometd *cd;
+	struct cometd_agent *agent;
+	char *subs[COMETD_MAX_SUBS];
+	size_t nsubs;
+	struct cometd_msgq queue;
+	struct cometd_msgq unacked;
+	size_t nqueued;
+	int ack;
+	uint64_t batch;
+	struct http_req *parked;
+	struct buf parked_pre;
+	char *parked_id;
+	int parked_multi;
+	struct event *timer;
+	int dead;
+	LIST_ENTRY(cometd_client) hash;
+	TAILQ_ENTRY(cometd_client) by_agent;
+	TAILQ_ENTRY(cometd_client) dead_entry;
+};
+
+struct cometd_agent {
+	char *name;
+	LIST_ENTRY(cometd_agent) hash;
+	TAILQ_HEAD(, cometd_client) clients;
+	unsigned n;
+};
+
+struct cometd {
+	struct event_base *base;
+	const struct config *cfg;
+	struct auth *auth;
+	LIST_HEAD(, cometd_client) clients[COMETD_BUCKETS];
+	LIST_HEAD(, cometd_agent) agents[COMETD_BUCKETS];
+	TAILQ_HEAD(, cometd_client) dead;
+	struct event *reaper;
+	unsigned nclients;
+	int draining;
+};
+
+/* One request being processed: the replies so far and the connect, if any. */
+struct cometd_ctx {
+	struct cometd *cd;
+	struct http_req *req;
+	const char *agent;
+	struct buf out;
+	struct cometd_client *connect;
+	const struct json *connect_msg;
+};
+
+static void cometd_client_timer(evutil_socket_t, short, void *);
+static void cometd_connect_answer(struct cometd_client *, int reconnect_none);
+
+/* FNV-1a bucket of a string. */
+static unsigned
+cometd_bucket(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % COMETD_BUCKETS;
+}
+
+/* Free clients killed on an earlier turn. */
+static void
+cometd_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct cometd *cd = arg;
+	struct cometd_client *c;
+
+	while ((c = TAILQ_FIRST(&cd->dead)) != NULL) {
+		TAILQ_REMOVE(&cd->dead, c, dead_entry);
+		event_free(c->timer);
+		free(c);
+	}
+}
+
+/* Create the Bayeux server; auth is not owned. */
+struct cometd *
+cometd_create(struct event_base *base, const struct config *cfg, struct auth *auth)
+{
+	struct cometd *cd = xcalloc(1, sizeof *cd);
+
+	cd->base = base;
+	cd->cfg = cfg;
+	cd->auth = auth;
+	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
+		LIST_INIT(&cd->clients[i]);
+		LIST_INIT(&cd->agents[i]);
+	}
+	TAILQ_INIT(&cd->dead);
+	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
+	return cd;
+}
+
+/* Use a reloaded configuration (applies to holds and limits from now on). */
+void
+cometd_set_config(struct cometd *cd, const struct config *cfg)
+{
+	cd->cfg = cfg;
+}
+
+unsigned
+cometd_nclients(const struct cometd *cd)
+{
+	return cd->nclients;
+}
+
+/* Free a message queue. */
+static void
+cometd_msgq_free(struct cometd_msgq *q)
+{
+	struct cometd_msg *m;
+
+	while ((m = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, m, entry);
+		free(m);
+	}
+}
+
+/* The agent record for name, made if make is set. */
+static struct cometd_agent *
+cometd_agent_get(struct cometd *cd, const char *name, int make)
+{
+	unsigned b = cometd_bucket(name);
+	struct cometd_agent *a;
+
+	LIST_FOREACH(a, &cd->agents[b], hash) {
+		if (strcmp(a->name, name) == 0)
+			return a;
+	}
+	if (!make)
+		return NULL;
+	a = xcalloc(1, sizeof *a);
+	a->name = xstrdup(name);
+	TAILQ_INIT(&a->clients);
+	LIST_INSERT_HEAD(&cd->agents[b], a, hash);
+	return a;
+}
+
+/* Remove a client: unlink it, drop its queues; freed on the next turn. */
+static void
+cometd_client_kill(struct cometd_client *c, const char *why)
+{
+	struct cometd *cd = c->cd;
+	struct cometd_agent *a = c->agent;
+
+	if (c->dead)
+		return;
+	log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
+	c->dead = 1;
+	event_del(c->timer);
+	LIST_REMOVE(c, hash);
+	TAILQ_REMOVE(&a->clients, c, by_agent);
+	if (--a->n == 0) {
+		LIST_REMOVE(a, hash);
+		free(a->name);
+		free(a);
+	}
+	c->agent = NULL;
+	cd->nclients--;
+	cometd_msgq_free(&c->queue);
+	cometd_msgq_free(&c->unacked);
+	for (size_t i = 0; i < c->nsubs; i++)
+		free(c->subs[i]);
+	c->nsubs = 0;
+	TAILQ_INSERT_TAIL(&cd->dead, c, dead_entry);
+	event_active(cd->reaper, 0, 0);
+}
+
+/* Free everything (httpd is gone first, so nothing is parked). */
+void
+cometd_free(struct cometd *cd)
+{
+	struct cometd_client *c;
+
+	if (cd == NULL)
+		return;
+	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
+		while ((c = LIST_FIRST(&cd->clients[i])) != NULL) {
+			if (c->parked != NULL) {
+				http_req_set_abort(c->parked, NULL, NULL);
+				c->parked = NULL;
+			}
+			buf_free(&c->parked_pre);
+			free(c->parked_id);
+			cometd_client_kill(c, "gateway stopping");
+		}
+	}
+	cometd_reap(-1, 0, cd);
+	event_free(cd->reaper);
+	free(cd);
+}
+
+/* Arm the client's timer to fire after ms. */
+static void
+cometd_client_arm(struct cometd_client *c, long long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_add(c->timer, &tv);
+}
+
+/* Arm the expiry: the next connect must come within interval + maxInterval. */
+static void
+cometd_client_expiry(struct cometd_client *c)
+{
+	const struct config *cfg = c->cd->cfg;
+
+	cometd_client_arm(c, cfg->cometd_interval_ms + cfg->cometd_max_interval_ms);
+}
+
+/* The client of agent named id, or NULL (unknown, expired or another agent's). */
+static struct cometd_client *
+cometd_client_find(struct cometd *cd, const char *id, const char *agent)
+{
+	struct cometd_client *c;
+
+	if (id == NULL || strlen(id) != COMETD_ID_LEN)
+		return NULL;
+	LIST_FOREACH(c, &cd->clients[cometd_bucket(id)], hash) {
+		if (!util_streq_ct(c->id, id))
+			continue;
+		if (strcmp(c->agent->name, agent) != 0) {
+			log_warn("cometd: client %.8s... of %s presented by %s: treated as unknown",
+			    c->id, c->agent->name, agent);
+			return NULL;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+/* Start a reply object in ctx->out (comma-separated objects, no brackets). */
+static void
+cometd_reply_begin(struct buf *out, struct jw *w, const struct json *msg, const char *channel)
+{
+	const struct json *id = json_get(msg, "id");
+
+	if (out->len > 0)
+		buf_addch(out, ',');
+	jw_init(w, out);
+	jw_obj_begin(w);
+	if (id != NULL) {
+		jw_key(w, "id");
+		jw_value(w, id);
+	}
+	jw_kstr(w, "channel", channel);
+}
+
+/* Write advice {reconnect, interval, timeout, maxInterval}. */
+static void
+cometd_advice(struct cometd *cd, struct jw *w, const char *reconnect, int multi)
+{
+	const struct config *cfg = cd->cfg;
+
+	jw_key(w, "advice");
+	jw_obj_begin(w);
+	jw_kstr(w, "reconnect", reconnect);
+	jw_kint(w, "interval", multi ? cfg->cometd_multi_interval_ms : cfg->cometd_interval_ms);
+	if (strcmp(reconnect, "retry") == 0) {
+		jw_kint(w, "timeout", cfg->cometd_timeout_ms);
+		jw_kint(w, "maxInterval", cfg->cometd_max_interval_ms);
+	}
+	if (multi)
+		jw_kbool(w, "multiple-clients", 1);
+	jw_obj_end(w);
+}
+
+/* A failure reply: successful:false, error, advice (NULL: none). */
+static void
+cometd_reply_error(struct cometd_ctx *x, const struct json *msg, const char *channel,
+    const char *error, const char *reconnect)
+{
+	struct jw w;
+	const struct json *sub = json_get(msg, "subscription");
+
+	cometd_reply_begin(&x->out, &w, msg, channel);
+	jw_kbool(&w, "successful", 0);
+	jw_kstr(&w, "error", error);
+	if (sub != NULL && strncmp(channel, "/meta/", 6) == 0) {
+		jw_key(&w, "subscription");
+		jw_value(&w, sub);
+	}
+	if (reconnect != NULL)
+		cometd_advice(x->cd, &w, reconnect, 0);
+	jw_obj_end(&w);
+}
+
+/* The unknown-client reply: the client must handshake again. */
+static void
+cometd_reply_unknown(struct cometd_ctx *x, const struct json *msg, const char *channel)
+{
+	cometd_reply_error(x, msg, channel, "402::Unknown client", "handshake");
+}
+
+/* Answer a request with the JSON array [out]. */
+static void
+cometd_send(struct http_req *req, int status, struct buf *out)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_reserve(&b, out->len + 2);
+	buf_addch(&b, '[');
+	buf_add(&b, out->data, out->len);
+	buf_addch(&b, ']');
+	buf_free(out);
+	http_req_add_header(req, "Cache-Control", "no-store");
+	http_req_reply_buf(req, status, "application/json", &b);
+}
+
+/* The value of cookie name in req, copied to out (outlen bytes); 0 if present. */
+static int
+cometd_cookie(struct http_req *req, const char *name, char *out, size_t outlen)
+{
+	const char *h = http_req_header(req, "Cookie"), *p;
+	size_t nl = strlen(name), n;
+
+	for (p = h; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
+		p += strspn(p, " \t");
+		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
+			continue;
+		n = strcspn(p + nl + 1, "; \t");
+		if (n == 0 || n >= outlen)
+			return -1;
+		memcpy(out, p + nl + 1, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* Whether the handshake offers long-polling. */
+static int
+cometd_offers_long_polling(const struct json *types)
+{
+	for (size_t i = 0; types != NULL && types->type == JSON_ARRAY && i < types->u.arr.n; i++) {
+		const char *t = json_str(types->u.arr.v[i]);
+
+		if (t != NULL && strcmp(t, "long-polling") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Make room for one more client of agent a (evicting its oldest at the limit). */
+static int
+cometd_make_room(struct cometd *cd, struct cometd_agent *a)
+{
+	struct cometd_client *old;
+
+	if (a != NULL && a->n >= (unsigned)cd->cfg->cometd_max_clients_per_agent &&
+	    (old = TAILQ_FIRST(&a->clients)) != NULL) {
+		if (old->parked != NULL)
+			cometd_connect_answer(old, 0);
+		cometd_client_kill(old, "replaced: cometd.max_clients_per_agent reached");
+	}
+	return cd->nclients < (unsigned)cd->cfg->cometd_max_clients ? 0 : -1;
+}
+
+/* Register a new client of agent. */
+static struct cometd_client *
+cometd_client_new(struct cometd *cd, const char *agent)
+{
+	struct cometd_client *c = xcalloc(1, sizeof *c);
+
+	c->cd = cd;
+	util_random_id(c->id, COMETD_ID_LEN, UTIL_BASE62);
+	c->agent = cometd_agent_get(cd, agent, 1);
+	c->agent->n++;
+	TAILQ_INSERT_TAIL(&c->agent->clients, c, by_agent);
+	LIST_INSERT_HEAD(&cd->clients[cometd_bucket(c->id)], c, hash);
+	TAILQ_INIT(&c->queue);
+	TAILQ_INIT(&c->unacked);
+	buf_init(&c->parked_pre);
+	c->timer = evtimer_new(cd->base, cometd_client_timer, c);
+	cd->nclients++;
+	cometd_client_expiry(c);
+	return c;
+}
+
+/* Remember (or issue) the browser cookie when a per-browser limit is set. */
+static void
+cometd_browser(struct cometd_ctx *x, struct cometd_client *c)
+{
+	char *cookie;
+
+	if (x->cd->cfg->cometd_max_connects_per_browser == 0)
+		return;
+	if (cometd_cookie(x->req, "BAYEUX_BROWSER", c->browser, sizeof c->browser) == 0)
+		return;
+	util_random_id(c->browser, COMETD_ID_LEN, UTIL_BASE62);
+	xasprintf(&cookie, "BAYEUX_BROWSER=%s; Path=/; HttpOnly", c->browser);
+	http_req_add_header(x->req, "Set-Cookie", cookie);
+	free(cookie);
+}
+
+/* /meta/handshake: a new client for the authenticated agent. */
+static void
+cometd_handshake(struct cometd_ctx *x, const struct json *msg)
+{
+	const struct json *types = json_get(msg, "supportedConnectionTypes");
+	const struct json *ext = json_get(msg, "ext"), *ack = json_get(ext, "ack");
+	struct cometd_client *c;
+	struct jw w;
+
+	if (json_get_str(msg, "version") == NULL || !cometd_offers_long_polling(types)) {
+		cometd_reply_error(x, msg, "/meta/handshake",
+		    "400::version and supportedConnectionTypes with long-polling are required", "none");
+		return;
+	}
+	if (x->cd->draining || cometd_make_room(x->cd, cometd_agent_get(x->cd, x->agent, 0)) != 0) {
+		log_warn("cometd: handshake of %s refused: %s", x->agent,
+		    x->cd->draining ? "stopping" : "cometd.max_clients reached");
+		cometd_reply_error(x, msg, "/meta/handshake", "503::Too many clients", "retry");
+		return;
+	}
+	c = cometd_client_new(x->cd, x->agent);
+	c->ack = ack != NULL && ack->type == JSON_BOOL && ack->u.b;
+	cometd_browser(x, c);
+	log_info("cometd: client %.8s... of %s: handshake from %s%s", c->id, x->agent,
+	    http_req_peer(x->req), c->ack ? " (ack)" : "");
+	cometd_reply_begin(&x->out, &w, msg, "/meta/handshake");
+	jw_kbool(&w, "successful", 1);
+	jw_kstr(&w, "version", "1.0");
+	jw_key(&w, "supportedConnectionTypes");
+	jw_arr_begin(&w);
+	jw_str(&w, "long-polling");
+	jw_arr_end(&w);
+	jw_kstr(&w, "clientId", c->id);
+	cometd_advice(x->cd, &w, "retry", 0);
+	if (c->ack) {
+		jw_key(&w, "ext");
+		jw_obj_begin(&w);
+		jw_kbool(&w, "ack", 1);
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+}
+
+/* The subscription field as a list of strings; -1 if malformed. */
+static int
+cometd_subs_list(const struct json *sub, const char **v, size_t max, size_t *n)
+{
+	*n = 0;
+	if (sub != NULL && sub->type == JSON_STRING) {
+		v[(*n)++] = json_str(sub);
+		return 0;
+	}
+	if (sub == NULL || sub->type != JSON_ARRAY || sub->u.arr.n == 0 || sub->u.arr.n > max)
+		return -1;
+	for (size_t i = 0; i < sub->u.arr.n; i++) {
+		if ((v[i] = json_str(sub->u.arr.v[i])) == NULL)
+			return -1;
+	}
+	*n = sub->u.arr.n;
+	return 0;
+}
+
+/* Check every pattern of a (un)subscribe; NULL if good, else the error. */
+static const char *
+cometd_subs_check(struct cometd_client *c, const char **v, size_t n, int sub, struct buf *err)
+{
+	size_t add = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int have = 0;
+
+		if (!cometd_channel_valid(v[i], 1)) {
+			buf_printf(err, "400:%s:invalid channel", v[i]);
+			return err->data;
+		}
+		if (strncmp(v[i], "/meta/", 6) == 0 || strcmp(v[i], "/meta") == 0) {
+			buf_printf(err, "403:%s:subscribe_denied", v[i]);
+			return err->data;
+		}
+		for (size_t j = 0; j < c->nsubs; j++)
+			have |= strcmp(c->subs[j], v[i]) == 0;
+		add += sub && !have && strncmp(v[i], "/service/", 9) != 0;
+	}
+	if (c->nsubs + add > COMETD_MAX_SUBS) {
+		buf_printf(err, "403:%s:too many subscriptions", v[0]);
+		return err->data;
+	}
+	return NULL;
+}
+
+/* Add (sub) or remove the patterns; /service/ ones are not recorded. */
+static void
+cometd_subs_apply(struct cometd_client *c, const char **v, size_t n, int sub)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < c->nsubs && strcmp(c->subs[j], v[i]) != 0; j++)
+			;
+		if (sub && j == c->nsubs && strncmp(v[i], "/service/", 9) != 0)
+			c->subs[c->nsubs++] = xstrdup(v[i]);
+		else if (!sub && j < c->nsubs) {
+			free(c->subs[j]);
+			c->subs[j] = c->subs[--c->nsubs];
+		}
+	}
+}
+
+/* /meta/subscribe and /meta/unsubscribe. */
+static void
+cometd_subscribe(struct cometd_ctx *x, const struct json *msg, struct cometd_client *c, int sub)
+{
+	const char *channel = sub ? "/meta/subscribe" : "/meta/unsubscribe";
+	const char *v[COMETD_MAX_SUBS], *err;
+	struct buf eb;
+	size_t n;
+	struct jw w;
+
+	buf_init(&eb);
+	if (cometd_subs_list(json_get(msg, "subscription"), v, COMETD_MAX_SUBS, &n) != 0)
+		err = "400::subscription must be a channel or an array of channels";
+	else
+		err = cometd_subs_check(c, v, n, sub, &eb);
+	if (err != NULL) {
+		cometd_reply_error(x, msg, channel, err, NULL);
+		buf_free(&eb);
+		return;
+	}
+	buf_free(&eb);
+	cometd_subs_apply(c, v, n, sub);
+	cometd_reply_begin(&x->out, &w, msg, channel);
+	jw_kbool(&w, "successful", 1);
+	jw_key(&w, "subscription");
+	jw_value(&w, json_get(msg, "subscription"));
+	jw_obj_end(&w);
+}
+
+/* /meta/disconnect: answer the parked connect, remove the client. */
+static void
+cometd_disconnect(struct cometd_ctx *x, const struct json *msg, struct cometd_client *c)
+{
+	struct jw w;
+
+	if (c->parked != NULL)
+		cometd_connect_answer(c, 1);
+	if (x->connect == c)
+		x->connect = NULL;
+	cometd_client_kill(c, "disconnected");
+	cometd_reply_begin(&x->out, &w, msg, "/meta/disconnect");
+	jw_kbool(&w, "successful", 1);
+	jw_obj_end(&w);
+}
+
+/* A publish from a client: only channels under /service/ are accepted (and goes nowhere). */
+static void
+cometd_client_publish(struct cometd_ctx *x, const struct json *msg, const char *channel)
+{
+	struct buf err;
+	struct jw w;
+
+	if (strncmp(channel, "/service/", 9) != 0 || !cometd_channel_valid(channel, 0)) {
+		buf_init(&err);
+		buf_printf(&err, "403:%s:publish_denied", channel);
+		cometd_reply_error(x, msg, channel, err.data, NULL);
+		buf_free(&err);
+		return;
+	}
+	cometd_reply_begin(&x->out, &w, msg, channel);
+	jw_kbool(&w, "successful", 1);
+	jw_obj_end(&w);
+}
+
+/* Write the connect reply into out (events first, then the reply). */
+static void
+cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw, int multi,
+    int reconnect_none)
+{
+	struct cometd_msg *m;
+	struct jw w;
+
+	c->batch++;
+	while ((m = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, m, entry);
+		if (out->len > 0)
+			buf_addch(out, ',');
+		buf_add(out, m->text, m->len);
+		if (c->ack) {
+			m->batch = c->batch;
+			TAILQ_INSERT_TAIL(&c->unacked, m, entry);
+		} else {
+			free(m);
+			c->nqueued--;
+		}
+	}
+	if (out->len > 0)
+		buf_addch(out, ',');
+	jw_init(&w, out);
+	jw_obj_begin(&w);
+	if (idraw != NULL) {
+		jw_key(&w, "id");
+		jw_raw(&w, idraw);
+	}
+	jw_kstr(&w, "channel", "/meta/connect");
+	jw_kbool(&w, "successful", 1);
+	cometd_advice(c->cd, &w, reconnect_none ? "none" : "retry", multi);
+	if (c->ack) {
+		jw_key(&w, "ext");
+		jw_obj_begin(&w);
+		jw_kint(&w, "ack", (long long)c->batch);
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+}
+
+/* Answer the parked connect now; the expiry clock starts. */
+static void
+cometd_connect_answer(struct cometd_client *c, int reconnect_none)
+{
+	struct http_req *req = c->parked;
+	struct buf out = c->parked_pre;
+
+	c->parked = NULL;
+	buf_init(&c->parked_pre);
+	http_req_set_abort(req, NULL, NULL);
+	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect_none);
+	free(c->parked_id);
+	c->parked_id = NULL;
+	cometd_send(req, 200, &out);
+	if (!c->dead)
+		cometd_client_expiry(c);
+}
+
+/* The connection of a parked connect died: unpark, keep the messages. */
+static void
+cometd_parked_abort(struct http_req *req, void *arg)
+{
+	struct cometd_client *c = arg;
+
+	log_debug("cometd: client %.8s... of %s: parked connect aborted", c->id, c->agent->name);
+	c->parked = NULL;
+	buf_free(&c->parked_pre);
+	buf_init(&c->parked_pre);
+	free(c->parked_id);
+	c->parked_id = NULL;
+	cometd_client_expiry(c);
+}
+
+/* The client's timer: a parked connect is due, or an idle client expires. */
+static void
+cometd_client_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct cometd_client *c = arg;
+
+	if (c->parked != NULL)
+		cometd_connect_answer(c, 0);
+	else
+		cometd_client_kill(c, "expired (no connect within cometd.max_interval_ms)");
+}
+
+/* Apply ext.ack: forget acknowledged batches, resend the rest first. */
+static void
+cometd_ack(struct cometd_client *c, const struct json *msg)
+{
+	const struct json *ack = json_get(json_get(msg, "ext"), "ack");
+	struct cometd_msg *m;
+
+	if (!c->ack || ack == NULL || ack->type != JSON_INT)
+		return;
+	while ((m = TAILQ_FIRST(&c->unacked)) != NULL && m->batch <= (uint64_t)ack->u.i) {
+		TAILQ_REMOVE(&c->unacked, m, entry);
+		free(m);
+		c->nqueued--;
+	}
+	if (TAILQ_EMPTY(&c->unacked))
+		return;
+	log_info("cometd: client %.8s... of %s: resending unacknowledged messages after batch %lld",
+	    c->id, c->agent->name, ack->u.i);
+	while ((m = TAILQ_LAST(&c->unacked, cometd_msgq)) != NULL) {
+		TAILQ_REMOVE(&c->unacked, m, entry);
+		TAILQ_INSERT_HEAD(&c->queue, m, entry);
+	}
+}
+
+/* Parked connects of this client's browser (other clients of the agent). */
+static unsigned
+cometd_browser_parked(struct cometd_client *c)
+{
+	struct cometd_client *o;
+	unsigned n = 0;
+
+	if (c->browser[0] == '\0')
+		return 0;
+	TAILQ_FOREACH(o, &c->agent->clients, by_agent) {
+		if (o != c && o->parked != NULL && strcmp(o->browser, c->browser) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* How long to hold this connect (0: answer now). */
+static long long
+cometd_hold_ms(struct cometd_ctx *x, struct cometd_client *c, const struct json *msg, int *multi)
+{
+	const struct json *t = json_get(json_get(msg, "advice"), "timeout");
+	long long hold = x->cd->cfg->cometd_timeout_ms;
+	long long lim = x->cd->cfg->cometd_max_connects_per_browser;
+
+	*multi = lim > 0 && cometd_browser_parked(c) >= (unsigned)lim;
+	if (t != NULL && t->type == JSON_INT && t->u.i >= 0 && t->u.i < hold)
+		hold = t->u.i;
+	if (*multi || x->cd->draining || !TAILQ_EMPTY(&c->queue))
+		hold = 0;
+	return hold;
+}
+
+/* The request's /meta/connect: answer at once, or park it with a deadline. */
+static void
+cometd_connect_finish(struct cometd_ctx *x)
+{
+	struct cometd_client *c = x->connect;
+	const struct json *id = json_get(x->connect_msg, "id");
+	long long hold;
+	int multi;
+	struct buf idb;
+
+	if (c->parked != NULL)	/* an older connect: answer it, keep the new one */
+		cometd_connect_answer(c, 0);
+	cometd_ack(c, x->connect_msg);
+	hold = cometd_hold_ms(x, c, x->connect_msg, &multi);
+	buf_init(&idb);
+	if (id != NULL) {
+		struct jw w;
+
+		jw_init(&w, &idb);
+		jw_value(&w, id);
+	}
+	if (hold == 0) {
+		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, 0);
+		buf_free(&idb);
+		cometd_send(x->req, 200, &x->out);
+		cometd_client_expiry(c);
+		return;
+	}
+	c->parked = x->req;
+	c->parked_pre = x->out;
+	c->parked_id = id ? buf_detach(&idb, NULL) : NULL;
+	c->parked_multi = 0;
+	buf_free(&idb);
+	http_req_set_abort(x->req, cometd_parked_abort, c);
+	cometd_client_arm(c, hold);
+	log_debug("cometd: client %.8s... of %s: connect parked for %lld ms", c->id, x->agent, hold);
+}
+
+/* One message of a request (not a handshake). */
+static void
+cometd_message(struct cometd_ctx *x, const struct json *msg)
+{
+	const char *channel = json_get_str(msg, "channel");
+	struct cometd_client *c;
+
+	if (msg->type != JSON_OBJECT || channel == NULL || *channel != '/') {
+		cometd_reply_error(x, msg, channel && *channel == '/' ? channel : "/meta/unsuccessful",
+		    "400::a message must be an object with a channel", NULL);
+		return;
+	}
+	if ((c = cometd_client_find(x->cd, json_get_str(msg, "clientId"), x->agent)) == NULL) {
+		cometd_reply_unknown(x, msg, channel);
+		return;
+	}
+	if (strcmp(channel, "/meta/connect") == 0) {
+		if (x->connect != NULL)
+			cometd_reply_error(x, msg, channel, "400::one /meta/connect per request", NULL);
+		else {
+			x->connect = c;
+			x->connect_msg = msg;
+		}
+	} else if (strcmp(channel, "/meta/subscribe") == 0)
+		cometd_subscribe(x, msg, c, 1);
+	else if (strcmp(channel, "/meta/unsubscribe") == 0)
+		cometd_subscribe(x, msg, c, 0);
+	else if (strcmp(channel, "/meta/disconnect") == 0)
+		cometd_disconnect(x, msg, c);
+	else if (strncmp(channel, "/meta/", 6) == 0)
+		cometd_reply_error(x, msg, channel, "400::unknown meta channel", NULL);
+	else
+		cometd_client_publish(x, msg, channel);
+}
+
+/* Answer a body the server cannot read as Bayeux. */
+static void
+cometd_bad_request(struct http_req *req, const char *why)
+{
+	struct buf out;
+	struct jw w;
+	char *err;
+
+	buf_init(&out);
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "channel", "/meta/unsuccessful");
+	jw_kbool(&w, "successful", 0);
+	xasprintf(&err, "400::%s", why);
+	jw_kstr(&w, "error", err);
+	free(err);
+	jw_obj_end(&w);
+	cometd_send(req, 400, &out);
+}
+
+/* The messages of a body: an array, or a single object. */
+static int
+cometd_messages(const struct json *root, const struct json **one, const struct json *const **v,
+    size_t *n)
+{
+	if (root->type == JSON_OBJECT) {
+		*one = root;
+		*v = one;
+		*n = 1;
+		return 0;
+	}
+	if (root->type != JSON_ARRAY || root->u.arr.n == 0)
+		return -1;
+	*v = (const struct json *const *)root->u.arr.v;
+	*n = root->u.arr.n;
+	return 0;
+}
+
+/* An authenticated Bayeux POST. */
+static void
+cometd_bayeux(struct http_req *req, const char *agent, void *arg)
+{
+	struct cometd_ctx x = { arg, req, agent, { 0 }, NULL, NULL };
+	struct json_limits lim = { 0, 32, 0 };
+	const struct json *const *msgs, *one;
+	struct json_error err;
+	struct json_doc *doc;
+	const char *body;
+	size_t len, n, i;
+
+	body = http_req_body(req, &len);
+	if ((doc = json_parse(body, len, &lim, &err)) == NULL) {
+		cometd_bad_request(req, err.msg);
+		return;
+	}
+	if (cometd_messages(json_root(doc), &one, &msgs, &n) != 0) {
+		json_doc_free(doc);
+		cometd_bad_request(req, "the body must be a non-empty array of messages or a message");
+		return;
+	}
+	buf_init(&x.out);
+	for (i = 0; i < n; i++) {
+		const char *ch = json_get_str(msgs[i], "channel");
+
+		if (ch != NULL && strcmp(ch, "/meta/handshake") == 0)
+			break;
+	}
+	if (i < n)	/* a handshake: other messages in the request are ignored */
+		cometd_handshake(&x, msgs[i]);
+	else {
+		for (i = 0; i < n; i++)
+			cometd_message(&x, msgs[i]);
+	}
+	if (x.connect != NULL)
+		cometd_connect_finish(&x);
+	else
+		cometd_send(req, 200, &x.out);
+	json_doc_free(doc);
+}
+
+/* Queue one message for a client; overflow disconnects it. */
+static int
+cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
+{
+	struct cometd_msg *m;
+	char why[128];
+
+	if (c->nqueued >= (size_t)c->cd->cfg->cometd_max_queue) {
+		log_warn("cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
+		    c->id, c->agent->name, c->nqueued);
+		snprintf(why, sizeof why, "disconnected: over cometd.max_queue");
+		if (c->parked != NULL)
+			cometd_connect_answer(c, 0);
+		cometd_client_kill(c, why);
+		return 0;
+	}
+	m = xmalloc(sizeof *m + len + 1);
+	m->batch = 0;
+	m->len = len;
+	memcpy(m->text, text, len + 1);
+	TAILQ_INSERT_TAIL(&c->queue, m, entry);
+	c->nqueued++;
+	if (c->parked != NULL)
+		cometd_client_arm(c, 0);	/* wake at the next turn: bursts share a batch */
+	return 1;
+}
+
+/* Whether any of the client's subscriptions matches channel. */
+static int
+cometd_client_matches(const struct cometd_client *c, const char *channel)
+{
+	for (size_t i = 0; i < c->nsubs; i++) {
+		if (cometd_channel_match(c->subs[i], channel))
+			return 1;
+	}
+	return 0;
+}
+
+/* Publish to an agent's clients; see cometd.h. */
+int
+cometd_publish(struct cometd *cd, const char *agent, const char *channel, const char *data_json)
+{
+	struct cometd_agent *a;
+	struct cometd_client *c, *next;
+	struct buf text;
+	struct jw w;
+	int n = 0;
+
+	if (!cometd_channel_valid(channel, 0))
+		return -1;
+	if ((a = cometd_agent_get(cd, agent, 0)) == NULL)
+		return 0;
+	buf_init(&text);
+	jw_init(&w, &text);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "channel", channel);
+	jw_key(&w, "data");
+	jw_raw(&w, data_json);
+	jw_obj_end(&w);
+	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, by_agent);	/* c may be removed (overflow) */
+		if (cometd_client_matches(c, channel))
+			n += cometd_enqueue(c, text.data, text.len);
+	}
+	buf_free(&text);
+	return n;
+}
+
+/* Answer every parked connect: the gateway is stopping. */
+void
+cometd_drain(struct cometd *cd)
+{
+	struct cometd_client *c;
+	unsigned n = 0;
+
+	cd->draining = 1;
+	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
+		LIST_FOREACH(c, &cd->clients[i], hash) {
+			if (c->parked != NULL) {
+				cometd_connect_answer(c, 0);
+				n++;
+			}
+		}
+	}
+	log_info("cometd: stopping: answered %u parked connect(s)", n);
+}
+
+/* Check one {"channel","data"} of the publish endpoint. */
+static const char *
+cometd_diag_check(const struct json *m)
+{
+	const struct json *data = json_get(m, "data");
+
+	if (m->type != JSON_OBJECT || json_get_str(m, "channel") == NULL || data == NULL)
+		return "each message needs \"channel\" and \"data\"";
+	if (!cometd_channel_valid(json_get_str(m, "channel"), 0) ||
+	    strncmp(json_get_str(m, "channel"), "/meta/", 6) == 0)
+		return "invalid channel";
+	if (data->type != JSON_OBJECT)
+		return "data must be an object";
+	return NULL;
+}
+
+/* POST /api/v2/diagnostics/publish (test only): publish to the caller's clients. */
+static void
+cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
+{
+	struct cometd *cd = arg;
+	const struct json *root, *list, *const *v, *one;
+	const char *body, *why = NULL;
+	struct json_error err;
+	struct json_doc *doc;
+	size_t len, n = 0;
+	long long queued = 0;
+	struct buf out, data;
+	struct jw w;
+
+	body = http_req_body(req, &len);
+	if ((doc = json_parse(body, len, NULL, &err)) == NULL) {
+		gws_reply_error(req, 400, GWS_INVALID_STATE, err.msg);
+		return;
+	}
+	root = json_root(doc);
+	list = json_is(root, JSON_OBJECT) && json_get(root, "messages") ? json_get(root, "messages") : root;
+	if (cometd_messages(list, &one, &v, &n) != 0)
+		why = "expected {\"channel\",\"data\"}, an array of them, or {\"messages\":[...]}";
+	for (size_t i = 0; why == NULL && i < n; i++)
+		why = cometd_diag_check(v[i]);
+	if (why != NULL) {
+		json_doc_free(doc);
+		gws_reply_error(req, 400, GWS_MISSING_PARAM, why);
+		return;
+	}
+	buf_init(&data);
+	for (size_t i = 0; i < n; i++) {
+		buf_reset(&data);
+		jw_init(&w, &data);
+		jw_value(&w, json_get(v[i], "data"));
+		queued += cometd_publish(cd, agent, json_get_str(v[i], "channel"), data.data);
+	}
+	buf_free(&data);
+	json_doc_free(doc);
+	buf_init(&out);
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", GWS_OK);
+	jw_kint(&w, "queued", queued);
+	jw_obj_end(&w);
+	gws_reply_json(req, 200, &out);
+}
+
+/* GET /api/v2/diagnostics/session (test only): who the caller is. */
+static void
+cometd_diag_session(struct http_req *req, const char *agent, void *arg)
+{
+	struct buf out;
+	struct jw w;
+
+	buf_init(&out);
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", GWS_OK);
+	jw_kstr(&w, "user", agent);
+	jw_obj_end(&w);
+	gws_reply_json(req, 200, &out);
+}
+
+/* The test-only diagnostics routes (debug.publish_endpoint). */
+static int
+cometd_diag_route(struct cometd *cd, struct http_req *req, const char *path, const char *method)
+{
+	const char *want = strcmp(path, COMETD_PUBLISH_PATH) == 0 ? "POST" : "GET";
+
+	if (strcmp(path, COMETD_PUBLISH_PATH) != 0 && strcmp(path, COMETD_SESSION_PATH) != 0)
+		return 0;
+	if (strcmp(method, want) != 0) {
+		http_req_add_header(req, "Allow", want);
+		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
+	} else if (*want == 'P')
+		auth_request(cd->auth, req, 0, cometd_diag_publish, cd);
+	else
+		auth_request(cd->auth, req, 0, cometd_diag_session, cd);
+	return 1;
+}
+
+/* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
+static int
+cometd_is_endpoint(const char *path)
+{
+	size_t n = strlen(COMETD_PATH);
+
+	return strncmp(path, COMETD_PATH, n) == 0 &&
+	    (path[n] == '\0' || (path[n] == '/' && strchr(path + n + 1, '/') == NULL));
+}
+
+/* Route requests of the Bayeux endpoint and the publish diagnostics. */
+int
+cometd_route(struct cometd *cd, struct http_req *req)
+{
+	const char *path = http_req_path(req), *method = http_req_method(req);
+
+	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, req, path, method))
+		return 1;
+	if (!cometd_is_endpoint(path))
+		return 0;
+	if (strcmp(method, "POST") != 0) {
+		http_req_add_header(req, "Allow", "POST");
+		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
+		return 1;
+	}
+	auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
+	return 1;
+}

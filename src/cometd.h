@@ -1,0 +1,51 @@
+/*
+ * cometd.h: the Bayeux 1.0 (CometD) server at /api/v2/notifications,
+ * long-polling transport, with the ack extension. Desktops hold one
+ * parked /meta/connect each; the rest of the gateway hands notifications
+ * for an agent to cometd_publish(), which queues them for every client of
+ * that agent whose subscriptions match and wakes its parked connect.
+ * See docs/cometd.md.
+ */
+#ifndef UCGW_COMETD_H
+#define UCGW_COMETD_H
+
+#include <event2/event.h>
+
+#include "auth.h"
+#include "config.h"
+#include "httpd.h"
+
+struct cometd;
+
+struct cometd *cometd_create(struct event_base *, const struct config *, struct auth *);
+void cometd_set_config(struct cometd *, const struct config *);
+/* Answer every parked connect now; later connects are answered at once. */
+void cometd_drain(struct cometd *);
+void cometd_free(struct cometd *);
+
+/*
+ * Route: if req is for the Bayeux endpoint (/api/v2/notifications, "/"
+ * and any "/<suffix>") or for the test-only /api/v2/diagnostics/publish
+ * (when debug.publish_endpoint is on), handle it and return 1; else 0.
+ */
+int cometd_route(struct cometd *, struct http_req *);
+
+/*
+ * Publish a notification to agent: data_json is the JSON text of the
+ * message's "data" (an object), channel a plain channel name such as
+ * "/v2/me/im-sessions". Every client of agent with a matching subscription
+ * gets it once, in publishing order; a parked connect is answered at the
+ * next loop turn (so a burst goes out as one batch). Returns the number of
+ * clients it was queued for, or -1 if channel is not a valid channel name.
+ */
+int cometd_publish(struct cometd *, const char *agent, const char *channel,
+    const char *data_json);
+
+unsigned cometd_nclients(const struct cometd *);
+
+/* Channel names and patterns (exposed for unit tests). */
+int cometd_channel_valid(const char *, int allow_wild);
+/* Whether channel matches pattern: exact, or ending in a one-segment or any-depth wildcard. */
+int cometd_channel_match(const char *pattern, const char *channel);
+
+#endif

@@ -1,0 +1,173 @@
+// cometd.js: helpers for the CometD end-to-end tests: a ucgw configured
+// with test agents (static verifier) and the test-only publish endpoint,
+// the official CometD client (npm cometd + cometd-nodejs-client, long-polling
+// only) wrapped in promises, raw Bayeux POSTs, and a TCP proxy that can cut
+// a connection after a chosen response passed through the gateway.
+'use strict';
+
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const h = require('./harness');
+
+const AGENTS = { agent1: 'pw-one', agent2: 'pw-two', agent3: 'pw-three' };
+
+// The ucgw configuration text for the test agents plus extra keys.
+function gatewayConfig(extra = {}) {
+  const users = Object.entries(AGENTS).map(([user, pw]) => {
+    const salt = crypto.randomBytes(8).toString('hex');
+    const hash = crypto.createHash('sha256').update(salt + pw).digest('hex');
+    return { user, salt, password_sha256: hash };
+  });
+  const cfg = {
+    listen: ['http://127.0.0.1:0'],
+    log: { level: 'info' },
+    auth: { users },
+    debug: { publish_endpoint: true },
+    ...extra,
+  };
+  return JSON.stringify(cfg, null, 1);
+}
+
+// Start ucgw; args are extra command-line arguments (-o overrides).
+async function startGateway(extra = {}, args = [], dir = h.tmpdir()) {
+  const file = path.join(dir, 'ucgw.conf');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, gatewayConfig(extra));
+  const p = await h.start('ucgw', ['-c', file, ...args]);
+  p.confDir = dir;
+  return p;
+}
+
+function basic(user, pw = AGENTS[user]) {
+  return 'Basic ' + Buffer.from(`${user}:${pw}`).toString('base64');
+}
+
+// POST a Bayeux body (array, object or string) to the endpoint (+ suffix).
+function bayeux(port, body, { user = 'agent1', suffix = '', headers = {}, timeoutMs } = {}) {
+  const hdrs = { 'Content-Type': 'application/json', ...headers };
+  if (user) hdrs.Authorization = basic(user);
+  return h.request({ port, method: 'POST', path: '/api/v2/notifications' + suffix,
+    headers: hdrs, body: typeof body === 'string' ? body : JSON.stringify(body), timeoutMs });
+}
+
+// Publish messages [{channel, data}] to user's clients through the test endpoint.
+async function publish(port, user, messages) {
+  const r = await h.request({ port, method: 'POST', path: '/api/v2/diagnostics/publish',
+    headers: { Authorization: basic(user), 'Content-Type': 'application/json' },
+    body: JSON.stringify({ messages }) });
+  if (r.status !== 200) throw new Error(`publish: ${r.status} ${r.body}`);
+  return r.json.queued;
+}
+
+// Raw handshake; resolves the clientId.
+async function rawHandshake(port, user = 'agent1', ext) {
+  const msg = { id: '1', channel: '/meta/handshake', version: '1.0',
+    supportedConnectionTypes: ['long-polling'] };
+  if (ext) msg.ext = ext;
+  const r = await bayeux(port, [msg], { user, suffix: '/handshake' });
+  if (!r.json || !r.json[0].successful) throw new Error(`handshake failed: ${r.body}`);
+  return r.json[0].clientId;
+}
+
+let lib;
+// Load the official client once (ES modules) and adapt it to Node.
+async function cometdLib() {
+  if (!lib) {
+    const adapter = await import('cometd-nodejs-client');
+    adapter.adapt();
+    lib = await import('cometd');
+  }
+  return lib;
+}
+
+// An official CometD client for user, long-polling only, Basic on every request.
+// Messages received on any subscription are collected in client.received.
+async function newClient(port, user, { ack = true, auth = 'basic', url } = {}) {
+  const { CometD, AckExtension } = await cometdLib();
+  const c = new CometD(`${user}-${Math.random()}`);
+  c.unregisterTransport('websocket');
+  c.unregisterTransport('callback-polling');
+  if (ack) c.registerExtension('ack', new AckExtension());
+  const requestHeaders = auth === 'basic' ? { Authorization: basic(user) } : {};
+  c.configure({ url: url || `http://127.0.0.1:${port}/api/v2/notifications`, requestHeaders,
+    logLevel: 'warn', maxNetworkDelay: 5000 * h.slow });
+  c.received = [];
+  c.handshakes = [];
+  c.addListener('/meta/handshake', (m) => c.handshakes.push(m));
+  return c;
+}
+
+// Handshake; resolves the reply (rejects if unsuccessful).
+function handshake(c) {
+  return new Promise((resolve, reject) => {
+    c.handshake((m) => (m.successful ? resolve(m) : reject(new Error(JSON.stringify(m)))));
+  });
+}
+
+// Subscribe; messages go to client.received (and to onMessage); resolves the reply.
+// (The client also hands its own /meta messages to a "/**" subscription: skipped.)
+function subscribe(c, channel, onMessage) {
+  return new Promise((resolve, reject) => {
+    c.subscribe(channel, (m) => {
+      if (m.channel.startsWith('/meta/')) return;
+      c.received.push(m);
+      if (onMessage) onMessage(m);
+    }, (r) => (r.successful ? resolve(r) : reject(new Error(JSON.stringify(r)))));
+  });
+}
+
+// Wait until the client has a successful /meta/connect answered (it is polling).
+function connected(c, timeoutMs = 5000 * h.slow) {
+  return h.waitFor(() => c.isDisconnected() === false && c.getStatus() === 'connected',
+    timeoutMs, 'the client to connect');
+}
+
+function disconnect(c) {
+  return new Promise((resolve) => {
+    if (c.isDisconnected()) { resolve(); return; }
+    c.disconnect(() => resolve());
+  });
+}
+
+// A TCP proxy to port. cutWhen(text) is checked on each chunk the gateway
+// sends; when it returns true the chunk is dropped and both sides are cut.
+// proxy.requests records the request lines; while proxy.refuse is set,
+// new connections are closed at once (the gateway is unreachable).
+async function cuttingProxy(port, cutWhen = () => false) {
+  const socks = new Set();
+  const srv = net.createServer((client) => {
+    if (proxy.refuse) { client.destroy(); return; }
+    const up = net.connect(port, '127.0.0.1');
+    socks.add(client); socks.add(up);
+    const cut = () => { client.destroy(); up.destroy(); };
+    client.on('data', (d) => {
+      for (const m of d.toString('latin1').matchAll(/^(POST|GET|OPTIONS) (\S+) HTTP\/1\.1\r$/gm)) {
+        proxy.requests.push(`${m[1]} ${m[2]}`);
+      }
+      up.write(d);
+    });
+    up.on('data', (d) => {
+      if (cutWhen(d.toString('utf8'))) { proxy.cuts++; cut(); return; }
+      client.write(d);
+    });
+    client.on('close', cut); up.on('close', cut);
+    client.on('error', cut); up.on('error', cut);
+  });
+  const proxy = {
+    port: 0,
+    cuts: 0,
+    requests: [],
+    refuse: false,
+    dropAll: () => { for (const s of socks) s.destroy(); },
+    close: () => { for (const s of socks) s.destroy(); return new Promise((r) => srv.close(r)); },
+  };
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  proxy.port = srv.address().port;
+  return proxy;
+}
+
+module.exports = {
+  AGENTS, gatewayConfig, startGateway, basic, bayeux, publish, rawHandshake, cometdLib,
+  newClient, handshake, subscribe, connected, disconnect, cuttingProxy,
+};
