@@ -11,8 +11,10 @@
 
 #include "auth.h"
 #include "config.h"
+#include "hclient.h"
 #include "log.h"
 #include "tls.h"
+#include "ucwa.h"
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_verifiers[] = { "static", NULL };
@@ -79,6 +81,23 @@ config_check_origins(const struct json *v, char **freeit)
 	return NULL;
 }
 
+/* Row check for upstream URLs: http:// or https:// with a host. */
+static const char *
+config_check_http_url(const struct json *v, char **freeit)
+{
+	struct hclient_url u;
+	const char *s = json_str(v), *why;
+
+	if (s == NULL)
+		return NULL;
+	if (hclient_url_parse(s, &u, &why) != 0) {
+		xasprintf(freeit, "\"%s\": %s", s, why);
+		return *freeit;
+	}
+	hclient_url_clear(&u);
+	return NULL;
+}
+
 static const struct conf_row config_rows[] = {
 	{ "listen", CONF_STRLIST, OFF(listen), "[\"http://127.0.0.1:8080\"]", 0, 256, NULL, 0,
 	  "listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",
@@ -105,6 +124,42 @@ static const struct conf_row config_rows[] = {
 	  "on SIGTERM, time given to requests in flight before connections are closed" },
 
 	/* upstream: the UCWA client */
+	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), NULL, 0, 2048, NULL, 0,
+	  "autodiscover root (https://lyncdiscover.DOMAIN/); unset: use upstream.applications_url",
+	  config_check_http_url },
+	{ "upstream.applications_url", CONF_STR, OFF(up_applications_url), NULL, 0, 2048, NULL, 0,
+	  "the UCWA applications resource, skipping discovery", config_check_http_url },
+	{ "upstream.ca_file", CONF_STR, OFF(up_ca_file), NULL, 0, 4096, NULL, 0,
+	  "PEM CA certificates the server is verified against; unset: the system store" },
+	{ "upstream.verify", CONF_BOOL, OFF(up_verify), "true", 0, 0, NULL, 0,
+	  "verify the server certificate and host name" },
+	{ "upstream.user_agent", CONF_STR, OFF(up_user_agent), "\"ucgw/" PACKAGE_VERSION "\"", 0,
+	  100, NULL, 0, "UserAgent of each UCWA application, and the HTTP User-Agent" },
+	{ "upstream.culture", CONF_STR, OFF(up_culture), "\"en-US\"", 0, 100, NULL, 0,
+	  "Culture of each UCWA application" },
+	{ "upstream.connect_timeout_ms", CONF_INT, OFF(up_connect_timeout_ms), "10000", 100,
+	  600000, NULL, 0, "time to resolve, connect and finish the TLS handshake" },
+	{ "upstream.request_timeout_ms", CONF_INT, OFF(up_request_timeout_ms), "30000", 100,
+	  600000, NULL, 0, "time every upstream request but the P-GET has to complete" },
+	{ "upstream.pget_timeout_s", CONF_INT, OFF(up_pget_timeout_s), "180", 0, 1800, NULL, 0,
+	  "P-GET timeout asked of the server (180-1800; 0: the server's default)" },
+	{ "upstream.pget_read_timeout_ms", CONF_INT, OFF(up_pget_read_timeout_ms), "240000", 1000,
+	  3600000, NULL, 0, "time a P-GET may stay unanswered; above the P-GET timeout" },
+	{ "upstream.activity_interval_s", CONF_INT, OFF(up_activity_interval_s), "180", 1, 239,
+	  NULL, 0, "reportMyActivity period (UCWA wants less than 4 minutes)" },
+	{ "upstream.token_margin_s", CONF_INT, OFF(up_token_margin_s), "300", 0, 86400, NULL, 0,
+	  "renew the token this long before expires_in runs out" },
+	{ "upstream.max_outstanding", CONF_INT, OFF(up_max_outstanding), "90", 2, 100, NULL, 0,
+	  "upstream requests in flight per agent (UCWA answers 429 above about 100)" },
+	{ "upstream.max_send_queue", CONF_INT, OFF(up_max_send_queue), "256", 1, 100000, NULL, 0,
+	  "messages queued per conversation behind the one in flight" },
+	{ "upstream.backoff_min_ms", CONF_INT, OFF(up_backoff_min_ms), "500", 10, 600000, NULL, 0,
+	  "first retry delay of the P-GET and of sign-in steps (doubles, with jitter)" },
+	{ "upstream.backoff_max_ms", CONF_INT, OFF(up_backoff_max_ms), "30000", 10, 3600000, NULL,
+	  0, "longest retry delay" },
+	{ "upstream.preview_wait_ms", CONF_INT, OFF(up_preview_wait_ms), "3000", 0, 60000, NULL, 0,
+	  "after accepting, how long to wait for the first message event before using the "
+	  "invitation's preview" },
 
 
 	/* desktops: authentication and notifications */
@@ -167,6 +222,7 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 	SSL_CTX *ctx;
 	char *cause;
 
+	config_validate_upstream(c, file, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {
@@ -191,4 +247,47 @@ config_httpd_limits(const struct config *c, struct httpd_limits *lim)
 	lim->header_timeout_ms = (unsigned)c->header_timeout_ms;
 	lim->idle_timeout_ms = (unsigned)c->idle_timeout_ms;
 	lim->write_timeout_ms = (unsigned)c->write_timeout_ms;
+}
+
+/* The UCWA client's settings. */
+void
+config_ucwa(const struct config *c, struct ucwa_conf *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->discovery_url = c->up_discovery_url;
+	u->applications_url = c->up_applications_url;
+	u->ca_file = c->up_ca_file;
+	u->verify = c->up_verify;
+	u->user_agent = c->up_user_agent;
+	u->culture = c->up_culture;
+	u->connect_timeout_ms = (unsigned)c->up_connect_timeout_ms;
+	u->request_timeout_ms = (unsigned)c->up_request_timeout_ms;
+	u->pget_timeout_s = (unsigned)c->up_pget_timeout_s;
+	u->pget_read_timeout_ms = (unsigned)c->up_pget_read_timeout_ms;
+	u->activity_interval_s = (unsigned)c->up_activity_interval_s;
+	u->token_margin_s = (unsigned)c->up_token_margin_s;
+	u->max_outstanding = (unsigned)c->up_max_outstanding;
+	u->max_send_queue = (unsigned)c->up_max_send_queue;
+	u->backoff_min_ms = (unsigned)c->up_backoff_min_ms;
+	u->backoff_max_ms = (unsigned)c->up_backoff_max_ms;
+	u->preview_wait_ms = (unsigned)c->up_preview_wait_ms;
+}
+
+/* Upstream cross-key checks: one way to find the server, a read timeout above the P-GET's. */
+void
+config_validate_upstream(const struct config *c, const char *file, struct buf *problems)
+{
+	long long pget_ms = c->up_pget_timeout_s * 1000;
+
+	if (c->up_discovery_url != NULL && c->up_applications_url != NULL)
+		buf_printf(problems, "%s: set upstream.discovery_url or upstream.applications_url, "
+		    "not both\n", file);
+	if (c->up_pget_timeout_s != 0 && c->up_pget_timeout_s < 180)
+		buf_printf(problems, "%s: upstream.pget_timeout_s must be 0 or 180 to 1800\n", file);
+	if (pget_ms != 0 && c->up_pget_read_timeout_ms <= pget_ms)
+		buf_printf(problems, "%s: upstream.pget_read_timeout_ms (%lld) must exceed the P-GET "
+		    "timeout (%lld ms)\n", file, c->up_pget_read_timeout_ms, pget_ms);
+	if (c->up_backoff_min_ms > c->up_backoff_max_ms)
+		buf_printf(problems, "%s: upstream.backoff_min_ms is above upstream.backoff_max_ms\n",
+		    file);
 }

@@ -23,6 +23,23 @@ struct config {
 	long long drain_ms;
 
 	/* upstream: the UCWA client (ucwa.c, hclient.c) */
+	char *up_discovery_url;
+	char *up_applications_url;
+	char *up_ca_file;
+	int up_verify;
+	char *up_user_agent;
+	char *up_culture;
+	long long up_connect_timeout_ms;
+	long long up_request_timeout_ms;
+	long long up_pget_timeout_s;
+	long long up_pget_read_timeout_ms;
+	long long up_activity_interval_s;
+	long long up_token_margin_s;
+	long long up_max_outstanding;
+	long long up_max_send_queue;
+	long long up_backoff_min_ms;
+	long long up_backoff_max_ms;
+	long long up_preview_wait_ms;
 
 
 	/* desktops: authentication (auth.c) and notifications (cometd.c) */
@@ -53,6 +70,12 @@ extern const struct conf_schema config_schema;
 void config_validate(const void *cfg, const char *file, struct buf *problems);
 /* The HTTP server limits a configuration asks for. */
 void config_httpd_limits(const struct config *, struct httpd_limits *);
+struct ucwa_conf;
+/* The UCWA client's settings from a configuration (strings point into it). */
+void config_ucwa(const struct config *, struct ucwa_conf *);
+/* Cross-key checks of the upstream section. */
+void config_validate_upstream(const struct config *, const char *file, struct buf *problems);
+
 /* Check a listen URL (a row check shared with ucwa-sim). */
 const char *config_check_listen(const struct json *, char **freeit);
 

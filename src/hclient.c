@@ -1,0 +1,738 @@
+/*
+ * hclient.c: the HTTP/1.1 client. Owns its connections (plain or TLS),
+ * the pool of idle keep-alive connections per origin and class (command or
+ * long-poll), the evdns resolver and every request's timer. Promises: one
+ * callback per request unless cancelled, never a callback after cancel,
+ * no blocking call, every response bounded by hparse limits, and nothing
+ * freed inside a libevent callback of its own (dead connections are reaped
+ * on the next loop turn).
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "hclient.h"
+#include "log.h"
+#include "tls.h"
+
+struct hc_conn {
+	struct hclient *hc;
+	TAILQ_ENTRY(hc_conn) entry;	/* hc->conns, or hc->dead once killed */
+	int tls;
+	char host[256];
+	int port;
+	int longpoll;
+	struct bufferevent *bev;
+	struct hparse *hp;
+	struct hclient_req *req;	/* in flight on this connection, or NULL (idle) */
+	struct event *timer;		/* connect timeout, then idle timeout */
+	int connected;
+	int reused;			/* served a response before */
+	size_t got;			/* response bytes for the current request */
+	int dead;
+};
+TAILQ_HEAD(hc_conns, hc_conn);
+
+struct hclient_req {
+	struct hclient_owner *owner;
+	TAILQ_ENTRY(hclient_req) entry;
+	struct hc_conn *conn;
+	struct hclient_url url;
+	struct buf wire;
+	int longpoll;
+	int retried;
+	int connect_failed;	/* could not even start a connection */
+	struct event *timer;
+	hclient_cb cb;
+	void *arg;
+};
+TAILQ_HEAD(hc_reqs, hclient_req);
+
+struct hclient_owner {
+	struct hclient *hc;
+	TAILQ_ENTRY(hclient_owner) entry;
+	struct hc_reqs reqs;
+	unsigned n;
+	unsigned max;
+};
+
+struct hclient {
+	struct event_base *base;
+	struct evdns_base *dns;
+	SSL_CTX *ssl_ctx;
+	struct hclient_opts opts;
+	char *user_agent;
+	struct hc_conns conns;
+	struct hc_conns dead;
+	unsigned nconns;
+	struct event *reaper;
+	TAILQ_HEAD(, hclient_owner) owners;
+};
+
+static void hc_conn_kill(struct hc_conn *);
+static void hc_dispatch(struct hclient_req *);
+
+/* ---- URLs ---- */
+
+/* Parse an absolute http(s) URL. */
+int
+hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
+{
+	const char *p, *hend, *slash;
+	size_t hl;
+
+	memset(u, 0, sizeof(*u));
+	if (strncmp(url, "https://", 8) == 0) {
+		u->tls = 1;
+		p = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else {
+		*why = "not an http:// or https:// URL";
+		return -1;
+	}
+	slash = p + strcspn(p, "/?#");
+	if (*p == '[') {
+		if ((hend = memchr(p, ']', (size_t)(slash - p))) == NULL) {
+			*why = "unterminated [IPv6] host";
+			return -1;
+		}
+		hl = (size_t)(hend - p - 1);
+		memcpy(u->host, p + 1, hl < sizeof(u->host) ? hl : 0);
+		hend++;
+	} else {
+		hend = p;
+		while (hend < slash && *hend != ':')
+			hend++;
+		hl = (size_t)(hend - p);
+		if (hl < sizeof(u->host))
+			memcpy(u->host, p, hl);
+	}
+	if (hl == 0 || hl >= sizeof(u->host)) {
+		*why = "missing or over-long host";
+		return -1;
+	}
+	u->host[hl] = '\0';
+	u->port = u->tls ? 443 : 80;
+	if (hend < slash && *hend == ':') {
+		char *end;
+		long port = strtol(hend + 1, &end, 10);
+
+		if (end != slash || port <= 0 || port > 65535) {
+			*why = "bad port";
+			return -1;
+		}
+		u->port = (int)port;
+	} else if (hend != slash) {
+		*why = "bad host";
+		return -1;
+	}
+	if (*slash == '/')
+		u->path = xstrndup(slash, strcspn(slash, "#"));
+	else
+		xasprintf(&u->path, "/%.*s", (int)strcspn(slash, "#"), slash);
+	return 0;
+}
+
+void
+hclient_url_clear(struct hclient_url *u)
+{
+	free(u->path);
+	u->path = NULL;
+}
+
+/* Resolve href against base: absolute, scheme-relative, host-relative or path-relative. */
+int
+hclient_url_resolve(const char *base, const char *href, struct buf *out)
+{
+	const char *p, *q;
+	size_t originlen;
+
+	buf_reset(out);
+	if (strncmp(href, "http://", 7) == 0 || strncmp(href, "https://", 8) == 0) {
+		buf_addstr(out, href);
+		return 0;
+	}
+	if ((p = strstr(base, "://")) == NULL)
+		return -1;
+	if (strncmp(href, "//", 2) == 0) {
+		buf_add(out, base, (size_t)(p - base) + 1);
+		buf_addstr(out, href);
+		return 0;
+	}
+	originlen = (size_t)(p + 3 - base) + strcspn(p + 3, "/?#");
+	buf_add(out, base, originlen);
+	if (href[0] == '/') {
+		buf_addstr(out, href);
+		return 0;
+	}
+	/* path-relative: keep the base path up to its last '/' */
+	q = base + originlen;
+	if (*q == '/') {
+		size_t plen = strcspn(q, "?#");
+		const char *last = q;
+
+		for (const char *s = q; s < q + plen; s++)
+			if (*s == '/')
+				last = s;
+		buf_add(out, q, (size_t)(last - q) + 1);
+	} else
+		buf_addch(out, '/');
+	buf_addstr(out, href);
+	return 0;
+}
+
+/* url plus "name=value" in its query, with the value percent-encoded. */
+void
+hclient_url_add_query(struct buf *out, const char *url, const char *name, const char *value)
+{
+	size_t ulen = strcspn(url, "#");
+
+	buf_reset(out);
+	buf_add(out, url, ulen);
+	buf_addch(out, memchr(url, '?', ulen) != NULL ? '&' : '?');
+	util_url_encode(out, name, strlen(name));
+	buf_addch(out, '=');
+	util_url_encode(out, value, strlen(value));
+}
+
+const char *
+hclient_err_name(enum hclient_err e)
+{
+	static const char *const names[] = { "ok", "connect", "tls", "timeout", "protocol",
+		"closed" };
+
+	return (unsigned)e < nitems(names) ? names[e] : "?";
+}
+
+/* ---- context ---- */
+
+/* Free the connections killed since the last turn. */
+static void
+hc_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct hclient *hc = arg;
+	struct hc_conn *c;
+
+	while ((c = TAILQ_FIRST(&hc->dead)) != NULL) {
+		TAILQ_REMOVE(&hc->dead, c, entry);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		hparse_free(c->hp);
+		event_free(c->timer);
+		free(c);
+	}
+}
+
+/* A client context: TLS context, resolver, pools. */
+struct hclient *
+hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
+{
+	struct hclient *hc = xcalloc(1, sizeof(*hc));
+
+	hc->base = base;
+	hc->opts = *o;
+	hc->opts.ca_file = NULL;
+	hc->user_agent = o->user_agent ? xstrdup(o->user_agent) : NULL;
+	if ((hc->ssl_ctx = tls_client_ctx(o->ca_file, o->verify, cause)) == NULL) {
+		free(hc->user_agent);
+		free(hc);
+		return NULL;
+	}
+	hc->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (hc->dns == NULL) {
+		/* no resolv.conf: hosts file and numeric hosts still work */
+		hc->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (hc->dns != NULL)
+			evdns_base_load_hosts(hc->dns, NULL);
+	}
+	TAILQ_INIT(&hc->conns);
+	TAILQ_INIT(&hc->dead);
+	TAILQ_INIT(&hc->owners);
+	hc->reaper = event_new(base, -1, 0, hc_reap, hc);
+	return hc;
+}
+
+/* Free everything: owners' requests (no callbacks), connections, resolver. */
+void
+hclient_free(struct hclient *hc)
+{
+	struct hclient_owner *o;
+	struct hc_conn *c;
+
+	if (hc == NULL)
+		return;
+	while ((o = TAILQ_FIRST(&hc->owners)) != NULL)
+		hclient_owner_free(o);
+	while ((c = TAILQ_FIRST(&hc->conns)) != NULL)
+		hc_conn_kill(c);
+	hc_reap(-1, 0, hc);
+	event_free(hc->reaper);
+	if (hc->dns != NULL)
+		evdns_base_free(hc->dns, 0);
+	SSL_CTX_free(hc->ssl_ctx);
+	free(hc->user_agent);
+	free(hc);
+}
+
+unsigned
+hclient_nconns(const struct hclient *hc)
+{
+	return hc->nconns;
+}
+
+/* ---- owners ---- */
+
+struct hclient_owner *
+hclient_owner_new(struct hclient *hc, unsigned max_outstanding)
+{
+	struct hclient_owner *o = xcalloc(1, sizeof(*o));
+
+	o->hc = hc;
+	o->max = max_outstanding ? max_outstanding : 1;
+	TAILQ_INIT(&o->reqs);
+	TAILQ_INSERT_TAIL(&hc->owners, o, entry);
+	return o;
+}
+
+void
+hclient_owner_free(struct hclient_owner *o)
+{
+	struct hclient_req *r;
+
+	if (o == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&o->reqs)) != NULL)
+		hclient_cancel(r);
+	TAILQ_REMOVE(&o->hc->owners, o, entry);
+	free(o);
+}
+
+unsigned
+hclient_owner_outstanding(const struct hclient_owner *o)
+{
+	return o->n;
+}
+
+/* ---- requests ---- */
+
+/* Unlink a request from its owner and free it. */
+static void
+hc_req_free(struct hclient_req *r)
+{
+	TAILQ_REMOVE(&r->owner->reqs, r, entry);
+	r->owner->n--;
+	event_free(r->timer);
+	hclient_url_clear(&r->url);
+	buf_free(&r->wire);
+	free(r);
+}
+
+/* Run the request's callback once, then free it. */
+static void
+hc_deliver(struct hclient_req *r, enum hclient_err err, const char *errstr,
+    const struct hparse_msg *msg)
+{
+	struct hclient_resp resp;
+	hclient_cb cb = r->cb;
+	void *arg = r->arg;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.err = err;
+	resp.errstr = errstr;
+	resp.body = "";
+	if (msg != NULL) {
+		resp.status = msg->status;
+		resp.msg = msg;
+		resp.body = msg->body.data ? msg->body.data : "";
+		resp.len = msg->body.len;
+	}
+	if (r->conn != NULL)
+		r->conn->req = NULL;
+	r->conn = NULL;
+	hc_req_free(r);	/* before the callback: it may free the owner */
+	cb(&resp, arg);
+}
+
+/* The request took too long: its connection is closed. */
+static void
+hc_req_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct hclient_req *r = arg;
+	struct hc_conn *c = r->conn;
+
+	if (c != NULL) {
+		c->req = NULL;
+		r->conn = NULL;
+		hc_conn_kill(c);
+	}
+	if (r->connect_failed)
+		hc_deliver(r, HCLIENT_ERR_CONNECT, "cannot start a connection", NULL);
+	else
+		hc_deliver(r, HCLIENT_ERR_TIMEOUT, "no response in time", NULL);
+}
+
+/* Serialize the request line, headers and body. */
+static void
+hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method,
+    const char *const *hdrs, const char *body, size_t len)
+{
+	struct buf *w = &r->wire;
+	int v6 = strchr(r->url.host, ':') != NULL;
+	int defport = r->url.port == (r->url.tls ? 443 : 80);
+
+	buf_printf(w, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, r->url.path, v6 ? "[" : "",
+	    r->url.host, v6 ? "]" : "");
+	if (!defport)
+		buf_printf(w, ":%d", r->url.port);
+	buf_addstr(w, "\r\n");
+	if (hc->user_agent != NULL)
+		buf_printf(w, "User-Agent: %s\r\n", hc->user_agent);
+	for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL && hdrs[i + 1] != NULL; i += 2)
+		buf_printf(w, "%s: %s\r\n", hdrs[i], hdrs[i + 1]);
+	if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+		buf_printf(w, "Content-Length: %zu\r\n", len);
+	buf_addstr(w, "\r\n");
+	if (body != NULL)
+		buf_add(w, body, len);
+}
+
+/* Start a request on an idle or a new connection. */
+struct hclient_req *
+hclient_request(struct hclient_owner *o, const char *method, const char *url,
+    const char *const *hdrs, const char *body, size_t len, unsigned timeout_ms, int flags,
+    hclient_cb cb, void *arg)
+{
+	struct hclient_req *r;
+	struct timeval tv;
+	const char *why;
+
+	if (o->n >= o->max) {
+		log_debug("hclient: %s %s refused: %u requests outstanding", method, url, o->n);
+		return NULL;
+	}
+	r = xcalloc(1, sizeof(*r));
+	if (hclient_url_parse(url, &r->url, &why) != 0) {
+		log_warn("hclient: bad URL: %s", why);
+		free(r);
+		return NULL;
+	}
+	r->owner = o;
+	r->cb = cb;
+	r->arg = arg;
+	r->longpoll = (flags & HCLIENT_LONGPOLL) != 0;
+	buf_init(&r->wire);
+	hc_req_build(o->hc, r, method, hdrs, body, len);
+	TAILQ_INSERT_TAIL(&o->reqs, r, entry);
+	o->n++;
+	r->timer = evtimer_new(o->hc->base, hc_req_timeout, r);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(r->timer, &tv);
+	hc_dispatch(r);
+	return r;
+}
+
+/* Forget a request; its connection (mid-exchange) is closed. */
+void
+hclient_cancel(struct hclient_req *r)
+{
+	struct hc_conn *c;
+
+	if (r == NULL)
+		return;
+	if ((c = r->conn) != NULL) {
+		c->req = NULL;
+		r->conn = NULL;
+		hc_conn_kill(c);
+	}
+	hc_req_free(r);
+}
+
+/* ---- connections ---- */
+
+/* Close a connection now; its memory goes on the next loop turn. */
+static void
+hc_conn_kill(struct hc_conn *c)
+{
+	struct hclient *hc = c->hc;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->bev != NULL) {
+		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	}
+	evtimer_del(c->timer);
+	TAILQ_REMOVE(&hc->conns, c, entry);
+	TAILQ_INSERT_TAIL(&hc->dead, c, entry);
+	hc->nconns--;
+	event_active(hc->reaper, 0, 0);
+}
+
+/* An idle connection's time is up. */
+static void
+hc_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_conn *c = arg;
+	struct hclient_req *r = c->req;
+
+	hc_conn_kill(c);
+	if (r != NULL)
+		hc_deliver(r, HCLIENT_ERR_CONNECT, "connect timeout", NULL);
+}
+
+/* Why a TLS connection failed, as text in buf. */
+static enum hclient_err
+hc_conn_why(struct hc_conn *c, char *buf, size_t len)
+{
+	unsigned long e;
+	int sockerr = EVUTIL_SOCKET_ERROR();
+	int dnserr = bufferevent_socket_get_dns_error(c->bev);
+
+	if (dnserr != 0) {
+		snprintf(buf, len, "cannot resolve %s: %s", c->host, evutil_gai_strerror(dnserr));
+		return HCLIENT_ERR_CONNECT;
+	}
+	if (c->tls) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+		if (vr != X509_V_OK) {
+			snprintf(buf, len, "certificate of %s rejected: %s", c->host,
+			    X509_verify_cert_error_string(vr));
+			return HCLIENT_ERR_TLS;
+		}
+		if ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+			char eb[120];
+
+			ERR_error_string_n(e, eb, sizeof(eb));
+			snprintf(buf, len, "TLS with %s failed: %s", c->host, eb);
+			while (bufferevent_get_openssl_error(c->bev) != 0)
+				;
+			return HCLIENT_ERR_TLS;
+		}
+	}
+	snprintf(buf, len, "cannot connect to %s:%d: %s", c->host, c->port,
+	    sockerr ? evutil_socket_error_to_string(sockerr) : "connection closed");
+	return HCLIENT_ERR_CONNECT;
+}
+
+/* The connection failed or closed. */
+static void
+hc_conn_lost(struct hc_conn *c, short what)
+{
+	struct hclient_req *r = c->req;
+	enum hclient_err err;
+	char why[512];
+
+	if (r == NULL) {
+		hc_conn_kill(c);	/* an idle connection closed by the peer */
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && c->got > 0 && hparse_eof(c->hp) == HPARSE_DONE) {
+		c->req = NULL;
+		r->conn = NULL;
+		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		hc_conn_kill(c);
+		return;
+	}
+	if (c->reused && c->got == 0 && !r->retried) {
+		/* a keep-alive connection the server had closed: try once on a new one */
+		c->req = NULL;
+		r->conn = NULL;
+		r->retried = 1;
+		hc_conn_kill(c);
+		hc_dispatch(r);
+		return;
+	}
+	if (c->connected) {
+		err = HCLIENT_ERR_CLOSED;
+		snprintf(why, sizeof(why), "connection to %s:%d closed mid-response", c->host,
+		    c->port);
+	} else
+		err = hc_conn_why(c, why, sizeof(why));
+	c->req = NULL;
+	r->conn = NULL;
+	hc_conn_kill(c);
+	hc_deliver(r, err, why, NULL);
+}
+
+/* Put a connection that finished a response back in the pool (or close it). */
+static void
+hc_conn_idle(struct hc_conn *c)
+{
+	struct hclient *hc = c->hc;
+	struct hc_conn *x;
+	struct timeval tv;
+	unsigned nidle = 0;
+
+	TAILQ_FOREACH(x, &hc->conns, entry) {
+		if (x != c && x->req == NULL && x->port == c->port && x->tls == c->tls &&
+		    x->longpoll == c->longpoll && strcmp(x->host, c->host) == 0)
+			nidle++;
+	}
+	if (nidle >= hc->opts.max_idle_per_origin) {
+		hc_conn_kill(c);
+		return;
+	}
+	hparse_reset(c->hp);
+	c->got = 0;
+	c->reused = 1;
+	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
+	tv.tv_usec = (hc->opts.idle_timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+/* Response bytes arrived. */
+static void
+hc_conn_read(struct bufferevent *bev, void *arg)
+{
+	struct hc_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct hclient_req *r;
+	enum hparse_result res;
+	size_t n, used;
+	int keep;
+
+	while ((n = evbuffer_get_length(in)) > 0) {
+		const char *p = (const char *)evbuffer_pullup(in, -1);
+
+		if ((r = c->req) == NULL) {
+			hc_conn_kill(c);	/* bytes nobody asked for */
+			return;
+		}
+		res = hparse_feed(c->hp, p, n, &used);
+		evbuffer_drain(in, used);
+		c->got += used;
+		if (res == HPARSE_MORE)
+			return;
+		c->req = NULL;
+		r->conn = NULL;
+		if (res == HPARSE_ERROR) {
+			hc_conn_kill(c);
+			hc_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
+			return;
+		}
+		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0;
+		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		if (c->dead)
+			return;
+		if (keep)
+			hc_conn_idle(c);
+		else
+			hc_conn_kill(c);
+		return;
+	}
+}
+
+/* Connected (TCP, and TLS handshake done), or failed. */
+static void
+hc_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct hc_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = 1;
+		evtimer_del(c->timer);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (what & BEV_EVENT_EOF)
+			hc_conn_read(bev, arg);	/* whatever is buffered first */
+		if (!c->dead)
+			hc_conn_lost(c, what);
+	}
+}
+
+/* A new connection to the request's origin. */
+static struct hc_conn *
+hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
+{
+	struct hc_conn *c = xcalloc(1, sizeof(*c));
+	struct hparse_limits lim;
+	struct timeval tv;
+	SSL *ssl;
+
+	c->hc = hc;
+	c->tls = r->url.tls;
+	c->port = r->url.port;
+	c->longpoll = r->longpoll;
+	snprintf(c->host, sizeof(c->host), "%s", r->url.host);
+	if (c->tls) {
+		if ((ssl = tls_client_ssl(hc->ssl_ctx, c->host, cause)) == NULL) {
+			free(c);
+			return NULL;
+		}
+		c->bev = bufferevent_openssl_socket_new(hc->base, -1, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	} else
+		c->bev = bufferevent_socket_new(hc->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	lim.max_line = hc->opts.max_header_bytes;
+	lim.max_header_bytes = hc->opts.max_header_bytes;
+	lim.max_headers = 100;
+	lim.max_body = hc->opts.max_body;
+	c->hp = hparse_new(HPARSE_RESPONSE, &lim);
+	c->timer = evtimer_new(hc->base, hc_conn_timer, c);
+	bufferevent_setcb(c->bev, hc_conn_read, NULL, hc_conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&hc->conns, c, entry);
+	hc->nconns++;
+	tv.tv_sec = hc->opts.connect_timeout_ms / 1000;
+	tv.tv_usec = (hc->opts.connect_timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	if (bufferevent_socket_connect_hostname(c->bev, hc->dns, AF_UNSPEC, c->host,
+	    c->port) != 0) {
+		xasprintf(cause, "cannot connect to %s:%d", c->host, c->port);
+		hc_conn_kill(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Put the request on an idle connection of its origin and class, or a new one. */
+static void
+hc_dispatch(struct hclient_req *r)
+{
+	struct hclient *hc = r->owner->hc;
+	struct hc_conn *c;
+	char *cause = NULL;
+
+	TAILQ_FOREACH(c, &hc->conns, entry) {
+		if (c->req == NULL && c->reused && c->port == r->url.port &&
+		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
+		    strcmp(c->host, r->url.host) == 0)
+			break;
+	}
+	if (c != NULL)
+		evtimer_del(c->timer);
+	else if ((c = hc_conn_new(hc, r, &cause)) == NULL) {
+		/* no callback from inside hclient_request: fail through the timer */
+		struct timeval tv = { 0, 0 };
+
+		log_warn("hclient: %s", cause ? cause : "connection failed");
+		free(cause);
+		r->connect_failed = 1;
+		evtimer_del(r->timer);
+		evtimer_add(r->timer, &tv);
+		return;
+	}
+	c->req = r;
+	r->conn = c;
+	bufferevent_write(c->bev, r->wire.data, r->wire.len);
+}

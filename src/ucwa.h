@@ -1,0 +1,111 @@
+/*
+ * ucwa.h: the UCWA 2.0 client, the gateway's upstream half. One
+ * struct ucwa_agent is one signed-in user: it discovers the server from the
+ * configured root (or applications URL), signs in with the password grant,
+ * renews its token, keeps one UCWA application with makeMeAvailable,
+ * reportMyActivity and exactly one parked P-GET alive, recreates the
+ * application when the server lost it, and runs the IM commands. Every
+ * href comes from a link; only the configured root is typed in.
+ *
+ * Life of an agent:
+ *	a = ucwa_agent_new(u, user, password, &cbs, arg);
+ *	  -> cbs.signed_in(arg)                 once, when it can message
+ *	  -> cbs.failed(reason, why, arg)       instead, or later; the agent is inert
+ *	  -> cbs.change(change, arg)            every event change, in order
+ *	  -> cbs.ended(conversation, why, arg)  a conversation is over (remote,
+ *	                                        application lost, resume, failure)
+ *	ucwa_send_message(a, conv, text, opid, done, arg) ... -> done(result, arg)
+ *	ucwa_agent_free(a)   signs out (DELETE application, in the background);
+ *	                     no callback of this agent runs afterwards.
+ *
+ * Incoming messages reach cbs.change exactly once: UCWA shows the first one
+ * twice (as the invitation's preview and as a message event); the message
+ * event wins, and the preview is delivered as a message (self == NULL) only
+ * if no message event came within preview_wait_ms of the acceptance.
+ * Callbacks may free the agent (the free is deferred until they return).
+ */
+#ifndef UCGW_UCWA_H
+#define UCGW_UCWA_H
+
+#include <event2/event.h>
+
+#include "ucwa_event.h"
+
+struct ucwa;
+struct ucwa_agent;
+
+struct ucwa_conf {
+	const char *discovery_url;	/* autodiscover root, or */
+	const char *applications_url;	/* the applications resource itself */
+	const char *ca_file;		/* NULL: system store */
+	int verify;			/* verify certificates and names */
+	const char *user_agent;		/* UserAgent of the application and User-Agent */
+	const char *culture;
+	unsigned connect_timeout_ms;
+	unsigned request_timeout_ms;	/* every request but the P-GET */
+	unsigned pget_timeout_s;	/* asked of the server (180-1800); 0: its default */
+	unsigned pget_read_timeout_ms;	/* longer than the P-GET timeout */
+	unsigned activity_interval_s;	/* reportMyActivity; < 240 */
+	unsigned token_margin_s;	/* renew this long before expires_in runs out */
+	unsigned max_outstanding;	/* requests in flight per agent (UCWA: about 100) */
+	unsigned max_send_queue;	/* messages queued per conversation */
+	unsigned backoff_min_ms, backoff_max_ms;	/* retries of the P-GET and of sign-in steps */
+	unsigned preview_wait_ms;	/* see the top comment */
+};
+
+enum ucwa_failure {
+	UCWA_FAIL_AUTH,		/* credentials refused (invalid_grant) */
+	UCWA_FAIL_UNREACHABLE,	/* no connection, TLS rejected, timeouts */
+	UCWA_FAIL_REJECTED,	/* 410 TooManyApplications / UserAgentNotAllowed */
+	UCWA_FAIL_PROTOCOL,	/* the server answered something unusable */
+};
+
+struct ucwa_cbs {
+	void (*signed_in)(void *arg);
+	void (*failed)(enum ucwa_failure, const char *why, void *arg);
+	void (*change)(const struct ucwa_change *, void *arg);
+	void (*ended)(const char *conversation, const char *why, void *arg);
+};
+
+/* How a command ended: ok, or the upstream status and error (or a transport error). */
+struct ucwa_result {
+	int ok;
+	int status;		/* HTTP status; 0 when none arrived */
+	const char *code;	/* UCWA error code/subcode/message when the body had them */
+	const char *subcode;
+	const char *message;	/* else a description (transport error, HTML body) */
+	const char *location;	/* 201 Location, resolved (sendMessage, startMessaging) */
+};
+
+typedef void (*ucwa_done)(const struct ucwa_result *, void *arg);
+
+struct ucwa *ucwa_new(struct event_base *, const struct ucwa_conf *, char **cause);
+/* Sign every live agent's application out; done runs when all DELETEs ended or after ms. */
+void ucwa_shutdown(struct ucwa *, unsigned ms, void (*done)(void *), void *arg);
+/* Every agent must be freed first. */
+void ucwa_free(struct ucwa *);
+
+struct ucwa_agent *ucwa_agent_new(struct ucwa *, const char *user, const char *password,
+    const struct ucwa_cbs *, void *arg);
+void ucwa_agent_free(struct ucwa_agent *);
+int ucwa_agent_ready(const struct ucwa_agent *);
+const char *ucwa_failure_name(enum ucwa_failure);
+
+/*
+ * Commands. Each returns NULL when started (done runs exactly once later,
+ * unless the agent is freed first), or a reason why it cannot start now
+ * (no callback then). conv is a conversation href as the changes give it.
+ */
+const char *ucwa_start_messaging(struct ucwa_agent *, const char *to, const char *operation_id,
+    const char *subject, const char *importance, ucwa_done, void *arg);
+/* Queued per conversation, sent one at a time in order once messaging is Connected. */
+const char *ucwa_send_message(struct ucwa_agent *, const char *conv, const char *text,
+    const char *operation_id, ucwa_done, void *arg);
+const char *ucwa_accept(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+const char *ucwa_decline(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+const char *ucwa_cancel(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+const char *ucwa_stop_messaging(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+/* DELETE the conversation. */
+const char *ucwa_leave(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * ucwa_int.h: what ucwa.c (sign-in, application, upstream calls) and
+ * ucwa_chan.c (event channel, conversations, commands) share. Private to
+ * those two files.
+ */
+#ifndef UCGW_UCWA_INT_H
+#define UCGW_UCWA_INT_H
+
+#include <sys/queue.h>
+
+#include "hclient.h"
+#include "ucwa.h"
+#include "util.h"
+
+#define UCWA_MAX_CONVS 64	/* conversations tracked per agent */
+#define UCWA_SEEN_MSGS 32	/* incoming message hrefs remembered per conversation */
+
+struct ucwa {
+	struct event_base *base;
+	struct ucwa_conf conf;
+	char *strs[6];			/* owned copies of the conf strings */
+	struct hclient *hc;
+	struct hclient_owner *signout;	/* background DELETEs of freed agents */
+	unsigned nagents;
+	void (*shutdown_done)(void *);
+	void *shutdown_arg;
+	struct event *shutdown_timer;
+};
+
+struct ucall;
+typedef void (*ucall_cb)(struct ucall *, const struct hclient_resp *);
+
+/* One upstream request of an agent (retried once after a token renewal). */
+struct ucall {
+	struct ucwa_agent *a;
+	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait */
+	char *method, *url, *ctype;
+	struct buf body;
+	int flags;
+	unsigned timeout_ms;
+	int bearer;
+	int retried;
+	struct hclient_req *req;
+	ucall_cb cb;
+	/* for commands */
+	ucwa_done done;
+	void *done_arg;
+	char *conv;
+	void *ctx;
+	void (*ctx_free)(void *);	/* ctx when the call dies without its callback */
+};
+TAILQ_HEAD(ucalls, ucall);
+
+struct umsg {
+	TAILQ_ENTRY(umsg) entry;
+	char *text;
+	char *opid;
+	ucwa_done done;
+	void *arg;
+};
+TAILQ_HEAD(umsgs, umsg);
+
+struct uconv {
+	TAILQ_ENTRY(uconv) entry;
+	char *href;		/* absolute */
+	char *raw;		/* as the server first wrote it (what the owner sees) */
+	char *invitation;
+	char *accept, *decline, *cancel;	/* absolute, NULL when not possible */
+	char *send_message, *stop_messaging;
+	char *messaging_state;
+	int incoming;
+	int connected;
+	int ended;
+	uint64_t ended_at;
+	char *preview;		/* first-message preview, until a message event */
+	char *preview_from;
+	char *preview_sent;	/* text of a preview delivered by the timer */
+	struct event *preview_timer;
+	char *seen[UCWA_SEEN_MSGS];
+	unsigned nseen;
+	struct umsgs queue;
+	unsigned nqueue;
+	int inflight;
+	struct ucwa_agent *a;
+};
+TAILQ_HEAD(uconvs, uconv);
+
+enum ua_state {
+	UA_DISCOVER, UA_CHALLENGE, UA_TOKEN, UA_USER, UA_APP, UA_AVAILABLE, UA_READY, UA_FAILED,
+};
+
+struct ucwa_agent {
+	struct ucwa *u;
+	char *user, *password;
+	struct ucwa_cbs cbs;
+	void *arg;
+	enum ua_state state;
+	struct hclient_owner *owner;
+	struct ucalls calls;	/* in flight */
+	struct ucalls authwait;	/* waiting for a new token */
+	int depth;		/* nesting of entries from the loop */
+	int dying;
+	int signed_in_told;
+
+	char endpoint_id[40];
+	char *user_url;		/* user resource */
+	char *token_url;	/* from MsRtcOAuth href */
+	char *token;		/* "Bearer cwt=..." header value */
+	char *apps_url;		/* applications resource (cached) */
+	int hops;
+	int renewing;
+	struct event *token_timer;
+	struct event *retry_timer;	/* sign-in step retries */
+	unsigned retry_ms;
+
+	char *app;		/* application self, absolute */
+	char *events_url;	/* P-GET URL to GET next (absolute) */
+	char *mma_url, *activity_url, *start_url;
+	int add_params;		/* send timeout= on the next P-GET */
+	struct ucall *pget;
+	struct event *pget_timer;	/* back-off before re-GET */
+	unsigned pget_backoff;
+	struct event *activity_timer;
+	unsigned app_gen;
+
+	struct uconvs convs;
+	unsigned nconvs;
+};
+
+/* ucwa.c */
+void ua_enter(struct ucwa_agent *);
+void ua_leave(struct ucwa_agent *);
+struct ucall *ucall_new(struct ucwa_agent *, const char *method, const char *url, ucall_cb);
+int ucall_start(struct ucall *);
+void ucall_free(struct ucall *);
+void ua_resolve(struct ucwa_agent *, const char *href, struct buf *out);
+char *ua_abs(struct ucwa_agent *, const char *href);
+void ua_result_from(const struct hclient_resp *, struct ucwa_result *, struct buf *scratch);
+void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ua_error_subcode(const struct hclient_resp *, const char *subcode);
+unsigned ua_backoff(unsigned *cur, unsigned min, unsigned max);
+
+/* ucwa_chan.c */
+void uchan_start(struct ucwa_agent *);
+void uchan_stop(struct ucwa_agent *);
+void uconv_end_all(struct ucwa_agent *, const char *why);
+void uconv_free_all(struct ucwa_agent *);
+
+#endif

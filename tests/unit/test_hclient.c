@@ -1,0 +1,354 @@
+/*
+ * test_hclient.c: unit tests of hclient.c against an in-process httpd on a
+ * loopback port: responses, keep-alive reuse, long-polls on their own
+ * connection, timeouts, the outstanding bound, cancel without callback,
+ * connection refused, HTML error bodies, and URL parsing/resolution.
+ * (Certificate checks run end to end: tests/e2e/ucwa_tls.test.js.)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "hclient.h"
+#include "httpd.h"
+#include "unit.h"
+
+struct peer {
+	struct event_base *base;
+	struct httpd *httpd;
+	char url[128];
+	struct http_req *held;	/* a request the peer answers later */
+	uint64_t conn_ids[16];
+	int nreq;
+	int replies;		/* client callbacks seen */
+	struct hclient_resp last;
+	char lastbody[512];
+	char lasterr[512];
+	uint64_t hold_conn, cmd_conn;
+	int stop_after;
+};
+
+/* Peer handler: "/hold" is parked, "/html" is a 503 HTML page, else 200 echoing the path. */
+static void
+peer_handler(struct http_req *req, void *arg)
+{
+	struct peer *p = arg;
+	const char *path = http_req_path(req);
+	char body[256];
+
+	if (p->nreq < 16)
+		p->conn_ids[p->nreq] = http_req_conn_id(req);
+	p->nreq++;
+	if (strcmp(path, "/cmd") == 0)
+		p->cmd_conn = http_req_conn_id(req);
+	if (strcmp(path, "/hold") == 0) {
+		p->hold_conn = http_req_conn_id(req);
+		p->held = req;
+		return;
+	}
+	if (strcmp(path, "/html") == 0) {
+		const char *h = "<html><body>Service Unavailable</body></html>";
+
+		http_req_reply(req, 503, "text/html", h, strlen(h));
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"query\":\"%s\"}", path,
+	    http_req_query(req));
+	http_req_reply(req, 200, "application/json", body, strlen(body));
+}
+
+static void
+peer_start(struct peer *p)
+{
+	struct httpd_limits lim = { 16384, 1 << 20, 100, 5000, 5000, 5000 };
+	char bound[64], *cause = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->base = event_base_new();
+	p->httpd = httpd_create(p->base, &lim, peer_handler, p);
+	ck_assert_int_eq(httpd_listen(p->httpd, "http://127.0.0.1:0", NULL, bound, sizeof(bound),
+	    &cause), 0);
+	snprintf(p->url, sizeof(p->url), "http://%s", bound);
+}
+
+static void
+peer_stop(struct peer *p)
+{
+	httpd_free(p->httpd);
+	event_base_free(p->base);
+}
+
+static struct hclient *
+client_new(struct peer *p)
+{
+	struct hclient_opts o = { NULL, 1, "ucgw-test/1", 2000, 1 << 20, 16384, 4, 5000 };
+	char *cause = NULL;
+	struct hclient *hc = hclient_new(p->base, &o, &cause);
+
+	ck_assert_msg(hc != NULL, "%s", cause ? cause : "");
+	return hc;
+}
+
+/* Client callback: remember the response and stop the loop when told. */
+static void
+on_resp(const struct hclient_resp *r, void *arg)
+{
+	struct peer *p = arg;
+
+	p->replies++;
+	p->last = *r;
+	p->last.msg = NULL;
+	snprintf(p->lastbody, sizeof(p->lastbody), "%s", r->body);
+	p->last.body = p->lastbody;
+	snprintf(p->lasterr, sizeof(p->lasterr), "%s", r->errstr ? r->errstr : "");
+	p->last.errstr = p->lasterr;
+	if (p->replies >= p->stop_after)
+		event_base_loopbreak(p->base);
+}
+
+static void
+run(struct peer *p, int replies)
+{
+	struct timeval tv = { 10, 0 };
+
+	p->stop_after = replies;
+	event_base_loopexit(p->base, &tv);
+	event_base_dispatch(p->base);
+}
+
+static const char *
+url(struct peer *p, const char *path)
+{
+	static char u[256];
+
+	snprintf(u, sizeof(u), "%s%s", p->url, path);
+	return u;
+}
+
+START_TEST(test_get_and_keepalive_reuse)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/a?x=1"), NULL, NULL, 0, 2000, 0,
+	    on_resp, &p));
+	run(&p, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_str_eq(p.lastbody, "{\"path\":\"/a\",\"query\":\"x=1\"}");
+	ck_assert_ptr_nonnull(hclient_request(o, "POST", url(&p, "/b"), NULL, "hi", 2, 2000, 0,
+	    on_resp, &p));
+	run(&p, 2);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_int_eq(p.nreq, 2);
+	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]);	/* the same connection */
+	ck_assert_uint_eq(hclient_nconns(hc), 1);
+	ck_assert_uint_eq(hclient_owner_outstanding(o), 0);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_longpoll_has_its_own_connection)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/warm"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 1);
+	hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 5000, HCLIENT_LONGPOLL,
+	    on_resp, &p);
+	hclient_request(o, "GET", url(&p, "/cmd"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 2);	/* the command completes while the long-poll is parked */
+	ck_assert_str_eq(p.lastbody, "{\"path\":\"/cmd\",\"query\":\"\"}");
+	ck_assert_ptr_nonnull(p.held);
+	ck_assert_uint_eq(p.conn_ids[0], p.cmd_conn);	/* command reused the warm one */
+	ck_assert_uint_ne(p.hold_conn, p.conn_ids[0]);	/* long-poll did not */
+	http_req_reply(p.held, 200, "application/json", "{}", 2);
+	run(&p, 3);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_str_eq(p.lastbody, "{}");
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 200, 0, on_resp, &p);
+	run(&p, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_ERR_TIMEOUT);
+	ck_assert_uint_eq(hclient_owner_outstanding(o), 0);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_outstanding_bound)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 2);
+	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0,
+	    on_resp, &p));
+	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/2"), NULL, NULL, 0, 2000, 0,
+	    on_resp, &p));
+	ck_assert_ptr_null(hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0,
+	    on_resp, &p));
+	run(&p, 2);
+	ck_assert_int_eq(p.replies, 2);
+	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0,
+	    on_resp, &p));
+	run(&p, 3);
+	ck_assert_int_eq(p.replies, 3);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+/* A second client whose callback must never run. */
+static void
+on_resp_never(const struct hclient_resp *r, void *arg)
+{
+	ck_abort_msg("callback after cancel");
+}
+
+START_TEST(test_cancel_means_no_callback)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o, *o2;
+	struct hclient_req *r;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	o2 = hclient_owner_new(hc, 10);
+	r = hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 300, 0, on_resp_never, &p);
+	hclient_request(o2, "GET", url(&p, "/x"), NULL, NULL, 0, 2000, 0, on_resp_never, &p);
+	hclient_cancel(r);
+	hclient_owner_free(o2);	/* the owner goes away: its request too */
+	/* a third request on another owner, to give the loop time for stray callbacks */
+	hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 500, 0, on_resp, &p);
+	run(&p, 1);
+	ck_assert_int_eq(p.replies, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_ERR_TIMEOUT);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_refused_and_html_error)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", "http://127.0.0.1:1/", NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_ERR_CONNECT);
+	ck_assert_ptr_nonnull(strstr(p.last.errstr, "127.0.0.1:1"));
+	hclient_request(o, "GET", url(&p, "/html"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 2);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_int_eq(p.last.status, 503);
+	ck_assert_ptr_nonnull(strstr(p.lastbody, "Service Unavailable"));
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(test_url_parse)
+{
+	struct hclient_url u;
+	const char *why;
+
+	ck_assert_int_eq(hclient_url_parse("https://lyncweb.contoso.com/ucwa/oauth?x=1#f", &u,
+	    &why), 0);
+	ck_assert_int_eq(u.tls, 1);
+	ck_assert_str_eq(u.host, "lyncweb.contoso.com");
+	ck_assert_int_eq(u.port, 443);
+	ck_assert_str_eq(u.path, "/ucwa/oauth?x=1");
+	hclient_url_clear(&u);
+	ck_assert_int_eq(hclient_url_parse("http://[::1]:8080?q", &u, &why), 0);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_int_eq(u.port, 8080);
+	ck_assert_str_eq(u.path, "/?q");
+	hclient_url_clear(&u);
+	ck_assert_int_eq(hclient_url_parse("ftp://x/", &u, &why), -1);
+	ck_assert_int_eq(hclient_url_parse("http://x:99999/", &u, &why), -1);
+	ck_assert_int_eq(hclient_url_parse("http:///p", &u, &why), -1);
+	ck_assert_int_eq(hclient_url_parse("http://h:12x/", &u, &why), -1);
+}
+END_TEST
+
+START_TEST(test_url_resolve_and_query)
+{
+	struct buf b;
+	const char *base = "https://lyncweb.contoso.com:4443/ucwa/oauth/v1/applications?x=1";
+
+	buf_init(&b);
+	hclient_url_resolve(base, "/ucwa/oauth/v1/applications/105/events?ack=1", &b);
+	ck_assert_str_eq(b.data,
+	    "https://lyncweb.contoso.com:4443/ucwa/oauth/v1/applications/105/events?ack=1");
+	hclient_url_resolve(base, "https://other.example/x", &b);
+	ck_assert_str_eq(b.data, "https://other.example/x");
+	hclient_url_resolve(base, "//h2.example/y", &b);
+	ck_assert_str_eq(b.data, "https://h2.example/y");
+	hclient_url_resolve(base, "105/events", &b);
+	ck_assert_str_eq(b.data, "https://lyncweb.contoso.com:4443/ucwa/oauth/v1/105/events");
+	hclient_url_add_query(&b, "https://h/m/messages", "operationId", "a b&c");
+	ck_assert_str_eq(b.data, "https://h/m/messages?operationId=a%20b%26c");
+	hclient_url_add_query(&b, "https://h/events?ack=3", "timeout", "180");
+	ck_assert_str_eq(b.data, "https://h/events?ack=3&timeout=180");
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+hclient_suite(void)
+{
+	Suite *s = suite_create("hclient");
+
+	UNIT_ADD(s, test_get_and_keepalive_reuse);
+	UNIT_ADD(s, test_longpoll_has_its_own_connection);
+	UNIT_ADD(s, test_timeout);
+	UNIT_ADD(s, test_outstanding_bound);
+	UNIT_ADD(s, test_cancel_means_no_callback);
+	UNIT_ADD(s, test_refused_and_html_error);
+	UNIT_ADD(s, test_url_parse);
+	UNIT_ADD(s, test_url_resolve_and_query);
+	return s;
+}
+
+UNIT_MAIN(hclient_suite)

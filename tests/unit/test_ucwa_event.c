@@ -1,0 +1,365 @@
+/*
+ * test_ucwa_event.c: unit tests of datauri.c and ucwa_event.c against the
+ * event-channel responses in proto/ucwa-events/ (published UCWA samples,
+ * a real Lync 2013 capture, and constructed edge cases).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datauri.h"
+#include "ucwa_event.h"
+#include "unit.h"
+#include "util.h"
+
+/* Read proto/ucwa-events/<name> from the source tree. */
+static char *
+fixture(const char *name, size_t *len)
+{
+	const char *src = getenv("UCGW_SRCDIR") ? getenv("UCGW_SRCDIR") : "..";
+	char path[1024];
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proto/ucwa-events/%s", src, name);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, len);
+}
+
+static void
+parse(const char *name, struct ucwa_events *evs)
+{
+	char err[256];
+	size_t len;
+	char *body = fixture(name, &len);
+
+	ck_assert_msg(ucwa_events_parse(body, len, evs, err, sizeof(err)) == 0, "%s: %s", name,
+	    err);
+	free(body);
+}
+
+START_TEST(test_datauri_decode_forms)
+{
+	struct buf b;
+	int html;
+
+	buf_init(&b);
+	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,Hi+Tosh%0d%0a", &b), 0);
+	ck_assert_str_eq(b.data, "Hi Tosh");
+	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,TUAN%0d%0a", &b), 0);
+	ck_assert_str_eq(b.data, "TUAN");
+	/* base64 (what kenakamu and the startMessaging reference send) */
+	ck_assert_int_eq(datauri_text("data:text/plain;base64,SGVsbG8gd29ybGQNCg==", &b), 0);
+	ck_assert_str_eq(b.data, "Hello world");
+	/* a literal plus is %2b, UTF-8 multibyte survives */
+	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,1%2b1+%3d+2+%c3%a9", &b), 0);
+	ck_assert_str_eq(b.data, "1+1 = 2 \xc3\xa9");
+	/* inner CR/LF kept, only trailing ones trimmed */
+	ck_assert_int_eq(datauri_text("data:text/plain,a%0d%0ab%0a%0d%0a", &b), 0);
+	ck_assert_str_eq(b.data, "a\r\nb");
+	/* html reduced to text */
+	ck_assert_int_eq(datauri_text("data:text/html;charset=utf-8,%3cspan+style%3d%22font-"
+	    "size%3a10pt%22%3eFish+%26amp%3b+chips%3cbr%3e2+%26lt%3b+3%26%2333%3b%3c%2fspan%3e", &b),
+	    0);
+	ck_assert_str_eq(b.data, "Fish & chips\n2 < 3!");
+	ck_assert_int_eq(datauri_text("data:text/html;base64,PGI+Ym9sZDwvYj4=", &b), 0);
+	ck_assert_str_eq(b.data, "bold");
+	/* refusals */
+	ck_assert_int_eq(datauri_text("http://x/", &b), -1);
+	ck_assert_int_eq(datauri_text("data:text/plain", &b), -1);
+	ck_assert_int_eq(datauri_text("data:text/plain,bad%2", &b), -1);
+	ck_assert_int_eq(datauri_text("data:text/plain,bad%zz", &b), -1);
+	ck_assert_int_eq(datauri_decode("data:text/plain;base64,@@@", &b, &html), -1);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_datauri_encode_roundtrip)
+{
+	struct buf enc, dec;
+	const char *texts[] = { "What's up?", "a+b = c & d%", "line1\r\nline2", "\xc3\xa9t\xc3\xa9",
+		"" };
+
+	buf_init(&enc);
+	buf_init(&dec);
+	datauri_encode(&enc, "text/plain", "Hi Tosh\r\n", 9, 0);
+	ck_assert_str_eq(enc.data, "data:text/plain;charset=utf-8,Hi+Tosh%0d%0a");
+	for (size_t i = 0; i < nitems(texts); i++) {
+		for (int b64 = 0; b64 <= 1; b64++) {
+			datauri_encode(&enc, "text/plain", texts[i], strlen(texts[i]), b64);
+			ck_assert_int_eq(datauri_text(enc.data, &dec), 0);
+			ck_assert_str_eq(dec.data, texts[i]);
+		}
+	}
+	buf_free(&enc);
+	buf_free(&dec);
+}
+END_TEST
+
+START_TEST(test_outgoing_started_ack2)
+{
+	struct ucwa_events evs;
+	const struct ucwa_change *c;
+
+	parse("22-events-ack2-after-startMessaging.json", &evs);
+	ck_assert_str_eq(evs.next, "/ucwa/oauth/v1/applications/102/events?ack=3");
+	ck_assert_uint_eq(evs.n, 4);
+	c = &evs.v[0];
+	ck_assert_int_eq(c->kind, UCWA_INVITATION);
+	ck_assert_int_eq(c->type, UCWA_STARTED);
+	ck_assert_str_eq(c->direction, "Outgoing");
+	ck_assert_str_eq(c->state, "Connecting");
+	ck_assert_str_eq(c->operation_id, "5028e824-2268-4b14-9e59-1abad65ff393");
+	ck_assert_ptr_nonnull(c->cancel);
+	ck_assert_ptr_null(c->accept);
+	ck_assert_ptr_nonnull(c->conversation);
+	ck_assert_int_eq(evs.v[1].kind, UCWA_CONVERSATION);
+	ck_assert_int_eq(evs.v[1].type, UCWA_ADDED);
+	ck_assert_str_eq(evs.v[1].state, "Connecting");
+	ck_assert_str_eq(evs.v[1].href, c->conversation);
+	ck_assert_int_eq(evs.v[2].kind, UCWA_PARTICIPANT);
+	ck_assert_int_eq(evs.v[2].local, 1);
+	ck_assert_int_eq(evs.v[3].kind, UCWA_MESSAGING);
+	ck_assert_str_eq(evs.v[3].state, "Connecting");
+	ck_assert_ptr_null(evs.v[3].send_message);	/* not yet possible */
+	ck_assert_ptr_nonnull(evs.v[3].stop_messaging);
+	ck_assert_str_eq(evs.v[3].conversation, c->conversation);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_outgoing_connected_ack3)
+{
+	struct ucwa_events evs;
+	const struct ucwa_change *m, *inv;
+
+	parse("23-events-ack3-invitation-completed-messaging-connected.json", &evs);
+	/* conversation, participant, messaging, invitation (participantMessaging ignored) */
+	ck_assert_uint_eq(evs.n, 4);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_CONVERSATION);
+	ck_assert_str_eq(evs.v[0].state, "Connected");
+	ck_assert_int_eq(evs.v[1].kind, UCWA_PARTICIPANT);
+	ck_assert_int_eq(evs.v[1].local, 0);
+	ck_assert_int_eq(evs.v[1].embedded, 0);
+	m = &evs.v[2];
+	ck_assert_int_eq(m->kind, UCWA_MESSAGING);
+	ck_assert_str_eq(m->state, "Connected");
+	ck_assert_ptr_nonnull(m->send_message);
+	ck_assert_ptr_nonnull(strstr(m->send_message, "/messaging/messages"));
+	inv = &evs.v[3];
+	ck_assert_int_eq(inv->kind, UCWA_INVITATION);
+	ck_assert_int_eq(inv->type, UCWA_COMPLETED);
+	ck_assert_str_eq(inv->status, "Success");
+	ck_assert_ptr_null(inv->reason_code);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_outgoing_message_completed)
+{
+	struct ucwa_events evs;
+
+	parse("27-events-ack6-outgoing-message-completed.json", &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_MESSAGE);
+	ck_assert_int_eq(evs.v[0].type, UCWA_COMPLETED);
+	ck_assert_str_eq(evs.v[0].direction, "Outgoing");
+	ck_assert_str_eq(evs.v[0].status, "Success");
+	ck_assert_ptr_nonnull(evs.v[0].conversation);
+	ck_assert_str_eq(evs.v[0].self, evs.v[0].href);
+	ck_assert_ptr_null(evs.v[0].text);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_incoming_invitation_with_preview)
+{
+	struct ucwa_events evs;
+	const struct ucwa_change *c;
+
+	parse("31-events-ack2-incoming-invitation-started.json", &evs);
+	ck_assert_uint_eq(evs.n, 3);
+	c = &evs.v[0];
+	ck_assert_int_eq(c->kind, UCWA_INVITATION);
+	ck_assert_int_eq(c->type, UCWA_STARTED);
+	ck_assert_str_eq(c->direction, "Incoming");
+	ck_assert_str_eq(c->text, "Hi Tosh");
+	ck_assert_str_eq(c->from_uri, "sip:lenea@contoso.com");
+	ck_assert_str_eq(c->from_name, "Lene Aaling");
+	ck_assert_ptr_nonnull(c->accept);
+	ck_assert_ptr_nonnull(c->decline);
+	ck_assert_str_eq(c->conversation,
+	    "/ucwa/oauth/v1/applications/104/communication/conversations/eee0");
+	ck_assert_str_eq(evs.v[1].state, "Incoming");
+	ucwa_events_free(&evs);
+	parse("33-events-ack4-incoming-invitation-updated.json", &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_int_eq(evs.v[0].type, UCWA_UPDATED);
+	ck_assert_ptr_null(evs.v[0].accept);	/* the links vanished */
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_incoming_accepted_and_message)
+{
+	struct ucwa_events evs;
+	const struct ucwa_change *c;
+
+	parse("37-events-ack5-after-accept-connected.json", &evs);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_MESSAGING);
+	ck_assert_ptr_nonnull(evs.v[0].send_message);
+	c = &evs.v[evs.n - 1];
+	ck_assert_int_eq(c->kind, UCWA_INVITATION);
+	ck_assert_int_eq(c->type, UCWA_COMPLETED);
+	ck_assert_str_eq(c->status, "Success");
+	ucwa_events_free(&evs);
+	parse("38-events-ack6-incoming-message-completed.json", &evs);
+	ck_assert_uint_eq(evs.n, 2);
+	c = &evs.v[0];
+	ck_assert_int_eq(c->kind, UCWA_MESSAGE);
+	ck_assert_str_eq(c->direction, "Incoming");
+	ck_assert_str_eq(c->text, "Hi Tosh");
+	ck_assert_str_eq(c->participant_name, "Lene Aaling");
+	ck_assert_ptr_nonnull(strstr(c->self, "/messages/2"));
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_field_capture_message_and_typing)
+{
+	struct ucwa_events evs;
+
+	parse("90-lync2013-events-incoming-message-completed-and-typing.json", &evs);
+	ck_assert_uint_eq(evs.n, 2);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_MESSAGE);
+	ck_assert_str_eq(evs.v[0].text, "TUAN");
+	ck_assert_int_eq(evs.v[1].kind, UCWA_TYPING);
+	ck_assert_int_eq(evs.v[1].type, UCWA_ADDED);
+	ck_assert_str_eq(evs.v[1].conversation, evs.v[0].conversation);
+	ucwa_events_free(&evs);
+	parse("64-ref-event-typingParticipants-deleted.json", &evs);
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_TYPING);
+	ck_assert_int_eq(evs.v[0].type, UCWA_DELETED);
+	ucwa_events_free(&evs);
+	parse("65-ref-event-participant-deleted.json", &evs);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_PARTICIPANT);
+	ck_assert_int_eq(evs.v[0].type, UCWA_DELETED);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_failure_reason_and_repeated_sender)
+{
+	struct ucwa_events evs;
+	const struct ucwa_change *c;
+
+	parse("x1-invitation-completed-failure-declined.json", &evs);
+	ck_assert_uint_eq(evs.n, 3);
+	c = &evs.v[0];
+	ck_assert_int_eq(c->kind, UCWA_INVITATION);
+	ck_assert_str_eq(c->status, "Failure");
+	ck_assert_str_eq(c->state, "Failed");
+	ck_assert_str_eq(c->reason_code, "RemoteFailure");
+	ck_assert_str_eq(c->reason_subcode, "Declined");
+	ck_assert_str_eq(c->reason_message, "Your invitation was declined.");
+	ck_assert_str_eq(c->operation_id, "op-7");
+	ck_assert_int_eq(evs.v[1].kind, UCWA_MESSAGING);
+	ck_assert_str_eq(evs.v[1].state, "Disconnected");
+	ck_assert_int_eq(evs.v[2].kind, UCWA_CONVERSATION);	/* second communication sender */
+	ck_assert_int_eq(evs.v[2].type, UCWA_DELETED);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_empty_sender_resync_resume)
+{
+	struct ucwa_events evs;
+
+	parse("x2-empty-sender.json", &evs);
+	ck_assert_uint_eq(evs.n, 0);
+	ck_assert_ptr_nonnull(evs.next);
+	ucwa_events_free(&evs);
+	parse("x3-resync.json", &evs);
+	ck_assert_ptr_null(evs.next);
+	ck_assert_str_eq(evs.resync, "/ucwa/oauth/v1/applications/105/events?ack=12");
+	ucwa_events_free(&evs);
+	parse("x4-resume.json", &evs);
+	ck_assert_ptr_null(evs.next);
+	ck_assert_ptr_nonnull(evs.resume);
+	ucwa_events_free(&evs);
+	parse("30-events-ack1-me-and-communication-after-makeMeAvailable.json", &evs);
+	ck_assert_uint_eq(evs.n, 0);	/* me, presence, communication: nothing for IM */
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_html_message_and_failed_delivery)
+{
+	struct ucwa_events evs;
+
+	parse("x5-message-html-and-failed-delivery.json", &evs);
+	ck_assert_uint_eq(evs.n, 2);
+	ck_assert_str_eq(evs.v[0].text, "Fish & chips\n2 < 3");
+	ck_assert_str_eq(evs.v[1].status, "Failure");
+	ck_assert_str_eq(evs.v[1].operation_id, "m-8");
+	ck_assert_ptr_nonnull(strstr(evs.v[1].failed_delivery, "participants/lenea@contoso.com"));
+	ck_assert_str_eq(evs.v[1].reason_subcode, "Unreachable");
+	ucwa_events_free(&evs);
+	parse("58-ref-event-message-started.json", &evs);
+	ck_assert_int_eq(evs.v[0].type, UCWA_STARTED);
+	ck_assert_int_eq(evs.v[0].embedded, 0);
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+START_TEST(test_malformed_refused)
+{
+	struct ucwa_events evs;
+	char err[256];
+	const char *bad[] = {
+		"",
+		"{",
+		"{\"sender\":[]}",	/* no next/resync/resume */
+		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":{}}",
+		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"events\":[{\"type\":\"added\"}]}]}",
+		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"events\":[{\"link\":{\"rel\":"
+		    "\"message\",\"href\":\"/m\"},\"type\":\"exploded\"}]}]}",
+	};
+
+	for (size_t i = 0; i < nitems(bad); i++) {
+		ck_assert_msg(ucwa_events_parse(bad[i], strlen(bad[i]), &evs, err, sizeof(err)) == -1,
+		    "accepted: %s", bad[i]);
+		ck_assert(err[0] != '\0');
+	}
+}
+END_TEST
+
+static Suite *
+ucwa_event_suite(void)
+{
+	Suite *s = suite_create("ucwa_event");
+
+	UNIT_ADD(s, test_datauri_decode_forms);
+	UNIT_ADD(s, test_datauri_encode_roundtrip);
+	UNIT_ADD(s, test_outgoing_started_ack2);
+	UNIT_ADD(s, test_outgoing_connected_ack3);
+	UNIT_ADD(s, test_outgoing_message_completed);
+	UNIT_ADD(s, test_incoming_invitation_with_preview);
+	UNIT_ADD(s, test_incoming_accepted_and_message);
+	UNIT_ADD(s, test_field_capture_message_and_typing);
+	UNIT_ADD(s, test_failure_reason_and_repeated_sender);
+	UNIT_ADD(s, test_empty_sender_resync_resume);
+	UNIT_ADD(s, test_html_message_and_failed_delivery);
+	UNIT_ADD(s, test_malformed_refused);
+	return s;
+}
+
+UNIT_MAIN(ucwa_event_suite)
