@@ -90,6 +90,8 @@ static const struct conf_row config_rows[] = {
 
 
 	/* translation rules */
+	{ "translate.file", CONF_STR, OFF(translate_file), NULL, 0, 4096, NULL, 1,
+	  "translation rules file (docs/translation.md); unset: the built-in rules" },
 
 
 };

@@ -29,6 +29,7 @@ struct config {
 
 
 	/* translation rules (xlate.c) */
+	char *translate_file;	/* NULL: the built-in rules */
 
 
 };
