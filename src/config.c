@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "tls.h"
+#include "xlate.h"
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 
@@ -111,7 +112,24 @@ config_has_https(const struct config *c)
 	return 0;
 }
 
-/* Cross-key checks: https needs a certificate and key that load. */
+/* The translation file (if set) loads without a problem. */
+static void
+config_validate_translate(const struct config *c, struct buf *problems)
+{
+	struct xlate_rules *r;
+	char *p;
+
+	if (c->translate_file == NULL)
+		return;
+	if ((r = xlate_load(c->translate_file, &p)) == NULL) {
+		buf_addstr(problems, p);
+		free(p);
+		return;
+	}
+	xlate_unref(r);
+}
+
+/* Cross-key checks: https needs a certificate and key that load; the translation file loads. */
 void
 config_validate(const void *cfgp, const char *file, struct buf *problems)
 {
@@ -119,6 +137,7 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 	SSL_CTX *ctx;
 	char *cause;
 
+	config_validate_translate(c, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {

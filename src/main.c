@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "tls.h"
+#include "xlate.h"
 
 static struct {
 	const struct config *cfg;
@@ -50,9 +51,19 @@ ucgw_apply(const void *cfgp, const void *old)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
+	struct xlate_rules *rules;
+	char *problems;
 
 	ucgw.cfg = cfg;
 	log_set_level((enum log_level)cfg->log_level);
+	/* Checked by config_validate; a file changed since then keeps the old rules. */
+	if ((rules = xlate_load(cfg->translate_file, &problems)) == NULL) {
+		log_error("translation rules not changed: %s", problems);
+		free(problems);
+	} else {
+		xlate_set_current(rules);
+		xlate_unref(rules);
+	}
 	if (ucgw.httpd != NULL) {
 		config_httpd_limits(cfg, &lim);
 		httpd_set_limits(ucgw.httpd, &lim);
@@ -74,6 +85,7 @@ ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
 	gws_free(ucgw.gws);
+	xlate_set_current(NULL);
 	if (ucgw.tls != NULL)
 		SSL_CTX_free(ucgw.tls);
 }
