@@ -1238,7 +1238,10 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 
 	buf_init(&b);
 	jw_obj_begin(w);
-	jw_kstr(w, "state", xlate_state_name(s->state));
+	if (s->state == XLATE_NONE)
+		jw_kstr(w, "state", NULL);	/* not announced yet */
+	else
+		jw_kstr(w, "state", xlate_state_name(s->state));
 	if (s->user_data != NULL && s->user_data->type == JSON_OBJECT && s->user_data->u.obj.n > 0) {
 		jw_key(w, "userData");
 		jw_value(w, s->user_data);

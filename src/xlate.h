@@ -115,7 +115,7 @@ const char *xlate_var_name(enum xlate_var);
 struct xlate_session {
 	const char *id;			/* 32-character GWS id */
 	const char *uri_base;		/* "http://host:port/api/v2" */
-	enum xlate_state state;
+	enum xlate_state state;		/* XLATE_NONE: not announced yet (written as null) */
 	const char *const *remote;	/* SIP URIs of the other parties */
 	size_t nremote;
 	const struct json *user_data;	/* object or NULL (omitted when empty) */

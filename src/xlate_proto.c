@@ -500,8 +500,11 @@ model_init(struct model *m, const struct json *s)
 	m->uri_base = json_get_str(s, "uri_base") != NULL ? json_get_str(s, "uri_base") : m->uri_base;
 	m->pending = json_get_str(s, "pending_text");
 	m->var[XV_AGENT] = json_get_str(s, "agent");
-	if ((m->state = xlate_state_parse(json_get_str(s, "state"))) == XLATE_NONE) {
-		m->err = xstrdup("session.state must be Initiating, Alerting, Talking or Completed");
+	m->state = xlate_state_parse(json_get_str(s, "state"));
+	if (m->state == XLATE_NONE && json_get(s, "state") != NULL &&
+	    json_get(s, "state")->type != JSON_NULL) {
+		m->err = xstrdup("session.state must be Initiating, Alerting, Talking, Completed "
+		    "or null (not announced yet)");
 		return -1;
 	}
 	for (size_t i = 0; json_is(remote, JSON_ARRAY) && i < remote->u.arr.n; i++) {
