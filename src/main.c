@@ -4,6 +4,7 @@
  * drains them on SIGTERM. Process life itself is daemon.c's.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "tls.h"
 #include "xlate.h"
+#include "xlate_cli.h"
 
 static struct {
 	const struct config *cfg;
@@ -104,5 +106,7 @@ static const struct daemon_prog ucgw_prog = {
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "xlate") == 0)
+		return xlate_cli_main(argc - 1, argv + 1);
 	return daemon_main(&ucgw_prog, argc, argv);
 }
