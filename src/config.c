@@ -15,6 +15,7 @@
 #include "log.h"
 #include "tls.h"
 #include "ucwa.h"
+#include "xlate.h"
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_verifiers[] = { "static", NULL };
@@ -195,6 +196,8 @@ static const struct conf_row config_rows[] = {
 	  "TEST ONLY: POST /api/v2/diagnostics/publish publishes to the caller's clients" },
 
 	/* translation rules */
+	{ "translate.file", CONF_STR, OFF(translate_file), NULL, 0, 4096, NULL, 1,
+	  "translation rules file (docs/translation.md); unset: the built-in rules" },
 
 
 };
@@ -214,7 +217,24 @@ config_has_https(const struct config *c)
 	return 0;
 }
 
-/* Cross-key checks: https needs a certificate and key that load. */
+/* The translation file (if set) loads without a problem. */
+static void
+config_validate_translate(const struct config *c, struct buf *problems)
+{
+	struct xlate_rules *r;
+	char *p;
+
+	if (c->translate_file == NULL)
+		return;
+	if ((r = xlate_load(c->translate_file, &p)) == NULL) {
+		buf_addstr(problems, p);
+		free(p);
+		return;
+	}
+	xlate_unref(r);
+}
+
+/* Cross-key checks: https needs a certificate and key that load; the translation file loads. */
 void
 config_validate(const void *cfgp, const char *file, struct buf *problems)
 {
@@ -223,6 +243,7 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 	char *cause;
 
 	config_validate_upstream(c, file, problems);
+	config_validate_translate(c, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {

@@ -60,6 +60,7 @@ struct config {
 	int debug_publish_endpoint;
 
 	/* translation rules (xlate.c) */
+	char *translate_file;	/* NULL: the built-in rules */
 
 
 };

@@ -4,6 +4,7 @@
  * drains them on SIGTERM. Process life itself is daemon.c's.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth.h"
 #include "cometd.h"
@@ -13,6 +14,8 @@
 #include "httpd.h"
 #include "log.h"
 #include "tls.h"
+#include "xlate.h"
+#include "xlate_cli.h"
 
 static struct {
 	const struct config *cfg;
@@ -57,9 +60,19 @@ ucgw_apply(const void *cfgp, const void *old)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
+	struct xlate_rules *rules;
+	char *problems;
 
 	ucgw.cfg = cfg;
 	log_set_level((enum log_level)cfg->log_level);
+	/* Checked by config_validate; a file changed since then keeps the old rules. */
+	if ((rules = xlate_load(cfg->translate_file, &problems)) == NULL) {
+		log_error("translation rules not changed: %s", problems);
+		free(problems);
+	} else {
+		xlate_set_current(rules);
+		xlate_unref(rules);
+	}
 	if (ucgw.httpd != NULL) {
 		config_httpd_limits(cfg, &lim);
 		httpd_set_limits(ucgw.httpd, &lim);
@@ -88,6 +101,7 @@ ucgw_stop(void)
 	cometd_free(ucgw.cometd);
 	auth_free(ucgw.auth);
 	gws_free(ucgw.gws);
+	xlate_set_current(NULL);
 	if (ucgw.tls != NULL)
 		SSL_CTX_free(ucgw.tls);
 }
@@ -106,5 +120,7 @@ static const struct daemon_prog ucgw_prog = {
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "xlate") == 0)
+		return xlate_cli_main(argc - 1, argv + 1);
 	return daemon_main(&ucgw_prog, argc, argv);
 }

@@ -1,3 +1,19 @@
 # src/xlate.mk: the translation rules (xlate) and the operators' dry run.
 # Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
 # tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
+
+libucgw_a_SOURCES += src/xlate.c src/xlate.h src/xlate_default.c \
+	src/xlate_proto.c src/xlate_proto.h src/xlate_cli.c src/xlate_cli.h
+
+EXTRA_DIST += src/xlate_default.sh
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_xlate tests/unit/test_xlate_proto
+TESTS += tests/unit/test_xlate tests/unit/test_xlate_proto
+tests_unit_test_xlate_SOURCES = tests/unit/test_xlate.c tests/unit/unit.h
+tests_unit_test_xlate_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_xlate_LDADD = $(UNIT_LDADD)
+tests_unit_test_xlate_proto_SOURCES = tests/unit/test_xlate_proto.c tests/unit/unit.h
+tests_unit_test_xlate_proto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_xlate_proto_LDADD = $(UNIT_LDADD)
+endif

@@ -1,0 +1,645 @@
+/*
+ * xlate_proto.c: plays one transcript input through the translation
+ * functions as the gateway does, and compares the outputs with those the
+ * transcript expects. The session model here is a small copy of what the
+ * GWS layer keeps (state, remote parties, userData); it never outlives a
+ * call. Pure: no I/O.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xlate_proto.h"
+
+#define IMS_PATH	"/api/v2/me/im-sessions"
+
+struct model {
+	const struct xlate_rules *r;
+	int exists;
+	const char *id, *uri_base, *pending;
+	enum xlate_state state;
+	const char *remote[8];
+	size_t nremote;
+	struct json_member *ud;		/* userData members (values borrowed) */
+	size_t nud;
+	const char *var[XV_NVARS];
+	char *owned[8];			/* strings to free at the end */
+	size_t nowned;
+	struct buf resp, up, notes;
+	struct jw upw, notew;
+	char *err;
+};
+
+/* NULL-safe string equality. */
+static int
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Keep s until the model goes. */
+static const char *
+model_keep(struct model *m, char *s)
+{
+	if (m->nowned == nitems(m->owned)) {
+		free(m->owned[0]);
+		memmove(m->owned, m->owned + 1, sizeof m->owned - sizeof m->owned[0]);
+		m->nowned--;
+	}
+	m->owned[m->nowned++] = s;
+	return s;
+}
+
+/* The GWS answer (statusCode 0 or an error). */
+static int
+model_answer(struct model *m, int code, const char *msg)
+{
+	struct jw w;
+
+	buf_reset(&m->resp);
+	jw_init(&w, &m->resp);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", code);
+	if (code != 0)
+		jw_kstr(&w, "statusMessage", msg);
+	jw_obj_end(&w);
+	return 0;
+}
+
+/* One upstream request spec; body is JSON text, a string, or NULL. */
+static void
+model_upstream(struct model *m, const char *rel, const char *ctype, const char *json_body,
+    const char *text_body)
+{
+	jw_obj_begin(&m->upw);
+	jw_kstr(&m->upw, "method", "POST");
+	jw_kstr(&m->upw, "rel", rel);
+	if (ctype != NULL)
+		jw_kstr(&m->upw, "content_type", ctype);
+	if (json_body != NULL) {
+		jw_key(&m->upw, "body");
+		jw_raw(&m->upw, json_body);
+	} else if (text_body != NULL)
+		jw_kstr(&m->upw, "body", text_body);
+	jw_obj_end(&m->upw);
+}
+
+/* The session as xlate sees it; ud is storage for the userData object. */
+static void
+model_view(struct model *m, struct xlate_session *s, struct json *ud)
+{
+	memset(s, 0, sizeof *s);
+	s->id = m->id;
+	s->uri_base = m->uri_base;
+	s->state = m->state;
+	s->remote = m->remote;
+	s->nremote = m->nremote;
+	ud->type = JSON_OBJECT;
+	ud->u.obj.m = m->ud;
+	ud->u.obj.n = m->nud;
+	s->user_data = ud;
+	memcpy(s->var, m->var, sizeof s->var);
+}
+
+/* Notify StatusChange or AttachedDataChanged. */
+static void
+model_notify_state(struct model *m, const char *type)
+{
+	struct xlate_session s;
+	struct json ud;
+	struct buf b;
+
+	model_view(m, &s, &ud);
+	buf_init(&b);
+	xlate_notify_state(m->r, &s, type, &b);
+	jw_raw(&m->notew, b.data);
+	buf_free(&b);
+}
+
+/* Notify NewMessage. */
+static void
+model_notify_message(struct model *m, const char *text)
+{
+	struct xlate_session s;
+	struct json ud;
+	struct buf b;
+
+	model_view(m, &s, &ud);
+	buf_init(&b);
+	xlate_notify_message(m->r, &s, text, &b);
+	jw_raw(&m->notew, b.data);
+	buf_free(&b);
+}
+
+/* Move to state s if it is a step forward; notify StatusChange. */
+static int
+model_goto(struct model *m, enum xlate_state s)
+{
+	if (s == XLATE_NONE || !m->exists || s <= m->state)
+		return 0;
+	m->state = s;
+	model_notify_state(m, "StatusChange");
+	return 0;
+}
+
+/* Set or replace userData key k. */
+static void
+model_ud_set(struct model *m, const struct json_member *k)
+{
+	for (size_t i = 0; i < m->nud; i++) {
+		if (m->ud[i].keylen == k->keylen && memcmp(m->ud[i].key, k->key, k->keylen) == 0) {
+			m->ud[i].val = k->val;
+			return;
+		}
+	}
+	m->ud = xreallocarray(m->ud, m->nud + 1, sizeof *m->ud);
+	m->ud[m->nud++] = *k;
+}
+
+/* Remove userData key k (absent keys are fine). */
+static void
+model_ud_del(struct model *m, const char *k)
+{
+	for (size_t i = 0; i < m->nud; i++) {
+		if (m->ud[i].keylen == strlen(k) && memcmp(m->ud[i].key, k, m->ud[i].keylen) == 0) {
+			memmove(m->ud + i, m->ud + i + 1, (m->nud - i - 1) * sizeof *m->ud);
+			m->nud--;
+			return;
+		}
+	}
+}
+
+/* ---- GWS requests ---- */
+
+/* InitiateIMSession. */
+static int
+gws_initiate(struct model *m, const struct json *body)
+{
+	const struct json *ud = json_get(body, "userData");
+	const char *phone = json_get_str(json_get(body, "destination"), "phoneNumber"), *cause;
+	char *sip, *subject;
+	struct buf b;
+	struct jw w;
+
+	if (m->exists && m->state != XLATE_COMPLETED)
+		return model_answer(m, 2, "Invalid state: the agent already has an IM session");
+	if (phone == NULL)
+		return model_answer(m, 1, "Missing parameter: destination.phoneNumber");
+	if (ud != NULL && ud->type != JSON_OBJECT)
+		return model_answer(m, 10, "userData must be an object");
+	if (xlate_phone_to_sip(m->r, phone, &sip, &cause) != 0)
+		return model_answer(m, 10, cause);
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "to", sip);
+	if ((subject = xlate_subject(m->r, ud)) != NULL)
+		jw_kstr(&w, "subject", subject);
+	jw_obj_end(&w);
+	model_upstream(m, "startMessaging", "application/json", b.data, NULL);
+	buf_free(&b);
+	free(subject);
+	m->exists = 1;
+	m->state = XLATE_NONE;
+	m->remote[0] = model_keep(m, sip);
+	m->nremote = 1;
+	m->nud = 0;
+	for (size_t i = 0; ud != NULL && i < ud->u.obj.n; i++)
+		model_ud_set(m, &ud->u.obj.m[i]);
+	model_answer(m, 0, NULL);
+	return 0;
+}
+
+/* SendMessage. */
+static int
+gws_send(struct model *m, const struct json *body)
+{
+	const char *text = json_get_str(body, "text"), *cause;
+	struct xlate_parts parts;
+
+	if (text == NULL)
+		return model_answer(m, 1, "Missing parameter: text");
+	if (xlate_text_out(m->r, text, &parts, &cause) != XLATE_TEXT_OK)
+		return model_answer(m, 10, cause);
+	for (size_t i = 0; i < parts.n; i++)
+		model_upstream(m, "sendMessage", "text/plain; charset=UTF-8", NULL, parts.v[i]);
+	xlate_parts_free(&parts);
+	model_answer(m, 0, NULL);
+	return 0;
+}
+
+/* Attach/Update/DeleteUserData. */
+static int
+gws_userdata(struct model *m, const char *op, const struct json *body)
+{
+	const struct json *ud = json_get(body, "userData"), *keys = json_get(body, "keys");
+	const char *key = json_get_str(body, "key");
+
+	if (strcmp(op, "DeleteUserData") == 0) {
+		if (key == NULL && !json_is(keys, JSON_ARRAY))
+			return model_answer(m, 1, "Missing parameter: key");
+		if (key != NULL)
+			model_ud_del(m, key);
+		for (size_t i = 0; keys != NULL && i < keys->u.arr.n; i++) {
+			if (json_str(keys->u.arr.v[i]) != NULL)
+				model_ud_del(m, json_str(keys->u.arr.v[i]));
+		}
+	} else {
+		if (!json_is(ud, JSON_OBJECT))
+			return model_answer(m, 1, "Missing parameter: userData");
+		for (size_t i = 0; i < ud->u.obj.n; i++)
+			model_ud_set(m, &ud->u.obj.m[i]);
+	}
+	model_answer(m, 0, NULL);
+	model_notify_state(m, "AttachedDataChanged");
+	return 0;
+}
+
+/* An operation on /me/im-sessions/{id}. */
+static int
+gws_operation(struct model *m, const char *id, const char *op, const struct json *body)
+{
+	static const struct { const char *name; unsigned cap; } ops[] = {
+		{ "SendMessage", XLATE_CAP_SEND }, { "AttachUserData", XLATE_CAP_ATTACH },
+		{ "UpdateUserData", XLATE_CAP_UPDATE }, { "DeleteUserData", XLATE_CAP_DELETE },
+		{ "Complete", XLATE_CAP_COMPLETE },
+	};
+	size_t i;
+
+	if (!m->exists || m->id == NULL || strcmp(id, m->id) != 0)
+		return model_answer(m, 6, "Unknown IM session");
+	for (i = 0; i < nitems(ops) && strcmp(op, ops[i].name) != 0; i++)
+		;
+	if (i == nitems(ops))
+		return model_answer(m, 10, "Unknown operationName");
+	if (!(xlate_caps(m->r, m->state) & ops[i].cap))
+		return model_answer(m, 2, "Invalid state");
+	if (ops[i].cap == XLATE_CAP_SEND)
+		gws_send(m, body);
+	else if (ops[i].cap == XLATE_CAP_COMPLETE) {
+		model_upstream(m, "stopMessaging", NULL, NULL, NULL);
+		model_answer(m, 0, NULL);
+	} else
+		gws_userdata(m, op, body);
+	return 0;
+}
+
+/* A GWS request {method, path, body}. */
+static int
+play_gws(struct model *m, const struct json *req)
+{
+	const char *method = json_get_str(req, "method"), *path = json_get_str(req, "path");
+	const struct json *body = json_get(req, "body");
+	const char *op = json_get_str(body, "operationName");
+
+	if (method == NULL || path == NULL || !json_is(body, JSON_OBJECT)) {
+		m->err = xstrdup("\"gws\" needs method, path and an object body");
+		return -1;
+	}
+	if (strcmp(method, "POST") != 0 || strncmp(path, IMS_PATH, strlen(IMS_PATH)) != 0) {
+		m->err = xstrdup("only POST /api/v2/me/im-sessions[/{id}] is translated");
+		return -1;
+	}
+	path += strlen(IMS_PATH);
+	if (op == NULL)
+		model_answer(m, 1, "Missing parameter: operationName");
+	else if (*path == '\0' && streq(op, "InitiateIMSession"))
+		gws_initiate(m, body);
+	else if (*path == '\0')
+		model_answer(m, 10, "Unknown operationName");
+	else if (*path == '/')
+		gws_operation(m, path + 1, op, body);
+	else
+		model_answer(m, 6, "Unknown resource");
+	return 0;
+}
+
+/* ---- UCWA events ---- */
+
+/* Decode a data: URI's text; html set when it is text/html. */
+static char *
+data_uri(const char *href, int *html)
+{
+	const char *comma;
+	struct buf b;
+	char *s;
+	long n;
+
+	if (href == NULL || strncmp(href, "data:", 5) != 0 || (comma = strchr(href, ',')) == NULL)
+		return NULL;
+	*html = strncmp(href + 5, "text/html", 9) == 0;
+	buf_init(&b);
+	if (comma - href >= 7 && strncmp(comma - 7, ";base64", 7) == 0) {
+		if (util_base64_decode(&b, comma + 1, strlen(comma + 1)) < 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_addstr(&b, "");
+		return buf_detach(&b, NULL);
+	}
+	s = xstrdup(comma + 1);
+	if ((n = util_url_decode(s, strlen(s), 1)) < 0) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+/* Remember an event's reason as $reason / $reason_code. */
+static int
+event_reason(struct model *m, const struct json *ev)
+{
+	const struct json *reason = json_get(ev, "reason");
+	const char *code = json_get_str(reason, "code"), *sub = json_get_str(reason, "subcode");
+	char *rc;
+
+	if (reason == NULL)
+		return 0;
+	m->var[XV_REASON] = json_get_str(reason, "message");
+	if (code != NULL) {
+		xasprintf(&rc, "%s%s%s", code, sub != NULL ? "/" : "", sub != NULL ? sub : "");
+		m->var[XV_REASON_CODE] = model_keep(m, rc);
+	}
+	return 0;
+}
+
+/* An incoming invitation starts: policy decides. */
+static int
+ev_incoming(struct model *m, const struct json *inv)
+{
+	const char *from = json_get_str(json_get(json_get(inv, "_embedded"), "from"), "uri");
+
+	switch (xlate_incoming(m->r, from, m->exists && m->state != XLATE_COMPLETED)) {
+	case XLATE_IN_ACCEPT:
+		model_upstream(m, "accept", NULL, NULL, NULL);
+		m->exists = 1;
+		m->state = XLATE_NONE;
+		m->nud = 0;
+		m->nremote = 0;
+		if (from != NULL)
+			m->remote[m->nremote++] = from;
+		model_goto(m, xlate_state_map(m->r, XLATE_K_IN_INVITATION, json_get_str(inv, "state")));
+		break;
+	case XLATE_IN_DECLINE:
+		model_upstream(m, "decline", "application/json", "{\"reason\":\"Local\"}", NULL);
+		break;
+	case XLATE_IN_IGNORE:
+		break;
+	}
+	return 0;
+}
+
+/* A message event: notify its text once it completed with success. */
+static int
+ev_message(struct model *m, const struct json *ev, const struct json *msg)
+{
+	const struct json *links = json_get(msg, "_links");
+	const char *dir = json_get_str(msg, "direction");
+	char *text, *in;
+	int html = 0;
+
+	if (!m->exists || !streq(json_get_str(ev, "type"), "completed"))
+		return 0;
+	if (!streq(json_get_str(ev, "status"), "Success"))
+		return event_reason(m, ev);
+	m->var[XV_DIRECTION] = dir;
+	m->var[XV_TIMESTAMP] = json_get_str(msg, "timeStamp");
+	if (dir != NULL && strcmp(dir, "Outgoing") == 0) {
+		if (m->pending != NULL)
+			model_notify_message(m, m->pending);
+		return 0;
+	}
+	m->var[XV_SENDER] = m->nremote > 0 ? m->remote[0] : NULL;
+	m->var[XV_SENDER_NAME] = json_get_str(json_get(links, "participant"), "title");
+	if (m->var[XV_SENDER] != NULL) {
+		struct xlate_party p;
+
+		xlate_sip_to_party(m->r, m->var[XV_SENDER], &p);
+		m->var[XV_SENDER_PHONE] = model_keep(m, xstrdup(p.phoneNumber));
+		xlate_party_free(&p);
+	}
+	if ((text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) == NULL &&
+	    (text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) == NULL)
+		return 0;
+	in = xlate_text_in(m->r, text, strlen(text), html);
+	model_notify_message(m, in);
+	free(in);
+	free(text);
+	return 0;
+}
+
+/* One event of the channel. */
+static int
+play_event(struct model *m, const struct json *ev)
+{
+	const char *rel = json_get_str(json_get(ev, "link"), "rel"), *dir, *status;
+	const struct json *res;
+	enum xlate_kind k;
+
+	if (rel == NULL || (res = json_get(json_get(ev, "_embedded"), rel)) == NULL)
+		return 0;
+	if (strcmp(rel, "message") == 0)
+		return ev_message(m, ev, res);
+	if (strcmp(rel, "messagingInvitation") == 0) {
+		dir = json_get_str(res, "direction");
+		if (streq(dir, "Incoming") && streq(json_get_str(ev, "type"), "started"))
+			return ev_incoming(m, res);
+		k = streq(dir, "Incoming") ? XLATE_K_IN_INVITATION :
+		    XLATE_K_OUT_INVITATION;
+		status = json_get_str(ev, "status");
+		if (streq(status, "Failure")) {
+			event_reason(m, ev);
+			return model_goto(m, XLATE_COMPLETED);
+		}
+	} else if (strcmp(rel, "conversation") == 0)
+		k = XLATE_K_CONVERSATION;
+	else if (strcmp(rel, "messaging") == 0)
+		k = XLATE_K_MESSAGING;
+	else
+		return 0;
+	return model_goto(m, xlate_state_map(m->r, k, json_get_str(res, "state")));
+	return 0;
+}
+
+/* An event-channel response: every event of every sender, in order. */
+static int
+play_ucwa(struct model *m, const struct json *resp)
+{
+	const struct json *senders = json_get(resp, "sender");
+
+	if (!json_is(senders, JSON_ARRAY)) {
+		m->err = xstrdup("\"ucwa\" needs a \"sender\" array (an event-channel response)");
+		return -1;
+	}
+	for (size_t i = 0; i < senders->u.arr.n; i++) {
+		const struct json *evs = json_get(senders->u.arr.v[i], "events");
+
+		for (size_t j = 0; json_is(evs, JSON_ARRAY) && j < evs->u.arr.n; j++) {
+			if (json_is(evs->u.arr.v[j], JSON_OBJECT) && json_get(evs->u.arr.v[j], "type") != NULL)
+				play_event(m, evs->u.arr.v[j]);
+		}
+	}
+	return 0;
+}
+
+/* ---- driver ---- */
+
+/* The model from a transcript's "session" (absent: no session yet). */
+static int
+model_init(struct model *m, const struct json *s)
+{
+	const struct json *remote = json_get(s, "remote"), *ud = json_get(s, "userData");
+
+	m->id = "00000000000000000000000000000001";
+	m->uri_base = "http://127.0.0.1:8080/api/v2";
+	m->state = XLATE_NONE;
+	if (s == NULL)
+		return 0;
+	m->exists = 1;
+	m->id = json_get_str(s, "id") != NULL ? json_get_str(s, "id") : m->id;
+	m->uri_base = json_get_str(s, "uri_base") != NULL ? json_get_str(s, "uri_base") : m->uri_base;
+	m->pending = json_get_str(s, "pending_text");
+	m->var[XV_AGENT] = json_get_str(s, "agent");
+	m->state = xlate_state_parse(json_get_str(s, "state"));
+	if (m->state == XLATE_NONE && json_get(s, "state") != NULL &&
+	    json_get(s, "state")->type != JSON_NULL) {
+		m->err = xstrdup("session.state must be Initiating, Alerting, Talking, Completed "
+		    "or null (not announced yet)");
+		return -1;
+	}
+	for (size_t i = 0; json_is(remote, JSON_ARRAY) && i < remote->u.arr.n; i++) {
+		if (m->nremote < nitems(m->remote) && json_str(remote->u.arr.v[i]) != NULL)
+			m->remote[m->nremote++] = json_str(remote->u.arr.v[i]);
+	}
+	for (size_t i = 0; json_is(ud, JSON_OBJECT) && i < ud->u.obj.n; i++)
+		model_ud_set(m, &ud->u.obj.m[i]);
+	return 0;
+}
+
+/* The session after the input. */
+static void
+model_write_session(struct model *m, struct jw *w)
+{
+	struct xlate_session s;
+	struct json ud;
+
+	if (!m->exists) {
+		jw_null(w);
+		return;
+	}
+	model_view(m, &s, &ud);
+	xlate_write_session(m->r, &s, w);
+}
+
+/* Play a transcript. */
+int
+xlate_proto_eval(const struct xlate_rules *r, const struct json *t, struct buf *out, char **err)
+{
+	struct model m;
+	struct jw w;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.r = r;
+	buf_init(&m.resp);
+	buf_init(&m.up);
+	buf_init(&m.notes);
+	jw_init(&m.upw, &m.up);
+	jw_init(&m.notew, &m.notes);
+	jw_arr_begin(&m.upw);
+	jw_arr_begin(&m.notew);
+	if (!json_is(t, JSON_OBJECT)) {
+		m.err = xstrdup("a transcript is a JSON object");
+		rc = -1;
+	} else if ((rc = model_init(&m, json_get(t, "session"))) == 0) {
+		if (json_get(t, "gws") != NULL)
+			rc = play_gws(&m, json_get(t, "gws"));
+		else if (json_get(t, "ucwa") != NULL)
+			rc = play_ucwa(&m, json_get(t, "ucwa"));
+		else {
+			m.err = xstrdup("a transcript needs a \"gws\" or a \"ucwa\" input");
+			rc = -1;
+		}
+	}
+	jw_arr_end(&m.upw);
+	jw_arr_end(&m.notew);
+	if (rc == 0) {
+		jw_init(&w, out);
+		jw_obj_begin(&w);
+		jw_key(&w, "response");
+		jw_raw(&w, m.resp.len > 0 ? m.resp.data : "null");
+		jw_key(&w, "upstream");
+		jw_raw(&w, m.up.data);
+		jw_key(&w, "notifications");
+		jw_raw(&w, m.notes.data);
+		jw_key(&w, "session");
+		model_write_session(&m, &w);
+		jw_obj_end(&w);
+	}
+	*err = m.err;
+	for (size_t i = 0; i < m.nowned; i++)
+		free(m.owned[i]);
+	free(m.ud);
+	buf_free(&m.resp);
+	buf_free(&m.up);
+	buf_free(&m.notes);
+	return rc;
+}
+
+/* Compact text of a JSON value. */
+static char *
+json_text(const struct json *v)
+{
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_value(&w, v);
+	return buf_detach(&b, NULL);
+}
+
+/* Play t and compare with t.expect. */
+int
+xlate_proto_check(const struct xlate_rules *r, const struct json *t, struct buf *report)
+{
+	static const char *const parts[] = { "response", "upstream", "notifications", "session" };
+	const struct json *expect = json_get(t, "expect"), *root;
+	struct json_error jerr;
+	struct json_doc *doc;
+	struct buf out;
+	char *err;
+	int ndiff = 0;
+
+	if (!json_is(expect, JSON_OBJECT)) {
+		buf_printf(report, "a transcript needs an \"expect\" object\n");
+		return -1;
+	}
+	buf_init(&out);
+	if (xlate_proto_eval(r, t, &out, &err) != 0) {
+		buf_printf(report, "%s\n", err);
+		free(err);
+		buf_free(&out);
+		return -1;
+	}
+	doc = json_parse(out.data, out.len, NULL, &jerr);
+	root = json_root(doc);
+	for (size_t i = 0; i < nitems(parts); i++) {
+		const struct json *e = json_get(expect, parts[i]);
+		char *et, *at;
+
+		if (e == NULL)
+			continue;
+		et = json_text(e);
+		at = json_text(json_get(root, parts[i]));
+		if (strcmp(et, at) != 0) {
+			buf_printf(report, "%s differs:\n  expected %s\n  actual   %s\n", parts[i], et, at);
+			ndiff++;
+		}
+		free(et);
+		free(at);
+	}
+	json_doc_free(doc);
+	buf_free(&out);
+	return ndiff;
+}
