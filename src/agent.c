@@ -26,6 +26,8 @@ struct agents {
 	size_t ndead;
 	agents_remove_cb on_remove;
 	void *on_remove_arg;
+	int (*busy)(const struct agent *, void *);
+	void *busy_arg;
 };
 
 /* Hex of the first n bytes of SHA-256(prefix || name). */
@@ -95,7 +97,9 @@ agents_collect_idle(const char *key, void *value, void *arg)
 	struct agents_idle *idle = arg;
 	struct agent *a = value;
 
-	if (util_now_ms() - a->last_seen_ms > idle->r->idle_ms) {
+	if (idle->r->busy != NULL && idle->r->busy(a, idle->r->busy_arg))
+		a->last_seen_ms = util_now_ms();
+	else if (util_now_ms() - a->last_seen_ms > idle->r->idle_ms) {
 		idle->v = xreallocarray(idle->v, idle->n + 1, sizeof *idle->v);
 		idle->v[idle->n++] = a;
 	}
@@ -133,6 +137,13 @@ void
 agents_set_idle(struct agents *r, unsigned idle_ms)
 {
 	r->idle_ms = idle_ms;
+}
+
+void
+agents_set_busy(struct agents *r, int (*busy)(const struct agent *, void *), void *arg)
+{
+	r->busy = busy;
+	r->busy_arg = arg;
 }
 
 void
@@ -207,4 +218,25 @@ unsigned
 agents_count(const struct agents *r)
 {
 	return (unsigned)hmap_count(r->by_name);
+}
+
+/* hmap_each callback: append an agent to the list. */
+static void
+agents_list_one(const char *key, void *value, void *arg)
+{
+	struct agents_idle *l = arg;
+
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = value;
+}
+
+/* Every agent, in a new array. */
+size_t
+agents_list(const struct agents *r, struct agent ***out)
+{
+	struct agents_idle l = { NULL, NULL, 0 };
+
+	hmap_each(r->by_name, agents_list_one, &l);
+	*out = l.v;
+	return l.n;
 }

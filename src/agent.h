@@ -10,6 +10,7 @@
 #ifndef UCGW_AGENT_H
 #define UCGW_AGENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -36,6 +37,8 @@ typedef void (*agents_remove_cb)(struct agent *, const char *why, void *arg);
 
 struct agents *agents_create(struct event_base *, unsigned idle_ms);
 void agents_set_idle(struct agents *, unsigned idle_ms);
+/* An agent for which busy() is true is never idle (it has live CometD clients). */
+void agents_set_busy(struct agents *, int (*busy)(const struct agent *, void *), void *arg);
 /* Called for each agent just before it is freed. */
 void agents_on_remove(struct agents *, agents_remove_cb, void *arg);
 void agents_free(struct agents *);
@@ -45,5 +48,7 @@ struct agent *agents_find(const struct agents *, const char *name);
 /* Remove now (callbacks run, memory freed at the next loop turn). */
 void agents_remove(struct agents *, struct agent *, const char *why);
 unsigned agents_count(const struct agents *);
+/* Every agent, in a new array (the caller frees it); returns the count. */
+size_t agents_list(const struct agents *, struct agent ***);
 
 #endif

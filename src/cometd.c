@@ -1124,3 +1124,12 @@ cometd_route(struct cometd *cd, struct http_req *req)
 	auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
 	return 1;
 }
+
+/* Live clients of agent (an agent with clients is not idle). */
+unsigned
+cometd_agent_nclients(struct cometd *cd, const char *agent)
+{
+	struct cometd_agent *a = cometd_agent_get(cd, agent, 0);
+
+	return a != NULL ? a->n : 0;
+}

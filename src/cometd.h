@@ -42,6 +42,8 @@ int cometd_publish(struct cometd *, const char *agent, const char *channel,
     const char *data_json);
 
 unsigned cometd_nclients(const struct cometd *);
+/* Live clients of one agent. */
+unsigned cometd_agent_nclients(struct cometd *, const char *agent);
 
 /* Channel names and patterns (exposed for unit tests). */
 int cometd_channel_valid(const char *, int allow_wild);

@@ -18,7 +18,7 @@
 #include "xlate.h"
 
 static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
-static const char *const config_verifiers[] = { "static", NULL };
+static const char *const config_verifiers[] = { "static", "ucwa", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -125,8 +125,9 @@ static const struct conf_row config_rows[] = {
 	  "on SIGTERM, time given to requests in flight before connections are closed" },
 
 	/* upstream: the UCWA client */
-	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), NULL, 0, 2048, NULL, 0,
-	  "autodiscover root (https://lyncdiscover.DOMAIN/); unset: use upstream.applications_url",
+	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), "\"http://127.0.0.1:8081/\"",
+	  0, 2048, NULL, 0, "autodiscover root (https://lyncdiscover.DOMAIN/); the default is "
+	  "ucwa-sim's default address; ignored when upstream.applications_url is set",
 	  config_check_http_url },
 	{ "upstream.applications_url", CONF_STR, OFF(up_applications_url), NULL, 0, 2048, NULL, 0,
 	  "the UCWA applications resource, skipping discovery", config_check_http_url },
@@ -164,8 +165,11 @@ static const struct conf_row config_rows[] = {
 
 
 	/* desktops: authentication and notifications */
-	{ "auth.verifier", CONF_ENUM, OFF(auth_verifier), "\"static\"", 0, 0, config_verifiers, 1,
-	  "who checks desktop passwords: static (auth.users)" },
+	{ "auth.verifier", CONF_ENUM, OFF(auth_verifier), "\"ucwa\"", 0, 0, config_verifiers, 0,
+	  "who checks desktop passwords: ucwa (the agent's own credentials sign it in to Skype "
+	  "for Business) or static (auth.users)" },
+	{ "agents.idle_timeout_ms", CONF_INT, OFF(agent_idle_ms), "900000", 1000, 86400000, NULL, 1,
+	  "an agent with no request and no CometD client for this long is signed out" },
 	{ "auth.users", CONF_JSON, OFF(auth_users), "[]", 0, 0, NULL, 1,
 	  "static verifier: [{\"user\", \"salt\", \"password_sha256\"}]", auth_check_users },
 	{ "auth.session_idle_ms", CONF_INT, OFF(auth_session_idle_ms), "1800000", 1000, 86400000,
@@ -275,7 +279,7 @@ void
 config_ucwa(const struct config *c, struct ucwa_conf *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->discovery_url = c->up_discovery_url;
+	u->discovery_url = c->up_applications_url ? NULL : c->up_discovery_url;
 	u->applications_url = c->up_applications_url;
 	u->ca_file = c->up_ca_file;
 	u->verify = c->up_verify;
@@ -300,9 +304,10 @@ config_validate_upstream(const struct config *c, const char *file, struct buf *p
 {
 	long long pget_ms = c->up_pget_timeout_s * 1000;
 
-	if (c->up_discovery_url != NULL && c->up_applications_url != NULL)
-		buf_printf(problems, "%s: set upstream.discovery_url or upstream.applications_url, "
-		    "not both\n", file);
+	if (c->up_discovery_url == NULL && c->up_applications_url == NULL &&
+	    c->auth_verifier == CONFIG_VERIFIER_UCWA)
+		buf_printf(problems, "%s: auth.verifier \"ucwa\" needs upstream.discovery_url or "
+		    "upstream.applications_url\n", file);
 	if (c->up_pget_timeout_s != 0 && c->up_pget_timeout_s < 180)
 		buf_printf(problems, "%s: upstream.pget_timeout_s must be 0 or 180 to 1800\n", file);
 	if (pget_ms != 0 && c->up_pget_read_timeout_ms <= pget_ms)

@@ -43,7 +43,8 @@ struct config {
 
 
 	/* desktops: authentication (auth.c) and notifications (cometd.c) */
-	int auth_verifier;
+	int auth_verifier;	/* CONFIG_VERIFIER_* */
+	long long agent_idle_ms;
 	struct json_doc *auth_users;
 	long long auth_session_idle_ms;
 	long long auth_max_sessions;
@@ -64,6 +65,8 @@ struct config {
 
 
 };
+
+enum { CONFIG_VERIFIER_STATIC, CONFIG_VERIFIER_UCWA };
 
 extern const struct conf_schema config_schema;
 

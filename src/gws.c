@@ -9,6 +9,8 @@
 #include "auth.h"
 #include "cometd.h"
 #include "gws.h"
+#include "gws_im.h"
+#include "gws_me.h"
 #include "json.h"
 #include "log.h"
 #include "version.h"
@@ -18,6 +20,15 @@ struct gws {
 	const struct config *cfg;
 	struct auth *auth;	/* desktops' authentication (not owned) */
 	struct cometd *cometd;	/* notifications endpoint (not owned) */
+	struct agents *agents;	/* signed-in agents (not owned) */
+	struct gws_im *im;	/* the IM Session API (not owned) */
+};
+
+/* A resource that needs an authenticated agent; '*' in path is one segment. */
+struct gws_aroute {
+	const char *method;
+	const char *path;
+	void (*fn)(struct gws *, struct http_req *, struct agent *, const char *param);
 };
 
 struct gws_route {
@@ -50,6 +61,14 @@ gws_set_desktop(struct gws *g, struct auth *auth, struct cometd *cometd)
 {
 	g->auth = auth;
 	g->cometd = cometd;
+}
+
+/* Hand over the agents and the IM Session API. */
+void
+gws_set_im(struct gws *g, struct agents *agents, struct gws_im *im)
+{
+	g->agents = agents;
+	g->im = im;
 }
 
 /* Free the GWS face. */
@@ -190,19 +209,168 @@ static const struct gws_route gws_routes[] = {
 	{ "GET", "/api/v2/diagnostics/version", gws_version },
 };
 
-/* The httpd handler: find the route or answer 404/405. */
+/* Publish the agent's device (its state changed). */
+static void
+gws_notify_device(struct gws *g, struct http_req *req, struct agent *a)
+{
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "messageType", "DeviceStateChangeMessage");
+	jw_key(&w, "devices");
+	jw_arr_begin(&w);
+	gws_me_device(&w, a, a->base_uri);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	cometd_publish(g->cometd, a->name, "/v2/me/devices", b.data);
+	buf_free(&b);
+}
+
+static void
+gws_r_me(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_me_get(req, a);
+}
+
+/* POST /api/v2/me: agent operations and their consequences. */
+static void
+gws_r_me_post(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	switch (gws_me_post(req, a)) {
+	case GWS_ME_NONE:
+		return;
+	case GWS_ME_END:
+		auth_logout(g->auth, req);
+		gws_reply_ok(req);
+		agents_remove(g->agents, a, "EndContactCenterSession");
+		return;
+	default:
+		gws_reply_ok(req);
+		gws_notify_device(g, req, a);
+		return;
+	}
+}
+
+static void
+gws_r_devices(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_me_devices(req, a);
+}
+
+static void
+gws_r_features(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_me_features_get(req, a);
+}
+
+static void
+gws_r_im_list(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_im_list(g->im, req, a);
+}
+
+static void
+gws_r_im_get(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_im_get(g->im, req, a, p);
+}
+
+static void
+gws_r_im_post(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+{
+	gws_im_post(g->im, req, a, p);
+}
+
+static const struct gws_aroute gws_aroutes[] = {
+	{ "GET", "/api/v2/me", gws_r_me },
+	{ "POST", "/api/v2/me", gws_r_me_post },
+	{ "GET", "/api/v2/me/devices", gws_r_devices },
+	{ "GET", "/api/v2/features", gws_r_features },
+	{ "GET", "/api/v2/me/im-sessions", gws_r_im_list },
+	{ "POST", "/api/v2/me/im-sessions", gws_r_im_post },
+	{ "GET", "/api/v2/me/im-sessions/*", gws_r_im_get },
+	{ "POST", "/api/v2/me/im-sessions/*", gws_r_im_post },
+	{ "GET", "/api/v2/im-sessions/*", gws_r_im_get },
+};
+
+/* Match path against pattern; *param gets the '*' segment. */
+static int
+gws_match(const char *pattern, const char *path, const char **param)
+{
+	const char *star = strchr(pattern, '*');
+	size_t n;
+
+	*param = NULL;
+	if (star == NULL)
+		return strcmp(pattern, path) == 0;
+	n = (size_t)(star - pattern);
+	if (strncmp(pattern, path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL)
+		return 0;
+	*param = path + n;
+	return 1;
+}
+
+/* Find the authenticated route for req: 1 found (*r set), 0 none, -1 wrong method. */
+static int
+gws_find_aroute(const struct http_req *req, const struct gws_aroute **r, const char **param)
+{
+	const char *method = http_req_method(req), *path = http_req_path(req);
+	int known = 0;
+
+	for (size_t i = 0; i < nitems(gws_aroutes); i++) {
+		if (!gws_match(gws_aroutes[i].path, path, param))
+			continue;
+		known = 1;
+		if (strcmp(gws_aroutes[i].method, method) == 0 || (strcmp(method, "HEAD") == 0 &&
+		    strcmp(gws_aroutes[i].method, "GET") == 0)) {
+			*r = &gws_aroutes[i];
+			return 1;
+		}
+	}
+	return known ? -1 : 0;
+}
+
+/* Authenticated: bind the request to its agent and run the route. */
+static void
+gws_authed(struct http_req *req, const char *name, void *arg)
+{
+	struct gws *g = arg;
+	const struct gws_aroute *r;
+	const char *param;
+	struct agent *a;
+	struct buf base;
+
+	if (gws_find_aroute(req, &r, &param) != 1) {
+		gws_reply_error(req, 404, GWS_NOT_FOUND, "Resource not found");
+		return;
+	}
+	a = agents_get(g->agents, name);
+	buf_init(&base);
+	gws_base_uri(req, &base);
+	if (a->base_uri == NULL || strcmp(a->base_uri, base.data) != 0) {
+		free(a->base_uri);
+		a->base_uri = buf_detach(&base, NULL);
+	}
+	buf_free(&base);
+	r->fn(g, req, a, param);
+}
+
+/* The httpd handler: public routes, Bayeux, then authenticated resources. */
 void
 gws_handle(struct http_req *req, void *arg)
 {
-	const char *method = http_req_method(req), *path = http_req_path(req);
+	const char *method = http_req_method(req), *path = http_req_path(req), *param;
+	const struct gws_aroute *ar;
 	struct gws *g = arg;
-	int path_known = 0;
+	int path_known = 0, found;
 
 	if (g->auth != NULL && auth_preflight(g->auth, req))
 		return;
 	if (g->cometd != NULL && cometd_route(g->cometd, req))
 		return;
-
 	for (size_t i = 0; i < nitems(gws_routes); i++) {
 		if (strcmp(gws_routes[i].path, path) != 0)
 			continue;
@@ -213,8 +381,11 @@ gws_handle(struct http_req *req, void *arg)
 			return;
 		}
 	}
-	if (path_known) {
-		http_req_add_header(req, "Allow", "GET, HEAD");
+	found = g->agents != NULL && !path_known ? gws_find_aroute(req, &ar, &param) : 0;
+	if (found == 1)
+		auth_request(g->auth, req, 0, gws_authed, g);
+	else if (path_known || found == -1) {
+		http_req_add_header(req, "Allow", path_known ? "GET, HEAD" : "GET, HEAD, POST");
 		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
 	} else
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "Resource not found");

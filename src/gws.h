@@ -33,6 +33,10 @@ void gws_free(struct gws *);
 struct auth;
 struct cometd;
 void gws_set_desktop(struct gws *, struct auth *, struct cometd *);
+struct agents;
+struct gws_im;
+/* Hand over the agents and the IM Session API (enables the authenticated resources). */
+void gws_set_im(struct gws *, struct agents *, struct gws_im *);
 /* The httpd handler; arg is the struct gws. */
 void gws_handle(struct http_req *, void *arg);
 /* Error bodies for requests the HTTP layer refuses by itself. */

@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "cometd.h"
+#include "gws_im.h"
+#include "signin.h"
+#include "ucwa.h"
 #include "config.h"
 #include "daemon.h"
 #include "gws.h"
@@ -24,7 +28,37 @@ static struct {
 	struct gws *gws;
 	struct auth *auth;
 	struct cometd *cometd;
+	struct agents *agents;
+	struct ucwa *ucwa;
+	struct gws_im *im;
+	struct signin *signin;
+	void (*drained)(void *);
+	void *drained_arg;
 } ucgw;
+
+/* An agent with live CometD clients is not idle. */
+static int
+ucgw_agent_busy(const struct agent *a, void *arg)
+{
+	return cometd_agent_nclients(ucgw.cometd, a->name) > 0;
+}
+
+/* The upstream half: UCWA client and sign-in, when configured. */
+static int
+ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **cause)
+{
+	struct ucwa_conf uc;
+
+	if (cfg->up_discovery_url == NULL && cfg->up_applications_url == NULL)
+		return 0;
+	config_ucwa(cfg, &uc);
+	if ((ucgw.ucwa = ucwa_new(base, &uc, cause)) == NULL)
+		return -1;
+	ucgw.signin = signin_create(base, ucgw.ucwa, ucgw.agents, ucgw.im);
+	if (cfg->auth_verifier == CONFIG_VERIFIER_UCWA)
+		auth_set_verifier(ucgw.auth, signin_verifier(ucgw.signin));
+	return 0;
+}
 
 /* Open TLS (if configured) and every listener. */
 static int
@@ -41,6 +75,12 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	ucgw.auth = auth_create(base, cfg);
 	ucgw.cometd = cometd_create(base, cfg, ucgw.auth);
 	gws_set_desktop(ucgw.gws, ucgw.auth, ucgw.cometd);
+	ucgw.agents = agents_create(base, (unsigned)cfg->agent_idle_ms);
+	agents_set_busy(ucgw.agents, ucgw_agent_busy, NULL);
+	ucgw.im = gws_im_create(ucgw.agents, ucgw.cometd);
+	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
+	if (ucgw_start_upstream(base, cfg, cause) != 0)
+		return -1;
 	config_httpd_limits(cfg, &lim);
 	ucgw.httpd = httpd_create(base, &lim, gws_handle, ucgw.gws);
 	httpd_set_error_format(ucgw.httpd, gws_error_format);
@@ -83,14 +123,42 @@ ucgw_apply(const void *cfgp, const void *old)
 		auth_set_config(ucgw.auth, cfg);
 	if (ucgw.cometd != NULL)
 		cometd_set_config(ucgw.cometd, cfg);
+	if (ucgw.agents != NULL)
+		agents_set_idle(ucgw.agents, (unsigned)cfg->agent_idle_ms);
 }
 
-/* SIGTERM: stop accepting, let requests finish. */
+/* Upstream sign-outs finished (or timed out): drain the listeners. */
+static void
+ucgw_upstream_done(void *arg)
+{
+	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, ucgw.drained, ucgw.drained_arg);
+}
+
+/* hmap_each-style walk: remove every agent (ends sessions, signs out). */
+static void
+ucgw_remove_agents(void)
+{
+	struct agent **v;
+	size_t n;
+
+	n = agents_list(ucgw.agents, &v);
+	for (size_t i = 0; i < n; i++)
+		agents_remove(ucgw.agents, v[i], "shutdown");
+	free(v);
+}
+
+/* SIGTERM: answer parked polls, sign agents out upstream, let requests finish. */
 static void
 ucgw_drain(void (*done)(void *), void *arg)
 {
+	ucgw.drained = done;
+	ucgw.drained_arg = arg;
+	ucgw_remove_agents();
 	cometd_drain(ucgw.cometd);
-	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, done, arg);
+	if (ucgw.ucwa != NULL)
+		ucwa_shutdown(ucgw.ucwa, (unsigned)ucgw.cfg->drain_ms, ucgw_upstream_done, NULL);
+	else
+		ucgw_upstream_done(NULL);
 }
 
 /* Free everything. */
@@ -98,6 +166,14 @@ static void
 ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
+	if (ucgw.agents != NULL) {
+		ucgw_remove_agents();
+		agents_free(ucgw.agents);
+	}
+	gws_im_free(ucgw.im);
+	signin_free(ucgw.signin);
+	if (ucgw.ucwa != NULL)
+		ucwa_free(ucgw.ucwa);
 	cometd_free(ucgw.cometd);
 	auth_free(ucgw.auth);
 	gws_free(ucgw.gws);

@@ -23,7 +23,7 @@ function gatewayConfig(extra = {}) {
   const cfg = {
     listen: ['http://127.0.0.1:0'],
     log: { level: 'info' },
-    auth: { users },
+    auth: { verifier: 'static', users },
     debug: { publish_endpoint: true },
     ...extra,
   };

@@ -1,0 +1,29 @@
+/*
+ * signin.h: agents sign in to Skype for Business with their own
+ * credentials. This is the desktops' password check (an auth verifier):
+ * the first authenticated request of a user signs it in to UCWA; later
+ * requests are checked against a salted hash of the password that worked,
+ * kept in memory only. It also routes each agent's UCWA events to the IM
+ * layer and signs the agent out when the agent is removed.
+ */
+#ifndef UCGW_SIGNIN_H
+#define UCGW_SIGNIN_H
+
+#include <event2/event.h>
+
+#include "agent.h"
+#include "auth.h"
+#include "gws_im.h"
+#include "ucwa.h"
+
+struct signin;
+
+struct signin *signin_create(struct event_base *, struct ucwa *, struct agents *,
+    struct gws_im *);
+void signin_free(struct signin *);
+/* The verifier to install with auth_set_verifier(). */
+const struct auth_verifier *signin_verifier(struct signin *);
+/* Sign-ins in progress. */
+unsigned signin_pending(const struct signin *);
+
+#endif
