@@ -610,7 +610,8 @@ sim_conv_opt(const struct json *o, const char *key, size_t max, char **out, cons
 
 	if (s != NULL && strlen(s) > max)
 		return -1;
-	*out = xstrdup(s != NULL ? s : def);
+	s = s != NULL ? s : def;
+	*out = s != NULL ? xstrdup(s) : NULL;
 	return 0;
 }
 
