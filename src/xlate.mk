@@ -17,3 +17,7 @@ tests_unit_test_xlate_proto_SOURCES = tests/unit/test_xlate_proto.c tests/unit/u
 tests_unit_test_xlate_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_xlate_proto_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_NODE
+TESTS += tests/e2e/xlate_check.test.js
+endif
