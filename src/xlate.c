@@ -256,11 +256,31 @@ want(struct load *l, const struct json *v, enum json_type t, const char *what)
 	return 0;
 }
 
+/* Report a member whose key an earlier member of obj already used. */
+static void
+dup_keys(struct load *l, const struct json *obj)
+{
+	for (size_t i = 1; i < obj->u.obj.n; i++) {
+		const struct json_member *m = &obj->u.obj.m[i];
+
+		for (size_t j = 0; j < i; j++) {
+			const struct json_member *e = &obj->u.obj.m[j];
+
+			if (e->keylen == m->keylen && memcmp(e->key, m->key, m->keylen) == 0) {
+				prob(l, m->line, m->col, "duplicate key \"%.*s\" (first at %u:%u)",
+				    (int)m->keylen, m->key, e->line, e->col);
+				break;
+			}
+		}
+	}
+}
+
 /* Report members of obj whose key is not among the n keys (or up to a NULL). */
 static void
 known_keys_n(struct load *l, const struct json *obj, const char *const *keys, size_t n,
     const char *where)
 {
+	dup_keys(l, obj);
 	for (size_t i = 0; i < obj->u.obj.n; i++) {
 		const struct json_member *m = &obj->u.obj.m[i];
 
@@ -274,7 +294,42 @@ known_keys_n(struct load *l, const struct json *obj, const char *const *keys, si
 
 /* ---- templates ---- */
 
-/* Compile s into t; vars are the names allowed, maxgroup the highest $N. */
+/* Append one segment to t. */
+static void
+tmpl_add(struct tmpl *t, enum seg_kind kind, int ref, char *lit)
+{
+	t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
+	t->v[t->n++] = (struct seg){ kind, ref, lit };
+}
+
+/* Move pending literal text into t. */
+static void
+tmpl_flush(struct tmpl *t, struct buf *lit)
+{
+	if (lit->len == 0)
+		return;
+	tmpl_add(t, SEG_LIT, 0, buf_detach(lit, NULL));
+	buf_init(lit);
+}
+
+/* A $N group reference: report N beyond maxgroup (-1: none allowed). */
+static int
+tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
+{
+	if (idx <= maxgroup)
+		return 1;
+	if (maxgroup < 0)
+		prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
+	else
+		prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s", idx,
+		    maxgroup, maxgroup == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * Compile s into t: "$name" or "${name}" (one of vars), "$0".."$9" (groups
+ * up to maxgroup), "$$" (a dollar); the rest is literal. 0 on a problem.
+ */
 static int
 tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *t,
     const char *const *vars, size_t nvars, int maxgroup)
@@ -284,7 +339,7 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 
 	buf_init(&lit);
 	for (const char *p = s; *p != '\0'; p++) {
-		const char *name;
+		const char *name = p + 1;
 		size_t len;
 		int idx, braces = 0;
 
@@ -293,31 +348,15 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			p += (*p == '$');
 			continue;
 		}
-		if (lit.len > 0) {
-			t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-			t->v[t->n++] = (struct seg){ SEG_LIT, 0, buf_detach(&lit, NULL) };
-			buf_init(&lit);
-		}
+		tmpl_flush(t, &lit);
 		if (isdigit((unsigned char)p[1])) {
-			idx = p[1] - '0';
+			ok &= tmpl_group(l, at, p[1] - '0', maxgroup);
+			tmpl_add(t, SEG_GROUP, p[1] - '0', NULL);
 			p++;
-			if (idx > maxgroup) {
-				if (maxgroup < 0)
-					prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
-				else
-					prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s",
-					    idx, maxgroup, maxgroup == 1 ? "" : "s");
-				ok = 0;
-			}
-			t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-			t->v[t->n++] = (struct seg){ SEG_GROUP, idx, NULL };
 			continue;
 		}
-		name = p + 1;
-		if (*name == '{') {
-			braces = 1;
-			name++;
-		}
+		if (*name == '{')
+			braces = 1, name++;
 		for (len = 0; isalnum((unsigned char)name[len]) || name[len] == '_'; len++)
 			;
 		if (len == 0 || (braces && name[len] != '}')) {
@@ -330,15 +369,11 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s, (int)len, name);
 			ok = 0;
 		}
-		t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-		t->v[t->n++] = (struct seg){ SEG_VAR, idx, NULL };
+		tmpl_add(t, SEG_VAR, idx, NULL);
 		p = name + len - 1 + braces;
 	}
-	if (lit.len > 0) {
-		t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-		t->v[t->n++] = (struct seg){ SEG_LIT, 0, buf_detach(&lit, NULL) };
-	} else
-		buf_free(&lit);
+	tmpl_flush(t, &lit);
+	buf_free(&lit);
 	return ok;
 }
 
@@ -650,6 +685,7 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 {
 	if (!want(l, o, JSON_OBJECT, kind_keys[k]))
 		return;
+	dup_keys(l, o);
 	l->r->states[k].v = xcalloc(o->u.obj.n + 1, sizeof(struct state_pair));
 	l->r->states[k].n = 0;
 	for (size_t i = 0; i < o->u.obj.n; i++) {
@@ -760,6 +796,7 @@ load_notes(struct load *l, const struct json *o)
 		fields_free(fs);
 		if (!want(l, f, JSON_OBJECT, note_names[n]))
 			continue;
+		dup_keys(l, f);
 		fs->v = xcalloc(f->u.obj.n + 1, sizeof *fs->v);
 		for (size_t i = 0; i < f->u.obj.n; i++) {
 			const struct json_member *m = &f->u.obj.m[i];

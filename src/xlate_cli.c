@@ -131,26 +131,30 @@ xlate_cli_one(const char *cfile, const char *input, int quiet)
 	if ((text = xlate_cli_read(input, &len)) == NULL)
 		return 2;
 	buf_init(&out);
-	if ((d = json_parse(text, len, &lim, &e)) == NULL)
+	if ((d = json_parse(text, len, &lim, &e)) == NULL) {
 		fprintf(stderr, "%s:%u:%u: %s\n", input, e.line, e.col, e.msg);
-	else if ((r = xlate_cli_rules(cfile, input, t = xlate_cli_wrap(d, json_root(d)))) == NULL)
-		;
-	else if (xlate_proto_eval(r, t, &out, &err) != 0) {
+		goto done;
+	}
+	t = xlate_cli_wrap(d, json_root(d));
+	if ((r = xlate_cli_rules(cfile, input, t)) == NULL)
+		goto done;
+	if (xlate_proto_eval(r, t, &out, &err) != 0) {
 		fprintf(stderr, "%s: %s\n", input, err);
 		free(err);
-	} else {
-		if (!quiet)
-			xlate_cli_print(out.data);
-		rc = 0;
-		if (json_get(t, "expect") != NULL) {
-			buf_reset(&out);
-			n = xlate_proto_check(r, t, &out);
-			rc = n == 0 ? 0 : n > 0 ? 1 : 2;
-			if (n != 0)
-				printf("%s", out.data);
-			printf("%s %s\n", n == 0 ? "PASS" : "FAIL", input);
-		}
+		goto done;
 	}
+	if (!quiet)
+		xlate_cli_print(out.data);
+	rc = 0;
+	if (json_get(t, "expect") != NULL) {
+		buf_reset(&out);
+		n = xlate_proto_check(r, t, &out);
+		rc = n == 0 ? 0 : n > 0 ? 1 : 2;
+		if (n != 0)
+			printf("%s", out.data);
+		printf("%s %s\n", n == 0 ? "PASS" : "FAIL", input);
+	}
+done:
 	xlate_unref(r);
 	json_doc_free(d);
 	buf_free(&out);

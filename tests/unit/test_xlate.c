@@ -578,6 +578,16 @@ START_TEST(test_check_states_caps_notifications)
 }
 END_TEST
 
+START_TEST(test_check_duplicate_keys)
+{
+	ck_assert_str_eq(problems_of("{\"text\": {\"max_length\": 5},\n"
+	    " \"states\": {\"messaging\": {\"Connected\": \"Talking\", \"Connected\": null}},\n"
+	    " \"text\": {}}"),
+	    "t:2:51: duplicate key \"Connected\" (first at 2:27)\n"
+	    "t:3:2: duplicate key \"text\" (first at 1:2)\n");
+}
+END_TEST
+
 static Suite *
 xlate_suite(void)
 {
@@ -608,6 +618,7 @@ xlate_suite(void)
 	UNIT_ADD(s, test_check_unreachable_rules);
 	UNIT_ADD(s, test_check_directory);
 	UNIT_ADD(s, test_check_states_caps_notifications);
+	UNIT_ADD(s, test_check_duplicate_keys);
 	return s;
 }
 
