@@ -426,16 +426,118 @@ catch_all(const char *p)
 	return n == 2 && p[0] == '.' && (p[1] == '*' || p[1] == '+');
 }
 
+/*
+ * Regular expressions cost: glibc's regcomp copies the tree of a repeated
+ * expression once per repetition ("+", "{m,n}"), so stacked or nested
+ * repetitions grow without bound. regex_cost() estimates the compiled size
+ * by a small recursive descent over the ERE syntax; rules too costly are
+ * refused before regcomp sees them.
+ */
+#define XLATE_MAX_PATTERN	1024
+#define XLATE_MAX_COST		20000.0
+
+static double regex_alt(const char **);
+
+/* Cost of one atom at *p (a group, a bracket expression, an escape or a character). */
+static double
+regex_atom(const char **p)
+{
+	const char *s = *p;
+	double c = 1;
+
+	if (*s == '(') {
+		s++;
+		c = regex_alt(&s) + 1;
+		if (*s == ')')
+			s++;
+	} else if (*s == '[') {
+		s += (s[1] == '^') ? 2 : 1;
+		s += (*s == ']');
+		while (*s != '\0' && *s != ']')
+			s++;
+		s += (*s == ']');
+	} else if (*s == '\\' && s[1] != '\0')
+		s += 2;
+	else
+		s++;
+	*p = s;
+	return c;
+}
+
+/* Apply the quantifiers following an atom of cost c. */
+static double
+regex_quant(const char **p, double c)
+{
+	const char *s = *p;
+	char *end;
+	long m, n;
+
+	for (; c <= XLATE_MAX_COST; s++) {
+		if (*s == '*' || *s == '?')
+			c += 1;
+		else if (*s == '+')
+			c *= 2;
+		else if (*s == '{' && isdigit((unsigned char)s[1])) {
+			m = n = strtol(s + 1, &end, 10);
+			if (*end == ',')
+				n = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) : m + 1;
+			c *= (double)(n > m ? n : m) + 1;
+			s = *end == '}' ? end : end - 1;
+		} else
+			break;
+	}
+	*p = s;
+	return c;
+}
+
+/* Cost of alternatives up to ')' or the end. */
+static double
+regex_alt(const char **p)
+{
+	double c = 0;
+
+	while (**p != '\0' && **p != ')' && c <= XLATE_MAX_COST) {
+		if (**p == '|') {
+			(*p)++;
+			continue;
+		}
+		c += regex_quant(p, regex_atom(p));
+	}
+	return c;
+}
+
+/* NULL if pattern is cheap enough to compile, else why not. */
+static const char *
+regex_too_costly(const char *pattern)
+{
+	const char *p = pattern;
+	double c = 0;
+
+	if (strlen(pattern) > XLATE_MAX_PATTERN)
+		return "longer than 1024 characters";
+	while (*p != '\0' && c <= XLATE_MAX_COST) {
+		c += regex_alt(&p);
+		p += (*p == ')');
+	}
+	return c > XLATE_MAX_COST ? "too many repetitions (stacked or nested + or {m,n})" : NULL;
+}
+
 /* Compile pattern into rule; report regerror text. */
 static int
 rule_compile(struct load *l, const struct json *at, const char *pattern, struct rule *r, int icase)
 {
+	const char *why;
 	char msg[128];
 	int rc;
 
 	r->pattern = xstrdup(pattern);
 	r->line = at->line;
 	r->col = at->col;
+	if ((why = regex_too_costly(pattern)) != NULL) {
+		prob(l, at->line, at->col, "regular expression \"%.40s%s\" refused: %s", pattern,
+		    strlen(pattern) > 40 ? "..." : "", why);
+		return 0;
+	}
 	if ((rc = regcomp(&r->re, pattern, REG_EXTENDED | (icase ? REG_ICASE : 0))) != 0) {
 		regerror(rc, &r->re, msg, sizeof msg);
 		prob(l, at->line, at->col, "bad regular expression \"%s\": %s", pattern, msg);

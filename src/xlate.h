@@ -10,6 +10,22 @@
  * xlate_set_current(), and the old rules go when their last user lets go.
  *
  * Strings returned through char ** are malloc'd and owned by the caller.
+ *
+ * How the gateway uses it (xlate_proto.c does exactly this for transcripts):
+ *	InitiateIMSession	xlate_phone_to_sip (error: statusCode 10 + cause),
+ *				xlate_subject; POST startMessaging {to, subject?}
+ *	SendMessage		check xlate_caps(state) & XLATE_CAP_SEND (else 2),
+ *				xlate_text_out: REFUSE -> statusCode 10, else one
+ *				sendMessage per part, in order
+ *	other operations	check xlate_caps(state) for the operation (else 2)
+ *	UCWA state event	s = xlate_state_map(kind, resource.state); when s is
+ *				later than the session's state, set it and send
+ *				xlate_notify_state(..., "StatusChange", ...)
+ *	failed invitation	XLATE_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
+ *	incoming invitation	xlate_incoming(from, agent has a session)
+ *	message completed	xlate_text_in on the data: URI text, then
+ *				xlate_notify_message (own messages are echoed)
+ *	user data changed	xlate_notify_state(..., "AttachedDataChanged", ...)
  */
 #ifndef UCGW_XLATE_H
 #define UCGW_XLATE_H

@@ -21,3 +21,8 @@ endif
 if HAVE_NODE
 TESTS += tests/e2e/xlate_check.test.js
 endif
+
+# Fuzz target (see its top comment); built here as a plain replayer.
+noinst_PROGRAMS += tests/fuzz/fuzz_xlate
+tests_fuzz_fuzz_xlate_SOURCES = tests/fuzz/fuzz_xlate.c
+tests_fuzz_fuzz_xlate_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE

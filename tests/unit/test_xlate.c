@@ -588,6 +588,21 @@ START_TEST(test_check_duplicate_keys)
 }
 END_TEST
 
+START_TEST(test_check_costly_regex)
+{
+	/* glibc would copy the tree once per repetition: 2^30 copies. */
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:x\",\n"
+	    "  \"((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"]}}"),
+	    "t:2:3: regular expression \"((((((((((((((((((((((((((((((a+)+)+)+)+...\" refused: "
+	    "too many repetitions (stacked or nested + or {m,n})\n");
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"x+++++++++++++++++++++++++++++++\"]}}"),
+	    "t:1:24: regular expression \"x+++++++++++++++++++++++++++++++\" refused: "
+	    "too many repetitions (stacked or nested + or {m,n})\n");
+	/* Ordinary counted repetitions are fine. */
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:(a{1,100}){1,10}@[a-z]+\"]}}"), "");
+}
+END_TEST
+
 static Suite *
 xlate_suite(void)
 {
@@ -619,6 +634,7 @@ xlate_suite(void)
 	UNIT_ADD(s, test_check_directory);
 	UNIT_ADD(s, test_check_states_caps_notifications);
 	UNIT_ADD(s, test_check_duplicate_keys);
+	UNIT_ADD(s, test_check_costly_regex);
 	return s;
 }
 
