@@ -16,6 +16,7 @@
 
 #define XLATE_MAX_FILE	(64u * 1024 * 1024)
 #define XLATE_MAX_PHONE	64
+#define XLATE_MAX_SUBJECT	512	/* longer addresses match no rule */
 
 /* A template: literal text and references, compiled once. */
 enum seg_kind { SEG_LIT, SEG_GROUP, SEG_VAR };
@@ -515,6 +516,12 @@ regex_too_costly(const char *pattern)
 
 	if (strlen(pattern) > XLATE_MAX_PATTERN)
 		return "longer than 1024 characters";
+	for (p = pattern; *p != '\0'; p++) {
+		if (*p == '\\' && isdigit((unsigned char)p[1]))
+			return "back-references (\\1..\\9) are not allowed";
+		p += (*p == '\\' && p[1] != '\0');
+	}
+	p = pattern;
 	while (*p != '\0' && c <= XLATE_MAX_COST) {
 		c += regex_alt(&p);
 		p += (*p == ')');
@@ -569,11 +576,11 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 	}
 }
 
-/* Match s wholly against rule r; 1 with pm filled on success. */
+/* Match s (at most XLATE_MAX_SUBJECT bytes) wholly against rule r; 1 with pm filled. */
 static int
 rule_match(const struct rule *r, const char *s, regmatch_t pm[10])
 {
-	if (!r->compiled || regexec(&r->re, s, 10, pm, 0) != 0)
+	if (!r->compiled || strlen(s) > XLATE_MAX_SUBJECT || regexec(&r->re, s, 10, pm, 0) != 0)
 		return 0;
 	return pm[0].rm_so == 0 && (size_t)pm[0].rm_eo == strlen(s);
 }

@@ -598,6 +598,8 @@ START_TEST(test_check_costly_regex)
 	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"x+++++++++++++++++++++++++++++++\"]}}"),
 	    "t:1:24: regular expression \"x+++++++++++++++++++++++++++++++\" refused: "
 	    "too many repetitions (stacked or nested + or {m,n})\n");
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"(a*)*\\\\1\"]}}"),
+	    "t:1:24: regular expression \"(a*)*\\1\" refused: back-references (\\1..\\9) are not allowed\n");
 	/* Ordinary counted repetitions are fine. */
 	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:(a{1,100}){1,10}@[a-z]+\"]}}"), "");
 }
