@@ -95,6 +95,8 @@ struct xlate_rules {
 	struct rules from;
 	int busy_decline;
 	int html_to_plain, trim_newlines, over_split;
+	struct tmpl undelivered;
+	int has_undelivered;
 	long long max_length;
 	char **subject_keys;
 	size_t nsubject_keys;
@@ -107,7 +109,7 @@ static const char *const state_names[XLATE_NSTATES] = { "Initiating", "Alerting"
 static const char *const cap_names[5] = { "SendMessage", "AttachUserData", "UpdateUserData",
     "DeleteUserData", "Complete" };
 static const char *const var_names[XV_NVARS] = { "id", "state", "reason", "reason_code", "sender",
-    "sender_name", "sender_phone", "direction", "timestamp", "agent" };
+    "sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
 static const char *const kind_keys[XLATE_NKINDS] = { "outgoing_invitation",
     "incoming_invitation", "conversation", "messaging" };
 static const char *const invitation_states[] = { "Connecting", "Connected", "Failed", "Alerting",
@@ -999,7 +1001,7 @@ static void
 load_text(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "html_to_plain", "trim_newlines", "max_length",
-	    "over_max", NULL };
+	    "over_max", "undelivered", NULL };
 	static const char *const over[] = { "refuse", "split", NULL };
 	const struct json *v;
 	int i;
@@ -1012,6 +1014,13 @@ load_text(struct load *l, const struct json *o)
 	load_int(l, o, "max_length", 1, 1000000, &l->r->max_length);
 	if ((v = json_get(o, "over_max")) != NULL && (i = load_enum(l, v, over, "over_max")) >= 0)
 		l->r->over_split = i;
+	if ((v = json_get(o, "undelivered")) == NULL)
+		return;
+	tmpl_free(&l->r->undelivered);
+	l->r->has_undelivered = 0;
+	if (v->type != JSON_NULL && want(l, v, JSON_STRING, "undelivered"))
+		l->r->has_undelivered = tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names,
+		    XV_NVARS, -1);
 }
 
 /* Free the subject keys. */
@@ -1113,6 +1122,7 @@ rules_free_all(struct xlate_rules *r)
 	rules_free(&r->from);
 	for (int i = 0; i < 4; i++)
 		tmpl_free(&r->party[i]);
+	tmpl_free(&r->undelivered);
 	for (int k = 0; k < XLATE_NKINDS; k++) {
 		for (size_t i = 0; i < r->states[k].n; i++)
 			free(r->states[k].v[i].ucwa);
@@ -1609,6 +1619,26 @@ xlate_text_in(const struct xlate_rules *r, const char *text, size_t len, int htm
 		buf_add(&b, text, len);
 	n = trimmed_len(r, b.data != NULL ? b.data : "", b.len);
 	b.len = n;
+	buf_addstr(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+/* The notice for an undelivered message, or NULL. */
+char *
+xlate_undelivered(const struct xlate_rules *r, const struct xlate_session *s)
+{
+	const char *vars[XV_NVARS];
+	struct buf b;
+
+	if (!r->has_undelivered)
+		return NULL;
+	memcpy(vars, s->var, sizeof vars);
+	vars[XV_ID] = s->id;
+	vars[XV_STATE] = xlate_state_name(s->state);
+	for (int i = 0; i < XV_NVARS; i++)
+		vars[i] = vars[i] != NULL ? vars[i] : "";
+	buf_init(&b);
+	tmpl_expand(&r->undelivered, NULL, NULL, vars, &b);
 	buf_addstr(&b, "");
 	return buf_detach(&b, NULL);
 }

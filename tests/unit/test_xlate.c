@@ -406,6 +406,29 @@ START_TEST(test_text_in_html)
 }
 END_TEST
 
+START_TEST(test_undelivered_notice)
+{
+	struct xlate_rules *r = good("{\"text\":{\"undelivered\":\"Not sent ($reason_code): $text\"}}");
+	struct xlate_session s = { .id = "X", .state = XLATE_TALKING };
+	char *t;
+
+	s.var[XV_TEXT] = "hi";
+	t = xlate_undelivered(r, &s);
+	ck_assert_str_eq(t, "Not sent (): hi");
+	free(t);
+	s.var[XV_REASON_CODE] = "RemoteFailure/Timeout";
+	t = xlate_undelivered(r, &s);
+	ck_assert_str_eq(t, "Not sent (RemoteFailure/Timeout): hi");
+	free(t);
+	xlate_unref(r);
+	r = good("{\"text\":{\"undelivered\":null}}");
+	ck_assert_ptr_null(xlate_undelivered(r, &s));
+	xlate_unref(r);
+	ck_assert_str_eq(problems_of("{\"text\":{\"undelivered\":\"$txt\"}}"),
+	    "t:1:24: \"$txt\": unknown variable \"$txt\"\n");
+}
+END_TEST
+
 START_TEST(test_incoming_policy)
 {
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
@@ -624,6 +647,7 @@ xlate_suite(void)
 	UNIT_ADD(s, test_notify_message_and_extra_fields);
 	UNIT_ADD(s, test_text_out_policy);
 	UNIT_ADD(s, test_text_in_html);
+	UNIT_ADD(s, test_undelivered_notice);
 	UNIT_ADD(s, test_incoming_policy);
 	UNIT_ADD(s, test_subject_from_userdata);
 	UNIT_ADD(s, test_current_swap_keeps_old_alive);
