@@ -79,6 +79,24 @@ test('SIGHUP logs the same problems and keeps the old rules', async () => {
   }
 });
 
+test('the dry run takes the rules a ucgw configuration names (-C)', async () => {
+  const dir = h.tmpdir();
+  const rules = path.join(dir, 'hunt.json');
+  fs.writeFileSync(rules, '{"addresses": {"to_sip": [{"match": ".*", "sip": "sip:hunt@example.com"}]}}\n');
+  const conf = path.join(dir, 'ucgw.conf');
+  fs.writeFileSync(conf, JSON.stringify({ translate: { file: rules } }));
+  const r = await h.run('ucgw', ['xlate', '-q', '-C', conf, path.join(proto, 'gws-initiate.json')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /"to":"sip:hunt@example\.com"/);
+  fs.writeFileSync(conf, '{}');
+  const b = await h.run('ucgw', ['xlate', '-q', '-C', conf, path.join(proto, 'gws-initiate.json')]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  fs.writeFileSync(conf, '{\n "translate": {"fil": "x"}}');
+  const bad = await h.run('ucgw', ['xlate', '-C', conf, path.join(proto, 'gws-initiate.json')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, new RegExp(`^${conf}:2:16: unknown key "translate.fil"`));
+});
+
 test('the dry run passes every transcript in proto/', async () => {
   assert.ok(transcripts.length >= 30, `only ${transcripts.length} transcripts`);
   const r = await h.run('ucgw', ['xlate', '-q', ...transcripts]);
