@@ -1577,16 +1577,39 @@ html_entity(const char *s, struct buf *out)
 	return (size_t)(end - s) + 1;
 }
 
+/* After a tag at s[i] ('<'), where the text resumes: past its '>', or past the
+ * closing tag of a <style> or <script> element, whose content is not text. */
+static size_t
+html_skip(const char *s, size_t len, size_t i)
+{
+	static const char *const hidden[] = { "style", "script" };
+	size_t j = i + 1;
+
+	for (size_t k = 0; k < nitems(hidden); k++) {
+		size_t n = strlen(hidden[k]);
+
+		if (len - i - 1 <= n || !util_strncaseeq(hidden[k], s + i + 1, n) ||
+		    (s[i + 1 + n] != '>' && s[i + 1 + n] != ' '))
+			continue;
+		for (j = i + 1 + n; j + 2 + n <= len; j++) {
+			if (s[j] == '<' && s[j + 1] == '/' && util_strncaseeq(hidden[k], s + j + 2, n))
+				break;
+		}
+		break;
+	}
+	while (j < len && s[j] != '>')
+		j++;
+	return j;
+}
+
 /* HTML to plain text: tags dropped (<br> and </p> become newlines), entities decoded. */
 static void
 html_plain(const char *s, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '<') {
-			size_t j = i + 1;
+			size_t j = html_skip(s, len, i);
 
-			while (j < len && s[j] != '>')
-				j++;
 			if (util_strncaseeq("br", s + i + 1, 2) || util_strncaseeq("/p", s + i + 1, 2) ||
 			    util_strncaseeq("/div", s + i + 1, 4))
 				buf_addch(out, '\n');

@@ -394,6 +394,10 @@ START_TEST(test_text_in_html)
 
 	ck_assert_str_eq(t, "a & b<c\xc3\xa9\nd" "A&bogus;");
 	free(t);
+	html = "<STYLE type=\"text/css\">p{color:red}</style><p>x</p><script>a<b</script>y<style";
+	t = xlate_text_in(r, html, strlen(html), 1);
+	ck_assert_str_eq(t, "x\ny");
+	free(t);
 	t = xlate_text_in(r, "Hi Tosh\r\n", 9, 0);
 	ck_assert_str_eq(t, "Hi Tosh");
 	free(t);
