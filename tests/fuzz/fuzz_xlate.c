@@ -4,7 +4,8 @@
  * file: it must either load (and then every pure function is exercised
  * with it on fixed inputs) or yield problems, never both. Any other first
  * byte is dropped and the rest is played as a transcript through the
- * built-in rules. The sanitizers watch memory.
+ * built-in rules (and the whole input is read as an HTML message). The
+ * sanitizers watch memory.
  *
  *	clang -g -fsanitize=fuzzer,address,undefined -I src src/xlate*.c \
  *	    src/json.c src/util.c tests/fuzz/fuzz_xlate.c -lyajl -lcrypto -o fuzz_xlate
@@ -78,6 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (builtin == NULL && (builtin = xlate_load(NULL, &problems)) == NULL)
 		abort();
+	free(xlate_text_in(builtin, (const char *)data, size, 1));	/* not NUL-terminated */
 	if (size == 0 || (d = json_parse((const char *)data + 1, size - 1, &lim, &e)) == NULL)
 		return 0;
 	buf_init(&out);
