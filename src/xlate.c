@@ -1602,6 +1602,15 @@ html_skip(const char *s, size_t len, size_t i)
 	return j;
 }
 
+/* Whether the tag at s[i] ('<') starts with name (any case), within len. */
+static int
+html_tag_is(const char *s, size_t len, size_t i, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len - i - 1 >= n && util_strncaseeq(name, s + i + 1, n);
+}
+
 /* HTML to plain text: tags dropped (<br> and </p> become newlines), entities decoded. */
 static void
 html_plain(const char *s, size_t len, struct buf *out)
@@ -1610,8 +1619,8 @@ html_plain(const char *s, size_t len, struct buf *out)
 		if (s[i] == '<') {
 			size_t j = html_skip(s, len, i);
 
-			if (util_strncaseeq("br", s + i + 1, 2) || util_strncaseeq("/p", s + i + 1, 2) ||
-			    util_strncaseeq("/div", s + i + 1, 4))
+			if (html_tag_is(s, len, i, "br") || html_tag_is(s, len, i, "/p") ||
+			    html_tag_is(s, len, i, "/div"))
 				buf_addch(out, '\n');
 			i = j;
 		} else if (s[i] == '&') {

@@ -398,6 +398,16 @@ START_TEST(test_text_in_html)
 	t = xlate_text_in(r, html, strlen(html), 1);
 	ck_assert_str_eq(t, "x\ny");
 	free(t);
+	/* Found by fuzzing: a '<' at the very end of a buffer that is not NUL-terminated. */
+	{
+		char *two = xmalloc(2);	/* exactly "a<": ASan sees any read past it */
+
+		memcpy(two, "a<", 2);
+		t = xlate_text_in(r, two, 2, 1);
+		ck_assert_str_eq(t, "a");
+		free(t);
+		free(two);
+	}
 	t = xlate_text_in(r, "Hi Tosh\r\n", 9, 0);
 	ck_assert_str_eq(t, "Hi Tosh");
 	free(t);
