@@ -112,6 +112,8 @@ ucgw_apply(const void *cfgp, const void *old)
 	} else {
 		xlate_set_current(rules);
 		xlate_unref(rules);
+		log_info("translation rules from %s", cfg->translate_file != NULL ?
+		    cfg->translate_file : "the built-in default");
 	}
 	if (ucgw.httpd != NULL) {
 		config_httpd_limits(cfg, &lim);

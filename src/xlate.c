@@ -16,6 +16,7 @@
 
 #define XLATE_MAX_FILE	(64u * 1024 * 1024)
 #define XLATE_MAX_PHONE	64
+#define XLATE_MAX_SUBJECT	512	/* longer addresses match no rule */
 
 /* A template: literal text and references, compiled once. */
 enum seg_kind { SEG_LIT, SEG_GROUP, SEG_VAR };
@@ -94,6 +95,8 @@ struct xlate_rules {
 	struct rules from;
 	int busy_decline;
 	int html_to_plain, trim_newlines, over_split;
+	struct tmpl undelivered;
+	int has_undelivered;
 	long long max_length;
 	char **subject_keys;
 	size_t nsubject_keys;
@@ -106,7 +109,7 @@ static const char *const state_names[XLATE_NSTATES] = { "Initiating", "Alerting"
 static const char *const cap_names[5] = { "SendMessage", "AttachUserData", "UpdateUserData",
     "DeleteUserData", "Complete" };
 static const char *const var_names[XV_NVARS] = { "id", "state", "reason", "reason_code", "sender",
-    "sender_name", "sender_phone", "direction", "timestamp", "agent" };
+    "sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
 static const char *const kind_keys[XLATE_NKINDS] = { "outgoing_invitation",
     "incoming_invitation", "conversation", "messaging" };
 static const char *const invitation_states[] = { "Connecting", "Connected", "Failed", "Alerting",
@@ -256,11 +259,31 @@ want(struct load *l, const struct json *v, enum json_type t, const char *what)
 	return 0;
 }
 
+/* Report a member whose key an earlier member of obj already used. */
+static void
+dup_keys(struct load *l, const struct json *obj)
+{
+	for (size_t i = 1; i < obj->u.obj.n; i++) {
+		const struct json_member *m = &obj->u.obj.m[i];
+
+		for (size_t j = 0; j < i; j++) {
+			const struct json_member *e = &obj->u.obj.m[j];
+
+			if (e->keylen == m->keylen && memcmp(e->key, m->key, m->keylen) == 0) {
+				prob(l, m->line, m->col, "duplicate key \"%.*s\" (first at %u:%u)",
+				    (int)m->keylen, m->key, e->line, e->col);
+				break;
+			}
+		}
+	}
+}
+
 /* Report members of obj whose key is not among the n keys (or up to a NULL). */
 static void
 known_keys_n(struct load *l, const struct json *obj, const char *const *keys, size_t n,
     const char *where)
 {
+	dup_keys(l, obj);
 	for (size_t i = 0; i < obj->u.obj.n; i++) {
 		const struct json_member *m = &obj->u.obj.m[i];
 
@@ -274,7 +297,42 @@ known_keys_n(struct load *l, const struct json *obj, const char *const *keys, si
 
 /* ---- templates ---- */
 
-/* Compile s into t; vars are the names allowed, maxgroup the highest $N. */
+/* Append one segment to t. */
+static void
+tmpl_add(struct tmpl *t, enum seg_kind kind, int ref, char *lit)
+{
+	t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
+	t->v[t->n++] = (struct seg){ kind, ref, lit };
+}
+
+/* Move pending literal text into t. */
+static void
+tmpl_flush(struct tmpl *t, struct buf *lit)
+{
+	if (lit->len == 0)
+		return;
+	tmpl_add(t, SEG_LIT, 0, buf_detach(lit, NULL));
+	buf_init(lit);
+}
+
+/* A $N group reference: report N beyond maxgroup (-1: none allowed). */
+static int
+tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
+{
+	if (idx <= maxgroup)
+		return 1;
+	if (maxgroup < 0)
+		prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
+	else
+		prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s", idx,
+		    maxgroup, maxgroup == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * Compile s into t: "$name" or "${name}" (one of vars), "$0".."$9" (groups
+ * up to maxgroup), "$$" (a dollar); the rest is literal. 0 on a problem.
+ */
 static int
 tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *t,
     const char *const *vars, size_t nvars, int maxgroup)
@@ -284,7 +342,7 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 
 	buf_init(&lit);
 	for (const char *p = s; *p != '\0'; p++) {
-		const char *name;
+		const char *name = p + 1;
 		size_t len;
 		int idx, braces = 0;
 
@@ -293,31 +351,15 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			p += (*p == '$');
 			continue;
 		}
-		if (lit.len > 0) {
-			t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-			t->v[t->n++] = (struct seg){ SEG_LIT, 0, buf_detach(&lit, NULL) };
-			buf_init(&lit);
-		}
+		tmpl_flush(t, &lit);
 		if (isdigit((unsigned char)p[1])) {
-			idx = p[1] - '0';
+			ok &= tmpl_group(l, at, p[1] - '0', maxgroup);
+			tmpl_add(t, SEG_GROUP, p[1] - '0', NULL);
 			p++;
-			if (idx > maxgroup) {
-				if (maxgroup < 0)
-					prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
-				else
-					prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s",
-					    idx, maxgroup, maxgroup == 1 ? "" : "s");
-				ok = 0;
-			}
-			t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-			t->v[t->n++] = (struct seg){ SEG_GROUP, idx, NULL };
 			continue;
 		}
-		name = p + 1;
-		if (*name == '{') {
-			braces = 1;
-			name++;
-		}
+		if (*name == '{')
+			braces = 1, name++;
 		for (len = 0; isalnum((unsigned char)name[len]) || name[len] == '_'; len++)
 			;
 		if (len == 0 || (braces && name[len] != '}')) {
@@ -330,15 +372,11 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s, (int)len, name);
 			ok = 0;
 		}
-		t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-		t->v[t->n++] = (struct seg){ SEG_VAR, idx, NULL };
+		tmpl_add(t, SEG_VAR, idx, NULL);
 		p = name + len - 1 + braces;
 	}
-	if (lit.len > 0) {
-		t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
-		t->v[t->n++] = (struct seg){ SEG_LIT, 0, buf_detach(&lit, NULL) };
-	} else
-		buf_free(&lit);
+	tmpl_flush(t, &lit);
+	buf_free(&lit);
 	return ok;
 }
 
@@ -391,16 +429,124 @@ catch_all(const char *p)
 	return n == 2 && p[0] == '.' && (p[1] == '*' || p[1] == '+');
 }
 
+/*
+ * Regular expressions cost: glibc's regcomp copies the tree of a repeated
+ * expression once per repetition ("+", "{m,n}"), so stacked or nested
+ * repetitions grow without bound. regex_cost() estimates the compiled size
+ * by a small recursive descent over the ERE syntax; rules too costly are
+ * refused before regcomp sees them.
+ */
+#define XLATE_MAX_PATTERN	1024
+#define XLATE_MAX_COST		20000.0
+
+static double regex_alt(const char **);
+
+/* Cost of one atom at *p (a group, a bracket expression, an escape or a character). */
+static double
+regex_atom(const char **p)
+{
+	const char *s = *p;
+	double c = 1;
+
+	if (*s == '(') {
+		s++;
+		c = regex_alt(&s) + 1;
+		if (*s == ')')
+			s++;
+	} else if (*s == '[') {
+		s += (s[1] == '^') ? 2 : 1;
+		s += (*s == ']');
+		while (*s != '\0' && *s != ']')
+			s++;
+		s += (*s == ']');
+	} else if (*s == '\\' && s[1] != '\0')
+		s += 2;
+	else
+		s++;
+	*p = s;
+	return c;
+}
+
+/* Apply the quantifiers following an atom of cost c. */
+static double
+regex_quant(const char **p, double c)
+{
+	const char *s = *p;
+	char *end;
+	long m, n;
+
+	for (; c <= XLATE_MAX_COST; s++) {
+		if (*s == '*' || *s == '?')
+			c += 1;
+		else if (*s == '+')
+			c *= 2;
+		else if (*s == '{' && isdigit((unsigned char)s[1])) {
+			m = n = strtol(s + 1, &end, 10);
+			if (*end == ',')
+				n = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) : m + 1;
+			c *= (double)(n > m ? n : m) + 1;
+			s = *end == '}' ? end : end - 1;
+		} else
+			break;
+	}
+	*p = s;
+	return c;
+}
+
+/* Cost of alternatives up to ')' or the end. */
+static double
+regex_alt(const char **p)
+{
+	double c = 0;
+
+	while (**p != '\0' && **p != ')' && c <= XLATE_MAX_COST) {
+		if (**p == '|') {
+			(*p)++;
+			continue;
+		}
+		c += regex_quant(p, regex_atom(p));
+	}
+	return c;
+}
+
+/* NULL if pattern is cheap enough to compile, else why not. */
+static const char *
+regex_too_costly(const char *pattern)
+{
+	const char *p = pattern;
+	double c = 0;
+
+	if (strlen(pattern) > XLATE_MAX_PATTERN)
+		return "longer than 1024 characters";
+	for (p = pattern; *p != '\0'; p++) {
+		if (*p == '\\' && isdigit((unsigned char)p[1]))
+			return "back-references (\\1..\\9) are not allowed";
+		p += (*p == '\\' && p[1] != '\0');
+	}
+	p = pattern;
+	while (*p != '\0' && c <= XLATE_MAX_COST) {
+		c += regex_alt(&p);
+		p += (*p == ')');
+	}
+	return c > XLATE_MAX_COST ? "too many repetitions (stacked or nested + or {m,n})" : NULL;
+}
+
 /* Compile pattern into rule; report regerror text. */
 static int
 rule_compile(struct load *l, const struct json *at, const char *pattern, struct rule *r, int icase)
 {
+	const char *why;
 	char msg[128];
 	int rc;
 
 	r->pattern = xstrdup(pattern);
 	r->line = at->line;
 	r->col = at->col;
+	if ((why = regex_too_costly(pattern)) != NULL) {
+		prob(l, at->line, at->col, "regular expression \"%.40s%s\" refused: %s", pattern,
+		    strlen(pattern) > 40 ? "..." : "", why);
+		return 0;
+	}
 	if ((rc = regcomp(&r->re, pattern, REG_EXTENDED | (icase ? REG_ICASE : 0))) != 0) {
 		regerror(rc, &r->re, msg, sizeof msg);
 		prob(l, at->line, at->col, "bad regular expression \"%s\": %s", pattern, msg);
@@ -432,11 +578,11 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 	}
 }
 
-/* Match s wholly against rule r; 1 with pm filled on success. */
+/* Match s (at most XLATE_MAX_SUBJECT bytes) wholly against rule r; 1 with pm filled. */
 static int
 rule_match(const struct rule *r, const char *s, regmatch_t pm[10])
 {
-	if (!r->compiled || regexec(&r->re, s, 10, pm, 0) != 0)
+	if (!r->compiled || strlen(s) > XLATE_MAX_SUBJECT || regexec(&r->re, s, 10, pm, 0) != 0)
 		return 0;
 	return pm[0].rm_so == 0 && (size_t)pm[0].rm_eo == strlen(s);
 }
@@ -650,6 +796,7 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 {
 	if (!want(l, o, JSON_OBJECT, kind_keys[k]))
 		return;
+	dup_keys(l, o);
 	l->r->states[k].v = xcalloc(o->u.obj.n + 1, sizeof(struct state_pair));
 	l->r->states[k].n = 0;
 	for (size_t i = 0; i < o->u.obj.n; i++) {
@@ -760,6 +907,7 @@ load_notes(struct load *l, const struct json *o)
 		fields_free(fs);
 		if (!want(l, f, JSON_OBJECT, note_names[n]))
 			continue;
+		dup_keys(l, f);
 		fs->v = xcalloc(f->u.obj.n + 1, sizeof *fs->v);
 		for (size_t i = 0; i < f->u.obj.n; i++) {
 			const struct json_member *m = &f->u.obj.m[i];
@@ -853,7 +1001,7 @@ static void
 load_text(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "html_to_plain", "trim_newlines", "max_length",
-	    "over_max", NULL };
+	    "over_max", "undelivered", NULL };
 	static const char *const over[] = { "refuse", "split", NULL };
 	const struct json *v;
 	int i;
@@ -866,6 +1014,13 @@ load_text(struct load *l, const struct json *o)
 	load_int(l, o, "max_length", 1, 1000000, &l->r->max_length);
 	if ((v = json_get(o, "over_max")) != NULL && (i = load_enum(l, v, over, "over_max")) >= 0)
 		l->r->over_split = i;
+	if ((v = json_get(o, "undelivered")) == NULL)
+		return;
+	tmpl_free(&l->r->undelivered);
+	l->r->has_undelivered = 0;
+	if (v->type != JSON_NULL && want(l, v, JSON_STRING, "undelivered"))
+		l->r->has_undelivered = tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names,
+		    XV_NVARS, -1);
 }
 
 /* Free the subject keys. */
@@ -967,6 +1122,7 @@ rules_free_all(struct xlate_rules *r)
 	rules_free(&r->from);
 	for (int i = 0; i < 4; i++)
 		tmpl_free(&r->party[i]);
+	tmpl_free(&r->undelivered);
 	for (int k = 0; k < XLATE_NKINDS; k++) {
 		for (size_t i = 0; i < r->states[k].n; i++)
 			free(r->states[k].v[i].ucwa);
@@ -1421,18 +1577,50 @@ html_entity(const char *s, struct buf *out)
 	return (size_t)(end - s) + 1;
 }
 
+/* After a tag at s[i] ('<'), where the text resumes: past its '>', or past the
+ * closing tag of a <style> or <script> element, whose content is not text. */
+static size_t
+html_skip(const char *s, size_t len, size_t i)
+{
+	static const char *const hidden[] = { "style", "script" };
+	size_t j = i + 1;
+
+	for (size_t k = 0; k < nitems(hidden); k++) {
+		size_t n = strlen(hidden[k]);
+
+		if (len - i - 1 <= n || !util_strncaseeq(hidden[k], s + i + 1, n) ||
+		    (s[i + 1 + n] != '>' && s[i + 1 + n] != ' '))
+			continue;
+		for (j = i + 1 + n; j + 2 + n <= len; j++) {
+			if (s[j] == '<' && s[j + 1] == '/' && util_strncaseeq(hidden[k], s + j + 2, n))
+				break;
+		}
+		break;
+	}
+	while (j < len && s[j] != '>')
+		j++;
+	return j;
+}
+
+/* Whether the tag at s[i] ('<') starts with name (any case), within len. */
+static int
+html_tag_is(const char *s, size_t len, size_t i, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len - i - 1 >= n && util_strncaseeq(name, s + i + 1, n);
+}
+
 /* HTML to plain text: tags dropped (<br> and </p> become newlines), entities decoded. */
 static void
 html_plain(const char *s, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '<') {
-			size_t j = i + 1;
+			size_t j = html_skip(s, len, i);
 
-			while (j < len && s[j] != '>')
-				j++;
-			if (util_strncaseeq("br", s + i + 1, 2) || util_strncaseeq("/p", s + i + 1, 2) ||
-			    util_strncaseeq("/div", s + i + 1, 4))
+			if (html_tag_is(s, len, i, "br") || html_tag_is(s, len, i, "/p") ||
+			    html_tag_is(s, len, i, "/div"))
 				buf_addch(out, '\n');
 			i = j;
 		} else if (s[i] == '&') {
@@ -1463,6 +1651,26 @@ xlate_text_in(const struct xlate_rules *r, const char *text, size_t len, int htm
 		buf_add(&b, text, len);
 	n = trimmed_len(r, b.data != NULL ? b.data : "", b.len);
 	b.len = n;
+	buf_addstr(&b, "");
+	return buf_detach(&b, NULL);
+}
+
+/* The notice for an undelivered message, or NULL. */
+char *
+xlate_undelivered(const struct xlate_rules *r, const struct xlate_session *s)
+{
+	const char *vars[XV_NVARS];
+	struct buf b;
+
+	if (!r->has_undelivered)
+		return NULL;
+	memcpy(vars, s->var, sizeof vars);
+	vars[XV_ID] = s->id;
+	vars[XV_STATE] = xlate_state_name(s->state);
+	for (int i = 0; i < XV_NVARS; i++)
+		vars[i] = vars[i] != NULL ? vars[i] : "";
+	buf_init(&b);
+	tmpl_expand(&r->undelivered, NULL, NULL, vars, &b);
 	buf_addstr(&b, "");
 	return buf_detach(&b, NULL);
 }

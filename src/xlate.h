@@ -10,6 +10,24 @@
  * xlate_set_current(), and the old rules go when their last user lets go.
  *
  * Strings returned through char ** are malloc'd and owned by the caller.
+ *
+ * How the gateway uses it (xlate_proto.c does exactly this for transcripts):
+ *	InitiateIMSession	xlate_phone_to_sip (error: statusCode 10 + cause),
+ *				xlate_subject; POST startMessaging {to, subject?}
+ *	SendMessage		check xlate_caps(state) & XLATE_CAP_SEND (else 2),
+ *				xlate_text_out: REFUSE -> statusCode 10, else one
+ *				sendMessage per part, in order
+ *	other operations	check xlate_caps(state) for the operation (else 2)
+ *	UCWA state event	s = xlate_state_map(kind, resource.state); when s is
+ *				later than the session's state, set it and send
+ *				xlate_notify_state(..., "StatusChange", ...)
+ *	failed invitation	XLATE_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
+ *	incoming invitation	xlate_incoming(from, agent has a session)
+ *	message completed	xlate_text_in on the data: URI text, then
+ *				xlate_notify_message (own messages are echoed);
+ *				an own message failed: xlate_undelivered, if not
+ *				NULL notified with xlate_notify_message
+ *	user data changed	xlate_notify_state(..., "AttachedDataChanged", ...)
  */
 #ifndef UCGW_XLATE_H
 #define UCGW_XLATE_H
@@ -107,6 +125,7 @@ enum xlate_var {
 	XV_DIRECTION,	/* Incoming or Outgoing */
 	XV_TIMESTAMP,	/* UCWA timeStamp of the message */
 	XV_AGENT,	/* the agent's user name */
+	XV_TEXT,	/* the text of the message concerned (undelivered notices) */
 	XV_NVARS
 };
 const char *xlate_var_name(enum xlate_var);
@@ -147,6 +166,9 @@ enum xlate_text_verdict xlate_text_out(const struct xlate_rules *, const char *t
 void xlate_parts_free(struct xlate_parts *);
 /* An upstream message body (html != 0: text/html) to what desktops see. */
 char *xlate_text_in(const struct xlate_rules *, const char *text, size_t len, int html);
+/* The NewMessage text telling the desktop that s's message (var[XV_TEXT])
+ * was not delivered, or NULL when the rules say to send no notice. */
+char *xlate_undelivered(const struct xlate_rules *, const struct xlate_session *s);
 
 /* ---- incoming invitations ---- */
 

@@ -3,7 +3,7 @@
 # tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
 
 libucgw_a_SOURCES += src/xlate.c src/xlate.h src/xlate_default.c \
-	src/xlate_proto.c src/xlate_proto.h src/xlate_cli.c src/xlate_cli.h
+	src/xlate_proto.c src/xlate_proto.h src/xlate_cli.c src/xlate_cli.h src/xlate_rec.c src/xlate_rec.h
 
 EXTRA_DIST += src/xlate_default.sh
 
@@ -17,3 +17,12 @@ tests_unit_test_xlate_proto_SOURCES = tests/unit/test_xlate_proto.c tests/unit/u
 tests_unit_test_xlate_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_xlate_proto_LDADD = $(UNIT_LDADD)
 endif
+
+if HAVE_NODE
+TESTS += tests/e2e/xlate_check.test.js
+endif
+
+# Fuzz target (see its top comment); built here as a plain replayer.
+noinst_PROGRAMS += tests/fuzz/fuzz_xlate
+tests_fuzz_fuzz_xlate_SOURCES = tests/fuzz/fuzz_xlate.c
+tests_fuzz_fuzz_xlate_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "xlate.h"
 #include "xlate_cli.h"
 #include "xlate_proto.h"
@@ -22,10 +23,11 @@
 static void
 xlate_cli_usage(FILE *f)
 {
-	fprintf(f, "usage: ucgw xlate [-c TRANSLATE_FILE] [-q] INPUT...\n"
+	fprintf(f, "usage: ucgw xlate [-c TRANSLATE_FILE | -C UCGW_CONF] [-q] INPUT...\n"
 	    "  INPUT is a transcript (docs/translation.md), a GWS request\n"
 	    "  {\"method\",\"path\",\"body\"[,\"session\"]} or a UCWA event-channel response.\n"
 	    "  -c FILE  translation rules (default: the transcript's \"rules\", else built-in)\n"
+	    "  -C FILE  the rules named by translate.file of this ucgw configuration\n"
 	    "  -q       print only differences and problems\n");
 }
 
@@ -50,15 +52,16 @@ xlate_cli_read(const char *path, size_t *len)
 	return buf_detach(&b, len);
 }
 
-/* Rules for one input: -c, else its "rules" (relative to its directory), else built-in. */
+/* Rules for one input: -c/-C (builtin: -C named none), else its "rules"
+ * (relative to its directory), else built-in. */
 static struct xlate_rules *
-xlate_cli_rules(const char *cfile, const char *input, const struct json *t)
+xlate_cli_rules(const char *cfile, int builtin, const char *input, const struct json *t)
 {
 	const char *rel = json_get_str(t, "rules");
 	struct xlate_rules *r;
 	char *path = NULL, *dir, *p;
 
-	if (cfile == NULL && rel != NULL) {
+	if (cfile == NULL && !builtin && rel != NULL) {
 		dir = xstrdup(input);
 		xasprintf(&path, "%s/%s", dirname(dir), rel);
 		free(dir);
@@ -116,7 +119,7 @@ xlate_cli_print(const char *out)
 
 /* One input: 0 as expected (or no expectations), 1 differences, 2 error. */
 static int
-xlate_cli_one(const char *cfile, const char *input, int quiet)
+xlate_cli_one(const char *cfile, int builtin, const char *input, int quiet)
 {
 	struct json_limits lim = { .max_bytes = XLATE_CLI_MAX_INPUT, .allow_comments = 1 };
 	struct xlate_rules *r = NULL;
@@ -131,26 +134,30 @@ xlate_cli_one(const char *cfile, const char *input, int quiet)
 	if ((text = xlate_cli_read(input, &len)) == NULL)
 		return 2;
 	buf_init(&out);
-	if ((d = json_parse(text, len, &lim, &e)) == NULL)
+	if ((d = json_parse(text, len, &lim, &e)) == NULL) {
 		fprintf(stderr, "%s:%u:%u: %s\n", input, e.line, e.col, e.msg);
-	else if ((r = xlate_cli_rules(cfile, input, t = xlate_cli_wrap(d, json_root(d)))) == NULL)
-		;
-	else if (xlate_proto_eval(r, t, &out, &err) != 0) {
+		goto done;
+	}
+	t = xlate_cli_wrap(d, json_root(d));
+	if ((r = xlate_cli_rules(cfile, builtin, input, t)) == NULL)
+		goto done;
+	if (xlate_proto_eval(r, t, &out, &err) != 0) {
 		fprintf(stderr, "%s: %s\n", input, err);
 		free(err);
-	} else {
-		if (!quiet)
-			xlate_cli_print(out.data);
-		rc = 0;
-		if (json_get(t, "expect") != NULL) {
-			buf_reset(&out);
-			n = xlate_proto_check(r, t, &out);
-			rc = n == 0 ? 0 : n > 0 ? 1 : 2;
-			if (n != 0)
-				printf("%s", out.data);
-			printf("%s %s\n", n == 0 ? "PASS" : "FAIL", input);
-		}
+		goto done;
 	}
+	if (!quiet)
+		xlate_cli_print(out.data);
+	rc = 0;
+	if (json_get(t, "expect") != NULL) {
+		buf_reset(&out);
+		n = xlate_proto_check(r, t, &out);
+		rc = n == 0 ? 0 : n > 0 ? 1 : 2;
+		if (n != 0)
+			printf("%s", out.data);
+		printf("%s %s\n", n == 0 ? "PASS" : "FAIL", input);
+	}
+done:
 	xlate_unref(r);
 	json_doc_free(d);
 	buf_free(&out);
@@ -158,18 +165,42 @@ xlate_cli_one(const char *cfile, const char *input, int quiet)
 	return rc;
 }
 
-/* `ucgw xlate [-c FILE] [-q] INPUT...`. */
+/* The translation file a ucgw configuration names; 0, or -1 with problems printed. */
+static int
+xlate_cli_conf(const char *conf, char **file)
+{
+	struct config *cfg;
+	char *problems;
+
+	if ((cfg = conf_load(&config_schema, conf, NULL, &problems)) == NULL) {
+		fputs(problems, stderr);
+		free(problems);
+		return -1;
+	}
+	*file = cfg->translate_file != NULL ? xstrdup(cfg->translate_file) : NULL;
+	conf_free(&config_schema, cfg);
+	return 0;
+}
+
+/* `ucgw xlate [-c FILE | -C CONF] [-q] INPUT...`. */
 int
 xlate_cli_main(int argc, char **argv)
 {
-	const char *cfile = NULL;
-	int ch, quiet = 0, worst = 0, rc;
+	char *cfile = NULL;
+	int ch, quiet = 0, worst = 0, rc, builtin = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:qh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:C:qh")) != -1) {
 		switch (ch) {
 		case 'c':
-			cfile = optarg;
+			free(cfile);
+			cfile = xstrdup(optarg);
+			break;
+		case 'C':
+			free(cfile);
+			if (xlate_cli_conf(optarg, &cfile) != 0)
+				return 2;
+			builtin = cfile == NULL;
 			break;
 		case 'q':
 			quiet = 1;
@@ -179,16 +210,19 @@ xlate_cli_main(int argc, char **argv)
 			return 0;
 		default:
 			xlate_cli_usage(stderr);
+			free(cfile);
 			return 2;
 		}
 	}
 	if (optind == argc) {
 		xlate_cli_usage(stderr);
+		free(cfile);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
-		if ((rc = xlate_cli_one(cfile, argv[i], quiet)) > worst)
+		if ((rc = xlate_cli_one(cfile, builtin, argv[i], quiet)) > worst)
 			worst = rc;
 	}
+	free(cfile);
 	return worst;
 }

@@ -389,6 +389,25 @@ ev_incoming(struct model *m, const struct json *inv)
 	return 0;
 }
 
+/* The agent's message failed: notify the notice the rules give, if any. */
+static int
+ev_undelivered(struct model *m, const struct json *ev, const char *dir)
+{
+	struct xlate_session s;
+	struct json ud;
+	char *notice;
+
+	event_reason(m, ev);
+	if (!streq(dir, "Outgoing") || m->pending == NULL)
+		return 0;
+	m->var[XV_TEXT] = m->pending;
+	model_view(m, &s, &ud);
+	if ((notice = xlate_undelivered(m->r, &s)) != NULL)
+		model_notify_message(m, notice);
+	free(notice);
+	return 0;
+}
+
 /* A message event: notify its text once it completed with success. */
 static int
 ev_message(struct model *m, const struct json *ev, const struct json *msg)
@@ -401,7 +420,7 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 	if (!m->exists || !streq(json_get_str(ev, "type"), "completed"))
 		return 0;
 	if (!streq(json_get_str(ev, "status"), "Success"))
-		return event_reason(m, ev);
+		return ev_undelivered(m, ev, dir);
 	m->var[XV_DIRECTION] = dir;
 	m->var[XV_TIMESTAMP] = json_get_str(msg, "timeStamp");
 	if (dir != NULL && strcmp(dir, "Outgoing") == 0) {

@@ -394,6 +394,20 @@ START_TEST(test_text_in_html)
 
 	ck_assert_str_eq(t, "a & b<c\xc3\xa9\nd" "A&bogus;");
 	free(t);
+	html = "<STYLE type=\"text/css\">p{color:red}</style><p>x</p><script>a<b</script>y<style";
+	t = xlate_text_in(r, html, strlen(html), 1);
+	ck_assert_str_eq(t, "x\ny");
+	free(t);
+	/* Found by fuzzing: a '<' at the very end of a buffer that is not NUL-terminated. */
+	{
+		char *two = xmalloc(2);	/* exactly "a<": ASan sees any read past it */
+
+		memcpy(two, "a<", 2);
+		t = xlate_text_in(r, two, 2, 1);
+		ck_assert_str_eq(t, "a");
+		free(t);
+		free(two);
+	}
 	t = xlate_text_in(r, "Hi Tosh\r\n", 9, 0);
 	ck_assert_str_eq(t, "Hi Tosh");
 	free(t);
@@ -403,6 +417,29 @@ START_TEST(test_text_in_html)
 	ck_assert_str_eq(t, "<b>x</b>\n");
 	free(t);
 	xlate_unref(r);
+}
+END_TEST
+
+START_TEST(test_undelivered_notice)
+{
+	struct xlate_rules *r = good("{\"text\":{\"undelivered\":\"Not sent ($reason_code): $text\"}}");
+	struct xlate_session s = { .id = "X", .state = XLATE_TALKING };
+	char *t;
+
+	s.var[XV_TEXT] = "hi";
+	t = xlate_undelivered(r, &s);
+	ck_assert_str_eq(t, "Not sent (): hi");
+	free(t);
+	s.var[XV_REASON_CODE] = "RemoteFailure/Timeout";
+	t = xlate_undelivered(r, &s);
+	ck_assert_str_eq(t, "Not sent (RemoteFailure/Timeout): hi");
+	free(t);
+	xlate_unref(r);
+	r = good("{\"text\":{\"undelivered\":null}}");
+	ck_assert_ptr_null(xlate_undelivered(r, &s));
+	xlate_unref(r);
+	ck_assert_str_eq(problems_of("{\"text\":{\"undelivered\":\"$txt\"}}"),
+	    "t:1:24: \"$txt\": unknown variable \"$txt\"\n");
 }
 END_TEST
 
@@ -578,6 +615,33 @@ START_TEST(test_check_states_caps_notifications)
 }
 END_TEST
 
+START_TEST(test_check_duplicate_keys)
+{
+	ck_assert_str_eq(problems_of("{\"text\": {\"max_length\": 5},\n"
+	    " \"states\": {\"messaging\": {\"Connected\": \"Talking\", \"Connected\": null}},\n"
+	    " \"text\": {}}"),
+	    "t:2:51: duplicate key \"Connected\" (first at 2:27)\n"
+	    "t:3:2: duplicate key \"text\" (first at 1:2)\n");
+}
+END_TEST
+
+START_TEST(test_check_costly_regex)
+{
+	/* glibc would copy the tree once per repetition: 2^30 copies. */
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:x\",\n"
+	    "  \"((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"]}}"),
+	    "t:2:3: regular expression \"((((((((((((((((((((((((((((((a+)+)+)+)+...\" refused: "
+	    "too many repetitions (stacked or nested + or {m,n})\n");
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"x+++++++++++++++++++++++++++++++\"]}}"),
+	    "t:1:24: regular expression \"x+++++++++++++++++++++++++++++++\" refused: "
+	    "too many repetitions (stacked or nested + or {m,n})\n");
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"(a*)*\\\\1\"]}}"),
+	    "t:1:24: regular expression \"(a*)*\\1\" refused: back-references (\\1..\\9) are not allowed\n");
+	/* Ordinary counted repetitions are fine. */
+	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:(a{1,100}){1,10}@[a-z]+\"]}}"), "");
+}
+END_TEST
+
 static Suite *
 xlate_suite(void)
 {
@@ -597,6 +661,7 @@ xlate_suite(void)
 	UNIT_ADD(s, test_notify_message_and_extra_fields);
 	UNIT_ADD(s, test_text_out_policy);
 	UNIT_ADD(s, test_text_in_html);
+	UNIT_ADD(s, test_undelivered_notice);
 	UNIT_ADD(s, test_incoming_policy);
 	UNIT_ADD(s, test_subject_from_userdata);
 	UNIT_ADD(s, test_current_swap_keeps_old_alive);
@@ -608,6 +673,8 @@ xlate_suite(void)
 	UNIT_ADD(s, test_check_unreachable_rules);
 	UNIT_ADD(s, test_check_directory);
 	UNIT_ADD(s, test_check_states_caps_notifications);
+	UNIT_ADD(s, test_check_duplicate_keys);
+	UNIT_ADD(s, test_check_costly_regex);
 	return s;
 }
 

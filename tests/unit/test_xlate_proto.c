@@ -2,7 +2,9 @@
  * test_xlate_proto.c: runs EVERY transcript in $UCGW_SRCDIR/proto (one TAP
  * line each) through xlate_proto_check(), checks that the documentation
  * quotes every example rule file of proto/examples verbatim, and that the
- * checker catches a transcript whose expectations are wrong.
+ * checker catches a transcript whose expectations are wrong; and that
+ * every transcript recorded again through xlate_rec.c (plain and masked)
+ * replays without a difference.
  */
 #include <glob.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "unit.h"
 #include "xlate.h"
 #include "xlate_proto.h"
+#include "xlate_rec.h"
 
 static glob_t transcripts, examples;
 static char srcdir[1024];
@@ -138,6 +141,157 @@ START_TEST(test_wrong_expectation_is_reported)
 }
 END_TEST
 
+/* Record transcript t again from its input and the outputs it produces. */
+static char *
+rerecord(const struct xlate_rules *r, const struct json *t, int mask)
+{
+	const struct json *sj = json_get(t, "session"), *out, *v;
+	const char *remote[8];
+	struct xlate_session s;
+	struct json_error e;
+	struct json_doc *d;
+	struct xlate_rec *rec;
+	struct buf b;
+	char *err, *text;
+
+	memset(&s, 0, sizeof s);
+	if (sj != NULL) {
+		s.id = json_get_str(sj, "id");
+		s.uri_base = json_get_str(sj, "uri_base");
+		s.state = xlate_state_parse(json_get_str(sj, "state"));
+		s.user_data = json_get(sj, "userData");
+		s.var[XV_AGENT] = json_get_str(sj, "agent");
+		v = json_get(sj, "remote");
+		for (size_t i = 0; v != NULL && i < v->u.arr.n && i < 8; i++)
+			remote[s.nremote++] = json_str(v->u.arr.v[i]);
+		s.remote = remote;
+	}
+	rec = xlate_rec_new(json_get_str(t, "description"), sj != NULL ? &s : NULL,
+	    json_get_str(sj, "pending_text"));
+	if ((v = json_get(t, "gws")) != NULL)
+		xlate_rec_gws(rec, json_get_str(v, "method"), json_get_str(v, "path"), json_get(v, "body"));
+	else
+		xlate_rec_ucwa(rec, json_get(t, "ucwa"));
+	buf_init(&b);
+	ck_assert_int_eq(xlate_proto_eval(r, t, &b, &err), 0);
+	d = json_parse(b.data, b.len, NULL, &e);
+	out = json_root(d);
+	if ((v = json_get(out, "response")) != NULL && v->type == JSON_OBJECT)
+		xlate_rec_response(rec, (int)json_get(v, "statusCode")->u.i,
+		    json_get_str(v, "statusMessage"));
+	v = json_get(out, "upstream");
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const struct json *u = v->u.arr.v[i], *body = json_get(u, "body");
+		char *bj = NULL;
+
+		if (body != NULL && body->type == JSON_OBJECT) {
+			struct buf bb;
+			struct jw w;
+
+			buf_init(&bb);
+			jw_init(&w, &bb);
+			jw_value(&w, body);
+			bj = buf_detach(&bb, NULL);
+		}
+		xlate_rec_upstream(rec, json_get_str(u, "rel"), json_get_str(u, "content_type"), bj,
+		    json_str(body));
+		free(bj);
+	}
+	v = json_get(out, "notifications");
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		struct buf nb;
+		struct jw w;
+
+		buf_init(&nb);
+		jw_init(&w, &nb);
+		jw_value(&w, v->u.arr.v[i]);
+		xlate_rec_notify(rec, nb.data);
+		buf_free(&nb);
+	}
+	json_doc_free(d);
+	buf_free(&b);
+	text = xlate_rec_finish(rec, mask);
+	return text;
+}
+
+/* Check a recorded transcript text against rules r; the report on failure. */
+static void
+replay(const struct xlate_rules *r, const char *text, const char *what)
+{
+	struct json_error e;
+	struct json_doc *d = json_parse(text, strlen(text), NULL, &e);
+	struct buf report;
+	int n;
+
+	ck_assert_msg(d != NULL, "%s: recorded text does not parse: %s", what, text);
+	buf_init(&report);
+	n = xlate_proto_check(r, json_root(d), &report);
+	ck_assert_msg(n == 0, "%s: %d difference(s)\n%s\n%s", what, n, report.data, text);
+	buf_free(&report);
+	json_doc_free(d);
+}
+
+START_TEST(test_recorded_again_replays)
+{
+	const char *path = transcripts.gl_pathv[_i];
+	struct json_doc *d = parse_file(path);
+	struct xlate_rules *r = rules_for(json_root(d));
+	char *text = rerecord(r, json_root(d), 0);
+
+	replay(r, text, path);
+	free(text);
+	xlate_unref(r);
+	json_doc_free(d);
+}
+END_TEST
+
+START_TEST(test_recording_masks_texts_and_secrets)
+{
+	struct json_doc *d;
+	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
+	char path[2048], *text;
+	struct xlate_rec *rec;
+	struct json_error e;
+
+	snprintf(path, sizeof path, "%s/proto/gws-sendmessage.json", srcdir);
+	d = parse_file(path);
+	text = rerecord(r, json_root(d), 1);
+	ck_assert_ptr_null(strstr(text, "Hello"));
+	ck_assert_ptr_nonnull(strstr(text, "\"text\":\"***\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"rel\":\"sendMessage\",\"content_type\":"
+	    "\"text/plain; charset=UTF-8\",\"body\":\"***\""));
+	replay(r, text, "masked gws-sendmessage");
+	free(text);
+	json_doc_free(d);
+	snprintf(path, sizeof path, "%s/proto/ucwa-incoming-message.json", srcdir);
+	d = parse_file(path);
+	text = rerecord(r, json_root(d), 1);
+	ck_assert_ptr_null(strstr(text, "Tosh"));
+	ck_assert_ptr_nonnull(strstr(text, "\"message\":\"***\""));
+	replay(r, text, "masked ucwa-incoming-message");
+	free(text);
+	json_doc_free(d);
+	/* Secrets are blanked even unmasked, wherever they are. */
+	text = xstrdup("{\"operationName\":\"X\",\"password\":\"hunter2\",\"n\":{\"accessToken\":"
+	    "\"abc\"}}");
+	d = json_parse(text, strlen(text), NULL, &e);
+	free(text);
+	ck_assert_ptr_nonnull(d);
+	rec = xlate_rec_new("secrets", NULL, NULL);
+	xlate_rec_gws(rec, "POST", "/api/v2/me", json_root(d));
+	text = xlate_rec_finish(rec, 0);
+	ck_assert_ptr_null(strstr(text, "hunter2"));
+	ck_assert_ptr_null(strstr(text, "abc"));
+	ck_assert_str_eq(text, "{\"description\":\"secrets\",\"gws\":{\"method\":\"POST\",\"path\":"
+	    "\"/api/v2/me\",\"body\":{\"operationName\":\"X\",\"password\":\"***\",\"n\":"
+	    "{\"accessToken\":\"***\"}}},\"expect\":{\"response\":null,\"upstream\":[],"
+	    "\"notifications\":[]}}\n");
+	free(text);
+	json_doc_free(d);
+	xlate_unref(r);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -156,6 +310,11 @@ proto_suite(void)
 	UNIT_ADD(s, test_wrong_expectation_is_reported);
 	tcase_set_timeout(tc, UNIT_TIMEOUT);
 	tcase_add_loop_test(tc, test_transcript, 0, (int)transcripts.gl_pathc);
+	suite_add_tcase(s, tc);
+	UNIT_ADD(s, test_recording_masks_texts_and_secrets);
+	tc = tcase_create("recorded again");
+	tcase_set_timeout(tc, UNIT_TIMEOUT);
+	tcase_add_loop_test(tc, test_recorded_again_replays, 0, (int)transcripts.gl_pathc);
 	suite_add_tcase(s, tc);
 	return s;
 }
