@@ -21,7 +21,7 @@ async function withGateway(extra, fn, args = []) {
     await fn(gw, clients);
   } finally {
     for (const c of clients) await Promise.race([cd.disconnect(c), new Promise((r) => setTimeout(r, 2000))]);
-    await gw.stop();
+    await cd.stopClean(gw);
   }
   return gw;
 }
@@ -136,8 +136,8 @@ test('after a gateway restart the client handshakes and subscribes again', async
     assert.match(gw2.stderr, /handshake from/);
   } finally {
     await Promise.race([cd.disconnect(c), new Promise((r) => setTimeout(r, 2000))]);
-    await gw.stop();
-    if (gw2) await gw2.stop();
+    await cd.stopClean(gw);
+    if (gw2) await cd.stopClean(gw2);
   }
 });
 

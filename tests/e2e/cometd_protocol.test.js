@@ -26,7 +26,7 @@ async function withGateway(extra, fn) {
   try {
     await fn(gw);
   } finally {
-    await gw.stop();
+    await cd.stopClean(gw);
   }
   return gw;
 }
@@ -258,7 +258,7 @@ test('SIGTERM answers every parked connect at once', async () => {
     assert.ok(Date.now() - t < 10000, 'exited well before drain_ms');
     assert.match(gw.stderr, /answered 2 parked connect/);
   } finally {
-    await gw.stop();
+    await cd.stopClean(gw);
   }
 });
 
@@ -350,7 +350,7 @@ test('sessions expire when idle', async () => {
     const gone = await h.request({ port: gw.port, path: '/api/v2/diagnostics/session', headers: { Cookie: cookie } });
     assert.equal(gone.status, 401);
   } finally {
-    await gw.stop();
+    await cd.stopClean(gw);
   }
 });
 
@@ -380,7 +380,7 @@ test('CSRF: GET responses name the token; enforcement refuses POSTs without it',
     const hs = await cd.bayeux(gw.port, [HS], { user: null, headers: { Cookie: cookie } });
     assert.equal(hs.json[0].successful, true);
   } finally {
-    await gw.stop();
+    await cd.stopClean(gw);
   }
 });
 
@@ -410,7 +410,7 @@ test('CORS: preflight and credentials for configured origins only, never "*"', a
     assert.equal(star.code, 1);
     assert.match(star.stderr, /no wildcard/);
   } finally {
-    await gw.stop();
+    await cd.stopClean(gw);
   }
 });
 
@@ -421,7 +421,7 @@ test('the publish diagnostics endpoint is off by default and checks its input', 
       headers: { Authorization: cd.basic('agent1') }, body: '{}' });
     assert.equal(r.status, 404);
   } finally {
-    await off.stop();
+    await cd.stopClean(off);
   }
   await withGateway({}, async (gw) => {
     for (const body of ['{', '{}', '{"channel":"/v2/x"}', '{"channel":"bad","data":{}}',

@@ -39,6 +39,14 @@ async function startGateway(extra = {}, args = [], dir = h.tmpdir()) {
   return p;
 }
 
+// Stop the gateway; it must exit 0 with no sanitizer report.
+async function stopClean(gw) {
+  const assert = require('node:assert/strict');
+  const r = await gw.stop();
+  assert.doesNotMatch(gw.stderr, /Sanitizer|runtime error/, 'sanitizer report in the gateway log');
+  assert.equal(r.code, 0, `gateway exit: ${JSON.stringify(r)}\n${gw.stderr.slice(-2000)}`);
+}
+
 function basic(user, pw = AGENTS[user]) {
   return 'Basic ' + Buffer.from(`${user}:${pw}`).toString('base64');
 }
@@ -168,6 +176,6 @@ async function cuttingProxy(port, cutWhen = () => false) {
 }
 
 module.exports = {
-  AGENTS, gatewayConfig, startGateway, basic, bayeux, publish, rawHandshake, cometdLib,
+  AGENTS, gatewayConfig, startGateway, stopClean, basic, bayeux, publish, rawHandshake, cometdLib,
   newClient, handshake, subscribe, connected, disconnect, cuttingProxy,
 };
