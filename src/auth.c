@@ -373,6 +373,15 @@ auth_pending_abort(struct http_req *req, void *arg)
 	auth_pending_free(p);
 }
 
+/* Wipe and free a buffer that held credentials. */
+static void
+auth_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_free(b);
+}
+
 /* Split "Basic base64(user:password)" into out (user NUL password). */
 static int
 auth_parse_basic(const char *h, struct buf *out, const char **pass)
@@ -405,8 +414,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 
 	buf_init(&cred);
 	if (auth_parse_basic(h, &cred, &pass) != 0) {
-		OPENSSL_cleanse(cred.data, cred.cap);
-		buf_free(&cred);
+		auth_wipe(&cred);
 		log_info("auth: %s: malformed Authorization header", http_req_peer(req));
 		auth_deny(req);
 		return;
@@ -416,8 +424,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	TAILQ_INSERT_TAIL(&a->pending, p, entry);
 	http_req_set_abort(req, auth_pending_abort, p);
 	handle = a->verifier.start(a->verifier.ctx, cred.data, pass, auth_verified, p);
-	OPENSSL_cleanse(cred.data, cred.cap);
-	buf_free(&cred);
+	auth_wipe(&cred);
 	if (p->finished)
 		auth_pending_free(p);
 	else {
