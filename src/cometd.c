@@ -29,8 +29,6 @@
 #define COMETD_BUCKETS		4096
 #define COMETD_MAX_SUBS		64	/* subscriptions per client */
 #define COMETD_PATH		"/api/v2/notifications"
-#define COMETD_PUBLISH_PATH	"/api/v2/diagnostics/publish"
-#define COMETD_SESSION_PATH	"/api/v2/diagnostics/session"
 
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
@@ -998,104 +996,6 @@ cometd_drain(struct cometd *cd)
 	log_info("cometd: stopping: answered %u parked connect(s)", n);
 }
 
-/* Check one {"channel","data"} of the publish endpoint. */
-static const char *
-cometd_diag_check(const struct json *m)
-{
-	const struct json *data = json_get(m, "data");
-
-	if (m->type != JSON_OBJECT || json_get_str(m, "channel") == NULL || data == NULL)
-		return "each message needs \"channel\" and \"data\"";
-	if (!cometd_channel_valid(json_get_str(m, "channel"), 0) ||
-	    strncmp(json_get_str(m, "channel"), "/meta/", 6) == 0)
-		return "invalid channel";
-	if (data->type != JSON_OBJECT)
-		return "data must be an object";
-	return NULL;
-}
-
-/* POST /api/v2/diagnostics/publish (test only): publish to the caller's clients. */
-static void
-cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
-{
-	struct cometd *cd = arg;
-	const struct json *root, *list, *const *v, *one;
-	const char *body, *why = NULL;
-	struct json_error err;
-	struct json_doc *doc;
-	size_t len, n = 0;
-	long long queued = 0;
-	struct buf out, data;
-	struct jw w;
-
-	body = http_req_body(req, &len);
-	if ((doc = json_parse(body, len, NULL, &err)) == NULL) {
-		gws_reply_error(req, 400, GWS_INVALID_STATE, err.msg);
-		return;
-	}
-	root = json_root(doc);
-	list = json_is(root, JSON_OBJECT) && json_get(root, "messages") ? json_get(root, "messages") : root;
-	if (cometd_messages(list, &one, &v, &n) != 0)
-		why = "expected {\"channel\",\"data\"}, an array of them, or {\"messages\":[...]}";
-	for (size_t i = 0; why == NULL && i < n; i++)
-		why = cometd_diag_check(v[i]);
-	if (why != NULL) {
-		json_doc_free(doc);
-		gws_reply_error(req, 400, GWS_MISSING_PARAM, why);
-		return;
-	}
-	buf_init(&data);
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&data);
-		jw_init(&w, &data);
-		jw_value(&w, json_get(v[i], "data"));
-		queued += cometd_publish(cd, agent, json_get_str(v[i], "channel"), data.data);
-	}
-	buf_free(&data);
-	json_doc_free(doc);
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
-	jw_kint(&w, "queued", queued);
-	jw_obj_end(&w);
-	gws_reply_json(req, 200, &out);
-}
-
-/* GET /api/v2/diagnostics/session (test only): who the caller is. */
-static void
-cometd_diag_session(struct http_req *req, const char *agent, void *arg)
-{
-	struct buf out;
-	struct jw w;
-
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
-	jw_kstr(&w, "user", agent);
-	jw_obj_end(&w);
-	gws_reply_json(req, 200, &out);
-}
-
-/* The test-only diagnostics routes (debug.publish_endpoint). */
-static int
-cometd_diag_route(struct cometd *cd, struct http_req *req, const char *path, const char *method)
-{
-	const char *want = strcmp(path, COMETD_PUBLISH_PATH) == 0 ? "POST" : "GET";
-
-	if (strcmp(path, COMETD_PUBLISH_PATH) != 0 && strcmp(path, COMETD_SESSION_PATH) != 0)
-		return 0;
-	if (strcmp(method, want) != 0) {
-		http_req_add_header(req, "Allow", want);
-		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
-	} else if (*want == 'P')
-		auth_request(cd->auth, req, 0, cometd_diag_publish, cd);
-	else
-		auth_request(cd->auth, req, 0, cometd_diag_session, cd);
-	return 1;
-}
-
 /* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
 static int
 cometd_is_endpoint(const char *path)
@@ -1112,7 +1012,7 @@ cometd_route(struct cometd *cd, struct http_req *req)
 {
 	const char *path = http_req_path(req), *method = http_req_method(req);
 
-	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, req, path, method))
+	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, cd->auth, req))
 		return 1;
 	if (!cometd_is_endpoint(path))
 		return 0;
