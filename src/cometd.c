@@ -93,7 +93,7 @@ struct cometd_ctx {
 };
 
 static void cometd_client_timer(evutil_socket_t, short, void *);
-static void cometd_connect_answer(struct cometd_client *, int reconnect_none);
+static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
 
 /* FNV-1a bucket of a string. */
 static unsigned
@@ -398,7 +398,7 @@ cometd_make_room(struct cometd *cd, struct cometd_agent *a)
 	if (a != NULL && a->n >= (unsigned)cd->cfg->cometd_max_clients_per_agent &&
 	    (old = TAILQ_FIRST(&a->clients)) != NULL) {
 		if (old->parked != NULL)
-			cometd_connect_answer(old, 0);
+			cometd_connect_answer(old, "handshake", "409::Replaced by a newer client");
 		cometd_client_kill(old, "replaced: cometd.max_clients_per_agent reached");
 	}
 	return cd->nclients < (unsigned)cd->cfg->cometd_max_clients ? 0 : -1;
@@ -585,7 +585,7 @@ cometd_disconnect(struct cometd_ctx *x, const struct json *msg, struct cometd_cl
 	struct jw w;
 
 	if (c->parked != NULL)
-		cometd_connect_answer(c, 1);
+		cometd_connect_answer(c, "none", NULL);
 	if (x->connect == c)
 		x->connect = NULL;
 	cometd_client_kill(c, "disconnected");
@@ -613,15 +613,12 @@ cometd_client_publish(struct cometd_ctx *x, const struct json *msg, const char *
 	jw_obj_end(&w);
 }
 
-/* Write the connect reply into out (events first, then the reply). */
+/* Append the queued messages to out; under ack they wait for their batch's ack. */
 static void
-cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw, int multi,
-    int reconnect_none)
+cometd_connect_events(struct cometd_client *c, struct buf *out)
 {
 	struct cometd_msg *m;
-	struct jw w;
 
-	c->batch++;
 	while ((m = TAILQ_FIRST(&c->queue)) != NULL) {
 		TAILQ_REMOVE(&c->queue, m, entry);
 		if (out->len > 0)
@@ -635,6 +632,23 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 			c->nqueued--;
 		}
 	}
+}
+
+/*
+ * Write the connect reply into out: with error NULL, the queued messages
+ * then a successful reply (a new batch under ack); otherwise only the
+ * failure with reconnect advice.
+ */
+static void
+cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw, int multi,
+    const char *reconnect, const char *error)
+{
+	struct jw w;
+
+	if (error == NULL) {
+		c->batch++;
+		cometd_connect_events(c, out);
+	}
 	if (out->len > 0)
 		buf_addch(out, ',');
 	jw_init(&w, out);
@@ -644,9 +658,11 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 		jw_raw(&w, idraw);
 	}
 	jw_kstr(&w, "channel", "/meta/connect");
-	jw_kbool(&w, "successful", 1);
-	cometd_advice(c->cd, &w, reconnect_none ? "none" : "retry", multi);
-	if (c->ack) {
+	jw_kbool(&w, "successful", error == NULL);
+	if (error != NULL)
+		jw_kstr(&w, "error", error);
+	cometd_advice(c->cd, &w, reconnect, multi);
+	if (c->ack && error == NULL) {
 		jw_key(&w, "ext");
 		jw_obj_begin(&w);
 		jw_kint(&w, "ack", (long long)c->batch);
@@ -655,9 +671,9 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 	jw_obj_end(&w);
 }
 
-/* Answer the parked connect now; the expiry clock starts. */
+/* Answer the parked connect now (see cometd_connect_write); the expiry clock starts. */
 static void
-cometd_connect_answer(struct cometd_client *c, int reconnect_none)
+cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char *error)
 {
 	struct http_req *req = c->parked;
 	struct buf out = c->parked_pre;
@@ -665,7 +681,7 @@ cometd_connect_answer(struct cometd_client *c, int reconnect_none)
 	c->parked = NULL;
 	buf_init(&c->parked_pre);
 	http_req_set_abort(req, NULL, NULL);
-	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect_none);
+	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect, error);
 	free(c->parked_id);
 	c->parked_id = NULL;
 	cometd_send(req, 200, &out);
@@ -695,7 +711,7 @@ cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 	struct cometd_client *c = arg;
 
 	if (c->parked != NULL)
-		cometd_connect_answer(c, 0);
+		cometd_connect_answer(c, "retry", NULL);
 	else
 		cometd_client_kill(c, "expired (no connect within cometd.max_interval_ms)");
 }
@@ -767,7 +783,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 	struct buf idb;
 
 	if (c->parked != NULL)	/* an older connect: answer it, keep the new one */
-		cometd_connect_answer(c, 0);
+		cometd_connect_answer(c, "retry", NULL);
 	cometd_ack(c, x->connect_msg);
 	hold = cometd_hold_ms(x, c, x->connect_msg, &multi);
 	buf_init(&idb);
@@ -778,7 +794,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 		jw_value(&w, id);
 	}
 	if (hold == 0) {
-		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, 0);
+		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, "retry", NULL);
 		buf_free(&idb);
 		cometd_send(x->req, 200, &x->out);
 		cometd_client_expiry(c);
@@ -921,7 +937,7 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 		    c->id, c->agent->name, c->nqueued);
 		snprintf(why, sizeof why, "disconnected: over cometd.max_queue");
 		if (c->parked != NULL)
-			cometd_connect_answer(c, 0);
+			cometd_connect_answer(c, "handshake", "408::Too many pending messages");
 		cometd_client_kill(c, why);
 		return 0;
 	}
@@ -988,7 +1004,7 @@ cometd_drain(struct cometd *cd)
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
 		LIST_FOREACH(c, &cd->clients[i], hash) {
 			if (c->parked != NULL) {
-				cometd_connect_answer(c, 0);
+				cometd_connect_answer(c, "retry", NULL);
 				n++;
 			}
 		}

@@ -221,6 +221,34 @@ test('a client over the queue limit is disconnected with handshake advice and lo
   });
 });
 
+test('overflow while a connect is parked answers it with handshake advice', async () => {
+  await withGateway({ cometd: { max_queue: 5 }, log: { level: 'debug' } }, async (gw) => {
+    const id = await cd.rawHandshake(gw.port, 'agent1');
+    await cd.bayeux(gw.port, [{ id: '2', channel: '/meta/subscribe', clientId: id, subscription: IM }]);
+    const parked = cd.bayeux(gw.port, [connectMsg(id, '3')]);
+    await h.waitFor(() => /connect parked/.test(gw.stderr), 5000 * h.slow, 'the connect to park');
+    // Six in one loop turn: the sixth finds five waiting.
+    const msgs = Array.from({ length: 6 }, (_, i) => ({ channel: IM, data: { i } }));
+    assert.equal(await cd.publish(gw.port, 'agent1', msgs), 5);
+    const r = await parked;
+    assert.deepEqual(r.json, [{ id: '3', channel: '/meta/connect', successful: false,
+      error: '408::Too many pending messages', advice: { reconnect: 'handshake', interval: 0 } }]);
+  });
+});
+
+test('at cometd.max_clients_per_agent a new handshake ends the oldest client', async () => {
+  await withGateway({ cometd: { max_clients_per_agent: 2 } }, async (gw) => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await cd.rawHandshake(gw.port, 'agent1'));
+    const other = await cd.rawHandshake(gw.port, 'agent2');
+    const state = async (id, user = 'agent1') =>
+      (await cd.bayeux(gw.port, [connectMsg(id, '9', { timeout: 0 })], { user })).json[0].successful;
+    assert.deepEqual([await state(ids[0]), await state(ids[1]), await state(ids[2])], [false, true, true]);
+    assert.equal(await state(other, 'agent2'), true);
+    assert.match(gw.stderr, /replaced: cometd\.max_clients_per_agent reached/);
+  });
+});
+
 test('ack: unacknowledged batches are resent, acknowledged ones are not', async () => {
   await withGateway({}, async (gw) => {
     const id = await cd.rawHandshake(gw.port, 'agent1', { ack: true });

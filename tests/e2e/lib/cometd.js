@@ -44,7 +44,7 @@ async function stopClean(gw) {
   const assert = require('node:assert/strict');
   const r = await gw.stop();
   assert.doesNotMatch(gw.stderr, /Sanitizer|runtime error/, 'sanitizer report in the gateway log');
-  assert.equal(r.code, 0, `gateway exit: ${JSON.stringify(r)}\n${gw.stderr.slice(-2000)}`);
+  assert.equal(r.code, 0, `gateway exit: ${JSON.stringify(r)}\n${gw.stderr.slice(-3000)}`);
 }
 
 function basic(user, pw = AGENTS[user]) {
