@@ -56,6 +56,7 @@ struct cometd_client {
 	struct buf parked_pre;
 	char *parked_id;
 	int parked_multi;
+	int hold_events;	/* answering a superseded connect: no messages */
 	struct event *timer;
 	int dead;
 	LIST_ENTRY(cometd_client) hash;
@@ -619,7 +620,7 @@ cometd_connect_events(struct cometd_client *c, struct buf *out)
 {
 	struct cometd_msg *m;
 
-	while ((m = TAILQ_FIRST(&c->queue)) != NULL) {
+	while (!c->hold_events && (m = TAILQ_FIRST(&c->queue)) != NULL) {
 		TAILQ_REMOVE(&c->queue, m, entry);
 		if (out->len > 0)
 			buf_addch(out, ',');
@@ -782,8 +783,12 @@ cometd_connect_finish(struct cometd_ctx *x)
 	int multi;
 	struct buf idb;
 
-	if (c->parked != NULL)	/* an older connect: answer it, keep the new one */
+	if (c->parked != NULL) {
+		/* Superseded (its client gave up on it): answer it empty, the new one carries the messages. */
+		c->hold_events = 1;
 		cometd_connect_answer(c, "retry", NULL);
+		c->hold_events = 0;
+	}
 	cometd_ack(c, x->connect_msg);
 	hold = cometd_hold_ms(x, c, x->connect_msg, &multi);
 	buf_init(&idb);

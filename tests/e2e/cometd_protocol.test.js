@@ -138,6 +138,22 @@ test('connect: timeout 0 answers at once; otherwise held until the hold time', a
   });
 });
 
+test('a second connect answers the parked one at once and is held itself', async () => {
+  await withGateway({ log: { level: 'debug' } }, async (gw) => {
+    const id = await cd.rawHandshake(gw.port);
+    await cd.bayeux(gw.port, [{ id: '2', channel: '/meta/subscribe', clientId: id, subscription: IM }]);
+    const first = cd.bayeux(gw.port, [connectMsg(id, '3')]);
+    await h.waitFor(() => (gw.stderr.match(/connect parked/g) || []).length === 1, 5000 * h.slow);
+    const second = cd.bayeux(gw.port, [connectMsg(id, '4')]);
+    const r1 = await first;
+    assert.deepEqual(r1.json.map((m) => [m.id, m.channel, m.successful]), [['3', '/meta/connect', true]]);
+    await h.waitFor(() => (gw.stderr.match(/connect parked/g) || []).length === 2, 5000 * h.slow);
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 1 } }]), 1);
+    const r2 = await second;
+    assert.deepEqual(r2.json.map((m) => m.id || m.data.n), [1, '4']);
+  });
+});
+
 test('a notification reaches a client once even when several subscriptions match', async () => {
   await withGateway({}, async (gw) => {
     const id = await cd.rawHandshake(gw.port);
