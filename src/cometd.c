@@ -459,7 +459,8 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 	if (x->cd->draining || cometd_make_room(x->cd, cometd_agent_get(x->cd, x->agent, 0)) != 0) {
 		log_warn("cometd: handshake of %s refused: %s", x->agent,
 		    x->cd->draining ? "stopping" : "cometd.max_clients reached");
-		cometd_reply_error(x, msg, "/meta/handshake", "503::Too many clients", "retry");
+		cometd_reply_error(x, msg, "/meta/handshake",
+		    x->cd->draining ? "503::Gateway stopping" : "503::Too many clients", "retry");
 		return;
 	}
 	c = cometd_client_new(x->cd, x->agent);
@@ -935,15 +936,13 @@ static int
 cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 {
 	struct cometd_msg *m;
-	char why[128];
 
 	if (c->nqueued >= (size_t)c->cd->cfg->cometd_max_queue) {
 		log_warn("cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
 		    c->id, c->agent->name, c->nqueued);
-		snprintf(why, sizeof why, "disconnected: over cometd.max_queue");
 		if (c->parked != NULL)
 			cometd_connect_answer(c, "handshake", "408::Too many pending messages");
-		cometd_client_kill(c, why);
+		cometd_client_kill(c, "disconnected: over cometd.max_queue");
 		return 0;
 	}
 	m = xmalloc(sizeof *m + len + 1);
