@@ -96,6 +96,34 @@ test('malformed bodies get HTTP 400 with a non-empty JSON array', async () => {
   });
 });
 
+test('odd message shapes get error replies and change nothing', async () => {
+  await withGateway({ cometd: { timeout_ms: 200 } }, async (gw) => {
+    const id = await cd.rawHandshake(gw.port);
+    const odd = [
+      [{ channel: 7, clientId: id }],
+      [{ id: { x: 1 }, channel: '/meta/connect', clientId: id, advice: { timeout: 'soon' } }],
+      [{ channel: '/meta/subscribe', clientId: id, subscription: [[IM]] }],
+      [{ channel: '/meta/subscribe', clientId: id, subscription: Array(65).fill(IM) }],
+      [{ channel: '/meta/subscribe', clientId: id, subscription: '/' + 'x'.repeat(300) }],
+      [{ channel: '/meta/connect', clientId: 12345 }],
+      [{ channel: '/meta/handshake', version: 1, supportedConnectionTypes: 'long-polling' }],
+      [connectMsg(id, 'a', { timeout: 0 }), connectMsg(id, 'b', { timeout: 0 })],
+      [null, true, 'x'],
+      [{ channel: '/meta/connect', clientId: id, ext: { ack: 'x' }, advice: { timeout: -5 } }],
+    ];
+    for (const body of odd) {
+      const r = await cd.bayeux(gw.port, body, { timeoutMs: 5000 });
+      assert.ok([200, 400].includes(r.status), `${JSON.stringify(body)}: ${r.status}`);
+      assert.ok(Array.isArray(r.json) && r.json.length > 0, `${JSON.stringify(body)}: ${r.body}`);
+    }
+    // Two connects in one request: one is refused.
+    const two = await cd.bayeux(gw.port, [connectMsg(id, 'a', { timeout: 0 }), connectMsg(id, 'b', { timeout: 0 })]);
+    assert.deepEqual(two.json.map((m) => [m.id, m.successful]).sort(), [['a', true], ['b', false]]);
+    // Nothing was subscribed by the refused subscribes.
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: {} }]), 0);
+  });
+});
+
 test('unknown, expired-looking and foreign clientIds get 402 with handshake advice', async () => {
   await withGateway({}, async (gw) => {
     const id = await cd.rawHandshake(gw.port, 'agent1');
