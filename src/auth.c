@@ -189,40 +189,48 @@ auth_session_new(struct auth *a, const char *user)
 	return s;
 }
 
-/* The JSESSIONID cookie value of req, copied into out; 0 if present. */
+/*
+ * The next JSESSIONID value in the Cookie header from *pos on, copied into
+ * out; 0 if found. Several may come (stale ones from other paths or hosts).
+ */
 static int
-auth_cookie(struct http_req *req, char *out, size_t outlen)
+auth_cookie_next(const char **pos, char *out, size_t outlen)
 {
-	const char *h = http_req_header(req, "Cookie"), *p;
+	const char *p = *pos;
 	size_t n;
 
-	for (p = h; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
+	for (; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
 		p += strspn(p, " \t");
 		if (strncmp(p, "JSESSIONID=", 11) != 0)
 			continue;
 		p += 11;
 		n = strcspn(p, "; \t");
+		*pos = p + n;
 		if (n == 0 || n >= outlen)
-			return -1;
+			continue;
 		memcpy(out, p, n);
 		out[n] = '\0';
 		return 0;
 	}
+	*pos = NULL;
 	return -1;
 }
 
-/* The live session named by req's cookie, or NULL. */
+/* The live session named by one of req's JSESSIONID cookies, or NULL. */
 static struct auth_session *
 auth_session_find(struct auth *a, struct http_req *req)
 {
+	const char *pos = http_req_header(req, "Cookie");
 	char id[AUTH_SID_LEN + 1];
 	struct auth_session *s;
 
-	if (auth_cookie(req, id, sizeof id) != 0 || strlen(id) != AUTH_SID_LEN)
-		return NULL;
-	LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
-		if (util_streq_ct(s->id, id))
-			return s;
+	while (auth_cookie_next(&pos, id, sizeof id) == 0) {
+		if (strlen(id) != AUTH_SID_LEN)
+			continue;
+		LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
+			if (util_streq_ct(s->id, id))
+				return s;
+		}
 	}
 	return NULL;
 }

@@ -229,3 +229,29 @@ test('two clients of one agent both receive; another agent receives nothing of i
     assert.deepEqual(b.received.map((m) => m.data.n), ['for-2']);
   });
 });
+
+test('a desktop that logged in once uses the JSESSIONID cookie for CometD', async () => {
+  await withGateway({}, async (gw, clients) => {
+    const login = await h.request({ port: gw.port, path: '/api/v2/diagnostics/session',
+      headers: { Authorization: cd.basic('agent2') } });
+    assert.equal(login.status, 200);
+    const cookie = login.headers['set-cookie'][0].split(';')[0];
+    const c = await cd.newClient(gw.port, 'agent2', { cookie });
+    clients.push(c);
+    await cd.handshake(c);
+    await cd.subscribe(c, '/v2/me/*');
+    await cd.connected(c);
+    assert.equal(await cd.publish(gw.port, 'agent2', [{ channel: IM, data: { n: 'cookie' } }]), 1);
+    await h.waitFor(() => c.received.length === 1);
+    assert.equal(c.received[0].data.n, 'cookie');
+    // A client with a cookie the gateway never issued cannot even handshake.
+    const bad = await cd.newClient(gw.port, 'agent2', { cookie: 'JSESSIONID=' + 'B'.repeat(32) });
+    const failed = await new Promise((resolve) => {
+      bad.addListener('/meta/handshake', (m) => { if (!m.successful) resolve(m); });
+      bad.handshake();
+    });
+    assert.equal(failed.successful, false);
+    await cd.disconnect(bad);
+  });
+});
+

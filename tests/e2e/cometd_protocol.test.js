@@ -400,6 +400,10 @@ test('JSESSIONID: issued once, HttpOnly, then enough on its own; another agent c
     assert.match(other.headers['set-cookie'][0], /^JSESSIONID=/);
     const who = await h.request({ port: gw.port, path: '/api/v2/diagnostics/session', headers: { Cookie: cookie } });
     assert.equal(who.json.user, 'agent1');
+    // A stale JSESSIONID before the live one (another path or gateway on this host) is skipped.
+    const stale = await h.request({ port: gw.port, path: '/api/v2/diagnostics/session',
+      headers: { Cookie: `JSESSIONID=${'C'.repeat(32)}; other=1; ${cookie}` } });
+    assert.equal(stale.json.user, 'agent1');
   });
   // Nothing secret in the log.
   for (const secret of Object.values(cd.AGENTS)) assert.ok(!gw.stderr.includes(secret));
