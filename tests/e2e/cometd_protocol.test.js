@@ -166,6 +166,23 @@ test('connect: timeout 0 answers at once; otherwise held until the hold time', a
   });
 });
 
+test('a parked connect whose connection dies is unparked; messages wait for the next connect', async () => {
+  await withGateway({ log: { level: 'debug' } }, async (gw) => {
+    const id = await cd.rawHandshake(gw.port);
+    await cd.bayeux(gw.port, [{ id: '2', channel: '/meta/subscribe', clientId: id, subscription: IM }]);
+    const raw = await h.rawConnect(gw.port);
+    const body = JSON.stringify([connectMsg(id, '3')]);
+    raw.write(`POST /api/v2/notifications/connect HTTP/1.1\r\nHost: x\r\nAuthorization: ${cd.basic('agent1')}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await h.waitFor(() => /connect parked/.test(gw.stderr), 5000 * h.slow, 'the connect to park');
+    raw.end();
+    await h.waitFor(() => /parked connect aborted/.test(gw.stderr), 5000 * h.slow, 'the abort');
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 1 } }]), 1);
+    const r = await cd.bayeux(gw.port, [connectMsg(id, '4')]);
+    assert.deepEqual(r.json.map((m) => m.id || m.data.n), [1, '4']);
+  });
+});
+
 test('a second connect answers the parked one at once and is held itself', async () => {
   await withGateway({ log: { level: 'debug' } }, async (gw) => {
     const id = await cd.rawHandshake(gw.port);
