@@ -447,6 +447,23 @@ test('sessions expire when idle', async () => {
   }
 });
 
+test('a user without cookie support only ever ends its own oldest sessions', async () => {
+  const gw = await cd.startGateway({}, ['-o', 'auth.max_sessions_per_user=2']);
+  try {
+    const session = (headers) => h.request({ port: gw.port, path: '/api/v2/diagnostics/session', headers });
+    const other = (await session({ Authorization: cd.basic('agent2') })).headers['set-cookie'][0].split(';')[0];
+    const mine = [];
+    for (let i = 0; i < 3; i++) {
+      mine.push((await session({ Authorization: cd.basic('agent1') })).headers['set-cookie'][0].split(';')[0]);
+    }
+    const st = async (cookie) => (await session({ Cookie: cookie })).status;
+    assert.deepEqual([await st(mine[0]), await st(mine[1]), await st(mine[2]), await st(other)],
+      [401, 200, 200, 200]);
+  } finally {
+    await cd.stopClean(gw);
+  }
+});
+
 test('CSRF: GET responses name the token; enforcement refuses POSTs without it', async () => {
   const gw = await cd.startGateway({}, ['-o', 'auth.csrf_enforce=true']);
   try {
