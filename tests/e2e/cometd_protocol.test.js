@@ -543,3 +543,17 @@ test('the publish diagnostics endpoint is off by default and checks its input', 
     }
   });
 });
+
+test('ucgw -t checks auth.users and the notification keys', async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const f = path.join(h.tmpdir(), 'bad.conf');
+  fs.writeFileSync(f, '{\n "auth": {"users": [{"user": "a", "salt": "s", "password_sha256": "xyz"}]},\n' +
+    ' "cometd": {"max_queue": 0}\n}\n');
+  const r = await h.run('ucgw', ['-t', '-c', f]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^${f}:2:\\d+: auth\\.users: entry 1 \\(a\\): password_sha256 must be 64`, 'm'));
+  assert.match(r.stderr, new RegExp(`^${f}:3:\\d+: cometd\\.max_queue: 0 is out of range`, 'm'));
+  assert.ok(!r.stderr.includes('xyz'), 'the hash value is not echoed');
+});
+
