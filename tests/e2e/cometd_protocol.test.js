@@ -557,3 +557,34 @@ test('ucgw -t checks auth.users and the notification keys', async () => {
   assert.ok(!r.stderr.includes('xyz'), 'the hash value is not echoed');
 });
 
+test('SIGHUP takes new auth.users and cometd limits; clients and sessions stay', async () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const crypto = require('node:crypto');
+  const gw = await cd.startGateway({ log: { level: 'info' } });
+  try {
+    const id = await cd.rawHandshake(gw.port, 'agent1');
+    const hs = await cd.bayeux(gw.port, [HS]);
+    const cookie = hs.headers['set-cookie'][0].split(';')[0];
+    const file = path.join(gw.confDir, 'ucgw.conf');
+    const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const salt = 'new-salt';
+    cfg.auth.users[0].salt = salt;
+    cfg.auth.users[0].password_sha256 = crypto.createHash('sha256').update(salt + 'changed').digest('hex');
+    cfg.cometd = { timeout_ms: 1234 };
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    gw.signal_('SIGHUP');
+    await h.waitFor(() => /reload done/.test(gw.stderr), 5000 * h.slow, 'the reload');
+    const old = await cd.bayeux(gw.port, [HS]);
+    assert.equal(old.status, 401, 'the old password no longer works');
+    const auth = { Authorization: 'Basic ' + Buffer.from('agent1:changed').toString('base64') };
+    const fresh = await cd.bayeux(gw.port, [HS], { user: null, headers: auth });
+    assert.equal(fresh.json[0].advice.timeout, 1234);
+    // The client and the session made before the reload are still there.
+    const c = await cd.bayeux(gw.port, [connectMsg(id, '2', { timeout: 0 })], { user: null, headers: { Cookie: cookie } });
+    assert.equal(c.json[0].successful, true);
+  } finally {
+    await cd.stopClean(gw);
+  }
+});
+
