@@ -184,7 +184,7 @@ cometd_agent_get(struct cometd *cd, const char *name, int make)
 	return a;
 }
 
-/* Remove a client: unlink it, drop its queues; freed on the next turn. */
+/* Remove a client (why is logged unless NULL): unlink it, drop its queues; freed next turn. */
 static void
 cometd_client_kill(struct cometd_client *c, const char *why)
 {
@@ -193,7 +193,8 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 
 	if (c->dead)
 		return;
-	log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
+	if (why != NULL)
+		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
 	c->dead = 1;
 	event_del(c->timer);
 	LIST_REMOVE(c, hash);
@@ -230,7 +231,7 @@ cometd_free(struct cometd *cd)
 			}
 			buf_free(&c->parked_pre);
 			free(c->parked_id);
-			cometd_client_kill(c, "gateway stopping");
+			cometd_client_kill(c, NULL);
 		}
 	}
 	cometd_reap(-1, 0, cd);
