@@ -255,3 +255,27 @@ test('a desktop that logged in once uses the JSESSIONID cookie for CometD', asyn
   });
 });
 
+test('a client with its default transports tries WebSocket, is refused, and falls back to long-polling', async () => {
+  await withGateway({}, async (gw, clients) => {
+    const proxy = await cd.cuttingProxy(gw.port);
+    try {
+      const c = await cd.newClient(proxy.port, 'agent1', { websocket: true });
+      clients.push(c);
+      const hs = await cd.handshake(c);
+      assert.deepEqual(hs.supportedConnectionTypes, ['long-polling']);
+      assert.equal(c.getTransport().type, 'long-polling');
+      await cd.subscribe(c, IM);
+      await cd.connected(c);
+      assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 1 } }]), 1);
+      await h.waitFor(() => c.received.length === 1);
+      // The WebSocket upgrade (a GET) is refused with 405; everything after it is long-polling.
+      const gets = proxy.requests.filter((r) => r.startsWith('GET '));
+      assert.deepEqual(gets, ['GET /api/v2/notifications']);
+      assert.equal(proxy.requests[0], gets[0]);
+      assert.ok(proxy.requests.slice(1).every((r) => r.startsWith('POST ')), proxy.requests.join(' '));
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+

@@ -92,11 +92,14 @@ async function cometdLib() {
 // An official CometD client for user, long-polling only, Basic on every request.
 // Messages received on any subscription are collected in client.received.
 // With cookie set, the client sends that Cookie header instead of Basic.
-async function newClient(port, user, { ack = true, cookie, url } = {}) {
+// With websocket set, the client keeps its default transports (websocket first).
+async function newClient(port, user, { ack = true, cookie, url, websocket = false } = {}) {
   const { CometD, AckExtension } = await cometdLib();
   const c = new CometD(`${user}-${Math.random()}`);
-  c.unregisterTransport('websocket');
-  c.unregisterTransport('callback-polling');
+  if (!websocket) {
+    c.unregisterTransport('websocket');
+    c.unregisterTransport('callback-polling');
+  }
   if (ack) c.registerExtension('ack', new AckExtension());
   const requestHeaders = cookie ? { Cookie: cookie } : { Authorization: basic(user) };
   c.configure({ url: url || `http://127.0.0.1:${port}/api/v2/notifications`, requestHeaders,
