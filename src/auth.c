@@ -371,7 +371,7 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
     auth_ok_cb ok, void *arg)
 {
 	const char *m = http_req_method(req), *tok;
-	char *cookie;
+	char *cookie, *user;
 
 	if (is_new) {
 		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
@@ -390,7 +390,9 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
 		return;
 	}
-	ok(req, s->user, arg);
+	user = xstrdup(s->user);	/* ok() may end the session (logout) */
+	ok(req, user, arg);
+	free(user);
 }
 
 /* The verifier answered for p. */
