@@ -767,7 +767,8 @@ cometd_hold_ms(struct cometd_ctx *x, struct cometd_client *c, const struct json 
 	long long hold = x->cd->cfg->cometd_timeout_ms;
 	long long lim = x->cd->cfg->cometd_max_connects_per_browser;
 
-	*multi = lim > 0 && cometd_browser_parked(c) >= (unsigned)lim;
+	/* HTTP/2 multiplexes: a browser's long polls cost it no connection slots there. */
+	*multi = lim > 0 && !http_req_is_h2(x->req) && cometd_browser_parked(c) >= (unsigned)lim;
 	if (t != NULL && t->type == JSON_INT && t->u.i >= 0 && t->u.i < hold)
 		hold = t->u.i;
 	if (*multi || x->cd->draining || !TAILQ_EMPTY(&c->queue))
