@@ -25,13 +25,25 @@
 #define AUTH_BUCKETS	4096
 #define AUTH_MAX_CRED	1024	/* longest user:password accepted */
 
+struct auth_user;
+
 struct auth_session {
 	char id[AUTH_SID_LEN + 1];
 	char csrf[37];
 	char *user;
+	struct auth_user *u;
 	uint64_t last;
 	LIST_ENTRY(auth_session) hash;
 	TAILQ_ENTRY(auth_session) lru;
+	TAILQ_ENTRY(auth_session) by_user;
+};
+
+/* A user's sessions, oldest first (so clients without cookies cannot crowd others out). */
+struct auth_user {
+	char *name;
+	LIST_ENTRY(auth_user) hash;
+	TAILQ_HEAD(, auth_session) sessions;
+	unsigned n;
 };
 
 struct auth_pending {
@@ -51,6 +63,7 @@ struct auth {
 	const struct config *cfg;
 	struct auth_verifier verifier;
 	LIST_HEAD(, auth_session) buckets[AUTH_BUCKETS];
+	LIST_HEAD(, auth_user) users[AUTH_BUCKETS];
 	TAILQ_HEAD(, auth_session) lru;
 	TAILQ_HEAD(, auth_pending) pending;
 	unsigned nsessions;
@@ -78,8 +91,10 @@ auth_create(struct event_base *base, const struct config *cfg)
 	a->base = base;
 	a->cfg = cfg;
 	auth_set_verifier(a, NULL);
-	for (size_t i = 0; i < AUTH_BUCKETS; i++)
+	for (size_t i = 0; i < AUTH_BUCKETS; i++) {
 		LIST_INIT(&a->buckets[i]);
+		LIST_INIT(&a->users[i]);
+	}
 	TAILQ_INIT(&a->lru);
 	TAILQ_INIT(&a->pending);
 	return a;
@@ -109,6 +124,12 @@ auth_session_free(struct auth *a, struct auth_session *s)
 {
 	LIST_REMOVE(s, hash);
 	TAILQ_REMOVE(&a->lru, s, lru);
+	TAILQ_REMOVE(&s->u->sessions, s, by_user);
+	if (--s->u->n == 0) {
+		LIST_REMOVE(s->u, hash);
+		free(s->u->name);
+		free(s->u);
+	}
 	a->nsessions--;
 	free(s->user);
 	OPENSSL_cleanse(s, sizeof *s);
@@ -163,25 +184,61 @@ auth_expire(struct auth *a)
 	}
 }
 
-/* Make a session for user, evicting the least recently used at the limit. */
-static struct auth_session *
-auth_session_new(struct auth *a, const char *user)
+/* The record of user's sessions (made when missing). */
+static struct auth_user *
+auth_user_get(struct auth *a, const char *user)
 {
-	struct auth_session *s, *old;
-	char hex[33];
+	unsigned b = auth_bucket(user);
+	struct auth_user *u;
 
-	if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
+	LIST_FOREACH(u, &a->users[b], hash) {
+		if (strcmp(u->name, user) == 0)
+			return u;
+	}
+	u = xcalloc(1, sizeof *u);
+	u->name = xstrdup(user);
+	TAILQ_INIT(&u->sessions);
+	LIST_INSERT_HEAD(&a->users[b], u, hash);
+	return u;
+}
+
+/* Make room: the user's oldest session at its limit, else the LRU one at the global limit. */
+static void
+auth_session_room(struct auth *a, const char *user)
+{
+	struct auth_session *old;
+	struct auth_user *u = auth_user_get(a, user);
+
+	if (u->n >= (unsigned)a->cfg->auth_max_sessions_per_user &&
+	    (old = TAILQ_FIRST(&u->sessions)) != NULL) {
+		log_info("auth: %s has %u sessions (auth.max_sessions_per_user): ending the oldest",
+		    user, u->n);
+		auth_session_free(a, old);
+	} else if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
 	    (old = TAILQ_FIRST(&a->lru)) != NULL) {
 		log_warn("auth: session limit (%u) reached: ending the least recently used (%s)",
 		    a->nsessions, old->user);
 		auth_session_free(a, old);
 	}
+}
+
+/* Make a session for user (see auth_session_room for the limits). */
+static struct auth_session *
+auth_session_new(struct auth *a, const char *user)
+{
+	struct auth_session *s;
+	char hex[33];
+
+	auth_session_room(a, user);
 	s = xcalloc(1, sizeof *s);
 	util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 15, hex + 18);
 	s->user = xstrdup(user);
+	s->u = auth_user_get(a, user);	/* made again if the room-making freed it */
+	s->u->n++;
+	TAILQ_INSERT_TAIL(&s->u->sessions, s, by_user);
 	s->last = util_now_ms();
 	LIST_INSERT_HEAD(&a->buckets[auth_bucket(s->id)], s, hash);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
@@ -189,40 +246,48 @@ auth_session_new(struct auth *a, const char *user)
 	return s;
 }
 
-/* The JSESSIONID cookie value of req, copied into out; 0 if present. */
+/*
+ * The next JSESSIONID value in the Cookie header from *pos on, copied into
+ * out; 0 if found. Several may come (stale ones from other paths or hosts).
+ */
 static int
-auth_cookie(struct http_req *req, char *out, size_t outlen)
+auth_cookie_next(const char **pos, char *out, size_t outlen)
 {
-	const char *h = http_req_header(req, "Cookie"), *p;
+	const char *p = *pos;
 	size_t n;
 
-	for (p = h; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
+	for (; p != NULL && *p != '\0'; p += strcspn(p, ";"), p += *p == ';') {
 		p += strspn(p, " \t");
 		if (strncmp(p, "JSESSIONID=", 11) != 0)
 			continue;
 		p += 11;
 		n = strcspn(p, "; \t");
+		*pos = p + n;
 		if (n == 0 || n >= outlen)
-			return -1;
+			continue;
 		memcpy(out, p, n);
 		out[n] = '\0';
 		return 0;
 	}
+	*pos = NULL;
 	return -1;
 }
 
-/* The live session named by req's cookie, or NULL. */
+/* The live session named by one of req's JSESSIONID cookies, or NULL. */
 static struct auth_session *
 auth_session_find(struct auth *a, struct http_req *req)
 {
+	const char *pos = http_req_header(req, "Cookie");
 	char id[AUTH_SID_LEN + 1];
 	struct auth_session *s;
 
-	if (auth_cookie(req, id, sizeof id) != 0 || strlen(id) != AUTH_SID_LEN)
-		return NULL;
-	LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
-		if (util_streq_ct(s->id, id))
-			return s;
+	while (auth_cookie_next(&pos, id, sizeof id) == 0) {
+		if (strlen(id) != AUTH_SID_LEN)
+			continue;
+		LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
+			if (util_streq_ct(s->id, id))
+				return s;
+		}
 	}
 	return NULL;
 }
@@ -306,7 +371,7 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
     auth_ok_cb ok, void *arg)
 {
 	const char *m = http_req_method(req), *tok;
-	char *cookie;
+	char *cookie, *user;
 
 	if (is_new) {
 		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
@@ -325,7 +390,9 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
 		return;
 	}
-	ok(req, s->user, arg);
+	user = xstrdup(s->user);	/* ok() may end the session (logout) */
+	ok(req, user, arg);
+	free(user);
 }
 
 /* The verifier answered for p. */
@@ -373,6 +440,15 @@ auth_pending_abort(struct http_req *req, void *arg)
 	auth_pending_free(p);
 }
 
+/* Wipe and free a buffer that held credentials. */
+static void
+auth_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_free(b);
+}
+
 /* Split "Basic base64(user:password)" into out (user NUL password). */
 static int
 auth_parse_basic(const char *h, struct buf *out, const char **pass)
@@ -405,8 +481,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 
 	buf_init(&cred);
 	if (auth_parse_basic(h, &cred, &pass) != 0) {
-		OPENSSL_cleanse(cred.data, cred.cap);
-		buf_free(&cred);
+		auth_wipe(&cred);
 		log_info("auth: %s: malformed Authorization header", http_req_peer(req));
 		auth_deny(req);
 		return;
@@ -416,8 +491,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	TAILQ_INSERT_TAIL(&a->pending, p, entry);
 	http_req_set_abort(req, auth_pending_abort, p);
 	handle = a->verifier.start(a->verifier.ctx, cred.data, pass, auth_verified, p);
-	OPENSSL_cleanse(cred.data, cred.cap);
-	buf_free(&cred);
+	auth_wipe(&cred);
 	if (p->finished)
 		auth_pending_free(p);
 	else {

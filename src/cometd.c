@@ -29,8 +29,6 @@
 #define COMETD_BUCKETS		4096
 #define COMETD_MAX_SUBS		64	/* subscriptions per client */
 #define COMETD_PATH		"/api/v2/notifications"
-#define COMETD_PUBLISH_PATH	"/api/v2/diagnostics/publish"
-#define COMETD_SESSION_PATH	"/api/v2/diagnostics/session"
 
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
@@ -58,6 +56,7 @@ struct cometd_client {
 	struct buf parked_pre;
 	char *parked_id;
 	int parked_multi;
+	int hold_events;	/* answering a superseded connect: no messages */
 	struct event *timer;
 	int dead;
 	LIST_ENTRY(cometd_client) hash;
@@ -95,7 +94,7 @@ struct cometd_ctx {
 };
 
 static void cometd_client_timer(evutil_socket_t, short, void *);
-static void cometd_connect_answer(struct cometd_client *, int reconnect_none);
+static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
 
 /* FNV-1a bucket of a string. */
 static unsigned
@@ -185,7 +184,7 @@ cometd_agent_get(struct cometd *cd, const char *name, int make)
 	return a;
 }
 
-/* Remove a client: unlink it, drop its queues; freed on the next turn. */
+/* Remove a client (why is logged unless NULL): unlink it, drop its queues; freed next turn. */
 static void
 cometd_client_kill(struct cometd_client *c, const char *why)
 {
@@ -194,7 +193,8 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 
 	if (c->dead)
 		return;
-	log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
+	if (why != NULL)
+		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
 	c->dead = 1;
 	event_del(c->timer);
 	LIST_REMOVE(c, hash);
@@ -231,7 +231,7 @@ cometd_free(struct cometd *cd)
 			}
 			buf_free(&c->parked_pre);
 			free(c->parked_id);
-			cometd_client_kill(c, "gateway stopping");
+			cometd_client_kill(c, NULL);
 		}
 	}
 	cometd_reap(-1, 0, cd);
@@ -400,7 +400,7 @@ cometd_make_room(struct cometd *cd, struct cometd_agent *a)
 	if (a != NULL && a->n >= (unsigned)cd->cfg->cometd_max_clients_per_agent &&
 	    (old = TAILQ_FIRST(&a->clients)) != NULL) {
 		if (old->parked != NULL)
-			cometd_connect_answer(old, 0);
+			cometd_connect_answer(old, "handshake", "409::Replaced by a newer client");
 		cometd_client_kill(old, "replaced: cometd.max_clients_per_agent reached");
 	}
 	return cd->nclients < (unsigned)cd->cfg->cometd_max_clients ? 0 : -1;
@@ -460,7 +460,8 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 	if (x->cd->draining || cometd_make_room(x->cd, cometd_agent_get(x->cd, x->agent, 0)) != 0) {
 		log_warn("cometd: handshake of %s refused: %s", x->agent,
 		    x->cd->draining ? "stopping" : "cometd.max_clients reached");
-		cometd_reply_error(x, msg, "/meta/handshake", "503::Too many clients", "retry");
+		cometd_reply_error(x, msg, "/meta/handshake",
+		    x->cd->draining ? "503::Gateway stopping" : "503::Too many clients", "retry");
 		return;
 	}
 	c = cometd_client_new(x->cd, x->agent);
@@ -587,7 +588,7 @@ cometd_disconnect(struct cometd_ctx *x, const struct json *msg, struct cometd_cl
 	struct jw w;
 
 	if (c->parked != NULL)
-		cometd_connect_answer(c, 1);
+		cometd_connect_answer(c, "none", NULL);
 	if (x->connect == c)
 		x->connect = NULL;
 	cometd_client_kill(c, "disconnected");
@@ -615,16 +616,13 @@ cometd_client_publish(struct cometd_ctx *x, const struct json *msg, const char *
 	jw_obj_end(&w);
 }
 
-/* Write the connect reply into out (events first, then the reply). */
+/* Append the queued messages to out; under ack they wait for their batch's ack. */
 static void
-cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw, int multi,
-    int reconnect_none)
+cometd_connect_events(struct cometd_client *c, struct buf *out)
 {
 	struct cometd_msg *m;
-	struct jw w;
 
-	c->batch++;
-	while ((m = TAILQ_FIRST(&c->queue)) != NULL) {
+	while (!c->hold_events && (m = TAILQ_FIRST(&c->queue)) != NULL) {
 		TAILQ_REMOVE(&c->queue, m, entry);
 		if (out->len > 0)
 			buf_addch(out, ',');
@@ -637,6 +635,23 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 			c->nqueued--;
 		}
 	}
+}
+
+/*
+ * Write the connect reply into out: with error NULL, the queued messages
+ * then a successful reply (a new batch under ack); otherwise only the
+ * failure with reconnect advice.
+ */
+static void
+cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw, int multi,
+    const char *reconnect, const char *error)
+{
+	struct jw w;
+
+	if (error == NULL) {
+		c->batch++;
+		cometd_connect_events(c, out);
+	}
 	if (out->len > 0)
 		buf_addch(out, ',');
 	jw_init(&w, out);
@@ -646,9 +661,11 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 		jw_raw(&w, idraw);
 	}
 	jw_kstr(&w, "channel", "/meta/connect");
-	jw_kbool(&w, "successful", 1);
-	cometd_advice(c->cd, &w, reconnect_none ? "none" : "retry", multi);
-	if (c->ack) {
+	jw_kbool(&w, "successful", error == NULL);
+	if (error != NULL)
+		jw_kstr(&w, "error", error);
+	cometd_advice(c->cd, &w, reconnect, multi);
+	if (c->ack && error == NULL) {
 		jw_key(&w, "ext");
 		jw_obj_begin(&w);
 		jw_kint(&w, "ack", (long long)c->batch);
@@ -657,9 +674,9 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 	jw_obj_end(&w);
 }
 
-/* Answer the parked connect now; the expiry clock starts. */
+/* Answer the parked connect now (see cometd_connect_write); the expiry clock starts. */
 static void
-cometd_connect_answer(struct cometd_client *c, int reconnect_none)
+cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char *error)
 {
 	struct http_req *req = c->parked;
 	struct buf out = c->parked_pre;
@@ -667,7 +684,7 @@ cometd_connect_answer(struct cometd_client *c, int reconnect_none)
 	c->parked = NULL;
 	buf_init(&c->parked_pre);
 	http_req_set_abort(req, NULL, NULL);
-	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect_none);
+	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect, error);
 	free(c->parked_id);
 	c->parked_id = NULL;
 	cometd_send(req, 200, &out);
@@ -697,7 +714,7 @@ cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 	struct cometd_client *c = arg;
 
 	if (c->parked != NULL)
-		cometd_connect_answer(c, 0);
+		cometd_connect_answer(c, "retry", NULL);
 	else
 		cometd_client_kill(c, "expired (no connect within cometd.max_interval_ms)");
 }
@@ -750,7 +767,8 @@ cometd_hold_ms(struct cometd_ctx *x, struct cometd_client *c, const struct json 
 	long long hold = x->cd->cfg->cometd_timeout_ms;
 	long long lim = x->cd->cfg->cometd_max_connects_per_browser;
 
-	*multi = lim > 0 && cometd_browser_parked(c) >= (unsigned)lim;
+	/* HTTP/2 multiplexes: a browser's long polls cost it no connection slots there. */
+	*multi = lim > 0 && !http_req_is_h2(x->req) && cometd_browser_parked(c) >= (unsigned)lim;
 	if (t != NULL && t->type == JSON_INT && t->u.i >= 0 && t->u.i < hold)
 		hold = t->u.i;
 	if (*multi || x->cd->draining || !TAILQ_EMPTY(&c->queue))
@@ -768,8 +786,12 @@ cometd_connect_finish(struct cometd_ctx *x)
 	int multi;
 	struct buf idb;
 
-	if (c->parked != NULL)	/* an older connect: answer it, keep the new one */
-		cometd_connect_answer(c, 0);
+	if (c->parked != NULL) {
+		/* Superseded (its client gave up on it): answer it empty, the new one carries the messages. */
+		c->hold_events = 1;
+		cometd_connect_answer(c, "retry", NULL);
+		c->hold_events = 0;
+	}
 	cometd_ack(c, x->connect_msg);
 	hold = cometd_hold_ms(x, c, x->connect_msg, &multi);
 	buf_init(&idb);
@@ -780,7 +802,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 		jw_value(&w, id);
 	}
 	if (hold == 0) {
-		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, 0);
+		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, "retry", NULL);
 		buf_free(&idb);
 		cometd_send(x->req, 200, &x->out);
 		cometd_client_expiry(c);
@@ -916,15 +938,13 @@ static int
 cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 {
 	struct cometd_msg *m;
-	char why[128];
 
 	if (c->nqueued >= (size_t)c->cd->cfg->cometd_max_queue) {
 		log_warn("cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
 		    c->id, c->agent->name, c->nqueued);
-		snprintf(why, sizeof why, "disconnected: over cometd.max_queue");
 		if (c->parked != NULL)
-			cometd_connect_answer(c, 0);
-		cometd_client_kill(c, why);
+			cometd_connect_answer(c, "handshake", "408::Too many pending messages");
+		cometd_client_kill(c, "disconnected: over cometd.max_queue");
 		return 0;
 	}
 	m = xmalloc(sizeof *m + len + 1);
@@ -990,110 +1010,12 @@ cometd_drain(struct cometd *cd)
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
 		LIST_FOREACH(c, &cd->clients[i], hash) {
 			if (c->parked != NULL) {
-				cometd_connect_answer(c, 0);
+				cometd_connect_answer(c, "retry", NULL);
 				n++;
 			}
 		}
 	}
 	log_info("cometd: stopping: answered %u parked connect(s)", n);
-}
-
-/* Check one {"channel","data"} of the publish endpoint. */
-static const char *
-cometd_diag_check(const struct json *m)
-{
-	const struct json *data = json_get(m, "data");
-
-	if (m->type != JSON_OBJECT || json_get_str(m, "channel") == NULL || data == NULL)
-		return "each message needs \"channel\" and \"data\"";
-	if (!cometd_channel_valid(json_get_str(m, "channel"), 0) ||
-	    strncmp(json_get_str(m, "channel"), "/meta/", 6) == 0)
-		return "invalid channel";
-	if (data->type != JSON_OBJECT)
-		return "data must be an object";
-	return NULL;
-}
-
-/* POST /api/v2/diagnostics/publish (test only): publish to the caller's clients. */
-static void
-cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
-{
-	struct cometd *cd = arg;
-	const struct json *root, *list, *const *v, *one;
-	const char *body, *why = NULL;
-	struct json_error err;
-	struct json_doc *doc;
-	size_t len, n = 0;
-	long long queued = 0;
-	struct buf out, data;
-	struct jw w;
-
-	body = http_req_body(req, &len);
-	if ((doc = json_parse(body, len, NULL, &err)) == NULL) {
-		gws_reply_error(req, 400, GWS_INVALID_STATE, err.msg);
-		return;
-	}
-	root = json_root(doc);
-	list = json_is(root, JSON_OBJECT) && json_get(root, "messages") ? json_get(root, "messages") : root;
-	if (cometd_messages(list, &one, &v, &n) != 0)
-		why = "expected {\"channel\",\"data\"}, an array of them, or {\"messages\":[...]}";
-	for (size_t i = 0; why == NULL && i < n; i++)
-		why = cometd_diag_check(v[i]);
-	if (why != NULL) {
-		json_doc_free(doc);
-		gws_reply_error(req, 400, GWS_MISSING_PARAM, why);
-		return;
-	}
-	buf_init(&data);
-	for (size_t i = 0; i < n; i++) {
-		buf_reset(&data);
-		jw_init(&w, &data);
-		jw_value(&w, json_get(v[i], "data"));
-		queued += cometd_publish(cd, agent, json_get_str(v[i], "channel"), data.data);
-	}
-	buf_free(&data);
-	json_doc_free(doc);
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
-	jw_kint(&w, "queued", queued);
-	jw_obj_end(&w);
-	gws_reply_json(req, 200, &out);
-}
-
-/* GET /api/v2/diagnostics/session (test only): who the caller is. */
-static void
-cometd_diag_session(struct http_req *req, const char *agent, void *arg)
-{
-	struct buf out;
-	struct jw w;
-
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
-	jw_kstr(&w, "user", agent);
-	jw_obj_end(&w);
-	gws_reply_json(req, 200, &out);
-}
-
-/* The test-only diagnostics routes (debug.publish_endpoint). */
-static int
-cometd_diag_route(struct cometd *cd, struct http_req *req, const char *path, const char *method)
-{
-	const char *want = strcmp(path, COMETD_PUBLISH_PATH) == 0 ? "POST" : "GET";
-
-	if (strcmp(path, COMETD_PUBLISH_PATH) != 0 && strcmp(path, COMETD_SESSION_PATH) != 0)
-		return 0;
-	if (strcmp(method, want) != 0) {
-		http_req_add_header(req, "Allow", want);
-		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
-	} else if (*want == 'P')
-		auth_request(cd->auth, req, 0, cometd_diag_publish, cd);
-	else
-		auth_request(cd->auth, req, 0, cometd_diag_session, cd);
-	return 1;
 }
 
 /* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
@@ -1112,7 +1034,7 @@ cometd_route(struct cometd *cd, struct http_req *req)
 {
 	const char *path = http_req_path(req), *method = http_req_method(req);
 
-	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, req, path, method))
+	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, cd->auth, req))
 		return 1;
 	if (!cometd_is_endpoint(path))
 		return 0;

@@ -45,6 +45,9 @@ unsigned cometd_nclients(const struct cometd *);
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);
 
+/* Test only (cometd_diag.c): the diagnostics routes; 1 if req was one. */
+int cometd_diag_route(struct cometd *, struct auth *, struct http_req *);
+
 /* Channel names and patterns (exposed for unit tests). */
 int cometd_channel_valid(const char *, int allow_wild);
 /* Whether channel matches pattern: exact, or ending in a one-segment or any-depth wildcard. */

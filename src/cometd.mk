@@ -4,7 +4,7 @@
 libucgw_a_SOURCES += \
 	src/auth.c src/auth.h \
 	src/cometd.c src/cometd.h \
-	src/cometd_channel.c
+	src/cometd_channel.c src/cometd_diag.c
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_cometd tests/unit/test_auth

@@ -176,6 +176,8 @@ static const struct conf_row config_rows[] = {
 	  NULL, 1, "a JSESSIONID session unused for this long ends" },
 	{ "auth.max_sessions", CONF_INT, OFF(auth_max_sessions), "100000", 1, 10000000, NULL, 1,
 	  "sessions at most; the least recently used one ends first" },
+	{ "auth.max_sessions_per_user", CONF_INT, OFF(auth_max_sessions_per_user), "32", 1, 100000,
+	  NULL, 1, "sessions per user at most; that user's oldest one ends first" },
 	{ "auth.csrf_enforce", CONF_BOOL, OFF(auth_csrf_enforce), "false", 0, 0, NULL, 1,
 	  "POST/PUT/DELETE need the session's X-CSRF-TOKEN (else 403)" },
 	{ "auth.cors_origins", CONF_STRLIST, OFF(auth_cors_origins), "[]", 0, 1024, NULL, 1,

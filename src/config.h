@@ -48,6 +48,7 @@ struct config {
 	struct json_doc *auth_users;
 	long long auth_session_idle_ms;
 	long long auth_max_sessions;
+	long long auth_max_sessions_per_user;
 	int auth_csrf_enforce;
 	struct conf_strlist auth_cors_origins;
 	long long cometd_timeout_ms;

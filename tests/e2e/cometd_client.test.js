@@ -21,7 +21,7 @@ async function withGateway(extra, fn, args = []) {
     await fn(gw, clients);
   } finally {
     for (const c of clients) await Promise.race([cd.disconnect(c), new Promise((r) => setTimeout(r, 2000))]);
-    await gw.stop();
+    await cd.stopClean(gw);
   }
   return gw;
 }
@@ -136,8 +136,8 @@ test('after a gateway restart the client handshakes and subscribes again', async
     assert.match(gw2.stderr, /handshake from/);
   } finally {
     await Promise.race([cd.disconnect(c), new Promise((r) => setTimeout(r, 2000))]);
-    await gw.stop();
-    if (gw2) await gw2.stop();
+    await cd.stopClean(gw);
+    if (gw2) await cd.stopClean(gw2);
   }
 });
 
@@ -229,3 +229,53 @@ test('two clients of one agent both receive; another agent receives nothing of i
     assert.deepEqual(b.received.map((m) => m.data.n), ['for-2']);
   });
 });
+
+test('a desktop that logged in once uses the JSESSIONID cookie for CometD', async () => {
+  await withGateway({}, async (gw, clients) => {
+    const login = await h.request({ port: gw.port, path: '/api/v2/diagnostics/session',
+      headers: { Authorization: cd.basic('agent2') } });
+    assert.equal(login.status, 200);
+    const cookie = login.headers['set-cookie'][0].split(';')[0];
+    const c = await cd.newClient(gw.port, 'agent2', { cookie });
+    clients.push(c);
+    await cd.handshake(c);
+    await cd.subscribe(c, '/v2/me/*');
+    await cd.connected(c);
+    assert.equal(await cd.publish(gw.port, 'agent2', [{ channel: IM, data: { n: 'cookie' } }]), 1);
+    await h.waitFor(() => c.received.length === 1);
+    assert.equal(c.received[0].data.n, 'cookie');
+    // A client with a cookie the gateway never issued cannot even handshake.
+    const bad = await cd.newClient(gw.port, 'agent2', { cookie: 'JSESSIONID=' + 'B'.repeat(32) });
+    const failed = await new Promise((resolve) => {
+      bad.addListener('/meta/handshake', (m) => { if (!m.successful) resolve(m); });
+      bad.handshake();
+    });
+    assert.equal(failed.successful, false);
+    await cd.disconnect(bad);
+  });
+});
+
+test('a client with its default transports tries WebSocket, is refused, and falls back to long-polling', async () => {
+  await withGateway({}, async (gw, clients) => {
+    const proxy = await cd.cuttingProxy(gw.port);
+    try {
+      const c = await cd.newClient(proxy.port, 'agent1', { websocket: true });
+      clients.push(c);
+      const hs = await cd.handshake(c);
+      assert.deepEqual(hs.supportedConnectionTypes, ['long-polling']);
+      assert.equal(c.getTransport().type, 'long-polling');
+      await cd.subscribe(c, IM);
+      await cd.connected(c);
+      assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 1 } }]), 1);
+      await h.waitFor(() => c.received.length === 1);
+      // The WebSocket upgrade (a GET) is refused with 405; everything after it is long-polling.
+      const gets = proxy.requests.filter((r) => r.startsWith('GET '));
+      assert.deepEqual(gets, ['GET /api/v2/notifications']);
+      assert.equal(proxy.requests[0], gets[0]);
+      assert.ok(proxy.requests.slice(1).every((r) => r.startsWith('POST ')), proxy.requests.join(' '));
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+

@@ -1,11 +1,24 @@
 /*
  * test_auth.c: the static verifier (salted SHA-256, unknown users and wrong
- * passwords refused) and the check of the auth.users configuration key.
+ * passwords refused), the check of the auth.users configuration key, and
+ * the asynchronous verifier interface driven through a real httpd on
+ * loopback: a late answer authenticates the request and issues a session
+ * cookie; a connection that dies while the check runs cancels it.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
+#include "config.h"
+#include "httpd.h"
 #include "json.h"
 #include "unit.h"
 
@@ -76,6 +89,143 @@ START_TEST(test_check_users)
 }
 END_TEST
 
+/* A fake asynchronous verifier: remembers the pending check. */
+struct fake {
+	auth_verify_done done;
+	void *arg;
+	char user[64];
+	int started, cancelled, oks;
+	struct auth *auth;
+};
+
+static void *
+fake_start(void *ctx, const char *user, const char *password, auth_verify_done done, void *arg)
+{
+	struct fake *f = ctx;
+
+	f->done = done;
+	f->arg = arg;
+	snprintf(f->user, sizeof f->user, "%s", user);
+	f->started++;
+	ck_assert_str_eq(password, "pw");
+	return f;
+}
+
+static void
+fake_cancel(void *ctx, void *handle)
+{
+	struct fake *f = ctx;
+
+	ck_assert_ptr_eq(handle, f);
+	f->cancelled++;
+	f->done = NULL;
+}
+
+static void
+fake_ok(struct http_req *req, const char *agent, void *arg)
+{
+	struct fake *f = arg;
+
+	f->oks++;
+	http_req_reply(req, 200, "text/plain", agent, strlen(agent));
+}
+
+static void
+fake_handler(struct http_req *req, void *arg)
+{
+	struct fake *f = arg;
+
+	auth_request(f->auth, req, 0, fake_ok, f);
+}
+
+/* Connect a blocking socket to port and send a request with Basic user:pw. */
+static int
+fake_client(int port)
+{
+	struct sockaddr_in sin = { 0 };
+	const char *req = "GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Basic dXNlcjE6cHc=\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (int)strlen(req));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+/* Run the loop until cond or about two seconds. */
+#define LOOP_UNTIL(base, cond) do {					\
+	for (int i_ = 0; i_ < 2000 && !(cond); i_++) {			\
+		event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK);	\
+		usleep(1000);						\
+	}								\
+} while (0)
+
+START_TEST(test_async_verifier)
+{
+	struct event_base *base = event_base_new();
+	struct httpd_limits lim = { 16384, 65536, 10, 5000, 5000, 5000 };
+	struct fake f = { 0 };
+	struct auth_verifier v = { "fake", fake_start, fake_cancel, &f };
+	struct config *cfg;
+	char bound[64], *cause = NULL, *problems = NULL, resp[2048] = "";
+	struct httpd *h;
+	ssize_t n = 0;
+	int fd;
+
+	cfg = conf_load(&config_schema, NULL, NULL, &problems);
+	ck_assert_ptr_nonnull(cfg);
+	f.auth = auth_create(base, cfg);
+	auth_set_verifier(f.auth, &v);
+	h = httpd_create(base, &lim, fake_handler, &f);
+	ck_assert_int_eq(httpd_listen(h, "http://127.0.0.1:0", NULL, bound, sizeof bound, &cause), 0);
+
+	/* A late good answer: the request goes on, with a new session cookie. */
+	fd = fake_client(atoi(strrchr(bound, ':') + 1));
+	LOOP_UNTIL(base, f.started == 1);
+	ck_assert_int_eq(f.started, 1);
+	ck_assert_str_eq(f.user, "user1");
+	ck_assert_int_eq(f.oks, 0);
+	f.done(f.arg, 1);
+	LOOP_UNTIL(base, (n = read(fd, resp, sizeof resp - 1)) > 0);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	ck_assert_int_eq(f.oks, 1);
+	ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 200"));
+	ck_assert_ptr_nonnull(strstr(resp, "Set-Cookie: JSESSIONID="));
+	ck_assert_ptr_nonnull(strstr(resp, "X-CSRF-TOKEN: "));
+	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
+	close(fd);
+
+	/* The desktop goes away while the check runs: cancelled, never answered. */
+	fd = fake_client(atoi(strrchr(bound, ':') + 1));
+	LOOP_UNTIL(base, f.started == 2);
+	ck_assert_int_eq(f.started, 2);
+	close(fd);
+	LOOP_UNTIL(base, f.cancelled == 1);
+	ck_assert_int_eq(f.cancelled, 1);
+	ck_assert_int_eq(f.oks, 1);
+
+	/* A bad answer: 401. */
+	fd = fake_client(atoi(strrchr(bound, ':') + 1));
+	LOOP_UNTIL(base, f.started == 3);
+	f.done(f.arg, 0);
+	LOOP_UNTIL(base, (n = read(fd, resp, sizeof resp - 1)) > 0);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 401"));
+	ck_assert_ptr_nonnull(strstr(resp, "\"statusCode\":20"));
+	close(fd);
+
+	httpd_free(h);
+	auth_free(f.auth);
+	conf_free(&config_schema, cfg);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -84,6 +234,7 @@ auth_suite(void)
 	UNIT_ADD(s, test_hash_known_vector);
 	UNIT_ADD(s, test_static_check);
 	UNIT_ADD(s, test_check_users);
+	UNIT_ADD(s, test_async_verifier);
 	return s;
 }
 UNIT_MAIN(auth_suite)

@@ -39,6 +39,14 @@ async function startGateway(extra = {}, args = [], dir = h.tmpdir()) {
   return p;
 }
 
+// Stop the gateway; it must exit 0 with no sanitizer report.
+async function stopClean(gw) {
+  const assert = require('node:assert/strict');
+  const r = await gw.stop();
+  assert.doesNotMatch(gw.stderr, /Sanitizer|runtime error/, 'sanitizer report in the gateway log');
+  assert.equal(r.code, 0, `gateway exit: ${JSON.stringify(r)}\n${gw.stderr.slice(-3000)}`);
+}
+
 function basic(user, pw = AGENTS[user]) {
   return 'Basic ' + Buffer.from(`${user}:${pw}`).toString('base64');
 }
@@ -83,13 +91,17 @@ async function cometdLib() {
 
 // An official CometD client for user, long-polling only, Basic on every request.
 // Messages received on any subscription are collected in client.received.
-async function newClient(port, user, { ack = true, auth = 'basic', url } = {}) {
+// With cookie set, the client sends that Cookie header instead of Basic.
+// With websocket set, the client keeps its default transports (websocket first).
+async function newClient(port, user, { ack = true, cookie, url, websocket = false } = {}) {
   const { CometD, AckExtension } = await cometdLib();
   const c = new CometD(`${user}-${Math.random()}`);
-  c.unregisterTransport('websocket');
-  c.unregisterTransport('callback-polling');
+  if (!websocket) {
+    c.unregisterTransport('websocket');
+    c.unregisterTransport('callback-polling');
+  }
   if (ack) c.registerExtension('ack', new AckExtension());
-  const requestHeaders = auth === 'basic' ? { Authorization: basic(user) } : {};
+  const requestHeaders = cookie ? { Cookie: cookie } : { Authorization: basic(user) };
   c.configure({ url: url || `http://127.0.0.1:${port}/api/v2/notifications`, requestHeaders,
     logLevel: 'warn', maxNetworkDelay: 5000 * h.slow });
   c.received = [];
@@ -168,6 +180,6 @@ async function cuttingProxy(port, cutWhen = () => false) {
 }
 
 module.exports = {
-  AGENTS, gatewayConfig, startGateway, basic, bayeux, publish, rawHandshake, cometdLib,
+  AGENTS, gatewayConfig, startGateway, stopClean, basic, bayeux, publish, rawHandshake, cometdLib,
   newClient, handshake, subscribe, connected, disconnect, cuttingProxy,
 };
