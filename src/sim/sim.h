@@ -173,6 +173,8 @@ void sim_events_push(struct sim_app *, const char *sender_rel, const char *sende
 void sim_events_get(struct sim_app *, struct http_req *);
 void sim_events_clear(struct sim_app *);
 void sim_events_write_state(struct jw *, struct sim_app *);
+/* Answer a parked P-GET with an empty set now (drain). */
+void sim_events_release_empty(struct sim_app *);
 /* Answer the parked P-GET with resume now (control API). */
 void sim_events_kick_resume(struct sim_app *);
 /* Event object helpers: begin {"link":{...}, [in], then caller adds, then end with type. */

@@ -205,6 +205,16 @@ sim_events_timeout(evutil_socket_t fd, short what, void *arg)
 	sim_events_answer(a);
 }
 
+/* Release a parked P-GET with an empty set (shutdown). */
+void
+sim_events_release_empty(struct sim_app *a)
+{
+	if (a->pget == NULL || a->unacked != NULL)
+		return;
+	sim_events_make_set(a, "next", 0);
+	sim_events_answer(a);
+}
+
 /* The client closed the parked P-GET. */
 static void
 sim_events_abort(struct http_req *req, void *arg)

@@ -382,6 +382,13 @@ sim_apply(const void *cfgp, const void *old)
 static void
 sim_drain(void (*done)(void *), void *arg)
 {
+	struct sim_user *u;
+	struct sim_app *a;
+
+	TAILQ_FOREACH(u, &simg.users, entry) {
+		TAILQ_FOREACH(a, &u->apps, entry)
+			sim_events_release_empty(a);
+	}
 	httpd_drain(sim.httpd, (unsigned)simg.cfg->drain_ms, done, arg);
 }
 

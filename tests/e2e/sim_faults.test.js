@@ -58,7 +58,7 @@ test('fault: slow responses (delay) and trickled responses (rate)', () => withSi
   // The rate limit is only honoured on plain-HTTP listeners (see docs/ucwa-sim.md).
   const get = () => {
     const t0 = Date.now();
-    return h.request({ port: sim.proc.portOf(1), path: c.app._links.self.href, headers: { Authorization: `Bearer ${c.token}` } })
+    return h.request({ port: sim.ports[1], path: c.app._links.self.href, headers: { Authorization: `Bearer ${c.token}` } })
       .then((x) => ({ ...x, ms: Date.now() - t0 }));
   };
   const t = await get();

@@ -49,7 +49,10 @@ async function startSim(opts = {}) {
   const args = [];
   for (const [k, v] of Object.entries(o)) args.push('-o', `${k}=${JSON.stringify(v)}`);
   const proc = await h.start('ucwa-sim', args);
-  return new Sim(proc, fs.readFileSync(c.ca));
+  // Read the ports from whole lines only (a line may arrive in two chunks).
+  const lines = () => [...proc.stdout.matchAll(/^listening on \S+:(\d+)\n/gm)].map((m) => Number(m[1]));
+  await h.waitFor(() => lines().length >= o.listen.length, 5000, 'every listening line');
+  return new Sim(proc, fs.readFileSync(c.ca), lines());
 }
 
 // One HTTPS request; like harness.request, plus rawHeaders and arrival times.
@@ -85,9 +88,10 @@ function headerValues(r, name) {
 }
 
 class Sim {
-  constructor(proc, ca) {
+  constructor(proc, ca, ports) {
     this.proc = proc;
-    this.port = proc.port;
+    this.ports = ports;
+    this.port = ports[0];
     this.ca = ca;
   }
 
