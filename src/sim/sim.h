@@ -97,6 +97,7 @@ struct sim_app {
 	/* event channel (sim_events.c) */
 	struct sim_event_list queue;
 	unsigned nqueue;
+	uint64_t dropped;	/* events dropped since the queue filled up */
 	long long acked;	/* highest acknowledged set (0 = none) */
 	char *unacked;		/* body of set acked+1, delivered, not yet acknowledged */
 	struct http_req *pget;

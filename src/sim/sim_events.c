@@ -235,9 +235,14 @@ sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_hr
 	struct sim_event *e;
 
 	if (a->nqueue >= (unsigned)simg.cfg->max_queue_events) {
-		log_warn("app %s: event queue full (%u): event dropped", a->id, a->nqueue);
+		if (a->dropped++ == 0)
+			log_warn("app %s: event queue full (%u): dropping events", a->id, a->nqueue);
 		buf_free(event);
 		return;
+	}
+	if (a->dropped > 0) {
+		log_warn("app %s: %llu events were dropped", a->id, (unsigned long long)a->dropped);
+		a->dropped = 0;
 	}
 	e = xmalloc(sizeof *e);
 	e->sender_rel = sender_rel;
@@ -421,4 +426,5 @@ sim_events_write_state(struct jw *w, struct sim_app *a)
 	if (a->pget != NULL)
 		jw_kint(w, "parkedAck", a->pget_ack);
 	jw_kint(w, "queued", a->nqueue);
+	jw_kint(w, "dropped", (long long)a->dropped);
 }

@@ -40,7 +40,7 @@ function req(port, agent, method, p, { token, body, ctype } = {}) {
 }
 
 async function main() {
-  const sim = spawn(path.join(builddir, 'ucwa-sim'), ['-o', 'listen=["http://127.0.0.1:0"]', '-o', 'log.level=warn',
+  const sim = spawn(path.join(builddir, 'ucwa-sim'), ['-o', 'listen=["http://127.0.0.1:0"]', '-o', 'log.level=error',
     '-o', 'limits.conversations_per_app=1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve) => {
     let out = '';
