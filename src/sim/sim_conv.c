@@ -495,7 +495,10 @@ sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incom
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	sim_ev_end(&w, type);
-	sim_events_push(c->app, "conversation", c->href, &b);
+	if (incoming && text != NULL)
+		sim_events_push_message(c->app, c->href, &b, c->remote, text, len);
+	else
+		sim_events_push(c->app, "conversation", c->href, &b);
 }
 
 /* --- state changes ----------------------------------------------------- */

@@ -98,6 +98,7 @@ sim_events_free_list(struct sim_event_list *l)
 		TAILQ_REMOVE(l, e, entry);
 		free(e->sender_href);
 		free(e->json);
+		free(e->text);
 		free(e);
 	}
 }
@@ -228,8 +229,8 @@ sim_events_abort(struct http_req *req, void *arg)
 }
 
 /* Queue one event (the body is taken over) and wake the P-GET soon. */
-void
-sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
+static struct sim_event *
+sim_events_queue(struct sim_app *a, const char *sender_rel, const char *sender_href,
     struct buf *event)
 {
 	struct sim_event *e;
@@ -238,13 +239,13 @@ sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_hr
 		if (a->dropped++ == 0)
 			log_warn("app %s: event queue full (%u): dropping events", a->id, a->nqueue);
 		buf_free(event);
-		return;
+		return NULL;
 	}
 	if (a->dropped > 0) {
 		log_warn("app %s: %llu events were dropped", a->id, (unsigned long long)a->dropped);
 		a->dropped = 0;
 	}
-	e = xmalloc(sizeof *e);
+	e = xcalloc(1, sizeof *e);
 	e->sender_rel = sender_rel;
 	e->sender_href = xstrdup(sender_href);
 	e->json = buf_detach(event, &e->len);
@@ -254,6 +255,77 @@ sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_hr
 		a->flush = event_new(simg.base, -1, 0, sim_events_flush, a);
 	if (a->pget != NULL)
 		event_active(a->flush, 0, 0);
+	return e;
+}
+
+void
+sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
+    struct buf *event)
+{
+	sim_events_queue(a, sender_rel, sender_href, event);
+}
+
+/* Arm the expiry timer for the queue's earliest expiring message. */
+static void
+sim_events_arm_expiry(struct sim_app *a)
+{
+	struct sim_event *e;
+	uint64_t now = util_now_ms(), first = 0;
+	struct timeval tv;
+
+	TAILQ_FOREACH(e, &a->queue, entry) {
+		if (e->expire_ms != 0 && (first == 0 || e->expire_ms < first))
+			first = e->expire_ms;
+	}
+	if (first == 0)
+		return;
+	first = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(first / 1000);
+	tv.tv_usec = (suseconds_t)(first % 1000) * 1000;
+	evtimer_add(a->expiry, &tv);
+}
+
+/* Incoming messages nobody fetched in time: drop them, tell their senders. */
+static void
+sim_events_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_app *a = arg;
+	struct sim_event *e, *next;
+	uint64_t now = util_now_ms();
+
+	for (e = TAILQ_FIRST(&a->queue); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, entry);
+		if (e->expire_ms == 0 || e->expire_ms > now)
+			continue;
+		log_info("app %s: incoming message not fetched in time: dropped", a->id);
+		sim_remote_log(e->remote, "undelivered", a->user->uri, e->text, e->textlen, NULL);
+		TAILQ_REMOVE(&a->queue, e, entry);
+		a->nqueue--;
+		free(e->sender_href);
+		free(e->json);
+		free(e->text);
+		free(e);
+	}
+	sim_events_arm_expiry(a);
+}
+
+/* Queue an incoming message event that expires unless fetched in time. */
+void
+sim_events_push_message(struct sim_app *a, const char *sender_href, struct buf *event,
+    struct sim_remote *r, const char *text, size_t len)
+{
+	struct sim_event *e = sim_events_queue(a, "conversation", sender_href, event);
+
+	if (e == NULL)
+		return;
+	e->expire_ms = util_now_ms() + (uint64_t)simg.cfg->message_fetch_timeout_ms;
+	e->remote = r;
+	e->text = xstrndup(text, len);
+	e->textlen = len;
+	if (a->expiry == NULL)
+		a->expiry = evtimer_new(simg.base, sim_events_expire, a);
+	if (!evtimer_pending(a->expiry, NULL))
+		sim_events_arm_expiry(a);
 }
 
 /* Park req as the application's P-GET. */
@@ -414,7 +486,9 @@ sim_events_clear(struct sim_app *a)
 		event_free(a->pget_timer);
 	if (a->flush != NULL)
 		event_free(a->flush);
-	a->pget_timer = a->flush = NULL;
+	if (a->expiry != NULL)
+		event_free(a->expiry);
+	a->pget_timer = a->flush = a->expiry = NULL;
 }
 
 /* Event-channel fields of the control API's application listing. */

@@ -60,6 +60,8 @@ static const struct conf_row sim_rows[] = {
 	  NULL, 1, "an application without a P-GET for this long is deleted" },
 	{ "conversations.invitation_timeout_ms", CONF_INT, OFF(invitation_timeout_ms), "30000", 1,
 	  3600000, NULL, 1, "unanswered invitations fail after this long" },
+	{ "conversations.message_fetch_timeout_ms", CONF_INT, OFF(message_fetch_timeout_ms), "30000",
+	  1, 3600000, NULL, 1, "an incoming message not fetched by a P-GET in this time is dropped" },
 	{ "conversations.typing_timeout_ms", CONF_INT, OFF(typing_timeout_ms), "5000", 1, 600000,
 	  NULL, 1, "remote typing indication lasts this long" },
 	{ "conversations.first_message_id", CONF_INT, OFF(first_message_id), "2", 1, 1000000000,

@@ -440,3 +440,17 @@ test('data URIs: CRLF, +, UTF-8 multibyte and HTML, as UCWA writes them', () => 
   assert.equal(out.status, 201);
   await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.text === 'first ü'), 3000, 'first message');
 }));
+
+test('an incoming message not fetched in time is dropped and the remote is told', () => withSim({ 'conversations.message_fetch_timeout_ms': 300 }, async (sim) => {
+  const c = await sim.client();
+  await connected(c);
+  const r = await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'too late' });
+  assert.equal(r.status, 200);
+  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.type === 'undelivered'), 3000, 'undelivered');
+  const log = (await sim.received('lenea@contoso.com')).find((x) => x.type === 'undelivered');
+  assert.deepEqual([log.from, log.text], ['sip:toshm@contoso.com', 'too late']);
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'in time' });
+  const e = await c.ev('conversation', 'message', 'completed', (x) => x._embedded.message.direction === 'Incoming');
+  assert.equal(e._embedded.message._links.plainMessage.href, 'data:text/plain;charset=utf-8,in+time');
+  assert.equal(c.events.filter((x) => x.link.rel === 'message' && x._embedded.message.direction === 'Incoming').length, 1);
+}));
