@@ -108,6 +108,8 @@ struct sim_app {
 	char *unacked;		/* body of set acked+1, delivered, not yet acknowledged */
 	struct http_req *pget;
 	long long pget_ack;
+	long long pget_priority;
+	long long timeout_s;	/* remembered "timeout" parameter, 0 = none */
 	struct event *pget_timer;
 	struct event *flush;
 	struct event *expiry;	/* unfetched incoming messages */

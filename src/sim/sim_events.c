@@ -358,6 +358,7 @@ sim_events_resume(struct sim_app *a, struct http_req *req)
 
 	log_info("app %s: resume: conversations dropped", a->id);
 	a->want_resume = 0;
+	a->timeout_s = 0;
 	sim_conv_drop_all(a, 0);
 	sim_events_free_list(&a->queue);
 	a->nqueue = 0;
@@ -401,28 +402,43 @@ sim_events_resync(struct sim_app *a, struct http_req *req, long long ack)
 	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
 }
 
-/* GET events?ack=N. */
-void
-sim_events_get(struct sim_app *a, struct http_req *req)
+/* An integer query parameter, or def when absent or not a number in [min, max]. */
+static long long
+sim_events_param(struct http_req *req, const char *name, long long min, long long max,
+    long long def)
 {
 	struct buf v;
-	long long ack = -1, timeout = simg.cfg->pget_timeout_s;
+	long long n = def;
 	char *end;
 
 	buf_init(&v);
-	if (http_req_query_param(req, "ack", &v) == 0 && v.len > 0) {
-		ack = strtoll(v.data, &end, 10);
-		if (*end != '\0')
-			ack = -1;
-	}
-	if (http_req_query_param(req, "timeout", &v) == 0 && v.len > 0) {
-		timeout = strtoll(v.data, &end, 10);
-		if (*end != '\0' || timeout < 180 || timeout > 1800)
-			timeout = simg.cfg->pget_timeout_s;
+	if (http_req_query_param(req, name, &v) == 0 && v.len > 0) {
+		n = strtoll(v.data, &end, 10);
+		if (*end != '\0' || n < min || n > max)
+			n = def;
 	}
 	buf_free(&v);
+	return n;
+}
+
+/* GET events?ack=N (timeout and priority remembered per application). */
+void
+sim_events_get(struct sim_app *a, struct http_req *req)
+{
+	long long ack = sim_events_param(req, "ack", 0, 1LL << 60, -1);
+	long long prio = sim_events_param(req, "priority", 0, 1LL << 30, 0);
+	long long timeout;
+
+	a->timeout_s = sim_events_param(req, "timeout", 180, 1800, a->timeout_s);
+	timeout = a->timeout_s ? a->timeout_s : simg.cfg->pget_timeout_s;
+	if (a->pget != NULL && a->pget_ack == ack && prio < a->pget_priority) {
+		sim_reply_error(req, 409, "Conflict", "PGetReplaced",
+		    "A pending GET with a higher priority is waiting.");
+		return;
+	}
 	if (a->pget != NULL)
 		sim_events_release(a, 409, NULL);
+	a->pget_priority = prio;
 	if (a->want_resume || (a->released_ms != 0 &&
 	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)) {
 		sim_events_resume(a, req);
@@ -499,6 +515,7 @@ sim_events_write_state(struct jw *w, struct sim_app *a)
 	jw_kbool(w, "parked", a->pget != NULL);
 	if (a->pget != NULL)
 		jw_kint(w, "parkedAck", a->pget_ack);
+	jw_kint(w, "timeout_s", a->timeout_s ? a->timeout_s : simg.cfg->pget_timeout_s);
 	jw_kint(w, "queued", a->nqueue);
 	jw_kint(w, "dropped", (long long)a->dropped);
 }

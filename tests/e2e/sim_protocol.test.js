@@ -454,3 +454,21 @@ test('an incoming message not fetched in time is dropped and the remote is told'
   assert.equal(e._embedded.message._links.plainMessage.href, 'data:text/plain;charset=utf-8,in+time');
   assert.equal(c.events.filter((x) => x.link.rel === 'message' && x._embedded.message.direction === 'Incoming').length, 1);
 }));
+
+test('event channel: priority decides between P-GETs of the same ack; timeout is remembered', () => withSim({}, async (sim) => {
+  const c = await sim.client();
+  await c.poll();
+  const hi = c.req('GET', `${c.next}&priority=5&timeout=900`);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  const lo = await c.req('GET', `${c.next}&priority=1`);
+  assert.equal(lo.status, 409, 'a lower priority does not replace a higher one');
+  assert.equal(lo.json.subcode, 'PGetReplaced');
+  assert.equal((await sim.state()).applications[0].parked, true);
+  assert.equal((await sim.state()).applications[0].timeout_s, 900);
+  const same = c.req('GET', `${c.next}&priority=5`);
+  const h1 = await hi;
+  assert.equal(h1.status, 409, 'an equal priority replaces by arrival');
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'x' });
+  assert.equal((await same).status, 200);
+  assert.equal((await sim.state()).applications[0].timeout_s, 900, 'remembered without repeating it');
+}));
