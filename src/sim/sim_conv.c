@@ -873,6 +873,37 @@ sim_conv_find(struct sim_app *a, const char *rest, int inv, const char **after)
 	return NULL;
 }
 
+/* GET conversations: the live conversations, embedded. */
+static void
+sim_conv_list(struct sim_app *a, struct http_req *req)
+{
+	static const char *const st[] = { "Connecting", "Incoming", "Connected" };
+	struct sim_conv *c;
+	struct buf b;
+	struct jw w;
+	char href[128];
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_key(&w, "_links");
+	jw_obj_begin(&w);
+	snprintf(href, sizeof href, "%s/communication/conversations", a->base);
+	sim_jw_link(&w, "self", href, NULL);
+	jw_obj_end(&w);
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "conversation");
+	jw_arr_begin(&w);
+	TAILQ_FOREACH(c, &a->convs, entry)
+		sim_conv_write_conversation(&w, c, st[c->state]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_kstr(&w, "rel", "conversations");
+	jw_obj_end(&w);
+	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+}
+
 /* Requests under /applications/<id>/communication (rest starts with '/'). */
 void
 sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
@@ -895,6 +926,10 @@ sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
 		else
 			sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
 			    "The requested resource could not be found.");
+		return;
+	}
+	if (strcmp(rest, "/conversations") == 0 && strcmp(m, "GET") == 0) {
+		sim_conv_list(a, req);
 		return;
 	}
 	if (strncmp(rest, "/conversations/", 15) == 0 &&

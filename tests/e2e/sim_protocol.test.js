@@ -184,6 +184,9 @@ test('SendAnIM: startMessaging (21), events (22, 23), conversation (24), sendMes
   const g = await c.req('GET', conv);
   assert.equal(g.status, 200);
   s.assertShape(g.json, s.sample('24-get-conversation-connected.json'));
+  const list = await c.req('GET', c.app._embedded.communication._links.conversations.href);
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.json._embedded.conversation.map((x) => x._links.self.href), [conv]);
   const msging = c.events.filter((e) => e.link.rel === 'messaging').pop()._embedded.messaging;
   const send = msging._links.sendMessage.href;
   const m = await c.req('POST', `${send}?operationId=op-1`, { body: "What's up?" });
