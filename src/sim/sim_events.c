@@ -336,8 +336,10 @@ sim_events_park(struct sim_app *a, struct http_req *req, long long ack, long lon
 	    timeout_s * 1000;
 	struct timeval tv;
 
-	if (sim_fault_active(a->user, "reset_pget"))
+	if (sim_fault_active(a->user, "reset_pget")) {
 		ms = sim_fault_param(a->user, "reset_pget", "after_ms");
+		ms = ms > 0 ? ms : 100;
+	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	a->pget = req;
@@ -437,10 +439,12 @@ sim_events_get(struct sim_app *a, struct http_req *req)
 		return;
 	}
 	if (a->pget != NULL)
-		sim_events_release(a, 409, NULL);
+		sim_events_release(a, 409, NULL);	/* no gap: a P-GET was parked */
+	else if (a->released_ms != 0 &&
+	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)
+		a->want_resume = 1;
 	a->pget_priority = prio;
-	if (a->want_resume || (a->released_ms != 0 &&
-	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)) {
+	if (a->want_resume) {
 		sim_events_resume(a, req);
 		return;
 	}

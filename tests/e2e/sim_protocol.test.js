@@ -18,6 +18,7 @@ async function withSim(opts, fn) {
   } finally {
     const r = await sim.stop();
     assert.equal(r.code, 0, `ucwa-sim exit: ${sim.proc.stderr}`);
+    assert.doesNotMatch(sim.proc.stderr, /runtime error|Sanitizer/, 'no sanitizer report');
   }
 }
 
