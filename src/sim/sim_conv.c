@@ -105,7 +105,8 @@ sim_conv_free(struct sim_conv *c)
 	free(c);
 }
 
-/* Drop every conversation of a (application deleted, or resume). */
+/* Drop every conversation of a without events (application gone, or resume: the
+ * client learns it from the 404 or the resume link); the remotes log "dropped". */
 void
 sim_conv_drop_all(struct sim_app *a, int events)
 {

@@ -258,6 +258,7 @@ sim_events_queue(struct sim_app *a, const char *sender_rel, const char *sender_h
 	return e;
 }
 
+/* Queue one event (see sim.h). */
 void
 sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
     struct buf *event)

@@ -118,6 +118,7 @@ sim_check_parties(const struct json *v, const char *const *strs, const char *con
 	return NULL;
 }
 
+/* The users row: each user has a SIP URI, a user name and a password. */
 static const char *
 sim_check_users(const struct json *v, char **freeit)
 {
@@ -133,6 +134,7 @@ sim_check_users(const struct json *v, char **freeit)
 	return m;
 }
 
+/* The remotes row: a SIP URI and a known answer. */
 static const char *
 sim_check_remotes(const struct json *v, char **freeit)
 {
@@ -168,12 +170,14 @@ sim_reply_error(struct http_req *req, int status, const char *code, const char *
 	http_req_reply_buf(req, status, "application/json; charset=utf-8", &b);
 }
 
+/* Reply with a JSON body (taken over). */
 void
 sim_reply_json(struct http_req *req, int status, struct buf *b)
 {
 	http_req_reply_buf(req, status, "application/json; charset=utf-8", b);
 }
 
+/* A reply held back (slow fault, started_before_201); the request counts as outstanding. */
 struct sim_later {
 	struct sim_user *user;
 	struct http_req *req;

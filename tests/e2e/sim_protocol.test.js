@@ -304,6 +304,17 @@ test('resume after a long gap drops every conversation', () => withSim({ 'events
   assert.ok(r.json._links.resume, `resume: ${r.body}`);
   assert.equal(r.json._links.next, undefined);
   assert.deepEqual((await sim.state()).applications[0].conversations, []);
+  // A P-GET that replaces one parked longer than the gap is no gap: no resume.
+  c.next = r.json._links.resume.href;
+  const older = c.req('GET', c.next);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  await new Promise((res) => setTimeout(res, 500));
+  const newer = c.req('GET', c.next);
+  assert.equal((await older).status, 409);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'newer parked');
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'x' });
+  const n = await newer;
+  assert.ok(n.json._links.next, `next, not resume: ${n.body}`);
 }));
 
 test('outgoing failures: declined, unanswered (timeout), unknown party, cancel', () => withSim({ 'conversations.invitation_timeout_ms': 300 }, async (sim) => {
