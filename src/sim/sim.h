@@ -32,6 +32,7 @@ struct sim_config {
 	long long drain_ms;
 	struct json_doc *users;
 	struct json_doc *remotes;
+	long long load_users;
 	long long token_lifetime_s;
 	int discovery_redirect;
 	long long pget_timeout_s;

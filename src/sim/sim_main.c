@@ -46,6 +46,8 @@ static const struct conf_row sim_rows[] = {
 	{ "remotes", CONF_JSON, OFF(remotes),
 	  "[{\"uri\":\"sip:lenea@contoso.com\",\"name\":\"Lene Aaling\"}]", 0, 0, NULL, 0,
 	  "remote parties: [{uri, name?, answer?, accept_ms?, reply?, fail?}]", sim_check_remotes },
+	{ "load.users", CONF_INT, OFF(load_users), "0", 0, 100000, NULL, 0,
+	  "extra users for load tests: sip:load<i>@contoso.com, password load<i>, i = 1..N" },
 	{ "auth.token_lifetime_s", CONF_INT, OFF(token_lifetime_s), "28800", 1, 86400, NULL, 1,
 	  "expires_in of issued tokens; tokens really expire" },
 	{ "discovery.redirect", CONF_BOOL, OFF(discovery_redirect), "false", 0, 0, NULL, 1,

@@ -161,3 +161,18 @@ test('control errors are precise: unknown names 404, impossible actions 409, bad
   assert.equal(junk.status, 400);
   assert.equal((await sim.received('lenea@contoso.com')).length, 0, 'nothing happened');
 }));
+
+test('load.users generates users that can sign in; a configured phone shows on me', () => withSim({
+  'load.users': 50,
+  users: [{ uri: 'sip:toshm@contoso.com', username: 'toshm@contoso.com', password: 'secret', name: 'Tosh Meston', phone: '+1 425 555 0100' }],
+}, async (sim) => {
+  const st = await sim.state();
+  assert.equal(st.users.length, 51);
+  assert.equal(st.users[50].uri, 'sip:load50@contoso.com');
+  const c = await sim.client({ user: { username: 'load7@contoso.com', password: 'load7' } });
+  assert.equal(c.app._embedded.me.uri, 'sip:load7@contoso.com');
+  assert.equal(c.app._embedded.me.name, 'Load User 7');
+  await assert.rejects(sim.token('load7@contoso.com', 'load8'));
+  const t = await sim.client();
+  assert.equal(t.app._embedded.me.workPhoneNumber, 'tel:+1 425 555 0100');
+}));
