@@ -63,6 +63,13 @@ test('sign-in: 401 challenge (04), password grant (06), user resource (07)', () 
   assert.match(u.json._links.applications.href, /^https:\/\/127\.0\.0\.1:\d+\/ucwa\/oauth\/v1\/applications$/);
 }));
 
+test('the MsRtcOAuth href can be unquoted (06d)', () => withSim({ 'auth.challenge_unquoted': true }, async (sim) => {
+  const ch = await sim.req('GET', '/Autodiscover/AutodiscoverService.svc/root/oauth/user');
+  const wa = s.headerValues(ch, 'WWW-Authenticate');
+  assert.match(wa[1], /^MsRtcOAuth href=https:\/\/127\.0\.0\.1:\d+\/WebTicket\/oauthtoken,grant_type="[^"]+"$/);
+  assert.ok(await sim.token(), 'the test client parses it too');
+}));
+
 test('token endpoint errors, Bearer check and real expiry', () => withSim({ 'auth.token_lifetime_s': 1 }, async (sim) => {
   const post = (form) => sim.req('POST', '/WebTicket/oauthtoken', { body: form, ctype: 'application/x-www-form-urlencoded' });
   const bad = await post('grant_type=password&username=toshm%40contoso.com&password=wrong');
