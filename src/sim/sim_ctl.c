@@ -74,6 +74,7 @@ sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action,
 	const struct json *html = o ? json_get(o, "html") : NULL;
 	struct sim_user *u = to != NULL ? sim_user_find(to) : NULL;
 	const char *err = NULL;
+	int status = 400;
 	char ebuf[128];
 	struct buf b;
 	struct jw w;
@@ -101,22 +102,22 @@ sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action,
 	else if (strcmp(action, "invite") == 0 || strcmp(action, "message") == 0) {
 		if (text == NULL || *text == '\0')
 			err = "\"text\" is required";
-		else if (strcmp(action, "invite") == 0)
+		else if ((status = 409) && strcmp(action, "invite") == 0)
 			err = sim_conv_remote_invite(r, u, text, json_get_str(o, "subject"),
 			    html != NULL && html->type == JSON_BOOL && html->u.b);
 		else
 			err = sim_conv_remote_message(r, u, text,
 			    html != NULL && html->type == JSON_BOOL && html->u.b);
-	} else if (strcmp(action, "typing") == 0)
+	} else if (strcmp(action, "typing") == 0 && (status = 409))
 		err = sim_conv_remote_typing(r, u);
-	else if (strcmp(action, "leave") == 0)
+	else if (strcmp(action, "leave") == 0 && (status = 409))
 		err = sim_conv_remote_leave(r, u);
 	else {
 		sim_ctl_error(req, 404, "unknown remote action");
 		return;
 	}
 	if (err != NULL)
-		sim_ctl_error(req, strcmp(action, "behaviour") == 0 || u == NULL ? 400 : 409, err);
+		sim_ctl_error(req, status, err);
 	else
 		sim_ctl_ok(req);
 }

@@ -49,7 +49,10 @@ async function startSim(opts = {}) {
   const args = [];
   for (const [k, v] of Object.entries(o)) args.push('-o', `${k}=${JSON.stringify(v)}`);
   const proc = await h.start('ucwa-sim', args);
-  return new Sim(proc, fs.readFileSync(c.ca));
+  // Read the ports from whole lines only (a line may arrive in two chunks).
+  const lines = () => [...proc.stdout.matchAll(/^listening on \S+:(\d+)\n/gm)].map((m) => Number(m[1]));
+  await h.waitFor(() => lines().length >= o.listen.length, 5000, 'every listening line');
+  return new Sim(proc, fs.readFileSync(c.ca), lines());
 }
 
 // One HTTPS request; like harness.request, plus rawHeaders and arrival times.
@@ -85,9 +88,10 @@ function headerValues(r, name) {
 }
 
 class Sim {
-  constructor(proc, ca) {
+  constructor(proc, ca, ports) {
     this.proc = proc;
-    this.port = proc.port;
+    this.ports = ports;
+    this.port = ports[0];
     this.ca = ca;
   }
 
@@ -161,7 +165,7 @@ class Client {
   req(method, p, opts = {}) { return this.sim.req(method, p, { token: this.token, ...opts }); }
 
   // One P-GET of the current next URL; records events and follows next.
-  async poll(timeoutMs = 10000) {
+  async poll(timeoutMs = 10000 * h.slow) {
     const r = await this.req('GET', this.next, { timeoutMs });
     assert.equal(r.status, 200, r.body);
     const links = r.json._links;
