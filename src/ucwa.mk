@@ -7,7 +7,8 @@ libucgw_a_SOURCES += src/hclient.c src/hclient.h src/datauri.c src/datauri.h \
 if HAVE_CHECK
 ucwa_unit_tests = \
 	tests/unit/test_hclient \
-	tests/unit/test_ucwa_event
+	tests/unit/test_ucwa_event \
+	tests/unit/test_ucwa
 check_PROGRAMS += $(ucwa_unit_tests)
 TESTS += $(ucwa_unit_tests)
 tests_unit_test_hclient_SOURCES = tests/unit/test_hclient.c tests/unit/unit.h
@@ -16,6 +17,10 @@ tests_unit_test_hclient_LDADD = $(UNIT_LDADD)
 tests_unit_test_ucwa_event_SOURCES = tests/unit/test_ucwa_event.c tests/unit/unit.h
 tests_unit_test_ucwa_event_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ucwa_event_LDADD = $(UNIT_LDADD)
+tests_unit_test_ucwa_SOURCES = tests/unit/test_ucwa.c tests/unit/fake_ucwa.c \
+	tests/unit/fake_ucwa.h tests/unit/unit.h
+tests_unit_test_ucwa_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ucwa_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += proto/ucwa-events
