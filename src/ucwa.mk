@@ -24,3 +24,8 @@ tests_unit_test_ucwa_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += proto/ucwa-events
+
+# The test driver of the UCWA client (end-to-end tests); not installed, not in ucgw.
+check_PROGRAMS += tests/ucwa-drive
+tests_ucwa_drive_SOURCES = tests/ucwa-drive.c
+tests_ucwa_drive_LDADD = libucgw.a $(DEPS_LIBS)
