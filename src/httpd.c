@@ -59,6 +59,7 @@ struct http_conn {
 	struct http_req *req;
 	struct httpd_limits lim;
 	int close_after;
+	struct ev_token_bucket_cfg *rate;	/* output rate limit, or NULL */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -154,6 +155,8 @@ httpd_reap(evutil_socket_t fd, short what, void *arg)
 			bufferevent_free(c->bev);
 		event_free(c->deadline);
 		hparse_free(c->parser);
+		if (c->rate != NULL)
+			ev_token_bucket_cfg_free(c->rate);
 		free(c);
 	}
 	if (h->draining && h->nconns == 0 && h->drain_done != NULL) {
@@ -874,4 +877,31 @@ http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf
 	httpd_req_free(r);
 	httpd_conn_set_state(c, HTTP_CONN_WRITING);
 	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Abortive close: SO_LINGER 0 makes the close send a TCP reset. */
+void
+http_req_reset(struct http_req *r)
+{
+	struct http_conn *c = r->conn;
+	struct linger lg = { 1, 0 };
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	r->abort_cb = NULL;
+	httpd_conn_close(c);
+}
+
+/* Limit the connection's output rate (for simulating slow peers). */
+void
+http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
+{
+	struct http_conn *c = r->conn;
+	struct timeval tick = { tick_ms / 1000, (tick_ms % 1000) * 1000 };
+
+	if (c->rate != NULL)
+		ev_token_bucket_cfg_free(c->rate);
+	c->rate = ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, bytes, bytes, &tick);
+	bufferevent_set_rate_limit(c->bev, c->rate);
 }

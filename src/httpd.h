@@ -77,6 +77,10 @@ void http_req_reply(struct http_req *, int status, const char *ctype, const char
 void http_req_reply_buf(struct http_req *, int status, const char *ctype, struct buf *body);
 /* Ask the connection to close after this response. */
 void http_req_close_after(struct http_req *);
+/* Drop the connection with a TCP reset instead of answering (no abort callback). */
+void http_req_reset(struct http_req *);
+/* Send this connection's output at most bytes per tick_ms from now on (test peers). */
+void http_req_set_rate(struct http_req *, size_t bytes, unsigned tick_ms);
 
 const char *http_status_text(int);
 

@@ -1,0 +1,237 @@
+/*
+ * sim.h: what the parts of ucwa-sim share. The simulator keeps users (from
+ * the configuration), their tokens and UCWA applications, each application's
+ * event channel and conversations, and scriptable remote parties. All of it
+ * lives on the one libevent loop; every list has a bound from the config.
+ */
+#ifndef UCGW_SIM_H
+#define UCGW_SIM_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "httpd.h"
+#include "json.h"
+#include "util.h"
+
+#define SIM_PREFIX "/ucwa/oauth/v1/applications"
+#define SIM_DISCOVERY "/Autodiscover/AutodiscoverService.svc/root"
+#define SIM_TOKEN_PATH "/WebTicket/oauthtoken"
+#define SIM_CTL "/_sim/"
+
+struct sim_config {
+	struct conf_strlist listen;
+	char *tls_cert_file;
+	char *tls_key_file;
+	int log_level;
+	long long drain_ms;
+	struct json_doc *users;
+	struct json_doc *remotes;
+	long long token_lifetime_s;
+	int discovery_redirect;
+	long long pget_timeout_s;
+	long long pget_test_timeout_ms;
+	long long app_idle_expiry_ms;
+	long long resume_after_ms;
+	long long invitation_timeout_ms;
+	long long typing_timeout_ms;
+	long long first_message_id;
+	long long max_apps_per_user;
+	long long max_outstanding;
+	long long max_queue_events;
+	long long max_log_entries;
+	long long max_conversations;
+};
+
+struct sim_user;
+struct sim_app;
+struct sim_conv;
+struct sim_remote;
+
+/* One queued event, rendered once; grouped by sender when delivered. */
+struct sim_event {
+	TAILQ_ENTRY(sim_event) entry;
+	const char *sender_rel;	/* static */
+	char *sender_href;
+	char *json;	/* the event object */
+	size_t len;
+};
+TAILQ_HEAD(sim_event_list, sim_event);
+
+#define SIM_TOKENS 8	/* live tokens per user; the oldest is dropped */
+
+struct sim_user {
+	TAILQ_ENTRY(sim_user) entry;
+	struct sim_token *tok[SIM_TOKENS];	/* sim_auth.c */
+	unsigned tok_next;
+	char *uri;		/* sip:user@domain */
+	char *addr;		/* user@domain */
+	char *username;
+	char *password;
+	char *name;
+	char *phone;
+	TAILQ_HEAD(, sim_app) apps;
+	unsigned napps;
+	unsigned outstanding;	/* deferred replies and parked P-GETs */
+	struct sim_fault *faults;	/* sim_fault.c */
+};
+
+struct sim_app {
+	TAILQ_ENTRY(sim_app) entry;	/* in user->apps */
+	struct sim_user *user;
+	char id[16];
+	char base[64];		/* /ucwa/oauth/v1/applications/<id> */
+	char *endpoint_id;
+	char *user_agent;
+	char *culture;
+	char *instance_id;
+	char guard[40];		/* the "please pass this in a PUT request" key */
+	int available;		/* makeMeAvailable done */
+	int html;		/* Html negotiated */
+	int killed;		/* answers 404 until removed */
+	/* event channel (sim_events.c) */
+	struct sim_event_list queue;
+	unsigned nqueue;
+	long long acked;	/* highest acknowledged set (0 = none) */
+	char *unacked;		/* body of set acked+1, delivered, not yet acknowledged */
+	struct http_req *pget;
+	long long pget_ack;
+	struct event *pget_timer;
+	struct event *flush;
+	struct event *idle;	/* idle expiry */
+	uint64_t released_ms;	/* when the last P-GET was released */
+	int want_resume;
+	/* conversations (sim_conv.c) */
+	TAILQ_HEAD(, sim_conv) convs;
+	unsigned nconvs;
+};
+
+/* sim_map.c: string keys to pointers, for tokens and application ids. */
+struct sim_map;
+struct sim_map *sim_map_new(void);
+void sim_map_free(struct sim_map *);
+void *sim_map_get(const struct sim_map *, const char *key, size_t len);
+void sim_map_put(struct sim_map *, const char *key, void *val);	/* key is copied */
+void sim_map_del(struct sim_map *, const char *key);
+
+/* Globals shared by the parts. */
+struct sim_state {
+	const struct sim_config *cfg;
+	struct event_base *base;
+	TAILQ_HEAD(, sim_user) users;
+	uint64_t ops;		/* counter for unique ids */
+};
+extern struct sim_state simg;
+
+/* sim_main.c: replies. */
+void sim_reply_error(struct http_req *, int status, const char *code, const char *subcode,
+    const char *message);
+void sim_reply_json(struct http_req *, int status, struct buf *);
+/* Reply after the user's fault delay, or now (counts as outstanding while deferred). */
+void sim_reply(struct sim_user *, struct http_req *, int status, const char *ctype, struct buf *);
+void sim_reply_later(struct sim_user *, struct http_req *, int status, const char *ctype,
+    struct buf *, unsigned ms);
+/* "\/Date(ms)\/" is written by jw as "/Date(ms)/"; this writes the escaped form. */
+void sim_jw_date(struct jw *, const char *key, uint64_t ms);
+void sim_jw_link(struct jw *, const char *rel, const char *href, const char *title);
+void sim_guid(char out[37]);
+/* A data URI as UCWA writes it: text/plain percent form ('+' for space, lowercase %xx). */
+void sim_data_uri(struct buf *, const char *ctype, const char *text, size_t len);
+
+/* sim_auth.c */
+int sim_auth_route(struct http_req *);
+/* The user of a request's Bearer token; replies 401/403 itself and returns NULL. */
+struct sim_user *sim_auth_check(struct http_req *);
+void sim_auth_expire_user(struct sim_user *);
+void sim_auth_init(void);
+void sim_auth_free(void);
+
+/* sim_app.c */
+void sim_app_init(void);
+void sim_app_free(void);
+struct sim_user *sim_user_find(const char *uri_or_addr);
+void sim_app_route(struct sim_user *, struct http_req *, const char *rest);
+void sim_app_destroy(struct sim_app *);
+void sim_app_kill(struct sim_app *);
+void sim_app_write(struct jw *, struct sim_app *);
+void sim_app_touch(struct sim_app *);
+void sim_app_write_state(struct jw *);
+/* Members matched case-insensitively, as UCWA does for input. */
+const struct json *sim_json_iget(const struct json *, const char *key);
+const char *sim_json_istr(const struct json *, const char *key);
+/* The request body as a JSON object; replies 400 and returns NULL if it is not. */
+struct json_doc *sim_parse_body(struct http_req *);
+
+/* sim_events.c */
+void sim_events_push(struct sim_app *, const char *sender_rel, const char *sender_href,
+    struct buf *event);
+void sim_events_get(struct sim_app *, struct http_req *);
+void sim_events_clear(struct sim_app *);
+void sim_events_write_state(struct jw *, struct sim_app *);
+/* Answer a parked P-GET with an empty set now (drain). */
+void sim_events_release_empty(struct sim_app *);
+/* Answer the parked P-GET with resume now (control API). */
+void sim_events_kick_resume(struct sim_app *);
+/* Event object helpers: begin {"link":{...}, [in], then caller adds, then end with type. */
+void sim_ev_begin(struct jw *, struct buf *, const char *rel, const char *href, const char *title);
+void sim_ev_in(struct jw *, const char *rel, const char *href, const char *title);
+void sim_ev_end(struct jw *, const char *type);
+
+/* sim_conv.c */
+void sim_conv_route(struct sim_app *, struct http_req *, const char *rest);
+void sim_conv_drop_all(struct sim_app *, int events);
+void sim_conv_write_state(struct jw *, struct sim_app *);
+/* Remote-side actions (from sim_remote.c); return NULL or an error message. */
+const char *sim_conv_remote_invite(struct sim_remote *, struct sim_user *, const char *text,
+    const char *subject, int html);
+const char *sim_conv_remote_message(struct sim_remote *, struct sim_user *, const char *text,
+    int html);
+const char *sim_conv_remote_typing(struct sim_remote *, struct sim_user *);
+const char *sim_conv_remote_leave(struct sim_remote *, struct sim_user *);
+
+/* sim_remote.c */
+enum sim_answer { SIM_ACCEPT, SIM_DECLINE, SIM_SILENT };
+struct sim_remote {
+	TAILQ_ENTRY(sim_remote) entry;
+	char *uri;
+	char *addr;
+	char *name;
+	enum sim_answer answer;
+	long long accept_ms;
+	int reply;		/* echo each message back */
+	int fail;		/* messages fail delivery */
+	struct sim_rlog *log;	/* ring of received entries */
+	size_t nlog, logstart;
+};
+void sim_remote_init(void);
+void sim_remote_free(void);
+struct sim_remote *sim_remote_find(const char *uri_or_addr);
+/* Record something the remote received (type: message, typing, invitation, ...). */
+void sim_remote_log(struct sim_remote *, const char *type, const char *from, const char *text,
+    size_t len, const char *ctype);
+void sim_remote_write_log(struct jw *, struct sim_remote *);
+int sim_remote_set(struct sim_remote *, const struct json *, char *err, size_t errlen);
+void sim_remote_write_all(struct jw *, int with_log);
+
+/* sim_ctl.c */
+void sim_ctl_route(struct http_req *);
+
+/* sim_fault.c */
+struct sim_fault;
+/* Faults that answer a request instead of the simulator: returns 1 if it did. */
+int sim_fault_request(struct sim_user *, struct http_req *, const char *kind);
+/* The value of a parameter of an active fault (0 when absent or inactive). */
+long long sim_fault_param(struct sim_user *, const char *name, const char *param);
+int sim_fault_active(struct sim_user *, const char *name);
+/* Use up one shot of a counted fault; returns whether it was active. */
+int sim_fault_take(struct sim_user *, const char *name);
+int sim_fault_add(struct sim_user *, const struct json *, char *err, size_t errlen);
+void sim_fault_clear(struct sim_user *);
+void sim_fault_write(struct jw *, struct sim_user *);
+
+#endif

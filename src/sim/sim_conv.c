@@ -1,0 +1,1033 @@
+/*
+ * sim_conv.c: conversations of one application with one remote party, and
+ * the resources and events around them: outgoing IM (startMessaging, the
+ * remote accepting, declining or staying silent, cancel), incoming IM (the
+ * invitation with its first message as a data URI, accept, decline, expiry,
+ * the first message again after accept), sendMessage (text/plain; text/html
+ * only when Html was negotiated), typing and the three ways a conversation
+ * ends. Resources and events have the field names, links and nesting of the
+ * published UCWA samples (SendAnIM.md, ReceiveAnIM.md). A conversation is
+ * freed at once when it ends; its hrefs then answer 404.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "sim.h"
+
+enum sim_conv_state { CONV_CONNECTING, CONV_INCOMING, CONV_CONNECTED };
+
+struct sim_conv {
+	TAILQ_ENTRY(sim_conv) entry;
+	struct sim_app *app;
+	struct sim_remote *remote;
+	char id[37];
+	char inv_id[33];
+	char href[160];		/* conversation self */
+	char msging[176];	/* .../messaging */
+	char inv[160];		/* .../messagingInvitations/<id> */
+	char local_p[240];	/* .../participants/<user addr> */
+	char remote_p[240];	/* .../participants/<remote addr> */
+	char people[200];	/* .../people/<remote addr> */
+	char comm[96];		/* .../communication */
+	int incoming;
+	enum sim_conv_state state;
+	char *operation_id;
+	char *thread_id;
+	char *subject;
+	char *importance;
+	struct buf first;	/* first message (incoming invitation or startMessaging) */
+	int first_html;
+	long long next_msg;
+	struct event *timer;	/* remote answer or invitation expiry */
+	struct event *typing;	/* remote typing indication */
+	int failing;		/* timer means: fail with this subcode index */
+};
+
+static const char *const sim_fail_subcodes[] = {
+	"Declined", "Timeout", "DestinationNotFound", "ConnectedElsewhere", "Canceled",
+};
+enum { FAIL_DECLINED, FAIL_TIMEOUT, FAIL_NOTFOUND, FAIL_ELSEWHERE, FAIL_CANCELED };
+
+static void sim_conv_timer(evutil_socket_t, short, void *);
+
+/* Whether the unknown-extras fault asks for unknown properties and links. */
+static int
+sim_conv_extras(struct sim_conv *c)
+{
+	return sim_fault_active(c->app->user, "unknown_extras");
+}
+
+/* A new conversation of a with remote r; hrefs computed once here. */
+static struct sim_conv *
+sim_conv_new(struct sim_app *a, struct sim_remote *r, int incoming)
+{
+	struct sim_conv *c = xcalloc(1, sizeof *c);
+	long long start = sim_fault_param(a->user, "message_ids", "start");
+
+	c->app = a;
+	c->remote = r;
+	c->incoming = incoming;
+	c->state = incoming ? CONV_INCOMING : CONV_CONNECTING;
+	sim_guid(c->id);
+	util_random_id(c->inv_id, 32, UTIL_HEX);
+	snprintf(c->comm, sizeof c->comm, "%s/communication", a->base);
+	snprintf(c->href, sizeof c->href, "%s/conversations/%s", c->comm, c->id);
+	snprintf(c->msging, sizeof c->msging, "%s/messaging", c->href);
+	snprintf(c->inv, sizeof c->inv, "%s/messagingInvitations/%s", c->comm, c->inv_id);
+	snprintf(c->local_p, sizeof c->local_p, "%s/participants/%s", c->href, a->user->addr);
+	snprintf(c->remote_p, sizeof c->remote_p, "%s/participants/%s", c->href, r->addr);
+	snprintf(c->people, sizeof c->people, "%s/people/%s", a->base, r->addr);
+	c->next_msg = start > 0 ? start : simg.cfg->first_message_id;
+	buf_init(&c->first);
+	c->timer = evtimer_new(simg.base, sim_conv_timer, c);
+	TAILQ_INSERT_TAIL(&a->convs, c, entry);
+	a->nconvs++;
+	return c;
+}
+
+/* Free a conversation (no events). */
+static void
+sim_conv_free(struct sim_conv *c)
+{
+	TAILQ_REMOVE(&c->app->convs, c, entry);
+	c->app->nconvs--;
+	event_free(c->timer);
+	if (c->typing != NULL)
+		event_free(c->typing);
+	free(c->operation_id);
+	free(c->thread_id);
+	free(c->subject);
+	free(c->importance);
+	buf_free(&c->first);
+	free(c);
+}
+
+/* Drop every conversation of a (application deleted, or resume). */
+void
+sim_conv_drop_all(struct sim_app *a, int events)
+{
+	struct sim_conv *c;
+
+	while ((c = TAILQ_FIRST(&a->convs)) != NULL) {
+		sim_remote_log(c->remote, "dropped", a->user->uri, NULL, 0, NULL);
+		sim_conv_free(c);
+	}
+}
+
+/* Arm the conversation's timer. */
+static void
+sim_conv_arm(struct sim_conv *c, long long ms, int failing)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	c->failing = failing;
+	evtimer_add(c->timer, &tv);
+}
+
+/* --- resource writers ------------------------------------------------- */
+
+/* A participant resource (remote: sample 34; local: sample 22). */
+static void
+sim_conv_write_participant(struct jw *w, struct sim_conv *c, int local, const char *rel)
+{
+	char href[256];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "sourceNetwork", "SameEnterprise");
+	jw_kbool(w, "anonymous", 0);
+	jw_kstr(w, "name", local ? c->app->user->name : c->remote->name);
+	jw_kstr(w, "uri", local ? c->app->user->uri : c->remote->uri);
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", local ? c->local_p : c->remote_p, NULL);
+	sim_jw_link(w, "conversation", c->href, NULL);
+	if (local) {
+		snprintf(href, sizeof href, "%s/me", c->app->base);
+		sim_jw_link(w, "me", href, NULL);
+	} else {
+		sim_jw_link(w, "contact", c->people, NULL);
+		snprintf(href, sizeof href, "%s/presence", c->people);
+		sim_jw_link(w, "contactPresence", href, NULL);
+		snprintf(href, sizeof href, "%s/photos/%s", c->app->base, c->remote->addr);
+		sim_jw_link(w, "contactPhoto", href, NULL);
+	}
+	jw_obj_end(w);
+	jw_kstr(w, "rel", rel);
+	jw_obj_end(w);
+}
+
+/* The messagingInvitation resource. */
+static void
+sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, int actions,
+    int accepted)
+{
+	char href[256];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "direction", c->incoming ? "Incoming" : "Outgoing");
+	jw_kstr(w, "importance", c->importance);
+	jw_kstr(w, "threadId", c->thread_id);
+	jw_kstr(w, "state", state);
+	if (c->operation_id != NULL)
+		jw_kstr(w, "operationId", c->operation_id);
+	jw_kstr(w, "subject", c->subject);
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", c->inv, NULL);
+	if (!c->incoming)
+		sim_jw_link(w, "from", c->local_p, c->app->user->name);
+	snprintf(href, sizeof href, "%s/people/%s", c->app->base,
+	    c->incoming ? c->app->user->addr : c->remote->addr);
+	sim_jw_link(w, "to", href, NULL);
+	if (!c->incoming && actions) {
+		snprintf(href, sizeof href, "%s/terminate", c->msging);
+		sim_jw_link(w, "cancel", href, NULL);
+	}
+	sim_jw_link(w, "conversation", c->href, NULL);
+	if (c->incoming && actions) {
+		snprintf(href, sizeof href, "%s/accept", c->inv);
+		sim_jw_link(w, "accept", href, NULL);
+		snprintf(href, sizeof href, "%s/decline", c->inv);
+		sim_jw_link(w, "decline", href, NULL);
+	}
+	sim_jw_link(w, "messaging", c->msging, NULL);
+	if (c->incoming && c->first.len > 0) {
+		struct buf d;
+
+		buf_init(&d);
+		sim_data_uri(&d, c->first_html ? "text/html" : "text/plain", c->first.data,
+		    c->first.len);
+		sim_jw_link(w, "message", d.data, NULL);
+		buf_free(&d);
+	}
+	jw_obj_end(w);
+	if (c->incoming || accepted) {
+		jw_key(w, "_embedded");
+		jw_obj_begin(w);
+		if (c->incoming) {
+			jw_key(w, "from");
+			sim_conv_write_participant(w, c, 0, "participant");
+		} else {
+			jw_key(w, "acceptedByParticipant");
+			jw_arr_begin(w);
+			sim_conv_write_participant(w, c, 0, "participant");
+			jw_arr_end(w);
+		}
+		jw_obj_end(w);
+	}
+	jw_kstr(w, "rel", "messagingInvitation");
+	jw_obj_end(w);
+}
+
+/* The conversation resource (samples 22, 24, 31, 37). */
+static void
+sim_conv_write_conversation(struct jw *w, struct sim_conv *c, const char *state)
+{
+	static const char *const extra[] = { "applicationSharing", "audioVideo",
+	    "dataCollaboration" };
+	char href[256];
+	int connected = strcmp(state, "Connected") == 0;
+
+	jw_obj_begin(w);
+	jw_kstr(w, "state", state);
+	jw_kstr(w, "threadId", c->thread_id);
+	jw_kstr(w, "subject", c->subject);
+	jw_key(w, "activeModalities");
+	jw_arr_begin(w);
+	if (connected || c->state == CONV_INCOMING)
+		jw_str(w, "Messaging");
+	jw_arr_end(w);
+	jw_kstr(w, "importance", c->importance);
+	jw_kbool(w, "recording", 0);
+	if (sim_conv_extras(c))
+		jw_kstr(w, "simFutureProperty", "ignore me");
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", c->href, NULL);
+	for (size_t i = 0; c->incoming && i < nitems(extra); i++) {
+		snprintf(href, sizeof href, "%s/%s", c->href, extra[i]);
+		sim_jw_link(w, extra[i], href, NULL);
+	}
+	sim_jw_link(w, "messaging", c->msging, NULL);
+	snprintf(href, sizeof href, "%s/phoneAudio", c->href);
+	sim_jw_link(w, "phoneAudio", href, NULL);
+	if (connected) {
+		sim_jw_link(w, "localParticipant", c->local_p, c->app->user->name);
+		snprintf(href, sizeof href, "%s/participantInvitations?conversation=%s", c->comm,
+		    c->id);
+		sim_jw_link(w, "addParticipant", href, NULL);
+	}
+	if (sim_conv_extras(c))
+		sim_jw_link(w, "simFutureLink", c->href, NULL);
+	jw_obj_end(w);
+	jw_kstr(w, "rel", "conversation");
+	jw_obj_end(w);
+}
+
+/* The messaging resource. */
+static void
+sim_conv_write_messaging(struct jw *w, struct sim_conv *c, const char *state)
+{
+	char href[256];
+	int connected = strcmp(state, "Connected") == 0;
+
+	jw_obj_begin(w);
+	jw_kstr(w, "state", state);
+	if (connected) {
+		jw_key(w, "negotiatedMessageFormats");
+		jw_arr_begin(w);
+		jw_str(w, "Plain");
+		if (c->app->html)
+			jw_str(w, "Html");
+		jw_arr_end(w);
+	}
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", c->msging, NULL);
+	sim_jw_link(w, "conversation", c->href, NULL);
+	if (strcmp(state, "Disconnected") != 0) {
+		snprintf(href, sizeof href, "%s/terminate", c->msging);
+		sim_jw_link(w, "stopMessaging", href, NULL);
+	}
+	if (connected) {
+		snprintf(href, sizeof href, "%s/messages", c->msging);
+		sim_jw_link(w, "sendMessage", href, NULL);
+		snprintf(href, sizeof href, "%s/typing", c->msging);
+		sim_jw_link(w, "setIsTyping", href, NULL);
+		snprintf(href, sizeof href, "%s/typingParticipants", c->msging);
+		sim_jw_link(w, "typingParticipants", href, NULL);
+	}
+	jw_obj_end(w);
+	jw_kstr(w, "rel", "messaging");
+	jw_obj_end(w);
+}
+
+/* --- events ------------------------------------------------------------ */
+
+/* communication › messagingInvitation <type> (status/reason for completed). */
+static void
+sim_conv_ev_invitation(struct sim_conv *c, const char *type, const char *state, int actions,
+    const char *status, const char *subcode, const char *message)
+{
+	struct buf b;
+	struct jw w;
+
+	if (strcmp(type, "started") == 0 && sim_fault_active(c->app->user, "aggregation"))
+		return;
+	sim_ev_begin(&w, &b, "messagingInvitation", c->inv, NULL);
+	if (status != NULL)
+		jw_kstr(&w, "status", status);
+	if (subcode != NULL) {
+		jw_key(&w, "reason");
+		jw_obj_begin(&w);
+		jw_kstr(&w, "code", strcmp(subcode, "ConnectedElsewhere") == 0 ? "Informational" :
+		    strcmp(subcode, "Canceled") == 0 ? "LocalFailure" : "RemoteFailure");
+		jw_kstr(&w, "subcode", subcode);
+		jw_kstr(&w, "message", message);
+		jw_obj_end(&w);
+	}
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "messagingInvitation");
+	sim_conv_write_invitation(&w, c, state, actions,
+	    status != NULL && strcmp(status, "Success") == 0);
+	jw_obj_end(&w);
+	sim_ev_end(&w, type);
+	sim_events_push(c->app, "communication", c->comm, &b);
+}
+
+/* communication › conversation <type>. */
+static void
+sim_conv_ev_conversation(struct sim_conv *c, const char *type, const char *state)
+{
+	struct buf b;
+	struct jw w;
+
+	sim_ev_begin(&w, &b, "conversation", c->href, NULL);
+	if (strcmp(type, "deleted") != 0) {
+		jw_key(&w, "_embedded");
+		jw_obj_begin(&w);
+		jw_key(&w, "conversation");
+		sim_conv_write_conversation(&w, c, state);
+		jw_obj_end(&w);
+	}
+	sim_ev_end(&w, type);
+	sim_events_push(c->app, "communication", c->comm, &b);
+}
+
+/* conversation › messaging updated. */
+static void
+sim_conv_ev_messaging(struct sim_conv *c, const char *state)
+{
+	struct buf b;
+	struct jw w;
+
+	sim_ev_begin(&w, &b, "messaging", c->msging, NULL);
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "messaging");
+	sim_conv_write_messaging(&w, c, state);
+	jw_obj_end(&w);
+	sim_ev_end(&w, "updated");
+	sim_events_push(c->app, "conversation", c->href, &b);
+}
+
+/* conversation › localParticipant added (embedded). */
+static void
+sim_conv_ev_local(struct sim_conv *c)
+{
+	struct buf b;
+	struct jw w;
+
+	sim_ev_begin(&w, &b, "localParticipant", c->local_p, c->app->user->name);
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "localParticipant");
+	sim_conv_write_participant(&w, c, 1, "participant");
+	jw_obj_end(&w);
+	sim_ev_end(&w, "added");
+	sim_events_push(c->app, "conversation", c->href, &b);
+}
+
+/* conversation › participant <type> (bare), optionally in typingParticipants. */
+static void
+sim_conv_ev_remote(struct sim_conv *c, const char *type, int typing)
+{
+	struct buf b;
+	struct jw w;
+	char href[256];
+
+	sim_ev_begin(&w, &b, "participant", c->remote_p, c->remote->name);
+	if (typing) {
+		snprintf(href, sizeof href, "%s/typingParticipants", c->msging);
+		sim_ev_in(&w, "typingParticipants", href, NULL);
+	}
+	sim_ev_end(&w, type);
+	sim_events_push(c->app, "conversation", c->href, &b);
+}
+
+/* conversation › participantMessaging added, in the local or remote participant. */
+static void
+sim_conv_ev_pmessaging(struct sim_conv *c, int local)
+{
+	const char *p = local ? c->local_p : c->remote_p;
+	const char *title = local ? c->app->user->name : c->remote->name;
+	char href[260];
+	struct buf b;
+	struct jw w;
+
+	snprintf(href, sizeof href, "%s/messaging", p);
+	sim_ev_begin(&w, &b, "participantMessaging", href, NULL);
+	sim_ev_in(&w, local ? "localParticipant" : "participant", p, title);
+	if (local) {
+		jw_key(&w, "_embedded");
+		jw_obj_begin(&w);
+		jw_key(&w, "participantMessaging");
+		jw_obj_begin(&w);
+		jw_key(&w, "_links");
+		jw_obj_begin(&w);
+		sim_jw_link(&w, "self", href, NULL);
+		sim_jw_link(&w, "participant", p, title);
+		jw_obj_end(&w);
+		jw_kstr(&w, "rel", "participantMessaging");
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+	}
+	sim_ev_end(&w, "added");
+	sim_events_push(c->app, "conversation", c->href, &b);
+}
+
+/* conversation › message <type>: an outgoing (ours) or incoming message. */
+static void
+sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incoming,
+    const char *text, size_t len, int html, const char *opid, int failed)
+{
+	char self[220];
+	struct buf b, d;
+	struct jw w;
+
+	snprintf(self, sizeof self, "%s/messages/%lld", c->msging, n);
+	sim_ev_begin(&w, &b, "message", self, NULL);
+	if (strcmp(type, "completed") == 0)
+		jw_kstr(&w, "status", failed ? "Failure" : "Success");
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "message");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "direction", incoming ? "Incoming" : "Outgoing");
+	if (opid != NULL)
+		jw_kstr(&w, "operationId", opid);
+	sim_jw_date(&w, "timeStamp", util_wall_ms());
+	if (sim_conv_extras(c))
+		jw_kstr(&w, "simFutureProperty", "ignore me");
+	jw_key(&w, "_links");
+	jw_obj_begin(&w);
+	sim_jw_link(&w, "self", self, NULL);
+	if (incoming) {
+		sim_jw_link(&w, "contact", c->people, NULL);
+		sim_jw_link(&w, "participant", c->remote_p, c->remote->name);
+	}
+	sim_jw_link(&w, "messaging", c->msging, NULL);
+	if (incoming && text != NULL) {
+		buf_init(&d);
+		if (html) {
+			buf_addstr(&d, "data:text/html;base64,");
+			util_base64_encode(&d, text, len);
+		} else
+			sim_data_uri(&d, "text/plain", text, len);
+		sim_jw_link(&w, html ? "htmlMessage" : "plainMessage", d.data, NULL);
+		buf_free(&d);
+	}
+	if (failed) {
+		jw_key(&w, "failedDeliveryParticipant");
+		jw_arr_begin(&w);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "href", c->remote_p);
+		jw_kstr(&w, "title", c->remote->name);
+		jw_obj_end(&w);
+		jw_arr_end(&w);
+	}
+	jw_obj_end(&w);
+	jw_kstr(&w, "rel", "message");
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	sim_ev_end(&w, type);
+	sim_events_push(c->app, "conversation", c->href, &b);
+}
+
+/* --- state changes ----------------------------------------------------- */
+
+/* The invitation succeeded: the Connected events (samples 23 and 37). */
+static void
+sim_conv_connect(struct sim_conv *c)
+{
+	evtimer_del(c->timer);
+	c->state = CONV_CONNECTED;
+	if (c->incoming) {
+		sim_conv_ev_invitation(c, "updated", "Connecting", 0, NULL, NULL, NULL);
+		sim_conv_ev_messaging(c, "Connected");
+		sim_conv_ev_conversation(c, "updated", "Connected");
+		sim_conv_ev_pmessaging(c, 1);
+		sim_conv_ev_pmessaging(c, 0);
+		sim_conv_ev_remote(c, "updated", 0);
+	} else {
+		sim_conv_ev_conversation(c, "updated", "Connected");
+		sim_conv_ev_remote(c, "added", 0);
+		sim_conv_ev_pmessaging(c, 0);
+		sim_conv_ev_pmessaging(c, 1);
+		sim_conv_ev_messaging(c, "Connected");
+	}
+	sim_conv_ev_invitation(c, "completed", "Connected", 0, "Success", NULL, NULL);
+	if (c->incoming && c->first.len > 0) {
+		sim_conv_ev_message(c, c->next_msg++, "completed", 1, c->first.data, c->first.len,
+		    c->first_html && c->app->html, NULL, 0);
+		sim_conv_ev_conversation(c, "updated", "Connected");
+	} else if (!c->incoming && c->first.len > 0)
+		sim_remote_log(c->remote, "message", c->app->user->uri, c->first.data, c->first.len,
+		    "text/plain");
+}
+
+/* The invitation failed (declined, timed out, cancelled, elsewhere): end it. */
+static void
+sim_conv_fail(struct sim_conv *c, int why)
+{
+	static const char *const msgs[] = {
+		"Your invitation was declined.", "The invitation timed out.",
+		"The person you are trying to reach is not available.",
+		"The invitation was accepted on another endpoint.", "The invitation was cancelled.",
+	};
+	const char *sub = sim_fail_subcodes[why];
+
+	if (sim_conv_extras(c) && why == FAIL_DECLINED)
+		sub = "SimFutureSubcode";
+	sim_conv_ev_invitation(c, "completed", "Failed", 0, "Failure", sub, msgs[why]);
+	sim_conv_ev_messaging(c, "Disconnected");
+	sim_conv_ev_conversation(c, "deleted", NULL);
+	log_info("conv %s: invitation failed: %s", c->id, sim_fail_subcodes[why]);
+	sim_conv_free(c);
+}
+
+/* The conversation ends (stopMessaging, DELETE, remote leaves). */
+static void
+sim_conv_end(struct sim_conv *c, int remote_left)
+{
+	if (remote_left)
+		sim_conv_ev_remote(c, "deleted", 0);
+	else
+		sim_remote_log(c->remote, "left", c->app->user->uri, NULL, 0, NULL);
+	sim_conv_ev_messaging(c, "Disconnected");
+	sim_conv_ev_conversation(c, "deleted", NULL);
+	sim_conv_free(c);
+}
+
+/* The conversation's timer: the remote answers, or the invitation expires. */
+static void
+sim_conv_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_conv *c = arg;
+
+	if (c->failing < 0) {
+		sim_remote_log(c->remote, "accepted", c->app->user->uri, NULL, 0, NULL);
+		sim_conv_connect(c);
+		return;
+	}
+	if (c->incoming && c->failing == FAIL_TIMEOUT)
+		sim_remote_log(c->remote, "invitation_expired", c->app->user->uri, NULL, 0, NULL);
+	if (!c->incoming && c->failing == FAIL_DECLINED)
+		sim_remote_log(c->remote, "declined", c->app->user->uri, NULL, 0, NULL);
+	sim_conv_fail(c, c->failing);
+}
+
+/* Decode a data URI (percent form with '+', or base64) into out; -1 if bad. */
+static int
+sim_conv_data_decode(const char *uri, struct buf *out, int *html)
+{
+	const char *comma;
+	long n;
+
+	if (strncmp(uri, "data:", 5) != 0 || (comma = strchr(uri, ',')) == NULL)
+		return -1;
+	*html = strncmp(uri + 5, "text/html", 9) == 0;
+	buf_reset(out);
+	if (comma - uri >= 7 && memcmp(comma - 7, ";base64", 7) == 0)
+		return util_base64_decode(out, comma + 1, strlen(comma + 1)) < 0 ? -1 : 0;
+	buf_addstr(out, comma + 1);
+	if ((n = util_url_decode(out->data, out->len, 1)) < 0)
+		return -1;
+	out->len = (size_t)n;
+	out->data[n] = '\0';
+	return 0;
+}
+
+/* A bounded optional string member; 0 when fine. */
+static int
+sim_conv_opt(const struct json *o, const char *key, size_t max, char **out, const char *def)
+{
+	const char *s = sim_json_istr(o, key);
+
+	if (s != NULL && strlen(s) > max)
+		return -1;
+	s = s != NULL ? s : def;
+	*out = s != NULL ? xstrdup(s) : NULL;
+	return 0;
+}
+
+/* POST startMessaging. */
+static void
+sim_conv_start(struct sim_app *a, struct http_req *req)
+{
+	struct json_doc *d;
+	const struct json *o, *links;
+	const char *to, *msg = NULL;
+	struct sim_remote *r;
+	struct sim_conv *c;
+	struct buf loc;
+	char tid[33];
+	long long delay;
+
+	if ((d = sim_parse_body(req)) == NULL)
+		return;
+	o = json_root(d);
+	to = json_str(sim_json_iget(o, "to"));
+	links = sim_json_iget(o, "_links");
+	if (links != NULL)
+		msg = json_get_str(json_get(links, "message"), "href");
+	if (to == NULL || strncmp(to, "sip:", 4) != 0) {
+		sim_reply_error(req, 400, "BadRequest", "ParameterValidationFailure",
+		    "\"to\" must be a SIP URI.");
+		json_doc_free(d);
+		return;
+	}
+	if (a->nconvs >= (unsigned)simg.cfg->max_conversations) {
+		sim_reply_error(req, 409, "Conflict", "TooManyConversations",
+		    "The user has exceeded the maximum number of conversations.");
+		json_doc_free(d);
+		return;
+	}
+	r = sim_remote_find(to);
+	if (r == NULL) {
+		/* An unknown party: a throw-away remote that never answers. */
+		r = sim_remote_find("sip:unknown@invalid");
+	}
+	c = sim_conv_new(a, r, 0);
+	util_random_id(tid, 32, UTIL_HEX);
+	if (sim_conv_opt(o, "operationId", 50, &c->operation_id, NULL) != 0 ||
+	    sim_conv_opt(o, "subject", 250, &c->subject, "") != 0 ||
+	    sim_conv_opt(o, "threadId", 250, &c->thread_id, tid) != 0 ||
+	    sim_conv_opt(o, "importance", 20, &c->importance, "Normal") != 0 ||
+	    (msg != NULL && sim_conv_data_decode(msg, &c->first, &c->first_html) != 0)) {
+		sim_conv_free(c);
+		sim_reply_error(req, 400, "BadRequest", "ParameterValidationFailure",
+		    "A parameter is too long or malformed.");
+		json_doc_free(d);
+		return;
+	}
+	json_doc_free(d);
+	sim_conv_ev_invitation(c, "started", "Connecting", 1, NULL, NULL, NULL);
+	sim_conv_ev_conversation(c, "added", "Connecting");
+	sim_conv_ev_local(c);
+	sim_conv_ev_messaging(c, "Connecting");
+	if (strcmp(r->uri, "sip:unknown@invalid") == 0)
+		sim_conv_arm(c, 0, FAIL_NOTFOUND);
+	else if (r->answer == SIM_ACCEPT)
+		sim_conv_arm(c, r->accept_ms, -1);
+	else if (r->answer == SIM_DECLINE)
+		sim_conv_arm(c, r->accept_ms, FAIL_DECLINED);
+	else
+		sim_conv_arm(c, simg.cfg->invitation_timeout_ms, FAIL_TIMEOUT);
+	sim_remote_log(r, "invitation", a->user->uri, c->first.data, c->first.len, NULL);
+	buf_init(&loc);
+	buf_addstr(&loc, c->inv);
+	http_req_add_header(req, "Location", loc.data);
+	buf_free(&loc);
+	delay = sim_fault_param(a->user, "started_before_201", "delay_ms");
+	if (sim_fault_active(a->user, "started_before_201")) {
+		struct buf empty;
+
+		buf_init(&empty);
+		sim_reply_later(a->user, req, 201, NULL, &empty, (unsigned)(delay > 0 ? delay : 50));
+	} else
+		sim_reply(a->user, req, 201, NULL, NULL);
+}
+
+/* Whether ctype (with parameters) is type. */
+static int
+sim_conv_ctype_is(const char *ctype, const char *type)
+{
+	size_t n = strlen(type);
+
+	return ctype != NULL && strncasecmp(ctype, type, n) == 0 &&
+	    (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+/* POST sendMessage: raw text/plain (or text/html when negotiated). */
+static void
+sim_conv_send(struct sim_conv *c, struct http_req *req)
+{
+	const char *ct = http_req_header(req, "Content-Type");
+	int html = sim_conv_ctype_is(ct, "text/html");
+	struct buf opid;
+	char loc[240];
+	size_t len;
+	const char *body = http_req_body(req, &len);
+	long long n;
+	int failed;
+
+	if (!sim_conv_ctype_is(ct, "text/plain") && !(html && c->app->html)) {
+		sim_reply_error(req, 415, "UnsupportedMediaType", NULL,
+		    "The content type is not supported.");
+		return;
+	}
+	buf_init(&opid);
+	if (http_req_query_param(req, "operationId", &opid) != 0)
+		http_req_query_param(req, "OperationContext", &opid);
+	n = c->next_msg++;
+	failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
+	if (!sim_fault_active(c->app->user, "aggregation"))
+		sim_conv_ev_message(c, n, "started", 0, NULL, 0, 0, opid.len ? opid.data : NULL, 0);
+	sim_conv_ev_message(c, n, "completed", 0, NULL, 0, 0, opid.len ? opid.data : NULL,
+	    failed);
+	if (!failed)
+		sim_remote_log(c->remote, "message", c->app->user->uri, body, len,
+		    html ? "text/html" : "text/plain");
+	snprintf(loc, sizeof loc, "%s/messages/%lld", c->msging, n);
+	http_req_add_header(req, "Location", loc);
+	sim_reply(c->app->user, req, 201, NULL, NULL);
+	if (!failed && c->remote->reply) {
+		struct buf t;
+
+		buf_init(&t);
+		buf_addstr(&t, "echo: ");
+		buf_add(&t, body, len);
+		sim_conv_ev_message(c, c->next_msg++, "completed", 1, t.data, t.len, 0, NULL, 0);
+		buf_free(&t);
+	}
+	buf_free(&opid);
+}
+
+/* Answer with a resource written by fn. */
+static void
+sim_conv_get(struct sim_conv *c, struct http_req *req, int what)
+{
+	static const char *const st[] = { "Connecting", "Incoming", "Connected" };
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	if (what == 0)
+		sim_conv_write_conversation(&w, c, st[c->state]);
+	else if (what == 1)
+		sim_conv_write_messaging(&w, c, c->state == CONV_CONNECTED ? "Connected" :
+		    "Connecting");
+	else if (what == 2)
+		sim_conv_write_participant(&w, c, 0, "participant");
+	else if (what == 3)
+		sim_conv_write_participant(&w, c, 1, "participant");
+	else
+		sim_conv_write_invitation(&w, c, c->state == CONV_CONNECTED ? "Connected" :
+		    "Connecting", c->state != CONV_CONNECTED, c->state == CONV_CONNECTED);
+	sim_reply(c->app->user, req, 200, "application/json; charset=utf-8", &b);
+}
+
+/* Fail the other endpoints' copies of an accepted incoming invitation. */
+static void
+sim_conv_elsewhere(struct sim_conv *won)
+{
+	struct sim_app *a;
+	struct sim_conv *c, *next;
+
+	TAILQ_FOREACH(a, &won->app->user->apps, entry) {
+		for (c = TAILQ_FIRST(&a->convs); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c != won && c->incoming && c->state == CONV_INCOMING &&
+			    c->remote == won->remote && strcmp(c->thread_id, won->thread_id) == 0)
+				sim_conv_fail(c, FAIL_ELSEWHERE);
+		}
+	}
+}
+
+/* POST accept / decline of an incoming invitation. */
+static void
+sim_conv_answer(struct sim_conv *c, struct http_req *req, int accept)
+{
+	if (!c->incoming || c->state != CONV_INCOMING) {
+		sim_reply_error(req, 409, "Conflict", "AnotherOperationPending",
+		    "The invitation is no longer pending.");
+		return;
+	}
+	sim_reply(c->app->user, req, 204, NULL, NULL);
+	sim_remote_log(c->remote, accept ? "accepted" : "declined", c->app->user->uri, NULL, 0,
+	    NULL);
+	if (accept) {
+		sim_conv_elsewhere(c);
+		sim_conv_connect(c);
+	} else
+		sim_conv_fail(c, FAIL_DECLINED);
+}
+
+/* POST messaging/terminate: stopMessaging, or cancel while connecting. */
+static void
+sim_conv_terminate(struct sim_conv *c, struct http_req *req)
+{
+	sim_reply(c->app->user, req, 204, NULL, NULL);
+	if (c->state == CONV_CONNECTING) {
+		sim_remote_log(c->remote, "cancelled", c->app->user->uri, NULL, 0, NULL);
+		sim_conv_fail(c, FAIL_CANCELED);
+	} else
+		sim_conv_end(c, 0);
+}
+
+/* Requests under .../conversations/<id>. */
+static void
+sim_conv_dispatch(struct sim_conv *c, struct http_req *req, const char *rest, const char *m)
+{
+	int get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+
+	if (*rest == '\0' && get)
+		sim_conv_get(c, req, 0);
+	else if (*rest == '\0' && strcmp(m, "DELETE") == 0) {
+		sim_reply(c->app->user, req, 204, NULL, NULL);
+		sim_conv_end(c, 0);
+	} else if (strcmp(rest, "/messaging") == 0 && get)
+		sim_conv_get(c, req, 1);
+	else if (strcmp(rest, "/messaging/messages") == 0 && post && c->state == CONV_CONNECTED)
+		sim_conv_send(c, req);
+	else if (strcmp(rest, "/messaging/typing") == 0 && post && c->state == CONV_CONNECTED) {
+		sim_remote_log(c->remote, "typing", c->app->user->uri, NULL, 0, NULL);
+		sim_reply(c->app->user, req, 204, NULL, NULL);
+	} else if (strcmp(rest, "/messaging/terminate") == 0 && post)
+		sim_conv_terminate(c, req);
+	else if (strncmp(rest, "/participants/", 14) == 0 && get &&
+	    strcasecmp(rest + 14, c->remote->addr) == 0)
+		sim_conv_get(c, req, 2);
+	else if (strncmp(rest, "/participants/", 14) == 0 && get &&
+	    strcasecmp(rest + 14, c->app->user->addr) == 0)
+		sim_conv_get(c, req, 3);
+	else
+		sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
+		    "The requested resource could not be found.");
+}
+
+/* Find the conversation whose id (or invitation id) starts rest. */
+static struct sim_conv *
+sim_conv_find(struct sim_app *a, const char *rest, int inv, const char **after)
+{
+	struct sim_conv *c;
+
+	TAILQ_FOREACH(c, &a->convs, entry) {
+		const char *id = inv ? c->inv_id : c->id;
+		size_t n = strlen(id);
+
+		if (strncmp(rest, id, n) == 0 && (rest[n] == '\0' || rest[n] == '/')) {
+			*after = rest + n;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Requests under /applications/<id>/communication (rest starts with '/'). */
+void
+sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
+{
+	const char *m = http_req_method(req), *after;
+	struct sim_conv *c;
+
+	if (strcmp(rest, "/messagingInvitations") == 0 && strcmp(m, "POST") == 0) {
+		sim_conv_start(a, req);
+		return;
+	}
+	if (strncmp(rest, "/messagingInvitations/", 22) == 0 &&
+	    (c = sim_conv_find(a, rest + 22, 1, &after)) != NULL) {
+		if (*after == '\0' && strcmp(m, "GET") == 0)
+			sim_conv_get(c, req, 4);
+		else if (strcmp(after, "/accept") == 0 && strcmp(m, "POST") == 0)
+			sim_conv_answer(c, req, 1);
+		else if (strcmp(after, "/decline") == 0 && strcmp(m, "POST") == 0)
+			sim_conv_answer(c, req, 0);
+		else
+			sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
+			    "The requested resource could not be found.");
+		return;
+	}
+	if (strncmp(rest, "/conversations/", 15) == 0 &&
+	    (c = sim_conv_find(a, rest + 15, 0, &after)) != NULL) {
+		sim_conv_dispatch(c, req, after, m);
+		return;
+	}
+	sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
+	    "The requested resource could not be found.");
+}
+
+/* --- remote-side actions (control API) ---------------------------------- */
+
+/* The live connected conversation of u's applications with r, or NULL. */
+static struct sim_conv *
+sim_conv_with(struct sim_remote *r, struct sim_user *u, int connected_only)
+{
+	struct sim_app *a;
+	struct sim_conv *c;
+
+	TAILQ_FOREACH(a, &u->apps, entry) {
+		TAILQ_FOREACH(c, &a->convs, entry) {
+			if (c->remote == r && (!connected_only || c->state == CONV_CONNECTED))
+				return c;
+		}
+	}
+	return NULL;
+}
+
+/* Remote r invites u: every available application of u gets the invitation. */
+const char *
+sim_conv_remote_invite(struct sim_remote *r, struct sim_user *u, const char *text,
+    const char *subject, int html)
+{
+	struct sim_app *a;
+	struct sim_conv *c;
+	char tid[40];
+	int n = 0;
+	long long elsewhere = sim_fault_param(u, "accepted_elsewhere", "after_ms");
+	int is_elsewhere = sim_fault_active(u, "accepted_elsewhere");
+
+	util_random_id(tid, 26, UTIL_BASE62);
+	memcpy(tid + 26, "==", 3);
+	TAILQ_FOREACH(a, &u->apps, entry) {
+		if (!a->available || a->nconvs >= (unsigned)simg.cfg->max_conversations)
+			continue;
+		c = sim_conv_new(a, r, 1);
+		c->thread_id = xstrdup(tid);
+		c->subject = xstrdup(subject != NULL ? subject : "");
+		c->importance = xstrdup("Normal");
+		buf_addstr(&c->first, text);
+		c->first_html = html;
+		sim_conv_ev_invitation(c, "started", "Connecting", 1, NULL, NULL, NULL);
+		sim_conv_ev_conversation(c, "added", "Incoming");
+		sim_conv_ev_local(c);
+		sim_conv_ev_remote(c, "added", 0);
+		if (is_elsewhere)
+			sim_conv_arm(c, elsewhere > 0 ? elsewhere : 100, FAIL_ELSEWHERE);
+		else
+			sim_conv_arm(c, simg.cfg->invitation_timeout_ms, FAIL_TIMEOUT);
+		n++;
+	}
+	if (n == 0)
+		return "the user has no application that made itself available";
+	if (is_elsewhere)
+		sim_fault_take(u, "accepted_elsewhere");
+	return NULL;
+}
+
+/* Remote r sends a message in its connected conversation with u. */
+const char *
+sim_conv_remote_message(struct sim_remote *r, struct sim_user *u, const char *text, int html)
+{
+	struct sim_conv *c = sim_conv_with(r, u, 1);
+
+	if (c == NULL)
+		return "no connected conversation between the remote and the user";
+	sim_conv_ev_message(c, c->next_msg++, "completed", 1, text, strlen(text),
+	    html && c->app->html, NULL, 0);
+	return NULL;
+}
+
+/* The remote's typing indication ran out. */
+static void
+sim_conv_typing_done(evutil_socket_t fd, short what, void *arg)
+{
+	sim_conv_ev_remote(arg, "deleted", 1);
+}
+
+/* Remote r types in its connected conversation with u. */
+const char *
+sim_conv_remote_typing(struct sim_remote *r, struct sim_user *u)
+{
+	struct sim_conv *c = sim_conv_with(r, u, 1);
+	long long ms = simg.cfg->typing_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (c == NULL)
+		return "no connected conversation between the remote and the user";
+	if (c->typing == NULL)
+		c->typing = evtimer_new(simg.base, sim_conv_typing_done, c);
+	if (!evtimer_pending(c->typing, NULL))
+		sim_conv_ev_remote(c, "added", 1);
+	evtimer_add(c->typing, &tv);
+	return NULL;
+}
+
+/* Remote r leaves its conversation with u. */
+const char *
+sim_conv_remote_leave(struct sim_remote *r, struct sim_user *u)
+{
+	struct sim_conv *c = sim_conv_with(r, u, 1);
+
+	if (c == NULL)
+		return "no connected conversation between the remote and the user";
+	sim_conv_end(c, 1);
+	return NULL;
+}
+
+/* Conversations of a, for the control API. */
+void
+sim_conv_write_state(struct jw *w, struct sim_app *a)
+{
+	static const char *const st[] = { "Connecting", "Incoming", "Connected" };
+	struct sim_conv *c;
+
+	jw_arr_begin(w);
+	TAILQ_FOREACH(c, &a->convs, entry) {
+		jw_obj_begin(w);
+		jw_kstr(w, "id", c->id);
+		jw_kstr(w, "href", c->href);
+		jw_kstr(w, "remote", c->remote->uri);
+		jw_kstr(w, "direction", c->incoming ? "Incoming" : "Outgoing");
+		jw_kstr(w, "state", st[c->state]);
+		jw_kint(w, "nextMessage", c->next_msg);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}

@@ -1,0 +1,424 @@
+/*
+ * sim_events.c: each application's event channel. Events are queued in
+ * order (at most limits.queue_events; more are dropped and logged) and
+ * handed out in numbered sets: the set for ack=N is answered to a GET of
+ * events?ack=N and kept until the client asks for ack=N+1, so a repeated
+ * URL replays it; any other ack gets resync. One P-GET may be parked: it is
+ * woken exactly once, by events (on the next loop turn, so that one
+ * operation's events travel together), by its timeout (an empty set), or
+ * by a newer P-GET (409 PGetReplaced). A P-GET after a long gap, or after
+ * the control API asked for it, gets resume and every conversation dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sim.h"
+
+#define SIM_SET_MAX 200	/* events per set */
+
+/* Start an event object: {"link":{rel, href, title?} ... */
+void
+sim_ev_begin(struct jw *w, struct buf *b, const char *rel, const char *href, const char *title)
+{
+	buf_init(b);
+	jw_init(w, b);
+	jw_obj_begin(w);
+	jw_key(w, "link");
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", rel);
+	jw_kstr(w, "href", href);
+	if (title != NULL)
+		jw_kstr(w, "title", title);
+	jw_obj_end(w);
+}
+
+/* The "in" link of an event. */
+void
+sim_ev_in(struct jw *w, const char *rel, const char *href, const char *title)
+{
+	jw_key(w, "in");
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", rel);
+	jw_kstr(w, "href", href);
+	if (title != NULL)
+		jw_kstr(w, "title", title);
+	jw_obj_end(w);
+}
+
+/* Finish an event object with its type. */
+void
+sim_ev_end(struct jw *w, const char *type)
+{
+	jw_kstr(w, "type", type);
+	jw_obj_end(w);
+}
+
+/* Reply to the parked P-GET and forget it. */
+static void
+sim_events_release(struct sim_app *a, int status, struct buf *body)
+{
+	struct http_req *req = a->pget;
+
+	a->pget = NULL;
+	evtimer_del(a->pget_timer);
+	a->user->outstanding--;
+	http_req_set_abort(req, NULL, NULL);
+	sim_app_touch(a);
+	if (status == 200)
+		sim_reply(a->user, req, 200, "application/json; charset=utf-8", body);
+	else
+		sim_reply_error(req, status, "Conflict", "PGetReplaced",
+		    "The pending GET was replaced by a newer one.");
+}
+
+/* _links with self=ack and rel=ack2. */
+static void
+sim_events_links(struct jw *w, struct sim_app *a, long long ack, const char *rel, long long ack2)
+{
+	char href[128];
+
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	snprintf(href, sizeof href, "%s/events?ack=%lld", a->base, ack);
+	sim_jw_link(w, "self", href, NULL);
+	snprintf(href, sizeof href, "%s/events?ack=%lld", a->base, ack2);
+	sim_jw_link(w, rel, href, NULL);
+	jw_obj_end(w);
+}
+
+/* Free a list of events. */
+static void
+sim_events_free_list(struct sim_event_list *l)
+{
+	struct sim_event *e;
+
+	while ((e = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, e, entry);
+		free(e->sender_href);
+		free(e->json);
+		free(e);
+	}
+}
+
+/* Write the first SIM_SET_MAX queued events as sender groups, then free them. */
+static void
+sim_events_write_senders(struct jw *w, struct sim_app *a)
+{
+	struct sim_event_list taken = TAILQ_HEAD_INITIALIZER(taken);
+	struct sim_event *e, *prev = NULL;
+	int n = 0;
+
+	while (n++ < SIM_SET_MAX && (e = TAILQ_FIRST(&a->queue)) != NULL) {
+		TAILQ_REMOVE(&a->queue, e, entry);
+		TAILQ_INSERT_TAIL(&taken, e, entry);
+		a->nqueue--;
+	}
+	jw_key(w, "sender");
+	jw_arr_begin(w);
+	TAILQ_FOREACH(e, &taken, entry) {
+		if (prev == NULL || strcmp(prev->sender_rel, e->sender_rel) ||
+		    strcmp(prev->sender_href, e->sender_href)) {
+			if (prev != NULL) {
+				jw_arr_end(w);
+				jw_obj_end(w);
+			}
+			jw_obj_begin(w);
+			jw_kstr(w, "rel", e->sender_rel);
+			jw_kstr(w, "href", e->sender_href);
+			jw_key(w, "events");
+			jw_arr_begin(w);
+		}
+		jw_raw(w, e->json);
+		prev = e;
+	}
+	if (prev != NULL) {
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	sim_events_free_list(&taken);
+}
+
+/* Build set acked+1 from the queue (rel: next or resume); it becomes the unacked set. */
+static void
+sim_events_make_set(struct sim_app *a, const char *rel, int sender)
+{
+	long long k = a->acked + 1;
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	sim_events_links(&w, a, k, rel, k + 1);
+	if (sender)
+		sim_events_write_senders(&w, a);
+	jw_obj_end(&w);
+	free(a->unacked);
+	a->unacked = buf_detach(&b, NULL);
+}
+
+/* Answer the parked P-GET with the unacknowledged set. */
+static void
+sim_events_answer(struct sim_app *a)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addstr(&b, a->unacked);
+	sim_events_release(a, 200, &b);
+}
+
+/* Next loop turn after events were queued: wake the parked P-GET once. */
+static void
+sim_events_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_app *a = arg;
+
+	if (a->pget == NULL || a->unacked != NULL || TAILQ_EMPTY(&a->queue) ||
+	    a->pget_ack != a->acked + 1)
+		return;
+	sim_events_make_set(a, "next", 1);
+	sim_events_answer(a);
+}
+
+/* The P-GET timer: the timeout (an empty set) or an injected TCP reset. */
+static void
+sim_events_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_app *a = arg;
+	struct http_req *req = a->pget;
+
+	if (req == NULL)
+		return;
+	if (sim_fault_take(a->user, "reset_pget")) {
+		log_info("app %s: fault: TCP reset on the idle P-GET", a->id);
+		a->pget = NULL;
+		a->user->outstanding--;
+		sim_app_touch(a);
+		http_req_reset(req);
+		return;
+	}
+	sim_events_make_set(a, "next", 0);
+	sim_events_answer(a);
+}
+
+/* Release a parked P-GET with an empty set (shutdown). */
+void
+sim_events_release_empty(struct sim_app *a)
+{
+	if (a->pget == NULL || a->unacked != NULL)
+		return;
+	sim_events_make_set(a, "next", 0);
+	sim_events_answer(a);
+}
+
+/* The client closed the parked P-GET. */
+static void
+sim_events_abort(struct http_req *req, void *arg)
+{
+	struct sim_app *a = arg;
+
+	a->pget = NULL;
+	evtimer_del(a->pget_timer);
+	a->user->outstanding--;
+	sim_app_touch(a);
+}
+
+/* Queue one event (the body is taken over) and wake the P-GET soon. */
+void
+sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
+    struct buf *event)
+{
+	struct sim_event *e;
+
+	if (a->nqueue >= (unsigned)simg.cfg->max_queue_events) {
+		log_warn("app %s: event queue full (%u): event dropped", a->id, a->nqueue);
+		buf_free(event);
+		return;
+	}
+	e = xmalloc(sizeof *e);
+	e->sender_rel = sender_rel;
+	e->sender_href = xstrdup(sender_href);
+	e->json = buf_detach(event, &e->len);
+	TAILQ_INSERT_TAIL(&a->queue, e, entry);
+	a->nqueue++;
+	if (a->flush == NULL)
+		a->flush = event_new(simg.base, -1, 0, sim_events_flush, a);
+	if (a->pget != NULL)
+		event_active(a->flush, 0, 0);
+}
+
+/* Park req as the application's P-GET. */
+static void
+sim_events_park(struct sim_app *a, struct http_req *req, long long ack, long long timeout_s)
+{
+	long long ms = simg.cfg->pget_test_timeout_ms ? simg.cfg->pget_test_timeout_ms :
+	    timeout_s * 1000;
+	struct timeval tv;
+
+	if (sim_fault_active(a->user, "reset_pget"))
+		ms = sim_fault_param(a->user, "reset_pget", "after_ms");
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	a->pget = req;
+	a->pget_ack = ack;
+	a->user->outstanding++;
+	evtimer_del(a->idle);
+	if (a->pget_timer == NULL)
+		a->pget_timer = evtimer_new(simg.base, sim_events_timeout, a);
+	evtimer_add(a->pget_timer, &tv);
+	http_req_set_abort(req, sim_events_abort, a);
+}
+
+/* The resume answer: drop every conversation and start a fresh set. */
+static void
+sim_events_resume(struct sim_app *a, struct http_req *req)
+{
+	struct buf b;
+
+	log_info("app %s: resume: conversations dropped", a->id);
+	a->want_resume = 0;
+	sim_conv_drop_all(a, 0);
+	sim_events_free_list(&a->queue);
+	a->nqueue = 0;
+	if (a->unacked != NULL) {
+		free(a->unacked);
+		a->unacked = NULL;
+		a->acked++;
+	}
+	sim_events_make_set(a, "resume", 1);
+	buf_init(&b);
+	buf_addstr(&b, a->unacked);
+	sim_app_touch(a);
+	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+}
+
+/* Answer the parked P-GET with resume now (the control API asked). */
+void
+sim_events_kick_resume(struct sim_app *a)
+{
+	struct http_req *req = a->pget;
+
+	a->pget = NULL;
+	evtimer_del(a->pget_timer);
+	a->user->outstanding--;
+	http_req_set_abort(req, NULL, NULL);
+	sim_events_resume(a, req);
+}
+
+/* Answer resync: the first unacknowledged set is at acked+1. */
+static void
+sim_events_resync(struct sim_app *a, struct http_req *req, long long ack)
+{
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	sim_events_links(&w, a, ack, "resync", a->acked + 1);
+	jw_obj_end(&w);
+	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+}
+
+/* GET events?ack=N. */
+void
+sim_events_get(struct sim_app *a, struct http_req *req)
+{
+	struct buf v;
+	long long ack = -1, timeout = simg.cfg->pget_timeout_s;
+	char *end;
+
+	buf_init(&v);
+	if (http_req_query_param(req, "ack", &v) == 0 && v.len > 0) {
+		ack = strtoll(v.data, &end, 10);
+		if (*end != '\0')
+			ack = -1;
+	}
+	if (http_req_query_param(req, "timeout", &v) == 0 && v.len > 0) {
+		timeout = strtoll(v.data, &end, 10);
+		if (*end != '\0' || timeout < 180 || timeout > 1800)
+			timeout = simg.cfg->pget_timeout_s;
+	}
+	buf_free(&v);
+	if (a->pget != NULL)
+		sim_events_release(a, 409, NULL);
+	if (a->want_resume || (a->released_ms != 0 &&
+	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)) {
+		sim_events_resume(a, req);
+		return;
+	}
+	if (a->unacked != NULL && ack == a->acked + 2) {
+		free(a->unacked);
+		a->unacked = NULL;
+		a->acked++;
+	}
+	if (ack != a->acked + 1) {
+		sim_events_resync(a, req, ack);
+		return;
+	}
+	if (a->unacked == NULL && sim_fault_take(a->user, "empty_sender")) {
+		struct buf b;
+		struct jw w;
+
+		buf_init(&b);
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		sim_events_links(&w, a, ack, "next", ack + 1);
+		jw_key(&w, "sender");
+		jw_arr_begin(&w);
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		a->unacked = buf_detach(&b, NULL);
+	}
+	if (a->unacked == NULL && !TAILQ_EMPTY(&a->queue))
+		sim_events_make_set(a, "next", 1);
+	if (a->unacked != NULL) {
+		struct buf b;
+
+		buf_init(&b);
+		buf_addstr(&b, a->unacked);
+		sim_app_touch(a);
+		sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+		return;
+	}
+	sim_events_park(a, req, ack, timeout);
+}
+
+/* Drop the queue and answer a parked P-GET with 404 (the application is gone). */
+void
+sim_events_clear(struct sim_app *a)
+{
+	if (a->pget != NULL) {
+		struct http_req *req = a->pget;
+
+		a->pget = NULL;
+		a->user->outstanding--;
+		http_req_set_abort(req, NULL, NULL);
+		sim_reply_error(req, 404, "NotFound", "ApplicationNotFound",
+		    "The application does not exist.");
+	}
+	sim_events_free_list(&a->queue);
+	a->nqueue = 0;
+	free(a->unacked);
+	a->unacked = NULL;
+	if (a->pget_timer != NULL)
+		event_free(a->pget_timer);
+	if (a->flush != NULL)
+		event_free(a->flush);
+	a->pget_timer = a->flush = NULL;
+}
+
+/* Event-channel fields of the control API's application listing. */
+void
+sim_events_write_state(struct jw *w, struct sim_app *a)
+{
+	jw_kint(w, "acked", a->acked);
+	jw_kbool(w, "parked", a->pget != NULL);
+	if (a->pget != NULL)
+		jw_kint(w, "parkedAck", a->pget_ack);
+	jw_kint(w, "queued", a->nqueue);
+}
