@@ -29,3 +29,8 @@ EXTRA_DIST += proto/ucwa-events
 check_PROGRAMS += tests/ucwa-drive
 tests_ucwa_drive_SOURCES = tests/ucwa-drive.c
 tests_ucwa_drive_LDADD = libucgw.a $(DEPS_LIBS)
+
+if HAVE_NODE
+TESTS += \
+	tests/e2e/ucwa_tls.test.js
+endif
