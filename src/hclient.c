@@ -551,8 +551,9 @@ hc_conn_lost(struct hc_conn *c, short what)
 		hc_conn_kill(c);
 		return;
 	}
-	if (c->reused && c->got == 0 && !r->retried) {
-		/* a keep-alive connection the server had closed: try once on a new one */
+	if (c->reused && c->got == 0 && !r->retried && !r->longpoll) {
+		/* a keep-alive connection the server had closed: try once on a new one
+		 * (not for long-polls: their owner re-sends them after a back-off) */
 		c->req = NULL;
 		r->conn = NULL;
 		r->retried = 1;
