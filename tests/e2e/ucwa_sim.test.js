@@ -244,3 +244,31 @@ test('429, 500, 503 and 504 on commands complete with status, code and subcode; 
   const got = (await sim.received('lenea@contoso.com')).filter((x) => x.type === 'message').map((x) => x.text);
   assert.deepEqual(got, ['after errors']);
 }));
+
+test('410 InactiveApplicationExpired on the event channel: a new application, conversations ended', () => withAgent({}, async (sim, d) => {
+  const conv = await connect(d);
+  await fault(sim, { fault: 'error', on: 'events', status: 410, code: 'Gone', subcode: 'InactiveApplicationExpired', count: 1 });
+  // the parked P-GET is not affected; the next one is: an event moves the channel on
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/typing', { to: USER });
+  const end = await d.wait({ event: 'ended', conversation: conv });
+  assert.match(end.why, /InactiveApplicationExpired/);
+  // created again (the same EndpointId: the simulator may answer 200 with the live one)
+  await h.waitFor(() => /application .* \((200|201)\)[\s\S]*application .* \((200|201)\)/.test(d.stderr),
+    10000 * h.slow, 'a second application create');
+  await parked(sim);
+  await connect(d);
+}));
+
+test('410 UserAgentNotAllowed on application create is fatal and reported', async () => {
+  const sim = await s.startSim();
+  await fault(sim, { fault: 'error', on: 'applications', status: 410, code: 'Gone', subcode: 'UserAgentNotAllowed' });
+  const d = u.drive(sim);
+  try {
+    const f = await d.wait({ event: 'failed' });
+    assert.equal(f.reason, 'rejected');
+    assert.match(f.why, /UserAgentNotAllowed/);
+  } finally {
+    await d.stop();
+    await sim.stop();
+  }
+});
