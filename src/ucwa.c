@@ -424,6 +424,7 @@ ucall_start(struct ucall *c)
 		hdrs[n++] = c->ctype;
 	}
 	hdrs[n] = NULL;
+	c->token_gen = a->token_gen;
 	c->req = hclient_request(a->owner, c->method, c->url, hdrs,
 	    c->body.len || strcmp(c->method, "POST") == 0 ? c->body.data : NULL, c->body.len,
 	    c->timeout_ms, c->flags, ucall_response, c);
@@ -488,6 +489,10 @@ ucall_response(const struct hclient_resp *r, void *arg)
 		log_info("ucwa %s: %d on %s: renewing the token and retrying", a->user, r->status,
 		    c->method);
 		c->retried = 1;
+		if (c->token_gen != a->token_gen && !a->renewing && ucall_start(c) == 0) {
+			ua_leave(a);	/* sent with an older token: the new one is here */
+			return;
+		}
 		TAILQ_INSERT_TAIL(&a->authwait, c, entry);
 		ua_renew(a);
 		ua_leave(a);
@@ -790,6 +795,7 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 		expires = e->u.i;
 	free(a->token);
 	xasprintf(&a->token, "Bearer %s", tok);
+	a->token_gen++;
 	json_doc_free(d);
 	if (expires <= 0)
 		expires = 3600;

@@ -40,6 +40,7 @@ struct ucall {
 	unsigned timeout_ms;
 	int bearer;
 	int retried;
+	unsigned token_gen;	/* the agent's token_gen when it was sent */
 	struct hclient_req *req;
 	ucall_cb cb;
 	/* for commands */
@@ -106,6 +107,7 @@ struct ucwa_agent {
 	char *user_url;		/* user resource */
 	char *token_url;	/* from MsRtcOAuth href */
 	char *token;		/* "Bearer cwt=..." header value */
+	unsigned token_gen;	/* +1 per token acquired */
 	char *apps_url;		/* applications resource (cached) */
 	int hops;
 	int renewing;

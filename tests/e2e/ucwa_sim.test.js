@@ -272,3 +272,28 @@ test('410 UserAgentNotAllowed on application create is fatal and reported', asyn
     await sim.stop();
   }
 });
+
+test('cancel of an unanswered invitation, decline of an incoming one, leave (DELETE) of a connected one', () => withAgent({}, async (sim, d) => {
+  // cancel: the silent remote never answers
+  await d.cmd({ cmd: 'start', to: 'sip:silent@contoso.com', operationId: 'c-1' });
+  const started = await d.wait((e) => e.kind === 'invitation' && e.type === 'started' && e.operationId === 'c-1');
+  assert.equal((await d.cmd({ cmd: 'cancel', conversation: started.conversation })).ok, true);
+  const inv = await d.wait((e) => e.kind === 'invitation' && e.type === 'completed' && e.operationId === 'c-1');
+  assert.equal(inv.status, 'Failure');
+  assert.equal(inv.reasonSubcode, 'Canceled');
+  await d.wait({ event: 'ended', conversation: started.conversation });
+  // decline: the remote's log shows it, nothing is left
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: USER, text: 'hello?' });
+  const inc = await d.wait((e) => e.kind === 'invitation' && e.type === 'started' && e.direction === 'Incoming');
+  assert.equal((await d.cmd({ cmd: 'decline', conversation: inc.conversation })).ok, true);
+  await d.wait({ event: 'ended', conversation: inc.conversation });
+  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((r) => r.type === 'declined'), 5000, 'declined');
+  assert.equal(d.find((e) => e.kind === 'message' && e.direction === 'Incoming').length, 0);
+  // leave
+  const conv = await connect(d);
+  assert.equal((await d.cmd({ cmd: 'leave', conversation: conv })).ok, true);
+  await d.wait({ event: 'ended', conversation: conv });
+  // a command on an ended conversation is refused at once
+  const r = await d.cmd({ cmd: 'send', conversation: conv, text: 'late' });
+  assert.equal(r.event, 'refused');
+}));
