@@ -381,14 +381,8 @@ ucall_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb
 void
 ucall_free(struct ucall *c)
 {
-	struct ucall *x;
-
-	TAILQ_FOREACH(x, &c->a->calls, entry)
-		if (x == c)
-			TAILQ_REMOVE(&c->a->calls, c, entry);
-	TAILQ_FOREACH(x, &c->a->authwait, entry)
-		if (x == c)
-			TAILQ_REMOVE(&c->a->authwait, c, entry);
+	if (c->list != NULL)
+		TAILQ_REMOVE(c->list, c, entry);
 	if (c->req != NULL)
 		hclient_cancel(c->req);
 	if (c->a->pget == c)
@@ -431,6 +425,7 @@ ucall_start(struct ucall *c)
 	if (c->req == NULL)
 		return -1;
 	TAILQ_INSERT_TAIL(&a->calls, c, entry);
+	c->list = &a->calls;
 	return 0;
 }
 
@@ -483,6 +478,7 @@ ucall_response(const struct hclient_resp *r, void *arg)
 
 	c->req = NULL;
 	TAILQ_REMOVE(&a->calls, c, entry);
+	c->list = NULL;
 	ua_enter(a);
 	if (r->err == HCLIENT_OK && (r->status == 401 || r->status == 403) && c->bearer &&
 	    !c->retried && a->token_url != NULL && a->state != UA_FAILED) {
@@ -494,6 +490,7 @@ ucall_response(const struct hclient_resp *r, void *arg)
 			return;
 		}
 		TAILQ_INSERT_TAIL(&a->authwait, c, entry);
+		c->list = &a->authwait;
 		ua_renew(a);
 		ua_leave(a);
 		return;
@@ -727,8 +724,11 @@ ua_authwait_flush(struct ucwa_agent *a, int ok)
 
 	TAILQ_INIT(&tmp);
 	TAILQ_CONCAT(&tmp, &a->authwait, entry);
+	TAILQ_FOREACH(c, &tmp, entry)
+		c->list = &tmp;
 	while ((c = TAILQ_FIRST(&tmp)) != NULL) {
 		TAILQ_REMOVE(&tmp, c, entry);
+		c->list = NULL;
 		if (ok && !a->dying && ucall_start(c) == 0)
 			continue;
 		if (!a->dying) {
@@ -740,7 +740,6 @@ ua_authwait_flush(struct ucwa_agent *a, int ok)
 			r.body = "";
 			c->cb(c, &r);
 		}
-		TAILQ_INSERT_TAIL(&a->calls, c, entry);	/* so that ucall_free unlinks it */
 		ucall_free(c);
 	}
 }

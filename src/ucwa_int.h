@@ -28,12 +28,14 @@ struct ucwa {
 };
 
 struct ucall;
+TAILQ_HEAD(ucalls, ucall);
 typedef void (*ucall_cb)(struct ucall *, const struct hclient_resp *);
 
 /* One upstream request of an agent (retried once after a token renewal). */
 struct ucall {
 	struct ucwa_agent *a;
-	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait */
+	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait, as list says */
+	struct ucalls *list;		/* the list it is on, or NULL */
 	char *method, *url, *ctype;
 	struct buf body;
 	int flags;
@@ -50,7 +52,6 @@ struct ucall {
 	void *ctx;
 	void (*ctx_free)(void *);	/* ctx when the call dies without its callback */
 };
-TAILQ_HEAD(ucalls, ucall);
 
 struct umsg {
 	TAILQ_ENTRY(umsg) entry;
