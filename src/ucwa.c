@@ -24,6 +24,7 @@ static void ua_challenge(struct ucwa_agent *);
 static void ua_create_app(struct ucwa_agent *);
 static void ua_renew(struct ucwa_agent *);
 static void ua_token_fire(evutil_socket_t, short, void *);
+static void ua_retry_fire(evutil_socket_t, short, void *);
 
 /* ---- context ---- */
 
@@ -36,6 +37,12 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 	const char **s[] = { &u->conf.discovery_url, &u->conf.applications_url,
 		&u->conf.ca_file, &u->conf.user_agent, &u->conf.culture };
 
+	if ((conf->discovery_url == NULL) == (conf->applications_url == NULL)) {
+		xasprintf(cause, "UCWA: set one of upstream.discovery_url and "
+		    "upstream.applications_url");
+		free(u);
+		return NULL;
+	}
 	u->base = base;
 	u->conf = *conf;
 	for (size_t i = 0; i < nitems(s); i++) {
@@ -131,6 +138,7 @@ ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
     const struct ucwa_cbs *cbs, void *arg)
 {
 	struct ucwa_agent *a = xcalloc(1, sizeof(*a));
+	struct timeval now = { 0, 0 };
 	char hex[33];
 
 	a->u = u;
@@ -150,9 +158,10 @@ ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
 	if (u->conf.applications_url != NULL) {
 		a->apps_url = xstrdup(u->conf.applications_url);
 		a->user_url = xstrdup(u->conf.applications_url);
-		ua_challenge(a);
-	} else
-		ua_discover(a, u->conf.discovery_url);
+	}
+	/* sign-in starts from the loop, so that no callback runs before we return */
+	a->retry_timer = evtimer_new(u->base, ua_retry_fire, a);
+	evtimer_add(a->retry_timer, &now);
 	return a;
 }
 
@@ -511,12 +520,14 @@ ucall_response(const struct hclient_resp *r, void *arg)
 
 /* ---- sign-in ---- */
 
-/* Retry a sign-in step after a back-off. */
+/* Start signing in, or retry a step after a back-off. */
 static void
 ua_retry_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ucwa_agent *a = arg;
 
+	if (a->state == UA_FAILED)
+		return;
 	ua_enter(a);
 	if (a->apps_url != NULL && a->token != NULL)
 		ua_create_app(a);

@@ -272,6 +272,7 @@ START_TEST(test_bad_credentials_vs_unreachable)
 	c.discovery_url = "http://127.0.0.1:1/";
 	t2.u = ucwa_new(t2.f.base, &c, &cause);
 	t2.a = ucwa_agent_new(t2.u, "alice@contoso.com", "secret", &cbs, &t2);
+	ck_assert_int_eq(t2.failed, 0);	/* never a callback from inside ucwa_agent_new */
 	WAIT(&t2, t2.failed == 1);
 	ck_assert_int_eq(t2.failure, UCWA_FAIL_UNREACHABLE);
 	t_stop(&t2);
@@ -611,6 +612,26 @@ START_TEST(test_free_inside_callback_and_cancel)
 }
 END_TEST
 
+START_TEST(test_conf_needs_one_upstream_url)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char *cause = NULL;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	c.applications_url = "http://127.0.0.1:1/apps";
+	ck_assert_ptr_null(ucwa_new(t.f.base, &c, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "upstream.discovery_url"));
+	free(cause);
+	c.applications_url = c.discovery_url = NULL;
+	ck_assert_ptr_null(ucwa_new(t.f.base, &c, &cause));
+	free(cause);
+	fake_stop(&t.f);
+}
+END_TEST
+
 static Suite *
 ucwa_suite(void)
 {
@@ -632,6 +653,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
+	UNIT_ADD(s, test_conf_needs_one_upstream_url);
 	return s;
 }
 
