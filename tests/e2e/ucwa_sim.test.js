@@ -297,3 +297,13 @@ test('cancel of an unanswered invitation, decline of an incoming one, leave (DEL
   const r = await d.cmd({ cmd: 'send', conversation: conv, text: 'late' });
   assert.equal(r.event, 'refused');
 }));
+
+test('403 InvalidToken on a command: the token is renewed and the command retried once', () => withAgent({}, async (sim, d) => {
+  const conv = await connect(d);
+  await fault(sim, { fault: 'invalid_token', count: 1 });
+  const done = await d.cmd({ cmd: 'send', conversation: conv, text: 'through a 403' });
+  assert.equal(done.ok, true, JSON.stringify(done));
+  assert.match(d.stderr, /403 on (POST|GET): renewing the token/);
+  const got = (await sim.received('lenea@contoso.com')).filter((x) => x.type === 'message').map((x) => x.text);
+  assert.deepEqual(got, ['through a 403']);
+}));

@@ -40,12 +40,19 @@ struct t {
 	int order_bad;		/* sendMessage callbacks out of order */
 	int next_done;
 	int accept_on_invite;
+	int free_on_signed_in;
 };
 
 static void
 cb_signed_in(void *arg)
 {
-	((struct t *)arg)->signed_in++;
+	struct t *t = arg;
+
+	t->signed_in++;
+	if (t->free_on_signed_in) {
+		ucwa_agent_free(t->a);	/* inside the agent's own callback */
+		t->a = NULL;
+	}
 }
 
 static void
@@ -609,6 +616,50 @@ START_TEST(test_free_inside_callback_and_cancel)
 	t_spin(&t, 100);
 	ck_assert_int_eq(t.done_ok + t.done_err, 1);	/* only startMessaging's */
 	t_stop(&t);
+
+	/* freed from inside its own signed_in callback: deferred, then signed out */
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t.free_on_signed_in = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.app_deleted == 1);
+	fake_incoming(&t.f, "nobody home");
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.inv_started, 0);
+	t_stop(&t);
+}
+END_TEST
+
+static int shutdown_called;
+
+static void
+on_shutdown(void *arg)
+{
+	shutdown_called++;
+}
+
+START_TEST(test_activity_timer_and_shutdown)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	c.activity_interval_s = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1);
+	WAIT(&t, t.f.activity_n >= 2);	/* reportMyActivity on its timer, again and again */
+	ck_assert_int_eq(t.f.mma_n, 1);
+	/* gateway shutdown: agents freed, then wait for their DELETEs */
+	ucwa_agent_free(t.a);
+	t.a = NULL;
+	shutdown_called = 0;
+	ucwa_shutdown(t.u, 5000, on_shutdown, NULL);
+	WAIT(&t, shutdown_called == 1);
+	ck_assert_int_eq(t.f.app_deleted, 1);
+	t_stop(&t);
 }
 END_TEST
 
@@ -654,6 +705,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
 	UNIT_ADD(s, test_conf_needs_one_upstream_url);
+	UNIT_ADD(s, test_activity_timer_and_shutdown);
 	return s;
 }
 
