@@ -1,7 +1,7 @@
 /*
- * ucwa_int.h: what ucwa.c (sign-in, application, upstream calls) and
- * ucwa_chan.c (event channel, conversations, commands) share. Private to
- * those two files.
+ * ucwa_int.h: what the UCWA client's files share: ucwa.c (context, agents,
+ * upstream calls), ucwa_auth.c (sign-in), ucwa_app.c (application) and
+ * ucwa_chan.c (event channel, conversations, commands). Private to them.
  */
 #ifndef UCGW_UCWA_INT_H
 #define UCGW_UCWA_INT_H
@@ -143,6 +143,20 @@ void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ua_error_subcode(const struct hclient_resp *, const char *subcode);
 unsigned ua_backoff(unsigned *cur, unsigned min, unsigned max);
+
+/* ucwa_auth.c */
+void ua_retry_fire(evutil_socket_t, short, void *);
+void ua_token_fire(evutil_socket_t, short, void *);
+void ua_discover(struct ucwa_agent *, const char *url);
+void ua_challenge(struct ucwa_agent *);
+void ua_renew(struct ucwa_agent *);
+void ua_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+struct json_doc *ua_json(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+struct json;
+void ua_link(const struct json *res, const char *rel, const char **href);
+
+/* ucwa_app.c */
+void ua_create_app(struct ucwa_agent *);
 
 /* ucwa_chan.c */
 void uchan_start(struct ucwa_agent *);
