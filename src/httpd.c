@@ -60,6 +60,7 @@ struct http_conn {
 	struct httpd_limits lim;
 	int close_after;
 	struct ev_token_bucket_cfg *rate;	/* output rate limit, or NULL */
+	size_t rate_slice;	/* bytes per tick when rate-limited */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -294,11 +295,11 @@ httpd_conn_close(struct http_conn *c)
 	event_active(h->reaper, 0, 0);
 }
 
-/* Release a response body once libevent has sent it. */
+/* Release a response body once libevent has sent it (arg: the whole body, when sliced). */
 static void
 httpd_free_body(const void *data, size_t len, void *arg)
 {
-	free((void *)data);
+	free(arg != NULL ? arg : (void *)data);
 }
 
 /* Queue a complete response head and body on the connection. */
@@ -327,6 +328,15 @@ httpd_conn_write_response(struct http_conn *c, struct http_req *r, int status, c
 		return;
 	}
 	data = buf_detach(body, &len);
+	/* Rate-limited: one chain per slice (TLS bufferevents write whole chains). */
+	for (size_t off = 0; c->rate_slice > 0 && len - off > c->rate_slice; off += c->rate_slice) {
+		evbuffer_add_reference(out, data + off, c->rate_slice, NULL, NULL);
+		if (len - off - c->rate_slice <= c->rate_slice) {
+			off += c->rate_slice;
+			evbuffer_add_reference(out, data + off, len - off, httpd_free_body, data);
+			return;
+		}
+	}
 	evbuffer_add_reference(out, data, len, httpd_free_body, NULL);
 }
 
@@ -903,5 +913,6 @@ http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
 	if (c->rate != NULL)
 		ev_token_bucket_cfg_free(c->rate);
 	c->rate = ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, bytes, bytes, &tick);
+	c->rate_slice = bytes;
 	bufferevent_set_rate_limit(c->bev, c->rate);
 }

@@ -32,6 +32,7 @@ struct sim_config {
 	long long drain_ms;
 	struct json_doc *users;
 	struct json_doc *remotes;
+	long long load_users;
 	long long token_lifetime_s;
 	int discovery_redirect;
 	long long pget_timeout_s;
@@ -39,6 +40,7 @@ struct sim_config {
 	long long app_idle_expiry_ms;
 	long long resume_after_ms;
 	long long invitation_timeout_ms;
+	long long message_fetch_timeout_ms;
 	long long typing_timeout_ms;
 	long long first_message_id;
 	long long max_apps_per_user;
@@ -60,6 +62,11 @@ struct sim_event {
 	char *sender_href;
 	char *json;	/* the event object */
 	size_t len;
+	/* incoming messages only: dropped (and the remote told) when not fetched in time */
+	uint64_t expire_ms;
+	struct sim_remote *remote;
+	char *text;
+	size_t textlen;
 };
 TAILQ_HEAD(sim_event_list, sim_event);
 
@@ -97,12 +104,16 @@ struct sim_app {
 	/* event channel (sim_events.c) */
 	struct sim_event_list queue;
 	unsigned nqueue;
+	uint64_t dropped;	/* events dropped since the queue filled up */
 	long long acked;	/* highest acknowledged set (0 = none) */
 	char *unacked;		/* body of set acked+1, delivered, not yet acknowledged */
 	struct http_req *pget;
 	long long pget_ack;
+	long long pget_priority;
+	long long timeout_s;	/* remembered "timeout" parameter, 0 = none */
 	struct event *pget_timer;
 	struct event *flush;
+	struct event *expiry;	/* unfetched incoming messages */
 	struct event *idle;	/* idle expiry */
 	uint64_t released_ms;	/* when the last P-GET was released */
 	int want_resume;
@@ -170,6 +181,9 @@ struct json_doc *sim_parse_body(struct http_req *);
 /* sim_events.c */
 void sim_events_push(struct sim_app *, const char *sender_rel, const char *sender_href,
     struct buf *event);
+/* Queue an incoming message event; it expires unless fetched in time. */
+void sim_events_push_message(struct sim_app *, const char *sender_href, struct buf *event,
+    struct sim_remote *, const char *text, size_t len);
 void sim_events_get(struct sim_app *, struct http_req *);
 void sim_events_clear(struct sim_app *);
 void sim_events_write_state(struct jw *, struct sim_app *);

@@ -10,3 +10,5 @@ TESTS += \
 	tests/e2e/sim_faults.test.js \
 	tests/e2e/sim_ctl.test.js
 endif
+
+EXTRA_DIST += tests/bench

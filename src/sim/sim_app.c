@@ -38,28 +38,45 @@ sim_json_istr(const struct json *o, const char *key)
 	return json_str(sim_json_iget(o, key));
 }
 
-/* Build users from the configuration. */
+/* Add a user. */
+static void
+sim_user_add(const char *uri, const char *username, const char *password, const char *name,
+    const char *phone)
+{
+	struct sim_user *u = xcalloc(1, sizeof *u);
+
+	u->uri = xstrdup(uri);
+	u->addr = u->uri + 4;
+	u->username = xstrdup(username);
+	u->password = xstrdup(password);
+	u->name = xstrdup(name != NULL ? name : "");
+	u->phone = phone != NULL ? xstrdup(phone) : NULL;
+	TAILQ_INIT(&u->apps);
+	TAILQ_INSERT_TAIL(&simg.users, u, entry);
+}
+
+/* Build users from the configuration (and load.users generated ones). */
 void
 sim_app_init(void)
 {
 	const struct json *arr = json_root(simg.cfg->users);
+	char uri[64], un[64], pw[32], name[32];
 
 	TAILQ_INIT(&simg.users);
 	sim_apps = sim_map_new();
 	sim_auth_init();
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i];
-		struct sim_user *u = xcalloc(1, sizeof *u);
-		const char *name = json_get_str(o, "name"), *phone = json_get_str(o, "phone");
 
-		u->uri = xstrdup(json_get_str(o, "uri"));
-		u->addr = u->uri + 4;
-		u->username = xstrdup(json_get_str(o, "username"));
-		u->password = xstrdup(json_get_str(o, "password"));
-		u->name = xstrdup(name != NULL ? name : "");
-		u->phone = phone != NULL ? xstrdup(phone) : NULL;
-		TAILQ_INIT(&u->apps);
-		TAILQ_INSERT_TAIL(&simg.users, u, entry);
+		sim_user_add(json_get_str(o, "uri"), json_get_str(o, "username"),
+		    json_get_str(o, "password"), json_get_str(o, "name"), json_get_str(o, "phone"));
+	}
+	for (long long i = 1; i <= simg.cfg->load_users; i++) {
+		snprintf(uri, sizeof uri, "sip:load%lld@contoso.com", i);
+		snprintf(un, sizeof un, "load%lld@contoso.com", i);
+		snprintf(pw, sizeof pw, "load%lld", i);
+		snprintf(name, sizeof name, "Load User %lld", i);
+		sim_user_add(uri, un, pw, name, NULL);
 	}
 }
 
@@ -192,6 +209,12 @@ sim_app_write_me(struct jw *w, struct sim_app *a)
 		jw_arr_begin(w);
 		jw_str(w, a->user->addr);
 		jw_arr_end(w);
+	}
+	if (a->user->phone != NULL) {
+		char tel[96];
+
+		snprintf(tel, sizeof tel, "tel:%s", a->user->phone);
+		jw_kstr(w, "workPhoneNumber", tel);
 	}
 	jw_key(w, "_links");
 	jw_obj_begin(w);

@@ -105,7 +105,8 @@ sim_conv_free(struct sim_conv *c)
 	free(c);
 }
 
-/* Drop every conversation of a (application deleted, or resume). */
+/* Drop every conversation of a without events (application gone, or resume: the
+ * client learns it from the 404 or the resume link); the remotes log "dropped". */
 void
 sim_conv_drop_all(struct sim_app *a, int events)
 {
@@ -495,7 +496,10 @@ sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incom
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	sim_ev_end(&w, type);
-	sim_events_push(c->app, "conversation", c->href, &b);
+	if (incoming && text != NULL)
+		sim_events_push_message(c->app, c->href, &b, c->remote, text, len);
+	else
+		sim_events_push(c->app, "conversation", c->href, &b);
 }
 
 /* --- state changes ----------------------------------------------------- */
@@ -870,6 +874,37 @@ sim_conv_find(struct sim_app *a, const char *rest, int inv, const char **after)
 	return NULL;
 }
 
+/* GET conversations: the live conversations, embedded. */
+static void
+sim_conv_list(struct sim_app *a, struct http_req *req)
+{
+	static const char *const st[] = { "Connecting", "Incoming", "Connected" };
+	struct sim_conv *c;
+	struct buf b;
+	struct jw w;
+	char href[128];
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_key(&w, "_links");
+	jw_obj_begin(&w);
+	snprintf(href, sizeof href, "%s/communication/conversations", a->base);
+	sim_jw_link(&w, "self", href, NULL);
+	jw_obj_end(&w);
+	jw_key(&w, "_embedded");
+	jw_obj_begin(&w);
+	jw_key(&w, "conversation");
+	jw_arr_begin(&w);
+	TAILQ_FOREACH(c, &a->convs, entry)
+		sim_conv_write_conversation(&w, c, st[c->state]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_kstr(&w, "rel", "conversations");
+	jw_obj_end(&w);
+	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+}
+
 /* Requests under /applications/<id>/communication (rest starts with '/'). */
 void
 sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
@@ -892,6 +927,10 @@ sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
 		else
 			sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
 			    "The requested resource could not be found.");
+		return;
+	}
+	if (strcmp(rest, "/conversations") == 0 && strcmp(m, "GET") == 0) {
+		sim_conv_list(a, req);
 		return;
 	}
 	if (strncmp(rest, "/conversations/", 15) == 0 &&

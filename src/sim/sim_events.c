@@ -98,6 +98,7 @@ sim_events_free_list(struct sim_event_list *l)
 		TAILQ_REMOVE(l, e, entry);
 		free(e->sender_href);
 		free(e->json);
+		free(e->text);
 		free(e);
 	}
 }
@@ -228,18 +229,23 @@ sim_events_abort(struct http_req *req, void *arg)
 }
 
 /* Queue one event (the body is taken over) and wake the P-GET soon. */
-void
-sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
+static struct sim_event *
+sim_events_queue(struct sim_app *a, const char *sender_rel, const char *sender_href,
     struct buf *event)
 {
 	struct sim_event *e;
 
 	if (a->nqueue >= (unsigned)simg.cfg->max_queue_events) {
-		log_warn("app %s: event queue full (%u): event dropped", a->id, a->nqueue);
+		if (a->dropped++ == 0)
+			log_warn("app %s: event queue full (%u): dropping events", a->id, a->nqueue);
 		buf_free(event);
-		return;
+		return NULL;
 	}
-	e = xmalloc(sizeof *e);
+	if (a->dropped > 0) {
+		log_warn("app %s: %llu events were dropped", a->id, (unsigned long long)a->dropped);
+		a->dropped = 0;
+	}
+	e = xcalloc(1, sizeof *e);
 	e->sender_rel = sender_rel;
 	e->sender_href = xstrdup(sender_href);
 	e->json = buf_detach(event, &e->len);
@@ -249,6 +255,78 @@ sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_hr
 		a->flush = event_new(simg.base, -1, 0, sim_events_flush, a);
 	if (a->pget != NULL)
 		event_active(a->flush, 0, 0);
+	return e;
+}
+
+/* Queue one event (see sim.h). */
+void
+sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
+    struct buf *event)
+{
+	sim_events_queue(a, sender_rel, sender_href, event);
+}
+
+/* Arm the expiry timer for the queue's earliest expiring message. */
+static void
+sim_events_arm_expiry(struct sim_app *a)
+{
+	struct sim_event *e;
+	uint64_t now = util_now_ms(), first = 0;
+	struct timeval tv;
+
+	TAILQ_FOREACH(e, &a->queue, entry) {
+		if (e->expire_ms != 0 && (first == 0 || e->expire_ms < first))
+			first = e->expire_ms;
+	}
+	if (first == 0)
+		return;
+	first = first > now ? first - now : 0;
+	tv.tv_sec = (time_t)(first / 1000);
+	tv.tv_usec = (suseconds_t)(first % 1000) * 1000;
+	evtimer_add(a->expiry, &tv);
+}
+
+/* Incoming messages nobody fetched in time: drop them, tell their senders. */
+static void
+sim_events_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_app *a = arg;
+	struct sim_event *e, *next;
+	uint64_t now = util_now_ms();
+
+	for (e = TAILQ_FIRST(&a->queue); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, entry);
+		if (e->expire_ms == 0 || e->expire_ms > now)
+			continue;
+		log_info("app %s: incoming message not fetched in time: dropped", a->id);
+		sim_remote_log(e->remote, "undelivered", a->user->uri, e->text, e->textlen, NULL);
+		TAILQ_REMOVE(&a->queue, e, entry);
+		a->nqueue--;
+		free(e->sender_href);
+		free(e->json);
+		free(e->text);
+		free(e);
+	}
+	sim_events_arm_expiry(a);
+}
+
+/* Queue an incoming message event that expires unless fetched in time. */
+void
+sim_events_push_message(struct sim_app *a, const char *sender_href, struct buf *event,
+    struct sim_remote *r, const char *text, size_t len)
+{
+	struct sim_event *e = sim_events_queue(a, "conversation", sender_href, event);
+
+	if (e == NULL)
+		return;
+	e->expire_ms = util_now_ms() + (uint64_t)simg.cfg->message_fetch_timeout_ms;
+	e->remote = r;
+	e->text = xstrndup(text, len);
+	e->textlen = len;
+	if (a->expiry == NULL)
+		a->expiry = evtimer_new(simg.base, sim_events_expire, a);
+	if (!evtimer_pending(a->expiry, NULL))
+		sim_events_arm_expiry(a);
 }
 
 /* Park req as the application's P-GET. */
@@ -259,8 +337,10 @@ sim_events_park(struct sim_app *a, struct http_req *req, long long ack, long lon
 	    timeout_s * 1000;
 	struct timeval tv;
 
-	if (sim_fault_active(a->user, "reset_pget"))
+	if (sim_fault_active(a->user, "reset_pget")) {
 		ms = sim_fault_param(a->user, "reset_pget", "after_ms");
+		ms = ms > 0 ? ms : 100;
+	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	a->pget = req;
@@ -281,6 +361,7 @@ sim_events_resume(struct sim_app *a, struct http_req *req)
 
 	log_info("app %s: resume: conversations dropped", a->id);
 	a->want_resume = 0;
+	a->timeout_s = 0;
 	sim_conv_drop_all(a, 0);
 	sim_events_free_list(&a->queue);
 	a->nqueue = 0;
@@ -324,30 +405,47 @@ sim_events_resync(struct sim_app *a, struct http_req *req, long long ack)
 	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
 }
 
-/* GET events?ack=N. */
-void
-sim_events_get(struct sim_app *a, struct http_req *req)
+/* An integer query parameter, or def when absent or not a number in [min, max]. */
+static long long
+sim_events_param(struct http_req *req, const char *name, long long min, long long max,
+    long long def)
 {
 	struct buf v;
-	long long ack = -1, timeout = simg.cfg->pget_timeout_s;
+	long long n = def;
 	char *end;
 
 	buf_init(&v);
-	if (http_req_query_param(req, "ack", &v) == 0 && v.len > 0) {
-		ack = strtoll(v.data, &end, 10);
-		if (*end != '\0')
-			ack = -1;
-	}
-	if (http_req_query_param(req, "timeout", &v) == 0 && v.len > 0) {
-		timeout = strtoll(v.data, &end, 10);
-		if (*end != '\0' || timeout < 180 || timeout > 1800)
-			timeout = simg.cfg->pget_timeout_s;
+	if (http_req_query_param(req, name, &v) == 0 && v.len > 0) {
+		n = strtoll(v.data, &end, 10);
+		if (*end != '\0' || n < min || n > max)
+			n = def;
 	}
 	buf_free(&v);
+	return n;
+}
+
+/* GET events?ack=N (timeout and priority remembered per application). */
+void
+sim_events_get(struct sim_app *a, struct http_req *req)
+{
+	long long ack = sim_events_param(req, "ack", 0, 1LL << 60, -1);
+	long long prio = sim_events_param(req, "priority", 0, 1LL << 30, 0);
+	long long timeout;
+
+	a->timeout_s = sim_events_param(req, "timeout", 180, 1800, a->timeout_s);
+	timeout = a->timeout_s ? a->timeout_s : simg.cfg->pget_timeout_s;
+	if (a->pget != NULL && a->pget_ack == ack && prio < a->pget_priority) {
+		sim_reply_error(req, 409, "Conflict", "PGetReplaced",
+		    "A pending GET with a higher priority is waiting.");
+		return;
+	}
 	if (a->pget != NULL)
-		sim_events_release(a, 409, NULL);
-	if (a->want_resume || (a->released_ms != 0 &&
-	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)) {
+		sim_events_release(a, 409, NULL);	/* no gap: a P-GET was parked */
+	else if (a->released_ms != 0 &&
+	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)
+		a->want_resume = 1;
+	a->pget_priority = prio;
+	if (a->want_resume) {
 		sim_events_resume(a, req);
 		return;
 	}
@@ -409,7 +507,9 @@ sim_events_clear(struct sim_app *a)
 		event_free(a->pget_timer);
 	if (a->flush != NULL)
 		event_free(a->flush);
-	a->pget_timer = a->flush = NULL;
+	if (a->expiry != NULL)
+		event_free(a->expiry);
+	a->pget_timer = a->flush = a->expiry = NULL;
 }
 
 /* Event-channel fields of the control API's application listing. */
@@ -420,5 +520,7 @@ sim_events_write_state(struct jw *w, struct sim_app *a)
 	jw_kbool(w, "parked", a->pget != NULL);
 	if (a->pget != NULL)
 		jw_kint(w, "parkedAck", a->pget_ack);
+	jw_kint(w, "timeout_s", a->timeout_s ? a->timeout_s : simg.cfg->pget_timeout_s);
 	jw_kint(w, "queued", a->nqueue);
+	jw_kint(w, "dropped", (long long)a->dropped);
 }

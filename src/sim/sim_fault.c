@@ -46,6 +46,7 @@ sim_fault_find(struct sim_user *u, const char *name)
 	return NULL;
 }
 
+/* Whether fault name is active for u. */
 int
 sim_fault_active(struct sim_user *u, const char *name)
 {

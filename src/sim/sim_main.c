@@ -46,6 +46,8 @@ static const struct conf_row sim_rows[] = {
 	{ "remotes", CONF_JSON, OFF(remotes),
 	  "[{\"uri\":\"sip:lenea@contoso.com\",\"name\":\"Lene Aaling\"}]", 0, 0, NULL, 0,
 	  "remote parties: [{uri, name?, answer?, accept_ms?, reply?, fail?}]", sim_check_remotes },
+	{ "load.users", CONF_INT, OFF(load_users), "0", 0, 100000, NULL, 0,
+	  "extra users for load tests: sip:load<i>@contoso.com, password load<i>, i = 1..N" },
 	{ "auth.token_lifetime_s", CONF_INT, OFF(token_lifetime_s), "28800", 1, 86400, NULL, 1,
 	  "expires_in of issued tokens; tokens really expire" },
 	{ "discovery.redirect", CONF_BOOL, OFF(discovery_redirect), "false", 0, 0, NULL, 1,
@@ -60,6 +62,8 @@ static const struct conf_row sim_rows[] = {
 	  NULL, 1, "an application without a P-GET for this long is deleted" },
 	{ "conversations.invitation_timeout_ms", CONF_INT, OFF(invitation_timeout_ms), "30000", 1,
 	  3600000, NULL, 1, "unanswered invitations fail after this long" },
+	{ "conversations.message_fetch_timeout_ms", CONF_INT, OFF(message_fetch_timeout_ms), "30000",
+	  1, 3600000, NULL, 1, "an incoming message not fetched by a P-GET in this time is dropped" },
 	{ "conversations.typing_timeout_ms", CONF_INT, OFF(typing_timeout_ms), "5000", 1, 600000,
 	  NULL, 1, "remote typing indication lasts this long" },
 	{ "conversations.first_message_id", CONF_INT, OFF(first_message_id), "2", 1, 1000000000,
@@ -116,6 +120,7 @@ sim_check_parties(const struct json *v, const char *const *strs, const char *con
 	return NULL;
 }
 
+/* The users row: each user has a SIP URI, a user name and a password. */
 static const char *
 sim_check_users(const struct json *v, char **freeit)
 {
@@ -131,6 +136,7 @@ sim_check_users(const struct json *v, char **freeit)
 	return m;
 }
 
+/* The remotes row: a SIP URI and a known answer. */
 static const char *
 sim_check_remotes(const struct json *v, char **freeit)
 {
@@ -166,12 +172,14 @@ sim_reply_error(struct http_req *req, int status, const char *code, const char *
 	http_req_reply_buf(req, status, "application/json; charset=utf-8", &b);
 }
 
+/* Reply with a JSON body (taken over). */
 void
 sim_reply_json(struct http_req *req, int status, struct buf *b)
 {
 	http_req_reply_buf(req, status, "application/json; charset=utf-8", b);
 }
 
+/* A reply held back (slow fault, started_before_201); the request counts as outstanding. */
 struct sim_later {
 	struct sim_user *user;
 	struct http_req *req;

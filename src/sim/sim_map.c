@@ -32,6 +32,7 @@ sim_map_hash(const char *k, size_t len)
 	return h % SIM_MAP_BUCKETS;
 }
 
+/* An empty table. */
 struct sim_map *
 sim_map_new(void)
 {

@@ -19,6 +19,7 @@ async function withSim(opts, fn) {
   } finally {
     const r = await sim.stop();
     assert.equal(r.code, 0, `ucwa-sim exit: ${sim.proc.stderr}`);
+    assert.doesNotMatch(sim.proc.stderr, /runtime error|Sanitizer/, 'no sanitizer report');
   }
 }
 
@@ -159,4 +160,19 @@ test('control errors are precise: unknown names 404, impossible actions 409, bad
   const junk = await sim.req('POST', '/_sim/remotes/lenea@contoso.com/invite', { body: '{"to":', ctype: 'application/json' });
   assert.equal(junk.status, 400);
   assert.equal((await sim.received('lenea@contoso.com')).length, 0, 'nothing happened');
+}));
+
+test('load.users generates users that can sign in; a configured phone shows on me', () => withSim({
+  'load.users': 50,
+  users: [{ uri: 'sip:toshm@contoso.com', username: 'toshm@contoso.com', password: 'secret', name: 'Tosh Meston', phone: '+1 425 555 0100' }],
+}, async (sim) => {
+  const st = await sim.state();
+  assert.equal(st.users.length, 51);
+  assert.equal(st.users[50].uri, 'sip:load50@contoso.com');
+  const c = await sim.client({ user: { username: 'load7@contoso.com', password: 'load7' } });
+  assert.equal(c.app._embedded.me.uri, 'sip:load7@contoso.com');
+  assert.equal(c.app._embedded.me.name, 'Load User 7');
+  await assert.rejects(sim.token('load7@contoso.com', 'load8'));
+  const t = await sim.client();
+  assert.equal(t.app._embedded.me.workPhoneNumber, 'tel:+1 425 555 0100');
 }));

@@ -18,6 +18,7 @@ async function withSim(opts, fn) {
   } finally {
     const r = await sim.stop();
     assert.equal(r.code, 0, `ucwa-sim exit: ${sim.proc.stderr}`);
+    assert.doesNotMatch(sim.proc.stderr, /runtime error|Sanitizer/, 'no sanitizer report');
   }
 }
 
@@ -184,6 +185,9 @@ test('SendAnIM: startMessaging (21), events (22, 23), conversation (24), sendMes
   const g = await c.req('GET', conv);
   assert.equal(g.status, 200);
   s.assertShape(g.json, s.sample('24-get-conversation-connected.json'));
+  const list = await c.req('GET', c.app._embedded.communication._links.conversations.href);
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.json._embedded.conversation.map((x) => x._links.self.href), [conv]);
   const msging = c.events.filter((e) => e.link.rel === 'messaging').pop()._embedded.messaging;
   const send = msging._links.sendMessage.href;
   const m = await c.req('POST', `${send}?operationId=op-1`, { body: "What's up?" });
@@ -300,6 +304,17 @@ test('resume after a long gap drops every conversation', () => withSim({ 'events
   assert.ok(r.json._links.resume, `resume: ${r.body}`);
   assert.equal(r.json._links.next, undefined);
   assert.deepEqual((await sim.state()).applications[0].conversations, []);
+  // A P-GET that replaces one parked longer than the gap is no gap: no resume.
+  c.next = r.json._links.resume.href;
+  const older = c.req('GET', c.next);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  await new Promise((res) => setTimeout(res, 500));
+  const newer = c.req('GET', c.next);
+  assert.equal((await older).status, 409);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'newer parked');
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'x' });
+  const n = await newer;
+  assert.ok(n.json._links.next, `next, not resume: ${n.body}`);
 }));
 
 test('outgoing failures: declined, unanswered (timeout), unknown party, cancel', () => withSim({ 'conversations.invitation_timeout_ms': 300 }, async (sim) => {
@@ -439,4 +454,36 @@ test('data URIs: CRLF, +, UTF-8 multibyte and HTML, as UCWA writes them', () => 
   });
   assert.equal(out.status, 201);
   await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.text === 'first ü'), 3000, 'first message');
+}));
+
+test('an incoming message not fetched in time is dropped and the remote is told', () => withSim({ 'conversations.message_fetch_timeout_ms': 300 }, async (sim) => {
+  const c = await sim.client();
+  await connected(c);
+  const r = await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'too late' });
+  assert.equal(r.status, 200);
+  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.type === 'undelivered'), 3000, 'undelivered');
+  const log = (await sim.received('lenea@contoso.com')).find((x) => x.type === 'undelivered');
+  assert.deepEqual([log.from, log.text], ['sip:toshm@contoso.com', 'too late']);
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'in time' });
+  const e = await c.ev('conversation', 'message', 'completed', (x) => x._embedded.message.direction === 'Incoming');
+  assert.equal(e._embedded.message._links.plainMessage.href, 'data:text/plain;charset=utf-8,in+time');
+  assert.equal(c.events.filter((x) => x.link.rel === 'message' && x._embedded.message.direction === 'Incoming').length, 1);
+}));
+
+test('event channel: priority decides between P-GETs of the same ack; timeout is remembered', () => withSim({}, async (sim) => {
+  const c = await sim.client();
+  await c.poll();
+  const hi = c.req('GET', `${c.next}&priority=5&timeout=900`);
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  const lo = await c.req('GET', `${c.next}&priority=1`);
+  assert.equal(lo.status, 409, 'a lower priority does not replace a higher one');
+  assert.equal(lo.json.subcode, 'PGetReplaced');
+  assert.equal((await sim.state()).applications[0].parked, true);
+  assert.equal((await sim.state()).applications[0].timeout_s, 900);
+  const same = c.req('GET', `${c.next}&priority=5`);
+  const h1 = await hi;
+  assert.equal(h1.status, 409, 'an equal priority replaces by arrival');
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'x' });
+  assert.equal((await same).status, 200);
+  assert.equal((await sim.state()).applications[0].timeout_s, 900, 'remembered without repeating it');
 }));
