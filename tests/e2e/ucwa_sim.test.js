@@ -97,8 +97,12 @@ test('410 TooManyApplications is fatal and reported', () => withAgent({ 'limits.
 }));
 
 test('outgoing IM: events before the 201; a burst of 100 messages arrives complete and in order', () => withAgent({}, async (sim, d) => {
-  await fault(sim, { fault: 'started_before_201', delay_ms: 100 });
-  const conv = await connect(d);
+  await fault(sim, { fault: 'started_before_201', delay_ms: 300 });
+  const conv = await connect(d, LENEA, 'early-1');
+  // the invitation's events were reported before the command's 201 completed it
+  const iStarted = d.events.findIndex((e) => e.kind === 'invitation' && e.type === 'started' && e.operationId === 'early-1');
+  const iDone = d.events.findIndex((e) => e.event === 'done' && /messagingInvitations/.test(e.location || ''));
+  assert.ok(iStarted >= 0 && iDone > iStarted, `started at ${iStarted}, 201 at ${iDone}`);
   const ids = [];
   const texts = [];
   for (let i = 0; i < 100; i++) {
