@@ -311,3 +311,17 @@ test('403 InvalidToken on a command: the token is renewed and the command retrie
   const got = (await sim.received('lenea@contoso.com')).filter((x) => x.type === 'message').map((x) => x.text);
   assert.deepEqual(got, ['through a 403']);
 }));
+
+test('delivery failure (failedDeliveryParticipant) and remote typing are reported as changes', () => withAgent({}, async (sim, d) => {
+  const conv = await connect(d);
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/typing', { to: USER });
+  const typing = await d.wait((e) => e.kind === 'typing' && e.type === 'added');
+  assert.equal(typing.conversation, conv);
+  await fault(sim, { fault: 'failed_delivery' });
+  const done = await d.cmd({ cmd: 'send', conversation: conv, text: 'lost', operationId: 'fd-1' });
+  assert.equal(done.ok, true);	// the POST itself was accepted (201)
+  const m = await d.wait((e) => e.kind === 'message' && e.type === 'completed' && e.operationId === 'fd-1');
+  assert.equal(m.status, 'Failure');
+  assert.match(m.failedDelivery, /participants\//);
+  assert.equal(m.self, done.location.replace(/^https:\/\/[^/]+/, ''));
+}));
