@@ -60,9 +60,9 @@ peer_handler(struct http_req *req, void *arg)
 }
 
 static void
-peer_start(struct peer *p)
+peer_start_idle(struct peer *p, unsigned idle_ms)
 {
-	struct httpd_limits lim = { 16384, 1 << 20, 100, 5000, 5000, 5000 };
+	struct httpd_limits lim = { 16384, 1 << 20, 100, 5000, idle_ms, 5000 };
 	char bound[64], *cause = NULL;
 
 	memset(p, 0, sizeof(*p));
@@ -71,6 +71,12 @@ peer_start(struct peer *p)
 	ck_assert_int_eq(httpd_listen(p->httpd, "http://127.0.0.1:0", NULL, bound, sizeof(bound),
 	    &cause), 0);
 	snprintf(p->url, sizeof(p->url), "http://%s", bound);
+}
+
+static void
+peer_start(struct peer *p)
+{
+	peer_start_idle(p, 5000);
 }
 
 static void
@@ -335,6 +341,37 @@ START_TEST(test_url_resolve_and_query)
 }
 END_TEST
 
+static void
+nothing(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+START_TEST(test_server_closed_idle_connection)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+	struct timeval tv = { 0, 400000 };
+
+	peer_start_idle(&p, 100);	/* the server drops idle connections after 100 ms */
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 1);
+	event_base_once(p.base, -1, EV_TIMEOUT, nothing, p.base, &tv);
+	event_base_dispatch(p.base);	/* 400 ms: the server closed it meanwhile */
+	hclient_request(o, "POST", url(&p, "/2"), NULL, "x", 1, 2000, 0, on_resp, &p);
+	run(&p, 2);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_int_eq(p.nreq, 2);	/* sent once */
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
 static Suite *
 hclient_suite(void)
 {
@@ -346,6 +383,7 @@ hclient_suite(void)
 	UNIT_ADD(s, test_outstanding_bound);
 	UNIT_ADD(s, test_cancel_means_no_callback);
 	UNIT_ADD(s, test_refused_and_html_error);
+	UNIT_ADD(s, test_server_closed_idle_connection);
 	UNIT_ADD(s, test_url_parse);
 	UNIT_ADD(s, test_url_resolve_and_query);
 	return s;
