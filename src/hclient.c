@@ -40,6 +40,7 @@ struct hc_conn {
 	struct event *timer;		/* connect timeout, then idle timeout */
 	int connected;
 	int reused;			/* served a response before */
+	int finishing;			/* delivering a response; may be taken by a new request */
 	size_t got;			/* response bytes for the current request */
 	int dead;
 };
@@ -630,10 +631,17 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0;
+		c->finishing = keep;	/* a request started from the callback may take it */
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		c->finishing = 0;
 		if (c->dead)
 			return;
-		if (keep)
+		if (c->req != NULL) {
+			/* taken: the parser (whose message the callback read) starts over now */
+			hparse_reset(c->hp);
+			c->got = 0;
+			c->reused = 1;
+		} else if (keep)
 			hc_conn_idle(c);
 		else
 			hc_conn_kill(c);
@@ -715,7 +723,7 @@ hc_dispatch(struct hclient_req *r)
 	char *cause = NULL;
 
 	TAILQ_FOREACH(c, &hc->conns, entry) {
-		if (c->req == NULL && c->reused && c->port == r->url.port &&
+		if (c->req == NULL && (c->reused || c->finishing) && c->port == r->url.port &&
 		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
 		    strcmp(c->host, r->url.host) == 0)
 			break;

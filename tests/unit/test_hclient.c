@@ -372,6 +372,66 @@ START_TEST(test_server_closed_idle_connection)
 }
 END_TEST
 
+/* Each response starts the next request from inside the callback (as the P-GET loop does). */
+struct chain {
+	struct peer *p;
+	struct hclient_owner *o;
+	int n;
+};
+
+static void
+chain_resp(const struct hclient_resp *r, void *arg)
+{
+	struct chain *ch = arg;
+	struct peer *p = ch->p;
+
+	ck_assert_int_eq(r->err, HCLIENT_OK);
+	if (++ch->n < 4) {
+		/* the fourth is held by the peer past the client's idle timeout */
+		hclient_request(ch->o, "GET", url(p, ch->n == 3 ? "/hold" : "/next"), NULL, NULL, 0,
+		    3000, HCLIENT_LONGPOLL, chain_resp, ch);
+		return;
+	}
+	on_resp(r, p);
+}
+
+static void
+release_held(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	ck_assert_ptr_nonnull(p->held);
+	http_req_reply(p->held, 200, "application/json", "{\"late\":1}", 10);
+	p->held = NULL;
+}
+
+START_TEST(test_request_started_from_callback_survives_idle_timer)
+{
+	struct peer p;
+	struct hclient_opts o = { NULL, 1, NULL, 2000, 1 << 20, 16384, 4, 200 };
+	char *cause = NULL;
+	struct hclient *hc;
+	struct chain ch;
+	struct timeval tv = { 0, 700000 };
+
+	peer_start(&p);
+	hc = hclient_new(p.base, &o, &cause);	/* idle connections close after 200 ms */
+	memset(&ch, 0, sizeof(ch));
+	ch.p = &p;
+	ch.o = hclient_owner_new(hc, 10);
+	hclient_request(ch.o, "GET", url(&p, "/first"), NULL, NULL, 0, 3000, HCLIENT_LONGPOLL,
+	    chain_resp, &ch);
+	event_base_once(p.base, -1, EV_TIMEOUT, release_held, &p, &tv);
+	run(&p, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_str_eq(p.lastbody, "{\"late\":1}");
+	ck_assert_int_eq(p.nreq, 4);
+	hclient_owner_free(ch.o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
 static Suite *
 hclient_suite(void)
 {
@@ -384,6 +444,7 @@ hclient_suite(void)
 	UNIT_ADD(s, test_cancel_means_no_callback);
 	UNIT_ADD(s, test_refused_and_html_error);
 	UNIT_ADD(s, test_server_closed_idle_connection);
+	UNIT_ADD(s, test_request_started_from_callback_survives_idle_timer);
 	UNIT_ADD(s, test_url_parse);
 	UNIT_ADD(s, test_url_resolve_and_query);
 	return s;
