@@ -41,6 +41,7 @@ struct hc_conn {
 	int connected;
 	int reused;			/* served a response before */
 	int finishing;			/* delivering a response; may be taken by a new request */
+	int eof;			/* the peer closed: never to be reused */
 	size_t got;			/* response bytes for the current request */
 	int dead;
 };
@@ -630,7 +631,7 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 			hc_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
 			return;
 		}
-		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0;
+		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
 		c->finishing = keep;	/* a request started from the callback may take it */
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
 		c->finishing = 0;
@@ -661,6 +662,7 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		c->eof = 1;
 		if (what & BEV_EVENT_EOF)
 			hc_conn_read(bev, arg);	/* whatever is buffered first */
 		if (!c->dead)
