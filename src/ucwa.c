@@ -429,13 +429,18 @@ ucall_start(struct ucall *c)
 	return 0;
 }
 
-/* The server lost our application: recreate it and report the conversations ended. */
+/*
+ * The server lost our application (or refuses our requests although the
+ * token is new): report the conversations ended, then create the
+ * application again (after discovering the server again when rediscover).
+ */
 static void
-ua_app_lost(struct ucwa_agent *a, const char *why)
+ua_app_lost(struct ucwa_agent *a, const char *why, int rediscover)
 {
 	if (a->state == UA_FAILED || a->apps_url == NULL)
 		return;
-	log_warn("ucwa %s: application lost (%s): recreating it", a->user, why);
+	log_warn("ucwa %s: application lost (%s): %s", a->user, why,
+	    rediscover ? "discovering the server again" : "recreating it");
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
 	uchan_stop(a);
@@ -443,8 +448,30 @@ ua_app_lost(struct ucwa_agent *a, const char *why)
 	free(a->app);
 	a->app = NULL;
 	a->app_gen++;
-	if (!a->dying && a->state != UA_FAILED)
+	if (a->dying || a->state == UA_FAILED)
+		return;
+	if (rediscover) {
+		free(a->apps_url);
+		a->apps_url = NULL;
+		a->hops = 0;
+		ua_discover(a, a->u->conf.discovery_url);
+	} else
 		ua_create_app(a);
+}
+
+/* A 403 again after a new token: discover the server again (at most once a minute). */
+static int
+ua_check_forbidden(struct ucwa_agent *a, const struct ucall *c, const struct hclient_resp *r)
+{
+	uint64_t now = util_now_ms();
+
+	if (r->err != HCLIENT_OK || r->status != 403 || !c->bearer || !c->retried ||
+	    a->state != UA_READY || a->u->conf.discovery_url == NULL ||
+	    (a->rediscovered_ms != 0 && now - a->rediscovered_ms < 60000))
+		return 0;
+	a->rediscovered_ms = now;
+	ua_app_lost(a, "403 persists with a new token", 1);
+	return 1;
 }
 
 /* Whether a response condemns the application; acts on it. */
@@ -462,7 +489,7 @@ ua_check_app(struct ucwa_agent *a, const struct hclient_resp *r)
 	if (ua_error_subcode(r, "ApplicationNotFound") ||
 	    ua_error_subcode(r, "InactiveApplicationExpired")) {
 		ua_app_lost(a, ua_error_subcode(r, "ApplicationNotFound") ? "ApplicationNotFound" :
-		    "InactiveApplicationExpired");
+		    "InactiveApplicationExpired", 0);
 		return 1;
 	}
 	return 0;
@@ -497,7 +524,8 @@ ucall_response(const struct hclient_resp *r, void *arg)
 	}
 	if (c == a->pget)
 		a->pget = NULL;	/* the channel code re-parks it from the callback */
-	if (ua_check_app(a, r) && (gen != a->app_gen || a->state == UA_FAILED) &&
+	if ((ua_check_app(a, r) || ua_check_forbidden(a, c, r)) &&
+	    (gen != a->app_gen || a->state == UA_FAILED) &&
 	    strcmp(c->method, "GET") == 0 && (c->flags & HCLIENT_LONGPOLL)) {
 		ucall_free(c);	/* the channel restarts with the new application */
 		ua_leave(a);

@@ -112,6 +112,7 @@ struct ucwa_agent {
 	char *apps_url;		/* applications resource (cached) */
 	int hops;
 	int renewing;
+	uint64_t rediscovered_ms;	/* last rediscovery after a persistent 403 */
 	struct event *token_timer;
 	struct event *retry_timer;	/* sign-in step retries */
 	unsigned retry_ms;

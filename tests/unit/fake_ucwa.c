@@ -572,7 +572,10 @@ fake_handler(struct http_req *req, void *arg)
 	} else if (sscanf(p, "/apps/%d%n", &n, &off) == 1 && (p[off] == '\0' || p[off] == '/')) {
 		if (n != f->app_n || !f->app_alive)
 			fake_error(req, 404, "NotFound", "ApplicationNotFound");
-		else
+		else if (f->forbid_n > 0 && strcmp(m, "POST") == 0) {
+			f->forbid_n--;
+			fake_error(req, 403, "Forbidden", "InvalidToken");
+		} else
 			fake_app_req(f, req, m, p + off);
 	} else
 		fake_error(req, 404, "NotFound", "ResourceNotFound");

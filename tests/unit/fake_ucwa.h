@@ -30,6 +30,7 @@ struct fake {
 	int app_n;		/* applications created */
 	int app_alive;
 	int app_fault;		/* POST applications answers 410 TooManyApplications */
+	int forbid_n;		/* the next POSTs on the application get 403 InvalidToken */
 	int mma_n, activity_n, app_deleted;
 	/* event channel */
 	int ack;		/* the ack a P-GET must carry to get new events */

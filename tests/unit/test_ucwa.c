@@ -663,6 +663,32 @@ START_TEST(test_activity_timer_and_shutdown)
 }
 END_TEST
 
+START_TEST(test_persistent_403_rediscovers)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.forbid_n = 2;	/* the first try and the retry after a new token */
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "forbidden", NULL, cb_done, &t));
+	WAIT(&t, t.done_err == 1);
+	ck_assert_int_eq(t.last.status, 403);
+	ck_assert_str_eq(t.last_subcode, "InvalidToken");
+	/* discovered again: a new grant, a new application, conversations ended */
+	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && ucwa_agent_ready(t.a));
+	ck_assert_int_eq(t.f.token_n, 3);
+	ck_assert_int_eq(t.failed, 0);
+	ck_assert_int_eq(t.signed_in, 1);
+	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-3", NULL, NULL,
+	    cb_done, &t));
+	WAIT(&t, t.inv_completed == 2);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_conf_needs_one_upstream_url)
 {
 	struct t t;
@@ -705,6 +731,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
 	UNIT_ADD(s, test_conf_needs_one_upstream_url);
+	UNIT_ADD(s, test_persistent_403_rediscovers);
 	UNIT_ADD(s, test_activity_timer_and_shutdown);
 	return s;
 }
