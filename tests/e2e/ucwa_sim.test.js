@@ -325,3 +325,18 @@ test('delivery failure (failedDeliveryParticipant) and remote typing are reporte
   assert.match(m.failedDelivery, /participants\//);
   assert.equal(m.self, done.location.replace(/^https:\/\/[^/]+/, ''));
 }));
+
+test('403 InvalidToken that persists with a new token: the command fails with 403, the agent discovers the server again', () => withAgent({}, async (sim, d) => {
+  const conv = await connect(d);
+  await fault(sim, { fault: 'invalid_token', count: 2 });
+  const done = await d.cmd({ cmd: 'send', conversation: conv, text: 'refused twice' });
+  assert.equal(done.ok, false);
+  assert.equal(done.status, 403);
+  assert.equal(done.subcode, 'InvalidToken');
+  const end = await d.wait({ event: 'ended', conversation: conv });
+  assert.match(end.why, /403/);
+  await h.waitFor(() => /discovering the server again/.test(d.stderr), 5000 * h.slow, 'rediscovery');
+  await parked(sim);
+  await connect(d);
+  assert.equal(d.find({ event: 'failed' }).length, 0);
+}));
