@@ -55,8 +55,9 @@ sim_auth_challenge(struct http_req *req)
 	http_req_add_header(req, "WWW-Authenticate",
 	    "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@contoso.com\", "
 	    "client_id=\"00000004-0000-0ff1-ce00-000000000000\"");
-	buf_printf(&h, "MsRtcOAuth href=\"%s%s\",grant_type=\"urn:microsoft.rtc:windows,"
-	    "urn:microsoft.rtc:anonmeeting,password\"", o.data, SIM_TOKEN_PATH);
+	buf_printf(&h, "MsRtcOAuth href=%s%s%s%s,grant_type=\"urn:microsoft.rtc:windows,"
+	    "urn:microsoft.rtc:anonmeeting,password\"", simg.cfg->challenge_unquoted ? "" : "\"",
+	    o.data, SIM_TOKEN_PATH, simg.cfg->challenge_unquoted ? "" : "\"");
 	http_req_add_header(req, "WWW-Authenticate", h.data);
 	http_req_add_header(req, "X-MS-Server-Fqdn", "SIM-LYNC-SE1.contoso.com");
 	http_req_reply(req, 401, "text/html", sim_401_html, sizeof sim_401_html - 1);

@@ -619,43 +619,31 @@ sim_conv_opt(const struct json *o, const char *key, size_t max, char **out, cons
 	return 0;
 }
 
-/* POST startMessaging. */
-static void
-sim_conv_start(struct sim_app *a, struct http_req *req)
+/* A new outgoing conversation from a startMessaging body; NULL after replying 400/409. */
+static struct sim_conv *
+sim_conv_start_parse(struct sim_app *a, struct http_req *req, const struct json *o)
 {
-	struct json_doc *d;
-	const struct json *o, *links;
-	const char *to, *msg = NULL;
+	const struct json *links = sim_json_iget(o, "_links");
+	const char *to = json_str(sim_json_iget(o, "to")), *msg = NULL;
 	struct sim_remote *r;
 	struct sim_conv *c;
-	struct buf loc;
 	char tid[33];
-	long long delay;
 
-	if ((d = sim_parse_body(req)) == NULL)
-		return;
-	o = json_root(d);
-	to = json_str(sim_json_iget(o, "to"));
-	links = sim_json_iget(o, "_links");
 	if (links != NULL)
 		msg = json_get_str(json_get(links, "message"), "href");
 	if (to == NULL || strncmp(to, "sip:", 4) != 0) {
 		sim_reply_error(req, 400, "BadRequest", "ParameterValidationFailure",
 		    "\"to\" must be a SIP URI.");
-		json_doc_free(d);
-		return;
+		return NULL;
 	}
 	if (a->nconvs >= (unsigned)simg.cfg->max_conversations) {
 		sim_reply_error(req, 409, "Conflict", "TooManyConversations",
 		    "The user has exceeded the maximum number of conversations.");
-		json_doc_free(d);
-		return;
+		return NULL;
 	}
-	r = sim_remote_find(to);
-	if (r == NULL) {
-		/* An unknown party: a throw-away remote that never answers. */
+	/* An unknown party: a built-in remote for which the invitation fails. */
+	if ((r = sim_remote_find(to)) == NULL)
 		r = sim_remote_find("sip:unknown@invalid");
-	}
 	c = sim_conv_new(a, r, 0);
 	util_random_id(tid, 32, UTIL_HEX);
 	if (sim_conv_opt(o, "operationId", 50, &c->operation_id, NULL) != 0 ||
@@ -666,14 +654,17 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 		sim_conv_free(c);
 		sim_reply_error(req, 400, "BadRequest", "ParameterValidationFailure",
 		    "A parameter is too long or malformed.");
-		json_doc_free(d);
-		return;
+		return NULL;
 	}
-	json_doc_free(d);
-	sim_conv_ev_invitation(c, "started", "Connecting", 1, NULL, NULL, NULL);
-	sim_conv_ev_conversation(c, "added", "Connecting");
-	sim_conv_ev_local(c);
-	sim_conv_ev_messaging(c, "Connecting");
+	return c;
+}
+
+/* Schedule the remote's answer to an outgoing invitation. */
+static void
+sim_conv_start_answer(struct sim_conv *c)
+{
+	struct sim_remote *r = c->remote;
+
 	if (strcmp(r->uri, "sip:unknown@invalid") == 0)
 		sim_conv_arm(c, 0, FAIL_NOTFOUND);
 	else if (r->answer == SIM_ACCEPT)
@@ -682,19 +673,35 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 		sim_conv_arm(c, r->accept_ms, FAIL_DECLINED);
 	else
 		sim_conv_arm(c, simg.cfg->invitation_timeout_ms, FAIL_TIMEOUT);
-	sim_remote_log(r, "invitation", a->user->uri, c->first.data, c->first.len, NULL);
-	buf_init(&loc);
-	buf_addstr(&loc, c->inv);
-	http_req_add_header(req, "Location", loc.data);
-	buf_free(&loc);
-	delay = sim_fault_param(a->user, "started_before_201", "delay_ms");
-	if (sim_fault_active(a->user, "started_before_201")) {
-		struct buf empty;
+	sim_remote_log(r, "invitation", c->app->user->uri, c->first.data, c->first.len, NULL);
+}
 
-		buf_init(&empty);
+/* POST startMessaging: 201 + Location, the Connecting events, then the remote answers. */
+static void
+sim_conv_start(struct sim_app *a, struct http_req *req)
+{
+	struct json_doc *d;
+	struct sim_conv *c;
+	long long delay = sim_fault_param(a->user, "started_before_201", "delay_ms");
+	struct buf empty;
+
+	if ((d = sim_parse_body(req)) == NULL)
+		return;
+	c = sim_conv_start_parse(a, req, json_root(d));
+	json_doc_free(d);
+	if (c == NULL)
+		return;
+	sim_conv_ev_invitation(c, "started", "Connecting", 1, NULL, NULL, NULL);
+	sim_conv_ev_conversation(c, "added", "Connecting");
+	sim_conv_ev_local(c);
+	sim_conv_ev_messaging(c, "Connecting");
+	sim_conv_start_answer(c);
+	http_req_add_header(req, "Location", c->inv);
+	buf_init(&empty);
+	if (sim_fault_active(a->user, "started_before_201"))
 		sim_reply_later(a->user, req, 201, NULL, &empty, (unsigned)(delay > 0 ? delay : 50));
-	} else
-		sim_reply(a->user, req, 201, NULL, NULL);
+	else
+		sim_reply(a->user, req, 201, NULL, &empty);
 }
 
 /* Whether ctype (with parameters) is type. */

@@ -405,6 +405,35 @@ sim_events_resync(struct sim_app *a, struct http_req *req, long long ack)
 	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
 }
 
+/* Answer GET ack=acked+1 at once if there is a set (or the empty_sender fault); 1 if done. */
+static int
+sim_events_answer_now(struct sim_app *a, struct http_req *req, long long ack)
+{
+	struct buf b;
+	struct jw w;
+
+	if (a->unacked == NULL && sim_fault_take(a->user, "empty_sender")) {
+		buf_init(&b);
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		sim_events_links(&w, a, ack, "next", ack + 1);
+		jw_key(&w, "sender");
+		jw_arr_begin(&w);
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		a->unacked = buf_detach(&b, NULL);
+	}
+	if (a->unacked == NULL && !TAILQ_EMPTY(&a->queue))
+		sim_events_make_set(a, "next", 1);
+	if (a->unacked == NULL)
+		return 0;
+	buf_init(&b);
+	buf_addstr(&b, a->unacked);
+	sim_app_touch(a);
+	sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
+	return 1;
+}
+
 /* An integer query parameter, or def when absent or not a number in [min, max]. */
 static long long
 sim_events_param(struct http_req *req, const char *name, long long min, long long max,
@@ -458,32 +487,8 @@ sim_events_get(struct sim_app *a, struct http_req *req)
 		sim_events_resync(a, req, ack);
 		return;
 	}
-	if (a->unacked == NULL && sim_fault_take(a->user, "empty_sender")) {
-		struct buf b;
-		struct jw w;
-
-		buf_init(&b);
-		jw_init(&w, &b);
-		jw_obj_begin(&w);
-		sim_events_links(&w, a, ack, "next", ack + 1);
-		jw_key(&w, "sender");
-		jw_arr_begin(&w);
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-		a->unacked = buf_detach(&b, NULL);
-	}
-	if (a->unacked == NULL && !TAILQ_EMPTY(&a->queue))
-		sim_events_make_set(a, "next", 1);
-	if (a->unacked != NULL) {
-		struct buf b;
-
-		buf_init(&b);
-		buf_addstr(&b, a->unacked);
-		sim_app_touch(a);
-		sim_reply(a->user, req, 200, "application/json; charset=utf-8", &b);
-		return;
-	}
-	sim_events_park(a, req, ack, timeout);
+	if (!sim_events_answer_now(a, req, ack))
+		sim_events_park(a, req, ack, timeout);
 }
 
 /* Drop the queue and answer a parked P-GET with 404 (the application is gone). */

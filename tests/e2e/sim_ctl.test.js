@@ -61,7 +61,7 @@ test('state lists applications, conversations, parked P-GETs, users and faults',
   const c = await sim.client();
   await c.poll();
   const p = c.req('GET', c.next);
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'parked');
   const st = await sim.state();
   const app = st.applications[0];
   assert.equal(app.user, 'sip:toshm@contoso.com');

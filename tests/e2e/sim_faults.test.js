@@ -25,7 +25,7 @@ const fault = async (sim, f) => {
   assert.equal(r.status, 200, r.body);
 };
 const clear = (sim) => sim.ctl('DELETE', `users/${USER}/faults`);
-const parked = (sim) => h.waitFor(async () => (await sim.state()).applications.some((a) => a.parked), 5000, 'a parked P-GET');
+const parked = (sim) => h.waitFor(async () => (await sim.state()).applications.some((a) => a.parked), 5000 * h.slow, 'a parked P-GET');
 
 // A connected outgoing conversation; returns its messaging resource.
 async function connected(c, to = 'sip:lenea@contoso.com') {
@@ -63,7 +63,7 @@ test('fault: slow responses (delay) and trickled responses (rate)', () => withSi
   assert.ok(t.doneAt - t.headAt >= 500, `trickled over ${t.doneAt - t.headAt} ms`);
   await clear(sim);
   const f = await c.req('GET', c.app._links.self.href);
-  assert.ok(f.doneAt - f.sentAt < 400, `not trickled once cleared: ${f.doneAt - f.sentAt} ms`);
+  assert.ok(f.doneAt - f.sentAt < 400 * h.slow, `not trickled once cleared: ${f.doneAt - f.sentAt} ms`);
 }));
 
 test('fault: sender: [] (an empty event set)', () => withSim({}, async (sim) => {
@@ -88,7 +88,7 @@ test('fault: a duplicate P-GET gets the older one 409 PGetReplaced', () => withS
   assert.equal(o.status, 409);
   assert.match(o.headers['content-type'], /^application\/json/);
   assert.equal(o.json.subcode, 'PGetReplaced');
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'newer parked');
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'newer parked');
   await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: USER, text: 'x' });
   assert.equal((await newer).status, 200);
 }));
@@ -143,7 +143,7 @@ test('fault: 429 after K outstanding requests per user', () => withSim({ 'limits
   await parked(sim);
   await fault(sim, { fault: 'slow', delay_ms: 1500 });
   const slow = c.req('GET', c.app._links.self.href);
-  await h.waitFor(async () => (await sim.state()).users[0].outstanding === 2, 3000, 'two outstanding');
+  await h.waitFor(async () => (await sim.state()).users[0].outstanding === 2, 3000 * h.slow, 'two outstanding');
   const r = await c.req('GET', c.app._links.self.href);
   assert.equal(r.status, 429);
   assert.equal(r.json.code, 'TooManyRequests');

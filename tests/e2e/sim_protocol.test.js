@@ -63,6 +63,13 @@ test('sign-in: 401 challenge (04), password grant (06), user resource (07)', () 
   assert.match(u.json._links.applications.href, /^https:\/\/127\.0\.0\.1:\d+\/ucwa\/oauth\/v1\/applications$/);
 }));
 
+test('the MsRtcOAuth href can be unquoted (06d)', () => withSim({ 'auth.challenge_unquoted': true }, async (sim) => {
+  const ch = await sim.req('GET', '/Autodiscover/AutodiscoverService.svc/root/oauth/user');
+  const wa = s.headerValues(ch, 'WWW-Authenticate');
+  assert.match(wa[1], /^MsRtcOAuth href=https:\/\/127\.0\.0\.1:\d+\/WebTicket\/oauthtoken,grant_type="[^"]+"$/);
+  assert.ok(await sim.token(), 'the test client parses it too');
+}));
+
 test('token endpoint errors, Bearer check and real expiry', () => withSim({ 'auth.token_lifetime_s': 1 }, async (sim) => {
   const post = (form) => sim.req('POST', '/WebTicket/oauthtoken', { body: form, ctype: 'application/x-www-form-urlencoded' });
   const bad = await post('grant_type=password&username=toshm%40contoso.com&password=wrong');
@@ -81,7 +88,7 @@ test('token endpoint errors, Bearer check and real expiry', () => withSim({ 'aut
   const tok = await sim.token();
   const ok = await sim.req('POST', '/ucwa/oauth/v1/applications', { token: tok, body: { userAgent: 'x', endpointId: 'e', culture: 'en-US' } });
   assert.equal(ok.status, 201);
-  await h.waitFor(async () => (await sim.req('GET', ok.json._links.self.href, { token: tok })).status === 401, 5000, 'token expiry');
+  await h.waitFor(async () => (await sim.req('GET', ok.json._links.self.href, { token: tok })).status === 401, 5000 * h.slow, 'token expiry');
 }));
 
 test('applications: 201 (09), 200 for the same endpointId, keys of any case, limit 410, GET, DELETE 204', () => withSim({ 'limits.applications_per_user': 2 }, async (sim) => {
@@ -262,7 +269,7 @@ test('ReceiveAnIM: invitation (31), participant (32, 34), accept (36), updated (
   assert.deepEqual(got.map((x) => x.type), ['accepted']);
 }));
 
-test('event channel: replay of a repeated URL, resync, 409 PGetReplaced, test timeout, idle expiry 404', () => withSim({ 'events.test_timeout_ms': 300, 'applications.idle_expiry_ms': 1500 }, async (sim) => {
+test('event channel: replay of a repeated URL, resync, 409 PGetReplaced, test timeout, idle expiry 404', () => withSim({ 'events.test_timeout_ms': 300, 'applications.idle_expiry_ms': 1500 * h.slow }, async (sim) => {
   const c = await sim.client();
   const first = c.next;
   const a = await c.req('GET', first);
@@ -281,25 +288,25 @@ test('event channel: replay of a repeated URL, resync, 409 PGetReplaced, test ti
   const stale = await c.req('GET', first);
   assert.ok(stale.json._links.resync, 'an acknowledged set is gone');
   const older = c.req('GET', empty.json._links.next.href);
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked P-GET');
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'parked P-GET');
   const newer = c.req('GET', empty.json._links.next.href);
   const o = await older;
   assert.equal(o.status, 409);
   assert.deepEqual([o.json.code, o.json.subcode], ['Conflict', 'PGetReplaced']);
   assert.equal((await newer).status, 200);
-  await h.waitFor(async () => (await c.req('GET', c.app._links.self.href)).status === 404, 8000, 'idle expiry');
+  await h.waitFor(async () => (await c.req('GET', c.app._links.self.href)).status === 404, 8000 * h.slow, 'idle expiry');
   const gone = await c.req('GET', empty.json._links.next.href);
   assert.equal(gone.status, 404);
   assert.equal(gone.json.subcode, 'ApplicationNotFound');
 }));
 
-test('resume after a long gap drops every conversation', () => withSim({ 'events.resume_after_ms': 400 }, async (sim) => {
+test('resume after a long gap drops every conversation', () => withSim({ 'events.resume_after_ms': 400 * h.slow }, async (sim) => {
   const c = await sim.client();
   await c.poll();
   await c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body: { to: 'sip:lenea@contoso.com' } });
   await c.ev('communication', 'messagingInvitation', 'completed');
   assert.equal((await sim.state()).applications[0].conversations.length, 1);
-  await new Promise((r) => setTimeout(r, 500)); // the gap under test, not a readiness wait
+  await new Promise((r) => setTimeout(r, 500 * h.slow)); // the gap under test, not a readiness wait
   const r = await c.req('GET', c.next);
   assert.ok(r.json._links.resume, `resume: ${r.body}`);
   assert.equal(r.json._links.next, undefined);
@@ -307,17 +314,17 @@ test('resume after a long gap drops every conversation', () => withSim({ 'events
   // A P-GET that replaces one parked longer than the gap is no gap: no resume.
   c.next = r.json._links.resume.href;
   const older = c.req('GET', c.next);
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
-  await new Promise((res) => setTimeout(res, 500));
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'parked');
+  await new Promise((res) => setTimeout(res, 500 * h.slow));
   const newer = c.req('GET', c.next);
   assert.equal((await older).status, 409);
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'newer parked');
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'newer parked');
   await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'x' });
   const n = await newer;
   assert.ok(n.json._links.next, `next, not resume: ${n.body}`);
 }));
 
-test('outgoing failures: declined, unanswered (timeout), unknown party, cancel', () => withSim({ 'conversations.invitation_timeout_ms': 300 }, async (sim) => {
+test('outgoing failures: declined, unanswered (timeout), unknown party, cancel', () => withSim({ 'conversations.invitation_timeout_ms': 300 * h.slow }, async (sim) => {
   const c = await sim.client();
   const start = (to) => c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body: { to } });
   const fail = async (to, sub) => {
@@ -345,7 +352,7 @@ test('outgoing failures: declined, unanswered (timeout), unknown party, cancel',
   assert.ok((await sim.received('silent@contoso.com')).some((x) => x.type === 'cancelled'));
 }));
 
-test('incoming: decline, expiry after the invitation timeout, first to accept wins', () => withSim({ 'conversations.invitation_timeout_ms': 400 }, async (sim) => {
+test('incoming: decline, expiry after the invitation timeout, first to accept wins', () => withSim({ 'conversations.invitation_timeout_ms': 400 * h.slow }, async (sim) => {
   const c = await sim.client();
   const invite = () => sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: 'toshm@contoso.com', text: 'hello' });
   await invite();
@@ -453,15 +460,15 @@ test('data URIs: CRLF, +, UTF-8 multibyte and HTML, as UCWA writes them', () => 
     body: { to: 'sip:lenea@contoso.com', _links: { message: { href: `data:text/plain;base64,${Buffer.from('first ü').toString('base64')}` } } },
   });
   assert.equal(out.status, 201);
-  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.text === 'first ü'), 3000, 'first message');
+  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.text === 'first ü'), 3000 * h.slow, 'first message');
 }));
 
-test('an incoming message not fetched in time is dropped and the remote is told', () => withSim({ 'conversations.message_fetch_timeout_ms': 300 }, async (sim) => {
+test('an incoming message not fetched in time is dropped and the remote is told', () => withSim({ 'conversations.message_fetch_timeout_ms': 300 * h.slow }, async (sim) => {
   const c = await sim.client();
   await connected(c);
   const r = await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'too late' });
   assert.equal(r.status, 200);
-  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.type === 'undelivered'), 3000, 'undelivered');
+  await h.waitFor(async () => (await sim.received('lenea@contoso.com')).some((x) => x.type === 'undelivered'), 3000 * h.slow, 'undelivered');
   const log = (await sim.received('lenea@contoso.com')).find((x) => x.type === 'undelivered');
   assert.deepEqual([log.from, log.text], ['sip:toshm@contoso.com', 'too late']);
   await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: 'toshm@contoso.com', text: 'in time' });
@@ -474,7 +481,7 @@ test('event channel: priority decides between P-GETs of the same ack; timeout is
   const c = await sim.client();
   await c.poll();
   const hi = c.req('GET', `${c.next}&priority=5&timeout=900`);
-  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000, 'parked');
+  await h.waitFor(async () => (await sim.state()).applications[0].parked, 3000 * h.slow, 'parked');
   const lo = await c.req('GET', `${c.next}&priority=1`);
   assert.equal(lo.status, 409, 'a lower priority does not replace a higher one');
   assert.equal(lo.json.subcode, 'PGetReplaced');

@@ -165,7 +165,7 @@ class Client {
   req(method, p, opts = {}) { return this.sim.req(method, p, { token: this.token, ...opts }); }
 
   // One P-GET of the current next URL; records events and follows next.
-  async poll(timeoutMs = 10000) {
+  async poll(timeoutMs = 10000 * h.slow) {
     const r = await this.req('GET', this.next, { timeoutMs });
     assert.equal(r.status, 200, r.body);
     const links = r.json._links;
