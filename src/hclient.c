@@ -40,6 +40,8 @@ struct hc_conn {
 	struct event *timer;		/* connect timeout, then idle timeout */
 	int connected;
 	int reused;			/* served a response before */
+	int finishing;			/* delivering a response; may be taken by a new request */
+	int eof;			/* the peer closed: never to be reused */
 	size_t got;			/* response bytes for the current request */
 	int dead;
 };
@@ -551,8 +553,9 @@ hc_conn_lost(struct hc_conn *c, short what)
 		hc_conn_kill(c);
 		return;
 	}
-	if (c->reused && c->got == 0 && !r->retried) {
-		/* a keep-alive connection the server had closed: try once on a new one */
+	if (c->reused && c->got == 0 && !r->retried && !r->longpoll) {
+		/* a keep-alive connection the server had closed: try once on a new one
+		 * (not for long-polls: their owner re-sends them after a back-off) */
 		c->req = NULL;
 		r->conn = NULL;
 		r->retried = 1;
@@ -628,11 +631,18 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 			hc_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
 			return;
 		}
-		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0;
+		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
+		c->finishing = keep;	/* a request started from the callback may take it */
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		c->finishing = 0;
 		if (c->dead)
 			return;
-		if (keep)
+		if (c->req != NULL) {
+			/* taken: the parser (whose message the callback read) starts over now */
+			hparse_reset(c->hp);
+			c->got = 0;
+			c->reused = 1;
+		} else if (keep)
 			hc_conn_idle(c);
 		else
 			hc_conn_kill(c);
@@ -652,6 +662,7 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		c->eof = 1;
 		if (what & BEV_EVENT_EOF)
 			hc_conn_read(bev, arg);	/* whatever is buffered first */
 		if (!c->dead)
@@ -714,7 +725,7 @@ hc_dispatch(struct hclient_req *r)
 	char *cause = NULL;
 
 	TAILQ_FOREACH(c, &hc->conns, entry) {
-		if (c->req == NULL && c->reused && c->port == r->url.port &&
+		if (c->req == NULL && (c->reused || c->finishing) && c->port == r->url.port &&
 		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
 		    strcmp(c->host, r->url.host) == 0)
 			break;

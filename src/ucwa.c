@@ -1,29 +1,21 @@
 /*
- * ucwa.c: the UCWA client context and each agent's sign-in and application.
- * Owns: the shared hclient, the agents' upstream calls (every one retried
- * once after a token renewal on 401/403), discovery (root -> redirect ->
- * user), the MsRtcOAuth challenge and password grant, token renewal before
- * expires_in, application create / makeMeAvailable / reportMyActivity /
- * DELETE, and the reaction to an application the server lost (recreate) or
- * refused (fatal). The event channel, conversations and commands are in
- * ucwa_chan.c. Passwords and tokens are never logged.
+ * ucwa.c: the UCWA client context, agents' life (create, fail, deferred
+ * free, sign-out DELETE) and their upstream calls: every call carries the
+ * current Bearer token, is retried once after a token renewal on 401/403,
+ * and is watched for a lost (404 ApplicationNotFound, 410
+ * InactiveApplicationExpired: recreate) or refused (410 TooManyApplications,
+ * UserAgentNotAllowed: fatal) application. Sign-in is in ucwa_auth.c, the
+ * application in ucwa_app.c, the event channel, conversations and commands
+ * in ucwa_chan.c. Passwords and tokens are never logged.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "json.h"
 #include "log.h"
 #include "ucwa_int.h"
-
-static void ua_discover(struct ucwa_agent *, const char *url);
-static void ua_challenge(struct ucwa_agent *);
-static void ua_create_app(struct ucwa_agent *);
-static void ua_renew(struct ucwa_agent *);
-static void ua_token_fire(evutil_socket_t, short, void *);
 
 /* ---- context ---- */
 
@@ -36,6 +28,12 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 	const char **s[] = { &u->conf.discovery_url, &u->conf.applications_url,
 		&u->conf.ca_file, &u->conf.user_agent, &u->conf.culture };
 
+	if ((conf->discovery_url == NULL) == (conf->applications_url == NULL)) {
+		xasprintf(cause, "UCWA: set one of upstream.discovery_url and "
+		    "upstream.applications_url");
+		free(u);
+		return NULL;
+	}
 	u->base = base;
 	u->conf = *conf;
 	for (size_t i = 0; i < nitems(s); i++) {
@@ -131,6 +129,7 @@ ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
     const struct ucwa_cbs *cbs, void *arg)
 {
 	struct ucwa_agent *a = xcalloc(1, sizeof(*a));
+	struct timeval now = { 0, 0 };
 	char hex[33];
 
 	a->u = u;
@@ -150,9 +149,10 @@ ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
 	if (u->conf.applications_url != NULL) {
 		a->apps_url = xstrdup(u->conf.applications_url);
 		a->user_url = xstrdup(u->conf.applications_url);
-		ua_challenge(a);
-	} else
-		ua_discover(a, u->conf.discovery_url);
+	}
+	/* sign-in starts from the loop, so that no callback runs before we return */
+	a->retry_timer = evtimer_new(u->base, ua_retry_fire, a);
+	evtimer_add(a->retry_timer, &now);
 	return a;
 }
 
@@ -381,14 +381,8 @@ ucall_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb
 void
 ucall_free(struct ucall *c)
 {
-	struct ucall *x;
-
-	TAILQ_FOREACH(x, &c->a->calls, entry)
-		if (x == c)
-			TAILQ_REMOVE(&c->a->calls, c, entry);
-	TAILQ_FOREACH(x, &c->a->authwait, entry)
-		if (x == c)
-			TAILQ_REMOVE(&c->a->authwait, c, entry);
+	if (c->list != NULL)
+		TAILQ_REMOVE(c->list, c, entry);
 	if (c->req != NULL)
 		hclient_cancel(c->req);
 	if (c->a->pget == c)
@@ -424,22 +418,29 @@ ucall_start(struct ucall *c)
 		hdrs[n++] = c->ctype;
 	}
 	hdrs[n] = NULL;
+	c->token_gen = a->token_gen;
 	c->req = hclient_request(a->owner, c->method, c->url, hdrs,
 	    c->body.len || strcmp(c->method, "POST") == 0 ? c->body.data : NULL, c->body.len,
 	    c->timeout_ms, c->flags, ucall_response, c);
 	if (c->req == NULL)
 		return -1;
 	TAILQ_INSERT_TAIL(&a->calls, c, entry);
+	c->list = &a->calls;
 	return 0;
 }
 
-/* The server lost our application: recreate it and report the conversations ended. */
+/*
+ * The server lost our application (or refuses our requests although the
+ * token is new): report the conversations ended, then create the
+ * application again (after discovering the server again when rediscover).
+ */
 static void
-ua_app_lost(struct ucwa_agent *a, const char *why)
+ua_app_lost(struct ucwa_agent *a, const char *why, int rediscover)
 {
 	if (a->state == UA_FAILED || a->apps_url == NULL)
 		return;
-	log_warn("ucwa %s: application lost (%s): recreating it", a->user, why);
+	log_warn("ucwa %s: application lost (%s): %s", a->user, why,
+	    rediscover ? "discovering the server again" : "recreating it");
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
 	uchan_stop(a);
@@ -447,8 +448,30 @@ ua_app_lost(struct ucwa_agent *a, const char *why)
 	free(a->app);
 	a->app = NULL;
 	a->app_gen++;
-	if (!a->dying && a->state != UA_FAILED)
+	if (a->dying || a->state == UA_FAILED)
+		return;
+	if (rediscover) {
+		free(a->apps_url);
+		a->apps_url = NULL;
+		a->hops = 0;
+		ua_discover(a, a->u->conf.discovery_url);
+	} else
 		ua_create_app(a);
+}
+
+/* A 403 again after a new token: discover the server again (at most once a minute). */
+static int
+ua_check_forbidden(struct ucwa_agent *a, const struct ucall *c, const struct hclient_resp *r)
+{
+	uint64_t now = util_now_ms();
+
+	if (r->err != HCLIENT_OK || r->status != 403 || !c->bearer || !c->retried ||
+	    a->state != UA_READY || a->u->conf.discovery_url == NULL ||
+	    (a->rediscovered_ms != 0 && now - a->rediscovered_ms < 60000))
+		return 0;
+	a->rediscovered_ms = now;
+	ua_app_lost(a, "403 persists with a new token", 1);
+	return 1;
 }
 
 /* Whether a response condemns the application; acts on it. */
@@ -466,7 +489,7 @@ ua_check_app(struct ucwa_agent *a, const struct hclient_resp *r)
 	if (ua_error_subcode(r, "ApplicationNotFound") ||
 	    ua_error_subcode(r, "InactiveApplicationExpired")) {
 		ua_app_lost(a, ua_error_subcode(r, "ApplicationNotFound") ? "ApplicationNotFound" :
-		    "InactiveApplicationExpired");
+		    "InactiveApplicationExpired", 0);
 		return 1;
 	}
 	return 0;
@@ -482,20 +505,27 @@ ucall_response(const struct hclient_resp *r, void *arg)
 
 	c->req = NULL;
 	TAILQ_REMOVE(&a->calls, c, entry);
+	c->list = NULL;
 	ua_enter(a);
 	if (r->err == HCLIENT_OK && (r->status == 401 || r->status == 403) && c->bearer &&
 	    !c->retried && a->token_url != NULL && a->state != UA_FAILED) {
 		log_info("ucwa %s: %d on %s: renewing the token and retrying", a->user, r->status,
 		    c->method);
 		c->retried = 1;
+		if (c->token_gen != a->token_gen && !a->renewing && ucall_start(c) == 0) {
+			ua_leave(a);	/* sent with an older token: the new one is here */
+			return;
+		}
 		TAILQ_INSERT_TAIL(&a->authwait, c, entry);
+		c->list = &a->authwait;
 		ua_renew(a);
 		ua_leave(a);
 		return;
 	}
 	if (c == a->pget)
 		a->pget = NULL;	/* the channel code re-parks it from the callback */
-	if (ua_check_app(a, r) && (gen != a->app_gen || a->state == UA_FAILED) &&
+	if ((ua_check_app(a, r) || ua_check_forbidden(a, c, r)) &&
+	    (gen != a->app_gen || a->state == UA_FAILED) &&
 	    strcmp(c->method, "GET") == 0 && (c->flags & HCLIENT_LONGPOLL)) {
 		ucall_free(c);	/* the channel restarts with the new application */
 		ua_leave(a);
@@ -505,594 +535,4 @@ ucall_response(const struct hclient_resp *r, void *arg)
 		c->cb(c, r);
 	ucall_free(c);
 	ua_leave(a);
-}
-
-/* ---- sign-in ---- */
-
-/* Retry a sign-in step after a back-off. */
-static void
-ua_retry_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct ucwa_agent *a = arg;
-
-	ua_enter(a);
-	if (a->apps_url != NULL && a->token != NULL)
-		ua_create_app(a);
-	else if (a->u->conf.applications_url != NULL)
-		ua_challenge(a);
-	else
-		ua_discover(a, a->u->conf.discovery_url);
-	ua_leave(a);
-}
-
-/* A sign-in step could not reach the server: fail before sign-in, retry after. */
-static void
-ua_unreachable(struct ucwa_agent *a, const char *step, const struct hclient_resp *r)
-{
-	struct timeval tv;
-	unsigned ms;
-
-	if (!a->signed_in_told) {
-		if (r->err != HCLIENT_OK)
-			ua_fail(a, UCWA_FAIL_UNREACHABLE, "%s: %s", step, r->errstr);
-		else
-			ua_fail(a, UCWA_FAIL_UNREACHABLE, "%s: HTTP %d", step, r->status);
-		return;
-	}
-	ms = ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
-	log_warn("ucwa %s: %s failed (%s); retrying in %u ms", a->user, step,
-	    r->err != HCLIENT_OK ? r->errstr : "HTTP error", ms);
-	if (a->retry_timer == NULL)
-		a->retry_timer = evtimer_new(a->u->base, ua_retry_fire, a);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(a->retry_timer, &tv);
-}
-
-/* Parse a JSON body; NULL (and the agent failed) if it is not JSON. */
-static struct json_doc *
-ua_json(struct ucwa_agent *a, const char *step, const struct hclient_resp *r)
-{
-	struct json_doc *d = json_parse(r->body, r->len, NULL, NULL);
-
-	if (d == NULL || !json_is(json_root(d), JSON_OBJECT)) {
-		json_doc_free(d);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "%s: HTTP %d without a JSON body", step, r->status);
-		return NULL;
-	}
-	return d;
-}
-
-static void
-ua_link(const struct json *res, const char *rel, const char **href)
-{
-	*href = json_get_str(json_get(json_get(res, "_links"), rel), "href");
-}
-
-/* Autodiscover answer: follow redirect or take the user link. */
-static void
-ua_discover_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct json_doc *d;
-	const char *user, *redirect;
-	struct buf b;
-
-	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "autodiscover", r);
-		return;
-	}
-	if (r->status != 200 || (d = ua_json(a, "autodiscover", r)) == NULL) {
-		if (a->state != UA_FAILED)
-			ua_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: HTTP %d", r->status);
-		return;
-	}
-	ua_link(json_root(d), "user", &user);
-	ua_link(json_root(d), "redirect", &redirect);
-	buf_init(&b);
-	hclient_url_resolve(c->url, user ? user : redirect ? redirect : "", &b);
-	json_doc_free(d);
-	if (user != NULL) {
-		free(a->user_url);
-		a->user_url = buf_detach(&b, NULL);
-		ua_challenge(a);
-	} else if (redirect != NULL && ++a->hops <= 4) {
-		ua_discover(a, b.data);
-		buf_free(&b);
-	} else {
-		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: no user link%s",
-		    redirect ? " after 4 redirects" : "");
-	}
-}
-
-/* GET the autodiscover root (or a redirect from it). */
-static void
-ua_discover(struct ucwa_agent *a, const char *url)
-{
-	struct ucall *c = ucall_new(a, "GET", url, ua_discover_done);
-
-	a->state = UA_DISCOVER;
-	c->bearer = 0;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "autodiscover: cannot start a request");
-	}
-}
-
-/* The token endpoint from "MsRtcOAuth href=..." (quoted or not), into out. */
-static int
-ua_parse_challenge(const char *v, struct buf *out)
-{
-	const char *p = v, *h, *end;
-
-	while ((p = strcasestr(p, "MsRtcOAuth")) != NULL) {
-		p += 10;
-		if ((h = strcasestr(p, "href")) == NULL)
-			return -1;
-		h += 4;
-		while (*h == ' ' || *h == '\t')
-			h++;
-		if (*h++ != '=')
-			continue;
-		while (*h == ' ' || *h == '\t')
-			h++;
-		if (*h == '"')
-			end = strchr(++h, '"');
-		else
-			end = h + strcspn(h, ", \t");
-		if (end == NULL || end == h)
-			return -1;
-		buf_reset(out);
-		buf_add(out, h, (size_t)(end - h));
-		return 0;
-	}
-	return -1;
-}
-
-static void ua_token(struct ucwa_agent *);
-
-/* The 401 of the user resource: find the token endpoint. */
-static void
-ua_challenge_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct buf b;
-	int found = -1;
-
-	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "user resource", r);
-		return;
-	}
-	buf_init(&b);
-	for (size_t i = 0; r->status == 401 && i < r->msg->nheaders && found != 0; i++) {
-		if (strcasecmp(r->msg->headers[i].name, "WWW-Authenticate") == 0)
-			found = ua_parse_challenge(r->msg->headers[i].value, &b);
-	}
-	if (found != 0) {
-		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "user resource: HTTP %d without a MsRtcOAuth challenge",
-		    r->status);
-		return;
-	}
-	free(a->token_url);
-	a->token_url = ua_abs(a, b.data);
-	buf_free(&b);
-	ua_token(a);
-}
-
-/* GET the user resource (or applications URL) without a token, to be challenged. */
-static void
-ua_challenge(struct ucwa_agent *a)
-{
-	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_challenge_done);
-
-	a->state = UA_CHALLENGE;
-	c->bearer = 0;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
-	}
-}
-
-/* The renewal timer. */
-static void
-ua_token_fire(evutil_socket_t fd, short what, void *arg)
-{
-	ua_renew(arg);
-}
-
-/* Renewal due: one in flight per agent. */
-static void
-ua_renew(struct ucwa_agent *a)
-{
-	if (a->renewing || a->state == UA_FAILED || a->dying)
-		return;
-	ua_enter(a);
-	ua_token(a);
-	ua_leave(a);
-}
-
-/* Calls parked for a token: resend them, or finish them with their 401 when none came. */
-static void
-ua_authwait_flush(struct ucwa_agent *a, int ok)
-{
-	struct ucalls tmp;
-	struct ucall *c;
-
-	TAILQ_INIT(&tmp);
-	TAILQ_CONCAT(&tmp, &a->authwait, entry);
-	while ((c = TAILQ_FIRST(&tmp)) != NULL) {
-		TAILQ_REMOVE(&tmp, c, entry);
-		if (ok && !a->dying && ucall_start(c) == 0)
-			continue;
-		if (!a->dying) {
-			struct hclient_resp r;
-
-			memset(&r, 0, sizeof(r));
-			r.err = HCLIENT_OK;
-			r.status = 401;
-			r.body = "";
-			c->cb(c, &r);
-		}
-		TAILQ_INSERT_TAIL(&a->calls, c, entry);	/* so that ucall_free unlinks it */
-		ucall_free(c);
-	}
-}
-
-static void ua_user(struct ucwa_agent *);
-
-/* The password grant's answer. */
-static void
-ua_token_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct json_doc *d;
-	const char *tok, *err;
-	long long expires = 0;
-	struct timeval tv;
-	struct json *e;
-
-	a->renewing = 0;
-	if ((r->err != HCLIENT_OK || r->status >= 500) && a->signed_in_told) {
-		/* a renewal: keep the old token and try again soon */
-		unsigned ms = ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms,
-		    a->u->conf.backoff_max_ms);
-
-		log_warn("ucwa %s: token renewal failed (%s); again in %u ms", a->user,
-		    r->err != HCLIENT_OK ? r->errstr : "HTTP error", ms);
-		ua_authwait_flush(a, 0);
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-		evtimer_add(a->token_timer, &tv);
-		return;
-	}
-	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_authwait_flush(a, 0);
-		ua_unreachable(a, "token", r);
-		return;
-	}
-	d = json_parse(r->body, r->len, NULL, NULL);
-	tok = d ? json_get_str(json_root(d), "access_token") : NULL;
-	err = d ? json_get_str(json_root(d), "error") : NULL;
-	if (r->status != 200 || tok == NULL) {
-		ua_authwait_flush(a, 0);
-		if (r->status == 400 && err != NULL && strcmp(err, "invalid_grant") == 0)
-			ua_fail(a, UCWA_FAIL_AUTH, "token: invalid_grant (user name or password refused)");
-		else
-			ua_fail(a, r->status == 400 || r->status == 401 ? UCWA_FAIL_AUTH :
-			    UCWA_FAIL_PROTOCOL, "token: HTTP %d%s%s", r->status, err ? " " : "",
-			    err ? err : "");
-		json_doc_free(d);
-		return;
-	}
-	if ((e = json_get(json_root(d), "expires_in")) != NULL && e->type == JSON_INT)
-		expires = e->u.i;
-	free(a->token);
-	xasprintf(&a->token, "Bearer %s", tok);
-	json_doc_free(d);
-	if (expires <= 0)
-		expires = 3600;
-	tv.tv_sec = expires > a->u->conf.token_margin_s * 2 ? expires - a->u->conf.token_margin_s :
-	    expires / 2;
-	tv.tv_usec = 0;
-	if (tv.tv_sec < 1)
-		tv.tv_sec = 1;
-	evtimer_add(a->token_timer, &tv);
-	log_info("ucwa %s: token acquired (expires in %lld s, renewal in %ld s)", a->user, expires,
-	    (long)tv.tv_sec);
-	if (a->state == UA_TOKEN) {
-		if (a->apps_url != NULL && a->u->conf.applications_url != NULL)
-			ua_create_app(a);
-		else
-			ua_user(a);
-	}
-	ua_authwait_flush(a, 1);
-}
-
-/* POST the password grant to the token endpoint. */
-static void
-ua_token(struct ucwa_agent *a)
-{
-	struct ucall *c = ucall_new(a, "POST", a->token_url, ua_token_done);
-
-	if (a->state == UA_CHALLENGE)
-		a->state = UA_TOKEN;
-	a->renewing = 1;
-	c->bearer = 0;
-	c->ctype = xstrdup("application/x-www-form-urlencoded;charset=UTF-8");
-	buf_addstr(&c->body, "grant_type=password&username=");
-	util_url_encode(&c->body, a->user, strlen(a->user));
-	buf_addstr(&c->body, "&password=");
-	util_url_encode(&c->body, a->password, strlen(a->password));
-	if (ucall_start(c) != 0) {
-		explicit_bzero(c->body.data, c->body.len);
-		ucall_free(c);
-		a->renewing = 0;
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "token: cannot start a request");
-	}
-}
-
-/* The user resource with a token: the applications link (or a redirect). */
-static void
-ua_user_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct json_doc *d;
-	const char *apps, *redirect;
-	struct buf b;
-
-	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "user resource", r);
-		return;
-	}
-	if (r->status != 200) {
-		ua_fail(a, r->status == 401 || r->status == 403 ? UCWA_FAIL_AUTH :
-		    UCWA_FAIL_PROTOCOL, "user resource with token: HTTP %d", r->status);
-		return;
-	}
-	if ((d = ua_json(a, "user resource", r)) == NULL)
-		return;
-	ua_link(json_root(d), "applications", &apps);
-	ua_link(json_root(d), "redirect", &redirect);
-	buf_init(&b);
-	hclient_url_resolve(c->url, apps ? apps : redirect ? redirect : "", &b);
-	json_doc_free(d);
-	if (apps != NULL) {
-		free(a->apps_url);
-		a->apps_url = buf_detach(&b, NULL);
-		ua_create_app(a);
-	} else if (redirect != NULL && ++a->hops <= 4) {
-		ua_discover(a, b.data);	/* another pool: the challenge again */
-		buf_free(&b);
-	} else {
-		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "user resource: no applications link");
-	}
-}
-
-static void
-ua_user(struct ucwa_agent *a)
-{
-	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_user_done);
-
-	a->state = UA_USER;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
-	}
-}
-
-/* ---- application ---- */
-
-static void ua_available(struct ucwa_agent *);
-
-/* Take the links the agent needs from an application resource. */
-static void
-ua_app_links(struct ucwa_agent *a, const struct json *app)
-{
-	const struct json *emb = json_get(app, "_embedded");
-	const char *h;
-
-	ua_link(app, "self", &h);
-	if (h != NULL) {
-		free(a->app);
-		a->app = ua_abs(a, h);
-	}
-	ua_link(app, "events", &h);
-	if (h != NULL && a->events_url == NULL) {
-		a->events_url = ua_abs(a, h);
-		a->add_params = 1;
-	}
-	ua_link(json_get(emb, "me"), "makeMeAvailable", &h);
-	if (h != NULL) {
-		free(a->mma_url);
-		a->mma_url = ua_abs(a, h);
-	}
-	ua_link(json_get(emb, "me"), "reportMyActivity", &h);
-	if (h != NULL) {
-		free(a->activity_url);
-		a->activity_url = ua_abs(a, h);
-	}
-	ua_link(json_get(emb, "communication"), "startMessaging", &h);
-	if (h != NULL) {
-		free(a->start_url);
-		a->start_url = ua_abs(a, h);
-	}
-}
-
-/* The application exists (201 new, 200 existing). */
-static void
-ua_app_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct json_doc *d;
-
-	if (r->err != HCLIENT_OK || r->status >= 500 || r->status == 429) {
-		ua_unreachable(a, "application create", r);
-		return;
-	}
-	if (r->status == 410 || r->status == 403) {
-		ua_fail(a, UCWA_FAIL_REJECTED, "application create: HTTP %d %s", r->status,
-		    ua_error_subcode(r, "TooManyApplications") ? "TooManyApplications" :
-		    ua_error_subcode(r, "UserAgentNotAllowed") ? "UserAgentNotAllowed" : "");
-		return;
-	}
-	if (r->status != 201 && r->status != 200) {
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "application create: HTTP %d", r->status);
-		return;
-	}
-	if ((d = ua_json(a, "application create", r)) == NULL)
-		return;
-	free(a->events_url);
-	a->events_url = NULL;
-	ua_app_links(a, json_root(d));
-	json_doc_free(d);
-	if (a->app == NULL || a->events_url == NULL) {
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "application without self or events link");
-		return;
-	}
-	log_info("ucwa %s: application %s (%d)", a->user, a->app, r->status);
-	a->retry_ms = 0;
-	uchan_start(a);	/* the P-GET first: incoming invitations need it */
-	ua_available(a);
-}
-
-/* POST applications. */
-static void
-ua_create_app(struct ucwa_agent *a)
-{
-	struct ucall *c = ucall_new(a, "POST", a->apps_url, ua_app_done);
-	struct jw w;
-
-	a->state = UA_APP;
-	c->ctype = xstrdup("application/json");
-	jw_init(&w, &c->body);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "UserAgent", a->u->conf.user_agent ? a->u->conf.user_agent : "ucgw");
-	jw_kstr(&w, "EndpointId", a->endpoint_id);
-	jw_kstr(&w, "Culture", a->u->conf.culture ? a->u->conf.culture : "en-US");
-	jw_obj_end(&w);
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "application create: cannot start a request");
-	}
-}
-
-static void ua_activity_arm(struct ucwa_agent *);
-
-/* The application after makeMeAvailable: reportMyActivity appears. */
-static void
-ua_app_get_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct json_doc *d;
-
-	if (r->err == HCLIENT_OK && r->status == 200 &&
-	    (d = json_parse(r->body, r->len, NULL, NULL)) != NULL) {
-		ua_app_links(a, json_root(d));
-		json_doc_free(d);
-	}
-	if (a->activity_url == NULL)
-		log_warn("ucwa %s: no reportMyActivity link after makeMeAvailable", a->user);
-	a->state = UA_READY;
-	ua_activity_arm(a);
-	if (!a->signed_in_told) {
-		a->signed_in_told = 1;
-		log_info("ucwa %s: signed in", a->user);
-		if (a->cbs.signed_in != NULL)
-			a->cbs.signed_in(a->arg);
-	}
-}
-
-/* makeMeAvailable answered (204; 409 AlreadyExists is as good). */
-static void
-ua_available_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct ucall *g;
-
-	if (r->err != HCLIENT_OK || r->status >= 500 || r->status == 429) {
-		ua_unreachable(a, "makeMeAvailable", r);
-		return;
-	}
-	if ((r->status < 200 || r->status >= 300) && r->status != 409) {
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "makeMeAvailable: HTTP %d", r->status);
-		return;
-	}
-	g = ucall_new(a, "GET", a->app, ua_app_get_done);
-	if (ucall_start(g) != 0) {
-		ucall_free(g);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "application: cannot start a request");
-	}
-}
-
-static void
-ua_available(struct ucwa_agent *a)
-{
-	struct ucall *c;
-	struct jw w;
-
-	a->state = UA_AVAILABLE;
-	if (a->mma_url == NULL) {
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "application without a makeMeAvailable link");
-		return;
-	}
-	c = ucall_new(a, "POST", a->mma_url, ua_available_done);
-	c->ctype = xstrdup("application/json");
-	jw_init(&w, &c->body);
-	jw_obj_begin(&w);
-	jw_key(&w, "SupportedModalities");
-	jw_arr_begin(&w);
-	jw_str(&w, "Messaging");
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "makeMeAvailable: cannot start a request");
-	}
-}
-
-/* reportMyActivity answered; 409 MakeMeAvailableRequired means do that again. */
-static void
-ua_activity_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-
-	if (r->err == HCLIENT_OK && r->status == 409 &&
-	    ua_error_subcode(r, "MakeMeAvailableRequired")) {
-		ua_available(a);
-		return;
-	}
-	if (r->err != HCLIENT_OK || r->status >= 300)
-		log_warn("ucwa %s: reportMyActivity: %s %d", a->user, hclient_err_name(r->err),
-		    r->status);
-	ua_activity_arm(a);
-}
-
-static void
-ua_activity_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct ucwa_agent *a = arg;
-	struct ucall *c;
-
-	if (a->activity_url == NULL || a->state != UA_READY)
-		return;
-	ua_enter(a);
-	c = ucall_new(a, "POST", a->activity_url, ua_activity_done);
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_activity_arm(a);
-	}
-	ua_leave(a);
-}
-
-static void
-ua_activity_arm(struct ucwa_agent *a)
-{
-	struct timeval tv = { a->u->conf.activity_interval_s, 0 };
-
-	if (a->activity_timer == NULL)
-		a->activity_timer = evtimer_new(a->u->base, ua_activity_fire, a);
-	evtimer_add(a->activity_timer, &tv);
 }

@@ -2,12 +2,14 @@
 # Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
 # tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
 libucgw_a_SOURCES += src/hclient.c src/hclient.h src/datauri.c src/datauri.h \
-	src/ucwa_event.c src/ucwa_event.h src/ucwa.c src/ucwa.h src/ucwa_chan.c src/ucwa_int.h
+	src/ucwa_event.c src/ucwa_event.h src/ucwa.c src/ucwa.h src/ucwa_auth.c src/ucwa_app.c \
+	src/ucwa_chan.c src/ucwa_int.h
 
 if HAVE_CHECK
 ucwa_unit_tests = \
 	tests/unit/test_hclient \
-	tests/unit/test_ucwa_event
+	tests/unit/test_ucwa_event \
+	tests/unit/test_ucwa
 check_PROGRAMS += $(ucwa_unit_tests)
 TESTS += $(ucwa_unit_tests)
 tests_unit_test_hclient_SOURCES = tests/unit/test_hclient.c tests/unit/unit.h
@@ -16,6 +18,21 @@ tests_unit_test_hclient_LDADD = $(UNIT_LDADD)
 tests_unit_test_ucwa_event_SOURCES = tests/unit/test_ucwa_event.c tests/unit/unit.h
 tests_unit_test_ucwa_event_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ucwa_event_LDADD = $(UNIT_LDADD)
+tests_unit_test_ucwa_SOURCES = tests/unit/test_ucwa.c tests/unit/fake_ucwa.c \
+	tests/unit/fake_ucwa.h tests/unit/unit.h
+tests_unit_test_ucwa_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ucwa_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += proto/ucwa-events
+
+# The test driver of the UCWA client (end-to-end tests); not installed, not in ucgw.
+check_PROGRAMS += tests/ucwa-drive
+tests_ucwa_drive_SOURCES = tests/ucwa-drive.c
+tests_ucwa_drive_LDADD = libucgw.a $(DEPS_LIBS)
+
+if HAVE_NODE
+TESTS += \
+	tests/e2e/ucwa_tls.test.js \
+	tests/e2e/ucwa_sim.test.js
+endif

@@ -1,7 +1,7 @@
 /*
- * ucwa_int.h: what ucwa.c (sign-in, application, upstream calls) and
- * ucwa_chan.c (event channel, conversations, commands) share. Private to
- * those two files.
+ * ucwa_int.h: what the UCWA client's files share: ucwa.c (context, agents,
+ * upstream calls), ucwa_auth.c (sign-in), ucwa_app.c (application) and
+ * ucwa_chan.c (event channel, conversations, commands). Private to them.
  */
 #ifndef UCGW_UCWA_INT_H
 #define UCGW_UCWA_INT_H
@@ -28,18 +28,21 @@ struct ucwa {
 };
 
 struct ucall;
+TAILQ_HEAD(ucalls, ucall);
 typedef void (*ucall_cb)(struct ucall *, const struct hclient_resp *);
 
 /* One upstream request of an agent (retried once after a token renewal). */
 struct ucall {
 	struct ucwa_agent *a;
-	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait */
+	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait, as list says */
+	struct ucalls *list;		/* the list it is on, or NULL */
 	char *method, *url, *ctype;
 	struct buf body;
 	int flags;
 	unsigned timeout_ms;
 	int bearer;
 	int retried;
+	unsigned token_gen;	/* the agent's token_gen when it was sent */
 	struct hclient_req *req;
 	ucall_cb cb;
 	/* for commands */
@@ -49,7 +52,6 @@ struct ucall {
 	void *ctx;
 	void (*ctx_free)(void *);	/* ctx when the call dies without its callback */
 };
-TAILQ_HEAD(ucalls, ucall);
 
 struct umsg {
 	TAILQ_ENTRY(umsg) entry;
@@ -106,9 +108,11 @@ struct ucwa_agent {
 	char *user_url;		/* user resource */
 	char *token_url;	/* from MsRtcOAuth href */
 	char *token;		/* "Bearer cwt=..." header value */
+	unsigned token_gen;	/* +1 per token acquired */
 	char *apps_url;		/* applications resource (cached) */
 	int hops;
 	int renewing;
+	uint64_t rediscovered_ms;	/* last rediscovery after a persistent 403 */
 	struct event *token_timer;
 	struct event *retry_timer;	/* sign-in step retries */
 	unsigned retry_ms;
@@ -140,6 +144,20 @@ void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ua_error_subcode(const struct hclient_resp *, const char *subcode);
 unsigned ua_backoff(unsigned *cur, unsigned min, unsigned max);
+
+/* ucwa_auth.c */
+void ua_retry_fire(evutil_socket_t, short, void *);
+void ua_token_fire(evutil_socket_t, short, void *);
+void ua_discover(struct ucwa_agent *, const char *url);
+void ua_challenge(struct ucwa_agent *);
+void ua_renew(struct ucwa_agent *);
+void ua_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+struct json_doc *ua_json(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+struct json;
+void ua_link(const struct json *res, const char *rel, const char **href);
+
+/* ucwa_app.c */
+void ua_create_app(struct ucwa_agent *);
 
 /* ucwa_chan.c */
 void uchan_start(struct ucwa_agent *);

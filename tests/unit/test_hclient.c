@@ -60,9 +60,9 @@ peer_handler(struct http_req *req, void *arg)
 }
 
 static void
-peer_start(struct peer *p)
+peer_start_idle(struct peer *p, unsigned idle_ms)
 {
-	struct httpd_limits lim = { 16384, 1 << 20, 100, 5000, 5000, 5000 };
+	struct httpd_limits lim = { 16384, 1 << 20, 100, 5000, idle_ms, 5000 };
 	char bound[64], *cause = NULL;
 
 	memset(p, 0, sizeof(*p));
@@ -71,6 +71,12 @@ peer_start(struct peer *p)
 	ck_assert_int_eq(httpd_listen(p->httpd, "http://127.0.0.1:0", NULL, bound, sizeof(bound),
 	    &cause), 0);
 	snprintf(p->url, sizeof(p->url), "http://%s", bound);
+}
+
+static void
+peer_start(struct peer *p)
+{
+	peer_start_idle(p, 5000);
 }
 
 static void
@@ -335,6 +341,97 @@ START_TEST(test_url_resolve_and_query)
 }
 END_TEST
 
+static void
+nothing(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+START_TEST(test_server_closed_idle_connection)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+	struct timeval tv = { 0, 400000 };
+
+	peer_start_idle(&p, 100);	/* the server drops idle connections after 100 ms */
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 1);
+	event_base_once(p.base, -1, EV_TIMEOUT, nothing, p.base, &tv);
+	event_base_dispatch(p.base);	/* 400 ms: the server closed it meanwhile */
+	hclient_request(o, "POST", url(&p, "/2"), NULL, "x", 1, 2000, 0, on_resp, &p);
+	run(&p, 2);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_int_eq(p.nreq, 2);	/* sent once */
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
+/* Each response starts the next request from inside the callback (as the P-GET loop does). */
+struct chain {
+	struct peer *p;
+	struct hclient_owner *o;
+	int n;
+};
+
+static void
+chain_resp(const struct hclient_resp *r, void *arg)
+{
+	struct chain *ch = arg;
+	struct peer *p = ch->p;
+
+	ck_assert_int_eq(r->err, HCLIENT_OK);
+	if (++ch->n < 4) {
+		/* the fourth is held by the peer past the client's idle timeout */
+		hclient_request(ch->o, "GET", url(p, ch->n == 3 ? "/hold" : "/next"), NULL, NULL, 0,
+		    3000, HCLIENT_LONGPOLL, chain_resp, ch);
+		return;
+	}
+	on_resp(r, p);
+}
+
+static void
+release_held(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	ck_assert_ptr_nonnull(p->held);
+	http_req_reply(p->held, 200, "application/json", "{\"late\":1}", 10);
+	p->held = NULL;
+}
+
+START_TEST(test_request_started_from_callback_survives_idle_timer)
+{
+	struct peer p;
+	struct hclient_opts o = { NULL, 1, NULL, 2000, 1 << 20, 16384, 4, 200 };
+	char *cause = NULL;
+	struct hclient *hc;
+	struct chain ch;
+	struct timeval tv = { 0, 700000 };
+
+	peer_start(&p);
+	hc = hclient_new(p.base, &o, &cause);	/* idle connections close after 200 ms */
+	memset(&ch, 0, sizeof(ch));
+	ch.p = &p;
+	ch.o = hclient_owner_new(hc, 10);
+	hclient_request(ch.o, "GET", url(&p, "/first"), NULL, NULL, 0, 3000, HCLIENT_LONGPOLL,
+	    chain_resp, &ch);
+	event_base_once(p.base, -1, EV_TIMEOUT, release_held, &p, &tv);
+	run(&p, 1);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_str_eq(p.lastbody, "{\"late\":1}");
+	ck_assert_int_eq(p.nreq, 4);
+	hclient_owner_free(ch.o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+END_TEST
+
 static Suite *
 hclient_suite(void)
 {
@@ -346,6 +443,8 @@ hclient_suite(void)
 	UNIT_ADD(s, test_outstanding_bound);
 	UNIT_ADD(s, test_cancel_means_no_callback);
 	UNIT_ADD(s, test_refused_and_html_error);
+	UNIT_ADD(s, test_server_closed_idle_connection);
+	UNIT_ADD(s, test_request_started_from_callback_survives_idle_timer);
 	UNIT_ADD(s, test_url_parse);
 	UNIT_ADD(s, test_url_resolve_and_query);
 	return s;

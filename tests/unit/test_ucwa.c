@@ -1,0 +1,739 @@
+/*
+ * test_ucwa.c: unit tests of the UCWA agent (ucwa.c, ucwa_chan.c) against
+ * the in-process fake server of fake_ucwa.c: sign-in, failures told
+ * apart, the P-GET discipline (timeout parameter, next, resync, resume,
+ * 409, same URL after a timeout), token expiry in a conversation, a lost
+ * application, command errors, message order and the once-only incoming
+ * first message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_ucwa.h"
+#include "hclient.h"
+#include "ucwa.h"
+#include "unit.h"
+#include "util.h"
+
+struct t {
+	struct fake f;
+	struct ucwa *u;
+	struct ucwa_agent *a;
+	int signed_in;
+	int failed;
+	enum ucwa_failure failure;
+	char why[512];
+	int ended;
+	char ended_why[256];
+	char conv[256];
+	int inv_started, inv_completed;
+	char inv_status[32];
+	int msg_out_completed;
+	int msg_in;
+	char msg_in_text[256];
+	int msg_in_preview;	/* delivered without a self href */
+	int typing;
+	int done_ok, done_err;
+	struct ucwa_result last;
+	char last_message[256], last_code[64], last_subcode[64], last_location[256];
+	int order_bad;		/* sendMessage callbacks out of order */
+	int next_done;
+	int accept_on_invite;
+	int free_on_signed_in;
+};
+
+static void
+cb_signed_in(void *arg)
+{
+	struct t *t = arg;
+
+	t->signed_in++;
+	if (t->free_on_signed_in) {
+		ucwa_agent_free(t->a);	/* inside the agent's own callback */
+		t->a = NULL;
+	}
+}
+
+static void
+cb_failed(enum ucwa_failure f, const char *why, void *arg)
+{
+	struct t *t = arg;
+
+	t->failed++;
+	t->failure = f;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+}
+
+static void cb_done(const struct ucwa_result *, void *);
+
+static void
+cb_change(const struct ucwa_change *c, void *arg)
+{
+	struct t *t = arg;
+
+	if (c->kind == UCWA_INVITATION && c->type == UCWA_STARTED) {
+		t->inv_started++;
+		snprintf(t->conv, sizeof(t->conv), "%s", c->conversation);
+		if (t->accept_on_invite && c->accept != NULL)
+			ck_assert_ptr_null(ucwa_accept(t->a, c->conversation, cb_done, t));
+	}
+	if (c->kind == UCWA_INVITATION && c->type == UCWA_COMPLETED) {
+		t->inv_completed++;
+		snprintf(t->inv_status, sizeof(t->inv_status), "%s", c->status ? c->status : "");
+	}
+	if (c->kind == UCWA_MESSAGE && c->direction && strcmp(c->direction, "Outgoing") == 0 &&
+	    c->type == UCWA_COMPLETED)
+		t->msg_out_completed++;
+	if (c->kind == UCWA_MESSAGE && c->direction && strcmp(c->direction, "Incoming") == 0) {
+		t->msg_in++;
+		snprintf(t->msg_in_text, sizeof(t->msg_in_text), "%s", c->text);
+		if (c->self == NULL)
+			t->msg_in_preview++;
+	}
+	if (c->kind == UCWA_TYPING)
+		t->typing++;
+}
+
+static void
+cb_ended(const char *conv, const char *why, void *arg)
+{
+	struct t *t = arg;
+
+	t->ended++;
+	snprintf(t->ended_why, sizeof(t->ended_why), "%s", why);
+}
+
+static void
+cb_done(const struct ucwa_result *r, void *arg)
+{
+	struct t *t = arg;
+
+	if (r->ok)
+		t->done_ok++;
+	else
+		t->done_err++;
+	t->last = *r;
+	snprintf(t->last_message, sizeof(t->last_message), "%s", r->message ? r->message : "");
+	snprintf(t->last_code, sizeof(t->last_code), "%s", r->code ? r->code : "");
+	snprintf(t->last_subcode, sizeof(t->last_subcode), "%s", r->subcode ? r->subcode : "");
+	snprintf(t->last_location, sizeof(t->last_location), "%s", r->location ? r->location : "");
+}
+
+static const struct ucwa_cbs cbs = { cb_signed_in, cb_failed, cb_change, cb_ended };
+
+static void
+conf_default(struct t *t, struct ucwa_conf *c, int discovery)
+{
+	static char root[160], apps[160];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(root, sizeof(root), "%s/", t->f.url);
+	snprintf(apps, sizeof(apps), "%s/apps", t->f.url);
+	if (discovery)
+		c->discovery_url = root;
+	else
+		c->applications_url = apps;
+	c->verify = 1;
+	c->user_agent = "ucgw-test";
+	c->culture = "en-US";
+	c->connect_timeout_ms = 2000;
+	c->request_timeout_ms = 2000;
+	c->pget_timeout_s = 180;
+	c->pget_read_timeout_ms = 200000;
+	c->activity_interval_s = 180;
+	c->token_margin_s = 300;
+	c->max_outstanding = 90;
+	c->max_send_queue = 256;
+	c->backoff_min_ms = 20;
+	c->backoff_max_ms = 200;
+	c->preview_wait_ms = 300;
+}
+
+static void
+t_start(struct t *t, struct ucwa_conf *c)
+{
+	char *cause = NULL;
+
+	t->u = ucwa_new(t->f.base, c, &cause);
+	ck_assert_msg(t->u != NULL, "%s", cause ? cause : "");
+	t->a = ucwa_agent_new(t->u, "alice@contoso.com", "secret", &cbs, t);
+}
+
+static void
+t_tick(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/* Run the loop until cond holds (or fail after 10 s). */
+#define WAIT(t, cond) do {							\
+	uint64_t until_ = util_now_ms() + 10000;				\
+	struct event *tick_ = event_new((t)->f.base, -1, EV_PERSIST, t_tick, NULL);	\
+	struct timeval tv_ = { 0, 10000 };					\
+										\
+	event_add(tick_, &tv_);							\
+	while (!(cond) && util_now_ms() < until_)				\
+		event_base_loop((t)->f.base, EVLOOP_ONCE);			\
+	event_free(tick_);							\
+	ck_assert_msg((cond), "timed out waiting for: %s", #cond);		\
+} while (0)
+
+/* Spin the loop for ms (to show that something does NOT happen). */
+static void
+t_spin(struct t *t, unsigned ms)
+{
+	uint64_t until = util_now_ms() + ms;
+	struct event *tick = event_new(t->f.base, -1, EV_PERSIST, t_tick, NULL);
+	struct timeval tv = { 0, 10000 };
+
+	event_add(tick, &tv);
+	while (util_now_ms() < until)
+		event_base_loop(t->f.base, EVLOOP_ONCE);
+	event_free(tick);
+}
+
+static void
+t_stop(struct t *t)
+{
+	if (t->a != NULL)
+		ucwa_agent_free(t->a);
+	t->a = NULL;
+	t_spin(t, 30);
+	ucwa_free(t->u);
+	fake_stop(&t->f);
+}
+
+/* Signed in with an outgoing conversation connected. */
+static void
+t_connected(struct t *t, struct ucwa_conf *c)
+{
+	t_start(t, c);
+	WAIT(t, t->signed_in == 1 && t->f.pget != NULL);
+	ck_assert_ptr_null(ucwa_start_messaging(t->a, "sip:bob@contoso.com", "op-1", "hello",
+	    "Normal", cb_done, t));
+	WAIT(t, t->done_ok == 1 && t->inv_completed == 1);
+}
+
+START_TEST(test_signin_full_discovery)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.quoted_href = 1;
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	ck_assert_int_eq(t.failed, 0);
+	ck_assert_int_eq(t.f.token_n, 1);
+	ck_assert_int_eq(t.f.app_n, 1);
+	ck_assert_int_eq(t.f.mma_n, 1);
+	ck_assert_int_eq(t.f.pget_n, 1);
+	ck_assert_int_eq(t.f.pget_with_timeout, 1);
+	ck_assert_ptr_nonnull(strstr(t.f.last_pget_target, "ack=1"));
+	ck_assert_ptr_nonnull(strstr(t.f.last_pget_target, "timeout=180"));
+	ck_assert_int_eq(ucwa_agent_ready(t.a), 1);
+	/* sign-out deletes the application */
+	ucwa_agent_free(t.a);
+	t.a = NULL;
+	WAIT(&t, t.f.app_deleted == 1);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_signin_applications_url_unquoted_href)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 0);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1);
+	ck_assert_int_eq(t.f.token_n, 1);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_bad_credentials_vs_unreachable)
+{
+	struct t t, t2;
+	struct ucwa_conf c;
+	char *cause = NULL;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.password = "other";
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.failed == 1);
+	ck_assert_int_eq(t.failure, UCWA_FAIL_AUTH);
+	ck_assert_int_eq(t.signed_in, 0);
+	t_stop(&t);
+
+	memset(&t2, 0, sizeof(t2));
+	fake_start(&t2.f);
+	conf_default(&t2, &c, 1);
+	c.discovery_url = "http://127.0.0.1:1/";
+	t2.u = ucwa_new(t2.f.base, &c, &cause);
+	t2.a = ucwa_agent_new(t2.u, "alice@contoso.com", "secret", &cbs, &t2);
+	ck_assert_int_eq(t2.failed, 0);	/* never a callback from inside ucwa_agent_new */
+	WAIT(&t2, t2.failed == 1);
+	ck_assert_int_eq(t2.failure, UCWA_FAIL_UNREACHABLE);
+	t_stop(&t2);
+}
+END_TEST
+
+START_TEST(test_too_many_applications_is_fatal)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.app_fault = 1;
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.failed == 1);
+	ck_assert_int_eq(t.failure, UCWA_FAIL_REJECTED);
+	ck_assert_ptr_nonnull(strstr(t.why, "TooManyApplications"));
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_outgoing_events_before_201_and_burst_in_order)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char text[64];
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.delay_201 = 1;
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	/* the events came first; the 201 still completed the command with its Location */
+	ck_assert_ptr_nonnull(strstr(t.last_location, "/apps/1/invitations/i1"));
+	ck_assert_str_eq(t.inv_status, "Success");
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "message %03d: a+b & c", i);
+		ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, text, NULL, cb_done, &t));
+	}
+	WAIT(&t, t.done_ok == 101 && t.msg_out_completed == 100);
+	ck_assert_int_eq(t.f.msg_n, 100);
+	ck_assert_int_eq(t.f.send_overlap, 0);	/* one in flight at a time */
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "message %03d: a+b & c", i);
+		ck_assert_str_eq(t.f.msgs[i], text);
+	}
+	ck_assert_ptr_nonnull(strstr(t.last_location, "/apps/1/conversations/c1/messages/"));
+	/* stopMessaging ends it */
+	ck_assert_ptr_null(ucwa_stop_messaging(t.a, t.conv, cb_done, &t));
+	WAIT(&t, t.ended == 1);
+	ck_assert_int_eq(t.f.stop_n, 1);
+	ck_assert_ptr_nonnull(ucwa_send_message(t.a, t.conv, "late", NULL, cb_done, &t));
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_token_expiry_mid_conversation)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.token_expired = 1;
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "after expiry", "m1", cb_done, &t));
+	WAIT(&t, t.done_ok == 2);
+	ck_assert_int_eq(t.f.token_n, 2);	/* renewed once */
+	ck_assert_int_eq(t.f.msg_n, 1);
+	ck_assert_str_eq(t.f.msgs[0], "after expiry");
+	ck_assert_int_eq(t.ended, 0);
+	ck_assert_int_eq(t.failed, 0);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_token_renewed_before_expiry)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.expires_in = 2;	/* renewal at half of it */
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1);
+	WAIT(&t, t.f.token_n >= 2);
+	ck_assert_int_eq(t.failed, 0);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_application_lost_is_recreated)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	fake_kill_app(&t.f);
+	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && t.f.mma_n == 2 && t.f.pget != NULL &&
+	    ucwa_agent_ready(t.a));
+	ck_assert_ptr_nonnull(strstr(t.ended_why, "ApplicationNotFound"));
+	ck_assert_int_eq(t.signed_in, 1);	/* not told twice */
+	ck_assert_int_eq(t.failed, 0);
+	ck_assert_ptr_nonnull(strstr(t.f.last_pget_target, "/apps/2/events?ack=1"));
+	/* and it can message again */
+	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-2", NULL, NULL,
+	    cb_done, &t));
+	WAIT(&t, t.inv_completed == 2);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_resume_ends_conversations)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.pget_with_timeout = 0;
+	t.f.resume_next = 1;
+	fake_flush(&t.f);
+	WAIT(&t, t.ended == 1 && t.f.pget != NULL);
+	ck_assert_str_eq(t.ended_why, "resume");
+	ck_assert_int_eq(t.f.pget_with_timeout, 1);	/* parameters sent again */
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_resync_followed)
+{
+	struct t t;
+	struct ucwa_conf c;
+	int before;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	before = t.f.pget_n;
+	t.f.resync_next = 1;
+	fake_flush(&t.f);	/* an empty set; the next P-GET gets resync */
+	WAIT(&t, t.f.pget_n >= before + 2 && t.f.pget != NULL);
+	ck_assert_int_eq(t.f.pget_n, before + 2);
+	ck_assert_int_eq(t.ended, 0);
+	fake_incoming(&t.f, "after resync");
+	WAIT(&t, t.inv_started == 2);
+	t_stop(&t);
+}
+END_TEST
+
+static int other_status;
+
+static void
+other_pget_done(const struct hclient_resp *r, void *arg)
+{
+	other_status = r->err == HCLIENT_OK ? r->status : -1;
+}
+
+START_TEST(test_pget_replaced_same_url_again)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char target[512], url[700], auth[100], *cause = NULL;
+	struct hclient_opts ho = { NULL, 0, NULL, 1000, 1 << 20, 16384, 1, 1000 };
+	struct hclient *hc;
+	struct hclient_owner *o;
+	const char *hdrs[3] = { "Authorization", auth, NULL };
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	snprintf(target, sizeof(target), "%s", t.f.last_pget_target);
+	/* another process parks a P-GET with the same ack: ours gets 409 PGetReplaced */
+	hc = hclient_new(t.f.base, &ho, &cause);
+	o = hclient_owner_new(hc, 1);
+	snprintf(url, sizeof(url), "%s%s", t.f.url, target);
+	snprintf(auth, sizeof(auth), "Bearer %s", t.f.token);
+	other_status = 0;
+	ck_assert_ptr_nonnull(hclient_request(o, "GET", url, hdrs, NULL, 0, 5000, 0,
+	    other_pget_done, NULL));
+	/* ours comes back after a back-off on the SAME URL and replaces the other one */
+	WAIT(&t, other_status == 409 && t.f.pget_409_n == 2 && t.f.pget != NULL);
+	ck_assert_str_eq(t.f.last_pget_target, target);
+	ck_assert_int_eq(t.ended, 0);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_pget_timeout_regets_same_url)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char first[512];
+	int n;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	c.pget_timeout_s = 0;
+	c.pget_read_timeout_ms = 300;	/* the fake never releases an empty P-GET */
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	snprintf(first, sizeof(first), "%s", t.f.last_pget_target);
+	n = t.f.pget_n;
+	WAIT(&t, t.f.pget_n >= n + 2);
+	ck_assert_str_eq(t.f.last_pget_target, first);	/* the same URL, no guessed ack */
+	/* a 503 on the P-GET: the same URL again too */
+	t.f.pget_status_next = 503;
+	n = t.f.pget_n;
+	WAIT(&t, t.f.pget_n >= n + 2);
+	ck_assert_str_eq(t.f.last_pget_target, first);
+	ck_assert_int_eq(t.ended, 0);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_command_errors)
+{
+	struct t t;
+	struct ucwa_conf c;
+	const int codes[] = { 429, 500, 503, 504 };
+	const char *subs[] = { "None", "CallbackChannelError", "None", "None" };
+	int errs = 0;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	for (size_t i = 0; i < nitems(codes); i++) {
+		t.f.cmd_fault = codes[i];
+		ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "x", NULL, cb_done, &t));
+		errs++;
+		WAIT(&t, t.done_err == errs);
+		ck_assert_int_eq(t.last.status, codes[i]);
+		ck_assert_int_eq(t.last.ok, 0);
+		ck_assert_str_eq(t.last_subcode, subs[i]);
+		ck_assert(t.last_code[0] != '\0');
+	}
+	t.f.cmd_fault = 502;
+	t.f.cmd_fault_html = 1;
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "y", NULL, cb_done, &t));
+	errs++;
+	WAIT(&t, t.done_err == errs);
+	ck_assert_int_eq(t.last.status, 502);
+	ck_assert_str_eq(t.last_code, "");
+	ck_assert_ptr_nonnull(strstr(t.last_message, "non-UCWA body"));
+	/* the queue goes on after errors */
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "z", NULL, cb_done, &t));
+	WAIT(&t, t.f.msg_n == 1);
+	ck_assert_str_eq(t.f.msgs[0], "z");
+	/* commands that are not possible say why, synchronously */
+	ck_assert_ptr_nonnull(ucwa_accept(t.a, t.conv, cb_done, &t));
+	ck_assert_ptr_nonnull(ucwa_send_message(t.a, "/apps/1/conversations/nope", "x", NULL,
+	    cb_done, &t));
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_incoming_first_message_once)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t.accept_on_invite = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	fake_incoming(&t.f, "Hi Alice");
+	WAIT(&t, t.f.accept_n == 1 && t.msg_in == 1);
+	t_spin(&t, 600);	/* past preview_wait_ms: the preview must not come too */
+	ck_assert_int_eq(t.msg_in, 1);
+	ck_assert_int_eq(t.msg_in_preview, 0);
+	ck_assert_str_eq(t.msg_in_text, "Hi Alice");
+	/* and it can be answered */
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "Hi Bob", NULL, cb_done, &t));
+	WAIT(&t, t.f.msg_n == 1);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_incoming_preview_used_when_no_message_event)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.incoming_no_message = 1;
+	conf_default(&t, &c, 1);
+	t.accept_on_invite = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	fake_incoming(&t.f, "only a preview");
+	WAIT(&t, t.msg_in == 1);
+	ck_assert_int_eq(t.msg_in_preview, 1);
+	ck_assert_str_eq(t.msg_in_text, "only a preview");
+	t_spin(&t, 400);
+	ck_assert_int_eq(t.msg_in, 1);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_free_inside_callback_and_cancel)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	/* queued messages of a freed agent: no callback afterwards */
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "bye", NULL, cb_done, &t));
+	ucwa_agent_free(t.a);
+	t.a = NULL;
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.done_ok + t.done_err, 1);	/* only startMessaging's */
+	t_stop(&t);
+
+	/* freed from inside its own signed_in callback: deferred, then signed out */
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t.free_on_signed_in = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.app_deleted == 1);
+	fake_incoming(&t.f, "nobody home");
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.inv_started, 0);
+	t_stop(&t);
+}
+END_TEST
+
+static int shutdown_called;
+
+static void
+on_shutdown(void *arg)
+{
+	shutdown_called++;
+}
+
+START_TEST(test_activity_timer_and_shutdown)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	c.activity_interval_s = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1);
+	WAIT(&t, t.f.activity_n >= 2);	/* reportMyActivity on its timer, again and again */
+	ck_assert_int_eq(t.f.mma_n, 1);
+	/* gateway shutdown: agents freed, then wait for their DELETEs */
+	ucwa_agent_free(t.a);
+	t.a = NULL;
+	shutdown_called = 0;
+	ucwa_shutdown(t.u, 5000, on_shutdown, NULL);
+	WAIT(&t, shutdown_called == 1);
+	ck_assert_int_eq(t.f.app_deleted, 1);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_persistent_403_rediscovers)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.forbid_n = 2;	/* the first try and the retry after a new token */
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "forbidden", NULL, cb_done, &t));
+	WAIT(&t, t.done_err == 1);
+	ck_assert_int_eq(t.last.status, 403);
+	ck_assert_str_eq(t.last_subcode, "InvalidToken");
+	/* discovered again: a new grant, a new application, conversations ended */
+	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && ucwa_agent_ready(t.a));
+	ck_assert_int_eq(t.f.token_n, 3);
+	ck_assert_int_eq(t.failed, 0);
+	ck_assert_int_eq(t.signed_in, 1);
+	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-3", NULL, NULL,
+	    cb_done, &t));
+	WAIT(&t, t.inv_completed == 2);
+	t_stop(&t);
+}
+END_TEST
+
+START_TEST(test_conf_needs_one_upstream_url)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char *cause = NULL;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	c.applications_url = "http://127.0.0.1:1/apps";
+	ck_assert_ptr_null(ucwa_new(t.f.base, &c, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "upstream.discovery_url"));
+	free(cause);
+	c.applications_url = c.discovery_url = NULL;
+	ck_assert_ptr_null(ucwa_new(t.f.base, &c, &cause));
+	free(cause);
+	fake_stop(&t.f);
+}
+END_TEST
+
+static Suite *
+ucwa_suite(void)
+{
+	Suite *s = suite_create("ucwa");
+
+	UNIT_ADD(s, test_signin_full_discovery);
+	UNIT_ADD(s, test_signin_applications_url_unquoted_href);
+	UNIT_ADD(s, test_bad_credentials_vs_unreachable);
+	UNIT_ADD(s, test_too_many_applications_is_fatal);
+	UNIT_ADD(s, test_outgoing_events_before_201_and_burst_in_order);
+	UNIT_ADD(s, test_token_expiry_mid_conversation);
+	UNIT_ADD(s, test_token_renewed_before_expiry);
+	UNIT_ADD(s, test_application_lost_is_recreated);
+	UNIT_ADD(s, test_resume_ends_conversations);
+	UNIT_ADD(s, test_resync_followed);
+	UNIT_ADD(s, test_pget_replaced_same_url_again);
+	UNIT_ADD(s, test_pget_timeout_regets_same_url);
+	UNIT_ADD(s, test_command_errors);
+	UNIT_ADD(s, test_incoming_first_message_once);
+	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
+	UNIT_ADD(s, test_free_inside_callback_and_cancel);
+	UNIT_ADD(s, test_conf_needs_one_upstream_url);
+	UNIT_ADD(s, test_persistent_403_rediscovers);
+	UNIT_ADD(s, test_activity_timer_and_shutdown);
+	return s;
+}
+
+UNIT_MAIN(ucwa_suite)
