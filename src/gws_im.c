@@ -280,7 +280,7 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 	json_doc_free(ud);
 }
 
-/* Publish a message notification (NewMessage, or a failed delivery). */
+/* Publish a message notification (NewMessage; a failed delivery per the rules). */
 static void
 im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, const char *text,
     const struct ucwa_change *ch, int failed)
@@ -288,6 +288,7 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	struct im_sess *is = s->data;
 	struct xlate_session xs;
 	const char *remote;
+	char *notice = NULL;
 	struct buf b;
 
 	im_view(a, s, &xs, &remote, NULL);
@@ -296,25 +297,17 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 		    s->remote_uri : NULL;
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
-		xs.var[XV_REASON] = ch->reason_message;
+		if (ch->reason_message != NULL)
+			xs.var[XV_REASON] = ch->reason_message;
 	}
+	xs.var[XV_TEXT] = text;
+	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
+		return;
 	buf_init(&b);
-	xlate_notify_message(is->rules, &xs, text, &b);
-	if (failed && b.len > 0 && strstr(b.data, "\"NewMessage\"") != NULL) {
-		char *p = strstr(b.data, "\"NewMessage\"");
-
-		/* Same shape, another notificationType: never reported as delivered. */
-		struct buf f;
-
-		buf_init(&f);
-		buf_add(&f, b.data, (size_t)(p - b.data));
-		buf_addstr(&f, "\"MessageFailed\"");
-		buf_addstr(&f, p + strlen("\"NewMessage\""));
-		buf_free(&b);
-		b = f;
-	}
+	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
 	buf_free(&b);
+	free(notice);
 }
 
 /* Move a session to a new state; Completed ends it. */
@@ -969,13 +962,19 @@ im_outgoing_message(struct gws_im *im, struct agent *a, struct session *s,
 static void
 im_message(struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
 {
+	char *text;
+
 	if (ch->direction != NULL && strcmp(ch->direction, "Outgoing") == 0) {
 		im_outgoing_message(im, a, s, ch);
 		return;
 	}
+
 	if (ch->text == NULL || (ch->status && strcmp(ch->status, "Failure") == 0))
 		return;
-	im_notify_message(im, a, s, ch->text, ch, 0);
+	/* The UCWA client decoded the body (HTML already reduced); apply the text policy. */
+	text = xlate_text_in(((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text), 0);
+	im_notify_message(im, a, s, text, ch, 0);
+	free(text);
 }
 
 /* The UCWA state kind of an invitation change. */

@@ -300,7 +300,7 @@ gws_me_apply(struct http_req *req, struct agent *a, const struct json *body, con
 	return GWS_ME_NONE;
 }
 
-/* POST /api/v2/me: the agent operations. Returns the operation done. */
+/* POST /api/v2/me: apply an operation; the caller answers it unless NONE. */
 enum gws_me_op
 gws_me_post(struct http_req *req, struct agent *a)
 {
@@ -311,10 +311,8 @@ gws_me_post(struct http_req *req, struct agent *a)
 	if (d == NULL)
 		return GWS_ME_NONE;
 	if ((name = gws_operation_name(req, json_root(d))) != NULL &&
-	    (op = gws_me_apply(req, a, json_root(d), name)) != GWS_ME_NONE) {
+	    (op = gws_me_apply(req, a, json_root(d), name)) != GWS_ME_NONE)
 		log_info("agent %s: %s", a->name, name);
-		gws_reply_ok(req);
-	}
 	json_doc_free(d);
 	return op;
 }

@@ -19,7 +19,7 @@ enum gws_me_op {
 void gws_me_get(struct http_req *, struct agent *);
 void gws_me_devices(struct http_req *, struct agent *);
 void gws_me_features_get(struct http_req *, struct agent *);
-/* Apply an operation and answer; the caller notifies and ends sessions. */
+/* Apply an operation. NONE: refused and answered; else the caller answers. */
 enum gws_me_op gws_me_post(struct http_req *, struct agent *);
 /* Write the agent's device object (also used in DeviceStateChangeMessage). */
 void gws_me_device(struct jw *, const struct agent *, const char *base);
