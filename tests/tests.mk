@@ -56,7 +56,7 @@ TESTS += \
 	tests/e2e/http2.test.js
 endif
 
-EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary
+EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary tests/demo.js
 
 # Fuzz targets: built here as plain programs (-DFUZZ_STANDALONE) that replay
 # files named on the command line; build them with clang -fsanitize=fuzzer
