@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "signin.h"
+#include "xlate.h"
 
 #define SIGNIN_MAX_PENDING 256
 
@@ -88,6 +89,28 @@ signin_settled(struct signin_agent *sa)
 	}
 }
 
+/* Take the agent's number and names from its UCWA identity. */
+static void
+signin_identity(struct agent *a)
+{
+	const char *uri = ucwa_agent_uri(a->ucwa), *name = ucwa_agent_name(a->ucwa), *sp;
+	struct xlate_party party;
+
+	if (uri != NULL) {
+		xlate_sip_to_party(xlate_current(), uri, &party);
+		free(a->phone);
+		a->phone = xstrdup(party.phoneNumber);
+		xlate_party_free(&party);
+	}
+	if (name != NULL && *name != '\0') {
+		sp = strchr(name, ' ');
+		free(a->first_name);
+		free(a->last_name);
+		a->first_name = sp ? xstrndup(name, (size_t)(sp - name)) : xstrdup(name);
+		a->last_name = xstrdup(sp ? sp + 1 : "");
+	}
+}
+
 /* UCWA: the agent can message now. */
 static void
 signin_signed_in(void *arg)
@@ -96,6 +119,7 @@ signin_signed_in(void *arg)
 
 	signin_settled(sa);
 	sa->ready = 1;
+	signin_identity(sa->agent);
 	log_info("agent %s: signed in to Skype for Business", sa->agent->name);
 	signin_answer(sa, 1);
 }

@@ -197,6 +197,8 @@ ua_destroy(struct ucwa_agent *a)
 	free(a->mma_url);
 	free(a->activity_url);
 	free(a->start_url);
+	free(a->me_uri);
+	free(a->me_name);
 	u->nagents--;
 	free(a);
 }
@@ -535,4 +537,18 @@ ucall_response(const struct hclient_resp *r, void *arg)
 		c->cb(c, r);
 	ucall_free(c);
 	ua_leave(a);
+}
+
+/* The signed-in user's own SIP URI, once the application said it (else NULL). */
+const char *
+ucwa_agent_uri(const struct ucwa_agent *a)
+{
+	return a->me_uri;
+}
+
+/* The signed-in user's display name, once known (else NULL). */
+const char *
+ucwa_agent_name(const struct ucwa_agent *a)
+{
+	return a->me_name;
 }

@@ -89,6 +89,9 @@ struct ucwa_agent *ucwa_agent_new(struct ucwa *, const char *user, const char *p
     const struct ucwa_cbs *, void *arg);
 void ucwa_agent_free(struct ucwa_agent *);
 int ucwa_agent_ready(const struct ucwa_agent *);
+/* Who the user is upstream ("me": SIP URI and display name), NULL until known. */
+const char *ucwa_agent_uri(const struct ucwa_agent *);
+const char *ucwa_agent_name(const struct ucwa_agent *);
 const char *ucwa_failure_name(enum ucwa_failure);
 
 /*

@@ -14,6 +14,22 @@
 
 static void ua_available(struct ucwa_agent *);
 
+/* Remember who we are: the "me" resource's uri and name. */
+static void
+ua_app_me(struct ucwa_agent *a, const struct json *me)
+{
+	const char *uri = json_get_str(me, "uri"), *name = json_get_str(me, "name");
+
+	if (uri != NULL) {
+		free(a->me_uri);
+		a->me_uri = xstrdup(uri);
+	}
+	if (name != NULL) {
+		free(a->me_name);
+		a->me_name = xstrdup(name);
+	}
+}
+
 /* Take the links the agent needs from an application resource. */
 static void
 ua_app_links(struct ucwa_agent *a, const struct json *app)
@@ -41,6 +57,7 @@ ua_app_links(struct ucwa_agent *a, const struct json *app)
 		free(a->activity_url);
 		a->activity_url = ua_abs(a, h);
 	}
+	ua_app_me(a, json_get(emb, "me"));
 	ua_link(json_get(emb, "communication"), "startMessaging", &h);
 	if (h != NULL) {
 		free(a->start_url);

@@ -120,6 +120,7 @@ struct ucwa_agent {
 	char *app;		/* application self, absolute */
 	char *events_url;	/* P-GET URL to GET next (absolute) */
 	char *mma_url, *activity_url, *start_url;
+	char *me_uri, *me_name;		/* the user's own SIP URI and display name */
 	int add_params;		/* send timeout= on the next P-GET */
 	struct ucall *pget;
 	struct event *pget_timer;	/* back-off before re-GET */
