@@ -213,8 +213,10 @@ test('user data: Attach, Update, Delete (key and keys) notify AttachedDataChange
     };
     const n = await step({ operationName: 'AttachUserData', userData: { b: 'two', n: 3 } }, { a: '1', b: 'two', n: 3 });
     sameShape(n, sample('im-attachuserdata.cometd.json'));
-    await step({ operationName: 'UpdateUserData', userData: { a: 'one' } }, { a: 'one', b: 'two', n: 3 });
-    await step({ operationName: 'DeleteUserData', key: 'b' }, { a: 'one', n: 3 });
+    sameShape(await step({ operationName: 'UpdateUserData', userData: { a: 'one' } }, { a: 'one', b: 'two', n: 3 }),
+      sample('im-updateuserdata.cometd.json'));
+    sameShape(await step({ operationName: 'DeleteUserData', key: 'b' }, { a: 'one', n: 3 }),
+      sample('im-deleteuserdata.cometd.json'));
     await step({ operationName: 'DeleteUserData', keys: ['a', 'n'] }, undefined);
   } finally {
     await im.teardown(env);
