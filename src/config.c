@@ -11,57 +11,16 @@
 
 #include "auth.h"
 #include "config.h"
+#include "daemon.h"
 #include "hclient.h"
 #include "log.h"
 #include "tls.h"
 #include "ucwa.h"
 #include "xlate.h"
 
-static const char *const config_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const config_verifiers[] = { "static", "ucwa", NULL };
 
 #define OFF(f) offsetof(struct config, f)
-
-/* One listen URL: http(s)://HOST:PORT with a numeric host. */
-static const char *
-config_check_url(const char *url)
-{
-	const char *hp, *colon;
-
-	if (strncmp(url, "http://", 7) == 0)
-		hp = url + 7;
-	else if (strncmp(url, "https://", 8) == 0)
-		hp = url + 8;
-	else
-		return "expected http://HOST:PORT or https://HOST:PORT";
-	colon = strrchr(hp, ':');
-	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return "expected a port after the host (0 picks a free one)";
-	if (atoi(colon + 1) > 65535)
-		return "port out of range (0 to 65535)";
-	return NULL;
-}
-
-/* Row check for "listen": a non-empty array of valid URLs. */
-const char *
-config_check_listen(const struct json *v, char **freeit)
-{
-	const char *msg;
-
-	if (v->type != JSON_ARRAY)
-		return NULL;	/* the type check names the problem */
-	if (v->u.arr.n == 0)
-		return "at least one listener is needed";
-	for (size_t i = 0; i < v->u.arr.n; i++) {
-		const char *s = json_str(v->u.arr.v[i]);
-
-		if (s != NULL && (msg = config_check_url(s)) != NULL) {
-			xasprintf(freeit, "\"%s\": %s", s, msg);
-			return *freeit;
-		}
-	}
-	return NULL;
-}
 
 /* Row check for auth.cors_origins: scheme://host[:port], never "*". */
 static const char *
@@ -100,15 +59,7 @@ config_check_http_url(const struct json *v, char **freeit)
 }
 
 static const struct conf_row config_rows[] = {
-	{ "listen", CONF_STRLIST, OFF(listen), "[\"http://127.0.0.1:8080\"]", 0, 256, NULL, 0,
-	  "listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",
-	  config_check_listen },
-	{ "tls.cert_file", CONF_STR, OFF(tls_cert_file), NULL, 0, 4096, NULL, 0,
-	  "PEM certificate chain for https listeners" },
-	{ "tls.key_file", CONF_STR, OFF(tls_key_file), NULL, 0, 4096, NULL, 0,
-	  "PEM private key for https listeners" },
-	{ "log.level", CONF_ENUM, OFF(log_level), "\"info\"", 0, 0, config_log_levels, 1,
-	  "most verbose level logged: error, warn, info or debug" },
+	DAEMON_CONF_ROWS(struct config, "[\"http://127.0.0.1:8080\"]", "5000"),
 	{ "limits.max_header_bytes", CONF_INT, OFF(max_header_bytes), "16384", 1024, 1048576,
 	  NULL, 1, "largest request line, header line and header block accepted" },
 	{ "limits.max_body_bytes", CONF_INT, OFF(max_body_bytes), "1048576", 1024, 67108864, NULL,
@@ -121,8 +72,6 @@ static const struct conf_row config_rows[] = {
 	  "idle keep-alive connections are closed after this" },
 	{ "limits.write_timeout_ms", CONF_INT, OFF(write_timeout_ms), "30000", 100, 600000, NULL,
 	  1, "a response that cannot be written for this long closes the connection" },
-	{ "shutdown.drain_ms", CONF_INT, OFF(drain_ms), "5000", 0, 600000, NULL, 1,
-	  "on SIGTERM, time given to requests in flight before connections are closed" },
 
 	/* upstream: the UCWA client */
 	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), "\"http://127.0.0.1:8081/\"",

@@ -81,7 +81,5 @@ void config_ucwa(const struct config *, struct ucwa_conf *);
 /* Cross-key checks of the upstream section. */
 void config_validate_upstream(const struct config *, const char *file, struct buf *problems);
 
-/* Check a listen URL (a row check shared with ucwa-sim). */
-const char *config_check_listen(const struct json *, char **freeit);
 
 #endif

@@ -25,6 +25,50 @@ struct daemon_state {
 
 static struct daemon_state daemon_state;
 
+const char *const daemon_log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+/* One listen URL: http(s)://HOST:PORT with a numeric host. */
+static const char *
+daemon_check_url(const char *url)
+{
+	const char *hp, *colon;
+
+	if (strncmp(url, "http://", 7) == 0)
+		hp = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		hp = url + 8;
+	else
+		return "expected http://HOST:PORT or https://HOST:PORT";
+	colon = strrchr(hp, ':');
+	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return "expected a port after the host (0 picks a free one)";
+	if (atoi(colon + 1) > 65535)
+		return "port out of range (0 to 65535)";
+	return NULL;
+}
+
+/* Row check for "listen": a non-empty array of valid URLs (both daemons). */
+const char *
+daemon_check_listen(const struct json *v, char **freeit)
+{
+	const char *msg;
+
+	if (v->type != JSON_ARRAY)
+		return NULL;	/* the type check names the problem */
+	if (v->u.arr.n == 0)
+		return "at least one listener is needed";
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const char *s = json_str(v->u.arr.v[i]);
+
+		if (s != NULL && (msg = daemon_check_url(s)) != NULL) {
+			xasprintf(freeit, "\"%s\": %s", s, msg);
+			return *freeit;
+		}
+	}
+	return NULL;
+}
+
+
 /* Print "listening on HOST:PORT". */
 void
 daemon_announce(const char *bound)

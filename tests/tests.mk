@@ -53,7 +53,10 @@ TESTS += tests/unit/config-docs.sh
 if HAVE_NODE
 TESTS += \
 	tests/e2e/daemon.test.js \
-	tests/e2e/http2.test.js
+	tests/e2e/http2.test.js \
+	tests/e2e/gws_me.test.js \
+	tests/e2e/im_conversation.test.js \
+	tests/e2e/im_faults.test.js
 endif
 
 EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary tests/demo.js

@@ -20,7 +20,6 @@
 
 struct sim_state simg;
 
-static const char *const sim_log_levels[] = { "error", "warn", "info", "debug", NULL };
 
 static const char *sim_check_users(const struct json *, char **);
 static const char *sim_check_remotes(const struct json *, char **);
@@ -28,17 +27,7 @@ static const char *sim_check_remotes(const struct json *, char **);
 #define OFF(f) offsetof(struct sim_config, f)
 
 static const struct conf_row sim_rows[] = {
-	{ "listen", CONF_STRLIST, OFF(listen), "[\"http://127.0.0.1:8081\"]", 0, 256, NULL, 0,
-	  "listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",
-	  config_check_listen },
-	{ "tls.cert_file", CONF_STR, OFF(tls_cert_file), NULL, 0, 4096, NULL, 0,
-	  "PEM certificate chain for https listeners" },
-	{ "tls.key_file", CONF_STR, OFF(tls_key_file), NULL, 0, 4096, NULL, 0,
-	  "PEM private key for https listeners" },
-	{ "log.level", CONF_ENUM, OFF(log_level), "\"info\"", 0, 0, sim_log_levels, 1,
-	  "most verbose level logged" },
-	{ "shutdown.drain_ms", CONF_INT, OFF(drain_ms), "2000", 0, 600000, NULL, 1,
-	  "on SIGTERM, time given to requests in flight" },
+	DAEMON_CONF_ROWS(struct sim_config, "[\"http://127.0.0.1:8081\"]", "2000"),
 	{ "users", CONF_JSON, OFF(users),
 	  "[{\"uri\":\"sip:toshm@contoso.com\",\"username\":\"toshm@contoso.com\","
 	  "\"password\":\"secret\",\"name\":\"Tosh Meston\"}]", 0, 0, NULL, 0,
