@@ -1,0 +1,6 @@
+# src/reload.mk: live reload of the translation rules and recording of
+# agents' traffic as transcripts (issue 7). Included by Makefile.am.
+
+if HAVE_NODE
+TESTS += tests/e2e/reload_live.test.js
+endif
