@@ -289,25 +289,33 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	struct xlate_session xs;
 	const char *remote;
 	char *notice = NULL;
+	struct xlate_party party = { 0 };
 	struct buf b;
 
 	im_view(a, s, &xs, &remote, NULL);
 	if (ch != NULL) {
 		xs.var[XV_SENDER] = ch->direction && strcmp(ch->direction, "Incoming") == 0 ?
 		    s->remote_uri : NULL;
+		if (xs.var[XV_SENDER] != NULL) {	/* $sender_phone, through the session's rules */
+			xlate_sip_to_party(is->rules, xs.var[XV_SENDER], &party);
+			xs.var[XV_SENDER_PHONE] = party.phoneNumber;
+		}
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
 		if (ch->reason_message != NULL)
 			xs.var[XV_REASON] = ch->reason_message;
 	}
 	xs.var[XV_TEXT] = text;
-	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
+	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL) {
+		xlate_party_free(&party);
 		return;
+	}
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
 	buf_free(&b);
 	free(notice);
+	xlate_party_free(&party);
 }
 
 /* Move a session to a new state; Completed ends it. */
