@@ -137,7 +137,11 @@ test('SIGHUP with two live conversations: they go on, new ones use the new rules
       assert.ok(apps1[u].acked > apps0[u].acked, `${u}: event-channel acks went on (${apps0[u].acked} -> ${apps1[u].acked})`);
     }
     assert.equal(env.gw.stderr.match(/translation rules from/g).length, 2, 'loaded twice: start and reload');
-    assert.doesNotMatch(env.gw.stderr, /reload refused|ERROR/);
+    assert.doesNotMatch(env.gw.stderr, /reload refused|ERROR|WARN/);
+    for (const u of ['agent1', 'agent2', 'agent3']) {
+      assert.equal(env.gw.stderr.split('\n').filter((l) => l.endsWith(`agent ${u}: signed in to Skype for Business`)).length, 1,
+        `${u} signed in to Skype for Business once`);
+    }
   } finally {
     assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
   }
