@@ -136,6 +136,10 @@ test('SIGHUP with two live conversations: they go on, new ones use the new rules
     for (const u of ['agent1', 'agent2']) {
       assert.ok(apps1[u].acked > apps0[u].acked, `${u}: event-channel acks went on (${apps0[u].acked} -> ${apps1[u].acked})`);
     }
+    await h.waitFor(async () => {
+      const a = await rl.applications(env.sim.port);
+      return ['agent1', 'agent2', 'agent3'].every((u) => a[u].parked);
+    }, 10000 * h.slow, 'every application to have its P-GET parked again');
     assert.equal(env.gw.stderr.match(/translation rules from/g).length, 2, 'loaded twice: start and reload');
     assert.doesNotMatch(env.gw.stderr, /reload refused|ERROR|WARN/);
     for (const u of ['agent1', 'agent2', 'agent3']) {

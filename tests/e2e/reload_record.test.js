@@ -109,6 +109,28 @@ test('recording with record.mask_text: no message text in the files, and they st
   assert.equal((play.stdout.match(/^PASS /gm) || []).length, r.n, play.stdout);
 });
 
+test('a transcript over record.max_bytes is skipped with a warning; the others are written', async () => {
+  const dir = h.tmpdir();
+  const out = path.join(dir, 'rec');
+  fs.mkdirSync(out);
+  const env = await im.setup(['agent1'], { gwArgs: ['-o', 'record.agents=["agent1"]', '-o', `record.dir=${out}`,
+    '-o', 'record.max_bytes=2048'] });
+  try {
+    const d = env.desks.agent1;
+    const s = await im.talk(d);
+    await rl.send(d, s.id, 'x'.repeat(3000));
+    await rl.send(d, s.id, 'short');
+    await h.waitFor(() => /record: a transcript of agent1 has \d+ bytes \(record\.max_bytes 2048\); skipped/.test(env.gw.stderr),
+      5000 * h.slow, 'the warning');
+    const texts = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
+    assert.equal(texts.length, 2, 'InitiateIMSession and the short SendMessage');
+    assert.ok(texts.every((t) => t.length <= 2048));
+    assert.ok(texts.some((t) => t.includes('"text":"short"')));
+  } finally {
+    assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
+  }
+});
+
 test('record.agents without record.dir is refused by ucgw -t', async () => {
   const r = await h.run('ucgw', ['-t', '-o', 'record.agents=["agent1"]']);
   assert.notEqual(r.code, 0);
