@@ -208,6 +208,11 @@ record_write(const char *agent, const char *text)
 		return;
 	}
 	xasprintf(&path, "%s/%s-%lld-%06llu.json", rec.dir, agent, (long long)time(NULL), ++rec.seq);
+	for (char *p = path + strlen(rec.dir) + 1; *p != '\0'; p++) {	/* a name is no path */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '.' || *p == '-' || *p == '_' || *p == '@'))
+			*p = '_';
+	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
 		log_warn("record: %s: %s", path, strerror(errno));
 		free(path);

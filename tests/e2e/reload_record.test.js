@@ -131,6 +131,32 @@ test('a transcript over record.max_bytes is skipped with a warning; the others a
   }
 });
 
+test('SIGHUP switches recording on and off without a restart', async () => {
+  const dir = h.tmpdir();
+  const out = path.join(dir, 'rec');
+  fs.mkdirSync(out);
+  const conf = path.join(dir, 'ucgw.conf');
+  fs.writeFileSync(conf, '{}');
+  const env = await im.setup(['agent1'], { gwArgs: ['-c', conf] });
+  try {
+    const d = env.desks.agent1;
+    const s = await im.talk(d);
+    await rl.send(d, s.id, 'before');
+    fs.writeFileSync(conf, JSON.stringify({ record: { agents: ['agent1'], dir: out } }));
+    await rl.hup(env.gw);
+    await rl.send(d, s.id, 'during');
+    fs.writeFileSync(conf, '{}');
+    await rl.hup(env.gw);
+    await rl.send(d, s.id, 'after');
+    const texts = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
+    assert.equal(texts.length, 1, texts.join('\n'));
+    assert.match(texts[0], /"text":"during"/);
+    assert.equal(d.client.handshakes.length, 1);
+  } finally {
+    assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
+  }
+});
+
 test('record.agents without record.dir is refused by ucgw -t', async () => {
   const r = await h.run('ucgw', ['-t', '-o', 'record.agents=["agent1"]']);
   assert.notEqual(r.code, 0);
