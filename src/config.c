@@ -154,6 +154,16 @@ static const struct conf_row config_rows[] = {
 	{ "translate.file", CONF_STR, OFF(translate_file), NULL, 0, 4096, NULL, 1,
 	  "translation rules file (docs/translation.md); unset: the built-in rules" },
 
+	/* recording of chosen agents' traffic as transcripts (record.c) */
+	{ "record.agents", CONF_STRLIST, OFF(record_agents), "[]", 0, 1000, NULL, 1,
+	  "agents whose IM requests are recorded as transcripts" },
+	{ "record.dir", CONF_STR, OFF(record_dir), NULL, 0, 4096, NULL, 1,
+	  "directory the transcripts are written to" },
+	{ "record.mask_text", CONF_BOOL, OFF(record_mask_text), "false", 0, 0, NULL, 1,
+	  "write message texts as \"***\"" },
+	{ "record.max_bytes", CONF_INT, OFF(record_max_bytes), "262144", 1024, 16777216, NULL, 1,
+	  "largest transcript written; larger ones are skipped with a warning" },
+
 
 };
 
@@ -189,6 +199,14 @@ config_validate_translate(const struct config *c, struct buf *problems)
 	xlate_unref(r);
 }
 
+/* Recording needs a directory to write to. */
+static void
+config_validate_record(const struct config *c, const char *file, struct buf *problems)
+{
+	if (c->record_agents.n > 0 && c->record_dir == NULL)
+		buf_printf(problems, "%s: record.agents needs record.dir\n", file);
+}
+
 /* Cross-key checks: https needs a certificate and key that load; the translation file loads. */
 void
 config_validate(const void *cfgp, const char *file, struct buf *problems)
@@ -199,6 +217,7 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 
 	config_validate_upstream(c, file, problems);
 	config_validate_translate(c, problems);
+	config_validate_record(c, file, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {

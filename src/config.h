@@ -64,6 +64,12 @@ struct config {
 	/* translation rules (xlate.c) */
 	char *translate_file;	/* NULL: the built-in rules */
 
+	/* recording (record.c) */
+	struct conf_strlist record_agents;
+	char *record_dir;
+	int record_mask_text;
+	long long record_max_bytes;
+
 
 };
 

@@ -13,6 +13,7 @@
 #include "gws_me.h"
 #include "json.h"
 #include "log.h"
+#include "record.h"
 #include "version.h"
 
 struct gws {
@@ -104,6 +105,7 @@ gws_reply_error(struct http_req *req, int http_status, enum gws_status code, con
 {
 	struct buf b;
 
+	record_reply(req, (int)code, msg);
 	buf_init(&b);
 	gws_error_body(&b, code, msg);
 	gws_reply_json(req, http_status, &b);
@@ -113,6 +115,7 @@ gws_reply_error(struct http_req *req, int http_status, enum gws_status code, con
 void
 gws_reply_ok(struct http_req *req)
 {
+	record_reply(req, 0, NULL);
 	http_req_reply(req, 200, "application/json", "{\"statusCode\":0}", 16);
 }
 

@@ -15,6 +15,7 @@
 #include "gws_im.h"
 #include "gws_me.h"
 #include "log.h"
+#include "record.h"
 #include "xlate.h"
 
 #define IM_CHANNEL "/v2/me/im-sessions"
@@ -140,6 +141,7 @@ im_call_abort(struct http_req *req, void *arg)
 {
 	struct im_call *c = arg;
 
+	record_abort(req);
 	c->req = NULL;
 }
 
@@ -259,6 +261,26 @@ im_view(const struct agent *a, const struct session *s, struct xlate_session *xs
 	xs->var[XV_REASON_CODE] = is->reason_code;
 }
 
+/* Start recording the request if the agent is recorded (record.h). */
+static void
+im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
+    const struct json *body)
+{
+	struct session *s = id != NULL ? session_find(im->sessions, a->name, id) :
+	    session_of_agent(im->sessions, a->name);
+	struct json_doc *ud;
+	struct xlate_session xs;
+	const char *remote;
+
+	if (!record_agent(a->name))
+		return;
+	ud = s != NULL ? im_userdata_doc(s) : NULL;
+	if (s != NULL)
+		im_view(a, s, &xs, &remote, ud);
+	record_gws_begin(req, a->name, s != NULL ? &xs : NULL, body);
+	json_doc_free(ud);
+}
+
 /* Publish a state notification ("StatusChange" or "AttachedDataChanged"). */
 static void
 im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type)
@@ -273,6 +295,7 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 	buf_init(&b);
 	xlate_notify_state(is->rules, &xs, type, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
+	record_notify(a->name, b.data);
 	log_info("agent %s: session %s: %s %s", a->name, s->id, type,
 	    session_state_name(s->state));
 	is->announced = 1;
@@ -289,25 +312,34 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	struct xlate_session xs;
 	const char *remote;
 	char *notice = NULL;
+	struct xlate_party party = { 0 };
 	struct buf b;
 
 	im_view(a, s, &xs, &remote, NULL);
 	if (ch != NULL) {
 		xs.var[XV_SENDER] = ch->direction && strcmp(ch->direction, "Incoming") == 0 ?
 		    s->remote_uri : NULL;
+		if (xs.var[XV_SENDER] != NULL) {	/* $sender_phone, through the session's rules */
+			xlate_sip_to_party(is->rules, xs.var[XV_SENDER], &party);
+			xs.var[XV_SENDER_PHONE] = party.phoneNumber;
+		}
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
 		if (ch->reason_message != NULL)
 			xs.var[XV_REASON] = ch->reason_message;
 	}
 	xs.var[XV_TEXT] = text;
-	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
+	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL) {
+		xlate_party_free(&party);
 		return;
+	}
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
+	record_notify(a->name, b.data);
 	buf_free(&b);
 	free(notice);
+	xlate_party_free(&party);
 }
 
 /* Move a session to a new state; Completed ends it. */
@@ -580,6 +612,7 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 	session_bind_operation(im->sessions, s, s->id);
 	subject = xlate_subject(((struct im_sess *)s->data)->rules, ud);
 	c = im_call_new(im, IM_CALL_INITIATE, req, a, s);
+	record_upstream_start(a->name, sip, subject);
 	if ((cause = ucwa_start_messaging(a->ucwa, sip, s->id, subject, NULL, im_initiate_done,
 	    c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
@@ -689,6 +722,7 @@ im_send_parts(struct agent *a, struct session *s, struct im_call *c,
 		part->call = c;
 		util_random_id(part->opid, 16, UTIL_BASE62);
 		im_out_add(s, part->opid, parts->v[i]);
+		record_upstream(a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
 		if ((cause = ucwa_send_message(a->ucwa, s->conversation, parts->v[i], part->opid,
 		    im_send_done, part)) != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
@@ -766,6 +800,7 @@ im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 		return;
 	}
 	c = im_call_new(im, IM_CALL_COMPLETE, req, a, s);
+	record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
 	if ((cause = ucwa_leave(a->ucwa, s->conversation, im_complete_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
@@ -832,6 +867,7 @@ gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char
 
 	if (d == NULL)
 		return;
+	im_record_begin(im, req, a, id, json_root(d));
 	if ((op = gws_operation_name(req, json_root(d))) == NULL)
 		;
 	else if (id == NULL) {
@@ -850,6 +886,7 @@ gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char
 		im_userdata(im, req, a, s, json_root(d), op);
 	else
 		gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
+	record_gws_end();
 	json_doc_free(d);
 }
 

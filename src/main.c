@@ -18,6 +18,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "tls.h"
+#include "record.h"
 #include "xlate.h"
 #include "xlate_cli.h"
 
@@ -115,6 +116,7 @@ ucgw_apply(const void *cfgp, const void *old)
 		log_info("translation rules from %s", cfg->translate_file != NULL ?
 		    cfg->translate_file : "the built-in default");
 	}
+	record_configure(cfg);
 	if (ucgw.httpd != NULL) {
 		config_httpd_limits(cfg, &lim);
 		httpd_set_limits(ucgw.httpd, &lim);
@@ -180,6 +182,7 @@ ucgw_stop(void)
 	auth_free(ucgw.auth);
 	gws_free(ucgw.gws);
 	xlate_set_current(NULL);
+	record_shutdown();
 	if (ucgw.tls != NULL)
 		SSL_CTX_free(ucgw.tls);
 }

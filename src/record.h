@@ -1,0 +1,47 @@
+/*
+ * record.h: recording the IM traffic of chosen agents (record.agents) as
+ * transcripts that `ucgw xlate` replays (docs/translation.md, Recording).
+ * One transcript per desktop IM request: the session before, the request
+ * (method, path, body; never headers), the UCWA requests and notifications
+ * it caused while it was handled, and its answer (which may come later,
+ * when UCWA accepts). Built with xlate_rec.h, so secrets are never written
+ * and message texts are masked when record.mask_text is set.
+ *
+ * The hooks do nothing unless the agent is being recorded. At most
+ * RECORD_MAX_OPEN requests wait for their answer at a time (the oldest is
+ * dropped beyond that); each finished transcript is written to its own
+ * file in record.dir with one write(2) of at most record.max_bytes.
+ */
+#ifndef UCGW_RECORD_H
+#define UCGW_RECORD_H
+
+#include "config.h"
+#include "httpd.h"
+#include "json.h"
+#include "xlate.h"
+
+#define RECORD_MAX_OPEN 64
+
+/* Take the record.* keys of a (new) configuration into use. */
+void record_configure(const struct config *);
+/* Forget every open recording (the process is ending). */
+void record_shutdown(void);
+
+/* Whether agent's traffic is recorded. */
+int record_agent(const char *agent);
+/* The agent's request req starts being handled; before is the session (or NULL). */
+void record_gws_begin(struct http_req *req, const char *agent, const struct xlate_session *before,
+    const struct json *body);
+/* Its synchronous handling is over: later UCWA requests and notifications are not its. */
+void record_gws_end(void);
+/* A UCWA request / a notification of agent while a request is being handled. */
+void record_upstream(const char *agent, const char *rel, const char *content_type,
+    const char *body_json, const char *body_text);
+void record_upstream_start(const char *agent, const char *to, const char *subject);
+void record_notify(const char *agent, const char *data_json);
+/* The GWS answer to req (gws.c): finishes and writes its transcript. */
+void record_reply(struct http_req *req, int status_code, const char *msg);
+/* req went away unanswered: drop its recording. */
+void record_abort(struct http_req *req);
+
+#endif
