@@ -211,7 +211,7 @@ auth_session_room(struct auth *a, const char *user)
 
 	if (u->n >= (unsigned)a->cfg->auth_max_sessions_per_user &&
 	    (old = TAILQ_FIRST(&u->sessions)) != NULL) {
-		log_info("auth: %s has %u sessions (auth.max_sessions_per_user): ending the oldest",
+		log_debug("auth: %s has %u sessions (auth.max_sessions_per_user): ending the oldest",
 		    user, u->n);
 		auth_session_free(a, old);
 	} else if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&

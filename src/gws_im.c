@@ -598,11 +598,8 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 		return;
 	}
 	if (xlate_phone_to_sip(xlate_current(), phone, &sip, &cause) != 0) {
-		char *m;
-
-		xasprintf(&m, "Invalid destination %s: %s", phone, cause);
-		gws_reply_error(req, 400, GWS_INVALID_STATE, m);
-		free(m);
+		/* Outside what the address rules accept: statusCode 10, as the dry run says. */
+		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
 		return;
 	}
 	s = im_session_new(im, a, SESSION_OUTGOING, &cause);
