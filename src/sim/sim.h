@@ -213,6 +213,8 @@ const char *sim_conv_remote_leave(struct sim_remote *, struct sim_user *);
  * that kind alone. Returns how many it settled. */
 int sim_conv_remote_settle(struct sim_remote *, struct sim_user *, const char *outgoing,
     const char *incoming);
+/* The subject (and whether the first message is HTML) of u's pending invitation to r. */
+const char *sim_conv_remote_subject(struct sim_remote *, struct sim_user *, int *html);
 
 /* sim_remote.c */
 enum sim_answer { SIM_ACCEPT, SIM_DECLINE, SIM_SILENT };

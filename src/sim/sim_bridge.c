@@ -77,8 +77,11 @@ sim_bridge_play(struct sim_remote *r, struct sim_user *y, const char *type, cons
 	struct sim_remote *ry = sim_bridge_standin(y);
 	int html = ctype != NULL && strncasecmp(ctype, "text/html", 9) == 0;
 
-	if (strcmp(type, "invitation") == 0)
-		return sim_conv_remote_invite(ry, x, text, "", 0);
+	if (strcmp(type, "invitation") == 0) {
+		const char *subject = sim_conv_remote_subject(r, y, &html);
+
+		return sim_conv_remote_invite(ry, x, text, subject, html);
+	}
 	if (strcmp(type, "message") == 0)
 		return sim_conv_remote_message(ry, x, text, html);
 	if (strcmp(type, "typing") == 0)

@@ -1114,3 +1114,20 @@ sim_conv_remote_settle(struct sim_remote *r, struct sim_user *u, const char *out
 	}
 	return n;
 }
+
+/* The subject and first-message format of u's newest pending outgoing invitation to r. */
+const char *
+sim_conv_remote_subject(struct sim_remote *r, struct sim_user *u, int *html)
+{
+	struct sim_app *a;
+	struct sim_conv *c, *found = NULL;
+
+	TAILQ_FOREACH(a, &u->apps, entry) {
+		TAILQ_FOREACH(c, &a->convs, entry) {
+			if (c->remote == r && !c->incoming && c->state == CONV_CONNECTING)
+				found = c;
+		}
+	}
+	*html = found != NULL && found->first_html;
+	return found != NULL && found->subject != NULL ? found->subject : "";
+}

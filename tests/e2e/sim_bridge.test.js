@@ -9,6 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('./lib/harness');
 const s = require('./lib/sim');
+const im = require('./lib/im');
 
 const [A, B] = s.USERS;
 
@@ -33,9 +34,9 @@ function fromData(uri) {
 }
 
 // POST startMessaging from c to uri, with a first message when text is given.
-async function start(c, to, text) {
-  const body = { to, subject: 'ignored by the bridge' };
-  if (text !== undefined) body._links = { message: { href: `data:text/plain;base64,${Buffer.from(text).toString('base64')}` } };
+async function start(c, to, text, ctype = 'text/plain') {
+  const body = { to, subject: 'Case 42' };
+  if (text !== undefined) body._links = { message: { href: `data:${ctype};base64,${Buffer.from(text).toString('base64')}` } };
   const r = await c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body });
   assert.equal(r.status, 201, r.body);
   return r.headers.location;
@@ -96,6 +97,7 @@ test('user to user: the callee gets the invitation with the first-message previe
     s.sampleEvent('31-events-ack2-incoming-invitation-started.json', 'communication', 'messagingInvitation', 'started'), '31 invitation');
   assert.equal(i.state, 'Connecting');
   assert.equal(i._embedded.from.name, A.name);
+  assert.equal(i.subject, 'Case 42');
   assert.equal(fromData(i._links.message.href), 'Hello Agent Two\r\n+1');
   assert.ok(i._links.decline.href);
   const cb = await b.ev('communication', 'conversation', 'added');
@@ -243,3 +245,51 @@ test('user to user: a user without an available application, or oneself, is Dest
   assert.equal(b.events.filter((e) => e.link.rel === 'messagingInvitation').length, 0);
   assert.ok(await allGone(sim));
 }));
+
+test('user to user: an HTML first message stays HTML when both negotiated Html', () => withSim({}, async (sim) => {
+  const a = await sim.client({ user: A, formats: ['Plain', 'Html'] });
+  const b = await sim.client({ user: B, formats: ['Plain', 'Html'] });
+  const inv = await start(a, B.uri, '<b>hi</b> there', 'text/html');
+  const i = await incoming(b, A);
+  assert.match(i._links.message.href, /^data:text\/html[;,]/);
+  assert.equal((await b.req('POST', i._links.accept.href)).status, 204);
+  const mb = await connectedBy(b, i._links.self.href);
+  const e = await b.ev('conversation', 'message', 'completed', (x) => x._embedded.message.direction === 'Incoming');
+  assert.equal(e._embedded.message._links.htmlMessage.href, `data:text/html;base64,${Buffer.from('<b>hi</b> there').toString('base64')}`);
+  const ma = await connectedBy(a, inv);
+  const r = await a.req('POST', ma._links.sendMessage.href, { body: '<i>second</i>', ctype: 'text/html' });
+  assert.equal(r.status, 201, r.body);
+  const e2 = await b.ev('conversation', 'message', 'completed', (x) => x._embedded.message._links.self.href !== e.link.href &&
+    x._embedded.message.direction === 'Incoming' && x._embedded.message._links.messaging.href === mb._links.self.href);
+  assert.equal(e2._embedded.message._links.htmlMessage.href, `data:text/html;base64,${Buffer.from('<i>second</i>').toString('base64')}`);
+}));
+
+test('through ucgw: two agents hold a scripted conversation, every line once and in order on both desktops', async () => {
+  const env = await im.setup(['agent1', 'agent2']);
+  const { agent1: d1, agent2: d2 } = env.desks;
+  try {
+    const s1 = await im.talk(d1, { phone: im.PHONES.agent2 });
+    const s2 = await d2.state('Talking');
+    const line = (d, s, text) => d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text,
+      devicePath: `/devices/${d.me.devices[0].id}` });
+    const script = [[d1, s1, 'Hello, this is agent1'], [d2, s2, 'Hi agent1, agent2 here'], [d1, s1, 'Case 42: refund ok? 50% + fees'],
+      [d1, s1, 'ü€ 😀'], [d2, s2, 'Approved.\r\nAnything else?'], [d1, s1, 'No, thanks. Bye']];
+    const texts = script.map(([, , t]) => t);
+    for (const [d, s, text] of script) {
+      assert.deepEqual((await line(d, s, text)).json, { statusCode: 0 });
+      // Each line reaches the other desktop before the next is sent: a scripted dialogue.
+      await (d === d1 ? d2 : d1).next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === text);
+    }
+    for (const d of [d1, d2]) {
+      const got = () => d.im().filter((n) => n.messageType === 'IMLogUpdateMessage').map((n) => n.message);
+      await h.waitFor(() => got().length >= texts.length, 10000 * h.slow, () => `${d.user}: ${JSON.stringify(got())}`);
+      assert.deepEqual(got(), texts, `${d.user} saw every line once, in order`);
+    }
+    const from = d2.im().length;
+    assert.deepEqual((await d1.op(`/me/im-sessions/${s1.id}`, { operationName: 'Complete' })).json, { statusCode: 0 });
+    assert.equal((await d2.state('Completed', from)).id, s2.id);
+  } finally {
+    const codes = await im.teardown(env);
+    assert.deepEqual(codes, { gw: 0, sim: 0 });
+  }
+});
