@@ -212,7 +212,29 @@ test('user to user: stopMessaging or DELETE on one side is the remote leaving on
   assert.equal(left.link.title, B.name);
   await a.ev('conversation', 'messaging', 'updated', (e) => e.link.href === two.ma._links.self.href && e._embedded.messaging.state === 'Disconnected');
   await a.ev('communication', 'conversation', 'deleted', (e) => e.link.href === two.ma._links.conversation.href);
+  // And once more: the caller's application goes away altogether.
+  b.events = [];
+  const three = await talk(a, b, A);
+  assert.equal((await a.req('DELETE', a.app._links.self.href)).status, 204);
+  await b.ev('conversation', 'participant', 'deleted', (e) => !e.in && e.link.href.startsWith(three.mb._links.conversation.href));
+  await b.ev('communication', 'conversation', 'deleted', (e) => e.link.href === three.mb._links.conversation.href);
   assert.ok(await allGone(sim));
+}));
+
+test('user to user: the first of the callee\'s endpoints to accept wins, the others see ConnectedElsewhere', () => withSim({}, async (sim, a) => {
+  const b = await sim.client({ user: B });
+  const b2 = await sim.client({ user: B });
+  const inv = await start(a, B.uri, 'who takes it?');
+  await incoming(b, A);
+  const i2 = await incoming(b2, A);
+  assert.equal((await b2.req('POST', i2._links.accept.href)).status, 204);
+  const lost = await b.ev('communication', 'messagingInvitation', 'completed');
+  assert.equal(lost.reason.subcode, 'ConnectedElsewhere');
+  const ma = await connectedBy(a, inv);
+  const mb = await connectedBy(b2, i2._links.self.href);
+  assert.equal((await a.req('POST', ma._links.sendMessage.href, { body: 'to the winner' })).status, 201);
+  assert.deepEqual(await receiveAll(b2, mb, 2), ['who takes it?', 'to the winner']);
+  assert.equal(b.events.filter((e) => e.link.rel === 'message').length, 0, 'the other endpoint gets no message');
 }));
 
 test('user to user: the caller cancelling ends the callee\'s invitation', () => withSim({}, async (sim, a) => {
