@@ -208,6 +208,13 @@ const char *sim_conv_remote_message(struct sim_remote *, struct sim_user *, cons
     int html);
 const char *sim_conv_remote_typing(struct sim_remote *, struct sim_user *);
 const char *sim_conv_remote_leave(struct sim_remote *, struct sim_user *);
+/* Settle u's pending invitations with r now: outgoing ones with "Success" (accept) or a
+ * failure subcode, incoming ones (on the next turn) with a failure subcode; NULL leaves
+ * that kind alone. Returns how many it settled. */
+int sim_conv_remote_settle(struct sim_remote *, struct sim_user *, const char *outgoing,
+    const char *incoming);
+/* The subject (and whether the first message is HTML) of u's pending invitation to r. */
+const char *sim_conv_remote_subject(struct sim_remote *, struct sim_user *, int *html);
 
 /* sim_remote.c */
 enum sim_answer { SIM_ACCEPT, SIM_DECLINE, SIM_SILENT };
@@ -222,6 +229,7 @@ struct sim_remote {
 	int fail;		/* messages fail delivery */
 	struct sim_rlog *log;	/* ring of received entries */
 	size_t nlog, logstart;
+	struct sim_user *user;	/* the user it stands in for (sim_bridge.c), else NULL */
 };
 void sim_remote_init(void);
 void sim_remote_free(void);
@@ -232,6 +240,14 @@ void sim_remote_log(struct sim_remote *, const char *type, const char *from, con
 void sim_remote_write_log(struct jw *, struct sim_remote *);
 int sim_remote_set(struct sim_remote *, const struct json *, char *err, size_t errlen);
 void sim_remote_write_all(struct jw *, int with_log);
+
+/* sim_bridge.c: conversations between two signed-in users. */
+/* The stand-in remote for the user named by to, if caller may invite that user now. */
+struct sim_remote *sim_bridge_remote(struct sim_user *caller, const char *to);
+/* What a stand-in remote heard from user "from" (called by sim_remote_log). */
+void sim_bridge_hear(struct sim_remote *, const char *type, const char *from, const char *text,
+    size_t len, const char *ctype);
+void sim_bridge_free(void);
 
 /* sim_ctl.c */
 void sim_ctl_route(struct http_req *);

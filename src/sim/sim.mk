@@ -12,3 +12,9 @@ TESTS += \
 endif
 
 EXTRA_DIST += tests/bench
+
+# User-to-user conversations (sim_bridge.c).
+ucwa_sim_SOURCES += src/sim/sim_bridge.c
+if HAVE_NODE
+TESTS += tests/e2e/sim_bridge.test.js
+endif

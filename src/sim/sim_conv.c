@@ -642,7 +642,7 @@ sim_conv_start_parse(struct sim_app *a, struct http_req *req, const struct json 
 		return NULL;
 	}
 	/* An unknown party: a built-in remote for which the invitation fails. */
-	if ((r = sim_remote_find(to)) == NULL)
+	if ((r = sim_remote_find(to)) == NULL && (r = sim_bridge_remote(a->user, to)) == NULL)
 		r = sim_remote_find("sip:unknown@invalid");
 	c = sim_conv_new(a, r, 0);
 	util_random_id(tid, 32, UTIL_HEX);
@@ -1076,4 +1076,58 @@ sim_conv_write_state(struct jw *w, struct sim_app *a)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+}
+
+/* --- the user-to-user bridge (sim_bridge.c) ------------------------------ */
+
+/* Settle u's pending invitations with r (see sim.h): outgoing ones at once, as if
+ * the timer fired; incoming ones through their timer, as they may be the caller's. */
+int
+sim_conv_remote_settle(struct sim_remote *r, struct sim_user *u, const char *outgoing,
+    const char *incoming)
+{
+	const char *want;
+	struct sim_app *a;
+	struct sim_conv *c, *next;
+	int why, n = 0;
+
+	TAILQ_FOREACH(a, &u->apps, entry) {
+		for (c = TAILQ_FIRST(&a->convs); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			want = c->incoming ? incoming : outgoing;
+			if (c->remote != r || c->state == CONV_CONNECTED || want == NULL)
+				continue;
+			for (why = 0; why < (int)nitems(sim_fail_subcodes); why++)
+				if (strcmp(want, sim_fail_subcodes[why]) == 0)
+					break;
+			if (why == (int)nitems(sim_fail_subcodes))
+				why = -1;	/* "Success" */
+			if (c->incoming)
+				sim_conv_arm(c, 0, why < 0 ? FAIL_CANCELED : why);
+			else {
+				evtimer_del(c->timer);
+				c->failing = why;
+				sim_conv_timer(-1, EV_TIMEOUT, c);
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The subject and first-message format of u's newest pending outgoing invitation to r. */
+const char *
+sim_conv_remote_subject(struct sim_remote *r, struct sim_user *u, int *html)
+{
+	struct sim_app *a;
+	struct sim_conv *c, *found = NULL;
+
+	TAILQ_FOREACH(a, &u->apps, entry) {
+		TAILQ_FOREACH(c, &a->convs, entry) {
+			if (c->remote == r && !c->incoming && c->state == CONV_CONNECTING)
+				found = c;
+		}
+	}
+	*html = found != NULL && found->first_html;
+	return found != NULL && found->subject != NULL ? found->subject : "";
 }

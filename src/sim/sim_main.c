@@ -398,6 +398,7 @@ sim_stop(void)
 	httpd_free(sim.httpd);
 	sim_auth_free();
 	sim_app_free();
+	sim_bridge_free();
 	sim_remote_free();
 	if (sim.tls != NULL)
 		SSL_CTX_free(sim.tls);

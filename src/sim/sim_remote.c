@@ -107,6 +107,10 @@ sim_remote_log(struct sim_remote *r, const char *type, const char *from, const c
 {
 	struct sim_rlog *l;
 
+	if (r->user != NULL) {
+		sim_bridge_hear(r, type, from, text, len, ctype);
+		return;
+	}
 	if (r->nlog == sim_log_cap) {
 		l = &r->log[r->logstart];
 		r->logstart = (r->logstart + 1) % sim_log_cap;
