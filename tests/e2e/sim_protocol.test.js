@@ -269,7 +269,7 @@ test('ReceiveAnIM: invitation (31), participant (32, 34), accept (36), updated (
   assert.deepEqual(got.map((x) => x.type), ['accepted']);
 }));
 
-test('event channel: replay of a repeated URL, resync, 409 PGetReplaced, test timeout, idle expiry 404', () => withSim({ 'events.test_timeout_ms': 300, 'applications.idle_expiry_ms': 1500 * h.slow }, async (sim) => {
+test('event channel: replay of a repeated URL, resync, 409 PGetReplaced, test timeout, idle expiry 404', () => withSim({ 'events.test_timeout_ms': 300 * h.slow, 'applications.idle_expiry_ms': 1500 * h.slow }, async (sim) => {
   const c = await sim.client();
   const first = c.next;
   const a = await c.req('GET', first);
