@@ -553,6 +553,33 @@ START_TEST(test_command_errors)
 }
 END_TEST
 
+/*
+ * A sendMessage the server read before its connection died is reported
+ * failed (status 0) and never sent again; the queue goes on.
+ */
+START_TEST(test_send_message_not_duplicated_on_dropped_connection)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.cmd_drop = 1;
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "once", NULL, cb_done, &t));
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "next", NULL, cb_done, &t));
+	WAIT(&t, t.done_err == 1 && t.done_ok == 2);
+	ck_assert_int_eq(t.last.status, 201);	/* "next" */
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.f.msg_n, 2);
+	ck_assert_str_eq(t.f.msgs[0], "once");
+	ck_assert_str_eq(t.f.msgs[1], "next");
+	ck_assert_int_eq(t.done_err, 1);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_incoming_first_message_once)
 {
 	struct t t;
@@ -727,6 +754,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_pget_replaced_same_url_again);
 	UNIT_ADD(s, test_pget_timeout_regets_same_url);
 	UNIT_ADD(s, test_command_errors);
+	UNIT_ADD(s, test_send_message_not_duplicated_on_dropped_connection);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
