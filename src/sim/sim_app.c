@@ -168,21 +168,31 @@ sim_app_new(struct sim_user *u, const char *ep, const char *ua, const char *cul,
 	return a;
 }
 
-/* Delete an application with its conversations and event channel. */
-void
-sim_app_destroy(struct sim_app *a)
+/* Memory of a deleted application (from the reaper, never its own callback). */
+static void
+sim_app_release(void *arg)
 {
-	sim_conv_drop_all(a, 0);
-	sim_events_clear(a);
+	struct sim_app *a = arg;
+
 	event_free(a->idle);
-	sim_map_del(sim_apps, a->id);
-	TAILQ_REMOVE(&a->user->apps, a, entry);
-	a->user->napps--;
 	free(a->endpoint_id);
 	free(a->user_agent);
 	free(a->culture);
 	free(a->instance_id);
 	free(a);
+}
+
+/* Delete an application with its conversations and event channel; its memory goes next turn. */
+void
+sim_app_destroy(struct sim_app *a)
+{
+	sim_conv_drop_all(a, 0);
+	sim_events_clear(a);
+	evtimer_del(a->idle);
+	sim_map_del(sim_apps, a->id);
+	TAILQ_REMOVE(&a->user->apps, a, entry);
+	a->user->napps--;
+	sim_bury(&a->grave, sim_app_release, a);
 }
 
 /* Write a link whose href is the application base plus suffix. */

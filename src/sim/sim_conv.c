@@ -7,7 +7,8 @@
  * only when Html was negotiated), typing and the three ways a conversation
  * ends. Resources and events have the field names, links and nesting of the
  * published UCWA samples (SendAnIM.md, ReceiveAnIM.md). A conversation is
- * freed at once when it ends; its hrefs then answer 404.
+ * forgotten at once when it ends (its hrefs then answer 404); its memory is
+ * released on the next loop turn, never inside its own timer callback.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct sim_conv {
 	struct event *timer;	/* remote answer or invitation expiry */
 	struct event *typing;	/* remote typing indication */
 	int failing;		/* timer means: fail with this subcode index */
+	struct sim_grave grave;	/* once ended */
 };
 
 static const char *const sim_fail_subcodes[] = {
@@ -88,12 +90,12 @@ sim_conv_new(struct sim_app *a, struct sim_remote *r, int incoming)
 	return c;
 }
 
-/* Free a conversation (no events). */
+/* Memory of an ended conversation (from the reaper, never its own callback). */
 static void
-sim_conv_free(struct sim_conv *c)
+sim_conv_release(void *arg)
 {
-	TAILQ_REMOVE(&c->app->convs, c, entry);
-	c->app->nconvs--;
+	struct sim_conv *c = arg;
+
 	event_free(c->timer);
 	if (c->typing != NULL)
 		event_free(c->typing);
@@ -103,6 +105,18 @@ sim_conv_free(struct sim_conv *c)
 	free(c->importance);
 	buf_free(&c->first);
 	free(c);
+}
+
+/* Forget a conversation at once (no events; its hrefs answer 404); memory next turn. */
+static void
+sim_conv_free(struct sim_conv *c)
+{
+	TAILQ_REMOVE(&c->app->convs, c, entry);
+	c->app->nconvs--;
+	evtimer_del(c->timer);
+	if (c->typing != NULL)
+		evtimer_del(c->typing);
+	sim_bury(&c->grave, sim_conv_release, c);
 }
 
 /* Drop every conversation of a without events (application gone, or resume: the

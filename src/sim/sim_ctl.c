@@ -61,6 +61,11 @@ sim_ctl_state(struct http_req *req)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	jw_key(&w, "reaper");	/* objects ended: buried, released on the next turn */
+	jw_obj_begin(&w);
+	jw_kint(&w, "pending", simg.ngraves);
+	jw_kint(&w, "released", (long long)simg.released);
+	jw_obj_end(&w);
 	jw_obj_end(&w);
 	http_req_reply_buf(req, 200, "application/json", &b);
 }
