@@ -278,6 +278,26 @@ sim_app_write_comm(struct jw *w, struct sim_app *a)
 	jw_obj_end(w);
 }
 
+/* "rel": {"_links": {name: base/rel<suffix>, ...}, "rel": rel}: a resource of links only. */
+static void
+sim_app_write_links_only(struct jw *w, struct sim_app *a, const char *rel,
+    const char *const (*l)[2], size_t n)
+{
+	char sfx[128];
+
+	jw_key(w, rel);
+	jw_obj_begin(w);
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sfx, sizeof sfx, "/%s%s", rel, l[i][1]);
+		sim_app_link(w, a, l[i][0], sfx);
+	}
+	jw_obj_end(w);
+	jw_kstr(w, "rel", rel);
+	jw_obj_end(w);
+}
+
 /* The people and onlineMeetings resources (links only). */
 static void
 sim_app_write_people(struct jw *w, struct sim_app *a)
@@ -300,30 +320,9 @@ sim_app_write_people(struct jw *w, struct sim_app *a)
 		{ "phoneDialInInformation", "/phoneDialInInformation" },
 		{ "myAssignedOnlineMeeting", "/myOnlineMeetings/1XAW22CG" },
 	};
-	char sfx[128];
 
-	jw_key(w, "people");
-	jw_obj_begin(w);
-	jw_key(w, "_links");
-	jw_obj_begin(w);
-	for (size_t i = 0; i < nitems(pl); i++) {
-		snprintf(sfx, sizeof sfx, "/people%s", pl[i][1]);
-		sim_app_link(w, a, pl[i][0], sfx);
-	}
-	jw_obj_end(w);
-	jw_kstr(w, "rel", "people");
-	jw_obj_end(w);
-	jw_key(w, "onlineMeetings");
-	jw_obj_begin(w);
-	jw_key(w, "_links");
-	jw_obj_begin(w);
-	for (size_t i = 0; i < nitems(ol); i++) {
-		snprintf(sfx, sizeof sfx, "/onlineMeetings%s", ol[i][1]);
-		sim_app_link(w, a, ol[i][0], sfx);
-	}
-	jw_obj_end(w);
-	jw_kstr(w, "rel", "onlineMeetings");
-	jw_obj_end(w);
+	sim_app_write_links_only(w, a, "people", pl, nitems(pl));
+	sim_app_write_links_only(w, a, "onlineMeetings", ol, nitems(ol));
 }
 
 /* The application resource (samples 09, 11, 70). */

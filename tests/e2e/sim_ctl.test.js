@@ -212,3 +212,24 @@ test('ended conversations and applications are released by the reaper on the nex
   assert.deepEqual(st3.reaper, { pending: 0, released: before + 1 }, 'the killed application');
   assert.equal((await d.req('GET', d.app._links.self.href)).status, 404);
 }));
+
+// Style: the simulator's functions stay short (the JSON writers were split
+// into commented pieces); a function here is its name line to its closing brace.
+test('simulator sources: no function longer than 45 lines', () => {
+  const dir = path.join(h.srcdir, 'src', 'sim');
+  const long = [];
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c'))) {
+    const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n');
+    let name = null;
+    let start = 0;
+    lines.forEach((l, i) => {
+      const m = /^([a-z_][a-z0-9_]*)\(/.exec(l);
+      if (m) [name, start] = [m[1], i];
+      else if (name && l === '}') {
+        if (i - start > 45) long.push(`${f}: ${name} (${i - start} lines)`);
+        name = null;
+      }
+    });
+  }
+  assert.deepEqual(long, []);
+});
