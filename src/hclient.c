@@ -8,6 +8,7 @@
  * on the next loop turn).
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ struct hc_conn {
 	int finishing;			/* delivering a response; may be taken by a new request */
 	int eof;			/* the peer closed: never to be reused */
 	size_t got;			/* response bytes for the current request */
+	size_t out_mark;		/* output bytes queued ahead of the request, plus it */
 	int dead;
 };
 TAILQ_HEAD(hc_conns, hc_conn);
@@ -54,6 +56,7 @@ struct hclient_req {
 	struct hclient_url url;
 	struct buf wire;
 	int longpoll;
+	int idempotent;		/* GET, HEAD, DELETE: safe to send twice */
 	int retried;
 	int connect_failed;	/* could not even start a connection */
 	struct event *timer;
@@ -436,6 +439,8 @@ hclient_request(struct hclient_owner *o, const char *method, const char *url,
 	r->cb = cb;
 	r->arg = arg;
 	r->longpoll = (flags & HCLIENT_LONGPOLL) != 0;
+	r->idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "DELETE") == 0;
 	buf_init(&r->wire);
 	hc_req_build(o->hc, r, method, hdrs, body, len);
 	TAILQ_INSERT_TAIL(&o->reqs, r, entry);
@@ -534,6 +539,13 @@ hc_conn_why(struct hc_conn *c, char *buf, size_t len)
 	return HCLIENT_ERR_CONNECT;
 }
 
+/* Whether any byte of the current request may have left for the peer. */
+static int
+hc_conn_wrote(struct hc_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) < c->out_mark;
+}
+
 /* The connection failed or closed. */
 static void
 hc_conn_lost(struct hc_conn *c, short what)
@@ -553,9 +565,11 @@ hc_conn_lost(struct hc_conn *c, short what)
 		hc_conn_kill(c);
 		return;
 	}
-	if (c->reused && c->got == 0 && !r->retried && !r->longpoll) {
+	if (c->reused && c->got == 0 && !r->retried && !r->longpoll &&
+	    (r->idempotent || !hc_conn_wrote(c))) {
 		/* a keep-alive connection the server had closed: try once on a new one
-		 * (not for long-polls: their owner re-sends them after a back-off) */
+		 * (not for long-polls: their owner re-sends them after a back-off; a
+		 * POST only if none of it left: the server may have acted on it) */
 		c->req = NULL;
 		r->conn = NULL;
 		r->retried = 1;
@@ -716,19 +730,41 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	return c;
 }
 
+/*
+ * Whether an idle connection can take a request: the peer has neither
+ * closed it nor sent anything (a FIN not yet seen by the loop is found by
+ * peeking at the socket, so that no request is written into a dead one).
+ */
+static int
+hc_conn_usable(struct hc_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	char ch;
+	ssize_t n;
+
+	if (c->eof || fd < 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		return 0;
+	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
 /* Put the request on an idle connection of its origin and class, or a new one. */
 static void
 hc_dispatch(struct hclient_req *r)
 {
 	struct hclient *hc = r->owner->hc;
-	struct hc_conn *c;
+	struct hc_conn *c, *next;
 	char *cause = NULL;
 
-	TAILQ_FOREACH(c, &hc->conns, entry) {
+	for (c = TAILQ_FIRST(&hc->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
 		if (c->req == NULL && (c->reused || c->finishing) && c->port == r->url.port &&
 		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
-		    strcmp(c->host, r->url.host) == 0)
-			break;
+		    strcmp(c->host, r->url.host) == 0) {
+			if (hc_conn_usable(c))
+				break;
+			hc_conn_kill(c);	/* closed by the peer: the request never saw it */
+		}
 	}
 	if (c != NULL)
 		evtimer_del(c->timer);
@@ -745,5 +781,6 @@ hc_dispatch(struct hclient_req *r)
 	}
 	c->req = r;
 	r->conn = c;
+	c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev)) + r->wire.len;
 	bufferevent_write(c->bev, r->wire.data, r->wire.len);
 }

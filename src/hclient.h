@@ -13,6 +13,16 @@
  * against the configured CA file or the system store, checks the host name
  * and sends SNI.
  *
+ * Retries: a request is re-sent (once, on a new connection) only when its
+ * kept-alive connection died before any response byte AND either its method
+ * is idempotent (GET, HEAD, DELETE) or no byte of it left the client (the
+ * write failed or had not started). An idle connection is peeked before it
+ * takes a request; one the peer closed unseen is dropped, not written to.
+ * Any other request whose connection died completes with a transport error
+ * (HCLIENT_ERR_CLOSED, status 0): the server may have acted on it, and only
+ * the caller can decide what to do (a message must never be sent twice).
+ * Long-polls are never retried here (their owner re-sends them).
+ *
  * A request's callback runs exactly once, unless the request is cancelled
  * (or its owner freed) first: then it never runs. The request is gone when
  * the callback returns. A callback may free its owner, cancel other

@@ -14,6 +14,8 @@
  *	  -> cbs.change(change, arg)            every event change, in order
  *	  -> cbs.ended(conversation, why, arg)  a conversation is over (remote,
  *	                                        application lost, resume, failure)
+ *	  -> cbs.ready_again(arg)               usable again after the application
+ *	                                        was lost and recreated (may be NULL)
  *	ucwa_send_message(a, conv, text, opid, done, arg) ... -> done(result, arg)
  *	ucwa_agent_free(a)   signs out (DELETE application, in the background);
  *	                     no callback of this agent runs afterwards.
@@ -60,11 +62,20 @@ enum ucwa_failure {
 	UCWA_FAIL_PROTOCOL,	/* the server answered something unusable */
 };
 
+/* Any callback may be NULL. Callers that set the struct positionally get NULL for new members. */
 struct ucwa_cbs {
 	void (*signed_in)(void *arg);
 	void (*failed)(enum ucwa_failure, const char *why, void *arg);
 	void (*change)(const struct ucwa_change *, void *arg);
 	void (*ended)(const char *conversation, const char *why, void *arg);
+	/*
+	 * After signed_in, the agent was not ready for a while and is again:
+	 * its application was recreated (404 ApplicationNotFound, 410
+	 * InactiveApplicationExpired, rediscovery after a persistent 403) or
+	 * made available again (409 MakeMeAvailableRequired). Commands refused
+	 * meanwhile ("not signed in") can be issued again. Once per recovery.
+	 */
+	void (*ready_again)(void *arg);
 };
 
 /* How a command ended: ok, or the upstream status and error (or a transport error). */

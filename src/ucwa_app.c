@@ -125,13 +125,15 @@ ua_create_app(struct ucwa_agent *a)
 
 static void ua_activity_arm(struct ucwa_agent *);
 
-/* The application after makeMeAvailable: reportMyActivity appears. */
+/* The application after makeMeAvailable: reportMyActivity appears; tell the owner it is ready. */
 static void
 ua_app_get_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct json_doc *d;
 
+	if (a->state == UA_FAILED)
+		return;		/* inert: neither ready nor told so */
 	if (r->err == HCLIENT_OK && r->status == 200 &&
 	    (d = json_parse(r->body, r->len, NULL, NULL)) != NULL) {
 		ua_app_links(a, json_root(d));
@@ -146,7 +148,12 @@ ua_app_get_done(struct ucall *c, const struct hclient_resp *r)
 		log_info("ucwa %s: signed in", a->user);
 		if (a->cbs.signed_in != NULL)
 			a->cbs.signed_in(a->arg);
+		return;
 	}
+	/* every later pass here ends a time of refusals: recreated or made available again */
+	log_info("ucwa %s: ready again", a->user);
+	if (a->cbs.ready_again != NULL)
+		a->cbs.ready_again(a->arg);
 }
 
 /* makeMeAvailable answered (204; 409 AlreadyExists is as good). */

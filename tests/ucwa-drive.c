@@ -62,6 +62,21 @@ on_signed_in(void *arg)
 	emit(&b);
 }
 
+/* Usable again after the application was recreated. */
+static void
+on_ready_again(void *arg)
+{
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "event", "ready_again");
+	jw_obj_end(&w);
+	emit(&b);
+}
+
 static void
 on_failed(enum ucwa_failure f, const char *why, void *arg)
 {
@@ -307,7 +322,7 @@ main(int argc, char **argv)
 	char *problems = NULL, *cause = NULL;
 	struct config *cfg;
 	struct ucwa_conf uc;
-	struct ucwa_cbs cbs = { on_signed_in, on_failed, on_change, on_ended };
+	struct ucwa_cbs cbs = { on_signed_in, on_failed, on_change, on_ended, on_ready_again };
 	struct bufferevent *in;
 	struct event *sigterm, *sigint;
 	int rc = 0;

@@ -51,6 +51,19 @@ struct sim_config {
 	long long max_conversations;
 };
 
+/*
+ * A grave: objects are never freed inside their own callback. An object
+ * that ends is unlinked (and its timers stopped) at once, then buried; the
+ * reaper, activated with event_active, releases its memory on the next loop
+ * turn. Each object is buried at most once, so the list is bounded by the
+ * live objects.
+ */
+struct sim_grave {
+	TAILQ_ENTRY(sim_grave) entry;
+	void (*release)(void *);
+	void *obj;
+};
+
 struct sim_user;
 struct sim_app;
 struct sim_conv;
@@ -117,6 +130,7 @@ struct sim_app {
 	struct event *expiry;	/* unfetched incoming messages */
 	struct event *idle;	/* idle expiry */
 	uint64_t released_ms;	/* when the last P-GET was released */
+	struct sim_grave grave;	/* once destroyed */
 	int want_resume;
 	/* conversations (sim_conv.c) */
 	TAILQ_HEAD(, sim_conv) convs;
@@ -137,6 +151,10 @@ struct sim_state {
 	struct event_base *base;
 	TAILQ_HEAD(, sim_user) users;
 	uint64_t ops;		/* counter for unique ids */
+	TAILQ_HEAD(, sim_grave) graves;	/* buried, released on the next turn */
+	unsigned ngraves;
+	uint64_t released;	/* objects released by the reaper so far */
+	struct event *reaper;
 };
 extern struct sim_state simg;
 
@@ -148,6 +166,11 @@ void sim_reply_json(struct http_req *, int status, struct buf *);
 void sim_reply(struct sim_user *, struct http_req *, int status, const char *ctype, struct buf *);
 void sim_reply_later(struct sim_user *, struct http_req *, int status, const char *ctype,
     struct buf *, unsigned ms);
+/* Release obj with release(obj) on the next loop turn (see struct sim_grave). */
+void sim_bury(struct sim_grave *, void (*release)(void *), void *obj);
+void sim_graves_init(void);
+/* Release every buried object now and free the reaper (shutdown). */
+void sim_graves_free(void);
 /* "\/Date(ms)\/" is written by jw as "/Date(ms)/"; this writes the escaped form. */
 void sim_jw_date(struct jw *, const char *key, uint64_t ms);
 void sim_jw_link(struct jw *, const char *rel, const char *href, const char *title);

@@ -168,21 +168,31 @@ sim_app_new(struct sim_user *u, const char *ep, const char *ua, const char *cul,
 	return a;
 }
 
-/* Delete an application with its conversations and event channel. */
-void
-sim_app_destroy(struct sim_app *a)
+/* Memory of a deleted application (from the reaper, never its own callback). */
+static void
+sim_app_release(void *arg)
 {
-	sim_conv_drop_all(a, 0);
-	sim_events_clear(a);
+	struct sim_app *a = arg;
+
 	event_free(a->idle);
-	sim_map_del(sim_apps, a->id);
-	TAILQ_REMOVE(&a->user->apps, a, entry);
-	a->user->napps--;
 	free(a->endpoint_id);
 	free(a->user_agent);
 	free(a->culture);
 	free(a->instance_id);
 	free(a);
+}
+
+/* Delete an application with its conversations and event channel; its memory goes next turn. */
+void
+sim_app_destroy(struct sim_app *a)
+{
+	sim_conv_drop_all(a, 0);
+	sim_events_clear(a);
+	evtimer_del(a->idle);
+	sim_map_del(sim_apps, a->id);
+	TAILQ_REMOVE(&a->user->apps, a, entry);
+	a->user->napps--;
+	sim_bury(&a->grave, sim_app_release, a);
 }
 
 /* Write a link whose href is the application base plus suffix. */
@@ -268,6 +278,26 @@ sim_app_write_comm(struct jw *w, struct sim_app *a)
 	jw_obj_end(w);
 }
 
+/* "rel": {"_links": {name: base/rel<suffix>, ...}, "rel": rel}: a resource of links only. */
+static void
+sim_app_write_links_only(struct jw *w, struct sim_app *a, const char *rel,
+    const char *const (*l)[2], size_t n)
+{
+	char sfx[128];
+
+	jw_key(w, rel);
+	jw_obj_begin(w);
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sfx, sizeof sfx, "/%s%s", rel, l[i][1]);
+		sim_app_link(w, a, l[i][0], sfx);
+	}
+	jw_obj_end(w);
+	jw_kstr(w, "rel", rel);
+	jw_obj_end(w);
+}
+
 /* The people and onlineMeetings resources (links only). */
 static void
 sim_app_write_people(struct jw *w, struct sim_app *a)
@@ -290,30 +320,9 @@ sim_app_write_people(struct jw *w, struct sim_app *a)
 		{ "phoneDialInInformation", "/phoneDialInInformation" },
 		{ "myAssignedOnlineMeeting", "/myOnlineMeetings/1XAW22CG" },
 	};
-	char sfx[128];
 
-	jw_key(w, "people");
-	jw_obj_begin(w);
-	jw_key(w, "_links");
-	jw_obj_begin(w);
-	for (size_t i = 0; i < nitems(pl); i++) {
-		snprintf(sfx, sizeof sfx, "/people%s", pl[i][1]);
-		sim_app_link(w, a, pl[i][0], sfx);
-	}
-	jw_obj_end(w);
-	jw_kstr(w, "rel", "people");
-	jw_obj_end(w);
-	jw_key(w, "onlineMeetings");
-	jw_obj_begin(w);
-	jw_key(w, "_links");
-	jw_obj_begin(w);
-	for (size_t i = 0; i < nitems(ol); i++) {
-		snprintf(sfx, sizeof sfx, "/onlineMeetings%s", ol[i][1]);
-		sim_app_link(w, a, ol[i][0], sfx);
-	}
-	jw_obj_end(w);
-	jw_kstr(w, "rel", "onlineMeetings");
-	jw_obj_end(w);
+	sim_app_write_links_only(w, a, "people", pl, nitems(pl));
+	sim_app_write_links_only(w, a, "onlineMeetings", ol, nitems(ol));
 }
 
 /* The application resource (samples 09, 11, 70). */

@@ -7,7 +7,8 @@
  * only when Html was negotiated), typing and the three ways a conversation
  * ends. Resources and events have the field names, links and nesting of the
  * published UCWA samples (SendAnIM.md, ReceiveAnIM.md). A conversation is
- * freed at once when it ends; its hrefs then answer 404.
+ * forgotten at once when it ends (its hrefs then answer 404); its memory is
+ * released on the next loop turn, never inside its own timer callback.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct sim_conv {
 	struct event *timer;	/* remote answer or invitation expiry */
 	struct event *typing;	/* remote typing indication */
 	int failing;		/* timer means: fail with this subcode index */
+	struct sim_grave grave;	/* once ended */
 };
 
 static const char *const sim_fail_subcodes[] = {
@@ -88,12 +90,12 @@ sim_conv_new(struct sim_app *a, struct sim_remote *r, int incoming)
 	return c;
 }
 
-/* Free a conversation (no events). */
+/* Memory of an ended conversation (from the reaper, never its own callback). */
 static void
-sim_conv_free(struct sim_conv *c)
+sim_conv_release(void *arg)
 {
-	TAILQ_REMOVE(&c->app->convs, c, entry);
-	c->app->nconvs--;
+	struct sim_conv *c = arg;
+
 	event_free(c->timer);
 	if (c->typing != NULL)
 		event_free(c->typing);
@@ -103,6 +105,18 @@ sim_conv_free(struct sim_conv *c)
 	free(c->importance);
 	buf_free(&c->first);
 	free(c);
+}
+
+/* Forget a conversation at once (no events; its hrefs answer 404); memory next turn. */
+static void
+sim_conv_free(struct sim_conv *c)
+{
+	TAILQ_REMOVE(&c->app->convs, c, entry);
+	c->app->nconvs--;
+	evtimer_del(c->timer);
+	if (c->typing != NULL)
+		evtimer_del(c->typing);
+	sim_bury(&c->grave, sim_conv_release, c);
 }
 
 /* Drop every conversation of a without events (application gone, or resume: the
@@ -160,21 +174,37 @@ sim_conv_write_participant(struct jw *w, struct sim_conv *c, int local, const ch
 	jw_obj_end(w);
 }
 
-/* The messagingInvitation resource. */
+/* A link whose href is base followed by sfx. */
 static void
-sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, int actions,
-    int accepted)
+sim_conv_link_sfx(struct jw *w, const char *rel, const char *base, const char *sfx)
 {
 	char href[256];
 
-	jw_obj_begin(w);
-	jw_kstr(w, "direction", c->incoming ? "Incoming" : "Outgoing");
-	jw_kstr(w, "importance", c->importance);
-	jw_kstr(w, "threadId", c->thread_id);
-	jw_kstr(w, "state", state);
-	if (c->operation_id != NULL)
-		jw_kstr(w, "operationId", c->operation_id);
-	jw_kstr(w, "subject", c->subject);
+	snprintf(href, sizeof href, "%s%s", base, sfx);
+	sim_jw_link(w, rel, href, NULL);
+}
+
+/* An incoming invitation's first message as its "message" link (a data URI). */
+static void
+sim_conv_inv_message(struct jw *w, struct sim_conv *c)
+{
+	struct buf d;
+
+	if (!c->incoming || c->first.len == 0)
+		return;
+	buf_init(&d);
+	sim_data_uri(&d, c->first_html ? "text/html" : "text/plain", c->first.data,
+	    c->first.len);
+	sim_jw_link(w, "message", d.data, NULL);
+	buf_free(&d);
+}
+
+/* The invitation's _links; actions: still pending (cancel, or accept and decline). */
+static void
+sim_conv_inv_links(struct jw *w, struct sim_conv *c, int actions)
+{
+	char href[256];
+
 	jw_key(w, "_links");
 	jw_obj_begin(w);
 	sim_jw_link(w, "self", c->inv, NULL);
@@ -183,43 +213,82 @@ sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, i
 	snprintf(href, sizeof href, "%s/people/%s", c->app->base,
 	    c->incoming ? c->app->user->addr : c->remote->addr);
 	sim_jw_link(w, "to", href, NULL);
-	if (!c->incoming && actions) {
-		snprintf(href, sizeof href, "%s/terminate", c->msging);
-		sim_jw_link(w, "cancel", href, NULL);
-	}
+	if (!c->incoming && actions)
+		sim_conv_link_sfx(w, "cancel", c->msging, "/terminate");
 	sim_jw_link(w, "conversation", c->href, NULL);
 	if (c->incoming && actions) {
-		snprintf(href, sizeof href, "%s/accept", c->inv);
-		sim_jw_link(w, "accept", href, NULL);
-		snprintf(href, sizeof href, "%s/decline", c->inv);
-		sim_jw_link(w, "decline", href, NULL);
+		sim_conv_link_sfx(w, "accept", c->inv, "/accept");
+		sim_conv_link_sfx(w, "decline", c->inv, "/decline");
 	}
 	sim_jw_link(w, "messaging", c->msging, NULL);
-	if (c->incoming && c->first.len > 0) {
-		struct buf d;
+	sim_conv_inv_message(w, c);
+	jw_obj_end(w);
+}
 
-		buf_init(&d);
-		sim_data_uri(&d, c->first_html ? "text/html" : "text/plain", c->first.data,
-		    c->first.len);
-		sim_jw_link(w, "message", d.data, NULL);
-		buf_free(&d);
+/* The invitation's _embedded: who invites (incoming), or who accepted (outgoing). */
+static void
+sim_conv_inv_embedded(struct jw *w, struct sim_conv *c, int accepted)
+{
+	if (!c->incoming && !accepted)
+		return;
+	jw_key(w, "_embedded");
+	jw_obj_begin(w);
+	if (c->incoming) {
+		jw_key(w, "from");
+		sim_conv_write_participant(w, c, 0, "participant");
+	} else {
+		jw_key(w, "acceptedByParticipant");
+		jw_arr_begin(w);
+		sim_conv_write_participant(w, c, 0, "participant");
+		jw_arr_end(w);
 	}
 	jw_obj_end(w);
-	if (c->incoming || accepted) {
-		jw_key(w, "_embedded");
-		jw_obj_begin(w);
-		if (c->incoming) {
-			jw_key(w, "from");
-			sim_conv_write_participant(w, c, 0, "participant");
-		} else {
-			jw_key(w, "acceptedByParticipant");
-			jw_arr_begin(w);
-			sim_conv_write_participant(w, c, 0, "participant");
-			jw_arr_end(w);
-		}
-		jw_obj_end(w);
-	}
+}
+
+/* The messagingInvitation resource (samples 22, 31, 37). */
+static void
+sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, int actions,
+    int accepted)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "direction", c->incoming ? "Incoming" : "Outgoing");
+	jw_kstr(w, "importance", c->importance);
+	jw_kstr(w, "threadId", c->thread_id);
+	jw_kstr(w, "state", state);
+	if (c->operation_id != NULL)
+		jw_kstr(w, "operationId", c->operation_id);
+	jw_kstr(w, "subject", c->subject);
+	sim_conv_inv_links(w, c, actions);
+	sim_conv_inv_embedded(w, c, accepted);
 	jw_kstr(w, "rel", "messagingInvitation");
+	jw_obj_end(w);
+}
+
+/* The conversation's _links: modalities (incoming), and participants once connected. */
+static void
+sim_conv_conv_links(struct jw *w, struct sim_conv *c, int connected)
+{
+	static const char *const extra[] = { "applicationSharing", "audioVideo",
+	    "dataCollaboration" };
+	char href[256];
+
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", c->href, NULL);
+	for (size_t i = 0; c->incoming && i < nitems(extra); i++) {
+		snprintf(href, sizeof href, "%s/%s", c->href, extra[i]);
+		sim_jw_link(w, extra[i], href, NULL);
+	}
+	sim_jw_link(w, "messaging", c->msging, NULL);
+	sim_conv_link_sfx(w, "phoneAudio", c->href, "/phoneAudio");
+	if (connected) {
+		sim_jw_link(w, "localParticipant", c->local_p, c->app->user->name);
+		snprintf(href, sizeof href, "%s/participantInvitations?conversation=%s", c->comm,
+		    c->id);
+		sim_jw_link(w, "addParticipant", href, NULL);
+	}
+	if (sim_conv_extras(c))
+		sim_jw_link(w, "simFutureLink", c->href, NULL);
 	jw_obj_end(w);
 }
 
@@ -227,9 +296,6 @@ sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, i
 static void
 sim_conv_write_conversation(struct jw *w, struct sim_conv *c, const char *state)
 {
-	static const char *const extra[] = { "applicationSharing", "audioVideo",
-	    "dataCollaboration" };
-	char href[256];
 	int connected = strcmp(state, "Connected") == 0;
 
 	jw_obj_begin(w);
@@ -245,25 +311,7 @@ sim_conv_write_conversation(struct jw *w, struct sim_conv *c, const char *state)
 	jw_kbool(w, "recording", 0);
 	if (sim_conv_extras(c))
 		jw_kstr(w, "simFutureProperty", "ignore me");
-	jw_key(w, "_links");
-	jw_obj_begin(w);
-	sim_jw_link(w, "self", c->href, NULL);
-	for (size_t i = 0; c->incoming && i < nitems(extra); i++) {
-		snprintf(href, sizeof href, "%s/%s", c->href, extra[i]);
-		sim_jw_link(w, extra[i], href, NULL);
-	}
-	sim_jw_link(w, "messaging", c->msging, NULL);
-	snprintf(href, sizeof href, "%s/phoneAudio", c->href);
-	sim_jw_link(w, "phoneAudio", href, NULL);
-	if (connected) {
-		sim_jw_link(w, "localParticipant", c->local_p, c->app->user->name);
-		snprintf(href, sizeof href, "%s/participantInvitations?conversation=%s", c->comm,
-		    c->id);
-		sim_jw_link(w, "addParticipant", href, NULL);
-	}
-	if (sim_conv_extras(c))
-		sim_jw_link(w, "simFutureLink", c->href, NULL);
-	jw_obj_end(w);
+	sim_conv_conv_links(w, c, connected);
 	jw_kstr(w, "rel", "conversation");
 	jw_obj_end(w);
 }
@@ -441,59 +489,99 @@ sim_conv_ev_pmessaging(struct sim_conv *c, int local)
 	sim_events_push(c->app, "conversation", c->href, &b);
 }
 
+/* One message event's content (what sim_conv_ev_message was given). */
+struct sim_msg {
+	char self[220];
+	int incoming;
+	const char *text;	/* incoming only: the text, carried as a data URI link */
+	size_t len;
+	int html;
+	const char *opid;
+	int failed;
+};
+
+/* The text as a data URI link: htmlMessage (base64) or plainMessage (percent form). */
+static void
+sim_conv_msg_text(struct jw *w, const struct sim_msg *m)
+{
+	struct buf d;
+
+	buf_init(&d);
+	if (m->html) {
+		buf_addstr(&d, "data:text/html;base64,");
+		util_base64_encode(&d, m->text, m->len);
+	} else
+		sim_data_uri(&d, "text/plain", m->text, m->len);
+	sim_jw_link(w, m->html ? "htmlMessage" : "plainMessage", d.data, NULL);
+	buf_free(&d);
+}
+
+/* failedDeliveryParticipant: the remote party, as an array of one link. */
+static void
+sim_conv_msg_failed(struct jw *w, struct sim_conv *c)
+{
+	jw_key(w, "failedDeliveryParticipant");
+	jw_arr_begin(w);
+	jw_obj_begin(w);
+	jw_kstr(w, "href", c->remote_p);
+	jw_kstr(w, "title", c->remote->name);
+	jw_obj_end(w);
+	jw_arr_end(w);
+}
+
+/* The message resource's _links (incoming ones say who sent them and carry the text). */
+static void
+sim_conv_msg_links(struct jw *w, struct sim_conv *c, const struct sim_msg *m)
+{
+	jw_key(w, "_links");
+	jw_obj_begin(w);
+	sim_jw_link(w, "self", m->self, NULL);
+	if (m->incoming) {
+		sim_jw_link(w, "contact", c->people, NULL);
+		sim_jw_link(w, "participant", c->remote_p, c->remote->name);
+	}
+	sim_jw_link(w, "messaging", c->msging, NULL);
+	if (m->incoming && m->text != NULL)
+		sim_conv_msg_text(w, m);
+	if (m->failed)
+		sim_conv_msg_failed(w, c);
+	jw_obj_end(w);
+}
+
+/* The embedded message resource (samples 27, 38). */
+static void
+sim_conv_msg_write(struct jw *w, struct sim_conv *c, const struct sim_msg *m)
+{
+	jw_key(w, "message");
+	jw_obj_begin(w);
+	jw_kstr(w, "direction", m->incoming ? "Incoming" : "Outgoing");
+	if (m->opid != NULL)
+		jw_kstr(w, "operationId", m->opid);
+	sim_jw_date(w, "timeStamp", util_wall_ms());
+	if (sim_conv_extras(c))
+		jw_kstr(w, "simFutureProperty", "ignore me");
+	sim_conv_msg_links(w, c, m);
+	jw_kstr(w, "rel", "message");
+	jw_obj_end(w);
+}
+
 /* conversation › message <type>: an outgoing (ours) or incoming message. */
 static void
 sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incoming,
     const char *text, size_t len, int html, const char *opid, int failed)
 {
-	char self[220];
-	struct buf b, d;
+	struct sim_msg m = { .incoming = incoming, .text = text, .len = len, .html = html,
+		.opid = opid, .failed = failed };
+	struct buf b;
 	struct jw w;
 
-	snprintf(self, sizeof self, "%s/messages/%lld", c->msging, n);
-	sim_ev_begin(&w, &b, "message", self, NULL);
+	snprintf(m.self, sizeof m.self, "%s/messages/%lld", c->msging, n);
+	sim_ev_begin(&w, &b, "message", m.self, NULL);
 	if (strcmp(type, "completed") == 0)
 		jw_kstr(&w, "status", failed ? "Failure" : "Success");
 	jw_key(&w, "_embedded");
 	jw_obj_begin(&w);
-	jw_key(&w, "message");
-	jw_obj_begin(&w);
-	jw_kstr(&w, "direction", incoming ? "Incoming" : "Outgoing");
-	if (opid != NULL)
-		jw_kstr(&w, "operationId", opid);
-	sim_jw_date(&w, "timeStamp", util_wall_ms());
-	if (sim_conv_extras(c))
-		jw_kstr(&w, "simFutureProperty", "ignore me");
-	jw_key(&w, "_links");
-	jw_obj_begin(&w);
-	sim_jw_link(&w, "self", self, NULL);
-	if (incoming) {
-		sim_jw_link(&w, "contact", c->people, NULL);
-		sim_jw_link(&w, "participant", c->remote_p, c->remote->name);
-	}
-	sim_jw_link(&w, "messaging", c->msging, NULL);
-	if (incoming && text != NULL) {
-		buf_init(&d);
-		if (html) {
-			buf_addstr(&d, "data:text/html;base64,");
-			util_base64_encode(&d, text, len);
-		} else
-			sim_data_uri(&d, "text/plain", text, len);
-		sim_jw_link(&w, html ? "htmlMessage" : "plainMessage", d.data, NULL);
-		buf_free(&d);
-	}
-	if (failed) {
-		jw_key(&w, "failedDeliveryParticipant");
-		jw_arr_begin(&w);
-		jw_obj_begin(&w);
-		jw_kstr(&w, "href", c->remote_p);
-		jw_kstr(&w, "title", c->remote->name);
-		jw_obj_end(&w);
-		jw_arr_end(&w);
-	}
-	jw_obj_end(&w);
-	jw_kstr(&w, "rel", "message");
-	jw_obj_end(&w);
+	sim_conv_msg_write(&w, c, &m);
 	jw_obj_end(&w);
 	sim_ev_end(&w, type);
 	if (incoming && text != NULL)

@@ -61,8 +61,56 @@ sim_ctl_state(struct http_req *req)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	jw_key(&w, "reaper");	/* objects ended: buried, released on the next turn */
+	jw_obj_begin(&w);
+	jw_kint(&w, "pending", simg.ngraves);
+	jw_kint(&w, "released", (long long)simg.released);
+	jw_obj_end(&w);
 	jw_obj_end(&w);
 	http_req_reply_buf(req, 200, "application/json", &b);
+}
+
+/* GET /_sim/remotes/<remote>/received: what the remote received, oldest first. */
+static void
+sim_ctl_received(struct http_req *req, struct sim_remote *r)
+{
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "uri", r->uri);
+	jw_key(&w, "received");
+	sim_remote_write_log(&w, r);
+	jw_obj_end(&w);
+	http_req_reply_buf(req, 200, "application/json", &b);
+}
+
+/*
+ * A remote's action (invite, message, typing, leave) towards user u: NULL
+ * when done, else why not (*status: 400 bad input, 409 not possible now).
+ */
+static const char *
+sim_ctl_remote_act(struct sim_remote *r, struct sim_user *u, const char *action,
+    const struct json *o, int *status)
+{
+	const char *text = json_get_str(o, "text");
+	const struct json *h = json_get(o, "html");
+	int html = h != NULL && h->type == JSON_BOOL && h->u.b;
+
+	if (strcmp(action, "invite") == 0 || strcmp(action, "message") == 0) {
+		if (text == NULL || *text == '\0')
+			return "\"text\" is required";
+		*status = 409;
+		if (strcmp(action, "invite") == 0)
+			return sim_conv_remote_invite(r, u, text, json_get_str(o, "subject"), html);
+		return sim_conv_remote_message(r, u, text, html);
+	}
+	*status = 409;
+	if (strcmp(action, "typing") == 0)
+		return sim_conv_remote_typing(r, u);
+	return sim_conv_remote_leave(r, u);
 }
 
 /* Actions of one remote party. */
@@ -70,24 +118,14 @@ static void
 sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action,
     const struct json *o)
 {
-	const char *to = o ? json_get_str(o, "to") : NULL, *text = o ? json_get_str(o, "text") : NULL;
-	const struct json *html = o ? json_get(o, "html") : NULL;
+	const char *to = o ? json_get_str(o, "to") : NULL;
 	struct sim_user *u = to != NULL ? sim_user_find(to) : NULL;
 	const char *err = NULL;
 	int status = 400;
 	char ebuf[128];
-	struct buf b;
-	struct jw w;
 
 	if (strcmp(action, "received") == 0) {
-		buf_init(&b);
-		jw_init(&w, &b);
-		jw_obj_begin(&w);
-		jw_kstr(&w, "uri", r->uri);
-		jw_key(&w, "received");
-		sim_remote_write_log(&w, r);
-		jw_obj_end(&w);
-		http_req_reply_buf(req, 200, "application/json", &b);
+		sim_ctl_received(req, r);
 		return;
 	}
 	if (o == NULL) {
@@ -99,23 +137,12 @@ sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action,
 			err = ebuf;
 	} else if (u == NULL)
 		err = "\"to\" must name a configured user";
-	else if (strcmp(action, "invite") == 0 || strcmp(action, "message") == 0) {
-		if (text == NULL || *text == '\0')
-			err = "\"text\" is required";
-		else if ((status = 409) && strcmp(action, "invite") == 0)
-			err = sim_conv_remote_invite(r, u, text, json_get_str(o, "subject"),
-			    html != NULL && html->type == JSON_BOOL && html->u.b);
-		else
-			err = sim_conv_remote_message(r, u, text,
-			    html != NULL && html->type == JSON_BOOL && html->u.b);
-	} else if (strcmp(action, "typing") == 0 && (status = 409))
-		err = sim_conv_remote_typing(r, u);
-	else if (strcmp(action, "leave") == 0 && (status = 409))
-		err = sim_conv_remote_leave(r, u);
-	else {
+	else if (strcmp(action, "invite") != 0 && strcmp(action, "message") != 0 &&
+	    strcmp(action, "typing") != 0 && strcmp(action, "leave") != 0) {
 		sim_ctl_error(req, 404, "unknown remote action");
 		return;
-	}
+	} else
+		err = sim_ctl_remote_act(r, u, action, o, &status);
 	if (err != NULL)
 		sim_ctl_error(req, status, err);
 	else

@@ -170,6 +170,48 @@ sim_reply_json(struct http_req *req, int status, struct buf *b)
 	http_req_reply_buf(req, status, "application/json; charset=utf-8", b);
 }
 
+/* The reaper: release what was buried since the last turn. */
+static void
+sim_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_grave *g;
+
+	while ((g = TAILQ_FIRST(&simg.graves)) != NULL) {
+		TAILQ_REMOVE(&simg.graves, g, entry);
+		simg.ngraves--;
+		simg.released++;
+		g->release(g->obj);
+	}
+}
+
+/* Bury an object that is already unlinked and whose timers are stopped. */
+void
+sim_bury(struct sim_grave *g, void (*release)(void *), void *obj)
+{
+	g->release = release;
+	g->obj = obj;
+	TAILQ_INSERT_TAIL(&simg.graves, g, entry);
+	simg.ngraves++;
+	event_active(simg.reaper, 0, 0);
+}
+
+void
+sim_graves_init(void)
+{
+	TAILQ_INIT(&simg.graves);
+	simg.reaper = event_new(simg.base, -1, 0, sim_reap, NULL);
+}
+
+void
+sim_graves_free(void)
+{
+	if (simg.reaper == NULL)
+		return;
+	sim_reap(-1, 0, NULL);
+	event_free(simg.reaper);
+	simg.reaper = NULL;
+}
+
 /* A reply held back (slow fault, started_before_201); the request counts as outstanding. */
 struct sim_later {
 	struct sim_user *user;
@@ -178,7 +220,19 @@ struct sim_later {
 	const char *ctype;
 	struct buf body;
 	struct event *ev;
+	struct sim_grave grave;
 };
+
+/* Memory of a finished delayed reply (from the reaper). */
+static void
+sim_later_release(void *arg)
+{
+	struct sim_later *l = arg;
+
+	buf_free(&l->body);
+	event_free(l->ev);
+	free(l);
+}
 
 /* The delayed reply is due. */
 static void
@@ -189,8 +243,7 @@ sim_later_fire(evutil_socket_t fd, short what, void *arg)
 	http_req_set_abort(l->req, NULL, NULL);
 	http_req_reply_buf(l->req, l->status, l->ctype, &l->body);
 	l->user->outstanding--;
-	event_free(l->ev);
-	free(l);
+	sim_bury(&l->grave, sim_later_release, l);
 }
 
 /* The client went away before the delayed reply. */
@@ -200,9 +253,8 @@ sim_later_abort(struct http_req *req, void *arg)
 	struct sim_later *l = arg;
 
 	l->user->outstanding--;
-	buf_free(&l->body);
-	event_free(l->ev);
-	free(l);
+	evtimer_del(l->ev);
+	sim_bury(&l->grave, sim_later_release, l);
 }
 
 /* Reply after ms (the request counts as outstanding meanwhile). */
@@ -354,6 +406,7 @@ sim_start(struct event_base *base, const void *cfgp, char **cause)
 
 	simg.base = base;
 	simg.cfg = cfg;
+	sim_graves_init();
 	sim_app_init();
 	sim_remote_init();
 	if (cfg->tls_cert_file != NULL &&
@@ -398,6 +451,7 @@ sim_stop(void)
 	httpd_free(sim.httpd);
 	sim_auth_free();
 	sim_app_free();
+	sim_graves_free();	/* before the remotes: nothing buried refers to them */
 	sim_bridge_free();
 	sim_remote_free();
 	if (sim.tls != NULL)

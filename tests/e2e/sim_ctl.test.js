@@ -176,3 +176,60 @@ test('load.users generates users that can sign in; a configured phone shows on m
   const t = await sim.client();
   assert.equal(t.app._embedded.me.workPhoneNumber, 'tel:+1 425 555 0100');
 }));
+
+// Objects are never freed inside their own timer callbacks: a conversation
+// whose invitation times out, an application that expires idle, one killed by
+// the control API and a slow (delayed) reply are buried, and the reaper
+// releases them on the next loop turn; the state shows none left pending.
+test('ended conversations and applications are released by the reaper on the next turn', () => withSim({
+  'conversations.invitation_timeout_ms': 300 * h.slow, 'applications.idle_expiry_ms': 1500 * h.slow,
+}, async (sim) => {
+  const st0 = await sim.state();
+  assert.deepEqual(st0.reaper, { pending: 0, released: 0 });
+  const c = await sim.client();
+  const r = await c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body: { to: 'sip:silent@contoso.com' } });
+  assert.equal(r.status, 201);
+  const e = await c.ev('communication', 'messagingInvitation', 'completed', (x) => x.link.href === r.headers.location);
+  assert.equal(e.reason.subcode, 'Timeout');
+  const st1 = await sim.state();
+  assert.deepEqual(st1.applications[0].conversations, []);
+  assert.deepEqual(st1.reaper, { pending: 0, released: 1 }, 'the timed-out conversation');
+  // the idle expiry timer deletes the application from its own callback
+  await h.waitFor(async () => (await c.req('GET', c.app._links.self.href)).status === 404, 8000 * h.slow, 'idle expiry');
+  const st2 = await sim.state();
+  assert.deepEqual(st2.applications, []);
+  assert.deepEqual(st2.reaper, { pending: 0, released: 2 }, 'and the expired application');
+  // a delayed reply (slow fault) frees its holder after its own timer fired
+  const d = await sim.client();
+  await sim.ctl('POST', 'users/toshm@contoso.com/faults', { fault: 'slow', delay_ms: 50 });
+  assert.equal((await d.req('GET', d.app._links.self.href)).status, 200);
+  await sim.ctl('DELETE', 'users/toshm@contoso.com/faults');
+  const before = (await sim.state()).reaper.released;
+  assert.equal(before, 3, 'the delayed reply\'s holder');
+  assert.equal((await sim.ctl('POST', 'users/toshm@contoso.com/kill-applications')).status, 200);
+  const st3 = await sim.state();
+  assert.deepEqual(st3.applications, []);
+  assert.deepEqual(st3.reaper, { pending: 0, released: before + 1 }, 'the killed application');
+  assert.equal((await d.req('GET', d.app._links.self.href)).status, 404);
+}));
+
+// Style: the simulator's functions stay short (the JSON writers were split
+// into commented pieces); a function here is its name line to its closing brace.
+test('simulator sources: no function longer than 45 lines', () => {
+  const dir = path.join(h.srcdir, 'src', 'sim');
+  const long = [];
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.c'))) {
+    const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n');
+    let name = null;
+    let start = 0;
+    lines.forEach((l, i) => {
+      const m = /^([a-z_][a-z0-9_]*)\(/.exec(l);
+      if (m) [name, start] = [m[1], i];
+      else if (name && l === '}') {
+        if (i - start > 45) long.push(`${f}: ${name} (${i - start} lines)`);
+        name = null;
+      }
+    });
+  }
+  assert.deepEqual(long, []);
+});

@@ -181,6 +181,26 @@ test('application killed: 404, recreated, conversations reported ended, messagin
   assert.equal(d.find({ event: 'signed_in' }).length, 1);
 }));
 
+test('application killed: ready_again is reported once the new application is available, and commands work at once', () => withAgent({}, async (sim, d) => {
+  const conv = await connect(d);
+  assert.equal(d.find({ event: 'ready_again' }).length, 0);
+  await sim.ctl('POST', `users/${USER}/kill-applications`);
+  await d.cmd({ cmd: 'send', conversation: conv, text: 'meets the 404' });
+  await d.wait({ event: 'ended', conversation: conv });
+  await d.wait({ event: 'ready_again' });
+  const st = await sim.state();
+  assert.equal(st.applications.length, 1);
+  assert.equal(st.applications[0].available, true, 'told after makeMeAvailable');
+  // no retry loop needed now: the first command is accepted
+  const opid = `op-${Math.random()}`;
+  const done = await d.cmd({ cmd: 'start', to: LENEA, operationId: opid });
+  assert.equal(done.event, 'done', JSON.stringify(done));
+  assert.equal(done.ok, true, JSON.stringify(done));
+  await d.wait((e) => e.kind === 'invitation' && e.type === 'completed' && e.operationId === opid);
+  assert.equal(d.find({ event: 'ready_again' }).length, 1);
+  assert.equal(d.find({ event: 'signed_in' }).length, 1);
+}));
+
 test('resume: every conversation is reported ended, the channel goes on', () => withAgent({}, async (sim, d) => {
   const conv = await connect(d);
   await sim.ctl('POST', `users/${USER}/resume`);

@@ -410,6 +410,11 @@ fake_send_message(struct fake *f, struct http_req *req, int conv)
 	if (f->msg_n < FAKE_MAX_MSGS)
 		f->msgs[f->msg_n] = xstrndup(body, len);
 	f->msg_n++;
+	if (f->cmd_drop) {
+		f->cmd_drop = 0;
+		http_req_reset(req);	/* taken (maybe delivered), never answered */
+		return;
+	}
 	if (++f->send_inflight > 1)
 		f->send_overlap++;
 	s = xcalloc(1, sizeof(*s));

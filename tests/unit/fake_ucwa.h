@@ -52,6 +52,7 @@ struct fake {
 	int auto_connect;	/* outgoing invitations are accepted at once */
 	int cmd_fault;		/* next sendMessage answers this status ... */
 	int cmd_fault_html;	/* ... with an HTML body */
+	int cmd_drop;		/* next sendMessage is recorded, then its connection reset */
 	int msg_n;
 	char *msgs[FAKE_MAX_MSGS];	/* texts received by sendMessage, in order */
 	int send_inflight, send_overlap;	/* more than one sendMessage at once */

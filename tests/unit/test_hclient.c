@@ -5,9 +5,16 @@
  * connection refused, HTML error bodies, and URL parsing/resolution.
  * (Certificate checks run end to end: tests/e2e/ucwa_tls.test.js.)
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -28,9 +35,13 @@ struct peer {
 	char lasterr[512];
 	uint64_t hold_conn, cmd_conn;
 	int stop_after;
+	int dropped;		/* "/drop-once" requests dropped after reading them */
 };
 
-/* Peer handler: "/hold" is parked, "/html" is a 503 HTML page, else 200 echoing the path. */
+/*
+ * Peer handler: "/hold" is parked, "/html" is a 503 HTML page, the first
+ * "/drop-once" is read and answered with a TCP reset, else 200 echoing the path.
+ */
 static void
 peer_handler(struct http_req *req, void *arg)
 {
@@ -46,6 +57,10 @@ peer_handler(struct http_req *req, void *arg)
 	if (strcmp(path, "/hold") == 0) {
 		p->hold_conn = http_req_conn_id(req);
 		p->held = req;
+		return;
+	}
+	if (strcmp(path, "/drop-once") == 0 && p->dropped++ == 0) {
+		http_req_reset(req);	/* read it (maybe acted on it), then die */
 		return;
 	}
 	if (strcmp(path, "/html") == 0) {
@@ -372,6 +387,171 @@ START_TEST(test_server_closed_idle_connection)
 }
 END_TEST
 
+/* A request sent once on a kept-alive connection, then its connection dropped by the peer. */
+static void
+drop_after_read(const char *method, int *nreq, enum hclient_err *err, int *status)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+
+	peer_start(&p);
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/a"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	run(&p, 1);
+	ck_assert_int_eq(p.last.status, 200);
+	ck_assert_ptr_nonnull(hclient_request(o, method, url(&p, "/drop-once"), NULL, "msg", 3,
+	    2000, 0, on_resp, &p));
+	run(&p, 2);
+	ck_assert_int_eq(p.replies, 2);
+	ck_assert_int_eq(p.dropped >= 1, 1);
+	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]);	/* it went on the kept-alive one */
+	*nreq = p.nreq;
+	*err = p.last.err;
+	*status = p.last.status;
+	hclient_owner_free(o);
+	hclient_free(hc);
+	peer_stop(&p);
+}
+
+/* The server read a POST and dropped the connection: no second POST, a transport error. */
+START_TEST(test_post_not_resent_after_server_read_it)
+{
+	enum hclient_err err;
+	int nreq, status;
+
+	drop_after_read("POST", &nreq, &err, &status);
+	ck_assert_int_eq(nreq, 2);		/* the GET and ONE POST */
+	ck_assert_int_eq(err, HCLIENT_ERR_CLOSED);
+	ck_assert_int_eq(status, 0);
+}
+END_TEST
+
+/* The same for an idempotent GET (and DELETE): retried once on a new connection. */
+START_TEST(test_idempotent_request_retried_after_drop)
+{
+	enum hclient_err err;
+	int nreq, status;
+
+	drop_after_read("GET", &nreq, &err, &status);
+	ck_assert_int_eq(nreq, 3);		/* dropped, then answered */
+	ck_assert_int_eq(err, HCLIENT_OK);
+	ck_assert_int_eq(status, 200);
+	drop_after_read("DELETE", &nreq, &err, &status);
+	ck_assert_int_eq(nreq, 3);
+	ck_assert_int_eq(status, 200);
+}
+END_TEST
+
+/* A bare TCP peer driven step by step by the test (non-blocking sockets). */
+static int
+raw_listen(char *u, size_t ulen)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	snprintf(u, ulen, "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	return fd;
+}
+
+/* Accept a connection, running the client's loop meanwhile. */
+static int
+raw_accept(struct peer *p, int lfd)
+{
+	uint64_t until = util_now_ms() + 5000;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) < 0 && util_now_ms() < until)
+		event_base_loop(p->base, EVLOOP_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* Read one whole request (headers and Content-Length body) into buf. */
+static void
+raw_read_request(struct peer *p, int fd, char *buf, size_t len)
+{
+	uint64_t until = util_now_ms() + 5000;
+	size_t got = 0;
+	const char *end = NULL, *cl;
+	ssize_t n;
+
+	for (;;) {
+		buf[got] = '\0';
+		if (end == NULL)
+			end = strstr(buf, "\r\n\r\n");
+		cl = strstr(buf, "Content-Length: ");
+		if (end != NULL && got >= (size_t)(end + 4 - buf) +
+		    (cl != NULL ? strtoul(cl + 16, NULL, 10) : 0))
+			return;
+		ck_assert_msg(util_now_ms() < until, "no whole request");
+		if ((n = read(fd, buf + got, len - 1 - got)) > 0)
+			got += (size_t)n;
+		else
+			event_base_loop(p->base, EVLOOP_NONBLOCK);
+	}
+}
+
+/* Answer 200 with a keep-alive body. */
+static void
+raw_reply(int fd, const char *body)
+{
+	char r[256];
+	int n = snprintf(r, sizeof(r), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+
+	ck_assert_int_eq(write(fd, r, (size_t)n), n);
+}
+
+/*
+ * The peer closed an idle connection and the loop has not seen it yet when a
+ * POST is started: the POST goes on a new connection, once.
+ */
+START_TEST(test_post_avoids_idle_connection_closed_unseen)
+{
+	struct peer p;
+	struct hclient *hc;
+	struct hclient_owner *o;
+	char req[2048];
+	int lfd, fd1, fd2;
+
+	memset(&p, 0, sizeof(p));
+	p.base = event_base_new();
+	lfd = raw_listen(p.url, sizeof(p.url));
+	hc = client_new(&p);
+	o = hclient_owner_new(hc, 10);
+	hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0, on_resp, &p);
+	fd1 = raw_accept(&p, lfd);
+	raw_read_request(&p, fd1, req, sizeof(req));
+	raw_reply(fd1, "{}");
+	run(&p, 1);
+	ck_assert_int_eq(p.last.status, 200);
+	close(fd1);		/* the FIN is on its way; the loop does not run before the POST */
+	hclient_request(o, "POST", url(&p, "/2"), NULL, "x", 1, 2000, 0, on_resp, &p);
+	fd2 = raw_accept(&p, lfd);
+	raw_read_request(&p, fd2, req, sizeof(req));
+	ck_assert_ptr_nonnull(strstr(req, "POST /2 "));
+	raw_reply(fd2, "{\"second\":1}");
+	run(&p, 2);
+	ck_assert_int_eq(p.last.err, HCLIENT_OK);
+	ck_assert_str_eq(p.lastbody, "{\"second\":1}");
+	ck_assert_int_eq(accept(lfd, NULL, NULL) < 0 && errno == EAGAIN, 1);	/* no third */
+	close(fd2);
+	close(lfd);
+	hclient_owner_free(o);
+	hclient_free(hc);
+	event_base_free(p.base);
+}
+END_TEST
+
 /* Each response starts the next request from inside the callback (as the P-GET loop does). */
 struct chain {
 	struct peer *p;
@@ -444,6 +624,9 @@ hclient_suite(void)
 	UNIT_ADD(s, test_cancel_means_no_callback);
 	UNIT_ADD(s, test_refused_and_html_error);
 	UNIT_ADD(s, test_server_closed_idle_connection);
+	UNIT_ADD(s, test_post_not_resent_after_server_read_it);
+	UNIT_ADD(s, test_idempotent_request_retried_after_drop);
+	UNIT_ADD(s, test_post_avoids_idle_connection_closed_unseen);
 	UNIT_ADD(s, test_request_started_from_callback_survives_idle_timer);
 	UNIT_ADD(s, test_url_parse);
 	UNIT_ADD(s, test_url_resolve_and_query);

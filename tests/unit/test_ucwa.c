@@ -21,6 +21,8 @@ struct t {
 	struct ucwa *u;
 	struct ucwa_agent *a;
 	int signed_in;
+	int ready_again;
+	int ready_in_cb;	/* ucwa_agent_ready() inside ready_again */
 	int failed;
 	enum ucwa_failure failure;
 	char why[512];
@@ -53,6 +55,15 @@ cb_signed_in(void *arg)
 		ucwa_agent_free(t->a);	/* inside the agent's own callback */
 		t->a = NULL;
 	}
+}
+
+static void
+cb_ready_again(void *arg)
+{
+	struct t *t = arg;
+
+	t->ready_again++;
+	t->ready_in_cb = ucwa_agent_ready(t->a);
 }
 
 static void
@@ -120,7 +131,8 @@ cb_done(const struct ucwa_result *r, void *arg)
 	snprintf(t->last_location, sizeof(t->last_location), "%s", r->location ? r->location : "");
 }
 
-static const struct ucwa_cbs cbs = { cb_signed_in, cb_failed, cb_change, cb_ended };
+static const struct ucwa_cbs cbs = { cb_signed_in, cb_failed, cb_change, cb_ended,
+	cb_ready_again };
 
 static void
 conf_default(struct t *t, struct ucwa_conf *c, int discovery)
@@ -385,9 +397,11 @@ START_TEST(test_application_lost_is_recreated)
 	fake_start(&t.f);
 	conf_default(&t, &c, 1);
 	t_connected(&t, &c);
+	ck_assert_int_eq(t.ready_again, 0);
 	fake_kill_app(&t.f);
 	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && t.f.mma_n == 2 && t.f.pget != NULL &&
-	    ucwa_agent_ready(t.a));
+	    t.ready_again == 1);
+	ck_assert_int_eq(t.ready_in_cb, 1);	/* told when it is ready, not before */
 	ck_assert_ptr_nonnull(strstr(t.ended_why, "ApplicationNotFound"));
 	ck_assert_int_eq(t.signed_in, 1);	/* not told twice */
 	ck_assert_int_eq(t.failed, 0);
@@ -396,6 +410,7 @@ START_TEST(test_application_lost_is_recreated)
 	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-2", NULL, NULL,
 	    cb_done, &t));
 	WAIT(&t, t.inv_completed == 2);
+	ck_assert_int_eq(t.ready_again, 1);	/* once per recovery */
 	t_stop(&t);
 }
 END_TEST
@@ -553,6 +568,33 @@ START_TEST(test_command_errors)
 }
 END_TEST
 
+/*
+ * A sendMessage the server read before its connection died is reported
+ * failed (status 0) and never sent again; the queue goes on.
+ */
+START_TEST(test_send_message_not_duplicated_on_dropped_connection)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.cmd_drop = 1;
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "once", NULL, cb_done, &t));
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "next", NULL, cb_done, &t));
+	WAIT(&t, t.done_err == 1 && t.done_ok == 2);
+	ck_assert_int_eq(t.last.status, 201);	/* "next" */
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.f.msg_n, 2);
+	ck_assert_str_eq(t.f.msgs[0], "once");
+	ck_assert_str_eq(t.f.msgs[1], "next");
+	ck_assert_int_eq(t.done_err, 1);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_incoming_first_message_once)
 {
 	struct t t;
@@ -678,7 +720,7 @@ START_TEST(test_persistent_403_rediscovers)
 	ck_assert_int_eq(t.last.status, 403);
 	ck_assert_str_eq(t.last_subcode, "InvalidToken");
 	/* discovered again: a new grant, a new application, conversations ended */
-	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && ucwa_agent_ready(t.a));
+	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && ucwa_agent_ready(t.a) && t.ready_again == 1);
 	ck_assert_int_eq(t.f.token_n, 3);
 	ck_assert_int_eq(t.failed, 0);
 	ck_assert_int_eq(t.signed_in, 1);
@@ -727,6 +769,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_pget_replaced_same_url_again);
 	UNIT_ADD(s, test_pget_timeout_regets_same_url);
 	UNIT_ADD(s, test_command_errors);
+	UNIT_ADD(s, test_send_message_not_duplicated_on_dropped_connection);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
