@@ -16,19 +16,19 @@
 #include <event2/event.h>
 
 struct agent {
-	char *name;		/* the user name the desktop signs in with */
-	char user_id[33];	/* 32 hex digits, stable per name */
-	char device_id[37];	/* UUID form, stable per name */
-	char state_id[37];	/* id of the current userState */
-	int ready;		/* Ready (1) or NotReady (0) */
-	int cc_session;		/* StartContactCenterSession done */
-	char *phone;		/* the agent's own number, when known */
-	char *first_name;	/* from the UCWA "me" name, when known */
+	char *name;	    /* the user name the desktop signs in with */
+	char user_id[33];   /* 32 hex digits, stable per name */
+	char device_id[37]; /* UUID form, stable per name */
+	char state_id[37];  /* id of the current userState */
+	int ready;	    /* Ready (1) or NotReady (0) */
+	int cc_session;	    /* StartContactCenterSession done */
+	char *phone;	    /* the agent's own number, when known */
+	char *first_name;   /* from the UCWA "me" name, when known */
 	char *last_name;
-	char *base_uri;		/* "scheme://host/api/v2" of the agent's last request */
+	char *base_uri; /* "scheme://host/api/v2" of the agent's last request */
 	uint64_t last_seen_ms;
-	void *ucwa;		/* the agent's UCWA client, owned by the UCWA layer */
-	void *data;		/* for the GWS layer */
+	void *ucwa; /* the agent's UCWA client, owned by the UCWA layer */
+	void *data; /* for the GWS layer */
 };
 
 struct agents;

@@ -21,9 +21,9 @@
 #include "json.h"
 #include "log.h"
 
-#define AUTH_SID_LEN	32	/* base62: about 190 bits */
-#define AUTH_BUCKETS	4096
-#define AUTH_MAX_CRED	1024	/* longest user:password accepted */
+#define AUTH_SID_LEN  32 /* base62: about 190 bits */
+#define AUTH_BUCKETS  4096
+#define AUTH_MAX_CRED 1024 /* longest user:password accepted */
 
 struct auth_user;
 
@@ -191,7 +191,8 @@ auth_user_get(struct auth *a, const char *user)
 	unsigned b = auth_bucket(user);
 	struct auth_user *u;
 
-	LIST_FOREACH(u, &a->users[b], hash) {
+	LIST_FOREACH(u, &a->users[b], hash)
+	{
 		if (strcmp(u->name, user) == 0)
 			return u;
 	}
@@ -211,7 +212,8 @@ auth_session_room(struct auth *a, const char *user)
 
 	if (u->n >= (unsigned)a->cfg->auth_max_sessions_per_user &&
 	    (old = TAILQ_FIRST(&u->sessions)) != NULL) {
-		log_debug("auth: %s has %u sessions (auth.max_sessions_per_user): ending the oldest",
+		log_debug(
+		    "auth: %s has %u sessions (auth.max_sessions_per_user): ending the oldest",
 		    user, u->n);
 		auth_session_free(a, old);
 	} else if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
@@ -236,7 +238,7 @@ auth_session_new(struct auth *a, const char *user)
 	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 15, hex + 18);
 	s->user = xstrdup(user);
-	s->u = auth_user_get(a, user);	/* made again if the room-making freed it */
+	s->u = auth_user_get(a, user); /* made again if the room-making freed it */
 	s->u->n++;
 	TAILQ_INSERT_TAIL(&s->u->sessions, s, by_user);
 	s->last = util_now_ms();
@@ -284,7 +286,8 @@ auth_session_find(struct auth *a, struct http_req *req)
 	while (auth_cookie_next(&pos, id, sizeof id) == 0) {
 		if (strlen(id) != AUTH_SID_LEN)
 			continue;
-		LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash) {
+		LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash)
+		{
 			if (util_streq_ct(s->id, id))
 				return s;
 		}
@@ -384,13 +387,13 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 		http_req_add_header(req, "X-CSRF-TOKEN", s->csrf);
 	} else if (a->cfg->auth_csrf_enforce && !(flags & AUTH_NO_CSRF) && auth_is_write(m) &&
 	    (is_new || (tok = http_req_header(req, "X-CSRF-TOKEN")) == NULL ||
-	    !util_streq_ct(tok, s->csrf))) {
+		!util_streq_ct(tok, s->csrf))) {
 		log_info("auth: %s: %s %s refused: missing or invalid CSRF token", s->user, m,
 		    http_req_path(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
 		return;
 	}
-	user = xstrdup(s->user);	/* ok() may end the session (logout) */
+	user = xstrdup(s->user); /* ok() may end the session (logout) */
 	ok(req, user, arg);
 	free(user);
 }
@@ -418,8 +421,8 @@ auth_verified(void *arg, int good)
 		log_info("auth: %s: bad credentials for user %s", http_req_peer(req), p->user);
 		auth_deny(req);
 	} else {
-		log_warn("auth: %s: could not check the credentials of %s", http_req_peer(req),
-		    p->user);
+		log_warn(
+		    "auth: %s: could not check the credentials of %s", http_req_peer(req), p->user);
 		gws_reply_error(req, 503, GWS_INTERNAL, "Authentication service is not available");
 	}
 	if (p->in_start)
@@ -471,8 +474,7 @@ auth_parse_basic(const char *h, struct buf *out, const char **pass)
 
 /* Check Basic credentials through the verifier. */
 static void
-auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_ok_cb ok,
-    void *arg)
+auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_ok_cb ok, void *arg)
 {
 	struct auth_pending *p;
 	const char *pass;
@@ -576,8 +578,8 @@ auth_static_check(const struct json *users, const char *user, const char *passwo
 
 /* The static verifier: answers at once from auth.users. */
 static void *
-auth_static_start(void *ctx, const char *user, const char *password, auth_verify_done done,
-    void *arg)
+auth_static_start(
+    void *ctx, const char *user, const char *password, auth_verify_done done, void *arg)
 {
 	struct auth *a = ctx;
 	const struct json *users = a->cfg->auth_users ? json_root(a->cfg->auth_users) : NULL;
@@ -601,13 +603,17 @@ auth_check_users(const struct json *v, char **freeit)
 		    (u = json_get_str(e, "user")) == NULL || *u == '\0' || strchr(u, ':') ||
 		    (salt = json_get_str(e, "salt")) == NULL ||
 		    (hash = json_get_str(e, "password_sha256")) == NULL) {
-			xasprintf(freeit, "entry %zu: expected {\"user\", \"salt\", \"password_sha256\"}"
-			    " and nothing else (user non-empty, without ':')", i + 1);
+			xasprintf(freeit,
+			    "entry %zu: expected {\"user\", \"salt\", \"password_sha256\"}"
+			    " and nothing else (user non-empty, without ':')",
+			    i + 1);
 			return *freeit;
 		}
 		if (strlen(hash) != 64 || strspn(hash, UTIL_HEX) != 64) {
-			xasprintf(freeit, "entry %zu (%s): password_sha256 must be 64 lower-case hex "
-			    "digits", i + 1, u);
+			xasprintf(freeit,
+			    "entry %zu (%s): password_sha256 must be 64 lower-case hex "
+			    "digits",
+			    i + 1, u);
 			return *freeit;
 		}
 	}

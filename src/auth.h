@@ -27,8 +27,8 @@ struct auth;
 typedef void (*auth_verify_done)(void *arg, int ok);
 struct auth_verifier {
 	const char *name;
-	void *(*start)(void *ctx, const char *user, const char *password,
-	    auth_verify_done done, void *arg);
+	void *(*start)(
+	    void *ctx, const char *user, const char *password, auth_verify_done done, void *arg);
 	void (*cancel)(void *ctx, void *handle);
 	void *ctx;
 };
@@ -37,7 +37,7 @@ struct auth_verifier {
 typedef void (*auth_ok_cb)(struct http_req *, const char *agent, void *arg);
 
 /* Flags for auth_request. */
-#define AUTH_NO_CSRF	0x1	/* never enforce CSRF (the Bayeux endpoint) */
+#define AUTH_NO_CSRF 0x1 /* never enforce CSRF (the Bayeux endpoint) */
 
 struct auth *auth_create(struct event_base *, const struct config *);
 void auth_set_config(struct auth *, const struct config *);

@@ -25,10 +25,10 @@
 #include "json.h"
 #include "log.h"
 
-#define COMETD_ID_LEN		32	/* base62: about 190 bits */
-#define COMETD_BUCKETS		4096
-#define COMETD_MAX_SUBS		64	/* subscriptions per client */
-#define COMETD_PATH		"/api/v2/notifications"
+#define COMETD_ID_LEN	32 /* base62: about 190 bits */
+#define COMETD_BUCKETS	4096
+#define COMETD_MAX_SUBS 64 /* subscriptions per client */
+#define COMETD_PATH	"/api/v2/notifications"
 
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
@@ -56,7 +56,7 @@ struct cometd_client {
 	struct buf parked_pre;
 	char *parked_id;
 	int parked_multi;
-	int hold_events;	/* answering a superseded connect: no messages */
+	int hold_events; /* answering a superseded connect: no messages */
 	struct event *timer;
 	int dead;
 	LIST_ENTRY(cometd_client) hash;
@@ -171,7 +171,8 @@ cometd_agent_get(struct cometd *cd, const char *name, int make)
 	unsigned b = cometd_bucket(name);
 	struct cometd_agent *a;
 
-	LIST_FOREACH(a, &cd->agents[b], hash) {
+	LIST_FOREACH(a, &cd->agents[b], hash)
+	{
 		if (strcmp(a->name, name) == 0)
 			return a;
 	}
@@ -265,7 +266,8 @@ cometd_client_find(struct cometd *cd, const char *id, const char *agent)
 
 	if (id == NULL || strlen(id) != COMETD_ID_LEN)
 		return NULL;
-	LIST_FOREACH(c, &cd->clients[cometd_bucket(id)], hash) {
+	LIST_FOREACH(c, &cd->clients[cometd_bucket(id)], hash)
+	{
 		if (!util_streq_ct(c->id, id))
 			continue;
 		if (strcmp(c->agent->name, agent) != 0) {
@@ -454,7 +456,8 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 
 	if (json_get_str(msg, "version") == NULL || !cometd_offers_long_polling(types)) {
 		cometd_reply_error(x, msg, "/meta/handshake",
-		    "400::version and supportedConnectionTypes with long-polling are required", "none");
+		    "400::version and supportedConnectionTypes with long-polling are required",
+		    "none");
 		return;
 	}
 	if (x->cd->draining || cometd_make_room(x->cd, cometd_agent_get(x->cd, x->agent, 0)) != 0) {
@@ -752,7 +755,8 @@ cometd_browser_parked(struct cometd_client *c)
 
 	if (c->browser[0] == '\0')
 		return 0;
-	TAILQ_FOREACH(o, &c->agent->clients, by_agent) {
+	TAILQ_FOREACH(o, &c->agent->clients, by_agent)
+	{
 		if (o != c && o->parked != NULL && strcmp(o->browser, c->browser) == 0)
 			n++;
 	}
@@ -815,7 +819,8 @@ cometd_connect_finish(struct cometd_ctx *x)
 	buf_free(&idb);
 	http_req_set_abort(x->req, cometd_parked_abort, c);
 	cometd_client_arm(c, hold);
-	log_debug("cometd: client %.8s... of %s: connect parked for %lld ms", c->id, x->agent, hold);
+	log_debug(
+	    "cometd: client %.8s... of %s: connect parked for %lld ms", c->id, x->agent, hold);
 }
 
 /* One message of a request (not a handshake). */
@@ -826,7 +831,8 @@ cometd_message(struct cometd_ctx *x, const struct json *msg)
 	struct cometd_client *c;
 
 	if (msg->type != JSON_OBJECT || channel == NULL || *channel != '/') {
-		cometd_reply_error(x, msg, channel && *channel == '/' ? channel : "/meta/unsuccessful",
+		cometd_reply_error(x, msg,
+		    channel && *channel == '/' ? channel : "/meta/unsuccessful",
 		    "400::a message must be an object with a channel", NULL);
 		return;
 	}
@@ -836,7 +842,8 @@ cometd_message(struct cometd_ctx *x, const struct json *msg)
 	}
 	if (strcmp(channel, "/meta/connect") == 0) {
 		if (x->connect != NULL)
-			cometd_reply_error(x, msg, channel, "400::one /meta/connect per request", NULL);
+			cometd_reply_error(
+			    x, msg, channel, "400::one /meta/connect per request", NULL);
 		else {
 			x->connect = c;
 			x->connect_msg = msg;
@@ -875,8 +882,8 @@ cometd_bad_request(struct http_req *req, const char *why)
 
 /* The messages of a body: an array, or a single object. */
 static int
-cometd_messages(const struct json *root, const struct json **one, const struct json *const **v,
-    size_t *n)
+cometd_messages(
+    const struct json *root, const struct json **one, const struct json *const **v, size_t *n)
 {
 	if (root->type == JSON_OBJECT) {
 		*one = root;
@@ -910,7 +917,8 @@ cometd_bayeux(struct http_req *req, const char *agent, void *arg)
 	}
 	if (cometd_messages(json_root(doc), &one, &msgs, &n) != 0) {
 		json_doc_free(doc);
-		cometd_bad_request(req, "the body must be a non-empty array of messages or a message");
+		cometd_bad_request(
+		    req, "the body must be a non-empty array of messages or a message");
 		return;
 	}
 	buf_init(&x.out);
@@ -920,7 +928,7 @@ cometd_bayeux(struct http_req *req, const char *agent, void *arg)
 		if (ch != NULL && strcmp(ch, "/meta/handshake") == 0)
 			break;
 	}
-	if (i < n)	/* a handshake: other messages in the request are ignored */
+	if (i < n) /* a handshake: other messages in the request are ignored */
 		cometd_handshake(&x, msgs[i]);
 	else {
 		for (i = 0; i < n; i++)
@@ -954,7 +962,7 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
 	if (c->parked != NULL)
-		cometd_client_arm(c, 0);	/* wake at the next turn: bursts share a batch */
+		cometd_client_arm(c, 0); /* wake at the next turn: bursts share a batch */
 	return 1;
 }
 
@@ -991,7 +999,7 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	jw_raw(&w, data_json);
 	jw_obj_end(&w);
 	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, by_agent);	/* c may be removed (overflow) */
+		next = TAILQ_NEXT(c, by_agent); /* c may be removed (overflow) */
 		if (cometd_client_matches(c, channel))
 			n += cometd_enqueue(c, text.data, text.len);
 	}
@@ -1008,7 +1016,8 @@ cometd_drain(struct cometd *cd)
 
 	cd->draining = 1;
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		LIST_FOREACH(c, &cd->clients[i], hash) {
+		LIST_FOREACH(c, &cd->clients[i], hash)
+		{
 			if (c->parked != NULL) {
 				cometd_connect_answer(c, "retry", NULL);
 				n++;

@@ -38,8 +38,7 @@ int cometd_route(struct cometd *, struct http_req *);
  * next loop turn (so a burst goes out as one batch). Returns the number of
  * clients it was queued for, or -1 if channel is not a valid channel name.
  */
-int cometd_publish(struct cometd *, const char *agent, const char *channel,
-    const char *data_json);
+int cometd_publish(struct cometd *, const char *agent, const char *channel, const char *data_json);
 
 unsigned cometd_nclients(const struct cometd *);
 /* Live clients of one agent. */

@@ -8,8 +8,7 @@
 
 #include "cometd.h"
 
-#define COMETD_SEGCHARS \
-	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!~()$@"
+#define COMETD_SEGCHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!~()$@"
 
 /* Whether s is a channel name, or with allow_wild also a trailing-wildcard pattern. */
 int
@@ -39,7 +38,7 @@ cometd_channel_match(const char *pattern, const char *channel)
 	const char *rest;
 
 	if (plen >= 3 && strcmp(pattern + plen - 3, "/**") == 0) {
-		pre = plen - 2;	/* keep the '/' */
+		pre = plen - 2; /* keep the '/' */
 		return strncmp(pattern, channel, pre) == 0 && channel[pre] != '\0';
 	}
 	if (plen >= 2 && strcmp(pattern + plen - 2, "/*") == 0) {

@@ -12,8 +12,8 @@
 #include "gws.h"
 #include "json.h"
 
-#define COMETD_PUBLISH_PATH	"/api/v2/diagnostics/publish"
-#define COMETD_SESSION_PATH	"/api/v2/diagnostics/session"
+#define COMETD_PUBLISH_PATH "/api/v2/diagnostics/publish"
+#define COMETD_SESSION_PATH "/api/v2/diagnostics/session"
 
 /* Check one {"channel","data"} of the publish endpoint. */
 static const char *
@@ -33,8 +33,8 @@ cometd_diag_check(const struct json *m)
 
 /* The messages of a publish body, all checked; NULL if good, else why not. */
 static const char *
-cometd_diag_list(const struct json *root, const struct json **one,
-    const struct json *const **v, size_t *n)
+cometd_diag_list(
+    const struct json *root, const struct json **one, const struct json *const **v, size_t *n)
 {
 	const struct json *list = root;
 	const char *why = NULL;

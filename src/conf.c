@@ -19,11 +19,11 @@
 /* State of one load. */
 struct conf_load {
 	const struct conf_schema *schema;
-	const char *file;	/* name used in messages */
+	const char *file; /* name used in messages */
 	void *target;
 	struct buf problems;
 	int nproblems;
-	unsigned char *seen;	/* per row: set by the file or an override */
+	unsigned char *seen; /* per row: set by the file or an override */
 };
 
 /* Record a problem at a position (line 0 = from the command line). */
@@ -140,8 +140,10 @@ conf_distance(const char *a, const char *b)
 		row[0] = (unsigned)i;
 		for (size_t j = 1; j <= la; j++) {
 			tmp = row[j];
-			row[j] = a[j - 1] == b[i - 1] ? prev : 1 + (prev < row[j - 1] ?
-			    (prev < row[j] ? prev : row[j]) : (row[j - 1] < row[j] ? row[j - 1] : row[j]));
+			row[j] = a[j - 1] == b[i - 1] ? prev
+						      : 1 +
+				(prev < row[j - 1] ? (prev < row[j] ? prev : row[j])
+						   : (row[j - 1] < row[j] ? row[j - 1] : row[j]));
 			prev = tmp;
 		}
 	}
@@ -184,8 +186,7 @@ conf_clear_value(const struct conf_row *r, void *target)
 		json_doc_free(*(struct json_doc **)field);
 		*(struct json_doc **)field = NULL;
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -279,8 +280,8 @@ conf_store_strlist(struct conf_load *l, const struct conf_row *r, const struct j
 		const struct json *e = v->u.arr.v[i];
 
 		if (e->type != JSON_STRING) {
-			conf_problem(l, e->line, e->col, "%s[%zu]: expected a string, got %s", r->key,
-			    i, json_type_name(e->type));
+			conf_problem(l, e->line, e->col, "%s[%zu]: expected a string, got %s",
+			    r->key, i, json_type_name(e->type));
 			return -1;
 		}
 		if (conf_check_len(l, r, e) != 0)
@@ -336,8 +337,8 @@ conf_store(struct conf_load *l, const struct conf_row *r, const struct json *v)
 			*(int *)field = v->u.b;
 			rc = 0;
 		} else
-			conf_problem(l, v->line, v->col, "%s: expected true or false, got %s", r->key,
-			    json_type_name(v->type));
+			conf_problem(l, v->line, v->col, "%s: expected true or false, got %s",
+			    r->key, json_type_name(v->type));
 		break;
 	}
 	if (rc == 0)
@@ -353,8 +354,8 @@ conf_unknown(struct conf_load *l, const struct json_member *m, const char *path)
 	const char *near = conf_suggest(l->schema, path);
 
 	if (near != NULL)
-		conf_problem(l, m->line, m->col, "unknown key \"%s\" (did you mean \"%s\"?)", path,
-		    near);
+		conf_problem(
+		    l, m->line, m->col, "unknown key \"%s\" (did you mean \"%s\"?)", path, near);
 	else
 		conf_problem(l, m->line, m->col, "unknown key \"%s\"", path);
 }
@@ -513,8 +514,8 @@ conf_parse_file(struct conf_load *l, const char *file)
 
 /* Load a configuration; see conf.h. */
 void *
-conf_load(const struct conf_schema *s, const char *file, const struct conf_overrides *o,
-    char **problems)
+conf_load(
+    const struct conf_schema *s, const char *file, const struct conf_overrides *o, char **problems)
 {
 	struct conf_load l = { .schema = s, .file = file ? file : "(defaults)" };
 	struct json_doc *doc, **holders;
@@ -581,8 +582,7 @@ conf_same(const struct conf_row *r, const void *a, const void *b)
 				return 0;
 		}
 		return 1;
-	case CONF_JSON:
-		return 0;
+	case CONF_JSON: return 0;
 	}
 	return 0;
 }

@@ -14,12 +14,12 @@
 #include "json.h"
 
 enum conf_type {
-	CONF_STR,	/* char *, NULL when unset */
-	CONF_INT,	/* long long, within [min, max] */
-	CONF_BOOL,	/* int */
-	CONF_ENUM,	/* int, index into enums[] */
-	CONF_STRLIST,	/* struct conf_strlist */
-	CONF_JSON,	/* struct json_doc *: any JSON value, checked by check() */
+	CONF_STR,     /* char *, NULL when unset */
+	CONF_INT,     /* long long, within [min, max] */
+	CONF_BOOL,    /* int */
+	CONF_ENUM,    /* int, index into enums[] */
+	CONF_STRLIST, /* struct conf_strlist */
+	CONF_JSON,    /* struct json_doc *: any JSON value, checked by check() */
 };
 
 struct conf_strlist {
@@ -33,10 +33,10 @@ struct conf_row {
 	const char *key;
 	enum conf_type type;
 	size_t off;
-	const char *def;	/* default as JSON text; NULL = unset */
-	long long min, max;	/* CONF_INT; CONF_STR/STRLIST: max = length limit (0 none) */
-	const char *const *enums;	/* CONF_ENUM: NULL-terminated names */
-	int reload;		/* SIGHUP may change it */
+	const char *def;	  /* default as JSON text; NULL = unset */
+	long long min, max;	  /* CONF_INT; CONF_STR/STRLIST: max = length limit (0 none) */
+	const char *const *enums; /* CONF_ENUM: NULL-terminated names */
+	int reload;		  /* SIGHUP may change it */
 	const char *doc;
 	/* Optional extra check: return NULL if good, else a message (static or malloc'd via *freeit). */
 	const char *(*check)(const struct json *, char **freeit);
@@ -46,7 +46,7 @@ struct conf_schema {
 	const char *program;
 	const struct conf_row *rows;
 	size_t nrows;
-	size_t size;	/* sizeof the target struct */
+	size_t size; /* sizeof the target struct */
 };
 
 /* An override from the command line: "key.path=value". */
@@ -68,8 +68,8 @@ void conf_overrides_free(struct conf_overrides *);
  * Returns the struct, or NULL with every problem in *problems (one per line,
  * "FILE:LINE:COL: message"), which the caller frees.
  */
-void *conf_load(const struct conf_schema *, const char *file, const struct conf_overrides *,
-    char **problems);
+void *conf_load(
+    const struct conf_schema *, const char *file, const struct conf_overrides *, char **problems);
 void conf_free(const struct conf_schema *, void *);
 
 /* Copy values of rows that SIGHUP may not change from old into new; return how many differed. */

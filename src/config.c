@@ -33,8 +33,10 @@ config_check_origins(const struct json *v, char **freeit)
 			continue;
 		if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) ||
 		    strchr(strstr(s, "//") + 2, '/') != NULL || strchr(s, '*') != NULL) {
-			xasprintf(freeit, "\"%s\": expected an origin such as https://desktop.example:8443"
-			    " (no path, no wildcard)", s);
+			xasprintf(freeit,
+			    "\"%s\": expected an origin such as https://desktop.example:8443"
+			    " (no path, no wildcard)",
+			    s);
 			return *freeit;
 		}
 	}
@@ -60,115 +62,117 @@ config_check_http_url(const struct json *v, char **freeit)
 
 static const struct conf_row config_rows[] = {
 	DAEMON_CONF_ROWS(struct config, "[\"http://127.0.0.1:8080\"]", "5000"),
-	{ "limits.max_header_bytes", CONF_INT, OFF(max_header_bytes), "16384", 1024, 1048576,
-	  NULL, 1, "largest request line, header line and header block accepted" },
+	{ "limits.max_header_bytes", CONF_INT, OFF(max_header_bytes), "16384", 1024, 1048576, NULL,
+	    1, "largest request line, header line and header block accepted" },
 	{ "limits.max_body_bytes", CONF_INT, OFF(max_body_bytes), "1048576", 1024, 67108864, NULL,
-	  1, "largest request body accepted" },
+	    1, "largest request body accepted" },
 	{ "limits.max_connections", CONF_INT, OFF(max_connections), "20000", 1, 1000000, NULL, 1,
-	  "open downstream connections at most; more are refused" },
+	    "open downstream connections at most; more are refused" },
 	{ "limits.header_timeout_ms", CONF_INT, OFF(header_timeout_ms), "10000", 100, 600000, NULL,
-	  1, "time a started request has to arrive completely" },
+	    1, "time a started request has to arrive completely" },
 	{ "limits.idle_timeout_ms", CONF_INT, OFF(idle_timeout_ms), "75000", 100, 3600000, NULL, 1,
-	  "idle keep-alive connections are closed after this" },
-	{ "limits.write_timeout_ms", CONF_INT, OFF(write_timeout_ms), "30000", 100, 600000, NULL,
-	  1, "a response that cannot be written for this long closes the connection" },
+	    "idle keep-alive connections are closed after this" },
+	{ "limits.write_timeout_ms", CONF_INT, OFF(write_timeout_ms), "30000", 100, 600000, NULL, 1,
+	    "a response that cannot be written for this long closes the connection" },
 
 	/* upstream: the UCWA client */
 	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), "\"http://127.0.0.1:8081/\"",
-	  0, 2048, NULL, 0, "autodiscover root (https://lyncdiscover.DOMAIN/); the default is "
-	  "ucwa-sim's default address; ignored when upstream.applications_url is set",
-	  config_check_http_url },
+	    0, 2048, NULL, 0,
+	    "autodiscover root (https://lyncdiscover.DOMAIN/); the default is "
+	    "ucwa-sim's default address; ignored when upstream.applications_url is set",
+	    config_check_http_url },
 	{ "upstream.applications_url", CONF_STR, OFF(up_applications_url), NULL, 0, 2048, NULL, 0,
-	  "the UCWA applications resource, skipping discovery", config_check_http_url },
+	    "the UCWA applications resource, skipping discovery", config_check_http_url },
 	{ "upstream.ca_file", CONF_STR, OFF(up_ca_file), NULL, 0, 4096, NULL, 0,
-	  "PEM CA certificates the server is verified against; unset: the system store" },
+	    "PEM CA certificates the server is verified against; unset: the system store" },
 	{ "upstream.verify", CONF_BOOL, OFF(up_verify), "true", 0, 0, NULL, 0,
-	  "verify the server certificate and host name" },
+	    "verify the server certificate and host name" },
 	{ "upstream.user_agent", CONF_STR, OFF(up_user_agent), "\"ucgw/" PACKAGE_VERSION "\"", 0,
-	  100, NULL, 0, "UserAgent of each UCWA application, and the HTTP User-Agent" },
+	    100, NULL, 0, "UserAgent of each UCWA application, and the HTTP User-Agent" },
 	{ "upstream.culture", CONF_STR, OFF(up_culture), "\"en-US\"", 0, 100, NULL, 0,
-	  "Culture of each UCWA application" },
-	{ "upstream.connect_timeout_ms", CONF_INT, OFF(up_connect_timeout_ms), "10000", 100,
-	  600000, NULL, 0, "time to resolve, connect and finish the TLS handshake" },
-	{ "upstream.request_timeout_ms", CONF_INT, OFF(up_request_timeout_ms), "30000", 100,
-	  600000, NULL, 0, "time every upstream request but the P-GET has to complete" },
+	    "Culture of each UCWA application" },
+	{ "upstream.connect_timeout_ms", CONF_INT, OFF(up_connect_timeout_ms), "10000", 100, 600000,
+	    NULL, 0, "time to resolve, connect and finish the TLS handshake" },
+	{ "upstream.request_timeout_ms", CONF_INT, OFF(up_request_timeout_ms), "30000", 100, 600000,
+	    NULL, 0, "time every upstream request but the P-GET has to complete" },
 	{ "upstream.pget_timeout_s", CONF_INT, OFF(up_pget_timeout_s), "180", 0, 1800, NULL, 0,
-	  "P-GET timeout asked of the server (180-1800; 0: the server's default)" },
+	    "P-GET timeout asked of the server (180-1800; 0: the server's default)" },
 	{ "upstream.pget_read_timeout_ms", CONF_INT, OFF(up_pget_read_timeout_ms), "240000", 1000,
-	  3600000, NULL, 0, "time a P-GET may stay unanswered; above the P-GET timeout" },
+	    3600000, NULL, 0, "time a P-GET may stay unanswered; above the P-GET timeout" },
 	{ "upstream.activity_interval_s", CONF_INT, OFF(up_activity_interval_s), "180", 1, 239,
-	  NULL, 0, "reportMyActivity period (UCWA wants less than 4 minutes)" },
+	    NULL, 0, "reportMyActivity period (UCWA wants less than 4 minutes)" },
 	{ "upstream.token_margin_s", CONF_INT, OFF(up_token_margin_s), "300", 0, 86400, NULL, 0,
-	  "renew the token this long before expires_in runs out" },
+	    "renew the token this long before expires_in runs out" },
 	{ "upstream.max_outstanding", CONF_INT, OFF(up_max_outstanding), "90", 2, 100, NULL, 0,
-	  "upstream requests in flight per agent (UCWA answers 429 above about 100)" },
+	    "upstream requests in flight per agent (UCWA answers 429 above about 100)" },
 	{ "upstream.max_send_queue", CONF_INT, OFF(up_max_send_queue), "256", 1, 100000, NULL, 0,
-	  "messages queued per conversation behind the one in flight" },
+	    "messages queued per conversation behind the one in flight" },
 	{ "upstream.backoff_min_ms", CONF_INT, OFF(up_backoff_min_ms), "500", 10, 600000, NULL, 0,
-	  "first retry delay of the P-GET and of sign-in steps (doubles, with jitter)" },
+	    "first retry delay of the P-GET and of sign-in steps (doubles, with jitter)" },
 	{ "upstream.backoff_max_ms", CONF_INT, OFF(up_backoff_max_ms), "30000", 10, 3600000, NULL,
-	  0, "longest retry delay" },
+	    0, "longest retry delay" },
 	{ "upstream.preview_wait_ms", CONF_INT, OFF(up_preview_wait_ms), "3000", 0, 60000, NULL, 0,
-	  "after accepting, how long to wait for the first message event before using the "
-	  "invitation's preview" },
-
+	    "after accepting, how long to wait for the first message event before using the "
+	    "invitation's preview" },
 
 	/* desktops: authentication and notifications */
 	{ "auth.verifier", CONF_ENUM, OFF(auth_verifier), "\"ucwa\"", 0, 0, config_verifiers, 0,
-	  "who checks desktop passwords: ucwa (the agent's own credentials sign it in to Skype "
-	  "for Business) or static (auth.users)" },
+	    "who checks desktop passwords: ucwa (the agent's own credentials sign it in to Skype "
+	    "for Business) or static (auth.users)" },
 	{ "agents.idle_timeout_ms", CONF_INT, OFF(agent_idle_ms), "900000", 1000, 86400000, NULL, 1,
-	  "an agent with no request and no CometD client for this long is signed out" },
+	    "an agent with no request and no CometD client for this long is signed out" },
 	{ "auth.users", CONF_JSON, OFF(auth_users), "[]", 0, 0, NULL, 1,
-	  "static verifier: [{\"user\", \"salt\", \"password_sha256\"}]", auth_check_users },
+	    "static verifier: [{\"user\", \"salt\", \"password_sha256\"}]", auth_check_users },
 	{ "auth.session_idle_ms", CONF_INT, OFF(auth_session_idle_ms), "1800000", 1000, 86400000,
-	  NULL, 1, "a JSESSIONID session unused for this long ends" },
+	    NULL, 1, "a JSESSIONID session unused for this long ends" },
 	{ "auth.max_sessions", CONF_INT, OFF(auth_max_sessions), "100000", 1, 10000000, NULL, 1,
-	  "sessions at most; the least recently used one ends first" },
+	    "sessions at most; the least recently used one ends first" },
 	{ "auth.max_sessions_per_user", CONF_INT, OFF(auth_max_sessions_per_user), "32", 1, 100000,
-	  NULL, 1, "sessions per user at most; that user's oldest one ends first" },
+	    NULL, 1, "sessions per user at most; that user's oldest one ends first" },
 	{ "auth.csrf_enforce", CONF_BOOL, OFF(auth_csrf_enforce), "false", 0, 0, NULL, 1,
-	  "POST/PUT/DELETE need the session's X-CSRF-TOKEN (else 403)" },
+	    "POST/PUT/DELETE need the session's X-CSRF-TOKEN (else 403)" },
 	{ "auth.cors_origins", CONF_STRLIST, OFF(auth_cors_origins), "[]", 0, 1024, NULL, 1,
-	  "origins allowed cross-origin requests with credentials", config_check_origins },
+	    "origins allowed cross-origin requests with credentials", config_check_origins },
 	{ "cometd.timeout_ms", CONF_INT, OFF(cometd_timeout_ms), "30000", 0, 300000, NULL, 1,
-	  "longest hold of a /meta/connect (advice.timeout)" },
+	    "longest hold of a /meta/connect (advice.timeout)" },
 	{ "cometd.interval_ms", CONF_INT, OFF(cometd_interval_ms), "0", 0, 60000, NULL, 1,
-	  "advice.interval: pause between a connect reply and the next connect" },
+	    "advice.interval: pause between a connect reply and the next connect" },
 	{ "cometd.max_interval_ms", CONF_INT, OFF(cometd_max_interval_ms), "10000", 100, 600000,
-	  NULL, 1, "a client that sends no connect for this long after a reply expires" },
+	    NULL, 1, "a client that sends no connect for this long after a reply expires" },
 	{ "cometd.max_queue", CONF_INT, OFF(cometd_max_queue), "1000", 1, 1000000, NULL, 1,
-	  "messages queued (unsent or unacknowledged) per client at most" },
+	    "messages queued (unsent or unacknowledged) per client at most" },
 	{ "cometd.max_clients", CONF_INT, OFF(cometd_max_clients), "100000", 1, 10000000, NULL, 1,
-	  "Bayeux clients at most (all agents)" },
+	    "Bayeux clients at most (all agents)" },
 	{ "cometd.max_clients_per_agent", CONF_INT, OFF(cometd_max_clients_per_agent), "16", 1,
-	  1000, NULL, 1, "Bayeux clients per agent at most; the oldest idle one goes first" },
-	{ "cometd.max_connects_per_browser", CONF_INT, OFF(cometd_max_connects_per_browser), "0",
-	  0, 1000, NULL, 1, "parked connects per browser (0: no limit); beyond: multiple-clients" },
+	    1000, NULL, 1, "Bayeux clients per agent at most; the oldest idle one goes first" },
+	{ "cometd.max_connects_per_browser", CONF_INT, OFF(cometd_max_connects_per_browser), "0", 0,
+	    1000, NULL, 1, "parked connects per browser (0: no limit); beyond: multiple-clients" },
 	{ "cometd.multi_interval_ms", CONF_INT, OFF(cometd_multi_interval_ms), "2000", 0, 60000,
-	  NULL, 1, "advice.interval given with multiple-clients advice" },
+	    NULL, 1, "advice.interval given with multiple-clients advice" },
 	{ "debug.publish_endpoint", CONF_BOOL, OFF(debug_publish_endpoint), "false", 0, 0, NULL, 1,
-	  "TEST ONLY: POST /api/v2/diagnostics/publish publishes to the caller's clients" },
+	    "TEST ONLY: POST /api/v2/diagnostics/publish publishes to the caller's clients" },
 
 	/* translation rules */
 	{ "translate.file", CONF_STR, OFF(translate_file), NULL, 0, 4096, NULL, 1,
-	  "translation rules file (docs/translation.md); unset: the built-in rules" },
+	    "translation rules file (docs/translation.md); unset: the built-in rules" },
 
 	/* recording of chosen agents' traffic as transcripts (record.c) */
 	{ "record.agents", CONF_STRLIST, OFF(record_agents), "[]", 0, 1000, NULL, 1,
-	  "agents whose IM requests are recorded as transcripts" },
+	    "agents whose IM requests are recorded as transcripts" },
 	{ "record.dir", CONF_STR, OFF(record_dir), NULL, 0, 4096, NULL, 1,
-	  "directory the transcripts are written to" },
+	    "directory the transcripts are written to" },
 	{ "record.mask_text", CONF_BOOL, OFF(record_mask_text), "false", 0, 0, NULL, 1,
-	  "write message texts as \"***\"" },
+	    "write message texts as \"***\"" },
 	{ "record.max_bytes", CONF_INT, OFF(record_max_bytes), "262144", 1024, 16777216, NULL, 1,
-	  "largest transcript written; larger ones are skipped with a warning" },
-
+	    "largest transcript written; larger ones are skipped with a warning" },
 
 };
 
 const struct conf_schema config_schema = {
-	"ucgw", config_rows, nitems(config_rows), sizeof(struct config),
+	"ucgw",
+	config_rows,
+	nitems(config_rows),
+	sizeof(struct config),
 };
 
 /* Whether any listener is https. */
@@ -221,7 +225,8 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {
-		buf_printf(problems, "%s: https listeners need tls.cert_file and tls.key_file\n", file);
+		buf_printf(
+		    problems, "%s: https listeners need tls.cert_file and tls.key_file\n", file);
 		return;
 	}
 	if ((ctx = tls_server_ctx(c->tls_cert_file, c->tls_key_file, 0, &cause)) == NULL) {
@@ -276,14 +281,19 @@ config_validate_upstream(const struct config *c, const char *file, struct buf *p
 
 	if (c->up_discovery_url == NULL && c->up_applications_url == NULL &&
 	    c->auth_verifier == CONFIG_VERIFIER_UCWA)
-		buf_printf(problems, "%s: auth.verifier \"ucwa\" needs upstream.discovery_url or "
-		    "upstream.applications_url\n", file);
-	if (c->up_pget_timeout_s != 0 && c->up_pget_timeout_s < 180)
-		buf_printf(problems, "%s: upstream.pget_timeout_s must be 0 or 180 to 1800\n", file);
-	if (pget_ms != 0 && c->up_pget_read_timeout_ms <= pget_ms)
-		buf_printf(problems, "%s: upstream.pget_read_timeout_ms (%lld) must exceed the P-GET "
-		    "timeout (%lld ms)\n", file, c->up_pget_read_timeout_ms, pget_ms);
-	if (c->up_backoff_min_ms > c->up_backoff_max_ms)
-		buf_printf(problems, "%s: upstream.backoff_min_ms is above upstream.backoff_max_ms\n",
+		buf_printf(problems,
+		    "%s: auth.verifier \"ucwa\" needs upstream.discovery_url or "
+		    "upstream.applications_url\n",
 		    file);
+	if (c->up_pget_timeout_s != 0 && c->up_pget_timeout_s < 180)
+		buf_printf(
+		    problems, "%s: upstream.pget_timeout_s must be 0 or 180 to 1800\n", file);
+	if (pget_ms != 0 && c->up_pget_read_timeout_ms <= pget_ms)
+		buf_printf(problems,
+		    "%s: upstream.pget_read_timeout_ms (%lld) must exceed the P-GET "
+		    "timeout (%lld ms)\n",
+		    file, c->up_pget_read_timeout_ms, pget_ms);
+	if (c->up_backoff_min_ms > c->up_backoff_max_ms)
+		buf_printf(problems,
+		    "%s: upstream.backoff_min_ms is above upstream.backoff_max_ms\n", file);
 }

@@ -41,9 +41,8 @@ struct config {
 	long long up_backoff_max_ms;
 	long long up_preview_wait_ms;
 
-
 	/* desktops: authentication (auth.c) and notifications (cometd.c) */
-	int auth_verifier;	/* CONFIG_VERIFIER_* */
+	int auth_verifier; /* CONFIG_VERIFIER_* */
 	long long agent_idle_ms;
 	struct json_doc *auth_users;
 	long long auth_session_idle_ms;
@@ -62,15 +61,13 @@ struct config {
 	int debug_publish_endpoint;
 
 	/* translation rules (xlate.c) */
-	char *translate_file;	/* NULL: the built-in rules */
+	char *translate_file; /* NULL: the built-in rules */
 
 	/* recording (record.c) */
 	struct conf_strlist record_agents;
 	char *record_dir;
 	int record_mask_text;
 	long long record_max_bytes;
-
-
 };
 
 enum { CONFIG_VERIFIER_STATIC, CONFIG_VERIFIER_UCWA };
@@ -86,6 +83,5 @@ struct ucwa_conf;
 void config_ucwa(const struct config *, struct ucwa_conf *);
 /* Cross-key checks of the upstream section. */
 void config_validate_upstream(const struct config *, const char *file, struct buf *problems);
-
 
 #endif

@@ -40,7 +40,8 @@ daemon_check_url(const char *url)
 	else
 		return "expected http://HOST:PORT or https://HOST:PORT";
 	colon = strrchr(hp, ':');
-	if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		return "expected a port after the host (0 picks a free one)";
 	if (atoi(colon + 1) > 65535)
 		return "port out of range (0 to 65535)";
@@ -54,7 +55,7 @@ daemon_check_listen(const struct json *v, char **freeit)
 	const char *msg;
 
 	if (v->type != JSON_ARRAY)
-		return NULL;	/* the type check names the problem */
+		return NULL; /* the type check names the problem */
 	if (v->u.arr.n == 0)
 		return "at least one listener is needed";
 	for (size_t i = 0; i < v->u.arr.n; i++) {
@@ -67,7 +68,6 @@ daemon_check_listen(const struct json *v, char **freeit)
 	}
 	return NULL;
 }
-
 
 /* Print "listening on HOST:PORT". */
 void
@@ -150,8 +150,8 @@ daemon_reload(struct daemon_state *d)
 		return;
 	}
 	if (conf_keep_static(d->prog->schema, cfg, old, &changed) > 0) {
-		log_warn("reload: %s can only change on restart; keeping the running value(s)",
-		    changed);
+		log_warn(
+		    "reload: %s can only change on restart; keeping the running value(s)", changed);
 		free(changed);
 	}
 	d->prog->apply(cfg, old);
@@ -215,10 +215,22 @@ daemon_args(struct daemon_state *d, int argc, char **argv, int *test, int *rc)
 				return -1;
 			}
 			break;
-		case 'h': daemon_usage(d->prog, stdout); *rc = 0; return -1;
-		case 'V': printf("%s %s\n", d->prog->name, UCGW_VERSION); *rc = 0; return -1;
-		case 'K': conf_print_keys(d->prog->schema); *rc = 0; return -1;
-		default: daemon_usage(d->prog, stderr); *rc = 2; return -1;
+		case 'h':
+			daemon_usage(d->prog, stdout);
+			*rc = 0;
+			return -1;
+		case 'V':
+			printf("%s %s\n", d->prog->name, UCGW_VERSION);
+			*rc = 0;
+			return -1;
+		case 'K':
+			conf_print_keys(d->prog->schema);
+			*rc = 0;
+			return -1;
+		default:
+			daemon_usage(d->prog, stderr);
+			*rc = 2;
+			return -1;
 		}
 	}
 	if (optind != argc) {

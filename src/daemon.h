@@ -17,7 +17,7 @@
 
 struct daemon_prog {
 	const char *name;
-	const char *summary;	/* one line for -h */
+	const char *summary; /* one line for -h */
 	const struct conf_schema *schema;
 	/* Checks across keys and files; append "FILE: message" lines to problems. */
 	void (*validate)(const void *cfg, const char *file, struct buf *problems);
@@ -38,18 +38,20 @@ struct daemon_prog {
  */
 extern const char *const daemon_log_levels[];
 const char *daemon_check_listen(const struct json *, char **freeit);
-#define DAEMON_CONF_ROWS(T, LISTEN, DRAIN) \
-	{ "listen", CONF_STRLIST, offsetof(T, listen), LISTEN, 0, 256, NULL, 0, \
-	  "listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)", \
-	  daemon_check_listen }, \
-	{ "tls.cert_file", CONF_STR, offsetof(T, tls_cert_file), NULL, 0, 4096, NULL, 0, \
-	  "PEM certificate chain for https listeners" }, \
-	{ "tls.key_file", CONF_STR, offsetof(T, tls_key_file), NULL, 0, 4096, NULL, 0, \
-	  "PEM private key for https listeners" }, \
-	{ "log.level", CONF_ENUM, offsetof(T, log_level), "\"info\"", 0, 0, daemon_log_levels, 1, \
-	  "most verbose level logged: error, warn, info or debug" }, \
-	{ "shutdown.drain_ms", CONF_INT, offsetof(T, drain_ms), DRAIN, 0, 600000, NULL, 1, \
-	  "on SIGTERM, time given to work in flight before connections are closed" }
+#define DAEMON_CONF_ROWS(T, LISTEN, DRAIN)                                                         \
+	{ "listen", CONF_STRLIST, offsetof(T, listen), LISTEN, 0, 256, NULL, 0,                    \
+		"listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",     \
+		daemon_check_listen },                                                             \
+	    { "tls.cert_file", CONF_STR, offsetof(T, tls_cert_file), NULL, 0, 4096, NULL, 0,       \
+		    "PEM certificate chain for https listeners" },                                 \
+	    { "tls.key_file", CONF_STR, offsetof(T, tls_key_file), NULL, 0, 4096, NULL, 0,         \
+		    "PEM private key for https listeners" },                                       \
+	    { "log.level", CONF_ENUM, offsetof(T, log_level), "\"info\"", 0, 0, daemon_log_levels, \
+		    1, "most verbose level logged: error, warn, info or debug" },                  \
+	{                                                                                          \
+		"shutdown.drain_ms", CONF_INT, offsetof(T, drain_ms), DRAIN, 0, 600000, NULL, 1,   \
+		    "on SIGTERM, time given to work in flight before connections are closed"       \
+	}
 
 int daemon_main(const struct daemon_prog *, int argc, char **argv);
 /* Print "listening on HOST:PORT" on stdout and flush. */

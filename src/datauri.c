@@ -80,9 +80,16 @@ datauri_decode(const char *uri, struct buf *out, int *is_html)
 static size_t
 datauri_entity(const char *s, size_t len, struct buf *out)
 {
-	static const struct { const char *name; const char *text; } ents[] = {
-		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" },
-		{ "apos;", "'" }, { "nbsp;", " " },
+	static const struct {
+		const char *name;
+		const char *text;
+	} ents[] = {
+		{ "amp;", "&" },
+		{ "lt;", "<" },
+		{ "gt;", ">" },
+		{ "quot;", "\"" },
+		{ "apos;", "'" },
+		{ "nbsp;", " " },
 	};
 	const char *semi = memchr(s, ';', len < 12 ? len : 12);
 	unsigned long cp;
@@ -201,8 +208,8 @@ datauri_encode(struct buf *out, const char *mime, const char *text, size_t len, 
 
 		if (c == ' ')
 			buf_addch(out, '+');
-		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    (c != 0 && strchr("-._~!'()*", c) != NULL))
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != 0 && strchr("-._~!'()*", c) != NULL))
 			buf_addch(out, (char)c);
 		else {
 			buf_addch(out, '%');

@@ -19,10 +19,10 @@
 struct gws {
 	struct event_base *base;
 	const struct config *cfg;
-	struct auth *auth;	/* desktops' authentication (not owned) */
-	struct cometd *cometd;	/* notifications endpoint (not owned) */
-	struct agents *agents;	/* signed-in agents (not owned) */
-	struct gws_im *im;	/* the IM Session API (not owned) */
+	struct auth *auth;     /* desktops' authentication (not owned) */
+	struct cometd *cometd; /* notifications endpoint (not owned) */
+	struct agents *agents; /* signed-in agents (not owned) */
+	struct gws_im *im;     /* the IM Session API (not owned) */
 };
 
 /* A resource that needs an authenticated agent; '*' in path is one segment. */
@@ -243,8 +243,7 @@ static void
 gws_r_me_post(struct gws *g, struct http_req *req, struct agent *a, const char *p)
 {
 	switch (gws_me_post(req, a)) {
-	case GWS_ME_NONE:
-		return;
+	case GWS_ME_NONE: return;
 	case GWS_ME_END:
 		auth_logout(g->auth, req);
 		gws_reply_ok(req);
@@ -327,8 +326,8 @@ gws_find_aroute(const struct http_req *req, const struct gws_aroute **r, const c
 		if (!gws_match(gws_aroutes[i].path, path, param))
 			continue;
 		known = 1;
-		if (strcmp(gws_aroutes[i].method, method) == 0 || (strcmp(method, "HEAD") == 0 &&
-		    strcmp(gws_aroutes[i].method, "GET") == 0)) {
+		if (strcmp(gws_aroutes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(gws_aroutes[i].method, "GET") == 0)) {
 			*r = &gws_aroutes[i];
 			return 1;
 		}

@@ -24,18 +24,18 @@
 /* An outgoing message waiting for its delivery event. */
 struct im_out {
 	char *opid;
-	char *location;	/* from the 201, once known */
+	char *location; /* from the 201, once known */
 	char *text;
 	struct im_out *next;
 };
 
 /* What this layer keeps per session (session->data). */
 struct im_sess {
-	struct xlate_rules *rules;	/* the rules the session started with */
+	struct xlate_rules *rules; /* the rules the session started with */
 	struct im_out *out;
 	unsigned nout;
-	int announced;	/* the desktop has heard of the session */
-	char *reason;	/* upstream failure text, for the Completed notification */
+	int announced; /* the desktop has heard of the session */
+	char *reason;  /* upstream failure text, for the Completed notification */
 	char *reason_code;
 };
 
@@ -45,7 +45,7 @@ enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_AC
 struct im_call {
 	struct gws_im *im;
 	enum im_call_kind kind;
-	struct http_req *req;	/* NULL once answered or the desktop left */
+	struct http_req *req; /* NULL once answered or the desktop left */
 	char *agent;
 	char session_id[SESSION_ID_LEN + 1];
 	unsigned parts_left;
@@ -266,8 +266,8 @@ static void
 im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
     const struct json *body)
 {
-	struct session *s = id != NULL ? session_find(im->sessions, a->name, id) :
-	    session_of_agent(im->sessions, a->name);
+	struct session *s = id != NULL ? session_find(im->sessions, a->name, id)
+				       : session_of_agent(im->sessions, a->name);
 	struct json_doc *ud;
 	struct xlate_session xs;
 	const char *remote;
@@ -296,8 +296,7 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 	xlate_notify_state(is->rules, &xs, type, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
 	record_notify(a->name, b.data);
-	log_info("agent %s: session %s: %s %s", a->name, s->id, type,
-	    session_state_name(s->state));
+	log_info("agent %s: session %s: %s %s", a->name, s->id, type, session_state_name(s->state));
 	is->announced = 1;
 	buf_free(&b);
 	json_doc_free(ud);
@@ -317,9 +316,9 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 
 	im_view(a, s, &xs, &remote, NULL);
 	if (ch != NULL) {
-		xs.var[XV_SENDER] = ch->direction && strcmp(ch->direction, "Incoming") == 0 ?
-		    s->remote_uri : NULL;
-		if (xs.var[XV_SENDER] != NULL) {	/* $sender_phone, through the session's rules */
+		xs.var[XV_SENDER] =
+		    ch->direction && strcmp(ch->direction, "Incoming") == 0 ? s->remote_uri : NULL;
+		if (xs.var[XV_SENDER] != NULL) { /* $sender_phone, through the session's rules */
 			xlate_sip_to_party(is->rules, xs.var[XV_SENDER], &party);
 			xs.var[XV_SENDER_PHONE] = party.phoneNumber;
 		}
@@ -385,7 +384,8 @@ im_set_reason(struct session *s, const char *message, const char *code, const ch
 	free(is->reason_code);
 	is->reason = message ? xstrdup(message) : NULL;
 	if (code != NULL)
-		xasprintf(&is->reason_code, "%s%s%s", code, subcode ? "/" : "", subcode ? subcode : "");
+		xasprintf(
+		    &is->reason_code, "%s%s%s", code, subcode ? "/" : "", subcode ? subcode : "");
 	else
 		is->reason_code = NULL;
 }
@@ -482,8 +482,7 @@ im_require_upstream(struct http_req *req, struct agent *a)
 {
 	if (a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
 		return 0;
-	gws_reply_error(req, 503, GWS_INTERNAL,
-	    "Skype for Business is not available at this time");
+	gws_reply_error(req, 503, GWS_INTERNAL, "Skype for Business is not available at this time");
 	return 1;
 }
 
@@ -496,7 +495,8 @@ im_destination(struct http_req *req, const struct json *body, int required)
 
 	if (d == NULL || d->type == JSON_NULL) {
 		if (required)
-			gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: destination");
+			gws_reply_error(
+			    req, 400, GWS_MISSING_PARAM, "Missing parameter: destination");
 		return required ? NULL : "";
 	}
 	if (d->type != JSON_OBJECT) {
@@ -504,8 +504,9 @@ im_destination(struct http_req *req, const struct json *body, int required)
 		return NULL;
 	}
 	if ((phone = json_get_str(d, "phoneNumber")) == NULL || *phone == '\0') {
-		gws_reply_error(req, 400, json_get(d, "phoneNumber") ? GWS_INVALID_STATE :
-		    GWS_MISSING_PARAM, "destination.phoneNumber is missing or not a string");
+		gws_reply_error(req, 400,
+		    json_get(d, "phoneNumber") ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
+		    "destination.phoneNumber is missing or not a string");
 		return NULL;
 	}
 	return phone;
@@ -524,8 +525,8 @@ im_check_userdata(const struct json *ud)
 
 		if (t != JSON_STRING && t != JSON_INT && t != JSON_DOUBLE && t != JSON_BOOL)
 			return "userData values must be strings or numbers";
-		if (ud->u.obj.m[i].keylen == 0 || memchr(ud->u.obj.m[i].key, '\0',
-		    ud->u.obj.m[i].keylen) != NULL)
+		if (ud->u.obj.m[i].keylen == 0 ||
+		    memchr(ud->u.obj.m[i].key, '\0', ud->u.obj.m[i].keylen) != NULL)
 			return "userData keys must be non-empty strings";
 	}
 	return NULL;
@@ -610,8 +611,8 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 	subject = xlate_subject(((struct im_sess *)s->data)->rules, ud);
 	c = im_call_new(im, IM_CALL_INITIATE, req, a, s);
 	record_upstream_start(a->name, sip, subject);
-	if ((cause = ucwa_start_messaging(a->ucwa, sip, s->id, subject, NULL, im_initiate_done,
-	    c)) != NULL) {
+	if ((cause = ucwa_start_messaging(
+		 a->ucwa, sip, s->id, subject, NULL, im_initiate_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
 		im_initiate_done(&r, c);
@@ -707,21 +708,22 @@ im_out_add(struct session *s, const char *opid, const char *text)
 
 /* Queue the parts of a message upstream; the call is answered when all are in. */
 static void
-im_send_parts(struct agent *a, struct session *s, struct im_call *c,
-    const struct xlate_parts *parts)
+im_send_parts(
+    struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
 {
 	const char *cause;
 
-	c->parts_left = (unsigned)parts->n + 1;	/* +1: held until every part is queued */
+	c->parts_left = (unsigned)parts->n + 1; /* +1: held until every part is queued */
 	for (size_t i = 0; i < parts->n; i++) {
 		struct im_part *part = xcalloc(1, sizeof *part);
 
 		part->call = c;
 		util_random_id(part->opid, 16, UTIL_BASE62);
 		im_out_add(s, part->opid, parts->v[i]);
-		record_upstream(a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
+		record_upstream(
+		    a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
 		if ((cause = ucwa_send_message(a->ucwa, s->conversation, parts->v[i], part->opid,
-		    im_send_done, part)) != NULL) {
+			 im_send_done, part)) != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
 
 			c->parts_left -= (unsigned)(parts->n - i - 1);
@@ -750,8 +752,8 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 		    bad ? "text must be a string" : "Missing parameter: text");
 		return;
 	}
-	if (im_destination(req, body, 0) == NULL || im_require_cap(req, s, XLATE_CAP_SEND,
-	    "SendMessage") || im_require_upstream(req, a))
+	if (im_destination(req, body, 0) == NULL ||
+	    im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") || im_require_upstream(req, a))
 		return;
 	if (xlate_text_out(is->rules, text, &parts, &cause) != XLATE_TEXT_OK) {
 		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
@@ -823,15 +825,18 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 			    bad ? "key must be a string" : "Missing parameter: key");
 			return;
 		}
-		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n; i++) {
+		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n;
+		     i++) {
 			if (keys->u.arr.v[i]->type != JSON_STRING) {
-				gws_reply_error(req, 400, GWS_INVALID_STATE, "keys must be strings");
+				gws_reply_error(
+				    req, 400, GWS_INVALID_STATE, "keys must be strings");
 				return;
 			}
 		}
 		if (key != NULL)
 			session_userdata_del(s, key);
-		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n; i++)
+		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n;
+		     i++)
 			session_userdata_del(s, keys->u.arr.v[i]->u.str.s);
 	} else {
 		if (im_require_cap(req, s, op[0] == 'A' ? XLATE_CAP_ATTACH : XLATE_CAP_UPDATE, op))
@@ -943,15 +948,16 @@ im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	struct im_call *c;
 
 	if (what == XLATE_IN_DECLINE) {
-		log_info("agent %s: declining an invitation (%s)", a->name, busy ? "busy" : "policy");
+		log_info(
+		    "agent %s: declining an invitation (%s)", a->name, busy ? "busy" : "policy");
 		ucwa_decline(a->ucwa, ch->conversation, im_ignore_result, NULL);
 		return;
 	}
 	if (what == XLATE_IN_IGNORE || busy || ch->conversation == NULL)
 		return;
 	s = im_session_new(im, a, SESSION_INCOMING, &cause);
-	xlate_sip_to_party(((struct im_sess *)s->data)->rules, ch->from_uri ? ch->from_uri : "",
-	    &party);
+	xlate_sip_to_party(
+	    ((struct im_sess *)s->data)->rules, ch->from_uri ? ch->from_uri : "", &party);
 	session_set_remote(s, ch->from_uri, party.phoneNumber);
 	xlate_party_free(&party);
 	session_bind_conversation(im->sessions, s, ch->conversation);
@@ -966,8 +972,8 @@ im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 
 /* An outgoing message's delivery event: notify it once. */
 static void
-im_outgoing_message(struct gws_im *im, struct agent *a, struct session *s,
-    const struct ucwa_change *ch)
+im_outgoing_message(
+    struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
 {
 	struct im_sess *is = s->data;
 	struct im_out **pp, *o;
@@ -982,8 +988,8 @@ im_outgoing_message(struct gws_im *im, struct agent *a, struct session *s,
 			break;
 	}
 	if (o == NULL) {
-		log_debug("agent %s: session %s: delivery event for an unknown message", a->name,
-		    s->id);
+		log_debug(
+		    "agent %s: session %s: delivery event for an unknown message", a->name, s->id);
 		return;
 	}
 	im_notify_message(im, a, s, o->text, ch, failed);
@@ -1016,8 +1022,8 @@ static enum xlate_kind
 im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
 {
 	if (ch->direction != NULL)
-		return strcmp(ch->direction, "Incoming") == 0 ? XLATE_K_IN_INVITATION :
-		    XLATE_K_OUT_INVITATION;
+		return strcmp(ch->direction, "Incoming") == 0 ? XLATE_K_IN_INVITATION
+							      : XLATE_K_OUT_INVITATION;
 	return s->dir == SESSION_INCOMING ? XLATE_K_IN_INVITATION : XLATE_K_OUT_INVITATION;
 }
 
@@ -1029,7 +1035,8 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 
 	if (ch->kind == UCWA_INVITATION && ch->type == UCWA_STARTED && ch->direction != NULL &&
 	    strcmp(ch->direction, "Incoming") == 0 &&
-	    session_by_conversation(im->sessions, ch->conversation ? ch->conversation : "") == NULL) {
+	    session_by_conversation(im->sessions, ch->conversation ? ch->conversation : "") ==
+		NULL) {
 		im_incoming(im, a, ch);
 		return;
 	}
@@ -1037,30 +1044,31 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 		return;
 	switch (ch->kind) {
 	case UCWA_INVITATION:
-		if (ch->type == UCWA_COMPLETED && ch->status && strcmp(ch->status, "Failure") == 0) {
+		if (ch->type == UCWA_COMPLETED && ch->status &&
+		    strcmp(ch->status, "Failure") == 0) {
 			im_set_reason(s, ch->reason_message, ch->reason_code, ch->reason_subcode);
 			im_set_state(im, a, s, XLATE_COMPLETED);
 		} else if (ch->state != NULL)
-			im_set_state(im, a, s, xlate_state_map(((struct im_sess *)s->data)->rules,
-			    im_invitation_kind(s, ch), ch->state));
+			im_set_state(im, a, s,
+			    xlate_state_map(((struct im_sess *)s->data)->rules,
+				im_invitation_kind(s, ch), ch->state));
 		break;
 	case UCWA_CONVERSATION:
 		if (ch->type == UCWA_DELETED)
 			im_set_state(im, a, s, XLATE_COMPLETED);
 		else if (ch->state != NULL)
-			im_set_state(im, a, s, xlate_state_map(((struct im_sess *)s->data)->rules,
-			    XLATE_K_CONVERSATION, ch->state));
+			im_set_state(im, a, s,
+			    xlate_state_map(((struct im_sess *)s->data)->rules,
+				XLATE_K_CONVERSATION, ch->state));
 		break;
 	case UCWA_MESSAGING:
 		if (ch->state != NULL)
-			im_set_state(im, a, s, xlate_state_map(((struct im_sess *)s->data)->rules,
-			    XLATE_K_MESSAGING, ch->state));
+			im_set_state(im, a, s,
+			    xlate_state_map(
+				((struct im_sess *)s->data)->rules, XLATE_K_MESSAGING, ch->state));
 		break;
-	case UCWA_MESSAGE:
-		im_message(im, a, s, ch);
-		break;
-	default:
-		break;
+	case UCWA_MESSAGE: im_message(im, a, s, ch); break;
+	default: break;
 	}
 }
 

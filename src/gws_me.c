@@ -17,7 +17,7 @@ static const struct {
 	const char *id, *name, *description;
 } gws_me_features[] = {
 	{ "api-voice-instant-messaging", "Instant Messaging",
-	  "Agent instant messaging (IM sessions), carried by Skype for Business" },
+	    "Agent instant messaging (IM sessions), carried by Skype for Business" },
 };
 
 /* Whether the query asks for whole objects (fields=*). */
@@ -280,8 +280,8 @@ gws_me_apply(struct http_req *req, struct agent *a, const struct json *body, con
 {
 	if (strcmp(name, "StartContactCenterSession") == 0) {
 		if (gws_me_check_channels(body) != 0) {
-			gws_reply_error(req, 400, GWS_INVALID_STATE,
-			    "channels must be an array of strings");
+			gws_reply_error(
+			    req, 400, GWS_INVALID_STATE, "channels must be an array of strings");
 			return GWS_ME_NONE;
 		}
 		a->cc_session = 1;

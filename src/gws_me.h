@@ -9,7 +9,7 @@
 #include "gws.h"
 
 enum gws_me_op {
-	GWS_ME_NONE,	/* refused; the request was answered with the error */
+	GWS_ME_NONE, /* refused; the request was answered with the error */
 	GWS_ME_START,
 	GWS_ME_END,
 	GWS_ME_READY,

@@ -20,8 +20,8 @@
 #include "log.h"
 
 #define H2_WRITE_THRESHOLD (64 * 1024)
-#define H2_MAX_STREAMS 100
-#define H2_MAX_HEADERS 100
+#define H2_MAX_STREAMS	   100
+#define H2_MAX_HEADERS	   100
 
 struct h2_stream {
 	struct h2 *h2;
@@ -32,9 +32,9 @@ struct h2_stream {
 	size_t header_bytes;
 	char *method, *target;
 	struct buf body;
-	struct buf resp;	/* response body being sent */
+	struct buf resp; /* response body being sent */
 	size_t resp_off;
-	int dispatched;	/* handed to the handler, not yet answered */
+	int dispatched; /* handed to the handler, not yet answered */
 	int refused;	/* answered by us (limits) */
 	struct h2_stream *next;
 };
@@ -48,7 +48,7 @@ struct h2 {
 	void *arg;
 	struct h2_stream *streams;
 	unsigned pending;
-	uint64_t id;	/* connection id, for the log */
+	uint64_t id; /* connection id, for the log */
 };
 
 /* Find a stream by id. */
@@ -137,8 +137,8 @@ h2_on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, s
 
 /* Body bytes of a stream, bounded. */
 static int
-h2_on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
-    void *arg)
+h2_on_data(
+    nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *arg)
 {
 	struct h2_stream *s = h2_stream_get(arg, id);
 

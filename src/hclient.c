@@ -30,21 +30,21 @@
 
 struct hc_conn {
 	struct hclient *hc;
-	TAILQ_ENTRY(hc_conn) entry;	/* hc->conns, or hc->dead once killed */
+	TAILQ_ENTRY(hc_conn) entry; /* hc->conns, or hc->dead once killed */
 	int tls;
 	char host[256];
 	int port;
 	int longpoll;
 	struct bufferevent *bev;
 	struct hparse *hp;
-	struct hclient_req *req;	/* in flight on this connection, or NULL (idle) */
-	struct event *timer;		/* connect timeout, then idle timeout */
+	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
+	struct event *timer;	 /* connect timeout, then idle timeout */
 	int connected;
-	int reused;			/* served a response before */
-	int finishing;			/* delivering a response; may be taken by a new request */
-	int eof;			/* the peer closed: never to be reused */
-	size_t got;			/* response bytes for the current request */
-	size_t out_mark;		/* output bytes queued ahead of the request, plus it */
+	int reused;	 /* served a response before */
+	int finishing;	 /* delivering a response; may be taken by a new request */
+	int eof;	 /* the peer closed: never to be reused */
+	size_t got;	 /* response bytes for the current request */
+	size_t out_mark; /* output bytes queued ahead of the request, plus it */
 	int dead;
 };
 TAILQ_HEAD(hc_conns, hc_conn);
@@ -56,9 +56,9 @@ struct hclient_req {
 	struct hclient_url url;
 	struct buf wire;
 	int longpoll;
-	int idempotent;		/* GET, HEAD, DELETE: safe to send twice */
+	int idempotent; /* GET, HEAD, DELETE: safe to send twice */
 	int retried;
-	int connect_failed;	/* could not even start a connection */
+	int connect_failed; /* could not even start a connection */
 	struct event *timer;
 	hclient_cb cb;
 	void *arg;
@@ -256,8 +256,8 @@ hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
 		free(hc);
 		return NULL;
 	}
-	hc->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	hc->dns = evdns_base_new(
+	    base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (hc->dns == NULL) {
 		/* no resolv.conf: hosts file and numeric hosts still work */
 		hc->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
@@ -348,8 +348,8 @@ hc_req_free(struct hclient_req *r)
 
 /* Run the request's callback once, then free it. */
 static void
-hc_deliver(struct hclient_req *r, enum hclient_err err, const char *errstr,
-    const struct hparse_msg *msg)
+hc_deliver(
+    struct hclient_req *r, enum hclient_err err, const char *errstr, const struct hparse_msg *msg)
 {
 	struct hclient_resp resp;
 	hclient_cb cb = r->cb;
@@ -368,7 +368,7 @@ hc_deliver(struct hclient_req *r, enum hclient_err err, const char *errstr,
 	if (r->conn != NULL)
 		r->conn->req = NULL;
 	r->conn = NULL;
-	hc_req_free(r);	/* before the callback: it may free the owner */
+	hc_req_free(r); /* before the callback: it may free the owner */
 	cb(&resp, arg);
 }
 
@@ -392,8 +392,8 @@ hc_req_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* Serialize the request line, headers and body. */
 static void
-hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method,
-    const char *const *hdrs, const char *body, size_t len)
+hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, const char *const *hdrs,
+    const char *body, size_t len)
 {
 	struct buf *w = &r->wire;
 	int v6 = strchr(r->url.host, ':') != NULL;
@@ -555,7 +555,7 @@ hc_conn_lost(struct hc_conn *c, short what)
 	char why[512];
 
 	if (r == NULL) {
-		hc_conn_kill(c);	/* an idle connection closed by the peer */
+		hc_conn_kill(c); /* an idle connection closed by the peer */
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->got > 0 && hparse_eof(c->hp) == HPARSE_DONE) {
@@ -579,8 +579,8 @@ hc_conn_lost(struct hc_conn *c, short what)
 	}
 	if (c->connected) {
 		err = HCLIENT_ERR_CLOSED;
-		snprintf(why, sizeof(why), "connection to %s:%d closed mid-response", c->host,
-		    c->port);
+		snprintf(
+		    why, sizeof(why), "connection to %s:%d closed mid-response", c->host, c->port);
 	} else
 		err = hc_conn_why(c, why, sizeof(why));
 	c->req = NULL;
@@ -598,7 +598,8 @@ hc_conn_idle(struct hc_conn *c)
 	struct timeval tv;
 	unsigned nidle = 0;
 
-	TAILQ_FOREACH(x, &hc->conns, entry) {
+	TAILQ_FOREACH(x, &hc->conns, entry)
+	{
 		if (x != c && x->req == NULL && x->port == c->port && x->tls == c->tls &&
 		    x->longpoll == c->longpoll && strcmp(x->host, c->host) == 0)
 			nidle++;
@@ -630,7 +631,7 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 		const char *p = (const char *)evbuffer_pullup(in, -1);
 
 		if ((r = c->req) == NULL) {
-			hc_conn_kill(c);	/* bytes nobody asked for */
+			hc_conn_kill(c); /* bytes nobody asked for */
 			return;
 		}
 		res = hparse_feed(c->hp, p, n, &used);
@@ -646,7 +647,7 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
-		c->finishing = keep;	/* a request started from the callback may take it */
+		c->finishing = keep; /* a request started from the callback may take it */
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
 		c->finishing = 0;
 		if (c->dead)
@@ -678,7 +679,7 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		c->eof = 1;
 		if (what & BEV_EVENT_EOF)
-			hc_conn_read(bev, arg);	/* whatever is buffered first */
+			hc_conn_read(bev, arg); /* whatever is buffered first */
 		if (!c->dead)
 			hc_conn_lost(c, what);
 	}
@@ -706,8 +707,8 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 		c->bev = bufferevent_openssl_socket_new(hc->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	} else
-		c->bev = bufferevent_socket_new(hc->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		c->bev = bufferevent_socket_new(
+		    hc->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	lim.max_line = hc->opts.max_header_bytes;
 	lim.max_header_bytes = hc->opts.max_header_bytes;
 	lim.max_headers = 100;
@@ -721,8 +722,8 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	tv.tv_sec = hc->opts.connect_timeout_ms / 1000;
 	tv.tv_usec = (hc->opts.connect_timeout_ms % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
-	if (bufferevent_socket_connect_hostname(c->bev, hc->dns, AF_UNSPEC, c->host,
-	    c->port) != 0) {
+	if (bufferevent_socket_connect_hostname(c->bev, hc->dns, AF_UNSPEC, c->host, c->port) !=
+	    0) {
 		xasprintf(cause, "cannot connect to %s:%d", c->host, c->port);
 		hc_conn_kill(c);
 		return NULL;
@@ -763,7 +764,7 @@ hc_dispatch(struct hclient_req *r)
 		    strcmp(c->host, r->url.host) == 0) {
 			if (hc_conn_usable(c))
 				break;
-			hc_conn_kill(c);	/* closed by the peer: the request never saw it */
+			hc_conn_kill(c); /* closed by the peer: the request never saw it */
 		}
 	}
 	if (c != NULL)

@@ -43,22 +43,22 @@ struct hclient_owner;
 struct hclient_req;
 
 struct hclient_opts {
-	const char *ca_file;		/* NULL: the system store */
-	int verify;			/* verify https peers (certificate and name) */
-	const char *user_agent;		/* User-Agent header, or NULL */
-	unsigned connect_timeout_ms;	/* DNS + TCP + TLS */
-	size_t max_body;		/* response body bound */
-	size_t max_header_bytes;	/* response header bound */
-	unsigned max_idle_per_origin;	/* idle keep-alive connections kept per origin */
-	unsigned idle_timeout_ms;	/* idle keep-alive connections close after this */
+	const char *ca_file;	      /* NULL: the system store */
+	int verify;		      /* verify https peers (certificate and name) */
+	const char *user_agent;	      /* User-Agent header, or NULL */
+	unsigned connect_timeout_ms;  /* DNS + TCP + TLS */
+	size_t max_body;	      /* response body bound */
+	size_t max_header_bytes;      /* response header bound */
+	unsigned max_idle_per_origin; /* idle keep-alive connections kept per origin */
+	unsigned idle_timeout_ms;     /* idle keep-alive connections close after this */
 };
 
 /* A parsed absolute URL (http or https). */
 struct hclient_url {
 	int tls;
-	char host[256];		/* without brackets for IPv6 */
+	char host[256]; /* without brackets for IPv6 */
 	int port;
-	char *path;		/* path and query, "/" at least; malloc'd */
+	char *path; /* path and query, "/" at least; malloc'd */
 };
 
 int hclient_url_parse(const char *url, struct hclient_url *, const char **why);
@@ -69,26 +69,26 @@ int hclient_url_resolve(const char *base, const char *href, struct buf *out);
 void hclient_url_add_query(struct buf *out, const char *url, const char *name, const char *value);
 
 enum hclient_err {
-	HCLIENT_OK = 0,		/* an HTTP response arrived (any status) */
-	HCLIENT_ERR_CONNECT,	/* DNS, TCP refused/unreachable, connect timeout */
-	HCLIENT_ERR_TLS,	/* handshake failed: certificate or name rejected */
-	HCLIENT_ERR_TIMEOUT,	/* no complete response in time */
-	HCLIENT_ERR_PROTOCOL,	/* malformed or oversized response */
-	HCLIENT_ERR_CLOSED,	/* the connection dropped mid-response */
+	HCLIENT_OK = 0,	      /* an HTTP response arrived (any status) */
+	HCLIENT_ERR_CONNECT,  /* DNS, TCP refused/unreachable, connect timeout */
+	HCLIENT_ERR_TLS,      /* handshake failed: certificate or name rejected */
+	HCLIENT_ERR_TIMEOUT,  /* no complete response in time */
+	HCLIENT_ERR_PROTOCOL, /* malformed or oversized response */
+	HCLIENT_ERR_CLOSED,   /* the connection dropped mid-response */
 };
 
 struct hclient_resp {
 	enum hclient_err err;
-	const char *errstr;		/* why, when err != OK */
-	int status;			/* HTTP status when err == OK */
-	const struct hparse_msg *msg;	/* headers; NULL when err != OK */
-	const char *body;		/* NUL-terminated */
+	const char *errstr;	      /* why, when err != OK */
+	int status;		      /* HTTP status when err == OK */
+	const struct hparse_msg *msg; /* headers; NULL when err != OK */
+	const char *body;	      /* NUL-terminated */
 	size_t len;
 };
 
 typedef void (*hclient_cb)(const struct hclient_resp *, void *arg);
 
-#define HCLIENT_LONGPOLL 0x1	/* a connection of its own, never a command's */
+#define HCLIENT_LONGPOLL 0x1 /* a connection of its own, never a command's */
 
 struct hclient *hclient_new(struct event_base *, const struct hclient_opts *, char **cause);
 /* Frees every owner's requests without callbacks and closes every connection. */

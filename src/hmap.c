@@ -15,16 +15,16 @@
 static const char hmap_tomb_mark = 0;
 
 struct hmap_slot {
-	char *key;	/* NULL empty, HMAP_TOMB deleted */
+	char *key; /* NULL empty, HMAP_TOMB deleted */
 	uint64_t hash;
 	void *value;
 };
 
 struct hmap {
 	struct hmap_slot *slots;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t count;
-	size_t used;	/* count + tombstones */
+	size_t used; /* count + tombstones */
 };
 
 /* FNV-1a, 64 bits. */
@@ -132,7 +132,7 @@ hmap_put(struct hmap *m, const char *key, void *value)
 	if ((m->used + 1) * 10 > m->cap * 7)
 		hmap_resize(m, m->count * 2 + 2 > m->cap / 2 ? m->cap * 2 : m->cap);
 	for (i = h & (m->cap - 1); m->slots[i].key != NULL && m->slots[i].key != HMAP_TOMB;
-	    i = (i + 1) & (m->cap - 1))
+	     i = (i + 1) & (m->cap - 1))
 		;
 	if (m->slots[i].key == NULL)
 		m->used++;

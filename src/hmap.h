@@ -21,8 +21,7 @@ void *hmap_put(struct hmap *, const char *key, void *value);
 /* Remove; returns the removed value or NULL. */
 void *hmap_del(struct hmap *, const char *key);
 /* Call fn for each entry (the map must not change meanwhile). */
-void hmap_each(const struct hmap *, void (*fn)(const char *key, void *value, void *arg),
-    void *arg);
+void hmap_each(const struct hmap *, void (*fn)(const char *key, void *value, void *arg), void *arg);
 uint64_t hmap_hash(const char *);
 
 #endif

@@ -31,41 +31,41 @@
 
 #include "hparse.h"
 
-#define HPARSE_MAX_EMPTY	4	/* leading empty lines tolerated */
-#define HPARSE_PREFACE		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define HPARSE_PREFACE_LEN	(sizeof HPARSE_PREFACE - 1)
+#define HPARSE_MAX_EMPTY   4 /* leading empty lines tolerated */
+#define HPARSE_PREFACE	   "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define HPARSE_PREFACE_LEN (sizeof HPARSE_PREFACE - 1)
 
 enum hparse_state {
-	HPARSE_S_FIRST,		/* request line or status line */
+	HPARSE_S_FIRST, /* request line or status line */
 	HPARSE_S_HEADERS,
-	HPARSE_S_BODY_LEN,	/* Content-Length body */
-	HPARSE_S_BODY_EOF,	/* response body until the peer closes */
+	HPARSE_S_BODY_LEN, /* Content-Length body */
+	HPARSE_S_BODY_EOF, /* response body until the peer closes */
 	HPARSE_S_CHUNK_SIZE,
 	HPARSE_S_CHUNK_DATA,
-	HPARSE_S_CHUNK_END,	/* the CRLF after chunk data */
+	HPARSE_S_CHUNK_END, /* the CRLF after chunk data */
 	HPARSE_S_TRAILERS,
 	HPARSE_S_DONE,
 	HPARSE_S_ERROR,
 };
 
 struct hparse {
-	enum hparse_kind	 kind;
-	struct hparse_limits	 lim;
-	enum hparse_state	 state;
-	struct hparse_msg	 msg;
-	size_t			 hcap;		/* slots in msg.headers */
+	enum hparse_kind kind;
+	struct hparse_limits lim;
+	enum hparse_state state;
+	struct hparse_msg msg;
+	size_t hcap; /* slots in msg.headers */
 
-	struct buf		 line;		/* a line split across feeds */
-	size_t			 nempty;	/* leading empty lines seen */
-	size_t			 hbytes;	/* header + trailer bytes */
-	size_t			 nfields;	/* header + trailer fields */
-	uint64_t		 remain;	/* body or chunk bytes left */
-	size_t			 started;	/* bytes of this message consumed */
-	size_t			 nmsgs;		/* messages reset so far */
-	int			 no_body;
+	struct buf line; /* a line split across feeds */
+	size_t nempty;	 /* leading empty lines seen */
+	size_t hbytes;	 /* header + trailer bytes */
+	size_t nfields;	 /* header + trailer fields */
+	uint64_t remain; /* body or chunk bytes left */
+	size_t started;	 /* bytes of this message consumed */
+	size_t nmsgs;	 /* messages reset so far */
+	int no_body;
 
-	int			 err_status;
-	const char		*err_str;
+	int err_status;
+	const char *err_str;
 };
 
 /* Record the first error; the parser stays failed until reset. */
@@ -83,8 +83,7 @@ hparse_fail(struct hparse *p, int status, const char *why)
 static int
 hparse_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return (1);
 	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
@@ -93,7 +92,7 @@ hparse_tchar(unsigned char c)
 static int
 hparse_token(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (len == 0)
 		return (0);
@@ -115,7 +114,7 @@ hparse_vchar(unsigned char c)
 static int
 hparse_vchars(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < len; i++) {
 		if (!hparse_vchar((unsigned char)s[i]))
@@ -128,8 +127,8 @@ hparse_vchars(const char *s, size_t len)
 static int
 hparse_caseeq(const char *s, size_t len, const char *lit)
 {
-	size_t		i;
-	unsigned char	a, b;
+	size_t i;
+	unsigned char a, b;
 
 	for (i = 0; i < len; i++) {
 		a = (unsigned char)s[i];
@@ -165,7 +164,7 @@ hparse_trim(const char **s, size_t *len)
 static int
 hparse_list_next(const char **s, size_t *len, const char **elt, size_t *elen)
 {
-	const char	*comma;
+	const char *comma;
 
 	if (*len == 0)
 		return (0);
@@ -186,9 +185,9 @@ hparse_list_next(const char **s, size_t *len, const char **elt, size_t *elen)
 static void
 hparse_msg_clear(struct hparse *p)
 {
-	struct hparse_msg	*m = &p->msg;
-	struct hparse_header	*h = m->headers;
-	size_t			 i;
+	struct hparse_msg *m = &p->msg;
+	struct hparse_header *h = m->headers;
+	size_t i;
 
 	free(m->method);
 	free(m->target);
@@ -207,7 +206,7 @@ hparse_msg_clear(struct hparse *p)
 struct hparse *
 hparse_new(enum hparse_kind kind, const struct hparse_limits *lim)
 {
-	struct hparse	*p;
+	struct hparse *p;
 
 	p = xcalloc(1, sizeof *p);
 	p->kind = kind;
@@ -267,8 +266,7 @@ hparse_version(struct hparse *p, const char *s, size_t len)
 		hparse_fail(p, 505, "HTTP version not supported");
 		return (-1);
 	}
-	if (len != 8 || s[5] != '1' || s[6] != '.' || s[7] < '0' ||
-	    s[7] > '9') {
+	if (len != 8 || s[5] != '1' || s[6] != '.' || s[7] < '0' || s[7] > '9') {
 		hparse_fail(p, 400, "malformed HTTP version");
 		return (-1);
 	}
@@ -280,7 +278,7 @@ hparse_version(struct hparse *p, const char *s, size_t len)
 static int
 hparse_target_ok(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (len == 0)
 		return (0);
@@ -295,8 +293,8 @@ hparse_target_ok(const char *s, size_t len)
 static void
 hparse_request_line(struct hparse *p, const char *s, size_t len)
 {
-	const char	*sp1, *sp2;
-	size_t		 mlen, tlen;
+	const char *sp1, *sp2;
+	size_t mlen, tlen;
 
 	sp1 = memchr(s, ' ', len);
 	if (sp1 == NULL || !hparse_token(s, sp1 - s)) {
@@ -321,8 +319,7 @@ hparse_request_line(struct hparse *p, const char *s, size_t len)
 static int
 hparse_status(const char *s)
 {
-	if (s[0] < '1' || s[0] > '9' || s[1] < '0' || s[1] > '9' ||
-	    s[2] < '0' || s[2] > '9')
+	if (s[0] < '1' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9')
 		return (0);
 	return ((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'));
 }
@@ -331,8 +328,8 @@ hparse_status(const char *s)
 static void
 hparse_status_line(struct hparse *p, const char *s, size_t len)
 {
-	const char	*sp, *r;
-	size_t		 vlen;
+	const char *sp, *r;
+	size_t vlen;
 
 	sp = memchr(s, ' ', len);
 	vlen = sp != NULL ? (size_t)(sp - s) : len;
@@ -343,8 +340,7 @@ hparse_status_line(struct hparse *p, const char *s, size_t len)
 		return;
 	}
 	r = s + vlen + 1;
-	if ((p->msg.status = hparse_status(r)) == 0 ||
-	    (len > vlen + 4 && r[3] != ' ')) {
+	if ((p->msg.status = hparse_status(r)) == 0 || (len > vlen + 4 && r[3] != ' ')) {
 		hparse_fail(p, 400, "malformed status line");
 		return;
 	}
@@ -382,10 +378,10 @@ hparse_first_line(struct hparse *p, const char *s, size_t len)
  * the name and trimmed value spans and returns 0; else fails the parser.
  */
 static int
-hparse_field(struct hparse *p, const char *s, size_t len, const char **v,
-    size_t *nlen, size_t *vlen)
+hparse_field(
+    struct hparse *p, const char *s, size_t len, const char **v, size_t *nlen, size_t *vlen)
 {
-	const char	*colon;
+	const char *colon;
 
 	if (s[0] == ' ' || s[0] == '\t') {
 		hparse_fail(p, 400, "obsolete line folding");
@@ -430,17 +426,15 @@ hparse_count_field(struct hparse *p)
 static void
 hparse_add_header(struct hparse *p, const char *s, size_t len)
 {
-	struct hparse_msg	*m = &p->msg;
-	const char		*v;
-	size_t			 nlen, vlen;
+	struct hparse_msg *m = &p->msg;
+	const char *v;
+	size_t nlen, vlen;
 
-	if (hparse_field(p, s, len, &v, &nlen, &vlen) != 0 ||
-	    hparse_count_field(p) != 0)
+	if (hparse_field(p, s, len, &v, &nlen, &vlen) != 0 || hparse_count_field(p) != 0)
 		return;
 	if (m->nheaders == p->hcap) {
 		p->hcap = p->hcap == 0 ? 16 : p->hcap * 2;
-		m->headers = xreallocarray(m->headers, p->hcap,
-		    sizeof *m->headers);
+		m->headers = xreallocarray(m->headers, p->hcap, sizeof *m->headers);
 	}
 	m->headers[m->nheaders].name = xstrndup(s, nlen);
 	m->headers[m->nheaders].value = xstrndup(v, vlen);
@@ -451,11 +445,10 @@ hparse_add_header(struct hparse *p, const char *s, size_t len)
 const char *
 hparse_header(const struct hparse_msg *m, const char *name)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < m->nheaders; i++) {
-		if (hparse_caseeq(m->headers[i].name,
-		    strlen(m->headers[i].name), name))
+		if (hparse_caseeq(m->headers[i].name, strlen(m->headers[i].name), name))
 			return (m->headers[i].value);
 	}
 	return (NULL);
@@ -465,7 +458,7 @@ hparse_header(const struct hparse_msg *m, const char *name)
 static int
 hparse_parse_length(const char *s, uint64_t *out)
 {
-	uint64_t	v = 0;
+	uint64_t v = 0;
 
 	if (*s == '\0')
 		return (-1);
@@ -487,17 +480,16 @@ hparse_parse_length(const char *s, uint64_t *out)
 static int
 hparse_content_length(struct hparse *p, int *have, uint64_t *cl)
 {
-	struct hparse_msg	*m = &p->msg;
-	uint64_t		 v;
-	size_t			 i;
+	struct hparse_msg *m = &p->msg;
+	uint64_t v;
+	size_t i;
 
 	*have = 0;
 	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(m->headers[i].name,
-		    strlen(m->headers[i].name), "content-length"))
+		if (!hparse_caseeq(
+			m->headers[i].name, strlen(m->headers[i].name), "content-length"))
 			continue;
-		if (hparse_parse_length(m->headers[i].value, &v) != 0 ||
-		    (*have && v != *cl)) {
+		if (hparse_parse_length(m->headers[i].value, &v) != 0 || (*have && v != *cl)) {
 			hparse_fail(p, 400, "bad Content-Length");
 			return (-1);
 		}
@@ -511,8 +503,8 @@ hparse_content_length(struct hparse *p, int *have, uint64_t *cl)
 static int
 hparse_te_value(struct hparse *p, const char *s, int *chunked)
 {
-	const char	*e;
-	size_t		 len = strlen(s), elen;
+	const char *e;
+	size_t len = strlen(s), elen;
 
 	while (hparse_list_next(&s, &len, &e, &elen)) {
 		if (elen == 0)
@@ -537,13 +529,13 @@ hparse_te_value(struct hparse *p, const char *s, int *chunked)
 static int
 hparse_transfer_encoding(struct hparse *p, int *have, int *chunked)
 {
-	struct hparse_msg	*m = &p->msg;
-	size_t			 i;
+	struct hparse_msg *m = &p->msg;
+	size_t i;
 
 	*have = *chunked = 0;
 	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(m->headers[i].name,
-		    strlen(m->headers[i].name), "transfer-encoding"))
+		if (!hparse_caseeq(
+			m->headers[i].name, strlen(m->headers[i].name), "transfer-encoding"))
 			continue;
 		*have = 1;
 		if (hparse_te_value(p, m->headers[i].value, chunked) != 0)
@@ -560,14 +552,13 @@ hparse_transfer_encoding(struct hparse *p, int *have, int *chunked)
 static void
 hparse_keep_alive(struct hparse *p)
 {
-	struct hparse_msg	*m = &p->msg;
-	const char		*s, *e;
-	size_t			 i, len, elen;
-	int			 close_ = 0, ka = 0;
+	struct hparse_msg *m = &p->msg;
+	const char *s, *e;
+	size_t i, len, elen;
+	int close_ = 0, ka = 0;
 
 	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(m->headers[i].name,
-		    strlen(m->headers[i].name), "connection"))
+		if (!hparse_caseeq(m->headers[i].name, strlen(m->headers[i].name), "connection"))
 			continue;
 		s = m->headers[i].value;
 		len = strlen(s);
@@ -585,7 +576,7 @@ hparse_keep_alive(struct hparse *p)
 static int
 hparse_bodiless(struct hparse *p)
 {
-	int	s = p->msg.status;
+	int s = p->msg.status;
 
 	if (p->kind == HPARSE_REQUEST)
 		return (0);
@@ -609,8 +600,8 @@ hparse_length_body(struct hparse *p, uint64_t cl)
 static void
 hparse_headers_done(struct hparse *p)
 {
-	uint64_t	cl = 0;
-	int		have_cl, have_te, chunked;
+	uint64_t cl = 0;
+	int have_cl, have_te, chunked;
 
 	if (hparse_content_length(p, &have_cl, &cl) != 0 ||
 	    hparse_transfer_encoding(p, &have_te, &chunked) != 0)
@@ -630,7 +621,7 @@ hparse_headers_done(struct hparse *p)
 	else if (p->kind == HPARSE_REQUEST)
 		p->state = HPARSE_S_DONE;
 	else {
-		p->msg.keep_alive = 0;	/* the close ends the body */
+		p->msg.keep_alive = 0; /* the close ends the body */
 		p->state = HPARSE_S_BODY_EOF;
 	}
 }
@@ -642,14 +633,15 @@ hparse_headers_done(struct hparse *p)
 static size_t
 hparse_hex(const char *s, size_t len, uint64_t *v)
 {
-	size_t	i;
-	int	d;
+	size_t i;
+	int d;
 
 	*v = 0;
 	for (i = 0; i < len; i++) {
-		d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-		    s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 :
-		    s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 : -1;
+		d = s[i] >= '0' && s[i] <= '9'	 ? s[i] - '0'
+		    : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+		    : s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10
+						 : -1;
 		if (d < 0)
 			break;
 		if (*v > (UINT64_MAX >> 4))
@@ -663,8 +655,8 @@ hparse_hex(const char *s, size_t len, uint64_t *v)
 static void
 hparse_chunk_size(struct hparse *p, const char *s, size_t len)
 {
-	uint64_t	v;
-	size_t		i;
+	uint64_t v;
+	size_t i;
 
 	if ((i = hparse_hex(s, len, &v)) == 0) {
 		hparse_fail(p, 400, "bad chunk size");
@@ -692,8 +684,8 @@ hparse_chunk_size(struct hparse *p, const char *s, size_t len)
 static void
 hparse_trailer(struct hparse *p, const char *s, size_t len)
 {
-	const char	*v;
-	size_t		 nlen, vlen;
+	const char *v;
+	size_t nlen, vlen;
 
 	if (len == 0) {
 		p->state = HPARSE_S_DONE;
@@ -708,27 +700,20 @@ static void
 hparse_line(struct hparse *p, const char *s, size_t len)
 {
 	switch (p->state) {
-	case HPARSE_S_FIRST:
-		hparse_first_line(p, s, len);
-		break;
+	case HPARSE_S_FIRST: hparse_first_line(p, s, len); break;
 	case HPARSE_S_HEADERS:
 		if (len == 0)
 			hparse_headers_done(p);
 		else
 			hparse_add_header(p, s, len);
 		break;
-	case HPARSE_S_CHUNK_SIZE:
-		hparse_chunk_size(p, s, len);
-		break;
+	case HPARSE_S_CHUNK_SIZE: hparse_chunk_size(p, s, len); break;
 	case HPARSE_S_CHUNK_END:
 		/* hparse_line_bound lets only an empty line get here */
 		p->state = HPARSE_S_CHUNK_SIZE;
 		break;
-	case HPARSE_S_TRAILERS:
-		hparse_trailer(p, s, len);
-		break;
-	default:
-		abort();
+	case HPARSE_S_TRAILERS: hparse_trailer(p, s, len); break;
+	default: abort();
 	}
 }
 
@@ -746,15 +731,15 @@ hparse_in_fields(const struct hparse *p)
 static int
 hparse_line_bound(struct hparse *p, size_t n, int last)
 {
-	size_t	max = p->lim.max_line + (last ? 0 : 1);
+	size_t max = p->lim.max_line + (last ? 0 : 1);
 
 	if (p->state == HPARSE_S_CHUNK_END)
 		max = last ? 0 : 1;
 	if (n > max) {
 		if (p->state == HPARSE_S_FIRST)
 			hparse_fail(p, p->kind == HPARSE_REQUEST ? 414 : 400,
-			    p->kind == HPARSE_REQUEST ?
-			    "request line too long" : "status line too long");
+			    p->kind == HPARSE_REQUEST ? "request line too long"
+						      : "status line too long");
 		else if (hparse_in_fields(p))
 			hparse_fail(p, 431, "header line too long");
 		else if (p->state == HPARSE_S_CHUNK_END)
@@ -791,16 +776,15 @@ hparse_block_bound(struct hparse *p, size_t raw, int last)
 static void
 hparse_line_end(struct hparse *p, const char *s, size_t len)
 {
-	size_t	raw = p->line.len + len + 1, n = raw - 1;
-	char	last;
+	size_t raw = p->line.len + len + 1, n = raw - 1;
+	char last;
 
 	if (n > 0) {
 		last = len > 0 ? s[len - 1] : p->line.data[p->line.len - 1];
 		if (last == '\r')
 			n--;
 	}
-	if (hparse_line_bound(p, n, 1) != 0 ||
-	    (n > 0 && hparse_block_bound(p, raw, 1) != 0)) {
+	if (hparse_line_bound(p, n, 1) != 0 || (n > 0 && hparse_block_bound(p, raw, 1) != 0)) {
 		buf_reset(&p->line);
 		return;
 	}
@@ -817,8 +801,8 @@ hparse_line_end(struct hparse *p, const char *s, size_t len)
 static size_t
 hparse_step_line(struct hparse *p, const char *s, size_t len)
 {
-	const char	*lf;
-	size_t		 n;
+	const char *lf;
+	size_t n;
 
 	lf = memchr(s, '\n', len);
 	if (lf != NULL) {
@@ -826,8 +810,7 @@ hparse_step_line(struct hparse *p, const char *s, size_t len)
 		return (lf - s + 1);
 	}
 	n = p->line.len + len;
-	if (hparse_line_bound(p, n, 0) != 0 ||
-	    hparse_block_bound(p, n, 0) != 0)
+	if (hparse_line_bound(p, n, 0) != 0 || hparse_block_bound(p, n, 0) != 0)
 		return (len);
 	buf_add(&p->line, s, len);
 	return (len);
@@ -849,8 +832,7 @@ hparse_step_body(struct hparse *p, const char *s, size_t len)
 		return (len);
 	p->remain -= len;
 	if (p->remain == 0)
-		p->state = p->state == HPARSE_S_BODY_LEN ?
-		    HPARSE_S_DONE : HPARSE_S_CHUNK_END;
+		p->state = p->state == HPARSE_S_BODY_LEN ? HPARSE_S_DONE : HPARSE_S_CHUNK_END;
 	return (len);
 }
 
@@ -861,8 +843,8 @@ hparse_step_body(struct hparse *p, const char *s, size_t len)
 static int
 hparse_preface(const struct hparse *p, const char *s, size_t len)
 {
-	if (p->kind != HPARSE_REQUEST || p->nmsgs != 0 || p->started != 0 ||
-	    p->nempty != 0 || p->line.len != 0)
+	if (p->kind != HPARSE_REQUEST || p->nmsgs != 0 || p->started != 0 || p->nempty != 0 ||
+	    p->line.len != 0)
 		return (-1);
 	if (len > HPARSE_PREFACE_LEN)
 		len = HPARSE_PREFACE_LEN;
@@ -886,8 +868,8 @@ hparse_result(const struct hparse *p)
 enum hparse_result
 hparse_feed(struct hparse *p, const char *s, size_t len, size_t *consumed)
 {
-	size_t	off = 0;
-	int	pre;
+	size_t off = 0;
+	int pre;
 
 	*consumed = 0;
 	if (p->state == HPARSE_S_DONE || p->state == HPARSE_S_ERROR || len == 0)
@@ -899,10 +881,8 @@ hparse_feed(struct hparse *p, const char *s, size_t len, size_t *consumed)
 		p->state = HPARSE_S_DONE;
 		return (HPARSE_DONE);
 	}
-	while (off < len && p->state != HPARSE_S_DONE &&
-	    p->state != HPARSE_S_ERROR) {
-		if (p->state == HPARSE_S_BODY_LEN ||
-		    p->state == HPARSE_S_BODY_EOF ||
+	while (off < len && p->state != HPARSE_S_DONE && p->state != HPARSE_S_ERROR) {
+		if (p->state == HPARSE_S_BODY_LEN || p->state == HPARSE_S_BODY_EOF ||
 		    p->state == HPARSE_S_CHUNK_DATA)
 			off += hparse_step_body(p, s + off, len - off);
 		else
@@ -920,8 +900,8 @@ hparse_eof(struct hparse *p)
 	if (p->state == HPARSE_S_BODY_EOF)
 		p->state = HPARSE_S_DONE;
 	else if (p->state != HPARSE_S_DONE) {
-		hparse_fail(p, 400, p->started == 0 ?
-		    "closed before a message" : "closed in mid-message");
+		hparse_fail(
+		    p, 400, p->started == 0 ? "closed before a message" : "closed in mid-message");
 	}
 	return (hparse_result(p));
 }

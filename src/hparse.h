@@ -15,34 +15,34 @@
 enum hparse_kind { HPARSE_REQUEST, HPARSE_RESPONSE };
 
 struct hparse_limits {
-	size_t max_line;	/* request line / status line / one header line */
-	size_t max_header_bytes;	/* whole header block */
-	size_t max_headers;	/* header count */
-	size_t max_body;	/* decoded body bytes */
+	size_t max_line;	 /* request line / status line / one header line */
+	size_t max_header_bytes; /* whole header block */
+	size_t max_headers;	 /* header count */
+	size_t max_body;	 /* decoded body bytes */
 };
 
 struct hparse_header {
-	char *name;	/* as received; compare case-insensitively */
-	char *value;	/* leading and trailing white space removed */
+	char *name;  /* as received; compare case-insensitively */
+	char *value; /* leading and trailing white space removed */
 };
 
 struct hparse_msg {
-	char *method;	/* requests */
-	char *target;	/* requests: the request-target as sent */
-	int status;	/* responses */
-	char *reason;	/* responses */
-	int minor;	/* HTTP/1.<minor> */
+	char *method; /* requests */
+	char *target; /* requests: the request-target as sent */
+	int status;   /* responses */
+	char *reason; /* responses */
+	int minor;    /* HTTP/1.<minor> */
 	struct hparse_header *headers;
 	size_t nheaders;
-	struct buf body;	/* decoded (de-chunked) */
-	int keep_alive;	/* from version and Connection */
+	struct buf body; /* decoded (de-chunked) */
+	int keep_alive;	 /* from version and Connection */
 	int chunked;
-	int upgrade_h2c;	/* request carried the h2 preface instead (server side) */
+	int upgrade_h2c; /* request carried the h2 preface instead (server side) */
 };
 
 enum hparse_result {
-	HPARSE_MORE,	/* feed more bytes */
-	HPARSE_DONE,	/* a whole message is ready; bytes after it were not consumed */
+	HPARSE_MORE, /* feed more bytes */
+	HPARSE_DONE, /* a whole message is ready; bytes after it were not consumed */
 	HPARSE_ERROR,
 };
 

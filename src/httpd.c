@@ -29,17 +29,16 @@
 #include "tls.h"
 
 enum http_conn_state {
-	HTTP_CONN_TLS,		/* TLS handshake */
-	HTTP_CONN_READING,	/* idle or receiving a request */
-	HTTP_CONN_HANDLING,	/* request handed to the handler, no reply yet */
-	HTTP_CONN_WRITING,	/* reply queued, waiting for it to drain */
-	HTTP_CONN_H2,		/* HTTP/2: streams handled by h2.c */
-	HTTP_CONN_DEAD,		/* on the dead list */
+	HTTP_CONN_TLS,	    /* TLS handshake */
+	HTTP_CONN_READING,  /* idle or receiving a request */
+	HTTP_CONN_HANDLING, /* request handed to the handler, no reply yet */
+	HTTP_CONN_WRITING,  /* reply queued, waiting for it to drain */
+	HTTP_CONN_H2,	    /* HTTP/2: streams handled by h2.c */
+	HTTP_CONN_DEAD,	    /* on the dead list */
 };
 
-static const char *const http_conn_state_names[] = {
-	"tls", "reading", "handling", "writing", "h2", "dead"
-};
+static const char *const http_conn_state_names[] = { "tls", "reading", "handling", "writing", "h2",
+	"dead" };
 
 struct http_listener {
 	struct httpd *httpd;
@@ -57,14 +56,14 @@ struct http_conn {
 	enum http_conn_state state;
 	struct bufferevent *bev;
 	struct hparse *parser;
-	struct event *deadline;	/* whole request must arrive by then */
+	struct event *deadline; /* whole request must arrive by then */
 	struct http_req *req;
 	struct h2 *h2;
 	struct httpd_limits lim;
 	int close_after;
-	int continued;	/* 100 Continue considered for this request */
-	struct ev_token_bucket_cfg *rate;	/* output rate limit, or NULL */
-	size_t rate_slice;	/* bytes per tick when rate-limited */
+	int continued;			  /* 100 Continue considered for this request */
+	struct ev_token_bucket_cfg *rate; /* output rate limit, or NULL */
+	size_t rate_slice;		  /* bytes per tick when rate-limited */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -143,8 +142,8 @@ httpd_default_error(int status, const char *reason, struct buf *out)
 static void
 httpd_conn_set_state(struct http_conn *c, enum http_conn_state st)
 {
-	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
-	    http_conn_state_names[c->state], http_conn_state_names[st]);
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id, http_conn_state_names[c->state],
+	    http_conn_state_names[st]);
 	c->state = st;
 }
 
@@ -175,8 +174,8 @@ httpd_reap(evutil_socket_t fd, short what, void *arg)
 
 /* Create a server; see httpd.h. */
 struct httpd *
-httpd_create(struct event_base *base, const struct httpd_limits *lim, httpd_handler handler,
-    void *arg)
+httpd_create(
+    struct event_base *base, const struct httpd_limits *lim, httpd_handler handler, void *arg)
 {
 	struct httpd *h = xcalloc(1, sizeof *h);
 
@@ -226,8 +225,10 @@ httpd_parse_limits(const struct httpd_limits *lim, struct hparse_limits *pl)
 static void
 httpd_conn_timers(struct http_conn *c)
 {
-	struct timeval idle = { c->lim.idle_timeout_ms / 1000, (c->lim.idle_timeout_ms % 1000) * 1000 };
-	struct timeval wr = { c->lim.write_timeout_ms / 1000, (c->lim.write_timeout_ms % 1000) * 1000 };
+	struct timeval idle = { c->lim.idle_timeout_ms / 1000,
+		(c->lim.idle_timeout_ms % 1000) * 1000 };
+	struct timeval wr = { c->lim.write_timeout_ms / 1000,
+		(c->lim.write_timeout_ms % 1000) * 1000 };
 
 	if (c->state == HTTP_CONN_READING || c->state == HTTP_CONN_TLS)
 		bufferevent_set_timeouts(c->bev, &idle, &wr);
@@ -311,8 +312,8 @@ httpd_free_body(const void *data, size_t len, void *arg)
 
 /* Queue a complete response head and body on the connection. */
 static void
-httpd_conn_write_response(struct http_conn *c, struct http_req *r, int status, const char *ctype,
-    struct buf *body)
+httpd_conn_write_response(
+    struct http_conn *c, struct http_req *r, int status, const char *ctype, struct buf *body)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	int head = r != NULL && strcmp(r->method, "HEAD") == 0;
@@ -325,8 +326,8 @@ httpd_conn_write_response(struct http_conn *c, struct http_req *r, int status, c
 	if (status != 204 && status != 304)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", body->len);
 	for (size_t i = 0; r != NULL && i < r->nresp_headers; i++)
-		evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers[i].name,
-		    r->resp_headers[i].value);
+		evbuffer_add_printf(
+		    out, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
 	if (c->close_after)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	evbuffer_add(out, "\r\n", 2);
@@ -398,7 +399,8 @@ httpd_conn_dispatch(struct http_conn *c)
 	event_del(c->deadline);
 	c->req = r;
 	/* Keep watching for EOF, but buffer at most one more request. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
+	bufferevent_setwatermark(
+	    c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
 	httpd_conn_set_state(c, HTTP_CONN_HANDLING);
 	httpd_conn_timers(c);
 	c->httpd->handler(r, c->httpd->arg);
@@ -456,7 +458,8 @@ httpd_conn_process(struct http_conn *c)
 			/* A prefix of the h2 preface: wait until it is decided. */
 			size_t have = evbuffer_get_length(in);
 
-			if (have <= v.iov_len || evbuffer_pullup(in, have < 64 ? (ev_ssize_t)have : 64) == NULL)
+			if (have <= v.iov_len ||
+			    evbuffer_pullup(in, have < 64 ? (ev_ssize_t)have : 64) == NULL)
 				break;
 			continue;
 		}
@@ -464,7 +467,7 @@ httpd_conn_process(struct http_conn *c)
 			continue;
 		if (res == HPARSE_MORE && !was_started) {
 			struct timeval tv = { c->lim.header_timeout_ms / 1000,
-			    (c->lim.header_timeout_ms % 1000) * 1000 };
+				(c->lim.header_timeout_ms % 1000) * 1000 };
 
 			was_started = 1;
 			evtimer_add(c->deadline, &tv);
@@ -480,8 +483,10 @@ static void
 httpd_conn_h2_pump(struct http_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct timeval idle = { c->lim.idle_timeout_ms / 1000, (c->lim.idle_timeout_ms % 1000) * 1000 };
-	struct timeval wr = { c->lim.write_timeout_ms / 1000, (c->lim.write_timeout_ms % 1000) * 1000 };
+	struct timeval idle = { c->lim.idle_timeout_ms / 1000,
+		(c->lim.idle_timeout_ms % 1000) * 1000 };
+	struct timeval wr = { c->lim.write_timeout_ms / 1000,
+		(c->lim.write_timeout_ms % 1000) * 1000 };
 
 	if (h2_recv(c->h2, in) != 0 || h2_done(c->h2)) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -534,8 +539,8 @@ httpd_conn_writecb(struct bufferevent *bev, void *arg)
 	struct http_conn *c = arg;
 
 	if (c->state == HTTP_CONN_H2) {
-		if (h2_flush(c->h2) != 0 || (c->close_after &&
-		    evbuffer_get_length(bufferevent_get_output(bev)) == 0))
+		if (h2_flush(c->h2) != 0 ||
+		    (c->close_after && evbuffer_get_length(bufferevent_get_output(bev)) == 0))
 			httpd_conn_close(c);
 		else if (h2_done(c->h2) && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			httpd_conn_close(c);
@@ -568,7 +573,8 @@ httpd_conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		    what & BEV_EVENT_READING ? "idle" : "write");
 	else if (what & BEV_EVENT_ERROR)
 		log_debug("conn %llu: error: %s", (unsigned long long)c->id,
-		    c->tls ? tls_error_string() : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		    c->tls ? tls_error_string()
+			   : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	httpd_conn_close(c);
 }
 
@@ -592,8 +598,8 @@ httpd_conn_bev(struct httpd *h, struct http_listener *l, evutil_socket_t fd)
 
 /* A new connection on a listener. */
 static void
-httpd_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+httpd_accept(
+    struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct http_listener *l = arg;
 	struct httpd *h = l->httpd;
@@ -623,7 +629,8 @@ httpd_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa
 	c->state = c->tls ? HTTP_CONN_TLS : HTTP_CONN_READING;
 	TAILQ_INSERT_TAIL(&h->conns, c, entry);
 	h->nconns++;
-	log_debug("conn %llu: accepted from %s on %s", (unsigned long long)c->id, c->peer, l->bound);
+	log_debug(
+	    "conn %llu: accepted from %s on %s", (unsigned long long)c->id, c->peer, l->bound);
 	bufferevent_setcb(c->bev, httpd_conn_readcb, httpd_conn_writecb, httpd_conn_eventcb, c);
 	httpd_conn_timers(c);
 	bufferevent_enable(c->bev, EV_READ);
@@ -675,8 +682,8 @@ httpd_parse_hostport(const char *hostport, struct sockaddr_storage *ss, int *sl)
 
 /* Listen on url; see httpd.h. */
 int
-httpd_listen(struct httpd *h, const char *url, SSL_CTX *tls, char *bound, size_t boundlen,
-    char **cause)
+httpd_listen(
+    struct httpd *h, const char *url, SSL_CTX *tls, char *bound, size_t boundlen, char **cause)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof ss;
@@ -701,7 +708,8 @@ httpd_listen(struct httpd *h, const char *url, SSL_CTX *tls, char *bound, size_t
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
 	    (struct sockaddr *)&ss, sl);
 	if (l->evl == NULL) {
-		xasprintf(cause, "%s: %s", url, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		xasprintf(
+		    cause, "%s: %s", url, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		free(l);
 		return -1;
 	}
@@ -905,8 +913,8 @@ http_req_set_abort(struct http_req *r, http_abort_cb cb, void *arg)
 void
 http_req_add_header(struct http_req *r, const char *name, const char *value)
 {
-	r->resp_headers = xreallocarray(r->resp_headers, r->nresp_headers + 1,
-	    sizeof *r->resp_headers);
+	r->resp_headers =
+	    xreallocarray(r->resp_headers, r->nresp_headers + 1, sizeof *r->resp_headers);
 	r->resp_headers[r->nresp_headers].name = xstrdup(name);
 	r->resp_headers[r->nresp_headers].value = xstrdup(value);
 	r->nresp_headers++;
@@ -975,7 +983,8 @@ http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
 
 	if (c->rate != NULL)
 		ev_token_bucket_cfg_free(c->rate);
-	c->rate = ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, bytes, bytes, &tick);
+	c->rate =
+	    ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, bytes, bytes, &tick);
 	c->rate_slice = bytes;
 	bufferevent_set_rate_limit(c->bev, c->rate);
 }

@@ -28,12 +28,13 @@ struct httpd_limits {
 	size_t max_header_bytes;
 	size_t max_body_bytes;
 	unsigned max_connections;
-	unsigned header_timeout_ms;	/* to receive a whole request once it started */
-	unsigned idle_timeout_ms;	/* keep-alive idle */
+	unsigned header_timeout_ms; /* to receive a whole request once it started */
+	unsigned idle_timeout_ms;   /* keep-alive idle */
 	unsigned write_timeout_ms;
 };
 
-struct httpd *httpd_create(struct event_base *, const struct httpd_limits *, httpd_handler, void *arg);
+struct httpd *httpd_create(
+    struct event_base *, const struct httpd_limits *, httpd_handler, void *arg);
 /*
  * How error bodies that the server makes itself (400, 413, 431, ...) look:
  * write the body into out and return its content type. Default: text/plain.
@@ -47,8 +48,8 @@ void httpd_set_limits(struct httpd *, const struct httpd_limits *);
  * set; it is not owned). Port 0 takes an ephemeral port. On success the
  * bound "HOST:PORT" is written to bound (at least 64 bytes).
  */
-int httpd_listen(struct httpd *, const char *url, SSL_CTX *tls, char *bound, size_t boundlen,
-    char **cause);
+int httpd_listen(
+    struct httpd *, const char *url, SSL_CTX *tls, char *bound, size_t boundlen, char **cause);
 /* Stop accepting, close idle connections, let requests in flight finish.
  * done runs once every connection is gone (at most after ms, by force). */
 void httpd_drain(struct httpd *, unsigned ms, void (*done)(void *), void *arg);
@@ -57,12 +58,12 @@ unsigned httpd_nconnections(const struct httpd *);
 
 /* Request: valid from the handler call until it is answered or aborted. */
 const char *http_req_method(const struct http_req *);
-const char *http_req_path(const struct http_req *);	/* decoded path, no query */
-const char *http_req_query(const struct http_req *);	/* raw query without '?', or "" */
-const char *http_req_target(const struct http_req *);	/* as sent */
+const char *http_req_path(const struct http_req *);   /* decoded path, no query */
+const char *http_req_query(const struct http_req *);  /* raw query without '?', or "" */
+const char *http_req_target(const struct http_req *); /* as sent */
 const char *http_req_header(const struct http_req *, const char *name);
 const char *http_req_body(const struct http_req *, size_t *len);
-const char *http_req_peer(const struct http_req *);	/* "ip:port" */
+const char *http_req_peer(const struct http_req *); /* "ip:port" */
 uint64_t http_req_conn_id(const struct http_req *);
 int http_req_is_tls(const struct http_req *);
 int http_req_is_h2(const struct http_req *);

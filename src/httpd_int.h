@@ -13,16 +13,16 @@ struct http_conn;
 
 struct http_req {
 	struct http_conn *conn;
-	uint32_t stream_id;	/* HTTP/2 only */
+	uint32_t stream_id; /* HTTP/2 only */
 	const char *method;
 	const char *target;
-	char *path;	/* percent-decoded, owned */
+	char *path; /* percent-decoded, owned */
 	const char *query;
 	const struct hparse_header *headers;
 	size_t nheaders;
 	const char *body;
 	size_t bodylen;
-	struct hparse_header *resp_headers;	/* owned copies */
+	struct hparse_header *resp_headers; /* owned copies */
 	size_t nresp_headers;
 	http_abort_cb abort_cb;
 	void *abort_arg;

@@ -15,7 +15,7 @@
 
 #include "json.h"
 
-#define JSON_CHUNK 4096
+#define JSON_CHUNK     4096
 #define JSON_MAX_DEPTH 64
 
 struct json_chunk {
@@ -32,7 +32,7 @@ struct json_doc {
 /* One open array or object while parsing. */
 struct json_frame {
 	struct json *node;
-	void *items;	/* struct json_member[] or struct json *[]; reused */
+	void *items; /* struct json_member[] or struct json *[]; reused */
 	size_t n;
 	size_t capbytes;
 	const char *key;
@@ -45,12 +45,12 @@ struct json_parser {
 	yajl_handle h;
 	const char *text;
 	size_t len;
-	size_t scan;	/* everything before it has been located */
+	size_t scan; /* everything before it has been located */
 	unsigned line, col;
 	unsigned depth, max_depth;
 	struct json_frame stack[JSON_MAX_DEPTH];
 	const char *abort_msg;
-	int at_end;	/* the error was found at the end of the input */
+	int at_end; /* the error was found at the end of the input */
 };
 
 /* Allocate n bytes from the document's arena. */
@@ -345,9 +345,17 @@ json_cb_key(void *ctx, const unsigned char *s, size_t len)
 }
 
 static const yajl_callbacks json_callbacks = {
-	json_cb_null, json_cb_bool, json_cb_int, json_cb_double, NULL,
-	json_cb_string, json_cb_start_map, json_cb_key, json_cb_end,
-	json_cb_start_array, json_cb_end,
+	json_cb_null,
+	json_cb_bool,
+	json_cb_int,
+	json_cb_double,
+	NULL,
+	json_cb_string,
+	json_cb_start_map,
+	json_cb_key,
+	json_cb_end,
+	json_cb_start_array,
+	json_cb_end,
 };
 
 /* 1-based line and column of byte offset off. */
@@ -401,8 +409,7 @@ json_parser_cleanup(struct json_parser *p)
 
 /* Set up a parser over text with the given limits. */
 static void
-json_parser_init(struct json_parser *p, const char *text, size_t len,
-    const struct json_limits *lim)
+json_parser_init(struct json_parser *p, const char *text, size_t len, const struct json_limits *lim)
 {
 	memset(p, 0, sizeof *p);
 	p->doc = xcalloc(1, sizeof *p->doc);
@@ -425,8 +432,8 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 
 	if (lim && lim->max_bytes && len > lim->max_bytes) {
 		err->line = err->col = 1;
-		snprintf(err->msg, sizeof err->msg, "document too large (%zu bytes, limit %zu)", len,
-		    lim->max_bytes);
+		snprintf(err->msg, sizeof err->msg, "document too large (%zu bytes, limit %zu)",
+		    len, lim->max_bytes);
 		return NULL;
 	}
 	json_parser_init(&p, text, len, lim);
@@ -474,9 +481,8 @@ json_obj_set(struct json_doc *d, struct json *obj, const char *key, struct json 
 const char *
 json_type_name(enum json_type t)
 {
-	static const char *const names[] = {
-		"null", "boolean", "integer", "number", "string", "array", "object"
-	};
+	static const char *const names[] = { "null", "boolean", "integer", "number", "string",
+		"array", "object" };
 
 	return names[t];
 }

@@ -27,26 +27,35 @@ struct json;
 struct json_member {
 	const char *key;
 	size_t keylen;
-	unsigned line, col;	/* where the key stood */
+	unsigned line, col; /* where the key stood */
 	struct json *val;
 };
 
 struct json {
 	enum json_type type;
-	unsigned line, col;	/* 1-based; 0 when made by hand (overrides) */
+	unsigned line, col; /* 1-based; 0 when made by hand (overrides) */
 	union {
 		int b;
 		long long i;
 		double d;
-		struct { const char *s; size_t len; } str;
-		struct { struct json **v; size_t n; } arr;
-		struct { struct json_member *m; size_t n; } obj;
+		struct {
+			const char *s;
+			size_t len;
+		} str;
+		struct {
+			struct json **v;
+			size_t n;
+		} arr;
+		struct {
+			struct json_member *m;
+			size_t n;
+		} obj;
 	} u;
 };
 
 struct json_limits {
-	size_t max_bytes;	/* 0 = no limit */
-	unsigned max_depth;	/* 0 = 64 */
+	size_t max_bytes;   /* 0 = no limit */
+	unsigned max_depth; /* 0 = 64 */
 	int allow_comments;
 };
 
@@ -55,7 +64,7 @@ struct json_error {
 	char msg[160];
 };
 
-struct json_doc;	/* owns every node and string of one parse */
+struct json_doc; /* owns every node and string of one parse */
 
 struct json_doc *json_parse(const char *, size_t, const struct json_limits *, struct json_error *);
 struct json *json_root(const struct json_doc *);
@@ -81,7 +90,7 @@ void json_offset_to_pos(const char *text, size_t off, unsigned *line, unsigned *
 struct jw {
 	struct buf *b;
 	unsigned depth;
-	uint64_t first;	/* bit per depth: no element yet */
+	uint64_t first; /* bit per depth: no element yet */
 };
 
 void jw_init(struct jw *, struct buf *);
@@ -96,9 +105,9 @@ void jw_int(struct jw *, long long);
 void jw_double(struct jw *, double);
 void jw_bool(struct jw *, int);
 void jw_null(struct jw *);
-void jw_raw(struct jw *, const char *);	/* already valid JSON */
+void jw_raw(struct jw *, const char *); /* already valid JSON */
 void jw_value(struct jw *, const struct json *);
-void jw_kstr(struct jw *, const char *, const char *);	/* key + string (null if NULL) */
+void jw_kstr(struct jw *, const char *, const char *); /* key + string (null if NULL) */
 void jw_kint(struct jw *, const char *, long long);
 void jw_kbool(struct jw *, const char *, int);
 

@@ -92,8 +92,8 @@ log_msg(enum log_level l, const char *fmt, ...)
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
 	buf_init(&b);
-	buf_printf(&b, "%s.%03dZ %-5s %s: ", ts, (int)(tv.tv_usec / 1000), log_tags[l],
-	    log_program);
+	buf_printf(
+	    &b, "%s.%03dZ %-5s %s: ", ts, (int)(tv.tv_usec / 1000), log_tags[l], log_program);
 	log_write_escaped(&b, msg);
 	buf_addch(&b, '\n');
 	fwrite(b.data, 1, b.len, stderr);

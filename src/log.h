@@ -19,8 +19,16 @@ void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2,
 
 #define log_enabled(l) ((l) <= log_get_level())
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) do { if (log_enabled(LOG_INFO)) log_msg(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)                                                                              \
+	do {                                                                                       \
+		if (log_enabled(LOG_INFO))                                                         \
+			log_msg(LOG_INFO, __VA_ARGS__);                                            \
+	} while (0)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_DEBUG))                                                        \
+			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
+	} while (0)
 
 #endif

@@ -86,8 +86,8 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	ucgw.httpd = httpd_create(base, &lim, gws_handle, ucgw.gws);
 	httpd_set_error_format(ucgw.httpd, gws_error_format);
 	for (size_t i = 0; i < cfg->listen.n; i++) {
-		if (httpd_listen(ucgw.httpd, cfg->listen.v[i], ucgw.tls, bound, sizeof bound,
-		    cause) != 0)
+		if (httpd_listen(
+			ucgw.httpd, cfg->listen.v[i], ucgw.tls, bound, sizeof bound, cause) != 0)
 			return -1;
 		log_info("listening on %s (%s)", bound, cfg->listen.v[i]);
 		daemon_announce(bound);
@@ -113,8 +113,8 @@ ucgw_apply(const void *cfgp, const void *old)
 	} else {
 		xlate_set_current(rules);
 		xlate_unref(rules);
-		log_info("translation rules from %s", cfg->translate_file != NULL ?
-		    cfg->translate_file : "the built-in default");
+		log_info("translation rules from %s",
+		    cfg->translate_file != NULL ? cfg->translate_file : "the built-in default");
 	}
 	record_configure(cfg);
 	if (ucgw.httpd != NULL) {

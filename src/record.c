@@ -27,7 +27,7 @@ struct record_open {
 	struct http_req *req;
 	char *agent;
 	struct xlate_rec *rec;
-	int answered;		/* answered while still being handled */
+	int answered; /* answered while still being handled */
 	struct record_open *next;
 };
 
@@ -37,9 +37,9 @@ static struct {
 	char *dir;
 	int mask;
 	size_t max_bytes;
-	struct record_open *open;	/* newest first */
+	struct record_open *open; /* newest first */
 	unsigned nopen;
-	struct record_open *cur;	/* the request being handled now */
+	struct record_open *cur; /* the request being handled now */
 	unsigned long long seq;
 } rec;
 
@@ -126,7 +126,7 @@ record_gws_begin(struct http_req *req, const char *agent, const struct xlate_ses
 	rec.cur = NULL;
 	if (!record_agent(agent))
 		return;
-	if (rec.nopen >= RECORD_MAX_OPEN) {	/* drop the oldest */
+	if (rec.nopen >= RECORD_MAX_OPEN) { /* drop the oldest */
 		for (pp = &rec.open; (*pp)->next != NULL; pp = &(*pp)->next)
 			;
 		log_warn("record: more than %d requests unanswered; one recording dropped",
@@ -207,10 +207,12 @@ record_write(const char *agent, const char *text)
 		    agent, len, rec.max_bytes);
 		return;
 	}
-	xasprintf(&path, "%s/%s-%lld-%06llu.json", rec.dir, agent, (long long)time(NULL), ++rec.seq);
-	for (char *p = path + strlen(rec.dir) + 1; *p != '\0'; p++) {	/* a name is no path */
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '.' || *p == '-' || *p == '_' || *p == '@'))
+	xasprintf(
+	    &path, "%s/%s-%lld-%06llu.json", rec.dir, agent, (long long)time(NULL), ++rec.seq);
+	for (char *p = path + strlen(rec.dir) + 1; *p != '\0'; p++) { /* a name is no path */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_' ||
+			*p == '@'))
 			*p = '_';
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {

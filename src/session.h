@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SESSION_ID_LEN 32
+#define SESSION_ID_LEN	     32
 #define SESSION_MAX_USERDATA 256
 
 enum session_state {
@@ -25,7 +25,7 @@ enum session_dir { SESSION_OUTGOING, SESSION_INCOMING };
 
 struct session_kv {
 	char *key;
-	char *json;	/* the value as JSON text (string, number, ...) */
+	char *json; /* the value as JSON text (string, number, ...) */
 };
 
 struct session {
@@ -33,14 +33,14 @@ struct session {
 	char *agent;
 	enum session_dir dir;
 	enum session_state state;
-	char *remote_uri;	/* sip:... of the other party */
-	char *remote_phone;	/* the GWS phone number of the other party */
-	char *conversation;	/* UCWA conversation href (indexed) */
-	char *operation;	/* UCWA operationId (indexed) */
+	char *remote_uri;   /* sip:... of the other party */
+	char *remote_phone; /* the GWS phone number of the other party */
+	char *conversation; /* UCWA conversation href (indexed) */
+	char *operation;    /* UCWA operationId (indexed) */
 	struct session_kv *userdata;
 	size_t nuserdata;
 	uint64_t created_ms;
-	void *data;	/* for the layer that owns the session's agent */
+	void *data; /* for the layer that owns the session's agent */
 };
 
 struct session_table;
@@ -50,8 +50,8 @@ void session_table_free(struct session_table *);
 size_t session_table_count(const struct session_table *);
 
 /* A new session for agent; NULL with *cause if the agent already has one. */
-struct session *session_new(struct session_table *, const char *agent, enum session_dir,
-    const char **cause);
+struct session *session_new(
+    struct session_table *, const char *agent, enum session_dir, const char **cause);
 /* Unindex and free a session. */
 void session_remove(struct session_table *, struct session *);
 

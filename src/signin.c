@@ -35,8 +35,8 @@ struct signin_agent {
 	struct agent *agent;
 	unsigned char pwhash[32];
 	int ready;
-	int pending;	/* counted in si->pending */
-	int doomed;	/* on si->doomed, removed next loop turn */
+	int pending; /* counted in si->pending */
+	int doomed;  /* on si->doomed, removed next loop turn */
 	struct signin_waiter *waiters;
 };
 
@@ -47,7 +47,7 @@ struct signin {
 	unsigned char salt[16];
 	unsigned pending;
 	struct auth_verifier verifier;
-	struct signin_agent **doomed;	/* agents to remove at the next loop turn */
+	struct signin_agent **doomed; /* agents to remove at the next loop turn */
 	size_t ndoomed;
 	struct event *later;
 };
@@ -178,7 +178,10 @@ signin_ended(const char *conversation, const char *why, void *arg)
 }
 
 static const struct ucwa_cbs signin_cbs = {
-	signin_signed_in, signin_failed, signin_change, signin_ended,
+	signin_signed_in,
+	signin_failed,
+	signin_change,
+	signin_ended,
 };
 
 /* Take sa off the list of agents to remove. */
@@ -230,8 +233,8 @@ signin_wait(struct signin_agent *sa, auth_verify_done done, void *arg)
 
 /* Start signing a new agent in. */
 static void *
-signin_start_agent(struct signin *si, const char *user, const char *password,
-    auth_verify_done done, void *arg)
+signin_start_agent(
+    struct signin *si, const char *user, const char *password, auth_verify_done done, void *arg)
 {
 	struct agent *a = agents_get(si->agents, user);
 	struct signin_agent *sa = xcalloc(1, sizeof *sa);
@@ -251,8 +254,7 @@ signin_start_agent(struct signin *si, const char *user, const char *password,
 
 /* The verifier: check user/password (see the top comment). */
 static void *
-signin_start(void *ctx, const char *user, const char *password, auth_verify_done done,
-    void *arg)
+signin_start(void *ctx, const char *user, const char *password, auth_verify_done done, void *arg)
 {
 	struct signin *si = ctx;
 	struct agent *a = agents_find(si->agents, user);
@@ -295,8 +297,7 @@ signin_cancel(void *ctx, void *handle)
 
 /* Create the sign-in service and hook agent removal. */
 struct signin *
-signin_create(struct event_base *base, struct ucwa *ucwa, struct agents *agents,
-    struct gws_im *im)
+signin_create(struct event_base *base, struct ucwa *ucwa, struct agents *agents, struct gws_im *im)
 {
 	struct signin *si = xcalloc(1, sizeof *si);
 

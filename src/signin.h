@@ -18,8 +18,7 @@
 
 struct signin;
 
-struct signin *signin_create(struct event_base *, struct ucwa *, struct agents *,
-    struct gws_im *);
+struct signin *signin_create(struct event_base *, struct ucwa *, struct agents *, struct gws_im *);
 void signin_free(struct signin *);
 /* The verifier to install with auth_set_verifier(). */
 const struct auth_verifier *signin_verifier(struct signin *);

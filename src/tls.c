@@ -27,15 +27,16 @@ tls_error_string(void)
 		char one[256];
 
 		ERR_error_string_n(e, one, sizeof one);
-		off += (size_t)snprintf(line + off, sizeof line - off, "%s%s", off ? "; " : "", one);
+		off +=
+		    (size_t)snprintf(line + off, sizeof line - off, "%s%s", off ? "; " : "", one);
 	}
 	return line[0] ? line : "unknown TLS error";
 }
 
 /* ALPN: prefer h2 when offered and enabled, else http/1.1. */
 static int
-tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-    const unsigned char *in, unsigned int inlen, void *arg)
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
 {
 	int offer_h2 = arg != NULL;
 
@@ -44,7 +45,8 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		size_t wl = strlen(want);
 
 		for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
-			if (in[i] == wl && i + 1 + wl <= inlen && memcmp(in + i + 1, want, wl) == 0) {
+			if (in[i] == wl && i + 1 + wl <= inlen &&
+			    memcmp(in + i + 1, want, wl) == 0) {
 				*out = in + i + 1;
 				*outlen = in[i];
 				return SSL_TLSEXT_ERR_OK;
@@ -90,8 +92,8 @@ tls_client_ctx(const char *ca_file, int verify, char **cause)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) :
-	    SSL_CTX_set_default_verify_paths(ctx);
+	ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+		     : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
 		xasprintf(cause, "TLS CA %s: %s", ca_file ? ca_file : "(system store)",
 		    tls_error_string());
@@ -125,8 +127,8 @@ tls_client_ssl(SSL_CTX *ctx, const char *host, char **cause)
 		SSL_set_tlsext_host_name(ssl, host);
 	if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) {
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if ((tls_is_ip(host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) :
-		    SSL_set1_host(ssl, host)) != 1) {
+		if ((tls_is_ip(host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+				     : SSL_set1_host(ssl, host)) != 1) {
 			xasprintf(cause, "TLS host name %s: %s", host, tls_error_string());
 			SSL_free(ssl);
 			return NULL;

@@ -25,11 +25,12 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 {
 	struct ucwa *u = xcalloc(1, sizeof(*u));
 	struct hclient_opts ho;
-	const char **s[] = { &u->conf.discovery_url, &u->conf.applications_url,
-		&u->conf.ca_file, &u->conf.user_agent, &u->conf.culture };
+	const char **s[] = { &u->conf.discovery_url, &u->conf.applications_url, &u->conf.ca_file,
+		&u->conf.user_agent, &u->conf.culture };
 
 	if ((conf->discovery_url == NULL) == (conf->applications_url == NULL)) {
-		xasprintf(cause, "UCWA: set one of upstream.discovery_url and "
+		xasprintf(cause,
+		    "UCWA: set one of upstream.discovery_url and "
 		    "upstream.applications_url");
 		free(u);
 		return NULL;
@@ -64,7 +65,7 @@ ucwa_free(struct ucwa *u)
 		return;
 	if (u->shutdown_timer != NULL)
 		event_free(u->shutdown_timer);
-	hclient_free(u->hc);	/* also the sign-out owner */
+	hclient_free(u->hc); /* also the sign-out owner */
 	for (size_t i = 0; i < nitems(u->strs); i++)
 		free(u->strs[i]);
 	free(u);
@@ -125,8 +126,8 @@ ucwa_failure_name(enum ucwa_failure f)
 
 /* A new agent; sign-in starts at once (callbacks come from the loop). */
 struct ucwa_agent *
-ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
-    const struct ucwa_cbs *cbs, void *arg)
+ucwa_agent_new(
+    struct ucwa *u, const char *user, const char *password, const struct ucwa_cbs *cbs, void *arg)
 {
 	struct ucwa_agent *a = xcalloc(1, sizeof(*a));
 	struct timeval now = { 0, 0 };
@@ -142,8 +143,8 @@ ucwa_agent_new(struct ucwa *u, const char *user, const char *password,
 	TAILQ_INIT(&a->authwait);
 	TAILQ_INIT(&a->convs);
 	util_random_id(hex, 32, UTIL_HEX);
-	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
-	    hex + 8, hex + 12, hex + 16, hex + 20);
+	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
 	a->token_timer = evtimer_new(u->base, ua_token_fire, a);
 	u->nagents++;
 	if (u->conf.applications_url != NULL) {
@@ -265,8 +266,9 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 void
 ua_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 {
-	const char *base = a->apps_url ? a->apps_url : a->user_url ? a->user_url :
-	    a->u->conf.discovery_url;
+	const char *base = a->apps_url ? a->apps_url
+	    : a->user_url	       ? a->user_url
+				       : a->u->conf.discovery_url;
 
 	if (hclient_url_resolve(base, href, out) != 0) {
 		buf_reset(out);
@@ -330,7 +332,8 @@ ua_result_from(const struct hclient_resp *r, struct ucwa_result *res, struct buf
 	if (ct != NULL && strstr(ct, "json") != NULL &&
 	    (d = json_parse(r->body, r->len, NULL, NULL)) != NULL) {
 		const char *v[3] = { json_get_str(json_root(d), "code"),
-			json_get_str(json_root(d), "subcode"), json_get_str(json_root(d), "message") };
+			json_get_str(json_root(d), "subcode"),
+			json_get_str(json_root(d), "message") };
 		size_t off[3] = { 0, 0, 0 };
 
 		/* copy into s: code \0 subcode \0 message \0 */
@@ -482,16 +485,19 @@ ua_check_app(struct ucwa_agent *a, const struct hclient_resp *r)
 {
 	if (r->err != HCLIENT_OK || (r->status != 404 && r->status != 410) || a->app == NULL)
 		return 0;
-	if (ua_error_subcode(r, "TooManyApplications") || ua_error_subcode(r, "UserAgentNotAllowed")) {
+	if (ua_error_subcode(r, "TooManyApplications") ||
+	    ua_error_subcode(r, "UserAgentNotAllowed")) {
 		ua_fail(a, UCWA_FAIL_REJECTED, "HTTP %d %s", r->status,
-		    ua_error_subcode(r, "TooManyApplications") ? "TooManyApplications" :
-		    "UserAgentNotAllowed");
+		    ua_error_subcode(r, "TooManyApplications") ? "TooManyApplications"
+							       : "UserAgentNotAllowed");
 		return 1;
 	}
 	if (ua_error_subcode(r, "ApplicationNotFound") ||
 	    ua_error_subcode(r, "InactiveApplicationExpired")) {
-		ua_app_lost(a, ua_error_subcode(r, "ApplicationNotFound") ? "ApplicationNotFound" :
-		    "InactiveApplicationExpired", 0);
+		ua_app_lost(a,
+		    ua_error_subcode(r, "ApplicationNotFound") ? "ApplicationNotFound"
+							       : "InactiveApplicationExpired",
+		    0);
 		return 1;
 	}
 	return 0;
@@ -515,7 +521,7 @@ ucall_response(const struct hclient_resp *r, void *arg)
 		    c->method);
 		c->retried = 1;
 		if (c->token_gen != a->token_gen && !a->renewing && ucall_start(c) == 0) {
-			ua_leave(a);	/* sent with an older token: the new one is here */
+			ua_leave(a); /* sent with an older token: the new one is here */
 			return;
 		}
 		TAILQ_INSERT_TAIL(&a->authwait, c, entry);
@@ -525,11 +531,11 @@ ucall_response(const struct hclient_resp *r, void *arg)
 		return;
 	}
 	if (c == a->pget)
-		a->pget = NULL;	/* the channel code re-parks it from the callback */
+		a->pget = NULL; /* the channel code re-parks it from the callback */
 	if ((ua_check_app(a, r) || ua_check_forbidden(a, c, r)) &&
-	    (gen != a->app_gen || a->state == UA_FAILED) &&
-	    strcmp(c->method, "GET") == 0 && (c->flags & HCLIENT_LONGPOLL)) {
-		ucall_free(c);	/* the channel restarts with the new application */
+	    (gen != a->app_gen || a->state == UA_FAILED) && strcmp(c->method, "GET") == 0 &&
+	    (c->flags & HCLIENT_LONGPOLL)) {
+		ucall_free(c); /* the channel restarts with the new application */
 		ua_leave(a);
 		return;
 	}

@@ -37,29 +37,29 @@ struct ucwa;
 struct ucwa_agent;
 
 struct ucwa_conf {
-	const char *discovery_url;	/* autodiscover root, or */
-	const char *applications_url;	/* the applications resource itself */
-	const char *ca_file;		/* NULL: system store */
-	int verify;			/* verify certificates and names */
-	const char *user_agent;		/* UserAgent of the application and User-Agent */
+	const char *discovery_url;    /* autodiscover root, or */
+	const char *applications_url; /* the applications resource itself */
+	const char *ca_file;	      /* NULL: system store */
+	int verify;		      /* verify certificates and names */
+	const char *user_agent;	      /* UserAgent of the application and User-Agent */
 	const char *culture;
 	unsigned connect_timeout_ms;
-	unsigned request_timeout_ms;	/* every request but the P-GET */
-	unsigned pget_timeout_s;	/* asked of the server (180-1800); 0: its default */
-	unsigned pget_read_timeout_ms;	/* longer than the P-GET timeout */
-	unsigned activity_interval_s;	/* reportMyActivity; < 240 */
-	unsigned token_margin_s;	/* renew this long before expires_in runs out */
-	unsigned max_outstanding;	/* requests in flight per agent (UCWA: about 100) */
-	unsigned max_send_queue;	/* messages queued per conversation */
-	unsigned backoff_min_ms, backoff_max_ms;	/* retries of the P-GET and of sign-in steps */
-	unsigned preview_wait_ms;	/* see the top comment */
+	unsigned request_timeout_ms;   /* every request but the P-GET */
+	unsigned pget_timeout_s;       /* asked of the server (180-1800); 0: its default */
+	unsigned pget_read_timeout_ms; /* longer than the P-GET timeout */
+	unsigned activity_interval_s;  /* reportMyActivity; < 240 */
+	unsigned token_margin_s;       /* renew this long before expires_in runs out */
+	unsigned max_outstanding;      /* requests in flight per agent (UCWA: about 100) */
+	unsigned max_send_queue;       /* messages queued per conversation */
+	unsigned backoff_min_ms, backoff_max_ms; /* retries of the P-GET and of sign-in steps */
+	unsigned preview_wait_ms;		 /* see the top comment */
 };
 
 enum ucwa_failure {
-	UCWA_FAIL_AUTH,		/* credentials refused (invalid_grant) */
-	UCWA_FAIL_UNREACHABLE,	/* no connection, TLS rejected, timeouts */
-	UCWA_FAIL_REJECTED,	/* 410 TooManyApplications / UserAgentNotAllowed */
-	UCWA_FAIL_PROTOCOL,	/* the server answered something unusable */
+	UCWA_FAIL_AUTH,	       /* credentials refused (invalid_grant) */
+	UCWA_FAIL_UNREACHABLE, /* no connection, TLS rejected, timeouts */
+	UCWA_FAIL_REJECTED,    /* 410 TooManyApplications / UserAgentNotAllowed */
+	UCWA_FAIL_PROTOCOL,    /* the server answered something unusable */
 };
 
 /* Any callback may be NULL. Callers that set the struct positionally get NULL for new members. */
@@ -81,11 +81,11 @@ struct ucwa_cbs {
 /* How a command ended: ok, or the upstream status and error (or a transport error). */
 struct ucwa_result {
 	int ok;
-	int status;		/* HTTP status; 0 when none arrived */
-	const char *code;	/* UCWA error code/subcode/message when the body had them */
+	int status;	  /* HTTP status; 0 when none arrived */
+	const char *code; /* UCWA error code/subcode/message when the body had them */
 	const char *subcode;
-	const char *message;	/* else a description (transport error, HTML body) */
-	const char *location;	/* 201 Location, resolved (sendMessage, startMessaging) */
+	const char *message;  /* else a description (transport error, HTML body) */
+	const char *location; /* 201 Location, resolved (sendMessage, startMessaging) */
 };
 
 typedef void (*ucwa_done)(const struct ucwa_result *, void *arg);
@@ -96,8 +96,8 @@ void ucwa_shutdown(struct ucwa *, unsigned ms, void (*done)(void *), void *arg);
 /* Every agent must be freed first. */
 void ucwa_free(struct ucwa *);
 
-struct ucwa_agent *ucwa_agent_new(struct ucwa *, const char *user, const char *password,
-    const struct ucwa_cbs *, void *arg);
+struct ucwa_agent *ucwa_agent_new(
+    struct ucwa *, const char *user, const char *password, const struct ucwa_cbs *, void *arg);
 void ucwa_agent_free(struct ucwa_agent *);
 int ucwa_agent_ready(const struct ucwa_agent *);
 /* Who the user is upstream ("me": SIP URI and display name), NULL until known. */

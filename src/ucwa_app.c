@@ -78,8 +78,9 @@ ua_app_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	if (r->status == 410 || r->status == 403) {
 		ua_fail(a, UCWA_FAIL_REJECTED, "application create: HTTP %d %s", r->status,
-		    ua_error_subcode(r, "TooManyApplications") ? "TooManyApplications" :
-		    ua_error_subcode(r, "UserAgentNotAllowed") ? "UserAgentNotAllowed" : "");
+		    ua_error_subcode(r, "TooManyApplications")	     ? "TooManyApplications"
+			: ua_error_subcode(r, "UserAgentNotAllowed") ? "UserAgentNotAllowed"
+								     : "");
 		return;
 	}
 	if (r->status != 201 && r->status != 200) {
@@ -98,7 +99,7 @@ ua_app_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	log_info("ucwa %s: application %s (%d)", a->user, a->app, r->status);
 	a->retry_ms = 0;
-	uchan_start(a);	/* the P-GET first: incoming invitations need it */
+	uchan_start(a); /* the P-GET first: incoming invitations need it */
 	ua_available(a);
 }
 
@@ -133,7 +134,7 @@ ua_app_get_done(struct ucall *c, const struct hclient_resp *r)
 	struct json_doc *d;
 
 	if (a->state == UA_FAILED)
-		return;		/* inert: neither ready nor told so */
+		return; /* inert: neither ready nor told so */
 	if (r->err == HCLIENT_OK && r->status == 200 &&
 	    (d = json_parse(r->body, r->len, NULL, NULL)) != NULL) {
 		ua_app_links(a, json_root(d));

@@ -181,8 +181,8 @@ ua_challenge_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	if (found != 0) {
 		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "user resource: HTTP %d without a MsRtcOAuth challenge",
-		    r->status);
+		ua_fail(a, UCWA_FAIL_PROTOCOL,
+		    "user resource: HTTP %d without a MsRtcOAuth challenge", r->status);
 		return;
 	}
 	free(a->token_url);
@@ -233,7 +233,7 @@ ua_authwait_flush(struct ucwa_agent *a, int ok)
 	TAILQ_INIT(&tmp);
 	TAILQ_CONCAT(&tmp, &a->authwait, entry);
 	TAILQ_FOREACH(c, &tmp, entry)
-		c->list = &tmp;
+	c->list = &tmp;
 	while ((c = TAILQ_FIRST(&tmp)) != NULL) {
 		TAILQ_REMOVE(&tmp, c, entry);
 		c->list = NULL;
@@ -268,8 +268,8 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 	a->renewing = 0;
 	if ((r->err != HCLIENT_OK || r->status >= 500) && a->signed_in_told) {
 		/* a renewal: keep the old token and try again soon */
-		unsigned ms = ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms,
-		    a->u->conf.backoff_max_ms);
+		unsigned ms =
+		    ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
 
 		log_warn("ucwa %s: token renewal failed (%s); again in %u ms", a->user,
 		    r->err != HCLIENT_OK ? r->errstr : "HTTP error", ms);
@@ -290,11 +290,13 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 	if (r->status != 200 || tok == NULL) {
 		ua_authwait_flush(a, 0);
 		if (r->status == 400 && err != NULL && strcmp(err, "invalid_grant") == 0)
-			ua_fail(a, UCWA_FAIL_AUTH, "token: invalid_grant (user name or password refused)");
+			ua_fail(a, UCWA_FAIL_AUTH,
+			    "token: invalid_grant (user name or password refused)");
 		else
-			ua_fail(a, r->status == 400 || r->status == 401 ? UCWA_FAIL_AUTH :
-			    UCWA_FAIL_PROTOCOL, "token: HTTP %d%s%s", r->status, err ? " " : "",
-			    err ? err : "");
+			ua_fail(a,
+			    r->status == 400 || r->status == 401 ? UCWA_FAIL_AUTH
+								 : UCWA_FAIL_PROTOCOL,
+			    "token: HTTP %d%s%s", r->status, err ? " " : "", err ? err : "");
 		json_doc_free(d);
 		return;
 	}
@@ -306,8 +308,8 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 	json_doc_free(d);
 	if (expires <= 0)
 		expires = 3600;
-	tv.tv_sec = expires > a->u->conf.token_margin_s * 2 ? expires - a->u->conf.token_margin_s :
-	    expires / 2;
+	tv.tv_sec = expires > a->u->conf.token_margin_s * 2 ? expires - a->u->conf.token_margin_s
+							    : expires / 2;
 	tv.tv_usec = 0;
 	if (tv.tv_sec < 1)
 		tv.tv_sec = 1;
@@ -360,8 +362,9 @@ ua_user_done(struct ucall *c, const struct hclient_resp *r)
 		return;
 	}
 	if (r->status != 200) {
-		ua_fail(a, r->status == 401 || r->status == 403 ? UCWA_FAIL_AUTH :
-		    UCWA_FAIL_PROTOCOL, "user resource with token: HTTP %d", r->status);
+		ua_fail(a,
+		    r->status == 401 || r->status == 403 ? UCWA_FAIL_AUTH : UCWA_FAIL_PROTOCOL,
+		    "user resource with token: HTTP %d", r->status);
 		return;
 	}
 	if ((d = ua_json(a, "user resource", r)) == NULL)
@@ -376,7 +379,7 @@ ua_user_done(struct ucall *c, const struct hclient_resp *r)
 		a->apps_url = buf_detach(&b, NULL);
 		ua_create_app(a);
 	} else if (redirect != NULL && ++a->hops <= 4) {
-		ua_discover(a, b.data);	/* another pool: the challenge again */
+		ua_discover(a, b.data); /* another pool: the challenge again */
 		buf_free(&b);
 	} else {
 		buf_free(&b);
@@ -395,4 +398,3 @@ ua_user(struct ucwa_agent *a)
 		ua_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
 	}
 }
-

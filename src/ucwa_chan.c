@@ -37,8 +37,8 @@ uchan_fire(evutil_socket_t fd, short what, void *arg)
 static void
 uchan_retry(struct ucwa_agent *a, const char *why)
 {
-	unsigned ms = ua_backoff(&a->pget_backoff, a->u->conf.backoff_min_ms,
-	    a->u->conf.backoff_max_ms);
+	unsigned ms =
+	    ua_backoff(&a->pget_backoff, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	log_warn("ucwa %s: event channel: %s; same URL again in %u ms", a->user, why, ms);
@@ -83,13 +83,13 @@ uchan_done(struct ucall *c, const struct hclient_resp *r)
 	a->pget_backoff = 0;
 	if (evs.resync != NULL)
 		log_warn("ucwa %s: event channel: resync", a->user);
-	uchan_get(a);	/* parked again before anything is processed */
+	uchan_get(a); /* parked again before anything is processed */
 	if (evs.resume != NULL) {
 		log_warn("ucwa %s: event channel: resume: every conversation is gone", a->user);
 		uconv_end_all(a, "resume");
 	}
-	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen &&
-	    a->state != UA_FAILED; i++)
+	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
+	     i++)
 		uconv_apply(a, &evs.v[i]);
 	ucwa_events_free(&evs);
 }
@@ -154,8 +154,8 @@ uconv_find(struct ucwa_agent *a, const char *href)
 		return NULL;
 	abs = ua_abs(a, href);
 	TAILQ_FOREACH(v, &a->convs, entry)
-		if (strcmp(v->href, abs) == 0)
-			break;
+	if (strcmp(v->href, abs) == 0)
+		break;
 	free(abs);
 	return v;
 }
@@ -243,8 +243,8 @@ uconv_get(struct ucwa_agent *a, const char *raw)
 		return v;
 	if (a->nconvs >= UCWA_MAX_CONVS) {
 		TAILQ_FOREACH(old, &a->convs, entry)
-			if (old->ended && old->inflight == 0)
-				break;
+		if (old->ended && old->inflight == 0)
+			break;
 		if (old == NULL) {
 			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, raw);
 			return NULL;
@@ -334,7 +334,8 @@ uconv_end_all(struct ucwa_agent *a, const char *why)
 {
 	struct uconv *v;
 
-	TAILQ_FOREACH(v, &a->convs, entry) {
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
 		if (a->dying)
 			break;
 		uconv_end(v, why);
@@ -360,12 +361,12 @@ uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
 	if (ch->text == NULL || !uconv_first_sight(v, ch->self))
 		return;
 	if (v->preview != NULL) {
-		free(v->preview);	/* the message event itself is here */
+		free(v->preview); /* the message event itself is here */
 		v->preview = NULL;
 		if (v->preview_timer != NULL)
 			evtimer_del(v->preview_timer);
 	} else if (v->preview_sent != NULL && strcmp(v->preview_sent, ch->text) == 0) {
-		free(v->preview_sent);	/* already delivered from the preview */
+		free(v->preview_sent); /* already delivered from the preview */
 		v->preview_sent = NULL;
 		return;
 	}
@@ -407,7 +408,7 @@ uconv_invitation(struct uconv *v, const struct ucwa_change *ch, char *why, size_
 		}
 		return NULL;
 	}
-	free(v->preview);	/* never accepted: no message */
+	free(v->preview); /* never accepted: no message */
 	v->preview = NULL;
 	snprintf(why, len, "invitation failed: %s %s", ch->reason_code ? ch->reason_code : "",
 	    ch->reason_subcode ? ch->reason_subcode : "");
@@ -427,9 +428,7 @@ uconv_apply(struct ucwa_agent *a, const struct ucwa_change *ch)
 		return;
 	}
 	switch (ch->kind) {
-	case UCWA_INVITATION:
-		end = uconv_invitation(v, ch, why, sizeof(why));
-		break;
+	case UCWA_INVITATION: end = uconv_invitation(v, ch, why, sizeof(why)); break;
 	case UCWA_CONVERSATION:
 		if (ch->type == UCWA_DELETED)
 			end = "conversation deleted";
@@ -452,8 +451,7 @@ uconv_apply(struct ucwa_agent *a, const struct ucwa_change *ch)
 			return;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	ua_deliver(a, ch);
 	if (a->dying)
@@ -533,8 +531,8 @@ ucwa_start_messaging(struct ucwa_agent *a, const char *to, const char *operation
 	if (importance != NULL)
 		jw_kstr(&w, "importance", importance);
 	jw_obj_end(&w);
-	why = ucmd_start(a, "POST", a->start_url, "application/json", b.data, ucmd_done, done,
-	    arg, NULL);
+	why = ucmd_start(
+	    a, "POST", a->start_url, "application/json", b.data, ucmd_done, done, arg, NULL);
 	buf_free(&b);
 	return why;
 }
@@ -578,8 +576,8 @@ uconv_pump(struct uconv *v)
 		hclient_url_add_query(&url, v->send_message, "operationId", m->opid);
 	else
 		buf_addstr(&url, v->send_message);
-	why = ucmd_start(a, "POST", url.data, "text/plain; charset=UTF-8", m->text, umsg_done,
-	    NULL, NULL, &c);
+	why = ucmd_start(
+	    a, "POST", url.data, "text/plain; charset=UTF-8", m->text, umsg_done, NULL, NULL, &c);
 	buf_free(&url);
 	if (why != NULL) {
 		umsg_fail(a, m, why);
@@ -619,8 +617,8 @@ ucwa_send_message(struct ucwa_agent *a, const char *conv, const char *text,
 
 /* POST (or DELETE) one of a conversation's current links. */
 static const char *
-ucmd_link(struct ucwa_agent *a, const char *conv, size_t off, const char *method,
-    const char *what, ucwa_done done, void *arg)
+ucmd_link(struct ucwa_agent *a, const char *conv, size_t off, const char *method, const char *what,
+    ucwa_done done, void *arg)
 {
 	struct uconv *v = uconv_find(a, conv);
 	const char *url;
@@ -665,6 +663,6 @@ ucwa_stop_messaging(struct ucwa_agent *a, const char *conv, ucwa_done done, void
 const char *
 ucwa_leave(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
 {
-	return ucmd_link(a, conv, offsetof(struct uconv, href), "DELETE", "unknown conversation",
-	    done, arg);
+	return ucmd_link(
+	    a, conv, offsetof(struct uconv, href), "DELETE", "unknown conversation", done, arg);
 }

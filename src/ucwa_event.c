@@ -11,7 +11,7 @@
 #include "json.h"
 #include "ucwa_event.h"
 
-#define UCWA_EVENTS_MAX_BYTES (4u << 20)
+#define UCWA_EVENTS_MAX_BYTES	(4u << 20)
 #define UCWA_EVENTS_MAX_CHANGES 4096
 
 /* _links.<rel>.href of a resource (the first when the rel repeats). */
@@ -44,8 +44,8 @@ ev_kind(const char *rel, const char *in)
 	if (strcmp(rel, "message") == 0)
 		return UCWA_MESSAGE;
 	if (strcmp(rel, "participant") == 0 || strcmp(rel, "localParticipant") == 0)
-		return in != NULL && strcmp(in, "typingParticipants") == 0 ? UCWA_TYPING :
-		    UCWA_PARTICIPANT;
+		return in != NULL && strcmp(in, "typingParticipants") == 0 ? UCWA_TYPING
+									   : UCWA_PARTICIPANT;
 	return -1;
 }
 
@@ -163,8 +163,7 @@ ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e,
 
 /* Parse one response. */
 int
-ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *err,
-    size_t errlen)
+ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *err, size_t errlen)
 {
 	struct json_limits lim = { UCWA_EVENTS_MAX_BYTES, 64, 0 };
 	struct json_error jerr;
@@ -200,7 +199,8 @@ ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *e
 			continue;
 		for (size_t j = 0; j < events->u.arr.n; j++) {
 			if (ev_one(evs, s, events->u.arr.v[j], &cap) != 0) {
-				snprintf(err, errlen, "events: sender %zu event %zu: malformed", i, j);
+				snprintf(
+				    err, errlen, "events: sender %zu event %zu: malformed", i, j);
 				ucwa_events_free(evs);
 				return -1;
 			}

@@ -12,12 +12,12 @@
 #include <stddef.h>
 
 enum ucwa_kind {
-	UCWA_INVITATION,	/* messagingInvitation: started / updated / completed */
-	UCWA_CONVERSATION,	/* conversation: added / updated / deleted */
-	UCWA_MESSAGING,		/* messaging: updated (state, current links) */
-	UCWA_PARTICIPANT,	/* participant or localParticipant: added / updated / deleted */
-	UCWA_TYPING,		/* participant added to / deleted from typingParticipants */
-	UCWA_MESSAGE,		/* message: started / updated / completed */
+	UCWA_INVITATION,   /* messagingInvitation: started / updated / completed */
+	UCWA_CONVERSATION, /* conversation: added / updated / deleted */
+	UCWA_MESSAGING,	   /* messaging: updated (state, current links) */
+	UCWA_PARTICIPANT,  /* participant or localParticipant: added / updated / deleted */
+	UCWA_TYPING,	   /* participant added to / deleted from typingParticipants */
+	UCWA_MESSAGE,	   /* message: started / updated / completed */
 };
 
 enum ucwa_type { UCWA_ADDED, UCWA_UPDATED, UCWA_DELETED, UCWA_STARTED, UCWA_COMPLETED };
@@ -25,32 +25,32 @@ enum ucwa_type { UCWA_ADDED, UCWA_UPDATED, UCWA_DELETED, UCWA_STARTED, UCWA_COMP
 struct ucwa_change {
 	enum ucwa_kind kind;
 	enum ucwa_type type;
-	const char *href;		/* link.href: the resource itself */
-	const char *title;		/* link.title (participant display name) */
-	const char *conversation;	/* the conversation it belongs to, when known */
-	int embedded;			/* the resource came with the event */
+	const char *href;	  /* link.href: the resource itself */
+	const char *title;	  /* link.title (participant display name) */
+	const char *conversation; /* the conversation it belongs to, when known */
+	int embedded;		  /* the resource came with the event */
 	/* event level */
-	const char *status;		/* "Success" / "Failure" on completed operations */
+	const char *status; /* "Success" / "Failure" on completed operations */
 	const char *reason_code, *reason_subcode, *reason_message;
 	/* resource properties (NULL when absent) */
-	const char *state;		/* invitation, conversation, messaging */
-	const char *direction;		/* invitation, message: "Incoming" / "Outgoing" */
+	const char *state;     /* invitation, conversation, messaging */
+	const char *direction; /* invitation, message: "Incoming" / "Outgoing" */
 	const char *operation_id;
 	const char *subject, *importance, *thread_id;
-	const char *from_uri, *from_name;	/* invitation: _embedded.from */
-	const char *to;			/* invitation: _links.to href */
-	const char *self;		/* resource self href (message identity) */
+	const char *from_uri, *from_name; /* invitation: _embedded.from */
+	const char *to;			  /* invitation: _links.to href */
+	const char *self;		  /* resource self href (message identity) */
 	/* links that make commands possible now (NULL: not possible) */
-	const char *accept, *decline, *cancel;	/* invitation */
-	const char *send_message, *stop_messaging, *set_is_typing;	/* messaging */
-	const char *messaging;		/* invitation, message */
+	const char *accept, *decline, *cancel;			   /* invitation */
+	const char *send_message, *stop_messaging, *set_is_typing; /* messaging */
+	const char *messaging;					   /* invitation, message */
 	/* text: message body, or the invitation's first-message preview; decoded */
 	char *text;
-	int text_bad;			/* a data URI was present but malformed */
-	const char *participant;	/* message: who sent it (href) */
-	const char *participant_name;	/* its link title */
-	const char *failed_delivery;	/* message: first failedDeliveryParticipant href */
-	int local;			/* participant: it is us (localParticipant) */
+	int text_bad;		      /* a data URI was present but malformed */
+	const char *participant;      /* message: who sent it (href) */
+	const char *participant_name; /* its link title */
+	const char *failed_delivery;  /* message: first failedDeliveryParticipant href */
+	int local;		      /* participant: it is us (localParticipant) */
 };
 
 struct ucwa_events {
@@ -58,7 +58,7 @@ struct ucwa_events {
 	struct ucwa_change *v;
 	size_t n;
 	const char *self;
-	const char *next;	/* exactly one of next, resync, resume is set */
+	const char *next; /* exactly one of next, resync, resume is set */
 	const char *resync;
 	const char *resume;
 };

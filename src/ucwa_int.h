@@ -12,15 +12,15 @@
 #include "ucwa.h"
 #include "util.h"
 
-#define UCWA_MAX_CONVS 64	/* conversations tracked per agent */
-#define UCWA_SEEN_MSGS 32	/* incoming message hrefs remembered per conversation */
+#define UCWA_MAX_CONVS 64 /* conversations tracked per agent */
+#define UCWA_SEEN_MSGS 32 /* incoming message hrefs remembered per conversation */
 
 struct ucwa {
 	struct event_base *base;
 	struct ucwa_conf conf;
-	char *strs[6];			/* owned copies of the conf strings */
+	char *strs[6]; /* owned copies of the conf strings */
 	struct hclient *hc;
-	struct hclient_owner *signout;	/* background DELETEs of freed agents */
+	struct hclient_owner *signout; /* background DELETEs of freed agents */
 	unsigned nagents;
 	void (*shutdown_done)(void *);
 	void *shutdown_arg;
@@ -34,15 +34,15 @@ typedef void (*ucall_cb)(struct ucall *, const struct hclient_resp *);
 /* One upstream request of an agent (retried once after a token renewal). */
 struct ucall {
 	struct ucwa_agent *a;
-	TAILQ_ENTRY(ucall) entry;	/* a->calls or a->authwait, as list says */
-	struct ucalls *list;		/* the list it is on, or NULL */
+	TAILQ_ENTRY(ucall) entry; /* a->calls or a->authwait, as list says */
+	struct ucalls *list;	  /* the list it is on, or NULL */
 	char *method, *url, *ctype;
 	struct buf body;
 	int flags;
 	unsigned timeout_ms;
 	int bearer;
 	int retried;
-	unsigned token_gen;	/* the agent's token_gen when it was sent */
+	unsigned token_gen; /* the agent's token_gen when it was sent */
 	struct hclient_req *req;
 	ucall_cb cb;
 	/* for commands */
@@ -50,7 +50,7 @@ struct ucall {
 	void *done_arg;
 	char *conv;
 	void *ctx;
-	void (*ctx_free)(void *);	/* ctx when the call dies without its callback */
+	void (*ctx_free)(void *); /* ctx when the call dies without its callback */
 };
 
 struct umsg {
@@ -64,19 +64,19 @@ TAILQ_HEAD(umsgs, umsg);
 
 struct uconv {
 	TAILQ_ENTRY(uconv) entry;
-	char *href;		/* absolute */
-	char *raw;		/* as the server first wrote it (what the owner sees) */
+	char *href; /* absolute */
+	char *raw;  /* as the server first wrote it (what the owner sees) */
 	char *invitation;
-	char *accept, *decline, *cancel;	/* absolute, NULL when not possible */
+	char *accept, *decline, *cancel; /* absolute, NULL when not possible */
 	char *send_message, *stop_messaging;
 	char *messaging_state;
 	int incoming;
 	int connected;
 	int ended;
 	uint64_t ended_at;
-	char *preview;		/* first-message preview, until a message event */
+	char *preview; /* first-message preview, until a message event */
 	char *preview_from;
-	char *preview_sent;	/* text of a preview delivered by the timer */
+	char *preview_sent; /* text of a preview delivered by the timer */
 	struct event *preview_timer;
 	char *seen[UCWA_SEEN_MSGS];
 	unsigned nseen;
@@ -88,7 +88,14 @@ struct uconv {
 TAILQ_HEAD(uconvs, uconv);
 
 enum ua_state {
-	UA_DISCOVER, UA_CHALLENGE, UA_TOKEN, UA_USER, UA_APP, UA_AVAILABLE, UA_READY, UA_FAILED,
+	UA_DISCOVER,
+	UA_CHALLENGE,
+	UA_TOKEN,
+	UA_USER,
+	UA_APP,
+	UA_AVAILABLE,
+	UA_READY,
+	UA_FAILED,
 };
 
 struct ucwa_agent {
@@ -99,31 +106,31 @@ struct ucwa_agent {
 	enum ua_state state;
 	struct hclient_owner *owner;
 	struct ucalls calls;	/* in flight */
-	struct ucalls authwait;	/* waiting for a new token */
+	struct ucalls authwait; /* waiting for a new token */
 	int depth;		/* nesting of entries from the loop */
 	int dying;
 	int signed_in_told;
 
 	char endpoint_id[40];
-	char *user_url;		/* user resource */
-	char *token_url;	/* from MsRtcOAuth href */
-	char *token;		/* "Bearer cwt=..." header value */
-	unsigned token_gen;	/* +1 per token acquired */
-	char *apps_url;		/* applications resource (cached) */
+	char *user_url;	    /* user resource */
+	char *token_url;    /* from MsRtcOAuth href */
+	char *token;	    /* "Bearer cwt=..." header value */
+	unsigned token_gen; /* +1 per token acquired */
+	char *apps_url;	    /* applications resource (cached) */
 	int hops;
 	int renewing;
-	uint64_t rediscovered_ms;	/* last rediscovery after a persistent 403 */
+	uint64_t rediscovered_ms; /* last rediscovery after a persistent 403 */
 	struct event *token_timer;
-	struct event *retry_timer;	/* sign-in step retries */
+	struct event *retry_timer; /* sign-in step retries */
 	unsigned retry_ms;
 
-	char *app;		/* application self, absolute */
-	char *events_url;	/* P-GET URL to GET next (absolute) */
+	char *app;	  /* application self, absolute */
+	char *events_url; /* P-GET URL to GET next (absolute) */
 	char *mma_url, *activity_url, *start_url;
-	char *me_uri, *me_name;		/* the user's own SIP URI and display name */
+	char *me_uri, *me_name; /* the user's own SIP URI and display name */
 	int add_params;		/* send timeout= on the next P-GET */
 	struct ucall *pget;
-	struct event *pget_timer;	/* back-off before re-GET */
+	struct event *pget_timer; /* back-off before re-GET */
 	unsigned pget_backoff;
 	struct event *activity_timer;
 	unsigned app_gen;

@@ -40,11 +40,11 @@ char *buf_detach(struct buf *, size_t *);
 /* Fill out with len random characters from alphabet (CSPRNG), NUL-terminated. */
 void util_random_id(char *out, size_t len, const char *alphabet);
 #define UTIL_ALNUM_UPPER "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define UTIL_HEX "0123456789abcdef"
-#define UTIL_BASE62 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#define UTIL_HEX	 "0123456789abcdef"
+#define UTIL_BASE62	 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-uint64_t util_now_ms(void);	/* monotonic */
-uint64_t util_wall_ms(void);	/* since the epoch */
+uint64_t util_now_ms(void);  /* monotonic */
+uint64_t util_wall_ms(void); /* since the epoch */
 
 /* Constant-time comparison of two strings (lengths may leak). */
 int util_streq_ct(const char *, const char *);

@@ -14,15 +14,15 @@
 
 #include "xlate.h"
 
-#define XLATE_MAX_FILE	(64u * 1024 * 1024)
-#define XLATE_MAX_PHONE	64
-#define XLATE_MAX_SUBJECT	512	/* longer addresses match no rule */
+#define XLATE_MAX_FILE	  (64u * 1024 * 1024)
+#define XLATE_MAX_PHONE	  64
+#define XLATE_MAX_SUBJECT 512 /* longer addresses match no rule */
 
 /* A template: literal text and references, compiled once. */
 enum seg_kind { SEG_LIT, SEG_GROUP, SEG_VAR };
 struct seg {
 	enum seg_kind kind;
-	int ref;		/* group number or variable index */
+	int ref; /* group number or variable index */
 	char *lit;
 };
 struct tmpl {
@@ -45,11 +45,11 @@ struct rules {
 /* Open-addressing hash of strings to directory entry indices. */
 struct dir_entry {
 	char *phone;
-	char *sip;		/* as written */
-	char *sipkey;		/* lower-cased */
+	char *sip;    /* as written */
+	char *sipkey; /* lower-cased */
 };
 struct dir_hash {
-	size_t *slot;		/* entry index + 1; 0 = empty */
+	size_t *slot; /* entry index + 1; 0 = empty */
 	size_t mask;
 };
 
@@ -63,13 +63,14 @@ struct fields {
 };
 
 enum { NOTE_STATUS, NOTE_DATA, NOTE_MESSAGE, NOTE_N };
-static const char *const note_names[NOTE_N] = { "StatusChange", "AttachedDataChanged", "NewMessage" };
+static const char *const note_names[NOTE_N] = { "StatusChange", "AttachedDataChanged",
+	"NewMessage" };
 
 enum { IN_ALL, IN_MATCHING, IN_NONE };
 enum { PV_NUMBER, PV_DIGITS, PV_SIP, PV_USER, PV_N };
 static const char *const party_vars[PV_N] = { "number", "digits", "sip", "user" };
 static const char *const party_fields[] = { "digits", "e164Number", "formattedPhoneNumber",
-    "phoneNumber" };
+	"phoneNumber" };
 
 struct state_pair {
 	char *ucwa;
@@ -105,20 +106,20 @@ struct xlate_rules {
 };
 
 static const char *const state_names[XLATE_NSTATES] = { "Initiating", "Alerting", "Talking",
-    "Completed" };
+	"Completed" };
 static const char *const cap_names[5] = { "SendMessage", "AttachUserData", "UpdateUserData",
-    "DeleteUserData", "Complete" };
+	"DeleteUserData", "Complete" };
 static const char *const var_names[XV_NVARS] = { "id", "state", "reason", "reason_code", "sender",
-    "sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
-static const char *const kind_keys[XLATE_NKINDS] = { "outgoing_invitation",
-    "incoming_invitation", "conversation", "messaging" };
+	"sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
+static const char *const kind_keys[XLATE_NKINDS] = { "outgoing_invitation", "incoming_invitation",
+	"conversation", "messaging" };
 static const char *const invitation_states[] = { "Connecting", "Connected", "Failed", "Alerting",
-    "Cancelled", "Declined", "Forwarded", "TeamRing", NULL };
+	"Cancelled", "Declined", "Forwarded", "TeamRing", NULL };
 static const char *const conversation_states[] = { "Incoming", "Connecting", "Connected",
-    "Conferencing", "Conferenced", "InLobby", "Disconnecting", "Disconnected", NULL };
+	"Conferencing", "Conferenced", "InLobby", "Disconnecting", "Disconnected", NULL };
 static const char *const messaging_states[] = { "Connecting", "Connected", "Disconnected", NULL };
-static const char *const *const kind_states[XLATE_NKINDS] = { invitation_states,
-    invitation_states, conversation_states, messaging_states };
+static const char *const *const kind_states[XLATE_NKINDS] = { invitation_states, invitation_states,
+	conversation_states, messaging_states };
 
 static struct xlate_rules *xlate_cur;
 
@@ -280,8 +281,8 @@ dup_keys(struct load *l, const struct json *obj)
 
 /* Report members of obj whose key is not among the n keys (or up to a NULL). */
 static void
-known_keys_n(struct load *l, const struct json *obj, const char *const *keys, size_t n,
-    const char *where)
+known_keys_n(
+    struct load *l, const struct json *obj, const char *const *keys, size_t n, const char *where)
 {
 	dup_keys(l, obj);
 	for (size_t i = 0; i < obj->u.obj.n; i++) {
@@ -363,13 +364,14 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 		for (len = 0; isalnum((unsigned char)name[len]) || name[len] == '_'; len++)
 			;
 		if (len == 0 || (braces && name[len] != '}')) {
-			prob(l, at->line, at->col, "\"%s\": \"$\" must start $name, ${name}, $1..$9 or $$",
-			    s);
+			prob(l, at->line, at->col,
+			    "\"%s\": \"$\" must start $name, ${name}, $1..$9 or $$", s);
 			ok = 0;
 			break;
 		}
 		if ((idx = name_index(vars, nvars, name, len)) < 0) {
-			prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s, (int)len, name);
+			prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s,
+			    (int)len, name);
 			ok = 0;
 		}
 		tmpl_add(t, SEG_VAR, idx, NULL);
@@ -402,7 +404,8 @@ tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const cha
 		if (g->kind == SEG_LIT)
 			buf_addstr(out, g->lit);
 		else if (g->kind == SEG_GROUP && pm != NULL && pm[g->ref].rm_so >= 0)
-			buf_add(out, s + pm[g->ref].rm_so, (size_t)(pm[g->ref].rm_eo - pm[g->ref].rm_so));
+			buf_add(out, s + pm[g->ref].rm_so,
+			    (size_t)(pm[g->ref].rm_eo - pm[g->ref].rm_so));
 		else if (g->kind == SEG_VAR) {
 			if (vars == NULL || g->ref < 0 || vars[g->ref] == NULL)
 				return 0;
@@ -436,8 +439,8 @@ catch_all(const char *p)
  * by a small recursive descent over the ERE syntax; rules too costly are
  * refused before regcomp sees them.
  */
-#define XLATE_MAX_PATTERN	1024
-#define XLATE_MAX_COST		20000.0
+#define XLATE_MAX_PATTERN 1024
+#define XLATE_MAX_COST	  20000.0
 
 static double regex_alt(const char **);
 
@@ -483,7 +486,8 @@ regex_quant(const char **p, double c)
 		else if (*s == '{' && isdigit((unsigned char)s[1])) {
 			m = n = strtol(s + 1, &end, 10);
 			if (*end == ',')
-				n = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) : m + 1;
+				n = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10)
+								   : m + 1;
 			c *= (double)(n > m ? n : m) + 1;
 			s = *end == '}' ? end : end - 1;
 		} else
@@ -565,12 +569,14 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 			const struct rule *a = &rs->v[j], *b = &rs->v[i];
 
 			if (strcmp(a->pattern, b->pattern) == 0) {
-				prob(l, b->line, b->col, "unreachable %s rule: the rule at %u:%u has the same pattern",
+				prob(l, b->line, b->col,
+				    "unreachable %s rule: the rule at %u:%u has the same pattern",
 				    what, a->line, a->col);
 				break;
 			}
 			if (catch_all(a->pattern)) {
-				prob(l, b->line, b->col, "unreachable %s rule: the rule at %u:%u matches everything",
+				prob(l, b->line, b->col,
+				    "unreachable %s rule: the rule at %u:%u matches everything",
 				    what, a->line, a->col);
 				break;
 			}
@@ -604,8 +610,8 @@ rules_free(struct rules *rs)
 
 /* Load an array of {match, <outkey>} rules. */
 static void
-load_rules(struct load *l, const struct json *arr, const char *outkey, struct rules *rs,
-    const char *what)
+load_rules(
+    struct load *l, const struct json *arr, const char *outkey, struct rules *rs, const char *what)
 {
 	const char *keys[] = { "match", outkey, NULL };
 	static const char *const none[] = { NULL };
@@ -624,7 +630,8 @@ load_rules(struct load *l, const struct json *arr, const char *outkey, struct ru
 		m = json_get(o, "match");
 		t = json_get(o, outkey);
 		if (m == NULL || t == NULL) {
-			prob(l, o->line, o->col, "%s rule needs \"match\" and \"%s\"", what, outkey);
+			prob(
+			    l, o->line, o->col, "%s rule needs \"match\" and \"%s\"", what, outkey);
 			continue;
 		}
 		if (!want(l, m, JSON_STRING, "match") || !want(l, t, JSON_STRING, outkey))
@@ -715,7 +722,7 @@ load_directory(struct load *l, const struct json *arr)
 	static const char *const keys[] = { "phone", "sip", NULL };
 	struct xlate_rules *r = l->r;
 	size_t cap = 16;
-	unsigned (*pos)[2];
+	unsigned(*pos)[2];
 
 	dir_free(r);
 	if (!want(l, arr, JSON_ARRAY, "directory"))
@@ -738,9 +745,11 @@ load_directory(struct load *l, const struct json *arr)
 		known_keys(l, o, keys, "directory entry");
 		phone = json_get_str(o, "phone");
 		sip = json_get_str(o, "sip");
-		if (phone == NULL || sip == NULL || *phone == '\0' || strncmp(sip, "sip:", 4) != 0) {
+		if (phone == NULL || sip == NULL || *phone == '\0' ||
+		    strncmp(sip, "sip:", 4) != 0) {
 			prob(l, o->line, o->col,
-			    "directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: URI)");
+			    "directory entry needs \"phone\" (a non-empty string) and \"sip\" (a "
+			    "sip: URI)");
 			continue;
 		}
 		e->phone = xstrdup(phone);
@@ -749,11 +758,12 @@ load_directory(struct load *l, const struct json *arr)
 		pos[r->ndir][0] = o->line;
 		pos[r->ndir][1] = o->col;
 		if ((old = dir_insert(r, &r->by_phone, e->phone, r->ndir, 0)) >= 0)
-			prob(l, o->line, o->col, "duplicate directory phone \"%s\" (first at %u:%u)",
-			    phone, pos[old][0], pos[old][1]);
+			prob(l, o->line, o->col,
+			    "duplicate directory phone \"%s\" (first at %u:%u)", phone, pos[old][0],
+			    pos[old][1]);
 		if ((old = dir_insert(r, &r->by_sip, e->sipkey, r->ndir, 1)) >= 0)
-			prob(l, o->line, o->col, "duplicate directory sip \"%s\" (first at %u:%u)", sip,
-			    pos[old][0], pos[old][1]);
+			prob(l, o->line, o->col, "duplicate directory sip \"%s\" (first at %u:%u)",
+			    sip, pos[old][0], pos[old][1]);
 		r->ndir++;
 	}
 	free(pos);
@@ -765,7 +775,8 @@ load_directory(struct load *l, const struct json *arr)
 static void
 load_addresses(struct load *l, const struct json *o)
 {
-	static const char *const keys[] = { "directory", "to_sip", "to_phone", "participant", NULL };
+	static const char *const keys[] = { "directory", "to_sip", "to_phone", "participant",
+		NULL };
 	const struct json *v;
 
 	if (!want(l, o, JSON_OBJECT, "addresses"))
@@ -814,12 +825,13 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 			if (g == NULL || (s = xlate_state_parse(g)) == XLATE_NONE ||
 			    strcmp(g, state_names[s]) != 0) {
 				prob(l, m->val->line, m->val->col,
-				    "expected a GWS state (Initiating, Alerting, Talking, Completed) or null");
+				    "expected a GWS state (Initiating, Alerting, Talking, "
+				    "Completed) or null");
 				continue;
 			}
 		}
-		l->r->states[k].v[l->r->states[k].n++] = (struct state_pair){
-		    xstrndup(m->key, m->keylen), s };
+		l->r->states[k].v[l->r->states[k].n++] =
+		    (struct state_pair){ xstrndup(m->key, m->keylen), s };
 	}
 }
 
@@ -863,13 +875,16 @@ load_caps(struct load *l, const struct json *o)
 			unsigned bit = xlate_cap_parse(json_str(c));
 
 			if (bit == 0) {
-				prob(l, c->line, c->col, "unknown capability (expected SendMessage, "
+				prob(l, c->line, c->col,
+				    "unknown capability (expected SendMessage, "
 				    "AttachUserData, UpdateUserData, DeleteUserData or Complete)");
 			} else if (l->r->caps[s] & bit) {
-				prob(l, c->line, c->col, "capability \"%s\" listed twice", json_str(c));
+				prob(l, c->line, c->col, "capability \"%s\" listed twice",
+				    json_str(c));
 			} else {
 				l->r->caps[s] |= bit;
-				l->r->cap_order[s][l->r->ncap[s]++] = (unsigned char)__builtin_ctz(bit);
+				l->r->cap_order[s][l->r->ncap[s]++] =
+				    (unsigned char)__builtin_ctz(bit);
 			}
 		}
 	}
@@ -893,7 +908,7 @@ static void
 load_notes(struct load *l, const struct json *o)
 {
 	static const char *const fixed[] = { "messageType", "notificationType", "imSession",
-	    "imSessionPath", "message", NULL };
+		"imSessionPath", "message", NULL };
 
 	if (!want(l, o, JSON_OBJECT, "notifications"))
 		return;
@@ -913,15 +928,15 @@ load_notes(struct load *l, const struct json *o)
 			const struct json_member *m = &f->u.obj.m[i];
 
 			if (name_index(fixed, SIZE_MAX, m->key, m->keylen) >= 0) {
-				prob(l, m->line, m->col, "\"%.*s\" is a fixed field of %s", (int)m->keylen,
-				    m->key, note_names[n]);
+				prob(l, m->line, m->col, "\"%.*s\" is a fixed field of %s",
+				    (int)m->keylen, m->key, note_names[n]);
 				continue;
 			}
 			if (!want(l, m->val, JSON_STRING, "notification field"))
 				continue;
 			fs->v[fs->n].name = xstrndup(m->key, m->keylen);
-			tmpl_compile(l, m->val, json_str(m->val), &fs->v[fs->n].t, var_names, XV_NVARS,
-			    -1);
+			tmpl_compile(
+			    l, m->val, json_str(m->val), &fs->v[fs->n].t, var_names, XV_NVARS, -1);
 			fs->n++;
 		}
 	}
@@ -980,8 +995,8 @@ load_int(struct load *l, const struct json *o, const char *key, long long min, l
 	if (v == NULL || !want(l, v, JSON_INT, key))
 		return;
 	if (v->u.i < min || v->u.i > max)
-		prob(l, v->line, v->col, "%s: %lld is out of range (%lld to %lld)", key, v->u.i, min,
-		    max);
+		prob(l, v->line, v->col, "%s: %lld is out of range (%lld to %lld)", key, v->u.i,
+		    min, max);
 	else
 		*out = v->u.i;
 }
@@ -1001,7 +1016,7 @@ static void
 load_text(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "html_to_plain", "trim_newlines", "max_length",
-	    "over_max", "undelivered", NULL };
+		"over_max", "undelivered", NULL };
 	static const char *const over[] = { "refuse", "split", NULL };
 	const struct json *v;
 	int i;
@@ -1019,8 +1034,8 @@ load_text(struct load *l, const struct json *o)
 	tmpl_free(&l->r->undelivered);
 	l->r->has_undelivered = 0;
 	if (v->type != JSON_NULL && want(l, v, JSON_STRING, "undelivered"))
-		l->r->has_undelivered = tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names,
-		    XV_NVARS, -1);
+		l->r->has_undelivered =
+		    tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names, XV_NVARS, -1);
 }
 
 /* Free the subject keys. */
@@ -1057,7 +1072,8 @@ load_subject(struct load *l, const struct json *o)
 	l->r->subject_keys = xcalloc(v->u.arr.n + 1, sizeof(char *));
 	for (size_t i = 0; i < v->u.arr.n; i++) {
 		if (want(l, v->u.arr.v[i], JSON_STRING, "keys"))
-			l->r->subject_keys[l->r->nsubject_keys++] = xstrdup(json_str(v->u.arr.v[i]));
+			l->r->subject_keys[l->r->nsubject_keys++] =
+			    xstrdup(json_str(v->u.arr.v[i]));
 	}
 }
 
@@ -1065,12 +1081,13 @@ load_subject(struct load *l, const struct json *o)
 static void
 rules_defaults(struct load *l)
 {
-	static const unsigned char talking[5] = { 4, 1, 3, 2, 0 };	/* the samples' order */
+	static const unsigned char talking[5] = { 4, 1, 3, 2, 0 }; /* the samples' order */
 	struct xlate_rules *r = l->r;
 	struct json at = { .line = 0 };
 
 	for (int i = 0; i < 4; i++)
-		tmpl_compile(l, &at, i == 0 ? "$digits" : "$number", &r->party[i], party_vars, PV_N, -1);
+		tmpl_compile(
+		    l, &at, i == 0 ? "$digits" : "$number", &r->party[i], party_vars, PV_N, -1);
 	r->caps[XLATE_TALKING] = 0x1f;
 	r->ncap[XLATE_TALKING] = 5;
 	memcpy(r->cap_order[XLATE_TALKING], talking, sizeof talking);
@@ -1090,7 +1107,7 @@ static void
 load_root(struct load *l, const struct json *root)
 {
 	static const char *const keys[] = { "addresses", "states", "capabilities", "notifications",
-	    "incoming", "text", "subject", NULL };
+		"incoming", "text", "subject", NULL };
 	const struct json *v;
 
 	if (!want(l, root, JSON_OBJECT, "translation file"))
@@ -1139,8 +1156,9 @@ rules_free_all(struct xlate_rules *r)
 struct xlate_rules *
 xlate_load_text(const char *name, const char *text, size_t len, char **problems)
 {
-	struct json_limits lim = { .max_bytes = XLATE_MAX_FILE, .max_depth = 16,
-	    .allow_comments = 1 };
+	struct json_limits lim = {
+		.max_bytes = XLATE_MAX_FILE, .max_depth = 16, .allow_comments = 1
+	};
 	struct json_error err;
 	struct json_doc *doc;
 	struct load l = { .name = name };
@@ -1395,10 +1413,11 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 	buf_init(&b);
 	jw_obj_begin(w);
 	if (s->state == XLATE_NONE)
-		jw_kstr(w, "state", NULL);	/* not announced yet */
+		jw_kstr(w, "state", NULL); /* not announced yet */
 	else
 		jw_kstr(w, "state", xlate_state_name(s->state));
-	if (s->user_data != NULL && s->user_data->type == JSON_OBJECT && s->user_data->u.obj.n > 0) {
+	if (s->user_data != NULL && s->user_data->type == JSON_OBJECT &&
+	    s->user_data->u.obj.n > 0) {
 		jw_key(w, "userData");
 		jw_value(w, s->user_data);
 	}
@@ -1438,8 +1457,8 @@ write_extra(const struct xlate_rules *r, int note, const struct xlate_session *s
 
 /* data of IMSessionStateChangeMessage. */
 void
-xlate_notify_state(const struct xlate_rules *r, const struct xlate_session *s, const char *type,
-    struct buf *out)
+xlate_notify_state(
+    const struct xlate_rules *r, const struct xlate_session *s, const char *type, struct buf *out)
 {
 	struct jw w;
 
@@ -1455,8 +1474,8 @@ xlate_notify_state(const struct xlate_rules *r, const struct xlate_session *s, c
 
 /* data of IMLogUpdateMessage. */
 void
-xlate_notify_message(const struct xlate_rules *r, const struct xlate_session *s, const char *text,
-    struct buf *out)
+xlate_notify_message(
+    const struct xlate_rules *r, const struct xlate_session *s, const char *text, struct buf *out)
 {
 	struct jw w;
 	struct buf p;
@@ -1505,8 +1524,8 @@ utf8_prefix(const char *s, size_t len, long long max, long long *count)
 
 /* Outgoing text: trim, then refuse or split when too long. */
 enum xlate_text_verdict
-xlate_text_out(const struct xlate_rules *r, const char *text, struct xlate_parts *parts,
-    const char **cause)
+xlate_text_out(
+    const struct xlate_rules *r, const char *text, struct xlate_parts *parts, const char **cause)
 {
 	size_t len = trimmed_len(r, text, strlen(text)), off = 0;
 
@@ -1541,9 +1560,16 @@ xlate_parts_free(struct xlate_parts *p)
 static size_t
 html_entity(const char *s, struct buf *out)
 {
-	static const struct { const char *name; const char *text; } ents[] = {
-		{ "lt;", "<" }, { "gt;", ">" }, { "amp;", "&" }, { "quot;", "\"" },
-		{ "apos;", "'" }, { "nbsp;", " " },
+	static const struct {
+		const char *name;
+		const char *text;
+	} ents[] = {
+		{ "lt;", "<" },
+		{ "gt;", ">" },
+		{ "amp;", "&" },
+		{ "quot;", "\"" },
+		{ "apos;", "'" },
+		{ "nbsp;", " " },
 	};
 	unsigned long cp;
 	char *end;
@@ -1557,7 +1583,8 @@ html_entity(const char *s, struct buf *out)
 	if (s[0] != '#')
 		return 0;
 	cp = (s[1] == 'x' || s[1] == 'X') ? strtoul(s + 2, &end, 16) : strtoul(s + 1, &end, 10);
-	if (*end != ';' || end == s + 1 || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+	if (*end != ';' || end == s + 1 || cp == 0 || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp < 0xe000))
 		return 0;
 	if (cp < 0x80)
 		buf_addch(out, (char)cp);
@@ -1592,7 +1619,8 @@ html_skip(const char *s, size_t len, size_t i)
 		    (s[i + 1 + n] != '>' && s[i + 1 + n] != ' '))
 			continue;
 		for (j = i + 1 + n; j + 2 + n <= len; j++) {
-			if (s[j] == '<' && s[j + 1] == '/' && util_strncaseeq(hidden[k], s + j + 2, n))
+			if (s[j] == '<' && s[j + 1] == '/' &&
+			    util_strncaseeq(hidden[k], s + j + 2, n))
 				break;
 		}
 		break;

@@ -41,8 +41,8 @@ struct xlate_rules;
  * problem, one per line as "FILE:LINE:COL: message", in *problems. */
 struct xlate_rules *xlate_load(const char *file, char **problems);
 /* The same from text in memory; name is used in problem lines. */
-struct xlate_rules *xlate_load_text(const char *name, const char *text, size_t len,
-    char **problems);
+struct xlate_rules *xlate_load_text(
+    const char *name, const char *text, size_t len, char **problems);
 /* The built-in default (the same text as the shipped conf/translate.json). */
 extern const char xlate_default_text[];
 
@@ -58,8 +58,8 @@ void xlate_set_current(struct xlate_rules *);
 /* Phone number (GWS destination.phoneNumber) to SIP URI: the directory
  * first, then the first rule whose regex matches the whole number.
  * 0 with *sip set, or -1 with *cause (static text) set. */
-int xlate_phone_to_sip(const struct xlate_rules *, const char *phone, char **sip,
-    const char **cause);
+int xlate_phone_to_sip(
+    const struct xlate_rules *, const char *phone, char **sip, const char **cause);
 
 /* The four fields of a GWS participant object. */
 struct xlate_party {
@@ -76,7 +76,7 @@ void xlate_party_free(struct xlate_party *);
 /* ---- states ---- */
 
 enum xlate_state {
-	XLATE_NONE = -1,	/* no change */
+	XLATE_NONE = -1, /* no change */
 	XLATE_INITIATING,
 	XLATE_ALERTING,
 	XLATE_TALKING,
@@ -85,7 +85,7 @@ enum xlate_state {
 };
 
 enum xlate_kind {		/* which UCWA resource a state belongs to */
-	XLATE_K_OUT_INVITATION,	/* messagingInvitation, direction Outgoing */
+	XLATE_K_OUT_INVITATION, /* messagingInvitation, direction Outgoing */
 	XLATE_K_IN_INVITATION,	/* messagingInvitation, direction Incoming */
 	XLATE_K_CONVERSATION,
 	XLATE_K_MESSAGING,
@@ -93,17 +93,17 @@ enum xlate_kind {		/* which UCWA resource a state belongs to */
 };
 
 enum xlate_cap {
-	XLATE_CAP_SEND = 1 << 0,	/* SendMessage */
-	XLATE_CAP_ATTACH = 1 << 1,	/* AttachUserData */
-	XLATE_CAP_UPDATE = 1 << 2,	/* UpdateUserData */
-	XLATE_CAP_DELETE = 1 << 3,	/* DeleteUserData */
-	XLATE_CAP_COMPLETE = 1 << 4,	/* Complete */
+	XLATE_CAP_SEND = 1 << 0,     /* SendMessage */
+	XLATE_CAP_ATTACH = 1 << 1,   /* AttachUserData */
+	XLATE_CAP_UPDATE = 1 << 2,   /* UpdateUserData */
+	XLATE_CAP_DELETE = 1 << 3,   /* DeleteUserData */
+	XLATE_CAP_COMPLETE = 1 << 4, /* Complete */
 };
 
 const char *xlate_state_name(enum xlate_state);
-enum xlate_state xlate_state_parse(const char *);	/* XLATE_NONE if unknown */
+enum xlate_state xlate_state_parse(const char *); /* XLATE_NONE if unknown */
 const char *xlate_cap_name(unsigned bit);
-unsigned xlate_cap_parse(const char *);			/* 0 if unknown */
+unsigned xlate_cap_parse(const char *); /* 0 if unknown */
 
 /* UCWA state value of a resource kind to a GWS state (XLATE_NONE: no change). */
 enum xlate_state xlate_state_map(const struct xlate_rules *, enum xlate_kind, const char *value);
@@ -115,54 +115,54 @@ void xlate_caps_write(const struct xlate_rules *, enum xlate_state, struct jw *)
 
 /* Variables notification templates may name ($name or ${name}). */
 enum xlate_var {
-	XV_ID,		/* GWS session id */
-	XV_STATE,	/* GWS state name */
-	XV_REASON,	/* upstream failure text (event reason.message) */
-	XV_REASON_CODE,	/* upstream reason code/subcode, "code/subcode" */
-	XV_SENDER,	/* SIP URI of a message's sender */
-	XV_SENDER_NAME,	/* display name of the sender */
-	XV_SENDER_PHONE,/* sender as a phone number (through the address rules) */
-	XV_DIRECTION,	/* Incoming or Outgoing */
-	XV_TIMESTAMP,	/* UCWA timeStamp of the message */
-	XV_AGENT,	/* the agent's user name */
-	XV_TEXT,	/* the text of the message concerned (undelivered notices) */
+	XV_ID,		 /* GWS session id */
+	XV_STATE,	 /* GWS state name */
+	XV_REASON,	 /* upstream failure text (event reason.message) */
+	XV_REASON_CODE,	 /* upstream reason code/subcode, "code/subcode" */
+	XV_SENDER,	 /* SIP URI of a message's sender */
+	XV_SENDER_NAME,	 /* display name of the sender */
+	XV_SENDER_PHONE, /* sender as a phone number (through the address rules) */
+	XV_DIRECTION,	 /* Incoming or Outgoing */
+	XV_TIMESTAMP,	 /* UCWA timeStamp of the message */
+	XV_AGENT,	 /* the agent's user name */
+	XV_TEXT,	 /* the text of the message concerned (undelivered notices) */
 	XV_NVARS
 };
 const char *xlate_var_name(enum xlate_var);
 
 /* What the GWS layer knows of one session, for building notifications. */
 struct xlate_session {
-	const char *id;			/* 32-character GWS id */
-	const char *uri_base;		/* "http://host:port/api/v2" */
-	enum xlate_state state;		/* XLATE_NONE: not announced yet (written as null) */
-	const char *const *remote;	/* SIP URIs of the other parties */
+	const char *id;		   /* 32-character GWS id */
+	const char *uri_base;	   /* "http://host:port/api/v2" */
+	enum xlate_state state;	   /* XLATE_NONE: not announced yet (written as null) */
+	const char *const *remote; /* SIP URIs of the other parties */
 	size_t nremote;
-	const struct json *user_data;	/* object or NULL (omitted when empty) */
-	const char *var[XV_NVARS];	/* NULL = unset; XV_ID/XV_STATE filled for you */
+	const struct json *user_data; /* object or NULL (omitted when empty) */
+	const char *var[XV_NVARS];    /* NULL = unset; XV_ID/XV_STATE filled for you */
 };
 
 /* The imSession resource object (for notifications and GET answers). */
 void xlate_write_session(const struct xlate_rules *, const struct xlate_session *, struct jw *);
 /* The `data` of IMSessionStateChangeMessage; type is "StatusChange" or "AttachedDataChanged". */
-void xlate_notify_state(const struct xlate_rules *, const struct xlate_session *,
-    const char *type, struct buf *out);
+void xlate_notify_state(
+    const struct xlate_rules *, const struct xlate_session *, const char *type, struct buf *out);
 /* The `data` of IMLogUpdateMessage/NewMessage carrying text. */
-void xlate_notify_message(const struct xlate_rules *, const struct xlate_session *,
-    const char *text, struct buf *out);
+void xlate_notify_message(
+    const struct xlate_rules *, const struct xlate_session *, const char *text, struct buf *out);
 
 /* ---- text ---- */
 
 enum xlate_text_verdict {
-	XLATE_TEXT_OK,		/* send parts[0..n-1] in order */
-	XLATE_TEXT_REFUSE,	/* answer statusCode 10 with *cause */
+	XLATE_TEXT_OK,	   /* send parts[0..n-1] in order */
+	XLATE_TEXT_REFUSE, /* answer statusCode 10 with *cause */
 };
 struct xlate_parts {
 	char **v;
 	size_t n;
 };
 /* A desktop's SendMessage text to what is sent upstream. */
-enum xlate_text_verdict xlate_text_out(const struct xlate_rules *, const char *text,
-    struct xlate_parts *, const char **cause);
+enum xlate_text_verdict xlate_text_out(
+    const struct xlate_rules *, const char *text, struct xlate_parts *, const char **cause);
 void xlate_parts_free(struct xlate_parts *);
 /* An upstream message body (html != 0: text/html) to what desktops see. */
 char *xlate_text_in(const struct xlate_rules *, const char *text, size_t len, int html);
@@ -174,12 +174,12 @@ char *xlate_undelivered(const struct xlate_rules *, const struct xlate_session *
 
 enum xlate_incoming {
 	XLATE_IN_ACCEPT,
-	XLATE_IN_DECLINE,	/* POST decline {"reason":"Local"} */
-	XLATE_IN_IGNORE,	/* neither: let it ring out or be taken elsewhere */
+	XLATE_IN_DECLINE, /* POST decline {"reason":"Local"} */
+	XLATE_IN_IGNORE,  /* neither: let it ring out or be taken elsewhere */
 };
 /* What to do with an invitation from sip when the agent has_session or not. */
-enum xlate_incoming xlate_incoming(const struct xlate_rules *, const char *from_sip,
-    int has_session);
+enum xlate_incoming xlate_incoming(
+    const struct xlate_rules *, const char *from_sip, int has_session);
 
 /* ---- user data ---- */
 

@@ -23,7 +23,8 @@
 static void
 xlate_cli_usage(FILE *f)
 {
-	fprintf(f, "usage: ucgw xlate [-c TRANSLATE_FILE | -C UCGW_CONF] [-q] INPUT...\n"
+	fprintf(f,
+	    "usage: ucgw xlate [-c TRANSLATE_FILE | -C UCGW_CONF] [-q] INPUT...\n"
 	    "  INPUT is a transcript (docs/translation.md), a GWS request\n"
 	    "  {\"method\",\"path\",\"body\"[,\"session\"]} or a UCWA event-channel response.\n"
 	    "  -c FILE  translation rules (default: the transcript's \"rules\", else built-in)\n"
@@ -202,12 +203,8 @@ xlate_cli_main(int argc, char **argv)
 				return 2;
 			builtin = cfile == NULL;
 			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			xlate_cli_usage(stdout);
-			return 0;
+		case 'q': quiet = 1; break;
+		case 'h': xlate_cli_usage(stdout); return 0;
 		default:
 			xlate_cli_usage(stderr);
 			free(cfile);

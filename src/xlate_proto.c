@@ -10,7 +10,7 @@
 
 #include "xlate_proto.h"
 
-#define IMS_PATH	"/api/v2/me/im-sessions"
+#define IMS_PATH "/api/v2/me/im-sessions"
 
 struct model {
 	const struct xlate_rules *r;
@@ -19,10 +19,10 @@ struct model {
 	enum xlate_state state;
 	const char *remote[8];
 	size_t nremote;
-	struct json_member *ud;		/* userData members (values borrowed) */
+	struct json_member *ud; /* userData members (values borrowed) */
 	size_t nud;
 	const char *var[XV_NVARS];
-	char *owned[8];			/* strings to free at the end */
+	char *owned[8]; /* strings to free at the end */
 	size_t nowned;
 	struct buf resp, up, notes;
 	struct jw upw, notew;
@@ -258,9 +258,14 @@ gws_userdata(struct model *m, const char *op, const struct json *body)
 static int
 gws_operation(struct model *m, const char *id, const char *op, const struct json *body)
 {
-	static const struct { const char *name; unsigned cap; } ops[] = {
-		{ "SendMessage", XLATE_CAP_SEND }, { "AttachUserData", XLATE_CAP_ATTACH },
-		{ "UpdateUserData", XLATE_CAP_UPDATE }, { "DeleteUserData", XLATE_CAP_DELETE },
+	static const struct {
+		const char *name;
+		unsigned cap;
+	} ops[] = {
+		{ "SendMessage", XLATE_CAP_SEND },
+		{ "AttachUserData", XLATE_CAP_ATTACH },
+		{ "UpdateUserData", XLATE_CAP_UPDATE },
+		{ "DeleteUserData", XLATE_CAP_DELETE },
 		{ "Complete", XLATE_CAP_COMPLETE },
 	};
 	size_t i;
@@ -378,13 +383,13 @@ ev_incoming(struct model *m, const struct json *inv)
 		m->nremote = 0;
 		if (from != NULL)
 			m->remote[m->nremote++] = from;
-		model_goto(m, xlate_state_map(m->r, XLATE_K_IN_INVITATION, json_get_str(inv, "state")));
+		model_goto(
+		    m, xlate_state_map(m->r, XLATE_K_IN_INVITATION, json_get_str(inv, "state")));
 		break;
 	case XLATE_IN_DECLINE:
 		model_upstream(m, "decline", "application/json", "{\"reason\":\"Local\"}", NULL);
 		break;
-	case XLATE_IN_IGNORE:
-		break;
+	case XLATE_IN_IGNORE: break;
 	}
 	return 0;
 }
@@ -437,7 +442,8 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 		m->var[XV_SENDER_PHONE] = model_keep(m, xstrdup(p.phoneNumber));
 		xlate_party_free(&p);
 	}
-	if ((text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) == NULL &&
+	if ((text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) ==
+		NULL &&
 	    (text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) == NULL)
 		return 0;
 	in = xlate_text_in(m->r, text, strlen(text), html);
@@ -463,8 +469,7 @@ play_event(struct model *m, const struct json *ev)
 		dir = json_get_str(res, "direction");
 		if (streq(dir, "Incoming") && streq(json_get_str(ev, "type"), "started"))
 			return ev_incoming(m, res);
-		k = streq(dir, "Incoming") ? XLATE_K_IN_INVITATION :
-		    XLATE_K_OUT_INVITATION;
+		k = streq(dir, "Incoming") ? XLATE_K_IN_INVITATION : XLATE_K_OUT_INVITATION;
 		status = json_get_str(ev, "status");
 		if (streq(status, "Failure")) {
 			event_reason(m, ev);
@@ -494,7 +499,8 @@ play_ucwa(struct model *m, const struct json *resp)
 		const struct json *evs = json_get(senders->u.arr.v[i], "events");
 
 		for (size_t j = 0; json_is(evs, JSON_ARRAY) && j < evs->u.arr.n; j++) {
-			if (json_is(evs->u.arr.v[j], JSON_OBJECT) && json_get(evs->u.arr.v[j], "type") != NULL)
+			if (json_is(evs->u.arr.v[j], JSON_OBJECT) &&
+			    json_get(evs->u.arr.v[j], "type") != NULL)
 				play_event(m, evs->u.arr.v[j]);
 		}
 	}
@@ -516,14 +522,15 @@ model_init(struct model *m, const struct json *s)
 		return 0;
 	m->exists = 1;
 	m->id = json_get_str(s, "id") != NULL ? json_get_str(s, "id") : m->id;
-	m->uri_base = json_get_str(s, "uri_base") != NULL ? json_get_str(s, "uri_base") : m->uri_base;
+	m->uri_base =
+	    json_get_str(s, "uri_base") != NULL ? json_get_str(s, "uri_base") : m->uri_base;
 	m->pending = json_get_str(s, "pending_text");
 	m->var[XV_AGENT] = json_get_str(s, "agent");
 	m->state = xlate_state_parse(json_get_str(s, "state"));
 	if (m->state == XLATE_NONE && json_get(s, "state") != NULL &&
 	    json_get(s, "state")->type != JSON_NULL) {
 		m->err = xstrdup("session.state must be Initiating, Alerting, Talking, Completed "
-		    "or null (not announced yet)");
+				 "or null (not announced yet)");
 		return -1;
 	}
 	for (size_t i = 0; json_is(remote, JSON_ARRAY) && i < remote->u.arr.n; i++) {
@@ -652,7 +659,8 @@ xlate_proto_check(const struct xlate_rules *r, const struct json *t, struct buf 
 		et = json_text(e);
 		at = json_text(json_get(root, parts[i]));
 		if (strcmp(et, at) != 0) {
-			buf_printf(report, "%s differs:\n  expected %s\n  actual   %s\n", parts[i], et, at);
+			buf_printf(report, "%s differs:\n  expected %s\n  actual   %s\n", parts[i],
+			    et, at);
 			ndiff++;
 		}
 		free(et);

@@ -20,8 +20,7 @@
  * {"response":…,"upstream":[…],"notifications":[…],"session":…}.
  * -1 with *err (malloc'd) when the transcript itself is malformed.
  */
-int xlate_proto_eval(const struct xlate_rules *, const struct json *t, struct buf *out,
-    char **err);
+int xlate_proto_eval(const struct xlate_rules *, const struct json *t, struct buf *out, char **err);
 
 /*
  * Play t and compare each part named in t's "expect" with what came out;

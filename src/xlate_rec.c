@@ -9,14 +9,14 @@
 
 #include "xlate_rec.h"
 
-#define MASK	"***"
+#define MASK "***"
 
 struct xlate_rec {
 	char *desc;
-	struct buf session;	/* JSON or empty */
-	const char *kind;	/* "gws" or "ucwa" */
+	struct buf session; /* JSON or empty */
+	const char *kind;   /* "gws" or "ucwa" */
 	struct buf input;
-	struct buf response;	/* JSON or empty */
+	struct buf response; /* JSON or empty */
 	struct buf up, notes;
 	struct jw upw, notew;
 };
@@ -139,7 +139,7 @@ static int
 rec_secret(const char *k)
 {
 	static const char *const words[] = { "password", "token", "cookie", "authorization",
-	    "secret", "credential" };
+		"secret", "credential" };
 	char low[64];
 	size_t i;
 
@@ -191,7 +191,8 @@ rec_write(struct jw *w, const struct json *v, int mask)
 			jw_str(w, MASK);
 		else if (mask && s != NULL && rec_text(v, m->key))
 			jw_str(w, MASK);
-		else if (mask && s != NULL && strcmp(m->key, "href") == 0 && strncmp(s, "data:", 5) == 0)
+		else if (mask && s != NULL && strcmp(m->key, "href") == 0 &&
+		    strncmp(s, "data:", 5) == 0)
 			jw_str(w, "data:text/plain;charset=utf-8," MASK);
 		else
 			rec_write(w, m->val, mask);

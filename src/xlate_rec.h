@@ -22,10 +22,10 @@
 struct xlate_rec;
 
 /* Start a recording; before (may be NULL: no session) is copied. */
-struct xlate_rec *xlate_rec_new(const char *description, const struct xlate_session *before,
-    const char *pending_text);
-void xlate_rec_gws(struct xlate_rec *, const char *method, const char *path,
-    const struct json *body);
+struct xlate_rec *xlate_rec_new(
+    const char *description, const struct xlate_session *before, const char *pending_text);
+void xlate_rec_gws(
+    struct xlate_rec *, const char *method, const char *path, const struct json *body);
 void xlate_rec_ucwa(struct xlate_rec *, const struct json *event_response);
 void xlate_rec_response(struct xlate_rec *, int status_code, const char *status_message);
 /* A UCWA request: body_json is JSON text, body_text a text/plain body (one or neither). */

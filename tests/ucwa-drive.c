@@ -218,8 +218,9 @@ command(const char *line, size_t len)
 		    json_get_str(o, "operationId"), json_get_str(o, "subject"),
 		    json_get_str(o, "importance"), on_done, arg);
 	else if (strcmp(cmd, "send") == 0)
-		why = ucwa_send_message(agent, conv, json_get_str(o, "text") ?
-		    json_get_str(o, "text") : "", json_get_str(o, "operationId"), on_done, arg);
+		why = ucwa_send_message(agent, conv,
+		    json_get_str(o, "text") ? json_get_str(o, "text") : "",
+		    json_get_str(o, "operationId"), on_done, arg);
 	else if (strcmp(cmd, "accept") == 0)
 		why = ucwa_accept(agent, conv, on_done, arg);
 	else if (strcmp(cmd, "decline") == 0)
@@ -296,7 +297,7 @@ fetch(const struct ucwa_conf *uc, const char *url)
 	}
 	ow = hclient_owner_new(hc, 1);
 	if (hclient_request(ow, "GET", url, NULL, NULL, 0, uc->request_timeout_ms, 0, fetch_done,
-	    NULL) == NULL) {
+		NULL) == NULL) {
 		fprintf(stderr, "ucwa-drive: bad URL %s\n", url);
 		return 1;
 	}
@@ -309,7 +310,8 @@ fetch(const struct ucwa_conf *uc, const char *url)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ucwa-drive [-c FILE] [-o key=value]... (-u USER -p PASSWORD | "
+	fprintf(stderr,
+	    "usage: ucwa-drive [-c FILE] [-o key=value]... (-u USER -p PASSWORD | "
 	    "--fetch URL)\n");
 	exit(2);
 }

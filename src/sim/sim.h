@@ -19,10 +19,10 @@
 #include "json.h"
 #include "util.h"
 
-#define SIM_PREFIX "/ucwa/oauth/v1/applications"
-#define SIM_DISCOVERY "/Autodiscover/AutodiscoverService.svc/root"
+#define SIM_PREFIX     "/ucwa/oauth/v1/applications"
+#define SIM_DISCOVERY  "/Autodiscover/AutodiscoverService.svc/root"
 #define SIM_TOKEN_PATH "/WebTicket/oauthtoken"
-#define SIM_CTL "/_sim/"
+#define SIM_CTL	       "/_sim/"
 
 struct sim_config {
 	struct conf_strlist listen;
@@ -72,9 +72,9 @@ struct sim_remote;
 /* One queued event, rendered once; grouped by sender when delivered. */
 struct sim_event {
 	TAILQ_ENTRY(sim_event) entry;
-	const char *sender_rel;	/* static */
+	const char *sender_rel; /* static */
 	char *sender_href;
-	char *json;	/* the event object */
+	char *json; /* the event object */
 	size_t len;
 	/* incoming messages only: dropped (and the remote told) when not fetched in time */
 	uint64_t expire_ms;
@@ -84,53 +84,53 @@ struct sim_event {
 };
 TAILQ_HEAD(sim_event_list, sim_event);
 
-#define SIM_TOKENS 8	/* live tokens per user; the oldest is dropped */
+#define SIM_TOKENS 8 /* live tokens per user; the oldest is dropped */
 
 struct sim_user {
 	TAILQ_ENTRY(sim_user) entry;
-	struct sim_token *tok[SIM_TOKENS];	/* sim_auth.c */
+	struct sim_token *tok[SIM_TOKENS]; /* sim_auth.c */
 	unsigned tok_next;
-	char *uri;		/* sip:user@domain */
-	char *addr;		/* user@domain */
+	char *uri;  /* sip:user@domain */
+	char *addr; /* user@domain */
 	char *username;
 	char *password;
 	char *name;
 	char *phone;
 	TAILQ_HEAD(, sim_app) apps;
 	unsigned napps;
-	unsigned outstanding;	/* deferred replies and parked P-GETs */
-	struct sim_fault *faults;	/* sim_fault.c */
+	unsigned outstanding;	  /* deferred replies and parked P-GETs */
+	struct sim_fault *faults; /* sim_fault.c */
 };
 
 struct sim_app {
-	TAILQ_ENTRY(sim_app) entry;	/* in user->apps */
+	TAILQ_ENTRY(sim_app) entry; /* in user->apps */
 	struct sim_user *user;
 	char id[16];
-	char base[64];		/* /ucwa/oauth/v1/applications/<id> */
+	char base[64]; /* /ucwa/oauth/v1/applications/<id> */
 	char *endpoint_id;
 	char *user_agent;
 	char *culture;
 	char *instance_id;
-	char guard[40];		/* the "please pass this in a PUT request" key */
-	int available;		/* makeMeAvailable done */
-	int html;		/* Html negotiated */
-	int killed;		/* answers 404 until removed */
+	char guard[40]; /* the "please pass this in a PUT request" key */
+	int available;	/* makeMeAvailable done */
+	int html;	/* Html negotiated */
+	int killed;	/* answers 404 until removed */
 	/* event channel (sim_events.c) */
 	struct sim_event_list queue;
 	unsigned nqueue;
-	uint64_t dropped;	/* events dropped since the queue filled up */
-	long long acked;	/* highest acknowledged set (0 = none) */
-	char *unacked;		/* body of set acked+1, delivered, not yet acknowledged */
+	uint64_t dropped; /* events dropped since the queue filled up */
+	long long acked;  /* highest acknowledged set (0 = none) */
+	char *unacked;	  /* body of set acked+1, delivered, not yet acknowledged */
 	struct http_req *pget;
 	long long pget_ack;
 	long long pget_priority;
-	long long timeout_s;	/* remembered "timeout" parameter, 0 = none */
+	long long timeout_s; /* remembered "timeout" parameter, 0 = none */
 	struct event *pget_timer;
 	struct event *flush;
 	struct event *expiry;	/* unfetched incoming messages */
 	struct event *idle;	/* idle expiry */
 	uint64_t released_ms;	/* when the last P-GET was released */
-	struct sim_grave grave;	/* once destroyed */
+	struct sim_grave grave; /* once destroyed */
 	int want_resume;
 	/* conversations (sim_conv.c) */
 	TAILQ_HEAD(, sim_conv) convs;
@@ -142,7 +142,7 @@ struct sim_map;
 struct sim_map *sim_map_new(void);
 void sim_map_free(struct sim_map *);
 void *sim_map_get(const struct sim_map *, const char *key, size_t len);
-void sim_map_put(struct sim_map *, const char *key, void *val);	/* key is copied */
+void sim_map_put(struct sim_map *, const char *key, void *val); /* key is copied */
 void sim_map_del(struct sim_map *, const char *key);
 
 /* Globals shared by the parts. */
@@ -150,22 +150,22 @@ struct sim_state {
 	const struct sim_config *cfg;
 	struct event_base *base;
 	TAILQ_HEAD(, sim_user) users;
-	uint64_t ops;		/* counter for unique ids */
-	TAILQ_HEAD(, sim_grave) graves;	/* buried, released on the next turn */
+	uint64_t ops;			/* counter for unique ids */
+	TAILQ_HEAD(, sim_grave) graves; /* buried, released on the next turn */
 	unsigned ngraves;
-	uint64_t released;	/* objects released by the reaper so far */
+	uint64_t released; /* objects released by the reaper so far */
 	struct event *reaper;
 };
 extern struct sim_state simg;
 
 /* sim_main.c: replies. */
-void sim_reply_error(struct http_req *, int status, const char *code, const char *subcode,
-    const char *message);
+void sim_reply_error(
+    struct http_req *, int status, const char *code, const char *subcode, const char *message);
 void sim_reply_json(struct http_req *, int status, struct buf *);
 /* Reply after the user's fault delay, or now (counts as outstanding while deferred). */
 void sim_reply(struct sim_user *, struct http_req *, int status, const char *ctype, struct buf *);
-void sim_reply_later(struct sim_user *, struct http_req *, int status, const char *ctype,
-    struct buf *, unsigned ms);
+void sim_reply_later(
+    struct sim_user *, struct http_req *, int status, const char *ctype, struct buf *, unsigned ms);
 /* Release obj with release(obj) on the next loop turn (see struct sim_grave). */
 void sim_bury(struct sim_grave *, void (*release)(void *), void *obj);
 void sim_graves_init(void);
@@ -203,8 +203,8 @@ const char *sim_json_istr(const struct json *, const char *key);
 struct json_doc *sim_parse_body(struct http_req *);
 
 /* sim_events.c */
-void sim_events_push(struct sim_app *, const char *sender_rel, const char *sender_href,
-    struct buf *event);
+void sim_events_push(
+    struct sim_app *, const char *sender_rel, const char *sender_href, struct buf *event);
 /* Queue an incoming message event; it expires unless fetched in time. */
 void sim_events_push_message(struct sim_app *, const char *sender_href, struct buf *event,
     struct sim_remote *, const char *text, size_t len);
@@ -225,17 +225,17 @@ void sim_conv_route(struct sim_app *, struct http_req *, const char *rest);
 void sim_conv_drop_all(struct sim_app *, int events);
 void sim_conv_write_state(struct jw *, struct sim_app *);
 /* Remote-side actions (from sim_remote.c); return NULL or an error message. */
-const char *sim_conv_remote_invite(struct sim_remote *, struct sim_user *, const char *text,
-    const char *subject, int html);
-const char *sim_conv_remote_message(struct sim_remote *, struct sim_user *, const char *text,
-    int html);
+const char *sim_conv_remote_invite(
+    struct sim_remote *, struct sim_user *, const char *text, const char *subject, int html);
+const char *sim_conv_remote_message(
+    struct sim_remote *, struct sim_user *, const char *text, int html);
 const char *sim_conv_remote_typing(struct sim_remote *, struct sim_user *);
 const char *sim_conv_remote_leave(struct sim_remote *, struct sim_user *);
 /* Settle u's pending invitations with r now: outgoing ones with "Success" (accept) or a
  * failure subcode, incoming ones (on the next turn) with a failure subcode; NULL leaves
  * that kind alone. Returns how many it settled. */
-int sim_conv_remote_settle(struct sim_remote *, struct sim_user *, const char *outgoing,
-    const char *incoming);
+int sim_conv_remote_settle(
+    struct sim_remote *, struct sim_user *, const char *outgoing, const char *incoming);
 /* The subject (and whether the first message is HTML) of u's pending invitation to r. */
 const char *sim_conv_remote_subject(struct sim_remote *, struct sim_user *, int *html);
 
@@ -248,11 +248,11 @@ struct sim_remote {
 	char *name;
 	enum sim_answer answer;
 	long long accept_ms;
-	int reply;		/* echo each message back */
-	int fail;		/* messages fail delivery */
-	struct sim_rlog *log;	/* ring of received entries */
+	int reply;	      /* echo each message back */
+	int fail;	      /* messages fail delivery */
+	struct sim_rlog *log; /* ring of received entries */
 	size_t nlog, logstart;
-	struct sim_user *user;	/* the user it stands in for (sim_bridge.c), else NULL */
+	struct sim_user *user; /* the user it stands in for (sim_bridge.c), else NULL */
 };
 void sim_remote_init(void);
 void sim_remote_free(void);

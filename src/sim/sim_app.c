@@ -16,7 +16,7 @@
 #include "log.h"
 #include "sim.h"
 
-static struct sim_map *sim_apps;	/* id -> struct sim_app */
+static struct sim_map *sim_apps; /* id -> struct sim_app */
 
 /* Member key of o, compared case-insensitively. */
 const struct json *
@@ -108,7 +108,8 @@ sim_user_find(const char *s)
 {
 	struct sim_user *u;
 
-	TAILQ_FOREACH(u, &simg.users, entry) {
+	TAILQ_FOREACH(u, &simg.users, entry)
+	{
 		if (strcasecmp(u->uri, s) == 0 || strcasecmp(u->addr, s) == 0 ||
 		    strcasecmp(u->username, s) == 0)
 			return u;
@@ -280,8 +281,8 @@ sim_app_write_comm(struct jw *w, struct sim_app *a)
 
 /* "rel": {"_links": {name: base/rel<suffix>, ...}, "rel": rel}: a resource of links only. */
 static void
-sim_app_write_links_only(struct jw *w, struct sim_app *a, const char *rel,
-    const char *const (*l)[2], size_t n)
+sim_app_write_links_only(
+    struct jw *w, struct sim_app *a, const char *rel, const char *const (*l)[2], size_t n)
 {
 	char sfx[128];
 
@@ -303,16 +304,20 @@ static void
 sim_app_write_people(struct jw *w, struct sim_app *a)
 {
 	static const char *const pl[][2] = {
-		{ "self", "" }, { "presenceSubscriptions", "/presenceSubscriptions" },
+		{ "self", "" },
+		{ "presenceSubscriptions", "/presenceSubscriptions" },
 		{ "subscribedContacts", "/subscribedContacts" },
 		{ "presenceSubscriptionMemberships", "/presenceSubscriptionMemberships" },
-		{ "myGroups", "/groups" }, { "myGroupMemberships", "/groupMemberships" },
-		{ "myContacts", "/contacts" }, { "myPrivacyRelationships", "/privacyRelationships" },
+		{ "myGroups", "/groups" },
+		{ "myGroupMemberships", "/groupMemberships" },
+		{ "myContacts", "/contacts" },
+		{ "myPrivacyRelationships", "/privacyRelationships" },
 		{ "myContactsAndGroupsSubscription", "/contactsAndGroupsSubscription" },
 		{ "search", "/search" },
 	};
 	static const char *const ol[][2] = {
-		{ "self", "" }, { "myOnlineMeetings", "/myOnlineMeetings" },
+		{ "self", "" },
+		{ "myOnlineMeetings", "/myOnlineMeetings" },
 		{ "onlineMeetingDefaultValues", "/defaultValues" },
 		{ "onlineMeetingEligibleValues", "/eligibleValues" },
 		{ "onlineMeetingInvitationCustomization", "/customInvitation" },
@@ -385,8 +390,7 @@ sim_parse_body(struct http_req *req)
 	size_t len;
 	const char *body = http_req_body(req, &len);
 
-	if ((d = json_parse(body, len, &lim, &err)) == NULL ||
-	    json_root(d)->type != JSON_OBJECT) {
+	if ((d = json_parse(body, len, &lim, &err)) == NULL || json_root(d)->type != JSON_OBJECT) {
 		json_doc_free(d);
 		sim_reply_error(req, 400, "BadRequest", "DeserializationFailure",
 		    "The request body could not be deserialized.");
@@ -425,7 +429,8 @@ sim_app_create(struct sim_user *u, struct http_req *req)
 		json_doc_free(d);
 		return;
 	}
-	TAILQ_FOREACH(a, &u->apps, entry) {
+	TAILQ_FOREACH(a, &u->apps, entry)
+	{
 		if (strcmp(a->endpoint_id, ep) == 0 && strcmp(a->user_agent, ua) == 0 &&
 		    (inst == NULL) == (a->instance_id == NULL) &&
 		    (inst == NULL || strcmp(inst, a->instance_id) == 0))
@@ -434,8 +439,8 @@ sim_app_create(struct sim_user *u, struct http_req *req)
 	if (a != NULL)
 		sim_app_reply(a, req, 200);
 	else if (u->napps >= (unsigned)simg.cfg->max_apps_per_user)
-		sim_reply_error(req, 410, "Gone", "TooManyApplications",
-		    "The user has too many applications.");
+		sim_reply_error(
+		    req, 410, "Gone", "TooManyApplications", "The user has too many applications.");
 	else
 		sim_app_reply(sim_app_new(u, ep, ua, cul, inst), req, 201);
 	json_doc_free(d);
@@ -446,7 +451,9 @@ static void
 sim_app_available_events(struct sim_app *a)
 {
 	static const char *const rels[][2] = {
-		{ "me", "/me" }, { "presence", "/me/presence" }, { "note", "/me/note" },
+		{ "me", "/me" },
+		{ "presence", "/me/presence" },
+		{ "note", "/me/note" },
 		{ "location", "/me/location" },
 	};
 	char me[96], comm[96];
@@ -503,7 +510,8 @@ sim_app_available(struct sim_app *a, struct http_req *req)
 		return;
 	}
 	for (size_t i = 0; fmts != NULL && fmts->type == JSON_ARRAY && i < fmts->u.arr.n; i++) {
-		if (json_str(fmts->u.arr.v[i]) && strcasecmp(json_str(fmts->u.arr.v[i]), "Html") == 0)
+		if (json_str(fmts->u.arr.v[i]) &&
+		    strcasecmp(json_str(fmts->u.arr.v[i]), "Html") == 0)
 			a->html = 1;
 	}
 	a->available = 1;
@@ -588,12 +596,14 @@ sim_app_route(struct sim_user *u, struct http_req *req, const char *rest)
 	idlen = slash ? (size_t)(slash - rest) : strlen(rest);
 	a = sim_map_get(sim_apps, rest, idlen);
 	if (a == NULL || a->user != u) {
-		sim_reply_error(req, 404, "NotFound", "ApplicationNotFound",
-		    "The application does not exist.");
+		sim_reply_error(
+		    req, 404, "NotFound", "ApplicationNotFound", "The application does not exist.");
 		return;
 	}
-	if (sim_fault_request(u, req, strcmp(rest + idlen, "/events") == 0 ? "events" :
-	    strcmp(http_req_method(req), "POST") == 0 ? "command" : "app"))
+	if (sim_fault_request(u, req,
+		strcmp(rest + idlen, "/events") == 0		? "events"
+		    : strcmp(http_req_method(req), "POST") == 0 ? "command"
+								: "app"))
 		return;
 	sim_app_dispatch(a, req, rest + idlen);
 }
@@ -606,8 +616,10 @@ sim_app_write_state(struct jw *w)
 	struct sim_app *a;
 
 	jw_arr_begin(w);
-	TAILQ_FOREACH(u, &simg.users, entry) {
-		TAILQ_FOREACH(a, &u->apps, entry) {
+	TAILQ_FOREACH(u, &simg.users, entry)
+	{
+		TAILQ_FOREACH(a, &u->apps, entry)
+		{
 			jw_obj_begin(w);
 			jw_kstr(w, "user", u->uri);
 			jw_kstr(w, "id", a->id);

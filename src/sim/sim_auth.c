@@ -17,7 +17,7 @@
 struct sim_token {
 	char tok[72];
 	struct sim_user *user;
-	uint64_t expires_ms;	/* monotonic */
+	uint64_t expires_ms; /* monotonic */
 };
 
 static struct sim_map *sim_tokens;
@@ -55,9 +55,11 @@ sim_auth_challenge(struct http_req *req)
 	http_req_add_header(req, "WWW-Authenticate",
 	    "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@contoso.com\", "
 	    "client_id=\"00000004-0000-0ff1-ce00-000000000000\"");
-	buf_printf(&h, "MsRtcOAuth href=%s%s%s%s,grant_type=\"urn:microsoft.rtc:windows,"
-	    "urn:microsoft.rtc:anonmeeting,password\"", simg.cfg->challenge_unquoted ? "" : "\"",
-	    o.data, SIM_TOKEN_PATH, simg.cfg->challenge_unquoted ? "" : "\"");
+	buf_printf(&h,
+	    "MsRtcOAuth href=%s%s%s%s,grant_type=\"urn:microsoft.rtc:windows,"
+	    "urn:microsoft.rtc:anonmeeting,password\"",
+	    simg.cfg->challenge_unquoted ? "" : "\"", o.data, SIM_TOKEN_PATH,
+	    simg.cfg->challenge_unquoted ? "" : "\"");
 	http_req_add_header(req, "WWW-Authenticate", h.data);
 	http_req_add_header(req, "X-MS-Server-Fqdn", "SIM-LYNC-SE1.contoso.com");
 	http_req_reply(req, 401, "text/html", sim_401_html, sizeof sim_401_html - 1);
@@ -216,9 +218,10 @@ sim_auth_token(struct http_req *req)
 	} else {
 		t = sim_auth_issue(u);
 		buf_init(&b);
-		buf_printf(&b, "{\"access_token\":\"%s\",\"expires_in\":%lld,"
-		    "\"ms_rtc_identityscope\":\"local\",\"token_type\":\"Bearer\"}", t->tok,
-		    simg.cfg->token_lifetime_s);
+		buf_printf(&b,
+		    "{\"access_token\":\"%s\",\"expires_in\":%lld,"
+		    "\"ms_rtc_identityscope\":\"local\",\"token_type\":\"Bearer\"}",
+		    t->tok, simg.cfg->token_lifetime_s);
 		http_req_add_header(req, "Cache-Control", "no-store");
 		sim_reply_json(req, 200, &b);
 		log_info("token: issued for %s", u->uri);
@@ -288,7 +291,8 @@ sim_auth_free(void)
 {
 	struct sim_user *u;
 
-	TAILQ_FOREACH(u, &simg.users, entry) {
+	TAILQ_FOREACH(u, &simg.users, entry)
+	{
 		for (size_t i = 0; i < SIM_TOKENS; i++)
 			free(u->tok[i]);
 	}

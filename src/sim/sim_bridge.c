@@ -17,7 +17,7 @@
 #include "sim.h"
 
 static TAILQ_HEAD(, sim_remote) sim_standins = TAILQ_HEAD_INITIALIZER(sim_standins);
-static int sim_bridge_busy;	/* acting: what we cause is not heard */
+static int sim_bridge_busy; /* acting: what we cause is not heard */
 
 /* The stand-in remote for u, made on first use. */
 static struct sim_remote *
@@ -25,7 +25,8 @@ sim_bridge_standin(struct sim_user *u)
 {
 	struct sim_remote *r;
 
-	TAILQ_FOREACH(r, &sim_standins, entry) {
+	TAILQ_FOREACH(r, &sim_standins, entry)
+	{
 		if (r->user == u)
 			return r;
 	}
@@ -33,7 +34,7 @@ sim_bridge_standin(struct sim_user *u)
 	r->uri = xstrdup(u->uri);
 	r->addr = strchr(r->uri, ':') != NULL ? strchr(r->uri, ':') + 1 : r->uri;
 	r->name = xstrdup(u->name != NULL ? u->name : "");
-	r->answer = SIM_SILENT;	/* the callee answers through the bridge */
+	r->answer = SIM_SILENT; /* the callee answers through the bridge */
 	r->user = u;
 	TAILQ_INSERT_TAIL(&sim_standins, r, entry);
 	return r;
@@ -45,7 +46,8 @@ sim_bridge_reachable(struct sim_user *u)
 {
 	struct sim_app *a;
 
-	TAILQ_FOREACH(a, &u->apps, entry) {
+	TAILQ_FOREACH(a, &u->apps, entry)
+	{
 		if (a->available && a->nconvs < (unsigned)simg.cfg->max_conversations)
 			return 1;
 	}
@@ -70,8 +72,8 @@ sim_bridge_remote(struct sim_user *caller, const char *to)
 
 /* Play what user y did in its conversation with x (r stands in for x) to x. */
 static const char *
-sim_bridge_play(struct sim_remote *r, struct sim_user *y, const char *type, const char *text,
-    const char *ctype)
+sim_bridge_play(
+    struct sim_remote *r, struct sim_user *y, const char *type, const char *text, const char *ctype)
 {
 	struct sim_user *x = r->user;
 	struct sim_remote *ry = sim_bridge_standin(y);
@@ -90,7 +92,7 @@ sim_bridge_play(struct sim_remote *r, struct sim_user *y, const char *type, cons
 		sim_conv_remote_settle(ry, x, "Success", NULL);
 	else if (strcmp(type, "declined") == 0) {
 		sim_conv_remote_settle(ry, x, "Declined", NULL);
-		sim_conv_remote_settle(r, y, NULL, "Canceled");	/* y's other endpoints */
+		sim_conv_remote_settle(r, y, NULL, "Canceled"); /* y's other endpoints */
 	} else if (strcmp(type, "invitation_expired") == 0)
 		sim_conv_remote_settle(ry, x, "Timeout", NULL);
 	else if (strcmp(type, "cancelled") == 0)

@@ -26,30 +26,34 @@ struct sim_conv {
 	struct sim_remote *remote;
 	char id[37];
 	char inv_id[33];
-	char href[160];		/* conversation self */
-	char msging[176];	/* .../messaging */
-	char inv[160];		/* .../messagingInvitations/<id> */
-	char local_p[240];	/* .../participants/<user addr> */
-	char remote_p[240];	/* .../participants/<remote addr> */
-	char people[200];	/* .../people/<remote addr> */
-	char comm[96];		/* .../communication */
+	char href[160];	    /* conversation self */
+	char msging[176];   /* .../messaging */
+	char inv[160];	    /* .../messagingInvitations/<id> */
+	char local_p[240];  /* .../participants/<user addr> */
+	char remote_p[240]; /* .../participants/<remote addr> */
+	char people[200];   /* .../people/<remote addr> */
+	char comm[96];	    /* .../communication */
 	int incoming;
 	enum sim_conv_state state;
 	char *operation_id;
 	char *thread_id;
 	char *subject;
 	char *importance;
-	struct buf first;	/* first message (incoming invitation or startMessaging) */
+	struct buf first; /* first message (incoming invitation or startMessaging) */
 	int first_html;
 	long long next_msg;
 	struct event *timer;	/* remote answer or invitation expiry */
 	struct event *typing;	/* remote typing indication */
 	int failing;		/* timer means: fail with this subcode index */
-	struct sim_grave grave;	/* once ended */
+	struct sim_grave grave; /* once ended */
 };
 
 static const char *const sim_fail_subcodes[] = {
-	"Declined", "Timeout", "DestinationNotFound", "ConnectedElsewhere", "Canceled",
+	"Declined",
+	"Timeout",
+	"DestinationNotFound",
+	"ConnectedElsewhere",
+	"Canceled",
 };
 enum { FAIL_DECLINED, FAIL_TIMEOUT, FAIL_NOTFOUND, FAIL_ELSEWHERE, FAIL_CANCELED };
 
@@ -193,8 +197,7 @@ sim_conv_inv_message(struct jw *w, struct sim_conv *c)
 	if (!c->incoming || c->first.len == 0)
 		return;
 	buf_init(&d);
-	sim_data_uri(&d, c->first_html ? "text/html" : "text/plain", c->first.data,
-	    c->first.len);
+	sim_data_uri(&d, c->first_html ? "text/html" : "text/plain", c->first.data, c->first.len);
 	sim_jw_link(w, "message", d.data, NULL);
 	buf_free(&d);
 }
@@ -247,8 +250,8 @@ sim_conv_inv_embedded(struct jw *w, struct sim_conv *c, int accepted)
 
 /* The messagingInvitation resource (samples 22, 31, 37). */
 static void
-sim_conv_write_invitation(struct jw *w, struct sim_conv *c, const char *state, int actions,
-    int accepted)
+sim_conv_write_invitation(
+    struct jw *w, struct sim_conv *c, const char *state, int actions, int accepted)
 {
 	jw_obj_begin(w);
 	jw_kstr(w, "direction", c->incoming ? "Incoming" : "Outgoing");
@@ -269,7 +272,7 @@ static void
 sim_conv_conv_links(struct jw *w, struct sim_conv *c, int connected)
 {
 	static const char *const extra[] = { "applicationSharing", "audioVideo",
-	    "dataCollaboration" };
+		"dataCollaboration" };
 	char href[256];
 
 	jw_key(w, "_links");
@@ -283,8 +286,8 @@ sim_conv_conv_links(struct jw *w, struct sim_conv *c, int connected)
 	sim_conv_link_sfx(w, "phoneAudio", c->href, "/phoneAudio");
 	if (connected) {
 		sim_jw_link(w, "localParticipant", c->local_p, c->app->user->name);
-		snprintf(href, sizeof href, "%s/participantInvitations?conversation=%s", c->comm,
-		    c->id);
+		snprintf(
+		    href, sizeof href, "%s/participantInvitations?conversation=%s", c->comm, c->id);
 		sim_jw_link(w, "addParticipant", href, NULL);
 	}
 	if (sim_conv_extras(c))
@@ -372,8 +375,10 @@ sim_conv_ev_invitation(struct sim_conv *c, const char *type, const char *state, 
 	if (subcode != NULL) {
 		jw_key(&w, "reason");
 		jw_obj_begin(&w);
-		jw_kstr(&w, "code", strcmp(subcode, "ConnectedElsewhere") == 0 ? "Informational" :
-		    strcmp(subcode, "Canceled") == 0 ? "LocalFailure" : "RemoteFailure");
+		jw_kstr(&w, "code",
+		    strcmp(subcode, "ConnectedElsewhere") == 0 ? "Informational"
+			: strcmp(subcode, "Canceled") == 0     ? "LocalFailure"
+							       : "RemoteFailure");
 		jw_kstr(&w, "subcode", subcode);
 		jw_kstr(&w, "message", message);
 		jw_obj_end(&w);
@@ -381,8 +386,8 @@ sim_conv_ev_invitation(struct sim_conv *c, const char *type, const char *state, 
 	jw_key(&w, "_embedded");
 	jw_obj_begin(&w);
 	jw_key(&w, "messagingInvitation");
-	sim_conv_write_invitation(&w, c, state, actions,
-	    status != NULL && strcmp(status, "Success") == 0);
+	sim_conv_write_invitation(
+	    &w, c, state, actions, status != NULL && strcmp(status, "Success") == 0);
 	jw_obj_end(&w);
 	sim_ev_end(&w, type);
 	sim_events_push(c->app, "communication", c->comm, &b);
@@ -493,7 +498,7 @@ sim_conv_ev_pmessaging(struct sim_conv *c, int local)
 struct sim_msg {
 	char self[220];
 	int incoming;
-	const char *text;	/* incoming only: the text, carried as a data URI link */
+	const char *text; /* incoming only: the text, carried as a data URI link */
 	size_t len;
 	int html;
 	const char *opid;
@@ -570,8 +575,12 @@ static void
 sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incoming,
     const char *text, size_t len, int html, const char *opid, int failed)
 {
-	struct sim_msg m = { .incoming = incoming, .text = text, .len = len, .html = html,
-		.opid = opid, .failed = failed };
+	struct sim_msg m = { .incoming = incoming,
+		.text = text,
+		.len = len,
+		.html = html,
+		.opid = opid,
+		.failed = failed };
 	struct buf b;
 	struct jw w;
 
@@ -627,9 +636,11 @@ static void
 sim_conv_fail(struct sim_conv *c, int why)
 {
 	static const char *const msgs[] = {
-		"Your invitation was declined.", "The invitation timed out.",
+		"Your invitation was declined.",
+		"The invitation timed out.",
 		"The person you are trying to reach is not available.",
-		"The invitation was accepted on another endpoint.", "The invitation was cancelled.",
+		"The invitation was accepted on another endpoint.",
+		"The invitation was cancelled.",
 	};
 	const char *sub = sim_fail_subcodes[why];
 
@@ -787,7 +798,8 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 	http_req_add_header(req, "Location", c->inv);
 	buf_init(&empty);
 	if (sim_fault_active(a->user, "started_before_201"))
-		sim_reply_later(a->user, req, 201, NULL, &empty, (unsigned)(delay > 0 ? delay : 50));
+		sim_reply_later(
+		    a->user, req, 201, NULL, &empty, (unsigned)(delay > 0 ? delay : 50));
 	else
 		sim_reply(a->user, req, 201, NULL, &empty);
 }
@@ -816,8 +828,8 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 	int failed;
 
 	if (!sim_conv_ctype_is(ct, "text/plain") && !(html && c->app->html)) {
-		sim_reply_error(req, 415, "UnsupportedMediaType", NULL,
-		    "The content type is not supported.");
+		sim_reply_error(
+		    req, 415, "UnsupportedMediaType", NULL, "The content type is not supported.");
 		return;
 	}
 	buf_init(&opid);
@@ -827,8 +839,7 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 	failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
 	if (!sim_fault_active(c->app->user, "aggregation"))
 		sim_conv_ev_message(c, n, "started", 0, NULL, 0, 0, opid.len ? opid.data : NULL, 0);
-	sim_conv_ev_message(c, n, "completed", 0, NULL, 0, 0, opid.len ? opid.data : NULL,
-	    failed);
+	sim_conv_ev_message(c, n, "completed", 0, NULL, 0, 0, opid.len ? opid.data : NULL, failed);
 	if (!failed)
 		sim_remote_log(c->remote, "message", c->app->user->uri, body, len,
 		    html ? "text/html" : "text/plain");
@@ -860,15 +871,16 @@ sim_conv_get(struct sim_conv *c, struct http_req *req, int what)
 	if (what == 0)
 		sim_conv_write_conversation(&w, c, st[c->state]);
 	else if (what == 1)
-		sim_conv_write_messaging(&w, c, c->state == CONV_CONNECTED ? "Connected" :
-		    "Connecting");
+		sim_conv_write_messaging(
+		    &w, c, c->state == CONV_CONNECTED ? "Connected" : "Connecting");
 	else if (what == 2)
 		sim_conv_write_participant(&w, c, 0, "participant");
 	else if (what == 3)
 		sim_conv_write_participant(&w, c, 1, "participant");
 	else
-		sim_conv_write_invitation(&w, c, c->state == CONV_CONNECTED ? "Connected" :
-		    "Connecting", c->state != CONV_CONNECTED, c->state == CONV_CONNECTED);
+		sim_conv_write_invitation(&w, c,
+		    c->state == CONV_CONNECTED ? "Connected" : "Connecting",
+		    c->state != CONV_CONNECTED, c->state == CONV_CONNECTED);
 	sim_reply(c->app->user, req, 200, "application/json; charset=utf-8", &b);
 }
 
@@ -879,7 +891,8 @@ sim_conv_elsewhere(struct sim_conv *won)
 	struct sim_app *a;
 	struct sim_conv *c, *next;
 
-	TAILQ_FOREACH(a, &won->app->user->apps, entry) {
+	TAILQ_FOREACH(a, &won->app->user->apps, entry)
+	{
 		for (c = TAILQ_FIRST(&a->convs); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, entry);
 			if (c != won && c->incoming && c->state == CONV_INCOMING &&
@@ -899,8 +912,8 @@ sim_conv_answer(struct sim_conv *c, struct http_req *req, int accept)
 		return;
 	}
 	sim_reply(c->app->user, req, 204, NULL, NULL);
-	sim_remote_log(c->remote, accept ? "accepted" : "declined", c->app->user->uri, NULL, 0,
-	    NULL);
+	sim_remote_log(
+	    c->remote, accept ? "accepted" : "declined", c->app->user->uri, NULL, 0, NULL);
 	if (accept) {
 		sim_conv_elsewhere(c);
 		sim_conv_connect(c);
@@ -957,7 +970,8 @@ sim_conv_find(struct sim_app *a, const char *rest, int inv, const char **after)
 {
 	struct sim_conv *c;
 
-	TAILQ_FOREACH(c, &a->convs, entry) {
+	TAILQ_FOREACH(c, &a->convs, entry)
+	{
 		const char *id = inv ? c->inv_id : c->id;
 		size_t n = strlen(id);
 
@@ -992,7 +1006,7 @@ sim_conv_list(struct sim_app *a, struct http_req *req)
 	jw_key(&w, "conversation");
 	jw_arr_begin(&w);
 	TAILQ_FOREACH(c, &a->convs, entry)
-		sim_conv_write_conversation(&w, c, st[c->state]);
+	sim_conv_write_conversation(&w, c, st[c->state]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_kstr(&w, "rel", "conversations");
@@ -1033,8 +1047,8 @@ sim_conv_route(struct sim_app *a, struct http_req *req, const char *rest)
 		sim_conv_dispatch(c, req, after, m);
 		return;
 	}
-	sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
-	    "The requested resource could not be found.");
+	sim_reply_error(
+	    req, 404, "NotFound", "ResourceNotFound", "The requested resource could not be found.");
 }
 
 /* --- remote-side actions (control API) ---------------------------------- */
@@ -1046,8 +1060,10 @@ sim_conv_with(struct sim_remote *r, struct sim_user *u, int connected_only)
 	struct sim_app *a;
 	struct sim_conv *c;
 
-	TAILQ_FOREACH(a, &u->apps, entry) {
-		TAILQ_FOREACH(c, &a->convs, entry) {
+	TAILQ_FOREACH(a, &u->apps, entry)
+	{
+		TAILQ_FOREACH(c, &a->convs, entry)
+		{
 			if (c->remote == r && (!connected_only || c->state == CONV_CONNECTED))
 				return c;
 		}
@@ -1057,8 +1073,8 @@ sim_conv_with(struct sim_remote *r, struct sim_user *u, int connected_only)
 
 /* Remote r invites u: every available application of u gets the invitation. */
 const char *
-sim_conv_remote_invite(struct sim_remote *r, struct sim_user *u, const char *text,
-    const char *subject, int html)
+sim_conv_remote_invite(
+    struct sim_remote *r, struct sim_user *u, const char *text, const char *subject, int html)
 {
 	struct sim_app *a;
 	struct sim_conv *c;
@@ -1069,7 +1085,8 @@ sim_conv_remote_invite(struct sim_remote *r, struct sim_user *u, const char *tex
 
 	util_random_id(tid, 26, UTIL_BASE62);
 	memcpy(tid + 26, "==", 3);
-	TAILQ_FOREACH(a, &u->apps, entry) {
+	TAILQ_FOREACH(a, &u->apps, entry)
+	{
 		if (!a->available || a->nconvs >= (unsigned)simg.cfg->max_conversations)
 			continue;
 		c = sim_conv_new(a, r, 1);
@@ -1103,8 +1120,8 @@ sim_conv_remote_message(struct sim_remote *r, struct sim_user *u, const char *te
 
 	if (c == NULL)
 		return "no connected conversation between the remote and the user";
-	sim_conv_ev_message(c, c->next_msg++, "completed", 1, text, strlen(text),
-	    html && c->app->html, NULL, 0);
+	sim_conv_ev_message(
+	    c, c->next_msg++, "completed", 1, text, strlen(text), html && c->app->html, NULL, 0);
 	return NULL;
 }
 
@@ -1153,7 +1170,8 @@ sim_conv_write_state(struct jw *w, struct sim_app *a)
 	struct sim_conv *c;
 
 	jw_arr_begin(w);
-	TAILQ_FOREACH(c, &a->convs, entry) {
+	TAILQ_FOREACH(c, &a->convs, entry)
+	{
 		jw_obj_begin(w);
 		jw_kstr(w, "id", c->id);
 		jw_kstr(w, "href", c->href);
@@ -1171,15 +1189,16 @@ sim_conv_write_state(struct jw *w, struct sim_app *a)
 /* Settle u's pending invitations with r (see sim.h): outgoing ones at once, as if
  * the timer fired; incoming ones through their timer, as they may be the caller's. */
 int
-sim_conv_remote_settle(struct sim_remote *r, struct sim_user *u, const char *outgoing,
-    const char *incoming)
+sim_conv_remote_settle(
+    struct sim_remote *r, struct sim_user *u, const char *outgoing, const char *incoming)
 {
 	const char *want;
 	struct sim_app *a;
 	struct sim_conv *c, *next;
 	int why, n = 0;
 
-	TAILQ_FOREACH(a, &u->apps, entry) {
+	TAILQ_FOREACH(a, &u->apps, entry)
+	{
 		for (c = TAILQ_FIRST(&a->convs); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, entry);
 			want = c->incoming ? incoming : outgoing;
@@ -1189,7 +1208,7 @@ sim_conv_remote_settle(struct sim_remote *r, struct sim_user *u, const char *out
 				if (strcmp(want, sim_fail_subcodes[why]) == 0)
 					break;
 			if (why == (int)nitems(sim_fail_subcodes))
-				why = -1;	/* "Success" */
+				why = -1; /* "Success" */
 			if (c->incoming)
 				sim_conv_arm(c, 0, why < 0 ? FAIL_CANCELED : why);
 			else {
@@ -1210,12 +1229,10 @@ sim_conv_remote_subject(struct sim_remote *r, struct sim_user *u, int *html)
 	struct sim_app *a;
 	struct sim_conv *c, *found = NULL;
 
-	TAILQ_FOREACH(a, &u->apps, entry) {
-		TAILQ_FOREACH(c, &a->convs, entry) {
-			if (c->remote == r && !c->incoming && c->state == CONV_CONNECTING)
-				found = c;
-		}
-	}
-	*html = found != NULL && found->first_html;
-	return found != NULL && found->subject != NULL ? found->subject : "";
+	TAILQ_FOREACH(a, &u->apps, entry){ TAILQ_FOREACH(c, &a->convs, entry){
+	    if (c->remote == r && !c->incoming && c->state == CONV_CONNECTING) found = c;
+}
+}
+*html = found != NULL && found->first_html;
+return found != NULL && found->subject != NULL ? found->subject : "";
 }

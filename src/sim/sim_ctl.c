@@ -51,7 +51,8 @@ sim_ctl_state(struct http_req *req)
 	sim_remote_write_all(&w, 0);
 	jw_key(&w, "users");
 	jw_arr_begin(&w);
-	TAILQ_FOREACH(u, &simg.users, entry) {
+	TAILQ_FOREACH(u, &simg.users, entry)
+	{
 		jw_obj_begin(&w);
 		jw_kstr(&w, "uri", u->uri);
 		jw_kint(&w, "applications", u->napps);
@@ -61,7 +62,7 @@ sim_ctl_state(struct http_req *req)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
-	jw_key(&w, "reaper");	/* objects ended: buried, released on the next turn */
+	jw_key(&w, "reaper"); /* objects ended: buried, released on the next turn */
 	jw_obj_begin(&w);
 	jw_kint(&w, "pending", simg.ngraves);
 	jw_kint(&w, "released", (long long)simg.released);
@@ -92,8 +93,8 @@ sim_ctl_received(struct http_req *req, struct sim_remote *r)
  * when done, else why not (*status: 400 bad input, 409 not possible now).
  */
 static const char *
-sim_ctl_remote_act(struct sim_remote *r, struct sim_user *u, const char *action,
-    const struct json *o, int *status)
+sim_ctl_remote_act(
+    struct sim_remote *r, struct sim_user *u, const char *action, const struct json *o, int *status)
 {
 	const char *text = json_get_str(o, "text");
 	const struct json *h = json_get(o, "html");
@@ -115,8 +116,7 @@ sim_ctl_remote_act(struct sim_remote *r, struct sim_user *u, const char *action,
 
 /* Actions of one remote party. */
 static void
-sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action,
-    const struct json *o)
+sim_ctl_remote(struct http_req *req, struct sim_remote *r, const char *action, const struct json *o)
 {
 	const char *to = o ? json_get_str(o, "to") : NULL;
 	struct sim_user *u = to != NULL ? sim_user_find(to) : NULL;
@@ -172,7 +172,8 @@ sim_ctl_user(struct http_req *req, struct sim_user *u, const char *action, const
 			sim_app_destroy(a);
 		}
 	} else if (strcmp(action, "resume") == 0 && strcmp(m, "POST") == 0) {
-		TAILQ_FOREACH(a, &u->apps, entry) {
+		TAILQ_FOREACH(a, &u->apps, entry)
+		{
 			a->want_resume = 1;
 			if (a->pget != NULL)
 				sim_events_kick_resume(a);
@@ -206,8 +207,9 @@ sim_ctl_route(struct http_req *req)
 		return;
 	}
 	snprintf(name, sizeof name, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
-	if (len > 0 && ((d = json_parse(body, len, &lim, &jerr)) == NULL ||
-	    json_root(d)->type != JSON_OBJECT)) {
+	if (len > 0 &&
+	    ((d = json_parse(body, len, &lim, &jerr)) == NULL ||
+		json_root(d)->type != JSON_OBJECT)) {
 		json_doc_free(d);
 		sim_ctl_error(req, 400, "the body is not a JSON object");
 		return;

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "sim.h"
 
-#define SIM_SET_MAX 200	/* events per set */
+#define SIM_SET_MAX 200 /* events per set */
 
 /* Start an event object: {"link":{rel, href, title?} ... */
 void
@@ -118,7 +118,8 @@ sim_events_write_senders(struct jw *w, struct sim_app *a)
 	}
 	jw_key(w, "sender");
 	jw_arr_begin(w);
-	TAILQ_FOREACH(e, &taken, entry) {
+	TAILQ_FOREACH(e, &taken, entry)
+	{
 		if (prev == NULL || strcmp(prev->sender_rel, e->sender_rel) ||
 		    strcmp(prev->sender_href, e->sender_href)) {
 			if (prev != NULL) {
@@ -230,14 +231,15 @@ sim_events_abort(struct http_req *req, void *arg)
 
 /* Queue one event (the body is taken over) and wake the P-GET soon. */
 static struct sim_event *
-sim_events_queue(struct sim_app *a, const char *sender_rel, const char *sender_href,
-    struct buf *event)
+sim_events_queue(
+    struct sim_app *a, const char *sender_rel, const char *sender_href, struct buf *event)
 {
 	struct sim_event *e;
 
 	if (a->nqueue >= (unsigned)simg.cfg->max_queue_events) {
 		if (a->dropped++ == 0)
-			log_warn("app %s: event queue full (%u): dropping events", a->id, a->nqueue);
+			log_warn(
+			    "app %s: event queue full (%u): dropping events", a->id, a->nqueue);
 		buf_free(event);
 		return NULL;
 	}
@@ -260,8 +262,8 @@ sim_events_queue(struct sim_app *a, const char *sender_rel, const char *sender_h
 
 /* Queue one event (see sim.h). */
 void
-sim_events_push(struct sim_app *a, const char *sender_rel, const char *sender_href,
-    struct buf *event)
+sim_events_push(
+    struct sim_app *a, const char *sender_rel, const char *sender_href, struct buf *event)
 {
 	sim_events_queue(a, sender_rel, sender_href, event);
 }
@@ -274,7 +276,8 @@ sim_events_arm_expiry(struct sim_app *a)
 	uint64_t now = util_now_ms(), first = 0;
 	struct timeval tv;
 
-	TAILQ_FOREACH(e, &a->queue, entry) {
+	TAILQ_FOREACH(e, &a->queue, entry)
+	{
 		if (e->expire_ms != 0 && (first == 0 || e->expire_ms < first))
 			first = e->expire_ms;
 	}
@@ -333,8 +336,8 @@ sim_events_push_message(struct sim_app *a, const char *sender_href, struct buf *
 static void
 sim_events_park(struct sim_app *a, struct http_req *req, long long ack, long long timeout_s)
 {
-	long long ms = simg.cfg->pget_test_timeout_ms ? simg.cfg->pget_test_timeout_ms :
-	    timeout_s * 1000;
+	long long ms =
+	    simg.cfg->pget_test_timeout_ms ? simg.cfg->pget_test_timeout_ms : timeout_s * 1000;
 	struct timeval tv;
 
 	if (sim_fault_active(a->user, "reset_pget")) {
@@ -436,8 +439,8 @@ sim_events_answer_now(struct sim_app *a, struct http_req *req, long long ack)
 
 /* An integer query parameter, or def when absent or not a number in [min, max]. */
 static long long
-sim_events_param(struct http_req *req, const char *name, long long min, long long max,
-    long long def)
+sim_events_param(
+    struct http_req *req, const char *name, long long min, long long max, long long def)
 {
 	struct buf v;
 	long long n = def;
@@ -469,7 +472,7 @@ sim_events_get(struct sim_app *a, struct http_req *req)
 		return;
 	}
 	if (a->pget != NULL)
-		sim_events_release(a, 409, NULL);	/* no gap: a P-GET was parked */
+		sim_events_release(a, 409, NULL); /* no gap: a P-GET was parked */
 	else if (a->released_ms != 0 &&
 	    util_now_ms() - a->released_ms > (uint64_t)simg.cfg->resume_after_ms)
 		a->want_resume = 1;
@@ -501,8 +504,8 @@ sim_events_clear(struct sim_app *a)
 		a->pget = NULL;
 		a->user->outstanding--;
 		http_req_set_abort(req, NULL, NULL);
-		sim_reply_error(req, 404, "NotFound", "ApplicationNotFound",
-		    "The application does not exist.");
+		sim_reply_error(
+		    req, 404, "NotFound", "ApplicationNotFound", "The application does not exist.");
 	}
 	sim_events_free_list(&a->queue);
 	a->nqueue = 0;

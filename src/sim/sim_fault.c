@@ -15,21 +15,37 @@
 #define SIM_FAULTS 16
 
 static const char *const sim_fault_names[] = {
-	"error", "invalid_token", "slow", "trickle", "reset_pget", "empty_sender",
-	"aggregation", "started_before_201", "accepted_elsewhere", "unknown_extras",
-	"message_ids", "failed_delivery", NULL,
+	"error",
+	"invalid_token",
+	"slow",
+	"trickle",
+	"reset_pget",
+	"empty_sender",
+	"aggregation",
+	"started_before_201",
+	"accepted_elsewhere",
+	"unknown_extras",
+	"message_ids",
+	"failed_delivery",
+	NULL,
 };
 
 /* Parameters each fault accepts (integers unless listed in sim_fault_strs). */
 static const char *const sim_fault_ints[] = {
-	"status", "delay_ms", "bytes_per_s", "after_ms", "start", "count", NULL,
+	"status",
+	"delay_ms",
+	"bytes_per_s",
+	"after_ms",
+	"start",
+	"count",
+	NULL,
 };
 static const char *const sim_fault_strs[] = { "on", "code", "subcode", "message", NULL };
 
 struct sim_fault {
 	struct sim_fault *next;
 	char name[24];
-	long long count;	/* -1: until cleared */
+	long long count; /* -1: until cleared */
 	long long status, delay_ms, bytes_per_s, after_ms, start;
 	char *on, *code, *subcode, *message;
 	int html;
@@ -92,9 +108,10 @@ sim_fault_html(struct http_req *req, int status)
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
-	    "<hr><center>proxy</center></body></html>\r\n", status, http_status_text(status),
-	    status, http_status_text(status));
+	buf_printf(&b,
+	    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+	    "<hr><center>proxy</center></body></html>\r\n",
+	    status, http_status_text(status), status, http_status_text(status));
 	http_req_reply_buf(req, status, "text/html", &b);
 }
 
@@ -122,8 +139,8 @@ sim_fault_request(struct sim_user *u, struct http_req *req, const char *kind)
 			http_req_add_header(req, "Warning", "120 SIM \"InvalidToken\"");
 			http_req_add_header(req, "X-Ms-diagnostics",
 			    "28055;source=\"sim\";reason=\"The OAuth token is invalid.\"");
-			sim_reply_error(req, 403, "Forbidden", "InvalidToken",
-			    "The OAuth token is invalid.");
+			sim_reply_error(
+			    req, 403, "Forbidden", "InvalidToken", "The OAuth token is invalid.");
 			return 1;
 		}
 		if (strcmp(f->name, "error") == 0 && sim_fault_on(f, kind)) {
@@ -134,8 +151,9 @@ sim_fault_request(struct sim_user *u, struct http_req *req, const char *kind)
 			if (f->html)
 				sim_fault_html(req, (int)f->status);
 			else
-				sim_reply_error(req, (int)f->status, f->code ? f->code : "ServiceFailure",
-				    f->subcode, f->message ? f->message : "Injected fault.");
+				sim_reply_error(req, (int)f->status,
+				    f->code ? f->code : "ServiceFailure", f->subcode,
+				    f->message ? f->message : "Injected fault.");
 			return 1;
 		}
 	}
@@ -188,7 +206,8 @@ sim_fault_check(const struct json *o)
 		if (sim_fault_in(sim_fault_ints, k) && v->type == JSON_INT && v->u.i >= 0 &&
 		    v->u.i <= 100000000)
 			continue;
-		if (sim_fault_in(sim_fault_strs, k) && v->type == JSON_STRING && v->u.str.len <= 200)
+		if (sim_fault_in(sim_fault_strs, k) && v->type == JSON_STRING &&
+		    v->u.str.len <= 200)
 			continue;
 		return "unknown parameter or wrong type";
 	}

@@ -20,7 +20,6 @@
 
 struct sim_state simg;
 
-
 static const char *sim_check_users(const struct json *, char **);
 static const char *sim_check_remotes(const struct json *, char **);
 
@@ -29,50 +28,56 @@ static const char *sim_check_remotes(const struct json *, char **);
 static const struct conf_row sim_rows[] = {
 	DAEMON_CONF_ROWS(struct sim_config, "[\"http://127.0.0.1:8081\"]", "2000"),
 	{ "users", CONF_JSON, OFF(users),
-	  "[{\"uri\":\"sip:toshm@contoso.com\",\"username\":\"toshm@contoso.com\","
-	  "\"password\":\"secret\",\"name\":\"Tosh Meston\"}]", 0, 0, NULL, 0,
-	  "signed-in users: [{uri, username, password, name?, phone?}]", sim_check_users },
+	    "[{\"uri\":\"sip:toshm@contoso.com\",\"username\":\"toshm@contoso.com\","
+	    "\"password\":\"secret\",\"name\":\"Tosh Meston\"}]",
+	    0, 0, NULL, 0, "signed-in users: [{uri, username, password, name?, phone?}]",
+	    sim_check_users },
 	{ "remotes", CONF_JSON, OFF(remotes),
-	  "[{\"uri\":\"sip:lenea@contoso.com\",\"name\":\"Lene Aaling\"}]", 0, 0, NULL, 0,
-	  "remote parties: [{uri, name?, answer?, accept_ms?, reply?, fail?}]", sim_check_remotes },
+	    "[{\"uri\":\"sip:lenea@contoso.com\",\"name\":\"Lene Aaling\"}]", 0, 0, NULL, 0,
+	    "remote parties: [{uri, name?, answer?, accept_ms?, reply?, fail?}]",
+	    sim_check_remotes },
 	{ "load.users", CONF_INT, OFF(load_users), "0", 0, 100000, NULL, 0,
-	  "extra users for load tests: sip:load<i>@contoso.com, password load<i>, i = 1..N" },
+	    "extra users for load tests: sip:load<i>@contoso.com, password load<i>, i = 1..N" },
 	{ "auth.token_lifetime_s", CONF_INT, OFF(token_lifetime_s), "28800", 1, 86400, NULL, 1,
-	  "expires_in of issued tokens; tokens really expire" },
+	    "expires_in of issued tokens; tokens really expire" },
 	{ "auth.challenge_unquoted", CONF_BOOL, OFF(challenge_unquoted), "false", 0, 0, NULL, 1,
-	  "the MsRtcOAuth href in the 401 challenge is not quoted (as in sample 06d)" },
+	    "the MsRtcOAuth href in the 401 challenge is not quoted (as in sample 06d)" },
 	{ "discovery.redirect", CONF_BOOL, OFF(discovery_redirect), "false", 0, 0, NULL, 1,
-	  "GET / answers with a redirect link first" },
+	    "GET / answers with a redirect link first" },
 	{ "events.timeout_s", CONF_INT, OFF(pget_timeout_s), "180", 180, 1800, NULL, 1,
-	  "default P-GET timeout (a timeout query parameter may ask 180-1800)" },
+	    "default P-GET timeout (a timeout query parameter may ask 180-1800)" },
 	{ "events.test_timeout_ms", CONF_INT, OFF(pget_test_timeout_ms), "0", 0, 3600000, NULL, 1,
-	  "when not 0, every P-GET is released empty after this many ms (tests)" },
+	    "when not 0, every P-GET is released empty after this many ms (tests)" },
 	{ "events.resume_after_ms", CONF_INT, OFF(resume_after_ms), "600000", 1, 86400000, NULL, 1,
-	  "a P-GET this long after the previous one was released gets resume" },
+	    "a P-GET this long after the previous one was released gets resume" },
 	{ "applications.idle_expiry_ms", CONF_INT, OFF(app_idle_expiry_ms), "900000", 1, 86400000,
-	  NULL, 1, "an application without a P-GET for this long is deleted" },
+	    NULL, 1, "an application without a P-GET for this long is deleted" },
 	{ "conversations.invitation_timeout_ms", CONF_INT, OFF(invitation_timeout_ms), "30000", 1,
-	  3600000, NULL, 1, "unanswered invitations fail after this long" },
-	{ "conversations.message_fetch_timeout_ms", CONF_INT, OFF(message_fetch_timeout_ms), "30000",
-	  1, 3600000, NULL, 1, "an incoming message not fetched by a P-GET in this time is dropped" },
+	    3600000, NULL, 1, "unanswered invitations fail after this long" },
+	{ "conversations.message_fetch_timeout_ms", CONF_INT, OFF(message_fetch_timeout_ms),
+	    "30000", 1, 3600000, NULL, 1,
+	    "an incoming message not fetched by a P-GET in this time is dropped" },
 	{ "conversations.typing_timeout_ms", CONF_INT, OFF(typing_timeout_ms), "5000", 1, 600000,
-	  NULL, 1, "remote typing indication lasts this long" },
+	    NULL, 1, "remote typing indication lasts this long" },
 	{ "conversations.first_message_id", CONF_INT, OFF(first_message_id), "2", 1, 1000000000,
-	  NULL, 1, "number of the first message resource of a conversation" },
+	    NULL, 1, "number of the first message resource of a conversation" },
 	{ "limits.applications_per_user", CONF_INT, OFF(max_apps_per_user), "10", 1, 1000, NULL, 1,
-	  "more applications → 410 TooManyApplications" },
+	    "more applications → 410 TooManyApplications" },
 	{ "limits.outstanding_per_user", CONF_INT, OFF(max_outstanding), "100", 1, 100000, NULL, 1,
-	  "more outstanding (parked or delayed) requests → 429" },
+	    "more outstanding (parked or delayed) requests → 429" },
 	{ "limits.queue_events", CONF_INT, OFF(max_queue_events), "2000", 10, 1000000, NULL, 1,
-	  "events queued per application; more are dropped and the channel resyncs" },
+	    "events queued per application; more are dropped and the channel resyncs" },
 	{ "limits.log_entries", CONF_INT, OFF(max_log_entries), "10000", 10, 1000000, NULL, 0,
-	  "entries kept per remote party's received log (oldest dropped)" },
-	{ "limits.conversations_per_app", CONF_INT, OFF(max_conversations), "100", 1, 100000, NULL, 1,
-	  "more conversations → 409 TooManyConversations" },
+	    "entries kept per remote party's received log (oldest dropped)" },
+	{ "limits.conversations_per_app", CONF_INT, OFF(max_conversations), "100", 1, 100000, NULL,
+	    1, "more conversations → 409 TooManyConversations" },
 };
 
 static const struct conf_schema sim_schema = {
-	"ucwa-sim", sim_rows, nitems(sim_rows), sizeof(struct sim_config),
+	"ucwa-sim",
+	sim_rows,
+	nitems(sim_rows),
+	sizeof(struct sim_config),
 };
 
 static struct {
@@ -146,8 +151,8 @@ sim_check_remotes(const struct json *v, char **freeit)
 
 /* A UCWA error body {code, subcode, message} with a JSON content type. */
 void
-sim_reply_error(struct http_req *req, int status, const char *code, const char *subcode,
-    const char *message)
+sim_reply_error(
+    struct http_req *req, int status, const char *code, const char *subcode, const char *message)
 {
 	struct buf b;
 	struct jw w;
@@ -378,8 +383,8 @@ sim_handle(struct http_req *req, void *arg)
 		sim_app_route(u, req, path + sizeof SIM_PREFIX - 1);
 		return;
 	}
-	sim_reply_error(req, 404, "NotFound", "ResourceNotFound",
-	    "The requested resource could not be found.");
+	sim_reply_error(
+	    req, 404, "NotFound", "ResourceNotFound", "The requested resource could not be found.");
 }
 
 /* Server-made errors (400, 413, ...) look like UCWA errors. */
@@ -415,7 +420,8 @@ sim_start(struct event_base *base, const void *cfgp, char **cause)
 	sim.httpd = httpd_create(base, &lim, sim_handle, NULL);
 	httpd_set_error_format(sim.httpd, sim_error_format);
 	for (size_t i = 0; i < cfg->listen.n; i++) {
-		if (httpd_listen(sim.httpd, cfg->listen.v[i], sim.tls, bound, sizeof bound, cause) != 0)
+		if (httpd_listen(
+			sim.httpd, cfg->listen.v[i], sim.tls, bound, sizeof bound, cause) != 0)
 			return -1;
 		daemon_announce(bound);
 	}
@@ -437,9 +443,10 @@ sim_drain(void (*done)(void *), void *arg)
 	struct sim_user *u;
 	struct sim_app *a;
 
-	TAILQ_FOREACH(u, &simg.users, entry) {
+	TAILQ_FOREACH(u, &simg.users, entry)
+	{
 		TAILQ_FOREACH(a, &u->apps, entry)
-			sim_events_release_empty(a);
+		sim_events_release_empty(a);
 	}
 	httpd_drain(sim.httpd, (unsigned)simg.cfg->drain_ms, done, arg);
 }
@@ -451,7 +458,7 @@ sim_stop(void)
 	httpd_free(sim.httpd);
 	sim_auth_free();
 	sim_app_free();
-	sim_graves_free();	/* before the remotes: nothing buried refers to them */
+	sim_graves_free(); /* before the remotes: nothing buried refers to them */
 	sim_bridge_free();
 	sim_remote_free();
 	if (sim.tls != NULL)

@@ -16,9 +16,9 @@ struct sim_rlog {
 	uint64_t ts;
 	char type[24];
 	char *from;
-	char *text;		/* NULL when none */
+	char *text; /* NULL when none */
 	size_t len;
-	const char *ctype;	/* static, or NULL */
+	const char *ctype; /* static, or NULL */
 	uint64_t seq;
 };
 
@@ -52,8 +52,8 @@ sim_remote_init(void)
 	sim_log_cap = (size_t)simg.cfg->max_log_entries;
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i];
-		struct sim_remote *r = sim_remote_add(json_get_str(o, "uri"),
-		    json_get_str(o, "name"));
+		struct sim_remote *r =
+		    sim_remote_add(json_get_str(o, "uri"), json_get_str(o, "name"));
 
 		sim_remote_set(r, o, err, sizeof err);
 	}
@@ -93,7 +93,8 @@ sim_remote_find(const char *s)
 {
 	struct sim_remote *r;
 
-	TAILQ_FOREACH(r, &sim_remotes, entry) {
+	TAILQ_FOREACH(r, &sim_remotes, entry)
+	{
 		if (strcasecmp(r->uri, s) == 0 || strcasecmp(r->addr, s) == 0)
 			return r;
 	}
@@ -157,10 +158,12 @@ sim_remote_set(struct sim_remote *r, const struct json *o, char *err, size_t err
 {
 	const char *ans = json_get_str(o, "answer");
 	const struct json *ms = json_get(o, "accept_ms"), *rep = json_get(o, "reply"),
-	    *fail = json_get(o, "fail");
+			  *fail = json_get(o, "fail");
 
-	if (ans != NULL && strcmp(ans, "accept") && strcmp(ans, "decline") && strcmp(ans, "silent")) {
-		snprintf(err, errlen, "%s", "\"answer\" is one of \"accept\", \"decline\", \"silent\"");
+	if (ans != NULL && strcmp(ans, "accept") && strcmp(ans, "decline") &&
+	    strcmp(ans, "silent")) {
+		snprintf(
+		    err, errlen, "%s", "\"answer\" is one of \"accept\", \"decline\", \"silent\"");
 		return -1;
 	}
 	if (ms != NULL && (ms->type != JSON_INT || ms->u.i < 0 || ms->u.i > 3600000)) {
@@ -172,8 +175,9 @@ sim_remote_set(struct sim_remote *r, const struct json *o, char *err, size_t err
 		return -1;
 	}
 	if (ans != NULL)
-		r->answer = strcmp(ans, "accept") == 0 ? SIM_ACCEPT :
-		    strcmp(ans, "decline") == 0 ? SIM_DECLINE : SIM_SILENT;
+		r->answer = strcmp(ans, "accept") == 0 ? SIM_ACCEPT
+		    : strcmp(ans, "decline") == 0      ? SIM_DECLINE
+						       : SIM_SILENT;
 	if (ms != NULL)
 		r->accept_ms = ms->u.i;
 	if (rep != NULL)
@@ -191,7 +195,8 @@ sim_remote_write_all(struct jw *w, int with_log)
 	struct sim_remote *r;
 
 	jw_arr_begin(w);
-	TAILQ_FOREACH(r, &sim_remotes, entry) {
+	TAILQ_FOREACH(r, &sim_remotes, entry)
+	{
 		jw_obj_begin(w);
 		jw_kstr(w, "uri", r->uri);
 		jw_kstr(w, "name", r->name);

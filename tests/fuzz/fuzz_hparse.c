@@ -19,9 +19,9 @@
 
 #include "hparse.h"
 
-#define FUZZ_MAX_MSGS	64
+#define FUZZ_MAX_MSGS 64
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const struct hparse_limits fuzz_limits[] = {
 	{ 64, 256, 8, 128 },
@@ -32,7 +32,7 @@ static const struct hparse_limits fuzz_limits[] = {
 static void
 fuzz_hash(uint64_t *h, const void *p, size_t n)
 {
-	const unsigned char	*s = p;
+	const unsigned char *s = p;
 
 	while (n-- > 0) {
 		*h ^= *s++;
@@ -54,9 +54,8 @@ fuzz_hash_str(uint64_t *h, const char *s)
 static void
 fuzz_hash_msg(uint64_t *h, const struct hparse_msg *m)
 {
-	int	v[5] = { m->status, m->minor, m->keep_alive, m->chunked,
-		    m->upgrade_h2c };
-	size_t	i;
+	int v[5] = { m->status, m->minor, m->keep_alive, m->chunked, m->upgrade_h2c };
+	size_t i;
 
 	fuzz_hash_str(h, m->method);
 	fuzz_hash_str(h, m->target);
@@ -77,7 +76,7 @@ fuzz_hash_msg(uint64_t *h, const struct hparse_msg *m)
 static size_t
 fuzz_piece(unsigned mode, uint32_t *seed, size_t left)
 {
-	size_t	n;
+	size_t n;
 
 	if (mode == 0 || left <= 1)
 		return (left);
@@ -93,13 +92,13 @@ fuzz_piece(unsigned mode, uint32_t *seed, size_t left)
  * return a hash of everything it reported.
  */
 static uint64_t
-fuzz_run(const struct hparse_limits *lim, enum hparse_kind kind,
-    int no_body, unsigned mode, uint32_t seed, const char *s, size_t len)
+fuzz_run(const struct hparse_limits *lim, enum hparse_kind kind, int no_body, unsigned mode,
+    uint32_t seed, const char *s, size_t len)
 {
-	struct hparse		*p = hparse_new(kind, lim);
-	enum hparse_result	 r = HPARSE_MORE;
-	uint64_t		 h = 14695981039346656037ull;
-	size_t			 pos = 0, avail = 0, c, msgs = 0, before;
+	struct hparse *p = hparse_new(kind, lim);
+	enum hparse_result r = HPARSE_MORE;
+	uint64_t h = 14695981039346656037ull;
+	size_t pos = 0, avail = 0, c, msgs = 0, before;
 
 	if (no_body)
 		hparse_set_no_body(p);
@@ -143,20 +142,19 @@ fuzz_run(const struct hparse_limits *lim, enum hparse_kind kind,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct hparse_limits	*lim;
-	enum hparse_kind		 kind;
-	uint64_t			 a, b;
-	int				 no_body;
+	const struct hparse_limits *lim;
+	enum hparse_kind kind;
+	uint64_t a, b;
+	int no_body;
 
 	if (size < 2)
 		return (0);
 	kind = data[0] & 1 ? HPARSE_RESPONSE : HPARSE_REQUEST;
 	no_body = (data[0] >> 1) & 1;
 	lim = &fuzz_limits[(data[0] >> 2) & 1];
-	a = fuzz_run(lim, kind, no_body, 0, 0, (const char *)data + 2,
+	a = fuzz_run(lim, kind, no_body, 0, 0, (const char *)data + 2, size - 2);
+	b = fuzz_run(lim, kind, no_body, 1 + ((data[0] >> 3) % 3), data[1], (const char *)data + 2,
 	    size - 2);
-	b = fuzz_run(lim, kind, no_body, 1 + ((data[0] >> 3) % 3), data[1],
-	    (const char *)data + 2, size - 2);
 	if (a != b) {
 		fprintf(stderr, "whole and split parsing disagree\n");
 		abort();
@@ -169,10 +167,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int
 main(int argc, char **argv)
 {
-	FILE		*f;
-	static uint8_t	 buf[1 << 20];
-	size_t		 n;
-	int		 i;
+	FILE *f;
+	static uint8_t buf[1 << 20];
+	size_t n;
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		if ((f = fopen(argv[i], "rb")) == NULL) {

@@ -22,15 +22,16 @@
 #include "xlate.h"
 #include "xlate_proto.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* Use every pure function once with rules r. */
 static void
 fuzz_exercise(struct xlate_rules *r)
 {
 	static const char *const remote[] = { "sip:agent3002@example.com" };
-	struct xlate_session s = { .id = "X", .uri_base = "http://h/api/v2", .remote = remote,
-	    .nremote = 1 };
+	struct xlate_session s = {
+		.id = "X", .uri_base = "http://h/api/v2", .remote = remote, .nremote = 1
+	};
 	struct xlate_parts parts;
 	struct xlate_party p;
 	const char *cause;
@@ -79,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (builtin == NULL && (builtin = xlate_load(NULL, &problems)) == NULL)
 		abort();
-	free(xlate_text_in(builtin, (const char *)data, size, 1));	/* not NUL-terminated */
+	free(xlate_text_in(builtin, (const char *)data, size, 1)); /* not NUL-terminated */
 	if (size == 0 || (d = json_parse((const char *)data + 1, size - 1, &lim, &e)) == NULL)
 		return 0;
 	buf_init(&out);

@@ -38,9 +38,11 @@ fake_challenge(struct fake *f, struct http_req *req)
 
 	http_req_add_header(req, "WWW-Authenticate",
 	    "Bearer trusted_issuers=\"\", client_id=\"00000004-0000-0ff1-ce00-000000000000\"");
-	snprintf(h, sizeof(h), f->quoted_href ?
-	    "MsRtcOAuth href=\"%s/oauth\",grant_type=\"urn:microsoft.rtc:windows,password\"" :
-	    "MsRtcOAuth href=%s/oauth,grant_type=\"urn:microsoft.rtc:windows,password\"", f->url);
+	snprintf(h, sizeof(h),
+	    f->quoted_href
+		? "MsRtcOAuth href=\"%s/oauth\",grant_type=\"urn:microsoft.rtc:windows,password\""
+		: "MsRtcOAuth href=%s/oauth,grant_type=\"urn:microsoft.rtc:windows,password\"",
+	    f->url);
 	http_req_add_header(req, "WWW-Authenticate", h);
 	http_req_reply(req, 401, "text/html", html, strlen(html));
 }
@@ -63,8 +65,10 @@ fake_token(struct fake *f, struct http_req *req)
 	const char *body = http_req_body(req, &len);
 	char want[128], out[256];
 
-	snprintf(want, sizeof(want), "grant_type=password&username=alice%%40contoso.com&"
-	    "password=%s", f->password);
+	snprintf(want, sizeof(want),
+	    "grant_type=password&username=alice%%40contoso.com&"
+	    "password=%s",
+	    f->password);
 	if (len != strlen(want) || memcmp(body, want, len) != 0) {
 		fake_json(req, 400, "{\"error\":\"invalid_grant\"}");
 		return;
@@ -72,8 +76,10 @@ fake_token(struct fake *f, struct http_req *req)
 	f->token_n++;
 	f->token_expired = 0;
 	snprintf(f->token, sizeof(f->token), "cwt=TOKEN%d", f->token_n);
-	snprintf(out, sizeof(out), "{\"access_token\":\"%s\",\"expires_in\":%ld,"
-	    "\"ms_rtc_identityscope\":\"local\",\"token_type\":\"Bearer\"}", f->token, f->expires_in);
+	snprintf(out, sizeof(out),
+	    "{\"access_token\":\"%s\",\"expires_in\":%ld,"
+	    "\"ms_rtc_identityscope\":\"local\",\"token_type\":\"Bearer\"}",
+	    f->token, f->expires_in);
 	http_req_add_header(req, "Cache-Control", "no-store");
 	fake_json(req, 200, out);
 }
@@ -84,16 +90,22 @@ fake_app_json(struct fake *f, struct buf *b, int with_activity)
 {
 	int n = f->app_n;
 
-	buf_printf(b, "{\"culture\":\"en-US\",\"userAgent\":\"t\",\"rel\":\"application\","
-	    "\"_links\":{\"self\":{\"href\":\"/apps/%d\"},\"events\":{\"href\":\"/apps/%d/events?ack=1\"}},"
-	    "\"_embedded\":{\"me\":{\"name\":\"Alice\",\"uri\":\"sip:alice@contoso.com\",\"_links\":"
-	    "{\"self\":{\"href\":\"/apps/%d/me\"},\"makeMeAvailable\":{\"href\":\"/apps/%d/me/mma\"}",
+	buf_printf(b,
+	    "{\"culture\":\"en-US\",\"userAgent\":\"t\",\"rel\":\"application\","
+	    "\"_links\":{\"self\":{\"href\":\"/apps/%d\"},\"events\":{\"href\":\"/apps/%d/"
+	    "events?ack=1\"}},"
+	    "\"_embedded\":{\"me\":{\"name\":\"Alice\",\"uri\":\"sip:alice@contoso.com\",\"_"
+	    "links\":"
+	    "{\"self\":{\"href\":\"/apps/%d/me\"},\"makeMeAvailable\":{\"href\":\"/apps/%d/me/"
+	    "mma\"}",
 	    n, n, n, n);
 	if (with_activity)
 		buf_printf(b, ",\"reportMyActivity\":{\"href\":\"/apps/%d/me/activity\"}", n);
-	buf_printf(b, "},\"rel\":\"me\"},\"communication\":{\"supportedModalities\":[],\"_links\":"
+	buf_printf(b,
+	    "},\"rel\":\"me\"},\"communication\":{\"supportedModalities\":[],\"_links\":"
 	    "{\"self\":{\"href\":\"/apps/%d/communication\"},\"startMessaging\":{\"href\":"
-	    "\"/apps/%d/communication/messagingInvitations\"}},\"rel\":\"communication\"}}}", n, n);
+	    "\"/apps/%d/communication/messagingInvitations\"}},\"rel\":\"communication\"}}}",
+	    n, n);
 }
 
 /* Answer the parked P-GET with the pending senders. */
@@ -107,13 +119,15 @@ fake_answer_pget(struct fake *f)
 	buf_reset(&f->last);
 	if (f->resume_next) {
 		f->resume_next = 0;
-		buf_printf(&f->last, "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
-		    "\"resume\":{\"href\":\"/apps/%d/events?ack=%d\"}},\"sender\":[]}", n, f->ack, n,
-		    f->ack + 1);
+		buf_printf(&f->last,
+		    "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
+		    "\"resume\":{\"href\":\"/apps/%d/events?ack=%d\"}},\"sender\":[]}",
+		    n, f->ack, n, f->ack + 1);
 	} else
-		buf_printf(&f->last, "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
-		    "\"next\":{\"href\":\"/apps/%d/events?ack=%d\"}},\"sender\":[%s]}", n, f->ack, n,
-		    f->ack + 1, f->pending.data);
+		buf_printf(&f->last,
+		    "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
+		    "\"next\":{\"href\":\"/apps/%d/events?ack=%d\"}},\"sender\":[%s]}",
+		    n, f->ack, n, f->ack + 1, f->pending.data);
 	f->ack++;
 	buf_reset(&f->pending);
 	fake_json(req, 200, f->last.data);
@@ -157,14 +171,15 @@ fake_events(struct fake *f, struct http_req *req)
 		f->pget = NULL;
 	}
 	if (k == f->ack - 1 && f->last.len > 0) {
-		fake_json(req, 200, f->last.data);	/* the same set again */
+		fake_json(req, 200, f->last.data); /* the same set again */
 		return;
 	}
 	if (k != f->ack || f->resync_next) {
 		f->resync_next = 0;
-		snprintf(b, sizeof(b), "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
-		    "\"resync\":{\"href\":\"/apps/%d/events?ack=%d\"}}}", f->app_n, k, f->app_n,
-		    f->ack);
+		snprintf(b, sizeof(b),
+		    "{\"_links\":{\"self\":{\"href\":\"/apps/%d/events?ack=%d\"},"
+		    "\"resync\":{\"href\":\"/apps/%d/events?ack=%d\"}}}",
+		    f->app_n, k, f->app_n, f->ack);
 		fake_json(req, 200, b);
 		return;
 	}
@@ -209,13 +224,15 @@ fake_messaging_sender(struct fake *f, struct buf *b, int conv, const char *state
 {
 	int n = f->app_n;
 
-	buf_printf(b, "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\",\"events\":"
+	buf_printf(b,
+	    "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\",\"events\":"
 	    "[{\"link\":{\"rel\":\"messaging\",\"href\":\"/apps/%d/conversations/c%d/messaging\"},"
 	    "\"_embedded\":{\"messaging\":{\"state\":\"%s\",\"_links\":{\"self\":{\"href\":"
-	    "\"/apps/%d/conversations/c%d/messaging\"}", n, conv, n, conv, state, n, conv);
+	    "\"/apps/%d/conversations/c%d/messaging\"}",
+	    n, conv, n, conv, state, n, conv);
 	if (strcmp(state, "Disconnected") != 0)
-		buf_printf(b, ",\"stopMessaging\":{\"href\":\"/apps/%d/conversations/c%d/stop\"}", n,
-		    conv);
+		buf_printf(b, ",\"stopMessaging\":{\"href\":\"/apps/%d/conversations/c%d/stop\"}",
+		    n, conv);
 	if (strcmp(state, "Connected") == 0)
 		buf_printf(b, ",\"sendMessage\":{\"href\":\"/apps/%d/conversations/c%d/messages\"}",
 		    n, conv);
@@ -223,42 +240,49 @@ fake_messaging_sender(struct fake *f, struct buf *b, int conv, const char *state
 }
 
 static void
-fake_conversation_sender(struct fake *f, struct buf *b, int conv, const char *type,
-    const char *state)
+fake_conversation_sender(
+    struct fake *f, struct buf *b, int conv, const char *type, const char *state)
 {
 	int n = f->app_n;
 
-	buf_printf(b, "{\"rel\":\"communication\",\"href\":\"/apps/%d/communication\",\"events\":"
-	    "[{\"link\":{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\"}", n, n,
-	    conv);
+	buf_printf(b,
+	    "{\"rel\":\"communication\",\"href\":\"/apps/%d/communication\",\"events\":"
+	    "[{\"link\":{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\"}",
+	    n, n, conv);
 	if (state != NULL)
-		buf_printf(b, ",\"_embedded\":{\"conversation\":{\"state\":\"%s\",\"_links\":{\"self\":"
-		    "{\"href\":\"/apps/%d/conversations/c%d\"}},\"rel\":\"conversation\"}}", state, n,
-		    conv);
+		buf_printf(b,
+		    ",\"_embedded\":{\"conversation\":{\"state\":\"%s\",\"_links\":{\"self\":"
+		    "{\"href\":\"/apps/%d/conversations/c%d\"}},\"rel\":\"conversation\"}}",
+		    state, n, conv);
 	buf_printf(b, ",\"type\":\"%s\"}]}", type);
 }
 
 static void
-fake_invitation_sender(struct fake *f, struct buf *b, int conv, const char *type,
-    const char *dir, const char *opid, const char *extra, const char *status)
+fake_invitation_sender(struct fake *f, struct buf *b, int conv, const char *type, const char *dir,
+    const char *opid, const char *extra, const char *status)
 {
 	int n = f->app_n;
 
-	buf_printf(b, "{\"rel\":\"communication\",\"href\":\"/apps/%d/communication\",\"events\":"
+	buf_printf(b,
+	    "{\"rel\":\"communication\",\"href\":\"/apps/%d/communication\",\"events\":"
 	    "[{\"link\":{\"rel\":\"messagingInvitation\",\"href\":\"/apps/%d/invitations/i%d\"},",
 	    n, n, conv);
 	if (status != NULL)
 		buf_printf(b, "\"status\":\"%s\",", status);
-	buf_printf(b, "\"_embedded\":{\"messagingInvitation\":{\"direction\":\"%s\",\"state\":"
-	    "\"%s\",\"importance\":\"Normal\"", dir, status ? "Connected" : "Connecting");
+	buf_printf(b,
+	    "\"_embedded\":{\"messagingInvitation\":{\"direction\":\"%s\",\"state\":"
+	    "\"%s\",\"importance\":\"Normal\"",
+	    dir, status ? "Connected" : "Connecting");
 	if (opid != NULL)
 		buf_printf(b, ",\"operationId\":\"%s\"", opid);
-	buf_printf(b, ",\"_links\":{\"self\":{\"href\":\"/apps/%d/invitations/i%d\"},"
+	buf_printf(b,
+	    ",\"_links\":{\"self\":{\"href\":\"/apps/%d/invitations/i%d\"},"
 	    "\"conversation\":{\"href\":\"/apps/%d/conversations/c%d\"},\"messaging\":{\"href\":"
-	    "\"/apps/%d/conversations/c%d/messaging\"}%s},", n, conv, n, conv, n, conv,
-	    extra ? extra : "");
+	    "\"/apps/%d/conversations/c%d/messaging\"}%s},",
+	    n, conv, n, conv, n, conv, extra ? extra : "");
 	if (strcmp(dir, "Incoming") == 0)
-		buf_addstr(b, "\"_embedded\":{\"from\":{\"name\":\"Bob\",\"uri\":\"sip:bob@contoso.com\","
+		buf_addstr(b,
+		    "\"_embedded\":{\"from\":{\"name\":\"Bob\",\"uri\":\"sip:bob@contoso.com\","
 		    "\"rel\":\"participant\"}},");
 	buf_printf(b, "\"rel\":\"messagingInvitation\"}},\"type\":\"%s\"}]}", type);
 }
@@ -310,19 +334,19 @@ fake_start_messaging(struct fake *f, struct http_req *req)
 	char cancel[128];
 
 	buf_init(&b);
-	snprintf(cancel, sizeof(cancel), ",\"cancel\":{\"href\":\"/apps/%d/invitations/i%d/cancel\"}",
-	    f->app_n, conv);
+	snprintf(cancel, sizeof(cancel),
+	    ",\"cancel\":{\"href\":\"/apps/%d/invitations/i%d/cancel\"}", f->app_n, conv);
 	fake_invitation_sender(f, &b, conv, "started", "Outgoing", opid, cancel, NULL);
 	buf_addch(&b, ',');
 	fake_conversation_sender(f, &b, conv, "added", "Connecting");
 	buf_addch(&b, ',');
 	fake_messaging_sender(f, &b, conv, "Connecting");
-	snprintf(f->held_location, sizeof(f->held_location), "/apps/%d/invitations/i%d", f->app_n,
-	    conv);
+	snprintf(
+	    f->held_location, sizeof(f->held_location), "/apps/%d/invitations/i%d", f->app_n, conv);
 	if (f->delay_201) {
 		struct timeval tv = { 0, 100000 };
 
-		fake_push(f, b.data);	/* the events beat the 201 */
+		fake_push(f, b.data); /* the events beat the 201 */
 		f->held_201 = req;
 		http_req_set_abort(req, fake_201_abort, f);
 		evtimer_add(f->timer_201, &tv);
@@ -353,21 +377,23 @@ fake_sent_fire(evutil_socket_t fd, short what, void *arg)
 	char loc[128];
 	struct buf b;
 
-	if (s->req == NULL) {	/* the client went away */
+	if (s->req == NULL) { /* the client went away */
 		f->send_inflight--;
 		free(s);
 		return;
 	}
-	snprintf(loc, sizeof(loc), "/apps/%d/conversations/c%d/messages/%d", f->app_n, s->conv,
-	    s->n);
+	snprintf(
+	    loc, sizeof(loc), "/apps/%d/conversations/c%d/messages/%d", f->app_n, s->conv, s->n);
 	http_req_add_header(s->req, "Location", loc);
 	http_req_reply(s->req, 201, NULL, "", 0);
 	f->send_inflight--;
 	buf_init(&b);
-	buf_printf(&b, "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
+	buf_printf(&b,
+	    "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
 	    "\"events\":[{\"link\":{\"rel\":\"message\",\"href\":\"%s\"},\"status\":\"Success\","
 	    "\"_embedded\":{\"message\":{\"direction\":\"Outgoing\",\"operationId\":\"%s\","
-	    "\"_links\":{\"self\":{\"href\":\"%s\"}},\"rel\":\"message\"}},\"type\":\"completed\"}]}",
+	    "\"_links\":{\"self\":{\"href\":\"%s\"}},\"rel\":\"message\"}},\"type\":\"completed\"}]"
+	    "}",
 	    f->app_n, s->conv, loc, s->opid, loc);
 	fake_push(f, b.data);
 	buf_free(&b);
@@ -403,8 +429,8 @@ fake_send_message(struct fake *f, struct http_req *req, int conv)
 		else if (st == 500)
 			fake_error(req, st, "ServiceFailure", "CallbackChannelError");
 		else
-			fake_error(req, st, st == 504 ? "GatewayTimeout" : "ServiceUnavailable",
-			    "None");
+			fake_error(
+			    req, st, st == 504 ? "GatewayTimeout" : "ServiceUnavailable", "None");
 		return;
 	}
 	if (f->msg_n < FAKE_MAX_MSGS)
@@ -412,7 +438,7 @@ fake_send_message(struct fake *f, struct http_req *req, int conv)
 	f->msg_n++;
 	if (f->cmd_drop) {
 		f->cmd_drop = 0;
-		http_req_reset(req);	/* taken (maybe delivered), never answered */
+		http_req_reset(req); /* taken (maybe delivered), never answered */
 		return;
 	}
 	if (++f->send_inflight > 1)
@@ -441,9 +467,11 @@ fake_incoming(struct fake *f, const char *text)
 	buf_init(&uri);
 	snprintf(f->incoming_text, sizeof(f->incoming_text), "%s", text);
 	datauri_encode(&uri, "text/plain", text, strlen(text), 0);
-	snprintf(extra, sizeof(extra), ",\"accept\":{\"href\":\"/apps/%d/invitations/i%d/accept\"},"
+	snprintf(extra, sizeof(extra),
+	    ",\"accept\":{\"href\":\"/apps/%d/invitations/i%d/accept\"},"
 	    "\"decline\":{\"href\":\"/apps/%d/invitations/i%d/decline\"},\"message\":{\"href\":"
-	    "\"%s\"}", f->app_n, conv, f->app_n, conv, uri.data);
+	    "\"%s\"}",
+	    f->app_n, conv, f->app_n, conv, uri.data);
 	fake_invitation_sender(f, &b, conv, "started", "Incoming", NULL, extra, NULL);
 	buf_addch(&b, ',');
 	fake_conversation_sender(f, &b, conv, "added", "Incoming");
@@ -466,12 +494,15 @@ fake_accept(struct fake *f, struct http_req *req, int conv)
 	buf_init(&b);
 	buf_init(&uri);
 	datauri_encode(&uri, "text/plain", f->incoming_text, strlen(f->incoming_text), 0);
-	buf_printf(&b, "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
+	buf_printf(&b,
+	    "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
 	    "\"events\":[{\"link\":{\"rel\":\"message\",\"href\":\"/apps/%d/conversations/c%d/"
 	    "messages/1\"},\"status\":\"Success\",\"_embedded\":{\"message\":{\"direction\":"
-	    "\"Incoming\",\"_links\":{\"self\":{\"href\":\"/apps/%d/conversations/c%d/messages/1\"},"
+	    "\"Incoming\",\"_links\":{\"self\":{\"href\":\"/apps/%d/conversations/c%d/messages/"
+	    "1\"},"
 	    "\"plainMessage\":{\"href\":\"%s%%0d%%0a\"}},\"rel\":\"message\"}},\"type\":"
-	    "\"completed\"}]}", f->app_n, conv, f->app_n, conv, f->app_n, conv, uri.data);
+	    "\"completed\"}]}",
+	    f->app_n, conv, f->app_n, conv, f->app_n, conv, uri.data);
 	fake_push(f, b.data);
 	/* and the same message event again (a replay must not show it twice) */
 	fake_push(f, b.data);
@@ -548,15 +579,18 @@ fake_handler(struct http_req *req, void *arg)
 	int n, off = 0;
 
 	if (strcmp(p, "/") == 0) {
-		fake_json(req, 200, "{\"_links\":{\"self\":{\"href\":\"/\"},\"user\":{\"href\":"
+		fake_json(req, 200,
+		    "{\"_links\":{\"self\":{\"href\":\"/\"},\"user\":{\"href\":"
 		    "\"/user?originalDomain=contoso.com\"}}}");
 	} else if (strcmp(p, "/oauth") == 0 && strcmp(m, "POST") == 0)
 		fake_token(f, req);
 	else if (!fake_bearer_ok(f, req))
 		fake_challenge(f, req);
 	else if (strcmp(p, "/user") == 0) {
-		snprintf(b, sizeof(b), "{\"_links\":{\"self\":{\"href\":\"/user\"},\"applications\":"
-		    "{\"href\":\"%s/apps\"}}}", f->url);
+		snprintf(b, sizeof(b),
+		    "{\"_links\":{\"self\":{\"href\":\"/user\"},\"applications\":"
+		    "{\"href\":\"%s/apps\"}}}",
+		    f->url);
 		fake_json(req, 200, b);
 	} else if (strcmp(p, "/apps") == 0 && strcmp(m, "POST") == 0) {
 		struct buf out;

@@ -20,44 +20,44 @@
 struct fake {
 	struct event_base *base;
 	struct httpd *httpd;
-	char url[128];		/* http://127.0.0.1:PORT */
+	char url[128]; /* http://127.0.0.1:PORT */
 	const char *password;
-	int quoted_href;	/* MsRtcOAuth href="..." instead of bare */
+	int quoted_href; /* MsRtcOAuth href="..." instead of bare */
 	long expires_in;
-	int token_n;		/* tokens issued */
+	int token_n; /* tokens issued */
 	char token[64];
-	int token_expired;	/* every Bearer request gets 401 until a new grant */
-	int app_n;		/* applications created */
+	int token_expired; /* every Bearer request gets 401 until a new grant */
+	int app_n;	   /* applications created */
 	int app_alive;
-	int app_fault;		/* POST applications answers 410 TooManyApplications */
-	int forbid_n;		/* the next POSTs on the application get 403 InvalidToken */
+	int app_fault; /* POST applications answers 410 TooManyApplications */
+	int forbid_n;  /* the next POSTs on the application get 403 InvalidToken */
 	int mma_n, activity_n, app_deleted;
 	/* event channel */
-	int ack;		/* the ack a P-GET must carry to get new events */
-	struct buf pending;	/* senders not yet delivered, comma-separated */
-	struct buf last;	/* the last response body, for a repeated ack */
-	struct http_req *pget;	/* parked */
-	int pget_n;		/* P-GETs received */
+	int ack;	       /* the ack a P-GET must carry to get new events */
+	struct buf pending;    /* senders not yet delivered, comma-separated */
+	struct buf last;       /* the last response body, for a repeated ack */
+	struct http_req *pget; /* parked */
+	int pget_n;	       /* P-GETs received */
 	char last_pget_target[512];
-	int pget_with_timeout;	/* P-GETs that carried timeout= */
+	int pget_with_timeout; /* P-GETs that carried timeout= */
 	int resume_next, resync_next;
-	int pget_status_next;	/* answer the next P-GET with this status */
+	int pget_status_next; /* answer the next P-GET with this status */
 	int pget_409_n;
 	/* conversations */
 	int conv_n;
-	int delay_201;		/* startMessaging events go out before the 201 */
+	int delay_201; /* startMessaging events go out before the 201 */
 	struct http_req *held_201;
 	char held_location[256];
 	struct event *timer_201;
-	int auto_connect;	/* outgoing invitations are accepted at once */
-	int cmd_fault;		/* next sendMessage answers this status ... */
-	int cmd_fault_html;	/* ... with an HTML body */
-	int cmd_drop;		/* next sendMessage is recorded, then its connection reset */
+	int auto_connect;   /* outgoing invitations are accepted at once */
+	int cmd_fault;	    /* next sendMessage answers this status ... */
+	int cmd_fault_html; /* ... with an HTML body */
+	int cmd_drop;	    /* next sendMessage is recorded, then its connection reset */
 	int msg_n;
-	char *msgs[FAKE_MAX_MSGS];	/* texts received by sendMessage, in order */
-	int send_inflight, send_overlap;	/* more than one sendMessage at once */
+	char *msgs[FAKE_MAX_MSGS];	 /* texts received by sendMessage, in order */
+	int send_inflight, send_overlap; /* more than one sendMessage at once */
 	int accept_n, decline_n, stop_n, conv_deleted;
-	int incoming_no_message;	/* after accept, no message event (preview only) */
+	int incoming_no_message; /* after accept, no message event (preview only) */
 	char incoming_text[256];
 	char incoming_conv[256];
 	char incoming_msg_href[256];

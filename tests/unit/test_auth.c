@@ -22,7 +22,6 @@
 #include "json.h"
 #include "unit.h"
 
-
 static struct json_doc *
 parse(const char *text)
 {
@@ -49,7 +48,8 @@ START_TEST(test_static_check)
 	struct json_doc *d;
 
 	auth_hash_password("s1", "secret", hash);
-	xasprintf(&text, "[{\"user\":\"agent1\",\"salt\":\"s1\",\"password_sha256\":\"%s\"}]", hash);
+	xasprintf(
+	    &text, "[{\"user\":\"agent1\",\"salt\":\"s1\",\"password_sha256\":\"%s\"}]", hash);
 	d = parse(text);
 	ck_assert_int_eq(auth_static_check(json_root(d), "agent1", "secret"), 1);
 	ck_assert_int_eq(auth_static_check(json_root(d), "agent1", "secreT"), 0);
@@ -66,22 +66,23 @@ START_TEST(test_check_users)
 	static const char *bad[] = {
 		"{}",
 		"[{\"user\":\"a\",\"salt\":\"s\"}]",
-		"[{\"user\":\"a:b\",\"salt\":\"s\",\"password_sha256\":\"" 
-		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]",
+		"[{\"user\":\"a:b\",\"salt\":\"s\",\"password_sha256\":\""
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]",
 		"[{\"user\":\"a\",\"salt\":\"s\",\"password_sha256\":\"abc\"}]",
 		"[{\"user\":\"a\",\"salt\":\"s\",\"password\":\"x\",\"password_sha256\":\""
-		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]",
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]",
 	};
 	struct json_doc *d;
 	char *freeit = NULL;
 
 	d = parse("[{\"user\":\"a\",\"salt\":\"s\",\"password_sha256\":"
-	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]");
+		  "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]");
 	ck_assert_ptr_null(auth_check_users(json_root(d), &freeit));
 	json_doc_free(d);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		d = parse(bad[i]);
-		ck_assert_msg(auth_check_users(json_root(d), &freeit) != NULL, "accepted %s", bad[i]);
+		ck_assert_msg(
+		    auth_check_users(json_root(d), &freeit) != NULL, "accepted %s", bad[i]);
 		free(freeit);
 		freeit = NULL;
 		json_doc_free(d);
@@ -156,12 +157,13 @@ fake_client(int port)
 }
 
 /* Run the loop until cond or about two seconds. */
-#define LOOP_UNTIL(base, cond) do {					\
-	for (int i_ = 0; i_ < 2000 && !(cond); i_++) {			\
-		event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK);	\
-		usleep(1000);						\
-	}								\
-} while (0)
+#define LOOP_UNTIL(base, cond)                                                                     \
+	do {                                                                                       \
+		for (int i_ = 0; i_ < 2000 && !(cond); i_++) {                                     \
+			event_base_loop((base), EVLOOP_ONCE | EVLOOP_NONBLOCK);                    \
+			usleep(1000);                                                              \
+		}                                                                                  \
+	} while (0)
 
 START_TEST(test_async_verifier)
 {
@@ -180,7 +182,8 @@ START_TEST(test_async_verifier)
 	f.auth = auth_create(base, cfg);
 	auth_set_verifier(f.auth, &v);
 	h = httpd_create(base, &lim, fake_handler, &f);
-	ck_assert_int_eq(httpd_listen(h, "http://127.0.0.1:0", NULL, bound, sizeof bound, &cause), 0);
+	ck_assert_int_eq(
+	    httpd_listen(h, "http://127.0.0.1:0", NULL, bound, sizeof bound, &cause), 0);
 
 	/* A late good answer: the request goes on, with a new session cookie. */
 	fd = fake_client(atoi(strrchr(bound, ':') + 1));

@@ -19,9 +19,11 @@ static const char *const modes[] = { "fast", "safe", NULL };
 
 static const struct conf_row rows[] = {
 	{ "server.name", CONF_STR, offsetof(struct tconf, name), "\"gw\"", 0, 16, NULL, 0, "name" },
-	{ "server.port", CONF_INT, offsetof(struct tconf, port), "8080", 0, 65535, NULL, 0, "port" },
+	{ "server.port", CONF_INT, offsetof(struct tconf, port), "8080", 0, 65535, NULL, 0,
+	    "port" },
 	{ "feature.on", CONF_BOOL, offsetof(struct tconf, on), "false", 0, 0, NULL, 1, "on" },
-	{ "feature.mode", CONF_ENUM, offsetof(struct tconf, mode), "\"safe\"", 0, 0, modes, 1, "m" },
+	{ "feature.mode", CONF_ENUM, offsetof(struct tconf, mode), "\"safe\"", 0, 0, modes, 1,
+	    "m" },
 	{ "list", CONF_STRLIST, offsetof(struct tconf, list), "[]", 0, 0, NULL, 1, "list" },
 };
 
@@ -71,9 +73,10 @@ END_TEST
 START_TEST(test_file_values_and_comments)
 {
 	char *problems;
-	struct tconf *c = load("// top\n{\"server\": {\"port\": 9000 /* x */},\n"
-	    " \"feature\": {\"on\": true, \"mode\": \"fast\"}, \"list\": [\"a\", \"b\"]}", NULL,
-	    &problems);
+	struct tconf *c =
+	    load("// top\n{\"server\": {\"port\": 9000 /* x */},\n"
+		 " \"feature\": {\"on\": true, \"mode\": \"fast\"}, \"list\": [\"a\", \"b\"]}",
+		NULL, &problems);
 
 	ck_assert_msg(c != NULL, "%s", problems);
 	ck_assert_int_eq(c->port, 9000);
@@ -89,18 +92,22 @@ END_TEST
 START_TEST(test_every_problem_with_position)
 {
 	char *problems, want[256];
-	struct tconf *c = load("{\n  \"server\": {\"port\": 70000, \"nmae\": \"x\"},\n"
-	    "  \"feature\": {\"on\": \"yes\", \"mode\": \"slow\"},\n  \"extra\": 1\n}", NULL,
-	    &problems);
+	struct tconf *c =
+	    load("{\n  \"server\": {\"port\": 70000, \"nmae\": \"x\"},\n"
+		 "  \"feature\": {\"on\": \"yes\", \"mode\": \"slow\"},\n  \"extra\": 1\n}",
+		NULL, &problems);
 
 	ck_assert_ptr_null(c);
-	snprintf(want, sizeof want, "%s:2:22: server.port: 70000 is out of range (0 to 65535)",
-	    path);
+	snprintf(
+	    want, sizeof want, "%s:2:22: server.port: 70000 is out of range (0 to 65535)", path);
 	ck_assert_msg(strstr(problems, want) != NULL, "%s", problems);
-	ck_assert(strstr(problems, ":2:29: unknown key \"server.nmae\" (did you mean "
-	    "\"server.name\"?)") != NULL);
-	ck_assert(strstr(problems, ":3:21: feature.on: expected true or false, got string") != NULL);
-	ck_assert(strstr(problems, ":3:36: feature.mode: expected one of \"fast\", \"safe\"") != NULL);
+	ck_assert(strstr(problems,
+		      ":2:29: unknown key \"server.nmae\" (did you mean "
+		      "\"server.name\"?)") != NULL);
+	ck_assert(
+	    strstr(problems, ":3:21: feature.on: expected true or false, got string") != NULL);
+	ck_assert(
+	    strstr(problems, ":3:36: feature.mode: expected one of \"fast\", \"safe\"") != NULL);
 	ck_assert(strstr(problems, ":4:3: unknown key \"extra\"") != NULL);
 	free(problems);
 }
@@ -131,7 +138,8 @@ START_TEST(test_string_length_limit)
 {
 	char *problems;
 
-	ck_assert_ptr_null(load("{\"server\": {\"name\": \"0123456789abcdefg\"}}", NULL, &problems));
+	ck_assert_ptr_null(
+	    load("{\"server\": {\"name\": \"0123456789abcdefg\"}}", NULL, &problems));
 	ck_assert(strstr(problems, "server.name: longer than 16 characters") != NULL);
 	free(problems);
 }
@@ -166,8 +174,8 @@ START_TEST(test_override_problems_name_the_command_line)
 	ck_assert_int_eq(conf_override_add(&o, "server.prot=1", &cause), 0);
 	ck_assert_int_eq(conf_override_add(&o, "feature.mode=7", &cause), 0);
 	ck_assert_ptr_null(load(NULL, &o, &problems));
-	ck_assert_msg(strstr(problems, "command line: -o unknown key \"server.prot\"") != NULL, "%s",
-	    problems);
+	ck_assert_msg(strstr(problems, "command line: -o unknown key \"server.prot\"") != NULL,
+	    "%s", problems);
 	ck_assert(strstr(problems, "command line: -o feature.mode: expected one of") != NULL);
 	ck_assert_int_eq(conf_override_add(&o, "novalue", &cause), -1);
 	free(cause);
@@ -180,8 +188,8 @@ START_TEST(test_keep_static_rows)
 {
 	char *problems, *changed;
 	struct tconf *old = load("{\"server\": {\"port\": 1}}", NULL, &problems);
-	struct tconf *new_ = load("{\"server\": {\"port\": 2}, \"feature\": {\"on\": true}}", NULL,
-	    &problems);
+	struct tconf *new_ =
+	    load("{\"server\": {\"port\": 2}, \"feature\": {\"on\": true}}", NULL, &problems);
 
 	ck_assert_int_eq(conf_keep_static(&schema, new_, old, &changed), 1);
 	ck_assert_str_eq(changed, "server.port");

@@ -26,16 +26,16 @@ struct peer {
 	struct event_base *base;
 	struct httpd *httpd;
 	char url[128];
-	struct http_req *held;	/* a request the peer answers later */
+	struct http_req *held; /* a request the peer answers later */
 	uint64_t conn_ids[16];
 	int nreq;
-	int replies;		/* client callbacks seen */
+	int replies; /* client callbacks seen */
 	struct hclient_resp last;
 	char lastbody[512];
 	char lasterr[512];
 	uint64_t hold_conn, cmd_conn;
 	int stop_after;
-	int dropped;		/* "/drop-once" requests dropped after reading them */
+	int dropped; /* "/drop-once" requests dropped after reading them */
 };
 
 /*
@@ -60,7 +60,7 @@ peer_handler(struct http_req *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/drop-once") == 0 && p->dropped++ == 0) {
-		http_req_reset(req);	/* read it (maybe acted on it), then die */
+		http_req_reset(req); /* read it (maybe acted on it), then die */
 		return;
 	}
 	if (strcmp(path, "/html") == 0) {
@@ -69,8 +69,8 @@ peer_handler(struct http_req *req, void *arg)
 		http_req_reply(req, 503, "text/html", h, strlen(h));
 		return;
 	}
-	snprintf(body, sizeof(body), "{\"path\":\"%s\",\"query\":\"%s\"}", path,
-	    http_req_query(req));
+	snprintf(
+	    body, sizeof(body), "{\"path\":\"%s\",\"query\":\"%s\"}", path, http_req_query(req));
 	http_req_reply(req, 200, "application/json", body, strlen(body));
 }
 
@@ -83,8 +83,8 @@ peer_start_idle(struct peer *p, unsigned idle_ms)
 	memset(p, 0, sizeof(*p));
 	p->base = event_base_new();
 	p->httpd = httpd_create(p->base, &lim, peer_handler, p);
-	ck_assert_int_eq(httpd_listen(p->httpd, "http://127.0.0.1:0", NULL, bound, sizeof(bound),
-	    &cause), 0);
+	ck_assert_int_eq(
+	    httpd_listen(p->httpd, "http://127.0.0.1:0", NULL, bound, sizeof(bound), &cause), 0);
 	snprintf(p->url, sizeof(p->url), "http://%s", bound);
 }
 
@@ -157,18 +157,18 @@ START_TEST(test_get_and_keepalive_reuse)
 	peer_start(&p);
 	hc = client_new(&p);
 	o = hclient_owner_new(hc, 10);
-	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/a?x=1"), NULL, NULL, 0, 2000, 0,
-	    on_resp, &p));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "GET", url(&p, "/a?x=1"), NULL, NULL, 0, 2000, 0, on_resp, &p));
 	run(&p, 1);
 	ck_assert_int_eq(p.last.err, HCLIENT_OK);
 	ck_assert_int_eq(p.last.status, 200);
 	ck_assert_str_eq(p.lastbody, "{\"path\":\"/a\",\"query\":\"x=1\"}");
-	ck_assert_ptr_nonnull(hclient_request(o, "POST", url(&p, "/b"), NULL, "hi", 2, 2000, 0,
-	    on_resp, &p));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "POST", url(&p, "/b"), NULL, "hi", 2, 2000, 0, on_resp, &p));
 	run(&p, 2);
 	ck_assert_int_eq(p.last.status, 200);
 	ck_assert_int_eq(p.nreq, 2);
-	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]);	/* the same connection */
+	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]); /* the same connection */
 	ck_assert_uint_eq(hclient_nconns(hc), 1);
 	ck_assert_uint_eq(hclient_owner_outstanding(o), 0);
 	hclient_owner_free(o);
@@ -188,14 +188,14 @@ START_TEST(test_longpoll_has_its_own_connection)
 	o = hclient_owner_new(hc, 10);
 	hclient_request(o, "GET", url(&p, "/warm"), NULL, NULL, 0, 2000, 0, on_resp, &p);
 	run(&p, 1);
-	hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 5000, HCLIENT_LONGPOLL,
-	    on_resp, &p);
+	hclient_request(
+	    o, "GET", url(&p, "/hold"), NULL, NULL, 0, 5000, HCLIENT_LONGPOLL, on_resp, &p);
 	hclient_request(o, "GET", url(&p, "/cmd"), NULL, NULL, 0, 2000, 0, on_resp, &p);
-	run(&p, 2);	/* the command completes while the long-poll is parked */
+	run(&p, 2); /* the command completes while the long-poll is parked */
 	ck_assert_str_eq(p.lastbody, "{\"path\":\"/cmd\",\"query\":\"\"}");
 	ck_assert_ptr_nonnull(p.held);
-	ck_assert_uint_eq(p.conn_ids[0], p.cmd_conn);	/* command reused the warm one */
-	ck_assert_uint_ne(p.hold_conn, p.conn_ids[0]);	/* long-poll did not */
+	ck_assert_uint_eq(p.conn_ids[0], p.cmd_conn);  /* command reused the warm one */
+	ck_assert_uint_ne(p.hold_conn, p.conn_ids[0]); /* long-poll did not */
 	http_req_reply(p.held, 200, "application/json", "{}", 2);
 	run(&p, 3);
 	ck_assert_int_eq(p.last.status, 200);
@@ -234,16 +234,16 @@ START_TEST(test_outstanding_bound)
 	peer_start(&p);
 	hc = client_new(&p);
 	o = hclient_owner_new(hc, 2);
-	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0,
-	    on_resp, &p));
-	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/2"), NULL, NULL, 0, 2000, 0,
-	    on_resp, &p));
-	ck_assert_ptr_null(hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0,
-	    on_resp, &p));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0, on_resp, &p));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "GET", url(&p, "/2"), NULL, NULL, 0, 2000, 0, on_resp, &p));
+	ck_assert_ptr_null(
+	    hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0, on_resp, &p));
 	run(&p, 2);
 	ck_assert_int_eq(p.replies, 2);
-	ck_assert_ptr_nonnull(hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0,
-	    on_resp, &p));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "GET", url(&p, "/3"), NULL, NULL, 0, 2000, 0, on_resp, &p));
 	run(&p, 3);
 	ck_assert_int_eq(p.replies, 3);
 	hclient_owner_free(o);
@@ -273,7 +273,7 @@ START_TEST(test_cancel_means_no_callback)
 	r = hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 300, 0, on_resp_never, &p);
 	hclient_request(o2, "GET", url(&p, "/x"), NULL, NULL, 0, 2000, 0, on_resp_never, &p);
 	hclient_cancel(r);
-	hclient_owner_free(o2);	/* the owner goes away: its request too */
+	hclient_owner_free(o2); /* the owner goes away: its request too */
 	/* a third request on another owner, to give the loop time for stray callbacks */
 	hclient_request(o, "GET", url(&p, "/hold"), NULL, NULL, 0, 500, 0, on_resp, &p);
 	run(&p, 1);
@@ -314,8 +314,8 @@ START_TEST(test_url_parse)
 	struct hclient_url u;
 	const char *why;
 
-	ck_assert_int_eq(hclient_url_parse("https://lyncweb.contoso.com/ucwa/oauth?x=1#f", &u,
-	    &why), 0);
+	ck_assert_int_eq(
+	    hclient_url_parse("https://lyncweb.contoso.com/ucwa/oauth?x=1#f", &u, &why), 0);
 	ck_assert_int_eq(u.tls, 1);
 	ck_assert_str_eq(u.host, "lyncweb.contoso.com");
 	ck_assert_int_eq(u.port, 443);
@@ -340,8 +340,8 @@ START_TEST(test_url_resolve_and_query)
 
 	buf_init(&b);
 	hclient_url_resolve(base, "/ucwa/oauth/v1/applications/105/events?ack=1", &b);
-	ck_assert_str_eq(b.data,
-	    "https://lyncweb.contoso.com:4443/ucwa/oauth/v1/applications/105/events?ack=1");
+	ck_assert_str_eq(
+	    b.data, "https://lyncweb.contoso.com:4443/ucwa/oauth/v1/applications/105/events?ack=1");
 	hclient_url_resolve(base, "https://other.example/x", &b);
 	ck_assert_str_eq(b.data, "https://other.example/x");
 	hclient_url_resolve(base, "//h2.example/y", &b);
@@ -369,18 +369,18 @@ START_TEST(test_server_closed_idle_connection)
 	struct hclient_owner *o;
 	struct timeval tv = { 0, 400000 };
 
-	peer_start_idle(&p, 100);	/* the server drops idle connections after 100 ms */
+	peer_start_idle(&p, 100); /* the server drops idle connections after 100 ms */
 	hc = client_new(&p);
 	o = hclient_owner_new(hc, 10);
 	hclient_request(o, "GET", url(&p, "/1"), NULL, NULL, 0, 2000, 0, on_resp, &p);
 	run(&p, 1);
 	event_base_once(p.base, -1, EV_TIMEOUT, nothing, p.base, &tv);
-	event_base_dispatch(p.base);	/* 400 ms: the server closed it meanwhile */
+	event_base_dispatch(p.base); /* 400 ms: the server closed it meanwhile */
 	hclient_request(o, "POST", url(&p, "/2"), NULL, "x", 1, 2000, 0, on_resp, &p);
 	run(&p, 2);
 	ck_assert_int_eq(p.last.err, HCLIENT_OK);
 	ck_assert_int_eq(p.last.status, 200);
-	ck_assert_int_eq(p.nreq, 2);	/* sent once */
+	ck_assert_int_eq(p.nreq, 2); /* sent once */
 	hclient_owner_free(o);
 	hclient_free(hc);
 	peer_stop(&p);
@@ -401,12 +401,12 @@ drop_after_read(const char *method, int *nreq, enum hclient_err *err, int *statu
 	hclient_request(o, "GET", url(&p, "/a"), NULL, NULL, 0, 2000, 0, on_resp, &p);
 	run(&p, 1);
 	ck_assert_int_eq(p.last.status, 200);
-	ck_assert_ptr_nonnull(hclient_request(o, method, url(&p, "/drop-once"), NULL, "msg", 3,
-	    2000, 0, on_resp, &p));
+	ck_assert_ptr_nonnull(hclient_request(
+	    o, method, url(&p, "/drop-once"), NULL, "msg", 3, 2000, 0, on_resp, &p));
 	run(&p, 2);
 	ck_assert_int_eq(p.replies, 2);
 	ck_assert_int_eq(p.dropped >= 1, 1);
-	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]);	/* it went on the kept-alive one */
+	ck_assert_uint_eq(p.conn_ids[0], p.conn_ids[1]); /* it went on the kept-alive one */
 	*nreq = p.nreq;
 	*err = p.last.err;
 	*status = p.last.status;
@@ -422,7 +422,7 @@ START_TEST(test_post_not_resent_after_server_read_it)
 	int nreq, status;
 
 	drop_after_read("POST", &nreq, &err, &status);
-	ck_assert_int_eq(nreq, 2);		/* the GET and ONE POST */
+	ck_assert_int_eq(nreq, 2); /* the GET and ONE POST */
 	ck_assert_int_eq(err, HCLIENT_ERR_CLOSED);
 	ck_assert_int_eq(status, 0);
 }
@@ -435,7 +435,7 @@ START_TEST(test_idempotent_request_retried_after_drop)
 	int nreq, status;
 
 	drop_after_read("GET", &nreq, &err, &status);
-	ck_assert_int_eq(nreq, 3);		/* dropped, then answered */
+	ck_assert_int_eq(nreq, 3); /* dropped, then answered */
 	ck_assert_int_eq(err, HCLIENT_OK);
 	ck_assert_int_eq(status, 200);
 	drop_after_read("DELETE", &nreq, &err, &status);
@@ -489,8 +489,8 @@ raw_read_request(struct peer *p, int fd, char *buf, size_t len)
 		if (end == NULL)
 			end = strstr(buf, "\r\n\r\n");
 		cl = strstr(buf, "Content-Length: ");
-		if (end != NULL && got >= (size_t)(end + 4 - buf) +
-		    (cl != NULL ? strtoul(cl + 16, NULL, 10) : 0))
+		if (end != NULL &&
+		    got >= (size_t)(end + 4 - buf) + (cl != NULL ? strtoul(cl + 16, NULL, 10) : 0))
 			return;
 		ck_assert_msg(util_now_ms() < until, "no whole request");
 		if ((n = read(fd, buf + got, len - 1 - got)) > 0)
@@ -505,8 +505,10 @@ static void
 raw_reply(int fd, const char *body)
 {
 	char r[256];
-	int n = snprintf(r, sizeof(r), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+	int n = snprintf(r, sizeof(r),
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s",
+	    strlen(body), body);
 
 	ck_assert_int_eq(write(fd, r, (size_t)n), n);
 }
@@ -534,7 +536,7 @@ START_TEST(test_post_avoids_idle_connection_closed_unseen)
 	raw_reply(fd1, "{}");
 	run(&p, 1);
 	ck_assert_int_eq(p.last.status, 200);
-	close(fd1);		/* the FIN is on its way; the loop does not run before the POST */
+	close(fd1); /* the FIN is on its way; the loop does not run before the POST */
 	hclient_request(o, "POST", url(&p, "/2"), NULL, "x", 1, 2000, 0, on_resp, &p);
 	fd2 = raw_accept(&p, lfd);
 	raw_read_request(&p, fd2, req, sizeof(req));
@@ -543,7 +545,7 @@ START_TEST(test_post_avoids_idle_connection_closed_unseen)
 	run(&p, 2);
 	ck_assert_int_eq(p.last.err, HCLIENT_OK);
 	ck_assert_str_eq(p.lastbody, "{\"second\":1}");
-	ck_assert_int_eq(accept(lfd, NULL, NULL) < 0 && errno == EAGAIN, 1);	/* no third */
+	ck_assert_int_eq(accept(lfd, NULL, NULL) < 0 && errno == EAGAIN, 1); /* no third */
 	close(fd2);
 	close(lfd);
 	hclient_owner_free(o);
@@ -595,12 +597,12 @@ START_TEST(test_request_started_from_callback_survives_idle_timer)
 	struct timeval tv = { 0, 700000 };
 
 	peer_start(&p);
-	hc = hclient_new(p.base, &o, &cause);	/* idle connections close after 200 ms */
+	hc = hclient_new(p.base, &o, &cause); /* idle connections close after 200 ms */
 	memset(&ch, 0, sizeof(ch));
 	ch.p = &p;
 	ch.o = hclient_owner_new(hc, 10);
-	hclient_request(ch.o, "GET", url(&p, "/first"), NULL, NULL, 0, 3000, HCLIENT_LONGPOLL,
-	    chain_resp, &ch);
+	hclient_request(
+	    ch.o, "GET", url(&p, "/first"), NULL, NULL, 0, 3000, HCLIENT_LONGPOLL, chain_resp, &ch);
 	event_base_once(p.base, -1, EV_TIMEOUT, release_held, &p, &tv);
 	run(&p, 1);
 	ck_assert_int_eq(p.last.err, HCLIENT_OK);

@@ -12,21 +12,21 @@
 #include "hparse.h"
 #include "unit.h"
 
-#define F_EOF		0x1	/* call hparse_eof if the input ends in MORE */
-#define F_NOBODY	0x2	/* hparse_set_no_body before feeding */
-#define NSPLITS		40	/* random splittings tried per message */
+#define F_EOF	 0x1 /* call hparse_eof if the input ends in MORE */
+#define F_NOBODY 0x2 /* hparse_set_no_body before feeding */
+#define NSPLITS	 40  /* random splittings tried per message */
 
 static const struct hparse_limits deflim = { 256, 1024, 16, 4096 };
 
-static struct hparse		*P;	/* the parser of the whole-feed run */
-static enum hparse_result	 R;	/* its result */
-static size_t			 USED;	/* bytes it consumed */
+static struct hparse *P;     /* the parser of the whole-feed run */
+static enum hparse_result R; /* its result */
+static size_t USED;	     /* bytes it consumed */
 
 /* What a run produced, flattened so that runs can be compared. */
 struct outcome {
-	enum hparse_result	 res;
-	char			*dump;
-	size_t			 dumplen;
+	enum hparse_result res;
+	char *dump;
+	size_t dumplen;
 };
 
 /* Tiny deterministic generator for the random splits. */
@@ -41,7 +41,7 @@ rnd(unsigned *state)
 static size_t
 next_chunk(int mode, unsigned *seed, size_t left)
 {
-	size_t	n;
+	size_t n;
 
 	if (mode == 0)
 		return (left);
@@ -55,8 +55,8 @@ next_chunk(int mode, unsigned *seed, size_t left)
 static void
 dump_msg(FILE *f, struct hparse *p, enum hparse_result r, size_t used)
 {
-	const struct hparse_msg	*m = hparse_msg(p);
-	size_t			 i;
+	const struct hparse_msg *m = hparse_msg(p);
+	size_t i;
 
 	fprintf(f, "res=%d ", (int)r);
 	if (r == HPARSE_ERROR) {
@@ -64,14 +64,14 @@ dump_msg(FILE *f, struct hparse *p, enum hparse_result r, size_t used)
 		fprintf(f, "status=%d", hparse_error_status(p));
 		return;
 	}
-	fprintf(f, "used=%zu started=%d m=%s t=%s s=%d r=%s v=%d ka=%d ch=%d "
-	    "h2=%d\n", used, hparse_started(p), m->method ? m->method : "-",
-	    m->target ? m->target : "-", m->status,
-	    m->reason ? m->reason : "-", m->minor, m->keep_alive, m->chunked,
+	fprintf(f,
+	    "used=%zu started=%d m=%s t=%s s=%d r=%s v=%d ka=%d ch=%d "
+	    "h2=%d\n",
+	    used, hparse_started(p), m->method ? m->method : "-", m->target ? m->target : "-",
+	    m->status, m->reason ? m->reason : "-", m->minor, m->keep_alive, m->chunked,
 	    m->upgrade_h2c);
 	for (i = 0; i < m->nheaders; i++)
-		fprintf(f, "[%s]=[%s]\n", m->headers[i].name,
-		    m->headers[i].value);
+		fprintf(f, "[%s]=[%s]\n", m->headers[i].name, m->headers[i].value);
 	fprintf(f, "body %zu:", m->body.len);
 	if (m->body.len)
 		fwrite(m->body.data, 1, m->body.len, f);
@@ -82,13 +82,13 @@ dump_msg(FILE *f, struct hparse *p, enum hparse_result r, size_t used)
  * whatever was not consumed is offered again with the next chunk.
  */
 static struct hparse *
-run(struct outcome *o, enum hparse_kind kind, const struct hparse_limits *lim,
-    const char *data, size_t len, int flags, int mode, unsigned seed)
+run(struct outcome *o, enum hparse_kind kind, const struct hparse_limits *lim, const char *data,
+    size_t len, int flags, int mode, unsigned seed)
 {
-	struct hparse		*p = hparse_new(kind, lim);
-	enum hparse_result	 r = HPARSE_MORE;
-	size_t			 pos = 0, avail = 0, c;
-	FILE			*f;
+	struct hparse *p = hparse_new(kind, lim);
+	enum hparse_result r = HPARSE_MORE;
+	size_t pos = 0, avail = 0, c;
+	FILE *f;
 
 	if (flags & F_NOBODY)
 		hparse_set_no_body(p);
@@ -116,24 +116,22 @@ run(struct outcome *o, enum hparse_kind kind, const struct hparse_limits *lim,
 
 /* Parse data every way; check they agree; leave the whole-feed run in P. */
 static void
-parse_lim(enum hparse_kind kind, const struct hparse_limits *lim,
-    const char *data, size_t len, int flags)
+parse_lim(
+    enum hparse_kind kind, const struct hparse_limits *lim, const char *data, size_t len, int flags)
 {
-	struct outcome	 whole, other;
-	struct hparse	*p;
-	int		 i;
+	struct outcome whole, other;
+	struct hparse *p;
+	int i;
 
 	if (P != NULL)
 		hparse_free(P);
 	P = run(&whole, kind, lim, data, len, flags, 0, 0);
 	R = whole.res;
 	for (i = 0; i < NSPLITS + 1; i++) {
-		p = run(&other, kind, lim, data, len, flags, i == 0 ? 1 : 2,
-		    (unsigned)i);
+		p = run(&other, kind, lim, data, len, flags, i == 0 ? 1 : 2, (unsigned)i);
 		ck_assert_msg(other.dumplen == whole.dumplen &&
-		    memcmp(other.dump, whole.dump, whole.dumplen) == 0,
-		    "split %d differs:\n%s\n--- vs whole ---\n%s", i, other.dump,
-		    whole.dump);
+			memcmp(other.dump, whole.dump, whole.dumplen) == 0,
+		    "split %d differs:\n%s\n--- vs whole ---\n%s", i, other.dump, whole.dump);
 		free(other.dump);
 		hparse_free(p);
 	}
@@ -175,10 +173,10 @@ expect_error(int status)
 static const char *
 fmt(const char *f, ...)
 {
-	static char	 bufs[4][16384];
-	static int	 n;
-	char		*b = bufs[n++ % 4];
-	va_list		 ap;
+	static char bufs[4][16384];
+	static int n;
+	char *b = bufs[n++ % 4];
+	va_list ap;
 
 	va_start(ap, f);
 	vsnprintf(b, sizeof bufs[0], f, ap);
@@ -190,9 +188,9 @@ fmt(const char *f, ...)
 static const char *
 rep(char c, size_t n)
 {
-	static char	 bufs[4][8192];
-	static int	 k;
-	char		*b = bufs[k++ % 4];
+	static char bufs[4][8192];
+	static int k;
+	char *b = bufs[k++ % 4];
 
 	ck_assert_uint_lt(n, sizeof bufs[0]);
 	memset(b, c, n);
@@ -202,8 +200,8 @@ rep(char c, size_t n)
 
 START_TEST(test_simple_get)
 {
-	const char	*s = "GET /a/b?c=d HTTP/1.1\r\nHost: example.org\r\n"
-			    "Accept:  */*  \r\nX-Empty:\r\n\r\n";
+	const char *s = "GET /a/b?c=d HTTP/1.1\r\nHost: example.org\r\n"
+			"Accept:  */*  \r\nX-Empty:\r\n\r\n";
 
 	req(s);
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -261,8 +259,8 @@ END_TEST
 
 START_TEST(test_content_length_body)
 {
-	const char	*s = "POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n"
-			    "0123456789";
+	const char *s = "POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n"
+			"0123456789";
 
 	req(s);
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -283,13 +281,12 @@ END_TEST
 
 START_TEST(test_content_length_bad)
 {
-	static const char *bad[] = { "12a", "-1", "+5", "", "1 2", "5,5",
-	    "0x10", "99999999999999999999999", "18446744073709551616" };
-	size_t	i;
+	static const char *bad[] = { "12a", "-1", "+5", "", "1 2", "5,5", "0x10",
+		"99999999999999999999999", "18446744073709551616" };
+	size_t i;
 
 	for (i = 0; i < nitems(bad); i++) {
-		req(fmt("POST / HTTP/1.1\r\nContent-Length: %s\r\n\r\n",
-		    bad[i]));
+		req(fmt("POST / HTTP/1.1\r\nContent-Length: %s\r\n\r\n", bad[i]));
 		expect_error(400);
 	}
 	/* duplicates must agree */
@@ -306,8 +303,8 @@ END_TEST
 
 START_TEST(test_body_limit_length)
 {
-	struct hparse_limits	lim = deflim;
-	const char		*s;
+	struct hparse_limits lim = deflim;
+	const char *s;
 
 	lim.max_body = 8;
 	s = "PUT / HTTP/1.1\r\nContent-Length: 8\r\n\r\n12345678";
@@ -323,9 +320,9 @@ END_TEST
 
 START_TEST(test_chunked)
 {
-	const char	*s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-			    "\r\n5\r\nhello\r\n1;name=val;x=\"q\"\r\n \r\n"
-			    "A \r\n0123456789\r\n0\r\n\r\nNEXT";
+	const char *s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+			"\r\n5\r\nhello\r\n1;name=val;x=\"q\"\r\n \r\n"
+			"A \r\n0123456789\r\n0\r\n\r\nNEXT";
 
 	req(s);
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -347,9 +344,9 @@ END_TEST
 
 START_TEST(test_chunked_trailers)
 {
-	const char		*s;
-	struct hparse_limits	 lim = deflim;
-	size_t			 i;
+	const char *s;
+	struct hparse_limits lim = deflim;
+	size_t i;
 
 	s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "3\r\nabc\r\n0\r\nX-Sum: 123\r\nX-More: y\r\n\r\n";
@@ -379,7 +376,8 @@ START_TEST(test_chunked_trailers)
 	expect_error(431);
 	/* ... and line length */
 	s = fmt("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "0\r\nT: %s\r\n\r\n", rep('t', deflim.max_line - 2));
+		"0\r\nT: %s\r\n\r\n",
+	    rep('t', deflim.max_line - 2));
 	i = strlen(s);
 	parse_lim(HPARSE_REQUEST, &deflim, s, i, 0);
 	expect_error(431);
@@ -390,27 +388,28 @@ END_TEST
 START_TEST(test_chunked_bad)
 {
 	static const char *bad[] = {
-		"g\r\n",			/* not hex */
-		"\r\n",				/* empty size */
-		" 5\r\nhello\r\n0\r\n\r\n",	/* leading space */
-		"5x\r\nhello\r\n0\r\n\r\n",	/* junk after size */
-		"-5\r\nhello\r\n",
-		"5\r\nhelloX\r\n0\r\n\r\n",	/* data longer than size */
-		"5\r\nhello0\r\n\r\n",		/* no CRLF after data */
-		"10000000000000000\r\n",	/* 17 hex digits: overflow */
-		"5;a\x01\r\nhello\r\n",		/* control byte in extension */
+		"g\r\n",				       /* not hex */
+		"\r\n",					       /* empty size */
+		" 5\r\nhello\r\n0\r\n\r\n",		       /* leading space */
+		"5x\r\nhello\r\n0\r\n\r\n",		       /* junk after size */
+		"-5\r\nhello\r\n", "5\r\nhelloX\r\n0\r\n\r\n", /* data longer than size */
+		"5\r\nhello0\r\n\r\n",			       /* no CRLF after data */
+		"10000000000000000\r\n",		       /* 17 hex digits: overflow */
+		"5;a\x01\r\nhello\r\n",			       /* control byte in extension */
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nitems(bad); i++) {
 		req(fmt("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-		    "%s", bad[i]));
+			"%s",
+		    bad[i]));
 		ck_assert_msg(R == HPARSE_ERROR, "case %zu", i);
 		expect_error(400);
 	}
 	/* a chunk-size line is bounded by max_line too */
 	req(fmt("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "1;%s\r\na\r\n0\r\n\r\n", rep('e', deflim.max_line)));
+		"1;%s\r\na\r\n0\r\n\r\n",
+	    rep('e', deflim.max_line)));
 	expect_error(400);
 	fin();
 }
@@ -418,8 +417,8 @@ END_TEST
 
 START_TEST(test_chunked_body_limit)
 {
-	struct hparse_limits	 lim = deflim;
-	const char		*s;
+	struct hparse_limits lim = deflim;
+	const char *s;
 
 	lim.max_body = 10;
 	s = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -482,8 +481,8 @@ END_TEST
 
 START_TEST(test_request_line_limit)
 {
-	size_t		 max = deflim.max_line;
-	const char	*line;
+	size_t max = deflim.max_line;
+	const char *line;
 
 	/* "GET /" + a... + " HTTP/1.1" is exactly max_line */
 	line = fmt("GET /%s HTTP/1.1", rep('a', max - 14));
@@ -506,7 +505,7 @@ END_TEST
 
 START_TEST(test_header_line_limit)
 {
-	size_t	max = deflim.max_line;
+	size_t max = deflim.max_line;
 
 	req(fmt("GET / HTTP/1.1\r\nX: %s\r\n\r\n", rep('v', max - 3)));
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -523,22 +522,19 @@ END_TEST
 
 START_TEST(test_header_block_limit)
 {
-	struct hparse_limits	 lim = deflim;
-	const char		*s;
+	struct hparse_limits lim = deflim;
+	const char *s;
 
 	lim.max_header_bytes = 100;
 	/* "A: " 40 CRLF = 45, "B: " 50 CRLF = 55: exactly 100 */
-	s = fmt("GET / HTTP/1.1\r\nA: %s\r\nB: %s\r\n\r\n", rep('a', 40),
-	    rep('b', 50));
+	s = fmt("GET / HTTP/1.1\r\nA: %s\r\nB: %s\r\n\r\n", rep('a', 40), rep('b', 50));
 	parse_lim(HPARSE_REQUEST, &lim, s, strlen(s), 0);
 	ck_assert_int_eq(R, HPARSE_DONE);
-	s = fmt("GET / HTTP/1.1\r\nA: %s\r\nB: %s\r\n\r\n", rep('a', 40),
-	    rep('b', 51));
+	s = fmt("GET / HTTP/1.1\r\nA: %s\r\nB: %s\r\n\r\n", rep('a', 40), rep('b', 51));
 	parse_lim(HPARSE_REQUEST, &lim, s, strlen(s), 0);
 	expect_error(431);
 	/* bare LF lines are one byte shorter each */
-	s = fmt("GET / HTTP/1.1\nA: %s\nB: %s\n\n", rep('a', 41),
-	    rep('b', 51));
+	s = fmt("GET / HTTP/1.1\nA: %s\nB: %s\n\n", rep('a', 41), rep('b', 51));
 	parse_lim(HPARSE_REQUEST, &lim, s, strlen(s), 0);
 	ck_assert_int_eq(R, HPARSE_DONE);
 	/* an endless header line is refused before its end arrives */
@@ -552,8 +548,8 @@ END_TEST
 
 START_TEST(test_header_count_limit)
 {
-	char	hdrs[2048] = "";
-	size_t	i;
+	char hdrs[2048] = "";
+	size_t i;
 
 	for (i = 0; i < deflim.max_headers; i++)
 		strcat(hdrs, fmt("H%zu: %zu\r\n", i, i));
@@ -571,23 +567,24 @@ END_TEST
 START_TEST(test_header_syntax)
 {
 	static const char *bad[] = {
-		"Host: a\r\n folded\r\n",	/* obs-fold */
+		"Host: a\r\n folded\r\n", /* obs-fold */
 		"Host: a\r\n\tfolded\r\n",
-		" Host: a\r\n",			/* first line folded */
-		"Host a\r\n",			/* no colon */
-		": a\r\n",			/* empty name */
+		" Host: a\r\n", /* first line folded */
+		"Host a\r\n",	/* no colon */
+		": a\r\n",	/* empty name */
 		"Ho st: a\r\n",
 		"Host\x7f: a\r\n",
 		"H(st: a\r\n",
 		"H\xc3\xa9: a\r\n",
-		"X: a\x00" "b\r\n",	/* NUL in value */
-		"X: a\rb\r\n",			/* CR in value */
-		"X: a\x01\r\n",			/* control byte */
+		"X: a\x00"
+		"b\r\n",	/* NUL in value */
+		"X: a\rb\r\n",	/* CR in value */
+		"X: a\x01\r\n", /* control byte */
 		"X: a\x7f\r\n",
 		"X: a\r\r\n",
 	};
-	size_t	i, n;
-	char	s[256];
+	size_t i, n;
+	char s[256];
 
 	for (i = 0; i < nitems(bad); i++) {
 		n = (size_t)snprintf(s, sizeof s, "GET / HTTP/1.1\r\n");
@@ -602,8 +599,7 @@ START_TEST(test_header_syntax)
 	/* obs-text and tabs are fine inside values, and trimmed at the ends */
 	req("GET / HTTP/1.1\r\nX: \t caf\xc3\xa9\tau lait \t\r\n\r\n");
 	ck_assert_int_eq(R, HPARSE_DONE);
-	ck_assert_str_eq(hparse_header(hparse_msg(P), "X"),
-	    "caf\xc3\xa9\tau lait");
+	ck_assert_str_eq(hparse_header(hparse_msg(P), "X"), "caf\xc3\xa9\tau lait");
 	fin();
 }
 END_TEST
@@ -611,13 +607,24 @@ END_TEST
 START_TEST(test_request_line_syntax)
 {
 	static const char *bad[] = {
-		"G(T / HTTP/1.1", "GET", "GET /", "GET  / HTTP/1.1",
-		"GET / HTTP/1.1 ", " GET / HTTP/1.1", "GET /a b HTTP/1.1",
-		"GET /\x01 HTTP/1.1", "GET /\x80 HTTP/1.1", "GET / http/1.1",
-		"GET / HTTX/1.1", "GET / HTTP/1.10", "GET / HTTP/1", "GET / HTTP/1.x",
-		"GET\t/ HTTP/1.1", "GET / HTTP/1.1\rX",
+		"G(T / HTTP/1.1",
+		"GET",
+		"GET /",
+		"GET  / HTTP/1.1",
+		"GET / HTTP/1.1 ",
+		" GET / HTTP/1.1",
+		"GET /a b HTTP/1.1",
+		"GET /\x01 HTTP/1.1",
+		"GET /\x80 HTTP/1.1",
+		"GET / http/1.1",
+		"GET / HTTX/1.1",
+		"GET / HTTP/1.10",
+		"GET / HTTP/1",
+		"GET / HTTP/1.x",
+		"GET\t/ HTTP/1.1",
+		"GET / HTTP/1.1\rX",
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nitems(bad); i++) {
 		req(fmt("%s\r\n\r\n", bad[i]));
@@ -655,13 +662,17 @@ END_TEST
 
 START_TEST(test_keep_alive)
 {
-	static const struct { const char *s; int ka; } c[] = {
+	static const struct {
+		const char *s;
+		int ka;
+	} c[] = {
 		{ "GET / HTTP/1.1\r\n\r\n", 1 },
 		{ "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0 },
 		{ "GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", 0 },
 		{ "GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", 0 },
 		{ "GET / HTTP/1.1\r\nConnection: Upgrade\r\n"
-		  "Connection: close\r\n\r\n", 0 },
+		  "Connection: close\r\n\r\n",
+		    0 },
 		{ "GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", 1 },
 		{ "GET / HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1 },
 		{ "GET / HTTP/1.0\r\n\r\n", 0 },
@@ -670,13 +681,12 @@ START_TEST(test_keep_alive)
 		{ "GET / HTTP/1.0\r\nConnection: keep-alive,close\r\n\r\n", 0 },
 		{ "GET / HTTP/1.0\r\nKeep-Alive: 300\r\n\r\n", 0 },
 	};
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nitems(c); i++) {
 		req(c[i].s);
 		ck_assert_int_eq(R, HPARSE_DONE);
-		ck_assert_msg(hparse_msg(P)->keep_alive == c[i].ka, "case %zu",
-		    i);
+		ck_assert_msg(hparse_msg(P)->keep_alive == c[i].ka, "case %zu", i);
 	}
 	fin();
 }
@@ -684,25 +694,23 @@ END_TEST
 
 START_TEST(test_pipelining)
 {
-	const char	*s = "GET /1 HTTP/1.1\r\n\r\n"
-			    "POST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
-			    "PUT /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-			    "\r\n2\r\nyo\r\n0\r\n\r\nDELETE /4 HTTP/1.0\r\n\r\n";
+	const char *s = "GET /1 HTTP/1.1\r\n\r\n"
+			"POST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
+			"PUT /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+			"\r\n2\r\nyo\r\n0\r\n\r\nDELETE /4 HTTP/1.0\r\n\r\n";
 	static const char *targets[] = { "/1", "/2", "/3", "/4" };
 	static const char *bodies[] = { "", "hi", "yo", "" };
-	struct hparse	*p = hparse_new(HPARSE_REQUEST, &deflim);
-	size_t		 pos = 0, c, i;
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	size_t pos = 0, c, i;
 
 	for (i = 0; i < 4; i++) {
-		ck_assert_int_eq(hparse_feed(p, s + pos, strlen(s) - pos, &c),
-		    HPARSE_DONE);
+		ck_assert_int_eq(hparse_feed(p, s + pos, strlen(s) - pos, &c), HPARSE_DONE);
 		ck_assert_int_eq(hparse_started(p), (int)c);
 		pos += c;
 		ck_assert_str_eq(hparse_msg(p)->target, targets[i]);
 		ck_assert_uint_eq(hparse_msg(p)->body.len, strlen(bodies[i]));
 		/* DONE sticks until reset, consuming nothing */
-		ck_assert_int_eq(hparse_feed(p, s + pos, strlen(s) - pos, &c),
-		    HPARSE_DONE);
+		ck_assert_int_eq(hparse_feed(p, s + pos, strlen(s) - pos, &c), HPARSE_DONE);
 		ck_assert_uint_eq(c, 0);
 		hparse_reset(p);
 		ck_assert_int_eq(hparse_started(p), 0);
@@ -716,12 +724,12 @@ END_TEST
 
 START_TEST(test_pipelining_bytewise)
 {
-	const char	*s = "GET /1 HTTP/1.1\r\nA: 1\r\n\r\n"
-			    "POST /2 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"
-			    "GET /3 HTTP/1.1\r\n\r\n";
-	struct hparse	*p = hparse_new(HPARSE_REQUEST, &deflim);
-	size_t		 pos = 0, c, n = 0;
-	char		 got[16] = "";
+	const char *s = "GET /1 HTTP/1.1\r\nA: 1\r\n\r\n"
+			"POST /2 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"
+			"GET /3 HTTP/1.1\r\n\r\n";
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	size_t pos = 0, c, n = 0;
+	char got[16] = "";
 
 	/* one byte per feed, resetting after every message */
 	while (pos < strlen(s)) {
@@ -731,10 +739,8 @@ START_TEST(test_pipelining_bytewise)
 			n++;
 			hparse_reset(p);
 			break;
-		case HPARSE_MORE:
-			break;
-		default:
-			ck_abort_msg("error %s", hparse_error_str(p));
+		case HPARSE_MORE: break;
+		default: ck_abort_msg("error %s", hparse_error_str(p));
 		}
 		pos += c;
 	}
@@ -746,10 +752,10 @@ END_TEST
 
 START_TEST(test_h2_preface)
 {
-	const char	*pre = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-	const char	*s;
-	struct hparse	*p;
-	size_t		 c, i;
+	const char *pre = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	const char *s;
+	struct hparse *p;
+	size_t c, i;
 
 	s = fmt("%sxyz", pre);
 	req(s);
@@ -783,15 +789,14 @@ END_TEST
 
 START_TEST(test_h2_preface_only_first)
 {
-	const char	*s = "GET / HTTP/1.1\r\n\r\n"
-			    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-	struct hparse	*p = hparse_new(HPARSE_REQUEST, &deflim);
-	size_t		 c;
+	const char *s = "GET / HTTP/1.1\r\n\r\n"
+			"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	size_t c;
 
 	ck_assert_int_eq(hparse_feed(p, s, strlen(s), &c), HPARSE_DONE);
 	hparse_reset(p);
-	ck_assert_int_eq(hparse_feed(p, s + c, strlen(s) - c, &c),
-	    HPARSE_ERROR);
+	ck_assert_int_eq(hparse_feed(p, s + c, strlen(s) - c, &c), HPARSE_ERROR);
 	ck_assert_int_eq(hparse_error_status(p), 505);
 	ck_assert_int_eq(hparse_msg(p)->upgrade_h2c, 0);
 	hparse_free(p);
@@ -804,7 +809,7 @@ END_TEST
 
 START_TEST(test_response_length)
 {
-	const char	*s = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbodyHTTP";
+	const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbodyHTTP";
 
 	resp(s, 0);
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -832,13 +837,15 @@ END_TEST
 START_TEST(test_response_chunked)
 {
 	resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-	    "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0);
+	     "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	    0);
 	ck_assert_int_eq(R, HPARSE_DONE);
 	ck_assert_int_eq(hparse_msg(P)->chunked, 1);
 	ck_assert_int_eq(hparse_msg(P)->keep_alive, 0);
 	ck_assert_mem_eq(hparse_msg(P)->body.data, "abc", 3);
 	resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-	    "Content-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 0);
+	     "Content-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	    0);
 	expect_error(400);
 	fin();
 }
@@ -846,9 +853,9 @@ END_TEST
 
 START_TEST(test_response_until_close)
 {
-	const char	*s = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-			    "\r\nall of this\r\nis body";
-	struct hparse_limits	lim = deflim;
+	const char *s = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			"\r\nall of this\r\nis body";
+	struct hparse_limits lim = deflim;
 
 	resp(s, 0);
 	ck_assert_int_eq(R, HPARSE_MORE);
@@ -871,8 +878,8 @@ END_TEST
 
 START_TEST(test_eof_mid_message)
 {
-	struct hparse	*p = hparse_new(HPARSE_REQUEST, &deflim);
-	size_t		 c;
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	size_t c;
 
 	/* nothing started: an error, but the caller can tell by started() */
 	ck_assert_int_eq(hparse_eof(p), HPARSE_ERROR);
@@ -885,8 +892,7 @@ START_TEST(test_eof_mid_message)
 	hparse_free(p);
 	resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", F_EOF);
 	expect_error(400);
-	resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
-	    F_EOF);
+	resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", F_EOF);
 	expect_error(400);
 	resp("HTTP/1.1 200 OK\r\nServer: x\r\n", F_EOF);
 	expect_error(400);
@@ -900,9 +906,9 @@ END_TEST
 
 START_TEST(test_response_no_body)
 {
-	const char	*s;
+	const char *s;
 	static const int codes[] = { 100, 101, 103, 204, 304 };
-	size_t		 i;
+	size_t i;
 
 	/* HEAD: Content-Length describes a body that is not sent */
 	s = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nHTTP/1.1";
@@ -915,8 +921,7 @@ START_TEST(test_response_no_body)
 	resp(s, 0);
 	expect_error(413);
 	for (i = 0; i < nitems(codes); i++) {
-		s = fmt("HTTP/1.1 %d X\r\nContent-Length: 5\r\n\r\nabcde",
-		    codes[i]);
+		s = fmt("HTTP/1.1 %d X\r\nContent-Length: 5\r\n\r\nabcde", codes[i]);
 		resp(s, 0);
 		ck_assert_int_eq(R, HPARSE_DONE);
 		ck_assert_int_eq(hparse_msg(P)->status, codes[i]);
@@ -936,16 +941,15 @@ END_TEST
 
 START_TEST(test_continue_then_final)
 {
-	const char	*s = "HTTP/1.1 100 Continue\r\n\r\n"
-			    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-	struct hparse	*p = hparse_new(HPARSE_RESPONSE, &deflim);
-	size_t		 c, c2;
+	const char *s = "HTTP/1.1 100 Continue\r\n\r\n"
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct hparse *p = hparse_new(HPARSE_RESPONSE, &deflim);
+	size_t c, c2;
 
 	ck_assert_int_eq(hparse_feed(p, s, strlen(s), &c), HPARSE_DONE);
 	ck_assert_int_eq(hparse_msg(p)->status, 100);
 	hparse_reset(p);
-	ck_assert_int_eq(hparse_feed(p, s + c, strlen(s) - c, &c2),
-	    HPARSE_DONE);
+	ck_assert_int_eq(hparse_feed(p, s + c, strlen(s) - c, &c2), HPARSE_DONE);
 	ck_assert_int_eq(hparse_msg(p)->status, 200);
 	ck_assert_uint_eq(c + c2, strlen(s));
 	hparse_free(p);
@@ -955,13 +959,20 @@ END_TEST
 START_TEST(test_status_line_syntax)
 {
 	static const char *bad[] = {
-		"HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 200OK",
-		"HTTP/1.1 099 X", "HTTP/1.1 abc OK", "HTTP/1.1", "HTTP/1.1 ",
-		"HTTX/1.1 200 OK", "HTTP/1.1  200 OK", "HTTP/1.1 200 O\x01K",
+		"HTTP/1.1 20 OK",
+		"HTTP/1.1 2000 OK",
+		"HTTP/1.1 200OK",
+		"HTTP/1.1 099 X",
+		"HTTP/1.1 abc OK",
+		"HTTP/1.1",
+		"HTTP/1.1 ",
+		"HTTX/1.1 200 OK",
+		"HTTP/1.1  200 OK",
+		"HTTP/1.1 200 O\x01K",
 	};
-	struct hparse_limits	lim = deflim;
-	size_t			i;
-	const char		*s;
+	struct hparse_limits lim = deflim;
+	size_t i;
+	const char *s;
 
 	for (i = 0; i < nitems(bad); i++) {
 		resp(fmt("%s\r\nContent-Length: 0\r\n\r\n", bad[i]), 0);
@@ -982,15 +993,14 @@ END_TEST
 
 START_TEST(test_reset_reuse)
 {
-	struct hparse	*p = hparse_new(HPARSE_REQUEST, &deflim);
-	const char	*s = "POST /u HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
-			    "Content-Length: 3\r\n\r\nxyz";
-	size_t		 c, i;
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	const char *s = "POST /u HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+			"Content-Length: 3\r\n\r\nxyz";
+	size_t c, i;
 
 	/* many messages through one parser: no leak, no stale state */
 	for (i = 0; i < 200; i++) {
-		ck_assert_int_eq(hparse_feed(p, s, strlen(s), &c),
-		    HPARSE_DONE);
+		ck_assert_int_eq(hparse_feed(p, s, strlen(s), &c), HPARSE_DONE);
 		ck_assert_uint_eq(c, strlen(s));
 		ck_assert_uint_eq(hparse_msg(p)->nheaders, 4);
 		ck_assert_mem_eq(hparse_msg(p)->body.data, "xyz", 3);
@@ -1021,8 +1031,7 @@ START_TEST(test_error_strings)
 	ck_assert_str_eq(hparse_error_str(P), "white space before colon");
 	req("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: "
 	    "chunked\r\n\r\n");
-	ck_assert_str_eq(hparse_error_str(P),
-	    "both Content-Length and Transfer-Encoding");
+	ck_assert_str_eq(hparse_error_str(P), "both Content-Length and Transfer-Encoding");
 	req("GET / HTTP/1.1\r\n\r\n");
 	ck_assert_str_eq(hparse_error_str(P), "no error");
 	fin();
@@ -1031,19 +1040,19 @@ END_TEST
 
 START_TEST(test_random_splits_large)
 {
-	static char	 s[8192];
-	size_t		 n = 0, i;
-	const char	*chunk;
+	static char s[8192];
+	size_t n = 0, i;
+	const char *chunk;
 
 	/* a long chunked body with many chunk sizes and odd line endings */
-	n += (size_t)snprintf(s + n, sizeof s - n, "POST /big HTTP/1.1\r\n"
+	n += (size_t)snprintf(s + n, sizeof s - n,
+	    "POST /big HTTP/1.1\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n");
 	for (i = 1; i < 60; i++) {
 		chunk = rep((char)('a' + i % 26), i);
-		n += (size_t)snprintf(s + n, sizeof s - n, "%zx%s%s%s", i,
-		    i % 3 ? "" : ";ext=1", i % 2 ? "\r\n" : "\n", chunk);
-		n += (size_t)snprintf(s + n, sizeof s - n, "%s",
-		    i % 5 ? "\r\n" : "\n");
+		n += (size_t)snprintf(s + n, sizeof s - n, "%zx%s%s%s", i, i % 3 ? "" : ";ext=1",
+		    i % 2 ? "\r\n" : "\n", chunk);
+		n += (size_t)snprintf(s + n, sizeof s - n, "%s", i % 5 ? "\r\n" : "\n");
 	}
 	n += (size_t)snprintf(s + n, sizeof s - n, "0\r\nT: x\n\r\n");
 	ck_assert_uint_lt(n, sizeof s - 1);
@@ -1059,7 +1068,7 @@ END_TEST
 static Suite *
 hparse_suite(void)
 {
-	Suite	*s = suite_create("hparse");
+	Suite *s = suite_create("hparse");
 
 	UNIT_ADD(s, test_simple_get);
 	UNIT_ADD(s, test_header_lookup);

@@ -16,7 +16,8 @@ START_TEST(test_parse_values_and_types)
 {
 	struct json_error err;
 	struct json_doc *d = parse("{\"s\":\"x\\n\",\"i\":-42,\"d\":1.5,\"b\":true,\"n\":null,"
-	    "\"a\":[1,2,3],\"o\":{}}", 0, &err);
+				   "\"a\":[1,2,3],\"o\":{}}",
+	    0, &err);
 	struct json *r;
 
 	ck_assert_ptr_nonnull(d);
@@ -38,7 +39,7 @@ END_TEST
 START_TEST(test_positions_of_keys_and_values)
 {
 	const char *text = "{\n  // a comment, with \"quotes\"\n  \"alpha\": 1,\n"
-	    "  /* block\n */ \"beta\" :\t[true,\n    \"x\"]\n}\n";
+			   "  /* block\n */ \"beta\" :\t[true,\n    \"x\"]\n}\n";
 	struct json_error err;
 	struct json_doc *d = parse(text, 1, &err);
 	struct json *r, *beta;
@@ -156,8 +157,8 @@ START_TEST(test_writer_nesting_and_escapes)
 	jw_kbool(&w, "t", 1);
 	jw_kstr(&w, "n", NULL);
 	jw_obj_end(&w);
-	ck_assert_str_eq(b.data,
-	    "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null}");
+	ck_assert_str_eq(
+	    b.data, "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null}");
 	buf_free(&b);
 }
 END_TEST
@@ -184,7 +185,8 @@ START_TEST(test_round_trip)
 	buf_init(&b);
 	jw_init(&w, &b);
 	jw_value(&w, json_root(d));
-	ck_assert_str_eq(b.data, "{\"a\":[1,-2.5,\"x\",true,false,null],\"b\":{\"c\":\"\xc3\xa9\"}}");
+	ck_assert_str_eq(
+	    b.data, "{\"a\":[1,-2.5,\"x\",true,false,null],\"b\":{\"c\":\"\xc3\xa9\"}}");
 	buf_free(&b);
 	json_doc_free(d);
 }
@@ -193,9 +195,11 @@ END_TEST
 START_TEST(test_mixed_containers_at_same_depth)
 {
 	struct json_error err;
-	struct json_doc *d = parse("{\"a\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17],"
-	    "\"b\":{\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,"
-	    "\"k8\":8,\"k9\":9,\"k10\":10}}", 0, &err);
+	struct json_doc *d =
+	    parse("{\"a\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17],"
+		  "\"b\":{\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,"
+		  "\"k8\":8,\"k9\":9,\"k10\":10}}",
+		0, &err);
 	struct json *b;
 
 	ck_assert_ptr_nonnull(d);

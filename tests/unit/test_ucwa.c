@@ -22,7 +22,7 @@ struct t {
 	struct ucwa_agent *a;
 	int signed_in;
 	int ready_again;
-	int ready_in_cb;	/* ucwa_agent_ready() inside ready_again */
+	int ready_in_cb; /* ucwa_agent_ready() inside ready_again */
 	int failed;
 	enum ucwa_failure failure;
 	char why[512];
@@ -34,12 +34,12 @@ struct t {
 	int msg_out_completed;
 	int msg_in;
 	char msg_in_text[256];
-	int msg_in_preview;	/* delivered without a self href */
+	int msg_in_preview; /* delivered without a self href */
 	int typing;
 	int done_ok, done_err;
 	struct ucwa_result last;
 	char last_message[256], last_code[64], last_subcode[64], last_location[256];
-	int order_bad;		/* sendMessage callbacks out of order */
+	int order_bad; /* sendMessage callbacks out of order */
 	int next_done;
 	int accept_on_invite;
 	int free_on_signed_in;
@@ -52,7 +52,7 @@ cb_signed_in(void *arg)
 
 	t->signed_in++;
 	if (t->free_on_signed_in) {
-		ucwa_agent_free(t->a);	/* inside the agent's own callback */
+		ucwa_agent_free(t->a); /* inside the agent's own callback */
 		t->a = NULL;
 	}
 }
@@ -131,8 +131,7 @@ cb_done(const struct ucwa_result *r, void *arg)
 	snprintf(t->last_location, sizeof(t->last_location), "%s", r->location ? r->location : "");
 }
 
-static const struct ucwa_cbs cbs = { cb_signed_in, cb_failed, cb_change, cb_ended,
-	cb_ready_again };
+static const struct ucwa_cbs cbs = { cb_signed_in, cb_failed, cb_change, cb_ended, cb_ready_again };
 
 static void
 conf_default(struct t *t, struct ucwa_conf *c, int discovery)
@@ -178,17 +177,18 @@ t_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Run the loop until cond holds (or fail after 10 s). */
-#define WAIT(t, cond) do {							\
-	uint64_t until_ = util_now_ms() + 10000;				\
-	struct event *tick_ = event_new((t)->f.base, -1, EV_PERSIST, t_tick, NULL);	\
-	struct timeval tv_ = { 0, 10000 };					\
-										\
-	event_add(tick_, &tv_);							\
-	while (!(cond) && util_now_ms() < until_)				\
-		event_base_loop((t)->f.base, EVLOOP_ONCE);			\
-	event_free(tick_);							\
-	ck_assert_msg((cond), "timed out waiting for: %s", #cond);		\
-} while (0)
+#define WAIT(t, cond)                                                                              \
+	do {                                                                                       \
+		uint64_t until_ = util_now_ms() + 10000;                                           \
+		struct event *tick_ = event_new((t)->f.base, -1, EV_PERSIST, t_tick, NULL);        \
+		struct timeval tv_ = { 0, 10000 };                                                 \
+                                                                                                   \
+		event_add(tick_, &tv_);                                                            \
+		while (!(cond) && util_now_ms() < until_)                                          \
+			event_base_loop((t)->f.base, EVLOOP_ONCE);                                 \
+		event_free(tick_);                                                                 \
+		ck_assert_msg((cond), "timed out waiting for: %s", #cond);                         \
+	} while (0)
 
 /* Spin the loop for ms (to show that something does NOT happen). */
 static void
@@ -221,8 +221,8 @@ t_connected(struct t *t, struct ucwa_conf *c)
 {
 	t_start(t, c);
 	WAIT(t, t->signed_in == 1 && t->f.pget != NULL);
-	ck_assert_ptr_null(ucwa_start_messaging(t->a, "sip:bob@contoso.com", "op-1", "hello",
-	    "Normal", cb_done, t));
+	ck_assert_ptr_null(ucwa_start_messaging(
+	    t->a, "sip:bob@contoso.com", "op-1", "hello", "Normal", cb_done, t));
 	WAIT(t, t->done_ok == 1 && t->inv_completed == 1);
 }
 
@@ -291,7 +291,7 @@ START_TEST(test_bad_credentials_vs_unreachable)
 	c.discovery_url = "http://127.0.0.1:1/";
 	t2.u = ucwa_new(t2.f.base, &c, &cause);
 	t2.a = ucwa_agent_new(t2.u, "alice@contoso.com", "secret", &cbs, &t2);
-	ck_assert_int_eq(t2.failed, 0);	/* never a callback from inside ucwa_agent_new */
+	ck_assert_int_eq(t2.failed, 0); /* never a callback from inside ucwa_agent_new */
 	WAIT(&t2, t2.failed == 1);
 	ck_assert_int_eq(t2.failure, UCWA_FAIL_UNREACHABLE);
 	t_stop(&t2);
@@ -335,7 +335,7 @@ START_TEST(test_outgoing_events_before_201_and_burst_in_order)
 	}
 	WAIT(&t, t.done_ok == 101 && t.msg_out_completed == 100);
 	ck_assert_int_eq(t.f.msg_n, 100);
-	ck_assert_int_eq(t.f.send_overlap, 0);	/* one in flight at a time */
+	ck_assert_int_eq(t.f.send_overlap, 0); /* one in flight at a time */
 	for (int i = 0; i < 100; i++) {
 		snprintf(text, sizeof(text), "message %03d: a+b & c", i);
 		ck_assert_str_eq(t.f.msgs[i], text);
@@ -362,7 +362,7 @@ START_TEST(test_token_expiry_mid_conversation)
 	t.f.token_expired = 1;
 	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "after expiry", "m1", cb_done, &t));
 	WAIT(&t, t.done_ok == 2);
-	ck_assert_int_eq(t.f.token_n, 2);	/* renewed once */
+	ck_assert_int_eq(t.f.token_n, 2); /* renewed once */
 	ck_assert_int_eq(t.f.msg_n, 1);
 	ck_assert_str_eq(t.f.msgs[0], "after expiry");
 	ck_assert_int_eq(t.ended, 0);
@@ -378,7 +378,7 @@ START_TEST(test_token_renewed_before_expiry)
 
 	memset(&t, 0, sizeof(t));
 	fake_start(&t.f);
-	t.f.expires_in = 2;	/* renewal at half of it */
+	t.f.expires_in = 2; /* renewal at half of it */
 	conf_default(&t, &c, 1);
 	t_start(&t, &c);
 	WAIT(&t, t.signed_in == 1);
@@ -399,18 +399,19 @@ START_TEST(test_application_lost_is_recreated)
 	t_connected(&t, &c);
 	ck_assert_int_eq(t.ready_again, 0);
 	fake_kill_app(&t.f);
-	WAIT(&t, t.ended == 1 && t.f.app_n == 2 && t.f.mma_n == 2 && t.f.pget != NULL &&
-	    t.ready_again == 1);
-	ck_assert_int_eq(t.ready_in_cb, 1);	/* told when it is ready, not before */
+	WAIT(&t,
+	    t.ended == 1 && t.f.app_n == 2 && t.f.mma_n == 2 && t.f.pget != NULL &&
+		t.ready_again == 1);
+	ck_assert_int_eq(t.ready_in_cb, 1); /* told when it is ready, not before */
 	ck_assert_ptr_nonnull(strstr(t.ended_why, "ApplicationNotFound"));
-	ck_assert_int_eq(t.signed_in, 1);	/* not told twice */
+	ck_assert_int_eq(t.signed_in, 1); /* not told twice */
 	ck_assert_int_eq(t.failed, 0);
 	ck_assert_ptr_nonnull(strstr(t.f.last_pget_target, "/apps/2/events?ack=1"));
 	/* and it can message again */
-	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-2", NULL, NULL,
-	    cb_done, &t));
+	ck_assert_ptr_null(
+	    ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-2", NULL, NULL, cb_done, &t));
 	WAIT(&t, t.inv_completed == 2);
-	ck_assert_int_eq(t.ready_again, 1);	/* once per recovery */
+	ck_assert_int_eq(t.ready_again, 1); /* once per recovery */
 	t_stop(&t);
 }
 END_TEST
@@ -429,7 +430,7 @@ START_TEST(test_resume_ends_conversations)
 	fake_flush(&t.f);
 	WAIT(&t, t.ended == 1 && t.f.pget != NULL);
 	ck_assert_str_eq(t.ended_why, "resume");
-	ck_assert_int_eq(t.f.pget_with_timeout, 1);	/* parameters sent again */
+	ck_assert_int_eq(t.f.pget_with_timeout, 1); /* parameters sent again */
 	t_stop(&t);
 }
 END_TEST
@@ -446,7 +447,7 @@ START_TEST(test_resync_followed)
 	t_connected(&t, &c);
 	before = t.f.pget_n;
 	t.f.resync_next = 1;
-	fake_flush(&t.f);	/* an empty set; the next P-GET gets resync */
+	fake_flush(&t.f); /* an empty set; the next P-GET gets resync */
 	WAIT(&t, t.f.pget_n >= before + 2 && t.f.pget != NULL);
 	ck_assert_int_eq(t.f.pget_n, before + 2);
 	ck_assert_int_eq(t.ended, 0);
@@ -486,8 +487,8 @@ START_TEST(test_pget_replaced_same_url_again)
 	snprintf(url, sizeof(url), "%s%s", t.f.url, target);
 	snprintf(auth, sizeof(auth), "Bearer %s", t.f.token);
 	other_status = 0;
-	ck_assert_ptr_nonnull(hclient_request(o, "GET", url, hdrs, NULL, 0, 5000, 0,
-	    other_pget_done, NULL));
+	ck_assert_ptr_nonnull(
+	    hclient_request(o, "GET", url, hdrs, NULL, 0, 5000, 0, other_pget_done, NULL));
 	/* ours comes back after a back-off on the SAME URL and replaces the other one */
 	WAIT(&t, other_status == 409 && t.f.pget_409_n == 2 && t.f.pget != NULL);
 	ck_assert_str_eq(t.f.last_pget_target, target);
@@ -509,13 +510,13 @@ START_TEST(test_pget_timeout_regets_same_url)
 	fake_start(&t.f);
 	conf_default(&t, &c, 1);
 	c.pget_timeout_s = 0;
-	c.pget_read_timeout_ms = 300;	/* the fake never releases an empty P-GET */
+	c.pget_read_timeout_ms = 300; /* the fake never releases an empty P-GET */
 	t_start(&t, &c);
 	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
 	snprintf(first, sizeof(first), "%s", t.f.last_pget_target);
 	n = t.f.pget_n;
 	WAIT(&t, t.f.pget_n >= n + 2);
-	ck_assert_str_eq(t.f.last_pget_target, first);	/* the same URL, no guessed ack */
+	ck_assert_str_eq(t.f.last_pget_target, first); /* the same URL, no guessed ack */
 	/* a 503 on the P-GET: the same URL again too */
 	t.f.pget_status_next = 503;
 	n = t.f.pget_n;
@@ -562,8 +563,8 @@ START_TEST(test_command_errors)
 	ck_assert_str_eq(t.f.msgs[0], "z");
 	/* commands that are not possible say why, synchronously */
 	ck_assert_ptr_nonnull(ucwa_accept(t.a, t.conv, cb_done, &t));
-	ck_assert_ptr_nonnull(ucwa_send_message(t.a, "/apps/1/conversations/nope", "x", NULL,
-	    cb_done, &t));
+	ck_assert_ptr_nonnull(
+	    ucwa_send_message(t.a, "/apps/1/conversations/nope", "x", NULL, cb_done, &t));
 	t_stop(&t);
 }
 END_TEST
@@ -585,7 +586,7 @@ START_TEST(test_send_message_not_duplicated_on_dropped_connection)
 	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "once", NULL, cb_done, &t));
 	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "next", NULL, cb_done, &t));
 	WAIT(&t, t.done_err == 1 && t.done_ok == 2);
-	ck_assert_int_eq(t.last.status, 201);	/* "next" */
+	ck_assert_int_eq(t.last.status, 201); /* "next" */
 	t_spin(&t, 100);
 	ck_assert_int_eq(t.f.msg_n, 2);
 	ck_assert_str_eq(t.f.msgs[0], "once");
@@ -608,7 +609,7 @@ START_TEST(test_incoming_first_message_once)
 	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
 	fake_incoming(&t.f, "Hi Alice");
 	WAIT(&t, t.f.accept_n == 1 && t.msg_in == 1);
-	t_spin(&t, 600);	/* past preview_wait_ms: the preview must not come too */
+	t_spin(&t, 600); /* past preview_wait_ms: the preview must not come too */
 	ck_assert_int_eq(t.msg_in, 1);
 	ck_assert_int_eq(t.msg_in_preview, 0);
 	ck_assert_str_eq(t.msg_in_text, "Hi Alice");
@@ -656,7 +657,7 @@ START_TEST(test_free_inside_callback_and_cancel)
 	ucwa_agent_free(t.a);
 	t.a = NULL;
 	t_spin(&t, 100);
-	ck_assert_int_eq(t.done_ok + t.done_err, 1);	/* only startMessaging's */
+	ck_assert_int_eq(t.done_ok + t.done_err, 1); /* only startMessaging's */
 	t_stop(&t);
 
 	/* freed from inside its own signed_in callback: deferred, then signed out */
@@ -692,7 +693,7 @@ START_TEST(test_activity_timer_and_shutdown)
 	c.activity_interval_s = 1;
 	t_start(&t, &c);
 	WAIT(&t, t.signed_in == 1);
-	WAIT(&t, t.f.activity_n >= 2);	/* reportMyActivity on its timer, again and again */
+	WAIT(&t, t.f.activity_n >= 2); /* reportMyActivity on its timer, again and again */
 	ck_assert_int_eq(t.f.mma_n, 1);
 	/* gateway shutdown: agents freed, then wait for their DELETEs */
 	ucwa_agent_free(t.a);
@@ -714,7 +715,7 @@ START_TEST(test_persistent_403_rediscovers)
 	fake_start(&t.f);
 	conf_default(&t, &c, 1);
 	t_connected(&t, &c);
-	t.f.forbid_n = 2;	/* the first try and the retry after a new token */
+	t.f.forbid_n = 2; /* the first try and the retry after a new token */
 	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "forbidden", NULL, cb_done, &t));
 	WAIT(&t, t.done_err == 1);
 	ck_assert_int_eq(t.last.status, 403);
@@ -724,8 +725,8 @@ START_TEST(test_persistent_403_rediscovers)
 	ck_assert_int_eq(t.f.token_n, 3);
 	ck_assert_int_eq(t.failed, 0);
 	ck_assert_int_eq(t.signed_in, 1);
-	ck_assert_ptr_null(ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-3", NULL, NULL,
-	    cb_done, &t));
+	ck_assert_ptr_null(
+	    ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-3", NULL, NULL, cb_done, &t));
 	WAIT(&t, t.inv_completed == 2);
 	t_stop(&t);
 }

@@ -40,8 +40,8 @@ parse(const char *name, struct ucwa_events *evs)
 	size_t len;
 	char *body = fixture(name, &len);
 
-	ck_assert_msg(ucwa_events_parse(body, len, evs, err, sizeof(err)) == 0, "%s: %s", name,
-	    err);
+	ck_assert_msg(
+	    ucwa_events_parse(body, len, evs, err, sizeof(err)) == 0, "%s: %s", name, err);
 	free(body);
 }
 
@@ -65,8 +65,11 @@ START_TEST(test_datauri_decode_forms)
 	ck_assert_int_eq(datauri_text("data:text/plain,a%0d%0ab%0a%0d%0a", &b), 0);
 	ck_assert_str_eq(b.data, "a\r\nb");
 	/* html reduced to text */
-	ck_assert_int_eq(datauri_text("data:text/html;charset=utf-8,%3cspan+style%3d%22font-"
-	    "size%3a10pt%22%3eFish+%26amp%3b+chips%3cbr%3e2+%26lt%3b+3%26%2333%3b%3c%2fspan%3e", &b),
+	ck_assert_int_eq(
+	    datauri_text(
+		"data:text/html;charset=utf-8,%3cspan+style%3d%22font-"
+		"size%3a10pt%22%3eFish+%26amp%3b+chips%3cbr%3e2+%26lt%3b+3%26%2333%3b%3c%2fspan%3e",
+		&b),
 	    0);
 	ck_assert_str_eq(b.data, "Fish & chips\n2 < 3!");
 	ck_assert_int_eq(datauri_text("data:text/html;base64,PGI+Ym9sZDwvYj4=", &b), 0);
@@ -128,7 +131,7 @@ START_TEST(test_outgoing_started_ack2)
 	ck_assert_int_eq(evs.v[2].local, 1);
 	ck_assert_int_eq(evs.v[3].kind, UCWA_MESSAGING);
 	ck_assert_str_eq(evs.v[3].state, "Connecting");
-	ck_assert_ptr_null(evs.v[3].send_message);	/* not yet possible */
+	ck_assert_ptr_null(evs.v[3].send_message); /* not yet possible */
 	ck_assert_ptr_nonnull(evs.v[3].stop_messaging);
 	ck_assert_str_eq(evs.v[3].conversation, c->conversation);
 	ucwa_events_free(&evs);
@@ -195,14 +198,14 @@ START_TEST(test_incoming_invitation_with_preview)
 	ck_assert_str_eq(c->from_name, "Lene Aaling");
 	ck_assert_ptr_nonnull(c->accept);
 	ck_assert_ptr_nonnull(c->decline);
-	ck_assert_str_eq(c->conversation,
-	    "/ucwa/oauth/v1/applications/104/communication/conversations/eee0");
+	ck_assert_str_eq(
+	    c->conversation, "/ucwa/oauth/v1/applications/104/communication/conversations/eee0");
 	ck_assert_str_eq(evs.v[1].state, "Incoming");
 	ucwa_events_free(&evs);
 	parse("33-events-ack4-incoming-invitation-updated.json", &evs);
 	ck_assert_uint_eq(evs.n, 1);
 	ck_assert_int_eq(evs.v[0].type, UCWA_UPDATED);
-	ck_assert_ptr_null(evs.v[0].accept);	/* the links vanished */
+	ck_assert_ptr_null(evs.v[0].accept); /* the links vanished */
 	ucwa_events_free(&evs);
 }
 END_TEST
@@ -273,7 +276,7 @@ START_TEST(test_failure_reason_and_repeated_sender)
 	ck_assert_str_eq(c->operation_id, "op-7");
 	ck_assert_int_eq(evs.v[1].kind, UCWA_MESSAGING);
 	ck_assert_str_eq(evs.v[1].state, "Disconnected");
-	ck_assert_int_eq(evs.v[2].kind, UCWA_CONVERSATION);	/* second communication sender */
+	ck_assert_int_eq(evs.v[2].kind, UCWA_CONVERSATION); /* second communication sender */
 	ck_assert_int_eq(evs.v[2].type, UCWA_DELETED);
 	ucwa_events_free(&evs);
 }
@@ -296,7 +299,7 @@ START_TEST(test_empty_sender_resync_resume)
 	ck_assert_ptr_nonnull(evs.resume);
 	ucwa_events_free(&evs);
 	parse("30-events-ack1-me-and-communication-after-makeMeAvailable.json", &evs);
-	ck_assert_uint_eq(evs.n, 0);	/* me, presence, communication: nothing for IM */
+	ck_assert_uint_eq(evs.n, 0); /* me, presence, communication: nothing for IM */
 	ucwa_events_free(&evs);
 }
 END_TEST
@@ -327,15 +330,18 @@ START_TEST(test_malformed_refused)
 	const char *bad[] = {
 		"",
 		"{",
-		"{\"sender\":[]}",	/* no next/resync/resume */
+		"{\"sender\":[]}", /* no next/resync/resume */
 		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":{}}",
-		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"events\":[{\"type\":\"added\"}]}]}",
-		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"events\":[{\"link\":{\"rel\":"
-		    "\"message\",\"href\":\"/m\"},\"type\":\"exploded\"}]}]}",
+		"{\"_links\":{\"next\":{\"href\":\"/"
+		"n\"}},\"sender\":[{\"events\":[{\"type\":\"added\"}]}]}",
+		"{\"_links\":{\"next\":{\"href\":\"/"
+		"n\"}},\"sender\":[{\"events\":[{\"link\":{\"rel\":"
+		"\"message\",\"href\":\"/m\"},\"type\":\"exploded\"}]}]}",
 	};
 
 	for (size_t i = 0; i < nitems(bad); i++) {
-		ck_assert_msg(ucwa_events_parse(bad[i], strlen(bad[i]), &evs, err, sizeof(err)) == -1,
+		ck_assert_msg(
+		    ucwa_events_parse(bad[i], strlen(bad[i]), &evs, err, sizeof(err)) == -1,
 		    "accepted: %s", bad[i]);
 		ck_assert(err[0] != '\0');
 	}

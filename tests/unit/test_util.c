@@ -92,7 +92,8 @@ START_TEST(test_base64_round_trip)
 		buf_init(&d);
 		util_base64_encode(&e, in[i], strlen(in[i]));
 		ck_assert_str_eq(e.len ? e.data : "", out[i]);
-		ck_assert_int_eq(util_base64_decode(&d, e.data ? e.data : "", e.len), strlen(in[i]));
+		ck_assert_int_eq(
+		    util_base64_decode(&d, e.data ? e.data : "", e.len), strlen(in[i]));
 		ck_assert(memcmp(d.data ? d.data : "", in[i], strlen(in[i])) == 0);
 		buf_free(&e);
 		buf_free(&d);

@@ -85,7 +85,8 @@ START_TEST(test_load_file_and_missing_file)
 	ck_assert_ptr_nonnull(r);
 	xlate_unref(r);
 	ck_assert_ptr_null(xlate_load("/nonexistent/translate.json", &p));
-	ck_assert_str_eq(p, "/nonexistent/translate.json: cannot open: No such file or directory\n");
+	ck_assert_str_eq(
+	    p, "/nonexistent/translate.json: cannot open: No such file or directory\n");
 	free(p);
 }
 END_TEST
@@ -114,9 +115,10 @@ END_TEST
 
 START_TEST(test_rule_order_and_groups)
 {
-	struct xlate_rules *r = good("{\"addresses\":{\"to_sip\":["
-	    "{\"match\":\"(1)([0-9]+)\",\"sip\":\"sip:$2-$1$$@a.example\"},"
-	    "{\"match\":\"[0-9]+\",\"sip\":\"sip:other$0@b.example\"}]}}");
+	struct xlate_rules *r =
+	    good("{\"addresses\":{\"to_sip\":["
+		 "{\"match\":\"(1)([0-9]+)\",\"sip\":\"sip:$2-$1$$@a.example\"},"
+		 "{\"match\":\"[0-9]+\",\"sip\":\"sip:other$0@b.example\"}]}}");
 	const char *cause;
 	char *sip;
 
@@ -133,7 +135,7 @@ END_TEST
 START_TEST(test_directory_wins_both_ways)
 {
 	struct xlate_rules *r = good("{\"addresses\":{\"directory\":["
-	    "{\"phone\":\"3002\",\"sip\":\"sip:LeneA@contoso.com\"}]}}");
+				     "{\"phone\":\"3002\",\"sip\":\"sip:LeneA@contoso.com\"}]}}");
 	struct xlate_party p;
 	const char *cause;
 	char *sip;
@@ -211,8 +213,9 @@ END_TEST
 
 START_TEST(test_participant_templates)
 {
-	struct xlate_rules *r = good("{\"addresses\":{\"participant\":{"
-	    "\"formattedPhoneNumber\":\"$user at ${sip}\",\"e164Number\":\"+1$digits\"}}}");
+	struct xlate_rules *r =
+	    good("{\"addresses\":{\"participant\":{"
+		 "\"formattedPhoneNumber\":\"$user at ${sip}\",\"e164Number\":\"+1$digits\"}}}");
 	struct xlate_party p;
 
 	xlate_sip_to_party(r, "sip:agent42@example.com", &p);
@@ -228,7 +231,8 @@ START_TEST(test_state_maps)
 {
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
 
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_OUT_INVITATION, "Connecting"), XLATE_INITIATING);
+	ck_assert_int_eq(
+	    xlate_state_map(r, XLATE_K_OUT_INVITATION, "Connecting"), XLATE_INITIATING);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), XLATE_ALERTING);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connected"), XLATE_TALKING);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), XLATE_COMPLETED);
@@ -236,7 +240,7 @@ START_TEST(test_state_maps)
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_MESSAGING, "Bogus"), XLATE_NONE);
 	xlate_unref(r);
 	r = good("{\"states\":{\"incoming_invitation\":{\"Connecting\":\"Talking\"},"
-	    "\"conversation\":{\"Disconnected\":null}}}");
+		 "\"conversation\":{\"Disconnected\":null}}}");
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), XLATE_TALKING);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Failed"), XLATE_NONE);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), XLATE_NONE);
@@ -259,7 +263,8 @@ START_TEST(test_capabilities)
 	jw_init(&w, &b);
 	xlate_caps_write(r, XLATE_TALKING, &w);
 	ck_assert_str_eq(b.data,
-	    "[\"Complete\",\"AttachUserData\",\"DeleteUserData\",\"UpdateUserData\",\"SendMessage\"]");
+	    "[\"Complete\",\"AttachUserData\",\"DeleteUserData\",\"UpdateUserData\","
+	    "\"SendMessage\"]");
 	xlate_unref(r);
 	r = good("{\"capabilities\":{\"Talking\":[\"SendMessage\",\"Complete\"]}}");
 	buf_reset(&b);
@@ -301,7 +306,8 @@ START_TEST(test_notify_state_matches_sample)
 	sample_session(&s, &doc);
 	buf_init(&b);
 	xlate_notify_state(r, &s, "StatusChange", &b);
-	ck_assert_str_eq(b.data, "{\"messageType\":\"IMSessionStateChangeMessage\","
+	ck_assert_str_eq(b.data,
+	    "{\"messageType\":\"IMSessionStateChangeMessage\","
 	    "\"notificationType\":\"StatusChange\",\"imSession\":{\"state\":\"Talking\","
 	    "\"userData\":{\"favColor\":\"blue\"},\"id\":\"00S4UMMDT8AHN1VL807GK2LAES000002\","
 	    "\"uri\":\"http://hpe-voicevm-64.genesyslab.com:8090/api/v2/im-sessions/"
@@ -316,7 +322,8 @@ START_TEST(test_notify_state_matches_sample)
 	s.var[XV_REASON] = "Your invitation was declined.";
 	buf_reset(&b);
 	xlate_notify_state(r, &s, "StatusChange", &b);
-	ck_assert_ptr_nonnull(strstr(b.data, "\"capabilities\":[]},\"reason\":\"Your invitation "
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\"capabilities\":[]},\"reason\":\"Your invitation "
 	    "was declined.\"}"));
 	ck_assert_ptr_null(strstr(b.data, "userData"));
 	/* AttachedDataChanged has no reason field by default. */
@@ -331,9 +338,10 @@ END_TEST
 
 START_TEST(test_notify_message_and_extra_fields)
 {
-	struct xlate_rules *r = good("{\"notifications\":{\"NewMessage\":{"
-	    "\"sender\":\"$sender_phone\",\"when\":\"at ${timestamp}\",\"via\":\"ucgw\"},"
-	    "\"StatusChange\":{}}}");
+	struct xlate_rules *r =
+	    good("{\"notifications\":{\"NewMessage\":{"
+		 "\"sender\":\"$sender_phone\",\"when\":\"at ${timestamp}\",\"via\":\"ucgw\"},"
+		 "\"StatusChange\":{}}}");
 	struct xlate_session s;
 	struct json_doc *doc;
 	struct buf b;
@@ -341,14 +349,16 @@ START_TEST(test_notify_message_and_extra_fields)
 	sample_session(&s, &doc);
 	buf_init(&b);
 	xlate_notify_message(r, &s, "Hello! This is my first message.", &b);
-	ck_assert_str_eq(b.data, "{\"messageType\":\"IMLogUpdateMessage\",\"notificationType\":"
+	ck_assert_str_eq(b.data,
+	    "{\"messageType\":\"IMLogUpdateMessage\",\"notificationType\":"
 	    "\"NewMessage\",\"imSessionPath\":\"/im-sessions/00S4UMMDT8AHN1VL807GK2LAES000002\","
 	    "\"message\":\"Hello! This is my first message.\",\"via\":\"ucgw\"}");
 	s.var[XV_SENDER_PHONE] = "3002";
 	s.var[XV_TIMESTAMP] = "2015-01-01T10:00:00Z";
 	buf_reset(&b);
 	xlate_notify_message(r, &s, "x", &b);
-	ck_assert_ptr_nonnull(strstr(b.data, "\"message\":\"x\",\"sender\":\"3002\","
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\"message\":\"x\",\"sender\":\"3002\","
 	    "\"when\":\"at 2015-01-01T10:00:00Z\",\"via\":\"ucgw\"}"));
 	/* StatusChange emptied: no reason even when one is known. */
 	s.var[XV_REASON] = "gone";
@@ -389,10 +399,12 @@ START_TEST(test_text_in_html)
 {
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
 	const char *html = "<span style=\"font-size:10pt\">a &amp; b&lt;c&#233;<br/>d&#x41;</span>"
-	    "&bogus;\r\n";
+			   "&bogus;\r\n";
 	char *t = xlate_text_in(r, html, strlen(html), 1);
 
-	ck_assert_str_eq(t, "a & b<c\xc3\xa9\nd" "A&bogus;");
+	ck_assert_str_eq(t,
+	    "a & b<c\xc3\xa9\nd"
+	    "A&bogus;");
 	free(t);
 	html = "<STYLE type=\"text/css\">p{color:red}</style><p>x</p><script>a<b</script>y<style";
 	t = xlate_text_in(r, html, strlen(html), 1);
@@ -400,7 +412,7 @@ START_TEST(test_text_in_html)
 	free(t);
 	/* Found by fuzzing: a '<' at the very end of a buffer that is not NUL-terminated. */
 	{
-		char *two = xmalloc(2);	/* exactly "a<": ASan sees any read past it */
+		char *two = xmalloc(2); /* exactly "a<": ASan sees any read past it */
 
 		memcpy(two, "a<", 2);
 		t = xlate_text_in(r, two, 2, 1);
@@ -422,7 +434,8 @@ END_TEST
 
 START_TEST(test_undelivered_notice)
 {
-	struct xlate_rules *r = good("{\"text\":{\"undelivered\":\"Not sent ($reason_code): $text\"}}");
+	struct xlate_rules *r =
+	    good("{\"text\":{\"undelivered\":\"Not sent ($reason_code): $text\"}}");
 	struct xlate_session s = { .id = "X", .state = XLATE_TALKING };
 	char *t;
 
@@ -451,7 +464,7 @@ START_TEST(test_incoming_policy)
 	ck_assert_int_eq(xlate_incoming(r, "sip:a@b", 1), XLATE_IN_DECLINE);
 	xlate_unref(r);
 	r = good("{\"incoming\":{\"accept\":\"matching\",\"from\":[\"sip:.*@corp\\\\.example\"],"
-	    "\"when_busy\":\"ignore\"}}");
+		 "\"when_busy\":\"ignore\"}}");
 	ck_assert_int_eq(xlate_incoming(r, "sip:Bob@CORP.example", 0), XLATE_IN_ACCEPT);
 	ck_assert_int_eq(xlate_incoming(r, "sip:bob@corp.example.evil", 0), XLATE_IN_DECLINE);
 	ck_assert_int_eq(xlate_incoming(r, "sip:bob@corp.example", 1), XLATE_IN_IGNORE);
@@ -465,7 +478,7 @@ END_TEST
 START_TEST(test_subject_from_userdata)
 {
 	struct xlate_rules *r = good("{\"subject\":{\"keys\":[\"caseId\",\"topic\"],"
-	    "\"separator\":\" - \",\"max_length\":8}}");
+				     "\"separator\":\" - \",\"max_length\":8}}");
 	struct json_error e;
 	static const char t1[] = "{\"topic\":\"billing\",\"caseId\":42,\"x\":\"y\"}";
 	struct json_doc *d = json_parse(t1, strlen(t1), NULL, &e);
@@ -489,14 +502,15 @@ END_TEST
 START_TEST(test_current_swap_keeps_old_alive)
 {
 	struct xlate_rules *a = xlate_load(NULL, &(char *){ NULL });
-	struct xlate_rules *b = good("{\"addresses\":{\"to_sip\":[{\"match\":\".*\",\"sip\":\"sip:x@y\"}]}}");
+	struct xlate_rules *b =
+	    good("{\"addresses\":{\"to_sip\":[{\"match\":\".*\",\"sip\":\"sip:x@y\"}]}}");
 	struct xlate_rules *held;
 	const char *cause;
 	char *sip;
 
 	xlate_set_current(a);
 	xlate_unref(a);
-	held = xlate_ref(xlate_current());	/* a running conversation */
+	held = xlate_ref(xlate_current()); /* a running conversation */
 	xlate_set_current(b);
 	xlate_unref(b);
 	ck_assert_int_eq(xlate_phone_to_sip(held, "3002", &sip, &cause), 0);
@@ -530,7 +544,8 @@ END_TEST
 START_TEST(test_check_wrong_types_and_ranges)
 {
 	ck_assert_str_eq(problems_of("{\n \"text\": {\n  \"max_length\": \"10\",\n"
-	    "  \"html_to_plain\": 1,\n  \"over_max\": \"drop\"\n },\n \"subject\": {\"max_length\": 251}\n}"),
+				     "  \"html_to_plain\": 1,\n  \"over_max\": \"drop\"\n },\n "
+				     "\"subject\": {\"max_length\": 251}\n}"),
 	    "t:3:17: max_length: expected integer, found string\n"
 	    "t:4:20: html_to_plain: expected boolean, found integer\n"
 	    "t:5:15: over_max: unknown value \"drop\"\n"
@@ -546,18 +561,23 @@ START_TEST(test_check_bad_regex)
 
 	regerror(rc, &re, msg, sizeof msg);
 	snprintf(want, sizeof want, "t:3:14: bad regular expression \"([0-9]\": %s\n", msg);
-	ck_assert_str_eq(problems_of("{\"addresses\": {\n \"to_sip\": [\n  { \"match\": \"([0-9]\", "
-	    "\"sip\": \"sip:$1@x\" }\n ]\n}}"), want);
+	ck_assert_str_eq(
+	    problems_of("{\"addresses\": {\n \"to_sip\": [\n  { \"match\": \"([0-9]\", "
+			"\"sip\": \"sip:$1@x\" }\n ]\n}}"),
+	    want);
 }
 END_TEST
 
 START_TEST(test_check_templates)
 {
-	ck_assert_str_eq(problems_of("{\n\"addresses\": {\"to_sip\": [\n"
-	    "{\"match\": \"([0-9]+)\", \"sip\": \"sip:$2@x\"}],\n"
-	    "\"to_phone\": [{\"match\": \"sip:.*\", \"phone\": \"$number\"}],\n"
-	    "\"participant\": {\"digits\": \"$1\", \"phoneNumber\": \"${numbr}\", \"e164Number\": \"$\"}},\n"
-	    "\"notifications\": {\"StatusChange\": {\"why\": \"$reason ($reasonCode)\"}}\n}"),
+	ck_assert_str_eq(
+	    problems_of(
+		"{\n\"addresses\": {\"to_sip\": [\n"
+		"{\"match\": \"([0-9]+)\", \"sip\": \"sip:$2@x\"}],\n"
+		"\"to_phone\": [{\"match\": \"sip:.*\", \"phone\": \"$number\"}],\n"
+		"\"participant\": {\"digits\": \"$1\", \"phoneNumber\": \"${numbr}\", "
+		"\"e164Number\": \"$\"}},\n"
+		"\"notifications\": {\"StatusChange\": {\"why\": \"$reason ($reasonCode)\"}}\n}"),
 	    "t:3:30: \"$2\": the regular expression has 1 group\n"
 	    "t:4:43: \"$number\": unknown variable \"$number\"\n"
 	    "t:5:27: \"$1\": no regular expression groups here\n"
@@ -570,11 +590,12 @@ END_TEST
 START_TEST(test_check_unreachable_rules)
 {
 	ck_assert_str_eq(problems_of("{\"addresses\": {\n\"to_sip\": [\n"
-	    "  {\"match\": \"1([0-9]+)\", \"sip\": \"sip:$1@a\"},\n"
-	    "  {\"match\": \"1([0-9]+)\", \"sip\": \"sip:$1@b\"},\n"
-	    "  {\"match\": \"^(.*)$\", \"sip\": \"sip:$1@c\"},\n"
-	    "  {\"match\": \"2\", \"sip\": \"sip:2@d\"}\n],\n"
-	    "\"to_phone\": [{\"match\": \".+\", \"phone\": \"x\"}, {\"match\": \"sip:.*\", \"phone\": \"y\"}]\n}}"),
+				     "  {\"match\": \"1([0-9]+)\", \"sip\": \"sip:$1@a\"},\n"
+				     "  {\"match\": \"1([0-9]+)\", \"sip\": \"sip:$1@b\"},\n"
+				     "  {\"match\": \"^(.*)$\", \"sip\": \"sip:$1@c\"},\n"
+				     "  {\"match\": \"2\", \"sip\": \"sip:2@d\"}\n],\n"
+				     "\"to_phone\": [{\"match\": \".+\", \"phone\": \"x\"}, "
+				     "{\"match\": \"sip:.*\", \"phone\": \"y\"}]\n}}"),
 	    "t:4:13: unreachable to_sip rule: the rule at 3:13 has the same pattern\n"
 	    "t:6:13: unreachable to_sip rule: the rule at 5:13 matches everything\n"
 	    "t:8:55: unreachable to_phone rule: the rule at 8:24 matches everything\n");
@@ -583,11 +604,12 @@ END_TEST
 
 START_TEST(test_check_directory)
 {
-	ck_assert_str_eq(problems_of("{\"addresses\": {\"directory\": [\n"
-	    "  {\"phone\": \"3002\", \"sip\": \"sip:a@x\"},\n"
-	    "  {\"phone\": \"3003\", \"sip\": \"sip:A@X\"},\n"
-	    "  {\"phone\": \"3002\", \"sip\": \"sip:c@x\"},\n"
-	    "  {\"phone\": \"3004\", \"sip\": \"c@x\", \"name\": \"C\"}\n]}}"),
+	ck_assert_str_eq(
+	    problems_of("{\"addresses\": {\"directory\": [\n"
+			"  {\"phone\": \"3002\", \"sip\": \"sip:a@x\"},\n"
+			"  {\"phone\": \"3003\", \"sip\": \"sip:A@X\"},\n"
+			"  {\"phone\": \"3002\", \"sip\": \"sip:c@x\"},\n"
+			"  {\"phone\": \"3004\", \"sip\": \"c@x\", \"name\": \"C\"}\n]}}"),
 	    "t:3:3: duplicate directory sip \"sip:A@X\" (first at 2:3)\n"
 	    "t:4:3: duplicate directory phone \"3002\" (first at 2:3)\n"
 	    "t:5:3: directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: URI)\n"
@@ -598,14 +620,17 @@ END_TEST
 START_TEST(test_check_states_caps_notifications)
 {
 	ck_assert_str_eq(problems_of("{\n\"states\": {\"messaging\": {\"Conected\": \"Talking\", "
-	    "\"Connected\": \"talking\"}, \"chat\": {}},\n"
-	    "\"capabilities\": {\"Talking\": [\"Complete\", \"Answer\", \"Complete\"], \"Ringing\": []},\n"
-	    "\"notifications\": {\"NewMessage\": {\"message\": \"x\", \"n\": 1}, \"Other\": {}},\n"
-	    "\"incoming\": {\"accept\": \"some\"}\n}"),
+				     "\"Connected\": \"talking\"}, \"chat\": {}},\n"
+				     "\"capabilities\": {\"Talking\": [\"Complete\", \"Answer\", "
+				     "\"Complete\"], \"Ringing\": []},\n"
+				     "\"notifications\": {\"NewMessage\": {\"message\": \"x\", "
+				     "\"n\": 1}, \"Other\": {}},\n"
+				     "\"incoming\": {\"accept\": \"some\"}\n}"),
 	    "t:2:26: unknown UCWA messaging state \"Conected\"\n"
 	    "t:2:62: expected a GWS state (Initiating, Alerting, Talking, Completed) or null\n"
 	    "t:2:74: unknown key \"chat\" in states\n"
-	    "t:3:42: unknown capability (expected SendMessage, AttachUserData, UpdateUserData, DeleteUserData or Complete)\n"
+	    "t:3:42: unknown capability (expected SendMessage, AttachUserData, UpdateUserData, "
+	    "DeleteUserData or Complete)\n"
 	    "t:3:52: capability \"Complete\" listed twice\n"
 	    "t:3:65: unknown key \"Ringing\" in capabilities\n"
 	    "t:4:34: \"message\" is a fixed field of NewMessage\n"
@@ -617,9 +642,11 @@ END_TEST
 
 START_TEST(test_check_duplicate_keys)
 {
-	ck_assert_str_eq(problems_of("{\"text\": {\"max_length\": 5},\n"
-	    " \"states\": {\"messaging\": {\"Connected\": \"Talking\", \"Connected\": null}},\n"
-	    " \"text\": {}}"),
+	ck_assert_str_eq(
+	    problems_of(
+		"{\"text\": {\"max_length\": 5},\n"
+		" \"states\": {\"messaging\": {\"Connected\": \"Talking\", \"Connected\": null}},\n"
+		" \"text\": {}}"),
 	    "t:2:51: duplicate key \"Connected\" (first at 2:27)\n"
 	    "t:3:2: duplicate key \"text\" (first at 1:2)\n");
 }
@@ -629,16 +656,21 @@ START_TEST(test_check_costly_regex)
 {
 	/* glibc would copy the tree once per repetition: 2^30 copies. */
 	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:x\",\n"
-	    "  \"((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"]}}"),
+				     "  "
+				     "\"((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)"
+				     "+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"]}}"),
 	    "t:2:3: regular expression \"((((((((((((((((((((((((((((((a+)+)+)+)+...\" refused: "
 	    "too many repetitions (stacked or nested + or {m,n})\n");
-	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"x+++++++++++++++++++++++++++++++\"]}}"),
+	ck_assert_str_eq(
+	    problems_of("{\"incoming\": {\"from\": [\"x+++++++++++++++++++++++++++++++\"]}}"),
 	    "t:1:24: regular expression \"x+++++++++++++++++++++++++++++++\" refused: "
 	    "too many repetitions (stacked or nested + or {m,n})\n");
 	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"(a*)*\\\\1\"]}}"),
-	    "t:1:24: regular expression \"(a*)*\\1\" refused: back-references (\\1..\\9) are not allowed\n");
+	    "t:1:24: regular expression \"(a*)*\\1\" refused: back-references (\\1..\\9) are not "
+	    "allowed\n");
 	/* Ordinary counted repetitions are fine. */
-	ck_assert_str_eq(problems_of("{\"incoming\": {\"from\": [\"sip:(a{1,100}){1,10}@[a-z]+\"]}}"), "");
+	ck_assert_str_eq(
+	    problems_of("{\"incoming\": {\"from\": [\"sip:(a{1,100}){1,10}@[a-z]+\"]}}"), "");
 }
 END_TEST
 

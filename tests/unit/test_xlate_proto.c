@@ -111,7 +111,8 @@ END_TEST
 
 START_TEST(test_wrong_expectation_is_reported)
 {
-	static const char text[] = "{\"gws\":{\"method\":\"POST\",\"path\":\"/api/v2/me/im-sessions\","
+	static const char text[] =
+	    "{\"gws\":{\"method\":\"POST\",\"path\":\"/api/v2/me/im-sessions\","
 	    "\"body\":{\"operationName\":\"InitiateIMSession\",\"destination\":{\"phoneNumber\":"
 	    "\"3002\"}}},\"expect\":{\"response\":{\"statusCode\":0},\"upstream\":[{\"method\":"
 	    "\"POST\",\"rel\":\"startMessaging\",\"content_type\":\"application/json\",\"body\":"
@@ -124,7 +125,8 @@ START_TEST(test_wrong_expectation_is_reported)
 	ck_assert_ptr_nonnull(d);
 	buf_init(&report);
 	ck_assert_int_eq(xlate_proto_check(r, json_root(d), &report), 1);
-	ck_assert_str_eq(report.data, "upstream differs:\n"
+	ck_assert_str_eq(report.data,
+	    "upstream differs:\n"
 	    "  expected [{\"method\":\"POST\",\"rel\":\"startMessaging\",\"content_type\":"
 	    "\"application/json\",\"body\":{\"to\":\"sip:agent3003@example.com\"}}]\n"
 	    "  actual   [{\"method\":\"POST\",\"rel\":\"startMessaging\",\"content_type\":"
@@ -169,7 +171,8 @@ rerecord(const struct xlate_rules *r, const struct json *t, int mask)
 	rec = xlate_rec_new(json_get_str(t, "description"), sj != NULL ? &s : NULL,
 	    json_get_str(sj, "pending_text"));
 	if ((v = json_get(t, "gws")) != NULL)
-		xlate_rec_gws(rec, json_get_str(v, "method"), json_get_str(v, "path"), json_get(v, "body"));
+		xlate_rec_gws(
+		    rec, json_get_str(v, "method"), json_get_str(v, "path"), json_get(v, "body"));
 	else
 		xlate_rec_ucwa(rec, json_get(t, "ucwa"));
 	buf_init(&b);
@@ -177,8 +180,8 @@ rerecord(const struct xlate_rules *r, const struct json *t, int mask)
 	d = json_parse(b.data, b.len, NULL, &e);
 	out = json_root(d);
 	if ((v = json_get(out, "response")) != NULL && v->type == JSON_OBJECT)
-		xlate_rec_response(rec, (int)json_get(v, "statusCode")->u.i,
-		    json_get_str(v, "statusMessage"));
+		xlate_rec_response(
+		    rec, (int)json_get(v, "statusCode")->u.i, json_get_str(v, "statusMessage"));
 	v = json_get(out, "upstream");
 	for (size_t i = 0; i < v->u.arr.n; i++) {
 		const struct json *u = v->u.arr.v[i], *body = json_get(u, "body");
@@ -258,7 +261,8 @@ START_TEST(test_recording_masks_texts_and_secrets)
 	text = rerecord(r, json_root(d), 1);
 	ck_assert_ptr_null(strstr(text, "Hello"));
 	ck_assert_ptr_nonnull(strstr(text, "\"text\":\"***\""));
-	ck_assert_ptr_nonnull(strstr(text, "\"rel\":\"sendMessage\",\"content_type\":"
+	ck_assert_ptr_nonnull(strstr(text,
+	    "\"rel\":\"sendMessage\",\"content_type\":"
 	    "\"text/plain; charset=UTF-8\",\"body\":\"***\""));
 	replay(r, text, "masked gws-sendmessage");
 	free(text);
@@ -273,7 +277,7 @@ START_TEST(test_recording_masks_texts_and_secrets)
 	json_doc_free(d);
 	/* Secrets are blanked even unmasked, wherever they are. */
 	text = xstrdup("{\"operationName\":\"X\",\"password\":\"hunter2\",\"n\":{\"accessToken\":"
-	    "\"abc\"}}");
+		       "\"abc\"}}");
 	d = json_parse(text, strlen(text), NULL, &e);
 	free(text);
 	ck_assert_ptr_nonnull(d);
@@ -282,7 +286,8 @@ START_TEST(test_recording_masks_texts_and_secrets)
 	text = xlate_rec_finish(rec, 0);
 	ck_assert_ptr_null(strstr(text, "hunter2"));
 	ck_assert_ptr_null(strstr(text, "abc"));
-	ck_assert_str_eq(text, "{\"description\":\"secrets\",\"gws\":{\"method\":\"POST\",\"path\":"
+	ck_assert_str_eq(text,
+	    "{\"description\":\"secrets\",\"gws\":{\"method\":\"POST\",\"path\":"
 	    "\"/api/v2/me\",\"body\":{\"operationName\":\"X\",\"password\":\"***\",\"n\":"
 	    "{\"accessToken\":\"***\"}}},\"expect\":{\"response\":null,\"upstream\":[],"
 	    "\"notifications\":[]}}\n");

@@ -22,23 +22,24 @@
 #include <check.h>
 
 /* Seconds a single test may run (sanitizers make things slow). */
-#define UNIT_TIMEOUT	60
+#define UNIT_TIMEOUT 60
 
 /* Add test function fn to suite s as a test case of its own. */
-#define UNIT_ADD(s, fn) do {						\
-	TCase	*unit_tc_ = tcase_create(#fn);				\
-									\
-	tcase_set_timeout(unit_tc_, UNIT_TIMEOUT);			\
-	tcase_add_test(unit_tc_, fn);					\
-	suite_add_tcase((s), unit_tc_);					\
-} while (0)
+#define UNIT_ADD(s, fn)                                                                            \
+	do {                                                                                       \
+		TCase *unit_tc_ = tcase_create(#fn);                                               \
+                                                                                                   \
+		tcase_set_timeout(unit_tc_, UNIT_TIMEOUT);                                         \
+		tcase_add_test(unit_tc_, fn);                                                      \
+		suite_add_tcase((s), unit_tc_);                                                    \
+	} while (0)
 
 /* Run suite s, TAP to stdout; 0 if every test passed, else 1. */
 static inline int
 unit_run(Suite *s)
 {
-	SRunner	*sr;
-	int	 failed;
+	SRunner *sr;
+	int failed;
 
 	sr = srunner_create(s);
 	srunner_set_tap(sr, "-");
@@ -49,11 +50,10 @@ unit_run(Suite *s)
 }
 
 /* Define main() for a test program built around one suite function. */
-#define UNIT_MAIN(suite_fn)						\
-int									\
-main(void)								\
-{									\
-	return (unit_run(suite_fn()));					\
-}
+#define UNIT_MAIN(suite_fn)                                                                        \
+	int main(void)                                                                             \
+	{                                                                                          \
+		return (unit_run(suite_fn()));                                                     \
+	}
 
 #endif
