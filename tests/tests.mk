@@ -47,8 +47,13 @@ tests_unit_test_agent_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_agent_LDADD = $(UNIT_LDADD)
 endif
 
-# Every configuration key is documented.
-TESTS += tests/unit/config-docs.sh
+# Every configuration key is documented; every C file is formatted.
+TESTS += tests/unit/config-docs.sh tests/unit/format.sh
+
+# make format: format every C source and header with .clang-format.
+format:
+	cd $(top_srcdir) && clang-format --style=file -i `find src tests -maxdepth 2 -name '*.[ch]'`
+.PHONY: format
 
 if HAVE_NODE
 TESTS += \
@@ -59,7 +64,7 @@ TESTS += \
 	tests/e2e/im_faults.test.js
 endif
 
-EXTRA_DIST += tests/unit/config-docs.sh tests/e2e tests/quickstart tests/summary tests/demo.js
+EXTRA_DIST += tests/unit/config-docs.sh tests/unit/format.sh tests/e2e tests/quickstart tests/summary tests/demo.js
 
 # Fuzz targets: built here as plain programs (-DFUZZ_STANDALONE) that replay
 # files named on the command line; build them with clang -fsanitize=fuzzer
