@@ -324,6 +324,7 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 		}
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
+		xs.var[XV_TIMESTAMP] = ch->timestamp;
 		if (ch->reason_message != NULL)
 			xs.var[XV_REASON] = ch->reason_message;
 	}

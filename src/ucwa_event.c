@@ -109,6 +109,7 @@ ev_resource(struct ucwa_change *c, const struct json *res)
 	c->participant = ev_link(res, "participant");
 	c->participant_name = ev_link_title(res, "participant");
 	c->failed_delivery = ev_link(res, "failedDeliveryParticipant");
+	c->timestamp = json_get_str(res, "timeStamp");
 	if (c->kind == UCWA_INVITATION && ev_link(res, "conversation") != NULL)
 		c->conversation = ev_link(res, "conversation");
 	if (c->kind == UCWA_MESSAGE) {

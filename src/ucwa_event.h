@@ -50,6 +50,7 @@ struct ucwa_change {
 	const char *participant;      /* message: who sent it (href) */
 	const char *participant_name; /* its link title */
 	const char *failed_delivery;  /* message: first failedDeliveryParticipant href */
+	const char *timestamp;	      /* message: its timeStamp, as sent */
 	int local;		      /* participant: it is us (localParticipant) */
 };
 

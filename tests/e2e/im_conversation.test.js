@@ -290,3 +290,22 @@ test('Ready and NotReady change the device state and notify /v2/me/devices', asy
     await im.teardown(env);
   }
 });
+
+test('notification templates see the message time and sender on live traffic', async () => {
+  const dir = h.tmpdir();
+  const file = path.join(dir, 'translate.json');
+  fs.writeFileSync(file, '{"notifications": {"NewMessage": {"sentAt": "$timestamp", "from": "$sender_phone"}}}\n');
+  const env = await im.setup(['agent1'], { gwArgs: ['-o', `translate.file=${file}`] });
+  const d = env.desks.agent1;
+  try {
+    const s = await im.talk(d);
+    const from = d.im().length;
+    await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'what time is it?' });
+    const n = await d.next((x) => x.message === 'what time is it?', from);
+    assert.match(n.sentAt, /^\/Date\(\d+\)\/$/);
+    assert.equal(n.from, '3002');
+    assert.equal(n.imSessionPath, `/im-sessions/${s.id}`);
+  } finally {
+    await im.teardown(env);
+  }
+});
