@@ -801,7 +801,9 @@ im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 	}
 	c = im_call_new(im, IM_CALL_COMPLETE, req, a, s);
 	record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
-	if ((cause = ucwa_leave(a->ucwa, s->conversation, im_complete_done, c)) != NULL) {
+	/* stopMessaging when messaging offers it, else leave the conversation. */
+	if ((cause = ucwa_stop_messaging(a->ucwa, s->conversation, im_complete_done, c)) != NULL &&
+	    (cause = ucwa_leave(a->ucwa, s->conversation, im_complete_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
 		im_complete_done(&r, c);
