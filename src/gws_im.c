@@ -281,6 +281,32 @@ im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, 
 	json_doc_free(ud);
 }
 
+/* Record an event-channel response of a recorded agent (record.h). */
+void
+gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *response, int begin)
+{
+	struct session *s;
+	struct json_doc *ud;
+	struct xlate_session xs;
+	const char *remote, *pending;
+
+	if (!begin) {
+		record_ucwa_end();
+		return;
+	}
+	if (!record_agent(a->name))
+		return;
+	s = session_of_agent(im->sessions, a->name);
+	ud = s != NULL ? im_userdata_doc(s) : NULL;
+	if (s != NULL)
+		im_view(a, s, &xs, &remote, ud);
+	pending = s != NULL && ((struct im_sess *)s->data)->out != NULL
+	    ? ((struct im_sess *)s->data)->out->text
+	    : NULL;
+	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, response);
+	json_doc_free(ud);
+}
+
 /* Publish a state notification ("StatusChange" or "AttachedDataChanged"). */
 static void
 im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type)

@@ -24,10 +24,12 @@
 
 /* A request waiting for its answer. */
 struct record_open {
-	struct http_req *req;
+	struct http_req *req; /* NULL for an event-channel response */
 	char *agent;
 	struct xlate_rec *rec;
 	int answered; /* answered while still being handled */
+	int ucwa;     /* an event-channel response (not on the open list) */
+	int touched;  /* something was notified or sent upstream for it */
 	struct record_open *next;
 };
 
@@ -39,7 +41,8 @@ static struct {
 	size_t max_bytes;
 	struct record_open *open; /* newest first */
 	unsigned nopen;
-	struct record_open *cur; /* the request being handled now */
+	struct record_open *cur;  /* the request being handled now */
+	struct record_open *ucwa; /* the event-channel response being handled now */
 	unsigned long long seq;
 } rec;
 
@@ -107,6 +110,7 @@ record_drop(struct record_open *o)
 void
 record_shutdown(void)
 {
+	record_ucwa_end();
 	while (rec.open != NULL)
 		record_drop(rec.open);
 	for (size_t i = 0; i < rec.nagents; i++)
@@ -161,8 +165,10 @@ void
 record_upstream(const char *agent, const char *rel, const char *ctype, const char *body_json,
     const char *body_text)
 {
-	if (rec.cur != NULL && strcmp(rec.cur->agent, agent) == 0)
-		xlate_rec_upstream(rec.cur->rec, rel, ctype, body_json, body_text);
+	if (rec.cur == NULL || strcmp(rec.cur->agent, agent) != 0)
+		return;
+	xlate_rec_upstream(rec.cur->rec, rel, ctype, body_json, body_text);
+	rec.cur->touched = 1;
 }
 
 /* The startMessaging request of an InitiateIMSession. */
@@ -182,6 +188,7 @@ record_upstream_start(const char *agent, const char *to, const char *subject)
 		jw_kstr(&w, "subject", subject);
 	jw_obj_end(&w);
 	xlate_rec_upstream(rec.cur->rec, "startMessaging", "application/json", b.data, NULL);
+	rec.cur->touched = 1;
 	buf_free(&b);
 }
 
@@ -189,8 +196,10 @@ record_upstream_start(const char *agent, const char *to, const char *subject)
 void
 record_notify(const char *agent, const char *data)
 {
-	if (rec.cur != NULL && strcmp(rec.cur->agent, agent) == 0)
-		xlate_rec_notify(rec.cur->rec, data);
+	if (rec.cur == NULL || strcmp(rec.cur->agent, agent) != 0)
+		return;
+	xlate_rec_notify(rec.cur->rec, data);
+	rec.cur->touched = 1;
 }
 
 /* Write text to a new file of dir named after agent. */
@@ -241,6 +250,45 @@ record_finish(struct record_open *o)
 	record_unlink(o);
 	text = xlate_rec_finish(o->rec, rec.mask);
 	if (rec.dir != NULL)
+		record_write(o->agent, text);
+	free(text);
+	free(o->agent);
+	free(o);
+}
+
+/* An event-channel response starts being handled: open its transcript. */
+void
+record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
+    const struct json *response)
+{
+	struct record_open *o;
+
+	record_ucwa_end();
+	if (!record_agent(agent))
+		return;
+	o = xcalloc(1, sizeof *o);
+	o->agent = xstrdup(agent);
+	o->rec = xlate_rec_new("recorded UCWA events", before, pending);
+	xlate_rec_ucwa(o->rec, response);
+	o->ucwa = 1;
+	rec.ucwa = o;
+	rec.cur = o;
+}
+
+/* The response was handled: write its transcript (unless nothing came of it). */
+void
+record_ucwa_end(void)
+{
+	struct record_open *o = rec.ucwa;
+	char *text;
+
+	if (o == NULL)
+		return;
+	rec.ucwa = NULL;
+	if (rec.cur == o)
+		rec.cur = NULL;
+	text = xlate_rec_finish(o->rec, rec.mask);
+	if (rec.dir != NULL && o->touched)
 		record_write(o->agent, text);
 	free(text);
 	free(o->agent);

@@ -4,7 +4,8 @@
  * One transcript per desktop IM request: the session before, the request
  * (method, path, body; never headers), the UCWA requests and notifications
  * it caused while it was handled, and its answer (which may come later,
- * when UCWA accepts). Built with xlate_rec.h, so secrets are never written
+ * when UCWA accepts). And one per UCWA event-channel response: the session
+ * before, the response, and the UCWA requests and notifications it caused. Built with xlate_rec.h, so secrets are never written
  * and message texts are masked when record.mask_text is set.
  *
  * The hooks do nothing unless the agent is being recorded. At most
@@ -39,6 +40,13 @@ void record_upstream(const char *agent, const char *rel, const char *content_typ
     const char *body_json, const char *body_text);
 void record_upstream_start(const char *agent, const char *to, const char *subject);
 void record_notify(const char *agent, const char *data_json);
+/* An event-channel response of agent starts being handled (before: the
+ * agent's session or NULL; pending: the text of its message awaiting
+ * delivery or NULL). Notifications and UCWA requests until record_ucwa_end
+ * are its; then its transcript is written. */
+void record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
+    const struct json *response);
+void record_ucwa_end(void);
 /* The GWS answer to req (gws.c): finishes and writes its transcript. */
 void record_reply(struct http_req *req, int status_code, const char *msg);
 /* req went away unanswered: drop its recording. */

@@ -177,11 +177,21 @@ signin_ended(const char *conversation, const char *why, void *arg)
 	gws_im_ended(sa->si->im, sa->agent, conversation, why);
 }
 
+/* UCWA: an event-channel response begins or ends (for recording). */
+static void
+signin_events(const struct json *response, int begin, void *arg)
+{
+	struct signin_agent *sa = arg;
+
+	gws_im_record_events(sa->si->im, sa->agent, response, begin);
+}
+
 static const struct ucwa_cbs signin_cbs = {
-	signin_signed_in,
-	signin_failed,
-	signin_change,
-	signin_ended,
+	.signed_in = signin_signed_in,
+	.failed = signin_failed,
+	.change = signin_change,
+	.ended = signin_ended,
+	.events = signin_events,
 };
 
 /* Take sa off the list of agents to remove. */

@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "json.h"
 #include "ucwa_event.h"
 
 struct ucwa;
@@ -76,6 +77,12 @@ struct ucwa_cbs {
 	 * meanwhile ("not signed in") can be issued again. Once per recovery.
 	 */
 	void (*ready_again)(void *arg);
+	/*
+	 * Optional: each event-channel response, as parsed JSON, before its
+	 * changes are delivered (begin 1) and after (begin 0, response NULL).
+	 * For recording traffic; the response is valid during the call only.
+	 */
+	void (*events)(const struct json *response, int begin, void *arg);
 };
 
 /* How a command ended: ok, or the upstream status and error (or a transport error). */

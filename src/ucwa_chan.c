@@ -88,9 +88,13 @@ uchan_done(struct ucall *c, const struct hclient_resp *r)
 		log_warn("ucwa %s: event channel: resume: every conversation is gone", a->user);
 		uconv_end_all(a, "resume");
 	}
+	if (a->cbs.events != NULL && !a->dying)
+		a->cbs.events(json_root(evs.doc), 1, a->arg);
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
 		uconv_apply(a, &evs.v[i]);
+	if (a->cbs.events != NULL && !a->dying)
+		a->cbs.events(NULL, 0, a->arg);
 	ucwa_events_free(&evs);
 }
 

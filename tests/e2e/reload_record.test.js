@@ -58,7 +58,10 @@ async function recordConversation(extra = []) {
     const n = await conversation(env, env.desks.agent1);
     await conversation(env, env.desks.agent2);
     assert.match(env.gw.stderr, /recording 1 agent\(s\)/);
-    return { out, rules, n, files: recorded(out, 'agent1'), all: fs.readdirSync(out) };
+    const files = recorded(out, 'agent1');
+    const kind = (f) => (JSON.parse(fs.readFileSync(f, 'utf8')).ucwa ? 'ucwa' : 'gws');
+    return { out, rules, n, files, all: fs.readdirSync(out),
+      gws: files.filter((f) => kind(f) === 'gws'), events: files.filter((f) => kind(f) === 'ucwa') };
   } finally {
     assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
   }
@@ -75,7 +78,11 @@ function noSecrets(files) {
 
 test('recording: a real conversation of a chosen agent replays with no difference, without secrets', async () => {
   const r = await recordConversation();
-  assert.equal(r.files.length, r.n, `one transcript per IM request: ${r.all.join(' ')}`);
+  assert.equal(r.gws.length, r.n, `one transcript per IM request: ${r.all.join(' ')}`);
+  assert.ok(r.events.length >= 2, `event-channel responses are recorded too: ${r.events.length}`);
+  const evText = r.events.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  assert.match(evText, /"state":"Talking"/, 'the connection to Talking, from the events');
+  assert.match(evText, /"notificationType":"NewMessage"/, 'incoming or delivered messages, from the events');
   assert.ok(r.all.every((f) => f.startsWith('agent1-')), `only agent1 is recorded: ${r.all.join(' ')}`);
   const texts = r.files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
   assert.ok(texts.includes(SECRET_TEXT), 'message text recorded unmasked by default');
@@ -86,7 +93,7 @@ test('recording: a real conversation of a chosen agent replays with no differenc
   noSecrets(r.files);
   const play = await h.run('ucgw', ['xlate', '-c', r.rules, ...r.files]);
   assert.equal(play.code, 0, play.stdout + play.stderr);
-  assert.equal((play.stdout.match(/^PASS /gm) || []).length, r.n, play.stdout);
+  assert.equal((play.stdout.match(/^PASS /gm) || []).length, r.files.length, play.stdout);
   // The replay can fail: other rules give other answers.
   const other = path.join(path.dirname(r.rules), 'other.json');
   rl.writeRules(other, { addresses: { to_sip: [{ match: '.*', sip: 'sip:hunt@example.com' }] } });
@@ -97,7 +104,8 @@ test('recording: a real conversation of a chosen agent replays with no differenc
 
 test('recording with record.mask_text: no message text in the files, and they still replay', async () => {
   const r = await recordConversation(['-o', 'record.mask_text=true']);
-  assert.equal(r.files.length, r.n);
+  assert.equal(r.gws.length, r.n);
+  assert.ok(r.events.length >= 2);
   for (const f of r.files) {
     const t = fs.readFileSync(f, 'utf8');
     for (const s of [SECRET_TEXT, 'second message', 'a reply from Bob']) assert.ok(!t.includes(s), `${f} holds "${s}"`);
@@ -106,7 +114,7 @@ test('recording with record.mask_text: no message text in the files, and they st
   noSecrets(r.files);
   const play = await h.run('ucgw', ['xlate', '-q', '-c', r.rules, ...r.files]);
   assert.equal(play.code, 0, play.stdout + play.stderr);
-  assert.equal((play.stdout.match(/^PASS /gm) || []).length, r.n, play.stdout);
+  assert.equal((play.stdout.match(/^PASS /gm) || []).length, r.files.length, play.stdout);
 });
 
 test('a transcript over record.max_bytes is skipped with a warning; the others are written', async () => {
@@ -122,7 +130,7 @@ test('a transcript over record.max_bytes is skipped with a warning; the others a
     await rl.send(d, s.id, 'short');
     await h.waitFor(() => /record: a transcript of agent1 has \d+ bytes \(record\.max_bytes 2048\); skipped/.test(env.gw.stderr),
       5000 * h.slow, 'the warning');
-    const texts = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
+    const texts = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8')).filter((t) => JSON.parse(t).gws);
     assert.equal(texts.length, 2, 'InitiateIMSession and the short SendMessage');
     assert.ok(texts.every((t) => t.length <= 2048));
     assert.ok(texts.some((t) => t.includes('"text":"short"')));
@@ -148,9 +156,11 @@ test('SIGHUP switches recording on and off without a restart', async () => {
     fs.writeFileSync(conf, '{}');
     await rl.hup(env.gw);
     await rl.send(d, s.id, 'after');
-    const texts = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
+    const all = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
+    const texts = all.filter((t) => JSON.parse(t).gws);
     assert.equal(texts.length, 1, texts.join('\n'));
     assert.match(texts[0], /"text":"during"/);
+    assert.ok(all.every((t) => !/"before"|"after"/.test(t)), 'nothing recorded while recording was off');
     assert.equal(d.client.handshakes.length, 1);
   } finally {
     assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
