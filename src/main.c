@@ -157,6 +157,8 @@ ucgw_drain(void (*done)(void *), void *arg)
 {
 	ucgw.drained = done;
 	ucgw.drained_arg = arg;
+	if (ucgw.signin != NULL)
+		signin_drain(ucgw.signin);
 	ucgw_remove_agents();
 	cometd_drain(ucgw.cometd);
 	if (ucgw.ucwa != NULL)

@@ -47,6 +47,7 @@ struct signin {
 	unsigned char salt[16];
 	unsigned pending;
 	struct auth_verifier verifier;
+	int draining;		      /* shutting down: no new sign-in */
 	struct signin_agent **doomed; /* agents to remove at the next loop turn */
 	size_t ndoomed;
 	struct event *later;
@@ -272,6 +273,10 @@ signin_start(void *ctx, const char *user, const char *password, auth_verify_done
 	unsigned char h[32];
 
 	if (sa == NULL) {
+		if (si->draining) {
+			done(arg, -1);
+			return NULL;
+		}
 		if (si->pending >= SIGNIN_MAX_PENDING) {
 			log_warn("too many sign-ins in progress; refusing %s for now", user);
 			done(arg, -1);
@@ -334,6 +339,13 @@ signin_free(struct signin *si)
 	event_free(si->later);
 	free(si->doomed);
 	free(si);
+}
+
+/* The gateway is shutting down: sign nobody in any more. */
+void
+signin_drain(struct signin *si)
+{
+	si->draining = 1;
 }
 
 const struct auth_verifier *

@@ -22,6 +22,8 @@ struct signin *signin_create(struct event_base *, struct ucwa *, struct agents *
 void signin_free(struct signin *);
 /* The verifier to install with auth_set_verifier(). */
 const struct auth_verifier *signin_verifier(struct signin *);
+/* Shutting down: no new sign-in (requests of unknown agents get 503). */
+void signin_drain(struct signin *);
 /* Sign-ins in progress. */
 unsigned signin_pending(const struct signin *);
 

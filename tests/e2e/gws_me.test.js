@@ -97,6 +97,8 @@ test('SIGTERM signs every agent out upstream and ends their sessions with Comple
   assert.deepEqual(await env.gw.exited, { code: 0, signal: null });
   const st = (await im.sim(env.sim.port, 'GET', '/state')).json;
   assert.equal(mine(st).length, 0, 'the application was deleted');
+  assert.equal(env.gw.stderr.match(/agent agent1: signed in to Skype for Business/g).length, 1,
+    'nobody is signed in again while draining (a reconnecting desktop gets 503)');
   assert.ok(d.im().slice(from).some((n) => n.imSession && n.imSession.id === s.id && n.imSession.state === 'Completed')
     || /session .*Completed/.test(env.gw.stderr), 'the session ended with Completed');
   env.gw = null;
