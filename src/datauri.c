@@ -10,38 +10,17 @@
 
 #include "datauri.h"
 
-/* Value of a hex digit, or -1. */
-static int
-datauri_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode (with '+' as space when plus) into out; -1 on a bad escape. */
 static int
 datauri_pct(const char *s, size_t len, int plus, struct buf *out)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '+' && plus)
-			buf_addch(out, ' ');
-		else if (s[i] == '%') {
-			int hi, lo;
+	size_t start = out->len;
+	long n;
 
-			if (i + 2 >= len)
-				return -1;
-			if ((hi = datauri_hex(s[i + 1])) < 0 || (lo = datauri_hex(s[i + 2])) < 0)
-				return -1;
-			buf_addch(out, (char)(hi * 16 + lo));
-			i += 2;
-		} else
-			buf_addch(out, s[i]);
-	}
+	buf_add(out, s, len);
+	if ((n = util_url_decode(out->data + start, len, plus)) < 0)
+		return -1;
+	out->len = start + (size_t)n;
 	return 0;
 }
 
