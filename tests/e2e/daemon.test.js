@@ -100,7 +100,7 @@ test('unknown resources and methods get GWS error bodies', async () => {
     assert.equal(na.headers.allow, 'GET, HEAD');
     assert.equal(na.json.statusCode, 2);
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 
@@ -137,7 +137,7 @@ test('keep-alive and pipelined requests are answered in order on one connection'
     assert.deepEqual(statuses, ['200', '200', '404']);
     assert.ok(raw.data.indexOf('"status":"ok"') < raw.data.indexOf('"version"'));
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 
@@ -152,7 +152,7 @@ test('Expect: 100-continue gets an interim answer before the body is sent', asyn
     assert.equal(raw.data.match(/100 Continue/g).length, 1);
     raw.end();
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 
@@ -164,7 +164,7 @@ test('a request that never completes is answered 408 after the header timeout', 
     await raw.until(/^HTTP\/1\.1 408 /);
     await raw.waitClosed();
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 
@@ -184,7 +184,7 @@ test('the connection limit refuses connections beyond it', async () => {
     a.end();
     b.end();
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 
@@ -251,7 +251,7 @@ test('credentials never reach the log', async () => {
     });
     await h.request({ port: p.port, path: `/api/v2/nothing`, headers: { 'X-CSRF-TOKEN': secret } });
   } finally {
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
   assert.match(p.stderr, /conn \d+: GET \/healthz -> 200/);
   assert.doesNotMatch(p.stderr, /hunter2|aHVudGVy|YWdlbnQxOmh1bnRlcjI/);

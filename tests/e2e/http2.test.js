@@ -79,7 +79,7 @@ test('a stream whose body is over the limit is refused, the connection lives on'
     assert.equal(ok.status, 200);
   } finally {
     session.close();
-    await p.stop();
+    assert.equal((await p.stop()).code, 0);
   }
 });
 

@@ -82,8 +82,8 @@ test('authentication: no or wrong credentials get 401 with statusCode 20', async
     assert.equal(byCookie.status, 200);
     assert.equal(byCookie.json.statusCode, 0);
   } finally {
-    await g.stop();
-    await s.stop();
+    assert.equal((await g.stop()).code, 0);
+    assert.equal((await s.stop()).code, 0);
   }
   assert.doesNotMatch(g.stderr, /pw-one|not-the-password|wrong-now/, 'no password in the log');
 });
@@ -117,7 +117,7 @@ test('Skype for Business down: statusCode 4 with HTTP 503, and recovery when it 
   try {
     const d = await im.desktop(g.port, 'agent1');
     env.desks.agent1 = d;
-    await sim.stop();
+    assert.equal((await sim.stop()).code, 0);
     const r = await d.op('/me/im-sessions', { operationName: 'InitiateIMSession', destination: { phoneNumber: '3002' } });
     assert.equal(r.status, 503);
     assert.equal(r.json.statusCode, 4);

@@ -22,8 +22,9 @@ async function withAgent(simOpts, fn, driveOpts = {}) {
     await fn(sim, d);
   } finally {
     const r = await d.stop();
-    await sim.stop();
+    const rs = await sim.stop();
     assert.equal(r.code, 0, `ucwa-drive exit ${r.code}: ${d.stderr.slice(-2000)}`);
+    assert.equal(rs.code, 0, `ucwa-sim exit ${rs.code}`);
   }
 }
 
@@ -64,7 +65,7 @@ test('full sign-in: discovery, challenge, token, application, makeMeAvailable, o
     assert.equal((await d.stop()).code, 0);
   }
   await h.waitFor(async () => (await sim.state()).applications.length === 0, 5000, 'the application deleted');
-  await sim.stop();
+  assert.equal((await sim.stop()).code, 0);
 });
 
 test('sign-in through a discovery redirect', () => withAgent({ 'discovery.redirect': true }, async (sim) => {
@@ -79,9 +80,9 @@ test('bad credentials are an authentication failure, a dead server is unreachabl
     assert.equal((await d.wait({ event: 'failed' })).reason, 'auth');
     assert.equal((await d2.wait({ event: 'failed' })).reason, 'unreachable');
   } finally {
-    await d.stop();
-    await d2.stop();
-    await sim.stop();
+    assert.equal((await d.stop()).code, 0);
+    assert.equal((await d2.stop()).code, 0);
+    assert.equal((await sim.stop()).code, 0);
   }
 });
 
@@ -92,7 +93,7 @@ test('410 TooManyApplications is fatal and reported', () => withAgent({ 'limits.
     assert.equal(f.reason, 'rejected');
     assert.match(f.why, /TooManyApplications/);
   } finally {
-    await d2.stop();
+    assert.equal((await d2.stop()).code, 0);
   }
 }));
 
@@ -292,8 +293,8 @@ test('410 UserAgentNotAllowed on application create is fatal and reported', asyn
     assert.equal(f.reason, 'rejected');
     assert.match(f.why, /UserAgentNotAllowed/);
   } finally {
-    await d.stop();
-    await sim.stop();
+    assert.equal((await d.stop()).code, 0);
+    assert.equal((await sim.stop()).code, 0);
   }
 });
 

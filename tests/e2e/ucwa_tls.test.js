@@ -26,7 +26,7 @@ test('a certificate signed by the configured CA and naming the host is accepted'
     const r2 = await u.fetch(`https://localhost:${sim.port}/`, { 'upstream.ca_file': u.caFile(sim) });
     assert.equal(r2.err, 'ok', r2.errstr);
   } finally {
-    await sim.stop();
+    assert.equal((await sim.stop()).code, 0);
   }
 });
 
@@ -41,7 +41,7 @@ test('a certificate not signed by the configured CA is rejected', async () => {
     const r2 = await u.fetch(`https://127.0.0.1:${sim.port}/`, { 'upstream.ca_file': other.ca, 'upstream.verify': false });
     assert.equal(r2.err, 'ok', r2.errstr);
   } finally {
-    await sim.stop();
+    assert.equal((await sim.stop()).code, 0);
   }
 });
 
@@ -68,7 +68,7 @@ test('an agent whose server certificate is rejected fails as unreachable', async
     assert.match(f.why, /certificate/);
     assert.equal(d.find({ event: 'signed_in' }).length, 0);
   } finally {
-    await d.stop();
-    await sim.stop();
+    assert.equal((await d.stop()).code, 0);
+    assert.equal((await sim.stop()).code, 0);
   }
 });

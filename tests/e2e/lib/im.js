@@ -107,14 +107,20 @@ async function setup(users = ['agent1'], { simArgs = [], gwArgs = [], remotes } 
   return { sim: s, gw: g, desks };
 }
 
-// Stop everything; both daemons must exit 0 (no leak, no crash).
+// Stop everything; both daemons must exit 0 (no leak, no crash, no valgrind
+// or sanitizer report): anything else fails the test.
 async function teardown(env) {
   for (const d of Object.values(env.desks || {})) {
     if (d.client) await cm.disconnect(d.client).catch(() => {});
   }
   const gw = env.gw ? await env.gw.stop() : { code: 0 };
   const sm = env.sim ? await env.sim.stop() : { code: 0 };
-  return { gw: gw.code, sim: sm.code };
+  const codes = { gw: gw.code, sim: sm.code };
+  if (codes.gw !== 0 || codes.sim !== 0) {
+    throw new Error(`unclean exit ${JSON.stringify(codes)}\nucgw: ${env.gw ? env.gw.stderr.slice(-3000) : ''}` +
+      `\nucwa-sim: ${env.sim ? env.sim.stderr.slice(-3000) : ''}`);
+  }
+  return codes;
 }
 
 // Start an outgoing session to a remote; resolves the Talking imSession.
