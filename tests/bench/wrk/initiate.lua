@@ -44,12 +44,11 @@ function request()
 	return wrk.format("GET", "/api/v2/me/im-sessions?fields=*", { ["Authorization"] = auth })
 end
 
--- The id of a live (not Completed) session in a list body, or nil.
+-- The id of a live (not Completed) session in a list body, or nil
+-- (ucgw writes "state" just before "id" in each imSession).
 local function live(body)
-	for obj in body:gmatch('{[^{}]-"state":"[A-Za-z]+"[^{}]-}') do
-		local st = obj:match('"state":"([A-Za-z]+)"')
-		local id = obj:match('"id":"([0-9A-Za-z]+)"')
-		if st ~= "Completed" and id then return id end
+	for st, id in body:gmatch('"state":"(%a+)","id":"(%w+)"') do
+		if st ~= "Completed" then return id end
 	end
 	return nil
 end
