@@ -17,19 +17,22 @@ function start(bin, args, { env, quiet = true } = {}) {
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env || process.env });
     let out = '';
     let err = '';
+    let all = ''; // both streams in arrival order, the last MiB
+    const keep = (d) => { all += d; if (all.length > 1 << 20) all = all.slice(-(1 << 19)); };
     let done = false;
     const timer = setTimeout(() => fail(new Error(`${bin}: no "listening on" in 20 s\n${err}`)), 20000);
     function fail(e) { if (!done) { done = true; clearTimeout(timer); p.kill('SIGKILL'); reject(e); } }
     p.stdout.on('data', (d) => {
       out += d;
+      keep(d);
       const m = /listening on \S+:(\d+)/.exec(out);
       if (m && !done) {
         done = true;
         clearTimeout(timer);
-        resolve({ proc: p, pid: p.pid, port: Number(m[1]), log: () => err + out, stop: () => stop(p) });
+        resolve({ proc: p, pid: p.pid, port: Number(m[1]), log: () => all, stop: () => stop(p) });
       }
     });
-    p.stderr.on('data', (d) => { err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); if (!quiet) process.stderr.write(d); });
+    p.stderr.on('data', (d) => { keep(d); err += d; if (err.length > 1 << 20) err = err.slice(-(1 << 19)); if (!quiet) process.stderr.write(d); });
     p.on('exit', (code, sig) => fail(new Error(`${bin} exited (${code}, ${sig})\n${err.slice(-2000)}`)));
     p.on('error', fail);
   });
@@ -159,6 +162,8 @@ async function cometd(port, u, onMessage) {
   loop.catch((e) => { if (running) console.error(`cometd ${u.user}: ${e.message}`); });
   return {
     clientId,
+    // Stop polling without telling the server (it is going away).
+    quit() { running = false; agent.destroy(); },
     async stop() {
       running = false;
       await post([{ id: String(id++), channel: '/meta/disconnect', clientId }]).catch(() => {});
