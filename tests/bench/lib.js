@@ -8,6 +8,7 @@
 
 const { spawn } = require('node:child_process');
 const http = require('node:http');
+const https = require('node:https');
 const fs = require('node:fs');
 
 // Start bin with args; resolves {proc, port, pid, stop()} once it printed
@@ -49,13 +50,25 @@ function stop(p) {
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const keepAliveTls = new https.Agent({ keepAlive: true, maxSockets: 64 });
+
+// A gateway or server address: a port on 127.0.0.1, or a URL string
+// (http:// or https://; NODE_EXTRA_CA_CERTS names a private CA).
+function target(port) {
+  if (typeof port === 'number') return { mod: http, host: '127.0.0.1', port };
+  const u = new URL(port);
+  const tls = u.protocol === 'https:';
+  return { mod: tls ? https : http, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (tls ? 443 : 80)), tls };
+}
 
 // One HTTP request; resolves {status, headers, body, json}.
-function request({ port, method = 'GET', path, headers = {}, body, agent = keepAlive, timeoutMs = 60000 }) {
+function request({ port, method = 'GET', path, headers = {}, body, agent, timeoutMs = 60000 }) {
   return new Promise((resolve, reject) => {
     const hdrs = { ...headers };
     if (body !== undefined) hdrs['Content-Length'] = Buffer.byteLength(body);
-    const r = http.request({ host: '127.0.0.1', port, method, path, headers: hdrs, agent }, (res) => {
+    const t = target(port);
+    if (agent === undefined) agent = t.tls ? keepAliveTls : keepAlive;
+    const r = t.mod.request({ host: t.host, port: t.port, method, path, headers: hdrs, agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -138,7 +151,7 @@ async function pool(from, to, par, fn) {
 // non-meta message. Resolves {stop()} once subscribed and the first connect
 // is parked.
 async function cometd(port, u, onMessage) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const agent = new (target(port).tls ? https : http).Agent({ keepAlive: true, maxSockets: 2 });
   const post = (msgs) => request({ port, method: 'POST', path: '/api/v2/notifications', agent, timeoutMs: 120000,
     headers: { Authorization: basic(u), 'Content-Type': 'application/json' }, body: JSON.stringify(msgs) });
   const hs = await post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);

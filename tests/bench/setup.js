@@ -16,7 +16,8 @@
 // for wrk/ucwa_sendmessage.lua. It then keeps draining every event
 // channel, as a client must, until SIGTERM or SIGINT.
 //
-// Agents: --users FILE (JSON [{"user","password"}]) or ucwa-sim's load
+// The URLs may be https:// on any host (NODE_EXTRA_CA_CERTS=ca.pem for a
+// private CA). Agents: --users FILE (JSON [{"user","password"}]) or ucwa-sim's load
 // users load<i>@contoso.com / load<i>, i = --first .. --first+N-1.
 //
 //   node setup.js --gateway http://127.0.0.1:8080 --agents 64 --out /tmp/b
@@ -26,6 +27,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
+const https = require('node:https');
 const lib = require('./lib');
 
 function args(argv) {
@@ -40,13 +42,11 @@ function args(argv) {
   return o;
 }
 
+// The gateway's address as lib.request takes it (http:// or https:// URL).
 function port(url) {
   const u = new URL(url);
-  if (u.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost)$/.test(u.hostname)) {
-    // The helpers speak plain HTTP; put a local TLS terminator in front otherwise.
-    throw new Error(`${url}: setup.js speaks plain http:// to a local address`);
-  }
-  return Number(u.port || 80);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${url}: not an http(s) URL`);
+  return u.origin;
 }
 
 function users(o) {
@@ -86,7 +86,7 @@ async function gateway(o) {
 // One user signed in straight to UCWA, its conversation connected, and its
 // event channel drained until stopped. Resolves {href, auth, stop}.
 async function ucwaUser(sp, u, remote) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = new (sp.startsWith('https:') ? https : http).Agent({ keepAlive: true, maxSockets: 1 });
   const tok = await lib.request({ port: sp, method: 'POST', path: '/WebTicket/oauthtoken', agent,
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: `grant_type=password&username=${encodeURIComponent(u.user)}&password=${encodeURIComponent(u.password)}` });
@@ -101,7 +101,7 @@ async function ucwaUser(sp, u, remote) {
   let next = app._links.events.href;
   let href;
   let running = true;
-  const pg = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const pg = new (sp.startsWith('https:') ? https : http).Agent({ keepAlive: true, maxSockets: 1 });
   const pump = (async () => {
     while (running) {
       const r = await lib.request({ port: sp, path: next, agent: pg, headers: { Authorization: auth }, timeoutMs: 600000 });
