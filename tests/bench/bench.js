@@ -120,7 +120,9 @@ function ms(s) {
 }
 
 // Run wrk; resolves {rps, p50, p99, non2xx, sockerr, out}.
-function wrk(args, fileEnv, label) {
+// With pid, also the CPU that process used per request (µs).
+function wrk(args, fileEnv, label, pid) {
+  const cpu0 = pid ? lib.cpuUs(pid) : 0;
   return new Promise((resolve) => {
     const e = { ...process.env, BENCH_LUA: path.join(here, 'wrk'), ...fileEnv };
     const envs = Object.entries(fileEnv).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -133,7 +135,9 @@ function wrk(args, fileEnv, label) {
       if (process.env.BENCH_VERBOSE) process.stderr.write(out);
       const g = (re) => { const m = re.exec(out); return m ? m[1] : undefined; };
       const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const total = Number(g(/(\d+) requests in/));
       resolve({
+        cpu: pid && total ? (lib.cpuUs(pid) - cpu0) / total : NaN,
         rps: Number(g(/Requests\/sec:\s+([\d.]+)/)),
         p50: ms(g(/^\s+50%\s+(\S+)/m)), p99: ms(g(/^\s+99%\s+(\S+)/m)),
         non2xx: Number(g(/Non-2xx or 3xx responses: (\d+)/) || 0),
@@ -189,20 +193,20 @@ async function scenarioA(sim) {
       say(`(a) ${c} connections, round ${r + 1}/${ROUNDS}: ucwa-sim, nginx, ucgw`);
       const log = r === 0 ? (k) => k : null;
       R.d.push(await wrk([...base, '-s', path.join(here, 'wrk/ucwa_sendmessage.lua'), url(sim.port)],
-        { BENCH_FILE: path.join(adir, 'ucwa.tsv') }, log && `a/ucwa-sim/${c}`));
+        { BENCH_FILE: path.join(adir, 'ucwa.tsv') }, log && `a/ucwa-sim/${c}`, sim.pid));
       R.n.push(await wrk([...base, '-s', path.join(here, 'wrk/ucwa_sendmessage.lua'), url(ngx.port)],
-        { BENCH_FILE: path.join(adir, 'ucwa.tsv') }, log && `a/nginx/${c}`));
+        { BENCH_FILE: path.join(adir, 'ucwa.tsv') }, log && `a/nginx/${c}`, ngx.pid));
       R.g.push(await wrk([...base, '-s', path.join(here, 'wrk/sendmessage.lua'), url(gw.port)],
-        { BENCH_FILE: path.join(adir, 'sessions.tsv') }, log && `a/ucgw/${c}`));
+        { BENCH_FILE: path.join(adir, 'sessions.tsv') }, log && `a/ucgw/${c}`, gw.pid));
     }
     const d = median(R.d);
     const n = median(R.n);
     const g = median(R.g);
     const spread = (rs) => `rounds ${rs.map((x) => x.rps.toFixed(0)).join('/')}`;
-    row('a', 'sendMessage straight to ucwa-sim', c, d, spread(R.d));
-    row('a', 'sendMessage via nginx proxy_pass', c, n, `ratio 1.00; ${spread(R.n)}`);
+    row('a', 'sendMessage straight to ucwa-sim', c, d, `sim CPU ${fmt(d.cpu, 1)} µs/req; ${spread(R.d)}`);
+    row('a', 'sendMessage via nginx proxy_pass', c, n, `ratio 1.00; nginx CPU ${fmt(n.cpu, 1)} µs/req; ${spread(R.n)}`);
     const ok = g.rps >= n.rps && g.p99 <= n.p99;
-    row('a', 'SendMessage via ucgw', c, g, `ratio ${fmt(g.rps / n.rps)}, p99 ${fmt(g.p99 / n.p99)}x nginx; ` +
+    row('a', 'SendMessage via ucgw', c, g, `ratio ${fmt(g.rps / n.rps)}, p99 ${fmt(g.p99 / n.p99)}x nginx; ucgw CPU ${fmt(g.cpu, 1)} µs/req; ` +
       `target ${ok ? 'met' : 'MISSED'}; ${spread(R.g)}`);
   }
   await stopped(ngx);
@@ -235,6 +239,22 @@ async function signInWithCometd(gwPort, from, to, onMsg, par = 32) {
   });
 }
 
+// With BENCH_PERF=DIR, perf record the gateway during a measurement window
+// (flat profile; read it with perf report -i DIR/<name>.data --sort sym).
+function perfStart(pid, name) {
+  const d = process.env.BENCH_PERF;
+  if (!d) return null;
+  fs.mkdirSync(d, { recursive: true });
+  const p = spawn('perf', ['record', '-F', '1999', '-g', '-o', path.join(d, `${name}.data`), '-p', String(pid)],
+    { stdio: 'ignore' });
+  notes.push(`perf profile of ucgw: ${path.join(d, `${name}.data`)}`);
+  return p;
+}
+function perfStop(p) {
+  if (!p) return Promise.resolve();
+  return new Promise((res) => { p.once('exit', res); p.kill('SIGINT'); });
+}
+
 // (b) notification fan-out.
 async function scenarioB(sim) {
   const gw = await startGw(sim.port);
@@ -263,6 +283,7 @@ async function scenarioB(sim) {
     sent.clear();
     const total = RATE * FAN_SECS;
     say(`(b) N=${N}: ${RATE} messages/s from the remote for ${FAN_SECS} s`);
+    const perf = perfStart(gw.pid, `b-${N}`);
     const cpu0 = lib.cpuUs(gw.pid);
     const t0 = Date.now();
     let fails = 0;
@@ -282,6 +303,7 @@ async function scenarioB(sim) {
     const achieved = total / ((Date.now() - t0) / 1000);
     await lib.waitFor(() => sent.size === 0, 5000, 'deliveries').catch(() => {});
     const cpu1 = lib.cpuUs(gw.pid);
+    await perfStop(perf);
     const got = lat.length;
     lat.sort((x, y) => x - y);
     const per = got ? (cpu1 - cpu0) / got : NaN;
