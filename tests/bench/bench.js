@@ -5,7 +5,8 @@
 // command lines and the figures. Every process it starts, it stops.
 //   node bench.js BUILDDIR [scenarios=a,b,c,d]
 // Environment: BENCH_SECONDS (wrk run length, 5), BENCH_ROUNDS (3), BENCH_CONNS ("16,64,256"),
-// BENCH_FAN ("100,1000"), BENCH_RATE (100), BENCH_FAN_SECONDS (15),
+// BENCH_FAN ("100,1000"), BENCH_RATES ("100,1000" messages/s; the
+// first at every N, the others only at the largest N), BENCH_FAN_SECONDS (10),
 // BENCH_SCALE ("1000,9000"), BENCH_DIR (work directory).
 'use strict';
 
@@ -25,8 +26,8 @@ const SECS = Number(env('BENCH_SECONDS', 5));
 const ROUNDS = Number(env('BENCH_ROUNDS', 3));
 const CONNS = env('BENCH_CONNS', '16,64,256').split(',').map(Number);
 const FAN = env('BENCH_FAN', '100,1000').split(',').map(Number);
-const RATE = Number(env('BENCH_RATE', 100));
-const FAN_SECS = Number(env('BENCH_FAN_SECONDS', 15));
+const RATES = env('BENCH_RATES', '100,1000').split(',').map(Number);
+const FAN_SECS = Number(env('BENCH_FAN_SECONDS', 10));
 const SCALE = env('BENCH_SCALE', '1000,9000').split(',').map(Number);
 const dir = env('BENCH_DIR', fs.mkdtempSync(path.join(os.tmpdir(), 'ucgw-bench-')));
 const SIM = path.join(builddir, 'ucwa-sim');
@@ -279,39 +280,66 @@ async function scenarioB(sim) {
       rows.push({ scn: 'b', what: `fan-out N=${N}`, conns: String(N), rps: '-', p50: '-', p99: '-', extra: `NOT MEASURED: ${e.message}` });
       break;
     }
-    lat.length = 0;
-    sent.clear();
-    const total = RATE * FAN_SECS;
-    say(`(b) N=${N}: ${RATE} messages/s from the remote for ${FAN_SECS} s`);
-    const perf = perfStart(gw.pid, `b-${N}`);
-    const cpu0 = lib.cpuUs(gw.pid);
-    const t0 = Date.now();
-    let fails = 0;
-    const inflight = [];
-    for (let k = 0; k < total; k++) {
-      const due = t0 + (k * 1000) / RATE;
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const a = agents[k % N];
-      const text = `bm-${seq++}`;
-      sent.set(text, process.hrtime.bigint());
-      inflight.push(lib.request({ port: sim.port, method: 'POST', agent: ctl,
-        path: `/_sim/remotes/${encodeURIComponent(lib.REMOTE.id)}/message`, headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ to: a.u.user, text }) }).then((r) => { if (r.status !== 200) { fails++; sent.delete(text); } }));
+    for (const RATE of N === Math.max(...FAN) ? RATES : RATES.slice(0, 1)) {
+      lat.length = 0;
+      sent.clear();
+      const total = RATE * FAN_SECS;
+      say(`(b) N=${N}: ${RATE} messages/s from the remote for ${FAN_SECS} s`);
+      const perf = perfStart(gw.pid, `b-${N}-${RATE}`);
+      const cpu0 = lib.cpuUs(gw.pid);
+      const t0 = Date.now();
+      let fails = 0;
+      const inflight = [];
+      for (let k = 0; k < total; k++) {
+        const due = t0 + (k * 1000) / RATE;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const a = agents[k % N];
+        const text = `bm-${seq++}`;
+        sent.set(text, process.hrtime.bigint());
+        inflight.push(lib.request({ port: sim.port, method: 'POST', agent: ctl,
+          path: `/_sim/remotes/${encodeURIComponent(lib.REMOTE.id)}/message`, headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ to: a.u.user, text }) }).then((r) => { if (r.status !== 200) { fails++; sent.delete(text); } }));
+      }
+      await Promise.all(inflight);
+      const achieved = total / ((Date.now() - t0) / 1000);
+      await lib.waitFor(() => sent.size === 0, 5000, 'deliveries').catch(() => {});
+      const cpu1 = lib.cpuUs(gw.pid);
+      await perfStop(perf);
+      const got = lat.length;
+      lat.sort((x, y) => x - y);
+      const per = got ? (cpu1 - cpu0) / got : NaN;
+      const ok = lib.pct(lat, 0.99) <= 5 && per <= 10;
+      const target = N === 100 && RATE === 100 ? `; target ${ok ? 'met' : 'MISSED'}` : '';
+      rows.push({ scn: 'b', what: `fan-out N=${N}, ${RATE} msg/s (${achieved.toFixed(0)} achieved), ${FAN_SECS} s`, conns: String(N),
+        rps: `${got}/${total}`, p50: fmt(lib.pct(lat, 0.5)), p99: fmt(lib.pct(lat, 0.99)),
+        extra: `ucgw CPU ${fmt(per, 1)} µs/notification (${((cpu1 - cpu0) / 1000).toFixed(0)} ms in all)` +
+          `${fails ? `, ${fails} control errors` : ''}${target}` });
     }
-    await Promise.all(inflight);
-    const achieved = total / ((Date.now() - t0) / 1000);
-    await lib.waitFor(() => sent.size === 0, 5000, 'deliveries').catch(() => {});
-    const cpu1 = lib.cpuUs(gw.pid);
-    await perfStop(perf);
-    const got = lat.length;
-    lat.sort((x, y) => x - y);
-    const per = got ? (cpu1 - cpu0) / got : NaN;
-    const ok = lib.pct(lat, 0.99) <= 5 && per <= 10;
-    rows.push({ scn: 'b', what: `fan-out N=${N}, ${RATE} msg/s (${achieved.toFixed(0)} achieved), ${FAN_SECS} s`, conns: String(N),
-      rps: `${got}/${total}`, p50: fmt(lib.pct(lat, 0.5)), p99: fmt(lib.pct(lat, 0.99)),
-      extra: `ucgw CPU ${fmt(per, 1)} µs/notification (${((cpu1 - cpu0) / 1000).toFixed(0)} ms in all)` +
-        `${fails ? `, ${fails} control errors` : ''}${N === 100 ? `; target ${ok ? 'met' : 'MISSED'}` : ''}` });
+  }
+  // Calibration: what one small request costs a server at 100 requests/s
+  // on this machine (wake-up, loopback TCP), nginx proxied vs ucgw local.
+  try {
+    const ngx = await startNginx(sim.port);
+    const at100 = async (pid, port, p) => {
+      const c0 = lib.cpuUs(pid);
+      const t0 = Date.now();
+      const ka = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 500; i++) {
+        const w = t0 + i * 10 - Date.now();
+        if (w > 0) await new Promise((r) => setTimeout(r, w));
+        await lib.request({ port, path: p, agent: ka });
+      }
+      ka.destroy();
+      return (lib.cpuUs(pid) - c0) / 500;
+    };
+    const n = await at100(ngx.pid, ngx.port, '/bench-404');
+    const g = await at100(gw.pid, gw.port, '/api/v2/diagnostics/version');
+    await stopped(ngx);
+    rows.push({ scn: 'b0', what: 'calibration: one small request at 100 req/s, 500 requests', conns: '1', rps: '-', p50: '-', p99: '-',
+      extra: `CPU per request: nginx proxying to ucwa-sim (404) ${fmt(n, 0)} µs, ucgw answering GET /api/v2/diagnostics/version ${fmt(g, 0)} µs` });
+  } catch (e) {
+    notes.push(`(b) calibration not measured: ${e.message}`);
   }
   for (const a of agents) a.cm.quit();
   ctl.destroy();
