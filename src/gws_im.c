@@ -67,6 +67,7 @@ struct im_part {
 };
 
 static void im_end(struct gws_im *, struct agent *, struct session *);
+static const char *im_complete_upstream(struct agent *, struct session *, struct im_call *);
 
 /* Create the IM service. */
 struct gws_im *
@@ -826,14 +827,32 @@ im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 		return;
 	}
 	c = im_call_new(im, IM_CALL_COMPLETE, req, a, s);
-	record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
-	/* stopMessaging when messaging offers it, else leave the conversation. */
-	if ((cause = ucwa_stop_messaging(a->ucwa, s->conversation, im_complete_done, c)) != NULL &&
-	    (cause = ucwa_leave(a->ucwa, s->conversation, im_complete_done, c)) != NULL) {
+	if ((cause = im_complete_upstream(a, s, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
 		im_complete_done(&r, c);
 	}
+}
+
+/*
+ * End the conversation upstream: cancel the invitation while it is in
+ * progress, else stopMessaging, else leave (DELETE). Records what it sent.
+ */
+static const char *
+im_complete_upstream(struct agent *a, struct session *s, struct im_call *c)
+{
+	const char *conv = s->conversation;
+
+	if (s->state == SESSION_INITIATING &&
+	    ucwa_cancel(a->ucwa, conv, im_complete_done, c) == NULL) {
+		record_upstream(a->name, "cancel", NULL, NULL, NULL);
+		return NULL;
+	}
+	if (ucwa_stop_messaging(a->ucwa, conv, im_complete_done, c) == NULL) {
+		record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
+		return NULL;
+	}
+	return ucwa_leave(a->ucwa, conv, im_complete_done, c);
 }
 
 /* AttachUserData / UpdateUserData / DeleteUserData (local to the gateway). */
@@ -1056,6 +1075,21 @@ im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
 	return s->dir == SESSION_INCOMING ? XLATE_K_IN_INVITATION : XLATE_K_OUT_INVITATION;
 }
 
+/*
+ * Messaging connected in a conversation that has no session (it was
+ * completed while connecting and the cancel lost the race): leave it, so
+ * nothing stays connected upstream that no desktop can see.
+ */
+static void
+im_orphan(struct agent *a, const struct ucwa_change *ch)
+{
+	if (ch->kind != UCWA_MESSAGING || ch->conversation == NULL || ch->state == NULL ||
+	    strcmp(ch->state, "Connected") != 0 || a->ucwa == NULL)
+		return;
+	log_info("agent %s: leaving a conversation that has no IM session", a->name);
+	ucwa_leave(a->ucwa, ch->conversation, im_ignore_result, NULL);
+}
+
 /* One change from the agent's event channel. */
 void
 gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
@@ -1069,8 +1103,10 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 		im_incoming(im, a, ch);
 		return;
 	}
-	if ((s = im_session_for(im, a, ch)) == NULL)
+	if ((s = im_session_for(im, a, ch)) == NULL) {
+		im_orphan(a, ch);
 		return;
+	}
 	switch (ch->kind) {
 	case UCWA_INVITATION:
 		if (ch->type == UCWA_COMPLETED && ch->status &&

@@ -194,3 +194,38 @@ test('a message the remote does not receive is notified as not delivered, never 
     await im.teardown(env);
   }
 });
+
+test('Complete while the invitation is still connecting leaves nothing connected upstream', async () => {
+  const remotes = [{ uri: im.REMOTES.bob.uri, name: 'Bob', accept_ms: 150 }];
+  const env = await im.setup(['agent1'], { remotes, simArgs: ['-o', 'limits.conversations_per_app=5'] });
+  const d = env.desks.agent1;
+  try {
+    // Aggregation (UCWA may send only "completed"): until the remote accepts,
+    // the gateway has not even seen the conversation's link.
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'aggregation' })).status, 200);
+    const conversations = async () => (await im.sim(env.sim.port, 'GET', '/state')).json.applications
+      .filter((a) => a.user === 'sip:agent5001@example.com').flatMap((a) => a.conversations);
+    for (let i = 0; i < 8; i++) {
+      const from = d.im().length;
+      const r = await d.op('/me/im-sessions', { operationName: 'InitiateIMSession', destination: { phoneNumber: '3002' } });
+      assert.deepEqual(r.json, { statusCode: 0 }, `cycle ${i}: ${r.body}`);
+      // As a fast desktop (or wrk) does: the id from the list, Complete at once.
+      const s = (await d.rest('GET', '/me/im-sessions?fields=*')).json.imSessions[0];
+      const c = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'Complete' });
+      assert.deepEqual(c.json, { statusCode: 0 }, `cycle ${i}: ${c.body}`);
+      await d.next((n) => n.imSession && n.imSession.id === s.id && n.imSession.state === 'Completed', from);
+      // The remote accepts only now, after the desktop completed.
+      await h.waitFor(async () => !(await conversations()).some((x) => /Connecting/.test(x.state)), 5000 * h.slow,
+        'the remote to answer');
+    }
+    const live = async () => (await im.sim(env.sim.port, 'GET', '/state')).json.applications
+      .filter((a) => a.user === 'sip:agent5001@example.com')
+      .flatMap((a) => a.conversations).filter((c) => !/Disconnected|Failed|Canceled/.test(c.state));
+    await h.waitFor(async () => (await live()).length === 0, 10000 * h.slow,
+      async () => `conversations still live upstream: ${JSON.stringify(await live())}`);
+    const t = await im.talk(d);
+    assert.ok(t.id, 'a conversation still starts after the cycles (no TooManyConversations)');
+  } finally {
+    await im.teardown(env);
+  }
+});
