@@ -30,7 +30,9 @@
 
 struct hc_conn {
 	struct hclient *hc;
-	TAILQ_ENTRY(hc_conn) entry; /* hc->conns, or hc->dead once killed */
+	TAILQ_ENTRY(hc_conn) entry;	 /* hc->conns, or hc->dead once killed */
+	TAILQ_ENTRY(hc_conn) idle_entry; /* hc->idle while it may take a request */
+	int in_idle;
 	int tls;
 	char host[256];
 	int port;
@@ -81,6 +83,7 @@ struct hclient {
 	char *user_agent;
 	struct hc_conns conns;
 	struct hc_conns dead;
+	struct hc_conns idle; /* connections a request may take (an index of conns) */
 	unsigned nconns;
 	struct event *reaper;
 	TAILQ_HEAD(, hclient_owner) owners;
@@ -266,6 +269,7 @@ hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
 	}
 	TAILQ_INIT(&hc->conns);
 	TAILQ_INIT(&hc->dead);
+	TAILQ_INIT(&hc->idle);
 	TAILQ_INIT(&hc->owners);
 	hc->reaper = event_new(base, -1, 0, hc_reap, hc);
 	return hc;
@@ -471,6 +475,26 @@ hclient_cancel(struct hclient_req *r)
 
 /* ---- connections ---- */
 
+/* c may take a request now: index it (dispatch looks only here). */
+static void
+hc_idle_add(struct hc_conn *c)
+{
+	if (!c->in_idle) {
+		TAILQ_INSERT_TAIL(&c->hc->idle, c, idle_entry);
+		c->in_idle = 1;
+	}
+}
+
+/* c is taken or gone: out of the idle index. */
+static void
+hc_idle_del(struct hc_conn *c)
+{
+	if (c->in_idle) {
+		TAILQ_REMOVE(&c->hc->idle, c, idle_entry);
+		c->in_idle = 0;
+	}
+}
+
 /* Close a connection now; its memory goes on the next loop turn. */
 static void
 hc_conn_kill(struct hc_conn *c)
@@ -485,6 +509,7 @@ hc_conn_kill(struct hc_conn *c)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	}
 	evtimer_del(c->timer);
+	hc_idle_del(c);
 	TAILQ_REMOVE(&hc->conns, c, entry);
 	TAILQ_INSERT_TAIL(&hc->dead, c, entry);
 	hc->nconns--;
@@ -598,7 +623,7 @@ hc_conn_idle(struct hc_conn *c)
 	struct timeval tv;
 	unsigned nidle = 0;
 
-	TAILQ_FOREACH(x, &hc->conns, entry)
+	TAILQ_FOREACH(x, &hc->idle, idle_entry)
 	{
 		if (x != c && x->req == NULL && x->port == c->port && x->tls == c->tls &&
 		    x->longpoll == c->longpoll && strcmp(x->host, c->host) == 0)
@@ -611,6 +636,7 @@ hc_conn_idle(struct hc_conn *c)
 	hparse_reset(c->hp);
 	c->got = 0;
 	c->reused = 1;
+	hc_idle_add(c);
 	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
 	tv.tv_usec = (hc->opts.idle_timeout_ms % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
@@ -648,8 +674,12 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 		}
 		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
 		c->finishing = keep; /* a request started from the callback may take it */
+		if (keep)
+			hc_idle_add(c);
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
 		c->finishing = 0;
+		if (!c->dead && c->req == NULL)
+			hc_idle_del(c); /* hc_conn_idle indexes it again if it stays */
 		if (c->dead)
 			return;
 		if (c->req != NULL) {
@@ -757,8 +787,8 @@ hc_dispatch(struct hclient_req *r)
 	struct hc_conn *c, *next;
 	char *cause = NULL;
 
-	for (c = TAILQ_FIRST(&hc->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
+	for (c = TAILQ_FIRST(&hc->idle); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, idle_entry);
 		if (c->req == NULL && (c->reused || c->finishing) && c->port == r->url.port &&
 		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
 		    strcmp(c->host, r->url.host) == 0) {
@@ -767,9 +797,10 @@ hc_dispatch(struct hclient_req *r)
 			hc_conn_kill(c); /* closed by the peer: the request never saw it */
 		}
 	}
-	if (c != NULL)
+	if (c != NULL) {
 		evtimer_del(c->timer);
-	else if ((c = hc_conn_new(hc, r, &cause)) == NULL) {
+		hc_idle_del(c);
+	} else if ((c = hc_conn_new(hc, r, &cause)) == NULL) {
 		/* no callback from inside hclient_request: fail through the timer */
 		struct timeval tv = { 0, 0 };
 
