@@ -309,3 +309,21 @@ test('notification templates see the message time and sender on live traffic', a
     await im.teardown(env);
   }
 });
+
+test('an invitation for an agent who already has a session is declined upstream, unseen by the desktop', async () => {
+  const env = await im.setup(['agent1']);
+  const d = env.desks.agent1;
+  try {
+    const s = await im.talk(d);
+    const from = d.im().length;
+    const r = await im.sim(env.sim.port, 'POST', '/remotes/agent3003@example.com/invite', { to: 'agent1', text: 'are you free?' });
+    assert.equal(r.status, 200, r.body);
+    await h.waitFor(async () => (await im.sim(env.sim.port, 'GET', '/remotes/agent3003@example.com/received')).json.received
+      .some((e) => e.type === 'declined'), 10000 * h.slow, 'the invitation to be declined');
+    assert.deepEqual(d.im().slice(from), [], 'no notification for the declined invitation');
+    const list = await d.rest('GET', '/me/im-sessions?fields=*');
+    assert.deepEqual(list.json.imSessions.map((x) => x.id), [s.id]);
+  } finally {
+    await im.teardown(env);
+  }
+});
