@@ -107,6 +107,8 @@ static const struct conf_row config_rows[] = {
 	    "upstream requests in flight per agent (UCWA answers 429 above about 100)" },
 	{ "upstream.max_send_queue", CONF_INT, OFF(up_max_send_queue), "256", 1, 100000, NULL, 0,
 	    "messages queued per conversation behind the one in flight" },
+	{ "upstream.max_idle_connections", CONF_INT, OFF(up_max_idle_connections), "256", 1, 10000,
+	    NULL, 0, "idle keep-alive connections kept open to the UCWA server for commands" },
 	{ "upstream.backoff_min_ms", CONF_INT, OFF(up_backoff_min_ms), "500", 10, 600000, NULL, 0,
 	    "first retry delay of the P-GET and of sign-in steps (doubles, with jitter)" },
 	{ "upstream.backoff_max_ms", CONF_INT, OFF(up_backoff_max_ms), "30000", 10, 3600000, NULL,
@@ -268,6 +270,7 @@ config_ucwa(const struct config *c, struct ucwa_conf *u)
 	u->token_margin_s = (unsigned)c->up_token_margin_s;
 	u->max_outstanding = (unsigned)c->up_max_outstanding;
 	u->max_send_queue = (unsigned)c->up_max_send_queue;
+	u->max_idle_connections = (unsigned)c->up_max_idle_connections;
 	u->backoff_min_ms = (unsigned)c->up_backoff_min_ms;
 	u->backoff_max_ms = (unsigned)c->up_backoff_max_ms;
 	u->preview_wait_ms = (unsigned)c->up_preview_wait_ms;

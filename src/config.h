@@ -37,6 +37,7 @@ struct config {
 	long long up_token_margin_s;
 	long long up_max_outstanding;
 	long long up_max_send_queue;
+	long long up_max_idle_connections;
 	long long up_backoff_min_ms;
 	long long up_backoff_max_ms;
 	long long up_preview_wait_ms;

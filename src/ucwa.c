@@ -48,7 +48,7 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 	ho.connect_timeout_ms = u->conf.connect_timeout_ms;
 	ho.max_body = 4 << 20;
 	ho.max_header_bytes = 65536;
-	ho.max_idle_per_origin = 64;
+	ho.max_idle_per_origin = u->conf.max_idle_connections ? u->conf.max_idle_connections : 64;
 	ho.idle_timeout_ms = 60000;
 	if ((u->hc = hclient_new(base, &ho, cause)) == NULL) {
 		ucwa_free(u);

@@ -52,6 +52,7 @@ struct ucwa_conf {
 	unsigned token_margin_s;       /* renew this long before expires_in runs out */
 	unsigned max_outstanding;      /* requests in flight per agent (UCWA: about 100) */
 	unsigned max_send_queue;       /* messages queued per conversation */
+	unsigned max_idle_connections; /* idle keep-alive command connections kept */
 	unsigned backoff_min_ms, backoff_max_ms; /* retries of the P-GET and of sign-in steps */
 	unsigned preview_wait_ms;		 /* see the top comment */
 };
