@@ -149,13 +149,18 @@ test('SIGHUP switches recording on and off without a restart', async () => {
   try {
     const d = env.desks.agent1;
     const s = await im.talk(d);
+    // Each message is delivered (its NewMessage notified) before recording changes.
+    const delivered = (text) => d.next((n) => n.message === text);
     await rl.send(d, s.id, 'before');
+    await delivered('before');
     fs.writeFileSync(conf, JSON.stringify({ record: { agents: ['agent1'], dir: out } }));
     await rl.hup(env.gw);
     await rl.send(d, s.id, 'during');
+    await delivered('during');
     fs.writeFileSync(conf, '{}');
     await rl.hup(env.gw);
     await rl.send(d, s.id, 'after');
+    await delivered('after');
     const all = recorded(out, 'agent1').map((f) => fs.readFileSync(f, 'utf8'));
     const texts = all.filter((t) => JSON.parse(t).gws);
     assert.equal(texts.length, 1, texts.join('\n'));
