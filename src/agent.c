@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "agent.h"
 #include "hmap.h"
 #include "log.h"
@@ -30,18 +28,11 @@ struct agents {
 	void *busy_arg;
 };
 
-/* Hex of the first n bytes of SHA-256(prefix || name). */
+/* SHA-256(prefix || name). */
 static void
 agents_digest(const char *prefix, const char *name, unsigned char *md)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned len;
-
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, prefix, strlen(prefix));
-	EVP_DigestUpdate(ctx, name, strlen(name));
-	EVP_DigestFinal_ex(ctx, md, &len);
-	EVP_MD_CTX_free(ctx);
+	util_sha256(prefix, strlen(prefix), name, strlen(name), md);
 }
 
 /* Stable GWS identifiers for a user name. */

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "auth.h"
 #include "gws.h"
@@ -538,13 +537,8 @@ void
 auth_hash_password(const char *salt, const char *password, char *out)
 {
 	unsigned char md[32];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, salt, strlen(salt));
-	EVP_DigestUpdate(ctx, password, strlen(password));
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
+	util_sha256(salt, strlen(salt), password, strlen(password), md);
 	for (size_t i = 0; i < sizeof md; i++) {
 		out[2 * i] = UTIL_HEX[md[i] >> 4];
 		out[2 * i + 1] = UTIL_HEX[md[i] & 15];

@@ -155,6 +155,19 @@ gws_read_body(struct http_req *req)
 	return NULL;
 }
 
+/* Whether the query asks for whole objects (?fields=...), not uris. */
+int
+gws_want_fields(const struct http_req *req)
+{
+	struct buf v;
+	int all;
+
+	buf_init(&v);
+	all = http_req_query_param(req, "fields", &v) == 0 && v.len > 0;
+	buf_free(&v);
+	return all;
+}
+
 /* A string parameter, NULL when absent; *bad set when of another type. */
 const char *
 gws_param_str(const struct json *body, const char *name, int *bad)

@@ -51,6 +51,8 @@ void gws_base_uri(const struct http_req *, struct buf *);
  * answered (400, statusCode 2, with where and why) and NULL is returned.
  */
 struct json_doc *gws_read_body(struct http_req *);
+/* Whether the query asks for whole objects (?fields=...) rather than uris. */
+int gws_want_fields(const struct http_req *);
 /* A string parameter of an operation; sets *bad when present but not a string. */
 const char *gws_param_str(const struct json *body, const char *name, int *bad);
 /* Answer with a JSON body (application/json). */

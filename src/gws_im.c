@@ -453,13 +453,10 @@ void
 gws_im_list(struct gws_im *im, struct http_req *req, struct agent *a)
 {
 	struct session *s = session_of_agent(im->sessions, a->name);
-	struct buf b, fields;
+	int all = gws_want_fields(req);
+	struct buf b;
 	struct jw w;
-	int all;
 
-	buf_init(&fields);
-	all = http_req_query_param(req, "fields", &fields) == 0 && fields.len > 0;
-	buf_free(&fields);
 	buf_init(&b);
 	jw_init(&w, &b);
 	jw_obj_begin(&w);

@@ -20,19 +20,6 @@ static const struct {
 	    "Agent instant messaging (IM sessions), carried by Skype for Business" },
 };
 
-/* Whether the query asks for whole objects (fields=*). */
-static int
-gws_me_want_fields(const struct http_req *req)
-{
-	struct buf v;
-	int all;
-
-	buf_init(&v);
-	all = http_req_query_param(req, "fields", &v) == 0 && v.len > 0;
-	buf_free(&v);
-	return all;
-}
-
 /* Whether subresources lists name (or is "*"). */
 static int
 gws_me_wants_sub(const char *list, const char *name)
@@ -198,7 +185,7 @@ gws_me_devices(struct http_req *req, struct agent *a)
 	struct jw w;
 
 	gws_me_begin(&w, &b, &base, req);
-	if (gws_me_want_fields(req)) {
+	if (gws_want_fields(req)) {
 		jw_key(&w, "devices");
 		jw_arr_begin(&w);
 		gws_me_device(&w, a, base.data);
@@ -218,7 +205,7 @@ gws_me_devices(struct http_req *req, struct agent *a)
 void
 gws_me_features_get(struct http_req *req, struct agent *a)
 {
-	int fields = gws_me_want_fields(req);
+	int fields = gws_want_fields(req);
 	struct buf b, base;
 	struct jw w;
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "log.h"
@@ -57,14 +56,7 @@ struct signin {
 static void
 signin_hash(const struct signin *si, const char *password, unsigned char *out)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned len;
-
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, si->salt, sizeof si->salt);
-	EVP_DigestUpdate(ctx, password, strlen(password));
-	EVP_DigestFinal_ex(ctx, out, &len);
-	EVP_MD_CTX_free(ctx);
+	util_sha256(si->salt, sizeof si->salt, password, strlen(password), out);
 }
 
 /* Answer every waiting request of an agent with ok (1, 0 or -1). */

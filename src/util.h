@@ -46,6 +46,9 @@ void util_random_id(char *out, size_t len, const char *alphabet);
 uint64_t util_now_ms(void);  /* monotonic */
 uint64_t util_wall_ms(void); /* since the epoch */
 
+/* SHA-256 of a followed by b (b may be NULL). */
+void util_sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32]);
+
 /* Constant-time comparison of two strings (lengths may leak). */
 int util_streq_ct(const char *, const char *);
 

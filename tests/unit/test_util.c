@@ -111,6 +111,18 @@ START_TEST(test_base64_rejects_garbage)
 }
 END_TEST
 
+START_TEST(test_sha256_of_two_parts)
+{
+	unsigned char one[32], two[32];
+	static const unsigned char abc[8] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea };
+
+	util_sha256("abc", 3, NULL, 0, one);
+	ck_assert(memcmp(one, abc, sizeof abc) == 0);
+	util_sha256("a", 1, "bc", 2, two);
+	ck_assert(memcmp(one, two, sizeof one) == 0);
+}
+END_TEST
+
 START_TEST(test_streq_ct)
 {
 	ck_assert(util_streq_ct("secret", "secret"));
@@ -144,6 +156,7 @@ util_suite(void)
 	UNIT_ADD(s, test_url_encode_reserved);
 	UNIT_ADD(s, test_base64_round_trip);
 	UNIT_ADD(s, test_base64_rejects_garbage);
+	UNIT_ADD(s, test_sha256_of_two_parts);
 	UNIT_ADD(s, test_streq_ct);
 	UNIT_ADD(s, test_log_level_parse);
 	return s;
