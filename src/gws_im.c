@@ -37,6 +37,7 @@ struct im_sess {
 	int announced; /* the desktop has heard of the session */
 	char *reason;  /* upstream failure text, for the Completed notification */
 	char *reason_code;
+	char *sender_phone; /* $sender_phone: remote_uri through the rules, made once */
 };
 
 enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
@@ -105,6 +106,7 @@ im_sess_free(struct im_sess *is)
 	xlate_unref(is->rules);
 	free(is->reason);
 	free(is->reason_code);
+	free(is->sender_phone);
 	free(is);
 }
 
@@ -329,6 +331,23 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 	json_doc_free(ud);
 }
 
+/* The remote party's phone number through the session's rules ($sender_phone);
+ * the address and the rules never change during a session, so made once. */
+static const char *
+im_sender_phone(struct session *s)
+{
+	struct im_sess *is = s->data;
+	struct xlate_party party;
+
+	if (is->sender_phone == NULL && s->remote_uri != NULL) {
+		xlate_sip_to_party(is->rules, s->remote_uri, &party);
+		is->sender_phone = party.phoneNumber;
+		party.phoneNumber = NULL;
+		xlate_party_free(&party);
+	}
+	return is->sender_phone;
+}
+
 /* Publish a message notification (NewMessage; a failed delivery per the rules). */
 static void
 im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, const char *text,
@@ -338,17 +357,14 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	struct xlate_session xs;
 	const char *remote;
 	char *notice = NULL;
-	struct xlate_party party = { 0 };
 	struct buf b;
 
 	im_view(a, s, &xs, &remote, NULL);
 	if (ch != NULL) {
 		xs.var[XV_SENDER] =
 		    ch->direction && strcmp(ch->direction, "Incoming") == 0 ? s->remote_uri : NULL;
-		if (xs.var[XV_SENDER] != NULL) { /* $sender_phone, through the session's rules */
-			xlate_sip_to_party(is->rules, xs.var[XV_SENDER], &party);
-			xs.var[XV_SENDER_PHONE] = party.phoneNumber;
-		}
+		if (xs.var[XV_SENDER] != NULL)
+			xs.var[XV_SENDER_PHONE] = im_sender_phone(s);
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
 		xs.var[XV_TIMESTAMP] = ch->timestamp;
@@ -356,17 +372,14 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 			xs.var[XV_REASON] = ch->reason_message;
 	}
 	xs.var[XV_TEXT] = text;
-	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL) {
-		xlate_party_free(&party);
+	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
 		return;
-	}
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
 	record_notify(a->name, b.data);
 	buf_free(&b);
 	free(notice);
-	xlate_party_free(&party);
 }
 
 /* Move a session to a new state; Completed ends it. */

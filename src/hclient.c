@@ -394,6 +394,16 @@ hc_req_timeout(evutil_socket_t fd, short what, void *arg)
 		hc_deliver(r, HCLIENT_ERR_TIMEOUT, "no response in time", NULL);
 }
 
+/* Append "name: value" and CRLF. */
+static void
+hc_header(struct buf *w, const char *name, const char *value)
+{
+	buf_addstr(w, name);
+	buf_addstr(w, ": ");
+	buf_addstr(w, value);
+	buf_addstr(w, "\r\n");
+}
+
 /* Serialize the request line, headers and body. */
 static void
 hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, const char *const *hdrs,
@@ -403,17 +413,28 @@ hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, cons
 	int v6 = strchr(r->url.host, ':') != NULL;
 	int defport = r->url.port == (r->url.tls ? 443 : 80);
 
-	buf_printf(w, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, r->url.path, v6 ? "[" : "",
-	    r->url.host, v6 ? "]" : "");
-	if (!defport)
-		buf_printf(w, ":%d", r->url.port);
+	buf_reserve(w, 256 + len);
+	buf_addstr(w, method);
+	buf_addch(w, ' ');
+	buf_addstr(w, r->url.path);
+	buf_addstr(w, v6 ? " HTTP/1.1\r\nHost: [" : " HTTP/1.1\r\nHost: ");
+	buf_addstr(w, r->url.host);
+	if (v6)
+		buf_addch(w, ']');
+	if (!defport) {
+		buf_addch(w, ':');
+		buf_addint(w, r->url.port);
+	}
 	buf_addstr(w, "\r\n");
 	if (hc->user_agent != NULL)
-		buf_printf(w, "User-Agent: %s\r\n", hc->user_agent);
+		hc_header(w, "User-Agent", hc->user_agent);
 	for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL && hdrs[i + 1] != NULL; i += 2)
-		buf_printf(w, "%s: %s\r\n", hdrs[i], hdrs[i + 1]);
-	if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
-		buf_printf(w, "Content-Length: %zu\r\n", len);
+		hc_header(w, hdrs[i], hdrs[i + 1]);
+	if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+		buf_addstr(w, "Content-Length: ");
+		buf_addint(w, (long long)len);
+		buf_addstr(w, "\r\n");
+	}
 	buf_addstr(w, "\r\n");
 	if (body != NULL)
 		buf_add(w, body, len);

@@ -310,6 +310,46 @@ httpd_free_body(const void *data, size_t len, void *arg)
 	free(arg != NULL ? arg : (void *)data);
 }
 
+/* Append "name: value" and CRLF. */
+static void
+httpd_header(struct buf *h, const char *name, const char *value)
+{
+	buf_addstr(h, name);
+	buf_addstr(h, ": ");
+	buf_addstr(h, value);
+	buf_addstr(h, "\r\n");
+}
+
+/* Write the status line and headers of a response in one piece. */
+static void
+httpd_write_head(
+    struct http_conn *c, struct http_req *r, int status, const char *ctype, size_t bodylen)
+{
+	struct buf h;
+
+	buf_init(&h);
+	buf_reserve(&h, 256);
+	buf_addstr(&h, "HTTP/1.1 ");
+	buf_addint(&h, status);
+	buf_addch(&h, ' ');
+	buf_addstr(&h, http_status_text(status));
+	buf_addstr(&h, "\r\n");
+	if (ctype != NULL && (bodylen > 0 || status != 204))
+		httpd_header(&h, "Content-Type", ctype);
+	if (status != 204 && status != 304) {
+		buf_addstr(&h, "Content-Length: ");
+		buf_addint(&h, (long long)bodylen);
+		buf_addstr(&h, "\r\n");
+	}
+	for (size_t i = 0; r != NULL && i < r->nresp_headers; i++)
+		httpd_header(&h, r->resp_headers[i].name, r->resp_headers[i].value);
+	if (c->close_after)
+		buf_addstr(&h, "Connection: close\r\n");
+	buf_addstr(&h, "\r\n");
+	evbuffer_add(bufferevent_get_output(c->bev), h.data, h.len);
+	buf_free(&h);
+}
+
 /* Queue a complete response head and body on the connection. */
 static void
 httpd_conn_write_response(
@@ -320,17 +360,7 @@ httpd_conn_write_response(
 	char *data;
 	size_t len;
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-	if (ctype != NULL && (body->len > 0 || status != 204))
-		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-	if (status != 204 && status != 304)
-		evbuffer_add_printf(out, "Content-Length: %zu\r\n", body->len);
-	for (size_t i = 0; r != NULL && i < r->nresp_headers; i++)
-		evbuffer_add_printf(
-		    out, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
-	if (c->close_after)
-		evbuffer_add(out, "Connection: close\r\n", 19);
-	evbuffer_add(out, "\r\n", 2);
+	httpd_write_head(c, r, status, ctype, body->len);
 	if (head || body->len == 0) {
 		buf_free(body);
 		return;

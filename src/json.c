@@ -693,7 +693,7 @@ void
 jw_int(struct jw *w, long long v)
 {
 	jw_sep(w);
-	buf_printf(w->b, "%lld", v);
+	buf_addint(w->b, v);
 }
 
 void

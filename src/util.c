@@ -176,23 +176,46 @@ buf_addch(struct buf *b, char c)
 	b->data[b->len] = '\0';
 }
 
-/* Append formatted text. */
+/* Append formatted text: one pass when it fits the room already there. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
+	buf_reserve(b, 64);
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+/* Append a decimal integer (no printf on hot paths). */
+void
+buf_addint(struct buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* Take the buffer's memory (never NULL); the buffer is left empty. */
@@ -209,21 +232,47 @@ buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
+/*
+ * Random bytes from a pool refilled from OpenSSL's CSPRNG 1 KiB at a time:
+ * one RAND_bytes call per 1 KiB instead of one per identifier (each call
+ * costs a getpid and thousands of instructions). The process never forks,
+ * so the pool is never shared; bytes handed out are wiped from it.
+ */
+void
+util_random_bytes(void *out, size_t len)
+{
+	static unsigned char pool[1024];
+	static size_t avail;
+	unsigned char *o = out;
+	size_t n;
+
+	while (len > 0) {
+		if (avail == 0) {
+			if (RAND_bytes(pool, sizeof pool) != 1)
+				abort();
+			avail = sizeof pool;
+		}
+		n = len < avail ? len : avail;
+		memcpy(o, pool + avail - n, n);
+		OPENSSL_cleanse(pool + avail - n, n);
+		avail -= n;
+		o += n;
+		len -= n;
+	}
+}
+
 /* len random characters from alphabet, without modulo bias. */
 void
 util_random_id(char *out, size_t len, const char *alphabet)
 {
 	size_t n = strlen(alphabet), i = 0;
 	unsigned limit = 256 - (256 % n);
-	unsigned char rnd[64];
+	unsigned char c;
 
 	while (i < len) {
-		if (RAND_bytes(rnd, sizeof rnd) != 1)
-			abort();
-		for (size_t j = 0; j < sizeof rnd && i < len; j++) {
-			if (rnd[j] < limit)
-				out[i++] = alphabet[rnd[j] % n];
-		}
+		util_random_bytes(&c, 1);
+		if (c < limit)
+			out[i++] = alphabet[c % n];
 	}
 	out[len] = '\0';
 }
@@ -252,16 +301,19 @@ util_wall_ms(void)
 void
 util_sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static EVP_MD *md; /* fetched once: an implicit fetch per call is slow */
+	static EVP_MD_CTX *ctx;
 
-	if (ctx == NULL)
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		abort();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
+		abort();
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1)
+		abort();
 	EVP_DigestUpdate(ctx, a, alen);
 	if (b != NULL)
 		EVP_DigestUpdate(ctx, b, blen);
 	EVP_DigestFinal_ex(ctx, out, NULL);
-	EVP_MD_CTX_free(ctx);
 }
 
 /* Compare two secrets without an early exit on the first difference. */

@@ -35,8 +35,11 @@ void buf_add(struct buf *, const void *, size_t);
 void buf_addstr(struct buf *, const char *);
 void buf_addch(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
+void buf_addint(struct buf *, long long);
 char *buf_detach(struct buf *, size_t *);
 
+/* len bytes from the CSPRNG (buffered; aborts if it fails). */
+void util_random_bytes(void *, size_t);
 /* Fill out with len random characters from alphabet (CSPRNG), NUL-terminated. */
 void util_random_id(char *out, size_t len, const char *alphabet);
 #define UTIL_ALNUM_UPPER "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

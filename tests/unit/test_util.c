@@ -22,6 +22,55 @@ START_TEST(test_buf_grows_and_terminates)
 }
 END_TEST
 
+START_TEST(test_buf_printf_longer_than_room)
+{
+	struct buf b;
+	char big[300];
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	buf_init(&b);
+	buf_addstr(&b, "ab");
+	buf_printf(&b, "[%s]%d", big, 7); /* past the first guess of room: second pass */
+	ck_assert_uint_eq(b.len, 2 + 1 + 299 + 1 + 1);
+	ck_assert_uint_eq(strlen(b.data), b.len);
+	ck_assert(strncmp(b.data, "ab[xx", 5) == 0);
+	ck_assert_str_eq(b.data + b.len - 3, "x]7");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_buf_addint_extremes)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addint(&b, 0);
+	buf_addch(&b, ' ');
+	buf_addint(&b, -42);
+	buf_addch(&b, ' ');
+	buf_addint(&b, 9223372036854775807LL);
+	buf_addch(&b, ' ');
+	buf_addint(&b, -9223372036854775807LL - 1);
+	ck_assert_str_eq(b.data, "0 -42 9223372036854775807 -9223372036854775808");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_random_bytes_pool_never_repeats)
+{
+	/* More than two pool refills; 16-byte draws must all differ. */
+	enum { N = 300 };
+	static unsigned char v[N][16];
+
+	for (int i = 0; i < N; i++)
+		util_random_bytes(v[i], sizeof v[i]);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N; j++)
+			ck_assert(memcmp(v[i], v[j], sizeof v[i]) != 0);
+}
+END_TEST
+
 START_TEST(test_buf_detach_empty_is_string)
 {
 	struct buf b;
@@ -120,6 +169,8 @@ START_TEST(test_sha256_of_two_parts)
 	ck_assert(memcmp(one, abc, sizeof abc) == 0);
 	util_sha256("a", 1, "bc", 2, two);
 	ck_assert(memcmp(one, two, sizeof one) == 0);
+	util_sha256("abc", 3, NULL, 0, two); /* the reused context starts afresh */
+	ck_assert(memcmp(one, two, sizeof one) == 0);
 }
 END_TEST
 
@@ -150,6 +201,9 @@ util_suite(void)
 
 	UNIT_ADD(s, test_buf_grows_and_terminates);
 	UNIT_ADD(s, test_buf_detach_empty_is_string);
+	UNIT_ADD(s, test_buf_printf_longer_than_room);
+	UNIT_ADD(s, test_buf_addint_extremes);
+	UNIT_ADD(s, test_random_bytes_pool_never_repeats);
 	UNIT_ADD(s, test_random_id_alphabet_and_uniqueness);
 	UNIT_ADD(s, test_url_decode_plus_and_percent);
 	UNIT_ADD(s, test_url_decode_keeps_plus_without_flag);
