@@ -7,7 +7,9 @@
 // Environment: BENCH_SECONDS (wrk run length, 5), BENCH_ROUNDS (3), BENCH_CONNS ("16,64,256"),
 // BENCH_FAN ("100,1000"), BENCH_RATES ("100,1000" messages/s; the
 // first at every N, the others only at the largest N), BENCH_FAN_SECONDS (10),
-// BENCH_SCALE ("1000,9000"), BENCH_DIR (work directory).
+// BENCH_SCALE ("1000,9000"), BENCH_DIR (work directory), BENCH_PERF=DIR
+// (perf record ucgw during (b)), BENCH_STRACE=DIR (strace -c ucgw during (b)),
+// BENCH_CALLGRIND=DIR (ucgw under callgrind; counts for each (b) window).
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -64,7 +66,18 @@ function gwArgs(simPort, extra = []) {
   return ['-o', 'listen=["http://127.0.0.1:0"]', '-o', `upstream.discovery_url=http://127.0.0.1:${simPort}/`,
     '-o', 'log.level=warn', ...extra];
 }
-function startGw(simPort, extra = []) { return lib.start(UCGW, gwArgs(simPort, extra)).then(started); }
+// BENCH_CALLGRIND=DIR runs ucgw under callgrind for (b); its counters cover
+// each measurement window only (zeroed at the start, dumped at the end).
+function gwWrap(args) {
+  const d = process.env.BENCH_CALLGRIND;
+  if (!d) return [UCGW, args];
+  fs.mkdirSync(d, { recursive: true });
+  return ['valgrind', ['--tool=callgrind', `--callgrind-out-file=${path.join(d, 'callgrind.out.%p')}`, UCGW, ...args]];
+}
+function startGw(simPort, extra = []) {
+  const [bin, args] = gwWrap(gwArgs(simPort, extra));
+  return lib.start(bin, args).then(started);
+}
 
 // nginx with proxy_pass and upstream keep-alive in front of ucwa-sim.
 async function startNginx(simPort) {
@@ -244,6 +257,17 @@ async function signInWithCometd(gwPort, from, to, onMsg, par = 32) {
 // (flat profile; read it with perf report -i DIR/<name>.data --sort sym).
 function perfStart(pid, name) {
   const d = process.env.BENCH_PERF;
+  const st = process.env.BENCH_STRACE;
+  if (process.env.BENCH_CALLGRIND) {
+    spawnSync('callgrind_control', ['-z', String(pid)]);
+    notes.push(`callgrind profile of ucgw (window ${name}): ${process.env.BENCH_CALLGRIND}`);
+    return { callgrind: pid };
+  }
+  if (st) {
+    fs.mkdirSync(st, { recursive: true });
+    notes.push(`syscall counts of ucgw: ${path.join(st, `${name}.txt`)}`);
+    return spawn('strace', ['-c', '-o', path.join(st, `${name}.txt`), '-p', String(pid)], { stdio: 'ignore' });
+  }
   if (!d) return null;
   fs.mkdirSync(d, { recursive: true });
   const p = spawn('perf', ['record', '-F', '1999', '-g', '-o', path.join(d, `${name}.data`), '-p', String(pid)],
@@ -253,6 +277,10 @@ function perfStart(pid, name) {
 }
 function perfStop(p) {
   if (!p) return Promise.resolve();
+  if (p.callgrind) {
+    spawnSync('callgrind_control', ['-d', String(p.callgrind)]);
+    return Promise.resolve();
+  }
   return new Promise((res) => { p.once('exit', res); p.kill('SIGINT'); });
 }
 
@@ -286,7 +314,7 @@ async function scenarioB(sim) {
       const total = RATE * FAN_SECS;
       say(`(b) N=${N}: ${RATE} messages/s from the remote for ${FAN_SECS} s`);
       const perf = perfStart(gw.pid, `b-${N}-${RATE}`);
-      const cpu0 = lib.cpuUs(gw.pid);
+      const cpu0 = lib.cpuSplitUs(gw.pid);
       const t0 = Date.now();
       let fails = 0;
       const inflight = [];
@@ -304,16 +332,18 @@ async function scenarioB(sim) {
       await Promise.all(inflight);
       const achieved = total / ((Date.now() - t0) / 1000);
       await lib.waitFor(() => sent.size === 0, 5000, 'deliveries').catch(() => {});
-      const cpu1 = lib.cpuUs(gw.pid);
+      const cpu1 = lib.cpuSplitUs(gw.pid);
       await perfStop(perf);
       const got = lat.length;
       lat.sort((x, y) => x - y);
-      const per = got ? (cpu1 - cpu0) / got : NaN;
+      const user = cpu1.user - cpu0.user, sys = cpu1.sys - cpu0.sys;
+      const per = got ? (user + sys) / got : NaN;
       const ok = lib.pct(lat, 0.99) <= 5 && per <= 10;
       const target = N === 100 && RATE === 100 ? `; target ${ok ? 'met' : 'MISSED'}` : '';
       rows.push({ scn: 'b', what: `fan-out N=${N}, ${RATE} msg/s (${achieved.toFixed(0)} achieved), ${FAN_SECS} s`, conns: String(N),
         rps: `${got}/${total}`, p50: fmt(lib.pct(lat, 0.5)), p99: fmt(lib.pct(lat, 0.99)),
-        extra: `ucgw CPU ${fmt(per, 1)} µs/notification (${((cpu1 - cpu0) / 1000).toFixed(0)} ms in all)` +
+        extra: `ucgw CPU ${fmt(per, 1)} µs/notification (${((user + sys) / 1000).toFixed(0)} ms in all: ` +
+          `user ${(user / 1000).toFixed(0)}, kernel ${(sys / 1000).toFixed(0)})` +
           `${fails ? `, ${fails} control errors` : ''}${target}` });
     }
   }

@@ -152,8 +152,17 @@ async function pool(from, to, par, fn) {
 // is parked.
 async function cometd(port, u, onMessage) {
   const agent = new (target(port).tls ? https : http).Agent({ keepAlive: true, maxSockets: 2 });
-  const post = (msgs) => request({ port, method: 'POST', path: '/api/v2/notifications', agent, timeoutMs: 120000,
-    headers: { Authorization: basic(u), 'Content-Type': 'application/json' }, body: JSON.stringify(msgs) });
+  // Like a browser desktop: Basic credentials and the session cookie the gateway set.
+  let cookie = null;
+  const post = async (msgs) => {
+    const headers = { Authorization: basic(u), 'Content-Type': 'application/json' };
+    if (cookie) headers.Cookie = cookie;
+    const r = await request({ port, method: 'POST', path: '/api/v2/notifications', agent, timeoutMs: 120000,
+      headers, body: JSON.stringify(msgs) });
+    const sc = [].concat(r.headers['set-cookie'] || []).map((c) => /^(JSESSIONID=[^;]*)/.exec(c)).find(Boolean);
+    if (sc) cookie = sc[1];
+    return r;
+  };
   const hs = await post([{ id: '1', channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
   if (!hs.json || !hs.json[0].successful) throw new Error(`handshake ${u.user}: ${hs.status} ${hs.body}`);
   const clientId = hs.json[0].clientId;
@@ -186,10 +195,15 @@ async function cometd(port, u, onMessage) {
 }
 
 // /proc/<pid>/stat utime+stime in µs, and VmRSS in KiB.
-function cpuUs(pid) {
+function cpuSplitUs(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const a = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(a[11]) + Number(a[12])) * 1e6 / 100; // CLK_TCK is 100 on Linux
+  // utime and stime; CLK_TCK is 100 on Linux
+  return { user: Number(a[11]) * 1e6 / 100, sys: Number(a[12]) * 1e6 / 100 };
+}
+function cpuUs(pid) {
+  const c = cpuSplitUs(pid);
+  return c.user + c.sys;
 }
 function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -201,4 +215,4 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-module.exports = { start, stop, request, loadUser, basic, REMOTE, gws, login, waitFor, talk, pool, cometd, cpuUs, rssKiB, pct };
+module.exports = { start, stop, request, loadUser, basic, REMOTE, gws, login, waitFor, talk, pool, cometd, cpuUs, cpuSplitUs, rssKiB, pct };
