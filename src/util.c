@@ -267,14 +267,19 @@ util_random_id(char *out, size_t len, const char *alphabet)
 {
 	size_t n = strlen(alphabet), i = 0;
 	unsigned limit = 256 - (256 % n);
-	unsigned char c;
+	unsigned char rnd[64];
 
 	while (i < len) {
-		util_random_bytes(&c, 1);
-		if (c < limit)
-			out[i++] = alphabet[c % n];
+		size_t want = len - i < sizeof rnd ? len - i : sizeof rnd;
+
+		util_random_bytes(rnd, want);
+		for (size_t j = 0; j < want; j++) {
+			if (rnd[j] < limit)
+				out[i++] = alphabet[rnd[j] % n];
+		}
 	}
 	out[len] = '\0';
+	OPENSSL_cleanse(rnd, sizeof rnd);
 }
 
 /* Milliseconds on the monotonic clock. */
