@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "bev.h"
 #include "hclient.h"
 #include "log.h"
 #include "tls.h"
@@ -807,6 +808,7 @@ hc_dispatch(struct hclient_req *r)
 	struct hclient *hc = r->owner->hc;
 	struct hc_conn *c, *next;
 	char *cause = NULL;
+	int reuse;
 
 	for (c = TAILQ_FIRST(&hc->idle); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, idle_entry);
@@ -818,7 +820,7 @@ hc_dispatch(struct hclient_req *r)
 			hc_conn_kill(c); /* closed by the peer: the request never saw it */
 		}
 	}
-	if (c != NULL) {
+	if ((reuse = c != NULL)) {
 		evtimer_del(c->timer);
 		hc_idle_del(c);
 	} else if ((c = hc_conn_new(hc, r, &cause)) == NULL) {
@@ -835,5 +837,13 @@ hc_dispatch(struct hclient_req *r)
 	c->req = r;
 	r->conn = c;
 	c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev)) + r->wire.len;
+	if (!reuse || c->tls || c->out_mark != r->wire.len) {
+		bufferevent_write(c->bev, r->wire.data, r->wire.len);
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	/* An idle plain connection: the request leaves now, in one writev. */
+	bev_hold_writes(c->bev);
 	bufferevent_write(c->bev, r->wire.data, r->wire.len);
+	bev_write_now(c->bev);
 }

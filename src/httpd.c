@@ -23,6 +23,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "bev.h"
 #include "h2.h"
 #include "httpd_int.h"
 #include "log.h"
@@ -64,6 +65,8 @@ struct http_conn {
 	int continued;			  /* 100 Continue considered for this request */
 	struct ev_token_bucket_cfg *rate; /* output rate limit, or NULL */
 	size_t rate_slice;		  /* bytes per tick when rate-limited */
+	int on_sent;			  /* on the httpd's sent list */
+	TAILQ_ENTRY(http_conn) sent_entry;
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -81,6 +84,8 @@ struct httpd {
 	unsigned nconns;
 	uint64_t next_id;
 	struct event *reaper;
+	TAILQ_HEAD(, http_conn) sent; /* replies written at once: drained step due */
+	struct event *sent_ev;
 	int draining;
 	struct event *drain_timer;
 	void (*drain_done)(void *);
@@ -90,6 +95,7 @@ struct httpd {
 static void httpd_conn_close(struct http_conn *);
 static void httpd_conn_process(struct http_conn *);
 static void httpd_conn_start_h2(struct http_conn *);
+static void httpd_sent(evutil_socket_t, short, void *);
 
 /* The reason phrase for a status code. */
 const char *
@@ -187,6 +193,8 @@ httpd_create(
 	TAILQ_INIT(&h->conns);
 	TAILQ_INIT(&h->dead);
 	h->reaper = event_new(base, -1, 0, httpd_reap, h);
+	TAILQ_INIT(&h->sent);
+	h->sent_ev = event_new(base, -1, 0, httpd_sent, h);
 	return h;
 }
 
@@ -297,6 +305,10 @@ httpd_conn_close(struct http_conn *c)
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	event_del(c->deadline);
+	if (c->on_sent) {
+		TAILQ_REMOVE(&h->sent, c, sent_entry);
+		c->on_sent = 0;
+	}
 	TAILQ_REMOVE(&h->conns, c, entry);
 	TAILQ_INSERT_TAIL(&h->dead, c, entry);
 	h->nconns--;
@@ -464,8 +476,10 @@ httpd_conn_expect(struct http_conn *c)
 		return;
 	c->continued = 1;
 	e = hparse_header(hparse_msg(c->parser), "expect");
-	if (e != NULL && strcasecmp(e, "100-continue") == 0)
+	if (e != NULL && strcasecmp(e, "100-continue") == 0) {
 		evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		bufferevent_enable(c->bev, EV_WRITE); /* held since a reply written at once */
+	}
 }
 
 /* Feed buffered input to the parser while the connection is reading. */
@@ -562,6 +576,39 @@ httpd_conn_readcb(struct bufferevent *bev, void *arg)
 		httpd_conn_process(c);
 }
 
+/* An HTTP/1.1 reply has left: close, or get ready for the next request. */
+static void
+httpd_conn_drained(struct http_conn *c)
+{
+	if (c->state != HTTP_CONN_WRITING ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return;
+	if (c->close_after) {
+		httpd_conn_close(c);
+		return;
+	}
+	hparse_reset(c->parser);
+	c->continued = 0;
+	httpd_conn_set_state(c, HTTP_CONN_READING);
+	httpd_conn_timers(c);
+	bufferevent_enable(c->bev, EV_READ);
+	httpd_conn_process(c);
+}
+
+/* Replies written at once: their drained step, outside the handlers' call chains. */
+static void
+httpd_sent(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+	struct http_conn *c;
+
+	while ((c = TAILQ_FIRST(&h->sent)) != NULL) {
+		TAILQ_REMOVE(&h->sent, c, sent_entry);
+		c->on_sent = 0;
+		httpd_conn_drained(c);
+	}
+}
+
 /* Output drained: close, or get ready for the next request. */
 static void
 httpd_conn_writecb(struct bufferevent *bev, void *arg)
@@ -576,18 +623,7 @@ httpd_conn_writecb(struct bufferevent *bev, void *arg)
 			httpd_conn_close(c);
 		return;
 	}
-	if (c->state != HTTP_CONN_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-		return;
-	if (c->close_after) {
-		httpd_conn_close(c);
-		return;
-	}
-	hparse_reset(c->parser);
-	c->continued = 0;
-	httpd_conn_set_state(c, HTTP_CONN_READING);
-	httpd_conn_timers(c);
-	bufferevent_enable(c->bev, EV_READ);
-	httpd_conn_process(c);
+	httpd_conn_drained(c);
 }
 
 /* EOF, error or timeout on the connection. */
@@ -813,6 +849,7 @@ httpd_free(struct httpd *h)
 	if (h->drain_timer != NULL)
 		event_free(h->drain_timer);
 	event_free(h->reaper);
+	event_free(h->sent_ev);
 	free(h);
 }
 
@@ -968,11 +1005,24 @@ http_req_reply(struct http_req *r, int status, const char *ctype, const char *bo
 	http_req_reply_buf(r, status, ctype, &b);
 }
 
+/*
+ * Whether a reply may be written straight to the socket: plain TCP, no rate
+ * limit, nothing queued ahead, and the connection stays open after it (a
+ * close is left to the write callback, outside the handler's call chain).
+ */
+static int
+httpd_conn_can_write_now(struct http_conn *c)
+{
+	return !c->tls && c->rate == NULL && !c->close_after &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
 /* Answer, taking over body; the request is freed. */
 void
 http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf *body)
 {
 	struct http_conn *c = r->conn;
+	int now;
 
 	if (r->stream_id != 0) {
 		log_debug("conn %llu: stream %u: %s %s -> %d", (unsigned long long)c->id,
@@ -983,11 +1033,20 @@ http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf
 	if (r->close_after || c->httpd->draining)
 		c->close_after = 1;
 	log_debug("conn %llu: %s %s -> %d", (unsigned long long)c->id, r->method, r->path, status);
+	now = httpd_conn_can_write_now(c);
+	if (now)
+		bev_hold_writes(c->bev);
 	httpd_conn_write_response(c, r, status, ctype, body);
 	c->req = NULL;
 	httpd_req_free(r);
 	httpd_conn_set_state(c, HTTP_CONN_WRITING);
-	bufferevent_enable(c->bev, EV_WRITE);
+	if (!now)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else if (bev_write_now(c->bev) == 0 && !c->on_sent) { /* drained step later this turn */
+		TAILQ_INSERT_TAIL(&c->httpd->sent, c, sent_entry);
+		c->on_sent = 1;
+		event_active(c->httpd->sent_ev, 0, 0);
+	}
 }
 
 /* Abortive close: SO_LINGER 0 makes the close send a TCP reset. */

@@ -156,6 +156,24 @@ test('Expect: 100-continue gets an interim answer before the body is sent', asyn
   }
 });
 
+test('Expect: 100-continue on a kept-alive connection, after a reply written at once', async () => {
+  const p = await h.start('ucgw', port0);
+  try {
+    const raw = await h.rawConnect(p.port);
+    raw.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await raw.until(/"status":"ok"/);
+    raw.write('POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    await raw.until(/HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    raw.write('hello');
+    await raw.until(/HTTP\/1\.1 405 /);
+    const statuses = [...raw.data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '100', '405']);
+    raw.end();
+  } finally {
+    assert.equal((await p.stop()).code, 0);
+  }
+});
+
 test('a request that never completes is answered 408 after the header timeout', async () => {
   const p = await h.start('ucgw', [...port0, '-o', 'limits.header_timeout_ms=200']);
   try {
