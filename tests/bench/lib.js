@@ -201,9 +201,15 @@ function cpuSplitUs(pid) {
   // utime and stime; CLK_TCK is 100 on Linux
   return { user: Number(a[11]) * 1e6 / 100, sys: Number(a[12]) * 1e6 / 100 };
 }
+// CPU time of a process in µs: the scheduler's exact runtime (schedstat, ns)
+// where the kernel has it; else utime + stime, which are sampled per tick.
 function cpuUs(pid) {
-  const c = cpuSplitUs(pid);
-  return c.user + c.sys;
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    const c = cpuSplitUs(pid);
+    return c.user + c.sys;
+  }
 }
 function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
