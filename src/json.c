@@ -144,32 +144,47 @@ json_parser_next_nl(const struct json_parser *p, size_t off)
 	return nl != NULL ? (size_t)(nl - p->text) : p->len;
 }
 
-/* Advance the scan position to off, counting the newlines passed. */
+/* Count the lines of the newlines before off (at least one is there). */
 static void
-json_parser_advance(struct json_parser *p, size_t off)
+json_parser_newlines(struct json_parser *p, size_t off)
 {
-	if (off > p->len)
-		off = p->len;
-	if (off <= p->scan)
-		return;
 	while (p->nl < off) {
 		p->line++;
 		p->cpos = p->nl + 1;
 		p->col = 1;
 		p->nl = json_parser_next_nl(p, p->nl + 1);
 	}
+}
+
+/* Advance the scan position to off, counting the newlines passed. */
+static inline void
+json_parser_advance(struct json_parser *p, size_t off)
+{
+	if (off > p->len)
+		off = p->len;
+	if (off <= p->scan)
+		return;
+	if (p->nl < off)
+		json_parser_newlines(p, off);
 	p->scan = off;
 }
 
 /* Column of the scan position: characters (not UTF-8 continuation bytes)
- * since the last column computed on this line. */
+ * since the last column computed on this line, eight at a time while ASCII. */
 static unsigned
 json_parser_col(struct json_parser *p)
 {
 	const unsigned char *t = (const unsigned char *)p->text;
 	unsigned col = p->col;
+	size_t i = p->cpos;
+	uint64_t w;
 
-	for (size_t i = p->cpos; i < p->scan; i++)
+	for (; i + 8 <= p->scan; i += 8, col += 8) {
+		memcpy(&w, t + i, 8);
+		if ((w & 0x8080808080808080ull) != 0)
+			break;
+	}
+	for (; i < p->scan; i++)
 		col += (t[i] & 0xc0) != 0x80;
 	p->cpos = p->scan;
 	p->col = col;
@@ -198,17 +213,25 @@ json_parser_skip_comment(struct json_parser *p)
 	return 0;
 }
 
+/* Bytes between tokens: white space and separators. */
+static const unsigned char json_skip[256] = {
+	[' '] = 1,
+	['\t'] = 1,
+	['\r'] = 1,
+	['\n'] = 1,
+	[','] = 1,
+	[':'] = 1,
+};
+
 /* Move past white space, separators and comments to the next token. */
 static void
 json_parser_locate(struct json_parser *p, unsigned *line, unsigned *col)
 {
-	const char *t = p->text;
+	const unsigned char *t = (const unsigned char *)p->text;
 	size_t i = p->scan;
 
 	for (;;) {
-		while (i < p->len &&
-		    (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n' || t[i] == ',' ||
-			t[i] == ':'))
+		while (i < p->len && json_skip[t[i]])
 			i++;
 		json_parser_advance(p, i);
 		if (!json_parser_skip_comment(p))
