@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "xlate.h"
@@ -1251,6 +1252,7 @@ struct xlate_rules *
 xlate_load(const char *file, char **problems)
 {
 	struct xlate_rules *r;
+	struct stat st;
 	struct buf b;
 	char chunk[8192];
 	size_t n;
@@ -1264,6 +1266,8 @@ xlate_load(const char *file, char **problems)
 		return NULL;
 	}
 	buf_init(&b);
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size <= XLATE_MAX_FILE)
+		buf_reserve(&b, (size_t)st.st_size); /* one allocation, no copy as it grows */
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= XLATE_MAX_FILE)
 		buf_add(&b, chunk, n);
 	if (ferror(f)) {
