@@ -188,21 +188,17 @@ config_has_https(const struct config *c)
 	return 0;
 }
 
-/* The translation file (if set) loads without a problem. */
+/* The translation rules (the file, or the built-in ones) load without a
+ * problem; the configuration keeps them, so that applying it reads no file. */
 static void
-config_validate_translate(const struct config *c, struct buf *problems)
+config_validate_translate(struct config *c, struct buf *problems)
 {
-	struct xlate_rules *r;
 	char *p;
 
-	if (c->translate_file == NULL)
-		return;
-	if ((r = xlate_load(c->translate_file, &p)) == NULL) {
+	if ((c->translate_rules = xlate_load(c->translate_file, &p)) == NULL) {
 		buf_addstr(problems, p);
 		free(p);
-		return;
 	}
-	xlate_unref(r);
 }
 
 /* Recording needs a directory to write to. */
@@ -215,9 +211,9 @@ config_validate_record(const struct config *c, const char *file, struct buf *pro
 
 /* Cross-key checks: https needs a certificate and key that load; the translation file loads. */
 void
-config_validate(const void *cfgp, const char *file, struct buf *problems)
+config_validate(void *cfgp, const char *file, struct buf *problems)
 {
-	const struct config *c = cfgp;
+	struct config *c = cfgp;
 	SSL_CTX *ctx;
 	char *cause;
 
@@ -237,6 +233,16 @@ config_validate(const void *cfgp, const char *file, struct buf *problems)
 		return;
 	}
 	SSL_CTX_free(ctx);
+}
+
+/* Drop the rules config_validate loaded (the current ones keep their own reference). */
+void
+config_release(void *cfgp)
+{
+	struct config *c = cfgp;
+
+	xlate_unref(c->translate_rules);
+	c->translate_rules = NULL;
 }
 
 /* HTTP server limits from the configuration. */

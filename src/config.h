@@ -9,6 +9,8 @@
 #include "conf.h"
 #include "httpd.h"
 
+struct xlate_rules;
+
 struct config {
 	struct conf_strlist listen;
 	char *tls_cert_file;
@@ -62,7 +64,8 @@ struct config {
 	int debug_publish_endpoint;
 
 	/* translation rules (xlate.c) */
-	char *translate_file; /* NULL: the built-in rules */
+	char *translate_file;		     /* NULL: the built-in rules */
+	struct xlate_rules *translate_rules; /* not a key: loaded (once) by config_validate */
 
 	/* recording (record.c) */
 	struct conf_strlist record_agents;
@@ -75,8 +78,11 @@ enum { CONFIG_VERIFIER_STATIC, CONFIG_VERIFIER_UCWA };
 
 extern const struct conf_schema config_schema;
 
-/* Checks across keys (https listeners need a certificate, which must load). */
-void config_validate(const void *cfg, const char *file, struct buf *problems);
+/* Checks across keys (https listeners need a certificate, which must load);
+ * loads the translation rules into cfg->translate_rules. */
+void config_validate(void *cfg, const char *file, struct buf *problems);
+/* Drop what config_validate loaded (the configuration is about to be freed). */
+void config_release(void *cfg);
 /* The HTTP server limits a configuration asks for. */
 void config_httpd_limits(const struct config *, struct httpd_limits *);
 struct ucwa_conf;

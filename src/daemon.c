@@ -101,6 +101,15 @@ daemon_usage(const struct daemon_prog *p, FILE *f)
 	    p->name, p->name, p->summary);
 }
 
+/* Free a configuration and what the program's validate attached to it. */
+static void
+daemon_conf_free(const struct daemon_state *d, void *cfg)
+{
+	if (cfg != NULL && d->prog->release != NULL)
+		d->prog->release(cfg);
+	conf_free(d->prog->schema, cfg);
+}
+
 /* Load and check the configuration; NULL with every problem in *problems. */
 static void *
 daemon_load(const struct daemon_state *d, char **problems)
@@ -117,7 +126,7 @@ daemon_load(const struct daemon_state *d, char **problems)
 		buf_free(&b);
 		return cfg;
 	}
-	conf_free(p->schema, cfg);
+	daemon_conf_free(d, cfg);
 	*problems = buf_detach(&b, NULL);
 	return NULL;
 }
@@ -156,7 +165,7 @@ daemon_reload(struct daemon_state *d)
 	}
 	d->prog->apply(cfg, old);
 	d->cfg = cfg;
-	conf_free(d->prog->schema, old);
+	daemon_conf_free(d, old);
 	log_info("reload done");
 }
 
@@ -292,7 +301,7 @@ daemon_main(const struct daemon_prog *prog, int argc, char **argv)
 		printf("configuration OK\n");
 	else
 		rc = daemon_run(d);
-	conf_free(prog->schema, d->cfg);
+	daemon_conf_free(d, d->cfg);
 	conf_overrides_free(&d->overrides);
 	return rc;
 }

@@ -19,8 +19,11 @@ struct daemon_prog {
 	const char *name;
 	const char *summary; /* one line for -h */
 	const struct conf_schema *schema;
-	/* Checks across keys and files; append "FILE: message" lines to problems. */
-	void (*validate)(const void *cfg, const char *file, struct buf *problems);
+	/* Checks across keys and files; append "FILE: message" lines to problems.
+	 * May attach to cfg what it loaded while checking (release frees it). */
+	void (*validate)(void *cfg, const char *file, struct buf *problems);
+	/* Free what validate attached to cfg, just before cfg itself is freed. */
+	void (*release)(void *cfg);
 	/* Open listeners (announce each with daemon_announce) and start serving. */
 	int (*start)(struct event_base *, const void *cfg, char **cause);
 	/* Use a new configuration (already validated); old is freed afterwards. */

@@ -16,6 +16,7 @@
 #include "json.h"
 
 #define JSON_CHUNK     4096
+#define JSON_CHUNK_MAX (256 * 1024)
 #define JSON_MAX_DEPTH 64
 
 struct json_chunk {
@@ -45,8 +46,11 @@ struct json_parser {
 	yajl_handle h;
 	const char *text;
 	size_t len;
-	size_t scan; /* everything before it has been located */
-	unsigned line, col;
+	size_t scan;   /* lines are counted up to here */
+	unsigned line; /* line of scan */
+	size_t nl;     /* the first newline at or after scan (len if none) */
+	size_t cpos;   /* on scan's line, at or before scan: */
+	unsigned col;  /* the column of cpos */
 	unsigned depth, max_depth;
 	struct json_frame stack[JSON_MAX_DEPTH];
 	const char *abort_msg;
@@ -62,8 +66,13 @@ json_doc_alloc(struct json_doc *d, size_t n)
 
 	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = n > JSON_CHUNK ? n : JSON_CHUNK;
+		/* Each chunk twice the last (up to JSON_CHUNK_MAX): big documents make few. */
+		size_t cap = c == NULL ? JSON_CHUNK : c->cap * 2;
 
+		if (cap > JSON_CHUNK_MAX)
+			cap = JSON_CHUNK_MAX;
+		if (cap < n)
+			cap = n;
 		c = xmalloc(sizeof *c + cap);
 		c->cap = cap;
 		c->used = 0;
@@ -97,6 +106,13 @@ json_doc_new_node(struct json_doc *d, enum json_type t)
 	return j;
 }
 
+/* An empty document: an arena for nodes and strings made by hand. */
+struct json_doc *
+json_doc_new(void)
+{
+	return xcalloc(1, sizeof(struct json_doc));
+}
+
 /* Free a document and every node in it. */
 void
 json_doc_free(struct json_doc *d)
@@ -119,17 +135,60 @@ json_root(const struct json_doc *d)
 	return d->root;
 }
 
-/* Advance the scan position to off, counting lines and columns. */
+/* The offset of the first newline at or after off, or len. */
+static size_t
+json_parser_next_nl(const struct json_parser *p, size_t off)
+{
+	const char *nl = off < p->len ? memchr(p->text + off, '\n', p->len - off) : NULL;
+
+	return nl != NULL ? (size_t)(nl - p->text) : p->len;
+}
+
+/* Count the lines of the newlines before off (at least one is there). */
 static void
+json_parser_newlines(struct json_parser *p, size_t off)
+{
+	while (p->nl < off) {
+		p->line++;
+		p->cpos = p->nl + 1;
+		p->col = 1;
+		p->nl = json_parser_next_nl(p, p->nl + 1);
+	}
+}
+
+/* Advance the scan position to off, counting the newlines passed. */
+static inline void
 json_parser_advance(struct json_parser *p, size_t off)
 {
-	for (; p->scan < off && p->scan < p->len; p->scan++) {
-		if (p->text[p->scan] == '\n') {
-			p->line++;
-			p->col = 1;
-		} else if (((unsigned char)p->text[p->scan] & 0xc0) != 0x80)
-			p->col++;
+	if (off > p->len)
+		off = p->len;
+	if (off <= p->scan)
+		return;
+	if (p->nl < off)
+		json_parser_newlines(p, off);
+	p->scan = off;
+}
+
+/* Column of the scan position: characters (not UTF-8 continuation bytes)
+ * since the last column computed on this line, eight at a time while ASCII. */
+static unsigned
+json_parser_col(struct json_parser *p)
+{
+	const unsigned char *t = (const unsigned char *)p->text;
+	unsigned col = p->col;
+	size_t i = p->cpos;
+	uint64_t w;
+
+	for (; i + 8 <= p->scan; i += 8, col += 8) {
+		memcpy(&w, t + i, 8);
+		if ((w & 0x8080808080808080ull) != 0)
+			break;
 	}
+	for (; i < p->scan; i++)
+		col += (t[i] & 0xc0) != 0x80;
+	p->cpos = p->scan;
+	p->col = col;
+	return col;
 }
 
 /* Skip a comment starting at the scan position, if any; 1 if skipped. */
@@ -154,20 +213,33 @@ json_parser_skip_comment(struct json_parser *p)
 	return 0;
 }
 
+/* Bytes between tokens: white space and separators. */
+static const unsigned char json_skip[256] = {
+	[' '] = 1,
+	['\t'] = 1,
+	['\r'] = 1,
+	['\n'] = 1,
+	[','] = 1,
+	[':'] = 1,
+};
+
 /* Move past white space, separators and comments to the next token. */
 static void
 json_parser_locate(struct json_parser *p, unsigned *line, unsigned *col)
 {
-	while (p->scan < p->len) {
-		char c = p->text[p->scan];
+	const unsigned char *t = (const unsigned char *)p->text;
+	size_t i = p->scan;
 
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':')
-			json_parser_advance(p, p->scan + 1);
-		else if (!json_parser_skip_comment(p))
+	for (;;) {
+		while (i < p->len && json_skip[t[i]])
+			i++;
+		json_parser_advance(p, i);
+		if (!json_parser_skip_comment(p))
 			break;
+		i = p->scan;
 	}
 	*line = p->line;
-	*col = p->col;
+	*col = json_parser_col(p);
 }
 
 /* Make a node for the token yajl just reported, positioned at its start. */
@@ -412,10 +484,11 @@ static void
 json_parser_init(struct json_parser *p, const char *text, size_t len, const struct json_limits *lim)
 {
 	memset(p, 0, sizeof *p);
-	p->doc = xcalloc(1, sizeof *p->doc);
+	p->doc = json_doc_new();
 	p->text = text;
 	p->len = len;
 	p->line = p->col = 1;
+	p->nl = json_parser_next_nl(p, 0);
 	p->max_depth = lim && lim->max_depth ? lim->max_depth : JSON_MAX_DEPTH;
 	if (p->max_depth > JSON_MAX_DEPTH)
 		p->max_depth = JSON_MAX_DEPTH;

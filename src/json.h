@@ -70,7 +70,9 @@ struct json_doc *json_parse(const char *, size_t, const struct json_limits *, st
 struct json *json_root(const struct json_doc *);
 void json_doc_free(struct json_doc *);
 
-/* Nodes added to a document by hand (configuration overrides). */
+/* Nodes added to a document by hand (configuration overrides); an empty
+ * document is an arena for strings that are freed together. */
+struct json_doc *json_doc_new(void);
 struct json *json_doc_new_node(struct json_doc *, enum json_type);
 const char *json_doc_strdup(struct json_doc *, const char *, size_t);
 void json_obj_set(struct json_doc *, struct json *obj, const char *key, struct json *val);

@@ -101,21 +101,13 @@ ucgw_apply(const void *cfgp, const void *old)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
-	struct xlate_rules *rules;
-	char *problems;
 
 	ucgw.cfg = cfg;
 	log_set_level((enum log_level)cfg->log_level);
-	/* Checked by config_validate; a file changed since then keeps the old rules. */
-	if ((rules = xlate_load(cfg->translate_file, &problems)) == NULL) {
-		log_error("translation rules not changed: %s", problems);
-		free(problems);
-	} else {
-		xlate_set_current(rules);
-		xlate_unref(rules);
-		log_info("translation rules from %s",
-		    cfg->translate_file != NULL ? cfg->translate_file : "the built-in default");
-	}
+	/* The rules config_validate loaded and checked: the file is not read again. */
+	xlate_set_current(cfg->translate_rules);
+	log_info("translation rules from %s",
+	    cfg->translate_file != NULL ? cfg->translate_file : "the built-in default");
 	record_configure(cfg);
 	if (ucgw.httpd != NULL) {
 		config_httpd_limits(cfg, &lim);
@@ -194,6 +186,7 @@ static const struct daemon_prog ucgw_prog = {
 	.summary = "ucgw: Genesys Web Services v2 IM API <-> Skype for Business UCWA 2.0 gateway",
 	.schema = &config_schema,
 	.validate = config_validate,
+	.release = config_release,
 	.start = ucgw_start,
 	.apply = ucgw_apply,
 	.drain = ucgw_drain,

@@ -2,7 +2,7 @@
  * xlate.c: the translation rules (conf/translate.json) and the pure
  * functions over them. Loading checks everything and reports every
  * problem as FILE:LINE:COL; a loaded rule set never changes. No I/O other
- * than reading the one file, no event loop.
+ * than reading the one file (a debug line says so), no event loop.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "log.h"
 #include "xlate.h"
 
 #define XLATE_MAX_FILE	  (64u * 1024 * 1024)
@@ -44,9 +46,9 @@ struct rules {
 
 /* Open-addressing hash of strings to directory entry indices. */
 struct dir_entry {
-	char *phone;
-	char *sip;    /* as written */
-	char *sipkey; /* lower-cased */
+	const char *phone;
+	const char *sip;    /* as written */
+	const char *sipkey; /* lower-cased (sip itself when it has no capital) */
 };
 struct dir_hash {
 	size_t *slot; /* entry index + 1; 0 = empty */
@@ -81,6 +83,7 @@ struct xlate_rules {
 	int refs;
 	struct dir_entry *dir;
 	size_t ndir;
+	struct json_doc *dir_strings; /* the arena of every entry's strings */
 	struct dir_hash by_phone, by_sip;
 	struct rules to_sip, to_phone;
 	struct tmpl party[4];
@@ -656,6 +659,13 @@ hash_str(const char *s)
 	return (size_t)h;
 }
 
+/* The key entry e is filed under in a hash by phone or by sip. */
+static const char *
+dir_key(const struct xlate_rules *r, size_t e, int by_sip)
+{
+	return by_sip ? r->dir[e].sipkey : r->dir[e].phone;
+}
+
 /* Find key in h (by phone or by sipkey); index or -1. */
 static long
 dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip)
@@ -667,22 +677,22 @@ dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key,
 
 		if (e == 0)
 			return -1;
-		if (strcmp(by_sip ? r->dir[e - 1].sipkey : r->dir[e - 1].phone, key) == 0)
+		if (strcmp(dir_key(r, e - 1, by_sip), key) == 0)
 			return (long)(e - 1);
 	}
 }
 
-/* Insert entry idx under key; returns the index already there, or -1. */
+/* Insert entry idx under its key, in one probe; returns the index already there, or -1. */
 static long
-dir_insert(struct xlate_rules *r, struct dir_hash *h, const char *key, size_t idx, int by_sip)
+dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_sip)
 {
-	long old = dir_find(r, h, key, by_sip);
+	const char *key = dir_key(r, idx, by_sip);
 	size_t i;
 
-	if (old >= 0)
-		return old;
-	for (i = hash_str(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask)
-		;
+	for (i = hash_str(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask) {
+		if (strcmp(dir_key(r, h->slot[i] - 1, by_sip), key) == 0)
+			return (long)(h->slot[i] - 1);
+	}
 	h->slot[i] = idx + 1;
 	return -1;
 }
@@ -702,17 +712,72 @@ lower_dup(const char *s)
 static void
 dir_free(struct xlate_rules *r)
 {
-	for (size_t i = 0; i < r->ndir; i++) {
-		free(r->dir[i].phone);
-		free(r->dir[i].sip);
-		free(r->dir[i].sipkey);
-	}
+	json_doc_free(r->dir_strings);
 	free(r->dir);
 	free(r->by_phone.slot);
 	free(r->by_sip.slot);
+	r->dir_strings = NULL;
 	r->dir = NULL;
 	r->ndir = 0;
 	r->by_phone.slot = r->by_sip.slot = NULL;
+}
+
+/* Set up an empty directory with room (and hash slots) for n entries. */
+static void
+dir_alloc(struct xlate_rules *r, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap <<= 1;
+	r->by_phone.slot = xcalloc(cap, sizeof(size_t));
+	r->by_sip.slot = xcalloc(cap, sizeof(size_t));
+	r->by_phone.mask = r->by_sip.mask = cap - 1;
+	r->dir = xcalloc(n + 1, sizeof *r->dir);
+	r->dir_strings = json_doc_new();
+}
+
+/* Fill entry e with copies of phone and sip (and the lower-cased key). */
+static void
+dir_set(struct xlate_rules *r, struct dir_entry *e, const char *phone, const char *sip)
+{
+	size_t n = strlen(sip);
+	char *key;
+
+	e->phone = json_doc_strdup(r->dir_strings, phone, strlen(phone));
+	e->sip = json_doc_strdup(r->dir_strings, sip, n);
+	e->sipkey = e->sip;
+	for (size_t i = 0; i < n; i++) {
+		if (isupper((unsigned char)sip[i])) {
+			e->sipkey = key = (char *)json_doc_strdup(r->dir_strings, sip, n);
+			for (; i < n; i++)
+				key[i] = (char)tolower((unsigned char)key[i]);
+			break;
+		}
+	}
+}
+
+/* The members of entry o when it is exactly {"phone": string, "sip": string}
+ * (in either order), so that it needs no key checks; else 0. */
+static int
+dir_plain(const struct json *o, const char **phone, const char **sip)
+{
+	*phone = *sip = NULL;
+	if (o->type != JSON_OBJECT || o->u.obj.n != 2)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		const struct json_member *m = &o->u.obj.m[i];
+
+		if (m->val->type != JSON_STRING)
+			return 0;
+		if (m->keylen == 5 && memcmp(m->key, "phone", 5) == 0 && *phone == NULL)
+			*phone = m->val->u.str.s;
+		else if (m->keylen == 3 && memcmp(m->key, "sip", 3) == 0 && *sip == NULL)
+			*sip = m->val->u.str.s;
+		else
+			return 0;
+	}
+	return 1;
 }
 
 /* Load the directory: [{phone, sip}], no duplicates either way. */
@@ -721,30 +786,25 @@ load_directory(struct load *l, const struct json *arr)
 {
 	static const char *const keys[] = { "phone", "sip", NULL };
 	struct xlate_rules *r = l->r;
-	size_t cap = 16;
 	unsigned(*pos)[2];
 
 	dir_free(r);
 	if (!want(l, arr, JSON_ARRAY, "directory"))
 		return;
-	while (cap < arr->u.arr.n * 2)
-		cap <<= 1;
-	r->by_phone.slot = xcalloc(cap, sizeof(size_t));
-	r->by_sip.slot = xcalloc(cap, sizeof(size_t));
-	r->by_phone.mask = r->by_sip.mask = cap - 1;
-	r->dir = xcalloc(arr->u.arr.n + 1, sizeof *r->dir);
+	dir_alloc(r, arr->u.arr.n);
 	pos = xcalloc(arr->u.arr.n + 1, sizeof *pos);
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i];
 		const char *phone, *sip;
-		struct dir_entry *e = &r->dir[r->ndir];
 		long old;
 
-		if (!want(l, o, JSON_OBJECT, "directory entry"))
-			continue;
-		known_keys(l, o, keys, "directory entry");
-		phone = json_get_str(o, "phone");
-		sip = json_get_str(o, "sip");
+		if (!dir_plain(o, &phone, &sip)) {
+			if (!want(l, o, JSON_OBJECT, "directory entry"))
+				continue;
+			known_keys(l, o, keys, "directory entry");
+			phone = json_get_str(o, "phone");
+			sip = json_get_str(o, "sip");
+		}
 		if (phone == NULL || sip == NULL || *phone == '\0' ||
 		    strncmp(sip, "sip:", 4) != 0) {
 			prob(l, o->line, o->col,
@@ -752,16 +812,14 @@ load_directory(struct load *l, const struct json *arr)
 			    "sip: URI)");
 			continue;
 		}
-		e->phone = xstrdup(phone);
-		e->sip = xstrdup(sip);
-		e->sipkey = lower_dup(sip);
+		dir_set(r, &r->dir[r->ndir], phone, sip);
 		pos[r->ndir][0] = o->line;
 		pos[r->ndir][1] = o->col;
-		if ((old = dir_insert(r, &r->by_phone, e->phone, r->ndir, 0)) >= 0)
+		if ((old = dir_insert(r, &r->by_phone, r->ndir, 0)) >= 0)
 			prob(l, o->line, o->col,
 			    "duplicate directory phone \"%s\" (first at %u:%u)", phone, pos[old][0],
 			    pos[old][1]);
-		if ((old = dir_insert(r, &r->by_sip, e->sipkey, r->ndir, 1)) >= 0)
+		if ((old = dir_insert(r, &r->by_sip, r->ndir, 1)) >= 0)
 			prob(l, o->line, o->col, "duplicate directory sip \"%s\" (first at %u:%u)",
 			    sip, pos[old][0], pos[old][1]);
 		r->ndir++;
@@ -1194,6 +1252,7 @@ struct xlate_rules *
 xlate_load(const char *file, char **problems)
 {
 	struct xlate_rules *r;
+	struct stat st;
 	struct buf b;
 	char chunk[8192];
 	size_t n;
@@ -1207,6 +1266,8 @@ xlate_load(const char *file, char **problems)
 		return NULL;
 	}
 	buf_init(&b);
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size <= XLATE_MAX_FILE)
+		buf_reserve(&b, (size_t)st.st_size); /* one allocation, no copy as it grows */
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= XLATE_MAX_FILE)
 		buf_add(&b, chunk, n);
 	if (ferror(f)) {
@@ -1216,6 +1277,7 @@ xlate_load(const char *file, char **problems)
 		return NULL;
 	}
 	fclose(f);
+	log_debug("translation rules: read %s (%zu bytes)", file, b.len);
 	r = xlate_load_text(file, b.data, b.len, problems);
 	buf_free(&b);
 	return r;

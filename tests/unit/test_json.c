@@ -63,6 +63,133 @@ START_TEST(test_positions_of_keys_and_values)
 }
 END_TEST
 
+START_TEST(test_positions_count_characters_not_bytes)
+{
+	/* UTF-8 characters are one column each; \r is a column; \n starts a line. */
+	const char *text = "{\"\xc3\xa9\": \"\xc3\xbc\", \"k\": [1,\r\n"
+			   "\t\"x\"], \"\xe6\x97\xa5\xe6\x9c\xac\": {\"a\": null}}";
+	struct json_error err;
+	struct json_doc *d = parse(text, 0, &err);
+	struct json *r, *o;
+
+	ck_assert_msg(d != NULL, "%u:%u %s", err.line, err.col, err.msg);
+	r = json_root(d);
+	ck_assert_uint_eq(r->u.obj.m[0].line, 1);
+	ck_assert_uint_eq(r->u.obj.m[0].col, 2);
+	ck_assert_uint_eq(r->u.obj.m[0].val->col, 7);
+	ck_assert_uint_eq(r->u.obj.m[1].col, 12);
+	ck_assert_uint_eq(r->u.obj.m[1].val->line, 1);
+	ck_assert_uint_eq(r->u.obj.m[1].val->col, 17);
+	ck_assert_uint_eq(r->u.obj.m[1].val->u.arr.v[0]->col, 18);
+	ck_assert_uint_eq(r->u.obj.m[1].val->u.arr.v[1]->line, 2);
+	ck_assert_uint_eq(r->u.obj.m[1].val->u.arr.v[1]->col, 2);
+	ck_assert_uint_eq(r->u.obj.m[2].line, 2);
+	ck_assert_uint_eq(r->u.obj.m[2].col, 8);
+	o = r->u.obj.m[2].val;
+	ck_assert_uint_eq(o->col, 14);
+	ck_assert_uint_eq(o->u.obj.m[0].col, 15);
+	ck_assert_uint_eq(o->u.obj.m[0].val->line, 2);
+	ck_assert_uint_eq(o->u.obj.m[0].val->col, 20);
+	json_doc_free(d);
+}
+END_TEST
+
+/* Byte offset of 1-based line and column in text (columns count characters). */
+static size_t
+offset_of(const char *text, unsigned line, unsigned col)
+{
+	size_t i = 0;
+
+	for (unsigned l = 1; l < line; l++)
+		i = (size_t)(strchr(text + i, '\n') - text) + 1;
+	for (unsigned c = 1; c < col; c++) {
+		i++;
+		while (((unsigned char)text[i] & 0xc0) == 0x80)
+			i++;
+	}
+	return i;
+}
+
+/* Check that v (and everything in it) stands where its position says, after *last. */
+static void
+check_positions(const char *text, const struct json *v, size_t *last)
+{
+	static const char first[] = { 'n', 0, 0, 0, '"', '[', '{' };
+	size_t off = offset_of(text, v->line, v->col);
+	char c = text[off];
+
+	ck_assert_msg(off > *last || *last == (size_t)-1, "%u:%u not after the previous value",
+	    v->line, v->col);
+	*last = off;
+	if (v->type == JSON_BOOL)
+		ck_assert_msg(c == (v->u.b ? 't' : 'f'), "%u:%u: '%c'", v->line, v->col, c);
+	else if (v->type == JSON_INT || v->type == JSON_DOUBLE)
+		ck_assert_msg(
+		    c == '-' || (c >= '0' && c <= '9'), "%u:%u: '%c'", v->line, v->col, c);
+	else
+		ck_assert_msg(c == first[v->type], "%u:%u: '%c' for a %s", v->line, v->col, c,
+		    json_type_name(v->type));
+	for (size_t i = 0; v->type == JSON_ARRAY && i < v->u.arr.n; i++)
+		check_positions(text, v->u.arr.v[i], last);
+	for (size_t i = 0; v->type == JSON_OBJECT && i < v->u.obj.n; i++) {
+		const struct json_member *m = &v->u.obj.m[i];
+
+		off = offset_of(text, m->line, m->col);
+		ck_assert_msg(
+		    off > *last && text[off] == '"', "key %s at %u:%u", m->key, m->line, m->col);
+		*last = off;
+		check_positions(text, m->val, last);
+	}
+}
+
+START_TEST(test_positions_of_a_big_document)
+{
+	/* Every value and key of a large document with comments, CRLF, tabs,
+	 * UTF-8 and long lines is found exactly where its line:col points. */
+	static const char *const seps[] = { " ", "\n", "\r\n\t", " /* c\n\xc3\xa9 */ ",
+		"\n// line comment \xe2\x82\xac\n  " };
+	struct json_error err;
+	struct json_doc *d;
+	size_t last = (size_t)-1;
+	struct buf b;
+
+	buf_init(&b);
+	buf_addstr(&b, "{\"list\": [");
+	for (int i = 0; i < 3000; i++)
+		buf_printf(&b,
+		    "%s{\"n\":%d,%s\"s\xc3\xa9\":\"%s\xe2\x82\xac\",\"b\":%s,\"z\":[null,%d.5,{}]}",
+		    i ? "," : "", i - 100, seps[i % 5], i % 3 ? "x" : "\xf0\x9f\x98\x80\\u00e9",
+		    i % 2 ? "true" : "false", i);
+	buf_printf(&b, "%s]}", seps[3]);
+	d = parse(b.data, 1, &err);
+	ck_assert_msg(d != NULL, "%u:%u %s", err.line, err.col, err.msg);
+	check_positions(b.data, json_root(d), &last);
+	ck_assert_uint_eq(json_get(json_root(d), "list")->u.arr.n, 3000);
+	json_doc_free(d);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_error_positions_after_utf8_and_crlf)
+{
+	struct json_limits lim = { .max_depth = 3 };
+	struct json_error err;
+	const char *deep = "[\"\xc3\xa9\",\r\n [\"\xc3\xbc\", [[1]]]]";
+
+	ck_assert_ptr_null(json_parse(deep, strlen(deep), &lim, &err));
+	ck_assert_str_eq(err.msg, "nesting too deep");
+	ck_assert_uint_eq(err.line, 2);
+	ck_assert_uint_eq(err.col, 9);
+	ck_assert_ptr_null(
+	    parse("{\"\xe6\x97\xa5\": \"\xe6\x9c\xac\",\r\n \"b\": tru\n}", 0, &err));
+	ck_assert_uint_eq(err.line, 2);
+	ck_assert_uint_eq(err.col, 10);
+	ck_assert_ptr_null(parse("{\"\xe6\x97\xa5\": \"\xe6\x9c\xac\" \"b\": 1}", 0, &err));
+	ck_assert_uint_eq(err.line, 1);
+	ck_assert_uint_eq(err.col, 13);
+}
+END_TEST
+
 START_TEST(test_error_position)
 {
 	struct json_error err;
@@ -250,6 +377,9 @@ json_suite(void)
 
 	UNIT_ADD(s, test_parse_values_and_types);
 	UNIT_ADD(s, test_positions_of_keys_and_values);
+	UNIT_ADD(s, test_positions_count_characters_not_bytes);
+	UNIT_ADD(s, test_positions_of_a_big_document);
+	UNIT_ADD(s, test_error_positions_after_utf8_and_crlf);
 	UNIT_ADD(s, test_error_position);
 	UNIT_ADD(s, test_premature_end_position);
 	UNIT_ADD(s, test_comments_refused_on_the_wire);

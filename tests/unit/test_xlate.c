@@ -617,6 +617,66 @@ START_TEST(test_check_directory)
 }
 END_TEST
 
+START_TEST(test_check_directory_shapes)
+{
+	/* Entries of the usual shape take a short cut; every other shape gets the
+	 * full checks, with the same problems as before the short cut existed. */
+	ck_assert_str_eq(
+	    problems_of("{\"addresses\": {\"directory\": [\n"
+			"  {\"sip\": \"sip:d@x\", \"phone\": \"3005\"},\n"
+			"  {\"phone\": \"3006\", \"phone\": \"3007\", \"sip\": \"sip:e@x\"},\n"
+			"  {\"phone\": 3008, \"sip\": \"sip:f@x\"},\n"
+			"  {\"phone\": \"3007\", \"sip\": \"sip:G@x\"},\n"
+			"  {\"phone\": \"3009\", \"sip\": \"sip:g@X\", \"sip\": \"sip:h@x\"},\n"
+			"  {\"phone\": \"3010\", \"sip\": \"sip:h@x\"},\n"
+			"  {\"phone\": \"\", \"sip\": \"sip:i@x\"},\n"
+			"  {\"phone\": \"3011\"},\n"
+			"  [],\n"
+			"  {\"phone\": \"3012\", \"sip\": \"sip:D@X\"},\n"
+			"  {\"phone\": \"3005\", \"sip\": \"sip:j@x\"},\n"
+			"  {\"phone\": \"3013\", \"sip\": \"sip:k@x\", \"sip\": 1}\n"
+			"]}}"),
+	    "t:3:21: duplicate key \"phone\" (first at 3:4)\n"
+	    "t:4:3: directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: URI)\n"
+	    "t:5:3: duplicate directory phone \"3007\" (first at 3:3)\n"
+	    "t:6:39: duplicate key \"sip\" (first at 6:21)\n"
+	    "t:7:3: duplicate directory sip \"sip:h@x\" (first at 6:3)\n"
+	    "t:8:3: directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: URI)\n"
+	    "t:9:3: directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: URI)\n"
+	    "t:10:3: directory entry: expected object, found array\n"
+	    "t:11:3: duplicate directory sip \"sip:D@X\" (first at 2:3)\n"
+	    "t:12:3: duplicate directory phone \"3005\" (first at 2:3)\n"
+	    "t:13:3: directory entry needs \"phone\" (a non-empty string) and \"sip\" (a sip: "
+	    "URI)\n"
+	    "t:13:39: duplicate key \"sip\" (first at 13:21)\n");
+}
+END_TEST
+
+START_TEST(test_directory_keys_in_any_order_and_case)
+{
+	struct xlate_rules *r = good("{\"addresses\":{\"directory\":["
+				     "{\"sip\":\"sip:Mixed.Case@Contoso.com\",\"phone\":\"4001\"},"
+				     "{\"phone\":\"4002\",\"sip\":\"sip:lower@contoso.com\"}]}}");
+	struct xlate_party p;
+	const char *cause;
+	char *sip;
+
+	ck_assert_int_eq(xlate_phone_to_sip(r, "4001", &sip, &cause), 0);
+	ck_assert_str_eq(sip, "sip:Mixed.Case@Contoso.com");
+	free(sip);
+	ck_assert_int_eq(xlate_phone_to_sip(r, "4002", &sip, &cause), 0);
+	ck_assert_str_eq(sip, "sip:lower@contoso.com");
+	free(sip);
+	xlate_sip_to_party(r, "sip:mixed.case@CONTOSO.COM", &p);
+	ck_assert_str_eq(p.phoneNumber, "4001");
+	xlate_party_free(&p);
+	xlate_sip_to_party(r, "sip:LOWER@contoso.com", &p);
+	ck_assert_str_eq(p.phoneNumber, "4002");
+	xlate_party_free(&p);
+	xlate_unref(r);
+}
+END_TEST
+
 START_TEST(test_check_states_caps_notifications)
 {
 	ck_assert_str_eq(problems_of("{\n\"states\": {\"messaging\": {\"Conected\": \"Talking\", "
@@ -704,6 +764,8 @@ xlate_suite(void)
 	UNIT_ADD(s, test_check_templates);
 	UNIT_ADD(s, test_check_unreachable_rules);
 	UNIT_ADD(s, test_check_directory);
+	UNIT_ADD(s, test_check_directory_shapes);
+	UNIT_ADD(s, test_directory_keys_in_any_order_and_case);
 	UNIT_ADD(s, test_check_states_caps_notifications);
 	UNIT_ADD(s, test_check_duplicate_keys);
 	UNIT_ADD(s, test_check_costly_regex);
