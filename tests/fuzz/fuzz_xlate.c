@@ -8,7 +8,7 @@
  * sanitizers watch memory.
  *
  *	clang -g -fsanitize=fuzzer,address,undefined -I src src/xlate*.c \
- *	    src/json.c src/util.c tests/fuzz/fuzz_xlate.c -lyajl -lcrypto -o fuzz_xlate
+ *	    src/datauri.c src/json.c src/util.c tests/fuzz/fuzz_xlate.c -lyajl -lcrypto -o fuzz_xlate
  *	./fuzz_xlate conf/ proto/
  *
  * With -DFUZZ_STANDALONE it is a plain program that runs the files named
