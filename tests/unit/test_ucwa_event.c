@@ -361,26 +361,30 @@ parse_links(const char *links, struct ucwa_events *evs)
  * malformed one gives way to the other; none readable flags text_bad. */
 START_TEST(test_html_wins_over_plain)
 {
+	static const struct {
+		const char *links, *text;
+		int html, bad;
+	} cases[] = {
+		{ "\"plainMessage\":{\"href\":\"data:text/plain;charset=utf-8,a+%26+b%0d%0a\"},"
+		  "\"htmlMessage\":{\"href\":\"data:text/html;base64,PGI+YSAmYW1wOyBiPC9iPg0K\"}",
+		    "<b>a &amp; b</b>\r\n", 1, 0 },
+		{ "\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"},"
+		  "\"plainMessage\":{\"href\":\"data:text/plain,a+%26+b\"}",
+		    "a & b", 0, 0 },
+		{ "\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"}", NULL, 0, 1 },
+	};
 	struct ucwa_events evs;
 
-	parse_links("\"plainMessage\":{\"href\":\"data:text/plain;charset=utf-8,a+%26+b%0d%0a\"},"
-		    "\"htmlMessage\":{\"href\":\"data:text/html;base64,PGI+YSAmYW1wOyBiPC9iPg0K\"}",
-	    &evs);
-	ck_assert_str_eq(evs.v[0].text, "<b>a &amp; b</b>\r\n");
-	ck_assert_int_eq(evs.v[0].text_html, 1);
-	ck_assert_int_eq(evs.v[0].text_bad, 0);
-	ucwa_events_free(&evs);
-	parse_links("\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"},"
-		    "\"plainMessage\":{\"href\":\"data:text/plain,a+%26+b\"}",
-	    &evs);
-	ck_assert_str_eq(evs.v[0].text, "a & b");
-	ck_assert_int_eq(evs.v[0].text_html, 0);
-	ck_assert_int_eq(evs.v[0].text_bad, 0);
-	ucwa_events_free(&evs);
-	parse_links("\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"}", &evs);
-	ck_assert_ptr_null(evs.v[0].text);
-	ck_assert_int_eq(evs.v[0].text_bad, 1);
-	ucwa_events_free(&evs);
+	for (size_t i = 0; i < nitems(cases); i++) {
+		parse_links(cases[i].links, &evs);
+		if (cases[i].text == NULL)
+			ck_assert_ptr_null(evs.v[0].text);
+		else
+			ck_assert_str_eq(evs.v[0].text, cases[i].text);
+		ck_assert_int_eq(evs.v[0].text_html, cases[i].html);
+		ck_assert_int_eq(evs.v[0].text_bad, cases[i].bad);
+		ucwa_events_free(&evs);
+	}
 }
 END_TEST
 
