@@ -438,10 +438,9 @@ reduces_to(const char *html, const char *want)
 {
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
 	size_t len = strlen(html);
-	char *copy = xmalloc(len + 1), *t;
+	char *copy = xmalloc(len > 0 ? len : 1), *t; /* exactly len: ASan sees a read past it */
 
 	memcpy(copy, html, len);
-	copy[len] = 'X'; /* a read past len would show */
 	t = xlate_text_in(r, copy, len, 1);
 	ck_assert_msg(strcmp(t, want) == 0, "%s -> \"%s\", want \"%s\"", html, t, want);
 	free(t);
