@@ -1,8 +1,9 @@
 /*
  * datauri.c: decoding and encoding of the data URIs that carry IM text in
- * UCWA (RFC 2397 plus UCWA's habit of '+' for space), and the reduction of
- * text/html messages to plain text. Never reads past its input; bad
- * encodings are refused rather than guessed.
+ * UCWA (RFC 2397 plus UCWA's habit of '+' for space). The payload comes
+ * out as sent, with a flag for text/html; the translation rules decide
+ * what desktops see (xlate_text_in). Bad encodings are refused rather
+ * than guessed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ datauri_decode(const char *uri, struct buf *out, int *is_html)
 	meta = uri + 5;
 	mlen = (size_t)(comma - meta);
 	b64 = mlen >= 7 && strncasecmp(comma - 7, ";base64", 7) == 0;
-	*is_html = mlen >= 9 && strncasecmp(meta, "text/html", 9) == 0;
+	*is_html =
+	    mlen >= 9 && strncasecmp(meta, "text/html", 9) == 0 && (mlen == 9 || meta[9] == ';');
 	if (b64) {
 		struct buf tmp;
 		int rc;
@@ -53,119 +55,6 @@ datauri_decode(const char *uri, struct buf *out, int *is_html)
 		return rc;
 	}
 	return datauri_pct(comma + 1, strlen(comma + 1), 1, out);
-}
-
-/* Decode one entity at s (after '&'); returns bytes used or 0 if not an entity. */
-static size_t
-datauri_entity(const char *s, size_t len, struct buf *out)
-{
-	static const struct {
-		const char *name;
-		const char *text;
-	} ents[] = {
-		{ "amp;", "&" },
-		{ "lt;", "<" },
-		{ "gt;", ">" },
-		{ "quot;", "\"" },
-		{ "apos;", "'" },
-		{ "nbsp;", " " },
-	};
-	const char *semi = memchr(s, ';', len < 12 ? len : 12);
-	unsigned long cp;
-	char *end;
-
-	for (size_t i = 0; i < nitems(ents); i++) {
-		size_t n = strlen(ents[i].name);
-
-		if (n <= len && strncmp(s, ents[i].name, n) == 0) {
-			buf_addstr(out, ents[i].text);
-			return n;
-		}
-	}
-	if (semi == NULL || s[0] != '#')
-		return 0;
-	cp = (s[1] == 'x' || s[1] == 'X') ? strtoul(s + 2, &end, 16) : strtoul(s + 1, &end, 10);
-	if (end != semi || cp == 0 || cp > 0x10FFFF)
-		return 0;
-	if (cp < 0x80)
-		buf_addch(out, (char)cp);
-	else if (cp < 0x800) {
-		buf_addch(out, (char)(0xC0 | (cp >> 6)));
-		buf_addch(out, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		buf_addch(out, (char)(0xE0 | (cp >> 12)));
-		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		buf_addch(out, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		buf_addch(out, (char)(0xF0 | (cp >> 18)));
-		buf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		buf_addch(out, (char)(0x80 | (cp & 0x3F)));
-	}
-	return (size_t)(semi - s) + 1;
-}
-
-static int
-isalpha_ascii(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Whether the tag at s (after '<') is a line break (<br>, </p>, </div>). */
-static int
-datauri_tag_breaks(const char *s, size_t len)
-{
-	return (len >= 2 && strncasecmp(s, "br", 2) == 0 && (len == 2 || !isalpha_ascii(s[2]))) ||
-	    (len >= 2 && strncasecmp(s, "/p", 2) == 0 && (len == 2 || !isalpha_ascii(s[2]))) ||
-	    (len >= 4 && strncasecmp(s, "/div", 4) == 0);
-}
-
-/* Tags out, entities decoded, block ends as newlines. */
-void
-datauri_html_to_text(const char *h, size_t len, struct buf *out)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		if (h[i] == '<') {
-			const char *gt = memchr(h + i, '>', len - i);
-			size_t tl = gt ? (size_t)(gt - h - i - 1) : len - i - 1;
-
-			if (datauri_tag_breaks(h + i + 1, tl))
-				buf_addch(out, '\n');
-			i = gt ? (size_t)(gt - h) + 1 : len;
-		} else if (h[i] == '&') {
-			size_t n = datauri_entity(h + i + 1, len - i - 1, out);
-
-			if (n == 0)
-				buf_addch(out, '&');
-			i += 1 + n;
-		} else
-			buf_addch(out, h[i++]);
-	}
-}
-
-/* Message text of a data URI. */
-int
-datauri_text(const char *uri, struct buf *out)
-{
-	struct buf raw;
-	int html;
-
-	buf_init(&raw);
-	if (datauri_decode(uri, &raw, &html) != 0) {
-		buf_free(&raw);
-		return -1;
-	}
-	buf_reset(out);
-	if (html)
-		datauri_html_to_text(raw.data, raw.len, out);
-	else
-		buf_add(out, raw.data, raw.len);
-	buf_free(&raw);
-	while (out->len > 0 && (out->data[out->len - 1] == '\r' || out->data[out->len - 1] == '\n'))
-		out->data[--out->len] = '\0';
-	return 0;
 }
 
 /* Encode text as UCWA does: '+' for space, lowercase %xx. */

@@ -1069,8 +1069,9 @@ im_message(struct gws_im *im, struct agent *a, struct session *s, const struct u
 
 	if (ch->text == NULL || (ch->status && strcmp(ch->status, "Failure") == 0))
 		return;
-	/* The UCWA client decoded the body (HTML already reduced); apply the text policy. */
-	text = xlate_text_in(((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text), 0);
+	/* The body as sent (text/html or not): the rules reduce HTML and trim CR/LF. */
+	text = xlate_text_in(
+	    ((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text), ch->text_html);
 	im_notify_message(im, a, s, text, ch, 0);
 	free(text);
 }

@@ -1,6 +1,7 @@
 /*
  * ucwa_app.c: an agent's UCWA application: create it (201 new, 200
- * existing), park the event channel, makeMeAvailable (Messaging), read
+ * existing), park the event channel, makeMeAvailable (Messaging; Plain
+ * and Html messages, so HTML reaches the translation rules as sent), read
  * the reportMyActivity link and report activity on a timer; refusals of
  * the application are fatal for the agent.
  */
@@ -179,6 +180,7 @@ ua_available_done(struct ucall *c, const struct hclient_resp *r)
 	}
 }
 
+/* POST makeMeAvailable: Messaging, in plain text and HTML. */
 static void
 ua_available(struct ucwa_agent *a)
 {
@@ -197,6 +199,11 @@ ua_available(struct ucwa_agent *a)
 	jw_key(&w, "SupportedModalities");
 	jw_arr_begin(&w);
 	jw_str(&w, "Messaging");
+	jw_arr_end(&w);
+	jw_key(&w, "SupportedMessageFormats");
+	jw_arr_begin(&w);
+	jw_str(&w, "Plain");
+	jw_str(&w, "Html");
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	if (ucall_start(c) != 0) {

@@ -291,6 +291,7 @@ uconv_preview_deliver(struct uconv *v)
 	ch.direction = "Incoming";
 	ch.status = "Success";
 	ch.text = v->preview;
+	ch.text_html = v->preview_html;
 	ch.from_uri = v->preview_from;
 	free(v->preview_sent);
 	v->preview_sent = v->preview;
@@ -358,6 +359,19 @@ uconv_first_sight(struct uconv *v, const char *self)
 	return 1;
 }
 
+/* Whether a and b are the same text but for trailing CR/LF. */
+static int
+uconv_same_text(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la > 0 && (a[la - 1] == '\r' || a[la - 1] == '\n'))
+		la--;
+	while (lb > 0 && (b[lb - 1] == '\r' || b[lb - 1] == '\n'))
+		lb--;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
 /* An incoming message: deliver once per self href; the preview gives way. */
 static void
 uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
@@ -369,7 +383,7 @@ uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
 		v->preview = NULL;
 		if (v->preview_timer != NULL)
 			evtimer_del(v->preview_timer);
-	} else if (v->preview_sent != NULL && strcmp(v->preview_sent, ch->text) == 0) {
+	} else if (v->preview_sent != NULL && uconv_same_text(v->preview_sent, ch->text)) {
 		free(v->preview_sent); /* already delivered from the preview */
 		v->preview_sent = NULL;
 		return;
@@ -396,6 +410,7 @@ uconv_invitation(struct uconv *v, const struct ucwa_change *ch, char *why, size_
 	if (ch->type == UCWA_STARTED && v->incoming && ch->text != NULL && v->nseen == 0 &&
 	    v->preview == NULL && v->preview_sent == NULL) {
 		v->preview = xstrdup(ch->text);
+		v->preview_html = ch->text_html;
 		v->preview_from = ch->from_uri ? xstrdup(ch->from_uri) : NULL;
 	}
 	if (ch->type != UCWA_COMPLETED)

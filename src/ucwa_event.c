@@ -61,18 +61,21 @@ ev_type(const char *t)
 	return -1;
 }
 
-/* Decode a data URI link into c->text. */
+/* Decode a data URI link into c->text, as sent, unless a text is there already. */
 static void
 ev_text(struct ucwa_change *c, const char *uri)
 {
 	struct buf b;
+	int html;
 
 	if (uri == NULL || c->text != NULL)
 		return;
 	buf_init(&b);
-	if (datauri_text(uri, &b) == 0)
+	if (datauri_decode(uri, &b, &html) == 0) {
 		c->text = buf_detach(&b, NULL);
-	else {
+		c->text_html = html;
+		c->text_bad = 0;
+	} else {
 		c->text_bad = 1;
 		buf_free(&b);
 	}
@@ -113,9 +116,9 @@ ev_resource(struct ucwa_change *c, const struct json *res)
 	if (c->kind == UCWA_INVITATION && ev_link(res, "conversation") != NULL)
 		c->conversation = ev_link(res, "conversation");
 	if (c->kind == UCWA_MESSAGE) {
-		/* plain text wins; html is reduced to text */
-		ev_text(c, ev_link(res, "plainMessage"));
+		/* the message as written (HTML) wins over the server's plain rendition */
 		ev_text(c, ev_link(res, "htmlMessage"));
+		ev_text(c, ev_link(res, "plainMessage"));
 	} else if (c->kind == UCWA_INVITATION)
 		ev_text(c, ev_link(res, "message"));
 }

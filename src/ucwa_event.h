@@ -44,9 +44,15 @@ struct ucwa_change {
 	const char *accept, *decline, *cancel;			   /* invitation */
 	const char *send_message, *stop_messaging, *set_is_typing; /* messaging */
 	const char *messaging;					   /* invitation, message */
-	/* text: message body, or the invitation's first-message preview; decoded */
+	/*
+	 * text: message body, or the invitation's first-message preview: the
+	 * data URI's payload decoded but otherwise as sent (HTML not reduced,
+	 * CR/LF not trimmed; that is the translation rules' business). A
+	 * message with both htmlMessage and plainMessage gives the HTML.
+	 */
 	char *text;
-	int text_bad;		      /* a data URI was present but malformed */
+	int text_html;		      /* text is text/html */
+	int text_bad;		      /* a data URI was present but malformed (text NULL) */
 	const char *participant;      /* message: who sent it (href) */
 	const char *participant_name; /* its link title */
 	const char *failed_delivery;  /* message: first failedDeliveryParticipant href */

@@ -74,7 +74,8 @@ struct uconv {
 	int connected;
 	int ended;
 	uint64_t ended_at;
-	char *preview; /* first-message preview, until a message event */
+	char *preview;	  /* first-message preview, until a message event */
+	int preview_html; /* it is text/html */
 	char *preview_from;
 	char *preview_sent; /* text of a preview delivered by the timer */
 	struct event *preview_timer;

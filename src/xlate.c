@@ -1618,36 +1618,20 @@ xlate_parts_free(struct xlate_parts *p)
 	p->n = 0;
 }
 
-/* Decode one entity at s (after '&'); bytes consumed, 0 if not one. */
-static size_t
-html_entity(const char *s, struct buf *out)
-{
-	static const struct {
-		const char *name;
-		const char *text;
-	} ents[] = {
-		{ "lt;", "<" },
-		{ "gt;", ">" },
-		{ "amp;", "&" },
-		{ "quot;", "\"" },
-		{ "apos;", "'" },
-		{ "nbsp;", " " },
-	};
-	unsigned long cp;
-	char *end;
+/*
+ * ---- incoming text: HTML to plain text ----
+ * The one reduction of HTML in the gateway (the UCWA client hands message
+ * bodies over as sent). Tags are dropped; <br> and the ends of <p> and
+ * <div> become line breaks, and so does the start of a <p> or <div> that
+ * follows text on the same line; comments and the content of <style> and
+ * <script> go; character references are decoded; a '<' that starts no tag
+ * is text. Never reads past len: the input need not be NUL-terminated.
+ */
 
-	for (size_t i = 0; i < nitems(ents); i++) {
-		if (strncmp(s, ents[i].name, strlen(ents[i].name)) == 0) {
-			buf_addstr(out, ents[i].text);
-			return strlen(ents[i].name);
-		}
-	}
-	if (s[0] != '#')
-		return 0;
-	cp = (s[1] == 'x' || s[1] == 'X') ? strtoul(s + 2, &end, 16) : strtoul(s + 1, &end, 10);
-	if (*end != ';' || end == s + 1 || cp == 0 || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp < 0xe000))
-		return 0;
+/* The UTF-8 of code point cp (0 < cp <= 0x10ffff, not a surrogate). */
+static void
+html_utf8(unsigned long cp, struct buf *out)
+{
 	if (cp < 0x80)
 		buf_addch(out, (char)cp);
 	else if (cp < 0x800) {
@@ -1663,56 +1647,152 @@ html_entity(const char *s, struct buf *out)
 		buf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
 		buf_addch(out, (char)(0x80 | (cp & 0x3f)));
 	}
-	return (size_t)(end - s) + 1;
 }
 
-/* After a tag at s[i] ('<'), where the text resumes: past its '>', or past the
- * closing tag of a <style> or <script> element, whose content is not text. */
+/* Value of digit c in base (10 or 16), or -1. */
+static int
+html_digit(char c, int base)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (base == 16 && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (base == 16 && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode one character reference at s (after '&'; NUL-terminated): a
+ * named one, &#DDD; or &#xHH;. Bytes consumed, 0 if it is not one. */
+static size_t
+html_entity(const char *s, struct buf *out)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} ents[] = {
+		{ "lt;", "<" },
+		{ "gt;", ">" },
+		{ "amp;", "&" },
+		{ "quot;", "\"" },
+		{ "apos;", "'" },
+		{ "nbsp;", " " },
+	};
+	int base = s[0] == '#' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10, d;
+	const char *p = s + (base == 16 ? 2 : 1), *digits = p;
+	unsigned long cp = 0;
+
+	for (size_t i = 0; i < nitems(ents); i++) {
+		if (strncmp(s, ents[i].name, strlen(ents[i].name)) == 0) {
+			buf_addstr(out, ents[i].text);
+			return strlen(ents[i].name);
+		}
+	}
+	if (s[0] != '#')
+		return 0;
+	for (; (d = html_digit(*p, base)) >= 0; p++) {
+		if ((cp = cp * (unsigned long)base + (unsigned long)d) > 0x10ffff)
+			return 0;
+	}
+	if (p == digits || *p != ';' || cp == 0 || (cp >= 0xd800 && cp < 0xe000))
+		return 0;
+	html_utf8(cp, out);
+	return (size_t)(p - s) + 1;
+}
+
+/* Whether the tag at s[i] ('<') is name (any case): the name followed by
+ * '>', '/', white space or the end of the input. */
+static int
+html_tag_is(const char *s, size_t len, size_t i, const char *name)
+{
+	size_t n = strlen(name), k = i + 1 + n;
+
+	if (len - i - 1 < n || !util_strncaseeq(name, s + i + 1, n))
+		return 0;
+	return k == len || s[k] == '>' || s[k] == '/' || isspace((unsigned char)s[k]);
+}
+
+/* Whether the '<' at s[i] starts markup (a letter, '/', '!' or '?' follows). */
+static int
+html_is_markup(const char *s, size_t len, size_t i)
+{
+	char c = i + 1 < len ? s[i + 1] : '\0';
+
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '/' || c == '!' || c == '?';
+}
+
+/* From s[j] inside a tag, the index of its closing '>' (a quoted attribute
+ * value may hold '>'), or len. */
+static size_t
+html_tag_end(const char *s, size_t len, size_t j)
+{
+	char q = 0, prev = 0;
+
+	for (; j < len; j++) {
+		if (q != 0) {
+			if (s[j] == q)
+				q = 0;
+		} else if ((s[j] == '"' || s[j] == '\'') && prev == '=')
+			q = s[j];
+		else if (s[j] == '>')
+			break;
+		if (!isspace((unsigned char)s[j]))
+			prev = s[j];
+	}
+	return j;
+}
+
+/* After markup at s[i] ('<'), the index of its last byte: the tag's '>',
+ * the end of a comment, or the end of the closing tag of a <style> or
+ * <script> element, whose content is not text; len when unterminated. */
 static size_t
 html_skip(const char *s, size_t len, size_t i)
 {
 	static const char *const hidden[] = { "style", "script" };
-	size_t j = i + 1;
+	size_t j;
 
-	for (size_t k = 0; k < nitems(hidden); k++) {
+	if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+		for (j = i + 4; j + 3 <= len; j++)
+			if (memcmp(s + j, "-->", 3) == 0)
+				return j + 2;
+		return len;
+	}
+	j = html_tag_end(s, len, i + 1);
+	for (size_t k = 0; k < nitems(hidden) && j < len; k++) {
 		size_t n = strlen(hidden[k]);
 
-		if (len - i - 1 <= n || !util_strncaseeq(hidden[k], s + i + 1, n) ||
-		    (s[i + 1 + n] != '>' && s[i + 1 + n] != ' '))
+		if (!html_tag_is(s, len, i, hidden[k]))
 			continue;
-		for (j = i + 1 + n; j + 2 + n <= len; j++) {
+		for (j++; j + 2 + n <= len; j++) {
 			if (s[j] == '<' && s[j + 1] == '/' &&
 			    util_strncaseeq(hidden[k], s + j + 2, n))
-				break;
+				return html_tag_end(s, len, j + 2 + n);
 		}
-		break;
+		return len;
 	}
-	while (j < len && s[j] != '>')
-		j++;
 	return j;
 }
 
-/* Whether the tag at s[i] ('<') starts with name (any case), within len. */
+/* The line break a tag at s[i] ('<') gives, if any. */
 static int
-html_tag_is(const char *s, size_t len, size_t i, const char *name)
+html_breaks(const char *s, size_t len, size_t i, const struct buf *out)
 {
-	size_t n = strlen(name);
-
-	return len - i - 1 >= n && util_strncaseeq(name, s + i + 1, n);
+	if (html_tag_is(s, len, i, "br") || html_tag_is(s, len, i, "/p") ||
+	    html_tag_is(s, len, i, "/div"))
+		return 1;
+	return (html_tag_is(s, len, i, "p") || html_tag_is(s, len, i, "div")) && out->len > 0 &&
+	    out->data[out->len - 1] != '\n';
 }
 
-/* HTML to plain text: tags dropped (<br> and </p> become newlines), entities decoded. */
+/* HTML to plain text, as the comment at the top of this section says. */
 static void
 html_plain(const char *s, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '<') {
-			size_t j = html_skip(s, len, i);
-
-			if (html_tag_is(s, len, i, "br") || html_tag_is(s, len, i, "/p") ||
-			    html_tag_is(s, len, i, "/div"))
+		if (s[i] == '<' && html_is_markup(s, len, i)) {
+			if (html_breaks(s, len, i, out))
 				buf_addch(out, '\n');
-			i = j;
+			i = html_skip(s, len, i);
 		} else if (s[i] == '&') {
 			char tmp[12];
 			size_t n = len - i - 1 < sizeof tmp - 1 ? len - i - 1 : sizeof tmp - 1;

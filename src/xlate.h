@@ -23,7 +23,8 @@
  *				xlate_notify_state(..., "StatusChange", ...)
  *	failed invitation	XLATE_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
  *	incoming invitation	xlate_incoming(from, agent has a session)
- *	message completed	xlate_text_in on the data: URI text, then
+ *	message completed	xlate_text_in on the data: URI's decoded payload
+ *				(html: it was text/html), then
  *				xlate_notify_message (own messages are echoed);
  *				an own message failed: xlate_undelivered, if not
  *				NULL notified with xlate_notify_message
@@ -164,7 +165,10 @@ struct xlate_parts {
 enum xlate_text_verdict xlate_text_out(
     const struct xlate_rules *, const char *text, struct xlate_parts *, const char **cause);
 void xlate_parts_free(struct xlate_parts *);
-/* An upstream message body (html != 0: text/html) to what desktops see. */
+/* An upstream message body as sent (decoded from its data: URI; html != 0:
+ * text/html) to what desktops see: HTML reduced to plain text when
+ * text.html_to_plain, trailing CR/LF removed when text.trim_newlines.
+ * The only place incoming text is changed; text need not be NUL-terminated. */
 char *xlate_text_in(const struct xlate_rules *, const char *text, size_t len, int html);
 /* The NewMessage text telling the desktop that s's message (var[XV_TEXT])
  * was not delivered, or NULL when the rules say to send no notice. */

@@ -19,7 +19,7 @@ tests_unit_test_xlate_proto_LDADD = $(UNIT_LDADD)
 endif
 
 if HAVE_NODE
-TESTS += tests/e2e/xlate_check.test.js
+TESTS += tests/e2e/xlate_check.test.js tests/e2e/im_html.test.js
 endif
 
 # Fuzz target (see its top comment); built here as a plain replayer.

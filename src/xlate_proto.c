@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datauri.h"
 #include "xlate_proto.h"
 
 #define IMS_PATH "/api/v2/me/im-sessions"
@@ -320,34 +321,19 @@ play_gws(struct model *m, const struct json *req)
 
 /* ---- UCWA events ---- */
 
-/* Decode a data: URI's text; html set when it is text/html. */
+/* The decoded payload of a data: URI as the UCWA client gives it (html set
+ * when it is text/html), or NULL when href is absent or malformed. */
 static char *
 data_uri(const char *href, int *html)
 {
-	const char *comma;
 	struct buf b;
-	char *s;
-	long n;
 
-	if (href == NULL || strncmp(href, "data:", 5) != 0 || (comma = strchr(href, ',')) == NULL)
-		return NULL;
-	*html = strncmp(href + 5, "text/html", 9) == 0;
 	buf_init(&b);
-	if (comma - href >= 7 && strncmp(comma - 7, ";base64", 7) == 0) {
-		if (util_base64_decode(&b, comma + 1, strlen(comma + 1)) < 0) {
-			buf_free(&b);
-			return NULL;
-		}
-		buf_addstr(&b, "");
-		return buf_detach(&b, NULL);
-	}
-	s = xstrdup(comma + 1);
-	if ((n = util_url_decode(s, strlen(s), 1)) < 0) {
-		free(s);
+	if (href == NULL || datauri_decode(href, &b, html) != 0) {
+		buf_free(&b);
 		return NULL;
 	}
-	s[n] = '\0';
-	return s;
+	return buf_detach(&b, NULL);
 }
 
 /* Remember an event's reason as $reason / $reason_code. */
@@ -442,9 +428,10 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 		m->var[XV_SENDER_PHONE] = model_keep(m, xstrdup(p.phoneNumber));
 		xlate_party_free(&p);
 	}
-	if ((text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) ==
+	/* as the UCWA client does: htmlMessage wins over plainMessage */
+	if ((text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) ==
 		NULL &&
-	    (text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) == NULL)
+	    (text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) == NULL)
 		return 0;
 	in = xlate_text_in(m->r, text, strlen(text), html);
 	model_notify_message(m, in);

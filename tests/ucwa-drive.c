@@ -117,6 +117,7 @@ on_change(const struct ucwa_change *c, void *arg)
 	jw_kstr(&w, "from", c->from_uri);
 	jw_kstr(&w, "self", c->kind == UCWA_MESSAGE ? c->self : NULL);
 	jw_kstr(&w, "text", c->text);
+	jw_kbool(&w, "html", c->text_html);
 	jw_kbool(&w, "accept", c->accept != NULL);
 	jw_kbool(&w, "sendMessage", c->send_message != NULL);
 	jw_kstr(&w, "failedDelivery", c->failed_delivery);

@@ -67,9 +67,15 @@ sim_auth_challenge(struct http_req *req)
 	buf_free(&h);
 }
 
-/* The discovery root: user and xframe links (or a redirect first). */
+/* A link of a discovery resource: its href is the request's origin + path. */
+struct sim_auth_link {
+	const char *rel;
+	const char *path;
+};
+
+/* Reply 200 {"_links": {rel: {"href": origin + path}, ...}}. */
 static void
-sim_auth_root(struct http_req *req, int redirect)
+sim_auth_links(struct http_req *req, const struct sim_auth_link *l, size_t n)
 {
 	struct buf b, o, t;
 	struct jw w;
@@ -82,18 +88,10 @@ sim_auth_root(struct http_req *req, int redirect)
 	jw_obj_begin(&w);
 	jw_key(&w, "_links");
 	jw_obj_begin(&w);
-	if (redirect) {
-		buf_printf(&t, "%s%s", o.data, SIM_DISCOVERY);
-		sim_jw_link(&w, "redirect", t.data, NULL);
-	} else {
-		buf_printf(&t, "%s%s?originalDomain=contoso.com", o.data, SIM_DISCOVERY);
-		sim_jw_link(&w, "self", t.data, NULL);
+	for (size_t i = 0; i < n; i++) {
 		buf_reset(&t);
-		buf_printf(&t, "%s%s/oauth/user?originalDomain=contoso.com", o.data, SIM_DISCOVERY);
-		sim_jw_link(&w, "user", t.data, NULL);
-		buf_reset(&t);
-		buf_printf(&t, "%s/Autodiscover/XFrame/XFrame.html", o.data);
-		sim_jw_link(&w, "xframe", t.data, NULL);
+		buf_printf(&t, "%s%s", o.data, l[i].path);
+		sim_jw_link(&w, l[i].rel, t.data, NULL);
 	}
 	jw_obj_end(&w);
 	jw_obj_end(&w);
@@ -102,36 +100,35 @@ sim_auth_root(struct http_req *req, int redirect)
 	buf_free(&t);
 }
 
+/* The discovery root: user and xframe links (or a redirect first). */
+static void
+sim_auth_root(struct http_req *req, int redirect)
+{
+	static const struct sim_auth_link redir[] = { { "redirect", SIM_DISCOVERY } };
+	static const struct sim_auth_link root[] = {
+		{ "self", SIM_DISCOVERY "?originalDomain=contoso.com" },
+		{ "user", SIM_DISCOVERY "/oauth/user?originalDomain=contoso.com" },
+		{ "xframe", "/Autodiscover/XFrame/XFrame.html" },
+	};
+
+	if (redirect)
+		sim_auth_links(req, redir, nitems(redir));
+	else
+		sim_auth_links(req, root, nitems(root));
+}
+
 /* The user resource: the applications link for a valid token, else 401. */
 static void
 sim_auth_user(struct http_req *req)
 {
-	struct buf b, o, t;
-	struct jw w;
+	static const struct sim_auth_link user[] = {
+		{ "self", SIM_DISCOVERY "/user" },
+		{ "applications", SIM_PREFIX },
+		{ "xframe", "/Autodiscover/XFrame/XFrame.html" },
+	};
 
-	if (sim_auth_check(req) == NULL)
-		return;
-	buf_init(&b);
-	buf_init(&o);
-	buf_init(&t);
-	sim_auth_origin(req, &o);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_key(&w, "_links");
-	jw_obj_begin(&w);
-	buf_printf(&t, "%s%s/user", o.data, SIM_DISCOVERY);
-	sim_jw_link(&w, "self", t.data, NULL);
-	buf_reset(&t);
-	buf_printf(&t, "%s%s", o.data, SIM_PREFIX);
-	sim_jw_link(&w, "applications", t.data, NULL);
-	buf_reset(&t);
-	buf_printf(&t, "%s/Autodiscover/XFrame/XFrame.html", o.data);
-	sim_jw_link(&w, "xframe", t.data, NULL);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	sim_reply_json(req, 200, &b);
-	buf_free(&o);
-	buf_free(&t);
+	if (sim_auth_check(req) != NULL)
+		sim_auth_links(req, user, nitems(user));
 }
 
 /* 400 {"error": e} as the token endpoint writes it. */

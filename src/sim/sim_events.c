@@ -18,14 +18,11 @@
 
 #define SIM_SET_MAX 200 /* events per set */
 
-/* Start an event object: {"link":{rel, href, title?} ... */
-void
-sim_ev_begin(struct jw *w, struct buf *b, const char *rel, const char *href, const char *title)
+/* Member key of an event: a link object {rel, href, title?}. */
+static void
+sim_ev_link(struct jw *w, const char *key, const char *rel, const char *href, const char *title)
 {
-	buf_init(b);
-	jw_init(w, b);
-	jw_obj_begin(w);
-	jw_key(w, "link");
+	jw_key(w, key);
 	jw_obj_begin(w);
 	jw_kstr(w, "rel", rel);
 	jw_kstr(w, "href", href);
@@ -34,17 +31,21 @@ sim_ev_begin(struct jw *w, struct buf *b, const char *rel, const char *href, con
 	jw_obj_end(w);
 }
 
+/* Start an event object: {"link":{rel, href, title?} ... */
+void
+sim_ev_begin(struct jw *w, struct buf *b, const char *rel, const char *href, const char *title)
+{
+	buf_init(b);
+	jw_init(w, b);
+	jw_obj_begin(w);
+	sim_ev_link(w, "link", rel, href, title);
+}
+
 /* The "in" link of an event. */
 void
 sim_ev_in(struct jw *w, const char *rel, const char *href, const char *title)
 {
-	jw_key(w, "in");
-	jw_obj_begin(w);
-	jw_kstr(w, "rel", rel);
-	jw_kstr(w, "href", href);
-	if (title != NULL)
-		jw_kstr(w, "title", title);
-	jw_obj_end(w);
+	sim_ev_link(w, "in", rel, href, title);
 }
 
 /* Finish an event object with its type. */

@@ -137,15 +137,20 @@ test('incoming IM: the first message is reported exactly once', () => withAgent(
   const r = await sim.ctl('POST', 'remotes/lenea@contoso.com/invite', { to: USER, text: 'Hi Tosh\r\n' });
   assert.equal(r.status, 200, r.body);
   const inv = await d.wait((e) => e.kind === 'invitation' && e.type === 'started' && e.direction === 'Incoming');
-  assert.equal(inv.text, 'Hi Tosh');
+  assert.equal(inv.text, 'Hi Tosh\r\n', 'the text as sent: the translation rules trim it');
+  assert.equal(inv.html, false);
   assert.equal(inv.from, LENEA);
   assert.equal((await d.cmd({ cmd: 'accept', conversation: inv.conversation })).ok, true);
   await d.wait((e) => e.kind === 'message' && e.direction === 'Incoming');
   await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: USER, text: 'second' });
   await d.wait((e) => e.kind === 'message' && e.text === 'second');
+  // Html is negotiated: HTML comes as sent, flagged, for the rules to reduce
+  await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: USER, text: '<b>third</b> &amp;\r\n', html: true });
+  const third = await d.wait((e) => e.kind === 'message' && e.direction === 'Incoming' && e.html);
+  assert.equal(third.text, '<b>third</b> &amp;\r\n');
   await new Promise((r2) => setTimeout(r2, 1500 * h.slow));	// past upstream.preview_wait_ms
   const msgs = d.find((e) => e.kind === 'message' && e.direction === 'Incoming').map((e) => e.text);
-  assert.deepEqual(msgs, ['Hi Tosh', 'second']);
+  assert.deepEqual(msgs, ['Hi Tosh\r\n', 'second', '<b>third</b> &amp;\r\n']);
   // and the agent can answer in it
   assert.equal((await d.cmd({ cmd: 'send', conversation: inv.conversation, text: 'hello back' })).ok, true);
   // the remote leaves: the conversation ends

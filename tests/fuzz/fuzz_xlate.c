@@ -7,8 +7,10 @@
  * built-in rules (and the whole input is read as an HTML message). The
  * sanitizers watch memory.
  *
- *	clang -g -fsanitize=fuzzer,address,undefined -I src src/xlate*.c \
- *	    src/json.c src/util.c tests/fuzz/fuzz_xlate.c -lyajl -lcrypto -o fuzz_xlate
+ *	clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I src \
+ *	    src/xlate.c src/xlate_default.c src/xlate_proto.c src/xlate_rec.c \
+ *	    src/datauri.c src/json.c src/util.c tests/fuzz/fuzz_xlate.c \
+ *	    -lyajl -lcrypto -o fuzz_xlate
  *	./fuzz_xlate conf/ proto/
  *
  * With -DFUZZ_STANDALONE it is a plain program that runs the files named

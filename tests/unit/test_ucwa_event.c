@@ -45,40 +45,49 @@ parse(const char *name, struct ucwa_events *evs)
 	free(body);
 }
 
+/* Decode uri; its payload must be want, with the text/html flag html. */
+static void
+decodes_to(const char *uri, const char *want, int html)
+{
+	struct buf b;
+	int is_html = -1;
+
+	buf_init(&b);
+	ck_assert_msg(datauri_decode(uri, &b, &is_html) == 0, "refused: %s", uri);
+	ck_assert_str_eq(b.data, want);
+	ck_assert_uint_eq(b.len, strlen(want));
+	ck_assert_int_eq(is_html, html);
+	buf_free(&b);
+}
+
 START_TEST(test_datauri_decode_forms)
 {
 	struct buf b;
 	int html;
 
-	buf_init(&b);
-	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,Hi+Tosh%0d%0a", &b), 0);
-	ck_assert_str_eq(b.data, "Hi Tosh");
-	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,TUAN%0d%0a", &b), 0);
-	ck_assert_str_eq(b.data, "TUAN");
+	/* the payload as sent: trailing CR/LF kept (the rules trim them) */
+	decodes_to("data:text/plain;charset=utf-8,Hi+Tosh%0d%0a", "Hi Tosh\r\n", 0);
+	decodes_to("data:text/plain;charset=utf-8,TUAN%0d%0a", "TUAN\r\n", 0);
 	/* base64 (what kenakamu and the startMessaging reference send) */
-	ck_assert_int_eq(datauri_text("data:text/plain;base64,SGVsbG8gd29ybGQNCg==", &b), 0);
-	ck_assert_str_eq(b.data, "Hello world");
+	decodes_to("data:text/plain;base64,SGVsbG8gd29ybGQNCg==", "Hello world\r\n", 0);
 	/* a literal plus is %2b, UTF-8 multibyte survives */
-	ck_assert_int_eq(datauri_text("data:text/plain;charset=utf-8,1%2b1+%3d+2+%c3%a9", &b), 0);
-	ck_assert_str_eq(b.data, "1+1 = 2 \xc3\xa9");
-	/* inner CR/LF kept, only trailing ones trimmed */
-	ck_assert_int_eq(datauri_text("data:text/plain,a%0d%0ab%0a%0d%0a", &b), 0);
-	ck_assert_str_eq(b.data, "a\r\nb");
-	/* html reduced to text */
-	ck_assert_int_eq(
-	    datauri_text(
-		"data:text/html;charset=utf-8,%3cspan+style%3d%22font-"
-		"size%3a10pt%22%3eFish+%26amp%3b+chips%3cbr%3e2+%26lt%3b+3%26%2333%3b%3c%2fspan%3e",
-		&b),
-	    0);
-	ck_assert_str_eq(b.data, "Fish & chips\n2 < 3!");
-	ck_assert_int_eq(datauri_text("data:text/html;base64,PGI+Ym9sZDwvYj4=", &b), 0);
-	ck_assert_str_eq(b.data, "bold");
+	decodes_to("data:text/plain;charset=utf-8,1%2b1+%3d+2+%c3%a9", "1+1 = 2 \xc3\xa9", 0);
+	decodes_to("data:text/plain,a%0d%0ab%0a%0d%0a", "a\r\nb\n\r\n", 0);
+	decodes_to("data:text/plain,", "", 0);
+	/* html stays html, flagged (xlate_text_in reduces it; see test_xlate.c) */
+	decodes_to(
+	    "data:text/html;charset=utf-8,%3cspan+style%3d%22font-"
+	    "size%3a10pt%22%3eFish+%26amp%3b+chips%3cbr%3e2+%26lt%3b+3%26%2333%3b%3c%2fspan%3e",
+	    "<span style=\"font-size:10pt\">Fish &amp; chips<br>2 &lt; 3&#33;</span>", 1);
+	decodes_to("data:text/html;base64,PGI+Ym9sZDwvYj4=", "<b>bold</b>", 1);
+	decodes_to("DATA:Text/HTML,%3cb%3e", "<b>", 1);
+	decodes_to("data:text/htmlx,%3cb%3e", "<b>", 0); /* not text/html */
 	/* refusals */
-	ck_assert_int_eq(datauri_text("http://x/", &b), -1);
-	ck_assert_int_eq(datauri_text("data:text/plain", &b), -1);
-	ck_assert_int_eq(datauri_text("data:text/plain,bad%2", &b), -1);
-	ck_assert_int_eq(datauri_text("data:text/plain,bad%zz", &b), -1);
+	buf_init(&b);
+	ck_assert_int_eq(datauri_decode("http://x/", &b, &html), -1);
+	ck_assert_int_eq(datauri_decode("data:text/plain", &b, &html), -1);
+	ck_assert_int_eq(datauri_decode("data:text/plain,bad%2", &b, &html), -1);
+	ck_assert_int_eq(datauri_decode("data:text/plain,bad%zz", &b, &html), -1);
 	ck_assert_int_eq(datauri_decode("data:text/plain;base64,@@@", &b, &html), -1);
 	buf_free(&b);
 }
@@ -87,8 +96,9 @@ END_TEST
 START_TEST(test_datauri_encode_roundtrip)
 {
 	struct buf enc, dec;
-	const char *texts[] = { "What's up?", "a+b = c & d%", "line1\r\nline2", "\xc3\xa9t\xc3\xa9",
-		"" };
+	const char *texts[] = { "What's up?", "a+b = c & d%", "line1\r\nline2\r\n",
+		"\xc3\xa9t\xc3\xa9", "" };
+	int html;
 
 	buf_init(&enc);
 	buf_init(&dec);
@@ -96,9 +106,11 @@ START_TEST(test_datauri_encode_roundtrip)
 	ck_assert_str_eq(enc.data, "data:text/plain;charset=utf-8,Hi+Tosh%0d%0a");
 	for (size_t i = 0; i < nitems(texts); i++) {
 		for (int b64 = 0; b64 <= 1; b64++) {
-			datauri_encode(&enc, "text/plain", texts[i], strlen(texts[i]), b64);
-			ck_assert_int_eq(datauri_text(enc.data, &dec), 0);
+			datauri_encode(&enc, b64 ? "text/html" : "text/plain", texts[i],
+			    strlen(texts[i]), b64);
+			ck_assert_int_eq(datauri_decode(enc.data, &dec, &html), 0);
 			ck_assert_str_eq(dec.data, texts[i]);
+			ck_assert_int_eq(html, b64);
 		}
 	}
 	buf_free(&enc);
@@ -193,7 +205,8 @@ START_TEST(test_incoming_invitation_with_preview)
 	ck_assert_int_eq(c->kind, UCWA_INVITATION);
 	ck_assert_int_eq(c->type, UCWA_STARTED);
 	ck_assert_str_eq(c->direction, "Incoming");
-	ck_assert_str_eq(c->text, "Hi Tosh");
+	ck_assert_str_eq(c->text, "Hi Tosh\r\n"); /* as sent: the rules trim */
+	ck_assert_int_eq(c->text_html, 0);
 	ck_assert_str_eq(c->from_uri, "sip:lenea@contoso.com");
 	ck_assert_str_eq(c->from_name, "Lene Aaling");
 	ck_assert_ptr_nonnull(c->accept);
@@ -228,7 +241,8 @@ START_TEST(test_incoming_accepted_and_message)
 	c = &evs.v[0];
 	ck_assert_int_eq(c->kind, UCWA_MESSAGE);
 	ck_assert_str_eq(c->direction, "Incoming");
-	ck_assert_str_eq(c->text, "Hi Tosh");
+	ck_assert_str_eq(c->text, "Hi Tosh\r\n"); /* as sent: the rules trim */
+	ck_assert_int_eq(c->text_html, 0);
 	ck_assert_str_eq(c->participant_name, "Lene Aaling");
 	ck_assert_ptr_nonnull(strstr(c->self, "/messages/2"));
 	ucwa_events_free(&evs);
@@ -242,7 +256,7 @@ START_TEST(test_field_capture_message_and_typing)
 	parse("90-lync2013-events-incoming-message-completed-and-typing.json", &evs);
 	ck_assert_uint_eq(evs.n, 2);
 	ck_assert_int_eq(evs.v[0].kind, UCWA_MESSAGE);
-	ck_assert_str_eq(evs.v[0].text, "TUAN");
+	ck_assert_str_eq(evs.v[0].text, "TUAN\r\n");
 	ck_assert_int_eq(evs.v[1].kind, UCWA_TYPING);
 	ck_assert_int_eq(evs.v[1].type, UCWA_ADDED);
 	ck_assert_str_eq(evs.v[1].conversation, evs.v[0].conversation);
@@ -310,7 +324,11 @@ START_TEST(test_html_message_and_failed_delivery)
 
 	parse("x5-message-html-and-failed-delivery.json", &evs);
 	ck_assert_uint_eq(evs.n, 2);
-	ck_assert_str_eq(evs.v[0].text, "Fish & chips\n2 < 3");
+	/* the HTML as sent, flagged: xlate_text_in reduces it when the rules say so */
+	ck_assert_str_eq(evs.v[0].text,
+	    "<span style=\"font-size:10pt;font-family:Segoe UI;\">"
+	    "Fish &amp; chips<br>2 &lt; 3</span>\r\n");
+	ck_assert_int_eq(evs.v[0].text_html, 1);
 	ck_assert_str_eq(evs.v[1].status, "Failure");
 	ck_assert_str_eq(evs.v[1].operation_id, "m-8");
 	ck_assert_ptr_nonnull(strstr(evs.v[1].failed_delivery, "participants/lenea@contoso.com"));
@@ -320,6 +338,53 @@ START_TEST(test_html_message_and_failed_delivery)
 	ck_assert_int_eq(evs.v[0].type, UCWA_STARTED);
 	ck_assert_int_eq(evs.v[0].embedded, 0);
 	ucwa_events_free(&evs);
+}
+END_TEST
+
+/* A response with one incoming message whose _links has the given members. */
+static void
+parse_links(const char *links, struct ucwa_events *evs)
+{
+	char body[2048], err[256];
+
+	snprintf(body, sizeof(body),
+	    "{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"rel\":\"conversation\","
+	    "\"href\":\"/c\",\"events\":[{\"link\":{\"rel\":\"message\",\"href\":\"/c/m/1\"},"
+	    "\"type\":\"completed\",\"status\":\"Success\",\"_embedded\":{\"message\":{"
+	    "\"direction\":\"Incoming\",\"_links\":{%s}}}}]}]}",
+	    links);
+	ck_assert_msg(ucwa_events_parse(body, strlen(body), evs, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(evs->n, 1);
+}
+
+/* Both renditions (as message_ref's sample has): the HTML as written wins; a
+ * malformed one gives way to the other; none readable flags text_bad. */
+START_TEST(test_html_wins_over_plain)
+{
+	static const struct {
+		const char *links, *text;
+		int html, bad;
+	} cases[] = {
+		{ "\"plainMessage\":{\"href\":\"data:text/plain;charset=utf-8,a+%26+b%0d%0a\"},"
+		  "\"htmlMessage\":{\"href\":\"data:text/html;base64,PGI+YSAmYW1wOyBiPC9iPg0K\"}",
+		    "<b>a &amp; b</b>\r\n", 1, 0 },
+		{ "\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"},"
+		  "\"plainMessage\":{\"href\":\"data:text/plain,a+%26+b\"}",
+		    "a & b", 0, 0 },
+		{ "\"htmlMessage\":{\"href\":\"data:text/html,bad%zz\"}", NULL, 0, 1 },
+	};
+	struct ucwa_events evs;
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		parse_links(cases[i].links, &evs);
+		if (cases[i].text == NULL)
+			ck_assert_ptr_null(evs.v[0].text);
+		else
+			ck_assert_str_eq(evs.v[0].text, cases[i].text);
+		ck_assert_int_eq(evs.v[0].text_html, cases[i].html);
+		ck_assert_int_eq(evs.v[0].text_bad, cases[i].bad);
+		ucwa_events_free(&evs);
+	}
 }
 END_TEST
 
@@ -364,6 +429,7 @@ ucwa_event_suite(void)
 	UNIT_ADD(s, test_failure_reason_and_repeated_sender);
 	UNIT_ADD(s, test_empty_sender_resync_resume);
 	UNIT_ADD(s, test_html_message_and_failed_delivery);
+	UNIT_ADD(s, test_html_wins_over_plain);
 	UNIT_ADD(s, test_malformed_refused);
 	return s;
 }

@@ -416,7 +416,7 @@ START_TEST(test_text_in_html)
 
 		memcpy(two, "a<", 2);
 		t = xlate_text_in(r, two, 2, 1);
-		ck_assert_str_eq(t, "a");
+		ck_assert_str_eq(t, "a<"); /* a '<' that starts no tag is text */
 		free(t);
 		free(two);
 	}
@@ -429,6 +429,96 @@ START_TEST(test_text_in_html)
 	ck_assert_str_eq(t, "<b>x</b>\n");
 	free(t);
 	xlate_unref(r);
+}
+END_TEST
+
+/* The default rules reduce html to want (html need not be NUL-terminated). */
+static void
+reduces_to(const char *html, const char *want)
+{
+	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
+	size_t len = strlen(html);
+	char *copy = xmalloc(len > 0 ? len : 1), *t; /* exactly len: ASan sees a read past it */
+
+	memcpy(copy, html, len);
+	t = xlate_text_in(r, copy, len, 1);
+	ck_assert_msg(strcmp(t, want) == 0, "%s -> \"%s\", want \"%s\"", html, t, want);
+	free(t);
+	free(copy);
+	xlate_unref(r);
+}
+
+/* The HTML cases that were datauri.c's (its reduction is gone) and the edges. */
+START_TEST(test_html_reduction)
+{
+	/* what a Skype for Business desktop sends (proto/ucwa-events/x5) */
+	reduces_to("<span style=\"font-size:10pt\">Fish &amp; chips<br>2 &lt; 3&#33;</span>",
+	    "Fish & chips\n2 < 3!");
+	reduces_to("<b>bold</b>", "bold");
+	/* line breaks: <br> in all forms, ends of <p>/<div>, starts after text */
+	reduces_to("a<br>b<BR/>c<br />d<br\t>e", "a\nb\nc\nd\ne");
+	reduces_to("<p>one</p><p>two</p>", "one\ntwo");
+	reduces_to("<div>one</div><div>two</div>", "one\ntwo");
+	reduces_to("a<p>b</p>c<div class=x>d</div>", "a\nb\nc\nd");
+	reduces_to("<p><p>x", "x");
+	/* names are whole: no break for these */
+	reduces_to("a<bra>b</pre>c<param>d</divx>e<pre>f", "abcdef");
+	/* entities: named, decimal, hex; anything else stays text */
+	reduces_to("&lt;&gt;&amp;&quot;&apos;&nbsp;|&#65;&#x42;&#X43;&#233;&#x1F600;",
+	    "<>&\"' |ABC\xc3\xa9\xf0\x9f\x98\x80");
+	reduces_to("&bogus; &#; &#x; &# 65; &#+65; &#x0x41; &#0; &#xD800; &#x110000; &#65",
+	    "&bogus; &#; &#x; &# 65; &#+65; &#x0x41; &#0; &#xD800; &#x110000; &#65");
+	reduces_to("&#99999999999999999999;", "&#99999999999999999999;");
+	reduces_to("fish & chips &", "fish & chips &");
+	/* '<' that starts no tag is text */
+	reduces_to("1 < 2 <3 <", "1 < 2 <3 <");
+	/* quoted '>' inside a tag, comments, hidden elements, unterminated markup */
+	reduces_to("<span title=\"a>b\" x='>'>ok</span>", "ok");
+	reduces_to("a<!-- <b>x</b> -->b<!-- open", "ab");
+	reduces_to("<style>p>q{}</style>x<script type=\"t\">if (a<b) f();</SCRIPT >y", "xy");
+	reduces_to("<stylex>a</stylex>", "a");
+	reduces_to("x<script>never closed", "x");
+	reduces_to("x<span", "x");
+	reduces_to("x<!-", "x");
+	reduces_to("x&", "x&");
+	reduces_to("x&#", "x&#");
+	reduces_to("x&#x4", "x&#x4");
+	reduces_to("", "");
+}
+END_TEST
+
+/* text.html_to_plain and text.trim_newlines decide, each on its own. */
+START_TEST(test_text_in_policy)
+{
+	const char *html = "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>\r\n";
+	struct {
+		const char *rules, *html_out, *plain_out;
+	} cases[] = {
+		{ "{}", "Fish & chips\nok", "a\r\nb" },
+		{ "{\"text\":{\"html_to_plain\":false}}",
+		    "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>", "a\r\nb" },
+		{ "{\"text\":{\"trim_newlines\":false}}", "Fish & chips\nok\r\n", "a\r\nb\r\n" },
+		{ "{\"text\":{\"html_to_plain\":false,\"trim_newlines\":false}}", html,
+		    "a\r\nb\r\n" },
+	};
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		struct xlate_rules *r = good(cases[i].rules);
+		char *t = xlate_text_in(r, html, strlen(html), 1);
+
+		ck_assert_msg(
+		    strcmp(t, cases[i].html_out) == 0, "%s: html -> \"%s\"", cases[i].rules, t);
+		free(t);
+		/* plain text is never reduced, whatever it looks like */
+		t = xlate_text_in(r, "a\r\nb\r\n", 6, 0);
+		ck_assert_msg(
+		    strcmp(t, cases[i].plain_out) == 0, "%s: plain -> \"%s\"", cases[i].rules, t);
+		free(t);
+		t = xlate_text_in(r, "<b>x</b> &amp;", 14, 0);
+		ck_assert_str_eq(t, "<b>x</b> &amp;");
+		free(t);
+		xlate_unref(r);
+	}
 }
 END_TEST
 
@@ -753,6 +843,8 @@ xlate_suite(void)
 	UNIT_ADD(s, test_notify_message_and_extra_fields);
 	UNIT_ADD(s, test_text_out_policy);
 	UNIT_ADD(s, test_text_in_html);
+	UNIT_ADD(s, test_html_reduction);
+	UNIT_ADD(s, test_text_in_policy);
 	UNIT_ADD(s, test_undelivered_notice);
 	UNIT_ADD(s, test_incoming_policy);
 	UNIT_ADD(s, test_subject_from_userdata);
