@@ -383,7 +383,9 @@ uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
 		v->preview = NULL;
 		if (v->preview_timer != NULL)
 			evtimer_del(v->preview_timer);
-	} else if (v->preview_sent != NULL && uconv_same_text(v->preview_sent, ch->text)) {
+	} else if (v->preview_sent != NULL &&
+	    (uconv_same_text(v->preview_sent, ch->text) ||
+		(ch->alt_text != NULL && uconv_same_text(v->preview_sent, ch->alt_text)))) {
 		free(v->preview_sent); /* already delivered from the preview */
 		v->preview_sent = NULL;
 		return;

@@ -81,6 +81,22 @@ ev_text(struct ucwa_change *c, const char *uri)
 	}
 }
 
+/* Keep the plain rendition of a message whose text is HTML (to match a plain preview). */
+static void
+ev_alt_text(struct ucwa_change *c, const char *uri)
+{
+	struct buf b;
+	int html;
+
+	if (uri == NULL || c->text == NULL || !c->text_html)
+		return;
+	buf_init(&b);
+	if (datauri_decode(uri, &b, &html) == 0 && !html)
+		c->alt_text = buf_detach(&b, NULL);
+	else
+		buf_free(&b);
+}
+
 /* Fill the resource fields of c from its embedded resource. */
 static void
 ev_resource(struct ucwa_change *c, const struct json *res)
@@ -118,6 +134,7 @@ ev_resource(struct ucwa_change *c, const struct json *res)
 	if (c->kind == UCWA_MESSAGE) {
 		/* the message as written (HTML) wins over the server's plain rendition */
 		ev_text(c, ev_link(res, "htmlMessage"));
+		ev_alt_text(c, ev_link(res, "plainMessage"));
 		ev_text(c, ev_link(res, "plainMessage"));
 	} else if (c->kind == UCWA_INVITATION)
 		ev_text(c, ev_link(res, "message"));
@@ -216,8 +233,10 @@ ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *e
 void
 ucwa_events_free(struct ucwa_events *evs)
 {
-	for (size_t i = 0; i < evs->n; i++)
+	for (size_t i = 0; i < evs->n; i++) {
 		free(evs->v[i].text);
+		free(evs->v[i].alt_text);
+	}
 	free(evs->v);
 	json_doc_free(evs->doc);
 	memset(evs, 0, sizeof(*evs));

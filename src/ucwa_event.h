@@ -51,6 +51,7 @@ struct ucwa_change {
 	 * message with both htmlMessage and plainMessage gives the HTML.
 	 */
 	char *text;
+	char *alt_text;		      /* message: the plain rendition beside HTML text, or NULL */
 	int text_html;		      /* text is text/html */
 	int text_bad;		      /* a data URI was present but malformed (text NULL) */
 	const char *participant;      /* message: who sent it (href) */

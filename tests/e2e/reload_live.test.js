@@ -128,7 +128,7 @@ test('SIGHUP with two live conversations: they go on, new ones use the new rules
     // No long-poll dropped: no new CometD handshake, every /meta/connect succeeded;
     // the simulator still has the same applications, whose P-GETs went on acking.
     assert.deepEqual([d1, d2, d3].map((d) => d.client.handshakes.length), hsBefore);
-    for (const d of [d1, d2, d3]) rl.longPollKept(d);
+    for (const d of [d1, d2, d3]) await rl.longPollKept(d);
     const apps1 = await rl.applications(env.sim.port);
     for (const u of ['agent1', 'agent2', 'agent3']) {
       assert.ok(apps0[u], `application of ${u} before: ${JSON.stringify(Object.keys(apps0))}`);
@@ -193,7 +193,7 @@ test('a broken file sent by SIGHUP is refused with FILE:LINE:COL problems; the c
     const in3 = await d3.next((n) => n.message === 'b3-in-0' && n.imSessionPath === `/im-sessions/${s3.id}`);
     assert.equal(in3.from, carol.phone);
     assert.equal(in3.sender, undefined);
-    for (const d of [d1, d2, d3]) rl.longPollKept(d);
+    for (const d of [d1, d2, d3]) await rl.longPollKept(d);
     const apps1 = await rl.applications(env.sim.port);
     for (const u of ['agent1', 'agent2']) {
       assert.equal(apps1[u].id, apps0[u].id);

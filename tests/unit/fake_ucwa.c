@@ -484,27 +484,41 @@ fake_incoming(struct fake *f, const char *text)
 static void
 fake_accept(struct fake *f, struct http_req *req, int conv)
 {
-	struct buf b, uri;
-
 	f->accept_n++;
 	http_req_reply(req, 204, NULL, "", 0);
 	fake_connected(f, conv, "Incoming", NULL);
 	if (f->incoming_no_message)
 		return;
+	fake_incoming_message(f, conv, NULL);
+	/* and the same message event again (a replay must not show it twice) */
+	fake_incoming_message(f, conv, NULL);
+}
+
+/* The event of the first incoming message (plain, and html too when given). */
+void
+fake_incoming_message(struct fake *f, int conv, const char *html)
+{
+	struct buf b, uri;
+
 	buf_init(&b);
 	buf_init(&uri);
-	datauri_encode(&uri, "text/plain", f->incoming_text, strlen(f->incoming_text), 0);
 	buf_printf(&b,
 	    "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
 	    "\"events\":[{\"link\":{\"rel\":\"message\",\"href\":\"/apps/%d/conversations/c%d/"
 	    "messages/1\"},\"status\":\"Success\",\"_embedded\":{\"message\":{\"direction\":"
 	    "\"Incoming\",\"_links\":{\"self\":{\"href\":\"/apps/%d/conversations/c%d/messages/"
-	    "1\"},"
+	    "1\"},",
+	    f->app_n, conv, f->app_n, conv, f->app_n, conv);
+	if (html != NULL) {
+		datauri_encode(&uri, "text/html", html, strlen(html), 0);
+		buf_printf(&b, "\"htmlMessage\":{\"href\":\"%s\"},", uri.data);
+		buf_reset(&uri);
+	}
+	datauri_encode(&uri, "text/plain", f->incoming_text, strlen(f->incoming_text), 0);
+	buf_printf(&b,
 	    "\"plainMessage\":{\"href\":\"%s%%0d%%0a\"}},\"rel\":\"message\"}},\"type\":"
 	    "\"completed\"}]}",
-	    f->app_n, conv, f->app_n, conv, f->app_n, conv, uri.data);
-	fake_push(f, b.data);
-	/* and the same message event again (a replay must not show it twice) */
+	    uri.data);
 	fake_push(f, b.data);
 	buf_free(&b);
 	buf_free(&uri);

@@ -71,6 +71,9 @@ void fake_push(struct fake *, const char *sender_json);
 void fake_flush(struct fake *);
 /* An incoming invitation with text as its first message. */
 void fake_incoming(struct fake *, const char *text);
+/* The first incoming message's event on conversation conv: plain, and with html, also
+ * an htmlMessage rendition (UCWA sends both once Html is negotiated). */
+void fake_incoming_message(struct fake *, int conv, const char *html);
 /* The application dies: every request on it gets 404 ApplicationNotFound. */
 void fake_kill_app(struct fake *);
 

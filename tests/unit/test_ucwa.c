@@ -642,6 +642,30 @@ START_TEST(test_incoming_preview_used_when_no_message_event)
 }
 END_TEST
 
+/* A plain preview shown by the timer, then the message event with HTML and plain
+ * renditions: the desktop must not get the first message a second time. */
+START_TEST(test_incoming_plain_preview_then_html_event_once)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.incoming_no_message = 1;
+	conf_default(&t, &c, 1);
+	t.accept_on_invite = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	fake_incoming(&t.f, "Hello there");
+	WAIT(&t, t.msg_in == 1);
+	ck_assert_int_eq(t.msg_in_preview, 1);
+	fake_incoming_message(&t.f, t.f.conv_n, "<p>Hello <b>there</b></p>");
+	t_spin(&t, 300);
+	ck_assert_int_eq(t.msg_in, 1);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_free_inside_callback_and_cancel)
 {
 	struct t t;
@@ -773,6 +797,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_send_message_not_duplicated_on_dropped_connection);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
+	UNIT_ADD(s, test_incoming_plain_preview_then_html_event_once);
 	UNIT_ADD(s, test_free_inside_callback_and_cancel);
 	UNIT_ADD(s, test_conf_needs_one_upstream_url);
 	UNIT_ADD(s, test_persistent_403_rediscovers);
