@@ -1,0 +1,86 @@
+/*
+ * gws_im_int.h: what the three files of the IM Session API share:
+ * gws_im.c (the service, parked desktop calls, session state and the
+ * notifications), gws_im_ops.c (the desktop's requests) and gws_im_up.c
+ * (the UCWA changes of an agent). Nothing else includes it.
+ */
+#ifndef UCGW_GWS_IM_INT_H
+#define UCGW_GWS_IM_INT_H
+
+#include "gws_im.h"
+#include "xlate.h"
+
+#define IM_CHANNEL "/v2/me/im-sessions"
+#define IM_MAX_OUT 1000
+
+/* An outgoing message waiting for its delivery event. */
+struct im_out {
+	char *opid;
+	char *location; /* from the 201, once known */
+	char *text;
+	struct im_out *next;
+};
+
+/* What this layer keeps per session (session->data). */
+struct im_sess {
+	struct xlate_rules *rules; /* the rules the session started with */
+	struct im_out *out;
+	unsigned nout;
+	int announced; /* the desktop has heard of the session */
+	char *reason;  /* upstream failure text, for the Completed notification */
+	char *reason_code;
+	char *sender_phone; /* $sender_phone: remote_uri through the rules, made once */
+};
+
+enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
+
+/* A desktop request (or our own command) waiting for UCWA. */
+struct im_call {
+	struct gws_im *im;
+	enum im_call_kind kind;
+	struct http_req *req; /* NULL once answered or the desktop left */
+	char *agent;
+	char session_id[SESSION_ID_LEN + 1];
+	unsigned parts_left;
+	int answered;
+	struct im_call *prev, *next;
+};
+
+struct gws_im {
+	struct session_table *sessions;
+	struct agents *agents;
+	struct cometd *cometd;
+	struct im_call *calls;
+};
+
+/* gws_im.c: parked calls */
+void im_call_free(struct im_call *c);
+struct im_call *im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
+    struct agent *a, struct session *s);
+void im_call_reply_ok(struct im_call *c);
+void im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r);
+struct session *im_call_session(struct im_call *c);
+
+/* gws_im.c: sessions, their outgoing messages, notifications */
+struct json_doc *im_userdata_doc(const struct session *s);
+enum xlate_state im_xstate(enum session_state st);
+void im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
+    const char **remote, struct json_doc *ud);
+void im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
+    const struct json *body);
+void im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type);
+void im_notify_message(struct gws_im *im, const struct agent *a, struct session *s,
+    const char *text, const struct ucwa_change *ch, int failed);
+void im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum xlate_state st);
+void im_end(struct gws_im *im, struct agent *a, struct session *s);
+void im_set_reason(struct session *s, const char *message, const char *code, const char *subcode);
+struct session *im_session_new(
+    struct gws_im *im, struct agent *a, enum session_dir dir, const char **cause);
+struct im_out *im_out_find(struct im_sess *is, const char *opid, struct im_out ***link);
+void im_out_remove(struct im_sess *is, struct im_out **link);
+void im_out_add(struct session *s, const char *opid, const char *text);
+
+/* gws_im_ops.c */
+const char *im_complete_upstream(struct agent *a, struct session *s, struct im_call *c);
+
+#endif

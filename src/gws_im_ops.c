@@ -1,0 +1,476 @@
+/*
+ * gws_im_ops.c: the desktop side of the IM Session API. A request is
+ * checked (body, parameters, the session's capabilities in its state) and
+ * answered with a precise error, changing nothing, when it is bad; else it
+ * is carried out upstream, and its HTTP answer waits for UCWA to accept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gws_im_int.h"
+#include "gws_me.h"
+#include "log.h"
+#include "record.h"
+
+/* One part of a SendMessage on its way upstream. */
+struct im_part {
+	struct im_call *call;
+	char opid[17];
+};
+
+/* Write the imSession object of s. */
+static void
+im_write_session(const struct agent *a, struct session *s, struct jw *w)
+{
+	struct json_doc *ud = im_userdata_doc(s);
+	struct xlate_session xs;
+	const char *remote;
+
+	im_view(a, s, &xs, &remote, ud);
+	xlate_write_session(((struct im_sess *)s->data)->rules, &xs, w);
+	json_doc_free(ud);
+}
+
+/* GET /api/v2/me/im-sessions[?fields=*]. */
+void
+gws_im_list(struct gws_im *im, struct http_req *req, struct agent *a)
+{
+	struct session *s = session_of_agent(im->sessions, a->name);
+	int all = gws_want_fields(req);
+	struct buf b;
+	struct jw w;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", GWS_OK);
+	jw_key(&w, all ? "imSessions" : "uris");
+	jw_arr_begin(&w);
+	if (s != NULL && all)
+		im_write_session(a, s, &w);
+	else if (s != NULL) {
+		char *uri;
+
+		xasprintf(&uri, "%s/im-sessions/%s", a->base_uri, s->id);
+		jw_str(&w, uri);
+		free(uri);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	gws_reply_json(req, 200, &b);
+}
+
+/* GET /api/v2/me/im-sessions/{id} (and /api/v2/im-sessions/{id}). */
+void
+gws_im_get(struct gws_im *im, struct http_req *req, struct agent *a, const char *id)
+{
+	struct session *s = session_find(im->sessions, a->name, id);
+	struct buf b;
+	struct jw w;
+
+	if (s == NULL) {
+		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
+		return;
+	}
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kint(&w, "statusCode", GWS_OK);
+	jw_key(&w, "imSession");
+	im_write_session(a, s, &w);
+	jw_obj_end(&w);
+	gws_reply_json(req, 200, &b);
+}
+
+/* ---- desktop side: operations ---- */
+
+/* 503 when the agent cannot reach UCWA now; returns 1 if it answered. */
+static int
+im_require_upstream(struct http_req *req, struct agent *a)
+{
+	if (a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
+		return 0;
+	gws_reply_error(req, 503, GWS_INTERNAL, "Skype for Business is not available at this time");
+	return 1;
+}
+
+/* The destination.phoneNumber parameter, or NULL after answering. */
+static const char *
+im_destination(struct http_req *req, const struct json *body, int required)
+{
+	const struct json *d = json_get(body, "destination");
+	const char *phone;
+
+	if (d == NULL || d->type == JSON_NULL) {
+		if (required)
+			gws_reply_error(
+			    req, 400, GWS_MISSING_PARAM, "Missing parameter: destination");
+		return required ? NULL : "";
+	}
+	if (d->type != JSON_OBJECT) {
+		gws_reply_error(req, 400, GWS_INVALID_STATE, "destination must be an object");
+		return NULL;
+	}
+	if ((phone = json_get_str(d, "phoneNumber")) == NULL || *phone == '\0') {
+		gws_reply_error(req, 400,
+		    json_get(d, "phoneNumber") ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
+		    "destination.phoneNumber is missing or not a string");
+		return NULL;
+	}
+	return phone;
+}
+
+/* Check a userData object: flat, values strings or numbers. */
+static const char *
+im_check_userdata(const struct json *ud)
+{
+	if (ud->type != JSON_OBJECT)
+		return "userData must be an object";
+	if (ud->u.obj.n > SESSION_MAX_USERDATA)
+		return "userData has too many keys";
+	for (size_t i = 0; i < ud->u.obj.n; i++) {
+		enum json_type t = ud->u.obj.m[i].val->type;
+
+		if (t != JSON_STRING && t != JSON_INT && t != JSON_DOUBLE && t != JSON_BOOL)
+			return "userData values must be strings or numbers";
+		if (ud->u.obj.m[i].keylen == 0 ||
+		    memchr(ud->u.obj.m[i].key, '\0', ud->u.obj.m[i].keylen) != NULL)
+			return "userData keys must be non-empty strings";
+	}
+	return NULL;
+}
+
+/* Put every pair of a checked userData object into the session. */
+static int
+im_put_userdata(struct session *s, const struct json *ud)
+{
+	for (size_t i = 0; i < ud->u.obj.n; i++) {
+		struct buf v;
+		struct jw w;
+		int rc;
+
+		buf_init(&v);
+		jw_init(&w, &v);
+		jw_value(&w, ud->u.obj.m[i].val);
+		rc = session_userdata_put(s, ud->u.obj.m[i].key, v.data);
+		buf_free(&v);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* startMessaging completed: answer the desktop, announce or drop the session. */
+static void
+im_initiate_done(const struct ucwa_result *r, void *arg)
+{
+	struct im_call *c = arg;
+	struct session *s = im_call_session(c);
+
+	struct agent *a = agents_find(c->im->agents, c->agent);
+
+	if (r->ok) {
+		im_call_reply_ok(c);
+		if (s != NULL && a != NULL && !((struct im_sess *)s->data)->announced)
+			im_notify_state(c->im, a, s, "StatusChange");
+	} else {
+		im_call_reply_upstream(c, r);
+		if (s != NULL && a != NULL) {
+			im_set_reason(s, r->message, r->code, r->subcode);
+			im_end(c->im, a, s);
+		}
+	}
+	im_call_free(c);
+}
+
+/* InitiateIMSession. */
+static void
+im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const struct json *body)
+{
+	const struct json *ud = json_get(body, "userData");
+	const char *phone, *cause, *msg;
+	char *sip = NULL, *subject;
+	struct session *s;
+	struct im_call *c;
+
+	if ((phone = im_destination(req, body, 1)) == NULL)
+		return;
+	if (ud != NULL && ud->type != JSON_NULL && (msg = im_check_userdata(ud)) != NULL) {
+		gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+		return;
+	}
+	if (im_require_upstream(req, a))
+		return;
+	if (session_of_agent(im->sessions, a->name) != NULL) {
+		gws_reply_error(req, 400, GWS_INVALID_STATE,
+		    "Invalid state: the agent already has an IM session");
+		return;
+	}
+	if (xlate_phone_to_sip(xlate_current(), phone, &sip, &cause) != 0) {
+		/* Outside what the address rules accept: statusCode 10, as the dry run says. */
+		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
+		return;
+	}
+	s = im_session_new(im, a, SESSION_OUTGOING, &cause);
+	session_set_remote(s, sip, phone);
+	if (ud != NULL && ud->type == JSON_OBJECT)
+		im_put_userdata(s, ud);
+	session_bind_operation(im->sessions, s, s->id);
+	subject = xlate_subject(((struct im_sess *)s->data)->rules, ud);
+	c = im_call_new(im, IM_CALL_INITIATE, req, a, s);
+	record_upstream_start(a->name, sip, subject);
+	if ((cause = ucwa_start_messaging(
+		 a->ucwa, sip, s->id, subject, NULL, im_initiate_done, c)) != NULL) {
+		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
+
+		im_initiate_done(&r, c);
+	}
+	free(subject);
+	free(sip);
+}
+
+/* Whether the session's state offers capability cap; answers 400 if not. */
+static int
+im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char *op)
+{
+	struct im_sess *is = s->data;
+	char *msg;
+
+	if (xlate_caps(is->rules, im_xstate(s->state)) & cap)
+		return 0;
+	xasprintf(&msg, "Invalid state: %s is not possible while the session is %s", op,
+	    xlate_state_name(im_xstate(s->state)));
+	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+	free(msg);
+	return 1;
+}
+
+/* One part of a SendMessage accepted (or refused) upstream. */
+static void
+im_send_done(const struct ucwa_result *r, void *arg)
+{
+	struct im_part *part = arg;
+	struct im_call *c = part->call;
+	struct session *s = im_call_session(c);
+	struct im_out *o, **link;
+
+	if (s != NULL && (o = im_out_find(s->data, part->opid, &link)) != NULL) {
+		if (!r->ok)
+			im_out_remove(s->data, link);
+		else if (r->location != NULL && o->location == NULL)
+			o->location = xstrdup(r->location);
+	}
+	if (!r->ok)
+		im_call_reply_upstream(c, r);
+	free(part);
+	if (--c->parts_left == 0) {
+		im_call_reply_ok(c);
+		im_call_free(c);
+	}
+}
+
+/* Queue the parts of a message upstream; the call is answered when all are in. */
+static void
+im_send_parts(
+    struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
+{
+	const char *cause;
+
+	c->parts_left = (unsigned)parts->n + 1; /* +1: held until every part is queued */
+	for (size_t i = 0; i < parts->n; i++) {
+		struct im_part *part = xcalloc(1, sizeof *part);
+
+		part->call = c;
+		util_random_id(part->opid, 16, UTIL_BASE62);
+		im_out_add(s, part->opid, parts->v[i]);
+		record_upstream(
+		    a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
+		if ((cause = ucwa_send_message(a->ucwa, s->conversation, parts->v[i], part->opid,
+			 im_send_done, part)) != NULL) {
+			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
+
+			c->parts_left -= (unsigned)(parts->n - i - 1);
+			im_send_done(&r, part);
+			break;
+		}
+	}
+	if (--c->parts_left == 0) {
+		im_call_reply_ok(c);
+		im_call_free(c);
+	}
+}
+
+/* SendMessage. */
+static void
+im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
+    const struct json *body)
+{
+	struct im_sess *is = s->data;
+	struct xlate_parts parts = { 0 };
+	const char *text, *cause;
+	int bad = 0;
+
+	if ((text = gws_param_str(body, "text", &bad)) == NULL) {
+		gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
+		    bad ? "text must be a string" : "Missing parameter: text");
+		return;
+	}
+	if (im_destination(req, body, 0) == NULL ||
+	    im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") || im_require_upstream(req, a))
+		return;
+	if (xlate_text_out(is->rules, text, &parts, &cause) != XLATE_TEXT_OK) {
+		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
+		return;
+	}
+	if (is->nout + parts.n > IM_MAX_OUT)
+		gws_reply_error(req, 503, GWS_INTERNAL, "Too many messages waiting for delivery");
+	else
+		im_send_parts(a, s, im_call_new(im, IM_CALL_SEND, req, a, s), &parts);
+	xlate_parts_free(&parts);
+}
+
+/* The conversation was left upstream: end the session, answer Complete. */
+static void
+im_complete_done(const struct ucwa_result *r, void *arg)
+{
+	struct im_call *c = arg;
+	struct session *s = im_call_session(c);
+
+	struct agent *a = agents_find(c->im->agents, c->agent);
+
+	if (r->ok || r->status == 404 || r->status == 410) {
+		im_call_reply_ok(c);
+		if (s != NULL && a != NULL)
+			im_end(c->im, a, s);
+	} else
+		im_call_reply_upstream(c, r);
+	im_call_free(c);
+}
+
+/* Complete. */
+static void
+im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s)
+{
+	struct im_call *c;
+	const char *cause;
+
+	if (im_require_cap(req, s, XLATE_CAP_COMPLETE, "Complete"))
+		return;
+	if (s->conversation == NULL || a->ucwa == NULL) {
+		gws_reply_ok(req);
+		im_end(im, a, s);
+		return;
+	}
+	c = im_call_new(im, IM_CALL_COMPLETE, req, a, s);
+	if ((cause = im_complete_upstream(a, s, c)) != NULL) {
+		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
+
+		im_complete_done(&r, c);
+	}
+}
+
+/*
+ * End the conversation upstream: cancel the invitation while it is in
+ * progress, else stopMessaging, else leave (DELETE). Records what it sent.
+ */
+const char *
+im_complete_upstream(struct agent *a, struct session *s, struct im_call *c)
+{
+	const char *conv = s->conversation;
+
+	if (s->state == SESSION_INITIATING &&
+	    ucwa_cancel(a->ucwa, conv, im_complete_done, c) == NULL) {
+		record_upstream(a->name, "cancel", NULL, NULL, NULL);
+		return NULL;
+	}
+	if (ucwa_stop_messaging(a->ucwa, conv, im_complete_done, c) == NULL) {
+		record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
+		return NULL;
+	}
+	return ucwa_leave(a->ucwa, conv, im_complete_done, c);
+}
+
+/* AttachUserData / UpdateUserData / DeleteUserData (local to the gateway). */
+static void
+im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
+    const struct json *body, const char *op)
+{
+	const struct json *ud = json_get(body, "userData"), *keys = json_get(body, "keys");
+	const char *key, *msg;
+	int bad = 0;
+
+	if (strcmp(op, "DeleteUserData") == 0) {
+		if (im_require_cap(req, s, XLATE_CAP_DELETE, op))
+			return;
+		key = gws_param_str(body, "key", &bad);
+		if (bad || (key == NULL && !json_is(keys, JSON_ARRAY))) {
+			gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
+			    bad ? "key must be a string" : "Missing parameter: key");
+			return;
+		}
+		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n;
+		     i++) {
+			if (keys->u.arr.v[i]->type != JSON_STRING) {
+				gws_reply_error(
+				    req, 400, GWS_INVALID_STATE, "keys must be strings");
+				return;
+			}
+		}
+		if (key != NULL)
+			session_userdata_del(s, key);
+		for (size_t i = 0; keys != NULL && keys->type == JSON_ARRAY && i < keys->u.arr.n;
+		     i++)
+			session_userdata_del(s, keys->u.arr.v[i]->u.str.s);
+	} else {
+		if (im_require_cap(req, s, op[0] == 'A' ? XLATE_CAP_ATTACH : XLATE_CAP_UPDATE, op))
+			return;
+		if (ud == NULL || ud->type == JSON_NULL) {
+			gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: userData");
+			return;
+		}
+		if ((msg = im_check_userdata(ud)) != NULL) {
+			gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+			return;
+		}
+		if (s->nuserdata + ud->u.obj.n > SESSION_MAX_USERDATA) {
+			gws_reply_error(req, 400, GWS_OUT_OF_RANGE, "userData has too many keys");
+			return;
+		}
+		im_put_userdata(s, ud);
+	}
+	gws_reply_ok(req);
+	im_notify_state(im, a, s, "AttachedDataChanged");
+}
+
+/* POST /api/v2/me/im-sessions[/{id}]. */
+void
+gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char *id)
+{
+	struct json_doc *d = gws_read_body(req);
+	struct session *s;
+	const char *op;
+
+	if (d == NULL)
+		return;
+	im_record_begin(im, req, a, id, json_root(d));
+	if ((op = gws_operation_name(req, json_root(d))) == NULL)
+		;
+	else if (id == NULL) {
+		if (strcmp(op, "InitiateIMSession") == 0)
+			im_initiate(im, req, a, json_root(d));
+		else
+			gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
+	} else if ((s = session_find(im->sessions, a->name, id)) == NULL)
+		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
+	else if (strcmp(op, "SendMessage") == 0)
+		im_send(im, req, a, s, json_root(d));
+	else if (strcmp(op, "Complete") == 0)
+		im_complete(im, req, a, s);
+	else if (strcmp(op, "AttachUserData") == 0 || strcmp(op, "UpdateUserData") == 0 ||
+	    strcmp(op, "DeleteUserData") == 0)
+		im_userdata(im, req, a, s, json_root(d), op);
+	else
+		gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
+	record_gws_end();
+	json_doc_free(d);
+}

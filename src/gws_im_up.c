@@ -1,0 +1,245 @@
+/*
+ * gws_im_up.c: the upstream side of the IM Session API. Each UCWA change
+ * of an agent finds its session (by operationId, then conversation),
+ * moves it through the translation rules the session started with, and
+ * becomes the notifications a Genesys server would send; an incoming
+ * invitation is accepted, declined or left per the rules.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gws_im_int.h"
+#include "log.h"
+#include "record.h"
+
+/* The agent's session a change is about (binding its conversation). */
+static struct session *
+im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+{
+	struct session *s = NULL;
+
+	if (ch->operation_id != NULL)
+		s = session_by_operation(im->sessions, ch->operation_id);
+	if (s == NULL && ch->conversation != NULL)
+		s = session_by_conversation(im->sessions, ch->conversation);
+	if (s == NULL || strcmp(s->agent, a->name) != 0)
+		return NULL;
+	if (s->conversation == NULL && ch->conversation != NULL)
+		session_bind_conversation(im->sessions, s, ch->conversation);
+	return s;
+}
+
+/* Our accept of an incoming invitation completed. */
+static void
+im_accept_done(const struct ucwa_result *r, void *arg)
+{
+	struct im_call *c = arg;
+	struct session *s = im_call_session(c);
+
+	struct agent *a = agents_find(c->im->agents, c->agent);
+
+	if (!r->ok && s != NULL && a != NULL) {
+		log_warn("agent %s: session %s: accept failed (%d)", c->agent, s->id, r->status);
+		im_set_reason(s, r->message ? r->message : "accept failed", r->code, r->subcode);
+		im_end(c->im, a, s);
+	}
+	im_call_free(c);
+}
+
+/* A command whose outcome changes nothing (decline). */
+static void
+im_ignore_result(const struct ucwa_result *r, void *arg)
+{
+	if (!r->ok)
+		log_info("decline refused upstream (%d)", r->status);
+}
+
+/* A new incoming invitation: accept, decline or leave it per policy. */
+static void
+im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+{
+	int busy = session_of_agent(im->sessions, a->name) != NULL;
+	enum xlate_incoming what = xlate_incoming(xlate_current(), ch->from_uri, busy);
+	struct xlate_party party;
+	const char *cause;
+	struct session *s;
+	struct im_call *c;
+
+	if (what == XLATE_IN_DECLINE) {
+		log_info(
+		    "agent %s: declining an invitation (%s)", a->name, busy ? "busy" : "policy");
+		ucwa_decline(a->ucwa, ch->conversation, im_ignore_result, NULL);
+		return;
+	}
+	if (what == XLATE_IN_IGNORE || busy || ch->conversation == NULL)
+		return;
+	s = im_session_new(im, a, SESSION_INCOMING, &cause);
+	xlate_sip_to_party(
+	    ((struct im_sess *)s->data)->rules, ch->from_uri ? ch->from_uri : "", &party);
+	session_set_remote(s, ch->from_uri, party.phoneNumber);
+	xlate_party_free(&party);
+	session_bind_conversation(im->sessions, s, ch->conversation);
+	im_notify_state(im, a, s, "StatusChange");
+	c = im_call_new(im, IM_CALL_ACCEPT, NULL, a, s);
+	if ((cause = ucwa_accept(a->ucwa, ch->conversation, im_accept_done, c)) != NULL) {
+		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
+
+		im_accept_done(&r, c);
+	}
+}
+
+/* An outgoing message's delivery event: notify it once. */
+static void
+im_outgoing_message(
+    struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
+{
+	struct im_sess *is = s->data;
+	struct im_out **pp, *o;
+	int failed = ch->status != NULL && strcmp(ch->status, "Failure") == 0;
+
+	if (ch->type != UCWA_COMPLETED)
+		return;
+	for (pp = &is->out; (o = *pp) != NULL; pp = &o->next) {
+		if ((ch->operation_id && strcmp(ch->operation_id, o->opid) == 0) ||
+		    (o->location && ch->href && strcmp(ch->href, o->location) == 0) ||
+		    (o->location && ch->self && strcmp(ch->self, o->location) == 0))
+			break;
+	}
+	if (o == NULL) {
+		log_debug(
+		    "agent %s: session %s: delivery event for an unknown message", a->name, s->id);
+		return;
+	}
+	im_notify_message(im, a, s, o->text, ch, failed);
+	if (failed)
+		log_info("agent %s: session %s: message not delivered", a->name, s->id);
+	im_out_remove(is, pp);
+}
+
+/* A message event. */
+static void
+im_message(struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
+{
+	char *text;
+
+	if (ch->direction != NULL && strcmp(ch->direction, "Outgoing") == 0) {
+		im_outgoing_message(im, a, s, ch);
+		return;
+	}
+
+	if (ch->text == NULL || (ch->status && strcmp(ch->status, "Failure") == 0))
+		return;
+	/* The body as sent (text/html or not): the rules reduce HTML and trim CR/LF. */
+	text = xlate_text_in(
+	    ((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text), ch->text_html);
+	im_notify_message(im, a, s, text, ch, 0);
+	free(text);
+}
+
+/* The UCWA state kind of an invitation change. */
+static enum xlate_kind
+im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
+{
+	if (ch->direction != NULL)
+		return strcmp(ch->direction, "Incoming") == 0 ? XLATE_K_IN_INVITATION
+							      : XLATE_K_OUT_INVITATION;
+	return s->dir == SESSION_INCOMING ? XLATE_K_IN_INVITATION : XLATE_K_OUT_INVITATION;
+}
+
+/*
+ * Messaging connected in a conversation that has no session (it was
+ * completed while connecting and the cancel lost the race): leave it, so
+ * nothing stays connected upstream that no desktop can see.
+ */
+static void
+im_orphan(struct agent *a, const struct ucwa_change *ch)
+{
+	if (ch->kind != UCWA_MESSAGING || ch->conversation == NULL || ch->state == NULL ||
+	    strcmp(ch->state, "Connected") != 0 || a->ucwa == NULL)
+		return;
+	log_info("agent %s: leaving a conversation that has no IM session", a->name);
+	ucwa_leave(a->ucwa, ch->conversation, im_ignore_result, NULL);
+}
+
+/* One change from the agent's event channel. */
+void
+gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+{
+	struct session *s;
+
+	if (ch->kind == UCWA_INVITATION && ch->type == UCWA_STARTED && ch->direction != NULL &&
+	    strcmp(ch->direction, "Incoming") == 0 &&
+	    session_by_conversation(im->sessions, ch->conversation ? ch->conversation : "") ==
+		NULL) {
+		im_incoming(im, a, ch);
+		return;
+	}
+	if ((s = im_session_for(im, a, ch)) == NULL) {
+		im_orphan(a, ch);
+		return;
+	}
+	switch (ch->kind) {
+	case UCWA_INVITATION:
+		if (ch->type == UCWA_COMPLETED && ch->status &&
+		    strcmp(ch->status, "Failure") == 0) {
+			im_set_reason(s, ch->reason_message, ch->reason_code, ch->reason_subcode);
+			im_set_state(im, a, s, XLATE_COMPLETED);
+		} else if (ch->state != NULL)
+			im_set_state(im, a, s,
+			    xlate_state_map(((struct im_sess *)s->data)->rules,
+				im_invitation_kind(s, ch), ch->state));
+		break;
+	case UCWA_CONVERSATION:
+		if (ch->type == UCWA_DELETED)
+			im_set_state(im, a, s, XLATE_COMPLETED);
+		else if (ch->state != NULL)
+			im_set_state(im, a, s,
+			    xlate_state_map(((struct im_sess *)s->data)->rules,
+				XLATE_K_CONVERSATION, ch->state));
+		break;
+	case UCWA_MESSAGING:
+		if (ch->state != NULL)
+			im_set_state(im, a, s,
+			    xlate_state_map(
+				((struct im_sess *)s->data)->rules, XLATE_K_MESSAGING, ch->state));
+		break;
+	case UCWA_MESSAGE: im_message(im, a, s, ch); break;
+	default: break;
+	}
+}
+
+/* A conversation is over upstream (remote left, application lost, resume). */
+void
+gws_im_ended(struct gws_im *im, struct agent *a, const char *conversation, const char *why)
+{
+	struct session *s = session_by_conversation(im->sessions, conversation);
+
+	if (s == NULL || strcmp(s->agent, a->name) != 0)
+		return;
+	if (((struct im_sess *)s->data)->reason == NULL)
+		im_set_reason(s, why, NULL, NULL);
+	im_end(im, a, s);
+}
+
+/* The agent is going: end its session and forget its parked requests. */
+void
+gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
+{
+	struct session *s = session_of_agent(im->sessions, a->name);
+	struct im_call *c, *next;
+
+	for (c = im->calls; c != NULL; c = next) {
+		next = c->next;
+		if (strcmp(c->agent, a->name) != 0)
+			continue;
+		if (c->req != NULL && !c->answered)
+			gws_reply_error(c->req, 503, GWS_INTERNAL,
+			    "Skype for Business is not available at this time");
+		c->req = NULL;
+		im_call_free(c);
+	}
+	if (s != NULL) {
+		im_set_reason(s, why, NULL, NULL);
+		im_end(im, a, s);
+	}
+}
