@@ -4,10 +4,24 @@
  * in the same call; whatever the socket does not take goes back to the
  * bufferevent, which also reports any error the write met.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "bev.h"
+
+/* No Nagle delay: messages leave whole, so a small one must not wait for an ACK. */
+void
+bev_nodelay(evutil_socket_t fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
 
 /* Hold the write event: queued output waits for bev_write_now(). */
 void

@@ -1,7 +1,8 @@
 /*
- * bev.h: what ucgw adds to libevent's socket bufferevents. A reply or a
- * request written at once on an idle plain connection costs one writev:
- * no write event to add and delete again, no extra turn of the loop.
+ * bev.h: what ucgw adds to libevent's socket bufferevents: no Nagle delay
+ * (each write is a whole message), and a reply or a request written at
+ * once on an idle plain connection with one writev: no write event to add
+ * and delete again, no extra turn of the loop.
  */
 #ifndef UCGW_BEV_H
 #define UCGW_BEV_H
@@ -10,6 +11,8 @@
 
 #include <event2/bufferevent.h>
 
+/* Send small writes at once (TCP_NODELAY): every write here is a whole message. */
+void bev_nodelay(evutil_socket_t);
 /* Stop bev's write event before queueing output for bev_write_now(). */
 void bev_hold_writes(struct bufferevent *);
 /*

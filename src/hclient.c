@@ -724,6 +724,7 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 	struct hc_conn *c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		bev_nodelay(bufferevent_getfd(bev));
 		c->connected = 1;
 		evtimer_del(c->timer);
 		return;

@@ -678,6 +678,7 @@ httpd_accept(
 		evutil_closesocket(fd);
 		return;
 	}
+	bev_nodelay(fd);
 	c = xcalloc(1, sizeof *c);
 	if ((c->bev = httpd_conn_bev(h, l, fd)) == NULL) {
 		evutil_closesocket(fd);

@@ -560,19 +560,22 @@ json_type_name(enum json_type t)
 	return names[t];
 }
 
-/* The last member called key of obj, or NULL. */
+/* The last member called key of obj (searched from the end), or NULL. */
 struct json *
 json_get(const struct json *obj, const char *key)
 {
-	struct json *found = NULL;
+	const struct json_member *m;
+	size_t len;
 
 	if (obj == NULL || obj->type != JSON_OBJECT)
 		return NULL;
-	for (size_t i = 0; i < obj->u.obj.n; i++) {
-		if (strcmp(obj->u.obj.m[i].key, key) == 0)
-			found = obj->u.obj.m[i].val;
+	len = strlen(key);
+	for (size_t i = obj->u.obj.n; i-- > 0;) {
+		m = &obj->u.obj.m[i];
+		if (m->keylen == len && memcmp(m->key, key, len) == 0)
+			return m->val;
 	}
-	return found;
+	return NULL;
 }
 
 /* The string value of v, or NULL. */

@@ -273,7 +273,7 @@ function perfStart(pid, name) {
   }
   if (!d) return null;
   fs.mkdirSync(d, { recursive: true });
-  const p = spawn('perf', ['record', '-F', '1999', '-g', '-o', path.join(d, `${name}.data`), '-p', String(pid)],
+  const p = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-o', path.join(d, `${name}.data`), '-p', String(pid)],
     { stdio: 'ignore' });
   notes.push(`perf profile of ucgw: ${path.join(d, `${name}.data`)}`);
   return p;

@@ -370,11 +370,30 @@ START_TEST(test_obj_set_replaces_and_adds)
 }
 END_TEST
 
+START_TEST(test_get_last_member_exact_key)
+{
+	static const char text[] = "{\"a\":1,\"ab\":2,\"a\":3,\"k\\u0000x\":4}";
+	struct json_error err;
+	struct json_doc *d = json_parse(text, sizeof text - 1, NULL, &err);
+	const struct json *r;
+
+	ck_assert_ptr_nonnull(d);
+	r = json_root(d);
+	ck_assert_int_eq(json_get(r, "a")->u.i, 3); /* the last of duplicates */
+	ck_assert_int_eq(json_get(r, "ab")->u.i, 2);
+	ck_assert_ptr_null(json_get(r, "k")); /* "k\0x" is not "k" */
+	ck_assert_ptr_null(json_get(r, "abc"));
+	ck_assert_ptr_null(json_get(r, ""));
+	json_doc_free(d);
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
 	Suite *s = suite_create("json");
 
+	UNIT_ADD(s, test_get_last_member_exact_key);
 	UNIT_ADD(s, test_parse_values_and_types);
 	UNIT_ADD(s, test_positions_of_keys_and_values);
 	UNIT_ADD(s, test_positions_count_characters_not_bytes);
