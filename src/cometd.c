@@ -903,7 +903,7 @@ static void
 cometd_bayeux(struct http_req *req, const char *agent, void *arg)
 {
 	struct cometd_ctx x = { arg, req, agent, { 0 }, NULL, NULL };
-	struct json_limits lim = { 0, 32, 0 };
+	struct json_limits lim = { .max_depth = 32, .no_positions = 1 };
 	const struct json *const *msgs, *one;
 	struct json_error err;
 	struct json_doc *doc;

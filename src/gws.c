@@ -134,7 +134,7 @@ gws_base_uri(const struct http_req *req, struct buf *out)
 struct json_doc *
 gws_read_body(struct http_req *req)
 {
-	struct json_limits lim = { .max_depth = 16 };
+	struct json_limits lim = { .max_depth = 16, .no_positions = 1 };
 	struct json_error err;
 	struct json_doc *d;
 	const char *body;

@@ -54,7 +54,9 @@ struct json_parser {
 	unsigned depth, max_depth;
 	struct json_frame stack[JSON_MAX_DEPTH];
 	const char *abort_msg;
-	int at_end; /* the error was found at the end of the input */
+	size_t abort_off; /* where abort_msg applies */
+	int at_end;	  /* the error was found at the end of the input */
+	int positions;	  /* nodes and keys are located (line, col) */
 };
 
 /* Allocate n bytes from the document's arena. */
@@ -248,8 +250,10 @@ json_parser_node(struct json_parser *p, enum json_type t)
 {
 	struct json *j = json_doc_new_node(p->doc, t);
 
-	json_parser_locate(p, &j->line, &j->col);
-	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	if (p->positions) {
+		json_parser_locate(p, &j->line, &j->col);
+		json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	}
 	return j;
 }
 
@@ -352,12 +356,15 @@ json_parser_open(struct json_parser *p, enum json_type t)
 
 	if (p->depth >= p->max_depth) {
 		p->abort_msg = "nesting too deep";
+		p->abort_off = yajl_get_bytes_consumed(p->h) - 1; /* the bracket */
 		return 0;
 	}
 	f = &p->stack[p->depth++];
 	f->node = json_doc_new_node(p->doc, t);
-	json_parser_locate(p, &f->node->line, &f->node->col);
-	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	if (p->positions) {
+		json_parser_locate(p, &f->node->line, &f->node->col);
+		json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	}
 	f->n = 0;
 	f->key = NULL;
 	return 1;
@@ -409,8 +416,10 @@ json_cb_key(void *ctx, const unsigned char *s, size_t len)
 	struct json_parser *p = ctx;
 	struct json_frame *f = &p->stack[p->depth - 1];
 
-	json_parser_locate(p, &f->kline, &f->kcol);
-	json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	if (p->positions) {
+		json_parser_locate(p, &f->kline, &f->kcol);
+		json_parser_advance(p, yajl_get_bytes_consumed(p->h));
+	}
 	f->key = json_doc_strdup(p->doc, (const char *)s, len);
 	f->keylen = len;
 	return 1;
@@ -456,7 +465,7 @@ json_parser_error(struct json_parser *p, struct json_error *err)
 	char *nl;
 
 	if (p->abort_msg != NULL) {
-		json_offset_to_pos(p->text, p->scan, &err->line, &err->col);
+		json_offset_to_pos(p->text, p->abort_off, &err->line, &err->col);
 		snprintf(err->msg, sizeof err->msg, "%s", p->abort_msg);
 		return;
 	}
@@ -489,6 +498,7 @@ json_parser_init(struct json_parser *p, const char *text, size_t len, const stru
 	p->len = len;
 	p->line = p->col = 1;
 	p->nl = json_parser_next_nl(p, 0);
+	p->positions = lim == NULL || !lim->no_positions;
 	p->max_depth = lim && lim->max_depth ? lim->max_depth : JSON_MAX_DEPTH;
 	if (p->max_depth > JSON_MAX_DEPTH)
 		p->max_depth = JSON_MAX_DEPTH;
@@ -515,6 +525,7 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 		p.at_end = 1;
 	if (st == yajl_status_ok && p.doc->root == NULL) {
 		p.abort_msg = "empty document";
+		p.abort_off = p.scan;
 		st = yajl_status_error;
 	}
 	if (st != yajl_status_ok) {

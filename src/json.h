@@ -57,6 +57,8 @@ struct json_limits {
 	size_t max_bytes;   /* 0 = no limit */
 	unsigned max_depth; /* 0 = 64 */
 	int allow_comments;
+	int no_positions; /* nodes get line and col 0: wire documents, where only
+			     an error is located; spares the bookkeeping per node */
 };
 
 struct json_error {

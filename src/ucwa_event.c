@@ -186,7 +186,9 @@ ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e,
 int
 ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *err, size_t errlen)
 {
-	struct json_limits lim = { UCWA_EVENTS_MAX_BYTES, 64, 0 };
+	struct json_limits lim = {
+		.max_bytes = UCWA_EVENTS_MAX_BYTES, .max_depth = 64, .no_positions = 1
+	};
 	struct json_error jerr;
 	const struct json *root, *senders, *links;
 	size_t cap = 0;

@@ -388,12 +388,43 @@ START_TEST(test_get_last_member_exact_key)
 }
 END_TEST
 
+/* Wire documents: no node positions, the same tree, errors still located. */
+START_TEST(test_no_positions)
+{
+	static const char text[] = "{\"a\": [1, {\"b\": \"x\"}],\n \"c\": true}";
+	struct json_limits lim = { .no_positions = 1, .max_depth = 2 };
+	struct json_error err;
+	struct json_doc *d = json_parse(text, sizeof text - 1, &lim, &err);
+	const struct json *r, *a;
+
+	ck_assert_ptr_null(d); /* depth 3 > 2 */
+	ck_assert_str_eq(err.msg, "nesting too deep");
+	ck_assert_uint_eq(err.line, 1);
+	ck_assert_uint_eq(err.col, 11); /* the inner '{' */
+	lim.max_depth = 0;
+	d = json_parse(text, sizeof text - 1, &lim, &err);
+	ck_assert_ptr_nonnull(d);
+	r = json_root(d);
+	a = json_get(r, "a");
+	ck_assert_str_eq(json_get_str(a->u.arr.v[1], "b"), "x");
+	ck_assert(json_get(r, "c")->u.b);
+	ck_assert_uint_eq(r->line, 0);
+	ck_assert_uint_eq(a->line, 0);
+	ck_assert_uint_eq(r->u.obj.m[1].line, 0);
+	json_doc_free(d);
+	d = json_parse("{\"a\":\n [1,]}", 13, &lim, &err);
+	ck_assert_ptr_null(d);
+	ck_assert_uint_eq(err.line, 2);
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
 	Suite *s = suite_create("json");
 
 	UNIT_ADD(s, test_get_last_member_exact_key);
+	UNIT_ADD(s, test_no_positions);
 	UNIT_ADD(s, test_parse_values_and_types);
 	UNIT_ADD(s, test_positions_of_keys_and_values);
 	UNIT_ADD(s, test_positions_count_characters_not_bytes);
