@@ -10,7 +10,8 @@
 // BENCH_SCALE ("1000,9000"), BENCH_DIR (work directory), BENCH_PERF=DIR
 // (perf record ucgw in the first ucgw round of (a) and each window of (b)),
 // BENCH_STRACE=DIR (strace -c ucgw, the same windows), BENCH_CALLGRIND=DIR
-// (ucgw under callgrind; one dump per window).
+// (ucgw under callgrind; one dump per window), BENCH_UCGW_OPTS ("key=value ...":
+// more -o options for ucgw).
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -65,7 +66,11 @@ function startSim() {
 
 function gwArgs(simPort, extra = []) {
   return ['-o', 'listen=["http://127.0.0.1:0"]', '-o', `upstream.discovery_url=http://127.0.0.1:${simPort}/`,
-    '-o', 'log.level=warn', ...extra];
+    '-o', 'log.level=warn', ...extraOpts(), ...extra];
+}
+// BENCH_UCGW_OPTS="key=value ...": more -o options for every ucgw started.
+function extraOpts() {
+  return (process.env.BENCH_UCGW_OPTS || '').split(/\s+/).filter(Boolean).flatMap((kv) => ['-o', kv]);
 }
 // BENCH_CALLGRIND=DIR runs ucgw under callgrind for (b); its counters cover
 // each measurement window only (zeroed at the start, dumped at the end).
