@@ -227,8 +227,9 @@ void sim_conv_write_state(struct jw *, struct sim_app *);
 /* Remote-side actions (from sim_remote.c); return NULL or an error message. */
 const char *sim_conv_remote_invite(
     struct sim_remote *, struct sim_user *, const char *text, const char *subject, int html);
+/* With html, plain (or NULL) is sent beside it as the server's plainMessage rendition. */
 const char *sim_conv_remote_message(
-    struct sim_remote *, struct sim_user *, const char *text, int html);
+    struct sim_remote *, struct sim_user *, const char *text, int html, const char *plain);
 const char *sim_conv_remote_typing(struct sim_remote *, struct sim_user *);
 const char *sim_conv_remote_leave(struct sim_remote *, struct sim_user *);
 /* Settle u's pending invitations with r now: outgoing ones with "Success" (accept) or a

@@ -85,7 +85,7 @@ sim_bridge_play(
 		return sim_conv_remote_invite(ry, x, text, subject, html);
 	}
 	if (strcmp(type, "message") == 0)
-		return sim_conv_remote_message(ry, x, text, html);
+		return sim_conv_remote_message(ry, x, text, html, NULL);
 	if (strcmp(type, "typing") == 0)
 		return sim_conv_remote_typing(ry, x);
 	if (strcmp(type, "accepted") == 0)

@@ -501,11 +501,13 @@ struct sim_msg {
 	const char *text; /* incoming only: the text, carried as a data URI link */
 	size_t len;
 	int html;
+	const char *plain; /* with html: the server's plain rendition too, or NULL */
 	const char *opid;
 	int failed;
 };
 
-/* The text as a data URI link: htmlMessage (base64) or plainMessage (percent form). */
+/* The text as a data URI link: htmlMessage (base64) or plainMessage (percent form);
+ * HTML may come with a plainMessage rendition as well, as Skype for Business sends. */
 static void
 sim_conv_msg_text(struct jw *w, const struct sim_msg *m)
 {
@@ -518,6 +520,11 @@ sim_conv_msg_text(struct jw *w, const struct sim_msg *m)
 	} else
 		sim_data_uri(&d, "text/plain", m->text, m->len);
 	sim_jw_link(w, m->html ? "htmlMessage" : "plainMessage", d.data, NULL);
+	if (m->html && m->plain != NULL) { /* the server's plain rendition beside it */
+		buf_reset(&d);
+		sim_data_uri(&d, "text/plain", m->plain, strlen(m->plain));
+		sim_jw_link(w, "plainMessage", d.data, NULL);
+	}
 	buf_free(&d);
 }
 
@@ -573,12 +580,13 @@ sim_conv_msg_write(struct jw *w, struct sim_conv *c, const struct sim_msg *m)
 /* conversation › message <type>: an outgoing (ours) or incoming message. */
 static void
 sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incoming,
-    const char *text, size_t len, int html, const char *opid, int failed)
+    const char *text, size_t len, int html, const char *plain, const char *opid, int failed)
 {
 	struct sim_msg m = { .incoming = incoming,
 		.text = text,
 		.len = len,
 		.html = html,
+		.plain = plain,
 		.opid = opid,
 		.failed = failed };
 	struct buf b;
@@ -624,7 +632,7 @@ sim_conv_connect(struct sim_conv *c)
 	sim_conv_ev_invitation(c, "completed", "Connected", 0, "Success", NULL, NULL);
 	if (c->incoming && c->first.len > 0) {
 		sim_conv_ev_message(c, c->next_msg++, "completed", 1, c->first.data, c->first.len,
-		    c->first_html && c->app->html, NULL, 0);
+		    c->first_html && c->app->html, NULL, NULL, 0);
 		sim_conv_ev_conversation(c, "updated", "Connected");
 	} else if (!c->incoming && c->first.len > 0)
 		sim_remote_log(c->remote, "message", c->app->user->uri, c->first.data, c->first.len,
@@ -838,8 +846,10 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 	n = c->next_msg++;
 	failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
 	if (!sim_fault_active(c->app->user, "aggregation"))
-		sim_conv_ev_message(c, n, "started", 0, NULL, 0, 0, opid.len ? opid.data : NULL, 0);
-	sim_conv_ev_message(c, n, "completed", 0, NULL, 0, 0, opid.len ? opid.data : NULL, failed);
+		sim_conv_ev_message(
+		    c, n, "started", 0, NULL, 0, 0, NULL, opid.len ? opid.data : NULL, 0);
+	sim_conv_ev_message(
+	    c, n, "completed", 0, NULL, 0, 0, NULL, opid.len ? opid.data : NULL, failed);
 	if (!failed)
 		sim_remote_log(c->remote, "message", c->app->user->uri, body, len,
 		    html ? "text/html" : "text/plain");
@@ -852,7 +862,8 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 		buf_init(&t);
 		buf_addstr(&t, "echo: ");
 		buf_add(&t, body, len);
-		sim_conv_ev_message(c, c->next_msg++, "completed", 1, t.data, t.len, 0, NULL, 0);
+		sim_conv_ev_message(
+		    c, c->next_msg++, "completed", 1, t.data, t.len, 0, NULL, NULL, 0);
 		buf_free(&t);
 	}
 	buf_free(&opid);
@@ -1114,14 +1125,16 @@ sim_conv_remote_invite(
 
 /* Remote r sends a message in its connected conversation with u. */
 const char *
-sim_conv_remote_message(struct sim_remote *r, struct sim_user *u, const char *text, int html)
+sim_conv_remote_message(
+    struct sim_remote *r, struct sim_user *u, const char *text, int html, const char *plain)
 {
 	struct sim_conv *c = sim_conv_with(r, u, 1);
 
 	if (c == NULL)
 		return "no connected conversation between the remote and the user";
-	sim_conv_ev_message(
-	    c, c->next_msg++, "completed", 1, text, strlen(text), html && c->app->html, NULL, 0);
+	html = html && c->app->html;
+	sim_conv_ev_message(c, c->next_msg++, "completed", 1, text, strlen(text), html,
+	    html ? plain : NULL, NULL, 0);
 	return NULL;
 }
 

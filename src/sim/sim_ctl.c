@@ -106,7 +106,7 @@ sim_ctl_remote_act(
 		*status = 409;
 		if (strcmp(action, "invite") == 0)
 			return sim_conv_remote_invite(r, u, text, json_get_str(o, "subject"), html);
-		return sim_conv_remote_message(r, u, text, html);
+		return sim_conv_remote_message(r, u, text, html, json_get_str(o, "plain"));
 	}
 	*status = 409;
 	if (strcmp(action, "typing") == 0)
