@@ -395,16 +395,6 @@ hc_req_timeout(evutil_socket_t fd, short what, void *arg)
 		hc_deliver(r, HCLIENT_ERR_TIMEOUT, "no response in time", NULL);
 }
 
-/* Append "name: value" and CRLF. */
-static void
-hc_header(struct buf *w, const char *name, const char *value)
-{
-	buf_addstr(w, name);
-	buf_addstr(w, ": ");
-	buf_addstr(w, value);
-	buf_addstr(w, "\r\n");
-}
-
 /* Serialize the request line, headers and body. */
 static void
 hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, const char *const *hdrs,
@@ -428,9 +418,9 @@ hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, cons
 	}
 	buf_addstr(w, "\r\n");
 	if (hc->user_agent != NULL)
-		hc_header(w, "User-Agent", hc->user_agent);
+		buf_add_header(w, "User-Agent", hc->user_agent);
 	for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL && hdrs[i + 1] != NULL; i += 2)
-		hc_header(w, hdrs[i], hdrs[i + 1]);
+		buf_add_header(w, hdrs[i], hdrs[i + 1]);
 	if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		buf_addstr(w, "Content-Length: ");
 		buf_addint(w, (long long)len);

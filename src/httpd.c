@@ -322,16 +322,6 @@ httpd_free_body(const void *data, size_t len, void *arg)
 	free(arg != NULL ? arg : (void *)data);
 }
 
-/* Append "name: value" and CRLF. */
-static void
-httpd_header(struct buf *h, const char *name, const char *value)
-{
-	buf_addstr(h, name);
-	buf_addstr(h, ": ");
-	buf_addstr(h, value);
-	buf_addstr(h, "\r\n");
-}
-
 /* Write the status line and headers of a response in one piece. */
 static void
 httpd_write_head(
@@ -347,14 +337,14 @@ httpd_write_head(
 	buf_addstr(&h, http_status_text(status));
 	buf_addstr(&h, "\r\n");
 	if (ctype != NULL && (bodylen > 0 || status != 204))
-		httpd_header(&h, "Content-Type", ctype);
+		buf_add_header(&h, "Content-Type", ctype);
 	if (status != 204 && status != 304) {
 		buf_addstr(&h, "Content-Length: ");
 		buf_addint(&h, (long long)bodylen);
 		buf_addstr(&h, "\r\n");
 	}
 	for (size_t i = 0; r != NULL && i < r->nresp_headers; i++)
-		httpd_header(&h, r->resp_headers[i].name, r->resp_headers[i].value);
+		buf_add_header(&h, r->resp_headers[i].name, r->resp_headers[i].value);
 	if (c->close_after)
 		buf_addstr(&h, "Connection: close\r\n");
 	buf_addstr(&h, "\r\n");

@@ -202,6 +202,16 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Append an HTTP header line: "name: value" and CRLF. */
+void
+buf_add_header(struct buf *b, const char *name, const char *value)
+{
+	buf_addstr(b, name);
+	buf_addstr(b, ": ");
+	buf_addstr(b, value);
+	buf_addstr(b, "\r\n");
+}
+
 /* Append a decimal integer (no printf on hot paths). */
 void
 buf_addint(struct buf *b, long long v)

@@ -36,6 +36,7 @@ void buf_addstr(struct buf *, const char *);
 void buf_addch(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void buf_addint(struct buf *, long long);
+void buf_add_header(struct buf *, const char *name, const char *value); /* HTTP "name: value\r\n" */
 char *buf_detach(struct buf *, size_t *);
 
 /* len bytes from the CSPRNG (buffered; aborts if it fails). */
