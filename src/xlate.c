@@ -162,7 +162,7 @@ sip_to_number(const struct xlate_rules *r, const char *sip)
 	regmatch_t pm[10];
 	struct buf b;
 	const char *u, *at;
-	char *key = lower_dup(sip);
+	char *key = dir_lower_dup(sip);
 	long e = dir_find(r, &r->by_sip, key, 1);
 
 	free(key);

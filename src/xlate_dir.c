@@ -63,7 +63,7 @@ dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_sip)
 
 /* Lower-case copy. */
 char *
-lower_dup(const char *s)
+dir_lower_dup(const char *s)
 {
 	char *d = xstrdup(s);
 
@@ -146,7 +146,7 @@ dir_plain(const struct json *o, const char **phone, const char **sip)
 
 /* Load the directory: [{phone, sip}], no duplicates either way. */
 void
-load_directory(struct load *l, const struct json *arr)
+dir_load(struct load *l, const struct json *arr)
 {
 	static const char *const keys[] = { "phone", "sip", NULL };
 	struct xlate_rules *r = l->r;

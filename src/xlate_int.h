@@ -137,14 +137,14 @@ int rule_compile(
     struct load *, const struct json *at, const char *pattern, struct rule *r, int icase);
 int rule_match(const struct rule *r, const char *s, regmatch_t pm[10]);
 void rules_free(struct rules *);
-void load_rules(
+void rules_load(
     struct load *, const struct json *arr, const char *outkey, struct rules *rs, const char *what);
 
 /* xlate_dir.c */
 long dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip);
-char *lower_dup(const char *s);
+char *dir_lower_dup(const char *s);
 void dir_free(struct xlate_rules *);
-void load_directory(struct load *, const struct json *arr);
+void dir_load(struct load *, const struct json *arr);
 
 /* xlate_text.c */
 size_t utf8_prefix(const char *s, size_t len, long long max, long long *count);

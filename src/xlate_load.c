@@ -137,11 +137,11 @@ load_addresses(struct load *l, const struct json *o)
 		return;
 	known_keys(l, o, keys, "addresses");
 	if ((v = json_get(o, "directory")) != NULL)
-		load_directory(l, v);
+		dir_load(l, v);
 	if ((v = json_get(o, "to_sip")) != NULL)
-		load_rules(l, v, "sip", &l->r->to_sip, "to_sip");
+		rules_load(l, v, "sip", &l->r->to_sip, "to_sip");
 	if ((v = json_get(o, "to_phone")) != NULL)
-		load_rules(l, v, "phone", &l->r->to_phone, "to_phone");
+		rules_load(l, v, "phone", &l->r->to_phone, "to_phone");
 	if ((v = json_get(o, "participant")) == NULL || !want(l, v, JSON_OBJECT, "participant"))
 		return;
 	known_keys_n(l, v, party_fields, 4, "participant");

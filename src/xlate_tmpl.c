@@ -327,7 +327,7 @@ rules_free(struct rules *rs)
 
 /* Load an array of {match, <outkey>} rules. */
 void
-load_rules(
+rules_load(
     struct load *l, const struct json *arr, const char *outkey, struct rules *rs, const char *what)
 {
 	const char *keys[] = { "match", outkey, NULL };
