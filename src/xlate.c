@@ -80,7 +80,7 @@ xlate_var_name(enum xlate_var v)
 
 /* Index of name in a NULL-terminated or counted list, -1 if absent. */
 int
-name_index(const char *const *list, size_t n, const char *s, size_t len)
+xlate_name_index(const char *const *list, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n && list[i] != NULL; i++) {
 		if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
@@ -410,7 +410,7 @@ xlate_subject(const struct xlate_rules *r, const struct json *ud)
 		buf_free(&b);
 		return NULL;
 	}
-	n = utf8_prefix(b.data, b.len, r->subject_max, NULL);
+	n = xlate_utf8_prefix(b.data, b.len, r->subject_max, NULL);
 	b.data[n] = '\0';
 	b.len = n;
 	return buf_detach(&b, NULL);

@@ -153,7 +153,7 @@ dir_load(struct load *l, const struct json *arr)
 	unsigned(*pos)[2];
 
 	dir_free(r);
-	if (!want(l, arr, JSON_ARRAY, "directory"))
+	if (!xlate_want(l, arr, JSON_ARRAY, "directory"))
 		return;
 	dir_alloc(r, arr->u.arr.n);
 	pos = xcalloc(arr->u.arr.n + 1, sizeof *pos);
@@ -163,7 +163,7 @@ dir_load(struct load *l, const struct json *arr)
 		long old;
 
 		if (!dir_plain(o, &phone, &sip)) {
-			if (!want(l, o, JSON_OBJECT, "directory entry"))
+			if (!xlate_want(l, o, JSON_OBJECT, "directory entry"))
 				continue;
 			known_keys(l, o, keys, "directory entry");
 			phone = json_get_str(o, "phone");
@@ -171,7 +171,7 @@ dir_load(struct load *l, const struct json *arr)
 		}
 		if (phone == NULL || sip == NULL || *phone == '\0' ||
 		    strncmp(sip, "sip:", 4) != 0) {
-			prob(l, o->line, o->col,
+			xlate_prob(l, o->line, o->col,
 			    "directory entry needs \"phone\" (a non-empty string) and \"sip\" (a "
 			    "sip: URI)");
 			continue;
@@ -180,12 +180,13 @@ dir_load(struct load *l, const struct json *arr)
 		pos[r->ndir][0] = o->line;
 		pos[r->ndir][1] = o->col;
 		if ((old = dir_insert(r, &r->by_phone, r->ndir, 0)) >= 0)
-			prob(l, o->line, o->col,
+			xlate_prob(l, o->line, o->col,
 			    "duplicate directory phone \"%s\" (first at %u:%u)", phone, pos[old][0],
 			    pos[old][1]);
 		if ((old = dir_insert(r, &r->by_sip, r->ndir, 1)) >= 0)
-			prob(l, o->line, o->col, "duplicate directory sip \"%s\" (first at %u:%u)",
-			    sip, pos[old][0], pos[old][1]);
+			xlate_prob(l, o->line, o->col,
+			    "duplicate directory sip \"%s\" (first at %u:%u)", sip, pos[old][0],
+			    pos[old][1]);
 		r->ndir++;
 	}
 	free(pos);

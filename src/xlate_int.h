@@ -112,18 +112,18 @@ struct load {
 	struct xlate_rules *r;
 };
 
-#define known_keys(l, obj, keys, where) known_keys_n(l, obj, keys, SIZE_MAX, where)
+#define known_keys(l, obj, keys, where) xlate_known_keys_n(l, obj, keys, SIZE_MAX, where)
 
 /* xlate.c */
 extern const char *const state_names[XLATE_NSTATES];
 extern const char *const var_names[XV_NVARS];
-int name_index(const char *const *list, size_t n, const char *s, size_t len);
+int xlate_name_index(const char *const *list, size_t n, const char *s, size_t len);
 
 /* xlate_load.c */
-void prob(struct load *, unsigned line, unsigned col, const char *fmt, ...)
+void xlate_prob(struct load *, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int want(struct load *, const struct json *v, enum json_type t, const char *what);
-void known_keys_n(
+int xlate_want(struct load *, const struct json *v, enum json_type t, const char *what);
+void xlate_known_keys_n(
     struct load *, const struct json *obj, const char *const *keys, size_t n, const char *where);
 void rules_free_all(struct xlate_rules *);
 
@@ -147,6 +147,6 @@ void dir_free(struct xlate_rules *);
 void dir_load(struct load *, const struct json *arr);
 
 /* xlate_text.c */
-size_t utf8_prefix(const char *s, size_t len, long long max, long long *count);
+size_t xlate_utf8_prefix(const char *s, size_t len, long long max, long long *count);
 
 #endif

@@ -37,7 +37,7 @@ static const char *const *const kind_states[XLATE_NKINDS] = { invitation_states,
 
 /* Record one problem at a position. */
 void __attribute__((format(printf, 4, 5)))
-prob(struct load *l, unsigned line, unsigned col, const char *fmt, ...)
+xlate_prob(struct load *l, unsigned line, unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,11 +80,11 @@ prob_text(struct load *l)
 
 /* Check that v has type t; report and return 0 otherwise. */
 int
-want(struct load *l, const struct json *v, enum json_type t, const char *what)
+xlate_want(struct load *l, const struct json *v, enum json_type t, const char *what)
 {
 	if (v->type == t || (t == JSON_DOUBLE && v->type == JSON_INT))
 		return 1;
-	prob(l, v->line, v->col, "%s: expected %s, found %s", what, json_type_name(t),
+	xlate_prob(l, v->line, v->col, "%s: expected %s, found %s", what, json_type_name(t),
 	    json_type_name(v->type));
 	return 0;
 }
@@ -100,8 +100,9 @@ dup_keys(struct load *l, const struct json *obj)
 			const struct json_member *e = &obj->u.obj.m[j];
 
 			if (e->keylen == m->keylen && memcmp(e->key, m->key, m->keylen) == 0) {
-				prob(l, m->line, m->col, "duplicate key \"%.*s\" (first at %u:%u)",
-				    (int)m->keylen, m->key, e->line, e->col);
+				xlate_prob(l, m->line, m->col,
+				    "duplicate key \"%.*s\" (first at %u:%u)", (int)m->keylen,
+				    m->key, e->line, e->col);
 				break;
 			}
 		}
@@ -110,15 +111,15 @@ dup_keys(struct load *l, const struct json *obj)
 
 /* Report members of obj whose key is not among the n keys (or up to a NULL). */
 void
-known_keys_n(
+xlate_known_keys_n(
     struct load *l, const struct json *obj, const char *const *keys, size_t n, const char *where)
 {
 	dup_keys(l, obj);
 	for (size_t i = 0; i < obj->u.obj.n; i++) {
 		const struct json_member *m = &obj->u.obj.m[i];
 
-		if (name_index(keys, n, m->key, m->keylen) < 0)
-			prob(l, m->line, m->col, "unknown key \"%.*s\" in %s", (int)m->keylen,
+		if (xlate_name_index(keys, n, m->key, m->keylen) < 0)
+			xlate_prob(l, m->line, m->col, "unknown key \"%.*s\" in %s", (int)m->keylen,
 			    m->key, where);
 	}
 }
@@ -133,7 +134,7 @@ load_addresses(struct load *l, const struct json *o)
 		NULL };
 	const struct json *v;
 
-	if (!want(l, o, JSON_OBJECT, "addresses"))
+	if (!xlate_want(l, o, JSON_OBJECT, "addresses"))
 		return;
 	known_keys(l, o, keys, "addresses");
 	if ((v = json_get(o, "directory")) != NULL)
@@ -142,13 +143,14 @@ load_addresses(struct load *l, const struct json *o)
 		rules_load(l, v, "sip", &l->r->to_sip, "to_sip");
 	if ((v = json_get(o, "to_phone")) != NULL)
 		rules_load(l, v, "phone", &l->r->to_phone, "to_phone");
-	if ((v = json_get(o, "participant")) == NULL || !want(l, v, JSON_OBJECT, "participant"))
+	if ((v = json_get(o, "participant")) == NULL ||
+	    !xlate_want(l, v, JSON_OBJECT, "participant"))
 		return;
-	known_keys_n(l, v, party_fields, 4, "participant");
+	xlate_known_keys_n(l, v, party_fields, 4, "participant");
 	for (int i = 0; i < 4; i++) {
 		const struct json *t = json_get(v, party_fields[i]);
 
-		if (t != NULL && want(l, t, JSON_STRING, party_fields[i])) {
+		if (t != NULL && xlate_want(l, t, JSON_STRING, party_fields[i])) {
 			tmpl_free(&l->r->party[i]);
 			tmpl_compile(l, t, json_str(t), &l->r->party[i], party_vars, PV_N, -1);
 		}
@@ -159,7 +161,7 @@ load_addresses(struct load *l, const struct json *o)
 static void
 load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 {
-	if (!want(l, o, JSON_OBJECT, kind_keys[k]))
+	if (!xlate_want(l, o, JSON_OBJECT, kind_keys[k]))
 		return;
 	dup_keys(l, o);
 	l->r->states[k].v = xcalloc(o->u.obj.n + 1, sizeof(struct state_pair));
@@ -168,9 +170,9 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 		const struct json_member *m = &o->u.obj.m[i];
 		enum xlate_state s = XLATE_NONE;
 
-		if (name_index(kind_states[k], SIZE_MAX, m->key, m->keylen) < 0) {
-			prob(l, m->line, m->col, "unknown UCWA %s state \"%.*s\"", kind_keys[k],
-			    (int)m->keylen, m->key);
+		if (xlate_name_index(kind_states[k], SIZE_MAX, m->key, m->keylen) < 0) {
+			xlate_prob(l, m->line, m->col, "unknown UCWA %s state \"%.*s\"",
+			    kind_keys[k], (int)m->keylen, m->key);
 			continue;
 		}
 		if (m->val->type != JSON_NULL) {
@@ -178,7 +180,7 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 
 			if (g == NULL || (s = xlate_state_parse(g)) == XLATE_NONE ||
 			    strcmp(g, state_names[s]) != 0) {
-				prob(l, m->val->line, m->val->col,
+				xlate_prob(l, m->val->line, m->val->col,
 				    "expected a GWS state (Initiating, Alerting, Talking, "
 				    "Completed) or null");
 				continue;
@@ -193,9 +195,9 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 static void
 load_states(struct load *l, const struct json *o)
 {
-	if (!want(l, o, JSON_OBJECT, "states"))
+	if (!xlate_want(l, o, JSON_OBJECT, "states"))
 		return;
-	known_keys_n(l, o, kind_keys, XLATE_NKINDS, "states");
+	xlate_known_keys_n(l, o, kind_keys, XLATE_NKINDS, "states");
 	for (int k = 0; k < XLATE_NKINDS; k++) {
 		const struct json *v = json_get(o, kind_keys[k]);
 
@@ -214,13 +216,13 @@ load_states(struct load *l, const struct json *o)
 static void
 load_caps(struct load *l, const struct json *o)
 {
-	if (!want(l, o, JSON_OBJECT, "capabilities"))
+	if (!xlate_want(l, o, JSON_OBJECT, "capabilities"))
 		return;
-	known_keys_n(l, o, state_names, XLATE_NSTATES, "capabilities");
+	xlate_known_keys_n(l, o, state_names, XLATE_NSTATES, "capabilities");
 	for (int s = 0; s < XLATE_NSTATES; s++) {
 		const struct json *a = json_get(o, state_names[s]);
 
-		if (a == NULL || !want(l, a, JSON_ARRAY, state_names[s]))
+		if (a == NULL || !xlate_want(l, a, JSON_ARRAY, state_names[s]))
 			continue;
 		l->r->caps[s] = 0;
 		l->r->ncap[s] = 0;
@@ -229,11 +231,11 @@ load_caps(struct load *l, const struct json *o)
 			unsigned bit = xlate_cap_parse(json_str(c));
 
 			if (bit == 0) {
-				prob(l, c->line, c->col,
+				xlate_prob(l, c->line, c->col,
 				    "unknown capability (expected SendMessage, "
 				    "AttachUserData, UpdateUserData, DeleteUserData or Complete)");
 			} else if (l->r->caps[s] & bit) {
-				prob(l, c->line, c->col, "capability \"%s\" listed twice",
+				xlate_prob(l, c->line, c->col, "capability \"%s\" listed twice",
 				    json_str(c));
 			} else {
 				l->r->caps[s] |= bit;
@@ -264,9 +266,9 @@ load_notes(struct load *l, const struct json *o)
 	static const char *const fixed[] = { "messageType", "notificationType", "imSession",
 		"imSessionPath", "message", NULL };
 
-	if (!want(l, o, JSON_OBJECT, "notifications"))
+	if (!xlate_want(l, o, JSON_OBJECT, "notifications"))
 		return;
-	known_keys_n(l, o, note_names, NOTE_N, "notifications");
+	xlate_known_keys_n(l, o, note_names, NOTE_N, "notifications");
 	for (int n = 0; n < NOTE_N; n++) {
 		const struct json *f = json_get(o, note_names[n]);
 		struct fields *fs = &l->r->notes[n];
@@ -274,19 +276,19 @@ load_notes(struct load *l, const struct json *o)
 		if (f == NULL)
 			continue;
 		fields_free(fs);
-		if (!want(l, f, JSON_OBJECT, note_names[n]))
+		if (!xlate_want(l, f, JSON_OBJECT, note_names[n]))
 			continue;
 		dup_keys(l, f);
 		fs->v = xcalloc(f->u.obj.n + 1, sizeof *fs->v);
 		for (size_t i = 0; i < f->u.obj.n; i++) {
 			const struct json_member *m = &f->u.obj.m[i];
 
-			if (name_index(fixed, SIZE_MAX, m->key, m->keylen) >= 0) {
-				prob(l, m->line, m->col, "\"%.*s\" is a fixed field of %s",
+			if (xlate_name_index(fixed, SIZE_MAX, m->key, m->keylen) >= 0) {
+				xlate_prob(l, m->line, m->col, "\"%.*s\" is a fixed field of %s",
 				    (int)m->keylen, m->key, note_names[n]);
 				continue;
 			}
-			if (!want(l, m->val, JSON_STRING, "notification field"))
+			if (!xlate_want(l, m->val, JSON_STRING, "notification field"))
 				continue;
 			fs->v[fs->n].name = xstrndup(m->key, m->keylen);
 			tmpl_compile(
@@ -302,10 +304,10 @@ load_enum(struct load *l, const struct json *v, const char *const *names, const 
 {
 	int i;
 
-	if (!want(l, v, JSON_STRING, what))
+	if (!xlate_want(l, v, JSON_STRING, what))
 		return -1;
-	if ((i = name_index(names, SIZE_MAX, json_str(v), v->u.str.len)) < 0)
-		prob(l, v->line, v->col, "%s: unknown value \"%s\"", what, json_str(v));
+	if ((i = xlate_name_index(names, SIZE_MAX, json_str(v), v->u.str.len)) < 0)
+		xlate_prob(l, v->line, v->col, "%s: unknown value \"%s\"", what, json_str(v));
 	return i;
 }
 
@@ -319,7 +321,7 @@ load_incoming(struct load *l, const struct json *o)
 	const struct json *v, *a;
 	int i;
 
-	if (!want(l, o, JSON_OBJECT, "incoming"))
+	if (!xlate_want(l, o, JSON_OBJECT, "incoming"))
 		return;
 	known_keys(l, o, keys, "incoming");
 	if ((v = json_get(o, "accept")) != NULL && (i = load_enum(l, v, accepts, "accept")) >= 0)
@@ -329,11 +331,11 @@ load_incoming(struct load *l, const struct json *o)
 	if ((a = json_get(o, "from")) == NULL)
 		return;
 	rules_free(&l->r->from);
-	if (!want(l, a, JSON_ARRAY, "from"))
+	if (!xlate_want(l, a, JSON_ARRAY, "from"))
 		return;
 	l->r->from.v = xcalloc(a->u.arr.n + 1, sizeof(struct rule));
 	for (size_t k = 0; k < a->u.arr.n; k++) {
-		if (want(l, a->u.arr.v[k], JSON_STRING, "from"))
+		if (xlate_want(l, a->u.arr.v[k], JSON_STRING, "from"))
 			rule_compile(l, a->u.arr.v[k], json_str(a->u.arr.v[k]),
 			    &l->r->from.v[l->r->from.n++], 1);
 	}
@@ -346,11 +348,11 @@ load_int(struct load *l, const struct json *o, const char *key, long long min, l
 {
 	const struct json *v = json_get(o, key);
 
-	if (v == NULL || !want(l, v, JSON_INT, key))
+	if (v == NULL || !xlate_want(l, v, JSON_INT, key))
 		return;
 	if (v->u.i < min || v->u.i > max)
-		prob(l, v->line, v->col, "%s: %lld is out of range (%lld to %lld)", key, v->u.i,
-		    min, max);
+		xlate_prob(l, v->line, v->col, "%s: %lld is out of range (%lld to %lld)", key,
+		    v->u.i, min, max);
 	else
 		*out = v->u.i;
 }
@@ -361,7 +363,7 @@ load_bool(struct load *l, const struct json *o, const char *key, int *out)
 {
 	const struct json *v = json_get(o, key);
 
-	if (v != NULL && want(l, v, JSON_BOOL, key))
+	if (v != NULL && xlate_want(l, v, JSON_BOOL, key))
 		*out = v->u.b;
 }
 
@@ -375,7 +377,7 @@ load_text(struct load *l, const struct json *o)
 	const struct json *v;
 	int i;
 
-	if (!want(l, o, JSON_OBJECT, "text"))
+	if (!xlate_want(l, o, JSON_OBJECT, "text"))
 		return;
 	known_keys(l, o, keys, "text");
 	load_bool(l, o, "html_to_plain", &l->r->html_to_plain);
@@ -387,7 +389,7 @@ load_text(struct load *l, const struct json *o)
 		return;
 	tmpl_free(&l->r->undelivered);
 	l->r->has_undelivered = 0;
-	if (v->type != JSON_NULL && want(l, v, JSON_STRING, "undelivered"))
+	if (v->type != JSON_NULL && xlate_want(l, v, JSON_STRING, "undelivered"))
 		l->r->has_undelivered =
 		    tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names, XV_NVARS, -1);
 }
@@ -410,22 +412,22 @@ load_subject(struct load *l, const struct json *o)
 	static const char *const keys[] = { "keys", "separator", "max_length", NULL };
 	const struct json *v;
 
-	if (!want(l, o, JSON_OBJECT, "subject"))
+	if (!xlate_want(l, o, JSON_OBJECT, "subject"))
 		return;
 	known_keys(l, o, keys, "subject");
 	load_int(l, o, "max_length", 1, 250, &l->r->subject_max);
-	if ((v = json_get(o, "separator")) != NULL && want(l, v, JSON_STRING, "separator")) {
+	if ((v = json_get(o, "separator")) != NULL && xlate_want(l, v, JSON_STRING, "separator")) {
 		free(l->r->subject_sep);
 		l->r->subject_sep = xstrdup(json_str(v));
 	}
 	if ((v = json_get(o, "keys")) == NULL)
 		return;
 	subject_keys_free(l->r);
-	if (!want(l, v, JSON_ARRAY, "keys"))
+	if (!xlate_want(l, v, JSON_ARRAY, "keys"))
 		return;
 	l->r->subject_keys = xcalloc(v->u.arr.n + 1, sizeof(char *));
 	for (size_t i = 0; i < v->u.arr.n; i++) {
-		if (want(l, v->u.arr.v[i], JSON_STRING, "keys"))
+		if (xlate_want(l, v->u.arr.v[i], JSON_STRING, "keys"))
 			l->r->subject_keys[l->r->nsubject_keys++] =
 			    xstrdup(json_str(v->u.arr.v[i]));
 	}
@@ -464,7 +466,7 @@ load_root(struct load *l, const struct json *root)
 		"incoming", "text", "subject", NULL };
 	const struct json *v;
 
-	if (!want(l, root, JSON_OBJECT, "translation file"))
+	if (!xlate_want(l, root, JSON_OBJECT, "translation file"))
 		return;
 	known_keys(l, root, keys, "the translation file");
 	if ((v = json_get(root, "addresses")) != NULL)
@@ -529,7 +531,7 @@ xlate_load_text(const char *name, const char *text, size_t len, char **problems)
 		l.name = name;
 	}
 	if ((doc = json_parse(text, len, &lim, &err)) == NULL)
-		prob(&l, err.line, err.col, "%s", err.msg);
+		xlate_prob(&l, err.line, err.col, "%s", err.msg);
 	else {
 		load_root(&l, json_root(doc));
 		json_doc_free(doc);

@@ -23,7 +23,7 @@ trimmed_len(const struct xlate_rules *r, const char *s, size_t len)
 
 /* Byte length of the first max code points of s[0..len). */
 size_t
-utf8_prefix(const char *s, size_t len, long long max, long long *count)
+xlate_utf8_prefix(const char *s, size_t len, long long max, long long *count)
 {
 	size_t i = 0;
 	long long n = 0;
@@ -48,12 +48,12 @@ xlate_text_out(
 
 	parts->v = NULL;
 	parts->n = 0;
-	if (utf8_prefix(text, len, r->max_length, NULL) < len && !r->over_split) {
+	if (xlate_utf8_prefix(text, len, r->max_length, NULL) < len && !r->over_split) {
 		*cause = "message text is longer than the maximum length";
 		return XLATE_TEXT_REFUSE;
 	}
 	do {
-		size_t n = utf8_prefix(text + off, len - off, r->max_length, NULL);
+		size_t n = xlate_utf8_prefix(text + off, len - off, r->max_length, NULL);
 
 		parts->v = xreallocarray(parts->v, parts->n + 1, sizeof *parts->v);
 		parts->v[parts->n++] = xstrndup(text + off, n);

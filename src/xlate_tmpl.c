@@ -40,10 +40,10 @@ tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
 	if (idx <= maxgroup)
 		return 1;
 	if (maxgroup < 0)
-		prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
+		xlate_prob(l, at->line, at->col, "\"$%d\": no regular expression groups here", idx);
 	else
-		prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s", idx,
-		    maxgroup, maxgroup == 1 ? "" : "s");
+		xlate_prob(l, at->line, at->col, "\"$%d\": the regular expression has %d group%s",
+		    idx, maxgroup, maxgroup == 1 ? "" : "s");
 	return 0;
 }
 
@@ -81,13 +81,13 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 		for (len = 0; isalnum((unsigned char)name[len]) || name[len] == '_'; len++)
 			;
 		if (len == 0 || (braces && name[len] != '}')) {
-			prob(l, at->line, at->col,
+			xlate_prob(l, at->line, at->col,
 			    "\"%s\": \"$\" must start $name, ${name}, $1..$9 or $$", s);
 			ok = 0;
 			break;
 		}
-		if ((idx = name_index(vars, nvars, name, len)) < 0) {
-			prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s,
+		if ((idx = xlate_name_index(vars, nvars, name, len)) < 0) {
+			xlate_prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s,
 			    (int)len, name);
 			ok = 0;
 		}
@@ -264,13 +264,13 @@ rule_compile(struct load *l, const struct json *at, const char *pattern, struct 
 	r->line = at->line;
 	r->col = at->col;
 	if ((why = regex_too_costly(pattern)) != NULL) {
-		prob(l, at->line, at->col, "regular expression \"%.40s%s\" refused: %s", pattern,
-		    strlen(pattern) > 40 ? "..." : "", why);
+		xlate_prob(l, at->line, at->col, "regular expression \"%.40s%s\" refused: %s",
+		    pattern, strlen(pattern) > 40 ? "..." : "", why);
 		return 0;
 	}
 	if ((rc = regcomp(&r->re, pattern, REG_EXTENDED | (icase ? REG_ICASE : 0))) != 0) {
 		regerror(rc, &r->re, msg, sizeof msg);
-		prob(l, at->line, at->col, "bad regular expression \"%s\": %s", pattern, msg);
+		xlate_prob(l, at->line, at->col, "bad regular expression \"%s\": %s", pattern, msg);
 		return 0;
 	}
 	r->compiled = 1;
@@ -286,13 +286,13 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 			const struct rule *a = &rs->v[j], *b = &rs->v[i];
 
 			if (strcmp(a->pattern, b->pattern) == 0) {
-				prob(l, b->line, b->col,
+				xlate_prob(l, b->line, b->col,
 				    "unreachable %s rule: the rule at %u:%u has the same pattern",
 				    what, a->line, a->col);
 				break;
 			}
 			if (catch_all(a->pattern)) {
-				prob(l, b->line, b->col,
+				xlate_prob(l, b->line, b->col,
 				    "unreachable %s rule: the rule at %u:%u matches everything",
 				    what, a->line, a->col);
 				break;
@@ -334,24 +334,25 @@ rules_load(
 	static const char *const none[] = { NULL };
 
 	rules_free(rs);
-	if (!want(l, arr, JSON_ARRAY, what))
+	if (!xlate_want(l, arr, JSON_ARRAY, what))
 		return;
 	rs->v = xcalloc(arr->u.arr.n + 1, sizeof *rs->v);
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i], *m, *t;
 		struct rule *r = &rs->v[rs->n];
 
-		if (!want(l, o, JSON_OBJECT, what))
+		if (!xlate_want(l, o, JSON_OBJECT, what))
 			continue;
 		known_keys(l, o, keys, what);
 		m = json_get(o, "match");
 		t = json_get(o, outkey);
 		if (m == NULL || t == NULL) {
-			prob(
+			xlate_prob(
 			    l, o->line, o->col, "%s rule needs \"match\" and \"%s\"", what, outkey);
 			continue;
 		}
-		if (!want(l, m, JSON_STRING, "match") || !want(l, t, JSON_STRING, outkey))
+		if (!xlate_want(l, m, JSON_STRING, "match") ||
+		    !xlate_want(l, t, JSON_STRING, outkey))
 			continue;
 		rs->n++;
 		if (rule_compile(l, m, json_str(m), r, 0))
