@@ -129,9 +129,10 @@ im_message(struct gws_im *im, struct agent *a, struct session *s, const struct u
 
 	if (ch->text == NULL || (ch->status && strcmp(ch->status, "Failure") == 0))
 		return;
-	/* The body as sent (text/html or not): the rules reduce HTML and trim CR/LF. */
-	text = xlate_text_in(
-	    ((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text), ch->text_html);
+	/* The body as sent (text/html or not, and the server's plain rendition of
+	 * HTML if it sent one): the rules choose plain or HTML and trim CR/LF. */
+	text = xlate_text_in(((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text),
+	    ch->text_html, ch->alt_text);
 	im_notify_message(im, a, s, text, ch, 0);
 	free(text);
 }

@@ -166,10 +166,13 @@ enum xlate_text_verdict xlate_text_out(
     const struct xlate_rules *, const char *text, struct xlate_parts *, const char **cause);
 void xlate_parts_free(struct xlate_parts *);
 /* An upstream message body as sent (decoded from its data: URI; html != 0:
- * text/html) to what desktops see: HTML reduced to plain text when
- * text.html_to_plain, trailing CR/LF removed when text.trim_newlines.
- * The only place incoming text is changed; text need not be NUL-terminated. */
-char *xlate_text_in(const struct xlate_rules *, const char *text, size_t len, int html);
+ * text/html) to what desktops see: HTML to plain text when
+ * text.html_to_plain (the server's own plain rendition when it sent one,
+ * plain != NULL, else reduced here), trailing CR/LF removed when
+ * text.trim_newlines. The only place incoming text is changed; text need
+ * not be NUL-terminated. */
+char *xlate_text_in(
+    const struct xlate_rules *, const char *text, size_t len, int html, const char *plain);
 /* The NewMessage text telling the desktop that s's message (var[XV_TEXT])
  * was not delivered, or NULL when the rules say to send no notice. */
 char *xlate_undelivered(const struct xlate_rules *, const struct xlate_session *s);

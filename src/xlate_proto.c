@@ -405,8 +405,8 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 {
 	const struct json *links = json_get(msg, "_links");
 	const char *dir = json_get_str(msg, "direction");
-	char *text, *in;
-	int html = 0;
+	char *text, *plain, *in;
+	int html = 0, phtml = 0;
 
 	if (!m->exists || !streq(json_get_str(ev, "type"), "completed"))
 		return 0;
@@ -428,15 +428,21 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 		m->var[XV_SENDER_PHONE] = model_keep(m, xstrdup(p.phoneNumber));
 		xlate_party_free(&p);
 	}
-	/* as the UCWA client does: htmlMessage wins over plainMessage */
+	/* as the UCWA client does: htmlMessage wins over plainMessage, kept beside it */
+	plain = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &phtml);
 	if ((text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) ==
-		NULL &&
-	    (text = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &html)) == NULL)
+	    NULL) {
+		text = plain;
+		html = phtml;
+		plain = NULL;
+	}
+	if (text == NULL)
 		return 0;
-	in = xlate_text_in(m->r, text, strlen(text), html);
+	in = xlate_text_in(m->r, text, strlen(text), html, html && !phtml ? plain : NULL);
 	model_notify_message(m, in);
 	free(in);
 	free(text);
+	free(plain);
 	return 0;
 }
 

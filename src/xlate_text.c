@@ -264,13 +264,16 @@ html_plain(const char *s, size_t len, struct buf *out)
 
 /* Incoming text to what desktops see. */
 char *
-xlate_text_in(const struct xlate_rules *r, const char *text, size_t len, int html)
+xlate_text_in(
+    const struct xlate_rules *r, const char *text, size_t len, int html, const char *plain)
 {
 	struct buf b;
 	size_t n;
 
 	buf_init(&b);
-	if (html && r->html_to_plain)
+	if (html && r->html_to_plain && plain != NULL)
+		buf_addstr(&b, plain); /* the server's rendition beats ours */
+	else if (html && r->html_to_plain)
 		html_plain(text, len, &b);
 	else
 		buf_add(&b, text, len);

@@ -38,9 +38,10 @@ async function teardown(env) {
   }
 }
 
-// The remote sends text (as HTML when html) in its conversation with agent1.
-async function say(env, remote, text, html) {
-  const r = await im.sim(env.sim.port, 'POST', `/remotes/${remote.id}/message`, { to: 'agent1', text, html });
+// The remote sends text (as HTML when html, with the server's plain rendition
+// when plain is given) in its conversation with agent1.
+async function say(env, remote, text, html, plain) {
+  const r = await im.sim(env.sim.port, 'POST', `/remotes/${remote.id}/message`, { to: 'agent1', text, html, plain });
   assert.equal(r.status, 200, r.body);
 }
 
@@ -125,5 +126,24 @@ test('text.trim_newlines false: trailing CR/LF reach the desktop, in plain text 
     assert.deepEqual(messages(d, from), ['line\r\n', `${PLAIN}\r\n`]);
   } finally {
     await teardown(env);
+  }
+});
+
+test('HTML with the server\'s plain rendition: plain text wanted gives the server\'s text, else the HTML', async () => {
+  const SERVER = 'Fish & chips, as the server wrote it\r\n';
+  for (const [rules, want] of [[undefined, SERVER.trim()], ['{ "text": { "html_to_plain": false } }\n', HTML.trim()]]) {
+    const env = await setup(rules);
+    const d = env.desks.agent1;
+    try {
+      await im.talk(d, BOB);
+      await assertHtmlNegotiated(env);
+      const from = d.im().length;
+      await say(env, BOB, HTML, true, SERVER);
+      await say(env, BOB, 'next', false);
+      await d.next((n) => n.message === 'next', from);
+      assert.deepEqual(messages(d, from), [want, 'next'], `rules ${rules || 'built-in'}`);
+    } finally {
+      await teardown(env);
+    }
   }
 });

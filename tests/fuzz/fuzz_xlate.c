@@ -47,7 +47,7 @@ fuzz_exercise(struct xlate_rules *r)
 	xlate_party_free(&p);
 	if (xlate_text_out(r, "hello, world\r\n", &parts, &cause) == XLATE_TEXT_OK)
 		xlate_parts_free(&parts);
-	free(xlate_text_in(r, "<b>a&amp;b</b>", 14, 1));
+	free(xlate_text_in(r, "<b>a&amp;b</b>", 14, 1, NULL));
 	(void)xlate_incoming(r, "sip:a@b", 0);
 	buf_init(&b);
 	for (s.state = XLATE_NONE; s.state < XLATE_NSTATES; s.state++) {
@@ -83,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (builtin == NULL && (builtin = xlate_load(NULL, &problems)) == NULL)
 		abort();
-	free(xlate_text_in(builtin, (const char *)data, size, 1)); /* not NUL-terminated */
+	free(xlate_text_in(builtin, (const char *)data, size, 1, NULL)); /* not NUL-terminated */
 	if (size == 0 || (d = json_parse((const char *)data + 1, size - 1, &lim, &e)) == NULL)
 		return 0;
 	buf_init(&out);

@@ -400,14 +400,14 @@ START_TEST(test_text_in_html)
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
 	const char *html = "<span style=\"font-size:10pt\">a &amp; b&lt;c&#233;<br/>d&#x41;</span>"
 			   "&bogus;\r\n";
-	char *t = xlate_text_in(r, html, strlen(html), 1);
+	char *t = xlate_text_in(r, html, strlen(html), 1, NULL);
 
 	ck_assert_str_eq(t,
 	    "a & b<c\xc3\xa9\nd"
 	    "A&bogus;");
 	free(t);
 	html = "<STYLE type=\"text/css\">p{color:red}</style><p>x</p><script>a<b</script>y<style";
-	t = xlate_text_in(r, html, strlen(html), 1);
+	t = xlate_text_in(r, html, strlen(html), 1, NULL);
 	ck_assert_str_eq(t, "x\ny");
 	free(t);
 	/* Found by fuzzing: a '<' at the very end of a buffer that is not NUL-terminated. */
@@ -415,17 +415,17 @@ START_TEST(test_text_in_html)
 		char *two = xmalloc(2); /* exactly "a<": ASan sees any read past it */
 
 		memcpy(two, "a<", 2);
-		t = xlate_text_in(r, two, 2, 1);
+		t = xlate_text_in(r, two, 2, 1, NULL);
 		ck_assert_str_eq(t, "a<"); /* a '<' that starts no tag is text */
 		free(t);
 		free(two);
 	}
-	t = xlate_text_in(r, "Hi Tosh\r\n", 9, 0);
+	t = xlate_text_in(r, "Hi Tosh\r\n", 9, 0, NULL);
 	ck_assert_str_eq(t, "Hi Tosh");
 	free(t);
 	xlate_unref(r);
 	r = good("{\"text\":{\"html_to_plain\":false,\"trim_newlines\":false}}");
-	t = xlate_text_in(r, "<b>x</b>\n", 9, 1);
+	t = xlate_text_in(r, "<b>x</b>\n", 9, 1, NULL);
 	ck_assert_str_eq(t, "<b>x</b>\n");
 	free(t);
 	xlate_unref(r);
@@ -441,7 +441,7 @@ reduces_to(const char *html, const char *want)
 	char *copy = xmalloc(len > 0 ? len : 1), *t; /* exactly len: ASan sees a read past it */
 
 	memcpy(copy, html, len);
-	t = xlate_text_in(r, copy, len, 1);
+	t = xlate_text_in(r, copy, len, 1, NULL);
 	ck_assert_msg(strcmp(t, want) == 0, "%s -> \"%s\", want \"%s\"", html, t, want);
 	free(t);
 	free(copy);
@@ -492,30 +492,37 @@ START_TEST(test_text_in_policy)
 {
 	const char *html = "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>\r\n";
 	struct {
-		const char *rules, *html_out, *plain_out;
+		const char *rules, *html_out, *plain_out, *server_out;
 	} cases[] = {
-		{ "{}", "Fish & chips\nok", "a\r\nb" },
+		{ "{}", "Fish & chips\nok", "a\r\nb", "Fish & chips (server)\r\nok" },
 		{ "{\"text\":{\"html_to_plain\":false}}",
-		    "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>", "a\r\nb" },
-		{ "{\"text\":{\"trim_newlines\":false}}", "Fish & chips\nok\r\n", "a\r\nb\r\n" },
+		    "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>", "a\r\nb",
+		    "<span style=\"font-size:10pt\">Fish &amp; chips<br>ok</span>" },
+		{ "{\"text\":{\"trim_newlines\":false}}", "Fish & chips\nok\r\n", "a\r\nb\r\n",
+		    "Fish & chips (server)\r\nok\r\n" },
 		{ "{\"text\":{\"html_to_plain\":false,\"trim_newlines\":false}}", html,
-		    "a\r\nb\r\n" },
+		    "a\r\nb\r\n", html },
 	};
 
 	for (size_t i = 0; i < nitems(cases); i++) {
 		struct xlate_rules *r = good(cases[i].rules);
-		char *t = xlate_text_in(r, html, strlen(html), 1);
+		char *t = xlate_text_in(r, html, strlen(html), 1, NULL);
 
 		ck_assert_msg(
 		    strcmp(t, cases[i].html_out) == 0, "%s: html -> \"%s\"", cases[i].rules, t);
 		free(t);
 		/* plain text is never reduced, whatever it looks like */
-		t = xlate_text_in(r, "a\r\nb\r\n", 6, 0);
+		t = xlate_text_in(r, "a\r\nb\r\n", 6, 0, NULL);
 		ck_assert_msg(
 		    strcmp(t, cases[i].plain_out) == 0, "%s: plain -> \"%s\"", cases[i].rules, t);
 		free(t);
-		t = xlate_text_in(r, "<b>x</b> &amp;", 14, 0);
+		t = xlate_text_in(r, "<b>x</b> &amp;", 14, 0, NULL);
 		ck_assert_str_eq(t, "<b>x</b> &amp;");
+		free(t);
+		/* with the server's plain rendition: that one when plain is wanted */
+		t = xlate_text_in(r, html, strlen(html), 1, "Fish & chips (server)\r\nok\r\n");
+		ck_assert_msg(strcmp(t, cases[i].server_out) == 0, "%s: html+plain -> \"%s\"",
+		    cases[i].rules, t);
 		free(t);
 		xlate_unref(r);
 	}
