@@ -310,7 +310,7 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	if (ch != NULL) {
 		xs.var[XV_SENDER] =
 		    ch->direction && strcmp(ch->direction, "Incoming") == 0 ? s->remote_uri : NULL;
-		if (xs.var[XV_SENDER] != NULL)
+		if (xs.var[XV_SENDER] != NULL && xlate_uses_var(is->rules, XV_SENDER_PHONE))
 			xs.var[XV_SENDER_PHONE] = im_sender_phone(s);
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;

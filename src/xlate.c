@@ -239,6 +239,13 @@ xlate_state_map(const struct xlate_rules *r, enum xlate_kind k, const char *valu
 	return XLATE_NONE;
 }
 
+/* Whether the notifications or the undelivered notice name variable v. */
+int
+xlate_uses_var(const struct xlate_rules *r, enum xlate_var v)
+{
+	return (r->vars_used & (1u << v)) != 0;
+}
+
 /* Capability bits of a state. */
 unsigned
 xlate_caps(const struct xlate_rules *r, enum xlate_state s)

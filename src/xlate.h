@@ -142,6 +142,9 @@ struct xlate_session {
 	const char *var[XV_NVARS];    /* NULL = unset; XV_ID/XV_STATE filled for you */
 };
 
+/* Whether a notification field or the undelivered notice names variable v
+ * (a caller may skip working out a variable nobody reads). */
+int xlate_uses_var(const struct xlate_rules *, enum xlate_var v);
 /* The imSession resource object (for notifications and GET answers). */
 void xlate_write_session(const struct xlate_rules *, const struct xlate_session *, struct jw *);
 /* The `data` of IMSessionStateChangeMessage; type is "StatusChange" or "AttachedDataChanged". */

@@ -90,6 +90,7 @@ struct xlate_rules {
 	int html_to_plain, trim_newlines, over_split;
 	struct tmpl undelivered;
 	int has_undelivered;
+	unsigned vars_used; /* XV_* bits named by a notification field or the notice */
 	long long max_length;
 	char **subject_keys;
 	size_t nsubject_keys;
@@ -131,6 +132,7 @@ void rules_free_all(struct xlate_rules *);
 int tmpl_compile(struct load *, const struct json *at, const char *s, struct tmpl *t,
     const char *const *vars, size_t nvars, int maxgroup);
 void tmpl_free(struct tmpl *);
+unsigned tmpl_vars(const struct tmpl *);
 int tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const char *const *vars,
     struct buf *out);
 int rule_compile(

@@ -508,6 +508,18 @@ rules_free_all(struct xlate_rules *r)
 	free(r);
 }
 
+/* The variables the notifications and the undelivered notice name (XV_* bits). */
+static unsigned
+rules_vars_used(const struct xlate_rules *r)
+{
+	unsigned bits = r->has_undelivered ? tmpl_vars(&r->undelivered) : 0;
+
+	for (int n = 0; n < NOTE_N; n++)
+		for (size_t i = 0; i < r->notes[n].n; i++)
+			bits |= tmpl_vars(&r->notes[n].v[i].t);
+	return bits;
+}
+
 /* Load from text. */
 struct xlate_rules *
 xlate_load_text(const char *name, const char *text, size_t len, char **problems)
@@ -537,6 +549,7 @@ xlate_load_text(const char *name, const char *text, size_t len, char **problems)
 		json_doc_free(doc);
 	}
 	if (l.n == 0) {
+		l.r->vars_used = rules_vars_used(l.r);
 		*problems = NULL;
 		return l.r;
 	}

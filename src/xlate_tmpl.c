@@ -110,6 +110,18 @@ tmpl_free(struct tmpl *t)
 	t->n = 0;
 }
 
+/* The variables t names, as XV_* bits. */
+unsigned
+tmpl_vars(const struct tmpl *t)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].kind == SEG_VAR)
+			bits |= 1u << t->v[i].ref;
+	return bits;
+}
+
 /* Expand t; groups from subject s and pm; vars (may be NULL). 0 if a var was unset. */
 int
 tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const char *const *vars,

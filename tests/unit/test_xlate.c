@@ -529,6 +529,24 @@ START_TEST(test_text_in_policy)
 }
 END_TEST
 
+/* Only the variables a template names are worth working out. */
+START_TEST(test_uses_var)
+{
+	struct xlate_rules *d = good("{}");
+	struct xlate_rules *r =
+	    good("{\"notifications\":{\"NewMessage\":{\"from\":\"${sender_phone}\"}},"
+		 "\"text\":{\"undelivered\":null}}");
+
+	ck_assert(!xlate_uses_var(d, XV_SENDER_PHONE));
+	ck_assert(xlate_uses_var(d, XV_TEXT));	 /* the built-in notice: "[not delivered] $text" */
+	ck_assert(xlate_uses_var(d, XV_REASON)); /* StatusChange: {"reason": "$reason"} */
+	ck_assert(xlate_uses_var(r, XV_SENDER_PHONE));
+	ck_assert(!xlate_uses_var(r, XV_TEXT));
+	xlate_unref(d);
+	xlate_unref(r);
+}
+END_TEST
+
 START_TEST(test_undelivered_notice)
 {
 	struct xlate_rules *r =
@@ -852,6 +870,7 @@ xlate_suite(void)
 	UNIT_ADD(s, test_text_in_html);
 	UNIT_ADD(s, test_html_reduction);
 	UNIT_ADD(s, test_text_in_policy);
+	UNIT_ADD(s, test_uses_var);
 	UNIT_ADD(s, test_undelivered_notice);
 	UNIT_ADD(s, test_incoming_policy);
 	UNIT_ADD(s, test_subject_from_userdata);
