@@ -1,7 +1,8 @@
 /*
  * hclient.c: the HTTP/1.1 client. Owns its connections (plain or TLS),
- * the pool of idle keep-alive connections per origin and class (command or
- * long-poll), the evdns resolver and every request's timer. Promises: one
+ * the pools of idle keep-alive connections, one per origin and class
+ * (command or long-poll; a request finds its pool by hash, never by a
+ * walk), the evdns resolver and every request's timer. Promises: one
  * callback per request unless cancelled, never a callback after cancel,
  * no blocking call, every response bounded by hparse limits, and nothing
  * freed inside a libevent callback of its own (dead connections are reaped
@@ -26,13 +27,17 @@
 
 #include "bev.h"
 #include "hclient.h"
+#include "hmap.h"
 #include "log.h"
 #include "tls.h"
+
+struct hc_pool;
 
 struct hc_conn {
 	struct hclient *hc;
 	TAILQ_ENTRY(hc_conn) entry;	 /* hc->conns, or hc->dead once killed */
-	TAILQ_ENTRY(hc_conn) idle_entry; /* hc->idle while it may take a request */
+	TAILQ_ENTRY(hc_conn) idle_entry; /* pool->idle while it may take a request */
+	struct hc_pool *pool;		 /* its origin and class */
 	int in_idle;
 	int tls;
 	char host[256];
@@ -51,6 +56,12 @@ struct hc_conn {
 	int dead;
 };
 TAILQ_HEAD(hc_conns, hc_conn);
+
+/* The idle connections of one origin and class (command or long-poll). */
+struct hc_pool {
+	struct hc_conns idle; /* oldest first */
+	unsigned n;
+};
 
 struct hclient_req {
 	struct hclient_owner *owner;
@@ -84,7 +95,7 @@ struct hclient {
 	char *user_agent;
 	struct hc_conns conns;
 	struct hc_conns dead;
-	struct hc_conns idle; /* connections a request may take (an index of conns) */
+	struct hmap *pools; /* "class origin" -> struct hc_pool: idle connections, an index */
 	unsigned nconns;
 	struct event *reaper;
 	TAILQ_HEAD(, hclient_owner) owners;
@@ -270,10 +281,36 @@ hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
 	}
 	TAILQ_INIT(&hc->conns);
 	TAILQ_INIT(&hc->dead);
-	TAILQ_INIT(&hc->idle);
+	hc->pools = hmap_create();
 	TAILQ_INIT(&hc->owners);
 	hc->reaper = event_new(base, -1, 0, hc_reap, hc);
 	return hc;
+}
+
+/* Free a pool (hclient_free, once every connection is gone). */
+static void
+hc_pool_free(const char *key, void *pool, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free(pool);
+}
+
+/* The pool of an origin and class, made on first use. */
+static struct hc_pool *
+hc_pool_get(struct hclient *hc, int longpoll, const struct hclient_url *u)
+{
+	char key[300];
+	struct hc_pool *p;
+
+	snprintf(key, sizeof key, "%c%c %s %d", longpoll ? 'L' : 'C', u->tls ? 's' : 'p', u->host,
+	    u->port);
+	if ((p = hmap_get(hc->pools, key)) == NULL) {
+		p = xcalloc(1, sizeof *p);
+		TAILQ_INIT(&p->idle);
+		hmap_put(hc->pools, key, p);
+	}
+	return p;
 }
 
 /* Free everything: owners' requests (no callbacks), connections, resolver. */
@@ -291,6 +328,8 @@ hclient_free(struct hclient *hc)
 		hc_conn_kill(c);
 	hc_reap(-1, 0, hc);
 	event_free(hc->reaper);
+	hmap_each(hc->pools, hc_pool_free, NULL);
+	hmap_free(hc->pools);
 	if (hc->dns != NULL)
 		evdns_base_free(hc->dns, 0);
 	SSL_CTX_free(hc->ssl_ctx);
@@ -492,7 +531,8 @@ static void
 hc_idle_add(struct hc_conn *c)
 {
 	if (!c->in_idle) {
-		TAILQ_INSERT_TAIL(&c->hc->idle, c, idle_entry);
+		TAILQ_INSERT_TAIL(&c->pool->idle, c, idle_entry);
+		c->pool->n++;
 		c->in_idle = 1;
 	}
 }
@@ -502,7 +542,8 @@ static void
 hc_idle_del(struct hc_conn *c)
 {
 	if (c->in_idle) {
-		TAILQ_REMOVE(&c->hc->idle, c, idle_entry);
+		TAILQ_REMOVE(&c->pool->idle, c, idle_entry);
+		c->pool->n--;
 		c->in_idle = 0;
 	}
 }
@@ -631,17 +672,9 @@ static void
 hc_conn_idle(struct hc_conn *c)
 {
 	struct hclient *hc = c->hc;
-	struct hc_conn *x;
 	struct timeval tv;
-	unsigned nidle = 0;
 
-	TAILQ_FOREACH(x, &hc->idle, idle_entry)
-	{
-		if (x != c && x->req == NULL && x->port == c->port && x->tls == c->tls &&
-		    x->longpoll == c->longpoll && strcmp(x->host, c->host) == 0)
-			nidle++;
-	}
-	if (nidle >= hc->opts.max_idle_per_origin) {
+	if (c->pool->n >= hc->opts.max_idle_per_origin) {
 		hc_conn_kill(c);
 		return;
 	}
@@ -738,6 +771,7 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	SSL *ssl;
 
 	c->hc = hc;
+	c->pool = hc_pool_get(hc, r->longpoll, &r->url);
 	c->tls = r->url.tls;
 	c->port = r->url.port;
 	c->longpoll = r->longpoll;
@@ -797,15 +831,14 @@ static void
 hc_dispatch(struct hclient_req *r)
 {
 	struct hclient *hc = r->owner->hc;
+	struct hc_pool *pool = hc_pool_get(hc, r->longpoll, &r->url);
 	struct hc_conn *c, *next;
 	char *cause = NULL;
 	int reuse;
 
-	for (c = TAILQ_FIRST(&hc->idle); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&pool->idle); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, idle_entry);
-		if (c->req == NULL && (c->reused || c->finishing) && c->port == r->url.port &&
-		    c->tls == r->url.tls && c->longpoll == r->longpoll &&
-		    strcmp(c->host, r->url.host) == 0) {
+		if (c->req == NULL && (c->reused || c->finishing)) {
 			if (hc_conn_usable(c))
 				break;
 			hc_conn_kill(c); /* closed by the peer: the request never saw it */
