@@ -61,6 +61,8 @@ TAILQ_HEAD(hc_conns, hc_conn);
 struct hc_pool {
 	struct hc_conns idle; /* oldest first */
 	unsigned n;
+	int tls, port;
+	char host[256];
 };
 
 struct hclient_req {
@@ -95,7 +97,8 @@ struct hclient {
 	char *user_agent;
 	struct hc_conns conns;
 	struct hc_conns dead;
-	struct hmap *pools; /* "class origin" -> struct hc_pool: idle connections, an index */
+	struct hmap *pools;	 /* "class origin" -> struct hc_pool: idle connections, an index */
+	struct hc_pool *last[2]; /* the pool last used per class (one origin is the rule) */
 	unsigned nconns;
 	struct event *reaper;
 	TAILQ_HEAD(, hclient_owner) owners;
@@ -300,17 +303,22 @@ hc_pool_free(const char *key, void *pool, void *arg)
 static struct hc_pool *
 hc_pool_get(struct hclient *hc, int longpoll, const struct hclient_url *u)
 {
+	struct hc_pool *p = hc->last[longpoll != 0];
 	char key[300];
-	struct hc_pool *p;
 
+	if (p != NULL && p->port == u->port && p->tls == u->tls && strcmp(p->host, u->host) == 0)
+		return p;
 	snprintf(key, sizeof key, "%c%c %s %d", longpoll ? 'L' : 'C', u->tls ? 's' : 'p', u->host,
 	    u->port);
 	if ((p = hmap_get(hc->pools, key)) == NULL) {
 		p = xcalloc(1, sizeof *p);
 		TAILQ_INIT(&p->idle);
+		p->tls = u->tls;
+		p->port = u->port;
+		snprintf(p->host, sizeof p->host, "%s", u->host);
 		hmap_put(hc->pools, key, p);
 	}
-	return p;
+	return hc->last[longpoll != 0] = p;
 }
 
 /* Free everything: owners' requests (no callbacks), connections, resolver. */

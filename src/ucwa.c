@@ -373,6 +373,7 @@ ucall_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb
 	struct ucall *c = xcalloc(1, sizeof(*c));
 
 	c->a = a;
+	c->app_gen = a->app_gen;
 	c->method = xstrdup(method);
 	c->url = xstrdup(url);
 	c->cb = cb;
@@ -479,11 +480,13 @@ ua_check_forbidden(struct ucwa_agent *a, const struct ucall *c, const struct hcl
 	return 1;
 }
 
-/* Whether a response condemns the application; acts on it. */
+/* Whether a response condemns the application; acts on it. A call made for
+ * an application already lost says nothing about the new one. */
 static int
-ua_check_app(struct ucwa_agent *a, const struct hclient_resp *r)
+ua_check_app(struct ucwa_agent *a, const struct ucall *c, const struct hclient_resp *r)
 {
-	if (r->err != HCLIENT_OK || (r->status != 404 && r->status != 410) || a->app == NULL)
+	if (r->err != HCLIENT_OK || (r->status != 404 && r->status != 410) || a->app == NULL ||
+	    c->app_gen != a->app_gen)
 		return 0;
 	if (ua_error_subcode(r, "TooManyApplications") ||
 	    ua_error_subcode(r, "UserAgentNotAllowed")) {
@@ -532,15 +535,15 @@ ucall_response(const struct hclient_resp *r, void *arg)
 	}
 	if (c == a->pget)
 		a->pget = NULL; /* the channel code re-parks it from the callback */
-	if ((ua_check_app(a, r) || ua_check_forbidden(a, c, r)) &&
+	if ((ua_check_app(a, c, r) || ua_check_forbidden(a, c, r)) &&
 	    (gen != a->app_gen || a->state == UA_FAILED) && strcmp(c->method, "GET") == 0 &&
 	    (c->flags & HCLIENT_LONGPOLL)) {
 		ucall_free(c); /* the channel restarts with the new application */
 		ua_leave(a);
 		return;
 	}
-	if (!a->dying)
-		c->cb(c, r);
+	if (!a->dying && !(c->app_step && c->app_gen != a->app_gen))
+		c->cb(c, r); /* (a step for an application since lost has nothing left to do) */
 	ucall_free(c);
 	ua_leave(a);
 }

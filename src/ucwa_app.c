@@ -174,6 +174,7 @@ ua_available_done(struct ucall *c, const struct hclient_resp *r)
 		return;
 	}
 	g = ucall_new(a, "GET", a->app, ua_app_get_done);
+	g->app_step = 1;
 	if (ucall_start(g) != 0) {
 		ucall_free(g);
 		ua_fail(a, UCWA_FAIL_UNREACHABLE, "application: cannot start a request");
@@ -193,6 +194,7 @@ ua_available(struct ucwa_agent *a)
 		return;
 	}
 	c = ucall_new(a, "POST", a->mma_url, ua_available_done);
+	c->app_step = 1;
 	c->ctype = xstrdup("application/json");
 	jw_init(&w, &c->body);
 	jw_obj_begin(&w);
@@ -239,6 +241,7 @@ ua_activity_fire(evutil_socket_t fd, short what, void *arg)
 		return;
 	ua_enter(a);
 	c = ucall_new(a, "POST", a->activity_url, ua_activity_done);
+	c->app_step = 1;
 	if (ucall_start(c) != 0) {
 		ucall_free(c);
 		ua_activity_arm(a);

@@ -43,6 +43,8 @@ struct ucall {
 	int bearer;
 	int retried;
 	unsigned token_gen; /* the agent's token_gen when it was sent */
+	unsigned app_gen;   /* the agent's app_gen when it was made */
+	int app_step;	    /* part of setting the application up: void once it is lost */
 	struct hclient_req *req;
 	ucall_cb cb;
 	/* for commands */

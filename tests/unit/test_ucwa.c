@@ -416,6 +416,29 @@ START_TEST(test_application_lost_is_recreated)
 }
 END_TEST
 
+/* The application is lost while the token has expired: the calls of the old
+ * application come back after the renewal; one new application, no failure. */
+START_TEST(test_application_lost_during_token_renewal)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	t.f.token_expired = 1;
+	fake_kill_app(&t.f);
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "lost", "m1", cb_done, &t));
+	WAIT(&t, t.ready_again == 1 && t.f.pget != NULL);
+	t_spin(&t, 200);
+	ck_assert_int_eq(t.failed, 0);
+	ck_assert_int_eq(t.f.app_n, 2); /* recreated once */
+	ck_assert_int_eq(t.ready_again, 1);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_resume_ends_conversations)
 {
 	struct t t;
@@ -789,6 +812,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_token_expiry_mid_conversation);
 	UNIT_ADD(s, test_token_renewed_before_expiry);
 	UNIT_ADD(s, test_application_lost_is_recreated);
+	UNIT_ADD(s, test_application_lost_during_token_renewal);
 	UNIT_ADD(s, test_resume_ends_conversations);
 	UNIT_ADD(s, test_resync_followed);
 	UNIT_ADD(s, test_pget_replaced_same_url_again);
