@@ -314,11 +314,15 @@ fake_201_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct fake *f = arg;
 
-	if (f->held_201 != NULL) {
+	if (f->held_201 == NULL)
+		return;
+	if (f->held_app != f->app_n || !f->app_alive) /* its application is gone meanwhile */
+		fake_error(f->held_201, 404, "NotFound", "ApplicationNotFound");
+	else {
 		http_req_add_header(f->held_201, "Location", f->held_location);
 		http_req_reply(f->held_201, 201, NULL, "", 0);
-		f->held_201 = NULL;
 	}
+	f->held_201 = NULL;
 }
 
 /* POST startMessaging. */
@@ -348,6 +352,7 @@ fake_start_messaging(struct fake *f, struct http_req *req)
 
 		fake_push(f, b.data); /* the events beat the 201 */
 		f->held_201 = req;
+		f->held_app = f->app_n;
 		http_req_set_abort(req, fake_201_abort, f);
 		evtimer_add(f->timer_201, &tv);
 	} else {

@@ -48,6 +48,7 @@ struct fake {
 	int delay_201; /* startMessaging events go out before the 201 */
 	struct http_req *held_201;
 	char held_location[256];
+	int held_app; /* the application the held startMessaging was for */
 	struct event *timer_201;
 	int auto_connect;   /* outgoing invitations are accepted at once */
 	int cmd_fault;	    /* next sendMessage answers this status ... */

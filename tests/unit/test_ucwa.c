@@ -439,6 +439,31 @@ START_TEST(test_application_lost_during_token_renewal)
 }
 END_TEST
 
+/* A command held by the server when the application is lost fails once, and
+ * its late answer (404 ApplicationNotFound) does not make a third application. */
+START_TEST(test_held_command_of_lost_application)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 1);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	t.f.delay_201 = 1;
+	ck_assert_ptr_null(
+	    ucwa_start_messaging(t.a, "sip:bob@contoso.com", "op-1", NULL, NULL, cb_done, &t));
+	fake_kill_app(&t.f); /* the P-GET learns it first; the startMessaging 201 is held */
+	WAIT(&t, t.ready_again == 1 && t.done_err == 1);
+	t_spin(&t, 200);
+	ck_assert_int_eq(t.f.app_n, 2);
+	ck_assert_int_eq(t.ready_again, 1);
+	ck_assert_int_eq(t.failed, 0);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_resume_ends_conversations)
 {
 	struct t t;
@@ -813,6 +838,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_token_renewed_before_expiry);
 	UNIT_ADD(s, test_application_lost_is_recreated);
 	UNIT_ADD(s, test_application_lost_during_token_renewal);
+	UNIT_ADD(s, test_held_command_of_lost_application);
 	UNIT_ADD(s, test_resume_ends_conversations);
 	UNIT_ADD(s, test_resync_followed);
 	UNIT_ADD(s, test_pget_replaced_same_url_again);
