@@ -304,6 +304,28 @@ fake_connected(struct fake *f, int conv, const char *dir, const char *opid)
 }
 
 static void
+fake_mma_abort(struct http_req *req, void *arg)
+{
+	((struct fake *)arg)->held_mma = NULL;
+}
+
+/* Answer the held makeMeAvailable. */
+void
+fake_release_mma(struct fake *f, int status)
+{
+	struct http_req *req = f->held_mma;
+
+	if (req == NULL)
+		return;
+	f->held_mma = NULL;
+	http_req_set_abort(req, NULL, NULL);
+	if (status == 404)
+		fake_error(req, 404, "NotFound", "ApplicationNotFound");
+	else
+		http_req_reply(req, 204, NULL, "", 0);
+}
+
+static void
 fake_201_abort(struct http_req *req, void *arg)
 {
 	((struct fake *)arg)->held_201 = NULL;
@@ -561,7 +583,12 @@ fake_app_req(struct fake *f, struct http_req *req, const char *m, const char *re
 		http_req_reply(req, 204, NULL, "", 0);
 	} else if (strcmp(rest, "/me/mma") == 0) {
 		f->mma_n++;
-		http_req_reply(req, 204, NULL, "", 0);
+		if (f->hold_mma && f->held_mma == NULL) {
+			f->hold_mma = 0;
+			f->held_mma = req;
+			http_req_set_abort(req, fake_mma_abort, f);
+		} else
+			http_req_reply(req, 204, NULL, "", 0);
 	} else if (strcmp(rest, "/me/activity") == 0) {
 		f->activity_n++;
 		http_req_reply(req, 204, NULL, "", 0);

@@ -48,7 +48,9 @@ struct fake {
 	int delay_201; /* startMessaging events go out before the 201 */
 	struct http_req *held_201;
 	char held_location[256];
-	int held_app; /* the application the held startMessaging was for */
+	int held_app;		   /* the application the held startMessaging was for */
+	int hold_mma;		   /* the next makeMeAvailable is held (fake_release_mma) */
+	struct http_req *held_mma; /* ... here */
 	struct event *timer_201;
 	int auto_connect;   /* outgoing invitations are accepted at once */
 	int cmd_fault;	    /* next sendMessage answers this status ... */
@@ -75,6 +77,8 @@ void fake_incoming(struct fake *, const char *text);
 /* The first incoming message's event on conversation conv: plain, and with html, also
  * an htmlMessage rendition (UCWA sends both once Html is negotiated). */
 void fake_incoming_message(struct fake *, int conv, const char *html);
+/* Answer the held makeMeAvailable: 204, or with status 404 ApplicationNotFound. */
+void fake_release_mma(struct fake *, int status);
 /* The application dies: every request on it gets 404 ApplicationNotFound. */
 void fake_kill_app(struct fake *);
 

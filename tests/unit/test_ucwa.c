@@ -464,6 +464,35 @@ START_TEST(test_held_command_of_lost_application)
 }
 END_TEST
 
+/* The first application's makeMeAvailable is still unanswered when that
+ * application is lost and a second one is made: its late answer (success or
+ * ApplicationNotFound) belongs to the lost one and changes nothing. */
+START_TEST(test_late_setup_answer_of_lost_application)
+{
+	for (int status = 204; status <= 404; status += 200) {
+		struct t t;
+		struct ucwa_conf c;
+
+		memset(&t, 0, sizeof(t));
+		fake_start(&t.f);
+		t.f.hold_mma = 1;
+		conf_default(&t, &c, 1);
+		t_start(&t, &c);
+		WAIT(&t, t.f.held_mma != NULL && t.f.pget != NULL);
+		fake_kill_app(&t.f); /* the P-GET learns it: a second application */
+		WAIT(&t, t.signed_in == 1 && t.f.app_n == 2 && t.f.pget != NULL);
+		fake_release_mma(&t.f, status);
+		t_spin(&t, 200);
+		ck_assert_int_eq(t.f.app_n, 2);
+		ck_assert_int_eq(t.f.mma_n, 2);
+		ck_assert_int_eq(t.signed_in, 1);
+		ck_assert_int_eq(t.ready_again, 0);
+		ck_assert_int_eq(t.failed, 0);
+		t_stop(&t);
+	}
+}
+END_TEST
+
 START_TEST(test_resume_ends_conversations)
 {
 	struct t t;
@@ -839,6 +868,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_application_lost_is_recreated);
 	UNIT_ADD(s, test_application_lost_during_token_renewal);
 	UNIT_ADD(s, test_held_command_of_lost_application);
+	UNIT_ADD(s, test_late_setup_answer_of_lost_application);
 	UNIT_ADD(s, test_resume_ends_conversations);
 	UNIT_ADD(s, test_resync_followed);
 	UNIT_ADD(s, test_pget_replaced_same_url_again);
