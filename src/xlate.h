@@ -24,7 +24,8 @@
  *	failed invitation	XLATE_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
  *	incoming invitation	xlate_incoming(from, agent has a session)
  *	message completed	xlate_text_in on the data: URI's decoded payload
- *				(html: it was text/html), then
+ *				(html: it was text/html; plain: the server's
+ *				plainMessage beside HTML), then
  *				xlate_notify_message (own messages are echoed);
  *				an own message failed: xlate_undelivered, if not
  *				NULL notified with xlate_notify_message
