@@ -62,10 +62,7 @@ cometd_diag_reply(struct http_req *req, long long queued)
 	struct buf out;
 	struct jw w;
 
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
+	gws_ok_begin(&w, &out);
 	jw_kint(&w, "queued", queued);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);
@@ -113,10 +110,7 @@ cometd_diag_session(struct http_req *req, const char *agent, void *arg)
 	struct buf out;
 	struct jw w;
 
-	buf_init(&out);
-	jw_init(&w, &out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
+	gws_ok_begin(&w, &out);
 	jw_kstr(&w, "user", agent);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);

@@ -204,6 +204,16 @@ gws_healthz(struct gws *g, struct http_req *req)
 	http_req_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
 }
 
+/* Start a {"statusCode":0, ...} answer in b; the caller closes the object. */
+void
+gws_ok_begin(struct jw *w, struct buf *b)
+{
+	buf_init(b);
+	jw_init(w, b);
+	jw_obj_begin(w);
+	jw_kint(w, "statusCode", GWS_OK);
+}
+
 /* GET /api/v2/diagnostics/version. */
 static void
 gws_version(struct gws *g, struct http_req *req)
@@ -211,10 +221,7 @@ gws_version(struct gws *g, struct http_req *req)
 	struct buf b;
 	struct jw w;
 
-	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
+	gws_ok_begin(&w, &b);
 	jw_kstr(&w, "version", UCGW_VERSION);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &b);

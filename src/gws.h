@@ -55,6 +55,8 @@ struct json_doc *gws_read_body(struct http_req *);
 int gws_want_fields(const struct http_req *);
 /* A string parameter of an operation; sets *bad when present but not a string. */
 const char *gws_param_str(const struct json *body, const char *name, int *bad);
+/* Start a {"statusCode":0, ...} answer in b; the caller closes the object. */
+void gws_ok_begin(struct jw *, struct buf *b);
 /* Answer with a JSON body (application/json). */
 void gws_reply_json(struct http_req *, int http_status, struct buf *body);
 

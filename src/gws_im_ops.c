@@ -40,10 +40,7 @@ gws_im_list(struct gws_im *im, struct http_req *req, struct agent *a)
 	struct buf b;
 	struct jw w;
 
-	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
+	gws_ok_begin(&w, &b);
 	jw_key(&w, all ? "imSessions" : "uris");
 	jw_arr_begin(&w);
 	if (s != NULL && all)
@@ -72,10 +69,7 @@ gws_im_get(struct gws_im *im, struct http_req *req, struct agent *a, const char 
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
 		return;
 	}
-	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", GWS_OK);
+	gws_ok_begin(&w, &b);
 	jw_key(&w, "imSession");
 	im_write_session(a, s, &w);
 	jw_obj_end(&w);

@@ -151,12 +151,9 @@ gws_me_user(struct jw *w, const struct agent *a, const char *base, const char *s
 static void
 gws_me_begin(struct jw *w, struct buf *b, struct buf *base, const struct http_req *req)
 {
-	buf_init(b);
 	buf_init(base);
 	gws_base_uri(req, base);
-	jw_init(w, b);
-	jw_obj_begin(w);
-	jw_kint(w, "statusCode", GWS_OK);
+	gws_ok_begin(w, b);
 }
 
 /* GET /api/v2/me[?subresources=...]. */
