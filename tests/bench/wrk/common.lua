@@ -40,4 +40,17 @@ function M.check(status, body)
 	end
 end
 
+-- At the end of a run: the sum over threads of their counter (and their
+-- "errors"), as "<name>: N <noun> in S s = R <rate>, E errors".
+function M.report(threads, summary, name, counter, noun, rate)
+	local c, e = 0, 0
+	for _, t in ipairs(threads) do
+		c = c + (t:get(counter) or 0)
+		e = e + (t:get("errors") or 0)
+	end
+	local s = summary.duration / 1e6
+	io.stdout:write(string.format("%s: %d %s in %.1f s = %.1f %s, %d errors\n",
+		name, c, noun, s, c / s, rate, e))
+end
+
 return M

@@ -81,11 +81,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-	local c, e = 0, 0
-	for _, t in ipairs(threads) do
-		c = c + (t:get("cycles") or 0)
-		e = e + (t:get("errors") or 0)
-	end
-	io.stdout:write(string.format("initiate: %d cycles in %.1f s = %.1f cycles/s, %d errors\n",
-		c, summary.duration / 1e6, c / (summary.duration / 1e6), e))
+	common.report(threads, summary, "initiate", "cycles", "cycles", "cycles/s")
 end

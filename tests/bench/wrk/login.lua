@@ -53,11 +53,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-	local c, e = 0, 0
-	for _, t in ipairs(threads) do
-		c = c + (t:get("logins") or 0)
-		e = e + (t:get("errors") or 0)
-	end
-	io.stdout:write(string.format("login: %d sequences in %.1f s = %.1f logins/s, %d errors\n",
-		c, summary.duration / 1e6, c / (summary.duration / 1e6), e))
+	common.report(threads, summary, "login", "logins", "sequences", "logins/s")
 end
