@@ -10,6 +10,7 @@
 
 #include "datauri.h"
 #include "xlate_proto.h"
+#include "xlate_rec.h"
 
 #define IMS_PATH "/api/v2/me/im-sessions"
 
@@ -71,17 +72,7 @@ static void
 model_upstream(struct model *m, const char *rel, const char *ctype, const char *json_body,
     const char *text_body)
 {
-	jw_obj_begin(&m->upw);
-	jw_kstr(&m->upw, "method", "POST");
-	jw_kstr(&m->upw, "rel", rel);
-	if (ctype != NULL)
-		jw_kstr(&m->upw, "content_type", ctype);
-	if (json_body != NULL) {
-		jw_key(&m->upw, "body");
-		jw_raw(&m->upw, json_body);
-	} else if (text_body != NULL)
-		jw_kstr(&m->upw, "body", text_body);
-	jw_obj_end(&m->upw);
+	xlate_rec_write_upstream(&m->upw, rel, ctype, json_body, text_body);
 }
 
 /* The session as xlate sees it; ud is storage for the userData object. */

@@ -109,22 +109,30 @@ xlate_rec_response(struct xlate_rec *r, int code, const char *msg)
 	jw_obj_end(&w);
 }
 
+/* One UCWA request spec, as transcripts write it (the player writes the same). */
+void
+xlate_rec_write_upstream(
+    struct jw *w, const char *rel, const char *ctype, const char *body_json, const char *body_text)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "method", "POST");
+	jw_kstr(w, "rel", rel);
+	if (ctype != NULL)
+		jw_kstr(w, "content_type", ctype);
+	if (body_json != NULL) {
+		jw_key(w, "body");
+		jw_raw(w, body_json);
+	} else if (body_text != NULL)
+		jw_kstr(w, "body", body_text);
+	jw_obj_end(w);
+}
+
 /* One UCWA request. */
 void
 xlate_rec_upstream(struct xlate_rec *r, const char *rel, const char *ctype, const char *body_json,
     const char *body_text)
 {
-	jw_obj_begin(&r->upw);
-	jw_kstr(&r->upw, "method", "POST");
-	jw_kstr(&r->upw, "rel", rel);
-	if (ctype != NULL)
-		jw_kstr(&r->upw, "content_type", ctype);
-	if (body_json != NULL) {
-		jw_key(&r->upw, "body");
-		jw_raw(&r->upw, body_json);
-	} else if (body_text != NULL)
-		jw_kstr(&r->upw, "body", body_text);
-	jw_obj_end(&r->upw);
+	xlate_rec_write_upstream(&r->upw, rel, ctype, body_json, body_text);
 }
 
 /* One notification. */

@@ -31,6 +31,9 @@ void xlate_rec_response(struct xlate_rec *, int status_code, const char *status_
 /* A UCWA request: body_json is JSON text, body_text a text/plain body (one or neither). */
 void xlate_rec_upstream(struct xlate_rec *, const char *rel, const char *content_type,
     const char *body_json, const char *body_text);
+/* Write one UCWA request spec of a transcript ("upstream" array element) to w. */
+void xlate_rec_write_upstream(struct jw *w, const char *rel, const char *content_type,
+    const char *body_json, const char *body_text);
 /* A notification's data as produced by xlate_notify_*(). */
 void xlate_rec_notify(struct xlate_rec *, const char *data_json);
 /* The transcript text (malloc'd); frees the recording. */
