@@ -217,7 +217,10 @@ auth_session_room(struct auth *a, const char *user)
 		auth_session_free(a, old);
 	} else if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
 	    (old = TAILQ_FIRST(&a->lru)) != NULL) {
-		log_warn("auth: session limit (%u) reached: ending the least recently used (%s)",
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN,
+		    "auth: session limit (%u) reached: ending the least recently used (%s)",
 		    a->nsessions, old->user);
 		auth_session_free(a, old);
 	}
@@ -337,7 +340,10 @@ auth_preflight(struct auth *a, struct http_req *req)
 	if (strcmp(http_req_method(req), "OPTIONS") != 0 || origin == NULL)
 		return 0;
 	if (!auth_origin_allowed(a, origin)) {
-		log_info("auth: %s: preflight from an origin not allowed", http_req_peer(req));
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: preflight from an origin not allowed",
+		    http_req_peer(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");
 		return 1;
 	}
@@ -387,8 +393,10 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	} else if (a->cfg->auth_csrf_enforce && !(flags & AUTH_NO_CSRF) && auth_is_write(m) &&
 	    (is_new || (tok = http_req_header(req, "X-CSRF-TOKEN")) == NULL ||
 		!util_streq_ct(tok, s->csrf))) {
-		log_info("auth: %s: %s %s refused: missing or invalid CSRF token", s->user, m,
-		    http_req_path(req));
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: %s %s refused: missing or invalid CSRF token",
+		    s->user, m, http_req_path(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
 		return;
 	}
@@ -417,11 +425,16 @@ auth_verified(void *arg, int good)
 			auth_session_touch(a, s);
 		auth_finish(a, req, s, is_new, p->flags, p->ok, p->arg);
 	} else if (good == 0) {
-		log_info("auth: %s: bad credentials for user %s", http_req_peer(req), p->user);
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: bad credentials for user %s",
+		    http_req_peer(req), p->user);
 		auth_deny(req);
 	} else {
-		log_warn(
-		    "auth: %s: could not check the credentials of %s", http_req_peer(req), p->user);
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN, "auth: %s: could not check the credentials of %s",
+		    http_req_peer(req), p->user);
 		gws_reply_error(req, 503, GWS_INTERNAL, "Authentication service is not available");
 	}
 	if (p->in_start)
@@ -475,6 +488,7 @@ auth_parse_basic(const char *h, struct buf *out, const char **pass)
 static void
 auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_ok_cb ok, void *arg)
 {
+	static struct log_limit ll;
 	struct auth_pending *p;
 	const char *pass;
 	struct buf cred;
@@ -483,7 +497,8 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	buf_init(&cred);
 	if (auth_parse_basic(h, &cred, &pass) != 0) {
 		auth_wipe(&cred);
-		log_info("auth: %s: malformed Authorization header", http_req_peer(req));
+		log_limited(
+		    &ll, LOG_INFO, "auth: %s: malformed Authorization header", http_req_peer(req));
 		auth_deny(req);
 		return;
 	}

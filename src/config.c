@@ -74,6 +74,9 @@ static const struct conf_row config_rows[] = {
 	    "idle keep-alive connections are closed after this" },
 	{ "limits.write_timeout_ms", CONF_INT, OFF(write_timeout_ms), "30000", 100, 600000, NULL, 1,
 	    "a response that cannot be written for this long closes the connection" },
+	{ "limits.fd_reserve", CONF_INT, OFF(fd_reserve), "256", 0, 100000, NULL, 1,
+	    "file descriptors kept for upstream connections and files: max_connections is "
+	    "capped at the file limit minus this" },
 
 	/* upstream: the UCWA client */
 	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), "\"http://127.0.0.1:8081/\"",
@@ -255,6 +258,7 @@ config_httpd_limits(const struct config *c, struct httpd_limits *lim)
 	lim->header_timeout_ms = (unsigned)c->header_timeout_ms;
 	lim->idle_timeout_ms = (unsigned)c->idle_timeout_ms;
 	lim->write_timeout_ms = (unsigned)c->write_timeout_ms;
+	lim->fd_reserve = (unsigned)c->fd_reserve;
 }
 
 /* The UCWA client's settings. */

@@ -22,6 +22,7 @@ struct config {
 	long long header_timeout_ms;
 	long long idle_timeout_ms;
 	long long write_timeout_ms;
+	long long fd_reserve;
 	long long drain_ms;
 
 	/* upstream: the UCWA client (ucwa.c, hclient.c) */
