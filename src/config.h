@@ -53,6 +53,12 @@ struct config {
 	long long auth_max_sessions;
 	long long auth_max_sessions_per_user;
 	int auth_csrf_enforce;
+	long long auth_throttle_user_after;
+	long long auth_throttle_address_after;
+	long long auth_throttle_base_ms;
+	long long auth_throttle_max_ms;
+	long long auth_negative_cache_ms;
+	long long auth_max_signins_per_address;
 	struct conf_strlist auth_cors_origins;
 	long long cometd_timeout_ms;
 	long long cometd_interval_ms;
