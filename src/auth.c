@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -413,6 +414,9 @@ auth_deny(struct http_req *req)
 	gws_reply_error(req, 401, GWS_ACCESS_DENIED, "Access denied");
 }
 
+/* SameSite values of the session cookie, by auth.cookie_samesite. */
+static const char *const auth_samesite[] = { "Lax", "Strict", "None" };
+
 /* Whether the method changes state (CSRF applies). */
 static int
 auth_is_write(const char *m)
@@ -430,7 +434,8 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	char *cookie, *user;
 
 	if (is_new) {
-		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
+		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly; SameSite=%s%s", s->id,
+		    auth_samesite[a->cfg->auth_cookie_samesite],
 		    http_req_is_tls(req) ? "; Secure" : "");
 		http_req_add_header(req, "Set-Cookie", cookie);
 		free(cookie);
@@ -686,6 +691,59 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	}
 }
 
+/* Whether a Content-Type value is application/json (parameters allowed). */
+static int
+auth_is_json(const char *ct)
+{
+	ct += strspn(ct, " \t");
+	return strncasecmp(ct, "application/json", 16) == 0 &&
+	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ' || ct[16] == '\t');
+}
+
+/* Whether origin is the gateway's own (scheme and Host of the request). */
+static int
+auth_origin_own(struct http_req *req, const char *origin)
+{
+	const char *host = http_req_header(req, "Host");
+	const char *scheme = http_req_is_tls(req) ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+
+	return host != NULL && strncmp(origin, scheme, sl) == 0 &&
+	    strcasecmp(origin + sl, host) == 0;
+}
+
+/*
+ * A state-changing request a browser could send cross-site: an Origin that
+ * is neither ours nor allowed (403), or a body that is not declared JSON
+ * (415: forms and text/plain need no preflight). Returns 1 if refused.
+ */
+static int
+auth_write_refused(struct auth *a, struct http_req *req)
+{
+	static struct log_limit ll_origin, ll_ctype;
+	const char *m = http_req_method(req), *origin = http_req_header(req, "Origin");
+	const char *ct = http_req_header(req, "Content-Type");
+	size_t len;
+
+	if (!auth_is_write(m))
+		return 0;
+	if (origin != NULL && !auth_origin_allowed(a, origin) && !auth_origin_own(req, origin)) {
+		log_limited(&ll_origin, LOG_INFO, "auth: %s: %s %s refused: Origin not allowed",
+		    http_req_peer(req), m, http_req_path(req));
+		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");
+		return 1;
+	}
+	http_req_body(req, &len);
+	if (strcmp(m, "DELETE") != 0 && (ct != NULL ? !auth_is_json(ct) : len > 0)) {
+		log_limited(&ll_ctype, LOG_INFO, "auth: %s: %s %s refused: not application/json",
+		    http_req_peer(req), m, http_req_path(req));
+		gws_reply_error(
+		    req, 415, GWS_INVALID_STATE, "Content-Type must be application/json");
+		return 1;
+	}
+	return 0;
+}
+
 /* Authenticate a request; see auth.h. */
 void
 auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, void *arg)
@@ -695,6 +753,8 @@ auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, voi
 
 	auth_expire(a);
 	auth_cors_headers(a, req);
+	if (auth_write_refused(a, req))
+		return;
 	if (h != NULL) {
 		auth_basic(a, req, h, flags, ok, arg);
 		return;

@@ -19,6 +19,7 @@
 #include "xlate.h"
 
 static const char *const config_verifiers[] = { "static", "ucwa", NULL };
+static const char *const config_samesite[] = { "lax", "strict", "none", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -148,6 +149,8 @@ static const struct conf_row config_rows[] = {
 	    NULL, 1, "a user/password pair that failed is refused unchecked this long (0: off)" },
 	{ "auth.max_signins_per_address", CONF_INT, OFF(auth_max_signins_per_address), "32", 1,
 	    100000, NULL, 1, "password checks in progress per client address" },
+	{ "auth.cookie_samesite", CONF_ENUM, OFF(auth_cookie_samesite), "\"lax\"", 0, 0,
+	    config_samesite, 1, "SameSite of the session cookie: lax, strict or none" },
 	{ "auth.cors_origins", CONF_STRLIST, OFF(auth_cors_origins), "[]", 0, 1024, NULL, 1,
 	    "origins allowed cross-origin requests with credentials", config_check_origins },
 	{ "cometd.timeout_ms", CONF_INT, OFF(cometd_timeout_ms), "30000", 0, 300000, NULL, 1,

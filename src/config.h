@@ -53,6 +53,7 @@ struct config {
 	long long auth_max_sessions;
 	long long auth_max_sessions_per_user;
 	int auth_csrf_enforce;
+	int auth_cookie_samesite; /* 0 lax, 1 strict, 2 none (auth.c's order) */
 	long long auth_throttle_user_after;
 	long long auth_throttle_address_after;
 	long long auth_throttle_base_ms;
