@@ -184,7 +184,7 @@ agents_get(struct agents *r, const char *name)
 		agents_identity(a);
 		util_random_id(a->state_id, 36, UTIL_HEX);
 		hmap_put(r->by_name, name, a);
-		log_info("agent %s: signed in", name);
+		log_debug("agent %s: created", name);
 	}
 	a->last_seen_ms = util_now_ms();
 	return a;

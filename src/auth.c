@@ -12,17 +12,22 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "auth.h"
 #include "gws.h"
+#include "hmap.h"
 #include "json.h"
 #include "log.h"
+#include "throttle.h"
 
 #define AUTH_SID_LEN  32 /* base62: about 190 bits */
 #define AUTH_BUCKETS  4096
-#define AUTH_MAX_CRED 1024 /* longest user:password accepted */
+#define AUTH_MAX_CRED 1024   /* longest user:password accepted */
+#define AUTH_MAX_KEYS 100000 /* users, addresses and failed pairs remembered, each */
 
 struct auth_user;
 
@@ -54,6 +59,9 @@ struct auth_pending {
 	char *user;
 	void *handle;
 	int in_start, finished;
+	char addr[64];	     /* client address (no port) */
+	char pair[65];	     /* hex SHA-256(salt, user NUL password): the negative cache key */
+	unsigned *addr_slot; /* the address's count of checks in progress, or NULL */
 	TAILQ_ENTRY(auth_pending) entry;
 };
 
@@ -66,6 +74,11 @@ struct auth {
 	TAILQ_HEAD(, auth_session) lru;
 	TAILQ_HEAD(, auth_pending) pending;
 	unsigned nsessions;
+	struct throttle *by_user;  /* failed authentications per user name */
+	struct throttle *by_addr;  /* failed authentications per client address */
+	struct throttle *failed;   /* the negative cache: failed user/password pairs */
+	struct hmap *addr_pending; /* client address -> unsigned *: checks in progress */
+	unsigned char salt[16];	   /* of the negative cache keys */
 };
 
 static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
@@ -81,14 +94,36 @@ auth_bucket(const char *id)
 	return h % AUTH_BUCKETS;
 }
 
+/* The throttling settings of the three failure tables. */
+static void
+auth_throttle_confs(const struct config *cfg, struct throttle_conf *user,
+    struct throttle_conf *addr, struct throttle_conf *failed)
+{
+	*user = (struct throttle_conf){ (unsigned)cfg->auth_throttle_user_after,
+		(unsigned)cfg->auth_throttle_base_ms, (unsigned)cfg->auth_throttle_max_ms,
+		AUTH_MAX_KEYS };
+	*addr = *user;
+	addr->free_failures = (unsigned)cfg->auth_throttle_address_after;
+	*failed =
+	    (struct throttle_conf){ ~0u, 0, (unsigned)cfg->auth_negative_cache_ms, AUTH_MAX_KEYS };
+}
+
 /* Create the authenticator with the static verifier. */
 struct auth *
 auth_create(struct event_base *base, const struct config *cfg)
 {
 	struct auth *a = xcalloc(1, sizeof *a);
+	struct throttle_conf u, ad, f;
 
 	a->base = base;
 	a->cfg = cfg;
+	auth_throttle_confs(cfg, &u, &ad, &f);
+	a->by_user = throttle_create(&u);
+	a->by_addr = throttle_create(&ad);
+	a->failed = throttle_create(&f);
+	a->addr_pending = hmap_create();
+	if (RAND_bytes(a->salt, sizeof a->salt) != 1)
+		abort();
 	auth_set_verifier(a, NULL);
 	for (size_t i = 0; i < AUTH_BUCKETS; i++) {
 		LIST_INIT(&a->buckets[i]);
@@ -103,7 +138,13 @@ auth_create(struct event_base *base, const struct config *cfg)
 void
 auth_set_config(struct auth *a, const struct config *cfg)
 {
+	struct throttle_conf u, ad, f;
+
 	a->cfg = cfg;
+	auth_throttle_confs(cfg, &u, &ad, &f);
+	throttle_set_conf(a->by_user, &u);
+	throttle_set_conf(a->by_addr, &ad);
+	throttle_set_conf(a->failed, &f);
 }
 
 /* Set the verifier; NULL selects the static one. */
@@ -135,12 +176,15 @@ auth_session_free(struct auth *a, struct auth_session *s)
 	free(s);
 }
 
-/* Free a pending check (its request is answered or gone). */
+/* Free a pending check (its request is answered or gone); its address slot is free again. */
 static void
 auth_pending_free(struct auth_pending *p)
 {
+	if (p->addr_slot != NULL && --*p->addr_slot == 0)
+		free(hmap_del(p->a->addr_pending, p->addr));
 	TAILQ_REMOVE(&p->a->pending, p, entry);
 	free(p->user);
+	OPENSSL_cleanse(p, sizeof *p);
 	free(p);
 }
 
@@ -161,6 +205,11 @@ auth_free(struct auth *a)
 	}
 	while ((s = TAILQ_FIRST(&a->lru)) != NULL)
 		auth_session_free(a, s);
+	throttle_free(a->by_user);
+	throttle_free(a->by_addr);
+	throttle_free(a->failed);
+	hmap_free(a->addr_pending);
+	OPENSSL_cleanse(a->salt, sizeof a->salt);
 	free(a);
 }
 
@@ -217,7 +266,10 @@ auth_session_room(struct auth *a, const char *user)
 		auth_session_free(a, old);
 	} else if (a->nsessions >= (unsigned)a->cfg->auth_max_sessions &&
 	    (old = TAILQ_FIRST(&a->lru)) != NULL) {
-		log_warn("auth: session limit (%u) reached: ending the least recently used (%s)",
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN,
+		    "auth: session limit (%u) reached: ending the least recently used (%s)",
 		    a->nsessions, old->user);
 		auth_session_free(a, old);
 	}
@@ -337,7 +389,10 @@ auth_preflight(struct auth *a, struct http_req *req)
 	if (strcmp(http_req_method(req), "OPTIONS") != 0 || origin == NULL)
 		return 0;
 	if (!auth_origin_allowed(a, origin)) {
-		log_info("auth: %s: preflight from an origin not allowed", http_req_peer(req));
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: preflight from an origin not allowed",
+		    http_req_peer(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");
 		return 1;
 	}
@@ -359,6 +414,9 @@ auth_deny(struct http_req *req)
 	gws_reply_error(req, 401, GWS_ACCESS_DENIED, "Access denied");
 }
 
+/* SameSite values of the session cookie, by auth.cookie_samesite. */
+static const char *const auth_samesite[] = { "Lax", "Strict", "None" };
+
 /* Whether the method changes state (CSRF applies). */
 static int
 auth_is_write(const char *m)
@@ -376,7 +434,8 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	char *cookie, *user;
 
 	if (is_new) {
-		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
+		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly; SameSite=%s%s", s->id,
+		    auth_samesite[a->cfg->auth_cookie_samesite],
 		    http_req_is_tls(req) ? "; Secure" : "");
 		http_req_add_header(req, "Set-Cookie", cookie);
 		free(cookie);
@@ -387,14 +446,28 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	} else if (a->cfg->auth_csrf_enforce && !(flags & AUTH_NO_CSRF) && auth_is_write(m) &&
 	    (is_new || (tok = http_req_header(req, "X-CSRF-TOKEN")) == NULL ||
 		!util_streq_ct(tok, s->csrf))) {
-		log_info("auth: %s: %s %s refused: missing or invalid CSRF token", s->user, m,
-		    http_req_path(req));
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: %s %s refused: missing or invalid CSRF token",
+		    s->user, m, http_req_path(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Missing or invalid Csrf token");
 		return;
 	}
 	user = xstrdup(s->user); /* ok() may end the session (logout) */
 	ok(req, user, arg);
 	free(user);
+}
+
+/* Count a failed authentication of user from addr with the pair's cache key. */
+static void
+auth_count_failure(struct auth *a, const char *addr, const char *user, const char *pair)
+{
+	uint64_t now = util_now_ms();
+
+	throttle_fail(a->by_user, user, now);
+	throttle_fail(a->by_addr, addr, now);
+	if (a->cfg->auth_negative_cache_ms > 0)
+		throttle_fail(a->failed, pair, now);
 }
 
 /* The verifier answered for p. */
@@ -409,6 +482,10 @@ auth_verified(void *arg, int good)
 
 	http_req_set_abort(req, NULL, NULL);
 	p->handle = NULL;
+	if (good == 0)
+		auth_count_failure(a, p->addr, p->user, p->pair);
+	else if (good == 1)
+		throttle_clear(a->by_user, p->user);
 	if (good == 1) {
 		if ((s = auth_session_find(a, req)) == NULL || strcmp(s->user, p->user) != 0) {
 			s = auth_session_new(a, p->user);
@@ -417,11 +494,16 @@ auth_verified(void *arg, int good)
 			auth_session_touch(a, s);
 		auth_finish(a, req, s, is_new, p->flags, p->ok, p->arg);
 	} else if (good == 0) {
-		log_info("auth: %s: bad credentials for user %s", http_req_peer(req), p->user);
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "auth: %s: bad credentials for user %s",
+		    http_req_peer(req), p->user);
 		auth_deny(req);
 	} else {
-		log_warn(
-		    "auth: %s: could not check the credentials of %s", http_req_peer(req), p->user);
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN, "auth: %s: could not check the credentials of %s",
+		    http_req_peer(req), p->user);
 		gws_reply_error(req, 503, GWS_INTERNAL, "Authentication service is not available");
 	}
 	if (p->in_start)
@@ -471,10 +553,109 @@ auth_parse_basic(const char *h, struct buf *out, const char **pass)
 	return 0;
 }
 
-/* Check Basic credentials through the verifier. */
+/* The client address of req without its port ("192.0.2.1", "[2001:db8::1]"). */
+static void
+auth_client_addr(struct http_req *req, char *out, size_t len)
+{
+	const char *peer = http_req_peer(req), *colon = strrchr(peer, ':');
+	size_t n = colon != NULL && colon > peer ? (size_t)(colon - peer) : strlen(peer);
+
+	snprintf(out, len, "%.*s", (int)n, peer);
+}
+
+/* The negative cache key of a user/password pair: hex SHA-256(salt, user NUL password). */
+static void
+auth_pair_key(struct auth *a, const char *user, const char *pass, char *out)
+{
+	unsigned char md[32];
+	struct buf up;
+
+	buf_init(&up);
+	buf_add(&up, user, strlen(user) + 1);
+	buf_add(&up, pass, strlen(pass));
+	util_sha256(a->salt, sizeof a->salt, up.data, up.len, md);
+	auth_wipe(&up);
+	for (size_t i = 0; i < sizeof md; i++) {
+		out[2 * i] = UTIL_HEX[md[i] >> 4];
+		out[2 * i + 1] = UTIL_HEX[md[i] & 15];
+	}
+	out[64] = '\0';
+	OPENSSL_cleanse(md, sizeof md);
+}
+
+/* 429 with Retry-After (whole seconds, rounded up). */
+static void
+auth_too_many(struct http_req *req, uint64_t wait_ms, const char *why)
+{
+	char secs[24];
+
+	snprintf(secs, sizeof secs, "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+	http_req_add_header(req, "Retry-After", secs);
+	gws_reply_error(req, 429, GWS_ACCESS_DENIED, why);
+}
+
+/*
+ * Refuse Basic credentials without asking the verifier when the user or
+ * the address is backing off (429), when the pair failed lately (401), or
+ * when the address has its sign-in slots full (429); returns 1 if it did.
+ */
+static int
+auth_basic_refused(
+    struct auth *a, struct http_req *req, const char *user, const char *addr, const char *pair)
+{
+	static struct log_limit ll_wait, ll_cached, ll_slots;
+	uint64_t now = util_now_ms(), wu, wa;
+	const unsigned *slot = hmap_get(a->addr_pending, addr);
+
+	wu = throttle_wait(a->by_user, user, now);
+	wa = throttle_wait(a->by_addr, addr, now);
+	if (wu > 0 || wa > 0) {
+		log_limited(&ll_wait, LOG_INFO,
+		    "auth: %s: sign-in of %s refused for %llu ms: too many failures %s",
+		    http_req_peer(req), user, (unsigned long long)(wu > wa ? wu : wa),
+		    wu > wa ? "of this user" : "from this address");
+		auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
+		return 1;
+	}
+	if (a->cfg->auth_negative_cache_ms > 0 &&
+	    throttle_recent(a->failed, pair, now, (uint64_t)a->cfg->auth_negative_cache_ms)) {
+		log_limited(&ll_cached, LOG_INFO,
+		    "auth: %s: bad credentials for user %s (failed lately: not checked again)",
+		    http_req_peer(req), user);
+		auth_count_failure(a, addr, user, pair);
+		auth_deny(req);
+		return 1;
+	}
+	if (slot != NULL && *slot >= (unsigned)a->cfg->auth_max_signins_per_address) {
+		log_limited(&ll_slots, LOG_WARN,
+		    "auth: %s: %u sign-ins in progress from this address "
+		    "(auth.max_signins_per_address): refusing one of %s",
+		    http_req_peer(req), *slot, user);
+		auth_too_many(req, 1000, "Too many sign-ins in progress; retry later");
+		return 1;
+	}
+	return 0;
+}
+
+/* A check outlives the verifier's start: it holds one of its address's slots. */
+static void
+auth_pending_take_slot(struct auth *a, struct auth_pending *p)
+{
+	unsigned *slot = hmap_get(a->addr_pending, p->addr);
+
+	if (slot == NULL) {
+		slot = xcalloc(1, sizeof *slot);
+		hmap_put(a->addr_pending, p->addr, slot);
+	}
+	(*slot)++;
+	p->addr_slot = slot;
+}
+
+/* Check Basic credentials through the verifier (unless refused first). */
 static void
 auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_ok_cb ok, void *arg)
 {
+	static struct log_limit ll;
 	struct auth_pending *p;
 	const char *pass;
 	struct buf cred;
@@ -483,13 +664,21 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	buf_init(&cred);
 	if (auth_parse_basic(h, &cred, &pass) != 0) {
 		auth_wipe(&cred);
-		log_info("auth: %s: malformed Authorization header", http_req_peer(req));
+		log_limited(
+		    &ll, LOG_INFO, "auth: %s: malformed Authorization header", http_req_peer(req));
 		auth_deny(req);
 		return;
 	}
 	p = xcalloc(1, sizeof *p);
 	*p = (struct auth_pending){ a, req, flags, ok, arg, xstrdup(cred.data), NULL, 1, 0 };
+	auth_client_addr(req, p->addr, sizeof p->addr);
+	auth_pair_key(a, cred.data, pass, p->pair);
 	TAILQ_INSERT_TAIL(&a->pending, p, entry);
+	if (auth_basic_refused(a, req, p->user, p->addr, p->pair)) {
+		auth_wipe(&cred);
+		auth_pending_free(p);
+		return;
+	}
 	http_req_set_abort(req, auth_pending_abort, p);
 	handle = a->verifier.start(a->verifier.ctx, cred.data, pass, auth_verified, p);
 	auth_wipe(&cred);
@@ -498,7 +687,61 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 	else {
 		p->in_start = 0;
 		p->handle = handle;
+		auth_pending_take_slot(a, p);
 	}
+}
+
+/* Whether a Content-Type value is application/json (parameters allowed). */
+static int
+auth_is_json(const char *ct)
+{
+	ct += strspn(ct, " \t");
+	return strncasecmp(ct, "application/json", 16) == 0 &&
+	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ' || ct[16] == '\t');
+}
+
+/* Whether origin is the gateway's own (scheme and Host of the request). */
+static int
+auth_origin_own(struct http_req *req, const char *origin)
+{
+	const char *host = http_req_header(req, "Host");
+	const char *scheme = http_req_is_tls(req) ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+
+	return host != NULL && strncmp(origin, scheme, sl) == 0 &&
+	    strcasecmp(origin + sl, host) == 0;
+}
+
+/*
+ * A state-changing request a browser could send cross-site: an Origin that
+ * is neither ours nor allowed (403), or a body that is not declared JSON
+ * (415: forms and text/plain need no preflight). Returns 1 if refused.
+ */
+static int
+auth_write_refused(struct auth *a, struct http_req *req)
+{
+	static struct log_limit ll_origin, ll_ctype;
+	const char *m = http_req_method(req), *origin = http_req_header(req, "Origin");
+	const char *ct = http_req_header(req, "Content-Type");
+	size_t len;
+
+	if (!auth_is_write(m))
+		return 0;
+	if (origin != NULL && !auth_origin_allowed(a, origin) && !auth_origin_own(req, origin)) {
+		log_limited(&ll_origin, LOG_INFO, "auth: %s: %s %s refused: Origin not allowed",
+		    http_req_peer(req), m, http_req_path(req));
+		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");
+		return 1;
+	}
+	http_req_body(req, &len);
+	if (strcmp(m, "DELETE") != 0 && (ct != NULL ? !auth_is_json(ct) : len > 0)) {
+		log_limited(&ll_ctype, LOG_INFO, "auth: %s: %s %s refused: not application/json",
+		    http_req_peer(req), m, http_req_path(req));
+		gws_reply_error(
+		    req, 415, GWS_INVALID_STATE, "Content-Type must be application/json");
+		return 1;
+	}
+	return 0;
 }
 
 /* Authenticate a request; see auth.h. */
@@ -510,6 +753,8 @@ auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, voi
 
 	auth_expire(a);
 	auth_cors_headers(a, req);
+	if (auth_write_refused(a, req))
+		return;
 	if (h != NULL) {
 		auth_basic(a, req, h, flags, ok, arg);
 		return;

@@ -271,7 +271,10 @@ cometd_client_find(struct cometd *cd, const char *id, const char *agent)
 		if (!util_streq_ct(c->id, id))
 			continue;
 		if (strcmp(c->agent->name, agent) != 0) {
-			log_warn("cometd: client %.8s... of %s presented by %s: treated as unknown",
+			static struct log_limit ll;
+
+			log_limited(&ll, LOG_WARN,
+			    "cometd: client %.8s... of %s presented by %s: treated as unknown",
 			    c->id, c->agent->name, agent);
 			return NULL;
 		}
@@ -461,7 +464,9 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 		return;
 	}
 	if (x->cd->draining || cometd_make_room(x->cd, cometd_agent_get(x->cd, x->agent, 0)) != 0) {
-		log_warn("cometd: handshake of %s refused: %s", x->agent,
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN, "cometd: handshake of %s refused: %s", x->agent,
 		    x->cd->draining ? "stopping" : "cometd.max_clients reached");
 		cometd_reply_error(x, msg, "/meta/handshake",
 		    x->cd->draining ? "503::Gateway stopping" : "503::Too many clients", "retry");
@@ -948,7 +953,10 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 	struct cometd_msg *m;
 
 	if (c->nqueued >= (size_t)c->cd->cfg->cometd_max_queue) {
-		log_warn("cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_WARN,
+		    "cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
 		    c->id, c->agent->name, c->nqueued);
 		if (c->parked != NULL)
 			cometd_connect_answer(c, "handshake", "408::Too many pending messages");

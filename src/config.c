@@ -19,6 +19,7 @@
 #include "xlate.h"
 
 static const char *const config_verifiers[] = { "static", "ucwa", NULL };
+static const char *const config_samesite[] = { "lax", "strict", "none", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -74,6 +75,9 @@ static const struct conf_row config_rows[] = {
 	    "idle keep-alive connections are closed after this" },
 	{ "limits.write_timeout_ms", CONF_INT, OFF(write_timeout_ms), "30000", 100, 600000, NULL, 1,
 	    "a response that cannot be written for this long closes the connection" },
+	{ "limits.fd_reserve", CONF_INT, OFF(fd_reserve), "256", 0, 100000, NULL, 1,
+	    "file descriptors kept for upstream connections and files: max_connections is "
+	    "capped at the file limit minus this" },
 
 	/* upstream: the UCWA client */
 	{ "upstream.discovery_url", CONF_STR, OFF(up_discovery_url), "\"http://127.0.0.1:8081/\"",
@@ -133,6 +137,20 @@ static const struct conf_row config_rows[] = {
 	    NULL, 1, "sessions per user at most; that user's oldest one ends first" },
 	{ "auth.csrf_enforce", CONF_BOOL, OFF(auth_csrf_enforce), "false", 0, 0, NULL, 1,
 	    "POST/PUT/DELETE need the session's X-CSRF-TOKEN (else 403)" },
+	{ "auth.throttle_user_after", CONF_INT, OFF(auth_throttle_user_after), "5", 0, 1000, NULL,
+	    1, "failed authentications of one user before it backs off" },
+	{ "auth.throttle_address_after", CONF_INT, OFF(auth_throttle_address_after), "20", 0,
+	    100000, NULL, 1, "failed authentications from one client address before it backs off" },
+	{ "auth.throttle_base_ms", CONF_INT, OFF(auth_throttle_base_ms), "1000", 0, 600000, NULL, 1,
+	    "first back-off (doubles per further failure; 0: no throttling)" },
+	{ "auth.throttle_max_ms", CONF_INT, OFF(auth_throttle_max_ms), "300000", 1000, 86400000,
+	    NULL, 1, "longest back-off; failures older than this are forgotten" },
+	{ "auth.negative_cache_ms", CONF_INT, OFF(auth_negative_cache_ms), "30000", 0, 3600000,
+	    NULL, 1, "a user/password pair that failed is refused unchecked this long (0: off)" },
+	{ "auth.max_signins_per_address", CONF_INT, OFF(auth_max_signins_per_address), "32", 1,
+	    100000, NULL, 1, "password checks in progress per client address" },
+	{ "auth.cookie_samesite", CONF_ENUM, OFF(auth_cookie_samesite), "\"lax\"", 0, 0,
+	    config_samesite, 1, "SameSite of the session cookie: lax, strict or none" },
 	{ "auth.cors_origins", CONF_STRLIST, OFF(auth_cors_origins), "[]", 0, 1024, NULL, 1,
 	    "origins allowed cross-origin requests with credentials", config_check_origins },
 	{ "cometd.timeout_ms", CONF_INT, OFF(cometd_timeout_ms), "30000", 0, 300000, NULL, 1,
@@ -255,6 +273,7 @@ config_httpd_limits(const struct config *c, struct httpd_limits *lim)
 	lim->header_timeout_ms = (unsigned)c->header_timeout_ms;
 	lim->idle_timeout_ms = (unsigned)c->idle_timeout_ms;
 	lim->write_timeout_ms = (unsigned)c->write_timeout_ms;
+	lim->fd_reserve = (unsigned)c->fd_reserve;
 }
 
 /* The UCWA client's settings. */

@@ -22,6 +22,7 @@ struct config {
 	long long header_timeout_ms;
 	long long idle_timeout_ms;
 	long long write_timeout_ms;
+	long long fd_reserve;
 	long long drain_ms;
 
 	/* upstream: the UCWA client (ucwa.c, hclient.c) */
@@ -52,6 +53,13 @@ struct config {
 	long long auth_max_sessions;
 	long long auth_max_sessions_per_user;
 	int auth_csrf_enforce;
+	int auth_cookie_samesite; /* 0 lax, 1 strict, 2 none (auth.c's order) */
+	long long auth_throttle_user_after;
+	long long auth_throttle_address_after;
+	long long auth_throttle_base_ms;
+	long long auth_throttle_max_ms;
+	long long auth_negative_cache_ms;
+	long long auth_max_signins_per_address;
 	struct conf_strlist auth_cors_origins;
 	long long cometd_timeout_ms;
 	long long cometd_interval_ms;

@@ -147,7 +147,9 @@ h2_on_data(
 	if (s->body.len + len > s->h2->lim.max_body_bytes) {
 		s->refused = 1;
 		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
-		log_info("conn %llu: stream %d: request body over the limit",
+		static struct log_limit ll;
+
+		log_limited(&ll, LOG_INFO, "conn %llu: stream %d: request body over the limit",
 		    (unsigned long long)s->h2->id, id);
 		return 0;
 	}
@@ -259,8 +261,10 @@ h2_recv(struct h2 *h, struct evbuffer *in)
 	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		n = nghttp2_session_mem_recv(h->ng, v.iov_base, v.iov_len);
 		if (n < 0) {
-			log_info("conn %llu: HTTP/2: %s", (unsigned long long)h->id,
-			    nghttp2_strerror((int)n));
+			static struct log_limit ll;
+
+			log_limited(&ll, LOG_INFO, "conn %llu: HTTP/2: %s",
+			    (unsigned long long)h->id, nghttp2_strerror((int)n));
 			return -1;
 		}
 		evbuffer_drain(in, (size_t)n);

@@ -9,6 +9,7 @@
  * in flight finish, up to a deadline.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -71,9 +72,15 @@ struct http_conn {
 
 TAILQ_HEAD(http_conn_list, http_conn);
 
+#define HTTPD_PAUSE_MIN_MS 10	/* first pause of the listeners after EMFILE/ENFILE */
+#define HTTPD_PAUSE_MAX_MS 1000 /* longest pause */
+
 struct httpd {
 	struct event_base *base;
 	struct httpd_limits lim;
+	unsigned max_conns;   /* lim.max_connections capped by the file limit */
+	struct event *resume; /* listeners paused after EMFILE/ENFILE: resume then */
+	unsigned pause_ms;    /* current pause; doubles while accept keeps failing */
 	httpd_handler handler;
 	void *arg;
 	httpd_error_fmt errfmt;
@@ -96,6 +103,7 @@ static void httpd_conn_close(struct http_conn *);
 static void httpd_conn_process(struct http_conn *);
 static void httpd_conn_start_h2(struct http_conn *);
 static void httpd_sent(evutil_socket_t, short, void *);
+static void httpd_resume(evutil_socket_t, short, void *);
 
 /* The reason phrase for a status code. */
 const char *
@@ -178,6 +186,42 @@ httpd_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Raise the soft file limit to the hard one; see httpd.h. */
+unsigned long
+httpd_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+
+		/* RLIM_INFINITY is refused for files: then the kernel's fs.nr_open bound. */
+		if (want.rlim_cur == RLIM_INFINITY)
+			want.rlim_cur = want.rlim_max = 1048576;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 1048576ul : (unsigned long)rl.rlim_cur;
+}
+
+/* Take limits into use: the connection limit leaves fd_reserve files free. */
+static void
+httpd_apply_limits(struct httpd *h, const struct httpd_limits *lim)
+{
+	unsigned long files = httpd_raise_fd_limit(), cap;
+	unsigned old = h->max_conns;
+
+	h->lim = *lim;
+	cap = files > lim->fd_reserve + 16 ? files - lim->fd_reserve : 16;
+	h->max_conns = lim->max_connections < cap ? lim->max_connections : (unsigned)cap;
+	if (h->max_conns < lim->max_connections && h->max_conns != old)
+		log_info("limits.max_connections %u is above the file limit %lu minus "
+			 "limits.fd_reserve %u: %u connections at most (raise ulimit -n)",
+		    lim->max_connections, files, lim->fd_reserve, h->max_conns);
+}
+
 /* Create a server; see httpd.h. */
 struct httpd *
 httpd_create(
@@ -186,7 +230,7 @@ httpd_create(
 	struct httpd *h = xcalloc(1, sizeof *h);
 
 	h->base = base;
-	h->lim = *lim;
+	httpd_apply_limits(h, lim);
 	h->handler = handler;
 	h->arg = arg;
 	h->errfmt = httpd_default_error;
@@ -195,6 +239,7 @@ httpd_create(
 	h->reaper = event_new(base, -1, 0, httpd_reap, h);
 	TAILQ_INIT(&h->sent);
 	h->sent_ev = event_new(base, -1, 0, httpd_sent, h);
+	h->resume = evtimer_new(base, httpd_resume, h);
 	return h;
 }
 
@@ -209,7 +254,14 @@ httpd_set_error_format(struct httpd *h, httpd_error_fmt fmt)
 void
 httpd_set_limits(struct httpd *h, const struct httpd_limits *lim)
 {
-	h->lim = *lim;
+	httpd_apply_limits(h, lim);
+}
+
+/* The connection limit in force. */
+unsigned
+httpd_max_connections(const struct httpd *h)
+{
+	return h->max_conns;
 }
 
 /* Number of open connections. */
@@ -387,7 +439,10 @@ httpd_conn_error(struct http_conn *c, int status, const char *reason)
 	struct buf body;
 	const char *ctype;
 
-	log_info("conn %llu: %s: %d %s", (unsigned long long)c->id, c->peer, status, reason);
+	static struct log_limit ll;
+
+	log_limited(&ll, LOG_INFO, "conn %llu: %s: %d %s", (unsigned long long)c->id, c->peer,
+	    status, reason);
 	buf_init(&body);
 	ctype = c->httpd->errfmt(status, reason, &body);
 	c->close_after = 1;
@@ -662,8 +717,11 @@ httpd_accept(
 	struct hparse_limits pl;
 	struct http_conn *c;
 
-	if (h->draining || h->nconns >= h->lim.max_connections) {
-		log_warn("listener %s: refusing a connection (%s)", l->bound,
+	static struct log_limit refused;
+
+	h->pause_ms = 0; /* accept works again */
+	if (h->draining || h->nconns >= h->max_conns) {
+		log_limited(&refused, LOG_WARN, "listener %s: refusing a connection (%s)", l->bound,
 		    h->draining ? "draining" : "connection limit reached");
 		evutil_closesocket(fd);
 		return;
@@ -691,6 +749,51 @@ httpd_accept(
 	bufferevent_setcb(c->bev, httpd_conn_readcb, httpd_conn_writecb, httpd_conn_eventcb, c);
 	httpd_conn_timers(c);
 	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* The pause after EMFILE/ENFILE is over: listen again (unless draining). */
+static void
+httpd_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+
+	if (h->draining)
+		return;
+	for (size_t i = 0; i < h->nlisteners; i++)
+		evconnlistener_enable(h->listeners[i]->evl);
+}
+
+/*
+ * accept() failed. Out of files (or of kernel memory) the pending connection
+ * stays queued and the listener would fire again at once: pause every
+ * listener instead, for a time that doubles while it keeps failing, so the
+ * connections already open go on being served.
+ */
+static void
+httpd_accept_error(struct evconnlistener *evl, void *arg)
+{
+	static struct log_limit paused, failed;
+	struct http_listener *l = arg;
+	struct httpd *h = l->httpd;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv;
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_limited(&failed, LOG_WARN, "listener %s: accept: %s", l->bound,
+		    evutil_socket_error_to_string(err));
+		return;
+	}
+	h->pause_ms = h->pause_ms == 0
+	    ? HTTPD_PAUSE_MIN_MS
+	    : (h->pause_ms * 2 > HTTPD_PAUSE_MAX_MS ? HTTPD_PAUSE_MAX_MS : h->pause_ms * 2);
+	log_limited(&paused, LOG_WARN,
+	    "listener %s: accept: %s (%u connections open): listeners paused for %u ms", l->bound,
+	    evutil_socket_error_to_string(err), h->nconns, h->pause_ms);
+	for (size_t i = 0; i < h->nlisteners; i++)
+		evconnlistener_disable(h->listeners[i]->evl);
+	tv.tv_sec = h->pause_ms / 1000;
+	tv.tv_usec = (h->pause_ms % 1000) * 1000;
+	evtimer_add(h->resume, &tv);
 }
 
 /* Split "scheme://host:port" into the TLS flag and "host:port". */
@@ -770,6 +873,7 @@ httpd_listen(
 		free(l);
 		return -1;
 	}
+	evconnlistener_set_error_cb(l->evl, httpd_accept_error);
 	getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &sslen);
 	httpd_format_addr((struct sockaddr *)&ss, l->bound, sizeof l->bound);
 	snprintf(bound, boundlen, "%s", l->bound);
@@ -800,6 +904,7 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 	struct http_conn *c, *next;
 
 	h->draining = 1;
+	event_del(h->resume);
 	h->drain_done = done;
 	h->drain_arg = arg;
 	for (size_t i = 0; i < h->nlisteners; i++)
@@ -841,6 +946,7 @@ httpd_free(struct httpd *h)
 		event_free(h->drain_timer);
 	event_free(h->reaper);
 	event_free(h->sent_ev);
+	event_free(h->resume);
 	free(h);
 }
 

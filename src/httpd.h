@@ -31,6 +31,7 @@ struct httpd_limits {
 	unsigned header_timeout_ms; /* to receive a whole request once it started */
 	unsigned idle_timeout_ms;   /* keep-alive idle */
 	unsigned write_timeout_ms;
+	unsigned fd_reserve; /* file descriptors kept free of downstream connections */
 };
 
 struct httpd *httpd_create(
@@ -55,6 +56,10 @@ int httpd_listen(
 void httpd_drain(struct httpd *, unsigned ms, void (*done)(void *), void *arg);
 void httpd_free(struct httpd *);
 unsigned httpd_nconnections(const struct httpd *);
+/* The connection limit in force: max_connections, capped by the file limit. */
+unsigned httpd_max_connections(const struct httpd *);
+/* Raise the soft file limit to the hard one; returns the soft limit now. */
+unsigned long httpd_raise_fd_limit(void);
 
 /* Request: valid from the handler call until it is answered or aborted. */
 const char *http_req_method(const struct http_req *);

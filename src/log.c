@@ -100,3 +100,34 @@ log_msg(enum log_level l, const char *fmt, ...)
 	buf_free(&b);
 	free(msg);
 }
+
+/* Log one event at level l unless its kind already filled this window. */
+void
+log_limited(struct log_limit *ll, enum log_level l, const char *fmt, ...)
+{
+	unsigned long long now = util_now_ms(), suppressed;
+	va_list ap;
+	char *msg;
+
+	if (l > log_level)
+		return;
+	if (ll->window_start == 0 || now - ll->window_start >= LOG_LIMIT_WINDOW_MS) {
+		ll->window_start = now;
+		ll->n = 0;
+	}
+	if (ll->n >= LOG_LIMIT_BURST) {
+		ll->suppressed++;
+		return;
+	}
+	ll->n++;
+	suppressed = ll->suppressed;
+	ll->suppressed = 0;
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (suppressed > 0)
+		log_msg(l, "%s (suppressed %llu like it)", msg, suppressed);
+	else
+		log_msg(l, "%s", msg);
+	free(msg);
+}

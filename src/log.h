@@ -17,6 +17,21 @@ void log_set_program(const char *);
 
 void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A rate limit for one kind of repeated line (one static per call site):
+ * at most LOG_LIMIT_BURST lines per LOG_LIMIT_WINDOW_MS; the first line of
+ * a later window says how many were suppressed meanwhile.
+ */
+#define LOG_LIMIT_BURST	    5
+#define LOG_LIMIT_WINDOW_MS 10000
+struct log_limit {
+	unsigned long long window_start;
+	unsigned n;
+	unsigned long long suppressed;
+};
+void log_limited(struct log_limit *, enum log_level, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define log_enabled(l) ((l) <= log_get_level())
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

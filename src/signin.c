@@ -270,7 +270,10 @@ signin_start(void *ctx, const char *user, const char *password, auth_verify_done
 			return NULL;
 		}
 		if (si->pending >= SIGNIN_MAX_PENDING) {
-			log_warn("too many sign-ins in progress; refusing %s for now", user);
+			static struct log_limit ll;
+
+			log_limited(&ll, LOG_WARN,
+			    "too many sign-ins in progress; refusing %s for now", user);
 			done(arg, -1);
 			return NULL;
 		}

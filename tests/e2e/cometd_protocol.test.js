@@ -403,7 +403,7 @@ test('JSESSIONID: issued once, HttpOnly, then enough on its own; another agent c
   const gw = await withGateway({}, async (gw) => {
     const hs = await cd.bayeux(gw.port, [HS]);
     const set = hs.headers['set-cookie'][0];
-    assert.match(set, /^JSESSIONID=[0-9A-Za-z]{32}; Path=\/; HttpOnly$/);
+    assert.match(set, /^JSESSIONID=[0-9A-Za-z]{32}; Path=\/; HttpOnly; SameSite=Lax$/);
     const cookie = set.split(';')[0];
     const id = hs.json[0].clientId;
     const c = await cd.bayeux(gw.port, [connectMsg(id, '2', { timeout: 0 })], { user: null, headers: { Cookie: cookie } });
@@ -537,7 +537,7 @@ test('the publish diagnostics endpoint is off by default and checks its input', 
     for (const body of ['{', '{}', '{"channel":"/v2/x"}', '{"channel":"bad","data":{}}',
       '{"channel":"/meta/connect","data":{}}', '{"channel":"/v2/x","data":1}', '[]']) {
       const r = await h.request({ port: gw.port, method: 'POST', path: '/api/v2/diagnostics/publish',
-        headers: { Authorization: cd.basic('agent1') }, body });
+        headers: { Authorization: cd.basic('agent1'), 'Content-Type': 'application/json' }, body });
       assert.equal(r.status, 400, body);
       assert.ok(r.json.statusCode > 0 && r.json.statusMessage, body);
     }

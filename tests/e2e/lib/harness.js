@@ -68,10 +68,11 @@ class Proc {
 }
 
 // Start a binary of the build tree; resolves once `listeners` lines were printed.
-async function start(binary, args = [], { listeners = 1, env = {}, timeoutMs = 15000 * slow } = {}) {
+// prefix: a command that execs the rest (e.g. prlimit) and keeps the pid.
+async function start(binary, args = [], { listeners = 1, env = {}, timeoutMs = 15000 * slow, prefix = [] } = {}) {
   const exe = path.join(builddir, binary);
   const wrap = process.env.UCGW_WRAP ? process.env.UCGW_WRAP.split(/\s+/) : [];
-  const argv = [...wrap, exe, ...args];
+  const argv = [...prefix, ...wrap, exe, ...args];
   const child = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
