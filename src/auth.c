@@ -375,9 +375,10 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	const char *m = http_req_method(req), *tok;
 	char *cookie, *user;
 
+	http_req_set_user(req, s->user);
 	if (is_new) {
 		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly%s", s->id,
-		    http_req_is_tls(req) ? "; Secure" : "");
+		    http_req_client_tls(req) ? "; Secure" : "");
 		http_req_add_header(req, "Set-Cookie", cookie);
 		free(cookie);
 	}
