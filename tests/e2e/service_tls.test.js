@@ -145,3 +145,29 @@ test('without -c the default configuration file is named by -h and used only whe
   assert.equal(x.code, 0, x.stderr);
   assert.match(x.stdout, /usage: ucgw xlate/);
 });
+
+test('X-Forwarded-For and -Proto are believed from proxy.trusted only', async () => {
+  const dir = h.tmpdir();
+  const gw = await cm.startGateway({ proxy: { trusted: ['10.0.0.0/8', '127.0.0.1'] }, log: { level: 'info', access: true } }, [], dir);
+  const me = () => h.request({ port: gw.port, path: '/api/v2/me',
+    headers: { Authorization: cm.basic('agent1'), 'X-Forwarded-For': '198.51.100.9, 203.0.113.7, 10.1.2.3', 'X-Forwarded-Proto': 'https' } });
+  try {
+    const r = await me();
+    assert.equal(r.status, 200);
+    assert.match(r.headers['set-cookie'][0], /JSESSIONID=\w+; Path=\/; HttpOnly; Secure/);
+    assert.match(r.json.user.uri || JSON.stringify(r.json), /https:\/\//);
+    await h.waitFor(() => /access: 203\.0\.113\.7 GET \/api\/v2\/me -> 200 \d+ bytes [\d.]+ ms agent agent1/.test(gw.stderr),
+      5000 * h.slow, () => `access line with the forwarded client in:\n${gw.stderr}`);
+    // The same request from a peer that is not trusted: the headers are ignored.
+    fs.writeFileSync(path.join(dir, 'ucgw.conf'), cm.gatewayConfig({ proxy: { trusted: ['10.0.0.0/8'] }, log: { level: 'info', access: true } }));
+    gw.signal_('SIGHUP');
+    await h.waitFor(() => /reload done/.test(gw.stderr), 5000 * h.slow, 'reload done');
+    const plain = await me();
+    assert.equal(plain.status, 200);
+    assert.doesNotMatch(plain.headers['set-cookie'][0], /Secure/);
+    await h.waitFor(() => /access: 127\.0\.0\.1:\d+ GET \/api\/v2\/me -> 200/.test(gw.stderr), 5000 * h.slow,
+      () => `access line with the peer in:\n${gw.stderr}`);
+  } finally {
+    await cm.stopClean(gw);
+  }
+});
