@@ -433,10 +433,11 @@ auth_finish(struct auth *a, struct http_req *req, struct auth_session *s, int is
 	const char *m = http_req_method(req), *tok;
 	char *cookie, *user;
 
+	http_req_set_user(req, s->user);
 	if (is_new) {
 		xasprintf(&cookie, "JSESSIONID=%s; Path=/; HttpOnly; SameSite=%s%s", s->id,
 		    auth_samesite[a->cfg->auth_cookie_samesite],
-		    http_req_is_tls(req) ? "; Secure" : "");
+		    http_req_client_tls(req) ? "; Secure" : "");
 		http_req_add_header(req, "Set-Cookie", cookie);
 		free(cookie);
 	}
@@ -705,7 +706,7 @@ static int
 auth_origin_own(struct http_req *req, const char *origin)
 {
 	const char *host = http_req_header(req, "Host");
-	const char *scheme = http_req_is_tls(req) ? "https://" : "http://";
+	const char *scheme = http_req_client_tls(req) ? "https://" : "http://";
 	size_t sl = strlen(scheme);
 
 	return host != NULL && strncmp(origin, scheme, sl) == 0 &&

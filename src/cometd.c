@@ -24,6 +24,7 @@
 #include "gws.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 
 #define COMETD_ID_LEN	32 /* base62: about 190 bits */
 #define COMETD_BUCKETS	4096
@@ -1012,6 +1013,12 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 			n += cometd_enqueue(c, text.data, text.len);
 	}
 	buf_free(&text);
+	if (n > 0)
+		metrics_add(M_NOTIFICATIONS,
+		    strcmp(channel, "/v2/me/im-sessions") == 0	 ? "channel=\"/v2/me/im-sessions\""
+			: strcmp(channel, "/v2/me/devices") == 0 ? "channel=\"/v2/me/devices\""
+								 : "channel=\"other\"",
+		    n);
 	return n;
 }
 
@@ -1071,4 +1078,24 @@ cometd_agent_nclients(struct cometd *cd, const char *agent)
 	struct cometd_agent *a = cometd_agent_get(cd, agent, 0);
 
 	return a != NULL ? a->n : 0;
+}
+
+/* Clients, parked connects and queued messages, all agents (metrics). */
+void
+cometd_stats(const struct cometd *cd, unsigned *clients, unsigned *parked, size_t *queued)
+{
+	const struct cometd_client *c;
+
+	*clients = *parked = 0;
+	*queued = 0;
+	for (size_t i = 0; cd != NULL && i < COMETD_BUCKETS; i++) {
+		LIST_FOREACH(c, &cd->clients[i], hash)
+		{
+			if (c->dead)
+				continue;
+			(*clients)++;
+			*parked += c->parked != NULL;
+			*queued += c->nqueued;
+		}
+	}
 }

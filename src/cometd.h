@@ -41,6 +41,8 @@ int cometd_route(struct cometd *, struct http_req *);
 int cometd_publish(struct cometd *, const char *agent, const char *channel, const char *data_json);
 
 unsigned cometd_nclients(const struct cometd *);
+/* Live clients, parked connects and queued messages of all agents (metrics). */
+void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, size_t *queued);
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);
 

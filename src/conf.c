@@ -20,6 +20,7 @@
 struct conf_load {
 	const struct conf_schema *schema;
 	const char *file; /* name used in messages */
+	char *dir;	  /* the file's folder (relative paths), NULL without a file */
 	void *target;
 	struct buf problems;
 	int nproblems;
@@ -169,6 +170,7 @@ conf_clear_value(const struct conf_row *r, void *target)
 
 	switch (r->type) {
 	case CONF_STR:
+	case CONF_PATH:
 		free(*(char **)field);
 		*(char **)field = NULL;
 		break;
@@ -221,7 +223,11 @@ conf_store_str(struct conf_load *l, const struct conf_row *r, const struct json 
 	if (conf_check_len(l, r, v) != 0)
 		return -1;
 	conf_clear_value(r, l->target);
-	*(char **)field = xstrndup(v->u.str.s, v->u.str.len);
+	if (r->type == CONF_PATH && v->line != 0 && l->dir != NULL && v->u.str.len > 0 &&
+	    v->u.str.s[0] != '/')
+		xasprintf((char **)field, "%s/%.*s", l->dir, (int)v->u.str.len, v->u.str.s);
+	else
+		*(char **)field = xstrndup(v->u.str.s, v->u.str.len);
 	return 0;
 }
 
@@ -327,7 +333,8 @@ conf_store(struct conf_load *l, const struct conf_row *r, const struct json *v)
 		return;
 	}
 	switch (r->type) {
-	case CONF_STR: rc = conf_store_str(l, r, v, field); break;
+	case CONF_STR:
+	case CONF_PATH: rc = conf_store_str(l, r, v, field); break;
 	case CONF_INT: rc = conf_store_int(l, r, v, field); break;
 	case CONF_ENUM: rc = conf_store_enum(l, r, v, field); break;
 	case CONF_STRLIST: rc = conf_store_strlist(l, r, v, field); break;
@@ -521,6 +528,13 @@ conf_load(
 	struct json_doc *doc, **holders;
 
 	buf_init(&l.problems);
+	if (file != NULL) {
+		const char *slash = strrchr(file, '/');
+
+		l.dir = slash == NULL ? xstrdup(".")
+		    : slash == file   ? xstrdup("/")
+				      : xstrndup(file, (size_t)(slash - file));
+	}
 	l.target = xcalloc(1, s->size);
 	l.seen = xcalloc(s->nrows ? s->nrows : 1, 1);
 	conf_defaults(&l);
@@ -535,6 +549,7 @@ conf_load(
 	free(holders);
 	json_doc_free(doc);
 	free(l.seen);
+	free(l.dir);
 	if (l.nproblems == 0) {
 		buf_free(&l.problems);
 		*problems = NULL;
@@ -566,6 +581,7 @@ conf_same(const struct conf_row *r, const void *a, const void *b)
 
 	switch (r->type) {
 	case CONF_STR:
+	case CONF_PATH:
 		sa = *(char *const *)fa;
 		sb = *(char *const *)fb;
 		return (sa == NULL && sb == NULL) || (sa && sb && strcmp(sa, sb) == 0);
@@ -595,7 +611,7 @@ conf_copy_value(const struct conf_row *r, void *dst, const void *src)
 	char *fd = (char *)dst + r->off;
 
 	conf_clear_value(r, dst);
-	if (r->type == CONF_STR) {
+	if (r->type == CONF_STR || r->type == CONF_PATH) {
 		const char *s = *(char *const *)fs;
 
 		*(char **)fd = s ? xstrdup(s) : NULL;
@@ -638,4 +654,47 @@ conf_print_keys(const struct conf_schema *s)
 {
 	for (size_t i = 0; i < s->nrows; i++)
 		printf("%s\n", s->rows[i].key);
+}
+
+/* Text with roff's special characters escaped (backslash, leading dot or quote). */
+static void
+conf_man_text(const char *t)
+{
+	if (*t == '.' || *t == '\'')
+		fputs("\\&", stdout);
+	for (; *t != '\0'; t++) {
+		if (*t == '\\')
+			fputs("\\e", stdout);
+		else if (*t == '-')
+			fputs("\\-", stdout);
+		else
+			putchar(*t);
+	}
+}
+
+/* Print every key as a .TP paragraph: name, type, default, range, reload, doc. */
+void
+conf_print_man(const struct conf_schema *s)
+{
+	static const char *const types[] = { "string", "integer", "boolean", "one of",
+		"array of strings", "JSON", "path" };
+
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct conf_row *r = &s->rows[i];
+
+		printf(".TP\n.B ");
+		conf_man_text(r->key);
+		printf("\n(%s", types[r->type]);
+		if (r->type == CONF_ENUM) {
+			for (int j = 0; r->enums[j] != NULL; j++)
+				printf("%s%s", j ? ", " : " ", r->enums[j]);
+		}
+		if (r->type == CONF_INT)
+			printf(", %lld to %lld", r->min, r->max);
+		printf("; default ");
+		conf_man_text(r->def ? r->def : "unset");
+		printf("; %s)\n", r->reload ? "SIGHUP can change it" : "restart to change");
+		conf_man_text(r->doc);
+		printf(".\n");
+	}
 }

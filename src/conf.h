@@ -20,6 +20,8 @@ enum conf_type {
 	CONF_ENUM,    /* int, index into enums[] */
 	CONF_STRLIST, /* struct conf_strlist */
 	CONF_JSON,    /* struct json_doc *: any JSON value, checked by check() */
+	CONF_PATH,    /* char *, a file or directory: relative ones in the file are
+			 resolved against the configuration file's folder */
 };
 
 struct conf_strlist {
@@ -77,5 +79,7 @@ int conf_keep_static(const struct conf_schema *, void *new_, const void *old, ch
 
 /* Print every key (one per line) for the documentation check. */
 void conf_print_keys(const struct conf_schema *);
+/* Print every key as roff (.TP paragraphs) for the ucgw.conf(5) manual page. */
+void conf_print_man(const struct conf_schema *);
 
 #endif

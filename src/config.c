@@ -14,12 +14,14 @@
 #include "daemon.h"
 #include "hclient.h"
 #include "log.h"
+#include "proxy.h"
 #include "tls.h"
 #include "ucwa.h"
 #include "xlate.h"
 
 static const char *const config_verifiers[] = { "static", "ucwa", NULL };
 static const char *const config_samesite[] = { "lax", "strict", "none", NULL };
+static const char *const config_log_formats[] = { "text", "json", NULL };
 
 #define OFF(f) offsetof(struct config, f)
 
@@ -61,8 +63,34 @@ config_check_http_url(const struct json *v, char **freeit)
 	return NULL;
 }
 
+/* Row check for admin.listen: like listen, but empty is allowed. */
+static const char *
+config_check_admin_listen(const struct json *v, char **freeit)
+{
+	if (v->type == JSON_ARRAY && v->u.arr.n == 0)
+		return NULL;
+	return daemon_check_listen(v, freeit);
+}
+
+/* Row check for proxy.trusted: each entry an address or ADDRESS/PREFIX. */
+static const char *
+config_check_proxies(const struct json *v, char **freeit)
+{
+	for (size_t i = 0; v->type == JSON_ARRAY && i < v->u.arr.n; i++) {
+		const char *s = json_str(v->u.arr.v[i]);
+
+		if (s != NULL && !proxy_parse(s, NULL)) {
+			xasprintf(freeit,
+			    "\"%s\": expected an IP address, or ADDRESS/PREFIX such as 10.0.0.0/8",
+			    s);
+			return *freeit;
+		}
+	}
+	return NULL;
+}
+
 static const struct conf_row config_rows[] = {
-	DAEMON_CONF_ROWS(struct config, "[\"http://127.0.0.1:8080\"]", "5000"),
+	DAEMON_CONF_ROWS(struct config, "[\"http://127.0.0.1:8080\"]", "5000", 1),
 	{ "limits.max_header_bytes", CONF_INT, OFF(max_header_bytes), "16384", 1024, 1048576, NULL,
 	    1, "largest request line, header line and header block accepted" },
 	{ "limits.max_body_bytes", CONF_INT, OFF(max_body_bytes), "1048576", 1024, 67108864, NULL,
@@ -87,7 +115,7 @@ static const struct conf_row config_rows[] = {
 	    config_check_http_url },
 	{ "upstream.applications_url", CONF_STR, OFF(up_applications_url), NULL, 0, 2048, NULL, 0,
 	    "the UCWA applications resource, skipping discovery", config_check_http_url },
-	{ "upstream.ca_file", CONF_STR, OFF(up_ca_file), NULL, 0, 4096, NULL, 0,
+	{ "upstream.ca_file", CONF_PATH, OFF(up_ca_file), NULL, 0, 4096, NULL, 0,
 	    "PEM CA certificates the server is verified against; unset: the system store" },
 	{ "upstream.verify", CONF_BOOL, OFF(up_verify), "true", 0, 0, NULL, 0,
 	    "verify the server certificate and host name" },
@@ -173,19 +201,35 @@ static const struct conf_row config_rows[] = {
 	    "TEST ONLY: POST /api/v2/diagnostics/publish publishes to the caller's clients" },
 
 	/* translation rules */
-	{ "translate.file", CONF_STR, OFF(translate_file), NULL, 0, 4096, NULL, 1,
+	{ "translate.file", CONF_PATH, OFF(translate_file), NULL, 0, 4096, NULL, 1,
 	    "translation rules file (docs/translation.md); unset: the built-in rules" },
 
 	/* recording of chosen agents' traffic as transcripts (record.c) */
 	{ "record.agents", CONF_STRLIST, OFF(record_agents), "[]", 0, 1000, NULL, 1,
 	    "agents whose IM requests are recorded as transcripts" },
-	{ "record.dir", CONF_STR, OFF(record_dir), NULL, 0, 4096, NULL, 1,
+	{ "record.dir", CONF_PATH, OFF(record_dir), NULL, 0, 4096, NULL, 1,
 	    "directory the transcripts are written to" },
 	{ "record.mask_text", CONF_BOOL, OFF(record_mask_text), "false", 0, 0, NULL, 1,
 	    "write message texts as \"***\"" },
 	{ "record.max_bytes", CONF_INT, OFF(record_max_bytes), "262144", 1024, 16777216, NULL, 1,
 	    "largest transcript written; larger ones are skipped with a warning" },
 
+	/* running as a service (admin.c, log.c, docs/operations.md) */
+	{ "admin.listen", CONF_STRLIST, OFF(admin_listen), "[]", 0, 256, NULL, 0,
+	    "listeners of /metrics, /healthz and /readyz only (same syntax as listen; "
+	    "typically loopback); empty: none",
+	    config_check_admin_listen },
+	{ "admin.ready_check_ms", CONF_INT, OFF(admin_check_ms), "10000", 500, 600000, NULL, 1,
+	    "period of the readiness check of the UCWA server (/readyz)" },
+	{ "log.format", CONF_ENUM, OFF(log_format), "\"text\"", 0, 0, config_log_formats, 1,
+	    "text (one line per event) or json (one object per line)" },
+	{ "log.access", CONF_BOOL, OFF(log_access), "false", 0, 0, NULL, 1,
+	    "log one line per desktop request at info level (method, path, status, bytes, "
+	    "duration, agent)" },
+	{ "proxy.trusted", CONF_STRLIST, OFF(proxy_trusted), "[]", 0, 64, NULL, 1,
+	    "addresses (IPv4 or IPv6, optionally /PREFIX) of load balancers whose "
+	    "X-Forwarded-For and X-Forwarded-Proto are believed",
+	    config_check_proxies },
 };
 
 const struct conf_schema config_schema = {
@@ -195,12 +239,16 @@ const struct conf_schema config_schema = {
 	sizeof(struct config),
 };
 
-/* Whether any listener is https. */
+/* Whether any listener (the admin ones too) is https. */
 static int
 config_has_https(const struct config *c)
 {
 	for (size_t i = 0; i < c->listen.n; i++) {
 		if (strncmp(c->listen.v[i], "https://", 8) == 0)
+			return 1;
+	}
+	for (size_t i = 0; i < c->admin_listen.n; i++) {
+		if (strncmp(c->admin_listen.v[i], "https://", 8) == 0)
 			return 1;
 	}
 	return 0;
@@ -227,7 +275,8 @@ config_validate_record(const struct config *c, const char *file, struct buf *pro
 		buf_printf(problems, "%s: record.agents needs record.dir\n", file);
 }
 
-/* Cross-key checks: https needs a certificate and key that load; the translation file loads. */
+/* Cross-key checks: https needs a certificate and key that load (kept in cfg->tls_ctx);
+ * the translation file loads. */
 void
 config_validate(void *cfgp, const char *file, struct buf *problems)
 {
@@ -245,12 +294,12 @@ config_validate(void *cfgp, const char *file, struct buf *problems)
 		    problems, "%s: https listeners need tls.cert_file and tls.key_file\n", file);
 		return;
 	}
-	if ((ctx = tls_server_ctx(c->tls_cert_file, c->tls_key_file, 0, &cause)) == NULL) {
+	if ((ctx = tls_server_ctx(c->tls_cert_file, c->tls_key_file, 1, &cause)) == NULL) {
 		buf_printf(problems, "%s: %s\n", file, cause);
 		free(cause);
 		return;
 	}
-	SSL_CTX_free(ctx);
+	c->tls_ctx = ctx; /* start or reload serves it: the files are not read again */
 }
 
 /* Drop the rules config_validate loaded (the current ones keep their own reference). */
@@ -261,6 +310,9 @@ config_release(void *cfgp)
 
 	xlate_unref(c->translate_rules);
 	c->translate_rules = NULL;
+	if (c->tls_ctx != NULL)
+		SSL_CTX_free(c->tls_ctx);
+	c->tls_ctx = NULL;
 }
 
 /* HTTP server limits from the configuration. */

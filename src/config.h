@@ -74,12 +74,20 @@ struct config {
 	/* translation rules (xlate.c) */
 	char *translate_file;		     /* NULL: the built-in rules */
 	struct xlate_rules *translate_rules; /* not a key: loaded (once) by config_validate */
+	struct ssl_ctx_st *tls_ctx;	     /* not a key: the certificate config_validate loaded */
 
 	/* recording (record.c) */
 	struct conf_strlist record_agents;
 	char *record_dir;
 	int record_mask_text;
 	long long record_max_bytes;
+
+	/* running as a service: admin endpoints, logs, proxies (admin.c, log.c) */
+	struct conf_strlist admin_listen;
+	long long admin_check_ms;
+	int log_format; /* LOG_FORMAT_* */
+	int log_access;
+	struct conf_strlist proxy_trusted;
 };
 
 enum { CONFIG_VERIFIER_STATIC, CONFIG_VERIFIER_UCWA };

@@ -9,10 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "version.h"
+
+#define DAEMON_STATUS_MS 5000 /* STATUS= refresh period under systemd */
 
 struct daemon_state {
 	const struct daemon_prog *prog;
@@ -21,6 +27,9 @@ struct daemon_state {
 	struct conf_overrides overrides;
 	void *cfg;
 	int stopping;
+	int notify;		 /* NOTIFY_SOCKET is set: tell systemd */
+	struct event *status_ev; /* STATUS= refresh */
+	struct event *dog_ev;	 /* WATCHDOG=1 */
 };
 
 static struct daemon_state daemon_state;
@@ -92,13 +101,17 @@ daemon_usage(const struct daemon_prog *p, FILE *f)
 	    "usage: %s [-t] [-c FILE] [-o key.path=value ...]\n"
 	    "       %s --version\n"
 	    "%s\n\n"
-	    "  -c FILE      configuration file (JSON, comments allowed); default: built-in\n"
+	    "  -c FILE      configuration file (JSON, comments allowed)\n"
+	    "               default: %s if it exists, else built-in defaults\n"
 	    "  -t           check the configuration, print \"configuration OK\" or every problem\n"
 	    "  -o KEY=VAL   override a configuration key (VAL is JSON, or else a string)\n"
 	    "  -h, --help   this text\n"
+	    "  --print-keys print every configuration key, one per line\n"
 	    "  --version    print the version\n"
+	    "%s"
 	    "\nSignals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit.\n",
-	    p->name, p->name, p->summary);
+	    p->name, p->name, p->summary, p->default_file ? p->default_file : "(none)",
+	    p->usage_extra ? p->usage_extra : "");
 }
 
 /* Free a configuration and what the program's validate attached to it. */
@@ -144,6 +157,65 @@ daemon_log_problems(const char *problems)
 	}
 }
 
+/* Tell systemd (when it started us with Type=notify); a no-op otherwise. */
+static void
+daemon_notify(const struct daemon_state *d, const char *what)
+{
+	if (d->notify)
+		sd_notify(0, what);
+}
+
+/* STATUS=: the program's one-line summary. */
+static void
+daemon_notify_status(struct daemon_state *d)
+{
+	struct buf b;
+
+	if (!d->notify || d->prog->status == NULL)
+		return;
+	buf_init(&b);
+	buf_addstr(&b, "STATUS=");
+	d->prog->status(&b);
+	sd_notify(0, b.data);
+	buf_free(&b);
+}
+
+/* Timer: refresh STATUS=. */
+static void
+daemon_status_timer(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_notify_status(arg);
+}
+
+/* Timer: WATCHDOG=1 (at half the interval systemd asked for). */
+static void
+daemon_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_notify(arg, "WATCHDOG=1");
+}
+
+/* Start the systemd timers: STATUS= refresh, and the watchdog if WatchdogSec is set. */
+static void
+daemon_notify_start(struct daemon_state *d)
+{
+	struct timeval tv = { DAEMON_STATUS_MS / 1000, 0 };
+	uint64_t usec = 0;
+
+	d->notify = getenv("NOTIFY_SOCKET") != NULL;
+	if (!d->notify)
+		return;
+	d->status_ev = event_new(d->base, -1, EV_PERSIST, daemon_status_timer, d);
+	event_add(d->status_ev, &tv);
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		tv.tv_sec = (time_t)(usec / 2 / 1000000);
+		tv.tv_usec = (suseconds_t)(usec / 2 % 1000000);
+		d->dog_ev = event_new(d->base, -1, EV_PERSIST, daemon_watchdog, d);
+		event_add(d->dog_ev, &tv);
+		log_info("systemd watchdog: WATCHDOG=1 every %llu ms",
+		    (unsigned long long)(usec / 2000));
+	}
+}
+
 /* SIGHUP: load a new configuration, keep the old one if it is bad. */
 static void
 daemon_reload(struct daemon_state *d)
@@ -152,10 +224,13 @@ daemon_reload(struct daemon_state *d)
 	void *cfg, *old = d->cfg;
 
 	log_info("SIGHUP: reloading %s", daemon_config_file());
+	daemon_notify(d, "RELOADING=1");
 	if ((cfg = daemon_load(d, &problems)) == NULL) {
 		daemon_log_problems(problems);
 		log_error("reload refused: keeping the previous configuration");
 		free(problems);
+		metrics_inc(M_RELOADS, "result=\"refused\"");
+		daemon_notify(d, "READY=1");
 		return;
 	}
 	if (conf_keep_static(d->prog->schema, cfg, old, &changed) > 0) {
@@ -167,6 +242,10 @@ daemon_reload(struct daemon_state *d)
 	d->cfg = cfg;
 	daemon_conf_free(d, old);
 	log_info("reload done");
+	metrics_inc(M_RELOADS, "result=\"done\"");
+	metrics_set(M_RELOAD_TIME, NULL, (double)util_wall_ms() / 1000);
+	daemon_notify(d, "READY=1");
+	daemon_notify_status(d);
 }
 
 /* Drain finished: leave the loop. */
@@ -196,6 +275,7 @@ daemon_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	d->stopping = 1;
 	log_info("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	daemon_notify(d, "STOPPING=1");
 	d->prog->drain(daemon_drained, d);
 }
 
@@ -207,6 +287,7 @@ daemon_args(struct daemon_state *d, int argc, char **argv, int *test, int *rc)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "print-keys", no_argument, NULL, 'K' },
+		{ "print-man-keys", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *cause;
@@ -234,6 +315,10 @@ daemon_args(struct daemon_state *d, int argc, char **argv, int *test, int *rc)
 			return -1;
 		case 'K':
 			conf_print_keys(d->prog->schema);
+			*rc = 0;
+			return -1;
+		case 'M':
+			conf_print_man(d->prog->schema);
 			*rc = 0;
 			return -1;
 		default:
@@ -266,13 +351,27 @@ daemon_run(struct daemon_state *d)
 		evsignal_add(sigs[i], NULL);
 	}
 	d->prog->apply(d->cfg, NULL);
+	log_info("configuration from %s", daemon_config_file());
+	metrics_add(M_RELOADS, "result=\"done\"", 0);
+	metrics_add(M_RELOADS, "result=\"refused\"", 0);
+	metrics_set(M_RELOAD_TIME, NULL, 0);
+	metrics_set(M_BUILD, "version=\"" UCGW_VERSION "\"", 1);
 	if (d->prog->start(d->base, d->cfg, &cause) != 0) {
 		log_error("%s", cause);
 		free(cause);
 		rc = 1;
-	} else
+	} else {
+		daemon_notify_start(d);
+		daemon_notify(d, "READY=1");
+		daemon_notify_status(d);
 		event_base_dispatch(d->base);
+	}
 	d->prog->stop();
+	if (d->status_ev != NULL)
+		event_free(d->status_ev);
+	if (d->dog_ev != NULL)
+		event_free(d->dog_ev);
+	metrics_reset();
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(d->base);
@@ -291,15 +390,18 @@ daemon_main(const struct daemon_prog *prog, int argc, char **argv)
 	log_set_program(prog->name);
 	if (daemon_args(d, argc, argv, &test, &rc) != 0)
 		return rc;
+	if (d->file == NULL && prog->default_file != NULL && access(prog->default_file, F_OK) == 0)
+		d->file = prog->default_file;
 	if ((d->cfg = daemon_load(d, &problems)) == NULL) {
 		fputs(problems, stderr);
 		free(problems);
 		conf_overrides_free(&d->overrides);
 		return 1;
 	}
-	if (test)
+	if (test) {
+		log_info("checked %s", daemon_config_file());
 		printf("configuration OK\n");
-	else
+	} else
 		rc = daemon_run(d);
 	daemon_conf_free(d, d->cfg);
 	conf_overrides_free(&d->overrides);

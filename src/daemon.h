@@ -19,6 +19,8 @@ struct daemon_prog {
 	const char *name;
 	const char *summary; /* one line for -h */
 	const struct conf_schema *schema;
+	const char *default_file; /* read without -c when it exists; NULL: none */
+	const char *usage_extra;  /* more lines for -h, or NULL */
 	/* Checks across keys and files; append "FILE: message" lines to problems.
 	 * May attach to cfg what it loaded while checking (release frees it). */
 	void (*validate)(void *cfg, const char *file, struct buf *problems);
@@ -32,6 +34,8 @@ struct daemon_prog {
 	void (*drain)(void (*done)(void *), void *arg);
 	/* Free everything (after the loop ended). */
 	void (*stop)(void);
+	/* Optional: one line for systemd's STATUS= (agents, sessions, ...). */
+	void (*status)(struct buf *);
 };
 
 /*
@@ -41,14 +45,14 @@ struct daemon_prog {
  */
 extern const char *const daemon_log_levels[];
 const char *daemon_check_listen(const struct json *, char **freeit);
-#define DAEMON_CONF_ROWS(T, LISTEN, DRAIN)                                                         \
+#define DAEMON_CONF_ROWS(T, LISTEN, DRAIN, TLSRELOAD)                                              \
 	{ "listen", CONF_STRLIST, offsetof(T, listen), LISTEN, 0, 256, NULL, 0,                    \
 		"listeners, as http://HOST:PORT or https://HOST:PORT (port 0: any free port)",     \
 		daemon_check_listen },                                                             \
-	    { "tls.cert_file", CONF_STR, offsetof(T, tls_cert_file), NULL, 0, 4096, NULL, 0,       \
-		    "PEM certificate chain for https listeners" },                                 \
-	    { "tls.key_file", CONF_STR, offsetof(T, tls_key_file), NULL, 0, 4096, NULL, 0,         \
-		    "PEM private key for https listeners" },                                       \
+	    { "tls.cert_file", CONF_PATH, offsetof(T, tls_cert_file), NULL, 0, 4096, NULL,         \
+		    TLSRELOAD, "PEM certificate chain for https listeners" },                      \
+	    { "tls.key_file", CONF_PATH, offsetof(T, tls_key_file), NULL, 0, 4096, NULL,           \
+		    TLSRELOAD, "PEM private key for https listeners" },                            \
 	    { "log.level", CONF_ENUM, offsetof(T, log_level), "\"info\"", 0, 0, daemon_log_levels, \
 		    1, "most verbose level logged: error, warn, info or debug" },                  \
 	{                                                                                          \

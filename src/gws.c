@@ -13,6 +13,7 @@
 #include "gws_me.h"
 #include "json.h"
 #include "log.h"
+#include "proxy.h"
 #include "record.h"
 #include "version.h"
 
@@ -127,7 +128,7 @@ gws_base_uri(const struct http_req *req, struct buf *out)
 
 	if (host == NULL || *host == '\0' || strpbrk(host, " /\"\\<>") != NULL)
 		host = "localhost";
-	buf_printf(out, "%s://%s/api/v2", http_req_is_tls(req) ? "https" : "http", host);
+	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http", host);
 }
 
 /* Parse the body as one JSON object, or answer 400. */
@@ -389,6 +390,10 @@ gws_handle(struct http_req *req, void *arg)
 	struct gws *g = arg;
 	int path_known = 0, found;
 
+	proxy_apply(&g->cfg->proxy_trusted, req);
+	http_req_set_route(req, "other", NULL);
+	if (strncmp(path, "/api/v2/notifications", 21) == 0)
+		http_req_set_route(req, "/api/v2/notifications", NULL);
 	if (g->auth != NULL && auth_preflight(g->auth, req))
 		return;
 	if (g->cometd != NULL && cometd_route(g->cometd, req))
@@ -397,6 +402,7 @@ gws_handle(struct http_req *req, void *arg)
 		if (strcmp(gws_routes[i].path, path) != 0)
 			continue;
 		path_known = 1;
+		http_req_set_route(req, gws_routes[i].path, NULL);
 		if (strcmp(gws_routes[i].method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 && strcmp(gws_routes[i].method, "GET") == 0)) {
 			gws_routes[i].fn(arg, req);
@@ -404,6 +410,8 @@ gws_handle(struct http_req *req, void *arg)
 		}
 	}
 	found = g->agents != NULL && !path_known ? gws_find_aroute(req, &ar, &param) : 0;
+	if (found == 1)
+		http_req_set_route(req, ar->path, NULL);
 	if (found == 1)
 		auth_request(g->auth, req, 0, gws_authed, g);
 	else if (path_known || found == -1) {

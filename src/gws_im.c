@@ -439,3 +439,15 @@ im_out_add(struct session *s, const char *opid, const char *text)
 	*pp = o;
 	is->nout++;
 }
+
+/* Sessions by state (metrics, systemd status). */
+void
+gws_im_count_states(const struct gws_im *im, unsigned *counts, size_t n)
+{
+	unsigned all[SESSION_NSTATES] = { 0 };
+
+	if (im != NULL)
+		session_table_count_states(im->sessions, all);
+	for (size_t i = 0; i < n; i++)
+		counts[i] = i < SESSION_NSTATES ? all[i] : 0;
+}

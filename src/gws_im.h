@@ -34,5 +34,7 @@ void gws_im_ended(struct gws_im *, struct agent *, const char *conversation, con
 void gws_im_record_events(struct gws_im *, struct agent *, const struct json *, int begin);
 /* The agent is going (sign-out, idle, UCWA lost): end its session. */
 void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
+/* Sessions by state into counts[0..n) (Initiating, Alerting, Talking, Completed). */
+void gws_im_count_states(const struct gws_im *, unsigned *counts, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "gws_im_int.h"
 #include "gws_me.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 
 /* One part of a SendMessage on its way upstream. */
@@ -248,6 +249,8 @@ im_send_done(const struct ucwa_result *r, void *arg)
 	struct session *s = im_call_session(c);
 	struct im_out *o, **link;
 
+	if (!r->ok)
+		metrics_inc(M_MESSAGES, "result=\"failed\"");
 	if (s != NULL && (o = im_out_find(s->data, part->opid, &link)) != NULL) {
 		if (!r->ok)
 			im_out_remove(s->data, link);
@@ -313,9 +316,12 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 	    im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") || im_require_upstream(req, a))
 		return;
 	if (xlate_text_out(is->rules, text, &parts, &cause) != XLATE_TEXT_OK) {
+		metrics_inc(M_MESSAGES, "result=\"refused\"");
 		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
 		return;
 	}
+	if (parts.n > 1)
+		metrics_inc(M_MESSAGES, "result=\"split\"");
 	if (is->nout + parts.n > IM_MAX_OUT)
 		gws_reply_error(req, 503, GWS_INTERNAL, "Too many messages waiting for delivery");
 	else
@@ -436,6 +442,20 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 	im_notify_state(im, a, s, "AttachedDataChanged");
 }
 
+/* The metrics label of an operation name: a known one, else "unknown" (never raw input). */
+static const char *
+im_op_label(const char *op)
+{
+	static const char *const known[] = { "InitiateIMSession", "SendMessage", "Complete",
+		"AttachUserData", "UpdateUserData", "DeleteUserData" };
+
+	for (size_t i = 0; i < nitems(known); i++) {
+		if (strcmp(op, known[i]) == 0)
+			return known[i];
+	}
+	return "unknown";
+}
+
 /* POST /api/v2/me/im-sessions[/{id}]. */
 void
 gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char *id)
@@ -447,7 +467,9 @@ gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char
 	if (d == NULL)
 		return;
 	im_record_begin(im, req, a, id, json_root(d));
-	if ((op = gws_operation_name(req, json_root(d))) == NULL)
+	if ((op = gws_operation_name(req, json_root(d))) != NULL)
+		http_req_set_route(req, NULL, im_op_label(op));
+	if (op == NULL)
 		;
 	else if (id == NULL) {
 		if (strcmp(op, "InitiateIMSession") == 0)

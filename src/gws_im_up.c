@@ -10,6 +10,7 @@
 
 #include "gws_im_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "record.h"
 
 /* The agent's session a change is about (binding its conversation). */
@@ -111,6 +112,7 @@ im_outgoing_message(
 		return;
 	}
 	im_notify_message(im, a, s, o->text, ch, failed);
+	metrics_inc(M_MESSAGES, failed ? "result=\"failed\"" : "result=\"delivered\"");
 	if (failed)
 		log_info("agent %s: session %s: message not delivered", a->name, s->id);
 	im_out_remove(is, pp);

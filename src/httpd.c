@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -97,6 +98,8 @@ struct httpd {
 	struct event *drain_timer;
 	void (*drain_done)(void *);
 	void *drain_arg;
+	httpd_observer observe;
+	void *observe_arg;
 };
 
 static void httpd_conn_close(struct http_conn *);
@@ -333,6 +336,8 @@ http_req_free_fields(struct http_req *r)
 	}
 	free(r->resp_headers);
 	free(r->path);
+	free(r->user);
+	free(r->client);
 }
 
 /* Close a connection: abort its request, move it to the dead list. */
@@ -476,6 +481,7 @@ httpd_conn_dispatch(struct http_conn *c)
 	r->nheaders = m->nheaders;
 	r->body = m->body.data ? m->body.data : "";
 	r->bodylen = m->body.len;
+	r->t0_us = httpd_now_us();
 	if (http_req_split_target(r) != 0) {
 		httpd_req_free(r);
 		httpd_conn_error(c, 400, "bad request target");
@@ -1121,6 +1127,9 @@ http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf
 	struct http_conn *c = r->conn;
 	int now;
 
+	if (c->httpd->observe != NULL)
+		c->httpd->observe(r, status, body->len, (double)(httpd_now_us() - r->t0_us) / 1e6,
+		    c->httpd->observe_arg);
 	if (r->stream_id != 0) {
 		log_debug("conn %llu: stream %u: %s %s -> %d", (unsigned long long)c->id,
 		    r->stream_id, r->method, r->path, status);
@@ -1173,4 +1182,94 @@ http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
 	    ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, bytes, bytes, &tick);
 	c->rate_slice = bytes;
 	bufferevent_set_rate_limit(c->bev, c->rate);
+}
+
+/* Monotonic microseconds. */
+uint64_t
+httpd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Watch every answer (metrics, access log). */
+void
+httpd_set_observer(struct httpd *h, httpd_observer fn, void *arg)
+{
+	h->observe = fn;
+	h->observe_arg = arg;
+}
+
+/* Label a request for its observer (NULL leaves a label as it is). */
+void
+http_req_set_route(struct http_req *r, const char *route, const char *op)
+{
+	if (route != NULL)
+		r->route = route;
+	if (op != NULL)
+		r->op = op;
+}
+
+/* The request's route label. */
+const char *
+http_req_route(const struct http_req *r)
+{
+	return r->route;
+}
+
+/* The request's operation label. */
+const char *
+http_req_op(const struct http_req *r)
+{
+	return r->op;
+}
+
+/* Name the agent a request belongs to. */
+void
+http_req_set_user(struct http_req *r, const char *name)
+{
+	free(r->user);
+	r->user = name ? xstrdup(name) : NULL;
+}
+
+/* The agent a request belongs to, or NULL. */
+const char *
+http_req_user(const struct http_req *r)
+{
+	return r->user;
+}
+
+/* Record what a trusted proxy said about the client. */
+void
+http_req_set_client(struct http_req *r, const char *addr, int tls)
+{
+	free(r->client);
+	r->client = addr ? xstrdup(addr) : NULL;
+	r->client_tls = tls ? 1 : 0;
+}
+
+/* The client's address: the forwarded one, else the peer's "ip:port". */
+const char *
+http_req_client(const struct http_req *r)
+{
+	return r->client ? r->client : http_req_peer(r);
+}
+
+/* Whether the client used TLS (as forwarded, else this connection). */
+int
+http_req_client_tls(const struct http_req *r)
+{
+	return r->client != NULL ? r->client_tls : http_req_is_tls(r);
+}
+
+/* Serve new TLS connections with tls (not owned); open ones keep their own. */
+void
+httpd_set_tls(struct httpd *h, SSL_CTX *tls)
+{
+	for (size_t i = 0; i < h->nlisteners; i++) {
+		if (h->listeners[i]->tls != NULL)
+			h->listeners[i]->tls = tls;
+	}
 }

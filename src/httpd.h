@@ -51,6 +51,10 @@ void httpd_set_limits(struct httpd *, const struct httpd_limits *);
  */
 int httpd_listen(
     struct httpd *, const char *url, SSL_CTX *tls, char *bound, size_t boundlen, char **cause);
+/* New connections on the https listeners use tls from now on (not owned;
+ * open connections keep the context they started with: OpenSSL counts its
+ * references, so the old one may be freed at once). */
+void httpd_set_tls(struct httpd *, SSL_CTX *tls);
 /* Stop accepting, close idle connections, let requests in flight finish.
  * done runs once every connection is gone (at most after ms, by force). */
 void httpd_drain(struct httpd *, unsigned ms, void (*done)(void *), void *arg);
@@ -89,5 +93,25 @@ void http_req_reset(struct http_req *);
 void http_req_set_rate(struct http_req *, size_t bytes, unsigned tick_ms);
 
 const char *http_status_text(int);
+
+/*
+ * Observer of every answer the handler gives (status, body bytes, and the
+ * seconds since the request reached the handler): metrics, access log.
+ * Called just before the answer is written; the request is still valid.
+ */
+typedef void (*httpd_observer)(
+    const struct http_req *, int status, size_t bytes, double secs, void *arg);
+void httpd_set_observer(struct httpd *, httpd_observer, void *arg);
+/* Labels of a request for its observer: route pattern and operation (static strings). */
+void http_req_set_route(struct http_req *, const char *route, const char *op);
+const char *http_req_route(const struct http_req *); /* NULL when unset */
+const char *http_req_op(const struct http_req *);    /* NULL when unset */
+/* The authenticated agent a request belongs to (copied), or NULL. */
+void http_req_set_user(struct http_req *, const char *name);
+const char *http_req_user(const struct http_req *);
+/* The client as a trusted proxy reported it (proxy.c); default: the peer and the connection. */
+void http_req_set_client(struct http_req *, const char *addr, int tls);
+const char *http_req_client(const struct http_req *); /* address, no port */
+int http_req_client_tls(const struct http_req *);
 
 #endif

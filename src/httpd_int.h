@@ -27,7 +27,16 @@ struct http_req {
 	http_abort_cb abort_cb;
 	void *abort_arg;
 	int close_after;
+	uint64_t t0_us;	   /* when the handler got it (monotonic) */
+	const char *route; /* labels for metrics and the access log (static strings) */
+	const char *op;
+	char *user;	/* the authenticated agent, owned */
+	char *client;	/* the client's address when a proxy forwarded it, owned */
+	int client_tls; /* with client: TLS as the client saw it */
 };
+
+/* Monotonic microseconds (request timing). */
+uint64_t httpd_now_us(void);
 
 /* Split target into path (decoded) and query; -1 if the target is unusable. */
 int http_req_split_target(struct http_req *);

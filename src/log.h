@@ -8,12 +8,27 @@
 #define UCGW_LOG_H
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
 void log_set_level(enum log_level);
 enum log_level log_get_level(void);
 int log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
 void log_set_program(const char *);
+/* text (one line) or json (one object per line); see docs/operations.md. */
+void log_set_format(enum log_format);
+/* Prefix lines with <N> syslog priorities when stderr is the journal
+ * (JOURNAL_STREAM names stderr's device and inode); returns 1 if so. */
+int log_detect_journal(void);
+
+/* One desktop request (log.access), at info level; agent may be NULL. */
+struct log_access {
+	const char *method, *path, *client, *agent;
+	int status;
+	size_t bytes;
+	double secs;
+};
+void log_access(const struct log_access *);
 
 void log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,9 +3,11 @@
  * configuration on start, hands reloaded configurations to them, and
  * drains them on SIGTERM. Process life itself is daemon.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "agent.h"
 #include "auth.h"
 #include "cometd.h"
@@ -17,6 +19,7 @@
 #include "gws.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "tls.h"
 #include "record.h"
 #include "xlate.h"
@@ -33,6 +36,7 @@ static struct {
 	struct ucwa *ucwa;
 	struct gws_im *im;
 	struct signin *signin;
+	struct admin *admin;
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -61,6 +65,78 @@ ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 	return 0;
 }
 
+/* Every desktop request's answer: metrics, and the access log when asked. */
+static void
+ucgw_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
+{
+	const char *route = http_req_route(req), *op = http_req_op(req);
+	char labels[160];
+
+	if (route == NULL)
+		route = "other";
+	snprintf(labels, sizeof labels, "route=\"%s\",operation=\"%s\",status=\"%d\"", route,
+	    op ? op : "", status);
+	metrics_inc(M_HTTP_REQUESTS, labels);
+	snprintf(labels, sizeof labels, "route=\"%s\"", route);
+	metrics_observe(M_HTTP_DURATION, labels, secs);
+	if (ucgw.cfg->log_access) {
+		struct log_access a = { http_req_method(req), http_req_path(req),
+			http_req_client(req), http_req_user(req), status, bytes, secs };
+
+		log_access(&a);
+	}
+}
+
+/* Before a scrape: the gauges. */
+static void
+ucgw_collect(void *arg)
+{
+	static const char *const states[] = { "Initiating", "Alerting", "Talking", "Completed" };
+	unsigned counts[4] = { 0 }, clients, parked;
+	size_t queued;
+	char labels[64];
+
+	metrics_set(M_AGENTS, NULL, agents_count(ucgw.agents));
+	gws_im_count_states(ucgw.im, counts, nitems(counts));
+	for (size_t i = 0; i < nitems(states); i++) {
+		snprintf(labels, sizeof labels, "state=\"%s\"", states[i]);
+		metrics_set(M_SESSIONS, labels, counts[i]);
+	}
+	cometd_stats(ucgw.cometd, &clients, &parked, &queued);
+	metrics_set(M_COMETD_CLIENTS, NULL, clients);
+	metrics_set(M_COMETD_PARKED, NULL, parked);
+	metrics_set(M_COMETD_QUEUED, NULL, (double)queued);
+}
+
+/* systemd's STATUS= line. */
+static void
+ucgw_status(struct buf *b)
+{
+	unsigned counts[4] = { 0 };
+	const char *why = NULL;
+
+	gws_im_count_states(ucgw.im, counts, nitems(counts));
+	buf_printf(b, "%u agents, %u IM sessions, %u CometD clients; %s%s",
+	    agents_count(ucgw.agents), counts[0] + counts[1] + counts[2] + counts[3],
+	    cometd_nclients(ucgw.cometd),
+	    admin_ready(ucgw.admin, &why) ? "ready" : "not ready: ", why ? why : "");
+}
+
+/* Counters that start at 0 so that rates exist before the first event. */
+static void
+ucgw_metrics_init(void)
+{
+	static const char *const results[] = { "result=\"delivered\"", "result=\"failed\"",
+		"result=\"split\"", "result=\"refused\"" };
+
+	for (size_t i = 0; i < nitems(results); i++)
+		metrics_add(M_MESSAGES, results[i], 0);
+	metrics_add(M_UCWA_TOKENS, NULL, 0);
+	metrics_add(M_UCWA_APPS, NULL, 0);
+	metrics_add(M_UCWA_RECONNECTS, NULL, 0);
+	metrics_add(M_DROPPED, NULL, 0);
+}
+
 /* Open TLS (if configured) and every listener. */
 static int
 ucgw_start(struct event_base *base, const void *cfgp, char **cause)
@@ -69,9 +145,11 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	struct httpd_limits lim;
 	char bound[64];
 
-	if (cfg->tls_cert_file != NULL &&
-	    (ucgw.tls = tls_server_ctx(cfg->tls_cert_file, cfg->tls_key_file, 1, cause)) == NULL)
-		return -1;
+	if (cfg->tls_ctx != NULL) {
+		SSL_CTX_up_ref(cfg->tls_ctx);
+		ucgw.tls = cfg->tls_ctx;
+	}
+	ucgw_metrics_init();
 	ucgw.gws = gws_create(base, cfg);
 	ucgw.auth = auth_create(base, cfg);
 	ucgw.cometd = cometd_create(base, cfg, ucgw.auth);
@@ -82,9 +160,11 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
 	if (ucgw_start_upstream(base, cfg, cause) != 0)
 		return -1;
+	ucgw.admin = admin_create(base, cfg, ucgw_collect, NULL);
 	config_httpd_limits(cfg, &lim);
 	ucgw.httpd = httpd_create(base, &lim, gws_handle, ucgw.gws);
 	httpd_set_error_format(ucgw.httpd, gws_error_format);
+	httpd_set_observer(ucgw.httpd, ucgw_observe, NULL);
 	for (size_t i = 0; i < cfg->listen.n; i++) {
 		if (httpd_listen(
 			ucgw.httpd, cfg->listen.v[i], ucgw.tls, bound, sizeof bound, cause) != 0)
@@ -92,7 +172,24 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 		log_info("listening on %s (%s)", bound, cfg->listen.v[i]);
 		daemon_announce(bound);
 	}
+	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
+		return -1;
+	admin_set_listening(ucgw.admin, 1);
 	return 0;
+}
+
+/* SIGHUP: new connections get the certificate the new configuration loaded. */
+static void
+ucgw_rotate_tls(const struct config *cfg)
+{
+	if (ucgw.tls == NULL || cfg->tls_ctx == NULL || cfg->tls_ctx == ucgw.tls)
+		return;
+	SSL_CTX_up_ref(cfg->tls_ctx);
+	httpd_set_tls(ucgw.httpd, cfg->tls_ctx);
+	admin_set_tls(ucgw.admin, cfg->tls_ctx);
+	SSL_CTX_free(ucgw.tls); /* connections still using it hold their own reference */
+	ucgw.tls = cfg->tls_ctx;
+	log_info("TLS: new connections get the certificate of %s", cfg->tls_cert_file);
 }
 
 /* Take a new configuration into use. */
@@ -104,6 +201,7 @@ ucgw_apply(const void *cfgp, const void *old)
 
 	ucgw.cfg = cfg;
 	log_set_level((enum log_level)cfg->log_level);
+	log_set_format((enum log_format)cfg->log_format);
 	/* The rules config_validate loaded and checked: the file is not read again. */
 	xlate_set_current(cfg->translate_rules);
 	log_info("translation rules from %s",
@@ -121,6 +219,10 @@ ucgw_apply(const void *cfgp, const void *old)
 		cometd_set_config(ucgw.cometd, cfg);
 	if (ucgw.agents != NULL)
 		agents_set_idle(ucgw.agents, (unsigned)cfg->agent_idle_ms);
+	if (ucgw.admin != NULL)
+		admin_set_config(ucgw.admin, cfg);
+	if (old != NULL && ucgw.httpd != NULL)
+		ucgw_rotate_tls(cfg);
 }
 
 /* Upstream sign-outs finished (or timed out): drain the listeners. */
@@ -149,6 +251,7 @@ ucgw_drain(void (*done)(void *), void *arg)
 {
 	ucgw.drained = done;
 	ucgw.drained_arg = arg;
+	admin_drain(ucgw.admin);
 	if (ucgw.signin != NULL)
 		signin_drain(ucgw.signin);
 	ucgw_remove_agents();
@@ -164,6 +267,7 @@ static void
 ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
+	admin_free(ucgw.admin);
 	if (ucgw.agents != NULL) {
 		ucgw_remove_agents();
 		agents_free(ucgw.agents);
@@ -191,6 +295,12 @@ static const struct daemon_prog ucgw_prog = {
 	.apply = ucgw_apply,
 	.drain = ucgw_drain,
 	.stop = ucgw_stop,
+	.status = ucgw_status,
+	.default_file = UCGW_SYSCONFDIR "/ucgw/ucgw.conf",
+	.usage_extra = "\nAlso:\n"
+		       "  ucgw xlate [-c RULES | -C CONF] FILE...   dry run of the translation "
+		       "rules on transcripts\n"
+		       "                                            (ucgw xlate --help)\n",
 };
 
 int
@@ -198,5 +308,6 @@ main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "xlate") == 0)
 		return xlate_cli_main(argc - 1, argv + 1);
+	log_detect_journal();
 	return daemon_main(&ucgw_prog, argc, argv);
 }

@@ -237,3 +237,20 @@ session_state_name(enum session_state st)
 
 	return names[st];
 }
+
+/* hmap_each callback: count a session under its state. */
+static void
+session_count_cb(const char *key, void *value, void *arg)
+{
+	const struct session *s = value;
+	unsigned *counts = arg;
+
+	counts[s->state]++;
+}
+
+/* How many sessions are in each state (counts has SESSION_NSTATES entries). */
+void
+session_table_count_states(const struct session_table *t, unsigned *counts)
+{
+	hmap_each(t->by_id, session_count_cb, counts);
+}

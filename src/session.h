@@ -20,6 +20,7 @@ enum session_state {
 	SESSION_TALKING,
 	SESSION_COMPLETED,
 };
+#define SESSION_NSTATES 4
 
 enum session_dir { SESSION_OUTGOING, SESSION_INCOMING };
 
@@ -48,6 +49,8 @@ struct session_table;
 struct session_table *session_table_create(void);
 void session_table_free(struct session_table *);
 size_t session_table_count(const struct session_table *);
+/* Add the number of sessions in each state to counts[SESSION_NSTATES]. */
+void session_table_count_states(const struct session_table *, unsigned *counts);
 
 /* A new session for agent; NULL with *cause if the agent already has one. */
 struct session *session_new(

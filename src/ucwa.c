@@ -15,6 +15,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "ucwa_int.h"
 
 /* ---- context ---- */
@@ -377,6 +378,7 @@ ucall_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb
 	c->method = xstrdup(method);
 	c->url = xstrdup(url);
 	c->cb = cb;
+	c->kind = "command";
 	c->bearer = 1;
 	c->timeout_ms = a->u->conf.request_timeout_ms;
 	buf_init(&c->body);
@@ -405,6 +407,25 @@ ucall_free(struct ucall *c)
 
 static void ucall_response(const struct hclient_resp *, void *);
 
+/* Metrics of one finished call: by kind and outcome, and its latency. */
+static void
+ucall_count(const struct ucall *c, const struct hclient_resp *r)
+{
+	char labels[96];
+
+	if (r->err != HCLIENT_OK)
+		snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%s\"", c->kind,
+		    hclient_err_name(r->err));
+	else
+		snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%dxx\"", c->kind,
+		    r->status / 100);
+	metrics_inc(M_UCWA_CALLS, labels);
+	if (c->flags & HCLIENT_LONGPOLL)
+		return;
+	snprintf(labels, sizeof labels, "kind=\"%s\"", c->kind);
+	metrics_observe(M_UCWA_DURATION, labels, (double)(util_now_ms() - c->start_ms) / 1000);
+}
+
 /* Send (or resend) a call; -1 when the outstanding bound is reached. */
 int
 ucall_start(struct ucall *c)
@@ -425,6 +446,7 @@ ucall_start(struct ucall *c)
 	}
 	hdrs[n] = NULL;
 	c->token_gen = a->token_gen;
+	c->start_ms = util_now_ms();
 	c->req = hclient_request(a->owner, c->method, c->url, hdrs,
 	    c->body.len || strcmp(c->method, "POST") == 0 ? c->body.data : NULL, c->body.len,
 	    c->timeout_ms, c->flags, ucall_response, c);
@@ -447,6 +469,7 @@ ua_app_lost(struct ucwa_agent *a, const char *why, int rediscover)
 		return;
 	log_warn("ucwa %s: application lost (%s): %s", a->user, why,
 	    rediscover ? "discovering the server again" : "recreating it");
+	metrics_inc(M_UCWA_APPS, NULL);
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
 	uchan_stop(a);
@@ -517,6 +540,7 @@ ucall_response(const struct hclient_resp *r, void *arg)
 	c->req = NULL;
 	TAILQ_REMOVE(&a->calls, c, entry);
 	c->list = NULL;
+	ucall_count(c, r);
 	ua_enter(a);
 	if (r->err == HCLIENT_OK && (r->status == 401 || r->status == 403) && c->bearer &&
 	    !c->retried && a->token_url != NULL && a->state != UA_FAILED) {

@@ -111,6 +111,7 @@ ua_create_app(struct ucwa_agent *a)
 	struct ucall *c = ucall_new(a, "POST", a->apps_url, ua_app_done);
 	struct jw w;
 
+	c->kind = "application";
 	a->state = UA_APP;
 	c->ctype = xstrdup("application/json");
 	jw_init(&w, &c->body);
@@ -174,6 +175,7 @@ ua_available_done(struct ucall *c, const struct hclient_resp *r)
 		return;
 	}
 	g = ucall_new(a, "GET", a->app, ua_app_get_done);
+	g->kind = "application";
 	g->app_step = 1;
 	if (ucall_start(g) != 0) {
 		ucall_free(g);
@@ -194,6 +196,7 @@ ua_available(struct ucwa_agent *a)
 		return;
 	}
 	c = ucall_new(a, "POST", a->mma_url, ua_available_done);
+	c->kind = "makeMeAvailable";
 	c->app_step = 1;
 	c->ctype = xstrdup("application/json");
 	jw_init(&w, &c->body);
@@ -241,6 +244,7 @@ ua_activity_fire(evutil_socket_t fd, short what, void *arg)
 		return;
 	ua_enter(a);
 	c = ucall_new(a, "POST", a->activity_url, ua_activity_done);
+	c->kind = "reportMyActivity";
 	c->app_step = 1;
 	if (ucall_start(c) != 0) {
 		ucall_free(c);

@@ -15,6 +15,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "ucwa_int.h"
 
 /* Start signing in, or retry a step after a back-off. */
@@ -122,6 +123,7 @@ ua_discover(struct ucwa_agent *a, const char *url)
 {
 	struct ucall *c = ucall_new(a, "GET", url, ua_discover_done);
 
+	c->kind = "discovery";
 	a->state = UA_DISCOVER;
 	c->bearer = 0;
 	if (ucall_start(c) != 0) {
@@ -197,6 +199,7 @@ ua_challenge(struct ucwa_agent *a)
 {
 	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_challenge_done);
 
+	c->kind = "user";
 	a->state = UA_CHALLENGE;
 	c->bearer = 0;
 	if (ucall_start(c) != 0) {
@@ -218,6 +221,7 @@ ua_renew(struct ucwa_agent *a)
 {
 	if (a->renewing || a->state == UA_FAILED || a->dying)
 		return;
+	metrics_inc(M_UCWA_TOKENS, NULL);
 	ua_enter(a);
 	ua_token(a);
 	ua_leave(a);
@@ -331,6 +335,7 @@ ua_token(struct ucwa_agent *a)
 {
 	struct ucall *c = ucall_new(a, "POST", a->token_url, ua_token_done);
 
+	c->kind = "token";
 	if (a->state == UA_CHALLENGE)
 		a->state = UA_TOKEN;
 	a->renewing = 1;
@@ -392,6 +397,7 @@ ua_user(struct ucwa_agent *a)
 {
 	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_user_done);
 
+	c->kind = "user";
 	a->state = UA_USER;
 	if (ucall_start(c) != 0) {
 		ucall_free(c);

@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "ucwa_int.h"
 
 static void uchan_get(struct ucwa_agent *);
@@ -42,6 +43,7 @@ uchan_retry(struct ucwa_agent *a, const char *why)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	log_warn("ucwa %s: event channel: %s; same URL again in %u ms", a->user, why, ms);
+	metrics_inc(M_UCWA_RECONNECTS, NULL);
 	if (a->pget_timer == NULL)
 		a->pget_timer = evtimer_new(a->u->base, uchan_fire, a);
 	evtimer_add(a->pget_timer, &tv);
@@ -113,6 +115,7 @@ uchan_get(struct ucwa_agent *a)
 	} else
 		buf_addstr(&b, a->events_url);
 	c = ucall_new(a, "GET", b.data, uchan_done);
+	c->kind = "event_channel";
 	buf_free(&b);
 	c->flags = HCLIENT_LONGPOLL;
 	c->timeout_ms = a->u->conf.pget_read_timeout_ms;

@@ -47,6 +47,8 @@ struct ucall {
 	int app_step;	    /* part of setting the application up: void once it is lost */
 	struct hclient_req *req;
 	ucall_cb cb;
+	const char *kind;  /* metrics label: discovery, token, application, ..., command */
+	uint64_t start_ms; /* when it was (last) sent */
 	/* for commands */
 	ucwa_done done;
 	void *done_arg;

@@ -187,11 +187,15 @@ xlate_cli_conf(const char *conf, char **file)
 int
 xlate_cli_main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char *cfile = NULL;
 	int ch, quiet = 0, worst = 0, rc, builtin = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "c:C:qh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:C:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			free(cfile);

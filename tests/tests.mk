@@ -64,6 +64,11 @@ TESTS += \
 	tests/e2e/im_faults.test.js
 endif
 
+# Running as a service (issue 16): metrics, readiness, logs.
+if HAVE_NODE
+TESTS += tests/e2e/service_metrics.test.js tests/e2e/service_tls.test.js
+endif
+
 EXTRA_DIST += tests/unit/config-docs.sh tests/unit/format.sh tests/e2e tests/quickstart tests/summary tests/demo.js
 
 # Fuzz targets: built here as plain programs (-DFUZZ_STANDALONE) that replay

@@ -26,7 +26,7 @@ static const char *sim_check_remotes(const struct json *, char **);
 #define OFF(f) offsetof(struct sim_config, f)
 
 static const struct conf_row sim_rows[] = {
-	DAEMON_CONF_ROWS(struct sim_config, "[\"http://127.0.0.1:8081\"]", "2000"),
+	DAEMON_CONF_ROWS(struct sim_config, "[\"http://127.0.0.1:8081\"]", "2000", 0),
 	{ "users", CONF_JSON, OFF(users),
 	    "[{\"uri\":\"sip:toshm@contoso.com\",\"username\":\"toshm@contoso.com\","
 	    "\"password\":\"secret\",\"name\":\"Tosh Meston\"}]",
