@@ -154,7 +154,7 @@ test('X-Forwarded-For and -Proto are believed from proxy.trusted only', async ()
   try {
     const r = await me();
     assert.equal(r.status, 200);
-    assert.match(r.headers['set-cookie'][0], /JSESSIONID=\w+; Path=\/; HttpOnly; Secure/);
+    assert.match(r.headers['set-cookie'][0], /^JSESSIONID=\w+; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
     assert.match(r.json.user.uri || JSON.stringify(r.json), /https:\/\//);
     await h.waitFor(() => /access: 203\.0\.113\.7 GET \/api\/v2\/me -> 200 \d+ bytes [\d.]+ ms agent agent1/.test(gw.stderr),
       5000 * h.slow, () => `access line with the forwarded client in:\n${gw.stderr}`);
