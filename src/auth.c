@@ -701,14 +701,20 @@ auth_is_json(const char *ct)
 	    (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ' || ct[16] == '\t');
 }
 
-/* Whether origin is the gateway's own (scheme and Host of the request). */
+/* Whether origin is the gateway's own: gws.public_url's, or scheme and Host of the request. */
 static int
-auth_origin_own(struct http_req *req, const char *origin)
+auth_origin_own(struct auth *a, struct http_req *req, const char *origin)
 {
-	const char *host = http_req_header(req, "Host");
+	const char *host = http_req_header(req, "Host"), *pub = a->cfg->gws_public_url;
 	const char *scheme = http_req_client_tls(req) ? "https://" : "http://";
-	size_t sl = strlen(scheme);
+	size_t sl = strlen(scheme), n;
 
+	if (pub != NULL) {
+		n = (size_t)(strchr(pub, ':') - pub) + 3; /* past "://" */
+		n += strcspn(pub + n, "/");
+		if (strlen(origin) == n && strncasecmp(origin, pub, n) == 0)
+			return 1;
+	}
 	return host != NULL && strncmp(origin, scheme, sl) == 0 &&
 	    strcasecmp(origin + sl, host) == 0;
 }
@@ -728,7 +734,7 @@ auth_write_refused(struct auth *a, struct http_req *req)
 
 	if (!auth_is_write(m))
 		return 0;
-	if (origin != NULL && !auth_origin_allowed(a, origin) && !auth_origin_own(req, origin)) {
+	if (origin != NULL && !auth_origin_allowed(a, origin) && !auth_origin_own(a, req, origin)) {
 		log_limited(&ll_origin, LOG_INFO, "auth: %s: %s %s refused: Origin not allowed",
 		    http_req_peer(req), m, http_req_path(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");

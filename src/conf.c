@@ -492,7 +492,9 @@ conf_defaults(struct conf_load *l)
 static struct json_doc *
 conf_parse_file(struct conf_load *l, const char *file)
 {
-	struct json_limits lim = { .max_bytes = CONF_MAX_FILE, .allow_comments = 1 };
+	struct json_limits lim = {
+		.max_bytes = CONF_MAX_FILE, .allow_comments = 1, .keep_duplicates = 1
+	};
 	struct json_error err;
 	struct json_doc *d;
 	char *text, *cause;

@@ -46,6 +46,24 @@ config_check_origins(const struct json *v, char **freeit)
 	return NULL;
 }
 
+/* Row check for gws.public_url: http(s)://HOST[:PORT][/PREFIX], nothing to escape. */
+static const char *
+config_check_public_url(const struct json *v, char **freeit)
+{
+	const char *s = json_str(v), *host;
+
+	if (s == NULL)
+		return NULL;
+	host = strncmp(s, "https://", 8) == 0 ? s + 8
+	    : strncmp(s, "http://", 7) == 0   ? s + 7
+					      : NULL;
+	if (host == NULL || *host == '\0' || *host == '/' || strpbrk(s, " \"\\<>?#") != NULL) {
+		xasprintf(freeit, "\"%s\": expected http(s)://HOST[:PORT][/PREFIX]", s);
+		return *freeit;
+	}
+	return NULL;
+}
+
 /* Row check for upstream URLs: http:// or https:// with a host. */
 static const char *
 config_check_http_url(const struct json *v, char **freeit)
@@ -149,7 +167,11 @@ static const struct conf_row config_rows[] = {
 	    "after accepting, how long to wait for the first message event before using the "
 	    "invitation's preview" },
 
-	/* desktops: authentication and notifications */
+	/* desktops: the address they use, authentication and notifications */
+	{ "gws.public_url", CONF_STR, OFF(gws_public_url), NULL, 0, 2048, NULL, 1,
+	    "http(s)://HOST[:PORT][/PREFIX] desktops reach the gateway at (session URIs); unset: "
+	    "the listener's address",
+	    config_check_public_url },
 	{ "auth.verifier", CONF_ENUM, OFF(auth_verifier), "\"ucwa\"", 0, 0, config_verifiers, 0,
 	    "who checks desktop passwords: ucwa (the agent's own credentials sign it in to Skype "
 	    "for Business) or static (auth.users)" },

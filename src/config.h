@@ -45,6 +45,8 @@ struct config {
 	long long up_backoff_max_ms;
 	long long up_preview_wait_ms;
 
+	char *gws_public_url; /* the base desktops reach the gateway at, or NULL */
+
 	/* desktops: authentication (auth.c) and notifications (cometd.c) */
 	int auth_verifier; /* CONFIG_VERIFIER_* */
 	long long agent_idle_ms;

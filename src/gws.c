@@ -39,6 +39,9 @@ struct gws_route {
 	void (*fn)(struct gws *, struct http_req *);
 };
 
+/* gws.public_url of the running configuration (for gws_base_uri), or NULL. */
+static const char *gws_public_url;
+
 /* Create the GWS face. */
 struct gws *
 gws_create(struct event_base *base, const struct config *cfg)
@@ -47,6 +50,7 @@ gws_create(struct event_base *base, const struct config *cfg)
 
 	g->base = base;
 	g->cfg = cfg;
+	gws_public_url = cfg->gws_public_url;
 	return g;
 }
 
@@ -55,6 +59,7 @@ void
 gws_set_config(struct gws *g, const struct config *cfg)
 {
 	g->cfg = cfg;
+	gws_public_url = cfg->gws_public_url;
 }
 
 /* Hand over the desktop authentication and the notifications endpoint. */
@@ -120,15 +125,25 @@ gws_reply_ok(struct http_req *req)
 	http_req_reply(req, 200, "application/json", "{\"statusCode\":0}", 16);
 }
 
-/* The absolute base of our API as the desktop sees it. */
+/*
+ * The absolute base of our API as the desktop sees it: gws.public_url, or
+ * else the address of the listener the request came in on; never a header
+ * of the request (a Host value would be reflected into session URIs).
+ */
 void
 gws_base_uri(const struct http_req *req, struct buf *out)
 {
-	const char *host = http_req_header(req, "host");
+	size_t n;
 
-	if (host == NULL || *host == '\0' || strpbrk(host, " /\"\\<>") != NULL)
-		host = "localhost";
-	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http", host);
+	if (gws_public_url != NULL) {
+		n = strlen(gws_public_url);
+		while (n > 0 && gws_public_url[n - 1] == '/')
+			n--;
+		buf_printf(out, "%.*s/api/v2", (int)n, gws_public_url);
+		return;
+	}
+	buf_printf(
+	    out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http", http_req_local(req));
 }
 
 /* Parse the body as one JSON object, or answer 400. */

@@ -115,23 +115,60 @@ im_destination(struct http_req *req, const struct json *body, int required)
 	return phone;
 }
 
-/* Check a userData object: flat, values strings or numbers. */
-static const char *
-im_check_userdata(const struct json *ud)
+/* Bytes a user-data value takes as JSON. */
+static size_t
+im_userdata_value_bytes(const struct json *v)
 {
+	struct buf b;
+	struct jw w;
+	size_t n;
+
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_value(&w, v);
+	n = b.len;
+	buf_free(&b);
+	return n;
+}
+
+/*
+ * Check a userData object for session s (NULL: a new session): flat,
+ * values strings or numbers, keys and values and the session's total
+ * within the bounds of session.h. *range is set when a bound is the reason.
+ */
+static const char *
+im_check_userdata(const struct json *ud, const struct session *s, int *range)
+{
+	size_t total = s != NULL ? session_userdata_bytes(s) : 0, vb;
+	const char *old;
+
+	*range = 0;
 	if (ud->type != JSON_OBJECT)
 		return "userData must be an object";
+	*range = 1;
 	if (ud->u.obj.n > SESSION_MAX_USERDATA)
 		return "userData has too many keys";
 	for (size_t i = 0; i < ud->u.obj.n; i++) {
-		enum json_type t = ud->u.obj.m[i].val->type;
+		const struct json_member *m = &ud->u.obj.m[i];
+		enum json_type t = m->val->type;
 
-		if (t != JSON_STRING && t != JSON_INT && t != JSON_DOUBLE && t != JSON_BOOL)
+		*range = 0;
+		if (t != JSON_STRING && t != JSON_INT && t != JSON_DOUBLE)
 			return "userData values must be strings or numbers";
-		if (ud->u.obj.m[i].keylen == 0 ||
-		    memchr(ud->u.obj.m[i].key, '\0', ud->u.obj.m[i].keylen) != NULL)
+		if (m->keylen == 0 || memchr(m->key, '\0', m->keylen) != NULL)
 			return "userData keys must be non-empty strings";
+		*range = 1;
+		if (m->keylen > SESSION_MAX_USERDATA_KEY)
+			return "userData key longer than 256 bytes";
+		if ((vb = im_userdata_value_bytes(m->val)) > SESSION_MAX_USERDATA_VALUE)
+			return "userData value longer than 16384 bytes";
+		if (s != NULL && (old = session_userdata_get(s, m->key)) != NULL)
+			total -= m->keylen + strlen(old);
+		total += m->keylen + vb;
 	}
+	if (total > SESSION_MAX_USERDATA_BYTES)
+		return "userData of the session would exceed 65536 bytes";
+	*range = 0;
 	return NULL;
 }
 
@@ -184,14 +221,16 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 {
 	const struct json *ud = json_get(body, "userData");
 	const char *phone, *cause, *msg;
+	int range;
 	char *sip = NULL, *subject;
 	struct session *s;
 	struct im_call *c;
 
 	if ((phone = im_destination(req, body, 1)) == NULL)
 		return;
-	if (ud != NULL && ud->type != JSON_NULL && (msg = im_check_userdata(ud)) != NULL) {
-		gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+	if (ud != NULL && ud->type != JSON_NULL &&
+	    (msg = im_check_userdata(ud, NULL, &range)) != NULL) {
+		gws_reply_error(req, 400, range ? GWS_OUT_OF_RANGE : GWS_INVALID_STATE, msg);
 		return;
 	}
 	if (im_require_upstream(req, a))
@@ -312,6 +351,10 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 		    bad ? "text must be a string" : "Missing parameter: text");
 		return;
 	}
+	if (text[strspn(text, " \t\r\n")] == '\0') {
+		gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: text (empty)");
+		return;
+	}
 	if (im_destination(req, body, 0) == NULL ||
 	    im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") || im_require_upstream(req, a))
 		return;
@@ -397,7 +440,7 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 {
 	const struct json *ud = json_get(body, "userData"), *keys = json_get(body, "keys");
 	const char *key, *msg;
-	int bad = 0;
+	int bad = 0, range;
 
 	if (strcmp(op, "DeleteUserData") == 0) {
 		if (im_require_cap(req, s, XLATE_CAP_DELETE, op))
@@ -428,8 +471,9 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 			gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: userData");
 			return;
 		}
-		if ((msg = im_check_userdata(ud)) != NULL) {
-			gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
+		if ((msg = im_check_userdata(ud, s, &range)) != NULL) {
+			gws_reply_error(
+			    req, 400, range ? GWS_OUT_OF_RANGE : GWS_INVALID_STATE, msg);
 			return;
 		}
 		if (s->nuserdata + ud->u.obj.n > SESSION_MAX_USERDATA) {

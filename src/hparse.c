@@ -777,12 +777,20 @@ static void
 hparse_line_end(struct hparse *p, const char *s, size_t len)
 {
 	size_t raw = p->line.len + len + 1, n = raw - 1;
-	char last;
+	char last = 0;
 
 	if (n > 0) {
 		last = len > 0 ? s[len - 1] : p->line.data[p->line.len - 1];
 		if (last == '\r')
 			n--;
+	}
+	/* Lines of a chunked body end in CRLF: a bare LF is how smuggling starts. */
+	if (last != '\r' &&
+	    (p->state == HPARSE_S_CHUNK_SIZE || p->state == HPARSE_S_CHUNK_END ||
+		p->state == HPARSE_S_TRAILERS)) {
+		buf_reset(&p->line);
+		hparse_fail(p, 400, "chunked body line not ended by CRLF");
+		return;
 	}
 	if (hparse_line_bound(p, n, 1) != 0 || (n > 0 && hparse_block_bound(p, raw, 1) != 0)) {
 		buf_reset(&p->line);

@@ -55,6 +55,7 @@ struct http_conn {
 	struct httpd *httpd;
 	uint64_t id;
 	char peer[64];
+	const char *local; /* the listener's bound address */
 	int tls;
 	enum http_conn_state state;
 	struct bufferevent *bev;
@@ -472,7 +473,16 @@ static void
 httpd_conn_dispatch(struct http_conn *c)
 {
 	struct hparse_msg *m = hparse_msg_mut(c->parser);
-	struct http_req *r = xcalloc(1, sizeof *r);
+	struct http_req *r;
+	size_t nhost = 0;
+
+	for (size_t i = 0; i < m->nheaders; i++)
+		nhost += strcasecmp(m->headers[i].name, "host") == 0;
+	if (nhost > 1 || (nhost == 0 && m->minor >= 1)) {
+		httpd_conn_error(c, 400, nhost ? "more than one Host header" : "no Host header");
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
 
 	r->conn = c;
 	r->method = m->method;
@@ -743,6 +753,7 @@ httpd_accept(
 	c->id = ++h->next_id;
 	c->lim = h->lim;
 	c->tls = l->tls != NULL;
+	c->local = l->bound;
 	httpd_format_addr(sa, c->peer, sizeof c->peer);
 	httpd_parse_limits(&c->lim, &pl);
 	c->parser = hparse_new(HPARSE_REQUEST, &pl);
@@ -1025,6 +1036,12 @@ const char *
 http_req_peer(const struct http_req *r)
 {
 	return r->conn->peer;
+}
+
+const char *
+http_req_local(const struct http_req *r)
+{
+	return r->conn->local;
 }
 
 uint64_t

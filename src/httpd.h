@@ -72,7 +72,8 @@ const char *http_req_query(const struct http_req *);  /* raw query without '?', 
 const char *http_req_target(const struct http_req *); /* as sent */
 const char *http_req_header(const struct http_req *, const char *name);
 const char *http_req_body(const struct http_req *, size_t *len);
-const char *http_req_peer(const struct http_req *); /* "ip:port" */
+const char *http_req_peer(const struct http_req *);  /* "ip:port" */
+const char *http_req_local(const struct http_req *); /* the listener's "ip:port" */
 uint64_t http_req_conn_id(const struct http_req *);
 int http_req_is_tls(const struct http_req *);
 int http_req_is_h2(const struct http_req *);

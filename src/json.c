@@ -13,11 +13,13 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "hmap.h"
 #include "json.h"
 
 #define JSON_CHUNK     4096
 #define JSON_CHUNK_MAX (256 * 1024)
 #define JSON_MAX_DEPTH 64
+#define JSON_KEYS_SCAN 16 /* keys of an object compared one by one; more go in a map */
 
 struct json_chunk {
 	struct json_chunk *next;
@@ -39,6 +41,7 @@ struct json_frame {
 	const char *key;
 	size_t keylen;
 	unsigned kline, kcol;
+	struct hmap *keys; /* an object's keys once it has many (duplicates are refused) */
 };
 
 struct json_parser {
@@ -57,6 +60,7 @@ struct json_parser {
 	size_t abort_off; /* where abort_msg applies */
 	int at_end;	  /* the error was found at the end of the input */
 	int positions;	  /* nodes and keys are located (line, col) */
+	int keep_duplicates;
 };
 
 /* Allocate n bytes from the document's arena. */
@@ -337,11 +341,42 @@ json_cb_double(void *ctx, double v)
 	return json_parser_add(p, j);
 }
 
+/* Offset of the opening quote of the string token that ends just before end. */
+static size_t
+json_token_start(const char *text, size_t end)
+{
+	size_t i = end > 0 ? end - 1 : 0, bs;
+
+	while (i > 0) {
+		i--;
+		if (text[i] != '"')
+			continue;
+		for (bs = 0; bs < i && text[i - 1 - bs] == '\\'; bs++)
+			;
+		if (bs % 2 == 0)
+			return i;
+	}
+	return 0;
+}
+
+/* Stop the parse with msg at the string token just read. */
+static int
+json_parser_abort_string(struct json_parser *p, const char *msg)
+{
+	p->abort_msg = msg;
+	p->abort_off = json_token_start(p->text, yajl_get_bytes_consumed(p->h));
+	return 0;
+}
+
 static int
 json_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct json_parser *p = ctx;
-	struct json *j = json_parser_node(p, JSON_STRING);
+	struct json *j;
+
+	if (memchr(s, '\0', len) != NULL)
+		return json_parser_abort_string(p, "\\u0000 (NUL) in a string is not accepted");
+	j = json_parser_node(p, JSON_STRING);
 
 	j->u.str.s = json_doc_strdup(p->doc, (const char *)s, len);
 	j->u.str.len = len;
@@ -367,6 +402,7 @@ json_parser_open(struct json_parser *p, enum json_type t)
 	}
 	f->n = 0;
 	f->key = NULL;
+	f->keys = NULL;
 	return 1;
 }
 
@@ -378,6 +414,9 @@ json_parser_close(struct json_parser *p)
 	struct json *j = f->node;
 	size_t sz = j->type == JSON_ARRAY ? sizeof(struct json *) : sizeof(struct json_member);
 	void *items = json_doc_alloc(p->doc, f->n * sz);
+
+	hmap_free(f->keys);
+	f->keys = NULL;
 
 	if (f->n != 0)
 		memcpy(items, f->items, f->n * sz);
@@ -410,11 +449,43 @@ json_cb_end(void *ctx)
 	return json_parser_close(ctx);
 }
 
+/* Whether the object being read already has the key s (NUL-free, len bytes). */
+static int
+json_frame_has_key(struct json_frame *f, const unsigned char *s, size_t len)
+{
+	const struct json_member *m = f->items;
+	char *k;
+	int dup;
+
+	if (f->n < JSON_KEYS_SCAN) {
+		for (size_t i = 0; i < f->n; i++) {
+			if (m[i].keylen == len && memcmp(m[i].key, s, len) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	if (f->keys == NULL) {
+		f->keys = hmap_create();
+		for (size_t i = 0; i < f->n; i++)
+			hmap_put(f->keys, m[i].key, f);
+	}
+	k = xstrndup((const char *)s, len);
+	dup = hmap_get(f->keys, k) != NULL;
+	hmap_put(f->keys, k, f);
+	free(k);
+	return dup;
+}
+
 static int
 json_cb_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct json_parser *p = ctx;
 	struct json_frame *f = &p->stack[p->depth - 1];
+
+	if (memchr(s, '\0', len) != NULL)
+		return json_parser_abort_string(p, "\\u0000 (NUL) in a key is not accepted");
+	if (!p->keep_duplicates && json_frame_has_key(f, s, len))
+		return json_parser_abort_string(p, "duplicate key");
 
 	if (p->positions) {
 		json_parser_locate(p, &f->kline, &f->kcol);
@@ -483,8 +554,11 @@ json_parser_error(struct json_parser *p, struct json_error *err)
 static void
 json_parser_cleanup(struct json_parser *p)
 {
-	for (unsigned i = 0; i < p->max_depth; i++)
+	for (unsigned i = 0; i < p->max_depth; i++) {
 		free(p->stack[i].items);
+		if (i < p->depth)
+			hmap_free(p->stack[i].keys);
+	}
 	yajl_free(p->h);
 }
 
@@ -499,6 +573,7 @@ json_parser_init(struct json_parser *p, const char *text, size_t len, const stru
 	p->line = p->col = 1;
 	p->nl = json_parser_next_nl(p, 0);
 	p->positions = lim == NULL || !lim->no_positions;
+	p->keep_duplicates = lim != NULL && lim->keep_duplicates;
 	p->max_depth = lim && lim->max_depth ? lim->max_depth : JSON_MAX_DEPTH;
 	if (p->max_depth > JSON_MAX_DEPTH)
 		p->max_depth = JSON_MAX_DEPTH;

@@ -57,8 +57,10 @@ struct json_limits {
 	size_t max_bytes;   /* 0 = no limit */
 	unsigned max_depth; /* 0 = 64 */
 	int allow_comments;
-	int no_positions; /* nodes get line and col 0: wire documents, where only
+	int no_positions;    /* nodes get line and col 0: wire documents, where only
 			     an error is located; spares the bookkeeping per node */
+	int keep_duplicates; /* a key twice in an object is kept, not an error: for
+				callers that report every duplicate themselves */
 };
 
 struct json_error {

@@ -205,6 +205,17 @@ session_userdata_put(struct session *s, const char *key, const char *json)
 	return 0;
 }
 
+/* Bytes of the user data; see session.h. */
+size_t
+session_userdata_bytes(const struct session *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nuserdata; i++)
+		n += strlen(s->userdata[i].key) + strlen(s->userdata[i].json);
+	return n;
+}
+
 /* Remove one user-data key, keeping the order of the rest. */
 int
 session_userdata_del(struct session *s, const char *key)

@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SESSION_ID_LEN	     32
-#define SESSION_MAX_USERDATA 256
+#define SESSION_ID_LEN		   32
+#define SESSION_MAX_USERDATA	   256
+#define SESSION_MAX_USERDATA_KEY   256	 /* bytes of one key */
+#define SESSION_MAX_USERDATA_VALUE 16384 /* bytes of one value, as JSON */
+#define SESSION_MAX_USERDATA_BYTES 65536 /* bytes of all keys and values of a session */
 
 enum session_state {
 	SESSION_INITIATING,
@@ -73,6 +76,8 @@ int session_userdata_put(struct session *, const char *key, const char *json);
 /* Remove a key; -1 if absent. */
 int session_userdata_del(struct session *, const char *key);
 const char *session_userdata_get(const struct session *, const char *key);
+/* Bytes of the user data (keys and values as JSON). */
+size_t session_userdata_bytes(const struct session *);
 
 const char *session_state_name(enum session_state);
 

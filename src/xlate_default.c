@@ -78,6 +78,7 @@ const char xlate_default_text[] =
     "		\"trim_newlines\": true,\n"
     "		\"max_length\": 4000,\n"
     "		\"over_max\": \"split\",\n"
+    "		\"max_parts\": 10,\n"
     "		\"undelivered\": \"[not delivered] $text\"\n"
     "	},\n"
     "	// userData keys whose values, joined, become the UCWA subject.\n"

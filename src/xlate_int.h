@@ -92,6 +92,7 @@ struct xlate_rules {
 	int has_undelivered;
 	unsigned vars_used; /* XV_* bits named by a notification field or the notice */
 	long long max_length;
+	long long max_parts; /* a split text has at most this many parts */
 	char **subject_keys;
 	size_t nsubject_keys;
 	char *subject_sep;

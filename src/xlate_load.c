@@ -372,7 +372,7 @@ static void
 load_text(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "html_to_plain", "trim_newlines", "max_length",
-		"over_max", "undelivered", NULL };
+		"over_max", "max_parts", "undelivered", NULL };
 	static const char *const over[] = { "refuse", "split", NULL };
 	const struct json *v;
 	int i;
@@ -383,6 +383,7 @@ load_text(struct load *l, const struct json *o)
 	load_bool(l, o, "html_to_plain", &l->r->html_to_plain);
 	load_bool(l, o, "trim_newlines", &l->r->trim_newlines);
 	load_int(l, o, "max_length", 1, 1000000, &l->r->max_length);
+	load_int(l, o, "max_parts", 1, 1000, &l->r->max_parts);
 	if ((v = json_get(o, "over_max")) != NULL && (i = load_enum(l, v, over, "over_max")) >= 0)
 		l->r->over_split = i;
 	if ((v = json_get(o, "undelivered")) == NULL)
@@ -453,6 +454,7 @@ rules_defaults(struct load *l)
 	r->busy_decline = 1;
 	r->html_to_plain = r->trim_newlines = 1;
 	r->max_length = 4000;
+	r->max_parts = 10;
 	r->over_split = 1;
 	r->subject_sep = xstrdup(" ");
 	r->subject_max = 250;
@@ -524,9 +526,10 @@ rules_vars_used(const struct xlate_rules *r)
 struct xlate_rules *
 xlate_load_text(const char *name, const char *text, size_t len, char **problems)
 {
-	struct json_limits lim = {
-		.max_bytes = XLATE_MAX_FILE, .max_depth = 16, .allow_comments = 1
-	};
+	struct json_limits lim = { .max_bytes = XLATE_MAX_FILE,
+		.max_depth = 16,
+		.allow_comments = 1,
+		.keep_duplicates = 1 };
 	struct json_error err;
 	struct json_doc *doc;
 	struct load l = { .name = name };

@@ -45,11 +45,17 @@ xlate_text_out(
     const struct xlate_rules *r, const char *text, struct xlate_parts *parts, const char **cause)
 {
 	size_t len = trimmed_len(r, text, strlen(text)), off = 0;
+	long long chars;
 
 	parts->v = NULL;
 	parts->n = 0;
 	if (xlate_utf8_prefix(text, len, r->max_length, NULL) < len && !r->over_split) {
 		*cause = "message text is longer than the maximum length";
+		return XLATE_TEXT_REFUSE;
+	}
+	xlate_utf8_prefix(text, len, (long long)len, &chars);
+	if ((chars + r->max_length - 1) / r->max_length > r->max_parts) {
+		*cause = "message text is longer than the maximum length times the maximum parts";
 		return XLATE_TEXT_REFUSE;
 	}
 	do {

@@ -4,7 +4,8 @@ if HAVE_NODE
 TESTS += \
 	tests/e2e/harden_fds.test.js \
 	tests/e2e/harden_signin.test.js \
-	tests/e2e/harden_csrf.test.js
+	tests/e2e/harden_csrf.test.js \
+	tests/e2e/harden_input.test.js
 endif
 
 libucgw_a_SOURCES += src/throttle.c src/throttle.h

@@ -342,6 +342,21 @@ START_TEST(test_chunked)
 }
 END_TEST
 
+/* Every line of a chunked body ends in CRLF: a bare LF is refused, never read as a line end. */
+START_TEST(test_chunked_lines_need_crlf)
+{
+	req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n");
+	expect_error(400);
+	ck_assert_str_eq(hparse_error_str(P), "chunked body line not ended by CRLF");
+	req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n");
+	expect_error(400);
+	req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n\r\n");
+	expect_error(400);
+	req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n");
+	expect_error(400);
+}
+END_TEST
+
 START_TEST(test_chunked_trailers)
 {
 	const char *s;
@@ -1044,17 +1059,17 @@ START_TEST(test_random_splits_large)
 	size_t n = 0, i;
 	const char *chunk;
 
-	/* a long chunked body with many chunk sizes and odd line endings */
+	/* a long chunked body with many chunk sizes (its lines end in CRLF: see
+	 * test_chunked_lines_need_crlf) */
 	n += (size_t)snprintf(s + n, sizeof s - n,
 	    "POST /big HTTP/1.1\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n");
 	for (i = 1; i < 60; i++) {
 		chunk = rep((char)('a' + i % 26), i);
-		n += (size_t)snprintf(s + n, sizeof s - n, "%zx%s%s%s", i, i % 3 ? "" : ";ext=1",
-		    i % 2 ? "\r\n" : "\n", chunk);
-		n += (size_t)snprintf(s + n, sizeof s - n, "%s", i % 5 ? "\r\n" : "\n");
+		n += (size_t)snprintf(
+		    s + n, sizeof s - n, "%zx%s\r\n%s\r\n", i, i % 3 ? "" : ";ext=1", chunk);
 	}
-	n += (size_t)snprintf(s + n, sizeof s - n, "0\r\nT: x\n\r\n");
+	n += (size_t)snprintf(s + n, sizeof s - n, "0\r\nT: x\r\n\r\n");
 	ck_assert_uint_lt(n, sizeof s - 1);
 	req(s);
 	ck_assert_int_eq(R, HPARSE_DONE);
@@ -1079,6 +1094,7 @@ hparse_suite(void)
 	UNIT_ADD(s, test_body_limit_length);
 	UNIT_ADD(s, test_chunked);
 	UNIT_ADD(s, test_chunked_trailers);
+	UNIT_ADD(s, test_chunked_lines_need_crlf);
 	UNIT_ADD(s, test_chunked_bad);
 	UNIT_ADD(s, test_chunked_body_limit);
 	UNIT_ADD(s, test_smuggling);

@@ -202,6 +202,52 @@ START_TEST(test_error_position)
 }
 END_TEST
 
+/* A NUL inside a string or key is refused where the string starts, never cut. */
+START_TEST(test_nul_in_strings_is_refused)
+{
+	struct json_error err;
+	const char *nul = "{\"operationName\":\"Complete\\u0000x\"}";
+	struct json_doc *d = parse(nul, 1, &err);
+
+	ck_assert_ptr_null(d);
+	ck_assert_str_eq(err.msg, "\\u0000 (NUL) in a string is not accepted");
+	ck_assert_uint_eq(err.line, 1);
+	ck_assert_uint_eq(err.col, 18);
+	ck_assert_ptr_null(parse("{\"a\\u0000b\":1}", 1, &err));
+	ck_assert_str_eq(err.msg, "\\u0000 (NUL) in a key is not accepted");
+	ck_assert_uint_eq(err.col, 2);
+	ck_assert_ptr_null(parse("[\"a\\\"\\u0000\"]", 0, &err));
+	ck_assert_uint_eq(err.col, 2);
+}
+END_TEST
+
+/* Duplicate keys are refused with the position of the second one, in small and big objects. */
+START_TEST(test_duplicate_keys_are_refused)
+{
+	struct json_error err;
+	struct buf b;
+	struct json_doc *d;
+
+	ck_assert_ptr_null(parse("{\n \"a\": 1,\n \"b\": {\"a\": 2},\n \"a\": 3}", 0, &err));
+	ck_assert_str_eq(err.msg, "duplicate key");
+	ck_assert_uint_eq(err.line, 4);
+	ck_assert_uint_eq(err.col, 2);
+	buf_init(&b);
+	buf_addch(&b, '{');
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "\"k%d\":%d,", i, i);
+	buf_addstr(&b, "\"k999\":0}");
+	ck_assert_ptr_null(parse(b.data, 1, &err));
+	ck_assert_str_eq(err.msg, "duplicate key");
+	b.data[b.len - 8] = 'x'; /* the last key becomes "x999" */
+	d = parse(b.data, 1, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	ck_assert_uint_eq(json_root(d)->u.obj.n, 1001);
+	json_doc_free(d);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_premature_end_position)
 {
 	struct json_error err;
@@ -372,18 +418,19 @@ END_TEST
 
 START_TEST(test_get_last_member_exact_key)
 {
-	static const char text[] = "{\"a\":1,\"ab\":2,\"a\":3,\"k\\u0000x\":4}";
+	static const char text[] = "{\"a\":1,\"ab\":2,\"k\":4}";
 	struct json_error err;
 	struct json_doc *d = json_parse(text, sizeof text - 1, NULL, &err);
 	const struct json *r;
 
 	ck_assert_ptr_nonnull(d);
 	r = json_root(d);
-	ck_assert_int_eq(json_get(r, "a")->u.i, 3); /* the last of duplicates */
+	ck_assert_int_eq(json_get(r, "a")->u.i, 1);
 	ck_assert_int_eq(json_get(r, "ab")->u.i, 2);
-	ck_assert_ptr_null(json_get(r, "k")); /* "k\0x" is not "k" */
+	ck_assert_int_eq(json_get(r, "k")->u.i, 4);
 	ck_assert_ptr_null(json_get(r, "abc"));
 	ck_assert_ptr_null(json_get(r, ""));
+	/* Duplicates and NUL in keys never reach a tree (see the tests above). */
 	json_doc_free(d);
 }
 END_TEST
@@ -441,6 +488,8 @@ json_suite(void)
 	UNIT_ADD(s, test_writer_repairs_bad_utf8);
 	UNIT_ADD(s, test_round_trip);
 	UNIT_ADD(s, test_mixed_containers_at_same_depth);
+	UNIT_ADD(s, test_nul_in_strings_is_refused);
+	UNIT_ADD(s, test_duplicate_keys_are_refused);
 	UNIT_ADD(s, test_doubles_stay_doubles);
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
 	return s;
