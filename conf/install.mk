@@ -85,3 +85,8 @@ EXTRA_DIST += tests/unit/install-layout.sh
 if HAVE_NODE
 TESTS += tests/e2e/readme.test.js
 endif
+
+# debian/: cheap checks in the suite (the package build is quickstart package).
+TESTS += tests/unit/debian-lint.sh
+EXTRA_DIST += tests/unit/debian-lint.sh debian/changelog debian/control debian/copyright \
+	debian/docs debian/rules debian/source/format debian/.gitignore
