@@ -1,5 +1,10 @@
 # src/sim/sim.mk: ucwa-sim, the UCWA 2.0 server simulator (included by Makefile.am).
+# A test tool: built always, installed only with --enable-sim-install.
+if SIM_INSTALL
 bin_PROGRAMS += ucwa-sim
+else
+noinst_PROGRAMS += ucwa-sim
+endif
 ucwa_sim_SOURCES = src/sim/sim_main.c src/sim/sim.h src/sim/sim_map.c src/sim/sim_auth.c \
 	src/sim/sim_app.c src/sim/sim_events.c src/sim/sim_conv.c src/sim/sim_remote.c \
 	src/sim/sim_ctl.c src/sim/sim_fault.c
