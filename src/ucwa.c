@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
 #include "json.h"
 #include "log.h"
@@ -69,6 +71,12 @@ ucwa_free(struct ucwa *u)
 	for (size_t i = 0; i < nitems(u->strs); i++)
 		free(u->strs[i]);
 	free(u);
+}
+
+unsigned long long
+ucwa_bad_events(const struct ucwa *u)
+{
+	return u->bad_events;
 }
 
 /* Shutdown finished (or timed out). */
@@ -142,6 +150,7 @@ ucwa_agent_new(
 	TAILQ_INIT(&a->calls);
 	TAILQ_INIT(&a->authwait);
 	TAILQ_INIT(&a->convs);
+	TAILQ_INIT(&a->starts);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
 	    hex + 12, hex + 16, hex + 20);
@@ -262,18 +271,57 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 
 /* ---- helpers ---- */
 
-/* Resolve a server href against the applications URL (or the URL last used). */
+/*
+ * The one normal form of a server href: resolved against the applications
+ * URL (or the URL last used), scheme and host in lower case, no default
+ * port, no fragment. Every href the client keeps, compares or hands out is
+ * in this form, so one resource is one string whether the server wrote it
+ * host-relative or absolute (see ucwa_href_eq).
+ */
 void
 ua_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 {
 	const char *base = a->apps_url ? a->apps_url
 	    : a->user_url	       ? a->user_url
 				       : a->u->conf.discovery_url;
+	size_t scheme = strncasecmp(href, "https://", 8) == 0 ? 8
+	    : strncasecmp(href, "http://", 7) == 0	      ? 7
+							      : 0;
+	struct hclient_url u;
+	const char *why;
+	struct buf abs;
 
-	if (hclient_url_resolve(base, href, out) != 0) {
-		buf_reset(out);
-		buf_addstr(out, href);
+	buf_init(&abs);
+	if (scheme > 0) {
+		buf_addstr(&abs, href);
+		for (size_t i = 0; i < scheme; i++)
+			abs.data[i] = (char)tolower((unsigned char)abs.data[i]);
+	} else if (hclient_url_resolve(base, href, &abs) != 0)
+		buf_addstr(&abs, href);
+	abs.len = strcspn(abs.data, "#");
+	abs.data[abs.len] = '\0';
+	buf_reset(out);
+	if (hclient_url_parse(abs.data, &u, &why) != 0) {
+		buf_add(out, abs.data, abs.len);
+		buf_free(&abs);
+		return;
 	}
+	for (char *h = u.host; *h != '\0'; h++)
+		*h = (char)tolower((unsigned char)*h);
+	buf_printf(out, "%s://%s%s%s", u.tls ? "https" : "http", strchr(u.host, ':') ? "[" : "",
+	    u.host, strchr(u.host, ':') ? "]" : "");
+	if (u.port != (u.tls ? 443 : 80))
+		buf_printf(out, ":%d", u.port);
+	buf_addstr(out, u.path);
+	hclient_url_clear(&u);
+	buf_free(&abs);
+}
+
+/* Whether two hrefs given by this client (changes, results) name one resource. */
+int
+ucwa_href_eq(const char *x, const char *y)
+{
+	return x != NULL && y != NULL && strcmp(x, y) == 0; /* both in normal form */
 }
 
 char *

@@ -12,8 +12,19 @@
 #include "ucwa.h"
 #include "util.h"
 
-#define UCWA_MAX_CONVS 64 /* conversations tracked per agent */
-#define UCWA_SEEN_MSGS 32 /* incoming message hrefs remembered per conversation */
+#define UCWA_MAX_CONVS	  64 /* conversations tracked per agent */
+#define UCWA_SEEN_MSGS	  32 /* incoming message hrefs remembered per conversation */
+#define UCWA_SENT_MSGS	  16 /* (Location, operationId) of sent messages per conversation */
+#define UCWA_MAX_STARTS	  16 /* startMessaging operations awaiting their invitation */
+#define UCWA_PREVIEW_SPAN 8  /* a late first-message event is recognised among this many */
+
+/* A startMessaging of ours: its operationId and, once known, its invitation. */
+struct ustart {
+	TAILQ_ENTRY(ustart) entry;
+	char *opid;
+	char *invitation; /* normal form; NULL until the 201 or its first event */
+};
+TAILQ_HEAD(ustarts, ustart);
 
 struct ucwa {
 	struct event_base *base;
@@ -25,6 +36,7 @@ struct ucwa {
 	void (*shutdown_done)(void *);
 	void *shutdown_arg;
 	struct event *shutdown_timer;
+	unsigned long long bad_events; /* unusable events skipped, all agents */
 };
 
 struct ucall;
@@ -79,13 +91,19 @@ struct uconv {
 	char *preview;	  /* first-message preview, until a message event */
 	int preview_html; /* it is text/html */
 	char *preview_from;
-	char *preview_sent; /* text of a preview delivered by the timer */
+	char *preview_sent;    /* text of a preview delivered without its own event */
+	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
 	struct event *preview_timer;
 	char *seen[UCWA_SEEN_MSGS];
 	unsigned nseen;
+	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
+	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
+	unsigned nsent;
+	char *inflight_opid; /* operationId of the message in flight */
 	struct umsgs queue;
 	unsigned nqueue;
 	int inflight;
+	int resyncing; /* a GET of the conversation (then messaging) is in flight */
 	struct ucwa_agent *a;
 };
 TAILQ_HEAD(uconvs, uconv);
@@ -140,6 +158,8 @@ struct ucwa_agent {
 
 	struct uconvs convs;
 	unsigned nconvs;
+	struct ustarts starts; /* outgoing invitations, for servers that do not echo operationId */
+	unsigned nstarts;
 };
 
 /* ucwa.c */
