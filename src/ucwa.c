@@ -113,7 +113,7 @@ ucwa_signout_done(const struct hclient_resp *r, void *arg)
 	struct ucwa *u = arg;
 
 	if (r->err != HCLIENT_OK)
-		log_warn("ucwa: sign-out DELETE failed: %s", r->errstr);
+		log_warn("ucwa: background request failed: %s", r->errstr);
 	if (u->shutdown_done != NULL && hclient_owner_outstanding(u->signout) == 0) {
 		struct timeval tv = { 0, 0 };
 
@@ -166,6 +166,18 @@ ucwa_agent_new(
 	return a;
 }
 
+/* Send a request for an agent on the background owner (see ucwa_int.h). */
+void
+ua_background(struct ucwa_agent *a, const char *method, const char *url)
+{
+	const char *hdrs[] = { "Authorization", a->token, "Accept", "application/json", NULL };
+
+	if (a->token == NULL)
+		return;
+	hclient_request(a->u->signout, method, url, hdrs, NULL, 0, a->u->conf.request_timeout_ms, 0,
+	    ucwa_signout_done, a->u);
+}
+
 /* Free for real: no callback may be running for this agent. */
 static void
 ua_destroy(struct ucwa_agent *a)
@@ -181,12 +193,8 @@ ua_destroy(struct ucwa_agent *a)
 		ucall_free(c);
 	hclient_owner_free(a->owner);
 	if (a->app != NULL && a->token != NULL && a->state != UA_FAILED) {
-		const char *hdrs[] = { "Authorization", a->token, "Accept", "application/json",
-			NULL };
-
 		log_info("ucwa %s: signing out (DELETE application)", a->user);
-		hclient_request(u->signout, "DELETE", a->app, hdrs, NULL, 0,
-		    u->conf.request_timeout_ms, 0, ucwa_signout_done, u);
+		ua_background(a, "DELETE", a->app);
 	}
 	event_free(a->token_timer);
 	if (a->activity_timer != NULL)
@@ -264,6 +272,7 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	if (a->retry_timer != NULL)
 		evtimer_del(a->retry_timer);
 	uchan_stop(a);
+	uconv_leave_mark(a, 1);
 	uconv_end_all(a, why);
 	if (!a->dying && a->cbs.failed != NULL)
 		a->cbs.failed(f, why, a->arg);
@@ -498,6 +507,7 @@ ua_app_lost(struct ucwa_agent *a, const char *why, int rediscover)
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
 	uchan_stop(a);
+	uconv_leave_mark(a, 0);
 	uconv_end_all(a, why);
 	free(a->app);
 	a->app = NULL;
@@ -520,7 +530,7 @@ ua_check_forbidden(struct ucwa_agent *a, const struct ucall *c, const struct hcl
 	uint64_t now = util_now_ms();
 
 	if (r->err != HCLIENT_OK || r->status != 403 || !c->bearer || !c->retried ||
-	    a->state != UA_READY || a->u->conf.discovery_url == NULL ||
+	    a->state != UA_READY || c->app_gen != a->app_gen || a->u->conf.discovery_url == NULL ||
 	    (a->rediscovered_ms != 0 && now - a->rediscovered_ms < 60000))
 		return 0;
 	a->rediscovered_ms = now;

@@ -35,5 +35,6 @@ if HAVE_NODE
 TESTS += \
 	tests/e2e/ucwa_tls.test.js \
 	tests/e2e/ucwa_sim.test.js \
-	tests/e2e/im_profiles.test.js
+	tests/e2e/im_profiles.test.js \
+	tests/e2e/im_recovery.test.js
 endif

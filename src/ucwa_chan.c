@@ -270,7 +270,7 @@ uconv_get(struct ucwa_agent *a, const char *href)
 		return v;
 	if (a->nconvs >= UCWA_MAX_CONVS) {
 		TAILQ_FOREACH(old, &a->convs, entry)
-		if (old->ended && old->inflight == 0)
+		if (old->ended && old->inflight == 0 && !old->leave_pending && !old->resyncing)
 			break;
 		if (old == NULL) {
 			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, href);
@@ -355,6 +355,61 @@ uconv_end(struct uconv *v, const char *why)
 	log_info("ucwa %s: conversation %s ended: %s", a->user, v->href, why);
 	if (!a->dying && a->cbs.ended != NULL)
 		a->cbs.ended(v->href, why, a->arg);
+}
+
+/* Mark (or, now, leave in the background) every live conversation (see ucwa_int.h). */
+void
+uconv_leave_mark(struct ucwa_agent *a, int now)
+{
+	struct uconv *v;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (v->ended)
+			continue;
+		if (!now)
+			v->leave_pending = 1;
+		else if (v->stop_messaging != NULL)
+			ua_background(a, "POST", v->stop_messaging);
+		else
+			ua_background(a, "DELETE", v->href);
+	}
+}
+
+/* A conversation left after its application was lost: only logged. */
+static void
+uconv_left_done(struct ucall *c, const struct hclient_resp *r)
+{
+	log_info("ucwa %s: left %s after the application was lost: %s %d", c->a->user, c->url,
+	    r->err == HCLIENT_OK ? "HTTP" : hclient_err_name(r->err), r->status);
+}
+
+/*
+ * Ready again after the application was lost: a server may give the same
+ * application back with its conversations still Connected, where the
+ * remote's messages would vanish. Leave each conversation that was live:
+ * stopMessaging, else DELETE (a 404 means it is gone already).
+ */
+void
+uconv_leave_behind(struct ucwa_agent *a)
+{
+	struct uconv *v;
+	struct ucall *c;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (!v->leave_pending)
+			continue;
+		v->leave_pending = 0;
+		log_info(
+		    "ucwa %s: leaving %s (live when the application was lost)", a->user, v->href);
+		c = ucall_new(a, v->stop_messaging ? "POST" : "DELETE",
+		    v->stop_messaging ? v->stop_messaging : v->href, uconv_left_done);
+		c->app_gen =
+		    a->app_gen - 1; /* about the lost application: its 404 condemns no other */
+		if (ucall_start(c) != 0)
+			ucall_free(c);
+	}
 }
 
 void

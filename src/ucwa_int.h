@@ -103,7 +103,8 @@ struct uconv {
 	struct umsgs queue;
 	unsigned nqueue;
 	int inflight;
-	int resyncing; /* a GET of the conversation (then messaging) is in flight */
+	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
+	int leave_pending; /* live when its application was lost: leave once usable again */
 	struct ucwa_agent *a;
 };
 TAILQ_HEAD(uconvs, uconv);
@@ -169,6 +170,9 @@ struct ucall *ucall_new(struct ucwa_agent *, const char *method, const char *url
 int ucall_start(struct ucall *);
 void ucall_free(struct ucall *);
 void ua_resolve(struct ucwa_agent *, const char *href, struct buf *out);
+/* A request of a that is not its own any more (sign-out, leaving when giving up):
+ * sent on the background owner, its answer only logged. */
+void ua_background(struct ucwa_agent *, const char *method, const char *url);
 char *ua_abs(struct ucwa_agent *, const char *href);
 void ua_result_from(const struct hclient_resp *, struct ucwa_result *, struct buf *scratch);
 void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
@@ -194,6 +198,11 @@ void ua_create_app(struct ucwa_agent *);
 void uchan_start(struct ucwa_agent *);
 void uchan_stop(struct ucwa_agent *);
 void uconv_end_all(struct ucwa_agent *, const char *why);
+/* The application is lost or given up: remember (or, giving up, leave now in the
+ * background) every live conversation, so that none stays connected unseen. */
+void uconv_leave_mark(struct ucwa_agent *, int now);
+/* Ready again: leave every conversation remembered by uconv_leave_mark. */
+void uconv_leave_behind(struct ucwa_agent *);
 void uconv_free_all(struct ucwa_agent *);
 
 #endif
