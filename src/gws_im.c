@@ -346,11 +346,40 @@ im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum xlate_s
 	im_notify_state(im, a, s, "StatusChange");
 }
 
-/* End a session: notify Completed (if the desktop knew it), forget it. */
+/* Whether a call of this kind for s still waits for UCWA. */
+static int
+im_call_pending(struct gws_im *im, const struct session *s, enum im_call_kind kind)
+{
+	for (struct im_call *c = im->calls; c != NULL; c = c->next) {
+		if (c->kind == kind && !c->answered && strcmp(c->session_id, s->id) == 0 &&
+		    strcmp(c->agent, s->agent) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * End a session: notify Completed (if the desktop knew it), forget it. An
+ * outgoing session that ends before its startMessaging's 201 (events may
+ * beat the 201) is kept, unbound from UCWA, until the 201: the desktop then
+ * gets its statusCode 0, Initiating and Completed with the reason
+ * (im_initiate_done), as gws.md promises.
+ */
 void
 im_end(struct gws_im *im, struct agent *a, struct session *s)
 {
 	struct im_sess *is = s->data;
+
+	if (!is->announced && s->dir == SESSION_OUTGOING &&
+	    im_call_pending(im, s, IM_CALL_INITIATE)) {
+		if (!is->ended_early)
+			log_info("agent %s: session %s: ended before its 201; told after it",
+			    a->name, s->id);
+		is->ended_early = 1;
+		session_bind_conversation(im->sessions, s, NULL);
+		session_bind_operation(im->sessions, s, NULL);
+		return;
+	}
 
 	s->state = SESSION_COMPLETED;
 	if (is->announced)

@@ -26,8 +26,9 @@ struct im_sess {
 	struct xlate_rules *rules; /* the rules the session started with */
 	struct im_out *out;
 	unsigned nout;
-	int announced; /* the desktop has heard of the session */
-	char *reason;  /* upstream failure text, for the Completed notification */
+	int announced;	 /* the desktop has heard of the session */
+	int ended_early; /* outgoing, ended before its startMessaging's 201 (im_end) */
+	char *reason;	 /* upstream failure text, for the Completed notification */
 	char *reason_code;
 	char *sender_phone; /* $sender_phone: remote_uri through the rules, made once */
 };

@@ -205,6 +205,8 @@ im_initiate_done(const struct ucwa_result *r, void *arg)
 		im_call_reply_ok(c);
 		if (s != NULL && a != NULL && !((struct im_sess *)s->data)->announced)
 			im_notify_state(c->im, a, s, "StatusChange");
+		if (s != NULL && a != NULL && ((struct im_sess *)s->data)->ended_early)
+			im_end(c->im, a, s); /* it failed before this 201: Completed now */
 	} else {
 		im_call_reply_upstream(c, r);
 		if (s != NULL && a != NULL) {

@@ -102,8 +102,7 @@ im_outgoing_message(
 		return;
 	for (pp = &is->out; (o = *pp) != NULL; pp = &o->next) {
 		if ((ch->operation_id && strcmp(ch->operation_id, o->opid) == 0) ||
-		    (o->location && ch->href && strcmp(ch->href, o->location) == 0) ||
-		    (o->location && ch->self && strcmp(ch->self, o->location) == 0))
+		    ucwa_href_eq(ch->href, o->location) || ucwa_href_eq(ch->self, o->location))
 			break;
 	}
 	if (o == NULL) {
@@ -152,14 +151,19 @@ im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
 /*
  * Messaging connected in a conversation that has no session (it was
  * completed while connecting and the cancel lost the race): leave it, so
- * nothing stays connected upstream that no desktop can see.
+ * nothing stays connected upstream that no desktop can see; not while an
+ * outgoing session of the agent has no conversation yet.
  */
 static void
-im_orphan(struct agent *a, const struct ucwa_change *ch)
+im_orphan(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 {
+	struct session *s = session_of_agent(im->sessions, a->name);
+
 	if (ch->kind != UCWA_MESSAGING || ch->conversation == NULL || ch->state == NULL ||
 	    strcmp(ch->state, "Connected") != 0 || a->ucwa == NULL)
 		return;
+	if (s != NULL && s->dir == SESSION_OUTGOING && s->conversation == NULL)
+		return; /* maybe its own, before anything named it (no operationId echo) */
 	log_info("agent %s: leaving a conversation that has no IM session", a->name);
 	ucwa_leave(a->ucwa, ch->conversation, im_ignore_result, NULL);
 }
@@ -178,7 +182,7 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 		return;
 	}
 	if ((s = im_session_for(im, a, ch)) == NULL) {
-		im_orphan(a, ch);
+		im_orphan(im, a, ch);
 		return;
 	}
 	switch (ch->kind) {

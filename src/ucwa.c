@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
 #include "json.h"
 #include "log.h"
@@ -72,6 +74,12 @@ ucwa_free(struct ucwa *u)
 	free(u);
 }
 
+unsigned long long
+ucwa_bad_events(const struct ucwa *u)
+{
+	return u->bad_events;
+}
+
 /* Shutdown finished (or timed out). */
 static void
 ucwa_shutdown_end(evutil_socket_t fd, short what, void *arg)
@@ -106,7 +114,7 @@ ucwa_signout_done(const struct hclient_resp *r, void *arg)
 	struct ucwa *u = arg;
 
 	if (r->err != HCLIENT_OK)
-		log_warn("ucwa: sign-out DELETE failed: %s", r->errstr);
+		log_warn("ucwa: background request failed: %s", r->errstr);
 	if (u->shutdown_done != NULL && hclient_owner_outstanding(u->signout) == 0) {
 		struct timeval tv = { 0, 0 };
 
@@ -143,6 +151,7 @@ ucwa_agent_new(
 	TAILQ_INIT(&a->calls);
 	TAILQ_INIT(&a->authwait);
 	TAILQ_INIT(&a->convs);
+	TAILQ_INIT(&a->starts);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
 	    hex + 12, hex + 16, hex + 20);
@@ -156,6 +165,18 @@ ucwa_agent_new(
 	a->retry_timer = evtimer_new(u->base, ua_retry_fire, a);
 	evtimer_add(a->retry_timer, &now);
 	return a;
+}
+
+/* Send a request for an agent on the background owner (see ucwa_int.h). */
+void
+ua_background(struct ucwa_agent *a, const char *method, const char *url)
+{
+	const char *hdrs[] = { "Authorization", a->token, "Accept", "application/json", NULL };
+
+	if (a->token == NULL)
+		return;
+	hclient_request(a->u->signout, method, url, hdrs, NULL, 0, a->u->conf.request_timeout_ms, 0,
+	    ucwa_signout_done, a->u);
 }
 
 /* Free for real: no callback may be running for this agent. */
@@ -173,12 +194,8 @@ ua_destroy(struct ucwa_agent *a)
 		ucall_free(c);
 	hclient_owner_free(a->owner);
 	if (a->app != NULL && a->token != NULL && a->state != UA_FAILED) {
-		const char *hdrs[] = { "Authorization", a->token, "Accept", "application/json",
-			NULL };
-
 		log_info("ucwa %s: signing out (DELETE application)", a->user);
-		hclient_request(u->signout, "DELETE", a->app, hdrs, NULL, 0,
-		    u->conf.request_timeout_ms, 0, ucwa_signout_done, u);
+		ua_background(a, "DELETE", a->app);
 	}
 	event_free(a->token_timer);
 	if (a->activity_timer != NULL)
@@ -256,6 +273,7 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	if (a->retry_timer != NULL)
 		evtimer_del(a->retry_timer);
 	uchan_stop(a);
+	uconv_leave_mark(a, 1);
 	uconv_end_all(a, why);
 	if (!a->dying && a->cbs.failed != NULL)
 		a->cbs.failed(f, why, a->arg);
@@ -263,18 +281,57 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 
 /* ---- helpers ---- */
 
-/* Resolve a server href against the applications URL (or the URL last used). */
+/*
+ * The one normal form of a server href: resolved against the applications
+ * URL (or the URL last used), scheme and host in lower case, no default
+ * port, no fragment. Every href the client keeps, compares or hands out is
+ * in this form, so one resource is one string whether the server wrote it
+ * host-relative or absolute (see ucwa_href_eq).
+ */
 void
 ua_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 {
 	const char *base = a->apps_url ? a->apps_url
 	    : a->user_url	       ? a->user_url
 				       : a->u->conf.discovery_url;
+	size_t scheme = strncasecmp(href, "https://", 8) == 0 ? 8
+	    : strncasecmp(href, "http://", 7) == 0	      ? 7
+							      : 0;
+	struct hclient_url u;
+	const char *why;
+	struct buf abs;
 
-	if (hclient_url_resolve(base, href, out) != 0) {
-		buf_reset(out);
-		buf_addstr(out, href);
+	buf_init(&abs);
+	if (scheme > 0) {
+		buf_addstr(&abs, href);
+		for (size_t i = 0; i < scheme; i++)
+			abs.data[i] = (char)tolower((unsigned char)abs.data[i]);
+	} else if (hclient_url_resolve(base, href, &abs) != 0)
+		buf_addstr(&abs, href);
+	abs.len = strcspn(abs.data, "#");
+	abs.data[abs.len] = '\0';
+	buf_reset(out);
+	if (hclient_url_parse(abs.data, &u, &why) != 0) {
+		buf_add(out, abs.data, abs.len);
+		buf_free(&abs);
+		return;
 	}
+	for (char *h = u.host; *h != '\0'; h++)
+		*h = (char)tolower((unsigned char)*h);
+	buf_printf(out, "%s://%s%s%s", u.tls ? "https" : "http", strchr(u.host, ':') ? "[" : "",
+	    u.host, strchr(u.host, ':') ? "]" : "");
+	if (u.port != (u.tls ? 443 : 80))
+		buf_printf(out, ":%d", u.port);
+	buf_addstr(out, u.path);
+	hclient_url_clear(&u);
+	buf_free(&abs);
+}
+
+/* Whether two hrefs given by this client (changes, results) name one resource. */
+int
+ucwa_href_eq(const char *x, const char *y)
+{
+	return x != NULL && y != NULL && strcmp(x, y) == 0; /* both in normal form */
 }
 
 char *
@@ -473,6 +530,7 @@ ua_app_lost(struct ucwa_agent *a, const char *why, int rediscover)
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
 	uchan_stop(a);
+	uconv_leave_mark(a, 0);
 	uconv_end_all(a, why);
 	free(a->app);
 	a->app = NULL;
@@ -495,7 +553,7 @@ ua_check_forbidden(struct ucwa_agent *a, const struct ucall *c, const struct hcl
 	uint64_t now = util_now_ms();
 
 	if (r->err != HCLIENT_OK || r->status != 403 || !c->bearer || !c->retried ||
-	    a->state != UA_READY || a->u->conf.discovery_url == NULL ||
+	    a->state != UA_READY || c->app_gen != a->app_gen || a->u->conf.discovery_url == NULL ||
 	    (a->rediscovered_ms != 0 && now - a->rediscovered_ms < 60000))
 		return 0;
 	a->rediscovered_ms = now;

@@ -103,6 +103,8 @@ struct ucwa *ucwa_new(struct event_base *, const struct ucwa_conf *, char **caus
 void ucwa_shutdown(struct ucwa *, unsigned ms, void (*done)(void *), void *arg);
 /* Every agent must be freed first. */
 void ucwa_free(struct ucwa *);
+/* Unusable event-channel events skipped so far (all agents). */
+unsigned long long ucwa_bad_events(const struct ucwa *);
 
 struct ucwa_agent *ucwa_agent_new(
     struct ucwa *, const char *user, const char *password, const struct ucwa_cbs *, void *arg);
@@ -112,6 +114,14 @@ int ucwa_agent_ready(const struct ucwa_agent *);
 const char *ucwa_agent_uri(const struct ucwa_agent *);
 const char *ucwa_agent_name(const struct ucwa_agent *);
 const char *ucwa_failure_name(enum ucwa_failure);
+/*
+ * Every href this client hands out (a change's href, self and
+ * conversation, a result's location) is in one normal form: absolute,
+ * scheme and host in lower case, no default port, no fragment, whether the
+ * server wrote it host-relative or absolute. Compare them with this, and
+ * only with this.
+ */
+int ucwa_href_eq(const char *, const char *);
 
 /*
  * Commands. Each returns NULL when started (done runs exactly once later,

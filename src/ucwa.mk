@@ -34,5 +34,7 @@ tests_ucwa_drive_LDADD = libucgw.a $(DEPS_LIBS)
 if HAVE_NODE
 TESTS += \
 	tests/e2e/ucwa_tls.test.js \
-	tests/e2e/ucwa_sim.test.js
+	tests/e2e/ucwa_sim.test.js \
+	tests/e2e/im_profiles.test.js \
+	tests/e2e/im_recovery.test.js
 endif

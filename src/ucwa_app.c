@@ -155,7 +155,8 @@ ua_app_get_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	/* every later pass here ends a time of refusals: recreated or made available again */
 	log_info("ucwa %s: ready again", a->user);
-	if (a->cbs.ready_again != NULL)
+	uconv_leave_behind(a); /* what the lost application may still hold */
+	if (a->cbs.ready_again != NULL && !a->dying)
 		a->cbs.ready_again(a->arg);
 }
 

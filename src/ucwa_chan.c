@@ -50,6 +50,8 @@ uchan_retry(struct ucwa_agent *a, const char *why)
 }
 
 static void uconv_apply(struct ucwa_agent *, const struct ucwa_change *);
+static void uchan_bad(struct ucwa_agent *, const struct ucwa_events *);
+static void uconv_track(struct ucwa_agent *, struct uconv *, const struct ucwa_change *);
 
 /* A P-GET came back. */
 static void
@@ -95,6 +97,8 @@ uchan_done(struct ucall *c, const struct hclient_resp *r)
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
 		uconv_apply(a, &evs.v[i]);
+	if (evs.nbad_total > 0 && !a->dying && gen == a->app_gen && a->state != UA_FAILED)
+		uchan_bad(a, &evs);
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(NULL, 0, a->arg);
 	ucwa_events_free(&evs);
@@ -161,7 +165,7 @@ uconv_find(struct ucwa_agent *a, const char *href)
 		return NULL;
 	abs = ua_abs(a, href);
 	TAILQ_FOREACH(v, &a->convs, entry)
-	if (strcmp(v->href, abs) == 0)
+	if (ucwa_href_eq(v->href, abs))
 		break;
 	free(abs);
 	return v;
@@ -214,8 +218,12 @@ uconv_free(struct uconv *v)
 		event_free(v->preview_timer);
 	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
 		free(v->seen[i]);
+	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
+		free(v->sent_href[i]);
+		free(v->sent_opid[i]);
+	}
+	free(v->inflight_opid);
 	free(v->href);
-	free(v->raw);
 	free(v->invitation);
 	free(v->accept);
 	free(v->decline);
@@ -228,11 +236,25 @@ uconv_free(struct uconv *v)
 	free(v);
 }
 
+/* Forget one startMessaging of ours. */
+static void
+ustart_free(struct ucwa_agent *a, struct ustart *s)
+{
+	TAILQ_REMOVE(&a->starts, s, entry);
+	a->nstarts--;
+	free(s->opid);
+	free(s->invitation);
+	free(s);
+}
+
 void
 uconv_free_all(struct ucwa_agent *a)
 {
 	struct uconv *v;
+	struct ustart *s;
 
+	while ((s = TAILQ_FIRST(&a->starts)) != NULL)
+		ustart_free(a, s);
 	while ((v = TAILQ_FIRST(&a->convs)) != NULL) {
 		TAILQ_REMOVE(&a->convs, v, entry);
 		uconv_free(v);
@@ -240,20 +262,21 @@ uconv_free_all(struct ucwa_agent *a)
 	a->nconvs = 0;
 }
 
-/* Find or add; the oldest ended one makes room. NULL when full of live ones. */
+/* Find or add (href in normal form); the oldest ended one makes room. NULL when
+ * full of live ones, or without a conversation. */
 static struct uconv *
-uconv_get(struct ucwa_agent *a, const char *raw)
+uconv_get(struct ucwa_agent *a, const char *href)
 {
-	struct uconv *v = uconv_find(a, raw), *old;
+	struct uconv *v = uconv_find(a, href), *old;
 
-	if (v != NULL)
+	if (v != NULL || href == NULL)
 		return v;
 	if (a->nconvs >= UCWA_MAX_CONVS) {
 		TAILQ_FOREACH(old, &a->convs, entry)
-		if (old->ended && old->inflight == 0)
+		if (old->ended && old->inflight == 0 && !old->leave_pending && !old->resyncing)
 			break;
 		if (old == NULL) {
-			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, raw);
+			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, href);
 			return NULL;
 		}
 		TAILQ_REMOVE(&a->convs, old, entry);
@@ -262,8 +285,7 @@ uconv_get(struct ucwa_agent *a, const char *raw)
 	}
 	v = xcalloc(1, sizeof(*v));
 	v->a = a;
-	v->href = ua_abs(a, raw);
-	v->raw = xstrdup(raw);
+	v->href = xstrdup(href);
 	TAILQ_INIT(&v->queue);
 	TAILQ_INSERT_TAIL(&a->convs, v, entry);
 	a->nconvs++;
@@ -290,7 +312,7 @@ uconv_preview_deliver(struct uconv *v)
 	memset(&ch, 0, sizeof(ch));
 	ch.kind = UCWA_MESSAGE;
 	ch.type = UCWA_COMPLETED;
-	ch.conversation = v->raw;
+	ch.conversation = v->href;
 	ch.direction = "Incoming";
 	ch.status = "Success";
 	ch.text = v->preview;
@@ -298,6 +320,7 @@ uconv_preview_deliver(struct uconv *v)
 	ch.from_uri = v->preview_from;
 	free(v->preview_sent);
 	v->preview_sent = v->preview;
+	v->preview_span = 0;
 	v->preview = NULL;
 	ua_deliver(v->a, &ch);
 }
@@ -332,9 +355,64 @@ uconv_end(struct uconv *v, const char *why)
 	}
 	free(v->send_message);
 	v->send_message = NULL;
-	log_info("ucwa %s: conversation %s ended: %s", a->user, v->raw, why);
+	log_info("ucwa %s: conversation %s ended: %s", a->user, v->href, why);
 	if (!a->dying && a->cbs.ended != NULL)
-		a->cbs.ended(v->raw, why, a->arg);
+		a->cbs.ended(v->href, why, a->arg);
+}
+
+/* Mark (or, now, leave in the background) every live conversation (see ucwa_int.h). */
+void
+uconv_leave_mark(struct ucwa_agent *a, int now)
+{
+	struct uconv *v;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (v->ended)
+			continue;
+		if (!now)
+			v->leave_pending = 1;
+		else if (v->stop_messaging != NULL)
+			ua_background(a, "POST", v->stop_messaging);
+		else
+			ua_background(a, "DELETE", v->href);
+	}
+}
+
+/* A conversation left after its application was lost: only logged. */
+static void
+uconv_left_done(struct ucall *c, const struct hclient_resp *r)
+{
+	log_info("ucwa %s: left %s after the application was lost: %s %d", c->a->user, c->url,
+	    r->err == HCLIENT_OK ? "HTTP" : hclient_err_name(r->err), r->status);
+}
+
+/*
+ * Ready again after the application was lost: a server may give the same
+ * application back with its conversations still Connected, where the
+ * remote's messages would vanish. Leave each conversation that was live:
+ * stopMessaging, else DELETE (a 404 means it is gone already).
+ */
+void
+uconv_leave_behind(struct ucwa_agent *a)
+{
+	struct uconv *v;
+	struct ucall *c;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (!v->leave_pending)
+			continue;
+		v->leave_pending = 0;
+		log_info(
+		    "ucwa %s: leaving %s (live when the application was lost)", a->user, v->href);
+		c = ucall_new(a, v->stop_messaging ? "POST" : "DELETE",
+		    v->stop_messaging ? v->stop_messaging : v->href, uconv_left_done);
+		c->app_gen =
+		    a->app_gen - 1; /* about the lost application: its 404 condemns no other */
+		if (ucall_start(c) != 0)
+			ucall_free(c);
+	}
 }
 
 void
@@ -355,7 +433,7 @@ static int
 uconv_first_sight(struct uconv *v, const char *self)
 {
 	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
-		if (v->seen[i] != NULL && strcmp(v->seen[i], self) == 0)
+		if (ucwa_href_eq(v->seen[i], self))
 			return 0;
 	free(v->seen[v->nseen % UCWA_SEEN_MSGS]);
 	v->seen[v->nseen++ % UCWA_SEEN_MSGS] = xstrdup(self);
@@ -375,27 +453,45 @@ uconv_same_text(const char *a, const char *b)
 	return la == lb && memcmp(a, b, la) == 0;
 }
 
-/* An incoming message: deliver once per self href; the preview gives way. */
+/* Whether message ch is the first message whose preview was text. */
+static int
+uconv_is_first(const char *text, const struct ucwa_change *ch)
+{
+	return uconv_same_text(text, ch->text) ||
+	    (ch->alt_text != NULL && uconv_same_text(text, ch->alt_text));
+}
+
+/*
+ * An incoming message: deliver once per self href. The first message's
+ * own event replaces its preview; any other message delivers the preview
+ * first (the first message comes first, and a server may never send its
+ * event). A first-message event that comes after its preview was
+ * delivered is recognised by its text among the next UCWA_PREVIEW_SPAN
+ * messages, and dropped.
+ */
 static void
 uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
 {
 	if (ch->text == NULL || !uconv_first_sight(v, ch->self))
 		return;
-	if (v->preview != NULL) {
+	if (v->preview != NULL && uconv_is_first(v->preview, ch)) {
 		free(v->preview); /* the message event itself is here */
 		v->preview = NULL;
 		if (v->preview_timer != NULL)
 			evtimer_del(v->preview_timer);
-	} else if (v->preview_sent != NULL &&
-	    (uconv_same_text(v->preview_sent, ch->text) ||
-		(ch->alt_text != NULL && uconv_same_text(v->preview_sent, ch->alt_text)))) {
+	} else if (v->preview != NULL)
+		uconv_preview_deliver(v);
+	else if (v->preview_sent != NULL && uconv_is_first(v->preview_sent, ch)) {
 		free(v->preview_sent); /* already delivered from the preview */
 		v->preview_sent = NULL;
 		return;
 	}
-	free(v->preview_sent);
-	v->preview_sent = NULL;
-	ua_deliver(v->a, ch);
+	if (v->preview_sent != NULL && ++v->preview_span >= UCWA_PREVIEW_SPAN) {
+		free(v->preview_sent);
+		v->preview_sent = NULL;
+	}
+	if (!v->a->dying)
+		ua_deliver(v->a, ch);
 }
 
 /* An invitation snapshot: its links replace the old ones. */
@@ -439,18 +535,114 @@ uconv_invitation(struct uconv *v, const struct ucwa_change *ch, char *why, size_
 	return why;
 }
 
+/*
+ * The operationId of an invitation change that came without one (servers
+ * that do not echo it): the startMessaging whose 201 named this
+ * invitation, else the oldest of ours whose invitation is not known yet
+ * (an Outgoing invitation on our channel is always one we started). Copied
+ * into out; NULL when it is not ours.
+ */
+static const char *
+ustart_attribute(struct ucwa_agent *a, const struct ucwa_change *ch, struct buf *out)
+{
+	struct ustart *s;
+
+	TAILQ_FOREACH(s, &a->starts, entry)
+	if (ucwa_href_eq(s->invitation, ch->href))
+		break;
+	if (s == NULL && ch->direction != NULL && strcmp(ch->direction, "Outgoing") == 0) {
+		TAILQ_FOREACH(s, &a->starts, entry)
+		if (s->invitation == NULL)
+			break;
+		if (s != NULL)
+			s->invitation = xstrdup(ch->href);
+	}
+	if (s == NULL)
+		return NULL;
+	buf_addstr(out, s->opid);
+	if (ch->type == UCWA_COMPLETED)
+		ustart_free(a, s);
+	return out->data;
+}
+
+/* Remember the Location of a sent message with its operationId. */
+static void
+uconv_sent(struct uconv *v, const char *href, const char *opid)
+{
+	unsigned i = v->nsent++ % UCWA_SENT_MSGS;
+
+	free(v->sent_href[i]);
+	free(v->sent_opid[i]);
+	v->sent_href[i] = xstrdup(href);
+	v->sent_opid[i] = xstrdup(opid);
+}
+
+/*
+ * The operationId of an outgoing message change that came without one:
+ * the message whose 201 Location is its href, else (an event that beat
+ * the 201) the message in flight, whose Location it then is. Copied into
+ * out; NULL when unknown.
+ */
+static const char *
+uconv_sent_opid(struct uconv *v, const struct ucwa_change *ch, struct buf *out)
+{
+	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
+		if (ucwa_href_eq(v->sent_href[i], ch->href)) {
+			buf_addstr(out, v->sent_opid[i]);
+			return out->data;
+		}
+	}
+	if (!v->inflight || v->inflight_opid == NULL || ch->href == NULL)
+		return NULL;
+	uconv_sent(v, ch->href, v->inflight_opid);
+	buf_addstr(out, v->inflight_opid);
+	return out->data;
+}
+
 /* Track what a change does to its conversation, deliver it, then end if it ended. */
 static void
-uconv_apply(struct ucwa_agent *a, const struct ucwa_change *ch)
+uconv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
 {
-	struct uconv *v = uconv_get(a, ch->conversation);
+	struct ucwa_change n = *raw, *ch = &n;
+	struct buf nb[4];
+	struct uconv *v;
+
+	for (int i = 0; i < 4; i++)
+		buf_init(&nb[i]);
+	/* from here on every href of the change is in the normal form */
+	if (raw->href != NULL) {
+		ua_resolve(a, raw->href, &nb[0]);
+		n.href = nb[0].data;
+	}
+	if (raw->self != NULL) {
+		ua_resolve(a, raw->self, &nb[1]);
+		n.self = nb[1].data;
+	}
+	if (raw->conversation != NULL) {
+		ua_resolve(a, raw->conversation, &nb[2]);
+		n.conversation = nb[2].data;
+	}
+	if (n.kind == UCWA_INVITATION && n.operation_id == NULL && n.href != NULL)
+		n.operation_id = ustart_attribute(a, &n, &nb[3]);
+	v = uconv_get(a, ch->conversation);
+	if (v != NULL && n.kind == UCWA_MESSAGE && n.operation_id == NULL && n.direction != NULL &&
+	    strcmp(n.direction, "Outgoing") == 0)
+		n.operation_id = uconv_sent_opid(v, &n, &nb[3]);
+	if (v == NULL)
+		ua_deliver(a, ch);
+	else
+		uconv_track(a, v, ch);
+	for (int i = 0; i < 4; i++)
+		buf_free(&nb[i]);
+}
+
+/* What a change does to its known conversation: deliver it, then end or pump. */
+static void
+uconv_track(struct ucwa_agent *a, struct uconv *v, const struct ucwa_change *ch)
+{
 	const char *end = NULL;
 	char why[200];
 
-	if (v == NULL) {
-		ua_deliver(a, ch);
-		return;
-	}
 	switch (ch->kind) {
 	case UCWA_INVITATION: end = uconv_invitation(v, ch, why, sizeof(why)); break;
 	case UCWA_CONVERSATION:
@@ -484,6 +676,130 @@ uconv_apply(struct ucwa_agent *a, const struct ucwa_change *ch)
 		uconv_end(v, end);
 	else
 		uconv_pump(v);
+}
+
+/* ---- resynchronisation after an unusable event ---- */
+
+static void uconv_resync(struct uconv *);
+
+/* The messaging resource of a conversation being resynchronised. */
+static void
+uconv_resync_messaging(struct ucall *c, const struct hclient_resp *r)
+{
+	struct ucwa_agent *a = c->a;
+	struct uconv *v = uconv_find(a, c->ctx);
+	struct ucwa_events evs;
+	char err[160];
+
+	if (v == NULL || v->ended)
+		return;
+	v->resyncing = 0;
+	if (r->err != HCLIENT_OK || r->status != 200 ||
+	    ucwa_resource_parse(r->body, r->len, UCWA_MESSAGING, c->url, &evs, err, sizeof(err)))
+		return; /* the conversation GET found it; the next event will tell */
+	evs.v[0].conversation = v->href;
+	uconv_apply(a, &evs.v[0]);
+	ucwa_events_free(&evs);
+}
+
+/* The conversation resource: gone (404) ends it; else its state, then its messaging. */
+static void
+uconv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
+{
+	struct ucwa_agent *a = c->a;
+	struct uconv *v = uconv_find(a, c->ctx);
+	struct ucwa_events evs;
+	struct ucall *m;
+	char err[160];
+
+	if (v == NULL || v->ended)
+		return;
+	v->resyncing = 0;
+	if (r->err == HCLIENT_OK && (r->status == 404 || r->status == 410)) {
+		uconv_end(v, "conversation gone (resynchronised)");
+		return;
+	}
+	if (r->err != HCLIENT_OK || r->status != 200 ||
+	    ucwa_resource_parse(
+		r->body, r->len, UCWA_CONVERSATION, v->href, &evs, err, sizeof(err)) != 0) {
+		log_warn("ucwa %s: resynchronising %s failed", a->user, v->href);
+		return;
+	}
+	evs.v[0].conversation = v->href;
+	if (evs.v[0].messaging != NULL && !v->ended) {
+		char *url = ua_abs(a, evs.v[0].messaging);
+
+		m = ucall_new(a, "GET", url, uconv_resync_messaging);
+		free(url);
+		m->ctx = xstrdup(v->href);
+		m->ctx_free = free;
+		if (ucall_start(m) != 0)
+			ucall_free(m);
+		else
+			v->resyncing = 1;
+	}
+	uconv_apply(a, &evs.v[0]);
+	ucwa_events_free(&evs);
+}
+
+/* Read a conversation's state again from the server (GET conversation, then messaging). */
+static void
+uconv_resync(struct uconv *v)
+{
+	struct ucwa_agent *a = v->a;
+	struct ucall *c;
+
+	if (v->ended || v->resyncing || a->state != UA_READY)
+		return;
+	log_info("ucwa %s: resynchronising %s from the server", a->user, v->href);
+	c = ucall_new(a, "GET", v->href, uconv_resync_conversation);
+	c->ctx = xstrdup(v->href);
+	c->ctx_free = free;
+	if (ucall_start(c) != 0) {
+		ucall_free(c);
+		return;
+	}
+	v->resyncing = 1;
+}
+
+/*
+ * Unusable events of a response: each logged once with its sender and
+ * href, and counted; the conversation one was about (all live ones when it
+ * cannot be told) is read again from the server, so that a skipped state
+ * change is not lost.
+ */
+static void
+uchan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
+{
+	struct uconv *v;
+	int all = 0;
+
+	a->u->bad_events += evs->nbad_total;
+	for (size_t i = 0; i < evs->nbad; i++) {
+		const struct ucwa_bad *b = &evs->bad[i];
+
+		log_warn("ucwa %s: event channel: unusable %s event skipped (%s): sender %s %s, "
+			 "href %s (%llu so far)",
+		    a->user, b->kind >= 0 ? ucwa_kind_name((enum ucwa_kind)b->kind) : "unknown",
+		    b->why, b->sender_rel ? b->sender_rel : "-",
+		    b->sender_href ? b->sender_href : "-", b->href ? b->href : "-",
+		    a->u->bad_events);
+		if (b->conversation != NULL && (v = uconv_find(a, b->conversation)) != NULL)
+			uconv_resync(v);
+		else if (b->kind >= 0)
+			all = 1;
+	}
+	if (evs->nbad_total > evs->nbad) {
+		log_warn("ucwa %s: event channel: %zu more unusable events skipped", a->user,
+		    evs->nbad_total - evs->nbad);
+		all = 1;
+	}
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (!all || a->dying)
+			break;
+		uconv_resync(v);
+	}
 }
 
 /* ---- commands ---- */
@@ -534,10 +850,33 @@ ucmd_start(struct ucwa_agent *a, const char *method, const char *url, const char
 	return NULL;
 }
 
+/* startMessaging answered: its 201 names the invitation; a failure forgets it. */
+static void
+ustart_done(struct ucall *c, const struct hclient_resp *r)
+{
+	struct ucwa_agent *a = c->a;
+	struct ustart *s;
+	struct buf loc;
+	const char *l;
+
+	TAILQ_FOREACH(s, &a->starts, entry)
+	if (c->ctx != NULL && strcmp(s->opid, c->ctx) == 0)
+		break;
+	if (s != NULL && r->err == HCLIENT_OK && r->status == 201 && r->msg != NULL &&
+	    (l = hparse_header(r->msg, "Location")) != NULL && s->invitation == NULL) {
+		buf_init(&loc);
+		ua_resolve(a, l, &loc);
+		s->invitation = buf_detach(&loc, NULL);
+	} else if (s != NULL && (r->err != HCLIENT_OK || r->status / 100 != 2))
+		ustart_free(a, s);
+	ucmd_done(c, r);
+}
+
 const char *
 ucwa_start_messaging(struct ucwa_agent *a, const char *to, const char *operation_id,
     const char *subject, const char *importance, ucwa_done done, void *arg)
 {
+	struct ucall *c = NULL;
 	struct buf b;
 	struct jw w;
 	const char *why;
@@ -556,8 +895,20 @@ ucwa_start_messaging(struct ucwa_agent *a, const char *to, const char *operation
 		jw_kstr(&w, "importance", importance);
 	jw_obj_end(&w);
 	why = ucmd_start(
-	    a, "POST", a->start_url, "application/json", b.data, ucmd_done, done, arg, NULL);
+	    a, "POST", a->start_url, "application/json", b.data, ustart_done, done, arg, &c);
 	buf_free(&b);
+	if (why == NULL && operation_id != NULL) {
+		struct ustart *s;
+
+		if (a->nstarts >= UCWA_MAX_STARTS)
+			ustart_free(a, TAILQ_FIRST(&a->starts));
+		s = xcalloc(1, sizeof(*s));
+		s->opid = xstrdup(operation_id);
+		TAILQ_INSERT_TAIL(&a->starts, s, entry);
+		a->nstarts++;
+		c->ctx = xstrdup(operation_id);
+		c->ctx_free = free;
+	}
 	return why;
 }
 
@@ -570,8 +921,20 @@ umsg_done(struct ucall *c, const struct hclient_resp *r)
 	struct umsg *m = c->ctx;
 
 	c->ctx = NULL;
-	if (v != NULL)
+	if (v != NULL) {
 		v->inflight = 0;
+		free(v->inflight_opid);
+		v->inflight_opid = NULL;
+	}
+	if (v != NULL && m->opid != NULL && r->err == HCLIENT_OK && r->status == 201 &&
+	    r->msg != NULL && hparse_header(r->msg, "Location") != NULL) {
+		struct buf loc;
+
+		buf_init(&loc);
+		ua_resolve(a, hparse_header(r->msg, "Location"), &loc);
+		uconv_sent(v, loc.data, m->opid);
+		buf_free(&loc);
+	}
 	c->done = m->done;
 	c->done_arg = m->arg;
 	ucmd_done(c, r);
@@ -609,8 +972,10 @@ uconv_pump(struct uconv *v)
 	}
 	c->ctx = m;
 	c->ctx_free = umsg_free;
-	c->conv = xstrdup(v->raw);
+	c->conv = xstrdup(v->href);
 	v->inflight = 1;
+	free(v->inflight_opid);
+	v->inflight_opid = m->opid != NULL ? xstrdup(m->opid) : NULL;
 }
 
 const char *

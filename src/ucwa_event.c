@@ -1,7 +1,8 @@
 /*
  * ucwa_event.c: parse one event-channel response into ordered, typed
  * changes (see ucwa_event.h). Unknown senders, rels and properties are
- * ignored; a response that is not the documented shape is refused whole.
+ * ignored; a malformed event is skipped and reported, and only a response
+ * without a link to go on is refused whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,8 +141,50 @@ ev_resource(struct ucwa_change *c, const struct json *res)
 		ev_text(c, ev_link(res, "message"));
 }
 
-/* One event of a sender; appends a change unless it is of no interest. */
-static int
+/* Report an unusable event of sender (kind -1: unknown) and skip it. */
+static void
+ev_bad(struct ucwa_events *evs, const struct json *sender, const struct json *e, int kind,
+    const char *why)
+{
+	const struct json *link = json_get(e, "link");
+	const char *srel = json_get_str(sender, "rel");
+	struct ucwa_bad *b;
+
+	if (evs->nbad_total++ >= UCWA_EVENTS_MAX_BAD)
+		return;
+	b = &evs->bad[evs->nbad++];
+	b->sender_rel = srel;
+	b->sender_href = json_get_str(sender, "href");
+	b->rel = json_get_str(link, "rel");
+	b->href = json_get_str(link, "href");
+	b->kind = kind;
+	b->why = why;
+	b->conversation = NULL;
+	if (srel != NULL && strcmp(srel, "conversation") == 0)
+		b->conversation = b->sender_href;
+	else if (kind == UCWA_CONVERSATION)
+		b->conversation = b->href;
+}
+
+/* A new change at the end of evs; NULL when the bound is reached. */
+static struct ucwa_change *
+ev_append(struct ucwa_events *evs, size_t *cap)
+{
+	struct ucwa_change *c;
+
+	if (evs->n == *cap) {
+		if (*cap >= UCWA_EVENTS_MAX_CHANGES)
+			return NULL;
+		*cap = *cap ? *cap * 2 : 16;
+		evs->v = xreallocarray(evs->v, *cap, sizeof(*evs->v));
+	}
+	c = &evs->v[evs->n++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* One event of a sender; appends a change unless it is of no interest or unusable. */
+static void
 ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e, size_t *cap)
 {
 	const struct json *link = json_get(e, "link"), *reason = json_get(e, "reason");
@@ -150,18 +193,20 @@ ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e,
 	int kind, type;
 	struct ucwa_change *c;
 
-	if (rel == NULL || href == NULL || (type = ev_type(json_get_str(e, "type"))) < 0)
-		return -1;
-	if ((kind = ev_kind(rel, json_get_str(json_get(e, "in"), "rel"))) < 0)
-		return 0;
-	if (evs->n == *cap) {
-		if (*cap >= UCWA_EVENTS_MAX_CHANGES)
-			return -1;
-		*cap = *cap ? *cap * 2 : 16;
-		evs->v = xreallocarray(evs->v, *cap, sizeof(*evs->v));
+	if (rel == NULL) {
+		ev_bad(evs, sender, e, -1, "no link rel");
+		return;
 	}
-	c = &evs->v[evs->n++];
-	memset(c, 0, sizeof(*c));
+	if ((kind = ev_kind(rel, json_get_str(json_get(e, "in"), "rel"))) < 0)
+		return; /* a kind nobody here uses: not even looked at */
+	if (href == NULL || (type = ev_type(json_get_str(e, "type"))) < 0) {
+		ev_bad(evs, sender, e, kind, href == NULL ? "no link href" : "unknown type");
+		return;
+	}
+	if ((c = ev_append(evs, cap)) == NULL) {
+		ev_bad(evs, sender, e, kind, "too many events in one response");
+		return;
+	}
 	c->kind = (enum ucwa_kind)kind;
 	c->type = (enum ucwa_type)type;
 	c->href = href;
@@ -179,7 +224,6 @@ ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e,
 		ev_resource(c, json_get(json_get(e, "_embedded"), rel));
 	if (c->self == NULL)
 		c->self = href;
-	return 0;
 }
 
 /* Parse one response. */
@@ -211,24 +255,51 @@ ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *e
 	}
 	senders = json_get(root, "sender");
 	if (senders != NULL && !json_is(senders, JSON_ARRAY)) {
-		snprintf(err, errlen, "events: \"sender\" is not an array");
-		ucwa_events_free(evs);
-		return -1;
+		ev_bad(evs, NULL, NULL, -1, "\"sender\" is not an array");
+		senders = NULL;
 	}
 	for (size_t i = 0; senders != NULL && i < senders->u.arr.n; i++) {
 		const struct json *s = senders->u.arr.v[i], *events = json_get(s, "events");
 
 		if (!json_is(events, JSON_ARRAY))
 			continue;
-		for (size_t j = 0; j < events->u.arr.n; j++) {
-			if (ev_one(evs, s, events->u.arr.v[j], &cap) != 0) {
-				snprintf(
-				    err, errlen, "events: sender %zu event %zu: malformed", i, j);
-				ucwa_events_free(evs);
-				return -1;
-			}
-		}
+		for (size_t j = 0; j < events->u.arr.n; j++)
+			ev_one(evs, s, events->u.arr.v[j], &cap);
 	}
+	return 0;
+}
+
+/* A resource as one "updated" change of kind k (see ucwa_event.h). */
+int
+ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *href,
+    struct ucwa_events *evs, char *err, size_t errlen)
+{
+	struct json_limits lim = {
+		.max_bytes = UCWA_EVENTS_MAX_BYTES, .max_depth = 64, .no_positions = 1
+	};
+	struct json_error jerr;
+	struct ucwa_change *c;
+	size_t cap = 0;
+
+	memset(evs, 0, sizeof(*evs));
+	if ((evs->doc = json_parse(body, len, &lim, &jerr)) == NULL) {
+		snprintf(err, errlen, "resource: %u:%u: %s", jerr.line, jerr.col, jerr.msg);
+		return -1;
+	}
+	if (!json_is(json_root(evs->doc), JSON_OBJECT)) {
+		snprintf(err, errlen, "resource: not an object");
+		ucwa_events_free(evs);
+		return -1;
+	}
+	c = ev_append(evs, &cap);
+	c->kind = k;
+	c->type = UCWA_UPDATED;
+	c->href = href;
+	if (k == UCWA_CONVERSATION)
+		c->conversation = href;
+	ev_resource(c, json_root(evs->doc));
+	if (c->self == NULL)
+		c->self = href;
 	return 0;
 }
 

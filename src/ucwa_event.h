@@ -61,18 +61,43 @@ struct ucwa_change {
 	int local;		      /* participant: it is us (localParticipant) */
 };
 
+/*
+ * An event that could not be used: of a kind the gateway uses (or of no
+ * recognisable kind) but malformed. It is skipped and reported here; the
+ * rest of the response is used. Events of kinds the gateway does not use
+ * are skipped without a look and not reported.
+ */
+struct ucwa_bad {
+	const char *sender_rel, *sender_href; /* may be NULL */
+	const char *rel, *href;		      /* of its link, when readable */
+	const char *conversation;	      /* the conversation it is about, when known */
+	int kind;			      /* enum ucwa_kind, or -1: unknown */
+	const char *why;		      /* static */
+};
+
+#define UCWA_EVENTS_MAX_BAD 32 /* reported per response; more are only counted */
+
 struct ucwa_events {
 	struct json_doc *doc;
 	struct ucwa_change *v;
 	size_t n;
+	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD];
+	size_t nbad;	   /* reported in bad[] */
+	size_t nbad_total; /* all unusable events */
 	const char *self;
 	const char *next; /* exactly one of next, resync, resume is set */
 	const char *resync;
 	const char *resume;
 };
 
-/* Parse body; 0, or -1 with a message in err (nothing to free then). */
+/* Parse body; 0, or -1 with a message in err (nothing to free then). Only a
+ * response without a next, resync or resume link (or not JSON) is refused:
+ * a bad event costs that event (see struct ucwa_bad), never the response. */
 int ucwa_events_parse(const char *body, size_t len, struct ucwa_events *, char *err, size_t errlen);
+/* A resource (the body of a GET of href) as one "updated" change of kind k,
+ * as if an event had embedded it; 0, or -1 with a message in err. */
+int ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *href,
+    struct ucwa_events *, char *err, size_t errlen);
 void ucwa_events_free(struct ucwa_events *);
 
 const char *ucwa_kind_name(enum ucwa_kind);

@@ -12,8 +12,19 @@
 #include "ucwa.h"
 #include "util.h"
 
-#define UCWA_MAX_CONVS 64 /* conversations tracked per agent */
-#define UCWA_SEEN_MSGS 32 /* incoming message hrefs remembered per conversation */
+#define UCWA_MAX_CONVS	  64 /* conversations tracked per agent */
+#define UCWA_SEEN_MSGS	  32 /* incoming message hrefs remembered per conversation */
+#define UCWA_SENT_MSGS	  16 /* (Location, operationId) of sent messages per conversation */
+#define UCWA_MAX_STARTS	  16 /* startMessaging operations awaiting their invitation */
+#define UCWA_PREVIEW_SPAN 8  /* a late first-message event is recognised among this many */
+
+/* A startMessaging of ours: its operationId and, once known, its invitation. */
+struct ustart {
+	TAILQ_ENTRY(ustart) entry;
+	char *opid;
+	char *invitation; /* normal form; NULL until the 201 or its first event */
+};
+TAILQ_HEAD(ustarts, ustart);
 
 struct ucwa {
 	struct event_base *base;
@@ -25,6 +36,7 @@ struct ucwa {
 	void (*shutdown_done)(void *);
 	void *shutdown_arg;
 	struct event *shutdown_timer;
+	unsigned long long bad_events; /* unusable events skipped, all agents */
 };
 
 struct ucall;
@@ -81,13 +93,20 @@ struct uconv {
 	char *preview;	  /* first-message preview, until a message event */
 	int preview_html; /* it is text/html */
 	char *preview_from;
-	char *preview_sent; /* text of a preview delivered by the timer */
+	char *preview_sent;    /* text of a preview delivered without its own event */
+	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
 	struct event *preview_timer;
 	char *seen[UCWA_SEEN_MSGS];
 	unsigned nseen;
+	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
+	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
+	unsigned nsent;
+	char *inflight_opid; /* operationId of the message in flight */
 	struct umsgs queue;
 	unsigned nqueue;
 	int inflight;
+	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
+	int leave_pending; /* live when its application was lost: leave once usable again */
 	struct ucwa_agent *a;
 };
 TAILQ_HEAD(uconvs, uconv);
@@ -142,6 +161,8 @@ struct ucwa_agent {
 
 	struct uconvs convs;
 	unsigned nconvs;
+	struct ustarts starts; /* outgoing invitations, for servers that do not echo operationId */
+	unsigned nstarts;
 };
 
 /* ucwa.c */
@@ -151,6 +172,9 @@ struct ucall *ucall_new(struct ucwa_agent *, const char *method, const char *url
 int ucall_start(struct ucall *);
 void ucall_free(struct ucall *);
 void ua_resolve(struct ucwa_agent *, const char *href, struct buf *out);
+/* A request of a that is not its own any more (sign-out, leaving when giving up):
+ * sent on the background owner, its answer only logged. */
+void ua_background(struct ucwa_agent *, const char *method, const char *url);
 char *ua_abs(struct ucwa_agent *, const char *href);
 void ua_result_from(const struct hclient_resp *, struct ucwa_result *, struct buf *scratch);
 void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
@@ -176,6 +200,11 @@ void ua_create_app(struct ucwa_agent *);
 void uchan_start(struct ucwa_agent *);
 void uchan_stop(struct ucwa_agent *);
 void uconv_end_all(struct ucwa_agent *, const char *why);
+/* The application is lost or given up: remember (or, giving up, leave now in the
+ * background) every live conversation, so that none stays connected unseen. */
+void uconv_leave_mark(struct ucwa_agent *, int now);
+/* Ready again: leave every conversation remembered by uconv_leave_mark. */
+void uconv_leave_behind(struct ucwa_agent *);
 void uconv_free_all(struct ucwa_agent *);
 
 #endif

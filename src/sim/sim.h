@@ -49,6 +49,30 @@ struct sim_config {
 	long long max_queue_events;
 	long long max_log_entries;
 	long long max_conversations;
+	struct json_doc *profile;
+};
+
+/*
+ * A server profile (sim_profile.c): how this server differs from the
+ * published samples in ways the sources allow. Global (configuration key
+ * "profile", control API) or per user (a user's "profile", control API);
+ * a user without one follows the global profile. All zero: as published.
+ */
+enum sim_hrefs { SIM_HREFS_RELATIVE, SIM_HREFS_ABSOLUTE, SIM_HREFS_MIXED };
+enum sim_first { SIM_FIRST_NORMAL, SIM_FIRST_LATE, SIM_FIRST_NEVER };
+enum sim_leave { SIM_LEAVE_BOTH, SIM_LEAVE_CONVERSATION, SIM_LEAVE_PARTICIPANT };
+struct sim_profile {
+	int no_echo_opid;	      /* operationId not echoed in resources */
+	long long early_201_ms;	      /* startMessaging's 201 held back this long */
+	int no_message_started;	      /* only "completed" message events */
+	enum sim_hrefs hrefs;	      /* host-relative, absolute, or mixed */
+	enum sim_first first;	      /* the first incoming message's own event */
+	long long first_delay_ms;     /* ... this late */
+	int junk;		      /* unknown and malformed events amid each set */
+	long long empty_release_ms;   /* a parked P-GET is released empty this often */
+	long long token_lifetime_s;   /* 0: auth.token_lifetime_s */
+	long long token_expire_every; /* every n-th command meets an expired token */
+	enum sim_leave leave;	      /* how a remote leaving shows */
 };
 
 /*
@@ -98,8 +122,11 @@ struct sim_user {
 	char *phone;
 	TAILQ_HEAD(, sim_app) apps;
 	unsigned napps;
-	unsigned outstanding;	  /* deferred replies and parked P-GETs */
-	struct sim_fault *faults; /* sim_fault.c */
+	unsigned outstanding;	    /* deferred replies and parked P-GETs */
+	struct sim_fault *faults;   /* sim_fault.c */
+	struct sim_profile profile; /* sim_profile.c, when own_profile */
+	int own_profile;
+	unsigned long long commands; /* authenticated commands, for token_expire_every */
 };
 
 struct sim_app {
@@ -155,6 +182,7 @@ struct sim_state {
 	unsigned ngraves;
 	uint64_t released; /* objects released by the reaper so far */
 	struct event *reaper;
+	struct sim_profile profile; /* the global profile */
 };
 extern struct sim_state simg;
 
@@ -180,6 +208,8 @@ void sim_data_uri(struct buf *, const char *ctype, const char *text, size_t len)
 
 /* sim_auth.c */
 int sim_auth_route(struct http_req *);
+/* "http(s)://host" of a request. */
+void sim_auth_origin(struct http_req *, struct buf *);
 /* The user of a request's Bearer token; replies 401/403 itself and returns NULL. */
 struct sim_user *sim_auth_check(struct http_req *);
 void sim_auth_expire_user(struct sim_user *);
@@ -288,5 +318,16 @@ int sim_fault_take(struct sim_user *, const char *name);
 int sim_fault_add(struct sim_user *, const struct json *, char *err, size_t errlen);
 void sim_fault_clear(struct sim_user *);
 void sim_fault_write(struct jw *, struct sim_user *);
+
+/* sim_profile.c */
+/* The profile user u follows (its own, else the global one); u may be NULL. */
+const struct sim_profile *sim_profile(const struct sim_user *);
+/* Read a profile object (every member optional); -1 with err when bad. */
+int sim_profile_parse(const struct json *, struct sim_profile *, char *err, size_t errlen);
+void sim_profile_write(struct jw *, const struct sim_profile *);
+/* Host-relative hrefs of a JSON body made absolute when u's profile says so. */
+void sim_profile_body(struct sim_user *, struct http_req *, const char *ctype, struct buf *);
+/* The Location header of a 201: path, or absolute when u's profile says so. */
+void sim_profile_location(struct sim_user *, struct http_req *, const char *path);
 
 #endif

@@ -7,7 +7,7 @@ noinst_PROGRAMS += ucwa-sim
 endif
 ucwa_sim_SOURCES = src/sim/sim_main.c src/sim/sim.h src/sim/sim_map.c src/sim/sim_auth.c \
 	src/sim/sim_app.c src/sim/sim_events.c src/sim/sim_conv.c src/sim/sim_remote.c \
-	src/sim/sim_ctl.c src/sim/sim_fault.c
+	src/sim/sim_ctl.c src/sim/sim_fault.c src/sim/sim_profile.c
 
 if HAVE_NODE
 TESTS += \

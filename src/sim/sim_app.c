@@ -39,7 +39,7 @@ sim_json_istr(const struct json *o, const char *key)
 }
 
 /* Add a user. */
-static void
+static struct sim_user *
 sim_user_add(const char *uri, const char *username, const char *password, const char *name,
     const char *phone)
 {
@@ -53,6 +53,7 @@ sim_user_add(const char *uri, const char *username, const char *password, const 
 	u->phone = phone != NULL ? xstrdup(phone) : NULL;
 	TAILQ_INIT(&u->apps);
 	TAILQ_INSERT_TAIL(&simg.users, u, entry);
+	return u;
 }
 
 /* Build users from the configuration (and load.users generated ones). */
@@ -67,9 +68,13 @@ sim_app_init(void)
 	sim_auth_init();
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i];
+		struct sim_user *u = sim_user_add(json_get_str(o, "uri"),
+		    json_get_str(o, "username"), json_get_str(o, "password"),
+		    json_get_str(o, "name"), json_get_str(o, "phone"));
 
-		sim_user_add(json_get_str(o, "uri"), json_get_str(o, "username"),
-		    json_get_str(o, "password"), json_get_str(o, "name"), json_get_str(o, "phone"));
+		if (json_get(o, "profile") != NULL) /* checked with the configuration */
+			u->own_profile =
+			    sim_profile_parse(json_get(o, "profile"), &u->profile, NULL, 0) == 0;
 	}
 	for (long long i = 1; i <= simg.cfg->load_users; i++) {
 		snprintf(uri, sizeof uri, "sip:load%lld@contoso.com", i);
@@ -371,12 +376,8 @@ sim_app_reply(struct sim_app *a, struct http_req *req, int status)
 	buf_init(&b);
 	jw_init(&w, &b);
 	sim_app_write(&w, a);
-	if (status == 201) {
-		char loc[96];
-
-		snprintf(loc, sizeof loc, "%s", a->base);
-		http_req_add_header(req, "Location", loc);
-	}
+	if (status == 201)
+		sim_profile_location(a->user, req, a->base);
 	sim_reply(a->user, req, status, "application/json; charset=utf-8", &b);
 }
 

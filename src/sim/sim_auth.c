@@ -34,7 +34,7 @@ static const char sim_401_html[] =
     "that you supplied.</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n";
 
 /* "https://host" of this request. */
-static void
+void
 sim_auth_origin(struct http_req *req, struct buf *b)
 {
 	const char *host = http_req_header(req, "Host");
@@ -169,6 +169,15 @@ sim_auth_form(const char *body, size_t len, const char *name, struct buf *out)
 	return -1;
 }
 
+/* Lifetime of u's tokens in seconds (its profile, else auth.token_lifetime_s). */
+static long long
+sim_auth_lifetime(const struct sim_user *u)
+{
+	long long s = sim_profile(u)->token_lifetime_s;
+
+	return s > 0 ? s : simg.cfg->token_lifetime_s;
+}
+
 /* Make a token for u, dropping its oldest when it has SIM_TOKENS. */
 static struct sim_token *
 sim_auth_issue(struct sim_user *u)
@@ -183,7 +192,7 @@ sim_auth_issue(struct sim_user *u)
 	memcpy(t->tok, "cwt=", 4);
 	util_random_id(t->tok + 4, 60, UTIL_BASE62);
 	t->user = u;
-	t->expires_ms = util_now_ms() + (uint64_t)simg.cfg->token_lifetime_s * 1000;
+	t->expires_ms = util_now_ms() + (uint64_t)sim_auth_lifetime(u) * 1000;
 	sim_map_put(sim_tokens, t->tok, t);
 	return t;
 }
@@ -218,7 +227,7 @@ sim_auth_token(struct http_req *req)
 		buf_printf(&b,
 		    "{\"access_token\":\"%s\",\"expires_in\":%lld,"
 		    "\"ms_rtc_identityscope\":\"local\",\"token_type\":\"Bearer\"}",
-		    t->tok, simg.cfg->token_lifetime_s);
+		    t->tok, sim_auth_lifetime(u));
 		http_req_add_header(req, "Cache-Control", "no-store");
 		sim_reply_json(req, 200, &b);
 		log_info("token: issued for %s", u->uri);
@@ -263,6 +272,13 @@ sim_auth_check(struct http_req *req)
 
 	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0)
 		t = sim_map_get(sim_tokens, a + 7, strlen(a + 7));
+	if (t != NULL && strcmp(http_req_method(req), "GET") != 0 &&
+	    sim_profile(t->user)->token_expire_every > 0 &&
+	    ++t->user->commands % (unsigned long long)sim_profile(t->user)->token_expire_every ==
+		0) {
+		log_info("token: profile: %s's tokens expire before this command", t->user->uri);
+		sim_auth_expire_user(t->user);
+	}
 	if (t == NULL || t->expires_ms <= util_now_ms()) {
 		sim_auth_challenge(req);
 		return NULL;

@@ -44,6 +44,8 @@ struct sim_conv {
 	long long next_msg;
 	struct event *timer;	/* remote answer or invitation expiry */
 	struct event *typing;	/* remote typing indication */
+	struct event *first_ev; /* the first message's own event, late (profile) */
+	long long first_n;	/* ... its number */
 	int failing;		/* timer means: fail with this subcode index */
 	struct sim_grave grave; /* once ended */
 };
@@ -103,6 +105,8 @@ sim_conv_release(void *arg)
 	event_free(c->timer);
 	if (c->typing != NULL)
 		event_free(c->typing);
+	if (c->first_ev != NULL)
+		event_free(c->first_ev);
 	free(c->operation_id);
 	free(c->thread_id);
 	free(c->subject);
@@ -120,6 +124,8 @@ sim_conv_free(struct sim_conv *c)
 	evtimer_del(c->timer);
 	if (c->typing != NULL)
 		evtimer_del(c->typing);
+	if (c->first_ev != NULL)
+		evtimer_del(c->first_ev);
 	sim_bury(&c->grave, sim_conv_release, c);
 }
 
@@ -258,7 +264,7 @@ sim_conv_write_invitation(
 	jw_kstr(w, "importance", c->importance);
 	jw_kstr(w, "threadId", c->thread_id);
 	jw_kstr(w, "state", state);
-	if (c->operation_id != NULL)
+	if (c->operation_id != NULL && !sim_profile(c->app->user)->no_echo_opid)
 		jw_kstr(w, "operationId", c->operation_id);
 	jw_kstr(w, "subject", c->subject);
 	sim_conv_inv_links(w, c, actions);
@@ -567,7 +573,7 @@ sim_conv_msg_write(struct jw *w, struct sim_conv *c, const struct sim_msg *m)
 	jw_key(w, "message");
 	jw_obj_begin(w);
 	jw_kstr(w, "direction", m->incoming ? "Incoming" : "Outgoing");
-	if (m->opid != NULL)
+	if (m->opid != NULL && !sim_profile(c->app->user)->no_echo_opid)
 		jw_kstr(w, "operationId", m->opid);
 	sim_jw_date(w, "timeStamp", util_wall_ms());
 	if (sim_conv_extras(c))
@@ -609,6 +615,39 @@ sim_conv_ev_message(struct sim_conv *c, long long n, const char *type, int incom
 
 /* --- state changes ----------------------------------------------------- */
 
+/* An accepted incoming invitation's first message as a message event (sample 38). */
+static void
+sim_conv_first_event(struct sim_conv *c)
+{
+	sim_conv_ev_message(c, c->first_n, "completed", 1, c->first.data, c->first.len,
+	    c->first_html && c->app->html, NULL, NULL, 0);
+	sim_conv_ev_conversation(c, "updated", "Connected");
+}
+
+/* The late first-message event is due (profile first_message_event "late"). */
+static void
+sim_conv_first_fire(evutil_socket_t fd, short what, void *arg)
+{
+	sim_conv_first_event(arg);
+}
+
+/* The first message's own event: now, later or never, as the profile says. */
+static void
+sim_conv_first(struct sim_conv *c)
+{
+	const struct sim_profile *p = sim_profile(c->app->user);
+	struct timeval tv = { p->first_delay_ms / 1000, (p->first_delay_ms % 1000) * 1000 };
+
+	c->first_n = c->next_msg++;
+	if (p->first == SIM_FIRST_NORMAL)
+		sim_conv_first_event(c);
+	else if (p->first == SIM_FIRST_LATE) {
+		if (c->first_ev == NULL)
+			c->first_ev = evtimer_new(simg.base, sim_conv_first_fire, c);
+		evtimer_add(c->first_ev, &tv);
+	}
+}
+
 /* The invitation succeeded: the Connected events (samples 23 and 37). */
 static void
 sim_conv_connect(struct sim_conv *c)
@@ -630,11 +669,9 @@ sim_conv_connect(struct sim_conv *c)
 		sim_conv_ev_messaging(c, "Connected");
 	}
 	sim_conv_ev_invitation(c, "completed", "Connected", 0, "Success", NULL, NULL);
-	if (c->incoming && c->first.len > 0) {
-		sim_conv_ev_message(c, c->next_msg++, "completed", 1, c->first.data, c->first.len,
-		    c->first_html && c->app->html, NULL, NULL, 0);
-		sim_conv_ev_conversation(c, "updated", "Connected");
-	} else if (!c->incoming && c->first.len > 0)
+	if (c->incoming && c->first.len > 0)
+		sim_conv_first(c);
+	else if (!c->incoming && c->first.len > 0)
 		sim_remote_log(c->remote, "message", c->app->user->uri, c->first.data, c->first.len,
 		    "text/plain");
 }
@@ -665,12 +702,16 @@ sim_conv_fail(struct sim_conv *c, int why)
 static void
 sim_conv_end(struct sim_conv *c, int remote_left)
 {
-	if (remote_left)
+	enum sim_leave shape = remote_left ? sim_profile(c->app->user)->leave : SIM_LEAVE_BOTH;
+
+	if (remote_left && shape != SIM_LEAVE_CONVERSATION)
 		sim_conv_ev_remote(c, "deleted", 0);
-	else
+	else if (!remote_left)
 		sim_remote_log(c->remote, "left", c->app->user->uri, NULL, 0, NULL);
-	sim_conv_ev_messaging(c, "Disconnected");
-	sim_conv_ev_conversation(c, "deleted", NULL);
+	if (shape != SIM_LEAVE_CONVERSATION)
+		sim_conv_ev_messaging(c, "Disconnected");
+	if (shape != SIM_LEAVE_PARTICIPANT)
+		sim_conv_ev_conversation(c, "deleted", NULL);
 	sim_conv_free(c);
 }
 
@@ -790,7 +831,13 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 	struct json_doc *d;
 	struct sim_conv *c;
 	long long delay = sim_fault_param(a->user, "started_before_201", "delay_ms");
+	int early = sim_fault_active(a->user, "started_before_201");
 	struct buf empty;
+
+	if (sim_profile(a->user)->early_201_ms > 0) {
+		early = 1;
+		delay = sim_profile(a->user)->early_201_ms;
+	}
 
 	if ((d = sim_parse_body(req)) == NULL)
 		return;
@@ -803,9 +850,9 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 	sim_conv_ev_local(c);
 	sim_conv_ev_messaging(c, "Connecting");
 	sim_conv_start_answer(c);
-	http_req_add_header(req, "Location", c->inv);
+	sim_profile_location(a->user, req, c->inv);
 	buf_init(&empty);
-	if (sim_fault_active(a->user, "started_before_201"))
+	if (early)
 		sim_reply_later(
 		    a->user, req, 201, NULL, &empty, (unsigned)(delay > 0 ? delay : 50));
 	else
@@ -845,7 +892,8 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 		http_req_query_param(req, "OperationContext", &opid);
 	n = c->next_msg++;
 	failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
-	if (!sim_fault_active(c->app->user, "aggregation"))
+	if (!sim_fault_active(c->app->user, "aggregation") &&
+	    !sim_profile(c->app->user)->no_message_started)
 		sim_conv_ev_message(
 		    c, n, "started", 0, NULL, 0, 0, NULL, opid.len ? opid.data : NULL, 0);
 	sim_conv_ev_message(
@@ -854,7 +902,7 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 		sim_remote_log(c->remote, "message", c->app->user->uri, body, len,
 		    html ? "text/html" : "text/plain");
 	snprintf(loc, sizeof loc, "%s/messages/%lld", c->msging, n);
-	http_req_add_header(req, "Location", loc);
+	sim_profile_location(c->app->user, req, loc);
 	sim_reply(c->app->user, req, 201, NULL, NULL);
 	if (!failed && c->remote->reply) {
 		struct buf t;

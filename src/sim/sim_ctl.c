@@ -59,9 +59,14 @@ sim_ctl_state(struct http_req *req)
 		jw_kint(&w, "outstanding", u->outstanding);
 		jw_key(&w, "faults");
 		sim_fault_write(&w, u);
+		jw_kbool(&w, "ownProfile", u->own_profile);
+		jw_key(&w, "profile");
+		sim_profile_write(&w, sim_profile(u));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	jw_key(&w, "profile");
+	sim_profile_write(&w, &simg.profile);
 	jw_key(&w, "reaper"); /* objects ended: buried, released on the next turn */
 	jw_obj_begin(&w);
 	jw_kint(&w, "pending", simg.ngraves);
@@ -159,7 +164,16 @@ sim_ctl_user(struct http_req *req, struct sim_user *u, const char *action, const
 
 	if (strcmp(action, "faults") == 0 && strcmp(m, "DELETE") == 0)
 		sim_fault_clear(u);
-	else if (strcmp(action, "faults") == 0 && strcmp(m, "POST") == 0) {
+	else if (strcmp(action, "profile") == 0 && strcmp(m, "DELETE") == 0)
+		u->own_profile = 0;
+	else if (strcmp(action, "profile") == 0 && strcmp(m, "POST") == 0) {
+		if (sim_profile_parse(o, &u->profile, err, sizeof err) != 0) {
+			sim_ctl_error(req, 400, err);
+			return;
+		}
+		u->own_profile = 1;
+		log_info("profile: %s has its own", u->uri);
+	} else if (strcmp(action, "faults") == 0 && strcmp(m, "POST") == 0) {
 		if (o == NULL || sim_fault_add(u, o, err, sizeof err) != 0) {
 			sim_ctl_error(req, 400, o == NULL ? "expected a JSON object body" : err);
 			return;
@@ -185,6 +199,26 @@ sim_ctl_user(struct http_req *req, struct sim_user *u, const char *action, const
 	sim_ctl_ok(req);
 }
 
+/* POST /_sim/profile: the global profile; bad input changes nothing. */
+static void
+sim_ctl_profile(struct http_req *req, const char *body, size_t len)
+{
+	struct json_limits lim = { 65536, 16, 0 };
+	struct json_error jerr;
+	struct json_doc *d = json_parse(body, len, &lim, &jerr);
+	char err[160];
+
+	if (d == NULL)
+		sim_ctl_error(req, 400, "the body is not a JSON object");
+	else if (sim_profile_parse(json_root(d), &simg.profile, err, sizeof err) != 0)
+		sim_ctl_error(req, 400, err);
+	else {
+		log_info("profile: the global profile changed");
+		sim_ctl_ok(req);
+	}
+	json_doc_free(d);
+}
+
 /* Split "/_sim/<kind>/<name>/<action>" and dispatch. */
 void
 sim_ctl_route(struct http_req *req)
@@ -199,6 +233,10 @@ sim_ctl_route(struct http_req *req)
 
 	if (strcmp(p, "state") == 0 && strcmp(http_req_method(req), "GET") == 0) {
 		sim_ctl_state(req);
+		return;
+	}
+	if (strcmp(p, "profile") == 0 && strcmp(http_req_method(req), "POST") == 0) {
+		sim_ctl_profile(req, body, len);
 		return;
 	}
 	if ((s1 = strchr(p, '/')) == NULL || (s2 = strchr(s1 + 1, '/')) == NULL ||

@@ -104,13 +104,81 @@ sim_events_free_list(struct sim_event_list *l)
 	}
 }
 
+/*
+ * Senders a server of the future (or a buggy one) may put amid a set
+ * (profile junk_events): a kind nobody uses with a malformed event, an
+ * event that is not an object, an unknown kind, events that are not an
+ * array.
+ */
+static void
+sim_events_junk(struct jw *w, struct sim_app *a)
+{
+	char href[200];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", "me");
+	snprintf(href, sizeof href, "%s/me", a->base);
+	jw_kstr(w, "href", href);
+	jw_key(w, "events");
+	jw_raw(w,
+	    "[{\"link\":{\"rel\":\"me\"},\"type\":\"updated\"},\"not an event\","
+	    "{\"link\":{\"rel\":\"simFutureKind\",\"href\":7},\"type\":\"simFutureType\","
+	    "\"_embedded\":{\"simFutureKind\":[]}},{\"link\":{\"rel\":\"people\"}}]");
+	jw_obj_end(w);
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", "simFutureSender");
+	jw_kstr(w, "href", href);
+	jw_key(w, "events");
+	jw_raw(w, "17");
+	jw_obj_end(w);
+}
+
+/* After a conversation's group (profile junk_events): a malformed event of a kind
+ * the client uses, messaging with an unknown type, on that conversation. */
+static void
+sim_events_junk_conv(struct jw *w, const struct sim_event *prev)
+{
+	char href[200];
+
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", "conversation");
+	jw_kstr(w, "href", prev->sender_href);
+	jw_key(w, "events");
+	jw_arr_begin(w);
+	jw_obj_begin(w);
+	jw_key(w, "link");
+	jw_obj_begin(w);
+	jw_kstr(w, "rel", "messaging");
+	snprintf(href, sizeof href, "%s/messaging", prev->sender_href);
+	jw_kstr(w, "href", href);
+	jw_obj_end(w);
+	jw_kstr(w, "type", "simExploded");
+	jw_obj_end(w);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+/* After the group of prev: the junk senders still due in this set (profile junk_events). */
+static void
+sim_events_junk_after(
+    struct jw *w, struct sim_app *a, const struct sim_event *prev, int *junk, int *conv_junk)
+{
+	if (*junk) /* amid the set, once */
+		sim_events_junk(w, a);
+	*junk = 0;
+	if (*conv_junk && strcmp(prev->sender_rel, "conversation") == 0) {
+		sim_events_junk_conv(w, prev);
+		*conv_junk = 0;
+	}
+}
+
 /* Write the first SIM_SET_MAX queued events as sender groups, then free them. */
 static void
 sim_events_write_senders(struct jw *w, struct sim_app *a)
 {
 	struct sim_event_list taken = TAILQ_HEAD_INITIALIZER(taken);
 	struct sim_event *e, *prev = NULL;
-	int n = 0;
+	int n = 0, junk = sim_profile(a->user)->junk, conv_junk = junk;
 
 	while (n++ < SIM_SET_MAX && (e = TAILQ_FIRST(&a->queue)) != NULL) {
 		TAILQ_REMOVE(&a->queue, e, entry);
@@ -126,6 +194,7 @@ sim_events_write_senders(struct jw *w, struct sim_app *a)
 			if (prev != NULL) {
 				jw_arr_end(w);
 				jw_obj_end(w);
+				sim_events_junk_after(w, a, prev, &junk, &conv_junk);
 			}
 			jw_obj_begin(w);
 			jw_kstr(w, "rel", e->sender_rel);
@@ -139,6 +208,7 @@ sim_events_write_senders(struct jw *w, struct sim_app *a)
 	if (prev != NULL) {
 		jw_arr_end(w);
 		jw_obj_end(w);
+		sim_events_junk_after(w, a, prev, &junk, &conv_junk);
 	}
 	jw_arr_end(w);
 	sim_events_free_list(&taken);
@@ -341,6 +411,9 @@ sim_events_park(struct sim_app *a, struct http_req *req, long long ack, long lon
 	    simg.cfg->pget_test_timeout_ms ? simg.cfg->pget_test_timeout_ms : timeout_s * 1000;
 	struct timeval tv;
 
+	if (sim_profile(a->user)->empty_release_ms > 0 &&
+	    ms > sim_profile(a->user)->empty_release_ms)
+		ms = sim_profile(a->user)->empty_release_ms;
 	if (sim_fault_active(a->user, "reset_pget")) {
 		ms = sim_fault_param(a->user, "reset_pget", "after_ms");
 		ms = ms > 0 ? ms : 100;

@@ -22,6 +22,7 @@ struct sim_state simg;
 
 static const char *sim_check_users(const struct json *, char **);
 static const char *sim_check_remotes(const struct json *, char **);
+static const char *sim_check_profile(const struct json *, char **);
 
 #define OFF(f) offsetof(struct sim_config, f)
 
@@ -71,6 +72,8 @@ static const struct conf_row sim_rows[] = {
 	    "entries kept per remote party's received log (oldest dropped)" },
 	{ "limits.conversations_per_app", CONF_INT, OFF(max_conversations), "100", 1, 100000, NULL,
 	    1, "more conversations → 409 TooManyConversations" },
+	{ "profile", CONF_JSON, OFF(profile), "{}", 0, 0, NULL, 1,
+	    "the global server profile (users without their own follow it)", sim_check_profile },
 };
 
 static const struct conf_schema sim_schema = {
@@ -85,10 +88,15 @@ static struct {
 	SSL_CTX *tls;
 } sim;
 
-/* Check an array of objects whose string members are among keys; uri required. */
+/* Check an array of objects whose string members are among keys; uri required;
+ * with profiles, a "profile" member is a server profile. */
 static const char *
-sim_check_parties(const struct json *v, const char *const *strs, const char *const *bools)
+sim_check_parties(
+    const struct json *v, const char *const *strs, const char *const *bools, int profiles)
 {
+	static char why[160];
+	struct sim_profile p;
+
 	if (v->type != JSON_ARRAY)
 		return "expected an array of objects";
 	for (size_t i = 0; i < v->u.arr.n; i++) {
@@ -104,6 +112,11 @@ sim_check_parties(const struct json *v, const char *const *strs, const char *con
 			const struct json_member *m = &o->u.obj.m[k];
 			int ok = 0;
 
+			if (profiles && strcmp(m->key, "profile") == 0) {
+				if (sim_profile_parse(m->val, &p, why, sizeof why) != 0)
+					return why;
+				continue;
+			}
 			for (size_t s = 0; strs[s] != NULL; s++)
 				ok |= strcmp(m->key, strs[s]) == 0 && m->val->type == JSON_STRING;
 			for (size_t s = 0; bools[s] != NULL; s++)
@@ -122,7 +135,7 @@ sim_check_users(const struct json *v, char **freeit)
 {
 	static const char *const s[] = { "uri", "username", "password", "name", "phone", NULL };
 	static const char *const b[] = { NULL };
-	const char *m = sim_check_parties(v, s, b);
+	const char *m = sim_check_parties(v, s, b, 1);
 
 	for (size_t i = 0; m == NULL && i < v->u.arr.n; i++) {
 		if (json_get_str(v->u.arr.v[i], "username") == NULL ||
@@ -138,7 +151,7 @@ sim_check_remotes(const struct json *v, char **freeit)
 {
 	static const char *const s[] = { "uri", "name", "answer", NULL };
 	static const char *const b[] = { "accept_ms", "reply", "fail", NULL };
-	const char *m = sim_check_parties(v, s, b);
+	const char *m = sim_check_parties(v, s, b, 0);
 
 	for (size_t i = 0; m == NULL && i < v->u.arr.n; i++) {
 		const char *a = json_get_str(v->u.arr.v[i], "answer");
@@ -147,6 +160,19 @@ sim_check_remotes(const struct json *v, char **freeit)
 			m = "\"answer\" is one of \"accept\", \"decline\", \"silent\"";
 	}
 	return m;
+}
+
+/* The profile row: a server profile object. */
+static const char *
+sim_check_profile(const struct json *v, char **freeit)
+{
+	struct sim_profile p;
+	char why[160];
+
+	if (sim_profile_parse(v, &p, why, sizeof why) == 0)
+		return NULL;
+	*freeit = xstrdup(why);
+	return *freeit;
 }
 
 /* A UCWA error body {code, subcode, message} with a JSON content type. */
@@ -294,6 +320,7 @@ sim_reply(struct sim_user *u, struct http_req *req, int status, const char *ctyp
 		buf_init(&empty);
 		b = &empty;
 	}
+	sim_profile_body(u, req, ctype, b);
 	if (rate > 0)
 		http_req_set_rate(req, (size_t)(rate < 10 ? 1 : rate / 10), 100);
 	if (delay > 0)
@@ -411,6 +438,7 @@ sim_start(struct event_base *base, const void *cfgp, char **cause)
 
 	simg.base = base;
 	simg.cfg = cfg;
+	sim_profile_parse(json_root(cfg->profile), &simg.profile, NULL, 0);
 	sim_graves_init();
 	sim_app_init();
 	sim_remote_init();
@@ -433,6 +461,7 @@ static void
 sim_apply(const void *cfgp, const void *old)
 {
 	simg.cfg = cfgp;
+	sim_profile_parse(json_root(simg.cfg->profile), &simg.profile, NULL, 0);
 	log_set_level((enum log_level)simg.cfg->log_level);
 }
 

@@ -40,6 +40,8 @@ test('the curl walk-through of docs/ucwa-sim.md works as written against the def
     assert.match(out, /"parked":false/);
     assert.match(out, /\{"uri":"sip:lenea@contoso\.com","received":\[/);
     assert.match(out, /\}401\n/);
+    assert.match(out, /http:\/\/127\.0\.0\.1:\d+\/ucwa\/oauth\/v1\/applications\/\d+\n/, 'absolute Location under the profile');
+    assert.match(out, /"ownProfile":true,"profile":\{"first_message_event":"never","remote_leave":"conversation"\}/);
     assert.doesNotMatch(out, /"error"/);
   } finally {
     assert.equal((await proc.stop()).code, 0);

@@ -293,3 +293,102 @@ test('fault: message ids not starting at 1, and a burst of 100 sends in order', 
   const r = await c2.req('POST', m2._links.sendMessage.href, { body: 'x' });
   assert.match(r.headers.location, /messages\/2$/, 'default first id is 2, as in the traces');
 }));
+
+// ---- server profiles (docs/ucwa-sim.md, "Server profiles") ----
+
+const profile = async (sim, p, user) => {
+  const r = await sim.ctl('POST', user ? `users/${user}/profile` : 'profile', p);
+  assert.equal(r.status, 200, r.body);
+};
+
+test('profile: per user from the configuration; no operationId echo, absolute hrefs; others as published', () => withSim({
+  users: [{ ...s.USERS[0], profile: { echo_operation_id: false, hrefs: 'absolute' } }, s.USERS[1]],
+}, async (sim) => {
+  const st = await sim.state();
+  assert.deepEqual(st.users.map((u) => [u.ownProfile, u.profile]),
+    [[true, { echo_operation_id: false, hrefs: 'absolute' }], [false, {}]]);
+  const c = await sim.client();
+  assert.match(c.app._links.self.href, /^https:\/\/127\.0\.0\.1:\d+\/ucwa\//, 'absolute in bodies');
+  const r = await c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body: { to: 'sip:lenea@contoso.com', operationId: 'op-1' } });
+  assert.match(r.headers.location, /^https:\/\/127\.0\.0\.1:\d+\/ucwa\/.*messagingInvitations\//, 'absolute Location');
+  const inv = await c.ev('communication', 'messagingInvitation', 'completed', (e) => e.link.href === r.headers.location);
+  assert.equal(inv._embedded.messagingInvitation.operationId, undefined, 'no operationId echo');
+  const m = await c.ev('conversation', 'messaging', 'updated', (e) => e._embedded.messaging.state === 'Connected');
+  const sent = await c.req('POST', `${m._embedded.messaging._links.sendMessage.href}?operationId=m-1`, { body: 'x' });
+  const done = await c.ev('conversation', 'message', 'completed', (e) => e.link.href === sent.headers.location);
+  assert.equal(done._embedded.message.operationId, undefined);
+  const other = await sim.client({ user: s.USERS[1] });
+  assert.match(other.app._links.self.href, /^\/ucwa\//, 'the other user follows the global profile');
+  // mixed: Location absolute, bodies host-relative
+  await profile(sim, { hrefs: 'mixed' }, s.USERS[1].username);
+  const r2 = await other.req('POST', other.app._embedded.communication._links.startMessaging.href, { body: { to: 'sip:lenea@contoso.com', operationId: 'op-2' } });
+  assert.match(r2.headers.location, /^https:\/\//);
+  const inv2 = await other.ev('communication', 'messagingInvitation', 'started');
+  assert.equal(`https://127.0.0.1:${sim.port}${inv2.link.href}`, r2.headers.location);
+  assert.equal(inv2._embedded.messagingInvitation.operationId, 'op-2', 'echoed by default');
+}));
+
+test('profile: a bad profile is refused with the member named, and changes nothing', () => withSim({}, async (sim) => {
+  await profile(sim, { junk_events: true });
+  for (const [body, re] of [[{ hrefs: 'sideways' }, /"hrefs"/], [{ empty_release_ms: 5 }, /"empty_release_ms"/],
+    [{ simFuture: 1 }, /"simFuture": an unknown member/], [{ junk_events: 'yes' }, /"junk_events"/]]) {
+    const r = await sim.ctl('POST', 'profile', body);
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, re);
+    const u = await sim.ctl('POST', `users/${USER}/profile`, body);
+    assert.equal(u.status, 400);
+  }
+  const st = await sim.state();
+  assert.deepEqual(st.profile, { junk_events: true });
+  assert.equal(st.users[0].ownProfile, false);
+  const bad = await h.run('ucwa-sim', ['-t', '-o', 'profile={"remote_leave":"maybe"}']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /profile: profile "remote_leave"/);
+}));
+
+test('profile: junk events amid a set, only completed message events, the remote leaving three ways', () => withSim({}, async (sim) => {
+  const c = await sim.client();
+  await profile(sim, { junk_events: true, message_started: false });
+  const m = await connected(c);
+  const junk = c.events.filter((e) => e.junk !== undefined || !e.link.href || e.type === 'simExploded');
+  assert.ok(junk.some((e) => e.junk === 'not an event'), 'an event that is not an object');
+  assert.ok(junk.some((e) => e.sender === 'me' && e.link && e.link.rel === 'me' && !e.link.href), 'an event without href');
+  assert.ok(junk.some((e) => e.type === 'simExploded' && e.link.href === m._links.self.href), 'a malformed messaging event');
+  const sent = await c.req('POST', m._links.sendMessage.href, { body: 'x' });
+  await c.ev('conversation', 'message', 'completed', (e) => e.link.href === sent.headers.location);
+  assert.equal(c.events.filter((e) => e.link && e.link.rel === 'message' && e.type === 'started').length, 0);
+  await profile(sim, {});
+  for (const [shape, want] of [['conversation', ['conversation deleted']], ['participant', ['participant deleted', 'messaging Disconnected']],
+    ['both', ['participant deleted', 'messaging Disconnected', 'conversation deleted']]]) {
+    await profile(sim, { remote_leave: shape }, USER);
+    const mm = shape === 'conversation' ? m : await connected(c);
+    const from = c.events.length;
+    assert.equal((await sim.ctl('POST', 'remotes/lenea@contoso.com/leave', { to: USER })).status, 200);
+    await c.waitEvent((e) => c.events.indexOf(e) >= from && ((e.link.rel === 'conversation' && e.type === 'deleted') ||
+      (shape === 'participant' && e.link.rel === 'messaging')), shape);
+    const got = c.events.slice(from).filter((e) => e.link.href && e.link.href.startsWith(mm._links.conversation.href))
+      .map((e) => `${e.link.rel} ${e.type === 'updated' ? e._embedded.messaging.state : e.type}`);
+    assert.deepEqual(got, want, shape);
+  }
+}));
+
+test('profile: short tokens and a 401 every n-th command; an empty release this often', () => withSim({}, async (sim) => {
+  const c = await sim.client();
+  await c.poll();
+  await profile(sim, { token_lifetime_s: 5, token_expire_every: 2, empty_release_ms: 300 });
+  const start = () => c.req('POST', c.app._embedded.communication._links.startMessaging.href, { body: { to: 'sip:lenea@contoso.com' } });
+  assert.equal((await start()).status, 201);
+  const second = await start();
+  assert.equal(second.status, 401, 'the second command meets an expired token');
+  assert.match(s.headerValues(second, 'WWW-Authenticate').join('\n'), /MsRtcOAuth/);
+  const t = await sim.req('POST', '/WebTicket/oauthtoken', { body: `grant_type=password&username=${encodeURIComponent(USER)}&password=secret`,
+    ctype: 'application/x-www-form-urlencoded' });
+  assert.equal(t.json.expires_in, 5);
+  c.token = t.json.access_token;
+  assert.equal((await start()).status, 201, 'with the new token');
+  while (((await c.poll()).sender || []).length > 0);
+  const t0 = Date.now();
+  const empty = await c.poll();
+  assert.equal((empty.sender || []).length, 0);
+  assert.ok(Date.now() - t0 < 2000 * h.slow, 'released empty early');
+}));

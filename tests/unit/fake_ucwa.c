@@ -418,10 +418,11 @@ fake_sent_fire(evutil_socket_t fd, short what, void *arg)
 	buf_printf(&b,
 	    "{\"rel\":\"conversation\",\"href\":\"/apps/%d/conversations/c%d\","
 	    "\"events\":[{\"link\":{\"rel\":\"message\",\"href\":\"%s\"},\"status\":\"Success\","
-	    "\"_embedded\":{\"message\":{\"direction\":\"Outgoing\",\"operationId\":\"%s\","
+	    "\"_embedded\":{\"message\":{\"direction\":\"Outgoing\",%s%s%s"
 	    "\"_links\":{\"self\":{\"href\":\"%s\"}},\"rel\":\"message\"}},\"type\":\"completed\"}]"
 	    "}",
-	    f->app_n, s->conv, loc, s->opid, loc);
+	    f->app_n, s->conv, loc, f->no_opid_echo ? "" : "\"operationId\":\"",
+	    f->no_opid_echo ? "" : s->opid, f->no_opid_echo ? "" : "\",", loc);
 	fake_push(f, b.data);
 	buf_free(&b);
 	free(s);

@@ -53,6 +53,7 @@ struct fake {
 	struct http_req *held_mma; /* ... here */
 	struct event *timer_201;
 	int auto_connect;   /* outgoing invitations are accepted at once */
+	int no_opid_echo;   /* message resources do not echo operationId (Lync 2013) */
 	int cmd_fault;	    /* next sendMessage answers this status ... */
 	int cmd_fault_html; /* ... with an HTML body */
 	int cmd_drop;	    /* next sendMessage is recorded, then its connection reset */

@@ -32,6 +32,7 @@ struct t {
 	int inv_started, inv_completed;
 	char inv_status[32];
 	int msg_out_completed;
+	char msg_out_href[256], msg_out_opid[64]; /* of the last one */
 	int msg_in;
 	char msg_in_text[256];
 	int msg_in_preview; /* delivered without a self href */
@@ -94,8 +95,12 @@ cb_change(const struct ucwa_change *c, void *arg)
 		snprintf(t->inv_status, sizeof(t->inv_status), "%s", c->status ? c->status : "");
 	}
 	if (c->kind == UCWA_MESSAGE && c->direction && strcmp(c->direction, "Outgoing") == 0 &&
-	    c->type == UCWA_COMPLETED)
+	    c->type == UCWA_COMPLETED) {
 		t->msg_out_completed++;
+		snprintf(t->msg_out_href, sizeof(t->msg_out_href), "%s", c->href);
+		snprintf(t->msg_out_opid, sizeof(t->msg_out_opid), "%s",
+		    c->operation_id ? c->operation_id : "");
+	}
 	if (c->kind == UCWA_MESSAGE && c->direction && strcmp(c->direction, "Incoming") == 0) {
 		t->msg_in++;
 		snprintf(t->msg_in_text, sizeof(t->msg_in_text), "%s", c->text);
@@ -673,6 +678,60 @@ START_TEST(test_send_message_not_duplicated_on_dropped_connection)
 }
 END_TEST
 
+/*
+ * A server that does not echo operationId (Lync 2013 captures), writing
+ * host-relative hrefs: the delivery event still names the message sent,
+ * by its href in the same normal form as the 201's Location, and by the
+ * operationId the client sent, attributed from that Location.
+ */
+START_TEST(test_delivery_event_without_operation_id)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.no_opid_echo = 1;
+	conf_default(&t, &c, 1);
+	t_connected(&t, &c);
+	ck_assert_ptr_null(ucwa_send_message(t.a, t.conv, "hello", "op-m1", cb_done, &t));
+	WAIT(&t, t.done_ok == 2 && t.msg_out_completed == 1);
+	ck_assert_msg(t.last_location[0] == 'h', "absolute: %s", t.last_location);
+	ck_assert_msg(ucwa_href_eq(t.msg_out_href, t.last_location), "%s vs %s", t.msg_out_href,
+	    t.last_location);
+	ck_assert_str_eq(t.msg_out_opid, "op-m1");
+	t_stop(&t);
+}
+END_TEST
+
+/* A preview, then another message before the first one's own event (a server
+ * that never sends it): both, the first one first. */
+START_TEST(test_incoming_preview_not_discarded_by_another_message)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.incoming_no_message = 1;
+	conf_default(&t, &c, 1);
+	c.preview_wait_ms = 5000;
+	t.accept_on_invite = 1;
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+	fake_incoming(&t.f, "the first");
+	WAIT(&t, t.f.accept_n == 1);
+	snprintf(t.f.incoming_text, sizeof(t.f.incoming_text), "the second");
+	fake_incoming_message(&t.f, t.f.conv_n, NULL);
+	WAIT(&t, t.msg_in == 2);
+	ck_assert_int_eq(t.msg_in_preview, 1);
+	ck_assert_str_eq(t.msg_in_text, "the second\r\n"); /* after the preview */
+	t_spin(&t, 200);
+	ck_assert_int_eq(t.msg_in, 2);
+	t_stop(&t);
+}
+END_TEST
+
 START_TEST(test_incoming_first_message_once)
 {
 	struct t t;
@@ -875,6 +934,8 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_pget_timeout_regets_same_url);
 	UNIT_ADD(s, test_command_errors);
 	UNIT_ADD(s, test_send_message_not_duplicated_on_dropped_connection);
+	UNIT_ADD(s, test_delivery_event_without_operation_id);
+	UNIT_ADD(s, test_incoming_preview_not_discarded_by_another_message);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_incoming_plain_preview_then_html_event_once);

@@ -396,12 +396,8 @@ START_TEST(test_malformed_refused)
 		"",
 		"{",
 		"{\"sender\":[]}", /* no next/resync/resume */
-		"{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":{}}",
-		"{\"_links\":{\"next\":{\"href\":\"/"
-		"n\"}},\"sender\":[{\"events\":[{\"type\":\"added\"}]}]}",
-		"{\"_links\":{\"next\":{\"href\":\"/"
-		"n\"}},\"sender\":[{\"events\":[{\"link\":{\"rel\":"
-		"\"message\",\"href\":\"/m\"},\"type\":\"exploded\"}]}]}",
+		"[1]",
+		"{\"_links\":{\"next\":\"/n\"},\"sender\":[]}",
 	};
 
 	for (size_t i = 0; i < nitems(bad); i++) {
@@ -410,6 +406,42 @@ START_TEST(test_malformed_refused)
 		    "accepted: %s", bad[i]);
 		ck_assert(err[0] != '\0');
 	}
+}
+END_TEST
+
+/* A bad event costs that event, never the response: kinds nobody uses are
+ * skipped unread, unusable ones of a used kind (or of no kind) reported. */
+START_TEST(test_bad_events_skipped)
+{
+	struct ucwa_events evs;
+	char err[256];
+	const char *body =
+	    "{\"_links\":{\"next\":{\"href\":\"/e?ack=3\"}},\"sender\":["
+	    "{\"rel\":\"me\",\"href\":\"/a/me\",\"events\":[{\"link\":{\"rel\":\"me\"},"
+	    "\"type\":\"updated\"},{\"link\":{\"rel\":\"people\",\"href\":7}},\"not an event\"]},"
+	    "{\"rel\":\"simFuture\",\"href\":\"/a/f\",\"events\":17},"
+	    "{\"rel\":\"conversation\",\"href\":\"/a/c/1\",\"events\":["
+	    "{\"link\":{\"rel\":\"message\",\"href\":\"/a/c/1/m/2\"},\"type\":\"exploded\"},"
+	    "{\"link\":{\"rel\":\"messaging\"},\"type\":\"updated\"},"
+	    "{\"link\":{\"rel\":\"messaging\",\"href\":\"/a/c/1/messaging\"},"
+	    "\"type\":\"updated\",\"_embedded\":{\"messaging\":{\"state\":\"Connected\"}}}]}]}";
+
+	ck_assert_msg(
+	    ucwa_events_parse(body, strlen(body), &evs, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(evs.next, "/e?ack=3");
+	ck_assert_uint_eq(evs.n, 1);
+	ck_assert_int_eq(evs.v[0].kind, UCWA_MESSAGING);
+	ck_assert_str_eq(evs.v[0].state, "Connected");
+	ck_assert_uint_eq(evs.nbad, 3);
+	ck_assert_uint_eq(evs.nbad_total, 3);
+	ck_assert_int_eq(evs.bad[0].kind, -1); /* "not an event" */
+	ck_assert_str_eq(evs.bad[0].sender_rel, "me");
+	ck_assert_int_eq(evs.bad[1].kind, UCWA_MESSAGE);
+	ck_assert_str_eq(evs.bad[1].href, "/a/c/1/m/2");
+	ck_assert_str_eq(evs.bad[1].conversation, "/a/c/1");
+	ck_assert_int_eq(evs.bad[2].kind, UCWA_MESSAGING);
+	ck_assert_ptr_null(evs.bad[2].href);
+	ucwa_events_free(&evs);
 }
 END_TEST
 
@@ -431,6 +463,7 @@ ucwa_event_suite(void)
 	UNIT_ADD(s, test_html_message_and_failed_delivery);
 	UNIT_ADD(s, test_html_wins_over_plain);
 	UNIT_ADD(s, test_malformed_refused);
+	UNIT_ADD(s, test_bad_events_skipped);
 	return s;
 }
 

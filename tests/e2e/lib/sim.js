@@ -171,7 +171,11 @@ class Client {
     const links = r.json._links;
     this.next = (links.next || links.resume || links.resync).href;
     for (const s of r.json.sender || []) {
-      for (const e of s.events) this.events.push({ sender: s.rel, senderHref: s.href, ...e });
+      // a server profile (junk_events) may send events that are not objects, or no array
+      for (const e of Array.isArray(s.events) ? s.events : []) {
+        if (e !== null && typeof e === 'object' && e.link) this.events.push({ sender: s.rel, senderHref: s.href, ...e });
+        else this.events.push({ sender: s.rel, senderHref: s.href, link: {}, junk: e });
+      }
     }
     return r.json;
   }
