@@ -215,44 +215,6 @@ ws_frame_start_cb(
 		ws_fail(c, WSLAY_CODE_MESSAGE_TOO_BIG, "frame too large");
 }
 
-/* Whether s (len bytes) is valid UTF-8: shortest forms, no surrogates, at most U+10FFFF. */
-static int
-ws_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char b = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf)
-			n = 1, cp = b & 0x1f;
-		else if (b >= 0xe0 && b <= 0xef)
-			n = 2, cp = b & 0x0f;
-		else if (b >= 0xf0 && b <= 0xf4)
-			n = 3, cp = b & 0x07;
-		else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* A whole message arrived. */
 static void
 ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a, void *arg)
@@ -262,12 +224,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 	if (c->failed)
 		return;
 	switch (a->opcode) {
-	case WSLAY_TEXT_FRAME:
-		if (!ws_utf8_valid(a->msg, a->msg_length)) {
-			ws_fail(
-			    c, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, "text is not valid UTF-8");
-			return;
-		}
+	case WSLAY_TEXT_FRAME: /* libwslay closed with 1007 on bad UTF-8 already */
 		if (c->state == WS_OPEN)
 			c->h->message(c->arg, (const char *)a->msg, a->msg_length);
 		break;

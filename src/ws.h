@@ -26,7 +26,7 @@ struct ws_limits {
 };
 
 struct ws_handler {
-	/* A whole text message (valid UTF-8) arrived. */
+	/* A whole text message (valid UTF-8: libwslay checks) arrived. */
 	void (*message)(void *arg, const char *text, size_t len);
 	/* The connection is gone (closed by either side or lost); the last call,
 	 * always from a later loop turn than whatever closed it. */

@@ -194,6 +194,13 @@ test('the connect is held on the socket with its advice; the queue bound holds t
     const r = await s.waitFrame((f) => f.opcode === 1 && f.text.includes('"c1"'));
     assert.ok(Date.now() - t0 >= 250, `held ${Date.now() - t0} ms`);
     assert.deepEqual(JSON.parse(r.text)[0].advice, { reconnect: 'retry', interval: 0, timeout: 300, maxInterval: 10000 });
+    // Other replies of a batch with a held connect leave at once, in a frame of their own.
+    s.json([{ id: 's2', channel: '/meta/subscribe', clientId: s.clientId, subscription: '/v2/me/x' },
+      { id: 'c9', channel: '/meta/connect', clientId: s.clientId, connectionType: 'websocket' }]);
+    const sub = await s.waitFrame((f) => f.opcode === 1 && f.text.includes('"s2"'));
+    assert.deepEqual(JSON.parse(sub.text).map((m) => m.id), ['s2']);
+    const held = await s.waitFrame((f) => f.opcode === 1 && f.text.includes('"c9"'));
+    assert.deepEqual(JSON.parse(held.text).map((m) => m.id), ['c9']);
     // Four messages for a client that may hold three: it is disconnected.
     assert.equal(await cd.publish(gw.port, 'agent1', [1, 2, 3, 4].map((n) => ({ channel: IM, data: { n } }))), 3);
     s.connect();
