@@ -356,7 +356,7 @@ auth_session_touch(struct auth *a, struct auth_session *s)
 }
 
 /* Whether origin is one of auth.cors_origins (exact match). */
-static int
+int
 auth_origin_allowed(struct auth *a, const char *origin)
 {
 	for (size_t i = 0; origin != NULL && i < a->cfg->auth_cors_origins.n; i++) {

@@ -52,6 +52,8 @@ void auth_set_verifier(struct auth *, const struct auth_verifier *);
  * never runs. If the connection dies while the verifier works, nothing runs.
  */
 void auth_request(struct auth *, struct http_req *, int flags, auth_ok_cb ok, void *arg);
+/* Whether origin is one of auth.cors_origins (exact match; NULL: no). */
+int auth_origin_allowed(struct auth *, const char *origin);
 /* Answer a CORS preflight (OPTIONS with Origin); returns 1 if it did. */
 int auth_preflight(struct auth *, struct http_req *);
 /* End the session named by req's cookie, if any (EndContactCenterSession). */

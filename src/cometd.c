@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cometd.h"
+#include "cometd_ws.h"
 #include "gws.h"
 #include "json.h"
 #include "log.h"
@@ -54,6 +55,8 @@ struct cometd_client {
 	int ack;
 	uint64_t batch;
 	struct http_req *parked;
+	struct cometd_stream *parked_st; /* or parked on a stream (WebSocket) */
+	LIST_ENTRY(cometd_client) st_entry;
 	struct buf parked_pre;
 	char *parked_id;
 	int parked_multi;
@@ -82,12 +85,24 @@ struct cometd {
 	struct event *reaper;
 	unsigned nclients;
 	int draining;
+	struct cometd_ws *ws;
+};
+
+/* A transport carrying Bayeux both ways on one connection (WebSocket, cometd_ws.c). */
+struct cometd_stream {
+	struct cometd *cd;
+	char *agent;
+	char peer[64];
+	cometd_stream_send_cb send;
+	void *arg;
+	LIST_HEAD(, cometd_client) parked; /* clients whose connect is held here */
 };
 
 /* One request being processed: the replies so far and the connect, if any. */
 struct cometd_ctx {
 	struct cometd *cd;
-	struct http_req *req;
+	struct http_req *req;	  /* NULL on a stream */
+	struct cometd_stream *st; /* NULL on HTTP */
 	const char *agent;
 	struct buf out;
 	struct cometd_client *connect;
@@ -96,6 +111,14 @@ struct cometd_ctx {
 
 static void cometd_client_timer(evutil_socket_t, short, void *);
 static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
+static void cometd_ctx_reply(struct cometd_ctx *);
+
+/* Whether the client has a connect held (over HTTP or on a stream). */
+static int
+cometd_is_parked(const struct cometd_client *c)
+{
+	return c->parked != NULL || c->parked_st != NULL;
+}
 
 /* FNV-1a bucket of a string. */
 static unsigned
@@ -137,6 +160,7 @@ cometd_create(struct event_base *base, const struct config *cfg, struct auth *au
 	}
 	TAILQ_INIT(&cd->dead);
 	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
+	cd->ws = cometd_ws_create(base, cd, cfg, auth);
 	return cd;
 }
 
@@ -145,6 +169,7 @@ void
 cometd_set_config(struct cometd *cd, const struct config *cfg)
 {
 	cd->cfg = cfg;
+	cometd_ws_set_config(cd->ws, cfg);
 }
 
 unsigned
@@ -225,6 +250,7 @@ cometd_free(struct cometd *cd)
 
 	if (cd == NULL)
 		return;
+	cometd_ws_free(cd->ws); /* its streams unpark their clients */
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
 		while ((c = LIST_FIRST(&cd->clients[i])) != NULL) {
 			if (c->parked != NULL) {
@@ -384,14 +410,14 @@ cometd_cookie(struct http_req *req, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
-/* Whether the handshake offers long-polling. */
+/* Whether the handshake offers the connection type. */
 static int
-cometd_offers_long_polling(const struct json *types)
+cometd_offers(const struct json *types, const char *type)
 {
 	for (size_t i = 0; types != NULL && types->type == JSON_ARRAY && i < types->u.arr.n; i++) {
 		const char *t = json_str(types->u.arr.v[i]);
 
-		if (t != NULL && strcmp(t, "long-polling") == 0)
+		if (t != NULL && strcmp(t, type) == 0)
 			return 1;
 	}
 	return 0;
@@ -405,7 +431,7 @@ cometd_make_room(struct cometd *cd, struct cometd_agent *a)
 
 	if (a != NULL && a->n >= (unsigned)cd->cfg->cometd_max_clients_per_agent &&
 	    (old = TAILQ_FIRST(&a->clients)) != NULL) {
-		if (old->parked != NULL)
+		if (cometd_is_parked(old))
 			cometd_connect_answer(old, "handshake", "409::Replaced by a newer client");
 		cometd_client_kill(old, "replaced: cometd.max_clients_per_agent reached");
 	}
@@ -439,7 +465,7 @@ cometd_browser(struct cometd_ctx *x, struct cometd_client *c)
 {
 	char *cookie;
 
-	if (x->cd->cfg->cometd_max_connects_per_browser == 0)
+	if (x->cd->cfg->cometd_max_connects_per_browser == 0 || x->req == NULL)
 		return;
 	if (cometd_cookie(x->req, "BAYEUX_BROWSER", c->browser, sizeof c->browser) == 0)
 		return;
@@ -458,9 +484,13 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 	struct cometd_client *c;
 	struct jw w;
 
-	if (json_get_str(msg, "version") == NULL || !cometd_offers_long_polling(types)) {
+	if (json_get_str(msg, "version") == NULL ||
+	    !cometd_offers(types, x->st != NULL ? "websocket" : "long-polling")) {
 		cometd_reply_error(x, msg, "/meta/handshake",
-		    "400::version and supportedConnectionTypes with long-polling are required",
+		    x->st != NULL
+			? "400::version and supportedConnectionTypes with websocket are required"
+			: "400::version and supportedConnectionTypes with long-polling are "
+			  "required",
 		    "none");
 		return;
 	}
@@ -476,13 +506,16 @@ cometd_handshake(struct cometd_ctx *x, const struct json *msg)
 	c = cometd_client_new(x->cd, x->agent);
 	c->ack = ack != NULL && ack->type == JSON_BOOL && ack->u.b;
 	cometd_browser(x, c);
-	log_info("cometd: client %.8s... of %s: handshake from %s%s", c->id, x->agent,
-	    http_req_peer(x->req), c->ack ? " (ack)" : "");
+	log_info("cometd: client %.8s... of %s: handshake from %s%s%s", c->id, x->agent,
+	    x->st != NULL ? x->st->peer : http_req_peer(x->req),
+	    x->st != NULL ? " (websocket)" : "", c->ack ? " (ack)" : "");
 	cometd_reply_begin(&x->out, &w, msg, "/meta/handshake");
 	jw_kbool(&w, "successful", 1);
 	jw_kstr(&w, "version", "1.0");
 	jw_key(&w, "supportedConnectionTypes");
 	jw_arr_begin(&w);
+	if (x->cd->cfg->cometd_websocket)
+		jw_str(&w, "websocket");
 	jw_str(&w, "long-polling");
 	jw_arr_end(&w);
 	jw_kstr(&w, "clientId", c->id);
@@ -596,7 +629,7 @@ cometd_disconnect(struct cometd_ctx *x, const struct json *msg, struct cometd_cl
 {
 	struct jw w;
 
-	if (c->parked != NULL)
+	if (cometd_is_parked(c))
 		cometd_connect_answer(c, "none", NULL);
 	if (x->connect == c)
 		x->connect = NULL;
@@ -683,20 +716,44 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 	jw_obj_end(&w);
 }
 
+/* Send the JSON array [out] as one message of a stream; out is consumed. */
+static void
+cometd_stream_reply(struct cometd_stream *st, struct buf *out)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_reserve(&b, out->len + 2);
+	buf_addch(&b, '[');
+	buf_add(&b, out->data, out->len);
+	buf_addch(&b, ']');
+	buf_free(out);
+	(void)st->send(st->arg, b.data, b.len);
+	buf_free(&b);
+}
+
 /* Answer the parked connect now (see cometd_connect_write); the expiry clock starts. */
 static void
 cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char *error)
 {
 	struct http_req *req = c->parked;
+	struct cometd_stream *st = c->parked_st;
 	struct buf out = c->parked_pre;
 
 	c->parked = NULL;
+	c->parked_st = NULL;
 	buf_init(&c->parked_pre);
-	http_req_set_abort(req, NULL, NULL);
+	if (st != NULL)
+		LIST_REMOVE(c, st_entry);
+	else
+		http_req_set_abort(req, NULL, NULL);
 	cometd_connect_write(c, &out, c->parked_id, c->parked_multi, reconnect, error);
 	free(c->parked_id);
 	c->parked_id = NULL;
-	cometd_send(req, 200, &out);
+	if (st != NULL)
+		cometd_stream_reply(st, &out);
+	else
+		cometd_send(req, 200, &out);
 	if (!c->dead)
 		cometd_client_expiry(c);
 }
@@ -709,6 +766,9 @@ cometd_parked_abort(struct http_req *req, void *arg)
 
 	log_debug("cometd: client %.8s... of %s: parked connect aborted", c->id, c->agent->name);
 	c->parked = NULL;
+	if (c->parked_st != NULL)
+		LIST_REMOVE(c, st_entry);
+	c->parked_st = NULL;
 	buf_free(&c->parked_pre);
 	buf_init(&c->parked_pre);
 	free(c->parked_id);
@@ -722,7 +782,7 @@ cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct cometd_client *c = arg;
 
-	if (c->parked != NULL)
+	if (cometd_is_parked(c))
 		cometd_connect_answer(c, "retry", NULL);
 	else
 		cometd_client_kill(c, "expired (no connect within cometd.max_interval_ms)");
@@ -763,7 +823,7 @@ cometd_browser_parked(struct cometd_client *c)
 		return 0;
 	TAILQ_FOREACH(o, &c->agent->clients, by_agent)
 	{
-		if (o != c && o->parked != NULL && strcmp(o->browser, c->browser) == 0)
+		if (o != c && cometd_is_parked(o) && strcmp(o->browser, c->browser) == 0)
 			n++;
 	}
 	return n;
@@ -778,7 +838,8 @@ cometd_hold_ms(struct cometd_ctx *x, struct cometd_client *c, const struct json 
 	long long lim = x->cd->cfg->cometd_max_connects_per_browser;
 
 	/* HTTP/2 multiplexes: a browser's long polls cost it no connection slots there. */
-	*multi = lim > 0 && !http_req_is_h2(x->req) && cometd_browser_parked(c) >= (unsigned)lim;
+	*multi = lim > 0 && x->req != NULL && !http_req_is_h2(x->req) &&
+	    cometd_browser_parked(c) >= (unsigned)lim;
 	if (t != NULL && t->type == JSON_INT && t->u.i >= 0 && t->u.i < hold)
 		hold = t->u.i;
 	if (*multi || x->cd->draining || !TAILQ_EMPTY(&c->queue))
@@ -796,7 +857,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 	int multi;
 	struct buf idb;
 
-	if (c->parked != NULL) {
+	if (cometd_is_parked(c)) {
 		/* Superseded (its client gave up on it): answer it empty, the new one carries the messages. */
 		c->hold_events = 1;
 		cometd_connect_answer(c, "retry", NULL);
@@ -814,16 +875,25 @@ cometd_connect_finish(struct cometd_ctx *x)
 	if (hold == 0) {
 		cometd_connect_write(c, &x->out, id ? idb.data : NULL, multi, "retry", NULL);
 		buf_free(&idb);
-		cometd_send(x->req, 200, &x->out);
+		cometd_ctx_reply(x);
 		cometd_client_expiry(c);
 		return;
 	}
-	c->parked = x->req;
+	if (x->st != NULL) {
+		/* On a stream the other replies need not wait for the connect. */
+		if (x->out.len > 0)
+			cometd_stream_reply(x->st, &x->out);
+		buf_init(&x->out);
+		c->parked_st = x->st;
+		LIST_INSERT_HEAD(&x->st->parked, c, st_entry);
+	} else
+		c->parked = x->req;
 	c->parked_pre = x->out;
 	c->parked_id = id ? buf_detach(&idb, NULL) : NULL;
 	c->parked_multi = 0;
 	buf_free(&idb);
-	http_req_set_abort(x->req, cometd_parked_abort, c);
+	if (x->req != NULL)
+		http_req_set_abort(x->req, cometd_parked_abort, c);
 	cometd_client_arm(c, hold);
 	log_debug(
 	    "cometd: client %.8s... of %s: connect parked for %lld ms", c->id, x->agent, hold);
@@ -866,9 +936,19 @@ cometd_message(struct cometd_ctx *x, const struct json *msg)
 		cometd_client_publish(x, msg, channel);
 }
 
-/* Answer a body the server cannot read as Bayeux. */
+/* Answer the request's replies so far: an HTTP 200, or one message on the stream. */
 static void
-cometd_bad_request(struct http_req *req, const char *why)
+cometd_ctx_reply(struct cometd_ctx *x)
+{
+	if (x->st != NULL)
+		cometd_stream_reply(x->st, &x->out);
+	else
+		cometd_send(x->req, 200, &x->out);
+}
+
+/* Answer a body the server cannot read as Bayeux (HTTP 400, or that reply on the stream). */
+static void
+cometd_bad_request(struct cometd_ctx *x, const char *why)
 {
 	struct buf out;
 	struct jw w;
@@ -883,7 +963,10 @@ cometd_bad_request(struct http_req *req, const char *why)
 	jw_kstr(&w, "error", err);
 	free(err);
 	jw_obj_end(&w);
-	cometd_send(req, 400, &out);
+	if (x->st != NULL)
+		cometd_stream_reply(x->st, &out);
+	else
+		cometd_send(x->req, 400, &out);
 }
 
 /* The messages of a body: an array, or a single object. */
@@ -904,30 +987,27 @@ cometd_messages(
 	return 0;
 }
 
-/* An authenticated Bayeux POST. */
+/* One batch of messages (a POST body or a stream message) from an authenticated agent. */
 static void
-cometd_bayeux(struct http_req *req, const char *agent, void *arg)
+cometd_batch(struct cometd_ctx *x, const char *body, size_t len)
 {
-	struct cometd_ctx x = { arg, req, agent, { 0 }, NULL, NULL };
 	struct json_limits lim = { .max_depth = 32, .no_positions = 1 };
 	const struct json *const *msgs, *one;
 	struct json_error err;
 	struct json_doc *doc;
-	const char *body;
-	size_t len, n, i;
+	size_t n, i;
 
-	body = http_req_body(req, &len);
 	if ((doc = json_parse(body, len, &lim, &err)) == NULL) {
-		cometd_bad_request(req, err.msg);
+		cometd_bad_request(x, err.msg);
 		return;
 	}
 	if (cometd_messages(json_root(doc), &one, &msgs, &n) != 0) {
 		json_doc_free(doc);
 		cometd_bad_request(
-		    req, "the body must be a non-empty array of messages or a message");
+		    x, "the body must be a non-empty array of messages or a message");
 		return;
 	}
-	buf_init(&x.out);
+	buf_init(&x->out);
 	for (i = 0; i < n; i++) {
 		const char *ch = json_get_str(msgs[i], "channel");
 
@@ -935,16 +1015,65 @@ cometd_bayeux(struct http_req *req, const char *agent, void *arg)
 			break;
 	}
 	if (i < n) /* a handshake: other messages in the request are ignored */
-		cometd_handshake(&x, msgs[i]);
+		cometd_handshake(x, msgs[i]);
 	else {
 		for (i = 0; i < n; i++)
-			cometd_message(&x, msgs[i]);
+			cometd_message(x, msgs[i]);
 	}
-	if (x.connect != NULL)
-		cometd_connect_finish(&x);
+	if (x->connect != NULL)
+		cometd_connect_finish(x);
 	else
-		cometd_send(req, 200, &x.out);
+		cometd_ctx_reply(x);
 	json_doc_free(doc);
+}
+
+/* An authenticated Bayeux POST. */
+static void
+cometd_bayeux(struct http_req *req, const char *agent, void *arg)
+{
+	struct cometd_ctx x = { arg, req, NULL, agent, { 0 }, NULL, NULL };
+	const char *body;
+	size_t len;
+
+	body = http_req_body(req, &len);
+	cometd_batch(&x, body, len);
+}
+
+/* A stream for agent's Bayeux messages (see cometd.h). */
+struct cometd_stream *
+cometd_stream_open(
+    struct cometd *cd, const char *agent, const char *peer, cometd_stream_send_cb send, void *arg)
+{
+	struct cometd_stream *st = xcalloc(1, sizeof *st);
+
+	st->cd = cd;
+	st->agent = xstrdup(agent);
+	snprintf(st->peer, sizeof st->peer, "%s", peer);
+	st->send = send;
+	st->arg = arg;
+	LIST_INIT(&st->parked);
+	return st;
+}
+
+/* One message of the stream: a batch of Bayeux messages. */
+void
+cometd_stream_recv(struct cometd_stream *st, const char *text, size_t len)
+{
+	struct cometd_ctx x = { st->cd, NULL, st, st->agent, { 0 }, NULL, NULL };
+
+	cometd_batch(&x, text, len);
+}
+
+/* The stream is gone: its held connects are lost (their clients keep their queues). */
+void
+cometd_stream_close(struct cometd_stream *st)
+{
+	struct cometd_client *c;
+
+	while ((c = LIST_FIRST(&st->parked)) != NULL)
+		cometd_parked_abort(NULL, c);
+	free(st->agent);
+	free(st);
 }
 
 /* Queue one message for a client; overflow disconnects it. */
@@ -959,7 +1088,7 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 		log_limited(&ll, LOG_WARN,
 		    "cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
 		    c->id, c->agent->name, c->nqueued);
-		if (c->parked != NULL)
+		if (cometd_is_parked(c))
 			cometd_connect_answer(c, "handshake", "408::Too many pending messages");
 		cometd_client_kill(c, "disconnected: over cometd.max_queue");
 		return 0;
@@ -970,7 +1099,7 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 	memcpy(m->text, text, len + 1);
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
-	if (c->parked != NULL)
+	if (cometd_is_parked(c))
 		cometd_client_arm(c, 0); /* wake at the next turn: bursts share a batch */
 	return 1;
 }
@@ -1033,7 +1162,7 @@ cometd_drain(struct cometd *cd)
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
 		LIST_FOREACH(c, &cd->clients[i], hash)
 		{
-			if (c->parked != NULL) {
+			if (cometd_is_parked(c)) {
 				cometd_connect_answer(c, "retry", NULL);
 				n++;
 			}
@@ -1062,6 +1191,8 @@ cometd_route(struct cometd *cd, struct http_req *req)
 		return 1;
 	if (!cometd_is_endpoint(path))
 		return 0;
+	if (strcmp(method, "GET") == 0 && cometd_ws_route(cd->ws, req))
+		return 1;
 	if (strcmp(method, "POST") != 0) {
 		http_req_add_header(req, "Allow", "POST");
 		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");

@@ -40,6 +40,21 @@ int cometd_route(struct cometd *, struct http_req *);
  */
 int cometd_publish(struct cometd *, const char *agent, const char *channel, const char *data_json);
 
+/*
+ * A stream: a connection that carries an agent's Bayeux messages both ways
+ * (a WebSocket, cometd_ws.c). Each message received is a batch, answered
+ * with one message sent; a /meta/connect is held on the stream as on
+ * long-polling. send() hands one JSON array out (it may fail: the
+ * connection is going; nothing is lost under the ack extension).
+ */
+struct cometd_stream;
+typedef int (*cometd_stream_send_cb)(void *arg, const char *text, size_t len);
+struct cometd_stream *cometd_stream_open(
+    struct cometd *, const char *agent, const char *peer, cometd_stream_send_cb, void *arg);
+void cometd_stream_recv(struct cometd_stream *, const char *text, size_t len);
+/* The connection is gone: connects held on it are let go (their clients stay). */
+void cometd_stream_close(struct cometd_stream *);
+
 unsigned cometd_nclients(const struct cometd *);
 /* Live clients, parked connects and queued messages of all agents (metrics). */
 void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, size_t *queued);

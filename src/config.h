@@ -71,6 +71,11 @@ struct config {
 	long long cometd_max_clients_per_agent;
 	long long cometd_max_connects_per_browser;
 	long long cometd_multi_interval_ms;
+	int cometd_websocket;
+	long long cometd_ws_ping_interval_ms;
+	long long cometd_ws_max_frame_bytes;
+	long long cometd_ws_max_message_bytes;
+	long long cometd_ws_write_threshold_bytes;
 	int debug_publish_endpoint;
 
 	/* translation rules (xlate.c) */

@@ -38,10 +38,11 @@ enum http_conn_state {
 	HTTP_CONN_WRITING,  /* reply queued, waiting for it to drain */
 	HTTP_CONN_H2,	    /* HTTP/2: streams handled by h2.c */
 	HTTP_CONN_DEAD,	    /* on the dead list */
+	HTTP_CONN_UPGRADED, /* after 101: owned by c->up (WebSocket) */
 };
 
 static const char *const http_conn_state_names[] = { "tls", "reading", "handling", "writing", "h2",
-	"dead" };
+	"dead", "upgraded" };
 
 struct http_listener {
 	struct httpd *httpd;
@@ -70,6 +71,8 @@ struct http_conn {
 	size_t rate_slice;		  /* bytes per tick when rate-limited */
 	int on_sent;			  /* on the httpd's sent list */
 	TAILQ_ENTRY(http_conn) sent_entry;
+	const struct http_upgrade_ops *up; /* HTTP_CONN_UPGRADED: the new owner */
+	void *up_arg;
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -135,6 +138,7 @@ http_status_text(int status)
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 426: return "Upgrade Required";
 	case 428: return "Precondition Required";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
@@ -351,6 +355,8 @@ httpd_conn_close(struct http_conn *c)
 	if (c->state == HTTP_CONN_DEAD)
 		return;
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	if (c->state == HTTP_CONN_UPGRADED && c->up != NULL)
+		c->up->closed(c->up_arg);
 	httpd_conn_set_state(c, HTTP_CONN_DEAD);
 	c->req = NULL;
 	if (r != NULL) {
@@ -396,7 +402,7 @@ httpd_write_head(
 	buf_addstr(&h, "\r\n");
 	if (ctype != NULL && (bodylen > 0 || status != 204))
 		buf_add_header(&h, "Content-Type", ctype);
-	if (status != 204 && status != 304) {
+	if (status >= 200 && status != 204 && status != 304) {
 		buf_addstr(&h, "Content-Length: ");
 		buf_addint(&h, (long long)bodylen);
 		buf_addstr(&h, "\r\n");
@@ -624,6 +630,10 @@ httpd_conn_readcb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
+	if (c->state == HTTP_CONN_UPGRADED) {
+		c->up->read(c->up_arg);
+		return;
+	}
 	if (c->state == HTTP_CONN_TLS) {
 		httpd_conn_set_state(c, HTTP_CONN_READING);
 		if (tls_alpn_is_h2(bufferevent_openssl_get_ssl(bev))) {
@@ -676,6 +686,10 @@ httpd_conn_writecb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
 
+	if (c->state == HTTP_CONN_UPGRADED) {
+		c->up->write(c->up_arg);
+		return;
+	}
 	if (c->state == HTTP_CONN_H2) {
 		if (h2_flush(c->h2) != 0 ||
 		    (c->close_after && evbuffer_get_length(bufferevent_get_output(bev)) == 0))
@@ -931,7 +945,9 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 		if (c->state == HTTP_CONN_H2) {
 			h2_shutdown(c->h2);
 			httpd_conn_h2_pump(c);
-		} else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
+		} else if (c->state == HTTP_CONN_UPGRADED)
+			c->up->drain(c->up_arg);
+		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
 			httpd_conn_close(c);
 		else
 			c->close_after = 1;
@@ -1289,4 +1305,46 @@ httpd_set_tls(struct httpd *h, SSL_CTX *tls)
 		if (h->listeners[i]->tls != NULL)
 			h->listeners[i]->tls = tls;
 	}
+}
+
+/* Answer 101 and hand the connection over (see httpd.h). */
+struct http_conn *
+http_req_upgrade(
+    struct http_req *r, const struct http_upgrade_ops *ops, void *arg, struct bufferevent **bev)
+{
+	struct http_conn *c = r->conn;
+	struct timeval wr = { c->lim.write_timeout_ms / 1000,
+		(c->lim.write_timeout_ms % 1000) * 1000 };
+	struct buf none;
+
+	if (r->stream_id != 0)
+		return NULL;
+	log_debug("conn %llu: %s %s -> 101", (unsigned long long)c->id, r->method, r->path);
+	buf_init(&none);
+	httpd_conn_write_response(c, r, 101, NULL, &none);
+	c->req = NULL;
+	httpd_req_free(r);
+	c->up = ops;
+	c->up_arg = arg;
+	httpd_conn_set_state(c, HTTP_CONN_UPGRADED);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(c->bev, NULL, &wr);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	*bev = c->bev;
+	return c;
+}
+
+/* Close an upgraded connection without calling its owner back. */
+void
+http_conn_close_upgraded(struct http_conn *c)
+{
+	c->up = NULL;
+	httpd_conn_close(c);
+}
+
+/* Whether an upgraded connection is plain TCP without a rate limit. */
+int
+http_conn_is_plain(const struct http_conn *c)
+{
+	return !c->tls && c->rate == NULL;
 }

@@ -115,4 +115,29 @@ void http_req_set_client(struct http_req *, const char *addr, int tls);
 const char *http_req_client(const struct http_req *); /* address, no port */
 int http_req_client_tls(const struct http_req *);
 
+/*
+ * A connection taken over after a 101 reply (WebSocket): its new owner reads
+ * and writes the bufferevent itself. httpd still counts the connection,
+ * closes it on EOF, error or its drain deadline, and frees it on a later turn.
+ */
+struct http_conn;
+struct bufferevent;
+struct http_upgrade_ops {
+	void (*read)(void *arg);   /* input arrived */
+	void (*write)(void *arg);  /* output drained */
+	void (*drain)(void *arg);  /* the server drains: finish and close soon */
+	void (*closed)(void *arg); /* the connection is gone: the last call */
+};
+/*
+ * Answer 101 Switching Protocols with the response headers added so far and
+ * hand the connection to ops (HTTP/1.1 only: NULL on HTTP/2). *bev is its
+ * bufferevent; input already received stays in it. The request is gone.
+ */
+struct http_conn *http_req_upgrade(
+    struct http_req *, const struct http_upgrade_ops *, void *arg, struct bufferevent **bev);
+/* Close an upgraded connection now (ops->closed is not called). */
+void http_conn_close_upgraded(struct http_conn *);
+/* Whether the upgraded connection is plain TCP (its output may be written at once). */
+int http_conn_is_plain(const struct http_conn *);
+
 #endif

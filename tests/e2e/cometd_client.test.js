@@ -255,8 +255,8 @@ test('a desktop that logged in once uses the JSESSIONID cookie for CometD', asyn
   });
 });
 
-test('a client with its default transports tries WebSocket, is refused, and falls back to long-polling', async () => {
-  await withGateway({}, async (gw, clients) => {
+test('with cometd.websocket off a client with its default transports tries WebSocket, is refused, and falls back to long-polling', async () => {
+  await withGateway({ cometd: { websocket: false } }, async (gw, clients) => {
     const proxy = await cd.cuttingProxy(gw.port);
     try {
       const c = await cd.newClient(proxy.port, 'agent1', { websocket: true });

@@ -60,7 +60,7 @@ test('handshake: version, long-polling, a fresh unguessable clientId, advice, ac
       const m = r.json[0];
       assert.equal(r.json.length, 1);
       assert.equal(m.version, '1.0');
-      assert.deepEqual(m.supportedConnectionTypes, ['long-polling']);
+      assert.deepEqual(m.supportedConnectionTypes, ['websocket', 'long-polling']);
       assert.match(m.clientId, /^[0-9A-Za-z]{32}$/); // 32 base62 characters: > 128 bits
       ids.add(m.clientId);
       assert.deepEqual(m.advice, { reconnect: 'retry', interval: 0, timeout: 25000, maxInterval: 10000 });

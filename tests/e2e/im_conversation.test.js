@@ -268,6 +268,27 @@ test('two agents at once are isolated from each other', async () => {
   }
 });
 
+test('over CometD WebSocket: two agents converse at once, each notified of its own messages only', async () => {
+  const env = await im.setup(['agent1', 'agent2'], { websocket: true });
+  const [d1, d2] = [env.desks.agent1, env.desks.agent2];
+  try {
+    assert.equal(d1.client.getTransport().type, 'websocket');
+    assert.equal(d2.client.getTransport().type, 'websocket');
+    const s1 = await im.talk(d1);
+    const s2 = await im.talk(d2, im.REMOTES.carol);
+    await d1.op(`/me/im-sessions/${s1.id}`, { operationName: 'SendMessage', text: 'ws for agent1' });
+    await d2.op(`/me/im-sessions/${s2.id}`, { operationName: 'SendMessage', text: 'ws for agent2' });
+    await d1.next((n) => n.message === 'ws for agent1');
+    await d2.next((n) => n.message === 'ws for agent2');
+    await new Promise((res) => setTimeout(res, 200));
+    assert.ok(!d1.im().some((n) => n.message === 'ws for agent2'));
+    assert.ok(!d2.im().some((n) => n.message === 'ws for agent1'));
+    assert.equal((env.gw.stderr.match(/cometd: websocket of agent[12]/g) || []).length, 2);
+  } finally {
+    await im.teardown(env);
+  }
+});
+
 test('Ready and NotReady change the device state and notify /v2/me/devices', async () => {
   const env = await im.setup(['agent1']);
   const d = env.desks.agent1;

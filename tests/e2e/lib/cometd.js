@@ -79,11 +79,20 @@ async function rawHandshake(port, user = 'agent1', ext) {
 }
 
 let lib;
+// Headers a WebSocket upgrade to a URL carries (what a browser sends by
+// itself: its cookies); the ws package sends user:password of the URL as Basic.
+const wsHeaders = new Map();
 // Load the official client once (ES modules) and adapt it to Node.
 async function cometdLib() {
   if (!lib) {
     const adapter = await import('cometd-nodejs-client');
     adapter.adapt();
+    const WS = global.window.WebSocket; // the ws package, as the adapter installs it
+    global.window.WebSocket = class extends WS {
+      constructor(url, protocols) {
+        super(url, protocols, { headers: wsHeaders.get(url) || {} });
+      }
+    };
     lib = await import('cometd');
   }
   return lib;
@@ -92,7 +101,8 @@ async function cometdLib() {
 // An official CometD client for user, long-polling only, Basic on every request.
 // Messages received on any subscription are collected in client.received.
 // With cookie set, the client sends that Cookie header instead of Basic.
-// With websocket set, the client keeps its default transports (websocket first).
+// With websocket set, the client keeps its default transports (websocket
+// first); its upgrade carries the cookie or Basic (user:password in the URL).
 async function newClient(port, user, { ack = true, cookie, url, websocket = false } = {}) {
   const { CometD, AckExtension } = await cometdLib();
   const c = new CometD(`${user}-${Math.random()}`);
@@ -102,8 +112,12 @@ async function newClient(port, user, { ack = true, cookie, url, websocket = fals
   }
   if (ack) c.registerExtension('ack', new AckExtension());
   const requestHeaders = cookie ? { Cookie: cookie } : { Authorization: basic(user) };
-  c.configure({ url: url || `http://127.0.0.1:${port}/api/v2/notifications`, requestHeaders,
-    logLevel: 'warn', maxNetworkDelay: 5000 * h.slow });
+  if (!url && websocket && !cookie) {
+    url = `http://${user}:${AGENTS[user]}@127.0.0.1:${port}/api/v2/notifications`;
+  }
+  url = url || `http://127.0.0.1:${port}/api/v2/notifications`;
+  if (websocket && cookie) wsHeaders.set(url.replace(/^http/, 'ws'), { Cookie: cookie });
+  c.configure({ url, requestHeaders, logLevel: 'warn', maxNetworkDelay: 5000 * h.slow });
   c.received = [];
   c.handshakes = [];
   c.addListener('/meta/handshake', (m) => c.handshakes.push(m));

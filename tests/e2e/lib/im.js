@@ -42,9 +42,10 @@ function sim(simPort, method, path, body) {
 
 // A desktop of user logged in to the gateway on port.
 class Desktop {
-  constructor(port, user) {
+  constructor(port, user, { websocket = false } = {}) {
     this.port = port;
     this.user = user;
+    this.websocket = websocket; // CometD over WebSocket instead of long-polling
     this.notes = [];
   }
 
@@ -63,7 +64,7 @@ class Desktop {
     const me = await this.rest('GET', '/me?subresources=*');
     if (me.status !== 200) throw new Error(`GET /me: ${me.status} ${me.body}`);
     this.me = me.json.user;
-    this.client = await cm.newClient(this.port, this.user);
+    this.client = await cm.newClient(this.port, this.user, { websocket: this.websocket });
     await cm.handshake(this.client);
     await cm.subscribe(this.client, '/v2/me/*', (m) => this.notes.push(m));
     await cm.connected(this.client);
@@ -94,16 +95,16 @@ class Desktop {
   }
 }
 
-async function desktop(port, user) {
-  return new Desktop(port, user).login();
+async function desktop(port, user, opts) {
+  return new Desktop(port, user, opts).login();
 }
 
 // Start the pair and log in the given agents; returns {sim, gw, desks}.
-async function setup(users = ['agent1'], { simArgs = [], gwArgs = [], remotes } = {}) {
+async function setup(users = ['agent1'], { simArgs = [], gwArgs = [], remotes, websocket } = {}) {
   const s = await startSim(simArgs, { remotes });
   const g = await startGateway(s.port, gwArgs);
   const desks = {};
-  for (const u of users) desks[u] = await desktop(g.port, u);
+  for (const u of users) desks[u] = await desktop(g.port, u, { websocket });
   return { sim: s, gw: g, desks };
 }
 
