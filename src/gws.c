@@ -142,8 +142,8 @@ gws_base_uri(const struct http_req *req, struct buf *out)
 		buf_printf(out, "%.*s/api/v2", (int)n, gws_public_url);
 		return;
 	}
-	buf_printf(
-	    out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http", http_req_local(req));
+	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http",
+	    http_req_local(req));
 }
 
 /* Parse the body as one JSON object, or answer 400. */
