@@ -105,5 +105,12 @@ for (const [name, profile] of Object.entries(PROFILES)) {
     } finally {
       assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
     }
+    if (profile.junk_events) {
+      // each unusable event logged with its sender and href, its conversation read again;
+      // the channel never stuck on a response
+      assert.match(env.gw.stderr, /unusable messaging event skipped \(unknown type\): sender conversation \S+, href \S+\/messaging \(\d+ so far\)/);
+      assert.match(env.gw.stderr, /resynchronising \S+ from the server/);
+      assert.doesNotMatch(env.gw.stderr, /same URL again/);
+    }
   });
 }
