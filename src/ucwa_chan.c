@@ -565,6 +565,19 @@ ustart_attribute(struct ucwa_agent *a, const struct ucwa_change *ch, struct buf 
 	return out->data;
 }
 
+/* Forget the startMessaging with this operationId, if it is ours. */
+static void
+ustart_forget(struct ucwa_agent *a, const char *opid)
+{
+	struct ustart *s;
+
+	TAILQ_FOREACH(s, &a->starts, entry)
+	if (strcmp(s->opid, opid) == 0)
+		break;
+	if (s != NULL)
+		ustart_free(a, s);
+}
+
 /* Remember the Location of a sent message with its operationId. */
 static void
 uconv_sent(struct uconv *v, const char *href, const char *opid)
@@ -624,6 +637,8 @@ uconv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
 	}
 	if (n.kind == UCWA_INVITATION && n.operation_id == NULL && n.href != NULL)
 		n.operation_id = ustart_attribute(a, &n, &nb[3]);
+	else if (n.kind == UCWA_INVITATION && n.type == UCWA_COMPLETED && n.operation_id != NULL)
+		ustart_forget(a, n.operation_id); /* echoed: nothing left to attribute */
 	v = uconv_get(a, ch->conversation);
 	if (v != NULL && n.kind == UCWA_MESSAGE && n.operation_id == NULL && n.direction != NULL &&
 	    strcmp(n.direction, "Outgoing") == 0)

@@ -63,7 +63,7 @@ enum sim_first { SIM_FIRST_NORMAL, SIM_FIRST_LATE, SIM_FIRST_NEVER };
 enum sim_leave { SIM_LEAVE_BOTH, SIM_LEAVE_CONVERSATION, SIM_LEAVE_PARTICIPANT };
 struct sim_profile {
 	int no_echo_opid;	      /* operationId not echoed in resources */
-	long long early_201_ms;	      /* startMessaging's 201 held back this long */
+	long long early_201_ms;	      /* the 201s of startMessaging, sendMessage: this late */
 	int no_message_started;	      /* only "completed" message events */
 	enum sim_hrefs hrefs;	      /* host-relative, absolute, or mixed */
 	enum sim_first first;	      /* the first incoming message's own event */

@@ -859,6 +859,20 @@ sim_conv_start(struct sim_app *a, struct http_req *req)
 		sim_reply(a->user, req, 201, NULL, &empty);
 }
 
+/* The 201 of a sendMessage: now, or held back as the profile says (its events first). */
+static void
+sim_conv_reply_201(struct sim_user *u, struct http_req *req)
+{
+	long long delay = sim_profile(u)->early_201_ms;
+	struct buf empty;
+
+	buf_init(&empty);
+	if (delay > 0)
+		sim_reply_later(u, req, 201, NULL, &empty, (unsigned)delay);
+	else
+		sim_reply(u, req, 201, NULL, &empty);
+}
+
 /* Whether ctype (with parameters) is type. */
 static int
 sim_conv_ctype_is(const char *ctype, const char *type)
@@ -903,7 +917,7 @@ sim_conv_send(struct sim_conv *c, struct http_req *req)
 		    html ? "text/html" : "text/plain");
 	snprintf(loc, sizeof loc, "%s/messages/%lld", c->msging, n);
 	sim_profile_location(c->app->user, req, loc);
-	sim_reply(c->app->user, req, 201, NULL, NULL);
+	sim_conv_reply_201(c->app->user, req);
 	if (!failed && c->remote->reply) {
 		struct buf t;
 

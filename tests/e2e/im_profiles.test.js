@@ -60,7 +60,7 @@ async function outgoing(env, d) {
   assert.deepEqual(msgs(d, from), ['one', 'echo: one', 'two', 'echo: two'], 'each message notified once, in order');
 }
 
-async function incoming(env, d) {
+async function incoming(env, d, profile) {
   const from = d.im().length;
   const inv = await im.sim(env.sim.port, 'POST', `/remotes/${im.REMOTES.carol.id}/invite`, { to: 'agent1', text: 'first words\r\n' });
   assert.equal(inv.status, 200, inv.body);
@@ -72,7 +72,9 @@ async function incoming(env, d) {
   const sent = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'answer' });
   assert.deepEqual(sent.json, { statusCode: 0 }, sent.body);
   await d.next((n) => n.message === 'answer', from);
-  await new Promise((res) => setTimeout(res, 1200 * h.slow)); // past a late first-message event
+  // past a late first-message event, which must not show up a second time
+  const late = profile.first_message_event === 'late' ? (profile.first_message_delay_ms || 1000) + 300 : 100;
+  await new Promise((res) => setTimeout(res, late * h.slow));
   const c = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'Complete' });
   assert.deepEqual(c.json, { statusCode: 0 }, c.body);
   await d.state('Completed', from);
@@ -97,13 +99,20 @@ for (const [name, profile] of Object.entries(PROFILES)) {
     const d = env.desks.agent1;
     try {
       await outgoing(env, d);
-      await incoming(env, d);
+      await incoming(env, d, profile);
       await declined(env, d);
     } catch (e) {
       e.message += `\nucgw: ${env.gw.stderr.slice(-4000)}\nucwa-sim: ${env.sim.stderr.slice(-2000)}`;
       throw e;
     } finally {
       assert.deepEqual(await im.teardown(env), { gw: 0, sim: 0 });
+    }
+    if (profile.junk_events) {
+      // each unusable event logged with its sender and href, its conversation read again;
+      // the channel never stuck on a response
+      assert.match(env.gw.stderr, /unusable messaging event skipped \(unknown type\): sender conversation \S+, href \S+\/messaging \(\d+ so far\)/);
+      assert.match(env.gw.stderr, /resynchronising \S+ from the server/);
+      assert.doesNotMatch(env.gw.stderr, /same URL again/);
     }
   });
 }

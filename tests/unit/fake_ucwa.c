@@ -567,6 +567,36 @@ fake_ended(struct fake *f, int conv)
 }
 
 /* Requests on /apps/N/... */
+/* GET of a conversation or its messaging: Connected, or 404 once it is gone. */
+static void
+fake_get_conversation(struct fake *f, struct http_req *req, int conv, int messaging)
+{
+	struct buf b;
+	int n = f->app_n;
+
+	f->conv_gets++;
+	if (f->conv_gone) {
+		fake_error(req, 404, "NotFound", "ResourceNotFound");
+		return;
+	}
+	buf_init(&b);
+	if (messaging)
+		buf_printf(&b,
+		    "{\"state\":\"Connected\",\"_links\":{\"self\":{\"href\":\"/apps/%d/"
+		    "conversations/c%d/messaging\"},\"sendMessage\":{\"href\":\"/apps/%d/"
+		    "conversations/c%d/messages\"},\"stopMessaging\":{\"href\":\"/apps/%d/"
+		    "conversations/c%d/stop\"}},\"rel\":\"messaging\"}",
+		    n, conv, n, conv, n, conv);
+	else
+		buf_printf(&b,
+		    "{\"state\":\"Connected\",\"_links\":{\"self\":{\"href\":\"/apps/%d/"
+		    "conversations/c%d\"},\"messaging\":{\"href\":\"/apps/%d/conversations/c%d/"
+		    "messaging\"}},\"rel\":\"conversation\"}",
+		    n, conv, n, conv);
+	fake_json(req, 200, b.data);
+	buf_free(&b);
+}
+
 static void
 fake_app_req(struct fake *f, struct http_req *req, const char *m, const char *rest)
 {
@@ -599,6 +629,8 @@ fake_app_req(struct fake *f, struct http_req *req, const char *m, const char *re
 		fake_start_messaging(f, req);
 	else if (sscanf(rest, "/conversations/c%d", &conv) == 1 && strstr(rest, "/messages"))
 		fake_send_message(f, req, conv);
+	else if (sscanf(rest, "/conversations/c%d", &conv) == 1 && strcmp(m, "GET") == 0)
+		fake_get_conversation(f, req, conv, strstr(rest, "/messaging") != NULL);
 	else if (sscanf(rest, "/conversations/c%d", &conv) == 1 && strstr(rest, "/stop")) {
 		f->stop_n++;
 		http_req_reply(req, 204, NULL, "", 0);

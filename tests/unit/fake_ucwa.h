@@ -54,6 +54,8 @@ struct fake {
 	struct event *timer_201;
 	int auto_connect;   /* outgoing invitations are accepted at once */
 	int no_opid_echo;   /* message resources do not echo operationId (Lync 2013) */
+	int conv_gets;	    /* GETs of a conversation or its messaging */
+	int conv_gone;	    /* ... answered 404, else Connected */
 	int cmd_fault;	    /* next sendMessage answers this status ... */
 	int cmd_fault_html; /* ... with an HTML body */
 	int cmd_drop;	    /* next sendMessage is recorded, then its connection reset */

@@ -37,6 +37,7 @@ struct t {
 	char msg_in_text[256];
 	int msg_in_preview; /* delivered without a self href */
 	int typing;
+	int messaging_changes; /* messaging changes with a sendMessage link */
 	int done_ok, done_err;
 	struct ucwa_result last;
 	char last_message[256], last_code[64], last_subcode[64], last_location[256];
@@ -109,6 +110,8 @@ cb_change(const struct ucwa_change *c, void *arg)
 	}
 	if (c->kind == UCWA_TYPING)
 		t->typing++;
+	if (c->kind == UCWA_MESSAGING && c->send_message != NULL)
+		t->messaging_changes++;
 }
 
 static void
@@ -732,6 +735,50 @@ START_TEST(test_incoming_preview_not_discarded_by_another_message)
 }
 END_TEST
 
+/*
+ * An unusable event of a kind the client uses costs that event only: the
+ * channel moves on (a later event arrives), and the conversation it was
+ * about is read again: Connected with its links, or, gone (404), ended.
+ */
+START_TEST(test_bad_event_resynchronises_its_conversation)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char bad[512];
+	int before;
+
+	for (int gone = 0; gone < 2; gone++) {
+		memset(&t, 0, sizeof(t));
+		fake_start(&t.f);
+		t.f.conv_gone = gone;
+		conf_default(&t, &c, 1);
+		t_connected(&t, &c);
+		before = t.messaging_changes;
+		snprintf(bad, sizeof(bad),
+		    "{\"rel\":\"conversation\",\"href\":\"/apps/1/conversations/c1\",\"events\":["
+		    "{\"link\":{\"rel\":\"messaging\",\"href\":\"/apps/1/conversations/c1/"
+		    "messaging\"},\"type\":\"exploded\"},{\"link\":{\"rel\":\"participant\","
+		    "\"href\":\"/apps/1/conversations/c1/participants/bob\"},\"in\":{\"rel\":"
+		    "\"typingParticipants\",\"href\":\"/t\"},\"type\":\"added\"}]}");
+		fake_push(&t.f, bad);
+		WAIT(&t, t.typing == 1); /* the event after the bad one */
+		if (gone) {
+			WAIT(&t, t.ended == 1);
+			ck_assert_str_eq(t.ended_why, "conversation gone (resynchronised)");
+			ck_assert_int_eq(t.f.conv_gets, 1);
+		} else {
+			WAIT(&t, t.messaging_changes == before + 1 && t.f.conv_gets == 2);
+			ck_assert_int_eq(t.ended, 0);
+			ck_assert_ptr_null(
+			    ucwa_send_message(t.a, t.conv, "after", NULL, cb_done, &t));
+			WAIT(&t, t.f.msg_n == 1);
+		}
+		ck_assert_int_eq(ucwa_bad_events(t.u), 1);
+		t_stop(&t);
+	}
+}
+END_TEST
+
 START_TEST(test_incoming_first_message_once)
 {
 	struct t t;
@@ -936,6 +983,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_send_message_not_duplicated_on_dropped_connection);
 	UNIT_ADD(s, test_delivery_event_without_operation_id);
 	UNIT_ADD(s, test_incoming_preview_not_discarded_by_another_message);
+	UNIT_ADD(s, test_bad_event_resynchronises_its_conversation);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_incoming_plain_preview_then_html_event_once);
