@@ -199,9 +199,10 @@ static void
 daemon_notify_start(struct daemon_state *d)
 {
 	struct timeval tv = { DAEMON_STATUS_MS / 1000, 0 };
+	const char *sock = getenv("NOTIFY_SOCKET");
 	uint64_t usec = 0;
 
-	d->notify = getenv("NOTIFY_SOCKET") != NULL;
+	d->notify = sock != NULL && *sock != '\0';
 	if (!d->notify)
 		return;
 	d->status_ev = event_new(d->base, -1, EV_PERSIST, daemon_status_timer, d);
