@@ -138,6 +138,10 @@ test('metrics: promtool accepts the scrape and the counters match a conversation
   assert.equal(send.agent, 'agent1');
   assert.ok(send.bytes > 0 && send.duration_ms >= 0);
   assert.ok(objs.some((o) => o.agent === 'agent1' && o.subsystem === 'agent'), 'agent lines carry the agent');
+  assert.ok(objs.some((o) => o.agent === 'agent1' && /^[A-Z0-9]{32}$/.test(o.session) &&
+    o.message.includes(`session ${o.session}: `)), 'session lines carry the session');
+  assert.ok(objs.some((o) => /^\d+$/.test(o.connection) && o.subsystem === 'conn') ||
+    !objs.some((o) => o.subsystem === 'conn'), 'connection lines carry the connection');
   // No credential in the whole log.
   const all = env.gw.stderr;
   for (const secret of [cm.AGENTS.agent1, Buffer.from(`agent1:${cm.AGENTS.agent1}`).toString('base64'),
