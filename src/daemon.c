@@ -102,7 +102,7 @@ daemon_usage(const struct daemon_prog *p, FILE *f)
 	    "       %s --version\n"
 	    "%s\n\n"
 	    "  -c FILE      configuration file (JSON, comments allowed)\n"
-	    "               default: %s if it exists, else built-in defaults\n"
+	    "               default: %s%s\n"
 	    "  -t           check the configuration, print \"configuration OK\" or every problem\n"
 	    "  -o KEY=VAL   override a configuration key (VAL is JSON, or else a string)\n"
 	    "  -h, --help   this text\n"
@@ -110,7 +110,8 @@ daemon_usage(const struct daemon_prog *p, FILE *f)
 	    "  --version    print the version\n"
 	    "%s"
 	    "\nSignals: SIGHUP reloads the configuration; SIGTERM/SIGINT drain and exit.\n",
-	    p->name, p->name, p->summary, p->default_file ? p->default_file : "(none)",
+	    p->name, p->name, p->summary, p->default_file ? p->default_file : "built-in defaults",
+	    p->default_file ? " if it exists, else built-in defaults" : "",
 	    p->usage_extra ? p->usage_extra : "");
 }
 
@@ -199,9 +200,10 @@ static void
 daemon_notify_start(struct daemon_state *d)
 {
 	struct timeval tv = { DAEMON_STATUS_MS / 1000, 0 };
+	const char *sock = getenv("NOTIFY_SOCKET");
 	uint64_t usec = 0;
 
-	d->notify = getenv("NOTIFY_SOCKET") != NULL;
+	d->notify = sock != NULL && *sock != '\0';
 	if (!d->notify)
 		return;
 	d->status_ev = event_new(d->base, -1, EV_PERSIST, daemon_status_timer, d);

@@ -133,32 +133,38 @@ log_emit(struct buf *b)
 	fwrite(b->data, 1, b->len, stderr);
 }
 
-/* Split "word rest: message" into subsystem and what it names. */
+/* The word after "name " at the start of s, as a JSON member "key"; 0 if none. */
+static int
+log_json_named(struct jw *w, const char *s, const char *name, const char *key)
+{
+	size_t nl = strlen(name), len;
+
+	if (strncmp(s, name, nl) != 0 || s[nl] != ' ')
+		return 0;
+	s += nl + 1;
+	if ((len = strcspn(s, " :")) == 0)
+		return 0;
+	jw_key(w, key);
+	jw_strn(w, s, len);
+	return 1;
+}
+
+/* Split "word name: [session id: ]message" into subsystem and what it names. */
 static void
 log_json_subject(struct jw *w, const char *msg)
 {
-	const char *colon = strstr(msg, ": "), *sp;
-	size_t wl;
+	const char *colon = strstr(msg, ": ");
 
 	if (colon == NULL || colon - msg > 80) {
 		jw_kstr(w, "subsystem", log_program);
 		return;
 	}
-	wl = strcspn(msg, " :");
 	jw_key(w, "subsystem");
-	jw_strn(w, msg, wl);
-	if ((sp = msg + wl) >= colon || *sp != ' ')
-		return;
-	sp++;
-	if (strncmp(msg, "agent ", 6) == 0 || strncmp(msg, "ucwa ", 5) == 0)
-		jw_key(w, "agent");
-	else if (strncmp(msg, "conn ", 5) == 0)
-		jw_key(w, "connection");
-	else if (strncmp(msg, "session ", 8) == 0)
-		jw_key(w, "session");
-	else
-		return;
-	jw_strn(w, sp, strcspn(sp, " :"));
+	jw_strn(w, msg, strcspn(msg, " :"));
+	if (log_json_named(w, msg, "agent", "agent") || log_json_named(w, msg, "ucwa", "agent"))
+		log_json_named(w, colon + 2, "session", "session");
+	else if (!log_json_named(w, msg, "conn", "connection"))
+		log_json_named(w, msg, "session", "session");
 }
 
 /* One JSON object: time, level, program, subsystem, agent/session/connection, message. */

@@ -66,8 +66,19 @@ endif
 
 # Running as a service (issue 16): metrics, readiness, logs.
 if HAVE_NODE
-TESTS += tests/e2e/service_metrics.test.js tests/e2e/service_tls.test.js
+TESTS += tests/e2e/service_metrics.test.js tests/e2e/service_tls.test.js \
+	tests/e2e/service_notify.test.js
 endif
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_service
+TESTS += tests/unit/test_service
+tests_unit_test_service_SOURCES = tests/unit/test_service.c tests/unit/unit.h
+tests_unit_test_service_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_service_LDADD = $(UNIT_LDADD)
+endif
+# Stands in for systemd's notification socket (service_notify.test.js).
+check_PROGRAMS += tests/notify-sink
+tests_notify_sink_SOURCES = tests/notify-sink.c
 
 EXTRA_DIST += tests/unit/config-docs.sh tests/unit/format.sh tests/e2e tests/quickstart tests/summary tests/demo.js
 

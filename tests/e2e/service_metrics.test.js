@@ -138,11 +138,48 @@ test('metrics: promtool accepts the scrape and the counters match a conversation
   assert.equal(send.agent, 'agent1');
   assert.ok(send.bytes > 0 && send.duration_ms >= 0);
   assert.ok(objs.some((o) => o.agent === 'agent1' && o.subsystem === 'agent'), 'agent lines carry the agent');
+  assert.ok(objs.some((o) => o.agent === 'agent1' && /^[A-Z0-9]{32}$/.test(o.session) &&
+    o.message.includes(`session ${o.session}: `)), 'session lines carry the session');
+  assert.ok(objs.some((o) => /^\d+$/.test(o.connection) && o.subsystem === 'conn') ||
+    !objs.some((o) => o.subsystem === 'conn'), 'connection lines carry the connection');
   // No credential in the whole log.
   const all = env.gw.stderr;
   for (const secret of [cm.AGENTS.agent1, Buffer.from(`agent1:${cm.AGENTS.agent1}`).toString('base64'),
     'Authorization', 'Bearer', 'JSESSIONID=', 'password']) {
     assert.equal(all.includes(secret), false, `"${secret}" appears in the log`);
+  }
+});
+
+test('metrics: upstream trouble shows in the UCWA counters', async () => {
+  const env = await startPair();
+  const metric = async (series) => sample(await scrape(env.gw.admin), series);
+  const until = (series, min) => h.waitFor(async () => (await metric(series)) >= min, 10000 * h.slow,
+    () => `${series} >= ${min}`);
+  try {
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks.agent1 = d;
+    assert.equal(await metric('ucgw_ucwa_event_channel_reconnects_total'), 0);
+    assert.equal(await metric('ucgw_ucwa_token_renewals_total'), 0);
+    assert.equal(await metric('ucgw_ucwa_applications_recreated_total'), 0);
+    // A proxy will drop the next parked event channel (the same URL again after
+    // a back-off), and the token expires (the next command is answered 401 and
+    // the token renewed); the conversation's events move the channel on.
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'reset_pget', after_ms: 50, count: 1 })).status, 200);
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/expire-tokens')).status, 200);
+    const s = await im.talk(d);
+    await until('ucgw_ucwa_token_renewals_total', 1);
+    await until('ucgw_ucwa_event_channel_reconnects_total', 1);
+    assert.ok(await metric('ucgw_ucwa_calls_total{kind="event_channel",outcome="closed"}') >= 1);
+    // Every message fails upstream.
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'failed_delivery' })).status, 200);
+    await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'lost' });
+    await until('ucgw_messages_total{result="failed"}', 1);
+    // The server forgets the application: it is created again.
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/kill-applications')).status, 200);
+    await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'again' });
+    await until('ucgw_ucwa_applications_recreated_total', 1);
+  } finally {
+    await im.teardown(env);
   }
 });
 

@@ -170,4 +170,10 @@ test('X-Forwarded-For and -Proto are believed from proxy.trusted only', async ()
   } finally {
     await cm.stopClean(gw);
   }
+  // The text log, access lines included, holds no credential.
+  const cookie = /JSESSIONID=(\w+)/.exec(gw.stderr);
+  assert.equal(cookie, null, 'no session cookie in the log');
+  for (const secret of [cm.AGENTS.agent1, cm.basic('agent1').slice(6), 'Authorization', 'X-CSRF-TOKEN']) {
+    assert.equal(gw.stderr.includes(secret), false, `"${secret}" appears in the log`);
+  }
 });
