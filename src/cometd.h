@@ -40,6 +40,13 @@ int cometd_route(struct cometd *, struct http_req *);
  */
 int cometd_publish(struct cometd *, const char *agent, const char *channel, const char *data_json);
 
+/*
+ * Who publishes an agent's current state again: called (on a later loop
+ * turn) when a client of an agent whose client was dropped for falling
+ * behind subscribes again, so the desktop learns the state it missed.
+ */
+void cometd_on_resync(struct cometd *, void (*cb)(const char *agent, void *arg), void *arg);
+
 unsigned cometd_nclients(const struct cometd *);
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);

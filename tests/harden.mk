@@ -5,7 +5,8 @@ TESTS += \
 	tests/e2e/harden_fds.test.js \
 	tests/e2e/harden_signin.test.js \
 	tests/e2e/harden_csrf.test.js \
-	tests/e2e/harden_input.test.js
+	tests/e2e/harden_input.test.js \
+	tests/e2e/harden_memory.test.js
 endif
 
 libucgw_a_SOURCES += src/throttle.c src/throttle.h
