@@ -25,3 +25,4 @@ tests_fuzz_fuzz_router_SOURCES = tests/fuzz/fuzz_router.c
 tests_fuzz_fuzz_router_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE
 TESTS += tests/unit/fuzz-router.sh
 EXTRA_DIST += tests/unit/fuzz-router.sh
+EXTRA_DIST += tests/fuzz/router
