@@ -544,7 +544,8 @@ auth_parse_basic(const char *h, struct buf *out, const char **pass)
 		return -1;
 	h += 6;
 	h += strspn(h, " ");
-	if (strlen(h) > AUTH_MAX_CRED * 4 / 3 + 4 || util_base64_decode(out, h, strlen(h)) < 0)
+	if (strlen(h) > AUTH_MAX_CRED * 4 / 3 + 4 || util_base64_decode(out, h, strlen(h)) < 0 ||
+	    out->len == 0) /* nothing decoded: out->data is NULL */
 		return -1;
 	if (memchr(out->data, '\0', out->len) != NULL || (colon = strchr(out->data, ':')) == NULL ||
 	    colon == out->data)

@@ -27,20 +27,35 @@
 #include "log.h"
 #include "metrics.h"
 
-#define COMETD_ID_LEN	32 /* base62: about 190 bits */
-#define COMETD_BUCKETS	4096
-#define COMETD_MAX_SUBS 64 /* subscriptions per client */
-#define COMETD_PATH	"/api/v2/notifications"
+#define COMETD_ID_LEN	  32 /* base62: about 190 bits */
+#define COMETD_BUCKETS	  4096
+#define COMETD_MAX_SUBS	  64 /* subscriptions per client */
+#define COMETD_PATH	  "/api/v2/notifications"
+#define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
+
+struct cometd_agent;
+
+/* One notification's JSON text, shared by every client it is queued for. */
+struct cometd_blob {
+	struct cometd_agent *agent; /* its bytes count in agent->bytes */
+	unsigned refs;
+	size_t len;
+	char text[];
+};
 
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
 	uint64_t batch;
-	size_t len;
-	char text[];
+	struct cometd_blob *blob;
 };
 TAILQ_HEAD(cometd_msgq, cometd_msg);
 
-struct cometd_agent;
+/* A client dropped for falling behind: its next message is told so. */
+struct cometd_overflowed {
+	char id[COMETD_ID_LEN + 1];
+	char *agent;
+	int resync; /* the agent's next subscribe gets the current state */
+};
 
 struct cometd_client {
 	char id[COMETD_ID_LEN + 1];
@@ -52,6 +67,7 @@ struct cometd_client {
 	struct cometd_msgq queue;
 	struct cometd_msgq unacked;
 	size_t nqueued;
+	size_t qbytes; /* bytes of the notifications in queue and unacked */
 	int ack;
 	uint64_t batch;
 	struct http_req *parked;
@@ -73,6 +89,7 @@ struct cometd_agent {
 	LIST_ENTRY(cometd_agent) hash;
 	TAILQ_HEAD(, cometd_client) clients;
 	unsigned n;
+	size_t bytes; /* bytes of its notifications held by any client */
 };
 
 struct cometd {
@@ -86,6 +103,13 @@ struct cometd {
 	unsigned nclients;
 	int draining;
 	struct cometd_ws *ws;
+	struct cometd_overflowed overflowed[COMETD_OVERFLOWED]; /* a ring */
+	size_t next_overflowed;
+	char **resync_due; /* agents whose state is to be published again */
+	size_t nresync_due;
+	struct event *resync_ev;
+	void (*resync)(const char *agent, void *arg);
+	void *resync_arg;
 };
 
 /* A transport carrying Bayeux both ways on one connection (WebSocket, cometd_ws.c). */
@@ -110,6 +134,8 @@ struct cometd_ctx {
 };
 
 static void cometd_client_timer(evutil_socket_t, short, void *);
+static int cometd_was_overflowed(struct cometd *, const char *id, const char *agent);
+static void cometd_resync_due(struct cometd *, const char *agent);
 static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
 static void cometd_ctx_reply(struct cometd_ctx *);
 
@@ -145,6 +171,24 @@ cometd_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Publish the current state of the agents due (outside any client's request). */
+static void
+cometd_resync_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct cometd *cd = arg;
+	char **v = cd->resync_due;
+	size_t n = cd->nresync_due;
+
+	cd->resync_due = NULL;
+	cd->nresync_due = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cd->resync != NULL)
+			cd->resync(v[i], cd->resync_arg);
+		free(v[i]);
+	}
+	free(v);
+}
+
 /* Create the Bayeux server; auth is not owned. */
 struct cometd *
 cometd_create(struct event_base *base, const struct config *cfg, struct auth *auth)
@@ -161,7 +205,16 @@ cometd_create(struct event_base *base, const struct config *cfg, struct auth *au
 	TAILQ_INIT(&cd->dead);
 	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
 	cd->ws = cometd_ws_create(base, cd, cfg, auth);
+	cd->resync_ev = event_new(base, -1, 0, cometd_resync_run, cd);
 	return cd;
+}
+
+/* Who publishes an agent's current state again after its client overflowed. */
+void
+cometd_on_resync(struct cometd *cd, void (*cb)(const char *agent, void *arg), void *arg)
+{
+	cd->resync = cb;
+	cd->resync_arg = arg;
 }
 
 /* Use a reloaded configuration (applies to holds and limits from now on). */
@@ -178,15 +231,49 @@ cometd_nclients(const struct cometd *cd)
 	return cd->nclients;
 }
 
-/* Free a message queue. */
+/* Free an agent record once it has no client and holds no notification. */
 static void
-cometd_msgq_free(struct cometd_msgq *q)
+cometd_agent_release(struct cometd_agent *a)
+{
+	if (a->n > 0 || a->bytes > 0)
+		return;
+	LIST_REMOVE(a, hash);
+	free(a->name);
+	free(a);
+}
+
+/* Drop one reference to a notification; the last frees it. */
+static void
+cometd_blob_unref(struct cometd_blob *b)
+{
+	struct cometd_agent *a = b->agent;
+
+	if (--b->refs > 0)
+		return;
+	a->bytes -= b->len;
+	free(b);
+	cometd_agent_release(a);
+}
+
+/* Forget one message of client c (unlinked by the caller). */
+static void
+cometd_msg_free(struct cometd_client *c, struct cometd_msg *m)
+{
+	c->nqueued--;
+	c->qbytes -= m->blob->len;
+	cometd_blob_unref(m->blob);
+	free(m);
+}
+
+/* Free a message queue of client c. */
+static void
+cometd_msgq_free(struct cometd_client *c, struct cometd_msgq *q)
 {
 	struct cometd_msg *m;
 
 	while ((m = TAILQ_FIRST(q)) != NULL) {
 		TAILQ_REMOVE(q, m, entry);
-		free(m);
+		cometd_msg_free(c, m);
 	}
 }
 
@@ -226,15 +313,12 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	event_del(c->timer);
 	LIST_REMOVE(c, hash);
 	TAILQ_REMOVE(&a->clients, c, by_agent);
-	if (--a->n == 0) {
-		LIST_REMOVE(a, hash);
-		free(a->name);
-		free(a);
-	}
+	cometd_msgq_free(c, &c->queue); /* before n drops: the agent outlives its blobs */
+	cometd_msgq_free(c, &c->unacked);
+	a->n--;
+	cometd_agent_release(a);
 	c->agent = NULL;
 	cd->nclients--;
-	cometd_msgq_free(&c->queue);
-	cometd_msgq_free(&c->unacked);
 	for (size_t i = 0; i < c->nsubs; i++)
 		free(c->subs[i]);
 	c->nsubs = 0;
@@ -264,6 +348,12 @@ cometd_free(struct cometd *cd)
 	}
 	cometd_reap(-1, 0, cd);
 	event_free(cd->reaper);
+	event_free(cd->resync_ev);
+	for (size_t i = 0; i < COMETD_OVERFLOWED; i++)
+		free(cd->overflowed[i].agent);
+	for (size_t i = 0; i < cd->nresync_due; i++)
+		free(cd->resync_due[i]);
+	free(cd->resync_due);
 	free(cd);
 }
 
@@ -616,6 +706,8 @@ cometd_subscribe(struct cometd_ctx *x, const struct json *msg, struct cometd_cli
 	}
 	buf_free(&eb);
 	cometd_subs_apply(c, v, n, sub);
+	if (sub)
+		cometd_resync_due(c->cd, c->agent->name);
 	cometd_reply_begin(&x->out, &w, msg, channel);
 	jw_kbool(&w, "successful", 1);
 	jw_key(&w, "subscription");
@@ -668,14 +760,12 @@ cometd_connect_events(struct cometd_client *c, struct buf *out)
 		TAILQ_REMOVE(&c->queue, m, entry);
 		if (out->len > 0)
 			buf_addch(out, ',');
-		buf_add(out, m->text, m->len);
+		buf_add(out, m->blob->text, m->blob->len);
 		if (c->ack) {
 			m->batch = c->batch;
 			TAILQ_INSERT_TAIL(&c->unacked, m, entry);
-		} else {
-			free(m);
-			c->nqueued--;
-		}
+		} else
+			cometd_msg_free(c, m);
 	}
 }
 
@@ -799,8 +889,7 @@ cometd_ack(struct cometd_client *c, const struct json *msg)
 		return;
 	while ((m = TAILQ_FIRST(&c->unacked)) != NULL && m->batch <= (uint64_t)ack->u.i) {
 		TAILQ_REMOVE(&c->unacked, m, entry);
-		free(m);
-		c->nqueued--;
+		cometd_msg_free(c, m);
 	}
 	if (TAILQ_EMPTY(&c->unacked))
 		return;
@@ -913,7 +1002,11 @@ cometd_message(struct cometd_ctx *x, const struct json *msg)
 		return;
 	}
 	if ((c = cometd_client_find(x->cd, json_get_str(msg, "clientId"), x->agent)) == NULL) {
-		cometd_reply_unknown(x, msg, channel);
+		if (cometd_was_overflowed(x->cd, json_get_str(msg, "clientId"), x->agent))
+			cometd_reply_error(
+			    x, msg, channel, "408::Too many pending messages", "handshake");
+		else
+			cometd_reply_unknown(x, msg, channel);
 		return;
 	}
 	if (strcmp(channel, "/meta/connect") == 0) {
@@ -1076,29 +1169,88 @@ cometd_stream_close(struct cometd_stream *st)
 	free(st);
 }
 
-/* Queue one message for a client; overflow disconnects it. */
-static int
-cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
+/*
+ * Drop a client that fell behind: its parked connect, or else its next
+ * message, is told "408::Too many pending messages" with handshake advice,
+ * and once a client of its agent subscribes again the agent's current
+ * state is published (what it missed is gone; the state is not).
+ */
+static void
+cometd_client_overflow(struct cometd_client *c, const char *bound)
 {
+	static struct log_limit ll;
+	struct cometd *cd = c->cd;
+	struct cometd_overflowed *o = &cd->overflowed[cd->next_overflowed++ % COMETD_OVERFLOWED];
+
+	log_limited(&ll, LOG_WARN,
+	    "cometd: client %.8s... of %s fell behind (%zu messages, %zu bytes; %s): "
+	    "disconnecting it",
+	    c->id, c->agent->name, c->nqueued, c->qbytes, bound);
+	memcpy(o->id, c->id, sizeof o->id);
+	free(o->agent);
+	o->agent = xstrdup(c->agent->name);
+	o->resync = 1;
+	if (cometd_is_parked(c))
+		cometd_connect_answer(c, "handshake", "408::Too many pending messages");
+	cometd_client_kill(c, "disconnected: it fell behind");
+}
+
+/* Whether id is a client of agent that was dropped for falling behind. */
+static int
+cometd_was_overflowed(struct cometd *cd, const char *id, const char *agent)
+{
+	for (size_t i = 0; id != NULL && i < COMETD_OVERFLOWED; i++) {
+		const struct cometd_overflowed *o = &cd->overflowed[i];
+
+		if (o->agent != NULL && strcmp(o->agent, agent) == 0 && util_streq_ct(o->id, id))
+			return 1;
+	}
+	return 0;
+}
+
+/* A client of agent subscribed: if one of its clients overflowed, publish its state again. */
+static void
+cometd_resync_due(struct cometd *cd, const char *agent)
+{
+	int due = 0;
+
+	for (size_t i = 0; i < COMETD_OVERFLOWED; i++) {
+		struct cometd_overflowed *o = &cd->overflowed[i];
+
+		if (o->resync && o->agent != NULL && strcmp(o->agent, agent) == 0) {
+			o->resync = 0;
+			due = 1;
+		}
+	}
+	if (!due)
+		return;
+	cd->resync_due = xreallocarray(cd->resync_due, cd->nresync_due + 1, sizeof *cd->resync_due);
+	cd->resync_due[cd->nresync_due++] = xstrdup(agent);
+	event_active(cd->resync_ev, 0, 0);
+}
+
+/* Queue one notification for a client; a client over its bounds is dropped. */
+static int
+cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
+{
+	const struct config *cfg = c->cd->cfg;
 	struct cometd_msg *m;
 
-	if (c->nqueued >= (size_t)c->cd->cfg->cometd_max_queue) {
-		static struct log_limit ll;
-
-		log_limited(&ll, LOG_WARN,
-		    "cometd: client %.8s... of %s fell %zu messages behind: disconnecting it",
-		    c->id, c->agent->name, c->nqueued);
-		if (cometd_is_parked(c))
-			cometd_connect_answer(c, "handshake", "408::Too many pending messages");
-		cometd_client_kill(c, "disconnected: over cometd.max_queue");
+	if (c->nqueued >= (size_t)cfg->cometd_max_queue) {
+		cometd_client_overflow(c, "cometd.max_queue");
 		return 0;
 	}
-	m = xmalloc(sizeof *m + len + 1);
+	if (c->qbytes + b->len > (size_t)cfg->cometd_max_queue_bytes) {
+		cometd_client_overflow(c, "cometd.max_queue_bytes");
+		return 0;
+	}
+	m = xmalloc(sizeof *m);
 	m->batch = 0;
-	m->len = len;
-	memcpy(m->text, text, len + 1);
+	m->blob = b;
+	b->refs++;
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
+	c->qbytes += b->len;
 	if (cometd_is_parked(c))
 		cometd_client_arm(c, 0); /* wake at the next turn: bursts share a batch */
 	return 1;
@@ -1115,12 +1267,36 @@ cometd_client_matches(const struct cometd_client *c, const char *channel)
 	return 0;
 }
 
-/* Publish to an agent's clients; see cometd.h. */
+/*
+ * Make room for len more bytes of agent a's notifications: while its
+ * clients hold more than cometd.max_agent_bytes, the one holding most is
+ * dropped (told, as on any overflow).
+ */
+static void
+cometd_agent_room(struct cometd_agent *a, size_t max)
+{
+	struct cometd_client *c, *most;
+
+	while (a->bytes > max) {
+		most = NULL;
+		TAILQ_FOREACH(c, &a->clients, by_agent)
+		{
+			if (c->qbytes > 0 && (most == NULL || c->qbytes > most->qbytes))
+				most = c;
+		}
+		if (most == NULL)
+			return;
+		cometd_client_overflow(most, "cometd.max_agent_bytes");
+	}
+}
+
+/* Publish to an agent's clients (one serialised copy shared by all); see cometd.h. */
 int
 cometd_publish(struct cometd *cd, const char *agent, const char *channel, const char *data_json)
 {
 	struct cometd_agent *a;
 	struct cometd_client *c, *next;
+	struct cometd_blob *b;
 	struct buf text;
 	struct jw w;
 	int n = 0;
@@ -1136,12 +1312,20 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	jw_key(&w, "data");
 	jw_raw(&w, data_json);
 	jw_obj_end(&w);
+	b = xmalloc(sizeof *b + text.len + 1);
+	b->agent = a;
+	b->refs = 1; /* held while queueing: a may lose every client meanwhile */
+	b->len = text.len;
+	memcpy(b->text, text.data, text.len + 1);
+	a->bytes += b->len;
+	buf_free(&text);
+	cometd_agent_room(a, (size_t)cd->cfg->cometd_max_agent_bytes);
 	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, by_agent); /* c may be removed (overflow) */
 		if (cometd_client_matches(c, channel))
-			n += cometd_enqueue(c, text.data, text.len);
+			n += cometd_enqueue(c, b);
 	}
-	buf_free(&text);
+	cometd_blob_unref(b);
 	if (n > 0)
 		metrics_add(M_NOTIFICATIONS,
 		    strcmp(channel, "/v2/me/im-sessions") == 0	 ? "channel=\"/v2/me/im-sessions\""
@@ -1225,7 +1409,7 @@ cometd_stats(const struct cometd *cd, unsigned *clients, unsigned *parked, size_
 			if (c->dead)
 				continue;
 			(*clients)++;
-			*parked += c->parked != NULL;
+			*parked += cometd_is_parked(c);
 			*queued += c->nqueued;
 		}
 	}

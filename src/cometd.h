@@ -55,6 +55,13 @@ void cometd_stream_recv(struct cometd_stream *, const char *text, size_t len);
 /* The connection is gone: connects held on it are let go (their clients stay). */
 void cometd_stream_close(struct cometd_stream *);
 
+/*
+ * Who publishes an agent's current state again: called (on a later loop
+ * turn) when a client of an agent whose client was dropped for falling
+ * behind subscribes again, so the desktop learns the state it missed.
+ */
+void cometd_on_resync(struct cometd *, void (*cb)(const char *agent, void *arg), void *arg);
+
 unsigned cometd_nclients(const struct cometd *);
 /* Live clients, parked connects and queued messages of all agents (metrics). */
 void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, size_t *queued);

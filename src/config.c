@@ -211,6 +211,12 @@ static const struct conf_row config_rows[] = {
 	    NULL, 1, "a client that sends no connect for this long after a reply expires" },
 	{ "cometd.max_queue", CONF_INT, OFF(cometd_max_queue), "1000", 1, 1000000, NULL, 1,
 	    "messages queued (unsent or unacknowledged) per client at most" },
+	{ "cometd.max_queue_bytes", CONF_INT, OFF(cometd_max_queue_bytes), "4194304", 4096,
+	    1073741824, NULL, 1, "bytes of the messages queued per client at most" },
+	{ "cometd.max_agent_bytes", CONF_INT, OFF(cometd_max_agent_bytes), "16777216", 4096,
+	    1073741824, NULL, 1,
+	    "bytes of one agent's messages held by all its clients at most (each message "
+	    "once)" },
 	{ "cometd.max_clients", CONF_INT, OFF(cometd_max_clients), "100000", 1, 10000000, NULL, 1,
 	    "Bayeux clients at most (all agents)" },
 	{ "cometd.max_clients_per_agent", CONF_INT, OFF(cometd_max_clients_per_agent), "16", 1,

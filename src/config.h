@@ -67,6 +67,8 @@ struct config {
 	long long cometd_interval_ms;
 	long long cometd_max_interval_ms;
 	long long cometd_max_queue;
+	long long cometd_max_queue_bytes;
+	long long cometd_max_agent_bytes;
 	long long cometd_max_clients;
 	long long cometd_max_clients_per_agent;
 	long long cometd_max_connects_per_browser;

@@ -17,6 +17,18 @@
 #include "log.h"
 #include "record.h"
 
+/* A client of the agent missed notifications (it fell behind): publish its session's state. */
+static void
+gws_im_resync(const char *name, void *arg)
+{
+	struct gws_im *im = arg;
+	struct agent *a = agents_find(im->agents, name);
+	struct session *s;
+
+	if (a != NULL && (s = session_of_agent(im->sessions, name)) != NULL)
+		im_notify_state(im, a, s, "StatusChange");
+}
+
 /* Create the IM service. */
 struct gws_im *
 gws_im_create(struct agents *agents, struct cometd *cometd)
@@ -26,6 +38,7 @@ gws_im_create(struct agents *agents, struct cometd *cometd)
 	im->sessions = session_table_create();
 	im->agents = agents;
 	im->cometd = cometd;
+	cometd_on_resync(cometd, gws_im_resync, im);
 	return im;
 }
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
 #include "h2.h"
@@ -34,8 +35,10 @@ struct h2_stream {
 	struct buf body;
 	struct buf resp; /* response body being sent */
 	size_t resp_off;
-	int dispatched; /* handed to the handler, not yet answered */
-	int refused;	/* answered by us (limits) */
+	int dispatched;	      /* handed to the handler, not yet answered */
+	int refused;	      /* answered by us (limits) */
+	int sending;	      /* answered: the body is being sent */
+	uint64_t progress_ms; /* when the answer was given or its body last moved */
 	struct h2_stream *next;
 };
 
@@ -48,7 +51,8 @@ struct h2 {
 	void *arg;
 	struct h2_stream *streams;
 	unsigned pending;
-	uint64_t id; /* connection id, for the log */
+	uint64_t id;	     /* connection id, for the log */
+	struct event *stall; /* checks answers held back by flow control */
 };
 
 /* Find a stream by id. */
@@ -210,6 +214,50 @@ h2_on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *arg)
 	return 0;
 }
 
+/*
+ * Answers whose body has not moved for write_timeout_ms (the peer keeps
+ * the flow-control window shut) are reset; if the connection's own window
+ * is shut, the whole connection ends (GOAWAY). Runs while answers are sent.
+ */
+static void
+h2_stall_check(evutil_socket_t fd, short what, void *arg)
+{
+	static struct log_limit ll;
+	struct h2 *h = arg;
+	uint64_t now = util_now_ms();
+	struct h2_stream *s;
+	int sending = 0, stalled = 0;
+	struct timeval tv;
+
+	for (s = h->streams; s != NULL; s = s->next) {
+		if (!s->sending)
+			continue;
+		if (now - s->progress_ms < h->lim.write_timeout_ms) {
+			sending = 1;
+			continue;
+		}
+		stalled++;
+		s->sending = 0;
+		nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+	}
+	if (stalled > 0) {
+		log_limited(&ll, LOG_INFO,
+		    "conn %llu: HTTP/2: %d answer(s) stalled by flow control for %u ms: reset%s",
+		    (unsigned long long)h->id, stalled, h->lim.write_timeout_ms,
+		    nghttp2_session_get_remote_window_size(h->ng) <= 0 ? "; closing the connection"
+								       : "");
+		if (nghttp2_session_get_remote_window_size(h->ng) <= 0)
+			nghttp2_session_terminate_session(h->ng, NGHTTP2_FLOW_CONTROL_ERROR);
+		h2_flush(h);
+		bufferevent_enable(h->bev, EV_WRITE);
+	}
+	if (sending) {
+		tv.tv_sec = h->lim.write_timeout_ms / 4000;
+		tv.tv_usec = (h->lim.write_timeout_ms / 4 % 1000) * 1000;
+		evtimer_add(h->stall, &tv);
+	}
+}
+
 /* Create the session and queue our SETTINGS. */
 struct h2 *
 h2_create(struct http_conn *conn, uint64_t id, struct bufferevent *bev,
@@ -228,6 +276,7 @@ h2_create(struct http_conn *conn, uint64_t id, struct bufferevent *bev,
 	h->lim = *lim;
 	h->handler = handler;
 	h->arg = arg;
+	h->stall = evtimer_new(bufferevent_get_base(bev), h2_stall_check, h);
 	nghttp2_session_callbacks_new(&cb);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
@@ -249,6 +298,7 @@ h2_free(struct h2 *h)
 	while (h->streams != NULL)
 		h2_stream_free(h, h->streams);
 	nghttp2_session_del(h->ng);
+	event_free(h->stall);
 	free(h);
 }
 
@@ -321,11 +371,15 @@ h2_read_body(nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t
 
 	if (len > left)
 		len = left;
-	if (len > 0)
+	if (len > 0) {
 		memcpy(out, s->resp.data + s->resp_off, len);
+		s->progress_ms = util_now_ms();
+	}
 	s->resp_off += len;
-	if (s->resp_off == s->resp.len)
+	if (s->resp_off == s->resp.len) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		s->sending = 0;
+	}
 	return (ssize_t)len;
 }
 
@@ -366,6 +420,12 @@ h2_reply(struct http_req *r, int status, const char *ctype, struct buf *body)
 	buf_init(body);
 	s->dispatched = 0;
 	h->pending--;
+	if (s->resp.len > 0 && strcmp(r->method, "HEAD") != 0) {
+		s->sending = 1;
+		s->progress_ms = util_now_ms();
+		if (!evtimer_pending(h->stall, NULL))
+			h2_stall_check(-1, 0, h);
+	}
 	nghttp2_submit_response(h->ng, s->id, nv, n,
 	    strcmp(r->method, "HEAD") == 0 || status == 204 || status == 304 ? NULL : &prd);
 	while (nl > 0)

@@ -274,10 +274,11 @@ test('a client over the queue limit is disconnected with handshake advice and lo
     const r = await cd.bayeux(gw.port, [connectMsg(id, '3', { timeout: 0 })]);
     assert.equal(r.json.length, 6);
     assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { i: 5 } }]), 0);
-    await h.waitFor(() => /fell 5 messages behind: disconnecting it/.test(gw.stderr), 5000 * h.slow,
-      'the overflow log line');
+    await h.waitFor(() => /fell behind \(5 messages, \d+ bytes; cometd\.max_queue\): disconnecting it/.test(gw.stderr),
+      5000 * h.slow, 'the overflow log line');
     const after = await cd.bayeux(gw.port, [connectMsg(id, '4', { timeout: 0 })]);
     assert.equal(after.json[0].successful, false);
+    assert.equal(after.json[0].error, '408::Too many pending messages');
     assert.equal(after.json[0].advice.reconnect, 'handshake');
   });
 });
