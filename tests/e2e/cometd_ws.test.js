@@ -213,6 +213,29 @@ test('the connect is held on the socket with its advice; the queue bound holds t
   });
 });
 
+test('without ack a notification is one frame and the connect stays held; with ack it rides the connect reply', async () => {
+  await withGateway({ cometd: { timeout_ms: 3000 } }, async (gw) => {
+    const plain = await rawBayeux(gw.port);
+    const acked = await rawBayeux(gw.port, { ack: true });
+    plain.connect();
+    acked.connect(0);
+    await until(100);
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 'p1' } }, { channel: IM, data: { n: 'p2' } }]), 4);
+    const pushed = await plain.waitFrame((f) => f.opcode === 1 && f.text.includes('"p1"'));
+    assert.deepEqual(JSON.parse(pushed.text).map((m) => m.channel), [IM, IM]); // one frame, no connect reply
+    const withReply = await acked.waitFrame((f) => f.opcode === 1 && f.text.includes('"p1"'));
+    const msgs = JSON.parse(withReply.text);
+    assert.deepEqual(msgs.map((m) => m.channel), [IM, IM, '/meta/connect']);
+    assert.equal(typeof msgs[2].ext.ack, 'number');
+    // The plain client's connect is still held: answered only at its deadline.
+    await until(300);
+    assert.ok(!plain.messages().some((m) => m.id === 'c1'), 'the connect stayed held');
+    await plain.waitFrame((f) => f.opcode === 1 && f.text.includes('"c1"'), 5000 * h.slow, 'the connect reply');
+    plain.destroy();
+    acked.destroy();
+  });
+});
+
 test('faye\'s client talks Bayeux over the socket', async () => {
   const faye = require('faye');
   await withGateway({}, async (gw) => {
