@@ -10,7 +10,9 @@
 // BENCH_SCALE ("1000,9000"), BENCH_DIR (work directory), BENCH_PERF=DIR
 // (perf record ucgw in the first ucgw round of (a) and each window of (b)),
 // BENCH_STRACE=DIR (strace -c ucgw, the same windows), BENCH_CALLGRIND=DIR
-// (ucgw under callgrind; one dump per window), BENCH_UCGW_OPTS ("key=value ...":
+// (ucgw under callgrind; one dump per window), BENCH_TRANSPORTS ("long-polling,websocket"
+// for (b)), BENCH_SAT_SECONDS (5; the saturation rows of (b)), BENCH_SAT_BATCH (10),
+// BENCH_BUSY=1 (a busy loop per core during (a)), BENCH_UCGW_OPTS ("key=value ...":
 // more -o options for ucgw).
 'use strict';
 
