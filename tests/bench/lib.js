@@ -21,7 +21,8 @@ function start(bin, args, { env, quiet = true } = {}) {
     let all = ''; // both streams in arrival order, the last MiB
     const keep = (d) => { all += d; if (all.length > 1 << 20) all = all.slice(-(1 << 19)); };
     let done = false;
-    const timer = setTimeout(() => fail(new Error(`${bin}: no "listening on" in 20 s\n${err}`)), 20000);
+    const wait = /valgrind/.test(bin) ? 120 : 20; // seconds (callgrind starts slowly)
+    const timer = setTimeout(() => fail(new Error(`${bin}: no "listening on" in ${wait} s\n${err}`)), wait * 1000);
     function fail(e) { if (!done) { done = true; clearTimeout(timer); p.kill('SIGKILL'); reject(e); } }
     p.stdout.on('data', (d) => {
       out += d;
