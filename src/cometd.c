@@ -8,8 +8,8 @@
  *
  * A parked /meta/connect is a blocked client, as in redis blocked.c: it
  * holds the request and one timer. The timer fires once, either at the hold
- * deadline or (re-armed to zero) at the next loop turn after a message was
- * queued, and the connect is answered exactly once; if the connection dies
+ * deadline or (made active) once the callbacks running when a message was
+ * queued are done, and the connect is answered exactly once; if the connection dies
  * first, the httpd abort callback unparks it. The same timer, when nothing
  * is parked, is the client's expiry (cometd.max_interval_ms after a reply).
  * Clients are freed on a later loop turn (reaper), never in their callback.
@@ -1115,8 +1115,9 @@ cometd_enqueue(struct cometd_client *c, const char *text, size_t len)
 	memcpy(m->text, text, len + 1);
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
-	if (cometd_is_parked(c))
-		cometd_client_arm(c, 0); /* wake at the next turn: bursts share a batch */
+	if (cometd_is_parked(
+		c)) /* wake once the current callbacks are done: bursts share a batch */
+		event_active(c->timer, EV_TIMEOUT, 1); /* (a zero timer costs a loop turn) */
 	return 1;
 }
 
