@@ -8,8 +8,8 @@
  *
  * A parked /meta/connect is a blocked client, as in redis blocked.c: it
  * holds the request and one timer. The timer fires once, either at the hold
- * deadline or (re-armed to zero) at the next loop turn after a message was
- * queued, and the connect is answered exactly once; if the connection dies
+ * deadline or (made active) once the callbacks running when a message was
+ * queued are done, and the connect is answered exactly once; if the connection dies
  * first, the httpd abort callback unparks it. The same timer, when nothing
  * is parked, is the client's expiry (cometd.max_interval_ms after a reply).
  * Clients are freed on a later loop turn (reaper), never in their callback.
@@ -76,7 +76,8 @@ struct cometd_client {
 	struct buf parked_pre;
 	char *parked_id;
 	int parked_multi;
-	int hold_events; /* answering a superseded connect: no messages */
+	int hold_events;     /* answering a superseded connect: no messages */
+	uint64_t hold_until; /* a held connect's deadline (util_now_ms) */
 	struct event *timer;
 	int dead;
 	LIST_ENTRY(cometd_client) hash;
@@ -866,12 +867,35 @@ cometd_parked_abort(struct http_req *req, void *arg)
 	cometd_client_expiry(c);
 }
 
+/*
+ * Push the queue on the stream of the held connect, which stays held: on
+ * WebSocket, without the ack extension, a notification is one frame (as
+ * CometD-Java does when metaConnectDeliveryOnly is off). With ack, messages
+ * wait for connect replies, whose batches the client acknowledges.
+ */
+static int
+cometd_stream_push(struct cometd_client *c)
+{
+	uint64_t now = util_now_ms();
+	struct buf out;
+
+	if (c->parked_st == NULL || c->ack || TAILQ_EMPTY(&c->queue) || now >= c->hold_until)
+		return 0;
+	buf_init(&out);
+	cometd_connect_events(c, &out);
+	cometd_stream_reply(c->parked_st, &out);
+	cometd_client_arm(c, (long long)(c->hold_until - now));
+	return 1;
+}
+
 /* The client's timer: a parked connect is due, or an idle client expires. */
 static void
 cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct cometd_client *c = arg;
 
+	if (cometd_stream_push(c))
+		return;
 	if (cometd_is_parked(c))
 		cometd_connect_answer(c, "retry", NULL);
 	else
@@ -974,6 +998,7 @@ cometd_connect_finish(struct cometd_ctx *x)
 			cometd_stream_reply(x->st, &x->out);
 		buf_init(&x->out);
 		c->parked_st = x->st;
+		c->hold_until = util_now_ms() + (uint64_t)hold;
 		LIST_INSERT_HEAD(&x->st->parked, c, st_entry);
 	} else
 		c->parked = x->req;
@@ -1251,8 +1276,9 @@ cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
 	c->qbytes += b->len;
-	if (cometd_is_parked(c))
-		cometd_client_arm(c, 0); /* wake at the next turn: bursts share a batch */
+	if (cometd_is_parked(
+		c)) /* wake once the current callbacks are done: bursts share a batch */
+		event_active(c->timer, EV_TIMEOUT, 1); /* (a zero timer costs a loop turn) */
 	return 1;
 }
 

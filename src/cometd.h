@@ -34,8 +34,8 @@ int cometd_route(struct cometd *, struct http_req *);
  * Publish a notification to agent: data_json is the JSON text of the
  * message's "data" (an object), channel a plain channel name such as
  * "/v2/me/im-sessions". Every client of agent with a matching subscription
- * gets it once, in publishing order; a parked connect is answered at the
- * next loop turn (so a burst goes out as one batch). Returns the number of
+ * gets it once, in publishing order; a parked connect is answered once the
+ * callbacks running now are done (so a burst goes out as one batch). Returns the number of
  * clients it was queued for, or -1 if channel is not a valid channel name.
  */
 int cometd_publish(struct cometd *, const char *agent, const char *channel, const char *data_json);

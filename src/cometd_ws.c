@@ -61,12 +61,6 @@ cometd_ws_free(struct cometd_ws *cw)
 	free(cw);
 }
 
-unsigned
-cometd_ws_nconns(const struct cometd_ws *cw)
-{
-	return ws_nconns(cw->ws);
-}
-
 /* A text message from the socket: a batch of Bayeux messages. */
 static void
 cometd_ws_message(void *arg, const char *text, size_t len)

@@ -22,6 +22,5 @@ void cometd_ws_set_config(struct cometd_ws *, const struct config *);
 void cometd_ws_free(struct cometd_ws *);
 /* Handle a GET of the endpoint that asks to upgrade; 0 if it does not (or cometd.websocket is off). */
 int cometd_ws_route(struct cometd_ws *, struct http_req *);
-unsigned cometd_ws_nconns(const struct cometd_ws *);
 
 #endif

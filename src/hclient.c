@@ -820,6 +820,9 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
  * Whether an idle connection can take a request: the peer has neither
  * closed it nor sent anything (a FIN not yet seen by the loop is found by
  * peeking at the socket, so that no request is written into a dead one).
+ * A connection whose keep-alive response was read in this very callback
+ * (the next P-GET, a queued command) needs no peek: the server has just
+ * said it keeps the connection, and its idle clock has just restarted.
  */
 static int
 hc_conn_usable(struct hc_conn *c)
@@ -830,6 +833,8 @@ hc_conn_usable(struct hc_conn *c)
 
 	if (c->eof || fd < 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		return 0;
+	if (c->finishing)
+		return 1;
 	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }

@@ -67,7 +67,6 @@ struct ws {
 	TAILQ_HEAD(, ws_conn) conns;
 	TAILQ_HEAD(, ws_conn) dead;
 	struct event *reaper;
-	unsigned n;
 };
 
 static void ws_flush(struct ws_conn *);
@@ -110,12 +109,7 @@ ws_create(struct event_base *base)
 	return ws;
 }
 
-unsigned
-ws_nconns(const struct ws *ws)
-{
-	return ws->n;
-}
-
+/* The peer's "ip:port", for logs. */
 const char *
 ws_peer(const struct ws_conn *c)
 {
@@ -141,7 +135,6 @@ ws_drop(struct ws_conn *c, const char *why)
 	c->bev = NULL;
 	TAILQ_REMOVE(&ws->conns, c, entry);
 	TAILQ_INSERT_TAIL(&ws->dead, c, entry);
-	ws->n--;
 	event_active(ws->reaper, 0, 0);
 }
 
@@ -432,7 +425,6 @@ ws_open(struct ws *ws, struct bufferevent *bev, struct http_conn *hc, const char
 	if (lim->ping_ms > 0)
 		event_add(c->ping, &tv);
 	TAILQ_INSERT_TAIL(&ws->conns, c, entry);
-	ws->n++;
 	return c;
 }
 

@@ -36,7 +36,6 @@ struct ws_handler {
 struct ws *ws_create(struct event_base *);
 /* Free the server; connections still open are dropped (their closed() runs). */
 void ws_free(struct ws *);
-unsigned ws_nconns(const struct ws *);
 
 /* 0 if req is a WebSocket upgrade this server takes; else the HTTP status, *why says why. */
 int ws_upgrade_check(struct http_req *, const char **why);

@@ -21,7 +21,8 @@ function start(bin, args, { env, quiet = true } = {}) {
     let all = ''; // both streams in arrival order, the last MiB
     const keep = (d) => { all += d; if (all.length > 1 << 20) all = all.slice(-(1 << 19)); };
     let done = false;
-    const timer = setTimeout(() => fail(new Error(`${bin}: no "listening on" in 20 s\n${err}`)), 20000);
+    const wait = /valgrind/.test(bin) ? 120 : 20; // seconds (callgrind starts slowly)
+    const timer = setTimeout(() => fail(new Error(`${bin}: no "listening on" in ${wait} s\n${err}`)), wait * 1000);
     function fail(e) { if (!done) { done = true; clearTimeout(timer); p.kill('SIGKILL'); reject(e); } }
     p.stdout.on('data', (d) => {
       out += d;
@@ -194,6 +195,61 @@ async function cometd(port, u, onMessage) {
   };
 }
 
+// The ws package (a dependency of cometd-nodejs-client in tests/e2e; run
+// npm ci there first, as tests/bench/run does).
+function wsPackage() {
+  return require(require('node:path').join(__dirname, '..', 'e2e', 'node_modules', 'ws'));
+}
+
+// The same desktop as cometd() over CometD WebSocket: one socket, Basic on
+// the upgrade, a /meta/connect held on it at all times. stop() disconnects.
+async function cometdWs(port, u, onMessage) {
+  const WebSocket = wsPackage();
+  const sock = new WebSocket(`ws://127.0.0.1:${port}/api/v2/notifications`,
+    { headers: { Authorization: basic(u) }, perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    sock.once('open', resolve);
+    sock.once('error', reject);
+    sock.once('unexpected-response', (q, r) => reject(new Error(`upgrade ${u.user}: HTTP ${r.statusCode}`)));
+  });
+  let id = 1;
+  let clientId;
+  let running = true;
+  const waiting = new Map();
+  const send = (msg) => new Promise((resolve) => {
+    msg.id = String(id++);
+    waiting.set(msg.id, resolve);
+    sock.send(JSON.stringify([msg]));
+  });
+  const connect = () => {
+    if (running) sock.send(JSON.stringify([{ id: String(id++), channel: '/meta/connect', clientId, connectionType: 'websocket' }]));
+  };
+  sock.on('message', (d) => {
+    const t = process.hrtime.bigint();
+    for (const m of JSON.parse(d)) {
+      if (!m.channel.startsWith('/meta/')) onMessage(m, t);
+      else if (m.channel === '/meta/connect') connect();
+      else if (waiting.has(m.id)) { waiting.get(m.id)(m); waiting.delete(m.id); }
+    }
+  });
+  sock.on('error', (e) => { if (running) console.error(`cometd-ws ${u.user}: ${e.message}`); });
+  const hs = await send({ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['websocket'] });
+  if (!hs.successful) throw new Error(`handshake ${u.user}: ${JSON.stringify(hs)}`);
+  clientId = hs.clientId;
+  const sub = await send({ channel: '/meta/subscribe', clientId, subscription: '/v2/me/*' });
+  if (!sub.successful) throw new Error(`subscribe ${u.user}: ${JSON.stringify(sub)}`);
+  connect();
+  return {
+    clientId,
+    quit() { running = false; sock.terminate(); },
+    async stop() {
+      running = false;
+      await send({ channel: '/meta/disconnect', clientId }).catch(() => {});
+      sock.close();
+    },
+  };
+}
+
 // /proc/<pid>/stat utime+stime in µs, and VmRSS in KiB.
 function cpuSplitUs(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -221,4 +277,5 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-module.exports = { start, stop, request, loadUser, basic, REMOTE, gws, login, waitFor, talk, pool, cometd, cpuUs, cpuSplitUs, rssKiB, pct };
+module.exports = { start, stop, request, loadUser, basic, REMOTE, gws, login, waitFor, talk, pool, cometd, cometdWs, cpuUs,
+  cpuSplitUs, rssKiB, pct };

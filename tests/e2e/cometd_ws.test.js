@@ -213,6 +213,53 @@ test('the connect is held on the socket with its advice; the queue bound holds t
   });
 });
 
+test('without ack a notification is one frame and the connect stays held; with ack it rides the connect reply', async () => {
+  await withGateway({ cometd: { timeout_ms: 3000 } }, async (gw) => {
+    const plain = await rawBayeux(gw.port);
+    const acked = await rawBayeux(gw.port, { ack: true });
+    plain.connect();
+    acked.connect(0);
+    await until(100);
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 'p1' } }, { channel: IM, data: { n: 'p2' } }]), 4);
+    const pushed = await plain.waitFrame((f) => f.opcode === 1 && f.text.includes('"p1"'));
+    assert.deepEqual(JSON.parse(pushed.text).map((m) => m.channel), [IM, IM]); // one frame, no connect reply
+    const withReply = await acked.waitFrame((f) => f.opcode === 1 && f.text.includes('"p1"'));
+    const msgs = JSON.parse(withReply.text);
+    assert.deepEqual(msgs.map((m) => m.channel), [IM, IM, '/meta/connect']);
+    assert.equal(typeof msgs[2].ext.ack, 'number');
+    // The plain client's connect is still held: answered only at its deadline.
+    await until(300);
+    assert.ok(!plain.messages().some((m) => m.id === 'c1'), 'the connect stayed held');
+    await plain.waitFrame((f) => f.opcode === 1 && f.text.includes('"c1"'), 5000 * h.slow, 'the connect reply');
+    plain.destroy();
+    acked.destroy();
+  });
+});
+
+test('over TLS (wss): the upgrade, a held connect and a pushed notification', async () => {
+  const fs = require('node:fs');
+  const WebSocket = require('ws');
+  const pki = h.makeCA(h.tmpdir());
+  await withGateway({}, async (gw) => {
+    const sock = new WebSocket(`wss://localhost:${gw.port}/api/v2/notifications`, {
+      ca: fs.readFileSync(pki.ca), headers: { Authorization: cd.basic('agent1') }, perMessageDeflate: false });
+    const got = [];
+    sock.on('message', (d) => got.push(...JSON.parse(d)));
+    await new Promise((resolve, reject) => { sock.once('open', resolve); sock.once('error', reject); });
+    sock.send(JSON.stringify([HS]));
+    await h.waitFor(() => got.some((m) => m.channel === '/meta/handshake'));
+    const clientId = got[0].clientId;
+    sock.send(JSON.stringify([{ id: '2', channel: '/meta/subscribe', clientId, subscription: IM },
+      { id: '3', channel: '/meta/connect', clientId, connectionType: 'websocket' }]));
+    await h.waitFor(() => got.some((m) => m.id === '2'));
+    assert.equal(await cd.publish(gw.port, 'agent1', [{ channel: IM, data: { n: 'tls' } }], { tls: true, ca: pki.ca }), 1);
+    await h.waitFor(() => got.some((m) => m.data && m.data.n === 'tls'));
+    const closed = new Promise((resolve) => sock.once('close', (code) => resolve(code)));
+    sock.close(1000);
+    assert.equal(await closed, 1000);
+  }, ['-o', 'listen=["https://127.0.0.1:0"]', '-o', `tls.cert_file=${pki.cert}`, '-o', `tls.key_file=${pki.key}`]);
+});
+
 test('faye\'s client talks Bayeux over the socket', async () => {
   const faye = require('faye');
   await withGateway({}, async (gw) => {

@@ -60,10 +60,12 @@ function bayeux(port, body, { user = 'agent1', suffix = '', headers = {}, timeou
 }
 
 // Publish messages [{channel, data}] to user's clients through the test endpoint.
-async function publish(port, user, messages) {
+// With tls set ({ca}), over https.
+async function publish(port, user, messages, tls) {
   const r = await h.request({ port, method: 'POST', path: '/api/v2/diagnostics/publish',
     headers: { Authorization: basic(user), 'Content-Type': 'application/json' },
-    body: JSON.stringify({ messages }) });
+    body: JSON.stringify({ messages }),
+    ...(tls ? { tls: true, ca: require('node:fs').readFileSync(tls.ca), servername: 'localhost' } : {}) });
   if (r.status !== 200) throw new Error(`publish: ${r.status} ${r.body}`);
   return r.json.queued;
 }
