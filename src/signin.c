@@ -136,11 +136,12 @@ signin_later(evutil_socket_t fd, short what, void *arg)
 static void
 signin_failed(enum ucwa_failure f, const char *why, void *arg)
 {
+	static struct log_limit ll;
 	struct signin_agent *sa = arg;
 	struct signin *si = sa->si;
 
-	log_warn("agent %s: Skype for Business: %s: %s", sa->agent->name, ucwa_failure_name(f),
-	    why ? why : "");
+	log_limited(&ll, LOG_WARN, "agent %s: Skype for Business: %s: %s", sa->agent->name,
+	    ucwa_failure_name(f), why ? why : "");
 	signin_settled(sa);
 	sa->ready = 0;
 	signin_answer(sa, f == UCWA_FAIL_AUTH ? 0 : -1);

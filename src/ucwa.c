@@ -257,6 +257,7 @@ ua_leave(struct ucwa_agent *a)
 void
 ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 {
+	static struct log_limit ll; /* outsiders' failed sign-ins end here */
 	char why[512];
 	va_list ap;
 
@@ -265,7 +266,7 @@ ua_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_warn("ucwa %s: %s: %s", a->user, ucwa_failure_name(f), why);
+	log_limited(&ll, LOG_WARN, "ucwa %s: %s: %s", a->user, ucwa_failure_name(f), why);
 	a->state = UA_FAILED;
 	evtimer_del(a->token_timer);
 	if (a->activity_timer != NULL)
