@@ -3,11 +3,13 @@
  * configuration on start, hands reloaded configurations to them, and
  * drains them on SIGTERM. Process life itself is daemon.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 #include "auth.h"
+#include "cluster.h"
 #include "cometd.h"
 #include "gws_im.h"
 #include "signin.h"
@@ -33,6 +35,7 @@ static struct {
 	struct ucwa *ucwa;
 	struct gws_im *im;
 	struct signin *signin;
+	struct cluster *cluster; /* cluster mode only */
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -67,7 +70,7 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
-	char bound[64];
+	char bound[64], first[64] = "";
 
 	if (cfg->tls_cert_file != NULL &&
 	    (ucgw.tls = tls_server_ctx(cfg->tls_cert_file, cfg->tls_key_file, 1, cause)) == NULL)
@@ -91,6 +94,13 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 			return -1;
 		log_info("listening on %s (%s)", bound, cfg->listen.v[i]);
 		daemon_announce(bound);
+		if (i == 0)
+			snprintf(first, sizeof first, "%s", bound);
+	}
+	if (cfg->cluster_redis != NULL) {
+		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
+			return -1;
+		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 	}
 	return 0;
 }
@@ -164,6 +174,7 @@ static void
 ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
+	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		ucgw_remove_agents();
 		agents_free(ucgw.agents);
