@@ -16,6 +16,7 @@
 
 #include "cluster.h"
 #include "config.h"
+#include "lease.h"
 #include "log.h"
 #include "redis.h"
 #include "seal.h"
@@ -30,6 +31,7 @@ struct cluster {
 	unsigned lease_ms;
 	struct redis *redis;
 	struct seal *seal;
+	struct leases *leases;
 	struct event *register_timer;
 	struct redis_cmd *registering;
 	int registered; /* the last registry write succeeded */
@@ -360,6 +362,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	}
 	redis_set_watch(c->redis, cluster_on_redis, c);
 	c->seal = seal_create(cfg->cluster_secrets->key);
+	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
 	    c->advertise, redis_name(c->redis), c->lease_ms);
@@ -375,6 +378,7 @@ cluster_free(struct cluster *c)
 		return;
 	redis_cancel(c->registering);
 	event_free(c->register_timer);
+	leases_free(c->leases);
 	seal_free(c->seal);
 	redis_free(c->redis);
 	free(c->node_id);
@@ -428,6 +432,13 @@ struct redis *
 cluster_redis(struct cluster *c)
 {
 	return c->redis;
+}
+
+/* This node's leases. */
+struct leases *
+cluster_leases(struct cluster *c)
+{
+	return c->leases;
 }
 
 /* The secrets box (the cluster key). */

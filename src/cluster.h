@@ -3,7 +3,7 @@
  * Redis (cluster mode: cluster.redis is set). Built so far: the checks
  * of the cluster.* keys (ucgw -t), the secrets they name (the cluster key
  * and the Redis password, read once and never logged), the connection to
- * Redis, the secrets box (seal.h), the node registry
+ * Redis, the secrets box (seal.h), leases (lease.h), the node registry
  * (PREFIXnode:NODE_ID = this node's advertised URL, with expiry) and the
  * cluster's part of /healthz. See docs/cluster.md.
  */
@@ -17,6 +17,7 @@
 
 struct config;
 struct redis;
+struct leases;
 struct seal;
 
 /* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
@@ -54,6 +55,7 @@ int cluster_health_cb(void *arg, struct jw *);
 const char *cluster_node_id(const struct cluster *);
 const char *cluster_advertise(const struct cluster *);
 struct redis *cluster_redis(struct cluster *);
+struct leases *cluster_leases(struct cluster *);
 struct seal *cluster_seal(struct cluster *);
 
 #endif

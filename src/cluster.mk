@@ -1,7 +1,7 @@
 # src/cluster.mk: cluster mode on Redis (issue 15): the connection to Redis,
-# the secrets box, this node's registry entry, and their tests.
+# the secrets box, leases, this node's registry entry, and their tests.
 # Included by Makefile.am.
-libucgw_a_SOURCES += src/redis.c src/redis.h src/seal.c src/seal.h \
+libucgw_a_SOURCES += src/redis.c src/redis.h src/seal.c src/seal.h src/lease.c src/lease.h \
 	src/cluster.c src/cluster.h
 
 if HAVE_CHECK
@@ -16,6 +16,12 @@ tests_unit_test_redis_url_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_redis_url_LDADD = $(UNIT_LDADD)
 endif
 
+# The lease driver of the end-to-end tests; not installed, not in ucgw.
+check_PROGRAMS += tests/lease-drive
+tests_lease_drive_SOURCES = tests/lease-drive.c
+tests_lease_drive_LDADD = libucgw.a $(DEPS_LIBS)
+
 if HAVE_NODE
-TESTS += tests/e2e/cluster_config.test.js tests/e2e/cluster_redis.test.js
+TESTS += tests/e2e/cluster_config.test.js tests/e2e/cluster_redis.test.js \
+	tests/e2e/cluster_lease.test.js
 endif

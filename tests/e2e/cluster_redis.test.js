@@ -172,3 +172,47 @@ test('a stalled Redis (SIGSTOP) is noticed within cluster.timeout_ms, and recove
     await redis.stop();
   }
 });
+
+// A fake "Redis" on a free port that answers every connection with reply(socket).
+function fakeRedis(reply) {
+  const net = require('node:net');
+  const socks = new Set();
+  const srv = net.createServer((s) => {
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+    s.on('error', () => {});
+    s.once('data', () => reply(s));
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
+    url: `redis://127.0.0.1:${srv.address().port}`,
+    close: () => new Promise((r) => { for (const s of socks) s.destroy(); srv.close(r); }),
+  })));
+}
+
+test('garbage from "Redis" and connections dropped at once are named, and retried', async () => {
+  const files = clusterFiles();
+  for (const [reply, reason] of [
+    [(s) => s.write('garbage\r\n'), /^connection lost: Protocol error, got "g" as reply type byte$/],
+    [(s) => s.destroy(), /^connection lost: (Server closed the connection|Connection reset by peer)$/],
+    // A reply that starts and never ends: a stall.
+    [(s) => s.write('$99999999999\r\nabc'), /^no reply within 200 ms while connecting \(cluster\.timeout_ms\)$/],
+  ]) {
+    const fake = await fakeRedis(reply);
+    let p;
+    try {
+      p = await node({ url: fake.url }, files);
+      const j = await h.waitFor(async () => {
+        const x = await health(p);
+        return x.cluster.reason && reason.test(x.cluster.reason) ? x : null;
+      }, 5000 * h.slow, () => `reason ${reason}; stderr:\n${p.stderr.slice(-2000)}`);
+      assert.equal(j.status, 'degraded');
+      // It keeps trying (back-off), and keeps serving.
+      const n = (p.stderr.match(/down -> connecting/g) || []).length;
+      await h.waitFor(() => (p.stderr.match(/down -> connecting/g) || []).length > n + 1, 5000 * h.slow, 'retries');
+      assert.equal((await h.request({ port: p.port, path: '/api/v2/diagnostics/version' })).status, 200);
+    } finally {
+      if (p) assert.equal((await p.stop()).code, 0, p.stderr);
+      await fake.close();
+    }
+  }
+});
