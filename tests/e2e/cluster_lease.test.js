@@ -11,7 +11,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('./lib/harness');
-const { startRedis, clusterFiles, leaseDrive } = require('./lib/redis');
+const { startRedis, clusterFiles, leaseDrive, LEASE } = require('./lib/redis');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,11 +63,11 @@ test('the holder keeps a lease by renewing it; unrenewed, it lapses and another 
   await withNodes(2, async (redis, files, a, b) => {
     a.send('acquire agent:alice');
     await a.wait(/^acquired agent:alice$/);
-    // Three leases' worth of time (600 ms each): renewed at a third, never lapsing.
+    // Three leases' worth of time: renewed at a third, never lapsing.
     for (let i = 0; i < 6; i++) {
-      await sleep(300);
+      await sleep(LEASE / 2);
       const ttl = Number(await redis.cli('PTTL', 'ucgw:lease:agent:alice'));
-      assert.ok(ttl > 0 && ttl <= 600, `PTTL ${ttl}`);
+      assert.ok(ttl > 0 && ttl <= LEASE, `PTTL ${ttl}`);
     }
     const from = b.lines.length;
     b.send('acquire agent:alice');
@@ -85,7 +85,7 @@ test('the holder keeps a lease by renewing it; unrenewed, it lapses and another 
       if (!got) await sleep(50);
     }
     assert.ok(got, b.lines.join('\n'));
-    assert.ok(Date.now() - t0 <= 600 + 400 * h.slow, `took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 <= LEASE + 400 * h.slow, `took ${Date.now() - t0} ms`);
     assert.equal(await redis.cli('GET', 'ucgw:lease:agent:alice'), 'node-2');
   });
 });
@@ -98,7 +98,7 @@ test('a crashed holder (kill -9) loses the lease to another node after the lease
     const f = b.lines.length;
     b.send('acquire agent:bob');
     assert.equal(await b.wait(/^(acquired|busy) agent:bob/, { from: f }), 'busy agent:bob node-1');
-    await sleep(700);
+    await sleep(LEASE + 100 * h.slow);
     const g = b.lines.length;
     b.send('acquire agent:bob');
     assert.equal(await b.wait(/^(acquired|busy) agent:bob/, { from: g }), 'acquired agent:bob');
@@ -142,9 +142,9 @@ test('scripts come back after SCRIPT FLUSH and after a Redis restart (NOSCRIPT h
   await withNodes(1, async (redis, files, a) => {
     a.send('acquire agent:erin');
     await a.wait(/^acquired agent:erin$/);
-    await sleep(300);
+    await sleep(LEASE / 2);
     assert.match(await redis.cli('SCRIPT', 'FLUSH'), /OK/);
-    await sleep(900); // several renewals, the first of which meets NOSCRIPT
+    await sleep(LEASE * 1.5); // several renewals, the first of which meets NOSCRIPT
     assert.match(a.stderr, /NOSCRIPT for script [0-9a-f]{40}: loading it again/);
     assert.equal(a.lines.filter((l) => /^lost/.test(l)).length, 0, a.lines.join('\n'));
     assert.ok(Number(await redis.cli('PTTL', 'ucgw:lease:agent:erin')) > 0);
@@ -158,7 +158,7 @@ test('scripts come back after SCRIPT FLUSH and after a Redis restart (NOSCRIPT h
     const f = a.lines.length;
     a.send('acquire agent:erin');
     await a.wait(/^acquired agent:erin$/, { from: f });
-    await sleep(900);
+    await sleep(LEASE * 1.5);
     assert.ok((a.stderr.match(/NOSCRIPT/g) || []).length > before, 'no NOSCRIPT after the restart');
     a.send('held agent:erin');
     await a.wait(/^held agent:erin yes$/);
@@ -173,8 +173,8 @@ test('Redis unreachable: the holder gives the lease up within the lease time, sa
     const t0 = Date.now();
     await redis.kill();
     const lost = await a.wait(/^lost agent:frank /, { timeoutMs: 3000 * h.slow });
-    assert.ok(Date.now() - t0 <= 600 + 300 * h.slow, `took ${Date.now() - t0} ms`);
-    assert.match(lost, /^lost agent:frank (not renewed within 600 ms: Redis unavailable: (connect: Connection refused|connection lost: .+)|Redis no longer names this node .*)$/);
+    assert.ok(Date.now() - t0 <= LEASE + 300 * h.slow, `took ${Date.now() - t0} ms`);
+    assert.match(lost, new RegExp(`^lost agent:frank (not renewed within ${LEASE} ms: Redis unavailable: (connect: Connection refused|connection lost: .+)|Redis no longer names this node .*)$`));
     await a.wait(/^unavailable /);
   });
 });

@@ -11,6 +11,10 @@ const net = require('node:net');
 const path = require('node:path');
 const h = require('./harness');
 
+// Lease and Redis timeout of the lease driver (longer under valgrind: h.slow).
+const LEASE = 600 * h.slow;
+const TIMEOUT = 150 * h.slow;
+
 const live = new Set();
 function killAll() {
   for (const c of live) {
@@ -190,8 +194,8 @@ function leaseDrive(redis, files, node, overrides = {}) {
     'cluster.redis': redis.url,
     'cluster.key_file': files.key,
     'cluster.node_id': node,
-    'cluster.lease_ms': 600,
-    'cluster.timeout_ms': 150,
+    'cluster.lease_ms': LEASE,
+    'cluster.timeout_ms': TIMEOUT,
     'cluster.backoff_min_ms': 20,
     'cluster.backoff_max_ms': 200,
     'log.level': 'debug',
@@ -206,4 +210,4 @@ function leaseDrive(redis, files, node, overrides = {}) {
   return new LeaseDrive(child, node);
 }
 
-module.exports = { startRedis, clusterFiles, leaseDrive, args, freePort };
+module.exports = { startRedis, clusterFiles, leaseDrive, args, freePort, LEASE, TIMEOUT };
