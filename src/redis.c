@@ -495,8 +495,10 @@ redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
 	n = redisFormatCommandArgv(&wire, argc, (const char **)argv, lens);
 	if (n < 0)
 		abort(); /* only on out of memory */
-	c->wire = xmalloc((size_t)n);
+	/* NUL-terminated: hiredis looks for the command name with strchr. */
+	c->wire = xmalloc((size_t)n + 1);
 	memcpy(c->wire, wire, (size_t)n);
+	c->wire[n] = '\0';
 	c->wirelen = (size_t)n;
 	redisFreeCommand(wire);
 	return c;
