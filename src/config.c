@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "config.h"
 #include "daemon.h"
 #include "hclient.h"
@@ -269,6 +270,33 @@ static const struct conf_row config_rows[] = {
 	    "addresses (IPv4 or IPv6, optionally /PREFIX) of load balancers whose "
 	    "X-Forwarded-For and X-Forwarded-Proto are believed",
 	    config_check_proxies },
+
+	/* cluster mode (cluster.c, docs/cluster.md) */
+	{ "cluster.redis", CONF_STR, OFF(cluster_redis), NULL, 0, 2048, NULL, 0,
+	    "Redis of the cluster: redis://HOST:PORT[/DB] or unix:/PATH; unset: single node",
+	    cluster_check_url },
+	{ "cluster.password_file", CONF_PATH, OFF(cluster_password_file), NULL, 0, 4096, NULL, 0,
+	    "file holding the Redis password (AUTH); unset: no AUTH" },
+	{ "cluster.prefix", CONF_STR, OFF(cluster_prefix), "\"ucgw:\"", 0, 64, NULL, 0,
+	    "prefix of every Redis key of the cluster", cluster_check_name },
+	{ "cluster.node_id", CONF_STR, OFF(cluster_node_id), NULL, 0, 64, NULL, 0,
+	    "this node's id in the cluster; unset: HOSTNAME-XXXXXXXX (random at each start)",
+	    cluster_check_name },
+	{ "cluster.advertise", CONF_STR, OFF(cluster_advertise), NULL, 0, 2048, NULL, 0,
+	    "URL other nodes reach this one on; unset: the first listener as bound",
+	    cluster_check_advertise },
+	{ "cluster.lease_ms", CONF_INT, OFF(cluster_lease_ms), "10000", 300, 3600000, NULL, 0,
+	    "length of a lease (renewed at a third) and of the node registry entry" },
+	{ "cluster.key_file", CONF_PATH, OFF(cluster_key_file), NULL, 0, 4096, NULL, 0,
+	    "file of exactly 32 random bytes: the key sealing secrets stored in Redis" },
+	{ "cluster.timeout_ms", CONF_INT, OFF(cluster_timeout_ms), "2000", 50, 600000, NULL, 0,
+	    "time Redis has to accept a connection and to answer a command" },
+	{ "cluster.max_queue", CONF_INT, OFF(cluster_max_queue), "10000", 1, 10000000, NULL, 0,
+	    "Redis commands queued (Redis unavailable) or awaiting a reply, at most" },
+	{ "cluster.backoff_min_ms", CONF_INT, OFF(cluster_backoff_min_ms), "100", 10, 600000, NULL,
+	    0, "first delay before connecting to Redis again (doubles, with jitter)" },
+	{ "cluster.backoff_max_ms", CONF_INT, OFF(cluster_backoff_max_ms), "5000", 10, 3600000,
+	    NULL, 0, "longest delay before connecting to Redis again" },
 };
 
 const struct conf_schema config_schema = {
@@ -326,6 +354,7 @@ config_validate(void *cfgp, const char *file, struct buf *problems)
 	config_validate_upstream(c, file, problems);
 	config_validate_translate(c, problems);
 	config_validate_record(c, file, problems);
+	cluster_conf_check(c, file, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {
@@ -352,6 +381,7 @@ config_release(void *cfgp)
 	if (c->tls_ctx != NULL)
 		SSL_CTX_free(c->tls_ctx);
 	c->tls_ctx = NULL;
+	cluster_conf_release(c);
 }
 
 /* HTTP server limits from the configuration. */

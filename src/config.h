@@ -10,6 +10,7 @@
 #include "httpd.h"
 
 struct xlate_rules;
+struct cluster_secrets;
 
 struct config {
 	struct conf_strlist listen;
@@ -97,6 +98,20 @@ struct config {
 	int log_format; /* LOG_FORMAT_* */
 	int log_access;
 	struct conf_strlist proxy_trusted;
+
+	/* cluster mode (cluster.c); without cluster.redis: a single node, no Redis */
+	char *cluster_redis;
+	char *cluster_password_file;
+	char *cluster_prefix;
+	char *cluster_node_id;
+	char *cluster_advertise;
+	long long cluster_lease_ms;
+	char *cluster_key_file;
+	long long cluster_timeout_ms;
+	long long cluster_max_queue;
+	long long cluster_backoff_min_ms;
+	long long cluster_backoff_max_ms;
+	struct cluster_secrets *cluster_secrets; /* not a key: read by config_validate */
 };
 
 enum { CONFIG_VERIFIER_STATIC, CONFIG_VERIFIER_UCWA };

@@ -24,6 +24,10 @@ struct gws {
 	struct cometd *cometd; /* notifications endpoint (not owned) */
 	struct agents *agents; /* signed-in agents (not owned) */
 	struct gws_im *im;     /* the IM Session API (not owned) */
+
+	/* Cluster mode's part of /healthz (gws_set_health), or NULL. */
+	int (*health)(void *, struct jw *);
+	void *health_arg;
 };
 
 /* A resource that needs an authenticated agent; '*' in path is one segment. */
@@ -213,11 +217,38 @@ gws_error_format(int status, const char *reason, struct buf *out)
 	return "application/json";
 }
 
-/* GET /healthz: the process is up and serving. */
+/* GET /healthz: the process is up and serving (and, in cluster mode, how Redis is). */
 static void
 gws_healthz(struct gws *g, struct http_req *req)
 {
-	http_req_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+	struct buf b, part;
+	struct jw w, pw;
+	int ok;
+
+	if (g->health == NULL) {
+		http_req_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+		return;
+	}
+	buf_init(&part);
+	jw_init(&pw, &part);
+	ok = g->health(g->health_arg, &pw);
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "status", ok ? "ok" : "degraded");
+	jw_key(&w, "cluster");
+	jw_raw(&w, part.data);
+	jw_obj_end(&w);
+	buf_free(&part);
+	gws_reply_json(req, 200, &b);
+}
+
+/* Add a part to /healthz: fn writes one JSON value and returns whether it is healthy. */
+void
+gws_set_health(struct gws *g, int (*fn)(void *, struct jw *), void *arg)
+{
+	g->health = fn;
+	g->health_arg = arg;
 }
 
 /* Start a {"statusCode":0, ...} answer in b; the caller closes the object. */

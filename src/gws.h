@@ -37,6 +37,8 @@ struct agents;
 struct gws_im;
 /* Hand over the agents and the IM Session API (enables the authenticated resources). */
 void gws_set_im(struct gws *, struct agents *, struct gws_im *);
+/* A part of /healthz (cluster mode): fn writes one JSON value, returns 1 if healthy. */
+void gws_set_health(struct gws *, int (*fn)(void *, struct jw *), void *arg);
 /* The httpd handler; arg is the struct gws. */
 void gws_handle(struct http_req *, void *arg);
 /* Error bodies for requests the HTTP layer refuses by itself. */

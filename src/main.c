@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "agent.h"
 #include "auth.h"
+#include "cluster.h"
 #include "cometd.h"
 #include "gws_im.h"
 #include "signin.h"
@@ -37,6 +38,7 @@ static struct {
 	struct gws_im *im;
 	struct signin *signin;
 	struct admin *admin;
+	struct cluster *cluster; /* cluster mode only */
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -143,7 +145,7 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
-	char bound[64];
+	char bound[64], first[64] = "";
 
 	if (cfg->tls_ctx != NULL) {
 		SSL_CTX_up_ref(cfg->tls_ctx);
@@ -171,6 +173,13 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 			return -1;
 		log_info("listening on %s (%s)", bound, cfg->listen.v[i]);
 		daemon_announce(bound);
+		if (i == 0)
+			snprintf(first, sizeof first, "%s", bound);
+	}
+	if (cfg->cluster_redis != NULL) {
+		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
+			return -1;
+		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -268,6 +277,7 @@ ucgw_stop(void)
 {
 	httpd_free(ucgw.httpd);
 	admin_free(ucgw.admin);
+	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		ucgw_remove_agents();
 		agents_free(ucgw.agents);

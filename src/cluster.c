@@ -1,0 +1,449 @@
+/*
+ * cluster.c: cluster mode's configuration checks and secrets, and this
+ * node's presence in the cluster (see cluster.h). The secrets are read by
+ * ucgw -t and at start-up (and again on SIGHUP, like every file the
+ * configuration names); they never reach the log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cluster.h"
+#include "config.h"
+#include "lease.h"
+#include "log.h"
+#include "redis.h"
+#include "seal.h"
+
+#define CLUSTER_PASSWORD_MAX 1024
+
+struct cluster {
+	struct event_base *base;
+	char *node_id;
+	char *advertise;
+	char *node_key; /* PREFIXnode:NODE_ID */
+	unsigned lease_ms;
+	struct redis *redis;
+	struct seal *seal;
+	struct leases *leases;
+	struct event *register_timer;
+	struct redis_cmd *registering;
+	int registered; /* the last registry write succeeded */
+};
+
+/* Row check of cluster.redis; the message never repeats the value (it might hold a password). */
+const char *
+cluster_check_url(const struct json *v, char **freeit)
+{
+	struct redis_addr a;
+	const char *s = json_str(v), *why;
+
+	if (s == NULL)
+		return NULL;
+	if (redis_url_parse(s, &a, &why) != 0)
+		return why;
+	redis_addr_clear(&a);
+	return NULL;
+}
+
+/* Row check of cluster.advertise: http(s)://HOST:PORT, nothing after but "/". */
+const char *
+cluster_check_advertise(const struct json *v, char **freeit)
+{
+	const char *s = json_str(v), *hp, *colon;
+	char *end;
+	long port;
+
+	if (s == NULL)
+		return NULL;
+	if (strncmp(s, "http://", 7) == 0)
+		hp = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		hp = s + 8;
+	else
+		return "expected http://HOST:PORT or https://HOST:PORT";
+	colon = strrchr(hp, ':');
+	if (colon == NULL || colon == hp || (strchr(hp, '/') != NULL && strchr(hp, '/') < colon) ||
+	    strchr(hp, '@') != NULL)
+		return "expected http://HOST:PORT or https://HOST:PORT";
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || port < 1 || port > 65535 || (*end != '\0' && strcmp(end, "/") != 0))
+		return "expected a port from 1 to 65535 after the host (and no path)";
+	return NULL;
+}
+
+/* Row check of names that go into Redis keys: letters, digits and ".-_:". */
+const char *
+cluster_check_name(const struct json *v, char **freeit)
+{
+	const char *s = json_str(v);
+
+	if (s == NULL)
+		return NULL;
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_:") !=
+	    strlen(s))
+		return "only letters, digits and . - _ : are allowed";
+	return NULL;
+}
+
+/* Read at most max bytes of path into b; -1 with errno. */
+static int
+cluster_read_file(const char *path, struct buf *b, size_t max)
+{
+	char chunk[512];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while (b->len <= max && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			OPENSSL_cleanse(chunk, sizeof chunk);
+			close(fd);
+			return -1;
+		}
+		buf_add(b, chunk, (size_t)n);
+	}
+	OPENSSL_cleanse(chunk, sizeof chunk);
+	close(fd);
+	return 0;
+}
+
+/* Wipe and free a buffer that held a secret. */
+static void
+cluster_buf_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_free(b);
+}
+
+/* cluster.key_file: exactly 32 bytes, not all zero. */
+static void
+cluster_check_key(struct config *c, const char *file, struct buf *problems)
+{
+	const char *path = c->cluster_key_file;
+	struct buf b;
+	size_t zero = 0;
+
+	if (path == NULL) {
+		buf_printf(problems,
+		    "%s: cluster mode (cluster.redis) needs cluster.key_file, a file of 32 random "
+		    "bytes (head -c 32 /dev/urandom > FILE)\n",
+		    file);
+		return;
+	}
+	buf_init(&b);
+	if (cluster_read_file(path, &b, 4096) != 0) {
+		buf_printf(problems, "%s: cluster.key_file %s: %s\n", file, path, strerror(errno));
+		cluster_buf_wipe(&b);
+		return;
+	}
+	if (b.len != SEAL_KEY_BYTES) {
+		buf_printf(problems,
+		    "%s: cluster.key_file %s: holds %s%zu bytes; it must hold exactly 32 "
+		    "(head -c 32 /dev/urandom > FILE)\n",
+		    file, path, b.len > 4096 ? "more than " : "",
+		    b.len > 4096 ? (size_t)4096 : b.len);
+		cluster_buf_wipe(&b);
+		return;
+	}
+	for (size_t i = 0; i < b.len; i++)
+		zero += b.data[i] == 0;
+	if (zero == b.len) {
+		buf_printf(problems, "%s: cluster.key_file %s: only zero bytes; not a random key\n",
+		    file, path);
+		cluster_buf_wipe(&b);
+		return;
+	}
+	memcpy(c->cluster_secrets->key, b.data, SEAL_KEY_BYTES);
+	cluster_buf_wipe(&b);
+}
+
+/* cluster.password_file: one line, the password (a final newline is not part of it). */
+static void
+cluster_check_password(struct config *c, const char *file, struct buf *problems)
+{
+	const char *path = c->cluster_password_file;
+	struct buf b;
+
+	if (path == NULL)
+		return;
+	buf_init(&b);
+	if (cluster_read_file(path, &b, CLUSTER_PASSWORD_MAX) != 0) {
+		buf_printf(
+		    problems, "%s: cluster.password_file %s: %s\n", file, path, strerror(errno));
+		cluster_buf_wipe(&b);
+		return;
+	}
+	if (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	if (b.len > 0 && b.data[b.len - 1] == '\r')
+		b.data[--b.len] = '\0';
+	if (b.len == 0)
+		buf_printf(problems, "%s: cluster.password_file %s: empty\n", file, path);
+	else if (b.len > CLUSTER_PASSWORD_MAX)
+		buf_printf(problems, "%s: cluster.password_file %s: longer than %d bytes\n", file,
+		    path, CLUSTER_PASSWORD_MAX);
+	else if (strlen(b.data) != b.len || strpbrk(b.data, "\r\n") != NULL)
+		buf_printf(problems,
+		    "%s: cluster.password_file %s: must hold one line (the password) and no NUL\n",
+		    file, path);
+	else
+		c->cluster_secrets->password = xstrdup(b.data);
+	cluster_buf_wipe(&b);
+}
+
+/* Cross-key checks of cluster mode, and its secrets read into c->cluster_secrets. */
+void
+cluster_conf_check(struct config *c, const char *file, struct buf *problems)
+{
+	const char *l0 = c->listen.n > 0 ? c->listen.v[0] : "";
+
+	if (c->cluster_redis == NULL)
+		return;
+	c->cluster_secrets = xcalloc(1, sizeof *c->cluster_secrets);
+	cluster_check_key(c, file, problems);
+	cluster_check_password(c, file, problems);
+	if (c->cluster_advertise == NULL &&
+	    (strstr(l0, "://0.0.0.0:") != NULL || strstr(l0, "://[::]:") != NULL))
+		buf_printf(problems,
+		    "%s: cluster.advertise is needed: the first listener (%s) is a wildcard "
+		    "address other nodes cannot reach\n",
+		    file, l0);
+	if (c->cluster_timeout_ms * 3 >= c->cluster_lease_ms)
+		buf_printf(problems,
+		    "%s: cluster.timeout_ms (%lld) must be below a third of cluster.lease_ms "
+		    "(%lld): "
+		    "a stalled Redis must be noticed before a lease runs out\n",
+		    file, c->cluster_timeout_ms, c->cluster_lease_ms);
+	if (c->cluster_backoff_min_ms > c->cluster_backoff_max_ms)
+		buf_printf(
+		    problems, "%s: cluster.backoff_min_ms is above cluster.backoff_max_ms\n", file);
+}
+
+/* Wipe the secrets read by cluster_conf_check. */
+void
+cluster_conf_release(struct config *c)
+{
+	struct cluster_secrets *s = c->cluster_secrets;
+
+	if (s == NULL)
+		return;
+	if (s->password != NULL) {
+		OPENSSL_cleanse(s->password, strlen(s->password));
+		free(s->password);
+	}
+	OPENSSL_cleanse(s->key, sizeof s->key);
+	free(s);
+	c->cluster_secrets = NULL;
+}
+
+/* The default node id: the host name (its allowed characters) and 8 random hex digits. */
+static char *
+cluster_default_node_id(void)
+{
+	char host[256], rnd[9], *id;
+	size_t j = 0;
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "ucgw");
+	host[sizeof host - 1] = '\0';
+	for (size_t i = 0; host[i] != '\0' && j < 40; i++) {
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_",
+			host[i]) != NULL)
+			host[j++] = host[i];
+	}
+	host[j] = '\0';
+	util_random_id(rnd, 8, UTIL_HEX);
+	xasprintf(&id, "%s-%s", j > 0 ? host : "ucgw", rnd);
+	return id;
+}
+
+static void cluster_register(struct cluster *);
+
+/* The registry write answered. */
+static void
+cluster_on_registered(void *arg, const struct redis_result *res)
+{
+	struct cluster *c = arg;
+
+	c->registering = NULL;
+	if (res->status == REDIS_R_OK) {
+		if (!c->registered)
+			log_info("cluster: node %s registered as %s", c->node_id, c->advertise);
+		c->registered = 1;
+		return;
+	}
+	c->registered = 0;
+	if (res->status == REDIS_R_ERROR || res->status == REDIS_R_TYPE)
+		log_warn("cluster: registering node %s: %s", c->node_id, res->why);
+	else
+		log_debug("cluster: registering node %s: %s", c->node_id, res->why);
+}
+
+/* Write PREFIXnode:NODE_ID = advertise with the lease's expiry (one write in flight). */
+static void
+cluster_register(struct cluster *c)
+{
+	char px[24];
+	const char *argv[5] = { "SET", c->node_key, c->advertise, "PX", px };
+
+	if (c->registering != NULL)
+		return;
+	snprintf(px, sizeof px, "%u", c->lease_ms);
+	c->registering =
+	    redis_command(c->redis, REDIS_WANT_STATUS, cluster_on_registered, c, 5, argv, NULL);
+}
+
+/* Every third of the lease: refresh the registry entry. */
+static void
+cluster_on_register_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *c = arg;
+	unsigned ms = c->lease_ms / 3;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->register_timer, &tv);
+	cluster_register(c);
+}
+
+/* Redis became ready (register at once) or unavailable. */
+static void
+cluster_on_redis(void *arg, int ready)
+{
+	struct cluster *c = arg;
+
+	if (ready)
+		cluster_register(c);
+	else
+		c->registered = 0;
+}
+
+/* Start cluster mode. */
+struct cluster *
+cluster_create(struct event_base *base, const struct config *cfg, const char *bound, char **cause)
+{
+	struct cluster *c = xcalloc(1, sizeof *c);
+	struct redis_conf rc;
+	const char *l0 = cfg->listen.v[0];
+
+	c->base = base;
+	c->node_id = cfg->cluster_node_id != NULL ? xstrdup(cfg->cluster_node_id)
+						  : cluster_default_node_id();
+	if (cfg->cluster_advertise != NULL)
+		c->advertise = xstrdup(cfg->cluster_advertise);
+	else
+		xasprintf(&c->advertise, "%s://%s",
+		    strncmp(l0, "https:", 6) == 0 ? "https" : "http", bound);
+	xasprintf(&c->node_key, "%snode:%s", cfg->cluster_prefix, c->node_id);
+	c->lease_ms = (unsigned)cfg->cluster_lease_ms;
+	memset(&rc, 0, sizeof rc);
+	rc.url = cfg->cluster_redis;
+	rc.password = cfg->cluster_secrets->password;
+	rc.timeout_ms = (unsigned)cfg->cluster_timeout_ms;
+	rc.backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
+	rc.backoff_max_ms = (unsigned)cfg->cluster_backoff_max_ms;
+	rc.max_queue = (size_t)cfg->cluster_max_queue;
+	if ((c->redis = redis_create(base, &rc, cause)) == NULL) {
+		free(c->node_id);
+		free(c->advertise);
+		free(c->node_key);
+		free(c);
+		return NULL;
+	}
+	redis_set_watch(c->redis, cluster_on_redis, c);
+	c->seal = seal_create(cfg->cluster_secrets->key);
+	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
+	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
+	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
+	    c->advertise, redis_name(c->redis), c->lease_ms);
+	cluster_on_register_timer(-1, 0, c);
+	return c;
+}
+
+/* Leave the cluster (the registry entry lapses by itself). */
+void
+cluster_free(struct cluster *c)
+{
+	if (c == NULL)
+		return;
+	redis_cancel(c->registering);
+	event_free(c->register_timer);
+	leases_free(c->leases);
+	seal_free(c->seal);
+	redis_free(c->redis);
+	free(c->node_id);
+	free(c->advertise);
+	free(c->node_key);
+	free(c);
+}
+
+/* {"node":..,"advertise":..,"redis":"ready"|"unavailable","reason":..,"unavailable_ms":N}. */
+int
+cluster_health(struct cluster *c, struct jw *w)
+{
+	const char *why = redis_why(c->redis);
+
+	jw_obj_begin(w);
+	jw_kstr(w, "node", c->node_id);
+	jw_kstr(w, "advertise", c->advertise);
+	jw_kstr(w, "redis", why == NULL ? "ready" : "unavailable");
+	if (why != NULL) {
+		jw_kstr(w, "reason", why);
+		jw_kint(w, "unavailable_ms", (long long)redis_down_ms(c->redis));
+	}
+	jw_kbool(w, "registered", c->registered);
+	jw_obj_end(w);
+	return why == NULL;
+}
+
+/* The /healthz hook. */
+int
+cluster_health_cb(void *arg, struct jw *w)
+{
+	return cluster_health(arg, w);
+}
+
+/* This node's id. */
+const char *
+cluster_node_id(const struct cluster *c)
+{
+	return c->node_id;
+}
+
+/* The URL other nodes reach this one on. */
+const char *
+cluster_advertise(const struct cluster *c)
+{
+	return c->advertise;
+}
+
+/* The Redis connection. */
+struct redis *
+cluster_redis(struct cluster *c)
+{
+	return c->redis;
+}
+
+/* This node's leases. */
+struct leases *
+cluster_leases(struct cluster *c)
+{
+	return c->leases;
+}
+
+/* The secrets box (the cluster key). */
+struct seal *
+cluster_seal(struct cluster *c)
+{
+	return c->seal;
+}

@@ -1,0 +1,61 @@
+/*
+ * cluster.h: this node's part of a cluster of ucgw nodes sharing one
+ * Redis (cluster mode: cluster.redis is set). Built so far: the checks
+ * of the cluster.* keys (ucgw -t), the secrets they name (the cluster key
+ * and the Redis password, read once and never logged), the connection to
+ * Redis, the secrets box (seal.h), leases (lease.h), the node registry
+ * (PREFIXnode:NODE_ID = this node's advertised URL, with expiry) and the
+ * cluster's part of /healthz. See docs/cluster.md.
+ */
+#ifndef UCGW_CLUSTER_H
+#define UCGW_CLUSTER_H
+
+#include <event2/event.h>
+
+#include "json.h"
+#include "util.h"
+
+struct config;
+struct redis;
+struct leases;
+struct seal;
+
+/* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
+struct cluster_secrets {
+	unsigned char key[32]; /* cluster.key_file */
+	char *password;	       /* cluster.password_file; NULL: none */
+};
+
+/* Row check of cluster.redis (a message that never repeats the URL). */
+const char *cluster_check_url(const struct json *, char **freeit);
+/* Row check of cluster.advertise: http(s)://HOST:PORT. */
+const char *cluster_check_advertise(const struct json *, char **freeit);
+/* Row check of cluster.node_id and cluster.prefix: letters, digits, ".-_:". */
+const char *cluster_check_name(const struct json *, char **freeit);
+/* Cross-key checks and the secrets' files ("FILE: message" lines to problems). */
+void cluster_conf_check(struct config *, const char *file, struct buf *problems);
+/* Wipe and free what cluster_conf_check read. */
+void cluster_conf_release(struct config *);
+
+struct cluster;
+
+/*
+ * Start cluster mode (cfg->cluster_redis set): connect to Redis, register
+ * this node; bound is the first listener as bound ("HOST:PORT"), the
+ * advertised address when cluster.advertise is unset.
+ */
+struct cluster *cluster_create(
+    struct event_base *, const struct config *, const char *bound, char **cause);
+void cluster_free(struct cluster *);
+/* Write the cluster's part of /healthz as the value of the current key; 1 if healthy. */
+int cluster_health(struct cluster *, struct jw *);
+/* 1 if healthy, for /healthz: calls cluster_health (arg is the cluster). */
+int cluster_health_cb(void *arg, struct jw *);
+
+const char *cluster_node_id(const struct cluster *);
+const char *cluster_advertise(const struct cluster *);
+struct redis *cluster_redis(struct cluster *);
+struct leases *cluster_leases(struct cluster *);
+struct seal *cluster_seal(struct cluster *);
+
+#endif

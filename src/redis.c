@@ -1,0 +1,862 @@
+/*
+ * redis.c: the connection to Redis (see redis.h). Commands are our own
+ * objects (struct redis_cmd): hiredis gets each as the private data of
+ * one send and calls back exactly once for it, with NULL when the
+ * connection goes away first. A command whose owner is gone (cancelled,
+ * or the whole connection freed) is an orphan: its reply is dropped and
+ * the object freed when hiredis lets go of it. hiredis contexts are freed
+ * by hiredis itself after a failure, or by us outside its callbacks (or
+ * deferred by it when inside one), never in a connect/disconnect callback.
+ */
+#include <sys/queue.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "redis.h"
+#include "util.h"
+
+enum redis_state {
+	REDIS_DOWN,	  /* no connection; the back-off timer runs */
+	REDIS_CONNECTING, /* connecting, then AUTH / SELECT / PING under way */
+	REDIS_READY,	  /* commands go out at once */
+};
+
+struct redis_cmd {
+	TAILQ_ENTRY(redis_cmd) entry; /* queue, flight or failed list of r */
+	struct redis *r;	      /* NULL: orphan (owner gone) */
+	redis_cb fn;		      /* NULL: nobody wants the result */
+	void *arg;
+	unsigned want;
+	char *wire; /* the command as RESP */
+	size_t wirelen;
+	struct redis_script *script; /* EVALSHA: reloaded once on NOSCRIPT */
+	int reloaded;
+	int handshake;		/* AUTH/SELECT/PING of connection number gen */
+	unsigned gen;		/* connection it was sent on */
+	uint64_t sent_ms;	/* when it went to hiredis */
+	int in_hiredis;		/* hiredis holds it (a callback will come) */
+	int where;		/* REDIS_Q_* */
+	enum redis_status fail; /* on the failed list: why */
+	char *fail_why;
+};
+
+enum { REDIS_Q_NONE, REDIS_Q_QUEUE, REDIS_Q_FLIGHT, REDIS_Q_FAILED };
+
+TAILQ_HEAD(redis_cmdq, redis_cmd);
+
+struct redis_script {
+	struct redis *r;
+	char *lua;
+	char sha[41];
+};
+
+struct redis {
+	struct event_base *base;
+	struct redis_addr addr;
+	char *name; /* redis://HOST:PORT/DB or unix:/PATH, for logs */
+	char *password;
+	unsigned timeout_ms, backoff_min_ms, backoff_max_ms, backoff_ms;
+	size_t max_queue, nwaiting; /* queued + in flight */
+	enum redis_state state;
+	redisAsyncContext *ac;
+	unsigned gen;
+	struct redis_cmdq queue;       /* not sent yet */
+	struct redis_cmdq flight;      /* sent, reply awaited, in order */
+	struct redis_cmdq failed;      /* refused, reported on the next loop turn */
+	struct event *timer;	       /* back-off, connect timeout or reply timeout */
+	struct event *report;	       /* delivers the failed list */
+	char why[256];		       /* why not ready */
+	enum redis_status lost_status; /* for replies of a connection we closed */
+	int was_ready;		       /* has been ready once */
+	char logged_why[256];	       /* the last reason logged at warn */
+	uint64_t down_since_ms;
+	void (*watch)(void *, int);
+	void *watch_arg;
+};
+
+static const char *const redis_state_names[] = { "down", "connecting", "ready" };
+
+static void redis_connect(struct redis *);
+static void redis_send(struct redis *, struct redis_cmd *);
+static struct redis_cmd *redis_submit(struct redis *, struct redis_cmd *);
+
+/* Parse "HOST:PORT[/DB]" after redis:// into a. */
+static int
+redis_url_parse_tcp(const char *hp, struct redis_addr *a, const char **why)
+{
+	const char *end, *portp, *slash;
+	char host[64];
+	unsigned char bin[16];
+	size_t hl;
+	char *e;
+	long v;
+
+	if (strchr(hp, '@') != NULL) {
+		*why = "credentials in the URL are not accepted: use cluster.password_file";
+		return -1;
+	}
+	if (*hp == '[') {
+		if ((end = strchr(hp, ']')) == NULL) {
+			*why = "unterminated [IPv6 address]";
+			return -1;
+		}
+		hl = (size_t)(end - hp - 1);
+		memcpy(host, hp + 1, hl < sizeof host ? hl : 0);
+		portp = end + 1;
+	} else {
+		portp = strchr(hp, ':');
+		end = portp;
+		hl = portp != NULL ? (size_t)(portp - hp) : 0;
+		if (hl < sizeof host)
+			memcpy(host, hp, hl);
+	}
+	if (portp == NULL || *portp != ':' || hl == 0 || hl >= sizeof host) {
+		*why = "expected redis://HOST:PORT[/DB] or unix:/PATH";
+		return -1;
+	}
+	host[hl] = '\0';
+	if (inet_pton(*hp == '[' ? AF_INET6 : AF_INET, host, bin) != 1) {
+		*why = "HOST must be a numeric address such as 127.0.0.1 or [::1] (a name lookup "
+		       "would block the event loop)";
+		return -1;
+	}
+	errno = 0;
+	v = strtol(portp + 1, &e, 10);
+	if (e == portp + 1 || errno != 0 || v < 1 || v > 65535 || (*e != '\0' && *e != '/')) {
+		*why = "expected a port from 1 to 65535 after the host";
+		return -1;
+	}
+	a->port = (int)v;
+	a->db = 0;
+	if (*e == '/') {
+		slash = e;
+		errno = 0;
+		v = strtol(slash + 1, &e, 10);
+		if (e == slash + 1 || *e != '\0' || errno != 0 || v < 0 || v > 65535) {
+			*why = "expected a database number (0 to 65535) after the slash";
+			return -1;
+		}
+		a->db = (int)v;
+	}
+	a->host = xstrdup(host);
+	return 0;
+}
+
+/* Parse redis://HOST:PORT[/DB] or unix:/PATH. */
+int
+redis_url_parse(const char *url, struct redis_addr *a, const char **why)
+{
+	memset(a, 0, sizeof *a);
+	if (strncmp(url, "redis://", 8) == 0)
+		return redis_url_parse_tcp(url + 8, a, why);
+	if (strncmp(url, "unix:", 5) == 0) {
+		if (url[5] != '/') {
+			*why = "unix: needs an absolute path (unix:/run/redis/redis.sock)";
+			return -1;
+		}
+		if (strlen(url + 5) >= 108) {
+			*why = "the unix socket path is longer than 107 bytes";
+			return -1;
+		}
+		a->path = xstrdup(url + 5);
+		return 0;
+	}
+	if (strncmp(url, "rediss://", 9) == 0) {
+		*why = "TLS to Redis (rediss://) is not supported by this build of hiredis";
+		return -1;
+	}
+	*why = "expected redis://HOST:PORT[/DB] or unix:/PATH";
+	return -1;
+}
+
+/* Free what redis_url_parse allocated. */
+void
+redis_addr_clear(struct redis_addr *a)
+{
+	free(a->host);
+	free(a->path);
+	memset(a, 0, sizeof *a);
+}
+
+/* The one place the connection state changes; logs the transition at debug level. */
+static void
+redis_set_state(struct redis *r, enum redis_state st)
+{
+	enum redis_state old = r->state;
+
+	if (old == st)
+		return;
+	log_debug("redis %s: %s -> %s", r->name, redis_state_names[old], redis_state_names[st]);
+	r->state = st;
+	if (st == REDIS_READY) {
+		if (r->was_ready)
+			log_info("redis %s: ready (after %llu ms unavailable)", r->name,
+			    (unsigned long long)(util_now_ms() - r->down_since_ms));
+		else
+			log_info("redis %s: ready", r->name);
+		r->was_ready = 1;
+		r->down_since_ms = 0;
+		r->why[0] = '\0';
+		r->logged_why[0] = '\0';
+	} else if (old == REDIS_READY || r->down_since_ms == 0)
+		r->down_since_ms = util_now_ms();
+	if (r->watch != NULL && (st == REDIS_READY || old == REDIS_READY))
+		r->watch(r->watch_arg, st == REDIS_READY);
+}
+
+/* Remember (and log, once per distinct reason) why Redis is not usable. */
+static void
+redis_note_why(struct redis *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why, fmt, ap);
+	va_end(ap);
+	if (strcmp(r->why, r->logged_why) != 0) {
+		log_warn("redis %s: unavailable: %s; retrying with back-off", r->name, r->why);
+		snprintf(r->logged_why, sizeof r->logged_why, "%s", r->why);
+	} else
+		log_debug("redis %s: still unavailable: %s", r->name, r->why);
+}
+
+/* Free a command object. */
+static void
+redis_cmd_free(struct redis_cmd *c)
+{
+	free(c->wire);
+	free(c->fail_why);
+	free(c);
+}
+
+/* Take c off whatever list of its connection holds it. */
+static void
+redis_cmd_unlink(struct redis_cmd *c)
+{
+	struct redis *r = c->r;
+
+	switch (c->where) {
+	case REDIS_Q_QUEUE: TAILQ_REMOVE(&r->queue, c, entry); break;
+	case REDIS_Q_FLIGHT: TAILQ_REMOVE(&r->flight, c, entry); break;
+	case REDIS_Q_FAILED: TAILQ_REMOVE(&r->failed, c, entry); break;
+	default: return;
+	}
+	if (c->where != REDIS_Q_FAILED && !c->handshake)
+		r->nwaiting--;
+	c->where = REDIS_Q_NONE;
+}
+
+/* Hand a result to the command's owner (once), and forget the owner. */
+static void
+redis_cmd_deliver(
+    struct redis_cmd *c, enum redis_status st, const redisReply *reply, const char *why)
+{
+	struct redis_result res = { st, reply, why, c->where == REDIS_Q_FAILED ? 0 : c->sent_ms };
+	redis_cb fn = c->fn;
+
+	c->fn = NULL;
+	if (fn != NULL)
+		fn(c->arg, &res);
+}
+
+/* Human name of a reply type. */
+static const char *
+redis_type_name(int type)
+{
+	switch (type) {
+	case REDIS_REPLY_STRING: return "a string";
+	case REDIS_REPLY_ARRAY: return "an array";
+	case REDIS_REPLY_INTEGER: return "an integer";
+	case REDIS_REPLY_NIL: return "nil";
+	case REDIS_REPLY_STATUS: return "a status";
+	case REDIS_REPLY_ERROR: return "an error";
+	default: return "an unknown type";
+	}
+}
+
+/* Whether a reply's type is among the wanted ones. */
+static int
+redis_type_wanted(int type, unsigned want)
+{
+	switch (type) {
+	case REDIS_REPLY_STRING: return (want & REDIS_WANT_STR) != 0;
+	case REDIS_REPLY_ARRAY: return (want & REDIS_WANT_ARRAY) != 0;
+	case REDIS_REPLY_INTEGER: return (want & REDIS_WANT_INT) != 0;
+	case REDIS_REPLY_NIL: return (want & REDIS_WANT_NIL) != 0;
+	case REDIS_REPLY_STATUS: return (want & REDIS_WANT_STATUS) != 0;
+	default: return 0;
+	}
+}
+
+/* Deliver a reply after checking it is not an error and of a wanted type. */
+static void
+redis_cmd_answer(struct redis_cmd *c, const redisReply *reply)
+{
+	char why[300];
+
+	if (reply->type == REDIS_REPLY_ERROR) {
+		snprintf(why, sizeof why, "Redis error: %.*s",
+		    (int)(reply->len > 200 ? 200 : reply->len), reply->str);
+		redis_cmd_deliver(c, REDIS_R_ERROR, reply, why);
+	} else if (!redis_type_wanted(reply->type, c->want)) {
+		snprintf(why, sizeof why, "unexpected reply from Redis: %s",
+		    redis_type_name(reply->type));
+		redis_cmd_deliver(c, REDIS_R_TYPE, NULL, why);
+	} else
+		redis_cmd_deliver(c, REDIS_R_OK, reply, NULL);
+}
+
+/* Not usable for why: note it, and connect again after the back-off (doubling, with jitter). */
+static void
+redis_retry_later(struct redis *r, const char *why)
+{
+	struct timeval tv;
+	unsigned ms, j;
+
+	snprintf(r->why, sizeof r->why, "%s", why);
+	redis_set_state(r, REDIS_DOWN);
+	redis_note_why(r, "%s", why);
+	ms = r->backoff_ms == 0 ? r->backoff_min_ms : r->backoff_ms * 2;
+	if (ms > r->backoff_max_ms)
+		ms = r->backoff_max_ms;
+	r->backoff_ms = ms;
+	util_random_bytes(&j, sizeof j);
+	ms = ms / 2 + j % (ms / 2 + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_del(r->timer);
+	evtimer_add(r->timer, &tv);
+}
+
+/* Close the current connection ourselves (never from a connect/disconnect callback). */
+static void
+redis_drop(struct redis *r, enum redis_status st, const char *why)
+{
+	redisAsyncContext *ac = r->ac;
+
+	if (ac == NULL)
+		return;
+	r->ac = NULL;
+	ac->data = NULL;
+	r->lost_status = st;
+	/* Down first: commands issued from the callbacks below are queued. */
+	redis_retry_later(r, why);
+	/* Replies still awaited are reported by their hiredis callbacks (now or just after). */
+	redisAsyncFree(ac);
+}
+
+/* The connection failed by itself (hiredis frees the context after this callback). */
+static void
+redis_lost(struct redis *r, const char *why)
+{
+	if (r->ac == NULL)
+		return;
+	r->ac->data = NULL;
+	r->ac = NULL;
+	r->lost_status = REDIS_R_LOST;
+	redis_retry_later(r, why);
+}
+
+/* hiredis: a reply (or NULL: the connection went away) for one send of a command. */
+static void
+redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
+{
+	struct redis_cmd *c = privdata;
+	redisReply *reply = replyp;
+	struct redis *r = c->r;
+	char why[300];
+
+	c->in_hiredis = 0;
+	if (r == NULL) { /* orphan */
+		redis_cmd_free(c);
+		return;
+	}
+	redis_cmd_unlink(c);
+	if (reply == NULL && r->ac == ac) {
+		/* The connection is dying on its own: down first, so new commands are queued. */
+		snprintf(why, sizeof why, "connection lost: %s",
+		    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
+		redis_lost(r, why);
+	}
+	if (reply == NULL) {
+		if (c->handshake) {
+			redis_cmd_free(c);
+			return;
+		}
+		snprintf(why, sizeof why, "connection to Redis lost before the reply (%s)",
+		    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr
+			: r->why[0] != '\0'		  ? r->why
+							  : "closed");
+		redis_cmd_deliver(c, ac->err != 0 ? REDIS_R_LOST : r->lost_status, NULL, why);
+		redis_cmd_free(c);
+		return;
+	}
+	if (c->script != NULL && !c->reloaded && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		const char *argv[3] = { "SCRIPT", "LOAD", c->script->lua };
+
+		log_debug(
+		    "redis %s: NOSCRIPT for script %s: loading it again", r->name, c->script->sha);
+		c->reloaded = 1;
+		redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
+		redis_submit(r, c);
+		return;
+	}
+	redis_cmd_answer(c, reply);
+	redis_cmd_free(c);
+}
+
+/* Put c in flight on the current connection. */
+static void
+redis_send(struct redis *r, struct redis_cmd *c)
+{
+	c->gen = r->gen;
+	c->sent_ms = util_now_ms();
+	if (redisAsyncFormattedCommand(r->ac, redis_on_reply, c, c->wire, c->wirelen) != REDIS_OK) {
+		/* Only when the context is closing: report it lost on the next turn. */
+		c->fail = REDIS_R_LOST;
+		c->fail_why = xstrdup("the connection to Redis is closing");
+		c->where = REDIS_Q_FAILED;
+		TAILQ_INSERT_TAIL(&r->failed, c, entry);
+		event_active(r->report, EV_TIMEOUT, 0);
+		return;
+	}
+	c->in_hiredis = 1;
+	c->where = REDIS_Q_FLIGHT;
+	if (!c->handshake)
+		r->nwaiting++;
+	TAILQ_INSERT_TAIL(&r->flight, c, entry);
+	if (r->state == REDIS_READY && !evtimer_pending(r->timer, NULL)) {
+		struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
+
+		evtimer_add(r->timer, &tv);
+	}
+}
+
+/* Send what was queued while the connection was not ready, in order. */
+static void
+redis_flush(struct redis *r)
+{
+	struct redis_cmd *c;
+
+	while (r->ac != NULL && (c = TAILQ_FIRST(&r->queue)) != NULL) {
+		redis_cmd_unlink(c);
+		redis_send(r, c);
+	}
+}
+
+/* The handshake (AUTH, SELECT, PING) answered: ready, or drop with the reason. */
+static void
+redis_on_handshake(void *arg, const struct redis_result *res)
+{
+	struct redis *r = arg;
+	char why[300];
+
+	if (r->state != REDIS_CONNECTING)
+		return;
+	if (res->status == REDIS_R_LOST || res->status == REDIS_R_TIMEOUT)
+		return; /* the disconnect path reports it */
+	if (res->status != REDIS_R_OK) {
+		snprintf(why, sizeof why, "handshake refused: %s", res->why);
+		redis_drop(r, REDIS_R_LOST, why);
+		return;
+	}
+	if (res->reply->type != REDIS_REPLY_STATUS || strcmp(res->reply->str, "PONG") != 0)
+		return; /* AUTH or SELECT said OK: wait for the PING */
+	evtimer_del(r->timer);
+	r->backoff_ms = 0;
+	redis_set_state(r, REDIS_READY);
+	redis_flush(r);
+}
+
+/* Build a command object from argv. */
+static struct redis_cmd *
+redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	struct redis_cmd *c = xcalloc(1, sizeof *c);
+	char *wire = NULL;
+	int n;
+
+	c->r = r;
+	c->fn = fn;
+	c->arg = arg;
+	c->want = want;
+	n = redisFormatCommandArgv(&wire, argc, (const char **)argv, lens);
+	if (n < 0)
+		abort(); /* only on out of memory */
+	/* NUL-terminated: hiredis looks for the command name with strchr. */
+	c->wire = xmalloc((size_t)n + 1);
+	memcpy(c->wire, wire, (size_t)n);
+	c->wire[n] = '\0';
+	c->wirelen = (size_t)n;
+	redisFreeCommand(wire);
+	return c;
+}
+
+/* Send one handshake command (it is not counted against the queue bound). */
+static void
+redis_handshake_cmd(struct redis *r, int argc, const char *const *argv)
+{
+	struct redis_cmd *c =
+	    redis_cmd_new(r, REDIS_WANT_STATUS, redis_on_handshake, r, argc, argv, NULL);
+
+	c->handshake = 1;
+	redis_send(r, c);
+}
+
+/* hiredis: the TCP (or unix) connection is up, or failed (then hiredis frees the context). */
+static void
+redis_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis *r = ac->data;
+	char why[300];
+
+	if (r == NULL)
+		return;
+	if (status != REDIS_OK) {
+		snprintf(why, sizeof why, "connect: %s", ac->errstr);
+		redis_lost(r, why);
+		return;
+	}
+	log_debug("redis %s: connected; authenticating", r->name);
+}
+
+/* hiredis: the connection closed (hiredis frees the context after this). */
+static void
+redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct redis *r = ac->data;
+	char why[300];
+
+	if (r == NULL)
+		return;
+	snprintf(why, sizeof why, "connection lost: %s",
+	    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
+	evtimer_del(r->timer);
+	redis_lost(r, why);
+}
+
+/* Open a connection and queue the handshake. */
+static void
+redis_connect(struct redis *r)
+{
+	redisAsyncContext *ac;
+	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
+	char db[16];
+
+	ac = r->addr.path != NULL ? redisAsyncConnectUnix(r->addr.path)
+				  : redisAsyncConnect(r->addr.host, r->addr.port);
+	if (ac == NULL)
+		abort(); /* out of memory */
+	r->gen++;
+	if (ac->err != 0) {
+		char why[300];
+
+		snprintf(why, sizeof why, "connect: %s", ac->errstr);
+		redisAsyncFree(ac); /* never attached: nothing else holds it */
+		redis_retry_later(r, why);
+		return;
+	}
+	ac->data = r;
+	r->ac = ac;
+	redisLibeventAttach(ac, r->base);
+	redisAsyncSetConnectCallback(ac, redis_on_connect);
+	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
+	redis_set_state(r, REDIS_CONNECTING);
+	if (r->password != NULL) {
+		const char *argv[2] = { "AUTH", r->password };
+
+		redis_handshake_cmd(r, 2, argv);
+	}
+	if (r->addr.db != 0) {
+		const char *argv[2] = { "SELECT", db };
+
+		snprintf(db, sizeof db, "%d", r->addr.db);
+		redis_handshake_cmd(r, 2, argv);
+	}
+	{
+		const char *argv[1] = { "PING" };
+
+		redis_handshake_cmd(r, 1, argv);
+	}
+	evtimer_add(r->timer, &tv);
+}
+
+/* The one timer: back-off over (connect), connect too slow, or a reply too late. */
+static void
+redis_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	struct redis_cmd *c;
+	uint64_t now = util_now_ms(), age;
+	char why[128];
+
+	switch (r->state) {
+	case REDIS_DOWN: redis_connect(r); return;
+	case REDIS_CONNECTING:
+		snprintf(why, sizeof why,
+		    "no reply within %u ms while connecting (cluster.timeout_ms)", r->timeout_ms);
+		redis_drop(r, REDIS_R_TIMEOUT, why);
+		return;
+	case REDIS_READY:
+		if ((c = TAILQ_FIRST(&r->flight)) == NULL)
+			return;
+		age = now - c->sent_ms;
+		if (age >= r->timeout_ms) {
+			snprintf(why, sizeof why,
+			    "no reply within %u ms (cluster.timeout_ms): server stalled",
+			    r->timeout_ms);
+			redis_drop(r, REDIS_R_TIMEOUT, why);
+			return;
+		}
+		{
+			unsigned left = r->timeout_ms - (unsigned)age;
+			struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+
+			evtimer_add(r->timer, &tv);
+		}
+		return;
+	}
+}
+
+/* Report refused commands (on the loop turn after they were refused). */
+static void
+redis_on_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	struct redis_cmd *c;
+
+	while ((c = TAILQ_FIRST(&r->failed)) != NULL) {
+		redis_cmd_unlink(c);
+		redis_cmd_deliver(c, c->fail, NULL, c->fail_why);
+		redis_cmd_free(c);
+	}
+}
+
+/* Create the connection object and start connecting. */
+struct redis *
+redis_create(struct event_base *base, const struct redis_conf *conf, char **cause)
+{
+	struct redis *r;
+	const char *why;
+
+	r = xcalloc(1, sizeof *r);
+	if (redis_url_parse(conf->url, &r->addr, &why) != 0) {
+		xasprintf(cause, "cluster.redis: %s", why);
+		free(r);
+		return NULL;
+	}
+	r->base = base;
+	if (r->addr.path != NULL)
+		xasprintf(&r->name, "unix:%s", r->addr.path);
+	else
+		xasprintf(&r->name,
+		    strchr(r->addr.host, ':') ? "redis://[%s]:%d/%d" : "redis://%s:%d/%d",
+		    r->addr.host, r->addr.port, r->addr.db);
+	r->password = conf->password != NULL ? xstrdup(conf->password) : NULL;
+	r->timeout_ms = conf->timeout_ms;
+	r->backoff_min_ms = conf->backoff_min_ms;
+	r->backoff_max_ms = conf->backoff_max_ms;
+	r->max_queue = conf->max_queue;
+	TAILQ_INIT(&r->queue);
+	TAILQ_INIT(&r->flight);
+	TAILQ_INIT(&r->failed);
+	r->timer = evtimer_new(base, redis_on_timer, r);
+	r->report = event_new(base, -1, 0, redis_on_report, r);
+	snprintf(r->why, sizeof r->why, "not connected yet");
+	r->down_since_ms = util_now_ms();
+	redis_connect(r);
+	return r;
+}
+
+/* Close the connection; pending callbacks never run. */
+void
+redis_free(struct redis *r)
+{
+	struct redis_cmd *c;
+	redisAsyncContext *ac;
+
+	if (r == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&r->flight)) != NULL) {
+		redis_cmd_unlink(c);
+		c->r = NULL; /* hiredis still holds it: freed by its callback */
+		c->fn = NULL;
+	}
+	while ((c = TAILQ_FIRST(&r->queue)) != NULL) {
+		redis_cmd_unlink(c);
+		redis_cmd_free(c);
+	}
+	while ((c = TAILQ_FIRST(&r->failed)) != NULL) {
+		redis_cmd_unlink(c);
+		redis_cmd_free(c);
+	}
+	if ((ac = r->ac) != NULL) {
+		r->ac = NULL;
+		ac->data = NULL;
+		redisAsyncFree(ac);
+	}
+	event_free(r->timer);
+	event_free(r->report);
+	if (r->password != NULL) {
+		OPENSSL_cleanse(r->password, strlen(r->password));
+		free(r->password);
+	}
+	redis_addr_clear(&r->addr);
+	free(r->name);
+	free(r);
+}
+
+/* Send or queue c, or refuse it (reported on the next loop turn) beyond the bound. */
+static struct redis_cmd *
+redis_submit(struct redis *r, struct redis_cmd *c)
+{
+	if (r->nwaiting >= r->max_queue) {
+		xasprintf(&c->fail_why,
+		    "%zu commands already waiting for Redis (cluster.max_queue)%s%s", r->nwaiting,
+		    r->state == REDIS_READY ? "" : "; Redis unavailable: ",
+		    r->state == REDIS_READY ? "" : r->why);
+		c->fail = REDIS_R_FULL;
+		c->where = REDIS_Q_FAILED;
+		TAILQ_INSERT_TAIL(&r->failed, c, entry);
+		event_active(r->report, EV_TIMEOUT, 0);
+		return c;
+	}
+	if (r->state == REDIS_READY) {
+		redis_send(r, c);
+		return c;
+	}
+	c->where = REDIS_Q_QUEUE;
+	r->nwaiting++;
+	TAILQ_INSERT_TAIL(&r->queue, c, entry);
+	return c;
+}
+
+/* Send (or queue) a command. */
+struct redis_cmd *
+redis_command(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	return redis_submit(r, redis_cmd_new(r, want, fn, arg, argc, argv, lens));
+}
+
+/* The command's callback will not run. */
+void
+redis_cancel(struct redis_cmd *c)
+{
+	if (c == NULL)
+		return;
+	c->fn = NULL;
+	if (c->in_hiredis)
+		return; /* the reply is dropped when it comes */
+	redis_cmd_unlink(c);
+	redis_cmd_free(c);
+}
+
+/* A script, known by the SHA-1 of its text. */
+struct redis_script *
+redis_script_create(struct redis *r, const char *lua)
+{
+	struct redis_script *s = xcalloc(1, sizeof *s);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	s->r = r;
+	s->lua = xstrdup(lua);
+	if (EVP_Digest(lua, strlen(lua), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
+		abort();
+	for (unsigned i = 0; i < 20; i++)
+		snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+	return s;
+}
+
+/* Forget a script (commands using it must be finished or cancelled). */
+void
+redis_script_free(struct redis_script *s)
+{
+	if (s == NULL)
+		return;
+	free(s->lua);
+	free(s);
+}
+
+/* EVALSHA; NOSCRIPT → SCRIPT LOAD and EVALSHA again, once. */
+struct redis_cmd *
+redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
+    int nkeys, int argc, const char *const *argv, const size_t *lens)
+{
+	const char **v = xcalloc((size_t)argc + 3, sizeof *v);
+	size_t *l = xcalloc((size_t)argc + 3, sizeof *l);
+	char nk[16];
+	struct redis_cmd *c;
+
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	v[0] = "EVALSHA";
+	v[1] = s->sha;
+	v[2] = nk;
+	for (int i = 0; i < 3; i++)
+		l[i] = strlen(v[i]);
+	for (int i = 0; i < argc; i++) {
+		v[i + 3] = argv[i];
+		l[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
+	}
+	c = redis_cmd_new(r, want, fn, arg, argc + 3, v, l);
+	c->script = s;
+	free(v);
+	free(l);
+	return redis_submit(r, c);
+}
+
+/* Whether commands go out at once. */
+int
+redis_ready(const struct redis *r)
+{
+	return r->state == REDIS_READY;
+}
+
+/* Why not ready. */
+const char *
+redis_why(const struct redis *r)
+{
+	return r->state == REDIS_READY ? NULL : r->why;
+}
+
+/* Time since the connection stopped being ready. */
+unsigned long long
+redis_down_ms(const struct redis *r)
+{
+	return r->state == REDIS_READY ? 0 : (unsigned long long)(util_now_ms() - r->down_since_ms);
+}
+
+/* The address, for logs. */
+const char *
+redis_name(const struct redis *r)
+{
+	return r->name;
+}
+
+/* Watch readiness changes. */
+void
+redis_set_watch(struct redis *r, void (*fn)(void *, int), void *arg)
+{
+	r->watch = fn;
+	r->watch_arg = arg;
+}
+
+/* The event loop. */
+struct event_base *
+redis_base(const struct redis *r)
+{
+	return r->base;
+}

@@ -1,0 +1,104 @@
+/*
+ * test_redis_url.c: unit tests of redis_url_parse (cluster.redis): the
+ * accepted forms and a precise message for each refused one, which never
+ * repeats the URL.
+ */
+#include <string.h>
+
+#include "redis.h"
+#include "unit.h"
+
+START_TEST(test_accepted_forms)
+{
+	struct redis_addr a;
+	const char *why = NULL;
+
+	ck_assert_int_eq(redis_url_parse("redis://127.0.0.1:6379", &a, &why), 0);
+	ck_assert_str_eq(a.host, "127.0.0.1");
+	ck_assert_int_eq(a.port, 6379);
+	ck_assert_int_eq(a.db, 0);
+	ck_assert_ptr_null(a.path);
+	redis_addr_clear(&a);
+	ck_assert_int_eq(redis_url_parse("redis://10.1.2.3:7000/5", &a, &why), 0);
+	ck_assert_int_eq(a.db, 5);
+	ck_assert_int_eq(a.port, 7000);
+	redis_addr_clear(&a);
+	ck_assert_int_eq(redis_url_parse("redis://[::1]:6380/2", &a, &why), 0);
+	ck_assert_str_eq(a.host, "::1");
+	ck_assert_int_eq(a.port, 6380);
+	ck_assert_int_eq(a.db, 2);
+	redis_addr_clear(&a);
+	ck_assert_int_eq(redis_url_parse("unix:/run/redis/redis.sock", &a, &why), 0);
+	ck_assert_str_eq(a.path, "/run/redis/redis.sock");
+	ck_assert_ptr_null(a.host);
+	redis_addr_clear(&a);
+}
+END_TEST
+
+/* url is refused with exactly message expected, which does not contain the URL. */
+static void
+refused(const char *url, const char *expected)
+{
+	struct redis_addr a;
+	const char *why = NULL;
+
+	ck_assert_int_eq(redis_url_parse(url, &a, &why), -1);
+	ck_assert_str_eq(why, expected);
+	ck_assert_ptr_null(strstr(why, url));
+	ck_assert_ptr_null(a.host);
+	ck_assert_ptr_null(a.path);
+}
+
+START_TEST(test_refused_forms)
+{
+	const char *form = "expected redis://HOST:PORT[/DB] or unix:/PATH";
+	const char *port = "expected a port from 1 to 65535 after the host";
+	const char *num = "HOST must be a numeric address such as 127.0.0.1 or [::1] (a name "
+			  "lookup would block the event loop)";
+
+	refused("http://127.0.0.1:6379", form);
+	refused("redis://127.0.0.1", form);
+	refused("redis://:6379", form);
+	refused("redis://127.0.0.1:0", port);
+	refused("redis://127.0.0.1:65536", port);
+	refused("redis://127.0.0.1:63x9", port);
+	refused("redis://localhost:6379", num);
+	refused("redis://[::1:6379", "unterminated [IPv6 address]");
+	refused(
+	    "redis://127.0.0.1:6379/x", "expected a database number (0 to 65535) after the slash");
+	refused(
+	    "redis://127.0.0.1:6379/", "expected a database number (0 to 65535) after the slash");
+	refused("redis://:s3cret@127.0.0.1:6379",
+	    "credentials in the URL are not accepted: use cluster.password_file");
+	refused("rediss://127.0.0.1:6379",
+	    "TLS to Redis (rediss://) is not supported by this build of hiredis");
+	refused("unix:relative.sock", "unix: needs an absolute path (unix:/run/redis/redis.sock)");
+}
+END_TEST
+
+START_TEST(test_long_unix_path)
+{
+	char url[200];
+	struct redis_addr a;
+	const char *why = NULL;
+
+	strcpy(url, "unix:/");
+	memset(url + 6, 'a', 120);
+	url[126] = '\0';
+	ck_assert_int_eq(redis_url_parse(url, &a, &why), -1);
+	ck_assert_str_eq(why, "the unix socket path is longer than 107 bytes");
+}
+END_TEST
+
+static Suite *
+redis_url_suite(void)
+{
+	Suite *s = suite_create("redis_url");
+
+	UNIT_ADD(s, test_accepted_forms);
+	UNIT_ADD(s, test_refused_forms);
+	UNIT_ADD(s, test_long_unix_path);
+	return s;
+}
+
+UNIT_MAIN(redis_url_suite)
