@@ -464,18 +464,25 @@ cometd_reply_unknown(struct cometd_ctx *x, const struct json *msg, const char *c
 	cometd_reply_error(x, msg, channel, "402::Unknown client", "handshake");
 }
 
+/* Make b the JSON array [out] (messages joined by commas); out is consumed. */
+static void
+cometd_array(struct buf *out, struct buf *b)
+{
+	buf_init(b);
+	buf_reserve(b, out->len + 2);
+	buf_addch(b, '[');
+	buf_add(b, out->data, out->len);
+	buf_addch(b, ']');
+	buf_free(out);
+}
+
 /* Answer a request with the JSON array [out]. */
 static void
 cometd_send(struct http_req *req, int status, struct buf *out)
 {
 	struct buf b;
 
-	buf_init(&b);
-	buf_reserve(&b, out->len + 2);
-	buf_addch(&b, '[');
-	buf_add(&b, out->data, out->len);
-	buf_addch(&b, ']');
-	buf_free(out);
+	cometd_array(out, &b);
 	http_req_add_header(req, "Cache-Control", "no-store");
 	http_req_reply_buf(req, status, "application/json", &b);
 }
@@ -813,12 +820,7 @@ cometd_stream_reply(struct cometd_stream *st, struct buf *out)
 {
 	struct buf b;
 
-	buf_init(&b);
-	buf_reserve(&b, out->len + 2);
-	buf_addch(&b, '[');
-	buf_add(&b, out->data, out->len);
-	buf_addch(&b, ']');
-	buf_free(out);
+	cometd_array(out, &b);
 	(void)st->send(st->arg, b.data, b.len);
 	buf_free(&b);
 }
