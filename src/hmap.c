@@ -27,17 +27,24 @@ struct hmap {
 	size_t used; /* count + tombstones */
 };
 
-/* FNV-1a, 64 bits. */
+/* FNV-1a, 64 bits, of len bytes: the one string hash of the gateway. */
 uint64_t
-hmap_hash(const char *s)
+hmap_hash_len(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
 	return h ^ (h >> 29);
+}
+
+/* The hash of a NUL-terminated string. */
+uint64_t
+hmap_hash(const char *s)
+{
+	return hmap_hash_len(s, strlen(s));
 }
 
 /* An empty map. */

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
+/* The struct of type t whose member m is at p. */
+#define container_of(p, t, m) ((t *)(void *)((char *)(p)-offsetof(t, m)))
 
 void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);

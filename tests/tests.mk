@@ -20,6 +20,7 @@ unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_hparse \
 	tests/unit/test_hmap \
+	tests/unit/test_reap \
 	tests/unit/test_session \
 	tests/unit/test_agent
 check_PROGRAMS += $(unit_tests)
@@ -39,6 +40,9 @@ tests_unit_test_hparse_LDADD = $(UNIT_LDADD)
 tests_unit_test_hmap_SOURCES = tests/unit/test_hmap.c tests/unit/unit.h
 tests_unit_test_hmap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hmap_LDADD = $(UNIT_LDADD)
+tests_unit_test_reap_SOURCES = tests/unit/test_reap.c tests/unit/unit.h
+tests_unit_test_reap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reap_LDADD = $(UNIT_LDADD)
 tests_unit_test_session_SOURCES = tests/unit/test_session.c tests/unit/unit.h
 tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_session_LDADD = $(UNIT_LDADD)

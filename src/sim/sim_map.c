@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "sim.h"
 
 #define SIM_MAP_BUCKETS 4096
@@ -21,15 +22,11 @@ struct sim_map {
 	struct sim_map_node *b[SIM_MAP_BUCKETS];
 };
 
-/* FNV-1a of the key. */
+/* The bucket of a key (the gateway's one string hash). */
 static unsigned
 sim_map_hash(const char *k, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	return h % SIM_MAP_BUCKETS;
+	return (unsigned)(hmap_hash_len(k, len) % SIM_MAP_BUCKETS);
 }
 
 /* An empty table. */
