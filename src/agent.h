@@ -15,6 +15,15 @@
 
 #include <event2/event.h>
 
+struct auth_user;
+struct cometd_agent;
+struct signin_agent;
+struct ucwa_agent;
+
+/*
+ * One agent and every per-agent record, each owned by the module named
+ * (it creates the record, links it here and unlinks it when it goes).
+ */
 struct agent {
 	char *name;	    /* the user name the desktop signs in with */
 	char user_id[33];   /* 32 hex digits, stable per name */
@@ -27,8 +36,10 @@ struct agent {
 	char *last_name;
 	char *base_uri; /* "scheme://host/api/v2" of the agent's last request */
 	uint64_t last_seen_ms;
-	void *ucwa; /* the agent's UCWA client, owned by the UCWA layer */
-	void *data; /* for the GWS layer */
+	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c */
+	struct signin_agent *signin; /* password check, sign-in: signin.c */
+	struct auth_user *logins;    /* login sessions (cookies): auth.c */
+	struct cometd_agent *cometd; /* CometD clients: cometd.c */
 };
 
 struct agents;

@@ -209,7 +209,7 @@ void
 im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
     const char **remote, struct json_doc *ud)
 {
-	const struct im_sess *is = s->data;
+	const struct im_sess *is = s->im;
 
 	memset(xs, 0, sizeof *xs);
 	xs->id = s->id;
@@ -263,9 +263,7 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 	ud = s != NULL ? im_userdata_doc(s) : NULL;
 	if (s != NULL)
 		im_view(a, s, &xs, &remote, ud);
-	pending = s != NULL && ((struct im_sess *)s->data)->out != NULL
-	    ? ((struct im_sess *)s->data)->out->text
-	    : NULL;
+	pending = s != NULL && s->im->out != NULL ? s->im->out->text : NULL;
 	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, response);
 	json_doc_free(ud);
 }
@@ -274,7 +272,7 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 void
 im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct json_doc *ud = im_userdata_doc(s);
 	struct xlate_session xs;
 	const char *remote;
@@ -296,7 +294,7 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 static const char *
 im_sender_phone(struct session *s)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct xlate_party party;
 
 	if (is->sender_phone == NULL && s->remote_uri != NULL) {
@@ -313,7 +311,7 @@ void
 im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, const char *text,
     const struct ucwa_change *ch, int failed)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct xlate_session xs;
 	const char *remote;
 	char *notice = NULL;
@@ -381,7 +379,7 @@ im_call_pending(struct gws_im *im, const struct session *s, enum im_call_kind ki
 void
 im_end(struct gws_im *im, struct agent *a, struct session *s)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 
 	if (!is->announced && s->dir == SESSION_OUTGOING &&
 	    im_call_pending(im, s, IM_CALL_INITIATE)) {
@@ -400,7 +398,7 @@ im_end(struct gws_im *im, struct agent *a, struct session *s)
 	else
 		log_info("agent %s: session %s: ended before it was announced", a->name, s->id);
 	im_sess_free(is);
-	s->data = NULL;
+	s->im = NULL;
 	session_remove(im->sessions, s);
 }
 
@@ -408,7 +406,7 @@ im_end(struct gws_im *im, struct agent *a, struct session *s)
 void
 im_set_reason(struct session *s, const char *message, const char *code, const char *subcode)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 
 	free(is->reason);
 	free(is->reason_code);
@@ -431,7 +429,7 @@ im_session_new(struct gws_im *im, struct agent *a, enum session_dir dir, const c
 		return NULL;
 	is = xcalloc(1, sizeof *is);
 	is->rules = xlate_ref(xlate_current());
-	s->data = is;
+	s->im = is;
 	return s;
 }
 
@@ -471,7 +469,7 @@ im_out_remove(struct im_sess *is, struct im_out **link)
 void
 im_out_add(struct session *s, const char *opid, const char *text)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct im_out *o = xcalloc(1, sizeof *o), **pp;
 
 	o->opid = xstrdup(opid);

@@ -28,7 +28,7 @@ im_write_session(const struct agent *a, struct session *s, struct jw *w)
 	const char *remote;
 
 	im_view(a, s, &xs, &remote, ud);
-	xlate_write_session(((struct im_sess *)s->data)->rules, &xs, w);
+	xlate_write_session(s->im->rules, &xs, w);
 	json_doc_free(ud);
 }
 
@@ -203,9 +203,9 @@ im_initiate_done(const struct ucwa_result *r, void *arg)
 
 	if (r->ok) {
 		im_call_reply_ok(c);
-		if (s != NULL && a != NULL && !((struct im_sess *)s->data)->announced)
+		if (s != NULL && a != NULL && !s->im->announced)
 			im_notify_state(c->im, a, s, "StatusChange");
-		if (s != NULL && a != NULL && ((struct im_sess *)s->data)->ended_early)
+		if (s != NULL && a != NULL && s->im->ended_early)
 			im_end(c->im, a, s); /* it failed before this 201: Completed now */
 	} else {
 		im_call_reply_upstream(c, r);
@@ -252,7 +252,7 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 	if (ud != NULL && ud->type == JSON_OBJECT)
 		im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
-	subject = xlate_subject(((struct im_sess *)s->data)->rules, ud);
+	subject = xlate_subject(s->im->rules, ud);
 	c = im_call_new(im, IM_CALL_INITIATE, req, a, s);
 	record_upstream_start(a->name, sip, subject);
 	if ((cause = ucwa_start_messaging(
@@ -269,7 +269,7 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 static int
 im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char *op)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	char *msg;
 
 	if (xlate_caps(is->rules, im_xstate(s->state)) & cap)
@@ -292,9 +292,9 @@ im_send_done(const struct ucwa_result *r, void *arg)
 
 	if (!r->ok)
 		metrics_inc(M_MESSAGES, "result=\"failed\"");
-	if (s != NULL && (o = im_out_find(s->data, part->opid, &link)) != NULL) {
+	if (s != NULL && (o = im_out_find(s->im, part->opid, &link)) != NULL) {
 		if (!r->ok)
-			im_out_remove(s->data, link);
+			im_out_remove(s->im, link);
 		else if (r->location != NULL && o->location == NULL)
 			o->location = xstrdup(r->location);
 	}
@@ -343,7 +343,7 @@ static void
 im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
     const struct json *body)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct xlate_parts parts = { 0 };
 	const char *text, *cause;
 	int bad = 0;

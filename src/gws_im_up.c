@@ -75,8 +75,7 @@ im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	if (what == XLATE_IN_IGNORE || busy || ch->conversation == NULL)
 		return;
 	s = im_session_new(im, a, SESSION_INCOMING, &cause);
-	xlate_sip_to_party(
-	    ((struct im_sess *)s->data)->rules, ch->from_uri ? ch->from_uri : "", &party);
+	xlate_sip_to_party(s->im->rules, ch->from_uri ? ch->from_uri : "", &party);
 	session_set_remote(s, ch->from_uri, party.phoneNumber);
 	xlate_party_free(&party);
 	session_bind_conversation(im->sessions, s, ch->conversation);
@@ -94,7 +93,7 @@ static void
 im_outgoing_message(
     struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
 {
-	struct im_sess *is = s->data;
+	struct im_sess *is = s->im;
 	struct im_out **pp, *o;
 	int failed = ch->status != NULL && strcmp(ch->status, "Failure") == 0;
 
@@ -132,8 +131,7 @@ im_message(struct gws_im *im, struct agent *a, struct session *s, const struct u
 		return;
 	/* The body as sent (text/html or not, and the server's plain rendition of
 	 * HTML if it sent one): the rules choose plain or HTML and trim CR/LF. */
-	text = xlate_text_in(((struct im_sess *)s->data)->rules, ch->text, strlen(ch->text),
-	    ch->text_html, ch->alt_text);
+	text = xlate_text_in(s->im->rules, ch->text, strlen(ch->text), ch->text_html, ch->alt_text);
 	im_notify_message(im, a, s, text, ch, 0);
 	free(text);
 }
@@ -193,22 +191,19 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 			im_set_state(im, a, s, XLATE_COMPLETED);
 		} else if (ch->state != NULL)
 			im_set_state(im, a, s,
-			    xlate_state_map(((struct im_sess *)s->data)->rules,
-				im_invitation_kind(s, ch), ch->state));
+			    xlate_state_map(s->im->rules, im_invitation_kind(s, ch), ch->state));
 		break;
 	case UCWA_CONVERSATION:
 		if (ch->type == UCWA_DELETED)
 			im_set_state(im, a, s, XLATE_COMPLETED);
 		else if (ch->state != NULL)
 			im_set_state(im, a, s,
-			    xlate_state_map(((struct im_sess *)s->data)->rules,
-				XLATE_K_CONVERSATION, ch->state));
+			    xlate_state_map(s->im->rules, XLATE_K_CONVERSATION, ch->state));
 		break;
 	case UCWA_MESSAGING:
 		if (ch->state != NULL)
-			im_set_state(im, a, s,
-			    xlate_state_map(
-				((struct im_sess *)s->data)->rules, XLATE_K_MESSAGING, ch->state));
+			im_set_state(
+			    im, a, s, xlate_state_map(s->im->rules, XLATE_K_MESSAGING, ch->state));
 		break;
 	case UCWA_MESSAGE: im_message(im, a, s, ch); break;
 	default: break;
@@ -223,7 +218,7 @@ gws_im_ended(struct gws_im *im, struct agent *a, const char *conversation, const
 
 	if (s == NULL || strcmp(s->agent, a->name) != 0)
 		return;
-	if (((struct im_sess *)s->data)->reason == NULL)
+	if (s->im->reason == NULL)
 		im_set_reason(s, why, NULL, NULL);
 	im_end(im, a, s);
 }

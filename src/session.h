@@ -27,6 +27,8 @@ enum session_state {
 
 enum session_dir { SESSION_OUTGOING, SESSION_INCOMING };
 
+struct im_sess;
+
 struct session_kv {
 	char *key;
 	char *json; /* the value as JSON text (string, number, ...) */
@@ -44,7 +46,7 @@ struct session {
 	struct session_kv *userdata;
 	size_t nuserdata;
 	uint64_t created_ms;
-	void *data; /* for the layer that owns the session's agent */
+	struct im_sess *im; /* the IM layer's state of it: gws_im.c */
 };
 
 struct session_table;

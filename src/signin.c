@@ -28,7 +28,7 @@ struct signin_waiter {
 	struct signin_waiter *next;
 };
 
-/* The sign-in state of one agent (agent->data). */
+/* The sign-in state of one agent (agent->signin). */
 struct signin_agent {
 	struct signin *si;
 	struct agent *agent;
@@ -205,7 +205,7 @@ static void
 signin_agent_removed(struct agent *a, const char *why, void *arg)
 {
 	struct signin *si = arg;
-	struct signin_agent *sa = a->data;
+	struct signin_agent *sa = a->signin;
 
 	gws_im_agent_gone(si->im, a, why);
 	if (sa != NULL) {
@@ -213,7 +213,7 @@ signin_agent_removed(struct agent *a, const char *why, void *arg)
 		signin_undoom(si, sa);
 		signin_answer(sa, -1);
 		free(sa);
-		a->data = NULL;
+		a->signin = NULL;
 	}
 	if (a->ucwa != NULL) {
 		ucwa_agent_free(a->ucwa);
@@ -247,7 +247,7 @@ signin_start_agent(
 	sa->si = si;
 	sa->agent = a;
 	signin_hash(si, password, sa->pwhash);
-	a->data = sa;
+	a->signin = sa;
 	handle = signin_wait(sa, done, arg);
 	sa->pending = 1;
 	si->pending++;
@@ -262,7 +262,7 @@ signin_start(void *ctx, const char *user, const char *password, auth_verify_done
 {
 	struct signin *si = ctx;
 	struct agent *a = agents_find(si->agents, user);
-	struct signin_agent *sa = a ? a->data : NULL;
+	struct signin_agent *sa = a ? a->signin : NULL;
 	unsigned char h[32];
 
 	if (sa == NULL) {
