@@ -332,7 +332,7 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 			xs.var[XV_REASON] = ch->reason_message;
 	}
 	xs.var[XV_TEXT] = text;
-	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
+	if (failed && (notice = xlate_text_undelivered(is->rules, &xs)) == NULL)
 		return;
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);

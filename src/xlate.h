@@ -27,7 +27,7 @@
  *				(html: it was text/html; plain: the server's
  *				plainMessage beside HTML), then
  *				xlate_notify_message (own messages are echoed);
- *				an own message failed: xlate_undelivered, if not
+ *				an own message failed: xlate_text_undelivered, if not
  *				NULL notified with xlate_notify_message
  *	user data changed	xlate_notify_state(..., "AttachedDataChanged", ...)
  */
@@ -102,10 +102,10 @@ enum xlate_cap {
 	XLATE_CAP_COMPLETE = 1 << 4, /* Complete */
 };
 
-const char *xlate_state_name(enum xlate_state);
-enum xlate_state xlate_state_parse(const char *); /* XLATE_NONE if unknown */
-const char *xlate_cap_name(unsigned bit);
-unsigned xlate_cap_parse(const char *); /* 0 if unknown */
+const char *xlate_names_state(enum xlate_state);
+enum xlate_state xlate_names_state_parse(const char *); /* XLATE_NONE if unknown */
+const char *xlate_names_cap(unsigned bit);
+unsigned xlate_names_cap_parse(const char *); /* 0 if unknown */
 
 /* UCWA state value of a resource kind to a GWS state (XLATE_NONE: no change). */
 enum xlate_state xlate_state_map(const struct xlate_rules *, enum xlate_kind, const char *value);
@@ -130,7 +130,7 @@ enum xlate_var {
 	XV_TEXT,	 /* the text of the message concerned (undelivered notices) */
 	XV_NVARS
 };
-const char *xlate_var_name(enum xlate_var);
+const char *xlate_names_var(enum xlate_var);
 
 /* What the GWS layer knows of one session, for building notifications. */
 struct xlate_session {
@@ -168,7 +168,7 @@ struct xlate_parts {
 /* A desktop's SendMessage text to what is sent upstream. */
 enum xlate_text_verdict xlate_text_out(
     const struct xlate_rules *, const char *text, struct xlate_parts *, const char **cause);
-void xlate_parts_free(struct xlate_parts *);
+void xlate_text_parts_free(struct xlate_parts *);
 /* An upstream message body as sent (decoded from its data: URI; html != 0:
  * text/html) to what desktops see: HTML to plain text when
  * text.html_to_plain (the server's own plain rendition when it sent one,
@@ -179,7 +179,7 @@ char *xlate_text_in(
     const struct xlate_rules *, const char *text, size_t len, int html, const char *plain);
 /* The NewMessage text telling the desktop that s's message (var[XV_TEXT])
  * was not delivered, or NULL when the rules say to send no notice. */
-char *xlate_undelivered(const struct xlate_rules *, const struct xlate_session *s);
+char *xlate_text_undelivered(const struct xlate_rules *, const struct xlate_session *s);
 
 /* ---- incoming invitations ---- */
 

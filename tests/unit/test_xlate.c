@@ -244,8 +244,8 @@ START_TEST(test_state_maps)
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), XLATE_TALKING);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Failed"), XLATE_NONE);
 	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), XLATE_NONE);
-	ck_assert_int_eq(xlate_state_parse(" Talking"), XLATE_TALKING);
-	ck_assert_str_eq(xlate_state_name(XLATE_COMPLETED), "Completed");
+	ck_assert_int_eq(xlate_names_state_parse(" Talking"), XLATE_TALKING);
+	ck_assert_str_eq(xlate_names_state(XLATE_COMPLETED), "Completed");
 	xlate_unref(r);
 }
 END_TEST
@@ -272,8 +272,8 @@ START_TEST(test_capabilities)
 	xlate_caps_write(r, XLATE_TALKING, &w);
 	ck_assert_str_eq(b.data, "[\"SendMessage\",\"Complete\"]");
 	ck_assert_uint_eq(xlate_caps(r, XLATE_TALKING), XLATE_CAP_SEND | XLATE_CAP_COMPLETE);
-	ck_assert_uint_eq(xlate_cap_parse("UpdateUserData"), XLATE_CAP_UPDATE);
-	ck_assert_str_eq(xlate_cap_name(XLATE_CAP_DELETE), "DeleteUserData");
+	ck_assert_uint_eq(xlate_names_cap_parse("UpdateUserData"), XLATE_CAP_UPDATE);
+	ck_assert_str_eq(xlate_names_cap(XLATE_CAP_DELETE), "DeleteUserData");
 	buf_free(&b);
 	xlate_unref(r);
 }
@@ -380,7 +380,7 @@ START_TEST(test_text_out_policy)
 	ck_assert_int_eq(xlate_text_out(r, "abc\r\n", &parts, &cause), XLATE_TEXT_OK);
 	ck_assert_uint_eq(parts.n, 1);
 	ck_assert_str_eq(parts.v[0], "abc");
-	xlate_parts_free(&parts);
+	xlate_text_parts_free(&parts);
 	ck_assert_int_eq(xlate_text_out(r, "abcd", &parts, &cause), XLATE_TEXT_REFUSE);
 	ck_assert_str_eq(cause, "message text is longer than the maximum length");
 	xlate_unref(r);
@@ -390,7 +390,7 @@ START_TEST(test_text_out_policy)
 	ck_assert_str_eq(parts.v[0], "h\xc3\xa9");
 	ck_assert_str_eq(parts.v[1], "ll");
 	ck_assert_str_eq(parts.v[2], "o\n");
-	xlate_parts_free(&parts);
+	xlate_text_parts_free(&parts);
 	xlate_unref(r);
 }
 END_TEST
@@ -555,16 +555,16 @@ START_TEST(test_undelivered_notice)
 	char *t;
 
 	s.var[XV_TEXT] = "hi";
-	t = xlate_undelivered(r, &s);
+	t = xlate_text_undelivered(r, &s);
 	ck_assert_str_eq(t, "Not sent (): hi");
 	free(t);
 	s.var[XV_REASON_CODE] = "RemoteFailure/Timeout";
-	t = xlate_undelivered(r, &s);
+	t = xlate_text_undelivered(r, &s);
 	ck_assert_str_eq(t, "Not sent (RemoteFailure/Timeout): hi");
 	free(t);
 	xlate_unref(r);
 	r = good("{\"text\":{\"undelivered\":null}}");
-	ck_assert_ptr_null(xlate_undelivered(r, &s));
+	ck_assert_ptr_null(xlate_text_undelivered(r, &s));
 	xlate_unref(r);
 	ck_assert_str_eq(problems_of("{\"text\":{\"undelivered\":\"$txt\"}}"),
 	    "t:1:24: \"$txt\": unknown variable \"$txt\"\n");
