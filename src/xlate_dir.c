@@ -1,27 +1,17 @@
 /*
  * xlate_dir.c: the directory of phone numbers and SIP URIs: loaded with
  * no duplicate either way, its strings in one arena, looked up by phone
- * or by lower-cased SIP URI in open-addressing hashes.
+ * or by lower-cased SIP URI in open-addressing hashes (hashed with
+ * hmap_hash(), the one string hash).
  */
 #include <ctype.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "xlate_int.h"
 
 /* ---- directory ---- */
-
-/* FNV-1a. */
-static size_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
-}
 
 /* The key entry e is filed under in a hash by phone or by sip. */
 static const char *
@@ -36,7 +26,7 @@ xlate_dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char
 {
 	if (h->slot == NULL)
 		return -1;
-	for (size_t i = hash_str(key) & h->mask;; i = (i + 1) & h->mask) {
+	for (size_t i = (size_t)hmap_hash(key) & h->mask;; i = (i + 1) & h->mask) {
 		size_t e = h->slot[i];
 
 		if (e == 0)
@@ -53,7 +43,7 @@ xlate_dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_s
 	const char *key = xlate_dir_key(r, idx, by_sip);
 	size_t i;
 
-	for (i = hash_str(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask) {
+	for (i = (size_t)hmap_hash(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask) {
 		if (strcmp(xlate_dir_key(r, h->slot[i] - 1, by_sip), key) == 0)
 			return (long)(h->slot[i] - 1);
 	}
