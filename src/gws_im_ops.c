@@ -272,10 +272,10 @@ im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char
 	struct im_sess *is = s->data;
 	char *msg;
 
-	if (xlate_caps(is->rules, im_xstate(s->state)) & cap)
+	if (xlate_caps(is->rules, s->state) & cap)
 		return 0;
 	xasprintf(&msg, "Invalid state: %s is not possible while the session is %s", op,
-	    xlate_names_state(im_xstate(s->state)));
+	    xlate_names_state(s->state));
 	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
 	free(msg);
 	return 1;

@@ -153,16 +153,16 @@ xlate_party_free(struct xlate_party *p)
 /* ---- states ---- */
 
 /* UCWA state of a kind to GWS state. */
-enum xlate_state
+enum session_state
 xlate_state_map(const struct xlate_rules *r, enum xlate_kind k, const char *value)
 {
 	if (k < 0 || k >= XLATE_NKINDS || value == NULL)
-		return XLATE_NONE;
+		return SESSION_NONE;
 	for (size_t i = 0; i < r->states[k].n; i++) {
 		if (strcmp(r->states[k].v[i].ucwa, value) == 0)
 			return r->states[k].v[i].gws;
 	}
-	return XLATE_NONE;
+	return SESSION_NONE;
 }
 
 /* Whether the notifications or the undelivered notice name variable v. */
@@ -174,17 +174,17 @@ xlate_uses_var(const struct xlate_rules *r, enum xlate_var v)
 
 /* Capability bits of a state. */
 unsigned
-xlate_caps(const struct xlate_rules *r, enum xlate_state s)
+xlate_caps(const struct xlate_rules *r, enum session_state s)
 {
-	return (s >= 0 && s < XLATE_NSTATES) ? r->caps[s] : 0;
+	return (s >= 0 && s < SESSION_NSTATES) ? r->caps[s] : 0;
 }
 
 /* The capabilities array of a state, in file order. */
 void
-xlate_caps_write(const struct xlate_rules *r, enum xlate_state s, struct jw *w)
+xlate_caps_write(const struct xlate_rules *r, enum session_state s, struct jw *w)
 {
 	jw_arr_begin(w);
-	for (unsigned i = 0; s >= 0 && s < XLATE_NSTATES && i < r->ncap[s]; i++)
+	for (unsigned i = 0; s >= 0 && s < SESSION_NSTATES && i < r->ncap[s]; i++)
 		jw_str(w, xlate_names_caps[r->cap_order[s][i]]);
 	jw_arr_end(w);
 }
@@ -215,7 +215,7 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 
 	buf_init(&b);
 	jw_obj_begin(w);
-	if (s->state == XLATE_NONE)
+	if (s->state == SESSION_NONE)
 		jw_kstr(w, "state", NULL); /* not announced yet */
 	else
 		jw_kstr(w, "state", xlate_names_state(s->state));

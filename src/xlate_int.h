@@ -71,7 +71,7 @@ enum { PV_NUMBER, PV_DIGITS, PV_SIP, PV_USER, PV_N };
 
 struct state_pair {
 	char *ucwa;
-	enum xlate_state gws;
+	enum session_state gws;
 };
 
 struct xlate_rules {
@@ -86,9 +86,9 @@ struct xlate_rules {
 		struct state_pair *v;
 		size_t n;
 	} states[XLATE_NKINDS];
-	unsigned caps[XLATE_NSTATES];
-	unsigned char cap_order[XLATE_NSTATES][5];
-	unsigned ncap[XLATE_NSTATES];
+	unsigned caps[SESSION_NSTATES];
+	unsigned char cap_order[SESSION_NSTATES][5];
+	unsigned ncap[SESSION_NSTATES];
 	struct fields notes[NOTE_N];
 	int accept;
 	struct rules from;
@@ -121,9 +121,9 @@ struct load {
 };
 
 /* xlate_names.c (a leaf) */
-extern const char *const xlate_names_states[XLATE_NSTATES];
-extern const char *const xlate_names_caps[5];
-extern const char *const xlate_names_vars[XV_NVARS];
+extern const char *const xlate_names_states[]; /* SESSION_NSTATES names */
+extern const char *const xlate_names_caps[];   /* by XLATE_CAP_* bit number */
+extern const char *const xlate_names_vars[];   /* XV_NVARS names */
 int xlate_names_index(const char *const *list, size_t n, const char *s, size_t len);
 
 /* xlate_prob.c (a leaf, over xlate_names.c) */

@@ -77,7 +77,7 @@ xlate_load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 	l->r->states[k].n = 0;
 	for (size_t i = 0; i < o->u.obj.n; i++) {
 		const struct json_member *m = &o->u.obj.m[i];
-		enum xlate_state s = XLATE_NONE;
+		enum session_state s = SESSION_NONE;
 
 		if (xlate_names_index(kind_states[k], SIZE_MAX, m->key, m->keylen) < 0) {
 			xlate_prob(l, m->line, m->col, "unknown UCWA %s state \"%.*s\"",
@@ -87,7 +87,7 @@ xlate_load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 		if (m->val->type != JSON_NULL) {
 			const char *g = json_str(m->val);
 
-			if (g == NULL || (s = xlate_names_state_parse(g)) == XLATE_NONE ||
+			if (g == NULL || (s = xlate_names_state_parse(g)) == SESSION_NONE ||
 			    strcmp(g, xlate_names_states[s]) != 0) {
 				xlate_prob(l, m->val->line, m->val->col,
 				    "expected a GWS state (Initiating, Alerting, Talking, "
@@ -127,8 +127,8 @@ xlate_load_caps(struct load *l, const struct json *o)
 {
 	if (!xlate_prob_want(l, o, JSON_OBJECT, "capabilities"))
 		return;
-	xlate_prob_known_keys_n(l, o, xlate_names_states, XLATE_NSTATES, "capabilities");
-	for (int s = 0; s < XLATE_NSTATES; s++) {
+	xlate_prob_known_keys_n(l, o, xlate_names_states, SESSION_NSTATES, "capabilities");
+	for (int s = 0; s < SESSION_NSTATES; s++) {
 		const struct json *a = json_get(o, xlate_names_states[s]);
 
 		if (a == NULL || !xlate_prob_want(l, a, JSON_ARRAY, xlate_names_states[s]))
@@ -358,12 +358,12 @@ xlate_load_defaults(struct load *l)
 	for (int i = 0; i < 4; i++)
 		xlate_tmpl_compile(
 		    l, &at, i == 0 ? "$digits" : "$number", &r->party[i], party_vars, PV_N, -1);
-	r->caps[XLATE_TALKING] = 0x1f;
-	r->ncap[XLATE_TALKING] = 5;
-	memcpy(r->cap_order[XLATE_TALKING], talking, sizeof talking);
-	r->caps[XLATE_INITIATING] = r->caps[XLATE_ALERTING] = XLATE_CAP_COMPLETE;
-	r->ncap[XLATE_INITIATING] = r->ncap[XLATE_ALERTING] = 1;
-	r->cap_order[XLATE_INITIATING][0] = r->cap_order[XLATE_ALERTING][0] = 4;
+	r->caps[SESSION_TALKING] = 0x1f;
+	r->ncap[SESSION_TALKING] = 5;
+	memcpy(r->cap_order[SESSION_TALKING], talking, sizeof talking);
+	r->caps[SESSION_INITIATING] = r->caps[SESSION_ALERTING] = XLATE_CAP_COMPLETE;
+	r->ncap[SESSION_INITIATING] = r->ncap[SESSION_ALERTING] = 1;
+	r->cap_order[SESSION_INITIATING][0] = r->cap_order[SESSION_ALERTING][0] = 4;
 	r->busy_decline = 1;
 	r->html_to_plain = r->trim_newlines = 1;
 	r->max_length = 4000;

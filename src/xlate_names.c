@@ -8,38 +8,46 @@
 
 #include "xlate_int.h"
 
-const char *const xlate_names_states[XLATE_NSTATES] = { "Initiating", "Alerting", "Talking",
-	"Completed" };
-const char *const xlate_names_caps[5] = { "SendMessage", "AttachUserData", "UpdateUserData",
+/* Indexed by enum session_state, by capability bit number and by enum xlate_var. */
+const char *const xlate_names_states[] = { "Initiating", "Alerting", "Talking", "Completed" };
+const char *const xlate_names_caps[] = { "SendMessage", "AttachUserData", "UpdateUserData",
 	"DeleteUserData", "Complete" };
-const char *const xlate_names_vars[XV_NVARS] = { "id", "state", "reason", "reason_code", "sender",
+const char *const xlate_names_vars[] = { "id", "state", "reason", "reason_code", "sender",
 	"sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
+
+_Static_assert(sizeof xlate_names_states / sizeof *xlate_names_states == SESSION_NSTATES,
+    "one name per session state");
+_Static_assert(
+    sizeof xlate_names_caps / sizeof *xlate_names_caps == 5 && XLATE_CAP_COMPLETE == 1 << 4,
+    "one name per capability bit");
+_Static_assert(sizeof xlate_names_vars / sizeof *xlate_names_vars == XV_NVARS,
+    "one name per notification variable");
 
 /* Name of a GWS state. */
 const char *
-xlate_names_state(enum xlate_state s)
+xlate_names_state(enum session_state s)
 {
-	return (s >= 0 && s < XLATE_NSTATES) ? xlate_names_states[s] : "";
+	return (s >= 0 && s < SESSION_NSTATES) ? xlate_names_states[s] : "";
 }
 
 /* GWS state from its name (surrounding blanks tolerated, as in the samples). */
-enum xlate_state
+enum session_state
 xlate_names_state_parse(const char *s)
 {
 	size_t len;
 
 	if (s == NULL)
-		return XLATE_NONE;
+		return SESSION_NONE;
 	while (*s == ' ')
 		s++;
 	for (len = strlen(s); len > 0 && s[len - 1] == ' '; len--)
 		;
-	for (int i = 0; i < XLATE_NSTATES; i++) {
+	for (int i = 0; i < SESSION_NSTATES; i++) {
 		if (strlen(xlate_names_states[i]) == len &&
 		    strncmp(s, xlate_names_states[i], len) == 0)
 			return i;
 	}
-	return XLATE_NONE;
+	return SESSION_NONE;
 }
 
 /* Name of one capability bit. */

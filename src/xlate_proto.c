@@ -18,7 +18,7 @@ struct model {
 	const struct xlate_rules *r;
 	int exists;
 	const char *id, *uri_base, *pending;
-	enum xlate_state state;
+	enum session_state state;
 	const char *remote[8];
 	size_t nremote;
 	struct json_member *ud; /* userData members (values borrowed) */
@@ -124,9 +124,9 @@ xlate_proto_model_notify_message(struct model *m, const char *text)
 
 /* Move to state s if it is a step forward; notify StatusChange. */
 static int
-xlate_proto_model_goto(struct model *m, enum xlate_state s)
+xlate_proto_model_goto(struct model *m, enum session_state s)
 {
-	if (s == XLATE_NONE || !m->exists || s <= m->state)
+	if (s == SESSION_NONE || !m->exists || s <= m->state)
 		return 0;
 	m->state = s;
 	xlate_proto_model_notify_state(m, "StatusChange");
@@ -172,7 +172,7 @@ xlate_proto_gws_initiate(struct model *m, const struct json *body)
 	struct buf b;
 	struct jw w;
 
-	if (m->exists && m->state != XLATE_COMPLETED)
+	if (m->exists && m->state != SESSION_COMPLETED)
 		return xlate_proto_model_answer(
 		    m, 2, "Invalid state: the agent already has an IM session");
 	if (phone == NULL)
@@ -192,7 +192,7 @@ xlate_proto_gws_initiate(struct model *m, const struct json *body)
 	buf_free(&b);
 	free(subject);
 	m->exists = 1;
-	m->state = XLATE_NONE;
+	m->state = SESSION_NONE;
 	m->remote[0] = xlate_proto_model_keep(m, sip);
 	m->nremote = 1;
 	m->nud = 0;
@@ -353,11 +353,11 @@ xlate_proto_ev_incoming(struct model *m, const struct json *inv)
 {
 	const char *from = json_get_str(json_get(json_get(inv, "_embedded"), "from"), "uri");
 
-	switch (xlate_incoming(m->r, from, m->exists && m->state != XLATE_COMPLETED)) {
+	switch (xlate_incoming(m->r, from, m->exists && m->state != SESSION_COMPLETED)) {
 	case XLATE_IN_ACCEPT:
 		xlate_proto_model_upstream(m, "accept", NULL, NULL, NULL);
 		m->exists = 1;
-		m->state = XLATE_NONE;
+		m->state = SESSION_NONE;
 		m->nud = 0;
 		m->nremote = 0;
 		if (from != NULL)
@@ -462,7 +462,7 @@ xlate_proto_play_event(struct model *m, const struct json *ev)
 		status = json_get_str(ev, "status");
 		if (xlate_proto_streq(status, "Failure")) {
 			xlate_proto_event_reason(m, ev);
-			return xlate_proto_model_goto(m, XLATE_COMPLETED);
+			return xlate_proto_model_goto(m, SESSION_COMPLETED);
 		}
 	} else if (strcmp(rel, "conversation") == 0)
 		k = XLATE_K_CONVERSATION;
@@ -506,7 +506,7 @@ xlate_proto_model_init(struct model *m, const struct json *s)
 
 	m->id = "00000000000000000000000000000001";
 	m->uri_base = "http://127.0.0.1:8080/api/v2";
-	m->state = XLATE_NONE;
+	m->state = SESSION_NONE;
 	if (s == NULL)
 		return 0;
 	m->exists = 1;
@@ -516,7 +516,7 @@ xlate_proto_model_init(struct model *m, const struct json *s)
 	m->pending = json_get_str(s, "pending_text");
 	m->var[XV_AGENT] = json_get_str(s, "agent");
 	m->state = xlate_names_state_parse(json_get_str(s, "state"));
-	if (m->state == XLATE_NONE && json_get(s, "state") != NULL &&
+	if (m->state == SESSION_NONE && json_get(s, "state") != NULL &&
 	    json_get(s, "state")->type != JSON_NULL) {
 		m->err = xstrdup("session.state must be Initiating, Alerting, Talking, Completed "
 				 "or null (not announced yet)");

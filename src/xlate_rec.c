@@ -44,7 +44,7 @@ xlate_rec_new(const char *description, const struct xlate_session *s, const char
 	jw_obj_begin(&w);
 	jw_kstr(&w, "id", s->id);
 	jw_kstr(&w, "uri_base", s->uri_base);
-	jw_kstr(&w, "state", s->state == XLATE_NONE ? NULL : xlate_names_state(s->state));
+	jw_kstr(&w, "state", s->state == SESSION_NONE ? NULL : xlate_names_state(s->state));
 	jw_key(&w, "remote");
 	jw_arr_begin(&w);
 	for (size_t i = 0; i < s->nremote; i++)

@@ -50,8 +50,8 @@ fuzz_exercise(struct xlate_rules *r)
 	free(xlate_text_in(r, "<b>a&amp;b</b>", 14, 1, NULL));
 	(void)xlate_incoming(r, "sip:a@b", 0);
 	buf_init(&b);
-	for (s.state = XLATE_NONE; s.state < XLATE_NSTATES; s.state++) {
-		s.var[XV_REASON] = s.state == XLATE_COMPLETED ? "gone" : NULL;
+	for (s.state = SESSION_NONE; s.state < SESSION_NSTATES; s.state++) {
+		s.var[XV_REASON] = s.state == SESSION_COMPLETED ? "gone" : NULL;
 		xlate_notify_state(r, &s, "StatusChange", &b);
 		xlate_notify_message(r, &s, "x", &b);
 	}
