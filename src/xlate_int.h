@@ -126,7 +126,7 @@ extern const char *const xlate_names_caps[];   /* by XLATE_CAP_* bit number */
 extern const char *const xlate_names_vars[];   /* XV_NVARS names */
 int xlate_names_index(const char *const *list, size_t n, const char *s, size_t len);
 
-/* xlate_prob.c (a leaf, over xlate_names.c) */
+/* xlate_prob.c (over xlate_names.c only) */
 void xlate_prob(struct load *, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int xlate_prob_want(struct load *, const struct json *v, enum json_type t, const char *what);

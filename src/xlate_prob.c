@@ -2,8 +2,8 @@
  * xlate_prob.c: the problems found while loading translation rules: each
  * recorded at its position in the file, the common checks (a value's
  * type, unknown and duplicate keys) and the final report in file order.
- * A leaf below the loader, the directory and the templates, which all
- * report through it.
+ * Below the loader, the directory and the templates, which all report
+ * through it; it uses only xlate_names.c.
  */
 #include <stdarg.h>
 #include <stdlib.h>
