@@ -197,13 +197,6 @@ im_userdata_doc(const struct session *s)
 	return d;
 }
 
-/* GWS state of a session state. */
-enum xlate_state
-im_xstate(enum session_state st)
-{
-	return (enum xlate_state)st;
-}
-
 /* Fill the translation view of a session. */
 void
 im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
@@ -214,7 +207,7 @@ im_view(const struct agent *a, const struct session *s, struct xlate_session *xs
 	memset(xs, 0, sizeof *xs);
 	xs->id = s->id;
 	xs->uri_base = a->base_uri ? a->base_uri : "http://localhost/api/v2";
-	xs->state = im_xstate(s->state);
+	xs->state = s->state;
 	*remote = s->remote_uri;
 	xs->remote = remote;
 	xs->nremote = s->remote_uri ? 1 : 0;
@@ -330,7 +323,7 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 			xs.var[XV_REASON] = ch->reason_message;
 	}
 	xs.var[XV_TEXT] = text;
-	if (failed && (notice = xlate_undelivered(is->rules, &xs)) == NULL)
+	if (failed && (notice = xlate_text_undelivered(is->rules, &xs)) == NULL)
 		return;
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
@@ -342,18 +335,18 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 
 /* Move a session to a new state; Completed ends it. */
 void
-im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum xlate_state st)
+im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st)
 {
-	if (st == XLATE_NONE || (int)st == (int)s->state)
+	if (st == SESSION_NONE || st == s->state)
 		return;
-	if (st == XLATE_COMPLETED) {
+	if (st == SESSION_COMPLETED) {
 		im_end(im, a, s);
 		return;
 	}
 	/* Never back: Talking does not return to Initiating or Alerting. */
-	if ((int)st < (int)s->state)
+	if (st < s->state)
 		return;
-	s->state = (enum session_state)st;
+	s->state = st;
 	im_notify_state(im, a, s, "StatusChange");
 }
 

@@ -64,7 +64,6 @@ struct session *im_call_session(struct im_call *c);
 
 /* gws_im.c: sessions, their outgoing messages, notifications */
 struct json_doc *im_userdata_doc(const struct session *s);
-enum xlate_state im_xstate(enum session_state st);
 void im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
     const char **remote, struct json_doc *ud);
 void im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
@@ -72,7 +71,7 @@ void im_record_begin(struct gws_im *im, struct http_req *req, const struct agent
 void im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type);
 void im_notify_message(struct gws_im *im, const struct agent *a, struct session *s,
     const char *text, const struct ucwa_change *ch, int failed);
-void im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum xlate_state st);
+void im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st);
 void im_end(struct gws_im *im, struct agent *a, struct session *s);
 void im_set_reason(struct session *s, const char *message, const char *code, const char *subcode);
 struct session *im_session_new(

@@ -272,10 +272,10 @@ im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char
 	struct im_sess *is = s->im;
 	char *msg;
 
-	if (xlate_caps(is->rules, im_xstate(s->state)) & cap)
+	if (xlate_caps(is->rules, s->state) & cap)
 		return 0;
 	xasprintf(&msg, "Invalid state: %s is not possible while the session is %s", op,
-	    xlate_state_name(im_xstate(s->state)));
+	    xlate_names_state(s->state));
 	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
 	free(msg);
 	return 1;
@@ -371,7 +371,7 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 		gws_reply_error(req, 503, GWS_INTERNAL, "Too many messages waiting for delivery");
 	else
 		im_send_parts(a, s, im_call_new(im, IM_CALL_SEND, req, a, s), &parts);
-	xlate_parts_free(&parts);
+	xlate_text_parts_free(&parts);
 }
 
 /* The conversation was left upstream: end the session, answer Complete. */

@@ -188,14 +188,14 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 		if (ch->type == UCWA_COMPLETED && ch->status &&
 		    strcmp(ch->status, "Failure") == 0) {
 			im_set_reason(s, ch->reason_message, ch->reason_code, ch->reason_subcode);
-			im_set_state(im, a, s, XLATE_COMPLETED);
+			im_set_state(im, a, s, SESSION_COMPLETED);
 		} else if (ch->state != NULL)
 			im_set_state(im, a, s,
 			    xlate_state_map(s->im->rules, im_invitation_kind(s, ch), ch->state));
 		break;
 	case UCWA_CONVERSATION:
 		if (ch->type == UCWA_DELETED)
-			im_set_state(im, a, s, XLATE_COMPLETED);
+			im_set_state(im, a, s, SESSION_COMPLETED);
 		else if (ch->state != NULL)
 			im_set_state(im, a, s,
 			    xlate_state_map(s->im->rules, XLATE_K_CONVERSATION, ch->state));

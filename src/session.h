@@ -11,19 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "session_state.h" /* enum session_state, shared with xlate */
+
 #define SESSION_ID_LEN		   32
 #define SESSION_MAX_USERDATA	   256
 #define SESSION_MAX_USERDATA_KEY   256	 /* bytes of one key */
 #define SESSION_MAX_USERDATA_VALUE 16384 /* bytes of one value, as JSON */
 #define SESSION_MAX_USERDATA_BYTES 65536 /* bytes of all keys and values of a session */
-
-enum session_state {
-	SESSION_INITIATING,
-	SESSION_ALERTING,
-	SESSION_TALKING,
-	SESSION_COMPLETED,
-};
-#define SESSION_NSTATES 4
 
 enum session_dir { SESSION_OUTGOING, SESSION_INCOMING };
 

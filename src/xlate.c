@@ -1,9 +1,9 @@
 /*
- * xlate.c: the translation rules' pure functions at run time: names of
- * states, capabilities and variables, references to a rule set and the
- * current one, addresses, states, notifications, incoming invitations and
- * the subject. Nothing here changes a rule set; no I/O, no event loop.
- * Loading is xlate_load.c; the text policy is xlate_text.c.
+ * xlate.c: the translation rules' pure functions at run time: references
+ * to a rule set and the current one, addresses, states, notifications,
+ * incoming invitations and the subject. Nothing here changes a rule set;
+ * no I/O, no event loop. The top of the family: loading is xlate_load.c,
+ * the text policy xlate_text.c, the names xlate_names.c.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,81 +13,7 @@
 
 #define XLATE_MAX_PHONE 64
 
-const char *const state_names[XLATE_NSTATES] = { "Initiating", "Alerting", "Talking", "Completed" };
-static const char *const cap_names[5] = { "SendMessage", "AttachUserData", "UpdateUserData",
-	"DeleteUserData", "Complete" };
-const char *const var_names[XV_NVARS] = { "id", "state", "reason", "reason_code", "sender",
-	"sender_name", "sender_phone", "direction", "timestamp", "agent", "text" };
-
 static struct xlate_rules *xlate_cur;
-
-/* ---- names ---- */
-
-/* Name of a GWS state. */
-const char *
-xlate_state_name(enum xlate_state s)
-{
-	return (s >= 0 && s < XLATE_NSTATES) ? state_names[s] : "";
-}
-
-/* GWS state from its name (surrounding blanks tolerated, as in the samples). */
-enum xlate_state
-xlate_state_parse(const char *s)
-{
-	size_t len;
-
-	if (s == NULL)
-		return XLATE_NONE;
-	while (*s == ' ')
-		s++;
-	for (len = strlen(s); len > 0 && s[len - 1] == ' '; len--)
-		;
-	for (int i = 0; i < XLATE_NSTATES; i++) {
-		if (strlen(state_names[i]) == len && strncmp(s, state_names[i], len) == 0)
-			return i;
-	}
-	return XLATE_NONE;
-}
-
-/* Name of one capability bit. */
-const char *
-xlate_cap_name(unsigned bit)
-{
-	for (int i = 0; i < 5; i++) {
-		if (bit == 1u << i)
-			return cap_names[i];
-	}
-	return "";
-}
-
-/* Capability bit from its name, 0 if unknown. */
-unsigned
-xlate_cap_parse(const char *s)
-{
-	for (int i = 0; i < 5; i++) {
-		if (s != NULL && strcmp(s, cap_names[i]) == 0)
-			return 1u << i;
-	}
-	return 0;
-}
-
-/* Name of a notification variable. */
-const char *
-xlate_var_name(enum xlate_var v)
-{
-	return (v >= 0 && v < XV_NVARS) ? var_names[v] : "";
-}
-
-/* Index of name in a NULL-terminated or counted list, -1 if absent. */
-int
-xlate_name_index(const char *const *list, size_t n, const char *s, size_t len)
-{
-	for (size_t i = 0; i < n && list[i] != NULL; i++) {
-		if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
-			return (int)i;
-	}
-	return -1;
-}
 
 /* ---- references ---- */
 
@@ -105,7 +31,7 @@ void
 xlate_unref(struct xlate_rules *r)
 {
 	if (r != NULL && --r->refs == 0)
-		rules_free_all(r);
+		xlate_load_free(r);
 }
 
 /* The rules in use for new conversations. */
@@ -139,15 +65,15 @@ xlate_phone_to_sip(const struct xlate_rules *r, const char *phone, char **sip, c
 		*cause = "phoneNumber must be 1 to 64 characters";
 		return -1;
 	}
-	if ((e = dir_find(r, &r->by_phone, phone, 0)) >= 0) {
+	if ((e = xlate_dir_find(r, &r->by_phone, phone, 0)) >= 0) {
 		*sip = xstrdup(r->dir[e].sip);
 		return 0;
 	}
 	for (size_t i = 0; i < r->to_sip.n; i++) {
-		if (!rule_match(&r->to_sip.v[i], phone, pm))
+		if (!xlate_tmpl_rule_match(&r->to_sip.v[i], phone, pm))
 			continue;
 		buf_init(&b);
-		tmpl_expand(&r->to_sip.v[i].out, phone, pm, NULL, &b);
+		xlate_tmpl_expand(&r->to_sip.v[i].out, phone, pm, NULL, &b);
 		*sip = buf_detach(&b, NULL);
 		return 0;
 	}
@@ -157,22 +83,22 @@ xlate_phone_to_sip(const struct xlate_rules *r, const char *phone, char **sip, c
 
 /* The phone number for sip (directory, rules, else the user part). */
 static char *
-sip_to_number(const struct xlate_rules *r, const char *sip)
+xlate_sip_to_number(const struct xlate_rules *r, const char *sip)
 {
 	regmatch_t pm[10];
 	struct buf b;
 	const char *u, *at;
-	char *key = dir_lower_dup(sip);
-	long e = dir_find(r, &r->by_sip, key, 1);
+	char *key = xlate_dir_lower_dup(sip);
+	long e = xlate_dir_find(r, &r->by_sip, key, 1);
 
 	free(key);
 	if (e >= 0)
 		return xstrdup(r->dir[e].phone);
 	for (size_t i = 0; i < r->to_phone.n; i++) {
-		if (!rule_match(&r->to_phone.v[i], sip, pm))
+		if (!xlate_tmpl_rule_match(&r->to_phone.v[i], sip, pm))
 			continue;
 		buf_init(&b);
-		tmpl_expand(&r->to_phone.v[i].out, sip, pm, NULL, &b);
+		xlate_tmpl_expand(&r->to_phone.v[i].out, sip, pm, NULL, &b);
 		return buf_detach(&b, NULL);
 	}
 	u = strncmp(sip, "sip:", 4) == 0 ? sip + 4 : sip;
@@ -185,7 +111,7 @@ void
 xlate_sip_to_party(const struct xlate_rules *r, const char *sip, struct xlate_party *p)
 {
 	const char *vars[PV_N];
-	char *number = sip_to_number(r, sip), *digits, *user;
+	char *number = xlate_sip_to_number(r, sip), *digits, *user;
 	char **out[4] = { &p->digits, &p->e164Number, &p->formattedPhoneNumber, &p->phoneNumber };
 	const char *u = strncmp(sip, "sip:", 4) == 0 ? sip + 4 : sip;
 	size_t n = 0;
@@ -205,7 +131,7 @@ xlate_sip_to_party(const struct xlate_rules *r, const char *sip, struct xlate_pa
 		struct buf b;
 
 		buf_init(&b);
-		tmpl_expand(&r->party[i], NULL, NULL, vars, &b);
+		xlate_tmpl_expand(&r->party[i], NULL, NULL, vars, &b);
 		*out[i] = buf_detach(&b, NULL);
 	}
 	free(number);
@@ -227,16 +153,16 @@ xlate_party_free(struct xlate_party *p)
 /* ---- states ---- */
 
 /* UCWA state of a kind to GWS state. */
-enum xlate_state
+enum session_state
 xlate_state_map(const struct xlate_rules *r, enum xlate_kind k, const char *value)
 {
 	if (k < 0 || k >= XLATE_NKINDS || value == NULL)
-		return XLATE_NONE;
+		return SESSION_NONE;
 	for (size_t i = 0; i < r->states[k].n; i++) {
 		if (strcmp(r->states[k].v[i].ucwa, value) == 0)
 			return r->states[k].v[i].gws;
 	}
-	return XLATE_NONE;
+	return SESSION_NONE;
 }
 
 /* Whether the notifications or the undelivered notice name variable v. */
@@ -248,18 +174,18 @@ xlate_uses_var(const struct xlate_rules *r, enum xlate_var v)
 
 /* Capability bits of a state. */
 unsigned
-xlate_caps(const struct xlate_rules *r, enum xlate_state s)
+xlate_caps(const struct xlate_rules *r, enum session_state s)
 {
-	return (s >= 0 && s < XLATE_NSTATES) ? r->caps[s] : 0;
+	return (s >= 0 && s < SESSION_NSTATES) ? r->caps[s] : 0;
 }
 
 /* The capabilities array of a state, in file order. */
 void
-xlate_caps_write(const struct xlate_rules *r, enum xlate_state s, struct jw *w)
+xlate_caps_write(const struct xlate_rules *r, enum session_state s, struct jw *w)
 {
 	jw_arr_begin(w);
-	for (unsigned i = 0; s >= 0 && s < XLATE_NSTATES && i < r->ncap[s]; i++)
-		jw_str(w, cap_names[r->cap_order[s][i]]);
+	for (unsigned i = 0; s >= 0 && s < SESSION_NSTATES && i < r->ncap[s]; i++)
+		jw_str(w, xlate_names_caps[r->cap_order[s][i]]);
 	jw_arr_end(w);
 }
 
@@ -267,7 +193,7 @@ xlate_caps_write(const struct xlate_rules *r, enum xlate_state s, struct jw *w)
 
 /* One participant object. */
 static void
-write_party(const struct xlate_rules *r, const char *sip, struct jw *w)
+xlate_write_party(const struct xlate_rules *r, const char *sip, struct jw *w)
 {
 	struct xlate_party p;
 
@@ -289,10 +215,10 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 
 	buf_init(&b);
 	jw_obj_begin(w);
-	if (s->state == XLATE_NONE)
+	if (s->state == SESSION_NONE)
 		jw_kstr(w, "state", NULL); /* not announced yet */
 	else
-		jw_kstr(w, "state", xlate_state_name(s->state));
+		jw_kstr(w, "state", xlate_names_state(s->state));
 	if (s->user_data != NULL && s->user_data->type == JSON_OBJECT &&
 	    s->user_data->u.obj.n > 0) {
 		jw_key(w, "userData");
@@ -305,7 +231,7 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 	jw_key(w, "participants");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nremote; i++)
-		write_party(r, s->remote[i], w);
+		xlate_write_party(r, s->remote[i], w);
 	jw_arr_end(w);
 	jw_key(w, "capabilities");
 	xlate_caps_write(r, s->state, w);
@@ -315,18 +241,19 @@ xlate_write_session(const struct xlate_rules *r, const struct xlate_session *s, 
 
 /* The extra fields of one notification kind. */
 static void
-write_extra(const struct xlate_rules *r, int note, const struct xlate_session *s, struct jw *w)
+xlate_write_extra(
+    const struct xlate_rules *r, int note, const struct xlate_session *s, struct jw *w)
 {
 	const char *vars[XV_NVARS];
 	struct buf b;
 
 	memcpy(vars, s->var, sizeof vars);
 	vars[XV_ID] = s->id;
-	vars[XV_STATE] = xlate_state_name(s->state);
+	vars[XV_STATE] = xlate_names_state(s->state);
 	buf_init(&b);
 	for (size_t i = 0; i < r->notes[note].n; i++) {
 		buf_reset(&b);
-		if (tmpl_expand(&r->notes[note].v[i].t, NULL, NULL, vars, &b))
+		if (xlate_tmpl_expand(&r->notes[note].v[i].t, NULL, NULL, vars, &b))
 			jw_kstr(w, r->notes[note].v[i].name, b.data != NULL ? b.data : "");
 	}
 	buf_free(&b);
@@ -345,7 +272,7 @@ xlate_notify_state(
 	jw_kstr(&w, "notificationType", type);
 	jw_key(&w, "imSession");
 	xlate_write_session(r, s, &w);
-	write_extra(r, strcmp(type, "StatusChange") == 0 ? NOTE_STATUS : NOTE_DATA, s, &w);
+	xlate_write_extra(r, strcmp(type, "StatusChange") == 0 ? NOTE_STATUS : NOTE_DATA, s, &w);
 	jw_obj_end(&w);
 }
 
@@ -365,7 +292,7 @@ xlate_notify_message(
 	jw_kstr(&w, "notificationType", "NewMessage");
 	jw_kstr(&w, "imSessionPath", p.data);
 	jw_kstr(&w, "message", text);
-	write_extra(r, NOTE_MESSAGE, s, &w);
+	xlate_write_extra(r, NOTE_MESSAGE, s, &w);
 	jw_obj_end(&w);
 	buf_free(&p);
 }
@@ -385,7 +312,7 @@ xlate_incoming(const struct xlate_rules *r, const char *from_sip, int has_sessio
 	if (r->accept == IN_NONE || from_sip == NULL)
 		return XLATE_IN_DECLINE;
 	for (size_t i = 0; i < r->from.n; i++) {
-		if (rule_match(&r->from.v[i], from_sip, pm))
+		if (xlate_tmpl_rule_match(&r->from.v[i], from_sip, pm))
 			return XLATE_IN_ACCEPT;
 	}
 	return XLATE_IN_DECLINE;
@@ -417,7 +344,7 @@ xlate_subject(const struct xlate_rules *r, const struct json *ud)
 		buf_free(&b);
 		return NULL;
 	}
-	n = xlate_utf8_prefix(b.data, b.len, r->subject_max, NULL);
+	n = xlate_text_utf8_prefix(b.data, b.len, r->subject_max, NULL);
 	b.data[n] = '\0';
 	b.len = n;
 	return buf_detach(&b, NULL);

@@ -21,13 +21,13 @@
  *	UCWA state event	s = xlate_state_map(kind, resource.state); when s is
  *				later than the session's state, set it and send
  *				xlate_notify_state(..., "StatusChange", ...)
- *	failed invitation	XLATE_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
+ *	failed invitation	SESSION_COMPLETED with var[XV_REASON]/[XV_REASON_CODE]
  *	incoming invitation	xlate_incoming(from, agent has a session)
  *	message completed	xlate_text_in on the data: URI's decoded payload
  *				(html: it was text/html; plain: the server's
  *				plainMessage beside HTML), then
  *				xlate_notify_message (own messages are echoed);
- *				an own message failed: xlate_undelivered, if not
+ *				an own message failed: xlate_text_undelivered, if not
  *				NULL notified with xlate_notify_message
  *	user data changed	xlate_notify_state(..., "AttachedDataChanged", ...)
  */
@@ -35,6 +35,7 @@
 #define UCGW_XLATE_H
 
 #include "json.h"
+#include "session_state.h"
 #include "util.h"
 
 struct xlate_rules;
@@ -77,14 +78,8 @@ void xlate_party_free(struct xlate_party *);
 
 /* ---- states ---- */
 
-enum xlate_state {
-	XLATE_NONE = -1, /* no change */
-	XLATE_INITIATING,
-	XLATE_ALERTING,
-	XLATE_TALKING,
-	XLATE_COMPLETED,
-	XLATE_NSTATES
-};
+/* The GWS states are enum session_state (session_state.h), shared with the
+ * session table; SESSION_NONE means no change. */
 
 enum xlate_kind {		/* which UCWA resource a state belongs to */
 	XLATE_K_OUT_INVITATION, /* messagingInvitation, direction Outgoing */
@@ -102,16 +97,16 @@ enum xlate_cap {
 	XLATE_CAP_COMPLETE = 1 << 4, /* Complete */
 };
 
-const char *xlate_state_name(enum xlate_state);
-enum xlate_state xlate_state_parse(const char *); /* XLATE_NONE if unknown */
-const char *xlate_cap_name(unsigned bit);
-unsigned xlate_cap_parse(const char *); /* 0 if unknown */
+const char *xlate_names_state(enum session_state);
+enum session_state xlate_names_state_parse(const char *); /* SESSION_NONE if unknown */
+const char *xlate_names_cap(unsigned bit);
+unsigned xlate_names_cap_parse(const char *); /* 0 if unknown */
 
-/* UCWA state value of a resource kind to a GWS state (XLATE_NONE: no change). */
-enum xlate_state xlate_state_map(const struct xlate_rules *, enum xlate_kind, const char *value);
+/* UCWA state value of a resource kind to a GWS state (SESSION_NONE: no change). */
+enum session_state xlate_state_map(const struct xlate_rules *, enum xlate_kind, const char *value);
 /* Capabilities (XLATE_CAP_* bits) a GWS state offers; the list in file order. */
-unsigned xlate_caps(const struct xlate_rules *, enum xlate_state);
-void xlate_caps_write(const struct xlate_rules *, enum xlate_state, struct jw *);
+unsigned xlate_caps(const struct xlate_rules *, enum session_state);
+void xlate_caps_write(const struct xlate_rules *, enum session_state, struct jw *);
 
 /* ---- notifications ---- */
 
@@ -130,13 +125,13 @@ enum xlate_var {
 	XV_TEXT,	 /* the text of the message concerned (undelivered notices) */
 	XV_NVARS
 };
-const char *xlate_var_name(enum xlate_var);
+const char *xlate_names_var(enum xlate_var);
 
 /* What the GWS layer knows of one session, for building notifications. */
 struct xlate_session {
 	const char *id;		   /* 32-character GWS id */
 	const char *uri_base;	   /* "http://host:port/api/v2" */
-	enum xlate_state state;	   /* XLATE_NONE: not announced yet (written as null) */
+	enum session_state state;  /* SESSION_NONE: not announced yet (written as null) */
 	const char *const *remote; /* SIP URIs of the other parties */
 	size_t nremote;
 	const struct json *user_data; /* object or NULL (omitted when empty) */
@@ -168,7 +163,7 @@ struct xlate_parts {
 /* A desktop's SendMessage text to what is sent upstream. */
 enum xlate_text_verdict xlate_text_out(
     const struct xlate_rules *, const char *text, struct xlate_parts *, const char **cause);
-void xlate_parts_free(struct xlate_parts *);
+void xlate_text_parts_free(struct xlate_parts *);
 /* An upstream message body as sent (decoded from its data: URI; html != 0:
  * text/html) to what desktops see: HTML to plain text when
  * text.html_to_plain (the server's own plain rendition when it sent one,
@@ -179,7 +174,7 @@ char *xlate_text_in(
     const struct xlate_rules *, const char *text, size_t len, int html, const char *plain);
 /* The NewMessage text telling the desktop that s's message (var[XV_TEXT])
  * was not delivered, or NULL when the rules say to send no notice. */
-char *xlate_undelivered(const struct xlate_rules *, const struct xlate_session *s);
+char *xlate_text_undelivered(const struct xlate_rules *, const struct xlate_session *s);
 
 /* ---- incoming invitations ---- */
 

@@ -1,60 +1,50 @@
 /*
  * xlate_dir.c: the directory of phone numbers and SIP URIs: loaded with
  * no duplicate either way, its strings in one arena, looked up by phone
- * or by lower-cased SIP URI in open-addressing hashes.
+ * or by lower-cased SIP URI in open-addressing hashes (hashed with
+ * hmap_hash(), the one string hash).
  */
 #include <ctype.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "xlate_int.h"
 
 /* ---- directory ---- */
 
-/* FNV-1a. */
-static size_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)h;
-}
-
 /* The key entry e is filed under in a hash by phone or by sip. */
 static const char *
-dir_key(const struct xlate_rules *r, size_t e, int by_sip)
+xlate_dir_key(const struct xlate_rules *r, size_t e, int by_sip)
 {
 	return by_sip ? r->dir[e].sipkey : r->dir[e].phone;
 }
 
 /* Find key in h (by phone or by sipkey); index or -1. */
 long
-dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip)
+xlate_dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip)
 {
 	if (h->slot == NULL)
 		return -1;
-	for (size_t i = hash_str(key) & h->mask;; i = (i + 1) & h->mask) {
+	for (size_t i = (size_t)hmap_hash(key) & h->mask;; i = (i + 1) & h->mask) {
 		size_t e = h->slot[i];
 
 		if (e == 0)
 			return -1;
-		if (strcmp(dir_key(r, e - 1, by_sip), key) == 0)
+		if (strcmp(xlate_dir_key(r, e - 1, by_sip), key) == 0)
 			return (long)(e - 1);
 	}
 }
 
 /* Insert entry idx under its key, in one probe; returns the index already there, or -1. */
 static long
-dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_sip)
+xlate_dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_sip)
 {
-	const char *key = dir_key(r, idx, by_sip);
+	const char *key = xlate_dir_key(r, idx, by_sip);
 	size_t i;
 
-	for (i = hash_str(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask) {
-		if (strcmp(dir_key(r, h->slot[i] - 1, by_sip), key) == 0)
+	for (i = (size_t)hmap_hash(key) & h->mask; h->slot[i] != 0; i = (i + 1) & h->mask) {
+		if (strcmp(xlate_dir_key(r, h->slot[i] - 1, by_sip), key) == 0)
 			return (long)(h->slot[i] - 1);
 	}
 	h->slot[i] = idx + 1;
@@ -63,7 +53,7 @@ dir_insert(struct xlate_rules *r, struct dir_hash *h, size_t idx, int by_sip)
 
 /* Lower-case copy. */
 char *
-dir_lower_dup(const char *s)
+xlate_dir_lower_dup(const char *s)
 {
 	char *d = xstrdup(s);
 
@@ -74,7 +64,7 @@ dir_lower_dup(const char *s)
 
 /* Free the directory. */
 void
-dir_free(struct xlate_rules *r)
+xlate_dir_free(struct xlate_rules *r)
 {
 	json_doc_free(r->dir_strings);
 	free(r->dir);
@@ -88,7 +78,7 @@ dir_free(struct xlate_rules *r)
 
 /* Set up an empty directory with room (and hash slots) for n entries. */
 static void
-dir_alloc(struct xlate_rules *r, size_t n)
+xlate_dir_alloc(struct xlate_rules *r, size_t n)
 {
 	size_t cap = 16;
 
@@ -103,7 +93,7 @@ dir_alloc(struct xlate_rules *r, size_t n)
 
 /* Fill entry e with copies of phone and sip (and the lower-cased key). */
 static void
-dir_set(struct xlate_rules *r, struct dir_entry *e, const char *phone, const char *sip)
+xlate_dir_set(struct xlate_rules *r, struct dir_entry *e, const char *phone, const char *sip)
 {
 	size_t n = strlen(sip);
 	char *key;
@@ -124,7 +114,7 @@ dir_set(struct xlate_rules *r, struct dir_entry *e, const char *phone, const cha
 /* The members of entry o when it is exactly {"phone": string, "sip": string}
  * (in either order), so that it needs no key checks; else 0. */
 static int
-dir_plain(const struct json *o, const char **phone, const char **sip)
+xlate_dir_plain(const struct json *o, const char **phone, const char **sip)
 {
 	*phone = *sip = NULL;
 	if (o->type != JSON_OBJECT || o->u.obj.n != 2)
@@ -146,26 +136,26 @@ dir_plain(const struct json *o, const char **phone, const char **sip)
 
 /* Load the directory: [{phone, sip}], no duplicates either way. */
 void
-dir_load(struct load *l, const struct json *arr)
+xlate_dir_load(struct load *l, const struct json *arr)
 {
 	static const char *const keys[] = { "phone", "sip", NULL };
 	struct xlate_rules *r = l->r;
 	unsigned(*pos)[2];
 
-	dir_free(r);
-	if (!xlate_want(l, arr, JSON_ARRAY, "directory"))
+	xlate_dir_free(r);
+	if (!xlate_prob_want(l, arr, JSON_ARRAY, "directory"))
 		return;
-	dir_alloc(r, arr->u.arr.n);
+	xlate_dir_alloc(r, arr->u.arr.n);
 	pos = xcalloc(arr->u.arr.n + 1, sizeof *pos);
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i];
 		const char *phone, *sip;
 		long old;
 
-		if (!dir_plain(o, &phone, &sip)) {
-			if (!xlate_want(l, o, JSON_OBJECT, "directory entry"))
+		if (!xlate_dir_plain(o, &phone, &sip)) {
+			if (!xlate_prob_want(l, o, JSON_OBJECT, "directory entry"))
 				continue;
-			known_keys(l, o, keys, "directory entry");
+			xlate_prob_known_keys(l, o, keys, "directory entry");
 			phone = json_get_str(o, "phone");
 			sip = json_get_str(o, "sip");
 		}
@@ -176,14 +166,14 @@ dir_load(struct load *l, const struct json *arr)
 			    "sip: URI)");
 			continue;
 		}
-		dir_set(r, &r->dir[r->ndir], phone, sip);
+		xlate_dir_set(r, &r->dir[r->ndir], phone, sip);
 		pos[r->ndir][0] = o->line;
 		pos[r->ndir][1] = o->col;
-		if ((old = dir_insert(r, &r->by_phone, r->ndir, 0)) >= 0)
+		if ((old = xlate_dir_insert(r, &r->by_phone, r->ndir, 0)) >= 0)
 			xlate_prob(l, o->line, o->col,
 			    "duplicate directory phone \"%s\" (first at %u:%u)", phone, pos[old][0],
 			    pos[old][1]);
-		if ((old = dir_insert(r, &r->by_sip, r->ndir, 1)) >= 0)
+		if ((old = xlate_dir_insert(r, &r->by_sip, r->ndir, 1)) >= 0)
 			xlate_prob(l, o->line, o->col,
 			    "duplicate directory sip \"%s\" (first at %u:%u)", sip, pos[old][0],
 			    pos[old][1]);

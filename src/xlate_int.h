@@ -1,10 +1,16 @@
 /*
  * xlate_int.h: what the translation rules' files share: the rule set and
  * its parts, the loading context, the shared name tables and the
- * functions one file offers the others. xlate.c (run-time functions),
- * xlate_load.c (the file and its sections), xlate_tmpl.c (templates and
- * regular expression rules), xlate_dir.c (the directory) and xlate_text.c
- * (the text policy). Private to them: nothing else includes it.
+ * functions one file offers the others. From the bottom up (each file
+ * calls only files listed before it):
+ *	xlate_names.c	the names of states, capabilities and variables
+ *	xlate_prob.c	problems found while loading, and the common checks
+ *	xlate_tmpl.c	templates and regular expression rules
+ *	xlate_dir.c	the directory
+ *	xlate_text.c	the text policy
+ *	xlate_load.c	the file and its sections
+ *	xlate.c		references and the run-time functions
+ * Private to them: nothing else includes it.
  */
 #ifndef UCGW_XLATE_INT_H
 #define UCGW_XLATE_INT_H
@@ -65,7 +71,7 @@ enum { PV_NUMBER, PV_DIGITS, PV_SIP, PV_USER, PV_N };
 
 struct state_pair {
 	char *ucwa;
-	enum xlate_state gws;
+	enum session_state gws;
 };
 
 struct xlate_rules {
@@ -80,9 +86,9 @@ struct xlate_rules {
 		struct state_pair *v;
 		size_t n;
 	} states[XLATE_NKINDS];
-	unsigned caps[XLATE_NSTATES];
-	unsigned char cap_order[XLATE_NSTATES][5];
-	unsigned ncap[XLATE_NSTATES];
+	unsigned caps[SESSION_NSTATES];
+	unsigned char cap_order[SESSION_NSTATES][5];
+	unsigned ncap[SESSION_NSTATES];
 	struct fields notes[NOTE_N];
 	int accept;
 	struct rules from;
@@ -114,42 +120,48 @@ struct load {
 	struct xlate_rules *r;
 };
 
-#define known_keys(l, obj, keys, where) xlate_known_keys_n(l, obj, keys, SIZE_MAX, where)
+/* xlate_names.c (a leaf) */
+extern const char *const xlate_names_states[]; /* SESSION_NSTATES names */
+extern const char *const xlate_names_caps[];   /* by XLATE_CAP_* bit number */
+extern const char *const xlate_names_vars[];   /* XV_NVARS names */
+int xlate_names_index(const char *const *list, size_t n, const char *s, size_t len);
 
-/* xlate.c */
-extern const char *const state_names[XLATE_NSTATES];
-extern const char *const var_names[XV_NVARS];
-int xlate_name_index(const char *const *list, size_t n, const char *s, size_t len);
-
-/* xlate_load.c */
+/* xlate_prob.c (over xlate_names.c only) */
 void xlate_prob(struct load *, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int xlate_want(struct load *, const struct json *v, enum json_type t, const char *what);
-void xlate_known_keys_n(
+int xlate_prob_want(struct load *, const struct json *v, enum json_type t, const char *what);
+void xlate_prob_dup_keys(struct load *, const struct json *obj);
+void xlate_prob_known_keys_n(
     struct load *, const struct json *obj, const char *const *keys, size_t n, const char *where);
-void rules_free_all(struct xlate_rules *);
+char *xlate_prob_text(struct load *);
+#define xlate_prob_known_keys(l, obj, keys, where)                                                 \
+	xlate_prob_known_keys_n(l, obj, keys, SIZE_MAX, where)
+
+/* xlate_load.c */
+void xlate_load_free(struct xlate_rules *);
 
 /* xlate_tmpl.c */
-int tmpl_compile(struct load *, const struct json *at, const char *s, struct tmpl *t,
+int xlate_tmpl_compile(struct load *, const struct json *at, const char *s, struct tmpl *t,
     const char *const *vars, size_t nvars, int maxgroup);
-void tmpl_free(struct tmpl *);
-unsigned tmpl_vars(const struct tmpl *);
-int tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const char *const *vars,
-    struct buf *out);
-int rule_compile(
+void xlate_tmpl_free(struct tmpl *);
+unsigned xlate_tmpl_vars(const struct tmpl *);
+int xlate_tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm,
+    const char *const *vars, struct buf *out);
+int xlate_tmpl_rule_compile(
     struct load *, const struct json *at, const char *pattern, struct rule *r, int icase);
-int rule_match(const struct rule *r, const char *s, regmatch_t pm[10]);
-void rules_free(struct rules *);
-void rules_load(
+int xlate_tmpl_rule_match(const struct rule *r, const char *s, regmatch_t pm[10]);
+void xlate_tmpl_rules_free(struct rules *);
+void xlate_tmpl_rules_load(
     struct load *, const struct json *arr, const char *outkey, struct rules *rs, const char *what);
 
 /* xlate_dir.c */
-long dir_find(const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip);
-char *dir_lower_dup(const char *s);
-void dir_free(struct xlate_rules *);
-void dir_load(struct load *, const struct json *arr);
+long xlate_dir_find(
+    const struct xlate_rules *r, const struct dir_hash *h, const char *key, int by_sip);
+char *xlate_dir_lower_dup(const char *s);
+void xlate_dir_free(struct xlate_rules *);
+void xlate_dir_load(struct load *, const struct json *arr);
 
 /* xlate_text.c */
-size_t xlate_utf8_prefix(const char *s, size_t len, long long max, long long *count);
+size_t xlate_text_utf8_prefix(const char *s, size_t len, long long max, long long *count);
 
 #endif

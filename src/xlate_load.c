@@ -6,7 +6,6 @@
  * reading the one file (a debug line says so), no event loop.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,144 +32,54 @@ static const char *const messaging_states[] = { "Connecting", "Connected", "Disc
 static const char *const *const kind_states[XLATE_NKINDS] = { invitation_states, invitation_states,
 	conversation_states, messaging_states };
 
-/* ---- loading: problems ---- */
-
-/* Record one problem at a position. */
-void __attribute__((format(printf, 4, 5)))
-xlate_prob(struct load *l, unsigned line, unsigned col, const char *fmt, ...)
-{
-	va_list ap;
-
-	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
-	l->v[l->n] = (struct problem){ line, col, l->n, NULL };
-	va_start(ap, fmt);
-	xvasprintf(&l->v[l->n].msg, fmt, ap);
-	va_end(ap);
-	l->n++;
-}
-
-/* Order problems by position, then as found. */
-static int
-prob_cmp(const void *a, const void *b)
-{
-	const struct problem *p = a, *q = b;
-
-	if (p->line != q->line)
-		return p->line < q->line ? -1 : 1;
-	if (p->col != q->col)
-		return p->col < q->col ? -1 : 1;
-	return p->seq < q->seq ? -1 : p->seq > q->seq;
-}
-
-/* Every problem as "FILE:LINE:COL: message" lines, in file order. */
-static char *
-prob_text(struct load *l)
-{
-	struct buf b;
-
-	qsort(l->v, l->n, sizeof *l->v, prob_cmp);
-	buf_init(&b);
-	for (size_t i = 0; i < l->n; i++) {
-		buf_printf(&b, "%s:%u:%u: %s\n", l->name, l->v[i].line, l->v[i].col, l->v[i].msg);
-		free(l->v[i].msg);
-	}
-	free(l->v);
-	return buf_detach(&b, NULL);
-}
-
-/* Check that v has type t; report and return 0 otherwise. */
-int
-xlate_want(struct load *l, const struct json *v, enum json_type t, const char *what)
-{
-	if (v->type == t || (t == JSON_DOUBLE && v->type == JSON_INT))
-		return 1;
-	xlate_prob(l, v->line, v->col, "%s: expected %s, found %s", what, json_type_name(t),
-	    json_type_name(v->type));
-	return 0;
-}
-
-/* Report a member whose key an earlier member of obj already used. */
-static void
-dup_keys(struct load *l, const struct json *obj)
-{
-	for (size_t i = 1; i < obj->u.obj.n; i++) {
-		const struct json_member *m = &obj->u.obj.m[i];
-
-		for (size_t j = 0; j < i; j++) {
-			const struct json_member *e = &obj->u.obj.m[j];
-
-			if (e->keylen == m->keylen && memcmp(e->key, m->key, m->keylen) == 0) {
-				xlate_prob(l, m->line, m->col,
-				    "duplicate key \"%.*s\" (first at %u:%u)", (int)m->keylen,
-				    m->key, e->line, e->col);
-				break;
-			}
-		}
-	}
-}
-
-/* Report members of obj whose key is not among the n keys (or up to a NULL). */
-void
-xlate_known_keys_n(
-    struct load *l, const struct json *obj, const char *const *keys, size_t n, const char *where)
-{
-	dup_keys(l, obj);
-	for (size_t i = 0; i < obj->u.obj.n; i++) {
-		const struct json_member *m = &obj->u.obj.m[i];
-
-		if (xlate_name_index(keys, n, m->key, m->keylen) < 0)
-			xlate_prob(l, m->line, m->col, "unknown key \"%.*s\" in %s", (int)m->keylen,
-			    m->key, where);
-	}
-}
-
 /* ---- sections ---- */
 
 /* "addresses". */
 static void
-load_addresses(struct load *l, const struct json *o)
+xlate_load_addresses(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "directory", "to_sip", "to_phone", "participant",
 		NULL };
 	const struct json *v;
 
-	if (!xlate_want(l, o, JSON_OBJECT, "addresses"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "addresses"))
 		return;
-	known_keys(l, o, keys, "addresses");
+	xlate_prob_known_keys(l, o, keys, "addresses");
 	if ((v = json_get(o, "directory")) != NULL)
-		dir_load(l, v);
+		xlate_dir_load(l, v);
 	if ((v = json_get(o, "to_sip")) != NULL)
-		rules_load(l, v, "sip", &l->r->to_sip, "to_sip");
+		xlate_tmpl_rules_load(l, v, "sip", &l->r->to_sip, "to_sip");
 	if ((v = json_get(o, "to_phone")) != NULL)
-		rules_load(l, v, "phone", &l->r->to_phone, "to_phone");
+		xlate_tmpl_rules_load(l, v, "phone", &l->r->to_phone, "to_phone");
 	if ((v = json_get(o, "participant")) == NULL ||
-	    !xlate_want(l, v, JSON_OBJECT, "participant"))
+	    !xlate_prob_want(l, v, JSON_OBJECT, "participant"))
 		return;
-	xlate_known_keys_n(l, v, party_fields, 4, "participant");
+	xlate_prob_known_keys_n(l, v, party_fields, 4, "participant");
 	for (int i = 0; i < 4; i++) {
 		const struct json *t = json_get(v, party_fields[i]);
 
-		if (t != NULL && xlate_want(l, t, JSON_STRING, party_fields[i])) {
-			tmpl_free(&l->r->party[i]);
-			tmpl_compile(l, t, json_str(t), &l->r->party[i], party_vars, PV_N, -1);
+		if (t != NULL && xlate_prob_want(l, t, JSON_STRING, party_fields[i])) {
+			xlate_tmpl_free(&l->r->party[i]);
+			xlate_tmpl_compile(
+			    l, t, json_str(t), &l->r->party[i], party_vars, PV_N, -1);
 		}
 	}
 }
 
 /* One state map: {"UcwaState": "GwsState" | null}. */
 static void
-load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
+xlate_load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 {
-	if (!xlate_want(l, o, JSON_OBJECT, kind_keys[k]))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, kind_keys[k]))
 		return;
-	dup_keys(l, o);
+	xlate_prob_dup_keys(l, o);
 	l->r->states[k].v = xcalloc(o->u.obj.n + 1, sizeof(struct state_pair));
 	l->r->states[k].n = 0;
 	for (size_t i = 0; i < o->u.obj.n; i++) {
 		const struct json_member *m = &o->u.obj.m[i];
-		enum xlate_state s = XLATE_NONE;
+		enum session_state s = SESSION_NONE;
 
-		if (xlate_name_index(kind_states[k], SIZE_MAX, m->key, m->keylen) < 0) {
+		if (xlate_names_index(kind_states[k], SIZE_MAX, m->key, m->keylen) < 0) {
 			xlate_prob(l, m->line, m->col, "unknown UCWA %s state \"%.*s\"",
 			    kind_keys[k], (int)m->keylen, m->key);
 			continue;
@@ -178,8 +87,8 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 		if (m->val->type != JSON_NULL) {
 			const char *g = json_str(m->val);
 
-			if (g == NULL || (s = xlate_state_parse(g)) == XLATE_NONE ||
-			    strcmp(g, state_names[s]) != 0) {
+			if (g == NULL || (s = xlate_names_state_parse(g)) == SESSION_NONE ||
+			    strcmp(g, xlate_names_states[s]) != 0) {
 				xlate_prob(l, m->val->line, m->val->col,
 				    "expected a GWS state (Initiating, Alerting, Talking, "
 				    "Completed) or null");
@@ -193,11 +102,11 @@ load_state_map(struct load *l, const struct json *o, enum xlate_kind k)
 
 /* "states". */
 static void
-load_states(struct load *l, const struct json *o)
+xlate_load_states(struct load *l, const struct json *o)
 {
-	if (!xlate_want(l, o, JSON_OBJECT, "states"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "states"))
 		return;
-	xlate_known_keys_n(l, o, kind_keys, XLATE_NKINDS, "states");
+	xlate_prob_known_keys_n(l, o, kind_keys, XLATE_NKINDS, "states");
 	for (int k = 0; k < XLATE_NKINDS; k++) {
 		const struct json *v = json_get(o, kind_keys[k]);
 
@@ -207,28 +116,28 @@ load_states(struct load *l, const struct json *o)
 			free(l->r->states[k].v);
 			l->r->states[k].v = NULL;
 			l->r->states[k].n = 0;
-			load_state_map(l, v, k);
+			xlate_load_state_map(l, v, k);
 		}
 	}
 }
 
 /* "capabilities": {"State": ["Op", ...]}. */
 static void
-load_caps(struct load *l, const struct json *o)
+xlate_load_caps(struct load *l, const struct json *o)
 {
-	if (!xlate_want(l, o, JSON_OBJECT, "capabilities"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "capabilities"))
 		return;
-	xlate_known_keys_n(l, o, state_names, XLATE_NSTATES, "capabilities");
-	for (int s = 0; s < XLATE_NSTATES; s++) {
-		const struct json *a = json_get(o, state_names[s]);
+	xlate_prob_known_keys_n(l, o, xlate_names_states, SESSION_NSTATES, "capabilities");
+	for (int s = 0; s < SESSION_NSTATES; s++) {
+		const struct json *a = json_get(o, xlate_names_states[s]);
 
-		if (a == NULL || !xlate_want(l, a, JSON_ARRAY, state_names[s]))
+		if (a == NULL || !xlate_prob_want(l, a, JSON_ARRAY, xlate_names_states[s]))
 			continue;
 		l->r->caps[s] = 0;
 		l->r->ncap[s] = 0;
 		for (size_t i = 0; i < a->u.arr.n; i++) {
 			const struct json *c = a->u.arr.v[i];
-			unsigned bit = xlate_cap_parse(json_str(c));
+			unsigned bit = xlate_names_cap_parse(json_str(c));
 
 			if (bit == 0) {
 				xlate_prob(l, c->line, c->col,
@@ -248,11 +157,11 @@ load_caps(struct load *l, const struct json *o)
 
 /* Free a list of notification fields. */
 static void
-fields_free(struct fields *fs)
+xlate_load_fields_free(struct fields *fs)
 {
 	for (size_t i = 0; i < fs->n; i++) {
 		free(fs->v[i].name);
-		tmpl_free(&fs->v[i].t);
+		xlate_tmpl_free(&fs->v[i].t);
 	}
 	free(fs->v);
 	fs->v = NULL;
@@ -261,38 +170,38 @@ fields_free(struct fields *fs)
 
 /* "notifications": {"StatusChange": {"field": "template"}, ...}. */
 static void
-load_notes(struct load *l, const struct json *o)
+xlate_load_notes(struct load *l, const struct json *o)
 {
 	static const char *const fixed[] = { "messageType", "notificationType", "imSession",
 		"imSessionPath", "message", NULL };
 
-	if (!xlate_want(l, o, JSON_OBJECT, "notifications"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "notifications"))
 		return;
-	xlate_known_keys_n(l, o, note_names, NOTE_N, "notifications");
+	xlate_prob_known_keys_n(l, o, note_names, NOTE_N, "notifications");
 	for (int n = 0; n < NOTE_N; n++) {
 		const struct json *f = json_get(o, note_names[n]);
 		struct fields *fs = &l->r->notes[n];
 
 		if (f == NULL)
 			continue;
-		fields_free(fs);
-		if (!xlate_want(l, f, JSON_OBJECT, note_names[n]))
+		xlate_load_fields_free(fs);
+		if (!xlate_prob_want(l, f, JSON_OBJECT, note_names[n]))
 			continue;
-		dup_keys(l, f);
+		xlate_prob_dup_keys(l, f);
 		fs->v = xcalloc(f->u.obj.n + 1, sizeof *fs->v);
 		for (size_t i = 0; i < f->u.obj.n; i++) {
 			const struct json_member *m = &f->u.obj.m[i];
 
-			if (xlate_name_index(fixed, SIZE_MAX, m->key, m->keylen) >= 0) {
+			if (xlate_names_index(fixed, SIZE_MAX, m->key, m->keylen) >= 0) {
 				xlate_prob(l, m->line, m->col, "\"%.*s\" is a fixed field of %s",
 				    (int)m->keylen, m->key, note_names[n]);
 				continue;
 			}
-			if (!xlate_want(l, m->val, JSON_STRING, "notification field"))
+			if (!xlate_prob_want(l, m->val, JSON_STRING, "notification field"))
 				continue;
 			fs->v[fs->n].name = xstrndup(m->key, m->keylen);
-			tmpl_compile(
-			    l, m->val, json_str(m->val), &fs->v[fs->n].t, var_names, XV_NVARS, -1);
+			xlate_tmpl_compile(l, m->val, json_str(m->val), &fs->v[fs->n].t,
+			    xlate_names_vars, XV_NVARS, -1);
 			fs->n++;
 		}
 	}
@@ -300,20 +209,20 @@ load_notes(struct load *l, const struct json *o)
 
 /* Index of string value v in names (NULL-terminated), reporting otherwise. */
 static int
-load_enum(struct load *l, const struct json *v, const char *const *names, const char *what)
+xlate_load_enum(struct load *l, const struct json *v, const char *const *names, const char *what)
 {
 	int i;
 
-	if (!xlate_want(l, v, JSON_STRING, what))
+	if (!xlate_prob_want(l, v, JSON_STRING, what))
 		return -1;
-	if ((i = xlate_name_index(names, SIZE_MAX, json_str(v), v->u.str.len)) < 0)
+	if ((i = xlate_names_index(names, SIZE_MAX, json_str(v), v->u.str.len)) < 0)
 		xlate_prob(l, v->line, v->col, "%s: unknown value \"%s\"", what, json_str(v));
 	return i;
 }
 
 /* "incoming". */
 static void
-load_incoming(struct load *l, const struct json *o)
+xlate_load_incoming(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "accept", "from", "when_busy", NULL };
 	static const char *const accepts[] = { "all", "matching", "none", NULL };
@@ -321,34 +230,36 @@ load_incoming(struct load *l, const struct json *o)
 	const struct json *v, *a;
 	int i;
 
-	if (!xlate_want(l, o, JSON_OBJECT, "incoming"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "incoming"))
 		return;
-	known_keys(l, o, keys, "incoming");
-	if ((v = json_get(o, "accept")) != NULL && (i = load_enum(l, v, accepts, "accept")) >= 0)
+	xlate_prob_known_keys(l, o, keys, "incoming");
+	if ((v = json_get(o, "accept")) != NULL &&
+	    (i = xlate_load_enum(l, v, accepts, "accept")) >= 0)
 		l->r->accept = i;
-	if ((v = json_get(o, "when_busy")) != NULL && (i = load_enum(l, v, busy, "when_busy")) >= 0)
+	if ((v = json_get(o, "when_busy")) != NULL &&
+	    (i = xlate_load_enum(l, v, busy, "when_busy")) >= 0)
 		l->r->busy_decline = i;
 	if ((a = json_get(o, "from")) == NULL)
 		return;
-	rules_free(&l->r->from);
-	if (!xlate_want(l, a, JSON_ARRAY, "from"))
+	xlate_tmpl_rules_free(&l->r->from);
+	if (!xlate_prob_want(l, a, JSON_ARRAY, "from"))
 		return;
 	l->r->from.v = xcalloc(a->u.arr.n + 1, sizeof(struct rule));
 	for (size_t k = 0; k < a->u.arr.n; k++) {
-		if (xlate_want(l, a->u.arr.v[k], JSON_STRING, "from"))
-			rule_compile(l, a->u.arr.v[k], json_str(a->u.arr.v[k]),
+		if (xlate_prob_want(l, a->u.arr.v[k], JSON_STRING, "from"))
+			xlate_tmpl_rule_compile(l, a->u.arr.v[k], json_str(a->u.arr.v[k]),
 			    &l->r->from.v[l->r->from.n++], 1);
 	}
 }
 
 /* Integer member within [min, max]. */
 static void
-load_int(struct load *l, const struct json *o, const char *key, long long min, long long max,
+xlate_load_int(struct load *l, const struct json *o, const char *key, long long min, long long max,
     long long *out)
 {
 	const struct json *v = json_get(o, key);
 
-	if (v == NULL || !xlate_want(l, v, JSON_INT, key))
+	if (v == NULL || !xlate_prob_want(l, v, JSON_INT, key))
 		return;
 	if (v->u.i < min || v->u.i > max)
 		xlate_prob(l, v->line, v->col, "%s: %lld is out of range (%lld to %lld)", key,
@@ -359,17 +270,17 @@ load_int(struct load *l, const struct json *o, const char *key, long long min, l
 
 /* Boolean member. */
 static void
-load_bool(struct load *l, const struct json *o, const char *key, int *out)
+xlate_load_bool(struct load *l, const struct json *o, const char *key, int *out)
 {
 	const struct json *v = json_get(o, key);
 
-	if (v != NULL && xlate_want(l, v, JSON_BOOL, key))
+	if (v != NULL && xlate_prob_want(l, v, JSON_BOOL, key))
 		*out = v->u.b;
 }
 
 /* "text". */
 static void
-load_text(struct load *l, const struct json *o)
+xlate_load_text_policy(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "html_to_plain", "trim_newlines", "max_length",
 		"over_max", "max_parts", "undelivered", NULL };
@@ -377,27 +288,28 @@ load_text(struct load *l, const struct json *o)
 	const struct json *v;
 	int i;
 
-	if (!xlate_want(l, o, JSON_OBJECT, "text"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "text"))
 		return;
-	known_keys(l, o, keys, "text");
-	load_bool(l, o, "html_to_plain", &l->r->html_to_plain);
-	load_bool(l, o, "trim_newlines", &l->r->trim_newlines);
-	load_int(l, o, "max_length", 1, 1000000, &l->r->max_length);
-	load_int(l, o, "max_parts", 1, 1000, &l->r->max_parts);
-	if ((v = json_get(o, "over_max")) != NULL && (i = load_enum(l, v, over, "over_max")) >= 0)
+	xlate_prob_known_keys(l, o, keys, "text");
+	xlate_load_bool(l, o, "html_to_plain", &l->r->html_to_plain);
+	xlate_load_bool(l, o, "trim_newlines", &l->r->trim_newlines);
+	xlate_load_int(l, o, "max_length", 1, 1000000, &l->r->max_length);
+	xlate_load_int(l, o, "max_parts", 1, 1000, &l->r->max_parts);
+	if ((v = json_get(o, "over_max")) != NULL &&
+	    (i = xlate_load_enum(l, v, over, "over_max")) >= 0)
 		l->r->over_split = i;
 	if ((v = json_get(o, "undelivered")) == NULL)
 		return;
-	tmpl_free(&l->r->undelivered);
+	xlate_tmpl_free(&l->r->undelivered);
 	l->r->has_undelivered = 0;
-	if (v->type != JSON_NULL && xlate_want(l, v, JSON_STRING, "undelivered"))
-		l->r->has_undelivered =
-		    tmpl_compile(l, v, json_str(v), &l->r->undelivered, var_names, XV_NVARS, -1);
+	if (v->type != JSON_NULL && xlate_prob_want(l, v, JSON_STRING, "undelivered"))
+		l->r->has_undelivered = xlate_tmpl_compile(
+		    l, v, json_str(v), &l->r->undelivered, xlate_names_vars, XV_NVARS, -1);
 }
 
 /* Free the subject keys. */
 static void
-subject_keys_free(struct xlate_rules *r)
+xlate_load_subject_free(struct xlate_rules *r)
 {
 	for (size_t i = 0; i < r->nsubject_keys; i++)
 		free(r->subject_keys[i]);
@@ -408,27 +320,28 @@ subject_keys_free(struct xlate_rules *r)
 
 /* "subject". */
 static void
-load_subject(struct load *l, const struct json *o)
+xlate_load_subject(struct load *l, const struct json *o)
 {
 	static const char *const keys[] = { "keys", "separator", "max_length", NULL };
 	const struct json *v;
 
-	if (!xlate_want(l, o, JSON_OBJECT, "subject"))
+	if (!xlate_prob_want(l, o, JSON_OBJECT, "subject"))
 		return;
-	known_keys(l, o, keys, "subject");
-	load_int(l, o, "max_length", 1, 250, &l->r->subject_max);
-	if ((v = json_get(o, "separator")) != NULL && xlate_want(l, v, JSON_STRING, "separator")) {
+	xlate_prob_known_keys(l, o, keys, "subject");
+	xlate_load_int(l, o, "max_length", 1, 250, &l->r->subject_max);
+	if ((v = json_get(o, "separator")) != NULL &&
+	    xlate_prob_want(l, v, JSON_STRING, "separator")) {
 		free(l->r->subject_sep);
 		l->r->subject_sep = xstrdup(json_str(v));
 	}
 	if ((v = json_get(o, "keys")) == NULL)
 		return;
-	subject_keys_free(l->r);
-	if (!xlate_want(l, v, JSON_ARRAY, "keys"))
+	xlate_load_subject_free(l->r);
+	if (!xlate_prob_want(l, v, JSON_ARRAY, "keys"))
 		return;
 	l->r->subject_keys = xcalloc(v->u.arr.n + 1, sizeof(char *));
 	for (size_t i = 0; i < v->u.arr.n; i++) {
-		if (xlate_want(l, v->u.arr.v[i], JSON_STRING, "keys"))
+		if (xlate_prob_want(l, v->u.arr.v[i], JSON_STRING, "keys"))
 			l->r->subject_keys[l->r->nsubject_keys++] =
 			    xstrdup(json_str(v->u.arr.v[i]));
 	}
@@ -436,21 +349,21 @@ load_subject(struct load *l, const struct json *o)
 
 /* Defaults for what the file leaves out. */
 static void
-rules_defaults(struct load *l)
+xlate_load_defaults(struct load *l)
 {
 	static const unsigned char talking[5] = { 4, 1, 3, 2, 0 }; /* the samples' order */
 	struct xlate_rules *r = l->r;
 	struct json at = { .line = 0 };
 
 	for (int i = 0; i < 4; i++)
-		tmpl_compile(
+		xlate_tmpl_compile(
 		    l, &at, i == 0 ? "$digits" : "$number", &r->party[i], party_vars, PV_N, -1);
-	r->caps[XLATE_TALKING] = 0x1f;
-	r->ncap[XLATE_TALKING] = 5;
-	memcpy(r->cap_order[XLATE_TALKING], talking, sizeof talking);
-	r->caps[XLATE_INITIATING] = r->caps[XLATE_ALERTING] = XLATE_CAP_COMPLETE;
-	r->ncap[XLATE_INITIATING] = r->ncap[XLATE_ALERTING] = 1;
-	r->cap_order[XLATE_INITIATING][0] = r->cap_order[XLATE_ALERTING][0] = 4;
+	r->caps[SESSION_TALKING] = 0x1f;
+	r->ncap[SESSION_TALKING] = 5;
+	memcpy(r->cap_order[SESSION_TALKING], talking, sizeof talking);
+	r->caps[SESSION_INITIATING] = r->caps[SESSION_ALERTING] = XLATE_CAP_COMPLETE;
+	r->ncap[SESSION_INITIATING] = r->ncap[SESSION_ALERTING] = 1;
+	r->cap_order[SESSION_INITIATING][0] = r->cap_order[SESSION_ALERTING][0] = 4;
 	r->busy_decline = 1;
 	r->html_to_plain = r->trim_newlines = 1;
 	r->max_length = 4000;
@@ -462,63 +375,63 @@ rules_defaults(struct load *l)
 
 /* Everything of a parsed document. */
 static void
-load_root(struct load *l, const struct json *root)
+xlate_load_root(struct load *l, const struct json *root)
 {
 	static const char *const keys[] = { "addresses", "states", "capabilities", "notifications",
 		"incoming", "text", "subject", NULL };
 	const struct json *v;
 
-	if (!xlate_want(l, root, JSON_OBJECT, "translation file"))
+	if (!xlate_prob_want(l, root, JSON_OBJECT, "translation file"))
 		return;
-	known_keys(l, root, keys, "the translation file");
+	xlate_prob_known_keys(l, root, keys, "the translation file");
 	if ((v = json_get(root, "addresses")) != NULL)
-		load_addresses(l, v);
+		xlate_load_addresses(l, v);
 	if ((v = json_get(root, "states")) != NULL)
-		load_states(l, v);
+		xlate_load_states(l, v);
 	if ((v = json_get(root, "capabilities")) != NULL)
-		load_caps(l, v);
+		xlate_load_caps(l, v);
 	if ((v = json_get(root, "notifications")) != NULL)
-		load_notes(l, v);
+		xlate_load_notes(l, v);
 	if ((v = json_get(root, "incoming")) != NULL)
-		load_incoming(l, v);
+		xlate_load_incoming(l, v);
 	if ((v = json_get(root, "text")) != NULL)
-		load_text(l, v);
+		xlate_load_text_policy(l, v);
 	if ((v = json_get(root, "subject")) != NULL)
-		load_subject(l, v);
+		xlate_load_subject(l, v);
 }
 
 /* Free a rule set (refs ignored). */
 void
-rules_free_all(struct xlate_rules *r)
+xlate_load_free(struct xlate_rules *r)
 {
-	dir_free(r);
-	rules_free(&r->to_sip);
-	rules_free(&r->to_phone);
-	rules_free(&r->from);
+	xlate_dir_free(r);
+	xlate_tmpl_rules_free(&r->to_sip);
+	xlate_tmpl_rules_free(&r->to_phone);
+	xlate_tmpl_rules_free(&r->from);
 	for (int i = 0; i < 4; i++)
-		tmpl_free(&r->party[i]);
-	tmpl_free(&r->undelivered);
+		xlate_tmpl_free(&r->party[i]);
+	xlate_tmpl_free(&r->undelivered);
 	for (int k = 0; k < XLATE_NKINDS; k++) {
 		for (size_t i = 0; i < r->states[k].n; i++)
 			free(r->states[k].v[i].ucwa);
 		free(r->states[k].v);
 	}
 	for (int n = 0; n < NOTE_N; n++)
-		fields_free(&r->notes[n]);
-	subject_keys_free(r);
+		xlate_load_fields_free(&r->notes[n]);
+	xlate_load_subject_free(r);
 	free(r->subject_sep);
 	free(r);
 }
 
 /* The variables the notifications and the undelivered notice name (XV_* bits). */
 static unsigned
-rules_vars_used(const struct xlate_rules *r)
+xlate_load_vars_used(const struct xlate_rules *r)
 {
-	unsigned bits = r->has_undelivered ? tmpl_vars(&r->undelivered) : 0;
+	unsigned bits = r->has_undelivered ? xlate_tmpl_vars(&r->undelivered) : 0;
 
 	for (int n = 0; n < NOTE_N; n++)
 		for (size_t i = 0; i < r->notes[n].n; i++)
-			bits |= tmpl_vars(&r->notes[n].v[i].t);
+			bits |= xlate_tmpl_vars(&r->notes[n].v[i].t);
 	return bits;
 }
 
@@ -536,28 +449,28 @@ xlate_load_text(const char *name, const char *text, size_t len, char **problems)
 
 	l.r = xcalloc(1, sizeof *l.r);
 	l.r->refs = 1;
-	rules_defaults(&l);
+	xlate_load_defaults(&l);
 	if (text != xlate_default_text) {
 		/* What the file leaves out keeps the built-in value. */
 		l.name = "(built-in)";
 		doc = json_parse(xlate_default_text, strlen(xlate_default_text), &lim, &err);
-		load_root(&l, json_root(doc));
+		xlate_load_root(&l, json_root(doc));
 		json_doc_free(doc);
 		l.name = name;
 	}
 	if ((doc = json_parse(text, len, &lim, &err)) == NULL)
 		xlate_prob(&l, err.line, err.col, "%s", err.msg);
 	else {
-		load_root(&l, json_root(doc));
+		xlate_load_root(&l, json_root(doc));
 		json_doc_free(doc);
 	}
 	if (l.n == 0) {
-		l.r->vars_used = rules_vars_used(l.r);
+		l.r->vars_used = xlate_load_vars_used(l.r);
 		*problems = NULL;
 		return l.r;
 	}
-	rules_free_all(l.r);
-	*problems = prob_text(&l);
+	xlate_load_free(l.r);
+	*problems = xlate_prob_text(&l);
 	return NULL;
 }
 

@@ -18,7 +18,7 @@ struct model {
 	const struct xlate_rules *r;
 	int exists;
 	const char *id, *uri_base, *pending;
-	enum xlate_state state;
+	enum session_state state;
 	const char *remote[8];
 	size_t nremote;
 	struct json_member *ud; /* userData members (values borrowed) */
@@ -33,14 +33,14 @@ struct model {
 
 /* NULL-safe string equality. */
 static int
-streq(const char *a, const char *b)
+xlate_proto_streq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
 /* Keep s until the model goes. */
 static const char *
-model_keep(struct model *m, char *s)
+xlate_proto_model_keep(struct model *m, char *s)
 {
 	if (m->nowned == nitems(m->owned)) {
 		free(m->owned[0]);
@@ -53,7 +53,7 @@ model_keep(struct model *m, char *s)
 
 /* The GWS answer (statusCode 0 or an error). */
 static int
-model_answer(struct model *m, int code, const char *msg)
+xlate_proto_model_answer(struct model *m, int code, const char *msg)
 {
 	struct jw w;
 
@@ -69,15 +69,15 @@ model_answer(struct model *m, int code, const char *msg)
 
 /* One upstream request spec; body is JSON text, a string, or NULL. */
 static void
-model_upstream(struct model *m, const char *rel, const char *ctype, const char *json_body,
-    const char *text_body)
+xlate_proto_model_upstream(struct model *m, const char *rel, const char *ctype,
+    const char *json_body, const char *text_body)
 {
 	xlate_rec_write_upstream(&m->upw, rel, ctype, json_body, text_body);
 }
 
 /* The session as xlate sees it; ud is storage for the userData object. */
 static void
-model_view(struct model *m, struct xlate_session *s, struct json *ud)
+xlate_proto_model_view(struct model *m, struct xlate_session *s, struct json *ud)
 {
 	memset(s, 0, sizeof *s);
 	s->id = m->id;
@@ -94,13 +94,13 @@ model_view(struct model *m, struct xlate_session *s, struct json *ud)
 
 /* Notify StatusChange or AttachedDataChanged. */
 static void
-model_notify_state(struct model *m, const char *type)
+xlate_proto_model_notify_state(struct model *m, const char *type)
 {
 	struct xlate_session s;
 	struct json ud;
 	struct buf b;
 
-	model_view(m, &s, &ud);
+	xlate_proto_model_view(m, &s, &ud);
 	buf_init(&b);
 	xlate_notify_state(m->r, &s, type, &b);
 	jw_raw(&m->notew, b.data);
@@ -109,13 +109,13 @@ model_notify_state(struct model *m, const char *type)
 
 /* Notify NewMessage. */
 static void
-model_notify_message(struct model *m, const char *text)
+xlate_proto_model_notify_message(struct model *m, const char *text)
 {
 	struct xlate_session s;
 	struct json ud;
 	struct buf b;
 
-	model_view(m, &s, &ud);
+	xlate_proto_model_view(m, &s, &ud);
 	buf_init(&b);
 	xlate_notify_message(m->r, &s, text, &b);
 	jw_raw(&m->notew, b.data);
@@ -124,18 +124,18 @@ model_notify_message(struct model *m, const char *text)
 
 /* Move to state s if it is a step forward; notify StatusChange. */
 static int
-model_goto(struct model *m, enum xlate_state s)
+xlate_proto_model_goto(struct model *m, enum session_state s)
 {
-	if (s == XLATE_NONE || !m->exists || s <= m->state)
+	if (s == SESSION_NONE || !m->exists || s <= m->state)
 		return 0;
 	m->state = s;
-	model_notify_state(m, "StatusChange");
+	xlate_proto_model_notify_state(m, "StatusChange");
 	return 0;
 }
 
 /* Set or replace userData key k. */
 static void
-model_ud_set(struct model *m, const struct json_member *k)
+xlate_proto_model_ud_set(struct model *m, const struct json_member *k)
 {
 	for (size_t i = 0; i < m->nud; i++) {
 		if (m->ud[i].keylen == k->keylen && memcmp(m->ud[i].key, k->key, k->keylen) == 0) {
@@ -149,7 +149,7 @@ model_ud_set(struct model *m, const struct json_member *k)
 
 /* Remove userData key k (absent keys are fine). */
 static void
-model_ud_del(struct model *m, const char *k)
+xlate_proto_model_ud_del(struct model *m, const char *k)
 {
 	for (size_t i = 0; i < m->nud; i++) {
 		if (m->ud[i].keylen == strlen(k) && memcmp(m->ud[i].key, k, m->ud[i].keylen) == 0) {
@@ -164,7 +164,7 @@ model_ud_del(struct model *m, const char *k)
 
 /* InitiateIMSession. */
 static int
-gws_initiate(struct model *m, const struct json *body)
+xlate_proto_gws_initiate(struct model *m, const struct json *body)
 {
 	const struct json *ud = json_get(body, "userData");
 	const char *phone = json_get_str(json_get(body, "destination"), "phoneNumber"), *cause;
@@ -172,14 +172,15 @@ gws_initiate(struct model *m, const struct json *body)
 	struct buf b;
 	struct jw w;
 
-	if (m->exists && m->state != XLATE_COMPLETED)
-		return model_answer(m, 2, "Invalid state: the agent already has an IM session");
+	if (m->exists && m->state != SESSION_COMPLETED)
+		return xlate_proto_model_answer(
+		    m, 2, "Invalid state: the agent already has an IM session");
 	if (phone == NULL)
-		return model_answer(m, 1, "Missing parameter: destination.phoneNumber");
+		return xlate_proto_model_answer(m, 1, "Missing parameter: destination.phoneNumber");
 	if (ud != NULL && ud->type != JSON_OBJECT)
-		return model_answer(m, 10, "userData must be an object");
+		return xlate_proto_model_answer(m, 10, "userData must be an object");
 	if (xlate_phone_to_sip(m->r, phone, &sip, &cause) != 0)
-		return model_answer(m, 10, cause);
+		return xlate_proto_model_answer(m, 10, cause);
 	buf_init(&b);
 	jw_init(&w, &b);
 	jw_obj_begin(&w);
@@ -187,68 +188,69 @@ gws_initiate(struct model *m, const struct json *body)
 	if ((subject = xlate_subject(m->r, ud)) != NULL)
 		jw_kstr(&w, "subject", subject);
 	jw_obj_end(&w);
-	model_upstream(m, "startMessaging", "application/json", b.data, NULL);
+	xlate_proto_model_upstream(m, "startMessaging", "application/json", b.data, NULL);
 	buf_free(&b);
 	free(subject);
 	m->exists = 1;
-	m->state = XLATE_NONE;
-	m->remote[0] = model_keep(m, sip);
+	m->state = SESSION_NONE;
+	m->remote[0] = xlate_proto_model_keep(m, sip);
 	m->nremote = 1;
 	m->nud = 0;
 	for (size_t i = 0; ud != NULL && i < ud->u.obj.n; i++)
-		model_ud_set(m, &ud->u.obj.m[i]);
-	model_answer(m, 0, NULL);
+		xlate_proto_model_ud_set(m, &ud->u.obj.m[i]);
+	xlate_proto_model_answer(m, 0, NULL);
 	return 0;
 }
 
 /* SendMessage. */
 static int
-gws_send(struct model *m, const struct json *body)
+xlate_proto_gws_send(struct model *m, const struct json *body)
 {
 	const char *text = json_get_str(body, "text"), *cause;
 	struct xlate_parts parts;
 
 	if (text == NULL)
-		return model_answer(m, 1, "Missing parameter: text");
+		return xlate_proto_model_answer(m, 1, "Missing parameter: text");
 	if (xlate_text_out(m->r, text, &parts, &cause) != XLATE_TEXT_OK)
-		return model_answer(m, 10, cause);
+		return xlate_proto_model_answer(m, 10, cause);
 	for (size_t i = 0; i < parts.n; i++)
-		model_upstream(m, "sendMessage", "text/plain; charset=UTF-8", NULL, parts.v[i]);
-	xlate_parts_free(&parts);
-	model_answer(m, 0, NULL);
+		xlate_proto_model_upstream(
+		    m, "sendMessage", "text/plain; charset=UTF-8", NULL, parts.v[i]);
+	xlate_text_parts_free(&parts);
+	xlate_proto_model_answer(m, 0, NULL);
 	return 0;
 }
 
 /* Attach/Update/DeleteUserData. */
 static int
-gws_userdata(struct model *m, const char *op, const struct json *body)
+xlate_proto_gws_userdata(struct model *m, const char *op, const struct json *body)
 {
 	const struct json *ud = json_get(body, "userData"), *keys = json_get(body, "keys");
 	const char *key = json_get_str(body, "key");
 
 	if (strcmp(op, "DeleteUserData") == 0) {
 		if (key == NULL && !json_is(keys, JSON_ARRAY))
-			return model_answer(m, 1, "Missing parameter: key");
+			return xlate_proto_model_answer(m, 1, "Missing parameter: key");
 		if (key != NULL)
-			model_ud_del(m, key);
+			xlate_proto_model_ud_del(m, key);
 		for (size_t i = 0; keys != NULL && i < keys->u.arr.n; i++) {
 			if (json_str(keys->u.arr.v[i]) != NULL)
-				model_ud_del(m, json_str(keys->u.arr.v[i]));
+				xlate_proto_model_ud_del(m, json_str(keys->u.arr.v[i]));
 		}
 	} else {
 		if (!json_is(ud, JSON_OBJECT))
-			return model_answer(m, 1, "Missing parameter: userData");
+			return xlate_proto_model_answer(m, 1, "Missing parameter: userData");
 		for (size_t i = 0; i < ud->u.obj.n; i++)
-			model_ud_set(m, &ud->u.obj.m[i]);
+			xlate_proto_model_ud_set(m, &ud->u.obj.m[i]);
 	}
-	model_answer(m, 0, NULL);
-	model_notify_state(m, "AttachedDataChanged");
+	xlate_proto_model_answer(m, 0, NULL);
+	xlate_proto_model_notify_state(m, "AttachedDataChanged");
 	return 0;
 }
 
 /* An operation on /me/im-sessions/{id}. */
 static int
-gws_operation(struct model *m, const char *id, const char *op, const struct json *body)
+xlate_proto_gws_operation(struct model *m, const char *id, const char *op, const struct json *body)
 {
 	static const struct {
 		const char *name;
@@ -263,26 +265,26 @@ gws_operation(struct model *m, const char *id, const char *op, const struct json
 	size_t i;
 
 	if (!m->exists || m->id == NULL || strcmp(id, m->id) != 0)
-		return model_answer(m, 6, "Unknown IM session");
+		return xlate_proto_model_answer(m, 6, "Unknown IM session");
 	for (i = 0; i < nitems(ops) && strcmp(op, ops[i].name) != 0; i++)
 		;
 	if (i == nitems(ops))
-		return model_answer(m, 10, "Unknown operationName");
+		return xlate_proto_model_answer(m, 10, "Unknown operationName");
 	if (!(xlate_caps(m->r, m->state) & ops[i].cap))
-		return model_answer(m, 2, "Invalid state");
+		return xlate_proto_model_answer(m, 2, "Invalid state");
 	if (ops[i].cap == XLATE_CAP_SEND)
-		gws_send(m, body);
+		xlate_proto_gws_send(m, body);
 	else if (ops[i].cap == XLATE_CAP_COMPLETE) {
-		model_upstream(m, "stopMessaging", NULL, NULL, NULL);
-		model_answer(m, 0, NULL);
+		xlate_proto_model_upstream(m, "stopMessaging", NULL, NULL, NULL);
+		xlate_proto_model_answer(m, 0, NULL);
 	} else
-		gws_userdata(m, op, body);
+		xlate_proto_gws_userdata(m, op, body);
 	return 0;
 }
 
 /* A GWS request {method, path, body}. */
 static int
-play_gws(struct model *m, const struct json *req)
+xlate_proto_play_gws(struct model *m, const struct json *req)
 {
 	const char *method = json_get_str(req, "method"), *path = json_get_str(req, "path");
 	const struct json *body = json_get(req, "body");
@@ -298,15 +300,15 @@ play_gws(struct model *m, const struct json *req)
 	}
 	path += strlen(IMS_PATH);
 	if (op == NULL)
-		model_answer(m, 1, "Missing parameter: operationName");
-	else if (*path == '\0' && streq(op, "InitiateIMSession"))
-		gws_initiate(m, body);
+		xlate_proto_model_answer(m, 1, "Missing parameter: operationName");
+	else if (*path == '\0' && xlate_proto_streq(op, "InitiateIMSession"))
+		xlate_proto_gws_initiate(m, body);
 	else if (*path == '\0')
-		model_answer(m, 10, "Unknown operationName");
+		xlate_proto_model_answer(m, 10, "Unknown operationName");
 	else if (*path == '/')
-		gws_operation(m, path + 1, op, body);
+		xlate_proto_gws_operation(m, path + 1, op, body);
 	else
-		model_answer(m, 6, "Unknown resource");
+		xlate_proto_model_answer(m, 6, "Unknown resource");
 	return 0;
 }
 
@@ -315,7 +317,7 @@ play_gws(struct model *m, const struct json *req)
 /* The decoded payload of a data: URI as the UCWA client gives it (html set
  * when it is text/html), or NULL when href is absent or malformed. */
 static char *
-data_uri(const char *href, int *html)
+xlate_proto_data_uri(const char *href, int *html)
 {
 	struct buf b;
 
@@ -329,7 +331,7 @@ data_uri(const char *href, int *html)
 
 /* Remember an event's reason as $reason / $reason_code. */
 static int
-event_reason(struct model *m, const struct json *ev)
+xlate_proto_event_reason(struct model *m, const struct json *ev)
 {
 	const struct json *reason = json_get(ev, "reason");
 	const char *code = json_get_str(reason, "code"), *sub = json_get_str(reason, "subcode");
@@ -340,31 +342,32 @@ event_reason(struct model *m, const struct json *ev)
 	m->var[XV_REASON] = json_get_str(reason, "message");
 	if (code != NULL) {
 		xasprintf(&rc, "%s%s%s", code, sub != NULL ? "/" : "", sub != NULL ? sub : "");
-		m->var[XV_REASON_CODE] = model_keep(m, rc);
+		m->var[XV_REASON_CODE] = xlate_proto_model_keep(m, rc);
 	}
 	return 0;
 }
 
 /* An incoming invitation starts: policy decides. */
 static int
-ev_incoming(struct model *m, const struct json *inv)
+xlate_proto_ev_incoming(struct model *m, const struct json *inv)
 {
 	const char *from = json_get_str(json_get(json_get(inv, "_embedded"), "from"), "uri");
 
-	switch (xlate_incoming(m->r, from, m->exists && m->state != XLATE_COMPLETED)) {
+	switch (xlate_incoming(m->r, from, m->exists && m->state != SESSION_COMPLETED)) {
 	case XLATE_IN_ACCEPT:
-		model_upstream(m, "accept", NULL, NULL, NULL);
+		xlate_proto_model_upstream(m, "accept", NULL, NULL, NULL);
 		m->exists = 1;
-		m->state = XLATE_NONE;
+		m->state = SESSION_NONE;
 		m->nud = 0;
 		m->nremote = 0;
 		if (from != NULL)
 			m->remote[m->nremote++] = from;
-		model_goto(
+		xlate_proto_model_goto(
 		    m, xlate_state_map(m->r, XLATE_K_IN_INVITATION, json_get_str(inv, "state")));
 		break;
 	case XLATE_IN_DECLINE:
-		model_upstream(m, "decline", "application/json", "{\"reason\":\"Local\"}", NULL);
+		xlate_proto_model_upstream(
+		    m, "decline", "application/json", "{\"reason\":\"Local\"}", NULL);
 		break;
 	case XLATE_IN_IGNORE: break;
 	}
@@ -373,41 +376,41 @@ ev_incoming(struct model *m, const struct json *inv)
 
 /* The agent's message failed: notify the notice the rules give, if any. */
 static int
-ev_undelivered(struct model *m, const struct json *ev, const char *dir)
+xlate_proto_ev_undelivered(struct model *m, const struct json *ev, const char *dir)
 {
 	struct xlate_session s;
 	struct json ud;
 	char *notice;
 
-	event_reason(m, ev);
-	if (!streq(dir, "Outgoing") || m->pending == NULL)
+	xlate_proto_event_reason(m, ev);
+	if (!xlate_proto_streq(dir, "Outgoing") || m->pending == NULL)
 		return 0;
 	m->var[XV_TEXT] = m->pending;
-	model_view(m, &s, &ud);
-	if ((notice = xlate_undelivered(m->r, &s)) != NULL)
-		model_notify_message(m, notice);
+	xlate_proto_model_view(m, &s, &ud);
+	if ((notice = xlate_text_undelivered(m->r, &s)) != NULL)
+		xlate_proto_model_notify_message(m, notice);
 	free(notice);
 	return 0;
 }
 
 /* A message event: notify its text once it completed with success. */
 static int
-ev_message(struct model *m, const struct json *ev, const struct json *msg)
+xlate_proto_ev_message(struct model *m, const struct json *ev, const struct json *msg)
 {
 	const struct json *links = json_get(msg, "_links");
 	const char *dir = json_get_str(msg, "direction");
 	char *text, *plain, *in;
 	int html = 0, phtml = 0;
 
-	if (!m->exists || !streq(json_get_str(ev, "type"), "completed"))
+	if (!m->exists || !xlate_proto_streq(json_get_str(ev, "type"), "completed"))
 		return 0;
-	if (!streq(json_get_str(ev, "status"), "Success"))
-		return ev_undelivered(m, ev, dir);
+	if (!xlate_proto_streq(json_get_str(ev, "status"), "Success"))
+		return xlate_proto_ev_undelivered(m, ev, dir);
 	m->var[XV_DIRECTION] = dir;
 	m->var[XV_TIMESTAMP] = json_get_str(msg, "timeStamp");
 	if (dir != NULL && strcmp(dir, "Outgoing") == 0) {
 		if (m->pending != NULL)
-			model_notify_message(m, m->pending);
+			xlate_proto_model_notify_message(m, m->pending);
 		return 0;
 	}
 	m->var[XV_SENDER] = m->nremote > 0 ? m->remote[0] : NULL;
@@ -416,13 +419,13 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 		struct xlate_party p;
 
 		xlate_sip_to_party(m->r, m->var[XV_SENDER], &p);
-		m->var[XV_SENDER_PHONE] = model_keep(m, xstrdup(p.phoneNumber));
+		m->var[XV_SENDER_PHONE] = xlate_proto_model_keep(m, xstrdup(p.phoneNumber));
 		xlate_party_free(&p);
 	}
 	/* as the UCWA client does: htmlMessage wins over plainMessage, kept beside it */
-	plain = data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &phtml);
-	if ((text = data_uri(json_get_str(json_get(links, "htmlMessage"), "href"), &html)) ==
-	    NULL) {
+	plain = xlate_proto_data_uri(json_get_str(json_get(links, "plainMessage"), "href"), &phtml);
+	if ((text = xlate_proto_data_uri(
+		 json_get_str(json_get(links, "htmlMessage"), "href"), &html)) == NULL) {
 		text = plain;
 		html = phtml;
 		plain = NULL;
@@ -430,7 +433,7 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 	if (text == NULL)
 		return 0;
 	in = xlate_text_in(m->r, text, strlen(text), html, html && !phtml ? plain : NULL);
-	model_notify_message(m, in);
+	xlate_proto_model_notify_message(m, in);
 	free(in);
 	free(text);
 	free(plain);
@@ -439,7 +442,7 @@ ev_message(struct model *m, const struct json *ev, const struct json *msg)
 
 /* One event of the channel. */
 static int
-play_event(struct model *m, const struct json *ev)
+xlate_proto_play_event(struct model *m, const struct json *ev)
 {
 	const char *rel = json_get_str(json_get(ev, "link"), "rel"), *dir, *status;
 	const struct json *res;
@@ -448,16 +451,18 @@ play_event(struct model *m, const struct json *ev)
 	if (rel == NULL || (res = json_get(json_get(ev, "_embedded"), rel)) == NULL)
 		return 0;
 	if (strcmp(rel, "message") == 0)
-		return ev_message(m, ev, res);
+		return xlate_proto_ev_message(m, ev, res);
 	if (strcmp(rel, "messagingInvitation") == 0) {
 		dir = json_get_str(res, "direction");
-		if (streq(dir, "Incoming") && streq(json_get_str(ev, "type"), "started"))
-			return ev_incoming(m, res);
-		k = streq(dir, "Incoming") ? XLATE_K_IN_INVITATION : XLATE_K_OUT_INVITATION;
+		if (xlate_proto_streq(dir, "Incoming") &&
+		    xlate_proto_streq(json_get_str(ev, "type"), "started"))
+			return xlate_proto_ev_incoming(m, res);
+		k = xlate_proto_streq(dir, "Incoming") ? XLATE_K_IN_INVITATION
+						       : XLATE_K_OUT_INVITATION;
 		status = json_get_str(ev, "status");
-		if (streq(status, "Failure")) {
-			event_reason(m, ev);
-			return model_goto(m, XLATE_COMPLETED);
+		if (xlate_proto_streq(status, "Failure")) {
+			xlate_proto_event_reason(m, ev);
+			return xlate_proto_model_goto(m, SESSION_COMPLETED);
 		}
 	} else if (strcmp(rel, "conversation") == 0)
 		k = XLATE_K_CONVERSATION;
@@ -465,13 +470,13 @@ play_event(struct model *m, const struct json *ev)
 		k = XLATE_K_MESSAGING;
 	else
 		return 0;
-	return model_goto(m, xlate_state_map(m->r, k, json_get_str(res, "state")));
+	return xlate_proto_model_goto(m, xlate_state_map(m->r, k, json_get_str(res, "state")));
 	return 0;
 }
 
 /* An event-channel response: every event of every sender, in order. */
 static int
-play_ucwa(struct model *m, const struct json *resp)
+xlate_proto_play_ucwa(struct model *m, const struct json *resp)
 {
 	const struct json *senders = json_get(resp, "sender");
 
@@ -485,7 +490,7 @@ play_ucwa(struct model *m, const struct json *resp)
 		for (size_t j = 0; json_is(evs, JSON_ARRAY) && j < evs->u.arr.n; j++) {
 			if (json_is(evs->u.arr.v[j], JSON_OBJECT) &&
 			    json_get(evs->u.arr.v[j], "type") != NULL)
-				play_event(m, evs->u.arr.v[j]);
+				xlate_proto_play_event(m, evs->u.arr.v[j]);
 		}
 	}
 	return 0;
@@ -495,13 +500,13 @@ play_ucwa(struct model *m, const struct json *resp)
 
 /* The model from a transcript's "session" (absent: no session yet). */
 static int
-model_init(struct model *m, const struct json *s)
+xlate_proto_model_init(struct model *m, const struct json *s)
 {
 	const struct json *remote = json_get(s, "remote"), *ud = json_get(s, "userData");
 
 	m->id = "00000000000000000000000000000001";
 	m->uri_base = "http://127.0.0.1:8080/api/v2";
-	m->state = XLATE_NONE;
+	m->state = SESSION_NONE;
 	if (s == NULL)
 		return 0;
 	m->exists = 1;
@@ -510,8 +515,8 @@ model_init(struct model *m, const struct json *s)
 	    json_get_str(s, "uri_base") != NULL ? json_get_str(s, "uri_base") : m->uri_base;
 	m->pending = json_get_str(s, "pending_text");
 	m->var[XV_AGENT] = json_get_str(s, "agent");
-	m->state = xlate_state_parse(json_get_str(s, "state"));
-	if (m->state == XLATE_NONE && json_get(s, "state") != NULL &&
+	m->state = xlate_names_state_parse(json_get_str(s, "state"));
+	if (m->state == SESSION_NONE && json_get(s, "state") != NULL &&
 	    json_get(s, "state")->type != JSON_NULL) {
 		m->err = xstrdup("session.state must be Initiating, Alerting, Talking, Completed "
 				 "or null (not announced yet)");
@@ -522,13 +527,13 @@ model_init(struct model *m, const struct json *s)
 			m->remote[m->nremote++] = json_str(remote->u.arr.v[i]);
 	}
 	for (size_t i = 0; json_is(ud, JSON_OBJECT) && i < ud->u.obj.n; i++)
-		model_ud_set(m, &ud->u.obj.m[i]);
+		xlate_proto_model_ud_set(m, &ud->u.obj.m[i]);
 	return 0;
 }
 
 /* The session after the input. */
 static void
-model_write_session(struct model *m, struct jw *w)
+xlate_proto_model_write_session(struct model *m, struct jw *w)
 {
 	struct xlate_session s;
 	struct json ud;
@@ -537,7 +542,7 @@ model_write_session(struct model *m, struct jw *w)
 		jw_null(w);
 		return;
 	}
-	model_view(m, &s, &ud);
+	xlate_proto_model_view(m, &s, &ud);
 	xlate_write_session(m->r, &s, w);
 }
 
@@ -561,11 +566,11 @@ xlate_proto_eval(const struct xlate_rules *r, const struct json *t, struct buf *
 	if (!json_is(t, JSON_OBJECT)) {
 		m.err = xstrdup("a transcript is a JSON object");
 		rc = -1;
-	} else if ((rc = model_init(&m, json_get(t, "session"))) == 0) {
+	} else if ((rc = xlate_proto_model_init(&m, json_get(t, "session"))) == 0) {
 		if (json_get(t, "gws") != NULL)
-			rc = play_gws(&m, json_get(t, "gws"));
+			rc = xlate_proto_play_gws(&m, json_get(t, "gws"));
 		else if (json_get(t, "ucwa") != NULL)
-			rc = play_ucwa(&m, json_get(t, "ucwa"));
+			rc = xlate_proto_play_ucwa(&m, json_get(t, "ucwa"));
 		else {
 			m.err = xstrdup("a transcript needs a \"gws\" or a \"ucwa\" input");
 			rc = -1;
@@ -583,7 +588,7 @@ xlate_proto_eval(const struct xlate_rules *r, const struct json *t, struct buf *
 		jw_key(&w, "notifications");
 		jw_raw(&w, m.notes.data);
 		jw_key(&w, "session");
-		model_write_session(&m, &w);
+		xlate_proto_model_write_session(&m, &w);
 		jw_obj_end(&w);
 	}
 	*err = m.err;
@@ -598,7 +603,7 @@ xlate_proto_eval(const struct xlate_rules *r, const struct json *t, struct buf *
 
 /* Compact text of a JSON value. */
 static char *
-json_text(const struct json *v)
+xlate_proto_json_text(const struct json *v)
 {
 	struct buf b;
 	struct jw w;
@@ -640,8 +645,8 @@ xlate_proto_check(const struct xlate_rules *r, const struct json *t, struct buf 
 
 		if (e == NULL)
 			continue;
-		et = json_text(e);
-		at = json_text(json_get(root, parts[i]));
+		et = xlate_proto_json_text(e);
+		at = xlate_proto_json_text(json_get(root, parts[i]));
 		if (strcmp(et, at) != 0) {
 			buf_printf(report, "%s differs:\n  expected %s\n  actual   %s\n", parts[i],
 			    et, at);

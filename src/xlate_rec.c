@@ -44,7 +44,7 @@ xlate_rec_new(const char *description, const struct xlate_session *s, const char
 	jw_obj_begin(&w);
 	jw_kstr(&w, "id", s->id);
 	jw_kstr(&w, "uri_base", s->uri_base);
-	jw_kstr(&w, "state", s->state == XLATE_NONE ? NULL : xlate_state_name(s->state));
+	jw_kstr(&w, "state", s->state == SESSION_NONE ? NULL : xlate_names_state(s->state));
 	jw_key(&w, "remote");
 	jw_arr_begin(&w);
 	for (size_t i = 0; i < s->nremote; i++)
@@ -144,7 +144,7 @@ xlate_rec_notify(struct xlate_rec *r, const char *data_json)
 
 /* Whether a member name looks like it holds a secret. */
 static int
-rec_secret(const char *k)
+xlate_rec_secret(const char *k)
 {
 	static const char *const words[] = { "password", "token", "cookie", "authorization",
 		"secret", "credential" };
@@ -163,7 +163,7 @@ rec_secret(const char *k)
 
 /* Whether member k of object o holds message text (masked on request). */
 static int
-rec_text(const struct json *o, const char *k)
+xlate_rec_text(const struct json *o, const char *k)
 {
 	const char *mt = json_get_str(o, "messageType"), *rel = json_get_str(o, "rel");
 
@@ -176,12 +176,12 @@ rec_text(const struct json *o, const char *k)
 
 /* Write v, blanking secrets always and texts when mask is set. */
 static void
-rec_write(struct jw *w, const struct json *v, int mask)
+xlate_rec_write(struct jw *w, const struct json *v, int mask)
 {
 	if (v->type == JSON_ARRAY) {
 		jw_arr_begin(w);
 		for (size_t i = 0; i < v->u.arr.n; i++)
-			rec_write(w, v->u.arr.v[i], mask);
+			xlate_rec_write(w, v->u.arr.v[i], mask);
 		jw_arr_end(w);
 		return;
 	}
@@ -195,15 +195,15 @@ rec_write(struct jw *w, const struct json *v, int mask)
 		const char *s = json_str(m->val);
 
 		jw_key(w, m->key);
-		if (rec_secret(m->key))
+		if (xlate_rec_secret(m->key))
 			jw_str(w, MASK);
-		else if (mask && s != NULL && rec_text(v, m->key))
+		else if (mask && s != NULL && xlate_rec_text(v, m->key))
 			jw_str(w, MASK);
 		else if (mask && s != NULL && strcmp(m->key, "href") == 0 &&
 		    strncmp(s, "data:", 5) == 0)
 			jw_str(w, "data:text/plain;charset=utf-8," MASK);
 		else
-			rec_write(w, m->val, mask);
+			xlate_rec_write(w, m->val, mask);
 	}
 	jw_obj_end(w);
 }
@@ -244,7 +244,7 @@ xlate_rec_finish(struct xlate_rec *r, int mask)
 	buf_init(&out);
 	if ((d = json_parse(t.data, t.len, NULL, &e)) != NULL) {
 		jw_init(&w, &out);
-		rec_write(&w, json_root(d), mask);
+		xlate_rec_write(&w, json_root(d), mask);
 		json_doc_free(d);
 	}
 	buf_addstr(&out, "\n");

@@ -14,7 +14,7 @@
 
 /* Length of s with trailing CR/LF removed (if the rules say so). */
 static size_t
-trimmed_len(const struct xlate_rules *r, const char *s, size_t len)
+xlate_text_trimmed_len(const struct xlate_rules *r, const char *s, size_t len)
 {
 	while (r->trim_newlines && len > 0 && (s[len - 1] == '\r' || s[len - 1] == '\n'))
 		len--;
@@ -23,7 +23,7 @@ trimmed_len(const struct xlate_rules *r, const char *s, size_t len)
 
 /* Byte length of the first max code points of s[0..len). */
 size_t
-xlate_utf8_prefix(const char *s, size_t len, long long max, long long *count)
+xlate_text_utf8_prefix(const char *s, size_t len, long long max, long long *count)
 {
 	size_t i = 0;
 	long long n = 0;
@@ -44,22 +44,22 @@ enum xlate_text_verdict
 xlate_text_out(
     const struct xlate_rules *r, const char *text, struct xlate_parts *parts, const char **cause)
 {
-	size_t len = trimmed_len(r, text, strlen(text)), off = 0;
+	size_t len = xlate_text_trimmed_len(r, text, strlen(text)), off = 0;
 	long long chars;
 
 	parts->v = NULL;
 	parts->n = 0;
-	if (xlate_utf8_prefix(text, len, r->max_length, NULL) < len && !r->over_split) {
+	if (xlate_text_utf8_prefix(text, len, r->max_length, NULL) < len && !r->over_split) {
 		*cause = "message text is longer than the maximum length";
 		return XLATE_TEXT_REFUSE;
 	}
-	xlate_utf8_prefix(text, len, (long long)len, &chars);
+	xlate_text_utf8_prefix(text, len, (long long)len, &chars);
 	if ((chars + r->max_length - 1) / r->max_length > r->max_parts) {
 		*cause = "message text is longer than the maximum length times the maximum parts";
 		return XLATE_TEXT_REFUSE;
 	}
 	do {
-		size_t n = xlate_utf8_prefix(text + off, len - off, r->max_length, NULL);
+		size_t n = xlate_text_utf8_prefix(text + off, len - off, r->max_length, NULL);
 
 		parts->v = xreallocarray(parts->v, parts->n + 1, sizeof *parts->v);
 		parts->v[parts->n++] = xstrndup(text + off, n);
@@ -70,7 +70,7 @@ xlate_text_out(
 
 /* Free parts. */
 void
-xlate_parts_free(struct xlate_parts *p)
+xlate_text_parts_free(struct xlate_parts *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i]);
@@ -91,7 +91,7 @@ xlate_parts_free(struct xlate_parts *p)
 
 /* The UTF-8 of code point cp (0 < cp <= 0x10ffff, not a surrogate). */
 static void
-html_utf8(unsigned long cp, struct buf *out)
+xlate_text_html_utf8(unsigned long cp, struct buf *out)
 {
 	if (cp < 0x80)
 		buf_addch(out, (char)cp);
@@ -112,7 +112,7 @@ html_utf8(unsigned long cp, struct buf *out)
 
 /* Value of digit c in base (10 or 16), or -1. */
 static int
-html_digit(char c, int base)
+xlate_text_html_digit(char c, int base)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -126,7 +126,7 @@ html_digit(char c, int base)
 /* Decode one character reference at s (after '&'; NUL-terminated): a
  * named one, &#DDD; or &#xHH;. Bytes consumed, 0 if it is not one. */
 static size_t
-html_entity(const char *s, struct buf *out)
+xlate_text_html_entity(const char *s, struct buf *out)
 {
 	static const struct {
 		const char *name;
@@ -151,20 +151,20 @@ html_entity(const char *s, struct buf *out)
 	}
 	if (s[0] != '#')
 		return 0;
-	for (; (d = html_digit(*p, base)) >= 0; p++) {
+	for (; (d = xlate_text_html_digit(*p, base)) >= 0; p++) {
 		if ((cp = cp * (unsigned long)base + (unsigned long)d) > 0x10ffff)
 			return 0;
 	}
 	if (p == digits || *p != ';' || cp == 0 || (cp >= 0xd800 && cp < 0xe000))
 		return 0;
-	html_utf8(cp, out);
+	xlate_text_html_utf8(cp, out);
 	return (size_t)(p - s) + 1;
 }
 
 /* Whether the tag at s[i] ('<') is name (any case): the name followed by
  * '>', '/', white space or the end of the input. */
 static int
-html_tag_is(const char *s, size_t len, size_t i, const char *name)
+xlate_text_html_tag_is(const char *s, size_t len, size_t i, const char *name)
 {
 	size_t n = strlen(name), k = i + 1 + n;
 
@@ -175,7 +175,7 @@ html_tag_is(const char *s, size_t len, size_t i, const char *name)
 
 /* Whether the '<' at s[i] starts markup (a letter, '/', '!' or '?' follows). */
 static int
-html_is_markup(const char *s, size_t len, size_t i)
+xlate_text_html_is_markup(const char *s, size_t len, size_t i)
 {
 	char c = i + 1 < len ? s[i + 1] : '\0';
 
@@ -185,7 +185,7 @@ html_is_markup(const char *s, size_t len, size_t i)
 /* From s[j] inside a tag, the index of its closing '>' (a quoted attribute
  * value may hold '>'), or len. */
 static size_t
-html_tag_end(const char *s, size_t len, size_t j)
+xlate_text_html_tag_end(const char *s, size_t len, size_t j)
 {
 	char q = 0, prev = 0;
 
@@ -207,7 +207,7 @@ html_tag_end(const char *s, size_t len, size_t j)
  * the end of a comment, or the end of the closing tag of a <style> or
  * <script> element, whose content is not text; len when unterminated. */
 static size_t
-html_skip(const char *s, size_t len, size_t i)
+xlate_text_html_skip(const char *s, size_t len, size_t i)
 {
 	static const char *const hidden[] = { "style", "script" };
 	size_t j;
@@ -218,16 +218,16 @@ html_skip(const char *s, size_t len, size_t i)
 				return j + 2;
 		return len;
 	}
-	j = html_tag_end(s, len, i + 1);
+	j = xlate_text_html_tag_end(s, len, i + 1);
 	for (size_t k = 0; k < nitems(hidden) && j < len; k++) {
 		size_t n = strlen(hidden[k]);
 
-		if (!html_tag_is(s, len, i, hidden[k]))
+		if (!xlate_text_html_tag_is(s, len, i, hidden[k]))
 			continue;
 		for (j++; j + 2 + n <= len; j++) {
 			if (s[j] == '<' && s[j + 1] == '/' &&
 			    util_strncaseeq(hidden[k], s + j + 2, n))
-				return html_tag_end(s, len, j + 2 + n);
+				return xlate_text_html_tag_end(s, len, j + 2 + n);
 		}
 		return len;
 	}
@@ -236,31 +236,32 @@ html_skip(const char *s, size_t len, size_t i)
 
 /* The line break a tag at s[i] ('<') gives, if any. */
 static int
-html_breaks(const char *s, size_t len, size_t i, const struct buf *out)
+xlate_text_html_breaks(const char *s, size_t len, size_t i, const struct buf *out)
 {
-	if (html_tag_is(s, len, i, "br") || html_tag_is(s, len, i, "/p") ||
-	    html_tag_is(s, len, i, "/div"))
+	if (xlate_text_html_tag_is(s, len, i, "br") || xlate_text_html_tag_is(s, len, i, "/p") ||
+	    xlate_text_html_tag_is(s, len, i, "/div"))
 		return 1;
-	return (html_tag_is(s, len, i, "p") || html_tag_is(s, len, i, "div")) && out->len > 0 &&
-	    out->data[out->len - 1] != '\n';
+	return (xlate_text_html_tag_is(s, len, i, "p") ||
+		   xlate_text_html_tag_is(s, len, i, "div")) &&
+	    out->len > 0 && out->data[out->len - 1] != '\n';
 }
 
 /* HTML to plain text, as the comment at the top of this section says. */
 static void
-html_plain(const char *s, size_t len, struct buf *out)
+xlate_text_html_plain(const char *s, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '<' && html_is_markup(s, len, i)) {
-			if (html_breaks(s, len, i, out))
+		if (s[i] == '<' && xlate_text_html_is_markup(s, len, i)) {
+			if (xlate_text_html_breaks(s, len, i, out))
 				buf_addch(out, '\n');
-			i = html_skip(s, len, i);
+			i = xlate_text_html_skip(s, len, i);
 		} else if (s[i] == '&') {
 			char tmp[12];
 			size_t n = len - i - 1 < sizeof tmp - 1 ? len - i - 1 : sizeof tmp - 1;
 
 			memcpy(tmp, s + i + 1, n);
 			tmp[n] = '\0';
-			if ((n = html_entity(tmp, out)) == 0)
+			if ((n = xlate_text_html_entity(tmp, out)) == 0)
 				buf_addch(out, '&');
 			i += n;
 		} else
@@ -280,10 +281,10 @@ xlate_text_in(
 	if (html && r->html_to_plain && plain != NULL)
 		buf_addstr(&b, plain); /* the server's rendition beats ours */
 	else if (html && r->html_to_plain)
-		html_plain(text, len, &b);
+		xlate_text_html_plain(text, len, &b);
 	else
 		buf_add(&b, text, len);
-	n = trimmed_len(r, b.data != NULL ? b.data : "", b.len);
+	n = xlate_text_trimmed_len(r, b.data != NULL ? b.data : "", b.len);
 	b.len = n;
 	buf_addstr(&b, "");
 	return buf_detach(&b, NULL);
@@ -291,7 +292,7 @@ xlate_text_in(
 
 /* The notice for an undelivered message, or NULL. */
 char *
-xlate_undelivered(const struct xlate_rules *r, const struct xlate_session *s)
+xlate_text_undelivered(const struct xlate_rules *r, const struct xlate_session *s)
 {
 	const char *vars[XV_NVARS];
 	struct buf b;
@@ -300,11 +301,11 @@ xlate_undelivered(const struct xlate_rules *r, const struct xlate_session *s)
 		return NULL;
 	memcpy(vars, s->var, sizeof vars);
 	vars[XV_ID] = s->id;
-	vars[XV_STATE] = xlate_state_name(s->state);
+	vars[XV_STATE] = xlate_names_state(s->state);
 	for (int i = 0; i < XV_NVARS; i++)
 		vars[i] = vars[i] != NULL ? vars[i] : "";
 	buf_init(&b);
-	tmpl_expand(&r->undelivered, NULL, NULL, vars, &b);
+	xlate_tmpl_expand(&r->undelivered, NULL, NULL, vars, &b);
 	buf_addstr(&b, "");
 	return buf_detach(&b, NULL);
 }

@@ -17,7 +17,7 @@
 
 /* Append one segment to t. */
 static void
-tmpl_add(struct tmpl *t, enum seg_kind kind, int ref, char *lit)
+xlate_tmpl_add(struct tmpl *t, enum seg_kind kind, int ref, char *lit)
 {
 	t->v = xreallocarray(t->v, t->n + 1, sizeof *t->v);
 	t->v[t->n++] = (struct seg){ kind, ref, lit };
@@ -25,17 +25,17 @@ tmpl_add(struct tmpl *t, enum seg_kind kind, int ref, char *lit)
 
 /* Move pending literal text into t. */
 static void
-tmpl_flush(struct tmpl *t, struct buf *lit)
+xlate_tmpl_flush(struct tmpl *t, struct buf *lit)
 {
 	if (lit->len == 0)
 		return;
-	tmpl_add(t, SEG_LIT, 0, buf_detach(lit, NULL));
+	xlate_tmpl_add(t, SEG_LIT, 0, buf_detach(lit, NULL));
 	buf_init(lit);
 }
 
 /* A $N group reference: report N beyond maxgroup (-1: none allowed). */
 static int
-tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
+xlate_tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
 {
 	if (idx <= maxgroup)
 		return 1;
@@ -52,7 +52,7 @@ tmpl_group(struct load *l, const struct json *at, int idx, int maxgroup)
  * up to maxgroup), "$$" (a dollar); the rest is literal. 0 on a problem.
  */
 int
-tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *t,
+xlate_tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *t,
     const char *const *vars, size_t nvars, int maxgroup)
 {
 	struct buf lit;
@@ -69,10 +69,10 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			p += (*p == '$');
 			continue;
 		}
-		tmpl_flush(t, &lit);
+		xlate_tmpl_flush(t, &lit);
 		if (isdigit((unsigned char)p[1])) {
-			ok &= tmpl_group(l, at, p[1] - '0', maxgroup);
-			tmpl_add(t, SEG_GROUP, p[1] - '0', NULL);
+			ok &= xlate_tmpl_group(l, at, p[1] - '0', maxgroup);
+			xlate_tmpl_add(t, SEG_GROUP, p[1] - '0', NULL);
 			p++;
 			continue;
 		}
@@ -86,22 +86,22 @@ tmpl_compile(struct load *l, const struct json *at, const char *s, struct tmpl *
 			ok = 0;
 			break;
 		}
-		if ((idx = xlate_name_index(vars, nvars, name, len)) < 0) {
+		if ((idx = xlate_names_index(vars, nvars, name, len)) < 0) {
 			xlate_prob(l, at->line, at->col, "\"%s\": unknown variable \"$%.*s\"", s,
 			    (int)len, name);
 			ok = 0;
 		}
-		tmpl_add(t, SEG_VAR, idx, NULL);
+		xlate_tmpl_add(t, SEG_VAR, idx, NULL);
 		p = name + len - 1 + braces;
 	}
-	tmpl_flush(t, &lit);
+	xlate_tmpl_flush(t, &lit);
 	buf_free(&lit);
 	return ok;
 }
 
 /* Free a template. */
 void
-tmpl_free(struct tmpl *t)
+xlate_tmpl_free(struct tmpl *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].lit);
@@ -112,7 +112,7 @@ tmpl_free(struct tmpl *t)
 
 /* The variables t names, as XV_* bits. */
 unsigned
-tmpl_vars(const struct tmpl *t)
+xlate_tmpl_vars(const struct tmpl *t)
 {
 	unsigned bits = 0;
 
@@ -124,8 +124,8 @@ tmpl_vars(const struct tmpl *t)
 
 /* Expand t; groups from subject s and pm; vars (may be NULL). 0 if a var was unset. */
 int
-tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const char *const *vars,
-    struct buf *out)
+xlate_tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm,
+    const char *const *vars, struct buf *out)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		const struct seg *g = &t->v[i];
@@ -148,7 +148,7 @@ tmpl_expand(const struct tmpl *t, const char *s, const regmatch_t *pm, const cha
 
 /* Whether a pattern matches everything ((^)(.*)($) and the like). */
 static int
-catch_all(const char *p)
+xlate_tmpl_catch_all(const char *p)
 {
 	size_t n = strlen(p);
 
@@ -164,25 +164,25 @@ catch_all(const char *p)
 /*
  * Regular expressions cost: glibc's regcomp copies the tree of a repeated
  * expression once per repetition ("+", "{m,n}"), so stacked or nested
- * repetitions grow without bound. regex_cost() estimates the compiled size
- * by a small recursive descent over the ERE syntax; rules too costly are
- * refused before regcomp sees them.
+ * repetitions grow without bound. xlate_tmpl_regex_too_costly()
+ * estimates the compiled size by a small recursive descent over the ERE
+ * syntax; rules too costly are refused before regcomp sees them.
  */
 #define XLATE_MAX_PATTERN 1024
 #define XLATE_MAX_COST	  20000.0
 
-static double regex_alt(const char **);
+static double xlate_tmpl_regex_alt(const char **);
 
 /* Cost of one atom at *p (a group, a bracket expression, an escape or a character). */
 static double
-regex_atom(const char **p)
+xlate_tmpl_regex_atom(const char **p)
 {
 	const char *s = *p;
 	double c = 1;
 
 	if (*s == '(') {
 		s++;
-		c = regex_alt(&s) + 1;
+		c = xlate_tmpl_regex_alt(&s) + 1;
 		if (*s == ')')
 			s++;
 	} else if (*s == '[') {
@@ -201,7 +201,7 @@ regex_atom(const char **p)
 
 /* Apply the quantifiers following an atom of cost c. */
 static double
-regex_quant(const char **p, double c)
+xlate_tmpl_regex_quant(const char **p, double c)
 {
 	const char *s = *p;
 	char *end;
@@ -228,7 +228,7 @@ regex_quant(const char **p, double c)
 
 /* Cost of alternatives up to ')' or the end. */
 static double
-regex_alt(const char **p)
+xlate_tmpl_regex_alt(const char **p)
 {
 	double c = 0;
 
@@ -237,14 +237,14 @@ regex_alt(const char **p)
 			(*p)++;
 			continue;
 		}
-		c += regex_quant(p, regex_atom(p));
+		c += xlate_tmpl_regex_quant(p, xlate_tmpl_regex_atom(p));
 	}
 	return c;
 }
 
 /* NULL if pattern is cheap enough to compile, else why not. */
 static const char *
-regex_too_costly(const char *pattern)
+xlate_tmpl_regex_too_costly(const char *pattern)
 {
 	const char *p = pattern;
 	double c = 0;
@@ -258,7 +258,7 @@ regex_too_costly(const char *pattern)
 	}
 	p = pattern;
 	while (*p != '\0' && c <= XLATE_MAX_COST) {
-		c += regex_alt(&p);
+		c += xlate_tmpl_regex_alt(&p);
 		p += (*p == ')');
 	}
 	return c > XLATE_MAX_COST ? "too many repetitions (stacked or nested + or {m,n})" : NULL;
@@ -266,7 +266,8 @@ regex_too_costly(const char *pattern)
 
 /* Compile pattern into rule; report regerror text. */
 int
-rule_compile(struct load *l, const struct json *at, const char *pattern, struct rule *r, int icase)
+xlate_tmpl_rule_compile(
+    struct load *l, const struct json *at, const char *pattern, struct rule *r, int icase)
 {
 	const char *why;
 	char msg[128];
@@ -275,7 +276,7 @@ rule_compile(struct load *l, const struct json *at, const char *pattern, struct 
 	r->pattern = xstrdup(pattern);
 	r->line = at->line;
 	r->col = at->col;
-	if ((why = regex_too_costly(pattern)) != NULL) {
+	if ((why = xlate_tmpl_regex_too_costly(pattern)) != NULL) {
 		xlate_prob(l, at->line, at->col, "regular expression \"%.40s%s\" refused: %s",
 		    pattern, strlen(pattern) > 40 ? "..." : "", why);
 		return 0;
@@ -291,7 +292,7 @@ rule_compile(struct load *l, const struct json *at, const char *pattern, struct 
 
 /* Report rules that an earlier catch-all or identical pattern hides. */
 static void
-rules_reachable(struct load *l, const struct rules *rs, const char *what)
+xlate_tmpl_rules_reachable(struct load *l, const struct rules *rs, const char *what)
 {
 	for (size_t i = 1; i < rs->n; i++) {
 		for (size_t j = 0; j < i; j++) {
@@ -303,7 +304,7 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 				    what, a->line, a->col);
 				break;
 			}
-			if (catch_all(a->pattern)) {
+			if (xlate_tmpl_catch_all(a->pattern)) {
 				xlate_prob(l, b->line, b->col,
 				    "unreachable %s rule: the rule at %u:%u matches everything",
 				    what, a->line, a->col);
@@ -315,7 +316,7 @@ rules_reachable(struct load *l, const struct rules *rs, const char *what)
 
 /* Match s (at most XLATE_MAX_SUBJECT bytes) wholly against rule r; 1 with pm filled. */
 int
-rule_match(const struct rule *r, const char *s, regmatch_t pm[10])
+xlate_tmpl_rule_match(const struct rule *r, const char *s, regmatch_t pm[10])
 {
 	if (!r->compiled || strlen(s) > XLATE_MAX_SUBJECT || regexec(&r->re, s, 10, pm, 0) != 0)
 		return 0;
@@ -324,13 +325,13 @@ rule_match(const struct rule *r, const char *s, regmatch_t pm[10])
 
 /* Free a rule list. */
 void
-rules_free(struct rules *rs)
+xlate_tmpl_rules_free(struct rules *rs)
 {
 	for (size_t i = 0; i < rs->n; i++) {
 		free(rs->v[i].pattern);
 		if (rs->v[i].compiled)
 			regfree(&rs->v[i].re);
-		tmpl_free(&rs->v[i].out);
+		xlate_tmpl_free(&rs->v[i].out);
 	}
 	free(rs->v);
 	rs->v = NULL;
@@ -339,23 +340,23 @@ rules_free(struct rules *rs)
 
 /* Load an array of {match, <outkey>} rules. */
 void
-rules_load(
+xlate_tmpl_rules_load(
     struct load *l, const struct json *arr, const char *outkey, struct rules *rs, const char *what)
 {
 	const char *keys[] = { "match", outkey, NULL };
 	static const char *const none[] = { NULL };
 
-	rules_free(rs);
-	if (!xlate_want(l, arr, JSON_ARRAY, what))
+	xlate_tmpl_rules_free(rs);
+	if (!xlate_prob_want(l, arr, JSON_ARRAY, what))
 		return;
 	rs->v = xcalloc(arr->u.arr.n + 1, sizeof *rs->v);
 	for (size_t i = 0; i < arr->u.arr.n; i++) {
 		const struct json *o = arr->u.arr.v[i], *m, *t;
 		struct rule *r = &rs->v[rs->n];
 
-		if (!xlate_want(l, o, JSON_OBJECT, what))
+		if (!xlate_prob_want(l, o, JSON_OBJECT, what))
 			continue;
-		known_keys(l, o, keys, what);
+		xlate_prob_known_keys(l, o, keys, what);
 		m = json_get(o, "match");
 		t = json_get(o, outkey);
 		if (m == NULL || t == NULL) {
@@ -363,12 +364,12 @@ rules_load(
 			    l, o->line, o->col, "%s rule needs \"match\" and \"%s\"", what, outkey);
 			continue;
 		}
-		if (!xlate_want(l, m, JSON_STRING, "match") ||
-		    !xlate_want(l, t, JSON_STRING, outkey))
+		if (!xlate_prob_want(l, m, JSON_STRING, "match") ||
+		    !xlate_prob_want(l, t, JSON_STRING, outkey))
 			continue;
 		rs->n++;
-		if (rule_compile(l, m, json_str(m), r, 0))
-			tmpl_compile(l, t, json_str(t), &r->out, none, 0, (int)r->re.re_nsub);
+		if (xlate_tmpl_rule_compile(l, m, json_str(m), r, 0))
+			xlate_tmpl_compile(l, t, json_str(t), &r->out, none, 0, (int)r->re.re_nsub);
 	}
-	rules_reachable(l, rs, what);
+	xlate_tmpl_rules_reachable(l, rs, what);
 }

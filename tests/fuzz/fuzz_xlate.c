@@ -46,12 +46,12 @@ fuzz_exercise(struct xlate_rules *r)
 	xlate_sip_to_party(r, "sip:+15551234567@example.com;user=phone", &p);
 	xlate_party_free(&p);
 	if (xlate_text_out(r, "hello, world\r\n", &parts, &cause) == XLATE_TEXT_OK)
-		xlate_parts_free(&parts);
+		xlate_text_parts_free(&parts);
 	free(xlate_text_in(r, "<b>a&amp;b</b>", 14, 1, NULL));
 	(void)xlate_incoming(r, "sip:a@b", 0);
 	buf_init(&b);
-	for (s.state = XLATE_NONE; s.state < XLATE_NSTATES; s.state++) {
-		s.var[XV_REASON] = s.state == XLATE_COMPLETED ? "gone" : NULL;
+	for (s.state = SESSION_NONE; s.state < SESSION_NSTATES; s.state++) {
+		s.var[XV_REASON] = s.state == SESSION_COMPLETED ? "gone" : NULL;
 		xlate_notify_state(r, &s, "StatusChange", &b);
 		xlate_notify_message(r, &s, "x", &b);
 	}

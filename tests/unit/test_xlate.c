@@ -232,20 +232,21 @@ START_TEST(test_state_maps)
 	struct xlate_rules *r = xlate_load(NULL, &(char *){ NULL });
 
 	ck_assert_int_eq(
-	    xlate_state_map(r, XLATE_K_OUT_INVITATION, "Connecting"), XLATE_INITIATING);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), XLATE_ALERTING);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connected"), XLATE_TALKING);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), XLATE_COMPLETED);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_MESSAGING, "Connecting"), XLATE_NONE);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_MESSAGING, "Bogus"), XLATE_NONE);
+	    xlate_state_map(r, XLATE_K_OUT_INVITATION, "Connecting"), SESSION_INITIATING);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), SESSION_ALERTING);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connected"), SESSION_TALKING);
+	ck_assert_int_eq(
+	    xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), SESSION_COMPLETED);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_MESSAGING, "Connecting"), SESSION_NONE);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_MESSAGING, "Bogus"), SESSION_NONE);
 	xlate_unref(r);
 	r = good("{\"states\":{\"incoming_invitation\":{\"Connecting\":\"Talking\"},"
 		 "\"conversation\":{\"Disconnected\":null}}}");
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), XLATE_TALKING);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Failed"), XLATE_NONE);
-	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), XLATE_NONE);
-	ck_assert_int_eq(xlate_state_parse(" Talking"), XLATE_TALKING);
-	ck_assert_str_eq(xlate_state_name(XLATE_COMPLETED), "Completed");
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Connecting"), SESSION_TALKING);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_IN_INVITATION, "Failed"), SESSION_NONE);
+	ck_assert_int_eq(xlate_state_map(r, XLATE_K_CONVERSATION, "Disconnected"), SESSION_NONE);
+	ck_assert_int_eq(xlate_names_state_parse(" Talking"), SESSION_TALKING);
+	ck_assert_str_eq(xlate_names_state(SESSION_COMPLETED), "Completed");
 	xlate_unref(r);
 }
 END_TEST
@@ -256,12 +257,12 @@ START_TEST(test_capabilities)
 	struct buf b;
 	struct jw w;
 
-	ck_assert_uint_eq(xlate_caps(r, XLATE_TALKING), 0x1f);
-	ck_assert_uint_eq(xlate_caps(r, XLATE_ALERTING), XLATE_CAP_COMPLETE);
-	ck_assert_uint_eq(xlate_caps(r, XLATE_COMPLETED), 0);
+	ck_assert_uint_eq(xlate_caps(r, SESSION_TALKING), 0x1f);
+	ck_assert_uint_eq(xlate_caps(r, SESSION_ALERTING), XLATE_CAP_COMPLETE);
+	ck_assert_uint_eq(xlate_caps(r, SESSION_COMPLETED), 0);
 	buf_init(&b);
 	jw_init(&w, &b);
-	xlate_caps_write(r, XLATE_TALKING, &w);
+	xlate_caps_write(r, SESSION_TALKING, &w);
 	ck_assert_str_eq(b.data,
 	    "[\"Complete\",\"AttachUserData\",\"DeleteUserData\",\"UpdateUserData\","
 	    "\"SendMessage\"]");
@@ -269,11 +270,11 @@ START_TEST(test_capabilities)
 	r = good("{\"capabilities\":{\"Talking\":[\"SendMessage\",\"Complete\"]}}");
 	buf_reset(&b);
 	jw_init(&w, &b);
-	xlate_caps_write(r, XLATE_TALKING, &w);
+	xlate_caps_write(r, SESSION_TALKING, &w);
 	ck_assert_str_eq(b.data, "[\"SendMessage\",\"Complete\"]");
-	ck_assert_uint_eq(xlate_caps(r, XLATE_TALKING), XLATE_CAP_SEND | XLATE_CAP_COMPLETE);
-	ck_assert_uint_eq(xlate_cap_parse("UpdateUserData"), XLATE_CAP_UPDATE);
-	ck_assert_str_eq(xlate_cap_name(XLATE_CAP_DELETE), "DeleteUserData");
+	ck_assert_uint_eq(xlate_caps(r, SESSION_TALKING), XLATE_CAP_SEND | XLATE_CAP_COMPLETE);
+	ck_assert_uint_eq(xlate_names_cap_parse("UpdateUserData"), XLATE_CAP_UPDATE);
+	ck_assert_str_eq(xlate_names_cap(XLATE_CAP_DELETE), "DeleteUserData");
 	buf_free(&b);
 	xlate_unref(r);
 }
@@ -289,7 +290,7 @@ sample_session(struct xlate_session *s, struct json_doc **doc)
 	memset(s, 0, sizeof *s);
 	s->id = "00S4UMMDT8AHN1VL807GK2LAES000002";
 	s->uri_base = "http://hpe-voicevm-64.genesyslab.com:8090/api/v2";
-	s->state = XLATE_TALKING;
+	s->state = SESSION_TALKING;
 	s->remote = remote;
 	s->nremote = 1;
 	*doc = json_parse("{\"favColor\":\"blue\"}", 19, NULL, &e);
@@ -317,7 +318,7 @@ START_TEST(test_notify_state_matches_sample)
 	    "\"capabilities\":[\"Complete\",\"AttachUserData\",\"DeleteUserData\","
 	    "\"UpdateUserData\",\"SendMessage\"]}}");
 	/* Completed: no capabilities; the failure reason as an extra field. */
-	s.state = XLATE_COMPLETED;
+	s.state = SESSION_COMPLETED;
 	s.user_data = NULL;
 	s.var[XV_REASON] = "Your invitation was declined.";
 	buf_reset(&b);
@@ -380,7 +381,7 @@ START_TEST(test_text_out_policy)
 	ck_assert_int_eq(xlate_text_out(r, "abc\r\n", &parts, &cause), XLATE_TEXT_OK);
 	ck_assert_uint_eq(parts.n, 1);
 	ck_assert_str_eq(parts.v[0], "abc");
-	xlate_parts_free(&parts);
+	xlate_text_parts_free(&parts);
 	ck_assert_int_eq(xlate_text_out(r, "abcd", &parts, &cause), XLATE_TEXT_REFUSE);
 	ck_assert_str_eq(cause, "message text is longer than the maximum length");
 	xlate_unref(r);
@@ -390,7 +391,7 @@ START_TEST(test_text_out_policy)
 	ck_assert_str_eq(parts.v[0], "h\xc3\xa9");
 	ck_assert_str_eq(parts.v[1], "ll");
 	ck_assert_str_eq(parts.v[2], "o\n");
-	xlate_parts_free(&parts);
+	xlate_text_parts_free(&parts);
 	xlate_unref(r);
 }
 END_TEST
@@ -551,20 +552,20 @@ START_TEST(test_undelivered_notice)
 {
 	struct xlate_rules *r =
 	    good("{\"text\":{\"undelivered\":\"Not sent ($reason_code): $text\"}}");
-	struct xlate_session s = { .id = "X", .state = XLATE_TALKING };
+	struct xlate_session s = { .id = "X", .state = SESSION_TALKING };
 	char *t;
 
 	s.var[XV_TEXT] = "hi";
-	t = xlate_undelivered(r, &s);
+	t = xlate_text_undelivered(r, &s);
 	ck_assert_str_eq(t, "Not sent (): hi");
 	free(t);
 	s.var[XV_REASON_CODE] = "RemoteFailure/Timeout";
-	t = xlate_undelivered(r, &s);
+	t = xlate_text_undelivered(r, &s);
 	ck_assert_str_eq(t, "Not sent (RemoteFailure/Timeout): hi");
 	free(t);
 	xlate_unref(r);
 	r = good("{\"text\":{\"undelivered\":null}}");
-	ck_assert_ptr_null(xlate_undelivered(r, &s));
+	ck_assert_ptr_null(xlate_text_undelivered(r, &s));
 	xlate_unref(r);
 	ck_assert_str_eq(problems_of("{\"text\":{\"undelivered\":\"$txt\"}}"),
 	    "t:1:24: \"$txt\": unknown variable \"$txt\"\n");

@@ -160,7 +160,7 @@ rerecord(const struct xlate_rules *r, const struct json *t, int mask)
 	if (sj != NULL) {
 		s.id = json_get_str(sj, "id");
 		s.uri_base = json_get_str(sj, "uri_base");
-		s.state = xlate_state_parse(json_get_str(sj, "state"));
+		s.state = xlate_names_state_parse(json_get_str(sj, "state"));
 		s.user_data = json_get(sj, "userData");
 		s.var[XV_AGENT] = json_get_str(sj, "agent");
 		v = json_get(sj, "remote");
