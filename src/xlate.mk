@@ -1,5 +1,8 @@
 # src/xlate.mk: the translation rules (xlate) and the operators' dry run.
-# Included by Makefile.am; add sources with libucgw_a_SOURCES += src/xlate.c src/xlate.h src/xlate_int.h src/xlate_names.c src/xlate_prob.c \
+# Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
+# tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
+
+libucgw_a_SOURCES += src/xlate.c src/xlate.h src/xlate_int.h src/xlate_names.c src/xlate_prob.c \
 	src/xlate_load.c src/xlate_tmpl.c \
 	src/xlate_dir.c src/xlate_text.c src/xlate_default.c \
 	src/xlate_proto.c src/xlate_proto.h src/xlate_cli.c src/xlate_cli.h src/xlate_rec.c src/xlate_rec.h
