@@ -200,21 +200,35 @@ signin_undoom(struct signin *si, struct signin_agent *sa)
 	}
 }
 
-/* An agent goes: answer its waiters, end its session, sign it out. */
+/* Removal stage IM: end the agent's IM session. */
+static void
+signin_agent_im_gone(struct agent *a, const char *why, void *arg)
+{
+	struct signin *si = arg;
+
+	gws_im_agent_gone(si->im, a, why);
+}
+
+/* Removal stage SIGNIN: answer the agent's waiters, free its sign-in record. */
 static void
 signin_agent_removed(struct agent *a, const char *why, void *arg)
 {
 	struct signin *si = arg;
 	struct signin_agent *sa = a->signin;
 
-	gws_im_agent_gone(si->im, a, why);
-	if (sa != NULL) {
-		signin_settled(sa);
-		signin_undoom(si, sa);
-		signin_answer(sa, -1);
-		free(sa);
-		a->signin = NULL;
-	}
+	if (sa == NULL)
+		return;
+	signin_settled(sa);
+	signin_undoom(si, sa);
+	signin_answer(sa, -1);
+	free(sa);
+	a->signin = NULL;
+}
+
+/* Removal stage UCWA: free the agent's UCWA link (signs out upstream). */
+static void
+signin_agent_unlink(struct agent *a, const char *why, void *arg)
+{
 	if (a->ucwa != NULL) {
 		ucwa_agent_free(a->ucwa);
 		a->ucwa = NULL;
@@ -322,7 +336,9 @@ signin_create(struct event_base *base, struct ucwa *ucwa, struct agents *agents,
 	si->verifier.start = signin_start;
 	si->verifier.cancel = signin_cancel;
 	si->verifier.ctx = si;
-	agents_on_remove(agents, signin_agent_removed, si);
+	agents_hook(agents, AGENTS_STAGE_IM, signin_agent_im_gone, si);
+	agents_hook(agents, AGENTS_STAGE_SIGNIN, signin_agent_removed, si);
+	agents_hook(agents, AGENTS_STAGE_UCWA, signin_agent_unlink, si);
 	return si;
 }
 
