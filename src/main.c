@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "cometd.h"
 #include "gws_im.h"
+#include "relay.h"
 #include "signin.h"
 #include "ucwa.h"
 #include "config.h"
@@ -61,6 +62,7 @@ ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 	config_ucwa(cfg, &uc);
 	if ((ucgw.ucwa = ucwa_new(base, &uc, cause)) == NULL)
 		return -1;
+	relay_hook(ucgw.agents, ucgw.im);
 	ucgw.signin = signin_create(base, ucgw.ucwa, ucgw.agents, ucgw.im);
 	if (cfg->auth_verifier == CONFIG_VERIFIER_UCWA)
 		auth_set_verifier(ucgw.auth, signin_verifier(ucgw.signin));
