@@ -19,9 +19,10 @@
  *					and conversations; its events go to
  *					relay.c; stage UCWA (signs out upstream)
  *	IM session  struct session	session.c's table (by id, agent name,
- *					conversation, operation), with its
- *					struct im_sess (gws_im.c); ended by
- *					gws_im.c at stage IM (through relay.c)
+ *					conversation, operation; one per agent,
+ *					session_of_agent), with its struct
+ *					im_sess (gws_im.c); ended by gws_im.c
+ *					at stage IM (hooked by relay.c)
  *	->cometd  struct cometd_agent	cometd.c: the agent's CometD clients
  *					(stage COMETD)
  *	->logins  struct auth_user	auth.c: the agent's login sessions
@@ -81,8 +82,11 @@ struct agent {
  *		free the sign-in record.
  *	UCWA	signin.c: free the UCWA link (ucwa_agent_free signs out
  *		upstream in the background).
- *	COMETD	cometd.c: the agent's CometD record (agent->cometd).
- *	LOGINS	auth.c: the agent's login sessions (agent->logins).
+ *	COMETD	cometd.c: the agent's CometD record (agent->cometd); while
+ *		unhooked, its clients outlive the agent and expire on their own.
+ *	LOGINS	auth.c: the agent's login sessions (agent->logins); while
+ *		unhooked, they expire on their own (EndContactCenterSession
+ *		logs the caller out before removing the agent).
  *	LISTEN	anyone else told of the removal (agents_on_remove): last.
  */
 enum agents_stage {
