@@ -1,9 +1,11 @@
 /*
  * agent.c: the agent registry. Agents live in a hash map by name; an idle
  * sweep once a second removes those not seen for the idle time. Removal
- * tells the registered listener first (so the UCWA application is deleted
- * and CometD clients are dropped), unindexes the agent at once, and frees
- * it on the next loop turn, never inside the caller's callback.
+ * is one path (agents_remove): the owners' hooks run stage by stage in the
+ * order of enum agents_stage (IM session, sign-in, UCWA link, CometD,
+ * logins, listener), the agent is unindexed at once, and it is freed by
+ * the loop's reaper (reap.h) on a later turn, never inside the caller's
+ * callback.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +16,18 @@
 #include "log.h"
 #include "util.h"
 
+_Static_assert(AGENTS_STAGE_LISTEN + 1 == AGENTS_NSTAGES, "one hook per stage");
+
 struct agents {
 	struct event_base *base;
 	struct hmap *by_name;
 	unsigned idle_ms;
 	struct event *sweep;
-	struct event *reaper;
-	struct agent **dead;
-	size_t ndead;
-	agents_remove_cb on_remove;
-	void *on_remove_arg;
+	struct reap *reap;
+	struct {
+		agents_remove_cb cb;
+		void *arg;
+	} hooks[AGENTS_NSTAGES]; /* by enum agents_stage, run in that order */
 	int (*busy)(const struct agent *, void *);
 	void *busy_arg;
 };
@@ -64,15 +68,11 @@ agents_free_agent(struct agent *a)
 	free(a);
 }
 
-/* Free the agents removed during the last loop turn. */
+/* The reaper frees a removed agent. */
 static void
-agents_reap(evutil_socket_t fd, short what, void *arg)
+agents_reap(struct reap_link *l)
 {
-	struct agents *r = arg;
-
-	for (size_t i = 0; i < r->ndead; i++)
-		agents_free_agent(r->dead[i]);
-	r->ndead = 0;
+	agents_free_agent(container_of(l, struct agent, reap));
 }
 
 struct agents_idle {
@@ -119,7 +119,7 @@ agents_create(struct event_base *base, unsigned idle_ms)
 	r->by_name = hmap_create();
 	r->idle_ms = idle_ms;
 	r->sweep = event_new(base, -1, EV_PERSIST, agents_sweep, r);
-	r->reaper = event_new(base, -1, 0, agents_reap, r);
+	r->reap = reap_hold(base);
 	event_add(r->sweep, &second);
 	return r;
 }
@@ -137,11 +137,19 @@ agents_set_busy(struct agents *r, int (*busy)(const struct agent *, void *), voi
 	r->busy_arg = arg;
 }
 
+/* Hook one removal stage (agent.h lists who hooks which). */
+void
+agents_hook(struct agents *r, enum agents_stage stage, agents_remove_cb cb, void *arg)
+{
+	r->hooks[stage].cb = cb;
+	r->hooks[stage].arg = arg;
+}
+
+/* Be told of each removal, after every record's owner. */
 void
 agents_on_remove(struct agents *r, agents_remove_cb cb, void *arg)
 {
-	r->on_remove = cb;
-	r->on_remove_arg = arg;
+	agents_hook(r, AGENTS_STAGE_LISTEN, cb, arg);
 }
 
 /* hmap_each callback: free an agent at shutdown. */
@@ -151,18 +159,16 @@ agents_free_one(const char *key, void *value, void *arg)
 	agents_free_agent(value);
 }
 
-/* Free the registry and every agent (no callbacks: the process is ending). */
+/* Free the registry and every agent (no hooks: the process is ending). */
 void
 agents_free(struct agents *r)
 {
 	if (r == NULL)
 		return;
-	agents_reap(-1, 0, r);
 	hmap_each(r->by_name, agents_free_one, NULL);
 	hmap_free(r->by_name);
 	event_free(r->sweep);
-	event_free(r->reaper);
-	free(r->dead);
+	reap_release(r->reap);
 	free(r);
 }
 
@@ -190,19 +196,19 @@ agents_get(struct agents *r, const char *name)
 	return a;
 }
 
-/* Remove an agent: tell the listener, unindex, free next turn. */
+/* The one removal path: run the stages in order, unindex, free later. */
 void
 agents_remove(struct agents *r, struct agent *a, const char *why)
 {
 	if (hmap_get(r->by_name, a->name) != a)
 		return;
 	log_info("agent %s: removed (%s)", a->name, why);
-	if (r->on_remove != NULL)
-		r->on_remove(a, why, r->on_remove_arg);
+	for (int stage = 0; stage < AGENTS_NSTAGES; stage++) {
+		if (r->hooks[stage].cb != NULL)
+			r->hooks[stage].cb(a, why, r->hooks[stage].arg);
+	}
 	hmap_del(r->by_name, a->name);
-	r->dead = xreallocarray(r->dead, r->ndead + 1, sizeof *r->dead);
-	r->dead[r->ndead++] = a;
-	event_active(r->reaper, 0, 0);
+	reap_later(r->reap, &a->reap, agents_reap);
 }
 
 unsigned

@@ -1,11 +1,36 @@
 /*
- * agent.h: the registry of signed-in agents. An agent is created on its
- * first authenticated request and removed on EndContactCenterSession or
- * after it has been idle too long. It carries the agent's GWS identity
- * (user id and device id, stable for a user name), its agent state
- * (Ready/NotReady) and whether a contact-centre session was started.
- * The layers that hang state on an agent (UCWA application, CometD
- * clients, IM session) are told when it goes, through agents_on_remove.
+ * agent.h: the registry of signed-in agents, and the one home of each
+ * agent's state. An agent is created on its first authenticated request
+ * (agents_get) and removed on EndContactCenterSession, when its sign-in
+ * fails or is lost, at shutdown, or after it has been idle too long
+ * (agents_remove). It carries the agent's GWS identity (user id and device
+ * id, stable for a user name), its agent state (Ready/NotReady) and whether
+ * a contact-centre session was started.
+ *
+ * Every per-agent record, who owns it (creates it, links it, frees it) and
+ * when it goes:
+ *
+ *	struct agent			agent.c: agents_get; freed a loop turn
+ *					after agents_remove (reap.h)
+ *	->signin  struct signin_agent	signin.c: the password check and the
+ *					sign-in state (SIGNIN_*); stage SIGNIN
+ *	->ucwa	  struct ucwa_agent	ucwa.c, started by signin.c: the UCWA
+ *					application, token, event-channel cursor
+ *					and conversations; its events go to
+ *					relay.c; stage UCWA (signs out upstream)
+ *	IM session  struct session	session.c's table (by id, agent name,
+ *					conversation, operation; one per agent,
+ *					session_of_agent), with its struct
+ *					im_sess (gws_im.c); ended by gws_im.c
+ *					at stage IM (hooked by relay.c)
+ *	->cometd  struct cometd_agent	cometd.c: the agent's CometD clients
+ *					(stage COMETD)
+ *	->logins  struct auth_user	auth.c: the agent's login sessions
+ *					(cookies) (stage LOGINS)
+ *
+ * Removing an agent is the one path that frees all of it: agents_remove
+ * runs the stages below in their order (each owner hooks its stage with
+ * agents_hook), unindexes the agent, and frees it on a later loop turn.
  */
 #ifndef UCGW_AGENT_H
 #define UCGW_AGENT_H
@@ -15,14 +40,17 @@
 
 #include <event2/event.h>
 
+#include "reap.h"
+
 struct auth_user;
 struct cometd_agent;
 struct signin_agent;
 struct ucwa_agent;
 
 /*
- * One agent and every per-agent record, each owned by the module named
- * (it creates the record, links it here and unlinks it when it goes).
+ * One agent and its links to every per-agent record, each owned by the
+ * module named (it creates the record, links it here and unlinks it at its
+ * removal stage).
  */
 struct agent {
 	char *name;	    /* the user name the desktop signs in with */
@@ -36,11 +64,40 @@ struct agent {
 	char *last_name;
 	char *base_uri; /* "scheme://host/api/v2" of the agent's last request */
 	uint64_t last_seen_ms;
-	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c */
-	struct signin_agent *signin; /* password check, sign-in: signin.c */
+	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c (started by signin.c) */
+	struct signin_agent *signin; /* password check, sign-in state: signin.c */
 	struct auth_user *logins;    /* login sessions (cookies): auth.c */
 	struct cometd_agent *cometd; /* CometD clients: cometd.c */
+	struct reap_link reap;	     /* agent.c: freed after removal */
 };
+
+/*
+ * The removal stages, in the order agents_remove runs them. One hook per
+ * stage, set by the record's owner:
+ *	IM	relay.c: end the IM session and answer the agent's parked IM
+ *		requests (gws_im_agent_gone); first, while the UCWA link can
+ *		still leave the conversation and the CometD clients can still
+ *		be told.
+ *	SIGNIN	signin.c: answer requests waiting for the sign-in (503),
+ *		free the sign-in record.
+ *	UCWA	signin.c: free the UCWA link (ucwa_agent_free signs out
+ *		upstream in the background).
+ *	COMETD	cometd.c: the agent's CometD record (agent->cometd); while
+ *		unhooked, its clients outlive the agent and expire on their own.
+ *	LOGINS	auth.c: the agent's login sessions (agent->logins); while
+ *		unhooked, they expire on their own (EndContactCenterSession
+ *		logs the caller out before removing the agent).
+ *	LISTEN	anyone else told of the removal (agents_on_remove): last.
+ */
+enum agents_stage {
+	AGENTS_STAGE_IM,
+	AGENTS_STAGE_SIGNIN,
+	AGENTS_STAGE_UCWA,
+	AGENTS_STAGE_COMETD,
+	AGENTS_STAGE_LOGINS,
+	AGENTS_STAGE_LISTEN,
+};
+#define AGENTS_NSTAGES 6
 
 struct agents;
 
@@ -50,13 +107,17 @@ struct agents *agents_create(struct event_base *, unsigned idle_ms);
 void agents_set_idle(struct agents *, unsigned idle_ms);
 /* An agent for which busy() is true is never idle (it has live CometD clients). */
 void agents_set_busy(struct agents *, int (*busy)(const struct agent *, void *), void *arg);
-/* Called for each agent just before it is freed. */
+/* Hook a removal stage (one hook per stage; NULL unhooks). */
+void agents_hook(struct agents *, enum agents_stage, agents_remove_cb, void *arg);
+/* Be told last of each removal: agents_hook(r, AGENTS_STAGE_LISTEN, ...). */
 void agents_on_remove(struct agents *, agents_remove_cb, void *arg);
+/* Free the registry and every agent (no hooks run: the process is ending). */
 void agents_free(struct agents *);
-/* The agent called name, created if needed; marks it seen. */
+/* The one lookup by name: the agent called name, created if needed; marks it seen. */
 struct agent *agents_get(struct agents *, const char *name);
+/* The agent called name, or NULL. */
 struct agent *agents_find(const struct agents *, const char *name);
-/* Remove now (callbacks run, memory freed at the next loop turn). */
+/* Remove now: the stages run in order, memory is freed at a later loop turn. */
 void agents_remove(struct agents *, struct agent *, const char *why);
 unsigned agents_count(const struct agents *);
 /* Every agent, in a new array (the caller frees it); returns the count. */

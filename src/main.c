@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "cometd.h"
 #include "gws_im.h"
+#include "relay.h"
 #include "signin.h"
 #include "ucwa.h"
 #include "config.h"
@@ -45,14 +46,14 @@ static struct {
 
 /* An agent with live CometD clients is not idle. */
 static int
-ucgw_agent_busy(const struct agent *a, void *arg)
+main_agent_busy(const struct agent *a, void *arg)
 {
 	return cometd_agent_nclients(ucgw.cometd, a->name) > 0;
 }
 
 /* The upstream half: UCWA client and sign-in, when configured. */
 static int
-ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **cause)
+main_start_upstream(struct event_base *base, const struct config *cfg, char **cause)
 {
 	struct ucwa_conf uc;
 
@@ -61,6 +62,7 @@ ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 	config_ucwa(cfg, &uc);
 	if ((ucgw.ucwa = ucwa_new(base, &uc, cause)) == NULL)
 		return -1;
+	relay_hook(ucgw.agents, ucgw.im);
 	ucgw.signin = signin_create(base, ucgw.ucwa, ucgw.agents, ucgw.im);
 	if (cfg->auth_verifier == CONFIG_VERIFIER_UCWA)
 		auth_set_verifier(ucgw.auth, signin_verifier(ucgw.signin));
@@ -69,7 +71,7 @@ ucgw_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 
 /* Every desktop request's answer: metrics, and the access log when asked. */
 static void
-ucgw_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
+main_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
 {
 	const char *route = http_req_route(req), *op = http_req_op(req);
 	char labels[160];
@@ -91,7 +93,7 @@ ucgw_observe(const struct http_req *req, int status, size_t bytes, double secs, 
 
 /* Before a scrape: the gauges. */
 static void
-ucgw_collect(void *arg)
+main_collect(void *arg)
 {
 	static const char *const states[] = { "Initiating", "Alerting", "Talking", "Completed" };
 	unsigned counts[4] = { 0 }, clients, parked;
@@ -112,7 +114,7 @@ ucgw_collect(void *arg)
 
 /* systemd's STATUS= line. */
 static void
-ucgw_status(struct buf *b)
+main_status(struct buf *b)
 {
 	unsigned counts[4] = { 0 };
 	const char *why = NULL;
@@ -126,7 +128,7 @@ ucgw_status(struct buf *b)
 
 /* Counters that start at 0 so that rates exist before the first event. */
 static void
-ucgw_metrics_init(void)
+main_metrics_init(void)
 {
 	static const char *const results[] = { "result=\"delivered\"", "result=\"failed\"",
 		"result=\"split\"", "result=\"refused\"" };
@@ -141,7 +143,7 @@ ucgw_metrics_init(void)
 
 /* Open TLS (if configured) and every listener. */
 static int
-ucgw_start(struct event_base *base, const void *cfgp, char **cause)
+main_start(struct event_base *base, const void *cfgp, char **cause)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
@@ -151,22 +153,22 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 		SSL_CTX_up_ref(cfg->tls_ctx);
 		ucgw.tls = cfg->tls_ctx;
 	}
-	ucgw_metrics_init();
+	main_metrics_init();
 	ucgw.gws = gws_create(base, cfg);
 	ucgw.auth = auth_create(base, cfg);
 	ucgw.cometd = cometd_create(base, cfg, ucgw.auth);
 	gws_set_desktop(ucgw.gws, ucgw.auth, ucgw.cometd);
 	ucgw.agents = agents_create(base, (unsigned)cfg->agent_idle_ms);
-	agents_set_busy(ucgw.agents, ucgw_agent_busy, NULL);
+	agents_set_busy(ucgw.agents, main_agent_busy, NULL);
 	ucgw.im = gws_im_create(ucgw.agents, ucgw.cometd);
 	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
-	if (ucgw_start_upstream(base, cfg, cause) != 0)
+	if (main_start_upstream(base, cfg, cause) != 0)
 		return -1;
-	ucgw.admin = admin_create(base, cfg, ucgw_collect, NULL);
+	ucgw.admin = admin_create(base, cfg, main_collect, NULL);
 	config_httpd_limits(cfg, &lim);
 	ucgw.httpd = httpd_create(base, &lim, gws_handle, ucgw.gws);
 	httpd_set_error_format(ucgw.httpd, gws_error_format);
-	httpd_set_observer(ucgw.httpd, ucgw_observe, NULL);
+	httpd_set_observer(ucgw.httpd, main_observe, NULL);
 	for (size_t i = 0; i < cfg->listen.n; i++) {
 		if (httpd_listen(
 			ucgw.httpd, cfg->listen.v[i], ucgw.tls, bound, sizeof bound, cause) != 0)
@@ -189,7 +191,7 @@ ucgw_start(struct event_base *base, const void *cfgp, char **cause)
 
 /* SIGHUP: new connections get the certificate the new configuration loaded. */
 static void
-ucgw_rotate_tls(const struct config *cfg)
+main_rotate_tls(const struct config *cfg)
 {
 	if (ucgw.tls == NULL || cfg->tls_ctx == NULL || cfg->tls_ctx == ucgw.tls)
 		return;
@@ -203,7 +205,7 @@ ucgw_rotate_tls(const struct config *cfg)
 
 /* Take a new configuration into use. */
 static void
-ucgw_apply(const void *cfgp, const void *old)
+main_apply(const void *cfgp, const void *old)
 {
 	const struct config *cfg = cfgp;
 	struct httpd_limits lim;
@@ -231,19 +233,19 @@ ucgw_apply(const void *cfgp, const void *old)
 	if (ucgw.admin != NULL)
 		admin_set_config(ucgw.admin, cfg);
 	if (old != NULL && ucgw.httpd != NULL)
-		ucgw_rotate_tls(cfg);
+		main_rotate_tls(cfg);
 }
 
 /* Upstream sign-outs finished (or timed out): drain the listeners. */
 static void
-ucgw_upstream_done(void *arg)
+main_upstream_done(void *arg)
 {
 	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, ucgw.drained, ucgw.drained_arg);
 }
 
 /* hmap_each-style walk: remove every agent (ends sessions, signs out). */
 static void
-ucgw_remove_agents(void)
+main_remove_agents(void)
 {
 	struct agent **v;
 	size_t n;
@@ -256,30 +258,30 @@ ucgw_remove_agents(void)
 
 /* SIGTERM: answer parked polls, sign agents out upstream, let requests finish. */
 static void
-ucgw_drain(void (*done)(void *), void *arg)
+main_drain(void (*done)(void *), void *arg)
 {
 	ucgw.drained = done;
 	ucgw.drained_arg = arg;
 	admin_drain(ucgw.admin);
 	if (ucgw.signin != NULL)
 		signin_drain(ucgw.signin);
-	ucgw_remove_agents();
+	main_remove_agents();
 	cometd_drain(ucgw.cometd);
 	if (ucgw.ucwa != NULL)
-		ucwa_shutdown(ucgw.ucwa, (unsigned)ucgw.cfg->drain_ms, ucgw_upstream_done, NULL);
+		ucwa_shutdown(ucgw.ucwa, (unsigned)ucgw.cfg->drain_ms, main_upstream_done, NULL);
 	else
-		ucgw_upstream_done(NULL);
+		main_upstream_done(NULL);
 }
 
 /* Free everything. */
 static void
-ucgw_stop(void)
+main_stop(void)
 {
 	httpd_free(ucgw.httpd);
 	admin_free(ucgw.admin);
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
-		ucgw_remove_agents();
+		main_remove_agents();
 		agents_free(ucgw.agents);
 	}
 	gws_im_free(ucgw.im);
@@ -295,17 +297,17 @@ ucgw_stop(void)
 		SSL_CTX_free(ucgw.tls);
 }
 
-static const struct daemon_prog ucgw_prog = {
+static const struct daemon_prog main_prog = {
 	.name = "ucgw",
 	.summary = "ucgw: Genesys Web Services v2 IM API <-> Skype for Business UCWA 2.0 gateway",
 	.schema = &config_schema,
 	.validate = config_validate,
 	.release = config_release,
-	.start = ucgw_start,
-	.apply = ucgw_apply,
-	.drain = ucgw_drain,
-	.stop = ucgw_stop,
-	.status = ucgw_status,
+	.start = main_start,
+	.apply = main_apply,
+	.drain = main_drain,
+	.stop = main_stop,
+	.status = main_status,
 	.default_file = UCGW_SYSCONFDIR "/ucgw/ucgw.conf",
 	.usage_extra = "\nAlso:\n"
 		       "  ucgw xlate [-c RULES | -C CONF] FILE...   dry run of the translation "
@@ -319,5 +321,5 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "xlate") == 0)
 		return xlate_cli_main(argc - 1, argv + 1);
 	log_detect_journal();
-	return daemon_main(&ucgw_prog, argc, argv);
+	return daemon_main(&main_prog, argc, argv);
 }

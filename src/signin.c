@@ -5,8 +5,9 @@
  * request is checked in constant time against SHA-256(salt || password),
  * where the salt is random per process, so no password is kept and nothing
  * is written to disk. Sign-ins in progress are bounded. A failed sign-in
- * removes the agent; removing an agent (logout, idle, failure) ends its IM
- * session and signs it out upstream.
+ * removes the agent on a later loop turn; removing an agent (logout, idle,
+ * failure) answers its waiting requests and signs it out upstream. The
+ * agent's UCWA events are relayed to the IM layer by relay.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "relay.h"
 #include "signin.h"
 #include "xlate.h"
 
@@ -28,29 +30,62 @@ struct signin_waiter {
 	struct signin_waiter *next;
 };
 
-/* The sign-in state of one agent (agent->signin). */
+/*
+ * The sign-in state of one agent, changed only by signin_agent_set_state()
+ * (docs/architecture.md has the transitions):
+ *	NEW	just created; the sign-in starts at once
+ *	PENDING	the UCWA sign-in is in progress (counted in si->pending);
+ *		requests with the right password wait for it
+ *	READY	signed in: requests are checked against the password hash
+ *	DOOMED	the sign-in failed or UCWA was lost for good: the agent is
+ *		removed by the reaper on a later loop turn, never inside the
+ *		UCWA callback that failed
+ *	GONE	the agent was removed: the record is unlinked and freed
+ */
+enum signin_state {
+	SIGNIN_NEW,
+	SIGNIN_PENDING,
+	SIGNIN_READY,
+	SIGNIN_DOOMED,
+	SIGNIN_GONE,
+};
+
+static const char *const signin_state_names[] = { "new", "pending", "ready", "doomed", "gone" };
+
+/* The sign-in record of one agent (agent->signin). */
 struct signin_agent {
 	struct signin *si;
-	struct agent *agent;
+	struct agent *agent; /* NULL once GONE */
 	unsigned char pwhash[32];
-	int ready;
-	int pending; /* counted in si->pending */
-	int doomed;  /* on si->doomed, removed next loop turn */
+	enum signin_state state;
 	struct signin_waiter *waiters;
+	struct relay_agent relay; /* the arg of the agent's UCWA callbacks */
+	struct reap_link reap;	  /* DOOMED: removes the agent, then frees this */
 };
 
 struct signin {
 	struct ucwa *ucwa;
 	struct agents *agents;
 	struct gws_im *im;
+	struct reap *reap;
 	unsigned char salt[16];
-	unsigned pending;
+	unsigned pending; /* records in SIGNIN_PENDING */
 	struct auth_verifier verifier;
-	int draining;		      /* shutting down: no new sign-in */
-	struct signin_agent **doomed; /* agents to remove at the next loop turn */
-	size_t ndoomed;
-	struct event *later;
+	int draining; /* shutting down: no new sign-in */
 };
+
+/* The one place the sign-in state changes; keeps si->pending in step. */
+static void
+signin_agent_set_state(struct signin_agent *sa, enum signin_state st)
+{
+	log_debug("agent %s: sign-in %s -> %s", sa->agent != NULL ? sa->agent->name : "-",
+	    signin_state_names[sa->state], signin_state_names[st]);
+	if (sa->state == SIGNIN_PENDING)
+		sa->si->pending--;
+	if (st == SIGNIN_PENDING)
+		sa->si->pending++;
+	sa->state = st;
+}
 
 /* SHA-256(salt || password). */
 static void
@@ -69,16 +104,6 @@ signin_answer(struct signin_agent *sa, int ok)
 		sa->waiters = w->next;
 		w->done(w->arg, ok);
 		free(w);
-	}
-}
-
-/* No longer a sign-in in progress. */
-static void
-signin_settled(struct signin_agent *sa)
-{
-	if (sa->pending) {
-		sa->pending = 0;
-		sa->si->pending--;
 	}
 }
 
@@ -108,28 +133,23 @@ signin_identity(struct agent *a)
 static void
 signin_signed_in(void *arg)
 {
-	struct signin_agent *sa = arg;
+	struct signin_agent *sa = container_of(arg, struct signin_agent, relay);
 
-	signin_settled(sa);
-	sa->ready = 1;
+	signin_agent_set_state(sa, SIGNIN_READY);
 	signin_identity(sa->agent);
 	log_info("agent %s: signed in to Skype for Business", sa->agent->name);
 	signin_answer(sa, 1);
 }
 
-/* Remove the failed agents (never inside the UCWA callback that failed). */
+/* The reaper: remove a DOOMED agent (unless gone already), free the record. */
 static void
-signin_later(evutil_socket_t fd, short what, void *arg)
+signin_reap(struct reap_link *l)
 {
-	struct signin *si = arg;
-	struct signin_agent **v = si->doomed;
-	size_t n = si->ndoomed;
+	struct signin_agent *sa = container_of(l, struct signin_agent, reap);
 
-	si->doomed = NULL;
-	si->ndoomed = 0;
-	for (size_t i = 0; i < n; i++)
-		agents_remove(si->agents, v[i]->agent, "Skype for Business sign-in lost");
-	free(v);
+	if (sa->state == SIGNIN_DOOMED)
+		agents_remove(sa->si->agents, sa->agent, "Skype for Business sign-in lost");
+	free(sa);
 }
 
 /* UCWA: sign-in failed, or the agent lost UCWA for good. */
@@ -137,84 +157,46 @@ static void
 signin_failed(enum ucwa_failure f, const char *why, void *arg)
 {
 	static struct log_limit ll;
-	struct signin_agent *sa = arg;
-	struct signin *si = sa->si;
+	struct signin_agent *sa = container_of(arg, struct signin_agent, relay);
 
 	log_limited(&ll, LOG_WARN, "agent %s: Skype for Business: %s: %s", sa->agent->name,
 	    ucwa_failure_name(f), why ? why : "");
-	signin_settled(sa);
-	sa->ready = 0;
+	if (sa->state != SIGNIN_DOOMED)
+		signin_agent_set_state(sa, SIGNIN_DOOMED);
 	signin_answer(sa, f == UCWA_FAIL_AUTH ? 0 : -1);
-	if (sa->doomed)
-		return;
-	sa->doomed = 1;
-	si->doomed = xreallocarray(si->doomed, si->ndoomed + 1, sizeof *si->doomed);
-	si->doomed[si->ndoomed++] = sa;
-	event_active(si->later, 0, 0);
-}
-
-/* UCWA: one change of the agent's event channel. */
-static void
-signin_change(const struct ucwa_change *ch, void *arg)
-{
-	struct signin_agent *sa = arg;
-
-	gws_im_change(sa->si->im, sa->agent, ch);
-}
-
-/* UCWA: a conversation of the agent is over. */
-static void
-signin_ended(const char *conversation, const char *why, void *arg)
-{
-	struct signin_agent *sa = arg;
-
-	gws_im_ended(sa->si->im, sa->agent, conversation, why);
-}
-
-/* UCWA: an event-channel response begins or ends (for recording). */
-static void
-signin_events(const struct json *response, int begin, void *arg)
-{
-	struct signin_agent *sa = arg;
-
-	gws_im_record_events(sa->si->im, sa->agent, response, begin);
+	reap_later(sa->si->reap, &sa->reap, signin_reap);
 }
 
 static const struct ucwa_cbs signin_cbs = {
 	.signed_in = signin_signed_in,
 	.failed = signin_failed,
-	.change = signin_change,
-	.ended = signin_ended,
-	.events = signin_events,
+	.change = relay_change,
+	.ended = relay_ended,
+	.events = relay_events,
 };
 
-/* Take sa off the list of agents to remove. */
-static void
-signin_undoom(struct signin *si, struct signin_agent *sa)
-{
-	for (size_t i = 0; i < si->ndoomed; i++) {
-		if (si->doomed[i] == sa) {
-			si->doomed[i] = si->doomed[--si->ndoomed];
-			return;
-		}
-	}
-}
-
-/* An agent goes: answer its waiters, end its session, sign it out. */
+/* Removal stage SIGNIN: answer the agent's waiters, free its sign-in record. */
 static void
 signin_agent_removed(struct agent *a, const char *why, void *arg)
 {
-	struct signin *si = arg;
 	struct signin_agent *sa = a->signin;
+	int doomed;
 
-	gws_im_agent_gone(si->im, a, why);
-	if (sa != NULL) {
-		signin_settled(sa);
-		signin_undoom(si, sa);
-		signin_answer(sa, -1);
+	if (sa == NULL)
+		return;
+	doomed = sa->state == SIGNIN_DOOMED;
+	signin_agent_set_state(sa, SIGNIN_GONE);
+	signin_answer(sa, -1);
+	a->signin = NULL;
+	sa->agent = NULL;
+	if (!doomed) /* else the reaper frees it */
 		free(sa);
-		a->signin = NULL;
-	}
+}
+
+/* Removal stage UCWA: free the agent's UCWA link (signs out upstream). */
+static void
+signin_agent_unlink(struct agent *a, const char *why, void *arg)
+{
 	if (a->ucwa != NULL) {
 		ucwa_agent_free(a->ucwa);
 		a->ucwa = NULL;
@@ -246,12 +228,13 @@ signin_start_agent(
 
 	sa->si = si;
 	sa->agent = a;
+	sa->relay.im = si->im;
+	sa->relay.agent = a;
 	signin_hash(si, password, sa->pwhash);
 	a->signin = sa;
 	handle = signin_wait(sa, done, arg);
-	sa->pending = 1;
-	si->pending++;
-	a->ucwa = ucwa_agent_new(si->ucwa, user, password, &signin_cbs, sa);
+	signin_agent_set_state(sa, SIGNIN_PENDING);
+	a->ucwa = ucwa_agent_new(si->ucwa, user, password, &signin_cbs, &sa->relay);
 	/* A synchronous failure answered the waiter already: no handle then. */
 	return sa->waiters != NULL ? handle : NULL;
 }
@@ -285,7 +268,7 @@ signin_start(void *ctx, const char *user, const char *password, auth_verify_done
 		done(arg, 0);
 		return NULL;
 	}
-	if (!sa->ready)
+	if (sa->state != SIGNIN_READY)
 		return signin_wait(sa, done, arg);
 	done(arg, 1);
 	return NULL;
@@ -312,7 +295,7 @@ signin_create(struct event_base *base, struct ucwa *ucwa, struct agents *agents,
 {
 	struct signin *si = xcalloc(1, sizeof *si);
 
-	si->later = event_new(base, -1, 0, signin_later, si);
+	si->reap = reap_hold(base);
 	si->ucwa = ucwa;
 	si->agents = agents;
 	si->im = im;
@@ -322,7 +305,8 @@ signin_create(struct event_base *base, struct ucwa *ucwa, struct agents *agents,
 	si->verifier.start = signin_start;
 	si->verifier.cancel = signin_cancel;
 	si->verifier.ctx = si;
-	agents_on_remove(agents, signin_agent_removed, si);
+	agents_hook(agents, AGENTS_STAGE_SIGNIN, signin_agent_removed, si);
+	agents_hook(agents, AGENTS_STAGE_UCWA, signin_agent_unlink, si);
 	return si;
 }
 
@@ -332,8 +316,7 @@ signin_free(struct signin *si)
 {
 	if (si == NULL)
 		return;
-	event_free(si->later);
-	free(si->doomed);
+	reap_release(si->reap);
 	free(si);
 }
 

@@ -3,8 +3,10 @@
  * credentials. This is the desktops' password check (an auth verifier):
  * the first authenticated request of a user signs it in to UCWA; later
  * requests are checked against a salted hash of the password that worked,
- * kept in memory only. It also routes each agent's UCWA events to the IM
- * layer and signs the agent out when the agent is removed.
+ * kept in memory only. It starts each agent's UCWA link (whose events go
+ * to relay.c), and at the agent's removal answers the requests still
+ * waiting (stage SIGNIN) and frees the link, which signs the agent out
+ * upstream (stage UCWA).
  */
 #ifndef UCGW_SIGNIN_H
 #define UCGW_SIGNIN_H

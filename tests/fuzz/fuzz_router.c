@@ -57,7 +57,7 @@ static struct {
 	int port;
 } fz;
 
-/* Build the desktop side once, as ucgw_start does (without UCWA). */
+/* Build the desktop side once, as main_start (main.c) does (without UCWA). */
 static void
 fuzz_router_init(void)
 {

@@ -89,6 +89,43 @@ START_TEST(test_idle_agents_expire)
 }
 END_TEST
 
+static char stages[8];
+static size_t nstages;
+
+static void
+on_stage(struct agent *a, const char *why, void *arg)
+{
+	stages[nstages++] = *(const char *)arg;
+}
+
+START_TEST(test_removal_stages_run_in_order)
+{
+	struct event_base *base = event_base_new();
+	struct agents *r = agents_create(base, 60000);
+	struct agent *a = agents_get(r, "agent1");
+
+	/* Hooked out of order: they run in the order of the stages. */
+	agents_on_remove(r, on_stage, "L");
+	agents_hook(r, AGENTS_STAGE_UCWA, on_stage, "U");
+	agents_hook(r, AGENTS_STAGE_LOGINS, on_stage, "A");
+	agents_hook(r, AGENTS_STAGE_IM, on_stage, "I");
+	agents_hook(r, AGENTS_STAGE_COMETD, on_stage, "C");
+	agents_hook(r, AGENTS_STAGE_SIGNIN, on_stage, "S");
+	nstages = 0;
+	agents_remove(r, a, "logout");
+	stages[nstages] = '\0';
+	ck_assert_str_eq(stages, "ISUCAL");
+	agents_hook(r, AGENTS_STAGE_SIGNIN, NULL, NULL);
+	nstages = 0;
+	agents_remove(r, agents_get(r, "agent2"), "logout");
+	stages[nstages] = '\0';
+	ck_assert_str_eq(stages, "IUCAL");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	agents_free(r);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 agent_suite(void)
 {
@@ -97,6 +134,7 @@ agent_suite(void)
 	UNIT_ADD(s, test_identity_is_stable_and_well_formed);
 	UNIT_ADD(s, test_get_find_remove);
 	UNIT_ADD(s, test_idle_agents_expire);
+	UNIT_ADD(s, test_removal_stages_run_in_order);
 	return s;
 }
 
