@@ -18,7 +18,7 @@
 #include <openssl/rand.h>
 
 #include "auth.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "hmap.h"
 #include "json.h"
 #include "log.h"

@@ -22,7 +22,7 @@
 
 #include "cometd.h"
 #include "cometd_ws.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"

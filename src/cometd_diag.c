@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cometd.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "json.h"
 
 #define COMETD_PUBLISH_PATH "/api/v2/diagnostics/publish"
@@ -62,7 +62,7 @@ cometd_diag_reply(struct http_req *req, long long queued)
 	struct buf out;
 	struct jw w;
 
-	gws_ok_begin(&w, &out);
+	gws_reply_ok_begin(&w, &out);
 	jw_kint(&w, "queued", queued);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);
@@ -110,7 +110,7 @@ cometd_diag_session(struct http_req *req, const char *agent, void *arg)
 	struct buf out;
 	struct jw w;
 
-	gws_ok_begin(&w, &out);
+	gws_reply_ok_begin(&w, &out);
 	jw_kstr(&w, "user", agent);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);

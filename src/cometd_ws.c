@@ -12,7 +12,7 @@
 
 #include "cometd.h"
 #include "cometd_ws.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "log.h"
 #include "util.h"
 #include "ws.h"

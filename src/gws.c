@@ -11,6 +11,7 @@
 #include "gws.h"
 #include "gws_im.h"
 #include "gws_me.h"
+#include "gws_reply.h"
 #include "json.h"
 #include "log.h"
 #include "proxy.h"
@@ -43,9 +44,6 @@ struct gws_route {
 	void (*fn)(struct gws *, struct http_req *);
 };
 
-/* gws.public_url of the running configuration (for gws_base_uri), or NULL. */
-static const char *gws_public_url;
-
 /* Create the GWS face. */
 struct gws *
 gws_create(struct event_base *base, const struct config *cfg)
@@ -54,7 +52,7 @@ gws_create(struct event_base *base, const struct config *cfg)
 
 	g->base = base;
 	g->cfg = cfg;
-	gws_public_url = cfg->gws_public_url;
+	gws_reply_set_public_url(cfg->gws_public_url);
 	return g;
 }
 
@@ -63,7 +61,7 @@ void
 gws_set_config(struct gws *g, const struct config *cfg)
 {
 	g->cfg = cfg;
-	gws_public_url = cfg->gws_public_url;
+	gws_reply_set_public_url(cfg->gws_public_url);
 }
 
 /* Hand over the desktop authentication and the notifications endpoint. */
@@ -89,120 +87,6 @@ gws_free(struct gws *g)
 	free(g);
 }
 
-/* Answer with a JSON body. */
-void
-gws_reply_json(struct http_req *req, int http_status, struct buf *body)
-{
-	http_req_reply_buf(req, http_status, "application/json", body);
-}
-
-/* Write {"statusCode":N,"statusMessage":msg}. */
-static void
-gws_error_body(struct buf *out, enum gws_status code, const char *msg)
-{
-	struct jw w;
-
-	jw_init(&w, out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", code);
-	jw_kstr(&w, "statusMessage", msg);
-	jw_obj_end(&w);
-}
-
-/* Answer with a GWS error body. */
-void
-gws_reply_error(struct http_req *req, int http_status, enum gws_status code, const char *msg)
-{
-	struct buf b;
-
-	record_reply(req, (int)code, msg);
-	buf_init(&b);
-	gws_error_body(&b, code, msg);
-	gws_reply_json(req, http_status, &b);
-}
-
-/* Answer {"statusCode":0}. */
-void
-gws_reply_ok(struct http_req *req)
-{
-	record_reply(req, 0, NULL);
-	http_req_reply(req, 200, "application/json", "{\"statusCode\":0}", 16);
-}
-
-/*
- * The absolute base of our API as the desktop sees it: gws.public_url, or
- * else the address of the listener the request came in on; never a header
- * of the request (a Host value would be reflected into session URIs).
- */
-void
-gws_base_uri(const struct http_req *req, struct buf *out)
-{
-	size_t n;
-
-	if (gws_public_url != NULL) {
-		n = strlen(gws_public_url);
-		while (n > 0 && gws_public_url[n - 1] == '/')
-			n--;
-		buf_printf(out, "%.*s/api/v2", (int)n, gws_public_url);
-		return;
-	}
-	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http",
-	    http_req_local(req));
-}
-
-/* Parse the body as one JSON object, or answer 400. */
-struct json_doc *
-gws_read_body(struct http_req *req)
-{
-	struct json_limits lim = { .max_depth = 16, .no_positions = 1 };
-	struct json_error err;
-	struct json_doc *d;
-	const char *body;
-	size_t len;
-	char *msg;
-
-	body = http_req_body(req, &len);
-	if ((d = json_parse(body, len, &lim, &err)) != NULL && json_root(d)->type == JSON_OBJECT)
-		return d;
-	if (d != NULL) {
-		json_doc_free(d);
-		gws_reply_error(req, 400, GWS_INVALID_STATE, "Request body must be a JSON object");
-		return NULL;
-	}
-	xasprintf(&msg, "Malformed JSON at line %u, column %u: %s", err.line, err.col, err.msg);
-	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
-	free(msg);
-	return NULL;
-}
-
-/* Whether the query asks for whole objects (?fields=...), not uris. */
-int
-gws_want_fields(const struct http_req *req)
-{
-	struct buf v;
-	int all;
-
-	buf_init(&v);
-	all = http_req_query_param(req, "fields", &v) == 0 && v.len > 0;
-	buf_free(&v);
-	return all;
-}
-
-/* A string parameter, NULL when absent; *bad set when of another type. */
-const char *
-gws_param_str(const struct json *body, const char *name, int *bad)
-{
-	const struct json *v = json_get(body, name);
-
-	if (v == NULL || v->type == JSON_NULL)
-		return NULL;
-	if (v->type != JSON_STRING) {
-		*bad = 1;
-		return NULL;
-	}
-	return v->u.str.s;
-}
-
 /* Error bodies for what the HTTP layer refuses (malformed or too large). */
 const char *
 gws_error_format(int status, const char *reason, struct buf *out)
@@ -213,7 +97,7 @@ gws_error_format(int status, const char *reason, struct buf *out)
 		code = GWS_OUT_OF_RANGE;
 	else if (status == 408 || status >= 500)
 		code = GWS_INTERNAL;
-	gws_error_body(out, code, reason);
+	gws_reply_error_body(out, code, reason);
 	return "application/json";
 }
 
@@ -251,16 +135,6 @@ gws_set_health(struct gws *g, int (*fn)(void *, struct jw *), void *arg)
 	g->health_arg = arg;
 }
 
-/* Start a {"statusCode":0, ...} answer in b; the caller closes the object. */
-void
-gws_ok_begin(struct jw *w, struct buf *b)
-{
-	buf_init(b);
-	jw_init(w, b);
-	jw_obj_begin(w);
-	jw_kint(w, "statusCode", GWS_OK);
-}
-
 /* GET /api/v2/diagnostics/version. */
 static void
 gws_version(struct gws *g, struct http_req *req)
@@ -268,7 +142,7 @@ gws_version(struct gws *g, struct http_req *req)
 	struct buf b;
 	struct jw w;
 
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_kstr(&w, "version", UCGW_VERSION);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &b);
@@ -418,7 +292,7 @@ gws_authed(struct http_req *req, const char *name, void *arg)
 	}
 	a = agents_get(g->agents, name);
 	buf_init(&base);
-	gws_base_uri(req, &base);
+	gws_reply_base_uri(req, &base);
 	if (a->base_uri == NULL || strcmp(a->base_uri, base.data) != 0) {
 		free(a->base_uri);
 		a->base_uri = buf_detach(&base, NULL);

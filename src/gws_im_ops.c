@@ -37,11 +37,11 @@ void
 gws_im_list(struct gws_im *im, struct http_req *req, struct agent *a)
 {
 	struct session *s = session_of_agent(im->sessions, a->name);
-	int all = gws_want_fields(req);
+	int all = gws_reply_want_fields(req);
 	struct buf b;
 	struct jw w;
 
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_key(&w, all ? "imSessions" : "uris");
 	jw_arr_begin(&w);
 	if (s != NULL && all)
@@ -70,7 +70,7 @@ gws_im_get(struct gws_im *im, struct http_req *req, struct agent *a, const char 
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
 		return;
 	}
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_key(&w, "imSession");
 	im_write_session(a, s, &w);
 	jw_obj_end(&w);
@@ -348,7 +348,7 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 	const char *text, *cause;
 	int bad = 0;
 
-	if ((text = gws_param_str(body, "text", &bad)) == NULL) {
+	if ((text = gws_reply_param_str(body, "text", &bad)) == NULL) {
 		gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
 		    bad ? "text must be a string" : "Missing parameter: text");
 		return;
@@ -447,7 +447,7 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 	if (strcmp(op, "DeleteUserData") == 0) {
 		if (im_require_cap(req, s, XLATE_CAP_DELETE, op))
 			return;
-		key = gws_param_str(body, "key", &bad);
+		key = gws_reply_param_str(body, "key", &bad);
 		if (bad || (key == NULL && !json_is(keys, JSON_ARRAY))) {
 			gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
 			    bad ? "key must be a string" : "Missing parameter: key");
@@ -506,7 +506,7 @@ im_op_label(const char *op)
 void
 gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char *id)
 {
-	struct json_doc *d = gws_read_body(req);
+	struct json_doc *d = gws_reply_read_body(req);
 	struct session *s;
 	const char *op;
 
