@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "cometd.h"
-#include "cometd_ws.h"
 #include "gws_reply.h"
 #include "json.h"
 #include "log.h"
@@ -29,8 +28,7 @@
 
 #define COMETD_ID_LEN	  32 /* base62: about 190 bits */
 #define COMETD_BUCKETS	  4096
-#define COMETD_MAX_SUBS	  64 /* subscriptions per client */
-#define COMETD_PATH	  "/api/v2/notifications"
+#define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
 
 struct cometd_agent;
@@ -103,7 +101,8 @@ struct cometd {
 	struct event *reaper;
 	unsigned nclients;
 	int draining;
-	struct cometd_ws *ws;
+	void (*on_free)(void *); /* a transport to close first (cometd_on_free) */
+	void *on_free_arg;
 	struct cometd_overflowed overflowed[COMETD_OVERFLOWED]; /* a ring */
 	size_t next_overflowed;
 	char **resync_due; /* agents whose state is to be published again */
@@ -205,9 +204,16 @@ cometd_create(struct event_base *base, const struct config *cfg, struct auth *au
 	}
 	TAILQ_INIT(&cd->dead);
 	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
-	cd->ws = cometd_ws_create(base, cd, cfg, auth);
 	cd->resync_ev = event_new(base, -1, 0, cometd_resync_run, cd);
 	return cd;
+}
+
+/* A transport to close when the server is freed, before its clients are. */
+void
+cometd_on_free(struct cometd *cd, void (*fn)(void *), void *arg)
+{
+	cd->on_free = fn;
+	cd->on_free_arg = arg;
 }
 
 /* Who publishes an agent's current state again after its client overflowed. */
@@ -223,7 +229,6 @@ void
 cometd_set_config(struct cometd *cd, const struct config *cfg)
 {
 	cd->cfg = cfg;
-	cometd_ws_set_config(cd->ws, cfg);
 }
 
 unsigned
@@ -335,7 +340,8 @@ cometd_free(struct cometd *cd)
 
 	if (cd == NULL)
 		return;
-	cometd_ws_free(cd->ws); /* its streams unpark their clients */
+	if (cd->on_free != NULL)
+		cd->on_free(cd->on_free_arg); /* its streams unpark their clients */
 	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
 		while ((c = LIST_FIRST(&cd->clients[i])) != NULL) {
 			if (c->parked != NULL) {
@@ -1147,11 +1153,11 @@ cometd_batch(struct cometd_ctx *x, const char *body, size_t len)
 	json_doc_free(doc);
 }
 
-/* An authenticated Bayeux POST. */
-static void
-cometd_bayeux(struct http_req *req, const char *agent, void *arg)
+/* An authenticated Bayeux POST of agent. */
+void
+cometd_handle(struct cometd *cd, struct http_req *req, const char *agent)
 {
-	struct cometd_ctx x = { arg, req, NULL, agent, { 0 }, NULL, NULL };
+	struct cometd_ctx x = { cd, req, NULL, agent, { 0 }, NULL, NULL };
 	const char *body;
 	size_t len;
 
@@ -1381,37 +1387,6 @@ cometd_drain(struct cometd *cd)
 		}
 	}
 	log_info("cometd: stopping: answered %u parked connect(s)", n);
-}
-
-/* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
-static int
-cometd_is_endpoint(const char *path)
-{
-	size_t n = strlen(COMETD_PATH);
-
-	return strncmp(path, COMETD_PATH, n) == 0 &&
-	    (path[n] == '\0' || (path[n] == '/' && strchr(path + n + 1, '/') == NULL));
-}
-
-/* Route requests of the Bayeux endpoint and the publish diagnostics. */
-int
-cometd_route(struct cometd *cd, struct http_req *req)
-{
-	const char *path = http_req_path(req), *method = http_req_method(req);
-
-	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, cd->auth, req))
-		return 1;
-	if (!cometd_is_endpoint(path))
-		return 0;
-	if (strcmp(method, "GET") == 0 && cometd_ws_route(cd->ws, req))
-		return 1;
-	if (strcmp(method, "POST") != 0) {
-		http_req_add_header(req, "Allow", "POST");
-		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
-		return 1;
-	}
-	auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
-	return 1;
 }
 
 /* Live clients of agent (an agent with clients is not idle). */
