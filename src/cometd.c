@@ -12,7 +12,7 @@
  * queued are done, and the connect is answered exactly once; if the connection dies
  * first, the httpd abort callback unparks it. The same timer, when nothing
  * is parked, is the client's expiry (cometd.max_interval_ms after a reply).
- * Clients are freed on a later loop turn (reaper), never in their callback.
+ * Clients are freed on a later loop turn (reap.h), never in their callback.
  * Messages are delivered only in connect replies, which gives one order.
  */
 #include <sys/queue.h>
@@ -22,12 +22,13 @@
 
 #include "cometd.h"
 #include "gws_reply.h"
+#include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "reap.h"
 
-#define COMETD_ID_LEN	  32 /* base62: about 190 bits */
-#define COMETD_BUCKETS	  4096
+#define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
 
@@ -78,14 +79,14 @@ struct cometd_client {
 	uint64_t hold_until; /* a held connect's deadline (util_now_ms) */
 	struct event *timer;
 	int dead;
-	LIST_ENTRY(cometd_client) hash;
+	TAILQ_ENTRY(cometd_client) all; /* live clients, oldest first */
 	TAILQ_ENTRY(cometd_client) by_agent;
-	TAILQ_ENTRY(cometd_client) dead_entry;
+	struct reap_link reap; /* freed through it once dead */
 };
 
 struct cometd_agent {
 	char *name;
-	LIST_ENTRY(cometd_agent) hash;
+	struct cometd *cd;
 	TAILQ_HEAD(, cometd_client) clients;
 	unsigned n;
 	size_t bytes; /* bytes of its notifications held by any client */
@@ -95,10 +96,10 @@ struct cometd {
 	struct event_base *base;
 	const struct config *cfg;
 	struct auth *auth;
-	LIST_HEAD(, cometd_client) clients[COMETD_BUCKETS];
-	LIST_HEAD(, cometd_agent) agents[COMETD_BUCKETS];
-	TAILQ_HEAD(, cometd_client) dead;
-	struct event *reaper;
+	struct hmap *by_id;		 /* clientId -> struct cometd_client (live) */
+	struct hmap *agents;		 /* agent name -> struct cometd_agent */
+	TAILQ_HEAD(, cometd_client) all; /* live clients */
+	struct reap *reap;		 /* frees dead clients on a later turn */
 	unsigned nclients;
 	int draining;
 	void (*on_free)(void *); /* a transport to close first (cometd_on_free) */
@@ -146,29 +147,14 @@ cometd_is_parked(const struct cometd_client *c)
 	return c->parked != NULL || c->parked_st != NULL;
 }
 
-/* FNV-1a bucket of a string. */
-static unsigned
-cometd_bucket(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % COMETD_BUCKETS;
-}
-
-/* Free clients killed on an earlier turn. */
+/* Free a client killed on an earlier turn. */
 static void
-cometd_reap(evutil_socket_t fd, short what, void *arg)
+cometd_client_free(struct reap_link *l)
 {
-	struct cometd *cd = arg;
-	struct cometd_client *c;
+	struct cometd_client *c = container_of(l, struct cometd_client, reap);
 
-	while ((c = TAILQ_FIRST(&cd->dead)) != NULL) {
-		TAILQ_REMOVE(&cd->dead, c, dead_entry);
-		event_free(c->timer);
-		free(c);
-	}
+	event_free(c->timer);
+	free(c);
 }
 
 /* Publish the current state of the agents due (outside any client's request). */
@@ -198,12 +184,10 @@ cometd_create(struct event_base *base, const struct config *cfg, struct auth *au
 	cd->base = base;
 	cd->cfg = cfg;
 	cd->auth = auth;
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		LIST_INIT(&cd->clients[i]);
-		LIST_INIT(&cd->agents[i]);
-	}
-	TAILQ_INIT(&cd->dead);
-	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
+	cd->by_id = hmap_create();
+	cd->agents = hmap_create();
+	TAILQ_INIT(&cd->all);
+	cd->reap = reap_hold(base);
 	cd->resync_ev = event_new(base, -1, 0, cometd_resync_run, cd);
 	return cd;
 }
@@ -243,7 +227,7 @@ cometd_agent_release(struct cometd_agent *a)
 {
 	if (a->n > 0 || a->bytes > 0)
 		return;
-	LIST_REMOVE(a, hash);
+	hmap_del(a->cd->agents, a->name);
 	free(a->name);
 	free(a);
 }
@@ -287,20 +271,15 @@ cometd_msgq_free(struct cometd_client *c, struct cometd_msgq *q)
 static struct cometd_agent *
 cometd_agent_get(struct cometd *cd, const char *name, int make)
 {
-	unsigned b = cometd_bucket(name);
 	struct cometd_agent *a;
 
-	LIST_FOREACH(a, &cd->agents[b], hash)
-	{
-		if (strcmp(a->name, name) == 0)
-			return a;
-	}
-	if (!make)
-		return NULL;
+	if ((a = hmap_get(cd->agents, name)) != NULL || !make)
+		return a;
 	a = xcalloc(1, sizeof *a);
 	a->name = xstrdup(name);
+	a->cd = cd;
 	TAILQ_INIT(&a->clients);
-	LIST_INSERT_HEAD(&cd->agents[b], a, hash);
+	hmap_put(cd->agents, a->name, a);
 	return a;
 }
 
@@ -317,7 +296,8 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
 	c->dead = 1;
 	event_del(c->timer);
-	LIST_REMOVE(c, hash);
+	hmap_del(cd->by_id, c->id);
+	TAILQ_REMOVE(&cd->all, c, all);
 	TAILQ_REMOVE(&a->clients, c, by_agent);
 	cometd_msgq_free(c, &c->queue); /* before n drops: the agent outlives its blobs */
 	cometd_msgq_free(c, &c->unacked);
@@ -328,8 +308,7 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	for (size_t i = 0; i < c->nsubs; i++)
 		free(c->subs[i]);
 	c->nsubs = 0;
-	TAILQ_INSERT_TAIL(&cd->dead, c, dead_entry);
-	event_active(cd->reaper, 0, 0);
+	reap_later(cd->reap, &c->reap, cometd_client_free);
 }
 
 /* Free everything (httpd is gone first, so nothing is parked). */
@@ -342,19 +321,19 @@ cometd_free(struct cometd *cd)
 		return;
 	if (cd->on_free != NULL)
 		cd->on_free(cd->on_free_arg); /* its streams unpark their clients */
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		while ((c = LIST_FIRST(&cd->clients[i])) != NULL) {
-			if (c->parked != NULL) {
-				http_req_set_abort(c->parked, NULL, NULL);
-				c->parked = NULL;
-			}
-			buf_free(&c->parked_pre);
-			free(c->parked_id);
-			cometd_client_kill(c, NULL);
+	while ((c = TAILQ_FIRST(&cd->all)) != NULL) {
+		if (c->parked != NULL) {
+			http_req_set_abort(c->parked, NULL, NULL);
+			c->parked = NULL;
 		}
+		buf_free(&c->parked_pre);
+		free(c->parked_id);
+		cometd_client_kill(c, NULL);
 	}
-	cometd_reap(-1, 0, cd);
-	event_free(cd->reaper);
+	reap_now(cd->reap);
+	reap_release(cd->reap);
+	hmap_free(cd->by_id);
+	hmap_free(cd->agents);
 	event_free(cd->resync_ev);
 	for (size_t i = 0; i < COMETD_OVERFLOWED; i++)
 		free(cd->overflowed[i].agent);
@@ -390,21 +369,17 @@ cometd_client_find(struct cometd *cd, const char *id, const char *agent)
 
 	if (id == NULL || strlen(id) != COMETD_ID_LEN)
 		return NULL;
-	LIST_FOREACH(c, &cd->clients[cometd_bucket(id)], hash)
-	{
-		if (!util_streq_ct(c->id, id))
-			continue;
-		if (strcmp(c->agent->name, agent) != 0) {
-			static struct log_limit ll;
+	if ((c = hmap_get(cd->by_id, id)) == NULL || !util_streq_ct(c->id, id))
+		return NULL;
+	if (strcmp(c->agent->name, agent) != 0) {
+		static struct log_limit ll;
 
-			log_limited(&ll, LOG_WARN,
-			    "cometd: client %.8s... of %s presented by %s: treated as unknown",
-			    c->id, c->agent->name, agent);
-			return NULL;
-		}
-		return c;
+		log_limited(&ll, LOG_WARN,
+		    "cometd: client %.8s... of %s presented by %s: treated as unknown", c->id,
+		    c->agent->name, agent);
+		return NULL;
 	}
-	return NULL;
+	return c;
 }
 
 /* Start a reply object in ctx->out (comma-separated objects, no brackets). */
@@ -553,7 +528,8 @@ cometd_client_new(struct cometd *cd, const char *agent)
 	c->agent = cometd_agent_get(cd, agent, 1);
 	c->agent->n++;
 	TAILQ_INSERT_TAIL(&c->agent->clients, c, by_agent);
-	LIST_INSERT_HEAD(&cd->clients[cometd_bucket(c->id)], c, hash);
+	hmap_put(cd->by_id, c->id, c);
+	TAILQ_INSERT_TAIL(&cd->all, c, all);
 	TAILQ_INIT(&c->queue);
 	TAILQ_INIT(&c->unacked);
 	buf_init(&c->parked_pre);
@@ -1377,13 +1353,11 @@ cometd_drain(struct cometd *cd)
 	unsigned n = 0;
 
 	cd->draining = 1;
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		LIST_FOREACH(c, &cd->clients[i], hash)
-		{
-			if (cometd_is_parked(c)) {
-				cometd_connect_answer(c, "retry", NULL);
-				n++;
-			}
+	TAILQ_FOREACH(c, &cd->all, all)
+	{
+		if (cometd_is_parked(c)) {
+			cometd_connect_answer(c, "retry", NULL);
+			n++;
 		}
 	}
 	log_info("cometd: stopping: answered %u parked connect(s)", n);
@@ -1406,14 +1380,12 @@ cometd_stats(const struct cometd *cd, unsigned *clients, unsigned *parked, size_
 
 	*clients = *parked = 0;
 	*queued = 0;
-	for (size_t i = 0; cd != NULL && i < COMETD_BUCKETS; i++) {
-		LIST_FOREACH(c, &cd->clients[i], hash)
-		{
-			if (c->dead)
-				continue;
-			(*clients)++;
-			*parked += cometd_is_parked(c);
-			*queued += c->nqueued;
-		}
+	if (cd == NULL)
+		return;
+	TAILQ_FOREACH(c, &cd->all, all)
+	{
+		(*clients)++;
+		*parked += cometd_is_parked(c);
+		*queued += c->nqueued;
 	}
 }
