@@ -56,8 +56,26 @@ struct cometd_overflowed {
 	int resync; /* the agent's next subscribe gets the current state */
 };
 
+/*
+ * Where a client is, changed only by cometd_client_set_state(). A client
+ * starts idle (handshaken: its timer is the expiry), is parked while a
+ * /meta/connect is held for it (over HTTP, or on a stream), idle again once
+ * that is answered or its connection dies, and dead once removed (it waits
+ * for the reaper then).
+ */
+enum cometd_client_state {
+	COMETD_CLIENT_IDLE,
+	COMETD_CLIENT_PARKED,	     /* a connect held over HTTP (parked) */
+	COMETD_CLIENT_PARKED_STREAM, /* a connect held on a stream (parked_st) */
+	COMETD_CLIENT_DEAD,
+};
+
+static const char *const cometd_client_state_names[] = { "idle", "parked", "parked on a stream",
+	"dead" };
+
 struct cometd_client {
 	char id[COMETD_ID_LEN + 1];
+	enum cometd_client_state state;
 	char browser[COMETD_ID_LEN + 1];
 	struct cometd *cd;
 	struct cometd_agent *agent;
@@ -78,7 +96,6 @@ struct cometd_client {
 	int hold_events;     /* answering a superseded connect: no messages */
 	uint64_t hold_until; /* a held connect's deadline (util_now_ms) */
 	struct event *timer;
-	int dead;
 	TAILQ_ENTRY(cometd_client) all; /* live clients, oldest first */
 	TAILQ_ENTRY(cometd_client) by_agent;
 	struct reap_link reap; /* freed through it once dead */
@@ -144,7 +161,16 @@ static void cometd_ctx_reply(struct cometd_ctx *);
 static int
 cometd_is_parked(const struct cometd_client *c)
 {
-	return c->parked != NULL || c->parked_st != NULL;
+	return c->state == COMETD_CLIENT_PARKED || c->state == COMETD_CLIENT_PARKED_STREAM;
+}
+
+/* Move client c to state st (the one place that does; logged at debug level). */
+static void
+cometd_client_set_state(struct cometd_client *c, enum cometd_client_state st)
+{
+	log_debug("cometd: client %.8s...: %s -> %s", c->id, cometd_client_state_names[c->state],
+	    cometd_client_state_names[st]);
+	c->state = st;
 }
 
 /* Free a client killed on an earlier turn. */
@@ -290,11 +316,11 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	struct cometd *cd = c->cd;
 	struct cometd_agent *a = c->agent;
 
-	if (c->dead)
+	if (c->state == COMETD_CLIENT_DEAD)
 		return;
 	if (why != NULL)
 		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
-	c->dead = 1;
+	cometd_client_set_state(c, COMETD_CLIENT_DEAD);
 	event_del(c->timer);
 	hmap_del(cd->by_id, c->id);
 	TAILQ_REMOVE(&cd->all, c, all);
@@ -817,6 +843,7 @@ cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char
 
 	c->parked = NULL;
 	c->parked_st = NULL;
+	cometd_client_set_state(c, COMETD_CLIENT_IDLE);
 	buf_init(&c->parked_pre);
 	if (st != NULL)
 		LIST_REMOVE(c, st_entry);
@@ -829,7 +856,7 @@ cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char
 		cometd_stream_reply(st, &out);
 	else
 		cometd_send(req, 200, &out);
-	if (!c->dead)
+	if (c->state != COMETD_CLIENT_DEAD)
 		cometd_client_expiry(c);
 }
 
@@ -844,6 +871,7 @@ cometd_parked_abort(struct http_req *req, void *arg)
 	if (c->parked_st != NULL)
 		LIST_REMOVE(c, st_entry);
 	c->parked_st = NULL;
+	cometd_client_set_state(c, COMETD_CLIENT_IDLE);
 	buf_free(&c->parked_pre);
 	buf_init(&c->parked_pre);
 	free(c->parked_id);
@@ -984,8 +1012,11 @@ cometd_connect_finish(struct cometd_ctx *x)
 		c->parked_st = x->st;
 		c->hold_until = util_now_ms() + (uint64_t)hold;
 		LIST_INSERT_HEAD(&x->st->parked, c, st_entry);
-	} else
+		cometd_client_set_state(c, COMETD_CLIENT_PARKED_STREAM);
+	} else {
 		c->parked = x->req;
+		cometd_client_set_state(c, COMETD_CLIENT_PARKED);
+	}
 	c->parked_pre = x->out;
 	c->parked_id = id ? buf_detach(&idb, NULL) : NULL;
 	c->parked_multi = 0;
