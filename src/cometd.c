@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reap.h"
+#include "record.h"
 
 #define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
@@ -1344,6 +1345,7 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 
 	if (!cometd_channel_valid(channel, 0))
 		return -1;
+	record_notify(agent, data_json); /* the hook of recording (record.h) */
 	if ((a = cometd_agent_get(cd, agent, 0)) == NULL)
 		return 0;
 	buf_init(&text);

@@ -282,7 +282,6 @@ gws_im_notify_state(struct gws_im *im, const struct agent *a, struct session *s,
 	buf_init(&b);
 	xlate_notify_state(is->rules, &xs, type, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
-	record_notify(a->name, b.data);
 	log_info("agent %s: session %s: %s %s", a->name, s->id, type, session_state_name(s->state));
 	is->announced = 1;
 	buf_free(&b);
@@ -335,7 +334,6 @@ gws_im_notify_message(struct gws_im *im, const struct agent *a, struct session *
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
-	record_notify(a->name, b.data);
 	buf_free(&b);
 	free(notice);
 }
