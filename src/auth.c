@@ -18,14 +18,13 @@
 #include <openssl/rand.h>
 
 #include "auth.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "throttle.h"
 
-#define AUTH_SID_LEN  32 /* base62: about 190 bits */
-#define AUTH_BUCKETS  4096
+#define AUTH_SID_LEN  32     /* base62: about 190 bits */
 #define AUTH_MAX_CRED 1024   /* longest user:password accepted */
 #define AUTH_MAX_KEYS 100000 /* users, addresses and failed pairs remembered, each */
 
@@ -37,7 +36,6 @@ struct auth_session {
 	char *user;
 	struct auth_user *u;
 	uint64_t last;
-	LIST_ENTRY(auth_session) hash;
 	TAILQ_ENTRY(auth_session) lru;
 	TAILQ_ENTRY(auth_session) by_user;
 };
@@ -45,7 +43,6 @@ struct auth_session {
 /* A user's sessions, oldest first (so clients without cookies cannot crowd others out). */
 struct auth_user {
 	char *name;
-	LIST_ENTRY(auth_user) hash;
 	TAILQ_HEAD(, auth_session) sessions;
 	unsigned n;
 };
@@ -69,8 +66,8 @@ struct auth {
 	struct event_base *base;
 	const struct config *cfg;
 	struct auth_verifier verifier;
-	LIST_HEAD(, auth_session) buckets[AUTH_BUCKETS];
-	LIST_HEAD(, auth_user) users[AUTH_BUCKETS];
+	struct hmap *by_sid; /* session id -> struct auth_session */
+	struct hmap *users;  /* user name -> struct auth_user (its sessions) */
 	TAILQ_HEAD(, auth_session) lru;
 	TAILQ_HEAD(, auth_pending) pending;
 	unsigned nsessions;
@@ -82,17 +79,6 @@ struct auth {
 };
 
 static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
-
-/* Bucket of a session id (ids are random; FNV-1a spreads them). */
-static unsigned
-auth_bucket(const char *id)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % AUTH_BUCKETS;
-}
 
 /* The throttling settings of the three failure tables. */
 static void
@@ -125,10 +111,8 @@ auth_create(struct event_base *base, const struct config *cfg)
 	if (RAND_bytes(a->salt, sizeof a->salt) != 1)
 		abort();
 	auth_set_verifier(a, NULL);
-	for (size_t i = 0; i < AUTH_BUCKETS; i++) {
-		LIST_INIT(&a->buckets[i]);
-		LIST_INIT(&a->users[i]);
-	}
+	a->by_sid = hmap_create();
+	a->users = hmap_create();
 	TAILQ_INIT(&a->lru);
 	TAILQ_INIT(&a->pending);
 	return a;
@@ -162,11 +146,11 @@ auth_set_verifier(struct auth *a, const struct auth_verifier *v)
 static void
 auth_session_free(struct auth *a, struct auth_session *s)
 {
-	LIST_REMOVE(s, hash);
+	hmap_del(a->by_sid, s->id);
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_REMOVE(&s->u->sessions, s, by_user);
 	if (--s->u->n == 0) {
-		LIST_REMOVE(s->u, hash);
+		hmap_del(a->users, s->u->name);
 		free(s->u->name);
 		free(s->u);
 	}
@@ -205,6 +189,8 @@ auth_free(struct auth *a)
 	}
 	while ((s = TAILQ_FIRST(&a->lru)) != NULL)
 		auth_session_free(a, s);
+	hmap_free(a->by_sid);
+	hmap_free(a->users);
 	throttle_free(a->by_user);
 	throttle_free(a->by_addr);
 	throttle_free(a->failed);
@@ -236,18 +222,14 @@ auth_expire(struct auth *a)
 static struct auth_user *
 auth_user_get(struct auth *a, const char *user)
 {
-	unsigned b = auth_bucket(user);
 	struct auth_user *u;
 
-	LIST_FOREACH(u, &a->users[b], hash)
-	{
-		if (strcmp(u->name, user) == 0)
-			return u;
-	}
+	if ((u = hmap_get(a->users, user)) != NULL)
+		return u;
 	u = xcalloc(1, sizeof *u);
 	u->name = xstrdup(user);
 	TAILQ_INIT(&u->sessions);
-	LIST_INSERT_HEAD(&a->users[b], u, hash);
+	hmap_put(a->users, u->name, u);
 	return u;
 }
 
@@ -293,7 +275,7 @@ auth_session_new(struct auth *a, const char *user)
 	s->u->n++;
 	TAILQ_INSERT_TAIL(&s->u->sessions, s, by_user);
 	s->last = util_now_ms();
-	LIST_INSERT_HEAD(&a->buckets[auth_bucket(s->id)], s, hash);
+	hmap_put(a->by_sid, s->id, s);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
 	a->nsessions++;
 	return s;
@@ -337,11 +319,8 @@ auth_session_find(struct auth *a, struct http_req *req)
 	while (auth_cookie_next(&pos, id, sizeof id) == 0) {
 		if (strlen(id) != AUTH_SID_LEN)
 			continue;
-		LIST_FOREACH(s, &a->buckets[auth_bucket(id)], hash)
-		{
-			if (util_streq_ct(s->id, id))
-				return s;
-		}
+		if ((s = hmap_get(a->by_sid, id)) != NULL && util_streq_ct(s->id, id))
+			return s;
 	}
 	return NULL;
 }

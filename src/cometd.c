@@ -12,7 +12,7 @@
  * queued are done, and the connect is answered exactly once; if the connection dies
  * first, the httpd abort callback unparks it. The same timer, when nothing
  * is parked, is the client's expiry (cometd.max_interval_ms after a reply).
- * Clients are freed on a later loop turn (reaper), never in their callback.
+ * Clients are freed on a later loop turn (reap.h), never in their callback.
  * Messages are delivered only in connect replies, which gives one order.
  */
 #include <sys/queue.h>
@@ -21,16 +21,16 @@
 #include <string.h>
 
 #include "cometd.h"
-#include "cometd_ws.h"
-#include "gws.h"
+#include "gws_reply.h"
+#include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "reap.h"
+#include "record.h"
 
-#define COMETD_ID_LEN	  32 /* base62: about 190 bits */
-#define COMETD_BUCKETS	  4096
-#define COMETD_MAX_SUBS	  64 /* subscriptions per client */
-#define COMETD_PATH	  "/api/v2/notifications"
+#define COMETD_ID_LEN	  32   /* base62: about 190 bits */
+#define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
 
 struct cometd_agent;
@@ -57,8 +57,26 @@ struct cometd_overflowed {
 	int resync; /* the agent's next subscribe gets the current state */
 };
 
+/*
+ * Where a client is, changed only by cometd_client_set_state(). A client
+ * starts idle (handshaken: its timer is the expiry), is parked while a
+ * /meta/connect is held for it (over HTTP, or on a stream), idle again once
+ * that is answered or its connection dies, and dead once removed (it waits
+ * for the reaper then).
+ */
+enum cometd_client_state {
+	COMETD_CLIENT_IDLE,
+	COMETD_CLIENT_PARKED,	     /* a connect held over HTTP (parked) */
+	COMETD_CLIENT_PARKED_STREAM, /* a connect held on a stream (parked_st) */
+	COMETD_CLIENT_DEAD,
+};
+
+static const char *const cometd_client_state_names[] = { "idle", "parked", "parked on a stream",
+	"dead" };
+
 struct cometd_client {
 	char id[COMETD_ID_LEN + 1];
+	enum cometd_client_state state;
 	char browser[COMETD_ID_LEN + 1];
 	struct cometd *cd;
 	struct cometd_agent *agent;
@@ -79,15 +97,14 @@ struct cometd_client {
 	int hold_events;     /* answering a superseded connect: no messages */
 	uint64_t hold_until; /* a held connect's deadline (util_now_ms) */
 	struct event *timer;
-	int dead;
-	LIST_ENTRY(cometd_client) hash;
+	TAILQ_ENTRY(cometd_client) all; /* live clients, oldest first */
 	TAILQ_ENTRY(cometd_client) by_agent;
-	TAILQ_ENTRY(cometd_client) dead_entry;
+	struct reap_link reap; /* freed through it once dead */
 };
 
 struct cometd_agent {
 	char *name;
-	LIST_ENTRY(cometd_agent) hash;
+	struct cometd *cd;
 	TAILQ_HEAD(, cometd_client) clients;
 	unsigned n;
 	size_t bytes; /* bytes of its notifications held by any client */
@@ -97,13 +114,14 @@ struct cometd {
 	struct event_base *base;
 	const struct config *cfg;
 	struct auth *auth;
-	LIST_HEAD(, cometd_client) clients[COMETD_BUCKETS];
-	LIST_HEAD(, cometd_agent) agents[COMETD_BUCKETS];
-	TAILQ_HEAD(, cometd_client) dead;
-	struct event *reaper;
+	struct hmap *by_id;		 /* clientId -> struct cometd_client (live) */
+	struct hmap *agents;		 /* agent name -> struct cometd_agent */
+	TAILQ_HEAD(, cometd_client) all; /* live clients */
+	struct reap *reap;		 /* frees dead clients on a later turn */
 	unsigned nclients;
 	int draining;
-	struct cometd_ws *ws;
+	void (*on_free)(void *); /* a transport to close first (cometd_on_free) */
+	void *on_free_arg;
 	struct cometd_overflowed overflowed[COMETD_OVERFLOWED]; /* a ring */
 	size_t next_overflowed;
 	char **resync_due; /* agents whose state is to be published again */
@@ -144,32 +162,26 @@ static void cometd_ctx_reply(struct cometd_ctx *);
 static int
 cometd_is_parked(const struct cometd_client *c)
 {
-	return c->parked != NULL || c->parked_st != NULL;
+	return c->state == COMETD_CLIENT_PARKED || c->state == COMETD_CLIENT_PARKED_STREAM;
 }
 
-/* FNV-1a bucket of a string. */
-static unsigned
-cometd_bucket(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % COMETD_BUCKETS;
-}
-
-/* Free clients killed on an earlier turn. */
+/* Move client c to state st (the one place that does; logged at debug level). */
 static void
-cometd_reap(evutil_socket_t fd, short what, void *arg)
+cometd_client_set_state(struct cometd_client *c, enum cometd_client_state st)
 {
-	struct cometd *cd = arg;
-	struct cometd_client *c;
+	log_debug("cometd: client %.8s...: %s -> %s", c->id, cometd_client_state_names[c->state],
+	    cometd_client_state_names[st]);
+	c->state = st;
+}
 
-	while ((c = TAILQ_FIRST(&cd->dead)) != NULL) {
-		TAILQ_REMOVE(&cd->dead, c, dead_entry);
-		event_free(c->timer);
-		free(c);
-	}
+/* Free a client killed on an earlier turn. */
+static void
+cometd_client_free(struct reap_link *l)
+{
+	struct cometd_client *c = container_of(l, struct cometd_client, reap);
+
+	event_free(c->timer);
+	free(c);
 }
 
 /* Publish the current state of the agents due (outside any client's request). */
@@ -199,15 +211,20 @@ cometd_create(struct event_base *base, const struct config *cfg, struct auth *au
 	cd->base = base;
 	cd->cfg = cfg;
 	cd->auth = auth;
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		LIST_INIT(&cd->clients[i]);
-		LIST_INIT(&cd->agents[i]);
-	}
-	TAILQ_INIT(&cd->dead);
-	cd->reaper = event_new(base, -1, 0, cometd_reap, cd);
-	cd->ws = cometd_ws_create(base, cd, cfg, auth);
+	cd->by_id = hmap_create();
+	cd->agents = hmap_create();
+	TAILQ_INIT(&cd->all);
+	cd->reap = reap_hold(base);
 	cd->resync_ev = event_new(base, -1, 0, cometd_resync_run, cd);
 	return cd;
+}
+
+/* A transport to close when the server is freed, before its clients are. */
+void
+cometd_on_free(struct cometd *cd, void (*fn)(void *), void *arg)
+{
+	cd->on_free = fn;
+	cd->on_free_arg = arg;
 }
 
 /* Who publishes an agent's current state again after its client overflowed. */
@@ -223,7 +240,6 @@ void
 cometd_set_config(struct cometd *cd, const struct config *cfg)
 {
 	cd->cfg = cfg;
-	cometd_ws_set_config(cd->ws, cfg);
 }
 
 unsigned
@@ -238,7 +254,7 @@ cometd_agent_release(struct cometd_agent *a)
 {
 	if (a->n > 0 || a->bytes > 0)
 		return;
-	LIST_REMOVE(a, hash);
+	hmap_del(a->cd->agents, a->name);
 	free(a->name);
 	free(a);
 }
@@ -282,20 +298,15 @@ cometd_msgq_free(struct cometd_client *c, struct cometd_msgq *q)
 static struct cometd_agent *
 cometd_agent_get(struct cometd *cd, const char *name, int make)
 {
-	unsigned b = cometd_bucket(name);
 	struct cometd_agent *a;
 
-	LIST_FOREACH(a, &cd->agents[b], hash)
-	{
-		if (strcmp(a->name, name) == 0)
-			return a;
-	}
-	if (!make)
-		return NULL;
+	if ((a = hmap_get(cd->agents, name)) != NULL || !make)
+		return a;
 	a = xcalloc(1, sizeof *a);
 	a->name = xstrdup(name);
+	a->cd = cd;
 	TAILQ_INIT(&a->clients);
-	LIST_INSERT_HEAD(&cd->agents[b], a, hash);
+	hmap_put(cd->agents, a->name, a);
 	return a;
 }
 
@@ -306,13 +317,14 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	struct cometd *cd = c->cd;
 	struct cometd_agent *a = c->agent;
 
-	if (c->dead)
+	if (c->state == COMETD_CLIENT_DEAD)
 		return;
 	if (why != NULL)
 		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
-	c->dead = 1;
+	cometd_client_set_state(c, COMETD_CLIENT_DEAD);
 	event_del(c->timer);
-	LIST_REMOVE(c, hash);
+	hmap_del(cd->by_id, c->id);
+	TAILQ_REMOVE(&cd->all, c, all);
 	TAILQ_REMOVE(&a->clients, c, by_agent);
 	cometd_msgq_free(c, &c->queue); /* before n drops: the agent outlives its blobs */
 	cometd_msgq_free(c, &c->unacked);
@@ -323,8 +335,7 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	for (size_t i = 0; i < c->nsubs; i++)
 		free(c->subs[i]);
 	c->nsubs = 0;
-	TAILQ_INSERT_TAIL(&cd->dead, c, dead_entry);
-	event_active(cd->reaper, 0, 0);
+	reap_later(cd->reap, &c->reap, cometd_client_free);
 }
 
 /* Free everything (httpd is gone first, so nothing is parked). */
@@ -335,20 +346,21 @@ cometd_free(struct cometd *cd)
 
 	if (cd == NULL)
 		return;
-	cometd_ws_free(cd->ws); /* its streams unpark their clients */
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		while ((c = LIST_FIRST(&cd->clients[i])) != NULL) {
-			if (c->parked != NULL) {
-				http_req_set_abort(c->parked, NULL, NULL);
-				c->parked = NULL;
-			}
-			buf_free(&c->parked_pre);
-			free(c->parked_id);
-			cometd_client_kill(c, NULL);
+	if (cd->on_free != NULL)
+		cd->on_free(cd->on_free_arg); /* its streams unpark their clients */
+	while ((c = TAILQ_FIRST(&cd->all)) != NULL) {
+		if (c->parked != NULL) {
+			http_req_set_abort(c->parked, NULL, NULL);
+			c->parked = NULL;
 		}
+		buf_free(&c->parked_pre);
+		free(c->parked_id);
+		cometd_client_kill(c, NULL);
 	}
-	cometd_reap(-1, 0, cd);
-	event_free(cd->reaper);
+	reap_now(cd->reap);
+	reap_release(cd->reap);
+	hmap_free(cd->by_id);
+	hmap_free(cd->agents);
 	event_free(cd->resync_ev);
 	for (size_t i = 0; i < COMETD_OVERFLOWED; i++)
 		free(cd->overflowed[i].agent);
@@ -384,21 +396,17 @@ cometd_client_find(struct cometd *cd, const char *id, const char *agent)
 
 	if (id == NULL || strlen(id) != COMETD_ID_LEN)
 		return NULL;
-	LIST_FOREACH(c, &cd->clients[cometd_bucket(id)], hash)
-	{
-		if (!util_streq_ct(c->id, id))
-			continue;
-		if (strcmp(c->agent->name, agent) != 0) {
-			static struct log_limit ll;
+	if ((c = hmap_get(cd->by_id, id)) == NULL || !util_streq_ct(c->id, id))
+		return NULL;
+	if (strcmp(c->agent->name, agent) != 0) {
+		static struct log_limit ll;
 
-			log_limited(&ll, LOG_WARN,
-			    "cometd: client %.8s... of %s presented by %s: treated as unknown",
-			    c->id, c->agent->name, agent);
-			return NULL;
-		}
-		return c;
+		log_limited(&ll, LOG_WARN,
+		    "cometd: client %.8s... of %s presented by %s: treated as unknown", c->id,
+		    c->agent->name, agent);
+		return NULL;
 	}
-	return NULL;
+	return c;
 }
 
 /* Start a reply object in ctx->out (comma-separated objects, no brackets). */
@@ -547,7 +555,8 @@ cometd_client_new(struct cometd *cd, const char *agent)
 	c->agent = cometd_agent_get(cd, agent, 1);
 	c->agent->n++;
 	TAILQ_INSERT_TAIL(&c->agent->clients, c, by_agent);
-	LIST_INSERT_HEAD(&cd->clients[cometd_bucket(c->id)], c, hash);
+	hmap_put(cd->by_id, c->id, c);
+	TAILQ_INSERT_TAIL(&cd->all, c, all);
 	TAILQ_INIT(&c->queue);
 	TAILQ_INIT(&c->unacked);
 	buf_init(&c->parked_pre);
@@ -835,6 +844,7 @@ cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char
 
 	c->parked = NULL;
 	c->parked_st = NULL;
+	cometd_client_set_state(c, COMETD_CLIENT_IDLE);
 	buf_init(&c->parked_pre);
 	if (st != NULL)
 		LIST_REMOVE(c, st_entry);
@@ -847,7 +857,7 @@ cometd_connect_answer(struct cometd_client *c, const char *reconnect, const char
 		cometd_stream_reply(st, &out);
 	else
 		cometd_send(req, 200, &out);
-	if (!c->dead)
+	if (c->state != COMETD_CLIENT_DEAD)
 		cometd_client_expiry(c);
 }
 
@@ -862,6 +872,7 @@ cometd_parked_abort(struct http_req *req, void *arg)
 	if (c->parked_st != NULL)
 		LIST_REMOVE(c, st_entry);
 	c->parked_st = NULL;
+	cometd_client_set_state(c, COMETD_CLIENT_IDLE);
 	buf_free(&c->parked_pre);
 	buf_init(&c->parked_pre);
 	free(c->parked_id);
@@ -1002,8 +1013,11 @@ cometd_connect_finish(struct cometd_ctx *x)
 		c->parked_st = x->st;
 		c->hold_until = util_now_ms() + (uint64_t)hold;
 		LIST_INSERT_HEAD(&x->st->parked, c, st_entry);
-	} else
+		cometd_client_set_state(c, COMETD_CLIENT_PARKED_STREAM);
+	} else {
 		c->parked = x->req;
+		cometd_client_set_state(c, COMETD_CLIENT_PARKED);
+	}
 	c->parked_pre = x->out;
 	c->parked_id = id ? buf_detach(&idb, NULL) : NULL;
 	c->parked_multi = 0;
@@ -1147,11 +1161,11 @@ cometd_batch(struct cometd_ctx *x, const char *body, size_t len)
 	json_doc_free(doc);
 }
 
-/* An authenticated Bayeux POST. */
-static void
-cometd_bayeux(struct http_req *req, const char *agent, void *arg)
+/* An authenticated Bayeux POST of agent. */
+void
+cometd_handle(struct cometd *cd, struct http_req *req, const char *agent)
 {
-	struct cometd_ctx x = { arg, req, NULL, agent, { 0 }, NULL, NULL };
+	struct cometd_ctx x = { cd, req, NULL, agent, { 0 }, NULL, NULL };
 	const char *body;
 	size_t len;
 
@@ -1331,6 +1345,7 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 
 	if (!cometd_channel_valid(channel, 0))
 		return -1;
+	record_notify(agent, data_json); /* the hook of recording (record.h) */
 	if ((a = cometd_agent_get(cd, agent, 0)) == NULL)
 		return 0;
 	buf_init(&text);
@@ -1371,47 +1386,14 @@ cometd_drain(struct cometd *cd)
 	unsigned n = 0;
 
 	cd->draining = 1;
-	for (size_t i = 0; i < COMETD_BUCKETS; i++) {
-		LIST_FOREACH(c, &cd->clients[i], hash)
-		{
-			if (cometd_is_parked(c)) {
-				cometd_connect_answer(c, "retry", NULL);
-				n++;
-			}
+	TAILQ_FOREACH(c, &cd->all, all)
+	{
+		if (cometd_is_parked(c)) {
+			cometd_connect_answer(c, "retry", NULL);
+			n++;
 		}
 	}
 	log_info("cometd: stopping: answered %u parked connect(s)", n);
-}
-
-/* Whether path is the Bayeux endpoint: the bare path, "/" or "/<suffix>". */
-static int
-cometd_is_endpoint(const char *path)
-{
-	size_t n = strlen(COMETD_PATH);
-
-	return strncmp(path, COMETD_PATH, n) == 0 &&
-	    (path[n] == '\0' || (path[n] == '/' && strchr(path + n + 1, '/') == NULL));
-}
-
-/* Route requests of the Bayeux endpoint and the publish diagnostics. */
-int
-cometd_route(struct cometd *cd, struct http_req *req)
-{
-	const char *path = http_req_path(req), *method = http_req_method(req);
-
-	if (cd->cfg->debug_publish_endpoint && cometd_diag_route(cd, cd->auth, req))
-		return 1;
-	if (!cometd_is_endpoint(path))
-		return 0;
-	if (strcmp(method, "GET") == 0 && cometd_ws_route(cd->ws, req))
-		return 1;
-	if (strcmp(method, "POST") != 0) {
-		http_req_add_header(req, "Allow", "POST");
-		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
-		return 1;
-	}
-	auth_request(cd->auth, req, AUTH_NO_CSRF, cometd_bayeux, cd);
-	return 1;
 }
 
 /* Live clients of agent (an agent with clients is not idle). */
@@ -1431,14 +1413,12 @@ cometd_stats(const struct cometd *cd, unsigned *clients, unsigned *parked, size_
 
 	*clients = *parked = 0;
 	*queued = 0;
-	for (size_t i = 0; cd != NULL && i < COMETD_BUCKETS; i++) {
-		LIST_FOREACH(c, &cd->clients[i], hash)
-		{
-			if (c->dead)
-				continue;
-			(*clients)++;
-			*parked += cometd_is_parked(c);
-			*queued += c->nqueued;
-		}
+	if (cd == NULL)
+		return;
+	TAILQ_FOREACH(c, &cd->all, all)
+	{
+		(*clients)++;
+		*parked += cometd_is_parked(c);
+		*queued += c->nqueued;
 	}
 }

@@ -23,12 +23,10 @@ void cometd_set_config(struct cometd *, const struct config *);
 void cometd_drain(struct cometd *);
 void cometd_free(struct cometd *);
 
-/*
- * Route: if req is for the Bayeux endpoint (/api/v2/notifications, "/"
- * and any "/<suffix>") or for the test-only /api/v2/diagnostics/publish
- * (when debug.publish_endpoint is on), handle it and return 1; else 0.
- */
-int cometd_route(struct cometd *, struct http_req *);
+/* An authenticated Bayeux POST of agent (the endpoint /api/v2/notifications). */
+void cometd_handle(struct cometd *, struct http_req *, const char *agent);
+/* A transport (cometd_ws.c) to close when the server is freed, before its clients. */
+void cometd_on_free(struct cometd *, void (*fn)(void *), void *arg);
 
 /*
  * Publish a notification to agent: data_json is the JSON text of the
@@ -68,8 +66,12 @@ void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, si
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);
 
-/* Test only (cometd_diag.c): the diagnostics routes; 1 if req was one. */
-int cometd_diag_route(struct cometd *, struct auth *, struct http_req *);
+/*
+ * Test only (cometd_diag.c, debug.publish_endpoint): POST
+ * /api/v2/diagnostics/publish and GET /api/v2/diagnostics/session of agent.
+ */
+void cometd_diag_publish(struct cometd *, struct http_req *, const char *agent);
+void cometd_diag_session(struct http_req *, const char *agent);
 
 /* Channel names and patterns (exposed for unit tests). */
 int cometd_channel_valid(const char *, int allow_wild);

@@ -9,11 +9,8 @@
 #include <string.h>
 
 #include "cometd.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "json.h"
-
-#define COMETD_PUBLISH_PATH "/api/v2/diagnostics/publish"
-#define COMETD_SESSION_PATH "/api/v2/diagnostics/session"
 
 /* Check one {"channel","data"} of the publish endpoint. */
 static const char *
@@ -62,15 +59,15 @@ cometd_diag_reply(struct http_req *req, long long queued)
 	struct buf out;
 	struct jw w;
 
-	gws_ok_begin(&w, &out);
+	gws_reply_ok_begin(&w, &out);
 	jw_kint(&w, "queued", queued);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);
 }
 
 /* POST /api/v2/diagnostics/publish (test only): publish to the caller's clients. */
-static void
-cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
+void
+cometd_diag_publish(struct cometd *cd, struct http_req *req, const char *agent)
 {
 	const struct json *const *v = NULL, *one;
 	const char *body, *why;
@@ -96,7 +93,7 @@ cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
 		buf_reset(&data);
 		jw_init(&w, &data);
 		jw_value(&w, json_get(v[i], "data"));
-		queued += cometd_publish(arg, agent, json_get_str(v[i], "channel"), data.data);
+		queued += cometd_publish(cd, agent, json_get_str(v[i], "channel"), data.data);
 	}
 	buf_free(&data);
 	json_doc_free(doc);
@@ -104,33 +101,14 @@ cometd_diag_publish(struct http_req *req, const char *agent, void *arg)
 }
 
 /* GET /api/v2/diagnostics/session (test only): who the caller is. */
-static void
-cometd_diag_session(struct http_req *req, const char *agent, void *arg)
+void
+cometd_diag_session(struct http_req *req, const char *agent)
 {
 	struct buf out;
 	struct jw w;
 
-	gws_ok_begin(&w, &out);
+	gws_reply_ok_begin(&w, &out);
 	jw_kstr(&w, "user", agent);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &out);
-}
-
-/* The test-only diagnostics routes (debug.publish_endpoint). */
-int
-cometd_diag_route(struct cometd *cd, struct auth *auth, struct http_req *req)
-{
-	const char *path = http_req_path(req), *method = http_req_method(req);
-	const char *want = strcmp(path, COMETD_PUBLISH_PATH) == 0 ? "POST" : "GET";
-
-	if (strcmp(path, COMETD_PUBLISH_PATH) != 0 && strcmp(path, COMETD_SESSION_PATH) != 0)
-		return 0;
-	if (strcmp(method, want) != 0) {
-		http_req_add_header(req, "Allow", want);
-		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
-	} else if (*want == 'P')
-		auth_request(auth, req, 0, cometd_diag_publish, cd);
-	else
-		auth_request(auth, req, 0, cometd_diag_session, cd);
-	return 1;
 }

@@ -12,7 +12,7 @@
 
 #include "cometd.h"
 #include "cometd_ws.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "log.h"
 #include "util.h"
 #include "ws.h"
@@ -30,7 +30,14 @@ struct cometd_ws_conn {
 	struct cometd_stream *st;
 };
 
-/* Create the transport (sockets are made by cometd_ws_route). */
+/* cometd_free's hook: free the transport first (its streams unpark their clients). */
+static void
+cometd_ws_release(void *arg)
+{
+	cometd_ws_free(arg);
+}
+
+/* Create the transport, freed by cometd_free (sockets are made by cometd_ws_route). */
 struct cometd_ws *
 cometd_ws_create(
     struct event_base *base, struct cometd *cd, const struct config *cfg, struct auth *auth)
@@ -41,6 +48,7 @@ cometd_ws_create(
 	cw->auth = auth;
 	cw->cfg = cfg;
 	cw->ws = ws_create(base);
+	cometd_on_free(cd, cometd_ws_release, cw);
 	return cw;
 }
 

@@ -8,9 +8,11 @@
 
 #include "auth.h"
 #include "cometd.h"
+#include "cometd_ws.h"
 #include "gws.h"
 #include "gws_im.h"
 #include "gws_me.h"
+#include "gws_reply.h"
 #include "json.h"
 #include "log.h"
 #include "proxy.h"
@@ -20,31 +22,59 @@
 struct gws {
 	struct event_base *base;
 	const struct config *cfg;
-	struct auth *auth;     /* desktops' authentication (not owned) */
-	struct cometd *cometd; /* notifications endpoint (not owned) */
-	struct agents *agents; /* signed-in agents (not owned) */
-	struct gws_im *im;     /* the IM Session API (not owned) */
+	struct auth *auth;	 /* desktops' authentication (not owned) */
+	struct cometd *cometd;	 /* notifications endpoint (not owned) */
+	struct cometd_ws *ws;	 /* its WebSocket transport (freed by cometd_free) */
+	struct agents *agents;	 /* signed-in agents (not owned) */
+	struct gws_im *im;	 /* the IM Session API (not owned) */
+	struct gws_bound *bound; /* one per route: what auth_request calls back with */
 
 	/* Cluster mode's part of /healthz (gws_set_health), or NULL. */
 	int (*health)(void *, struct jw *);
 	void *health_arg;
 };
 
-/* A resource that needs an authenticated agent; '*' in path is one segment. */
-struct gws_aroute {
-	const char *method;
-	const char *path;
-	void (*fn)(struct gws *, struct http_req *, struct agent *, const char *param);
+/* Who may call a route. */
+enum gws_auth {
+	GWS_AUTH_NONE,	 /* anyone (or the handler authenticates by itself) */
+	GWS_AUTH_AGENT,	 /* an authenticated agent, bound to its struct agent */
+	GWS_AUTH_USER,	 /* an authenticated user, by name only */
+	GWS_AUTH_BAYEUX, /* an authenticated user, CSRF never enforced */
 };
 
+/* Route flags. */
+#define GWS_ROUTE_HEAD	   0x01 /* HEAD is served as GET */
+#define GWS_ROUTE_ENDPOINT 0x02 /* path, path "/" and path "/<segment>" */
+#define GWS_ROUTE_DEBUG	   0x04 /* only with debug.publish_endpoint */
+#define GWS_ROUTE_COMETD   0x08 /* only with a notifications endpoint */
+#define GWS_ROUTE_AGENTS   0x10 /* only once the agents are handed over */
+#define GWS_ROUTE_LABEL	   0x20 /* metrics label = path once the path matches */
+#define GWS_ROUTE_LABEL_OK 0x40 /* metrics label = path once path and method match */
+
+/* What a handler is called with. */
+struct gws_call {
+	const char *user;    /* authenticated user (NULL on GWS_AUTH_NONE) */
+	struct agent *agent; /* GWS_AUTH_AGENT only */
+	const char *param;   /* the '*' segment of the path, or NULL */
+};
+
+/* One route: '*' in path is one non-empty segment. */
 struct gws_route {
 	const char *method;
 	const char *path;
-	void (*fn)(struct gws *, struct http_req *);
+	enum gws_auth auth;
+	int flags;
+	const char *allow; /* Allow header of a 405 on this path */
+	void (*fn)(struct gws *, struct http_req *, const struct gws_call *);
 };
 
-/* gws.public_url of the running configuration (for gws_base_uri), or NULL. */
-static const char *gws_public_url;
+/* A route with its gws: the argument of auth_request. */
+struct gws_bound {
+	struct gws *g;
+	const struct gws_route *r;
+};
+
+static void gws_bind(struct gws *);
 
 /* Create the GWS face. */
 struct gws *
@@ -54,7 +84,8 @@ gws_create(struct event_base *base, const struct config *cfg)
 
 	g->base = base;
 	g->cfg = cfg;
-	gws_public_url = cfg->gws_public_url;
+	gws_reply_set_public_url(cfg->gws_public_url);
+	gws_bind(g);
 	return g;
 }
 
@@ -63,15 +94,19 @@ void
 gws_set_config(struct gws *g, const struct config *cfg)
 {
 	g->cfg = cfg;
-	gws_public_url = cfg->gws_public_url;
+	gws_reply_set_public_url(cfg->gws_public_url);
+	if (g->ws != NULL)
+		cometd_ws_set_config(g->ws, cfg);
 }
 
-/* Hand over the desktop authentication and the notifications endpoint. */
+/* Hand over the desktop authentication and the notifications endpoint (and make its WebSocket transport). */
 void
 gws_set_desktop(struct gws *g, struct auth *auth, struct cometd *cometd)
 {
 	g->auth = auth;
 	g->cometd = cometd;
+	if (cometd != NULL)
+		g->ws = cometd_ws_create(g->base, cometd, g->cfg, auth);
 }
 
 /* Hand over the agents and the IM Session API. */
@@ -86,121 +121,10 @@ gws_set_im(struct gws *g, struct agents *agents, struct gws_im *im)
 void
 gws_free(struct gws *g)
 {
-	free(g);
-}
-
-/* Answer with a JSON body. */
-void
-gws_reply_json(struct http_req *req, int http_status, struct buf *body)
-{
-	http_req_reply_buf(req, http_status, "application/json", body);
-}
-
-/* Write {"statusCode":N,"statusMessage":msg}. */
-static void
-gws_error_body(struct buf *out, enum gws_status code, const char *msg)
-{
-	struct jw w;
-
-	jw_init(&w, out);
-	jw_obj_begin(&w);
-	jw_kint(&w, "statusCode", code);
-	jw_kstr(&w, "statusMessage", msg);
-	jw_obj_end(&w);
-}
-
-/* Answer with a GWS error body. */
-void
-gws_reply_error(struct http_req *req, int http_status, enum gws_status code, const char *msg)
-{
-	struct buf b;
-
-	record_reply(req, (int)code, msg);
-	buf_init(&b);
-	gws_error_body(&b, code, msg);
-	gws_reply_json(req, http_status, &b);
-}
-
-/* Answer {"statusCode":0}. */
-void
-gws_reply_ok(struct http_req *req)
-{
-	record_reply(req, 0, NULL);
-	http_req_reply(req, 200, "application/json", "{\"statusCode\":0}", 16);
-}
-
-/*
- * The absolute base of our API as the desktop sees it: gws.public_url, or
- * else the address of the listener the request came in on; never a header
- * of the request (a Host value would be reflected into session URIs).
- */
-void
-gws_base_uri(const struct http_req *req, struct buf *out)
-{
-	size_t n;
-
-	if (gws_public_url != NULL) {
-		n = strlen(gws_public_url);
-		while (n > 0 && gws_public_url[n - 1] == '/')
-			n--;
-		buf_printf(out, "%.*s/api/v2", (int)n, gws_public_url);
+	if (g == NULL)
 		return;
-	}
-	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http",
-	    http_req_local(req));
-}
-
-/* Parse the body as one JSON object, or answer 400. */
-struct json_doc *
-gws_read_body(struct http_req *req)
-{
-	struct json_limits lim = { .max_depth = 16, .no_positions = 1 };
-	struct json_error err;
-	struct json_doc *d;
-	const char *body;
-	size_t len;
-	char *msg;
-
-	body = http_req_body(req, &len);
-	if ((d = json_parse(body, len, &lim, &err)) != NULL && json_root(d)->type == JSON_OBJECT)
-		return d;
-	if (d != NULL) {
-		json_doc_free(d);
-		gws_reply_error(req, 400, GWS_INVALID_STATE, "Request body must be a JSON object");
-		return NULL;
-	}
-	xasprintf(&msg, "Malformed JSON at line %u, column %u: %s", err.line, err.col, err.msg);
-	gws_reply_error(req, 400, GWS_INVALID_STATE, msg);
-	free(msg);
-	return NULL;
-}
-
-/* Whether the query asks for whole objects (?fields=...), not uris. */
-int
-gws_want_fields(const struct http_req *req)
-{
-	struct buf v;
-	int all;
-
-	buf_init(&v);
-	all = http_req_query_param(req, "fields", &v) == 0 && v.len > 0;
-	buf_free(&v);
-	return all;
-}
-
-/* A string parameter, NULL when absent; *bad set when of another type. */
-const char *
-gws_param_str(const struct json *body, const char *name, int *bad)
-{
-	const struct json *v = json_get(body, name);
-
-	if (v == NULL || v->type == JSON_NULL)
-		return NULL;
-	if (v->type != JSON_STRING) {
-		*bad = 1;
-		return NULL;
-	}
-	return v->u.str.s;
+	free(g->bound);
+	free(g);
 }
 
 /* Error bodies for what the HTTP layer refuses (malformed or too large). */
@@ -213,13 +137,13 @@ gws_error_format(int status, const char *reason, struct buf *out)
 		code = GWS_OUT_OF_RANGE;
 	else if (status == 408 || status >= 500)
 		code = GWS_INTERNAL;
-	gws_error_body(out, code, reason);
+	gws_reply_error_body(out, code, reason);
 	return "application/json";
 }
 
 /* GET /healthz: the process is up and serving (and, in cluster mode, how Redis is). */
 static void
-gws_healthz(struct gws *g, struct http_req *req)
+gws_healthz(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
 	struct buf b, part;
 	struct jw w, pw;
@@ -251,33 +175,18 @@ gws_set_health(struct gws *g, int (*fn)(void *, struct jw *), void *arg)
 	g->health_arg = arg;
 }
 
-/* Start a {"statusCode":0, ...} answer in b; the caller closes the object. */
-void
-gws_ok_begin(struct jw *w, struct buf *b)
-{
-	buf_init(b);
-	jw_init(w, b);
-	jw_obj_begin(w);
-	jw_kint(w, "statusCode", GWS_OK);
-}
-
 /* GET /api/v2/diagnostics/version. */
 static void
-gws_version(struct gws *g, struct http_req *req)
+gws_version(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
 	struct buf b;
 	struct jw w;
 
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_kstr(&w, "version", UCGW_VERSION);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &b);
 }
-
-static const struct gws_route gws_routes[] = {
-	{ "GET", "/healthz", gws_healthz },
-	{ "GET", "/api/v2/diagnostics/version", gws_version },
-};
 
 /* Publish the agent's device (its state changed). */
 static void
@@ -300,15 +209,17 @@ gws_notify_device(struct gws *g, struct http_req *req, struct agent *a)
 }
 
 static void
-gws_r_me(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_me(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_me_get(req, a);
+	gws_me_get(req, c->agent);
 }
 
 /* POST /api/v2/me: agent operations and their consequences. */
 static void
-gws_r_me_post(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_me_post(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
+	struct agent *a = c->agent;
+
 	switch (gws_me_post(req, a)) {
 	case GWS_ME_NONE: return;
 	case GWS_ME_END:
@@ -324,55 +235,120 @@ gws_r_me_post(struct gws *g, struct http_req *req, struct agent *a, const char *
 }
 
 static void
-gws_r_devices(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_devices(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_me_devices(req, a);
+	gws_me_devices(req, c->agent);
 }
 
 static void
-gws_r_features(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_features(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_me_features_get(req, a);
+	gws_me_features_get(req, c->agent);
 }
 
 static void
-gws_r_im_list(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_im_list(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_im_list(g->im, req, a);
+	gws_im_list(g->im, req, c->agent);
 }
 
 static void
-gws_r_im_get(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_im_get(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_im_get(g->im, req, a, p);
+	gws_im_get(g->im, req, c->agent, c->param);
 }
 
 static void
-gws_r_im_post(struct gws *g, struct http_req *req, struct agent *a, const char *p)
+gws_r_im_post(struct gws *g, struct http_req *req, const struct gws_call *c)
 {
-	gws_im_post(g->im, req, a, p);
+	gws_im_post(g->im, req, c->agent, c->param);
 }
 
-static const struct gws_aroute gws_aroutes[] = {
-	{ "GET", "/api/v2/me", gws_r_me },
-	{ "POST", "/api/v2/me", gws_r_me_post },
-	{ "GET", "/api/v2/me/devices", gws_r_devices },
-	{ "GET", "/api/v2/features", gws_r_features },
-	{ "GET", "/api/v2/me/im-sessions", gws_r_im_list },
-	{ "POST", "/api/v2/me/im-sessions", gws_r_im_post },
-	{ "GET", "/api/v2/me/im-sessions/*", gws_r_im_get },
-	{ "POST", "/api/v2/me/im-sessions/*", gws_r_im_post },
-	{ "GET", "/api/v2/im-sessions/*", gws_r_im_get },
+/* POST /api/v2/diagnostics/publish (test only). */
+static void
+gws_r_diag_publish(struct gws *g, struct http_req *req, const struct gws_call *c)
+{
+	cometd_diag_publish(g->cometd, req, c->user);
+}
+
+/* GET /api/v2/diagnostics/session (test only). */
+static void
+gws_r_diag_session(struct gws *g, struct http_req *req, const struct gws_call *c)
+{
+	cometd_diag_session(req, c->user);
+}
+
+/* GET of the notifications endpoint: a WebSocket upgrade, or not allowed. */
+static void
+gws_r_notify_get(struct gws *g, struct http_req *req, const struct gws_call *c)
+{
+	if (cometd_ws_route(g->ws, req))
+		return;
+	http_req_add_header(req, "Allow", "POST");
+	gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
+}
+
+/* POST of the notifications endpoint: a Bayeux batch. */
+static void
+gws_r_notify_post(struct gws *g, struct http_req *req, const struct gws_call *c)
+{
+	cometd_handle(g->cometd, req, c->user);
+}
+
+#define GWS_PUB	   GWS_AUTH_NONE, GWS_ROUTE_HEAD | GWS_ROUTE_LABEL, "GET, HEAD"
+#define GWS_DIAG   GWS_AUTH_USER, GWS_ROUTE_DEBUG
+#define GWS_NOTIFY GWS_ROUTE_COMETD | GWS_ROUTE_ENDPOINT, "POST"
+#define GWS_AGENT                                                                                  \
+	GWS_AUTH_AGENT, GWS_ROUTE_AGENTS | GWS_ROUTE_HEAD | GWS_ROUTE_LABEL_OK, "GET, HEAD, POST"
+
+/*
+ * Every route, matched once per request in this order (the first route
+ * whose path and method match wins; a path that matches with no method
+ * answers 405 with the first such route's Allow).
+ */
+static const struct gws_route gws_routes[] = {
+	{ "GET", "/healthz", GWS_PUB, gws_healthz },
+	{ "GET", "/api/v2/diagnostics/version", GWS_PUB, gws_version },
+	{ "POST", "/api/v2/diagnostics/publish", GWS_DIAG, "POST", gws_r_diag_publish },
+	{ "GET", "/api/v2/diagnostics/session", GWS_DIAG, "GET", gws_r_diag_session },
+	{ "GET", "/api/v2/notifications", GWS_AUTH_NONE, GWS_NOTIFY, gws_r_notify_get },
+	{ "POST", "/api/v2/notifications", GWS_AUTH_BAYEUX, GWS_NOTIFY, gws_r_notify_post },
+	{ "GET", "/api/v2/me", GWS_AGENT, gws_r_me },
+	{ "POST", "/api/v2/me", GWS_AGENT, gws_r_me_post },
+	{ "GET", "/api/v2/me/devices", GWS_AGENT, gws_r_devices },
+	{ "GET", "/api/v2/features", GWS_AGENT, gws_r_features },
+	{ "GET", "/api/v2/me/im-sessions", GWS_AGENT, gws_r_im_list },
+	{ "POST", "/api/v2/me/im-sessions", GWS_AGENT, gws_r_im_post },
+	{ "GET", "/api/v2/me/im-sessions/*", GWS_AGENT, gws_r_im_get },
+	{ "POST", "/api/v2/me/im-sessions/*", GWS_AGENT, gws_r_im_post },
+	{ "GET", "/api/v2/im-sessions/*", GWS_AGENT, gws_r_im_get },
 };
+static const size_t gws_nroutes = nitems(gws_routes);
+
+/* Make the routes' callback arguments of g. */
+static void
+gws_bind(struct gws *g)
+{
+	g->bound = xcalloc(gws_nroutes, sizeof *g->bound);
+	for (size_t i = 0; i < gws_nroutes; i++) {
+		g->bound[i].g = g;
+		g->bound[i].r = &gws_routes[i];
+	}
+}
 
 /* Match path against pattern; *param gets the '*' segment. */
 static int
-gws_match(const char *pattern, const char *path, const char **param)
+gws_match(const char *pattern, const char *path, int flags, const char **param)
 {
 	const char *star = strchr(pattern, '*');
 	size_t n;
 
 	*param = NULL;
+	if (flags & GWS_ROUTE_ENDPOINT) {
+		n = strlen(pattern);
+		return strncmp(path, pattern, n) == 0 &&
+		    (path[n] == '\0' || (path[n] == '/' && strchr(path + n + 1, '/') == NULL));
+	}
 	if (star == NULL)
 		return strcmp(pattern, path) == 0;
 	n = (size_t)(star - pattern);
@@ -382,59 +358,67 @@ gws_match(const char *pattern, const char *path, const char **param)
 	return 1;
 }
 
-/* Find the authenticated route for req: 1 found (*r set), 0 none, -1 wrong method. */
+/* Whether route r is on in g's current setup. */
 static int
-gws_find_aroute(const struct http_req *req, const struct gws_aroute **r, const char **param)
+gws_route_on(const struct gws *g, const struct gws_route *r)
 {
-	const char *method = http_req_method(req), *path = http_req_path(req);
-	int known = 0;
-
-	for (size_t i = 0; i < nitems(gws_aroutes); i++) {
-		if (!gws_match(gws_aroutes[i].path, path, param))
-			continue;
-		known = 1;
-		if (strcmp(gws_aroutes[i].method, method) == 0 ||
-		    (strcmp(method, "HEAD") == 0 && strcmp(gws_aroutes[i].method, "GET") == 0)) {
-			*r = &gws_aroutes[i];
-			return 1;
-		}
-	}
-	return known ? -1 : 0;
+	if ((r->flags & GWS_ROUTE_DEBUG) && (g->cometd == NULL || !g->cfg->debug_publish_endpoint))
+		return 0;
+	if ((r->flags & GWS_ROUTE_COMETD) && g->cometd == NULL)
+		return 0;
+	return !(r->flags & GWS_ROUTE_AGENTS) || g->agents != NULL;
 }
 
-/* Authenticated: bind the request to its agent and run the route. */
+/* Authenticated: bind the request to its agent if the route wants one, and run it. */
 static void
 gws_authed(struct http_req *req, const char *name, void *arg)
 {
-	struct gws *g = arg;
-	const struct gws_aroute *r;
-	const char *param;
-	struct agent *a;
+	const struct gws_bound *bd = arg;
+	const struct gws_route *r = bd->r;
+	const char *star = strchr(r->path, '*');
+	struct gws_call c = { name, NULL, NULL };
+	struct gws *g = bd->g;
 	struct buf base;
 
-	if (gws_find_aroute(req, &r, &param) != 1) {
-		gws_reply_error(req, 404, GWS_NOT_FOUND, "Resource not found");
-		return;
+	if (star != NULL)
+		c.param = http_req_path(req) + (star - r->path);
+	if (r->auth == GWS_AUTH_AGENT) {
+		c.agent = agents_get(g->agents, name);
+		buf_init(&base);
+		gws_reply_base_uri(req, &base);
+		if (c.agent->base_uri == NULL || strcmp(c.agent->base_uri, base.data) != 0) {
+			free(c.agent->base_uri);
+			c.agent->base_uri = buf_detach(&base, NULL);
+		}
+		buf_free(&base);
 	}
-	a = agents_get(g->agents, name);
-	buf_init(&base);
-	gws_base_uri(req, &base);
-	if (a->base_uri == NULL || strcmp(a->base_uri, base.data) != 0) {
-		free(a->base_uri);
-		a->base_uri = buf_detach(&base, NULL);
-	}
-	buf_free(&base);
-	r->fn(g, req, a, param);
+	r->fn(g, req, &c);
 }
 
-/* The httpd handler: public routes, Bayeux, then authenticated resources. */
+/* Run route i of the table for req (authenticating first if it says so). */
+static void
+gws_run(struct gws *g, struct http_req *req, size_t i, const char *param)
+{
+	const struct gws_route *r = &gws_routes[i];
+	struct gws_call c = { NULL, NULL, param };
+
+	if (r->flags & GWS_ROUTE_LABEL_OK)
+		http_req_set_route(req, r->path, NULL);
+	if (r->auth == GWS_AUTH_NONE)
+		r->fn(g, req, &c);
+	else
+		auth_request(g->auth, req, r->auth == GWS_AUTH_BAYEUX ? AUTH_NO_CSRF : 0,
+		    gws_authed, &g->bound[i]);
+}
+
+/* The httpd handler: CORS preflight, then the one route table. */
 void
 gws_handle(struct http_req *req, void *arg)
 {
 	const char *method = http_req_method(req), *path = http_req_path(req), *param;
-	const struct gws_aroute *ar;
+	int head = strcmp(method, "HEAD") == 0;
+	const struct gws_route *known = NULL, *r;
 	struct gws *g = arg;
-	int path_known = 0, found;
 
 	proxy_apply(&g->cfg->proxy_trusted, req);
 	http_req_set_route(req, "other", NULL);
@@ -442,26 +426,22 @@ gws_handle(struct http_req *req, void *arg)
 		http_req_set_route(req, "/api/v2/notifications", NULL);
 	if (g->auth != NULL && auth_preflight(g->auth, req))
 		return;
-	if (g->cometd != NULL && cometd_route(g->cometd, req))
-		return;
-	for (size_t i = 0; i < nitems(gws_routes); i++) {
-		if (strcmp(gws_routes[i].path, path) != 0)
+	for (size_t i = 0; i < gws_nroutes; i++) {
+		r = &gws_routes[i];
+		if (!gws_match(r->path, path, r->flags, &param) || !gws_route_on(g, r))
 			continue;
-		path_known = 1;
-		http_req_set_route(req, gws_routes[i].path, NULL);
-		if (strcmp(gws_routes[i].method, method) == 0 ||
-		    (strcmp(method, "HEAD") == 0 && strcmp(gws_routes[i].method, "GET") == 0)) {
-			gws_routes[i].fn(arg, req);
+		if (known == NULL)
+			known = r;
+		if (r->flags & GWS_ROUTE_LABEL)
+			http_req_set_route(req, r->path, NULL);
+		if (strcmp(r->method, method) == 0 ||
+		    (head && (r->flags & GWS_ROUTE_HEAD) && strcmp(r->method, "GET") == 0)) {
+			gws_run(g, req, i, param);
 			return;
 		}
 	}
-	found = g->agents != NULL && !path_known ? gws_find_aroute(req, &ar, &param) : 0;
-	if (found == 1)
-		http_req_set_route(req, ar->path, NULL);
-	if (found == 1)
-		auth_request(g->auth, req, 0, gws_authed, g);
-	else if (path_known || found == -1) {
-		http_req_add_header(req, "Allow", path_known ? "GET, HEAD" : "GET, HEAD, POST");
+	if (known != NULL) {
+		http_req_add_header(req, "Allow", known->allow);
 		gws_reply_error(req, 405, GWS_INVALID_STATE, "Method not allowed");
 	} else
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "Resource not found");

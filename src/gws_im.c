@@ -26,7 +26,7 @@ gws_im_resync(const char *name, void *arg)
 	struct session *s;
 
 	if (a != NULL && (s = session_of_agent(im->sessions, name)) != NULL)
-		im_notify_state(im, a, s, "StatusChange");
+		gws_im_notify_state(im, a, s, "StatusChange");
 }
 
 /* Create the IM service. */
@@ -50,7 +50,7 @@ gws_im_sessions(struct gws_im *im)
 
 /* Free the layer's part of a session. */
 static void
-im_sess_free(struct im_sess *is)
+gws_im_sess_free(struct im_sess *is)
 {
 	struct im_out *o, *next;
 
@@ -72,7 +72,7 @@ im_sess_free(struct im_sess *is)
 
 /* Unlink and free a call. */
 void
-im_call_free(struct im_call *c)
+gws_im_call_free(struct im_call *c)
 {
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -93,14 +93,14 @@ gws_im_free(struct gws_im *im)
 	if (im == NULL)
 		return;
 	while (im->calls != NULL)
-		im_call_free(im->calls);
+		gws_im_call_free(im->calls);
 	session_table_free(im->sessions);
 	free(im);
 }
 
 /* The desktop left before its answer: forget the request. */
 static void
-im_call_abort(struct http_req *req, void *arg)
+gws_im_call_abort(struct http_req *req, void *arg)
 {
 	struct im_call *c = arg;
 
@@ -110,7 +110,7 @@ im_call_abort(struct http_req *req, void *arg)
 
 /* Park req until a UCWA command completes. */
 struct im_call *
-im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req, struct agent *a,
+gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req, struct agent *a,
     struct session *s)
 {
 	struct im_call *c = xcalloc(1, sizeof *c);
@@ -125,13 +125,13 @@ im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req, str
 		im->calls->prev = c;
 	im->calls = c;
 	if (req != NULL)
-		http_req_set_abort(req, im_call_abort, c);
+		http_req_set_abort(req, gws_im_call_abort, c);
 	return c;
 }
 
 /* Answer a parked request once (if the desktop is still there). */
 void
-im_call_reply_ok(struct im_call *c)
+gws_im_call_reply_ok(struct im_call *c)
 {
 	if (c->req != NULL && !c->answered) {
 		http_req_set_abort(c->req, NULL, NULL);
@@ -143,7 +143,7 @@ im_call_reply_ok(struct im_call *c)
 
 /* Answer a parked request with an upstream failure. */
 void
-im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r)
+gws_im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r)
 {
 	char *msg;
 
@@ -167,14 +167,14 @@ im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r)
 
 /* The session of a call, if it still exists. */
 struct session *
-im_call_session(struct im_call *c)
+gws_im_call_session(struct im_call *c)
 {
 	return session_find(c->im->sessions, c->agent, c->session_id);
 }
 
 /* Build user data as one JSON object (NULL when there is none). */
 struct json_doc *
-im_userdata_doc(const struct session *s)
+gws_im_userdata_doc(const struct session *s)
 {
 	struct json_error err;
 	struct json_doc *d;
@@ -199,7 +199,7 @@ im_userdata_doc(const struct session *s)
 
 /* Fill the translation view of a session. */
 void
-im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
+gws_im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
     const char **remote, struct json_doc *ud)
 {
 	const struct im_sess *is = s->im;
@@ -219,7 +219,7 @@ im_view(const struct agent *a, const struct session *s, struct xlate_session *xs
 
 /* Start recording the request if the agent is recorded (record.h). */
 void
-im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
+gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
     const struct json *body)
 {
 	struct session *s = id != NULL ? session_find(im->sessions, a->name, id)
@@ -230,9 +230,9 @@ im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, 
 
 	if (!record_agent(a->name))
 		return;
-	ud = s != NULL ? im_userdata_doc(s) : NULL;
+	ud = s != NULL ? gws_im_userdata_doc(s) : NULL;
 	if (s != NULL)
-		im_view(a, s, &xs, &remote, ud);
+		gws_im_view(a, s, &xs, &remote, ud);
 	record_gws_begin(req, a->name, s != NULL ? &xs : NULL, body);
 	json_doc_free(ud);
 }
@@ -253,9 +253,9 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 	if (!record_agent(a->name))
 		return;
 	s = session_of_agent(im->sessions, a->name);
-	ud = s != NULL ? im_userdata_doc(s) : NULL;
+	ud = s != NULL ? gws_im_userdata_doc(s) : NULL;
 	if (s != NULL)
-		im_view(a, s, &xs, &remote, ud);
+		gws_im_view(a, s, &xs, &remote, ud);
 	pending = s != NULL && s->im->out != NULL ? s->im->out->text : NULL;
 	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, response);
 	json_doc_free(ud);
@@ -263,19 +263,18 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 
 /* Publish a state notification ("StatusChange" or "AttachedDataChanged"). */
 void
-im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type)
+gws_im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type)
 {
 	struct im_sess *is = s->im;
-	struct json_doc *ud = im_userdata_doc(s);
+	struct json_doc *ud = gws_im_userdata_doc(s);
 	struct xlate_session xs;
 	const char *remote;
 	struct buf b;
 
-	im_view(a, s, &xs, &remote, ud);
+	gws_im_view(a, s, &xs, &remote, ud);
 	buf_init(&b);
 	xlate_notify_state(is->rules, &xs, type, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
-	record_notify(a->name, b.data);
 	log_info("agent %s: session %s: %s %s", a->name, s->id, type, session_state_name(s->state));
 	is->announced = 1;
 	buf_free(&b);
@@ -285,7 +284,7 @@ im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, con
 /* The remote party's phone number through the session's rules ($sender_phone);
  * the address and the rules never change during a session, so made once. */
 static const char *
-im_sender_phone(struct session *s)
+gws_im_sender_phone(struct session *s)
 {
 	struct im_sess *is = s->im;
 	struct xlate_party party;
@@ -301,7 +300,7 @@ im_sender_phone(struct session *s)
 
 /* Publish a message notification (NewMessage; a failed delivery per the rules). */
 void
-im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, const char *text,
+gws_im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, const char *text,
     const struct ucwa_change *ch, int failed)
 {
 	struct im_sess *is = s->im;
@@ -310,12 +309,12 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	char *notice = NULL;
 	struct buf b;
 
-	im_view(a, s, &xs, &remote, NULL);
+	gws_im_view(a, s, &xs, &remote, NULL);
 	if (ch != NULL) {
 		xs.var[XV_SENDER] =
 		    ch->direction && strcmp(ch->direction, "Incoming") == 0 ? s->remote_uri : NULL;
 		if (xs.var[XV_SENDER] != NULL && xlate_uses_var(is->rules, XV_SENDER_PHONE))
-			xs.var[XV_SENDER_PHONE] = im_sender_phone(s);
+			xs.var[XV_SENDER_PHONE] = gws_im_sender_phone(s);
 		xs.var[XV_SENDER_NAME] = ch->participant_name;
 		xs.var[XV_DIRECTION] = ch->direction;
 		xs.var[XV_TIMESTAMP] = ch->timestamp;
@@ -328,31 +327,30 @@ im_notify_message(struct gws_im *im, const struct agent *a, struct session *s, c
 	buf_init(&b);
 	xlate_notify_message(is->rules, &xs, failed ? notice : text, &b);
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
-	record_notify(a->name, b.data);
 	buf_free(&b);
 	free(notice);
 }
 
 /* Move a session to a new state; Completed ends it. */
 void
-im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st)
+gws_im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st)
 {
 	if (st == SESSION_NONE || st == s->state)
 		return;
 	if (st == SESSION_COMPLETED) {
-		im_end(im, a, s);
+		gws_im_end(im, a, s);
 		return;
 	}
 	/* Never back: Talking does not return to Initiating or Alerting. */
 	if (st < s->state)
 		return;
 	s->state = st;
-	im_notify_state(im, a, s, "StatusChange");
+	gws_im_notify_state(im, a, s, "StatusChange");
 }
 
 /* Whether a call of this kind for s still waits for UCWA. */
 static int
-im_call_pending(struct gws_im *im, const struct session *s, enum im_call_kind kind)
+gws_im_call_pending(struct gws_im *im, const struct session *s, enum im_call_kind kind)
 {
 	for (struct im_call *c = im->calls; c != NULL; c = c->next) {
 		if (c->kind == kind && !c->answered && strcmp(c->session_id, s->id) == 0 &&
@@ -367,15 +365,15 @@ im_call_pending(struct gws_im *im, const struct session *s, enum im_call_kind ki
  * outgoing session that ends before its startMessaging's 201 (events may
  * beat the 201) is kept, unbound from UCWA, until the 201: the desktop then
  * gets its statusCode 0, Initiating and Completed with the reason
- * (im_initiate_done), as gws.md promises.
+ * (gws_im_initiate_done), as gws.md promises.
  */
 void
-im_end(struct gws_im *im, struct agent *a, struct session *s)
+gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 {
 	struct im_sess *is = s->im;
 
 	if (!is->announced && s->dir == SESSION_OUTGOING &&
-	    im_call_pending(im, s, IM_CALL_INITIATE)) {
+	    gws_im_call_pending(im, s, IM_CALL_INITIATE)) {
 		if (!is->ended_early)
 			log_info("agent %s: session %s: ended before its 201; told after it",
 			    a->name, s->id);
@@ -387,17 +385,17 @@ im_end(struct gws_im *im, struct agent *a, struct session *s)
 
 	s->state = SESSION_COMPLETED;
 	if (is->announced)
-		im_notify_state(im, a, s, "StatusChange");
+		gws_im_notify_state(im, a, s, "StatusChange");
 	else
 		log_info("agent %s: session %s: ended before it was announced", a->name, s->id);
-	im_sess_free(is);
+	gws_im_sess_free(is);
 	s->im = NULL;
 	session_remove(im->sessions, s);
 }
 
 /* Record an upstream reason on the session. */
 void
-im_set_reason(struct session *s, const char *message, const char *code, const char *subcode)
+gws_im_set_reason(struct session *s, const char *message, const char *code, const char *subcode)
 {
 	struct im_sess *is = s->im;
 
@@ -413,7 +411,7 @@ im_set_reason(struct session *s, const char *message, const char *code, const ch
 
 /* A new session with the layer's state attached. */
 struct session *
-im_session_new(struct gws_im *im, struct agent *a, enum session_dir dir, const char **cause)
+gws_im_session_new(struct gws_im *im, struct agent *a, enum session_dir dir, const char **cause)
 {
 	struct session *s = session_new(im->sessions, a->name, dir, cause);
 	struct im_sess *is;
@@ -430,7 +428,7 @@ im_session_new(struct gws_im *im, struct agent *a, enum session_dir dir, const c
 
 /* The outgoing message with this operationId, or NULL. */
 struct im_out *
-im_out_find(struct im_sess *is, const char *opid, struct im_out ***link)
+gws_im_out_find(struct im_sess *is, const char *opid, struct im_out ***link)
 {
 	struct im_out **pp, *o;
 
@@ -446,7 +444,7 @@ im_out_find(struct im_sess *is, const char *opid, struct im_out ***link)
 
 /* Forget one outgoing message. */
 void
-im_out_remove(struct im_sess *is, struct im_out **link)
+gws_im_out_remove(struct im_sess *is, struct im_out **link)
 {
 	struct im_out *o = *link;
 
@@ -460,7 +458,7 @@ im_out_remove(struct im_sess *is, struct im_out **link)
 
 /* Remember an outgoing message until its delivery event. */
 void
-im_out_add(struct session *s, const char *opid, const char *text)
+gws_im_out_add(struct session *s, const char *opid, const char *text)
 {
 	struct im_sess *is = s->im;
 	struct im_out *o = xcalloc(1, sizeof *o), **pp;

@@ -12,7 +12,7 @@
 
 #include "agent.h"
 #include "cometd.h"
-#include "gws.h"
+#include "gws_reply.h"
 #include "session.h"
 #include "ucwa.h"
 

@@ -27,7 +27,7 @@ struct im_sess {
 	struct im_out *out;
 	unsigned nout;
 	int announced;	 /* the desktop has heard of the session */
-	int ended_early; /* outgoing, ended before its startMessaging's 201 (im_end) */
+	int ended_early; /* outgoing, ended before its startMessaging's 201 (gws_im_end) */
 	char *reason;	 /* upstream failure text, for the Completed notification */
 	char *reason_code;
 	char *sender_phone; /* $sender_phone: remote_uri through the rules, made once */
@@ -55,32 +55,34 @@ struct gws_im {
 };
 
 /* gws_im.c: parked calls */
-void im_call_free(struct im_call *c);
-struct im_call *im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
+void gws_im_call_free(struct im_call *c);
+struct im_call *gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
     struct agent *a, struct session *s);
-void im_call_reply_ok(struct im_call *c);
-void im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r);
-struct session *im_call_session(struct im_call *c);
+void gws_im_call_reply_ok(struct im_call *c);
+void gws_im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r);
+struct session *gws_im_call_session(struct im_call *c);
 
 /* gws_im.c: sessions, their outgoing messages, notifications */
-struct json_doc *im_userdata_doc(const struct session *s);
-void im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
+struct json_doc *gws_im_userdata_doc(const struct session *s);
+void gws_im_view(const struct agent *a, const struct session *s, struct xlate_session *xs,
     const char **remote, struct json_doc *ud);
-void im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a, const char *id,
-    const struct json *body);
-void im_notify_state(struct gws_im *im, const struct agent *a, struct session *s, const char *type);
-void im_notify_message(struct gws_im *im, const struct agent *a, struct session *s,
+void gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent *a,
+    const char *id, const struct json *body);
+void gws_im_notify_state(
+    struct gws_im *im, const struct agent *a, struct session *s, const char *type);
+void gws_im_notify_message(struct gws_im *im, const struct agent *a, struct session *s,
     const char *text, const struct ucwa_change *ch, int failed);
-void im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st);
-void im_end(struct gws_im *im, struct agent *a, struct session *s);
-void im_set_reason(struct session *s, const char *message, const char *code, const char *subcode);
-struct session *im_session_new(
+void gws_im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st);
+void gws_im_end(struct gws_im *im, struct agent *a, struct session *s);
+void gws_im_set_reason(
+    struct session *s, const char *message, const char *code, const char *subcode);
+struct session *gws_im_session_new(
     struct gws_im *im, struct agent *a, enum session_dir dir, const char **cause);
-struct im_out *im_out_find(struct im_sess *is, const char *opid, struct im_out ***link);
-void im_out_remove(struct im_sess *is, struct im_out **link);
-void im_out_add(struct session *s, const char *opid, const char *text);
+struct im_out *gws_im_out_find(struct im_sess *is, const char *opid, struct im_out ***link);
+void gws_im_out_remove(struct im_sess *is, struct im_out **link);
+void gws_im_out_add(struct session *s, const char *opid, const char *text);
 
 /* gws_im_ops.c */
-const char *im_complete_upstream(struct agent *a, struct session *s, struct im_call *c);
+const char *gws_im_complete_upstream(struct agent *a, struct session *s, struct im_call *c);
 
 #endif

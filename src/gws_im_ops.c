@@ -21,13 +21,13 @@ struct im_part {
 
 /* Write the imSession object of s. */
 static void
-im_write_session(const struct agent *a, struct session *s, struct jw *w)
+gws_im_write_session(const struct agent *a, struct session *s, struct jw *w)
 {
-	struct json_doc *ud = im_userdata_doc(s);
+	struct json_doc *ud = gws_im_userdata_doc(s);
 	struct xlate_session xs;
 	const char *remote;
 
-	im_view(a, s, &xs, &remote, ud);
+	gws_im_view(a, s, &xs, &remote, ud);
 	xlate_write_session(s->im->rules, &xs, w);
 	json_doc_free(ud);
 }
@@ -37,15 +37,15 @@ void
 gws_im_list(struct gws_im *im, struct http_req *req, struct agent *a)
 {
 	struct session *s = session_of_agent(im->sessions, a->name);
-	int all = gws_want_fields(req);
+	int all = gws_reply_want_fields(req);
 	struct buf b;
 	struct jw w;
 
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_key(&w, all ? "imSessions" : "uris");
 	jw_arr_begin(&w);
 	if (s != NULL && all)
-		im_write_session(a, s, &w);
+		gws_im_write_session(a, s, &w);
 	else if (s != NULL) {
 		char *uri;
 
@@ -70,9 +70,9 @@ gws_im_get(struct gws_im *im, struct http_req *req, struct agent *a, const char 
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
 		return;
 	}
-	gws_ok_begin(&w, &b);
+	gws_reply_ok_begin(&w, &b);
 	jw_key(&w, "imSession");
-	im_write_session(a, s, &w);
+	gws_im_write_session(a, s, &w);
 	jw_obj_end(&w);
 	gws_reply_json(req, 200, &b);
 }
@@ -81,7 +81,7 @@ gws_im_get(struct gws_im *im, struct http_req *req, struct agent *a, const char 
 
 /* 503 when the agent cannot reach UCWA now; returns 1 if it answered. */
 static int
-im_require_upstream(struct http_req *req, struct agent *a)
+gws_im_require_upstream(struct http_req *req, struct agent *a)
 {
 	if (a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
 		return 0;
@@ -91,7 +91,7 @@ im_require_upstream(struct http_req *req, struct agent *a)
 
 /* The destination.phoneNumber parameter, or NULL after answering. */
 static const char *
-im_destination(struct http_req *req, const struct json *body, int required)
+gws_im_destination(struct http_req *req, const struct json *body, int required)
 {
 	const struct json *d = json_get(body, "destination");
 	const char *phone;
@@ -117,7 +117,7 @@ im_destination(struct http_req *req, const struct json *body, int required)
 
 /* Bytes a user-data value takes as JSON. */
 static size_t
-im_userdata_value_bytes(const struct json *v)
+gws_im_userdata_value_bytes(const struct json *v)
 {
 	struct buf b;
 	struct jw w;
@@ -137,7 +137,7 @@ im_userdata_value_bytes(const struct json *v)
  * within the bounds of session.h. *range is set when a bound is the reason.
  */
 static const char *
-im_check_userdata(const struct json *ud, const struct session *s, int *range)
+gws_im_check_userdata(const struct json *ud, const struct session *s, int *range)
 {
 	size_t total = s != NULL ? session_userdata_bytes(s) : 0, vb;
 	const char *old;
@@ -160,7 +160,7 @@ im_check_userdata(const struct json *ud, const struct session *s, int *range)
 		*range = 1;
 		if (m->keylen > SESSION_MAX_USERDATA_KEY)
 			return "userData key longer than 256 bytes";
-		if ((vb = im_userdata_value_bytes(m->val)) > SESSION_MAX_USERDATA_VALUE)
+		if ((vb = gws_im_userdata_value_bytes(m->val)) > SESSION_MAX_USERDATA_VALUE)
 			return "userData value longer than 16384 bytes";
 		if (s != NULL && (old = session_userdata_get(s, m->key)) != NULL)
 			total -= m->keylen + strlen(old);
@@ -174,7 +174,7 @@ im_check_userdata(const struct json *ud, const struct session *s, int *range)
 
 /* Put every pair of a checked userData object into the session. */
 static int
-im_put_userdata(struct session *s, const struct json *ud)
+gws_im_put_userdata(struct session *s, const struct json *ud)
 {
 	for (size_t i = 0; i < ud->u.obj.n; i++) {
 		struct buf v;
@@ -194,32 +194,33 @@ im_put_userdata(struct session *s, const struct json *ud)
 
 /* startMessaging completed: answer the desktop, announce or drop the session. */
 static void
-im_initiate_done(const struct ucwa_result *r, void *arg)
+gws_im_initiate_done(const struct ucwa_result *r, void *arg)
 {
 	struct im_call *c = arg;
-	struct session *s = im_call_session(c);
+	struct session *s = gws_im_call_session(c);
 
 	struct agent *a = agents_find(c->im->agents, c->agent);
 
 	if (r->ok) {
-		im_call_reply_ok(c);
+		gws_im_call_reply_ok(c);
 		if (s != NULL && a != NULL && !s->im->announced)
-			im_notify_state(c->im, a, s, "StatusChange");
+			gws_im_notify_state(c->im, a, s, "StatusChange");
 		if (s != NULL && a != NULL && s->im->ended_early)
-			im_end(c->im, a, s); /* it failed before this 201: Completed now */
+			gws_im_end(c->im, a, s); /* it failed before this 201: Completed now */
 	} else {
-		im_call_reply_upstream(c, r);
+		gws_im_call_reply_upstream(c, r);
 		if (s != NULL && a != NULL) {
-			im_set_reason(s, r->message, r->code, r->subcode);
-			im_end(c->im, a, s);
+			gws_im_set_reason(s, r->message, r->code, r->subcode);
+			gws_im_end(c->im, a, s);
 		}
 	}
-	im_call_free(c);
+	gws_im_call_free(c);
 }
 
 /* InitiateIMSession. */
 static void
-im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const struct json *body)
+gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct session *unused,
+    const struct json *body, const char *op)
 {
 	const struct json *ud = json_get(body, "userData");
 	const char *phone, *cause, *msg;
@@ -228,14 +229,14 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 	struct session *s;
 	struct im_call *c;
 
-	if ((phone = im_destination(req, body, 1)) == NULL)
+	if ((phone = gws_im_destination(req, body, 1)) == NULL)
 		return;
 	if (ud != NULL && ud->type != JSON_NULL &&
-	    (msg = im_check_userdata(ud, NULL, &range)) != NULL) {
+	    (msg = gws_im_check_userdata(ud, NULL, &range)) != NULL) {
 		gws_reply_error(req, 400, range ? GWS_OUT_OF_RANGE : GWS_INVALID_STATE, msg);
 		return;
 	}
-	if (im_require_upstream(req, a))
+	if (gws_im_require_upstream(req, a))
 		return;
 	if (session_of_agent(im->sessions, a->name) != NULL) {
 		gws_reply_error(req, 400, GWS_INVALID_STATE,
@@ -247,19 +248,19 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 		gws_reply_error(req, 400, GWS_OUT_OF_RANGE, cause);
 		return;
 	}
-	s = im_session_new(im, a, SESSION_OUTGOING, &cause);
+	s = gws_im_session_new(im, a, SESSION_OUTGOING, &cause);
 	session_set_remote(s, sip, phone);
 	if (ud != NULL && ud->type == JSON_OBJECT)
-		im_put_userdata(s, ud);
+		gws_im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
 	subject = xlate_subject(s->im->rules, ud);
-	c = im_call_new(im, IM_CALL_INITIATE, req, a, s);
+	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
 	record_upstream_start(a->name, sip, subject);
 	if ((cause = ucwa_start_messaging(
-		 a->ucwa, sip, s->id, subject, NULL, im_initiate_done, c)) != NULL) {
+		 a->ucwa, sip, s->id, subject, NULL, gws_im_initiate_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
-		im_initiate_done(&r, c);
+		gws_im_initiate_done(&r, c);
 	}
 	free(subject);
 	free(sip);
@@ -267,7 +268,7 @@ im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, const stru
 
 /* Whether the session's state offers capability cap; answers 400 if not. */
 static int
-im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char *op)
+gws_im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char *op)
 {
 	struct im_sess *is = s->im;
 	char *msg;
@@ -283,33 +284,33 @@ im_require_cap(struct http_req *req, struct session *s, unsigned cap, const char
 
 /* One part of a SendMessage accepted (or refused) upstream. */
 static void
-im_send_done(const struct ucwa_result *r, void *arg)
+gws_im_send_done(const struct ucwa_result *r, void *arg)
 {
 	struct im_part *part = arg;
 	struct im_call *c = part->call;
-	struct session *s = im_call_session(c);
+	struct session *s = gws_im_call_session(c);
 	struct im_out *o, **link;
 
 	if (!r->ok)
 		metrics_inc(M_MESSAGES, "result=\"failed\"");
-	if (s != NULL && (o = im_out_find(s->im, part->opid, &link)) != NULL) {
+	if (s != NULL && (o = gws_im_out_find(s->im, part->opid, &link)) != NULL) {
 		if (!r->ok)
-			im_out_remove(s->im, link);
+			gws_im_out_remove(s->im, link);
 		else if (r->location != NULL && o->location == NULL)
 			o->location = xstrdup(r->location);
 	}
 	if (!r->ok)
-		im_call_reply_upstream(c, r);
+		gws_im_call_reply_upstream(c, r);
 	free(part);
 	if (--c->parts_left == 0) {
-		im_call_reply_ok(c);
-		im_call_free(c);
+		gws_im_call_reply_ok(c);
+		gws_im_call_free(c);
 	}
 }
 
 /* Queue the parts of a message upstream; the call is answered when all are in. */
 static void
-im_send_parts(
+gws_im_send_parts(
     struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
 {
 	const char *cause;
@@ -320,35 +321,35 @@ im_send_parts(
 
 		part->call = c;
 		util_random_id(part->opid, 16, UTIL_BASE62);
-		im_out_add(s, part->opid, parts->v[i]);
+		gws_im_out_add(s, part->opid, parts->v[i]);
 		record_upstream(
 		    a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
 		if ((cause = ucwa_send_message(a->ucwa, s->conversation, parts->v[i], part->opid,
-			 im_send_done, part)) != NULL) {
+			 gws_im_send_done, part)) != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
 
 			c->parts_left -= (unsigned)(parts->n - i - 1);
-			im_send_done(&r, part);
+			gws_im_send_done(&r, part);
 			break;
 		}
 	}
 	if (--c->parts_left == 0) {
-		im_call_reply_ok(c);
-		im_call_free(c);
+		gws_im_call_reply_ok(c);
+		gws_im_call_free(c);
 	}
 }
 
 /* SendMessage. */
 static void
-im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
-    const struct json *body)
+gws_im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
+    const struct json *body, const char *op)
 {
 	struct im_sess *is = s->im;
 	struct xlate_parts parts = { 0 };
 	const char *text, *cause;
 	int bad = 0;
 
-	if ((text = gws_param_str(body, "text", &bad)) == NULL) {
+	if ((text = gws_reply_param_str(body, "text", &bad)) == NULL) {
 		gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
 		    bad ? "text must be a string" : "Missing parameter: text");
 		return;
@@ -357,8 +358,9 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 		gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: text (empty)");
 		return;
 	}
-	if (im_destination(req, body, 0) == NULL ||
-	    im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") || im_require_upstream(req, a))
+	if (gws_im_destination(req, body, 0) == NULL ||
+	    gws_im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") ||
+	    gws_im_require_upstream(req, a))
 		return;
 	if (xlate_text_out(is->rules, text, &parts, &cause) != XLATE_TEXT_OK) {
 		metrics_inc(M_MESSAGES, "result=\"refused\"");
@@ -370,47 +372,48 @@ im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct session
 	if (is->nout + parts.n > IM_MAX_OUT)
 		gws_reply_error(req, 503, GWS_INTERNAL, "Too many messages waiting for delivery");
 	else
-		im_send_parts(a, s, im_call_new(im, IM_CALL_SEND, req, a, s), &parts);
+		gws_im_send_parts(a, s, gws_im_call_new(im, IM_CALL_SEND, req, a, s), &parts);
 	xlate_text_parts_free(&parts);
 }
 
 /* The conversation was left upstream: end the session, answer Complete. */
 static void
-im_complete_done(const struct ucwa_result *r, void *arg)
+gws_im_complete_done(const struct ucwa_result *r, void *arg)
 {
 	struct im_call *c = arg;
-	struct session *s = im_call_session(c);
+	struct session *s = gws_im_call_session(c);
 
 	struct agent *a = agents_find(c->im->agents, c->agent);
 
 	if (r->ok || r->status == 404 || r->status == 410) {
-		im_call_reply_ok(c);
+		gws_im_call_reply_ok(c);
 		if (s != NULL && a != NULL)
-			im_end(c->im, a, s);
+			gws_im_end(c->im, a, s);
 	} else
-		im_call_reply_upstream(c, r);
-	im_call_free(c);
+		gws_im_call_reply_upstream(c, r);
+	gws_im_call_free(c);
 }
 
 /* Complete. */
 static void
-im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s)
+gws_im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
+    const struct json *body, const char *op)
 {
 	struct im_call *c;
 	const char *cause;
 
-	if (im_require_cap(req, s, XLATE_CAP_COMPLETE, "Complete"))
+	if (gws_im_require_cap(req, s, XLATE_CAP_COMPLETE, "Complete"))
 		return;
 	if (s->conversation == NULL || a->ucwa == NULL) {
 		gws_reply_ok(req);
-		im_end(im, a, s);
+		gws_im_end(im, a, s);
 		return;
 	}
-	c = im_call_new(im, IM_CALL_COMPLETE, req, a, s);
-	if ((cause = im_complete_upstream(a, s, c)) != NULL) {
+	c = gws_im_call_new(im, IM_CALL_COMPLETE, req, a, s);
+	if ((cause = gws_im_complete_upstream(a, s, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
-		im_complete_done(&r, c);
+		gws_im_complete_done(&r, c);
 	}
 }
 
@@ -419,25 +422,25 @@ im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
  * progress, else stopMessaging, else leave (DELETE). Records what it sent.
  */
 const char *
-im_complete_upstream(struct agent *a, struct session *s, struct im_call *c)
+gws_im_complete_upstream(struct agent *a, struct session *s, struct im_call *c)
 {
 	const char *conv = s->conversation;
 
 	if (s->state == SESSION_INITIATING &&
-	    ucwa_cancel(a->ucwa, conv, im_complete_done, c) == NULL) {
+	    ucwa_cancel(a->ucwa, conv, gws_im_complete_done, c) == NULL) {
 		record_upstream(a->name, "cancel", NULL, NULL, NULL);
 		return NULL;
 	}
-	if (ucwa_stop_messaging(a->ucwa, conv, im_complete_done, c) == NULL) {
+	if (ucwa_stop_messaging(a->ucwa, conv, gws_im_complete_done, c) == NULL) {
 		record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
 		return NULL;
 	}
-	return ucwa_leave(a->ucwa, conv, im_complete_done, c);
+	return ucwa_leave(a->ucwa, conv, gws_im_complete_done, c);
 }
 
 /* AttachUserData / UpdateUserData / DeleteUserData (local to the gateway). */
 static void
-im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
+gws_im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct session *s,
     const struct json *body, const char *op)
 {
 	const struct json *ud = json_get(body, "userData"), *keys = json_get(body, "keys");
@@ -445,9 +448,9 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 	int bad = 0, range;
 
 	if (strcmp(op, "DeleteUserData") == 0) {
-		if (im_require_cap(req, s, XLATE_CAP_DELETE, op))
+		if (gws_im_require_cap(req, s, XLATE_CAP_DELETE, op))
 			return;
-		key = gws_param_str(body, "key", &bad);
+		key = gws_reply_param_str(body, "key", &bad);
 		if (bad || (key == NULL && !json_is(keys, JSON_ARRAY))) {
 			gws_reply_error(req, 400, bad ? GWS_INVALID_STATE : GWS_MISSING_PARAM,
 			    bad ? "key must be a string" : "Missing parameter: key");
@@ -467,13 +470,14 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 		     i++)
 			session_userdata_del(s, keys->u.arr.v[i]->u.str.s);
 	} else {
-		if (im_require_cap(req, s, op[0] == 'A' ? XLATE_CAP_ATTACH : XLATE_CAP_UPDATE, op))
+		if (gws_im_require_cap(
+			req, s, op[0] == 'A' ? XLATE_CAP_ATTACH : XLATE_CAP_UPDATE, op))
 			return;
 		if (ud == NULL || ud->type == JSON_NULL) {
 			gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: userData");
 			return;
 		}
-		if ((msg = im_check_userdata(ud, s, &range)) != NULL) {
+		if ((msg = gws_im_check_userdata(ud, s, &range)) != NULL) {
 			gws_reply_error(
 			    req, 400, range ? GWS_OUT_OF_RANGE : GWS_INVALID_STATE, msg);
 			return;
@@ -482,55 +486,68 @@ im_userdata(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 			gws_reply_error(req, 400, GWS_OUT_OF_RANGE, "userData has too many keys");
 			return;
 		}
-		im_put_userdata(s, ud);
+		gws_im_put_userdata(s, ud);
 	}
 	gws_reply_ok(req);
-	im_notify_state(im, a, s, "AttachedDataChanged");
+	gws_im_notify_state(im, a, s, "AttachedDataChanged");
 }
 
-/* The metrics label of an operation name: a known one, else "unknown" (never raw input). */
-static const char *
-im_op_label(const char *op)
-{
-	static const char *const known[] = { "InitiateIMSession", "SendMessage", "Complete",
-		"AttachUserData", "UpdateUserData", "DeleteUserData" };
+/* An operation of POST /api/v2/me/im-sessions[/{id}], by operationName. */
+struct gws_im_op {
+	const char *name; /* also its metrics label */
+	int on_session;	  /* posted to a session ({id}), else to the collection */
+	void (*fn)(struct gws_im *, struct http_req *, struct agent *, struct session *,
+	    const struct json *body, const char *op);
+};
 
-	for (size_t i = 0; i < nitems(known); i++) {
-		if (strcmp(op, known[i]) == 0)
-			return known[i];
+static const struct gws_im_op gws_im_ops[] = {
+	{ "InitiateIMSession", 0, gws_im_initiate },
+	{ "SendMessage", 1, gws_im_send },
+	{ "Complete", 1, gws_im_complete },
+	{ "AttachUserData", 1, gws_im_userdata },
+	{ "UpdateUserData", 1, gws_im_userdata },
+	{ "DeleteUserData", 1, gws_im_userdata },
+};
+
+/* The operation named op, or NULL. */
+static const struct gws_im_op *
+gws_im_op_find(const char *op)
+{
+	for (size_t i = 0; i < nitems(gws_im_ops); i++) {
+		if (strcmp(op, gws_im_ops[i].name) == 0)
+			return &gws_im_ops[i];
 	}
-	return "unknown";
+	return NULL;
 }
 
 /* POST /api/v2/me/im-sessions[/{id}]. */
 void
 gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char *id)
 {
-	struct json_doc *d = gws_read_body(req);
+	struct json_doc *d = gws_reply_read_body(req);
+	const struct gws_im_op *o = NULL;
 	struct session *s;
 	const char *op;
 
 	if (d == NULL)
 		return;
-	im_record_begin(im, req, a, id, json_root(d));
-	if ((op = gws_operation_name(req, json_root(d))) != NULL)
-		http_req_set_route(req, NULL, im_op_label(op));
+	gws_im_record_begin(im, req, a, id, json_root(d));
+	if ((op = gws_operation_name(req, json_root(d))) != NULL) {
+		o = gws_im_op_find(op);
+		/* the metrics label: a known name, else "unknown" (never raw input) */
+		http_req_set_route(req, NULL, o != NULL ? o->name : "unknown");
+	}
 	if (op == NULL)
 		;
 	else if (id == NULL) {
-		if (strcmp(op, "InitiateIMSession") == 0)
-			im_initiate(im, req, a, json_root(d));
+		if (o != NULL && !o->on_session)
+			o->fn(im, req, a, NULL, json_root(d), op);
 		else
 			gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
 	} else if ((s = session_find(im->sessions, a->name, id)) == NULL)
 		gws_reply_error(req, 404, GWS_NOT_FOUND, "IM session not found");
-	else if (strcmp(op, "SendMessage") == 0)
-		im_send(im, req, a, s, json_root(d));
-	else if (strcmp(op, "Complete") == 0)
-		im_complete(im, req, a, s);
-	else if (strcmp(op, "AttachUserData") == 0 || strcmp(op, "UpdateUserData") == 0 ||
-	    strcmp(op, "DeleteUserData") == 0)
-		im_userdata(im, req, a, s, json_root(d), op);
+	else if (o != NULL && o->on_session)
+		o->fn(im, req, a, s, json_root(d), op);
 	else
 		gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
 	record_gws_end();

@@ -15,7 +15,7 @@
 
 /* The agent's session a change is about (binding its conversation). */
 static struct session *
-im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+gws_im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 {
 	struct session *s = NULL;
 
@@ -32,24 +32,25 @@ im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 
 /* Our accept of an incoming invitation completed. */
 static void
-im_accept_done(const struct ucwa_result *r, void *arg)
+gws_im_accept_done(const struct ucwa_result *r, void *arg)
 {
 	struct im_call *c = arg;
-	struct session *s = im_call_session(c);
+	struct session *s = gws_im_call_session(c);
 
 	struct agent *a = agents_find(c->im->agents, c->agent);
 
 	if (!r->ok && s != NULL && a != NULL) {
 		log_warn("agent %s: session %s: accept failed (%d)", c->agent, s->id, r->status);
-		im_set_reason(s, r->message ? r->message : "accept failed", r->code, r->subcode);
-		im_end(c->im, a, s);
+		gws_im_set_reason(
+		    s, r->message ? r->message : "accept failed", r->code, r->subcode);
+		gws_im_end(c->im, a, s);
 	}
-	im_call_free(c);
+	gws_im_call_free(c);
 }
 
 /* A command whose outcome changes nothing (decline). */
 static void
-im_ignore_result(const struct ucwa_result *r, void *arg)
+gws_im_ignore_result(const struct ucwa_result *r, void *arg)
 {
 	if (!r->ok)
 		log_info("decline refused upstream (%d)", r->status);
@@ -57,7 +58,7 @@ im_ignore_result(const struct ucwa_result *r, void *arg)
 
 /* A new incoming invitation: accept, decline or leave it per policy. */
 static void
-im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+gws_im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 {
 	int busy = session_of_agent(im->sessions, a->name) != NULL;
 	enum xlate_incoming what = xlate_incoming(xlate_current(), ch->from_uri, busy);
@@ -69,28 +70,28 @@ im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	if (what == XLATE_IN_DECLINE) {
 		log_info(
 		    "agent %s: declining an invitation (%s)", a->name, busy ? "busy" : "policy");
-		ucwa_decline(a->ucwa, ch->conversation, im_ignore_result, NULL);
+		ucwa_decline(a->ucwa, ch->conversation, gws_im_ignore_result, NULL);
 		return;
 	}
 	if (what == XLATE_IN_IGNORE || busy || ch->conversation == NULL)
 		return;
-	s = im_session_new(im, a, SESSION_INCOMING, &cause);
+	s = gws_im_session_new(im, a, SESSION_INCOMING, &cause);
 	xlate_sip_to_party(s->im->rules, ch->from_uri ? ch->from_uri : "", &party);
 	session_set_remote(s, ch->from_uri, party.phoneNumber);
 	xlate_party_free(&party);
 	session_bind_conversation(im->sessions, s, ch->conversation);
-	im_notify_state(im, a, s, "StatusChange");
-	c = im_call_new(im, IM_CALL_ACCEPT, NULL, a, s);
-	if ((cause = ucwa_accept(a->ucwa, ch->conversation, im_accept_done, c)) != NULL) {
+	gws_im_notify_state(im, a, s, "StatusChange");
+	c = gws_im_call_new(im, IM_CALL_ACCEPT, NULL, a, s);
+	if ((cause = ucwa_accept(a->ucwa, ch->conversation, gws_im_accept_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
-		im_accept_done(&r, c);
+		gws_im_accept_done(&r, c);
 	}
 }
 
 /* An outgoing message's delivery event: notify it once. */
 static void
-im_outgoing_message(
+gws_im_outgoing_message(
     struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
 {
 	struct im_sess *is = s->im;
@@ -109,21 +110,21 @@ im_outgoing_message(
 		    "agent %s: session %s: delivery event for an unknown message", a->name, s->id);
 		return;
 	}
-	im_notify_message(im, a, s, o->text, ch, failed);
+	gws_im_notify_message(im, a, s, o->text, ch, failed);
 	metrics_inc(M_MESSAGES, failed ? "result=\"failed\"" : "result=\"delivered\"");
 	if (failed)
 		log_info("agent %s: session %s: message not delivered", a->name, s->id);
-	im_out_remove(is, pp);
+	gws_im_out_remove(is, pp);
 }
 
 /* A message event. */
 static void
-im_message(struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
+gws_im_message(struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
 {
 	char *text;
 
 	if (ch->direction != NULL && strcmp(ch->direction, "Outgoing") == 0) {
-		im_outgoing_message(im, a, s, ch);
+		gws_im_outgoing_message(im, a, s, ch);
 		return;
 	}
 
@@ -132,13 +133,13 @@ im_message(struct gws_im *im, struct agent *a, struct session *s, const struct u
 	/* The body as sent (text/html or not, and the server's plain rendition of
 	 * HTML if it sent one): the rules choose plain or HTML and trim CR/LF. */
 	text = xlate_text_in(s->im->rules, ch->text, strlen(ch->text), ch->text_html, ch->alt_text);
-	im_notify_message(im, a, s, text, ch, 0);
+	gws_im_notify_message(im, a, s, text, ch, 0);
 	free(text);
 }
 
 /* The UCWA state kind of an invitation change. */
 static enum xlate_kind
-im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
+gws_im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
 {
 	if (ch->direction != NULL)
 		return strcmp(ch->direction, "Incoming") == 0 ? XLATE_K_IN_INVITATION
@@ -153,7 +154,7 @@ im_invitation_kind(const struct session *s, const struct ucwa_change *ch)
  * outgoing session of the agent has no conversation yet.
  */
 static void
-im_orphan(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
+gws_im_orphan(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 {
 	struct session *s = session_of_agent(im->sessions, a->name);
 
@@ -163,7 +164,7 @@ im_orphan(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	if (s != NULL && s->dir == SESSION_OUTGOING && s->conversation == NULL)
 		return; /* maybe its own, before anything named it (no operationId echo) */
 	log_info("agent %s: leaving a conversation that has no IM session", a->name);
-	ucwa_leave(a->ucwa, ch->conversation, im_ignore_result, NULL);
+	ucwa_leave(a->ucwa, ch->conversation, gws_im_ignore_result, NULL);
 }
 
 /* One change from the agent's event channel. */
@@ -176,36 +177,38 @@ gws_im_change(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	    strcmp(ch->direction, "Incoming") == 0 &&
 	    session_by_conversation(im->sessions, ch->conversation ? ch->conversation : "") ==
 		NULL) {
-		im_incoming(im, a, ch);
+		gws_im_incoming(im, a, ch);
 		return;
 	}
-	if ((s = im_session_for(im, a, ch)) == NULL) {
-		im_orphan(im, a, ch);
+	if ((s = gws_im_session_for(im, a, ch)) == NULL) {
+		gws_im_orphan(im, a, ch);
 		return;
 	}
 	switch (ch->kind) {
 	case UCWA_INVITATION:
 		if (ch->type == UCWA_COMPLETED && ch->status &&
 		    strcmp(ch->status, "Failure") == 0) {
-			im_set_reason(s, ch->reason_message, ch->reason_code, ch->reason_subcode);
-			im_set_state(im, a, s, SESSION_COMPLETED);
+			gws_im_set_reason(
+			    s, ch->reason_message, ch->reason_code, ch->reason_subcode);
+			gws_im_set_state(im, a, s, SESSION_COMPLETED);
 		} else if (ch->state != NULL)
-			im_set_state(im, a, s,
-			    xlate_state_map(s->im->rules, im_invitation_kind(s, ch), ch->state));
+			gws_im_set_state(im, a, s,
+			    xlate_state_map(
+				s->im->rules, gws_im_invitation_kind(s, ch), ch->state));
 		break;
 	case UCWA_CONVERSATION:
 		if (ch->type == UCWA_DELETED)
-			im_set_state(im, a, s, SESSION_COMPLETED);
+			gws_im_set_state(im, a, s, SESSION_COMPLETED);
 		else if (ch->state != NULL)
-			im_set_state(im, a, s,
+			gws_im_set_state(im, a, s,
 			    xlate_state_map(s->im->rules, XLATE_K_CONVERSATION, ch->state));
 		break;
 	case UCWA_MESSAGING:
 		if (ch->state != NULL)
-			im_set_state(
+			gws_im_set_state(
 			    im, a, s, xlate_state_map(s->im->rules, XLATE_K_MESSAGING, ch->state));
 		break;
-	case UCWA_MESSAGE: im_message(im, a, s, ch); break;
+	case UCWA_MESSAGE: gws_im_message(im, a, s, ch); break;
 	default: break;
 	}
 }
@@ -219,8 +222,8 @@ gws_im_ended(struct gws_im *im, struct agent *a, const char *conversation, const
 	if (s == NULL || strcmp(s->agent, a->name) != 0)
 		return;
 	if (s->im->reason == NULL)
-		im_set_reason(s, why, NULL, NULL);
-	im_end(im, a, s);
+		gws_im_set_reason(s, why, NULL, NULL);
+	gws_im_end(im, a, s);
 }
 
 /* The agent is going: end its session and forget its parked requests. */
@@ -238,10 +241,10 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 			gws_reply_error(c->req, 503, GWS_INTERNAL,
 			    "Skype for Business is not available at this time");
 		c->req = NULL;
-		im_call_free(c);
+		gws_im_call_free(c);
 	}
 	if (s != NULL) {
-		im_set_reason(s, why, NULL, NULL);
-		im_end(im, a, s);
+		gws_im_set_reason(s, why, NULL, NULL);
+		gws_im_end(im, a, s);
 	}
 }

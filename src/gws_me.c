@@ -152,8 +152,8 @@ static void
 gws_me_begin(struct jw *w, struct buf *b, struct buf *base, const struct http_req *req)
 {
 	buf_init(base);
-	gws_base_uri(req, base);
-	gws_ok_begin(w, b);
+	gws_reply_base_uri(req, base);
+	gws_reply_ok_begin(w, b);
 }
 
 /* GET /api/v2/me[?subresources=...]. */
@@ -182,7 +182,7 @@ gws_me_devices(struct http_req *req, struct agent *a)
 	struct jw w;
 
 	gws_me_begin(&w, &b, &base, req);
-	if (gws_want_fields(req)) {
+	if (gws_reply_want_fields(req)) {
 		jw_key(&w, "devices");
 		jw_arr_begin(&w);
 		gws_me_device(&w, a, base.data);
@@ -202,7 +202,7 @@ gws_me_devices(struct http_req *req, struct agent *a)
 void
 gws_me_features_get(struct http_req *req, struct agent *a)
 {
-	int fields = gws_want_fields(req);
+	int fields = gws_reply_want_fields(req);
 	struct buf b, base;
 	struct jw w;
 
@@ -288,7 +288,7 @@ gws_me_apply(struct http_req *req, struct agent *a, const struct json *body, con
 enum gws_me_op
 gws_me_post(struct http_req *req, struct agent *a)
 {
-	struct json_doc *d = gws_read_body(req);
+	struct json_doc *d = gws_reply_read_body(req);
 	enum gws_me_op op = GWS_ME_NONE;
 	const char *name;
 

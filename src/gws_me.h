@@ -6,7 +6,7 @@
 #define UCGW_GWS_ME_H
 
 #include "agent.h"
-#include "gws.h"
+#include "gws_reply.h"
 
 enum gws_me_op {
 	GWS_ME_NONE, /* refused; the request was answered with the error */

@@ -35,7 +35,7 @@ void record_gws_begin(struct http_req *req, const char *agent, const struct xlat
     const struct json *body);
 /* Its synchronous handling is over: later UCWA requests and notifications are not its. */
 void record_gws_end(void);
-/* A UCWA request / a notification of agent while a request is being handled. */
+/* A UCWA request / a notification of agent (cometd_publish) while a request is being handled. */
 void record_upstream(const char *agent, const char *rel, const char *content_type,
     const char *body_json, const char *body_text);
 void record_upstream_start(const char *agent, const char *to, const char *subject);
