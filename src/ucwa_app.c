@@ -112,7 +112,7 @@ ucwa_app_create(struct ucwa_agent *a)
 	struct jw w;
 
 	c->kind = "application";
-	a->state = UA_APP;
+	ucwa_state_set(a, UA_APP, "POST applications");
 	c->ctype = xstrdup("application/json");
 	jw_init(&w, &c->body);
 	jw_obj_begin(&w);
@@ -145,7 +145,7 @@ ucwa_app_get_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	if (a->activity_url == NULL)
 		log_warn("ucwa %s: no reportMyActivity link after makeMeAvailable", a->user);
-	a->state = UA_READY;
+	ucwa_state_set(a, UA_READY, "application read after makeMeAvailable");
 	ucwa_app_activity_arm(a);
 	if (!a->signed_in_told) {
 		a->signed_in_told = 1;
@@ -192,7 +192,7 @@ ucwa_app_available(struct ucwa_agent *a)
 	struct ucall *c;
 	struct jw w;
 
-	a->state = UA_AVAILABLE;
+	ucwa_state_set(a, UA_AVAILABLE, "POST makeMeAvailable");
 	if (a->mma_url == NULL) {
 		ucwa_state_fail(
 		    a, UCWA_FAIL_PROTOCOL, "application without a makeMeAvailable link");

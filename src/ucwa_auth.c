@@ -78,7 +78,7 @@ ucwa_auth_discover(struct ucwa_agent *a, const char *url)
 	struct ucall *c = ucwa_call_new(a, "GET", url, ucwa_auth_discover_done);
 
 	c->kind = "discovery";
-	a->state = UA_DISCOVER;
+	ucwa_state_set(a, UA_DISCOVER, "GET autodiscover");
 	c->bearer = 0;
 	if (ucwa_call_start(c) != 0) {
 		ucwa_call_free(c);
@@ -154,7 +154,7 @@ ucwa_auth_challenge(struct ucwa_agent *a)
 	struct ucall *c = ucwa_call_new(a, "GET", a->user_url, ucwa_auth_challenge_done);
 
 	c->kind = "user";
-	a->state = UA_CHALLENGE;
+	ucwa_state_set(a, UA_CHALLENGE, "GET user resource for its challenge");
 	c->bearer = 0;
 	if (ucwa_call_start(c) != 0) {
 		ucwa_call_free(c);
@@ -289,7 +289,7 @@ ucwa_auth_token(struct ucwa_agent *a)
 
 	c->kind = "token";
 	if (a->state == UA_CHALLENGE)
-		a->state = UA_TOKEN;
+		ucwa_state_set(a, UA_TOKEN, "POST password grant");
 	a->renewing = 1;
 	c->bearer = 0;
 	c->ctype = xstrdup("application/x-www-form-urlencoded;charset=UTF-8");
@@ -351,7 +351,7 @@ ucwa_auth_user(struct ucwa_agent *a)
 	struct ucall *c = ucwa_call_new(a, "GET", a->user_url, ucwa_auth_user_done);
 
 	c->kind = "user";
-	a->state = UA_USER;
+	ucwa_state_set(a, UA_USER, "GET user resource with the token");
 	if (ucwa_call_start(c) != 0) {
 		ucwa_call_free(c);
 		ucwa_state_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");

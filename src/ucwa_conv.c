@@ -19,6 +19,22 @@
 static void ucwa_conv_pump(struct uconv *);
 static void ucwa_conv_track(struct ucwa_agent *, struct uconv *, const struct ucwa_change *);
 
+/*
+ * The one setter of a conversation's state: logs the transition. ENDED is
+ * final: a late Connected of an ended conversation changes nothing.
+ */
+static void
+ucwa_conv_set_state(struct uconv *v, enum ucwa_conv_state st, const char *why)
+{
+	static const char *const names[] = { "new", "connected", "ended" };
+
+	if (v->state == st || v->state == UCWA_CONV_ENDED)
+		return;
+	log_debug("ucwa %s: conversation %s: %s -> %s (%s)", v->a->user, v->href, names[v->state],
+	    names[st], why);
+	v->state = st;
+}
+
 /* The conversation with this href (any form), or NULL. */
 struct uconv *
 ucwa_conv_find(struct ucwa_agent *a, const char *href)
@@ -142,7 +158,8 @@ ucwa_conv_get(struct ucwa_agent *a, const char *href)
 		return v;
 	if (a->nconvs >= UCWA_MAX_CONVS) {
 		TAILQ_FOREACH(old, &a->convs, entry)
-		if (old->ended && old->inflight == 0 && !old->leave_pending && !old->resyncing)
+		if (old->state == UCWA_CONV_ENDED && old->inflight == 0 && !old->leave_pending &&
+		    !old->resyncing)
 			break;
 		if (old == NULL) {
 			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, href);
@@ -208,11 +225,13 @@ ucwa_conv_end(struct uconv *v, const char *why)
 {
 	struct ucwa_agent *a = v->a;
 	struct umsg *m;
+	int connected;
 
-	if (v->ended)
+	if (v->state == UCWA_CONV_ENDED)
 		return;
-	v->ended = 1;
-	if (v->connected)
+	connected = v->state == UCWA_CONV_CONNECTED;
+	ucwa_conv_set_state(v, UCWA_CONV_ENDED, why);
+	if (connected)
 		ucwa_conv_preview_deliver(v);
 	while ((m = TAILQ_FIRST(&v->queue)) != NULL) {
 		TAILQ_REMOVE(&v->queue, m, entry);
@@ -234,7 +253,7 @@ ucwa_conv_leave_mark(struct ucwa_agent *a, int now)
 
 	TAILQ_FOREACH(v, &a->convs, entry)
 	{
-		if (v->ended)
+		if (v->state == UCWA_CONV_ENDED)
 			continue;
 		if (!now)
 			v->leave_pending = 1;
@@ -384,7 +403,7 @@ ucwa_conv_invitation(struct uconv *v, const struct ucwa_change *ch, char *why, s
 	if (ch->type != UCWA_COMPLETED)
 		return NULL;
 	if (ch->status != NULL && strcmp(ch->status, "Success") == 0) {
-		v->connected = 1;
+		ucwa_conv_set_state(v, UCWA_CONV_CONNECTED, "invitation accepted");
 		if (v->preview != NULL) {
 			struct timeval tv = { a->u->conf.preview_wait_ms / 1000,
 				(a->u->conf.preview_wait_ms % 1000) * 1000 };
@@ -540,7 +559,7 @@ ucwa_conv_track(struct ucwa_agent *a, struct uconv *v, const struct ucwa_change 
 		ucwa_conv_set_href(&v->send_message, a, ch->send_message);
 		ucwa_conv_set_href(&v->stop_messaging, a, ch->stop_messaging);
 		if (ch->state != NULL && strcmp(ch->state, "Connected") == 0)
-			v->connected = 1;
+			ucwa_conv_set_state(v, UCWA_CONV_CONNECTED, "messaging connected");
 		if (ch->state != NULL && strcmp(ch->state, "Disconnected") == 0)
 			end = "messaging disconnected";
 		break;
@@ -572,7 +591,7 @@ ucwa_conv_resync_messaging(struct ucall *c, const struct hclient_resp *r)
 	struct ucwa_events evs;
 	char err[160];
 
-	if (v == NULL || v->ended)
+	if (v == NULL || v->state == UCWA_CONV_ENDED)
 		return;
 	v->resyncing = 0;
 	if (r->err != HCLIENT_OK || r->status != 200 ||
@@ -593,7 +612,7 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 	struct ucall *m;
 	char err[160];
 
-	if (v == NULL || v->ended)
+	if (v == NULL || v->state == UCWA_CONV_ENDED)
 		return;
 	v->resyncing = 0;
 	if (r->err == HCLIENT_OK && (r->status == 404 || r->status == 410)) {
@@ -607,7 +626,7 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 		return;
 	}
 	evs.v[0].conversation = v->href;
-	if (evs.v[0].messaging != NULL && !v->ended) {
+	if (evs.v[0].messaging != NULL && v->state != UCWA_CONV_ENDED) {
 		char *url = ucwa_call_abs(a, evs.v[0].messaging);
 
 		m = ucwa_call_new(a, "GET", url, ucwa_conv_resync_messaging);
@@ -630,7 +649,7 @@ ucwa_conv_resync(struct uconv *v)
 	struct ucwa_agent *a = v->a;
 	struct ucall *c;
 
-	if (v->ended || v->resyncing || a->state != UA_READY)
+	if (v->state == UCWA_CONV_ENDED || v->resyncing || a->state != UA_READY)
 		return;
 	log_info("ucwa %s: resynchronising %s from the server", a->user, v->href);
 	c = ucwa_call_new(a, "GET", v->href, ucwa_conv_resync_conversation);
@@ -795,8 +814,8 @@ ucwa_conv_pump(struct uconv *v)
 	struct buf url;
 	const char *why;
 
-	if (v->inflight || v->ended || v->send_message == NULL || a->state != UA_READY ||
-	    (m = TAILQ_FIRST(&v->queue)) == NULL)
+	if (v->inflight || v->state == UCWA_CONV_ENDED || v->send_message == NULL ||
+	    a->state != UA_READY || (m = TAILQ_FIRST(&v->queue)) == NULL)
 		return;
 	TAILQ_REMOVE(&v->queue, m, entry);
 	v->nqueue--;
@@ -832,7 +851,7 @@ ucwa_send_message(struct ucwa_agent *a, const char *conv, const char *text,
 		return "not signed in";
 	if (v == NULL)
 		return "unknown conversation";
-	if (v->ended)
+	if (v->state == UCWA_CONV_ENDED)
 		return "conversation ended";
 	if (v->nqueue >= a->u->conf.max_send_queue)
 		return "send queue full";

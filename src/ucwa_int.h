@@ -84,6 +84,13 @@ struct umsg {
 };
 TAILQ_HEAD(umsgs, umsg);
 
+/* A conversation's life (see docs/architecture.md). */
+enum ucwa_conv_state {
+	UCWA_CONV_NEW,	     /* seen on the channel, not connected yet (inviting, invited) */
+	UCWA_CONV_CONNECTED, /* invitation accepted, or messaging Connected */
+	UCWA_CONV_ENDED,     /* over, for good: the owner was told */
+};
+
 struct uconv {
 	TAILQ_ENTRY(uconv) entry;
 	char *href; /* absolute */
@@ -92,9 +99,8 @@ struct uconv {
 	char *accept, *decline, *cancel; /* absolute, NULL when not possible */
 	char *send_message, *stop_messaging;
 	char *messaging_state;
-	int incoming;
-	int connected;
-	int ended;
+	enum ucwa_conv_state state; /* changed by ucwa_conv_set_state only */
+	int incoming;		    /* the remote invited us */
 	uint64_t ended_at;
 	char *preview;	  /* first-message preview, until a message event */
 	int preview_html; /* it is text/html */
@@ -117,7 +123,8 @@ struct uconv {
 };
 TAILQ_HEAD(uconvs, uconv);
 
-enum ua_state {
+/* An agent's state (see docs/architecture.md); changed by ucwa_state_set only. */
+enum ucwa_state {
 	UA_DISCOVER,
 	UA_CHALLENGE,
 	UA_TOKEN,
@@ -133,7 +140,7 @@ struct ucwa_agent {
 	char *user, *password;
 	struct ucwa_cbs cbs;
 	void *arg;
-	enum ua_state state;
+	enum ucwa_state state;
 	struct hclient_owner *owner;
 	struct ucalls calls;	/* in flight */
 	struct ucalls authwait; /* waiting for a new token */
@@ -204,6 +211,7 @@ void ucwa_chan_start(struct ucwa_agent *);
 void ucwa_chan_stop(struct ucwa_agent *);
 
 /* ucwa_state.c: above ucwa_chan.c */
+void ucwa_state_set(struct ucwa_agent *, enum ucwa_state, const char *why);
 void ucwa_state_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ucwa_state_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);

@@ -24,6 +24,17 @@ ucwa_failure_name(enum ucwa_failure f)
 	return (unsigned)f < nitems(names) ? names[f] : "?";
 }
 
+/* The one setter of an agent's state: logs the transition. */
+void
+ucwa_state_set(struct ucwa_agent *a, enum ucwa_state st, const char *why)
+{
+	static const char *const names[] = { "discover", "challenge", "token", "user",
+		"application", "available", "ready", "failed" };
+
+	log_debug("ucwa %s: %s -> %s (%s)", a->user, names[a->state], names[st], why);
+	a->state = st;
+}
+
 /* The agent cannot go on: tell the owner once. */
 void
 ucwa_state_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
@@ -38,7 +49,7 @@ ucwa_state_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_limited(&ll, LOG_WARN, "ucwa %s: %s: %s", a->user, ucwa_failure_name(f), why);
-	a->state = UA_FAILED;
+	ucwa_state_set(a, UA_FAILED, ucwa_failure_name(f));
 	evtimer_del(a->token_timer);
 	if (a->activity_timer != NULL)
 		evtimer_del(a->activity_timer);
