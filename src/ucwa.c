@@ -136,8 +136,7 @@ ucwa_agent_new(
 	a->owner = hclient_owner_new(u->hc, u->conf.max_outstanding);
 	TAILQ_INIT(&a->calls);
 	TAILQ_INIT(&a->authwait);
-	TAILQ_INIT(&a->convs);
-	TAILQ_INIT(&a->starts);
+	ucwa_conv_init(a);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
 	    hex + 12, hex + 16, hex + 20);

@@ -154,7 +154,6 @@ ucwa_chan_stop(struct ucwa_agent *a)
 static void
 ucwa_chan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 {
-	struct uconv *v;
 	int all = 0;
 
 	a->u->bad_events += evs->nbad_total;
@@ -167,9 +166,9 @@ ucwa_chan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 		    b->why, b->sender_rel ? b->sender_rel : "-",
 		    b->sender_href ? b->sender_href : "-", b->href ? b->href : "-",
 		    a->u->bad_events);
-		if (b->conversation != NULL && (v = ucwa_conv_find(a, b->conversation)) != NULL)
-			ucwa_conv_resync(v);
-		else if (b->kind >= 0)
+		if (b->conversation != NULL && ucwa_conv_resync_href(a, b->conversation) == 0)
+			continue;
+		if (b->kind >= 0)
 			all = 1;
 	}
 	if (evs->nbad_total > evs->nbad) {
@@ -177,10 +176,6 @@ ucwa_chan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 		    evs->nbad_total - evs->nbad);
 		all = 1;
 	}
-	TAILQ_FOREACH(v, &a->convs, entry)
-	{
-		if (!all || a->dying)
-			break;
-		ucwa_conv_resync(v);
-	}
+	if (all)
+		ucwa_conv_resync_all(a);
 }

@@ -16,6 +16,66 @@
 #include "log.h"
 #include "ucwa_int.h"
 
+#define UCWA_MAX_CONVS	  64 /* conversations tracked per agent */
+#define UCWA_SEEN_MSGS	  32 /* incoming message hrefs remembered per conversation */
+#define UCWA_SENT_MSGS	  16 /* (Location, operationId) of sent messages per conversation */
+#define UCWA_MAX_STARTS	  16 /* startMessaging operations awaiting their invitation */
+#define UCWA_PREVIEW_SPAN 8  /* a late first-message event is recognised among this many */
+
+/* A startMessaging of ours: its operationId and, once known, its invitation. */
+struct ustart {
+	TAILQ_ENTRY(ustart) entry;
+	char *opid;
+	char *invitation; /* normal form; NULL until the 201 or its first event */
+};
+
+struct umsg {
+	TAILQ_ENTRY(umsg) entry;
+	char *text;
+	char *opid;
+	ucwa_done done;
+	void *arg;
+};
+TAILQ_HEAD(umsgs, umsg);
+
+/* A conversation's life (see docs/architecture.md). */
+enum ucwa_conv_state {
+	UCWA_CONV_NEW,	     /* seen on the channel, not connected yet (inviting, invited) */
+	UCWA_CONV_CONNECTED, /* invitation accepted, or messaging Connected */
+	UCWA_CONV_ENDED,     /* over, for good: the owner was told */
+};
+
+struct uconv {
+	TAILQ_ENTRY(uconv) entry;
+	char *href; /* absolute */
+	char *raw;  /* as the server first wrote it (what the owner sees) */
+	char *invitation;
+	char *accept, *decline, *cancel; /* absolute, NULL when not possible */
+	char *send_message, *stop_messaging;
+	char *messaging_state;
+	enum ucwa_conv_state state; /* changed by ucwa_conv_set_state only */
+	int incoming;		    /* the remote invited us */
+	uint64_t ended_at;
+	char *preview;	  /* first-message preview, until a message event */
+	int preview_html; /* it is text/html */
+	char *preview_from;
+	char *preview_sent;    /* text of a preview delivered without its own event */
+	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
+	struct event *preview_timer;
+	char *seen[UCWA_SEEN_MSGS];
+	unsigned nseen;
+	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
+	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
+	unsigned nsent;
+	char *inflight_opid; /* operationId of the message in flight */
+	struct umsgs queue;
+	unsigned nqueue;
+	int inflight;
+	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
+	int leave_pending; /* live when its application was lost: leave once usable again */
+	struct ucwa_agent *a;
+};
+
 static void ucwa_conv_pump(struct uconv *);
 static void ucwa_conv_track(struct ucwa_agent *, struct uconv *, const struct ucwa_change *);
 
@@ -36,7 +96,7 @@ ucwa_conv_set_state(struct uconv *v, enum ucwa_conv_state st, const char *why)
 }
 
 /* The conversation with this href (any form), or NULL. */
-struct uconv *
+static struct uconv *
 ucwa_conv_find(struct ucwa_agent *a, const char *href)
 {
 	struct uconv *v;
@@ -129,6 +189,14 @@ ucwa_conv_start_free(struct ucwa_agent *a, struct ustart *s)
 	free(s->opid);
 	free(s->invitation);
 	free(s);
+}
+
+/* An agent's conversation table and startMessaging list, empty. */
+void
+ucwa_conv_init(struct ucwa_agent *a)
+{
+	TAILQ_INIT(&a->convs);
+	TAILQ_INIT(&a->starts);
 }
 
 /* Free every conversation and startMessaging of an agent, without callbacks. */
@@ -643,7 +711,7 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 }
 
 /* Read a conversation's state again from the server (GET conversation, then messaging). */
-void
+static void
 ucwa_conv_resync(struct uconv *v)
 {
 	struct ucwa_agent *a = v->a;
@@ -660,6 +728,32 @@ ucwa_conv_resync(struct uconv *v)
 		return;
 	}
 	v->resyncing = 1;
+}
+
+/* Read the conversation with this href again; -1 when it is not known. */
+int
+ucwa_conv_resync_href(struct ucwa_agent *a, const char *href)
+{
+	struct uconv *v = ucwa_conv_find(a, href);
+
+	if (v == NULL)
+		return -1;
+	ucwa_conv_resync(v);
+	return 0;
+}
+
+/* Read every conversation again (an unusable event that cannot be placed). */
+void
+ucwa_conv_resync_all(struct ucwa_agent *a)
+{
+	struct uconv *v;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (a->dying)
+			break;
+		ucwa_conv_resync(v);
+	}
 }
 
 /* ---- commands ---- */

@@ -16,20 +16,6 @@
 #include "ucwa.h"
 #include "util.h"
 
-#define UCWA_MAX_CONVS	  64 /* conversations tracked per agent */
-#define UCWA_SEEN_MSGS	  32 /* incoming message hrefs remembered per conversation */
-#define UCWA_SENT_MSGS	  16 /* (Location, operationId) of sent messages per conversation */
-#define UCWA_MAX_STARTS	  16 /* startMessaging operations awaiting their invitation */
-#define UCWA_PREVIEW_SPAN 8  /* a late first-message event is recognised among this many */
-
-/* A startMessaging of ours: its operationId and, once known, its invitation. */
-struct ustart {
-	TAILQ_ENTRY(ustart) entry;
-	char *opid;
-	char *invitation; /* normal form; NULL until the 201 or its first event */
-};
-TAILQ_HEAD(ustarts, ustart);
-
 struct ucwa {
 	struct event_base *base;
 	struct reap *reap; /* the loop's: frees agents freed by the owner */
@@ -75,53 +61,10 @@ struct ucall {
 	void (*ctx_free)(void *); /* ctx when the call dies without its callback */
 };
 
-struct umsg {
-	TAILQ_ENTRY(umsg) entry;
-	char *text;
-	char *opid;
-	ucwa_done done;
-	void *arg;
-};
-TAILQ_HEAD(umsgs, umsg);
-
-/* A conversation's life (see docs/architecture.md). */
-enum ucwa_conv_state {
-	UCWA_CONV_NEW,	     /* seen on the channel, not connected yet (inviting, invited) */
-	UCWA_CONV_CONNECTED, /* invitation accepted, or messaging Connected */
-	UCWA_CONV_ENDED,     /* over, for good: the owner was told */
-};
-
-struct uconv {
-	TAILQ_ENTRY(uconv) entry;
-	char *href; /* absolute */
-	char *raw;  /* as the server first wrote it (what the owner sees) */
-	char *invitation;
-	char *accept, *decline, *cancel; /* absolute, NULL when not possible */
-	char *send_message, *stop_messaging;
-	char *messaging_state;
-	enum ucwa_conv_state state; /* changed by ucwa_conv_set_state only */
-	int incoming;		    /* the remote invited us */
-	uint64_t ended_at;
-	char *preview;	  /* first-message preview, until a message event */
-	int preview_html; /* it is text/html */
-	char *preview_from;
-	char *preview_sent;    /* text of a preview delivered without its own event */
-	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
-	struct event *preview_timer;
-	char *seen[UCWA_SEEN_MSGS];
-	unsigned nseen;
-	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
-	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
-	unsigned nsent;
-	char *inflight_opid; /* operationId of the message in flight */
-	struct umsgs queue;
-	unsigned nqueue;
-	int inflight;
-	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
-	int leave_pending; /* live when its application was lost: leave once usable again */
-	struct ucwa_agent *a;
-};
+struct uconv; /* ucwa_conv.c's */
+struct ustart;
 TAILQ_HEAD(uconvs, uconv);
+TAILQ_HEAD(ustarts, ustart);
 
 /* An agent's state (see docs/architecture.md); changed by ucwa_state_set only. */
 enum ucwa_state {
@@ -195,9 +138,10 @@ struct json;
 void ucwa_call_link(const struct json *res, const char *rel, const char **href);
 
 /* ucwa_conv.c: above ucwa_call.c */
-struct uconv *ucwa_conv_find(struct ucwa_agent *, const char *href);
+void ucwa_conv_init(struct ucwa_agent *);
 void ucwa_conv_apply(struct ucwa_agent *, const struct ucwa_change *);
-void ucwa_conv_resync(struct uconv *);
+int ucwa_conv_resync_href(struct ucwa_agent *, const char *href);
+void ucwa_conv_resync_all(struct ucwa_agent *);
 void ucwa_conv_end_all(struct ucwa_agent *, const char *why);
 /* The application is lost or given up: remember (or, giving up, leave now in the
  * background) every live conversation, so that none stays connected unseen. */
