@@ -1,5 +1,5 @@
 /*
- * ucwa_state.c: an agent's state machine (enum ua_state, see
+ * ucwa_state.c: an agent's state machine (enum ucwa_state, see
  * docs/architecture.md). The state changes only in ucwa_state_set, which
  * logs each transition; failing the agent (once, telling the owner) and a
  * sign-in step that could not reach the server (fail before sign-in, retry
