@@ -29,6 +29,7 @@ struct ustart {
 	char *invitation; /* normal form; NULL until the 201 or its first event */
 };
 
+/* A message queued on a conversation, until it is sent. */
 struct umsg {
 	TAILQ_ENTRY(umsg) entry;
 	char *text;
@@ -45,6 +46,7 @@ enum ucwa_conv_state {
 	UCWA_CONV_ENDED,     /* over, for good: the owner was told */
 };
 
+/* A conversation of an agent, from the first change about it. */
 struct uconv {
 	TAILQ_ENTRY(uconv) entry;
 	char *href; /* absolute */
