@@ -1,9 +1,10 @@
-# src/ucwa.mk: the UCWA client: HTTPS client (hclient), sign-in, application, event channel, commands.
+# src/ucwa.mk: the UCWA client: HTTPS client (hclient), sign-in, application, agent state,
+# event channel, conversations and commands, calls.
 # Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
 # tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
 libucgw_a_SOURCES += src/hclient.c src/hclient.h src/datauri.c src/datauri.h \
 	src/ucwa_event.c src/ucwa_event.h src/ucwa.c src/ucwa.h src/ucwa_auth.c src/ucwa_app.c \
-	src/ucwa_chan.c src/ucwa_int.h
+	src/ucwa_state.c src/ucwa_chan.c src/ucwa_conv.c src/ucwa_call.c src/ucwa_int.h
 
 if HAVE_CHECK
 ucwa_unit_tests = \

@@ -20,69 +20,23 @@
 
 /* Start signing in, or retry a step after a back-off. */
 void
-ua_retry_fire(evutil_socket_t fd, short what, void *arg)
+ucwa_auth_retry_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ucwa_agent *a = arg;
 
-	if (a->state == UA_FAILED)
+	if (a->state == UA_FAILED || a->dying)
 		return;
-	ua_enter(a);
 	if (a->apps_url != NULL && a->token != NULL)
-		ua_create_app(a);
+		ucwa_app_create(a);
 	else if (a->u->conf.applications_url != NULL)
-		ua_challenge(a);
+		ucwa_auth_challenge(a);
 	else
-		ua_discover(a, a->u->conf.discovery_url);
-	ua_leave(a);
-}
-
-/* A sign-in step could not reach the server: fail before sign-in, retry after. */
-void
-ua_unreachable(struct ucwa_agent *a, const char *step, const struct hclient_resp *r)
-{
-	struct timeval tv;
-	unsigned ms;
-
-	if (!a->signed_in_told) {
-		if (r->err != HCLIENT_OK)
-			ua_fail(a, UCWA_FAIL_UNREACHABLE, "%s: %s", step, r->errstr);
-		else
-			ua_fail(a, UCWA_FAIL_UNREACHABLE, "%s: HTTP %d", step, r->status);
-		return;
-	}
-	ms = ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
-	log_warn("ucwa %s: %s failed (%s); retrying in %u ms", a->user, step,
-	    r->err != HCLIENT_OK ? r->errstr : "HTTP error", ms);
-	if (a->retry_timer == NULL)
-		a->retry_timer = evtimer_new(a->u->base, ua_retry_fire, a);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(a->retry_timer, &tv);
-}
-
-/* Parse a JSON body; NULL (and the agent failed) if it is not JSON. */
-struct json_doc *
-ua_json(struct ucwa_agent *a, const char *step, const struct hclient_resp *r)
-{
-	struct json_doc *d = json_parse(r->body, r->len, NULL, NULL);
-
-	if (d == NULL || !json_is(json_root(d), JSON_OBJECT)) {
-		json_doc_free(d);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "%s: HTTP %d without a JSON body", step, r->status);
-		return NULL;
-	}
-	return d;
-}
-
-void
-ua_link(const struct json *res, const char *rel, const char **href)
-{
-	*href = json_get_str(json_get(json_get(res, "_links"), rel), "href");
+		ucwa_auth_discover(a, a->u->conf.discovery_url);
 }
 
 /* Autodiscover answer: follow redirect or take the user link. */
 static void
-ua_discover_done(struct ucall *c, const struct hclient_resp *r)
+ucwa_auth_discover_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct json_doc *d;
@@ -90,51 +44,51 @@ ua_discover_done(struct ucall *c, const struct hclient_resp *r)
 	struct buf b;
 
 	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "autodiscover", r);
+		ucwa_state_unreachable(a, "autodiscover", r);
 		return;
 	}
-	if (r->status != 200 || (d = ua_json(a, "autodiscover", r)) == NULL) {
+	if (r->status != 200 || (d = ucwa_state_json(a, "autodiscover", r)) == NULL) {
 		if (a->state != UA_FAILED)
-			ua_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: HTTP %d", r->status);
+			ucwa_state_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: HTTP %d", r->status);
 		return;
 	}
-	ua_link(json_root(d), "user", &user);
-	ua_link(json_root(d), "redirect", &redirect);
+	ucwa_call_link(json_root(d), "user", &user);
+	ucwa_call_link(json_root(d), "redirect", &redirect);
 	buf_init(&b);
 	hclient_url_resolve(c->url, user ? user : redirect ? redirect : "", &b);
 	json_doc_free(d);
 	if (user != NULL) {
 		free(a->user_url);
 		a->user_url = buf_detach(&b, NULL);
-		ua_challenge(a);
+		ucwa_auth_challenge(a);
 	} else if (redirect != NULL && ++a->hops <= 4) {
-		ua_discover(a, b.data);
+		ucwa_auth_discover(a, b.data);
 		buf_free(&b);
 	} else {
 		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: no user link%s",
+		ucwa_state_fail(a, UCWA_FAIL_PROTOCOL, "autodiscover: no user link%s",
 		    redirect ? " after 4 redirects" : "");
 	}
 }
 
 /* GET the autodiscover root (or a redirect from it). */
 void
-ua_discover(struct ucwa_agent *a, const char *url)
+ucwa_auth_discover(struct ucwa_agent *a, const char *url)
 {
-	struct ucall *c = ucall_new(a, "GET", url, ua_discover_done);
+	struct ucall *c = ucwa_call_new(a, "GET", url, ucwa_auth_discover_done);
 
 	c->kind = "discovery";
-	a->state = UA_DISCOVER;
+	ucwa_state_set(a, UA_DISCOVER, "GET autodiscover");
 	c->bearer = 0;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "autodiscover: cannot start a request");
+	if (ucwa_call_start(c) != 0) {
+		ucwa_call_free(c);
+		ucwa_state_fail(a, UCWA_FAIL_UNREACHABLE, "autodiscover: cannot start a request");
 	}
 }
 
 /* The token endpoint from "MsRtcOAuth href=..." (quoted or not), into out. */
 static int
-ua_parse_challenge(const char *v, struct buf *out)
+ucwa_auth_parse_challenge(const char *v, struct buf *out)
 {
 	const char *p = v, *h, *end;
 
@@ -162,74 +116,72 @@ ua_parse_challenge(const char *v, struct buf *out)
 	return -1;
 }
 
-static void ua_token(struct ucwa_agent *);
+static void ucwa_auth_token(struct ucwa_agent *);
 
 /* The 401 of the user resource: find the token endpoint. */
 static void
-ua_challenge_done(struct ucall *c, const struct hclient_resp *r)
+ucwa_auth_challenge_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct buf b;
 	int found = -1;
 
 	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "user resource", r);
+		ucwa_state_unreachable(a, "user resource", r);
 		return;
 	}
 	buf_init(&b);
 	for (size_t i = 0; r->status == 401 && i < r->msg->nheaders && found != 0; i++) {
 		if (strcasecmp(r->msg->headers[i].name, "WWW-Authenticate") == 0)
-			found = ua_parse_challenge(r->msg->headers[i].value, &b);
+			found = ucwa_auth_parse_challenge(r->msg->headers[i].value, &b);
 	}
 	if (found != 0) {
 		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL,
+		ucwa_state_fail(a, UCWA_FAIL_PROTOCOL,
 		    "user resource: HTTP %d without a MsRtcOAuth challenge", r->status);
 		return;
 	}
 	free(a->token_url);
-	a->token_url = ua_abs(a, b.data);
+	a->token_url = ucwa_call_abs(a, b.data);
 	buf_free(&b);
-	ua_token(a);
+	ucwa_auth_token(a);
 }
 
 /* GET the user resource (or applications URL) without a token, to be challenged. */
 void
-ua_challenge(struct ucwa_agent *a)
+ucwa_auth_challenge(struct ucwa_agent *a)
 {
-	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_challenge_done);
+	struct ucall *c = ucwa_call_new(a, "GET", a->user_url, ucwa_auth_challenge_done);
 
 	c->kind = "user";
-	a->state = UA_CHALLENGE;
+	ucwa_state_set(a, UA_CHALLENGE, "GET user resource for its challenge");
 	c->bearer = 0;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
+	if (ucwa_call_start(c) != 0) {
+		ucwa_call_free(c);
+		ucwa_state_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
 	}
 }
 
 /* The renewal timer. */
 void
-ua_token_fire(evutil_socket_t fd, short what, void *arg)
+ucwa_auth_token_fire(evutil_socket_t fd, short what, void *arg)
 {
-	ua_renew(arg);
+	ucwa_auth_renew(arg);
 }
 
 /* Renewal due: one in flight per agent. */
 void
-ua_renew(struct ucwa_agent *a)
+ucwa_auth_renew(struct ucwa_agent *a)
 {
 	if (a->renewing || a->state == UA_FAILED || a->dying)
 		return;
 	metrics_inc(M_UCWA_TOKENS, NULL);
-	ua_enter(a);
-	ua_token(a);
-	ua_leave(a);
+	ucwa_auth_token(a);
 }
 
 /* Calls parked for a token: resend them, or finish them with their 401 when none came. */
 static void
-ua_authwait_flush(struct ucwa_agent *a, int ok)
+ucwa_auth_flush(struct ucwa_agent *a, int ok)
 {
 	struct ucalls tmp;
 	struct ucall *c;
@@ -241,7 +193,7 @@ ua_authwait_flush(struct ucwa_agent *a, int ok)
 	while ((c = TAILQ_FIRST(&tmp)) != NULL) {
 		TAILQ_REMOVE(&tmp, c, entry);
 		c->list = NULL;
-		if (ok && !a->dying && ucall_start(c) == 0)
+		if (ok && !a->dying && ucwa_call_start(c) == 0)
 			continue;
 		if (!a->dying) {
 			struct hclient_resp r;
@@ -252,15 +204,15 @@ ua_authwait_flush(struct ucwa_agent *a, int ok)
 			r.body = "";
 			c->cb(c, &r);
 		}
-		ucall_free(c);
+		ucwa_call_free(c);
 	}
 }
 
-static void ua_user(struct ucwa_agent *);
+static void ucwa_auth_user(struct ucwa_agent *);
 
 /* The password grant's answer. */
 static void
-ua_token_done(struct ucall *c, const struct hclient_resp *r)
+ucwa_auth_token_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct json_doc *d;
@@ -272,32 +224,32 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 	a->renewing = 0;
 	if ((r->err != HCLIENT_OK || r->status >= 500) && a->signed_in_told) {
 		/* a renewal: keep the old token and try again soon */
-		unsigned ms =
-		    ua_backoff(&a->retry_ms, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
+		unsigned ms = ucwa_call_backoff(
+		    &a->retry_ms, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
 
 		log_warn("ucwa %s: token renewal failed (%s); again in %u ms", a->user,
 		    r->err != HCLIENT_OK ? r->errstr : "HTTP error", ms);
-		ua_authwait_flush(a, 0);
+		ucwa_auth_flush(a, 0);
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = (ms % 1000) * 1000;
 		evtimer_add(a->token_timer, &tv);
 		return;
 	}
 	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_authwait_flush(a, 0);
-		ua_unreachable(a, "token", r);
+		ucwa_auth_flush(a, 0);
+		ucwa_state_unreachable(a, "token", r);
 		return;
 	}
 	d = json_parse(r->body, r->len, NULL, NULL);
 	tok = d ? json_get_str(json_root(d), "access_token") : NULL;
 	err = d ? json_get_str(json_root(d), "error") : NULL;
 	if (r->status != 200 || tok == NULL) {
-		ua_authwait_flush(a, 0);
+		ucwa_auth_flush(a, 0);
 		if (r->status == 400 && err != NULL && strcmp(err, "invalid_grant") == 0)
-			ua_fail(a, UCWA_FAIL_AUTH,
+			ucwa_state_fail(a, UCWA_FAIL_AUTH,
 			    "token: invalid_grant (user name or password refused)");
 		else
-			ua_fail(a,
+			ucwa_state_fail(a,
 			    r->status == 400 || r->status == 401 ? UCWA_FAIL_AUTH
 								 : UCWA_FAIL_PROTOCOL,
 			    "token: HTTP %d%s%s", r->status, err ? " " : "", err ? err : "");
@@ -322,22 +274,22 @@ ua_token_done(struct ucall *c, const struct hclient_resp *r)
 	    (long)tv.tv_sec);
 	if (a->state == UA_TOKEN) {
 		if (a->apps_url != NULL && a->u->conf.applications_url != NULL)
-			ua_create_app(a);
+			ucwa_app_create(a);
 		else
-			ua_user(a);
+			ucwa_auth_user(a);
 	}
-	ua_authwait_flush(a, 1);
+	ucwa_auth_flush(a, 1);
 }
 
 /* POST the password grant to the token endpoint. */
 static void
-ua_token(struct ucwa_agent *a)
+ucwa_auth_token(struct ucwa_agent *a)
 {
-	struct ucall *c = ucall_new(a, "POST", a->token_url, ua_token_done);
+	struct ucall *c = ucwa_call_new(a, "POST", a->token_url, ucwa_auth_token_done);
 
 	c->kind = "token";
 	if (a->state == UA_CHALLENGE)
-		a->state = UA_TOKEN;
+		ucwa_state_set(a, UA_TOKEN, "POST password grant");
 	a->renewing = 1;
 	c->bearer = 0;
 	c->ctype = xstrdup("application/x-www-form-urlencoded;charset=UTF-8");
@@ -345,17 +297,17 @@ ua_token(struct ucwa_agent *a)
 	util_url_encode(&c->body, a->user, strlen(a->user));
 	buf_addstr(&c->body, "&password=");
 	util_url_encode(&c->body, a->password, strlen(a->password));
-	if (ucall_start(c) != 0) {
+	if (ucwa_call_start(c) != 0) {
 		explicit_bzero(c->body.data, c->body.len);
-		ucall_free(c);
+		ucwa_call_free(c);
 		a->renewing = 0;
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "token: cannot start a request");
+		ucwa_state_fail(a, UCWA_FAIL_UNREACHABLE, "token: cannot start a request");
 	}
 }
 
 /* The user resource with a token: the applications link (or a redirect). */
 static void
-ua_user_done(struct ucall *c, const struct hclient_resp *r)
+ucwa_auth_user_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct json_doc *d;
@@ -363,44 +315,45 @@ ua_user_done(struct ucall *c, const struct hclient_resp *r)
 	struct buf b;
 
 	if (r->err != HCLIENT_OK || r->status >= 500) {
-		ua_unreachable(a, "user resource", r);
+		ucwa_state_unreachable(a, "user resource", r);
 		return;
 	}
 	if (r->status != 200) {
-		ua_fail(a,
+		ucwa_state_fail(a,
 		    r->status == 401 || r->status == 403 ? UCWA_FAIL_AUTH : UCWA_FAIL_PROTOCOL,
 		    "user resource with token: HTTP %d", r->status);
 		return;
 	}
-	if ((d = ua_json(a, "user resource", r)) == NULL)
+	if ((d = ucwa_state_json(a, "user resource", r)) == NULL)
 		return;
-	ua_link(json_root(d), "applications", &apps);
-	ua_link(json_root(d), "redirect", &redirect);
+	ucwa_call_link(json_root(d), "applications", &apps);
+	ucwa_call_link(json_root(d), "redirect", &redirect);
 	buf_init(&b);
 	hclient_url_resolve(c->url, apps ? apps : redirect ? redirect : "", &b);
 	json_doc_free(d);
 	if (apps != NULL) {
 		free(a->apps_url);
 		a->apps_url = buf_detach(&b, NULL);
-		ua_create_app(a);
+		ucwa_app_create(a);
 	} else if (redirect != NULL && ++a->hops <= 4) {
-		ua_discover(a, b.data); /* another pool: the challenge again */
+		ucwa_auth_discover(a, b.data); /* another pool: the challenge again */
 		buf_free(&b);
 	} else {
 		buf_free(&b);
-		ua_fail(a, UCWA_FAIL_PROTOCOL, "user resource: no applications link");
+		ucwa_state_fail(a, UCWA_FAIL_PROTOCOL, "user resource: no applications link");
 	}
 }
 
+/* GET the user resource with the token. */
 static void
-ua_user(struct ucwa_agent *a)
+ucwa_auth_user(struct ucwa_agent *a)
 {
-	struct ucall *c = ucall_new(a, "GET", a->user_url, ua_user_done);
+	struct ucall *c = ucwa_call_new(a, "GET", a->user_url, ucwa_auth_user_done);
 
 	c->kind = "user";
-	a->state = UA_USER;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		ua_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
+	ucwa_state_set(a, UA_USER, "GET user resource with the token");
+	if (ucwa_call_start(c) != 0) {
+		ucwa_call_free(c);
+		ucwa_state_fail(a, UCWA_FAIL_UNREACHABLE, "user resource: cannot start a request");
 	}
 }

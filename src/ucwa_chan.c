@@ -1,13 +1,11 @@
 /*
- * ucwa_chan.c: an agent's event channel, conversations and commands.
+ * ucwa_chan.c: an agent's event channel (the P-GET loop and its cursor).
  * Promises: exactly one P-GET parked per application, re-parked (next,
  * resync or resume) before a response is processed; after a drop, a
  * timeout or 409 PGetReplaced the SAME URL is fetched again after a
- * back-off with jitter. Changes reach the owner in server order; an
- * incoming message reaches it once (see ucwa.h). Messages of a
- * conversation go out one at a time, in order, from a bounded queue.
+ * back-off with jitter. Changes go to ucwa_conv.c in server order;
+ * unusable events are counted and their conversations read again.
  */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,45 +15,38 @@
 #include "metrics.h"
 #include "ucwa_int.h"
 
-static void uchan_get(struct ucwa_agent *);
-static void uconv_pump(struct uconv *);
-
-/* ---- event channel ---- */
+static void ucwa_chan_get(struct ucwa_agent *);
 
 /* The back-off before a re-GET is over. */
 static void
-uchan_fire(evutil_socket_t fd, short what, void *arg)
+ucwa_chan_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ucwa_agent *a = arg;
 
-	ua_enter(a);
-	if (a->pget == NULL && a->state != UA_FAILED && a->app != NULL)
-		uchan_get(a);
-	ua_leave(a);
+	if (a->pget == NULL && a->state != UA_FAILED && a->app != NULL && !a->dying)
+		ucwa_chan_get(a);
 }
 
 /* GET the same URL again after a back-off with jitter. */
 static void
-uchan_retry(struct ucwa_agent *a, const char *why)
+ucwa_chan_retry(struct ucwa_agent *a, const char *why)
 {
-	unsigned ms =
-	    ua_backoff(&a->pget_backoff, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
+	unsigned ms = ucwa_call_backoff(
+	    &a->pget_backoff, a->u->conf.backoff_min_ms, a->u->conf.backoff_max_ms);
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	log_warn("ucwa %s: event channel: %s; same URL again in %u ms", a->user, why, ms);
 	metrics_inc(M_UCWA_RECONNECTS, NULL);
 	if (a->pget_timer == NULL)
-		a->pget_timer = evtimer_new(a->u->base, uchan_fire, a);
+		a->pget_timer = evtimer_new(a->u->base, ucwa_chan_fire, a);
 	evtimer_add(a->pget_timer, &tv);
 }
 
-static void uconv_apply(struct ucwa_agent *, const struct ucwa_change *);
-static void uchan_bad(struct ucwa_agent *, const struct ucwa_events *);
-static void uconv_track(struct ucwa_agent *, struct uconv *, const struct ucwa_change *);
+static void ucwa_chan_bad(struct ucwa_agent *, const struct ucwa_events *);
 
 /* A P-GET came back. */
 static void
-uchan_done(struct ucall *c, const struct hclient_resp *r)
+ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 {
 	struct ucwa_agent *a = c->a;
 	struct ucwa_events evs;
@@ -67,38 +58,39 @@ uchan_done(struct ucall *c, const struct hclient_resp *r)
 		return;
 	if (r->err != HCLIENT_OK) {
 		snprintf(why, sizeof(why), "%s", r->errstr);
-		uchan_retry(a, why);
+		ucwa_chan_retry(a, why);
 		return;
 	}
 	if (r->status != 200) {
 		snprintf(why, sizeof(why), "HTTP %d%s", r->status,
-		    r->status == 409 && ua_error_subcode(r, "PGetReplaced") ? " PGetReplaced" : "");
-		uchan_retry(a, why);
+		    r->status == 409 && ucwa_call_error_is(r, "PGetReplaced") ? " PGetReplaced"
+									      : "");
+		ucwa_chan_retry(a, why);
 		return;
 	}
 	if (ucwa_events_parse(r->body, r->len, &evs, err, sizeof(err)) != 0) {
-		uchan_retry(a, err);
+		ucwa_chan_retry(a, err);
 		return;
 	}
 	link = evs.next ? evs.next : evs.resync ? evs.resync : evs.resume;
 	free(a->events_url);
-	a->events_url = ua_abs(a, link);
+	a->events_url = ucwa_call_abs(a, link);
 	a->add_params = evs.resume != NULL;
 	a->pget_backoff = 0;
 	if (evs.resync != NULL)
 		log_warn("ucwa %s: event channel: resync", a->user);
-	uchan_get(a); /* parked again before anything is processed */
+	ucwa_chan_get(a); /* parked again before anything is processed */
 	if (evs.resume != NULL) {
 		log_warn("ucwa %s: event channel: resume: every conversation is gone", a->user);
-		uconv_end_all(a, "resume");
+		ucwa_conv_end_all(a, "resume");
 	}
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(json_root(evs.doc), 1, a->arg);
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
-		uconv_apply(a, &evs.v[i]);
+		ucwa_conv_apply(a, &evs.v[i]);
 	if (evs.nbad_total > 0 && !a->dying && gen == a->app_gen && a->state != UA_FAILED)
-		uchan_bad(a, &evs);
+		ucwa_chan_bad(a, &evs);
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(NULL, 0, a->arg);
 	ucwa_events_free(&evs);
@@ -106,7 +98,7 @@ uchan_done(struct ucall *c, const struct hclient_resp *r)
 
 /* Park the P-GET on the current events URL. */
 static void
-uchan_get(struct ucwa_agent *a)
+ucwa_chan_get(struct ucwa_agent *a)
 {
 	struct ucall *c;
 	struct buf b;
@@ -118,14 +110,14 @@ uchan_get(struct ucwa_agent *a)
 		hclient_url_add_query(&b, a->events_url, "timeout", t);
 	} else
 		buf_addstr(&b, a->events_url);
-	c = ucall_new(a, "GET", b.data, uchan_done);
+	c = ucwa_call_new(a, "GET", b.data, ucwa_chan_done);
 	c->kind = "event_channel";
 	buf_free(&b);
 	c->flags = HCLIENT_LONGPOLL;
 	c->timeout_ms = a->u->conf.pget_read_timeout_ms;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		uchan_retry(a, "too many requests outstanding");
+	if (ucwa_call_start(c) != 0) {
+		ucwa_call_free(c);
+		ucwa_chan_retry(a, "too many requests outstanding");
 		return;
 	}
 	a->pget = c;
@@ -133,648 +125,24 @@ uchan_get(struct ucwa_agent *a)
 
 /* Start the channel of a (new) application. */
 void
-uchan_start(struct ucwa_agent *a)
+ucwa_chan_start(struct ucwa_agent *a)
 {
-	uchan_stop(a);
+	ucwa_chan_stop(a);
 	a->pget_backoff = 0;
-	uchan_get(a);
+	ucwa_chan_get(a);
 }
 
 /* No P-GET, no pending re-GET. */
 void
-uchan_stop(struct ucwa_agent *a)
+ucwa_chan_stop(struct ucwa_agent *a)
 {
 	if (a->pget != NULL)
-		ucall_free(a->pget);
+		ucwa_call_free(a->pget);
 	a->pget = NULL;
 	if (a->pget_timer != NULL) {
 		event_free(a->pget_timer);
 		a->pget_timer = NULL;
 	}
-}
-
-/* ---- conversations ---- */
-
-static struct uconv *
-uconv_find(struct ucwa_agent *a, const char *href)
-{
-	struct uconv *v;
-	char *abs;
-
-	if (href == NULL)
-		return NULL;
-	abs = ua_abs(a, href);
-	TAILQ_FOREACH(v, &a->convs, entry)
-	if (ucwa_href_eq(v->href, abs))
-		break;
-	free(abs);
-	return v;
-}
-
-static void
-uconv_set(char **dst, struct ucwa_agent *a, const char *href)
-{
-	free(*dst);
-	*dst = ua_abs(a, href);
-}
-
-/* Message of the queue done without being sent. */
-static void
-umsg_fail(struct ucwa_agent *a, struct umsg *m, const char *why)
-{
-	struct ucwa_result res;
-
-	memset(&res, 0, sizeof(res));
-	res.message = why;
-	if (!a->dying && m->done != NULL)
-		m->done(&res, m->arg);
-	free(m->text);
-	free(m->opid);
-	free(m);
-}
-
-static void
-umsg_free(void *p)
-{
-	struct umsg *m = p;
-
-	free(m->text);
-	free(m->opid);
-	free(m);
-}
-
-static void
-uconv_free(struct uconv *v)
-{
-	struct umsg *m;
-
-	while ((m = TAILQ_FIRST(&v->queue)) != NULL) {
-		TAILQ_REMOVE(&v->queue, m, entry);
-		free(m->text);
-		free(m->opid);
-		free(m);
-	}
-	if (v->preview_timer != NULL)
-		event_free(v->preview_timer);
-	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
-		free(v->seen[i]);
-	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
-		free(v->sent_href[i]);
-		free(v->sent_opid[i]);
-	}
-	free(v->inflight_opid);
-	free(v->href);
-	free(v->invitation);
-	free(v->accept);
-	free(v->decline);
-	free(v->cancel);
-	free(v->send_message);
-	free(v->stop_messaging);
-	free(v->preview);
-	free(v->preview_from);
-	free(v->preview_sent);
-	free(v);
-}
-
-/* Forget one startMessaging of ours. */
-static void
-ustart_free(struct ucwa_agent *a, struct ustart *s)
-{
-	TAILQ_REMOVE(&a->starts, s, entry);
-	a->nstarts--;
-	free(s->opid);
-	free(s->invitation);
-	free(s);
-}
-
-void
-uconv_free_all(struct ucwa_agent *a)
-{
-	struct uconv *v;
-	struct ustart *s;
-
-	while ((s = TAILQ_FIRST(&a->starts)) != NULL)
-		ustart_free(a, s);
-	while ((v = TAILQ_FIRST(&a->convs)) != NULL) {
-		TAILQ_REMOVE(&a->convs, v, entry);
-		uconv_free(v);
-	}
-	a->nconvs = 0;
-}
-
-/* Find or add (href in normal form); the oldest ended one makes room. NULL when
- * full of live ones, or without a conversation. */
-static struct uconv *
-uconv_get(struct ucwa_agent *a, const char *href)
-{
-	struct uconv *v = uconv_find(a, href), *old;
-
-	if (v != NULL || href == NULL)
-		return v;
-	if (a->nconvs >= UCWA_MAX_CONVS) {
-		TAILQ_FOREACH(old, &a->convs, entry)
-		if (old->ended && old->inflight == 0 && !old->leave_pending && !old->resyncing)
-			break;
-		if (old == NULL) {
-			log_warn("ucwa %s: too many conversations; ignoring %s", a->user, href);
-			return NULL;
-		}
-		TAILQ_REMOVE(&a->convs, old, entry);
-		uconv_free(old);
-		a->nconvs--;
-	}
-	v = xcalloc(1, sizeof(*v));
-	v->a = a;
-	v->href = xstrdup(href);
-	TAILQ_INIT(&v->queue);
-	TAILQ_INSERT_TAIL(&a->convs, v, entry);
-	a->nconvs++;
-	return v;
-}
-
-static void
-ua_deliver(struct ucwa_agent *a, const struct ucwa_change *ch)
-{
-	if (!a->dying && a->cbs.change != NULL)
-		a->cbs.change(ch, a->arg);
-}
-
-/* Deliver the first-message preview as the conversation's first incoming message. */
-static void
-uconv_preview_deliver(struct uconv *v)
-{
-	struct ucwa_change ch;
-
-	if (v->preview == NULL)
-		return;
-	if (v->preview_timer != NULL)
-		evtimer_del(v->preview_timer);
-	memset(&ch, 0, sizeof(ch));
-	ch.kind = UCWA_MESSAGE;
-	ch.type = UCWA_COMPLETED;
-	ch.conversation = v->href;
-	ch.direction = "Incoming";
-	ch.status = "Success";
-	ch.text = v->preview;
-	ch.text_html = v->preview_html;
-	ch.from_uri = v->preview_from;
-	free(v->preview_sent);
-	v->preview_sent = v->preview;
-	v->preview_span = 0;
-	v->preview = NULL;
-	ua_deliver(v->a, &ch);
-}
-
-static void
-uconv_preview_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct uconv *v = arg;
-	struct ucwa_agent *a = v->a;
-
-	ua_enter(a);
-	uconv_preview_deliver(v);
-	ua_leave(a);
-}
-
-/* The conversation is over: queued messages fail, the owner is told once. */
-static void
-uconv_end(struct uconv *v, const char *why)
-{
-	struct ucwa_agent *a = v->a;
-	struct umsg *m;
-
-	if (v->ended)
-		return;
-	v->ended = 1;
-	if (v->connected)
-		uconv_preview_deliver(v);
-	while ((m = TAILQ_FIRST(&v->queue)) != NULL) {
-		TAILQ_REMOVE(&v->queue, m, entry);
-		v->nqueue--;
-		umsg_fail(a, m, "conversation ended");
-	}
-	free(v->send_message);
-	v->send_message = NULL;
-	log_info("ucwa %s: conversation %s ended: %s", a->user, v->href, why);
-	if (!a->dying && a->cbs.ended != NULL)
-		a->cbs.ended(v->href, why, a->arg);
-}
-
-/* Mark (or, now, leave in the background) every live conversation (see ucwa_int.h). */
-void
-uconv_leave_mark(struct ucwa_agent *a, int now)
-{
-	struct uconv *v;
-
-	TAILQ_FOREACH(v, &a->convs, entry)
-	{
-		if (v->ended)
-			continue;
-		if (!now)
-			v->leave_pending = 1;
-		else if (v->stop_messaging != NULL)
-			ua_background(a, "POST", v->stop_messaging);
-		else
-			ua_background(a, "DELETE", v->href);
-	}
-}
-
-/* A conversation left after its application was lost: only logged. */
-static void
-uconv_left_done(struct ucall *c, const struct hclient_resp *r)
-{
-	log_info("ucwa %s: left %s after the application was lost: %s %d", c->a->user, c->url,
-	    r->err == HCLIENT_OK ? "HTTP" : hclient_err_name(r->err), r->status);
-}
-
-/*
- * Ready again after the application was lost: a server may give the same
- * application back with its conversations still Connected, where the
- * remote's messages would vanish. Leave each conversation that was live:
- * stopMessaging, else DELETE (a 404 means it is gone already).
- */
-void
-uconv_leave_behind(struct ucwa_agent *a)
-{
-	struct uconv *v;
-	struct ucall *c;
-
-	TAILQ_FOREACH(v, &a->convs, entry)
-	{
-		if (!v->leave_pending)
-			continue;
-		v->leave_pending = 0;
-		log_info(
-		    "ucwa %s: leaving %s (live when the application was lost)", a->user, v->href);
-		c = ucall_new(a, v->stop_messaging ? "POST" : "DELETE",
-		    v->stop_messaging ? v->stop_messaging : v->href, uconv_left_done);
-		c->app_gen =
-		    a->app_gen - 1; /* about the lost application: its 404 condemns no other */
-		if (ucall_start(c) != 0)
-			ucall_free(c);
-	}
-}
-
-void
-uconv_end_all(struct ucwa_agent *a, const char *why)
-{
-	struct uconv *v;
-
-	TAILQ_FOREACH(v, &a->convs, entry)
-	{
-		if (a->dying)
-			break;
-		uconv_end(v, why);
-	}
-}
-
-/* Remember an incoming message href; 0 if it was seen before. */
-static int
-uconv_first_sight(struct uconv *v, const char *self)
-{
-	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
-		if (ucwa_href_eq(v->seen[i], self))
-			return 0;
-	free(v->seen[v->nseen % UCWA_SEEN_MSGS]);
-	v->seen[v->nseen++ % UCWA_SEEN_MSGS] = xstrdup(self);
-	return 1;
-}
-
-/* Whether a and b are the same text but for trailing CR/LF. */
-static int
-uconv_same_text(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	while (la > 0 && (a[la - 1] == '\r' || a[la - 1] == '\n'))
-		la--;
-	while (lb > 0 && (b[lb - 1] == '\r' || b[lb - 1] == '\n'))
-		lb--;
-	return la == lb && memcmp(a, b, la) == 0;
-}
-
-/* Whether message ch is the first message whose preview was text. */
-static int
-uconv_is_first(const char *text, const struct ucwa_change *ch)
-{
-	return uconv_same_text(text, ch->text) ||
-	    (ch->alt_text != NULL && uconv_same_text(text, ch->alt_text));
-}
-
-/*
- * An incoming message: deliver once per self href. The first message's
- * own event replaces its preview; any other message delivers the preview
- * first (the first message comes first, and a server may never send its
- * event). A first-message event that comes after its preview was
- * delivered is recognised by its text among the next UCWA_PREVIEW_SPAN
- * messages, and dropped.
- */
-static void
-uconv_incoming(struct uconv *v, const struct ucwa_change *ch)
-{
-	if (ch->text == NULL || !uconv_first_sight(v, ch->self))
-		return;
-	if (v->preview != NULL && uconv_is_first(v->preview, ch)) {
-		free(v->preview); /* the message event itself is here */
-		v->preview = NULL;
-		if (v->preview_timer != NULL)
-			evtimer_del(v->preview_timer);
-	} else if (v->preview != NULL)
-		uconv_preview_deliver(v);
-	else if (v->preview_sent != NULL && uconv_is_first(v->preview_sent, ch)) {
-		free(v->preview_sent); /* already delivered from the preview */
-		v->preview_sent = NULL;
-		return;
-	}
-	if (v->preview_sent != NULL && ++v->preview_span >= UCWA_PREVIEW_SPAN) {
-		free(v->preview_sent);
-		v->preview_sent = NULL;
-	}
-	if (!v->a->dying)
-		ua_deliver(v->a, ch);
-}
-
-/* An invitation snapshot: its links replace the old ones. */
-static const char *
-uconv_invitation(struct uconv *v, const struct ucwa_change *ch, char *why, size_t len)
-{
-	struct ucwa_agent *a = v->a;
-
-	if (!ch->embedded)
-		return NULL;
-	uconv_set(&v->invitation, a, ch->href);
-	uconv_set(&v->accept, a, ch->accept);
-	uconv_set(&v->decline, a, ch->decline);
-	uconv_set(&v->cancel, a, ch->cancel);
-	if (ch->direction != NULL && strcmp(ch->direction, "Incoming") == 0)
-		v->incoming = 1;
-	if (ch->type == UCWA_STARTED && v->incoming && ch->text != NULL && v->nseen == 0 &&
-	    v->preview == NULL && v->preview_sent == NULL) {
-		v->preview = xstrdup(ch->text);
-		v->preview_html = ch->text_html;
-		v->preview_from = ch->from_uri ? xstrdup(ch->from_uri) : NULL;
-	}
-	if (ch->type != UCWA_COMPLETED)
-		return NULL;
-	if (ch->status != NULL && strcmp(ch->status, "Success") == 0) {
-		v->connected = 1;
-		if (v->preview != NULL) {
-			struct timeval tv = { a->u->conf.preview_wait_ms / 1000,
-				(a->u->conf.preview_wait_ms % 1000) * 1000 };
-
-			if (v->preview_timer == NULL)
-				v->preview_timer = evtimer_new(a->u->base, uconv_preview_fire, v);
-			evtimer_add(v->preview_timer, &tv);
-		}
-		return NULL;
-	}
-	free(v->preview); /* never accepted: no message */
-	v->preview = NULL;
-	snprintf(why, len, "invitation failed: %s %s", ch->reason_code ? ch->reason_code : "",
-	    ch->reason_subcode ? ch->reason_subcode : "");
-	return why;
-}
-
-/*
- * The operationId of an invitation change that came without one (servers
- * that do not echo it): the startMessaging whose 201 named this
- * invitation, else the oldest of ours whose invitation is not known yet
- * (an Outgoing invitation on our channel is always one we started). Copied
- * into out; NULL when it is not ours.
- */
-static const char *
-ustart_attribute(struct ucwa_agent *a, const struct ucwa_change *ch, struct buf *out)
-{
-	struct ustart *s;
-
-	TAILQ_FOREACH(s, &a->starts, entry)
-	if (ucwa_href_eq(s->invitation, ch->href))
-		break;
-	if (s == NULL && ch->direction != NULL && strcmp(ch->direction, "Outgoing") == 0) {
-		TAILQ_FOREACH(s, &a->starts, entry)
-		if (s->invitation == NULL)
-			break;
-		if (s != NULL)
-			s->invitation = xstrdup(ch->href);
-	}
-	if (s == NULL)
-		return NULL;
-	buf_addstr(out, s->opid);
-	if (ch->type == UCWA_COMPLETED)
-		ustart_free(a, s);
-	return out->data;
-}
-
-/* Forget the startMessaging with this operationId, if it is ours. */
-static void
-ustart_forget(struct ucwa_agent *a, const char *opid)
-{
-	struct ustart *s;
-
-	TAILQ_FOREACH(s, &a->starts, entry)
-	if (strcmp(s->opid, opid) == 0)
-		break;
-	if (s != NULL)
-		ustart_free(a, s);
-}
-
-/* Remember the Location of a sent message with its operationId. */
-static void
-uconv_sent(struct uconv *v, const char *href, const char *opid)
-{
-	unsigned i = v->nsent++ % UCWA_SENT_MSGS;
-
-	free(v->sent_href[i]);
-	free(v->sent_opid[i]);
-	v->sent_href[i] = xstrdup(href);
-	v->sent_opid[i] = xstrdup(opid);
-}
-
-/*
- * The operationId of an outgoing message change that came without one:
- * the message whose 201 Location is its href, else (an event that beat
- * the 201) the message in flight, whose Location it then is. Copied into
- * out; NULL when unknown.
- */
-static const char *
-uconv_sent_opid(struct uconv *v, const struct ucwa_change *ch, struct buf *out)
-{
-	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
-		if (ucwa_href_eq(v->sent_href[i], ch->href)) {
-			buf_addstr(out, v->sent_opid[i]);
-			return out->data;
-		}
-	}
-	if (!v->inflight || v->inflight_opid == NULL || ch->href == NULL)
-		return NULL;
-	uconv_sent(v, ch->href, v->inflight_opid);
-	buf_addstr(out, v->inflight_opid);
-	return out->data;
-}
-
-/* Track what a change does to its conversation, deliver it, then end if it ended. */
-static void
-uconv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
-{
-	struct ucwa_change n = *raw, *ch = &n;
-	struct buf nb[4];
-	struct uconv *v;
-
-	for (int i = 0; i < 4; i++)
-		buf_init(&nb[i]);
-	/* from here on every href of the change is in the normal form */
-	if (raw->href != NULL) {
-		ua_resolve(a, raw->href, &nb[0]);
-		n.href = nb[0].data;
-	}
-	if (raw->self != NULL) {
-		ua_resolve(a, raw->self, &nb[1]);
-		n.self = nb[1].data;
-	}
-	if (raw->conversation != NULL) {
-		ua_resolve(a, raw->conversation, &nb[2]);
-		n.conversation = nb[2].data;
-	}
-	if (n.kind == UCWA_INVITATION && n.operation_id == NULL && n.href != NULL)
-		n.operation_id = ustart_attribute(a, &n, &nb[3]);
-	else if (n.kind == UCWA_INVITATION && n.type == UCWA_COMPLETED && n.operation_id != NULL)
-		ustart_forget(a, n.operation_id); /* echoed: nothing left to attribute */
-	v = uconv_get(a, ch->conversation);
-	if (v != NULL && n.kind == UCWA_MESSAGE && n.operation_id == NULL && n.direction != NULL &&
-	    strcmp(n.direction, "Outgoing") == 0)
-		n.operation_id = uconv_sent_opid(v, &n, &nb[3]);
-	if (v == NULL)
-		ua_deliver(a, ch);
-	else
-		uconv_track(a, v, ch);
-	for (int i = 0; i < 4; i++)
-		buf_free(&nb[i]);
-}
-
-/* What a change does to its known conversation: deliver it, then end or pump. */
-static void
-uconv_track(struct ucwa_agent *a, struct uconv *v, const struct ucwa_change *ch)
-{
-	const char *end = NULL;
-	char why[200];
-
-	switch (ch->kind) {
-	case UCWA_INVITATION: end = uconv_invitation(v, ch, why, sizeof(why)); break;
-	case UCWA_CONVERSATION:
-		if (ch->type == UCWA_DELETED)
-			end = "conversation deleted";
-		else if (ch->state != NULL && strcmp(ch->state, "Disconnected") == 0)
-			end = "conversation disconnected";
-		break;
-	case UCWA_MESSAGING:
-		if (!ch->embedded)
-			break;
-		uconv_set(&v->send_message, a, ch->send_message);
-		uconv_set(&v->stop_messaging, a, ch->stop_messaging);
-		if (ch->state != NULL && strcmp(ch->state, "Connected") == 0)
-			v->connected = 1;
-		if (ch->state != NULL && strcmp(ch->state, "Disconnected") == 0)
-			end = "messaging disconnected";
-		break;
-	case UCWA_MESSAGE:
-		if (ch->direction != NULL && strcmp(ch->direction, "Incoming") == 0) {
-			uconv_incoming(v, ch);
-			return;
-		}
-		break;
-	default: break;
-	}
-	ua_deliver(a, ch);
-	if (a->dying)
-		return;
-	if (end != NULL)
-		uconv_end(v, end);
-	else
-		uconv_pump(v);
-}
-
-/* ---- resynchronisation after an unusable event ---- */
-
-static void uconv_resync(struct uconv *);
-
-/* The messaging resource of a conversation being resynchronised. */
-static void
-uconv_resync_messaging(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct uconv *v = uconv_find(a, c->ctx);
-	struct ucwa_events evs;
-	char err[160];
-
-	if (v == NULL || v->ended)
-		return;
-	v->resyncing = 0;
-	if (r->err != HCLIENT_OK || r->status != 200 ||
-	    ucwa_resource_parse(r->body, r->len, UCWA_MESSAGING, c->url, &evs, err, sizeof(err)))
-		return; /* the conversation GET found it; the next event will tell */
-	evs.v[0].conversation = v->href;
-	uconv_apply(a, &evs.v[0]);
-	ucwa_events_free(&evs);
-}
-
-/* The conversation resource: gone (404) ends it; else its state, then its messaging. */
-static void
-uconv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct uconv *v = uconv_find(a, c->ctx);
-	struct ucwa_events evs;
-	struct ucall *m;
-	char err[160];
-
-	if (v == NULL || v->ended)
-		return;
-	v->resyncing = 0;
-	if (r->err == HCLIENT_OK && (r->status == 404 || r->status == 410)) {
-		uconv_end(v, "conversation gone (resynchronised)");
-		return;
-	}
-	if (r->err != HCLIENT_OK || r->status != 200 ||
-	    ucwa_resource_parse(
-		r->body, r->len, UCWA_CONVERSATION, v->href, &evs, err, sizeof(err)) != 0) {
-		log_warn("ucwa %s: resynchronising %s failed", a->user, v->href);
-		return;
-	}
-	evs.v[0].conversation = v->href;
-	if (evs.v[0].messaging != NULL && !v->ended) {
-		char *url = ua_abs(a, evs.v[0].messaging);
-
-		m = ucall_new(a, "GET", url, uconv_resync_messaging);
-		free(url);
-		m->ctx = xstrdup(v->href);
-		m->ctx_free = free;
-		if (ucall_start(m) != 0)
-			ucall_free(m);
-		else
-			v->resyncing = 1;
-	}
-	uconv_apply(a, &evs.v[0]);
-	ucwa_events_free(&evs);
-}
-
-/* Read a conversation's state again from the server (GET conversation, then messaging). */
-static void
-uconv_resync(struct uconv *v)
-{
-	struct ucwa_agent *a = v->a;
-	struct ucall *c;
-
-	if (v->ended || v->resyncing || a->state != UA_READY)
-		return;
-	log_info("ucwa %s: resynchronising %s from the server", a->user, v->href);
-	c = ucall_new(a, "GET", v->href, uconv_resync_conversation);
-	c->ctx = xstrdup(v->href);
-	c->ctx_free = free;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		return;
-	}
-	v->resyncing = 1;
 }
 
 /*
@@ -784,9 +152,8 @@ uconv_resync(struct uconv *v)
  * change is not lost.
  */
 static void
-uchan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
+ucwa_chan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 {
-	struct uconv *v;
 	int all = 0;
 
 	a->u->bad_events += evs->nbad_total;
@@ -799,9 +166,9 @@ uchan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 		    b->why, b->sender_rel ? b->sender_rel : "-",
 		    b->sender_href ? b->sender_href : "-", b->href ? b->href : "-",
 		    a->u->bad_events);
-		if (b->conversation != NULL && (v = uconv_find(a, b->conversation)) != NULL)
-			uconv_resync(v);
-		else if (b->kind >= 0)
+		if (b->conversation != NULL && ucwa_conv_resync_href(a, b->conversation) == 0)
+			continue;
+		if (b->kind >= 0)
 			all = 1;
 	}
 	if (evs->nbad_total > evs->nbad) {
@@ -809,264 +176,6 @@ uchan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 		    evs->nbad_total - evs->nbad);
 		all = 1;
 	}
-	TAILQ_FOREACH(v, &a->convs, entry)
-	{
-		if (!all || a->dying)
-			break;
-		uconv_resync(v);
-	}
-}
-
-/* ---- commands ---- */
-
-/* A command's answer, to its owner. */
-static void
-ucmd_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_result res;
-	struct buf s, loc;
-	const char *l;
-
-	buf_init(&s);
-	buf_init(&loc);
-	ua_result_from(r, &res, &s);
-	if (res.ok && r->msg != NULL && (l = hparse_header(r->msg, "Location")) != NULL) {
-		ua_resolve(c->a, l, &loc);
-		res.location = loc.data;
-	}
-	if (c->done != NULL)
-		c->done(&res, c->done_arg);
-	buf_free(&s);
-	buf_free(&loc);
-}
-
-/* Start a command call; NULL or why not. */
-static const char *
-ucmd_start(struct ucwa_agent *a, const char *method, const char *url, const char *ctype,
-    const char *body, ucall_cb cb, ucwa_done done, void *arg, struct ucall **out)
-{
-	struct ucall *c;
-
-	if (a->state != UA_READY)
-		return "not signed in";
-	c = ucall_new(a, method, url, cb);
-	if (ctype != NULL)
-		c->ctype = xstrdup(ctype);
-	if (body != NULL)
-		buf_addstr(&c->body, body);
-	c->done = done;
-	c->done_arg = arg;
-	if (ucall_start(c) != 0) {
-		ucall_free(c);
-		return "too many requests outstanding upstream";
-	}
-	if (out != NULL)
-		*out = c;
-	return NULL;
-}
-
-/* startMessaging answered: its 201 names the invitation; a failure forgets it. */
-static void
-ustart_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct ustart *s;
-	struct buf loc;
-	const char *l;
-
-	TAILQ_FOREACH(s, &a->starts, entry)
-	if (c->ctx != NULL && strcmp(s->opid, c->ctx) == 0)
-		break;
-	if (s != NULL && r->err == HCLIENT_OK && r->status == 201 && r->msg != NULL &&
-	    (l = hparse_header(r->msg, "Location")) != NULL && s->invitation == NULL) {
-		buf_init(&loc);
-		ua_resolve(a, l, &loc);
-		s->invitation = buf_detach(&loc, NULL);
-	} else if (s != NULL && (r->err != HCLIENT_OK || r->status / 100 != 2))
-		ustart_free(a, s);
-	ucmd_done(c, r);
-}
-
-const char *
-ucwa_start_messaging(struct ucwa_agent *a, const char *to, const char *operation_id,
-    const char *subject, const char *importance, ucwa_done done, void *arg)
-{
-	struct ucall *c = NULL;
-	struct buf b;
-	struct jw w;
-	const char *why;
-
-	if (a->start_url == NULL)
-		return a->state == UA_READY ? "no startMessaging link" : "not signed in";
-	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "to", to);
-	if (operation_id != NULL)
-		jw_kstr(&w, "operationId", operation_id);
-	if (subject != NULL)
-		jw_kstr(&w, "subject", subject);
-	if (importance != NULL)
-		jw_kstr(&w, "importance", importance);
-	jw_obj_end(&w);
-	why = ucmd_start(
-	    a, "POST", a->start_url, "application/json", b.data, ustart_done, done, arg, &c);
-	buf_free(&b);
-	if (why == NULL && operation_id != NULL) {
-		struct ustart *s;
-
-		if (a->nstarts >= UCWA_MAX_STARTS)
-			ustart_free(a, TAILQ_FIRST(&a->starts));
-		s = xcalloc(1, sizeof(*s));
-		s->opid = xstrdup(operation_id);
-		TAILQ_INSERT_TAIL(&a->starts, s, entry);
-		a->nstarts++;
-		c->ctx = xstrdup(operation_id);
-		c->ctx_free = free;
-	}
-	return why;
-}
-
-/* The 201 (or failure) of a sendMessage: report, then send the next one. */
-static void
-umsg_done(struct ucall *c, const struct hclient_resp *r)
-{
-	struct ucwa_agent *a = c->a;
-	struct uconv *v = uconv_find(a, c->conv);
-	struct umsg *m = c->ctx;
-
-	c->ctx = NULL;
-	if (v != NULL) {
-		v->inflight = 0;
-		free(v->inflight_opid);
-		v->inflight_opid = NULL;
-	}
-	if (v != NULL && m->opid != NULL && r->err == HCLIENT_OK && r->status == 201 &&
-	    r->msg != NULL && hparse_header(r->msg, "Location") != NULL) {
-		struct buf loc;
-
-		buf_init(&loc);
-		ua_resolve(a, hparse_header(r->msg, "Location"), &loc);
-		uconv_sent(v, loc.data, m->opid);
-		buf_free(&loc);
-	}
-	c->done = m->done;
-	c->done_arg = m->arg;
-	ucmd_done(c, r);
-	umsg_free(m);
-	if (v != NULL && !a->dying)
-		uconv_pump(v);
-}
-
-/* Send the next queued message when none is in flight and messaging allows it. */
-static void
-uconv_pump(struct uconv *v)
-{
-	struct ucwa_agent *a = v->a;
-	struct umsg *m;
-	struct ucall *c = NULL;
-	struct buf url;
-	const char *why;
-
-	if (v->inflight || v->ended || v->send_message == NULL || a->state != UA_READY ||
-	    (m = TAILQ_FIRST(&v->queue)) == NULL)
-		return;
-	TAILQ_REMOVE(&v->queue, m, entry);
-	v->nqueue--;
-	buf_init(&url);
-	if (m->opid != NULL)
-		hclient_url_add_query(&url, v->send_message, "operationId", m->opid);
-	else
-		buf_addstr(&url, v->send_message);
-	why = ucmd_start(
-	    a, "POST", url.data, "text/plain; charset=UTF-8", m->text, umsg_done, NULL, NULL, &c);
-	buf_free(&url);
-	if (why != NULL) {
-		umsg_fail(a, m, why);
-		return;
-	}
-	c->ctx = m;
-	c->ctx_free = umsg_free;
-	c->conv = xstrdup(v->href);
-	v->inflight = 1;
-	free(v->inflight_opid);
-	v->inflight_opid = m->opid != NULL ? xstrdup(m->opid) : NULL;
-}
-
-const char *
-ucwa_send_message(struct ucwa_agent *a, const char *conv, const char *text,
-    const char *operation_id, ucwa_done done, void *arg)
-{
-	struct uconv *v = uconv_find(a, conv);
-	struct umsg *m;
-
-	if (a->state != UA_READY)
-		return "not signed in";
-	if (v == NULL)
-		return "unknown conversation";
-	if (v->ended)
-		return "conversation ended";
-	if (v->nqueue >= a->u->conf.max_send_queue)
-		return "send queue full";
-	m = xcalloc(1, sizeof(*m));
-	m->text = xstrdup(text);
-	m->opid = operation_id ? xstrdup(operation_id) : NULL;
-	m->done = done;
-	m->arg = arg;
-	TAILQ_INSERT_TAIL(&v->queue, m, entry);
-	v->nqueue++;
-	uconv_pump(v);
-	return NULL;
-}
-
-/* POST (or DELETE) one of a conversation's current links. */
-static const char *
-ucmd_link(struct ucwa_agent *a, const char *conv, size_t off, const char *method, const char *what,
-    ucwa_done done, void *arg)
-{
-	struct uconv *v = uconv_find(a, conv);
-	const char *url;
-
-	if (a->state != UA_READY)
-		return "not signed in";
-	if (v == NULL)
-		return "unknown conversation";
-	if ((url = *(char **)((char *)v + off)) == NULL)
-		return what;
-	return ucmd_start(a, method, url, NULL, NULL, ucmd_done, done, arg, NULL);
-}
-
-const char *
-ucwa_accept(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
-{
-	return ucmd_link(a, conv, offsetof(struct uconv, accept), "POST",
-	    "no accept link (not an incoming invitation, or no longer)", done, arg);
-}
-
-const char *
-ucwa_decline(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
-{
-	return ucmd_link(a, conv, offsetof(struct uconv, decline), "POST",
-	    "no decline link (not an incoming invitation, or no longer)", done, arg);
-}
-
-const char *
-ucwa_cancel(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
-{
-	return ucmd_link(a, conv, offsetof(struct uconv, cancel), "POST",
-	    "no cancel link (not an outgoing invitation in progress)", done, arg);
-}
-
-const char *
-ucwa_stop_messaging(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
-{
-	return ucmd_link(a, conv, offsetof(struct uconv, stop_messaging), "POST",
-	    "no stopMessaging link", done, arg);
-}
-
-const char *
-ucwa_leave(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
-{
-	return ucmd_link(
-	    a, conv, offsetof(struct uconv, href), "DELETE", "unknown conversation", done, arg);
+	if (all)
+		ucwa_conv_resync_all(a);
 }

@@ -1,7 +1,10 @@
 /*
- * ucwa_int.h: what the UCWA client's files share: ucwa.c (context, agents,
- * upstream calls), ucwa_auth.c (sign-in), ucwa_app.c (application) and
- * ucwa_chan.c (event channel, conversations, commands). Private to them.
+ * ucwa_int.h: what the UCWA client's files share; private to them. The
+ * files call each other downwards only, top to bottom: ucwa.c (context,
+ * agents' life, a call's response), ucwa_auth.c (sign-in), ucwa_app.c
+ * (application), ucwa_state.c (the agent's state, failing), ucwa_chan.c
+ * (event channel), ucwa_conv.c (conversations, commands), ucwa_call.c
+ * (calls, helpers). See docs/architecture.md.
  */
 #ifndef UCGW_UCWA_INT_H
 #define UCGW_UCWA_INT_H
@@ -9,25 +12,13 @@
 #include <sys/queue.h>
 
 #include "hclient.h"
+#include "reap.h"
 #include "ucwa.h"
 #include "util.h"
 
-#define UCWA_MAX_CONVS	  64 /* conversations tracked per agent */
-#define UCWA_SEEN_MSGS	  32 /* incoming message hrefs remembered per conversation */
-#define UCWA_SENT_MSGS	  16 /* (Location, operationId) of sent messages per conversation */
-#define UCWA_MAX_STARTS	  16 /* startMessaging operations awaiting their invitation */
-#define UCWA_PREVIEW_SPAN 8  /* a late first-message event is recognised among this many */
-
-/* A startMessaging of ours: its operationId and, once known, its invitation. */
-struct ustart {
-	TAILQ_ENTRY(ustart) entry;
-	char *opid;
-	char *invitation; /* normal form; NULL until the 201 or its first event */
-};
-TAILQ_HEAD(ustarts, ustart);
-
 struct ucwa {
 	struct event_base *base;
+	struct reap *reap; /* the loop's: frees agents freed by the owner */
 	struct ucwa_conf conf;
 	char *strs[6]; /* owned copies of the conf strings */
 	struct hclient *hc;
@@ -37,6 +28,7 @@ struct ucwa {
 	void *shutdown_arg;
 	struct event *shutdown_timer;
 	unsigned long long bad_events; /* unusable events skipped, all agents */
+	hclient_cb respond;	       /* a call's response: the top's handler (ucwa.c) */
 };
 
 struct ucall;
@@ -69,49 +61,13 @@ struct ucall {
 	void (*ctx_free)(void *); /* ctx when the call dies without its callback */
 };
 
-struct umsg {
-	TAILQ_ENTRY(umsg) entry;
-	char *text;
-	char *opid;
-	ucwa_done done;
-	void *arg;
-};
-TAILQ_HEAD(umsgs, umsg);
-
-struct uconv {
-	TAILQ_ENTRY(uconv) entry;
-	char *href; /* absolute */
-	char *raw;  /* as the server first wrote it (what the owner sees) */
-	char *invitation;
-	char *accept, *decline, *cancel; /* absolute, NULL when not possible */
-	char *send_message, *stop_messaging;
-	char *messaging_state;
-	int incoming;
-	int connected;
-	int ended;
-	uint64_t ended_at;
-	char *preview;	  /* first-message preview, until a message event */
-	int preview_html; /* it is text/html */
-	char *preview_from;
-	char *preview_sent;    /* text of a preview delivered without its own event */
-	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
-	struct event *preview_timer;
-	char *seen[UCWA_SEEN_MSGS];
-	unsigned nseen;
-	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
-	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
-	unsigned nsent;
-	char *inflight_opid; /* operationId of the message in flight */
-	struct umsgs queue;
-	unsigned nqueue;
-	int inflight;
-	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
-	int leave_pending; /* live when its application was lost: leave once usable again */
-	struct ucwa_agent *a;
-};
+struct uconv; /* ucwa_conv.c's */
+struct ustart;
 TAILQ_HEAD(uconvs, uconv);
+TAILQ_HEAD(ustarts, ustart);
 
-enum ua_state {
+/* An agent's state (see docs/architecture.md); changed by ucwa_state_set only. */
+enum ucwa_state {
 	UA_DISCOVER,
 	UA_CHALLENGE,
 	UA_TOKEN,
@@ -127,12 +83,12 @@ struct ucwa_agent {
 	char *user, *password;
 	struct ucwa_cbs cbs;
 	void *arg;
-	enum ua_state state;
+	enum ucwa_state state;
 	struct hclient_owner *owner;
 	struct ucalls calls;	/* in flight */
 	struct ucalls authwait; /* waiting for a new token */
-	int depth;		/* nesting of entries from the loop */
-	int dying;
+	int dying;		/* freed by the owner: no callback any more */
+	struct reap_link reap;	/* its memory, once no callback is on the stack */
 	int signed_in_told;
 
 	char endpoint_id[40];
@@ -165,46 +121,57 @@ struct ucwa_agent {
 	unsigned nstarts;
 };
 
-/* ucwa.c */
-void ua_enter(struct ucwa_agent *);
-void ua_leave(struct ucwa_agent *);
-struct ucall *ucall_new(struct ucwa_agent *, const char *method, const char *url, ucall_cb);
-int ucall_start(struct ucall *);
-void ucall_free(struct ucall *);
-void ua_resolve(struct ucwa_agent *, const char *href, struct buf *out);
+/* ucwa_call.c: the bottom, calls nothing above it */
+struct ucall *ucwa_call_new(struct ucwa_agent *, const char *method, const char *url, ucall_cb);
+int ucwa_call_start(struct ucall *);
+void ucwa_call_free(struct ucall *);
+void ucwa_call_count(const struct ucall *, const struct hclient_resp *);
+void ucwa_call_resolve(struct ucwa_agent *, const char *href, struct buf *out);
+char *ucwa_call_abs(struct ucwa_agent *, const char *href);
 /* A request of a that is not its own any more (sign-out, leaving when giving up):
  * sent on the background owner, its answer only logged. */
-void ua_background(struct ucwa_agent *, const char *method, const char *url);
-char *ua_abs(struct ucwa_agent *, const char *href);
-void ua_result_from(const struct hclient_resp *, struct ucwa_result *, struct buf *scratch);
-void ua_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int ua_error_subcode(const struct hclient_resp *, const char *subcode);
-unsigned ua_backoff(unsigned *cur, unsigned min, unsigned max);
-
-/* ucwa_auth.c */
-void ua_retry_fire(evutil_socket_t, short, void *);
-void ua_token_fire(evutil_socket_t, short, void *);
-void ua_discover(struct ucwa_agent *, const char *url);
-void ua_challenge(struct ucwa_agent *);
-void ua_renew(struct ucwa_agent *);
-void ua_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);
-struct json_doc *ua_json(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+void ucwa_call_background(struct ucwa_agent *, const char *method, const char *url);
+void ucwa_call_result(const struct hclient_resp *, struct ucwa_result *, struct buf *scratch);
+int ucwa_call_error_is(const struct hclient_resp *, const char *subcode);
+unsigned ucwa_call_backoff(unsigned *cur, unsigned min, unsigned max);
 struct json;
-void ua_link(const struct json *res, const char *rel, const char **href);
+void ucwa_call_link(const struct json *res, const char *rel, const char **href);
 
-/* ucwa_app.c */
-void ua_create_app(struct ucwa_agent *);
-
-/* ucwa_chan.c */
-void uchan_start(struct ucwa_agent *);
-void uchan_stop(struct ucwa_agent *);
-void uconv_end_all(struct ucwa_agent *, const char *why);
+/* ucwa_conv.c: above ucwa_call.c */
+void ucwa_conv_init(struct ucwa_agent *);
+void ucwa_conv_apply(struct ucwa_agent *, const struct ucwa_change *);
+int ucwa_conv_resync_href(struct ucwa_agent *, const char *href);
+void ucwa_conv_resync_all(struct ucwa_agent *);
+void ucwa_conv_end_all(struct ucwa_agent *, const char *why);
 /* The application is lost or given up: remember (or, giving up, leave now in the
  * background) every live conversation, so that none stays connected unseen. */
-void uconv_leave_mark(struct ucwa_agent *, int now);
-/* Ready again: leave every conversation remembered by uconv_leave_mark. */
-void uconv_leave_behind(struct ucwa_agent *);
-void uconv_free_all(struct ucwa_agent *);
+void ucwa_conv_leave_mark(struct ucwa_agent *, int now);
+/* Ready again: leave every conversation remembered by ucwa_conv_leave_mark. */
+void ucwa_conv_leave_behind(struct ucwa_agent *);
+void ucwa_conv_free_all(struct ucwa_agent *);
+
+/* ucwa_chan.c: above ucwa_conv.c */
+void ucwa_chan_start(struct ucwa_agent *);
+void ucwa_chan_stop(struct ucwa_agent *);
+
+/* ucwa_state.c: above ucwa_chan.c */
+void ucwa_state_set(struct ucwa_agent *, enum ucwa_state, const char *why);
+void ucwa_state_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ucwa_state_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);
+struct json_doc *ucwa_state_json(
+    struct ucwa_agent *, const char *step, const struct hclient_resp *);
+
+/* ucwa_app.c: above ucwa_state.c */
+void ucwa_app_create(struct ucwa_agent *);
+
+/* ucwa_auth.c: above ucwa_app.c */
+void ucwa_auth_retry_fire(evutil_socket_t, short, void *);
+void ucwa_auth_token_fire(evutil_socket_t, short, void *);
+void ucwa_auth_discover(struct ucwa_agent *, const char *url);
+void ucwa_auth_challenge(struct ucwa_agent *);
+void ucwa_auth_renew(struct ucwa_agent *);
+
+/* ucwa.c: the top (context, agents' life, a call's response) */
 
 #endif
