@@ -50,6 +50,7 @@ void util_random_id(char *out, size_t len, const char *alphabet);
 #define UTIL_BASE62	 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 uint64_t util_now_ms(void);  /* monotonic */
+uint64_t util_now_us(void);  /* monotonic */
 uint64_t util_wall_ms(void); /* since the epoch */
 
 /* SHA-256 of a followed by b (b may be NULL). */

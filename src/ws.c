@@ -130,7 +130,7 @@ ws_drop(struct ws_conn *c, const char *why)
 	event_del(c->ping);
 	event_del(c->linger);
 	if (c->hc != NULL)
-		http_conn_close_upgraded(c->hc);
+		httpd_conn_close_upgraded(c->hc);
 	c->hc = NULL;
 	c->bev = NULL;
 	TAILQ_REMOVE(&ws->conns, c, entry);
@@ -412,7 +412,7 @@ ws_open(struct ws *ws, struct bufferevent *bev, struct http_conn *hc, const char
 	c->ws = ws;
 	c->bev = bev;
 	c->hc = hc;
-	c->plain = hc != NULL && http_conn_is_plain(hc);
+	c->plain = hc != NULL && httpd_conn_is_plain(hc);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	c->lim = *lim;
 	c->h = h;
@@ -515,7 +515,7 @@ ws_accept(struct ws *ws, struct http_req *req, const struct ws_limits *lim,
 		abort(); /* not HTTP/2: checked above */
 	c->bev = bev;
 	c->hc = hc;
-	c->plain = http_conn_is_plain(hc);
+	c->plain = httpd_conn_is_plain(hc);
 	log_info("ws %s: open", c->peer);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) /* frames behind the request */
 		bufferevent_trigger(bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
