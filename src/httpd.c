@@ -4,7 +4,7 @@
  * changed only by httpd_conn_set_state(); requests are parsed by hparse with
  * the configured bounds, handed to the program's handler, and answered in
  * order. A connection is never freed inside its own callback: closing one
- * moves it to the dead list, which is emptied on the next loop turn.
+ * condemns it to the loop's reaper (reap.h), which frees it on a later turn.
  * Draining stops the listeners, closes idle connections and lets requests
  * in flight finish, up to a deadline.
  */
@@ -29,6 +29,7 @@
 #include "h2.h"
 #include "httpd_int.h"
 #include "log.h"
+#include "reap.h"
 #include "tls.h"
 
 enum http_conn_state {
@@ -37,7 +38,7 @@ enum http_conn_state {
 	HTTP_CONN_HANDLING, /* request handed to the handler, no reply yet */
 	HTTP_CONN_WRITING,  /* reply queued, waiting for it to drain */
 	HTTP_CONN_H2,	    /* HTTP/2: streams handled by h2.c */
-	HTTP_CONN_DEAD,	    /* on the dead list */
+	HTTP_CONN_DEAD,	    /* closed, condemned to the reaper */
 	HTTP_CONN_UPGRADED, /* after 101: owned by c->up (WebSocket) */
 };
 
@@ -73,6 +74,7 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn) sent_entry;
 	const struct http_upgrade_ops *up; /* HTTP_CONN_UPGRADED: the new owner */
 	void *up_arg;
+	struct reap_link link; /* condemned once closed */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -92,10 +94,10 @@ struct httpd {
 	struct http_listener **listeners;
 	size_t nlisteners;
 	struct http_conn_list conns;
-	struct http_conn_list dead;
 	unsigned nconns;
+	unsigned ndead; /* closed, not freed yet */
 	uint64_t next_id;
-	struct event *reaper;
+	struct reap *reap;
 	TAILQ_HEAD(, http_conn) sent; /* replies written at once: drained step due */
 	struct event *sent_ev;
 	int draining;
@@ -129,29 +131,34 @@ httpd_conn_set_state(struct http_conn *c, enum http_conn_state st)
 	c->state = st;
 }
 
-/* Free the dead connections; runs at the start of a loop turn. */
+/* Call the drain's done callback once every connection is closed and freed. */
 static void
-httpd_reap(evutil_socket_t fd, short what, void *arg)
+httpd_drain_check(struct httpd *h)
 {
-	struct httpd *h = arg;
-	struct http_conn *c;
-
-	while ((c = TAILQ_FIRST(&h->dead)) != NULL) {
-		TAILQ_REMOVE(&h->dead, c, entry);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		event_free(c->deadline);
-		hparse_free(c->parser);
-		if (c->rate != NULL)
-			ev_token_bucket_cfg_free(c->rate);
-		free(c);
-	}
-	if (h->draining && h->nconns == 0 && h->drain_done != NULL) {
+	if (h->draining && h->nconns == 0 && h->ndead == 0 && h->drain_done != NULL) {
 		void (*done)(void *) = h->drain_done;
 
 		h->drain_done = NULL;
 		done(h->drain_arg);
 	}
+}
+
+/* Free a closed connection (the reaper, on a later turn); the last may end a drain. */
+static void
+httpd_conn_free(struct reap_link *l)
+{
+	struct http_conn *c = container_of(l, struct http_conn, link);
+	struct httpd *h = c->httpd;
+
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	event_free(c->deadline);
+	hparse_free(c->parser);
+	if (c->rate != NULL)
+		ev_token_bucket_cfg_free(c->rate);
+	free(c);
+	h->ndead--;
+	httpd_drain_check(h);
 }
 
 /* Raise the soft file limit to the hard one; see httpd.h. */
@@ -203,8 +210,7 @@ httpd_create(
 	h->arg = arg;
 	h->errfmt = httpd_default_error;
 	TAILQ_INIT(&h->conns);
-	TAILQ_INIT(&h->dead);
-	h->reaper = event_new(base, -1, 0, httpd_reap, h);
+	h->reap = reap_hold(base);
 	TAILQ_INIT(&h->sent);
 	h->sent_ev = event_new(base, -1, 0, httpd_sent, h);
 	h->resume = evtimer_new(base, httpd_resume, h);
@@ -291,7 +297,7 @@ httpd_req_free(struct http_req *r)
 	free(r);
 }
 
-/* Close a connection: abort its request, move it to the dead list. */
+/* Close a connection: abort its request, condemn it to the reaper. */
 static void
 httpd_conn_close(struct http_conn *c)
 {
@@ -320,9 +326,9 @@ httpd_conn_close(struct http_conn *c)
 		c->on_sent = 0;
 	}
 	TAILQ_REMOVE(&h->conns, c, entry);
-	TAILQ_INSERT_TAIL(&h->dead, c, entry);
 	h->nconns--;
-	event_active(h->reaper, 0, 0);
+	h->ndead++;
+	reap_later(h->reap, &c->link, httpd_conn_free);
 }
 
 /* Release a response body once libevent has sent it (arg: the whole body, when sliced). */
@@ -870,7 +876,7 @@ httpd_drain_timeout(evutil_socket_t fd, short what, void *arg)
 		log_warn("drain time over: closing %u connection(s)", h->nconns);
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
 		httpd_conn_close(c);
-	event_active(h->reaper, 0, 0);
+	httpd_drain_check(h); /* nothing was open (else the last free calls back) */
 }
 
 /* Stop accepting; finish what is in flight; see httpd.h. */
@@ -900,8 +906,9 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 	}
 	if (h->drain_timer == NULL)
 		h->drain_timer = evtimer_new(h->base, httpd_drain_timeout, h);
+	if (h->nconns == 0 && h->ndead == 0)
+		tv = (struct timeval){ 0, 0 }; /* nothing to wait for: done on the next turn */
 	evtimer_add(h->drain_timer, &tv);
-	event_active(h->reaper, 0, 0);
 }
 
 /* Free the server, its listeners and any remaining connections. */
@@ -915,7 +922,7 @@ httpd_free(struct httpd *h)
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
 		httpd_conn_close(c);
 	h->drain_done = NULL;
-	httpd_reap(-1, 0, h);
+	reap_now(h->reap);
 	for (size_t i = 0; i < h->nlisteners; i++) {
 		evconnlistener_free(h->listeners[i]->evl);
 		free(h->listeners[i]);
@@ -923,7 +930,7 @@ httpd_free(struct httpd *h)
 	free(h->listeners);
 	if (h->drain_timer != NULL)
 		event_free(h->drain_timer);
-	event_free(h->reaper);
+	reap_release(h->reap);
 	event_free(h->sent_ev);
 	event_free(h->resume);
 	free(h);
