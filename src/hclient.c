@@ -5,8 +5,8 @@
  * walk), the evdns resolver and every request's timer. Promises: one
  * callback per request unless cancelled, never a callback after cancel,
  * no blocking call, every response bounded by hparse limits, and nothing
- * freed inside a libevent callback of its own (dead connections are reaped
- * on the next loop turn).
+ * freed inside a libevent callback of its own (dead connections are
+ * condemned to the loop's reaper, reap.h, and freed on a later turn).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -29,13 +29,36 @@
 #include "hclient.h"
 #include "hmap.h"
 #include "log.h"
+#include "reap.h"
 #include "tls.h"
 
 struct hc_pool;
 
+/*
+ * An upstream connection's state, changed only by hclient_conn_set_state()
+ * (the table of transitions is in docs/architecture.md):
+ *   connecting  TCP (and TLS) under way, its first request already queued
+ *   busy        a request written or being answered (c->req), or a response
+ *               that ends the connection being delivered
+ *   finishing   a keep-alive response being delivered: a request the
+ *               callback starts may take the connection (it is in the pool)
+ *   idle        in its pool, waiting for a request, under the idle timer
+ *   dead        closed, condemned to the reaper
+ */
+enum hclient_conn_state {
+	HCLIENT_CONN_CONNECTING,
+	HCLIENT_CONN_BUSY,
+	HCLIENT_CONN_FINISHING,
+	HCLIENT_CONN_IDLE,
+	HCLIENT_CONN_DEAD,
+};
+
+static const char *const hclient_conn_state_names[] = { "connecting", "busy", "finishing", "idle",
+	"dead" };
+
 struct hc_conn {
 	struct hclient *hc;
-	TAILQ_ENTRY(hc_conn) entry;	 /* hc->conns, or hc->dead once killed */
+	TAILQ_ENTRY(hc_conn) entry;	 /* hc->conns until killed */
 	TAILQ_ENTRY(hc_conn) idle_entry; /* pool->idle while it may take a request */
 	struct hc_pool *pool;		 /* its origin and class */
 	int in_idle;
@@ -47,13 +70,12 @@ struct hc_conn {
 	struct hparse *hp;
 	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
 	struct event *timer;	 /* connect timeout, then idle timeout */
-	int connected;
-	int reused;	 /* served a response before */
-	int finishing;	 /* delivering a response; may be taken by a new request */
-	int eof;	 /* the peer closed: never to be reused */
-	size_t got;	 /* response bytes for the current request */
-	size_t out_mark; /* output bytes queued ahead of the request, plus it */
-	int dead;
+	enum hclient_conn_state state;
+	int reused;	       /* served a response before */
+	int eof;	       /* the peer closed: never to be reused */
+	size_t got;	       /* response bytes for the current request */
+	size_t out_mark;       /* output bytes queued ahead of the request, plus it */
+	struct reap_link link; /* condemned once killed */
 };
 TAILQ_HEAD(hc_conns, hc_conn);
 
@@ -96,11 +118,10 @@ struct hclient {
 	struct hclient_opts opts;
 	char *user_agent;
 	struct hc_conns conns;
-	struct hc_conns dead;
 	struct hmap *pools;	 /* "class origin" -> struct hc_pool: idle connections, an index */
 	struct hc_pool *last[2]; /* the pool last used per class (one origin is the rule) */
 	unsigned nconns;
-	struct event *reaper;
+	struct reap *reap;
 	TAILQ_HEAD(, hclient_owner) owners;
 };
 
@@ -242,21 +263,17 @@ hclient_err_name(enum hclient_err e)
 
 /* ---- context ---- */
 
-/* Free the connections killed since the last turn. */
+/* Free a killed connection (the reaper, on a later turn). */
 static void
-hc_reap(evutil_socket_t fd, short what, void *arg)
+hc_conn_free(struct reap_link *l)
 {
-	struct hclient *hc = arg;
-	struct hc_conn *c;
+	struct hc_conn *c = container_of(l, struct hc_conn, link);
 
-	while ((c = TAILQ_FIRST(&hc->dead)) != NULL) {
-		TAILQ_REMOVE(&hc->dead, c, entry);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		hparse_free(c->hp);
-		event_free(c->timer);
-		free(c);
-	}
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	hparse_free(c->hp);
+	event_free(c->timer);
+	free(c);
 }
 
 /* A client context: TLS context, resolver, pools. */
@@ -283,10 +300,9 @@ hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
 			evdns_base_load_hosts(hc->dns, NULL);
 	}
 	TAILQ_INIT(&hc->conns);
-	TAILQ_INIT(&hc->dead);
 	hc->pools = hmap_create();
 	TAILQ_INIT(&hc->owners);
-	hc->reaper = event_new(base, -1, 0, hc_reap, hc);
+	hc->reap = reap_hold(base);
 	return hc;
 }
 
@@ -334,8 +350,8 @@ hclient_free(struct hclient *hc)
 		hclient_owner_free(o);
 	while ((c = TAILQ_FIRST(&hc->conns)) != NULL)
 		hc_conn_kill(c);
-	hc_reap(-1, 0, hc);
-	event_free(hc->reaper);
+	reap_now(hc->reap);
+	reap_release(hc->reap);
 	hmap_each(hc->pools, hc_pool_free, NULL);
 	hmap_free(hc->pools);
 	if (hc->dns != NULL)
@@ -534,6 +550,15 @@ hclient_cancel(struct hclient_req *r)
 
 /* ---- connections ---- */
 
+/* Change a connection's state (the only place that does). */
+static void
+hclient_conn_set_state(struct hc_conn *c, enum hclient_conn_state st)
+{
+	log_debug("hclient %s:%d: %s -> %s", c->host, c->port, hclient_conn_state_names[c->state],
+	    hclient_conn_state_names[st]);
+	c->state = st;
+}
+
 /* c may take a request now: index it (dispatch looks only here). */
 static void
 hc_idle_add(struct hc_conn *c)
@@ -562,9 +587,9 @@ hc_conn_kill(struct hc_conn *c)
 {
 	struct hclient *hc = c->hc;
 
-	if (c->dead)
+	if (c->state == HCLIENT_CONN_DEAD)
 		return;
-	c->dead = 1;
+	hclient_conn_set_state(c, HCLIENT_CONN_DEAD);
 	if (c->bev != NULL) {
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -572,9 +597,8 @@ hc_conn_kill(struct hc_conn *c)
 	evtimer_del(c->timer);
 	hc_idle_del(c);
 	TAILQ_REMOVE(&hc->conns, c, entry);
-	TAILQ_INSERT_TAIL(&hc->dead, c, entry);
 	hc->nconns--;
-	event_active(hc->reaper, 0, 0);
+	reap_later(hc->reap, &c->link, hc_conn_free);
 }
 
 /* An idle connection's time is up. */
@@ -663,7 +687,7 @@ hc_conn_lost(struct hc_conn *c, short what)
 		hc_dispatch(r);
 		return;
 	}
-	if (c->connected) {
+	if (c->state != HCLIENT_CONN_CONNECTING) {
 		err = HCLIENT_ERR_CLOSED;
 		snprintf(
 		    why, sizeof(why), "connection to %s:%d closed mid-response", c->host, c->port);
@@ -689,6 +713,7 @@ hc_conn_idle(struct hc_conn *c)
 	hparse_reset(c->hp);
 	c->got = 0;
 	c->reused = 1;
+	hclient_conn_set_state(c, HCLIENT_CONN_IDLE);
 	hc_idle_add(c);
 	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
 	tv.tv_usec = (hc->opts.idle_timeout_ms % 1000) * 1000;
@@ -726,15 +751,15 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
-		c->finishing = keep; /* a request started from the callback may take it */
-		if (keep)
+		if (keep) { /* a request started from the callback may take it */
+			hclient_conn_set_state(c, HCLIENT_CONN_FINISHING);
 			hc_idle_add(c);
+		}
 		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
-		c->finishing = 0;
-		if (!c->dead && c->req == NULL)
-			hc_idle_del(c); /* hc_conn_idle indexes it again if it stays */
-		if (c->dead)
+		if (c->state == HCLIENT_CONN_DEAD)
 			return;
+		if (c->req == NULL)
+			hc_idle_del(c); /* hc_conn_idle indexes it again if it stays */
 		if (c->req != NULL) {
 			/* taken: the parser (whose message the callback read) starts over now */
 			hparse_reset(c->hp);
@@ -756,7 +781,8 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		bev_nodelay(bufferevent_getfd(bev));
-		c->connected = 1;
+		if (c->state == HCLIENT_CONN_CONNECTING)
+			hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 		evtimer_del(c->timer);
 		return;
 	}
@@ -764,7 +790,7 @@ hc_conn_event(struct bufferevent *bev, short what, void *arg)
 		c->eof = 1;
 		if (what & BEV_EVENT_EOF)
 			hc_conn_read(bev, arg); /* whatever is buffered first */
-		if (!c->dead)
+		if (c->state != HCLIENT_CONN_DEAD)
 			hc_conn_lost(c, what);
 	}
 }
@@ -833,7 +859,7 @@ hc_conn_usable(struct hc_conn *c)
 
 	if (c->eof || fd < 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		return 0;
-	if (c->finishing)
+	if (c->state == HCLIENT_CONN_FINISHING)
 		return 1;
 	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
@@ -851,7 +877,7 @@ hc_dispatch(struct hclient_req *r)
 
 	for (c = TAILQ_FIRST(&pool->idle); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, idle_entry);
-		if (c->req == NULL && (c->reused || c->finishing)) {
+		if (c->req == NULL && (c->reused || c->state == HCLIENT_CONN_FINISHING)) {
 			if (hc_conn_usable(c))
 				break;
 			hc_conn_kill(c); /* closed by the peer: the request never saw it */
@@ -873,6 +899,8 @@ hc_dispatch(struct hclient_req *r)
 	}
 	c->req = r;
 	r->conn = c;
+	if (reuse)
+		hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 	c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev)) + r->wire.len;
 	if (!reuse || c->tls || c->out_mark != r->wire.len) {
 		bufferevent_write(c->bev, r->wire.data, r->wire.len);
