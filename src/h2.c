@@ -355,6 +355,7 @@ h2_shutdown(struct h2 *h)
 	nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
 }
 
+/* Streams waiting for an answer. */
 unsigned
 h2_pending(const struct h2 *h)
 {

@@ -190,6 +190,7 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 	return 0;
 }
 
+/* Free what a parsed URL owns (its path). */
 void
 hclient_url_clear(struct hclient_url *u)
 {
@@ -252,6 +253,7 @@ hclient_url_add_query(struct buf *out, const char *url, const char *name, const 
 	util_url_encode(out, value, strlen(value));
 }
 
+/* The name of an error, for logs. */
 const char *
 hclient_err_name(enum hclient_err e)
 {
@@ -361,6 +363,7 @@ hclient_free(struct hclient *hc)
 	free(hc);
 }
 
+/* Open upstream connections. */
 unsigned
 hclient_nconns(const struct hclient *hc)
 {
@@ -369,6 +372,7 @@ hclient_nconns(const struct hclient *hc)
 
 /* ---- owners ---- */
 
+/* A new owner of requests, allowed max at a time. */
 struct hclient_owner *
 hclient_owner_new(struct hclient *hc, unsigned max_outstanding)
 {
@@ -381,6 +385,7 @@ hclient_owner_new(struct hclient *hc, unsigned max_outstanding)
 	return o;
 }
 
+/* Cancel an owner's requests (no callbacks) and free it. */
 void
 hclient_owner_free(struct hclient_owner *o)
 {
@@ -394,6 +399,7 @@ hclient_owner_free(struct hclient_owner *o)
 	free(o);
 }
 
+/* Requests of an owner still waiting for their answer. */
 unsigned
 hclient_owner_outstanding(const struct hclient_owner *o)
 {

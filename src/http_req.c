@@ -10,6 +10,7 @@
 
 #include "httpd_int.h"
 
+/* The request method. */
 const char *
 http_req_method(const struct http_req *r)
 {

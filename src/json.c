@@ -303,6 +303,7 @@ json_parser_add(struct json_parser *p, struct json *j)
 	return 1;
 }
 
+/* yajl: null. */
 static int
 json_cb_null(void *ctx)
 {
@@ -311,6 +312,7 @@ json_cb_null(void *ctx)
 	return json_parser_add(p, json_parser_node(p, JSON_NULL));
 }
 
+/* yajl: a boolean. */
 static int
 json_cb_bool(void *ctx, int v)
 {
@@ -321,6 +323,7 @@ json_cb_bool(void *ctx, int v)
 	return json_parser_add(p, j);
 }
 
+/* yajl: an integer. */
 static int
 json_cb_int(void *ctx, long long v)
 {
@@ -331,6 +334,7 @@ json_cb_int(void *ctx, long long v)
 	return json_parser_add(p, j);
 }
 
+/* yajl: a number with a fraction or exponent. */
 static int
 json_cb_double(void *ctx, double v)
 {
@@ -368,6 +372,7 @@ json_parser_abort_string(struct json_parser *p, const char *msg)
 	return 0;
 }
 
+/* yajl: a string. */
 static int
 json_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
@@ -431,18 +436,21 @@ json_parser_close(struct json_parser *p)
 	return json_parser_add(p, j);
 }
 
+/* yajl: an object opens. */
 static int
 json_cb_start_map(void *ctx)
 {
 	return json_parser_open(ctx, JSON_OBJECT);
 }
 
+/* yajl: an array opens. */
 static int
 json_cb_start_array(void *ctx)
 {
 	return json_parser_open(ctx, JSON_ARRAY);
 }
 
+/* yajl: an object or array closes. */
 static int
 json_cb_end(void *ctx)
 {
@@ -476,6 +484,7 @@ json_frame_has_key(struct json_frame *f, const unsigned char *s, size_t len)
 	return dup;
 }
 
+/* yajl: a key (a duplicate is refused unless duplicates are kept). */
 static int
 json_cb_key(void *ctx, const unsigned char *s, size_t len)
 {

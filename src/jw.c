@@ -48,24 +48,28 @@ jw_close(struct jw *w, char c)
 	buf_addch(w->b, c);
 }
 
+/* Open an object. */
 void
 jw_obj_begin(struct jw *w)
 {
 	jw_open(w, '{');
 }
 
+/* Close an object. */
 void
 jw_obj_end(struct jw *w)
 {
 	jw_close(w, '}');
 }
 
+/* Open an array. */
 void
 jw_arr_begin(struct jw *w)
 {
 	jw_open(w, '[');
 }
 
+/* Close an array. */
 void
 jw_arr_end(struct jw *w)
 {
@@ -82,6 +86,7 @@ jw_key(struct jw *w, const char *k)
 	w->first |= (uint64_t)1 << (w->depth & 63);
 }
 
+/* A string value. */
 void
 jw_str(struct jw *w, const char *s)
 {
@@ -92,6 +97,7 @@ jw_str(struct jw *w, const char *s)
 	jw_strn(w, s, strlen(s));
 }
 
+/* A string value of len bytes. */
 void
 jw_strn(struct jw *w, const char *s, size_t len)
 {
@@ -99,6 +105,7 @@ jw_strn(struct jw *w, const char *s, size_t len)
 	json_escape(w->b, s, len);
 }
 
+/* An integer value. */
 void
 jw_int(struct jw *w, long long v)
 {
@@ -106,6 +113,7 @@ jw_int(struct jw *w, long long v)
 	buf_addint(w->b, v);
 }
 
+/* A number value (null if not finite). */
 void
 jw_double(struct jw *w, double v)
 {
@@ -123,6 +131,7 @@ jw_double(struct jw *w, double v)
 		buf_add(w->b, ".0", 2);
 }
 
+/* A boolean value. */
 void
 jw_bool(struct jw *w, int v)
 {
@@ -133,6 +142,7 @@ jw_bool(struct jw *w, int v)
 		buf_add(w->b, "false", 5);
 }
 
+/* A null value. */
 void
 jw_null(struct jw *w)
 {
@@ -140,6 +150,7 @@ jw_null(struct jw *w)
 	buf_add(w->b, "null", 4);
 }
 
+/* JSON text that is already valid, as is. */
 void
 jw_raw(struct jw *w, const char *json)
 {
@@ -174,6 +185,7 @@ jw_value(struct jw *w, const struct json *v)
 	}
 }
 
+/* A key and a string value (null if v is NULL). */
 void
 jw_kstr(struct jw *w, const char *k, const char *v)
 {
@@ -181,6 +193,7 @@ jw_kstr(struct jw *w, const char *k, const char *v)
 	jw_str(w, v);
 }
 
+/* A key and an integer value. */
 void
 jw_kint(struct jw *w, const char *k, long long v)
 {
@@ -188,6 +201,7 @@ jw_kint(struct jw *w, const char *k, long long v)
 	jw_int(w, v);
 }
 
+/* A key and a boolean value. */
 void
 jw_kbool(struct jw *w, const char *k, int v)
 {
