@@ -175,7 +175,7 @@ h2_dispatch(struct h2 *h, struct h2_stream *s)
 	r->nheaders = s->nheaders;
 	r->body = s->body.data ? s->body.data : "";
 	r->bodylen = s->body.len;
-	r->t0_us = httpd_now_us();
+	r->t0_us = util_now_us();
 	if (s->method == NULL || s->target == NULL || http_req_split_target(r) != 0) {
 		nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_PROTOCOL_ERROR);
 		return;
@@ -355,6 +355,7 @@ h2_shutdown(struct h2 *h)
 	nghttp2_session_terminate_session(h->ng, NGHTTP2_NO_ERROR);
 }
 
+/* Streams waiting for an answer. */
 unsigned
 h2_pending(const struct h2 *h)
 {

@@ -5,8 +5,8 @@
  * walk), the evdns resolver and every request's timer. Promises: one
  * callback per request unless cancelled, never a callback after cancel,
  * no blocking call, every response bounded by hparse limits, and nothing
- * freed inside a libevent callback of its own (dead connections are reaped
- * on the next loop turn).
+ * freed inside a libevent callback of its own (dead connections are
+ * condemned to the loop's reaper, reap.h, and freed on a later turn).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -29,15 +29,38 @@
 #include "hclient.h"
 #include "hmap.h"
 #include "log.h"
+#include "reap.h"
 #include "tls.h"
 
-struct hc_pool;
+struct hclient_pool;
 
-struct hc_conn {
+/*
+ * An upstream connection's state, changed only by hclient_conn_set_state()
+ * (the table of transitions is in docs/architecture.md):
+ *   connecting  TCP (and TLS) under way, its first request already queued
+ *   busy        a request written or being answered (c->req), or a response
+ *               that ends the connection being delivered
+ *   finishing   a keep-alive response being delivered: a request the
+ *               callback starts may take the connection (it is in the pool)
+ *   idle        in its pool, waiting for a request, under the idle timer
+ *   dead        closed, condemned to the reaper
+ */
+enum hclient_conn_state {
+	HCLIENT_CONN_CONNECTING,
+	HCLIENT_CONN_BUSY,
+	HCLIENT_CONN_FINISHING,
+	HCLIENT_CONN_IDLE,
+	HCLIENT_CONN_DEAD,
+};
+
+static const char *const hclient_conn_state_names[] = { "connecting", "busy", "finishing", "idle",
+	"dead" };
+
+struct hclient_conn {
 	struct hclient *hc;
-	TAILQ_ENTRY(hc_conn) entry;	 /* hc->conns, or hc->dead once killed */
-	TAILQ_ENTRY(hc_conn) idle_entry; /* pool->idle while it may take a request */
-	struct hc_pool *pool;		 /* its origin and class */
+	TAILQ_ENTRY(hclient_conn) entry;      /* hc->conns until killed */
+	TAILQ_ENTRY(hclient_conn) idle_entry; /* pool->idle while it may take a request */
+	struct hclient_pool *pool;	      /* its origin and class */
 	int in_idle;
 	int tls;
 	char host[256];
@@ -47,19 +70,18 @@ struct hc_conn {
 	struct hparse *hp;
 	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
 	struct event *timer;	 /* connect timeout, then idle timeout */
-	int connected;
-	int reused;	 /* served a response before */
-	int finishing;	 /* delivering a response; may be taken by a new request */
-	int eof;	 /* the peer closed: never to be reused */
-	size_t got;	 /* response bytes for the current request */
-	size_t out_mark; /* output bytes queued ahead of the request, plus it */
-	int dead;
+	enum hclient_conn_state state;
+	int reused;	       /* served a response before */
+	int eof;	       /* the peer closed: never to be reused */
+	size_t got;	       /* response bytes for the current request */
+	size_t out_mark;       /* output bytes queued ahead of the request, plus it */
+	struct reap_link link; /* condemned once killed */
 };
-TAILQ_HEAD(hc_conns, hc_conn);
+TAILQ_HEAD(hclient_conns, hclient_conn);
 
 /* The idle connections of one origin and class (command or long-poll). */
-struct hc_pool {
-	struct hc_conns idle; /* oldest first */
+struct hclient_pool {
+	struct hclient_conns idle; /* oldest first */
 	unsigned n;
 	int tls, port;
 	char host[256];
@@ -68,7 +90,7 @@ struct hc_pool {
 struct hclient_req {
 	struct hclient_owner *owner;
 	TAILQ_ENTRY(hclient_req) entry;
-	struct hc_conn *conn;
+	struct hclient_conn *conn;
 	struct hclient_url url;
 	struct buf wire;
 	int longpoll;
@@ -79,12 +101,12 @@ struct hclient_req {
 	hclient_cb cb;
 	void *arg;
 };
-TAILQ_HEAD(hc_reqs, hclient_req);
+TAILQ_HEAD(hclient_reqs, hclient_req);
 
 struct hclient_owner {
 	struct hclient *hc;
 	TAILQ_ENTRY(hclient_owner) entry;
-	struct hc_reqs reqs;
+	struct hclient_reqs reqs;
 	unsigned n;
 	unsigned max;
 };
@@ -95,17 +117,16 @@ struct hclient {
 	SSL_CTX *ssl_ctx;
 	struct hclient_opts opts;
 	char *user_agent;
-	struct hc_conns conns;
-	struct hc_conns dead;
-	struct hmap *pools;	 /* "class origin" -> struct hc_pool: idle connections, an index */
-	struct hc_pool *last[2]; /* the pool last used per class (one origin is the rule) */
+	struct hclient_conns conns;
+	struct hmap *pools; /* "class origin" -> struct hclient_pool: idle connections, an index */
+	struct hclient_pool *last[2]; /* the pool last used per class (one origin is the rule) */
 	unsigned nconns;
-	struct event *reaper;
+	struct reap *reap;
 	TAILQ_HEAD(, hclient_owner) owners;
 };
 
-static void hc_conn_kill(struct hc_conn *);
-static void hc_dispatch(struct hclient_req *);
+static void hclient_conn_kill(struct hclient_conn *);
+static void hclient_dispatch(struct hclient_req *);
 
 /* ---- URLs ---- */
 
@@ -169,6 +190,7 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 	return 0;
 }
 
+/* Free what a parsed URL owns (its path). */
 void
 hclient_url_clear(struct hclient_url *u)
 {
@@ -231,6 +253,7 @@ hclient_url_add_query(struct buf *out, const char *url, const char *name, const 
 	util_url_encode(out, value, strlen(value));
 }
 
+/* The name of an error, for logs. */
 const char *
 hclient_err_name(enum hclient_err e)
 {
@@ -242,21 +265,17 @@ hclient_err_name(enum hclient_err e)
 
 /* ---- context ---- */
 
-/* Free the connections killed since the last turn. */
+/* Free a killed connection (the reaper, on a later turn). */
 static void
-hc_reap(evutil_socket_t fd, short what, void *arg)
+hclient_conn_free(struct reap_link *l)
 {
-	struct hclient *hc = arg;
-	struct hc_conn *c;
+	struct hclient_conn *c = container_of(l, struct hclient_conn, link);
 
-	while ((c = TAILQ_FIRST(&hc->dead)) != NULL) {
-		TAILQ_REMOVE(&hc->dead, c, entry);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		hparse_free(c->hp);
-		event_free(c->timer);
-		free(c);
-	}
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	hparse_free(c->hp);
+	event_free(c->timer);
+	free(c);
 }
 
 /* A client context: TLS context, resolver, pools. */
@@ -283,16 +302,15 @@ hclient_new(struct event_base *base, const struct hclient_opts *o, char **cause)
 			evdns_base_load_hosts(hc->dns, NULL);
 	}
 	TAILQ_INIT(&hc->conns);
-	TAILQ_INIT(&hc->dead);
 	hc->pools = hmap_create();
 	TAILQ_INIT(&hc->owners);
-	hc->reaper = event_new(base, -1, 0, hc_reap, hc);
+	hc->reap = reap_hold(base);
 	return hc;
 }
 
 /* Free a pool (hclient_free, once every connection is gone). */
 static void
-hc_pool_free(const char *key, void *pool, void *arg)
+hclient_pool_free(const char *key, void *pool, void *arg)
 {
 	(void)key;
 	(void)arg;
@@ -300,10 +318,10 @@ hc_pool_free(const char *key, void *pool, void *arg)
 }
 
 /* The pool of an origin and class, made on first use. */
-static struct hc_pool *
-hc_pool_get(struct hclient *hc, int longpoll, const struct hclient_url *u)
+static struct hclient_pool *
+hclient_pool_get(struct hclient *hc, int longpoll, const struct hclient_url *u)
 {
-	struct hc_pool *p = hc->last[longpoll != 0];
+	struct hclient_pool *p = hc->last[longpoll != 0];
 	char key[300];
 
 	if (p != NULL && p->port == u->port && p->tls == u->tls && strcmp(p->host, u->host) == 0)
@@ -326,17 +344,17 @@ void
 hclient_free(struct hclient *hc)
 {
 	struct hclient_owner *o;
-	struct hc_conn *c;
+	struct hclient_conn *c;
 
 	if (hc == NULL)
 		return;
 	while ((o = TAILQ_FIRST(&hc->owners)) != NULL)
 		hclient_owner_free(o);
 	while ((c = TAILQ_FIRST(&hc->conns)) != NULL)
-		hc_conn_kill(c);
-	hc_reap(-1, 0, hc);
-	event_free(hc->reaper);
-	hmap_each(hc->pools, hc_pool_free, NULL);
+		hclient_conn_kill(c);
+	reap_now(hc->reap);
+	reap_release(hc->reap);
+	hmap_each(hc->pools, hclient_pool_free, NULL);
 	hmap_free(hc->pools);
 	if (hc->dns != NULL)
 		evdns_base_free(hc->dns, 0);
@@ -345,6 +363,7 @@ hclient_free(struct hclient *hc)
 	free(hc);
 }
 
+/* Open upstream connections. */
 unsigned
 hclient_nconns(const struct hclient *hc)
 {
@@ -353,6 +372,7 @@ hclient_nconns(const struct hclient *hc)
 
 /* ---- owners ---- */
 
+/* A new owner of requests, allowed max at a time. */
 struct hclient_owner *
 hclient_owner_new(struct hclient *hc, unsigned max_outstanding)
 {
@@ -365,6 +385,7 @@ hclient_owner_new(struct hclient *hc, unsigned max_outstanding)
 	return o;
 }
 
+/* Cancel an owner's requests (no callbacks) and free it. */
 void
 hclient_owner_free(struct hclient_owner *o)
 {
@@ -378,6 +399,7 @@ hclient_owner_free(struct hclient_owner *o)
 	free(o);
 }
 
+/* Requests of an owner still waiting for their answer. */
 unsigned
 hclient_owner_outstanding(const struct hclient_owner *o)
 {
@@ -388,7 +410,7 @@ hclient_owner_outstanding(const struct hclient_owner *o)
 
 /* Unlink a request from its owner and free it. */
 static void
-hc_req_free(struct hclient_req *r)
+hclient_req_free(struct hclient_req *r)
 {
 	TAILQ_REMOVE(&r->owner->reqs, r, entry);
 	r->owner->n--;
@@ -400,7 +422,7 @@ hc_req_free(struct hclient_req *r)
 
 /* Run the request's callback once, then free it. */
 static void
-hc_deliver(
+hclient_deliver(
     struct hclient_req *r, enum hclient_err err, const char *errstr, const struct hparse_msg *msg)
 {
 	struct hclient_resp resp;
@@ -420,32 +442,32 @@ hc_deliver(
 	if (r->conn != NULL)
 		r->conn->req = NULL;
 	r->conn = NULL;
-	hc_req_free(r); /* before the callback: it may free the owner */
+	hclient_req_free(r); /* before the callback: it may free the owner */
 	cb(&resp, arg);
 }
 
 /* The request took too long: its connection is closed. */
 static void
-hc_req_timeout(evutil_socket_t fd, short what, void *arg)
+hclient_req_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct hclient_req *r = arg;
-	struct hc_conn *c = r->conn;
+	struct hclient_conn *c = r->conn;
 
 	if (c != NULL) {
 		c->req = NULL;
 		r->conn = NULL;
-		hc_conn_kill(c);
+		hclient_conn_kill(c);
 	}
 	if (r->connect_failed)
-		hc_deliver(r, HCLIENT_ERR_CONNECT, "cannot start a connection", NULL);
+		hclient_deliver(r, HCLIENT_ERR_CONNECT, "cannot start a connection", NULL);
 	else
-		hc_deliver(r, HCLIENT_ERR_TIMEOUT, "no response in time", NULL);
+		hclient_deliver(r, HCLIENT_ERR_TIMEOUT, "no response in time", NULL);
 }
 
 /* Serialize the request line, headers and body. */
 static void
-hc_req_build(struct hclient *hc, struct hclient_req *r, const char *method, const char *const *hdrs,
-    const char *body, size_t len)
+hclient_req_build(struct hclient *hc, struct hclient_req *r, const char *method,
+    const char *const *hdrs, const char *body, size_t len)
 {
 	struct buf *w = &r->wire;
 	int v6 = strchr(r->url.host, ':') != NULL;
@@ -505,14 +527,14 @@ hclient_request(struct hclient_owner *o, const char *method, const char *url,
 	r->idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 	    strcmp(method, "DELETE") == 0;
 	buf_init(&r->wire);
-	hc_req_build(o->hc, r, method, hdrs, body, len);
+	hclient_req_build(o->hc, r, method, hdrs, body, len);
 	TAILQ_INSERT_TAIL(&o->reqs, r, entry);
 	o->n++;
-	r->timer = evtimer_new(o->hc->base, hc_req_timeout, r);
+	r->timer = evtimer_new(o->hc->base, hclient_req_timeout, r);
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(r->timer, &tv);
-	hc_dispatch(r);
+	hclient_dispatch(r);
 	return r;
 }
 
@@ -520,23 +542,32 @@ hclient_request(struct hclient_owner *o, const char *method, const char *url,
 void
 hclient_cancel(struct hclient_req *r)
 {
-	struct hc_conn *c;
+	struct hclient_conn *c;
 
 	if (r == NULL)
 		return;
 	if ((c = r->conn) != NULL) {
 		c->req = NULL;
 		r->conn = NULL;
-		hc_conn_kill(c);
+		hclient_conn_kill(c);
 	}
-	hc_req_free(r);
+	hclient_req_free(r);
 }
 
 /* ---- connections ---- */
 
+/* Change a connection's state (the only place that does). */
+static void
+hclient_conn_set_state(struct hclient_conn *c, enum hclient_conn_state st)
+{
+	log_debug("hclient %s:%d: %s -> %s", c->host, c->port, hclient_conn_state_names[c->state],
+	    hclient_conn_state_names[st]);
+	c->state = st;
+}
+
 /* c may take a request now: index it (dispatch looks only here). */
 static void
-hc_idle_add(struct hc_conn *c)
+hclient_idle_add(struct hclient_conn *c)
 {
 	if (!c->in_idle) {
 		TAILQ_INSERT_TAIL(&c->pool->idle, c, idle_entry);
@@ -547,7 +578,7 @@ hc_idle_add(struct hc_conn *c)
 
 /* c is taken or gone: out of the idle index. */
 static void
-hc_idle_del(struct hc_conn *c)
+hclient_idle_del(struct hclient_conn *c)
 {
 	if (c->in_idle) {
 		TAILQ_REMOVE(&c->pool->idle, c, idle_entry);
@@ -558,40 +589,39 @@ hc_idle_del(struct hc_conn *c)
 
 /* Close a connection now; its memory goes on the next loop turn. */
 static void
-hc_conn_kill(struct hc_conn *c)
+hclient_conn_kill(struct hclient_conn *c)
 {
 	struct hclient *hc = c->hc;
 
-	if (c->dead)
+	if (c->state == HCLIENT_CONN_DEAD)
 		return;
-	c->dead = 1;
+	hclient_conn_set_state(c, HCLIENT_CONN_DEAD);
 	if (c->bev != NULL) {
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	}
 	evtimer_del(c->timer);
-	hc_idle_del(c);
+	hclient_idle_del(c);
 	TAILQ_REMOVE(&hc->conns, c, entry);
-	TAILQ_INSERT_TAIL(&hc->dead, c, entry);
 	hc->nconns--;
-	event_active(hc->reaper, 0, 0);
+	reap_later(hc->reap, &c->link, hclient_conn_free);
 }
 
 /* An idle connection's time is up. */
 static void
-hc_conn_timer(evutil_socket_t fd, short what, void *arg)
+hclient_conn_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct hc_conn *c = arg;
+	struct hclient_conn *c = arg;
 	struct hclient_req *r = c->req;
 
-	hc_conn_kill(c);
+	hclient_conn_kill(c);
 	if (r != NULL)
-		hc_deliver(r, HCLIENT_ERR_CONNECT, "connect timeout", NULL);
+		hclient_deliver(r, HCLIENT_ERR_CONNECT, "connect timeout", NULL);
 }
 
 /* Why a TLS connection failed, as text in buf. */
 static enum hclient_err
-hc_conn_why(struct hc_conn *c, char *buf, size_t len)
+hclient_conn_why(struct hclient_conn *c, char *buf, size_t len)
 {
 	unsigned long e;
 	int sockerr = EVUTIL_SOCKET_ERROR();
@@ -627,69 +657,70 @@ hc_conn_why(struct hc_conn *c, char *buf, size_t len)
 
 /* Whether any byte of the current request may have left for the peer. */
 static int
-hc_conn_wrote(struct hc_conn *c)
+hclient_conn_wrote(struct hclient_conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) < c->out_mark;
 }
 
 /* The connection failed or closed. */
 static void
-hc_conn_lost(struct hc_conn *c, short what)
+hclient_conn_lost(struct hclient_conn *c, short what)
 {
 	struct hclient_req *r = c->req;
 	enum hclient_err err;
 	char why[512];
 
 	if (r == NULL) {
-		hc_conn_kill(c); /* an idle connection closed by the peer */
+		hclient_conn_kill(c); /* an idle connection closed by the peer */
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->got > 0 && hparse_eof(c->hp) == HPARSE_DONE) {
 		c->req = NULL;
 		r->conn = NULL;
-		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
-		hc_conn_kill(c);
+		hclient_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		hclient_conn_kill(c);
 		return;
 	}
 	if (c->reused && c->got == 0 && !r->retried && !r->longpoll &&
-	    (r->idempotent || !hc_conn_wrote(c))) {
+	    (r->idempotent || !hclient_conn_wrote(c))) {
 		/* a keep-alive connection the server had closed: try once on a new one
 		 * (not for long-polls: their owner re-sends them after a back-off; a
 		 * POST only if none of it left: the server may have acted on it) */
 		c->req = NULL;
 		r->conn = NULL;
 		r->retried = 1;
-		hc_conn_kill(c);
-		hc_dispatch(r);
+		hclient_conn_kill(c);
+		hclient_dispatch(r);
 		return;
 	}
-	if (c->connected) {
+	if (c->state != HCLIENT_CONN_CONNECTING) {
 		err = HCLIENT_ERR_CLOSED;
 		snprintf(
 		    why, sizeof(why), "connection to %s:%d closed mid-response", c->host, c->port);
 	} else
-		err = hc_conn_why(c, why, sizeof(why));
+		err = hclient_conn_why(c, why, sizeof(why));
 	c->req = NULL;
 	r->conn = NULL;
-	hc_conn_kill(c);
-	hc_deliver(r, err, why, NULL);
+	hclient_conn_kill(c);
+	hclient_deliver(r, err, why, NULL);
 }
 
 /* Put a connection that finished a response back in the pool (or close it). */
 static void
-hc_conn_idle(struct hc_conn *c)
+hclient_conn_idle(struct hclient_conn *c)
 {
 	struct hclient *hc = c->hc;
 	struct timeval tv;
 
 	if (c->pool->n >= hc->opts.max_idle_per_origin) {
-		hc_conn_kill(c);
+		hclient_conn_kill(c);
 		return;
 	}
 	hparse_reset(c->hp);
 	c->got = 0;
 	c->reused = 1;
-	hc_idle_add(c);
+	hclient_conn_set_state(c, HCLIENT_CONN_IDLE);
+	hclient_idle_add(c);
 	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
 	tv.tv_usec = (hc->opts.idle_timeout_ms % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
@@ -697,9 +728,9 @@ hc_conn_idle(struct hc_conn *c)
 
 /* Response bytes arrived. */
 static void
-hc_conn_read(struct bufferevent *bev, void *arg)
+hclient_conn_read(struct bufferevent *bev, void *arg)
 {
-	struct hc_conn *c = arg;
+	struct hclient_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct hclient_req *r;
 	enum hparse_result res;
@@ -710,7 +741,7 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 		const char *p = (const char *)evbuffer_pullup(in, -1);
 
 		if ((r = c->req) == NULL) {
-			hc_conn_kill(c); /* bytes nobody asked for */
+			hclient_conn_kill(c); /* bytes nobody asked for */
 			return;
 		}
 		res = hparse_feed(c->hp, p, n, &used);
@@ -721,65 +752,66 @@ hc_conn_read(struct bufferevent *bev, void *arg)
 		c->req = NULL;
 		r->conn = NULL;
 		if (res == HPARSE_ERROR) {
-			hc_conn_kill(c);
-			hc_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
+			hclient_conn_kill(c);
+			hclient_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
 			return;
 		}
 		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
-		c->finishing = keep; /* a request started from the callback may take it */
-		if (keep)
-			hc_idle_add(c);
-		hc_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
-		c->finishing = 0;
-		if (!c->dead && c->req == NULL)
-			hc_idle_del(c); /* hc_conn_idle indexes it again if it stays */
-		if (c->dead)
+		if (keep) { /* a request started from the callback may take it */
+			hclient_conn_set_state(c, HCLIENT_CONN_FINISHING);
+			hclient_idle_add(c);
+		}
+		hclient_deliver(r, HCLIENT_OK, NULL, hparse_msg(c->hp));
+		if (c->state == HCLIENT_CONN_DEAD)
 			return;
+		if (c->req == NULL)
+			hclient_idle_del(c); /* hclient_conn_idle indexes it again if it stays */
 		if (c->req != NULL) {
 			/* taken: the parser (whose message the callback read) starts over now */
 			hparse_reset(c->hp);
 			c->got = 0;
 			c->reused = 1;
 		} else if (keep)
-			hc_conn_idle(c);
+			hclient_conn_idle(c);
 		else
-			hc_conn_kill(c);
+			hclient_conn_kill(c);
 		return;
 	}
 }
 
 /* Connected (TCP, and TLS handshake done), or failed. */
 static void
-hc_conn_event(struct bufferevent *bev, short what, void *arg)
+hclient_conn_event(struct bufferevent *bev, short what, void *arg)
 {
-	struct hc_conn *c = arg;
+	struct hclient_conn *c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		bev_nodelay(bufferevent_getfd(bev));
-		c->connected = 1;
+		if (c->state == HCLIENT_CONN_CONNECTING)
+			hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 		evtimer_del(c->timer);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		c->eof = 1;
 		if (what & BEV_EVENT_EOF)
-			hc_conn_read(bev, arg); /* whatever is buffered first */
-		if (!c->dead)
-			hc_conn_lost(c, what);
+			hclient_conn_read(bev, arg); /* whatever is buffered first */
+		if (c->state != HCLIENT_CONN_DEAD)
+			hclient_conn_lost(c, what);
 	}
 }
 
 /* A new connection to the request's origin. */
-static struct hc_conn *
-hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
+static struct hclient_conn *
+hclient_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 {
-	struct hc_conn *c = xcalloc(1, sizeof(*c));
+	struct hclient_conn *c = xcalloc(1, sizeof(*c));
 	struct hparse_limits lim;
 	struct timeval tv;
 	SSL *ssl;
 
 	c->hc = hc;
-	c->pool = hc_pool_get(hc, r->longpoll, &r->url);
+	c->pool = hclient_pool_get(hc, r->longpoll, &r->url);
 	c->tls = r->url.tls;
 	c->port = r->url.port;
 	c->longpoll = r->longpoll;
@@ -799,8 +831,8 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	lim.max_headers = 100;
 	lim.max_body = hc->opts.max_body;
 	c->hp = hparse_new(HPARSE_RESPONSE, &lim);
-	c->timer = evtimer_new(hc->base, hc_conn_timer, c);
-	bufferevent_setcb(c->bev, hc_conn_read, NULL, hc_conn_event, c);
+	c->timer = evtimer_new(hc->base, hclient_conn_timer, c);
+	bufferevent_setcb(c->bev, hclient_conn_read, NULL, hclient_conn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&hc->conns, c, entry);
 	hc->nconns++;
@@ -810,7 +842,7 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	if (bufferevent_socket_connect_hostname(c->bev, hc->dns, AF_UNSPEC, c->host, c->port) !=
 	    0) {
 		xasprintf(cause, "cannot connect to %s:%d", c->host, c->port);
-		hc_conn_kill(c);
+		hclient_conn_kill(c);
 		return NULL;
 	}
 	return c;
@@ -825,7 +857,7 @@ hc_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
  * said it keeps the connection, and its idle clock has just restarted.
  */
 static int
-hc_conn_usable(struct hc_conn *c)
+hclient_conn_usable(struct hclient_conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	char ch;
@@ -833,7 +865,7 @@ hc_conn_usable(struct hc_conn *c)
 
 	if (c->eof || fd < 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		return 0;
-	if (c->finishing)
+	if (c->state == HCLIENT_CONN_FINISHING)
 		return 1;
 	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
@@ -841,26 +873,26 @@ hc_conn_usable(struct hc_conn *c)
 
 /* Put the request on an idle connection of its origin and class, or a new one. */
 static void
-hc_dispatch(struct hclient_req *r)
+hclient_dispatch(struct hclient_req *r)
 {
 	struct hclient *hc = r->owner->hc;
-	struct hc_pool *pool = hc_pool_get(hc, r->longpoll, &r->url);
-	struct hc_conn *c, *next;
+	struct hclient_pool *pool = hclient_pool_get(hc, r->longpoll, &r->url);
+	struct hclient_conn *c, *next;
 	char *cause = NULL;
 	int reuse;
 
 	for (c = TAILQ_FIRST(&pool->idle); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, idle_entry);
-		if (c->req == NULL && (c->reused || c->finishing)) {
-			if (hc_conn_usable(c))
+		if (c->req == NULL && (c->reused || c->state == HCLIENT_CONN_FINISHING)) {
+			if (hclient_conn_usable(c))
 				break;
-			hc_conn_kill(c); /* closed by the peer: the request never saw it */
+			hclient_conn_kill(c); /* closed by the peer: the request never saw it */
 		}
 	}
 	if ((reuse = c != NULL)) {
 		evtimer_del(c->timer);
-		hc_idle_del(c);
-	} else if ((c = hc_conn_new(hc, r, &cause)) == NULL) {
+		hclient_idle_del(c);
+	} else if ((c = hclient_conn_new(hc, r, &cause)) == NULL) {
 		/* no callback from inside hclient_request: fail through the timer */
 		struct timeval tv = { 0, 0 };
 
@@ -873,6 +905,8 @@ hc_dispatch(struct hclient_req *r)
 	}
 	c->req = r;
 	r->conn = c;
+	if (reuse)
+		hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 	c->out_mark = evbuffer_get_length(bufferevent_get_output(c->bev)) + r->wire.len;
 	if (!reuse || c->tls || c->out_mark != r->wire.len) {
 		bufferevent_write(c->bev, r->wire.data, r->wire.len);

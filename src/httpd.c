@@ -4,7 +4,7 @@
  * changed only by httpd_conn_set_state(); requests are parsed by hparse with
  * the configured bounds, handed to the program's handler, and answered in
  * order. A connection is never freed inside its own callback: closing one
- * moves it to the dead list, which is emptied on the next loop turn.
+ * condemns it to the loop's reaper (reap.h), which frees it on a later turn.
  * Draining stops the listeners, closes idle connections and lets requests
  * in flight finish, up to a deadline.
  */
@@ -29,6 +29,7 @@
 #include "h2.h"
 #include "httpd_int.h"
 #include "log.h"
+#include "reap.h"
 #include "tls.h"
 
 enum http_conn_state {
@@ -37,7 +38,7 @@ enum http_conn_state {
 	HTTP_CONN_HANDLING, /* request handed to the handler, no reply yet */
 	HTTP_CONN_WRITING,  /* reply queued, waiting for it to drain */
 	HTTP_CONN_H2,	    /* HTTP/2: streams handled by h2.c */
-	HTTP_CONN_DEAD,	    /* on the dead list */
+	HTTP_CONN_DEAD,	    /* closed, condemned to the reaper */
 	HTTP_CONN_UPGRADED, /* after 101: owned by c->up (WebSocket) */
 };
 
@@ -73,6 +74,7 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn) sent_entry;
 	const struct http_upgrade_ops *up; /* HTTP_CONN_UPGRADED: the new owner */
 	void *up_arg;
+	struct reap_link link; /* condemned once closed */
 };
 
 TAILQ_HEAD(http_conn_list, http_conn);
@@ -92,10 +94,10 @@ struct httpd {
 	struct http_listener **listeners;
 	size_t nlisteners;
 	struct http_conn_list conns;
-	struct http_conn_list dead;
 	unsigned nconns;
+	unsigned ndead; /* closed, not freed yet */
 	uint64_t next_id;
-	struct event *reaper;
+	struct reap *reap;
 	TAILQ_HEAD(, http_conn) sent; /* replies written at once: drained step due */
 	struct event *sent_ev;
 	int draining;
@@ -111,46 +113,6 @@ static void httpd_conn_process(struct http_conn *);
 static void httpd_conn_start_h2(struct http_conn *);
 static void httpd_sent(evutil_socket_t, short, void *);
 static void httpd_resume(evutil_socket_t, short, void *);
-
-/* The reason phrase for a status code. */
-const char *
-http_status_text(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 426: return "Upgrade Required";
-	case 428: return "Precondition Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
-	}
-}
 
 /* Default error body: the reason as plain text. */
 static const char *
@@ -169,29 +131,34 @@ httpd_conn_set_state(struct http_conn *c, enum http_conn_state st)
 	c->state = st;
 }
 
-/* Free the dead connections; runs at the start of a loop turn. */
+/* Call the drain's done callback once every connection is closed and freed. */
 static void
-httpd_reap(evutil_socket_t fd, short what, void *arg)
+httpd_drain_check(struct httpd *h)
 {
-	struct httpd *h = arg;
-	struct http_conn *c;
-
-	while ((c = TAILQ_FIRST(&h->dead)) != NULL) {
-		TAILQ_REMOVE(&h->dead, c, entry);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		event_free(c->deadline);
-		hparse_free(c->parser);
-		if (c->rate != NULL)
-			ev_token_bucket_cfg_free(c->rate);
-		free(c);
-	}
-	if (h->draining && h->nconns == 0 && h->drain_done != NULL) {
+	if (h->draining && h->nconns == 0 && h->ndead == 0 && h->drain_done != NULL) {
 		void (*done)(void *) = h->drain_done;
 
 		h->drain_done = NULL;
 		done(h->drain_arg);
 	}
+}
+
+/* Free a closed connection (the reaper, on a later turn); the last may end a drain. */
+static void
+httpd_conn_free(struct reap_link *l)
+{
+	struct http_conn *c = container_of(l, struct http_conn, link);
+	struct httpd *h = c->httpd;
+
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	event_free(c->deadline);
+	hparse_free(c->parser);
+	if (c->rate != NULL)
+		ev_token_bucket_cfg_free(c->rate);
+	free(c);
+	h->ndead--;
+	httpd_drain_check(h);
 }
 
 /* Raise the soft file limit to the hard one; see httpd.h. */
@@ -243,8 +210,7 @@ httpd_create(
 	h->arg = arg;
 	h->errfmt = httpd_default_error;
 	TAILQ_INIT(&h->conns);
-	TAILQ_INIT(&h->dead);
-	h->reaper = event_new(base, -1, 0, httpd_reap, h);
+	h->reap = reap_hold(base);
 	TAILQ_INIT(&h->sent);
 	h->sent_ev = event_new(base, -1, 0, httpd_sent, h);
 	h->resume = evtimer_new(base, httpd_resume, h);
@@ -331,21 +297,7 @@ httpd_req_free(struct http_req *r)
 	free(r);
 }
 
-/* Release the request's owned fields. */
-void
-http_req_free_fields(struct http_req *r)
-{
-	for (size_t i = 0; i < r->nresp_headers; i++) {
-		free(r->resp_headers[i].name);
-		free(r->resp_headers[i].value);
-	}
-	free(r->resp_headers);
-	free(r->path);
-	free(r->user);
-	free(r->client);
-}
-
-/* Close a connection: abort its request, move it to the dead list. */
+/* Close a connection: abort its request, condemn it to the reaper. */
 static void
 httpd_conn_close(struct http_conn *c)
 {
@@ -374,9 +326,9 @@ httpd_conn_close(struct http_conn *c)
 		c->on_sent = 0;
 	}
 	TAILQ_REMOVE(&h->conns, c, entry);
-	TAILQ_INSERT_TAIL(&h->dead, c, entry);
 	h->nconns--;
-	event_active(h->reaper, 0, 0);
+	h->ndead++;
+	reap_later(h->reap, &c->link, httpd_conn_free);
 }
 
 /* Release a response body once libevent has sent it (arg: the whole body, when sliced). */
@@ -497,7 +449,7 @@ httpd_conn_dispatch(struct http_conn *c)
 	r->nheaders = m->nheaders;
 	r->body = m->body.data ? m->body.data : "";
 	r->bodylen = m->body.len;
-	r->t0_us = httpd_now_us();
+	r->t0_us = util_now_us();
 	if (http_req_split_target(r) != 0) {
 		httpd_req_free(r);
 		httpd_conn_error(c, 400, "bad request target");
@@ -924,7 +876,7 @@ httpd_drain_timeout(evutil_socket_t fd, short what, void *arg)
 		log_warn("drain time over: closing %u connection(s)", h->nconns);
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
 		httpd_conn_close(c);
-	event_active(h->reaper, 0, 0);
+	httpd_drain_check(h); /* nothing was open (else the last free calls back) */
 }
 
 /* Stop accepting; finish what is in flight; see httpd.h. */
@@ -954,8 +906,9 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 	}
 	if (h->drain_timer == NULL)
 		h->drain_timer = evtimer_new(h->base, httpd_drain_timeout, h);
+	if (h->nconns == 0 && h->ndead == 0)
+		tv = (struct timeval){ 0, 0 }; /* nothing to wait for: done on the next turn */
 	evtimer_add(h->drain_timer, &tv);
-	event_active(h->reaper, 0, 0);
 }
 
 /* Free the server, its listeners and any remaining connections. */
@@ -969,7 +922,7 @@ httpd_free(struct httpd *h)
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL)
 		httpd_conn_close(c);
 	h->drain_done = NULL;
-	httpd_reap(-1, 0, h);
+	reap_now(h->reap);
 	for (size_t i = 0; i < h->nlisteners; i++) {
 		evconnlistener_free(h->listeners[i]->evl);
 		free(h->listeners[i]);
@@ -977,168 +930,10 @@ httpd_free(struct httpd *h)
 	free(h->listeners);
 	if (h->drain_timer != NULL)
 		event_free(h->drain_timer);
-	event_free(h->reaper);
+	reap_release(h->reap);
 	event_free(h->sent_ev);
 	event_free(h->resume);
 	free(h);
-}
-
-/* Split the request target into decoded path and raw query. */
-int
-http_req_split_target(struct http_req *r)
-{
-	const char *t = r->target, *q;
-	long n;
-
-	if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
-		t = strchr(strstr(t, "//") + 2, '/');
-		if (t == NULL)
-			t = "/";
-	}
-	if (*t != '/')
-		return -1;
-	q = strchr(t, '?');
-	r->query = q ? q + 1 : "";
-	r->path = xstrndup(t, q ? (size_t)(q - t) : strlen(t));
-	n = util_url_decode(r->path, strlen(r->path), 0);
-	if (n < 0 || (size_t)n != strlen(r->path))
-		return -1;
-	return 0;
-}
-
-const char *
-http_req_method(const struct http_req *r)
-{
-	return r->method;
-}
-
-const char *
-http_req_path(const struct http_req *r)
-{
-	return r->path;
-}
-
-const char *
-http_req_query(const struct http_req *r)
-{
-	return r->query;
-}
-
-const char *
-http_req_target(const struct http_req *r)
-{
-	return r->target;
-}
-
-/* First request header called name (case-insensitive), or NULL. */
-const char *
-http_req_header(const struct http_req *r, const char *name)
-{
-	for (size_t i = 0; i < r->nheaders; i++) {
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	}
-	return NULL;
-}
-
-const char *
-http_req_body(const struct http_req *r, size_t *len)
-{
-	*len = r->bodylen;
-	return r->body;
-}
-
-const char *
-http_req_peer(const struct http_req *r)
-{
-	return r->conn->peer;
-}
-
-const char *
-http_req_local(const struct http_req *r)
-{
-	return r->conn->local;
-}
-
-uint64_t
-http_req_conn_id(const struct http_req *r)
-{
-	return r->conn->id;
-}
-
-int
-http_req_is_tls(const struct http_req *r)
-{
-	return r->conn->tls;
-}
-
-int
-http_req_is_h2(const struct http_req *r)
-{
-	return r->stream_id != 0;
-}
-
-/* Find name=value in the query string and decode the value into out. */
-int
-http_req_query_param(const struct http_req *r, const char *name, struct buf *out)
-{
-	size_t nlen = strlen(name);
-	const char *p = r->query;
-
-	while (*p != '\0') {
-		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
-
-		if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
-		    (p[nlen] == '=' || p + nlen == end)) {
-			const char *v = p[nlen] == '=' ? p + nlen + 1 : end;
-			long n;
-
-			buf_reset(out);
-			buf_add(out, v, (size_t)(end - v));
-			n = util_url_decode(out->data, out->len, 1);
-			out->len = n < 0 ? 0 : (size_t)n;
-			return n < 0 ? -1 : 0;
-		}
-		p = amp ? amp + 1 : end;
-	}
-	return -1;
-}
-
-/* Run cb if the connection dies before the request is answered. */
-void
-http_req_set_abort(struct http_req *r, http_abort_cb cb, void *arg)
-{
-	r->abort_cb = cb;
-	r->abort_arg = arg;
-}
-
-/* Add a response header. */
-void
-http_req_add_header(struct http_req *r, const char *name, const char *value)
-{
-	r->resp_headers =
-	    xreallocarray(r->resp_headers, r->nresp_headers + 1, sizeof *r->resp_headers);
-	r->resp_headers[r->nresp_headers].name = xstrdup(name);
-	r->resp_headers[r->nresp_headers].value = xstrdup(value);
-	r->nresp_headers++;
-}
-
-/* Close the connection once this response is out. */
-void
-http_req_close_after(struct http_req *r)
-{
-	r->close_after = 1;
-}
-
-/* Answer with a body copied from memory. */
-void
-http_req_reply(struct http_req *r, int status, const char *ctype, const char *body, size_t len)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_add(&b, body, len);
-	http_req_reply_buf(r, status, ctype, &b);
 }
 
 /*
@@ -1153,15 +948,15 @@ httpd_conn_can_write_now(struct http_conn *c)
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
-/* Answer, taking over body; the request is freed. */
+/* Answer r on its connection (HTTP/1.1 or one HTTP/2 stream), taking over body; r is freed. */
 void
-http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf *body)
+httpd_conn_reply(struct http_req *r, int status, const char *ctype, struct buf *body)
 {
 	struct http_conn *c = r->conn;
 	int now;
 
 	if (c->httpd->observe != NULL)
-		c->httpd->observe(r, status, body->len, (double)(httpd_now_us() - r->t0_us) / 1e6,
+		c->httpd->observe(r, status, body->len, (double)(util_now_us() - r->t0_us) / 1e6,
 		    c->httpd->observe_arg);
 	if (r->stream_id != 0) {
 		log_debug("conn %llu: stream %u: %s %s -> %d", (unsigned long long)c->id,
@@ -1190,23 +985,20 @@ http_req_reply_buf(struct http_req *r, int status, const char *ctype, struct buf
 
 /* Abortive close: SO_LINGER 0 makes the close send a TCP reset. */
 void
-http_req_reset(struct http_req *r)
+httpd_conn_reset(struct http_conn *c)
 {
-	struct http_conn *c = r->conn;
 	struct linger lg = { 1, 0 };
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-	r->abort_cb = NULL;
 	httpd_conn_close(c);
 }
 
 /* Limit the connection's output rate (for simulating slow peers). */
 void
-http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
+httpd_conn_set_rate(struct http_conn *c, size_t bytes, unsigned tick_ms)
 {
-	struct http_conn *c = r->conn;
 	struct timeval tick = { tick_ms / 1000, (tick_ms % 1000) * 1000 };
 
 	if (c->rate != NULL)
@@ -1217,84 +1009,12 @@ http_req_set_rate(struct http_req *r, size_t bytes, unsigned tick_ms)
 	bufferevent_set_rate_limit(c->bev, c->rate);
 }
 
-/* Monotonic microseconds. */
-uint64_t
-httpd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Watch every answer (metrics, access log). */
 void
 httpd_set_observer(struct httpd *h, httpd_observer fn, void *arg)
 {
 	h->observe = fn;
 	h->observe_arg = arg;
-}
-
-/* Label a request for its observer (NULL leaves a label as it is). */
-void
-http_req_set_route(struct http_req *r, const char *route, const char *op)
-{
-	if (route != NULL)
-		r->route = route;
-	if (op != NULL)
-		r->op = op;
-}
-
-/* The request's route label. */
-const char *
-http_req_route(const struct http_req *r)
-{
-	return r->route;
-}
-
-/* The request's operation label. */
-const char *
-http_req_op(const struct http_req *r)
-{
-	return r->op;
-}
-
-/* Name the agent a request belongs to. */
-void
-http_req_set_user(struct http_req *r, const char *name)
-{
-	free(r->user);
-	r->user = name ? xstrdup(name) : NULL;
-}
-
-/* The agent a request belongs to, or NULL. */
-const char *
-http_req_user(const struct http_req *r)
-{
-	return r->user;
-}
-
-/* Record what a trusted proxy said about the client. */
-void
-http_req_set_client(struct http_req *r, const char *addr, int tls)
-{
-	free(r->client);
-	r->client = addr ? xstrdup(addr) : NULL;
-	r->client_tls = tls ? 1 : 0;
-}
-
-/* The client's address: the forwarded one, else the peer's "ip:port". */
-const char *
-http_req_client(const struct http_req *r)
-{
-	return r->client ? r->client : http_req_peer(r);
-}
-
-/* Whether the client used TLS (as forwarded, else this connection). */
-int
-http_req_client_tls(const struct http_req *r)
-{
-	return r->client != NULL ? r->client_tls : http_req_is_tls(r);
 }
 
 /* Serve new TLS connections with tls (not owned); open ones keep their own. */
@@ -1309,7 +1029,7 @@ httpd_set_tls(struct httpd *h, SSL_CTX *tls)
 
 /* Answer 101 and hand the connection over (see httpd.h). */
 struct http_conn *
-http_req_upgrade(
+httpd_conn_upgrade(
     struct http_req *r, const struct http_upgrade_ops *ops, void *arg, struct bufferevent **bev)
 {
 	struct http_conn *c = r->conn;
@@ -1334,9 +1054,37 @@ http_req_upgrade(
 	return c;
 }
 
+/* The peer's "ip:port". */
+const char *
+httpd_conn_peer(const struct http_conn *c)
+{
+	return c->peer;
+}
+
+/* The listener's "ip:port". */
+const char *
+httpd_conn_local(const struct http_conn *c)
+{
+	return c->local;
+}
+
+/* The connection's number. */
+uint64_t
+httpd_conn_id(const struct http_conn *c)
+{
+	return c->id;
+}
+
+/* Whether the connection is TLS. */
+int
+httpd_conn_is_tls(const struct http_conn *c)
+{
+	return c->tls;
+}
+
 /* Close an upgraded connection without calling its owner back. */
 void
-http_conn_close_upgraded(struct http_conn *c)
+httpd_conn_close_upgraded(struct http_conn *c)
 {
 	c->up = NULL;
 	httpd_conn_close(c);
@@ -1344,7 +1092,7 @@ http_conn_close_upgraded(struct http_conn *c)
 
 /* Whether an upgraded connection is plain TCP without a rate limit. */
 int
-http_conn_is_plain(const struct http_conn *c)
+httpd_conn_is_plain(const struct http_conn *c)
 {
 	return !c->tls && c->rate == NULL;
 }

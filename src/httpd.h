@@ -136,8 +136,8 @@ struct http_upgrade_ops {
 struct http_conn *http_req_upgrade(
     struct http_req *, const struct http_upgrade_ops *, void *arg, struct bufferevent **bev);
 /* Close an upgraded connection now (ops->closed is not called). */
-void http_conn_close_upgraded(struct http_conn *);
+void httpd_conn_close_upgraded(struct http_conn *);
 /* Whether the upgraded connection is plain TCP (its output may be written at once). */
-int http_conn_is_plain(const struct http_conn *);
+int httpd_conn_is_plain(const struct http_conn *);
 
 #endif

@@ -2,8 +2,8 @@
  * json.c: JSON in and out. json_parse() drives yajl's event parser and
  * builds a tree in one arena per document, recording the line and column
  * where each key and value starts; it refuses documents over the size
- * limit or nested deeper than allowed. The writer (jw_*) appends compact
- * JSON to a struct buf and always produces valid UTF-8.
+ * limit or nested deeper than allowed. json_escape() writes a string
+ * literal, always valid UTF-8; the writer built on it is jw.c.
  */
 
 #include <math.h>
@@ -303,6 +303,7 @@ json_parser_add(struct json_parser *p, struct json *j)
 	return 1;
 }
 
+/* yajl: null. */
 static int
 json_cb_null(void *ctx)
 {
@@ -311,6 +312,7 @@ json_cb_null(void *ctx)
 	return json_parser_add(p, json_parser_node(p, JSON_NULL));
 }
 
+/* yajl: a boolean. */
 static int
 json_cb_bool(void *ctx, int v)
 {
@@ -321,6 +323,7 @@ json_cb_bool(void *ctx, int v)
 	return json_parser_add(p, j);
 }
 
+/* yajl: an integer. */
 static int
 json_cb_int(void *ctx, long long v)
 {
@@ -331,6 +334,7 @@ json_cb_int(void *ctx, long long v)
 	return json_parser_add(p, j);
 }
 
+/* yajl: a number with a fraction or exponent. */
 static int
 json_cb_double(void *ctx, double v)
 {
@@ -368,6 +372,7 @@ json_parser_abort_string(struct json_parser *p, const char *msg)
 	return 0;
 }
 
+/* yajl: a string. */
 static int
 json_cb_string(void *ctx, const unsigned char *s, size_t len)
 {
@@ -431,18 +436,21 @@ json_parser_close(struct json_parser *p)
 	return json_parser_add(p, j);
 }
 
+/* yajl: an object opens. */
 static int
 json_cb_start_map(void *ctx)
 {
 	return json_parser_open(ctx, JSON_OBJECT);
 }
 
+/* yajl: an array opens. */
 static int
 json_cb_start_array(void *ctx)
 {
 	return json_parser_open(ctx, JSON_ARRAY);
 }
 
+/* yajl: an object or array closes. */
 static int
 json_cb_end(void *ctx)
 {
@@ -476,6 +484,7 @@ json_frame_has_key(struct json_frame *f, const unsigned char *s, size_t len)
 	return dup;
 }
 
+/* yajl: a key (a duplicate is refused unless duplicates are kept). */
 static int
 json_cb_key(void *ctx, const unsigned char *s, size_t len)
 {
@@ -759,190 +768,4 @@ json_escape(struct buf *b, const char *s, size_t len)
 	}
 	buf_add(b, p + i - run, run);
 	buf_addch(b, '"');
-}
-
-/* Start a writer appending to b. */
-void
-jw_init(struct jw *w, struct buf *b)
-{
-	w->b = b;
-	w->depth = 0;
-	w->first = 1;
-}
-
-/* Write the separator a new element needs. */
-static void
-jw_sep(struct jw *w)
-{
-	uint64_t bit = (uint64_t)1 << (w->depth & 63);
-
-	if (w->first & bit)
-		w->first &= ~bit;
-	else if (w->depth > 0)
-		buf_addch(w->b, ',');
-}
-
-/* Open a container. */
-static void
-jw_open(struct jw *w, char c)
-{
-	jw_sep(w);
-	buf_addch(w->b, c);
-	w->depth++;
-	w->first |= (uint64_t)1 << (w->depth & 63);
-}
-
-/* Close a container. */
-static void
-jw_close(struct jw *w, char c)
-{
-	w->depth--;
-	buf_addch(w->b, c);
-}
-
-void
-jw_obj_begin(struct jw *w)
-{
-	jw_open(w, '{');
-}
-
-void
-jw_obj_end(struct jw *w)
-{
-	jw_close(w, '}');
-}
-
-void
-jw_arr_begin(struct jw *w)
-{
-	jw_open(w, '[');
-}
-
-void
-jw_arr_end(struct jw *w)
-{
-	jw_close(w, ']');
-}
-
-/* Write a key; the next value belongs to it. */
-void
-jw_key(struct jw *w, const char *k)
-{
-	jw_sep(w);
-	json_escape(w->b, k, strlen(k));
-	buf_addch(w->b, ':');
-	w->first |= (uint64_t)1 << (w->depth & 63);
-}
-
-void
-jw_str(struct jw *w, const char *s)
-{
-	if (s == NULL) {
-		jw_null(w);
-		return;
-	}
-	jw_strn(w, s, strlen(s));
-}
-
-void
-jw_strn(struct jw *w, const char *s, size_t len)
-{
-	jw_sep(w);
-	json_escape(w->b, s, len);
-}
-
-void
-jw_int(struct jw *w, long long v)
-{
-	jw_sep(w);
-	buf_addint(w->b, v);
-}
-
-void
-jw_double(struct jw *w, double v)
-{
-	char num[32];
-
-	jw_sep(w);
-	if (!isfinite(v)) {
-		buf_add(w->b, "null", 4);
-		return;
-	}
-	/* Keep it a number with a fraction or exponent, so it reads back as one. */
-	snprintf(num, sizeof num, "%.17g", v);
-	buf_addstr(w->b, num);
-	if (strpbrk(num, ".eE") == NULL)
-		buf_add(w->b, ".0", 2);
-}
-
-void
-jw_bool(struct jw *w, int v)
-{
-	jw_sep(w);
-	if (v)
-		buf_add(w->b, "true", 4);
-	else
-		buf_add(w->b, "false", 5);
-}
-
-void
-jw_null(struct jw *w)
-{
-	jw_sep(w);
-	buf_add(w->b, "null", 4);
-}
-
-void
-jw_raw(struct jw *w, const char *json)
-{
-	jw_sep(w);
-	buf_addstr(w->b, json);
-}
-
-/* Write a parsed value back out. */
-void
-jw_value(struct jw *w, const struct json *v)
-{
-	switch (v->type) {
-	case JSON_NULL: jw_null(w); break;
-	case JSON_BOOL: jw_bool(w, v->u.b); break;
-	case JSON_INT: jw_int(w, v->u.i); break;
-	case JSON_DOUBLE: jw_double(w, v->u.d); break;
-	case JSON_STRING: jw_strn(w, v->u.str.s, v->u.str.len); break;
-	case JSON_ARRAY:
-		jw_arr_begin(w);
-		for (size_t i = 0; i < v->u.arr.n; i++)
-			jw_value(w, v->u.arr.v[i]);
-		jw_arr_end(w);
-		break;
-	case JSON_OBJECT:
-		jw_obj_begin(w);
-		for (size_t i = 0; i < v->u.obj.n; i++) {
-			jw_key(w, v->u.obj.m[i].key);
-			jw_value(w, v->u.obj.m[i].val);
-		}
-		jw_obj_end(w);
-		break;
-	}
-}
-
-void
-jw_kstr(struct jw *w, const char *k, const char *v)
-{
-	jw_key(w, k);
-	jw_str(w, v);
-}
-
-void
-jw_kint(struct jw *w, const char *k, long long v)
-{
-	jw_key(w, k);
-	jw_int(w, v);
-}
-
-void
-jw_kbool(struct jw *w, const char *k, int v)
-{
-	jw_key(w, k);
-	jw_bool(w, v);
 }

@@ -1,7 +1,7 @@
 /*
  * json.h: JSON documents parsed with yajl into a tree that remembers where
- * each value stood (line and column), with limits on size and depth; and a
- * writer that appends JSON text to a struct buf. Comments are accepted when
+ * each value stood (line and column), with limits on size and depth; and
+ * (jw.h, included here) a writer that appends JSON text to a struct buf. Comments are accepted when
  * the caller asks (configuration files), never on the wire.
  */
 #ifndef UCGW_JSON_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jw.h"
 #include "util.h"
 
 enum json_type {
@@ -91,31 +92,6 @@ int json_is(const struct json *, enum json_type);
 
 /* Convert 0-based byte offset in text to 1-based line and column. */
 void json_offset_to_pos(const char *text, size_t off, unsigned *line, unsigned *col);
-
-/* Writer. Keys and strings are escaped; output is compact UTF-8. */
-struct jw {
-	struct buf *b;
-	unsigned depth;
-	uint64_t first; /* bit per depth: no element yet */
-};
-
-void jw_init(struct jw *, struct buf *);
-void jw_obj_begin(struct jw *);
-void jw_obj_end(struct jw *);
-void jw_arr_begin(struct jw *);
-void jw_arr_end(struct jw *);
-void jw_key(struct jw *, const char *);
-void jw_str(struct jw *, const char *);
-void jw_strn(struct jw *, const char *, size_t);
-void jw_int(struct jw *, long long);
-void jw_double(struct jw *, double);
-void jw_bool(struct jw *, int);
-void jw_null(struct jw *);
-void jw_raw(struct jw *, const char *); /* already valid JSON */
-void jw_value(struct jw *, const struct json *);
-void jw_kstr(struct jw *, const char *, const char *); /* key + string (null if NULL) */
-void jw_kint(struct jw *, const char *, long long);
-void jw_kbool(struct jw *, const char *, int);
 
 /* Append s as a JSON string literal (with quotes). */
 void json_escape(struct buf *, const char *, size_t);

@@ -1,6 +1,5 @@
 /*
- * util.c: allocation that aborts instead of returning NULL, struct buf,
- * random identifiers from OpenSSL's CSPRNG, clocks and small codecs
+ * util.c: random identifiers from OpenSSL's CSPRNG, clocks and small codecs
  * (percent and base64). Pure helpers: no I/O, no global state.
  */
 
@@ -14,233 +13,6 @@
 #include <openssl/rand.h>
 
 #include "util.h"
-
-/* Die on allocation failure: a daemon cannot serve without memory. */
-static void
-util_oom(void)
-{
-	fputs("fatal: out of memory\n", stderr);
-	abort();
-}
-
-/* malloc that never returns NULL. */
-void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL)
-		util_oom();
-	return p;
-}
-
-/* calloc that never returns NULL. */
-void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		util_oom();
-	return p;
-}
-
-/* realloc that never returns NULL. */
-void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		util_oom();
-	return p;
-}
-
-/* realloc of n elements of size, checking for overflow. */
-void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		util_oom();
-	return xrealloc(p, n * size);
-}
-
-/* strdup that never returns NULL. */
-char *
-xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-/* Copy at most n bytes of s into a new NUL-terminated string. */
-char *
-xstrndup(const char *s, size_t n)
-{
-	size_t len = strnlen(s, n);
-	char *p = xmalloc(len + 1);
-
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
-
-/* vasprintf that never fails. */
-int
-xvasprintf(char **out, const char *fmt, va_list ap)
-{
-	int n = vasprintf(out, fmt, ap);
-
-	if (n < 0)
-		util_oom();
-	return n;
-}
-
-/* asprintf that never fails. */
-int
-xasprintf(char **out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = xvasprintf(out, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-/* Start an empty buffer. */
-void
-buf_init(struct buf *b)
-{
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-/* Release a buffer's memory. */
-void
-buf_free(struct buf *b)
-{
-	free(b->data);
-	buf_init(b);
-}
-
-/* Empty a buffer, keeping its memory. */
-void
-buf_reset(struct buf *b)
-{
-	b->len = 0;
-	if (b->data != NULL)
-		b->data[0] = '\0';
-}
-
-/* Make room for n more bytes plus the terminating NUL. */
-void
-buf_reserve(struct buf *b, size_t n)
-{
-	size_t want = b->len + n + 1;
-
-	if (want <= b->cap)
-		return;
-	if (want < b->len)
-		util_oom();
-	b->cap = b->cap ? b->cap : 64;
-	while (b->cap < want)
-		b->cap *= 2;
-	b->data = xrealloc(b->data, b->cap);
-	b->data[b->len] = '\0';
-}
-
-/* Append n bytes. */
-void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-/* Append a string. */
-void
-buf_addstr(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* Append one character. */
-void
-buf_addch(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-/* Append formatted text: one pass when it fits the room already there. */
-void
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	size_t room;
-	int n;
-
-	buf_reserve(b, 64);
-	room = b->cap - b->len;
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->len, room, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->data[b->len] = '\0';
-		return;
-	}
-	if ((size_t)n >= room) {
-		buf_reserve(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-/* Append an HTTP header line: "name: value" and CRLF. */
-void
-buf_add_header(struct buf *b, const char *name, const char *value)
-{
-	buf_addstr(b, name);
-	buf_addstr(b, ": ");
-	buf_addstr(b, value);
-	buf_addstr(b, "\r\n");
-}
-
-/* Append a decimal integer (no printf on hot paths). */
-void
-buf_addint(struct buf *b, long long v)
-{
-	char tmp[24], *p = tmp + sizeof tmp;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-/* Take the buffer's memory (never NULL); the buffer is left empty. */
-char *
-buf_detach(struct buf *b, size_t *len)
-{
-	char *p;
-
-	buf_reserve(b, 0);
-	p = b->data;
-	if (len != NULL)
-		*len = b->len;
-	buf_init(b);
-	return p;
-}
 
 /*
  * Random bytes from a pool refilled from OpenSSL's CSPRNG 1 KiB at a time:
@@ -300,6 +72,16 @@ util_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Monotonic microseconds. */
+uint64_t
+util_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Milliseconds since the epoch. */

@@ -1,6 +1,7 @@
 /*
- * util.h: allocation that never returns NULL, a growable byte buffer,
- * unguessable identifiers and clocks. Nothing here does I/O.
+ * util.h: unguessable identifiers, clocks and small codecs; it includes
+ * xmalloc.h (allocation that never returns NULL) and buf.h (the growable
+ * byte buffer), which every file uses. Nothing here does I/O.
  */
 #ifndef UCGW_UTIL_H
 #define UCGW_UTIL_H
@@ -9,37 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+#include "xmalloc.h"
+
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 /* The struct of type t whose member m is at p. */
 #define container_of(p, t, m) ((t *)(void *)((char *)(p)-offsetof(t, m)))
-
-void *xmalloc(size_t);
-void *xcalloc(size_t, size_t);
-void *xrealloc(void *, size_t);
-void *xreallocarray(void *, size_t, size_t);
-char *xstrdup(const char *);
-char *xstrndup(const char *, size_t);
-int xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
-int xvasprintf(char **, const char *, va_list) __attribute__((format(printf, 2, 0)));
-
-/* A growable byte buffer; data is always NUL-terminated for convenience. */
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-void buf_init(struct buf *);
-void buf_free(struct buf *);
-void buf_reset(struct buf *);
-void buf_reserve(struct buf *, size_t);
-void buf_add(struct buf *, const void *, size_t);
-void buf_addstr(struct buf *, const char *);
-void buf_addch(struct buf *, char);
-void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
-void buf_addint(struct buf *, long long);
-void buf_add_header(struct buf *, const char *name, const char *value); /* HTTP "name: value\r\n" */
-char *buf_detach(struct buf *, size_t *);
 
 /* len bytes from the CSPRNG (buffered; aborts if it fails). */
 void util_random_bytes(void *, size_t);
@@ -50,6 +26,7 @@ void util_random_id(char *out, size_t len, const char *alphabet);
 #define UTIL_BASE62	 "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 uint64_t util_now_ms(void);  /* monotonic */
+uint64_t util_now_us(void);  /* monotonic */
 uint64_t util_wall_ms(void); /* since the epoch */
 
 /* SHA-256 of a followed by b (b may be NULL). */

@@ -10,8 +10,8 @@
  *
  * A connection is open, closing (a close frame queued; waiting for the
  * peer's close, bounded in time, or for the output to drain after an
- * error) or dead (on the dead list; freed on a later turn after its
- * closed() callback). The state changes only in ws_conn_set_state().
+ * error) or dead (condemned to the loop's reaper, reap.h; freed on a later
+ * turn after its closed() callback). The state changes only in ws_conn_set_state().
  */
 #include <sys/queue.h>
 
@@ -25,6 +25,7 @@
 
 #include "bev.h"
 #include "log.h"
+#include "reap.h"
 #include "util.h"
 #include "ws.h"
 
@@ -60,13 +61,13 @@ struct ws_conn {
 	uint16_t pend_code; /* ws_close() during a receive: applied after it */
 	char pend_reason[64];
 	TAILQ_ENTRY(ws_conn) entry;
+	struct reap_link link; /* condemned once dropped */
 };
 
 struct ws {
 	struct event_base *base;
 	TAILQ_HEAD(, ws_conn) conns;
-	TAILQ_HEAD(, ws_conn) dead;
-	struct event *reaper;
+	struct reap *reap;
 };
 
 static void ws_flush(struct ws_conn *);
@@ -79,21 +80,17 @@ ws_conn_set_state(struct ws_conn *c, enum ws_state st)
 	c->state = st;
 }
 
-/* Free the connections that died on an earlier turn, after telling their owners. */
+/* Free a dropped connection (the reaper, on a later turn), after telling its owner. */
 static void
-ws_reap(evutil_socket_t fd, short what, void *arg)
+ws_conn_free(struct reap_link *l)
 {
-	struct ws *ws = arg;
-	struct ws_conn *c;
+	struct ws_conn *c = container_of(l, struct ws_conn, link);
 
-	while ((c = TAILQ_FIRST(&ws->dead)) != NULL) {
-		TAILQ_REMOVE(&ws->dead, c, entry);
-		c->h->closed(c->arg);
-		wslay_event_context_free(c->ctx);
-		event_free(c->ping);
-		event_free(c->linger);
-		free(c);
-	}
+	c->h->closed(c->arg);
+	wslay_event_context_free(c->ctx);
+	event_free(c->ping);
+	event_free(c->linger);
+	free(c);
 }
 
 /* Create the connection set of a server. */
@@ -104,8 +101,7 @@ ws_create(struct event_base *base)
 
 	ws->base = base;
 	TAILQ_INIT(&ws->conns);
-	TAILQ_INIT(&ws->dead);
-	ws->reaper = event_new(base, -1, 0, ws_reap, ws);
+	ws->reap = reap_hold(base);
 	return ws;
 }
 
@@ -130,12 +126,11 @@ ws_drop(struct ws_conn *c, const char *why)
 	event_del(c->ping);
 	event_del(c->linger);
 	if (c->hc != NULL)
-		http_conn_close_upgraded(c->hc);
+		httpd_conn_close_upgraded(c->hc);
 	c->hc = NULL;
 	c->bev = NULL;
 	TAILQ_REMOVE(&ws->conns, c, entry);
-	TAILQ_INSERT_TAIL(&ws->dead, c, entry);
-	event_active(ws->reaper, 0, 0);
+	reap_later(ws->reap, &c->link, ws_conn_free);
 }
 
 /* Free the server; open connections are dropped and their owners told now. */
@@ -148,8 +143,8 @@ ws_free(struct ws *ws)
 		return;
 	while ((c = TAILQ_FIRST(&ws->conns)) != NULL)
 		ws_drop(c, NULL);
-	ws_reap(-1, 0, ws);
-	event_free(ws->reaper);
+	reap_now(ws->reap);
+	reap_release(ws->reap);
 	free(ws);
 }
 
@@ -412,7 +407,7 @@ ws_open(struct ws *ws, struct bufferevent *bev, struct http_conn *hc, const char
 	c->ws = ws;
 	c->bev = bev;
 	c->hc = hc;
-	c->plain = hc != NULL && http_conn_is_plain(hc);
+	c->plain = hc != NULL && httpd_conn_is_plain(hc);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	c->lim = *lim;
 	c->h = h;
@@ -515,7 +510,7 @@ ws_accept(struct ws *ws, struct http_req *req, const struct ws_limits *lim,
 		abort(); /* not HTTP/2: checked above */
 	c->bev = bev;
 	c->hc = hc;
-	c->plain = http_conn_is_plain(hc);
+	c->plain = httpd_conn_is_plain(hc);
 	log_info("ws %s: open", c->peer);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) /* frames behind the request */
 		bufferevent_trigger(bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);

@@ -5,7 +5,8 @@
  * identical (the writer's output is always valid JSON, and stable).
  *
  *	clang -g -fsanitize=fuzzer,address,undefined -I src src/json.c \
- *	    src/util.c tests/fuzz/fuzz_json.c -lyajl -lcrypto -o fuzz_json
+ *	    src/jw.c src/util.c src/buf.c src/xmalloc.c tests/fuzz/fuzz_json.c \
+ *	    -lyajl -lcrypto -o fuzz_json
  *
  * With -DFUZZ_STANDALONE it replays the files named on its command line.
  */

@@ -10,7 +10,8 @@
  *	clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I src \
  *	    src/xlate.c src/xlate_load.c src/xlate_tmpl.c src/xlate_dir.c \
  *	    src/xlate_text.c src/xlate_default.c src/xlate_proto.c src/xlate_rec.c \
- *	    src/datauri.c src/json.c src/util.c src/log.c tests/fuzz/fuzz_xlate.c \
+ *	    src/datauri.c src/json.c src/jw.c src/util.c src/buf.c src/xmalloc.c \
+ *	    src/log.c tests/fuzz/fuzz_xlate.c \
  *	    -lyajl -lcrypto -o fuzz_xlate
  *	./fuzz_xlate conf/ proto/
  *
