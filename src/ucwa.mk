@@ -1,21 +1,16 @@
-# src/ucwa.mk: the UCWA client: HTTPS client (hclient), sign-in, application, agent state,
-# event channel, conversations and commands, calls.
-# Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
-# tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
-libucgw_a_SOURCES += src/hclient.c src/hclient.h src/datauri.c src/datauri.h \
+# src/ucwa.mk: the UCWA client (included by Makefile.am): sign-in, application,
+# agent state, event channel and its parser, conversations and commands, calls,
+# data URIs.
+libucgw_a_SOURCES += src/datauri.c src/datauri.h \
 	src/ucwa_event.c src/ucwa_event.h src/ucwa.c src/ucwa.h src/ucwa_auth.c src/ucwa_app.c \
 	src/ucwa_state.c src/ucwa_chan.c src/ucwa_conv.c src/ucwa_call.c src/ucwa_int.h
 
 if HAVE_CHECK
 ucwa_unit_tests = \
-	tests/unit/test_hclient \
 	tests/unit/test_ucwa_event \
 	tests/unit/test_ucwa
 check_PROGRAMS += $(ucwa_unit_tests)
 TESTS += $(ucwa_unit_tests)
-tests_unit_test_hclient_SOURCES = tests/unit/test_hclient.c tests/unit/unit.h
-tests_unit_test_hclient_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_hclient_LDADD = $(UNIT_LDADD)
 tests_unit_test_ucwa_event_SOURCES = tests/unit/test_ucwa_event.c tests/unit/unit.h
 tests_unit_test_ucwa_event_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ucwa_event_LDADD = $(UNIT_LDADD)

@@ -1,6 +1,5 @@
-# src/xlate.mk: the translation rules (xlate) and the operators' dry run.
-# Included by Makefile.am; add sources with libucgw_a_SOURCES += ... and
-# tests with check_PROGRAMS/TESTS += ... (see tests/tests.mk for the pattern).
+# src/xlate.mk: the translation rules (xlate), their live reload, transcripts
+# and the operators' dry run (included by Makefile.am).
 
 libucgw_a_SOURCES += src/xlate.c src/xlate.h src/xlate_int.h src/xlate_names.c src/xlate_prob.c \
 	src/xlate_load.c src/xlate_tmpl.c \
@@ -23,7 +22,8 @@ tests_unit_test_xlate_proto_LDADD = $(UNIT_LDADD)
 endif
 
 if HAVE_NODE
-TESTS += tests/e2e/xlate_check.test.js tests/e2e/im_html.test.js
+TESTS += tests/e2e/xlate_check.test.js tests/e2e/im_html.test.js \
+	tests/e2e/reload_live.test.js tests/e2e/reload_once.test.js
 endif
 
 # Fuzz target (see its top comment); built here as a plain replayer.

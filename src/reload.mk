@@ -1,9 +1,0 @@
-# src/reload.mk: live reload of the translation rules and recording of
-# agents' traffic as transcripts (issue 7). Included by Makefile.am.
-
-if HAVE_NODE
-TESTS += tests/e2e/reload_live.test.js tests/e2e/reload_record.test.js \
-	tests/e2e/reload_once.test.js
-endif
-
-libucgw_a_SOURCES += src/record.c src/record.h
