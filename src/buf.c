@@ -35,9 +35,9 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-/* Make room for n more bytes plus the terminating NUL. */
+/* Grow to room for n more bytes plus the terminating NUL (buf_reserve's slow path). */
 void
-buf_reserve(struct buf *b, size_t n)
+buf_grow(struct buf *b, size_t n)
 {
 	size_t want = b->len + n + 1;
 

@@ -16,7 +16,14 @@ struct buf {
 void buf_init(struct buf *);
 void buf_free(struct buf *);
 void buf_reset(struct buf *);
-void buf_reserve(struct buf *, size_t);
+void buf_grow(struct buf *, size_t);
+/* Make room for n more bytes plus the NUL; growing is out of line. */
+static inline void
+buf_reserve(struct buf *b, size_t n)
+{
+	if (b->cap - b->len <= n) /* len < cap once data exists; 0 - 0 <= n when not */
+		buf_grow(b, n);
+}
 void buf_add(struct buf *, const void *, size_t);
 void buf_addstr(struct buf *, const char *);
 void buf_addch(struct buf *, char);

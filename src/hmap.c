@@ -27,24 +27,31 @@ struct hmap {
 	size_t used; /* count + tombstones */
 };
 
-/* FNV-1a, 64 bits, of len bytes: the one string hash of the gateway. */
+/* The one string hash of the gateway: FNV-1a, 64 bits, then the high bits folded in. */
+#define HMAP_FNV_BASIS	    0xcbf29ce484222325ULL
+#define HMAP_FNV_STEP(h, c) (((h) ^ (unsigned char)(c)) * 0x100000001b3ULL)
+#define HMAP_FNV_FOLD(h)    ((h) ^ ((h) >> 29))
+
+/* The hash of len bytes. */
 uint64_t
 hmap_hash_len(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = HMAP_FNV_BASIS;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	for (size_t i = 0; i < len; i++)
+		h = HMAP_FNV_STEP(h, s[i]);
+	return HMAP_FNV_FOLD(h);
 }
 
-/* The hash of a NUL-terminated string. */
+/* The hash of a NUL-terminated string, in one pass (the lookups' hot path). */
 uint64_t
 hmap_hash(const char *s)
 {
-	return hmap_hash_len(s, strlen(s));
+	uint64_t h = HMAP_FNV_BASIS;
+
+	for (; *s != '\0'; s++)
+		h = HMAP_FNV_STEP(h, *s);
+	return HMAP_FNV_FOLD(h);
 }
 
 /* An empty map. */
