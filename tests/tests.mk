@@ -22,7 +22,8 @@ unit_tests = \
 	tests/unit/test_hmap \
 	tests/unit/test_reap \
 	tests/unit/test_session \
-	tests/unit/test_agent
+	tests/unit/test_agent \
+	tests/unit/test_record
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
@@ -49,6 +50,9 @@ tests_unit_test_session_LDADD = $(UNIT_LDADD)
 tests_unit_test_agent_SOURCES = tests/unit/test_agent.c tests/unit/unit.h
 tests_unit_test_agent_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_agent_LDADD = $(UNIT_LDADD)
+tests_unit_test_record_SOURCES = tests/unit/test_record.c tests/unit/unit.h
+tests_unit_test_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_record_LDADD = $(UNIT_LDADD)
 endif
 
 # Every configuration key is documented; every C file is formatted.
