@@ -304,18 +304,17 @@ gws_im_ucwa(struct agent *a, enum gws_im_cmd cmd, const struct gws_im_cmd_args *
 	}
 	if (why != NULL || recorded[cmd].rel == NULL || !record_agent(a->name))
 		return why;
-	if (cmd != GWS_IM_CMD_START) {
-		record_upstream(a->name, recorded[cmd].rel, recorded[cmd].ctype, NULL, x->text);
-		return NULL;
-	}
 	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "to", x->to);
-	if (x->subject != NULL)
-		jw_kstr(&w, "subject", x->subject);
-	jw_obj_end(&w);
-	record_upstream(a->name, recorded[cmd].rel, recorded[cmd].ctype, b.data, NULL);
+	if (cmd == GWS_IM_CMD_START) { /* the model's body: no operationId */
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "to", x->to);
+		if (x->subject != NULL)
+			jw_kstr(&w, "subject", x->subject);
+		jw_obj_end(&w);
+	}
+	record_upstream(
+	    a->name, recorded[cmd].rel, recorded[cmd].ctype, b.len > 0 ? b.data : NULL, x->text);
 	buf_free(&b);
 	return NULL;
 }
