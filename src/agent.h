@@ -27,6 +27,11 @@
  *					(stage COMETD)
  *	->logins  struct auth_user	auth.c: the agent's login sessions
  *					(cookies) (stage LOGINS)
+ *	recording struct record_agent	record.c's table of the agents named by
+ *					record.agents (by name; signed in or
+ *					not): the input being recorded now;
+ *					rebuilt by record_configure, not by
+ *					agents_remove
  *
  * Removing an agent is the one path that frees all of it: agents_remove
  * runs the stages below in their order (each owner hooks its stage with

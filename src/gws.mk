@@ -9,7 +9,8 @@ libucgw_a_SOURCES += src/gws.c src/gws.h src/gws_reply.c src/gws_reply.h src/gws
 	src/admin.c src/admin.h
 
 if HAVE_CHECK
-gws_unit_tests = tests/unit/test_auth tests/unit/test_throttle tests/unit/test_agent tests/unit/test_session tests/unit/test_service
+gws_unit_tests = tests/unit/test_auth tests/unit/test_throttle tests/unit/test_agent tests/unit/test_session tests/unit/test_service \
+	tests/unit/test_record
 check_PROGRAMS += $(gws_unit_tests)
 TESTS += $(gws_unit_tests)
 tests_unit_test_auth_SOURCES = tests/unit/test_auth.c tests/unit/unit.h
@@ -27,6 +28,9 @@ tests_unit_test_session_LDADD = $(UNIT_LDADD)
 tests_unit_test_service_SOURCES = tests/unit/test_service.c tests/unit/unit.h
 tests_unit_test_service_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_service_LDADD = $(UNIT_LDADD)
+tests_unit_test_record_SOURCES = tests/unit/test_record.c tests/unit/unit.h
+tests_unit_test_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_record_LDADD = $(UNIT_LDADD)
 endif
 
 # The router fuzz target (whole requests through gws_handle) and a replay of its seeds.
@@ -46,5 +50,6 @@ TESTS += \
 	tests/e2e/harden_input.test.js \
 	tests/e2e/harden_memory.test.js \
 	tests/e2e/service_metrics.test.js \
-	tests/e2e/reload_record.test.js
+	tests/e2e/reload_record.test.js \
+	tests/e2e/reload_record_incoming.test.js
 endif

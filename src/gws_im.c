@@ -247,7 +247,7 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 	const char *remote, *pending;
 
 	if (!begin) {
-		record_ucwa_end();
+		record_ucwa_end(a->name);
 		return;
 	}
 	if (!record_agent(a->name))
@@ -259,6 +259,64 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 	pending = s != NULL && s->im->out != NULL ? s->im->out->text : NULL;
 	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, response);
 	json_doc_free(ud);
+}
+
+/*
+ * Issue a UCWA command of the IM layer: the one point every command of
+ * gws_im_ops.c and gws_im_up.c passes, and so the one recording hook for
+ * them. A command is recorded (into the agent's current input, record.h)
+ * once the UCWA client has taken it, as the transcripts' model writes it
+ * (startMessaging without its operationId); decline and leave are not
+ * recorded (the model has no leave, and writes decline with a body the
+ * gateway does not send: such transcripts would not replay).
+ */
+const char *
+gws_im_ucwa(struct agent *a, enum gws_im_cmd cmd, const struct gws_im_cmd_args *x, ucwa_done done,
+    void *arg)
+{
+	static const struct {
+		const char *rel, *ctype;
+	} recorded[] = {
+		[GWS_IM_CMD_START] = { "startMessaging", "application/json" },
+		[GWS_IM_CMD_SEND] = { "sendMessage", "text/plain; charset=UTF-8" },
+		[GWS_IM_CMD_ACCEPT] = { "accept", NULL },
+		[GWS_IM_CMD_DECLINE] = { NULL, NULL },
+		[GWS_IM_CMD_CANCEL] = { "cancel", NULL },
+		[GWS_IM_CMD_STOP] = { "stopMessaging", NULL },
+		[GWS_IM_CMD_LEAVE] = { NULL, NULL },
+	};
+	const char *why = NULL;
+	struct buf b;
+	struct jw w;
+
+	switch (cmd) {
+	case GWS_IM_CMD_START:
+		why = ucwa_start_messaging(a->ucwa, x->to, x->opid, x->subject, NULL, done, arg);
+		break;
+	case GWS_IM_CMD_SEND:
+		why = ucwa_send_message(a->ucwa, x->conv, x->text, x->opid, done, arg);
+		break;
+	case GWS_IM_CMD_ACCEPT: why = ucwa_accept(a->ucwa, x->conv, done, arg); break;
+	case GWS_IM_CMD_DECLINE: why = ucwa_decline(a->ucwa, x->conv, done, arg); break;
+	case GWS_IM_CMD_CANCEL: why = ucwa_cancel(a->ucwa, x->conv, done, arg); break;
+	case GWS_IM_CMD_STOP: why = ucwa_stop_messaging(a->ucwa, x->conv, done, arg); break;
+	case GWS_IM_CMD_LEAVE: why = ucwa_leave(a->ucwa, x->conv, done, arg); break;
+	}
+	if (why != NULL || recorded[cmd].rel == NULL || !record_agent(a->name))
+		return why;
+	buf_init(&b);
+	if (cmd == GWS_IM_CMD_START) { /* the model's body: no operationId */
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "to", x->to);
+		if (x->subject != NULL)
+			jw_kstr(&w, "subject", x->subject);
+		jw_obj_end(&w);
+	}
+	record_upstream(
+	    a->name, recorded[cmd].rel, recorded[cmd].ctype, b.len > 0 ? b.data : NULL, x->text);
+	buf_free(&b);
+	return NULL;
 }
 
 /* Publish a state notification ("StatusChange" or "AttachedDataChanged"). */

@@ -54,6 +54,26 @@ struct gws_im {
 	struct im_call *calls;
 };
 
+/* The UCWA commands of the IM layer; every one passes through gws_im_ucwa. */
+enum gws_im_cmd {
+	GWS_IM_CMD_START,   /* startMessaging: to, opid, subject */
+	GWS_IM_CMD_SEND,    /* sendMessage: conv, text, opid */
+	GWS_IM_CMD_ACCEPT,  /* conv */
+	GWS_IM_CMD_DECLINE, /* conv */
+	GWS_IM_CMD_CANCEL,  /* conv */
+	GWS_IM_CMD_STOP,    /* stopMessaging: conv */
+	GWS_IM_CMD_LEAVE,   /* conv */
+};
+
+/* A command's arguments; those its kind does not use stay NULL. */
+struct gws_im_cmd_args {
+	const char *conv, *to, *subject, *text, *opid;
+};
+
+/* gws_im.c: issue (and record) a UCWA command; NULL or why not. */
+const char *gws_im_ucwa(struct agent *a, enum gws_im_cmd cmd, const struct gws_im_cmd_args *x,
+    ucwa_done done, void *arg);
+
 /* gws_im.c: parked calls */
 void gws_im_call_free(struct im_call *c);
 struct im_call *gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,

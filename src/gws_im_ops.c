@@ -255,9 +255,9 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 	session_bind_operation(im->sessions, s, s->id);
 	subject = xlate_subject(s->im->rules, ud);
 	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
-	record_upstream_start(a->name, sip, subject);
-	if ((cause = ucwa_start_messaging(
-		 a->ucwa, sip, s->id, subject, NULL, gws_im_initiate_done, c)) != NULL) {
+	if ((cause = gws_im_ucwa(a, GWS_IM_CMD_START,
+		 &(struct gws_im_cmd_args){ .to = sip, .opid = s->id, .subject = subject },
+		 gws_im_initiate_done, c)) != NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
 		gws_im_initiate_done(&r, c);
@@ -322,9 +322,9 @@ gws_im_send_parts(
 		part->call = c;
 		util_random_id(part->opid, 16, UTIL_BASE62);
 		gws_im_out_add(s, part->opid, parts->v[i]);
-		record_upstream(
-		    a->name, "sendMessage", "text/plain; charset=UTF-8", NULL, parts->v[i]);
-		if ((cause = ucwa_send_message(a->ucwa, s->conversation, parts->v[i], part->opid,
+		if ((cause = gws_im_ucwa(a, GWS_IM_CMD_SEND,
+			 &(struct gws_im_cmd_args){
+			     .conv = s->conversation, .text = parts->v[i], .opid = part->opid },
 			 gws_im_send_done, part)) != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
 
@@ -419,23 +419,20 @@ gws_im_complete(struct gws_im *im, struct http_req *req, struct agent *a, struct
 
 /*
  * End the conversation upstream: cancel the invitation while it is in
- * progress, else stopMessaging, else leave (DELETE). Records what it sent.
+ * progress, else stopMessaging, else leave (DELETE); gws_im_ucwa records
+ * the cancel or stopMessaging.
  */
 const char *
 gws_im_complete_upstream(struct agent *a, struct session *s, struct im_call *c)
 {
-	const char *conv = s->conversation;
+	const struct gws_im_cmd_args x = { .conv = s->conversation };
 
 	if (s->state == SESSION_INITIATING &&
-	    ucwa_cancel(a->ucwa, conv, gws_im_complete_done, c) == NULL) {
-		record_upstream(a->name, "cancel", NULL, NULL, NULL);
+	    gws_im_ucwa(a, GWS_IM_CMD_CANCEL, &x, gws_im_complete_done, c) == NULL)
 		return NULL;
-	}
-	if (ucwa_stop_messaging(a->ucwa, conv, gws_im_complete_done, c) == NULL) {
-		record_upstream(a->name, "stopMessaging", NULL, NULL, NULL);
+	if (gws_im_ucwa(a, GWS_IM_CMD_STOP, &x, gws_im_complete_done, c) == NULL)
 		return NULL;
-	}
-	return ucwa_leave(a->ucwa, conv, gws_im_complete_done, c);
+	return gws_im_ucwa(a, GWS_IM_CMD_LEAVE, &x, gws_im_complete_done, c);
 }
 
 /* AttachUserData / UpdateUserData / DeleteUserData (local to the gateway). */
@@ -550,6 +547,6 @@ gws_im_post(struct gws_im *im, struct http_req *req, struct agent *a, const char
 		o->fn(im, req, a, s, json_root(d), op);
 	else
 		gws_reply_error(req, 400, GWS_INVALID_STATE, "Unknown operationName");
-	record_gws_end();
+	record_gws_end(a->name);
 	json_doc_free(d);
 }

@@ -70,7 +70,9 @@ gws_im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch
 	if (what == XLATE_IN_DECLINE) {
 		log_info(
 		    "agent %s: declining an invitation (%s)", a->name, busy ? "busy" : "policy");
-		ucwa_decline(a->ucwa, ch->conversation, gws_im_ignore_result, NULL);
+		gws_im_ucwa(a, GWS_IM_CMD_DECLINE,
+		    &(struct gws_im_cmd_args){ .conv = ch->conversation }, gws_im_ignore_result,
+		    NULL);
 		return;
 	}
 	if (what == XLATE_IN_IGNORE || busy || ch->conversation == NULL)
@@ -82,7 +84,9 @@ gws_im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch
 	session_bind_conversation(im->sessions, s, ch->conversation);
 	gws_im_notify_state(im, a, s, "StatusChange");
 	c = gws_im_call_new(im, IM_CALL_ACCEPT, NULL, a, s);
-	if ((cause = ucwa_accept(a->ucwa, ch->conversation, gws_im_accept_done, c)) != NULL) {
+	if ((cause = gws_im_ucwa(a, GWS_IM_CMD_ACCEPT,
+		 &(struct gws_im_cmd_args){ .conv = ch->conversation }, gws_im_accept_done, c)) !=
+	    NULL) {
 		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
 
 		gws_im_accept_done(&r, c);
@@ -164,7 +168,8 @@ gws_im_orphan(struct gws_im *im, struct agent *a, const struct ucwa_change *ch)
 	if (s != NULL && s->dir == SESSION_OUTGOING && s->conversation == NULL)
 		return; /* maybe its own, before anything named it (no operationId echo) */
 	log_info("agent %s: leaving a conversation that has no IM session", a->name);
-	ucwa_leave(a->ucwa, ch->conversation, gws_im_ignore_result, NULL);
+	gws_im_ucwa(a, GWS_IM_CMD_LEAVE, &(struct gws_im_cmd_args){ .conv = ch->conversation },
+	    gws_im_ignore_result, NULL);
 }
 
 /* One change from the agent's event channel. */

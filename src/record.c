@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "log.h"
 #include "record.h"
 #include "xlate_rec.h"
@@ -33,38 +34,75 @@ struct record_open {
 	struct record_open *next;
 };
 
+/* A recorded agent: the input of its own being handled now, if any. */
+struct record_agent {
+	struct record_open *cur;  /* the request or response being handled now */
+	struct record_open *ucwa; /* its event-channel response being handled (owned) */
+};
+
 static struct {
-	char **agents;
-	size_t nagents;
+	struct hmap *agents; /* recorded agent name -> struct record_agent; NULL: none */
 	char *dir;
 	int mask;
 	size_t max_bytes;
 	struct record_open *open; /* newest first */
 	unsigned nopen;
-	struct record_open *cur;  /* the request being handled now */
-	struct record_open *ucwa; /* the event-channel response being handled now */
 	unsigned long long seq;
 } rec;
 
 static void record_finish(struct record_open *);
+static void record_ucwa_close(struct record_agent *);
+
+/* The recorded agent named agent, or NULL (one check while nobody is recorded). */
+static struct record_agent *
+record_find(const char *agent)
+{
+	if (rec.agents == NULL)
+		return NULL;
+	return hmap_get(rec.agents, agent);
+}
+
+/* hmap_each callback: write the agent's open event transcript and free it. */
+static void
+record_agent_free(const char *name, void *value, void *arg)
+{
+	(void)name;
+	(void)arg;
+	record_ucwa_close(value);
+	free(value);
+}
+
+/* Forget the recorded agents (their open event transcripts are written). */
+static void
+record_agents_free(void)
+{
+	if (rec.agents == NULL)
+		return;
+	hmap_each(rec.agents, record_agent_free, NULL);
+	hmap_free(rec.agents);
+	rec.agents = NULL;
+}
 
 /* Take the record.* keys into use (the list is copied). */
 void
 record_configure(const struct config *cfg)
 {
-	for (size_t i = 0; i < rec.nagents; i++)
-		free(rec.agents[i]);
-	free(rec.agents);
+	size_t n = cfg->record_dir != NULL ? cfg->record_agents.n : 0;
+
+	record_agents_free();
 	free(rec.dir);
-	rec.nagents = cfg->record_dir != NULL ? cfg->record_agents.n : 0;
-	rec.agents = xcalloc(rec.nagents + 1, sizeof *rec.agents);
-	for (size_t i = 0; i < rec.nagents; i++)
-		rec.agents[i] = xstrdup(cfg->record_agents.v[i]);
+	if (n > 0)
+		rec.agents = hmap_create();
+	for (size_t i = 0; i < n; i++) {
+		if (hmap_get(rec.agents, cfg->record_agents.v[i]) == NULL)
+			hmap_put(rec.agents, cfg->record_agents.v[i],
+			    xcalloc(1, sizeof(struct record_agent)));
+	}
 	rec.dir = cfg->record_dir != NULL ? xstrdup(cfg->record_dir) : NULL;
 	rec.mask = cfg->record_mask_text;
 	rec.max_bytes = (size_t)cfg->record_max_bytes;
-	if (rec.nagents > 0)
-		log_info("recording %zu agent(s) to %s%s", rec.nagents, rec.dir,
+	if (n > 0)
+		log_info("recording %zu agent(s) to %s%s", hmap_count(rec.agents), rec.dir,
 		    rec.mask ? " (message texts masked)" : "");
 }
 
@@ -72,17 +110,14 @@ record_configure(const struct config *cfg)
 int
 record_agent(const char *agent)
 {
-	for (size_t i = 0; i < rec.nagents; i++) {
-		if (strcmp(rec.agents[i], agent) == 0)
-			return 1;
-	}
-	return 0;
+	return record_find(agent) != NULL;
 }
 
-/* Unlink o from the open list. */
+/* Unlink o from the open list (and from its agent's current input). */
 static void
 record_unlink(struct record_open *o)
 {
+	struct record_agent *ra = record_find(o->agent);
 	struct record_open **pp;
 
 	for (pp = &rec.open; *pp != NULL; pp = &(*pp)->next) {
@@ -92,8 +127,8 @@ record_unlink(struct record_open *o)
 			break;
 		}
 	}
-	if (rec.cur == o)
-		rec.cur = NULL;
+	if (ra != NULL && ra->cur == o)
+		ra->cur = NULL;
 }
 
 /* Unlink and free o. */
@@ -110,12 +145,9 @@ record_drop(struct record_open *o)
 void
 record_shutdown(void)
 {
-	record_ucwa_end();
+	record_agents_free();
 	while (rec.open != NULL)
 		record_drop(rec.open);
-	for (size_t i = 0; i < rec.nagents; i++)
-		free(rec.agents[i]);
-	free(rec.agents);
 	free(rec.dir);
 	memset(&rec, 0, sizeof rec);
 }
@@ -125,10 +157,10 @@ void
 record_gws_begin(struct http_req *req, const char *agent, const struct xlate_session *before,
     const struct json *body)
 {
+	struct record_agent *ra = record_find(agent);
 	struct record_open *o, **pp;
 
-	rec.cur = NULL;
-	if (!record_agent(agent))
+	if (ra == NULL)
 		return;
 	if (rec.nopen >= RECORD_MAX_OPEN) { /* drop the oldest */
 		for (pp = &rec.open; (*pp)->next != NULL; pp = &(*pp)->next)
@@ -145,61 +177,47 @@ record_gws_begin(struct http_req *req, const char *agent, const struct xlate_ses
 	o->next = rec.open;
 	rec.open = o;
 	rec.nopen++;
-	rec.cur = o;
+	ra->cur = o;
 }
 
 /* The synchronous part of the request is over: an answer given during it
  * waited for the notifications that followed it; finish now. */
 void
-record_gws_end(void)
+record_gws_end(const char *agent)
 {
-	struct record_open *o = rec.cur;
+	struct record_agent *ra = record_find(agent);
+	struct record_open *o;
 
-	rec.cur = NULL;
-	if (o != NULL && o->answered)
+	if (ra == NULL || (o = ra->cur) == NULL || o->ucwa)
+		return;
+	ra->cur = NULL;
+	if (o->answered)
 		record_finish(o);
 }
 
-/* A UCWA request made for the request being handled. */
+/* A UCWA command of agent: its input's, if one is being handled. */
 void
 record_upstream(const char *agent, const char *rel, const char *ctype, const char *body_json,
     const char *body_text)
 {
-	if (rec.cur == NULL || strcmp(rec.cur->agent, agent) != 0)
+	struct record_agent *ra = record_find(agent);
+
+	if (ra == NULL || ra->cur == NULL)
 		return;
-	xlate_rec_upstream(rec.cur->rec, rel, ctype, body_json, body_text);
-	rec.cur->touched = 1;
+	xlate_rec_upstream(ra->cur->rec, rel, ctype, body_json, body_text);
+	ra->cur->touched = 1;
 }
 
-/* The startMessaging request of an InitiateIMSession. */
-void
-record_upstream_start(const char *agent, const char *to, const char *subject)
-{
-	struct buf b;
-	struct jw w;
-
-	if (rec.cur == NULL || strcmp(rec.cur->agent, agent) != 0)
-		return;
-	buf_init(&b);
-	jw_init(&w, &b);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "to", to);
-	if (subject != NULL)
-		jw_kstr(&w, "subject", subject);
-	jw_obj_end(&w);
-	xlate_rec_upstream(rec.cur->rec, "startMessaging", "application/json", b.data, NULL);
-	rec.cur->touched = 1;
-	buf_free(&b);
-}
-
-/* A notification caused by the request being handled. */
+/* A notification of agent: its input's, if one is being handled. */
 void
 record_notify(const char *agent, const char *data)
 {
-	if (rec.cur == NULL || strcmp(rec.cur->agent, agent) != 0)
+	struct record_agent *ra = record_find(agent);
+
+	if (ra == NULL || ra->cur == NULL)
 		return;
-	xlate_rec_notify(rec.cur->rec, data);
-	rec.cur->touched = 1;
+	xlate_rec_notify(ra->cur->rec, data);
+	ra->cur->touched = 1;
 }
 
 /* Write text to a new file of dir named after agent. */
@@ -261,32 +279,33 @@ void
 record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
     const struct json *response)
 {
+	struct record_agent *ra = record_find(agent);
 	struct record_open *o;
 
-	record_ucwa_end();
-	if (!record_agent(agent))
+	if (ra == NULL)
 		return;
+	record_ucwa_close(ra);
 	o = xcalloc(1, sizeof *o);
 	o->agent = xstrdup(agent);
 	o->rec = xlate_rec_new("recorded UCWA events", before, pending);
 	xlate_rec_ucwa(o->rec, response);
 	o->ucwa = 1;
-	rec.ucwa = o;
-	rec.cur = o;
+	ra->ucwa = o;
+	ra->cur = o;
 }
 
-/* The response was handled: write its transcript (unless nothing came of it). */
-void
-record_ucwa_end(void)
+/* The agent's response was handled: write its transcript (unless nothing came of it). */
+static void
+record_ucwa_close(struct record_agent *ra)
 {
-	struct record_open *o = rec.ucwa;
+	struct record_open *o = ra->ucwa;
 	char *text;
 
 	if (o == NULL)
 		return;
-	rec.ucwa = NULL;
-	if (rec.cur == o)
-		rec.cur = NULL;
+	ra->ucwa = NULL;
+	if (ra->cur == o)
+		ra->cur = NULL;
 	text = xlate_rec_finish(o->rec, rec.mask);
 	if (rec.dir != NULL && o->touched)
 		record_write(o->agent, text);
@@ -295,18 +314,31 @@ record_ucwa_end(void)
 	free(o);
 }
 
+/* The event-channel response of agent was handled. */
+void
+record_ucwa_end(const char *agent)
+{
+	struct record_agent *ra = record_find(agent);
+
+	if (ra != NULL)
+		record_ucwa_close(ra);
+}
+
 /* The answer to req: finish its transcript now, or when its handling ends. */
 void
 record_reply(struct http_req *req, int code, const char *msg)
 {
+	struct record_agent *ra;
 	struct record_open *o;
 
+	if (rec.open == NULL)
+		return;
 	for (o = rec.open; o != NULL && o->req != req; o = o->next)
 		;
 	if (o == NULL || o->answered)
 		return;
 	xlate_rec_response(o->rec, code, msg);
-	if (o == rec.cur)
+	if ((ra = record_find(o->agent)) != NULL && ra->cur == o)
 		o->answered = 1;
 	else
 		record_finish(o);

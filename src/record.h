@@ -8,7 +8,14 @@
  * before, the response, and the UCWA requests and notifications it caused. Built with xlate_rec.h, so secrets are never written
  * and message texts are masked when record.mask_text is set.
  *
- * The hooks do nothing unless the agent is being recorded. At most
+ * Each recorded agent has its own current input (the request or response
+ * being handled now), so inputs of different agents never mix. The hooks:
+ * a desktop request begins (gws_im_post) and ends its synchronous handling,
+ * and is answered (gws_reply) or dropped; an event-channel response begins
+ * and ends (struct ucwa_cbs.events); every UCWA command the IM layer issues
+ * passes through gws_im_ucwa (record_upstream), every notification through
+ * cometd_publish (record_notify). They cost one check while nobody is
+ * recorded and do nothing unless the agent is recorded. At most
  * RECORD_MAX_OPEN requests wait for their answer at a time (the oldest is
  * dropped beyond that); each finished transcript is written to its own
  * file in record.dir with one write(2) of at most record.max_bytes.
@@ -33,12 +40,13 @@ int record_agent(const char *agent);
 /* The agent's request req starts being handled; before is the session (or NULL). */
 void record_gws_begin(struct http_req *req, const char *agent, const struct xlate_session *before,
     const struct json *body);
-/* Its synchronous handling is over: later UCWA requests and notifications are not its. */
-void record_gws_end(void);
-/* A UCWA request / a notification of agent (cometd_publish) while a request is being handled. */
+/* The synchronous handling of agent's request is over: later UCWA requests
+ * and notifications are not its. */
+void record_gws_end(const char *agent);
+/* A UCWA command of agent (gws_im_ucwa) / a notification of agent
+ * (cometd_publish): recorded into the agent's current input, if any. */
 void record_upstream(const char *agent, const char *rel, const char *content_type,
     const char *body_json, const char *body_text);
-void record_upstream_start(const char *agent, const char *to, const char *subject);
 void record_notify(const char *agent, const char *data_json);
 /* An event-channel response of agent starts being handled (before: the
  * agent's session or NULL; pending: the text of its message awaiting
@@ -46,7 +54,7 @@ void record_notify(const char *agent, const char *data_json);
  * are its; then its transcript is written. */
 void record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
     const struct json *response);
-void record_ucwa_end(void);
+void record_ucwa_end(const char *agent);
 /* The GWS answer to req (gws.c): finishes and writes its transcript. */
 void record_reply(struct http_req *req, int status_code, const char *msg);
 /* req went away unanswered: drop its recording. */
