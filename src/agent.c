@@ -5,7 +5,8 @@
  * order of enum agents_stage (IM session, sign-in, UCWA link, CometD,
  * logins, listener), the agent is unindexed at once, and it is freed by
  * the loop's reaper (reap.h) on a later turn, never inside the caller's
- * callback.
+ * callback. A new agent is shown to the owners' creation hooks (in stage
+ * order) so they can link the records they made before it.
  */
 #include <stdio.h>
 #include <stdlib.h>
