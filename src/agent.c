@@ -5,7 +5,8 @@
  * order of enum agents_stage (IM session, sign-in, UCWA link, CometD,
  * logins, listener), the agent is unindexed at once, and it is freed by
  * the loop's reaper (reap.h) on a later turn, never inside the caller's
- * callback.
+ * callback. A new agent is shown to the owners' creation hooks (in stage
+ * order) so they can link the records they made before it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ struct agents {
 	struct {
 		agents_remove_cb cb;
 		void *arg;
+		agents_create_cb create;
+		void *create_arg;
 	} hooks[AGENTS_NSTAGES]; /* by enum agents_stage, run in that order */
 	int (*busy)(const struct agent *, void *);
 	void *busy_arg;
@@ -145,6 +148,14 @@ agents_hook(struct agents *r, enum agents_stage stage, agents_remove_cb cb, void
 	r->hooks[stage].arg = arg;
 }
 
+/* Be told of each new agent, as the owner of stage's record (to link a record made first). */
+void
+agents_on_create(struct agents *r, enum agents_stage stage, agents_create_cb cb, void *arg)
+{
+	r->hooks[stage].create = cb;
+	r->hooks[stage].create_arg = arg;
+}
+
 /* Be told of each removal, after every record's owner. */
 void
 agents_on_remove(struct agents *r, agents_remove_cb cb, void *arg)
@@ -191,6 +202,10 @@ agents_get(struct agents *r, const char *name)
 		util_random_id(a->state_id, 36, UTIL_HEX);
 		hmap_put(r->by_name, name, a);
 		log_debug("agent %s: created", name);
+		for (int stage = 0; stage < AGENTS_NSTAGES; stage++) {
+			if (r->hooks[stage].create != NULL)
+				r->hooks[stage].create(a, r->hooks[stage].create_arg);
+		}
 	}
 	a->last_seen_ms = util_now_ms();
 	return a;
@@ -203,6 +218,7 @@ agents_remove(struct agents *r, struct agent *a, const char *why)
 	if (hmap_get(r->by_name, a->name) != a)
 		return;
 	log_info("agent %s: removed (%s)", a->name, why);
+	a->removing = 1; /* no record links to it from now on */
 	for (int stage = 0; stage < AGENTS_NSTAGES; stage++) {
 		if (r->hooks[stage].cb != NULL)
 			r->hooks[stage].cb(a, why, r->hooks[stage].arg);

@@ -7,31 +7,51 @@
  * id, stable for a user name), its agent state (Ready/NotReady) and whether
  * a contact-centre session was started.
  *
- * Every per-agent record, who owns it (creates it, links it, frees it) and
- * when it goes:
+ * Every per-agent record, who owns it (creates it, links it, frees it),
+ * whether the agent's link owns it, and when it goes:
  *
  *	struct agent			agent.c: agents_get; freed a loop turn
  *					after agents_remove (reap.h)
- *	->signin  struct signin_agent	signin.c: the password check and the
- *					sign-in state (SIGNIN_*); stage SIGNIN
- *	->ucwa	  struct ucwa_agent	ucwa.c, started by signin.c: the UCWA
- *					application, token, event-channel cursor
- *					and conversations; its events go to
- *					relay.c; stage UCWA (signs out upstream)
+ *	->signin  struct signin_agent	signin.c, owning link: the password
+ *					check and the sign-in state (SIGNIN_*);
+ *					freed at stage SIGNIN
+ *	->ucwa	  struct ucwa_agent	ucwa.c, started by signin.c, owning
+ *					link: the UCWA application, token,
+ *					event-channel cursor and conversations;
+ *					its events go to relay.c; freed at stage
+ *					UCWA (signs out upstream)
  *	IM session  struct session	session.c's table (by id, agent name,
  *					conversation, operation; one per agent,
  *					session_of_agent), with its struct
  *					im_sess (gws_im.c); ended by gws_im.c
  *					at stage IM (hooked by relay.c)
- *	->cometd  struct cometd_agent	cometd.c: the agent's CometD clients
- *					(stage COMETD)
- *	->logins  struct auth_user	auth.c: the agent's login sessions
- *					(cookies) (stage LOGINS)
+ *	->cometd  struct cometd_agent	cometd.c, non-owning link: the CometD
+ *					clients of the name and the notification
+ *					bytes they hold; made at the first
+ *					handshake, freed by cometd.c when its
+ *					last client and byte are gone, which may
+ *					be before or after the agent (clients
+ *					expire on their own); unlinked at stage
+ *					COMETD
+ *	->logins  struct auth_user	auth.c, non-owning link: the login
+ *					sessions (cookies) of the name; made at
+ *					authentication (maybe before the agent,
+ *					also for names that never get one),
+ *					freed by auth.c with its last session
+ *					(sessions expire on their own, or end
+ *					at logout); unlinked at stage LOGINS
  *	recording struct record_agent	record.c's table of the agents named by
  *					record.agents (by name; signed in or
  *					not): the input being recorded now;
  *					rebuilt by record_configure, not by
  *					agents_remove
+ *
+ * A non-owning link is kept by the record's owner (auth_set_agents,
+ * cometd_set_agents): whichever of the agent and the record comes second
+ * makes it (the owner looks the agent up when it makes its record; its
+ * agents_on_create hook looks the record up when an agent is made); the
+ * record points back at the agent, and freeing either side clears both
+ * pointers, so neither dangles. An agent being removed gets no new link.
  *
  * Removing an agent is the one path that frees all of it: agents_remove
  * runs the stages below in their order (each owner hooks its stage with
@@ -53,9 +73,9 @@ struct signin_agent;
 struct ucwa_agent;
 
 /*
- * One agent and its links to every per-agent record, each owned by the
+ * One agent and its links to every per-agent record, each kept by the
  * module named (it creates the record, links it here and unlinks it at its
- * removal stage).
+ * removal stage); owning or not as the table above says.
  */
 struct agent {
 	char *name;	    /* the user name the desktop signs in with */
@@ -69,10 +89,11 @@ struct agent {
 	char *last_name;
 	char *base_uri; /* "scheme://host/api/v2" of the agent's last request */
 	uint64_t last_seen_ms;
-	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c (started by signin.c) */
-	struct signin_agent *signin; /* password check, sign-in state: signin.c */
-	struct auth_user *logins;    /* login sessions (cookies): auth.c */
-	struct cometd_agent *cometd; /* CometD clients: cometd.c */
+	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c (started by signin.c); owning */
+	struct signin_agent *signin; /* password check, sign-in state: signin.c; owning */
+	struct auth_user *logins;    /* login sessions (cookies): auth.c; non-owning */
+	struct cometd_agent *cometd; /* CometD clients: cometd.c; non-owning */
+	int removing;		     /* agents_remove has begun: no new link */
 	struct reap_link reap;	     /* agent.c: freed after removal */
 };
 
@@ -87,11 +108,13 @@ struct agent {
  *		free the sign-in record.
  *	UCWA	signin.c: free the UCWA link (ucwa_agent_free signs out
  *		upstream in the background).
- *	COMETD	cometd.c: the agent's CometD record (agent->cometd); while
- *		unhooked, its clients outlive the agent and expire on their own.
- *	LOGINS	auth.c: the agent's login sessions (agent->logins); while
- *		unhooked, they expire on their own (EndContactCenterSession
- *		logs the caller out before removing the agent).
+ *	COMETD	cometd.c: unlink the agent's CometD record (agent->cometd)
+ *		on both sides; the record and its clients outlive the agent
+ *		and expire on their own.
+ *	LOGINS	auth.c: unlink the agent's login sessions (agent->logins) on
+ *		both sides; the sessions outlive the agent and expire on
+ *		their own (EndContactCenterSession logs the caller out
+ *		before removing the agent).
  *	LISTEN	anyone else told of the removal (agents_on_remove): last.
  */
 enum agents_stage {
@@ -107,6 +130,7 @@ enum agents_stage {
 struct agents;
 
 typedef void (*agents_remove_cb)(struct agent *, const char *why, void *arg);
+typedef void (*agents_create_cb)(struct agent *, void *arg);
 
 struct agents *agents_create(struct event_base *, unsigned idle_ms);
 void agents_set_idle(struct agents *, unsigned idle_ms);
@@ -114,9 +138,18 @@ void agents_set_idle(struct agents *, unsigned idle_ms);
 void agents_set_busy(struct agents *, int (*busy)(const struct agent *, void *), void *arg);
 /* Hook a removal stage (one hook per stage; NULL unhooks). */
 void agents_hook(struct agents *, enum agents_stage, agents_remove_cb, void *arg);
+/*
+ * Be told of each new agent, as the owner of stage's record (one hook per
+ * stage, run in stage order; NULL unhooks): to link a record made first.
+ */
+void agents_on_create(struct agents *, enum agents_stage, agents_create_cb, void *arg);
 /* Be told last of each removal: agents_hook(r, AGENTS_STAGE_LISTEN, ...). */
 void agents_on_remove(struct agents *, agents_remove_cb, void *arg);
-/* Free the registry and every agent (no hooks run: the process is ending). */
+/*
+ * Free the registry and every agent (no hooks run: the process is ending).
+ * The keepers of non-owning links let go first (auth_set_agents and
+ * cometd_set_agents with NULL), or no agent is linked.
+ */
 void agents_free(struct agents *);
 /* The one lookup by name: the agent called name, created if needed; marks it seen. */
 struct agent *agents_get(struct agents *, const char *name);

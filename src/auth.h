@@ -16,6 +16,7 @@
 #include "config.h"
 #include "httpd.h"
 
+struct agents;
 struct auth;
 
 /*
@@ -42,6 +43,12 @@ typedef void (*auth_ok_cb)(struct http_req *, const char *agent, void *arg);
 struct auth *auth_create(struct event_base *, const struct config *);
 void auth_set_config(struct auth *, const struct config *);
 void auth_free(struct auth *);
+/*
+ * The agents to link each user's login sessions with (agent->logins,
+ * non-owning; agent.h): hooks their creation and removal stage LOGINS.
+ * NULL (the default, and before the registry is freed): no links.
+ */
+void auth_set_agents(struct auth *, struct agents *);
 /* Replace the verifier (NULL: back to the static one). */
 void auth_set_verifier(struct auth *, const struct auth_verifier *);
 

@@ -15,10 +15,18 @@
 #include "config.h"
 #include "httpd.h"
 
+struct agents;
 struct cometd;
+struct cometd_agent;
 
 struct cometd *cometd_create(struct event_base *, const struct config *, struct auth *);
 void cometd_set_config(struct cometd *, const struct config *);
+/*
+ * The agents to link CometD records with (agent->cometd, non-owning; agent.h):
+ * hooks their creation and removal stage COMETD. NULL (the default, and
+ * before the registry is freed): no links.
+ */
+void cometd_set_agents(struct cometd *, struct agents *);
 /* Answer every parked connect now; later connects are answered at once. */
 void cometd_drain(struct cometd *);
 void cometd_free(struct cometd *);
@@ -65,6 +73,8 @@ unsigned cometd_nclients(const struct cometd *);
 void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, size_t *queued);
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);
+/* Live clients of an agent's record (agent->cometd; NULL: 0). */
+unsigned cometd_agent_live(const struct cometd_agent *);
 
 /*
  * Test only (cometd_diag.c, debug.publish_endpoint): POST

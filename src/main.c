@@ -48,7 +48,7 @@ static struct {
 static int
 main_agent_busy(const struct agent *a, void *arg)
 {
-	return cometd_agent_nclients(ucgw.cometd, a->name) > 0;
+	return cometd_agent_live(a->cometd) > 0;
 }
 
 /* The upstream half: UCWA client and sign-in, when configured. */
@@ -160,6 +160,8 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 	gws_set_desktop(ucgw.gws, ucgw.auth, ucgw.cometd);
 	ucgw.agents = agents_create(base, (unsigned)cfg->agent_idle_ms);
 	agents_set_busy(ucgw.agents, main_agent_busy, NULL);
+	auth_set_agents(ucgw.auth, ucgw.agents);
+	cometd_set_agents(ucgw.cometd, ucgw.agents);
 	ucgw.im = gws_im_create(ucgw.agents, ucgw.cometd);
 	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
 	if (main_start_upstream(base, cfg, cause) != 0)
@@ -282,6 +284,8 @@ main_stop(void)
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		main_remove_agents();
+		auth_set_agents(ucgw.auth, NULL);
+		cometd_set_agents(ucgw.cometd, NULL);
 		agents_free(ucgw.agents);
 	}
 	gws_im_free(ucgw.im);

@@ -1,4 +1,4 @@
-/* test_agent.c: unit tests of agent.c: identity, lookup, removal, idle expiry. */
+/* test_agent.c: unit tests of agent.c: identity, lookup, removal, creation hooks, idle expiry. */
 #include <string.h>
 
 #include <event2/event.h>
@@ -126,6 +126,58 @@ START_TEST(test_removal_stages_run_in_order)
 }
 END_TEST
 
+static int made_removing = -1;
+
+/* A creation hook: note the stage and whether the agent is being removed. */
+static void
+on_made(struct agent *a, void *arg)
+{
+	stages[nstages++] = *(const char *)arg;
+	made_removing = a->removing;
+}
+
+/* A removal hook: note whether the agent is marked as being removed. */
+static void
+on_removing(struct agent *a, const char *why, void *arg)
+{
+	made_removing = a->removing;
+}
+
+START_TEST(test_creation_hooks)
+{
+	struct event_base *base = event_base_new();
+	struct agents *r = agents_create(base, 60000);
+	struct agent *a;
+
+	/* Hooked out of order: they run in the order of the stages, once per new agent. */
+	agents_on_create(r, AGENTS_STAGE_LOGINS, on_made, "A");
+	agents_on_create(r, AGENTS_STAGE_COMETD, on_made, "C");
+	nstages = 0;
+	a = agents_get(r, "agent1");
+	agents_get(r, "agent1");
+	stages[nstages] = '\0';
+	ck_assert_str_eq(stages, "CA");
+	ck_assert_int_eq(made_removing, 0);
+	ck_assert_ptr_null(a->cometd);
+	ck_assert_ptr_null(a->logins);
+
+	/* An agent being removed is marked so (owners link nothing to it). */
+	agents_hook(r, AGENTS_STAGE_COMETD, on_removing, NULL);
+	agents_remove(r, a, "logout");
+	ck_assert_int_eq(made_removing, 1);
+
+	/* Unhooked: nothing runs. */
+	agents_on_create(r, AGENTS_STAGE_COMETD, NULL, NULL);
+	nstages = 0;
+	agents_get(r, "agent2");
+	stages[nstages] = '\0';
+	ck_assert_str_eq(stages, "A");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	agents_free(r);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 agent_suite(void)
 {
@@ -135,6 +187,7 @@ agent_suite(void)
 	UNIT_ADD(s, test_get_find_remove);
 	UNIT_ADD(s, test_idle_agents_expire);
 	UNIT_ADD(s, test_removal_stages_run_in_order);
+	UNIT_ADD(s, test_creation_hooks);
 	return s;
 }
 

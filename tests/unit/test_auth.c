@@ -3,7 +3,9 @@
  * passwords refused), the check of the auth.users configuration key, and
  * the asynchronous verifier interface driven through a real httpd on
  * loopback: a late answer authenticates the request and issues a session
- * cookie; a connection that dies while the check runs cancels it.
+ * cookie; a connection that dies while the check runs cancels it. The
+ * link between an agent and its login sessions (agent->logins), made
+ * whichever comes second and cleared on both sides when either goes.
  */
 #include <sys/socket.h>
 
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "config.h"
 #include "httpd.h"
@@ -229,6 +232,129 @@ START_TEST(test_async_verifier)
 }
 END_TEST
 
+/* The handler of the link test: GET /logout ends the cookie's session, anything else authenticates. */
+static void
+link_handler(struct http_req *req, void *arg)
+{
+	struct fake *f = arg;
+
+	if (strcmp(http_req_path(req), "/logout") == 0) {
+		auth_logout(f->auth, req);
+		http_req_reply(req, 200, "text/plain", "bye", 3);
+	} else
+		auth_request(f->auth, req, 0, fake_ok, f);
+}
+
+/* Send text to port, read the answer into resp (blocking socket, loop run meanwhile). */
+static void
+link_exchange(struct event_base *base, int port, const char *text, char *resp, size_t len)
+{
+	struct sockaddr_in sin = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n = 0;
+
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	LOOP_UNTIL(base, (n = read(fd, resp, len - 1)) > 0);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	close(fd);
+}
+
+/* Authenticate user1 on port, the fake verifier saying yes; the answer into resp. */
+static void
+link_login(struct event_base *base, int port, struct fake *f, char *resp, size_t len)
+{
+	const char *hello =
+	    "GET /x HTTP/1.1\r\nHost: t\r\nAuthorization: Basic dXNlcjE6cHc=\r\n\r\n";
+	struct sockaddr_in sin = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), started = f->started;
+	ssize_t n = 0;
+
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(write(fd, hello, strlen(hello)), (int)strlen(hello));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	LOOP_UNTIL(base, f->started == started + 1);
+	ck_assert_int_eq(f->started, started + 1);
+	f->done(f->arg, 1);
+	LOOP_UNTIL(base, (n = read(fd, resp, len - 1)) > 0);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	close(fd);
+}
+
+START_TEST(test_agent_link)
+{
+	struct event_base *base = event_base_new();
+	struct httpd_limits lim = { 16384, 65536, 10, 5000, 5000, 5000 };
+	struct fake f = { 0 };
+	struct auth_verifier v = { "fake", fake_start, fake_cancel, &f };
+	char bound[64], *cause = NULL, *problems = NULL, resp[2048], req[256];
+	const char *cookie;
+	struct config *cfg;
+	struct agents *r;
+	struct agent *a, *b;
+	struct httpd *h;
+	int port;
+
+	cfg = conf_load(&config_schema, NULL, NULL, &problems);
+	ck_assert_ptr_nonnull(cfg);
+	f.auth = auth_create(base, cfg);
+	auth_set_verifier(f.auth, &v);
+	r = agents_create(base, 60000);
+	auth_set_agents(f.auth, r);
+	h = httpd_create(base, &lim, link_handler, &f);
+	ck_assert_int_eq(
+	    httpd_listen(h, "http://127.0.0.1:0", NULL, bound, sizeof bound, &cause), 0);
+	port = atoi(strrchr(bound, ':') + 1);
+
+	/* The agent first: its first session links them. */
+	a = agents_get(r, "user1");
+	ck_assert_ptr_null(a->logins);
+	link_login(base, port, &f, resp, sizeof resp);
+	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
+	ck_assert_ptr_nonnull(a->logins);
+	ck_assert_ptr_nonnull(cookie = strstr(resp, "JSESSIONID="));
+
+	/* Removal unlinks both sides; the session stays. */
+	agents_remove(r, a, "test");
+	ck_assert_ptr_null(a->logins);
+	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+
+	/* The sessions first: the new agent is linked (the sessions let go of the old one). */
+	b = agents_get(r, "user1");
+	ck_assert_ptr_nonnull(b->logins);
+
+	/* The last session ends: the agent's link is cleared. */
+	snprintf(req, sizeof req, "GET /logout HTTP/1.1\r\nHost: t\r\nCookie: %.*s\r\n\r\n",
+	    (int)strcspn(cookie, ";\r"), cookie);
+	link_exchange(base, port, req, resp, sizeof resp);
+	ck_assert_uint_eq(auth_nsessions(f.auth), 0);
+	ck_assert_ptr_null(b->logins);
+
+	/* Sessions made again link again; letting go of the registry unlinks. */
+	link_login(base, port, &f, resp, sizeof resp);
+	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
+	ck_assert_ptr_nonnull(b->logins);
+	auth_set_agents(f.auth, NULL);
+	ck_assert_ptr_null(b->logins);
+
+	httpd_free(h);
+	auth_free(f.auth);
+	agents_free(r);
+	conf_free(&config_schema, cfg);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -238,6 +364,7 @@ auth_suite(void)
 	UNIT_ADD(s, test_static_check);
 	UNIT_ADD(s, test_check_users);
 	UNIT_ADD(s, test_async_verifier);
+	UNIT_ADD(s, test_agent_link);
 	return s;
 }
 UNIT_MAIN(auth_suite)

@@ -1,9 +1,18 @@
 /*
  * test_cometd.c: Bayeux channel names and subscription patterns: exact
  * channels, "*" (exactly one more segment, never deeper, never the parent)
- * and "**" (one or more more segments).
+ * and "**" (one or more more segments); the link between an agent and its
+ * CometD record (agent->cometd), made whichever comes second and cleared on
+ * both sides when either goes.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "agent.h"
 #include "cometd.h"
+#include "config.h"
 #include "unit.h"
 
 START_TEST(test_match_exact)
@@ -59,6 +68,83 @@ START_TEST(test_channel_valid)
 }
 END_TEST
 
+static char link_reply[4096];
+
+/* A stream's send: keep the last reply. */
+static int
+link_send(void *arg, const char *text, size_t len)
+{
+	snprintf(link_reply, sizeof link_reply, "%.*s", (int)len, text);
+	return 0;
+}
+
+/* Handshake a client of agent1 on stream st; its clientId into id. */
+static void
+link_handshake(struct cometd_stream *st, char *id, size_t idlen)
+{
+	static const char hs[] = "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\","
+				 "\"supportedConnectionTypes\":[\"websocket\"]}]";
+	const char *p;
+
+	link_reply[0] = '\0';
+	cometd_stream_recv(st, hs, strlen(hs));
+	p = strstr(link_reply, "\"clientId\":\"");
+	ck_assert_msg(p != NULL, "%s", link_reply);
+	p += strlen("\"clientId\":\"");
+	snprintf(id, idlen, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+START_TEST(test_agent_link)
+{
+	struct event_base *base = event_base_new();
+	char *problems = NULL, id[64], bye[256];
+	struct config *cfg = conf_load(&config_schema, NULL, NULL, &problems);
+	struct cometd *cd = cometd_create(base, cfg, NULL);
+	struct agents *r = agents_create(base, 60000);
+	struct cometd_stream *st = cometd_stream_open(cd, "agent1", "test", link_send, NULL);
+	struct agent *a, *b;
+
+	cometd_set_agents(cd, r);
+
+	/* The agent first: the handshake links its new record. */
+	a = agents_get(r, "agent1");
+	ck_assert_ptr_null(a->cometd);
+	link_handshake(st, id, sizeof id);
+	ck_assert_ptr_nonnull(a->cometd);
+	ck_assert_uint_eq(cometd_agent_live(a->cometd), 1);
+
+	/* Removal unlinks both sides; the record and its client stay. */
+	agents_remove(r, a, "test");
+	ck_assert_ptr_null(a->cometd);
+	ck_assert_uint_eq(cometd_agent_nclients(cd, "agent1"), 1);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+
+	/* The record first: the new agent is linked (the record let go of the old one). */
+	b = agents_get(r, "agent1");
+	ck_assert_ptr_nonnull(b->cometd);
+	ck_assert_uint_eq(cometd_agent_live(b->cometd), 1);
+
+	/* The record goes with its last client: the agent's link is cleared. */
+	snprintf(bye, sizeof bye, "[{\"channel\":\"/meta/disconnect\",\"clientId\":\"%s\"}]", id);
+	cometd_stream_recv(st, bye, strlen(bye));
+	ck_assert_uint_eq(cometd_agent_nclients(cd, "agent1"), 0);
+	ck_assert_ptr_null(b->cometd);
+
+	/* A record made again links again; letting go of the registry unlinks. */
+	link_handshake(st, id, sizeof id);
+	ck_assert_ptr_nonnull(b->cometd);
+	cometd_set_agents(cd, NULL);
+	ck_assert_ptr_null(b->cometd);
+	ck_assert_uint_eq(cometd_agent_live(NULL), 0);
+
+	cometd_stream_close(st);
+	agents_free(r);
+	cometd_free(cd);
+	conf_free(&config_schema, cfg);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 cometd_suite(void)
 {
@@ -68,6 +154,7 @@ cometd_suite(void)
 	UNIT_ADD(s, test_match_one_segment);
 	UNIT_ADD(s, test_match_deep);
 	UNIT_ADD(s, test_channel_valid);
+	UNIT_ADD(s, test_agent_link);
 	return s;
 }
 UNIT_MAIN(cometd_suite)
