@@ -657,7 +657,10 @@ struct json_sax_parser {
 	int done; /* a top-level value was read */
 	const char *abort_msg;
 	size_t abort_off;
-	struct buf keys; /* the keys of the open objects, NUL-terminated, one after the other */
+	/* the keys of the open objects, one after the other: length (size_t), bytes, NUL */
+	char *keys;
+	size_t klen, kcap;
+	char kinline[1024]; /* keys start here */
 	struct json_sax_frame stack[JSON_MAX_DEPTH];
 };
 
@@ -728,7 +731,7 @@ json_sax_open(struct json_sax_parser *p, enum json_type t)
 		return 0;
 	}
 	f = &p->stack[p->depth++];
-	f->keys = p->keys.len;
+	f->keys = p->klen;
 	f->nkeys = 0;
 	f->map = NULL;
 	p->cbs->open(p->ctx, t);
@@ -756,33 +759,57 @@ json_sax_cb_end(void *ctx)
 
 	hmap_free(f->map);
 	f->map = NULL;
-	p->keys.len = f->keys;
+	p->klen = f->keys;
 	p->done |= p->depth == 0;
 	p->cbs->close(p->ctx);
 	return 1;
+}
+
+/* Make room for n more bytes of keys. */
+static void
+json_sax_keys_grow(struct json_sax_parser *p, size_t n)
+{
+	size_t cap = p->kcap * 2;
+
+	if (p->kcap - p->klen >= n)
+		return;
+	if (cap < p->klen + n)
+		cap = p->klen + n;
+	if (p->keys == p->kinline) {
+		p->keys = xmalloc(cap);
+		memcpy(p->keys, p->kinline, p->klen);
+	} else
+		p->keys = xrealloc(p->keys, cap);
+	p->kcap = cap;
 }
 
 /* Whether the object being read already has the key s (NUL-free, len bytes); remember it. */
 static int
 json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char *s, size_t len)
 {
-	size_t i, end = p->keys.len;
+	size_t i, n, end = p->klen;
 	char *copy;
 	int dup;
 
 	if (f->map == NULL) {
-		for (i = f->keys; i < end; i += strlen(p->keys.data + i) + 1) {
-			if (strncmp(p->keys.data + i, s, len) == 0 && p->keys.data[i + len] == '\0')
+		for (i = f->keys; i < end; i += sizeof n + n + 1) {
+			memcpy(&n, p->keys + i, sizeof n);
+			if (n == len && memcmp(p->keys + i + sizeof n, s, len) == 0)
 				return 1;
 		}
 		if (++f->nkeys <= JSON_KEYS_SCAN) {
-			buf_add(&p->keys, s, len);
-			buf_addch(&p->keys, '\0');
+			json_sax_keys_grow(p, sizeof len + len + 1);
+			memcpy(p->keys + p->klen, &len, sizeof len);
+			memcpy(p->keys + p->klen + sizeof len, s, len);
+			p->keys[p->klen + sizeof len + len] = '\0';
+			p->klen += sizeof len + len + 1;
 			return 0;
 		}
 		f->map = hmap_create();
-		for (i = f->keys; i < end; i += strlen(p->keys.data + i) + 1)
-			hmap_put(f->map, p->keys.data + i, f);
+		for (i = f->keys; i < end; i += sizeof n + n + 1) {
+			memcpy(&n, p->keys + i, sizeof n);
+			hmap_put(f->map, p->keys + i + sizeof n, f);
+		}
 	}
 	copy = xstrndup(s, len);
 	dup = hmap_put(f->map, copy, f) != NULL;
@@ -841,7 +868,9 @@ json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
 	p.done = 0;
 	p.abort_msg = NULL;
 	p.abort_off = 0;
-	buf_init(&p.keys);
+	p.keys = p.kinline;
+	p.klen = 0;
+	p.kcap = sizeof p.kinline;
 	p.h = yajl_alloc(&json_sax_callbacks, NULL, &p);
 	yajl_config(p.h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);
 	st = yajl_parse(p.h, (const unsigned char *)text, len);
@@ -855,7 +884,8 @@ json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
 		json_error_fill(p.h, text, len, p.abort_msg, p.abort_off, at_end, err);
 	while (p.depth > 0)
 		hmap_free(p.stack[--p.depth].map);
-	buf_free(&p.keys);
+	if (p.keys != p.kinline)
+		free(p.keys);
 	yajl_free(p.h);
 	return st == yajl_status_ok ? 0 : -1;
 }

@@ -82,16 +82,31 @@ enum ucwa_event_field {
 	UF_N
 };
 
-static const char *const ucwa_event_links[] = { "self", "messaging", "to", "accept", "decline",
-	"cancel", "sendMessage", "stopMessaging", "setIsTyping", "participant",
-	"failedDeliveryParticipant", "conversation", "htmlMessage", "plainMessage", "message" };
+/* A name looked for among keys. */
+struct ucwa_event_name {
+	const char *s;
+	size_t len;
+};
 
-static const char *const ucwa_event_props[] = { "state", "direction", "operationId", "subject",
-	"importance", "threadId", "timeStamp", "uri", "name" };
+#define UE_NAME(x)                                                                                 \
+	{                                                                                          \
+		x, sizeof(x) - 1                                                                   \
+	}
+
+static const struct ucwa_event_name ucwa_event_links[] = { UE_NAME("self"), UE_NAME("messaging"),
+	UE_NAME("to"), UE_NAME("accept"), UE_NAME("decline"), UE_NAME("cancel"),
+	UE_NAME("sendMessage"), UE_NAME("stopMessaging"), UE_NAME("setIsTyping"),
+	UE_NAME("participant"), UE_NAME("failedDeliveryParticipant"), UE_NAME("conversation"),
+	UE_NAME("htmlMessage"), UE_NAME("plainMessage"), UE_NAME("message") };
+
+static const struct ucwa_event_name ucwa_event_props[] = { UE_NAME("state"), UE_NAME("direction"),
+	UE_NAME("operationId"), UE_NAME("subject"), UE_NAME("importance"), UE_NAME("threadId"),
+	UE_NAME("timeStamp"), UE_NAME("uri"), UE_NAME("name") };
 
 /* The rels whose embedded resource can be used (in _embedded under that name). */
-static const char *const ucwa_event_embedded[] = { "messagingInvitation", "conversation",
-	"messaging", "message", "participant", "localParticipant" };
+static const struct ucwa_event_name ucwa_event_embedded[] = { UE_NAME("messagingInvitation"),
+	UE_NAME("conversation"), UE_NAME("messaging"), UE_NAME("message"), UE_NAME("participant"),
+	UE_NAME("localParticipant") };
 
 #define UE_NEMBEDDED 6
 
@@ -170,10 +185,10 @@ ucwa_event_is(const char *s, size_t len, const char *lit, size_t litlen)
 
 /* The index of s (len bytes) in names[n], or -1. */
 static int
-ucwa_event_find(const char *const *names, size_t n, const char *s, size_t len)
+ucwa_event_find(const struct ucwa_event_name *names, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(names[i], s, len) == 0 && names[i][len] == '\0')
+		if (names[i].len == len && memcmp(names[i].s, s, len) == 0)
 			return (int)i;
 	}
 	return -1;
