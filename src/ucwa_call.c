@@ -95,19 +95,21 @@ ucwa_call_resolve_url(const char *base, const char *href, struct buf *out)
 static const char *
 ucwa_call_origin(struct ucwa_agent *a, const char *base)
 {
-	const char *p = strstr(base, "://");
+	const char *p;
 	struct buf b;
-	size_t n;
+	size_t n = a->origin_len;
 
-	if (p == NULL ||
+	/* the same origin: base starts with it, and it ends there */
+	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 && strchr("/?#", base[n]) != NULL)
+		return a->origin_norm;
+	if ((p = strstr(base, "://")) == NULL ||
 	    (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0))
 		return NULL;
 	n = (size_t)(p + 3 - base) + strcspn(p + 3, "/?#");
-	if (a->origin != NULL && strncmp(a->origin, base, n) == 0 && a->origin[n] == '\0')
-		return a->origin_norm;
 	free(a->origin);
 	free(a->origin_norm);
 	a->origin = xstrndup(base, n);
+	a->origin_len = n;
 	buf_init(&b);
 	a->origin_ok = ucwa_call_resolve_url(a->origin, "/", &b);
 	b.data[--b.len] = '\0'; /* the '/' */

@@ -98,8 +98,9 @@ struct ucwa_agent {
 	unsigned token_gen; /* +1 per token acquired */
 	char *apps_url;	    /* applications resource (cached) */
 	char *origin;	    /* the origin ("scheme://host:port") last resolved against... */
-	char *origin_norm;  /* ...in normal form (ucwa_call_resolve) */
-	int origin_ok;	    /* it parsed (origin_norm is not just a copy) */
+	size_t origin_len;
+	char *origin_norm; /* ...in normal form (ucwa_call_resolve) */
+	int origin_ok;	   /* it parsed (origin_norm is not just a copy) */
 	int hops;
 	int renewing;
 	uint64_t rediscovered_ms; /* last rediscovery after a persistent 403 */
