@@ -411,7 +411,7 @@ ucwa_event_ev_start(struct ucwa_event_parser *p)
 		e->res[i].present = 0;
 }
 
-/* The resource embedded under name i starts (any value): nothing of it read yet. */
+/* An embedded resource starts (a member of _embedded, of any type): nothing of it read yet. */
 static void
 ucwa_event_res_start(struct ucwa_event_res *r)
 {
