@@ -91,6 +91,8 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 		ucwa_conv_apply(a, &evs.v[i]);
 	if (evs.nbad_total > 0 && !a->dying && gen == a->app_gen && a->state != UA_FAILED)
 		ucwa_chan_bad(a, &evs);
+	if (!a->dying && gen == a->app_gen && a->state != UA_FAILED)
+		ucwa_conv_gone_settle(a);
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(NULL, 0, 0, a->arg);
 	ucwa_events_free(&evs);
