@@ -239,7 +239,7 @@ gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent 
 
 /* Record an event-channel response of a recorded agent (record.h). */
 void
-gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *response, int begin)
+gws_im_record_events(struct gws_im *im, struct agent *a, const char *body, size_t len, int begin)
 {
 	struct session *s;
 	struct json_doc *ud;
@@ -257,7 +257,7 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const struct json *resp
 	if (s != NULL)
 		gws_im_view(a, s, &xs, &remote, ud);
 	pending = s != NULL && s->im->out != NULL ? s->im->out->text : NULL;
-	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, response);
+	record_ucwa_begin(a->name, s != NULL ? &xs : NULL, pending, body, len);
 	json_doc_free(ud);
 }
 

@@ -31,7 +31,7 @@ void gws_im_post(struct gws_im *, struct http_req *, struct agent *, const char 
 void gws_im_change(struct gws_im *, struct agent *, const struct ucwa_change *);
 void gws_im_ended(struct gws_im *, struct agent *, const char *conversation, const char *why);
 /* An event-channel response of the agent begins (1) or ends (0): recording. */
-void gws_im_record_events(struct gws_im *, struct agent *, const struct json *, int begin);
+void gws_im_record_events(struct gws_im *, struct agent *, const char *body, size_t len, int begin);
 /* The agent is going (sign-out, idle, UCWA lost): end its session. */
 void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
 /* Sessions by state into counts[0..n) (Initiating, Alerting, Talking, Completed). */

@@ -4,8 +4,10 @@
  * It owns one message at a time: the strings of struct hparse_msg (method,
  * target, reason, every header name and value) and its decoded body are
  * allocated here and freed by hparse_reset or hparse_free. A caller holding
- * hparse_msg_mut may take a string or the body by setting the field to NULL
- * (or with buf_detach); the headers array itself stays the parser's.
+ * hparse_msg_mut may take the method, target, reason or body by setting the
+ * field to NULL (or with buf_detach); the headers array and the header
+ * strings stay the parser's (they share one allocation or a few per
+ * message, not two per header).
  *
  * Promises:
  *  - bytes may arrive split anywhere; the outcome does not depend on where;
@@ -48,12 +50,23 @@ enum hparse_state {
 	HPARSE_S_ERROR,
 };
 
+/* Memory for the header names and values of one message. */
+struct hparse_chunk {
+	struct hparse_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* The first chunk of a message: one small allocation holds the usual headers */
+#define HPARSE_CHUNK (1024 - sizeof(struct hparse_chunk))
+
 struct hparse {
 	enum hparse_kind kind;
 	struct hparse_limits lim;
 	enum hparse_state state;
 	struct hparse_msg msg;
-	size_t hcap; /* slots in msg.headers */
+	size_t hcap;		   /* slots in msg.headers */
+	struct hparse_chunk *strs; /* the header strings (newest chunk first) */
 
 	struct buf line; /* a line split across feeds */
 	size_t nempty;	 /* leading empty lines seen */
@@ -181,21 +194,55 @@ hparse_list_next(const char **s, size_t *len, const char **elt, size_t *elen)
 	return (1);
 }
 
+/* Free the header strings. */
+static void
+hparse_strs_clear(struct hparse *p)
+{
+	struct hparse_chunk *c, *next;
+
+	for (c = p->strs; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	p->strs = NULL;
+}
+
+/* Copy s (len bytes) into the header strings, NUL-terminated. */
+static char *
+hparse_strndup(struct hparse *p, const char *s, size_t len)
+{
+	struct hparse_chunk *c = p->strs;
+	char *d;
+
+	if (c == NULL || c->cap - c->used < len + 1) {
+		size_t cap = c == NULL ? HPARSE_CHUNK : c->cap * 2;
+
+		while (cap < len + 1)
+			cap *= 2;
+		c = xmalloc(sizeof *c + cap);
+		c->cap = cap;
+		c->used = 0;
+		c->next = p->strs;
+		p->strs = c;
+	}
+	d = c->data + c->used;
+	c->used += len + 1;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return (d);
+}
+
 /* Free everything the current message owns and zero it, keeping the array. */
 static void
 hparse_msg_clear(struct hparse *p)
 {
 	struct hparse_msg *m = &p->msg;
 	struct hparse_header *h = m->headers;
-	size_t i;
 
 	free(m->method);
 	free(m->target);
 	free(m->reason);
-	for (i = 0; i < m->nheaders; i++) {
-		free(h[i].name);
-		free(h[i].value);
-	}
+	hparse_strs_clear(p);
 	buf_free(&m->body);
 	memset(m, 0, sizeof *m);
 	m->headers = h;
@@ -436,8 +483,8 @@ hparse_add_header(struct hparse *p, const char *s, size_t len)
 		p->hcap = p->hcap == 0 ? 16 : p->hcap * 2;
 		m->headers = xreallocarray(m->headers, p->hcap, sizeof *m->headers);
 	}
-	m->headers[m->nheaders].name = xstrndup(s, nlen);
-	m->headers[m->nheaders].value = xstrndup(v, vlen);
+	m->headers[m->nheaders].name = hparse_strndup(p, s, nlen);
+	m->headers[m->nheaders].value = hparse_strndup(p, v, vlen);
 	m->nheaders++;
 }
 

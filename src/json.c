@@ -536,27 +536,47 @@ json_offset_to_pos(const char *text, size_t off, unsigned *line, unsigned *col)
 	*col = c;
 }
 
-/* Fill err from yajl's complaint (or our own abort reason). */
+/* Fill err from yajl's complaint about text (or our own abort reason at abort_off). */
 static void
-json_parser_error(struct json_parser *p, struct json_error *err)
+json_error_fill(yajl_handle h, const char *text, size_t len, const char *abort_msg,
+    size_t abort_off, int at_end, struct json_error *err)
 {
-	size_t off = yajl_get_bytes_consumed(p->h);
+	size_t off = yajl_get_bytes_consumed(h);
 	unsigned char *msg;
 	char *nl;
 
-	if (p->abort_msg != NULL) {
-		json_offset_to_pos(p->text, p->abort_off, &err->line, &err->col);
-		snprintf(err->msg, sizeof err->msg, "%s", p->abort_msg);
+	if (abort_msg != NULL) {
+		json_offset_to_pos(text, abort_off, &err->line, &err->col);
+		snprintf(err->msg, sizeof err->msg, "%s", abort_msg);
 		return;
 	}
-	if (p->at_end || off > p->len)
-		off = p->len;
-	json_offset_to_pos(p->text, off, &err->line, &err->col);
-	msg = yajl_get_error(p->h, 0, (const unsigned char *)p->text, p->len);
+	if (at_end || off > len)
+		off = len;
+	json_offset_to_pos(text, off, &err->line, &err->col);
+	msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
 	snprintf(err->msg, sizeof err->msg, "%s", (char *)msg);
-	yajl_free_error(p->h, msg);
+	yajl_free_error(h, msg);
 	if ((nl = strchr(err->msg, '\n')) != NULL)
 		*nl = '\0';
+}
+
+/* Fill err from the parser's state. */
+static void
+json_parser_error(struct json_parser *p, struct json_error *err)
+{
+	json_error_fill(p->h, p->text, p->len, p->abort_msg, p->abort_off, p->at_end, err);
+}
+
+/* Refuse a document over the size limit; 1 if refused (err filled). */
+static int
+json_too_large(size_t len, const struct json_limits *lim, struct json_error *err)
+{
+	if (lim == NULL || lim->max_bytes == 0 || len <= lim->max_bytes)
+		return 0;
+	err->line = err->col = 1;
+	snprintf(err->msg, sizeof err->msg, "document too large (%zu bytes, limit %zu)", len,
+	    lim->max_bytes);
+	return 1;
 }
 
 /* Release the frames' temporary vectors. */
@@ -597,12 +617,8 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 	struct json_parser p;
 	yajl_status st;
 
-	if (lim && lim->max_bytes && len > lim->max_bytes) {
-		err->line = err->col = 1;
-		snprintf(err->msg, sizeof err->msg, "document too large (%zu bytes, limit %zu)",
-		    len, lim->max_bytes);
+	if (json_too_large(len, lim, err))
 		return NULL;
-	}
 	json_parser_init(&p, text, len, lim);
 	st = yajl_parse(p.h, (const unsigned char *)text, len);
 	if (st == yajl_status_ok && (st = yajl_complete_parse(p.h)) != yajl_status_ok)
@@ -620,6 +636,258 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 	}
 	json_parser_cleanup(&p);
 	return p.doc;
+}
+
+/* One open array or object of an event-driven parse. */
+struct json_sax_frame {
+	size_t keys;	  /* where its keys start in the key store */
+	size_t nkeys;	  /* how many it has */
+	struct hmap *map; /* its keys once it has many */
+};
+
+/* An event-driven parse: the checks of json_parse, without a tree. */
+struct json_sax_parser {
+	yajl_handle h;
+	const char *text;
+	size_t len;
+	const struct json_sax *cbs;
+	void *ctx;
+	unsigned depth, max_depth;
+	int keep_duplicates;
+	int done; /* a top-level value was read */
+	const char *abort_msg;
+	size_t abort_off;
+	/* the keys of the open objects, one after the other: length (size_t), bytes, NUL */
+	char *keys;
+	size_t klen, kcap;
+	char kinline[1024]; /* keys start here */
+	struct json_sax_frame stack[JSON_MAX_DEPTH];
+};
+
+/* Stop the parse with msg at the string token just read. */
+static int
+json_sax_abort_string(struct json_sax_parser *p, const char *msg)
+{
+	p->abort_msg = msg;
+	p->abort_off = json_token_start(p->text, yajl_get_bytes_consumed(p->h));
+	return 0;
+}
+
+/* A scalar was read. */
+static int
+json_sax_scalar(struct json_sax_parser *p, enum json_type t, const char *s, size_t len)
+{
+	p->done |= p->depth == 0;
+	p->cbs->value(p->ctx, t, s, len);
+	return 1;
+}
+
+static int
+json_sax_cb_null(void *ctx)
+{
+	return json_sax_scalar(ctx, JSON_NULL, NULL, 0);
+}
+
+static int
+json_sax_cb_bool(void *ctx, int v)
+{
+	(void)v;
+	return json_sax_scalar(ctx, JSON_BOOL, NULL, 0);
+}
+
+static int
+json_sax_cb_int(void *ctx, long long v)
+{
+	(void)v;
+	return json_sax_scalar(ctx, JSON_INT, NULL, 0);
+}
+
+static int
+json_sax_cb_double(void *ctx, double v)
+{
+	(void)v;
+	return json_sax_scalar(ctx, JSON_DOUBLE, NULL, 0);
+}
+
+static int
+json_sax_cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_sax_parser *p = ctx;
+
+	if (memchr(s, '\0', len) != NULL)
+		return json_sax_abort_string(p, "\\u0000 (NUL) in a string is not accepted");
+	return json_sax_scalar(p, JSON_STRING, (const char *)s, len);
+}
+
+/* Open an array or object unless too deep. */
+static int
+json_sax_open(struct json_sax_parser *p, enum json_type t)
+{
+	struct json_sax_frame *f;
+
+	if (p->depth >= p->max_depth) {
+		p->abort_msg = "nesting too deep";
+		p->abort_off = yajl_get_bytes_consumed(p->h) - 1; /* the bracket */
+		return 0;
+	}
+	f = &p->stack[p->depth++];
+	f->keys = p->klen;
+	f->nkeys = 0;
+	f->map = NULL;
+	p->cbs->open(p->ctx, t);
+	return 1;
+}
+
+static int
+json_sax_cb_start_map(void *ctx)
+{
+	return json_sax_open(ctx, JSON_OBJECT);
+}
+
+static int
+json_sax_cb_start_array(void *ctx)
+{
+	return json_sax_open(ctx, JSON_ARRAY);
+}
+
+/* Close the innermost array or object: forget its keys. */
+static int
+json_sax_cb_end(void *ctx)
+{
+	struct json_sax_parser *p = ctx;
+	struct json_sax_frame *f = &p->stack[--p->depth];
+
+	hmap_free(f->map);
+	f->map = NULL;
+	p->klen = f->keys;
+	p->done |= p->depth == 0;
+	p->cbs->close(p->ctx);
+	return 1;
+}
+
+/* Make room for n more bytes of keys. */
+static void
+json_sax_keys_grow(struct json_sax_parser *p, size_t n)
+{
+	size_t cap = p->kcap * 2;
+
+	if (p->kcap - p->klen >= n)
+		return;
+	if (cap < p->klen + n)
+		cap = p->klen + n;
+	if (p->keys == p->kinline) {
+		p->keys = xmalloc(cap);
+		memcpy(p->keys, p->kinline, p->klen);
+	} else
+		p->keys = xrealloc(p->keys, cap);
+	p->kcap = cap;
+}
+
+/* Whether the object being read already has the key s (NUL-free, len bytes); remember it. */
+static int
+json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char *s, size_t len)
+{
+	size_t i, n, end = p->klen;
+	char *copy;
+	int dup;
+
+	if (f->map == NULL) {
+		for (i = f->keys; i < end; i += sizeof n + n + 1) {
+			memcpy(&n, p->keys + i, sizeof n);
+			if (n == len && memcmp(p->keys + i + sizeof n, s, len) == 0)
+				return 1;
+		}
+		if (++f->nkeys <= JSON_KEYS_SCAN) {
+			json_sax_keys_grow(p, sizeof len + len + 1);
+			memcpy(p->keys + p->klen, &len, sizeof len);
+			memcpy(p->keys + p->klen + sizeof len, s, len);
+			p->keys[p->klen + sizeof len + len] = '\0';
+			p->klen += sizeof len + len + 1;
+			return 0;
+		}
+		f->map = hmap_create();
+		for (i = f->keys; i < end; i += sizeof n + n + 1) {
+			memcpy(&n, p->keys + i, sizeof n);
+			hmap_put(f->map, p->keys + i + sizeof n, f);
+		}
+	}
+	copy = xstrndup(s, len);
+	dup = hmap_put(f->map, copy, f) != NULL;
+	free(copy);
+	return dup;
+}
+
+static int
+json_sax_cb_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct json_sax_parser *p = ctx;
+
+	if (memchr(s, '\0', len) != NULL)
+		return json_sax_abort_string(p, "\\u0000 (NUL) in a key is not accepted");
+	if (!p->keep_duplicates &&
+	    json_sax_has_key(p, &p->stack[p->depth - 1], (const char *)s, len))
+		return json_sax_abort_string(p, "duplicate key");
+	p->cbs->key(p->ctx, (const char *)s, len);
+	return 1;
+}
+
+static const yajl_callbacks json_sax_callbacks = {
+	json_sax_cb_null,
+	json_sax_cb_bool,
+	json_sax_cb_int,
+	json_sax_cb_double,
+	NULL,
+	json_sax_cb_string,
+	json_sax_cb_start_map,
+	json_sax_cb_key,
+	json_sax_cb_end,
+	json_sax_cb_start_array,
+	json_sax_cb_end,
+};
+
+/* Parse text, calling cbs; 0, or -1 with err filled in (json_parse's refusals and positions). */
+int
+json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
+    const struct json_sax *cbs, void *ctx, struct json_error *err)
+{
+	struct json_sax_parser p;
+	yajl_status st;
+	int at_end = 0;
+
+	if (json_too_large(len, lim, err))
+		return -1;
+	p.text = text;
+	p.len = len;
+	p.cbs = cbs;
+	p.ctx = ctx;
+	p.depth = 0;
+	p.max_depth = lim && lim->max_depth ? lim->max_depth : JSON_MAX_DEPTH;
+	if (p.max_depth > JSON_MAX_DEPTH)
+		p.max_depth = JSON_MAX_DEPTH;
+	p.keep_duplicates = lim != NULL && lim->keep_duplicates;
+	p.done = 0;
+	p.abort_msg = NULL;
+	p.abort_off = 0;
+	p.keys = p.kinline;
+	p.klen = 0;
+	p.kcap = sizeof p.kinline;
+	p.h = yajl_alloc(&json_sax_callbacks, NULL, &p);
+	yajl_config(p.h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);
+	st = yajl_parse(p.h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok && (st = yajl_complete_parse(p.h)) != yajl_status_ok)
+		at_end = 1;
+	if (st == yajl_status_ok && !p.done) {
+		p.abort_msg = "empty document";
+		st = yajl_status_error;
+	}
+	if (st != yajl_status_ok)
+		json_error_fill(p.h, text, len, p.abort_msg, p.abort_off, at_end, err);
+	while (p.depth > 0)
+		hmap_free(p.stack[--p.depth].map);
+	if (p.keys != p.kinline)
+		free(p.keys);
+	yajl_free(p.h);
+	return st == yajl_status_ok ? 0 : -1;
 }
 
 /* Set obj[key] = val, replacing an existing member. */

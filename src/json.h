@@ -75,6 +75,23 @@ struct json_doc *json_parse(const char *, size_t, const struct json_limits *, st
 struct json *json_root(const struct json_doc *);
 void json_doc_free(struct json_doc *);
 
+/*
+ * Event-driven parsing: the limits, refusals and error positions of
+ * json_parse (size, depth, NUL, duplicate keys), but no tree: cbs sees
+ * each value once, in document order, and keeps what it needs. A string
+ * (s, len: not NUL-terminated, NUL-free) is valid during the call only;
+ * other scalars come with s NULL.
+ */
+struct json_sax {
+	void (*value)(void *ctx, enum json_type, const char *s, size_t len);
+	void (*open)(void *ctx, enum json_type); /* JSON_ARRAY or JSON_OBJECT */
+	void (*key)(void *ctx, const char *s, size_t len);
+	void (*close)(void *ctx);
+};
+
+int json_sax_parse(const char *, size_t, const struct json_limits *, const struct json_sax *,
+    void *ctx, struct json_error *);
+
 /* Nodes added to a document by hand (configuration overrides); an empty
  * document is an arena for strings that are freed together. */
 struct json_doc *json_doc_new(void);

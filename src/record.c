@@ -274,21 +274,28 @@ record_finish(struct record_open *o)
 	free(o);
 }
 
-/* An event-channel response starts being handled: open its transcript. */
+/* An event-channel response starts being handled: open its transcript (the
+ * response read into a tree again here: the event parser keeps none). */
 void
 record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
-    const struct json *response)
+    const char *body, size_t len)
 {
 	struct record_agent *ra = record_find(agent);
+	struct json_limits lim = { .max_depth = 64, .no_positions = 1 };
+	struct json_error jerr;
 	struct record_open *o;
+	struct json_doc *d;
 
 	if (ra == NULL)
 		return;
 	record_ucwa_close(ra);
+	if ((d = json_parse(body, len, &lim, &jerr)) == NULL)
+		return; /* cannot be: the event parser accepted it */
 	o = xcalloc(1, sizeof *o);
 	o->agent = xstrdup(agent);
 	o->rec = xlate_rec_new("recorded UCWA events", before, pending);
-	xlate_rec_ucwa(o->rec, response);
+	xlate_rec_ucwa(o->rec, json_root(d));
+	json_doc_free(d);
 	o->ucwa = 1;
 	ra->ucwa = o;
 	ra->cur = o;

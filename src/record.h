@@ -48,12 +48,13 @@ void record_gws_end(const char *agent);
 void record_upstream(const char *agent, const char *rel, const char *content_type,
     const char *body_json, const char *body_text);
 void record_notify(const char *agent, const char *data_json);
-/* An event-channel response of agent starts being handled (before: the
+/* An event-channel response (body: its JSON text, len bytes; read again
+ * here, recording being off the hot path) of agent starts being handled (before: the
  * agent's session or NULL; pending: the text of its message awaiting
  * delivery or NULL). Notifications and UCWA requests until record_ucwa_end
  * are its; then its transcript is written. */
 void record_ucwa_begin(const char *agent, const struct xlate_session *before, const char *pending,
-    const struct json *response);
+    const char *body, size_t len);
 void record_ucwa_end(const char *agent);
 /* The GWS answer to req (gws.c): finishes and writes its transcript. */
 void record_reply(struct http_req *req, int status_code, const char *msg);

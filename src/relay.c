@@ -25,11 +25,11 @@ relay_ended(const char *conversation, const char *why, void *arg)
 
 /* UCWA: an event-channel response begins or ends (for recording). */
 void
-relay_events(const struct json *response, int begin, void *arg)
+relay_events(const char *body, size_t len, int begin, void *arg)
 {
 	struct relay_agent *ra = arg;
 
-	gws_im_record_events(ra->im, ra->agent, response, begin);
+	gws_im_record_events(ra->im, ra->agent, body, len, begin);
 }
 
 /* Removal stage IM: end the agent's IM session, answer its parked IM requests. */

@@ -25,7 +25,7 @@ struct relay_agent {
 /* The ucwa_cbs change, ended and events entries; arg is a struct relay_agent *. */
 void relay_change(const struct ucwa_change *, void *arg);
 void relay_ended(const char *conversation, const char *why, void *arg);
-void relay_events(const struct json *response, int begin, void *arg);
+void relay_events(const char *body, size_t len, int begin, void *arg);
 /* Hook removal stage IM: a removed agent's IM session ends (gws_im_agent_gone). */
 void relay_hook(struct agents *, struct gws_im *);
 

@@ -181,6 +181,8 @@ ucwa_agent_reap(struct reap_link *l)
 		explicit_bzero(a->token, strlen(a->token));
 	free(a->token);
 	free(a->apps_url);
+	free(a->origin);
+	free(a->origin_norm);
 	free(a->app);
 	free(a->events_url);
 	free(a->mma_url);

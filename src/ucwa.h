@@ -79,11 +79,12 @@ struct ucwa_cbs {
 	 */
 	void (*ready_again)(void *arg);
 	/*
-	 * Optional: each event-channel response, as parsed JSON, before its
-	 * changes are delivered (begin 1) and after (begin 0, response NULL).
-	 * For recording traffic; the response is valid during the call only.
+	 * Optional: each event-channel response, as received (JSON text, len
+	 * bytes), before its changes are delivered (begin 1) and after (begin
+	 * 0, body NULL). For recording traffic; body is valid during the call
+	 * only.
 	 */
-	void (*events)(const struct json *response, int begin, void *arg);
+	void (*events)(const char *body, size_t len, int begin, void *arg);
 };
 
 /* How a command ended: ok, or the upstream status and error (or a transport error). */

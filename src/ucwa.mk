@@ -22,6 +22,11 @@ endif
 
 EXTRA_DIST += proto/ucwa-events
 
+# The event-channel parser's fuzz target, built as a replay program (see tests/tests.mk).
+noinst_PROGRAMS += tests/fuzz/fuzz_ucwa_event
+tests_fuzz_fuzz_ucwa_event_SOURCES = tests/fuzz/fuzz_ucwa_event.c
+tests_fuzz_fuzz_ucwa_event_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_STANDALONE
+
 # The test driver of the UCWA client (end-to-end tests); not installed, not in ucgw.
 check_PROGRAMS += tests/ucwa-drive
 tests_ucwa_drive_SOURCES = tests/ucwa-drive.c

@@ -52,12 +52,9 @@ ucwa_call_background(struct ucwa_agent *a, const char *method, const char *url)
  * in this form, so one resource is one string whether the server wrote it
  * host-relative or absolute (see ucwa_href_eq).
  */
-void
-ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
+static int
+ucwa_call_resolve_url(const char *base, const char *href, struct buf *out)
 {
-	const char *base = a->apps_url ? a->apps_url
-	    : a->user_url	       ? a->user_url
-				       : a->u->conf.discovery_url;
 	size_t scheme = strncasecmp(href, "https://", 8) == 0 ? 8
 	    : strncasecmp(href, "http://", 7) == 0	      ? 7
 							      : 0;
@@ -78,7 +75,7 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	if (hclient_url_parse(abs.data, &u, &why) != 0) {
 		buf_add(out, abs.data, abs.len);
 		buf_free(&abs);
-		return;
+		return 0;
 	}
 	for (char *h = u.host; *h != '\0'; h++)
 		*h = (char)tolower((unsigned char)*h);
@@ -89,6 +86,61 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	buf_addstr(out, u.path);
 	hclient_url_clear(&u);
 	buf_free(&abs);
+	return 1;
+}
+
+/* The origin of base in normal form (what ucwa_call_resolve_url makes of
+ * "origin/", less the '/'), worked out once per origin; NULL if base is
+ * not an http(s) URL. A host-relative href resolves to it plus the href. */
+static const char *
+ucwa_call_origin(struct ucwa_agent *a, const char *base)
+{
+	const char *p;
+	struct buf b;
+	size_t n = a->origin_len;
+
+	/* the same origin: base starts with it, and it ends there */
+	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 && strchr("/?#", base[n]) != NULL)
+		return a->origin_norm;
+	if ((p = strstr(base, "://")) == NULL ||
+	    (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0))
+		return NULL;
+	n = (size_t)(p + 3 - base) + strcspn(p + 3, "/?#");
+	free(a->origin);
+	free(a->origin_norm);
+	a->origin = xstrndup(base, n);
+	a->origin_len = n;
+	buf_init(&b);
+	a->origin_ok = ucwa_call_resolve_url(a->origin, "/", &b);
+	b.data[--b.len] = '\0'; /* the '/' */
+	a->origin_norm = buf_detach(&b, NULL);
+	return a->origin_norm;
+}
+
+/* The normal form of href (see above): host-relative hrefs and absolute
+ * ones already in normal form on the usual origin take a short cut. */
+void
+ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
+{
+	const char *base = a->apps_url ? a->apps_url
+	    : a->user_url	       ? a->user_url
+				       : a->u->conf.discovery_url;
+	const char *o;
+	size_t n;
+
+	if (href[0] == '/' && href[1] != '/' && (o = ucwa_call_origin(a, base)) != NULL) {
+		buf_reset(out);
+		buf_addstr(out, o);
+		buf_add(out, href, strcspn(href, "#"));
+		return;
+	}
+	if ((o = ucwa_call_origin(a, base)) != NULL && a->origin_ok &&
+	    strncmp(href, o, n = strlen(o)) == 0 && href[n] == '/') {
+		buf_reset(out);
+		buf_add(out, href, strcspn(href, "#"));
+		return;
+	}
+	ucwa_call_resolve_url(base, href, out);
 }
 
 /* Whether two hrefs given by this client (changes, results) name one resource. */

@@ -85,14 +85,16 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 		ucwa_conv_end_all(a, "resume");
 	}
 	if (a->cbs.events != NULL && !a->dying)
-		a->cbs.events(json_root(evs.doc), 1, a->arg);
+		a->cbs.events(r->body, r->len, 1, a->arg);
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
 		ucwa_conv_apply(a, &evs.v[i]);
 	if (evs.nbad_total > 0 && !a->dying && gen == a->app_gen && a->state != UA_FAILED)
 		ucwa_chan_bad(a, &evs);
+	if (!a->dying && gen == a->app_gen && a->state != UA_FAILED)
+		ucwa_conv_gone_settle(a);
 	if (a->cbs.events != NULL && !a->dying)
-		a->cbs.events(NULL, 0, a->arg);
+		a->cbs.events(NULL, 0, 0, a->arg);
 	ucwa_events_free(&evs);
 }
 

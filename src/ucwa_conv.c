@@ -74,6 +74,7 @@ struct uconv {
 	unsigned nqueue;
 	int inflight;
 	int resyncing;	   /* a GET of the conversation (then messaging) is in flight */
+	int gone;	   /* that GET found it gone before its invitation completed */
 	int leave_pending; /* live when its application was lost: leave once usable again */
 	struct ucwa_agent *a;
 };
@@ -686,7 +687,16 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 		return;
 	v->resyncing = 0;
 	if (r->err == HCLIENT_OK && (r->status == 404 || r->status == 410)) {
-		ucwa_conv_end(v, "conversation gone (resynchronised)");
+		if (v->state != UCWA_CONV_NEW) {
+			ucwa_conv_end(v, "conversation gone (resynchronised)");
+			return;
+		}
+		/* the invitation's completion, with its reason, is on its way on the
+		 * event channel (the GET raced it): ended after the next response */
+		log_info("ucwa %s: %s gone before its invitation completed; waiting for the "
+			 "event channel",
+		    a->user, v->href);
+		v->gone = 1;
 		return;
 	}
 	if (r->err != HCLIENT_OK || r->status != 200 ||
@@ -730,6 +740,24 @@ ucwa_conv_resync(struct uconv *v)
 		return;
 	}
 	v->resyncing = 1;
+}
+
+/* An event-channel response was applied: a conversation found gone while its
+ * invitation was pending (ucwa_conv_resync_conversation) that it did not end ends now. */
+void
+ucwa_conv_gone_settle(struct ucwa_agent *a)
+{
+	struct uconv *v;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (a->dying)
+			break;
+		if (!v->gone)
+			continue;
+		v->gone = 0;
+		ucwa_conv_end(v, "conversation gone (resynchronised)");
+	}
 }
 
 /* Read the conversation with this href again; -1 when it is not known. */

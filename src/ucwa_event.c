@@ -1,8 +1,10 @@
 /*
  * ucwa_event.c: parse one event-channel response into ordered, typed
- * changes (see ucwa_event.h). Unknown senders, rels and properties are
- * ignored; a malformed event is skipped and reported, and only a response
- * without a link to go on is refused whole.
+ * changes (see ucwa_event.h). The response is read in one pass with
+ * json_sax_parse (yajl's callbacks): no tree is built, only the members
+ * used are kept (copied into the response's own memory). Unknown senders,
+ * rels and properties are ignored; a malformed event is skipped and
+ * reported, and only a response without a link to go on is refused whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,27 +16,187 @@
 
 #define UCWA_EVENTS_MAX_BYTES	(4u << 20)
 #define UCWA_EVENTS_MAX_CHANGES 4096
+#define UCWA_EVENT_CHUNK	2048
+#define UCWA_EVENT_DEPTH	10 /* containers read (deeper ones are skipped) */
 
-/* _links.<rel>.href of a resource (the first when the rel repeats). */
+/* Memory of one response: the strings kept, freed with it. */
+struct ucwa_event_chunk {
+	struct ucwa_event_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* What a container is, as far as the gateway is concerned. */
+enum ucwa_event_role {
+	UE_SKIP,	/* nothing in it is used */
+	UE_ROOT,	/* the response */
+	UE_LINKS,	/* its _links */
+	UE_LINK,	/* _links.self / next / resync / resume */
+	UE_SENDERS,	/* sender[] */
+	UE_SENDER,	/* one sender */
+	UE_EVENTS,	/* its events[] */
+	UE_EVENT,	/* one event */
+	UE_EV_LINK,	/* event.link */
+	UE_EV_IN,	/* event.in */
+	UE_EV_REASON,	/* event.reason */
+	UE_EV_EMBEDDED, /* event._embedded */
+	UE_RES,		/* an embedded resource (or the resource of ucwa_resource_parse) */
+	UE_RES_EMB,	/* resource._embedded */
+	UE_RES_FROM,	/* resource._embedded.from */
+	UE_RES_LINKS,	/* resource._links */
+	UE_RES_LINKV,	/* resource._links.<rel> as an array: its first element counts */
+	UE_RES_LINK,	/* resource._links.<rel> */
+	UE_RES_LINK1,	/* the first element of resource._links.<rel>[] */
+};
+
+/* The strings of an embedded resource. */
+enum ucwa_event_field {
+	UF_STATE,
+	UF_DIRECTION,
+	UF_OPERATION_ID,
+	UF_SUBJECT,
+	UF_IMPORTANCE,
+	UF_THREAD_ID,
+	UF_TIMESTAMP,
+	UF_URI,
+	UF_NAME,
+	UF_FROM_URI,
+	UF_FROM_NAME,
+	UF_PARTICIPANT_TITLE,
+	UF_LINK, /* the hrefs of _links, in the order of ucwa_event_links */
+	UF_L_SELF = UF_LINK,
+	UF_L_MESSAGING,
+	UF_L_TO,
+	UF_L_ACCEPT,
+	UF_L_DECLINE,
+	UF_L_CANCEL,
+	UF_L_SEND_MESSAGE,
+	UF_L_STOP_MESSAGING,
+	UF_L_SET_IS_TYPING,
+	UF_L_PARTICIPANT,
+	UF_L_FAILED_DELIVERY,
+	UF_L_CONVERSATION,
+	UF_L_HTML_MESSAGE,
+	UF_L_PLAIN_MESSAGE,
+	UF_L_MESSAGE,
+	UF_N
+};
+
+/* A name looked for among keys. */
+struct ucwa_event_name {
+	const char *s;
+	size_t len;
+};
+
+#define UE_NAME(x)                                                                                 \
+	{                                                                                          \
+		x, sizeof(x) - 1                                                                   \
+	}
+
+static const struct ucwa_event_name ucwa_event_links[] = { UE_NAME("self"), UE_NAME("messaging"),
+	UE_NAME("to"), UE_NAME("accept"), UE_NAME("decline"), UE_NAME("cancel"),
+	UE_NAME("sendMessage"), UE_NAME("stopMessaging"), UE_NAME("setIsTyping"),
+	UE_NAME("participant"), UE_NAME("failedDeliveryParticipant"), UE_NAME("conversation"),
+	UE_NAME("htmlMessage"), UE_NAME("plainMessage"), UE_NAME("message") };
+
+static const struct ucwa_event_name ucwa_event_props[] = { UE_NAME("state"), UE_NAME("direction"),
+	UE_NAME("operationId"), UE_NAME("subject"), UE_NAME("importance"), UE_NAME("threadId"),
+	UE_NAME("timeStamp"), UE_NAME("uri"), UE_NAME("name") };
+
+/* The rels whose embedded resource can be used (in _embedded under that name). */
+static const struct ucwa_event_name ucwa_event_embedded[] = { UE_NAME("messagingInvitation"),
+	UE_NAME("conversation"), UE_NAME("messaging"), UE_NAME("message"), UE_NAME("participant"),
+	UE_NAME("localParticipant") };
+
+#define UE_NEMBEDDED 6
+
+/* An embedded resource as read. */
+struct ucwa_event_res {
+	int present; /* the member is there (of any type) */
+	const char *f[UF_N];
+};
+
+/* The event being read: its members, and each usable embedded resource. */
+struct ucwa_event_ev {
+	const char *rel, *href, *title, *in, *type, *status, *code, *subcode, *message;
+	struct ucwa_event_res res[UE_NEMBEDDED];
+};
+
+/* One open container. */
+struct ucwa_event_frame {
+	unsigned char role;
+	unsigned char obj_role, arr_role; /* what an object / array value of the current key is */
+	signed char arg;		  /* role's detail: the resource (UE_RES), the link field */
+	signed char next_arg;		  /* the arg of the current key's container value */
+	const char **dst;		  /* where a string value of the current key goes */
+	const char **target;		  /* UE_LINK: where its href goes (UE_LINKS: the next's) */
+	size_t n;			  /* arrays: elements so far */
+};
+
+/* One parse. */
+struct ucwa_event_parser {
+	struct ucwa_events *evs;
+	size_t cap;		    /* of evs->v */
+	unsigned skip;		    /* depth inside a skipped container */
+	unsigned depth;		    /* frames in use */
+	int root_object;	    /* the document is an object */
+	int sender_seen;	    /* the response has a "sender" member... */
+	int sender_array;	    /* ...and it is an array */
+	const char *srel, *shref;   /* the sender being read */
+	size_t sfirst, sfirst_bad;  /* its first change and first reported bad event */
+	struct ucwa_event_res *res; /* the resource being read */
+	struct ucwa_event_ev ev;
+	struct ucwa_event_frame stack[UCWA_EVENT_DEPTH];
+};
+
+/* Copy s (len bytes) into the response's memory, NUL-terminated. */
 static const char *
-ev_link(const struct json *res, const char *rel)
+ucwa_event_strdup(struct ucwa_events *evs, const char *s, size_t len)
 {
-	struct json *l = json_get(json_get(res, "_links"), rel);
+	struct ucwa_event_chunk *c = evs->mem;
+	char *p;
 
-	if (json_is(l, JSON_ARRAY))
-		l = l->u.arr.n > 0 ? l->u.arr.v[0] : NULL;
-	return json_get_str(l, "href");
+	if (c == NULL || c->cap - c->used < len + 1) {
+		size_t cap = c == NULL ? UCWA_EVENT_CHUNK : c->cap * 2;
+
+		if (cap < len + 1)
+			cap = len + 1;
+		c = xmalloc(sizeof *c + cap);
+		c->cap = cap;
+		c->used = 0;
+		c->next = evs->mem;
+		evs->mem = c;
+	}
+	p = c->data + c->used;
+	c->used += len + 1;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
 }
 
-static const char *
-ev_link_title(const struct json *res, const char *rel)
+/* Whether the key s (len bytes) is lit. */
+static inline int
+ucwa_event_is(const char *s, size_t len, const char *lit, size_t litlen)
 {
-	return json_get_str(json_get(json_get(res, "_links"), rel), "title");
+	return len == litlen && memcmp(s, lit, len) == 0;
+}
+
+#define UE_IS(s, len, lit) ucwa_event_is(s, len, lit, sizeof(lit) - 1)
+
+/* The index of s (len bytes) in names[n], or -1. */
+static int
+ucwa_event_find(const struct ucwa_event_name *names, size_t n, const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i].len == len && memcmp(names[i].s, s, len) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 /* The change kind for a link rel (and the "in" collection), or -1 to ignore. */
 static int
-ev_kind(const char *rel, const char *in)
+ucwa_event_kind(const char *rel, const char *in)
 {
 	if (strcmp(rel, "messagingInvitation") == 0)
 		return UCWA_INVITATION;
@@ -50,8 +212,9 @@ ev_kind(const char *rel, const char *in)
 	return -1;
 }
 
+/* The change type for an event's "type", or -1. */
 static int
-ev_type(const char *t)
+ucwa_event_type(const char *t)
 {
 	static const char *const names[] = { "added", "updated", "deleted", "started",
 		"completed" };
@@ -64,7 +227,7 @@ ev_type(const char *t)
 
 /* Decode a data URI link into c->text, as sent, unless a text is there already. */
 static void
-ev_text(struct ucwa_change *c, const char *uri)
+ucwa_event_text(struct ucwa_change *c, const char *uri)
 {
 	struct buf b;
 	int html;
@@ -84,7 +247,7 @@ ev_text(struct ucwa_change *c, const char *uri)
 
 /* Keep the plain rendition of a message whose text is HTML (to match a plain preview). */
 static void
-ev_alt_text(struct ucwa_change *c, const char *uri)
+ucwa_event_alt_text(struct ucwa_change *c, const char *uri)
 {
 	struct buf b;
 	int html;
@@ -100,75 +263,68 @@ ev_alt_text(struct ucwa_change *c, const char *uri)
 
 /* Fill the resource fields of c from its embedded resource. */
 static void
-ev_resource(struct ucwa_change *c, const struct json *res)
+ucwa_event_resource(struct ucwa_change *c, const struct ucwa_event_res *r)
 {
-	const struct json *from = json_get(json_get(res, "_embedded"), "from");
+	const char *const *f = r->f;
 
 	c->embedded = 1;
-	c->state = json_get_str(res, "state");
-	c->direction = json_get_str(res, "direction");
-	c->operation_id = json_get_str(res, "operationId");
-	c->subject = json_get_str(res, "subject");
-	c->importance = json_get_str(res, "importance");
-	c->thread_id = json_get_str(res, "threadId");
-	c->self = ev_link(res, "self");
-	c->messaging = ev_link(res, "messaging");
-	c->from_uri = json_get_str(from, "uri");
-	c->from_name = json_get_str(from, "name");
+	c->state = f[UF_STATE];
+	c->direction = f[UF_DIRECTION];
+	c->operation_id = f[UF_OPERATION_ID];
+	c->subject = f[UF_SUBJECT];
+	c->importance = f[UF_IMPORTANCE];
+	c->thread_id = f[UF_THREAD_ID];
+	c->self = f[UF_L_SELF];
+	c->messaging = f[UF_L_MESSAGING];
+	c->from_uri = f[UF_FROM_URI];
+	c->from_name = f[UF_FROM_NAME];
 	if (c->kind == UCWA_PARTICIPANT && c->from_uri == NULL) {
-		c->from_uri = json_get_str(res, "uri");
-		c->from_name = json_get_str(res, "name");
+		c->from_uri = f[UF_URI];
+		c->from_name = f[UF_NAME];
 	}
-	c->to = ev_link(res, "to");
-	c->accept = ev_link(res, "accept");
-	c->decline = ev_link(res, "decline");
-	c->cancel = ev_link(res, "cancel");
-	c->send_message = ev_link(res, "sendMessage");
-	c->stop_messaging = ev_link(res, "stopMessaging");
-	c->set_is_typing = ev_link(res, "setIsTyping");
-	c->participant = ev_link(res, "participant");
-	c->participant_name = ev_link_title(res, "participant");
-	c->failed_delivery = ev_link(res, "failedDeliveryParticipant");
-	c->timestamp = json_get_str(res, "timeStamp");
-	if (c->kind == UCWA_INVITATION && ev_link(res, "conversation") != NULL)
-		c->conversation = ev_link(res, "conversation");
+	c->to = f[UF_L_TO];
+	c->accept = f[UF_L_ACCEPT];
+	c->decline = f[UF_L_DECLINE];
+	c->cancel = f[UF_L_CANCEL];
+	c->send_message = f[UF_L_SEND_MESSAGE];
+	c->stop_messaging = f[UF_L_STOP_MESSAGING];
+	c->set_is_typing = f[UF_L_SET_IS_TYPING];
+	c->participant = f[UF_L_PARTICIPANT];
+	c->participant_name = f[UF_PARTICIPANT_TITLE];
+	c->failed_delivery = f[UF_L_FAILED_DELIVERY];
+	c->timestamp = f[UF_TIMESTAMP];
+	if (c->kind == UCWA_INVITATION && f[UF_L_CONVERSATION] != NULL)
+		c->conversation = f[UF_L_CONVERSATION];
 	if (c->kind == UCWA_MESSAGE) {
 		/* the message as written (HTML) wins over the server's plain rendition */
-		ev_text(c, ev_link(res, "htmlMessage"));
-		ev_alt_text(c, ev_link(res, "plainMessage"));
-		ev_text(c, ev_link(res, "plainMessage"));
+		ucwa_event_text(c, f[UF_L_HTML_MESSAGE]);
+		ucwa_event_alt_text(c, f[UF_L_PLAIN_MESSAGE]);
+		ucwa_event_text(c, f[UF_L_PLAIN_MESSAGE]);
 	} else if (c->kind == UCWA_INVITATION)
-		ev_text(c, ev_link(res, "message"));
+		ucwa_event_text(c, f[UF_L_MESSAGE]);
 }
 
-/* Report an unusable event of sender (kind -1: unknown) and skip it. */
+/* Report an unusable event (kind -1: unknown) and skip it; the sender's
+ * part is filled in when the sender ends (ucwa_event_sender_end). */
 static void
-ev_bad(struct ucwa_events *evs, const struct json *sender, const struct json *e, int kind,
-    const char *why)
+ucwa_event_bad(struct ucwa_events *evs, const struct ucwa_event_ev *e, int kind, const char *why)
 {
-	const struct json *link = json_get(e, "link");
-	const char *srel = json_get_str(sender, "rel");
 	struct ucwa_bad *b;
 
 	if (evs->nbad_total++ >= UCWA_EVENTS_MAX_BAD)
 		return;
 	b = &evs->bad[evs->nbad++];
-	b->sender_rel = srel;
-	b->sender_href = json_get_str(sender, "href");
-	b->rel = json_get_str(link, "rel");
-	b->href = json_get_str(link, "href");
+	b->sender_rel = b->sender_href = NULL;
+	b->rel = e != NULL ? e->rel : NULL;
+	b->href = e != NULL ? e->href : NULL;
 	b->kind = kind;
 	b->why = why;
-	b->conversation = NULL;
-	if (srel != NULL && strcmp(srel, "conversation") == 0)
-		b->conversation = b->sender_href;
-	else if (kind == UCWA_CONVERSATION)
-		b->conversation = b->href;
+	b->conversation = kind == UCWA_CONVERSATION ? b->href : NULL;
 }
 
 /* A new change at the end of evs; NULL when the bound is reached. */
 static struct ucwa_change *
-ev_append(struct ucwa_events *evs, size_t *cap)
+ucwa_event_append(struct ucwa_events *evs, size_t *cap)
 {
 	struct ucwa_change *c;
 
@@ -183,89 +339,379 @@ ev_append(struct ucwa_events *evs, size_t *cap)
 	return c;
 }
 
-/* One event of a sender; appends a change unless it is of no interest or unusable. */
+/* An event was read; appends a change unless it is of no interest or unusable.
+ * What comes of the sender (the conversation) is filled in when the sender ends. */
 static void
-ev_one(struct ucwa_events *evs, const struct json *sender, const struct json *e, size_t *cap)
+ucwa_event_one(struct ucwa_event_parser *p, const struct ucwa_event_ev *e)
 {
-	const struct json *link = json_get(e, "link"), *reason = json_get(e, "reason");
-	const char *rel = json_get_str(link, "rel"), *href = json_get_str(link, "href");
-	const char *srel = json_get_str(sender, "rel");
-	int kind, type;
+	struct ucwa_events *evs = p->evs;
+	int kind, type, emb;
 	struct ucwa_change *c;
 
-	if (rel == NULL) {
-		ev_bad(evs, sender, e, -1, "no link rel");
+	if (e->rel == NULL) {
+		ucwa_event_bad(evs, e, -1, "no link rel");
 		return;
 	}
-	if ((kind = ev_kind(rel, json_get_str(json_get(e, "in"), "rel"))) < 0)
+	if ((kind = ucwa_event_kind(e->rel, e->in)) < 0)
 		return; /* a kind nobody here uses: not even looked at */
-	if (href == NULL || (type = ev_type(json_get_str(e, "type"))) < 0) {
-		ev_bad(evs, sender, e, kind, href == NULL ? "no link href" : "unknown type");
+	if (e->href == NULL || (type = ucwa_event_type(e->type)) < 0) {
+		ucwa_event_bad(evs, e, kind, e->href == NULL ? "no link href" : "unknown type");
 		return;
 	}
-	if ((c = ev_append(evs, cap)) == NULL) {
-		ev_bad(evs, sender, e, kind, "too many events in one response");
+	if ((c = ucwa_event_append(evs, &p->cap)) == NULL) {
+		ucwa_event_bad(evs, e, kind, "too many events in one response");
 		return;
 	}
 	c->kind = (enum ucwa_kind)kind;
 	c->type = (enum ucwa_type)type;
-	c->href = href;
-	c->title = json_get_str(link, "title");
-	c->local = strcmp(rel, "localParticipant") == 0;
-	c->status = json_get_str(e, "status");
-	c->reason_code = json_get_str(reason, "code");
-	c->reason_subcode = json_get_str(reason, "subcode");
-	c->reason_message = json_get_str(reason, "message");
+	c->href = e->href;
+	c->title = e->title;
+	c->local = strcmp(e->rel, "localParticipant") == 0;
+	c->status = e->status;
+	c->reason_code = e->code;
+	c->reason_subcode = e->subcode;
+	c->reason_message = e->message;
 	if (kind == UCWA_CONVERSATION)
-		c->conversation = href;
-	else if (srel != NULL && strcmp(srel, "conversation") == 0)
-		c->conversation = json_get_str(sender, "href");
-	if (json_get(json_get(e, "_embedded"), rel) != NULL)
-		ev_resource(c, json_get(json_get(e, "_embedded"), rel));
+		c->conversation = e->href;
+	emb = ucwa_event_find(ucwa_event_embedded, UE_NEMBEDDED, e->rel, strlen(e->rel));
+	if (emb >= 0 && e->res[emb].present)
+		ucwa_event_resource(c, &e->res[emb]);
 	if (c->self == NULL)
-		c->self = href;
+		c->self = e->href;
+}
+
+/* A sender ended: what its events owe it (the conversation they belong to). */
+static void
+ucwa_event_sender_end(struct ucwa_event_parser *p)
+{
+	struct ucwa_events *evs = p->evs;
+	int conv = p->srel != NULL && strcmp(p->srel, "conversation") == 0;
+
+	for (size_t i = p->sfirst; conv && i < evs->n; i++) {
+		if (evs->v[i].conversation == NULL)
+			evs->v[i].conversation = p->shref;
+	}
+	for (size_t i = p->sfirst_bad; i < evs->nbad; i++) {
+		evs->bad[i].sender_rel = p->srel;
+		evs->bad[i].sender_href = p->shref;
+		if (conv)
+			evs->bad[i].conversation = p->shref;
+	}
+}
+
+/* An event starts: nothing of it read yet. */
+static void
+ucwa_event_ev_start(struct ucwa_event_parser *p)
+{
+	struct ucwa_event_ev *e = &p->ev;
+
+	e->rel = e->href = e->title = e->in = e->type = e->status = NULL;
+	e->code = e->subcode = e->message = NULL;
+	for (size_t i = 0; i < UE_NEMBEDDED; i++)
+		e->res[i].present = 0;
+}
+
+/* An embedded resource starts (a member of _embedded, of any type): nothing of it read yet. */
+static void
+ucwa_event_res_start(struct ucwa_event_res *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->present = 1;
+}
+
+/* Where the value of key s (len bytes) of the object f goes. */
+static void
+ucwa_event_key(void *ctx, const char *s, size_t len)
+{
+	struct ucwa_event_parser *p = ctx;
+	struct ucwa_event_frame *f;
+	struct ucwa_event_ev *e = &p->ev;
+	int i;
+
+	if (p->skip > 0)
+		return;
+	f = &p->stack[p->depth - 1];
+	f->dst = NULL;
+	f->obj_role = f->arr_role = UE_SKIP;
+	switch (f->role) {
+	case UE_ROOT:
+		if (UE_IS(s, len, "_links"))
+			f->obj_role = UE_LINKS;
+		else if (UE_IS(s, len, "sender")) {
+			p->sender_seen = 1;
+			f->arr_role = UE_SENDERS;
+		}
+		break;
+	case UE_LINKS:
+		f->target = NULL;
+		if (UE_IS(s, len, "next"))
+			f->target = &p->evs->next;
+		else if (UE_IS(s, len, "self"))
+			f->target = &p->evs->self;
+		else if (UE_IS(s, len, "resync"))
+			f->target = &p->evs->resync;
+		else if (UE_IS(s, len, "resume"))
+			f->target = &p->evs->resume;
+		if (f->target != NULL)
+			f->obj_role = UE_LINK;
+		break;
+	case UE_LINK:
+		if (UE_IS(s, len, "href"))
+			f->dst = f->target;
+		break;
+	case UE_SENDER:
+		if (UE_IS(s, len, "rel"))
+			f->dst = &p->srel;
+		else if (UE_IS(s, len, "href"))
+			f->dst = &p->shref;
+		else if (UE_IS(s, len, "events"))
+			f->arr_role = UE_EVENTS;
+		break;
+	case UE_EVENT:
+		if (UE_IS(s, len, "link"))
+			f->obj_role = UE_EV_LINK;
+		else if (UE_IS(s, len, "type"))
+			f->dst = &e->type;
+		else if (UE_IS(s, len, "_embedded"))
+			f->obj_role = UE_EV_EMBEDDED;
+		else if (UE_IS(s, len, "status"))
+			f->dst = &e->status;
+		else if (UE_IS(s, len, "reason"))
+			f->obj_role = UE_EV_REASON;
+		else if (UE_IS(s, len, "in"))
+			f->obj_role = UE_EV_IN;
+		break;
+	case UE_EV_LINK:
+		if (UE_IS(s, len, "rel"))
+			f->dst = &e->rel;
+		else if (UE_IS(s, len, "href"))
+			f->dst = &e->href;
+		else if (UE_IS(s, len, "title"))
+			f->dst = &e->title;
+		break;
+	case UE_EV_IN:
+		if (UE_IS(s, len, "rel"))
+			f->dst = &e->in;
+		break;
+	case UE_EV_REASON:
+		if (UE_IS(s, len, "code"))
+			f->dst = &e->code;
+		else if (UE_IS(s, len, "subcode"))
+			f->dst = &e->subcode;
+		else if (UE_IS(s, len, "message"))
+			f->dst = &e->message;
+		break;
+	case UE_EV_EMBEDDED:
+		/* any value counts as embedded; an object is read */
+		f->next_arg =
+		    (signed char)ucwa_event_find(ucwa_event_embedded, UE_NEMBEDDED, s, len);
+		if (f->next_arg >= 0) {
+			ucwa_event_res_start(&e->res[f->next_arg]);
+			f->obj_role = UE_RES;
+		}
+		break;
+	case UE_RES:
+		if (UE_IS(s, len, "_links"))
+			f->obj_role = UE_RES_LINKS;
+		else if (UE_IS(s, len, "_embedded"))
+			f->obj_role = UE_RES_EMB;
+		else if ((i = ucwa_event_find(
+			      ucwa_event_props, nitems(ucwa_event_props), s, len)) >= 0)
+			f->dst = &p->res->f[UF_STATE + i];
+		break;
+	case UE_RES_EMB:
+		if (UE_IS(s, len, "from"))
+			f->obj_role = UE_RES_FROM;
+		break;
+	case UE_RES_FROM:
+		if (UE_IS(s, len, "uri"))
+			f->dst = &p->res->f[UF_FROM_URI];
+		else if (UE_IS(s, len, "name"))
+			f->dst = &p->res->f[UF_FROM_NAME];
+		break;
+	case UE_RES_LINKS:
+		if ((i = ucwa_event_find(ucwa_event_links, nitems(ucwa_event_links), s, len)) >=
+		    0) {
+			f->obj_role = UE_RES_LINK;
+			f->arr_role = UE_RES_LINKV;
+			f->next_arg = (signed char)(UF_LINK + i);
+		}
+		break;
+	case UE_RES_LINK:
+	case UE_RES_LINK1:
+		if (UE_IS(s, len, "href"))
+			f->dst = &p->res->f[f->arg];
+		else if (f->role == UE_RES_LINK && f->arg == UF_L_PARTICIPANT &&
+		    UE_IS(s, len, "title"))
+			f->dst = &p->res->f[UF_PARTICIPANT_TITLE];
+		break;
+	}
+}
+
+/* The role of a value of type t in the container f (an element or a member). */
+static int
+ucwa_event_child(struct ucwa_event_parser *p, struct ucwa_event_frame *f, enum json_type t)
+{
+	int role = UE_SKIP;
+
+	switch (f->role) {
+	case UE_SENDERS:
+		if (t == JSON_OBJECT) {
+			p->srel = p->shref = NULL;
+			p->sfirst = p->evs->n;
+			p->sfirst_bad = p->evs->nbad;
+			role = UE_SENDER;
+		}
+		break;
+	case UE_EVENTS:
+		ucwa_event_ev_start(p);
+		if (t == JSON_OBJECT)
+			role = UE_EVENT;
+		else
+			ucwa_event_one(p, &p->ev); /* not an event: no link rel */
+		break;
+	case UE_RES_LINKV:
+		if (f->n == 0 && t == JSON_OBJECT)
+			role = UE_RES_LINK1;
+		break;
+	default:
+		if (t == JSON_OBJECT)
+			role = f->obj_role;
+		else if (t == JSON_ARRAY)
+			role = f->arr_role;
+		if (f->role == UE_ROOT && role == UE_SENDERS)
+			p->sender_array = 1;
+		break;
+	}
+	f->n++;
+	return role;
+}
+
+/* A scalar; s and len for a string. */
+static void
+ucwa_event_value(void *ctx, enum json_type t, const char *s, size_t len)
+{
+	struct ucwa_event_parser *p = ctx;
+	struct ucwa_event_frame *f;
+
+	if (p->skip > 0 || p->depth == 0)
+		return;
+	f = &p->stack[p->depth - 1];
+	if (f->role == UE_EVENTS || f->role == UE_SENDERS || f->role == UE_RES_LINKV) {
+		ucwa_event_child(p, f, t);
+		return;
+	}
+	if (t == JSON_STRING && f->dst != NULL)
+		*f->dst = ucwa_event_strdup(p->evs, s, len);
+}
+
+/* An array or object starts. */
+static void
+ucwa_event_open(void *ctx, enum json_type t)
+{
+	struct ucwa_event_parser *p = ctx;
+	struct ucwa_event_frame *f, *up;
+	int role;
+
+	if (p->skip > 0) {
+		p->skip++;
+		return;
+	}
+	if (p->depth == 0) {
+		p->root_object = t == JSON_OBJECT;
+		role = p->root_object ? p->stack[0].role : UE_SKIP;
+	} else
+		role = ucwa_event_child(p, &p->stack[p->depth - 1], t);
+	if (role == UE_SKIP || p->depth == UCWA_EVENT_DEPTH) {
+		p->skip = 1;
+		return;
+	}
+	up = p->depth > 0 ? &p->stack[p->depth - 1] : NULL;
+	f = &p->stack[p->depth++];
+	f->role = (unsigned char)role;
+	f->n = 0;
+	f->dst = NULL;
+	f->obj_role = f->arr_role = UE_SKIP;
+	f->arg = up != NULL ? up->next_arg : 0;
+	if (role == UE_LINK)
+		f->target = up->target;
+	else if (role == UE_RES_LINK1)
+		f->arg = up->arg;
+	else if (role == UE_RES)
+		p->res = &p->ev.res[f->arg];
+}
+
+/* An array or object ends. */
+static void
+ucwa_event_close(void *ctx)
+{
+	struct ucwa_event_parser *p = ctx;
+	struct ucwa_event_frame *f;
+
+	if (p->skip > 0) {
+		p->skip--;
+		return;
+	}
+	f = &p->stack[--p->depth];
+	if (f->role == UE_EVENT)
+		ucwa_event_one(p, &p->ev);
+	else if (f->role == UE_SENDER)
+		ucwa_event_sender_end(p);
+}
+
+static const struct json_sax ucwa_event_sax = {
+	ucwa_event_value,
+	ucwa_event_open,
+	ucwa_event_key,
+	ucwa_event_close,
+};
+
+/* Parse body with the root read as role; 0, or -1 with err filled in. */
+static int
+ucwa_event_run(struct ucwa_event_parser *p, const char *body, size_t len, struct ucwa_events *evs,
+    int root, const char *what, char *err, size_t errlen)
+{
+	struct json_limits lim = {
+		.max_bytes = UCWA_EVENTS_MAX_BYTES, .max_depth = 64, .no_positions = 1
+	};
+	struct json_error jerr;
+
+	memset(evs, 0, sizeof(*evs));
+	p->evs = evs;
+	p->cap = 0;
+	p->skip = p->depth = 0;
+	p->root_object = p->sender_seen = p->sender_array = 0;
+	p->srel = p->shref = NULL;
+	p->sfirst = p->sfirst_bad = 0;
+	p->stack[0].role = (unsigned char)root;
+	p->stack[0].next_arg = 0;
+	p->res = &p->ev.res[0];
+	ucwa_event_ev_start(p);
+	if (root == UE_RES)
+		ucwa_event_res_start(&p->ev.res[0]);
+	if (json_sax_parse(body, len, &lim, &ucwa_event_sax, p, &jerr) != 0) {
+		snprintf(err, errlen, "%s: %u:%u: %s", what, jerr.line, jerr.col, jerr.msg);
+		ucwa_events_free(evs);
+		return -1;
+	}
+	return 0;
 }
 
 /* Parse one response. */
 int
 ucwa_events_parse(const char *body, size_t len, struct ucwa_events *evs, char *err, size_t errlen)
 {
-	struct json_limits lim = {
-		.max_bytes = UCWA_EVENTS_MAX_BYTES, .max_depth = 64, .no_positions = 1
-	};
-	struct json_error jerr;
-	const struct json *root, *senders, *links;
-	size_t cap = 0;
+	struct ucwa_event_parser p;
 
-	memset(evs, 0, sizeof(*evs));
-	if ((evs->doc = json_parse(body, len, &lim, &jerr)) == NULL) {
-		snprintf(err, errlen, "events: %u:%u: %s", jerr.line, jerr.col, jerr.msg);
+	if (ucwa_event_run(&p, body, len, evs, UE_ROOT, "events", err, errlen) != 0)
 		return -1;
-	}
-	root = json_root(evs->doc);
-	links = json_get(root, "_links");
-	evs->self = json_get_str(json_get(links, "self"), "href");
-	evs->next = json_get_str(json_get(links, "next"), "href");
-	evs->resync = json_get_str(json_get(links, "resync"), "href");
-	evs->resume = json_get_str(json_get(links, "resume"), "href");
 	if (evs->next == NULL && evs->resync == NULL && evs->resume == NULL) {
 		snprintf(err, errlen, "events: no next, resync or resume link");
 		ucwa_events_free(evs);
 		return -1;
 	}
-	senders = json_get(root, "sender");
-	if (senders != NULL && !json_is(senders, JSON_ARRAY)) {
-		ev_bad(evs, NULL, NULL, -1, "\"sender\" is not an array");
-		senders = NULL;
-	}
-	for (size_t i = 0; senders != NULL && i < senders->u.arr.n; i++) {
-		const struct json *s = senders->u.arr.v[i], *events = json_get(s, "events");
-
-		if (!json_is(events, JSON_ARRAY))
-			continue;
-		for (size_t j = 0; j < events->u.arr.n; j++)
-			ev_one(evs, s, events->u.arr.v[j], &cap);
-	}
+	if (p.sender_seen && !p.sender_array)
+		ucwa_event_bad(evs, NULL, -1, "\"sender\" is not an array");
 	return 0;
 }
 
@@ -274,47 +720,47 @@ int
 ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *href,
     struct ucwa_events *evs, char *err, size_t errlen)
 {
-	struct json_limits lim = {
-		.max_bytes = UCWA_EVENTS_MAX_BYTES, .max_depth = 64, .no_positions = 1
-	};
-	struct json_error jerr;
+	struct ucwa_event_parser p;
 	struct ucwa_change *c;
-	size_t cap = 0;
 
-	memset(evs, 0, sizeof(*evs));
-	if ((evs->doc = json_parse(body, len, &lim, &jerr)) == NULL) {
-		snprintf(err, errlen, "resource: %u:%u: %s", jerr.line, jerr.col, jerr.msg);
+	if (ucwa_event_run(&p, body, len, evs, UE_RES, "resource", err, errlen) != 0)
 		return -1;
-	}
-	if (!json_is(json_root(evs->doc), JSON_OBJECT)) {
+	if (!p.root_object) {
 		snprintf(err, errlen, "resource: not an object");
 		ucwa_events_free(evs);
 		return -1;
 	}
-	c = ev_append(evs, &cap);
+	c = ucwa_event_append(evs, &p.cap);
 	c->kind = k;
 	c->type = UCWA_UPDATED;
 	c->href = href;
 	if (k == UCWA_CONVERSATION)
 		c->conversation = href;
-	ev_resource(c, json_root(evs->doc));
+	ucwa_event_resource(c, &p.ev.res[0]);
 	if (c->self == NULL)
 		c->self = href;
 	return 0;
 }
 
+/* Free what a parse kept. */
 void
 ucwa_events_free(struct ucwa_events *evs)
 {
+	struct ucwa_event_chunk *c, *next;
+
 	for (size_t i = 0; i < evs->n; i++) {
 		free(evs->v[i].text);
 		free(evs->v[i].alt_text);
 	}
 	free(evs->v);
-	json_doc_free(evs->doc);
+	for (c = evs->mem; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	memset(evs, 0, sizeof(*evs));
 }
 
+/* The name of a change kind (logs). */
 const char *
 ucwa_kind_name(enum ucwa_kind k)
 {
@@ -324,6 +770,7 @@ ucwa_kind_name(enum ucwa_kind k)
 	return (unsigned)k < nitems(names) ? names[k] : "?";
 }
 
+/* The name of a change type (logs). */
 const char *
 ucwa_type_name(enum ucwa_type t)
 {

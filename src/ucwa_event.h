@@ -3,8 +3,9 @@
  * changes, in the order the server sent them (senders may repeat; an
  * empty "sender" array gives no change). Pure code: no I/O, no state
  * across responses (deduplication of messages lives in ucwa.c).
- * Strings point into the parsed document and live until ucwa_events_free;
- * hrefs are as sent (usually host-relative).
+ * The response is read in one pass (no JSON tree); the strings used are
+ * copied and live until ucwa_events_free; hrefs are as sent (usually
+ * host-relative).
  */
 #ifndef UCGW_UCWA_EVENT_H
 #define UCGW_UCWA_EVENT_H
@@ -77,8 +78,10 @@ struct ucwa_bad {
 
 #define UCWA_EVENTS_MAX_BAD 32 /* reported per response; more are only counted */
 
+struct ucwa_event_chunk;
+
 struct ucwa_events {
-	struct json_doc *doc;
+	struct ucwa_event_chunk *mem; /* the strings kept */
 	struct ucwa_change *v;
 	size_t n;
 	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD];

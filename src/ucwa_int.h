@@ -97,6 +97,10 @@ struct ucwa_agent {
 	char *token;	    /* "Bearer cwt=..." header value */
 	unsigned token_gen; /* +1 per token acquired */
 	char *apps_url;	    /* applications resource (cached) */
+	char *origin;	    /* the origin ("scheme://host:port") last resolved against... */
+	size_t origin_len;
+	char *origin_norm; /* ...in normal form (ucwa_call_resolve) */
+	int origin_ok;	   /* it parsed (origin_norm is not just a copy) */
 	int hops;
 	int renewing;
 	uint64_t rediscovered_ms; /* last rediscovery after a persistent 403 */
@@ -142,6 +146,8 @@ void ucwa_conv_init(struct ucwa_agent *);
 void ucwa_conv_apply(struct ucwa_agent *, const struct ucwa_change *);
 int ucwa_conv_resync_href(struct ucwa_agent *, const char *href);
 void ucwa_conv_resync_all(struct ucwa_agent *);
+/* After an event-channel response: end the conversations resynchronisation found gone. */
+void ucwa_conv_gone_settle(struct ucwa_agent *);
 void ucwa_conv_end_all(struct ucwa_agent *, const char *why);
 /* The application is lost or given up: remember (or, giving up, leave now in the
  * background) every live conversation, so that none stays connected unseen. */

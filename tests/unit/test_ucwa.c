@@ -779,6 +779,62 @@ START_TEST(test_bad_event_resynchronises_its_conversation)
 }
 END_TEST
 
+/*
+ * An unusable event about a conversation whose invitation is pending, and the
+ * conversation gone when read again: the GET raced the invitation's failure
+ * on the event channel, whose reason the owner gets; with no such event, the
+ * next response ends it as gone.
+ */
+START_TEST(test_resync_gone_waits_for_pending_invitation)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char ev[1024];
+
+	for (int declined = 0; declined < 2; declined++) {
+		memset(&t, 0, sizeof(t));
+		fake_start(&t.f);
+		t.f.auto_connect = 0;
+		t.f.conv_gone = 1;
+		conf_default(&t, &c, 1);
+		t_start(&t, &c);
+		WAIT(&t, t.signed_in == 1 && t.f.pget != NULL);
+		ck_assert_ptr_null(ucwa_start_messaging(
+		    t.a, "sip:bob@contoso.com", "op-1", "hello", "Normal", cb_done, &t));
+		WAIT(&t, t.done_ok == 1 && t.inv_started == 1 && t.f.pget != NULL);
+		fake_push(&t.f,
+		    "{\"rel\":\"conversation\",\"href\":\"/apps/1/conversations/c1\",\"events\":["
+		    "{\"link\":{\"rel\":\"messaging\",\"href\":\"/apps/1/conversations/c1/"
+		    "messaging\"},\"type\":\"exploded\"}]}");
+		WAIT(&t, t.f.conv_gets == 1);
+		t_spin(&t, 100); /* the 404 is in */
+		ck_assert_int_eq(t.ended, 0);
+		if (declined)
+			snprintf(ev, sizeof(ev),
+			    "{\"rel\":\"communication\",\"href\":\"/apps/1/communication\","
+			    "\"events\":[{\"link\":{\"rel\":\"messagingInvitation\",\"href\":"
+			    "\"/apps/1/invitations/i1\"},\"status\":\"Failure\",\"reason\":{"
+			    "\"code\":\"RemoteFailure\",\"subcode\":\"Declined\"},\"_embedded\":{"
+			    "\"messagingInvitation\":{\"direction\":\"Outgoing\",\"state\":"
+			    "\"Failed\",\"operationId\":\"op-1\",\"_links\":{\"self\":{\"href\":"
+			    "\"/apps/1/invitations/i1\"},\"conversation\":{\"href\":\"/apps/1/"
+			    "conversations/c1\"}}}},\"type\":\"completed\"}]}");
+		else
+			snprintf(ev, sizeof(ev),
+			    "{\"rel\":\"me\",\"href\":\"/apps/1/me\",\"events\":[{\"link\":{"
+			    "\"rel\":\"me\",\"href\":\"/apps/1/me\"},\"type\":\"updated\"}]}");
+		fake_push(&t.f, ev);
+		WAIT(&t, t.ended == 1);
+		ck_assert_str_eq(t.ended_why,
+		    declined ? "invitation failed: RemoteFailure Declined"
+			     : "conversation gone (resynchronised)");
+		t_spin(&t, 50);
+		ck_assert_int_eq(t.ended, 1);
+		t_stop(&t);
+	}
+}
+END_TEST
+
 START_TEST(test_incoming_first_message_once)
 {
 	struct t t;
@@ -984,6 +1040,7 @@ ucwa_suite(void)
 	UNIT_ADD(s, test_delivery_event_without_operation_id);
 	UNIT_ADD(s, test_incoming_preview_not_discarded_by_another_message);
 	UNIT_ADD(s, test_bad_event_resynchronises_its_conversation);
+	UNIT_ADD(s, test_resync_gone_waits_for_pending_invitation);
 	UNIT_ADD(s, test_incoming_first_message_once);
 	UNIT_ADD(s, test_incoming_preview_used_when_no_message_event);
 	UNIT_ADD(s, test_incoming_plain_preview_then_html_event_once);
