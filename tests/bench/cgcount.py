@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+# tests/bench/cgcount.py DIR: instructions per unit of work in each callgrind window that
+# tests/bench/run wrote with BENCH_CALLGRIND=DIR: the window's total / the calls of the function
+# that marks one unit (gws_im_post: one SendMessage; else cometd_publish: one notification).
+import re, sys, glob, collections
+def parse(path):
+    fnmap = {}; cnt = collections.Counter(); pending = None; total = 0
+    for line in open(path):
+        if line.startswith('summary:'): total = int(line.split()[1])
+        m = re.match(r'^(c?fn)=\((\d+)\)(?: (.*))?$', line.rstrip('\n'))
+        if m:
+            kind, i, name = m.groups()
+            if name: fnmap[i] = name
+            if kind == 'cfn': pending = fnmap.get(i)
+            continue
+        m = re.match(r'^calls=(\d+)', line)
+        if m and pending:
+            cnt[pending] += int(m.group(1)); pending = None
+    return total, cnt
+for f in sorted(glob.glob(sys.argv[1] + '/callgrind.out.*.*')):
+    total, cnt = parse(f)
+    unit = 'gws_im_post' if cnt['gws_im_post'] else 'cometd_publish'
+    n = cnt[unit]
+    print(f"{f}: {total} Ir, {n} x {unit}: {total / max(n, 1) / 1000:.1f} k per unit")
