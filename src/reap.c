@@ -18,12 +18,27 @@ struct reap {
 	struct reap_link *head; /* condemned, in order */
 	struct reap_link **tail;
 	unsigned holders; /* modules holding this reaper */
+	int draining;	  /* in reap_now */
+	int orphaned;	  /* its last holder let go during the drain: freed after it */
 	unsigned long long freed;
 	struct reap *next;
 };
 
 /* Reapers by loop; one per loop, few loops per process (tests make several). */
 static struct reap *reap_all;
+
+/* Unlist and free a reaper nobody holds and nothing is condemned to. */
+static void
+reap_destroy(struct reap *r)
+{
+	struct reap **pp;
+
+	for (pp = &reap_all; *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	event_free(r->ev);
+	free(r);
+}
 
 /* Free every condemned object; runs at the start of a loop turn. */
 static void
@@ -60,16 +75,14 @@ reap_hold(struct event_base *base)
 void
 reap_release(struct reap *r)
 {
-	struct reap **pp;
-
 	if (r == NULL || --r->holders > 0)
 		return;
+	if (r->draining) {
+		r->orphaned = 1; /* released from a free function: freed after the drain */
+		return;
+	}
 	reap_now(r);
-	for (pp = &reap_all; *pp != r; pp = &(*pp)->next)
-		;
-	*pp = r->next;
-	event_free(r->ev);
-	free(r);
+	reap_destroy(r);
 }
 
 /* Condemn: fn(link) runs on a later loop turn; twice is harmless. */
@@ -92,6 +105,9 @@ reap_now(struct reap *r)
 {
 	struct reap_link *l;
 
+	if (r->draining)
+		return; /* a free function asked: the running drain goes on */
+	r->draining = 1;
 	while ((l = r->head) != NULL) {
 		r->head = l->next;
 		if (r->head == NULL)
@@ -99,6 +115,9 @@ reap_now(struct reap *r)
 		r->freed++;
 		l->free(l);
 	}
+	r->draining = 0;
+	if (r->orphaned)
+		reap_destroy(r);
 }
 
 /* Objects freed so far, for tests. */

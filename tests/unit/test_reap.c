@@ -96,6 +96,32 @@ START_TEST(test_now_drains_without_the_loop)
 }
 END_TEST
 
+/* A free function that lets go of the reaper (a module freed from a callback). */
+static void
+obj_free_release(struct reap_link *l)
+{
+	struct obj *o = container_of(l, struct obj, link);
+
+	o->freed++;
+	reap_release(o->r);
+}
+
+START_TEST(test_last_release_inside_a_drain)
+{
+	struct event_base *base = event_base_new();
+	struct reap *r = reap_hold(base);
+	struct obj a = { 0 }, b = { 0 };
+
+	a.r = r;
+	reap_later(r, &a.link, obj_free_release);
+	reap_later(r, &b.link, obj_free);
+	event_base_loop(base, EVLOOP_NONBLOCK); /* the drain goes on after the release */
+	ck_assert_int_eq(a.freed, 1);
+	ck_assert_int_eq(b.freed, 1);
+	event_base_free(base); /* the reaper is gone (ASan/valgrind: no leak, no use after free) */
+}
+END_TEST
+
 static Suite *
 reap_suite(void)
 {
@@ -105,6 +131,7 @@ reap_suite(void)
 	UNIT_ADD(s, test_condemned_while_draining_freed_same_drain);
 	UNIT_ADD(s, test_one_reaper_per_loop_last_release_drains);
 	UNIT_ADD(s, test_now_drains_without_the_loop);
+	UNIT_ADD(s, test_last_release_inside_a_drain);
 	return s;
 }
 
