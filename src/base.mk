@@ -2,7 +2,7 @@
 # allocation, buffers, clocks and codecs, the log, JSON in and out, the
 # configuration table, the hash map, the deferred free, TLS contexts, the
 # metrics, and the process life shared by ucgw and ucwa-sim.
-libucgw_a_SOURCES += src/xmalloc.c src/xmalloc.h src/buf.c src/buf.h src/util.c src/util.h \
+libucgw_a_SOURCES += src/xmalloc.c src/xmalloc.h src/buf.c src/buf.h src/strpool.c src/strpool.h src/util.c src/util.h \
 	src/log.c src/log.h src/json.c src/json.h src/jw.c src/jw.h src/conf.c src/conf.h src/hmap.c \
 	src/hmap.h src/reap.c src/reap.h src/tls.c src/tls.h src/metrics.c src/metrics.h src/daemon.c \
 	src/daemon.h src/config.c src/config.h src/version.h

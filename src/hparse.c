@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "hparse.h"
+#include "strpool.h"
 
 #define HPARSE_MAX_EMPTY   4 /* leading empty lines tolerated */
 #define HPARSE_PREFACE	   "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -50,23 +51,16 @@ enum hparse_state {
 	HPARSE_S_ERROR,
 };
 
-/* Memory for the header names and values of one message. */
-struct hparse_chunk {
-	struct hparse_chunk *next;
-	size_t used, cap;
-	char data[];
-};
-
-/* The first chunk of a message: one small allocation holds the usual headers */
-#define HPARSE_CHUNK (1024 - sizeof(struct hparse_chunk))
+/* The first chunk of a message's header strings: one small allocation holds the usual headers */
+#define HPARSE_STRS_FIRST 1024
 
 struct hparse {
 	enum hparse_kind kind;
 	struct hparse_limits lim;
 	enum hparse_state state;
 	struct hparse_msg msg;
-	size_t hcap;		   /* slots in msg.headers */
-	struct hparse_chunk *strs; /* the header strings (newest chunk first) */
+	size_t hcap;		    /* slots in msg.headers */
+	struct strpool_chunk *strs; /* the header names and values */
 
 	struct buf line; /* a line split across feeds */
 	size_t nempty;	 /* leading empty lines seen */
@@ -194,44 +188,6 @@ hparse_list_next(const char **s, size_t *len, const char **elt, size_t *elen)
 	return (1);
 }
 
-/* Free the header strings. */
-static void
-hparse_strs_clear(struct hparse *p)
-{
-	struct hparse_chunk *c, *next;
-
-	for (c = p->strs; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
-	p->strs = NULL;
-}
-
-/* Copy s (len bytes) into the header strings, NUL-terminated. */
-static char *
-hparse_strndup(struct hparse *p, const char *s, size_t len)
-{
-	struct hparse_chunk *c = p->strs;
-	char *d;
-
-	if (c == NULL || c->cap - c->used < len + 1) {
-		size_t cap = c == NULL ? HPARSE_CHUNK : c->cap * 2;
-
-		while (cap < len + 1)
-			cap *= 2;
-		c = xmalloc(sizeof *c + cap);
-		c->cap = cap;
-		c->used = 0;
-		c->next = p->strs;
-		p->strs = c;
-	}
-	d = c->data + c->used;
-	c->used += len + 1;
-	memcpy(d, s, len);
-	d[len] = '\0';
-	return (d);
-}
-
 /* Free everything the current message owns and zero it, keeping the array. */
 static void
 hparse_msg_clear(struct hparse *p)
@@ -242,7 +198,7 @@ hparse_msg_clear(struct hparse *p)
 	free(m->method);
 	free(m->target);
 	free(m->reason);
-	hparse_strs_clear(p);
+	strpool_clear(&p->strs);
 	buf_free(&m->body);
 	memset(m, 0, sizeof *m);
 	m->headers = h;
@@ -483,8 +439,8 @@ hparse_add_header(struct hparse *p, const char *s, size_t len)
 		p->hcap = p->hcap == 0 ? 16 : p->hcap * 2;
 		m->headers = xreallocarray(m->headers, p->hcap, sizeof *m->headers);
 	}
-	m->headers[m->nheaders].name = hparse_strndup(p, s, nlen);
-	m->headers[m->nheaders].value = hparse_strndup(p, v, vlen);
+	m->headers[m->nheaders].name = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, s, nlen);
+	m->headers[m->nheaders].value = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, v, vlen);
 	m->nheaders++;
 }
 

@@ -12,19 +12,13 @@
 
 #include "datauri.h"
 #include "json.h"
+#include "strpool.h"
 #include "ucwa_event.h"
 
 #define UCWA_EVENTS_MAX_BYTES	(4u << 20)
 #define UCWA_EVENTS_MAX_CHANGES 4096
-#define UCWA_EVENT_CHUNK	2048
-#define UCWA_EVENT_DEPTH	10 /* containers read (deeper ones are skipped) */
-
-/* Memory of one response: the strings kept, freed with it. */
-struct ucwa_event_chunk {
-	struct ucwa_event_chunk *next;
-	size_t used, cap;
-	char data[];
-};
+#define UCWA_EVENT_STRS_FIRST	2048 /* the first chunk of the strings kept */
+#define UCWA_EVENT_DEPTH	10   /* containers read (deeper ones are skipped) */
 
 /* What a container is, as far as the gateway is concerned. */
 enum ucwa_event_role {
@@ -148,31 +142,6 @@ struct ucwa_event_parser {
 	struct ucwa_event_ev ev;
 	struct ucwa_event_frame stack[UCWA_EVENT_DEPTH];
 };
-
-/* Copy s (len bytes) into the response's memory, NUL-terminated. */
-static const char *
-ucwa_event_strdup(struct ucwa_events *evs, const char *s, size_t len)
-{
-	struct ucwa_event_chunk *c = evs->mem;
-	char *p;
-
-	if (c == NULL || c->cap - c->used < len + 1) {
-		size_t cap = c == NULL ? UCWA_EVENT_CHUNK : c->cap * 2;
-
-		if (cap < len + 1)
-			cap = len + 1;
-		c = xmalloc(sizeof *c + cap);
-		c->cap = cap;
-		c->used = 0;
-		c->next = evs->mem;
-		evs->mem = c;
-	}
-	p = c->data + c->used;
-	c->used += len + 1;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
 
 /* Whether the key s (len bytes) is lit. */
 static inline int
@@ -602,7 +571,7 @@ ucwa_event_value(void *ctx, enum json_type t, const char *s, size_t len)
 		return;
 	}
 	if (t == JSON_STRING && f->dst != NULL)
-		*f->dst = ucwa_event_strdup(p->evs, s, len);
+		*f->dst = strpool_ndup(&p->evs->mem, UCWA_EVENT_STRS_FIRST, s, len);
 }
 
 /* An array or object starts. */
@@ -746,17 +715,12 @@ ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *
 void
 ucwa_events_free(struct ucwa_events *evs)
 {
-	struct ucwa_event_chunk *c, *next;
-
 	for (size_t i = 0; i < evs->n; i++) {
 		free(evs->v[i].text);
 		free(evs->v[i].alt_text);
 	}
 	free(evs->v);
-	for (c = evs->mem; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
+	strpool_clear(&evs->mem);
 	memset(evs, 0, sizeof(*evs));
 }
 

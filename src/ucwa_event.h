@@ -78,10 +78,10 @@ struct ucwa_bad {
 
 #define UCWA_EVENTS_MAX_BAD 32 /* reported per response; more are only counted */
 
-struct ucwa_event_chunk;
+struct strpool_chunk;
 
 struct ucwa_events {
-	struct ucwa_event_chunk *mem; /* the strings kept */
+	struct strpool_chunk *mem; /* the strings kept (strpool.h) */
 	struct ucwa_change *v;
 	size_t n;
 	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD];

@@ -7,7 +7,8 @@
  * that, the sanitizers watch memory.
  *
  *	clang -g -fsanitize=fuzzer,address,undefined -I src src/hparse.c \
- *	    src/util.c src/buf.c src/xmalloc.c tests/fuzz/fuzz_hparse.c -o fuzz_hparse
+ *	    src/util.c src/buf.c src/xmalloc.c src/strpool.c tests/fuzz/fuzz_hparse.c \
+ *	    -o fuzz_hparse
  *
  * With -DFUZZ_STANDALONE it is a plain program that runs the files named
  * on its command line through the same function.

@@ -10,7 +10,7 @@
  *
  *	clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I src \
  *	    src/ucwa_event.c src/datauri.c src/json.c src/jw.c src/hmap.c \
- *	    src/util.c src/buf.c src/xmalloc.c src/log.c \
+ *	    src/util.c src/buf.c src/xmalloc.c src/strpool.c src/log.c \
  *	    tests/fuzz/fuzz_ucwa_event.c -lyajl -lcrypto -o fuzz_ucwa_event
  *	./fuzz_ucwa_event -max_len=65536 proto/ucwa-events/
  *

@@ -9,7 +9,7 @@
  * exactly once.
  *
  *	clang -g -fsanitize=fuzzer,address,undefined -I src -I . src/ws.c src/util.c \
- *	    src/buf.c src/xmalloc.c src/log.c src/bev.c src/reap.c src/httpd.c \
+ *	    src/buf.c src/xmalloc.c src/strpool.c src/log.c src/bev.c src/reap.c src/httpd.c \
  *	    src/http_req.c src/http_msg.c src/h2.c src/hparse.c src/tls.c \
  *	    tests/fuzz/fuzz_ws.c -lwslay -levent_openssl -levent -lnghttp2 -lssl -lcrypto \
  *	    -o fuzz_ws
