@@ -21,7 +21,8 @@ format:
 	cd $(top_srcdir) && clang-format --style=file -i `find src tests -maxdepth 2 -name '*.[ch]'`
 .PHONY: format
 
-EXTRA_DIST += tests/unit/config-docs.sh tests/unit/format.sh tests/e2e tests/quickstart tests/summary tests/demo.js
+EXTRA_DIST += tests/unit/config-docs.sh tests/unit/format.sh tests/e2e tests/quickstart tests/summary tests/demo.js \
+	tests/fuzz/fuzz_replay.h
 
 # Fuzz targets are built (by the fragment of their module) as plain programs
 # (-DFUZZ_STANDALONE) that replay files named on the command line; build them

@@ -161,23 +161,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
+#include "fuzz_replay.h"
+
 /* Run each file named on the command line through the target; then free everything. */
 int
 main(int argc, char **argv)
 {
-	static uint8_t buf[1 << 20];
-	FILE *f;
-	size_t n;
-
-	for (int i = 1; i < argc; i++) {
-		if ((f = fopen(argv[i], "rb")) == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-	}
+	if (fuzz_replay(argc, argv, 1 << 20) != 0)
+		return 1;
 	if (fz.base != NULL) {
 		struct agent **v;
 		size_t na;
