@@ -697,6 +697,7 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 			 "event channel",
 		    a->user, v->href);
 		v->gone = 1;
+		a->convs_gone = 1;
 		return;
 	}
 	if (r->err != HCLIENT_OK || r->status != 200 ||
@@ -749,6 +750,9 @@ ucwa_conv_gone_settle(struct ucwa_agent *a)
 {
 	struct uconv *v;
 
+	if (!a->convs_gone) /* the usual case: nothing to scan */
+		return;
+	a->convs_gone = 0;
 	TAILQ_FOREACH(v, &a->convs, entry)
 	{
 		if (a->dying)

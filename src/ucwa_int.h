@@ -88,6 +88,7 @@ struct ucwa_agent {
 	struct ucalls calls;	/* in flight */
 	struct ucalls authwait; /* waiting for a new token */
 	int dying;		/* freed by the owner: no callback any more */
+	int convs_gone;		/* a conversation waits for ucwa_conv_gone_settle */
 	struct reap_link reap;	/* its memory, once no callback is on the stack */
 	int signed_in_told;
 
