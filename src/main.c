@@ -138,6 +138,7 @@ main_metrics_init(void)
 	metrics_add(M_UCWA_TOKENS, NULL, 0);
 	metrics_add(M_UCWA_APPS, NULL, 0);
 	metrics_add(M_UCWA_RECONNECTS, NULL, 0);
+	metrics_add(M_UCWA_BAD_EVENTS, NULL, 0);
 	metrics_add(M_DROPPED, NULL, 0);
 }
 

@@ -46,6 +46,8 @@ static const struct metric_family metrics_families[M_COUNT] = {
 	    "UCWA applications created again after the server lost them." },
 	[M_UCWA_RECONNECTS] = { "ucgw_ucwa_event_channel_reconnects_total", MT_COUNTER,
 	    "UCWA event-channel long-polls sent again after a failure." },
+	[M_UCWA_BAD_EVENTS] = { "ucgw_ucwa_bad_events_total", MT_COUNTER,
+	    "Unusable UCWA events skipped (malformed, or of an unknown kind that matters)." },
 	[M_MESSAGES] = { "ucgw_messages_total", MT_COUNTER,
 	    "Outgoing agent messages by result: delivered, failed, split (sent in several "
 	    "parts) or refused (by the text policy)." },

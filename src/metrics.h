@@ -28,6 +28,7 @@ enum metric_id {
 	M_UCWA_TOKENS,	   /* counter */
 	M_UCWA_APPS,	   /* counter */
 	M_UCWA_RECONNECTS, /* counter */
+	M_UCWA_BAD_EVENTS, /* counter */
 	M_MESSAGES,	   /* counter {result} */
 	M_RELOADS,	   /* counter {result} */
 	M_RELOAD_TIME,	   /* gauge */

@@ -159,6 +159,7 @@ ucwa_chan_bad(struct ucwa_agent *a, const struct ucwa_events *evs)
 	int all = 0;
 
 	a->u->bad_events += evs->nbad_total;
+	metrics_add(M_UCWA_BAD_EVENTS, NULL, (double)evs->nbad_total);
 	for (size_t i = 0; i < evs->nbad; i++) {
 		const struct ucwa_bad *b = &evs->bad[i];
 

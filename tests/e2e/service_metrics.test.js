@@ -161,6 +161,7 @@ test('metrics: upstream trouble shows in the UCWA counters', async () => {
     assert.equal(await metric('ucgw_ucwa_event_channel_reconnects_total'), 0);
     assert.equal(await metric('ucgw_ucwa_token_renewals_total'), 0);
     assert.equal(await metric('ucgw_ucwa_applications_recreated_total'), 0);
+    assert.equal(await metric('ucgw_ucwa_bad_events_total'), 0);
     // A proxy will drop the next parked event channel (the same URL again after
     // a back-off), and the token expires (the next command is answered 401 and
     // the token renewed); the conversation's events move the channel on.
@@ -170,6 +171,11 @@ test('metrics: upstream trouble shows in the UCWA counters', async () => {
     await until('ucgw_ucwa_token_renewals_total', 1);
     await until('ucgw_ucwa_event_channel_reconnects_total', 1);
     assert.ok(await metric('ucgw_ucwa_calls_total{kind="event_channel",outcome="closed"}') >= 1);
+    // Malformed and unknown events amid every set: skipped, each counted.
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/profile', { junk_events: true })).status, 200);
+    await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'amid junk' });
+    await until('ucgw_ucwa_bad_events_total', 1);
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/profile')).status, 200);
     // Every message fails upstream.
     assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'failed_delivery' })).status, 200);
     await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'lost' });
