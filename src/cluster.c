@@ -22,6 +22,35 @@
 #include "seal.h"
 
 #define CLUSTER_PASSWORD_MAX 1024
+/* How long the key check value lives without a node refreshing it. */
+#define CLUSTER_KEYCHECK_MS (24u * 3600u * 1000u)
+/* What the key check value holds once opened. */
+#define CLUSTER_KEYCHECK_TEXT "ucgw cluster key check 1"
+
+/* Whether this node's cluster key is the one the cluster uses. */
+enum cluster_key {
+	CLUSTER_KEY_UNCHECKED, /* not compared yet (Redis not reached) */
+	CLUSTER_KEY_OK,	       /* the check value opens with this node's key */
+	CLUSTER_KEY_MISMATCH,  /* it does not: this node stays out of the cluster */
+};
+
+static const char *const cluster_key_names[] = { "unchecked", "ok", "mismatch" };
+_Static_assert(sizeof cluster_key_names / sizeof cluster_key_names[0] == CLUSTER_KEY_MISMATCH + 1,
+    "one name per enum cluster_key");
+
+/*
+ * The key check: the value sealed by the first node to get there, kept
+ * (and its expiry refreshed) by every later one; returned for the caller
+ * to open. KEYS[1] the check key; ARGV[1] a value sealed by the caller,
+ * ARGV[2] the expiry in ms.
+ */
+static const char cluster_lua_keycheck[] = "local v = redis.call('GET', KEYS[1])\n"
+					   "if not v then\n"
+					   "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+					   "  return ARGV[1]\n"
+					   "end\n"
+					   "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+					   "return v\n";
 
 struct cluster {
 	struct event_base *base;
@@ -33,8 +62,11 @@ struct cluster {
 	struct seal *seal;
 	struct leases *leases;
 	struct event *register_timer;
-	struct redis_cmd *registering;
-	int registered; /* the last registry write succeeded */
+	struct redis_cmd *registering; /* the key check, then the registry write */
+	int registered;		       /* the last registry write succeeded */
+	char *keycheck_key;	       /* PREFIXkeycheck */
+	struct redis_script *keycheck;
+	enum cluster_key key;
 };
 
 /* Row check of cluster.redis; the message never repeats the value (it might hold a password). */
@@ -270,6 +302,23 @@ cluster_default_node_id(void)
 
 static void cluster_register(struct cluster *);
 
+/* Change whether this node's key is the cluster's (the only place that does). */
+static void
+cluster_key_set(struct cluster *c, enum cluster_key k)
+{
+	if (k == c->key)
+		return;
+	if (k == CLUSTER_KEY_MISMATCH)
+		log_error("cluster: node %s: the cluster key (cluster.key_file) is not the one the "
+			  "other nodes use (%s does not open with it): staying out of the cluster "
+			  "until it is",
+		    c->node_id, c->keycheck_key);
+	else if (k == CLUSTER_KEY_OK && c->key == CLUSTER_KEY_MISMATCH)
+		log_info("cluster: node %s: the cluster key matches again", c->node_id);
+	log_debug("cluster: key %s -> %s", cluster_key_names[c->key], cluster_key_names[k]);
+	c->key = k;
+}
+
 /* The registry write answered. */
 static void
 cluster_on_registered(void *arg, const struct redis_result *res)
@@ -290,18 +339,75 @@ cluster_on_registered(void *arg, const struct redis_result *res)
 		log_debug("cluster: registering node %s: %s", c->node_id, res->why);
 }
 
-/* Write PREFIXnode:NODE_ID = advertise with the lease's expiry (one write in flight). */
+/* Write PREFIXnode:NODE_ID = advertise with the lease's expiry. */
 static void
-cluster_register(struct cluster *c)
+cluster_register_write(struct cluster *c)
 {
 	char px[24];
 	const char *argv[5] = { "SET", c->node_key, c->advertise, "PX", px };
 
-	if (c->registering != NULL)
-		return;
 	snprintf(px, sizeof px, "%u", c->lease_ms);
 	c->registering =
 	    redis_command(c->redis, REDIS_WANT_STATUS, cluster_on_registered, c, 5, argv, NULL);
+}
+
+/* The key check answered: register when the value opens with our key, else stay out. */
+static void
+cluster_on_keycheck(void *arg, const struct redis_result *res)
+{
+	struct cluster *c = arg;
+	const redisReply *r = res->reply;
+	struct buf plain;
+	const char *why;
+	int ok;
+
+	c->registering = NULL;
+	if (res->status != REDIS_R_OK) {
+		c->registered = 0;
+		log_debug("cluster: key check: %s", res->why);
+		return;
+	}
+	buf_init(&plain);
+	ok = seal_open(c->seal, c->keycheck_key, r->str, r->len, &plain, &why) == 0 &&
+	    plain.len == sizeof CLUSTER_KEYCHECK_TEXT - 1 &&
+	    memcmp(plain.data, CLUSTER_KEYCHECK_TEXT, plain.len) == 0;
+	buf_free(&plain);
+	cluster_key_set(c, ok ? CLUSTER_KEY_OK : CLUSTER_KEY_MISMATCH);
+	if (!ok) {
+		c->registered = 0;
+		return;
+	}
+	cluster_register_write(c);
+}
+
+/*
+ * Check the cluster key, then write the registry entry (one of the two in
+ * flight at a time): a node whose key differs from the cluster's is never
+ * registered, so no other node sends it work.
+ */
+static void
+cluster_register(struct cluster *c)
+{
+	char px[24];
+	struct buf sealed;
+	const char *argv[3];
+	size_t lens[3];
+
+	if (c->registering != NULL)
+		return;
+	buf_init(&sealed);
+	seal_seal(c->seal, c->keycheck_key, CLUSTER_KEYCHECK_TEXT, sizeof CLUSTER_KEYCHECK_TEXT - 1,
+	    &sealed);
+	snprintf(px, sizeof px, "%u", CLUSTER_KEYCHECK_MS);
+	argv[0] = c->keycheck_key;
+	lens[0] = strlen(c->keycheck_key);
+	argv[1] = sealed.data;
+	lens[1] = sealed.len;
+	argv[2] = px;
+	lens[2] = strlen(px);
+	c->registering = redis_eval(
+	    c->redis, c->keycheck, REDIS_WANT_STR, cluster_on_keycheck, c, 1, 3, argv, lens);
+	buf_free(&sealed);
 }
 
 /* Every third of the lease: refresh the registry entry. */
@@ -345,6 +451,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		xasprintf(&c->advertise, "%s://%s",
 		    strncmp(l0, "https:", 6) == 0 ? "https" : "http", bound);
 	xasprintf(&c->node_key, "%snode:%s", cfg->cluster_prefix, c->node_id);
+	xasprintf(&c->keycheck_key, "%skeycheck", cfg->cluster_prefix);
 	c->lease_ms = (unsigned)cfg->cluster_lease_ms;
 	memset(&rc, 0, sizeof rc);
 	rc.url = cfg->cluster_redis;
@@ -357,11 +464,13 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		free(c->node_id);
 		free(c->advertise);
 		free(c->node_key);
+		free(c->keycheck_key);
 		free(c);
 		return NULL;
 	}
 	redis_set_watch(c->redis, cluster_on_redis, c);
 	c->seal = seal_create(cfg->cluster_secrets->key);
+	c->keycheck = redis_script_create(c->redis, cluster_lua_keycheck);
 	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
@@ -379,11 +488,13 @@ cluster_free(struct cluster *c)
 	redis_cancel(c->registering);
 	event_free(c->register_timer);
 	leases_free(c->leases);
+	redis_script_free(c->keycheck);
 	seal_free(c->seal);
 	redis_free(c->redis);
 	free(c->node_id);
 	free(c->advertise);
 	free(c->node_key);
+	free(c->keycheck_key);
 	free(c);
 }
 
@@ -392,6 +503,7 @@ int
 cluster_health(struct cluster *c, struct jw *w)
 {
 	const char *why = redis_why(c->redis);
+	int mismatch = c->key == CLUSTER_KEY_MISMATCH;
 
 	jw_obj_begin(w);
 	jw_kstr(w, "node", c->node_id);
@@ -401,9 +513,13 @@ cluster_health(struct cluster *c, struct jw *w)
 		jw_kstr(w, "reason", why);
 		jw_kint(w, "unavailable_ms", (long long)redis_down_ms(c->redis));
 	}
+	jw_kstr(w, "key", cluster_key_names[c->key]);
+	if (why == NULL && mismatch)
+		jw_kstr(w, "reason",
+		    "cluster key mismatch: cluster.key_file is not the other nodes' key");
 	jw_kbool(w, "registered", c->registered);
 	jw_obj_end(w);
-	return why == NULL;
+	return why == NULL && !mismatch;
 }
 
 /* The /healthz hook. */
@@ -411,6 +527,13 @@ int
 cluster_health_cb(void *arg, struct jw *w)
 {
 	return cluster_health(arg, w);
+}
+
+/* Whether this node may do cluster work: Redis ready and the cluster key checked equal. */
+int
+cluster_usable(const struct cluster *c)
+{
+	return redis_ready(c->redis) && c->key == CLUSTER_KEY_OK;
 }
 
 /* This node's id. */

@@ -3,9 +3,11 @@
  * Redis (cluster mode: cluster.redis is set). Built so far: the checks
  * of the cluster.* keys (ucgw -t), the secrets they name (the cluster key
  * and the Redis password, read once and never logged), the connection to
- * Redis, the secrets box (seal.h), leases (lease.h), the node registry
- * (PREFIXnode:NODE_ID = this node's advertised URL, with expiry) and the
- * cluster's part of /healthz. See docs/cluster.md.
+ * Redis, the secrets box (seal.h), leases (lease.h), the key check (every
+ * node must hold the key the cluster's PREFIXkeycheck value opens with),
+ * the node registry (PREFIXnode:NODE_ID = this node's advertised URL, with
+ * expiry, written only while the key checks out) and the cluster's part
+ * of /healthz. See docs/cluster.md.
  */
 #ifndef UCGW_CLUSTER_H
 #define UCGW_CLUSTER_H
@@ -52,6 +54,8 @@ int cluster_health(struct cluster *, struct jw *);
 /* 1 if healthy, for /healthz: calls cluster_health (arg is the cluster). */
 int cluster_health_cb(void *arg, struct jw *);
 
+/* Whether this node may do cluster work: Redis ready and the cluster key its peers' one. */
+int cluster_usable(const struct cluster *);
 const char *cluster_node_id(const struct cluster *);
 const char *cluster_advertise(const struct cluster *);
 struct redis *cluster_redis(struct cluster *);

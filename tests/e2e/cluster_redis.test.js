@@ -97,6 +97,57 @@ test('over a unix socket, with a configured node id and advertised URL', async (
   assertNoSecrets(p.stderr, files);
 });
 
+test('cluster key check: a node whose key differs from the cluster\'s stays out, named in /healthz and the log', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const other = clusterFiles(); // another random key
+  let a, b, c;
+  try {
+    a = await node(redis, files, { 'cluster.node_id': 'node-a' });
+    await h.waitFor(async () => (await health(a)).cluster.registered, 5000 * h.slow, 'registration of a');
+    assert.equal((await health(a)).cluster.key, 'ok');
+    // The check value is sealed (never the key or a known text in clear) and expires.
+    const ttl = Number(await redis.cli('PTTL', 'ucgw:keycheck'));
+    assert.ok(ttl > 3600 * 1000 && ttl <= 24 * 3600 * 1000, `PTTL ${ttl}`);
+    const v = await redis.cli('GET', 'ucgw:keycheck');
+    assert.doesNotMatch(v, /cluster key check/);
+    b = await node(redis, other, { 'cluster.node_id': 'node-b' });
+    const hz = await h.waitFor(async () => {
+      const j = await health(b);
+      return j.cluster.key === 'mismatch' ? j : null;
+    }, 5000 * h.slow, 'b to find its key differs');
+    assert.equal(hz.status, 'degraded');
+    assert.equal(hz.cluster.redis, 'ready');
+    assert.equal(hz.cluster.registered, false);
+    assert.match(hz.cluster.reason, /cluster key mismatch/);
+    assert.match(b.stderr, /ERROR ucgw: cluster: node node-b: the cluster key \(cluster\.key_file\) is not the one the other nodes use/);
+    // b is never in the registry, so no node sends it work; a's value was not replaced.
+    await new Promise((r) => setTimeout(r, LEASE));
+    assert.equal(await redis.cli('EXISTS', 'ucgw:node:node-b'), '0');
+    assert.equal(await redis.cli('GET', 'ucgw:keycheck'), v);
+    // A node with the right key joins as a did.
+    c = await node(redis, files, { 'cluster.node_id': 'node-c' });
+    await h.waitFor(async () => (await health(c)).cluster.registered, 5000 * h.slow, 'registration of c');
+    assert.equal((await health(c)).status, 'ok');
+    // Redis restarted empty: the first node back writes the check value again
+    // (here b, with its own key, may be first: then a and c are the odd ones,
+    // which is what an operator must see, so only agreement is asserted).
+    await redis.kill();
+    await redis.start();
+    await h.waitFor(async () => {
+      const ks = await Promise.all([a, b, c].map(async (p) => (await health(p)).cluster.key));
+      return ks.every((k) => k !== 'unchecked') && ks[0] === ks[2] && ks[0] !== ks[1];
+    }, 5000 * h.slow, 'the key checked again after Redis came back empty');
+  } finally {
+    for (const p of [a, b, c]) if (p) assert.equal((await p.stop()).code, 0, p.stderr);
+    await redis.stop();
+  }
+  for (const p of [a, b, c]) {
+    assertNoSecrets(p.stderr, files);
+    assertNoSecrets(p.stderr, other);
+  }
+});
+
 test('Redis killed: /healthz and the log say why; Redis back (empty): ready and registered again', async () => {
   const redis = await startRedis();
   const files = clusterFiles();
