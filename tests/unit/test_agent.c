@@ -158,8 +158,8 @@ START_TEST(test_creation_hooks)
 	stages[nstages] = '\0';
 	ck_assert_str_eq(stages, "CA");
 	ck_assert_int_eq(made_removing, 0);
-	ck_assert_ptr_null(a->cometd);
-	ck_assert_ptr_null(a->logins);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_LOGINS]);
 
 	/* An agent being removed is marked so (owners link nothing to it). */
 	agents_hook(r, AGENTS_STAGE_COMETD, on_removing, NULL);
