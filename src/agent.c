@@ -232,15 +232,22 @@ agents_unlink(struct agent_link *l)
 	l->agent = NULL;
 }
 
+/* The link embedded in a kept record. */
+static struct agent_link *
+agents_link_of(const struct agents_keeper *k, void *rec)
+{
+	return (struct agent_link *)((char *)rec + k->offset);
+}
+
 /* agents_on_create hook of a kept slot: link a new agent with its name's record, if any. */
 static void
 agents_link_made(struct agent *a, void *arg)
 {
 	struct agents_keeper *k = arg;
-	char *rec = hmap_get(k->records, a->name);
+	void *rec = hmap_get(k->records, a->name);
 
 	if (rec != NULL)
-		agents_link(k->r, k->slot, (struct agent_link *)(rec + k->offset), a->name);
+		agents_link(k->r, k->slot, agents_link_of(k, rec), a->name);
 }
 
 /* Removal hook of a kept slot's stage: unlink; the record outlives the agent. */
@@ -259,7 +266,7 @@ agents_link_each(const char *key, void *value, void *arg)
 {
 	struct agents_keeper *k = arg;
 
-	agents_link(k->r, k->slot, (struct agent_link *)((char *)value + k->offset), key);
+	agents_link(k->r, k->slot, agents_link_of(k, value), key);
 }
 
 /* hmap_each callback: unlink a kept record. */
@@ -268,7 +275,7 @@ agents_unlink_each(const char *key, void *value, void *arg)
 {
 	struct agents_keeper *k = arg;
 
-	agents_unlink((struct agent_link *)((char *)value + k->offset));
+	agents_unlink(agents_link_of(k, value));
 }
 
 /* Let go of slot's links in r: unhook its stage, unlink every record. */
