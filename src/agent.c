@@ -6,7 +6,10 @@
  * logins, listener), the agent is unindexed at once, and it is freed by
  * the loop's reaper (reap.h) on a later turn, never inside the caller's
  * callback. A new agent is shown to the owners' creation hooks (in stage
- * order) so they can link the records they made before it.
+ * order) so they can link the records they made before it. The
+ * non-owning links (agent->links[]) are kept here for their owners
+ * (agents_link_keep): linked whichever side comes second, cleared on both
+ * sides when either goes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,21 @@
 #include "util.h"
 
 _Static_assert(AGENTS_STAGE_LISTEN + 1 == AGENTS_NSTAGES, "one hook per stage");
+_Static_assert(AGENTS_SLOT_LOGINS + 1 == AGENTS_NSLOTS, "one keeper per slot");
+
+/* The stage at which each slot's agent is unlinked (agent.h). */
+static const enum agents_stage agents_slot_stage[AGENTS_NSLOTS] = {
+	[AGENTS_SLOT_COMETD] = AGENTS_STAGE_COMETD,
+	[AGENTS_SLOT_LOGINS] = AGENTS_STAGE_LOGINS,
+};
+
+/* The keeper of one slot's links: its owner's records (agents_link_keep). */
+struct agents_keeper {
+	struct agents *r;
+	enum agents_slot slot;
+	struct hmap *records; /* name -> record; NULL: not held */
+	size_t offset;	      /* of the struct agent_link in a record */
+};
 
 struct agents {
 	struct event_base *base;
@@ -33,6 +51,7 @@ struct agents {
 	} hooks[AGENTS_NSTAGES]; /* by enum agents_stage, run in that order */
 	int (*busy)(const struct agent *, void *);
 	void *busy_arg;
+	struct agents_keeper keepers[AGENTS_NSLOTS]; /* by enum agents_slot */
 };
 
 /* SHA-256(prefix || name). */
@@ -187,6 +206,108 @@ struct agent *
 agents_find(const struct agents *r, const char *name)
 {
 	return hmap_get(r->by_name, name);
+}
+
+/* Link l (of a record called name) with its agent, if any, not removing, slot free. */
+void
+agents_link(struct agents *r, enum agents_slot slot, struct agent_link *l, const char *name)
+{
+	struct agent *a;
+
+	if (r == NULL || l->agent != NULL || (a = agents_find(r, name)) == NULL || a->removing ||
+	    a->links[slot] != NULL)
+		return;
+	a->links[slot] = l;
+	l->agent = a;
+	l->slot = slot;
+}
+
+/* Clear link l on both sides. */
+void
+agents_unlink(struct agent_link *l)
+{
+	if (l->agent == NULL)
+		return;
+	l->agent->links[l->slot] = NULL;
+	l->agent = NULL;
+}
+
+/* The link embedded in a kept record. */
+static struct agent_link *
+agents_link_of(const struct agents_keeper *k, void *rec)
+{
+	return (struct agent_link *)((char *)rec + k->offset);
+}
+
+/* agents_on_create hook of a kept slot: link a new agent with its name's record, if any. */
+static void
+agents_link_made(struct agent *a, void *arg)
+{
+	struct agents_keeper *k = arg;
+	void *rec = hmap_get(k->records, a->name);
+
+	if (rec != NULL)
+		agents_link(k->r, k->slot, agents_link_of(k, rec), a->name);
+}
+
+/* Removal hook of a kept slot's stage: unlink; the record outlives the agent. */
+static void
+agents_link_gone(struct agent *a, const char *why, void *arg)
+{
+	struct agents_keeper *k = arg;
+
+	if (a->links[k->slot] != NULL)
+		agents_unlink(a->links[k->slot]);
+}
+
+/* hmap_each callback: link a kept record. */
+static void
+agents_link_each(const char *key, void *value, void *arg)
+{
+	struct agents_keeper *k = arg;
+
+	agents_link(k->r, k->slot, agents_link_of(k, value), key);
+}
+
+/* hmap_each callback: unlink a kept record. */
+static void
+agents_unlink_each(const char *key, void *value, void *arg)
+{
+	struct agents_keeper *k = arg;
+
+	agents_unlink(agents_link_of(k, value));
+}
+
+/* Let go of slot's links in r: unhook its stage, unlink every record. */
+static void
+agents_link_let_go(struct agents *r, enum agents_slot slot)
+{
+	struct agents_keeper *k = &r->keepers[slot];
+
+	agents_hook(r, agents_slot_stage[slot], NULL, NULL);
+	agents_on_create(r, agents_slot_stage[slot], NULL, NULL);
+	if (k->records != NULL)
+		hmap_each(k->records, agents_unlink_each, k);
+	k->records = NULL;
+}
+
+/* Keep slot's links for an owner: *kept's let go, r's (maybe NULL) held. */
+void
+agents_link_keep(struct agents **kept, struct agents *r, enum agents_slot slot,
+    struct hmap *records, size_t offset)
+{
+	struct agents_keeper *k;
+
+	if (*kept != NULL)
+		agents_link_let_go(*kept, slot);
+	*kept = r;
+	if (r == NULL)
+		return;
+	k = &r->keepers[slot];
+	*k = (struct agents_keeper){ r, slot, records, offset };
+	agents_hook(r, agents_slot_stage[slot], agents_link_gone, k);
+	agents_on_create(r, agents_slot_stage[slot], agents_link_made, k);
+	hmap_each(records, agents_link_each, k);
 }
 
 /* Find or create the agent called name. */

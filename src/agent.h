@@ -25,7 +25,8 @@
  *					session_of_agent), with its struct
  *					im_sess (gws_im.c); ended by gws_im.c
  *					at stage IM (hooked by relay.c)
- *	->cometd  struct cometd_agent	cometd.c, non-owning link: the CometD
+ *	->links[AGENTS_SLOT_COMETD]
+ *	      struct cometd_agent	cometd.c, non-owning link: the CometD
  *					clients of the name and the notification
  *					bytes they hold; made at the first
  *					handshake, freed by cometd.c when its
@@ -33,7 +34,8 @@
  *					be before or after the agent (clients
  *					expire on their own); unlinked at stage
  *					COMETD
- *	->logins  struct auth_user	auth.c, non-owning link: the login
+ *	->links[AGENTS_SLOT_LOGINS]
+ *	      struct auth_user		auth.c, non-owning link: the login
  *					sessions (cookies) of the name; made at
  *					authentication (maybe before the agent,
  *					also for names that never get one),
@@ -46,12 +48,16 @@
  *					rebuilt by record_configure, not by
  *					agents_remove
  *
- * A non-owning link is kept by the record's owner (auth_set_agents,
- * cometd_set_agents): whichever of the agent and the record comes second
- * makes it (the owner looks the agent up when it makes its record; its
- * agents_on_create hook looks the record up when an agent is made); the
- * record points back at the agent, and freeing either side clears both
- * pointers, so neither dangles. An agent being removed gets no new link.
+ * A non-owning link is one mechanism here (agents_link_*), used by the
+ * record's owner (auth_set_agents, cometd_set_agents): the record embeds a
+ * struct agent_link, the agent has its slot in ->links[]. The owner hands
+ * the registry its table of records (agents_link_keep); whichever of the
+ * agent and the record comes second makes the link (the owner calls
+ * agents_link when it makes its record; the slot's agents_on_create hook
+ * looks the record up when an agent is made). Both sides point at each
+ * other, and freeing either clears both pointers (the owner calls
+ * agents_unlink when it frees its record; the slot's removal stage unlinks
+ * the agent), so neither dangles. An agent being removed gets no new link.
  *
  * Removing an agent is the one path that frees all of it: agents_remove
  * runs the stages below in their order (each owner hooks its stage with
@@ -67,15 +73,35 @@
 
 #include "reap.h"
 
-struct auth_user;
-struct cometd_agent;
+struct hmap;
 struct signin_agent;
 struct ucwa_agent;
 
 /*
+ * The non-owning links of an agent (the slots of agent->links), each kept
+ * by the owner of its record and unlinked at the removal stage named.
+ */
+enum agents_slot {
+	AGENTS_SLOT_COMETD, /* struct cometd_agent: cometd.c; stage COMETD */
+	AGENTS_SLOT_LOGINS, /* struct auth_user: auth.c; stage LOGINS */
+};
+#define AGENTS_NSLOTS 2
+
+/*
+ * The record's side of a non-owning link, embedded in the record: the
+ * agent of the record's name while both are linked (the agent's side,
+ * agent->links[slot], points back at it). Zeroed: not linked.
+ */
+struct agent_link {
+	struct agent *agent;
+	enum agents_slot slot; /* the agent's slot, while linked */
+};
+
+/*
  * One agent and its links to every per-agent record, each kept by the
  * module named (it creates the record, links it here and unlinks it at its
- * removal stage); owning or not as the table above says.
+ * removal stage; for a non-owning link, through agents_link_*); owning or
+ * not as the table above says.
  */
 struct agent {
 	char *name;	    /* the user name the desktop signs in with */
@@ -91,10 +117,9 @@ struct agent {
 	uint64_t last_seen_ms;
 	struct ucwa_agent *ucwa;     /* UCWA link: ucwa.c (started by signin.c); owning */
 	struct signin_agent *signin; /* password check, sign-in state: signin.c; owning */
-	struct auth_user *logins;    /* login sessions (cookies): auth.c; non-owning */
-	struct cometd_agent *cometd; /* CometD clients: cometd.c; non-owning */
-	int removing;		     /* agents_remove has begun: no new link */
-	struct reap_link reap;	     /* agent.c: freed after removal */
+	struct agent_link *links[AGENTS_NSLOTS]; /* non-owning, by enum agents_slot */
+	int removing;				 /* agents_remove has begun: no new link */
+	struct reap_link reap;			 /* agent.c: freed after removal */
 };
 
 /*
@@ -108,13 +133,13 @@ struct agent {
  *		free the sign-in record.
  *	UCWA	signin.c: free the UCWA link (ucwa_agent_free signs out
  *		upstream in the background).
- *	COMETD	cometd.c: unlink the agent's CometD record (agent->cometd)
- *		on both sides; the record and its clients outlive the agent
- *		and expire on their own.
- *	LOGINS	auth.c: unlink the agent's login sessions (agent->logins) on
- *		both sides; the sessions outlive the agent and expire on
- *		their own (EndContactCenterSession logs the caller out
- *		before removing the agent).
+ *	COMETD	agents_link_keep for cometd.c: unlink the agent's CometD
+ *		record (slot COMETD) on both sides; the record and its
+ *		clients outlive the agent and expire on their own.
+ *	LOGINS	agents_link_keep for auth.c: unlink the agent's login
+ *		sessions (slot LOGINS) on both sides; the sessions outlive
+ *		the agent and expire on their own (EndContactCenterSession
+ *		logs the caller out before removing the agent).
  *	LISTEN	anyone else told of the removal (agents_on_remove): last.
  */
 enum agents_stage {
@@ -155,6 +180,25 @@ void agents_free(struct agents *);
 struct agent *agents_get(struct agents *, const char *name);
 /* The agent called name, or NULL. */
 struct agent *agents_find(const struct agents *, const char *name);
+/*
+ * Keep slot's links for their owner, whose registry is *kept (NULL: none):
+ * lets go of *kept's (unhooks the slot's stage, unlinks every record), sets
+ * *kept to r and, unless r is NULL, holds r's: records maps a name to a
+ * record with its struct agent_link at offset; every record is linked now,
+ * and the slot's stage is hooked (agents_on_create and removal) to link new
+ * agents and unlink removed ones. The owner lets go (r NULL) before it
+ * frees its table or the registry is freed.
+ */
+void agents_link_keep(
+    struct agents **kept, struct agents *r, enum agents_slot, struct hmap *records, size_t offset);
+/*
+ * Link a record (its link l, its name) with the registry's agent of that
+ * name, if there is one, not being removed, with slot free, and l is not
+ * linked; r NULL: nothing.
+ */
+void agents_link(struct agents *r, enum agents_slot, struct agent_link *l, const char *name);
+/* Clear link l on both sides (nothing if not linked). */
+void agents_unlink(struct agent_link *l);
 /* Remove now: the stages run in order, memory is freed at a later loop turn. */
 void agents_remove(struct agents *, struct agent *, const char *why);
 unsigned agents_count(const struct agents *);

@@ -44,11 +44,11 @@ struct auth_session {
 /*
  * A user's sessions, oldest first (so clients without cookies cannot crowd
  * others out). Linked both ways (non-owning) with the registry's agent of
- * that name while both exist (agent->logins, agent.h).
+ * that name while both exist (agent->links[AGENTS_SLOT_LOGINS], agent.h).
  */
 struct auth_user {
 	char *name;
-	struct agent *agent; /* the agent of that name, or NULL */
+	struct agent_link link; /* with the agent of that name */
 	TAILQ_HEAD(, auth_session) sessions;
 	unsigned n;
 };
@@ -149,77 +149,12 @@ auth_set_verifier(struct auth *a, const struct auth_verifier *v)
 		a->verifier.ctx = a;
 }
 
-/* Link user u with the registry's agent of its name, if there is one (not being removed). */
-static void
-auth_user_link(struct auth *a, struct auth_user *u)
-{
-	struct agent *ag;
-
-	if (a->registry == NULL || u->agent != NULL ||
-	    (ag = agents_find(a->registry, u->name)) == NULL || ag->removing || ag->logins != NULL)
-		return;
-	ag->logins = u;
-	u->agent = ag;
-}
-
-/* Clear the link between user u and its agent, on both sides. */
-static void
-auth_user_unlink(struct auth_user *u)
-{
-	if (u->agent == NULL)
-		return;
-	u->agent->logins = NULL;
-	u->agent = NULL;
-}
-
-/* agents_on_create hook: link a new agent with its name's sessions, if any. */
-static void
-auth_agent_made(struct agent *ag, void *arg)
-{
-	struct auth *a = arg;
-	struct auth_user *u = hmap_get(a->users, ag->name);
-
-	if (u != NULL)
-		auth_user_link(a, u);
-}
-
-/* Removal stage LOGINS: unlink; the sessions outlive the agent and expire on their own. */
-static void
-auth_agent_gone(struct agent *ag, const char *why, void *arg)
-{
-	if (ag->logins != NULL)
-		auth_user_unlink(ag->logins);
-}
-
-/* hmap_each callback: link a user. */
-static void
-auth_user_link_each(const char *key, void *value, void *arg)
-{
-	auth_user_link(arg, value);
-}
-
-/* hmap_each callback: unlink a user. */
-static void
-auth_user_unlink_each(const char *key, void *value, void *arg)
-{
-	auth_user_unlink(value);
-}
-
 /* The agents to link users with (NULL: none; set back to NULL before freeing them). */
 void
 auth_set_agents(struct auth *a, struct agents *r)
 {
-	if (a->registry != NULL) {
-		agents_hook(a->registry, AGENTS_STAGE_LOGINS, NULL, NULL);
-		agents_on_create(a->registry, AGENTS_STAGE_LOGINS, NULL, NULL);
-		hmap_each(a->users, auth_user_unlink_each, NULL);
-	}
-	a->registry = r;
-	if (r != NULL) {
-		agents_hook(r, AGENTS_STAGE_LOGINS, auth_agent_gone, a);
-		agents_on_create(r, AGENTS_STAGE_LOGINS, auth_agent_made, a);
-		hmap_each(a->users, auth_user_link_each, a);
-	}
+	agents_link_keep(
+	    &a->registry, r, AGENTS_SLOT_LOGINS, a->users, offsetof(struct auth_user, link));
 }
 
 /* Forget a session. */
@@ -230,7 +165,7 @@ auth_session_free(struct auth *a, struct auth_session *s)
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_REMOVE(&s->u->sessions, s, by_user);
 	if (--s->u->n == 0) {
-		auth_user_unlink(s->u);
+		agents_unlink(&s->u->link);
 		hmap_del(a->users, s->u->name);
 		free(s->u->name);
 		free(s->u);
@@ -312,7 +247,7 @@ auth_user_get(struct auth *a, const char *user)
 	u->name = xstrdup(user);
 	TAILQ_INIT(&u->sessions);
 	hmap_put(a->users, u->name, u);
-	auth_user_link(a, u);
+	agents_link(a->registry, AGENTS_SLOT_LOGINS, &u->link, u->name);
 	return u;
 }
 

@@ -44,9 +44,10 @@ struct auth *auth_create(struct event_base *, const struct config *);
 void auth_set_config(struct auth *, const struct config *);
 void auth_free(struct auth *);
 /*
- * The agents to link each user's login sessions with (agent->logins,
- * non-owning; agent.h): hooks their creation and removal stage LOGINS.
- * NULL (the default, and before the registry is freed): no links.
+ * The agents to link each user's login sessions with
+ * (agent->links[AGENTS_SLOT_LOGINS], non-owning; agent.h): agents_link_keep
+ * hooks their creation and removal stage LOGINS. NULL (the default, and
+ * before the registry is freed): no links.
  */
 void auth_set_agents(struct auth *, struct agents *);
 /* Replace the verifier (NULL: back to the static one). */

@@ -106,12 +106,12 @@ struct cometd_client {
 /*
  * The CometD record of an agent name: its clients and the notification
  * bytes they hold. Linked both ways (non-owning) with the registry's agent
- * of that name while both exist (agent->cometd, agent.h).
+ * of that name while both exist (agent->links[AGENTS_SLOT_COMETD], agent.h).
  */
 struct cometd_agent {
 	char *name;
 	struct cometd *cd;
-	struct agent *agent; /* the agent of that name, or NULL */
+	struct agent_link link; /* with the agent of that name */
 	TAILQ_HEAD(, cometd_client) clients;
 	unsigned n;
 	size_t bytes; /* bytes of its notifications held by any client */
@@ -256,78 +256,12 @@ cometd_nclients(const struct cometd *cd)
 	return cd->nclients;
 }
 
-/* Link record a with the registry's agent of its name, if there is one (not being removed). */
-static void
-cometd_agent_link(struct cometd_agent *a)
-{
-	struct agent *ag;
-
-	if (a->cd->registry == NULL || a->agent != NULL ||
-	    (ag = agents_find(a->cd->registry, a->name)) == NULL || ag->removing ||
-	    ag->cometd != NULL)
-		return;
-	ag->cometd = a;
-	a->agent = ag;
-}
-
-/* Clear the link between record a and its agent, on both sides. */
-static void
-cometd_agent_unlink(struct cometd_agent *a)
-{
-	if (a->agent == NULL)
-		return;
-	a->agent->cometd = NULL;
-	a->agent = NULL;
-}
-
-/* agents_on_create hook: link a new agent with its name's record, if any. */
-static void
-cometd_agent_made(struct agent *ag, void *arg)
-{
-	struct cometd *cd = arg;
-	struct cometd_agent *a = hmap_get(cd->agents, ag->name);
-
-	if (a != NULL)
-		cometd_agent_link(a);
-}
-
-/* Removal stage COMETD: unlink; the record and its clients outlive the agent. */
-static void
-cometd_agent_gone(struct agent *ag, const char *why, void *arg)
-{
-	if (ag->cometd != NULL)
-		cometd_agent_unlink(ag->cometd);
-}
-
-/* hmap_each callback: link a record. */
-static void
-cometd_agent_link_each(const char *key, void *value, void *arg)
-{
-	cometd_agent_link(value);
-}
-
-/* hmap_each callback: unlink a record. */
-static void
-cometd_agent_unlink_each(const char *key, void *value, void *arg)
-{
-	cometd_agent_unlink(value);
-}
-
 /* The agents to link records with (NULL: none; set back to NULL before freeing them). */
 void
 cometd_set_agents(struct cometd *cd, struct agents *r)
 {
-	if (cd->registry != NULL) {
-		agents_hook(cd->registry, AGENTS_STAGE_COMETD, NULL, NULL);
-		agents_on_create(cd->registry, AGENTS_STAGE_COMETD, NULL, NULL);
-		hmap_each(cd->agents, cometd_agent_unlink_each, NULL);
-	}
-	cd->registry = r;
-	if (r != NULL) {
-		agents_hook(r, AGENTS_STAGE_COMETD, cometd_agent_gone, cd);
-		agents_on_create(r, AGENTS_STAGE_COMETD, cometd_agent_made, cd);
-		hmap_each(cd->agents, cometd_agent_link_each, NULL);
-	}
+	agents_link_keep(
+	    &cd->registry, r, AGENTS_SLOT_COMETD, cd->agents, offsetof(struct cometd_agent, link));
 }
 
 /* Free an agent record once it has no client and holds no notification. */
@@ -336,7 +270,7 @@ cometd_agent_release(struct cometd_agent *a)
 {
 	if (a->n > 0 || a->bytes > 0)
 		return;
-	cometd_agent_unlink(a);
+	agents_unlink(&a->link);
 	hmap_del(a->cd->agents, a->name);
 	free(a->name);
 	free(a);
@@ -390,7 +324,7 @@ cometd_agent_get(struct cometd *cd, const char *name, int make)
 	a->cd = cd;
 	TAILQ_INIT(&a->clients);
 	hmap_put(cd->agents, a->name, a);
-	cometd_agent_link(a);
+	agents_link(cd->registry, AGENTS_SLOT_COMETD, &a->link, a->name);
 	return a;
 }
 
@@ -1490,11 +1424,11 @@ cometd_agent_nclients(struct cometd *cd, const char *agent)
 	return a != NULL ? a->n : 0;
 }
 
-/* Live clients of an agent's CometD record (agent->cometd; NULL: none). */
+/* Live clients of an agent's CometD record (agent->links[AGENTS_SLOT_COMETD]; NULL: none). */
 unsigned
-cometd_agent_live(const struct cometd_agent *a)
+cometd_agent_live(const struct agent_link *l)
 {
-	return a != NULL ? a->n : 0;
+	return l != NULL ? container_of(l, struct cometd_agent, link)->n : 0;
 }
 
 /* Clients, parked connects and queued messages, all agents (metrics). */

@@ -15,16 +15,17 @@
 #include "config.h"
 #include "httpd.h"
 
+struct agent_link;
 struct agents;
 struct cometd;
-struct cometd_agent;
 
 struct cometd *cometd_create(struct event_base *, const struct config *, struct auth *);
 void cometd_set_config(struct cometd *, const struct config *);
 /*
- * The agents to link CometD records with (agent->cometd, non-owning; agent.h):
- * hooks their creation and removal stage COMETD. NULL (the default, and
- * before the registry is freed): no links.
+ * The agents to link CometD records with (agent->links[AGENTS_SLOT_COMETD],
+ * non-owning; agent.h): agents_link_keep hooks their creation and removal
+ * stage COMETD. NULL (the default, and before the registry is freed): no
+ * links.
  */
 void cometd_set_agents(struct cometd *, struct agents *);
 /* Answer every parked connect now; later connects are answered at once. */
@@ -73,8 +74,8 @@ unsigned cometd_nclients(const struct cometd *);
 void cometd_stats(const struct cometd *, unsigned *clients, unsigned *parked, size_t *queued);
 /* Live clients of one agent. */
 unsigned cometd_agent_nclients(struct cometd *, const char *agent);
-/* Live clients of an agent's record (agent->cometd; NULL: 0). */
-unsigned cometd_agent_live(const struct cometd_agent *);
+/* Live clients of an agent's record (agent->links[AGENTS_SLOT_COMETD]; NULL: 0). */
+unsigned cometd_agent_live(const struct agent_link *);
 
 /*
  * Test only (cometd_diag.c, debug.publish_endpoint): POST

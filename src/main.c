@@ -48,7 +48,7 @@ static struct {
 static int
 main_agent_busy(const struct agent *a, void *arg)
 {
-	return cometd_agent_live(a->cometd) > 0;
+	return cometd_agent_live(a->links[AGENTS_SLOT_COMETD]) > 0;
 }
 
 /* The upstream half: UCWA client and sign-in, when configured. */

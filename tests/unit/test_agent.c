@@ -1,9 +1,16 @@
-/* test_agent.c: unit tests of agent.c: identity, lookup, removal, creation hooks, idle expiry. */
+/*
+ * test_agent.c: unit tests of agent.c: identity, lookup, removal, creation
+ * hooks, idle expiry, and the non-owning links (agents_link_*): made
+ * whichever of the agent and the record comes second, cleared on both
+ * sides when either goes, never made to an agent being removed.
+ */
+#include <stddef.h>
 #include <string.h>
 
 #include <event2/event.h>
 
 #include "agent.h"
+#include "hmap.h"
 #include "unit.h"
 #include "util.h"
 
@@ -158,8 +165,8 @@ START_TEST(test_creation_hooks)
 	stages[nstages] = '\0';
 	ck_assert_str_eq(stages, "CA");
 	ck_assert_int_eq(made_removing, 0);
-	ck_assert_ptr_null(a->cometd);
-	ck_assert_ptr_null(a->logins);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_LOGINS]);
 
 	/* An agent being removed is marked so (owners link nothing to it). */
 	agents_hook(r, AGENTS_STAGE_COMETD, on_removing, NULL);
@@ -178,6 +185,114 @@ START_TEST(test_creation_hooks)
 }
 END_TEST
 
+/* A keeper's record: a name and its link. */
+struct link_rec {
+	const char *name;
+	struct agent_link link;
+};
+
+static struct link_rec late = { "agent3", { NULL, 0 } };
+static struct agents *late_r;
+
+/* Last told of a removal: try to link the agent being removed. */
+static void
+link_late(struct agent *a, const char *why, void *arg)
+{
+	agents_link(late_r, AGENTS_SLOT_COMETD, &late.link, a->name);
+}
+
+/* Put rec in records and link it, as a keeper does when it makes a record. */
+static void
+link_make(struct agents *r, struct hmap *records, struct link_rec *rec)
+{
+	hmap_put(records, rec->name, rec);
+	agents_link(r, AGENTS_SLOT_COMETD, &rec->link, rec->name);
+}
+
+START_TEST(test_links)
+{
+	struct event_base *base = event_base_new();
+	struct agents *r = agents_create(base, 60000);
+	struct hmap *records = hmap_create();
+	struct link_rec r0 = { "agent0", { NULL, 0 } }, r1 = { "agent1", { NULL, 0 } };
+	struct link_rec r2 = { "agent2", { NULL, 0 } }, dup = { "agent2", { NULL, 0 } };
+	struct agent *a0, *a1, *a2, *a3;
+	struct agents *kept = NULL;
+
+	/* Made before the registry is kept, and without it: no link. */
+	a0 = agents_get(r, "agent0");
+	link_make(NULL, records, &r0);
+	ck_assert_ptr_null(r0.link.agent);
+
+	/* Kept: the records already made are linked at once. */
+	agents_link_keep(&kept, r, AGENTS_SLOT_COMETD, records, offsetof(struct link_rec, link));
+	ck_assert_ptr_eq(kept, r);
+	ck_assert_ptr_eq(a0->links[AGENTS_SLOT_COMETD], &r0.link);
+	ck_assert_ptr_eq(r0.link.agent, a0);
+
+	/* The record first: the new agent is linked, in its slot only. */
+	link_make(r, records, &r1);
+	ck_assert_ptr_null(r1.link.agent);
+	a1 = agents_get(r, "agent1");
+	ck_assert_ptr_eq(a1->links[AGENTS_SLOT_COMETD], &r1.link);
+	ck_assert_ptr_null(a1->links[AGENTS_SLOT_LOGINS]);
+	ck_assert_ptr_eq(r1.link.agent, a1);
+
+	/* The agent first: the new record is linked; a second record of the name is not. */
+	a2 = agents_get(r, "agent2");
+	ck_assert_ptr_null(a2->links[AGENTS_SLOT_COMETD]);
+	link_make(r, records, &r2);
+	ck_assert_ptr_eq(a2->links[AGENTS_SLOT_COMETD], &r2.link);
+	ck_assert_ptr_eq(r2.link.agent, a2);
+	agents_link(r, AGENTS_SLOT_COMETD, &dup.link, dup.name);
+	ck_assert_ptr_null(dup.link.agent);
+	ck_assert_ptr_eq(a2->links[AGENTS_SLOT_COMETD], &r2.link);
+
+	/* The record goes first: both sides are cleared; unlinking again does nothing. */
+	agents_unlink(&r2.link);
+	ck_assert_ptr_null(a2->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(r2.link.agent);
+	agents_unlink(&r2.link);
+	hmap_del(records, r2.name);
+
+	/* The agent goes first: both sides are cleared, the record stays. */
+	agents_remove(r, a1, "test");
+	ck_assert_ptr_null(a1->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(r1.link.agent);
+
+	/* An agent being removed gets no new link, even from the last hook. */
+	late_r = r;
+	agents_on_remove(r, link_late, NULL);
+	a3 = agents_get(r, "agent3");
+	agents_remove(r, a3, "test");
+	ck_assert_ptr_null(late.link.agent);
+	ck_assert_ptr_null(a3->links[AGENTS_SLOT_COMETD]);
+	agents_on_remove(r, NULL, NULL);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+
+	/* The record of a removed agent links its new agent. */
+	a1 = agents_get(r, "agent1");
+	ck_assert_ptr_eq(a1->links[AGENTS_SLOT_COMETD], &r1.link);
+	ck_assert_ptr_eq(r1.link.agent, a1);
+
+	/* Letting go unlinks every record on both sides, and links no new agent. */
+	agents_link_keep(&kept, NULL, AGENTS_SLOT_COMETD, records, offsetof(struct link_rec, link));
+	ck_assert_ptr_null(kept);
+	ck_assert_ptr_null(a0->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(r0.link.agent);
+	ck_assert_ptr_null(a1->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(r1.link.agent);
+	agents_remove(r, a1, "test");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_ptr_null(agents_get(r, "agent1")->links[AGENTS_SLOT_COMETD]);
+	ck_assert_ptr_null(r1.link.agent);
+
+	agents_free(r);
+	hmap_free(records);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 agent_suite(void)
 {
@@ -188,6 +303,7 @@ agent_suite(void)
 	UNIT_ADD(s, test_idle_agents_expire);
 	UNIT_ADD(s, test_removal_stages_run_in_order);
 	UNIT_ADD(s, test_creation_hooks);
+	UNIT_ADD(s, test_links);
 	return s;
 }
 

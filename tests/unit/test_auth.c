@@ -4,8 +4,9 @@
  * the asynchronous verifier interface driven through a real httpd on
  * loopback: a late answer authenticates the request and issues a session
  * cookie; a connection that dies while the check runs cancels it. The
- * link between an agent and its login sessions (agent->logins), made
- * whichever comes second and cleared on both sides when either goes.
+ * link between an agent and its login sessions
+ * (agent->links[AGENTS_SLOT_LOGINS]), made whichever comes second and
+ * cleared on both sides when either goes.
  */
 #include <sys/socket.h>
 
@@ -317,35 +318,35 @@ START_TEST(test_agent_link)
 
 	/* The agent first: its first session links them. */
 	a = agents_get(r, "user1");
-	ck_assert_ptr_null(a->logins);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_LOGINS]);
 	link_login(base, port, &f, resp, sizeof resp);
 	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
-	ck_assert_ptr_nonnull(a->logins);
+	ck_assert_ptr_nonnull(a->links[AGENTS_SLOT_LOGINS]);
 	ck_assert_ptr_nonnull(cookie = strstr(resp, "JSESSIONID="));
 
 	/* Removal unlinks both sides; the session stays. */
 	agents_remove(r, a, "test");
-	ck_assert_ptr_null(a->logins);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_LOGINS]);
 	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 
 	/* The sessions first: the new agent is linked (the sessions let go of the old one). */
 	b = agents_get(r, "user1");
-	ck_assert_ptr_nonnull(b->logins);
+	ck_assert_ptr_nonnull(b->links[AGENTS_SLOT_LOGINS]);
 
 	/* The last session ends: the agent's link is cleared. */
 	snprintf(req, sizeof req, "GET /logout HTTP/1.1\r\nHost: t\r\nCookie: %.*s\r\n\r\n",
 	    (int)strcspn(cookie, ";\r"), cookie);
 	link_exchange(base, port, req, resp, sizeof resp);
 	ck_assert_uint_eq(auth_nsessions(f.auth), 0);
-	ck_assert_ptr_null(b->logins);
+	ck_assert_ptr_null(b->links[AGENTS_SLOT_LOGINS]);
 
 	/* Sessions made again link again; letting go of the registry unlinks. */
 	link_login(base, port, &f, resp, sizeof resp);
 	ck_assert_uint_eq(auth_nsessions(f.auth), 1);
-	ck_assert_ptr_nonnull(b->logins);
+	ck_assert_ptr_nonnull(b->links[AGENTS_SLOT_LOGINS]);
 	auth_set_agents(f.auth, NULL);
-	ck_assert_ptr_null(b->logins);
+	ck_assert_ptr_null(b->links[AGENTS_SLOT_LOGINS]);
 
 	httpd_free(h);
 	auth_free(f.auth);

@@ -2,8 +2,8 @@
  * test_cometd.c: Bayeux channel names and subscription patterns: exact
  * channels, "*" (exactly one more segment, never deeper, never the parent)
  * and "**" (one or more more segments); the link between an agent and its
- * CometD record (agent->cometd), made whichever comes second and cleared on
- * both sides when either goes.
+ * CometD record (agent->links[AGENTS_SLOT_COMETD]), made whichever comes
+ * second and cleared on both sides when either goes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -108,33 +108,33 @@ START_TEST(test_agent_link)
 
 	/* The agent first: the handshake links its new record. */
 	a = agents_get(r, "agent1");
-	ck_assert_ptr_null(a->cometd);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_COMETD]);
 	link_handshake(st, id, sizeof id);
-	ck_assert_ptr_nonnull(a->cometd);
-	ck_assert_uint_eq(cometd_agent_live(a->cometd), 1);
+	ck_assert_ptr_nonnull(a->links[AGENTS_SLOT_COMETD]);
+	ck_assert_uint_eq(cometd_agent_live(a->links[AGENTS_SLOT_COMETD]), 1);
 
 	/* Removal unlinks both sides; the record and its client stay. */
 	agents_remove(r, a, "test");
-	ck_assert_ptr_null(a->cometd);
+	ck_assert_ptr_null(a->links[AGENTS_SLOT_COMETD]);
 	ck_assert_uint_eq(cometd_agent_nclients(cd, "agent1"), 1);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 
 	/* The record first: the new agent is linked (the record let go of the old one). */
 	b = agents_get(r, "agent1");
-	ck_assert_ptr_nonnull(b->cometd);
-	ck_assert_uint_eq(cometd_agent_live(b->cometd), 1);
+	ck_assert_ptr_nonnull(b->links[AGENTS_SLOT_COMETD]);
+	ck_assert_uint_eq(cometd_agent_live(b->links[AGENTS_SLOT_COMETD]), 1);
 
 	/* The record goes with its last client: the agent's link is cleared. */
 	snprintf(bye, sizeof bye, "[{\"channel\":\"/meta/disconnect\",\"clientId\":\"%s\"}]", id);
 	cometd_stream_recv(st, bye, strlen(bye));
 	ck_assert_uint_eq(cometd_agent_nclients(cd, "agent1"), 0);
-	ck_assert_ptr_null(b->cometd);
+	ck_assert_ptr_null(b->links[AGENTS_SLOT_COMETD]);
 
 	/* A record made again links again; letting go of the registry unlinks. */
 	link_handshake(st, id, sizeof id);
-	ck_assert_ptr_nonnull(b->cometd);
+	ck_assert_ptr_nonnull(b->links[AGENTS_SLOT_COMETD]);
 	cometd_set_agents(cd, NULL);
-	ck_assert_ptr_null(b->cometd);
+	ck_assert_ptr_null(b->links[AGENTS_SLOT_COMETD]);
 	ck_assert_uint_eq(cometd_agent_live(NULL), 0);
 
 	cometd_stream_close(st);
