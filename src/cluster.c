@@ -20,6 +20,7 @@
 #include "log.h"
 #include "redis.h"
 #include "seal.h"
+#include "store.h"
 
 #define CLUSTER_PASSWORD_MAX 1024
 
@@ -32,6 +33,7 @@ struct cluster {
 	struct redis *redis;
 	struct seal *seal;
 	struct leases *leases;
+	struct store *store;
 	struct event *register_timer;
 	struct redis_cmd *registering;
 	int registered; /* the last registry write succeeded */
@@ -326,6 +328,7 @@ cluster_on_redis(void *arg, int ready)
 		cluster_register(c);
 	else
 		c->registered = 0;
+	store_redis_ready(c->store, ready);
 }
 
 /* Start cluster mode. */
@@ -334,6 +337,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 {
 	struct cluster *c = xcalloc(1, sizeof *c);
 	struct redis_conf rc;
+	struct store_conf sc;
 	const char *l0 = cfg->listen.v[0];
 
 	c->base = base;
@@ -363,6 +367,11 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	redis_set_watch(c->redis, cluster_on_redis, c);
 	c->seal = seal_create(cfg->cluster_secrets->key);
 	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
+	sc.prefix = cfg->cluster_prefix;
+	sc.node = c->node_id;
+	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
+	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
+	c->store = store_create(base, c->redis, c->seal, &sc);
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
 	    c->advertise, redis_name(c->redis), c->lease_ms);
@@ -378,6 +387,7 @@ cluster_free(struct cluster *c)
 		return;
 	redis_cancel(c->registering);
 	event_free(c->register_timer);
+	store_free(c->store);
 	leases_free(c->leases);
 	seal_free(c->seal);
 	redis_free(c->redis);
@@ -439,6 +449,13 @@ struct leases *
 cluster_leases(struct cluster *c)
 {
 	return c->leases;
+}
+
+/* The agent state store. */
+struct store *
+cluster_store(struct cluster *c)
+{
+	return c->store;
 }
 
 /* The secrets box (the cluster key). */

@@ -19,6 +19,7 @@ struct config;
 struct redis;
 struct leases;
 struct seal;
+struct store;
 
 /* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
 struct cluster_secrets {
@@ -57,5 +58,7 @@ const char *cluster_advertise(const struct cluster *);
 struct redis *cluster_redis(struct cluster *);
 struct leases *cluster_leases(struct cluster *);
 struct seal *cluster_seal(struct cluster *);
+/* The agent state store (store.h). */
+struct store *cluster_store(struct cluster *);
 
 #endif

@@ -2,7 +2,7 @@
 # the secrets box, leases, this node's registry entry, and their tests.
 # Included by Makefile.am.
 libucgw_a_SOURCES += src/redis.c src/redis.h src/seal.c src/seal.h src/lease.c src/lease.h \
-	src/cluster.c src/cluster.h
+	src/cluster.c src/cluster.h src/store.c src/store_code.c src/store.h
 
 if HAVE_CHECK
 cluster_unit_tests = tests/unit/test_seal tests/unit/test_redis_url

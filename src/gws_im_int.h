@@ -52,6 +52,7 @@ struct gws_im {
 	struct agents *agents;
 	struct cometd *cometd;
 	struct im_call *calls;
+	struct store *store; /* cluster mode: the session rows are written there; else NULL */
 };
 
 /* The UCWA commands of the IM layer; every one passes through gws_im_ucwa. */
@@ -81,6 +82,9 @@ struct im_call *gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struc
 void gws_im_call_reply_ok(struct im_call *c);
 void gws_im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r);
 struct session *gws_im_call_session(struct im_call *c);
+
+/* gws_im.c: write the session's row to the store (cluster mode; nothing otherwise) */
+void gws_im_store(struct gws_im *im, const struct session *s);
 
 /* gws_im.c: sessions, their outgoing messages, notifications */
 struct json_doc *gws_im_userdata_doc(const struct session *s);

@@ -253,6 +253,7 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 	if (ud != NULL && ud->type == JSON_OBJECT)
 		gws_im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
+	gws_im_store(im, s);
 	subject = xlate_subject(s->im->rules, ud);
 	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
 	if ((cause = gws_im_ucwa(a, GWS_IM_CMD_START,
@@ -298,6 +299,7 @@ gws_im_send_done(const struct ucwa_result *r, void *arg)
 			gws_im_out_remove(s->im, link);
 		else if (r->location != NULL && o->location == NULL)
 			o->location = xstrdup(r->location);
+		gws_im_store(c->im, s);
 	}
 	if (!r->ok)
 		gws_im_call_reply_upstream(c, r);
@@ -322,6 +324,7 @@ gws_im_send_parts(
 		part->call = c;
 		util_random_id(part->opid, 16, UTIL_BASE62);
 		gws_im_out_add(s, part->opid, parts->v[i]);
+		gws_im_store(c->im, s); /* the operation id, before the POST (same loop turn) */
 		if ((cause = gws_im_ucwa(a, GWS_IM_CMD_SEND,
 			 &(struct gws_im_cmd_args){
 			     .conv = s->conversation, .text = parts->v[i], .opid = part->opid },
