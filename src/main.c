@@ -185,6 +185,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
+		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
 	}
@@ -286,6 +287,7 @@ main_stop(void)
 	admin_free(ucgw.admin);
 	if (ucgw.cluster != NULL) { /* the store goes with the cluster */
 		gws_im_set_store(ucgw.im, NULL);
+		cometd_set_store(ucgw.cometd, NULL);
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, NULL);
 	}

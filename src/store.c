@@ -497,8 +497,11 @@ store_on_written(void *arg, const struct redis_result *res)
 	free(fl);
 }
 
-/* Send rec's operations (or everything, or only the expiries) in one script. */
-static void
+/*
+ * Send rec's operations (or everything, or only the expiries) in one
+ * script; a record left empty (no field, no list) is freed then: 1.
+ */
+static int
 store_rec_flush(struct store_rec *rec)
 {
 	struct store *st = rec->st;
@@ -512,7 +515,7 @@ store_rec_flush(struct store_rec *rec)
 		TAILQ_REMOVE(&st->dirty, rec, entry);
 	}
 	if (rec->ops.n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
-		return;
+		goto out;
 	snprintf(ttl, sizeof ttl, "%u", st->ttl_ms);
 	snprintf(cap, sizeof cap, "%u", st->max_unacked);
 	store_args_str(&a, rec->lease_key);
@@ -545,6 +548,12 @@ store_rec_flush(struct store_rec *rec)
 	    store_on_written, fl, 2, (int)a.n, argv, a.len);
 	free(argv);
 	store_args_free(&a);
+out:
+	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL)
+		return 0;
+	hmap_del(st->recs, rec->user);
+	store_rec_free(rec);
+	return 1;
 }
 
 /* End of a loop turn with changes: one script per agent with changes. */
@@ -622,7 +631,8 @@ store_agent_drop(struct store *st, const char *user)
 		store_args_str(&rec->ops, "d");
 		store_args_str(&rec->ops, l->key);
 	}
-	store_rec_flush(rec);
+	if (store_rec_flush(rec))
+		return;
 	hmap_del(st->recs, user);
 	store_rec_free(rec);
 }

@@ -83,10 +83,13 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     await d.next((n) => n.messageType === 'IMLogUpdateMessage', from);
 
     const hk = `${PREFIX}agent:agent1`;
+    let lastHash = {};
     const a = await h.waitFor(async () => {
       const o = await agentHash(redis, 'agent1');
+      lastHash = o;
       return o.app && o.next && o[`s:${s.id}`] ? o : null;
-    }, 5000 * h.slow, 'the agent hash with application, cursor and session row');
+    }, 5000 * h.slow, () => `the agent hash with application, cursor and session row: ${
+      JSON.stringify(Object.keys(lastHash))}; ucgw log:\n${env.gw.stderr.split('\n').filter((l) => !/DEBUG ucgw: (http|cometd)/.test(l)).slice(-60).join('\n')}`);
     assert.match(a.app, /^http:\/\/127\.0\.0\.1:\d+\/.*applications\//);
     assert.match(a.ep, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.match(a.next, /events/);
@@ -144,6 +147,56 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     await d.logout();
     env.desks = {};
     await h.waitFor(async () => (await redis.cli('EXISTS', hk)) === '0', 5000 * h.slow, 'the agent hash deleted at sign-out');
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
+test('CometD clients: stored with their subscriptions; unacknowledged notifications capped, acknowledged ones removed', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  try {
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    env.sim = await im.startSim();
+    env.gw = await im.startGateway(env.sim.port,
+      clusterArgs(redis, files, { 'cluster.node_id': 'gw1', 'cluster.max_unacked': 3 }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks = { agent1: d };
+    // A second client that subscribes and never connects: nothing it is sent is acknowledged.
+    const raw = await cm.rawHandshake(env.gw.port, 'agent1', { ack: true });
+    const sub = await cm.bayeux(env.gw.port, [{ channel: '/meta/subscribe', clientId: raw, subscription: '/v2/me/*' }]);
+    assert.equal(sub.json[0].successful, true, sub.body);
+    const s = await im.talk(d);
+    for (const text of ['one', 'two', 'three']) {
+      const from = d.im().length;
+      await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === text, from);
+    }
+    const hk = `${PREFIX}agent:agent1`;
+    const q = `${PREFIX}q:agent1:${raw}`;
+    assert.equal(await redis.cli('HGET', hk, `c:${raw}`), '{"s":["/v2/me/*"]}');
+    const official = d.client.getClientId();
+    assert.equal(await redis.cli('HGET', hk, `c:${official}`), '{"s":["/v2/me/*"]}');
+    // At least 5 notifications (Initiating, Talking, three messages) went to the raw client: 3 kept, the newest.
+    assert.ok(d.im().length >= 5, `${d.im().length} notifications`);
+    await h.waitFor(async () => (await redis.cli('LLEN', q)) === '3', 5000 * h.slow, 'the capped list');
+    const items = (await redis.cli('LRANGE', q, '0', '-1')).split('\n');
+    const ids = items.map((v) => Number(v.split(' ')[0]));
+    assert.deepEqual(ids, [ids[0], ids[0] + 1, ids[0] + 2]);
+    assert.ok(ids[0] >= 3, `ids ${ids}`);
+    const last = JSON.parse(items[2].slice(items[2].indexOf(' ') + 1));
+    assert.equal(last.channel, '/v2/me/im-sessions');
+    assert.equal(last.data.message, 'three');
+    assert.ok(Number(await redis.cli('PTTL', q)) > 0);
+    // The desktop's own client acknowledges (ack extension): its list empties.
+    await h.waitFor(async () => (await redis.cli('LLEN', `${PREFIX}q:agent1:${official}`)) === '0', 5000 * h.slow,
+      'the acknowledged notifications removed');
+    // A client that leaves: its field and list go.
+    await cm.bayeux(env.gw.port, [{ channel: '/meta/disconnect', clientId: raw }]);
+    await h.waitFor(async () => (await redis.cli('EXISTS', q)) === '0' && (await redis.cli('HEXISTS', hk, `c:${raw}`)) === '0',
+      5000 * h.slow, 'the client removed');
   } finally {
     await im.teardown(env);
     await redis.stop();
