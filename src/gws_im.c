@@ -60,15 +60,23 @@ gws_im_set_store(struct gws_im *im, struct store *st)
 void
 gws_im_store(struct gws_im *im, const struct session *s)
 {
+	gws_im_store_wait(im, s, NULL, NULL);
+}
+
+/* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */
+int
+gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, void *arg)
+{
 	const struct im_sess *is = s->im;
 	struct store_session r;
 	size_t i = 0;
+	int waits;
 
 	if (im->store == NULL)
-		return;
+		return 0;
 	if (is == NULL) {
 		store_session_del(im->store, s->agent, s->id);
-		return;
+		return 0;
 	}
 	memset(&r, 0, sizeof r);
 	r.id = (char *)s->id;
@@ -95,10 +103,11 @@ gws_im_store(struct gws_im *im, const struct session *s)
 		r.out[i].text = o->text;
 	}
 	r.nout = i;
-	store_session_put(im->store, s->agent, &r, NULL, NULL);
+	waits = store_session_put(im->store, s->agent, &r, done, arg);
 	free(r.ud_key);
 	free(r.ud_json);
 	free(r.out);
+	return waits;
 }
 
 /* Free the layer's part of a session. */
@@ -135,6 +144,9 @@ gws_im_call_free(struct im_call *c)
 		c->next->prev = c->prev;
 	if (c->req != NULL)
 		http_req_set_abort(c->req, NULL, NULL);
+	for (size_t i = 0; i < c->nparts; i++)
+		free(c->parts[i]);
+	free(c->parts);
 	free(c->agent);
 	free(c);
 }

@@ -203,6 +203,51 @@ test('CometD clients: stored with their subscriptions; unacknowledged notificati
   }
 });
 
+test('ordering: the sendMessage POST and the next event-channel GET wait for Redis', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  const received = async () => ((await im.sim(env.sim.port, 'GET', '/remotes/agent3002@example.com/received')).json.received || [])
+    .filter((e) => e.type === 'message').map((e) => e.text);
+  try {
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    env.sim = await im.startSim();
+    // A long Redis timeout: a stopped Redis is waited for, not declared stalled, during the test.
+    env.gw = await im.startGateway(env.sim.port, clusterArgs(redis, files,
+      { 'cluster.node_id': 'gw1', 'cluster.timeout_ms': 5000 * h.slow, 'cluster.lease_ms': 20000 * h.slow }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks = { agent1: d };
+    const s = await im.talk(d);
+    redis.signal('SIGSTOP');
+    let resumed = false;
+    try {
+      // SendMessage: the row with the operation id must be in Redis before the POST.
+      const sending = d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'after redis' });
+      await new Promise((r) => setTimeout(r, 600 * h.slow));
+      assert.deepEqual(await received(), [], 'sendMessage was posted before its row was stored');
+      // The remote's first message comes on the P-GET parked already; the next GET waits for the cursor.
+      const from = d.im().length;
+      await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm1' });
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm1', from);
+      await new Promise((r) => setTimeout(r, 200 * h.slow));
+      await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm2' });
+      await new Promise((r) => setTimeout(r, 600 * h.slow));
+      assert.equal(d.im().slice(from).some((n) => n.message === 'm2'), false,
+        'the next event-channel GET went out before the cursor was stored');
+      redis.signal('SIGCONT');
+      resumed = true;
+      assert.equal((await sending).json.statusCode, 0);
+      await h.waitFor(async () => (await received()).includes('after redis'), 5000 * h.slow, 'the message posted');
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm2', from);
+    } finally {
+      if (!resumed) redis.signal('SIGCONT');
+    }
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
 test('single node: no store, nothing written anywhere', async () => {
   const redis = await startRedis();
   const env = {};
