@@ -325,19 +325,20 @@ gws_im_send_issue(
 		struct im_part *part = parts[i];
 		struct im_out *o = s != NULL ? gws_im_out_find(s->im, part->opid, NULL) : NULL;
 
-		cause = a == NULL || o == NULL ? "the session ended"
-					       : gws_im_ucwa(a, GWS_IM_CMD_SEND,
-						     &(struct gws_im_cmd_args){ .conv = s->conversation,
-							 .text = o->text,
-							 .opid = part->opid },
-						     gws_im_send_done, part);
+		cause = a == NULL || o == NULL
+		    ? "the session ended"
+		    : gws_im_ucwa(a, GWS_IM_CMD_SEND,
+			  &(struct gws_im_cmd_args){
+			      .conv = s->conversation, .text = o->text, .opid = part->opid },
+			  gws_im_send_done, part);
 		if (cause != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
 			struct im_out **link;
 
 			c->parts_left -= (unsigned)(n - i - 1);
 			for (size_t j = i + 1; j < n; j++) {
-				if (s != NULL && gws_im_out_find(s->im, parts[j]->opid, &link) != NULL)
+				if (s != NULL &&
+				    gws_im_out_find(s->im, parts[j]->opid, &link) != NULL)
 					gws_im_out_remove(s->im, link);
 				free(parts[j]);
 			}
@@ -367,7 +368,8 @@ gws_im_send_stored(void *arg, enum store_result r, const char *why)
 
 	c->parts = NULL;
 	c->nparts = 0;
-	gws_im_send_issue(agents_find(c->im->agents, c->agent), gws_im_call_session(c), c, parts, n);
+	gws_im_send_issue(
+	    agents_find(c->im->agents, c->agent), gws_im_call_session(c), c, parts, n);
 	free(parts);
 	gws_im_send_release(c);
 }
