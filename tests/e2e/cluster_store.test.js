@@ -55,11 +55,13 @@ async function dump(redis) {
   return out;
 }
 
-// The agent's hash as an object (field → value).
+// The agent's hash as an object (field → value; sealed values, binary, by their length).
 async function agentHash(redis, user) {
-  const lines = (await redis.cli('HGETALL', `${PREFIX}agent:${user}`)).split('\n');
+  const key = `${PREFIX}agent:${user}`;
   const o = {};
-  for (let i = 0; i + 1 < lines.length; i += 2) o[lines[i]] = lines[i + 1];
+  for (const f of (await redis.cli('HKEYS', key)).split('\n').filter(Boolean)) {
+    o[f] = f === 'tok' || f === 'cred' ? Number(await redis.cli('HSTRLEN', key, f)) : await redis.cli('HGET', key, f);
+  }
   return o;
 }
 
@@ -95,7 +97,9 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     assert.match(a.next, /events/);
     assert.ok(Number(a.texp) > Date.now(), `token expiry ${a.texp}`);
     assert.match(a.turl, /^http/);
-    assert.ok(a.tok && a.cred, 'token and credentials stored');
+    // Sealed: version, nonce and tag around the token (sim tokens: 64 bytes + "Bearer ") and the password.
+    assert.equal(a.tok, 'Bearer '.length + 64 + 29);
+    assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
     const row = JSON.parse(a[`s:${s.id}`]);
     assert.equal(row.id, s.id);
     assert.equal(row.st, 2); // Talking
@@ -349,10 +353,10 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
     assert.equal(await d.ask('load nobody', /^(state|none|load-error)/), 'none');
 
     // Redis restarted empty: once the lease is back, the whole state is written again.
-    await redis.kill();
-    await d.wait(/^unavailable /);
-    await redis.start();
     const n = d.lines.length;
+    await redis.kill();
+    await d.wait(/^unavailable /, n);
+    await redis.start();
     await d.wait(/^ready$/, n);
     await redis.cli('SET', `${PREFIX}lease:agent:u1`, 'n1');
     d.send('resync u1');
