@@ -230,6 +230,11 @@ cluster_conf_check(struct config *c, const char *file, struct buf *problems)
 	if (c->cluster_backoff_min_ms > c->cluster_backoff_max_ms)
 		buf_printf(
 		    problems, "%s: cluster.backoff_min_ms is above cluster.backoff_max_ms\n", file);
+	if (c->cluster_state_ttl_ms < 3 * c->cluster_lease_ms)
+		buf_printf(problems,
+		    "%s: cluster.state_ttl_ms (%lld) must be at least three times cluster.lease_ms "
+		    "(%lld): an agent's state must outlive its owner's lease\n",
+		    file, c->cluster_state_ttl_ms, c->cluster_lease_ms);
 }
 
 /* Wipe the secrets read by cluster_conf_check. */

@@ -252,6 +252,17 @@ test('ordering: the sendMessage POST and the next event-channel GET wait for Red
   }
 });
 
+test('-t: cluster.state_ttl_ms must be at least three times cluster.lease_ms', async () => {
+  const files = clusterFiles();
+  const r = await h.run('ucgw', ['-t', ...args({ listen: ['http://127.0.0.1:0'], 'cluster.redis': 'redis://127.0.0.1:1',
+    'cluster.key_file': files.key, 'cluster.lease_ms': 10000, 'cluster.state_ttl_ms': 20000 })]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /cluster\.state_ttl_ms \(20000\) must be at least three times cluster\.lease_ms \(10000\)/);
+  const ok = await h.run('ucgw', ['-t', ...args({ listen: ['http://127.0.0.1:0'], 'cluster.redis': 'redis://127.0.0.1:1',
+    'cluster.key_file': files.key, 'cluster.lease_ms': 10000, 'cluster.state_ttl_ms': 30000 })]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 test('single node: no store, nothing written anywhere', async () => {
   const redis = await startRedis();
   const env = {};
