@@ -523,10 +523,9 @@ store_rec_flush(struct store_rec *rec)
 	store_args_str(&a, st->node);
 	store_args_str(&a, ttl);
 	store_args_str(&a, cap);
+	store_args_cat(&a, &rec->ops); /* first: the deletion of a list no longer mirrored */
 	if (rec->full)
 		store_rec_all(rec, &a);
-	else
-		store_args_cat(&a, &rec->ops);
 	if (rec->touch) {
 		for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
 			store_args_str(&a, "e");
@@ -624,8 +623,7 @@ store_agent_drop(struct store *st, const char *user)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
-	store_args_reset(&rec->ops);
-	rec->full = rec->touch = 0;
+	rec->full = rec->touch = 0; /* pending operations stay: they may delete lists */
 	store_args_str(&rec->ops, "z");
 	for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
 		store_args_str(&rec->ops, "d");
