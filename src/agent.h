@@ -42,6 +42,12 @@
  *					freed by auth.c with its last session
  *					(sessions expire on their own, or end
  *					at logout); unlinked at stage LOGINS
+ *	stored	  struct store_rec	store.c's table by name (cluster mode
+ *					only): the mirror of what Redis holds
+ *					for the name (store.h); made at its
+ *					first write, freed by store_agent_drop
+ *					(ucwa_agent_free) or once it holds
+ *					nothing (its last client gone)
  *	recording struct record_agent	record.c's table of the agents named by
  *					record.agents (by name; signed in or
  *					not): the input being recorded now;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "redis.h"
 #include "seal.h"
+#include "store.h"
 
 #define CLUSTER_PASSWORD_MAX 1024
 /* How long the key check value lives without a node refreshing it. */
@@ -61,6 +62,7 @@ struct cluster {
 	struct redis *redis;
 	struct seal *seal;
 	struct leases *leases;
+	struct store *store;
 	struct event *register_timer;
 	struct redis_cmd *registering; /* the key check, then the registry write */
 	int registered;		       /* the last registry write succeeded */
@@ -260,6 +262,11 @@ cluster_conf_check(struct config *c, const char *file, struct buf *problems)
 	if (c->cluster_backoff_min_ms > c->cluster_backoff_max_ms)
 		buf_printf(
 		    problems, "%s: cluster.backoff_min_ms is above cluster.backoff_max_ms\n", file);
+	if (c->cluster_state_ttl_ms < 3 * c->cluster_lease_ms)
+		buf_printf(problems,
+		    "%s: cluster.state_ttl_ms (%lld) must be at least three times cluster.lease_ms "
+		    "(%lld): an agent's state must outlive its owner's lease\n",
+		    file, c->cluster_state_ttl_ms, c->cluster_lease_ms);
 }
 
 /* Wipe the secrets read by cluster_conf_check. */
@@ -432,6 +439,7 @@ cluster_on_redis(void *arg, int ready)
 		cluster_register(c);
 	else
 		c->registered = 0;
+	store_redis_ready(c->store, ready);
 }
 
 /* Start cluster mode. */
@@ -440,6 +448,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 {
 	struct cluster *c = xcalloc(1, sizeof *c);
 	struct redis_conf rc;
+	struct store_conf sc;
 	const char *l0 = cfg->listen.v[0];
 
 	c->base = base;
@@ -472,6 +481,11 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	c->seal = seal_create(cfg->cluster_secrets->key);
 	c->keycheck = redis_script_create(c->redis, cluster_lua_keycheck);
 	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
+	sc.prefix = cfg->cluster_prefix;
+	sc.node = c->node_id;
+	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
+	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
+	c->store = store_create(base, c->redis, c->seal, &sc);
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
 	    c->advertise, redis_name(c->redis), c->lease_ms);
@@ -487,6 +501,7 @@ cluster_free(struct cluster *c)
 		return;
 	redis_cancel(c->registering);
 	event_free(c->register_timer);
+	store_free(c->store);
 	leases_free(c->leases);
 	redis_script_free(c->keycheck);
 	seal_free(c->seal);
@@ -562,6 +577,13 @@ struct leases *
 cluster_leases(struct cluster *c)
 {
 	return c->leases;
+}
+
+/* The agent state store. */
+struct store *
+cluster_store(struct cluster *c)
+{
+	return c->store;
 }
 
 /* The secrets box (the cluster key). */

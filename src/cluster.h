@@ -21,6 +21,7 @@ struct config;
 struct redis;
 struct leases;
 struct seal;
+struct store;
 
 /* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
 struct cluster_secrets {
@@ -61,5 +62,7 @@ const char *cluster_advertise(const struct cluster *);
 struct redis *cluster_redis(struct cluster *);
 struct leases *cluster_leases(struct cluster *);
 struct seal *cluster_seal(struct cluster *);
+/* The agent state store (store.h). */
+struct store *cluster_store(struct cluster *);
 
 #endif

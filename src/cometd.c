@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "reap.h"
 #include "record.h"
+#include "store.h"
 
 #define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
@@ -47,6 +48,7 @@ struct cometd_blob {
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
 	uint64_t batch;
+	uint64_t seq; /* the client's count of its messages: the stored note's id */
 	struct cometd_blob *blob;
 };
 TAILQ_HEAD(cometd_msgq, cometd_msg);
@@ -89,6 +91,7 @@ struct cometd_client {
 	size_t qbytes; /* bytes of the notifications in queue and unacked */
 	int ack;
 	uint64_t batch;
+	uint64_t seq; /* messages queued so far (cometd_msg.seq) */
 	struct http_req *parked;
 	struct cometd_stream *parked_st; /* or parked on a stream (WebSocket) */
 	LIST_ENTRY(cometd_client) st_entry;
@@ -137,6 +140,7 @@ struct cometd {
 	struct event *resync_ev;
 	void (*resync)(const char *agent, void *arg);
 	void *resync_arg;
+	struct store *store; /* cluster mode: clients and unacknowledged messages; else NULL */
 };
 
 /* A transport carrying Bayeux both ways on one connection (WebSocket, cometd_ws.c). */
@@ -340,6 +344,7 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	if (why != NULL)
 		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
 	cometd_client_set_state(c, COMETD_CLIENT_DEAD);
+	store_client_del(cd->store, a->name, c->id);
 	event_del(c->timer);
 	hmap_del(cd->by_id, c->id);
 	TAILQ_REMOVE(&cd->all, c, all);
@@ -582,6 +587,7 @@ cometd_client_new(struct cometd *cd, const char *agent)
 	c->timer = evtimer_new(cd->base, cometd_client_timer, c);
 	cd->nclients++;
 	cometd_client_expiry(c);
+	store_client_put(cd->store, agent, c->id, NULL, 0);
 	return c;
 }
 
@@ -742,6 +748,8 @@ cometd_subscribe(struct cometd_ctx *x, const struct json *msg, struct cometd_cli
 	}
 	buf_free(&eb);
 	cometd_subs_apply(c, v, n, sub);
+	store_client_put(
+	    x->cd->store, c->agent->name, c->id, (const char *const *)c->subs, c->nsubs);
 	if (sub)
 		cometd_resync_due(c->cd, c->agent->name);
 	cometd_reply_begin(&x->out, &w, msg, channel);
@@ -800,8 +808,11 @@ cometd_connect_events(struct cometd_client *c, struct buf *out)
 		if (c->ack) {
 			m->batch = c->batch;
 			TAILQ_INSERT_TAIL(&c->unacked, m, entry);
-		} else
+		} else {
+			/* without the ack extension, sent counts as acknowledged */
+			store_note_ack(c->cd->store, c->agent->name, c->id, m->seq);
 			cometd_msg_free(c, m);
+		}
 	}
 }
 
@@ -945,6 +956,7 @@ cometd_ack(struct cometd_client *c, const struct json *msg)
 		return;
 	while ((m = TAILQ_FIRST(&c->unacked)) != NULL && m->batch <= (uint64_t)ack->u.i) {
 		TAILQ_REMOVE(&c->unacked, m, entry);
+		store_note_ack(c->cd->store, c->agent->name, c->id, m->seq);
 		cometd_msg_free(c, m);
 	}
 	if (TAILQ_EMPTY(&c->unacked))
@@ -1306,6 +1318,8 @@ cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
 	}
 	m = xmalloc(sizeof *m);
 	m->batch = 0;
+	m->seq = ++c->seq;
+	store_note_push(c->cd->store, c->agent->name, c->id, m->seq, b->text, b->len);
 	m->blob = b;
 	b->refs++;
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
@@ -1395,6 +1409,13 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 								 : "channel=\"other\"",
 		    n);
 	return n;
+}
+
+/* Cluster mode: write every client, its subscriptions and its unacknowledged messages to st. */
+void
+cometd_set_store(struct cometd *cd, struct store *st)
+{
+	cd->store = st;
 }
 
 /* Answer every parked connect: the gateway is stopping. */

@@ -29,6 +29,9 @@ void cometd_set_config(struct cometd *, const struct config *);
  */
 void cometd_set_agents(struct cometd *, struct agents *);
 /* Answer every parked connect now; later connects are answered at once. */
+struct store;
+/* Cluster mode: write every client, its subscriptions and its unacknowledged messages to st. */
+void cometd_set_store(struct cometd *, struct store *st);
 void cometd_drain(struct cometd *);
 void cometd_free(struct cometd *);
 

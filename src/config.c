@@ -297,6 +297,10 @@ static const struct conf_row config_rows[] = {
 	    0, "first delay before connecting to Redis again (doubles, with jitter)" },
 	{ "cluster.backoff_max_ms", CONF_INT, OFF(cluster_backoff_max_ms), "5000", 10, 3600000,
 	    NULL, 0, "longest delay before connecting to Redis again" },
+	{ "cluster.state_ttl_ms", CONF_INT, OFF(cluster_state_ttl_ms), "3600000", 1000, 604800000,
+	    NULL, 0, "expiry of an agent's stored state, refreshed by its owner at a third" },
+	{ "cluster.max_unacked", CONF_INT, OFF(cluster_max_unacked), "256", 1, 100000, NULL, 0,
+	    "notifications stored per CometD client until acknowledged (the oldest go)" },
 };
 
 const struct conf_schema config_schema = {

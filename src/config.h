@@ -111,6 +111,8 @@ struct config {
 	long long cluster_max_queue;
 	long long cluster_backoff_min_ms;
 	long long cluster_backoff_max_ms;
+	long long cluster_state_ttl_ms;
+	long long cluster_max_unacked;
 	struct cluster_secrets *cluster_secrets; /* not a key: read by config_validate */
 };
 

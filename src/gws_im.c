@@ -16,6 +16,7 @@
 #include "gws_me.h"
 #include "log.h"
 #include "record.h"
+#include "store.h"
 
 /* A client of the agent missed notifications (it fell behind): publish its session's state. */
 static void
@@ -46,6 +47,67 @@ struct session_table *
 gws_im_sessions(struct gws_im *im)
 {
 	return im->sessions;
+}
+
+/* Cluster mode: the store the session rows are written to. */
+void
+gws_im_set_store(struct gws_im *im, struct store *st)
+{
+	im->store = st;
+}
+
+/* Write (or, ended, delete) the row of s in the store; nothing without one. */
+void
+gws_im_store(struct gws_im *im, const struct session *s)
+{
+	gws_im_store_wait(im, s, NULL, NULL);
+}
+
+/* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */
+int
+gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, void *arg)
+{
+	const struct im_sess *is = s->im;
+	struct store_session r;
+	size_t i = 0;
+	int waits;
+
+	if (im->store == NULL)
+		return 0;
+	if (is == NULL) {
+		store_session_del(im->store, s->agent, s->id);
+		return 0;
+	}
+	memset(&r, 0, sizeof r);
+	r.id = (char *)s->id;
+	r.dir = (int)s->dir;
+	r.state = (int)s->state;
+	r.announced = is->announced;
+	r.remote_uri = s->remote_uri;
+	r.remote_phone = s->remote_phone;
+	r.conversation = s->conversation;
+	r.operation = s->operation;
+	r.created_ms = s->created_ms;
+	r.nud = s->nuserdata;
+	r.ud_key = xcalloc(s->nuserdata + 1, sizeof *r.ud_key);
+	r.ud_json = xcalloc(s->nuserdata + 1, sizeof *r.ud_json);
+	for (i = 0; i < s->nuserdata; i++) {
+		r.ud_key[i] = s->userdata[i].key;
+		r.ud_json[i] = s->userdata[i].json;
+	}
+	r.out = xcalloc(is->nout + 1, sizeof *r.out);
+	i = 0;
+	for (const struct im_out *o = is->out; o != NULL; o = o->next, i++) {
+		r.out[i].opid = o->opid;
+		r.out[i].location = o->location;
+		r.out[i].text = o->text;
+	}
+	r.nout = i;
+	waits = store_session_put(im->store, s->agent, &r, done, arg);
+	free(r.ud_key);
+	free(r.ud_json);
+	free(r.out);
+	return waits;
 }
 
 /* Free the layer's part of a session. */
@@ -82,6 +144,9 @@ gws_im_call_free(struct im_call *c)
 		c->next->prev = c->prev;
 	if (c->req != NULL)
 		http_req_set_abort(c->req, NULL, NULL);
+	for (size_t i = 0; i < c->nparts; i++)
+		free(c->parts[i]);
+	free(c->parts);
 	free(c->agent);
 	free(c);
 }
@@ -335,6 +400,7 @@ gws_im_notify_state(struct gws_im *im, const struct agent *a, struct session *s,
 	cometd_publish(im->cometd, a->name, IM_CHANNEL, b.data);
 	log_info("agent %s: session %s: %s %s", a->name, s->id, type, session_state_name(s->state));
 	is->announced = 1;
+	gws_im_store(im, s);
 	buf_free(&b);
 	json_doc_free(ud);
 }
@@ -438,6 +504,7 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 		is->ended_early = 1;
 		session_bind_conversation(im->sessions, s, NULL);
 		session_bind_operation(im->sessions, s, NULL);
+		gws_im_store(im, s);
 		return;
 	}
 
@@ -448,6 +515,7 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 		log_info("agent %s: session %s: ended before it was announced", a->name, s->id);
 	gws_im_sess_free(is);
 	s->im = NULL;
+	gws_im_store(im, s); /* deletes the row */
 	session_remove(im->sessions, s);
 }
 

@@ -21,6 +21,9 @@ struct gws_im;
 struct gws_im *gws_im_create(struct agents *, struct cometd *);
 void gws_im_free(struct gws_im *);
 struct session_table *gws_im_sessions(struct gws_im *);
+struct store;
+/* Cluster mode: write every session row to st (store.h). */
+void gws_im_set_store(struct gws_im *, struct store *st);
 
 /* Desktop requests, after authentication (agent is the caller). */
 void gws_im_list(struct gws_im *, struct http_req *, struct agent *);

@@ -8,6 +8,7 @@
 #define UCGW_GWS_IM_INT_H
 
 #include "gws_im.h"
+#include "store.h"
 #include "xlate.h"
 
 #define IM_CHANNEL "/v2/me/im-sessions"
@@ -43,6 +44,8 @@ struct im_call {
 	char *agent;
 	char session_id[SESSION_ID_LEN + 1];
 	unsigned parts_left;
+	struct im_part **parts; /* SendMessage: parts waiting for their row to be stored */
+	size_t nparts;
 	int answered;
 	struct im_call *prev, *next;
 };
@@ -52,6 +55,7 @@ struct gws_im {
 	struct agents *agents;
 	struct cometd *cometd;
 	struct im_call *calls;
+	struct store *store; /* cluster mode: the session rows are written there; else NULL */
 };
 
 /* The UCWA commands of the IM layer; every one passes through gws_im_ucwa. */
@@ -81,6 +85,11 @@ struct im_call *gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struc
 void gws_im_call_reply_ok(struct im_call *c);
 void gws_im_call_reply_upstream(struct im_call *c, const struct ucwa_result *r);
 struct session *gws_im_call_session(struct im_call *c);
+
+/* gws_im.c: write the session's row to the store (cluster mode; nothing otherwise) */
+void gws_im_store(struct gws_im *im, const struct session *s);
+/* The same, with done run once the row is in Redis: 1 if it will run, 0 to go on now. */
+int gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, void *arg);
 
 /* gws_im.c: sessions, their outgoing messages, notifications */
 struct json_doc *gws_im_userdata_doc(const struct session *s);

@@ -253,6 +253,7 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 	if (ud != NULL && ud->type == JSON_OBJECT)
 		gws_im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
+	gws_im_store(im, s);
 	subject = xlate_subject(s->im->rules, ud);
 	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
 	if ((cause = gws_im_ucwa(a, GWS_IM_CMD_START,
@@ -298,6 +299,7 @@ gws_im_send_done(const struct ucwa_result *r, void *arg)
 			gws_im_out_remove(s->im, link);
 		else if (r->location != NULL && o->location == NULL)
 			o->location = xstrdup(r->location);
+		gws_im_store(c->im, s);
 	}
 	if (!r->ok)
 		gws_im_call_reply_upstream(c, r);
@@ -308,35 +310,97 @@ gws_im_send_done(const struct ucwa_result *r, void *arg)
 	}
 }
 
-/* Queue the parts of a message upstream; the call is answered when all are in. */
+/*
+ * Send the parts of c upstream (their texts are the session's unconfirmed
+ * messages); a part that cannot go fails, and the ones after it are
+ * dropped. The caller holds one of c->parts_left.
+ */
 static void
-gws_im_send_parts(
-    struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
+gws_im_send_issue(
+    struct agent *a, struct session *s, struct im_call *c, struct im_part **parts, size_t n)
 {
 	const char *cause;
 
-	c->parts_left = (unsigned)parts->n + 1; /* +1: held until every part is queued */
-	for (size_t i = 0; i < parts->n; i++) {
-		struct im_part *part = xcalloc(1, sizeof *part);
+	for (size_t i = 0; i < n; i++) {
+		struct im_part *part = parts[i];
+		struct im_out *o = s != NULL ? gws_im_out_find(s->im, part->opid, NULL) : NULL;
 
-		part->call = c;
-		util_random_id(part->opid, 16, UTIL_BASE62);
-		gws_im_out_add(s, part->opid, parts->v[i]);
-		if ((cause = gws_im_ucwa(a, GWS_IM_CMD_SEND,
-			 &(struct gws_im_cmd_args){
-			     .conv = s->conversation, .text = parts->v[i], .opid = part->opid },
-			 gws_im_send_done, part)) != NULL) {
+		cause = a == NULL || o == NULL
+		    ? "the session ended"
+		    : gws_im_ucwa(a, GWS_IM_CMD_SEND,
+			  &(struct gws_im_cmd_args){
+			      .conv = s->conversation, .text = o->text, .opid = part->opid },
+			  gws_im_send_done, part);
+		if (cause != NULL) {
 			struct ucwa_result r = { .ok = 0, .status = 503, .message = cause };
+			struct im_out **link;
 
-			c->parts_left -= (unsigned)(parts->n - i - 1);
+			c->parts_left -= (unsigned)(n - i - 1);
+			for (size_t j = i + 1; j < n; j++) {
+				if (s != NULL &&
+				    gws_im_out_find(s->im, parts[j]->opid, &link) != NULL)
+					gws_im_out_remove(s->im, link);
+				free(parts[j]);
+			}
 			gws_im_send_done(&r, part);
 			break;
 		}
 	}
+}
+
+/* Let go of the hold on c; the last part answers the call. */
+static void
+gws_im_send_release(struct im_call *c)
+{
 	if (--c->parts_left == 0) {
 		gws_im_call_reply_ok(c);
 		gws_im_call_free(c);
 	}
+}
+
+/* Cluster mode: the row with the parts' operation ids is in Redis (or cannot be): send them. */
+static void
+gws_im_send_stored(void *arg, enum store_result r, const char *why)
+{
+	struct im_call *c = arg;
+	struct im_part **parts = c->parts;
+	size_t n = c->nparts;
+
+	c->parts = NULL;
+	c->nparts = 0;
+	gws_im_send_issue(
+	    agents_find(c->im->agents, c->agent), gws_im_call_session(c), c, parts, n);
+	free(parts);
+	gws_im_send_release(c);
+}
+
+/*
+ * Queue the parts of a message upstream; the call is answered when all
+ * are in. In cluster mode, the POSTs go once the row holding their
+ * operation ids is in Redis (a new owner then knows what may have been
+ * sent).
+ */
+static void
+gws_im_send_parts(
+    struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
+{
+	struct im_part **v = xcalloc(parts->n + 1, sizeof *v);
+
+	c->parts_left = (unsigned)parts->n + 1; /* +1: held until every part is queued */
+	for (size_t i = 0; i < parts->n; i++) {
+		v[i] = xcalloc(1, sizeof *v[i]);
+		v[i]->call = c;
+		util_random_id(v[i]->opid, 16, UTIL_BASE62);
+		gws_im_out_add(s, v[i]->opid, parts->v[i]);
+	}
+	if (gws_im_store_wait(c->im, s, gws_im_send_stored, c)) {
+		c->parts = v;
+		c->nparts = parts->n;
+		return;
+	}
+	gws_im_send_issue(a, s, c, v, parts->n);
+	free(v);
+	gws_im_send_release(c);
 }
 
 /* SendMessage. */

@@ -25,8 +25,10 @@ gws_im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change 
 		s = session_by_conversation(im->sessions, ch->conversation);
 	if (s == NULL || strcmp(s->agent, a->name) != 0)
 		return NULL;
-	if (s->conversation == NULL && ch->conversation != NULL)
+	if (s->conversation == NULL && ch->conversation != NULL) {
 		session_bind_conversation(im->sessions, s, ch->conversation);
+		gws_im_store(im, s);
+	}
 	return s;
 }
 
@@ -119,6 +121,7 @@ gws_im_outgoing_message(
 	if (failed)
 		log_info("agent %s: session %s: message not delivered", a->name, s->id);
 	gws_im_out_remove(is, pp);
+	gws_im_store(im, s);
 }
 
 /* A message event. */

@@ -185,6 +185,10 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
+		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
+		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
+		if (ucgw.ucwa != NULL)
+			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -282,6 +286,12 @@ main_stop(void)
 {
 	httpd_free(ucgw.httpd);
 	admin_free(ucgw.admin);
+	if (ucgw.cluster != NULL) { /* the store goes with the cluster */
+		gws_im_set_store(ucgw.im, NULL);
+		cometd_set_store(ucgw.cometd, NULL);
+		if (ucgw.ucwa != NULL)
+			ucwa_set_store(ucgw.ucwa, NULL);
+	}
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		main_remove_agents();

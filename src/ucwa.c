@@ -117,6 +117,13 @@ ucwa_shutdown(struct ucwa *u, unsigned ms, void (*done)(void *), void *arg)
 	evtimer_add(u->shutdown_timer, &tv);
 }
 
+/* Cluster mode: the store every agent's state is written to. */
+void
+ucwa_set_store(struct ucwa *u, struct store *st)
+{
+	u->store = st;
+}
+
 /* ---- agents: life ---- */
 
 /* A new agent; sign-in starts at once (callbacks come from the loop). */
@@ -142,6 +149,7 @@ ucwa_agent_new(
 	    hex + 12, hex + 16, hex + 20);
 	a->token_timer = evtimer_new(u->base, ucwa_auth_token_fire, a);
 	u->nagents++;
+	store_agent_creds(u->store, a->user, a->password);
 	if (u->conf.applications_url != NULL) {
 		a->apps_url = xstrdup(u->conf.applications_url);
 		a->user_url = xstrdup(u->conf.applications_url);
@@ -223,6 +231,8 @@ ucwa_agent_free(struct ucwa_agent *a)
 		log_info("ucwa %s: signing out (DELETE application)", a->user);
 		ucwa_call_background(a, "DELETE", a->app);
 	}
+	store_forget(a->u->store, a);
+	store_agent_drop(a->u->store, a->user);
 	reap_later(a->u->reap, &a->reap, ucwa_agent_reap);
 }
 

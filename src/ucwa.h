@@ -104,6 +104,9 @@ struct ucwa *ucwa_new(struct event_base *, const struct ucwa_conf *, char **caus
 void ucwa_shutdown(struct ucwa *, unsigned ms, void (*done)(void *), void *arg);
 /* Every agent must be freed first. */
 void ucwa_free(struct ucwa *);
+struct store;
+/* Cluster mode: write each agent's application, token, credentials and cursor to st. */
+void ucwa_set_store(struct ucwa *, struct store *st);
 /* Unusable event-channel events skipped so far (all agents). */
 unsigned long long ucwa_bad_events(const struct ucwa *);
 

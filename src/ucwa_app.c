@@ -98,6 +98,8 @@ ucwa_app_created(struct ucall *c, const struct hclient_resp *r)
 		ucwa_state_fail(a, UCWA_FAIL_PROTOCOL, "application without self or events link");
 		return;
 	}
+	store_agent_app(a->u->store, a->user, a->app, a->endpoint_id);
+	store_agent_cursor(a->u->store, a->user, a->events_url, NULL, NULL);
 	log_info("ucwa %s: application %s (%d)", a->user, a->app, r->status);
 	a->retry_ms = 0;
 	ucwa_chan_start(a); /* the P-GET first: incoming invitations need it */

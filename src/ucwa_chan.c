@@ -44,6 +44,23 @@ ucwa_chan_retry(struct ucwa_agent *a, const char *why)
 
 static void ucwa_chan_bad(struct ucwa_agent *, const struct ucwa_events *);
 
+/* Cluster mode: a cursor write answered; the last one re-parks the P-GET (whatever the result). */
+static void
+ucwa_chan_stored(void *arg, enum store_result r, const char *why)
+{
+	struct ucwa_agent *a = arg;
+
+	if (r != STORE_OK)
+		log_debug("ucwa %s: event channel: cursor not stored: %s", a->user, why);
+	if (a->cursor_writes > 0)
+		a->cursor_writes--;
+	if (a->cursor_writes > 0 || !a->cursor_get || a->dying)
+		return;
+	a->cursor_get = 0;
+	if (a->state != UA_FAILED && a->app != NULL && a->pget == NULL)
+		ucwa_chan_get(a);
+}
+
 /* A P-GET came back. */
 static void
 ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
@@ -79,7 +96,17 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 	a->pget_backoff = 0;
 	if (evs.resync != NULL)
 		log_warn("ucwa %s: event channel: resync", a->user);
-	ucwa_chan_get(a); /* parked again before anything is processed */
+	/*
+	 * Parked again before anything is processed; in cluster mode only once
+	 * the new cursor and what this response makes (written in the same
+	 * loop turn, so in the same script) are in Redis: the GET acknowledges
+	 * this response upstream.
+	 */
+	if (store_agent_cursor(a->u->store, a->user, a->events_url, ucwa_chan_stored, a)) {
+		a->cursor_writes++;
+		a->cursor_get = 1;
+	} else
+		ucwa_chan_get(a);
 	if (evs.resume != NULL) {
 		log_warn("ucwa %s: event channel: resume: every conversation is gone", a->user);
 		ucwa_conv_end_all(a, "resume");
@@ -141,6 +168,7 @@ ucwa_chan_stop(struct ucwa_agent *a)
 	if (a->pget != NULL)
 		ucwa_call_free(a->pget);
 	a->pget = NULL;
+	a->cursor_get = 0;
 	if (a->pget_timer != NULL) {
 		event_free(a->pget_timer);
 		a->pget_timer = NULL;

@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "hclient.h"
+#include "store.h"
 #include "reap.h"
 #include "ucwa.h"
 #include "util.h"
@@ -29,6 +30,7 @@ struct ucwa {
 	struct event *shutdown_timer;
 	unsigned long long bad_events; /* unusable events skipped, all agents */
 	hclient_cb respond;	       /* a call's response: the top's handler (ucwa.c) */
+	struct store *store;	       /* cluster mode: the agent state store; else NULL */
 };
 
 struct ucall;
@@ -115,6 +117,8 @@ struct ucwa_agent {
 	char *me_uri, *me_name; /* the user's own SIP URI and display name */
 	int add_params;		/* send timeout= on the next P-GET */
 	struct ucall *pget;
+	unsigned cursor_writes;	  /* cluster mode: cursor writes not answered yet */
+	int cursor_get;		  /* the P-GET waits for them (ucwa_chan_stored) */
 	struct event *pget_timer; /* back-off before re-GET */
 	unsigned pget_backoff;
 	struct event *activity_timer;

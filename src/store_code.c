@@ -1,0 +1,353 @@
+/*
+ * store_code.c: the encodings of what the store writes to Redis (see
+ * store.h): a session row and a CometD client as compact JSON, a
+ * notification as "ID JSON". Pure code: no Redis, no loop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "store.h"
+
+static const struct json_limits store_code_limits = { STORE_MAX_ROW, 16, 0, 1, 0 };
+
+/* A NUL-terminated copy of len bytes. */
+static char *
+store_code_dup(const char *p, size_t len)
+{
+	char *s = xmalloc(len + 1);
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* A JSON string member, left out for NULL. */
+static void
+store_code_kstr(struct jw *w, const char *k, const char *v)
+{
+	if (v != NULL)
+		jw_kstr(w, k, v);
+}
+
+/* Whether any string of the row is longer than a field may be. */
+static int
+store_code_too_long(const char *s)
+{
+	return s != NULL && strlen(s) > STORE_MAX_FIELD;
+}
+
+/* Encode a session row. */
+int
+store_code_session_encode(const struct store_session *s, struct buf *out, const char **why)
+{
+	struct jw w;
+	size_t start = out->len;
+
+	if (s->id == NULL || *s->id == '\0' || strlen(s->id) > 64) {
+		*why = "session row: missing or too long id";
+		return -1;
+	}
+	if (s->nud > STORE_MAX_UDATA || s->nout > STORE_MAX_OUT) {
+		*why = "session row: too many user data pairs or outgoing messages";
+		return -1;
+	}
+	if (store_code_too_long(s->remote_uri) || store_code_too_long(s->remote_phone) ||
+	    store_code_too_long(s->conversation) || store_code_too_long(s->operation)) {
+		*why = "session row: an href or id is too long";
+		return -1;
+	}
+	jw_init(&w, out);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "id", s->id);
+	jw_kint(&w, "d", s->dir);
+	jw_kint(&w, "st", s->state);
+	if (s->announced)
+		jw_kint(&w, "an", 1);
+	store_code_kstr(&w, "ru", s->remote_uri);
+	store_code_kstr(&w, "rp", s->remote_phone);
+	store_code_kstr(&w, "cv", s->conversation);
+	store_code_kstr(&w, "op", s->operation);
+	jw_kint(&w, "ct", (long long)s->created_ms);
+	if (s->nud > 0) {
+		jw_key(&w, "ud");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < s->nud; i++) {
+			jw_arr_begin(&w);
+			jw_str(&w, s->ud_key[i]);
+			jw_str(&w, s->ud_json[i]);
+			jw_arr_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	if (s->nout > 0) {
+		jw_key(&w, "out");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < s->nout; i++) {
+			jw_arr_begin(&w);
+			jw_str(&w, s->out[i].opid);
+			if (s->out[i].location != NULL)
+				jw_str(&w, s->out[i].location);
+			else
+				jw_null(&w);
+			jw_str(&w, s->out[i].text);
+			jw_arr_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	jw_obj_end(&w);
+	if (out->len - start > STORE_MAX_ROW) {
+		out->len = start;
+		out->data[start] = '\0';
+		*why = "session row: longer than 256 KiB";
+		return -1;
+	}
+	return 0;
+}
+
+/* A copy of a string member, or NULL; -1 when present but not a string. */
+static int
+store_code_str(const struct json *o, const char *k, char **dst)
+{
+	const struct json *v = json_get(o, k);
+
+	*dst = NULL;
+	if (v == NULL || v->type == JSON_NULL)
+		return 0;
+	if (v->type != JSON_STRING)
+		return -1;
+	*dst = store_code_dup(v->u.str.s, v->u.str.len);
+	return 0;
+}
+
+/* An integer member (absent: 0); -1 when not an integer. */
+static int
+store_code_int(const struct json *o, const char *k, long long *dst)
+{
+	const struct json *v = json_get(o, k);
+
+	*dst = 0;
+	if (v == NULL)
+		return 0;
+	if (v->type != JSON_INT)
+		return -1;
+	*dst = v->u.i;
+	return 0;
+}
+
+/* Parse one encoded document (an object); NULL with *why. */
+static struct json_doc *
+store_code_parse(const char *p, size_t len, const char *what, const char **why)
+{
+	struct json_error e;
+	struct json_doc *d;
+
+	if (len > STORE_MAX_ROW) {
+		*why = what;
+		return NULL;
+	}
+	if ((d = json_parse(p, len, &store_code_limits, &e)) == NULL ||
+	    json_root(d)->type != JSON_OBJECT) {
+		json_doc_free(d);
+		*why = what;
+		return NULL;
+	}
+	return d;
+}
+
+/* The user data pairs of a row. */
+static int
+store_code_ud(const struct json *a, struct store_session *s)
+{
+	if (a == NULL)
+		return 0;
+	if (a->type != JSON_ARRAY || a->u.arr.n > STORE_MAX_UDATA)
+		return -1;
+	s->ud_key = xcalloc(a->u.arr.n + 1, sizeof *s->ud_key);
+	s->ud_json = xcalloc(a->u.arr.n + 1, sizeof *s->ud_json);
+	for (size_t i = 0; i < a->u.arr.n; i++) {
+		const struct json *p = a->u.arr.v[i];
+
+		if (p->type != JSON_ARRAY || p->u.arr.n != 2 ||
+		    p->u.arr.v[0]->type != JSON_STRING || p->u.arr.v[1]->type != JSON_STRING)
+			return -1;
+		s->ud_key[i] = store_code_dup(p->u.arr.v[0]->u.str.s, p->u.arr.v[0]->u.str.len);
+		s->ud_json[i] = store_code_dup(p->u.arr.v[1]->u.str.s, p->u.arr.v[1]->u.str.len);
+		s->nud++;
+	}
+	return 0;
+}
+
+/* The outgoing messages of a row. */
+static int
+store_code_out(const struct json *a, struct store_session *s)
+{
+	if (a == NULL)
+		return 0;
+	if (a->type != JSON_ARRAY || a->u.arr.n > STORE_MAX_OUT)
+		return -1;
+	s->out = xcalloc(a->u.arr.n + 1, sizeof *s->out);
+	for (size_t i = 0; i < a->u.arr.n; i++) {
+		const struct json *p = a->u.arr.v[i];
+		struct store_out *o = &s->out[i];
+
+		if (p->type != JSON_ARRAY || p->u.arr.n != 3 ||
+		    p->u.arr.v[0]->type != JSON_STRING || p->u.arr.v[2]->type != JSON_STRING ||
+		    (p->u.arr.v[1]->type != JSON_STRING && p->u.arr.v[1]->type != JSON_NULL))
+			return -1;
+		o->opid = store_code_dup(p->u.arr.v[0]->u.str.s, p->u.arr.v[0]->u.str.len);
+		if (p->u.arr.v[1]->type == JSON_STRING)
+			o->location =
+			    store_code_dup(p->u.arr.v[1]->u.str.s, p->u.arr.v[1]->u.str.len);
+		o->text = store_code_dup(p->u.arr.v[2]->u.str.s, p->u.arr.v[2]->u.str.len);
+		s->nout++;
+	}
+	return 0;
+}
+
+/* Decode a session row. */
+int
+store_code_session_decode(const char *p, size_t len, struct store_session *s, const char **why)
+{
+	struct json_doc *d;
+	const struct json *o;
+	long long dir, st, an, ct;
+	int bad;
+
+	memset(s, 0, sizeof *s);
+	if ((d = store_code_parse(p, len, "session row: not a JSON object", why)) == NULL)
+		return -1;
+	o = json_root(d);
+	bad = store_code_str(o, "id", &s->id) || s->id == NULL || store_code_int(o, "d", &dir) ||
+	    store_code_int(o, "st", &st) || store_code_int(o, "an", &an) ||
+	    store_code_int(o, "ct", &ct) || store_code_str(o, "ru", &s->remote_uri) ||
+	    store_code_str(o, "rp", &s->remote_phone) ||
+	    store_code_str(o, "cv", &s->conversation) || store_code_str(o, "op", &s->operation);
+	if (!bad) {
+		s->dir = (int)dir;
+		s->state = (int)st;
+		s->announced = an != 0;
+		s->created_ms = (uint64_t)ct;
+		bad = dir < 0 || dir > 1 || st < -1 || st > 3 || ct < 0;
+	}
+	if (!bad)
+		bad = store_code_ud(json_get(o, "ud"), s) || store_code_out(json_get(o, "out"), s);
+	json_doc_free(d);
+	if (bad) {
+		store_code_session_clear(s);
+		*why = "session row: a member is missing or of the wrong type";
+		return -1;
+	}
+	return 0;
+}
+
+/* Free what a row holds. */
+void
+store_code_session_clear(struct store_session *s)
+{
+	free(s->id);
+	free(s->remote_uri);
+	free(s->remote_phone);
+	free(s->conversation);
+	free(s->operation);
+	for (size_t i = 0; i < s->nud; i++) {
+		free(s->ud_key[i]);
+		free(s->ud_json[i]);
+	}
+	free(s->ud_key);
+	free(s->ud_json);
+	for (size_t i = 0; i < s->nout; i++) {
+		free(s->out[i].opid);
+		free(s->out[i].location);
+		free(s->out[i].text);
+	}
+	free(s->out);
+	memset(s, 0, sizeof *s);
+}
+
+/* Encode a CometD client: {"s":[subscriptions]}. */
+int
+store_code_client_encode(const char *const *subs, size_t nsubs, struct buf *out, const char **why)
+{
+	struct jw w;
+
+	if (nsubs > STORE_MAX_SUBS) {
+		*why = "client: too many subscriptions";
+		return -1;
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		if (store_code_too_long(subs[i])) {
+			*why = "client: a channel name is too long";
+			return -1;
+		}
+	}
+	jw_init(&w, out);
+	jw_obj_begin(&w);
+	jw_key(&w, "s");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < nsubs; i++)
+		jw_str(&w, subs[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return 0;
+}
+
+/* Decode a CometD client's subscriptions into c->subs. */
+int
+store_code_client_decode(const char *p, size_t len, struct store_client *c, const char **why)
+{
+	struct json_doc *d;
+	const struct json *a;
+	int bad = 0;
+
+	if ((d = store_code_parse(p, len, "client: not a JSON object", why)) == NULL)
+		return -1;
+	a = json_get(json_root(d), "s");
+	if (a == NULL || a->type != JSON_ARRAY || a->u.arr.n > STORE_MAX_SUBS)
+		bad = 1;
+	else {
+		c->subs = xcalloc(a->u.arr.n + 1, sizeof *c->subs);
+		for (size_t i = 0; i < a->u.arr.n && !bad; i++) {
+			if (a->u.arr.v[i]->type != JSON_STRING)
+				bad = 1;
+			else
+				c->subs[c->nsubs++] = store_code_dup(
+				    a->u.arr.v[i]->u.str.s, a->u.arr.v[i]->u.str.len);
+		}
+	}
+	json_doc_free(d);
+	if (bad) {
+		*why = "client: subscriptions missing or of the wrong type";
+		return -1;
+	}
+	return 0;
+}
+
+/* "ID JSON". */
+void
+store_code_note_encode(unsigned long long id, const char *json, size_t len, struct buf *out)
+{
+	buf_printf(out, "%llu ", id);
+	buf_add(out, json, len);
+}
+
+/* Decode "ID JSON" (the JSON is not parsed: it was made by this gateway). */
+int
+store_code_note_decode(const char *p, size_t len, struct store_note *n, const char **why)
+{
+	unsigned long long id = 0;
+	size_t i = 0;
+
+	memset(n, 0, sizeof *n);
+	while (i < len && i < 20 && p[i] >= '0' && p[i] <= '9')
+		id = id * 10 + (unsigned long long)(p[i++] - '0');
+	if (i == 0 || i >= len || p[i] != ' ' || len - i - 1 == 0 || len - i - 1 > STORE_MAX_NOTE ||
+	    p[i + 1] != '{') {
+		*why = "notification: expected \"ID {JSON}\"";
+		return -1;
+	}
+	n->id = id;
+	n->json = store_code_dup(p + i + 1, len - i - 1);
+	return 0;
+}

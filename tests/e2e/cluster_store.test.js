@@ -1,0 +1,399 @@
+// cluster_store.test.js: the agent state a node writes to Redis in cluster
+// mode (src/store.c), with a real redis-server, ucwa-sim and one ucgw:
+// after sign-in and a conversation the agent's keys exist with expiries and
+// hold the application, token, credentials, cursor and session row; no
+// secret (password, token, cookie) is anywhere in Redis in clear; a write is
+// refused while another node id holds the agent's lease (the state stays
+// untouched) and the whole state is written again once the lease is back;
+// the memory per agent is measured. With the store driver (tests/store-drive):
+// store_load round trips, the capped notification list, acknowledgements,
+// corrupt or moved values refused with a clear error, a Redis restarted
+// empty written again, and a dropped agent's keys deleted.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const h = require('./lib/harness');
+const im = require('./lib/im');
+const cm = require('./lib/cometd');
+const { startRedis, clusterFiles, args } = require('./lib/redis');
+
+const LEASE = 900 * h.slow;
+const TIMEOUT = 200 * h.slow;
+const PREFIX = 'st:';
+
+function clusterArgs(redis, files, o = {}) {
+  return args({
+    'cluster.redis': redis.url,
+    'cluster.key_file': files.key,
+    'cluster.prefix': PREFIX,
+    'cluster.lease_ms': LEASE,
+    'cluster.timeout_ms': TIMEOUT,
+    'cluster.backoff_min_ms': 20,
+    'cluster.backoff_max_ms': 200,
+    'log.level': 'debug',
+    ...o,
+  });
+}
+
+// Every key with its type, expiry and values (binary-safe enough: latin1).
+async function dump(redis) {
+  const keys = (await redis.cli('--scan', '--pattern', '*')).split('\n').filter(Boolean);
+  const out = {};
+  for (const k of keys) {
+    const type = await redis.cli('TYPE', k);
+    const pttl = Number(await redis.cli('PTTL', k));
+    let values;
+    if (type === 'string') values = [await redis.cli('GET', k)];
+    else if (type === 'hash') values = (await redis.cli('HGETALL', k)).split('\n');
+    else if (type === 'list') values = (await redis.cli('LRANGE', k, '0', '-1')).split('\n');
+    else values = [];
+    out[k] = { type, pttl, values };
+  }
+  return out;
+}
+
+// The agent's hash as an object (field → value; sealed values, binary, by their length).
+async function agentHash(redis, user) {
+  const key = `${PREFIX}agent:${user}`;
+  const o = {};
+  for (const f of (await redis.cli('HKEYS', key)).split('\n').filter(Boolean)) {
+    o[f] = f === 'tok' || f === 'cred' ? Number(await redis.cli('HSTRLEN', key, f)) : await redis.cli('HGET', key, f);
+  }
+  return o;
+}
+
+test('ucgw writes the agent state under its lease, sealed, with expiries; fenced when the lease is not its own', async (t) => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  try {
+    // The lease of agent1 names this node (the ownership module takes it in the full cluster).
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    env.sim = await im.startSim();
+    env.gw = await im.startGateway(env.sim.port, clusterArgs(redis, files, { 'cluster.node_id': 'gw1' }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks = { agent1: d };
+    const me = await d.rest('GET', '/me');
+    const cookies = [].concat(me.headers['set-cookie'] || []).map((c) => c.split(';')[0].split('=').slice(1).join('='));
+    const s = await im.talk(d, im.REMOTES.bob, { caseId: 'C-77' });
+    const from = d.im().length;
+    const sent = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'hello store' });
+    assert.equal(sent.json.statusCode, 0);
+    await d.next((n) => n.messageType === 'IMLogUpdateMessage', from);
+
+    const hk = `${PREFIX}agent:agent1`;
+    let lastHash = {};
+    const a = await h.waitFor(async () => {
+      const o = await agentHash(redis, 'agent1');
+      lastHash = o;
+      return o.app && o.next && o[`s:${s.id}`] ? o : null;
+    }, 5000 * h.slow, () => `the agent hash with application, cursor and session row: ${
+      JSON.stringify(Object.keys(lastHash))}; ucgw log:\n${env.gw.stderr.split('\n').filter((l) => !/DEBUG ucgw: (http|cometd)/.test(l)).slice(-60).join('\n')}`);
+    assert.match(a.app, /^http:\/\/127\.0\.0\.1:\d+\/.*applications\//);
+    assert.match(a.ep, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.match(a.next, /events/);
+    assert.ok(Number(a.texp) > Date.now(), `token expiry ${a.texp}`);
+    assert.match(a.turl, /^http/);
+    // Sealed: version, nonce and tag around the token (sim tokens: 64 bytes + "Bearer ") and the password.
+    assert.equal(a.tok, 'Bearer '.length + 64 + 29);
+    assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
+    const row = JSON.parse(a[`s:${s.id}`]);
+    assert.equal(row.id, s.id);
+    assert.equal(row.st, 2); // Talking
+    assert.match(row.cv, /conversations\//);
+    assert.deepEqual(row.ud, [['caseId', '"C-77"']]);
+    assert.equal(row.ru, im.REMOTES.bob.uri);
+
+    // Every key of the store has an expiry within cluster.state_ttl_ms (the lease was set by hand).
+    const all = await dump(redis);
+    for (const [k, v] of Object.entries(all)) {
+      if (k === `${PREFIX}lease:agent:agent1`) continue;
+      assert.ok(v.pttl > 0 && v.pttl <= 3600000, `${k}: PTTL ${v.pttl}`);
+    }
+    assert.ok(all[hk], 'the agent hash exists');
+    // No secret in clear anywhere: the password, the token, the cookies.
+    const everything = JSON.stringify(all);
+    assert.equal(everything.includes(cm.AGENTS.agent1), false, 'the password is in Redis in clear');
+    assert.equal(everything.includes('cwt='), false, 'a UCWA token is in Redis in clear');
+    assert.equal(everything.includes('Bearer'), false, 'a UCWA token is in Redis in clear');
+    for (const c of cookies) if (c.length >= 8) assert.equal(everything.includes(c), false, 'a cookie is in Redis');
+
+    // Memory per signed-in agent with one live session.
+    const mem = Number(await redis.cli('MEMORY', 'USAGE', hk, 'SAMPLES', '0'));
+    t.diagnostic(`Redis memory of agent1 with one session: ${mem} bytes`);
+    assert.ok(mem > 0 && mem <= 4096, `MEMORY USAGE ${mem}`);
+
+    // Fencing: another node holds the lease: nothing of agent1 changes any more.
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw2');
+    const before = await redis.cli('HGETALL', hk);
+    const from2 = d.im().length;
+    const r2 = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'while fenced' });
+    assert.equal(r2.json.statusCode, 0);
+    await d.next((n) => n.messageType === 'IMLogUpdateMessage', from2);
+    await h.waitFor(() => /store: agent agent1 not written: lease agent:agent1 held by gw2/.test(env.gw.stderr),
+      5000 * h.slow, 'the fenced write logged');
+    await new Promise((r) => setTimeout(r, 300 * h.slow));
+    assert.equal(await redis.cli('HGETALL', hk), before, 'a fenced write changed the state');
+
+    // The lease back: the next write puts the whole state again (the missed changes too).
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    const from3 = d.im().length;
+    await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'owner again' });
+    await d.next((n) => n.messageType === 'IMLogUpdateMessage', from3);
+    await h.waitFor(async () => (await redis.cli('HGETALL', hk)) !== before, 5000 * h.slow, 'written again');
+
+    // Complete: the row goes; sign-out: the agent's keys go.
+    await d.op(`/me/im-sessions/${s.id}`, { operationName: 'Complete' });
+    await h.waitFor(async () => !(await agentHash(redis, 'agent1'))[`s:${s.id}`], 5000 * h.slow, 'the row deleted');
+    await d.logout();
+    env.desks = {};
+    await h.waitFor(async () => (await redis.cli('EXISTS', hk)) === '0', 5000 * h.slow, 'the agent hash deleted at sign-out');
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
+test('CometD clients: stored with their subscriptions; unacknowledged notifications capped, acknowledged ones removed', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  try {
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    env.sim = await im.startSim();
+    env.gw = await im.startGateway(env.sim.port,
+      clusterArgs(redis, files, { 'cluster.node_id': 'gw1', 'cluster.max_unacked': 3 }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks = { agent1: d };
+    // A second client that subscribes and never connects: nothing it is sent is acknowledged.
+    const raw = await cm.rawHandshake(env.gw.port, 'agent1', { ack: true });
+    const sub = await cm.bayeux(env.gw.port, [{ channel: '/meta/subscribe', clientId: raw, subscription: '/v2/me/*' }]);
+    assert.equal(sub.json[0].successful, true, sub.body);
+    const s = await im.talk(d);
+    for (const text of ['one', 'two', 'three']) {
+      const from = d.im().length;
+      await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === text, from);
+    }
+    const hk = `${PREFIX}agent:agent1`;
+    const q = `${PREFIX}q:agent1:${raw}`;
+    assert.equal(await redis.cli('HGET', hk, `c:${raw}`), '{"s":["/v2/me/*"]}');
+    const official = d.client.getClientId();
+    assert.equal(await redis.cli('HGET', hk, `c:${official}`), '{"s":["/v2/me/*"]}');
+    // At least 5 notifications (Initiating, Talking, three messages) went to the raw client: 3 kept, the newest.
+    assert.ok(d.im().length >= 5, `${d.im().length} notifications`);
+    await h.waitFor(async () => (await redis.cli('LLEN', q)) === '3', 5000 * h.slow, 'the capped list');
+    const items = (await redis.cli('LRANGE', q, '0', '-1')).split('\n');
+    const ids = items.map((v) => Number(v.split(' ')[0]));
+    assert.deepEqual(ids, [ids[0], ids[0] + 1, ids[0] + 2]);
+    assert.ok(ids[0] >= 3, `ids ${ids}`);
+    const last = JSON.parse(items[2].slice(items[2].indexOf(' ') + 1));
+    assert.equal(last.channel, '/v2/me/im-sessions');
+    assert.equal(last.data.message, 'three');
+    assert.ok(Number(await redis.cli('PTTL', q)) > 0);
+    // The desktop's own client acknowledges (ack extension): its list empties.
+    await h.waitFor(async () => (await redis.cli('LLEN', `${PREFIX}q:agent1:${official}`)) === '0', 5000 * h.slow,
+      'the acknowledged notifications removed');
+    // A client that leaves: its field and list go.
+    await cm.bayeux(env.gw.port, [{ channel: '/meta/disconnect', clientId: raw }]);
+    await h.waitFor(async () => (await redis.cli('EXISTS', q)) === '0' && (await redis.cli('HEXISTS', hk, `c:${raw}`)) === '0',
+      5000 * h.slow, 'the client removed');
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
+test('ordering: the sendMessage POST and the next event-channel GET wait for Redis', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  const received = async () => ((await im.sim(env.sim.port, 'GET', '/remotes/agent3002@example.com/received')).json.received || [])
+    .filter((e) => e.type === 'message').map((e) => e.text);
+  try {
+    await redis.cli('SET', `${PREFIX}lease:agent:agent1`, 'gw1');
+    env.sim = await im.startSim();
+    // A long Redis timeout: a stopped Redis is waited for, not declared stalled, during the test.
+    env.gw = await im.startGateway(env.sim.port, clusterArgs(redis, files,
+      { 'cluster.node_id': 'gw1', 'cluster.timeout_ms': 5000 * h.slow, 'cluster.lease_ms': 20000 * h.slow }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    env.desks = { agent1: d };
+    const s = await im.talk(d);
+    redis.signal('SIGSTOP');
+    let resumed = false;
+    try {
+      // SendMessage: the row with the operation id must be in Redis before the POST.
+      const sending = d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'after redis' });
+      await new Promise((r) => setTimeout(r, 600 * h.slow));
+      assert.deepEqual(await received(), [], 'sendMessage was posted before its row was stored');
+      // The remote's first message comes on the P-GET parked already; the next GET waits for the cursor.
+      const from = d.im().length;
+      await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm1' });
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm1', from);
+      await new Promise((r) => setTimeout(r, 200 * h.slow));
+      await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm2' });
+      await new Promise((r) => setTimeout(r, 600 * h.slow));
+      assert.equal(d.im().slice(from).some((n) => n.message === 'm2'), false,
+        'the next event-channel GET went out before the cursor was stored');
+      redis.signal('SIGCONT');
+      resumed = true;
+      assert.equal((await sending).json.statusCode, 0);
+      await h.waitFor(async () => (await received()).includes('after redis'), 5000 * h.slow, 'the message posted');
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm2', from);
+    } finally {
+      if (!resumed) redis.signal('SIGCONT');
+    }
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
+test('-t: cluster.state_ttl_ms must be at least three times cluster.lease_ms', async () => {
+  const files = clusterFiles();
+  const r = await h.run('ucgw', ['-t', ...args({ listen: ['http://127.0.0.1:0'], 'cluster.redis': 'redis://127.0.0.1:1',
+    'cluster.key_file': files.key, 'cluster.lease_ms': 10000, 'cluster.state_ttl_ms': 20000 })]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /cluster\.state_ttl_ms \(20000\) must be at least three times cluster\.lease_ms \(10000\)/);
+  const ok = await h.run('ucgw', ['-t', ...args({ listen: ['http://127.0.0.1:0'], 'cluster.redis': 'redis://127.0.0.1:1',
+    'cluster.key_file': files.key, 'cluster.lease_ms': 10000, 'cluster.state_ttl_ms': 30000 })]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('single node: no store, nothing written anywhere', async () => {
+  const redis = await startRedis();
+  const env = {};
+  try {
+    env.sim = await im.startSim();
+    env.gw = await im.startGateway(env.sim.port);
+    env.desks = { agent1: await im.desktop(env.gw.port, 'agent1') };
+    await im.talk(env.desks.agent1);
+    assert.equal(await redis.cli('DBSIZE'), '0');
+    assert.equal(/store:/.test(env.gw.stderr), false);
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
+// The store driver: send lines, wait for lines.
+function storeDrive(redis, files, node, o = {}) {
+  const exe = path.join(h.builddir, 'tests', 'store-drive');
+  const wrap = process.env.UCGW_WRAP ? process.env.UCGW_WRAP.split(/\s+/) : [];
+  const argv = [...wrap, exe, ...clusterArgs(redis, files, { 'cluster.node_id': node, ...o })];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const d = { lines: [], stderr: '', child };
+  let partial = '';
+  child.stdout.on('data', (b) => {
+    partial += b;
+    const parts = partial.split('\n');
+    partial = parts.pop();
+    d.lines.push(...parts);
+  });
+  child.stderr.on('data', (b) => { d.stderr += b; });
+  d.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  d.send = (l) => child.stdin.write(`${l}\n`);
+  d.wait = (re, from = 0) => h.waitFor(() => d.lines.slice(from).find((l) => re.test(l)), 10000 * h.slow,
+    () => `store-drive: no line ${re}; lines:\n${d.lines.join('\n')}\nstderr:\n${d.stderr.slice(-3000)}`);
+  // Send a command and wait for its answer line.
+  d.ask = async (l, re) => {
+    const n = d.lines.length;
+    d.send(l);
+    return d.wait(re, n);
+  };
+  d.stop = async () => {
+    child.stdin.end('quit\n');
+    const t = setTimeout(() => child.kill('SIGKILL'), 10000 * h.slow);
+    const r = await d.exited;
+    clearTimeout(t);
+    return r;
+  };
+  return d;
+}
+
+test('store-drive: load round trip, capped and acknowledged lists, corrupt values, Redis restarted empty, drop', async (t) => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const d = storeDrive(redis, files, 'n1', { 'cluster.max_unacked': 5 });
+  try {
+    await d.wait(/^ready$/);
+    // Without the lease nothing is written.
+    assert.match(await d.ask('cursor u1 http://x/events?ack=1', /^written u1 /), /^written u1 fenced lease agent:u1 not held$/);
+    assert.equal(await redis.cli('EXISTS', `${PREFIX}agent:u1`), '0');
+    await redis.cli('SET', `${PREFIX}lease:agent:u1`, 'n1');
+    d.send('creds u1 s3cret pass word');
+    d.send('token u1 1893456000000 http://ucwa/oauth/token cwt=TOKEN-abc123');
+    d.send('app u1 http://ucwa/applications/42 0a0b0c0d-0000-4000-8000-000000000001');
+    d.send('client u1 C1 /v2/me/*,/meta/x');
+    for (let i = 1; i <= 8; i++) d.send(`push u1 C1 ${i} {"id":"${i}","data":{"n":${i}}}`);
+    assert.match(await d.ask('session u1 S1 http://ucwa/conversations/7 first message', /^written u1 /), /^written u1 ok$/);
+    assert.match(await d.ask('cursor u1 http://ucwa/events?ack=2', /^written u1 /), /^written u1 ok$/);
+    // Capped: the 5 newest remain.
+    assert.equal(await redis.cli('LLEN', `${PREFIX}q:u1:C1`), '5');
+    let st = JSON.parse((await d.ask('load u1', /^(state|none|load-error)/)).slice(6));
+    assert.deepEqual(st, {
+      user: 'u1', app: 'http://ucwa/applications/42', endpointId: '0a0b0c0d-0000-4000-8000-000000000001',
+      token: 'cwt=TOKEN-abc123', tokenExpires: 1893456000000, tokenUrl: 'http://ucwa/oauth/token',
+      password: 's3cret pass word', next: 'http://ucwa/events?ack=2',
+      sessions: [{ id: 'S1', state: 2, conversation: 'http://ucwa/conversations/7',
+        userData: { case: { n: 42 }, note: 'a b' }, out: [['op-1', 'first message']] }],
+      clients: [{ id: 'C1', subs: ['/v2/me/*', '/meta/x'], notes: [4, 5, 6, 7, 8] }],
+    });
+    // Acknowledged up to 6: 7 and 8 remain.
+    d.send('ack u1 C1 6');
+    await d.ask('sync u1', /^written u1 ok$/);
+    st = JSON.parse((await d.ask('load u1', /^state/)).slice(6));
+    assert.deepEqual(st.clients[0].notes, [7, 8]);
+    // Sealed values: the token and password are nowhere in clear.
+    const everything = JSON.stringify(await dump(redis));
+    for (const s of ['TOKEN-abc123', 's3cret']) assert.equal(everything.includes(s), false, `${s} in Redis`);
+    const ttl = Number(await redis.cli('PTTL', `${PREFIX}q:u1:C1`));
+    assert.ok(ttl > 0, `list PTTL ${ttl}`);
+    t.diagnostic(`MEMORY USAGE agent hash: ${await redis.cli('MEMORY', 'USAGE', `${PREFIX}agent:u1`, 'SAMPLES', '0')}`);
+
+    // A corrupt row, and a sealed value moved to another agent: clear errors.
+    await redis.cli('HSET', `${PREFIX}agent:u2`, 's:S9', '{"id":');
+    assert.match(await d.ask('load u2', /^load-error/), /^load-error st:agent:u2: field s:S9: session row: not a JSON object$/);
+    await redis.cli('DEL', `${PREFIX}agent:u2`);
+    await redis.cli('EVAL', "return redis.call('HSET', KEYS[2], 'tok', redis.call('HGET', KEYS[1], 'tok'))", '2',
+      `${PREFIX}agent:u1`, `${PREFIX}agent:u2`);
+    assert.match(await d.ask('load u2', /^load-error/), /^load-error st:agent:u2: field tok: /);
+    assert.equal(await d.ask('load nobody', /^(state|none|load-error)/), 'none');
+
+    // Redis restarted empty: once the lease is back, the whole state is written again.
+    const n = d.lines.length;
+    await redis.kill();
+    await d.wait(/^unavailable /, n);
+    await redis.start();
+    await d.wait(/^ready$/, n);
+    await redis.cli('SET', `${PREFIX}lease:agent:u1`, 'n1');
+    d.send('resync u1');
+    await d.ask('sync u1', /^written u1 ok$/);
+    const again = JSON.parse((await d.ask('load u1', /^state/)).slice(6));
+    assert.deepEqual(again, st);
+
+    // Another node's lease: refused and untouched.
+    await redis.cli('SET', `${PREFIX}lease:agent:u1`, 'n2');
+    const before = await redis.cli('HGETALL', `${PREFIX}agent:u1`);
+    assert.match(await d.ask('cursor u1 http://ucwa/events?ack=99', /^written u1 /), /^written u1 fenced lease agent:u1 held by n2$/);
+    assert.equal(await redis.cli('HGETALL', `${PREFIX}agent:u1`), before);
+    // Dropped by a node that does not hold the lease: nothing deleted; by the holder: all gone.
+    d.send('drop u1');
+    await new Promise((r) => setTimeout(r, 200 * h.slow));
+    assert.equal(await redis.cli('EXISTS', `${PREFIX}agent:u1`), '1');
+    await redis.cli('SET', `${PREFIX}lease:agent:u1`, 'n1');
+    d.send('client u1 C1 /v2/me/*');
+    d.send('resync u1');
+    await d.ask('sync u1', /^written u1 ok$/);
+    d.send('drop u1');
+    await h.waitFor(async () => (await redis.cli('EXISTS', `${PREFIX}agent:u1`, `${PREFIX}q:u1:C1`)) === '0',
+      5000 * h.slow, 'keys deleted by drop');
+  } finally {
+    const r = await d.stop();
+    await redis.stop();
+    assert.equal(r.code, 0, d.stderr.slice(-3000));
+  }
+});

@@ -1,0 +1,251 @@
+/*
+ * test_store_code.c: unit tests of store_code.c, the encodings of what
+ * the store writes to Redis: a session row, a CometD client and a stored
+ * notification round-trip; the bounds are enforced when encoding and when
+ * decoding; corrupt input is refused with a clear message, never crashes.
+ */
+#include <string.h>
+
+#include "store.h"
+#include "unit.h"
+
+/* A row with every member set. */
+static void
+fill_row(struct store_session *s, char **k, char **v, struct store_out *o)
+{
+	memset(s, 0, sizeof *s);
+	s->id = "0123456789abcdef0123456789abcdef";
+	s->dir = 1;
+	s->state = 2;
+	s->announced = 1;
+	s->remote_uri = "sip:bob@example.com";
+	s->remote_phone = "+15550001";
+	s->conversation = "https://ucwa.example.com/ucwa/oauth/v1/applications/1/communication/"
+			  "conversations/7";
+	s->operation = "op\"with\\quotes\n";
+	s->created_ms = 1764930000123ULL;
+	k[0] = "case";
+	v[0] = "{\"id\":42,\"tags\":[\"a\",\"é\"]}";
+	k[1] = "empty";
+	v[1] = "\"\"";
+	s->ud_key = k;
+	s->ud_json = v;
+	s->nud = 2;
+	o[0].opid = "opA";
+	o[0].location = NULL;
+	o[0].text = "hello\tworld ✓";
+	o[1].opid = "opB";
+	o[1].location = "https://ucwa.example.com/messages/9";
+	o[1].text = "";
+	s->out = o;
+	s->nout = 2;
+}
+
+START_TEST(test_session_round_trip)
+{
+	struct store_session s, d;
+	char *k[2], *v[2];
+	struct store_out o[2];
+	struct buf b;
+	const char *why = NULL;
+
+	fill_row(&s, k, v, o);
+	buf_init(&b);
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), 0);
+	ck_assert_int_eq(store_code_session_decode(b.data, b.len, &d, &why), 0);
+	ck_assert_str_eq(d.id, s.id);
+	ck_assert_int_eq(d.dir, 1);
+	ck_assert_int_eq(d.state, 2);
+	ck_assert_int_eq(d.announced, 1);
+	ck_assert_str_eq(d.remote_uri, s.remote_uri);
+	ck_assert_str_eq(d.remote_phone, s.remote_phone);
+	ck_assert_str_eq(d.conversation, s.conversation);
+	ck_assert_str_eq(d.operation, s.operation);
+	ck_assert_uint_eq(d.created_ms, s.created_ms);
+	ck_assert_uint_eq(d.nud, 2);
+	ck_assert_str_eq(d.ud_key[0], "case");
+	ck_assert_str_eq(d.ud_json[0], v[0]);
+	ck_assert_str_eq(d.ud_json[1], "\"\"");
+	ck_assert_uint_eq(d.nout, 2);
+	ck_assert_str_eq(d.out[0].opid, "opA");
+	ck_assert_ptr_null(d.out[0].location);
+	ck_assert_str_eq(d.out[0].text, o[0].text);
+	ck_assert_str_eq(d.out[1].location, o[1].location);
+	ck_assert_str_eq(d.out[1].text, "");
+	store_code_session_clear(&d);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_session_minimal)
+{
+	struct store_session s = { 0 }, d;
+	struct buf b;
+	const char *why = NULL;
+
+	s.id = "x";
+	s.state = -1;
+	buf_init(&b);
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), 0);
+	ck_assert_int_eq(store_code_session_decode(b.data, b.len, &d, &why), 0);
+	ck_assert_str_eq(d.id, "x");
+	ck_assert_int_eq(d.state, -1);
+	ck_assert_ptr_null(d.conversation);
+	ck_assert_uint_eq(d.nud, 0);
+	ck_assert_uint_eq(d.nout, 0);
+	store_code_session_clear(&d);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_session_bounds)
+{
+	struct store_session s;
+	char *k[2], *v[2], big[STORE_MAX_FIELD + 2];
+	struct store_out o[2];
+	struct buf b;
+	const char *why = NULL;
+
+	buf_init(&b);
+	fill_row(&s, k, v, o);
+	s.nout = STORE_MAX_OUT + 1;
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "too many"));
+	fill_row(&s, k, v, o);
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	s.conversation = big;
+	why = NULL;
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "too long"));
+	fill_row(&s, k, v, o);
+	s.id = NULL;
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), -1);
+	ck_assert_uint_eq(b.len, 0);
+	/* A row longer than the bound (large user data) is refused, the buffer left as it was. */
+	{
+		static char huge[STORE_MAX_ROW];
+		char *hk[1] = { "k" }, *hv[1] = { huge };
+
+		memset(huge, 'x', sizeof huge - 1);
+		huge[0] = '"';
+		huge[sizeof huge - 2] = '"';
+		fill_row(&s, k, v, o);
+		s.ud_key = hk;
+		s.ud_json = hv;
+		s.nud = 1;
+		buf_addstr(&b, "keep");
+		ck_assert_int_eq(store_code_session_encode(&s, &b, &why), -1);
+		ck_assert_str_eq(b.data, "keep");
+		ck_assert_ptr_nonnull(strstr(why, "256 KiB"));
+	}
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_session_corrupt)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"[1,2]",
+		"{}",
+		"{\"id\":5}",
+		"{\"id\":\"a\",\"d\":\"x\"}",
+		"{\"id\":\"a\",\"d\":7}",
+		"{\"id\":\"a\",\"st\":9}",
+		"{\"id\":\"a\",\"cv\":3}",
+		"{\"id\":\"a\",\"ud\":{}}",
+		"{\"id\":\"a\",\"ud\":[[\"k\"]]}",
+		"{\"id\":\"a\",\"ud\":[[\"k\",1]]}",
+		"{\"id\":\"a\",\"out\":[[\"o\",null]]}",
+		"{\"id\":\"a\",\"out\":[[\"o\",5,\"t\"]]}",
+		"{\"id\":\"a\",\"ct\":-4}",
+		"{\"id\":\"a\"",
+	};
+	struct store_session d;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		ck_assert_msg(store_code_session_decode(bad[i], strlen(bad[i]), &d, &why) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_ptr_nonnull(strstr(why, "session row: "));
+		ck_assert_ptr_null(d.id);
+	}
+}
+END_TEST
+
+START_TEST(test_client_round_trip_and_bounds)
+{
+	const char *subs[] = { "/v2/me/im-sessions", "/v2/me" };
+	const char *many[STORE_MAX_SUBS + 1];
+	struct store_client c = { 0 };
+	struct buf b;
+	const char *why = NULL;
+
+	buf_init(&b);
+	ck_assert_int_eq(store_code_client_encode(subs, 2, &b, &why), 0);
+	ck_assert_int_eq(store_code_client_decode(b.data, b.len, &c, &why), 0);
+	ck_assert_uint_eq(c.nsubs, 2);
+	ck_assert_str_eq(c.subs[0], subs[0]);
+	ck_assert_str_eq(c.subs[1], subs[1]);
+	for (size_t i = 0; i < c.nsubs; i++)
+		free(c.subs[i]);
+	free(c.subs);
+	for (size_t i = 0; i < STORE_MAX_SUBS + 1; i++)
+		many[i] = "/x";
+	ck_assert_int_eq(store_code_client_encode(many, STORE_MAX_SUBS + 1, &b, &why), -1);
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(store_code_client_decode("{\"s\":[1]}", 9, &c, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "client: "));
+	for (size_t i = 0; i < c.nsubs; i++)
+		free(c.subs[i]);
+	free(c.subs);
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(store_code_client_decode("garbage", 7, &c, &why), -1);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_note_round_trip_and_corrupt)
+{
+	static const char *const bad[] = { "", "12", "12 ", "x {}", " {}", "12{}", "12 []",
+		"123456789012345678901 {}" };
+	const char *j = "{\"channel\":\"/v2/me/im-sessions\",\"data\":{\"a\":1}}";
+	struct store_note n;
+	struct buf b;
+	const char *why;
+
+	buf_init(&b);
+	store_code_note_encode(18446744073709551615ULL, j, strlen(j), &b);
+	ck_assert_int_eq(store_code_note_decode(b.data, b.len, &n, &why), 0);
+	ck_assert_uint_eq(n.id, 18446744073709551615ULL);
+	ck_assert_str_eq(n.json, j);
+	free(n.json);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		ck_assert_msg(store_code_note_decode(bad[i], strlen(bad[i]), &n, &why) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(why, "notification: "));
+	}
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+store_code_suite(void)
+{
+	Suite *s = suite_create("store_code");
+
+	UNIT_ADD(s, test_session_round_trip);
+	UNIT_ADD(s, test_session_minimal);
+	UNIT_ADD(s, test_session_bounds);
+	UNIT_ADD(s, test_session_corrupt);
+	UNIT_ADD(s, test_client_round_trip_and_bounds);
+	UNIT_ADD(s, test_note_round_trip_and_corrupt);
+	return s;
+}
+
+UNIT_MAIN(store_code_suite)
