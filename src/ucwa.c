@@ -1,10 +1,11 @@
 /*
- * ucwa.c: the top of the UCWA client: the context, agents' life (create,
- * sign-out DELETE, deferred free through the loop's reaper) and the
- * response of every upstream call: a call is retried once after a token
- * renewal on 401/403, and watched for a lost (404 ApplicationNotFound, 410
- * InactiveApplicationExpired: recreate) or refused (410 TooManyApplications,
- * UserAgentNotAllowed: fatal) application. Below it: sign-in (ucwa_auth.c),
+ * ucwa.c: the top of the UCWA client: the context, agents' life (create
+ * with a stable EndpointId, sign-out DELETE, deferred free through the
+ * loop's reaper) and the response of every upstream call: a call is
+ * retried once after a token renewal on 401/403, and watched for a lost
+ * (404 ApplicationNotFound, 410 InactiveApplicationExpired: recreate) or
+ * refused (410 TooManyApplications, UserAgentNotAllowed: fatal)
+ * application. Below it: sign-in (ucwa_auth.c),
  * the application (ucwa_app.c), the agent's state (ucwa_state.c), the event
  * channel (ucwa_chan.c), conversations and commands (ucwa_conv.c), calls
  * and helpers (ucwa_call.c). Passwords and tokens are never logged.

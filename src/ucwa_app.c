@@ -1,9 +1,11 @@
 /*
  * ucwa_app.c: an agent's UCWA application: create it (201 new, 200
  * existing), park the event channel, makeMeAvailable (Messaging; Plain
- * and Html messages, so HTML reaches the translation rules as sent), read
- * the reportMyActivity link and report activity on a timer; refusals of
- * the application are fatal for the agent.
+ * and Html messages, so HTML reaches the translation rules as sent; not
+ * when it is available already), read the reportMyActivity link and
+ * report activity on a timer; an application given back (200) has the
+ * conversations it still holds left before the agent is ready; refusals
+ * of the application are fatal for the agent.
  */
 #include <stdio.h>
 #include <stdlib.h>
