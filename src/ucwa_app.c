@@ -103,6 +103,8 @@ ucwa_app_created(struct ucall *c, const struct hclient_resp *r)
 	a->mma_url = NULL;
 	free(a->activity_url);
 	a->activity_url = NULL;
+	free(a->convs_url); /* never a lost application's (its 404 would condemn this one) */
+	a->convs_url = NULL;
 	ucwa_app_links(a, json_root(d));
 	json_doc_free(d);
 	if (a->app == NULL || a->events_url == NULL) {
