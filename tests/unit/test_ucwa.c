@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "conf.h"
 #include "fake_ucwa.h"
 #include "hclient.h"
 #include "ucwa.h"
@@ -320,6 +323,70 @@ START_TEST(test_endpoint_id_of_agents)
 	WAIT(&t, t.signed_in == 1);
 	ck_assert_str_eq(t.f.endpoint_id, want);
 	t_stop(&t);
+}
+END_TEST
+
+/* The EndpointId of user under the key a configuration (with overrides ov) gives. */
+static void
+config_endpoint_id(const char *const *ov, const char *user, char out[UCWA_ENDPOINT_ID_LEN + 1])
+{
+	struct conf_overrides o = { 0 };
+	char *problems = NULL, *cause = NULL;
+	struct config *cfg;
+	struct ucwa_conf uc;
+	struct buf vp;
+
+	for (; *ov != NULL; ov++)
+		ck_assert_int_eq(conf_override_add(&o, *ov, &cause), 0);
+	cfg = conf_load(&config_schema, NULL, &o, &problems);
+	ck_assert_msg(cfg != NULL, "%s", problems ? problems : "");
+	buf_init(&vp);
+	config_validate(cfg, "test", &vp); /* as the daemon does: reads the cluster key */
+	ck_assert_msg(vp.len == 0, "%.*s", (int)vp.len, vp.data);
+	buf_free(&vp);
+	config_ucwa(cfg, &uc);
+	if (uc.endpoint_key != NULL)
+		ucwa_endpoint_id(uc.endpoint_key, uc.endpoint_key_len, user, out);
+	else /* what ucwa_new falls back to */
+		ucwa_endpoint_id(uc.discovery_url, strlen(uc.discovery_url), user, out);
+	config_release(cfg);
+	conf_free(&config_schema, cfg);
+	conf_overrides_free(&o);
+}
+
+START_TEST(test_endpoint_key_from_config)
+{
+	char path[] = "/tmp/ucgw-test-keyXXXXXX", kf[64], a[40], b[40], c[40];
+	unsigned char key[32];
+	int fd = mkstemp(path);
+	const char *url[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/", NULL };
+	const char *own[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/",
+		"upstream.endpoint_key=site-a", NULL };
+	const char *n1[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/",
+		"cluster.redis=redis://127.0.0.1:6379", "cluster.node_id=n1", kf, NULL };
+	const char *n2[] = { "upstream.discovery_url=https://lyncweb.contoso.com/",
+		"cluster.redis=redis://127.0.0.1:6379", "cluster.node_id=n2", kf, NULL };
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, key, sizeof(key)), (int)sizeof(key));
+	close(fd);
+	snprintf(kf, sizeof(kf), "cluster.key_file=%s", path);
+	/* single node: the URL, unless upstream.endpoint_key is set */
+	config_endpoint_id(url, "agent1", a);
+	ucwa_endpoint_id("https://lyncdiscover.contoso.com/", 33, "agent1", b);
+	ck_assert_str_eq(a, b);
+	config_endpoint_id(own, "agent1", a);
+	ucwa_endpoint_id("site-a", 6, "agent1", b);
+	ck_assert_str_eq(a, b);
+	/* cluster mode: the cluster key, the same on every node whatever else differs */
+	config_endpoint_id(n1, "agent1", a);
+	config_endpoint_id(n2, "agent1", b);
+	ucwa_endpoint_id(key, sizeof(key), "agent1", c);
+	ck_assert_str_eq(a, c);
+	ck_assert_str_eq(b, c);
+	unlink(path);
 }
 END_TEST
 
@@ -1144,6 +1211,7 @@ ucwa_suite(void)
 
 	UNIT_ADD(s, test_endpoint_id_derivation);
 	UNIT_ADD(s, test_endpoint_id_of_agents);
+	UNIT_ADD(s, test_endpoint_key_from_config);
 	UNIT_ADD(s, test_application_given_back_swept);
 	UNIT_ADD(s, test_signin_full_discovery);
 	UNIT_ADD(s, test_signin_applications_url_unquoted_href);
