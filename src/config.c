@@ -142,6 +142,10 @@ static const struct conf_row config_rows[] = {
 	    100, NULL, 0, "UserAgent of each UCWA application, and the HTTP User-Agent" },
 	{ "upstream.culture", CONF_STR, OFF(up_culture), "\"en-US\"", 0, 100, NULL, 0,
 	    "Culture of each UCWA application" },
+	{ "upstream.endpoint_key", CONF_STR, OFF(up_endpoint_key), NULL, 0, 1024, NULL, 0,
+	    "keys each agent's stable EndpointId: the same on every node of a deployment, "
+	    "different between deployments sharing a server; unset: the cluster key in cluster "
+	    "mode, else the upstream URL" },
 	{ "upstream.connect_timeout_ms", CONF_INT, OFF(up_connect_timeout_ms), "10000", 100, 600000,
 	    NULL, 0, "time to resolve, connect and finish the TLS handshake" },
 	{ "upstream.request_timeout_ms", CONF_INT, OFF(up_request_timeout_ms), "30000", 100, 600000,
@@ -424,6 +428,13 @@ config_ucwa(const struct config *c, struct ucwa_conf *u)
 	u->backoff_min_ms = (unsigned)c->up_backoff_min_ms;
 	u->backoff_max_ms = (unsigned)c->up_backoff_max_ms;
 	u->preview_wait_ms = (unsigned)c->up_preview_wait_ms;
+	if (c->up_endpoint_key != NULL) {
+		u->endpoint_key = c->up_endpoint_key;
+		u->endpoint_key_len = strlen(c->up_endpoint_key);
+	} else if (c->cluster_redis != NULL && c->cluster_secrets != NULL) {
+		u->endpoint_key = c->cluster_secrets->key; /* every node has it */
+		u->endpoint_key_len = sizeof(c->cluster_secrets->key);
+	}
 }
 
 /* Upstream cross-key checks: one way to find the server, a read timeout above the P-GET's. */

@@ -33,6 +33,7 @@ struct config {
 	int up_verify;
 	char *up_user_agent;
 	char *up_culture;
+	char *up_endpoint_key;
 	long long up_connect_timeout_ms;
 	long long up_request_timeout_ms;
 	long long up_pget_timeout_s;

@@ -1,10 +1,11 @@
 /*
- * ucwa.c: the top of the UCWA client: the context, agents' life (create,
- * sign-out DELETE, deferred free through the loop's reaper) and the
- * response of every upstream call: a call is retried once after a token
- * renewal on 401/403, and watched for a lost (404 ApplicationNotFound, 410
- * InactiveApplicationExpired: recreate) or refused (410 TooManyApplications,
- * UserAgentNotAllowed: fatal) application. Below it: sign-in (ucwa_auth.c),
+ * ucwa.c: the top of the UCWA client: the context, agents' life (create
+ * with a stable EndpointId, sign-out DELETE, deferred free through the
+ * loop's reaper) and the response of every upstream call: a call is
+ * retried once after a token renewal on 401/403, and watched for a lost
+ * (404 ApplicationNotFound, 410 InactiveApplicationExpired: recreate) or
+ * refused (410 TooManyApplications, UserAgentNotAllowed: fatal)
+ * application. Below it: sign-in (ucwa_auth.c),
  * the application (ucwa_app.c), the agent's state (ucwa_state.c), the event
  * channel (ucwa_chan.c), conversations and commands (ucwa_conv.c), calls
  * and helpers (ucwa_call.c). Passwords and tokens are never logged.
@@ -15,6 +16,10 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "json.h"
 #include "log.h"
@@ -49,6 +54,19 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 		u->strs[i] = *s[i] ? xstrdup(*s[i]) : NULL;
 		*s[i] = u->strs[i];
 	}
+	if (conf->endpoint_key != NULL && conf->endpoint_key_len > 0) {
+		u->endpoint_key_len = conf->endpoint_key_len;
+		u->endpoint_key = xmalloc(u->endpoint_key_len);
+		memcpy(u->endpoint_key, conf->endpoint_key, u->endpoint_key_len);
+	} else {
+		const char *url =
+		    u->conf.applications_url ? u->conf.applications_url : u->conf.discovery_url;
+
+		u->endpoint_key_len = strlen(url);
+		u->endpoint_key = (unsigned char *)xstrdup(url);
+	}
+	u->conf.endpoint_key = NULL; /* the copy above is the one used */
+	u->conf.endpoint_key_len = 0;
 	memset(&ho, 0, sizeof(ho));
 	ho.ca_file = u->conf.ca_file;
 	ho.verify = u->conf.verify;
@@ -80,7 +98,39 @@ ucwa_free(struct ucwa *u)
 	hclient_free(u->hc); /* also the sign-out owner */
 	for (size_t i = 0; i < nitems(u->strs); i++)
 		free(u->strs[i]);
+	if (u->endpoint_key != NULL)
+		OPENSSL_cleanse(u->endpoint_key, u->endpoint_key_len);
+	free(u->endpoint_key);
 	free(u);
+}
+
+/* The EndpointId of user's application under key (see ucwa.h). */
+void
+ucwa_endpoint_id(
+    const void *key, size_t keylen, const char *user, char out[UCWA_ENDPOINT_ID_LEN + 1])
+{
+	static const char label[] = "ucgw endpointId v1"; /* with its NUL: a separator */
+	unsigned char sub[32], mac[EVP_MAX_MD_SIZE];
+	unsigned maclen = 0;
+	char *low = xstrdup(user);
+
+	for (char *p = low; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	/* a key of its own: the cluster key also seals secrets, never reused as is */
+	util_sha256(label, sizeof(label), key, keylen, sub);
+	if (HMAC(EVP_sha256(), sub, sizeof(sub), (const unsigned char *)low, strlen(low), mac,
+		&maclen) == NULL ||
+	    maclen < 16)
+		abort();
+	OPENSSL_cleanse(sub, sizeof(sub));
+	free(low);
+	mac[6] = (unsigned char)((mac[6] & 0x0f) | 0x80); /* version 8: custom */
+	mac[8] = (unsigned char)((mac[8] & 0x3f) | 0x80); /* variant 10 */
+	snprintf(out, UCWA_ENDPOINT_ID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", mac[0], mac[1],
+	    mac[2], mac[3], mac[4], mac[5], mac[6], mac[7], mac[8], mac[9], mac[10], mac[11],
+	    mac[12], mac[13], mac[14], mac[15]);
 }
 
 /* Unusable event-channel events skipped so far, all agents. */
@@ -133,7 +183,6 @@ ucwa_agent_new(
 {
 	struct ucwa_agent *a = xcalloc(1, sizeof(*a));
 	struct timeval now = { 0, 0 };
-	char hex[33];
 
 	a->u = u;
 	a->user = xstrdup(user);
@@ -144,9 +193,8 @@ ucwa_agent_new(
 	TAILQ_INIT(&a->calls);
 	TAILQ_INIT(&a->authwait);
 	ucwa_conv_init(a);
-	util_random_id(hex, 32, UTIL_HEX);
-	snprintf(a->endpoint_id, sizeof(a->endpoint_id), "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
+	/* stable: a restarted gateway finds the application it left behind */
+	ucwa_endpoint_id(u->endpoint_key, u->endpoint_key_len, user, a->endpoint_id);
 	a->token_timer = evtimer_new(u->base, ucwa_auth_token_fire, a);
 	u->nagents++;
 	store_agent_creds(u->store, a->user, a->password);
@@ -196,6 +244,7 @@ ucwa_agent_reap(struct reap_link *l)
 	free(a->mma_url);
 	free(a->activity_url);
 	free(a->start_url);
+	free(a->convs_url);
 	free(a->me_uri);
 	free(a->me_name);
 	u->nagents--;

@@ -55,6 +55,9 @@ struct ucwa_conf {
 	unsigned max_idle_connections; /* idle keep-alive command connections kept */
 	unsigned backoff_min_ms, backoff_max_ms; /* retries of the P-GET and of sign-in steps */
 	unsigned preview_wait_ms;		 /* see the top comment */
+	const void
+	    *endpoint_key; /* keys every EndpointId (ucwa_endpoint_id); NULL: the URL above */
+	size_t endpoint_key_len;
 };
 
 enum ucwa_failure {
@@ -100,6 +103,17 @@ struct ucwa_result {
 typedef void (*ucwa_done)(const struct ucwa_result *, void *arg);
 
 struct ucwa *ucwa_new(struct event_base *, const struct ucwa_conf *, char **cause);
+
+#define UCWA_ENDPOINT_ID_LEN 36
+/*
+ * The EndpointId of user's application: the same for the same key and
+ * user (user names compared without ASCII case) on every run and every
+ * node, different for another key or user; a UUID (version 8, RFC 9562)
+ * made of HMAC-SHA-256 under a key derived from key. So a restarted
+ * gateway finds the application it left behind (UCWA answers 200).
+ */
+void ucwa_endpoint_id(
+    const void *key, size_t keylen, const char *user, char out[UCWA_ENDPOINT_ID_LEN + 1]);
 /* Sign every live agent's application out; done runs when all DELETEs ended or after ms. */
 void ucwa_shutdown(struct ucwa *, unsigned ms, void (*done)(void *), void *arg);
 /* Every agent must be freed first. */

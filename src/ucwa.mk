@@ -37,5 +37,6 @@ TESTS += \
 	tests/e2e/ucwa_tls.test.js \
 	tests/e2e/ucwa_sim.test.js \
 	tests/e2e/im_profiles.test.js \
-	tests/e2e/im_recovery.test.js
+	tests/e2e/im_recovery.test.js \
+	tests/e2e/restart_single.test.js
 endif

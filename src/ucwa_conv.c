@@ -371,6 +371,37 @@ ucwa_conv_leave_behind(struct ucwa_agent *a)
 	}
 }
 
+/* A conversation found in an application given back was left: only logged. */
+static void
+ucwa_conv_found_left(struct ucall *c, const struct hclient_resp *r)
+{
+	log_info("ucwa %s: left %s (live in the application given back): %s %d", c->a->user, c->url,
+	    r->err == HCLIENT_OK ? "HTTP" : hclient_err_name(r->err), r->status);
+}
+
+/*
+ * A conversation found live in the application the server gave back (a
+ * previous run's, or this one's after it was lost): no desktop has a
+ * session for it, so the remote's messages would vanish. Leave it (DELETE:
+ * the remote sees it end), unless ucwa_conv_leave_behind is about to.
+ */
+void
+ucwa_conv_leave_found(struct ucwa_agent *a, const char *href)
+{
+	char *abs = ucwa_call_abs(a, href);
+	struct uconv *v = ucwa_conv_find(a, abs);
+	struct ucall *c;
+
+	if (v == NULL || !v->leave_pending) {
+		log_info("ucwa %s: leaving %s (live in the application given back, no session)",
+		    a->user, abs);
+		c = ucwa_call_new(a, "DELETE", abs, ucwa_conv_found_left);
+		if (ucwa_call_start(c) != 0)
+			ucwa_call_free(c);
+	}
+	free(abs);
+}
+
 /* End every conversation (application lost, resume, failure). */
 void
 ucwa_conv_end_all(struct ucwa_agent *a, const char *why)

@@ -21,7 +21,9 @@ struct ucwa {
 	struct event_base *base;
 	struct reap *reap; /* the loop's: frees agents freed by the owner */
 	struct ucwa_conf conf;
-	char *strs[6]; /* owned copies of the conf strings */
+	char *strs[6];		     /* owned copies of the conf strings */
+	unsigned char *endpoint_key; /* owned copy of conf.endpoint_key (or of the URL) */
+	size_t endpoint_key_len;
 	struct hclient *hc;
 	struct hclient_owner *signout; /* background DELETEs of freed agents */
 	unsigned nagents;
@@ -114,6 +116,8 @@ struct ucwa_agent {
 	char *app;	  /* application self, absolute */
 	char *events_url; /* P-GET URL to GET next (absolute) */
 	char *mma_url, *activity_url, *start_url;
+	char *convs_url;	/* communication's conversations link */
+	int app_reused;		/* the POST answered 200: an application left behind */
 	char *me_uri, *me_name; /* the user's own SIP URI and display name */
 	int add_params;		/* send timeout= on the next P-GET */
 	struct ucall *pget;
@@ -159,6 +163,9 @@ void ucwa_conv_end_all(struct ucwa_agent *, const char *why);
 void ucwa_conv_leave_mark(struct ucwa_agent *, int now);
 /* Ready again: leave every conversation remembered by ucwa_conv_leave_mark. */
 void ucwa_conv_leave_behind(struct ucwa_agent *);
+/* Leave (DELETE) a conversation found live in an application given back (200),
+ * unless ucwa_conv_leave_behind will. */
+void ucwa_conv_leave_found(struct ucwa_agent *, const char *href);
 void ucwa_conv_free_all(struct ucwa_agent *);
 
 /* ucwa_chan.c: above ucwa_conv.c */

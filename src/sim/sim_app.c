@@ -1,8 +1,9 @@
 /*
  * sim_app.c: users (from the configuration) and their UCWA applications:
- * POST applications (201, or 200 for a matching endpointId and instanceId;
- * input keys matched case-insensitively; a per-user limit answers 410
- * TooManyApplications), GET and DELETE of the application, the me
+ * POST applications (201, or 200 for a matching endpointId, userAgent,
+ * culture and instanceId: the existing application with its channel and
+ * conversations as they are; input keys matched case-insensitively; a
+ * per-user limit answers 410 TooManyApplications), GET and DELETE of the application, the me
  * resource, makeMeAvailable (204; a repeat is 409 AlreadyExists) and
  * reportMyActivity (409 MakeMeAvailableRequired before it). An application
  * nobody polls for applications.idle_expiry_ms is deleted; requests on a
@@ -433,6 +434,7 @@ sim_app_create(struct sim_user *u, struct http_req *req)
 	TAILQ_FOREACH(a, &u->apps, entry)
 	{
 		if (strcmp(a->endpoint_id, ep) == 0 && strcmp(a->user_agent, ua) == 0 &&
+		    strcasecmp(a->culture, cul) == 0 &&
 		    (inst == NULL) == (a->instance_id == NULL) &&
 		    (inst == NULL || strcmp(inst, a->instance_id) == 0))
 			break;

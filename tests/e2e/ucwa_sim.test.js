@@ -87,7 +87,8 @@ test('bad credentials are an authentication failure, a dead server is unreachabl
 });
 
 test('410 TooManyApplications is fatal and reported', () => withAgent({ 'limits.applications_per_user': 1 }, async (sim) => {
-  const d2 = u.drive(sim);
+  // another deployment (another EndpointId): the same one would be given the application back (200)
+  const d2 = u.drive(sim, { overrides: { 'upstream.endpoint_key': 'another deployment' } });
   try {
     const f = await d2.wait({ event: 'failed' });
     assert.equal(f.reason, 'rejected');

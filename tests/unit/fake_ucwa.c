@@ -84,7 +84,7 @@ fake_token(struct fake *f, struct http_req *req)
 	fake_json(req, 200, out);
 }
 
-/* The application resource. */
+/* The application resource (with_activity 2: available, reportMyActivity only, sample 11). */
 static void
 fake_app_json(struct fake *f, struct buf *b, int with_activity)
 {
@@ -96,16 +96,18 @@ fake_app_json(struct fake *f, struct buf *b, int with_activity)
 	    "events?ack=1\"}},"
 	    "\"_embedded\":{\"me\":{\"name\":\"Alice\",\"uri\":\"sip:alice@contoso.com\",\"_"
 	    "links\":"
-	    "{\"self\":{\"href\":\"/apps/%d/me\"},\"makeMeAvailable\":{\"href\":\"/apps/%d/me/"
-	    "mma\"}",
-	    n, n, n, n);
+	    "{\"self\":{\"href\":\"/apps/%d/me\"}",
+	    n, n, n);
+	if (with_activity != 2)
+		buf_printf(b, ",\"makeMeAvailable\":{\"href\":\"/apps/%d/me/mma\"}", n);
 	if (with_activity)
 		buf_printf(b, ",\"reportMyActivity\":{\"href\":\"/apps/%d/me/activity\"}", n);
 	buf_printf(b,
 	    "},\"rel\":\"me\"},\"communication\":{\"supportedModalities\":[],\"_links\":"
 	    "{\"self\":{\"href\":\"/apps/%d/communication\"},\"startMessaging\":{\"href\":"
-	    "\"/apps/%d/communication/messagingInvitations\"}},\"rel\":\"communication\"}}}",
-	    n, n);
+	    "\"/apps/%d/communication/messagingInvitations\"},\"conversations\":{\"href\":"
+	    "\"/apps/%d/communication/conversations?filter=active\"}},\"rel\":\"communication\"}}}",
+	    n, n, n);
 }
 
 /* Answer the parked P-GET with the pending senders. */
@@ -605,7 +607,19 @@ fake_app_req(struct fake *f, struct http_req *req, const char *m, const char *re
 
 	if (strcmp(rest, "") == 0 && strcmp(m, "GET") == 0) {
 		buf_init(&b);
-		fake_app_json(f, &b, f->mma_n > 0);
+		fake_app_json(f, &b, f->app_reuse ? 2 : f->mma_n > 0);
+		fake_json(req, 200, b.data);
+		buf_free(&b);
+	} else if (strcmp(rest, "/communication/conversations") == 0 && strcmp(m, "GET") == 0) {
+		f->convs_listed++;
+		buf_init(&b);
+		buf_addstr(&b, "{\"_embedded\":{\"conversation\":[");
+		if (f->live_conv > 0)
+			buf_printf(&b,
+			    "{\"state\":\"Connected\",\"_links\":{\"self\":{\"href\":"
+			    "\"/apps/%d/conversations/c%d\"}},\"rel\":\"conversation\"}",
+			    f->app_n, f->live_conv);
+		buf_addstr(&b, "]},\"rel\":\"conversations\"}");
 		fake_json(req, 200, b.data);
 		buf_free(&b);
 	} else if (strcmp(rest, "") == 0 && strcmp(m, "DELETE") == 0) {
@@ -673,9 +687,22 @@ fake_handler(struct http_req *req, void *arg)
 		fake_json(req, 200, b);
 	} else if (strcmp(p, "/apps") == 0 && strcmp(m, "POST") == 0) {
 		struct buf out;
+		size_t len;
+		const char *body = http_req_body(req, &len);
+		struct json_doc *d = json_parse(body, len, NULL, NULL);
+		const char *ep = d != NULL ? json_get_str(json_root(d), "EndpointId") : NULL;
 
+		snprintf(f->endpoint_id, sizeof(f->endpoint_id), "%s", ep != NULL ? ep : "");
+		json_doc_free(d);
 		if (f->app_fault) {
 			fake_error(req, 410, "Gone", "TooManyApplications");
+			return;
+		}
+		if (f->app_reuse && f->app_alive) {
+			buf_init(&out);
+			fake_app_json(f, &out, 2);
+			fake_json(req, 200, out.data);
+			buf_free(&out);
 			return;
 		}
 		f->app_n++;

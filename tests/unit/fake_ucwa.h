@@ -26,8 +26,12 @@ struct fake {
 	long expires_in;
 	int token_n; /* tokens issued */
 	char token[64];
-	int token_expired; /* every Bearer request gets 401 until a new grant */
-	int app_n;	   /* applications created */
+	int token_expired;     /* every Bearer request gets 401 until a new grant */
+	int app_n;	       /* applications created */
+	char endpoint_id[128]; /* EndpointId of the last POST applications */
+	int app_reuse;	       /* POST applications gives the live one back (200), available */
+	int live_conv;	       /* conversation listed live in it (0: none) */
+	int convs_listed;      /* GETs of the conversations */
 	int app_alive;
 	int app_fault; /* POST applications answers 410 TooManyApplications */
 	int forbid_n;  /* the next POSTs on the application get 403 InvalidToken */

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "conf.h"
 #include "fake_ucwa.h"
 #include "hclient.h"
 #include "ucwa.h"
@@ -45,6 +48,7 @@ struct t {
 	int next_done;
 	int accept_on_invite;
 	int free_on_signed_in;
+	int listed_at_signin; /* the fake's conversation listings when signed_in came */
 };
 
 static void
@@ -53,6 +57,7 @@ cb_signed_in(void *arg)
 	struct t *t = arg;
 
 	t->signed_in++;
+	t->listed_at_signin = t->f.convs_listed;
 	if (t->free_on_signed_in) {
 		ucwa_agent_free(t->a); /* inside the agent's own callback */
 		t->a = NULL;
@@ -233,6 +238,190 @@ t_connected(struct t *t, struct ucwa_conf *c)
 	    t->a, "sip:bob@contoso.com", "op-1", "hello", "Normal", cb_done, t));
 	WAIT(t, t->done_ok == 1 && t->inv_completed == 1);
 }
+
+/* Whether s is a UUID of version 8, variant 10, in lower case. */
+static int
+is_uuid_v8(const char *s)
+{
+	if (strlen(s) != UCWA_ENDPOINT_ID_LEN || s[14] != '8' || strchr("89ab", s[19]) == NULL)
+		return 0;
+	for (int i = 0; i < UCWA_ENDPOINT_ID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (strchr("0123456789abcdef", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(test_endpoint_id_derivation)
+{
+	static const char url[] = "http://127.0.0.1:8081/";
+	unsigned char key[32];
+	char a[UCWA_ENDPOINT_ID_LEN + 1], b[UCWA_ENDPOINT_ID_LEN + 1];
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (unsigned char)i;
+	/* known answers: HMAC-SHA-256(SHA-256("ucgw endpointId v1\0" || key), lower(user)) */
+	ucwa_endpoint_id(url, strlen(url), "agent1", a);
+	ck_assert_str_eq(a, "7915fd9f-0f65-8930-b3c2-e484676e0c9b");
+	ucwa_endpoint_id(key, sizeof(key), "Agent1@Contoso.com", a);
+	ck_assert_str_eq(a, "6446d118-13f3-82af-b2ae-991aa19e612c");
+	ck_assert(is_uuid_v8(a));
+	/* the same on every run and node; user names without ASCII case */
+	ucwa_endpoint_id(key, sizeof(key), "agent1@contoso.com", b);
+	ck_assert_str_eq(a, b);
+	/* another user, another key (deployment), one byte of it: another id */
+	ucwa_endpoint_id(key, sizeof(key), "agent2@contoso.com", b);
+	ck_assert_str_ne(a, b);
+	ck_assert(is_uuid_v8(b));
+	key[31] ^= 1;
+	ucwa_endpoint_id(key, sizeof(key), "agent1@contoso.com", b);
+	ck_assert_str_ne(a, b);
+	ucwa_endpoint_id(key, sizeof(key) - 1, "agent1@contoso.com", b);
+	ck_assert_str_ne(a, b);
+	ucwa_endpoint_id("", 0, "", b);
+	ck_assert(is_uuid_v8(b));
+}
+END_TEST
+
+START_TEST(test_endpoint_id_of_agents)
+{
+	struct t t;
+	struct ucwa_conf c;
+	char want[UCWA_ENDPOINT_ID_LEN + 1];
+	const char *key = "deployment-1";
+
+	/* unset key: the upstream URL keys it */
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 0);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1);
+	ucwa_endpoint_id(c.applications_url, strlen(c.applications_url), "alice@contoso.com", want);
+	ck_assert_str_eq(t.f.endpoint_id, want);
+	t_stop(&t);
+
+	/* a configured key; the conf's copy is not needed after ucwa_new */
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	conf_default(&t, &c, 0);
+	c.endpoint_key = key;
+	c.endpoint_key_len = strlen(key);
+	t_start(&t, &c);
+	c.endpoint_key = NULL;
+	WAIT(&t, t.signed_in == 1);
+	ucwa_endpoint_id(key, strlen(key), "alice@contoso.com", want);
+	ck_assert_str_eq(t.f.endpoint_id, want);
+	/* signed out and in again: the same EndpointId */
+	ucwa_agent_free(t.a);
+	t_spin(&t, 50);
+	t.f.endpoint_id[0] = '\0';
+	t.signed_in = 0;
+	t.a = ucwa_agent_new(t.u, "alice@contoso.com", "secret", &cbs, &t);
+	WAIT(&t, t.signed_in == 1);
+	ck_assert_str_eq(t.f.endpoint_id, want);
+	t_stop(&t);
+}
+END_TEST
+
+/* The EndpointId of user under the key a configuration (with overrides ov) gives. */
+static void
+config_endpoint_id(const char *const *ov, const char *user, char out[UCWA_ENDPOINT_ID_LEN + 1])
+{
+	struct conf_overrides o = { 0 };
+	char *problems = NULL, *cause = NULL;
+	struct config *cfg;
+	struct ucwa_conf uc;
+	struct buf vp;
+
+	for (; *ov != NULL; ov++)
+		ck_assert_int_eq(conf_override_add(&o, *ov, &cause), 0);
+	cfg = conf_load(&config_schema, NULL, &o, &problems);
+	ck_assert_msg(cfg != NULL, "%s", problems ? problems : "");
+	buf_init(&vp);
+	config_validate(cfg, "test", &vp); /* as the daemon does: reads the cluster key */
+	ck_assert_msg(vp.len == 0, "%.*s", (int)vp.len, vp.data);
+	buf_free(&vp);
+	config_ucwa(cfg, &uc);
+	if (uc.endpoint_key != NULL)
+		ucwa_endpoint_id(uc.endpoint_key, uc.endpoint_key_len, user, out);
+	else /* what ucwa_new falls back to */
+		ucwa_endpoint_id(uc.discovery_url, strlen(uc.discovery_url), user, out);
+	config_release(cfg);
+	conf_free(&config_schema, cfg);
+	conf_overrides_free(&o);
+}
+
+START_TEST(test_endpoint_key_from_config)
+{
+	char path[] = "/tmp/ucgw-test-keyXXXXXX", kf[64], a[40], b[40], c[40];
+	unsigned char key[32];
+	int fd = mkstemp(path);
+	const char *url[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/", NULL };
+	const char *own[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/",
+		"upstream.endpoint_key=site-a", NULL };
+	const char *n1[] = { "upstream.discovery_url=https://lyncdiscover.contoso.com/",
+		"cluster.redis=redis://127.0.0.1:6379", "cluster.node_id=n1", kf, NULL };
+	const char *n2[] = { "upstream.discovery_url=https://lyncweb.contoso.com/",
+		"cluster.redis=redis://127.0.0.1:6379", "cluster.node_id=n2", kf, NULL };
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, key, sizeof(key)), (int)sizeof(key));
+	close(fd);
+	snprintf(kf, sizeof(kf), "cluster.key_file=%s", path);
+	/* single node: the URL, unless upstream.endpoint_key is set */
+	config_endpoint_id(url, "agent1", a);
+	ucwa_endpoint_id("https://lyncdiscover.contoso.com/", 33, "agent1", b);
+	ck_assert_str_eq(a, b);
+	config_endpoint_id(own, "agent1", a);
+	ucwa_endpoint_id("site-a", 6, "agent1", b);
+	ck_assert_str_eq(a, b);
+	/* cluster mode: the cluster key, the same on every node whatever else differs */
+	config_endpoint_id(n1, "agent1", a);
+	config_endpoint_id(n2, "agent1", b);
+	ucwa_endpoint_id(key, sizeof(key), "agent1", c);
+	ck_assert_str_eq(a, c);
+	ck_assert_str_eq(b, c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_application_given_back_swept)
+{
+	struct t t;
+	struct ucwa_conf c;
+
+	/* a previous run's application, available, with a conversation still Connected */
+	memset(&t, 0, sizeof(t));
+	fake_start(&t.f);
+	t.f.app_reuse = 1;
+	t.f.app_n = 1;
+	t.f.app_alive = 1;
+	t.f.ack = 1;
+	t.f.conv_n = t.f.live_conv = 3;
+	conf_default(&t, &c, 0);
+	t_start(&t, &c);
+	WAIT(&t, t.signed_in == 1 && t.f.conv_deleted == 1);
+	ck_assert_int_eq(t.f.app_n, 1);		 /* no second application */
+	ck_assert_int_eq(t.f.mma_n, 0);		 /* available already: not asked again */
+	ck_assert_int_eq(t.listed_at_signin, 1); /* swept before it could be used */
+	ck_assert_int_eq(t.failed, 0);
+	WAIT(&t, t.ended == 1); /* its end, as the channel reports it */
+	t_spin(&t, 100);
+	ck_assert_int_eq(t.f.conv_deleted, 1);
+	WAIT(&t, t.f.pget != NULL); /* the channel goes on */
+	/* usable at once */
+	t.f.auto_connect = 1;
+	ck_assert_ptr_null(ucwa_start_messaging(
+	    t.a, "sip:bob@contoso.com", "op-1", "hello", "Normal", cb_done, &t));
+	WAIT(&t, t.done_ok == 1);
+	t_stop(&t);
+}
+END_TEST
 
 START_TEST(test_signin_full_discovery)
 {
@@ -1020,6 +1209,10 @@ ucwa_suite(void)
 {
 	Suite *s = suite_create("ucwa");
 
+	UNIT_ADD(s, test_endpoint_id_derivation);
+	UNIT_ADD(s, test_endpoint_id_of_agents);
+	UNIT_ADD(s, test_endpoint_key_from_config);
+	UNIT_ADD(s, test_application_given_back_swept);
 	UNIT_ADD(s, test_signin_full_discovery);
 	UNIT_ADD(s, test_signin_applications_url_unquoted_href);
 	UNIT_ADD(s, test_bad_credentials_vs_unreachable);
