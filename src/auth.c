@@ -25,9 +25,9 @@
 #include "log.h"
 #include "throttle.h"
 
-#define AUTH_SID_LEN  32     /* base62: about 190 bits */
-#define AUTH_MAX_CRED 1024   /* longest user:password accepted */
-#define AUTH_MAX_KEYS 100000 /* users, addresses and failed pairs remembered, each */
+#define AUTH_SID_LEN  (AUTH_SID_BUF - 1) /* base62: about 190 bits */
+#define AUTH_MAX_CRED 1024		 /* longest user:password accepted */
+#define AUTH_MAX_KEYS 100000		 /* users, addresses and failed pairs remembered, each */
 
 struct auth_user;
 
@@ -37,6 +37,7 @@ struct auth_session {
 	char *user;
 	struct auth_user *u;
 	uint64_t last;
+	uint64_t stored; /* when the session hook last heard of it (created or refreshed) */
 	TAILQ_ENTRY(auth_session) lru;
 	TAILQ_ENTRY(auth_session) by_user;
 };
@@ -83,6 +84,8 @@ struct auth {
 	struct throttle *failed;   /* the negative cache: failed user/password pairs */
 	struct hmap *addr_pending; /* client address -> unsigned *: checks in progress */
 	unsigned char salt[16];	   /* of the negative cache keys */
+	auth_session_hook hook;	   /* told of sessions made, used and ended (cluster mode) */
+	void *hook_arg;
 };
 
 static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
@@ -222,10 +225,21 @@ auth_set_agents(struct auth *a, struct agents *r)
 	}
 }
 
+/* Tell the session hook, if any. */
+static void
+auth_session_tell(struct auth *a, struct auth_session *s, enum auth_session_event ev)
+{
+	if (a->hook == NULL)
+		return;
+	s->stored = util_now_ms();
+	a->hook(a->hook_arg, ev, s->id, s->user);
+}
+
 /* Forget a session. */
 static void
 auth_session_free(struct auth *a, struct auth_session *s)
 {
+	auth_session_tell(a, s, AUTH_SESSION_ENDED);
 	hmap_del(a->by_sid, s->id);
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_REMOVE(&s->u->sessions, s, by_user);
@@ -262,6 +276,7 @@ auth_free(struct auth *a)
 
 	if (a == NULL)
 		return;
+	a->hook = NULL; /* the process ends: the sessions outlive it elsewhere */
 	auth_set_agents(a, NULL);
 	while ((p = TAILQ_FIRST(&a->pending)) != NULL) {
 		if (a->verifier.cancel != NULL && p->handle != NULL)
@@ -340,16 +355,19 @@ auth_session_room(struct auth *a, const char *user)
 	}
 }
 
-/* Make a session for user (see auth_session_room for the limits). */
+/* Make a session for user, new or with a known id (see auth_session_room for the limits). */
 static struct auth_session *
-auth_session_new(struct auth *a, const char *user)
+auth_session_new(struct auth *a, const char *user, const char *id)
 {
 	struct auth_session *s;
 	char hex[33];
 
 	auth_session_room(a, user);
 	s = xcalloc(1, sizeof *s);
-	util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
+	if (id != NULL)
+		memcpy(s->id, id, AUTH_SID_LEN);
+	else
+		util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 15, hex + 18);
@@ -361,6 +379,10 @@ auth_session_new(struct auth *a, const char *user)
 	hmap_put(a->by_sid, s->id, s);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
 	a->nsessions++;
+	if (id == NULL)
+		auth_session_tell(a, s, AUTH_SESSION_CREATED);
+	else
+		s->stored = s->last;
 	return s;
 }
 
@@ -415,6 +437,8 @@ auth_session_touch(struct auth *a, struct auth_session *s)
 	s->last = util_now_ms();
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
+	if (s->last - s->stored >= (uint64_t)a->cfg->auth_session_idle_ms / 3)
+		auth_session_tell(a, s, AUTH_SESSION_USED);
 }
 
 /* Whether origin is one of auth.cors_origins (exact match). */
@@ -551,7 +575,7 @@ auth_verified(void *arg, int good)
 		throttle_clear(a->by_user, p->user);
 	if (good == 1) {
 		if ((s = auth_session_find(a, req)) == NULL || strcmp(s->user, p->user) != 0) {
-			s = auth_session_new(a, p->user);
+			s = auth_session_new(a, p->user, NULL);
 			is_new = 1;
 		} else
 			auth_session_touch(a, s);
@@ -835,6 +859,55 @@ auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, voi
 	}
 	auth_session_touch(a, s);
 	auth_finish(a, req, s, 0, flags, ok, arg);
+}
+
+/* Tell fn of every session made, used (at most every third of its idle time) and ended. */
+void
+auth_set_session_hook(struct auth *a, auth_session_hook fn, void *arg)
+{
+	a->hook = fn;
+	a->hook_arg = arg;
+}
+
+/*
+ * Whom req claims to be by its cookie: the user of its live local session,
+ * else NULL with the well-formed JSESSIONID values in sids (at most max;
+ * *n of them, 0 when there is none).
+ */
+const char *
+auth_claimed_user(
+    struct auth *a, struct http_req *req, char (*sids)[AUTH_SID_BUF], size_t max, size_t *n)
+{
+	const char *pos = http_req_header(req, "Cookie");
+	char id[AUTH_SID_LEN + 1];
+	struct auth_session *s;
+
+	*n = 0;
+	auth_expire(a);
+	if ((s = auth_session_find(a, req)) != NULL)
+		return s->user;
+	while (*n < max && auth_cookie_next(&pos, id, sizeof id) == 0) {
+		if (strlen(id) == AUTH_SID_LEN && strspn(id, UTIL_BASE62) == AUTH_SID_LEN)
+			memcpy(sids[(*n)++], id, AUTH_SID_LEN + 1);
+	}
+	OPENSSL_cleanse(id, sizeof id);
+	return NULL;
+}
+
+/* Know the session sid of user from now on (found in the cluster's store). */
+void
+auth_adopt(struct auth *a, const char *sid, const char *user)
+{
+	struct auth_session *s;
+
+	if (strlen(sid) != AUTH_SID_LEN || strspn(sid, UTIL_BASE62) != AUTH_SID_LEN)
+		return;
+	if ((s = hmap_get(a->by_sid, sid)) != NULL) {
+		if (strcmp(s->user, user) == 0)
+			return;
+		auth_session_free(a, s);
+	}
+	auth_session_new(a, user, sid);
 }
 
 /* End the session named by the request's cookie. */

@@ -22,6 +22,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
 #include "tls.h"
 #include "record.h"
 #include "xlate.h"
@@ -40,6 +41,8 @@ static struct {
 	struct signin *signin;
 	struct admin *admin;
 	struct cluster *cluster; /* cluster mode only */
+	struct owner *owner;	 /* cluster mode only: one owner per agent */
+	int drain_parts;	 /* drain: parts (upstream, leases) not finished yet */
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -184,6 +187,10 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
+		if ((ucgw.owner = owner_create(
+			 base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, cause)) == NULL)
+			return -1;
+		gws_set_owner(ucgw.gws, ucgw.owner);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -234,14 +241,18 @@ main_apply(const void *cfgp, const void *old)
 		agents_set_idle(ucgw.agents, (unsigned)cfg->agent_idle_ms);
 	if (ucgw.admin != NULL)
 		admin_set_config(ucgw.admin, cfg);
+	if (ucgw.owner != NULL)
+		owner_set_config(ucgw.owner, cfg);
 	if (old != NULL && ucgw.httpd != NULL)
 		main_rotate_tls(cfg);
 }
 
-/* Upstream sign-outs finished (or timed out): drain the listeners. */
+/* Upstream sign-outs and lease releases finished (or timed out): drain the listeners. */
 static void
 main_upstream_done(void *arg)
 {
+	if (--ucgw.drain_parts > 0)
+		return;
 	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, ucgw.drained, ucgw.drained_arg);
 }
 
@@ -267,8 +278,11 @@ main_drain(void (*done)(void *), void *arg)
 	admin_drain(ucgw.admin);
 	if (ucgw.signin != NULL)
 		signin_drain(ucgw.signin);
-	main_remove_agents();
+	main_remove_agents(); /* in cluster mode, each releases its lease */
 	cometd_drain(ucgw.cometd);
+	ucgw.drain_parts = ucgw.owner != NULL ? 2 : 1;
+	if (ucgw.owner != NULL)
+		owner_drain(ucgw.owner, main_upstream_done, NULL);
 	if (ucgw.ucwa != NULL)
 		ucwa_shutdown(ucgw.ucwa, (unsigned)ucgw.cfg->drain_ms, main_upstream_done, NULL);
 	else
@@ -281,6 +295,8 @@ main_stop(void)
 {
 	httpd_free(ucgw.httpd);
 	admin_free(ucgw.admin);
+	owner_free(ucgw.owner);
+	gws_set_owner(ucgw.gws, NULL);
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		main_remove_agents();
