@@ -445,6 +445,14 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		owner_lease_end(ol, "The agent is being handed over; retry");
 		return;
 	case LEASE_FAILED:
+		if (ol->state == OWNER_ACQUIRING && ol->adrift) {
+			/* Redis failed again: the agent goes on from memory, as before. */
+			ol->state = OWNER_ADRIFT;
+			ol->adrift = 0;
+			while (ol->state == OWNER_ADRIFT && (w = TAILQ_FIRST(&ol->waits)) != NULL)
+				owner_wait_go(w, ol->name);
+			return;
+		}
 		if (ol->state == OWNER_ACQUIRING) {
 			static struct log_limit ll;
 
