@@ -63,9 +63,12 @@ struct auth_pending {
 	char *user;
 	void *handle;
 	int in_start, finished;
-	char addr[64];	     /* client address (no port) */
-	char pair[65];	     /* hex SHA-256(salt, user NUL password): the negative cache key */
-	unsigned *addr_slot; /* the address's count of checks in progress, or NULL */
+	int verified;		/* the verifier answered: its handle is stale */
+	void *store;		/* the new session's store in progress (the hook's handle) */
+	char sid[AUTH_SID_BUF]; /* that session */
+	char addr[64];		/* client address (no port) */
+	char pair[65];		/* hex SHA-256(salt, user NUL password): the negative cache key */
+	unsigned *addr_slot;	/* the address's count of checks in progress, or NULL */
 	TAILQ_ENTRY(auth_pending) entry;
 };
 
@@ -79,13 +82,13 @@ struct auth {
 	TAILQ_HEAD(, auth_session) lru;
 	TAILQ_HEAD(, auth_pending) pending;
 	unsigned nsessions;
-	struct throttle *by_user;  /* failed authentications per user name */
-	struct throttle *by_addr;  /* failed authentications per client address */
-	struct throttle *failed;   /* the negative cache: failed user/password pairs */
-	struct hmap *addr_pending; /* client address -> unsigned *: checks in progress */
-	unsigned char salt[16];	   /* of the negative cache keys */
-	auth_session_hook hook;	   /* told of sessions made, used and ended (cluster mode) */
-	void *hook_arg;
+	struct throttle *by_user;      /* failed authentications per user name */
+	struct throttle *by_addr;      /* failed authentications per client address */
+	struct throttle *failed;       /* the negative cache: failed user/password pairs */
+	struct hmap *addr_pending;     /* client address -> unsigned *: checks in progress */
+	unsigned char salt[16];	       /* of the negative cache keys */
+	struct auth_session_hook hook; /* told of sessions made, used, ended (cluster mode) */
+	int hooked;
 };
 
 static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
@@ -229,10 +232,10 @@ auth_set_agents(struct auth *a, struct agents *r)
 static void
 auth_session_tell(struct auth *a, struct auth_session *s, enum auth_session_event ev)
 {
-	if (a->hook == NULL)
+	if (!a->hooked || ev == AUTH_SESSION_CREATED)
 		return;
 	s->stored = util_now_ms();
-	a->hook(a->hook_arg, ev, s->id, s->user);
+	a->hook.event(a->hook.arg, ev, s->id, s->user);
 }
 
 /* Forget a session. */
@@ -276,11 +279,13 @@ auth_free(struct auth *a)
 
 	if (a == NULL)
 		return;
-	a->hook = NULL; /* the process ends: the sessions outlive it elsewhere */
+	a->hooked = 0; /* the process ends: the sessions outlive it elsewhere */
 	auth_set_agents(a, NULL);
 	while ((p = TAILQ_FIRST(&a->pending)) != NULL) {
 		if (a->verifier.cancel != NULL && p->handle != NULL)
 			a->verifier.cancel(a->verifier.ctx, p->handle);
+		if (p->store != NULL && a->hook.cancel != NULL)
+			a->hook.cancel(a->hook.arg, p->store);
 		http_req_set_abort(p->req, NULL, NULL);
 		auth_pending_free(p);
 	}
@@ -379,10 +384,7 @@ auth_session_new(struct auth *a, const char *user, const char *id)
 	hmap_put(a->by_sid, s->id, s);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
 	a->nsessions++;
-	if (id == NULL)
-		auth_session_tell(a, s, AUTH_SESSION_CREATED);
-	else
-		s->stored = s->last;
+	s->stored = s->last; /* a new one is stored by auth_verified */
 	return s;
 }
 
@@ -557,6 +559,9 @@ auth_count_failure(struct auth *a, const char *addr, const char *user, const cha
 		throttle_fail(a->failed, pair, now);
 }
 
+static void auth_stored(void *);
+static void auth_pending_abort(struct http_req *, void *);
+
 /* The verifier answered for p. */
 static void
 auth_verified(void *arg, int good)
@@ -569,6 +574,7 @@ auth_verified(void *arg, int good)
 
 	http_req_set_abort(req, NULL, NULL);
 	p->handle = NULL;
+	p->verified = 1;
 	if (good == 0)
 		auth_count_failure(a, p->addr, p->user, p->pair);
 	else if (good == 1)
@@ -579,6 +585,14 @@ auth_verified(void *arg, int good)
 			is_new = 1;
 		} else
 			auth_session_touch(a, s);
+		if (is_new && a->hooked && a->hook.store != NULL &&
+		    (p->store = a->hook.store(a->hook.arg, s->id, s->user, auth_stored, p)) !=
+			NULL) {
+			/* The Set-Cookie leaves once the session is stored (auth_stored). */
+			memcpy(p->sid, s->id, sizeof p->sid);
+			http_req_set_abort(req, auth_pending_abort, p);
+			return;
+		}
 		auth_finish(a, req, s, is_new, p->flags, p->ok, p->arg);
 	} else if (good == 0) {
 		static struct log_limit ll;
@@ -599,7 +613,7 @@ auth_verified(void *arg, int good)
 		auth_pending_free(p);
 }
 
-/* The connection died while its credentials were being checked. */
+/* The connection died while its credentials were being checked (or its session stored). */
 static void
 auth_pending_abort(struct http_req *req, void *arg)
 {
@@ -608,7 +622,34 @@ auth_pending_abort(struct http_req *req, void *arg)
 
 	if (a->verifier.cancel != NULL && p->handle != NULL)
 		a->verifier.cancel(a->verifier.ctx, p->handle);
-	auth_pending_free(p);
+	if (p->store != NULL && a->hook.cancel != NULL)
+		a->hook.cancel(a->hook.arg, p->store);
+	p->store = NULL;
+	if (p->in_start)
+		p->finished = 1; /* auth_basic frees it */
+	else
+		auth_pending_free(p);
+}
+
+/* A new session was stored (or given up): its request goes on with its Set-Cookie. */
+static void
+auth_stored(void *arg)
+{
+	struct auth_pending *p = arg;
+	struct auth *a = p->a;
+	struct http_req *req = p->req;
+	struct auth_session *s = hmap_get(a->by_sid, p->sid);
+
+	p->store = NULL;
+	http_req_set_abort(req, NULL, NULL);
+	if (s == NULL || strcmp(s->user, p->user) != 0)
+		gws_reply_error(req, 503, GWS_INTERNAL, "The session ended at once; retry");
+	else
+		auth_finish(a, req, s, 1, p->flags, p->ok, p->arg);
+	if (p->in_start)
+		p->finished = 1;
+	else
+		auth_pending_free(p);
 }
 
 /* Wipe and free a buffer that held credentials. */
@@ -774,7 +815,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 		auth_pending_free(p);
 	else {
 		p->in_start = 0;
-		p->handle = handle;
+		p->handle = p->verified ? NULL : handle;
 		auth_pending_take_slot(a, p);
 	}
 }
@@ -861,12 +902,13 @@ auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, voi
 	auth_finish(a, req, s, 0, flags, ok, arg);
 }
 
-/* Tell fn of every session made, used (at most every third of its idle time) and ended. */
+/* Mirror login sessions through hook (NULL: none); see auth.h. */
 void
-auth_set_session_hook(struct auth *a, auth_session_hook fn, void *arg)
+auth_set_session_hook(struct auth *a, const struct auth_session_hook *hook)
 {
-	a->hook = fn;
-	a->hook_arg = arg;
+	a->hooked = hook != NULL;
+	if (hook != NULL)
+		a->hook = *hook;
 }
 
 /*

@@ -6,6 +6,8 @@
  * cancels its forwarded request. Cookies and credentials pass through
  * untouched and are never logged.
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +33,7 @@ struct forward {
 	struct hclient *hc;
 	struct hclient_owner *ho;
 	unsigned n;
+	TAILQ_HEAD(, forward_req) reqs; /* in flight */
 };
 
 /* One request in flight to its owner. */
@@ -39,6 +42,7 @@ struct forward_req {
 	struct http_req *req;
 	struct hclient_req *hr;
 	char *holder;
+	TAILQ_ENTRY(forward_req) entry;
 };
 
 /* Headers that belong to one connection, never passed on (RFC 9110 7.6.1). */
@@ -46,9 +50,11 @@ static const char *const forward_hop[] = { "Connection", "Keep-Alive", "Proxy-Co
 	"Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization",
 	"Host", "Content-Length" };
 
+static void forward_req_free(struct forward_req *);
+
 /* Make the forwarder. */
 struct forward *
-forward_create(struct event_base *base, const struct config *cfg, const char *node, char **cause)
+forward_create(struct event_base *base, const struct config *cfg, char **cause)
 {
 	struct forward *f = xcalloc(1, sizeof *f);
 	struct hclient_opts o;
@@ -62,7 +68,8 @@ forward_create(struct event_base *base, const struct config *cfg, const char *no
 	o.idle_timeout_ms = 60000;
 	f->base = base;
 	f->cfg = cfg;
-	f->node = xstrdup(node);
+	TAILQ_INIT(&f->reqs);
+	f->node = xstrdup("");
 	if ((f->hc = hclient_new(base, &o, cause)) == NULL) {
 		free(f->node);
 		free(f);
@@ -70,6 +77,14 @@ forward_create(struct event_base *base, const struct config *cfg, const char *no
 	}
 	f->ho = hclient_owner_new(f->hc, FORWARD_MAX_INFLIGHT);
 	return f;
+}
+
+/* This node's id, for FORWARD_HEADER. */
+void
+forward_set_node(struct forward *f, const char *node)
+{
+	free(f->node);
+	f->node = xstrdup(node);
 }
 
 /* Use a reloaded configuration. */
@@ -83,9 +98,13 @@ forward_set_config(struct forward *f, const struct config *cfg)
 void
 forward_free(struct forward *f)
 {
+	struct forward_req *fr;
+
 	if (f == NULL)
 		return;
-	hclient_owner_free(f->ho);
+	hclient_owner_free(f->ho); /* no callback runs */
+	while ((fr = TAILQ_FIRST(&f->reqs)) != NULL)
+		forward_req_free(fr); /* its desktop request went with the server */
 	hclient_free(f->hc);
 	free(f->node);
 	free(f);
@@ -122,6 +141,7 @@ forward_is_hop(const char *name, const char *connection)
 static void
 forward_req_free(struct forward_req *fr)
 {
+	TAILQ_REMOVE(&fr->f->reqs, fr, entry);
 	fr->f->n--;
 	free(fr->holder);
 	free(fr);
@@ -255,6 +275,7 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	fr->f = f;
 	fr->req = req;
 	fr->holder = xstrdup(holder);
+	TAILQ_INSERT_TAIL(&f->reqs, fr, entry);
 	f->n++;
 	fr->hr = hclient_request(f->ho, method, target.data, hdrs, len > 0 ? body : NULL, len,
 	    timeout, flags, forward_done, fr);

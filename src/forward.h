@@ -22,9 +22,14 @@ struct http_req;
 /* The header a forwarded request carries (value: the forwarding node's id). */
 #define FORWARD_HEADER "X-Ucgw-Forwarded"
 
-/* The forwarder of node (its id goes into FORWARD_HEADER); NULL with *cause on failure. */
-struct forward *forward_create(
-    struct event_base *, const struct config *, const char *node, char **cause);
+/*
+ * The forwarder (its client context loads the TLS trust store: made before
+ * the cluster connects, so that the slow start does not delay Redis's
+ * handshake); NULL with *cause on failure.
+ */
+struct forward *forward_create(struct event_base *, const struct config *, char **cause);
+/* This node's id, sent in FORWARD_HEADER. */
+void forward_set_node(struct forward *, const char *node);
 /* Use a reloaded configuration (timeouts). */
 void forward_set_config(struct forward *, const struct config *);
 /* Free; requests in flight are cancelled (their desktops' connections are gone first). */

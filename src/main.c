@@ -18,6 +18,7 @@
 #include "ucwa.h"
 #include "config.h"
 #include "daemon.h"
+#include "forward.h"
 #include "gws.h"
 #include "httpd.h"
 #include "log.h"
@@ -42,6 +43,7 @@ static struct {
 	struct admin *admin;
 	struct cluster *cluster; /* cluster mode only */
 	struct owner *owner;	 /* cluster mode only: one owner per agent */
+	struct forward *forward; /* cluster mode only: requests forwarded to their owner */
 	int drain_parts;	 /* drain: parts (upstream, leases) not finished yet */
 	void (*drained)(void *);
 	void *drained_arg;
@@ -184,12 +186,12 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			snprintf(first, sizeof first, "%s", bound);
 	}
 	if (cfg->cluster_redis != NULL) {
-		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
+		if ((ucgw.forward = forward_create(base, cfg, cause)) == NULL ||
+		    (ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
-		if ((ucgw.owner = owner_create(
-			 base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, cause)) == NULL)
-			return -1;
+		ucgw.owner =
+		    owner_create(base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, ucgw.forward);
 		gws_set_owner(ucgw.gws, ucgw.owner);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
@@ -296,6 +298,7 @@ main_stop(void)
 	httpd_free(ucgw.httpd);
 	admin_free(ucgw.admin);
 	owner_free(ucgw.owner);
+	forward_free(ucgw.forward);
 	gws_set_owner(ucgw.gws, NULL);
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {

@@ -76,6 +76,16 @@ struct owner_wait {
 	TAILQ_ENTRY(owner_wait) entry; /* in ol->waits or o->lookups */
 };
 
+/* A new login session's write to Redis, which its request waits for (with a deadline). */
+struct owner_store {
+	struct owner *o;
+	struct redis_cmd *cmd;
+	auth_stored_cb done; /* NULL once told (or its request went away) */
+	void *done_arg;
+	struct event *deadline;
+	LIST_ENTRY(owner_store) entry;
+};
+
 struct owner {
 	struct event_base *base;
 	const struct config *cfg;
@@ -85,11 +95,12 @@ struct owner {
 	struct seal *seal;
 	struct auth *auth;
 	struct agents *agents;
-	struct forward *fwd;
+	struct forward *fwd; /* not owned */
 	struct reap *reap;
 	const char *node;
 	struct hmap *by_user; /* user name -> struct owner_lease */
 	TAILQ_HEAD(, owner_wait) lookups;
+	LIST_HEAD(, owner_store) stores; /* login-session writes in flight */
 	unsigned nwaits;
 	unsigned nheld;
 	unsigned nreleasing;
@@ -104,6 +115,8 @@ struct owner {
 
 static void owner_on_lease(void *, struct lease *, enum lease_event, const char *);
 static void owner_on_session(void *, enum auth_session_event, const char *, const char *);
+static void *owner_store(void *, const char *, const char *, auth_stored_cb, void *);
+static void owner_store_cancel(void *, void *);
 static void owner_agent_gone(struct agent *, const char *, void *);
 static void owner_on_sweep(evutil_socket_t, short, void *);
 
@@ -117,7 +130,7 @@ owner_wait_ms(const struct owner *o)
 /* Start ownership for this node. */
 struct owner *
 owner_create(struct event_base *base, const struct config *cfg, struct cluster *c,
-    struct auth *auth, struct agents *agents, char **cause)
+    struct auth *auth, struct agents *agents, struct forward *fwd)
 {
 	struct owner *o = xcalloc(1, sizeof *o);
 	unsigned ms = cluster_lease_ms(c);
@@ -132,16 +145,20 @@ owner_create(struct event_base *base, const struct config *cfg, struct cluster *
 	o->auth = auth;
 	o->agents = agents;
 	o->node = cluster_node_id(c);
-	if ((o->fwd = forward_create(base, cfg, o->node, cause)) == NULL) {
-		free(o);
-		return NULL;
-	}
+	o->fwd = fwd;
+	forward_set_node(fwd, o->node);
 	o->reap = reap_hold(base);
 	o->by_user = hmap_create();
 	TAILQ_INIT(&o->lookups);
+	LIST_INIT(&o->stores);
 	o->sweep = event_new(base, -1, EV_PERSIST, owner_on_sweep, o);
 	evtimer_add(o->sweep, &tv);
-	auth_set_session_hook(auth, owner_on_session, o);
+	{
+		struct auth_session_hook hk = { owner_on_session, owner_store, owner_store_cancel,
+			o };
+
+		auth_set_session_hook(auth, &hk);
+	}
 	agents_on_remove(agents, owner_agent_gone, o);
 	return o;
 }
@@ -555,6 +572,27 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	owner_wait_new(o, req, go, arg, forwarded, sid, ol);
 }
 
+/* Tell the request waiting for a login-session write to go on (once). */
+static void
+owner_store_done(struct owner_store *st)
+{
+	auth_stored_cb done = st->done;
+
+	st->done = NULL;
+	evtimer_del(st->deadline);
+	if (done != NULL)
+		done(st->done_arg);
+}
+
+/* Free a login-session write's record (answered, or the end). */
+static void
+owner_store_free(struct owner_store *st)
+{
+	LIST_REMOVE(st, entry);
+	event_free(st->deadline);
+	free(st);
+}
+
 /* The Redis key of a login session: PREFIXlogin:<hex SHA-256 of the cookie value>. */
 static void
 owner_login_key(struct owner *o, const char *sid, struct buf *out)
@@ -684,54 +722,125 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 	OPENSSL_cleanse(sids, sizeof sids);
 }
 
-/* A login-session write answered (nothing waits for it). */
+/* A login-session refresh or deletion answered (nothing waits for it). */
 static void
 owner_on_stored(void *arg, const struct redis_result *res)
 {
 	static struct log_limit ll;
 
 	if (res->status != REDIS_R_OK)
-		log_limited(&ll, LOG_WARN, "owner: storing a login session: %s", res->why);
+		log_limited(
+		    &ll, LOG_WARN, "owner: updating a login session in Redis: %s", res->why);
 }
 
-/* auth's session hook: mirror the login session in Redis (sealed user name, with expiry). */
+/* auth's session hook: a session used again (refresh its expiry) or ended (delete it). */
 static void
 owner_on_session(void *arg, enum auth_session_event ev, const char *sid, const char *user)
 {
 	struct owner *o = arg;
-	const char *argv[5];
+	const char *argv[3];
 	char px[24];
-	struct buf key, sealed;
+	struct buf key;
 
 	buf_init(&key);
 	owner_login_key(o, sid, &key);
 	snprintf(px, sizeof px, "%lld", o->cfg->auth_session_idle_ms);
-	switch (ev) {
-	case AUTH_SESSION_CREATED:
-		buf_init(&sealed);
-		seal_seal(o->seal, key.data, user, strlen(user), &sealed);
-		{
-			const char *av[5] = { "SET", key.data, sealed.data, "PX", px };
-			size_t lens[5] = { 3, key.len, sealed.len, 2, strlen(px) };
-
-			redis_command(
-			    o->redis, REDIS_WANT_STATUS, owner_on_stored, NULL, 5, av, lens);
-		}
-		buf_free(&sealed);
-		break;
-	case AUTH_SESSION_USED:
+	argv[1] = key.data;
+	if (ev == AUTH_SESSION_USED) {
 		argv[0] = "PEXPIRE";
-		argv[1] = key.data;
 		argv[2] = px;
 		redis_command(o->redis, REDIS_WANT_INT, owner_on_stored, NULL, 3, argv, NULL);
-		break;
-	case AUTH_SESSION_ENDED:
+	} else if (ev == AUTH_SESSION_ENDED) {
 		argv[0] = "DEL";
-		argv[1] = key.data;
 		redis_command(o->redis, REDIS_WANT_INT, owner_on_stored, NULL, 2, argv, NULL);
-		break;
 	}
 	buf_free(&key);
+}
+
+/* The new session's write answered: the request waiting for it goes on (if still there). */
+static void
+owner_on_login_stored(void *arg, const struct redis_result *res)
+{
+	struct owner_store *st = arg;
+	static struct log_limit ll;
+
+	st->cmd = NULL;
+	if (res->status != REDIS_R_OK)
+		log_limited(&ll, LOG_WARN,
+		    "owner: storing a login session in Redis: %s (other nodes will not know it)",
+		    res->why);
+	owner_store_done(st);
+	owner_store_free(st);
+}
+
+/* The new session's write is late: the request goes on; the write stays queued. */
+static void
+owner_store_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct owner_store *st = arg;
+	static struct log_limit ll;
+
+	log_limited(&ll, LOG_WARN,
+	    "owner: storing a login session: no answer from Redis within %u ms; answering "
+	    "without it (it is sent when Redis is back)",
+	    owner_wait_ms(st->o));
+	owner_store_done(st);
+}
+
+/*
+ * auth's store hook: write PREFIXlogin:HASH = sealed user, and let the
+ * request go on once Redis answered (or after the wait's deadline). While
+ * Redis is unavailable the write is queued and nothing waits for it.
+ */
+static void *
+owner_store(void *arg, const char *sid, const char *user, auth_stored_cb done, void *done_arg)
+{
+	struct owner *o = arg;
+	struct owner_store *st = NULL;
+	unsigned ms = owner_wait_ms(o);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct buf key, sealed;
+	char px[24];
+
+	if (redis_ready(o->redis))
+		st = xcalloc(1, sizeof *st); /* else queued, not waited for: Redis is down */
+	buf_init(&key);
+	buf_init(&sealed);
+	owner_login_key(o, sid, &key);
+	seal_seal(o->seal, key.data, user, strlen(user), &sealed);
+	snprintf(px, sizeof px, "%lld", o->cfg->auth_session_idle_ms);
+	{
+		const char *av[5] = { "SET", key.data, sealed.data, "PX", px };
+		size_t lens[5] = { 3, key.len, sealed.len, 2, strlen(px) };
+
+		if (st == NULL)
+			redis_command(
+			    o->redis, REDIS_WANT_STATUS, owner_on_stored, NULL, 5, av, lens);
+		else
+			st->cmd = redis_command(
+			    o->redis, REDIS_WANT_STATUS, owner_on_login_stored, st, 5, av, lens);
+	}
+	buf_free(&key);
+	buf_free(&sealed);
+	if (st == NULL)
+		return NULL;
+	st->o = o;
+	st->done = done;
+	st->done_arg = done_arg;
+	st->deadline = evtimer_new(o->base, owner_store_late, st);
+	evtimer_add(st->deadline, &tv);
+	LIST_INSERT_HEAD(&o->stores, st, entry);
+	return st;
+}
+
+/* auth's cancel hook: the request went away; the write goes on without it. */
+static void
+owner_store_cancel(void *arg, void *handle)
+{
+	struct owner_store *st = handle;
+
+	st->done = NULL;
+	evtimer_del(st->deadline);
 }
 
 /* An agent was removed here (EndContactCenterSession, idle, sign-in failed, shutdown). */
@@ -874,11 +983,16 @@ owner_free_one(const char *key, void *value, void *arg)
 void
 owner_free(struct owner *o)
 {
+	struct owner_store *st;
 	struct owner_wait *w;
 
 	if (o == NULL)
 		return;
-	auth_set_session_hook(o->auth, NULL, NULL);
+	auth_set_session_hook(o->auth, NULL);
+	while ((st = LIST_FIRST(&o->stores)) != NULL) {
+		redis_cancel(st->cmd);
+		owner_store_free(st);
+	}
 	agents_on_remove(o->agents, NULL, NULL);
 	while ((w = TAILQ_FIRST(&o->lookups)) != NULL)
 		owner_wait_free(w); /* its request went with the server */
@@ -888,7 +1002,6 @@ owner_free(struct owner *o)
 	event_free(o->sweep);
 	if (o->drain_deadline != NULL)
 		event_free(o->drain_deadline);
-	forward_free(o->fwd);
 	reap_release(o->reap);
 	free(o);
 }

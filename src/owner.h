@@ -33,9 +33,11 @@ struct owner;
 /* Serve the request on this node (the next step: authentication and the route). */
 typedef void (*owner_go_cb)(struct http_req *, void *arg);
 
-/* Ownership for the node of cluster; hooks auth's sessions and the agents' removal. */
+struct forward;
+/* Ownership for the node of cluster, forwarding with fwd (not owned); hooks auth's sessions
+ * and the agents' removal. */
 struct owner *owner_create(struct event_base *, const struct config *, struct cluster *,
-    struct auth *, struct agents *, char **cause);
+    struct auth *, struct agents *, struct forward *fwd);
 void owner_set_config(struct owner *, const struct config *);
 /* Unhook and free (leases held lapse in Redis by themselves). */
 void owner_free(struct owner *);
