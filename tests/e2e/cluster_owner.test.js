@@ -258,6 +258,29 @@ test('SIGTERM on the owner: its leases and registry entry are deleted before it 
   }
 });
 
+test('a WebSocket upgrade through the non-owner is refused: the official client falls back to long-polling', async () => {
+  const env = await cluster();
+  try {
+    assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
+    // A desktop on B whose CometD client tries WebSocket first.
+    const db = await im.desktop(env.b.port, 'agent1', { websocket: true });
+    env.desks.push(db.client);
+    assert.equal(db.client.getTransport().type, 'long-polling');
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: true });
+    const s = await im.talk(db);
+    const from = db.im().length;
+    assert.deepEqual((await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'ws?' })).json, { statusCode: 0 });
+    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: ws?', from);
+    assert.equal((await apps(env, 'agent1')).length, 1);
+    // Through the owner the same client kind keeps WebSocket.
+    const da = await im.desktop(env.a.port, 'agent1', { websocket: true });
+    env.desks.push(da.client);
+    assert.equal(da.client.getTransport().type, 'websocket');
+  } finally {
+    await teardown(env);
+  }
+});
+
 // The haproxy configuration of docs/cluster.md, for the nodes' ports.
 function haproxyConfig(port, nodes) {
   return `global
