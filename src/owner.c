@@ -410,8 +410,10 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 	struct owner_lease *ol = arg;
 	struct owner *o = ol->o;
 	struct owner_wait *w;
+	struct agent *a;
 	const char *url;
 	long long ttl;
+	char why[300];
 
 	switch (ev) {
 	case LEASE_ACQUIRED:
@@ -437,6 +439,12 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		}
 		url = lease_busy_url(l);
 		ttl = lease_busy_ttl(l);
+		if (detail[0] != '(' && strcmp(detail, o->node) != 0 &&
+		    (a = agents_find(o->agents, ol->name)) != NULL) {
+			/* A copy left here (its record ended without it): the holder serves it. */
+			snprintf(why, sizeof why, "owned by node %s", detail);
+			agents_remove(o->agents, a, why);
+		}
 		while ((w = TAILQ_FIRST(&ol->waits)) != NULL) {
 			struct http_req *req = w->req;
 			int fwd = w->forwarded;
