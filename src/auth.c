@@ -25,9 +25,9 @@
 #include "log.h"
 #include "throttle.h"
 
-#define AUTH_SID_LEN  32     /* base62: about 190 bits */
-#define AUTH_MAX_CRED 1024   /* longest user:password accepted */
-#define AUTH_MAX_KEYS 100000 /* users, addresses and failed pairs remembered, each */
+#define AUTH_SID_LEN  (AUTH_SID_BUF - 1) /* base62: about 190 bits */
+#define AUTH_MAX_CRED 1024		 /* longest user:password accepted */
+#define AUTH_MAX_KEYS 100000		 /* users, addresses and failed pairs remembered, each */
 
 struct auth_user;
 
@@ -37,6 +37,7 @@ struct auth_session {
 	char *user;
 	struct auth_user *u;
 	uint64_t last;
+	uint64_t stored; /* when the session hook last heard of it (created or refreshed) */
 	TAILQ_ENTRY(auth_session) lru;
 	TAILQ_ENTRY(auth_session) by_user;
 };
@@ -62,9 +63,12 @@ struct auth_pending {
 	char *user;
 	void *handle;
 	int in_start, finished;
-	char addr[64];	     /* client address (no port) */
-	char pair[65];	     /* hex SHA-256(salt, user NUL password): the negative cache key */
-	unsigned *addr_slot; /* the address's count of checks in progress, or NULL */
+	int verified;		/* the verifier answered: its handle is stale */
+	void *store;		/* the new session's store in progress (the hook's handle) */
+	char sid[AUTH_SID_BUF]; /* that session */
+	char addr[64];		/* client address (no port) */
+	char pair[65];		/* hex SHA-256(salt, user NUL password): the negative cache key */
+	unsigned *addr_slot;	/* the address's count of checks in progress, or NULL */
 	TAILQ_ENTRY(auth_pending) entry;
 };
 
@@ -78,11 +82,13 @@ struct auth {
 	TAILQ_HEAD(, auth_session) lru;
 	TAILQ_HEAD(, auth_pending) pending;
 	unsigned nsessions;
-	struct throttle *by_user;  /* failed authentications per user name */
-	struct throttle *by_addr;  /* failed authentications per client address */
-	struct throttle *failed;   /* the negative cache: failed user/password pairs */
-	struct hmap *addr_pending; /* client address -> unsigned *: checks in progress */
-	unsigned char salt[16];	   /* of the negative cache keys */
+	struct throttle *by_user;      /* failed authentications per user name */
+	struct throttle *by_addr;      /* failed authentications per client address */
+	struct throttle *failed;       /* the negative cache: failed user/password pairs */
+	struct hmap *addr_pending;     /* client address -> unsigned *: checks in progress */
+	unsigned char salt[16];	       /* of the negative cache keys */
+	struct auth_session_hook hook; /* told of sessions made, used, ended (cluster mode) */
+	int hooked;
 };
 
 static void *auth_static_start(void *, const char *, const char *, auth_verify_done, void *);
@@ -157,10 +163,21 @@ auth_set_agents(struct auth *a, struct agents *r)
 	    &a->registry, r, AGENTS_SLOT_LOGINS, a->users, offsetof(struct auth_user, link));
 }
 
+/* Tell the session hook, if any. */
+static void
+auth_session_tell(struct auth *a, struct auth_session *s, enum auth_session_event ev)
+{
+	if (!a->hooked || ev == AUTH_SESSION_CREATED)
+		return;
+	s->stored = util_now_ms();
+	a->hook.event(a->hook.arg, ev, s->id, s->user);
+}
+
 /* Forget a session. */
 static void
 auth_session_free(struct auth *a, struct auth_session *s)
 {
+	auth_session_tell(a, s, AUTH_SESSION_ENDED);
 	hmap_del(a->by_sid, s->id);
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_REMOVE(&s->u->sessions, s, by_user);
@@ -197,10 +214,13 @@ auth_free(struct auth *a)
 
 	if (a == NULL)
 		return;
+	a->hooked = 0; /* the process ends: the sessions outlive it elsewhere */
 	auth_set_agents(a, NULL);
 	while ((p = TAILQ_FIRST(&a->pending)) != NULL) {
 		if (a->verifier.cancel != NULL && p->handle != NULL)
 			a->verifier.cancel(a->verifier.ctx, p->handle);
+		if (p->store != NULL && a->hook.cancel != NULL)
+			a->hook.cancel(a->hook.arg, p->store);
 		http_req_set_abort(p->req, NULL, NULL);
 		auth_pending_free(p);
 	}
@@ -275,16 +295,19 @@ auth_session_room(struct auth *a, const char *user)
 	}
 }
 
-/* Make a session for user (see auth_session_room for the limits). */
+/* Make a session for user, new or with a known id (see auth_session_room for the limits). */
 static struct auth_session *
-auth_session_new(struct auth *a, const char *user)
+auth_session_new(struct auth *a, const char *user, const char *id)
 {
 	struct auth_session *s;
 	char hex[33];
 
 	auth_session_room(a, user);
 	s = xcalloc(1, sizeof *s);
-	util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
+	if (id != NULL)
+		memcpy(s->id, id, AUTH_SID_LEN);
+	else
+		util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
 	util_random_id(hex, 32, UTIL_HEX);
 	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 15, hex + 18);
@@ -296,6 +319,7 @@ auth_session_new(struct auth *a, const char *user)
 	hmap_put(a->by_sid, s->id, s);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
 	a->nsessions++;
+	s->stored = s->last; /* a new one is stored by auth_verified */
 	return s;
 }
 
@@ -350,6 +374,8 @@ auth_session_touch(struct auth *a, struct auth_session *s)
 	s->last = util_now_ms();
 	TAILQ_REMOVE(&a->lru, s, lru);
 	TAILQ_INSERT_TAIL(&a->lru, s, lru);
+	if (s->last - s->stored >= (uint64_t)a->cfg->auth_session_idle_ms / 3)
+		auth_session_tell(a, s, AUTH_SESSION_USED);
 }
 
 /* Whether origin is one of auth.cors_origins (exact match). */
@@ -468,6 +494,9 @@ auth_count_failure(struct auth *a, const char *addr, const char *user, const cha
 		throttle_fail(a->failed, pair, now);
 }
 
+static void auth_stored(void *);
+static void auth_pending_abort(struct http_req *, void *);
+
 /* The verifier answered for p. */
 static void
 auth_verified(void *arg, int good)
@@ -480,16 +509,25 @@ auth_verified(void *arg, int good)
 
 	http_req_set_abort(req, NULL, NULL);
 	p->handle = NULL;
+	p->verified = 1;
 	if (good == 0)
 		auth_count_failure(a, p->addr, p->user, p->pair);
 	else if (good == 1)
 		throttle_clear(a->by_user, p->user);
 	if (good == 1) {
 		if ((s = auth_session_find(a, req)) == NULL || strcmp(s->user, p->user) != 0) {
-			s = auth_session_new(a, p->user);
+			s = auth_session_new(a, p->user, NULL);
 			is_new = 1;
 		} else
 			auth_session_touch(a, s);
+		if (is_new && a->hooked && a->hook.store != NULL &&
+		    (p->store = a->hook.store(a->hook.arg, s->id, s->user, auth_stored, p)) !=
+			NULL) {
+			/* The Set-Cookie leaves once the session is stored (auth_stored). */
+			memcpy(p->sid, s->id, sizeof p->sid);
+			http_req_set_abort(req, auth_pending_abort, p);
+			return;
+		}
 		auth_finish(a, req, s, is_new, p->flags, p->ok, p->arg);
 	} else if (good == 0) {
 		static struct log_limit ll;
@@ -510,7 +548,7 @@ auth_verified(void *arg, int good)
 		auth_pending_free(p);
 }
 
-/* The connection died while its credentials were being checked. */
+/* The connection died while its credentials were being checked (or its session stored). */
 static void
 auth_pending_abort(struct http_req *req, void *arg)
 {
@@ -519,7 +557,34 @@ auth_pending_abort(struct http_req *req, void *arg)
 
 	if (a->verifier.cancel != NULL && p->handle != NULL)
 		a->verifier.cancel(a->verifier.ctx, p->handle);
-	auth_pending_free(p);
+	if (p->store != NULL && a->hook.cancel != NULL)
+		a->hook.cancel(a->hook.arg, p->store);
+	p->store = NULL;
+	if (p->in_start)
+		p->finished = 1; /* auth_basic frees it */
+	else
+		auth_pending_free(p);
+}
+
+/* A new session was stored (or given up): its request goes on with its Set-Cookie. */
+static void
+auth_stored(void *arg)
+{
+	struct auth_pending *p = arg;
+	struct auth *a = p->a;
+	struct http_req *req = p->req;
+	struct auth_session *s = hmap_get(a->by_sid, p->sid);
+
+	p->store = NULL;
+	http_req_set_abort(req, NULL, NULL);
+	if (s == NULL || strcmp(s->user, p->user) != 0)
+		gws_reply_error(req, 503, GWS_INTERNAL, "The session ended at once; retry");
+	else
+		auth_finish(a, req, s, 1, p->flags, p->ok, p->arg);
+	if (p->in_start)
+		p->finished = 1;
+	else
+		auth_pending_free(p);
 }
 
 /* Wipe and free a buffer that held credentials. */
@@ -685,7 +750,7 @@ auth_basic(struct auth *a, struct http_req *req, const char *h, int flags, auth_
 		auth_pending_free(p);
 	else {
 		p->in_start = 0;
-		p->handle = handle;
+		p->handle = p->verified ? NULL : handle;
 		auth_pending_take_slot(a, p);
 	}
 }
@@ -770,6 +835,56 @@ auth_request(struct auth *a, struct http_req *req, int flags, auth_ok_cb ok, voi
 	}
 	auth_session_touch(a, s);
 	auth_finish(a, req, s, 0, flags, ok, arg);
+}
+
+/* Mirror login sessions through hook (NULL: none); see auth.h. */
+void
+auth_set_session_hook(struct auth *a, const struct auth_session_hook *hook)
+{
+	a->hooked = hook != NULL;
+	if (hook != NULL)
+		a->hook = *hook;
+}
+
+/*
+ * Whom req claims to be by its cookie: the user of its live local session,
+ * else NULL with the well-formed JSESSIONID values in sids (at most max;
+ * *n of them, 0 when there is none).
+ */
+const char *
+auth_claimed_user(
+    struct auth *a, struct http_req *req, char (*sids)[AUTH_SID_BUF], size_t max, size_t *n)
+{
+	const char *pos = http_req_header(req, "Cookie");
+	char id[AUTH_SID_LEN + 1];
+	struct auth_session *s;
+
+	*n = 0;
+	auth_expire(a);
+	if ((s = auth_session_find(a, req)) != NULL)
+		return s->user;
+	while (*n < max && auth_cookie_next(&pos, id, sizeof id) == 0) {
+		if (strlen(id) == AUTH_SID_LEN && strspn(id, UTIL_BASE62) == AUTH_SID_LEN)
+			memcpy(sids[(*n)++], id, AUTH_SID_LEN + 1);
+	}
+	OPENSSL_cleanse(id, sizeof id);
+	return NULL;
+}
+
+/* Know the session sid of user from now on (found in the cluster's store). */
+void
+auth_adopt(struct auth *a, const char *sid, const char *user)
+{
+	struct auth_session *s;
+
+	if (strlen(sid) != AUTH_SID_LEN || strspn(sid, UTIL_BASE62) != AUTH_SID_LEN)
+		return;
+	if ((s = hmap_get(a->by_sid, sid)) != NULL) {
+		if (strcmp(s->user, user) == 0)
+			return;
+		auth_session_free(a, s);
+	}
+	auth_session_new(a, user, sid);
 }
 
 /* End the session named by the request's cookie. */

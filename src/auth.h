@@ -68,6 +68,44 @@ int auth_preflight(struct auth *, struct http_req *);
 void auth_logout(struct auth *, struct http_req *);
 unsigned auth_nsessions(const struct auth *);
 
+/* What happens to a login session, for the session hook (cluster mode's store). */
+enum auth_session_event {
+	AUTH_SESSION_CREATED, /* made: given to store() before its Set-Cookie is sent */
+	AUTH_SESSION_USED,  /* used again, a third of auth.session_idle_ms after the last report */
+	AUTH_SESSION_ENDED, /* logout, idle expiry or room made (never at process end) */
+};
+typedef void (*auth_stored_cb)(void *arg);
+/* Where login sessions are mirrored (cluster mode). */
+struct auth_session_hook {
+	/* A session used again (AUTH_SESSION_USED) or ended (AUTH_SESSION_ENDED). */
+	void (*event)(void *arg, enum auth_session_event, const char *sid, const char *user);
+	/*
+	 * A session made: store it and call done(done_arg) once, later, when
+	 * stored or given up; return a handle for cancel(). NULL: nothing to
+	 * wait for (done never runs).
+	 */
+	void *(*store)(
+	    void *arg, const char *sid, const char *user, auth_stored_cb done, void *done_arg);
+	/* The request went away first: done must not run (the store itself may go on). */
+	void (*cancel)(void *arg, void *handle);
+	void *arg;
+};
+/* Mirror login sessions through hook (copied; NULL: none). The response carrying a new
+ * session's Set-Cookie waits for store()'s done. */
+void auth_set_session_hook(struct auth *, const struct auth_session_hook *);
+/* A session id (JSESSIONID value) with its NUL: 32 base62 characters. */
+#define AUTH_SID_BUF 33
+/*
+ * Whom req claims to be by its cookie: its live local session's user, else
+ * NULL, with the well-formed JSESSIONID values in sids (at most max, *n of
+ * them; a browser may send stale ones too). Nothing is verified beyond the
+ * cookie; never log a sid.
+ */
+const char *auth_claimed_user(
+    struct auth *, struct http_req *, char (*sids)[AUTH_SID_BUF], size_t max, size_t *n);
+/* Know session sid (found in the cluster's store) as user's from now on. */
+void auth_adopt(struct auth *, const char *sid, const char *user);
+
 /* The static verifier's check (exposed for unit tests): 1 good, 0 bad. */
 int auth_static_check(const struct json *users, const char *user, const char *password);
 /* Hex SHA-256 of salt followed by password (65 bytes out). */

@@ -69,6 +69,11 @@ struct cluster {
 	char *keycheck_key;	       /* PREFIXkeycheck */
 	struct redis_script *keycheck;
 	enum cluster_key key;
+	int leaving;		    /* cluster_leave: never register again */
+	struct redis_cmd *deleting; /* the registry entry's DEL */
+	void (*left)(void *);	    /* cluster_leave's callback */
+	void *left_arg;
+	char *prefix; /* cluster.prefix */
 };
 
 /* Row check of cluster.redis; the message never repeats the value (it might hold a password). */
@@ -435,7 +440,7 @@ cluster_on_redis(void *arg, int ready)
 {
 	struct cluster *c = arg;
 
-	if (ready)
+	if (ready && !c->leaving)
 		cluster_register(c);
 	else
 		c->registered = 0;
@@ -450,6 +455,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	struct redis_conf rc;
 	struct store_conf sc;
 	const char *l0 = cfg->listen.v[0];
+	char *reg;
 
 	c->base = base;
 	c->node_id = cfg->cluster_node_id != NULL ? xstrdup(cfg->cluster_node_id)
@@ -461,6 +467,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		    strncmp(l0, "https:", 6) == 0 ? "https" : "http", bound);
 	xasprintf(&c->node_key, "%snode:%s", cfg->cluster_prefix, c->node_id);
 	xasprintf(&c->keycheck_key, "%skeycheck", cfg->cluster_prefix);
+	c->prefix = xstrdup(cfg->cluster_prefix);
 	c->lease_ms = (unsigned)cfg->cluster_lease_ms;
 	memset(&rc, 0, sizeof rc);
 	rc.url = cfg->cluster_redis;
@@ -474,6 +481,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		free(c->advertise);
 		free(c->node_key);
 		free(c->keycheck_key);
+		free(c->prefix);
 		free(c);
 		return NULL;
 	}
@@ -486,11 +494,49 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
 	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
 	c->store = store_create(base, c->redis, c->seal, &sc);
+	xasprintf(&reg, "%snode:", cfg->cluster_prefix);
+	leases_set_registry(c->leases, reg);
+	free(reg);
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
 	    c->advertise, redis_name(c->redis), c->lease_ms);
 	cluster_on_register_timer(-1, 0, c);
 	return c;
+}
+
+/* The registry entry's deletion answered. */
+static void
+cluster_on_left(void *arg, const struct redis_result *res)
+{
+	struct cluster *c = arg;
+	void (*done)(void *) = c->left;
+
+	c->deleting = NULL;
+	c->left = NULL;
+	if (res->status == REDIS_R_OK)
+		log_info("cluster: node %s left the registry", c->node_id);
+	else
+		log_warn("cluster: node %s: deleting its registry entry: %s", c->node_id, res->why);
+	if (done != NULL)
+		done(c->left_arg);
+}
+
+/* Drain: stop registering and delete the registry entry; done runs once Redis answered. */
+void
+cluster_leave(struct cluster *c, void (*done)(void *), void *arg)
+{
+	const char *argv[2] = { "DEL", c->node_key };
+
+	c->leaving = 1;
+	c->registered = 0;
+	evtimer_del(c->register_timer);
+	redis_cancel(c->registering);
+	c->registering = NULL;
+	c->left = done;
+	c->left_arg = arg;
+	if (c->deleting == NULL)
+		c->deleting =
+		    redis_command(c->redis, REDIS_WANT_INT, cluster_on_left, c, 2, argv, NULL);
 }
 
 /* Leave the cluster (the registry entry lapses by itself). */
@@ -500,6 +546,7 @@ cluster_free(struct cluster *c)
 	if (c == NULL)
 		return;
 	redis_cancel(c->registering);
+	redis_cancel(c->deleting);
 	event_free(c->register_timer);
 	store_free(c->store);
 	leases_free(c->leases);
@@ -510,6 +557,7 @@ cluster_free(struct cluster *c)
 	free(c->advertise);
 	free(c->node_key);
 	free(c->keycheck_key);
+	free(c->prefix);
 	free(c);
 }
 
@@ -544,11 +592,15 @@ cluster_health_cb(void *arg, struct jw *w)
 	return cluster_health(arg, w);
 }
 
-/* Whether this node may do cluster work: Redis ready and the cluster key checked equal. */
+/*
+ * Whether this node may do cluster work: Redis ready and the cluster key
+ * not found to differ (the first check is a round trip after Redis became
+ * ready; it comes before the first lease could be renewed).
+ */
 int
 cluster_usable(const struct cluster *c)
 {
-	return redis_ready(c->redis) && c->key == CLUSTER_KEY_OK;
+	return redis_ready(c->redis) && c->key != CLUSTER_KEY_MISMATCH;
 }
 
 /* This node's id. */
@@ -563,6 +615,20 @@ const char *
 cluster_advertise(const struct cluster *c)
 {
 	return c->advertise;
+}
+
+/* cluster.prefix: the start of every key. */
+const char *
+cluster_prefix(const struct cluster *c)
+{
+	return c->prefix;
+}
+
+/* The lease time (cluster.lease_ms). */
+unsigned
+cluster_lease_ms(const struct cluster *c)
+{
+	return c->lease_ms;
 }
 
 /* The Redis connection. */

@@ -50,15 +50,19 @@ struct cluster;
 struct cluster *cluster_create(
     struct event_base *, const struct config *, const char *bound, char **cause);
 void cluster_free(struct cluster *);
+/* Drain: stop registering and delete the registry entry; done(arg) runs once Redis answered. */
+void cluster_leave(struct cluster *, void (*done)(void *), void *arg);
 /* Write the cluster's part of /healthz as the value of the current key; 1 if healthy. */
 int cluster_health(struct cluster *, struct jw *);
 /* 1 if healthy, for /healthz: calls cluster_health (arg is the cluster). */
 int cluster_health_cb(void *arg, struct jw *);
 
-/* Whether this node may do cluster work: Redis ready and the cluster key its peers' one. */
+/* Whether this node may do cluster work: Redis ready, the cluster key not found to differ. */
 int cluster_usable(const struct cluster *);
 const char *cluster_node_id(const struct cluster *);
 const char *cluster_advertise(const struct cluster *);
+const char *cluster_prefix(const struct cluster *);
+unsigned cluster_lease_ms(const struct cluster *);
 struct redis *cluster_redis(struct cluster *);
 struct leases *cluster_leases(struct cluster *);
 struct seal *cluster_seal(struct cluster *);

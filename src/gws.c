@@ -15,6 +15,7 @@
 #include "gws_reply.h"
 #include "json.h"
 #include "log.h"
+#include "owner.h"
 #include "proxy.h"
 #include "record.h"
 #include "version.h"
@@ -28,6 +29,7 @@ struct gws {
 	struct agents *agents;	 /* signed-in agents (not owned) */
 	struct gws_im *im;	 /* the IM Session API (not owned) */
 	struct gws_bound *bound; /* one per route: what auth_request calls back with */
+	struct owner *owner;	 /* cluster mode: who serves each agent (not owned), or NULL */
 
 	/* Cluster mode's part of /healthz (gws_set_health), or NULL. */
 	int (*health)(void *, struct jw *);
@@ -50,6 +52,7 @@ enum gws_auth {
 #define GWS_ROUTE_AGENTS   0x10 /* only once the agents are handed over */
 #define GWS_ROUTE_LABEL	   0x20 /* metrics label = path once the path matches */
 #define GWS_ROUTE_LABEL_OK 0x40 /* metrics label = path once path and method match */
+#define GWS_ROUTE_OWNED	   0x80 /* cluster mode: served by the agent's owner (auth or not) */
 
 /* What a handler is called with. */
 struct gws_call {
@@ -311,7 +314,8 @@ static const struct gws_route gws_routes[] = {
 	{ "GET", "/api/v2/diagnostics/version", GWS_PUB, gws_version },
 	{ "POST", "/api/v2/diagnostics/publish", GWS_DIAG, "POST", gws_r_diag_publish },
 	{ "GET", "/api/v2/diagnostics/session", GWS_DIAG, "GET", gws_r_diag_session },
-	{ "GET", "/api/v2/notifications", GWS_AUTH_NONE, GWS_NOTIFY, gws_r_notify_get },
+	{ "GET", "/api/v2/notifications", GWS_AUTH_NONE,
+	    GWS_ROUTE_COMETD | GWS_ROUTE_ENDPOINT | GWS_ROUTE_OWNED, "POST", gws_r_notify_get },
 	{ "POST", "/api/v2/notifications", GWS_AUTH_BAYEUX, GWS_NOTIFY, gws_r_notify_post },
 	{ "GET", "/api/v2/me", GWS_AGENT, gws_r_me },
 	{ "POST", "/api/v2/me", GWS_AGENT, gws_r_me_post },
@@ -395,6 +399,28 @@ gws_authed(struct http_req *req, const char *name, void *arg)
 	r->fn(g, req, &c);
 }
 
+/* Serve route bd here (cluster mode: this node owns the agent): authenticate and run it. */
+static void
+gws_owned(struct http_req *req, void *arg)
+{
+	const struct gws_bound *bd = arg;
+	const struct gws_route *r = bd->r;
+	struct gws_call c = { NULL, NULL, NULL };
+
+	if (r->auth == GWS_AUTH_NONE)
+		r->fn(bd->g, req, &c);
+	else
+		auth_request(bd->g->auth, req, r->auth == GWS_AUTH_BAYEUX ? AUTH_NO_CSRF : 0,
+		    gws_authed, arg);
+}
+
+/* Cluster mode: who serves each agent (NULL: single node). */
+void
+gws_set_owner(struct gws *g, struct owner *o)
+{
+	g->owner = o;
+}
+
 /* Run route i of the table for req (authenticating first if it says so). */
 static void
 gws_run(struct gws *g, struct http_req *req, size_t i, const char *param)
@@ -404,7 +430,9 @@ gws_run(struct gws *g, struct http_req *req, size_t i, const char *param)
 
 	if (r->flags & GWS_ROUTE_LABEL_OK)
 		http_req_set_route(req, r->path, NULL);
-	if (r->auth == GWS_AUTH_NONE)
+	if (g->owner != NULL && (r->auth != GWS_AUTH_NONE || (r->flags & GWS_ROUTE_OWNED)))
+		owner_route(g->owner, req, gws_owned, &g->bound[i]);
+	else if (r->auth == GWS_AUTH_NONE)
 		r->fn(g, req, &c);
 	else
 		auth_request(g->auth, req, r->auth == GWS_AUTH_BAYEUX ? AUTH_NO_CSRF : 0,

@@ -28,6 +28,9 @@ struct gws_im;
 void gws_set_im(struct gws *, struct agents *, struct gws_im *);
 /* A part of /healthz (cluster mode): fn writes one JSON value, returns 1 if healthy. */
 void gws_set_health(struct gws *, int (*fn)(void *, struct jw *), void *arg);
+/* Cluster mode: route each agent's requests through its owner (owner.h; not owned). */
+struct owner;
+void gws_set_owner(struct gws *, struct owner *);
 /* The httpd handler; arg is the struct gws. */
 void gws_handle(struct http_req *, void *arg);
 /* Error bodies for requests the HTTP layer refuses by itself. */

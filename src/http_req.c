@@ -49,6 +49,21 @@ http_req_header(const struct http_req *r, const char *name)
 	return NULL;
 }
 
+/* How many request headers came. */
+size_t
+http_req_nheaders(const struct http_req *r)
+{
+	return r->nheaders;
+}
+
+/* Request header i (in the order received): its name, and its value in *value. */
+const char *
+http_req_header_at(const struct http_req *r, size_t i, const char **value)
+{
+	*value = r->headers[i].value;
+	return r->headers[i].name;
+}
+
 /* The body and its length. */
 const char *
 http_req_body(const struct http_req *r, size_t *len)

@@ -71,6 +71,9 @@ const char *http_req_path(const struct http_req *);   /* decoded path, no query 
 const char *http_req_query(const struct http_req *);  /* raw query without '?', or "" */
 const char *http_req_target(const struct http_req *); /* as sent */
 const char *http_req_header(const struct http_req *, const char *name);
+/* Every request header in the order received: i < http_req_nheaders. */
+size_t http_req_nheaders(const struct http_req *);
+const char *http_req_header_at(const struct http_req *, size_t i, const char **value);
 const char *http_req_body(const struct http_req *, size_t *len);
 const char *http_req_peer(const struct http_req *);  /* "ip:port" */
 const char *http_req_local(const struct http_req *); /* the listener's "ip:port" */

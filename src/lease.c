@@ -20,6 +20,30 @@ static const char lease_lua_renew[] = "if redis.call('GET', KEYS[1]) == ARGV[1] 
 				      "end\n"
 				      "return 0\n";
 
+/*
+ * Acquire in one round trip: take the key if free; keep it if it already
+ * names this node (an earlier run of the same node id); else answer who
+ * holds it, the holder's registry entry (ARGV[3] is the registry's key
+ * prefix, "" for none) and how long the lease still runs.
+ */
+static const char lease_lua_acquire[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+    "  return {1}\n"
+    "end\n"
+    "local h = redis.call('GET', KEYS[1])\n"
+    "if h == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return {1}\n"
+    "end\n"
+    "if not h then\n"
+    "  return {2}\n"
+    "end\n"
+    "local url = false\n"
+    "if ARGV[3] ~= '' then\n"
+    "  url = redis.call('GET', ARGV[3] .. h)\n"
+    "end\n"
+    "return {0, h, url, redis.call('PTTL', KEYS[1])}\n";
+
 /* Release: delete only while the key still names this node. */
 static const char lease_lua_release[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
 					"  return redis.call('DEL', KEYS[1])\n"
@@ -43,6 +67,8 @@ struct leases {
 	char lease_ms_s[24];
 	struct redis_script *renew;
 	struct redis_script *release;
+	struct redis_script *acquire;
+	char *registry; /* key prefix of the node registry ("" for none) */
 	unsigned n;
 };
 
@@ -58,6 +84,8 @@ struct lease {
 	uint64_t valid_until;	    /* held until (monotonic ms) */
 	struct event *renew_timer;
 	struct event *expire_timer;
+	const char *busy_url;  /* during a LEASE_BUSY report: the holder's registry entry */
+	long long busy_ttl_ms; /* during a LEASE_BUSY report: how long the lease still runs */
 };
 
 /* Leases of one node. */
@@ -73,6 +101,8 @@ leases_create(struct redis *r, const char *prefix, const char *node, unsigned le
 	snprintf(ls->lease_ms_s, sizeof ls->lease_ms_s, "%u", lease_ms);
 	ls->renew = redis_script_create(r, lease_lua_renew);
 	ls->release = redis_script_create(r, lease_lua_release);
+	ls->acquire = redis_script_create(r, lease_lua_acquire);
+	ls->registry = xstrdup("");
 	return ls;
 }
 
@@ -86,6 +116,8 @@ leases_free(struct leases *ls)
 		log_error("leases_free: %u lease(s) still exist", ls->n);
 	redis_script_free(ls->renew);
 	redis_script_free(ls->release);
+	redis_script_free(ls->acquire);
+	free(ls->registry);
 	free(ls->prefix);
 	free(ls->node);
 	free(ls);
@@ -214,6 +246,7 @@ lease_new(struct leases *ls, const char *name, lease_cb cb, void *arg)
 	l->cb = cb;
 	l->arg = arg;
 	l->state = LEASE_FREE;
+	l->busy_ttl_ms = -1;
 	base = redis_base(ls->redis);
 	l->renew_timer = evtimer_new(base, lease_on_renew_timer, l);
 	l->expire_timer = evtimer_new(base, lease_on_expire, l);
@@ -238,33 +271,12 @@ lease_free(struct lease *l)
 	free(l);
 }
 
-/* Our own key from before (same node id): take it back if renewing it works. */
+/* The acquire script answered: {1} ours, {2} lapsed just now, {0, holder, url, pttl}. */
 static void
-lease_on_reclaim(void *arg, const struct redis_result *res)
+lease_on_acquire(void *arg, const struct redis_result *res)
 {
 	struct lease *l = arg;
-
-	l->cmd = NULL;
-	if (res->status != REDIS_R_OK) {
-		lease_set_state(l, LEASE_FREE);
-		lease_report(l, LEASE_FAILED, res->why);
-		return;
-	}
-	if (res->reply->integer != 1) {
-		lease_set_state(l, LEASE_FREE);
-		lease_report(l, LEASE_BUSY, "(lapsed just now: try again)");
-		return;
-	}
-	lease_set_state(l, LEASE_HELD);
-	lease_extend(l, res->sent_ms);
-	lease_report(l, LEASE_ACQUIRED, NULL);
-}
-
-/* After a refused SET NX: who holds it. */
-static void
-lease_on_owner(void *arg, const struct redis_result *res)
-{
-	struct lease *l = arg;
+	const redisReply *r = res->reply, *e;
 	char owner[256];
 
 	l->cmd = NULL;
@@ -273,49 +285,39 @@ lease_on_owner(void *arg, const struct redis_result *res)
 		lease_report(l, LEASE_FAILED, res->why);
 		return;
 	}
-	if (res->reply->type == REDIS_REPLY_NIL) {
+	if (r->elements < 1 || r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    (r->element[0]->integer == 0 &&
+		(r->elements < 4 || r->element[1]->type != REDIS_REPLY_STRING))) {
 		lease_set_state(l, LEASE_FREE);
-		lease_report(l, LEASE_BUSY, "(lapsed just now: try again)");
+		lease_report(l, LEASE_FAILED, "unexpected reply to the acquire script");
 		return;
 	}
-	snprintf(owner, sizeof owner, "%.*s", (int)res->reply->len, res->reply->str);
-	if (strcmp(owner, l->ls->node) == 0) {
-		/* Left by an earlier run of this node id: ours if it is still there. */
-		l->cmd = lease_send_renew(l, lease_on_reclaim);
-		return;
-	}
-	lease_set_state(l, LEASE_FREE);
-	lease_report(l, LEASE_BUSY, owner);
-}
-
-/* SET NX PX answered: OK (ours) or nil (someone's). */
-static void
-lease_on_set(void *arg, const struct redis_result *res)
-{
-	struct lease *l = arg;
-	const char *argv[2] = { "GET", l->key };
-
-	l->cmd = NULL;
-	if (res->status != REDIS_R_OK) {
-		lease_set_state(l, LEASE_FREE);
-		lease_report(l, LEASE_FAILED, res->why);
-		return;
-	}
-	if (res->reply->type == REDIS_REPLY_STATUS) {
+	if (r->element[0]->integer == 1) {
 		lease_set_state(l, LEASE_HELD);
 		lease_extend(l, res->sent_ms);
 		lease_report(l, LEASE_ACQUIRED, NULL);
 		return;
 	}
-	l->cmd = redis_command(
-	    l->ls->redis, REDIS_WANT_STR | REDIS_WANT_NIL, lease_on_owner, l, 2, argv, NULL);
+	lease_set_state(l, LEASE_FREE);
+	if (r->element[0]->integer != 0) {
+		lease_report(l, LEASE_BUSY, "(lapsed just now: try again)");
+		return;
+	}
+	snprintf(owner, sizeof owner, "%.*s", (int)r->element[1]->len, r->element[1]->str);
+	e = r->element[2];
+	l->busy_url = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+	e = r->element[3];
+	l->busy_ttl_ms = e->type == REDIS_REPLY_INTEGER ? e->integer : -1;
+	lease_report(l, LEASE_BUSY, owner);
+	l->busy_url = NULL;
+	l->busy_ttl_ms = -1;
 }
 
-/* Try to take the lease. */
+/* Try to take the lease (one round trip: the acquire script). */
 void
 lease_acquire(struct lease *l)
 {
-	const char *argv[6] = { "SET", l->key, l->ls->node, "NX", "PX", l->ls->lease_ms_s };
+	const char *argv[4] = { l->key, l->ls->node, l->ls->lease_ms_s, l->ls->registry };
 
 	if (l->state != LEASE_FREE) {
 		log_warn(
@@ -323,8 +325,30 @@ lease_acquire(struct lease *l)
 		return;
 	}
 	lease_set_state(l, LEASE_ACQUIRING);
-	l->cmd = redis_command(
-	    l->ls->redis, REDIS_WANT_STATUS | REDIS_WANT_NIL, lease_on_set, l, 6, argv, NULL);
+	l->cmd = redis_eval(
+	    l->ls->redis, l->ls->acquire, REDIS_WANT_ARRAY, lease_on_acquire, l, 1, 4, argv, NULL);
+}
+
+/* Name the holder's registry entry in busy answers: keys PREFIX + holder's node id. */
+void
+leases_set_registry(struct leases *ls, const char *prefix)
+{
+	free(ls->registry);
+	ls->registry = xstrdup(prefix != NULL ? prefix : "");
+}
+
+/* During a LEASE_BUSY report: the holder's registry entry (its URL), or NULL. */
+const char *
+lease_busy_url(const struct lease *l)
+{
+	return l->busy_url;
+}
+
+/* During a LEASE_BUSY report: the lease's remaining milliseconds, or -1. */
+long long
+lease_busy_ttl(const struct lease *l)
+{
+	return l->busy_ttl_ms;
 }
 
 /* The compare-and-delete answered. */

@@ -1,6 +1,7 @@
 /*
  * lease.h: leases in Redis: one owner (a node id) per name at a time.
- * Acquire is SET PREFIXlease:NAME NODE NX PX LEASE_MS; the holder renews
+ * Acquire is one Lua script: SET PREFIXlease:NAME NODE NX PX LEASE_MS, else
+ * the holder, its registry entry and the time left; the holder renews
  * at a third of the lease by compare-and-set and releases by
  * compare-and-delete (Lua scripts run with EVALSHA, see redis.h). The
  * holder counts a lease from the moment it sent the command that set or
@@ -30,6 +31,8 @@ typedef void (*lease_cb)(void *arg, struct lease *, enum lease_event, const char
 /* Leases of node under prefix (keys PREFIXlease:NAME), lease_ms long. */
 struct leases *leases_create(
     struct redis *, const char *prefix, const char *node, unsigned lease_ms);
+/* Busy answers name the holder's registry entry, the key prefix + its node id ("PREFIXnode:"). */
+void leases_set_registry(struct leases *, const char *prefix);
 /* Free (every lease must be freed first). */
 void leases_free(struct leases *);
 
@@ -41,6 +44,10 @@ void lease_free(struct lease *);
 void lease_acquire(struct lease *);
 /* Stop renewing and delete the key if it is still ours: LEASE_RELEASED, _NOT_OWNER or _FAILED. */
 void lease_release(struct lease *);
+/* During a LEASE_BUSY report only: the holder's registry entry (URL) or NULL, and the lease's
+ * remaining milliseconds (-1: unknown). */
+const char *lease_busy_url(const struct lease *);
+long long lease_busy_ttl(const struct lease *);
 /* Whether this node holds it now (renewed within the lease). */
 int lease_held(const struct lease *);
 /* The Redis key. */

@@ -18,10 +18,13 @@
 #include "ucwa.h"
 #include "config.h"
 #include "daemon.h"
+#include "forward.h"
 #include "gws.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
+#include "store.h"
 #include "tls.h"
 #include "record.h"
 #include "xlate.h"
@@ -40,6 +43,9 @@ static struct {
 	struct signin *signin;
 	struct admin *admin;
 	struct cluster *cluster; /* cluster mode only */
+	struct owner *owner;	 /* cluster mode only: one owner per agent */
+	struct forward *forward; /* cluster mode only: requests forwarded to their owner */
+	int drain_parts;	 /* drain: parts (upstream, leases) not finished yet */
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -70,6 +76,17 @@ main_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 }
 
 /* Every desktop request's answer: metrics, and the access log when asked. */
+/*
+ * An agent's lease was acquired (again): what the store holds of it is
+ * written in full, so writes fenced while another node or nobody held the
+ * lease are not lost. (Take-over will load the stored state here.)
+ */
+static void
+main_owner_acquired(void *arg, const char *user)
+{
+	store_agent_resync(cluster_store(arg), user);
+}
+
 static void
 main_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
 {
@@ -182,13 +199,18 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			snprintf(first, sizeof first, "%s", bound);
 	}
 	if (cfg->cluster_redis != NULL) {
-		if ((ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
+		if ((ucgw.forward = forward_create(base, cfg, cause)) == NULL ||
+		    (ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
+		ucgw.owner =
+		    owner_create(base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, ucgw.forward);
+		gws_set_owner(ucgw.gws, ucgw.owner);
+		owner_set_acquired_hook(ucgw.owner, main_owner_acquired, ucgw.cluster);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -239,14 +261,18 @@ main_apply(const void *cfgp, const void *old)
 		agents_set_idle(ucgw.agents, (unsigned)cfg->agent_idle_ms);
 	if (ucgw.admin != NULL)
 		admin_set_config(ucgw.admin, cfg);
+	if (ucgw.owner != NULL)
+		owner_set_config(ucgw.owner, cfg);
 	if (old != NULL && ucgw.httpd != NULL)
 		main_rotate_tls(cfg);
 }
 
-/* Upstream sign-outs finished (or timed out): drain the listeners. */
+/* Upstream sign-outs and lease releases finished (or timed out): drain the listeners. */
 static void
 main_upstream_done(void *arg)
 {
+	if (--ucgw.drain_parts > 0)
+		return;
 	httpd_drain(ucgw.httpd, (unsigned)ucgw.cfg->drain_ms, ucgw.drained, ucgw.drained_arg);
 }
 
@@ -272,8 +298,11 @@ main_drain(void (*done)(void *), void *arg)
 	admin_drain(ucgw.admin);
 	if (ucgw.signin != NULL)
 		signin_drain(ucgw.signin);
-	main_remove_agents();
+	main_remove_agents(); /* in cluster mode, each releases its lease */
 	cometd_drain(ucgw.cometd);
+	ucgw.drain_parts = ucgw.owner != NULL ? 2 : 1;
+	if (ucgw.owner != NULL)
+		owner_drain(ucgw.owner, main_upstream_done, NULL);
 	if (ucgw.ucwa != NULL)
 		ucwa_shutdown(ucgw.ucwa, (unsigned)ucgw.cfg->drain_ms, main_upstream_done, NULL);
 	else
@@ -292,6 +321,9 @@ main_stop(void)
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, NULL);
 	}
+	owner_free(ucgw.owner);
+	forward_free(ucgw.forward);
+	gws_set_owner(ucgw.gws, NULL);
 	cluster_free(ucgw.cluster);
 	if (ucgw.agents != NULL) {
 		main_remove_agents();

@@ -88,6 +88,8 @@ static const char *const redis_state_names[] = { "down", "connecting", "ready" }
 
 static void redis_connect(struct redis *);
 static void redis_send(struct redis *, struct redis_cmd *);
+static struct redis_cmd *redis_cmd_new(
+    struct redis *, unsigned, redis_cb, void *, int, const char *const *, const size_t *);
 static struct redis_cmd *redis_submit(struct redis *, struct redis_cmd *);
 
 /* Parse "HOST:PORT[/DB]" after redis:// into a. */
@@ -408,8 +410,14 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		log_debug(
 		    "redis %s: NOSCRIPT for script %s: loading it again", r->name, c->script->sha);
 		c->reloaded = 1;
-		redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
-		redis_submit(r, c);
+		/* An admitted command's retry: never refused by the queue bound. */
+		if (r->state == REDIS_READY) {
+			redis_send(r, redis_cmd_new(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL));
+			redis_send(r, c);
+		} else {
+			redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
+			redis_submit(r, c);
+		}
 		return;
 	}
 	redis_cmd_answer(c, reply);

@@ -121,6 +121,13 @@ test('cluster key check: a node whose key differs from the cluster\'s stays out,
     assert.equal(hz.cluster.registered, false);
     assert.match(hz.cluster.reason, /cluster key mismatch/);
     assert.match(b.stderr, /ERROR ucgw: cluster: node node-b: the cluster key \(cluster\.key_file\) is not the one the other nodes use/);
+    // It takes no agent: a desktop's request is answered 503 and sent elsewhere.
+    const r = await h.request({ port: b.port, path: '/api/v2/me',
+      headers: { Authorization: 'Basic ' + Buffer.from('agent1:pw').toString('base64') } });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '5');
+    assert.match(r.body, /cluster key/);
+    assert.equal(await redis.cli('EXISTS', 'ucgw:lease:agent:agent1'), '0');
     // b is never in the registry, so no node sends it work; a's value was not replaced.
     await new Promise((r) => setTimeout(r, LEASE));
     assert.equal(await redis.cli('EXISTS', 'ucgw:node:node-b'), '0');

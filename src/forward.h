@@ -1,0 +1,42 @@
+/*
+ * forward.h: cluster mode's forwarding of a desktop request to the node that
+ * owns its agent (owner.h decides when). The request goes to the owner's
+ * advertised URL over kept-alive internal HTTP connections (hclient.h):
+ * method, target, headers without the hop-by-hop ones, body; plus
+ * X-Forwarded-For / X-Forwarded-Proto (the client as this node saw it) and
+ * X-Ucgw-Forwarded (this node's id), so that the owner never forwards it
+ * again. The desktop gets exactly the owner's status, headers (hop-by-hop
+ * ones dropped) and body; an owner that cannot be reached gives 503 with
+ * Retry-After. A WebSocket upgrade is not tunnelled: it is refused (503),
+ * and the CometD client falls back to long-polling.
+ */
+#ifndef UCGW_FORWARD_H
+#define UCGW_FORWARD_H
+
+#include <event2/event.h>
+
+struct config;
+struct forward;
+struct http_req;
+
+/* The header a forwarded request carries (value: the forwarding node's id). */
+#define FORWARD_HEADER "X-Ucgw-Forwarded"
+
+/*
+ * The forwarder (its client context loads the TLS trust store: made before
+ * the cluster connects, so that the slow start does not delay Redis's
+ * handshake); NULL with *cause on failure.
+ */
+struct forward *forward_create(struct event_base *, const struct config *, char **cause);
+/* This node's id, sent in FORWARD_HEADER. */
+void forward_set_node(struct forward *, const char *node);
+/* Use a reloaded configuration (timeouts). */
+void forward_set_config(struct forward *, const struct config *);
+/* Free; requests in flight are cancelled (their desktops' connections are gone first). */
+void forward_free(struct forward *);
+/* Forward req to the node holder reachable at url (its cluster.advertise); req is answered. */
+void forward_request(struct forward *, struct http_req *, const char *url, const char *holder);
+/* Requests being forwarded now. */
+unsigned forward_inflight(const struct forward *);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * owner.h: cluster mode's one owner per agent. Each agent is owned by
+ * exactly one node through the lease "agent:USER" (key PREFIXlease:agent:USER
+ * = the node's id, lease.h). A desktop request is routed by the user it
+ * claims (Basic: the header's user name, not verified here; cookie: the
+ * local login session, else the login session's entry in Redis):
+ *
+ *   this node holds the lease      served here, no Redis round trip;
+ *   the lease is free              taken (one round trip), then served here;
+ *   another live node holds it     forwarded to it (forward.h);
+ *   a dead node's lease runs on    503, Retry-After = the lease's remaining time;
+ *   Redis unavailable or failing   503 with Retry-After (never 401).
+ *
+ * Requests wait (bounded, each with a deadline, cancelled when their client
+ * goes) while Redis answers. A lease lost removes the agent here; an agent
+ * removed releases its lease; a drain releases every lease and the node's
+ * registry entry. Login sessions are mirrored in Redis (PREFIXlogin:<hex
+ * SHA-256 of the cookie> = the sealed user name) so any node can route a
+ * cookie-only request. See docs/cluster.md.
+ */
+#ifndef UCGW_OWNER_H
+#define UCGW_OWNER_H
+
+#include <event2/event.h>
+
+struct agents;
+struct auth;
+struct cluster;
+struct config;
+struct http_req;
+struct owner;
+
+/* Serve the request on this node (the next step: authentication and the route). */
+typedef void (*owner_go_cb)(struct http_req *, void *arg);
+
+struct forward;
+/* Ownership for the node of cluster, forwarding with fwd (not owned); hooks auth's sessions
+ * and the agents' removal. */
+struct owner *owner_create(struct event_base *, const struct config *, struct cluster *,
+    struct auth *, struct agents *, struct forward *fwd);
+void owner_set_config(struct owner *, const struct config *);
+/* Unhook and free (leases held lapse in Redis by themselves). */
+void owner_free(struct owner *);
+/* Route req: go(req, arg) now or later if served here; else req is answered (forwarded or 503). */
+void owner_route(struct owner *, struct http_req *, owner_go_cb go, void *arg);
+/*
+ * Called when this node has just acquired user's agent, before any request
+ * of it is served here: the point where its stored state will be loaded
+ * (take-over). NULL: nothing to load.
+ */
+void owner_set_acquired_hook(struct owner *, void (*fn)(void *arg, const char *user), void *arg);
+/* Drain: take no agent any more, release every lease, then the registry entry; then done(arg). */
+void owner_drain(struct owner *, void (*done)(void *), void *arg);
+/* Leases held now. */
+unsigned owner_count(const struct owner *);
+
+#endif
