@@ -3,7 +3,8 @@
 # data URIs.
 libucgw_a_SOURCES += src/datauri.c src/datauri.h \
 	src/ucwa_event.c src/ucwa_event.h src/ucwa.c src/ucwa.h src/ucwa_auth.c src/ucwa_app.c \
-	src/ucwa_state.c src/ucwa_chan.c src/ucwa_conv.c src/ucwa_call.c src/ucwa_int.h
+	src/ucwa_state.c src/ucwa_chan.c src/ucwa_conv.c src/ucwa_call.c src/ucwa_int.h \
+	src/ucwa_resume.c src/ucwa_saved.c
 
 if HAVE_CHECK
 ucwa_unit_tests = \
@@ -36,6 +37,7 @@ if HAVE_NODE
 TESTS += \
 	tests/e2e/ucwa_tls.test.js \
 	tests/e2e/ucwa_sim.test.js \
+	tests/e2e/ucwa_resume.test.js \
 	tests/e2e/im_profiles.test.js \
 	tests/e2e/im_recovery.test.js
 endif

@@ -264,6 +264,7 @@ ucwa_auth_token_done(struct ucall *c, const struct hclient_resp *r)
 	json_doc_free(d);
 	if (expires <= 0)
 		expires = 3600;
+	a->token_expires = (long long)(util_wall_ms() / 1000) + expires; /* for a snapshot */
 	tv.tv_sec = expires > a->u->conf.token_margin_s * 2 ? expires - a->u->conf.token_margin_s
 							    : expires / 2;
 	tv.tv_usec = 0;
