@@ -128,16 +128,23 @@ test('a crash in the middle of an event-channel response: the response is replay
   try {
     await d1.wait({ event: 'signed_in' });
     const conv = await connect(d1);
+    // replies held back: the messages pile up, and one response carries several
+    assert.equal((await sim.ctl('POST', `users/${USER}/faults`, { fault: 'slow', delay_ms: 300 })).status, 200);
     const sent = [];
     for (let i = 0; i < 8; i++) {
       const text = `m${i}`;
       assert.equal((await sim.ctl('POST', 'remotes/lenea@contoso.com/message', { to: USER, text })).status, 200);
       sent.push(text);
     }
-    await crash(d1); // it killed itself after the third message
+    const ex = await d1.exited; // it kills itself after the third message
+    assert.equal(ex.signal, 'SIGKILL');
+    await crash(d1);
+    assert.equal((await sim.ctl('DELETE', `users/${USER}/faults`)).status, 200);
     const [n, file, state] = lastSnapshot(d1);
     assert.deepEqual(incoming(d1), ['m0', 'm1', 'm2']);
     assert.equal(incoming(d1, n).length, 3, 'the third message was saved before the crash');
+    assert.ok(d1.events.some((e) => e.event === 'snapshot' && e.state.events !== state.events &&
+      e.state.application === state.application), 'the cursor did not move past the response being applied');
     // the snapshot's cursor is the response being applied, not the next one
     d2 = u.drive(sim, { resume: file });
     await d2.wait({ event: 'signed_in' });
