@@ -19,24 +19,66 @@
 
 static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 
+/*
+ * Hrefs under a base (the application, or the conversation for its
+ * messages) are written as "~" and the rest, to keep a snapshot small. The
+ * client's hrefs are absolute (its normal form): none starts with "~".
+ */
+static void
+ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *base)
+{
+	size_t n = base != NULL ? strlen(base) : 0;
+	struct buf b;
+
+	if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
+		if (key != NULL)
+			jw_kstr(w, key, v);
+		else
+			jw_str(w, v);
+		return;
+	}
+	buf_init(&b);
+	buf_addch(&b, '~');
+	buf_addstr(&b, v + n);
+	if (key != NULL)
+		jw_kstr(w, key, b.data);
+	else
+		jw_str(w, b.data);
+	buf_free(&b);
+}
+
+/* A copy of string v read back against base (see ucwa_saved_kstr_rel), or NULL. */
+static char *
+ucwa_saved_rel(const char *v, const char *base)
+{
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	if (v[0] != '~' || base == NULL)
+		return xstrdup(v);
+	xasprintf(&out, "%s%s", base, v + 1);
+	return out;
+}
+
 /* Write one saved conversation. */
 static void
-ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c)
+ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char *app)
 {
 	jw_obj_begin(w);
-	jw_kstr(w, "href", c->href);
+	ucwa_saved_kstr_rel(w, "href", c->href, app);
 	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
 	jw_kbool(w, "incoming", c->incoming);
 	if (c->state == 2) {
 		jw_obj_end(w);
 		return;
 	}
-	jw_kstr(w, "invitation", c->invitation);
-	jw_kstr(w, "accept", c->accept);
-	jw_kstr(w, "decline", c->decline);
-	jw_kstr(w, "cancel", c->cancel);
-	jw_kstr(w, "sendMessage", c->send_message);
-	jw_kstr(w, "stopMessaging", c->stop_messaging);
+	ucwa_saved_kstr_rel(w, "invitation", c->invitation, app);
+	ucwa_saved_kstr_rel(w, "accept", c->accept, app);
+	ucwa_saved_kstr_rel(w, "decline", c->decline, app);
+	ucwa_saved_kstr_rel(w, "cancel", c->cancel, app);
+	ucwa_saved_kstr_rel(w, "sendMessage", c->send_message, app);
+	ucwa_saved_kstr_rel(w, "stopMessaging", c->stop_messaging, app);
 	if (c->preview != NULL) {
 		jw_kstr(w, "preview", c->preview);
 		jw_kbool(w, "previewHtml", c->preview_html);
@@ -49,13 +91,13 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c)
 	jw_key(w, "seen");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < c->nseen; i++)
-		jw_str(w, c->seen[i]);
+		ucwa_saved_kstr_rel(w, NULL, c->seen[i], c->href);
 	jw_arr_end(w);
 	jw_key(w, "sent");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < c->nsent; i++) {
 		jw_obj_begin(w);
-		jw_kstr(w, "href", c->sent_href[i]);
+		ucwa_saved_kstr_rel(w, "href", c->sent_href[i], c->href);
 		jw_kstr(w, "operationId", c->sent_opid[i]);
 		jw_obj_end(w);
 	}
@@ -82,11 +124,11 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	jw_kstr(w, "tokenUrl", s->token_url);
 	jw_kstr(w, "applicationsUrl", s->apps_url);
 	jw_kstr(w, "application", s->app);
-	jw_kstr(w, "events", s->events);
+	ucwa_saved_kstr_rel(w, "events", s->events, s->app);
 	jw_kbool(w, "eventsParams", s->events_params);
-	jw_kstr(w, "makeMeAvailable", s->mma_url);
-	jw_kstr(w, "reportMyActivity", s->activity_url);
-	jw_kstr(w, "startMessaging", s->start_url);
+	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, s->app);
+	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, s->app);
+	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
 	jw_kstr(w, "meUri", s->me_uri);
 	jw_kstr(w, "meName", s->me_name);
 	jw_key(w, "marks");
@@ -99,14 +141,14 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	for (size_t i = 0; i < s->nstarts; i++) {
 		jw_obj_begin(w);
 		jw_kstr(w, "operationId", s->starts[i].opid);
-		jw_kstr(w, "invitation", s->starts[i].invitation);
+		ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
 	jw_key(w, "conversations");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
-		ucwa_saved_write_conv(w, &s->convs[i]);
+		ucwa_saved_write_conv(w, &s->convs[i], s->app);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
@@ -154,7 +196,7 @@ ucwa_saved_arr(const struct json *o, const char *key, size_t max, size_t *first)
 
 /* Read one saved conversation; -1 without an href. */
 static int
-ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c)
+ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const char *app)
 {
 	const struct json *arr;
 	const char *st = json_get_str(o, "state");
@@ -162,17 +204,17 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c)
 
 	if (json_get_str(o, "href") == NULL)
 		return -1;
-	c->href = ucwa_saved_str(o, "href");
+	c->href = ucwa_saved_rel(json_get_str(o, "href"), app);
 	for (int i = 0; st != NULL && i < 3; i++)
 		if (strcmp(st, ucwa_saved_states[i]) == 0)
 			c->state = i;
 	c->incoming = ucwa_saved_bool(o, "incoming");
-	c->invitation = ucwa_saved_str(o, "invitation");
-	c->accept = ucwa_saved_str(o, "accept");
-	c->decline = ucwa_saved_str(o, "decline");
-	c->cancel = ucwa_saved_str(o, "cancel");
-	c->send_message = ucwa_saved_str(o, "sendMessage");
-	c->stop_messaging = ucwa_saved_str(o, "stopMessaging");
+	c->invitation = ucwa_saved_rel(json_get_str(o, "invitation"), app);
+	c->accept = ucwa_saved_rel(json_get_str(o, "accept"), app);
+	c->decline = ucwa_saved_rel(json_get_str(o, "decline"), app);
+	c->cancel = ucwa_saved_rel(json_get_str(o, "cancel"), app);
+	c->send_message = ucwa_saved_rel(json_get_str(o, "sendMessage"), app);
+	c->stop_messaging = ucwa_saved_rel(json_get_str(o, "stopMessaging"), app);
 	c->preview = ucwa_saved_str(o, "preview");
 	c->preview_html = ucwa_saved_bool(o, "previewHtml");
 	c->preview_from = ucwa_saved_str(o, "previewFrom");
@@ -183,7 +225,7 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c)
 	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (json_str(arr->u.arr.v[i]) != NULL)
-			c->seen[c->nseen++] = xstrdup(json_str(arr->u.arr.v[i]));
+			c->seen[c->nseen++] = ucwa_saved_rel(json_str(arr->u.arr.v[i]), c->href);
 	arr = ucwa_saved_arr(o, "sent", UCWA_SAVED_SENT, &first);
 	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
 	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
@@ -192,7 +234,7 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c)
 
 		if (json_get_str(e, "href") == NULL || json_get_str(e, "operationId") == NULL)
 			continue;
-		c->sent_href[c->nsent] = ucwa_saved_str(e, "href");
+		c->sent_href[c->nsent] = ucwa_saved_rel(json_get_str(e, "href"), c->href);
 		c->sent_opid[c->nsent++] = ucwa_saved_str(e, "operationId");
 	}
 	return 0;
@@ -223,11 +265,11 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 	s->token_url = ucwa_saved_str(o, "tokenUrl");
 	s->apps_url = ucwa_saved_str(o, "applicationsUrl");
 	s->app = ucwa_saved_str(o, "application");
-	s->events = ucwa_saved_str(o, "events");
+	s->events = ucwa_saved_rel(json_get_str(o, "events"), s->app);
 	s->events_params = ucwa_saved_bool(o, "eventsParams");
-	s->mma_url = ucwa_saved_str(o, "makeMeAvailable");
-	s->activity_url = ucwa_saved_str(o, "reportMyActivity");
-	s->start_url = ucwa_saved_str(o, "startMessaging");
+	s->mma_url = ucwa_saved_rel(json_get_str(o, "makeMeAvailable"), s->app);
+	s->activity_url = ucwa_saved_rel(json_get_str(o, "reportMyActivity"), s->app);
+	s->start_url = ucwa_saved_rel(json_get_str(o, "startMessaging"), s->app);
 	s->me_uri = ucwa_saved_str(o, "meUri");
 	s->me_name = ucwa_saved_str(o, "meName");
 	arr = ucwa_saved_arr(o, "marks", UCWA_SAVED_MARKS, &first);
@@ -242,12 +284,13 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		if (json_get_str(e, "operationId") == NULL)
 			continue;
 		s->starts[s->nstarts].opid = ucwa_saved_str(e, "operationId");
-		s->starts[s->nstarts++].invitation = ucwa_saved_str(e, "invitation");
+		s->starts[s->nstarts++].invitation =
+		    ucwa_saved_rel(json_get_str(e, "invitation"), s->app);
 	}
 	arr = ucwa_saved_arr(o, "conversations", UCWA_SAVED_CONVS, &first);
 	s->convs = xcalloc(UCWA_SAVED_CONVS, sizeof(*s->convs));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
-		if (ucwa_saved_parse_conv(arr->u.arr.v[i], &s->convs[s->nconvs]) == 0)
+		if (ucwa_saved_parse_conv(arr->u.arr.v[i], &s->convs[s->nconvs], s->app) == 0)
 			s->nconvs++;
 		else
 			memset(&s->convs[s->nconvs], 0, sizeof(s->convs[0]));
