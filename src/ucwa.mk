@@ -9,7 +9,8 @@ libucgw_a_SOURCES += src/datauri.c src/datauri.h \
 if HAVE_CHECK
 ucwa_unit_tests = \
 	tests/unit/test_ucwa_event \
-	tests/unit/test_ucwa
+	tests/unit/test_ucwa \
+	tests/unit/test_ucwa_saved
 check_PROGRAMS += $(ucwa_unit_tests)
 TESTS += $(ucwa_unit_tests)
 tests_unit_test_ucwa_event_SOURCES = tests/unit/test_ucwa_event.c tests/unit/unit.h
@@ -19,6 +20,9 @@ tests_unit_test_ucwa_SOURCES = tests/unit/test_ucwa.c tests/unit/fake_ucwa.c \
 	tests/unit/fake_ucwa.h tests/unit/unit.h
 tests_unit_test_ucwa_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ucwa_LDADD = $(UNIT_LDADD)
+tests_unit_test_ucwa_saved_SOURCES = tests/unit/test_ucwa_saved.c tests/unit/unit.h
+tests_unit_test_ucwa_saved_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ucwa_saved_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += proto/ucwa-events
