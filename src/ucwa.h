@@ -227,6 +227,12 @@ int ucwa_agent_snapshot(const struct ucwa_agent *, struct ucwa_saved *s);
 struct ucwa_agent *ucwa_agent_resume(
     struct ucwa *, const struct ucwa_saved *s, const struct ucwa_cbs *, void *arg);
 enum ucwa_resumed ucwa_agent_resumed(const struct ucwa_agent *);
+/*
+ * Free the agent for a hand-over: as ucwa_agent_free (no callback any
+ * more, requests cancelled) but the application is not signed out, so
+ * that another process resumes it from a snapshot taken just before.
+ */
+void ucwa_agent_handover(struct ucwa_agent *);
 /* Write s as one JSON object; secrets 0 leaves password and token out. */
 void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
 /* Read s from a JSON object written by ucwa_saved_write; 0, or -1 with *cause set (free it). */

@@ -133,6 +133,7 @@ struct ucwa_agent {
 	int replay;	     /* resumed: drop changes already delivered, until a set is applied */
 	int resumed;	     /* 1: made by ucwa_agent_resume */
 	int resume_attached; /* the stored application answered */
+	int keep_app;	     /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
 };
 
 /* ucwa_call.c: the bottom, calls nothing above it */

@@ -65,6 +65,18 @@ ucwa_agent_resumed(const struct ucwa_agent *a)
 	return a->resume_attached ? UCWA_RESUME_ATTACHED : UCWA_RESUME_RECREATED;
 }
 
+/* Free without signing out: another process resumes the application (see ucwa.h). */
+void
+ucwa_agent_handover(struct ucwa_agent *a)
+{
+	if (a == NULL || a->dying)
+		return;
+	a->keep_app = 1;
+	log_info("ucwa %s: handed over: application %s left to its next owner", a->user,
+	    a->app ? a->app : "-");
+	ucwa_agent_free(a);
+}
+
 /* The stored application answered: attach to it, or (gone) recreate it. */
 static void
 ucwa_resume_app_done(struct ucall *c, const struct hclient_resp *r)

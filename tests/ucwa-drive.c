@@ -13,6 +13,7 @@
  *     {"id":2,"cmd":"send","conversation":..,"text":..,"operationId":..}
  *     {"id":3,"cmd":"accept"|"decline"|"cancel"|"stop"|"leave","conversation":..}
  *     {"cmd":"snapshot"}  prints {"event":"snapshot","ok":..,"state":{...}} (ucwa_agent_snapshot)
+ *     {"cmd":"handover"}  prints a snapshot, then exits without signing out
  *     {"cmd":"quit"}  (or end of input, or SIGTERM): sign out, then exit 0
  * --resume FILE starts the agent from a snapshot (the "state" object of a
  * snapshot line) instead of signing in (-u and -p are then not needed);
@@ -281,6 +282,13 @@ command(const char *line, size_t len)
 		why = cmd == NULL ? "not a command" : "no agent";
 	else if (strcmp(cmd, "quit") == 0) {
 		json_doc_free(d);
+		quit();
+		return;
+	} else if (strcmp(cmd, "handover") == 0) {
+		snapshot();
+		json_doc_free(d);
+		ucwa_agent_handover(agent);
+		agent = NULL;
 		quit();
 		return;
 	} else if (strcmp(cmd, "snapshot") == 0) {

@@ -6,7 +6,8 @@
 // in order, sending goes on; a crash in the middle of an event-channel
 // response replays it and what was delivered is dropped; an expired token
 // is renewed with the stored credentials; an application the server lost
-// is recreated and the stored conversation reported ended. Also the
+// is recreated and the stored conversation reported ended; a hand-over
+// (no sign-out) is resumed the same way. Also the
 // simulator's side: a stored cursor replays from another connection, and
 // two P-GETs with one ack refuse the older (409 PGetReplaced).
 'use strict';
@@ -73,6 +74,12 @@ function remoteSender(sim) {
   return st;
 }
 
+// Stop a sender (in a finally: a failed test must not leave it sending).
+async function stopSender(tx) {
+  tx.stop = true;
+  await tx.done.catch(() => {});
+}
+
 const apps = async (sim) => (await sim.state()).applications.filter((a) => a.user === `sip:${USER}` || a.user === USER);
 
 // The driver d2 sends in conversation conv; lenea receives it.
@@ -87,12 +94,13 @@ test('SIGKILL while the remote sends every 20 ms: the resumed agent reports ever
   const sim = await s.startSim();
   const d1 = u.drive(sim, { extra: ['--autosnap'] });
   let d2;
+  let tx;
   try {
     await d1.wait({ event: 'signed_in' });
     const conv = await connect(d1);
     await sendsOn(sim, d1, conv, 'hello from the first');
     const [app1] = await apps(sim);
-    const tx = remoteSender(sim);
+    tx = remoteSender(sim);
     await d1.wait(() => incoming(d1).length >= 15, '15 messages received');
     await crash(d1);
     const [n, file, state] = lastSnapshot(d1);
@@ -115,6 +123,7 @@ test('SIGKILL while the remote sends every 20 ms: the resumed agent reports ever
     assert.equal(after.length, 1, 'one application: no orphan, no second one');
     assert.equal(after[0].id, app1.id);
   } finally {
+    if (tx) await stopSender(tx);
     await crash(d1);
     if (d2) assert.equal((await d2.stop()).code, 0, d2.stderr.slice(-2000));
     assert.equal((await sim.stop()).code, 0);
@@ -212,6 +221,44 @@ test('resume after the server lost the application: a new one, the stored conver
     assert.equal(refused.event, 'refused');
     await connect(d2); // the new application works
   } finally {
+    await crash(d1);
+    if (d2) assert.equal((await d2.stop()).code, 0, d2.stderr.slice(-2000));
+    assert.equal((await sim.stop()).code, 0);
+  }
+});
+
+test('hand-over: the first driver leaves without signing out; the second resumes the same application, nothing lost or twice', async () => {
+  const sim = await s.startSim();
+  const d1 = u.drive(sim);
+  let d2;
+  let tx;
+  try {
+    await d1.wait({ event: 'signed_in' });
+    const conv = await connect(d1);
+    const [app1] = await apps(sim);
+    tx = remoteSender(sim);
+    await d1.wait(() => incoming(d1).length >= 5, '5 messages received');
+    d1.send({ cmd: 'handover' });
+    assert.equal((await d1.exited).code, 0);
+    await crash(d1);
+    const [n, file] = lastSnapshot(d1);
+    const got1 = incoming(d1, n);
+    assert.equal((await apps(sim)).length, 1, 'not signed out');
+    d2 = u.drive(sim, { resume: file });
+    assert.equal((await d2.wait({ event: 'resumed' })).how, 'attached');
+    await sleep(200);
+    tx.stop = true;
+    await tx.done;
+    const last = tx.sent[tx.sent.length - 1];
+    await d2.wait(() => incoming(d2).includes(last), `message ${last}`);
+    await sleep(200);
+    assert.deepEqual([...got1, ...incoming(d2)], tx.sent, 'every message once, in order');
+    await sendsOn(sim, d2, conv, 'after the hand-over');
+    const after = await apps(sim);
+    assert.equal(after.length, 1);
+    assert.equal(after[0].id, app1.id);
+  } finally {
+    if (tx) await stopSender(tx);
     await crash(d1);
     if (d2) assert.equal((await d2.stop()).code, 0, d2.stderr.slice(-2000));
     assert.equal((await sim.stop()).code, 0);
