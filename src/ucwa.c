@@ -276,7 +276,7 @@ ucwa_agent_free(struct ucwa_agent *a)
 		evtimer_del(a->activity_timer);
 	if (a->pget_timer != NULL)
 		evtimer_del(a->pget_timer);
-	if (a->app != NULL && a->token != NULL && a->state != UA_FAILED) {
+	if (a->app != NULL && a->token != NULL && a->state != UA_FAILED && !a->keep_app) {
 		log_info("ucwa %s: signing out (DELETE application)", a->user);
 		ucwa_call_background(a, "DELETE", a->app);
 	}

@@ -29,6 +29,8 @@
 #ifndef UCGW_UCWA_H
 #define UCGW_UCWA_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "json.h"
@@ -157,5 +159,101 @@ const char *ucwa_cancel(struct ucwa_agent *, const char *conv, ucwa_done, void *
 const char *ucwa_stop_messaging(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
 /* DELETE the conversation. */
 const char *ucwa_leave(struct ucwa_agent *, const char *conv, ucwa_done, void *arg);
+
+/*
+ * Snapshot and resume (cluster take-over; docs/ucwa-client.md "Snapshot
+ * and resume"). A snapshot is everything a new process needs to carry an
+ * agent on without signing in again: credentials (to renew the token),
+ * the discovered URLs, the application, its token, the event channel's
+ * cursor, the conversations with what the client keeps about each, and
+ * the identities that let a replay's duplicates be dropped. Plain data,
+ * owned by the struct (ucwa_saved_free). password and token are secret:
+ * ucwa_saved_write leaves them out unless asked, for the caller to seal.
+ */
+#define UCWA_SAVED_MARKS 64 /* fingerprints of the last changes delivered */
+
+struct ucwa_saved_conv {
+	char *href;				      /* absolute, normal form */
+	int state;				      /* 0 new, 1 connected, 2 ended */
+	int incoming;				      /* the remote invited us */
+	char *invitation, *accept, *decline, *cancel; /* NULL: not possible */
+	char *send_message, *stop_messaging;
+	char *preview;	    /* first-message preview not yet delivered */
+	int preview_html;   /* it is text/html */
+	char *preview_from; /* its sender's URI */
+	char *preview_sent; /* a preview delivered without its own event */
+	unsigned preview_span;
+	char **seen; /* incoming message hrefs delivered, oldest first (<= 32) */
+	size_t nseen;
+	char **sent_href, **sent_opid; /* sent messages: Location and operationId (<= 16) */
+	size_t nsent;
+	char *inflight_opid; /* operationId of a message whose 201 never came */
+};
+
+struct ucwa_saved_start {
+	char *opid;	  /* a startMessaging of ours awaiting its invitation's end */
+	char *invitation; /* NULL until known */
+};
+
+struct ucwa_saved {
+	char *user;
+	char *password;		 /* secret */
+	char *token;		 /* secret: the Authorization value, "Bearer cwt=..." */
+	long long token_expires; /* Unix seconds; 0: unknown */
+	char *endpoint_id;
+	char *user_url, *token_url, *apps_url; /* as discovered */
+	char *app;			       /* application self; NULL: none (resume signs in) */
+	char *events;			       /* cursor: the event-channel URL to GET on resume */
+	int events_params;		       /* send the P-GET's query parameters with it */
+	char *mma_url, *activity_url, *start_url;
+	char *me_uri, *me_name;
+	uint32_t marks[UCWA_SAVED_MARKS]; /* oldest first */
+	size_t nmarks;
+	struct ucwa_saved_start *starts; /* <= 16 */
+	size_t nstarts;
+	struct ucwa_saved_conv *convs; /* live ones, and the last 8 ended */
+	size_t nconvs;
+};
+
+/* What a resumed agent did with the stored application. */
+enum ucwa_resumed {
+	UCWA_RESUME_NONE,     /* not resumed (ucwa_agent_new), or not settled yet */
+	UCWA_RESUME_ATTACHED, /* the same application: its conversations go on */
+	UCWA_RESUME_RECREATED /* it was gone: a new one; the stored conversations ended */
+};
+
+/*
+ * Fill s (zeroed first; free with ucwa_saved_free) with the agent's
+ * state now. Safe from any callback: inside a change or ended callback the
+ * cursor is the event-channel set being applied (a resume fetches it
+ * again; what was already delivered of it is dropped), elsewhere the URL
+ * in flight. 0, or -1 when the agent has nothing to resume (failed, or
+ * no application yet): s then holds what is known.
+ */
+int ucwa_agent_snapshot(const struct ucwa_agent *, struct ucwa_saved *s);
+/*
+ * A new agent that carries on from s instead of signing in: GET the
+ * stored application with the stored token (401: renewed with the stored
+ * credentials, then again); 200: attached, the event channel resumes at
+ * the stored cursor (the server replays what was not acknowledged; changes
+ * already delivered are dropped by identity); 404/410: a new application
+ * is created and every stored conversation reported ended. Then
+ * cbs.signed_in (or cbs.failed) as after ucwa_agent_new; changes of the
+ * replay may come before signed_in. s is copied; the caller keeps it.
+ */
+struct ucwa_agent *ucwa_agent_resume(
+    struct ucwa *, const struct ucwa_saved *s, const struct ucwa_cbs *, void *arg);
+enum ucwa_resumed ucwa_agent_resumed(const struct ucwa_agent *);
+/*
+ * Free the agent for a hand-over: as ucwa_agent_free (no callback any
+ * more, requests cancelled) but the application is not signed out, so
+ * that another process resumes it from a snapshot taken just before.
+ */
+void ucwa_agent_handover(struct ucwa_agent *);
+/* Write s as one JSON object; secrets 0 leaves password and token out. */
+void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
+/* Read s from a JSON object written by ucwa_saved_write; 0, or -1 with *cause set (free it). */
+int ucwa_saved_parse(const struct json *, struct ucwa_saved *s, char **cause);
+void ucwa_saved_free(struct ucwa_saved *s);
 
 #endif

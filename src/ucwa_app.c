@@ -376,3 +376,18 @@ ucwa_app_activity_arm(struct ucwa_agent *a)
 		a->activity_timer = evtimer_new(a->u->base, ucwa_app_activity_fire, a);
 	evtimer_add(a->activity_timer, &tv);
 }
+
+/* Resume: the stored application answered; carry on with it (see ucwa_int.h). */
+void
+ucwa_app_attach(struct ucwa_agent *a, const struct json *app)
+{
+	ucwa_app_links(a, app); /* the stored cursor stays: events_url is set */
+	if (a->app == NULL || a->events_url == NULL) {
+		ucwa_state_fail(a, UCWA_FAIL_PROTOCOL, "application without self or events link");
+		return;
+	}
+	log_info("ucwa %s: application %s attached again (resume)", a->user, a->app);
+	a->retry_ms = 0;
+	ucwa_chan_start(a); /* at the stored cursor: the server replays what is unacknowledged */
+	ucwa_app_available(a);
+}

@@ -264,6 +264,7 @@ ucwa_auth_token_done(struct ucall *c, const struct hclient_resp *r)
 	json_doc_free(d);
 	if (expires <= 0)
 		expires = 3600;
+	a->token_expires = (long long)(util_wall_ms() / 1000) + expires; /* for a snapshot */
 	store_agent_token(a->u->store, a->user, a->token, util_wall_ms() + (uint64_t)expires * 1000,
 	    a->token_url);
 	tv.tv_sec = expires > a->u->conf.token_margin_s * 2 ? expires - a->u->conf.token_margin_s

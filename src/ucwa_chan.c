@@ -113,6 +113,7 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 	}
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(r->body, r->len, 1, a->arg);
+	a->chan_set = c->url; /* a snapshot meanwhile resumes at this set (ucwa_resume.c) */
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
 		ucwa_conv_apply(a, &evs.v[i]);
@@ -120,6 +121,9 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 		ucwa_chan_bad(a, &evs);
 	if (!a->dying && gen == a->app_gen && a->state != UA_FAILED)
 		ucwa_conv_gone_settle(a);
+	a->chan_set = NULL;
+	if (evs.resync == NULL)
+		a->replay = 0; /* a resumed agent's replayed set is applied */
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(NULL, 0, 0, a->arg);
 	ucwa_events_free(&evs);

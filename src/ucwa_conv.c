@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "json.h"
 #include "log.h"
 #include "ucwa_int.h"
@@ -70,6 +71,7 @@ struct uconv {
 	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
 	unsigned nsent;
 	char *inflight_opid; /* operationId of the message in flight */
+	char *orphan_opid;   /* resumed: the previous process's message in flight */
 	struct umsgs queue;
 	unsigned nqueue;
 	int inflight;
@@ -170,6 +172,7 @@ ucwa_conv_free(struct uconv *v)
 		free(v->sent_opid[i]);
 	}
 	free(v->inflight_opid);
+	free(v->orphan_opid);
 	free(v->href);
 	free(v->invitation);
 	free(v->accept);
@@ -249,12 +252,53 @@ ucwa_conv_get(struct ucwa_agent *a, const char *href)
 	return v;
 }
 
-/* Give a change to the owner, unless the agent is dying. */
+/* A change's identity: what it is about and what it says (hrefs in normal form). */
+static uint32_t
+ucwa_conv_fingerprint(const struct ucwa_change *ch)
+{
+	const char *f[] = { ucwa_kind_name(ch->kind), ucwa_type_name(ch->type), ch->conversation,
+		ch->href, ch->self, ch->state, ch->status, ch->direction, ch->operation_id };
+	struct buf b;
+	uint64_t h;
+
+	buf_init(&b);
+	for (size_t i = 0; i < nitems(f); i++) {
+		if (f[i] != NULL)
+			buf_addstr(&b, f[i]);
+		buf_addch(&b, f[i] != NULL ? '\x1f' : '\x1e'); /* NULL is not "" */
+	}
+	h = hmap_hash_len(b.data, b.len);
+	buf_free(&b);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/*
+ * Give a change to the owner, unless the agent is dying. Its identity is
+ * remembered (the last UCWA_SAVED_MARKS, for a snapshot); while a resumed
+ * agent applies the replayed set, a change already delivered is dropped.
+ * Typing comes and goes with the same identity: never marked.
+ */
 static void
 ucwa_conv_deliver(struct ucwa_agent *a, const struct ucwa_change *ch)
 {
-	if (!a->dying && a->cbs.change != NULL)
-		a->cbs.change(ch, a->arg);
+	uint32_t fp;
+
+	if (a->dying || a->cbs.change == NULL)
+		return;
+	if (ch->kind != UCWA_TYPING) {
+		fp = ucwa_conv_fingerprint(ch);
+		for (unsigned i = 0; a->replay && i < UCWA_SAVED_MARKS && i < a->nmarks; i++) {
+			if (a->marks[i] == fp) {
+				log_debug(
+				    "ucwa %s: replayed %s %s of %s dropped (delivered before)",
+				    a->user, ucwa_kind_name(ch->kind), ucwa_type_name(ch->type),
+				    ch->href ? ch->href : "-");
+				return;
+			}
+		}
+		a->marks[a->nmarks++ % UCWA_SAVED_MARKS] = fp;
+	}
+	a->cbs.change(ch, a->arg);
 }
 
 /* Deliver the first-message preview as the conversation's first incoming message. */
@@ -594,6 +638,14 @@ ucwa_conv_sent_opid(struct uconv *v, const struct ucwa_change *ch, struct buf *o
 			return out->data;
 		}
 	}
+	if (v->orphan_opid != NULL && !v->inflight && ch->href != NULL) {
+		/* resumed: the message the previous process had in flight */
+		ucwa_conv_sent(v, ch->href, v->orphan_opid);
+		buf_addstr(out, v->orphan_opid);
+		free(v->orphan_opid);
+		v->orphan_opid = NULL;
+		return out->data;
+	}
 	if (!v->inflight || v->inflight_opid == NULL || ch->href == NULL)
 		return NULL;
 	ucwa_conv_sent(v, ch->href, v->inflight_opid);
@@ -632,7 +684,10 @@ ucwa_conv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
 	if (v != NULL && n.kind == UCWA_MESSAGE && n.operation_id == NULL && n.direction != NULL &&
 	    strcmp(n.direction, "Outgoing") == 0)
 		n.operation_id = ucwa_conv_sent_opid(v, &n, &nb[3]);
-	if (v == NULL)
+	if (v != NULL && a->replay && v->state == UCWA_CONV_ENDED)
+		log_debug("ucwa %s: replayed %s of ended %s dropped", a->user,
+		    ucwa_kind_name(ch->kind), v->href);
+	else if (v == NULL)
 		ucwa_conv_deliver(a, ch);
 	else
 		ucwa_conv_track(a, v, ch);
@@ -1080,4 +1135,136 @@ ucwa_leave(struct ucwa_agent *a, const char *conv, ucwa_done done, void *arg)
 {
 	return ucwa_conv_cmd_link(
 	    a, conv, offsetof(struct uconv, href), "DELETE", "unknown conversation", done, arg);
+}
+
+/* ---- snapshot and resume (ucwa_resume.c) ---- */
+
+#define UCWA_SAVED_ENDED 8 /* ended conversations kept in a snapshot (their replays are dropped) */
+
+/* A copy of a string that may be NULL. */
+static char *
+ucwa_conv_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* One conversation into its saved form. */
+static void
+ucwa_conv_save_one(const struct uconv *v, struct ucwa_saved_conv *o)
+{
+	unsigned first, n;
+
+	o->href = xstrdup(v->href);
+	o->state = (int)v->state;
+	o->incoming = v->incoming;
+	if (v->state == UCWA_CONV_ENDED)
+		return; /* its href is enough to know it */
+	o->invitation = ucwa_conv_dup(v->invitation);
+	o->accept = ucwa_conv_dup(v->accept);
+	o->decline = ucwa_conv_dup(v->decline);
+	o->cancel = ucwa_conv_dup(v->cancel);
+	o->send_message = ucwa_conv_dup(v->send_message);
+	o->stop_messaging = ucwa_conv_dup(v->stop_messaging);
+	o->preview = ucwa_conv_dup(v->preview);
+	o->preview_html = v->preview_html;
+	o->preview_from = ucwa_conv_dup(v->preview_from);
+	o->preview_sent = ucwa_conv_dup(v->preview_sent);
+	o->preview_span = v->preview_span;
+	n = v->nseen < UCWA_SEEN_MSGS ? v->nseen : UCWA_SEEN_MSGS;
+	first = v->nseen - n;
+	o->seen = xcalloc(n + 1, sizeof(*o->seen));
+	for (unsigned i = 0; i < n; i++)
+		o->seen[o->nseen++] = xstrdup(v->seen[(first + i) % UCWA_SEEN_MSGS]);
+	n = v->nsent < UCWA_SENT_MSGS ? v->nsent : UCWA_SENT_MSGS;
+	first = v->nsent - n;
+	o->sent_href = xcalloc(n + 1, sizeof(*o->sent_href));
+	o->sent_opid = xcalloc(n + 1, sizeof(*o->sent_opid));
+	for (unsigned i = 0; i < n; i++) {
+		o->sent_href[o->nsent] = xstrdup(v->sent_href[(first + i) % UCWA_SENT_MSGS]);
+		o->sent_opid[o->nsent++] = xstrdup(v->sent_opid[(first + i) % UCWA_SENT_MSGS]);
+	}
+	o->inflight_opid = ucwa_conv_dup(v->inflight ? v->inflight_opid : v->orphan_opid);
+}
+
+/* The conversations (live ones, the last UCWA_SAVED_ENDED ended) and startMessaging list. */
+void
+ucwa_conv_save(const struct ucwa_agent *a, struct ucwa_saved *s)
+{
+	const struct uconv *v;
+	const struct ustart *st;
+	unsigned ended = 0, skip;
+
+	TAILQ_FOREACH(v, &a->convs, entry)
+	ended += v->state == UCWA_CONV_ENDED;
+	skip = ended > UCWA_SAVED_ENDED ? ended - UCWA_SAVED_ENDED : 0;
+	s->convs = xcalloc(a->nconvs + 1, sizeof(*s->convs));
+	TAILQ_FOREACH(v, &a->convs, entry)
+	{
+		if (v->state == UCWA_CONV_ENDED && skip > 0) {
+			skip--;
+			continue;
+		}
+		ucwa_conv_save_one(v, &s->convs[s->nconvs++]);
+	}
+	s->starts = xcalloc(a->nstarts + 1, sizeof(*s->starts));
+	TAILQ_FOREACH(st, &a->starts, entry)
+	{
+		s->starts[s->nstarts].opid = xstrdup(st->opid);
+		s->starts[s->nstarts++].invitation = ucwa_conv_dup(st->invitation);
+	}
+}
+
+/* One saved conversation back into the table (its preview timer re-armed). */
+static void
+ucwa_conv_restore_one(struct ucwa_agent *a, const struct ucwa_saved_conv *o)
+{
+	struct uconv *v;
+
+	if (o->href == NULL || (v = ucwa_conv_get(a, o->href)) == NULL)
+		return;
+	v->state = o->state == 1 ? UCWA_CONV_CONNECTED
+	    : o->state == 2	 ? UCWA_CONV_ENDED
+				 : UCWA_CONV_NEW;
+	v->incoming = o->incoming;
+	if (v->state == UCWA_CONV_ENDED)
+		return;
+	v->invitation = ucwa_conv_dup(o->invitation);
+	v->accept = ucwa_conv_dup(o->accept);
+	v->decline = ucwa_conv_dup(o->decline);
+	v->cancel = ucwa_conv_dup(o->cancel);
+	v->send_message = ucwa_conv_dup(o->send_message);
+	v->stop_messaging = ucwa_conv_dup(o->stop_messaging);
+	v->preview = ucwa_conv_dup(o->preview);
+	v->preview_html = o->preview_html;
+	v->preview_from = ucwa_conv_dup(o->preview_from);
+	v->preview_sent = ucwa_conv_dup(o->preview_sent);
+	v->preview_span = o->preview_span;
+	for (size_t i = 0; i < o->nseen; i++)
+		ucwa_conv_first_sight(v, o->seen[i]);
+	for (size_t i = 0; i < o->nsent; i++)
+		ucwa_conv_sent(v, o->sent_href[i], o->sent_opid[i]);
+	v->orphan_opid = ucwa_conv_dup(o->inflight_opid);
+	if (v->preview != NULL && v->state == UCWA_CONV_CONNECTED) {
+		struct timeval tv = { a->u->conf.preview_wait_ms / 1000,
+			(a->u->conf.preview_wait_ms % 1000) * 1000 };
+
+		v->preview_timer = evtimer_new(a->u->base, ucwa_conv_preview_fire, v);
+		evtimer_add(v->preview_timer, &tv);
+	}
+}
+
+/* A resumed agent's conversations and startMessaging list, from its snapshot. */
+void
+ucwa_conv_restore(struct ucwa_agent *a, const struct ucwa_saved *s)
+{
+	for (size_t i = 0; i < s->nconvs; i++)
+		ucwa_conv_restore_one(a, &s->convs[i]);
+	for (size_t i = 0; i < s->nstarts && i < UCWA_MAX_STARTS; i++) {
+		struct ustart *st = xcalloc(1, sizeof(*st));
+
+		st->opid = xstrdup(s->starts[i].opid ? s->starts[i].opid : "");
+		st->invitation = ucwa_conv_dup(s->starts[i].invitation);
+		TAILQ_INSERT_TAIL(&a->starts, st, entry);
+		a->nstarts++;
+	}
 }

@@ -132,6 +132,16 @@ struct ucwa_agent {
 	unsigned nconvs;
 	struct ustarts starts; /* outgoing invitations, for servers that do not echo operationId */
 	unsigned nstarts;
+
+	/* snapshot and resume (ucwa_resume.c) */
+	long long token_expires; /* Unix seconds, for a snapshot */
+	const char *chan_set;	 /* URL of the event-channel set being applied, else NULL */
+	uint32_t marks[UCWA_SAVED_MARKS]; /* fingerprints of the last changes delivered (a ring) */
+	unsigned nmarks;
+	int replay;	     /* resumed: drop changes already delivered, until a set is applied */
+	int resumed;	     /* 1: made by ucwa_agent_resume */
+	int resume_attached; /* the stored application answered */
+	int keep_app;	     /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
 };
 
 /* ucwa_call.c: the bottom, calls nothing above it */
@@ -167,6 +177,9 @@ void ucwa_conv_leave_behind(struct ucwa_agent *);
  * unless ucwa_conv_leave_behind will. */
 void ucwa_conv_leave_found(struct ucwa_agent *, const char *href);
 void ucwa_conv_free_all(struct ucwa_agent *);
+/* Snapshot and resume: the conversations and startMessaging list, out and back in. */
+void ucwa_conv_save(const struct ucwa_agent *, struct ucwa_saved *);
+void ucwa_conv_restore(struct ucwa_agent *, const struct ucwa_saved *);
 
 /* ucwa_chan.c: above ucwa_conv.c */
 void ucwa_chan_start(struct ucwa_agent *);
@@ -182,6 +195,9 @@ struct json_doc *ucwa_state_json(
 
 /* ucwa_app.c: above ucwa_state.c */
 void ucwa_app_create(struct ucwa_agent *);
+/* Resume: the stored application answered (its resource): take its links, resume the
+ * event channel at the stored cursor, make it available (409 AlreadyExists is as good). */
+void ucwa_app_attach(struct ucwa_agent *, const struct json *app);
 
 /* ucwa_auth.c: above ucwa_app.c */
 void ucwa_auth_retry_fire(evutil_socket_t, short, void *);

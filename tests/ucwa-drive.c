@@ -12,7 +12,17 @@
  *     {"id":1,"cmd":"start","to":"sip:..","operationId":..,"subject":..,"importance":..}
  *     {"id":2,"cmd":"send","conversation":..,"text":..,"operationId":..}
  *     {"id":3,"cmd":"accept"|"decline"|"cancel"|"stop"|"leave","conversation":..}
+ *     {"cmd":"snapshot"}  prints {"event":"snapshot","ok":..,"state":{...}} (ucwa_agent_snapshot)
+ *     {"cmd":"handover"}  prints a snapshot, then exits without signing out
  *     {"cmd":"quit"}  (or end of input, or SIGTERM): sign out, then exit 0
+ * --resume FILE starts the agent from a snapshot (the "state" object of a
+ * snapshot line) instead of signing in (-u and -p are then not needed);
+ * {"event":"resumed","how":"attached"|"recreated"} follows signed_in.
+ * --autosnap prints a snapshot line after every change, ended and done,
+ * and after each event-channel response, as a cluster store would save
+ * the agent; --crash-after-message N (with --autosnap) kills the driver
+ * with SIGKILL right after the N-th incoming message and its snapshot, in
+ * the middle of applying an event-channel response.
  * With --fetch URL it only GETs URL once through hclient (with the
  * upstream TLS settings) and prints {"event":"fetch","err":..,"status":..}.
  */
@@ -37,6 +47,9 @@ static struct event_base *base;
 static struct ucwa *u;
 static struct ucwa_agent *agent;
 static int quitting;
+static int autosnap;	  /* --autosnap */
+static int crash_after;	  /* --crash-after-message N */
+static int incoming_seen; /* incoming messages reported */
 
 /* Print one JSON line built by the writer. */
 static void
@@ -48,11 +61,44 @@ emit(struct buf *b)
 	buf_free(b);
 }
 
+/* Print the agent's snapshot as one line. */
+static void
+snapshot(void)
+{
+	struct ucwa_saved s;
+	struct buf b;
+	struct jw w;
+	int ok;
+
+	if (agent == NULL)
+		return;
+	ok = ucwa_agent_snapshot(agent, &s) == 0;
+	buf_init(&b);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "event", "snapshot");
+	jw_kbool(&w, "ok", ok);
+	jw_key(&w, "state");
+	ucwa_saved_write(&w, &s, 1);
+	jw_obj_end(&w);
+	emit(&b);
+	ucwa_saved_free(&s);
+}
+
+/* --autosnap: a snapshot after each thing the agent reported. */
+static void
+autosnap_now(void)
+{
+	if (autosnap)
+		snapshot();
+}
+
 static void
 on_signed_in(void *arg)
 {
 	struct buf b;
 	struct jw w;
+	enum ucwa_resumed how = ucwa_agent_resumed(agent);
 
 	buf_init(&b);
 	jw_init(&w, &b);
@@ -60,6 +106,24 @@ on_signed_in(void *arg)
 	jw_kstr(&w, "event", "signed_in");
 	jw_obj_end(&w);
 	emit(&b);
+	if (how != UCWA_RESUME_NONE) {
+		buf_init(&b);
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "event", "resumed");
+		jw_kstr(&w, "how", how == UCWA_RESUME_ATTACHED ? "attached" : "recreated");
+		jw_obj_end(&w);
+		emit(&b);
+	}
+	autosnap_now();
+}
+
+/* Each event-channel response: after it was applied, a snapshot (--autosnap). */
+static void
+on_events(const char *body, size_t len, int begin, void *arg)
+{
+	if (!begin)
+		autosnap_now();
 }
 
 /* Usable again after the application was recreated. */
@@ -123,6 +187,10 @@ on_change(const struct ucwa_change *c, void *arg)
 	jw_kstr(&w, "failedDelivery", c->failed_delivery);
 	jw_obj_end(&w);
 	emit(&b);
+	autosnap_now();
+	if (c->kind == UCWA_MESSAGE && c->direction != NULL &&
+	    strcmp(c->direction, "Incoming") == 0 && ++incoming_seen == crash_after)
+		kill(getpid(), SIGKILL); /* a crash amid an event-channel response */
 }
 
 static void
@@ -139,6 +207,7 @@ on_ended(const char *conv, const char *why, void *arg)
 	jw_kstr(&w, "why", why);
 	jw_obj_end(&w);
 	emit(&b);
+	autosnap_now();
 }
 
 static void
@@ -160,6 +229,7 @@ on_done(const struct ucwa_result *r, void *arg)
 	jw_kstr(&w, "location", r->location);
 	jw_obj_end(&w);
 	emit(&b);
+	autosnap_now();
 }
 
 static void
@@ -214,6 +284,16 @@ command(const char *line, size_t len)
 		json_doc_free(d);
 		quit();
 		return;
+	} else if (strcmp(cmd, "handover") == 0) {
+		snapshot();
+		json_doc_free(d);
+		ucwa_agent_handover(agent);
+		agent = NULL;
+		quit();
+		return;
+	} else if (strcmp(cmd, "snapshot") == 0) {
+		snapshot();
+		why = NULL;
 	} else if (strcmp(cmd, "start") == 0)
 		why = ucwa_start_messaging(agent, json_get_str(o, "to"),
 		    json_get_str(o, "operationId"), json_get_str(o, "subject"),
@@ -308,12 +388,28 @@ fetch(const struct ucwa_conf *uc, const char *url)
 	return 0;
 }
 
+/* The whole of a file into b; 0, or -1. */
+static int
+read_file(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "r");
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(b, chunk, n);
+	fclose(f);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: ucwa-drive [-c FILE] [-o key=value]... (-u USER -p PASSWORD | "
-	    "--fetch URL)\n");
+	    "usage: ucwa-drive [-c FILE] [-o key=value]... [--autosnap] "
+	    "[--crash-after-message N] (-u USER -p PASSWORD | --resume FILE | --fetch URL)\n");
 	exit(2);
 }
 
@@ -322,10 +418,15 @@ main(int argc, char **argv)
 {
 	struct conf_overrides ov = { NULL, 0 };
 	const char *file = NULL, *user = NULL, *password = NULL, *fetch_url = NULL;
+	const char *resume = NULL;
+	struct ucwa_saved saved;
+	struct json_doc *sd = NULL;
+	struct buf sb;
 	char *problems = NULL, *cause = NULL;
 	struct config *cfg;
 	struct ucwa_conf uc;
-	struct ucwa_cbs cbs = { on_signed_in, on_failed, on_change, on_ended, on_ready_again };
+	struct ucwa_cbs cbs = { on_signed_in, on_failed, on_change, on_ended, on_ready_again,
+		on_events };
 	struct bufferevent *in;
 	struct event *sigterm, *sigint;
 	int rc = 0;
@@ -344,11 +445,29 @@ main(int argc, char **argv)
 			password = argv[++i];
 		else if (strcmp(argv[i], "--fetch") == 0 && i + 1 < argc)
 			fetch_url = argv[++i];
+		else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc)
+			resume = argv[++i];
+		else if (strcmp(argv[i], "--autosnap") == 0)
+			autosnap = 1;
+		else if (strcmp(argv[i], "--crash-after-message") == 0 && i + 1 < argc)
+			crash_after = atoi(argv[++i]);
 		else
 			usage();
 	}
-	if (fetch_url == NULL && (user == NULL || password == NULL))
+	if (fetch_url == NULL && resume == NULL && (user == NULL || password == NULL))
 		usage();
+	memset(&saved, 0, sizeof(saved));
+	if (resume != NULL) {
+		buf_init(&sb);
+		if (read_file(resume, &sb) != 0 ||
+		    (sd = json_parse(sb.data, sb.len, NULL, NULL)) == NULL ||
+		    ucwa_saved_parse(json_root(sd), &saved, &cause) != 0) {
+			fprintf(stderr, "ucwa-drive: %s: %s\n", resume, cause ? cause : "not JSON");
+			return 2;
+		}
+		json_doc_free(sd);
+		buf_free(&sb);
+	}
 	if ((cfg = conf_load(&config_schema, file, &ov, &problems)) == NULL) {
 		fprintf(stderr, "%s", problems);
 		return 2;
@@ -367,7 +486,11 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	agent = ucwa_agent_new(u, user, password, &cbs, NULL);
+	if (resume != NULL)
+		agent = ucwa_agent_resume(u, &saved, &cbs, NULL);
+	else
+		agent = ucwa_agent_new(u, user, password, &cbs, NULL);
+	ucwa_saved_free(&saved);
 	in = bufferevent_socket_new(base, 0, 0);
 	bufferevent_setcb(in, stdin_read, NULL, stdin_event, NULL);
 	bufferevent_enable(in, EV_READ);

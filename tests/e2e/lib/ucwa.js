@@ -88,8 +88,9 @@ class Drive {
   }
 }
 
-// Start the driver for user against sim (overrides: more upstream.* keys).
-function drive(sim, { user = 'toshm@contoso.com', password = 'secret', overrides = {}, root } = {}) {
+// Start the driver for user against sim (overrides: more upstream.* keys;
+// extra: more arguments; resume: a snapshot file to start from instead of signing in).
+function drive(sim, { user = 'toshm@contoso.com', password = 'secret', overrides = {}, root, extra = [], resume } = {}) {
   const o = {
     'upstream.discovery_url': root || `https://127.0.0.1:${sim.port}/`,
     'upstream.ca_file': caFile(sim),
@@ -101,7 +102,8 @@ function drive(sim, { user = 'toshm@contoso.com', password = 'secret', overrides
   };
   const exe = path.join(h.builddir, 'tests', 'ucwa-drive');
   const wrap = process.env.UCGW_WRAP ? process.env.UCGW_WRAP.split(/\s+/) : [];
-  const argv = [...wrap, exe, ...args(o), '-u', user, '-p', password];
+  const who = resume ? ['--resume', resume] : ['-u', user, '-p', password];
+  const argv = [...wrap, exe, ...args(o), ...extra, ...who];
   const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   return new Drive(child);

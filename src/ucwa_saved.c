@@ -1,0 +1,354 @@
+/*
+ * ucwa_saved.c: a snapshot of a UCWA agent (struct ucwa_saved, ucwa.h) as
+ * JSON and back, and its memory. Pure code. The parse takes what it knows
+ * and bounds every list as the client does; unknown members are ignored,
+ * so a newer writer's snapshot still resumes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "ucwa.h"
+#include "util.h"
+
+#define UCWA_SAVED_CONVS  72 /* live (64) and ended (8) conversations */
+#define UCWA_SAVED_STARTS 16
+#define UCWA_SAVED_SEEN	  32
+#define UCWA_SAVED_SENT	  16
+
+static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
+
+/*
+ * Hrefs under a base (the application, or the conversation for its
+ * messages) are written as "~" and the rest, to keep a snapshot small. The
+ * client's hrefs are absolute (its normal form): none starts with "~".
+ */
+static void
+ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *base)
+{
+	size_t n = base != NULL ? strlen(base) : 0;
+	struct buf b;
+
+	if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
+		if (key != NULL)
+			jw_kstr(w, key, v);
+		else
+			jw_str(w, v);
+		return;
+	}
+	buf_init(&b);
+	buf_addch(&b, '~');
+	buf_addstr(&b, v + n);
+	if (key != NULL)
+		jw_kstr(w, key, b.data);
+	else
+		jw_str(w, b.data);
+	buf_free(&b);
+}
+
+/* A copy of string v read back against base (see ucwa_saved_kstr_rel), or NULL. */
+static char *
+ucwa_saved_rel(const char *v, const char *base)
+{
+	char *out;
+
+	if (v == NULL)
+		return NULL;
+	if (v[0] != '~' || base == NULL)
+		return xstrdup(v);
+	xasprintf(&out, "%s%s", base, v + 1);
+	return out;
+}
+
+/* Write one saved conversation. */
+static void
+ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char *app)
+{
+	jw_obj_begin(w);
+	ucwa_saved_kstr_rel(w, "href", c->href, app);
+	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
+	jw_kbool(w, "incoming", c->incoming);
+	if (c->state == 2) {
+		jw_obj_end(w);
+		return;
+	}
+	ucwa_saved_kstr_rel(w, "invitation", c->invitation, app);
+	ucwa_saved_kstr_rel(w, "accept", c->accept, app);
+	ucwa_saved_kstr_rel(w, "decline", c->decline, app);
+	ucwa_saved_kstr_rel(w, "cancel", c->cancel, app);
+	ucwa_saved_kstr_rel(w, "sendMessage", c->send_message, app);
+	ucwa_saved_kstr_rel(w, "stopMessaging", c->stop_messaging, app);
+	if (c->preview != NULL) {
+		jw_kstr(w, "preview", c->preview);
+		jw_kbool(w, "previewHtml", c->preview_html);
+		jw_kstr(w, "previewFrom", c->preview_from);
+	}
+	if (c->preview_sent != NULL) {
+		jw_kstr(w, "previewSent", c->preview_sent);
+		jw_kint(w, "previewSpan", c->preview_span);
+	}
+	jw_key(w, "seen");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < c->nseen; i++)
+		ucwa_saved_kstr_rel(w, NULL, c->seen[i], c->href);
+	jw_arr_end(w);
+	jw_key(w, "sent");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < c->nsent; i++) {
+		jw_obj_begin(w);
+		ucwa_saved_kstr_rel(w, "href", c->sent_href[i], c->href);
+		jw_kstr(w, "operationId", c->sent_opid[i]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (c->inflight_opid != NULL)
+		jw_kstr(w, "inflight", c->inflight_opid);
+	jw_obj_end(w);
+}
+
+/* Write s as one JSON object (see ucwa.h). */
+void
+ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "v", 1);
+	jw_kstr(w, "user", s->user);
+	if (secrets) {
+		jw_kstr(w, "password", s->password);
+		jw_kstr(w, "token", s->token);
+	}
+	jw_kint(w, "tokenExpires", s->token_expires);
+	jw_kstr(w, "endpointId", s->endpoint_id);
+	jw_kstr(w, "userUrl", s->user_url);
+	jw_kstr(w, "tokenUrl", s->token_url);
+	jw_kstr(w, "applicationsUrl", s->apps_url);
+	jw_kstr(w, "application", s->app);
+	ucwa_saved_kstr_rel(w, "events", s->events, s->app);
+	jw_kbool(w, "eventsParams", s->events_params);
+	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, s->app);
+	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, s->app);
+	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
+	jw_kstr(w, "meUri", s->me_uri);
+	jw_kstr(w, "meName", s->me_name);
+	jw_key(w, "marks");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++)
+		jw_int(w, s->marks[i]);
+	jw_arr_end(w);
+	jw_key(w, "starts");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < s->nstarts; i++) {
+		jw_obj_begin(w);
+		jw_kstr(w, "operationId", s->starts[i].opid);
+		ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "conversations");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < s->nconvs; i++)
+		ucwa_saved_write_conv(w, &s->convs[i], s->app);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+/* A copy of member key's string, or NULL. */
+static char *
+ucwa_saved_str(const struct json *o, const char *key)
+{
+	const char *v = json_get_str(o, key);
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+/* Member key as a boolean (absent: 0). */
+static int
+ucwa_saved_bool(const struct json *o, const char *key)
+{
+	const struct json *v = json_get(o, key);
+
+	return v != NULL && v->type == JSON_BOOL && v->u.b;
+}
+
+/* Member key as an integer (absent: 0). */
+static long long
+ucwa_saved_int(const struct json *o, const char *key)
+{
+	const struct json *v = json_get(o, key);
+
+	return v != NULL && v->type == JSON_INT ? v->u.i : 0;
+}
+
+/* The last max elements of array member key (NULL when none); *first is where they start. */
+static const struct json *
+ucwa_saved_arr(const struct json *o, const char *key, size_t max, size_t *first)
+{
+	const struct json *v = json_get(o, key);
+
+	*first = 0;
+	if (!json_is(v, JSON_ARRAY))
+		return NULL;
+	if (v->u.arr.n > max)
+		*first = v->u.arr.n - max;
+	return v;
+}
+
+/* Read one saved conversation; -1 without an href. */
+static int
+ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const char *app)
+{
+	const struct json *arr;
+	const char *st = json_get_str(o, "state");
+	size_t first;
+
+	if (json_get_str(o, "href") == NULL)
+		return -1;
+	c->href = ucwa_saved_rel(json_get_str(o, "href"), app);
+	for (int i = 0; st != NULL && i < 3; i++)
+		if (strcmp(st, ucwa_saved_states[i]) == 0)
+			c->state = i;
+	c->incoming = ucwa_saved_bool(o, "incoming");
+	c->invitation = ucwa_saved_rel(json_get_str(o, "invitation"), app);
+	c->accept = ucwa_saved_rel(json_get_str(o, "accept"), app);
+	c->decline = ucwa_saved_rel(json_get_str(o, "decline"), app);
+	c->cancel = ucwa_saved_rel(json_get_str(o, "cancel"), app);
+	c->send_message = ucwa_saved_rel(json_get_str(o, "sendMessage"), app);
+	c->stop_messaging = ucwa_saved_rel(json_get_str(o, "stopMessaging"), app);
+	c->preview = ucwa_saved_str(o, "preview");
+	c->preview_html = ucwa_saved_bool(o, "previewHtml");
+	c->preview_from = ucwa_saved_str(o, "previewFrom");
+	c->preview_sent = ucwa_saved_str(o, "previewSent");
+	c->preview_span = (unsigned)ucwa_saved_int(o, "previewSpan");
+	c->inflight_opid = ucwa_saved_str(o, "inflight");
+	arr = ucwa_saved_arr(o, "seen", UCWA_SAVED_SEEN, &first);
+	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
+	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
+		if (json_str(arr->u.arr.v[i]) != NULL)
+			c->seen[c->nseen++] = ucwa_saved_rel(json_str(arr->u.arr.v[i]), c->href);
+	arr = ucwa_saved_arr(o, "sent", UCWA_SAVED_SENT, &first);
+	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
+	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
+	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
+		const struct json *e = arr->u.arr.v[i];
+
+		if (json_get_str(e, "href") == NULL || json_get_str(e, "operationId") == NULL)
+			continue;
+		c->sent_href[c->nsent] = ucwa_saved_rel(json_get_str(e, "href"), c->href);
+		c->sent_opid[c->nsent++] = ucwa_saved_str(e, "operationId");
+	}
+	return 0;
+}
+
+/* Read s from JSON (see ucwa.h). */
+int
+ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
+{
+	const struct json *arr;
+	size_t first;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is(o, JSON_OBJECT) || json_get_str(o, "user") == NULL) {
+		xasprintf(cause, "UCWA snapshot: not an object with a user");
+		return -1;
+	}
+	if (ucwa_saved_int(o, "v") != 1) {
+		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
+		return -1;
+	}
+	s->user = ucwa_saved_str(o, "user");
+	s->password = ucwa_saved_str(o, "password");
+	s->token = ucwa_saved_str(o, "token");
+	s->token_expires = ucwa_saved_int(o, "tokenExpires");
+	s->endpoint_id = ucwa_saved_str(o, "endpointId");
+	s->user_url = ucwa_saved_str(o, "userUrl");
+	s->token_url = ucwa_saved_str(o, "tokenUrl");
+	s->apps_url = ucwa_saved_str(o, "applicationsUrl");
+	s->app = ucwa_saved_str(o, "application");
+	s->events = ucwa_saved_rel(json_get_str(o, "events"), s->app);
+	s->events_params = ucwa_saved_bool(o, "eventsParams");
+	s->mma_url = ucwa_saved_rel(json_get_str(o, "makeMeAvailable"), s->app);
+	s->activity_url = ucwa_saved_rel(json_get_str(o, "reportMyActivity"), s->app);
+	s->start_url = ucwa_saved_rel(json_get_str(o, "startMessaging"), s->app);
+	s->me_uri = ucwa_saved_str(o, "meUri");
+	s->me_name = ucwa_saved_str(o, "meName");
+	arr = ucwa_saved_arr(o, "marks", UCWA_SAVED_MARKS, &first);
+	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
+		if (arr->u.arr.v[i]->type == JSON_INT)
+			s->marks[s->nmarks++] = (uint32_t)arr->u.arr.v[i]->u.i;
+	arr = ucwa_saved_arr(o, "starts", UCWA_SAVED_STARTS, &first);
+	s->starts = xcalloc(UCWA_SAVED_STARTS, sizeof(*s->starts));
+	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
+		const struct json *e = arr->u.arr.v[i];
+
+		if (json_get_str(e, "operationId") == NULL)
+			continue;
+		s->starts[s->nstarts].opid = ucwa_saved_str(e, "operationId");
+		s->starts[s->nstarts++].invitation =
+		    ucwa_saved_rel(json_get_str(e, "invitation"), s->app);
+	}
+	arr = ucwa_saved_arr(o, "conversations", UCWA_SAVED_CONVS, &first);
+	s->convs = xcalloc(UCWA_SAVED_CONVS, sizeof(*s->convs));
+	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
+		if (ucwa_saved_parse_conv(arr->u.arr.v[i], &s->convs[s->nconvs], s->app) == 0)
+			s->nconvs++;
+		else
+			memset(&s->convs[s->nconvs], 0, sizeof(s->convs[0]));
+	}
+	return 0;
+}
+
+/* Free a string that may be a secret: wiped first. */
+static void
+ucwa_saved_wipe(char *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, strlen(p));
+	free(p);
+}
+
+/* Free what a saved conversation owns. */
+static void
+ucwa_saved_free_conv(struct ucwa_saved_conv *c)
+{
+	char **str[] = { &c->href, &c->invitation, &c->accept, &c->decline, &c->cancel,
+		&c->send_message, &c->stop_messaging, &c->preview, &c->preview_from,
+		&c->preview_sent, &c->inflight_opid };
+
+	for (size_t i = 0; i < nitems(str); i++)
+		free(*str[i]);
+	for (size_t i = 0; i < c->nseen; i++)
+		free(c->seen[i]);
+	for (size_t i = 0; i < c->nsent; i++) {
+		free(c->sent_href[i]);
+		free(c->sent_opid[i]);
+	}
+	free(c->seen);
+	free(c->sent_href);
+	free(c->sent_opid);
+}
+
+/* Free what s owns (s itself is the caller's); s is zeroed. */
+void
+ucwa_saved_free(struct ucwa_saved *s)
+{
+	char **str[] = { &s->user, &s->endpoint_id, &s->user_url, &s->token_url, &s->apps_url,
+		&s->app, &s->events, &s->mma_url, &s->activity_url, &s->start_url, &s->me_uri,
+		&s->me_name };
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < nitems(str); i++)
+		free(*str[i]);
+	ucwa_saved_wipe(s->password);
+	ucwa_saved_wipe(s->token);
+	for (size_t i = 0; i < s->nstarts; i++) {
+		free(s->starts[i].opid);
+		free(s->starts[i].invitation);
+	}
+	free(s->starts);
+	for (size_t i = 0; i < s->nconvs; i++)
+		ucwa_saved_free_conv(&s->convs[i]);
+	free(s->convs);
+	memset(s, 0, sizeof(*s));
+}

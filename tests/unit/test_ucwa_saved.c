@@ -1,0 +1,180 @@
+/*
+ * test_ucwa_saved.c: a UCWA agent's snapshot (struct ucwa_saved) as JSON
+ * and back: every member survives, hrefs under the application and the
+ * conversation are shortened and restored, secrets are left out unless
+ * asked, the lists are bounded on reading, bad input is refused.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "ucwa.h"
+#include "unit.h"
+
+#define APP  "https://h/ucwa/oauth/v1/applications/1"
+#define CONV APP "/communication/conversations/c1"
+
+/* A snapshot with one live and one ended conversation. */
+static void
+fill(struct ucwa_saved *s)
+{
+	struct ucwa_saved_conv *c;
+
+	memset(s, 0, sizeof(*s));
+	s->user = xstrdup("toshm@contoso.com");
+	s->password = xstrdup("secret");
+	s->token = xstrdup("Bearer cwt=abc");
+	s->token_expires = 1796500000;
+	s->endpoint_id = xstrdup("ep-1");
+	s->apps_url = xstrdup("https://h/ucwa/oauth/v1/applications");
+	s->app = xstrdup(APP);
+	s->events = xstrdup(APP "/events?ack=7");
+	s->events_params = 1;
+	s->start_url = xstrdup(APP "/communication/messagingInvitations");
+	s->me_uri = xstrdup("sip:toshm@contoso.com");
+	s->nmarks = 2;
+	s->marks[0] = 4294967295u;
+	s->marks[1] = 7;
+	s->starts = xcalloc(1, sizeof(*s->starts));
+	s->starts[0].opid = xstrdup("op-1");
+	s->nstarts = 1;
+	s->convs = xcalloc(2, sizeof(*s->convs));
+	s->nconvs = 2;
+	c = &s->convs[0];
+	c->href = xstrdup(CONV);
+	c->state = 1;
+	c->send_message = xstrdup(CONV "/messaging/messages");
+	c->stop_messaging = xstrdup("https://other/terminate");
+	c->seen = xcalloc(2, sizeof(char *));
+	c->seen[c->nseen++] = xstrdup(CONV "/messaging/messages/2");
+	c->seen[c->nseen++] = xstrdup(CONV "/messaging/messages/3");
+	c->sent_href = xcalloc(1, sizeof(char *));
+	c->sent_opid = xcalloc(1, sizeof(char *));
+	c->sent_href[0] = xstrdup(CONV "/messaging/messages/4");
+	c->sent_opid[0] = xstrdup("m-4");
+	c->nsent = 1;
+	c->inflight_opid = xstrdup("m-5");
+	s->convs[1].href = xstrdup(APP "/communication/conversations/c0");
+	s->convs[1].state = 2;
+}
+
+/* Write s and parse it back into out. */
+static void
+roundtrip(const struct ucwa_saved *s, int secrets, struct ucwa_saved *out, struct buf *b)
+{
+	struct json_doc *d;
+	struct jw w;
+	char *cause = NULL;
+
+	jw_init(&w, b);
+	ucwa_saved_write(&w, s, secrets);
+	d = json_parse(b->data, b->len, NULL, NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), out, &cause), 0);
+	json_doc_free(d);
+}
+
+START_TEST(test_saved_roundtrip)
+{
+	struct ucwa_saved s, r;
+	struct buf b;
+
+	fill(&s);
+	buf_init(&b);
+	roundtrip(&s, 1, &r, &b);
+	ck_assert_ptr_null(strstr(b.data, "\"" CONV "/messaging/messages/2\""));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"~/messaging/messages/2\""));
+	ck_assert_str_eq(r.user, "toshm@contoso.com");
+	ck_assert_str_eq(r.password, "secret");
+	ck_assert_str_eq(r.token, "Bearer cwt=abc");
+	ck_assert_int_eq(r.token_expires, 1796500000);
+	ck_assert_str_eq(r.endpoint_id, "ep-1");
+	ck_assert_str_eq(r.app, APP);
+	ck_assert_str_eq(r.events, APP "/events?ack=7");
+	ck_assert_int_eq(r.events_params, 1);
+	ck_assert_str_eq(r.start_url, APP "/communication/messagingInvitations");
+	ck_assert_ptr_null(r.mma_url);
+	ck_assert_uint_eq(r.nmarks, 2);
+	ck_assert_uint_eq(r.marks[0], 4294967295u);
+	ck_assert_uint_eq(r.marks[1], 7);
+	ck_assert_uint_eq(r.nstarts, 1);
+	ck_assert_str_eq(r.starts[0].opid, "op-1");
+	ck_assert_ptr_null(r.starts[0].invitation);
+	ck_assert_uint_eq(r.nconvs, 2);
+	ck_assert_str_eq(r.convs[0].href, CONV);
+	ck_assert_int_eq(r.convs[0].state, 1);
+	ck_assert_str_eq(r.convs[0].send_message, CONV "/messaging/messages");
+	ck_assert_str_eq(r.convs[0].stop_messaging, "https://other/terminate");
+	ck_assert_uint_eq(r.convs[0].nseen, 2);
+	ck_assert_str_eq(r.convs[0].seen[1], CONV "/messaging/messages/3");
+	ck_assert_uint_eq(r.convs[0].nsent, 1);
+	ck_assert_str_eq(r.convs[0].sent_href[0], CONV "/messaging/messages/4");
+	ck_assert_str_eq(r.convs[0].sent_opid[0], "m-4");
+	ck_assert_str_eq(r.convs[0].inflight_opid, "m-5");
+	ck_assert_int_eq(r.convs[1].state, 2);
+	ck_assert_str_eq(r.convs[1].href, APP "/communication/conversations/c0");
+	ucwa_saved_free(&r);
+	buf_free(&b);
+	buf_init(&b);
+	roundtrip(&s, 0, &r, &b); /* without secrets: the caller seals them */
+	ck_assert_ptr_null(strstr(b.data, "secret"));
+	ck_assert_ptr_null(strstr(b.data, "cwt="));
+	ck_assert_ptr_null(r.password);
+	ck_assert_ptr_null(r.token);
+	ucwa_saved_free(&r);
+	ucwa_saved_free(&s);
+	ck_assert_ptr_null(s.user);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_saved_bounds_and_refusals)
+{
+	struct ucwa_saved r;
+	struct json_doc *d;
+	struct buf b;
+	char *cause = NULL;
+
+	buf_init(&b);
+	buf_addstr(&b, "{\"v\":1,\"user\":\"u\",\"application\":\"A\",\"marks\":[");
+	for (int i = 0; i < 100; i++)
+		buf_printf(&b, "%s%d", i ? "," : "", i);
+	buf_addstr(&b, "],\"conversations\":[{\"href\":\"~/c\",\"seen\":[");
+	for (int i = 0; i < 40; i++)
+		buf_printf(&b, "%s\"~/m/%d\"", i ? "," : "", i);
+	buf_addstr(&b, "]},{\"state\":\"connected\"}],\"future\":{\"x\":1}}");
+	d = json_parse(b.data, b.len, NULL, NULL);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	ck_assert_uint_eq(r.nmarks, UCWA_SAVED_MARKS); /* the last ones */
+	ck_assert_uint_eq(r.marks[0], 100 - UCWA_SAVED_MARKS);
+	ck_assert_uint_eq(r.nconvs, 1); /* one without an href is skipped */
+	ck_assert_str_eq(r.convs[0].href, "A/c");
+	ck_assert_uint_eq(r.convs[0].nseen, 32);
+	ck_assert_str_eq(r.convs[0].seen[31], "A/c/m/39");
+	ucwa_saved_free(&r);
+	json_doc_free(d);
+	buf_free(&b);
+	d = json_parse("{\"v\":2,\"user\":\"u\"}", 18, NULL, NULL);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "version"));
+	free(cause);
+	json_doc_free(d);
+	d = json_parse("[1]", 3, NULL, NULL);
+	cause = NULL;
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
+	free(cause);
+	json_doc_free(d);
+}
+END_TEST
+
+static Suite *
+ucwa_saved_suite(void)
+{
+	Suite *s = suite_create("ucwa_saved");
+
+	UNIT_ADD(s, test_saved_roundtrip);
+	UNIT_ADD(s, test_saved_bounds_and_refusals);
+	return s;
+}
+
+UNIT_MAIN(ucwa_saved_suite)
