@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hmap.h"
 #include "json.h"
@@ -966,6 +969,19 @@ json_fast_skip(const unsigned char *s, size_t len, size_t j)
 {
 	uint64_t m;
 
+#ifdef __SSE2__
+	/* 16 bytes at a time: as signed bytes, control and non-ASCII ones are all below ' ' */
+	for (; j + 16 <= len; j += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		__m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+			_mm_cmplt_epi8(v, _mm_set1_epi8(' '))));
+		unsigned bits = (unsigned)_mm_movemask_epi8(x);
+
+		if (bits != 0)
+			return j + (size_t)__builtin_ctz(bits);
+	}
+#endif
 	for (; j + 8 <= len; j += 8) {
 		if ((m = json_fast_special8(s + j)) != 0) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -1364,15 +1380,42 @@ json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Whether one of the 8 bytes at s is DEL (0x7f). */
-static inline int
-json_escape_del8(const unsigned char *s)
+/* The index of the first byte at or after j that json_escape cannot copy as it is, or len. */
+static inline size_t
+json_escape_skip(const unsigned char *s, size_t len, size_t j)
 {
-	uint64_t v;
+	uint64_t v, d, m;
 
-	memcpy(&v, s, sizeof v);
-	v ^= JSON_FAST_ONES * 0x7f;
-	return (((v - JSON_FAST_ONES) & ~v) & JSON_FAST_HIGH) != 0;
+#ifdef __SSE2__
+	for (; j + 16 <= len; j += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		__m128i y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+		    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(' ')),
+			_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+		unsigned bits = (unsigned)_mm_movemask_epi8(y);
+
+		if (bits != 0)
+			return j + (size_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; j + 8 <= len; j += 8) {
+		memcpy(&v, s + j, sizeof v);
+		d = v ^ (JSON_FAST_ONES * 0x7f);
+		if ((m = json_fast_special8(s + j) |
+			    ((d - JSON_FAST_ONES) & ~d & JSON_FAST_HIGH)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return j + (size_t)__builtin_ctzll(m) / 8;
+#else
+			break;
+#endif
+		}
+	}
+	for (; j < len; j++) {
+		if (s[j] < 0x20 || s[j] >= 0x7f || s[j] == '"' || s[j] == '\\')
+			break;
+	}
+	return j;
 }
 
 /* Escape one byte below 0x80 that needs it; 0 if it needs none. */
@@ -1399,25 +1442,17 @@ void
 json_escape(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
 
 	buf_reserve(b, len + 2);
 	buf_addch(b, '"');
 	while (i < len) {
-		size_t n = 1;
+		size_t j = json_escape_skip(p, len, i), n = 1;
 
-		if (i + 8 <= len && json_fast_special8(p + i) == 0 && !json_escape_del8(p + i)) {
-			i += 8;
-			run += 8;
-			continue;
-		}
-		if (p[i] < 0x80 && !(p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f)) {
-			i++;
-			run++;
-			continue;
-		}
-		buf_add(b, p + i - run, run);
-		run = 0;
+		if (j > i)
+			buf_add(b, p + i, j - i);
+		if ((i = j) >= len)
+			break;
 		if (p[i] < 0x80)
 			json_escape_ascii(b, p[i]);
 		else if ((n = json_utf8_len(p + i, len - i)) != 0)
@@ -1428,6 +1463,5 @@ json_escape(struct buf *b, const char *s, size_t len)
 		}
 		i += n;
 	}
-	buf_add(b, p + i - run, run);
 	buf_addch(b, '"');
 }
