@@ -1382,6 +1382,7 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	if ((a = cometd_agent_get(cd, agent, 0)) == NULL)
 		return 0;
 	buf_init(&text);
+	buf_reserve(&text, 32 + strlen(channel) + strlen(data_json)); /* the whole message */
 	jw_init(&w, &text);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "channel", channel);

@@ -10,6 +10,22 @@
 
 #define COMETD_SEGCHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!~()$@"
 
+/* The length of the run of COMETD_SEGCHARS at s (strspn, without its table built per call). */
+static size_t
+cometd_channel_seglen(const char *s)
+{
+	size_t n = 0;
+
+	for (;; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '-' || c == '_' || c == '!' || c == '~' || c == '(' || c == ')' ||
+			c == '$' || c == '@'))
+			return n;
+	}
+}
+
 /* Whether s is a channel name, or with allow_wild also a trailing-wildcard pattern. */
 int
 cometd_channel_valid(const char *s, int allow_wild)
@@ -20,7 +36,7 @@ cometd_channel_valid(const char *s, int allow_wild)
 		return 0;
 	while (*s == '/') {
 		s++;
-		n = strspn(s, COMETD_SEGCHARS);
+		n = cometd_channel_seglen(s);
 		if (n == 0 && allow_wild && (strcmp(s, "*") == 0 || strcmp(s, "**") == 0))
 			return 1;
 		if (n == 0)

@@ -72,11 +72,13 @@ gws_reply_base_uri(const struct http_req *req, struct buf *out)
 		n = strlen(gws_reply_public_url);
 		while (n > 0 && gws_reply_public_url[n - 1] == '/')
 			n--;
-		buf_printf(out, "%.*s/api/v2", (int)n, gws_reply_public_url);
+		buf_add(out, gws_reply_public_url, n);
+		buf_addstr(out, "/api/v2");
 		return;
 	}
-	buf_printf(out, "%s://%s/api/v2", http_req_client_tls(req) ? "https" : "http",
-	    http_req_local(req));
+	buf_addstr(out, http_req_client_tls(req) ? "https://" : "http://");
+	buf_addstr(out, http_req_local(req));
+	buf_addstr(out, "/api/v2");
 }
 
 /* Parse the body as one JSON object, or answer 400. */

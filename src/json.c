@@ -2,16 +2,22 @@
  * json.c: JSON in and out. json_parse() drives yajl's event parser and
  * builds a tree in one arena per document, recording the line and column
  * where each key and value starts; it refuses documents over the size
- * limit or nested deeper than allowed. json_escape() writes a string
- * literal, always valid UTF-8; the writer built on it is jw.c.
+ * limit or nested deeper than allowed. json_sax_parse() gives the same
+ * checks without a tree; a plainly valid document is read by a lexer of
+ * its own, anything else by yajl. json_escape() writes a string literal,
+ * always valid UTF-8; the writer built on it is jw.c.
  */
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hmap.h"
 #include "json.h"
@@ -845,6 +851,389 @@ static const yajl_callbacks json_sax_callbacks = {
 	json_sax_cb_end,
 };
 
+/*
+ * The fast path of json_sax_parse: a document that is plainly valid (an
+ * object or array at the root; strings of valid UTF-8 without \u escapes
+ * or control characters; integers and decimals of at most 18 characters
+ * without exponent; only ' ', tab, CR and LF between tokens) is read by a
+ * lexer of its own into tokens, and the callbacks see the tokens once the
+ * whole document is known to be good. Anything else, an error included,
+ * is left to yajl, which reads the document again from the start: what
+ * this path accepts yajl accepts with the same values, and every refusal
+ * and its position is yajl's.
+ */
+
+#define JSON_FAST_TOKS 256 /* tokens kept on the stack; more are on the heap */
+#define JSON_FAST_ONES 0x0101010101010101ULL
+#define JSON_FAST_HIGH 0x8080808080808080ULL
+
+/* What a token of the fast path is. */
+enum json_fast_kind { JSON_FAST_VALUE, JSON_FAST_KEY, JSON_FAST_OPEN, JSON_FAST_CLOSE };
+
+/* One token: a string is text[off..off+len), or scratch's when it had escapes. */
+struct json_fast_tok {
+	unsigned char kind, type, esc;
+	uint32_t off, len;
+};
+
+/* One reading by the fast path. */
+struct json_fast {
+	const unsigned char *s;
+	size_t len;
+	struct json_fast_tok *v;
+	size_t n, cap;
+	struct buf scratch; /* the strings that had escapes, unescaped */
+	struct json_fast_tok inl[JSON_FAST_TOKS];
+};
+
+/* Double the room for tokens. */
+static void
+json_fast_grow(struct json_fast *f)
+{
+	if (f->v == f->inl) {
+		f->v = xreallocarray(NULL, f->cap * 2, sizeof *f->v);
+		memcpy(f->v, f->inl, sizeof f->inl);
+	} else
+		f->v = xreallocarray(f->v, f->cap * 2, sizeof *f->v);
+	f->cap *= 2;
+}
+
+/* A new token at the end. */
+static inline struct json_fast_tok *
+json_fast_add(struct json_fast *f, enum json_fast_kind kind, enum json_type type)
+{
+	struct json_fast_tok *t;
+
+	if (f->n == f->cap)
+		json_fast_grow(f);
+	t = &f->v[f->n++];
+	t->kind = (unsigned char)kind;
+	t->type = (unsigned char)type;
+	t->esc = 0;
+	t->off = t->len = 0;
+	return t;
+}
+
+/* The index of the first byte at or after i that is not ' ', tab, CR or LF. */
+static inline size_t
+json_fast_ws(const unsigned char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
+/* The length of the well-formed UTF-8 sequence (2 to 4 bytes, RFC 3629) at s, or 0. */
+static size_t
+json_fast_utf8(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90) ||
+		    (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* The bytes among the 8 at s that need a look ('"', '\\', a control byte or a
+ * non-ASCII one), as their high bits; the lowest one set is exact (borrows
+ * only ever mark bytes after a marked one). */
+static inline uint64_t
+json_fast_special8(const unsigned char *s)
+{
+	uint64_t v, q, b;
+
+	memcpy(&v, s, sizeof v);
+	q = v ^ (JSON_FAST_ONES * '"');
+	b = v ^ (JSON_FAST_ONES * '\\');
+	return (((q - JSON_FAST_ONES) & ~q) | ((b - JSON_FAST_ONES) & ~b) |
+		   ((v - JSON_FAST_ONES * 0x20) & ~v) | v) &
+	    JSON_FAST_HIGH;
+}
+
+/* The index of the first byte at or after j that needs a look (json_fast_special8), or len. */
+static inline size_t
+json_fast_skip(const unsigned char *s, size_t len, size_t j)
+{
+	uint64_t m;
+
+#ifdef __SSE2__
+	/* 16 bytes at a time: as signed bytes, control and non-ASCII ones are all below ' ' */
+	for (; j + 16 <= len; j += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		__m128i x = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+			_mm_cmplt_epi8(v, _mm_set1_epi8(' '))));
+		unsigned bits = (unsigned)_mm_movemask_epi8(x);
+
+		if (bits != 0)
+			return j + (size_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; j + 8 <= len; j += 8) {
+		if ((m = json_fast_special8(s + j)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return j + (size_t)__builtin_ctzll(m) / 8;
+#else
+			break;
+#endif
+		}
+	}
+	for (; j < len; j++) {
+		if (s[j] < 0x20 || s[j] >= 0x80 || s[j] == '"' || s[j] == '\\')
+			break;
+	}
+	return j;
+}
+
+/* The string whose quote is at *i into t; *i then follows it. -1: leave it to yajl. */
+static int
+json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
+{
+	const unsigned char *s = f->s;
+	size_t len = f->len, j = *i + 1, seg = j, start = j, n;
+	unsigned char c;
+	char ch;
+
+	for (;;) {
+		if ((j = json_fast_skip(s, len, j)) >= len)
+			return -1;
+		c = s[j];
+		if (c == '"')
+			break;
+		if (c >= 0x80) {
+			if ((n = json_fast_utf8(s + j, len - j)) == 0)
+				return -1;
+			j += n;
+			continue;
+		}
+		if (c != '\\' || j + 1 >= len)
+			return -1; /* a control character */
+		switch (s[j + 1]) {
+		case '"': ch = '"'; break;
+		case '\\': ch = '\\'; break;
+		case '/': ch = '/'; break;
+		case 'b': ch = '\b'; break;
+		case 'f': ch = '\f'; break;
+		case 'n': ch = '\n'; break;
+		case 'r': ch = '\r'; break;
+		case 't': ch = '\t'; break;
+		default: return -1; /* \u, or not an escape */
+		}
+		if (!t->esc) {
+			t->esc = 1;
+			t->off = (uint32_t)f->scratch.len;
+		}
+		buf_add(&f->scratch, s + seg, j - seg);
+		buf_addch(&f->scratch, ch);
+		j += 2;
+		seg = j;
+	}
+	if (t->esc) {
+		buf_add(&f->scratch, s + seg, j - seg);
+		t->len = (uint32_t)(f->scratch.len - t->off);
+	} else {
+		t->off = (uint32_t)start;
+		t->len = (uint32_t)(j - start);
+	}
+	*i = j + 1;
+	return 0;
+}
+
+/* The number, true, false or null at *i; *i then follows it. -1: leave it to yajl. */
+static int
+json_fast_scalar(struct json_fast *f, size_t *i)
+{
+	const unsigned char *s = f->s;
+	size_t len = f->len, j = *i;
+	enum json_type type = JSON_INT;
+
+	if (s[j] == 't' || s[j] == 'f' || s[j] == 'n') {
+		static const char *const lit[] = { "true", "false", "null" };
+		int k = s[j] == 't' ? 0 : s[j] == 'f' ? 1 : 2;
+		size_t n = strlen(lit[k]);
+
+		if (len - j < n || memcmp(s + j, lit[k], n) != 0)
+			return -1;
+		json_fast_add(f, JSON_FAST_VALUE, k == 2 ? JSON_NULL : JSON_BOOL);
+		*i = j + n;
+		return 0;
+	}
+	if (s[j] == '-')
+		j++;
+	if (j < len && s[j] == '0')
+		j++;
+	else if (j < len && s[j] >= '1' && s[j] <= '9') {
+		while (j < len && s[j] >= '0' && s[j] <= '9')
+			j++;
+	} else
+		return -1;
+	if (j < len && s[j] == '.') {
+		type = JSON_DOUBLE;
+		if (++j >= len || s[j] < '0' || s[j] > '9')
+			return -1;
+		while (j < len && s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	if ((j < len && (s[j] == 'e' || s[j] == 'E')) || j - *i > 18)
+		return -1; /* might not fit: yajl says */
+	json_fast_add(f, JSON_FAST_VALUE, type);
+	*i = j;
+	return 0;
+}
+
+/* Read the document into tokens, with json_sax_parse's depth and key checks; -1: leave it to yajl. */
+static int
+json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
+{
+	enum { VALUE, AFTER, KEY } st = VALUE;
+	const unsigned char *s = f->s;
+	size_t len = f->len, i = json_fast_ws(s, len, 0);
+	char closer[JSON_MAX_DEPTH];
+	struct json_fast_tok *t;
+	struct json_sax_frame *fr;
+
+	if (i >= len || (s[i] != '{' && s[i] != '['))
+		return -1;
+	for (;;) {
+		switch (st) {
+		case VALUE:
+			if (s[i] == '{' || s[i] == '[') {
+				if (p->depth >= p->max_depth)
+					return -1;
+				fr = &p->stack[p->depth];
+				fr->keys = p->klen;
+				fr->nkeys = 0;
+				fr->map = NULL;
+				closer[p->depth++] = s[i] == '{' ? '}' : ']';
+				json_fast_add(
+				    f, JSON_FAST_OPEN, s[i] == '{' ? JSON_OBJECT : JSON_ARRAY);
+				i = json_fast_ws(s, len, i + 1);
+				if (i >= len)
+					return -1;
+				if (s[i] == closer[p->depth - 1])
+					st = AFTER; /* empty: closed there */
+				else if (closer[p->depth - 1] == '}')
+					st = KEY;
+				continue;
+			}
+			if (s[i] == '"') {
+				t = json_fast_add(f, JSON_FAST_VALUE, JSON_STRING);
+				if (json_fast_string(f, &i, t) != 0)
+					return -1;
+			} else if (json_fast_scalar(f, &i) != 0)
+				return -1;
+			i = json_fast_ws(s, len, i);
+			if (i >= len)
+				return -1;
+			st = AFTER;
+			continue;
+		case AFTER:
+			/* s[i] follows a value, or a container just opened */
+			if (s[i] == closer[p->depth - 1]) {
+				fr = &p->stack[--p->depth];
+				hmap_free(fr->map);
+				fr->map = NULL;
+				p->klen = fr->keys;
+				json_fast_add(f, JSON_FAST_CLOSE, JSON_NULL);
+				i = json_fast_ws(s, len, i + 1);
+				if (p->depth == 0)
+					return i == len ? 0 : -1;
+				if (i >= len)
+					return -1;
+				continue;
+			}
+			if (s[i] != ',')
+				return -1;
+			i = json_fast_ws(s, len, i + 1);
+			if (i >= len)
+				return -1;
+			st = closer[p->depth - 1] == '}' ? KEY : VALUE;
+			continue;
+		case KEY:
+			if (s[i] != '"')
+				return -1;
+			t = json_fast_add(f, JSON_FAST_KEY, JSON_STRING);
+			if (json_fast_string(f, &i, t) != 0)
+				return -1;
+			if (!p->keep_duplicates &&
+			    json_sax_has_key(p, &p->stack[p->depth - 1],
+				(t->esc ? f->scratch.data : (const char *)s) + t->off, t->len))
+				return -1;
+			i = json_fast_ws(s, len, i);
+			if (i >= len || s[i] != ':')
+				return -1;
+			i = json_fast_ws(s, len, i + 1);
+			if (i >= len)
+				return -1;
+			st = VALUE;
+			continue;
+		}
+	}
+}
+
+/* Give the tokens read to the callbacks. */
+static void
+json_fast_replay(struct json_sax_parser *p, const struct json_fast *f)
+{
+	const struct json_sax *cbs = p->cbs;
+
+	for (size_t k = 0; k < f->n; k++) {
+		const struct json_fast_tok *t = &f->v[k];
+		const char *str = (t->esc ? f->scratch.data : (const char *)f->s) + t->off;
+
+		switch (t->kind) {
+		case JSON_FAST_OPEN: cbs->open(p->ctx, (enum json_type)t->type); break;
+		case JSON_FAST_CLOSE: cbs->close(p->ctx); break;
+		case JSON_FAST_KEY: cbs->key(p->ctx, str, t->len); break;
+		default:
+			if (t->type == JSON_STRING)
+				cbs->value(p->ctx, JSON_STRING, str, t->len);
+			else
+				cbs->value(p->ctx, (enum json_type)t->type, NULL, 0);
+			break;
+		}
+	}
+}
+
+/* Try the fast path on p's document: 0 when it was read and given to the callbacks. */
+static int
+json_fast_parse(struct json_sax_parser *p)
+{
+	struct json_fast f;
+	int rc;
+
+	if (p->len > UINT32_MAX)
+		return -1;
+	f.s = (const unsigned char *)p->text;
+	f.len = p->len;
+	f.v = f.inl;
+	f.n = 0;
+	f.cap = JSON_FAST_TOKS;
+	buf_init(&f.scratch);
+	if ((rc = json_fast_lex(p, &f)) == 0)
+		json_fast_replay(p, &f);
+	while (p->depth > 0)
+		hmap_free(p->stack[--p->depth].map);
+	p->klen = 0;
+	if (f.v != f.inl)
+		free(f.v);
+	buf_free(&f.scratch);
+	return rc;
+}
+
 /* Parse text, calling cbs; 0, or -1 with err filled in (json_parse's refusals and positions). */
 int
 json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
@@ -871,6 +1260,11 @@ json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
 	p.keys = p.kinline;
 	p.klen = 0;
 	p.kcap = sizeof p.kinline;
+	if ((lim == NULL || !lim->no_fast) && json_fast_parse(&p) == 0) {
+		if (p.keys != p.kinline)
+			free(p.keys);
+		return 0;
+	}
 	p.h = yajl_alloc(&json_sax_callbacks, NULL, &p);
 	yajl_config(p.h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);
 	st = yajl_parse(p.h, (const unsigned char *)text, len);
@@ -986,6 +1380,44 @@ json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The index of the first byte at or after j that json_escape cannot copy as it is, or len. */
+static inline size_t
+json_escape_skip(const unsigned char *s, size_t len, size_t j)
+{
+	uint64_t v, d, m;
+
+#ifdef __SSE2__
+	for (; j + 16 <= len; j += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		__m128i y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+		    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(' ')),
+			_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+		unsigned bits = (unsigned)_mm_movemask_epi8(y);
+
+		if (bits != 0)
+			return j + (size_t)__builtin_ctz(bits);
+	}
+#endif
+	for (; j + 8 <= len; j += 8) {
+		memcpy(&v, s + j, sizeof v);
+		d = v ^ (JSON_FAST_ONES * 0x7f);
+		if ((m = json_fast_special8(s + j) |
+			    ((d - JSON_FAST_ONES) & ~d & JSON_FAST_HIGH)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return j + (size_t)__builtin_ctzll(m) / 8;
+#else
+			break;
+#endif
+		}
+	}
+	for (; j < len; j++) {
+		if (s[j] < 0x20 || s[j] >= 0x7f || s[j] == '"' || s[j] == '\\')
+			break;
+	}
+	return j;
+}
+
 /* Escape one byte below 0x80 that needs it; 0 if it needs none. */
 static int
 json_escape_ascii(struct buf *b, unsigned char c)
@@ -1010,20 +1442,17 @@ void
 json_escape(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
 
 	buf_reserve(b, len + 2);
 	buf_addch(b, '"');
 	while (i < len) {
-		size_t n = 1;
+		size_t j = json_escape_skip(p, len, i), n = 1;
 
-		if (p[i] < 0x80 && !(p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f)) {
-			i++;
-			run++;
-			continue;
-		}
-		buf_add(b, p + i - run, run);
-		run = 0;
+		if (j > i)
+			buf_add(b, p + i, j - i);
+		if ((i = j) >= len)
+			break;
 		if (p[i] < 0x80)
 			json_escape_ascii(b, p[i]);
 		else if ((n = json_utf8_len(p + i, len - i)) != 0)
@@ -1034,6 +1463,5 @@ json_escape(struct buf *b, const char *s, size_t len)
 		}
 		i += n;
 	}
-	buf_add(b, p + i - run, run);
 	buf_addch(b, '"');
 }

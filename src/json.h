@@ -62,6 +62,8 @@ struct json_limits {
 			     an error is located; spares the bookkeeping per node */
 	int keep_duplicates; /* a key twice in an object is kept, not an error: for
 				callers that report every duplicate themselves */
+	int no_fast;	     /* json_sax_parse: yajl reads every document, not only those
+				its own fast path leaves (tests compare the two) */
 };
 
 struct json_error {

@@ -91,14 +91,15 @@ static void
 main_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
 {
 	const char *route = http_req_route(req), *op = http_req_op(req);
-	char labels[160];
+	char labels[160], num[24];
 
 	if (route == NULL)
 		route = "other";
-	snprintf(labels, sizeof labels, "route=\"%s\",operation=\"%s\",status=\"%d\"", route,
-	    op ? op : "", status);
+	util_join(labels, sizeof labels,
+	    (const char *const[]){ "route=\"", route, "\",operation=\"", op ? op : "",
+		"\",status=\"", util_itoa(status, num), "\"", NULL });
 	metrics_inc(M_HTTP_REQUESTS, labels);
-	snprintf(labels, sizeof labels, "route=\"%s\"", route);
+	util_join(labels, sizeof labels, (const char *const[]){ "route=\"", route, "\"", NULL });
 	metrics_observe(M_HTTP_DURATION, labels, secs);
 	if (ucgw.cfg->log_access) {
 		struct log_access a = { http_req_method(req), http_req_path(req),

@@ -129,9 +129,13 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	size_t n;
 
 	if (href[0] == '/' && href[1] != '/' && (o = ucwa_call_origin(a, base)) != NULL) {
+		size_t olen = strlen(o);
+
+		n = strcspn(href, "#");
 		buf_reset(out);
-		buf_addstr(out, o);
-		buf_add(out, href, strcspn(href, "#"));
+		buf_reserve(out, olen + n);
+		buf_add(out, o, olen);
+		buf_add(out, href, n);
 		return;
 	}
 	if ((o = ucwa_call_origin(a, base)) != NULL && a->origin_ok &&
@@ -284,18 +288,20 @@ ucwa_call_free(struct ucall *c)
 void
 ucwa_call_count(const struct ucall *c, const struct hclient_resp *r)
 {
-	char labels[96];
+	char labels[96], num[24];
 
 	if (r->err != HCLIENT_OK)
-		snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%s\"", c->kind,
-		    hclient_err_name(r->err));
+		util_join(labels, sizeof labels,
+		    (const char *const[]){ "kind=\"", c->kind, "\",outcome=\"",
+			hclient_err_name(r->err), "\"", NULL });
 	else
-		snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%dxx\"", c->kind,
-		    r->status / 100);
+		util_join(labels, sizeof labels,
+		    (const char *const[]){ "kind=\"", c->kind, "\",outcome=\"",
+			util_itoa(r->status / 100, num), "xx\"", NULL });
 	metrics_inc(M_UCWA_CALLS, labels);
 	if (c->flags & HCLIENT_LONGPOLL)
 		return;
-	snprintf(labels, sizeof labels, "kind=\"%s\"", c->kind);
+	util_join(labels, sizeof labels, (const char *const[]){ "kind=\"", c->kind, "\"", NULL });
 	metrics_observe(M_UCWA_DURATION, labels, (double)(util_now_ms() - c->start_ms) / 1000);
 }
 

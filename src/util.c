@@ -254,3 +254,36 @@ util_base64_decode(struct buf *b, const char *s, size_t len)
 	}
 	return (long)(b->len - start);
 }
+
+/* Join parts into dst, cut to cap (see util.h). */
+char *
+util_join(char *dst, size_t cap, const char *const *parts)
+{
+	size_t n = 0;
+
+	if (cap == 0)
+		return dst;
+	for (; *parts != NULL; parts++) {
+		for (const char *s = *parts; *s != '\0' && n + 1 < cap; s++)
+			dst[n++] = *s;
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+/* v in decimal (see util.h). */
+const char *
+util_itoa(long long v, char tmp[24])
+{
+	char *p = tmp + 24;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}

@@ -47,4 +47,10 @@ void util_url_encode(struct buf *, const char *s, size_t len);
 void util_base64_encode(struct buf *, const void *, size_t);
 long util_base64_decode(struct buf *, const char *, size_t);
 
+/* dst = the strings of parts (up to a NULL) one after the other, cut to cap like
+ * snprintf: labels on hot paths without a format. */
+char *util_join(char *dst, size_t cap, const char *const *parts);
+/* v in decimal, in tmp; returns where it starts. */
+const char *util_itoa(long long v, char tmp[24]);
+
 #endif

@@ -285,7 +285,10 @@ xlate_notify_message(
 	struct buf p;
 
 	buf_init(&p);
-	buf_printf(&p, "/im-sessions/%s", s->id);
+	buf_addstr(&p, "/im-sessions/");
+	buf_addstr(&p, s->id);
+	buf_reserve(
+	    out, 256 + (text != NULL ? strlen(text) : 0)); /* grown once, not doubled up to it */
 	jw_init(&w, out);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "messageType", "IMLogUpdateMessage");

@@ -6,7 +6,9 @@
  * and reports within their bounds, every change with an href and a self,
  * an error message on refusal). json_sax_parse and json_parse must agree
  * on every input to the letter: both accept it, or both refuse it with the
- * same message at the same line and column.
+ * same message at the same line and column; and json_sax_parse's fast path
+ * must give the callbacks exactly what yajl gives them, or leave the input
+ * to yajl.
  *
  *	clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I src \
  *	    src/ucwa_event.c src/datauri.c src/json.c src/jw.c src/hmap.c \
@@ -59,6 +61,64 @@ fuzz_close(void *ctx)
 
 static const struct json_sax fuzz_sax = { fuzz_value, fuzz_open, fuzz_key, fuzz_close };
 
+/* Callbacks that write what they see into a buf (json_sax_parse's fast path against yajl). */
+static void
+fuzz_tvalue(void *ctx, enum json_type t, const char *s, size_t len)
+{
+	fuzz_value(ctx, t, s, len);
+	buf_addch(ctx, (char)('0' + t));
+	if (s != NULL) {
+		buf_addint(ctx, (long long)len);
+		buf_add(ctx, s, len);
+	}
+}
+
+static void
+fuzz_topen(void *ctx, enum json_type t)
+{
+	fuzz_open(ctx, t);
+	buf_addch(ctx, t == JSON_ARRAY ? '[' : '{');
+}
+
+static void
+fuzz_tkey(void *ctx, const char *s, size_t len)
+{
+	fuzz_key(ctx, s, len);
+	buf_addch(ctx, 'k');
+	buf_addint(ctx, (long long)len);
+	buf_add(ctx, s, len);
+}
+
+static void
+fuzz_tclose(void *ctx)
+{
+	buf_addch(ctx, ')');
+}
+
+static const struct json_sax fuzz_tsax = { fuzz_tvalue, fuzz_topen, fuzz_tkey, fuzz_tclose };
+
+/* The same callbacks, in the same order, and the same outcome with the fast path and without. */
+static void
+fuzz_fast_path(const char *text, size_t size, struct json_limits lim)
+{
+	struct json_error e1, e2;
+	struct buf b1, b2;
+	int r1, r2;
+
+	buf_init(&b1);
+	buf_init(&b2);
+	lim.no_fast = 0;
+	r1 = json_sax_parse(text, size, &lim, &fuzz_tsax, &b1, &e1);
+	lim.no_fast = 1;
+	r2 = json_sax_parse(text, size, &lim, &fuzz_tsax, &b2, &e2);
+	if (r1 != r2 || b1.len != b2.len || (b1.len != 0 && memcmp(b1.data, b2.data, b1.len) != 0))
+		abort();
+	if (r1 != 0 && (e1.line != e2.line || e1.col != e2.col || strcmp(e1.msg, e2.msg) != 0))
+		abort();
+	buf_free(&b1);
+	buf_free(&b2);
+}
+
 /* What a parse gave must hold together. */
 static void
 fuzz_check(const struct ucwa_events *evs)
@@ -97,6 +157,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d == NULL && (e1.line != e2.line || e1.col != e2.col || strcmp(e1.msg, e2.msg) != 0))
 		abort();
 	json_doc_free(d);
+	fuzz_fast_path(text, size, lim);
+	lim.max_depth = 1 + size % 4;
+	fuzz_fast_path(text, size, lim);
 
 	err[0] = '\0';
 	if (ucwa_events_parse(text, size, &evs, err, sizeof(err)) == 0) {

@@ -1,4 +1,5 @@
 /* test_json.c: unit tests of json.c: positions, limits, errors, writer. */
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -347,6 +348,40 @@ START_TEST(test_writer_repairs_bad_utf8)
 }
 END_TEST
 
+START_TEST(test_escape_finds_each_byte_in_long_runs)
+{
+	static const char odd[] = { '"', '\\', '\x01', '\x1f', '\x7f', '\xc3', '\xff' };
+	static const char plain[] = "abcdefghijklmnopqrstuvwx";
+	struct buf b, one, want;
+
+	buf_init(&b);
+	buf_init(&one);
+	buf_init(&want);
+	for (size_t at = 0; at < sizeof plain - 1; at++) {
+		for (size_t k = 0; k < sizeof odd; k++) {
+			char s[sizeof plain];
+
+			memcpy(s, plain, sizeof plain);
+			s[at] = odd[k];
+			buf_reset(&one);
+			json_escape(&one, &odd[k], 1);
+			buf_reset(&want);
+			buf_addch(&want, '"');
+			buf_add(&want, plain, at);
+			buf_add(&want, one.data + 1, one.len - 2);
+			buf_addstr(&want, plain + at + 1);
+			buf_addch(&want, '"');
+			buf_reset(&b);
+			json_escape(&b, s, sizeof plain - 1);
+			ck_assert_str_eq(b.data, want.data);
+		}
+	}
+	buf_free(&b);
+	buf_free(&one);
+	buf_free(&want);
+}
+END_TEST
+
 START_TEST(test_round_trip)
 {
 	const char *text = "{\"a\":[1,-2.5,\"x\",true,false,null],\"b\":{\"c\":\"\\u00e9\"}}";
@@ -465,6 +500,121 @@ START_TEST(test_no_positions)
 }
 END_TEST
 
+/* The callbacks of json_sax_parse written out as text (sax_transcript). */
+static void
+sax_value(void *ctx, enum json_type t, const char *s, size_t len)
+{
+	buf_printf(ctx, "v%d:", (int)t);
+	if (s != NULL)
+		buf_add(ctx, s, len);
+	buf_addch(ctx, '|');
+}
+
+static void
+sax_open(void *ctx, enum json_type t)
+{
+	buf_printf(ctx, "o%d|", (int)t);
+}
+
+static void
+sax_key(void *ctx, const char *s, size_t len)
+{
+	buf_addch(ctx, 'k');
+	buf_add(ctx, s, len);
+	buf_addch(ctx, '|');
+}
+
+static void
+sax_close(void *ctx)
+{
+	buf_addstr(ctx, "c|");
+}
+
+static const struct json_sax sax_writer = { sax_value, sax_open, sax_key, sax_close };
+
+/* What json_sax_parse makes of text (fast path or not): the callbacks, then the outcome. */
+static char *
+sax_transcript(const char *text, size_t len, int no_fast, unsigned depth)
+{
+	struct json_limits lim = { .max_depth = depth, .no_fast = no_fast };
+	struct json_error err;
+	struct buf b;
+
+	buf_init(&b);
+	if (json_sax_parse(text, len, &lim, &sax_writer, &b, &err) != 0)
+		buf_printf(&b, "error %u:%u %s", err.line, err.col, err.msg);
+	else
+		buf_addstr(&b, "ok");
+	return buf_detach(&b, NULL);
+}
+
+START_TEST(test_sax_fast_path_agrees_with_yajl)
+{
+	static const char *const docs[] = { "{}", "[]", " { } ", "{\"a\":1}", "[1,2,3]",
+		"{\"a\":\"x\\n\\\"\\\\\\/\\b\\f\\r\\t\",\"b\":[true,false,null,-0,0.5,-12.25,"
+		"123456789012345678]}",
+		"{\"a\":{\"b\":{\"c\":[[],{},[{}]]}}}",
+		"{\"\xc3\xa9\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}", "{\"a\":\"\\u00e9\"}",
+		"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\ud83d\"}",
+		"{\"a\":1e5}", "{\"a\":1E+400}", "{\"a\":1234567890123456789012}", "{\"a\":01}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":tru}", "{\"a\":truex}",
+		"{\"a\":1,}", "[1,]", "[,1]", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{\"a\":1}x",
+		"{\"a\":1}{}", "{\"a\":1", "[", "", " ", "1", "\"s\"", "true", "{\"a\":1,\"a\":2}",
+		"{\"a\":{\"b\":1},\"b\":{\"b\":2}}", "{\"x\\\"\":1,\"x\\\"\":2}",
+		"{\"a\":\"\x01\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
+		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xe2\x82\"}", "{\"a\":\"\xff\"}",
+		"{\"a\":\"\\x\"}", "{\"a\"\v:1}", "{\"a\":1}\f", "{/*c*/}",
+		"[\"abcdefghijklmnopqrstuvwxyz0123456789\\\"abcdefgh\"]", "[[[[[[1]]]]]]",
+		"{\"/appli\"/apr\":[]}", "\xef\xbb\xbf{}",
+		"{\"a\":[1,{\"b\":null}],\n\r\t\"c\":true }" };
+	char big[4096];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nitems(docs); i++) {
+		for (unsigned depth = 0; depth <= 4; depth += 4) {
+			char *fast = sax_transcript(docs[i], strlen(docs[i]), 0, depth);
+			char *slow = sax_transcript(docs[i], strlen(docs[i]), 1, depth);
+
+			ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s != %s", docs[i], fast, slow);
+			free(fast);
+			free(slow);
+		}
+	}
+	/* a byte that ends the fast path's 8-byte steps, at each place of the first two */
+	for (size_t at = 0; at < 16; at++) {
+		static const char odd[] = { '"', '\\', '\x01', '\x7f', '\xc3', '\xff', '/' };
+
+		for (size_t k = 0; k < sizeof odd; k++) {
+			char doc[] = "[\"abcdefghijklmnopqrstuvwxyz\"]";
+			char *fast, *slow;
+
+			doc[2 + at] = odd[k];
+			fast = sax_transcript(doc, strlen(doc), 0, 0);
+			slow = sax_transcript(doc, strlen(doc), 1, 0);
+			ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s != %s", doc, fast, slow);
+			free(fast);
+			free(slow);
+		}
+	}
+	/* more tokens than the fast path keeps on the stack, and more keys than it scans */
+	big[n++] = '{';
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+	big[n++] = '}';
+	for (int dup = 0; dup < 2; dup++) {
+		char *fast, *slow;
+
+		if (dup)
+			big[n - 7] = '8'; /* the last key "k299" becomes "k298" */
+		fast = sax_transcript(big, n, 0, 0);
+		slow = sax_transcript(big, n, 1, 0);
+		ck_assert_str_eq(fast, slow);
+		free(fast);
+		free(slow);
+	}
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -486,12 +636,14 @@ json_suite(void)
 	UNIT_ADD(s, test_integer_overflow_is_an_error);
 	UNIT_ADD(s, test_writer_nesting_and_escapes);
 	UNIT_ADD(s, test_writer_repairs_bad_utf8);
+	UNIT_ADD(s, test_escape_finds_each_byte_in_long_runs);
 	UNIT_ADD(s, test_round_trip);
 	UNIT_ADD(s, test_mixed_containers_at_same_depth);
 	UNIT_ADD(s, test_nul_in_strings_is_refused);
 	UNIT_ADD(s, test_duplicate_keys_are_refused);
 	UNIT_ADD(s, test_doubles_stay_doubles);
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
+	UNIT_ADD(s, test_sax_fast_path_agrees_with_yajl);
 	return s;
 }
 

@@ -1,9 +1,31 @@
 /* test_util.c: unit tests of util.c (buffers, ids, codecs) and log.c. */
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "unit.h"
 #include "util.h"
+
+START_TEST(test_join_and_itoa_as_snprintf)
+{
+	static const long long vals[] = { 0, 7, -7, 200, -1000, 9223372036854775807LL,
+		-9223372036854775807LL - 1 };
+	char got[16], want[16], num[24], big[64];
+
+	for (size_t i = 0; i < nitems(vals); i++) {
+		snprintf(big, sizeof big, "%lld", vals[i]);
+		ck_assert_str_eq(util_itoa(vals[i], num), big);
+	}
+	snprintf(big, sizeof big, "kind=\"%s\",n=%s%s", "events", "", "2");
+	for (size_t cap = 1; cap <= sizeof got; cap++) {
+		util_join(
+		    got, cap, (const char *const[]){ "kind=\"", "events", "\",n=", "", "2", NULL });
+		memcpy(want, big, cap - 1); /* what snprintf keeps of it in cap bytes */
+		want[cap - 1] = '\0';
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
 
 START_TEST(test_buf_grows_and_terminates)
 {
@@ -213,6 +235,7 @@ util_suite(void)
 	UNIT_ADD(s, test_sha256_of_two_parts);
 	UNIT_ADD(s, test_streq_ct);
 	UNIT_ADD(s, test_log_level_parse);
+	UNIT_ADD(s, test_join_and_itoa_as_snprintf);
 	return s;
 }
 
