@@ -166,15 +166,26 @@ daemon_notify(const struct daemon_state *d, const char *what)
 		sd_notify(0, what);
 }
 
-/* STATUS=: the program's one-line summary. */
+/*
+ * STATUS=: the program's one-line summary, after the assignments in first
+ * (NULL: none) in the same message, so that systemd (or a test reading the
+ * socket) never sees READY=1 without the status that goes with it.
+ */
 static void
-daemon_notify_status(struct daemon_state *d)
+daemon_notify_status(struct daemon_state *d, const char *first)
 {
 	struct buf b;
 
-	if (!d->notify || d->prog->status == NULL)
+	if (!d->notify)
 		return;
+	if (d->prog->status == NULL) {
+		if (first != NULL)
+			sd_notify(0, first);
+		return;
+	}
 	buf_init(&b);
+	if (first != NULL)
+		buf_printf(&b, "%s\n", first);
 	buf_addstr(&b, "STATUS=");
 	d->prog->status(&b);
 	sd_notify(0, b.data);
@@ -185,7 +196,7 @@ daemon_notify_status(struct daemon_state *d)
 static void
 daemon_status_timer(evutil_socket_t fd, short what, void *arg)
 {
-	daemon_notify_status(arg);
+	daemon_notify_status(arg, NULL);
 }
 
 /* Timer: WATCHDOG=1 (at half the interval systemd asked for). */
@@ -246,8 +257,7 @@ daemon_reload(struct daemon_state *d)
 	log_info("reload done");
 	metrics_inc(M_RELOADS, "result=\"done\"");
 	metrics_set(M_RELOAD_TIME, NULL, (double)util_wall_ms() / 1000);
-	daemon_notify(d, "READY=1");
-	daemon_notify_status(d);
+	daemon_notify_status(d, "READY=1");
 }
 
 /* Drain finished: leave the loop. */
@@ -364,8 +374,7 @@ daemon_run(struct daemon_state *d)
 		rc = 1;
 	} else {
 		daemon_notify_start(d);
-		daemon_notify(d, "READY=1");
-		daemon_notify_status(d);
+		daemon_notify_status(d, "READY=1");
 		event_base_dispatch(d->base);
 	}
 	d->prog->stop();
