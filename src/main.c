@@ -75,7 +75,6 @@ main_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 	return 0;
 }
 
-/* Every desktop request's answer: metrics, and the access log when asked. */
 /*
  * An agent's lease was acquired (again): what the store holds of it is
  * written in full, so writes fenced while another node or nobody held the
@@ -87,6 +86,7 @@ main_owner_acquired(void *arg, const char *user)
 	store_agent_resync(cluster_store(arg), user);
 }
 
+/* Every desktop request's answer: metrics, and the access log when asked. */
 static void
 main_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
 {
@@ -206,8 +206,10 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
-		if (ucgw.ucwa != NULL)
+		if (ucgw.ucwa != NULL) {
 			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
+			ucwa_keep_marks(ucgw.ucwa, 1); /* for take-over snapshots */
+		}
 		ucgw.owner =
 		    owner_create(base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, ucgw.forward);
 		gws_set_owner(ucgw.gws, ucgw.owner);

@@ -174,6 +174,17 @@ ucwa_set_store(struct ucwa *u, struct store *st)
 	u->store = st;
 }
 
+/*
+ * Remember the identity of each change delivered, for snapshots (cluster
+ * mode, tests/ucwa-drive); off, delivering a change hashes nothing. A
+ * resumed agent compares the replay with its snapshot's marks either way.
+ */
+void
+ucwa_keep_marks(struct ucwa *u, int on)
+{
+	u->keep_marks = on;
+}
+
 /* ---- agents: life ---- */
 
 /* A new agent; sign-in starts at once (callbacks come from the loop). */

@@ -123,6 +123,8 @@ void ucwa_free(struct ucwa *);
 struct store;
 /* Cluster mode: write each agent's application, token, credentials and cursor to st. */
 void ucwa_set_store(struct ucwa *, struct store *st);
+/* Remember each delivered change's identity for snapshots (off by default: no cost). */
+void ucwa_keep_marks(struct ucwa *, int on);
 /* Unusable event-channel events skipped so far (all agents). */
 unsigned long long ucwa_bad_events(const struct ucwa *);
 

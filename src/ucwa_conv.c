@@ -274,7 +274,8 @@ ucwa_conv_fingerprint(const struct ucwa_change *ch)
 
 /*
  * Give a change to the owner, unless the agent is dying. Its identity is
- * remembered (the last UCWA_SAVED_MARKS, for a snapshot); while a resumed
+ * remembered when snapshots are wanted (ucwa_keep_marks: the last
+ * UCWA_SAVED_MARKS; not on a single node, where it is only cost); while a resumed
  * agent applies the replayed set, a change already delivered is dropped.
  * Typing comes and goes with the same identity: never marked.
  */
@@ -285,7 +286,7 @@ ucwa_conv_deliver(struct ucwa_agent *a, const struct ucwa_change *ch)
 
 	if (a->dying || a->cbs.change == NULL)
 		return;
-	if (ch->kind != UCWA_TYPING) {
+	if (ch->kind != UCWA_TYPING && (a->u->keep_marks || a->replay)) {
 		fp = ucwa_conv_fingerprint(ch);
 		for (unsigned i = 0; a->replay && i < UCWA_SAVED_MARKS && i < a->nmarks; i++) {
 			if (a->marks[i] == fp) {

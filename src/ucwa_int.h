@@ -33,6 +33,7 @@ struct ucwa {
 	unsigned long long bad_events; /* unusable events skipped, all agents */
 	hclient_cb respond;	       /* a call's response: the top's handler (ucwa.c) */
 	struct store *store;	       /* cluster mode: the agent state store; else NULL */
+	int keep_marks;		       /* remember each change's identity (ucwa_keep_marks) */
 };
 
 struct ucall;

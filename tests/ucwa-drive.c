@@ -486,6 +486,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	ucwa_keep_marks(u, 1); /* snapshots carry the marks of the changes delivered */
 	if (resume != NULL)
 		agent = ucwa_agent_resume(u, &saved, &cbs, NULL);
 	else
