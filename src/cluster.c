@@ -447,6 +447,19 @@ cluster_on_redis(void *arg, int ready)
 	store_redis_ready(c->store, ready);
 }
 
+/* The connection to Redis as the cluster.* keys set it (the password from cluster.password_file). */
+void
+cluster_redis_conf(const struct config *cfg, struct redis_conf *rc)
+{
+	memset(rc, 0, sizeof *rc);
+	rc->url = cfg->cluster_redis;
+	rc->password = cfg->cluster_secrets->password;
+	rc->timeout_ms = (unsigned)cfg->cluster_timeout_ms;
+	rc->backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
+	rc->backoff_max_ms = (unsigned)cfg->cluster_backoff_max_ms;
+	rc->max_queue = (size_t)cfg->cluster_max_queue;
+}
+
 /* Start cluster mode. */
 struct cluster *
 cluster_create(struct event_base *base, const struct config *cfg, const char *bound, char **cause)
@@ -469,13 +482,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	xasprintf(&c->keycheck_key, "%skeycheck", cfg->cluster_prefix);
 	c->prefix = xstrdup(cfg->cluster_prefix);
 	c->lease_ms = (unsigned)cfg->cluster_lease_ms;
-	memset(&rc, 0, sizeof rc);
-	rc.url = cfg->cluster_redis;
-	rc.password = cfg->cluster_secrets->password;
-	rc.timeout_ms = (unsigned)cfg->cluster_timeout_ms;
-	rc.backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
-	rc.backoff_max_ms = (unsigned)cfg->cluster_backoff_max_ms;
-	rc.max_queue = (size_t)cfg->cluster_max_queue;
+	cluster_redis_conf(cfg, &rc);
 	if ((c->redis = redis_create(base, &rc, cause)) == NULL) {
 		free(c->node_id);
 		free(c->advertise);

@@ -40,6 +40,10 @@ void cluster_conf_check(struct config *, const char *file, struct buf *problems)
 /* Wipe and free what cluster_conf_check read. */
 void cluster_conf_release(struct config *);
 
+struct redis_conf;
+/* The connection to Redis as the cluster.* keys set it (read by cluster_conf_check first). */
+void cluster_redis_conf(const struct config *, struct redis_conf *);
+
 struct cluster;
 
 /*

@@ -206,13 +206,7 @@ main(int argc, char **argv)
 	buf_free(&problems);
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
-	memset(&rc, 0, sizeof rc);
-	rc.url = cfg->cluster_redis;
-	rc.password = cfg->cluster_secrets->password;
-	rc.timeout_ms = (unsigned)cfg->cluster_timeout_ms;
-	rc.backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
-	rc.backoff_max_ms = (unsigned)cfg->cluster_backoff_max_ms;
-	rc.max_queue = (size_t)cfg->cluster_max_queue;
+	cluster_redis_conf(cfg, &rc);
 	if ((redis = redis_create(base, &rc, &cause)) == NULL) {
 		fprintf(stderr, "lease-drive: %s\n", cause);
 		return 1;
