@@ -14,6 +14,10 @@
 // for (b)), BENCH_SAT_SECONDS (5; the saturation rows of (b)), BENCH_SAT_BATCH (10),
 // BENCH_BUSY=1 (a busy loop per core during (a)), BENCH_UCGW_OPTS ("key=value ...":
 // more -o options for ucgw).
+// Cluster mode (issue 15), scenarios e, f, g: BENCH_CLUSTER_CONNS (64: wrk connections and
+// sessions of (e)), BENCH_TAKEOVER_RUNS (20), BENCH_LEASE_MS (1000: the lease of (f)),
+// BENCH_TAKEOVER_EVERY_MS (20: the remote's message cadence in (f)), BENCH_REDIS_AGENTS (100:
+// agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g)).
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -48,8 +52,15 @@ const cmds = [];
 const notes = [];
 
 // Users of ucwa-sim's load.users: each scenario takes its own range.
-const U = { gwSessions: 1, ucwa: 1001, profiles: 1301, fan: 2001, scale: 4001 };
-const SIM_USERS = U.scale + Math.max(...SCALE) + 10;
+const U = { gwSessions: 1, ucwa: 1001, profiles: 1301, fan: 2001, scale: 4001,
+  clusterOff: 20001, clusterOn: 21001, cluster3: 22001, takeover: 23001, redisMem: 24001 };
+const CL_CONNS = Number(env('BENCH_CLUSTER_CONNS', 64));
+const TK_RUNS = Number(env('BENCH_TAKEOVER_RUNS', 20));
+const TK_LEASE = Number(env('BENCH_LEASE_MS', 1000));
+const TK_EVERY = Number(env('BENCH_TAKEOVER_EVERY_MS', 20));
+const RM_AGENTS = Number(env('BENCH_REDIS_AGENTS', 100));
+const TOKEN_LENS = env('BENCH_TOKEN_LENS', '1536,2048').split(',').map(Number);
+const SIM_USERS = Math.max(U.scale + Math.max(...SCALE), U.redisMem + RM_AGENTS) + 10;
 
 function say(s) { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`); }
 
@@ -597,6 +608,465 @@ async function scenarioD(sim) {
       `same window without SIGHUP: worst ${fmt(quiet[quiet.length - 1])} ms; target ${ok ? 'met' : 'MISSED'}` });
 }
 
+// ---- cluster mode (issue 15): redis-server, nodes, haproxy ----
+
+// The cluster key every node of the benchmark shares (32 random bytes, mode 0600).
+let clusterKeyFile = null;
+function clusterKey() {
+  if (!clusterKeyFile) {
+    clusterKeyFile = path.join(dir, 'cluster.key');
+    fs.writeFileSync(clusterKeyFile, require('node:crypto').randomBytes(32), { mode: 0o600 });
+  }
+  return clusterKeyFile;
+}
+
+// A redis-server of its own on a free port, in its own directory, no persistence.
+// Its handle has cli(...args) (redis-cli --raw, synchronous: for set-up and reading, not in
+// a measured window) and stop().
+async function startRedis() {
+  const port = await freePort();
+  const rdir = path.join(dir, `redis-${port}`);
+  fs.mkdirSync(rdir, { recursive: true });
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', rdir, '--save', '', '--appendonly', 'no',
+    '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'];
+  const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  p.stdout.on('data', (d) => { log += d; });
+  p.stderr.on('data', (d) => { log += d; });
+  const r = {
+    proc: p, pid: p.pid, port, url: `redis://127.0.0.1:${port}`, stop: () => lib.stop(p),
+    cli: (...a) => {
+      const x = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--raw', ...a], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      if (x.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${x.stderr}`);
+      return x.stdout.replace(/\n$/, '');
+    },
+  };
+  procs.add(r);
+  await lib.waitFor(() => /ready to accept connections/i.test(log) || p.exitCode !== null, 10000, `redis-server (${log})`);
+  if (p.exitCode !== null) throw new Error(`redis-server exited: ${log}`);
+  const v = r.cli('INFO', 'server').match(/redis_version:(\S+)/);
+  cmds.push(`redis-server ${args.join(' ')}   (Redis ${v ? v[1] : '?'})`);
+  return r;
+}
+function redisInfo(redis, key) {
+  const m = new RegExp(`^${key}:(\\d+)`, 'm').exec(redis.cli('INFO', 'memory'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// The -o options of a cluster node (a lease of lease ms; the Redis timeout below a third of it).
+function clusterArgs(redis, id, lease = 10000) {
+  return [`cluster.redis=${redis.url}`, `cluster.key_file=${clusterKey()}`, `cluster.node_id=${id}`,
+    `cluster.lease_ms=${lease}`, `cluster.timeout_ms=${Math.min(2000, Math.floor(lease / 4))}`,
+    'proxy.trusted=["127.0.0.1"]'].flatMap((kv) => ['-o', kv]);
+}
+// A cluster node, resolved once it is registered in Redis (its /healthz says so).
+async function startNode(sim, redis, id, lease) {
+  const gw = await startGw(sim.port, clusterArgs(redis, id, lease));
+  gw.id = id;
+  await lib.waitFor(async () => {
+    const h = await lib.request({ port: gw.port, path: '/healthz', agent: false }).catch(() => null);
+    return h && h.json && h.json.cluster && h.json.cluster.registered;
+  }, 30000, `node ${id} registered`);
+  return gw;
+}
+
+// haproxy in front of the nodes: the configuration of docs/cluster.md (round-robin, no stickiness).
+async function startHaproxy(nodes, name) {
+  const port = await freePort();
+  const hdir = path.join(dir, `haproxy-${name}`);
+  fs.mkdirSync(hdir, { recursive: true });
+  const cfg = path.join(hdir, 'haproxy.cfg');
+  fs.writeFileSync(cfg, `# generated by tests/bench/bench.js (docs/cluster.md's configuration)
+global
+  maxconn 4096
+
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 90s
+  timeout server 90s
+  timeout http-keep-alive 10s
+  option redispatch
+  retries 2
+
+frontend gws
+  bind 127.0.0.1:${port}
+  option forwardfor
+  default_backend ucgw
+
+backend ucgw
+  balance roundrobin
+  option httpchk GET /healthz
+${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 500ms`).join('\n')}
+`);
+  const bin = fs.existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+  const p = spawn(bin, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  p.stdout.on('data', (d) => { log += d; });
+  p.stderr.on('data', (d) => { log += d; });
+  const hp = { proc: p, pid: p.pid, port, stop: () => lib.stop(p) };
+  procs.add(hp);
+  await lib.waitFor(async () => {
+    const h = await lib.request({ port, path: '/healthz', agent: false }).catch(() => null);
+    return h && h.status === 200;
+  }, 10000, `haproxy (${log})`);
+  const v = spawnSync(bin, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0];
+  cmds.push(`${name}: ${bin} -db -f ${cfg}   (${v}; round-robin over ${nodes.length} node(s))`);
+  return hp;
+}
+
+// Sign in agents [first, first+n) through the gateway URL, a Talking session each; their
+// sessions.tsv and agents.tsv in a directory of their own.
+function setupAgents(gwUrl, first, n, name) {
+  const d = path.join(dir, name);
+  fs.mkdirSync(d, { recursive: true });
+  const a = [path.join(here, 'setup.js'), '--gateway', gwUrl, '--agents', String(n), '--first', String(first), '--out', d];
+  cmds.push(`${name}: node ${a.join(' ').replace(here + '/', 'tests/bench/')}`);
+  const s = spawnSync('node', a, { encoding: 'utf8' });
+  if (s.status !== 0) throw new Error(`setup.js (${name}) failed: ${s.stderr}`);
+  return d;
+}
+
+// (e) SendMessage req/s: cluster mode off vs on, on one node; haproxy over one node vs three.
+async function scenarioE(sim) {
+  const c = CL_CONNS;
+  const url = (p) => `http://127.0.0.1:${p}`;
+  const redis = await startRedis();
+  const off = await startGw(sim.port);
+  cmds.push(`e/off: ucgw ${gwArgs(sim.port).join(' ')}`);
+  const n1 = await startNode(sim, redis, 'bench-n1');
+  cmds.push(`e/on: ucgw ${gwArgs(sim.port, clusterArgs(redis, 'bench-n1')).join(' ')}`);
+  say(`(e) signing in ${c} agents with a Talking session on the single node and on the cluster node`);
+  const dOff = setupAgents(url(off.port), U.clusterOff, c, 'e-off');
+  const dOn = setupAgents(url(n1.port), U.clusterOn, c, 'e-on');
+  const base = ['-t1', `-c${c}`, `-d${SECS}s`, '--latency', '--timeout', '10s', '-s', path.join(here, 'wrk/sendmessage.lua')];
+  const median = (rs) => rs.slice().sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)];
+  const spread = (rs) => `rounds ${rs.map((x) => x.rps.toFixed(0)).join('/')}`;
+  // Redis's CPU per request, measured alongside (wrk's pid argument measures ucgw's).
+  const withRedis = async (p) => { const r0 = lib.cpuUs(redis.pid); const r = await p; r.redisCpu = (lib.cpuUs(redis.pid) - r0); return r; };
+  const R = { off: [], on: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    say(`(e) ${c} connections, round ${r + 1}/${ROUNDS}: cluster off, cluster on`);
+    const log = r === 0 ? (k) => k : () => null;
+    let prof = r === 0 ? perfStart(off.pid, 'e-off') : null;
+    R.off.push(await wrk([...base, url(off.port)], { BENCH_FILE: path.join(dOff, 'sessions.tsv') }, log('e/off'), off.pid));
+    await perfStop(prof);
+    prof = r === 0 ? perfStart(n1.pid, 'e-on') : null;
+    const x = await withRedis(wrk([...base, url(n1.port)], { BENCH_FILE: path.join(dOn, 'sessions.tsv') }, log('e/on'), n1.pid));
+    await perfStop(prof);
+    R.on.push(x);
+  }
+  const o = median(R.off);
+  const n = median(R.on);
+  const total = (x) => x.rps * SECS;
+  row('e', 'SendMessage, single node (cluster mode off)', c, o, `ucgw CPU ${fmt(o.cpu, 1)} µs/req; ${spread(R.off)}`);
+  const ok = n.rps >= 0.8 * o.rps;
+  row('e', 'SendMessage, one node in cluster mode (Redis)', c, n, `ratio ${fmt(n.rps / o.rps)} of cluster off; ucgw CPU ${fmt(n.cpu, 1)} µs/req, ` +
+    `redis-server CPU ${fmt(n.redisCpu / total(n), 1)} µs/req; target (>= 0.80) ${ok ? 'met' : 'MISSED'}; ${spread(R.on)}`);
+  if (process.env.BENCH_CALLGRIND) notes.push(`(e) callgrind: pid ${off.pid} = cluster off, pid ${n1.pid} = cluster on (tests/bench/cgcount.py DIR)`);
+  // haproxy: over the cluster node alone, then over three nodes with agents spread by round-robin.
+  say('(e) starting two more nodes and haproxy');
+  const hp1 = await startHaproxy([n1], 'e/haproxy-1');
+  const n2 = await startNode(sim, redis, 'bench-n2');
+  const n3 = await startNode(sim, redis, 'bench-n3');
+  const hp3 = await startHaproxy([n1, n2, n3], 'e/haproxy-3');
+  say(`(e) signing in ${c} more agents through haproxy over three nodes`);
+  const d3 = setupAgents(url(hp3.port), U.cluster3, c, 'e-3');
+  const owners = {};
+  for (const l of fs.readFileSync(path.join(d3, 'agents.tsv'), 'utf8').split('\n').filter(Boolean)) {
+    const h = redis.cli('GET', `ucgw:lease:agent:${l.split('\t')[0]}`);
+    owners[h] = (owners[h] || 0) + 1;
+  }
+  const H = { one: [], three: [] };
+  const cpuOf = (ns) => ns.reduce((a, g) => a + lib.cpuUs(g.pid), 0);
+  for (let r = 0; r < ROUNDS; r++) {
+    say(`(e) ${c} connections, round ${r + 1}/${ROUNDS}: haproxy over one node, over three`);
+    const log = r === 0 ? (k) => k : () => null;
+    let c0 = cpuOf([n1]);
+    const a = await withRedis(wrk([...base, url(hp1.port)], { BENCH_FILE: path.join(dOn, 'sessions.tsv') }, log('e/haproxy-1'), hp1.pid));
+    a.nodeCpu = (cpuOf([n1]) - c0) / total(a);
+    H.one.push(a);
+    c0 = cpuOf([n1, n2, n3]);
+    const b = await withRedis(wrk([...base, url(hp3.port)], { BENCH_FILE: path.join(d3, 'sessions.tsv') }, log('e/haproxy-3'), hp3.pid));
+    b.nodeCpu = (cpuOf([n1, n2, n3]) - c0) / total(b);
+    H.three.push(b);
+  }
+  const a = median(H.one);
+  const b = median(H.three);
+  row('e', 'SendMessage via haproxy, one cluster node', c, a, `ucgw CPU ${fmt(a.nodeCpu, 1)} µs/req, haproxy ${fmt(a.cpu, 1)}, ` +
+    `redis-server ${fmt(a.redisCpu / total(a), 1)}; ${spread(H.one)}`);
+  row('e', 'SendMessage via haproxy, three cluster nodes (round-robin)', c, b, `ratio ${fmt(b.rps / a.rps)} of one node; ` +
+    `ucgw CPU (3 nodes) ${fmt(b.nodeCpu, 1)} µs/req, haproxy ${fmt(b.cpu, 1)}, redis-server ${fmt(b.redisCpu / total(b), 1)}; ` +
+    `owners ${Object.entries(owners).map(([k, v]) => `${k.replace(/^bench-/, '')}:${v}`).join(' ')}; ${spread(H.three)}`);
+  for (const p of [hp3, hp1, n3, n2, n1, off, redis]) await stopped(p);
+}
+
+// A desktop that outlives its node: a raw Bayeux long-poll client (Basic and the session
+// cookie on every request, like lib.cometd) that retries a failed request after 20 ms (it does
+// not wait out Retry-After: the figure is the gateway's), re-handshakes when told to
+// (402::Unknown client) and then signs in again (StartContactCenterSession, Ready), as a
+// desktop that finds its session gone does. onMessage(msg, tIssued, tReceived) for each
+// notification, with the time its /meta/connect was sent.
+function desktop(port, u, onMessage) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const st = { running: true, cookie: null, clientId: null, clientIds: [], handshakes: 0, errors: 0, id: 1 };
+  const post = async (msgs) => {
+    const headers = { Authorization: lib.basic(u), 'Content-Type': 'application/json' };
+    if (st.cookie) headers.Cookie = st.cookie;
+    const r = await lib.request({ port, method: 'POST', path: '/api/v2/notifications', agent, timeoutMs: 120000,
+      headers, body: JSON.stringify(msgs) });
+    const sc = [].concat(r.headers['set-cookie'] || []).map((c) => /^(JSESSIONID=[^;]*)/.exec(c)).find(Boolean);
+    if (sc) st.cookie = sc[1];
+    return r;
+  };
+  const handshake = async () => {
+    const hs = await post([{ id: String(st.id++), channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
+    if (hs.status !== 200 || !hs.json || !hs.json[0].successful) throw new Error(`handshake ${u.user}: ${hs.status} ${hs.body.slice(0, 200)}`);
+    st.clientId = hs.json[0].clientId;
+    st.clientIds.push(st.clientId);
+    st.handshakes++;
+    await post([{ id: String(st.id++), channel: '/meta/connect', clientId: st.clientId, connectionType: 'long-polling', advice: { timeout: 0 } }]);
+    const sub = await post([{ id: String(st.id++), channel: '/meta/subscribe', clientId: st.clientId, subscription: '/v2/me/*' }]);
+    if (sub.status !== 200 || !sub.json || !sub.json[0].successful) throw new Error(`subscribe ${u.user}: ${sub.status} ${sub.body.slice(0, 200)}`);
+  };
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  st.ready = (async () => {
+    await handshake();
+    st.loop = (async () => {
+      while (st.running) {
+        const t = process.hrtime.bigint();
+        let r;
+        try {
+          r = await post([{ id: String(st.id++), channel: '/meta/connect', clientId: st.clientId, connectionType: 'long-polling' }]);
+        } catch (e) { st.errors++; await pause(20); continue; }
+        if (r.status !== 200 || !Array.isArray(r.json)) { st.errors++; await pause(20); continue; }
+        const tr = process.hrtime.bigint();
+        for (const m of r.json) {
+          if (!m.channel.startsWith('/meta/')) { onMessage(m, t, tr); continue; }
+          if (m.channel === '/meta/connect' && !m.successful && st.running) {
+            try {
+              await handshake();
+              await lib.gws(port, u, 'POST', '/me', { operationName: 'StartContactCenterSession', channels: ['im'] });
+              await lib.gws(port, u, 'POST', '/me', { operationName: 'Ready' });
+            } catch (e) { st.errors++; await pause(20); }
+          }
+        }
+      }
+    })();
+  })();
+  st.stop = async () => {
+    st.running = false;
+    await post([{ id: String(st.id++), channel: '/meta/disconnect', clientId: st.clientId }]).catch(() => {});
+    agent.destroy();
+  };
+  return st;
+}
+
+// (f) take-over time: kill -9 of an agent's owner to the first notification the new owner delivers.
+async function scenarioF(sim) {
+  const redis = await startRedis();
+  let seq = 0;
+  const node = async () => startNode(sim, redis, `bench-f${++seq}`, TK_LEASE);
+  let owner = await node();
+  let other = await node();
+  cmds.push(`f: ucgw ${gwArgs(sim.port, clusterArgs(redis, 'bench-fN', TK_LEASE)).join(' ')}   (two nodes; the killed one replaced by a new one each run)`);
+  cmds.push(`f: the remote's messages: POST /_sim/remotes/${lib.REMOTE.id}/message {"to","text"} every ${TK_EVERY} ms ` +
+    '(invite instead when it answers 409: no conversation)');
+  const ctl = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const sent = new Map(); // text -> when the remote sent it
+  const times = [];
+  const gaps = [];
+  const kinds = {};
+  const lost = [];
+  let kept = 0;
+  for (let r = 0; r < TK_RUNS; r++) {
+    const u = lib.loadUser(U.takeover + r);
+    say(`(f) run ${r + 1}/${TK_RUNS}: ${u.user} owned by ${owner.id}, its desktop on ${other.id}`);
+    await lib.login(owner.port, u);
+    const sid = await lib.talk(owner.port, u);
+    const holder = redis.cli('GET', `ucgw:lease:agent:${u.user}`);
+    if (holder !== owner.id) throw new Error(`lease of ${u.user} held by ${holder}, not ${owner.id}`);
+    let t0 = null;
+    let first = null;
+    const got = [];
+    const desk = desktop(other.port, u, (m, tIssued, tRecv) => {
+      const d = m.data || {};
+      const text = d.message;
+      if (typeof text === 'string') got.push(text);
+      if (t0 !== null && tIssued > t0 && first === null) {
+        const kind = d.messageType ? `${d.messageType}${d.imSession && d.imSession.id === sid ? ' (same session)' : ' (another session)'}`
+          : `${d.notificationType || m.channel}${d.imSession && d.imSession.state ? ` ${d.imSession.state}` : ''}` +
+            `${d.imSession && d.imSession.id !== sid ? ' (another session)' : ''}`;
+        first = { t: tRecv, kind };
+      }
+    });
+    await desk.ready;
+    const clientId = desk.clientId;
+    let remoteOn = true;
+    let k = 0;
+    const remote = (async () => {
+      while (remoteOn) {
+        const text = `tk-${r}-${k++}`;
+        const t = Date.now();
+        sent.set(text, t);
+        const body = JSON.stringify({ to: u.user, text });
+        const q = (action) => lib.request({ port: sim.port, method: 'POST', agent: ctl, path: `/_sim/remotes/${encodeURIComponent(lib.REMOTE.id)}/${action}`,
+          headers: { 'Content-Type': 'application/json' }, body });
+        const x = await q('message').catch(() => ({ status: 0 }));
+        if (x.status === 409) await q('invite').catch(() => {});
+        const w = t + TK_EVERY - Date.now();
+        if (w > 0) await new Promise((res) => setTimeout(res, w));
+      }
+    })();
+    await lib.waitFor(() => got.some((x) => x.startsWith(`tk-${r}-`)), 10000, `first remote message to ${u.user}`);
+    await new Promise((res) => setTimeout(res, 300));
+    t0 = process.hrtime.bigint();
+    owner.proc.kill('SIGKILL');
+    const deadline = 30000;
+    await lib.waitFor(() => first, deadline, `a notification after the kill (${u.user})`).catch(() => {});
+    if (first) {
+      times.push(Number(first.t - t0) / 1e6);
+      kinds[first.kind] = (kinds[first.kind] || 0) + 1;
+    } else lost.push(r);
+    if (desk.clientIds[desk.clientIds.length - 1] === clientId) kept++;
+    await new Promise((res) => setTimeout(res, 500));
+    remoteOn = false;
+    await remote;
+    // Messages the remote sent before the kill that never reached the desktop.
+    const before = [...sent.keys()].filter((x) => x.startsWith(`tk-${r}-`));
+    gaps.push(before.filter((x) => !got.includes(x)).length);
+    await desk.stop();
+    procs.delete(owner);
+    await new Promise((res) => owner.proc.exitCode !== null || owner.proc.signalCode !== null ? res() : owner.proc.once('exit', res));
+    owner = other;
+    other = await node();
+  }
+  ctl.destroy();
+  times.sort((x, y) => x - y);
+  const p99 = lib.pct(times, 0.99);
+  rows.push({ scn: 'f', what: `take-over: kill -9 of the owner -> first notification from the new owner, lease ${TK_LEASE} ms`,
+    conns: String(TK_RUNS), rps: '-', p50: fmt(lib.pct(times, 0.5), 0), p99: fmt(p99, 0),
+    extra: `${times.length}/${TK_RUNS} runs; min ${fmt(times[0], 0)}, max ${fmt(times[times.length - 1], 0)} ms; ` +
+      `target (p99 <= 2000 ms) ${times.length === TK_RUNS && p99 <= 2000 ? 'met' : 'MISSED'}; first notification: ` +
+      `${Object.entries(kinds).map(([x, n]) => `${n}x ${x}`).join(', ')}; clientId kept in ${kept}/${TK_RUNS}; ` +
+      `remote messages never delivered per run: ${gaps.join('/')}${lost.length ? `; no notification in 30 s in runs ${lost.join(',')}` : ''}` });
+  await stopped(owner);
+  await stopped(other);
+  await stopped(redis);
+}
+
+// The Redis keys of each agent and the memory they use (MEMORY USAGE, SAMPLES 0: every element).
+function agentMemory(redis, users) {
+  const keys = redis.cli('--scan', '--pattern', 'ucgw:*').split('\n').filter(Boolean);
+  const usage = (k) => Number(redis.cli('MEMORY', 'USAGE', k, 'SAMPLES', '0')) || 0;
+  const per = users.map(() => ({ hash: 0, lease: 0, q: 0, fields: {} }));
+  const idx = new Map(users.map((u, i) => [u, i]));
+  let login = 0;
+  let logins = 0;
+  let other = 0;
+  for (const k of keys) {
+    let m;
+    if ((m = /^ucgw:agent:(.*)$/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].hash += usage(k);
+    else if ((m = /^ucgw:lease:agent:(.*)$/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].lease += usage(k);
+    else if ((m = /^ucgw:q:([^:]*@[^:]*):/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].q += usage(k);
+    else if (/^ucgw:login:/.test(k)) { login += usage(k); logins++; }
+    else other += usage(k);
+  }
+  // The sizes of the hash's fields of the first agent (what the memory is made of).
+  const f = redis.cli('HKEYS', `ucgw:agent:${users[0]}`).split('\n').filter(Boolean);
+  for (const name of f) per[0].fields[name] = Number(redis.cli('HSTRLEN', `ucgw:agent:${users[0]}`, name));
+  const avg = (g) => per.reduce((a, p) => a + g(p), 0) / per.length;
+  // one login session per desktop: the mean of the login keys (logins counts them)
+  const perLogin = logins ? login / logins : 0;
+  return { per, login: perLogin, logins, other, keys: keys.length, fields: per[0].fields, enc: redis.cli('OBJECT', 'ENCODING', `ucgw:agent:${users[0]}`),
+    hash: avg((p) => p.hash), lease: avg((p) => p.lease), q: avg((p) => p.q),
+    total: avg((p) => p.hash + p.lease + p.q) + perLogin };
+}
+
+// (g) Redis memory per signed-in agent with one live session (and after 60 messages).
+async function scenarioG(sim) {
+  const n = RM_AGENTS;
+  const redis = await startRedis();
+  const gw = await startNode(sim, redis, 'bench-g1');
+  cmds.push(`g: ucgw ${gwArgs(sim.port, clusterArgs(redis, 'bench-g1')).join(' ')}`);
+  // One desktop per agent, as a browser is: Basic on its first request, then the session
+  // cookie only, for REST and CometD alike (one login session each: a request with Basic and
+  // no cookie makes a new one).
+  const desk = async (k) => {
+    const u = lib.loadUser(k);
+    const me = await lib.gws(gw.port, u, 'GET', '/me?subresources=*');
+    const m = /JSESSIONID=([^;]+)/.exec([].concat(me.headers['set-cookie'] || []).join(';'));
+    if (me.status !== 200 || !m) throw new Error(`GET /me for ${u.user}: ${me.status}`);
+    const cookie = `JSESSIONID=${m[1]}`;
+    const call = (method, p, body) => lib.request({ port: gw.port, method, path: `/api/v2${p}`,
+      headers: body === undefined ? { Cookie: cookie } : { Cookie: cookie, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    for (const op of [{ operationName: 'StartContactCenterSession', channels: ['im'] }, { operationName: 'Ready' }]) {
+      const r = await call('POST', '/me', op);
+      if (!r.json || r.json.statusCode !== 0) throw new Error(`${op.operationName} ${u.user}: ${r.status} ${r.body}`);
+    }
+    const cm = await lib.cometd(gw.port, u, () => {}, { cookie });
+    const r = await call('POST', '/me/im-sessions', { operationName: 'InitiateIMSession', destination: { phoneNumber: lib.REMOTE.phone } });
+    if (!r.json || r.json.statusCode !== 0) throw new Error(`InitiateIMSession ${u.user}: ${r.status} ${r.body}`);
+    const sid = await lib.waitFor(async () => {
+      const l = await call('GET', '/me/im-sessions?fields=*');
+      const s = ((l.json && l.json.imSessions) || []).find((x) => x.state === 'Talking');
+      return s && s.id;
+    }, 30000, `Talking for ${u.user}`);
+    return { u, sid, cm, call };
+  };
+  // A first agent before the baseline: Redis's one-off costs (scripts loaded, dictionaries made).
+  const warm = await desk(U.redisMem + n);
+  await new Promise((res) => setTimeout(res, 500));
+  const base = redisInfo(redis, 'used_memory_dataset');
+  say(`(g) signing in ${n} agents, a Talking session and a CometD long-poll client each`);
+  const agents = await lib.pool(U.redisMem, U.redisMem + n, 16, desk);
+  await new Promise((res) => setTimeout(res, 1000));
+  const users = agents.map((a) => a.u.user);
+  const line = (what, m, used) => {
+    const fl = Object.entries(m.fields).map(([k, v]) => `${k.replace(/^(s|c):.*/, '$1:…')} ${v}`).join(', ');
+    rows.push({ scn: 'g', what, conns: String(n), rps: '-', p50: '-', p99: '-',
+      extra: `${fmt(m.total, 0)} B/agent (MEMORY USAGE: hash ${fmt(m.hash, 0)} [${m.enc}], lease ${fmt(m.lease, 0)}, ` +
+        `login ${fmt(m.login, 0)} (${m.logins} login keys), CometD lists ${fmt(m.q, 0)}); used_memory_dataset ${fmt(used, 0)} B/agent; ` +
+        `target (<= 4096) ${m.total <= 4096 ? 'met' : 'MISSED'}; fields of one agent (bytes): ${fl}` });
+  };
+  const m0 = agentMemory(redis, users);
+  line('Redis memory per agent, one Talking session, simulator token', m0, (redisInfo(redis, 'used_memory_dataset') - base) / n);
+  // The conversation of 60 messages: the desktop's 30 SendMessage and the remote's 30, alternating.
+  say(`(g) 60 messages in each agent's conversation`);
+  const ctl = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  await lib.pool(0, agents.length, 16, async (i) => {
+    const a = agents[i];
+    for (let k = 0; k < 30; k++) {
+      const s = await a.call('POST', `/me/im-sessions/${a.sid}`, { operationName: 'SendMessage', text: `g-${k} ${'x'.repeat(40)}` });
+      if (!s.json || s.json.statusCode !== 0) throw new Error(`SendMessage ${a.u.user}: ${s.body}`);
+      const x = await lib.request({ port: sim.port, method: 'POST', agent: ctl, path: `/_sim/remotes/${encodeURIComponent(lib.REMOTE.id)}/message`,
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ to: a.u.user, text: `r-${k} ${'y'.repeat(40)}` }) });
+      if (x.status !== 200) throw new Error(`remote message to ${a.u.user}: ${x.status} ${x.body}`);
+    }
+  });
+  ctl.destroy();
+  await new Promise((res) => setTimeout(res, 1000));
+  const m1 = agentMemory(redis, users);
+  line('Redis memory per agent, after 60 messages (30 each way, 45-byte texts)', m1, (redisInfo(redis, 'used_memory_dataset') - base) / n);
+  // A realistic UCWA token: the sealed tok field rewritten at its size for a token of L bytes
+  // (the simulator's are 64 bytes), other fields untouched: what MEMORY USAGE then says.
+  const tok0 = m1.fields.tok;
+  for (const L of TOKEN_LENS) {
+    if (!tok0) break;
+    const v = 'T'.repeat(tok0 - 64 + L);
+    for (const u of users) redis.cli('HSET', `ucgw:agent:${u}`, 'tok', v);
+    const m = agentMemory(redis, users);
+    line(`Redis memory per agent, after 60 messages, a ${L}-byte token (tok rewritten at its sealed size)`, m,
+      (redisInfo(redis, 'used_memory_dataset') - base) / n);
+  }
+  cmds.push(`g: redis-cli MEMORY USAGE KEY SAMPLES 0 for ucgw:agent:USER, ucgw:lease:agent:USER, ucgw:q:USER:*, ucgw:login:* (/ agents); ` +
+    `used_memory from INFO memory before and after`);
+  for (const a of [...agents, warm]) a.cm.quit();
+  await stopped(gw);
+  await stopped(redis);
+}
+
 function machine() {
   const cpu = (/model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] || os.cpus()[0].model;
   const mem = (/MemTotal:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8')) || [])[1];
@@ -624,7 +1094,7 @@ async function main() {
   const sim = await startSim();
   cmds.unshift(`ucwa-sim -o listen=["http://127.0.0.1:0"] -o log.level=error -o load.users=${SIM_USERS} ` +
     `-o limits.outstanding_per_user=1000 -o remotes=[{"uri":"${lib.REMOTE.uri}","accept_ms":1}]`);
-  const scen = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD };
+  const scen = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE, f: scenarioF, g: scenarioG };
   for (const s of only) {
     if (!scen[s]) throw new Error(`unknown scenario ${s}`);
     try {

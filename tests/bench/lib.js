@@ -151,10 +151,11 @@ async function pool(from, to, par, fn) {
 // /v2/me/*, then a connect loop that calls onMessage(msg, tRecvNs) for each
 // non-meta message. Resolves {stop()} once subscribed and the first connect
 // is parked.
-async function cometd(port, u, onMessage) {
+async function cometd(port, u, onMessage, { cookie: cookie0 } = {}) {
   const agent = new (target(port).tls ? https : http).Agent({ keepAlive: true, maxSockets: 2 });
-  // Like a browser desktop: Basic credentials and the session cookie the gateway set.
-  let cookie = null;
+  // Like a browser desktop: Basic credentials and the session cookie the gateway set (or
+  // the one its REST requests use).
+  let cookie = cookie0 || null;
   const post = async (msgs) => {
     const headers = { Authorization: basic(u), 'Content-Type': 'application/json' };
     if (cookie) headers.Cookie = cookie;
