@@ -487,28 +487,80 @@ redis_on_handshake(void *arg, const struct redis_result *res)
 	redis_flush(r);
 }
 
+/* The decimal digits of v. */
+static size_t
+redis_digits(size_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* Write c, then v in decimal, then CRLF at p; the end. */
+static char *
+redis_format_head(char *p, char c, size_t v)
+{
+	size_t n = redis_digits(v);
+
+	*p++ = c;
+	for (size_t i = n; i > 0; i--) {
+		p[i - 1] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	p += n;
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/*
+ * argv as one RESP array of bulk strings (what redisFormatCommandArgv
+ * writes, without its printf per argument: a tenth of a SendMessage's
+ * cost in cluster mode went there), NUL-terminated, in *out (the
+ * caller frees it); its length. lens NULL: the arguments are strings.
+ */
+size_t
+redis_format(char **out, int argc, const char *const *argv, const size_t *lens)
+{
+	size_t total = 1 + redis_digits((size_t)argc) + 2, len;
+	char *p;
+
+	for (int i = 0; i < argc; i++) {
+		len = lens != NULL ? lens[i] : strlen(argv[i]);
+		total += 1 + redis_digits(len) + 2 + len + 2;
+	}
+	*out = p = xmalloc(total + 1);
+	p = redis_format_head(p, '*', (size_t)argc);
+	for (int i = 0; i < argc; i++) {
+		len = lens != NULL ? lens[i] : strlen(argv[i]);
+		p = redis_format_head(p, '$', len);
+		if (len > 0)
+			memcpy(p, argv[i], len);
+		p += len;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	*p = '\0';
+	return total;
+}
+
 /* Build a command object from argv. */
 static struct redis_cmd *
 redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
     const char *const *argv, const size_t *lens)
 {
 	struct redis_cmd *c = xcalloc(1, sizeof *c);
-	char *wire = NULL;
-	int n;
 
 	c->r = r;
 	c->fn = fn;
 	c->arg = arg;
 	c->want = want;
-	n = redisFormatCommandArgv(&wire, argc, (const char **)argv, lens);
-	if (n < 0)
-		abort(); /* only on out of memory */
 	/* NUL-terminated: hiredis looks for the command name with strchr. */
-	c->wire = xmalloc((size_t)n + 1);
-	memcpy(c->wire, wire, (size_t)n);
-	c->wire[n] = '\0';
-	c->wirelen = (size_t)n;
-	redisFreeCommand(wire);
+	c->wirelen = redis_format(&c->wire, argc, argv, lens);
 	return c;
 }
 

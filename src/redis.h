@@ -92,6 +92,12 @@ void redis_script_free(struct redis_script *);
 struct redis_cmd *redis_eval(struct redis *, struct redis_script *, unsigned want, redis_cb,
     void *arg, int nkeys, int argc, const char *const *argv, const size_t *lens);
 
+/*
+ * argv (lens[i] bytes each; lens NULL: strings) as one RESP command,
+ * NUL-terminated, in *out (free it); its length without the NUL.
+ */
+size_t redis_format(char **out, int argc, const char *const *argv, const size_t *lens);
+
 /* Whether commands go out at once (connected, authenticated, database selected). */
 int redis_ready(const struct redis *);
 /* Why it is not ready (NULL when ready): the last error, e.g. "connect: Connection refused". */

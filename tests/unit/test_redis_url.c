@@ -1,9 +1,13 @@
 /*
  * test_redis_url.c: unit tests of redis_url_parse (cluster.redis): the
  * accepted forms and a precise message for each refused one, which never
- * repeats the URL.
+ * repeats the URL; and of redis_format (commands as RESP), byte for byte
+ * what hiredis's own formatter writes.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <hiredis/hiredis.h>
 
 #include "redis.h"
 #include "unit.h"
@@ -90,6 +94,53 @@ START_TEST(test_long_unix_path)
 }
 END_TEST
 
+/* redis_format and hiredis's redisFormatCommandArgv agree on argv. */
+static void
+same_as_hiredis(int argc, const char **argv, const size_t *lens)
+{
+	char *ours = NULL, *theirs = NULL;
+	size_t n = redis_format(&ours, argc, argv, lens);
+	int m = redisFormatCommandArgv(&theirs, argc, argv, lens);
+
+	ck_assert_int_ge(m, 0);
+	ck_assert_uint_eq(n, (size_t)m);
+	ck_assert_int_eq(memcmp(ours, theirs, n), 0);
+	ck_assert_int_eq(ours[n], '\0');
+	free(ours);
+	redisFreeCommand(theirs);
+}
+
+START_TEST(test_format)
+{
+	static const size_t sizes[] = { 0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 100000 };
+	char *big = malloc(100000);
+	const char *argv[16];
+	size_t lens[16];
+	int n = 0;
+
+	for (size_t i = 0; i < 100000; i++)
+		big[i] = (char)(i * 7 + 3); /* NULs, CR and LF among them */
+	argv[n] = "EVALSHA";
+	lens[n++] = 7;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		argv[n] = big;
+		lens[n++] = sizes[i];
+	}
+	same_as_hiredis(n, argv, lens);
+	same_as_hiredis(1, argv, lens);
+	for (int k = 1; k <= n; k++)
+		same_as_hiredis(k, argv + n - k, lens + n - k);
+	/* strings (lens NULL), as the handshake sends them */
+	{
+		const char *hs[] = { "SELECT", "12", "", "PING" };
+
+		same_as_hiredis(4, hs, NULL);
+		same_as_hiredis(1, hs + 3, NULL);
+	}
+	free(big);
+}
+END_TEST
+
 static Suite *
 redis_url_suite(void)
 {
@@ -98,6 +149,7 @@ redis_url_suite(void)
 	UNIT_ADD(s, test_accepted_forms);
 	UNIT_ADD(s, test_refused_forms);
 	UNIT_ADD(s, test_long_unix_path);
+	UNIT_ADD(s, test_format);
 	return s;
 }
 
