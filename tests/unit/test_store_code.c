@@ -2,10 +2,12 @@
  * test_store_code.c: unit tests of store_code.c, the encodings of what
  * the store writes to Redis: a session row, a CometD client and a stored
  * notification round-trip; the bounds are enforced when encoding and when
- * decoding; corrupt input is refused with a clear message, never crashes.
+ * decoding; corrupt input is refused with a clear message, never crashes;
+ * a session row is byte for byte what the JSON writer (jw) makes of it.
  */
 #include <string.h>
 
+#include "jw.h"
 #include "store.h"
 #include "unit.h"
 
@@ -74,6 +76,101 @@ START_TEST(test_session_round_trip)
 	ck_assert_str_eq(d.out[1].text, "");
 	store_code_session_clear(&d);
 	buf_free(&b);
+}
+END_TEST
+
+/* The row as the JSON writer writes it: the reference store_code writes straight. */
+static void
+jw_row(const struct store_session *s, struct buf *out)
+{
+	struct jw w;
+
+	jw_init(&w, out);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "id", s->id);
+	jw_kint(&w, "d", s->dir);
+	jw_kint(&w, "st", s->state);
+	if (s->announced)
+		jw_kint(&w, "an", 1);
+	if (s->remote_uri != NULL)
+		jw_kstr(&w, "ru", s->remote_uri);
+	if (s->remote_phone != NULL)
+		jw_kstr(&w, "rp", s->remote_phone);
+	if (s->conversation != NULL)
+		jw_kstr(&w, "cv", s->conversation);
+	if (s->operation != NULL)
+		jw_kstr(&w, "op", s->operation);
+	jw_kint(&w, "ct", (long long)s->created_ms);
+	if (s->nud > 0) {
+		jw_key(&w, "ud");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < s->nud; i++) {
+			jw_arr_begin(&w);
+			jw_str(&w, s->ud_key[i]);
+			jw_str(&w, s->ud_json[i]);
+			jw_arr_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	if (s->nout > 0) {
+		jw_key(&w, "out");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < s->nout; i++) {
+			jw_arr_begin(&w);
+			jw_str(&w, s->out[i].opid);
+			jw_str(&w, s->out[i].location);
+			jw_str(&w, s->out[i].text);
+			jw_arr_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	jw_obj_end(&w);
+}
+
+/* store_code_session_encode(s) appended to what b holds equals the JSON writer's row. */
+static void
+same_as_jw(const struct store_session *s, const char *before)
+{
+	struct buf a, b;
+	const char *why = NULL;
+
+	buf_init(&a);
+	buf_init(&b);
+	buf_addstr(&a, before);
+	buf_addstr(&b, before);
+	ck_assert_int_eq(store_code_session_encode(s, &a, &why), 0);
+	jw_row(s, &b);
+	ck_assert_str_eq(a.data, b.data);
+	ck_assert_uint_eq(a.len, b.len);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+START_TEST(test_session_same_as_jw)
+{
+	struct store_session s;
+	char *k[2], *v[2];
+	struct store_out o[2];
+	char ctl[] = "a\x01b\x1f\x7f\"\\/\r\n\t\xc3\xa9";
+
+	fill_row(&s, k, v, o);
+	same_as_jw(&s, "");
+	same_as_jw(&s, "prefix kept:");
+	s.announced = 0;
+	s.remote_uri = NULL;
+	s.operation = ctl;
+	o[1].text = ctl;
+	k[1] = NULL; /* written as null, as jw_str does */
+	same_as_jw(&s, "");
+	s.nud = 0;
+	s.nout = 1;
+	s.dir = 0;
+	s.state = -1;
+	s.created_ms = 0;
+	same_as_jw(&s, "");
+	memset(&s, 0, sizeof s);
+	s.id = ctl;
+	same_as_jw(&s, "");
 }
 END_TEST
 
@@ -241,6 +338,7 @@ store_code_suite(void)
 
 	UNIT_ADD(s, test_session_round_trip);
 	UNIT_ADD(s, test_session_minimal);
+	UNIT_ADD(s, test_session_same_as_jw);
 	UNIT_ADD(s, test_session_bounds);
 	UNIT_ADD(s, test_session_corrupt);
 	UNIT_ADD(s, test_client_round_trip_and_bounds);
