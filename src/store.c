@@ -141,6 +141,7 @@ struct store {
 	struct seal *seal;
 	char *prefix, *node;
 	unsigned ttl_ms, max_unacked;
+	char ttl_arg[16], cap_arg[16]; /* both in decimal, as every write passes them */
 	struct hmap *recs;
 	TAILQ_HEAD(, store_rec) dirty;
 	LIST_HEAD(, store_flush) flushes;
@@ -216,6 +217,8 @@ store_create(
 	st->node = xstrdup(conf->node);
 	st->ttl_ms = conf->ttl_ms;
 	st->max_unacked = conf->max_unacked;
+	snprintf(st->ttl_arg, sizeof st->ttl_arg, "%u", st->ttl_ms);
+	snprintf(st->cap_arg, sizeof st->cap_arg, "%u", st->max_unacked);
 	st->recs = hmap_create();
 	TAILQ_INIT(&st->dirty);
 	LIST_INIT(&st->flushes);
@@ -507,7 +510,6 @@ store_rec_flush(struct store_rec *rec)
 	struct store *st = rec->st;
 	struct store_args a = { 0 };
 	struct store_flush *fl;
-	char ttl[24], cap[24];
 	const char **argv;
 
 	if (rec->dirty) {
@@ -516,13 +518,11 @@ store_rec_flush(struct store_rec *rec)
 	}
 	if (rec->ops.n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
 		goto out;
-	snprintf(ttl, sizeof ttl, "%u", st->ttl_ms);
-	snprintf(cap, sizeof cap, "%u", st->max_unacked);
 	store_args_str(&a, rec->lease_key);
 	store_args_str(&a, rec->hkey);
 	store_args_str(&a, st->node);
-	store_args_str(&a, ttl);
-	store_args_str(&a, cap);
+	store_args_str(&a, st->ttl_arg);
+	store_args_str(&a, st->cap_arg);
 	store_args_cat(&a, &rec->ops); /* first: the deletion of a list no longer mirrored */
 	if (rec->full)
 		store_rec_all(rec, &a);
@@ -751,7 +751,8 @@ store_session_put(
 		log_warn(
 		    "store: agent %s: session %s not stored: %s", user, s->id ? s->id : "", why);
 	else {
-		buf_printf(&name, "s:%s", s->id);
+		buf_add(&name, "s:", 2);
+		buf_addstr(&name, s->id);
 		store_rec_set(rec, name.data, b.data, b.len);
 	}
 	waits = store_rec_wait(rec, cb, arg);
