@@ -718,17 +718,35 @@ store_agent_creds(struct store *st, const char *user, const char *password)
 	store_rec_seal(store_rec_get(st, user), "cred", password);
 }
 
-/* The event channel's next href; 1 if cb will run. */
+/* The mirrored value of a field, or NULL. */
+static const char *
+store_rec_value(const struct store_rec *rec, const char *name)
+{
+	for (const struct store_field *f = rec->fields; f != NULL; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f->val;
+	return NULL;
+}
+
+/*
+ * The event channel's next href (relative to the application: see
+ * store_code_rel); 1 if cb will run.
+ */
 int
 store_agent_cursor(struct store *st, const char *user, const char *next, store_done cb, void *arg)
 {
 	struct store_rec *rec;
+	struct buf b;
 
 	if (st == NULL)
 		return 0;
 	rec = store_rec_get(st, user);
-	if (next != NULL)
-		store_rec_set(rec, "next", next, strlen(next));
+	if (next != NULL) {
+		buf_init(&b);
+		store_code_rel(&b, next, store_rec_value(rec, "app"));
+		store_rec_set(rec, "next", b.data, b.len);
+		buf_free(&b);
+	}
 	return store_rec_wait(rec, cb, arg);
 }
 
@@ -738,7 +756,8 @@ store_session_put(
     struct store *st, const char *user, const struct store_session *s, store_done cb, void *arg)
 {
 	struct store_rec *rec;
-	struct buf b, name;
+	struct store_session rel = *s;
+	struct buf b, name, cv;
 	const char *why;
 	int waits;
 
@@ -747,7 +766,12 @@ store_session_put(
 	rec = store_rec_get(st, user);
 	buf_init(&b);
 	buf_init(&name);
-	if (store_code_session_encode(s, &b, &why) != 0)
+	buf_init(&cv);
+	if (s->conversation != NULL) { /* relative to the application (store_code_rel) */
+		store_code_rel(&cv, s->conversation, store_rec_value(rec, "app"));
+		rel.conversation = cv.data;
+	}
+	if (store_code_session_encode(&rel, &b, &why) != 0)
 		log_warn(
 		    "store: agent %s: session %s not stored: %s", user, s->id ? s->id : "", why);
 	else {
@@ -758,6 +782,7 @@ store_session_put(
 	waits = store_rec_wait(rec, cb, arg);
 	buf_free(&b);
 	buf_free(&name);
+	buf_free(&cv);
 	return waits;
 }
 
@@ -1061,6 +1086,26 @@ store_load_list(struct store_state *s, const redisReply *f, const redisReply *l,
 	return 0;
 }
 
+/* The hrefs stored relative to the application, absolute again (store_code_abs). */
+static void
+store_load_abs(struct store_state *s)
+{
+	char *v;
+
+	if (s->events_next != NULL) {
+		v = store_code_abs(s->events_next, s->app);
+		free(s->events_next);
+		s->events_next = v;
+	}
+	for (size_t i = 0; i < s->nsessions; i++) {
+		if (s->sessions[i].conversation == NULL)
+			continue;
+		v = store_code_abs(s->sessions[i].conversation, s->app);
+		free(s->sessions[i].conversation);
+		s->sessions[i].conversation = v;
+	}
+}
+
 /* The load script answered. */
 static void
 store_on_loaded(void *arg, const struct redis_result *res)
@@ -1090,6 +1135,8 @@ store_on_loaded(void *arg, const struct redis_result *res)
 				why = msg;
 			}
 		}
+		if (why == NULL)
+			store_load_abs(s);
 		for (size_t i = 1; i + 1 < r->elements && why == NULL; i += 2) {
 			if (store_load_list(s, r->element[i], r->element[i + 1], &why) != 0) {
 				snprintf(

@@ -168,6 +168,16 @@ void store_code_session_clear(struct store_session *);
 int store_code_client_encode(
     const char *const *subs, size_t nsubs, struct buf *out, const char **why);
 int store_code_client_decode(const char *, size_t, struct store_client *, const char **why);
+/*
+ * Hrefs under the agent's application (the cursor, a session's
+ * conversation) are stored as "~" and what follows the application's href
+ * (store_code_rel, appended to out; anything else as it is), and read back
+ * against the stored application (store_code_abs, a copy; a "~" value
+ * with no application is returned as it is). Absolute hrefs never start
+ * with "~".
+ */
+void store_code_rel(struct buf *out, const char *href, const char *app);
+char *store_code_abs(const char *v, const char *app);
 /* A notification list entry: "ID JSON". */
 void store_code_note_encode(unsigned long long id, const char *json, size_t len, struct buf *out);
 int store_code_note_decode(const char *, size_t, struct store_note *, const char **why);

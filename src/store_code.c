@@ -149,6 +149,31 @@ store_code_session_encode(const struct store_session *s, struct buf *out, const 
 	return 0;
 }
 
+/* href as stored: relative to the application when under it (see store.h). */
+void
+store_code_rel(struct buf *out, const char *href, const char *app)
+{
+	size_t n = app != NULL ? strlen(app) : 0;
+
+	if (n > 0 && strncmp(href, app, n) == 0 && href[n] == '/') {
+		buf_addch(out, '~');
+		buf_addstr(out, href + n);
+	} else
+		buf_addstr(out, href);
+}
+
+/* A stored href read back against the application (see store.h). */
+char *
+store_code_abs(const char *v, const char *app)
+{
+	char *out;
+
+	if (v[0] != '~' || app == NULL)
+		return xstrdup(v);
+	xasprintf(&out, "%s%s", app, v + 1);
+	return out;
+}
+
 /* A copy of a string member, or NULL; -1 when present but not a string. */
 static int
 store_code_str(const struct json *o, const char *k, char **dst)

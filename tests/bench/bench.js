@@ -17,7 +17,8 @@
 // Cluster mode (issue 15), scenarios e, f, g: BENCH_CLUSTER_CONNS (64: wrk connections and
 // sessions of (e)), BENCH_TAKEOVER_RUNS (20), BENCH_LEASE_MS (1000: the lease of (f)),
 // BENCH_TAKEOVER_EVERY_MS (20: the remote's message cadence in (f)), BENCH_REDIS_AGENTS (100:
-// agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g)).
+// agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g)),
+// BENCH_LISTPACK_VALUE (4096: the last row of (g) with Redis's hash-max-listpack-value so; 0: none).
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -972,30 +973,45 @@ async function scenarioF(sim) {
   await stopped(redis);
 }
 
-// The Redis keys of each agent and the memory they use (MEMORY USAGE, SAMPLES 0: every element).
+// The Redis keys of each agent and the memory they use (MEMORY USAGE, SAMPLES 0: every
+// element), read by one script (one redis-cli: the desktops' long-polls go on meanwhile).
+const MEMORY_LUA = `
+local function mem(k) return redis.call('MEMORY', 'USAGE', k, 'SAMPLES', '0') or 0 end
+local function scan(pat)
+  local out, cur = {}, '0'
+  repeat
+    local r = redis.call('SCAN', cur, 'MATCH', pat, 'COUNT', '1000')
+    cur = r[1]
+    for _, k in ipairs(r[2]) do out[#out + 1] = k end
+  until cur == '0'
+  return out
+end
+local res = {}
+for _, u in ipairs(ARGV) do
+  local h = 'ucgw:agent:' .. u
+  local q, c = 0, 0
+  for _, k in ipairs(scan('ucgw:q:' .. u .. ':*')) do q = q + mem(k) end
+  for _, f in ipairs(redis.call('HKEYS', h)) do if string.sub(f, 1, 2) == 'c:' then c = 1 end end
+  res[#res + 1] = mem(h); res[#res + 1] = mem('ucgw:lease:agent:' .. u); res[#res + 1] = q; res[#res + 1] = c
+end
+local login, n = 0, 0
+for _, k in ipairs(scan('ucgw:login:*')) do login = login + mem(k); n = n + 1 end
+res[#res + 1] = login; res[#res + 1] = n
+return res`;
 function agentMemory(redis, users) {
-  const keys = redis.cli('--scan', '--pattern', 'ucgw:*').split('\n').filter(Boolean);
-  const usage = (k) => Number(redis.cli('MEMORY', 'USAGE', k, 'SAMPLES', '0')) || 0;
-  const per = users.map(() => ({ hash: 0, lease: 0, q: 0, fields: {} }));
-  const idx = new Map(users.map((u, i) => [u, i]));
-  let login = 0;
-  let logins = 0;
-  let other = 0;
-  for (const k of keys) {
-    let m;
-    if ((m = /^ucgw:agent:(.*)$/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].hash += usage(k);
-    else if ((m = /^ucgw:lease:agent:(.*)$/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].lease += usage(k);
-    else if ((m = /^ucgw:q:([^:]*@[^:]*):/.exec(k)) && idx.has(m[1])) per[idx.get(m[1])].q += usage(k);
-    else if (/^ucgw:login:/.test(k)) { login += usage(k); logins++; }
-    else other += usage(k);
-  }
+  const v = redis.cli('EVAL', MEMORY_LUA, '0', ...users).split('\n').map(Number);
+  const per = users.map((u, i) => ({ hash: v[4 * i], lease: v[4 * i + 1], q: v[4 * i + 2], client: v[4 * i + 3] }));
+  const login = v[4 * users.length];
+  const logins = v[4 * users.length + 1];
   // The sizes of the hash's fields of the first agent (what the memory is made of).
+  const fields = {};
   const f = redis.cli('HKEYS', `ucgw:agent:${users[0]}`).split('\n').filter(Boolean);
-  for (const name of f) per[0].fields[name] = Number(redis.cli('HSTRLEN', `ucgw:agent:${users[0]}`, name));
+  for (const name of f) fields[name] = Number(redis.cli('HSTRLEN', `ucgw:agent:${users[0]}`, name));
   const avg = (g) => per.reduce((a, p) => a + g(p), 0) / per.length;
   // one login session per desktop: the mean of the login keys (logins counts them)
   const perLogin = logins ? login / logins : 0;
-  return { per, login: perLogin, logins, other, keys: keys.length, fields: per[0].fields, enc: redis.cli('OBJECT', 'ENCODING', `ucgw:agent:${users[0]}`),
+  return { per, login: perLogin, logins, clients: avg((p) => p.client) * per.length, fields,
+    enc: redis.cli('OBJECT', 'ENCODING', `ucgw:agent:${users[0]}`),
     hash: avg((p) => p.hash), lease: avg((p) => p.lease), q: avg((p) => p.q),
     total: avg((p) => p.hash + p.lease + p.q) + perLogin };
 }
@@ -1044,9 +1060,15 @@ async function scenarioG(sim) {
     const fl = Object.entries(m.fields).map(([k, v]) => `${k.replace(/^(s|c):.*/, '$1:…')} ${v}`).join(', ');
     rows.push({ scn: 'g', what, conns: String(n), rps: '-', p50: '-', p99: '-',
       extra: `${fmt(m.total, 0)} B/agent (MEMORY USAGE: hash ${fmt(m.hash, 0)} [${m.enc}], lease ${fmt(m.lease, 0)}, ` +
-        `login ${fmt(m.login, 0)} (${m.logins} login keys), CometD lists ${fmt(m.q, 0)}); used_memory_dataset ${fmt(used, 0)} B/agent; ` +
+        `login ${fmt(m.login, 0)} (${m.logins} login keys), CometD lists ${fmt(m.q, 0)}; ${m.clients} hashes with a CometD client); used_memory_dataset ${fmt(used, 0)} B/agent; ` +
         `target (<= 4096) ${m.total <= 4096 ? 'met' : 'MISSED'}; fields of one agent (bytes): ${fl}` });
   };
+  if (process.env.BENCH_VERBOSE) {
+    for (const f of ['app', 'next', 'turl', 'ep', 'texp']) say(`(g) ${users[0]} ${f}: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, f)}`);
+    for (const f of redis.cli('HKEYS', `ucgw:agent:${users[0]}`).split('\n').filter((x) => /^[sc]:/.test(x))) {
+      say(`(g) ${users[0]} ${f}: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, f)}`);
+    }
+  }
   const m0 = agentMemory(redis, users);
   line('Redis memory per agent, one Talking session, simulator token', m0, (redisInfo(redis, 'used_memory_dataset') - base) / n);
   // The conversation of 60 messages: the desktop's 30 SendMessage and the remote's 30, alternating.
@@ -1072,10 +1094,24 @@ async function scenarioG(sim) {
   for (const L of TOKEN_LENS) {
     if (!tok0) break;
     const v = 'T'.repeat(tok0 - 64 + L);
-    for (const u of users) redis.cli('HSET', `ucgw:agent:${u}`, 'tok', v);
+    redis.cli('EVAL', "for _, k in ipairs(KEYS) do redis.call('HSET', k, 'tok', ARGV[1]) end return 1",
+      String(users.length), ...users.map((u) => `ucgw:agent:${u}`), v);
     const m = agentMemory(redis, users);
     line(`Redis memory per agent, after 60 messages, a ${L}-byte token (tok rewritten at its sealed size)`, m,
       (redisInfo(redis, 'used_memory_dataset') - base) / n);
+  }
+  // The same hashes once Redis keeps them as listpacks (hash-max-listpack-value above the
+  // largest field): each rewritten by a script (read, delete, write again, same expiry).
+  const lp = Number(env('BENCH_LISTPACK_VALUE', 4096));
+  if (lp > 0) {
+    redis.cli('CONFIG', 'SET', 'hash-max-listpack-value', String(lp));
+    const again = "for _, k in ipairs(KEYS) do local t = redis.call('HGETALL', k) local ttl = redis.call('PTTL', k) " +
+      "redis.call('DEL', k) if #t > 0 then redis.call('HSET', k, unpack(t)) end " +
+      "if ttl > 0 then redis.call('PEXPIRE', k, ttl) end end return 1";
+    redis.cli('EVAL', again, String(users.length), ...users.map((u) => `ucgw:agent:${u}`));
+    const m = agentMemory(redis, users);
+    line(`the same, Redis with hash-max-listpack-value ${lp} (the hashes rewritten as listpacks)`, m, NaN);
+    cmds.push(`g: redis-cli CONFIG SET hash-max-listpack-value ${lp}; each ucgw:agent:USER rewritten by EVAL (HGETALL, DEL, HSET, PEXPIRE)`);
   }
   cmds.push(`g: redis-cli MEMORY USAGE KEY SAMPLES 0 for ucgw:agent:USER, ucgw:lease:agent:USER, ucgw:q:USER:*, ucgw:login:* (/ agents); ` +
     `used_memory from INFO memory before and after`);

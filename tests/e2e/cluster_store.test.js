@@ -343,16 +343,19 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
     d.send('app u1 http://ucwa/applications/42 0a0b0c0d-0000-4000-8000-000000000001');
     d.send('client u1 C1 /v2/me/*,/meta/x');
     for (let i = 1; i <= 8; i++) d.send(`push u1 C1 ${i} {"id":"${i}","data":{"n":${i}}}`);
-    assert.match(await d.ask('session u1 S1 http://ucwa/conversations/7 first message', /^written u1 /), /^written u1 ok$/);
-    assert.match(await d.ask('cursor u1 http://ucwa/events?ack=2', /^written u1 /), /^written u1 ok$/);
+    assert.match(await d.ask('session u1 S1 http://ucwa/applications/42/conversations/7 first message', /^written u1 /), /^written u1 ok$/);
+    assert.match(await d.ask('cursor u1 http://ucwa/applications/42/events?ack=2', /^written u1 /), /^written u1 ok$/);
+    // Hrefs under the application are stored relative to it, and read back absolute.
+    assert.equal(await redis.cli('HGET', `${PREFIX}agent:u1`, 'next'), '~/events?ack=2');
+    assert.equal(JSON.parse(await redis.cli('HGET', `${PREFIX}agent:u1`, 's:S1')).cv, '~/conversations/7');
     // Capped: the 5 newest remain.
     assert.equal(await redis.cli('LLEN', `${PREFIX}q:u1:C1`), '5');
     let st = JSON.parse((await d.ask('load u1', /^(state|none|load-error)/)).slice(6));
     assert.deepEqual(st, {
       user: 'u1', app: 'http://ucwa/applications/42', endpointId: '0a0b0c0d-0000-4000-8000-000000000001',
       token: 'cwt=TOKEN-abc123', tokenExpires: 1893456000000, tokenUrl: 'http://ucwa/oauth/token',
-      password: 's3cret pass word', next: 'http://ucwa/events?ack=2',
-      sessions: [{ id: 'S1', state: 2, conversation: 'http://ucwa/conversations/7',
+      password: 's3cret pass word', next: 'http://ucwa/applications/42/events?ack=2',
+      sessions: [{ id: 'S1', state: 2, conversation: 'http://ucwa/applications/42/conversations/7',
         userData: { case: { n: 42 }, note: 'a b' }, out: [['op-1', 'first message']] }],
       clients: [{ id: 'C1', subs: ['/v2/me/*', '/meta/x'], notes: [4, 5, 6, 7, 8] }],
     });

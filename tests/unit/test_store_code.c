@@ -3,8 +3,10 @@
  * the store writes to Redis: a session row, a CometD client and a stored
  * notification round-trip; the bounds are enforced when encoding and when
  * decoding; corrupt input is refused with a clear message, never crashes;
- * a session row is byte for byte what the JSON writer (jw) makes of it.
+ * a session row is byte for byte what the JSON writer (jw) makes of it;
+ * hrefs under the application are stored relative to it and read back.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "jw.h"
@@ -174,6 +176,48 @@ START_TEST(test_session_same_as_jw)
 }
 END_TEST
 
+/* href stored against app as expected, and read back as href. */
+static void
+rel(const char *href, const char *app, const char *expected)
+{
+	struct buf b;
+	char *back;
+
+	buf_init(&b);
+	buf_addstr(&b, "x"); /* appended to what is there */
+	store_code_rel(&b, href, app);
+	ck_assert_str_eq(b.data + 1, expected);
+	back = store_code_abs(b.data + 1, app);
+	ck_assert_str_eq(back, href);
+	free(back);
+	buf_free(&b);
+}
+
+START_TEST(test_href_relative)
+{
+	const char *app = "https://ucwa.example.com/ucwa/oauth/v1/applications/1234";
+	char *v;
+
+	rel("https://ucwa.example.com/ucwa/oauth/v1/applications/1234/events?ack=7", app,
+	    "~/events?ack=7");
+	rel("https://ucwa.example.com/ucwa/oauth/v1/applications/1234/communication/"
+	    "conversations/ab-1",
+	    app, "~/communication/conversations/ab-1");
+	/* not under it: another application, a longer id, the application itself, no application */
+	rel("https://ucwa.example.com/ucwa/oauth/v1/applications/99/events", app,
+	    "https://ucwa.example.com/ucwa/oauth/v1/applications/99/events");
+	rel("https://ucwa.example.com/ucwa/oauth/v1/applications/12345/events", app,
+	    "https://ucwa.example.com/ucwa/oauth/v1/applications/12345/events");
+	rel(app, app, app);
+	rel("https://ucwa.example.com/x", NULL, "https://ucwa.example.com/x");
+	rel("https://ucwa.example.com/x", "", "https://ucwa.example.com/x");
+	/* a relative value with no application to read it against stays as it is */
+	v = store_code_abs("~/events", NULL);
+	ck_assert_str_eq(v, "~/events");
+	free(v);
+}
+END_TEST
+
 START_TEST(test_session_minimal)
 {
 	struct store_session s = { 0 }, d;
@@ -339,6 +383,7 @@ store_code_suite(void)
 	UNIT_ADD(s, test_session_round_trip);
 	UNIT_ADD(s, test_session_minimal);
 	UNIT_ADD(s, test_session_same_as_jw);
+	UNIT_ADD(s, test_href_relative);
 	UNIT_ADD(s, test_session_bounds);
 	UNIT_ADD(s, test_session_corrupt);
 	UNIT_ADD(s, test_client_round_trip_and_bounds);
