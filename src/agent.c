@@ -348,6 +348,14 @@ agents_remove(struct agents *r, struct agent *a, const char *why)
 	reap_later(r->reap, &a->reap, agents_reap);
 }
 
+/* Remove for a hand-over (see agent.h). */
+void
+agents_hand_over(struct agents *r, struct agent *a, const char *why)
+{
+	a->handover = 1;
+	agents_remove(r, a, why);
+}
+
 unsigned
 agents_count(const struct agents *r)
 {
