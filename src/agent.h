@@ -215,6 +215,11 @@ void agents_remove(struct agents *, struct agent *, const char *why);
  * signed out, the IM session not ended, nothing stored is deleted).
  */
 void agents_hand_over(struct agents *, struct agent *, const char *why);
+struct store;
+/* Cluster mode: the store each agent's presence (cc_session, ready) is written to. */
+void agents_set_store(struct agents *, struct store *);
+/* The agent's cc_session or ready changed: written to the store (nothing without one). */
+void agents_presence_changed(struct agents *, struct agent *);
 unsigned agents_count(const struct agents *);
 /* Every agent, in a new array (the caller frees it); returns the count. */
 size_t agents_list(const struct agents *, struct agent ***);

@@ -231,6 +231,7 @@ gws_r_me_post(struct gws *g, struct http_req *req, const struct gws_call *c)
 		agents_remove(g->agents, a, "EndContactCenterSession");
 		return;
 	default:
+		agents_presence_changed(g->agents, a);
 		gws_reply_ok(req);
 		gws_notify_device(g, req, a);
 		return;

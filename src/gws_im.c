@@ -194,6 +194,16 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 	return c;
 }
 
+/* Whether a UCWA command of agent is under way (a hand-over waits for it). */
+int
+gws_im_busy(const struct gws_im *im, const char *agent)
+{
+	for (const struct im_call *c = im->calls; c != NULL; c = c->next)
+		if (strcmp(c->agent, agent) == 0)
+			return 1;
+	return 0;
+}
+
 /* Answer a parked request once (if the desktop is still there). */
 void
 gws_im_call_reply_ok(struct im_call *c)

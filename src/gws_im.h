@@ -44,6 +44,8 @@ void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
  */
 struct store_session;
 int gws_im_restore(struct gws_im *, struct agent *, const struct store_session *, const char **why);
+/* Whether a UCWA command of the agent is under way (a hand-over waits until none is). */
+int gws_im_busy(const struct gws_im *, const char *agent);
 /* Sessions by state into counts[0..n) (Initiating, Alerting, Talking, Completed). */
 void gws_im_count_states(const struct gws_im *, unsigned *counts, size_t n);
 

@@ -208,6 +208,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
+		agents_set_store(ucgw.agents, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
 		if (ucgw.ucwa != NULL) {
 			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
@@ -217,8 +218,8 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		    owner_create(base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, ucgw.forward);
 		gws_set_owner(ucgw.gws, ucgw.owner);
 		if (ucgw.signin != NULL) {
-			ucgw.takeover = takeover_create(cluster_store(ucgw.cluster), ucgw.owner,
-			    ucgw.agents, ucgw.im, ucgw.cometd, ucgw.signin);
+			ucgw.takeover = takeover_create(base, cluster_store(ucgw.cluster),
+			    ucgw.owner, ucgw.agents, ucgw.im, ucgw.cometd, ucgw.signin);
 			owner_set_hooks(
 			    ucgw.owner, takeover_acquired, takeover_lost, ucgw.takeover);
 		} else
@@ -332,6 +333,7 @@ main_stop(void)
 	admin_free(ucgw.admin);
 	if (ucgw.cluster != NULL) { /* the store goes with the cluster */
 		gws_im_set_store(ucgw.im, NULL);
+		agents_set_store(ucgw.agents, NULL);
 		cometd_set_store(ucgw.cometd, NULL);
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, NULL);

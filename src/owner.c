@@ -933,7 +933,9 @@ owner_sweep_one(struct owner *o, struct owner_lease *ol)
 			owner_readopt(ol);
 		return;
 	}
-	if (ol->state != OWNER_HELD || (!o->draining && agents_find(o->agents, ol->name) != NULL))
+	/* with the hooks, an agent's lease goes with its hand-over (after its last writes) */
+	if (ol->state != OWNER_HELD ||
+	    ((!o->draining || o->lost != NULL) && agents_find(o->agents, ol->name) != NULL))
 		return;
 	if (o->draining)
 		owner_release(ol, "the node drains");

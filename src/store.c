@@ -754,6 +754,16 @@ store_agent_cursor(struct store *st, const char *user, const char *next, store_d
 	return store_rec_wait(rec, cb, arg);
 }
 
+/* The agent's presence: "CR", C and R each 0 or 1. */
+void
+store_agent_presence(struct store *st, const char *user, int cc_session, int ready)
+{
+	char v[2] = { cc_session ? '1' : '0', ready ? '1' : '0' };
+
+	if (st != NULL)
+		store_rec_set(store_rec_get(st, user), "p", v, sizeof v);
+}
+
 /* The UCWA snapshot (no secrets: those are the sealed fields). */
 void
 store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len)
@@ -1049,7 +1059,10 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 		s->events_next = store_load_dup(v);
 	else if (strcmp(n, "u") == 0)
 		s->ucwa = store_load_dup(v);
-	else if (strcmp(n, "texp") == 0)
+	else if (strcmp(n, "p") == 0 && v->len == 2) {
+		s->cc_session = v->str[0] == '1';
+		s->ready = v->str[1] == '1';
+	} else if (strcmp(n, "texp") == 0)
 		s->token_expires_ms = strtoull(v->str, NULL, 10);
 	else if (strcmp(n, "tok") == 0) {
 		if ((s->token = store_load_open(st, ld->hkey, f, v, why)) == NULL)
@@ -1113,6 +1126,7 @@ store_on_loaded(void *arg, const struct redis_result *res)
 	else if (h->elements > 0) {
 		s = xcalloc(1, sizeof *s);
 		s->user = xstrdup(ld->user);
+		s->cc_session = s->ready = -1;
 		for (size_t i = 0; i < h->elements && why == NULL; i += 2) {
 			if (h->element[i]->type != REDIS_REPLY_STRING ||
 			    h->element[i + 1]->type != REDIS_REPLY_STRING)

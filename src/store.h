@@ -11,7 +11,7 @@
  * Keys (see docs/cluster.md, "Key schema"):
  *	PREFIXagent:USER	hash: app, ep, tok (sealed), texp, turl, cred
  *				(sealed), next, u (the UCWA snapshot, no
- *				secrets), s:GWSID (a session row),
+ *				secrets), p (presence), s:GWSID (a session row),
  *				c:CLIENTID (a CometD client)
  *	PREFIXq:USER:CLIENTID	list: the client's notifications not yet
  *				acknowledged, "ID JSON", oldest first, capped
@@ -93,6 +93,7 @@ struct store_state {
 	char *app, *endpoint_id, *token, *token_url, *password, *events_next;
 	char *ucwa; /* the UCWA snapshot (ucwa_saved_write without secrets), or NULL */
 	uint64_t token_expires_ms; /* wall clock (util_wall_ms), 0: unknown */
+	int cc_session, ready;	   /* the agent's presence; -1: not stored */
 	struct store_session *sessions;
 	size_t nsessions;
 	struct store_client *clients;
@@ -144,6 +145,8 @@ void store_agent_creds(struct store *, const char *user, const char *password);
 /* The event channel's next href; 1 if done will run once written (see above). */
 int store_agent_cursor(struct store *, const char *user, const char *next, store_done, void *arg);
 
+/* The agent's presence: contact-centre session started, Ready. */
+void store_agent_presence(struct store *, const char *user, int cc_session, int ready);
 /* The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out). */
 void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len);
 

@@ -30,6 +30,8 @@
 #include "ucwa.h"
 
 #define TAKEOVER_MAX_SNAPSHOT (1024 * 1024) /* bytes of a stored UCWA snapshot */
+#define TAKEOVER_IDLE_WAIT_MS 2000	    /* a drain waits this long for an agent's commands */
+#define TAKEOVER_IDLE_POLL_MS 5		    /* and looks again this often */
 
 /* One agent's state being loaded. */
 struct takeover_load {
@@ -46,12 +48,17 @@ struct takeover {
 	struct cometd *cometd;
 	struct signin *signin;
 	LIST_HEAD(, takeover_load) loads;
+	struct event *handing; /* drain: agents with commands under way wait on it */
+	uint64_t hand_deadline;
+	char *hand_why;
 };
+
+static void takeover_hand_step(evutil_socket_t, short, void *);
 
 /* Create the take-over for these modules (none owned). */
 struct takeover *
-takeover_create(struct store *st, struct owner *o, struct agents *agents, struct gws_im *im,
-    struct cometd *cd, struct signin *si)
+takeover_create(struct event_base *base, struct store *st, struct owner *o, struct agents *agents,
+    struct gws_im *im, struct cometd *cd, struct signin *si)
 {
 	struct takeover *tk = xcalloc(1, sizeof *tk);
 
@@ -62,6 +69,7 @@ takeover_create(struct store *st, struct owner *o, struct agents *agents, struct
 	tk->cometd = cd;
 	tk->signin = si;
 	LIST_INIT(&tk->loads);
+	tk->handing = evtimer_new(base, takeover_hand_step, tk);
 	return tk;
 }
 
@@ -83,6 +91,8 @@ takeover_free(struct takeover *tk)
 		return;
 	while (!LIST_EMPTY(&tk->loads))
 		takeover_load_free(LIST_FIRST(&tk->loads));
+	event_free(tk->handing);
+	free(tk->hand_why);
 	free(tk);
 }
 
@@ -165,6 +175,11 @@ takeover_restore(struct takeover *tk, struct store_state *st, char **why)
 	}
 	ucwa_saved_free(&saved);
 	a = agents_find(tk->agents, st->user);
+	if (st->cc_session >= 0) {
+		a->cc_session = st->cc_session;
+		a->ready = st->ready;
+		agents_presence_changed(tk->agents, a);
+	}
 	takeover_mirror(tk, st);
 	for (size_t i = 0; i < st->nsessions; i++) {
 		if (gws_im_restore(tk->im, a, &st->sessions[i], &cause) != 0)
@@ -249,14 +264,41 @@ takeover_lost(void *arg, const char *user, const char *why)
 		takeover_hand_over(tk, a, why);
 }
 
+/*
+ * Drain: hand over each agent with no UCWA command under way (its answer
+ * could not be told to the desktop afterwards); look again shortly for the
+ * others, until the deadline hands over what is left.
+ */
+static void
+takeover_hand_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct takeover *tk = arg;
+	struct timeval tv = { 0, TAKEOVER_IDLE_POLL_MS * 1000 };
+	int late = util_now_ms() >= tk->hand_deadline, left = 0;
+	struct agent **v;
+	size_t n = agents_list(tk->agents, &v);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!late && gws_im_busy(tk->im, v[i]->name))
+			left++;
+		else
+			takeover_hand_over(tk, v[i], tk->hand_why);
+	}
+	free(v);
+	if (late && n > 0)
+		log_warn("takeover: drain: commands still under way after %u ms; handed over "
+			 "anyway",
+		    TAKEOVER_IDLE_WAIT_MS);
+	if (left > 0)
+		evtimer_add(tk->handing, &tv);
+}
+
 /* Drain: hand every agent over (each releases its lease, after its last writes). */
 void
 takeover_hand_over_all(struct takeover *tk, const char *why)
 {
-	struct agent **v;
-	size_t n = agents_list(tk->agents, &v);
-
-	for (size_t i = 0; i < n; i++)
-		takeover_hand_over(tk, v[i], why);
-	free(v);
+	free(tk->hand_why);
+	tk->hand_why = xstrdup(why);
+	tk->hand_deadline = util_now_ms() + TAKEOVER_IDLE_WAIT_MS;
+	takeover_hand_step(-1, 0, tk);
 }

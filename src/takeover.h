@@ -17,15 +17,17 @@ struct signin;
 struct store;
 struct takeover;
 
+#include <event2/event.h>
+
 /* The take-over of these modules (not owned). */
-struct takeover *takeover_create(struct store *, struct owner *, struct agents *, struct gws_im *,
-    struct cometd *, struct signin *);
+struct takeover *takeover_create(struct event_base *, struct store *, struct owner *,
+    struct agents *, struct gws_im *, struct cometd *, struct signin *);
 /* Free (loads under way are forgotten). */
 void takeover_free(struct takeover *);
 /* The owner's hooks (arg is the struct takeover). */
 void takeover_acquired(void *arg, const char *user);
 void takeover_lost(void *arg, const char *user, const char *why);
-/* Drain: hand every agent over. */
+/* Drain: hand every agent over, each once no UCWA command of it is under way (bounded). */
 void takeover_hand_over_all(struct takeover *, const char *why);
 
 #endif

@@ -29,9 +29,10 @@ const BOB = im.REMOTES.bob;
 const CAROL = im.REMOTES.carol;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A ucgw node in cluster mode in front of the simulator.
-function startNode(env, id) {
+// A ucgw node in cluster mode in front of the simulator (on port, when given).
+function startNode(env, id, port) {
   return im.startGateway(env.sim.port, args({
+    ...(port ? { listen: [`http://127.0.0.1:${port}`] } : {}),
     'cluster.redis': env.redis.url,
     'cluster.key_file': env.files.key,
     'cluster.node_id': id,
@@ -56,7 +57,7 @@ defaults
   timeout server 60s
   retries 3
   option redispatch 1
-  retry-on conn-failure
+  retry-on conn-failure empty-response 503
 frontend fe
   bind 127.0.0.1:${port}
   option forwardfor
@@ -68,21 +69,24 @@ ${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 200ms fall
 `;
 }
 
-// Redis, ucwa-sim, nodes a and b, haproxy on env.port.
-async function cluster() {
-  const env = { procs: [], desks: [] };
+// Wait until node n is registered.
+async function registered(n) {
+  await h.waitFor(async () => {
+    try { return (await h.request({ port: n.port, path: '/healthz' })).json.cluster.registered; } catch (_) { return false; }
+  }, 5000 * h.slow, 'a registered node');
+}
+
+// Redis, ucwa-sim, nodes a, b (and c), haproxy on env.port.
+async function cluster(names = ['a', 'b']) {
+  const env = { procs: [], desks: [], names };
   env.redis = await startRedis();
   env.files = clusterFiles();
   env.sim = await im.startSim();
-  env.a = await startNode(env, 'node-a');
-  env.b = await startNode(env, 'node-b');
-  for (const n of [env.a, env.b]) {
-    await h.waitFor(async () => (await h.request({ port: n.port, path: '/healthz' })).json.cluster.registered,
-      5000 * h.slow, 'a registered node');
-  }
+  for (const k of names) env[k] = await startNode(env, `node-${k}`);
+  for (const k of names) await registered(env[k]);
   env.port = await freePort();
   const cfg = path.join(h.tmpdir('ucgw-haproxy-'), 'haproxy.cfg');
-  fs.writeFileSync(cfg, haproxyConfig(env.port, [env.a, env.b]));
+  fs.writeFileSync(cfg, haproxyConfig(env.port, names.map((k) => env[k])));
   const hp = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   env.procs.push(hp);
   env.hlog = '';
@@ -99,16 +103,17 @@ async function teardown(env, killed) {
   for (const d of env.desks) if (d.client) await cm.disconnect(d.client).catch(() => {});
   for (const p of env.procs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
   const codes = {};
-  for (const k of ['a', 'b']) if (env[k]) codes[k] = (await env[k].stop()).code;
+  for (const k of env.names) if (env[k]) codes[k] = (await env[k].stop()).code;
+  for (const p of env.stopped || []) codes[`${p.name}-old`] = p.code;
   if (process.env.UCGW_TEST_LOGS) {
-    for (const k of ['a', 'b']) if (env[k]) fs.writeFileSync(`${process.env.UCGW_TEST_LOGS}.${killed || 'term'}.${k}`, env[k].stderr);
+    for (const k of env.names) if (env[k]) fs.writeFileSync(`${process.env.UCGW_TEST_LOGS}.${env.label || killed || 'term'}.${k}`, env[k].stderr);
   }
   if (env.sim) await env.sim.stop();
   if (env.redis) await env.redis.stop();
   for (const k of Object.keys(codes)) {
     if (k === killed) continue;
-    assert.equal(codes[k], 0, `node ${k} exit; log:\n${env[k].stderr.slice(-4000)}`);
-    assert.doesNotMatch(env[k].stderr, /Sanitizer|runtime error|ERROR SUMMARY: [1-9]/);
+    assert.equal(codes[k], 0, `node ${k} exit:\n${env[k] ? env[k].stderr.slice(-3000) : ''}`);
+    if (env[k]) assert.doesNotMatch(env[k].stderr, /Sanitizer|runtime error|ERROR SUMMARY: [1-9]/);
   }
 }
 
@@ -176,6 +181,9 @@ async function check(env, d, remote, tag, t, sid, clientId) {
   assert.equal(d.client.getClientId(), clientId, 'the CometD clientId is kept');
   assert.equal(d.client.handshakes.length, 1, 'no second handshake');
   assert.equal((await apps(env, d.user)).length, 1, `one application for ${d.user}`);
+  const dev = await d.rest('GET', '/me/devices?fields=*');
+  assert.equal(dev.status, 200, dev.body);
+  assert.equal(dev.json.devices[0].userState.state, 'Ready', 'the agent is still Ready');
 }
 
 // Two agents owned by node a in conversations, then a goes (how), both sides sending throughout.
@@ -228,4 +236,47 @@ test('kill -9 of the owner of two agents in live conversations: nothing lost or 
 
 test('SIGTERM of the owner of two agents in live conversations: handed over, nothing lost or duplicated', async () => {
   await scenario('term');
+});
+
+test('rolling SIGTERM restart of three nodes under traffic: nothing lost or duplicated, no error', async () => {
+  const env = await cluster(['a', 'b', 'c']);
+  env.stopped = [];
+  env.label = 'rolling';
+  try {
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+    await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
+    const d1 = await im.desktop(env.port, 'agent1');
+    const d2 = await im.desktop(env.port, 'agent2');
+    env.desks.push(d1, d2);
+    const s1 = await im.talk(d1, BOB);
+    const s2 = await im.talk(d2, CAROL);
+    d1.sid = s1.id;
+    d2.sid = s2.id;
+    const c1 = d1.client.getClientId();
+    const c2 = d2.client.getClientId();
+    const t1 = traffic(env, d1, BOB, 1);
+    const t2 = traffic(env, d2, CAROL, 2);
+    for (const k of env.names) {
+      await sleep(800);
+      const old = env[k];
+      const port = old.port;
+      old.child.kill('SIGTERM');
+      const ex = await old.exited;
+      assert.equal(ex.code, 0, `node ${k} drained cleanly:\n${old.stderr.slice(-3000)}`);
+      assert.doesNotMatch(old.stderr, /Sanitizer|runtime error/);
+      env.stopped.push({ name: k, code: ex.code });
+      env[k] = await startNode(env, `node-${k}`, port);
+      await registered(env[k]);
+    }
+    await sleep(800);
+    t1.stop = t2.stop = true;
+    await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    assert.ok(t1.sent.length > 50 && t1.remoteSent.length > 50, `traffic flowed: ${t1.sent.length}, ${t1.remoteSent.length}`);
+    assert.equal(t1.ambiguous.size + t2.ambiguous.size, 0, 'no request died with a node');
+    assert.equal((t1.retried || 0) + (t2.retried || 0), 0, 'no 503 reached a desktop');
+    await check(env, d1, BOB, 1, t1, s1.id, c1);
+    await check(env, d2, CAROL, 2, t2, s2.id, c2);
+  } finally {
+    await teardown(env, null);
+  }
 });
