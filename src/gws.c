@@ -387,6 +387,12 @@ gws_authed(struct http_req *req, const char *name, void *arg)
 
 	if (star != NULL)
 		c.param = http_req_path(req) + (star - r->path);
+	if (g->owner != NULL && !owner_serves(g->owner, name)) {
+		/* handed over while authentication waited: nothing done, another node serves it */
+		http_req_add_header(req, "Retry-After", "0");
+		gws_reply_error(req, 503, GWS_INTERNAL, "The agent moved to another node; retry");
+		return;
+	}
 	if (r->auth == GWS_AUTH_AGENT) {
 		c.agent = agents_get(g->agents, name);
 		buf_init(&base);

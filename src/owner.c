@@ -211,6 +211,17 @@ owner_holds(struct owner *o, const char *user)
 	return ol != NULL && ol->state == OWNER_HELD && lease_held(ol->lease);
 }
 
+/* Whether user's requests are served here now (the routing's hot path). */
+int
+owner_serves(struct owner *o, const char *user)
+{
+	struct owner_lease *ol = hmap_get(o->by_user, user);
+
+	return ol != NULL && !ol->loading &&
+	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
+		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+}
+
 /* The take-over hook is done with user: its waiting requests are served. */
 void
 owner_loaded(struct owner *o, const char *user)
@@ -588,9 +599,7 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 	char why[300];
 
-	if (ol != NULL && !ol->loading &&
-	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
-		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)))) {
+	if (owner_serves(o, user)) {
 		ol->used_ms = util_now_ms(); /* the hot path: no Redis */
 		owner_serve(o, req, user, sid, go, arg);
 		return;

@@ -55,6 +55,12 @@ void owner_set_hooks(struct owner *, void (*acquired)(void *arg, const char *use
     void (*lost)(void *arg, const char *user, const char *why), void *arg);
 /* The acquired hook is done with user: its waiting requests are served. */
 void owner_loaded(struct owner *, const char *user);
+/*
+ * Whether user's requests are served here now: checked again once a
+ * request is authenticated, as the agent may have been handed over while
+ * its authentication waited (a login session's write to Redis).
+ */
+int owner_serves(struct owner *, const char *user);
 /* Whether this node holds user's lease now. */
 int owner_holds(struct owner *, const char *user);
 /* Drain: take no agent any more, release every lease, then the registry entry; then done(arg). */
