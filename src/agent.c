@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "store.h"
 #include "hmap.h"
 #include "log.h"
 #include "util.h"
@@ -51,6 +52,7 @@ struct agents {
 	} hooks[AGENTS_NSTAGES]; /* by enum agents_stage, run in that order */
 	int (*busy)(const struct agent *, void *);
 	void *busy_arg;
+	struct store *store; /* cluster mode: the presence is written there; else NULL */
 	struct agents_keeper keepers[AGENTS_NSLOTS]; /* by enum agents_slot */
 };
 
@@ -144,6 +146,20 @@ agents_create(struct event_base *base, unsigned idle_ms)
 	r->reap = reap_hold(base);
 	event_add(r->sweep, &second);
 	return r;
+}
+
+/* Cluster mode: write each agent's presence to st (NULL: nowhere). */
+void
+agents_set_store(struct agents *r, struct store *st)
+{
+	r->store = st;
+}
+
+/* The agent's contact-centre session or Ready state changed: stored (cluster mode). */
+void
+agents_presence_changed(struct agents *r, struct agent *a)
+{
+	store_agent_presence(r->store, a->name, a->cc_session, a->ready);
 }
 
 void
@@ -346,6 +362,14 @@ agents_remove(struct agents *r, struct agent *a, const char *why)
 	}
 	hmap_del(r->by_name, a->name);
 	reap_later(r->reap, &a->reap, agents_reap);
+}
+
+/* Remove for a hand-over (see agent.h). */
+void
+agents_hand_over(struct agents *r, struct agent *a, const char *why)
+{
+	a->handover = 1;
+	agents_remove(r, a, why);
 }
 
 unsigned

@@ -125,7 +125,8 @@ struct agent {
 	struct signin_agent *signin; /* password check, sign-in state: signin.c; owning */
 	struct agent_link *links[AGENTS_NSLOTS]; /* non-owning, by enum agents_slot */
 	int removing;				 /* agents_remove has begun: no new link */
-	struct reap_link reap;			 /* agent.c: freed after removal */
+	int handover;	       /* removed for another node to carry on (agents_hand_over) */
+	struct reap_link reap; /* agent.c: freed after removal */
 };
 
 /*
@@ -207,6 +208,18 @@ void agents_link(struct agents *r, enum agents_slot, struct agent_link *l, const
 void agents_unlink(struct agent_link *l);
 /* Remove now: the stages run in order, memory is freed at a later loop turn. */
 void agents_remove(struct agents *, struct agent *, const char *why);
+/*
+ * Remove for a hand-over (cluster mode: the agent's next owner carries it
+ * on from the store): as agents_remove, but each stage leaves what lives
+ * on upstream and in the store as it is (the UCWA application is not
+ * signed out, the IM session not ended, nothing stored is deleted).
+ */
+void agents_hand_over(struct agents *, struct agent *, const char *why);
+struct store;
+/* Cluster mode: the store each agent's presence (cc_session, ready) is written to. */
+void agents_set_store(struct agents *, struct store *);
+/* The agent's cc_session or ready changed: written to the store (nothing without one). */
+void agents_presence_changed(struct agents *, struct agent *);
 unsigned agents_count(const struct agents *);
 /* Every agent, in a new array (the caller frees it); returns the count. */
 size_t agents_list(const struct agents *, struct agent ***);

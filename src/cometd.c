@@ -34,6 +34,8 @@
 #define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
+#define COMETD_BATCH_BITS 10   /* a batch id: watermark << 10 | replies with that watermark */
+#define COMETD_BATCH_MASK ((1u << COMETD_BATCH_BITS) - 1)
 
 struct cometd_agent;
 
@@ -90,8 +92,11 @@ struct cometd_client {
 	size_t nqueued;
 	size_t qbytes; /* bytes of the notifications in queue and unacked */
 	int ack;
-	uint64_t batch;
-	uint64_t seq; /* messages queued so far (cometd_msg.seq) */
+	int restored; /* made by cometd_restore: its first connect tells what it already has */
+	uint64_t restored_max; /* the last restored message's seq (later ones are new here) */
+	int forgotten;	/* handed over: its stored record is its next owner's (no deletion) */
+	uint64_t batch; /* the last reply's watermark: it carried every message up to this seq */
+	uint64_t seq;	/* messages queued so far (cometd_msg.seq) */
 	struct http_req *parked;
 	struct cometd_stream *parked_st; /* or parked on a stream (WebSocket) */
 	LIST_ENTRY(cometd_client) st_entry;
@@ -344,7 +349,8 @@ cometd_client_kill(struct cometd_client *c, const char *why)
 	if (why != NULL)
 		log_info("cometd: client %.8s... of %s: %s", c->id, a->name, why);
 	cometd_client_set_state(c, COMETD_CLIENT_DEAD);
-	store_client_del(cd->store, a->name, c->id);
+	if (!c->forgotten)
+		store_client_del(cd->store, a->name, c->id);
 	event_del(c->timer);
 	hmap_del(cd->by_id, c->id);
 	TAILQ_REMOVE(&cd->all, c, all);
@@ -568,14 +574,17 @@ cometd_make_room(struct cometd *cd, struct cometd_agent *a)
 	return cd->nclients < (unsigned)cd->cfg->cometd_max_clients ? 0 : -1;
 }
 
-/* Register a new client of agent. */
+/* Register a new client of agent, with id (a restored one) or a new random id. */
 static struct cometd_client *
-cometd_client_new(struct cometd *cd, const char *agent)
+cometd_client_new_as(struct cometd *cd, const char *agent, const char *id)
 {
 	struct cometd_client *c = xcalloc(1, sizeof *c);
 
 	c->cd = cd;
-	util_random_id(c->id, COMETD_ID_LEN, UTIL_BASE62);
+	if (id != NULL)
+		snprintf(c->id, sizeof c->id, "%s", id);
+	else
+		util_random_id(c->id, COMETD_ID_LEN, UTIL_BASE62);
 	c->agent = cometd_agent_get(cd, agent, 1);
 	c->agent->n++;
 	TAILQ_INSERT_TAIL(&c->agent->clients, c, by_agent);
@@ -589,6 +598,13 @@ cometd_client_new(struct cometd *cd, const char *agent)
 	cometd_client_expiry(c);
 	store_client_put(cd->store, agent, c->id, NULL, 0);
 	return c;
+}
+
+/* Register a new client of agent. */
+static struct cometd_client *
+cometd_client_new(struct cometd *cd, const char *agent)
+{
+	return cometd_client_new_as(cd, agent, NULL);
 }
 
 /* Remember (or issue) the browser cookie when a per-browser limit is set. */
@@ -828,7 +844,18 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 	struct jw w;
 
 	if (error == NULL) {
-		c->batch++;
+		/*
+		 * The batch id: the watermark W (a client that got this reply has
+		 * every message up to seq W: what a restored client's first ack
+		 * tells its new node) shifted left, and a count of the replies
+		 * with the same W, so that ids grow with every reply.
+		 */
+		struct cometd_msg *q = TAILQ_FIRST(&c->queue);
+		uint64_t wm = c->hold_events && q != NULL ? q->seq - 1 : c->seq;
+		uint64_t n =
+		    (c->batch >> COMETD_BATCH_BITS) == wm ? c->batch & COMETD_BATCH_MASK : 0;
+
+		c->batch = (wm << COMETD_BATCH_BITS) | (n < COMETD_BATCH_MASK ? n + 1 : n);
 		cometd_connect_events(c, out);
 	}
 	if (out->len > 0)
@@ -945,6 +972,31 @@ cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 		cometd_client_kill(c, "expired (no connect within cometd.max_interval_ms)");
 }
 
+/*
+ * A restored client's first ack: its old node's watermark. The stored
+ * messages up to it reached the desktop already: dropped, not sent twice.
+ */
+static void
+cometd_ack_restored(struct cometd_client *c, uint64_t ack)
+{
+	struct cometd_msg *m;
+	unsigned n = 0;
+	uint64_t w = ack >> COMETD_BATCH_BITS;
+
+	while ((m = TAILQ_FIRST(&c->queue)) != NULL && m->seq <= w && m->seq <= c->restored_max) {
+		TAILQ_REMOVE(&c->queue, m, entry);
+		cometd_msg_free(c, m);
+		n++;
+	}
+	if (n > 0) {
+		store_note_ack(c->cd->store, c->agent->name, c->id, w);
+		log_info(
+		    "cometd: client %.8s... of %s: %u restored messages were delivered already",
+		    c->id, c->agent->name, n);
+	}
+	c->batch = ack;
+}
+
 /* Apply ext.ack: forget acknowledged batches, resend the rest first. */
 static void
 cometd_ack(struct cometd_client *c, const struct json *msg)
@@ -952,6 +1004,13 @@ cometd_ack(struct cometd_client *c, const struct json *msg)
 	const struct json *ack = json_get(json_get(msg, "ext"), "ack");
 	struct cometd_msg *m;
 
+	if (c->restored) {
+		c->restored = 0;
+		c->ack = ack != NULL && ack->type == JSON_INT;
+		if (c->ack)
+			cometd_ack_restored(c, (uint64_t)ack->u.i);
+		return;
+	}
 	if (!c->ack || ack == NULL || ack->type != JSON_INT)
 		return;
 	while ((m = TAILQ_FIRST(&c->unacked)) != NULL && m->batch <= (uint64_t)ack->u.i) {
@@ -1301,9 +1360,18 @@ cometd_resync_due(struct cometd *cd, const char *agent)
 	event_active(cd->resync_ev, 0, 0);
 }
 
+static int cometd_enqueue_as(struct cometd_client *, struct cometd_blob *, uint64_t);
+
 /* Queue one notification for a client; a client over its bounds is dropped. */
 static int
 cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
+{
+	return cometd_enqueue_as(c, b, c->seq + 1);
+}
+
+/* The same with its id (a restored one, above every earlier id). */
+static int
+cometd_enqueue_as(struct cometd_client *c, struct cometd_blob *b, uint64_t seq)
 {
 	const struct config *cfg = c->cd->cfg;
 	struct cometd_msg *m;
@@ -1318,7 +1386,7 @@ cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
 	}
 	m = xmalloc(sizeof *m);
 	m->batch = 0;
-	m->seq = ++c->seq;
+	m->seq = c->seq = seq;
 	store_note_push(c->cd->store, c->agent->name, c->id, m->seq, b->text, b->len);
 	m->blob = b;
 	b->refs++;
@@ -1469,4 +1537,86 @@ cometd_stats(const struct cometd *cd, unsigned *clients, unsigned *parked, size_
 		*parked += cometd_is_parked(c);
 		*queued += c->nqueued;
 	}
+}
+
+/* A stored client comes back with its id, subscriptions and unacknowledged messages. */
+int
+cometd_restore(
+    struct cometd *cd, const char *agent, const struct store_client *sc, const char **why)
+{
+	struct cometd_client *c = hmap_get(cd->by_id, sc->id);
+	struct cometd_agent *a;
+	int ok;
+
+	if (strlen(sc->id) != COMETD_ID_LEN || sc->nsubs > COMETD_MAX_SUBS) {
+		*why = "a stored CometD client is malformed";
+		return -1;
+	}
+	if (c != NULL && strcmp(c->agent->name, agent) != 0) {
+		*why = "a stored CometD client id is another agent's";
+		return -1;
+	}
+	if (c != NULL) { /* a stale copy from an earlier stay here */
+		if (cometd_is_parked(c))
+			cometd_connect_answer(c, "retry", NULL);
+		c->forgotten = 1;
+		cometd_client_kill(c, "replaced by its stored state");
+	}
+	if (cometd_make_room(cd, cometd_agent_get(cd, agent, 0)) != 0) {
+		*why = "cometd.max_clients reached";
+		return -1;
+	}
+	c = cometd_client_new_as(cd, agent, sc->id);
+	for (size_t i = 0; i < sc->nsubs; i++)
+		c->subs[c->nsubs++] = xstrdup(sc->subs[i]);
+	store_client_put(cd->store, agent, c->id, (const char *const *)c->subs, c->nsubs);
+	a = c->agent;
+	for (size_t i = 0; i < sc->nnotes; i++) {
+		const struct store_note *n = &sc->notes[i];
+		size_t len = strlen(n->json);
+		struct cometd_blob *b;
+
+		if (n->id <= c->seq)
+			continue; /* ids only grow */
+		b = xmalloc(sizeof *b + len + 1);
+
+		b->agent = a;
+		b->refs = 1;
+		b->len = len;
+		memcpy(b->text, n->json, len + 1);
+		a->bytes += len;
+		ok = cometd_enqueue_as(c, b, n->id);
+		cometd_blob_unref(b);
+		if (!ok) {
+			*why = "its stored messages exceed cometd.max_queue or max_queue_bytes";
+			return -1;
+		}
+	}
+	c->ack = 1;
+	c->restored = 1;
+	c->restored_max = c->seq;
+	log_info("cometd: client %.8s... of %s restored (%zu subscriptions, %zu messages)", c->id,
+	    agent, c->nsubs, sc->nnotes);
+	return 0;
+}
+
+/* The agent moved to another node: its clients here go without touching the store. */
+void
+cometd_forget_agent(struct cometd *cd, const char *agent)
+{
+	struct cometd_agent *a = cometd_agent_get(cd, agent, 0);
+	struct cometd_client *c, *next;
+
+	if (a == NULL)
+		return;
+	a->n++; /* the record lives through the loop */
+	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, by_agent);
+		if (cometd_is_parked(c))
+			cometd_connect_answer(c, "retry", NULL);
+		c->forgotten = 1;
+		cometd_client_kill(c, "the agent moved to another node");
+	}
+	a->n--;
+	cometd_agent_release(a);
 }

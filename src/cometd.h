@@ -33,6 +33,18 @@ struct store;
 /* Cluster mode: write every client, its subscriptions and its unacknowledged messages to st. */
 void cometd_set_store(struct cometd *, struct store *st);
 void cometd_drain(struct cometd *);
+/*
+ * Cluster take-over: a stored client (store.h) of agent comes back with
+ * its id, subscriptions and unacknowledged notifications, queued; its first
+ * /meta/connect's ack (its old node's watermark) drops those it already
+ * had. 0, or -1 with *why.
+ */
+struct store_client;
+int cometd_restore(
+    struct cometd *, const char *agent, const struct store_client *, const char **why);
+/* The agent moved to another node: its clients here go (parked connects told to retry),
+ * and their stored records are left for the new owner. */
+void cometd_forget_agent(struct cometd *, const char *agent);
 void cometd_free(struct cometd *);
 
 /* An authenticated Bayeux POST of agent (the endpoint /api/v2/notifications). */

@@ -231,6 +231,7 @@ gws_r_me_post(struct gws *g, struct http_req *req, const struct gws_call *c)
 		agents_remove(g->agents, a, "EndContactCenterSession");
 		return;
 	default:
+		agents_presence_changed(g->agents, a);
 		gws_reply_ok(req);
 		gws_notify_device(g, req, a);
 		return;
@@ -386,6 +387,12 @@ gws_authed(struct http_req *req, const char *name, void *arg)
 
 	if (star != NULL)
 		c.param = http_req_path(req) + (star - r->path);
+	if (g->owner != NULL && !owner_serves(g->owner, name)) {
+		/* handed over while authentication waited: nothing done, another node serves it */
+		http_req_add_header(req, "Retry-After", "0");
+		gws_reply_error(req, 503, GWS_INTERNAL, "The agent moved to another node; retry");
+		return;
+	}
 	if (r->auth == GWS_AUTH_AGENT) {
 		c.agent = agents_get(g->agents, name);
 		buf_init(&base);

@@ -194,6 +194,16 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 	return c;
 }
 
+/* Whether a UCWA command of agent is under way (a hand-over waits for it). */
+int
+gws_im_busy(const struct gws_im *im, const char *agent)
+{
+	for (const struct im_call *c = im->calls; c != NULL; c = c->next)
+		if (strcmp(c->agent, agent) == 0)
+			return 1;
+	return 0;
+}
+
 /* Answer a parked request once (if the desktop is still there). */
 void
 gws_im_call_reply_ok(struct im_call *c)
@@ -517,6 +527,55 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 	s->im = NULL;
 	gws_im_store(im, s); /* deletes the row */
 	session_remove(im->sessions, s);
+}
+
+/* Free a session here only: its row stays in the store for the agent's next owner. */
+void
+gws_im_forget(struct gws_im *im, struct session *s)
+{
+	gws_im_sess_free(s->im);
+	s->im = NULL;
+	session_remove(im->sessions, s);
+}
+
+/* A stored row becomes the agent's session again (cluster take-over); -1 with *why. */
+int
+gws_im_restore(struct gws_im *im, struct agent *a, const struct store_session *r, const char **why)
+{
+	struct session *s;
+	struct im_sess *is;
+
+	if (r->state < 0 || r->state >= SESSION_NSTATES || r->state == SESSION_COMPLETED ||
+	    (r->dir != SESSION_OUTGOING && r->dir != SESSION_INCOMING)) {
+		*why = "a stored IM session has a state or direction out of range";
+		return -1;
+	}
+	if ((s = session_new_as(im->sessions, a->name, (enum session_dir)r->dir, r->id, why)) ==
+	    NULL)
+		return -1;
+	s->state = (enum session_state)r->state;
+	s->created_ms = r->created_ms;
+	session_set_remote(s, r->remote_uri, r->remote_phone);
+	if (r->conversation != NULL)
+		session_bind_conversation(im->sessions, s, r->conversation);
+	if (r->operation != NULL)
+		session_bind_operation(im->sessions, s, r->operation);
+	for (size_t i = 0; i < r->nud; i++)
+		(void)session_userdata_put(s, r->ud_key[i], r->ud_json[i]);
+	is = xcalloc(1, sizeof *is);
+	is->rules = xlate_ref(xlate_current());
+	is->announced = r->announced;
+	s->im = is;
+	for (size_t i = 0; i < r->nout; i++) {
+		gws_im_out_add(s, r->out[i].opid, r->out[i].text);
+		if (r->out[i].location != NULL)
+			gws_im_out_find(is, r->out[i].opid, NULL)->location =
+			    xstrdup(r->out[i].location);
+	}
+	log_info("agent %s: session %s restored (%s, %zu messages unconfirmed)", a->name, s->id,
+	    session_state_name(s->state), r->nout);
+	gws_im_store(im, s); /* into this node's mirror of the store */
+	return 0;
 }
 
 /* Record an upstream reason on the session. */

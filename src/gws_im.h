@@ -37,6 +37,15 @@ void gws_im_ended(struct gws_im *, struct agent *, const char *conversation, con
 void gws_im_record_events(struct gws_im *, struct agent *, const char *body, size_t len, int begin);
 /* The agent is going (sign-out, idle, UCWA lost): end its session. */
 void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
+/*
+ * Cluster take-over: a stored row (store.h) becomes the agent's session
+ * again, with its id, state, remote party, conversation, user data and
+ * unconfirmed messages; -1 with *why (malformed, or a session is there).
+ */
+struct store_session;
+int gws_im_restore(struct gws_im *, struct agent *, const struct store_session *, const char **why);
+/* Whether a UCWA command of the agent is under way (a hand-over waits until none is). */
+int gws_im_busy(const struct gws_im *, const char *agent);
 /* Sessions by state into counts[0..n) (Initiating, Alerting, Talking, Completed). */
 void gws_im_count_states(const struct gws_im *, unsigned *counts, size_t n);
 

@@ -103,6 +103,8 @@ void gws_im_notify_message(struct gws_im *im, const struct agent *a, struct sess
     const char *text, const struct ucwa_change *ch, int failed);
 void gws_im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st);
 void gws_im_end(struct gws_im *im, struct agent *a, struct session *s);
+/* Free a session on this node only (hand-over: its row stays in the store). */
+void gws_im_forget(struct gws_im *im, struct session *s);
 void gws_im_set_reason(
     struct session *s, const char *message, const char *code, const char *subcode);
 struct session *gws_im_session_new(

@@ -245,11 +245,19 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 		next = c->next;
 		if (strcmp(c->agent, a->name) != 0)
 			continue;
-		if (c->req != NULL && !c->answered)
+		if (c->req != NULL && !c->answered) {
+			if (a->handover)
+				http_req_add_header(c->req, "Retry-After", "0");
 			gws_reply_error(c->req, 503, GWS_INTERNAL,
-			    "Skype for Business is not available at this time");
+			    a->handover ? "The agent is moving to another node; retry"
+					: "Skype for Business is not available at this time");
+		}
 		c->req = NULL;
 		gws_im_call_free(c);
+	}
+	if (s != NULL && a->handover) {
+		gws_im_forget(im, s); /* its next owner carries it on from the store */
+		return;
 	}
 	if (s != NULL) {
 		gws_im_set_reason(s, why, NULL, NULL);

@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "store.h"
+#include "takeover.h"
 #include "tls.h"
 #include "record.h"
 #include "xlate.h"
@@ -42,10 +43,11 @@ static struct {
 	struct gws_im *im;
 	struct signin *signin;
 	struct admin *admin;
-	struct cluster *cluster; /* cluster mode only */
-	struct owner *owner;	 /* cluster mode only: one owner per agent */
-	struct forward *forward; /* cluster mode only: requests forwarded to their owner */
-	int drain_parts;	 /* drain: parts (upstream, leases) not finished yet */
+	struct cluster *cluster;   /* cluster mode only */
+	struct owner *owner;	   /* cluster mode only: one owner per agent */
+	struct forward *forward;   /* cluster mode only: requests forwarded to their owner */
+	struct takeover *takeover; /* cluster mode with UCWA: agents carried between nodes */
+	int drain_parts;	   /* drain: parts (upstream, leases) not finished yet */
 	void (*drained)(void *);
 	void *drained_arg;
 } ucgw;
@@ -76,14 +78,15 @@ main_start_upstream(struct event_base *base, const struct config *cfg, char **ca
 }
 
 /*
- * An agent's lease was acquired (again): what the store holds of it is
- * written in full, so writes fenced while another node or nobody held the
- * lease are not lost. (Take-over will load the stored state here.)
+ * Without UCWA (no agent to carry over): an agent's lease was acquired
+ * (again): what the store holds of it is written in full, so writes fenced
+ * while another node or nobody held the lease are not lost.
  */
 static void
 main_owner_acquired(void *arg, const char *user)
 {
-	store_agent_resync(cluster_store(arg), user);
+	store_agent_resync(cluster_store(ucgw.cluster), user);
+	owner_loaded(ucgw.owner, user);
 }
 
 /* Every desktop request's answer: metrics, and the access log when asked. */
@@ -205,6 +208,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
+		agents_set_store(ucgw.agents, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));
 		if (ucgw.ucwa != NULL) {
 			ucwa_set_store(ucgw.ucwa, cluster_store(ucgw.cluster));
@@ -213,7 +217,13 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		ucgw.owner =
 		    owner_create(base, cfg, ucgw.cluster, ucgw.auth, ucgw.agents, ucgw.forward);
 		gws_set_owner(ucgw.gws, ucgw.owner);
-		owner_set_acquired_hook(ucgw.owner, main_owner_acquired, ucgw.cluster);
+		if (ucgw.signin != NULL) {
+			ucgw.takeover = takeover_create(base, cluster_store(ucgw.cluster),
+			    ucgw.owner, ucgw.agents, ucgw.im, ucgw.cometd, ucgw.signin);
+			owner_set_hooks(
+			    ucgw.owner, takeover_acquired, takeover_lost, ucgw.takeover);
+		} else
+			owner_set_hooks(ucgw.owner, main_owner_acquired, NULL, NULL);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -301,7 +311,10 @@ main_drain(void (*done)(void *), void *arg)
 	admin_drain(ucgw.admin);
 	if (ucgw.signin != NULL)
 		signin_drain(ucgw.signin);
-	main_remove_agents(); /* in cluster mode, each releases its lease */
+	if (ucgw.takeover != NULL) /* each is handed over, then releases its lease */
+		takeover_hand_over_all(ucgw.takeover, "this node drains: handed over");
+	else
+		main_remove_agents(); /* in cluster mode, each releases its lease */
 	cometd_drain(ucgw.cometd);
 	ucgw.drain_parts = ucgw.owner != NULL ? 2 : 1;
 	if (ucgw.owner != NULL)
@@ -320,10 +333,12 @@ main_stop(void)
 	admin_free(ucgw.admin);
 	if (ucgw.cluster != NULL) { /* the store goes with the cluster */
 		gws_im_set_store(ucgw.im, NULL);
+		agents_set_store(ucgw.agents, NULL);
 		cometd_set_store(ucgw.cometd, NULL);
 		if (ucgw.ucwa != NULL)
 			ucwa_set_store(ucgw.ucwa, NULL);
 	}
+	takeover_free(ucgw.takeover);
 	owner_free(ucgw.owner);
 	forward_free(ucgw.forward);
 	gws_set_owner(ucgw.gws, NULL);

@@ -32,6 +32,7 @@
 #include "reap.h"
 #include "redis.h"
 #include "seal.h"
+#include "store.h"
 
 #define OWNER_SID_MAX	    AUTH_SID_BUF /* a JSESSIONID value and its NUL */
 #define OWNER_MAX_COOKIES   4		 /* JSESSIONID values of one request looked up */
@@ -56,6 +57,7 @@ struct owner_lease {
 	enum owner_state state;
 	uint64_t used_ms; /* when a request was last routed to it */
 	int adrift;	  /* the acquire under way re-takes a lease that lapsed (OWNER_ADRIFT) */
+	int loading;	  /* held, its stored state being loaded (take-over): requests wait */
 	TAILQ_HEAD(, owner_wait) waits;
 	struct reap_link reap;
 };
@@ -106,6 +108,7 @@ struct owner {
 	unsigned nreleasing;
 	struct event *sweep;
 	void (*acquired)(void *, const char *);
+	void (*lost)(void *, const char *, const char *);
 	void *acquired_arg;
 	int draining;
 	void (*drained)(void *);
@@ -114,6 +117,7 @@ struct owner {
 };
 
 static void owner_on_lease(void *, struct lease *, enum lease_event, const char *);
+static void owner_wait_go(struct owner_wait *, const char *);
 static void owner_on_session(void *, enum auth_session_event, const char *, const char *);
 static void *owner_store(void *, const char *, const char *, auth_stored_cb, void *);
 static void owner_store_cancel(void *, void *);
@@ -178,12 +182,58 @@ owner_count(const struct owner *o)
 	return o->nheld;
 }
 
-/* Set the take-over hook (see owner.h). */
+/* Set the take-over hooks (see owner.h). */
 void
-owner_set_acquired_hook(struct owner *o, void (*fn)(void *, const char *), void *arg)
+owner_set_hooks(struct owner *o, void (*acquired)(void *, const char *),
+    void (*lost)(void *, const char *, const char *), void *arg)
 {
-	o->acquired = fn;
+	o->acquired = acquired;
+	o->lost = lost;
 	o->acquired_arg = arg;
+}
+
+/* The agent leaves this node: handed over (the hook), else removed. */
+static void
+owner_let_go(struct owner *o, struct agent *a, const char *why)
+{
+	if (o->lost != NULL)
+		o->lost(o->acquired_arg, a->name, why);
+	else
+		agents_remove(o->agents, a, why);
+}
+
+/* Whether this node holds user's lease (its state may be loading). */
+int
+owner_holds(struct owner *o, const char *user)
+{
+	struct owner_lease *ol = hmap_get(o->by_user, user);
+
+	return ol != NULL && ol->state == OWNER_HELD && lease_held(ol->lease);
+}
+
+/* Whether user's requests are served here now (the routing's hot path). */
+int
+owner_serves(struct owner *o, const char *user)
+{
+	struct owner_lease *ol = hmap_get(o->by_user, user);
+
+	return ol != NULL && !ol->loading &&
+	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
+		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+}
+
+/* The take-over hook is done with user: its waiting requests are served. */
+void
+owner_loaded(struct owner *o, const char *user)
+{
+	struct owner_lease *ol = hmap_get(o->by_user, user);
+	struct owner_wait *w;
+
+	if (ol == NULL || !ol->loading)
+		return;
+	ol->loading = 0;
+	while (ol->state == OWNER_HELD && !ol->loading && (w = TAILQ_FIRST(&ol->waits)) != NULL)
+		owner_wait_go(w, ol->name);
 }
 
 /* Free a waiting request's record (its request is answered, handed on or gone). */
@@ -377,6 +427,8 @@ owner_release(struct owner_lease *ol, const char *why)
 	if (ol->state != OWNER_HELD)
 		return;
 	log_info("owner: agent %s: releasing its lease (%s)", ol->name, why);
+	store_flush(cluster_store(o->cluster)); /* the agent's last writes go first */
+	ol->loading = 0;
 	o->nheld--;
 	o->nreleasing++;
 	ol->state = OWNER_RELEASING;
@@ -397,7 +449,7 @@ owner_lose(struct owner_lease *ol, const char *detail)
 		o->nheld--;
 	ol->state = OWNER_GONE; /* so that the removal below releases nothing */
 	if ((a = agents_find(o->agents, ol->name)) != NULL)
-		agents_remove(o->agents, a, why);
+		owner_let_go(o, a, why);
 	ol->state = OWNER_HELD;
 	o->nheld++;
 	owner_lease_end(ol, "The agent moved to another node; retry");
@@ -425,8 +477,11 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 			owner_release(ol, "the node drains");
 			return;
 		}
-		if (o->acquired != NULL)
-			o->acquired(o->acquired_arg, ol->name); /* take-over: load its state */
+		if (o->acquired != NULL) {
+			ol->loading = 1; /* take-over: its state is loaded, then owner_loaded */
+			o->acquired(o->acquired_arg, ol->name);
+			return;
+		}
 		while (ol->state == OWNER_HELD && (w = TAILQ_FIRST(&ol->waits)) != NULL)
 			owner_wait_go(w, ol->name);
 		return;
@@ -443,7 +498,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		    (a = agents_find(o->agents, ol->name)) != NULL) {
 			/* A copy left here (its record ended without it): the holder serves it. */
 			snprintf(why, sizeof why, "owned by node %s", detail);
-			agents_remove(o->agents, a, why);
+			owner_let_go(o, a, why);
 		}
 		while ((w = TAILQ_FIRST(&ol->waits)) != NULL) {
 			struct http_req *req = w->req;
@@ -544,9 +599,7 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 	char why[300];
 
-	if (ol != NULL &&
-	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
-		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)))) {
+	if (owner_serves(o, user)) {
 		ol->used_ms = util_now_ms(); /* the hot path: no Redis */
 		owner_serve(o, req, user, sid, go, arg);
 		return;
@@ -569,6 +622,10 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	}
 	if (ol != NULL && ol->state == OWNER_ADRIFT)
 		owner_readopt(ol);
+	if (ol != NULL && ol->state == OWNER_HELD && ol->loading && lease_held(ol->lease)) {
+		owner_wait_new(o, req, go, arg, forwarded, sid, ol); /* served once loaded */
+		return;
+	}
 	if (ol != NULL && ol->state != OWNER_ACQUIRING) {
 		owner_unavailable(req, 1, "The agent is being handed over; retry");
 		return;
@@ -885,7 +942,9 @@ owner_sweep_one(struct owner *o, struct owner_lease *ol)
 			owner_readopt(ol);
 		return;
 	}
-	if (ol->state != OWNER_HELD || (!o->draining && agents_find(o->agents, ol->name) != NULL))
+	/* with the hooks, an agent's lease goes with its hand-over (after its last writes) */
+	if (ol->state != OWNER_HELD ||
+	    ((!o->draining || o->lost != NULL) && agents_find(o->agents, ol->name) != NULL))
 		return;
 	if (o->draining)
 		owner_release(ol, "the node drains");

@@ -44,11 +44,25 @@ void owner_free(struct owner *);
 /* Route req: go(req, arg) now or later if served here; else req is answered (forwarded or 503). */
 void owner_route(struct owner *, struct http_req *, owner_go_cb go, void *arg);
 /*
- * Called when this node has just acquired user's agent, before any request
- * of it is served here: the point where its stored state will be loaded
- * (take-over). NULL: nothing to load.
+ * The take-over hooks. acquired(arg, user): this node has just acquired
+ * user's lease; requests of the agent wait until the hook calls
+ * owner_loaded (maybe from within the hook). lost(arg, user, why): the
+ * agent is no longer this node's (its lease was lost, or another node
+ * holds it): it is handed over rather than signed out. NULL hooks: nothing
+ * to load; a lost agent is removed.
  */
-void owner_set_acquired_hook(struct owner *, void (*fn)(void *arg, const char *user), void *arg);
+void owner_set_hooks(struct owner *, void (*acquired)(void *arg, const char *user),
+    void (*lost)(void *arg, const char *user, const char *why), void *arg);
+/* The acquired hook is done with user: its waiting requests are served. */
+void owner_loaded(struct owner *, const char *user);
+/*
+ * Whether user's requests are served here now: checked again once a
+ * request is authenticated, as the agent may have been handed over while
+ * its authentication waited (a login session's write to Redis).
+ */
+int owner_serves(struct owner *, const char *user);
+/* Whether this node holds user's lease now. */
+int owner_holds(struct owner *, const char *user);
 /* Drain: take no agent any more, release every lease, then the registry entry; then done(arg). */
 void owner_drain(struct owner *, void (*done)(void *), void *arg);
 /* Leases held now. */

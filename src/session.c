@@ -80,16 +80,31 @@ session_table_count(const struct session_table *t)
 struct session *
 session_new(struct session_table *t, const char *agent, enum session_dir dir, const char **cause)
 {
+	return session_new_as(t, agent, dir, NULL, cause);
+}
+
+/* The same with a given id (a take-over keeps the desktop's); NULL: a new random one. */
+struct session *
+session_new_as(struct session_table *t, const char *agent, enum session_dir dir, const char *id,
+    const char **cause)
+{
 	struct session *s;
 
 	if (hmap_get(t->by_agent, agent) != NULL) {
 		*cause = "Invalid state: the agent already has an IM session";
 		return NULL;
 	}
+	if (id != NULL && (strlen(id) != SESSION_ID_LEN || hmap_get(t->by_id, id) != NULL)) {
+		*cause = "Invalid state: the IM session id is malformed or in use";
+		return NULL;
+	}
 	s = xcalloc(1, sizeof *s);
-	do
-		util_random_id(s->id, SESSION_ID_LEN, UTIL_ALNUM_UPPER);
-	while (hmap_get(t->by_id, s->id) != NULL);
+	if (id != NULL)
+		memcpy(s->id, id, SESSION_ID_LEN + 1);
+	else
+		do
+			util_random_id(s->id, SESSION_ID_LEN, UTIL_ALNUM_UPPER);
+		while (hmap_get(t->by_id, s->id) != NULL);
 	s->agent = xstrdup(agent);
 	s->dir = dir;
 	s->state = dir == SESSION_INCOMING ? SESSION_ALERTING : SESSION_INITIATING;

@@ -54,6 +54,9 @@ void session_table_count_states(const struct session_table *, unsigned *counts);
 /* A new session for agent; NULL with *cause if the agent already has one. */
 struct session *session_new(
     struct session_table *, const char *agent, enum session_dir, const char **cause);
+/* The same with a given id (SESSION_ID_LEN characters, not in use); NULL: a random one. */
+struct session *session_new_as(struct session_table *, const char *agent, enum session_dir,
+    const char *id, const char **cause);
 /* Unindex and free a session. */
 void session_remove(struct session_table *, struct session *);
 

@@ -198,7 +198,10 @@ static void
 signin_agent_unlink(struct agent *a, const char *why, void *arg)
 {
 	if (a->ucwa != NULL) {
-		ucwa_agent_free(a->ucwa);
+		if (a->handover)
+			ucwa_agent_handover(a->ucwa); /* the next owner resumes it */
+		else
+			ucwa_agent_free(a->ucwa);
 		a->ucwa = NULL;
 	}
 }
@@ -237,6 +240,29 @@ signin_start_agent(
 	a->ucwa = ucwa_agent_new(si->ucwa, user, password, &signin_cbs, &sa->relay);
 	/* A synchronous failure answered the waiter already: no handle then. */
 	return sa->waiters != NULL ? handle : NULL;
+}
+
+/* Carry an agent on from its snapshot (cluster take-over; see signin.h). */
+int
+signin_resume(struct signin *si, const struct ucwa_saved *saved)
+{
+	struct agent *a;
+	struct signin_agent *sa;
+
+	if (saved->user == NULL || saved->password == NULL ||
+	    (a = agents_find(si->agents, saved->user)) != NULL)
+		return -1;
+	a = agents_get(si->agents, saved->user);
+	sa = xcalloc(1, sizeof *sa);
+	sa->si = si;
+	sa->agent = a;
+	sa->relay.im = si->im;
+	sa->relay.agent = a;
+	signin_hash(si, saved->password, sa->pwhash);
+	a->signin = sa;
+	signin_agent_set_state(sa, SIGNIN_PENDING);
+	a->ucwa = ucwa_agent_resume(si->ucwa, saved, &signin_cbs, &sa->relay);
+	return 0;
 }
 
 /* The verifier: check user/password (see the top comment). */

@@ -24,6 +24,13 @@ struct signin *signin_create(struct event_base *, struct ucwa *, struct agents *
 void signin_free(struct signin *);
 /* The verifier to install with auth_set_verifier(). */
 const struct auth_verifier *signin_verifier(struct signin *);
+/*
+ * Cluster take-over: make saved->user's agent and resume its UCWA
+ * application from saved (ucwa_agent_resume) instead of signing in; its
+ * requests are checked against saved->password and wait until the resume
+ * settles. -1 when the agent is here already or saved lacks credentials.
+ */
+int signin_resume(struct signin *, const struct ucwa_saved *saved);
 /* Shutting down: no new sign-in (requests of unknown agents get 503). */
 void signin_drain(struct signin *);
 /* Sign-ins in progress. */

@@ -566,6 +566,14 @@ store_on_flush(evutil_socket_t fd, short what, void *arg)
 		store_rec_flush(rec);
 }
 
+/* Send every pending write now: a lease release issued next follows them. */
+void
+store_flush(struct store *st)
+{
+	if (st != NULL)
+		store_on_flush(-1, 0, st);
+}
+
 /* hmap_each: mark a record to be written in full (arg 1) or its expiries refreshed. */
 static void
 store_mark_cb(const char *key, void *value, void *arg)
@@ -629,6 +637,20 @@ store_agent_drop(struct store *st, const char *user)
 		store_args_str(&rec->ops, "d");
 		store_args_str(&rec->ops, l->key);
 	}
+	if (store_rec_flush(rec))
+		return;
+	hmap_del(st->recs, user);
+	store_rec_free(rec);
+}
+
+/* Send user's pending writes, then forget the record; its keys stay (hand-over). */
+void
+store_agent_release(struct store *st, const char *user)
+{
+	struct store_rec *rec;
+
+	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
+		return;
 	if (store_rec_flush(rec))
 		return;
 	hmap_del(st->recs, user);
@@ -748,6 +770,25 @@ store_agent_cursor(struct store *st, const char *user, const char *next, store_d
 		buf_free(&b);
 	}
 	return store_rec_wait(rec, cb, arg);
+}
+
+/* The agent's presence: "CR", C and R each 0 or 1. */
+void
+store_agent_presence(struct store *st, const char *user, int cc_session, int ready)
+{
+	char v[2] = { cc_session ? '1' : '0', ready ? '1' : '0' };
+
+	if (st != NULL)
+		store_rec_set(store_rec_get(st, user), "p", v, sizeof v);
+}
+
+/* The UCWA snapshot (no secrets: those are the sealed fields). */
+void
+store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len)
+{
+	if (st == NULL || json == NULL)
+		return;
+	store_rec_set(store_rec_get(st, user), "u", json, len);
 }
 
 /* Add or replace a session row; 1 if cb will run. */
@@ -964,6 +1005,7 @@ store_state_free(struct store_state *s)
 		explicit_bzero(s->password, strlen(s->password));
 	free(s->password);
 	free(s->events_next);
+	free(s->ucwa);
 	for (size_t i = 0; i < s->nsessions; i++)
 		store_code_session_clear(&s->sessions[i]);
 	free(s->sessions);
@@ -1041,7 +1083,12 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 		s->token_url = store_load_dup(v);
 	else if (strcmp(n, "next") == 0)
 		s->events_next = store_load_dup(v);
-	else if (strcmp(n, "texp") == 0)
+	else if (strcmp(n, "u") == 0)
+		s->ucwa = store_load_dup(v);
+	else if (strcmp(n, "p") == 0 && v->len == 2) {
+		s->cc_session = v->str[0] == '1';
+		s->ready = v->str[1] == '1';
+	} else if (strcmp(n, "texp") == 0)
 		s->token_expires_ms = strtoull(v->str, NULL, 10);
 	else if (strcmp(n, "tok") == 0) {
 		if ((s->token = store_load_open(st, ld->hkey, f, v, why)) == NULL)
@@ -1125,6 +1172,7 @@ store_on_loaded(void *arg, const struct redis_result *res)
 	else if (h->elements > 0) {
 		s = xcalloc(1, sizeof *s);
 		s->user = xstrdup(ld->user);
+		s->cc_session = s->ready = -1;
 		for (size_t i = 0; i < h->elements && why == NULL; i += 2) {
 			if (h->element[i]->type != REDIS_REPLY_STRING ||
 			    h->element[i + 1]->type != REDIS_REPLY_STRING)

@@ -10,7 +10,8 @@
  *
  * Keys (see docs/cluster.md, "Key schema"):
  *	PREFIXagent:USER	hash: app, ep, tok (sealed), texp, turl, cred
- *				(sealed), next, s:GWSID (a session row),
+ *				(sealed), next, u (the UCWA snapshot, no
+ *				secrets), p (presence), s:GWSID (a session row),
  *				c:CLIENTID (a CometD client)
  *	PREFIXq:USER:CLIENTID	list: the client's notifications not yet
  *				acknowledged, "ID JSON", oldest first, capped
@@ -90,7 +91,9 @@ struct store_client {
 struct store_state {
 	char *user;
 	char *app, *endpoint_id, *token, *token_url, *password, *events_next;
+	char *ucwa; /* the UCWA snapshot (ucwa_saved_write without secrets), or NULL */
 	uint64_t token_expires_ms; /* wall clock (util_wall_ms), 0: unknown */
+	int cc_session, ready;	   /* the agent's presence; -1: not stored */
 	struct store_session *sessions;
 	size_t nsessions;
 	struct store_client *clients;
@@ -123,6 +126,10 @@ void store_free(struct store *);
 void store_redis_ready(struct store *, int ready);
 /* Write the agent in full at the next flush (e.g. after the lease was acquired again). */
 void store_agent_resync(struct store *, const char *user);
+/* Send user's pending writes and forget it here; its keys stay for its next owner. */
+void store_agent_release(struct store *, const char *user);
+/* Send every pending write now (before a lease release, which must follow them). */
+void store_flush(struct store *);
 /* Forget the agent and delete its keys (fenced): it signed out. */
 void store_agent_drop(struct store *, const char *user);
 /* No callback registered with arg runs any more (its owner is going away). */
@@ -137,6 +144,11 @@ void store_agent_token(struct store *, const char *user, const char *token, uint
 void store_agent_creds(struct store *, const char *user, const char *password);
 /* The event channel's next href; 1 if done will run once written (see above). */
 int store_agent_cursor(struct store *, const char *user, const char *next, store_done, void *arg);
+
+/* The agent's presence: contact-centre session started, Ready. */
+void store_agent_presence(struct store *, const char *user, int cc_session, int ready);
+/* The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out). */
+void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len);
 
 /* Add or replace a session row; 1 if done will run once written (see above). */
 int store_session_put(

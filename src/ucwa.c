@@ -172,6 +172,7 @@ void
 ucwa_set_store(struct ucwa *u, struct store *st)
 {
 	u->store = st;
+	u->save = st != NULL ? ucwa_resume_save : NULL;
 }
 
 /*
@@ -292,7 +293,10 @@ ucwa_agent_free(struct ucwa_agent *a)
 		ucwa_call_background(a, "DELETE", a->app);
 	}
 	store_forget(a->u->store, a);
-	store_agent_drop(a->u->store, a->user);
+	if (a->keep_app)
+		store_agent_release(a->u->store, a->user); /* the next owner's */
+	else
+		store_agent_drop(a->u->store, a->user);
 	reap_later(a->u->reap, &a->reap, ucwa_agent_reap);
 }
 

@@ -124,6 +124,8 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 	a->chan_set = NULL;
 	if (evs.resync == NULL)
 		a->replay = 0; /* a resumed agent's replayed set is applied */
+	if (a->u->save != NULL && !a->dying && a->state != UA_FAILED)
+		a->u->save(a); /* in the cursor's script: the flush runs on a later turn */
 	if (a->cbs.events != NULL && !a->dying)
 		a->cbs.events(NULL, 0, 0, a->arg);
 	ucwa_events_free(&evs);

@@ -34,6 +34,9 @@ struct ucwa {
 	hclient_cb respond;	       /* a call's response: the top's handler (ucwa.c) */
 	struct store *store;	       /* cluster mode: the agent state store; else NULL */
 	int keep_marks;		       /* remember each change's identity (ucwa_keep_marks) */
+	/* cluster mode: write the agent's snapshot to the store (ucwa_resume_save); the
+	 * event channel calls it after applying a set: the one way up, by pointer */
+	void (*save)(struct ucwa_agent *);
 };
 
 struct ucall;
@@ -181,6 +184,8 @@ void ucwa_conv_free_all(struct ucwa_agent *);
 /* Snapshot and resume: the conversations and startMessaging list, out and back in. */
 void ucwa_conv_save(const struct ucwa_agent *, struct ucwa_saved *);
 void ucwa_conv_restore(struct ucwa_agent *, const struct ucwa_saved *);
+/* ucwa_resume.c: write the agent's snapshot (no secrets) to the store. */
+void ucwa_resume_save(struct ucwa_agent *);
 
 /* ucwa_chan.c: above ucwa_conv.c */
 void ucwa_chan_start(struct ucwa_agent *);

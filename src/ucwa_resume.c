@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jw.h"
 #include "log.h"
 #include "ucwa_int.h"
 
@@ -54,6 +55,24 @@ ucwa_agent_snapshot(const struct ucwa_agent *a, struct ucwa_saved *s)
 	if (a->state == UA_FAILED || a->app == NULL || s->events == NULL || a->token == NULL)
 		return -1;
 	return 0;
+}
+
+/* Write the agent's snapshot, secrets left out, to the store (cluster mode). */
+void
+ucwa_resume_save(struct ucwa_agent *a)
+{
+	struct ucwa_saved s;
+	struct buf b;
+	struct jw w;
+
+	if (ucwa_agent_snapshot(a, &s) == 0) {
+		buf_init(&b);
+		jw_init(&w, &b);
+		ucwa_saved_write(&w, &s, 0);
+		store_agent_ucwa(a->u->store, a->user, b.data, b.len);
+		buf_free(&b);
+	}
+	ucwa_saved_free(&s);
 }
 
 /* What a resumed agent did with its stored application. */

@@ -1,0 +1,282 @@
+// cluster_takeover.test.js: a node that owns two agents in live IM
+// conversations is killed (SIGKILL) or drained (SIGTERM) while both sides
+// keep sending (issue 15 items 5, 6, 8): redis-server, ucwa-sim, two ucgw
+// nodes in cluster mode, haproxy in front of them, desktops with the
+// official CometD client (long-polling) sending a message every 20 ms, the
+// remote party sending one every 20 ms through ucwa-sim's control API.
+// After the take-over: every message is delivered exactly once and in
+// order both ways (a SendMessage whose request died with the node is the
+// desktop's to judge: it is allowed at most once), the desktop keeps its IM
+// session id and its CometD clientId (no second handshake), and ucwa-sim
+// holds one application per agent. Without the take-over (src/takeover.c
+// hooks not installed) the new owner signs the agents in afresh: the
+// session ends, the clientId is unknown (a second handshake) and messages
+// from the remote are lost.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const h = require('./lib/harness');
+const im = require('./lib/im');
+const cm = require('./lib/cometd');
+const { startRedis, clusterFiles, args, freePort } = require('./lib/redis');
+
+const LEASE = 1000;
+const BOB = im.REMOTES.bob;
+const CAROL = im.REMOTES.carol;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A ucgw node in cluster mode in front of the simulator (on port, when given).
+function startNode(env, id, port) {
+  return im.startGateway(env.sim.port, args({
+    ...(port ? { listen: [`http://127.0.0.1:${port}`] } : {}),
+    'cluster.redis': env.redis.url,
+    'cluster.key_file': env.files.key,
+    'cluster.node_id': id,
+    'cluster.lease_ms': LEASE,
+    'cluster.timeout_ms': 300 * h.slow,
+    'cluster.backoff_min_ms': 20,
+    'cluster.backoff_max_ms': 200,
+    'proxy.trusted': ['127.0.0.1'],
+    'cometd.max_interval_ms': 15000,
+    'log.level': 'debug',
+  }));
+}
+
+// haproxy in front of the nodes: health checks, retries on another node when a connect fails.
+function haproxyConfig(port, nodes) {
+  return `global
+  maxconn 512
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+  retries 3
+  option redispatch 1
+  retry-on conn-failure empty-response 503
+frontend fe
+  bind 127.0.0.1:${port}
+  option forwardfor
+  default_backend ucgw
+backend ucgw
+  balance roundrobin
+  option httpchk GET /healthz
+${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 200ms fall 1 rise 1`).join('\n')}
+`;
+}
+
+// Wait until node n is registered.
+async function registered(n) {
+  await h.waitFor(async () => {
+    try { return (await h.request({ port: n.port, path: '/healthz' })).json.cluster.registered; } catch (_) { return false; }
+  }, 5000 * h.slow, 'a registered node');
+}
+
+// Redis, ucwa-sim, nodes a, b (and c), haproxy on env.port.
+async function cluster(names = ['a', 'b']) {
+  const env = { procs: [], desks: [], names };
+  env.redis = await startRedis();
+  env.files = clusterFiles();
+  env.sim = await im.startSim();
+  for (const k of names) env[k] = await startNode(env, `node-${k}`);
+  for (const k of names) await registered(env[k]);
+  env.port = await freePort();
+  const cfg = path.join(h.tmpdir('ucgw-haproxy-'), 'haproxy.cfg');
+  fs.writeFileSync(cfg, haproxyConfig(env.port, names.map((k) => env[k])));
+  const hp = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  env.procs.push(hp);
+  env.hlog = '';
+  hp.stdout.on('data', (x) => { env.hlog += x; });
+  hp.stderr.on('data', (x) => { env.hlog += x; });
+  await h.waitFor(async () => {
+    try { return (await h.request({ port: env.port, path: '/healthz' })).status === 200; } catch (_) { return false; }
+  }, 10000 * h.slow, () => `haproxy did not start:\n${env.hlog}`);
+  return env;
+}
+
+// Stop everything, even after a failure; a node still running must exit 0.
+async function teardown(env, killed) {
+  for (const d of env.desks) if (d.client) await cm.disconnect(d.client).catch(() => {});
+  for (const p of env.procs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
+  const codes = {};
+  for (const k of env.names) if (env[k]) codes[k] = (await env[k].stop()).code;
+  for (const p of env.stopped || []) codes[`${p.name}-old`] = p.code;
+  if (process.env.UCGW_TEST_LOGS) {
+    for (const k of env.names) if (env[k]) fs.writeFileSync(`${process.env.UCGW_TEST_LOGS}.${env.label || killed || 'term'}.${k}`, env[k].stderr);
+  }
+  if (env.sim) await env.sim.stop();
+  if (env.redis) await env.redis.stop();
+  for (const k of Object.keys(codes)) {
+    if (k === killed) continue;
+    assert.equal(codes[k], 0, `node ${k} exit:\n${env[k] ? env[k].stderr.slice(-3000) : ''}`);
+    if (env[k]) assert.doesNotMatch(env[k].stderr, /Sanitizer|runtime error|ERROR SUMMARY: [1-9]/);
+  }
+}
+
+// The applications ucwa-sim holds for user.
+async function apps(env, user) {
+  const st = await im.sim(env.sim.port, 'GET', '/state');
+  return st.json.applications.filter((a) => a.user === `sip:agent${im.PHONES[user]}@example.com`);
+}
+
+// One agent's traffic: the desktop sends d<tag>-N, the remote r<tag>-N, every 20 ms each.
+function traffic(env, d, remote, tag) {
+  const t = { sent: [], ambiguous: new Set(), remoteSent: [], errors: [], stop: false };
+  t.desk = (async () => {
+    for (let n = 0; !t.stop; n++) {
+      const text = `d${tag}-${n}`;
+      let r;
+      for (;;) { // a 503 did nothing: the desktop tries again after Retry-After
+        try {
+          r = await d.op(`/me/im-sessions/${d.sid}`, { operationName: 'SendMessage', text });
+        } catch (e) {
+          r = { status: 0, body: String(e) };
+        }
+        if (r.status !== 503 || t.stop) break;
+        t.retried = (t.retried || 0) + 1;
+        await sleep(Math.max(50, 1000 * Number(r.headers['retry-after'] || 0)));
+      }
+      if (r.status === 200 && r.json.statusCode === 0) t.sent.push(text);
+      else if (r.status === 502 || r.status === 0) t.ambiguous.add(text); // died with its node
+      else t.errors.push(`${text}: ${r.status} ${r.body}`);
+      await sleep(20);
+    }
+  })();
+  t.remote = (async () => {
+    for (let n = 0; !t.stop; n++) {
+      const text = `r${tag}-${n}`;
+      const r = await im.sim(env.sim.port, 'POST', `/remotes/${remote.id}/message`, { to: d.user, text });
+      if (r.status === 200 || r.status === 201 || r.status === 204) t.remoteSent.push(text);
+      await sleep(20);
+    }
+  })();
+  return t;
+}
+
+// Check one agent's traffic after the take-over.
+async function check(env, d, remote, tag, t, sid, clientId) {
+  const inbound = () => d.im().filter((n) => n.messageType === 'IMLogUpdateMessage' &&
+    n.message && n.message.startsWith(`r${tag}-`)).map((n) => n.message);
+  await h.waitFor(() => inbound().length >= t.remoteSent.length, 15000 * h.slow,
+    () => `agent ${d.user}: ${inbound().length} of ${t.remoteSent.length} remote messages notified; ` +
+      `missing ${t.remoteSent.filter((x) => !inbound().includes(x)).join(' ')}; ` +
+      `twice ${inbound().filter((x, i, v) => v.indexOf(x) !== i).join(' ')}`);
+  assert.deepEqual(inbound(), t.remoteSent, `agent ${d.user}: remote messages, each once, in order`);
+  const received = async () => (await im.sim(env.sim.port, 'GET', `/remotes/${remote.id}/received`)).json.received
+    .filter((e) => e.type === 'message' && e.text.startsWith(`d${tag}-`)).map((e) => e.text);
+  await h.waitFor(async () => {
+    const have = new Set(await received());
+    return t.sent.every((x) => have.has(x));
+  }, 15000 * h.slow, `agent ${d.user}: desktop messages missing at the remote`);
+  const got = await received();
+  const expect = got.filter((x) => !t.ambiguous.has(x));
+  assert.deepEqual(expect, t.sent, `agent ${d.user}: desktop messages, each once, in order`);
+  for (const x of t.ambiguous) assert.ok(got.filter((y) => y === x).length <= 1, `${x} at most once`);
+  assert.deepEqual(t.errors, [], `agent ${d.user}: SendMessage errors`);
+  for (const n of d.im().filter((x) => x.imSession)) assert.equal(n.imSession.id, sid, 'the session id never changes');
+  assert.equal(d.client.getClientId(), clientId, 'the CometD clientId is kept');
+  assert.equal(d.client.handshakes.length, 1, 'no second handshake');
+  assert.equal((await apps(env, d.user)).length, 1, `one application for ${d.user}`);
+  const dev = await d.rest('GET', '/me/devices?fields=*');
+  assert.equal(dev.status, 200, dev.body);
+  assert.equal(dev.json.devices[0].userState.state, 'Ready', 'the agent is still Ready');
+}
+
+// Two agents owned by node a in conversations, then a goes (how), both sides sending throughout.
+async function scenario(how) {
+  const env = await cluster();
+  try {
+    // Both agents owned by a: their first request goes to a directly.
+    for (const u of ['agent1', 'agent2']) {
+      const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic(u) } });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(await env.redis.cli('GET', `ucgw:lease:agent:${u}`), 'node-a');
+    }
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+    await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
+    const d1 = await im.desktop(env.port, 'agent1');
+    const d2 = await im.desktop(env.port, 'agent2');
+    env.desks.push(d1, d2);
+    const s1 = await im.talk(d1, BOB);
+    const s2 = await im.talk(d2, CAROL);
+    d1.sid = s1.id;
+    d2.sid = s2.id;
+    const c1 = d1.client.getClientId();
+    const c2 = d2.client.getClientId();
+    const t1 = traffic(env, d1, BOB, 1);
+    const t2 = traffic(env, d2, CAROL, 2);
+    await sleep(1000);
+    if (how === 'kill') env.a.child.kill('SIGKILL');
+    else env.a.child.kill('SIGTERM');
+    await sleep(3000 + LEASE);
+    t1.stop = t2.stop = true;
+    await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+    assert.ok(t1.sent.length > 20 && t1.remoteSent.length > 20, `traffic flowed: ${t1.sent.length} sent, ${t1.remoteSent.length} remote, ${t1.ambiguous.size} ambiguous, errors ${t1.errors.slice(0, 5)}`);
+    await check(env, d1, BOB, 1, t1, s1.id, c1);
+    await check(env, d2, CAROL, 2, t2, s2.id, c2);
+    if (how === 'term') {
+      assert.equal(t1.ambiguous.size + t2.ambiguous.size, 0, 'a drain leaves no request unanswered');
+      const a = await env.a.exited;
+      assert.equal(a.code, 0, env.a.stderr.slice(-3000));
+    }
+    assert.match(env.b.stderr, /takeover: agent agent1: carried on from the store/);
+  } finally {
+    await teardown(env, how === 'kill' ? 'a' : null);
+  }
+}
+
+test('kill -9 of the owner of two agents in live conversations: nothing lost or duplicated', async () => {
+  await scenario('kill');
+});
+
+test('SIGTERM of the owner of two agents in live conversations: handed over, nothing lost or duplicated', async () => {
+  await scenario('term');
+});
+
+test('rolling SIGTERM restart of three nodes under traffic: nothing lost or duplicated, no error', async () => {
+  const env = await cluster(['a', 'b', 'c']);
+  env.stopped = [];
+  env.label = 'rolling';
+  try {
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+    await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
+    const d1 = await im.desktop(env.port, 'agent1');
+    const d2 = await im.desktop(env.port, 'agent2');
+    env.desks.push(d1, d2);
+    const s1 = await im.talk(d1, BOB);
+    const s2 = await im.talk(d2, CAROL);
+    d1.sid = s1.id;
+    d2.sid = s2.id;
+    const c1 = d1.client.getClientId();
+    const c2 = d2.client.getClientId();
+    const t1 = traffic(env, d1, BOB, 1);
+    const t2 = traffic(env, d2, CAROL, 2);
+    for (const k of env.names) {
+      await sleep(800);
+      const old = env[k];
+      const port = old.port;
+      old.child.kill('SIGTERM');
+      const ex = await old.exited;
+      assert.equal(ex.code, 0, `node ${k} drained cleanly:\n${old.stderr.slice(-3000)}`);
+      assert.doesNotMatch(old.stderr, /Sanitizer|runtime error/);
+      env.stopped.push({ name: k, code: ex.code });
+      env[k] = await startNode(env, `node-${k}`, port);
+      await registered(env[k]);
+    }
+    await sleep(800);
+    t1.stop = t2.stop = true;
+    await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    assert.ok(t1.sent.length > 50 && t1.remoteSent.length > 50, `traffic flowed: ${t1.sent.length}, ${t1.remoteSent.length}`);
+    assert.equal(t1.ambiguous.size + t2.ambiguous.size, 0, 'no request died with a node');
+    assert.equal((t1.retried || 0) + (t2.retried || 0), 0, 'no 503 reached a desktop');
+    await check(env, d1, BOB, 1, t1, s1.id, c1);
+    await check(env, d2, CAROL, 2, t2, s2.id, c2);
+  } finally {
+    await teardown(env, null);
+  }
+});
