@@ -2,7 +2,11 @@
  * ucwa_saved.c: a snapshot of a UCWA agent (struct ucwa_saved, ucwa.h) as
  * JSON and back, and its memory. Pure code. The parse takes what it knows
  * and bounds every list as the client does; unknown members are ignored,
- * so a newer writer's snapshot still resumes.
+ * so a newer writer's snapshot still resumes. Version 2 (written; 1 is
+ * still read) is the compact form a store keeps for every agent: members
+ * without a value left out, the marks as one hex string, message hrefs
+ * under the conversation's sendMessage link as "=" and the rest, a sent
+ * message as [href, operationId].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,10 @@
 
 static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 
+static void ucwa_saved_kstr_rel2(
+    struct jw *, const char *key, const char *v, const char *base, const char *msgs);
+static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
+
 /*
  * Hrefs under a base (the application, or the conversation for its
  * messages) are written as "~" and the rest, to keep a snapshot small. The
@@ -27,10 +35,28 @@ static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 static void
 ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *base)
 {
-	size_t n = base != NULL ? strlen(base) : 0;
+	ucwa_saved_kstr_rel2(w, key, v, base, NULL);
+}
+
+/*
+ * As ucwa_saved_kstr_rel, and a message href under the conversation's
+ * sendMessage link (msgs) as "=" and the rest. A member without a value
+ * is left out.
+ */
+static void
+ucwa_saved_kstr_rel2(
+    struct jw *w, const char *key, const char *v, const char *base, const char *msgs)
+{
+	size_t n = base != NULL ? strlen(base) : 0, m = msgs != NULL ? strlen(msgs) : 0;
+	char mark = '~';
 	struct buf b;
 
-	if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
+	if (v == NULL && key != NULL)
+		return;
+	if (v != NULL && m > 0 && strncmp(v, msgs, m) == 0 && v[m] != '\0') {
+		mark = '=';
+		n = m;
+	} else if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
 		if (key != NULL)
 			jw_kstr(w, key, v);
 		else
@@ -38,7 +64,7 @@ ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *ba
 		return;
 	}
 	buf_init(&b);
-	buf_addch(&b, '~');
+	buf_addch(&b, mark);
 	buf_addstr(&b, v + n);
 	if (key != NULL)
 		jw_kstr(w, key, b.data);
@@ -51,11 +77,22 @@ ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *ba
 static char *
 ucwa_saved_rel(const char *v, const char *base)
 {
+	return ucwa_saved_rel2(v, base, NULL);
+}
+
+/* As ucwa_saved_rel, "=" read against msgs (see ucwa_saved_kstr_rel2). */
+static char *
+ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
+{
 	char *out;
 
 	if (v == NULL)
 		return NULL;
-	if (v[0] != '~' || base == NULL)
+	if (v[0] == '=' && msgs != NULL)
+		base = msgs;
+	else if (v[0] != '~')
+		base = NULL;
+	if (base == NULL)
 		return xstrdup(v);
 	xasprintf(&out, "%s%s", base, v + 1);
 	return out;
@@ -68,7 +105,8 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
 	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
-	jw_kbool(w, "incoming", c->incoming);
+	if (c->incoming)
+		jw_kbool(w, "incoming", 1);
 	if (c->state == 2) {
 		jw_obj_end(w);
 		return;
@@ -81,27 +119,33 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 	ucwa_saved_kstr_rel(w, "stopMessaging", c->stop_messaging, app);
 	if (c->preview != NULL) {
 		jw_kstr(w, "preview", c->preview);
-		jw_kbool(w, "previewHtml", c->preview_html);
-		jw_kstr(w, "previewFrom", c->preview_from);
+		if (c->preview_html)
+			jw_kbool(w, "previewHtml", 1);
+		if (c->preview_from != NULL)
+			jw_kstr(w, "previewFrom", c->preview_from);
 	}
 	if (c->preview_sent != NULL) {
 		jw_kstr(w, "previewSent", c->preview_sent);
 		jw_kint(w, "previewSpan", c->preview_span);
 	}
-	jw_key(w, "seen");
-	jw_arr_begin(w);
-	for (size_t i = 0; i < c->nseen; i++)
-		ucwa_saved_kstr_rel(w, NULL, c->seen[i], c->href);
-	jw_arr_end(w);
-	jw_key(w, "sent");
-	jw_arr_begin(w);
-	for (size_t i = 0; i < c->nsent; i++) {
-		jw_obj_begin(w);
-		ucwa_saved_kstr_rel(w, "href", c->sent_href[i], c->href);
-		jw_kstr(w, "operationId", c->sent_opid[i]);
-		jw_obj_end(w);
+	if (c->nseen > 0) {
+		jw_key(w, "seen");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < c->nseen; i++)
+			ucwa_saved_kstr_rel2(w, NULL, c->seen[i], c->href, c->send_message);
+		jw_arr_end(w);
 	}
-	jw_arr_end(w);
+	if (c->nsent > 0) {
+		jw_key(w, "sent");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < c->nsent; i++) {
+			jw_arr_begin(w);
+			ucwa_saved_kstr_rel2(w, NULL, c->sent_href[i], c->href, c->send_message);
+			jw_str(w, c->sent_opid[i]);
+			jw_arr_end(w);
+		}
+		jw_arr_end(w);
+	}
 	if (c->inflight_opid != NULL)
 		jw_kstr(w, "inflight", c->inflight_opid);
 	jw_obj_end(w);
@@ -111,40 +155,47 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
+	char hex[UCWA_SAVED_MARKS * 8 + 1];
+	size_t n = 0;
+
 	jw_obj_begin(w);
-	jw_kint(w, "v", 1);
+	jw_kint(w, "v", 2);
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
-		jw_kstr(w, "password", s->password);
-		jw_kstr(w, "token", s->token);
+		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
+		ucwa_saved_kstr_rel(w, "token", s->token, NULL);
 	}
-	jw_kint(w, "tokenExpires", s->token_expires);
-	jw_kstr(w, "endpointId", s->endpoint_id);
-	jw_kstr(w, "userUrl", s->user_url);
-	jw_kstr(w, "tokenUrl", s->token_url);
-	jw_kstr(w, "applicationsUrl", s->apps_url);
-	jw_kstr(w, "application", s->app);
+	if (s->token_expires != 0)
+		jw_kint(w, "tokenExpires", s->token_expires);
+	ucwa_saved_kstr_rel(w, "endpointId", s->endpoint_id, NULL);
+	ucwa_saved_kstr_rel(w, "userUrl", s->user_url, NULL);
+	ucwa_saved_kstr_rel(w, "tokenUrl", s->token_url, NULL);
+	ucwa_saved_kstr_rel(w, "applicationsUrl", s->apps_url, NULL);
+	ucwa_saved_kstr_rel(w, "application", s->app, NULL);
 	ucwa_saved_kstr_rel(w, "events", s->events, s->app);
-	jw_kbool(w, "eventsParams", s->events_params);
+	if (s->events_params)
+		jw_kbool(w, "eventsParams", 1);
 	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, s->app);
 	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, s->app);
 	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
-	jw_kstr(w, "meUri", s->me_uri);
-	jw_kstr(w, "meName", s->me_name);
-	jw_key(w, "marks");
-	jw_arr_begin(w);
+	ucwa_saved_kstr_rel(w, "meUri", s->me_uri, NULL);
+	ucwa_saved_kstr_rel(w, "meName", s->me_name, NULL);
 	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++)
-		jw_int(w, s->marks[i]);
-	jw_arr_end(w);
-	jw_key(w, "starts");
-	jw_arr_begin(w);
-	for (size_t i = 0; i < s->nstarts; i++) {
-		jw_obj_begin(w);
-		jw_kstr(w, "operationId", s->starts[i].opid);
-		ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
-		jw_obj_end(w);
+		n += (size_t)snprintf(hex + n, sizeof hex - n, "%08x", (unsigned)s->marks[i]);
+	hex[n] = '\0';
+	if (n > 0)
+		jw_kstr(w, "marks", hex); /* 8 hex digits each, oldest first */
+	if (s->nstarts > 0) {
+		jw_key(w, "starts");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < s->nstarts; i++) {
+			jw_obj_begin(w);
+			ucwa_saved_kstr_rel(w, "operationId", s->starts[i].opid, NULL);
+			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
 	}
-	jw_arr_end(w);
 	jw_key(w, "conversations");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
@@ -225,19 +276,47 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const cha
 	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (json_str(arr->u.arr.v[i]) != NULL)
-			c->seen[c->nseen++] = ucwa_saved_rel(json_str(arr->u.arr.v[i]), c->href);
+			c->seen[c->nseen++] =
+			    ucwa_saved_rel2(json_str(arr->u.arr.v[i]), c->href, c->send_message);
 	arr = ucwa_saved_arr(o, "sent", UCWA_SAVED_SENT, &first);
 	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
 	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
 		const struct json *e = arr->u.arr.v[i];
+		const char *href, *opid;
 
-		if (json_get_str(e, "href") == NULL || json_get_str(e, "operationId") == NULL)
+		if (json_is(e, JSON_ARRAY) &&
+		    e->u.arr.n == 2) { /* version 2: [href, operationId] */
+			href = json_str(e->u.arr.v[0]);
+			opid = json_str(e->u.arr.v[1]);
+		} else {
+			href = json_get_str(e, "href");
+			opid = json_get_str(e, "operationId");
+		}
+		if (href == NULL || opid == NULL)
 			continue;
-		c->sent_href[c->nsent] = ucwa_saved_rel(json_get_str(e, "href"), c->href);
-		c->sent_opid[c->nsent++] = ucwa_saved_str(e, "operationId");
+		c->sent_href[c->nsent] = ucwa_saved_rel2(href, c->href, c->send_message);
+		c->sent_opid[c->nsent++] = xstrdup(opid);
 	}
 	return 0;
+}
+
+/* Version 2's marks: 8 hex digits each, oldest first; the last UCWA_SAVED_MARKS kept. */
+static void
+ucwa_saved_hex_marks(const char *hex, struct ucwa_saved *s)
+{
+	size_t n = hex != NULL ? strlen(hex) / 8 : 0,
+	       first = n > UCWA_SAVED_MARKS ? n - UCWA_SAVED_MARKS : 0;
+	char one[9];
+	char *end;
+
+	for (size_t i = first; i < n; i++) {
+		memcpy(one, hex + i * 8, 8);
+		one[8] = '\0';
+		s->marks[s->nmarks] = (uint32_t)strtoul(one, &end, 16);
+		if (*end == '\0' && one[0] != '-' && one[0] != '+' && one[0] != ' ')
+			s->nmarks++;
+	}
 }
 
 /* Read s from JSON (see ucwa.h). */
@@ -252,7 +331,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		xasprintf(cause, "UCWA snapshot: not an object with a user");
 		return -1;
 	}
-	if (ucwa_saved_int(o, "v") != 1) {
+	if (ucwa_saved_int(o, "v") != 1 && ucwa_saved_int(o, "v") != 2) {
 		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
 		return -1;
 	}
@@ -276,6 +355,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (arr->u.arr.v[i]->type == JSON_INT)
 			s->marks[s->nmarks++] = (uint32_t)arr->u.arr.v[i]->u.i;
+	ucwa_saved_hex_marks(json_get_str(o, "marks"), s);
 	arr = ucwa_saved_arr(o, "starts", UCWA_SAVED_STARTS, &first);
 	s->starts = xcalloc(UCWA_SAVED_STARTS, sizeof(*s->starts));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {

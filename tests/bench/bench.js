@@ -1064,7 +1064,7 @@ async function scenarioG(sim) {
         `target (<= 4096) ${m.total <= 4096 ? 'met' : 'MISSED'}; fields of one agent (bytes): ${fl}` });
   };
   if (process.env.BENCH_VERBOSE) {
-    for (const f of ['app', 'next', 'turl', 'ep', 'texp']) say(`(g) ${users[0]} ${f}: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, f)}`);
+    for (const f of ['app', 'next', 'turl', 'ep', 'texp', 'p', 'u']) say(`(g) ${users[0]} ${f}: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, f)}`);
     for (const f of redis.cli('HKEYS', `ucgw:agent:${users[0]}`).split('\n').filter((x) => /^[sc]:/.test(x))) {
       say(`(g) ${users[0]} ${f}: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, f)}`);
     }

@@ -2,7 +2,8 @@
  * test_ucwa_saved.c: a UCWA agent's snapshot (struct ucwa_saved) as JSON
  * and back: every member survives, hrefs under the application and the
  * conversation are shortened and restored, secrets are left out unless
- * asked, the lists are bounded on reading, bad input is refused.
+ * asked, the lists are bounded on reading, bad input is refused; the
+ * compact version 2 is written and version 1 still read.
  */
 #include <stdio.h>
 #include <string.h>
@@ -83,7 +84,12 @@ START_TEST(test_saved_roundtrip)
 	buf_init(&b);
 	roundtrip(&s, 1, &r, &b);
 	ck_assert_ptr_null(strstr(b.data, "\"" CONV "/messaging/messages/2\""));
-	ck_assert_ptr_nonnull(strstr(b.data, "\"~/messaging/messages/2\""));
+	/* version 2: message hrefs against the sendMessage link, sent as pairs, marks in hex */
+	ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":[\"=/2\",\"=/3\"]"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"sent\":[[\"=/4\",\"m-4\"]]"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"marks\":\"ffffffff00000007\""));
+	ck_assert_ptr_null(strstr(b.data, "null"));
+	ck_assert_ptr_null(strstr(b.data, "false"));
 	ck_assert_str_eq(r.user, "toshm@contoso.com");
 	ck_assert_str_eq(r.password, "secret");
 	ck_assert_str_eq(r.token, "Bearer cwt=abc");
@@ -128,6 +134,58 @@ START_TEST(test_saved_roundtrip)
 }
 END_TEST
 
+/* Version 1 (what earlier nodes stored) is still read. */
+START_TEST(test_saved_version1)
+{
+	static const char v1[] =
+	    "{\"v\":1,\"user\":\"u\",\"application\":\"A\",\"events\":\"~/events\","
+	    "\"eventsParams\":false,\"marks\":[4294967295,7],\"starts\":[],\"conversations\":["
+	    "{\"href\":\"~/c\",\"state\":\"connected\",\"incoming\":false,\"accept\":null,"
+	    "\"sendMessage\":\"~/c/messaging/messages\",\"seen\":[\"~/messaging/messages/2\"],"
+	    "\"sent\":[{\"href\":\"~/messaging/messages/4\",\"operationId\":\"m-4\"}]}]}";
+	struct ucwa_saved r;
+	struct json_doc *d = json_parse(v1, strlen(v1), NULL, NULL);
+	char *cause = NULL;
+
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	ck_assert_str_eq(r.events, "A/events");
+	ck_assert_uint_eq(r.nmarks, 2);
+	ck_assert_uint_eq(r.marks[0], 4294967295u);
+	ck_assert_uint_eq(r.marks[1], 7);
+	ck_assert_uint_eq(r.nconvs, 1);
+	ck_assert_ptr_null(r.convs[0].accept);
+	ck_assert_str_eq(r.convs[0].seen[0], "A/c/messaging/messages/2");
+	ck_assert_str_eq(r.convs[0].sent_href[0], "A/c/messaging/messages/4");
+	ck_assert_str_eq(r.convs[0].sent_opid[0], "m-4");
+	ucwa_saved_free(&r);
+	json_doc_free(d);
+}
+END_TEST
+
+/* Version 2's marks string: the last 64 kept, a malformed group skipped. */
+START_TEST(test_saved_hex_marks)
+{
+	struct ucwa_saved r;
+	struct json_doc *d;
+	struct buf b;
+	char *cause = NULL;
+
+	buf_init(&b);
+	buf_addstr(&b, "{\"v\":2,\"user\":\"u\",\"marks\":\"");
+	for (int i = 0; i < 70; i++)
+		buf_printf(&b, "%08x", i);
+	buf_addstr(&b, "zzzzzzzz0000000a\"}");
+	d = json_parse(b.data, b.len, NULL, NULL);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	ck_assert_uint_eq(r.nmarks, UCWA_SAVED_MARKS - 1); /* 72 groups, the last 64, one bad */
+	ck_assert_uint_eq(r.marks[0], 8);
+	ck_assert_uint_eq(r.marks[r.nmarks - 1], 10);
+	ucwa_saved_free(&r);
+	json_doc_free(d);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_saved_bounds_and_refusals)
 {
 	struct ucwa_saved r;
@@ -154,7 +212,7 @@ START_TEST(test_saved_bounds_and_refusals)
 	ucwa_saved_free(&r);
 	json_doc_free(d);
 	buf_free(&b);
-	d = json_parse("{\"v\":2,\"user\":\"u\"}", 18, NULL, NULL);
+	d = json_parse("{\"v\":3,\"user\":\"u\"}", 18, NULL, NULL);
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "version"));
 	free(cause);
@@ -173,6 +231,8 @@ ucwa_saved_suite(void)
 	Suite *s = suite_create("ucwa_saved");
 
 	UNIT_ADD(s, test_saved_roundtrip);
+	UNIT_ADD(s, test_saved_version1);
+	UNIT_ADD(s, test_saved_hex_marks);
 	UNIT_ADD(s, test_saved_bounds_and_refusals);
 	return s;
 }
