@@ -57,7 +57,13 @@ ucwa_agent_snapshot(const struct ucwa_agent *a, struct ucwa_saved *s)
 	return 0;
 }
 
-/* Write the agent's snapshot, secrets left out, to the store (cluster mode). */
+/*
+ * Write the agent's snapshot to the store (cluster mode): secrets left
+ * out, and what the store keeps in fields of its own (the cursor, the
+ * endpointId, the token URL: a take-over sets them from those), so that
+ * the snapshot changes only when the client's state does, not with every
+ * cursor (an unchanged value is not written again).
+ */
 void
 ucwa_resume_save(struct ucwa_agent *a)
 {
@@ -66,6 +72,11 @@ ucwa_resume_save(struct ucwa_agent *a)
 	struct jw w;
 
 	if (ucwa_agent_snapshot(a, &s) == 0) {
+		free(s.events);
+		free(s.endpoint_id);
+		free(s.token_url);
+		s.events = s.endpoint_id = s.token_url = NULL;
+		s.events_params = 0;
 		buf_init(&b);
 		jw_init(&w, &b);
 		ucwa_saved_write(&w, &s, 0);

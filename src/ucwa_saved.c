@@ -4,7 +4,7 @@
  * and bounds every list as the client does; unknown members are ignored,
  * so a newer writer's snapshot still resumes. Version 2 (written; 1 is
  * still read) is the compact form a store keeps for every agent: members
- * without a value left out, the marks as one hex string, message hrefs
+ * without a value left out, the marks as one base64 string, message hrefs
  * under the conversation's sendMessage link as "=" and the rest, a sent
  * message as [href, operationId].
  */
@@ -155,8 +155,9 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
-	char hex[UCWA_SAVED_MARKS * 8 + 1];
+	unsigned char raw[UCWA_SAVED_MARKS * 4];
 	size_t n = 0;
+	struct buf b64;
 
 	jw_obj_begin(w);
 	jw_kint(w, "v", 2);
@@ -180,11 +181,18 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
 	ucwa_saved_kstr_rel(w, "meUri", s->me_uri, NULL);
 	ucwa_saved_kstr_rel(w, "meName", s->me_name, NULL);
-	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++)
-		n += (size_t)snprintf(hex + n, sizeof hex - n, "%08x", (unsigned)s->marks[i]);
-	hex[n] = '\0';
-	if (n > 0)
-		jw_kstr(w, "marks", hex); /* 8 hex digits each, oldest first */
+	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++) {
+		raw[n++] = (unsigned char)(s->marks[i] >> 24);
+		raw[n++] = (unsigned char)(s->marks[i] >> 16);
+		raw[n++] = (unsigned char)(s->marks[i] >> 8);
+		raw[n++] = (unsigned char)s->marks[i];
+	}
+	if (n > 0) { /* 4 bytes each, big-endian, oldest first, in base64 */
+		buf_init(&b64);
+		util_base64_encode(&b64, raw, n);
+		jw_kstr(w, "marks", b64.data);
+		buf_free(&b64);
+	}
 	if (s->nstarts > 0) {
 		jw_key(w, "starts");
 		jw_arr_begin(w);
@@ -301,22 +309,27 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const cha
 	return 0;
 }
 
-/* Version 2's marks: 8 hex digits each, oldest first; the last UCWA_SAVED_MARKS kept. */
+/* Version 2's marks: base64 of 4 bytes each, big-endian, oldest first; the last UCWA_SAVED_MARKS kept. */
 static void
-ucwa_saved_hex_marks(const char *hex, struct ucwa_saved *s)
+ucwa_saved_b64_marks(const char *v, struct ucwa_saved *s)
 {
-	size_t n = hex != NULL ? strlen(hex) / 8 : 0,
-	       first = n > UCWA_SAVED_MARKS ? n - UCWA_SAVED_MARKS : 0;
-	char one[9];
-	char *end;
+	struct buf raw;
+	const unsigned char *p;
+	size_t n, first;
 
-	for (size_t i = first; i < n; i++) {
-		memcpy(one, hex + i * 8, 8);
-		one[8] = '\0';
-		s->marks[s->nmarks] = (uint32_t)strtoul(one, &end, 16);
-		if (*end == '\0' && one[0] != '-' && one[0] != '+' && one[0] != ' ')
-			s->nmarks++;
+	if (v == NULL)
+		return;
+	buf_init(&raw);
+	if (util_base64_decode(&raw, v, strlen(v)) >= 0) {
+		p = (const unsigned char *)raw.data;
+		n = raw.len / 4;
+		first = n > UCWA_SAVED_MARKS ? n - UCWA_SAVED_MARKS : 0;
+		for (size_t i = first; i < n; i++)
+			s->marks[s->nmarks++] = (uint32_t)p[4 * i] << 24 |
+			    (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+			    p[4 * i + 3];
 	}
+	buf_free(&raw);
 }
 
 /* Read s from JSON (see ucwa.h). */
@@ -355,7 +368,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (arr->u.arr.v[i]->type == JSON_INT)
 			s->marks[s->nmarks++] = (uint32_t)arr->u.arr.v[i]->u.i;
-	ucwa_saved_hex_marks(json_get_str(o, "marks"), s);
+	ucwa_saved_b64_marks(json_get_str(o, "marks"), s);
 	arr = ucwa_saved_arr(o, "starts", UCWA_SAVED_STARTS, &first);
 	s->starts = xcalloc(UCWA_SAVED_STARTS, sizeof(*s->starts));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {

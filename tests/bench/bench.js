@@ -1086,6 +1086,7 @@ async function scenarioG(sim) {
   });
   ctl.destroy();
   await new Promise((res) => setTimeout(res, 1000));
+  if (process.env.BENCH_VERBOSE) say(`(g) ${users[0]} u after: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, 'u')}`);
   const m1 = agentMemory(redis, users);
   line('Redis memory per agent, after 60 messages (30 each way, 45-byte texts)', m1, (redisInfo(redis, 'used_memory_dataset') - base) / n);
   // A realistic UCWA token: the sealed tok field rewritten at its size for a token of L bytes

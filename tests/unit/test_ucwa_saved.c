@@ -11,6 +11,7 @@
 #include "json.h"
 #include "ucwa.h"
 #include "unit.h"
+#include "util.h"
 
 #define APP  "https://h/ucwa/oauth/v1/applications/1"
 #define CONV APP "/communication/conversations/c1"
@@ -87,7 +88,7 @@ START_TEST(test_saved_roundtrip)
 	/* version 2: message hrefs against the sendMessage link, sent as pairs, marks in hex */
 	ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":[\"=/2\",\"=/3\"]"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\"sent\":[[\"=/4\",\"m-4\"]]"));
-	ck_assert_ptr_nonnull(strstr(b.data, "\"marks\":\"ffffffff00000007\""));
+	ck_assert_ptr_nonnull(strstr(b.data, "\"marks\":\"/////wAAAAc=\""));
 	ck_assert_ptr_null(strstr(b.data, "null"));
 	ck_assert_ptr_null(strstr(b.data, "false"));
 	ck_assert_str_eq(r.user, "toshm@contoso.com");
@@ -162,27 +163,39 @@ START_TEST(test_saved_version1)
 }
 END_TEST
 
-/* Version 2's marks string: the last 64 kept, a malformed group skipped. */
-START_TEST(test_saved_hex_marks)
+/* Version 2's marks string: the last 64 kept; not base64: none. */
+START_TEST(test_saved_b64_marks)
 {
 	struct ucwa_saved r;
 	struct json_doc *d;
-	struct buf b;
+	struct buf b, raw;
 	char *cause = NULL;
 
+	buf_init(&raw);
+	for (int i = 0; i < 70; i++) {
+		unsigned char m[4] = { 0, 0, (unsigned char)(i >> 8), (unsigned char)i };
+
+		buf_add(&raw, m, 4);
+	}
+	buf_addch(&raw, 1); /* a stray byte: ignored */
 	buf_init(&b);
 	buf_addstr(&b, "{\"v\":2,\"user\":\"u\",\"marks\":\"");
-	for (int i = 0; i < 70; i++)
-		buf_printf(&b, "%08x", i);
-	buf_addstr(&b, "zzzzzzzz0000000a\"}");
+	util_base64_encode(&b, raw.data, raw.len);
+	buf_addstr(&b, "\"}");
 	d = json_parse(b.data, b.len, NULL, NULL);
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
-	ck_assert_uint_eq(r.nmarks, UCWA_SAVED_MARKS - 1); /* 72 groups, the last 64, one bad */
-	ck_assert_uint_eq(r.marks[0], 8);
-	ck_assert_uint_eq(r.marks[r.nmarks - 1], 10);
+	ck_assert_uint_eq(r.nmarks, UCWA_SAVED_MARKS);
+	ck_assert_uint_eq(r.marks[0], 70 - UCWA_SAVED_MARKS);
+	ck_assert_uint_eq(r.marks[UCWA_SAVED_MARKS - 1], 69);
+	ucwa_saved_free(&r);
+	json_doc_free(d);
+	d = json_parse("{\"v\":2,\"user\":\"u\",\"marks\":\"!!\"}", 31, NULL, NULL);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	ck_assert_uint_eq(r.nmarks, 0);
 	ucwa_saved_free(&r);
 	json_doc_free(d);
 	buf_free(&b);
+	buf_free(&raw);
 }
 END_TEST
 
@@ -232,7 +245,7 @@ ucwa_saved_suite(void)
 
 	UNIT_ADD(s, test_saved_roundtrip);
 	UNIT_ADD(s, test_saved_version1);
-	UNIT_ADD(s, test_saved_hex_marks);
+	UNIT_ADD(s, test_saved_b64_marks);
 	UNIT_ADD(s, test_saved_bounds_and_refusals);
 	return s;
 }
