@@ -47,8 +47,8 @@ static void
 ucwa_saved_kstr_rel2(
     struct jw *w, const char *key, const char *v, const char *base, const char *msgs)
 {
-	size_t n = base != NULL ? strlen(base) : 0, m = msgs != NULL ? strlen(msgs) : 0;
-	char mark = '~';
+	size_t n = base != NULL ? strlen(base) : 0, m = msgs != NULL ? strlen(msgs) : 0, len;
+	char mark = '~', tmp[512];
 	struct buf b;
 
 	if (v == NULL && key != NULL)
@@ -63,13 +63,19 @@ ucwa_saved_kstr_rel2(
 			jw_str(w, v);
 		return;
 	}
+	if (key != NULL)
+		jw_key(w, key);
+	len = strlen(v + n);
+	if (len < sizeof tmp - 1) { /* the usual case: no allocation */
+		tmp[0] = mark;
+		memcpy(tmp + 1, v + n, len);
+		jw_strn(w, tmp, len + 1);
+		return;
+	}
 	buf_init(&b);
 	buf_addch(&b, mark);
-	buf_addstr(&b, v + n);
-	if (key != NULL)
-		jw_kstr(w, key, b.data);
-	else
-		jw_str(w, b.data);
+	buf_add(&b, v + n, len);
+	jw_strn(w, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -151,13 +157,41 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 	jw_obj_end(w);
 }
 
+/* Base64 (standard, padded) of n bytes into out (room for 4 per 3, rounded up); its length. */
+static size_t
+ucwa_saved_b64(char *out, const unsigned char *p, size_t n)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0, i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		out[o++] = abc[p[i] >> 2];
+		out[o++] = abc[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		out[o++] = abc[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+		out[o++] = abc[p[i + 2] & 63];
+	}
+	if (i < n) {
+		out[o++] = abc[p[i] >> 2];
+		if (i + 1 < n) {
+			out[o++] = abc[(p[i] & 3) << 4 | p[i + 1] >> 4];
+			out[o++] = abc[(p[i + 1] & 15) << 2];
+		} else {
+			out[o++] = abc[(p[i] & 3) << 4];
+			out[o++] = '=';
+		}
+		out[o++] = '=';
+	}
+	return o;
+}
+
 /* Write s as one JSON object (see ucwa.h). */
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
 	unsigned char raw[UCWA_SAVED_MARKS * 4];
+	char b64[UCWA_SAVED_MARKS * 4 / 3 + 4];
 	size_t n = 0;
-	struct buf b64;
 
 	jw_obj_begin(w);
 	jw_kint(w, "v", 2);
@@ -188,10 +222,8 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 		raw[n++] = (unsigned char)s->marks[i];
 	}
 	if (n > 0) { /* 4 bytes each, big-endian, oldest first, in base64 */
-		buf_init(&b64);
-		util_base64_encode(&b64, raw, n);
-		jw_kstr(w, "marks", b64.data);
-		buf_free(&b64);
+		jw_key(w, "marks");
+		jw_strn(w, b64, ucwa_saved_b64(b64, raw, n));
 	}
 	if (s->nstarts > 0) {
 		jw_key(w, "starts");

@@ -189,6 +189,32 @@ START_TEST(test_saved_b64_marks)
 	ck_assert_uint_eq(r.marks[UCWA_SAVED_MARKS - 1], 69);
 	ucwa_saved_free(&r);
 	json_doc_free(d);
+	/* written: what util_base64_encode makes of the bytes, for every remainder */
+	for (size_t k = 1; k <= 6; k++) {
+		struct ucwa_saved s = { 0 };
+		struct buf out, want, raw2;
+		struct jw w;
+
+		s.user = "u";
+		buf_init(&raw2);
+		for (size_t i = 0; i < k; i++) {
+			unsigned char m[4] = { 0xfb, (unsigned char)i, 0xef, 0x3e };
+
+			s.marks[s.nmarks++] = 0xfb00ef3eu | (uint32_t)i << 16;
+			buf_add(&raw2, m, 4);
+		}
+		buf_init(&out);
+		buf_init(&want);
+		buf_addstr(&want, "\"marks\":\"");
+		util_base64_encode(&want, raw2.data, raw2.len);
+		buf_addch(&want, '"');
+		jw_init(&w, &out);
+		ucwa_saved_write(&w, &s, 0);
+		ck_assert_ptr_nonnull(strstr(out.data, want.data));
+		buf_free(&out);
+		buf_free(&want);
+		buf_free(&raw2);
+	}
 	d = json_parse("{\"v\":2,\"user\":\"u\",\"marks\":\"!!\"}", 31, NULL, NULL);
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
 	ck_assert_uint_eq(r.nmarks, 0);
