@@ -190,7 +190,7 @@ void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
 	unsigned char raw[UCWA_SAVED_MARKS * 4];
-	char b64[UCWA_SAVED_MARKS * 4 / 3 + 4];
+	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
 	size_t n = 0;
 
 	jw_obj_begin(w);
