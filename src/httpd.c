@@ -67,6 +67,7 @@ struct http_conn {
 	struct h2 *h2;
 	struct httpd_limits lim;
 	int close_after;
+	unsigned nrequests;		  /* requests begun on it */
 	int continued;			  /* 100 Continue considered for this request */
 	struct ev_token_bucket_cfg *rate; /* output rate limit, or NULL */
 	size_t rate_slice;		  /* bytes per tick when rate-limited */
@@ -459,6 +460,7 @@ httpd_conn_dispatch(struct http_conn *c)
 		c->close_after = 1;
 	event_del(c->deadline);
 	c->req = r;
+	c->nrequests++;
 	/* Keep watching for EOF, but buffer at most one more request. */
 	bufferevent_setwatermark(
 	    c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
@@ -899,9 +901,10 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 			httpd_conn_h2_pump(c);
 		} else if (c->state == HTTP_CONN_UPGRADED)
 			c->up->drain(c->up_arg);
-		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
-			httpd_conn_close(c);
-		else
+		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser) &&
+		    c->nrequests > 0)
+			httpd_conn_close(c); /* idle between requests */
+		else /* busy; or just accepted, its first request on the way: served, then closed */
 			c->close_after = 1;
 	}
 	if (h->drain_timer == NULL)
