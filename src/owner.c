@@ -326,6 +326,7 @@ owner_lease_reap(struct reap_link *link)
 }
 
 static void owner_drain_step(struct owner *);
+static void owner_readopt(struct owner_lease *);
 
 /* The record ends: unindexed now, freed on a later turn; its waiting requests get 503. */
 static void
@@ -414,9 +415,11 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 	const char *url;
 	long long ttl;
 	char why[300];
+	int again;
 
 	switch (ev) {
 	case LEASE_ACQUIRED:
+		again = ol->adrift;
 		ol->adrift = 0;
 		ol->state = OWNER_HELD;
 		o->nheld++;
@@ -427,6 +430,8 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		}
 		if (o->acquired != NULL)
 			o->acquired(o->acquired_arg, ol->name); /* take-over: load its state */
+		if (again) /* taken again: Redis may have lost its login sessions */
+			auth_restore(o->auth, ol->name);
 		while (ol->state == OWNER_HELD && (w = TAILQ_FIRST(&ol->waits)) != NULL)
 			owner_wait_go(w, ol->name);
 		return;
@@ -434,7 +439,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		if (ol->adrift && detail[0] != '(') {
 			ol->state = OWNER_HELD; /* undo: owner_lose ends a held record */
 			o->nheld++;
-			owner_lose(ol, "taken by another node while Redis was unreachable");
+			owner_lose(ol, "taken by another node meanwhile");
 			return;
 		}
 		url = lease_busy_url(l);
@@ -497,7 +502,10 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 			ol->state = OWNER_ADRIFT;
 			return;
 		}
-		owner_lose(ol, detail);
+		/* Maybe gone with a Redis restarted empty: take it again if nobody has. */
+		log_warn("owner: agent %s: %s; taking its lease again if free", ol->name, detail);
+		o->nheld--;
+		owner_readopt(ol);
 		return;
 	case LEASE_RELEASED:
 	case LEASE_NOT_OWNER:
