@@ -76,6 +76,9 @@ async function startCluster({ ids = ['node-a', 'node-b'], lease, timeout, extra,
 async function teardown(env) {
   for (const c of env.desks) await cm.disconnect(c).catch(() => {});
   for (const p of env.procs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
+  if (process.env.UCGW_CLUSTER_LOGS) {
+    for (const n of env.nodes) fs.appendFileSync(path.join(process.env.UCGW_CLUSTER_LOGS, `${n.id}.log`), n.stderr);
+  }
   const codes = {};
   for (const [i] of env.ids.entries()) {
     const k = String.fromCharCode(97 + i);
