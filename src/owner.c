@@ -563,13 +563,13 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 		owner_unavailable(req, 0, "This node is shutting down; retry");
 		return;
 	}
-	if (!redis_ready(o->redis)) {
+	if (!redis_ready(o->redis) && !redis_starting(o->redis)) { /* at start: wait for it */
 		snprintf(why, sizeof why, "The cluster store is not available (%s); retry later",
 		    redis_why(o->redis) ? redis_why(o->redis) : "not ready");
 		owner_unavailable(req, 1, why);
 		return;
 	}
-	if (!cluster_usable(o->cluster)) {
+	if (!cluster_usable(o->cluster) && !redis_starting(o->redis)) {
 		owner_unavailable(req, 5,
 		    "This node's cluster key is not the cluster's (see /healthz); retry on another "
 		    "node");
@@ -722,7 +722,7 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 		go(req, arg); /* no credentials: auth refuses it */
 		return;
 	}
-	if (!redis_ready(o->redis)) {
+	if (!redis_ready(o->redis) && !redis_starting(o->redis)) {
 		snprintf(why, sizeof why, "The cluster store is not available (%s); retry later",
 		    redis_why(o->redis) ? redis_why(o->redis) : "not ready");
 		owner_unavailable(req, 1, why);

@@ -18,7 +18,7 @@ const h = require('./lib/harness');
 const im = require('./lib/im');
 const cm = require('./lib/cometd');
 const {
-  LEASE, PREFIX, sleep, startCluster, teardown, gws, apps, holder, healthz,
+  LEASE, PREFIX, sleep, startCluster, startNode, teardown, gws, apps, holder, healthz,
 } = require('./lib/cluster');
 
 const BOB = im.REMOTES.bob;
@@ -202,6 +202,37 @@ test('Redis killed and restarted empty within the lease: the owner keeps its age
     assert.doesNotMatch(env.a.stderr, /no longer served here|agent agent1: removed/);
     assert.doesNotMatch(env.b.stderr, /agent agent1: owned by this node now/);
     assert.equal((await apps(env, 'agent1')).length, 1, 'one UCWA application');
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('at start, requests that need Redis wait for the first connection instead of failing at once', async () => {
+  const env = await startCluster({ ids: [] });
+  try {
+    // Redis stopped: the node's first connection attempt hangs in its handshake.
+    env.redis.signal('SIGSTOP');
+    const n = await startNode(env, 'node-a', { lease: 9000 * h.slow, timeout: 2000 * h.slow });
+    n.id = 'node-a';
+    env.ids.push('node-a');
+    env.nodes.push(n);
+    env.a = n;
+    const hz = await healthz(n.port);
+    assert.equal(hz.cluster.reason, 'not connected yet', JSON.stringify(hz));
+    const t0 = Date.now();
+    const pending = [
+      gws(n.port, '/me', { Authorization: cm.basic('agent1') }),
+      gws(n.port, '/me', { Cookie: 'JSESSIONID=0123456789abcdef0123456789abcdef' }),
+    ];
+    await sleep(300);
+    env.redis.signal('SIGCONT');
+    const [me, unknown] = await Promise.all(pending);
+    assert.equal(me.status, 200, `a sign-in during the first connection: ${me.body}`);
+    assert.equal(me.json.user.userName, 'agent1');
+    assert.ok(Date.now() - t0 >= 250, 'answered once Redis answered');
+    // Redis answered: the cookie is unknown there too, so authentication refuses it.
+    assert.equal(unknown.status, 401, unknown.body);
+    assert.equal(await holder(env, 'agent1'), 'node-a');
   } finally {
     await teardown(env);
   }
