@@ -3,9 +3,11 @@
 // haproxy every 10 ms (issue 15 item 6, without take-over: the agents are
 // signed in afresh on the other node). Every answer is 200, except that a
 // request reaching the draining node in the few milliseconds between its
-// releases and its exit gets 503 + Retry-After ("This node is shutting
-// down; retry"), never 401; at most 4 such failures; the other node holds
-// both leases afterwards and answers everything. With the release script
+// releases and its exit gets 503 + Retry-After: 0 ("This node is shutting
+// down; retry"), and one reaching the other node just before the release
+// is forwarded to the exiting node and gets 503 + Retry-After: 1 ("The
+// agent's node cannot be reached"); never 401; at most 4 failures; the
+// other node holds both leases afterwards and answers everything. With the release script
 // made a no-op most requests fail (503 with the lease's Retry-After).
 //
 // Known windows (not fixed): 0-3 such 503s in about half the runs under
@@ -55,11 +57,11 @@ test('SIGTERM on the owner behind haproxy under traffic: every request answered 
     const bad = answers.filter((x) => x.status !== 200);
     const refused = bad.filter((x) => x.status === 503);
     const cut = bad.filter((x) => x.status === 502);
-    console.log(`# ${answers.length} requests: ${refused.length} answered 503 by the draining node, ` +
+    console.log(`# ${answers.length} requests: ${refused.length} answered 503 (draining or unreachable owner), ` +
       `${cut.length} haproxy 502 (a kept-alive connection closed by the drain)`);
     for (const x of refused) {
-      assert.match(x.body, /This node is shutting down; retry/, JSON.stringify(x));
-      assert.equal(x.retry, '0', JSON.stringify(x));
+      assert.match(x.body, /This node is shutting down; retry|The agent's node cannot be reached; retry later/, JSON.stringify(x));
+      assert.match(x.retry || '', /^[01]$/, JSON.stringify(x));
     }
     for (const x of cut) assert.match(x.body, /502 Bad Gateway/, JSON.stringify(x));
     assert.equal(refused.length + cut.length, bad.length, `other answers: ${JSON.stringify(bad)}`);
