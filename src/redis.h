@@ -94,6 +94,8 @@ struct redis_cmd *redis_eval(struct redis *, struct redis_script *, unsigned wan
 
 /* Whether commands go out at once (connected, authenticated, database selected). */
 int redis_ready(const struct redis *);
+/* Whether the first connection attempt has not ended yet (commands wait in the queue). */
+int redis_starting(const struct redis *);
 /* Why it is not ready (NULL when ready): the last error, e.g. "connect: Connection refused". */
 const char *redis_why(const struct redis *);
 /* Milliseconds since the connection stopped being ready (0 when ready). */

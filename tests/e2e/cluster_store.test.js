@@ -236,6 +236,12 @@ test('ordering: the sendMessage POST and the next event-channel GET wait for Red
     const d = await im.desktop(env.gw.port, 'agent1');
     env.desks = { agent1: d };
     const s = await im.talk(d);
+    // The event channel's GET parked at ucwa-sim (its cursor stored) before Redis stops:
+    // under load the last response of talk() may still be on its way.
+    await h.waitFor(async () => {
+      const st = (await im.sim(env.sim.port, 'GET', '/state')).json;
+      return st.applications.some((a) => a.user === 'sip:agent5001@example.com' && a.parked);
+    }, 5000 * h.slow, 'the event channel parked');
     redis.signal('SIGSTOP');
     let resumed = false;
     try {
