@@ -745,7 +745,8 @@ httpd_resume(evutil_socket_t fd, short what, void *arg)
 	if (h->draining)
 		return;
 	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_enable(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_enable(h->listeners[i]->evl);
 }
 
 /*
@@ -775,7 +776,8 @@ httpd_accept_error(struct evconnlistener *evl, void *arg)
 	    "listener %s: accept: %s (%u connections open): listeners paused for %u ms", l->bound,
 	    evutil_socket_error_to_string(err), h->nconns, h->pause_ms);
 	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_disable(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_disable(h->listeners[i]->evl);
 	tv.tv_sec = h->pause_ms / 1000;
 	tv.tv_usec = (h->pause_ms % 1000) * 1000;
 	evtimer_add(h->resume, &tv);
@@ -881,6 +883,33 @@ httpd_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	httpd_drain_check(h); /* nothing was open (else the last free calls back) */
 }
 
+/*
+ * Stop listening without dropping what the kernel accepted already: the
+ * connections waiting in the backlog are taken (and served), then the
+ * socket is closed, so that a new connection is refused (a balancer tries
+ * another node) rather than reset after its request was sent.
+ */
+static void
+httpd_listener_close(struct http_listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	evutil_socket_t fd;
+
+	if (l->evl == NULL)
+		return;
+	for (;;) {
+		len = sizeof ss;
+		fd = accept4(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		httpd_accept(l->evl, fd, (struct sockaddr *)&ss, (int)len, l);
+	}
+	evconnlistener_free(l->evl);
+	l->evl = NULL;
+}
+
 /* Stop accepting; finish what is in flight; see httpd.h. */
 void
 httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
@@ -888,12 +917,12 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	struct http_conn *c, *next;
 
+	for (size_t i = 0; i < h->nlisteners; i++)
+		httpd_listener_close(h->listeners[i]);
 	h->draining = 1;
 	event_del(h->resume);
 	h->drain_done = done;
 	h->drain_arg = arg;
-	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_disable(h->listeners[i]->evl);
 	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == HTTP_CONN_H2) {
@@ -927,7 +956,8 @@ httpd_free(struct httpd *h)
 	h->drain_done = NULL;
 	reap_now(h->reap);
 	for (size_t i = 0; i < h->nlisteners; i++) {
-		evconnlistener_free(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_free(h->listeners[i]->evl);
 		free(h->listeners[i]);
 	}
 	free(h->listeners);

@@ -275,6 +275,7 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
       assert.equal(ex.code, 0, `node ${k} drained cleanly:\n${old.stderr.slice(-3000)}`);
       assert.doesNotMatch(old.stderr, /Sanitizer|runtime error/);
       env.stopped.push({ name: k, code: ex.code });
+      if (process.env.UCGW_TEST_LOGS) fs.writeFileSync(`${process.env.UCGW_TEST_LOGS}.rolling.${k}-old`, old.stderr);
       env[k] = await startNode(env, `node-${k}`, port);
       await registered(env[k]);
     }
