@@ -330,9 +330,13 @@ START_TEST(test_writer_nesting_and_escapes)
 	jw_arr_end(&w);
 	jw_kbool(&w, "t", 1);
 	jw_kstr(&w, "n", NULL);
+	jw_kint(&w, "k\"\\\x01\xc3\xa9\x7f", 2); /* a key that needs json_escape */
+	jw_kint(&w, "", 3);
 	jw_obj_end(&w);
-	ck_assert_str_eq(
-	    b.data, "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null}");
+	ck_assert_str_eq(b.data,
+	    "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null,"
+	    "\"k\\\"\\\\\\u0001\xc3\xa9\\u007f\":2,\"\":3}");
+	ck_assert_uint_eq(b.len, strlen(b.data));
 	buf_free(&b);
 }
 END_TEST
