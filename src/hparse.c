@@ -55,6 +55,7 @@ enum hparse_state {
 #define HPARSE_F_LENGTH	    0x1 /* Content-Length */
 #define HPARSE_F_TRANSFER   0x2 /* Transfer-Encoding */
 #define HPARSE_F_CONNECTION 0x4 /* Connection */
+#define HPARSE_F_BAD_LENGTH 0x8 /* a Content-Length not digits, or not the same as another */
 
 /* The first chunk of a message's header strings: one small allocation holds the usual headers */
 #define HPARSE_STRS_FIRST 1024
@@ -69,6 +70,7 @@ struct hparse {
 
 	struct buf line;  /* a line split across feeds */
 	unsigned framing; /* HPARSE_F_*: the framing headers this message has */
+	uint64_t length;  /* the value of its Content-Length headers (HPARSE_F_LENGTH) */
 	size_t nempty;	  /* leading empty lines seen */
 	size_t hbytes;	  /* header + trailer bytes */
 	size_t nfields;	  /* header + trailer fields */
@@ -293,6 +295,7 @@ hparse_reset(struct hparse *p)
 	p->state = HPARSE_S_FIRST;
 	p->nempty = p->hbytes = p->nfields = p->started = 0;
 	p->framing = 0;
+	p->length = 0;
 	p->remain = 0;
 	p->no_body = 0;
 	p->err_status = 0;
@@ -484,6 +487,28 @@ hparse_count_field(struct hparse *p)
 	return (0);
 }
 
+/*
+ * Note one Content-Length value v[0..vlen): every copy must be digits and
+ * all must agree; a bad one is reported once the header block ends
+ * (hparse_content_length), as when the headers were scanned then.
+ */
+static void
+hparse_add_length(struct hparse *p, const char *v, size_t vlen)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - 9) / 10)
+			break;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (vlen == 0 || i < vlen || ((p->framing & HPARSE_F_LENGTH) && n != p->length))
+		p->framing |= HPARSE_F_BAD_LENGTH;
+	p->framing |= HPARSE_F_LENGTH;
+	p->length = n;
+}
+
 /* Append a header field to the message. */
 static void
 hparse_add_header(struct hparse *p, const char *s, size_t len)
@@ -499,7 +524,7 @@ hparse_add_header(struct hparse *p, const char *s, size_t len)
 		m->headers = xreallocarray(m->headers, p->hcap, sizeof *m->headers);
 	}
 	if (nlen == 14 && hparse_caseeq(s, nlen, "content-length"))
-		p->framing |= HPARSE_F_LENGTH;
+		hparse_add_length(p, v, vlen);
 	else if (nlen == 17 && hparse_caseeq(s, nlen, "transfer-encoding"))
 		p->framing |= HPARSE_F_TRANSFER;
 	else if (nlen == 10 && hparse_caseeq(s, nlen, "connection"))
@@ -525,46 +550,18 @@ hparse_header(const struct hparse_msg *m, const char *name)
 	return (NULL);
 }
 
-/* Parse a Content-Length value: digits only, no overflow. */
-static int
-hparse_parse_length(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return (-1);
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return (-1);
-		if (v > (UINT64_MAX - 9) / 10)
-			return (-1);
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return (0);
-}
-
 /*
- * Find the Content-Length of the message: *have is set if there is one.
- * Every copy must be digits and all must agree.
+ * The Content-Length of the message: *have is set if there is one. Every
+ * copy must be digits and all must agree (checked as they came: hparse_add_length).
  */
 static int
 hparse_content_length(struct hparse *p, int *have, uint64_t *cl)
 {
-	struct hparse_msg *m = &p->msg;
-	uint64_t v;
-	size_t i;
-
-	*have = 0;
-	for (i = 0; (p->framing & HPARSE_F_LENGTH) && i < m->nheaders; i++) {
-		if (!hparse_caseeq_str(m->headers[i].name, "content-length"))
-			continue;
-		if (hparse_parse_length(m->headers[i].value, &v) != 0 || (*have && v != *cl)) {
-			hparse_fail(p, 400, "bad Content-Length");
-			return (-1);
-		}
-		*have = 1;
-		*cl = v;
+	*have = (p->framing & HPARSE_F_LENGTH) != 0;
+	*cl = p->length;
+	if (p->framing & HPARSE_F_BAD_LENGTH) {
+		hparse_fail(p, 400, "bad Content-Length");
+		return (-1);
 	}
 	return (0);
 }
