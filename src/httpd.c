@@ -80,8 +80,9 @@ struct http_conn {
 
 TAILQ_HEAD(http_conn_list, http_conn);
 
-#define HTTPD_PAUSE_MIN_MS 10	/* first pause of the listeners after EMFILE/ENFILE */
-#define HTTPD_PAUSE_MAX_MS 1000 /* longest pause */
+#define HTTPD_PAUSE_MIN_MS   10	  /* first pause of the listeners after EMFILE/ENFILE */
+#define HTTPD_PAUSE_MAX_MS   1000 /* longest pause */
+#define HTTPD_DRAIN_FRESH_MS 200  /* a drain waits this long for a new connection's first request */
 
 struct httpd {
 	struct event_base *base;
@@ -103,6 +104,7 @@ struct httpd {
 	struct event *sent_ev;
 	int draining;
 	struct event *drain_timer;
+	struct event *fresh_timer; /* drain: new connections that sent nothing are closed then */
 	void (*drain_done)(void *);
 	void *drain_arg;
 	httpd_observer observe;
@@ -910,11 +912,28 @@ httpd_listener_close(struct http_listener *l)
 	l->evl = NULL;
 }
 
+/* The drain's grace for new connections is over: close those that sent nothing. */
+static void
+httpd_drain_fresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+	struct http_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
+			httpd_conn_close(c);
+	}
+	httpd_drain_check(h);
+}
+
 /* Stop accepting; finish what is in flight; see httpd.h. */
 void
 httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval fresh = { 0,
+		(ms < HTTPD_DRAIN_FRESH_MS ? ms : HTTPD_DRAIN_FRESH_MS) * 1000 };
 	struct http_conn *c, *next;
 
 	for (size_t i = 0; i < h->nlisteners; i++)
@@ -936,6 +955,9 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 		else /* busy; or just accepted, its first request on the way: served, then closed */
 			c->close_after = 1;
 	}
+	if (h->fresh_timer == NULL)
+		h->fresh_timer = evtimer_new(h->base, httpd_drain_fresh, h);
+	evtimer_add(h->fresh_timer, &fresh);
 	if (h->drain_timer == NULL)
 		h->drain_timer = evtimer_new(h->base, httpd_drain_timeout, h);
 	if (h->nconns == 0 && h->ndead == 0)
@@ -963,6 +985,8 @@ httpd_free(struct httpd *h)
 	free(h->listeners);
 	if (h->drain_timer != NULL)
 		event_free(h->drain_timer);
+	if (h->fresh_timer != NULL)
+		event_free(h->fresh_timer);
 	reap_release(h->reap);
 	event_free(h->sent_ev);
 	event_free(h->resume);

@@ -211,15 +211,23 @@ owner_holds(struct owner *o, const char *user)
 	return ol != NULL && ol->state == OWNER_HELD && lease_held(ol->lease);
 }
 
-/* Whether user's requests are served here now (the routing's hot path). */
+/* Whether ol's requests are served here at once (the routing's hot path). */
+static int
+owner_hot(const struct owner *o, const struct owner_lease *ol)
+{
+	return ol != NULL && !ol->loading &&
+	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
+		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+}
+
+/* Whether user's agent is still this node's (a routed request may run). */
 int
 owner_serves(struct owner *o, const char *user)
 {
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 
-	return ol != NULL && !ol->loading &&
-	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
-		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+	/* also while its lease is being taken again after Redis trouble: it is here */
+	return owner_hot(o, ol) || (ol != NULL && ol->state == OWNER_ACQUIRING && ol->adrift);
 }
 
 /* The take-over hook is done with user: its waiting requests are served. */
@@ -607,7 +615,7 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 	char why[300];
 
-	if (owner_serves(o, user)) {
+	if (owner_hot(o, ol)) {
 		ol->used_ms = util_now_ms(); /* the hot path: no Redis */
 		owner_serve(o, req, user, sid, go, arg);
 		return;
