@@ -887,6 +887,22 @@ auth_adopt(struct auth *a, const char *sid, const char *user)
 	auth_session_new(a, user, sid);
 }
 
+/* Give user's live sessions to the session hook's store again (Redis lost its copy). */
+void
+auth_restore(struct auth *a, const char *user)
+{
+	struct auth_user *u;
+	struct auth_session *s;
+
+	if (!a->hooked || (u = hmap_get(a->users, user)) == NULL)
+		return;
+	TAILQ_FOREACH(s, &u->sessions, by_user)
+	{
+		s->stored = util_now_ms();
+		a->hook.store(a->hook.arg, s->id, s->user, NULL, NULL); /* nothing waits */
+	}
+}
+
 /* End the session named by the request's cookie. */
 void
 auth_logout(struct auth *a, struct http_req *req)

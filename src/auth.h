@@ -106,6 +106,9 @@ const char *auth_claimed_user(
 /* Know session sid (found in the cluster's store) as user's from now on. */
 void auth_adopt(struct auth *, const char *sid, const char *user);
 
+/* Store user's live sessions through the hook again (its copy was lost: Redis restarted). */
+void auth_restore(struct auth *, const char *user);
+
 /* The static verifier's check (exposed for unit tests): 1 good, 0 bad. */
 int auth_static_check(const struct json *users, const char *user, const char *password);
 /* Hex SHA-256 of salt followed by password (65 bytes out). */

@@ -52,31 +52,11 @@ buf_grow(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* Append n bytes. */
-void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 /* Append a string. */
 void
 buf_addstr(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-/* Append one character. */
-void
-buf_addch(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 /* Append formatted text: one pass when it fits the room already there. */

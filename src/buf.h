@@ -5,6 +5,7 @@
 #define UCGW_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* A growable byte buffer; data is always NUL-terminated for convenience. */
 struct buf {
@@ -24,9 +25,25 @@ buf_reserve(struct buf *b, size_t n)
 	if (b->cap - b->len <= n) /* len < cap once data exists; 0 - 0 <= n when not */
 		buf_grow(b, n);
 }
-void buf_add(struct buf *, const void *, size_t);
+/* Append n bytes (inline: the hot paths append many short pieces). */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n != 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+/* Append one character. */
+static inline void
+buf_addch(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void buf_addstr(struct buf *, const char *);
-void buf_addch(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void buf_addint(struct buf *, long long);
 void buf_add_header(struct buf *, const char *name, const char *value); /* HTTP "name: value\r\n" */

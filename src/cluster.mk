@@ -32,5 +32,7 @@ tests_store_drive_LDADD = libucgw.a $(DEPS_LIBS)
 if HAVE_NODE
 TESTS += tests/e2e/cluster_config.test.js tests/e2e/cluster_redis.test.js \
 	tests/e2e/cluster_lease.test.js tests/e2e/cluster_store.test.js \
-	tests/e2e/cluster_owner.test.js tests/e2e/cluster_takeover.test.js
+	tests/e2e/cluster_owner.test.js tests/e2e/cluster_race.test.js \
+	tests/e2e/cluster_redis_down.test.js tests/e2e/cluster_drain.test.js \
+	tests/e2e/cluster_takeover.test.js
 endif

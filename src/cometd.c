@@ -50,7 +50,9 @@ struct cometd_blob {
 struct cometd_msg {
 	TAILQ_ENTRY(cometd_msg) entry;
 	uint64_t batch;
-	uint64_t seq; /* the client's count of its messages: the stored note's id */
+	uint64_t seq;  /* the client's count of its messages: the stored note's id */
+	uint64_t hold; /* cluster mode: not sent before the agent's store write number hold is
+			  answered (cometd_agent.stored); 0: free to go */
 	struct cometd_blob *blob;
 };
 TAILQ_HEAD(cometd_msgq, cometd_msg);
@@ -122,7 +124,9 @@ struct cometd_agent {
 	struct agent_link link; /* with the agent of that name */
 	TAILQ_HEAD(, cometd_client) clients;
 	unsigned n;
-	size_t bytes; /* bytes of its notifications held by any client */
+	size_t bytes;	 /* bytes of its notifications held by any client */
+	uint64_t writes; /* cluster mode: store writes its notifications waited for */
+	uint64_t stored; /* ... and how many of them were answered (in order) */
 };
 
 struct cometd {
@@ -174,6 +178,7 @@ static int cometd_was_overflowed(struct cometd *, const char *id, const char *ag
 static void cometd_resync_due(struct cometd *, const char *agent);
 static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
 static void cometd_ctx_reply(struct cometd_ctx *);
+static int cometd_sendable(const struct cometd_client *);
 
 /* Whether the client has a connect held (over HTTP or on a stream). */
 static int
@@ -279,6 +284,7 @@ cometd_agent_release(struct cometd_agent *a)
 {
 	if (a->n > 0 || a->bytes > 0)
 		return;
+	store_forget(a->cd->store, a);
 	agents_unlink(&a->link);
 	hmap_del(a->cd->agents, a->name);
 	free(a->name);
@@ -816,7 +822,7 @@ cometd_connect_events(struct cometd_client *c, struct buf *out)
 {
 	struct cometd_msg *m;
 
-	while (!c->hold_events && (m = TAILQ_FIRST(&c->queue)) != NULL) {
+	while (!c->hold_events && (m = TAILQ_FIRST(&c->queue)) != NULL && m->hold == 0) {
 		TAILQ_REMOVE(&c->queue, m, entry);
 		if (out->len > 0)
 			buf_addch(out, ',');
@@ -850,8 +856,15 @@ cometd_connect_write(struct cometd_client *c, struct buf *out, const char *idraw
 		 * tells its new node) shifted left, and a count of the replies
 		 * with the same W, so that ids grow with every reply.
 		 */
-		struct cometd_msg *q = TAILQ_FIRST(&c->queue);
-		uint64_t wm = c->hold_events && q != NULL ? q->seq - 1 : c->seq;
+		struct cometd_msg *q;
+		uint64_t wm;
+
+		TAILQ_FOREACH(q, &c->queue, entry)
+		{
+			if (c->hold_events || q->hold != 0)
+				break; /* the first message this reply does not carry */
+		}
+		wm = q != NULL ? q->seq - 1 : c->seq;
 		uint64_t n =
 		    (c->batch >> COMETD_BATCH_BITS) == wm ? c->batch & COMETD_BATCH_MASK : 0;
 
@@ -949,7 +962,7 @@ cometd_stream_push(struct cometd_client *c)
 	uint64_t now = util_now_ms();
 	struct buf out;
 
-	if (c->parked_st == NULL || c->ack || TAILQ_EMPTY(&c->queue) || now >= c->hold_until)
+	if (c->parked_st == NULL || c->ack || !cometd_sendable(c) || now >= c->hold_until)
 		return 0;
 	buf_init(&out);
 	cometd_connect_events(c, &out);
@@ -1058,7 +1071,7 @@ cometd_hold_ms(struct cometd_ctx *x, struct cometd_client *c, const struct json 
 	    cometd_browser_parked(c) >= (unsigned)lim;
 	if (t != NULL && t->type == JSON_INT && t->u.i >= 0 && t->u.i < hold)
 		hold = t->u.i;
-	if (*multi || x->cd->draining || !TAILQ_EMPTY(&c->queue))
+	if (*multi || x->cd->draining || cometd_sendable(c))
 		hold = 0;
 	return hold;
 }
@@ -1360,18 +1373,18 @@ cometd_resync_due(struct cometd *cd, const char *agent)
 	event_active(cd->resync_ev, 0, 0);
 }
 
-static int cometd_enqueue_as(struct cometd_client *, struct cometd_blob *, uint64_t);
+static int cometd_enqueue_as(struct cometd_client *, struct cometd_blob *, uint64_t, uint64_t);
 
-/* Queue one notification for a client; a client over its bounds is dropped. */
+/* Queue one notification for a client (held until store write hold, if not 0). */
 static int
-cometd_enqueue(struct cometd_client *c, struct cometd_blob *b)
+cometd_enqueue(struct cometd_client *c, struct cometd_blob *b, uint64_t hold)
 {
-	return cometd_enqueue_as(c, b, c->seq + 1);
+	return cometd_enqueue_as(c, b, c->seq + 1, hold);
 }
 
 /* The same with its id (a restored one, above every earlier id). */
 static int
-cometd_enqueue_as(struct cometd_client *c, struct cometd_blob *b, uint64_t seq)
+cometd_enqueue_as(struct cometd_client *c, struct cometd_blob *b, uint64_t seq, uint64_t hold)
 {
 	const struct config *cfg = c->cd->cfg;
 	struct cometd_msg *m;
@@ -1387,16 +1400,54 @@ cometd_enqueue_as(struct cometd_client *c, struct cometd_blob *b, uint64_t seq)
 	m = xmalloc(sizeof *m);
 	m->batch = 0;
 	m->seq = c->seq = seq;
+	m->hold = hold;
 	store_note_push(c->cd->store, c->agent->name, c->id, m->seq, b->text, b->len);
 	m->blob = b;
 	b->refs++;
 	TAILQ_INSERT_TAIL(&c->queue, m, entry);
 	c->nqueued++;
 	c->qbytes += b->len;
-	if (cometd_is_parked(
-		c)) /* wake once the current callbacks are done: bursts share a batch */
+	if (hold == 0 && cometd_is_parked(c))	       /* wake once the current callbacks are done:
+						  bursts share a batch */
 		event_active(c->timer, EV_TIMEOUT, 1); /* (a zero timer costs a loop turn) */
 	return 1;
+}
+
+/* Whether the client has a message to send now (not held for its store write). */
+static int
+cometd_sendable(const struct cometd_client *c)
+{
+	const struct cometd_msg *m = TAILQ_FIRST(&c->queue);
+
+	return m != NULL && m->hold == 0;
+}
+
+/* Messages held up to store write number upto may go: wake the parked connects. */
+static void
+cometd_release(struct cometd_agent *a, uint64_t upto)
+{
+	struct cometd_client *c;
+	struct cometd_msg *m;
+
+	TAILQ_FOREACH(c, &a->clients, by_agent)
+	{
+		TAILQ_FOREACH(m, &c->queue, entry)
+		{
+			if (m->hold != 0 && m->hold <= upto)
+				m->hold = 0;
+		}
+		if (cometd_is_parked(c) && cometd_sendable(c))
+			event_active(c->timer, EV_TIMEOUT, 1);
+	}
+}
+
+/* The agent's next store write is answered (written, fenced or failed: go on either way). */
+static void
+cometd_stored(void *arg, enum store_result r, const char *why)
+{
+	struct cometd_agent *a = arg;
+
+	cometd_release(a, ++a->stored);
 }
 
 /* Whether any of the client's subscriptions matches channel. */
@@ -1442,6 +1493,7 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	struct cometd_blob *b;
 	struct buf text;
 	struct jw w;
+	uint64_t hold;
 	int n = 0;
 
 	if (!cometd_channel_valid(channel, 0))
@@ -1465,11 +1517,18 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	a->bytes += b->len;
 	buf_free(&text);
 	cometd_agent_room(a, (size_t)cd->cfg->cometd_max_agent_bytes);
+	/* cluster mode: sent once the write carrying it (and the cursor of the event-channel
+	 * response that made it) is in Redis, so that a new owner never sends it twice */
+	hold = store_waitable(cd->store) ? a->writes + 1 : 0;
 	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, by_agent); /* c may be removed (overflow) */
 		if (cometd_client_matches(c, channel))
-			n += cometd_enqueue(c, b);
+			n += cometd_enqueue(c, b, hold);
 	}
+	if (hold != 0 && n > 0 && store_agent_wait(cd->store, agent, cometd_stored, a))
+		a->writes++;
+	else if (hold != 0 && n > 0)
+		cometd_release(a, hold); /* not waitable after all */
 	cometd_blob_unref(b);
 	if (n > 0)
 		metrics_add(M_NOTIFICATIONS,
@@ -1585,7 +1644,7 @@ cometd_restore(
 		b->len = len;
 		memcpy(b->text, n->json, len + 1);
 		a->bytes += len;
-		ok = cometd_enqueue_as(c, b, n->id);
+		ok = cometd_enqueue_as(c, b, n->id, 0);
 		cometd_blob_unref(b);
 		if (!ok) {
 			*why = "its stored messages exceed cometd.max_queue or max_queue_bytes";

@@ -42,6 +42,7 @@ struct forward_req {
 	struct http_req *req;
 	struct hclient_req *hr;
 	char *holder;
+	int longpoll; /* a CometD request: safe to send again, so 503 whatever failed */
 	TAILQ_ENTRY(forward_req) entry;
 };
 
@@ -171,7 +172,14 @@ forward_done(const struct hclient_resp *resp, void *arg)
 		    http_req_method(req), http_req_path(req),
 		    http_req_user(req) ? http_req_user(req) : "?", fr->holder,
 		    resp->errstr ? resp->errstr : hclient_err_name(resp->err));
-		forward_unavailable(req, "The agent's node cannot be reached; retry later");
+		if (resp->err == HCLIENT_ERR_CONNECT || resp->err == HCLIENT_ERR_TLS ||
+		    strcmp(http_req_method(req), "GET") == 0 ||
+		    strcmp(http_req_method(req), "HEAD") == 0 || fr->longpoll)
+			forward_unavailable(req, "The agent's node cannot be reached; retry later");
+		else /* sent, and maybe acted on: not a 503, which says nothing was done */
+			gws_reply_error(req, 502, GWS_INTERNAL,
+			    "The agent's node went away while handling the request; it may have "
+			    "been done");
 		forward_req_free(fr);
 		return;
 	}
@@ -275,6 +283,7 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	fr->f = f;
 	fr->req = req;
 	fr->holder = xstrdup(holder);
+	fr->longpoll = flags == HCLIENT_LONGPOLL;
 	TAILQ_INSERT_TAIL(&f->reqs, fr, entry);
 	f->n++;
 	fr->hr = hclient_request(f->ho, method, target.data, hdrs, len > 0 ? body : NULL, len,

@@ -22,8 +22,9 @@ void *hmap_put(struct hmap *, const char *key, void *value);
 void *hmap_del(struct hmap *, const char *key);
 /* Call fn for each entry (the map must not change meanwhile). */
 void hmap_each(const struct hmap *, void (*fn)(const char *key, void *value, void *arg), void *arg);
-/* The one string hash (FNV-1a 64), for tables that are not hmaps. */
+/* The table hash of this process (8 bytes a step), for tables that are not hmaps. */
 uint64_t hmap_hash(const char *);
+/* FNV-1a 64: stable across versions, for identities that outlive the process. */
 uint64_t hmap_hash_len(const char *, size_t);
 
 #endif

@@ -51,6 +51,12 @@ enum hparse_state {
 	HPARSE_S_ERROR,
 };
 
+/* The headers that frame a message, noted as they arrive (hparse_add_header) */
+#define HPARSE_F_LENGTH	    0x1 /* Content-Length */
+#define HPARSE_F_TRANSFER   0x2 /* Transfer-Encoding */
+#define HPARSE_F_CONNECTION 0x4 /* Connection */
+#define HPARSE_F_BAD_LENGTH 0x8 /* a Content-Length not digits, or not the same as another */
+
 /* The first chunk of a message's header strings: one small allocation holds the usual headers */
 #define HPARSE_STRS_FIRST 1024
 
@@ -62,13 +68,15 @@ struct hparse {
 	size_t hcap;		    /* slots in msg.headers */
 	struct strpool_chunk *strs; /* the header names and values */
 
-	struct buf line; /* a line split across feeds */
-	size_t nempty;	 /* leading empty lines seen */
-	size_t hbytes;	 /* header + trailer bytes */
-	size_t nfields;	 /* header + trailer fields */
-	uint64_t remain; /* body or chunk bytes left */
-	size_t started;	 /* bytes of this message consumed */
-	size_t nmsgs;	 /* messages reset so far */
+	struct buf line;  /* a line split across feeds */
+	unsigned framing; /* HPARSE_F_*: the framing headers this message has */
+	uint64_t length;  /* the value of its Content-Length headers (HPARSE_F_LENGTH) */
+	size_t nempty;	  /* leading empty lines seen */
+	size_t hbytes;	  /* header + trailer bytes */
+	size_t nfields;	  /* header + trailer fields */
+	uint64_t remain;  /* body or chunk bytes left */
+	size_t started;	  /* bytes of this message consumed */
+	size_t nmsgs;	  /* messages reset so far */
 	int no_body;
 
 	int err_status;
@@ -86,13 +94,17 @@ hparse_fail(struct hparse *p, int status, const char *why)
 	p->err_str = why;
 }
 
+/*
+ * The tchars (RFC 9110 token characters: ALPHA, DIGIT and
+ * !#$%&'*+-.^_`|~) as a bitmap of the 128 ASCII codes, low word first.
+ */
+static const uint64_t hparse_tchar_map[2] = { 0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL };
+
 /* Is c a tchar (RFC 9110 token character)? */
-static int
+static inline int
 hparse_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return (c < 128 && (hparse_tchar_map[c >> 6] >> (c & 63) & 1) != 0);
 }
 
 /* Is the whole of s[0..len) a non-empty token? */
@@ -117,13 +129,35 @@ hparse_vchar(unsigned char c)
 	return (c == '\t' || (c >= 0x20 && c != 0x7f));
 }
 
-/* Is every byte of s[0..len) allowed in a field value? */
+#define HPARSE_ONES  0x0101010101010101ULL
+#define HPARSE_HIGHS 0x8080808080808080ULL
+
+/*
+ * Whether some byte of the 8 in x may be below n (n <= 128) or equal to
+ * 0x7f. A word for which this is 0 has none; a true answer may be wrong
+ * (a borrow), so its bytes are then looked at one by one.
+ */
+static inline uint64_t
+hparse_word_doubt(uint64_t x, unsigned n)
+{
+	uint64_t del = x ^ (0x7f * HPARSE_ONES);
+
+	return (((x - n * HPARSE_ONES) & ~x) | ((del - HPARSE_ONES) & ~del)) & HPARSE_HIGHS;
+}
+
+/* Is every byte of s[0..len) allowed in a field value? (8 bytes at a time) */
 static int
 hparse_vchars(const char *s, size_t len)
 {
-	size_t i;
+	size_t i = 0;
+	uint64_t w;
 
-	for (i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (hparse_word_doubt(w, 0x20) != 0)
+			break;
+	}
+	for (; i < len; i++) {
 		if (!hparse_vchar((unsigned char)s[i]))
 			return (0);
 	}
@@ -150,6 +184,26 @@ hparse_caseeq(const char *s, size_t len, const char *lit)
 			return (0);
 	}
 	return (lit[len] == '\0');
+}
+
+/* ASCII case-insensitive equality of the C strings s and lit, without strlen. */
+static int
+hparse_caseeq_str(const char *s, const char *lit)
+{
+	unsigned char a, b;
+
+	for (;; s++, lit++) {
+		a = (unsigned char)*s;
+		b = (unsigned char)*lit;
+		if (a >= 'A' && a <= 'Z')
+			a += 'a' - 'A';
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
+		if (a != b)
+			return (0);
+		if (a == '\0')
+			return (1);
+	}
 }
 
 /* Trim optional white space (SP, HTAB) from both ends of the span (*s, *len). */
@@ -240,6 +294,8 @@ hparse_reset(struct hparse *p)
 	buf_reset(&p->line);
 	p->state = HPARSE_S_FIRST;
 	p->nempty = p->hbytes = p->nfields = p->started = 0;
+	p->framing = 0;
+	p->length = 0;
 	p->remain = 0;
 	p->no_body = 0;
 	p->err_status = 0;
@@ -282,10 +338,16 @@ static int
 hparse_target_ok(const char *s, size_t len)
 {
 	size_t i;
+	uint64_t w;
 
 	if (len == 0)
 		return (0);
-	for (i = 0; i < len; i++) {
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((hparse_word_doubt(w, 0x21) | (w & HPARSE_HIGHS)) != 0)
+			break;
+	}
+	for (; i < len; i++) {
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return (0);
 	}
@@ -425,6 +487,28 @@ hparse_count_field(struct hparse *p)
 	return (0);
 }
 
+/*
+ * Note one Content-Length value v[0..vlen): every copy must be digits and
+ * all must agree; a bad one is reported once the header block ends
+ * (hparse_content_length), as when the headers were scanned then.
+ */
+static void
+hparse_add_length(struct hparse *p, const char *v, size_t vlen)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - 9) / 10)
+			break;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (vlen == 0 || i < vlen || ((p->framing & HPARSE_F_LENGTH) && n != p->length))
+		p->framing |= HPARSE_F_BAD_LENGTH;
+	p->framing |= HPARSE_F_LENGTH;
+	p->length = n;
+}
+
 /* Append a header field to the message. */
 static void
 hparse_add_header(struct hparse *p, const char *s, size_t len)
@@ -439,6 +523,12 @@ hparse_add_header(struct hparse *p, const char *s, size_t len)
 		p->hcap = p->hcap == 0 ? 16 : p->hcap * 2;
 		m->headers = xreallocarray(m->headers, p->hcap, sizeof *m->headers);
 	}
+	if (nlen == 14 && hparse_caseeq(s, nlen, "content-length"))
+		hparse_add_length(p, v, vlen);
+	else if (nlen == 17 && hparse_caseeq(s, nlen, "transfer-encoding"))
+		p->framing |= HPARSE_F_TRANSFER;
+	else if (nlen == 10 && hparse_caseeq(s, nlen, "connection"))
+		p->framing |= HPARSE_F_CONNECTION;
 	m->headers[m->nheaders].name = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, s, nlen);
 	m->headers[m->nheaders].value = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, v, vlen);
 	m->nheaders++;
@@ -451,53 +541,27 @@ hparse_header(const struct hparse_msg *m, const char *name)
 	size_t i;
 
 	for (i = 0; i < m->nheaders; i++) {
-		if (hparse_caseeq(m->headers[i].name, strlen(m->headers[i].name), name))
+		/* the first bytes differ by more than case: not this one */
+		if (((m->headers[i].name[0] ^ name[0]) & ~0x20) != 0)
+			continue;
+		if (hparse_caseeq_str(m->headers[i].name, name))
 			return (m->headers[i].value);
 	}
 	return (NULL);
 }
 
-/* Parse a Content-Length value: digits only, no overflow. */
-static int
-hparse_parse_length(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return (-1);
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return (-1);
-		if (v > (UINT64_MAX - 9) / 10)
-			return (-1);
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return (0);
-}
-
 /*
- * Find the Content-Length of the message: *have is set if there is one.
- * Every copy must be digits and all must agree.
+ * The Content-Length of the message: *have is set if there is one. Every
+ * copy must be digits and all must agree (checked as they came: hparse_add_length).
  */
 static int
 hparse_content_length(struct hparse *p, int *have, uint64_t *cl)
 {
-	struct hparse_msg *m = &p->msg;
-	uint64_t v;
-	size_t i;
-
-	*have = 0;
-	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(
-			m->headers[i].name, strlen(m->headers[i].name), "content-length"))
-			continue;
-		if (hparse_parse_length(m->headers[i].value, &v) != 0 || (*have && v != *cl)) {
-			hparse_fail(p, 400, "bad Content-Length");
-			return (-1);
-		}
-		*have = 1;
-		*cl = v;
+	*have = (p->framing & HPARSE_F_LENGTH) != 0;
+	*cl = p->length;
+	if (p->framing & HPARSE_F_BAD_LENGTH) {
+		hparse_fail(p, 400, "bad Content-Length");
+		return (-1);
 	}
 	return (0);
 }
@@ -536,9 +600,8 @@ hparse_transfer_encoding(struct hparse *p, int *have, int *chunked)
 	size_t i;
 
 	*have = *chunked = 0;
-	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(
-			m->headers[i].name, strlen(m->headers[i].name), "transfer-encoding"))
+	for (i = 0; (p->framing & HPARSE_F_TRANSFER) && i < m->nheaders; i++) {
+		if (!hparse_caseeq_str(m->headers[i].name, "transfer-encoding"))
 			continue;
 		*have = 1;
 		if (hparse_te_value(p, m->headers[i].value, chunked) != 0)
@@ -560,8 +623,8 @@ hparse_keep_alive(struct hparse *p)
 	size_t i, len, elen;
 	int close_ = 0, ka = 0;
 
-	for (i = 0; i < m->nheaders; i++) {
-		if (!hparse_caseeq(m->headers[i].name, strlen(m->headers[i].name), "connection"))
+	for (i = 0; (p->framing & HPARSE_F_CONNECTION) && i < m->nheaders; i++) {
+		if (!hparse_caseeq_str(m->headers[i].name, "connection"))
 			continue;
 		s = m->headers[i].value;
 		len = strlen(s);

@@ -43,7 +43,9 @@ const char *
 http_req_header(const struct http_req *r, const char *name)
 {
 	for (size_t i = 0; i < r->nheaders; i++) {
-		if (strcasecmp(r->headers[i].name, name) == 0)
+		/* first bytes that differ by more than case rule a header out without a call */
+		if (((r->headers[i].name[0] ^ name[0]) & ~0x20) == 0 &&
+		    strcasecmp(r->headers[i].name, name) == 0)
 			return r->headers[i].value;
 	}
 	return NULL;

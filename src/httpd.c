@@ -67,6 +67,7 @@ struct http_conn {
 	struct h2 *h2;
 	struct httpd_limits lim;
 	int close_after;
+	unsigned nrequests;		  /* requests begun on it */
 	int continued;			  /* 100 Continue considered for this request */
 	struct ev_token_bucket_cfg *rate; /* output rate limit, or NULL */
 	size_t rate_slice;		  /* bytes per tick when rate-limited */
@@ -79,8 +80,9 @@ struct http_conn {
 
 TAILQ_HEAD(http_conn_list, http_conn);
 
-#define HTTPD_PAUSE_MIN_MS 10	/* first pause of the listeners after EMFILE/ENFILE */
-#define HTTPD_PAUSE_MAX_MS 1000 /* longest pause */
+#define HTTPD_PAUSE_MIN_MS   10	  /* first pause of the listeners after EMFILE/ENFILE */
+#define HTTPD_PAUSE_MAX_MS   1000 /* longest pause */
+#define HTTPD_DRAIN_FRESH_MS 200  /* a drain waits this long for a new connection's first request */
 
 struct httpd {
 	struct event_base *base;
@@ -102,6 +104,7 @@ struct httpd {
 	struct event *sent_ev;
 	int draining;
 	struct event *drain_timer;
+	struct event *fresh_timer; /* drain: new connections that sent nothing are closed then */
 	void (*drain_done)(void *);
 	void *drain_arg;
 	httpd_observer observe;
@@ -459,6 +462,7 @@ httpd_conn_dispatch(struct http_conn *c)
 		c->close_after = 1;
 	event_del(c->deadline);
 	c->req = r;
+	c->nrequests++;
 	/* Keep watching for EOF, but buffer at most one more request. */
 	bufferevent_setwatermark(
 	    c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
@@ -743,7 +747,8 @@ httpd_resume(evutil_socket_t fd, short what, void *arg)
 	if (h->draining)
 		return;
 	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_enable(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_enable(h->listeners[i]->evl);
 }
 
 /*
@@ -773,7 +778,8 @@ httpd_accept_error(struct evconnlistener *evl, void *arg)
 	    "listener %s: accept: %s (%u connections open): listeners paused for %u ms", l->bound,
 	    evutil_socket_error_to_string(err), h->nconns, h->pause_ms);
 	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_disable(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_disable(h->listeners[i]->evl);
 	tv.tv_sec = h->pause_ms / 1000;
 	tv.tv_usec = (h->pause_ms % 1000) * 1000;
 	evtimer_add(h->resume, &tv);
@@ -879,19 +885,63 @@ httpd_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	httpd_drain_check(h); /* nothing was open (else the last free calls back) */
 }
 
+/*
+ * Stop listening without dropping what the kernel accepted already: the
+ * connections waiting in the backlog are taken (and served), then the
+ * socket is closed, so that a new connection is refused (a balancer tries
+ * another node) rather than reset after its request was sent.
+ */
+static void
+httpd_listener_close(struct http_listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	evutil_socket_t fd;
+
+	if (l->evl == NULL)
+		return;
+	for (;;) {
+		len = sizeof ss;
+		fd = accept4(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		httpd_accept(l->evl, fd, (struct sockaddr *)&ss, (int)len, l);
+	}
+	evconnlistener_free(l->evl);
+	l->evl = NULL;
+}
+
+/* The drain's grace for new connections is over: close those that sent nothing. */
+static void
+httpd_drain_fresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+	struct http_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
+			httpd_conn_close(c);
+	}
+	httpd_drain_check(h);
+}
+
 /* Stop accepting; finish what is in flight; see httpd.h. */
 void
 httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval fresh = { 0,
+		(ms < HTTPD_DRAIN_FRESH_MS ? ms : HTTPD_DRAIN_FRESH_MS) * 1000 };
 	struct http_conn *c, *next;
 
+	for (size_t i = 0; i < h->nlisteners; i++)
+		httpd_listener_close(h->listeners[i]);
 	h->draining = 1;
 	event_del(h->resume);
 	h->drain_done = done;
 	h->drain_arg = arg;
-	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_disable(h->listeners[i]->evl);
 	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == HTTP_CONN_H2) {
@@ -899,11 +949,15 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 			httpd_conn_h2_pump(c);
 		} else if (c->state == HTTP_CONN_UPGRADED)
 			c->up->drain(c->up_arg);
-		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser))
-			httpd_conn_close(c);
-		else
+		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser) &&
+		    c->nrequests > 0)
+			httpd_conn_close(c); /* idle between requests */
+		else /* busy; or just accepted, its first request on the way: served, then closed */
 			c->close_after = 1;
 	}
+	if (h->fresh_timer == NULL)
+		h->fresh_timer = evtimer_new(h->base, httpd_drain_fresh, h);
+	evtimer_add(h->fresh_timer, &fresh);
 	if (h->drain_timer == NULL)
 		h->drain_timer = evtimer_new(h->base, httpd_drain_timeout, h);
 	if (h->nconns == 0 && h->ndead == 0)
@@ -924,12 +978,15 @@ httpd_free(struct httpd *h)
 	h->drain_done = NULL;
 	reap_now(h->reap);
 	for (size_t i = 0; i < h->nlisteners; i++) {
-		evconnlistener_free(h->listeners[i]->evl);
+		if (h->listeners[i]->evl != NULL)
+			evconnlistener_free(h->listeners[i]->evl);
 		free(h->listeners[i]);
 	}
 	free(h->listeners);
 	if (h->drain_timer != NULL)
 		event_free(h->drain_timer);
+	if (h->fresh_timer != NULL)
+		event_free(h->fresh_timer);
 	reap_release(h->reap);
 	event_free(h->sent_ev);
 	event_free(h->resume);

@@ -1445,7 +1445,7 @@ json_escape(struct buf *b, const char *s, size_t len)
 	size_t i = 0;
 
 	buf_reserve(b, len + 2);
-	buf_addch(b, '"');
+	b->data[b->len++] = '"'; /* room reserved; the closing quote writes the NUL */
 	while (i < len) {
 		size_t j = json_escape_skip(p, len, i), n = 1;
 

@@ -76,13 +76,34 @@ jw_arr_end(struct jw *w)
 	jw_close(w, ']');
 }
 
-/* Write a key; the next value belongs to it. */
+/*
+ * Write a key; the next value belongs to it. A key of printable ASCII
+ * without '"' or '\\' (every key the gateway writes) is copied in one
+ * piece, without json_escape.
+ */
 void
 jw_key(struct jw *w, const char *k)
 {
+	struct buf *b = w->b;
+	size_t n;
+	unsigned char c;
+
 	jw_sep(w);
-	json_escape(w->b, k, strlen(k));
-	buf_addch(w->b, ':');
+	for (n = 0;; n++) {
+		c = (unsigned char)k[n];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			break;
+	}
+	if (c == '\0') {
+		buf_reserve(b, n + 3);
+		b->data[b->len] = '"';
+		memcpy(b->data + b->len + 1, k, n);
+		memcpy(b->data + b->len + 1 + n, "\":", 3); /* with the NUL */
+		b->len += n + 3;
+	} else {
+		json_escape(b, k, n + strlen(k + n));
+		buf_addch(b, ':');
+	}
 	w->first |= (uint64_t)1 << (w->depth & 63);
 }
 

@@ -211,15 +211,23 @@ owner_holds(struct owner *o, const char *user)
 	return ol != NULL && ol->state == OWNER_HELD && lease_held(ol->lease);
 }
 
-/* Whether user's requests are served here now (the routing's hot path). */
+/* Whether ol's requests are served here at once (the routing's hot path). */
+static int
+owner_hot(const struct owner *o, const struct owner_lease *ol)
+{
+	return ol != NULL && !ol->loading &&
+	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
+		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+}
+
+/* Whether user's agent is still this node's (a routed request may run). */
 int
 owner_serves(struct owner *o, const char *user)
 {
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 
-	return ol != NULL && !ol->loading &&
-	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
-		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+	/* also while its lease is being taken again after Redis trouble: it is here */
+	return owner_hot(o, ol) || (ol != NULL && ol->state == OWNER_ACQUIRING && ol->adrift);
 }
 
 /* The take-over hook is done with user: its waiting requests are served. */
@@ -376,6 +384,7 @@ owner_lease_reap(struct reap_link *link)
 }
 
 static void owner_drain_step(struct owner *);
+static void owner_readopt(struct owner_lease *);
 
 /* The record ends: unindexed now, freed on a later turn; its waiting requests get 503. */
 static void
@@ -466,9 +475,11 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 	const char *url;
 	long long ttl;
 	char why[300];
+	int again;
 
 	switch (ev) {
 	case LEASE_ACQUIRED:
+		again = ol->adrift;
 		ol->adrift = 0;
 		ol->state = OWNER_HELD;
 		o->nheld++;
@@ -477,6 +488,8 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 			owner_release(ol, "the node drains");
 			return;
 		}
+		if (again) /* taken again: Redis may have lost its login sessions */
+			auth_restore(o->auth, ol->name);
 		if (o->acquired != NULL) {
 			ol->loading = 1; /* take-over: its state is loaded, then owner_loaded */
 			o->acquired(o->acquired_arg, ol->name);
@@ -489,7 +502,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		if (ol->adrift && detail[0] != '(') {
 			ol->state = OWNER_HELD; /* undo: owner_lose ends a held record */
 			o->nheld++;
-			owner_lose(ol, "taken by another node while Redis was unreachable");
+			owner_lose(ol, "taken by another node meanwhile");
 			return;
 		}
 		url = lease_busy_url(l);
@@ -552,7 +565,10 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 			ol->state = OWNER_ADRIFT;
 			return;
 		}
-		owner_lose(ol, detail);
+		/* Maybe gone with a Redis restarted empty: take it again if nobody has. */
+		log_warn("owner: agent %s: %s; taking its lease again if free", ol->name, detail);
+		o->nheld--;
+		owner_readopt(ol);
 		return;
 	case LEASE_RELEASED:
 	case LEASE_NOT_OWNER:
@@ -599,7 +615,7 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	struct owner_lease *ol = hmap_get(o->by_user, user);
 	char why[300];
 
-	if (owner_serves(o, user)) {
+	if (owner_hot(o, ol)) {
 		ol->used_ms = util_now_ms(); /* the hot path: no Redis */
 		owner_serve(o, req, user, sid, go, arg);
 		return;
@@ -608,13 +624,13 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 		owner_unavailable(req, 0, "This node is shutting down; retry");
 		return;
 	}
-	if (!redis_ready(o->redis)) {
+	if (!redis_ready(o->redis) && !redis_starting(o->redis)) { /* at start: wait for it */
 		snprintf(why, sizeof why, "The cluster store is not available (%s); retry later",
 		    redis_why(o->redis) ? redis_why(o->redis) : "not ready");
 		owner_unavailable(req, 1, why);
 		return;
 	}
-	if (!cluster_usable(o->cluster)) {
+	if (!cluster_usable(o->cluster) && !redis_starting(o->redis)) {
 		owner_unavailable(req, 5,
 		    "This node's cluster key is not the cluster's (see /healthz); retry on another "
 		    "node");
@@ -771,7 +787,7 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 		go(req, arg); /* no credentials: auth refuses it */
 		return;
 	}
-	if (!redis_ready(o->redis)) {
+	if (!redis_ready(o->redis) && !redis_starting(o->redis)) {
 		snprintf(why, sizeof why, "The cluster store is not available (%s); retry later",
 		    redis_why(o->redis) ? redis_why(o->redis) : "not ready");
 		owner_unavailable(req, 1, why);

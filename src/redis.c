@@ -78,6 +78,7 @@ struct redis {
 	char why[256];		       /* why not ready */
 	enum redis_status lost_status; /* for replies of a connection we closed */
 	int was_ready;		       /* has been ready once */
+	int attempt_failed;	       /* a connection attempt has failed once */
 	char logged_why[256];	       /* the last reason logged at warn */
 	uint64_t down_since_ms;
 	void (*watch)(void *, int);
@@ -326,6 +327,7 @@ redis_retry_later(struct redis *r, const char *why)
 	unsigned ms, j;
 
 	snprintf(r->why, sizeof r->why, "%s", why);
+	r->attempt_failed = 1;
 	redis_set_state(r, REDIS_DOWN);
 	redis_note_why(r, "%s", why);
 	ms = r->backoff_ms == 0 ? r->backoff_min_ms : r->backoff_ms * 2;
@@ -887,6 +889,13 @@ int
 redis_ready(const struct redis *r)
 {
 	return r->state == REDIS_READY;
+}
+
+/* Whether the first connection attempt is still under way (never ready, never failed). */
+int
+redis_starting(const struct redis *r)
+{
+	return !r->was_ready && !r->attempt_failed;
 }
 
 /* Why not ready. */

@@ -100,6 +100,8 @@ size_t redis_format(char **out, int argc, const char *const *argv, const size_t 
 
 /* Whether commands go out at once (connected, authenticated, database selected). */
 int redis_ready(const struct redis *);
+/* Whether the first connection attempt has not ended yet (commands wait in the queue). */
+int redis_starting(const struct redis *);
 /* Why it is not ready (NULL when ready): the last error, e.g. "connect: Connection refused". */
 const char *redis_why(const struct redis *);
 /* Milliseconds since the connection stopped being ready (0 when ready). */

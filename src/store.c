@@ -782,6 +782,22 @@ store_agent_presence(struct store *st, const char *user, int cc_session, int rea
 		store_rec_set(store_rec_get(st, user), "p", v, sizeof v);
 }
 
+/* Whether a wait now would wait. */
+int
+store_waitable(const struct store *st)
+{
+	return st != NULL && redis_ready(st->redis);
+}
+
+/* cb once user's pending writes are answered; 1 if it will run. */
+int
+store_agent_wait(struct store *st, const char *user, store_done cb, void *arg)
+{
+	if (st == NULL)
+		return 0;
+	return store_rec_wait(store_rec_get(st, user), cb, arg);
+}
+
 /* The UCWA snapshot (no secrets: those are the sealed fields). */
 void
 store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len)

@@ -150,6 +150,11 @@ void store_agent_presence(struct store *, const char *user, int cc_session, int 
 /* The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out). */
 void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len);
 
+/* Whether a store_agent_wait now would wait (Redis ready; 0 without a store). */
+int store_waitable(const struct store *);
+/* cb runs once the agent's pending writes are answered; 1 if it will, 0: go on now. */
+int store_agent_wait(struct store *, const char *user, store_done cb, void *arg);
+
 /* Add or replace a session row; 1 if done will run once written (see above). */
 int store_session_put(
     struct store *, const char *user, const struct store_session *, store_done, void *arg);

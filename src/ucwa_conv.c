@@ -66,6 +66,7 @@ struct uconv {
 	unsigned preview_span; /* messages since, up to UCWA_PREVIEW_SPAN */
 	struct event *preview_timer;
 	char *seen[UCWA_SEEN_MSGS];
+	uint64_t seen_tag[UCWA_SEEN_MSGS]; /* ucwa_conv_seen_tag of each, 0 for none */
 	unsigned nseen;
 	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
 	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
@@ -461,15 +462,35 @@ ucwa_conv_end_all(struct ucwa_agent *a, const char *why)
 	}
 }
 
-/* Remember an incoming message href; 0 if it was seen before. */
+/*
+ * A cheap tag of a message href: its length and its last 7 bytes, where
+ * the hrefs of one conversation differ (they share their first 80 or so).
+ * Equal hrefs have equal tags; never 0.
+ */
+static uint64_t
+ucwa_conv_seen_tag(const char *href)
+{
+	size_t len = strlen(href), n = len < 7 ? len : 7;
+	uint64_t tag = 0;
+
+	memcpy(&tag, href + len - n, n);
+	return tag << 8 ^ (uint64_t)(len & 0x7f) << 1 ^ 1;
+}
+
+/* Remember an incoming message href; 0 if it was seen before (strcmp only on equal tags). */
 static int
 ucwa_conv_first_sight(struct uconv *v, const char *self)
 {
+	uint64_t tag = ucwa_conv_seen_tag(self);
+	unsigned slot;
+
 	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
-		if (ucwa_href_eq(v->seen[i], self))
+		if (v->seen_tag[i] == tag && ucwa_href_eq(v->seen[i], self))
 			return 0;
-	free(v->seen[v->nseen % UCWA_SEEN_MSGS]);
-	v->seen[v->nseen++ % UCWA_SEEN_MSGS] = xstrdup(self);
+	slot = v->nseen++ % UCWA_SEEN_MSGS;
+	free(v->seen[slot]);
+	v->seen[slot] = xstrdup(self);
+	v->seen_tag[slot] = tag;
 	return 1;
 }
 

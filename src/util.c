@@ -259,13 +259,16 @@ util_base64_decode(struct buf *b, const char *s, size_t len)
 char *
 util_join(char *dst, size_t cap, const char *const *parts)
 {
-	size_t n = 0;
+	size_t n = 0, len;
 
 	if (cap == 0)
 		return dst;
-	for (; *parts != NULL; parts++) {
-		for (const char *s = *parts; *s != '\0' && n + 1 < cap; s++)
-			dst[n++] = *s;
+	for (; *parts != NULL && n + 1 < cap; parts++) {
+		len = strlen(*parts);
+		if (len > cap - 1 - n)
+			len = cap - 1 - n;
+		memcpy(dst + n, *parts, len);
+		n += len;
 	}
 	dst[n] = '\0';
 	return dst;

@@ -2,7 +2,7 @@
  * xlate_dir.c: the directory of phone numbers and SIP URIs: loaded with
  * no duplicate either way, its strings in one arena, looked up by phone
  * or by lower-cased SIP URI in open-addressing hashes (hashed with
- * hmap_hash(), the one string hash).
+ * hmap_hash(), the table hash).
  */
 #include <ctype.h>
 #include <stdlib.h>

@@ -15,84 +15,15 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
 const h = require('./lib/harness');
 const im = require('./lib/im');
 const cm = require('./lib/cometd');
-const { startRedis, clusterFiles, args, freePort } = require('./lib/redis');
+const {
+  LEASE, sleep, startCluster, teardown, gws, apps, holder, noDate, startHaproxy,
+} = require('./lib/cluster');
 
-const LEASE = 900 * h.slow;
-const TIMEOUT = 200 * h.slow;
 const BOB = im.REMOTES.bob;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// A ucgw node in cluster mode in front of the simulator.
-function startNode(env, id, { lease = LEASE, extra = {} } = {}) {
-  return im.startGateway(env.sim.port, args({
-    'cluster.redis': env.redis.url,
-    'cluster.key_file': env.files.key,
-    'cluster.node_id': id,
-    'cluster.lease_ms': lease,
-    'cluster.timeout_ms': TIMEOUT,
-    'cluster.backoff_min_ms': 20,
-    'cluster.backoff_max_ms': 200,
-    'proxy.trusted': ['127.0.0.1'],
-    ...extra,
-  }));
-}
-
-// Redis, ucwa-sim and two registered nodes (node-a, node-b).
-async function cluster(opts = {}) {
-  const env = { desks: [], procs: [] };
-  env.redis = await startRedis();
-  env.files = clusterFiles();
-  env.sim = await im.startSim();
-  env.a = await startNode(env, 'node-a', opts);
-  env.b = await startNode(env, 'node-b', opts);
-  for (const n of [env.a, env.b]) {
-    await h.waitFor(async () => (await h.request({ port: n.port, path: '/healthz' })).json.cluster.registered,
-      5000 * h.slow, 'a registered node');
-  }
-  return env;
-}
-
-// Stop everything, even after a failure; the nodes still running must exit 0.
-async function teardown(env) {
-  for (const c of env.desks) await cm.disconnect(c).catch(() => {});
-  for (const p of env.procs) { try { p.kill('SIGKILL'); } catch (_) { /* gone */ } }
-  const codes = {};
-  for (const k of ['a', 'b']) {
-    if (env[k]) codes[k] = (await env[k].stop()).code;
-  }
-  if (env.sim) await env.sim.stop();
-  if (env.redis) await env.redis.stop();
-  for (const k of Object.keys(codes)) {
-    assert.equal(codes[k], 0, `node ${k} exit; log:\n${env[k].stderr.slice(-3000)}`);
-    assert.doesNotMatch(env[k].stderr, /Sanitizer|runtime error/);
-  }
-}
-
-// GWS request with the given headers.
-function gws(port, p, headers = {}, method = 'GET', body) {
-  const hdrs = { ...headers };
-  if (body !== undefined) hdrs['Content-Type'] = 'application/json';
-  return h.request({ port, method, path: `/api/v2${p}`, headers: hdrs,
-    body: body === undefined ? undefined : JSON.stringify(body) });
-}
-
-// The UCWA applications ucwa-sim holds for user.
-async function apps(env, user) {
-  const st = await im.sim(env.sim.port, 'GET', '/state');
-  return st.json.applications.filter((a) => a.user === `sip:agent${im.PHONES[user]}@example.com`);
-}
-
-const holder = (env, user) => env.redis.cli('GET', `ucgw:lease:agent:${user}`);
-const noDate = (hd) => {
-  const { date, connection, 'keep-alive': ka, ...rest } = hd;
-  return rest;
-};
+const cluster = startCluster;
 
 test('through the non-owner: exactly the owner\'s answer; an IM conversation with CometD on it', async () => {
   const env = await cluster();
@@ -281,47 +212,11 @@ test('a WebSocket upgrade through the non-owner is refused: the official client 
   }
 });
 
-// The haproxy configuration of docs/cluster.md, for the nodes' ports.
-function haproxyConfig(port, nodes) {
-  return `global
-  maxconn 1024
-
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 90s
-  timeout server 90s
-  timeout http-keep-alive 10s
-  option redispatch
-  retries 2
-
-frontend gws
-  bind 127.0.0.1:${port}
-  option forwardfor
-  default_backend ucgw
-
-backend ucgw
-  balance roundrobin
-  option httpchk GET /healthz
-${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 500ms`).join('\n')}
-`;
-}
-
 test('haproxy round-robin in front of two nodes: a cookie-only desktop holds a conversation', async () => {
   const env = await cluster({ extra: { 'log.level': 'debug' } });
   try {
-    const port = await freePort();
-    const dir = h.tmpdir('ucgw-haproxy-');
-    const cfg = path.join(dir, 'haproxy.cfg');
-    fs.writeFileSync(cfg, haproxyConfig(port, [env.a, env.b]));
-    const hp = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    env.procs.push(hp);
-    let hlog = '';
-    hp.stdout.on('data', (x) => { hlog += x; });
-    hp.stderr.on('data', (x) => { hlog += x; });
-    await h.waitFor(async () => {
-      try { return (await h.request({ port, path: '/healthz' })).status === 200; } catch (_) { return false; }
-    }, 10000 * h.slow, () => `haproxy did not start:\n${hlog}`);
+    const hp = await startHaproxy(env);
+    const { port } = hp;
     // Log in with Basic once, then the cookie only.
     const first = await gws(port, '/me?subresources=*', { Authorization: cm.basic('agent1') });
     assert.equal(first.status, 200, first.body);
@@ -361,7 +256,7 @@ test('haproxy round-robin in front of two nodes: a cookie-only desktop holds a c
     assert.match(other.stderr, /forward: POST \/api\/v2\/notifications\S* to node node-[ab] -> 200/);
     assert.match(other.stderr, /forward: POST \/api\/v2\/me\/im-sessions\S* to node node-[ab] -> 200/);
     await cm.disconnect(client);
-    hp.kill('SIGTERM');
+    hp.proc.kill('SIGTERM');
   } finally {
     await teardown(env);
   }

@@ -236,6 +236,12 @@ test('ordering: the sendMessage POST and the next event-channel GET wait for Red
     const d = await im.desktop(env.gw.port, 'agent1');
     env.desks = { agent1: d };
     const s = await im.talk(d);
+    // The event channel's GET parked at ucwa-sim (its cursor stored) before Redis stops:
+    // under load the last response of talk() may still be on its way.
+    await h.waitFor(async () => {
+      const st = (await im.sim(env.sim.port, 'GET', '/state')).json;
+      return st.applications.some((a) => a.user === 'sip:agent5001@example.com' && a.parked);
+    }, 5000 * h.slow, 'the event channel parked');
     redis.signal('SIGSTOP');
     let resumed = false;
     try {
@@ -243,11 +249,14 @@ test('ordering: the sendMessage POST and the next event-channel GET wait for Red
       const sending = d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'after redis' });
       await new Promise((r) => setTimeout(r, 600 * h.slow));
       assert.deepEqual(await received(), [], 'sendMessage was posted before its row was stored');
-      // The remote's first message comes on the P-GET parked already; the next GET waits for the cursor.
+      // The remote's first message comes on the P-GET parked already: its notification waits
+      // for the write that carries it and the cursor (a new owner would send it again
+      // otherwise); the next GET waits for the cursor.
       const from = d.im().length;
       await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm1' });
-      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm1', from);
-      await new Promise((r) => setTimeout(r, 200 * h.slow));
+      await new Promise((r) => setTimeout(r, 600 * h.slow));
+      assert.equal(d.im().slice(from).some((n) => n.message === 'm1'), false,
+        'the notification went out before it and its cursor were stored');
       await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/message', { to: 'agent1', text: 'm2' });
       await new Promise((r) => setTimeout(r, 600 * h.slow));
       assert.equal(d.im().slice(from).some((n) => n.message === 'm2'), false,
@@ -257,6 +266,9 @@ test('ordering: the sendMessage POST and the next event-channel GET wait for Red
       assert.equal((await sending).json.statusCode, 0);
       await h.waitFor(async () => (await received()).includes('after redis'), 5000 * h.slow, 'the message posted');
       await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'm2', from);
+      const order = d.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' &&
+        /^m[12]$/.test(n.message)).map((n) => n.message);
+      assert.deepEqual(order, ['m1', 'm2'], 'each once, in order');
     } finally {
       if (!resumed) redis.signal('SIGCONT');
     }

@@ -619,6 +619,65 @@ START_TEST(test_header_syntax)
 }
 END_TEST
 
+/* Parse the request s[0..len) in one feed: DONE (1), ERROR (0), or abort. */
+static int
+whole_request_ok(const char *s, size_t len)
+{
+	struct hparse *p = hparse_new(HPARSE_REQUEST, &deflim);
+	enum hparse_result r;
+	size_t used;
+
+	r = hparse_feed(p, s, len, &used);
+	ck_assert(r == HPARSE_DONE || r == HPARSE_ERROR);
+	hparse_free(p);
+	return r == HPARSE_DONE;
+}
+
+/*
+ * Every byte at every position of a 20-byte header name, header value and
+ * request-target (the checks read 8 bytes at a time, then byte by byte):
+ * accepted exactly when RFC 9110 allows it there.
+ */
+START_TEST(test_bytes_at_every_position)
+{
+	char s[256], part[21];
+	size_t n;
+	int ok;
+
+	for (unsigned b = 0; b < 256; b++) {
+		if (b == '\r' || b == '\n')
+			continue; /* they end the line */
+		for (size_t pos = 0; pos < 20; pos++) {
+			memset(part, 'a', 20);
+			part[pos] = (char)b;
+			/* a header name: tchars only */
+			n = (size_t)snprintf(s, sizeof s, "GET / HTTP/1.1\r\n");
+			memcpy(s + n, part, 20);
+			memcpy(s + n + 20, ": v\r\n\r\n", 7);
+			ok = (b >= '0' && b <= '9') || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') ||
+			    (b != 0 && strchr("!#$%&'*+-.^_`|~", (int)b) != NULL);
+			if (b != ':') /* else it ends the name */
+				ck_assert_msg(whole_request_ok(s, n + 27) == ok,
+				    "name byte %u at %zu", b, pos);
+			/* a field value: VCHAR, obs-text, SP, HTAB (trimmed at the ends) */
+			n = (size_t)snprintf(s, sizeof s, "GET / HTTP/1.1\r\nX: a");
+			memcpy(s + n, part, 20);
+			memcpy(s + n + 20, "a\r\n\r\n", 5);
+			ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+			ck_assert_msg(
+			    whole_request_ok(s, n + 25) == ok, "value byte %u at %zu", b, pos);
+			/* a request-target: visible ASCII */
+			n = (size_t)snprintf(s, sizeof s, "GET /");
+			memcpy(s + n, part, 20);
+			memcpy(s + n + 20, " HTTP/1.1\r\n\r\n", 13);
+			ok = b > 0x20 && b < 0x7f;
+			ck_assert_msg(
+			    whole_request_ok(s, n + 33) == ok, "target byte %u at %zu", b, pos);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_request_line_syntax)
 {
 	static const char *bad[] = {
@@ -1104,6 +1163,7 @@ hparse_suite(void)
 	UNIT_ADD(s, test_header_block_limit);
 	UNIT_ADD(s, test_header_count_limit);
 	UNIT_ADD(s, test_header_syntax);
+	UNIT_ADD(s, test_bytes_at_every_position);
 	UNIT_ADD(s, test_request_line_syntax);
 	UNIT_ADD(s, test_version);
 	UNIT_ADD(s, test_keep_alive);

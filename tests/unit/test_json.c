@@ -330,9 +330,13 @@ START_TEST(test_writer_nesting_and_escapes)
 	jw_arr_end(&w);
 	jw_kbool(&w, "t", 1);
 	jw_kstr(&w, "n", NULL);
+	jw_kint(&w, "k\"\\\x01\xc3\xa9\x7f", 2); /* a key that needs json_escape */
+	jw_kint(&w, "", 3);
 	jw_obj_end(&w);
-	ck_assert_str_eq(
-	    b.data, "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null}");
+	ck_assert_str_eq(b.data,
+	    "{\"s\":\"q\\\"b\\\\\\n\\u0001\",\"a\":[1,{},null],\"t\":true,\"n\":null,"
+	    "\"k\\\"\\\\\\u0001\xc3\xa9\\u007f\":2,\"\":3}");
+	ck_assert_uint_eq(b.len, strlen(b.data));
 	buf_free(&b);
 }
 END_TEST
@@ -561,6 +565,19 @@ START_TEST(test_sax_fast_path_agrees_with_yajl)
 		"{\"a\":1,}", "[1,]", "[,1]", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{\"a\":1}x",
 		"{\"a\":1}{}", "{\"a\":1", "[", "", " ", "1", "\"s\"", "true", "{\"a\":1,\"a\":2}",
 		"{\"a\":{\"b\":1},\"b\":{\"b\":2}}", "{\"x\\\"\":1,\"x\\\"\":2}",
+		"{\"a\":0,\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,"
+		"\"j\":9,\"k\":10,\"l\":11,\"m\":12,\"n\":13,\"o\":14,\"p\":15,\"q\":16,\"b\":"
+		"17}",
+		"{\"a\":0,\"b\":1,\"c\\n\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,"
+		"\"j\":9,\"k\":10,\"l\":11,\"m\":12,\"n\":13,\"o\":14,\"p\":15,\"q\":16,"
+		"\"c\\n\":17}",
+		"{\"k\\t\":"
+		"\"abcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij"
+		"\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij"
+		"\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij"
+		"\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij"
+		"\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij\\nabcdefghij"
+		"\",\"k\\t\":2}", /* the scratch grows in between */
 		"{\"a\":\"\x01\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
 		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xe2\x82\"}", "{\"a\":\"\xff\"}",
 		"{\"a\":\"\\x\"}", "{\"a\"\v:1}", "{\"a\":1}\f", "{/*c*/}",
@@ -595,6 +612,17 @@ START_TEST(test_sax_fast_path_agrees_with_yajl)
 			free(fast);
 			free(slow);
 		}
+	}
+	/* a duplicate found once the keys of an object went into a map (the 18th repeats the 2nd) */
+	for (int no_fast = 0; no_fast < 2; no_fast++) {
+		const char *d = "{\"a\":0,\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,"
+				"\"i\":8,\"j\":9,\"k\":10,\"l\":11,\"m\":12,\"n\":13,\"o\":14,"
+				"\"p\":15,\"q\":16,\"b\":17}";
+		char *tr = sax_transcript(d, strlen(d), no_fast, 0);
+
+		ck_assert_msg(
+		    strstr(tr, "error") != NULL && strstr(tr, "uplicate") != NULL, "%s", tr);
+		free(tr);
 	}
 	/* more tokens than the fast path keeps on the stack, and more keys than it scans */
 	big[n++] = '{';

@@ -960,7 +960,8 @@ START_TEST(test_bad_event_resynchronises_its_conversation)
 			ck_assert_int_eq(t.ended, 0);
 			ck_assert_ptr_null(
 			    ucwa_send_message(t.a, t.conv, "after", NULL, cb_done, &t));
-			WAIT(&t, t.f.msg_n == 1);
+			/* its answer too: the fake's timer for it must not outlive the test */
+			WAIT(&t, t.f.msg_n == 1 && t.done_ok == 1);
 		}
 		ck_assert_int_eq(ucwa_bad_events(t.u), 1);
 		t_stop(&t);
