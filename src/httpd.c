@@ -67,7 +67,6 @@ struct http_conn {
 	struct h2 *h2;
 	struct httpd_limits lim;
 	int close_after;
-	unsigned nrequests;		  /* requests begun on it */
 	int continued;			  /* 100 Continue considered for this request */
 	struct ev_token_bucket_cfg *rate; /* output rate limit, or NULL */
 	size_t rate_slice;		  /* bytes per tick when rate-limited */
@@ -104,7 +103,7 @@ struct httpd {
 	struct event *sent_ev;
 	int draining;
 	struct event *drain_timer;
-	struct event *fresh_timer; /* drain: new connections that sent nothing are closed then */
+	struct event *fresh_timer; /* drain: idle connections that sent nothing are closed then */
 	void (*drain_done)(void *);
 	void *drain_arg;
 	httpd_observer observe;
@@ -462,7 +461,6 @@ httpd_conn_dispatch(struct http_conn *c)
 		c->close_after = 1;
 	event_del(c->deadline);
 	c->req = r;
-	c->nrequests++;
 	/* Keep watching for EOF, but buffer at most one more request. */
 	bufferevent_setwatermark(
 	    c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
@@ -912,7 +910,7 @@ httpd_listener_close(struct http_listener *l)
 	l->evl = NULL;
 }
 
-/* The drain's grace for new connections is over: close those that sent nothing. */
+/* The drain's grace for idle connections is over: close those that sent nothing more. */
 static void
 httpd_drain_fresh(evutil_socket_t fd, short what, void *arg)
 {
@@ -949,10 +947,8 @@ httpd_drain(struct httpd *h, unsigned ms, void (*done)(void *), void *arg)
 			httpd_conn_h2_pump(c);
 		} else if (c->state == HTTP_CONN_UPGRADED)
 			c->up->drain(c->up_arg);
-		else if (c->state == HTTP_CONN_READING && !hparse_started(c->parser) &&
-		    c->nrequests > 0)
-			httpd_conn_close(c); /* idle between requests */
-		else /* busy; or just accepted, its first request on the way: served, then closed */
+		else /* busy, or idle (a request may be on its way: closing now would lose it
+			unanswered): served, then closed; idle ones at the end of the grace */
 			c->close_after = 1;
 	}
 	if (h->fresh_timer == NULL)

@@ -128,8 +128,10 @@ defaults
   timeout client 90s
   timeout server 90s
   timeout http-keep-alive 10s
-  option redispatch
-  retries 2
+  option redispatch 1
+  retries 3
+  retry-on conn-failure 503
+  option http-server-close
 
 frontend gws
   bind 127.0.0.1:${port}
@@ -139,7 +141,7 @@ frontend gws
 backend ucgw
   balance roundrobin
   option httpchk GET /healthz
-${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 500ms`).join('\n')}
+${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 500ms fall 1 rise 1`).join('\n')}
 `;
 }
 
