@@ -255,8 +255,12 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 		c->req = NULL;
 		gws_im_call_free(c);
 	}
-	if (s != NULL && a->handover) {
-		gws_im_forget(im, s); /* its next owner carries it on from the store */
+	if (a->handover) {
+		/* its next owner carries the session and the CometD clients on from the store;
+		 * parked connects here are told to retry, so they reach that owner */
+		if (s != NULL)
+			gws_im_forget(im, s);
+		cometd_forget_agent(im->cometd, a->name);
 		return;
 	}
 	if (s != NULL) {

@@ -60,6 +60,7 @@ struct signin_agent {
 	enum signin_state state;
 	struct signin_waiter *waiters;
 	struct relay_agent relay; /* the arg of the agent's UCWA callbacks */
+	int handover;		  /* DOOMED because another node serves it: handed over */
 	struct reap_link reap;	  /* DOOMED: removes the agent, then frees this */
 };
 
@@ -147,7 +148,10 @@ signin_reap(struct reap_link *l)
 {
 	struct signin_agent *sa = container_of(l, struct signin_agent, reap);
 
-	if (sa->state == SIGNIN_DOOMED)
+	if (sa->state == SIGNIN_DOOMED && sa->handover)
+		agents_hand_over(
+		    sa->si->agents, sa->agent, "its application is served by another node");
+	else if (sa->state == SIGNIN_DOOMED)
 		agents_remove(sa->si->agents, sa->agent, "Skype for Business sign-in lost");
 	free(sa);
 }
@@ -163,6 +167,7 @@ signin_failed(enum ucwa_failure f, const char *why, void *arg)
 	    ucwa_failure_name(f), why ? why : "");
 	if (sa->state != SIGNIN_DOOMED)
 		signin_agent_set_state(sa, SIGNIN_DOOMED);
+	sa->handover = f == UCWA_FAIL_REPLACED;
 	signin_answer(sa, f == UCWA_FAIL_AUTH ? 0 : -1);
 	reap_later(sa->si->reap, &sa->reap, signin_reap);
 }

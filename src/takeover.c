@@ -246,11 +246,7 @@ takeover_acquired(void *arg, const char *user)
 static void
 takeover_hand_over(struct takeover *tk, struct agent *a, const char *why)
 {
-	char *name = xstrdup(a->name);
-
-	agents_hand_over(tk->agents, a, why);
-	cometd_forget_agent(tk->cometd, name);
-	free(name);
+	agents_hand_over(tk->agents, a, why); /* (its CometD clients here go with it: gws_im) */
 }
 
 /* The owner's lost hook: the agent is another node's now. */

@@ -411,8 +411,15 @@ ucwa_response(const struct hclient_resp *r, void *arg)
 		ucwa_auth_renew(a);
 		return;
 	}
-	if (c == a->pget)
+	if (c == a->pget) {
 		a->pget = NULL; /* the channel code re-parks it from the callback */
+		if (a->u->store != NULL && r->err == HCLIENT_OK && r->status == 409 &&
+		    ucwa_call_error_is(r, "PGetReplaced")) {
+			ucwa_call_free(c); /* cluster mode: another node polls it now */
+			ucwa_state_replaced(a);
+			return;
+		}
+	}
 	if ((ucwa_check_app(a, c, r) || ucwa_check_forbidden(a, c, r)) &&
 	    (gen != a->app_gen || a->state == UA_FAILED) && strcmp(c->method, "GET") == 0 &&
 	    (c->flags & HCLIENT_LONGPOLL)) {

@@ -67,6 +67,8 @@ enum ucwa_failure {
 	UCWA_FAIL_UNREACHABLE, /* no connection, TLS rejected, timeouts */
 	UCWA_FAIL_REJECTED,    /* 410 TooManyApplications / UserAgentNotAllowed */
 	UCWA_FAIL_PROTOCOL,    /* the server answered something unusable */
+	UCWA_FAIL_REPLACED,    /* cluster mode: another process polls the application
+				  (409 PGetReplaced); nothing was ended or signed out */
 };
 
 /* Any callback may be NULL. Callers that set the struct positionally get NULL for new members. */

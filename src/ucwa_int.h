@@ -195,6 +195,8 @@ void ucwa_chan_stop(struct ucwa_agent *);
 void ucwa_state_set(struct ucwa_agent *, enum ucwa_state, const char *why);
 void ucwa_state_fail(struct ucwa_agent *, enum ucwa_failure, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Cluster mode: 409 PGetReplaced; stop without ending or signing out anything. */
+void ucwa_state_replaced(struct ucwa_agent *);
 void ucwa_state_unreachable(struct ucwa_agent *, const char *step, const struct hclient_resp *);
 struct json_doc *ucwa_state_json(
     struct ucwa_agent *, const char *step, const struct hclient_resp *);

@@ -19,7 +19,7 @@ const char *
 ucwa_failure_name(enum ucwa_failure f)
 {
 	static const char *const names[] = { "authentication failed", "server unreachable",
-		"application refused", "protocol error" };
+		"application refused", "protocol error", "served elsewhere" };
 
 	return (unsigned)f < nitems(names) ? names[f] : "?";
 }
@@ -60,6 +60,33 @@ ucwa_state_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	ucwa_conv_end_all(a, why);
 	if (!a->dying && a->cbs.failed != NULL)
 		a->cbs.failed(f, why, a->arg);
+}
+
+/*
+ * Cluster mode: the event channel was replaced by another process's P-GET
+ * (409 PGetReplaced): the agent was taken over while this node could not
+ * see it (cut from Redis). Stop here without ending a conversation or
+ * signing out: the application is the new owner's.
+ */
+void
+ucwa_state_replaced(struct ucwa_agent *a)
+{
+	if (a->state == UA_FAILED || a->dying)
+		return;
+	log_warn("ucwa %s: event channel replaced by another process (409 PGetReplaced): the "
+		 "application is served elsewhere; stopping here",
+	    a->user);
+	ucwa_state_set(a, UA_FAILED, ucwa_failure_name(UCWA_FAIL_REPLACED));
+	evtimer_del(a->token_timer);
+	if (a->activity_timer != NULL)
+		evtimer_del(a->activity_timer);
+	if (a->retry_timer != NULL)
+		evtimer_del(a->retry_timer);
+	ucwa_chan_stop(a);
+	a->keep_app = 1; /* no DELETE when freed */
+	if (a->cbs.failed != NULL)
+		a->cbs.failed(
+		    UCWA_FAIL_REPLACED, "event channel replaced by another process", a->arg);
 }
 
 /* A sign-in step could not reach the server: fail before sign-in, retry after. */

@@ -30,10 +30,10 @@ const CAROL = im.REMOTES.carol;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A ucgw node in cluster mode in front of the simulator (on port, when given).
-function startNode(env, id, port) {
+function startNode(env, id, port, redisUrl) {
   return im.startGateway(env.sim.port, args({
     ...(port ? { listen: [`http://127.0.0.1:${port}`] } : {}),
-    'cluster.redis': env.redis.url,
+    'cluster.redis': redisUrl || env.redis.url,
     'cluster.key_file': env.files.key,
     'cluster.node_id': id,
     'cluster.lease_ms': LEASE,
@@ -83,12 +83,18 @@ async function registered(n) {
 }
 
 // Redis, ucwa-sim, nodes a, b (and c), haproxy on env.port.
-async function cluster(names = ['a', 'b']) {
+async function cluster(names = ['a', 'b'], { cutA = false } = {}) {
   const env = { procs: [], desks: [], names };
   env.redis = await startRedis();
   env.files = clusterFiles();
   env.sim = await im.startSim();
-  for (const k of names) env[k] = await startNode(env, `node-${k}`);
+  if (cutA) { // node a reaches Redis through a proxy the test can cut
+    env.cut = await cm.cuttingProxy(Number(env.redis.url.split(':').pop().split('/')[0]));
+  }
+  for (const k of names) {
+    env[k] = await startNode(env, `node-${k}`, 0,
+      k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined);
+  }
   for (const k of names) await registered(env[k]);
   env.port = await freePort();
   const cfg = path.join(h.tmpdir('ucgw-haproxy-'), 'haproxy.cfg');
@@ -116,6 +122,7 @@ async function teardown(env, killed) {
     for (const k of env.names) if (env[k]) fs.writeFileSync(`${process.env.UCGW_TEST_LOGS}.${env.label || killed || 'term'}.${k}`, env[k].stderr);
   }
   if (env.sim) await env.sim.stop();
+  if (env.cut) await env.cut.close();
   if (env.redis) await env.redis.stop();
   for (const k of Object.keys(codes)) {
     if (k === killed) continue;
@@ -287,6 +294,42 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
     assert.equal((t1.retried || 0) + (t2.retried || 0), 0, 'no 503 reached a desktop');
     await check(env, d1, BOB, 1, t1, s1.id, c1);
     await check(env, d2, CAROL, 2, t2, s2.id, c2);
+  } finally {
+    await teardown(env, null);
+  }
+});
+
+test('network split: the owner cut from Redis; the agent taken over elsewhere; the old owner hands it over on PGetReplaced', async () => {
+  const env = await cluster(['a', 'b'], { cutA: true });
+  env.label = 'split';
+  try {
+    const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+    const d1 = await im.desktop(env.port, 'agent1');
+    env.desks.push(d1);
+    const s1 = await im.talk(d1, BOB);
+    d1.sid = s1.id;
+    const c1 = d1.client.getClientId();
+    const t1 = traffic(env, d1, BOB, 1);
+    await sleep(800);
+    env.cut.refuse = true; // node a loses Redis (only it)
+    env.cut.dropAll();
+    // node b takes the agent over once a's lease lapses (a request through haproxy)
+    await h.waitFor(async () => (await env.redis.cli('GET', 'ucgw:lease:agent:agent1')) === 'node-b',
+      10000 * h.slow, 'node-b took the agent over');
+    await sleep(2500);
+    env.cut.refuse = false; // a reaches Redis again
+    await sleep(1500);
+    t1.stop = true;
+    await Promise.all([t1.desk, t1.remote]);
+    assert.ok(t1.sent.length > 20 && t1.remoteSent.length > 50, `traffic flowed: ${t1.sent.length}, ${t1.remoteSent.length}`);
+    await check(env, d1, BOB, 1, t1, s1.id, c1);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+    assert.match(env.a.stderr, /event channel replaced by another process/);
+    assert.doesNotMatch(env.a.stderr, /signing out \(DELETE application\)/, 'node a never signed the agent out');
+    assert.match(env.a.stderr, /agent agent1: removed \(its application is served by another node\)/);
   } finally {
     await teardown(env, null);
   }
