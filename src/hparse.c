@@ -164,6 +164,13 @@ hparse_vchars(const char *s, size_t len)
 	return (1);
 }
 
+/* An ASCII letter in lower case; any other byte as it is. */
+static inline unsigned char
+hparse_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
 /* ASCII case-insensitive equality of s[0..len) and the C string lit. */
 static int
 hparse_caseeq(const char *s, size_t len, const char *lit)
@@ -172,14 +179,10 @@ hparse_caseeq(const char *s, size_t len, const char *lit)
 	unsigned char a, b;
 
 	for (i = 0; i < len; i++) {
-		a = (unsigned char)s[i];
-		b = (unsigned char)lit[i];
+		a = hparse_lower((unsigned char)s[i]);
+		b = hparse_lower((unsigned char)lit[i]);
 		if (b == '\0')
 			return (0);
-		if (a >= 'A' && a <= 'Z')
-			a += 'a' - 'A';
-		if (b >= 'A' && b <= 'Z')
-			b += 'a' - 'A';
 		if (a != b)
 			return (0);
 	}
@@ -193,12 +196,8 @@ hparse_caseeq_str(const char *s, const char *lit)
 	unsigned char a, b;
 
 	for (;; s++, lit++) {
-		a = (unsigned char)*s;
-		b = (unsigned char)*lit;
-		if (a >= 'A' && a <= 'Z')
-			a += 'a' - 'A';
-		if (b >= 'A' && b <= 'Z')
-			b += 'a' - 'A';
+		a = hparse_lower((unsigned char)*s);
+		b = hparse_lower((unsigned char)*lit);
 		if (a != b)
 			return (0);
 		if (a == '\0')

@@ -35,6 +35,19 @@ ucwa_state_set(struct ucwa_agent *a, enum ucwa_state st, const char *why)
 	a->state = st;
 }
 
+/* The agent fails (f): no timer, no event channel any more. */
+static void
+ucwa_state_halt(struct ucwa_agent *a, enum ucwa_failure f)
+{
+	ucwa_state_set(a, UA_FAILED, ucwa_failure_name(f));
+	evtimer_del(a->token_timer);
+	if (a->activity_timer != NULL)
+		evtimer_del(a->activity_timer);
+	if (a->retry_timer != NULL)
+		evtimer_del(a->retry_timer);
+	ucwa_chan_stop(a);
+}
+
 /* The agent cannot go on: tell the owner once. */
 void
 ucwa_state_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
@@ -49,13 +62,7 @@ ucwa_state_fail(struct ucwa_agent *a, enum ucwa_failure f, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_limited(&ll, LOG_WARN, "ucwa %s: %s: %s", a->user, ucwa_failure_name(f), why);
-	ucwa_state_set(a, UA_FAILED, ucwa_failure_name(f));
-	evtimer_del(a->token_timer);
-	if (a->activity_timer != NULL)
-		evtimer_del(a->activity_timer);
-	if (a->retry_timer != NULL)
-		evtimer_del(a->retry_timer);
-	ucwa_chan_stop(a);
+	ucwa_state_halt(a, f);
 	ucwa_conv_leave_mark(a, 1);
 	ucwa_conv_end_all(a, why);
 	if (!a->dying && a->cbs.failed != NULL)
@@ -76,13 +83,7 @@ ucwa_state_replaced(struct ucwa_agent *a)
 	log_warn("ucwa %s: event channel replaced by another process (409 PGetReplaced): the "
 		 "application is served elsewhere; stopping here",
 	    a->user);
-	ucwa_state_set(a, UA_FAILED, ucwa_failure_name(UCWA_FAIL_REPLACED));
-	evtimer_del(a->token_timer);
-	if (a->activity_timer != NULL)
-		evtimer_del(a->activity_timer);
-	if (a->retry_timer != NULL)
-		evtimer_del(a->retry_timer);
-	ucwa_chan_stop(a);
+	ucwa_state_halt(a, UCWA_FAIL_REPLACED);
 	a->keep_app = 1; /* no DELETE when freed */
 	if (a->cbs.failed != NULL)
 		a->cbs.failed(
