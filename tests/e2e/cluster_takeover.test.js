@@ -23,6 +23,7 @@ const h = require('./lib/harness');
 const im = require('./lib/im');
 const cm = require('./lib/cometd');
 const { startRedis, clusterFiles, args, freePort } = require('./lib/redis');
+const { haproxyConfig } = require('./lib/cluster');
 
 const LEASE = 1000 * h.slow;
 const BOB = im.REMOTES.bob;
@@ -44,35 +45,6 @@ function startNode(env, id, port, redisUrl) {
     'cometd.max_interval_ms': 15000,
     'log.level': 'debug',
   }));
-}
-
-// haproxy in front of the nodes: health checks, retries on another node when a connect fails.
-function haproxyConfig(port, nodes) {
-  return `global
-  maxconn 512
-  log stderr format short local0 notice
-defaults
-  mode http
-  log global
-  option httplog
-  option log-separate-errors
-  option dontlog-normal
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-  retries 3
-  option redispatch 1
-  retry-on conn-failure 503
-  option http-server-close
-frontend fe
-  bind 127.0.0.1:${port}
-  option forwardfor
-  default_backend ucgw
-backend ucgw
-  balance roundrobin
-  option httpchk GET /healthz
-${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 200ms fall 1 rise 1`).join('\n')}
-`;
 }
 
 // Wait until node n is registered.
@@ -98,7 +70,7 @@ async function cluster(names = ['a', 'b'], { cutA = false } = {}) {
   for (const k of names) await registered(env[k]);
   env.port = await freePort();
   const cfg = path.join(h.tmpdir('ucgw-haproxy-'), 'haproxy.cfg');
-  fs.writeFileSync(cfg, haproxyConfig(env.port, names.map((k) => env[k])));
+  fs.writeFileSync(cfg, haproxyConfig(env.port, names.map((k) => env[k]), { inter: '200ms', log: true }));
   const hp = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   env.procs.push(hp);
   env.hlog = '';
@@ -214,6 +186,22 @@ async function check(env, d, remote, tag, t, sid, clientId, split) {
   assert.equal(dev.json.devices[0].userState.state, 'Ready', 'the agent is still Ready');
 }
 
+// Desktops of agent1 (with bob) and agent2 (with carol) through haproxy, in conversations with
+// traffic both ways: the desktops, their Talking sessions, their clientIds, their traffic.
+async function converse(env) {
+  await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+  await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
+  const d1 = await im.desktop(env.port, 'agent1');
+  const d2 = await im.desktop(env.port, 'agent2');
+  env.desks.push(d1, d2);
+  const s1 = await im.talk(d1, BOB);
+  const s2 = await im.talk(d2, CAROL);
+  d1.sid = s1.id;
+  d2.sid = s2.id;
+  return { d1, d2, s1, s2, c1: d1.client.getClientId(), c2: d2.client.getClientId(),
+    t1: traffic(env, d1, BOB, 1), t2: traffic(env, d2, CAROL, 2) };
+}
+
 // Two agents owned by node a in conversations, then a goes (how), both sides sending throughout.
 async function scenario(how) {
   const env = await cluster();
@@ -224,19 +212,7 @@ async function scenario(how) {
       assert.equal(r.status, 200, r.body);
       assert.equal(await env.redis.cli('GET', `ucgw:lease:agent:${u}`), 'node-a');
     }
-    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
-    await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
-    const d1 = await im.desktop(env.port, 'agent1');
-    const d2 = await im.desktop(env.port, 'agent2');
-    env.desks.push(d1, d2);
-    const s1 = await im.talk(d1, BOB);
-    const s2 = await im.talk(d2, CAROL);
-    d1.sid = s1.id;
-    d2.sid = s2.id;
-    const c1 = d1.client.getClientId();
-    const c2 = d2.client.getClientId();
-    const t1 = traffic(env, d1, BOB, 1);
-    const t2 = traffic(env, d2, CAROL, 2);
+    const { d1, d2, s1, s2, c1, c2, t1, t2 } = await converse(env);
     await sleep(1000);
     if (how === 'kill') env.a.child.kill('SIGKILL');
     else env.a.child.kill('SIGTERM');
@@ -271,19 +247,7 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
   env.stopped = [];
   env.label = 'rolling';
   try {
-    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
-    await im.sim(env.sim.port, 'POST', `/remotes/${CAROL.id}/behaviour`, { reply: false });
-    const d1 = await im.desktop(env.port, 'agent1');
-    const d2 = await im.desktop(env.port, 'agent2');
-    env.desks.push(d1, d2);
-    const s1 = await im.talk(d1, BOB);
-    const s2 = await im.talk(d2, CAROL);
-    d1.sid = s1.id;
-    d2.sid = s2.id;
-    const c1 = d1.client.getClientId();
-    const c2 = d2.client.getClientId();
-    const t1 = traffic(env, d1, BOB, 1);
-    const t2 = traffic(env, d2, CAROL, 2);
+    const { d1, d2, s1, s2, c1, c2, t1, t2 } = await converse(env);
     for (const k of env.names) {
       await sleep(800);
       const old = env[k];

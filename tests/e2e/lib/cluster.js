@@ -117,14 +117,15 @@ const noDate = (hd) => {
   return rest;
 };
 
-// The haproxy configuration of docs/cluster.md, for the nodes' ports.
-function haproxyConfig(port, nodes) {
+// The haproxy configuration of docs/cluster.md, for the nodes' ports; inter: the health
+// check's interval; log: its errors on stderr (one line per failed request).
+function haproxyConfig(port, nodes, { inter = '500ms', log = false } = {}) {
   return `global
   maxconn 1024
-
+${log ? '  log stderr format short local0 notice\n' : ''}
 defaults
   mode http
-  timeout connect 2s
+${log ? '  log global\n  option httplog\n  option log-separate-errors\n  option dontlog-normal\n' : ''}  timeout connect 2s
   timeout client 90s
   timeout server 90s
   timeout http-keep-alive 10s
@@ -141,7 +142,7 @@ frontend gws
 backend ucgw
   balance roundrobin
   option httpchk GET /healthz
-${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter 500ms fall 1 rise 1`).join('\n')}
+${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter ${inter} fall 1 rise 1`).join('\n')}
 `;
 }
 
