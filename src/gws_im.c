@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "gws_im_int.h"
 #include "gws_me.h"
 #include "log.h"
@@ -32,10 +34,11 @@ gws_im_resync(const char *name, void *arg)
 
 /* Create the IM service. */
 struct gws_im *
-gws_im_create(struct agents *agents, struct cometd *cometd)
+gws_im_create(struct event_base *base, struct agents *agents, struct cometd *cometd)
 {
 	struct gws_im *im = xcalloc(1, sizeof *im);
 
+	im->base = base;
 	im->sessions = session_table_create();
 	im->agents = agents;
 	im->cometd = cometd;
@@ -101,12 +104,21 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 		r.out[i].opid = o->opid;
 		r.out[i].location = o->location;
 		r.out[i].text = o->text;
+		r.out[i].rid = o->rid;
 	}
 	r.nout = i;
+	r.rid_done = xcalloc(IM_RIDS_DONE, sizeof *r.rid_done);
+	for (i = 0; i < IM_RIDS_DONE; i++) { /* oldest first */
+		char *rid = is->rid_done[(is->rid_next + i) % IM_RIDS_DONE];
+
+		if (rid != NULL)
+			r.rid_done[r.nrid_done++] = rid;
+	}
 	waits = store_session_put(im->store, s->agent, &r, done, arg);
 	free(r.ud_key);
 	free(r.ud_json);
 	free(r.out);
+	free(r.rid_done);
 	return waits;
 }
 
@@ -123,8 +135,13 @@ gws_im_sess_free(struct im_sess *is)
 		free(o->opid);
 		free(o->location);
 		free(o->text);
+		free(o->rid);
 		free(o);
 	}
+	for (unsigned i = 0; i < IM_RIDS_DONE; i++)
+		free(is->rid_done[i]);
+	if (is->settle_timer != NULL)
+		event_free(is->settle_timer);
 	xlate_unref(is->rules);
 	free(is->reason);
 	free(is->reason_code);
@@ -147,6 +164,7 @@ gws_im_call_free(struct im_call *c)
 	for (size_t i = 0; i < c->nparts; i++)
 		free(c->parts[i]);
 	free(c->parts);
+	free(c->wait_opid);
 	free(c->agent);
 	free(c);
 }
@@ -182,6 +200,7 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 
 	c->im = im;
 	c->kind = kind;
+	c->seq = ++im->seq;
 	c->req = req;
 	c->agent = xstrdup(a->name);
 	memcpy(c->session_id, s->id, sizeof c->session_id);
@@ -312,9 +331,38 @@ gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent 
 	json_doc_free(ud);
 }
 
-/* Record an event-channel response of a recorded agent (record.h). */
+/* A taken-over session's SendMessages go on: UCWA's replay has come, or not in time. */
+static void
+gws_im_settle(struct gws_im *im, struct session *s)
+{
+	struct im_sess *is = s->im;
+
+	is->settling = 0;
+	event_del(is->settle_timer);
+	log_info("agent %s: session %s: settled after the take-over", s->agent, s->id);
+	gws_im_settle_sends(im, s->agent, s->id, s);
+}
+
+/* UCWA's replay did not come in time. */
+static void
+gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct gws_im *im = s->im->im;
+
+	log_info("agent %s: session %s: no replay from UCWA within %u ms", s->agent, s->id,
+	    IM_SETTLE_MS);
+	gws_im_settle(im, s);
+}
+
+/*
+ * An event-channel response of the agent begins or ends: recorded if the
+ * agent is; at its end a taken-over session settles (the first response
+ * after a resume is UCWA's replay of what the previous owner did not
+ * acknowledge, so a message of that owner not in it was never sent).
+ */
 void
-gws_im_record_events(struct gws_im *im, struct agent *a, const char *body, size_t len, int begin)
+gws_im_events(struct gws_im *im, struct agent *a, const char *body, size_t len, int begin)
 {
 	struct session *s;
 	struct json_doc *ud;
@@ -323,6 +371,8 @@ gws_im_record_events(struct gws_im *im, struct agent *a, const char *body, size_
 
 	if (!begin) {
 		record_ucwa_end(a->name);
+		if ((s = session_of_agent(im->sessions, a->name)) != NULL && s->im->settling)
+			gws_im_settle(im, s);
 		return;
 	}
 	if (!record_agent(a->name))
@@ -523,10 +573,15 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 		gws_im_notify_state(im, a, s, "StatusChange");
 	else
 		log_info("agent %s: session %s: ended before it was announced", a->name, s->id);
+	char *agent = xstrdup(s->agent), sid[SESSION_ID_LEN + 1];
+
+	snprintf(sid, sizeof sid, "%s", s->id);
 	gws_im_sess_free(is);
 	s->im = NULL;
 	gws_im_store(im, s); /* deletes the row */
 	session_remove(im->sessions, s);
+	gws_im_settle_sends(im, agent, sid, NULL); /* held or repeated SendMessages fail */
+	free(agent);
 }
 
 /* Free a session here only: its row stays in the store for the agent's next owner. */
@@ -567,10 +622,25 @@ gws_im_restore(struct gws_im *im, struct agent *a, const struct store_session *r
 	is->announced = r->announced;
 	s->im = is;
 	for (size_t i = 0; i < r->nout; i++) {
-		gws_im_out_add(s, r->out[i].opid, r->out[i].text);
+		struct im_out *o;
+
+		gws_im_out_add(s, r->out[i].opid, r->out[i].text, r->out[i].rid);
+		o = gws_im_out_find(is, r->out[i].opid, NULL);
 		if (r->out[i].location != NULL)
-			gws_im_out_find(is, r->out[i].opid, NULL)->location =
-			    xstrdup(r->out[i].location);
+			o->location = xstrdup(r->out[i].location);
+		else /* its POST may or may not have reached UCWA: the replay tells */
+			o->unsure = is->settling = 1;
+	}
+	for (size_t i = 0; i < r->nrid_done; i++) {
+		is->rid_done[is->rid_next] = xstrdup(r->rid_done[i]);
+		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
+	}
+	if (is->settling) {
+		struct timeval tv = { IM_SETTLE_MS / 1000, (IM_SETTLE_MS % 1000) * 1000 };
+
+		is->im = im;
+		is->settle_timer = evtimer_new(im->base, gws_im_settle_late, s);
+		evtimer_add(is->settle_timer, &tv);
 	}
 	log_info("agent %s: session %s restored (%s, %zu messages unconfirmed)", a->name, s->id,
 	    session_state_name(s->state), r->nout);
@@ -638,18 +708,68 @@ gws_im_out_remove(struct im_sess *is, struct im_out **link)
 	free(o->opid);
 	free(o->location);
 	free(o->text);
+	free(o->rid);
 	free(o);
+}
+
+/* Whether a message with this X-Request-Id was delivered (or refused) in the session. */
+int
+gws_im_rid_done(const struct im_sess *is, const char *rid)
+{
+	for (unsigned i = 0; i < IM_RIDS_DONE; i++)
+		if (is->rid_done[i] != NULL && strcmp(is->rid_done[i], rid) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Outgoing message o has its delivery event (success or failure): its
+ * X-Request-Id is remembered as done, and a repeat of its SendMessage that
+ * waited for it (taken over unsure) is answered as the first would have been.
+ */
+void
+gws_im_out_delivered(struct gws_im *im, struct session *s, struct im_out *o)
+{
+	struct im_sess *is = s->im;
+	struct im_call *c;
+
+	if (o->rid != NULL && !gws_im_rid_done(is, o->rid)) {
+		free(is->rid_done[is->rid_next]);
+		is->rid_done[is->rid_next] = xstrdup(o->rid);
+		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
+	}
+	if ((c = gws_im_call_waiting(im, s, o->opid)) != NULL) {
+		gws_im_call_reply_ok(c);
+		if (--c->parts_left == 0)
+			gws_im_call_free(c);
+	}
+}
+
+/* The repeated SendMessage waiting for s's message opid, no longer waiting; or NULL. */
+struct im_call *
+gws_im_call_waiting(struct gws_im *im, const struct session *s, const char *opid)
+{
+	for (struct im_call *c = im->calls; c != NULL; c = c->next) {
+		if (c->wait_opid != NULL && strcmp(c->wait_opid, opid) == 0 &&
+		    strcmp(c->session_id, s->id) == 0 && strcmp(c->agent, s->agent) == 0) {
+			free(c->wait_opid);
+			c->wait_opid = NULL;
+			return c;
+		}
+	}
+	return NULL;
 }
 
 /* Remember an outgoing message until its delivery event. */
 void
-gws_im_out_add(struct session *s, const char *opid, const char *text)
+gws_im_out_add(struct session *s, const char *opid, const char *text, const char *rid)
 {
 	struct im_sess *is = s->im;
 	struct im_out *o = xcalloc(1, sizeof *o), **pp;
 
 	o->opid = xstrdup(opid);
 	o->text = xstrdup(text);
+	o->rid = rid != NULL ? xstrdup(rid) : NULL;
 	for (pp = &is->out; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = o;

@@ -184,7 +184,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 	agents_set_busy(ucgw.agents, main_agent_busy, NULL);
 	auth_set_agents(ucgw.auth, ucgw.agents);
 	cometd_set_agents(ucgw.cometd, ucgw.agents);
-	ucgw.im = gws_im_create(ucgw.agents, ucgw.cometd);
+	ucgw.im = gws_im_create(base, ucgw.agents, ucgw.cometd);
 	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
 	if (main_start_upstream(base, cfg, cause) != 0)
 		return -1;
