@@ -189,24 +189,78 @@ test('SIGTERM on the owner: its leases and registry entry are deleted before it 
   }
 });
 
-test('a WebSocket upgrade through the non-owner is refused: the official client falls back to long-polling', async () => {
+// A raw WebSocket upgrade of agent1's notifications on port with this Origin: 'open' or the status.
+function upgrade(port, origin) {
+  const WebSocket = require('ws');
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v2/notifications`,
+      { headers: { Authorization: cm.basic('agent1') }, origin });
+    ws.on('open', () => { ws.close(); resolve('open'); });
+    ws.on('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy(); });
+    ws.on('error', (e) => resolve(String(e)));
+  });
+}
+
+test('a WebSocket upgrade through the non-owner is tunnelled to the owner: the official client keeps WebSocket', async () => {
   const env = await cluster();
   try {
     assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
+    // Origins are checked as the desktop sent them: its own host through B, a foreign one refused.
+    assert.equal(await upgrade(env.b.port, `http://127.0.0.1:${env.b.port}`), 'open');
+    assert.equal(await upgrade(env.b.port, 'http://evil.example'), 403);
     // A desktop on B whose CometD client tries WebSocket first.
     const db = await im.desktop(env.b.port, 'agent1', { websocket: true });
     env.desks.push(db.client);
-    assert.equal(db.client.getTransport().type, 'long-polling');
+    assert.equal(db.client.getTransport().type, 'websocket');
+    assert.match(env.b.stderr, /websocket of 127\.0\.0\.1:\d+ tunnelled to node node-a/);
     await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: true });
     const s = await im.talk(db);
     const from = db.im().length;
-    assert.deepEqual((await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'ws?' })).json, { statusCode: 0 });
-    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: ws?', from);
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual((await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: `ws-${i}` })).json, { statusCode: 0 });
+    }
+    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: ws-19', from);
+    const echoes = db.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' && /^echo: /.test(n.message)).map((n) => n.message);
+    assert.deepEqual(echoes, Array.from({ length: 20 }, (_, i) => `echo: ws-${i}`), 'each once, in order, over the tunnel');
+    assert.equal(db.client.getTransport().type, 'websocket');
     assert.equal((await apps(env, 'agent1')).length, 1);
-    // Through the owner the same client kind keeps WebSocket.
-    const da = await im.desktop(env.a.port, 'agent1', { websocket: true });
-    env.desks.push(da.client);
-    assert.equal(da.client.getTransport().type, 'websocket');
+    // The desktop's disconnect closes its socket (the owner closes it): B's tunnel with it.
+    await cm.disconnect(db.client);
+    const count = (re) => env.b.stderr.split('\n').filter((l) => re.test(l)).length;
+    await h.waitFor(() => count(/websocket tunnel to node node-a closed/) === count(/tunnelled to node node-a/),
+      5000 * h.slow, () => `tunnels left open:\n${env.b.stderr.split('\n').filter((l) => /tunnel/.test(l)).join('\n')}`);
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('the owner killed under a tunnelled WebSocket: the client reconnects through the same node, which takes the agent over', async () => {
+  const env = await cluster({ lease: 1000 * h.slow });
+  try {
+    assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
+    const db = await im.desktop(env.b.port, 'agent1', { websocket: true });
+    env.desks.push(db.client);
+    const clientId = db.client.getClientId();
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: true });
+    const s = await im.talk(db);
+    env.a.child.kill('SIGKILL');
+    await env.a.exited;
+    env.a = null;
+    await h.waitFor(() => /websocket tunnel to node node-a closed: the owner (closed|failed)/.test(env.b.stderr),
+      5000 * h.slow, 'the tunnel closed with its owner');
+    const from = db.im().length;
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'after' });
+      if (r.status !== 503) break;
+      await sleep(100);
+    }
+    assert.deepEqual(r.json, { statusCode: 0 }, r.body);
+    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: after', from);
+    assert.equal(db.client.getClientId(), clientId, 'the same CometD client');
+    assert.equal(db.client.getTransport().type, 'websocket');
+    assert.equal(await holder(env, 'agent1'), 'node-b');
+    assert.equal((await apps(env, 'agent1')).length, 1);
   } finally {
     await teardown(env);
   }

@@ -278,18 +278,25 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
   }
 });
 
+// Agent1 owned by node a (its first request went there), its desktop through haproxy, Talking
+// with bob, who does not reply.
+async function ownedByA(env) {
+  const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
+  await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+  const d1 = await im.desktop(env.port, 'agent1');
+  env.desks.push(d1);
+  d1.sid = (await im.talk(d1, BOB)).id;
+  return d1;
+}
+
 test('network split: the owner cut from Redis; the agent taken over elsewhere; the old owner hands it over on PGetReplaced', async () => {
   const env = await cluster(['a', 'b'], { cutA: true });
   env.label = 'split';
   try {
-    const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
-    assert.equal(r.status, 200, r.body);
-    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
-    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
-    const d1 = await im.desktop(env.port, 'agent1');
-    env.desks.push(d1);
-    const s1 = await im.talk(d1, BOB);
-    d1.sid = s1.id;
+    const d1 = await ownedByA(env);
+    const s1 = { id: d1.sid };
     const c1 = d1.client.getClientId();
     const t1 = traffic(env, d1, BOB, 1);
     await sleep(800);
@@ -316,19 +323,6 @@ test('network split: the owner cut from Redis; the agent taken over elsewhere; t
     await teardown(env, null);
   }
 });
-
-// Agent1 owned by node a (its first request went there), its desktop through haproxy, Talking
-// with bob, who does not reply.
-async function ownedByA(env) {
-  const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
-  assert.equal(r.status, 200, r.body);
-  assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
-  await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
-  const d1 = await im.desktop(env.port, 'agent1');
-  env.desks.push(d1);
-  d1.sid = (await im.talk(d1, BOB)).id;
-  return d1;
-}
 
 // What bob received of the desktop's messages starting with prefix.
 async function bobGot(env, prefix) {
