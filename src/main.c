@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "admin.h"
 #include "agent.h"
 #include "auth.h"
@@ -28,6 +30,7 @@
 #include "takeover.h"
 #include "tls.h"
 #include "record.h"
+#include "seal.h"
 #include "xlate.h"
 #include "xlate_cli.h"
 
@@ -87,6 +90,17 @@ main_owner_acquired(void *arg, const char *user)
 {
 	store_agent_resync(cluster_store(ucgw.cluster), user);
 	owner_loaded(ucgw.owner, user);
+}
+
+/* Cluster mode: CSRF tokens the same on every node (a session adopted keeps its token). */
+static void
+main_csrf_key(struct cluster *c)
+{
+	unsigned char key[SEAL_KEY_BYTES];
+
+	seal_derive(cluster_seal(c), "ucgw csrf token v1", key);
+	auth_set_csrf_key(ucgw.auth, key);
+	OPENSSL_cleanse(key, sizeof key);
 }
 
 /* Every desktop request's answer: metrics, and the access log when asked. */
@@ -207,6 +221,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		    (ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
+		main_csrf_key(ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
 		agents_set_store(ucgw.agents, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));

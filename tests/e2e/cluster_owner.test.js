@@ -266,6 +266,30 @@ test('the owner killed under a tunnelled WebSocket: the client reconnects throug
   }
 });
 
+test('auth.csrf_enforce: the CSRF token a desktop got from one node holds on the node that takes its agent over', async () => {
+  const env = await cluster({ extra: { 'auth.csrf_enforce': true } });
+  try {
+    const first = await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') });
+    assert.equal(first.status, 200, first.body);
+    const cookie = first.headers['set-cookie'][0].split(';')[0];
+    const csrf = first.headers['x-csrf-token'];
+    assert.match(csrf, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ready = (port, token) => gws(port, '/me', { Cookie: cookie, 'X-CSRF-TOKEN': token }, 'POST', { operationName: 'Ready' });
+    assert.equal((await ready(env.a.port, csrf)).status, 200);
+    const exit = await env.a.stop(); // hands the agent over
+    env.a = null;
+    assert.equal(exit.code, 0);
+    assert.equal((await ready(env.b.port, 'ffffffff-ffff-4fff-afff-ffffffffffff')).status, 403, 'a wrong token');
+    const r = await ready(env.b.port, csrf);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json, { statusCode: 0 });
+    assert.equal(await holder(env, 'agent1'), 'node-b');
+    assert.equal((await gws(env.b.port, '/me', { Cookie: cookie })).headers['x-csrf-token'], csrf, 'the same token');
+  } finally {
+    await teardown(env);
+  }
+});
+
 test('haproxy round-robin in front of two nodes: a cookie-only desktop holds a conversation', async () => {
   const env = await cluster({ extra: { 'log.level': 'debug' } });
   try {
