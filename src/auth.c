@@ -691,6 +691,27 @@ auth_too_many(struct http_req *req, uint64_t wait_ms, const char *why)
 }
 
 /*
+ * Cluster mode, before a lease is taken for user's Basic credentials: 429
+ * (and 1) when the user or the client's address is backing off after
+ * failed sign-ins, so that made-up names from one address stop making
+ * lease keys once the address is throttled; 0 to go on.
+ */
+int
+auth_backing_off(struct auth *a, struct http_req *req, const char *user)
+{
+	char addr[64];
+	uint64_t now = util_now_ms(), wu, wa;
+
+	auth_client_addr(req, addr, sizeof addr);
+	wu = throttle_wait(a->by_user, user, now);
+	wa = throttle_wait(a->by_addr, addr, now);
+	if (wu == 0 && wa == 0)
+		return 0;
+	auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
+	return 1;
+}
+
+/*
  * Refuse Basic credentials without asking the verifier when the user or
  * the address is backing off (429), when the pair failed lately (401), or
  * when the address has its sign-in slots full (429); returns 1 if it did.

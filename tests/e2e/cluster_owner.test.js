@@ -290,6 +290,26 @@ test('auth.csrf_enforce: the CSRF token a desktop got from one node holds on the
   }
 });
 
+test('made-up Basic user names from one address: once the address backs off, no more lease keys', async () => {
+  const env = await cluster({ extra: { 'auth.throttle_address_after': 3, 'auth.throttle_base_ms': 60000 } });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await gws(env.a.port, '/me', { Authorization: cm.basic(`nobody${i}`, 'guess') });
+      statuses.push(r.status);
+    }
+    const leases = (await env.redis.cli('KEYS', 'ucgw:lease:agent:nobody*')).split('\n').filter((x) => x);
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401], `${statuses}`);
+    assert.ok(statuses.slice(5).every((x) => x === 429), `refused once the address backs off: ${statuses}`);
+    assert.ok(leases.length <= 5, `lease keys for made-up names: ${leases.length}`);
+    // an agent from another address (through a trusted proxy) is not held back
+    const ok = await gws(env.b.port, '/me', { Authorization: cm.basic('agent1'), 'X-Forwarded-For': '192.0.2.7' });
+    assert.equal(ok.status, 200, ok.body);
+  } finally {
+    await teardown(env);
+  }
+});
+
 test('haproxy round-robin in front of two nodes: a cookie-only desktop holds a conversation', async () => {
   const env = await cluster({ extra: { 'log.level': 'debug' } });
   try {
