@@ -348,11 +348,20 @@ static void
 gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	struct gws_im *im = s->im->im;
+	struct im_sess *is = s->im;
+	struct agent *a = agents_find(is->im->agents, s->agent);
+	struct timeval tv = { IM_SETTLE_POLL_MS / 1000, (IM_SETTLE_POLL_MS % 1000) * 1000 };
 
-	log_info("agent %s: session %s: no replay from UCWA within %u ms", s->agent, s->id,
-	    IM_SETTLE_MS);
-	gws_im_settle(im, s);
+	if (a != NULL && a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
+		is->settle_ready++; /* resumed: its event channel's replay is under way */
+	if (++is->settle_polls < IM_SETTLE_MAX_MS / IM_SETTLE_POLL_MS &&
+	    is->settle_ready < IM_SETTLE_MS / IM_SETTLE_POLL_MS) {
+		evtimer_add(is->settle_timer, &tv);
+		return;
+	}
+	log_info("agent %s: session %s: no replay from UCWA within %u ms of the resume", s->agent,
+	    s->id, IM_SETTLE_MS);
+	gws_im_settle(is->im, s);
 }
 
 /*
@@ -636,7 +645,7 @@ gws_im_restore(struct gws_im *im, struct agent *a, const struct store_session *r
 		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
 	}
 	if (is->settling) {
-		struct timeval tv = { IM_SETTLE_MS / 1000, (IM_SETTLE_MS % 1000) * 1000 };
+		struct timeval tv = { IM_SETTLE_POLL_MS / 1000, (IM_SETTLE_POLL_MS % 1000) * 1000 };
 
 		is->im = im;
 		is->settle_timer = evtimer_new(im->base, gws_im_settle_late, s);

@@ -11,11 +11,13 @@
 #include "store.h"
 #include "xlate.h"
 
-#define IM_CHANNEL   "/v2/me/im-sessions"
-#define IM_MAX_OUT   1000
-#define IM_RIDS_DONE 16	  /* request ids of delivered messages a session remembers */
-#define IM_RID_MAX   64	  /* bytes of an X-Request-Id */
-#define IM_SETTLE_MS 5000 /* a taken-over session waits this long for UCWA's replay */
+#define IM_CHANNEL	  "/v2/me/im-sessions"
+#define IM_MAX_OUT	  1000
+#define IM_RIDS_DONE	  16	/* request ids of delivered messages a session remembers */
+#define IM_RID_MAX	  64	/* bytes of an X-Request-Id */
+#define IM_SETTLE_MS	  5000	/* a taken-over session waits this long for UCWA's replay */
+#define IM_SETTLE_POLL_MS 1000	/* ... counted while its agent is resumed, looked at this often */
+#define IM_SETTLE_MAX_MS  60000 /* ... and settles after this long whatever the agent is */
 
 /* An outgoing message waiting for its delivery event. */
 struct im_out {
@@ -42,6 +44,8 @@ struct im_sess {
 	struct gws_im *im;	    /* (for the settle timer) */
 	int settling;		    /* taken over with unsure messages: SendMessages are held */
 	struct event *settle_timer; /* settles it if UCWA's replay does not come */
+	unsigned settle_polls;	    /* times the timer looked */
+	unsigned settle_ready;	    /* ... and found the agent's UCWA application resumed */
 };
 
 enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
