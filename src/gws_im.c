@@ -331,19 +331,14 @@ gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent 
 	json_doc_free(ud);
 }
 
-/* A taken-over session's SendMessages go on: UCWA's replay has come, or not in time. */
-static void
-gws_im_settle(struct gws_im *im, struct session *s)
-{
-	struct im_sess *is = s->im;
-
-	is->settling = 0;
-	event_del(is->settle_timer);
-	log_info("agent %s: session %s: settled after the take-over", s->agent, s->id);
-	gws_im_settle_sends(im, s->agent, s->id, s);
-}
-
-/* UCWA's replay did not come in time. */
+/*
+ * A taken-over session with unsure messages settles once its agent's
+ * application has been resumed for IM_SETTLE_MS: the event channel, resumed
+ * at the stored cursor, has by then brought what UCWA held back (the
+ * replay may take several responses: UCWA re-sends the set the previous
+ * owner did not acknowledge, then what came after it), so a message of
+ * the previous owner whose events are not among them was never taken.
+ */
 static void
 gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
 {
@@ -359,19 +354,15 @@ gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(is->settle_timer, &tv);
 		return;
 	}
-	log_info("agent %s: session %s: no replay from UCWA within %u ms of the resume", s->agent,
-	    s->id, IM_SETTLE_MS);
-	gws_im_settle(is->im, s);
+	log_info("agent %s: session %s: settled after the take-over (%u ms resumed)", s->agent,
+	    s->id, is->settle_ready * IM_SETTLE_POLL_MS);
+	is->settling = 0;
+	gws_im_settle_sends(is->im, s->agent, s->id, s);
 }
 
-/*
- * An event-channel response of the agent begins or ends: recorded if the
- * agent is; at its end a taken-over session settles (the first response
- * after a resume is UCWA's replay of what the previous owner did not
- * acknowledge, so a message of that owner not in it was never sent).
- */
+/* Record an event-channel response of a recorded agent (record.h). */
 void
-gws_im_events(struct gws_im *im, struct agent *a, const char *body, size_t len, int begin)
+gws_im_record_events(struct gws_im *im, struct agent *a, const char *body, size_t len, int begin)
 {
 	struct session *s;
 	struct json_doc *ud;
@@ -380,8 +371,6 @@ gws_im_events(struct gws_im *im, struct agent *a, const char *body, size_t len, 
 
 	if (!begin) {
 		record_ucwa_end(a->name);
-		if ((s = session_of_agent(im->sessions, a->name)) != NULL && s->im->settling)
-			gws_im_settle(im, s);
 		return;
 	}
 	if (!record_agent(a->name))

@@ -33,11 +33,8 @@ void gws_im_post(struct gws_im *, struct http_req *, struct agent *, const char 
 /* Upstream, from the agent's UCWA client. */
 void gws_im_change(struct gws_im *, struct agent *, const struct ucwa_change *);
 void gws_im_ended(struct gws_im *, struct agent *, const char *conversation, const char *why);
-/*
- * An event-channel response of the agent begins (1) or ends (0): recording,
- * and the end of a take-over's replay (unsure messages are settled).
- */
-void gws_im_events(struct gws_im *, struct agent *, const char *body, size_t len, int begin);
+/* An event-channel response of the agent begins (1) or ends (0): recording. */
+void gws_im_record_events(struct gws_im *, struct agent *, const char *body, size_t len, int begin);
 /* The agent is going (sign-out, idle, UCWA lost): end its session. */
 void gws_im_agent_gone(struct gws_im *, struct agent *, const char *why);
 /*

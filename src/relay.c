@@ -23,13 +23,13 @@ relay_ended(const char *conversation, const char *why, void *arg)
 	gws_im_ended(ra->im, ra->agent, conversation, why);
 }
 
-/* UCWA: an event-channel response begins or ends (recording, take-over replay). */
+/* UCWA: an event-channel response begins or ends (for recording). */
 void
 relay_events(const char *body, size_t len, int begin, void *arg)
 {
 	struct relay_agent *ra = arg;
 
-	gws_im_events(ra->im, ra->agent, body, len, begin);
+	gws_im_record_events(ra->im, ra->agent, body, len, begin);
 }
 
 /* Removal stage IM: end the agent's IM session, answer its parked IM requests. */
