@@ -30,6 +30,7 @@
 #include "takeover.h"
 #include "tls.h"
 #include "record.h"
+#include "redis.h"
 #include "seal.h"
 #include "xlate.h"
 #include "xlate_cli.h"
@@ -145,6 +146,12 @@ main_collect(void *arg)
 	metrics_set(M_COMETD_CLIENTS, NULL, clients);
 	metrics_set(M_COMETD_PARKED, NULL, parked);
 	metrics_set(M_COMETD_QUEUED, NULL, (double)queued);
+	if (ucgw.cluster != NULL) {
+		metrics_set(M_CLUSTER_REDIS_UP, NULL, redis_ready(cluster_redis(ucgw.cluster)));
+		metrics_set(M_CLUSTER_LEASES, NULL, owner_count(ucgw.owner));
+		metrics_set(M_CLUSTER_FORWARDS, NULL, forward_inflight(ucgw.forward));
+		metrics_set(M_CLUSTER_TUNNELS, NULL, forward_tunnels(ucgw.forward));
+	}
 }
 
 /* systemd's STATUS= line. */

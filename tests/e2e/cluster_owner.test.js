@@ -201,8 +201,16 @@ function upgrade(port, origin) {
   });
 }
 
+// One sample of a scrape of the node's admin listener (/metrics), as a number.
+async function metric(node, name) {
+  const r = await h.request({ port: node.portOf(1), path: '/metrics' });
+  assert.equal(r.status, 200);
+  const line = r.body.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
 test('a WebSocket upgrade through the non-owner is tunnelled to the owner: the official client keeps WebSocket', async () => {
-  const env = await cluster();
+  const env = await cluster({ extra: { 'admin.listen': ['http://127.0.0.1:0'] } });
   try {
     assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
     // Origins are checked as the desktop sent them: its own host through B, a foreign one refused.
@@ -224,11 +232,18 @@ test('a WebSocket upgrade through the non-owner is tunnelled to the owner: the o
     assert.deepEqual(echoes, Array.from({ length: 20 }, (_, i) => `echo: ws-${i}`), 'each once, in order, over the tunnel');
     assert.equal(db.client.getTransport().type, 'websocket');
     assert.equal((await apps(env, 'agent1')).length, 1);
+    assert.equal(await metric(env.b, 'ucgw_cluster_websocket_tunnels'), 1);
+    assert.equal(await metric(env.a, 'ucgw_cluster_websocket_tunnels'), 0);
+    assert.equal(await metric(env.a, 'ucgw_cluster_leases'), 1);
+    assert.equal(await metric(env.b, 'ucgw_cluster_leases'), 0);
+    assert.equal(await metric(env.b, 'ucgw_cluster_redis_up'), 1);
+    assert.equal(await metric(env.b, 'ucgw_cluster_forwarded_requests'), 0);
     // The desktop's disconnect closes its socket (the owner closes it): B's tunnel with it.
     await cm.disconnect(db.client);
     const count = (re) => env.b.stderr.split('\n').filter((l) => re.test(l)).length;
     await h.waitFor(() => count(/websocket tunnel to node node-a closed/) === count(/tunnelled to node node-a/),
       5000 * h.slow, () => `tunnels left open:\n${env.b.stderr.split('\n').filter((l) => /tunnel/.test(l)).join('\n')}`);
+    assert.equal(await metric(env.b, 'ucgw_cluster_websocket_tunnels'), 0);
   } finally {
     await teardown(env);
   }
