@@ -259,5 +259,7 @@ void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
 /* Read s from a JSON object written by ucwa_saved_write; 0, or -1 with *cause set (free it). */
 int ucwa_saved_parse(const struct json *, struct ucwa_saved *s, char **cause);
 void ucwa_saved_free(struct ucwa_saved *s);
+/* Free a view whose strings belong to someone else (its arrays only). */
+void ucwa_saved_free_view(struct ucwa_saved *s);
 
 #endif

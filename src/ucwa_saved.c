@@ -453,6 +453,20 @@ ucwa_saved_free_conv(struct ucwa_saved_conv *c)
 	free(c->sent_opid);
 }
 
+/* Free a view (ucwa_resume.c): its arrays only, the strings being the agent's; s is zeroed. */
+void
+ucwa_saved_free_view(struct ucwa_saved *s)
+{
+	for (size_t i = 0; i < s->nconvs; i++) {
+		free(s->convs[i].seen);
+		free(s->convs[i].sent_href);
+		free(s->convs[i].sent_opid);
+	}
+	free(s->convs);
+	free(s->starts);
+	memset(s, 0, sizeof(*s));
+}
+
 /* Free what s owns (s itself is the caller's); s is zeroed. */
 void
 ucwa_saved_free(struct ucwa_saved *s)
