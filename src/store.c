@@ -60,6 +60,8 @@ static const char store_lua_load[] =
     "end\n"
     "return out\n";
 
+#define STORE_HEAD 5 /* arguments before the operations: the keys, node, expiry, cap */
+
 /* Arguments being built: bytes and their (offset, length). */
 struct store_args {
 	struct buf data;
@@ -148,6 +150,9 @@ struct store {
 	LIST_HEAD(, store_loading) loads;
 	struct event *flush_ev, *touch_ev;
 	struct redis_script *write, *load;
+	struct buf row, name, cv; /* scratch of store_session_put */
+	const char **argv;	  /* a script's arguments, in place (store_rec_flush) */
+	size_t *lens, nargv;
 };
 
 /* Append one argument. */
@@ -190,14 +195,6 @@ store_args_free(struct store_args *a)
 	memset(a, 0, sizeof *a);
 }
 
-/* Append every argument of b to a. */
-static void
-store_args_cat(struct store_args *a, const struct store_args *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		store_args_add(a, b->data.data + b->off[i], b->len[i]);
-}
-
 static void store_on_flush(evutil_socket_t, short, void *);
 static void store_on_touch(evutil_socket_t, short, void *);
 
@@ -220,6 +217,9 @@ store_create(
 	snprintf(st->ttl_arg, sizeof st->ttl_arg, "%u", st->ttl_ms);
 	snprintf(st->cap_arg, sizeof st->cap_arg, "%u", st->max_unacked);
 	st->recs = hmap_create();
+	buf_init(&st->row);
+	buf_init(&st->name);
+	buf_init(&st->cv);
 	TAILQ_INIT(&st->dirty);
 	LIST_INIT(&st->flushes);
 	LIST_INIT(&st->loads);
@@ -311,6 +311,11 @@ store_free(struct store *st)
 	event_free(st->touch_ev);
 	redis_script_free(st->write);
 	redis_script_free(st->load);
+	free(st->argv);
+	free(st->lens);
+	buf_free(&st->row);
+	buf_free(&st->name);
+	buf_free(&st->cv);
 	free(st->prefix);
 	free(st->node);
 	free(st);
@@ -508,35 +513,42 @@ static int
 store_rec_flush(struct store_rec *rec)
 {
 	struct store *st = rec->st;
-	struct store_args a = { 0 };
+	const char *head[STORE_HEAD] = { rec->lease_key, rec->hkey, st->node, st->ttl_arg,
+		st->cap_arg };
+	struct store_args *ops = &rec->ops;
 	struct store_flush *fl;
-	const char **argv;
+	size_t n;
 
 	if (rec->dirty) {
 		rec->dirty = 0;
 		TAILQ_REMOVE(&st->dirty, rec, entry);
 	}
-	if (rec->ops.n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
+	if (ops->n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
 		goto out;
-	store_args_str(&a, rec->lease_key);
-	store_args_str(&a, rec->hkey);
-	store_args_str(&a, st->node);
-	store_args_str(&a, st->ttl_arg);
-	store_args_str(&a, st->cap_arg);
-	store_args_cat(&a, &rec->ops); /* first: the deletion of a list no longer mirrored */
+	/* after the pending operations: the deletion of a list no longer mirrored goes first */
 	if (rec->full)
-		store_rec_all(rec, &a);
+		store_rec_all(rec, ops);
 	if (rec->touch) {
 		for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
-			store_args_str(&a, "e");
-			store_args_str(&a, l->key);
+			store_args_str(ops, "e");
+			store_args_str(ops, l->key);
 		}
 	}
 	rec->full = rec->touch = 0;
-	store_args_reset(&rec->ops);
-	argv = xcalloc(a.n, sizeof *argv);
-	for (size_t i = 0; i < a.n; i++)
-		argv[i] = a.data.data + a.off[i];
+	n = STORE_HEAD + ops->n; /* the arguments in place: nothing copied */
+	if (n > st->nargv) {
+		st->nargv = n * 2;
+		st->argv = xreallocarray(st->argv, st->nargv, sizeof *st->argv);
+		st->lens = xreallocarray(st->lens, st->nargv, sizeof *st->lens);
+	}
+	for (size_t i = 0; i < STORE_HEAD; i++) {
+		st->argv[i] = head[i];
+		st->lens[i] = strlen(head[i]);
+	}
+	for (size_t i = 0; i < ops->n; i++) {
+		st->argv[STORE_HEAD + i] = ops->data.data + ops->off[i];
+		st->lens[STORE_HEAD + i] = ops->len[i];
+	}
 	fl = xcalloc(1, sizeof *fl);
 	fl->st = st;
 	fl->user = xstrdup(rec->user);
@@ -544,9 +556,8 @@ store_rec_flush(struct store_rec *rec)
 	rec->waits = NULL;
 	LIST_INSERT_HEAD(&st->flushes, fl, entry);
 	fl->cmd = redis_eval(st->redis, st->write, REDIS_WANT_INT | REDIS_WANT_STR | REDIS_WANT_NIL,
-	    store_on_written, fl, 2, (int)a.n, argv, a.len);
-	free(argv);
-	store_args_free(&a);
+	    store_on_written, fl, 2, (int)n, st->argv, st->lens);
+	store_args_reset(ops);
 out:
 	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL)
 		return 0;
@@ -814,33 +825,27 @@ store_session_put(
 {
 	struct store_rec *rec;
 	struct store_session rel = *s;
-	struct buf b, name, cv;
 	const char *why;
-	int waits;
 
 	if (st == NULL)
 		return 0;
 	rec = store_rec_get(st, user);
-	buf_init(&b);
-	buf_init(&name);
-	buf_init(&cv);
+	buf_reset(&st->row); /* scratch buffers of the store: no allocation per row */
+	buf_reset(&st->name);
+	buf_reset(&st->cv);
 	if (s->conversation != NULL) { /* relative to the application (store_code_rel) */
-		store_code_rel(&cv, s->conversation, store_rec_value(rec, "app"));
-		rel.conversation = cv.data;
+		store_code_rel(&st->cv, s->conversation, store_rec_value(rec, "app"));
+		rel.conversation = st->cv.data;
 	}
-	if (store_code_session_encode(&rel, &b, &why) != 0)
+	if (store_code_session_encode(&rel, &st->row, &why) != 0)
 		log_warn(
 		    "store: agent %s: session %s not stored: %s", user, s->id ? s->id : "", why);
 	else {
-		buf_add(&name, "s:", 2);
-		buf_addstr(&name, s->id);
-		store_rec_set(rec, name.data, b.data, b.len);
+		buf_add(&st->name, "s:", 2);
+		buf_addstr(&st->name, s->id);
+		store_rec_set(rec, st->name.data, st->row.data, st->row.len);
 	}
-	waits = store_rec_wait(rec, cb, arg);
-	buf_free(&b);
-	buf_free(&name);
-	buf_free(&cv);
-	return waits;
+	return store_rec_wait(rec, cb, arg);
 }
 
 /* Delete a session row. */

@@ -23,9 +23,24 @@
 
 static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 
-static void ucwa_saved_kstr_rel2(
-    struct jw *, const char *key, const char *v, const char *base, const char *msgs);
+/* A base an href may be written relative to: its bytes and their count. */
+struct ucwa_saved_base {
+	const char *p;
+	size_t n;
+};
+
+static void ucwa_saved_kstr_rel2(struct jw *, const char *key, const char *v,
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs);
 static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
+
+/* The base of string p (NULL: none). */
+static struct ucwa_saved_base
+ucwa_saved_base(const char *p)
+{
+	struct ucwa_saved_base b = { p, p != NULL ? strlen(p) : 0 };
+
+	return b;
+}
 
 /*
  * Hrefs under a base (the application, or the conversation for its
@@ -33,7 +48,8 @@ static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
  * client's hrefs are absolute (its normal form): none starts with "~".
  */
 static void
-ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *base)
+ucwa_saved_kstr_rel(
+    struct jw *w, const char *key, const char *v, const struct ucwa_saved_base *base)
 {
 	ucwa_saved_kstr_rel2(w, key, v, base, NULL);
 }
@@ -44,19 +60,19 @@ ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *ba
  * is left out.
  */
 static void
-ucwa_saved_kstr_rel2(
-    struct jw *w, const char *key, const char *v, const char *base, const char *msgs)
+ucwa_saved_kstr_rel2(struct jw *w, const char *key, const char *v,
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs)
 {
-	size_t n = base != NULL ? strlen(base) : 0, m = msgs != NULL ? strlen(msgs) : 0, len;
+	size_t n = base != NULL ? base->n : 0, m = msgs != NULL ? msgs->n : 0, len;
 	char mark = '~', tmp[512];
 	struct buf b;
 
 	if (v == NULL && key != NULL)
 		return;
-	if (v != NULL && m > 0 && strncmp(v, msgs, m) == 0 && v[m] != '\0') {
+	if (v != NULL && m > 0 && strncmp(v, msgs->p, m) == 0 && v[m] != '\0') {
 		mark = '=';
 		n = m;
-	} else if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
+	} else if (v == NULL || n == 0 || strncmp(v, base->p, n) != 0 || v[n] == '\0') {
 		if (key != NULL)
 			jw_kstr(w, key, v);
 		else
@@ -106,8 +122,11 @@ ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
 
 /* Write one saved conversation. */
 static void
-ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char *app)
+ucwa_saved_write_conv(
+    struct jw *w, const struct ucwa_saved_conv *c, const struct ucwa_saved_base *app)
 {
+	struct ucwa_saved_base href, msgs;
+
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
 	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
@@ -134,11 +153,13 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 		jw_kstr(w, "previewSent", c->preview_sent);
 		jw_kint(w, "previewSpan", c->preview_span);
 	}
+	href = ucwa_saved_base(c->href);
+	msgs = ucwa_saved_base(c->send_message);
 	if (c->nseen > 0) {
 		jw_key(w, "seen");
 		jw_arr_begin(w);
 		for (size_t i = 0; i < c->nseen; i++)
-			ucwa_saved_kstr_rel2(w, NULL, c->seen[i], c->href, c->send_message);
+			ucwa_saved_kstr_rel2(w, NULL, c->seen[i], &href, &msgs);
 		jw_arr_end(w);
 	}
 	if (c->nsent > 0) {
@@ -146,7 +167,7 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 		jw_arr_begin(w);
 		for (size_t i = 0; i < c->nsent; i++) {
 			jw_arr_begin(w);
-			ucwa_saved_kstr_rel2(w, NULL, c->sent_href[i], c->href, c->send_message);
+			ucwa_saved_kstr_rel2(w, NULL, c->sent_href[i], &href, &msgs);
 			jw_str(w, c->sent_opid[i]);
 			jw_arr_end(w);
 		}
@@ -191,6 +212,7 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
 	unsigned char raw[UCWA_SAVED_MARKS * 4];
 	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
+	struct ucwa_saved_base app = ucwa_saved_base(s->app);
 	size_t n = 0;
 
 	jw_obj_begin(w);
@@ -207,12 +229,12 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	ucwa_saved_kstr_rel(w, "tokenUrl", s->token_url, NULL);
 	ucwa_saved_kstr_rel(w, "applicationsUrl", s->apps_url, NULL);
 	ucwa_saved_kstr_rel(w, "application", s->app, NULL);
-	ucwa_saved_kstr_rel(w, "events", s->events, s->app);
+	ucwa_saved_kstr_rel(w, "events", s->events, &app);
 	if (s->events_params)
 		jw_kbool(w, "eventsParams", 1);
-	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, s->app);
-	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, s->app);
-	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
+	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, &app);
+	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, &app);
+	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, &app);
 	ucwa_saved_kstr_rel(w, "meUri", s->me_uri, NULL);
 	ucwa_saved_kstr_rel(w, "meName", s->me_name, NULL);
 	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++) {
@@ -231,7 +253,7 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 		for (size_t i = 0; i < s->nstarts; i++) {
 			jw_obj_begin(w);
 			ucwa_saved_kstr_rel(w, "operationId", s->starts[i].opid, NULL);
-			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
+			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, &app);
 			jw_obj_end(w);
 		}
 		jw_arr_end(w);
@@ -239,7 +261,7 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	jw_key(w, "conversations");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
-		ucwa_saved_write_conv(w, &s->convs[i], s->app);
+		ucwa_saved_write_conv(w, &s->convs[i], &app);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
