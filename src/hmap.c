@@ -45,7 +45,16 @@ struct hmap {
 uint64_t
 hmap_fnv(uint64_t h, const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
+	size_t i = 0;
+
+	for (; i + 4 <= len;
+	     i += 4) { /* unrolled: the loop's own instructions a quarter as often */
+		h = HMAP_FNV_STEP(h, s[i]);
+		h = HMAP_FNV_STEP(h, s[i + 1]);
+		h = HMAP_FNV_STEP(h, s[i + 2]);
+		h = HMAP_FNV_STEP(h, s[i + 3]);
+	}
+	for (; i < len; i++)
 		h = HMAP_FNV_STEP(h, s[i]);
 	return h;
 }

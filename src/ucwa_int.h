@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "hclient.h"
+#include "jw.h"
 #include "store.h"
 #include "reap.h"
 #include "ucwa.h"
@@ -142,11 +143,14 @@ struct ucwa_agent {
 	const char *chan_set;	 /* URL of the event-channel set being applied, else NULL */
 	uint32_t marks[UCWA_SAVED_MARKS]; /* fingerprints of the last changes delivered (a ring) */
 	unsigned nmarks;
-	size_t saved_len;    /* bytes of the last snapshot written to the store */
-	int replay;	     /* resumed: drop changes already delivered, until a set is applied */
-	int resumed;	     /* 1: made by ucwa_agent_resume */
-	int resume_attached; /* the stored application answered */
-	int keep_app;	     /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
+	size_t saved_len;      /* bytes of the last snapshot written to the store */
+	struct buf saved_head; /* the head of that snapshot (ucwa_saved_write_head) ... */
+	uint64_t saved_hash;   /* ... ucwa_saved_head_hash of what it was written from ... */
+	struct jw saved_jw;    /* ... and the writer's state after it; b NULL: none */
+	int replay;	       /* resumed: drop changes already delivered, until a set is applied */
+	int resumed;	       /* 1: made by ucwa_agent_resume */
+	int resume_attached;   /* the stored application answered */
+	int keep_app;	       /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
 };
 
 /* ucwa_call.c: the bottom, calls nothing above it */

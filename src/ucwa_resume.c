@@ -100,12 +100,22 @@ ucwa_resume_save(struct ucwa_agent *a)
 	struct ucwa_saved s;
 	struct buf b;
 	struct jw w;
+	uint64_t h;
 
 	if (ucwa_resume_fill(a, &s, 1, UCWA_RESUME_STORE_MARKS, UCWA_RESUME_STORE_MSGS) == 0) {
+		h = ucwa_saved_head_hash(&s, 0);
+		if (a->saved_jw.b == NULL || h != a->saved_hash) { /* the head changed */
+			buf_reset(&a->saved_head);
+			jw_init(&a->saved_jw, &a->saved_head);
+			ucwa_saved_write_head(&a->saved_jw, &s, 0);
+			a->saved_hash = h;
+		}
 		buf_init(&b);
 		buf_reserve(&b, a->saved_len + 64); /* the last one's size: grown once at most */
-		jw_init(&w, &b);
-		ucwa_saved_write(&w, &s, 0);
+		buf_add(&b, a->saved_head.data, a->saved_head.len);
+		w = a->saved_jw;
+		w.b = &b;
+		ucwa_saved_write_tail(&w, &s);
 		a->saved_len = b.len;
 		store_agent_ucwa(a->u->store, a->user, b.data, b.len);
 		buf_free(&b);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "json.h"
 #include "ucwa.h"
 #include "util.h"
@@ -120,13 +121,11 @@ ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
 	return out;
 }
 
-/* Write one saved conversation. */
+/* Write one saved conversation's links and state (its messages: ucwa_saved_write_msgs). */
 static void
 ucwa_saved_write_conv(
     struct jw *w, const struct ucwa_saved_conv *c, const struct ucwa_saved_base *app)
 {
-	struct ucwa_saved_base href, msgs;
-
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
 	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
@@ -153,8 +152,21 @@ ucwa_saved_write_conv(
 		jw_kstr(w, "previewSent", c->preview_sent);
 		jw_kint(w, "previewSpan", c->preview_span);
 	}
-	href = ucwa_saved_base(c->href);
-	msgs = ucwa_saved_base(c->send_message);
+	jw_obj_end(w);
+}
+
+/*
+ * Write what changes with each message of a saved conversation: the
+ * messages seen and sent, the one in flight (an element of "msgs", by the
+ * conversation's index).
+ */
+static void
+ucwa_saved_write_msgs(struct jw *w, const struct ucwa_saved_conv *c)
+{
+	struct ucwa_saved_base href = ucwa_saved_base(c->href);
+	struct ucwa_saved_base msgs = ucwa_saved_base(c->send_message);
+
+	jw_obj_begin(w);
 	if (c->nseen > 0) {
 		jw_key(w, "seen");
 		jw_arr_begin(w);
@@ -210,13 +222,23 @@ ucwa_saved_b64(char *out, const unsigned char *p, size_t n)
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
-	unsigned char raw[UCWA_SAVED_MARKS * 4];
-	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
+	ucwa_saved_write_head(w, s, secrets);
+	ucwa_saved_write_tail(w, s);
+}
+
+/*
+ * Version 3 is written in two parts: the head (everything but what changes
+ * with each message, the object left open; ucwa_saved_head_hash covers
+ * exactly what it writes), then the tail: the change marks, and per
+ * conversation (by index) its messages.
+ */
+void
+ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
+{
 	struct ucwa_saved_base app = ucwa_saved_base(s->app);
-	size_t n = 0;
 
 	jw_obj_begin(w);
-	jw_kint(w, "v", 2);
+	jw_kint(w, "v", 3);
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
 		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
@@ -237,16 +259,6 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, &app);
 	ucwa_saved_kstr_rel(w, "meUri", s->me_uri, NULL);
 	ucwa_saved_kstr_rel(w, "meName", s->me_name, NULL);
-	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++) {
-		raw[n++] = (unsigned char)(s->marks[i] >> 24);
-		raw[n++] = (unsigned char)(s->marks[i] >> 16);
-		raw[n++] = (unsigned char)(s->marks[i] >> 8);
-		raw[n++] = (unsigned char)s->marks[i];
-	}
-	if (n > 0) { /* 4 bytes each, big-endian, oldest first, in base64 */
-		jw_key(w, "marks");
-		jw_strn(w, b64, ucwa_saved_b64(b64, raw, n));
-	}
 	if (s->nstarts > 0) {
 		jw_key(w, "starts");
 		jw_arr_begin(w);
@@ -263,7 +275,94 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	for (size_t i = 0; i < s->nconvs; i++)
 		ucwa_saved_write_conv(w, &s->convs[i], &app);
 	jw_arr_end(w);
+}
+
+/* The tail of version 3 (see ucwa_saved_write_head): the object closed. */
+void
+ucwa_saved_write_tail(struct jw *w, const struct ucwa_saved *s)
+{
+	unsigned char raw[UCWA_SAVED_MARKS * 4];
+	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++) {
+		raw[n++] = (unsigned char)(s->marks[i] >> 24);
+		raw[n++] = (unsigned char)(s->marks[i] >> 16);
+		raw[n++] = (unsigned char)(s->marks[i] >> 8);
+		raw[n++] = (unsigned char)s->marks[i];
+	}
+	if (n > 0) { /* 4 bytes each, big-endian, oldest first, in base64 */
+		jw_key(w, "marks");
+		jw_strn(w, b64, ucwa_saved_b64(b64, raw, n));
+	}
+	jw_key(w, "msgs");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < s->nconvs; i++)
+		ucwa_saved_write_msgs(w, &s->convs[i]);
+	jw_arr_end(w);
 	jw_obj_end(w);
+}
+
+/* Mix one string (NULL differs from "") into a hash of this process. */
+static uint64_t
+ucwa_saved_mix(uint64_t h, const char *v)
+{
+	h ^= v != NULL ? hmap_hash(v) : 0x5bd1e995u;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/*
+ * A hash of what ucwa_saved_write_head writes (for this process only: a
+ * writer keeps the head's bytes while it is unchanged). Every member the
+ * head writes is mixed in, in the same order.
+ */
+uint64_t
+ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires;
+
+	h = ucwa_saved_mix(h, s->user);
+	if (secrets) {
+		h = ucwa_saved_mix(h, s->password);
+		h = ucwa_saved_mix(h, s->token);
+	}
+	h = ucwa_saved_mix(h, s->endpoint_id);
+	h = ucwa_saved_mix(h, s->user_url);
+	h = ucwa_saved_mix(h, s->token_url);
+	h = ucwa_saved_mix(h, s->apps_url);
+	h = ucwa_saved_mix(h, s->app);
+	h = ucwa_saved_mix(h, s->events);
+	h = ucwa_saved_mix(h, s->mma_url);
+	h = ucwa_saved_mix(h, s->activity_url);
+	h = ucwa_saved_mix(h, s->start_url);
+	h = ucwa_saved_mix(h, s->me_uri);
+	h = ucwa_saved_mix(h, s->me_name);
+	h = (h ^ (uint64_t)s->events_params ^ (uint64_t)s->nstarts << 8 ^
+		(uint64_t)s->nconvs << 32) *
+	    0xff51afd7ed558ccdULL;
+	for (size_t i = 0; i < s->nstarts; i++) {
+		h = ucwa_saved_mix(h, s->starts[i].opid);
+		h = ucwa_saved_mix(h, s->starts[i].invitation);
+	}
+	for (size_t i = 0; i < s->nconvs; i++) {
+		const struct ucwa_saved_conv *c = &s->convs[i];
+
+		h = (h ^ (uint64_t)c->state ^ (uint64_t)c->incoming << 4 ^
+			(uint64_t)c->preview_html << 8 ^ (uint64_t)c->preview_span << 16) *
+		    0xff51afd7ed558ccdULL;
+		h = ucwa_saved_mix(h, c->href);
+		h = ucwa_saved_mix(h, c->invitation);
+		h = ucwa_saved_mix(h, c->accept);
+		h = ucwa_saved_mix(h, c->decline);
+		h = ucwa_saved_mix(h, c->cancel);
+		h = ucwa_saved_mix(h, c->send_message);
+		h = ucwa_saved_mix(h, c->stop_messaging);
+		h = ucwa_saved_mix(h, c->preview);
+		h = ucwa_saved_mix(h, c->preview_from);
+		h = ucwa_saved_mix(h, c->preview_sent);
+	}
+	return h;
 }
 
 /* A copy of member key's string, or NULL. */
@@ -307,9 +406,14 @@ ucwa_saved_arr(const struct json *o, const char *key, size_t max, size_t *first)
 	return v;
 }
 
-/* Read one saved conversation; -1 without an href. */
+/*
+ * Read one saved conversation, its messages from m (version 3: its
+ * element of "msgs", or NULL; before: the conversation itself); -1
+ * without an href.
+ */
 static int
-ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const char *app)
+ucwa_saved_parse_conv(
+    const struct json *o, const struct json *m, struct ucwa_saved_conv *c, const char *app)
 {
 	const struct json *arr;
 	const char *st = json_get_str(o, "state");
@@ -333,14 +437,14 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const cha
 	c->preview_from = ucwa_saved_str(o, "previewFrom");
 	c->preview_sent = ucwa_saved_str(o, "previewSent");
 	c->preview_span = (unsigned)ucwa_saved_int(o, "previewSpan");
-	c->inflight_opid = ucwa_saved_str(o, "inflight");
-	arr = ucwa_saved_arr(o, "seen", UCWA_SAVED_SEEN, &first);
+	c->inflight_opid = ucwa_saved_str(m, "inflight");
+	arr = ucwa_saved_arr(m, "seen", UCWA_SAVED_SEEN, &first);
 	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (json_str(arr->u.arr.v[i]) != NULL)
 			c->seen[c->nseen++] =
 			    ucwa_saved_rel2(json_str(arr->u.arr.v[i]), c->href, c->send_message);
-	arr = ucwa_saved_arr(o, "sent", UCWA_SAVED_SENT, &first);
+	arr = ucwa_saved_arr(m, "sent", UCWA_SAVED_SENT, &first);
 	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
 	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
@@ -390,7 +494,7 @@ ucwa_saved_b64_marks(const char *v, struct ucwa_saved *s)
 int
 ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 {
-	const struct json *arr;
+	const struct json *arr, *msgs, *m;
 	size_t first;
 
 	memset(s, 0, sizeof(*s));
@@ -398,7 +502,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		xasprintf(cause, "UCWA snapshot: not an object with a user");
 		return -1;
 	}
-	if (ucwa_saved_int(o, "v") != 1 && ucwa_saved_int(o, "v") != 2) {
+	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 3) {
 		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
 		return -1;
 	}
@@ -435,9 +539,13 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		    ucwa_saved_rel(json_get_str(e, "invitation"), s->app);
 	}
 	arr = ucwa_saved_arr(o, "conversations", UCWA_SAVED_CONVS, &first);
+	msgs = json_get(o, "msgs"); /* version 3: the messages of conversation i at i */
 	s->convs = xcalloc(UCWA_SAVED_CONVS, sizeof(*s->convs));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
-		if (ucwa_saved_parse_conv(arr->u.arr.v[i], &s->convs[s->nconvs], s->app) == 0)
+		m = ucwa_saved_int(o, "v") < 3			     ? arr->u.arr.v[i]
+		    : json_is(msgs, JSON_ARRAY) && i < msgs->u.arr.n ? msgs->u.arr.v[i]
+								     : NULL;
+		if (ucwa_saved_parse_conv(arr->u.arr.v[i], m, &s->convs[s->nconvs], s->app) == 0)
 			s->nconvs++;
 		else
 			memset(&s->convs[s->nconvs], 0, sizeof(s->convs[0]));
