@@ -49,18 +49,42 @@ gws_im_sessions(struct gws_im *im)
 	return im->sessions;
 }
 
-/* Cluster mode: the store the session rows are written to. */
+static void gws_im_store_row(void *, const char *agent, const char *id);
+
+/* Cluster mode: the store the session rows are written to (and read from at its flush). */
 void
 gws_im_set_store(struct gws_im *im, struct store *st)
 {
+	store_set_row_source(im->store, NULL, NULL);
 	im->store = st;
+	store_set_row_source(st, gws_im_store_row, im);
 }
 
-/* Write (or, ended, delete) the row of s in the store; nothing without one. */
+/*
+ * Write (or, ended, delete) the row of s in the store; nothing without
+ * one. The row is read at the store's flush: the changes of one loop turn
+ * (a message's 201 and its delivery event) make one encoding and one write.
+ */
 void
 gws_im_store(struct gws_im *im, const struct session *s)
 {
-	gws_im_store_wait(im, s, NULL, NULL);
+	if (im->store == NULL)
+		return;
+	if (s->im == NULL)
+		store_session_del(im->store, s->agent, s->id);
+	else
+		store_session_mark(im->store, s->agent, s->id);
+}
+
+/* The store's flush: the row of session id of agent, marked by gws_im_store (store.h). */
+static void
+gws_im_store_row(void *arg, const char *agent, const char *id)
+{
+	struct gws_im *im = arg;
+	const struct session *s = session_find(im->sessions, agent, id);
+
+	if (s != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 }
 
 /* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */

@@ -110,9 +110,11 @@ struct store_rec {
 	struct store_list *lists;
 	unsigned nlists;
 	struct store_args ops; /* not sent yet */
-	int full;	       /* write everything at the next flush */
-	int touch;	       /* refresh the expiries at the next flush */
-	int dirty;	       /* on st->dirty */
+	char **marked;	       /* session rows changed, read at the flush (store_session_mark) */
+	size_t nmarked, capmarked;
+	int full;  /* write everything at the next flush */
+	int touch; /* refresh the expiries at the next flush */
+	int dirty; /* on st->dirty */
 	int fenced_told;
 	struct store_wait *waits;
 	TAILQ_ENTRY(store_rec) entry;
@@ -151,7 +153,10 @@ struct store {
 	struct event *flush_ev, *touch_ev;
 	struct redis_script *write, *load;
 	struct buf row, name, cv; /* scratch of store_session_put */
-	const char **argv;	  /* a script's arguments, in place (store_rec_flush) */
+	store_row_cb row_cb;	  /* where marked session rows are read */
+	void *row_arg;
+	int flushing;	   /* in store_on_flush: a record made dirty is flushed in the same pass */
+	const char **argv; /* a script's arguments, in place (store_rec_flush) */
 	size_t *lens, nargv;
 };
 
@@ -243,6 +248,18 @@ store_waits_free(struct store_wait *w)
 	}
 }
 
+/* Forget the marked row of session id (NULL: every one). */
+static void
+store_rec_unmark(struct store_rec *rec, const char *id)
+{
+	for (size_t i = rec->nmarked; i-- > 0;) {
+		if (id != NULL && strcmp(rec->marked[i], id) != 0)
+			continue;
+		free(rec->marked[i]);
+		rec->marked[i] = rec->marked[--rec->nmarked];
+	}
+}
+
 /* Free a record. */
 static void
 store_rec_free(struct store_rec *rec)
@@ -267,6 +284,8 @@ store_rec_free(struct store_rec *rec)
 	}
 	if (rec->dirty)
 		TAILQ_REMOVE(&rec->st->dirty, rec, entry);
+	store_rec_unmark(rec, NULL);
+	free(rec->marked);
 	store_waits_free(rec->waits);
 	store_args_free(&rec->ops);
 	free(rec->user);
@@ -346,7 +365,7 @@ store_rec_dirty(struct store_rec *rec)
 		rec->dirty = 1;
 		TAILQ_INSERT_TAIL(&rec->st->dirty, rec, entry);
 	}
-	if (!event_pending(rec->st->flush_ev, EV_TIMEOUT, NULL))
+	if (!rec->st->flushing && !event_pending(rec->st->flush_ev, EV_TIMEOUT, NULL))
 		event_active(rec->st->flush_ev, EV_TIMEOUT, 0);
 }
 
@@ -518,7 +537,18 @@ store_rec_flush(struct store_rec *rec)
 	struct store_args *ops = &rec->ops;
 	struct store_flush *fl;
 	size_t n;
+	char **marked = rec->marked;
+	size_t nmarked = rec->nmarked;
 
+	/* the marked rows first, each read once however often it changed this turn */
+	rec->marked = NULL;
+	rec->nmarked = rec->capmarked = 0;
+	for (size_t i = 0; i < nmarked; i++) {
+		if (st->row_cb != NULL)
+			st->row_cb(st->row_arg, rec->user, marked[i]);
+		free(marked[i]);
+	}
+	free(marked);
 	if (rec->dirty) {
 		rec->dirty = 0;
 		TAILQ_REMOVE(&st->dirty, rec, entry);
@@ -559,7 +589,7 @@ store_rec_flush(struct store_rec *rec)
 	    store_on_written, fl, 2, (int)n, st->argv, st->lens);
 	store_args_reset(ops);
 out:
-	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL)
+	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL || rec->nmarked > 0)
 		return 0;
 	hmap_del(st->recs, rec->user);
 	store_rec_free(rec);
@@ -573,8 +603,10 @@ store_on_flush(evutil_socket_t fd, short what, void *arg)
 	struct store *st = arg;
 	struct store_rec *rec;
 
+	st->flushing = 1;
 	while ((rec = TAILQ_FIRST(&st->dirty)) != NULL)
 		store_rec_flush(rec);
+	st->flushing = 0;
 }
 
 /* Send every pending write now: a lease release issued next follows them. */
@@ -642,7 +674,8 @@ store_agent_drop(struct store *st, const char *user)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
-	rec->full = rec->touch = 0; /* pending operations stay: they may delete lists */
+	rec->full = rec->touch = 0;  /* pending operations stay: they may delete lists */
+	store_rec_unmark(rec, NULL); /* nothing written after the deletion */
 	store_args_str(&rec->ops, "z");
 	for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
 		store_args_str(&rec->ops, "d");
@@ -830,6 +863,8 @@ store_session_put(
 	if (st == NULL)
 		return 0;
 	rec = store_rec_get(st, user);
+	if (s->id != NULL)
+		store_rec_unmark(rec, s->id); /* written now */
 	buf_reset(&st->row); /* scratch buffers of the store: no allocation per row */
 	buf_reset(&st->name);
 	buf_reset(&st->cv);
@@ -857,10 +892,41 @@ store_session_del(struct store *st, const char *user, const char *id)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
+	store_rec_unmark(rec, id);
 	buf_init(&name);
 	buf_printf(&name, "s:%s", id);
 	store_rec_unset(rec, name.data);
 	buf_free(&name);
+}
+
+/* Where marked session rows are read at the flush (see store.h). */
+void
+store_set_row_source(struct store *st, store_row_cb cb, void *arg)
+{
+	if (st == NULL)
+		return;
+	st->row_cb = cb;
+	st->row_arg = arg;
+}
+
+/* The row of session id changed: read once at the flush (see store.h). */
+void
+store_session_mark(struct store *st, const char *user, const char *id)
+{
+	struct store_rec *rec;
+
+	if (st == NULL || id == NULL)
+		return;
+	rec = store_rec_get(st, user);
+	for (size_t i = 0; i < rec->nmarked; i++)
+		if (strcmp(rec->marked[i], id) == 0)
+			return;
+	if (rec->nmarked == rec->capmarked) {
+		rec->capmarked = rec->capmarked ? rec->capmarked * 2 : 2;
+		rec->marked = xreallocarray(rec->marked, rec->capmarked, sizeof *rec->marked);
+	}
+	rec->marked[rec->nmarked++] = xstrdup(id);
+	store_rec_dirty(rec);
 }
 
 /* The list of client in rec, made if create. */
