@@ -553,10 +553,15 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 	session_remove(im->sessions, s);
 }
 
-/* Free a session here only: its row stays in the store for the agent's next owner. */
+/*
+ * Free a session here only: its row stays in the store for the agent's
+ * next owner (written now if marked: the store's flush could not read it).
+ */
 void
 gws_im_forget(struct gws_im *im, struct session *s)
 {
+	if (s->im != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 	gws_im_sess_free(s->im);
 	s->im = NULL;
 	session_remove(im->sessions, s);
