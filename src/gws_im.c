@@ -52,18 +52,42 @@ gws_im_sessions(struct gws_im *im)
 	return im->sessions;
 }
 
-/* Cluster mode: the store the session rows are written to. */
+static void gws_im_store_row(void *, const char *agent, const char *id);
+
+/* Cluster mode: the store the session rows are written to (and read from at its flush). */
 void
 gws_im_set_store(struct gws_im *im, struct store *st)
 {
+	store_set_row_source(im->store, NULL, NULL);
 	im->store = st;
+	store_set_row_source(st, gws_im_store_row, im);
 }
 
-/* Write (or, ended, delete) the row of s in the store; nothing without one. */
+/*
+ * Write (or, ended, delete) the row of s in the store; nothing without
+ * one. The row is read at the store's flush: the changes of one loop turn
+ * (a message's 201 and its delivery event) make one encoding and one write.
+ */
 void
 gws_im_store(struct gws_im *im, const struct session *s)
 {
-	gws_im_store_wait(im, s, NULL, NULL);
+	if (im->store == NULL)
+		return;
+	if (s->im == NULL)
+		store_session_del(im->store, s->agent, s->id);
+	else
+		store_session_mark(im->store, s->agent, s->id);
+}
+
+/* The store's flush: the row of session id of agent, marked by gws_im_store (store.h). */
+static void
+gws_im_store_row(void *arg, const char *agent, const char *id)
+{
+	struct gws_im *im = arg;
+	const struct session *s = session_find(im->sessions, agent, id);
+
+	if (s != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 }
 
 /* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */
@@ -72,6 +96,7 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 {
 	const struct im_sess *is = s->im;
 	struct store_session r;
+	char *rids[IM_RIDS_DONE];
 	size_t i = 0;
 	int waits;
 
@@ -107,7 +132,7 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 		r.out[i].rid = o->rid;
 	}
 	r.nout = i;
-	r.rid_done = xcalloc(IM_RIDS_DONE, sizeof *r.rid_done);
+	r.rid_done = rids;
 	for (i = 0; i < IM_RIDS_DONE; i++) { /* oldest first */
 		char *rid = is->rid_done[(is->rid_next + i) % IM_RIDS_DONE];
 
@@ -118,7 +143,6 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 	free(r.ud_key);
 	free(r.ud_json);
 	free(r.out);
-	free(r.rid_done);
 	return waits;
 }
 
@@ -582,10 +606,15 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 	free(agent);
 }
 
-/* Free a session here only: its row stays in the store for the agent's next owner. */
+/*
+ * Free a session here only: its row stays in the store for the agent's
+ * next owner (written now if marked: the store's flush could not read it).
+ */
 void
 gws_im_forget(struct gws_im *im, struct session *s)
 {
+	if (s->im != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 	gws_im_sess_free(s->im);
 	s->im = NULL;
 	session_remove(im->sessions, s);

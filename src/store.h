@@ -163,6 +163,15 @@ int store_agent_wait(struct store *, const char *user, store_done cb, void *arg)
 int store_session_put(
     struct store *, const char *user, const struct store_session *, store_done, void *arg);
 void store_session_del(struct store *, const char *user, const char *id);
+/*
+ * A session row changed, to be written at the flush: its owner's row
+ * source is called then (once, however many changes this loop turn made)
+ * and puts it with store_session_put, or nothing when the session is gone.
+ * A put or delete of the row meanwhile supersedes the mark.
+ */
+typedef void (*store_row_cb)(void *arg, const char *user, const char *id);
+void store_set_row_source(struct store *, store_row_cb, void *arg);
+void store_session_mark(struct store *, const char *user, const char *id);
 
 /* Add or replace a CometD client (its subscriptions). */
 void store_client_put(
