@@ -173,6 +173,25 @@ gws_im_sess_free(struct im_sess *is)
 	free(is);
 }
 
+/* A new part of SendMessage call c. */
+struct im_part *
+gws_im_part_new(struct im_call *c)
+{
+	struct im_part *part = xcalloc(1, sizeof *part);
+
+	part->call = c;
+	LIST_INSERT_HEAD(&c->partlist, part, entry);
+	return part;
+}
+
+/* Free a part (answered, dropped, or its call freed). */
+void
+gws_im_part_free(struct im_part *part)
+{
+	LIST_REMOVE(part, entry);
+	free(part);
+}
+
 /* Unlink and free a call. */
 void
 gws_im_call_free(struct im_call *c)
@@ -185,8 +204,8 @@ gws_im_call_free(struct im_call *c)
 		c->next->prev = c->prev;
 	if (c->req != NULL)
 		http_req_set_abort(c->req, NULL, NULL);
-	for (size_t i = 0; i < c->nparts; i++)
-		free(c->parts[i]);
+	while (!LIST_EMPTY(&c->partlist)) /* their commands went with the agent */
+		gws_im_part_free(LIST_FIRST(&c->partlist));
 	free(c->parts);
 	free(c->wait_opid);
 	free(c->agent);
@@ -224,6 +243,7 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 
 	c->im = im;
 	c->kind = kind;
+	LIST_INIT(&c->partlist);
 	c->seq = ++im->seq;
 	c->req = req;
 	c->agent = xstrdup(a->name);
@@ -235,6 +255,13 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 	if (req != NULL)
 		http_req_set_abort(req, gws_im_call_abort, c);
 	return c;
+}
+
+/* Whether c's UCWA command went (and may have been carried out): not held, waiting or kept. */
+int
+gws_im_call_issued(const struct im_call *c)
+{
+	return !c->held && c->wait_opid == NULL && c->nparts == 0;
 }
 
 /* Whether a UCWA command of agent is under way (a hand-over waits for it). */

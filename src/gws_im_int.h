@@ -7,6 +7,8 @@
 #ifndef UCGW_GWS_IM_INT_H
 #define UCGW_GWS_IM_INT_H
 
+#include <sys/queue.h>
+
 #include "gws_im.h"
 #include "store.h"
 #include "xlate.h"
@@ -50,6 +52,17 @@ struct im_sess {
 
 enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
 
+/*
+ * One part of a SendMessage on its way upstream: the UCWA command's
+ * argument, owned by its call (freed when the command's answer comes, or
+ * with the call when the agent goes and the command's answer never will).
+ */
+struct im_part {
+	struct im_call *call;
+	char opid[17];
+	LIST_ENTRY(im_part) entry; /* in call->partlist */
+};
+
 /* A desktop request (or our own command) waiting for UCWA. */
 struct im_call {
 	struct gws_im *im;
@@ -58,7 +71,8 @@ struct im_call {
 	char *agent;
 	char session_id[SESSION_ID_LEN + 1];
 	unsigned parts_left;
-	struct im_part **parts; /* SendMessage: parts waiting for their row to be stored */
+	LIST_HEAD(, im_part) partlist; /* SendMessage: every part not yet answered */
+	struct im_part **parts; /* ... those waiting for their row to be stored (not owned) */
 	size_t nparts;
 	int answered;
 	int held;		/* SendMessage held until its session settles (parts kept) */
@@ -99,6 +113,9 @@ const char *gws_im_ucwa(struct agent *a, enum gws_im_cmd cmd, const struct gws_i
 
 /* gws_im.c: parked calls */
 void gws_im_call_free(struct im_call *c);
+struct im_part *gws_im_part_new(struct im_call *c);
+int gws_im_call_issued(const struct im_call *c);
+void gws_im_part_free(struct im_part *part);
 struct im_call *gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
     struct agent *a, struct session *s);
 void gws_im_call_reply_ok(struct im_call *c);

@@ -13,12 +13,6 @@
 #include "metrics.h"
 #include "record.h"
 
-/* One part of a SendMessage on its way upstream. */
-struct im_part {
-	struct im_call *call;
-	char opid[17];
-};
-
 /* Write the imSession object of s. */
 static void
 gws_im_write_session(const struct agent *a, struct session *s, struct jw *w)
@@ -303,7 +297,7 @@ gws_im_send_done(const struct ucwa_result *r, void *arg)
 	}
 	if (!r->ok)
 		gws_im_call_reply_upstream(c, r);
-	free(part);
+	gws_im_part_free(part);
 	if (--c->parts_left == 0) {
 		gws_im_call_reply_ok(c);
 		gws_im_call_free(c);
@@ -340,7 +334,7 @@ gws_im_send_issue(
 				if (s != NULL &&
 				    gws_im_out_find(s->im, parts[j]->opid, &link) != NULL)
 					gws_im_out_remove(s->im, link);
-				free(parts[j]);
+				gws_im_part_free(parts[j]);
 			}
 			gws_im_send_done(&r, part);
 			break;
@@ -395,14 +389,14 @@ gws_im_send_stored(void *arg, enum store_result r, const char *why)
 static void
 gws_im_send_again(struct gws_im *im, struct agent *a, struct session *s, struct im_out *o)
 {
-	struct im_part *part = xcalloc(1, sizeof *part);
+	struct im_part *part;
 	struct im_call *c;
 
 	if ((c = gws_im_call_waiting(im, s, o->opid)) == NULL) { /* else its hold is the part's */
 		c = gws_im_call_new(im, IM_CALL_SEND, NULL, a, s);
 		c->parts_left = 1;
 	}
-	part->call = c;
+	part = gws_im_part_new(c);
 	snprintf(part->opid, sizeof part->opid, "%s", o->opid);
 	log_info("agent %s: session %s: a message the previous owner may not have sent: sending "
 		 "it",
@@ -535,8 +529,7 @@ gws_im_send_parts(struct agent *a, struct session *s, struct im_call *c,
 
 	c->parts_left = (unsigned)parts->n + 1; /* +1: held until every part is queued */
 	for (size_t i = 0; i < parts->n; i++) {
-		v[i] = xcalloc(1, sizeof *v[i]);
-		v[i]->call = c;
+		v[i] = gws_im_part_new(c);
 		util_random_id(v[i]->opid, 16, UTIL_BASE62);
 		gws_im_out_add(s, v[i]->opid, parts->v[i], rid);
 	}

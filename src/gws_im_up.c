@@ -246,7 +246,13 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 		next = c->next;
 		if (strcmp(c->agent, a->name) != 0)
 			continue;
-		if (c->req != NULL && !c->answered) {
+		if (c->req != NULL && !c->answered && a->handover && gws_im_call_issued(c))
+			gws_reply_error(c->req, 502, GWS_INTERNAL,
+			    "The agent moved to another node while Skype for Business handled the "
+			    "request; it may have been done (a SendMessage may be repeated with "
+			    "the "
+			    "same X-Request-Id)");
+		else if (c->req != NULL && !c->answered) {
 			if (a->handover)
 				http_req_add_header(c->req, "Retry-After", "0");
 			gws_reply_error(c->req, 503, GWS_INTERNAL,

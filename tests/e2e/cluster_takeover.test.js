@@ -398,3 +398,30 @@ test('a SendMessage stored but never sent when its node dies: the new owner send
     await teardown(env, 'a');
   }
 });
+
+test('SIGTERM while UCWA holds a SendMessage\'s 201 past the drain\'s wait: 502, nothing leaks, its repeat goes once', async () => {
+  const env = await cluster();
+  env.label = 'rid-drain';
+  try {
+    const d1 = await ownedByA(env);
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'slow', delay_ms: 6000 })).status, 200);
+    const first = send(d1, env.a.port, 'w-1', 'rid-w-1');
+    await h.waitFor(async () => (await bobGot(env, 'w-')).length === 1, 5000 * h.slow, 'bob received w-1');
+    env.a.child.kill('SIGTERM'); // the drain waits 2 s for the 201, then hands the agent over
+    const r1 = await first;
+    assert.equal(r1.status, 502, `maybe done, not "retry": ${r1.body}`);
+    assert.match(r1.json.statusMessage, /may have been done/);
+    const ex = await env.a.exited;
+    assert.equal(ex.code, 0, `node a drained cleanly, nothing leaked:\n${env.a.stderr.slice(-3000)}`);
+    assert.doesNotMatch(env.a.stderr, /Sanitizer|runtime error|ERROR SUMMARY: [1-9]/);
+    env.stopped = [{ name: 'a', code: ex.code }];
+    env.a = null;
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/faults')).status, 200);
+    const r = await resend(env, d1, 'w-1', 'rid-w-1');
+    assert.equal(r.status, 200, r.body);
+    await sleep(500);
+    assert.deepEqual(await bobGot(env, 'w-'), ['w-1'], 'once');
+  } finally {
+    await teardown(env, null);
+  }
+});
