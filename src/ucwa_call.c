@@ -18,6 +18,8 @@
 #include "metrics.h"
 #include "ucwa_int.h"
 
+#define UCWA_NORM_KEEP 1024 /* ucwa_call_norm's buffer kept up to this */
+
 /* A background sign-out DELETE ended. */
 static void
 ucwa_call_background_done(const struct hclient_resp *r, void *arg)
@@ -147,6 +149,22 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	ucwa_call_resolve_url(base, href, out);
 }
 
+/*
+ * The normal form of href (not NULL, and not what this returned before) in
+ * the agent's scratch buffer, without an allocation: valid until the next
+ * call, so the caller compares it or copies it before calling anything
+ * else. A buffer grown past UCWA_NORM_KEEP by a long href is not kept for
+ * the next one.
+ */
+const char *
+ucwa_call_norm(struct ucwa_agent *a, const char *href)
+{
+	if (a->norm.cap > UCWA_NORM_KEEP)
+		buf_free(&a->norm);
+	ucwa_call_resolve(a, href, &a->norm);
+	return a->norm.data;
+}
+
 /* Whether two hrefs given by this client (changes, results) name one resource. */
 int
 ucwa_href_eq(const char *x, const char *y)
@@ -250,12 +268,14 @@ ucwa_call_backoff(unsigned *cur, unsigned min, unsigned max)
 struct ucall *
 ucwa_call_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb)
 {
-	struct ucall *c = xcalloc(1, sizeof(*c));
+	size_t mlen = strlen(method) + 1, ulen = strlen(url) + 1;
+	struct ucall *c = xcalloc(1, sizeof(*c) + mlen + ulen); /* the strings follow */
+	char *s = (char *)(c + 1);
 
 	c->a = a;
 	c->app_gen = a->app_gen;
-	c->method = xstrdup(method);
-	c->url = xstrdup(url);
+	c->method = memcpy(s, method, mlen);
+	c->url = memcpy(s + mlen, url, ulen);
 	c->cb = cb;
 	c->kind = "command";
 	c->bearer = 1;
@@ -276,9 +296,6 @@ ucwa_call_free(struct ucall *c)
 		c->a->pget = NULL;
 	if (c->ctx != NULL && c->ctx_free != NULL)
 		c->ctx_free(c->ctx);
-	free(c->method);
-	free(c->url);
-	free(c->ctype);
 	free(c->conv);
 	buf_free(&c->body);
 	free(c);

@@ -711,6 +711,13 @@ ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *
 	return 0;
 }
 
+/* A copy of s (len bytes, NUL added) that lives as long as what evs keeps. */
+const char *
+ucwa_events_keep(struct ucwa_events *evs, const char *s, size_t len)
+{
+	return strpool_ndup(&evs->mem, UCWA_EVENT_STRS_FIRST, s, len);
+}
+
 /* Free what a parse kept. */
 void
 ucwa_events_free(struct ucwa_events *evs)

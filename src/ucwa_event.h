@@ -101,6 +101,8 @@ int ucwa_events_parse(const char *body, size_t len, struct ucwa_events *, char *
  * as if an event had embedded it; 0, or -1 with a message in err. */
 int ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *href,
     struct ucwa_events *, char *err, size_t errlen);
+/* A copy of s (len bytes, NUL added) that lives as long as what evs keeps. */
+const char *ucwa_events_keep(struct ucwa_events *, const char *s, size_t len);
 void ucwa_events_free(struct ucwa_events *);
 
 const char *ucwa_kind_name(enum ucwa_kind);
