@@ -102,7 +102,8 @@ ucwa_call_origin(struct ucwa_agent *a, const char *base)
 	size_t n = a->origin_len;
 
 	/* the same origin: base starts with it, and it ends there */
-	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 && strchr("/?#", base[n]) != NULL)
+	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 &&
+	    (base[n] == '/' || base[n] == '?' || base[n] == '#' || base[n] == '\0'))
 		return a->origin_norm;
 	if ((p = strstr(base, "://")) == NULL ||
 	    (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0))
@@ -119,6 +120,16 @@ ucwa_call_origin(struct ucwa_agent *a, const char *base)
 	return a->origin_norm;
 }
 
+/* The length of href without its fragment (strcspn's table costs more on
+ * hrefs of 100 bytes). */
+static size_t
+ucwa_call_unfragmented(const char *href)
+{
+	const char *hash = strchr(href, '#');
+
+	return hash != NULL ? (size_t)(hash - href) : strlen(href);
+}
+
 /* The normal form of href (see above): host-relative hrefs and absolute
  * ones already in normal form on the usual origin take a short cut. */
 void
@@ -133,7 +144,7 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	if (href[0] == '/' && href[1] != '/' && (o = ucwa_call_origin(a, base)) != NULL) {
 		size_t olen = strlen(o);
 
-		n = strcspn(href, "#");
+		n = ucwa_call_unfragmented(href);
 		buf_reset(out);
 		buf_reserve(out, olen + n);
 		buf_add(out, o, olen);
@@ -143,7 +154,7 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	if ((o = ucwa_call_origin(a, base)) != NULL && a->origin_ok &&
 	    strncmp(href, o, n = strlen(o)) == 0 && href[n] == '/') {
 		buf_reset(out);
-		buf_add(out, href, strcspn(href, "#"));
+		buf_add(out, href, ucwa_call_unfragmented(href));
 		return;
 	}
 	ucwa_call_resolve_url(base, href, out);

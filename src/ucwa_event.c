@@ -645,7 +645,7 @@ ucwa_event_run(struct ucwa_event_parser *p, const char *body, size_t len, struct
 	};
 	struct json_error jerr;
 
-	memset(evs, 0, sizeof(*evs));
+	memset(evs, 0, offsetof(struct ucwa_events, bad)); /* bad[] past nbad is not read */
 	p->evs = evs;
 	p->cap = 0;
 	p->skip = p->depth = 0;
@@ -728,7 +728,7 @@ ucwa_events_free(struct ucwa_events *evs)
 	}
 	free(evs->v);
 	strpool_clear(&evs->mem);
-	memset(evs, 0, sizeof(*evs));
+	memset(evs, 0, offsetof(struct ucwa_events, bad)); /* bad[] past nbad is not read */
 }
 
 /* The name of a change kind (logs). */

@@ -84,13 +84,13 @@ struct ucwa_events {
 	struct strpool_chunk *mem; /* the strings kept (strpool.h) */
 	struct ucwa_change *v;
 	size_t n;
-	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD];
 	size_t nbad;	   /* reported in bad[] */
 	size_t nbad_total; /* all unusable events */
 	const char *self;
 	const char *next; /* exactly one of next, resync, resume is set */
 	const char *resync;
 	const char *resume;
+	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD]; /* last: only the first nbad are set */
 };
 
 /* Parse body; 0, or -1 with a message in err (nothing to free then). Only a
