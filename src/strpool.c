@@ -51,3 +51,4 @@ strpool_clear(struct strpool_chunk **pool)
 	}
 	*pool = NULL;
 }
+
