@@ -101,7 +101,11 @@ ucwa_conv_set_state(struct uconv *v, enum ucwa_conv_state st, const char *why)
 	v->state = st;
 }
 
-/* The conversation with this href (any form), or NULL. */
+/*
+ * The conversation with this href (any form), or NULL. Most hrefs asked
+ * for are a conversation's own (in normal form, as kept): those are found
+ * without working out the normal form.
+ */
 static struct uconv *
 ucwa_conv_find(struct ucwa_agent *a, const char *href)
 {
@@ -110,6 +114,9 @@ ucwa_conv_find(struct ucwa_agent *a, const char *href)
 
 	if (href == NULL)
 		return NULL;
+	TAILQ_FOREACH(v, &a->convs, entry)
+	if (ucwa_href_eq(v->href, href))
+		return v;
 	abs = ucwa_call_norm(a, href);
 	TAILQ_FOREACH(v, &a->convs, entry)
 	if (ucwa_href_eq(v->href, abs))
