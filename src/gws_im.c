@@ -120,9 +120,7 @@ gws_im_sess_free(struct im_sess *is)
 		return;
 	for (o = is->out; o != NULL; o = next) {
 		next = o->next;
-		free(o->opid);
 		free(o->location);
-		free(o->text);
 		free(o);
 	}
 	xlate_unref(is->rules);
@@ -635,9 +633,7 @@ gws_im_out_remove(struct im_sess *is, struct im_out **link)
 
 	*link = o->next;
 	is->nout--;
-	free(o->opid);
 	free(o->location);
-	free(o->text);
 	free(o);
 }
 
@@ -646,10 +642,12 @@ void
 gws_im_out_add(struct session *s, const char *opid, const char *text)
 {
 	struct im_sess *is = s->im;
-	struct im_out *o = xcalloc(1, sizeof *o), **pp;
+	size_t olen = strlen(opid) + 1, tlen = strlen(text) + 1;
+	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen), **pp; /* the strings follow */
+	char *str = (char *)(o + 1);
 
-	o->opid = xstrdup(opid);
-	o->text = xstrdup(text);
+	o->opid = memcpy(str, opid, olen);
+	o->text = memcpy(str + olen, text, tlen);
 	for (pp = &is->out; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = o;

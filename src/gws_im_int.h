@@ -16,7 +16,7 @@
 
 /* An outgoing message waiting for its delivery event. */
 struct im_out {
-	char *opid;
+	char *opid;	/* opid and text: in the message's own allocation */
 	char *location; /* from the 201, once known */
 	char *text;
 	struct im_out *next;
