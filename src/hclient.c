@@ -135,9 +135,11 @@ int
 hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 {
 	const char *p, *hend, *slash;
-	size_t hl;
+	size_t hl, plen;
 
-	memset(u, 0, sizeof(*u));
+	u->tls = 0;
+	u->host[0] = '\0';
+	u->path = NULL;
 	if (strncmp(url, "https://", 8) == 0) {
 		u->tls = 1;
 		p = url + 8;
@@ -147,7 +149,8 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 		*why = "not an http:// or https:// URL";
 		return -1;
 	}
-	slash = p + strcspn(p, "/?#");
+	for (slash = p; *slash != '\0' && *slash != '/' && *slash != '?' && *slash != '#'; slash++)
+		; /* the end of the authority (strcspn builds a table per call) */
 	if (*p == '[') {
 		if ((hend = memchr(p, ']', (size_t)(slash - p))) == NULL) {
 			*why = "unterminated [IPv6] host";
@@ -183,10 +186,11 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 		*why = "bad host";
 		return -1;
 	}
+	plen = (size_t)(strchrnul(slash, '#') - slash);
 	if (*slash == '/')
-		u->path = xstrndup(slash, strcspn(slash, "#"));
+		u->path = xstrndup(slash, plen);
 	else
-		xasprintf(&u->path, "/%.*s", (int)strcspn(slash, "#"), slash);
+		xasprintf(&u->path, "/%.*s", (int)plen, slash);
 	return 0;
 }
 

@@ -47,6 +47,13 @@ ucwa_call_background(struct ucwa_agent *a, const char *method, const char *url)
 	    ucwa_call_background_done, a->u);
 }
 
+/* The length of href without its fragment (strcspn builds a table per call). */
+static size_t
+ucwa_call_unfragmented(const char *href)
+{
+	return (size_t)(strchrnul(href, '#') - href);
+}
+
 /*
  * The one normal form of a server href: resolved against the applications
  * URL (or the URL last used), scheme and host in lower case, no default
@@ -71,7 +78,7 @@ ucwa_call_resolve_url(const char *base, const char *href, struct buf *out)
 			abs.data[i] = (char)tolower((unsigned char)abs.data[i]);
 	} else if (hclient_url_resolve(base, href, &abs) != 0)
 		buf_addstr(&abs, href);
-	abs.len = strcspn(abs.data, "#");
+	abs.len = ucwa_call_unfragmented(abs.data);
 	abs.data[abs.len] = '\0';
 	buf_reset(out);
 	if (hclient_url_parse(abs.data, &u, &why) != 0) {
@@ -118,16 +125,6 @@ ucwa_call_origin(struct ucwa_agent *a, const char *base)
 	b.data[--b.len] = '\0'; /* the '/' */
 	a->origin_norm = buf_detach(&b, NULL);
 	return a->origin_norm;
-}
-
-/* The length of href without its fragment (strcspn's table costs more on
- * hrefs of 100 bytes). */
-static size_t
-ucwa_call_unfragmented(const char *href)
-{
-	const char *hash = strchr(href, '#');
-
-	return hash != NULL ? (size_t)(hash - href) : strlen(href);
 }
 
 /* The normal form of href (see above): host-relative hrefs and absolute
