@@ -419,6 +419,7 @@ json_parser_open(struct json_parser *p, enum json_type t)
 	}
 	f->n = 0;
 	f->key = NULL;
+	f->kline = f->kcol = 0; /* stay so without positions */
 	f->keys = NULL;
 	return 1;
 }
