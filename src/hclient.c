@@ -135,11 +135,9 @@ int
 hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 {
 	const char *p, *hend, *slash;
-	size_t hl, plen;
+	size_t hl;
 
-	u->tls = 0;
-	u->host[0] = '\0';
-	u->path = NULL;
+	memset(u, 0, sizeof(*u));
 	if (strncmp(url, "https://", 8) == 0) {
 		u->tls = 1;
 		p = url + 8;
@@ -149,8 +147,7 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 		*why = "not an http:// or https:// URL";
 		return -1;
 	}
-	for (slash = p; *slash != '\0' && *slash != '/' && *slash != '?' && *slash != '#'; slash++)
-		; /* the end of the authority (strcspn builds a table per call) */
+	slash = p + strcspn(p, "/?#");
 	if (*p == '[') {
 		if ((hend = memchr(p, ']', (size_t)(slash - p))) == NULL) {
 			*why = "unterminated [IPv6] host";
@@ -186,11 +183,10 @@ hclient_url_parse(const char *url, struct hclient_url *u, const char **why)
 		*why = "bad host";
 		return -1;
 	}
-	plen = (size_t)(strchrnul(slash, '#') - slash);
 	if (*slash == '/')
-		u->path = xstrndup(slash, plen);
+		u->path = xstrndup(slash, strcspn(slash, "#"));
 	else
-		xasprintf(&u->path, "/%.*s", (int)plen, slash);
+		xasprintf(&u->path, "/%.*s", (int)strcspn(slash, "#"), slash);
 	return 0;
 }
 
