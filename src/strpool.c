@@ -51,4 +51,3 @@ strpool_clear(struct strpool_chunk **pool)
 	}
 	*pool = NULL;
 }
-
