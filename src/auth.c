@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "agent.h"
@@ -87,6 +89,7 @@ struct auth {
 	struct throttle *failed;       /* the negative cache: failed user/password pairs */
 	struct hmap *addr_pending;     /* client address -> unsigned *: checks in progress */
 	unsigned char salt[16];	       /* of the negative cache keys */
+	unsigned char csrf_key[32];    /* a session's CSRF token is made from its id with it */
 	struct auth_session_hook hook; /* told of sessions made, used, ended (cluster mode) */
 	int hooked;
 };
@@ -121,7 +124,8 @@ auth_create(struct event_base *base, const struct config *cfg)
 	a->by_addr = throttle_create(&ad);
 	a->failed = throttle_create(&f);
 	a->addr_pending = hmap_create();
-	if (RAND_bytes(a->salt, sizeof a->salt) != 1)
+	if (RAND_bytes(a->salt, sizeof a->salt) != 1 ||
+	    RAND_bytes(a->csrf_key, sizeof a->csrf_key) != 1)
 		abort();
 	auth_set_verifier(a, NULL);
 	a->by_sid = hmap_create();
@@ -295,6 +299,33 @@ auth_session_room(struct auth *a, const char *user)
 	}
 }
 
+/*
+ * The CSRF token of session id, as 32 hex digits: HMAC-SHA256 of the id
+ * under the CSRF key (random per process; in cluster mode derived from the
+ * cluster key, so a node that adopts the session gives the same token).
+ */
+static void
+auth_csrf_token(const struct auth *a, const char *id, char hex[33])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), a->csrf_key, sizeof a->csrf_key, (const unsigned char *)id,
+		AUTH_SID_LEN, mac, &n) == NULL ||
+	    n < 16)
+		abort();
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	OPENSSL_cleanse(mac, sizeof mac);
+}
+
+/* The key CSRF tokens are made with (cluster mode: the same on every node). */
+void
+auth_set_csrf_key(struct auth *a, const unsigned char key[32])
+{
+	memcpy(a->csrf_key, key, sizeof a->csrf_key);
+}
+
 /* Make a session for user, new or with a known id (see auth_session_room for the limits). */
 static struct auth_session *
 auth_session_new(struct auth *a, const char *user, const char *id)
@@ -308,9 +339,10 @@ auth_session_new(struct auth *a, const char *user, const char *id)
 		memcpy(s->id, id, AUTH_SID_LEN);
 	else
 		util_random_id(s->id, AUTH_SID_LEN, UTIL_BASE62);
-	util_random_id(hex, 32, UTIL_HEX);
+	auth_csrf_token(a, s->id, hex);
 	snprintf(s->csrf, sizeof s->csrf, "%.8s-%.4s-4%.3s-a%.3s-%.12s", hex, hex + 8, hex + 12,
 	    hex + 15, hex + 18);
+	OPENSSL_cleanse(hex, sizeof hex);
 	s->user = xstrdup(user);
 	s->u = auth_user_get(a, user); /* made again if the room-making freed it */
 	s->u->n++;
@@ -656,6 +688,27 @@ auth_too_many(struct http_req *req, uint64_t wait_ms, const char *why)
 	snprintf(secs, sizeof secs, "%llu", (unsigned long long)((wait_ms + 999) / 1000));
 	http_req_add_header(req, "Retry-After", secs);
 	gws_reply_error(req, 429, GWS_ACCESS_DENIED, why);
+}
+
+/*
+ * Cluster mode, before a lease is taken for user's Basic credentials: 429
+ * (and 1) when the user or the client's address is backing off after
+ * failed sign-ins, so that made-up names from one address stop making
+ * lease keys once the address is throttled; 0 to go on.
+ */
+int
+auth_backing_off(struct auth *a, struct http_req *req, const char *user)
+{
+	char addr[64];
+	uint64_t now = util_now_ms(), wu, wa;
+
+	auth_client_addr(req, addr, sizeof addr);
+	wu = throttle_wait(a->by_user, user, now);
+	wa = throttle_wait(a->by_addr, addr, now);
+	if (wu == 0 && wa == 0)
+		return 0;
+	auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
+	return 1;
 }
 
 /*

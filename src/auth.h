@@ -50,6 +50,10 @@ void auth_free(struct auth *);
  * before the registry is freed): no links.
  */
 void auth_set_agents(struct auth *, struct agents *);
+/* Cluster mode, before taking a lease for user: 429 and 1 if user or the address backs off. */
+int auth_backing_off(struct auth *, struct http_req *, const char *user);
+/* Cluster mode: make CSRF tokens with this key (the same on every node). */
+void auth_set_csrf_key(struct auth *, const unsigned char key[32]);
 /* Replace the verifier (NULL: back to the static one). */
 void auth_set_verifier(struct auth *, const struct auth_verifier *);
 

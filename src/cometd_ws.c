@@ -14,6 +14,7 @@
 #include "cometd_ws.h"
 #include "gws_reply.h"
 #include "log.h"
+#include "proxy.h"
 #include "util.h"
 #include "ws.h"
 
@@ -116,13 +117,21 @@ cometd_ws_authed(struct http_req *req, const char *agent, void *arg)
 	x->wc = ws_accept(cw->ws, req, &lim, &cometd_ws_handler, x);
 }
 
-/* Whether origin is the gateway's own (scheme://Host of the request). */
+/*
+ * Whether origin is the gateway's own: scheme://Host of the request as the
+ * client sent it (X-Forwarded-Host and -Proto when a trusted proxy or
+ * another node forwarded it).
+ */
 static int
-cometd_ws_same_origin(struct http_req *req, const char *origin)
+cometd_ws_same_origin(struct cometd_ws *cw, struct http_req *req, const char *origin)
 {
-	const char *host = http_req_header(req, "Host");
-	const char *scheme = http_req_is_tls(req) ? "https://" : "http://";
+	const char *host = http_req_header(req, "Host"), *fwd;
+	const char *scheme = http_req_client_tls(req) ? "https://" : "http://";
 	size_t n = strlen(scheme);
+
+	if ((fwd = http_req_header(req, "X-Forwarded-Host")) != NULL &&
+	    proxy_from_trusted(&cw->cfg->proxy_trusted, req))
+		host = fwd;
 
 	return host != NULL && strncmp(origin, scheme, n) == 0 && strcmp(origin + n, host) == 0;
 }
@@ -136,7 +145,7 @@ cometd_ws_route(struct cometd_ws *cw, struct http_req *req)
 
 	if (!cw->cfg->cometd_websocket || http_req_header(req, "Upgrade") == NULL)
 		return 0;
-	if (origin != NULL && !cometd_ws_same_origin(req, origin) &&
+	if (origin != NULL && !cometd_ws_same_origin(cw, req, origin) &&
 	    !auth_origin_allowed(cw->auth, origin)) {
 		log_info("cometd: websocket from %s: origin not allowed", http_req_peer(req));
 		gws_reply_error(req, 403, GWS_FORBIDDEN, "Origin not allowed");

@@ -18,6 +18,7 @@
 #include "hclient.h"
 #include "httpd.h"
 #include "log.h"
+#include "tunnel.h"
 
 #define FORWARD_TIMEOUT_MS   30000		     /* a command's answer from the owner */
 #define FORWARD_POLL_MARGIN  30000		     /* a long-poll: CometD's timeout plus this */
@@ -25,6 +26,7 @@
 #define FORWARD_MAX_HEADERS  (64 << 10)		     /* an owner's response header block */
 #define FORWARD_MAX_INFLIGHT 100000		     /* requests forwarded at once */
 #define FORWARD_NOTIFY	     "/api/v2/notifications" /* CometD: long-polls */
+#define FORWARD_UPGRADE_MS   10000		     /* the owner's answer to a WebSocket upgrade */
 
 struct forward {
 	struct event_base *base;
@@ -32,6 +34,7 @@ struct forward {
 	char *node;
 	struct hclient *hc;
 	struct hclient_owner *ho;
+	struct tunnels *tunnels; /* WebSockets joined to their owner */
 	unsigned n;
 	TAILQ_HEAD(, forward_req) reqs; /* in flight */
 };
@@ -77,6 +80,7 @@ forward_create(struct event_base *base, const struct config *cfg, char **cause)
 		return NULL;
 	}
 	f->ho = hclient_owner_new(f->hc, FORWARD_MAX_INFLIGHT);
+	f->tunnels = tunnels_create(base, (size_t)cfg->cometd_ws_write_threshold_bytes);
 	return f;
 }
 
@@ -93,6 +97,7 @@ void
 forward_set_config(struct forward *f, const struct config *cfg)
 {
 	f->cfg = cfg;
+	tunnels_set_threshold(f->tunnels, (size_t)cfg->cometd_ws_write_threshold_bytes);
 }
 
 /* Free everything (no callback runs). */
@@ -106,6 +111,7 @@ forward_free(struct forward *f)
 	hclient_owner_free(f->ho); /* no callback runs */
 	while ((fr = TAILQ_FIRST(&f->reqs)) != NULL)
 		forward_req_free(fr); /* its desktop request went with the server */
+	tunnels_free(f->tunnels);
 	hclient_free(f->hc);
 	free(f->node);
 	free(f);
@@ -116,6 +122,13 @@ unsigned
 forward_inflight(const struct forward *f)
 {
 	return f->n;
+}
+
+/* WebSockets tunnelled to their owner. */
+unsigned
+forward_tunnels(const struct forward *f)
+{
+	return tunnels_count(f->tunnels);
 }
 
 /* Whether header name is hop-by-hop, by the list or by the Connection header's tokens. */
@@ -201,6 +214,24 @@ forward_done(const struct hclient_resp *resp, void *arg)
 	forward_req_free(fr);
 }
 
+/* The owner answered a WebSocket upgrade: 101 joins the two connections, else as forward_done. */
+static void
+forward_upgraded(const struct hclient_resp *resp, void *arg)
+{
+	struct forward_req *fr = arg;
+	struct http_req *req = fr->req;
+	struct bufferevent *up;
+
+	if (resp->err != HCLIENT_OK || resp->status != 101 ||
+	    (up = hclient_take_upgraded(resp)) == NULL) {
+		forward_done(resp, arg);
+		return;
+	}
+	http_req_set_abort(req, NULL, NULL);
+	tunnel_open(fr->f->tunnels, req, resp->msg, up, fr->holder);
+	forward_req_free(fr);
+}
+
 /* The desktop went away: forget its forwarded request. */
 static void
 forward_abort(struct http_req *req, void *arg)
@@ -238,15 +269,10 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	size_t n = http_req_nheaders(req), k = 0, len;
 	struct forward_req *fr;
 	struct buf target, client;
+	const char *upgrade = http_req_header(req, "Upgrade"), *host = http_req_header(req, "Host");
 	unsigned timeout = FORWARD_TIMEOUT_MS;
 	int flags = 0;
 
-	if (http_req_header(req, "Upgrade") != NULL) {
-		/* Not tunnelled: a failed upgrade makes CometD fall back to long-polling. */
-		gws_reply_error(req, 503, GWS_INTERNAL,
-		    "WebSocket is served by the agent's own node only; use long-polling");
-		return;
-	}
 	buf_init(&target);
 	buf_addstr(&target, url);
 	while (target.len > 0 && target.data[target.len - 1] == '/')
@@ -254,24 +280,38 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	buf_addstr(&target, http_req_target(req));
 	buf_init(&client);
 	forward_client_addr(req, &client);
-	hdrs = xcalloc(2 * n + 7, sizeof *hdrs);
+	hdrs = xcalloc(2 * n + 13, sizeof *hdrs);
 	for (size_t i = 0; i < n; i++) {
 		name = http_req_header_at(req, i, &value);
 		if (forward_is_hop(name, conn) || strcasecmp(name, FORWARD_HEADER) == 0 ||
 		    strcasecmp(name, "X-Forwarded-For") == 0 ||
-		    strcasecmp(name, "X-Forwarded-Proto") == 0)
+		    strcasecmp(name, "X-Forwarded-Proto") == 0 ||
+		    strcasecmp(name, "X-Forwarded-Host") == 0)
 			continue;
 		hdrs[k++] = name;
 		hdrs[k++] = value;
+	}
+	if (upgrade != NULL) { /* WebSocket: joined to the owner if it switches (tunnel.c) */
+		hdrs[k++] = "Connection";
+		hdrs[k++] = "Upgrade";
+		hdrs[k++] = "Upgrade";
+		hdrs[k++] = upgrade;
+		flags = HCLIENT_LONGPOLL | HCLIENT_UPGRADE;
+		timeout = FORWARD_UPGRADE_MS;
 	}
 	hdrs[k++] = "X-Forwarded-For";
 	hdrs[k++] = client.data != NULL ? client.data : "";
 	hdrs[k++] = "X-Forwarded-Proto";
 	hdrs[k++] = http_req_client_tls(req) ? "https" : "http";
+	if (host != NULL) { /* the owner checks a WebSocket's Origin against it */
+		hdrs[k++] = "X-Forwarded-Host";
+		hdrs[k++] = host;
+	}
 	hdrs[k++] = FORWARD_HEADER;
 	hdrs[k++] = f->node;
 	hdrs[k] = NULL;
-	if (strncmp(http_req_path(req), FORWARD_NOTIFY, strlen(FORWARD_NOTIFY)) == 0) {
+	if (upgrade == NULL &&
+	    strncmp(http_req_path(req), FORWARD_NOTIFY, strlen(FORWARD_NOTIFY)) == 0) {
 		flags = HCLIENT_LONGPOLL;
 		timeout = (unsigned)f->cfg->cometd_timeout_ms + FORWARD_POLL_MARGIN;
 	}
@@ -283,11 +323,11 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	fr->f = f;
 	fr->req = req;
 	fr->holder = xstrdup(holder);
-	fr->longpoll = flags == HCLIENT_LONGPOLL;
+	fr->longpoll = (flags & HCLIENT_LONGPOLL) != 0;
 	TAILQ_INSERT_TAIL(&f->reqs, fr, entry);
 	f->n++;
 	fr->hr = hclient_request(f->ho, method, target.data, hdrs, len > 0 ? body : NULL, len,
-	    timeout, flags, forward_done, fr);
+	    timeout, flags, upgrade != NULL ? forward_upgraded : forward_done, fr);
 	free(hdrs);
 	buf_free(&client);
 	if (fr->hr == NULL) {

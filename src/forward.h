@@ -38,5 +38,7 @@ void forward_free(struct forward *);
 void forward_request(struct forward *, struct http_req *, const char *url, const char *holder);
 /* Requests being forwarded now. */
 unsigned forward_inflight(const struct forward *);
+/* WebSockets tunnelled to their owner (tunnel.c). */
+unsigned forward_tunnels(const struct forward *);
 
 #endif

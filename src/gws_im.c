@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "gws_im_int.h"
 #include "gws_me.h"
 #include "log.h"
@@ -32,10 +34,11 @@ gws_im_resync(const char *name, void *arg)
 
 /* Create the IM service. */
 struct gws_im *
-gws_im_create(struct agents *agents, struct cometd *cometd)
+gws_im_create(struct event_base *base, struct agents *agents, struct cometd *cometd)
 {
 	struct gws_im *im = xcalloc(1, sizeof *im);
 
+	im->base = base;
 	im->sessions = session_table_create();
 	im->agents = agents;
 	im->cometd = cometd;
@@ -49,18 +52,42 @@ gws_im_sessions(struct gws_im *im)
 	return im->sessions;
 }
 
-/* Cluster mode: the store the session rows are written to. */
+static void gws_im_store_row(void *, const char *agent, const char *id);
+
+/* Cluster mode: the store the session rows are written to (and read from at its flush). */
 void
 gws_im_set_store(struct gws_im *im, struct store *st)
 {
+	store_set_row_source(im->store, NULL, NULL);
 	im->store = st;
+	store_set_row_source(st, gws_im_store_row, im);
 }
 
-/* Write (or, ended, delete) the row of s in the store; nothing without one. */
+/*
+ * Write (or, ended, delete) the row of s in the store; nothing without
+ * one. The row is read at the store's flush: the changes of one loop turn
+ * (a message's 201 and its delivery event) make one encoding and one write.
+ */
 void
 gws_im_store(struct gws_im *im, const struct session *s)
 {
-	gws_im_store_wait(im, s, NULL, NULL);
+	if (im->store == NULL)
+		return;
+	if (s->im == NULL)
+		store_session_del(im->store, s->agent, s->id);
+	else
+		store_session_mark(im->store, s->agent, s->id);
+}
+
+/* The store's flush: the row of session id of agent, marked by gws_im_store (store.h). */
+static void
+gws_im_store_row(void *arg, const char *agent, const char *id)
+{
+	struct gws_im *im = arg;
+	const struct session *s = session_find(im->sessions, agent, id);
+
+	if (s != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 }
 
 /* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */
@@ -69,6 +96,7 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 {
 	const struct im_sess *is = s->im;
 	struct store_session r;
+	char *rids[IM_RIDS_DONE];
 	size_t i = 0;
 	int waits;
 
@@ -101,8 +129,16 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 		r.out[i].opid = o->opid;
 		r.out[i].location = o->location;
 		r.out[i].text = o->text;
+		r.out[i].rid = o->rid;
 	}
 	r.nout = i;
+	r.rid_done = rids;
+	for (i = 0; i < IM_RIDS_DONE; i++) { /* oldest first */
+		char *rid = is->rid_done[(is->rid_next + i) % IM_RIDS_DONE];
+
+		if (rid != NULL)
+			r.rid_done[r.nrid_done++] = rid;
+	}
 	waits = store_session_put(im->store, s->agent, &r, done, arg);
 	free(r.ud_key);
 	free(r.ud_json);
@@ -123,6 +159,10 @@ gws_im_sess_free(struct im_sess *is)
 		free(o->location);
 		free(o);
 	}
+	for (unsigned i = 0; i < IM_RIDS_DONE; i++)
+		free(is->rid_done[i]);
+	if (is->settle_timer != NULL)
+		event_free(is->settle_timer);
 	xlate_unref(is->rules);
 	free(is->reason);
 	free(is->reason_code);
@@ -145,6 +185,7 @@ gws_im_call_free(struct im_call *c)
 	for (size_t i = 0; i < c->nparts; i++)
 		free(c->parts[i]);
 	free(c->parts);
+	free(c->wait_opid);
 	free(c->agent);
 	free(c);
 }
@@ -180,6 +221,7 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 
 	c->im = im;
 	c->kind = kind;
+	c->seq = ++im->seq;
 	c->req = req;
 	c->agent = xstrdup(a->name);
 	memcpy(c->session_id, s->id, sizeof c->session_id);
@@ -308,6 +350,35 @@ gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent 
 		gws_im_view(a, s, &xs, &remote, ud);
 	record_gws_begin(req, a->name, s != NULL ? &xs : NULL, body);
 	json_doc_free(ud);
+}
+
+/*
+ * A taken-over session with unsure messages settles once its agent's
+ * application has been resumed for IM_SETTLE_MS: the event channel, resumed
+ * at the stored cursor, has by then brought what UCWA held back (the
+ * replay may take several responses: UCWA re-sends the set the previous
+ * owner did not acknowledge, then what came after it), so a message of
+ * the previous owner whose events are not among them was never taken.
+ */
+static void
+gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct im_sess *is = s->im;
+	struct agent *a = agents_find(is->im->agents, s->agent);
+	struct timeval tv = { IM_SETTLE_POLL_MS / 1000, (IM_SETTLE_POLL_MS % 1000) * 1000 };
+
+	if (a != NULL && a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
+		is->settle_ready++; /* resumed: its event channel's replay is under way */
+	if (++is->settle_polls < IM_SETTLE_MAX_MS / IM_SETTLE_POLL_MS &&
+	    is->settle_ready < IM_SETTLE_MS / IM_SETTLE_POLL_MS) {
+		evtimer_add(is->settle_timer, &tv);
+		return;
+	}
+	log_info("agent %s: session %s: settled after the take-over (%u ms resumed)", s->agent,
+	    s->id, is->settle_ready * IM_SETTLE_POLL_MS);
+	is->settling = 0;
+	gws_im_settle_sends(is->im, s->agent, s->id, s);
 }
 
 /* Record an event-channel response of a recorded agent (record.h). */
@@ -521,16 +592,26 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 		gws_im_notify_state(im, a, s, "StatusChange");
 	else
 		log_info("agent %s: session %s: ended before it was announced", a->name, s->id);
+	char *agent = xstrdup(s->agent), sid[SESSION_ID_LEN + 1];
+
+	snprintf(sid, sizeof sid, "%s", s->id);
 	gws_im_sess_free(is);
 	s->im = NULL;
 	gws_im_store(im, s); /* deletes the row */
 	session_remove(im->sessions, s);
+	gws_im_settle_sends(im, agent, sid, NULL); /* held or repeated SendMessages fail */
+	free(agent);
 }
 
-/* Free a session here only: its row stays in the store for the agent's next owner. */
+/*
+ * Free a session here only: its row stays in the store for the agent's
+ * next owner (written now if marked: the store's flush could not read it).
+ */
 void
 gws_im_forget(struct gws_im *im, struct session *s)
 {
+	if (s->im != NULL)
+		gws_im_store_wait(im, s, NULL, NULL);
 	gws_im_sess_free(s->im);
 	s->im = NULL;
 	session_remove(im->sessions, s);
@@ -565,10 +646,25 @@ gws_im_restore(struct gws_im *im, struct agent *a, const struct store_session *r
 	is->announced = r->announced;
 	s->im = is;
 	for (size_t i = 0; i < r->nout; i++) {
-		gws_im_out_add(s, r->out[i].opid, r->out[i].text);
+		struct im_out *o;
+
+		gws_im_out_add(s, r->out[i].opid, r->out[i].text, r->out[i].rid);
+		o = gws_im_out_find(is, r->out[i].opid, NULL);
 		if (r->out[i].location != NULL)
-			gws_im_out_find(is, r->out[i].opid, NULL)->location =
-			    xstrdup(r->out[i].location);
+			o->location = xstrdup(r->out[i].location);
+		else /* its POST may or may not have reached UCWA: the replay tells */
+			o->unsure = is->settling = 1;
+	}
+	for (size_t i = 0; i < r->nrid_done; i++) {
+		is->rid_done[is->rid_next] = xstrdup(r->rid_done[i]);
+		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
+	}
+	if (is->settling) {
+		struct timeval tv = { IM_SETTLE_POLL_MS / 1000, (IM_SETTLE_POLL_MS % 1000) * 1000 };
+
+		is->im = im;
+		is->settle_timer = evtimer_new(im->base, gws_im_settle_late, s);
+		evtimer_add(is->settle_timer, &tv);
 	}
 	log_info("agent %s: session %s restored (%s, %zu messages unconfirmed)", a->name, s->id,
 	    session_state_name(s->state), r->nout);
@@ -637,17 +733,66 @@ gws_im_out_remove(struct im_sess *is, struct im_out **link)
 	free(o);
 }
 
-/* Remember an outgoing message until its delivery event. */
+/* Whether a message with this X-Request-Id was delivered (or refused) in the session. */
+int
+gws_im_rid_done(const struct im_sess *is, const char *rid)
+{
+	for (unsigned i = 0; i < IM_RIDS_DONE; i++)
+		if (is->rid_done[i] != NULL && strcmp(is->rid_done[i], rid) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Outgoing message o has its delivery event (success or failure): its
+ * X-Request-Id is remembered as done, and a repeat of its SendMessage that
+ * waited for it (taken over unsure) is answered as the first would have been.
+ */
 void
-gws_im_out_add(struct session *s, const char *opid, const char *text)
+gws_im_out_delivered(struct gws_im *im, struct session *s, struct im_out *o)
 {
 	struct im_sess *is = s->im;
-	size_t olen = strlen(opid) + 1, tlen = strlen(text) + 1;
-	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen), **pp; /* the strings follow */
+	struct im_call *c;
+
+	if (o->rid != NULL && !gws_im_rid_done(is, o->rid)) {
+		free(is->rid_done[is->rid_next]);
+		is->rid_done[is->rid_next] = xstrdup(o->rid);
+		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
+	}
+	if ((c = gws_im_call_waiting(im, s, o->opid)) != NULL) {
+		gws_im_call_reply_ok(c);
+		if (--c->parts_left == 0)
+			gws_im_call_free(c);
+	}
+}
+
+/* The repeated SendMessage waiting for s's message opid, no longer waiting; or NULL. */
+struct im_call *
+gws_im_call_waiting(struct gws_im *im, const struct session *s, const char *opid)
+{
+	for (struct im_call *c = im->calls; c != NULL; c = c->next) {
+		if (c->wait_opid != NULL && strcmp(c->wait_opid, opid) == 0 &&
+		    strcmp(c->session_id, s->id) == 0 && strcmp(c->agent, s->agent) == 0) {
+			free(c->wait_opid);
+			c->wait_opid = NULL;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Remember an outgoing message until its delivery event. */
+void
+gws_im_out_add(struct session *s, const char *opid, const char *text, const char *rid)
+{
+	struct im_sess *is = s->im;
+	size_t olen = strlen(opid) + 1, tlen = strlen(text) + 1, rlen = rid ? strlen(rid) + 1 : 0;
+	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen + rlen), **pp; /* the strings follow */
 	char *str = (char *)(o + 1);
 
 	o->opid = memcpy(str, opid, olen);
 	o->text = memcpy(str + olen, text, tlen);
+	o->rid = rid != NULL ? memcpy(str + olen + tlen, rid, rlen) : NULL;
 	for (pp = &is->out; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = o;

@@ -18,7 +18,7 @@
 
 struct gws_im;
 
-struct gws_im *gws_im_create(struct agents *, struct cometd *);
+struct gws_im *gws_im_create(struct event_base *, struct agents *, struct cometd *);
 void gws_im_free(struct gws_im *);
 struct session_table *gws_im_sessions(struct gws_im *);
 struct store;

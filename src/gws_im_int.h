@@ -11,14 +11,21 @@
 #include "store.h"
 #include "xlate.h"
 
-#define IM_CHANNEL "/v2/me/im-sessions"
-#define IM_MAX_OUT 1000
+#define IM_CHANNEL	  "/v2/me/im-sessions"
+#define IM_MAX_OUT	  1000
+#define IM_RIDS_DONE	  16	/* request ids of delivered messages a session remembers */
+#define IM_RID_MAX	  64	/* bytes of an X-Request-Id */
+#define IM_SETTLE_MS	  5000	/* a taken-over session waits this long for UCWA's replay */
+#define IM_SETTLE_POLL_MS 1000	/* ... counted while its agent is resumed, looked at this often */
+#define IM_SETTLE_MAX_MS  60000 /* ... and settles after this long whatever the agent is */
 
 /* An outgoing message waiting for its delivery event. */
 struct im_out {
-	char *opid;	/* opid and text: in the message's own allocation */
+	char *opid;	/* opid, text and rid: in the message's own allocation */
 	char *location; /* from the 201, once known */
 	char *text;
+	char *rid;  /* the X-Request-Id of its SendMessage, or NULL */
+	int unsure; /* taken over without a 201: maybe sent; settled by UCWA's replay */
 	struct im_out *next;
 };
 
@@ -31,7 +38,14 @@ struct im_sess {
 	int ended_early; /* outgoing, ended before its startMessaging's 201 (gws_im_end) */
 	char *reason;	 /* upstream failure text, for the Completed notification */
 	char *reason_code;
-	char *sender_phone; /* $sender_phone: remote_uri through the rules, made once */
+	char *sender_phone;	      /* $sender_phone: remote_uri through the rules, made once */
+	char *rid_done[IM_RIDS_DONE]; /* X-Request-Ids of delivered messages (a ring) */
+	unsigned rid_next;
+	struct gws_im *im;	    /* (for the settle timer) */
+	int settling;		    /* taken over with unsure messages: SendMessages are held */
+	struct event *settle_timer; /* settles it if UCWA's replay does not come */
+	unsigned settle_polls;	    /* times the timer looked */
+	unsigned settle_ready;	    /* ... and found the agent's UCWA application resumed */
 };
 
 enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
@@ -47,6 +61,9 @@ struct im_call {
 	struct im_part **parts; /* SendMessage: parts waiting for their row to be stored */
 	size_t nparts;
 	int answered;
+	int held;		/* SendMessage held until its session settles (parts kept) */
+	char *wait_opid;	/* a repeated SendMessage waiting for this unsure message */
+	unsigned long long seq; /* order of creation: held calls go in this order */
 	struct im_call *prev, *next;
 };
 
@@ -56,6 +73,8 @@ struct gws_im {
 	struct cometd *cometd;
 	struct im_call *calls;
 	struct store *store; /* cluster mode: the session rows are written there; else NULL */
+	struct event_base *base;
+	unsigned long long seq; /* of the last call made */
 };
 
 /* The UCWA commands of the IM layer; every one passes through gws_im_ucwa. */
@@ -111,7 +130,14 @@ struct session *gws_im_session_new(
     struct gws_im *im, struct agent *a, enum session_dir dir, const char **cause);
 struct im_out *gws_im_out_find(struct im_sess *is, const char *opid, struct im_out ***link);
 void gws_im_out_remove(struct im_sess *is, struct im_out **link);
-void gws_im_out_add(struct session *s, const char *opid, const char *text);
+void gws_im_out_add(struct session *s, const char *opid, const char *text, const char *rid);
+/* The message's X-Request-Id is done (delivered): remembered, and a repeat waiting is answered. */
+void gws_im_out_delivered(struct gws_im *im, struct session *s, struct im_out *o);
+int gws_im_rid_done(const struct im_sess *is, const char *rid);
+struct im_call *gws_im_call_waiting(struct gws_im *im, const struct session *s, const char *opid);
+
+/* gws_im_ops.c: send the held SendMessages and the unsure messages of s (or fail them, s NULL) */
+void gws_im_settle_sends(struct gws_im *im, const char *agent, const char *sid, struct session *s);
 
 /* gws_im_ops.c */
 const char *gws_im_complete_upstream(struct agent *a, struct session *s, struct im_call *c);

@@ -358,20 +358,167 @@ gws_im_send_release(struct im_call *c)
 	}
 }
 
-/* Cluster mode: the row with the parts' operation ids is in Redis (or cannot be): send them. */
+/* Send c's kept parts, then let go of the hold on it. */
 static void
-gws_im_send_stored(void *arg, enum store_result r, const char *why)
+gws_im_send_kept(struct im_call *c, struct agent *a, struct session *s)
 {
-	struct im_call *c = arg;
 	struct im_part **parts = c->parts;
 	size_t n = c->nparts;
 
 	c->parts = NULL;
 	c->nparts = 0;
-	gws_im_send_issue(
-	    agents_find(c->im->agents, c->agent), gws_im_call_session(c), c, parts, n);
+	gws_im_send_issue(a, s, c, parts, n);
 	free(parts);
 	gws_im_send_release(c);
+}
+
+/* Send c's kept parts, or hold them while the session settles (after the take-over's). */
+static void
+gws_im_send_go(struct im_call *c, struct agent *a, struct session *s)
+{
+	if (s != NULL && s->im->settling)
+		c->held = 1; /* after the messages the previous owner may have sent */
+	else
+		gws_im_send_kept(c, a, s);
+}
+
+/* Cluster mode: the row with the parts' operation ids is in Redis (or cannot be): send them. */
+static void
+gws_im_send_stored(void *arg, enum store_result r, const char *why)
+{
+	struct im_call *c = arg;
+
+	gws_im_send_go(c, agents_find(c->im->agents, c->agent), gws_im_call_session(c));
+}
+
+/* Resend a message taken over unsure, for the repeat that waits for it or for nobody. */
+static void
+gws_im_send_again(struct gws_im *im, struct agent *a, struct session *s, struct im_out *o)
+{
+	struct im_part *part = xcalloc(1, sizeof *part);
+	struct im_call *c;
+
+	if ((c = gws_im_call_waiting(im, s, o->opid)) == NULL) { /* else its hold is the part's */
+		c = gws_im_call_new(im, IM_CALL_SEND, NULL, a, s);
+		c->parts_left = 1;
+	}
+	part->call = c;
+	snprintf(part->opid, sizeof part->opid, "%s", o->opid);
+	log_info("agent %s: session %s: a message the previous owner may not have sent: sending "
+		 "it",
+	    s->agent, s->id);
+	gws_im_send_issue(a, s, c, &part, 1);
+}
+
+/* Held and repeated SendMessages of a session, in the order they came. */
+static size_t
+gws_im_settle_calls(struct gws_im *im, const char *agent, const char *sid, struct im_call ***out)
+{
+	struct im_call **v = NULL;
+	size_t n = 0;
+
+	for (struct im_call *c = im->calls; c != NULL; c = c->next) {
+		if ((c->held || c->wait_opid != NULL) && strcmp(c->session_id, sid) == 0 &&
+		    strcmp(c->agent, agent) == 0) {
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n++] = c;
+		}
+	}
+	for (size_t i = 1; i < n; i++) /* few: insertion sort by creation */
+		for (size_t j = i; j > 0 && v[j - 1]->seq > v[j]->seq; j--) {
+			struct im_call *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	return n;
+}
+
+/*
+ * A taken-over session settled (s), or ended (s NULL): send again each
+ * message the previous owner may not have sent (the replay did not
+ * deliver it), then the SendMessages held meanwhile, in order; a repeat
+ * whose message is gone, and with s NULL everything, fails.
+ */
+void
+gws_im_settle_sends(struct gws_im *im, const char *agent, const char *sid, struct session *s)
+{
+	struct agent *a = agents_find(im->agents, agent);
+	struct im_call **v;
+	struct im_out *o, *next;
+	size_t n;
+
+	for (o = s != NULL && a != NULL ? s->im->out : NULL; o != NULL; o = next) {
+		next = o->next;
+		if (o->unsure) {
+			o->unsure = 0;
+			gws_im_send_again(im, a, s, o);
+		}
+	}
+	n = gws_im_settle_calls(im, agent, sid, &v);
+	for (size_t i = 0; i < n; i++) {
+		struct im_call *c = v[i];
+
+		if (c->held) {
+			c->held = 0;
+			gws_im_send_kept(c, a, s);
+		} else if (c->wait_opid != NULL) {
+			struct ucwa_result r = { .ok = 0,
+				.status = 503,
+				.message = "the session ended before the message was confirmed" };
+
+			gws_im_call_reply_upstream(c, &r);
+			gws_im_call_free(c);
+		}
+	}
+	free(v);
+}
+
+/* Whether rid is a usable X-Request-Id: 1 to IM_RID_MAX printable ASCII characters. */
+static int
+gws_im_rid_ok(const char *rid)
+{
+	size_t n = 0;
+
+	for (; rid[n] != '\0'; n++)
+		if (n >= IM_RID_MAX || rid[n] < 0x21 || rid[n] > 0x7e)
+			return 0;
+	return n > 0;
+}
+
+/*
+ * A SendMessage repeated with an X-Request-Id already seen in the session
+ * (the desktop retries after its first attempt died with a node): answered
+ * as the first was, never sent twice; 1 if so.
+ */
+static int
+gws_im_send_repeat(
+    struct gws_im *im, struct http_req *req, struct agent *a, struct session *s, const char *rid)
+{
+	struct im_call *c;
+	struct im_out *o;
+
+	if (gws_im_rid_done(s->im, rid)) {
+		gws_reply_ok(req);
+		return 1;
+	}
+	for (o = s->im->out; o != NULL && (o->rid == NULL || strcmp(o->rid, rid) != 0); o = o->next)
+		;
+	if (o == NULL)
+		return 0;
+	if (o->location != NULL) /* accepted upstream; its delivery is notified */
+		gws_reply_ok(req);
+	else if (o->unsure) { /* wait for what the replay says */
+		c = gws_im_call_new(im, IM_CALL_SEND, req, a, s);
+		c->wait_opid = xstrdup(o->opid);
+		c->parts_left = 1;
+	} else {
+		http_req_add_header(req, "Retry-After", "1");
+		gws_reply_error(req, 503, GWS_INTERNAL,
+		    "A SendMessage with this X-Request-Id is under way; retry");
+	}
+	return 1;
 }
 
 /*
@@ -381,8 +528,8 @@ gws_im_send_stored(void *arg, enum store_result r, const char *why)
  * sent).
  */
 static void
-gws_im_send_parts(
-    struct agent *a, struct session *s, struct im_call *c, const struct xlate_parts *parts)
+gws_im_send_parts(struct agent *a, struct session *s, struct im_call *c,
+    const struct xlate_parts *parts, const char *rid)
 {
 	struct im_part **v = xcalloc(parts->n + 1, sizeof *v);
 
@@ -391,16 +538,12 @@ gws_im_send_parts(
 		v[i] = xcalloc(1, sizeof *v[i]);
 		v[i]->call = c;
 		util_random_id(v[i]->opid, 16, UTIL_BASE62);
-		gws_im_out_add(s, v[i]->opid, parts->v[i]);
+		gws_im_out_add(s, v[i]->opid, parts->v[i], rid);
 	}
-	if (gws_im_store_wait(c->im, s, gws_im_send_stored, c)) {
-		c->parts = v;
-		c->nparts = parts->n;
-		return;
-	}
-	gws_im_send_issue(a, s, c, v, parts->n);
-	free(v);
-	gws_im_send_release(c);
+	c->parts = v;
+	c->nparts = parts->n;
+	if (!gws_im_store_wait(c->im, s, gws_im_send_stored, c))
+		gws_im_send_go(c, a, s);
 }
 
 /* SendMessage. */
@@ -410,7 +553,7 @@ gws_im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 {
 	struct im_sess *is = s->im;
 	struct xlate_parts parts = { 0 };
-	const char *text, *cause;
+	const char *text, *cause, *rid = http_req_header(req, "X-Request-Id");
 	int bad = 0;
 
 	if ((text = gws_reply_param_str(body, "text", &bad)) == NULL) {
@@ -422,9 +565,17 @@ gws_im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 		gws_reply_error(req, 400, GWS_MISSING_PARAM, "Missing parameter: text (empty)");
 		return;
 	}
+	if (rid != NULL && !gws_im_rid_ok(rid)) {
+		gws_reply_error(req, 400, GWS_INVALID_STATE,
+		    "X-Request-Id must be 1 to 64 printable ASCII characters");
+		return;
+	}
 	if (gws_im_destination(req, body, 0) == NULL ||
-	    gws_im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage") ||
-	    gws_im_require_upstream(req, a))
+	    gws_im_require_cap(req, s, XLATE_CAP_SEND, "SendMessage"))
+		return;
+	if (rid != NULL && gws_im_send_repeat(im, req, a, s, rid))
+		return;
+	if (gws_im_require_upstream(req, a))
 		return;
 	if (xlate_text_out(is->rules, text, &parts, &cause) != XLATE_TEXT_OK) {
 		metrics_inc(M_MESSAGES, "result=\"refused\"");
@@ -436,7 +587,7 @@ gws_im_send(struct gws_im *im, struct http_req *req, struct agent *a, struct ses
 	if (is->nout + parts.n > IM_MAX_OUT)
 		gws_reply_error(req, 503, GWS_INTERNAL, "Too many messages waiting for delivery");
 	else
-		gws_im_send_parts(a, s, gws_im_call_new(im, IM_CALL_SEND, req, a, s), &parts);
+		gws_im_send_parts(a, s, gws_im_call_new(im, IM_CALL_SEND, req, a, s), &parts, rid);
 	xlate_text_parts_free(&parts);
 }
 

@@ -98,7 +98,9 @@ struct hclient_req {
 	int longpoll;
 	int idempotent; /* GET, HEAD, DELETE: safe to send twice */
 	int retried;
-	int connect_failed; /* could not even start a connection */
+	int connect_failed;	       /* could not even start a connection */
+	int upgrade;		       /* HCLIENT_UPGRADE */
+	struct hclient_conn *upgraded; /* its connection, answered 101 (for the callback) */
 	struct event *timer;
 	hclient_cb cb;
 	void *arg;
@@ -451,6 +453,7 @@ hclient_deliver(
 		resp.body = msg->body.data ? msg->body.data : "";
 		resp.len = msg->body.len;
 	}
+	resp.upgraded = r->upgraded;
 	if (r->conn != NULL)
 		r->conn->req = NULL;
 	r->conn = NULL;
@@ -536,6 +539,7 @@ hclient_request(struct hclient_owner *o, const char *method, const char *url,
 	r->cb = cb;
 	r->arg = arg;
 	r->longpoll = (flags & HCLIENT_LONGPOLL) != 0;
+	r->upgrade = (flags & HCLIENT_UPGRADE) != 0;
 	r->idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 	    strcmp(method, "DELETE") == 0;
 	buf_init(&r->wire);
@@ -601,6 +605,22 @@ hclient_idle_del(struct hclient_conn *c)
 		c->pool->n--;
 		c->in_idle = 0;
 	}
+}
+
+/* The connection a 101 switched to another protocol, now the caller's (see hclient.h). */
+struct bufferevent *
+hclient_take_upgraded(const struct hclient_resp *resp)
+{
+	struct hclient_conn *c = resp->upgraded;
+	struct bufferevent *bev;
+
+	if (c == NULL || c->state == HCLIENT_CONN_DEAD || c->bev == NULL)
+		return NULL;
+	bev = c->bev;
+	c->bev = NULL;
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	hclient_conn_kill(c);
+	return bev;
 }
 
 /* Close a connection now; its memory goes on the next loop turn. */
@@ -772,7 +792,10 @@ hclient_conn_read(struct bufferevent *bev, void *arg)
 			hclient_deliver(r, HCLIENT_ERR_PROTOCOL, hparse_error_str(c->hp), NULL);
 			return;
 		}
-		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof;
+		if (r->upgrade && hparse_msg(c->hp)->status == 101)
+			r->upgraded = c; /* the callback may take it (hclient_take_upgraded) */
+		keep = hparse_msg(c->hp)->keep_alive && evbuffer_get_length(in) == 0 && !c->eof &&
+		    r->upgraded == NULL;
 		if (keep) { /* a request started from the callback may take it */
 			hclient_conn_set_state(c, HCLIENT_CONN_FINISHING);
 			hclient_idle_add(c);

@@ -77,6 +77,7 @@ enum hclient_err {
 	HCLIENT_ERR_CLOSED,   /* the connection dropped mid-response */
 };
 
+struct hclient_conn;
 struct hclient_resp {
 	enum hclient_err err;
 	const char *errstr;	      /* why, when err != OK */
@@ -84,11 +85,13 @@ struct hclient_resp {
 	const struct hparse_msg *msg; /* headers; NULL when err != OK */
 	const char *body;	      /* NUL-terminated */
 	size_t len;
+	struct hclient_conn *upgraded; /* a 101 to an HCLIENT_UPGRADE request: its connection */
 };
 
 typedef void (*hclient_cb)(const struct hclient_resp *, void *arg);
 
 #define HCLIENT_LONGPOLL 0x1 /* a connection of its own, never a command's */
+#define HCLIENT_UPGRADE	 0x2 /* the answer may be 101: hclient_take_upgraded */
 
 struct hclient *hclient_new(struct event_base *, const struct hclient_opts *, char **cause);
 /* Frees every owner's requests without callbacks and closes every connection. */
@@ -111,6 +114,13 @@ struct hclient_req *hclient_request(struct hclient_owner *, const char *method, 
 /* Forget a request: its callback will not run. Not valid from its own callback. */
 void hclient_cancel(struct hclient_req *);
 
+/*
+ * From the callback of a 101 to an HCLIENT_UPGRADE request: the connection's
+ * bufferevent (TLS or not), connected and without callbacks, with whatever
+ * followed the 101 in its input; the caller frees it. NULL otherwise.
+ */
+struct bufferevent;
+struct bufferevent *hclient_take_upgraded(const struct hclient_resp *);
 /* Connections open (for tests). */
 unsigned hclient_nconns(const struct hclient *);
 

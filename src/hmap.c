@@ -35,22 +35,42 @@ struct hmap {
  * at a time: about a quarter of FNV's instructions on the long hrefs that
  * key the sessions by conversation.
  */
-#define HMAP_FNV_BASIS	    0xcbf29ce484222325ULL
 #define HMAP_FNV_STEP(h, c) (((h) ^ (unsigned char)(c)) * 0x100000001b3ULL)
 #define HMAP_FNV_FOLD(h)    ((h) ^ ((h) >> 29))
 #define HMAP_WORD_SEED	    0x9e3779b97f4a7c15ULL
 #define HMAP_WORD_MUL	    0xff51afd7ed558ccdULL
 #define HMAP_WORD_MIX(h, w) ((h) = ((h) ^ (w)) * HMAP_WORD_MUL, (h) ^= (h) >> 32)
 
+/* FNV-1a state h (HMAP_FNV_START at first) after len more bytes; hmap_fnv_end: the hash. */
+uint64_t
+hmap_fnv(uint64_t h, const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 4 <= len;
+	     i += 4) { /* unrolled: the loop's own instructions a quarter as often */
+		h = HMAP_FNV_STEP(h, s[i]);
+		h = HMAP_FNV_STEP(h, s[i + 1]);
+		h = HMAP_FNV_STEP(h, s[i + 2]);
+		h = HMAP_FNV_STEP(h, s[i + 3]);
+	}
+	for (; i < len; i++)
+		h = HMAP_FNV_STEP(h, s[i]);
+	return h;
+}
+
+/* The hash of FNV-1a state h (as hmap_hash_len of the same bytes). */
+uint64_t
+hmap_fnv_end(uint64_t h)
+{
+	return HMAP_FNV_FOLD(h);
+}
+
 /* The hash of len bytes (FNV-1a: stable, see above). */
 uint64_t
 hmap_hash_len(const char *s, size_t len)
 {
-	uint64_t h = HMAP_FNV_BASIS;
-
-	for (size_t i = 0; i < len; i++)
-		h = HMAP_FNV_STEP(h, s[i]);
-	return HMAP_FNV_FOLD(h);
+	return hmap_fnv_end(hmap_fnv(HMAP_FNV_START, s, len));
 }
 
 /* The table hash of a NUL-terminated string: 8 bytes a step, then a final mix. */

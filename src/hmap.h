@@ -26,5 +26,9 @@ void hmap_each(const struct hmap *, void (*fn)(const char *key, void *value, voi
 uint64_t hmap_hash(const char *);
 /* FNV-1a 64: stable across versions, for identities that outlive the process. */
 uint64_t hmap_hash_len(const char *, size_t);
+/* The same hash fed in pieces: h = hmap_fnv(h, piece, len) from HMAP_FNV_START, then hmap_fnv_end. */
+#define HMAP_FNV_START 0xcbf29ce484222325ULL
+uint64_t hmap_fnv(uint64_t h, const char *, size_t);
+uint64_t hmap_fnv_end(uint64_t h);
 
 #endif

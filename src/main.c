@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "admin.h"
 #include "agent.h"
 #include "auth.h"
@@ -28,6 +30,8 @@
 #include "takeover.h"
 #include "tls.h"
 #include "record.h"
+#include "redis.h"
+#include "seal.h"
 #include "xlate.h"
 #include "xlate_cli.h"
 
@@ -89,6 +93,17 @@ main_owner_acquired(void *arg, const char *user)
 	owner_loaded(ucgw.owner, user);
 }
 
+/* Cluster mode: CSRF tokens the same on every node (a session adopted keeps its token). */
+static void
+main_csrf_key(struct cluster *c)
+{
+	unsigned char key[SEAL_KEY_BYTES];
+
+	seal_derive(cluster_seal(c), "ucgw csrf token v1", key);
+	auth_set_csrf_key(ucgw.auth, key);
+	OPENSSL_cleanse(key, sizeof key);
+}
+
 /* Every desktop request's answer: metrics, and the access log when asked. */
 static void
 main_observe(const struct http_req *req, int status, size_t bytes, double secs, void *arg)
@@ -131,6 +146,12 @@ main_collect(void *arg)
 	metrics_set(M_COMETD_CLIENTS, NULL, clients);
 	metrics_set(M_COMETD_PARKED, NULL, parked);
 	metrics_set(M_COMETD_QUEUED, NULL, (double)queued);
+	if (ucgw.cluster != NULL) {
+		metrics_set(M_CLUSTER_REDIS_UP, NULL, redis_ready(cluster_redis(ucgw.cluster)));
+		metrics_set(M_CLUSTER_LEASES, NULL, owner_count(ucgw.owner));
+		metrics_set(M_CLUSTER_FORWARDS, NULL, forward_inflight(ucgw.forward));
+		metrics_set(M_CLUSTER_TUNNELS, NULL, forward_tunnels(ucgw.forward));
+	}
 }
 
 /* systemd's STATUS= line. */
@@ -184,7 +205,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 	agents_set_busy(ucgw.agents, main_agent_busy, NULL);
 	auth_set_agents(ucgw.auth, ucgw.agents);
 	cometd_set_agents(ucgw.cometd, ucgw.agents);
-	ucgw.im = gws_im_create(ucgw.agents, ucgw.cometd);
+	ucgw.im = gws_im_create(base, ucgw.agents, ucgw.cometd);
 	gws_set_im(ucgw.gws, ucgw.agents, ucgw.im);
 	if (main_start_upstream(base, cfg, cause) != 0)
 		return -1;
@@ -207,6 +228,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		    (ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;
 		gws_set_health(ucgw.gws, cluster_health_cb, ucgw.cluster);
+		main_csrf_key(ucgw.cluster);
 		gws_im_set_store(ucgw.im, cluster_store(ucgw.cluster));
 		agents_set_store(ucgw.agents, cluster_store(ucgw.cluster));
 		cometd_set_store(ucgw.cometd, cluster_store(ucgw.cluster));

@@ -59,6 +59,14 @@ static const struct metric_family metrics_families[M_COUNT] = {
 	[M_BUILD] = { "ucgw_build_info", MT_GAUGE, "The running version (value 1)." },
 	[M_DROPPED] = { "ucgw_metrics_series_dropped_total", MT_COUNTER,
 	    "Samples dropped because their family had too many series." },
+	[M_CLUSTER_REDIS_UP] = { "ucgw_cluster_redis_up", MT_GAUGE,
+	    "Cluster mode: 1 while the connection to Redis is ready." },
+	[M_CLUSTER_LEASES] = { "ucgw_cluster_leases", MT_GAUGE,
+	    "Cluster mode: agents whose lease this node holds." },
+	[M_CLUSTER_FORWARDS] = { "ucgw_cluster_forwarded_requests", MT_GAUGE,
+	    "Cluster mode: requests forwarded to their agent's owner, in flight." },
+	[M_CLUSTER_TUNNELS] = { "ucgw_cluster_websocket_tunnels", MT_GAUGE,
+	    "Cluster mode: WebSockets tunnelled to their agent's owner." },
 };
 
 /* Histogram bucket upper bounds, in seconds (+Inf is implied). */

@@ -15,26 +15,30 @@
 #define METRICS_MAX_SERIES 256
 
 enum metric_id {
-	M_HTTP_REQUESTS,   /* counter {route,operation,status} */
-	M_HTTP_DURATION,   /* histogram {route} */
-	M_AGENTS,	   /* gauge */
-	M_SESSIONS,	   /* gauge {state} */
-	M_COMETD_CLIENTS,  /* gauge */
-	M_COMETD_PARKED,   /* gauge */
-	M_COMETD_QUEUED,   /* gauge */
-	M_NOTIFICATIONS,   /* counter {channel} */
-	M_UCWA_CALLS,	   /* counter {kind,outcome} */
-	M_UCWA_DURATION,   /* histogram {kind} */
-	M_UCWA_TOKENS,	   /* counter */
-	M_UCWA_APPS,	   /* counter */
-	M_UCWA_RECONNECTS, /* counter */
-	M_UCWA_BAD_EVENTS, /* counter */
-	M_MESSAGES,	   /* counter {result} */
-	M_RELOADS,	   /* counter {result} */
-	M_RELOAD_TIME,	   /* gauge */
-	M_READY,	   /* gauge */
-	M_BUILD,	   /* gauge {version} */
-	M_DROPPED,	   /* counter */
+	M_HTTP_REQUESTS,    /* counter {route,operation,status} */
+	M_HTTP_DURATION,    /* histogram {route} */
+	M_AGENTS,	    /* gauge */
+	M_SESSIONS,	    /* gauge {state} */
+	M_COMETD_CLIENTS,   /* gauge */
+	M_COMETD_PARKED,    /* gauge */
+	M_COMETD_QUEUED,    /* gauge */
+	M_NOTIFICATIONS,    /* counter {channel} */
+	M_UCWA_CALLS,	    /* counter {kind,outcome} */
+	M_UCWA_DURATION,    /* histogram {kind} */
+	M_UCWA_TOKENS,	    /* counter */
+	M_UCWA_APPS,	    /* counter */
+	M_UCWA_RECONNECTS,  /* counter */
+	M_UCWA_BAD_EVENTS,  /* counter */
+	M_MESSAGES,	    /* counter {result} */
+	M_RELOADS,	    /* counter {result} */
+	M_RELOAD_TIME,	    /* gauge */
+	M_READY,	    /* gauge */
+	M_BUILD,	    /* gauge {version} */
+	M_DROPPED,	    /* counter */
+	M_CLUSTER_REDIS_UP, /* gauge (cluster mode) */
+	M_CLUSTER_LEASES,   /* gauge (cluster mode) */
+	M_CLUSTER_FORWARDS, /* gauge (cluster mode) */
+	M_CLUSTER_TUNNELS,  /* gauge (cluster mode) */
 	M_COUNT
 };
 

@@ -647,6 +647,8 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 		return;
 	}
 	if (ol == NULL) {
+		if (auth_backing_off(o->auth, req, user))
+			return; /* failed sign-ins: no lease for made-up names */
 		if (o->nwaits >= (unsigned)o->cfg->cluster_max_queue) {
 			owner_wait_new(o, req, go, arg, forwarded, sid, NULL); /* refuses it */
 			return;

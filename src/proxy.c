@@ -134,6 +134,16 @@ proxy_client(const struct conf_strlist *trusted, const struct http_req *req, cha
 	}
 }
 
+/* Whether req's peer is a trusted proxy (or another node of the cluster). */
+int
+proxy_from_trusted(const struct conf_strlist *trusted, const struct http_req *req)
+{
+	char peer[INET6_ADDRSTRLEN + 1];
+
+	proxy_peer_addr(req, peer, sizeof peer);
+	return proxy_trusted(trusted, peer);
+}
+
 /* A trusted peer forwarded this request: believe its X-Forwarded-* headers. */
 void
 proxy_apply(const struct conf_strlist *trusted, struct http_req *req)

@@ -22,6 +22,8 @@ struct proxy_net {
 int proxy_parse(const char *, struct proxy_net *out);
 /* Whether the address text (no port) lies in one of the trusted networks. */
 int proxy_trusted(const struct conf_strlist *trusted, const char *addr);
+/* Whether the request's peer is trusted (its X-Forwarded-* headers are believed). */
+int proxy_from_trusted(const struct conf_strlist *trusted, const struct http_req *);
 /* From a trusted peer: record the forwarded client and scheme on the request. */
 void proxy_apply(const struct conf_strlist *trusted, struct http_req *);
 

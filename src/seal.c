@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "seal.h"
 
@@ -17,6 +18,18 @@
 struct seal {
 	unsigned char key[SEAL_KEY_BYTES];
 };
+
+/* A key for label, derived from the cluster key (see seal.h). */
+void
+seal_derive(const struct seal *s, const char *label, unsigned char out[SEAL_KEY_BYTES])
+{
+	unsigned int n = SEAL_KEY_BYTES;
+
+	if (HMAC(EVP_sha256(), s->key, SEAL_KEY_BYTES, (const unsigned char *)label, strlen(label),
+		out, &n) == NULL ||
+	    n != SEAL_KEY_BYTES)
+		abort();
+}
 
 /* Keep a copy of the key. */
 struct seal *

@@ -25,6 +25,11 @@ struct seal;
 /* A box for one key (copied; wiped by seal_free). */
 struct seal *seal_create(const unsigned char key[SEAL_KEY_BYTES]);
 void seal_free(struct seal *);
+/*
+ * A key of its own for another use (label names it), derived from the
+ * cluster key with HMAC-SHA256: the same on every node of the cluster.
+ */
+void seal_derive(const struct seal *, const char *label, unsigned char out[SEAL_KEY_BYTES]);
 /* Append the sealed form of plain to out, bound to the Redis key name. */
 void seal_seal(
     const struct seal *, const char *name, const void *plain, size_t len, struct buf *out);

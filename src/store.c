@@ -60,6 +60,8 @@ static const char store_lua_load[] =
     "end\n"
     "return out\n";
 
+#define STORE_HEAD 5 /* arguments before the operations: the keys, node, expiry, cap */
+
 /* Arguments being built: bytes and their (offset, length). */
 struct store_args {
 	struct buf data;
@@ -108,9 +110,11 @@ struct store_rec {
 	struct store_list *lists;
 	unsigned nlists;
 	struct store_args ops; /* not sent yet */
-	int full;	       /* write everything at the next flush */
-	int touch;	       /* refresh the expiries at the next flush */
-	int dirty;	       /* on st->dirty */
+	char **marked;	       /* session rows changed, read at the flush (store_session_mark) */
+	size_t nmarked, capmarked;
+	int full;  /* write everything at the next flush */
+	int touch; /* refresh the expiries at the next flush */
+	int dirty; /* on st->dirty */
 	int fenced_told;
 	struct store_wait *waits;
 	TAILQ_ENTRY(store_rec) entry;
@@ -148,6 +152,12 @@ struct store {
 	LIST_HEAD(, store_loading) loads;
 	struct event *flush_ev, *touch_ev;
 	struct redis_script *write, *load;
+	struct buf row, name, cv; /* scratch of store_session_put */
+	store_row_cb row_cb;	  /* where marked session rows are read */
+	void *row_arg;
+	int flushing;	   /* in store_on_flush: a record made dirty is flushed in the same pass */
+	const char **argv; /* a script's arguments, in place (store_rec_flush) */
+	size_t *lens, nargv;
 };
 
 /* Append one argument. */
@@ -190,14 +200,6 @@ store_args_free(struct store_args *a)
 	memset(a, 0, sizeof *a);
 }
 
-/* Append every argument of b to a. */
-static void
-store_args_cat(struct store_args *a, const struct store_args *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		store_args_add(a, b->data.data + b->off[i], b->len[i]);
-}
-
 static void store_on_flush(evutil_socket_t, short, void *);
 static void store_on_touch(evutil_socket_t, short, void *);
 
@@ -220,6 +222,9 @@ store_create(
 	snprintf(st->ttl_arg, sizeof st->ttl_arg, "%u", st->ttl_ms);
 	snprintf(st->cap_arg, sizeof st->cap_arg, "%u", st->max_unacked);
 	st->recs = hmap_create();
+	buf_init(&st->row);
+	buf_init(&st->name);
+	buf_init(&st->cv);
 	TAILQ_INIT(&st->dirty);
 	LIST_INIT(&st->flushes);
 	LIST_INIT(&st->loads);
@@ -240,6 +245,18 @@ store_waits_free(struct store_wait *w)
 
 		free(w);
 		w = next;
+	}
+}
+
+/* Forget the marked row of session id (NULL: every one). */
+static void
+store_rec_unmark(struct store_rec *rec, const char *id)
+{
+	for (size_t i = rec->nmarked; i-- > 0;) {
+		if (id != NULL && strcmp(rec->marked[i], id) != 0)
+			continue;
+		free(rec->marked[i]);
+		rec->marked[i] = rec->marked[--rec->nmarked];
 	}
 }
 
@@ -267,6 +284,8 @@ store_rec_free(struct store_rec *rec)
 	}
 	if (rec->dirty)
 		TAILQ_REMOVE(&rec->st->dirty, rec, entry);
+	store_rec_unmark(rec, NULL);
+	free(rec->marked);
 	store_waits_free(rec->waits);
 	store_args_free(&rec->ops);
 	free(rec->user);
@@ -311,6 +330,11 @@ store_free(struct store *st)
 	event_free(st->touch_ev);
 	redis_script_free(st->write);
 	redis_script_free(st->load);
+	free(st->argv);
+	free(st->lens);
+	buf_free(&st->row);
+	buf_free(&st->name);
+	buf_free(&st->cv);
 	free(st->prefix);
 	free(st->node);
 	free(st);
@@ -341,7 +365,7 @@ store_rec_dirty(struct store_rec *rec)
 		rec->dirty = 1;
 		TAILQ_INSERT_TAIL(&rec->st->dirty, rec, entry);
 	}
-	if (!event_pending(rec->st->flush_ev, EV_TIMEOUT, NULL))
+	if (!rec->st->flushing && !event_pending(rec->st->flush_ev, EV_TIMEOUT, NULL))
 		event_active(rec->st->flush_ev, EV_TIMEOUT, 0);
 }
 
@@ -508,35 +532,53 @@ static int
 store_rec_flush(struct store_rec *rec)
 {
 	struct store *st = rec->st;
-	struct store_args a = { 0 };
+	const char *head[STORE_HEAD] = { rec->lease_key, rec->hkey, st->node, st->ttl_arg,
+		st->cap_arg };
+	struct store_args *ops = &rec->ops;
 	struct store_flush *fl;
-	const char **argv;
+	size_t n;
+	char **marked = rec->marked;
+	size_t nmarked = rec->nmarked;
 
+	/* the marked rows first, each read once however often it changed this turn */
+	rec->marked = NULL;
+	rec->nmarked = rec->capmarked = 0;
+	for (size_t i = 0; i < nmarked; i++) {
+		if (st->row_cb != NULL)
+			st->row_cb(st->row_arg, rec->user, marked[i]);
+		free(marked[i]);
+	}
+	free(marked);
 	if (rec->dirty) {
 		rec->dirty = 0;
 		TAILQ_REMOVE(&st->dirty, rec, entry);
 	}
-	if (rec->ops.n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
+	if (ops->n == 0 && !rec->full && !rec->touch && rec->waits == NULL)
 		goto out;
-	store_args_str(&a, rec->lease_key);
-	store_args_str(&a, rec->hkey);
-	store_args_str(&a, st->node);
-	store_args_str(&a, st->ttl_arg);
-	store_args_str(&a, st->cap_arg);
-	store_args_cat(&a, &rec->ops); /* first: the deletion of a list no longer mirrored */
+	/* after the pending operations: the deletion of a list no longer mirrored goes first */
 	if (rec->full)
-		store_rec_all(rec, &a);
+		store_rec_all(rec, ops);
 	if (rec->touch) {
 		for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
-			store_args_str(&a, "e");
-			store_args_str(&a, l->key);
+			store_args_str(ops, "e");
+			store_args_str(ops, l->key);
 		}
 	}
 	rec->full = rec->touch = 0;
-	store_args_reset(&rec->ops);
-	argv = xcalloc(a.n, sizeof *argv);
-	for (size_t i = 0; i < a.n; i++)
-		argv[i] = a.data.data + a.off[i];
+	n = STORE_HEAD + ops->n; /* the arguments in place: nothing copied */
+	if (n > st->nargv) {
+		st->nargv = n * 2;
+		st->argv = xreallocarray(st->argv, st->nargv, sizeof *st->argv);
+		st->lens = xreallocarray(st->lens, st->nargv, sizeof *st->lens);
+	}
+	for (size_t i = 0; i < STORE_HEAD; i++) {
+		st->argv[i] = head[i];
+		st->lens[i] = strlen(head[i]);
+	}
+	for (size_t i = 0; i < ops->n; i++) {
+		st->argv[STORE_HEAD + i] = ops->data.data + ops->off[i];
+		st->lens[STORE_HEAD + i] = ops->len[i];
+	}
 	fl = xcalloc(1, sizeof *fl);
 	fl->st = st;
 	fl->user = xstrdup(rec->user);
@@ -544,11 +586,10 @@ store_rec_flush(struct store_rec *rec)
 	rec->waits = NULL;
 	LIST_INSERT_HEAD(&st->flushes, fl, entry);
 	fl->cmd = redis_eval(st->redis, st->write, REDIS_WANT_INT | REDIS_WANT_STR | REDIS_WANT_NIL,
-	    store_on_written, fl, 2, (int)a.n, argv, a.len);
-	free(argv);
-	store_args_free(&a);
+	    store_on_written, fl, 2, (int)n, st->argv, st->lens);
+	store_args_reset(ops);
 out:
-	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL)
+	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL || rec->nmarked > 0)
 		return 0;
 	hmap_del(st->recs, rec->user);
 	store_rec_free(rec);
@@ -562,8 +603,10 @@ store_on_flush(evutil_socket_t fd, short what, void *arg)
 	struct store *st = arg;
 	struct store_rec *rec;
 
+	st->flushing = 1;
 	while ((rec = TAILQ_FIRST(&st->dirty)) != NULL)
 		store_rec_flush(rec);
+	st->flushing = 0;
 }
 
 /* Send every pending write now: a lease release issued next follows them. */
@@ -631,7 +674,8 @@ store_agent_drop(struct store *st, const char *user)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
-	rec->full = rec->touch = 0; /* pending operations stay: they may delete lists */
+	rec->full = rec->touch = 0;  /* pending operations stay: they may delete lists */
+	store_rec_unmark(rec, NULL); /* nothing written after the deletion */
 	store_args_str(&rec->ops, "z");
 	for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
 		store_args_str(&rec->ops, "d");
@@ -814,33 +858,29 @@ store_session_put(
 {
 	struct store_rec *rec;
 	struct store_session rel = *s;
-	struct buf b, name, cv;
 	const char *why;
-	int waits;
 
 	if (st == NULL)
 		return 0;
 	rec = store_rec_get(st, user);
-	buf_init(&b);
-	buf_init(&name);
-	buf_init(&cv);
+	if (s->id != NULL)
+		store_rec_unmark(rec, s->id); /* written now */
+	buf_reset(&st->row); /* scratch buffers of the store: no allocation per row */
+	buf_reset(&st->name);
+	buf_reset(&st->cv);
 	if (s->conversation != NULL) { /* relative to the application (store_code_rel) */
-		store_code_rel(&cv, s->conversation, store_rec_value(rec, "app"));
-		rel.conversation = cv.data;
+		store_code_rel(&st->cv, s->conversation, store_rec_value(rec, "app"));
+		rel.conversation = st->cv.data;
 	}
-	if (store_code_session_encode(&rel, &b, &why) != 0)
+	if (store_code_session_encode(&rel, &st->row, &why) != 0)
 		log_warn(
 		    "store: agent %s: session %s not stored: %s", user, s->id ? s->id : "", why);
 	else {
-		buf_add(&name, "s:", 2);
-		buf_addstr(&name, s->id);
-		store_rec_set(rec, name.data, b.data, b.len);
+		buf_add(&st->name, "s:", 2);
+		buf_addstr(&st->name, s->id);
+		store_rec_set(rec, st->name.data, st->row.data, st->row.len);
 	}
-	waits = store_rec_wait(rec, cb, arg);
-	buf_free(&b);
-	buf_free(&name);
-	buf_free(&cv);
-	return waits;
+	return store_rec_wait(rec, cb, arg);
 }
 
 /* Delete a session row. */
@@ -852,10 +892,41 @@ store_session_del(struct store *st, const char *user, const char *id)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
+	store_rec_unmark(rec, id);
 	buf_init(&name);
 	buf_printf(&name, "s:%s", id);
 	store_rec_unset(rec, name.data);
 	buf_free(&name);
+}
+
+/* Where marked session rows are read at the flush (see store.h). */
+void
+store_set_row_source(struct store *st, store_row_cb cb, void *arg)
+{
+	if (st == NULL)
+		return;
+	st->row_cb = cb;
+	st->row_arg = arg;
+}
+
+/* The row of session id changed: read once at the flush (see store.h). */
+void
+store_session_mark(struct store *st, const char *user, const char *id)
+{
+	struct store_rec *rec;
+
+	if (st == NULL || id == NULL)
+		return;
+	rec = store_rec_get(st, user);
+	for (size_t i = 0; i < rec->nmarked; i++)
+		if (strcmp(rec->marked[i], id) == 0)
+			return;
+	if (rec->nmarked == rec->capmarked) {
+		rec->capmarked = rec->capmarked ? rec->capmarked * 2 : 2;
+		rec->marked = xreallocarray(rec->marked, rec->capmarked, sizeof *rec->marked);
+	}
+	rec->marked[rec->nmarked++] = xstrdup(id);
+	store_rec_dirty(rec);
 }
 
 /* The list of client in rec, made if create. */

@@ -44,6 +44,7 @@
 #define STORE_MAX_OUT	 1000	      /* unconfirmed outgoing messages of a session */
 #define STORE_MAX_UDATA	 256	      /* user data pairs of a session */
 #define STORE_MAX_CLIENT 256	      /* CometD clients of an agent */
+#define STORE_MAX_RIDS	 64	      /* request ids of delivered messages of a session */
 
 struct redis;
 struct seal;
@@ -53,6 +54,7 @@ struct store_out {
 	char *opid;
 	char *location; /* 201 Location, once known; else NULL */
 	char *text;
+	char *rid; /* the X-Request-Id of its SendMessage, or NULL */
 };
 
 /* One IM session row (the session table's row and the IM layer's part). */
@@ -70,6 +72,8 @@ struct store_session {
 	size_t nud;
 	struct store_out *out;
 	size_t nout;
+	char **rid_done; /* X-Request-Ids of delivered messages, oldest first */
+	size_t nrid_done;
 };
 
 /* One stored notification: its CometD message id and the message as JSON. */
@@ -159,6 +163,15 @@ int store_agent_wait(struct store *, const char *user, store_done cb, void *arg)
 int store_session_put(
     struct store *, const char *user, const struct store_session *, store_done, void *arg);
 void store_session_del(struct store *, const char *user, const char *id);
+/*
+ * A session row changed, to be written at the flush: its owner's row
+ * source is called then (once, however many changes this loop turn made)
+ * and puts it with store_session_put, or nothing when the session is gone.
+ * A put or delete of the row meanwhile supersedes the mark.
+ */
+typedef void (*store_row_cb)(void *arg, const char *user, const char *id);
+void store_set_row_source(struct store *, store_row_cb, void *arg);
+void store_session_mark(struct store *, const char *user, const char *id);
 
 /* Add or replace a CometD client (its subscriptions). */
 void store_client_put(

@@ -72,8 +72,40 @@ store_code_session_size(const struct store_session *s)
 		n += store_code_len(s->ud_key[i]) + store_code_len(s->ud_json[i]) + 8;
 	for (size_t i = 0; i < s->nout; i++)
 		n += store_code_len(s->out[i].opid) + store_code_len(s->out[i].location) +
-		    store_code_len(s->out[i].text) + 12;
+		    store_code_len(s->out[i].text) + store_code_len(s->out[i].rid) + 20;
+	for (size_t i = 0; i < s->nrid_done; i++)
+		n += store_code_len(s->rid_done[i]) + 4;
 	return n;
+}
+
+/*
+ * The request ids of a row, apart from "out" (whose entries a node of the
+ * previous version reads as exactly three): "ro", one per outgoing message
+ * (null for none), only when one has one; "rd", those of delivered messages.
+ */
+static void
+store_code_rids(const struct store_session *s, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < s->nout && s->out[i].rid == NULL; i++)
+		;
+	if (i < s->nout) {
+		buf_add(out, STORE_CODE_KEY("ro"));
+		for (i = 0; i < s->nout; i++) {
+			buf_addch(out, i == 0 ? '[' : ',');
+			store_code_put_str_or_null(out, s->out[i].rid);
+		}
+		buf_addch(out, ']');
+	}
+	if (s->nrid_done > 0) {
+		buf_add(out, STORE_CODE_KEY("rd"));
+		for (i = 0; i < s->nrid_done; i++) {
+			buf_addch(out, i == 0 ? '[' : ',');
+			store_code_put_str_or_null(out, s->rid_done[i]);
+		}
+		buf_addch(out, ']');
+	}
 }
 
 /*
@@ -91,8 +123,8 @@ store_code_session_encode(const struct store_session *s, struct buf *out, const 
 		*why = "session row: missing or too long id";
 		return -1;
 	}
-	if (s->nud > STORE_MAX_UDATA || s->nout > STORE_MAX_OUT) {
-		*why = "session row: too many user data pairs or outgoing messages";
+	if (s->nud > STORE_MAX_UDATA || s->nout > STORE_MAX_OUT || s->nrid_done > STORE_MAX_RIDS) {
+		*why = "session row: too many user data pairs, outgoing messages or request ids";
 		return -1;
 	}
 	if (store_code_too_long(s->remote_uri) || store_code_too_long(s->remote_phone) ||
@@ -139,6 +171,7 @@ store_code_session_encode(const struct store_session *s, struct buf *out, const 
 		}
 		buf_addch(out, ']');
 	}
+	store_code_rids(s, out);
 	buf_addch(out, '}');
 	if (out->len - start > STORE_MAX_ROW) {
 		out->len = start;
@@ -274,6 +307,37 @@ store_code_out(const struct json *a, struct store_session *s)
 	return 0;
 }
 
+/* The request ids of a row ("ro" beside "out", "rd"); absent: none. */
+static int
+store_code_rids_decode(const struct json *ro, const struct json *rd, struct store_session *s)
+{
+	if (ro != NULL) {
+		if (ro->type != JSON_ARRAY || ro->u.arr.n != s->nout)
+			return -1;
+		for (size_t i = 0; i < s->nout; i++) {
+			const struct json *v = ro->u.arr.v[i];
+
+			if (v->type == JSON_STRING)
+				s->out[i].rid = store_code_dup(v->u.str.s, v->u.str.len);
+			else if (v->type != JSON_NULL)
+				return -1;
+		}
+	}
+	if (rd == NULL)
+		return 0;
+	if (rd->type != JSON_ARRAY || rd->u.arr.n > STORE_MAX_RIDS)
+		return -1;
+	s->rid_done = xcalloc(rd->u.arr.n + 1, sizeof *s->rid_done);
+	for (size_t i = 0; i < rd->u.arr.n; i++) {
+		const struct json *v = rd->u.arr.v[i];
+
+		if (v->type != JSON_STRING)
+			return -1;
+		s->rid_done[s->nrid_done++] = store_code_dup(v->u.str.s, v->u.str.len);
+	}
+	return 0;
+}
+
 /* Decode a session row. */
 int
 store_code_session_decode(const char *p, size_t len, struct store_session *s, const char **why)
@@ -300,7 +364,9 @@ store_code_session_decode(const char *p, size_t len, struct store_session *s, co
 		bad = dir < 0 || dir > 1 || st < -1 || st > 3 || ct < 0;
 	}
 	if (!bad)
-		bad = store_code_ud(json_get(o, "ud"), s) || store_code_out(json_get(o, "out"), s);
+		bad = store_code_ud(json_get(o, "ud"), s) ||
+		    store_code_out(json_get(o, "out"), s) ||
+		    store_code_rids_decode(json_get(o, "ro"), json_get(o, "rd"), s);
 	json_doc_free(d);
 	if (bad) {
 		store_code_session_clear(s);
@@ -329,8 +395,12 @@ store_code_session_clear(struct store_session *s)
 		free(s->out[i].opid);
 		free(s->out[i].location);
 		free(s->out[i].text);
+		free(s->out[i].rid);
 	}
 	free(s->out);
+	for (size_t i = 0; i < s->nrid_done; i++)
+		free(s->rid_done[i]);
+	free(s->rid_done);
 	memset(s, 0, sizeof *s);
 }
 

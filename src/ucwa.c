@@ -260,6 +260,7 @@ ucwa_agent_reap(struct reap_link *l)
 	free(a->convs_url);
 	free(a->me_uri);
 	free(a->me_name);
+	buf_free(&a->saved_head);
 	u->nagents--;
 	free(a);
 }

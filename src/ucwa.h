@@ -256,8 +256,20 @@ enum ucwa_resumed ucwa_agent_resumed(const struct ucwa_agent *);
 void ucwa_agent_handover(struct ucwa_agent *);
 /* Write s as one JSON object; secrets 0 leaves password and token out. */
 void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
+/*
+ * The same in two parts: the head (what changes seldom: URLs, links,
+ * states; the object left open), then the tail (the marks and each
+ * conversation's messages, which change with each message), so that a
+ * writer may keep the head's bytes while ucwa_saved_head_hash (a hash of
+ * this process) stays the same.
+ */
+void ucwa_saved_write_head(struct jw *, const struct ucwa_saved *s, int secrets);
+void ucwa_saved_write_tail(struct jw *, const struct ucwa_saved *s);
+uint64_t ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets);
 /* Read s from a JSON object written by ucwa_saved_write; 0, or -1 with *cause set (free it). */
 int ucwa_saved_parse(const struct json *, struct ucwa_saved *s, char **cause);
 void ucwa_saved_free(struct ucwa_saved *s);
+/* Free a view whose strings belong to someone else (its arrays only). */
+void ucwa_saved_free_view(struct ucwa_saved *s);
 
 #endif

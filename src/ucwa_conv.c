@@ -8,6 +8,7 @@
  * from the server.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,17 +258,14 @@ ucwa_conv_fingerprint(const struct ucwa_change *ch)
 {
 	const char *f[] = { ucwa_kind_name(ch->kind), ucwa_type_name(ch->type), ch->conversation,
 		ch->href, ch->self, ch->state, ch->status, ch->direction, ch->operation_id };
-	struct buf b;
-	uint64_t h;
+	uint64_t h = HMAP_FNV_START;
 
-	buf_init(&b);
-	for (size_t i = 0; i < nitems(f); i++) {
+	for (size_t i = 0; i < nitems(f); i++) { /* hashed as one string, piece by piece */
 		if (f[i] != NULL)
-			buf_addstr(&b, f[i]);
-		buf_addch(&b, f[i] != NULL ? '\x1f' : '\x1e'); /* NULL is not "" */
+			h = hmap_fnv(h, f[i], strlen(f[i]));
+		h = hmap_fnv(h, f[i] != NULL ? "\x1f" : "\x1e", 1); /* NULL is not "" */
 	}
-	h = hmap_hash_len(b.data, b.len);
-	buf_free(&b);
+	h = hmap_fnv_end(h);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -1167,47 +1165,62 @@ ucwa_conv_dup(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-/* One conversation into its saved form. */
+/* A copy of s, or (borrow) s itself, for a view that lives no longer than the agent's state. */
+static char *
+ucwa_conv_take(const char *s, int borrow)
+{
+	return borrow ? (char *)(uintptr_t)s : ucwa_conv_dup(s);
+}
+
+/* One conversation into its saved form: the last max_msgs seen and sent messages. */
 static void
-ucwa_conv_save_one(const struct uconv *v, struct ucwa_saved_conv *o)
+ucwa_conv_save_one(const struct uconv *v, struct ucwa_saved_conv *o, int borrow, unsigned max_msgs)
 {
 	unsigned first, n;
 
-	o->href = xstrdup(v->href);
+	o->href = ucwa_conv_take(v->href, borrow);
 	o->state = (int)v->state;
 	o->incoming = v->incoming;
 	if (v->state == UCWA_CONV_ENDED)
 		return; /* its href is enough to know it */
-	o->invitation = ucwa_conv_dup(v->invitation);
-	o->accept = ucwa_conv_dup(v->accept);
-	o->decline = ucwa_conv_dup(v->decline);
-	o->cancel = ucwa_conv_dup(v->cancel);
-	o->send_message = ucwa_conv_dup(v->send_message);
-	o->stop_messaging = ucwa_conv_dup(v->stop_messaging);
-	o->preview = ucwa_conv_dup(v->preview);
+	o->invitation = ucwa_conv_take(v->invitation, borrow);
+	o->accept = ucwa_conv_take(v->accept, borrow);
+	o->decline = ucwa_conv_take(v->decline, borrow);
+	o->cancel = ucwa_conv_take(v->cancel, borrow);
+	o->send_message = ucwa_conv_take(v->send_message, borrow);
+	o->stop_messaging = ucwa_conv_take(v->stop_messaging, borrow);
+	o->preview = ucwa_conv_take(v->preview, borrow);
 	o->preview_html = v->preview_html;
-	o->preview_from = ucwa_conv_dup(v->preview_from);
-	o->preview_sent = ucwa_conv_dup(v->preview_sent);
+	o->preview_from = ucwa_conv_take(v->preview_from, borrow);
+	o->preview_sent = ucwa_conv_take(v->preview_sent, borrow);
 	o->preview_span = v->preview_span;
 	n = v->nseen < UCWA_SEEN_MSGS ? v->nseen : UCWA_SEEN_MSGS;
+	n = n < max_msgs ? n : max_msgs;
 	first = v->nseen - n;
 	o->seen = xcalloc(n + 1, sizeof(*o->seen));
 	for (unsigned i = 0; i < n; i++)
-		o->seen[o->nseen++] = xstrdup(v->seen[(first + i) % UCWA_SEEN_MSGS]);
+		o->seen[o->nseen++] = ucwa_conv_take(v->seen[(first + i) % UCWA_SEEN_MSGS], borrow);
 	n = v->nsent < UCWA_SENT_MSGS ? v->nsent : UCWA_SENT_MSGS;
+	n = n < max_msgs ? n : max_msgs;
 	first = v->nsent - n;
 	o->sent_href = xcalloc(n + 1, sizeof(*o->sent_href));
 	o->sent_opid = xcalloc(n + 1, sizeof(*o->sent_opid));
 	for (unsigned i = 0; i < n; i++) {
-		o->sent_href[o->nsent] = xstrdup(v->sent_href[(first + i) % UCWA_SENT_MSGS]);
-		o->sent_opid[o->nsent++] = xstrdup(v->sent_opid[(first + i) % UCWA_SENT_MSGS]);
+		o->sent_href[o->nsent] =
+		    ucwa_conv_take(v->sent_href[(first + i) % UCWA_SENT_MSGS], borrow);
+		o->sent_opid[o->nsent++] =
+		    ucwa_conv_take(v->sent_opid[(first + i) % UCWA_SENT_MSGS], borrow);
 	}
-	o->inflight_opid = ucwa_conv_dup(v->inflight ? v->inflight_opid : v->orphan_opid);
+	o->inflight_opid = ucwa_conv_take(v->inflight ? v->inflight_opid : v->orphan_opid, borrow);
 }
 
-/* The conversations (live ones, the last UCWA_SAVED_ENDED ended) and startMessaging list. */
+/*
+ * The conversations (live ones, the last UCWA_SAVED_ENDED ended; the last
+ * max_msgs seen and sent messages of each) and startMessaging list; copies,
+ * or (borrow) the agent's own strings (see ucwa_int.h).
+ */
 void
-ucwa_conv_save(const struct ucwa_agent *a, struct ucwa_saved *s)
+ucwa_conv_save(const struct ucwa_agent *a, struct ucwa_saved *s, int borrow, unsigned max_msgs)
 {
 	const struct uconv *v;
 	const struct ustart *st;
@@ -1223,13 +1236,13 @@ ucwa_conv_save(const struct ucwa_agent *a, struct ucwa_saved *s)
 			skip--;
 			continue;
 		}
-		ucwa_conv_save_one(v, &s->convs[s->nconvs++]);
+		ucwa_conv_save_one(v, &s->convs[s->nconvs++], borrow, max_msgs);
 	}
 	s->starts = xcalloc(a->nstarts + 1, sizeof(*s->starts));
 	TAILQ_FOREACH(st, &a->starts, entry)
 	{
-		s->starts[s->nstarts].opid = xstrdup(st->opid);
-		s->starts[s->nstarts++].invitation = ucwa_conv_dup(st->invitation);
+		s->starts[s->nstarts].opid = ucwa_conv_take(st->opid, borrow);
+		s->starts[s->nstarts++].invitation = ucwa_conv_take(st->invitation, borrow);
 	}
 }
 

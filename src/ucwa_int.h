@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "hclient.h"
+#include "jw.h"
 #include "store.h"
 #include "reap.h"
 #include "ucwa.h"
@@ -144,10 +145,14 @@ struct ucwa_agent {
 	const char *chan_set;	 /* URL of the event-channel set being applied, else NULL */
 	uint32_t marks[UCWA_SAVED_MARKS]; /* fingerprints of the last changes delivered (a ring) */
 	unsigned nmarks;
-	int replay;	     /* resumed: drop changes already delivered, until a set is applied */
-	int resumed;	     /* 1: made by ucwa_agent_resume */
-	int resume_attached; /* the stored application answered */
-	int keep_app;	     /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
+	size_t saved_len;      /* bytes of the last snapshot written to the store */
+	struct buf saved_head; /* the head of that snapshot (ucwa_saved_write_head) ... */
+	uint64_t saved_hash;   /* ... ucwa_saved_head_hash of what it was written from ... */
+	struct jw saved_jw;    /* ... and the writer's state after it; b NULL: none */
+	int replay;	       /* resumed: drop changes already delivered, until a set is applied */
+	int resumed;	       /* 1: made by ucwa_agent_resume */
+	int resume_attached;   /* the stored application answered */
+	int keep_app;	       /* freed for a hand-over: no sign-out (ucwa_agent_handover) */
 };
 
 /* ucwa_call.c: the bottom, calls nothing above it */
@@ -184,8 +189,13 @@ void ucwa_conv_leave_behind(struct ucwa_agent *);
  * unless ucwa_conv_leave_behind will. */
 void ucwa_conv_leave_found(struct ucwa_agent *, const char *href);
 void ucwa_conv_free_all(struct ucwa_agent *);
-/* Snapshot and resume: the conversations and startMessaging list, out and back in. */
-void ucwa_conv_save(const struct ucwa_agent *, struct ucwa_saved *);
+/*
+ * Snapshot and resume: the conversations and startMessaging list, out
+ * (the last max_msgs seen and sent messages of each; borrow: the agent's
+ * own strings, a view freed by ucwa_saved_free_view before the agent
+ * changes) and back in.
+ */
+void ucwa_conv_save(const struct ucwa_agent *, struct ucwa_saved *, int borrow, unsigned max_msgs);
 void ucwa_conv_restore(struct ucwa_agent *, const struct ucwa_saved *);
 /* ucwa_resume.c: write the agent's snapshot (no secrets) to the store. */
 void ucwa_resume_save(struct ucwa_agent *);

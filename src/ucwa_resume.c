@@ -10,6 +10,8 @@
  * tries again (ucwa.c). The top of the client's files: it calls ucwa.c
  * (the agent's life) and the files below.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,50 +21,78 @@
 #include "log.h"
 #include "ucwa_int.h"
 
-/* A copy of a string that may be NULL. */
+/*
+ * What the store keeps of an agent's message history (cluster mode): a
+ * take-over resumes at the cursor written in the same script as the
+ * snapshot, so only what a replay of that one set may bring again is
+ * needed (see docs/cluster.md, "Key schema").
+ */
+#define UCWA_RESUME_STORE_MARKS 16 /* change identities */
+#define UCWA_RESUME_STORE_MSGS	8  /* seen and sent messages per conversation */
+
+/* A copy of s, or (borrow) s itself. */
 static char *
-ucwa_resume_dup(const char *s)
+ucwa_resume_take(const char *s, int borrow)
 {
-	return s != NULL ? xstrdup(s) : NULL;
+	return borrow || s == NULL ? (char *)(uintptr_t)s : xstrdup(s);
+}
+
+/*
+ * Fill s with the agent's state: copies, or (borrow) a view of the
+ * agent's own strings without the cursor, the endpointId, the token URL
+ * and the secrets (what the store writes: ucwa_resume_save); the last
+ * max_marks marks and max_msgs messages per conversation. 0, or -1 when
+ * there is nothing to resume.
+ */
+static int
+ucwa_resume_fill(const struct ucwa_agent *a, struct ucwa_saved *s, int borrow, size_t max_marks,
+    unsigned max_msgs)
+{
+	memset(s, 0, sizeof(*s));
+	s->user = ucwa_resume_take(a->user, borrow);
+	s->token_expires = a->token_expires;
+	s->user_url = ucwa_resume_take(a->user_url, borrow);
+	s->apps_url = ucwa_resume_take(a->apps_url, borrow);
+	s->app = ucwa_resume_take(a->app, borrow);
+	if (!borrow) {
+		s->password = xstrdup(a->password);
+		s->token = ucwa_resume_take(a->token, 0);
+		s->endpoint_id = xstrdup(a->endpoint_id);
+		s->token_url = ucwa_resume_take(a->token_url, 0);
+		/* the set being applied is fetched again (its delivered changes dropped), else
+		 * the next */
+		s->events = ucwa_resume_take(a->chan_set != NULL ? a->chan_set : a->events_url, 0);
+		s->events_params = a->chan_set == NULL && a->add_params;
+	}
+	s->mma_url = ucwa_resume_take(a->mma_url, borrow);
+	s->activity_url = ucwa_resume_take(a->activity_url, borrow);
+	s->start_url = ucwa_resume_take(a->start_url, borrow);
+	s->me_uri = ucwa_resume_take(a->me_uri, borrow);
+	s->me_name = ucwa_resume_take(a->me_name, borrow);
+	s->nmarks = a->nmarks < max_marks ? a->nmarks : max_marks;
+	for (size_t i = 0; i < s->nmarks; i++)
+		s->marks[i] = a->marks[(a->nmarks - s->nmarks + i) % UCWA_SAVED_MARKS];
+	ucwa_conv_save(a, s, borrow, max_msgs);
+	if (a->state == UA_FAILED || a->app == NULL || a->token == NULL ||
+	    (a->chan_set == NULL && a->events_url == NULL))
+		return -1;
+	return 0;
 }
 
 /* The agent's state now (see ucwa.h). */
 int
 ucwa_agent_snapshot(const struct ucwa_agent *a, struct ucwa_saved *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->user = xstrdup(a->user);
-	s->password = xstrdup(a->password);
-	s->token = ucwa_resume_dup(a->token);
-	s->token_expires = a->token_expires;
-	s->endpoint_id = xstrdup(a->endpoint_id);
-	s->user_url = ucwa_resume_dup(a->user_url);
-	s->token_url = ucwa_resume_dup(a->token_url);
-	s->apps_url = ucwa_resume_dup(a->apps_url);
-	s->app = ucwa_resume_dup(a->app);
-	/* the set being applied is fetched again (its delivered changes dropped), else the next */
-	s->events = ucwa_resume_dup(a->chan_set != NULL ? a->chan_set : a->events_url);
-	s->events_params = a->chan_set == NULL && a->add_params;
-	s->mma_url = ucwa_resume_dup(a->mma_url);
-	s->activity_url = ucwa_resume_dup(a->activity_url);
-	s->start_url = ucwa_resume_dup(a->start_url);
-	s->me_uri = ucwa_resume_dup(a->me_uri);
-	s->me_name = ucwa_resume_dup(a->me_name);
-	s->nmarks = a->nmarks < UCWA_SAVED_MARKS ? a->nmarks : UCWA_SAVED_MARKS;
-	for (size_t i = 0; i < s->nmarks; i++)
-		s->marks[i] = a->marks[(a->nmarks - s->nmarks + i) % UCWA_SAVED_MARKS];
-	ucwa_conv_save(a, s);
-	if (a->state == UA_FAILED || a->app == NULL || s->events == NULL || a->token == NULL)
-		return -1;
-	return 0;
+	return ucwa_resume_fill(a, s, 0, UCWA_SAVED_MARKS, UINT_MAX);
 }
 
 /*
- * Write the agent's snapshot to the store (cluster mode): secrets left
- * out, and what the store keeps in fields of its own (the cursor, the
- * endpointId, the token URL: a take-over sets them from those), so that
- * the snapshot changes only when the client's state does, not with every
- * cursor (an unchanged value is not written again).
+ * Write the agent's snapshot to the store (cluster mode), from a view of
+ * the agent (nothing copied): secrets left out, and what the store keeps
+ * in fields of its own (the cursor, the endpointId, the token URL: a
+ * take-over sets them from those), so that the snapshot changes only when
+ * the client's state does, not with every cursor (an unchanged value is
+ * not written again).
  */
 void
 ucwa_resume_save(struct ucwa_agent *a)
@@ -70,20 +100,27 @@ ucwa_resume_save(struct ucwa_agent *a)
 	struct ucwa_saved s;
 	struct buf b;
 	struct jw w;
+	uint64_t h;
 
-	if (ucwa_agent_snapshot(a, &s) == 0) {
-		free(s.events);
-		free(s.endpoint_id);
-		free(s.token_url);
-		s.events = s.endpoint_id = s.token_url = NULL;
-		s.events_params = 0;
+	if (ucwa_resume_fill(a, &s, 1, UCWA_RESUME_STORE_MARKS, UCWA_RESUME_STORE_MSGS) == 0) {
+		h = ucwa_saved_head_hash(&s, 0);
+		if (a->saved_jw.b == NULL || h != a->saved_hash) { /* the head changed */
+			buf_reset(&a->saved_head);
+			jw_init(&a->saved_jw, &a->saved_head);
+			ucwa_saved_write_head(&a->saved_jw, &s, 0);
+			a->saved_hash = h;
+		}
 		buf_init(&b);
-		jw_init(&w, &b);
-		ucwa_saved_write(&w, &s, 0);
+		buf_reserve(&b, a->saved_len + 64); /* the last one's size: grown once at most */
+		buf_add(&b, a->saved_head.data, a->saved_head.len);
+		w = a->saved_jw;
+		w.b = &b;
+		ucwa_saved_write_tail(&w, &s);
+		a->saved_len = b.len;
 		store_agent_ucwa(a->u->store, a->user, b.data, b.len);
 		buf_free(&b);
 	}
-	ucwa_saved_free(&s);
+	ucwa_saved_free_view(&s);
 }
 
 /* What a resumed agent did with its stored application. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "json.h"
 #include "ucwa.h"
 #include "util.h"
@@ -23,9 +24,24 @@
 
 static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 
-static void ucwa_saved_kstr_rel2(
-    struct jw *, const char *key, const char *v, const char *base, const char *msgs);
+/* A base an href may be written relative to: its bytes and their count. */
+struct ucwa_saved_base {
+	const char *p;
+	size_t n;
+};
+
+static void ucwa_saved_kstr_rel2(struct jw *, const char *key, const char *v,
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs);
 static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
+
+/* The base of string p (NULL: none). */
+static struct ucwa_saved_base
+ucwa_saved_base(const char *p)
+{
+	struct ucwa_saved_base b = { p, p != NULL ? strlen(p) : 0 };
+
+	return b;
+}
 
 /*
  * Hrefs under a base (the application, or the conversation for its
@@ -33,7 +49,8 @@ static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
  * client's hrefs are absolute (its normal form): none starts with "~".
  */
 static void
-ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *base)
+ucwa_saved_kstr_rel(
+    struct jw *w, const char *key, const char *v, const struct ucwa_saved_base *base)
 {
 	ucwa_saved_kstr_rel2(w, key, v, base, NULL);
 }
@@ -44,19 +61,19 @@ ucwa_saved_kstr_rel(struct jw *w, const char *key, const char *v, const char *ba
  * is left out.
  */
 static void
-ucwa_saved_kstr_rel2(
-    struct jw *w, const char *key, const char *v, const char *base, const char *msgs)
+ucwa_saved_kstr_rel2(struct jw *w, const char *key, const char *v,
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs)
 {
-	size_t n = base != NULL ? strlen(base) : 0, m = msgs != NULL ? strlen(msgs) : 0, len;
+	size_t n = base != NULL ? base->n : 0, m = msgs != NULL ? msgs->n : 0, len;
 	char mark = '~', tmp[512];
 	struct buf b;
 
 	if (v == NULL && key != NULL)
 		return;
-	if (v != NULL && m > 0 && strncmp(v, msgs, m) == 0 && v[m] != '\0') {
+	if (v != NULL && m > 0 && strncmp(v, msgs->p, m) == 0 && v[m] != '\0') {
 		mark = '=';
 		n = m;
-	} else if (v == NULL || n == 0 || strncmp(v, base, n) != 0 || v[n] == '\0') {
+	} else if (v == NULL || n == 0 || strncmp(v, base->p, n) != 0 || v[n] == '\0') {
 		if (key != NULL)
 			jw_kstr(w, key, v);
 		else
@@ -104,9 +121,10 @@ ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
 	return out;
 }
 
-/* Write one saved conversation. */
+/* Write one saved conversation's links and state (its messages: ucwa_saved_write_msgs). */
 static void
-ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char *app)
+ucwa_saved_write_conv(
+    struct jw *w, const struct ucwa_saved_conv *c, const struct ucwa_saved_base *app)
 {
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
@@ -134,11 +152,26 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 		jw_kstr(w, "previewSent", c->preview_sent);
 		jw_kint(w, "previewSpan", c->preview_span);
 	}
+	jw_obj_end(w);
+}
+
+/*
+ * Write what changes with each message of a saved conversation: the
+ * messages seen and sent, the one in flight (an element of "msgs", by the
+ * conversation's index).
+ */
+static void
+ucwa_saved_write_msgs(struct jw *w, const struct ucwa_saved_conv *c)
+{
+	struct ucwa_saved_base href = ucwa_saved_base(c->href);
+	struct ucwa_saved_base msgs = ucwa_saved_base(c->send_message);
+
+	jw_obj_begin(w);
 	if (c->nseen > 0) {
 		jw_key(w, "seen");
 		jw_arr_begin(w);
 		for (size_t i = 0; i < c->nseen; i++)
-			ucwa_saved_kstr_rel2(w, NULL, c->seen[i], c->href, c->send_message);
+			ucwa_saved_kstr_rel2(w, NULL, c->seen[i], &href, &msgs);
 		jw_arr_end(w);
 	}
 	if (c->nsent > 0) {
@@ -146,7 +179,7 @@ ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c, const char 
 		jw_arr_begin(w);
 		for (size_t i = 0; i < c->nsent; i++) {
 			jw_arr_begin(w);
-			ucwa_saved_kstr_rel2(w, NULL, c->sent_href[i], c->href, c->send_message);
+			ucwa_saved_kstr_rel2(w, NULL, c->sent_href[i], &href, &msgs);
 			jw_str(w, c->sent_opid[i]);
 			jw_arr_end(w);
 		}
@@ -189,12 +222,23 @@ ucwa_saved_b64(char *out, const unsigned char *p, size_t n)
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
-	unsigned char raw[UCWA_SAVED_MARKS * 4];
-	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
-	size_t n = 0;
+	ucwa_saved_write_head(w, s, secrets);
+	ucwa_saved_write_tail(w, s);
+}
+
+/*
+ * Version 3 is written in two parts: the head (everything but what changes
+ * with each message, the object left open; ucwa_saved_head_hash covers
+ * exactly what it writes), then the tail: the change marks, and per
+ * conversation (by index) its messages.
+ */
+void
+ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
+{
+	struct ucwa_saved_base app = ucwa_saved_base(s->app);
 
 	jw_obj_begin(w);
-	jw_kint(w, "v", 2);
+	jw_kint(w, "v", 3);
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
 		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
@@ -207,14 +251,40 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 	ucwa_saved_kstr_rel(w, "tokenUrl", s->token_url, NULL);
 	ucwa_saved_kstr_rel(w, "applicationsUrl", s->apps_url, NULL);
 	ucwa_saved_kstr_rel(w, "application", s->app, NULL);
-	ucwa_saved_kstr_rel(w, "events", s->events, s->app);
+	ucwa_saved_kstr_rel(w, "events", s->events, &app);
 	if (s->events_params)
 		jw_kbool(w, "eventsParams", 1);
-	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, s->app);
-	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, s->app);
-	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, s->app);
+	ucwa_saved_kstr_rel(w, "makeMeAvailable", s->mma_url, &app);
+	ucwa_saved_kstr_rel(w, "reportMyActivity", s->activity_url, &app);
+	ucwa_saved_kstr_rel(w, "startMessaging", s->start_url, &app);
 	ucwa_saved_kstr_rel(w, "meUri", s->me_uri, NULL);
 	ucwa_saved_kstr_rel(w, "meName", s->me_name, NULL);
+	if (s->nstarts > 0) {
+		jw_key(w, "starts");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < s->nstarts; i++) {
+			jw_obj_begin(w);
+			ucwa_saved_kstr_rel(w, "operationId", s->starts[i].opid, NULL);
+			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, &app);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
+	jw_key(w, "conversations");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < s->nconvs; i++)
+		ucwa_saved_write_conv(w, &s->convs[i], &app);
+	jw_arr_end(w);
+}
+
+/* The tail of version 3 (see ucwa_saved_write_head): the object closed. */
+void
+ucwa_saved_write_tail(struct jw *w, const struct ucwa_saved *s)
+{
+	unsigned char raw[UCWA_SAVED_MARKS * 4];
+	char b64[(UCWA_SAVED_MARKS * 4 + 2) / 3 * 4 + 1];
+	size_t n = 0;
+
 	for (size_t i = 0; i < s->nmarks && i < UCWA_SAVED_MARKS; i++) {
 		raw[n++] = (unsigned char)(s->marks[i] >> 24);
 		raw[n++] = (unsigned char)(s->marks[i] >> 16);
@@ -225,23 +295,74 @@ ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 		jw_key(w, "marks");
 		jw_strn(w, b64, ucwa_saved_b64(b64, raw, n));
 	}
-	if (s->nstarts > 0) {
-		jw_key(w, "starts");
-		jw_arr_begin(w);
-		for (size_t i = 0; i < s->nstarts; i++) {
-			jw_obj_begin(w);
-			ucwa_saved_kstr_rel(w, "operationId", s->starts[i].opid, NULL);
-			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, s->app);
-			jw_obj_end(w);
-		}
-		jw_arr_end(w);
-	}
-	jw_key(w, "conversations");
+	jw_key(w, "msgs");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
-		ucwa_saved_write_conv(w, &s->convs[i], s->app);
+		ucwa_saved_write_msgs(w, &s->convs[i]);
 	jw_arr_end(w);
 	jw_obj_end(w);
+}
+
+/* Mix one string (NULL differs from "") into a hash of this process. */
+static uint64_t
+ucwa_saved_mix(uint64_t h, const char *v)
+{
+	h ^= v != NULL ? hmap_hash(v) : 0x5bd1e995u;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+/*
+ * A hash of what ucwa_saved_write_head writes (for this process only: a
+ * writer keeps the head's bytes while it is unchanged). Every member the
+ * head writes is mixed in, in the same order.
+ */
+uint64_t
+ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires;
+
+	h = ucwa_saved_mix(h, s->user);
+	if (secrets) {
+		h = ucwa_saved_mix(h, s->password);
+		h = ucwa_saved_mix(h, s->token);
+	}
+	h = ucwa_saved_mix(h, s->endpoint_id);
+	h = ucwa_saved_mix(h, s->user_url);
+	h = ucwa_saved_mix(h, s->token_url);
+	h = ucwa_saved_mix(h, s->apps_url);
+	h = ucwa_saved_mix(h, s->app);
+	h = ucwa_saved_mix(h, s->events);
+	h = ucwa_saved_mix(h, s->mma_url);
+	h = ucwa_saved_mix(h, s->activity_url);
+	h = ucwa_saved_mix(h, s->start_url);
+	h = ucwa_saved_mix(h, s->me_uri);
+	h = ucwa_saved_mix(h, s->me_name);
+	h = (h ^ (uint64_t)s->events_params ^ (uint64_t)s->nstarts << 8 ^
+		(uint64_t)s->nconvs << 32) *
+	    0xff51afd7ed558ccdULL;
+	for (size_t i = 0; i < s->nstarts; i++) {
+		h = ucwa_saved_mix(h, s->starts[i].opid);
+		h = ucwa_saved_mix(h, s->starts[i].invitation);
+	}
+	for (size_t i = 0; i < s->nconvs; i++) {
+		const struct ucwa_saved_conv *c = &s->convs[i];
+
+		h = (h ^ (uint64_t)c->state ^ (uint64_t)c->incoming << 4 ^
+			(uint64_t)c->preview_html << 8 ^ (uint64_t)c->preview_span << 16) *
+		    0xff51afd7ed558ccdULL;
+		h = ucwa_saved_mix(h, c->href);
+		h = ucwa_saved_mix(h, c->invitation);
+		h = ucwa_saved_mix(h, c->accept);
+		h = ucwa_saved_mix(h, c->decline);
+		h = ucwa_saved_mix(h, c->cancel);
+		h = ucwa_saved_mix(h, c->send_message);
+		h = ucwa_saved_mix(h, c->stop_messaging);
+		h = ucwa_saved_mix(h, c->preview);
+		h = ucwa_saved_mix(h, c->preview_from);
+		h = ucwa_saved_mix(h, c->preview_sent);
+	}
+	return h;
 }
 
 /* A copy of member key's string, or NULL. */
@@ -285,9 +406,14 @@ ucwa_saved_arr(const struct json *o, const char *key, size_t max, size_t *first)
 	return v;
 }
 
-/* Read one saved conversation; -1 without an href. */
+/*
+ * Read one saved conversation, its messages from m (version 3: its
+ * element of "msgs", or NULL; before: the conversation itself); -1
+ * without an href.
+ */
 static int
-ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const char *app)
+ucwa_saved_parse_conv(
+    const struct json *o, const struct json *m, struct ucwa_saved_conv *c, const char *app)
 {
 	const struct json *arr;
 	const char *st = json_get_str(o, "state");
@@ -311,14 +437,14 @@ ucwa_saved_parse_conv(const struct json *o, struct ucwa_saved_conv *c, const cha
 	c->preview_from = ucwa_saved_str(o, "previewFrom");
 	c->preview_sent = ucwa_saved_str(o, "previewSent");
 	c->preview_span = (unsigned)ucwa_saved_int(o, "previewSpan");
-	c->inflight_opid = ucwa_saved_str(o, "inflight");
-	arr = ucwa_saved_arr(o, "seen", UCWA_SAVED_SEEN, &first);
+	c->inflight_opid = ucwa_saved_str(m, "inflight");
+	arr = ucwa_saved_arr(m, "seen", UCWA_SAVED_SEEN, &first);
 	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (json_str(arr->u.arr.v[i]) != NULL)
 			c->seen[c->nseen++] =
 			    ucwa_saved_rel2(json_str(arr->u.arr.v[i]), c->href, c->send_message);
-	arr = ucwa_saved_arr(o, "sent", UCWA_SAVED_SENT, &first);
+	arr = ucwa_saved_arr(m, "sent", UCWA_SAVED_SENT, &first);
 	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
 	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
@@ -368,7 +494,7 @@ ucwa_saved_b64_marks(const char *v, struct ucwa_saved *s)
 int
 ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 {
-	const struct json *arr;
+	const struct json *arr, *msgs, *m;
 	size_t first;
 
 	memset(s, 0, sizeof(*s));
@@ -376,7 +502,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		xasprintf(cause, "UCWA snapshot: not an object with a user");
 		return -1;
 	}
-	if (ucwa_saved_int(o, "v") != 1 && ucwa_saved_int(o, "v") != 2) {
+	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 3) {
 		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
 		return -1;
 	}
@@ -413,9 +539,13 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		    ucwa_saved_rel(json_get_str(e, "invitation"), s->app);
 	}
 	arr = ucwa_saved_arr(o, "conversations", UCWA_SAVED_CONVS, &first);
+	msgs = json_get(o, "msgs"); /* version 3: the messages of conversation i at i */
 	s->convs = xcalloc(UCWA_SAVED_CONVS, sizeof(*s->convs));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++) {
-		if (ucwa_saved_parse_conv(arr->u.arr.v[i], &s->convs[s->nconvs], s->app) == 0)
+		m = ucwa_saved_int(o, "v") < 3			     ? arr->u.arr.v[i]
+		    : json_is(msgs, JSON_ARRAY) && i < msgs->u.arr.n ? msgs->u.arr.v[i]
+								     : NULL;
+		if (ucwa_saved_parse_conv(arr->u.arr.v[i], m, &s->convs[s->nconvs], s->app) == 0)
 			s->nconvs++;
 		else
 			memset(&s->convs[s->nconvs], 0, sizeof(s->convs[0]));
@@ -451,6 +581,20 @@ ucwa_saved_free_conv(struct ucwa_saved_conv *c)
 	free(c->seen);
 	free(c->sent_href);
 	free(c->sent_opid);
+}
+
+/* Free a view (ucwa_resume.c): its arrays only, the strings being the agent's; s is zeroed. */
+void
+ucwa_saved_free_view(struct ucwa_saved *s)
+{
+	for (size_t i = 0; i < s->nconvs; i++) {
+		free(s->convs[i].seen);
+		free(s->convs[i].sent_href);
+		free(s->convs[i].sent_opid);
+	}
+	free(s->convs);
+	free(s->starts);
+	memset(s, 0, sizeof(*s));
 }
 
 /* Free what s owns (s itself is the caller's); s is zeroed. */

@@ -8,6 +8,9 @@
  *     creds USER PASSWORD         cursor USER HREF      (waits: "written ...")
  *     session USER ID CONV TEXT   a row with two user data pairs and one
  *                                 unconfirmed message TEXT (waits)
+ *     mark USER ID N CONV TEXT    the row of ID changed N times in one loop
+ *                                 turn: read once at the flush (prints
+ *                                 "row USER ID" each time it is read)
  *     sdel USER ID                client USER CID SUB[,SUB...]
  *     cdel USER CID               push USER CID ID JSON
  *     ack USER CID ID             drop USER
@@ -206,6 +209,18 @@ session(char *user, const char *id, const char *conv, const char *text)
 	return store_session_put(store, user, &s, on_written, (void *)user);
 }
 
+static char *mark_conv, *mark_text; /* what the next marked row holds */
+
+/* The store's flush reads a marked row (store_session_mark). */
+static void
+on_row(void *arg, const char *user, const char *id)
+{
+	char *u = xstrdup(user);
+
+	say("row %s %s", user, id);
+	waited(session(u, id, mark_conv, mark_text), u);
+}
+
 /* One command line. */
 static void
 command(char *line)
@@ -232,6 +247,15 @@ command(char *line)
 		char *id = field(&rest), *conv = field(&rest), *u = xstrdup(user);
 
 		waited(session(u, id, conv, rest ? rest : ""), u);
+	} else if (strcmp(cmd, "mark") == 0) {
+		char *id = field(&rest), *n = field(&rest), *conv = field(&rest);
+
+		free(mark_conv);
+		free(mark_text);
+		mark_conv = xstrdup(conv ? conv : "");
+		mark_text = xstrdup(rest ? rest : "");
+		for (long i = strtol(n ? n : "1", NULL, 10); i > 0; i--)
+			store_session_mark(store, user, id);
 	} else if (strcmp(cmd, "sdel") == 0)
 		store_session_del(store, user, field(&rest));
 	else if (strcmp(cmd, "client") == 0) {
@@ -347,6 +371,7 @@ main(int argc, char **argv)
 	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
 	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
 	store = store_create(base, redis, seal, &sc);
+	store_set_row_source(store, on_row, NULL);
 	in = bufferevent_socket_new(base, 0, 0);
 	bufferevent_setcb(in, on_stdin, NULL, on_stdin_event, NULL);
 	bufferevent_enable(in, EV_READ);
@@ -354,6 +379,8 @@ main(int argc, char **argv)
 	evsignal_add(sig, NULL);
 	event_base_dispatch(base);
 	store_free(store);
+	free(mark_conv);
+	free(mark_text);
 	seal_free(seal);
 	redis_free(redis);
 	bufferevent_free(in);

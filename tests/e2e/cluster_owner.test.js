@@ -189,24 +189,137 @@ test('SIGTERM on the owner: its leases and registry entry are deleted before it 
   }
 });
 
-test('a WebSocket upgrade through the non-owner is refused: the official client falls back to long-polling', async () => {
-  const env = await cluster();
+// A raw WebSocket upgrade of agent1's notifications on port with this Origin: 'open' or the status.
+function upgrade(port, origin) {
+  const WebSocket = require('ws');
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v2/notifications`,
+      { headers: { Authorization: cm.basic('agent1') }, origin });
+    ws.on('open', () => { ws.close(); resolve('open'); });
+    ws.on('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy(); });
+    ws.on('error', (e) => resolve(String(e)));
+  });
+}
+
+// One sample of a scrape of the node's admin listener (/metrics), as a number.
+async function metric(node, name) {
+  const r = await h.request({ port: node.portOf(1), path: '/metrics' });
+  assert.equal(r.status, 200);
+  const line = r.body.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+test('a WebSocket upgrade through the non-owner is tunnelled to the owner: the official client keeps WebSocket', async () => {
+  const env = await cluster({ extra: { 'admin.listen': ['http://127.0.0.1:0'] } });
   try {
     assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
+    // Origins are checked as the desktop sent them: its own host through B, a foreign one refused.
+    assert.equal(await upgrade(env.b.port, `http://127.0.0.1:${env.b.port}`), 'open');
+    assert.equal(await upgrade(env.b.port, 'http://evil.example'), 403);
     // A desktop on B whose CometD client tries WebSocket first.
     const db = await im.desktop(env.b.port, 'agent1', { websocket: true });
     env.desks.push(db.client);
-    assert.equal(db.client.getTransport().type, 'long-polling');
+    assert.equal(db.client.getTransport().type, 'websocket');
+    assert.match(env.b.stderr, /websocket of 127\.0\.0\.1:\d+ tunnelled to node node-a/);
     await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: true });
     const s = await im.talk(db);
     const from = db.im().length;
-    assert.deepEqual((await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'ws?' })).json, { statusCode: 0 });
-    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: ws?', from);
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual((await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: `ws-${i}` })).json, { statusCode: 0 });
+    }
+    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: ws-19', from);
+    const echoes = db.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' && /^echo: /.test(n.message)).map((n) => n.message);
+    assert.deepEqual(echoes, Array.from({ length: 20 }, (_, i) => `echo: ws-${i}`), 'each once, in order, over the tunnel');
+    assert.equal(db.client.getTransport().type, 'websocket');
     assert.equal((await apps(env, 'agent1')).length, 1);
-    // Through the owner the same client kind keeps WebSocket.
-    const da = await im.desktop(env.a.port, 'agent1', { websocket: true });
-    env.desks.push(da.client);
-    assert.equal(da.client.getTransport().type, 'websocket');
+    assert.equal(await metric(env.b, 'ucgw_cluster_websocket_tunnels'), 1);
+    assert.equal(await metric(env.a, 'ucgw_cluster_websocket_tunnels'), 0);
+    assert.equal(await metric(env.a, 'ucgw_cluster_leases'), 1);
+    assert.equal(await metric(env.b, 'ucgw_cluster_leases'), 0);
+    assert.equal(await metric(env.b, 'ucgw_cluster_redis_up'), 1);
+    assert.equal(await metric(env.b, 'ucgw_cluster_forwarded_requests'), 0);
+    // The desktop's disconnect closes its socket (the owner closes it): B's tunnel with it.
+    await cm.disconnect(db.client);
+    const count = (re) => env.b.stderr.split('\n').filter((l) => re.test(l)).length;
+    await h.waitFor(() => count(/websocket tunnel to node node-a closed/) === count(/tunnelled to node node-a/),
+      5000 * h.slow, () => `tunnels left open:\n${env.b.stderr.split('\n').filter((l) => /tunnel/.test(l)).join('\n')}`);
+    assert.equal(await metric(env.b, 'ucgw_cluster_websocket_tunnels'), 0);
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('the owner killed under a tunnelled WebSocket: the client reconnects through the same node, which takes the agent over', async () => {
+  const env = await cluster({ lease: 1000 * h.slow });
+  try {
+    assert.equal((await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') })).status, 200);
+    const db = await im.desktop(env.b.port, 'agent1', { websocket: true });
+    env.desks.push(db.client);
+    const clientId = db.client.getClientId();
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: true });
+    const s = await im.talk(db);
+    env.a.child.kill('SIGKILL');
+    await env.a.exited;
+    env.a = null;
+    await h.waitFor(() => /websocket tunnel to node node-a closed: the owner (closed|failed)/.test(env.b.stderr),
+      5000 * h.slow, 'the tunnel closed with its owner');
+    const from = db.im().length;
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await db.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'after' });
+      if (r.status !== 503) break;
+      await sleep(100);
+    }
+    assert.deepEqual(r.json, { statusCode: 0 }, r.body);
+    await db.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'echo: after', from);
+    assert.equal(db.client.getClientId(), clientId, 'the same CometD client');
+    assert.equal(db.client.getTransport().type, 'websocket');
+    assert.equal(await holder(env, 'agent1'), 'node-b');
+    assert.equal((await apps(env, 'agent1')).length, 1);
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('auth.csrf_enforce: the CSRF token a desktop got from one node holds on the node that takes its agent over', async () => {
+  const env = await cluster({ extra: { 'auth.csrf_enforce': true } });
+  try {
+    const first = await gws(env.a.port, '/me', { Authorization: cm.basic('agent1') });
+    assert.equal(first.status, 200, first.body);
+    const cookie = first.headers['set-cookie'][0].split(';')[0];
+    const csrf = first.headers['x-csrf-token'];
+    assert.match(csrf, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ready = (port, token) => gws(port, '/me', { Cookie: cookie, 'X-CSRF-TOKEN': token }, 'POST', { operationName: 'Ready' });
+    assert.equal((await ready(env.a.port, csrf)).status, 200);
+    const exit = await env.a.stop(); // hands the agent over
+    env.a = null;
+    assert.equal(exit.code, 0);
+    assert.equal((await ready(env.b.port, 'ffffffff-ffff-4fff-afff-ffffffffffff')).status, 403, 'a wrong token');
+    const r = await ready(env.b.port, csrf);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json, { statusCode: 0 });
+    assert.equal(await holder(env, 'agent1'), 'node-b');
+    assert.equal((await gws(env.b.port, '/me', { Cookie: cookie })).headers['x-csrf-token'], csrf, 'the same token');
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('made-up Basic user names from one address: once the address backs off, no more lease keys', async () => {
+  const env = await cluster({ extra: { 'auth.throttle_address_after': 3, 'auth.throttle_base_ms': 60000 } });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await gws(env.a.port, '/me', { Authorization: cm.basic(`nobody${i}`, 'guess') });
+      statuses.push(r.status);
+    }
+    const leases = (await env.redis.cli('KEYS', 'ucgw:lease:agent:nobody*')).split('\n').filter((x) => x);
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401], `${statuses}`);
+    assert.ok(statuses.slice(5).every((x) => x === 429), `refused once the address backs off: ${statuses}`);
+    assert.ok(leases.length <= 5, `lease keys for made-up names: ${leases.length}`);
+    // an agent from another address (through a trusted proxy) is not held back
+    const ok = await gws(env.b.port, '/me', { Authorization: cm.basic('agent1'), 'X-Forwarded-For': '192.0.2.7' });
+    assert.equal(ok.status, 200, ok.body);
   } finally {
     await teardown(env);
   }

@@ -371,6 +371,18 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
         userData: { case: { n: 42 }, note: 'a b' }, out: [['op-1', 'first message']] }],
       clients: [{ id: 'C1', subs: ['/v2/me/*', '/meta/x'], notes: [4, 5, 6, 7, 8] }],
     });
+    // A row changed three times in one loop turn: read and written once, at the flush.
+    let from = d.lines.length;
+    d.send('mark u1 S2 3 http://ucwa/applications/42/conversations/8 marked');
+    assert.match(await d.wait(/^written u1 /, from), /^written u1 ok$/);
+    assert.deepEqual(d.lines.slice(from).filter((l) => l.startsWith('row ')), ['row u1 S2']);
+    assert.equal(JSON.parse(await redis.cli('HGET', `${PREFIX}agent:u1`, 's:S2')).out[0][2], 'marked');
+    // Marked, then deleted in the same turn: nothing read, nothing left.
+    from = d.lines.length;
+    d.send('mark u1 S2 1 http://ucwa/applications/42/conversations/8 again\nsdel u1 S2'); // one read
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.deepEqual(d.lines.slice(from).filter((l) => l.startsWith('row ')), []);
+    assert.equal(await redis.cli('HEXISTS', `${PREFIX}agent:u1`, 's:S2'), '0');
     // Acknowledged up to 6: 7 and 8 remain.
     d.send('ack u1 C1 6');
     await d.ask('sync u1', /^written u1 ok$/);

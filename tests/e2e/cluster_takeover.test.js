@@ -5,8 +5,8 @@
 // official CometD client (long-polling) sending a message every 20 ms, the
 // remote party sending one every 20 ms through ucwa-sim's control API.
 // After the take-over: every message is delivered exactly once and in
-// order both ways (a SendMessage whose request died with the node is the
-// desktop's to judge: it is allowed at most once), the desktop keeps its IM
+// order both ways (a SendMessage whose request died with the node is sent
+// again by the desktop with the same X-Request-Id, and goes once), the desktop keeps its IM
 // session id and its CometD clientId (no second handshake), and ucwa-sim
 // holds one application per agent. Without the take-over (src/takeover.c
 // hooks not installed) the new owner signs the agents in afresh: the
@@ -109,28 +109,34 @@ async function apps(env, user) {
   return st.json.applications.filter((a) => a.user === `sip:agent${im.PHONES[user]}@example.com`);
 }
 
+// A SendMessage of d with its X-Request-Id.
+function send(d, port, text, rid) {
+  return h.request({ port, method: 'POST', path: `/api/v2/me/im-sessions/${d.sid}`,
+    headers: { Authorization: cm.basic(d.user), 'Content-Type': 'application/json', 'X-Request-Id': rid },
+    body: JSON.stringify({ operationName: 'SendMessage', text }) }).catch((e) => ({ status: 0, body: String(e) }));
+}
+
 // One agent's traffic: the desktop sends d<tag>-N, the remote r<tag>-N, every 20 ms each.
+// A SendMessage that died with its node (502, or no answer) or was refused for now (503) is
+// sent again with the same X-Request-Id until it is answered (t.died counts the deaths).
 function traffic(env, d, remote, tag) {
-  const t = { sent: [], ambiguous: new Set(), remoteSent: [], errors: [], stop: false };
+  const t = { sent: [], died: 0, remoteSent: [], errors: [], stop: false };
   t.desk = (async () => {
     for (let n = 0; !t.stop; n++) {
       const text = `d${tag}-${n}`;
       let r;
-      for (;;) { // a 503 did nothing: the desktop tries again after Retry-After
-        try {
-          r = await d.op(`/me/im-sessions/${d.sid}`, { operationName: 'SendMessage', text });
-        } catch (e) {
-          r = { status: 0, body: String(e) };
-        }
-        if (r.status !== 503 || t.stop) break;
-        t.retried = (t.retried || 0) + 1;
-        await sleep(Math.max(50, 1000 * Number(r.headers['retry-after'] || 0)));
+      for (let tries = 0; ; tries++) {
+        r = await send(d, env.port, text, `rid-${tag}-${n}`);
+        if (r.status === 502 || r.status === 0) {
+          t.died++;
+          t.why = `${text}: ${r.status} ${r.body}`;
+        } else if (r.status === 503) {
+          t.retried = (t.retried || 0) + 1;
+        } else break;
+        if (tries > 200) break;
+        await sleep(r.status === 503 ? Math.max(50, 1000 * Number(r.headers['retry-after'] || 0)) : 50);
       }
       if (r.status === 200 && r.json.statusCode === 0) t.sent.push(text);
-      else if (r.status === 502 || r.status === 0) { // died with its node: maybe done
-        t.ambiguous.add(text);
-        t.why = `${text}: ${r.status} ${r.body}`;
-      }
       else t.errors.push(`${text}: ${r.status} ${r.body}`);
       await sleep(20);
     }
@@ -172,10 +178,7 @@ async function check(env, d, remote, tag, t, sid, clientId, split) {
     const have = new Set(await received());
     return t.sent.every((x) => have.has(x));
   }, 15000 * h.slow, `agent ${d.user}: desktop messages missing at the remote`);
-  const got = await received();
-  const expect = got.filter((x) => !t.ambiguous.has(x));
-  assert.deepEqual(expect, t.sent, `agent ${d.user}: desktop messages, each once, in order`);
-  for (const x of t.ambiguous) assert.ok(got.filter((y) => y === x).length <= 1, `${x} at most once`);
+  assert.deepEqual(await received(), t.sent, `agent ${d.user}: desktop messages, each once, in order`);
   assert.deepEqual(t.errors, [], `agent ${d.user}: SendMessage errors`);
   for (const n of d.im().filter((x) => x.imSession)) assert.equal(n.imSession.id, sid, 'the session id never changes');
   assert.equal(d.client.getClientId(), clientId, 'the CometD clientId is kept');
@@ -220,11 +223,12 @@ async function scenario(how) {
     t1.stop = t2.stop = true;
     await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
     assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
-    assert.ok(t1.sent.length > 20 && t1.remoteSent.length > 20, `traffic flowed: ${t1.sent.length} sent, ${t1.remoteSent.length} remote, ${t1.ambiguous.size} ambiguous, errors ${t1.errors.slice(0, 5)}`);
+    assert.ok(t1.sent.length > 20 && t1.remoteSent.length > 20, `traffic flowed: ${t1.sent.length} sent, ${t1.remoteSent.length} remote, ${t1.died} died with a node, errors ${t1.errors.slice(0, 5)}`);
+    if (t1.died + t2.died > 0) console.log(`# ${how}: ${t1.died + t2.died} SendMessage(s) died with the node and were sent again`);
     await check(env, d1, BOB, 1, t1, s1.id, c1);
     await check(env, d2, CAROL, 2, t2, s2.id, c2);
     if (how === 'term') {
-      assert.equal(t1.ambiguous.size + t2.ambiguous.size, 0, 'a drain leaves no request unanswered');
+      assert.equal(t1.died + t2.died, 0, 'a drain leaves no request unanswered');
       const a = await env.a.exited;
       assert.equal(a.code, 0, env.a.stderr.slice(-3000));
     }
@@ -265,7 +269,7 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
     t1.stop = t2.stop = true;
     await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
     assert.ok(t1.sent.length > 50 && t1.remoteSent.length > 50, `traffic flowed: ${t1.sent.length}, ${t1.remoteSent.length}`);
-    assert.equal(t1.ambiguous.size + t2.ambiguous.size, 0, `no request died with a node: ${t1.why} ${t2.why}`);
+    assert.equal(t1.died + t2.died, 0, `no request died with a node: ${t1.why} ${t2.why}`);
     assert.equal((t1.retried || 0) + (t2.retried || 0), 0, 'no 503 reached a desktop');
     await check(env, d1, BOB, 1, t1, s1.id, c1);
     await check(env, d2, CAROL, 2, t2, s2.id, c2);
@@ -274,18 +278,25 @@ test('rolling SIGTERM restart of three nodes under traffic: nothing lost or dupl
   }
 });
 
+// Agent1 owned by node a (its first request went there), its desktop through haproxy, Talking
+// with bob, who does not reply.
+async function ownedByA(env) {
+  const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
+  await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+  const d1 = await im.desktop(env.port, 'agent1');
+  env.desks.push(d1);
+  d1.sid = (await im.talk(d1, BOB)).id;
+  return d1;
+}
+
 test('network split: the owner cut from Redis; the agent taken over elsewhere; the old owner hands it over on PGetReplaced', async () => {
   const env = await cluster(['a', 'b'], { cutA: true });
   env.label = 'split';
   try {
-    const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
-    assert.equal(r.status, 200, r.body);
-    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
-    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
-    const d1 = await im.desktop(env.port, 'agent1');
-    env.desks.push(d1);
-    const s1 = await im.talk(d1, BOB);
-    d1.sid = s1.id;
+    const d1 = await ownedByA(env);
+    const s1 = { id: d1.sid };
     const c1 = d1.client.getClientId();
     const t1 = traffic(env, d1, BOB, 1);
     await sleep(800);
@@ -310,5 +321,80 @@ test('network split: the owner cut from Redis; the agent taken over elsewhere; t
     assert.match(env.a.stderr, /agent agent1: removed \(its application is served by another node\)/);
   } finally {
     await teardown(env, null);
+  }
+});
+
+// What bob received of the desktop's messages starting with prefix.
+async function bobGot(env, prefix) {
+  return (await im.sim(env.sim.port, 'GET', `/remotes/${BOB.id}/received`)).json.received
+    .filter((e) => e.type === 'message' && e.text.startsWith(prefix)).map((e) => e.text);
+}
+
+// Send again through haproxy, with the same X-Request-Id, until answered (not 503).
+async function resend(env, d, text, rid) {
+  for (let i = 0; i < 200; i++) {
+    const r = await send(d, env.port, text, rid);
+    if (r.status !== 503 && r.status !== 502 && r.status !== 0) return r;
+    await sleep(100);
+  }
+  throw new Error(`${text}: never answered`);
+}
+
+test('a SendMessage whose node dies after UCWA took it: sent again with its X-Request-Id, answered, delivered once', async () => {
+  const env = await cluster();
+  env.label = 'rid-sent';
+  try {
+    const d1 = await ownedByA(env);
+    // UCWA takes the message at once but holds its 201 (and every other answer to agent1)
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'slow', delay_ms: 5000 })).status, 200);
+    const first = send(d1, env.a.port, 'y-1', 'rid-y-1');
+    await h.waitFor(async () => (await bobGot(env, 'y-')).length === 1, 5000 * h.slow, 'bob received y-1');
+    env.a.child.kill('SIGKILL');
+    assert.equal((await first).status, 0, 'the request died with node a');
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/faults')).status, 200);
+    const from = d1.im().length;
+    const r = await resend(env, d1, 'y-1', 'rid-y-1');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.statusCode, 0);
+    // a later SendMessage goes as usual; the repeat of an answered one is answered again
+    assert.equal((await resend(env, d1, 'y-2', 'rid-y-2')).status, 200);
+    assert.equal((await resend(env, d1, 'y-1', 'rid-y-1')).status, 200);
+    await h.waitFor(async () => (await bobGot(env, 'y-')).length >= 2, 5000 * h.slow, 'bob received y-2');
+    await sleep(500);
+    assert.deepEqual(await bobGot(env, 'y-'), ['y-1', 'y-2'], 'each message once, in order');
+    const own = () => d1.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' && /^y-/.test(n.message || '')).map((n) => n.message);
+    await h.waitFor(() => own().length >= 2, 5000 * h.slow, () => `desktop notified ${JSON.stringify(own())}`);
+    await sleep(300);
+    assert.deepEqual(own().filter((x) => x === 'y-2'), ['y-2']);
+    assert.ok(own().filter((x) => x === 'y-1').length <= 1, `y-1 notified at most once: ${own()}`);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+  } finally {
+    await teardown(env, 'a');
+  }
+});
+
+test('a SendMessage stored but never sent when its node dies: the new owner sends it once, unasked', async () => {
+  const env = await cluster(['a', 'b'], { cutA: true });
+  env.label = 'rid-unsent';
+  try {
+    const d1 = await ownedByA(env);
+    env.cut.holdOn = 'z-1'; // from its row on, node a's writes reach Redis, their answers never reach a
+    const first = send(d1, env.a.port, 'z-1', 'rid-z-1');
+    await h.waitFor(() => env.cut.sentHeld.includes('z-1'), 2000 * h.slow, 'the row written');
+    await sleep(20);
+    env.a.child.kill('SIGKILL'); // before its Redis timeout: the POST was never sent
+    assert.equal((await first).status, 0, 'the request died with node a');
+    assert.deepEqual(await bobGot(env, 'z-'), [], 'not sent by node a');
+    // the desktop does not retry; its next request takes the agent over on node b
+    await h.waitFor(async () => (await d1.rest('GET', '/me/im-sessions')).status === 200, 10000 * h.slow, 'taken over');
+    await h.waitFor(async () => (await bobGot(env, 'z-')).length > 0, 15000 * h.slow, 'z-1 sent by node b');
+    assert.match(env.b.stderr, /a message the previous owner may not have sent: sending it/);
+    // its repeat now is answered without sending it again
+    const r = await resend(env, d1, 'z-1', 'rid-z-1');
+    assert.equal(r.status, 200, r.body);
+    await sleep(500);
+    assert.deepEqual(await bobGot(env, 'z-'), ['z-1'], 'once');
+  } finally {
+    await teardown(env, 'a');
   }
 });

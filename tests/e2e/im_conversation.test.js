@@ -103,6 +103,37 @@ test('messages both ways: SendMessage reaches the remote, replies come back once
   }
 });
 
+test('SendMessage with an X-Request-Id: a repeat is answered again and sent once; a bad id is refused', async () => {
+  const env = await im.setup(['agent1']);
+  const d = env.desks.agent1;
+  try {
+    await im.sim(env.sim.port, 'POST', '/remotes/agent3002@example.com/behaviour', { reply: false });
+    const s = await im.talk(d);
+    const from = d.im().length;
+    const send = (text, rid) => d.rest('POST', `/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text },
+      rid === undefined ? {} : { 'X-Request-Id': rid });
+    for (const bad of ['', 'x'.repeat(65), 'sp ace', 'caf\u00e9']) {
+      const r = await send('never', bad);
+      assert.equal(r.status, 400, `X-Request-Id ${JSON.stringify(bad)}: ${r.body}`);
+      assert.match(r.json.statusMessage, /X-Request-Id must be 1 to 64 printable ASCII characters/);
+    }
+    assert.deepEqual((await send('one', 'req-1')).json, { statusCode: 0 });
+    assert.deepEqual((await send('one', 'req-1')).json, { statusCode: 0 }, 'repeat, before its delivery event or after');
+    await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'one', from);
+    assert.deepEqual((await send('one', 'req-1')).json, { statusCode: 0 }, 'repeat after its delivery');
+    assert.deepEqual((await send('two', 'req-2')).json, { statusCode: 0 });
+    assert.deepEqual((await send('two')).json, { statusCode: 0 }, 'without an id: a new message');
+    await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'two', from);
+    await new Promise((res) => setTimeout(res, 300));
+    const got = await im.sim(env.sim.port, 'GET', '/remotes/agent3002@example.com/received');
+    assert.deepEqual(got.json.received.filter((e) => e.type === 'message').map((e) => e.text), ['one', 'two', 'two']);
+    const mine = d.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage').map((n) => n.message);
+    assert.deepEqual(mine, ['one', 'two', 'two'], 'each sent message notified once');
+  } finally {
+    await im.teardown(env);
+  }
+});
+
 test('a burst of 100 messages each way arrives complete and in order', async () => {
   const env = await im.setup(['agent1']);
   const d = env.desks.agent1;

@@ -95,7 +95,7 @@ fuzz_router_init(void)
 	fz.cometd = cometd_create(fz.base, fz.cfg, fz.auth);
 	gws_set_desktop(fz.gws, fz.auth, fz.cometd);
 	fz.agents = agents_create(fz.base, (unsigned)fz.cfg->agent_idle_ms);
-	fz.im = gws_im_create(fz.agents, fz.cometd);
+	fz.im = gws_im_create(fz.base, fz.agents, fz.cometd);
 	gws_set_im(fz.gws, fz.agents, fz.im);
 	config_httpd_limits(fz.cfg, &lim);
 	lim.header_timeout_ms = lim.idle_timeout_ms = lim.write_timeout_ms = 200;

@@ -89,6 +89,22 @@ START_TEST(test_each_visits_every_entry_once)
 }
 END_TEST
 
+/* The stable hash, whole or in pieces: FNV-1a 64, folded (stored change marks depend on it). */
+START_TEST(test_fnv_pieces_equal_whole)
+{
+	const char whole[] = "message\x1f"
+			     "completed\x1e";
+	uint64_t h = HMAP_FNV_START;
+
+	ck_assert_uint_eq(hmap_hash_len(whole, sizeof whole - 1), 0x4b9c158f6032016ULL);
+	h = hmap_fnv(h, "message", 7);
+	h = hmap_fnv(h, "\x1f", 1);
+	h = hmap_fnv(h, "", 0);
+	h = hmap_fnv(h, "completed\x1e", 10);
+	ck_assert_uint_eq(hmap_fnv_end(h), hmap_hash_len(whole, sizeof whole - 1));
+}
+END_TEST
+
 static Suite *
 hmap_suite(void)
 {
@@ -98,6 +114,7 @@ hmap_suite(void)
 	UNIT_ADD(s, test_many_keys_survive_growth);
 	UNIT_ADD(s, test_churn_with_tombstones);
 	UNIT_ADD(s, test_each_visits_every_entry_once);
+	UNIT_ADD(s, test_fnv_pieces_equal_whole);
 	return s;
 }
 

@@ -2,7 +2,8 @@
  * test_seal.c: unit tests of seal.c: a sealed value opens with the same
  * key under the same Redis key, and fails to open when any byte is
  * altered, with another cluster key, under another Redis key, truncated,
- * or with an unknown version; nonces differ from value to value.
+ * or with an unknown version; nonces differ from value to value; derived
+ * keys are the same per cluster key and label.
  */
 #include <string.h>
 
@@ -175,6 +176,26 @@ START_TEST(test_fresh_nonce_per_value)
 }
 END_TEST
 
+/* A derived key is the same for the same cluster key and label, another for another of either. */
+START_TEST(test_derive)
+{
+	struct seal *a1 = seal_create(key_a), *a2 = seal_create(key_a), *b = seal_create(key_b);
+	unsigned char x[SEAL_KEY_BYTES], y[SEAL_KEY_BYTES], z[SEAL_KEY_BYTES], w[SEAL_KEY_BYTES];
+
+	seal_derive(a1, "ucgw csrf token v1", x);
+	seal_derive(a2, "ucgw csrf token v1", y);
+	seal_derive(b, "ucgw csrf token v1", z);
+	seal_derive(a1, "another use", w);
+	ck_assert_mem_eq(x, y, sizeof x);
+	ck_assert(memcmp(x, z, sizeof x) != 0);
+	ck_assert(memcmp(x, w, sizeof x) != 0);
+	ck_assert(memcmp(x, key_a, sizeof x) != 0);
+	seal_free(a1);
+	seal_free(a2);
+	seal_free(b);
+}
+END_TEST
+
 START_TEST(test_known_answer)
 {
 	/* The layout is plain AES-256-GCM: opening by hand with EVP gives the text back. */
@@ -211,6 +232,7 @@ seal_suite(void)
 	Suite *s = suite_create("seal");
 
 	UNIT_ADD(s, test_round_trip);
+	UNIT_ADD(s, test_derive);
 	UNIT_ADD(s, test_empty_value);
 	UNIT_ADD(s, test_every_altered_byte_fails);
 	UNIT_ADD(s, test_wrong_key_fails);

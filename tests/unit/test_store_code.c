@@ -18,6 +18,7 @@ static void
 fill_row(struct store_session *s, char **k, char **v, struct store_out *o)
 {
 	memset(s, 0, sizeof *s);
+	memset(o, 0, 2 * sizeof *o);
 	s->id = "0123456789abcdef0123456789abcdef";
 	s->dir = 1;
 	s->state = 2;
@@ -126,6 +127,23 @@ jw_row(const struct store_session *s, struct buf *out)
 		}
 		jw_arr_end(&w);
 	}
+	for (size_t i = 0; i < s->nout; i++) {
+		if (s->out[i].rid == NULL)
+			continue;
+		jw_key(&w, "ro");
+		jw_arr_begin(&w);
+		for (size_t j = 0; j < s->nout; j++)
+			jw_str(&w, s->out[j].rid);
+		jw_arr_end(&w);
+		break;
+	}
+	if (s->nrid_done > 0) {
+		jw_key(&w, "rd");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < s->nrid_done; i++)
+			jw_str(&w, s->rid_done[i]);
+		jw_arr_end(&w);
+	}
 	jw_obj_end(&w);
 }
 
@@ -173,6 +191,47 @@ START_TEST(test_session_same_as_jw)
 	memset(&s, 0, sizeof s);
 	s.id = ctl;
 	same_as_jw(&s, "");
+}
+END_TEST
+
+/*
+ * X-Request-Ids: each outgoing message's beside "out" ("ro"), the delivered
+ * ones ("rd"); a row of the previous version (none) reads as before, and
+ * one whose "ro" does not match "out" is refused.
+ */
+START_TEST(test_session_request_ids)
+{
+	struct store_session s, d;
+	char *k[2], *v[2], *done[2] = { "r-1", "r\"2" };
+	struct store_out o[2];
+	struct buf b;
+	const char *why = NULL;
+	static const char old[] = "{\"id\":\"x1\",\"d\":0,\"st\":2,\"ct\":5,"
+				  "\"out\":[[\"opA\",null,\"hi\"]]}";
+	static const char bad[] = "{\"id\":\"x1\",\"d\":0,\"st\":2,\"ct\":5,"
+				  "\"out\":[[\"opA\",null,\"hi\"]],\"ro\":[\"a\",\"b\"]}";
+
+	fill_row(&s, k, v, o);
+	o[1].rid = "desk-7";
+	s.rid_done = done;
+	s.nrid_done = 2;
+	same_as_jw(&s, "");
+	buf_init(&b);
+	ck_assert_int_eq(store_code_session_encode(&s, &b, &why), 0);
+	ck_assert_int_eq(store_code_session_decode(b.data, b.len, &d, &why), 0);
+	ck_assert_ptr_null(d.out[0].rid);
+	ck_assert_str_eq(d.out[1].rid, "desk-7");
+	ck_assert_uint_eq(d.nrid_done, 2);
+	ck_assert_str_eq(d.rid_done[0], "r-1");
+	ck_assert_str_eq(d.rid_done[1], "r\"2");
+	store_code_session_clear(&d);
+	buf_free(&b);
+	ck_assert_int_eq(store_code_session_decode(old, strlen(old), &d, &why), 0);
+	ck_assert_uint_eq(d.nout, 1);
+	ck_assert_ptr_null(d.out[0].rid);
+	ck_assert_uint_eq(d.nrid_done, 0);
+	store_code_session_clear(&d);
+	ck_assert_int_eq(store_code_session_decode(bad, strlen(bad), &d, &why), -1);
 }
 END_TEST
 
@@ -383,6 +442,7 @@ store_code_suite(void)
 	UNIT_ADD(s, test_session_round_trip);
 	UNIT_ADD(s, test_session_minimal);
 	UNIT_ADD(s, test_session_same_as_jw);
+	UNIT_ADD(s, test_session_request_ids);
 	UNIT_ADD(s, test_href_relative);
 	UNIT_ADD(s, test_session_bounds);
 	UNIT_ADD(s, test_session_corrupt);

@@ -2,8 +2,9 @@
  * test_ucwa_saved.c: a UCWA agent's snapshot (struct ucwa_saved) as JSON
  * and back: every member survives, hrefs under the application and the
  * conversation are shortened and restored, secrets are left out unless
- * asked, the lists are bounded on reading, bad input is refused; the
- * compact version 2 is written and version 1 still read.
+ * asked, the lists are bounded on reading, bad input is refused; version 3
+ * (the messages apart from the conversations' links) is written in a head
+ * and a tail, and versions 1 and 2 are still read.
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +90,11 @@ START_TEST(test_saved_roundtrip)
 	ck_assert_ptr_nonnull(strstr(b.data, "\"seen\":[\"=/2\",\"=/3\"]"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\"sent\":[[\"=/4\",\"m-4\"]]"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\"marks\":\"/////wAAAAc=\""));
+	/* version 3: each conversation's messages in "msgs" by index, after the links */
+	ck_assert_ptr_nonnull(strstr(b.data, "{\"v\":3,"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\"msgs\":[{\"seen\":[\"=/2\",\"=/3\"],\"sent\":[[\"=/"
+	    "4\",\"m-4\"]],\"inflight\":\"m-5\"},{}]}"));
 	ck_assert_ptr_null(strstr(b.data, "null"));
 	ck_assert_ptr_null(strstr(b.data, "false"));
 	ck_assert_str_eq(r.user, "toshm@contoso.com");
@@ -160,6 +166,97 @@ START_TEST(test_saved_version1)
 	ck_assert_str_eq(r.convs[0].sent_opid[0], "m-4");
 	ucwa_saved_free(&r);
 	json_doc_free(d);
+}
+END_TEST
+
+/* Version 2 (what the previous nodes store): the messages inside each conversation. */
+START_TEST(test_saved_version2)
+{
+	static const char v2[] =
+	    "{\"v\":2,\"user\":\"u\",\"application\":\"A\",\"marks\":\"/////wAAAAc=\","
+	    "\"conversations\":[{\"href\":\"~/c0\",\"state\":\"ended\"},"
+	    "{\"href\":\"~/c\",\"state\":\"connected\",\"sendMessage\":\"~/c/messaging/messages\","
+	    "\"seen\":[\"=/2\"],\"sent\":[[\"=/4\",\"m-4\"]],\"inflight\":\"m-5\"}],"
+	    "\"msgs\":[{\"seen\":[\"=/9\"]}]}"; /* a stray "msgs" is not version 2's */
+	struct ucwa_saved r;
+	struct json_doc *d = json_parse(v2, strlen(v2), NULL, NULL);
+	char *cause = NULL;
+
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	ck_assert_uint_eq(r.nmarks, 2);
+	ck_assert_uint_eq(r.marks[1], 7);
+	ck_assert_uint_eq(r.nconvs, 2);
+	ck_assert_uint_eq(r.convs[0].nseen, 0);
+	ck_assert_uint_eq(r.convs[1].nseen, 1);
+	ck_assert_str_eq(r.convs[1].seen[0], "A/c/messaging/messages/2");
+	ck_assert_uint_eq(r.convs[1].nsent, 1);
+	ck_assert_str_eq(r.convs[1].sent_href[0], "A/c/messaging/messages/4");
+	ck_assert_str_eq(r.convs[1].sent_opid[0], "m-4");
+	ck_assert_str_eq(r.convs[1].inflight_opid, "m-5");
+	ucwa_saved_free(&r);
+	json_doc_free(d);
+}
+END_TEST
+
+/*
+ * The head and the tail make the whole; the head's hash follows what the
+ * head writes and nothing else, so a writer that keeps the head's bytes
+ * and writer state (ucwa_resume_save) writes what a whole write would.
+ */
+START_TEST(test_saved_head_tail)
+{
+	struct ucwa_saved s;
+	struct buf whole, head, again;
+	struct jw w, kept;
+	uint64_t h;
+
+	fill(&s);
+	buf_init(&whole);
+	buf_init(&head);
+	buf_init(&again);
+	jw_init(&kept, &head);
+	ucwa_saved_write_head(&kept, &s, 0);
+	h = ucwa_saved_head_hash(&s, 0);
+	/* what changes with a message: the head and its hash stay */
+	s.marks[s.nmarks++] = 9;
+	free(s.convs[0].inflight_opid);
+	s.convs[0].inflight_opid = xstrdup("m-6");
+	s.convs[0].seen[1][strlen(s.convs[0].seen[1]) - 1] = '5';
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	jw_init(&w, &whole);
+	ucwa_saved_write(&w, &s, 0);
+	buf_add(&again, head.data, head.len);
+	w = kept;
+	w.b = &again;
+	ucwa_saved_write_tail(&w, &s);
+	ck_assert_str_eq(again.data, whole.data);
+	ck_assert_ptr_nonnull(strstr(again.data, "\"inflight\":\"m-6\""));
+	/* what the head writes: its hash changes */
+	s.convs[0].state = 2;
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.convs[0].state = 1;
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	s.convs[0].stop_messaging[0] = 'H';
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.convs[0].stop_messaging[0] = 'h';
+	free(s.convs[0].send_message);
+	s.convs[0].send_message = NULL;
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.convs[0].send_message = xstrdup(CONV "/messaging/messages");
+	s.convs[0].preview_span = 3;
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.convs[0].preview_span = 0;
+	s.token_expires++;
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.token_expires--;
+	s.nconvs = 1;
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	s.nconvs = 2;
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	ucwa_saved_free(&s);
+	buf_free(&whole);
+	buf_free(&head);
+	buf_free(&again);
 }
 END_TEST
 
@@ -251,7 +348,7 @@ START_TEST(test_saved_bounds_and_refusals)
 	ucwa_saved_free(&r);
 	json_doc_free(d);
 	buf_free(&b);
-	d = json_parse("{\"v\":3,\"user\":\"u\"}", 18, NULL, NULL);
+	d = json_parse("{\"v\":4,\"user\":\"u\"}", 18, NULL, NULL);
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "version"));
 	free(cause);
@@ -271,6 +368,8 @@ ucwa_saved_suite(void)
 
 	UNIT_ADD(s, test_saved_roundtrip);
 	UNIT_ADD(s, test_saved_version1);
+	UNIT_ADD(s, test_saved_version2);
+	UNIT_ADD(s, test_saved_head_tail);
 	UNIT_ADD(s, test_saved_b64_marks);
 	UNIT_ADD(s, test_saved_bounds_and_refusals);
 	return s;

@@ -173,10 +173,13 @@ async function cuttingProxy(port, cutWhen = () => false) {
       for (const m of d.toString('latin1').matchAll(/^(POST|GET|OPTIONS) (\S+) HTTP\/1\.1\r$/gm)) {
         proxy.requests.push(`${m[1]} ${m[2]}`);
       }
+      if (proxy.holdOn && d.toString('latin1').includes(proxy.holdOn)) proxy.hold = true;
+      if (proxy.hold) proxy.sentHeld += d.toString('latin1');
       up.write(d);
     });
     up.on('data', (d) => {
       if (cutWhen(d.toString('utf8'))) { proxy.cuts++; cut(); return; }
+      if (proxy.hold) { proxy.held += d.length; return; } // requests pass, answers are dropped
       client.write(d);
     });
     client.on('close', cut); up.on('close', cut);
@@ -187,6 +190,10 @@ async function cuttingProxy(port, cutWhen = () => false) {
     cuts: 0,
     requests: [],
     refuse: false,
+    hold: false, // answers dropped; what was sent meanwhile is in sentHeld
+    holdOn: null, // hold from the first write that holds this string
+    held: 0,
+    sentHeld: '',
     dropAll: () => { for (const s of socks) s.destroy(); },
     close: () => { for (const s of socks) s.destroy(); return new Promise((r) => srv.close(r)); },
   };
