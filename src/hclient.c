@@ -32,8 +32,6 @@
 #include "reap.h"
 #include "tls.h"
 
-#define HCLIENT_SPARE_TIMERS 8 /* timers of finished requests kept for the next ones */
-
 struct hclient_pool;
 
 /*
@@ -127,8 +125,6 @@ struct hclient {
 	unsigned nconns;
 	struct reap *reap;
 	TAILQ_HEAD(, hclient_owner) owners;
-	struct event *spare_timers[HCLIENT_SPARE_TIMERS]; /* of finished requests (a few) */
-	unsigned nspare;
 };
 
 static void hclient_conn_kill(struct hclient_conn *);
@@ -360,8 +356,6 @@ hclient_free(struct hclient *hc)
 		hclient_conn_kill(c);
 	reap_now(hc->reap);
 	reap_release(hc->reap);
-	while (hc->nspare > 0)
-		event_free(hc->spare_timers[--hc->nspare]);
 	hmap_each(hc->pools, hclient_pool_free, NULL);
 	hmap_free(hc->pools);
 	if (hc->dns != NULL)
@@ -420,15 +414,9 @@ hclient_owner_outstanding(const struct hclient_owner *o)
 static void
 hclient_req_free(struct hclient_req *r)
 {
-	struct hclient *hc = r->owner->hc;
-
 	TAILQ_REMOVE(&r->owner->reqs, r, entry);
 	r->owner->n--;
-	evtimer_del(r->timer);
-	if (hc->nspare < HCLIENT_SPARE_TIMERS)
-		hc->spare_timers[hc->nspare++] = r->timer; /* for the next request */
-	else
-		event_free(r->timer);
+	event_free(r->timer);
 	hclient_url_clear(&r->url);
 	buf_free(&r->wire);
 	free(r);
@@ -546,11 +534,7 @@ hclient_request(struct hclient_owner *o, const char *method, const char *url,
 	hclient_req_build(o->hc, r, method, hdrs, body, len);
 	TAILQ_INSERT_TAIL(&o->reqs, r, entry);
 	o->n++;
-	if (o->hc->nspare > 0) { /* neither pending nor active: deleted when its request ended */
-		r->timer = o->hc->spare_timers[--o->hc->nspare];
-		evtimer_assign(r->timer, o->hc->base, hclient_req_timeout, r);
-	} else
-		r->timer = evtimer_new(o->hc->base, hclient_req_timeout, r);
+	r->timer = evtimer_new(o->hc->base, hclient_req_timeout, r);
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(r->timer, &tv);
