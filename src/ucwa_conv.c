@@ -70,7 +70,7 @@ struct uconv {
 	uint64_t seen_tag[UCWA_SEEN_MSGS]; /* ucwa_conv_seen_tag of each, 0 for none */
 	unsigned nseen;
 	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
-	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
+	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId (in sent_href's allocation) */
 	unsigned nsent;
 	char *inflight_opid; /* operationId of the message in flight */
 	char *orphan_opid;   /* resumed: the previous process's message in flight */
@@ -167,10 +167,8 @@ ucwa_conv_free(struct uconv *v)
 		event_free(v->preview_timer);
 	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
 		free(v->seen[i]);
-	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
-		free(v->sent_href[i]);
-		free(v->sent_opid[i]);
-	}
+	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++)
+		free(v->sent_href[i]); /* and sent_opid[i] */
 	free(v->inflight_opid);
 	free(v->orphan_opid);
 	free(v->href);
@@ -634,11 +632,12 @@ static void
 ucwa_conv_sent(struct uconv *v, const char *href, const char *opid)
 {
 	unsigned i = v->nsent++ % UCWA_SENT_MSGS;
+	size_t hlen = strlen(href) + 1, olen = strlen(opid) + 1;
 
-	free(v->sent_href[i]);
-	free(v->sent_opid[i]);
-	v->sent_href[i] = xstrdup(href);
-	v->sent_opid[i] = xstrdup(opid);
+	free(v->sent_href[i]); /* and the operationId after it */
+	v->sent_href[i] = xmalloc(hlen + olen);
+	memcpy(v->sent_href[i], href, hlen);
+	v->sent_opid[i] = memcpy(v->sent_href[i] + hlen, opid, olen);
 }
 
 /*
