@@ -52,13 +52,6 @@ buf_grow(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* Append a string. */
-void
-buf_addstr(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /* Append formatted text: one pass when it fits the room already there. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -85,14 +78,20 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Append an HTTP header line: "name: value" and CRLF. */
+/* Append an HTTP header line: "name: value" and CRLF, with one reservation. */
 void
 buf_add_header(struct buf *b, const char *name, const char *value)
 {
-	buf_addstr(b, name);
-	buf_addstr(b, ": ");
-	buf_addstr(b, value);
-	buf_addstr(b, "\r\n");
+	size_t n = strlen(name), v = strlen(value);
+	char *d;
+
+	buf_reserve(b, n + v + 4);
+	d = b->data + b->len;
+	memcpy(d, name, n);
+	memcpy(d + n, ": ", 2);
+	memcpy(d + n + 2, value, v);
+	memcpy(d + n + 2 + v, "\r\n", 3); /* with the NUL */
+	b->len += n + v + 4;
 }
 
 /* Append a decimal integer (no printf on hot paths). */

@@ -43,7 +43,13 @@ buf_addch(struct buf *b, char c)
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';
 }
-void buf_addstr(struct buf *, const char *);
+/* Append a string (inline: most are literals, whose length is known). */
+static inline void
+buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void buf_addint(struct buf *, long long);
 void buf_add_header(struct buf *, const char *name, const char *value); /* HTTP "name: value\r\n" */

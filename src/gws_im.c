@@ -156,10 +156,7 @@ gws_im_sess_free(struct im_sess *is)
 		return;
 	for (o = is->out; o != NULL; o = next) {
 		next = o->next;
-		free(o->opid);
 		free(o->location);
-		free(o->text);
-		free(o->rid);
 		free(o);
 	}
 	for (unsigned i = 0; i < IM_RIDS_DONE; i++)
@@ -759,10 +756,7 @@ gws_im_out_remove(struct im_sess *is, struct im_out **link)
 
 	*link = o->next;
 	is->nout--;
-	free(o->opid);
 	free(o->location);
-	free(o->text);
-	free(o->rid);
 	free(o);
 }
 
@@ -819,11 +813,13 @@ void
 gws_im_out_add(struct session *s, const char *opid, const char *text, const char *rid)
 {
 	struct im_sess *is = s->im;
-	struct im_out *o = xcalloc(1, sizeof *o), **pp;
+	size_t olen = strlen(opid) + 1, tlen = strlen(text) + 1, rlen = rid ? strlen(rid) + 1 : 0;
+	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen + rlen), **pp; /* the strings follow */
+	char *str = (char *)(o + 1);
 
-	o->opid = xstrdup(opid);
-	o->text = xstrdup(text);
-	o->rid = rid != NULL ? xstrdup(rid) : NULL;
+	o->opid = memcpy(str, opid, olen);
+	o->text = memcpy(str + olen, text, tlen);
+	o->rid = rid != NULL ? memcpy(str + olen + tlen, rid, rlen) : NULL;
 	for (pp = &is->out; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = o;

@@ -23,7 +23,7 @@
 
 /* An outgoing message waiting for its delivery event. */
 struct im_out {
-	char *opid;
+	char *opid;	/* opid, text and rid: in the message's own allocation */
 	char *location; /* from the 201, once known */
 	char *text;
 	char *rid;  /* the X-Request-Id of its SendMessage, or NULL */

@@ -4,10 +4,9 @@
  * It owns one message at a time: the strings of struct hparse_msg (method,
  * target, reason, every header name and value) and its decoded body are
  * allocated here and freed by hparse_reset or hparse_free. A caller holding
- * hparse_msg_mut may take the method, target, reason or body by setting the
- * field to NULL (or with buf_detach); the headers array and the header
- * strings stay the parser's (they share one allocation or a few per
- * message, not two per header).
+ * hparse_msg_mut may take the body (buf_detach); the headers array and the
+ * strings stay the parser's: they share one allocation or a few per
+ * message, not one per string.
  *
  * Promises:
  *  - bytes may arrive split anywhere; the outcome does not depend on where;
@@ -248,9 +247,6 @@ hparse_msg_clear(struct hparse *p)
 	struct hparse_msg *m = &p->msg;
 	struct hparse_header *h = m->headers;
 
-	free(m->method);
-	free(m->target);
-	free(m->reason);
 	strpool_clear(&p->strs);
 	buf_free(&m->body);
 	memset(m, 0, sizeof *m);
@@ -374,8 +370,8 @@ hparse_request_line(struct hparse *p, const char *s, size_t len)
 	}
 	if (hparse_version(p, sp2 + 1, len - mlen - tlen - 2) != 0)
 		return;
-	p->msg.method = xstrndup(s, mlen);
-	p->msg.target = xstrndup(sp1 + 1, tlen);
+	p->msg.method = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, s, mlen);
+	p->msg.target = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, sp1 + 1, tlen);
 	p->state = HPARSE_S_HEADERS;
 }
 
@@ -418,7 +414,7 @@ hparse_status_line(struct hparse *p, const char *s, size_t len)
 		hparse_fail(p, 400, "bad byte in reason phrase");
 		return;
 	}
-	p->msg.reason = xstrndup(r, len);
+	p->msg.reason = strpool_ndup(&p->strs, HPARSE_STRS_FIRST, r, len);
 	p->state = HPARSE_S_HEADERS;
 }
 
@@ -986,7 +982,7 @@ hparse_msg(const struct hparse *p)
 	return (&p->msg);
 }
 
-/* The message, for callers that take strings or the body out of it. */
+/* The message, for callers that take the body out of it. */
 struct hparse_msg *
 hparse_msg_mut(struct hparse *p)
 {

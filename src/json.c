@@ -61,12 +61,13 @@ struct json_parser {
 	size_t cpos;   /* on scan's line, at or before scan: */
 	unsigned col;  /* the column of cpos */
 	unsigned depth, max_depth;
-	struct json_frame stack[JSON_MAX_DEPTH];
 	const char *abort_msg;
 	size_t abort_off; /* where abort_msg applies */
 	int at_end;	  /* the error was found at the end of the input */
 	int positions;	  /* nodes and keys are located (line, col) */
 	int keep_duplicates;
+	unsigned reached; /* frames of stack set up (the first time each opened) */
+	struct json_frame stack[JSON_MAX_DEPTH]; /* last: not cleared beyond reached */
 };
 
 /* Allocate n bytes from the document's arena. */
@@ -406,6 +407,11 @@ json_parser_open(struct json_parser *p, enum json_type t)
 		return 0;
 	}
 	f = &p->stack[p->depth++];
+	if (p->depth > p->reached) { /* its vector, reused by later frames as deep */
+		f->items = NULL;
+		f->capbytes = 0;
+		p->reached = p->depth;
+	}
 	f->node = json_doc_new_node(p->doc, t);
 	if (p->positions) {
 		json_parser_locate(p, &f->node->line, &f->node->col);
@@ -413,6 +419,7 @@ json_parser_open(struct json_parser *p, enum json_type t)
 	}
 	f->n = 0;
 	f->key = NULL;
+	f->kline = f->kcol = 0; /* stay so without positions */
 	f->keys = NULL;
 	return 1;
 }
@@ -589,7 +596,7 @@ json_too_large(size_t len, const struct json_limits *lim, struct json_error *err
 static void
 json_parser_cleanup(struct json_parser *p)
 {
-	for (unsigned i = 0; i < p->max_depth; i++) {
+	for (unsigned i = 0; i < p->reached; i++) {
 		free(p->stack[i].items);
 		if (i < p->depth)
 			hmap_free(p->stack[i].keys);
@@ -601,7 +608,7 @@ json_parser_cleanup(struct json_parser *p)
 static void
 json_parser_init(struct json_parser *p, const char *text, size_t len, const struct json_limits *lim)
 {
-	memset(p, 0, sizeof *p);
+	memset(p, 0, offsetof(struct json_parser, stack));
 	p->doc = json_doc_new();
 	p->text = text;
 	p->len = len;

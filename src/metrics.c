@@ -75,6 +75,7 @@ static const double metrics_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 struct metric_series {
 	char *labels;
+	size_t len; /* of labels: most series of a family differ in it */
 	double value;					   /* counter, gauge; histogram: sum */
 	unsigned long long count;			   /* histogram */
 	unsigned long long bucket[nitems(metrics_bounds)]; /* histogram, not cumulative */
@@ -90,12 +91,15 @@ static struct metric_series *
 metrics_series(enum metric_id id, const char *labels)
 {
 	struct metric_series *s;
+	size_t len;
 
 	if (labels == NULL)
 		labels = "";
+	len = strlen(labels);
 	for (size_t i = 0; i < metrics_data[id].n; i++) {
-		if (strcmp(metrics_data[id].v[i].labels, labels) == 0)
-			return &metrics_data[id].v[i];
+		s = &metrics_data[id].v[i];
+		if (s->len == len && memcmp(s->labels, labels, len) == 0)
+			return s;
 	}
 	if (metrics_data[id].n >= METRICS_MAX_SERIES) {
 		if (id != M_DROPPED)
@@ -107,6 +111,7 @@ metrics_series(enum metric_id id, const char *labels)
 	s = &metrics_data[id].v[metrics_data[id].n++];
 	memset(s, 0, sizeof *s);
 	s->labels = xstrdup(labels);
+	s->len = len;
 	return s;
 }
 

@@ -251,6 +251,7 @@ ucwa_agent_reap(struct reap_link *l)
 	free(a->apps_url);
 	free(a->origin);
 	free(a->origin_norm);
+	buf_free(&a->norm);
 	free(a->app);
 	free(a->events_url);
 	free(a->mma_url);

@@ -129,7 +129,7 @@ ucwa_app_create(struct ucwa_agent *a)
 
 	c->kind = "application";
 	ucwa_state_set(a, UA_APP, "POST applications");
-	c->ctype = xstrdup("application/json");
+	c->ctype = "application/json";
 	jw_init(&w, &c->body);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "UserAgent", a->u->conf.user_agent ? a->u->conf.user_agent : "ucgw");
@@ -311,7 +311,7 @@ ucwa_app_available(struct ucwa_agent *a)
 	c = ucwa_call_new(a, "POST", a->mma_url, ucwa_app_available_done);
 	c->kind = "makeMeAvailable";
 	c->app_step = 1;
-	c->ctype = xstrdup("application/json");
+	c->ctype = "application/json";
 	jw_init(&w, &c->body);
 	jw_obj_begin(&w);
 	jw_key(&w, "SupportedModalities");

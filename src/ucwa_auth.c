@@ -295,7 +295,7 @@ ucwa_auth_token(struct ucwa_agent *a)
 		ucwa_state_set(a, UA_TOKEN, "POST password grant");
 	a->renewing = 1;
 	c->bearer = 0;
-	c->ctype = xstrdup("application/x-www-form-urlencoded;charset=UTF-8");
+	c->ctype = "application/x-www-form-urlencoded;charset=UTF-8";
 	buf_addstr(&c->body, "grant_type=password&username=");
 	util_url_encode(&c->body, a->user, strlen(a->user));
 	buf_addstr(&c->body, "&password=");

@@ -18,6 +18,8 @@
 #include "metrics.h"
 #include "ucwa_int.h"
 
+#define UCWA_NORM_KEEP 1024 /* ucwa_call_norm's buffer kept up to this */
+
 /* A background sign-out DELETE ended. */
 static void
 ucwa_call_background_done(const struct hclient_resp *r, void *arg)
@@ -45,6 +47,13 @@ ucwa_call_background(struct ucwa_agent *a, const char *method, const char *url)
 	    ucwa_call_background_done, a->u);
 }
 
+/* The length of href without its fragment (strcspn builds a table per call). */
+static size_t
+ucwa_call_unfragmented(const char *href)
+{
+	return (size_t)(strchrnul(href, '#') - href);
+}
+
 /*
  * The one normal form of a server href: resolved against the applications
  * URL (or the URL last used), scheme and host in lower case, no default
@@ -69,7 +78,7 @@ ucwa_call_resolve_url(const char *base, const char *href, struct buf *out)
 			abs.data[i] = (char)tolower((unsigned char)abs.data[i]);
 	} else if (hclient_url_resolve(base, href, &abs) != 0)
 		buf_addstr(&abs, href);
-	abs.len = strcspn(abs.data, "#");
+	abs.len = ucwa_call_unfragmented(abs.data);
 	abs.data[abs.len] = '\0';
 	buf_reset(out);
 	if (hclient_url_parse(abs.data, &u, &why) != 0) {
@@ -100,7 +109,8 @@ ucwa_call_origin(struct ucwa_agent *a, const char *base)
 	size_t n = a->origin_len;
 
 	/* the same origin: base starts with it, and it ends there */
-	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 && strchr("/?#", base[n]) != NULL)
+	if (a->origin != NULL && strncmp(base, a->origin, n) == 0 &&
+	    (base[n] == '/' || base[n] == '?' || base[n] == '#' || base[n] == '\0'))
 		return a->origin_norm;
 	if ((p = strstr(base, "://")) == NULL ||
 	    (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0))
@@ -131,7 +141,7 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	if (href[0] == '/' && href[1] != '/' && (o = ucwa_call_origin(a, base)) != NULL) {
 		size_t olen = strlen(o);
 
-		n = strcspn(href, "#");
+		n = ucwa_call_unfragmented(href);
 		buf_reset(out);
 		buf_reserve(out, olen + n);
 		buf_add(out, o, olen);
@@ -141,10 +151,26 @@ ucwa_call_resolve(struct ucwa_agent *a, const char *href, struct buf *out)
 	if ((o = ucwa_call_origin(a, base)) != NULL && a->origin_ok &&
 	    strncmp(href, o, n = strlen(o)) == 0 && href[n] == '/') {
 		buf_reset(out);
-		buf_add(out, href, strcspn(href, "#"));
+		buf_add(out, href, ucwa_call_unfragmented(href));
 		return;
 	}
 	ucwa_call_resolve_url(base, href, out);
+}
+
+/*
+ * The normal form of href (not NULL, and not what this returned before) in
+ * the agent's scratch buffer, without an allocation: valid until the next
+ * call, so the caller compares it or copies it before calling anything
+ * else. A buffer grown past UCWA_NORM_KEEP by a long href is not kept for
+ * the next one.
+ */
+const char *
+ucwa_call_norm(struct ucwa_agent *a, const char *href)
+{
+	if (a->norm.cap > UCWA_NORM_KEEP)
+		buf_free(&a->norm);
+	ucwa_call_resolve(a, href, &a->norm);
+	return a->norm.data;
 }
 
 /* Whether two hrefs given by this client (changes, results) name one resource. */
@@ -250,12 +276,14 @@ ucwa_call_backoff(unsigned *cur, unsigned min, unsigned max)
 struct ucall *
 ucwa_call_new(struct ucwa_agent *a, const char *method, const char *url, ucall_cb cb)
 {
-	struct ucall *c = xcalloc(1, sizeof(*c));
+	size_t mlen = strlen(method) + 1, ulen = strlen(url) + 1;
+	struct ucall *c = xcalloc(1, sizeof(*c) + mlen + ulen); /* the strings follow */
+	char *s = (char *)(c + 1);
 
 	c->a = a;
 	c->app_gen = a->app_gen;
-	c->method = xstrdup(method);
-	c->url = xstrdup(url);
+	c->method = memcpy(s, method, mlen);
+	c->url = memcpy(s + mlen, url, ulen);
 	c->cb = cb;
 	c->kind = "command";
 	c->bearer = 1;
@@ -276,9 +304,6 @@ ucwa_call_free(struct ucall *c)
 		c->a->pget = NULL;
 	if (c->ctx != NULL && c->ctx_free != NULL)
 		c->ctx_free(c->ctx);
-	free(c->method);
-	free(c->url);
-	free(c->ctype);
 	free(c->conv);
 	buf_free(&c->body);
 	free(c);

@@ -116,7 +116,7 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 	a->chan_set = c->url; /* a snapshot meanwhile resumes at this set (ucwa_resume.c) */
 	for (size_t i = 0; i < evs.n && !a->dying && gen == a->app_gen && a->state != UA_FAILED;
 	     i++)
-		ucwa_conv_apply(a, &evs.v[i]);
+		ucwa_conv_apply(a, &evs, &evs.v[i]);
 	if (evs.nbad_total > 0 && !a->dying && gen == a->app_gen && a->state != UA_FAILED)
 		ucwa_chan_bad(a, &evs);
 	if (!a->dying && gen == a->app_gen && a->state != UA_FAILED)

@@ -34,8 +34,8 @@ struct ustart {
 /* A message queued on a conversation, until it is sent. */
 struct umsg {
 	TAILQ_ENTRY(umsg) entry;
-	char *text;
-	char *opid;
+	const char *text; /* text and opid in the message's own allocation */
+	const char *opid;
 	ucwa_done done;
 	void *arg;
 };
@@ -70,7 +70,7 @@ struct uconv {
 	uint64_t seen_tag[UCWA_SEEN_MSGS]; /* ucwa_conv_seen_tag of each, 0 for none */
 	unsigned nseen;
 	char *sent_href[UCWA_SENT_MSGS]; /* Location of a sent message ... */
-	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId */
+	char *sent_opid[UCWA_SENT_MSGS]; /* ... and its operationId (in sent_href's allocation) */
 	unsigned nsent;
 	char *inflight_opid; /* operationId of the message in flight */
 	char *orphan_opid;   /* resumed: the previous process's message in flight */
@@ -102,20 +102,26 @@ ucwa_conv_set_state(struct uconv *v, enum ucwa_conv_state st, const char *why)
 	v->state = st;
 }
 
-/* The conversation with this href (any form), or NULL. */
+/*
+ * The conversation with this href (any form), or NULL. Most hrefs asked
+ * for are a conversation's own (in normal form, as kept): those are found
+ * without working out the normal form.
+ */
 static struct uconv *
 ucwa_conv_find(struct ucwa_agent *a, const char *href)
 {
 	struct uconv *v;
-	char *abs;
+	const char *abs;
 
 	if (href == NULL)
 		return NULL;
-	abs = ucwa_call_abs(a, href);
+	TAILQ_FOREACH(v, &a->convs, entry)
+	if (ucwa_href_eq(v->href, href))
+		return v;
+	abs = ucwa_call_norm(a, href);
 	TAILQ_FOREACH(v, &a->convs, entry)
 	if (ucwa_href_eq(v->href, abs))
 		break;
-	free(abs);
 	return v;
 }
 
@@ -137,8 +143,6 @@ ucwa_conv_msg_fail(struct ucwa_agent *a, struct umsg *m, const char *why)
 	res.message = why;
 	if (!a->dying && m->done != NULL)
 		m->done(&res, m->arg);
-	free(m->text);
-	free(m->opid);
 	free(m);
 }
 
@@ -146,11 +150,7 @@ ucwa_conv_msg_fail(struct ucwa_agent *a, struct umsg *m, const char *why)
 static void
 ucwa_conv_msg_free(void *p)
 {
-	struct umsg *m = p;
-
-	free(m->text);
-	free(m->opid);
-	free(m);
+	free(p);
 }
 
 /* Free a conversation and its queue, without callbacks. */
@@ -161,18 +161,14 @@ ucwa_conv_free(struct uconv *v)
 
 	while ((m = TAILQ_FIRST(&v->queue)) != NULL) {
 		TAILQ_REMOVE(&v->queue, m, entry);
-		free(m->text);
-		free(m->opid);
 		free(m);
 	}
 	if (v->preview_timer != NULL)
 		event_free(v->preview_timer);
 	for (unsigned i = 0; i < UCWA_SEEN_MSGS; i++)
 		free(v->seen[i]);
-	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++) {
-		free(v->sent_href[i]);
-		free(v->sent_opid[i]);
-	}
+	for (unsigned i = 0; i < UCWA_SENT_MSGS; i++)
+		free(v->sent_href[i]); /* and sent_opid[i] */
 	free(v->inflight_opid);
 	free(v->orphan_opid);
 	free(v->href);
@@ -636,11 +632,12 @@ static void
 ucwa_conv_sent(struct uconv *v, const char *href, const char *opid)
 {
 	unsigned i = v->nsent++ % UCWA_SENT_MSGS;
+	size_t hlen = strlen(href) + 1, olen = strlen(opid) + 1;
 
-	free(v->sent_href[i]);
-	free(v->sent_opid[i]);
-	v->sent_href[i] = xstrdup(href);
-	v->sent_opid[i] = xstrdup(opid);
+	free(v->sent_href[i]); /* and the operationId after it */
+	v->sent_href[i] = xmalloc(hlen + olen);
+	memcpy(v->sent_href[i], href, hlen);
+	v->sent_opid[i] = memcpy(v->sent_href[i] + hlen, opid, olen);
 }
 
 /*
@@ -673,37 +670,41 @@ ucwa_conv_sent_opid(struct uconv *v, const struct ucwa_change *ch, struct buf *o
 	return out->data;
 }
 
-/* Track what a change does to its conversation, deliver it, then end if it ended. */
+/* The normal form of href (NULL for NULL), kept with the event set evs. */
+static const char *
+ucwa_conv_norm_kept(struct ucwa_agent *a, struct ucwa_events *evs, const char *href)
+{
+	if (href == NULL)
+		return NULL;
+	ucwa_call_norm(a, href);
+	return ucwa_events_keep(evs, a->norm.data, a->norm.len);
+}
+
+/*
+ * Track what a change of the event set evs does to its conversation,
+ * deliver it, then end if it ended. The normal forms of its hrefs are kept
+ * with evs (freed with it by the caller, its owner).
+ */
 void
-ucwa_conv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
+ucwa_conv_apply(struct ucwa_agent *a, struct ucwa_events *evs, const struct ucwa_change *raw)
 {
 	struct ucwa_change n = *raw, *ch = &n;
-	struct buf nb[4];
+	struct buf opid;
 	struct uconv *v;
 
-	for (int i = 0; i < 4; i++)
-		buf_init(&nb[i]);
+	buf_init(&opid);
 	/* from here on every href of the change is in the normal form */
-	if (raw->href != NULL) {
-		ucwa_call_resolve(a, raw->href, &nb[0]);
-		n.href = nb[0].data;
-	}
-	if (raw->self != NULL) {
-		ucwa_call_resolve(a, raw->self, &nb[1]);
-		n.self = nb[1].data;
-	}
-	if (raw->conversation != NULL) {
-		ucwa_call_resolve(a, raw->conversation, &nb[2]);
-		n.conversation = nb[2].data;
-	}
+	n.href = ucwa_conv_norm_kept(a, evs, raw->href);
+	n.self = ucwa_conv_norm_kept(a, evs, raw->self);
+	n.conversation = ucwa_conv_norm_kept(a, evs, raw->conversation);
 	if (n.kind == UCWA_INVITATION && n.operation_id == NULL && n.href != NULL)
-		n.operation_id = ucwa_conv_start_attribute(a, &n, &nb[3]);
+		n.operation_id = ucwa_conv_start_attribute(a, &n, &opid);
 	else if (n.kind == UCWA_INVITATION && n.type == UCWA_COMPLETED && n.operation_id != NULL)
 		ucwa_conv_start_forget(a, n.operation_id); /* echoed: nothing left to attribute */
 	v = ucwa_conv_get(a, ch->conversation);
 	if (v != NULL && n.kind == UCWA_MESSAGE && n.operation_id == NULL && n.direction != NULL &&
 	    strcmp(n.direction, "Outgoing") == 0)
-		n.operation_id = ucwa_conv_sent_opid(v, &n, &nb[3]);
+		n.operation_id = ucwa_conv_sent_opid(v, &n, &opid);
 	if (v != NULL && a->replay && v->state == UCWA_CONV_ENDED)
 		log_debug("ucwa %s: replayed %s of ended %s dropped", a->user,
 		    ucwa_kind_name(ch->kind), v->href);
@@ -711,8 +712,7 @@ ucwa_conv_apply(struct ucwa_agent *a, const struct ucwa_change *raw)
 		ucwa_conv_deliver(a, ch);
 	else
 		ucwa_conv_track(a, v, ch);
-	for (int i = 0; i < 4; i++)
-		buf_free(&nb[i]);
+	buf_free(&opid);
 }
 
 /* What a change does to its known conversation: deliver it, then end or pump. */
@@ -775,7 +775,7 @@ ucwa_conv_resync_messaging(struct ucall *c, const struct hclient_resp *r)
 	    ucwa_resource_parse(r->body, r->len, UCWA_MESSAGING, c->url, &evs, err, sizeof(err)))
 		return; /* the conversation GET found it; the next event will tell */
 	evs.v[0].conversation = v->href;
-	ucwa_conv_apply(a, &evs.v[0]);
+	ucwa_conv_apply(a, &evs, &evs.v[0]);
 	ucwa_events_free(&evs);
 }
 
@@ -825,7 +825,7 @@ ucwa_conv_resync_conversation(struct ucall *c, const struct hclient_resp *r)
 		else
 			v->resyncing = 1;
 	}
-	ucwa_conv_apply(a, &evs.v[0]);
+	ucwa_conv_apply(a, &evs, &evs.v[0]);
 	ucwa_events_free(&evs);
 }
 
@@ -929,8 +929,7 @@ ucwa_conv_cmd_start(struct ucwa_agent *a, const char *method, const char *url, c
 	if (a->state != UA_READY)
 		return "not signed in";
 	c = ucwa_call_new(a, method, url, cb);
-	if (ctype != NULL)
-		c->ctype = xstrdup(ctype);
+	c->ctype = ctype;
 	if (body != NULL)
 		buf_addstr(&c->body, body);
 	c->done = done;
@@ -1022,14 +1021,8 @@ ucwa_conv_msg_done(struct ucall *c, const struct hclient_resp *r)
 		v->inflight_opid = NULL;
 	}
 	if (v != NULL && m->opid != NULL && r->err == HCLIENT_OK && r->status == 201 &&
-	    r->msg != NULL && hparse_header(r->msg, "Location") != NULL) {
-		struct buf loc;
-
-		buf_init(&loc);
-		ucwa_call_resolve(a, hparse_header(r->msg, "Location"), &loc);
-		ucwa_conv_sent(v, loc.data, m->opid);
-		buf_free(&loc);
-	}
+	    r->msg != NULL && hparse_header(r->msg, "Location") != NULL)
+		ucwa_conv_sent(v, ucwa_call_norm(a, hparse_header(r->msg, "Location")), m->opid);
 	c->done = m->done;
 	c->done_arg = m->arg;
 	ucwa_conv_cmd_done(c, r);
@@ -1079,7 +1072,9 @@ ucwa_send_message(struct ucwa_agent *a, const char *conv, const char *text,
     const char *operation_id, ucwa_done done, void *arg)
 {
 	struct uconv *v = ucwa_conv_find(a, conv);
+	size_t tlen = strlen(text) + 1, olen = operation_id ? strlen(operation_id) + 1 : 0;
 	struct umsg *m;
+	char *s;
 
 	if (a->state != UA_READY)
 		return "not signed in";
@@ -1089,9 +1084,10 @@ ucwa_send_message(struct ucwa_agent *a, const char *conv, const char *text,
 		return "conversation ended";
 	if (v->nqueue >= a->u->conf.max_send_queue)
 		return "send queue full";
-	m = xcalloc(1, sizeof(*m));
-	m->text = xstrdup(text);
-	m->opid = operation_id ? xstrdup(operation_id) : NULL;
+	m = xcalloc(1, sizeof(*m) + tlen + olen); /* the strings follow */
+	s = (char *)(m + 1);
+	m->text = memcpy(s, text, tlen);
+	m->opid = operation_id ? memcpy(s + tlen, operation_id, olen) : NULL;
 	m->done = done;
 	m->arg = arg;
 	TAILQ_INSERT_TAIL(&v->queue, m, entry);

@@ -97,7 +97,8 @@ static const struct ucwa_event_name ucwa_event_props[] = { UE_NAME("state"), UE_
 	UE_NAME("operationId"), UE_NAME("subject"), UE_NAME("importance"), UE_NAME("threadId"),
 	UE_NAME("timeStamp"), UE_NAME("uri"), UE_NAME("name") };
 
-/* The rels whose embedded resource can be used (in _embedded under that name). */
+/* The rels of the kinds used (ucwa_event_kind), whose embedded resource can be
+ * used (in _embedded under that name); localParticipant last. */
 static const struct ucwa_event_name ucwa_event_embedded[] = { UE_NAME("messagingInvitation"),
 	UE_NAME("conversation"), UE_NAME("messaging"), UE_NAME("message"), UE_NAME("participant"),
 	UE_NAME("localParticipant") };
@@ -163,35 +164,29 @@ ucwa_event_find(const struct ucwa_event_name *names, size_t n, const char *s, si
 	return -1;
 }
 
-/* The change kind for a link rel (and the "in" collection), or -1 to ignore. */
+/* The change kind for a link rel (its index in ucwa_event_embedded, or -1)
+ * and the "in" collection, or -1 to ignore. */
 static int
-ucwa_event_kind(const char *rel, const char *in)
+ucwa_event_kind(int rel, const char *in)
 {
-	if (strcmp(rel, "messagingInvitation") == 0)
-		return UCWA_INVITATION;
-	if (strcmp(rel, "conversation") == 0)
-		return UCWA_CONVERSATION;
-	if (strcmp(rel, "messaging") == 0)
-		return UCWA_MESSAGING;
-	if (strcmp(rel, "message") == 0)
-		return UCWA_MESSAGE;
-	if (strcmp(rel, "participant") == 0 || strcmp(rel, "localParticipant") == 0)
-		return in != NULL && strcmp(in, "typingParticipants") == 0 ? UCWA_TYPING
-									   : UCWA_PARTICIPANT;
-	return -1;
+	static const int kinds[UE_NEMBEDDED] = { UCWA_INVITATION, UCWA_CONVERSATION,
+		UCWA_MESSAGING, UCWA_MESSAGE, UCWA_PARTICIPANT, UCWA_PARTICIPANT };
+
+	if (rel < 0)
+		return -1;
+	if (kinds[rel] == UCWA_PARTICIPANT && in != NULL && strcmp(in, "typingParticipants") == 0)
+		return UCWA_TYPING;
+	return kinds[rel];
 }
 
 /* The change type for an event's "type", or -1. */
 static int
 ucwa_event_type(const char *t)
 {
-	static const char *const names[] = { "added", "updated", "deleted", "started",
-		"completed" };
+	static const struct ucwa_event_name names[] = { UE_NAME("added"), UE_NAME("updated"),
+		UE_NAME("deleted"), UE_NAME("started"), UE_NAME("completed") };
 
-	for (size_t i = 0; t != NULL && i < nitems(names); i++)
-		if (strcmp(t, names[i]) == 0)
-			return (int)i;
-	return -1;
+	return t != NULL ? ucwa_event_find(names, nitems(names), t, strlen(t)) : -1;
 }
 
 /* Decode a data URI link into c->text, as sent, unless a text is there already. */
@@ -314,14 +309,15 @@ static void
 ucwa_event_one(struct ucwa_event_parser *p, const struct ucwa_event_ev *e)
 {
 	struct ucwa_events *evs = p->evs;
-	int kind, type, emb;
+	int kind, type, rel;
 	struct ucwa_change *c;
 
 	if (e->rel == NULL) {
 		ucwa_event_bad(evs, e, -1, "no link rel");
 		return;
 	}
-	if ((kind = ucwa_event_kind(e->rel, e->in)) < 0)
+	rel = ucwa_event_find(ucwa_event_embedded, UE_NEMBEDDED, e->rel, strlen(e->rel));
+	if ((kind = ucwa_event_kind(rel, e->in)) < 0)
 		return; /* a kind nobody here uses: not even looked at */
 	if (e->href == NULL || (type = ucwa_event_type(e->type)) < 0) {
 		ucwa_event_bad(evs, e, kind, e->href == NULL ? "no link href" : "unknown type");
@@ -335,16 +331,15 @@ ucwa_event_one(struct ucwa_event_parser *p, const struct ucwa_event_ev *e)
 	c->type = (enum ucwa_type)type;
 	c->href = e->href;
 	c->title = e->title;
-	c->local = strcmp(e->rel, "localParticipant") == 0;
+	c->local = rel == UE_NEMBEDDED - 1; /* localParticipant */
 	c->status = e->status;
 	c->reason_code = e->code;
 	c->reason_subcode = e->subcode;
 	c->reason_message = e->message;
 	if (kind == UCWA_CONVERSATION)
 		c->conversation = e->href;
-	emb = ucwa_event_find(ucwa_event_embedded, UE_NEMBEDDED, e->rel, strlen(e->rel));
-	if (emb >= 0 && e->res[emb].present)
-		ucwa_event_resource(c, &e->res[emb]);
+	if (e->res[rel].present)
+		ucwa_event_resource(c, &e->res[rel]);
 	if (c->self == NULL)
 		c->self = e->href;
 }
@@ -645,7 +640,7 @@ ucwa_event_run(struct ucwa_event_parser *p, const char *body, size_t len, struct
 	};
 	struct json_error jerr;
 
-	memset(evs, 0, sizeof(*evs));
+	memset(evs, 0, offsetof(struct ucwa_events, bad)); /* bad[] past nbad is not read */
 	p->evs = evs;
 	p->cap = 0;
 	p->skip = p->depth = 0;
@@ -711,6 +706,13 @@ ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *
 	return 0;
 }
 
+/* A copy of s (len bytes, NUL added) that lives as long as what evs keeps. */
+const char *
+ucwa_events_keep(struct ucwa_events *evs, const char *s, size_t len)
+{
+	return strpool_ndup(&evs->mem, UCWA_EVENT_STRS_FIRST, s, len);
+}
+
 /* Free what a parse kept. */
 void
 ucwa_events_free(struct ucwa_events *evs)
@@ -721,7 +723,7 @@ ucwa_events_free(struct ucwa_events *evs)
 	}
 	free(evs->v);
 	strpool_clear(&evs->mem);
-	memset(evs, 0, sizeof(*evs));
+	memset(evs, 0, offsetof(struct ucwa_events, bad)); /* bad[] past nbad is not read */
 }
 
 /* The name of a change kind (logs). */

@@ -84,13 +84,13 @@ struct ucwa_events {
 	struct strpool_chunk *mem; /* the strings kept (strpool.h) */
 	struct ucwa_change *v;
 	size_t n;
-	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD];
 	size_t nbad;	   /* reported in bad[] */
 	size_t nbad_total; /* all unusable events */
 	const char *self;
 	const char *next; /* exactly one of next, resync, resume is set */
 	const char *resync;
 	const char *resume;
+	struct ucwa_bad bad[UCWA_EVENTS_MAX_BAD]; /* last: only the first nbad are set */
 };
 
 /* Parse body; 0, or -1 with a message in err (nothing to free then). Only a
@@ -101,6 +101,8 @@ int ucwa_events_parse(const char *body, size_t len, struct ucwa_events *, char *
  * as if an event had embedded it; 0, or -1 with a message in err. */
 int ucwa_resource_parse(const char *body, size_t len, enum ucwa_kind k, const char *href,
     struct ucwa_events *, char *err, size_t errlen);
+/* A copy of s (len bytes, NUL added) that lives as long as what evs keeps. */
+const char *ucwa_events_keep(struct ucwa_events *, const char *s, size_t len);
 void ucwa_events_free(struct ucwa_events *);
 
 const char *ucwa_kind_name(enum ucwa_kind);

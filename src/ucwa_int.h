@@ -49,7 +49,8 @@ struct ucall {
 	struct ucwa_agent *a;
 	TAILQ_ENTRY(ucall) entry; /* a->calls or a->authwait, as list says */
 	struct ucalls *list;	  /* the list it is on, or NULL */
-	char *method, *url, *ctype;
+	const char *method, *url; /* in the call's own allocation (ucwa_call_new) */
+	const char *ctype;	  /* a static string, or NULL */
 	struct buf body;
 	int flags;
 	unsigned timeout_ms;
@@ -111,6 +112,7 @@ struct ucwa_agent {
 	size_t origin_len;
 	char *origin_norm; /* ...in normal form (ucwa_call_resolve) */
 	int origin_ok;	   /* it parsed (origin_norm is not just a copy) */
+	struct buf norm;   /* the normal form of one href being looked at (ucwa_call_norm) */
 	int hops;
 	int renewing;
 	uint64_t rediscovered_ms; /* last rediscovery after a persistent 403 */
@@ -160,6 +162,7 @@ void ucwa_call_free(struct ucall *);
 void ucwa_call_count(const struct ucall *, const struct hclient_resp *);
 void ucwa_call_resolve(struct ucwa_agent *, const char *href, struct buf *out);
 char *ucwa_call_abs(struct ucwa_agent *, const char *href);
+const char *ucwa_call_norm(struct ucwa_agent *, const char *href);
 /* A request of a that is not its own any more (sign-out, leaving when giving up):
  * sent on the background owner, its answer only logged. */
 void ucwa_call_background(struct ucwa_agent *, const char *method, const char *url);
@@ -171,7 +174,7 @@ void ucwa_call_link(const struct json *res, const char *rel, const char **href);
 
 /* ucwa_conv.c: above ucwa_call.c */
 void ucwa_conv_init(struct ucwa_agent *);
-void ucwa_conv_apply(struct ucwa_agent *, const struct ucwa_change *);
+void ucwa_conv_apply(struct ucwa_agent *, struct ucwa_events *, const struct ucwa_change *);
 int ucwa_conv_resync_href(struct ucwa_agent *, const char *href);
 void ucwa_conv_resync_all(struct ucwa_agent *);
 /* After an event-channel response: end the conversations resynchronisation found gone. */

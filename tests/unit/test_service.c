@@ -49,6 +49,23 @@ START_TEST(test_metrics_render)
 }
 END_TEST
 
+/* Series are told apart by their whole labels: the same length, the same start. */
+START_TEST(test_metrics_series_by_labels)
+{
+	metrics_reset();
+	metrics_inc(M_RELOADS, "result=\"a\"");
+	metrics_add(M_RELOADS, "result=\"b\"", 2);
+	metrics_add(M_RELOADS, "result=\"a\",x=\"1\"", 4);
+	metrics_add(M_RELOADS, NULL, 8);
+	metrics_add(M_RELOADS, "result=\"a\"", 16);
+	ck_assert(metrics_get(M_RELOADS, "result=\"a\"") == 17);
+	ck_assert(metrics_get(M_RELOADS, "result=\"b\"") == 2);
+	ck_assert(metrics_get(M_RELOADS, "result=\"a\",x=\"1\"") == 4);
+	ck_assert(metrics_get(M_RELOADS, "") == 8);
+	metrics_reset();
+}
+END_TEST
+
 START_TEST(test_metrics_series_bound)
 {
 	char labels[32];
@@ -123,6 +140,7 @@ service_suite(void)
 	Suite *s = suite_create("service");
 
 	UNIT_ADD(s, test_metrics_render);
+	UNIT_ADD(s, test_metrics_series_by_labels);
 	UNIT_ADD(s, test_metrics_series_bound);
 	UNIT_ADD(s, test_proxy_networks);
 	UNIT_ADD(s, test_admin_readiness);
