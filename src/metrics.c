@@ -75,9 +75,9 @@ static const double metrics_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 struct metric_series {
 	char *labels;
-	size_t len; /* of labels: most series of a family differ in it */
-	double value;					   /* counter, gauge; histogram: sum */
-	unsigned long long count;			   /* histogram */
+	size_t len;		  /* of labels: most series of a family differ in it */
+	double value;		  /* counter, gauge; histogram: sum */
+	unsigned long long count; /* histogram */
 	unsigned long long bucket[nitems(metrics_bounds)]; /* histogram, not cumulative */
 };
 

@@ -169,8 +169,8 @@ ucwa_event_find(const struct ucwa_event_name *names, size_t n, const char *s, si
 static int
 ucwa_event_kind(int rel, const char *in)
 {
-	static const int kinds[UE_NEMBEDDED] = { UCWA_INVITATION, UCWA_CONVERSATION,
-		UCWA_MESSAGING, UCWA_MESSAGE, UCWA_PARTICIPANT, UCWA_PARTICIPANT };
+	static const int kinds[UE_NEMBEDDED] = { UCWA_INVITATION, UCWA_CONVERSATION, UCWA_MESSAGING,
+		UCWA_MESSAGE, UCWA_PARTICIPANT, UCWA_PARTICIPANT };
 
 	if (rel < 0)
 		return -1;
