@@ -814,8 +814,8 @@ gws_im_out_add(struct session *s, const char *opid, const char *text, const char
 {
 	struct im_sess *is = s->im;
 	size_t olen = strlen(opid) + 1, tlen = strlen(text) + 1, rlen = rid ? strlen(rid) + 1 : 0;
-	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen + rlen),
-		      **pp; /* the strings follow */
+	struct im_out *o = xcalloc(1, sizeof *o + olen + tlen + rlen); /* the strings follow */
+	struct im_out **pp;
 	char *str = (char *)(o + 1);
 
 	o->opid = memcpy(str, opid, olen);
