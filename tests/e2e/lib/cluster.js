@@ -14,6 +14,7 @@ const h = require('./harness');
 const im = require('./im');
 const cm = require('./cometd');
 const { startRedis, clusterFiles, args, freePort } = require('./redis');
+const { haproxyConfig } = require('./haproxy');
 
 // Lease and Redis timeout of the nodes (longer under valgrind: h.slow).
 const LEASE = 900 * h.slow;
@@ -116,35 +117,6 @@ const noDate = (hd) => {
   const { date, connection, 'keep-alive': ka, ...rest } = hd;
   return rest;
 };
-
-// The haproxy configuration of docs/cluster.md, for the nodes' ports; inter: the health
-// check's interval; log: its errors on stderr (one line per failed request).
-function haproxyConfig(port, nodes, { inter = '500ms', log = false } = {}) {
-  return `global
-  maxconn 1024
-${log ? '  log stderr format short local0 notice\n' : ''}
-defaults
-  mode http
-${log ? '  log global\n  option httplog\n  option log-separate-errors\n  option dontlog-normal\n' : ''}  timeout connect 2s
-  timeout client 90s
-  timeout server 90s
-  timeout http-keep-alive 10s
-  option redispatch 1
-  retries 3
-  retry-on conn-failure 503
-  option http-server-close
-
-frontend gws
-  bind 127.0.0.1:${port}
-  option forwardfor
-  default_backend ucgw
-
-backend ucgw
-  balance roundrobin
-  option httpchk GET /healthz
-${nodes.map((n, i) => `  server n${i} 127.0.0.1:${n.port} check inter ${inter} fall 1 rise 1`).join('\n')}
-`;
-}
 
 // haproxy in front of env's nodes (killed by teardown); resolves
 // {port, proc, log()} once it answers /healthz.
