@@ -690,6 +690,25 @@ auth_too_many(struct http_req *req, uint64_t wait_ms, const char *why)
 	gws_reply_error(req, 429, GWS_ACCESS_DENIED, why);
 }
 
+/* 429 (and 1) when user or the address addr backs off after failed sign-ins; else 0. */
+static int
+auth_backoff_refused(struct auth *a, struct http_req *req, const char *user, const char *addr)
+{
+	static struct log_limit ll;
+	uint64_t now = util_now_ms();
+	uint64_t wu = throttle_wait(a->by_user, user, now),
+		 wa = throttle_wait(a->by_addr, addr, now);
+
+	if (wu == 0 && wa == 0)
+		return 0;
+	log_limited(&ll, LOG_INFO,
+	    "auth: %s: sign-in of %s refused for %llu ms: too many failures %s", http_req_peer(req),
+	    user, (unsigned long long)(wu > wa ? wu : wa),
+	    wu > wa ? "of this user" : "from this address");
+	auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
+	return 1;
+}
+
 /*
  * Cluster mode, before a lease is taken for user's Basic credentials: 429
  * (and 1) when the user or the client's address is backing off after
@@ -700,15 +719,9 @@ int
 auth_backing_off(struct auth *a, struct http_req *req, const char *user)
 {
 	char addr[64];
-	uint64_t now = util_now_ms(), wu, wa;
 
 	auth_client_addr(req, addr, sizeof addr);
-	wu = throttle_wait(a->by_user, user, now);
-	wa = throttle_wait(a->by_addr, addr, now);
-	if (wu == 0 && wa == 0)
-		return 0;
-	auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
-	return 1;
+	return auth_backoff_refused(a, req, user, addr);
 }
 
 /*
@@ -720,20 +733,12 @@ static int
 auth_basic_refused(
     struct auth *a, struct http_req *req, const char *user, const char *addr, const char *pair)
 {
-	static struct log_limit ll_wait, ll_cached, ll_slots;
-	uint64_t now = util_now_ms(), wu, wa;
+	static struct log_limit ll_cached, ll_slots;
+	uint64_t now = util_now_ms();
 	const unsigned *slot = hmap_get(a->addr_pending, addr);
 
-	wu = throttle_wait(a->by_user, user, now);
-	wa = throttle_wait(a->by_addr, addr, now);
-	if (wu > 0 || wa > 0) {
-		log_limited(&ll_wait, LOG_INFO,
-		    "auth: %s: sign-in of %s refused for %llu ms: too many failures %s",
-		    http_req_peer(req), user, (unsigned long long)(wu > wa ? wu : wa),
-		    wu > wa ? "of this user" : "from this address");
-		auth_too_many(req, wu > wa ? wu : wa, "Too many failed sign-ins; retry later");
+	if (auth_backoff_refused(a, req, user, addr))
 		return 1;
-	}
 	if (a->cfg->auth_negative_cache_ms > 0 &&
 	    throttle_recent(a->failed, pair, now, (uint64_t)a->cfg->auth_negative_cache_ms)) {
 		log_limited(&ll_cached, LOG_INFO,
