@@ -67,6 +67,7 @@ struct hclient_conn {
 	int port;
 	int longpoll;
 	struct bufferevent *bev;
+	struct bev_rd *rd; /* plain TCP once connected: its read side (bev.c) */
 	struct hparse *hp;
 	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
 	struct event *timer;	 /* connect timeout, then idle timeout */
@@ -273,6 +274,7 @@ hclient_conn_free(struct reap_link *l)
 {
 	struct hclient_conn *c = container_of(l, struct hclient_conn, link);
 
+	bev_rd_free(c->rd);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	hparse_free(c->hp);
@@ -602,6 +604,11 @@ hclient_take_upgraded(const struct hclient_resp *resp)
 		return NULL;
 	bev = c->bev;
 	c->bev = NULL;
+	if (c->rd != NULL) {
+		bev_rd_set(c->rd, 0);
+		bev_rd_release(c->rd); /* the new owner reads through the bufferevent */
+		c->rd = NULL;
+	}
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	hclient_conn_kill(c);
 	return bev;
@@ -616,6 +623,8 @@ hclient_conn_kill(struct hclient_conn *c)
 	if (c->state == HCLIENT_CONN_DEAD)
 		return;
 	hclient_conn_set_state(c, HCLIENT_CONN_DEAD);
+	if (c->rd != NULL)
+		bev_rd_set(c->rd, 0);
 	if (c->bev != NULL) {
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -810,6 +819,10 @@ hclient_conn_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		bev_nodelay(bufferevent_getfd(bev));
+		if (!c->tls && c->rd == NULL && (c->rd = bev_rd_new(bev)) != NULL)
+			bev_rd_set(c->rd, 1);
+		else if (!c->tls)
+			bufferevent_enable(bev, EV_READ); /* no memory for a reader: libevent reads */
 		if (c->state == HCLIENT_CONN_CONNECTING)
 			hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 		evtimer_del(c->timer);
@@ -856,7 +869,8 @@ hclient_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 	c->hp = hparse_new(HPARSE_RESPONSE, &lim);
 	c->timer = evtimer_new(hc->base, hclient_conn_timer, c);
 	bufferevent_setcb(c->bev, hclient_conn_read, NULL, hclient_conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* plain TCP is read by a reader once connected (hclient_conn_event) */
+	bufferevent_enable(c->bev, c->tls ? EV_READ | EV_WRITE : EV_WRITE);
 	TAILQ_INSERT_TAIL(&hc->conns, c, entry);
 	hc->nconns++;
 	tv.tv_sec = hc->opts.connect_timeout_ms / 1000;

@@ -10,7 +10,7 @@ AM_CFLAGS += $(WSLAY_CFLAGS)
 DEPS_LIBS += $(WSLAY_LIBS)
 
 if HAVE_CHECK
-http_unit_tests = tests/unit/test_hparse tests/unit/test_hclient
+http_unit_tests = tests/unit/test_hparse tests/unit/test_hclient tests/unit/test_bev
 check_PROGRAMS += $(http_unit_tests)
 TESTS += $(http_unit_tests)
 tests_unit_test_hparse_SOURCES = tests/unit/test_hparse.c tests/unit/unit.h
@@ -19,6 +19,9 @@ tests_unit_test_hparse_LDADD = $(UNIT_LDADD)
 tests_unit_test_hclient_SOURCES = tests/unit/test_hclient.c tests/unit/unit.h
 tests_unit_test_hclient_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hclient_LDADD = $(UNIT_LDADD)
+tests_unit_test_bev_SOURCES = tests/unit/test_bev.c tests/unit/unit.h
+tests_unit_test_bev_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_bev_LDADD = $(UNIT_LDADD)
 endif
 
 noinst_PROGRAMS += tests/fuzz/fuzz_hparse tests/fuzz/fuzz_ws

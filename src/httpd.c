@@ -61,6 +61,7 @@ struct http_conn {
 	int tls;
 	enum http_conn_state state;
 	struct bufferevent *bev;
+	struct bev_rd *rd; /* plain TCP: its read side (bev.c); NULL: libevent's (TLS) */
 	struct hparse *parser;
 	struct event *deadline; /* whole request must arrive by then */
 	struct http_req *req;
@@ -152,6 +153,7 @@ httpd_conn_free(struct reap_link *l)
 	struct http_conn *c = container_of(l, struct http_conn, link);
 	struct httpd *h = c->httpd;
 
+	bev_rd_free(c->rd);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	event_free(c->deadline);
@@ -257,6 +259,39 @@ httpd_parse_limits(const struct httpd_limits *lim, struct hparse_limits *pl)
 	pl->max_body = lim->max_body_bytes;
 }
 
+/* Read from the socket or not (through the reader on plain TCP). */
+static void
+httpd_conn_reading(struct http_conn *c, int on)
+{
+	if (c->rd != NULL)
+		bev_rd_set(c->rd, on);
+	else if (on)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Buffer at most high bytes of input (0: no bound). */
+static void
+httpd_conn_read_bound(struct http_conn *c, size_t high)
+{
+	if (c->rd != NULL)
+		bev_rd_bound(c->rd, high);
+	else
+		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+}
+
+/* Set the idle (read) and write timeouts; NULL for none. */
+static void
+httpd_conn_timeouts(struct http_conn *c, const struct timeval *idle, const struct timeval *wr)
+{
+	if (c->rd != NULL) {
+		bev_rd_timeout(c->rd, idle);
+		bufferevent_set_timeouts(c->bev, NULL, wr);
+	} else
+		bufferevent_set_timeouts(c->bev, idle, wr);
+}
+
 /* Arm the idle or header timers for the reading state. */
 static void
 httpd_conn_timers(struct http_conn *c)
@@ -266,10 +301,8 @@ httpd_conn_timers(struct http_conn *c)
 	struct timeval wr = { c->lim.write_timeout_ms / 1000,
 		(c->lim.write_timeout_ms % 1000) * 1000 };
 
-	if (c->state == HTTP_CONN_READING || c->state == HTTP_CONN_TLS)
-		bufferevent_set_timeouts(c->bev, &idle, &wr);
-	else
-		bufferevent_set_timeouts(c->bev, NULL, &wr);
+	httpd_conn_timeouts(
+	    c, c->state == HTTP_CONN_READING || c->state == HTTP_CONN_TLS ? &idle : NULL, &wr);
 }
 
 /* Format "ip:port" of a socket address. */
@@ -320,6 +353,7 @@ httpd_conn_close(struct http_conn *c)
 	}
 	h2_free(c->h2);
 	c->h2 = NULL;
+	httpd_conn_reading(c, 0);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	event_del(c->deadline);
@@ -414,7 +448,7 @@ httpd_conn_error(struct http_conn *c, int status, const char *reason)
 	c->close_after = 1;
 	httpd_conn_write_response(c, NULL, status, ctype, &body);
 	httpd_conn_set_state(c, HTTP_CONN_WRITING);
-	bufferevent_disable(c->bev, EV_READ);
+	httpd_conn_reading(c, 0);
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -462,8 +496,7 @@ httpd_conn_dispatch(struct http_conn *c)
 	event_del(c->deadline);
 	c->req = r;
 	/* Keep watching for EOF, but buffer at most one more request. */
-	bufferevent_setwatermark(
-	    c->bev, EV_READ, 0, c->lim.max_header_bytes + c->lim.max_body_bytes);
+	httpd_conn_read_bound(c, c->lim.max_header_bytes + c->lim.max_body_bytes);
 	httpd_conn_set_state(c, HTTP_CONN_HANDLING);
 	httpd_conn_timers(c);
 	c->httpd->handler(r, c->httpd->arg);
@@ -560,7 +593,7 @@ httpd_conn_h2_pump(struct http_conn *c)
 		}
 		c->close_after = 1;
 	}
-	bufferevent_set_timeouts(c->bev, h2_pending(c->h2) ? NULL : &idle, &wr);
+	httpd_conn_timeouts(c, h2_pending(c->h2) ? NULL : &idle, &wr);
 }
 
 /* Switch the connection to HTTP/2 (preface seen, or ALPN chose h2). */
@@ -571,8 +604,9 @@ httpd_conn_start_h2(struct http_conn *c)
 	event_del(c->deadline);
 	httpd_conn_set_state(c, HTTP_CONN_H2);
 	c->h2 = h2_create(c, c->id, c->bev, &c->lim, c->httpd->handler, c->httpd->arg);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	httpd_conn_read_bound(c, 0);
+	httpd_conn_reading(c, 1);
+	bufferevent_enable(c->bev, EV_WRITE);
 	if (c->httpd->draining)
 		h2_shutdown(c->h2);
 	httpd_conn_h2_pump(c);
@@ -616,7 +650,7 @@ httpd_conn_drained(struct http_conn *c)
 	c->continued = 0;
 	httpd_conn_set_state(c, HTTP_CONN_READING);
 	httpd_conn_timers(c);
-	bufferevent_enable(c->bev, EV_READ);
+	httpd_conn_reading(c, 1);
 	httpd_conn_process(c);
 }
 
@@ -732,8 +766,10 @@ httpd_accept(
 	log_debug(
 	    "conn %llu: accepted from %s on %s", (unsigned long long)c->id, c->peer, l->bound);
 	bufferevent_setcb(c->bev, httpd_conn_readcb, httpd_conn_writecb, httpd_conn_eventcb, c);
+	if (!c->tls)
+		c->rd = bev_rd_new(c->bev); /* NULL (out of memory): libevent reads */
 	httpd_conn_timers(c);
-	bufferevent_enable(c->bev, EV_READ);
+	httpd_conn_reading(c, 1);
 }
 
 /* The pause after EMFILE/ENFILE is over: listen again (unless draining). */
@@ -1100,11 +1136,20 @@ httpd_conn_upgrade(
 	c->up = ops;
 	c->up_arg = arg;
 	httpd_conn_set_state(c, HTTP_CONN_UPGRADED);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_set_timeouts(c->bev, NULL, &wr);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	httpd_conn_read_bound(c, 0);
+	httpd_conn_timeouts(c, NULL, &wr);
+	httpd_conn_reading(c, 1);
+	bufferevent_enable(c->bev, EV_WRITE);
 	*bev = c->bev;
 	return c;
+}
+
+/* Pause reading an upgraded connection, or read again (its new owner's backpressure). */
+void
+httpd_conn_set_reading(struct http_conn *c, int on)
+{
+	if (c->state == HTTP_CONN_UPGRADED)
+		httpd_conn_reading(c, on);
 }
 
 /* The peer's "ip:port". */

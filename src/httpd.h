@@ -142,5 +142,7 @@ struct http_conn *http_req_upgrade(
 void httpd_conn_close_upgraded(struct http_conn *);
 /* Whether the upgraded connection is plain TCP (its output may be written at once). */
 int httpd_conn_is_plain(const struct http_conn *);
+/* Stop reading an upgraded connection (its owner's output is full), or read again. */
+void httpd_conn_set_reading(struct http_conn *, int on);
 
 #endif

@@ -111,15 +111,14 @@ tunnels_count(const struct tunnels *ts)
 	return ts != NULL ? ts->n : 0;
 }
 
-/* Move what from has read to to's output; pause from past the threshold. */
-static void
+/* Move what from has read to to's output; returns 1 past the threshold (pause from). */
+static int
 tunnel_pass(struct tunnel *t, struct bufferevent *from, struct bufferevent *to)
 {
 	struct evbuffer *out = bufferevent_get_output(to);
 
 	evbuffer_add_buffer(out, bufferevent_get_input(from));
-	if (evbuffer_get_length(out) > t->ts->threshold)
-		bufferevent_disable(from, EV_READ); /* until to has drained */
+	return evbuffer_get_length(out) > t->ts->threshold;
 }
 
 /* The desktop sent bytes: to the owner. */
@@ -128,9 +127,10 @@ tunnel_down_read(void *arg)
 {
 	struct tunnel *t = arg;
 
-	if (t->up != NULL && !t->up_eof)
-		tunnel_pass(t, t->dbev, t->up);
-	else
+	if (t->up != NULL && !t->up_eof) {
+		if (tunnel_pass(t, t->dbev, t->up))
+			httpd_conn_set_reading(t->down, 0); /* until the owner has drained */
+	} else
 		evbuffer_drain(bufferevent_get_input(t->dbev), (size_t)-1);
 }
 
@@ -176,8 +176,8 @@ tunnel_up_read(struct bufferevent *bev, void *arg)
 {
 	struct tunnel *t = arg;
 
-	if (t->down != NULL)
-		tunnel_pass(t, bev, t->dbev);
+	if (t->down != NULL && tunnel_pass(t, bev, t->dbev))
+		bufferevent_disable(bev, EV_READ); /* until the desktop has drained */
 }
 
 /* The owner's output drained: the desktop may be read again. */
@@ -187,7 +187,7 @@ tunnel_up_write(struct bufferevent *bev, void *arg)
 	struct tunnel *t = arg;
 
 	if (t->down != NULL)
-		bufferevent_enable(t->dbev, EV_READ);
+		httpd_conn_set_reading(t->down, 1);
 }
 
 /* The owner closed or failed: what it sent goes to the desktop, then the tunnel ends. */
