@@ -74,6 +74,7 @@ struct hclient_conn {
 	enum hclient_conn_state state;
 	int reused;	       /* served a response before */
 	int eof;	       /* the peer closed: never to be reused */
+	struct timeval idle_since; /* when it went idle (the loop's cached time) */
 	size_t got;	       /* response bytes for the current request */
 	size_t out_mark;       /* output bytes queued ahead of the request, plus it */
 	struct reap_link link; /* condemned once killed */
@@ -127,6 +128,9 @@ struct hclient {
 	struct reap *reap;
 	TAILQ_HEAD(, hclient_owner) owners;
 };
+
+/* An idle connection younger than this is reused without a peek (hclient_conn_usable). */
+#define HCLIENT_FRESH_MS 1000
 
 static void hclient_conn_kill(struct hclient_conn *);
 static void hclient_dispatch(struct hclient_req *);
@@ -748,6 +752,7 @@ hclient_conn_idle(struct hclient_conn *c)
 	hparse_reset(c->hp);
 	c->got = 0;
 	c->reused = 1;
+	event_base_gettimeofday_cached(hc->base, &c->idle_since);
 	hclient_conn_set_state(c, HCLIENT_CONN_IDLE);
 	hclient_idle_add(c);
 	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
@@ -887,22 +892,34 @@ hclient_conn_new(struct hclient *hc, struct hclient_req *r, char **cause)
 
 /*
  * Whether an idle connection can take a request: the peer has neither
- * closed it nor sent anything (a FIN not yet seen by the loop is found by
- * peeking at the socket, so that no request is written into a dead one).
- * A connection whose keep-alive response was read in this very callback
- * (the next P-GET, a queued command) needs no peek: the server has just
- * said it keeps the connection, and its idle clock has just restarted.
+ * closed it nor sent anything. A server closes a keep-alive connection
+ * when it has been idle for its own timeout (seconds); if that FIN has
+ * reached us but not yet the loop, peeking at the socket finds it, so that
+ * no request is written into a dead one. A connection idle for less than
+ * HCLIENT_FRESH_MS needs no peek (one system call per request saved under
+ * load): no server's idle timeout is that short, and one that closes
+ * sooner without saying "Connection: close" could race a peek just as well
+ * (its FIN may still be on the wire). Nor does one whose keep-alive
+ * response was read in this very callback (the next P-GET, a queued
+ * command): the server has just said it keeps the connection.
  */
 static int
 hclient_conn_usable(struct hclient_conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	struct timeval now;
+	long long idle_ms;
 	char ch;
 	ssize_t n;
 
 	if (c->eof || fd < 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		return 0;
 	if (c->state == HCLIENT_CONN_FINISHING)
+		return 1;
+	event_base_gettimeofday_cached(c->hc->base, &now);
+	idle_ms = (now.tv_sec - c->idle_since.tv_sec) * 1000LL +
+	    (now.tv_usec - c->idle_since.tv_usec) / 1000;
+	if (idle_ms >= 0 && idle_ms < HCLIENT_FRESH_MS)
 		return 1;
 	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
