@@ -201,6 +201,8 @@ gws_im_call_free(struct im_call *c)
 		c->next->prev = c->prev;
 	if (c->req != NULL)
 		http_req_set_abort(c->req, NULL, NULL);
+	if (c->storing) /* freed while its row is on its way to Redis: no callback */
+		store_forget(c->im->store, c);
 	while (!LIST_EMPTY(&c->partlist)) /* their commands went with the agent */
 		gws_im_part_free(LIST_FIRST(&c->partlist));
 	free(c->parts);
@@ -258,7 +260,7 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 int
 gws_im_call_issued(const struct im_call *c)
 {
-	return !c->held && c->wait_opid == NULL && c->nparts == 0;
+	return !c->held && c->wait_opid == NULL && c->nparts == 0 && !c->storing;
 }
 
 /* Whether a UCWA command of agent is under way (a hand-over waits for it). */

@@ -77,6 +77,7 @@ struct im_call {
 	int answered;
 	int held;		/* SendMessage held until its session settles (parts kept) */
 	char *wait_opid;	/* a repeated SendMessage waiting for this unsure message */
+	int storing;		/* its store_done is due (gws_im_call_free cancels it) */
 	unsigned long long seq; /* order of creation: held calls go in this order */
 	struct im_call *prev, *next;
 };

@@ -382,6 +382,7 @@ gws_im_send_stored(void *arg, enum store_result r, const char *why)
 {
 	struct im_call *c = arg;
 
+	c->storing = 0;
 	gws_im_send_go(c, agents_find(c->im->agents, c->agent), gws_im_call_session(c));
 }
 
@@ -535,7 +536,9 @@ gws_im_send_parts(struct agent *a, struct session *s, struct im_call *c,
 	}
 	c->parts = v;
 	c->nparts = parts->n;
-	if (!gws_im_store_wait(c->im, s, gws_im_send_stored, c))
+	if (gws_im_store_wait(c->im, s, gws_im_send_stored, c))
+		c->storing = 1;
+	else
 		gws_im_send_go(c, a, s);
 }
 
