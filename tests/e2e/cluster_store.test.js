@@ -102,7 +102,7 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     const a = await h.waitFor(async () => {
       const o = await agentHash(redis, 'agent1');
       lastHash = o;
-      return o.app && o.next && o[`s:${s.id}`] ? o : null;
+      return o.app && o.next && o.u && o[`s:${s.id}`] ? o : null;
     }, 5000 * h.slow, () => `the agent hash with application, cursor and session row: ${
       JSON.stringify(Object.keys(lastHash))}; ucgw log:\n${env.gw.stderr.split('\n').filter((l) => !/DEBUG ucgw: (http|cometd)/.test(l)).slice(-60).join('\n')}`);
     assert.match(a.app, /^http:\/\/127\.0\.0\.1:\d+\/.*applications\//);
@@ -114,6 +114,13 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     // "cwt=" and 60 characters of base64) in binary: 3 bytes, "Bearer cwt=", the 45 bytes decoded.
     assert.equal(a.tok, 29 + 3 + 'Bearer cwt='.length + 45);
     assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
+    // The UCWA snapshot, version 4: a conversation's links under it as "^", the token's expiry
+    // left to texp.
+    const u = JSON.parse(a.u);
+    assert.equal(u.v, 4);
+    assert.equal(u.tokenExpires, undefined);
+    assert.match(u.application, /^\^\/\d+$/);
+    assert.equal(u.conversations[0].sendMessage, '^/messaging/messages');
     const row = JSON.parse(a[`s:${s.id}`]);
     assert.equal(row.id, s.id);
     assert.equal(row.st, 2); // Talking
