@@ -438,16 +438,16 @@ store_rec_unset(struct store_rec *rec, const char *name)
 	}
 }
 
-/* Seal value under the field's own name (hash key "#" field) and set it. */
+/* Seal len bytes of value under the field's own name (hash key "#" field) and set it. */
 static void
-store_rec_seal(struct store_rec *rec, const char *field, const char *value)
+store_rec_seal(struct store_rec *rec, const char *field, const char *value, size_t len)
 {
 	struct buf name, sealed;
 
 	buf_init(&name);
 	buf_init(&sealed);
 	buf_printf(&name, "%s#%s", rec->hkey, field);
-	seal_seal(rec->st->seal, name.data, value, strlen(value), &sealed);
+	seal_seal(rec->st->seal, name.data, value, len, &sealed);
 	store_rec_set(rec, field, sealed.data, sealed.len);
 	buf_free(&name);
 	buf_free(&sealed);
@@ -763,12 +763,17 @@ store_agent_token(struct store *st, const char *user, const char *token, uint64_
     const char *token_url)
 {
 	struct store_rec *rec;
+	struct buf b;
 	char n[24];
 
 	if (st == NULL || token == NULL)
 		return;
 	rec = store_rec_get(st, user);
-	store_rec_seal(rec, "tok", token);
+	buf_init(&b);
+	store_code_token_encode(&b, token);
+	store_rec_seal(rec, "tok", b.data, b.len);
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
 	snprintf(n, sizeof n, "%llu", (unsigned long long)expires_ms);
 	store_rec_set(rec, "texp", n, strlen(n));
 	if (token_url != NULL)
@@ -781,7 +786,7 @@ store_agent_creds(struct store *st, const char *user, const char *password)
 {
 	if (st == NULL || password == NULL)
 		return;
-	store_rec_seal(store_rec_get(st, user), "cred", password);
+	store_rec_seal(store_rec_get(st, user), "cred", password, strlen(password));
 }
 
 /* The mirrored value of a field, or NULL. */
@@ -1122,7 +1127,7 @@ store_load_dup(const redisReply *r)
 	return s;
 }
 
-/* Open a sealed field; NULL with *why. */
+/* Open a sealed field (the token: store_code_token_decode); NULL with *why. */
 static char *
 store_load_open(
     struct store *st, const char *hkey, const redisReply *f, const redisReply *v, const char **why)
@@ -1133,8 +1138,13 @@ store_load_open(
 	buf_init(&name);
 	buf_init(&out);
 	buf_printf(&name, "%s#%s", hkey, f->str);
-	if (seal_open(st->seal, name.data, v->str, v->len, &out, why) == 0)
-		s = xstrdup(out.data != NULL ? out.data : "");
+	if (seal_open(st->seal, name.data, v->str, v->len, &out, why) == 0) {
+		s = strcmp(f->str, "tok") == 0
+		    ? store_code_token_decode(out.data != NULL ? out.data : "", out.len)
+		    : xstrdup(out.data != NULL ? out.data : "");
+		if (s == NULL)
+			*why = "sealed token of an unknown form";
+	}
 	if (out.data != NULL)
 		explicit_bzero(out.data, out.len);
 	buf_free(&out);

@@ -208,6 +208,20 @@ int store_code_client_decode(const char *, size_t, struct store_client *, const 
  */
 void store_code_rel(struct buf *out, const char *href, const char *app);
 char *store_code_abs(const char *v, const char *app);
+/*
+ * A UCWA token as sealed in "tok": "Bearer cwt=BASE64" whose base64 part
+ * decodes and encodes back to exactly the same text is stored as NUL,
+ * flags (STORE_TOKEN_URL: the URL-safe alphabet, STORE_TOKEN_PADDED: "="
+ * padding), the length of the prefix (the text up to its first "="), the
+ * prefix and the decoded bytes: a quarter smaller. Any other token is
+ * stored as its text (as earlier nodes stored every token; a token never
+ * starts with NUL). store_code_token_decode gives the token back byte for
+ * byte (a copy), NULL when the form is malformed.
+ */
+#define STORE_TOKEN_URL	   1
+#define STORE_TOKEN_PADDED 2
+void store_code_token_encode(struct buf *out, const char *tok);
+char *store_code_token_decode(const char *, size_t);
 /* A notification list entry: "ID JSON". */
 void store_code_note_encode(unsigned long long id, const char *json, size_t len, struct buf *out);
 int store_code_note_decode(const char *, size_t, struct store_note *, const char **why);

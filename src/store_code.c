@@ -462,6 +462,102 @@ store_code_client_decode(const char *p, size_t len, struct store_client *c, cons
 	return 0;
 }
 
+/* Base64 of n bytes appended to out in the alphabet and padding of flags (STORE_TOKEN_*). */
+static void
+store_code_token_b64(struct buf *out, const void *raw, size_t n, int flags)
+{
+	size_t start = out->len;
+
+	util_base64_encode(out, raw, n);
+	if (!(flags & STORE_TOKEN_PADDED))
+		while (out->len > start && out->data[out->len - 1] == '=')
+			out->len--;
+	for (size_t i = start; (flags & STORE_TOKEN_URL) && i < out->len; i++)
+		if (out->data[i] == '+' || out->data[i] == '/')
+			out->data[i] = out->data[i] == '+' ? '-' : '_';
+	out->data[out->len] = '\0';
+}
+
+/*
+ * The bytes the base64 text b (blen bytes, alphabet and padding of flags)
+ * decodes to, into raw; -1 unless they encode back to exactly b.
+ */
+static int
+store_code_token_raw(const char *b, size_t blen, int flags, struct buf *raw)
+{
+	struct buf t, again;
+	int ok;
+
+	buf_init(&t);
+	buf_init(&again);
+	buf_add(&t, b, blen);
+	for (size_t i = 0; (flags & STORE_TOKEN_URL) && i < t.len; i++)
+		if (t.data[i] == '-' || t.data[i] == '_')
+			t.data[i] = t.data[i] == '-' ? '+' : '/';
+	ok = util_base64_decode(raw, t.data, t.len) >= 0;
+	if (ok) {
+		buf_reserve(&again, blen + 4);
+		store_code_token_b64(&again, raw->data, raw->len, flags);
+		ok = again.len == blen && memcmp(again.data, b, blen) == 0;
+	}
+	explicit_bzero(t.data, t.len);
+	if (again.data != NULL)
+		explicit_bzero(again.data, again.len);
+	buf_free(&t);
+	buf_free(&again);
+	return ok ? 0 : -1;
+}
+
+/* A token as it is sealed (see store.h): binary when its base64 comes back byte for byte. */
+void
+store_code_token_encode(struct buf *out, const char *tok)
+{
+	const char *eq = strchr(tok, '=');
+	size_t len = strlen(tok), plen = eq != NULL ? (size_t)(eq - tok) + 1 : 0;
+	int flags = 0, binary = eq != NULL && plen <= 255 && plen < len;
+	struct buf raw;
+
+	buf_init(&raw);
+	if (binary) {
+		flags = (strpbrk(eq + 1, "-_") != NULL ? STORE_TOKEN_URL : 0) |
+		    (tok[len - 1] == '=' ? STORE_TOKEN_PADDED : 0);
+		buf_reserve(&raw, len); /* grown once: no copy of it left behind */
+		binary = store_code_token_raw(eq + 1, len - plen, flags, &raw) == 0;
+	}
+	if (binary) {
+		buf_reserve(out, 3 + plen + raw.len);
+		buf_addch(out, '\0');
+		buf_addch(out, (char)flags);
+		buf_addch(out, (char)plen);
+		buf_add(out, tok, plen);
+		buf_add(out, raw.data, raw.len);
+	} else
+		buf_add(out, tok, len);
+	if (raw.data != NULL)
+		explicit_bzero(raw.data, raw.cap);
+	buf_free(&raw);
+}
+
+/* The token back from its sealed form (store_code_token_encode): a copy; NULL when malformed. */
+char *
+store_code_token_decode(const char *p, size_t len)
+{
+	struct buf b;
+	size_t plen;
+
+	if (len == 0 || p[0] != '\0') /* as text (what earlier nodes stored) */
+		return memchr(p, '\0', len) == NULL ? store_code_dup(p, len) : NULL;
+	if (len < 3 || (p[1] & ~(STORE_TOKEN_URL | STORE_TOKEN_PADDED)) != 0 ||
+	    (plen = (unsigned char)p[2]) == 0 || plen > len - 3 ||
+	    memchr(p + 3, '\0', plen) != NULL)
+		return NULL;
+	buf_init(&b);
+	buf_reserve(&b, plen + (len - 3 - plen + 2) / 3 * 4);
+	buf_add(&b, p + 3, plen);
+	store_code_token_b64(&b, p + 3 + plen, len - 3 - plen, p[1]);
+	return buf_detach(&b, NULL);
+}
+
 /* "ID JSON". */
 void
 store_code_note_encode(unsigned long long id, const char *json, size_t len, struct buf *out)

@@ -28,7 +28,7 @@
  * needed (see docs/cluster.md, "Key schema").
  */
 #define UCWA_RESUME_STORE_MARKS 16 /* change identities */
-#define UCWA_RESUME_STORE_MSGS	8  /* seen and sent messages per conversation */
+#define UCWA_RESUME_STORE_MSGS	4  /* seen and sent messages per conversation */
 
 /* A copy of s, or (borrow) s itself. */
 static char *
@@ -39,8 +39,9 @@ ucwa_resume_take(const char *s, int borrow)
 
 /*
  * Fill s with the agent's state: copies, or (borrow) a view of the
- * agent's own strings without the cursor, the endpointId, the token URL
- * and the secrets (what the store writes: ucwa_resume_save); the last
+ * agent's own strings without the cursor, the endpointId, the token URL,
+ * the token's expiry and the secrets (what the store writes:
+ * ucwa_resume_save, the store keeping those in fields of their own); the last
  * max_marks marks and max_msgs messages per conversation. 0, or -1 when
  * there is nothing to resume.
  */
@@ -50,7 +51,7 @@ ucwa_resume_fill(const struct ucwa_agent *a, struct ucwa_saved *s, int borrow, s
 {
 	memset(s, 0, sizeof(*s));
 	s->user = ucwa_resume_take(a->user, borrow);
-	s->token_expires = a->token_expires;
+	s->token_expires = borrow ? 0 : a->token_expires;
 	s->user_url = ucwa_resume_take(a->user_url, borrow);
 	s->apps_url = ucwa_resume_take(a->apps_url, borrow);
 	s->app = ucwa_resume_take(a->app, borrow);
@@ -89,8 +90,8 @@ ucwa_agent_snapshot(const struct ucwa_agent *a, struct ucwa_saved *s)
 /*
  * Write the agent's snapshot to the store (cluster mode), from a view of
  * the agent (nothing copied): secrets left out, and what the store keeps
- * in fields of its own (the cursor, the endpointId, the token URL: a
- * take-over sets them from those), so that the snapshot changes only when
+ * in fields of its own (the cursor, the endpointId, the token URL and
+ * expiry: a take-over sets them from those), so that the snapshot changes only when
  * the client's state does, not with every cursor (an unchanged value is
  * not written again).
  */

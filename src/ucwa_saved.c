@@ -2,11 +2,15 @@
  * ucwa_saved.c: a snapshot of a UCWA agent (struct ucwa_saved, ucwa.h) as
  * JSON and back, and its memory. Pure code. The parse takes what it knows
  * and bounds every list as the client does; unknown members are ignored,
- * so a newer writer's snapshot still resumes. Version 2 (written; 1 is
- * still read) is the compact form a store keeps for every agent: members
- * without a value left out, the marks as one base64 string, message hrefs
- * under the conversation's sendMessage link as "=" and the rest, a sent
- * message as [href, operationId].
+ * so a newer writer's snapshot still resumes. Version 4 (written; 1 to 3
+ * are still read) is the compact form a store keeps for every agent:
+ * members without a value left out, the marks as one base64 string, hrefs
+ * under the application as "~" and the rest, message hrefs under the
+ * conversation's sendMessage link as "=" and the rest, a link under its
+ * parent (a conversation's links under the conversation, an invitation
+ * under the startMessaging link, the application under the applications
+ * URL; new in version 4) as "^" and the rest, a sent message as [href,
+ * operationId], what changes with each message last (version 3).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,23 +28,31 @@
 
 static const char *const ucwa_saved_states[] = { "new", "connected", "ended" };
 
-/* A base an href may be written relative to: its bytes and their count. */
+/* A base an href may be written relative to: its bytes, their count, the mark that says so. */
 struct ucwa_saved_base {
 	const char *p;
 	size_t n;
+	char mark;
 };
 
 static void ucwa_saved_kstr_rel2(struct jw *, const char *key, const char *v,
-    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs);
-static char *ucwa_saved_rel2(const char *v, const char *base, const char *msgs);
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *inner);
+static char *ucwa_saved_rel2(const char *v, const char *base, const char *up, const char *msgs);
 
-/* The base of string p (NULL: none). */
+/* The base of string p (NULL: none), written as mark and the rest. */
+static struct ucwa_saved_base
+ucwa_saved_base_mark(const char *p, char mark)
+{
+	struct ucwa_saved_base b = { p, p != NULL ? strlen(p) : 0, mark };
+
+	return b;
+}
+
+/* The base of string p (NULL: none) marked "~". */
 static struct ucwa_saved_base
 ucwa_saved_base(const char *p)
 {
-	struct ucwa_saved_base b = { p, p != NULL ? strlen(p) : 0 };
-
-	return b;
+	return ucwa_saved_base_mark(p, '~');
 }
 
 /*
@@ -56,22 +68,24 @@ ucwa_saved_kstr_rel(
 }
 
 /*
- * As ucwa_saved_kstr_rel, and a message href under the conversation's
- * sendMessage link (msgs) as "=" and the rest. A member without a value
- * is left out.
+ * As ucwa_saved_kstr_rel, and an href under inner (tried first) as its
+ * mark and the rest: a message under the conversation's sendMessage link
+ * as "=", a link under its parent (the conversation for its links, the
+ * startMessaging link for an invitation, the applications URL for the
+ * application) as "^". A member without a value is left out.
  */
 static void
 ucwa_saved_kstr_rel2(struct jw *w, const char *key, const char *v,
-    const struct ucwa_saved_base *base, const struct ucwa_saved_base *msgs)
+    const struct ucwa_saved_base *base, const struct ucwa_saved_base *inner)
 {
-	size_t n = base != NULL ? base->n : 0, m = msgs != NULL ? msgs->n : 0, len;
+	size_t n = base != NULL ? base->n : 0, m = inner != NULL ? inner->n : 0, len;
 	char mark = '~', tmp[512];
 	struct buf b;
 
 	if (v == NULL && key != NULL)
 		return;
-	if (v != NULL && m > 0 && strncmp(v, msgs->p, m) == 0 && v[m] != '\0') {
-		mark = '=';
+	if (v != NULL && m > 0 && strncmp(v, inner->p, m) == 0 && v[m] != '\0') {
+		mark = inner->mark;
 		n = m;
 	} else if (v == NULL || n == 0 || strncmp(v, base->p, n) != 0 || v[n] == '\0') {
 		if (key != NULL)
@@ -100,12 +114,12 @@ ucwa_saved_kstr_rel2(struct jw *w, const char *key, const char *v,
 static char *
 ucwa_saved_rel(const char *v, const char *base)
 {
-	return ucwa_saved_rel2(v, base, NULL);
+	return ucwa_saved_rel2(v, base, NULL, NULL);
 }
 
-/* As ucwa_saved_rel, "=" read against msgs (see ucwa_saved_kstr_rel2). */
+/* As ucwa_saved_rel, "^" read against up and "=" against msgs (see ucwa_saved_kstr_rel2). */
 static char *
-ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
+ucwa_saved_rel2(const char *v, const char *base, const char *up, const char *msgs)
 {
 	char *out;
 
@@ -113,6 +127,8 @@ ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
 		return NULL;
 	if (v[0] == '=' && msgs != NULL)
 		base = msgs;
+	else if (v[0] == '^' && up != NULL)
+		base = up;
 	else if (v[0] != '~')
 		base = NULL;
 	if (base == NULL)
@@ -121,11 +137,17 @@ ucwa_saved_rel2(const char *v, const char *base, const char *msgs)
 	return out;
 }
 
-/* Write one saved conversation's links and state (its messages: ucwa_saved_write_msgs). */
+/*
+ * Write one saved conversation's links and state (its messages:
+ * ucwa_saved_write_msgs); start is the startMessaging link, its
+ * invitation's parent.
+ */
 static void
-ucwa_saved_write_conv(
-    struct jw *w, const struct ucwa_saved_conv *c, const struct ucwa_saved_base *app)
+ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c,
+    const struct ucwa_saved_base *app, const struct ucwa_saved_base *start)
 {
+	struct ucwa_saved_base up = ucwa_saved_base_mark(c->href, '^');
+
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
 	jw_kstr(w, "state", ucwa_saved_states[c->state >= 0 && c->state <= 2 ? c->state : 0]);
@@ -135,12 +157,12 @@ ucwa_saved_write_conv(
 		jw_obj_end(w);
 		return;
 	}
-	ucwa_saved_kstr_rel(w, "invitation", c->invitation, app);
-	ucwa_saved_kstr_rel(w, "accept", c->accept, app);
-	ucwa_saved_kstr_rel(w, "decline", c->decline, app);
-	ucwa_saved_kstr_rel(w, "cancel", c->cancel, app);
-	ucwa_saved_kstr_rel(w, "sendMessage", c->send_message, app);
-	ucwa_saved_kstr_rel(w, "stopMessaging", c->stop_messaging, app);
+	ucwa_saved_kstr_rel2(w, "invitation", c->invitation, app, start);
+	ucwa_saved_kstr_rel2(w, "accept", c->accept, app, &up);
+	ucwa_saved_kstr_rel2(w, "decline", c->decline, app, &up);
+	ucwa_saved_kstr_rel2(w, "cancel", c->cancel, app, &up);
+	ucwa_saved_kstr_rel2(w, "sendMessage", c->send_message, app, &up);
+	ucwa_saved_kstr_rel2(w, "stopMessaging", c->stop_messaging, app, &up);
 	if (c->preview != NULL) {
 		jw_kstr(w, "preview", c->preview);
 		if (c->preview_html)
@@ -164,7 +186,7 @@ static void
 ucwa_saved_write_msgs(struct jw *w, const struct ucwa_saved_conv *c)
 {
 	struct ucwa_saved_base href = ucwa_saved_base(c->href);
-	struct ucwa_saved_base msgs = ucwa_saved_base(c->send_message);
+	struct ucwa_saved_base msgs = ucwa_saved_base_mark(c->send_message, '=');
 
 	jw_obj_begin(w);
 	if (c->nseen > 0) {
@@ -236,9 +258,11 @@ void
 ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
 	struct ucwa_saved_base app = ucwa_saved_base(s->app);
+	struct ucwa_saved_base apps = ucwa_saved_base_mark(s->apps_url, '^');
+	struct ucwa_saved_base start = ucwa_saved_base_mark(s->start_url, '^');
 
 	jw_obj_begin(w);
-	jw_kint(w, "v", 3);
+	jw_kint(w, "v", 4);
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
 		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
@@ -250,7 +274,7 @@ ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
 	ucwa_saved_kstr_rel(w, "userUrl", s->user_url, NULL);
 	ucwa_saved_kstr_rel(w, "tokenUrl", s->token_url, NULL);
 	ucwa_saved_kstr_rel(w, "applicationsUrl", s->apps_url, NULL);
-	ucwa_saved_kstr_rel(w, "application", s->app, NULL);
+	ucwa_saved_kstr_rel2(w, "application", s->app, NULL, &apps);
 	ucwa_saved_kstr_rel(w, "events", s->events, &app);
 	if (s->events_params)
 		jw_kbool(w, "eventsParams", 1);
@@ -265,7 +289,8 @@ ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
 		for (size_t i = 0; i < s->nstarts; i++) {
 			jw_obj_begin(w);
 			ucwa_saved_kstr_rel(w, "operationId", s->starts[i].opid, NULL);
-			ucwa_saved_kstr_rel(w, "invitation", s->starts[i].invitation, &app);
+			ucwa_saved_kstr_rel2(
+			    w, "invitation", s->starts[i].invitation, &app, &start);
 			jw_obj_end(w);
 		}
 		jw_arr_end(w);
@@ -273,7 +298,7 @@ ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
 	jw_key(w, "conversations");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
-		ucwa_saved_write_conv(w, &s->convs[i], &app);
+		ucwa_saved_write_conv(w, &s->convs[i], &app, &start);
 	jw_arr_end(w);
 }
 
@@ -412,8 +437,8 @@ ucwa_saved_arr(const struct json *o, const char *key, size_t max, size_t *first)
  * without an href.
  */
 static int
-ucwa_saved_parse_conv(
-    const struct json *o, const struct json *m, struct ucwa_saved_conv *c, const char *app)
+ucwa_saved_parse_conv(const struct json *o, const struct json *m, struct ucwa_saved_conv *c,
+    const char *app, const char *start)
 {
 	const struct json *arr;
 	const char *st = json_get_str(o, "state");
@@ -426,12 +451,12 @@ ucwa_saved_parse_conv(
 		if (strcmp(st, ucwa_saved_states[i]) == 0)
 			c->state = i;
 	c->incoming = ucwa_saved_bool(o, "incoming");
-	c->invitation = ucwa_saved_rel(json_get_str(o, "invitation"), app);
-	c->accept = ucwa_saved_rel(json_get_str(o, "accept"), app);
-	c->decline = ucwa_saved_rel(json_get_str(o, "decline"), app);
-	c->cancel = ucwa_saved_rel(json_get_str(o, "cancel"), app);
-	c->send_message = ucwa_saved_rel(json_get_str(o, "sendMessage"), app);
-	c->stop_messaging = ucwa_saved_rel(json_get_str(o, "stopMessaging"), app);
+	c->invitation = ucwa_saved_rel2(json_get_str(o, "invitation"), app, start, NULL);
+	c->accept = ucwa_saved_rel2(json_get_str(o, "accept"), app, c->href, NULL);
+	c->decline = ucwa_saved_rel2(json_get_str(o, "decline"), app, c->href, NULL);
+	c->cancel = ucwa_saved_rel2(json_get_str(o, "cancel"), app, c->href, NULL);
+	c->send_message = ucwa_saved_rel2(json_get_str(o, "sendMessage"), app, c->href, NULL);
+	c->stop_messaging = ucwa_saved_rel2(json_get_str(o, "stopMessaging"), app, c->href, NULL);
 	c->preview = ucwa_saved_str(o, "preview");
 	c->preview_html = ucwa_saved_bool(o, "previewHtml");
 	c->preview_from = ucwa_saved_str(o, "previewFrom");
@@ -442,8 +467,8 @@ ucwa_saved_parse_conv(
 	c->seen = xcalloc(UCWA_SAVED_SEEN, sizeof(*c->seen));
 	for (size_t i = first; arr != NULL && i < arr->u.arr.n; i++)
 		if (json_str(arr->u.arr.v[i]) != NULL)
-			c->seen[c->nseen++] =
-			    ucwa_saved_rel2(json_str(arr->u.arr.v[i]), c->href, c->send_message);
+			c->seen[c->nseen++] = ucwa_saved_rel2(
+			    json_str(arr->u.arr.v[i]), c->href, NULL, c->send_message);
 	arr = ucwa_saved_arr(m, "sent", UCWA_SAVED_SENT, &first);
 	c->sent_href = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_href));
 	c->sent_opid = xcalloc(UCWA_SAVED_SENT, sizeof(*c->sent_opid));
@@ -461,7 +486,7 @@ ucwa_saved_parse_conv(
 		}
 		if (href == NULL || opid == NULL)
 			continue;
-		c->sent_href[c->nsent] = ucwa_saved_rel2(href, c->href, c->send_message);
+		c->sent_href[c->nsent] = ucwa_saved_rel2(href, c->href, NULL, c->send_message);
 		c->sent_opid[c->nsent++] = xstrdup(opid);
 	}
 	return 0;
@@ -502,7 +527,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		xasprintf(cause, "UCWA snapshot: not an object with a user");
 		return -1;
 	}
-	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 3) {
+	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 4) {
 		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
 		return -1;
 	}
@@ -514,7 +539,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 	s->user_url = ucwa_saved_str(o, "userUrl");
 	s->token_url = ucwa_saved_str(o, "tokenUrl");
 	s->apps_url = ucwa_saved_str(o, "applicationsUrl");
-	s->app = ucwa_saved_str(o, "application");
+	s->app = ucwa_saved_rel2(json_get_str(o, "application"), NULL, s->apps_url, NULL);
 	s->events = ucwa_saved_rel(json_get_str(o, "events"), s->app);
 	s->events_params = ucwa_saved_bool(o, "eventsParams");
 	s->mma_url = ucwa_saved_rel(json_get_str(o, "makeMeAvailable"), s->app);
@@ -536,7 +561,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 			continue;
 		s->starts[s->nstarts].opid = ucwa_saved_str(e, "operationId");
 		s->starts[s->nstarts++].invitation =
-		    ucwa_saved_rel(json_get_str(e, "invitation"), s->app);
+		    ucwa_saved_rel2(json_get_str(e, "invitation"), s->app, s->start_url, NULL);
 	}
 	arr = ucwa_saved_arr(o, "conversations", UCWA_SAVED_CONVS, &first);
 	msgs = json_get(o, "msgs"); /* version 3: the messages of conversation i at i */
@@ -545,7 +570,8 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		m = ucwa_saved_int(o, "v") < 3			     ? arr->u.arr.v[i]
 		    : json_is(msgs, JSON_ARRAY) && i < msgs->u.arr.n ? msgs->u.arr.v[i]
 								     : NULL;
-		if (ucwa_saved_parse_conv(arr->u.arr.v[i], m, &s->convs[s->nconvs], s->app) == 0)
+		if (ucwa_saved_parse_conv(
+			arr->u.arr.v[i], m, &s->convs[s->nconvs], s->app, s->start_url) == 0)
 			s->nconvs++;
 		else
 			memset(&s->convs[s->nconvs], 0, sizeof(s->convs[0]));

@@ -34,6 +34,7 @@ struct sim_config {
 	struct json_doc *remotes;
 	long long load_users;
 	long long token_lifetime_s;
+	long long token_length;
 	int challenge_unquoted;
 	int discovery_redirect;
 	long long pget_timeout_s;

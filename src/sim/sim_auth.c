@@ -4,8 +4,9 @@
  * (401 with both WWW-Authenticate headers and an IIS-like HTML body without
  * a token; the applications link with one), the password-grant token
  * endpoint, and the Bearer check every other request goes through. Tokens
- * really expire after auth.token_lifetime_s; each user keeps at most
- * SIM_TOKENS live tokens (issuing another drops the oldest).
+ * ("cwt=" and base64 of random bytes, auth.token_length characters) really
+ * expire after auth.token_lifetime_s; each user keeps at most SIM_TOKENS
+ * live tokens (issuing another drops the oldest).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "sim.h"
 
 struct sim_token {
-	char tok[72];
+	char *tok;
 	struct sim_user *user;
 	uint64_t expires_ms; /* monotonic */
 };
@@ -178,19 +179,38 @@ sim_auth_lifetime(const struct sim_user *u)
 	return s > 0 ? s : simg.cfg->token_lifetime_s;
 }
 
+/*
+ * A new token: "cwt=" and standard base64 of random bytes, as UCWA's are;
+ * auth.token_length characters, rounded down to 4 and a multiple of 4.
+ */
+static char *
+sim_auth_new_token(void)
+{
+	size_t n = (size_t)(simg.cfg->token_length - 4) / 4 * 3;
+	unsigned char *raw = xmalloc(n);
+	struct buf b;
+
+	buf_init(&b);
+	buf_addstr(&b, "cwt=");
+	util_random_bytes(raw, n);
+	util_base64_encode(&b, raw, n);
+	free(raw);
+	return buf_detach(&b, NULL);
+}
+
 /* Make a token for u, dropping its oldest when it has SIM_TOKENS. */
 static struct sim_token *
 sim_auth_issue(struct sim_user *u)
 {
 	struct sim_token *t = u->tok[u->tok_next];
 
-	if (t != NULL)
+	if (t != NULL) {
 		sim_map_del(sim_tokens, t->tok);
-	else
+		free(t->tok);
+	} else
 		t = u->tok[u->tok_next] = xcalloc(1, sizeof *t);
 	u->tok_next = (u->tok_next + 1) % SIM_TOKENS;
-	memcpy(t->tok, "cwt=", 4);
-	util_random_id(t->tok + 4, 60, UTIL_BASE62);
+	t->tok = sim_auth_new_token();
 	t->user = u;
 	t->expires_ms = util_now_ms() + (uint64_t)sim_auth_lifetime(u) * 1000;
 	sim_map_put(sim_tokens, t->tok, t);
@@ -306,8 +326,11 @@ sim_auth_free(void)
 
 	TAILQ_FOREACH(u, &simg.users, entry)
 	{
-		for (size_t i = 0; i < SIM_TOKENS; i++)
+		for (size_t i = 0; i < SIM_TOKENS; i++) {
+			if (u->tok[i] != NULL)
+				free(u->tok[i]->tok);
 			free(u->tok[i]);
+		}
 	}
 	sim_map_free(sim_tokens);
 	sim_tokens = NULL;

@@ -41,6 +41,9 @@ static const struct conf_row sim_rows[] = {
 	    "extra users for load tests: sip:load<i>@contoso.com, password load<i>, i = 1..N" },
 	{ "auth.token_lifetime_s", CONF_INT, OFF(token_lifetime_s), "28800", 1, 86400, NULL, 1,
 	    "expires_in of issued tokens; tokens really expire" },
+	{ "auth.token_length", CONF_INT, OFF(token_length), "64", 8, 4096, NULL, 1,
+	    "characters of an issued token: \"cwt=\" and base64 of random bytes (rounded down to "
+	    "4 and a multiple of 4)" },
 	{ "auth.challenge_unquoted", CONF_BOOL, OFF(challenge_unquoted), "false", 0, 0, NULL, 1,
 	    "the MsRtcOAuth href in the 401 challenge is not quoted (as in sample 06d)" },
 	{ "discovery.redirect", CONF_BOOL, OFF(discovery_redirect), "false", 0, 0, NULL, 1,

@@ -17,7 +17,8 @@
 // Cluster mode (issue 15), scenarios e, f, g: BENCH_CLUSTER_CONNS (64: wrk connections and
 // sessions of (e)), BENCH_TAKEOVER_RUNS (20), BENCH_LEASE_MS (1000: the lease of (f)),
 // BENCH_TAKEOVER_EVERY_MS (20: the remote's message cadence in (f)), BENCH_REDIS_AGENTS (100:
-// agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g)),
+// agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g), each issued
+// by a simulator of its own; empty: only the default 64),
 // BENCH_LISTPACK_VALUE (4096: the last row of (g) with Redis's hash-max-listpack-value so; 0: none).
 'use strict';
 
@@ -61,7 +62,7 @@ const TK_RUNS = Number(env('BENCH_TAKEOVER_RUNS', 20));
 const TK_LEASE = Number(env('BENCH_LEASE_MS', 1000));
 const TK_EVERY = Number(env('BENCH_TAKEOVER_EVERY_MS', 20));
 const RM_AGENTS = Number(env('BENCH_REDIS_AGENTS', 100));
-const TOKEN_LENS = env('BENCH_TOKEN_LENS', '1536,2048').split(',').map(Number);
+const TOKEN_LENS = env('BENCH_TOKEN_LENS', '1536,2048').split(',').filter(Boolean).map(Number);
 const SIM_USERS = Math.max(U.scale + Math.max(...SCALE), U.redisMem + RM_AGENTS) + 10;
 
 function say(s) { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`); }
@@ -77,8 +78,8 @@ function freePort() {
 async function started(p) { procs.add(p); return p; }
 async function stopped(p) { if (p) { await p.stop(); procs.delete(p); } }
 
-function startSim() {
-  return lib.start(SIM, ['-o', 'listen=["http://127.0.0.1:0"]', '-o', 'log.level=error',
+function startSim(extra = []) {
+  return lib.start(SIM, [...extra, '-o', 'listen=["http://127.0.0.1:0"]', '-o', 'log.level=error',
     '-o', `load.users=${SIM_USERS}`, '-o', 'limits.outstanding_per_user=1000',
     '-o', `remotes=${JSON.stringify([{ uri: lib.REMOTE.uri, name: 'Bench Remote', accept_ms: 1 }])}`]).then(started);
 }
@@ -997,12 +998,29 @@ function agentMemory(redis, users) {
     total: avg((p) => p.hash + p.lease + p.q) + perLogin };
 }
 
-// (g) Redis memory per signed-in agent with one live session (and after 60 messages).
+// (g) Redis memory per signed-in agent with one live session (and after 60 messages): with the
+// simulator's default tokens (64 characters), then with a simulator of its own per length of
+// BENCH_TOKEN_LENS issuing tokens that long (auth.token_length: "cwt=" and base64, as UCWA's).
 async function scenarioG(sim) {
+  await gRound(sim, 64, TOKEN_LENS.length === 0);
+  for (const [i, L] of TOKEN_LENS.entries()) {
+    const s = await startSim(['-o', `auth.token_length=${L}`]);
+    cmds.push(`g: ucwa-sim -o auth.token_length=${L} (and the options above)`);
+    try {
+      await gRound(s, L, i === TOKEN_LENS.length - 1);
+    } finally {
+      await stopped(s);
+    }
+  }
+}
+
+// One round of (g): its own Redis and node in front of sim, whose tokens are L characters; the
+// hashes rewritten as listpacks after it when last.
+async function gRound(sim, L, last) {
   const n = RM_AGENTS;
   const redis = await startRedis();
   const gw = await startNode(sim, redis, 'bench-g1');
-  cmds.push(`g: ucgw ${gwArgs(sim.port, clusterArgs(redis, 'bench-g1')).join(' ')}`);
+  if (L === 64) cmds.push(`g: ucgw ${gwArgs(sim.port, clusterArgs(redis, 'bench-g1')).join(' ')}`);
   // One desktop per agent, as a browser is: Basic on its first request, then the session
   // cookie only, for REST and CometD alike (one login session each: a request with Basic and
   // no cookie makes a new one).
@@ -1051,7 +1069,7 @@ async function scenarioG(sim) {
     }
   }
   const m0 = agentMemory(redis, users);
-  line('Redis memory per agent, one Talking session, simulator token', m0, (redisInfo(redis, 'used_memory_dataset') - base) / n);
+  line(`Redis memory per agent, one Talking session, a ${L}-byte token`, m0, (redisInfo(redis, 'used_memory_dataset') - base) / n);
   // The conversation of 60 messages: the desktop's 30 SendMessage and the remote's 30, alternating.
   say(`(g) 60 messages in each agent's conversation`);
   const ctl = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -1069,23 +1087,12 @@ async function scenarioG(sim) {
   await new Promise((res) => setTimeout(res, 1000));
   if (process.env.BENCH_VERBOSE) say(`(g) ${users[0]} u after: ${redis.cli('HGET', `ucgw:agent:${users[0]}`, 'u')}`);
   const m1 = agentMemory(redis, users);
-  line('Redis memory per agent, after 60 messages (30 each way, 45-byte texts)', m1, (redisInfo(redis, 'used_memory_dataset') - base) / n);
-  // A realistic UCWA token: the sealed tok field rewritten at its size for a token of L bytes
-  // (the simulator's are 64 bytes), other fields untouched: what MEMORY USAGE then says.
-  const tok0 = m1.fields.tok;
-  for (const L of TOKEN_LENS) {
-    if (!tok0) break;
-    const v = 'T'.repeat(tok0 - 64 + L);
-    redis.cli('EVAL', "for _, k in ipairs(KEYS) do redis.call('HSET', k, 'tok', ARGV[1]) end return 1",
-      String(users.length), ...users.map((u) => `ucgw:agent:${u}`), v);
-    const m = agentMemory(redis, users);
-    line(`Redis memory per agent, after 60 messages, a ${L}-byte token (tok rewritten at its sealed size)`, m,
-      (redisInfo(redis, 'used_memory_dataset') - base) / n);
-  }
+  line(`Redis memory per agent, after 60 messages (30 each way, 45-byte texts), a ${L}-byte token`, m1,
+    (redisInfo(redis, 'used_memory_dataset') - base) / n);
   // The same hashes once Redis keeps them as listpacks (hash-max-listpack-value above the
   // largest field): each rewritten by a script (read, delete, write again, same expiry).
   const lp = Number(env('BENCH_LISTPACK_VALUE', 4096));
-  if (lp > 0) {
+  if (last && lp > 0) {
     redis.cli('CONFIG', 'SET', 'hash-max-listpack-value', String(lp));
     const again = "for _, k in ipairs(KEYS) do local t = redis.call('HGETALL', k) local ttl = redis.call('PTTL', k) " +
       "redis.call('DEL', k) if #t > 0 then redis.call('HSET', k, unpack(t)) end " +
@@ -1095,8 +1102,10 @@ async function scenarioG(sim) {
     line(`the same, Redis with hash-max-listpack-value ${lp} (the hashes rewritten as listpacks)`, m, NaN);
     cmds.push(`g: redis-cli CONFIG SET hash-max-listpack-value ${lp}; each ucgw:agent:USER rewritten by EVAL (HGETALL, DEL, HSET, PEXPIRE)`);
   }
-  cmds.push(`g: redis-cli MEMORY USAGE KEY SAMPLES 0 for ucgw:agent:USER, ucgw:lease:agent:USER, ucgw:q:USER:*, ucgw:login:* (/ agents); ` +
-    `used_memory from INFO memory before and after`);
+  if (last) {
+    cmds.push(`g: redis-cli MEMORY USAGE KEY SAMPLES 0 for ucgw:agent:USER, ucgw:lease:agent:USER, ucgw:q:USER:*, ucgw:login:* (/ agents); ` +
+      `used_memory from INFO memory before and after`);
+  }
   for (const a of [...agents, warm]) a.cm.quit();
   await stopped(gw);
   await stopped(redis);

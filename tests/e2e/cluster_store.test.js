@@ -14,6 +14,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const h = require('./lib/harness');
 const im = require('./lib/im');
@@ -101,7 +102,7 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     const a = await h.waitFor(async () => {
       const o = await agentHash(redis, 'agent1');
       lastHash = o;
-      return o.app && o.next && o[`s:${s.id}`] ? o : null;
+      return o.app && o.next && o.u && o[`s:${s.id}`] ? o : null;
     }, 5000 * h.slow, () => `the agent hash with application, cursor and session row: ${
       JSON.stringify(Object.keys(lastHash))}; ucgw log:\n${env.gw.stderr.split('\n').filter((l) => !/DEBUG ucgw: (http|cometd)/.test(l)).slice(-60).join('\n')}`);
     assert.match(a.app, /^http:\/\/127\.0\.0\.1:\d+\/.*applications\//);
@@ -109,9 +110,17 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     assert.match(a.next, /events/);
     assert.ok(Number(a.texp) > Date.now(), `token expiry ${a.texp}`);
     assert.match(a.turl, /^http/);
-    // Sealed: version, nonce and tag around the token (sim tokens: 64 bytes + "Bearer ") and the password.
-    assert.equal(a.tok, 'Bearer '.length + 64 + 29);
+    // Sealed: version, nonce and tag around the token and the password; the token (sim tokens:
+    // "cwt=" and 60 characters of base64) in binary: 3 bytes, "Bearer cwt=", the 45 bytes decoded.
+    assert.equal(a.tok, 29 + 3 + 'Bearer cwt='.length + 45);
     assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
+    // The UCWA snapshot, version 4: a conversation's links under it as "^", the token's expiry
+    // left to texp.
+    const u = JSON.parse(a.u);
+    assert.equal(u.v, 4);
+    assert.equal(u.tokenExpires, undefined);
+    assert.match(u.application, /^\^\/\d+$/);
+    assert.equal(u.conversations[0].sendMessage, '^/messaging/messages');
     const row = JSON.parse(a[`s:${s.id}`]);
     assert.equal(row.id, s.id);
     assert.equal(row.st, 2); // Talking
@@ -402,6 +411,15 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
     await redis.cli('EVAL', "return redis.call('HSET', KEYS[2], 'tok', redis.call('HGET', KEYS[1], 'tok'))", '2',
       `${PREFIX}agent:u1`, `${PREFIX}agent:u2`);
     assert.match(await d.ask('load u2', /^load-error/), /^load-error st:agent:u2: field tok: /);
+    // A token sealed as its text (as earlier nodes stored every token) is read as it is.
+    const old = 'Bearer cwt=AAEB+/re'; // base64 that the binary form would take
+    const iv = crypto.randomBytes(12);
+    const c = crypto.createCipheriv('aes-256-gcm', files.keyBytes, iv);
+    c.setAAD(Buffer.from(`\x01${PREFIX}agent:u2#tok`, 'latin1'));
+    const sealed = Buffer.concat([Buffer.from([1]), iv, c.update(old, 'latin1'), c.final(), c.getAuthTag()]);
+    await redis.cli('EVAL', "local h, s = ARGV[1], '' for i = 1, #h, 2 do s = s .. string.char(tonumber(h:sub(i, i + 1), 16)) end " +
+      "return redis.call('HSET', KEYS[1], 'tok', s)", '1', `${PREFIX}agent:u2`, sealed.toString('hex'));
+    assert.equal(JSON.parse((await d.ask('load u2', /^(state|load-error)/)).slice(6)).token, old);
     assert.equal(await d.ask('load nobody', /^(state|none|load-error)/), 'none');
 
     // Redis restarted empty: once the lease is back, the whole state is written again.

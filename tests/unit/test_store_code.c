@@ -434,6 +434,106 @@ START_TEST(test_note_round_trip_and_corrupt)
 }
 END_TEST
 
+/* Encode tok, check its form's length (0: as text) and that it comes back byte for byte. */
+static void
+token_round_trip(const char *tok, size_t binary_len)
+{
+	struct buf b;
+	char *back;
+
+	buf_init(&b);
+	store_code_token_encode(&b, tok);
+	if (binary_len == 0) {
+		ck_assert_msg(b.len == strlen(tok) && memcmp(b.data, tok, b.len) == 0,
+		    "not stored as text: %s", tok);
+	} else {
+		ck_assert_msg(b.len == binary_len && b.data[0] == '\0',
+		    "%s: %zu bytes, expected %zu in binary", tok, b.len, binary_len);
+	}
+	back = store_code_token_decode(b.data, b.len);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_str_eq(back, tok);
+	free(back);
+	buf_free(&b);
+}
+
+/*
+ * A token whose base64 part encodes back byte for byte is stored binary
+ * (prefix kept, the rest decoded: a quarter smaller), padded or not,
+ * standard or URL-safe; anything else as its text, as earlier nodes
+ * stored every token; either form comes back byte for byte.
+ */
+START_TEST(test_token_binary_and_text)
+{
+	static const char *const text[] = { "", "Bearer", "Bearer abc",
+		"Bearer cwt=", "Bearer cwt=abc!", "Bearer cwt=ab+-", "Bearer cwt=abcde",
+		"Bearer cwt=ab=", "Bearer cwt=ab===", "Bearer cwt=abc=d",
+		"Bearer cwt=a b=", "Bearer cwt=AB==", "Bearer cwt=AAB=", "Bearer cwt=ab\n",
+		"Bearer cwt=abcdef", "Bearer cwt=abcdef==" };
+	struct buf tok, raw;
+	char *back;
+
+	/* 3 + the prefix + 3 bytes per 4 characters */
+	token_round_trip("Bearer cwt=abcd", 3 + 11 + 3);
+	token_round_trip("Bearer cwt=abcdeQ==", 3 + 11 + 4);	 /* padded */
+	token_round_trip("Bearer cwt=abcdefg=", 3 + 11 + 5);	 /* padded */
+	token_round_trip("Bearer cwt=abcdeQ", 3 + 11 + 4);	 /* the same, not padded */
+	token_round_trip("Bearer cwt=abcdefg", 3 + 11 + 5);	 /* not padded */
+	token_round_trip("Bearer cwt=a-_b", 3 + 11 + 3);	 /* URL-safe */
+	token_round_trip("Bearer cwt=a+/b", 3 + 11 + 3);	 /* standard */
+	token_round_trip("Bearer cwt=TOKEN-abc123", 3 + 11 + 9); /* URL-safe, odd length */
+	token_round_trip("cwt=AAAA", 3 + 4 + 3);
+	token_round_trip("x=AA==", 3 + 2 + 1);
+	/* not canonical (bits left over, stray "=", both alphabets), not base64, no "=": text */
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		token_round_trip(text[i], 0);
+	/* a realistic token: 1536 characters, "cwt=" and 1532 of base64, every byte value */
+	buf_init(&raw);
+	for (int i = 0; i < 1149; i++)
+		buf_addch(&raw, (char)(i * 7 + i / 256));
+	buf_init(&tok);
+	buf_addstr(&tok, "Bearer cwt=");
+	util_base64_encode(&tok, raw.data, raw.len);
+	ck_assert_uint_eq(tok.len, 7 + 1536);
+	token_round_trip(tok.data, 3 + 11 + 1149);
+	/* what earlier nodes stored (the text) is read as it is */
+	back = store_code_token_decode(tok.data, tok.len);
+	ck_assert_str_eq(back, tok.data);
+	free(back);
+	buf_free(&tok);
+	buf_free(&raw);
+}
+END_TEST
+
+/* A malformed binary form is refused, never read past its end. */
+START_TEST(test_token_malformed)
+{
+	static const struct {
+		const char *p;
+		size_t len;
+	} bad[] = {
+		{ "\0", 1 },	     /* no flags */
+		{ "\0\0", 2 },	     /* no prefix length */
+		{ "\0\0\0", 3 },     /* an empty prefix */
+		{ "\0\0\5abc", 6 },  /* the prefix longer than the value */
+		{ "\0\4\1=x", 5 },   /* unknown flags */
+		{ "\0\0\2a\0x", 6 }, /* a NUL in the prefix */
+		{ "abc\0def", 7 },   /* text with a NUL */
+	};
+	char *back;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(store_code_token_decode(bad[i].p, bad[i].len) == NULL,
+		    "accepted bad form %zu", i);
+	back = store_code_token_decode("\0\0\2a=", 5); /* a prefix and nothing after it */
+	ck_assert_str_eq(back, "a=");
+	free(back);
+	back = store_code_token_decode("\0\3\2a=\xff", 6);
+	ck_assert_str_eq(back, "a=_w==");
+	free(back);
+}
+END_TEST
+
 static Suite *
 store_code_suite(void)
 {
@@ -448,6 +548,8 @@ store_code_suite(void)
 	UNIT_ADD(s, test_session_corrupt);
 	UNIT_ADD(s, test_client_round_trip_and_bounds);
 	UNIT_ADD(s, test_note_round_trip_and_corrupt);
+	UNIT_ADD(s, test_token_binary_and_text);
+	UNIT_ADD(s, test_token_malformed);
 	return s;
 }
 

@@ -2,9 +2,10 @@
  * test_ucwa_saved.c: a UCWA agent's snapshot (struct ucwa_saved) as JSON
  * and back: every member survives, hrefs under the application and the
  * conversation are shortened and restored, secrets are left out unless
- * asked, the lists are bounded on reading, bad input is refused; version 3
- * (the messages apart from the conversations' links) is written in a head
- * and a tail, and versions 1 and 2 are still read.
+ * asked, the lists are bounded on reading, bad input is refused; version 4
+ * (links under their parent as "^") is written in a head and a tail (the
+ * messages apart from the conversations' links, as version 3), and
+ * versions 1 to 3 are still read.
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,12 +41,16 @@ fill(struct ucwa_saved *s)
 	s->marks[1] = 7;
 	s->starts = xcalloc(1, sizeof(*s->starts));
 	s->starts[0].opid = xstrdup("op-1");
+	s->starts[0].invitation = xstrdup(APP "/communication/messagingInvitations/i2");
 	s->nstarts = 1;
 	s->convs = xcalloc(2, sizeof(*s->convs));
 	s->nconvs = 2;
 	c = &s->convs[0];
 	c->href = xstrdup(CONV);
 	c->state = 1;
+	c->invitation = xstrdup(APP "/communication/messagingInvitations/i1");
+	c->accept = xstrdup(APP "/communication/messagingInvitations/i1/accept");
+	c->cancel = xstrdup(CONV "/messaging/cancel");
 	c->send_message = xstrdup(CONV "/messaging/messages");
 	c->stop_messaging = xstrdup("https://other/terminate");
 	c->seen = xcalloc(2, sizeof(char *));
@@ -91,7 +96,15 @@ START_TEST(test_saved_roundtrip)
 	ck_assert_ptr_nonnull(strstr(b.data, "\"sent\":[[\"=/4\",\"m-4\"]]"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\"marks\":\"/////wAAAAc=\""));
 	/* version 3: each conversation's messages in "msgs" by index, after the links */
-	ck_assert_ptr_nonnull(strstr(b.data, "{\"v\":3,"));
+	ck_assert_ptr_nonnull(strstr(b.data, "{\"v\":4,"));
+	/* version 4: links under their parent as "^" and the rest */
+	ck_assert_ptr_nonnull(strstr(b.data, "\"application\":\"^/1\""));
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "\"starts\":[{\"operationId\":\"op-1\",\"invitation\":\"^/i2\"}]"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\"invitation\":\"^/i1\",\"accept\":\"~/communication/messagingInvitations/i1/accept\","
+	    "\"cancel\":\"^/messaging/cancel\",\"sendMessage\":\"^/messaging/messages\","
+	    "\"stopMessaging\":\"https://other/terminate\""));
 	ck_assert_ptr_nonnull(strstr(b.data,
 	    "\"msgs\":[{\"seen\":[\"=/2\",\"=/3\"],\"sent\":[[\"=/"
 	    "4\",\"m-4\"]],\"inflight\":\"m-5\"},{}]}"));
@@ -112,10 +125,14 @@ START_TEST(test_saved_roundtrip)
 	ck_assert_uint_eq(r.marks[1], 7);
 	ck_assert_uint_eq(r.nstarts, 1);
 	ck_assert_str_eq(r.starts[0].opid, "op-1");
-	ck_assert_ptr_null(r.starts[0].invitation);
+	ck_assert_str_eq(r.starts[0].invitation, APP "/communication/messagingInvitations/i2");
 	ck_assert_uint_eq(r.nconvs, 2);
 	ck_assert_str_eq(r.convs[0].href, CONV);
 	ck_assert_int_eq(r.convs[0].state, 1);
+	ck_assert_str_eq(r.convs[0].invitation, APP "/communication/messagingInvitations/i1");
+	ck_assert_str_eq(r.convs[0].accept, APP "/communication/messagingInvitations/i1/accept");
+	ck_assert_ptr_null(r.convs[0].decline);
+	ck_assert_str_eq(r.convs[0].cancel, CONV "/messaging/cancel");
 	ck_assert_str_eq(r.convs[0].send_message, CONV "/messaging/messages");
 	ck_assert_str_eq(r.convs[0].stop_messaging, "https://other/terminate");
 	ck_assert_uint_eq(r.convs[0].nseen, 2);
@@ -141,6 +158,18 @@ START_TEST(test_saved_roundtrip)
 }
 END_TEST
 
+/* Parse a snapshot's text into r (which must parse). */
+static void
+parse_text(const char *text, struct ucwa_saved *r)
+{
+	struct json_doc *d = json_parse(text, strlen(text), NULL, NULL);
+	char *cause = NULL;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(ucwa_saved_parse(json_root(d), r, &cause), 0);
+	json_doc_free(d);
+}
+
 /* Version 1 (what earlier nodes stored) is still read. */
 START_TEST(test_saved_version1)
 {
@@ -151,10 +180,8 @@ START_TEST(test_saved_version1)
 	    "\"sendMessage\":\"~/c/messaging/messages\",\"seen\":[\"~/messaging/messages/2\"],"
 	    "\"sent\":[{\"href\":\"~/messaging/messages/4\",\"operationId\":\"m-4\"}]}]}";
 	struct ucwa_saved r;
-	struct json_doc *d = json_parse(v1, strlen(v1), NULL, NULL);
-	char *cause = NULL;
 
-	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	parse_text(v1, &r);
 	ck_assert_str_eq(r.events, "A/events");
 	ck_assert_uint_eq(r.nmarks, 2);
 	ck_assert_uint_eq(r.marks[0], 4294967295u);
@@ -165,7 +192,6 @@ START_TEST(test_saved_version1)
 	ck_assert_str_eq(r.convs[0].sent_href[0], "A/c/messaging/messages/4");
 	ck_assert_str_eq(r.convs[0].sent_opid[0], "m-4");
 	ucwa_saved_free(&r);
-	json_doc_free(d);
 }
 END_TEST
 
@@ -179,10 +205,8 @@ START_TEST(test_saved_version2)
 	    "\"seen\":[\"=/2\"],\"sent\":[[\"=/4\",\"m-4\"]],\"inflight\":\"m-5\"}],"
 	    "\"msgs\":[{\"seen\":[\"=/9\"]}]}"; /* a stray "msgs" is not version 2's */
 	struct ucwa_saved r;
-	struct json_doc *d = json_parse(v2, strlen(v2), NULL, NULL);
-	char *cause = NULL;
 
-	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), 0);
+	parse_text(v2, &r);
 	ck_assert_uint_eq(r.nmarks, 2);
 	ck_assert_uint_eq(r.marks[1], 7);
 	ck_assert_uint_eq(r.nconvs, 2);
@@ -194,7 +218,35 @@ START_TEST(test_saved_version2)
 	ck_assert_str_eq(r.convs[1].sent_opid[0], "m-4");
 	ck_assert_str_eq(r.convs[1].inflight_opid, "m-5");
 	ucwa_saved_free(&r);
-	json_doc_free(d);
+}
+END_TEST
+
+/* Version 3 (what the previous nodes store): links under the application only, "^" unknown. */
+START_TEST(test_saved_version3)
+{
+	static const char v3[] =
+	    "{\"v\":3,\"user\":\"u\",\"tokenExpires\":7,\"applicationsUrl\":\"A/apps\","
+	    "\"application\":\"A/apps/1\",\"startMessaging\":\"~/inv\",\"conversations\":["
+	    "{\"href\":\"~/c\",\"state\":\"connected\",\"invitation\":\"~/inv/9\","
+	    "\"sendMessage\":\"~/c/messaging/messages\",\"stopMessaging\":\"~/c/stop\"}],"
+	    "\"marks\":\"/////wAAAAc=\",\"msgs\":[{\"seen\":[\"=/2\"],\"sent\":[[\"=/"
+	    "4\",\"m-4\"]]}]}";
+	struct ucwa_saved r;
+
+	parse_text(v3, &r);
+	ck_assert_int_eq(r.token_expires, 7);
+	ck_assert_str_eq(r.app, "A/apps/1");
+	ck_assert_str_eq(r.start_url, "A/apps/1/inv");
+	ck_assert_uint_eq(r.nconvs, 1);
+	ck_assert_str_eq(r.convs[0].href, "A/apps/1/c");
+	ck_assert_str_eq(r.convs[0].invitation, "A/apps/1/inv/9");
+	ck_assert_str_eq(r.convs[0].send_message, "A/apps/1/c/messaging/messages");
+	ck_assert_str_eq(r.convs[0].stop_messaging, "A/apps/1/c/stop");
+	ck_assert_str_eq(r.convs[0].seen[0], "A/apps/1/c/messaging/messages/2");
+	ck_assert_str_eq(r.convs[0].sent_href[0], "A/apps/1/c/messaging/messages/4");
+	ck_assert_str_eq(r.convs[0].sent_opid[0], "m-4");
+	ck_assert_uint_eq(r.nmarks, 2);
+	ucwa_saved_free(&r);
 }
 END_TEST
 
@@ -348,7 +400,7 @@ START_TEST(test_saved_bounds_and_refusals)
 	ucwa_saved_free(&r);
 	json_doc_free(d);
 	buf_free(&b);
-	d = json_parse("{\"v\":4,\"user\":\"u\"}", 18, NULL, NULL);
+	d = json_parse("{\"v\":5,\"user\":\"u\"}", 18, NULL, NULL);
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "version"));
 	free(cause);
@@ -369,6 +421,7 @@ ucwa_saved_suite(void)
 	UNIT_ADD(s, test_saved_roundtrip);
 	UNIT_ADD(s, test_saved_version1);
 	UNIT_ADD(s, test_saved_version2);
+	UNIT_ADD(s, test_saved_version3);
 	UNIT_ADD(s, test_saved_head_tail);
 	UNIT_ADD(s, test_saved_b64_marks);
 	UNIT_ADD(s, test_saved_bounds_and_refusals);
