@@ -89,8 +89,8 @@ static const char *const redis_state_names[] = { "down", "connecting", "ready" }
 
 static void redis_connect(struct redis *);
 static void redis_send(struct redis *, struct redis_cmd *);
-static struct redis_cmd *redis_cmd_new(
-    struct redis *, unsigned, redis_cb, void *, int, const char *const *, const size_t *);
+static struct redis_cmd *redis_cmd_new(struct redis *, unsigned, redis_cb, void *, int,
+    const char *const *, int, const char *const *, const size_t *);
 static struct redis_cmd *redis_submit(struct redis *, struct redis_cmd *);
 
 /* Parse "HOST:PORT[/DB]" after redis:// into a. */
@@ -414,7 +414,8 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		c->reloaded = 1;
 		/* An admitted command's retry: never refused by the queue bound. */
 		if (r->state == REDIS_READY) {
-			redis_send(r, redis_cmd_new(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL));
+			redis_send(r,
+			    redis_cmd_new(r, REDIS_WANT_STR, NULL, NULL, 0, NULL, 3, argv, NULL));
 			redis_send(r, c);
 		} else {
 			redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
@@ -519,41 +520,62 @@ redis_format_head(char *p, char c, size_t v)
 	return p;
 }
 
-/*
- * argv as one RESP array of bulk strings (what redisFormatCommandArgv
- * writes, without its printf per argument: a tenth of a SendMessage's
- * cost in cluster mode went there), NUL-terminated, in *out (the
- * caller frees it); its length. lens NULL: the arguments are strings.
- */
-size_t
-redis_format(char **out, int argc, const char *const *argv, const size_t *lens)
+/* Write the bulk string s (len bytes) at p; the end. */
+static char *
+redis_format_bulk(char *p, const char *s, size_t len)
 {
-	size_t total = 1 + redis_digits((size_t)argc) + 2, len;
+	p = redis_format_head(p, '$', len);
+	if (len > 0)
+		memcpy(p, s, len);
+	p += len;
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/*
+ * The strings head[0..nhead) then argv as one RESP array of bulk strings
+ * (what redisFormatCommandArgv writes, without its printf per argument:
+ * a tenth of a SendMessage's cost in cluster mode went there),
+ * NUL-terminated, in *out (the caller frees it); its length. lens NULL:
+ * the arguments are strings. The head spares EVALSHA a copy of argv.
+ */
+static size_t
+redis_format_after(char **out, int nhead, const char *const *head, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	size_t total = 1 + redis_digits((size_t)(nhead + argc)) + 2, len;
 	char *p;
 
+	for (int i = 0; i < nhead; i++) {
+		len = strlen(head[i]);
+		total += 1 + redis_digits(len) + 2 + len + 2;
+	}
 	for (int i = 0; i < argc; i++) {
 		len = lens != NULL ? lens[i] : strlen(argv[i]);
 		total += 1 + redis_digits(len) + 2 + len + 2;
 	}
 	*out = p = xmalloc(total + 1);
-	p = redis_format_head(p, '*', (size_t)argc);
-	for (int i = 0; i < argc; i++) {
-		len = lens != NULL ? lens[i] : strlen(argv[i]);
-		p = redis_format_head(p, '$', len);
-		if (len > 0)
-			memcpy(p, argv[i], len);
-		p += len;
-		*p++ = '\r';
-		*p++ = '\n';
-	}
+	p = redis_format_head(p, '*', (size_t)(nhead + argc));
+	for (int i = 0; i < nhead; i++)
+		p = redis_format_bulk(p, head[i], strlen(head[i]));
+	for (int i = 0; i < argc; i++)
+		p = redis_format_bulk(p, argv[i], lens != NULL ? lens[i] : strlen(argv[i]));
 	*p = '\0';
 	return total;
 }
 
-/* Build a command object from argv. */
+/* argv as one RESP command (see redis.h). */
+size_t
+redis_format(char **out, int argc, const char *const *argv, const size_t *lens)
+{
+	return redis_format_after(out, 0, NULL, argc, argv, lens);
+}
+
+/* Build a command object from the strings head[0..nhead) then argv. */
 static struct redis_cmd *
-redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
-    const char *const *argv, const size_t *lens)
+redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int nhead,
+    const char *const *head, int argc, const char *const *argv, const size_t *lens)
 {
 	struct redis_cmd *c = xcalloc(1, sizeof *c);
 
@@ -562,7 +584,7 @@ redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
 	c->arg = arg;
 	c->want = want;
 	/* NUL-terminated: hiredis looks for the command name with strchr. */
-	c->wirelen = redis_format(&c->wire, argc, argv, lens);
+	c->wirelen = redis_format_after(&c->wire, nhead, head, argc, argv, lens);
 	return c;
 }
 
@@ -571,7 +593,7 @@ static void
 redis_handshake_cmd(struct redis *r, int argc, const char *const *argv)
 {
 	struct redis_cmd *c =
-	    redis_cmd_new(r, REDIS_WANT_STATUS, redis_on_handshake, r, argc, argv, NULL);
+	    redis_cmd_new(r, REDIS_WANT_STATUS, redis_on_handshake, r, 0, NULL, argc, argv, NULL);
 
 	c->handshake = 1;
 	redis_send(r, c);
@@ -810,7 +832,7 @@ struct redis_cmd *
 redis_command(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
     const char *const *argv, const size_t *lens)
 {
-	return redis_submit(r, redis_cmd_new(r, want, fn, arg, argc, argv, lens));
+	return redis_submit(r, redis_cmd_new(r, want, fn, arg, 0, NULL, argc, argv, lens));
 }
 
 /* The command's callback will not run. */
@@ -858,9 +880,8 @@ struct redis_cmd *
 redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
     int nkeys, int argc, const char *const *argv, const size_t *lens)
 {
-	const char **v = xcalloc((size_t)argc + 3, sizeof *v);
-	size_t *l = xcalloc((size_t)argc + 3, sizeof *l);
 	char nk[16];
+	const char *head[3] = { "EVALSHA", s->sha, nk };
 	struct redis_cmd *c;
 
 	if (nkeys >= 0 && nkeys < 10) { /* the store's and the leases' scripts: no printf */
@@ -868,19 +889,8 @@ redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, 
 		nk[1] = '\0';
 	} else
 		snprintf(nk, sizeof nk, "%d", nkeys);
-	v[0] = "EVALSHA";
-	v[1] = s->sha;
-	v[2] = nk;
-	for (int i = 0; i < 3; i++)
-		l[i] = strlen(v[i]);
-	for (int i = 0; i < argc; i++) {
-		v[i + 3] = argv[i];
-		l[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
-	c = redis_cmd_new(r, want, fn, arg, argc + 3, v, l);
+	c = redis_cmd_new(r, want, fn, arg, 3, head, argc, argv, lens);
 	c->script = s;
-	free(v);
-	free(l);
 	return redis_submit(r, c);
 }
 
