@@ -25,11 +25,12 @@
  *	t LIST N	drop the N oldest	d LIST	DEL
  *	e KEY		set the expiry (the hash or a list)
  * Nothing is written unless the lease names this node: then the holder
- * (or nil) is returned instead of 1. Every command called and every
- * argument costs Redis about as much as a hundred bytes of data: the
- * expiries are set by 'e' only when the store asks (a new record, a full
- * write, the refresh every third of the expiry), T only precedes the
- * operations that need it.
+ * (or nil) is returned instead of 1. A command called from the script
+ * costs Redis 7.0 about 4 k instructions, as much as 400 bytes of
+ * arguments (about 11 a byte passed to a script): the expiries are set
+ * by 'e' only when the store asks (a new record, a full write, the
+ * refresh every third of the expiry), T only precedes the operations
+ * that need it.
  */
 static const char store_lua_write[] =
     "local h = redis.call('GET', KEYS[1])\n"
