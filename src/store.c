@@ -74,11 +74,10 @@ static const char store_lua_load[] =
 
 #define STORE_HEAD 6 /* arguments before the operations: the keys, node, at most T TTL CAP */
 
-/* Arguments being built: bytes and their (offset, length). */
+/* Arguments being built, as they are sent: RESP bulk strings (redis_bulk). */
 struct store_args {
 	struct buf data;
-	size_t *off, *len;
-	size_t n, cap;
+	size_t n;
 };
 
 /* One hash field as stored (sealed ones in sealed form). */
@@ -168,24 +167,15 @@ struct store {
 	struct buf row, name, cv; /* scratch of store_session_put */
 	store_row_cb row_cb;	  /* where marked session rows are read */
 	void *row_arg;
-	int flushing;	   /* in store_on_flush: a record made dirty is flushed in the same pass */
-	const char **argv; /* a script's arguments, in place (store_rec_flush) */
-	size_t *lens, nargv;
+	int flushing; /* in store_on_flush: a record made dirty is flushed in the same pass */
 };
 
 /* Append one argument. */
 static void
 store_args_add(struct store_args *a, const void *p, size_t len)
 {
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->off = xreallocarray(a->off, a->cap, sizeof *a->off);
-		a->len = xreallocarray(a->len, a->cap, sizeof *a->len);
-	}
-	a->off[a->n] = a->data.len;
-	a->len[a->n] = len;
+	redis_bulk(&a->data, p, len);
 	a->n++;
-	buf_add(&a->data, p, len);
 }
 
 /* Append one string argument. */
@@ -208,8 +198,6 @@ static void
 store_args_free(struct store_args *a)
 {
 	buf_free(&a->data);
-	free(a->off);
-	free(a->len);
 	memset(a, 0, sizeof *a);
 }
 
@@ -343,8 +331,6 @@ store_free(struct store *st)
 	event_free(st->touch_ev);
 	redis_script_free(st->write);
 	redis_script_free(st->load);
-	free(st->argv);
-	free(st->lens);
 	buf_free(&st->row);
 	buf_free(&st->name);
 	buf_free(&st->cv);
@@ -550,7 +536,7 @@ store_rec_flush(struct store_rec *rec)
 		st->cap_arg };
 	struct store_args *ops = &rec->ops;
 	struct store_flush *fl;
-	size_t n, nhead = 3;
+	int nhead = 3;
 	char **marked = rec->marked;
 	size_t nmarked = rec->nmarked;
 
@@ -583,28 +569,16 @@ store_rec_flush(struct store_rec *rec)
 	if (rec->touch || rec->full || rec->pushed)
 		nhead = STORE_HEAD; /* T TTL CAP */
 	rec->full = rec->touch = rec->pushed = 0;
-	n = nhead + ops->n; /* the arguments in place: nothing copied */
-	if (n > st->nargv) {
-		st->nargv = n * 2;
-		st->argv = xreallocarray(st->argv, st->nargv, sizeof *st->argv);
-		st->lens = xreallocarray(st->lens, st->nargv, sizeof *st->lens);
-	}
-	for (size_t i = 0; i < nhead; i++) {
-		st->argv[i] = head[i];
-		st->lens[i] = strlen(head[i]);
-	}
-	for (size_t i = 0; i < ops->n; i++) {
-		st->argv[nhead + i] = ops->data.data + ops->off[i];
-		st->lens[nhead + i] = ops->len[i];
-	}
 	fl = xcalloc(1, sizeof *fl);
 	fl->st = st;
 	fl->user = xstrdup(rec->user);
 	fl->waits = rec->waits;
 	rec->waits = NULL;
 	LIST_INSERT_HEAD(&st->flushes, fl, entry);
-	fl->cmd = redis_eval(st->redis, st->write, REDIS_WANT_INT | REDIS_WANT_STR | REDIS_WANT_NIL,
-	    store_on_written, fl, 2, (int)n, st->argv, st->lens);
+	/* the operations as they were appended: nothing copied but into the command */
+	fl->cmd =
+	    redis_eval_bulks(st->redis, st->write, REDIS_WANT_INT | REDIS_WANT_STR | REDIS_WANT_NIL,
+		store_on_written, fl, 2, nhead, head, &ops->data, (int)ops->n);
 	store_args_reset(ops);
 out:
 	if (rec->fields != NULL || rec->lists != NULL || rec->waits != NULL || rec->nmarked > 0)
