@@ -96,15 +96,17 @@ proxy_peer_addr(const struct http_req *req, char *out, size_t len)
 	out[n] = '\0';
 }
 
-/* The client: walk X-Forwarded-For from the right past trusted hops. */
+/*
+ * The client of a request from a trusted peer (out holds the peer's
+ * address): walk X-Forwarded-For from the right past trusted hops.
+ */
 static void
 proxy_client(const struct conf_strlist *trusted, const struct http_req *req, char *out, size_t len)
 {
 	const char *xff, *end, *start;
 	char one[INET6_ADDRSTRLEN + 1];
 
-	proxy_peer_addr(req, out, len);
-	if (!proxy_trusted(trusted, out) || (xff = http_req_header(req, "X-Forwarded-For")) == NULL)
+	if ((xff = http_req_header(req, "X-Forwarded-For")) == NULL)
 		return;
 	end = xff + strlen(xff);
 	for (;;) {
@@ -148,14 +150,16 @@ proxy_from_trusted(const struct conf_strlist *trusted, const struct http_req *re
 void
 proxy_apply(const struct conf_strlist *trusted, struct http_req *req)
 {
-	char peer[INET6_ADDRSTRLEN + 1], client[INET6_ADDRSTRLEN + 1];
+	char client[INET6_ADDRSTRLEN + 1];
 	const char *proto;
 	int tls;
 
-	proxy_peer_addr(req, peer, sizeof peer);
-	if (!proxy_trusted(trusted, peer))
+	if (trusted == NULL || trusted->n == 0)
 		return;
-	proxy_client(trusted, req, client, sizeof client);
+	proxy_peer_addr(req, client, sizeof client);
+	if (!proxy_trusted(trusted, client))
+		return;
+	proxy_client(trusted, req, client, sizeof client); /* the peer checked once */
 	proto = http_req_header(req, "X-Forwarded-Proto");
 	tls = proto != NULL ? strcasecmp(proto, "https") == 0 : http_req_is_tls(req);
 	http_req_set_client(req, client, tls);

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "log.h"
 #include "redis.h"
 #include "util.h"
@@ -89,7 +90,7 @@ static const char *const redis_state_names[] = { "down", "connecting", "ready" }
 
 static void redis_connect(struct redis *);
 static void redis_send(struct redis *, struct redis_cmd *);
-static struct redis_cmd *redis_cmd_new(
+static struct redis_cmd *redis_cmd_argv(
     struct redis *, unsigned, redis_cb, void *, int, const char *const *, const size_t *);
 static struct redis_cmd *redis_submit(struct redis *, struct redis_cmd *);
 
@@ -414,7 +415,7 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		c->reloaded = 1;
 		/* An admitted command's retry: never refused by the queue bound. */
 		if (r->state == REDIS_READY) {
-			redis_send(r, redis_cmd_new(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL));
+			redis_send(r, redis_cmd_argv(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL));
 			redis_send(r, c);
 		} else {
 			redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
@@ -519,41 +520,90 @@ redis_format_head(char *p, char c, size_t v)
 	return p;
 }
 
-/*
- * argv as one RESP array of bulk strings (what redisFormatCommandArgv
- * writes, without its printf per argument: a tenth of a SendMessage's
- * cost in cluster mode went there), NUL-terminated, in *out (the
- * caller frees it); its length. lens NULL: the arguments are strings.
- */
-size_t
-redis_format(char **out, int argc, const char *const *argv, const size_t *lens)
+/* Write the bulk string s (len bytes) at p; the end. */
+static char *
+redis_format_bulk(char *p, const char *s, size_t len)
 {
-	size_t total = 1 + redis_digits((size_t)argc) + 2, len;
+	p = redis_format_head(p, '$', len);
+	if (len > 0)
+		memcpy(p, s, len);
+	p += len;
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/* Append p (len bytes) to b as one RESP bulk string. */
+void
+redis_bulk(struct buf *b, const void *p, size_t len)
+{
+	buf_reserve(b, 1 + 20 + 2 + len + 2);
+	b->len = (size_t)(redis_format_bulk(b->data + b->len, p, len) - b->data);
+	b->data[b->len] = '\0';
+}
+
+/* Arguments of a command in three parts: strings, counted ones, RESP bulk strings. */
+struct redis_parts {
+	int nhead;
+	const char *const *head; /* strings */
+	int argc;
+	const char *const *argv;
+	const size_t *lens; /* NULL: argv are strings */
+	int nbulks;
+	const char *bulks; /* nbulks RESP bulk strings (redis_bulk) */
+	size_t bulkslen;
+};
+
+/*
+ * The parts as one RESP array of bulk strings (what redisFormatCommandArgv
+ * writes, without its printf per argument: a tenth of a SendMessage's
+ * cost in cluster mode went there), NUL-terminated, in *out (the caller
+ * frees it); its length. The head spares EVALSHA a copy of argv, the
+ * bulks a pass over the store's arguments.
+ */
+static size_t
+redis_format_parts(char **out, const struct redis_parts *a)
+{
+	int nhead = a->nhead, argc = a->argc;
+	const char *const *head = a->head, *const *argv = a->argv;
+	const size_t *lens = a->lens;
+	size_t total = 1 + redis_digits((size_t)(nhead + argc + a->nbulks)) + 2, len;
 	char *p;
 
+	for (int i = 0; i < nhead; i++) {
+		len = strlen(head[i]);
+		total += 1 + redis_digits(len) + 2 + len + 2;
+	}
 	for (int i = 0; i < argc; i++) {
 		len = lens != NULL ? lens[i] : strlen(argv[i]);
 		total += 1 + redis_digits(len) + 2 + len + 2;
 	}
+	total += a->bulkslen;
 	*out = p = xmalloc(total + 1);
-	p = redis_format_head(p, '*', (size_t)argc);
-	for (int i = 0; i < argc; i++) {
-		len = lens != NULL ? lens[i] : strlen(argv[i]);
-		p = redis_format_head(p, '$', len);
-		if (len > 0)
-			memcpy(p, argv[i], len);
-		p += len;
-		*p++ = '\r';
-		*p++ = '\n';
-	}
+	p = redis_format_head(p, '*', (size_t)(nhead + argc + a->nbulks));
+	for (int i = 0; i < nhead; i++)
+		p = redis_format_bulk(p, head[i], strlen(head[i]));
+	for (int i = 0; i < argc; i++)
+		p = redis_format_bulk(p, argv[i], lens != NULL ? lens[i] : strlen(argv[i]));
+	if (a->bulkslen > 0)
+		memcpy(p, a->bulks, a->bulkslen);
+	p += a->bulkslen;
 	*p = '\0';
 	return total;
 }
 
-/* Build a command object from argv. */
+/* argv as one RESP command (see redis.h). */
+size_t
+redis_format(char **out, int argc, const char *const *argv, const size_t *lens)
+{
+	struct redis_parts a = { 0, NULL, argc, argv, lens, 0, NULL, 0 };
+
+	return redis_format_parts(out, &a);
+}
+
+/* Build a command object from its arguments. */
 static struct redis_cmd *
-redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
-    const char *const *argv, const size_t *lens)
+redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, const struct redis_parts *a)
 {
 	struct redis_cmd *c = xcalloc(1, sizeof *c);
 
@@ -562,8 +612,18 @@ redis_cmd_new(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
 	c->arg = arg;
 	c->want = want;
 	/* NUL-terminated: hiredis looks for the command name with strchr. */
-	c->wirelen = redis_format(&c->wire, argc, argv, lens);
+	c->wirelen = redis_format_parts(&c->wire, a);
 	return c;
+}
+
+/* Build a command object from argv. */
+static struct redis_cmd *
+redis_cmd_argv(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	struct redis_parts a = { 0, NULL, argc, argv, lens, 0, NULL, 0 };
+
+	return redis_cmd_new(r, want, fn, arg, &a);
 }
 
 /* Send one handshake command (it is not counted against the queue bound). */
@@ -571,7 +631,7 @@ static void
 redis_handshake_cmd(struct redis *r, int argc, const char *const *argv)
 {
 	struct redis_cmd *c =
-	    redis_cmd_new(r, REDIS_WANT_STATUS, redis_on_handshake, r, argc, argv, NULL);
+	    redis_cmd_argv(r, REDIS_WANT_STATUS, redis_on_handshake, r, argc, argv, NULL);
 
 	c->handshake = 1;
 	redis_send(r, c);
@@ -810,7 +870,7 @@ struct redis_cmd *
 redis_command(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
     const char *const *argv, const size_t *lens)
 {
-	return redis_submit(r, redis_cmd_new(r, want, fn, arg, argc, argv, lens));
+	return redis_submit(r, redis_cmd_argv(r, want, fn, arg, argc, argv, lens));
 }
 
 /* The command's callback will not run. */
@@ -853,14 +913,13 @@ redis_script_free(struct redis_script *s)
 	free(s);
 }
 
-/* EVALSHA; NOSCRIPT → SCRIPT LOAD and EVALSHA again, once. */
-struct redis_cmd *
-redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
-    int nkeys, int argc, const char *const *argv, const size_t *lens)
+/* EVALSHA of the parts after its head; NOSCRIPT → SCRIPT LOAD and EVALSHA again, once. */
+static struct redis_cmd *
+redis_eval_parts(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
+    int nkeys, struct redis_parts *a)
 {
-	const char **v = xcalloc((size_t)argc + 3, sizeof *v);
-	size_t *l = xcalloc((size_t)argc + 3, sizeof *l);
 	char nk[16];
+	const char *head[3] = { "EVALSHA", s->sha, nk };
 	struct redis_cmd *c;
 
 	if (nkeys >= 0 && nkeys < 10) { /* the store's and the leases' scripts: no printf */
@@ -868,20 +927,31 @@ redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, 
 		nk[1] = '\0';
 	} else
 		snprintf(nk, sizeof nk, "%d", nkeys);
-	v[0] = "EVALSHA";
-	v[1] = s->sha;
-	v[2] = nk;
-	for (int i = 0; i < 3; i++)
-		l[i] = strlen(v[i]);
-	for (int i = 0; i < argc; i++) {
-		v[i + 3] = argv[i];
-		l[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
-	c = redis_cmd_new(r, want, fn, arg, argc + 3, v, l);
+	a->nhead = 3;
+	a->head = head;
+	c = redis_cmd_new(r, want, fn, arg, a);
 	c->script = s;
-	free(v);
-	free(l);
 	return redis_submit(r, c);
+}
+
+/* EVALSHA with argv. */
+struct redis_cmd *
+redis_eval(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
+    int nkeys, int argc, const char *const *argv, const size_t *lens)
+{
+	struct redis_parts a = { 0, NULL, argc, argv, lens, 0, NULL, 0 };
+
+	return redis_eval_parts(r, s, want, fn, arg, nkeys, &a);
+}
+
+/* EVALSHA with argv (strings) then bulks. */
+struct redis_cmd *
+redis_eval_bulks(struct redis *r, struct redis_script *s, unsigned want, redis_cb fn, void *arg,
+    int nkeys, int argc, const char *const *argv, const struct buf *bulks, int nbulks)
+{
+	struct redis_parts a = { 0, NULL, argc, argv, NULL, nbulks, bulks->data, bulks->len };
+
+	return redis_eval_parts(r, s, want, fn, arg, nkeys, &a);
 }
 
 /* Whether commands go out at once. */

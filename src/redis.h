@@ -65,6 +65,7 @@ struct redis_result {
 
 typedef void (*redis_cb)(void *arg, const struct redis_result *);
 
+struct buf;
 struct redis;
 struct redis_cmd;
 struct redis_script;
@@ -91,6 +92,16 @@ void redis_script_free(struct redis_script *);
 /* EVALSHA script with nkeys keys then the arguments (argv holds both). */
 struct redis_cmd *redis_eval(struct redis *, struct redis_script *, unsigned want, redis_cb,
     void *arg, int nkeys, int argc, const char *const *argv, const size_t *lens);
+
+/*
+ * EVALSHA with argv (strings; the keys first) then the nbulks RESP bulk
+ * strings in bulks (appended by redis_bulk: arguments built once, in the
+ * form they are sent in).
+ */
+struct redis_cmd *redis_eval_bulks(struct redis *, struct redis_script *, unsigned want, redis_cb,
+    void *arg, int nkeys, int argc, const char *const *argv, const struct buf *bulks, int nbulks);
+/* Append p (len bytes) to b as one RESP bulk string. */
+void redis_bulk(struct buf *b, const void *p, size_t len);
 
 /*
  * argv (lens[i] bytes each; lens NULL: strings) as one RESP command,

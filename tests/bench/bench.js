@@ -15,7 +15,9 @@
 // BENCH_BUSY=1 (a busy loop per core during (a)), BENCH_UCGW_OPTS ("key=value ...":
 // more -o options for ucgw).
 // Cluster mode (issue 15), scenarios e, f, g: BENCH_CLUSTER_CONNS (64: wrk connections and
-// sessions of (e)), BENCH_TAKEOVER_RUNS (20), BENCH_LEASE_MS (1000: the lease of (f)),
+// sessions of (e)), BENCH_REDIS_CALLGRIND=DIR (redis-server under callgrind, one dump for
+// the cluster node's window of (e); give it BENCH_CALLGRIND's DIR), BENCH_TAKEOVER_RUNS (20),
+// BENCH_LEASE_MS (1000: the lease of (f)),
 // BENCH_TAKEOVER_EVERY_MS (20: the remote's message cadence in (f)), BENCH_REDIS_AGENTS (100:
 // agents of (g)), BENCH_TOKEN_LENS ("1536,2048": the realistic token lengths of (g), each issued
 // by a simulator of its own; empty: only the default 64),
@@ -632,7 +634,14 @@ async function startRedis() {
   fs.mkdirSync(rdir, { recursive: true });
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', rdir, '--save', '', '--appendonly', 'no',
     '--daemonize', 'no', '--logfile', '', '--protected-mode', 'no'];
-  const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_REDIS_CALLGRIND=DIR: redis-server under callgrind too, its counters zeroed and dumped
+  // with the cluster node's window of (e) (tests/bench/cgcount.py: per SendMessage of that node).
+  const rcg = process.env.BENCH_REDIS_CALLGRIND;
+  if (rcg) fs.mkdirSync(rcg, { recursive: true });
+  const p = rcg
+    ? spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${path.join(rcg, 'redis.%p')}`, 'redis-server', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   p.stdout.on('data', (d) => { log += d; });
   p.stderr.on('data', (d) => { log += d; });
@@ -735,8 +744,11 @@ async function scenarioE(sim) {
     R.off.push(await wrk([...base, url(off.port)], { BENCH_FILE: path.join(dOff, 'sessions.tsv') }, log('e/off'), off.pid));
     await perfStop(prof);
     prof = r === 0 ? perfStart(n1.pid, 'e-on') : null;
+    const rprof = r === 0 && process.env.BENCH_REDIS_CALLGRIND ? { callgrind: redis.pid } : null;
+    if (rprof) spawnSync('callgrind_control', ['-z', String(redis.pid)]);
     const x = await withRedis(wrk([...base, url(n1.port)], { BENCH_FILE: path.join(dOn, 'sessions.tsv') }, log('e/on'), n1.pid));
     await perfStop(prof);
+    await perfStop(rprof);
     R.on.push(x);
   }
   const o = median(R.off);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # tests/bench/cgcount.py DIR: instructions per unit of work in each callgrind window that
 # tests/bench/run wrote with BENCH_CALLGRIND=DIR: the window's total / the calls of the function
-# that marks one unit (gws_im_post: one SendMessage; else cometd_publish: one notification).
+# that marks one unit (gws_im_post: one SendMessage; else cometd_publish: one notification);
+# with BENCH_REDIS_CALLGRIND=DIR too, redis-server's instructions per SendMessage of (e)'s cluster node.
 import re, sys, glob, collections
 def parse(path):
     fnmap = {}; cnt = collections.Counter(); pending = None; total = 0
@@ -17,8 +18,15 @@ def parse(path):
         if m and pending:
             cnt[pending] += int(m.group(1)); pending = None
     return total, cnt
+posts = 0  # SendMessages of the cluster node's window (the one that flushed the store)
 for f in sorted(glob.glob(sys.argv[1] + '/callgrind.out.*.*')):
     total, cnt = parse(f)
     unit = 'gws_im_post' if cnt['gws_im_post'] else 'cometd_publish'
     n = cnt[unit]
+    if cnt['store_on_flush']: posts = n
     print(f"{f}: {total} Ir, {n} x {unit}: {total / max(n, 1) / 1000:.1f} k per unit")
+# BENCH_REDIS_CALLGRIND=DIR (the same DIR): redis-server over the cluster node's window
+for f in sorted(glob.glob(sys.argv[1] + '/redis.*.*')):
+    total, cnt = parse(f)
+    print(f"{f}: {total} Ir, {cnt['evalShaCommand']} x EVALSHA, {posts} x SendMessage: "
+          f"{total / max(posts, 1) / 1000:.1f} k per SendMessage")

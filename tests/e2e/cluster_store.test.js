@@ -24,6 +24,7 @@ const { startRedis, clusterFiles, args } = require('./lib/redis');
 const LEASE = 900 * h.slow;
 const TIMEOUT = 200 * h.slow;
 const PREFIX = 'st:';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function clusterArgs(redis, files, o = {}) {
   return args({
@@ -96,6 +97,26 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     const sent = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: 'hello store' });
     assert.equal(sent.json.statusCode, 0);
     await d.next((n) => n.messageType === 'IMLogUpdateMessage', from);
+
+    // What a SendMessage costs Redis: each of the store's scripts sets its fields with one
+    // HSET, and none sets the hash's expiry (the record's first write did; the refresh comes
+    // every third of cluster.state_ttl_ms). The lease (60 s) is not renewed in this window.
+    await sleep(300 * h.slow);
+    await redis.cli('CONFIG', 'RESETSTAT');
+    for (let i = 0; i < 3; i++) {
+      const at = d.im().length;
+      const r = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text: `cost ${i}` });
+      assert.equal(r.json.statusCode, 0);
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage', at);
+    }
+    await sleep(300 * h.slow);
+    const stats = {};
+    for (const m of (await redis.cli('INFO', 'commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)) stats[m[1]] = Number(m[2]);
+    t.diagnostic(`Redis commands for 3 SendMessages: ${JSON.stringify(stats)}`);
+    assert.ok(stats.evalsha >= 3, `EVALSHA ${stats.evalsha}`);
+    assert.ok((stats.hset || 0) <= stats.evalsha, `HSET ${stats.hset} in ${stats.evalsha} scripts`);
+    // The only expiries: those of notification lists made again (emptied by acknowledgements).
+    assert.ok((stats.pexpire || 0) <= (stats.rpush || 0), `PEXPIRE ${stats.pexpire}, RPUSH ${stats.rpush}`);
 
     const hk = `${PREFIX}agent:agent1`;
     let lastHash = {};

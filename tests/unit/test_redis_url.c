@@ -9,6 +9,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "buf.h"
 #include "redis.h"
 #include "unit.h"
 
@@ -141,6 +142,35 @@ START_TEST(test_format)
 }
 END_TEST
 
+/* Arguments appended by redis_bulk (the store's) are what hiredis would send for them. */
+START_TEST(test_bulk)
+{
+	static const size_t sizes[] = { 0, 1, 9, 10, 99, 100, 1000, 100000 };
+	char *big = malloc(100000), *theirs = NULL;
+	const char *argv[9] = { "X" };
+	size_t lens[9] = { 1 };
+	struct buf b;
+	int m;
+
+	for (size_t i = 0; i < 100000; i++)
+		big[i] = (char)(i * 7 + 3);
+	buf_init(&b);
+	buf_addstr(&b, "*9\r\n$1\r\nX\r\n");
+	for (size_t i = 0; i < 8; i++) {
+		argv[i + 1] = big;
+		lens[i + 1] = sizes[i];
+		redis_bulk(&b, big, sizes[i]);
+	}
+	m = redisFormatCommandArgv(&theirs, 9, argv, lens);
+	ck_assert_uint_eq(b.len, (size_t)m);
+	ck_assert_int_eq(memcmp(b.data, theirs, b.len), 0);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	redisFreeCommand(theirs);
+	buf_free(&b);
+	free(big);
+}
+END_TEST
+
 static Suite *
 redis_url_suite(void)
 {
@@ -150,6 +180,7 @@ redis_url_suite(void)
 	UNIT_ADD(s, test_refused_forms);
 	UNIT_ADD(s, test_long_unix_path);
 	UNIT_ADD(s, test_format);
+	UNIT_ADD(s, test_bulk);
 	return s;
 }
 
