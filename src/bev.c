@@ -62,13 +62,13 @@ bev_write_now(struct bufferevent *bev)
 #define BEV_RD_MAX   16384 /* most bytes read in one callback */
 
 struct bev_rd {
-	struct bufferevent *bev;		/* not owned */
-	struct event *ev;			/* the socket readable, or the idle timeout */
-	struct evbuffer_cb_entry *wake;		/* on the input: room again below high */
+	struct bufferevent *bev;	/* not owned */
+	struct event *ev;		/* the socket readable, or the idle timeout */
+	struct evbuffer_cb_entry *wake; /* on the input: room again below high */
 	struct timeval idle;
 	int has_idle;
-	int on;		/* the owner wants input */
-	size_t high;	/* read no more at this much buffered input (0: no bound) */
+	int on;	     /* the owner wants input */
+	size_t high; /* read no more at this much buffered input (0: no bound) */
 };
 
 /* Watch the socket while reading is on and the input has room; else wait for room. */

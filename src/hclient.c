@@ -72,12 +72,12 @@ struct hclient_conn {
 	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
 	struct event *timer;	 /* connect timeout, then idle timeout */
 	enum hclient_conn_state state;
-	int reused;	       /* served a response before */
-	int eof;	       /* the peer closed: never to be reused */
+	int reused;		   /* served a response before */
+	int eof;		   /* the peer closed: never to be reused */
 	struct timeval idle_since; /* when it went idle (the loop's cached time) */
-	size_t got;	       /* response bytes for the current request */
-	size_t out_mark;       /* output bytes queued ahead of the request, plus it */
-	struct reap_link link; /* condemned once killed */
+	size_t got;		   /* response bytes for the current request */
+	size_t out_mark;	   /* output bytes queued ahead of the request, plus it */
+	struct reap_link link;	   /* condemned once killed */
 };
 TAILQ_HEAD(hclient_conns, hclient_conn);
 
@@ -827,7 +827,8 @@ hclient_conn_event(struct bufferevent *bev, short what, void *arg)
 		if (!c->tls && c->rd == NULL && (c->rd = bev_rd_new(bev)) != NULL)
 			bev_rd_set(c->rd, 1);
 		else if (!c->tls)
-			bufferevent_enable(bev, EV_READ); /* no memory for a reader: libevent reads */
+			bufferevent_enable(
+			    bev, EV_READ); /* no memory for a reader: libevent reads */
 		if (c->state == HCLIENT_CONN_CONNECTING)
 			hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 		evtimer_del(c->timer);
