@@ -653,9 +653,11 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 
 /* One open array or object of an event-driven parse. */
 struct json_sax_frame {
-	size_t keys;	  /* where its keys start in the key store */
+	size_t keys;	  /* where its keys start in the key store (yajl's reading) */
 	size_t nkeys;	  /* how many it has */
 	struct hmap *map; /* its keys once it has many */
+	uint64_t seen;	  /* the fast path: a bit per key (json_fast_key_bit) */
+	uint32_t last;	  /* the fast path: its last key's token + 1 (0: none yet) */
 };
 
 /* An event-driven parse: the checks of json_parse, without a tree. */
@@ -796,13 +798,22 @@ json_sax_keys_grow(struct json_sax_parser *p, size_t n)
 	p->kcap = cap;
 }
 
+/* Put the key s (NUL-free, len bytes) in an object's map of keys; 1 if it was there. */
+static int
+json_sax_map_put(struct hmap *m, const char *s, size_t len, void *v)
+{
+	char *copy = xstrndup(s, len);
+	int dup = hmap_put(m, copy, v) != NULL;
+
+	free(copy);
+	return dup;
+}
+
 /* Whether the object being read already has the key s (NUL-free, len bytes); remember it. */
 static int
 json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char *s, size_t len)
 {
 	size_t i, n, end = p->klen;
-	char *copy;
-	int dup;
 
 	if (f->map == NULL) {
 		for (i = f->keys; i < end; i += sizeof n + n + 1) {
@@ -824,10 +835,7 @@ json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char
 			hmap_put(f->map, p->keys + i + sizeof n, f);
 		}
 	}
-	copy = xstrndup(s, len);
-	dup = hmap_put(f->map, copy, f) != NULL;
-	free(copy);
-	return dup;
+	return json_sax_map_put(f->map, s, len, f);
 }
 
 static int
@@ -881,6 +889,7 @@ enum json_fast_kind { JSON_FAST_VALUE, JSON_FAST_KEY, JSON_FAST_OPEN, JSON_FAST_
 struct json_fast_tok {
 	unsigned char kind, type, esc;
 	uint32_t off, len;
+	uint32_t prev; /* a key: the previous key of its object's token + 1 (0: none) */
 };
 
 /* One reading by the fast path. */
@@ -1101,6 +1110,60 @@ json_fast_scalar(struct json_fast *f, size_t *i)
 	return 0;
 }
 
+/* The text of string token t. */
+static inline const char *
+json_fast_str(const struct json_fast *f, const struct json_fast_tok *t)
+{
+	return (t->esc ? f->scratch.data : (const char *)f->s) + t->off;
+}
+
+/* The bit of a key in its object's filter (json_fast_has_key): of its length, first and
+ * last bytes (the keys of UCWA's objects of up to 16 keys rarely share one). */
+static inline uint64_t
+json_fast_key_bit(const char *s, size_t len)
+{
+	size_t h = len > 0 ? (unsigned char)s[0] + (unsigned char)s[len - 1] * 3u : 0;
+
+	return 1ull << ((len * 13 + h) & 63);
+}
+
+/*
+ * Whether the object of frame fr already has key token k; remember it. Each
+ * key sets a bit of the object's filter, and only a key whose bit is set
+ * already is compared with the keys before it (chained through their
+ * tokens); past JSON_KEYS_SCAN keys they go into a map, as in yajl's reading.
+ */
+static int
+json_fast_has_key(struct json_fast *f, struct json_sax_frame *fr, uint32_t k)
+{
+	struct json_fast_tok *t = &f->v[k];
+	const char *s = json_fast_str(f, t);
+	uint64_t bit = json_fast_key_bit(s, t->len);
+
+	if (fr->nkeys < JSON_KEYS_SCAN) {
+		if ((fr->seen & bit) != 0) {
+			for (uint32_t j = fr->last; j != 0; j = f->v[j - 1].prev) {
+				const struct json_fast_tok *o = &f->v[j - 1];
+
+				if (o->len == t->len && memcmp(json_fast_str(f, o), s, t->len) == 0)
+					return 1;
+			}
+		}
+		fr->seen |= bit;
+		t->prev = fr->last;
+		fr->last = k + 1;
+		fr->nkeys++;
+		return 0;
+	}
+	if (fr->map == NULL) {
+		fr->map = hmap_create();
+		for (uint32_t j = fr->last; j != 0; j = f->v[j - 1].prev)
+			json_sax_map_put(
+			    fr->map, json_fast_str(f, &f->v[j - 1]), f->v[j - 1].len, fr);
+	}
+	return json_sax_map_put(fr->map, s, t->len, fr);
+}
+
 /* Read the document into tokens, with json_sax_parse's depth and key checks; -1: leave it to yajl. */
 static int
 json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
@@ -1121,9 +1184,10 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 				if (p->depth >= p->max_depth)
 					return -1;
 				fr = &p->stack[p->depth];
-				fr->keys = p->klen;
 				fr->nkeys = 0;
 				fr->map = NULL;
+				fr->seen = 0;
+				fr->last = 0;
 				closer[p->depth++] = s[i] == '{' ? '}' : ']';
 				json_fast_add(
 				    f, JSON_FAST_OPEN, s[i] == '{' ? JSON_OBJECT : JSON_ARRAY);
@@ -1153,7 +1217,6 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 				fr = &p->stack[--p->depth];
 				hmap_free(fr->map);
 				fr->map = NULL;
-				p->klen = fr->keys;
 				json_fast_add(f, JSON_FAST_CLOSE, JSON_NULL);
 				i = json_fast_ws(s, len, i + 1);
 				if (p->depth == 0)
@@ -1176,8 +1239,7 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 			if (json_fast_string(f, &i, t) != 0)
 				return -1;
 			if (!p->keep_duplicates &&
-			    json_sax_has_key(p, &p->stack[p->depth - 1],
-				(t->esc ? f->scratch.data : (const char *)s) + t->off, t->len))
+			    json_fast_has_key(f, &p->stack[p->depth - 1], (uint32_t)(t - f->v)))
 				return -1;
 			i = json_fast_ws(s, len, i);
 			if (i >= len || s[i] != ':')
@@ -1199,15 +1261,14 @@ json_fast_replay(struct json_sax_parser *p, const struct json_fast *f)
 
 	for (size_t k = 0; k < f->n; k++) {
 		const struct json_fast_tok *t = &f->v[k];
-		const char *str = (t->esc ? f->scratch.data : (const char *)f->s) + t->off;
 
 		switch (t->kind) {
 		case JSON_FAST_OPEN: cbs->open(p->ctx, (enum json_type)t->type); break;
 		case JSON_FAST_CLOSE: cbs->close(p->ctx); break;
-		case JSON_FAST_KEY: cbs->key(p->ctx, str, t->len); break;
+		case JSON_FAST_KEY: cbs->key(p->ctx, json_fast_str(f, t), t->len); break;
 		default:
 			if (t->type == JSON_STRING)
-				cbs->value(p->ctx, JSON_STRING, str, t->len);
+				cbs->value(p->ctx, JSON_STRING, json_fast_str(f, t), t->len);
 			else
 				cbs->value(p->ctx, (enum json_type)t->type, NULL, 0);
 			break;
@@ -1234,7 +1295,6 @@ json_fast_parse(struct json_sax_parser *p)
 		json_fast_replay(p, &f);
 	while (p->depth > 0)
 		hmap_free(p->stack[--p->depth].map);
-	p->klen = 0;
 	if (f.v != f.inl)
 		free(f.v);
 	buf_free(&f.scratch);
@@ -1271,6 +1331,11 @@ json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
 		if (p.keys != p.kinline)
 			free(p.keys);
 		return 0;
+	}
+	if (lim != NULL && lim->fast_only) {
+		err->line = err->col = 1;
+		snprintf(err->msg, sizeof err->msg, "left to yajl");
+		return -1;
 	}
 	p.h = yajl_alloc(&json_sax_callbacks, NULL, &p);
 	yajl_config(p.h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);

@@ -643,6 +643,92 @@ START_TEST(test_sax_fast_path_agrees_with_yajl)
 }
 END_TEST
 
+/* What json_sax_parse's fast path alone makes of text: the callbacks and "ok", or "left to yajl". */
+static char *
+sax_fast_transcript(const char *text, size_t len)
+{
+	struct json_limits lim = { .fast_only = 1 };
+	struct json_error err;
+	struct buf b;
+
+	buf_init(&b);
+	if (json_sax_parse(text, len, &lim, &sax_writer, &b, &err) != 0)
+		buf_addstr(&b, err.msg);
+	else
+		buf_addstr(&b, "ok");
+	return buf_detach(&b, NULL);
+}
+
+/* An object of n keys k0, k1...; the last one repeats key dup (-1: none). */
+static size_t
+sax_many_keys(char *out, size_t cap, int n, int dup)
+{
+	size_t len = 0;
+
+	out[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s\"k%d\":%d", i ? "," : "",
+		    i == n - 1 && dup >= 0 ? dup : i, i);
+	out[len++] = '}';
+	out[len] = '\0';
+	return len;
+}
+
+START_TEST(test_sax_fast_path_key_check)
+{
+	/* read by the fast path: keys that share a bit of its filter (length, first and last
+	 * byte), with escapes too; the same keys in other objects; an empty key */
+	static const char *const plain[] = {
+		"{\"abc\":1,\"axc\":2,\"ayc\":{\"abc\":3,\"axc\":4},\"azc\":5}",
+		"{\"a\":{\"b\":1,\"c\":2},\"b\":{\"b\":2,\"c\":[{\"b\":1},{\"b\":1}]}}",
+		"{\"\":1,\"x\":{\"\":2}}", "{\"a\\nc\":1,\"a\\tc\":2,\"a\\\"c\":3}",
+		"[{\"rel\":\"x\",\"href\":\"y\"},{\"rel\":\"x\",\"href\":\"y\"}]"
+	};
+	/* left to yajl (which refuses them): a key twice, found by a comparison, or in the map of
+	 * an object of many keys, whether the map was made at that key or before */
+	static const char *const dups[] = { "{\"abc\":1,\"axc\":2,\"abc\":3}",
+		"{\"a\":1,\"b\":{\"a\":1},\"a\":2}", "{\"a\\nc\":1,\"a\\tc\":2,\"a\\nc\":3}",
+		"{\"\":1,\"\":2}" };
+	char big[1024];
+	size_t n;
+
+	for (size_t i = 0; i < nitems(plain); i++) {
+		char *fast = sax_fast_transcript(plain[i], strlen(plain[i]));
+		char *slow = sax_transcript(plain[i], strlen(plain[i]), 1, 0);
+
+		ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s != %s", plain[i], fast, slow);
+		free(fast);
+		free(slow);
+	}
+	for (size_t i = 0; i < nitems(dups); i++) {
+		char *fast = sax_fast_transcript(dups[i], strlen(dups[i]));
+		char *slow = sax_transcript(dups[i], strlen(dups[i]), 1, 0);
+
+		ck_assert_msg(strcmp(fast, "left to yajl") == 0, "%s: %s", dups[i], fast);
+		ck_assert_msg(strstr(slow, "duplicate key") != NULL, "%s: %s", dups[i], slow);
+		free(fast);
+		free(slow);
+	}
+	for (int keys = 15; keys <= 40; keys++) {
+		for (int dup = -1; dup < keys - 1; dup += 7) {
+			char *fast, *slow;
+
+			n = sax_many_keys(big, sizeof big, keys, dup);
+			fast = sax_fast_transcript(big, n);
+			slow = sax_transcript(big, n, 1, 0);
+			if (dup < 0)
+				ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s", big, fast);
+			else
+				ck_assert_msg(strcmp(fast, "left to yajl") == 0 &&
+					strstr(slow, "duplicate key") != NULL,
+				    "%s: %s / %s", big, fast, slow);
+			free(fast);
+			free(slow);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -672,6 +758,7 @@ json_suite(void)
 	UNIT_ADD(s, test_doubles_stay_doubles);
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
 	UNIT_ADD(s, test_sax_fast_path_agrees_with_yajl);
+	UNIT_ADD(s, test_sax_fast_path_key_check);
 	return s;
 }
 
