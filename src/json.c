@@ -934,7 +934,9 @@ json_fast_add(struct json_fast *f, enum json_fast_kind kind, enum json_type type
 static inline size_t
 json_fast_ws(const unsigned char *s, size_t len, size_t i)
 {
-	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+	/* most tokens follow one another without white space: one compare rules it out */
+	while (
+	    i < len && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
 		i++;
 	return i;
 }
@@ -1014,17 +1016,18 @@ json_fast_skip(const unsigned char *s, size_t len, size_t j)
 	return j;
 }
 
-/* The string whose quote is at *i into t; *i then follows it. -1: leave it to yajl. */
-static int
-json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
+/* The rest of json_fast_string from j, the first byte that needs a look, when it is not the
+ * closing quote: UTF-8 sequences and escapes. */
+static int __attribute__((noinline))
+json_fast_string_rest(struct json_fast *f, size_t *i, struct json_fast_tok *t, size_t j)
 {
 	const unsigned char *s = f->s;
-	size_t len = f->len, j = *i + 1, seg = j, start = j, n;
+	size_t len = f->len, seg = *i + 1, start = seg, n;
 	unsigned char c;
 	char ch;
 
 	for (;;) {
-		if ((j = json_fast_skip(s, len, j)) >= len)
+		if (j >= len)
 			return -1;
 		c = s[j];
 		if (c == '"')
@@ -1032,7 +1035,7 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 		if (c >= 0x80) {
 			if ((n = json_fast_utf8(s + j, len - j)) == 0)
 				return -1;
-			j += n;
+			j = json_fast_skip(s, len, j + n);
 			continue;
 		}
 		if (c != '\\' || j + 1 >= len)
@@ -1054,8 +1057,8 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 		}
 		buf_add(&f->scratch, s + seg, j - seg);
 		buf_addch(&f->scratch, ch);
-		j += 2;
-		seg = j;
+		seg = j + 2;
+		j = json_fast_skip(s, len, seg);
 	}
 	if (t->esc) {
 		buf_add(&f->scratch, s + seg, j - seg);
@@ -1066,6 +1069,21 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 	}
 	*i = j + 1;
 	return 0;
+}
+
+/* The string whose quote is at *i into t; *i then follows it. -1: leave it to yajl. */
+static inline int
+json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
+{
+	size_t start = *i + 1, j = json_fast_skip(f->s, f->len, start);
+
+	if (j < f->len && f->s[j] == '"') { /* plain ASCII without escapes: most strings */
+		t->off = (uint32_t)start;
+		t->len = (uint32_t)(j - start);
+		*i = j + 1;
+		return 0;
+	}
+	return json_fast_string_rest(f, i, t, j);
 }
 
 /* The number, true, false or null at *i; *i then follows it. -1: leave it to yajl. */

@@ -729,6 +729,56 @@ START_TEST(test_sax_fast_path_key_check)
 }
 END_TEST
 
+START_TEST(test_sax_fast_path_reads_strings_and_space)
+{
+	/* read by the fast path: escapes and UTF-8 at every place of a string, one or two,
+	 * before and after its first 16 bytes; white space of the four kinds between tokens */
+	static const char *const odd[] = { "\\n", "\\/", "\\\"", "\xc3\xa9", "\xf0\x9f\x98\x80" };
+	static const char *const spaced[] = { " {\"a\" :\t[ 1 ,\r\n\"b\" ] }\n", "[\t]",
+		"{ \"a\":{ } ,\"b\":[ ]}" };
+	/* left to yajl: other bytes up to ' ' between tokens */
+	static const char *const bad[] = { "{\"a\":1\v}", "{\"a\":\f1}", "[1,\x01 2]",
+		"[\"a\"\x00]" };
+	char doc[128];
+
+	for (size_t at = 0; at <= 40; at++) {
+		for (size_t k = 0; k < nitems(odd); k++) {
+			for (int twice = 0; twice < 2; twice++) {
+				char *fast, *slow;
+				int n = snprintf(doc, sizeof doc,
+				    "{\"k%.*s%s%s\":\"%.*s%s%.*s%s\"}", (int)(at % 7), "abcdefg",
+				    odd[k], twice ? odd[k] : "", (int)at,
+				    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz", odd[k],
+				    (int)(40 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOP",
+				    twice ? odd[k] : "");
+
+				fast = sax_fast_transcript(doc, (size_t)n);
+				slow = sax_transcript(doc, (size_t)n, 1, 0);
+				ck_assert_msg(
+				    strcmp(fast, slow) == 0, "%s: %s != %s", doc, fast, slow);
+				free(fast);
+				free(slow);
+			}
+		}
+	}
+	for (size_t i = 0; i < nitems(spaced); i++) {
+		char *fast = sax_fast_transcript(spaced[i], strlen(spaced[i]));
+		char *slow = sax_transcript(spaced[i], strlen(spaced[i]), 1, 0);
+
+		ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s != %s", spaced[i], fast, slow);
+		free(fast);
+		free(slow);
+	}
+	for (size_t i = 0; i < nitems(bad); i++) {
+		size_t len = strlen(bad[i]) + (i == nitems(bad) - 1); /* the last has a NUL */
+		char *fast = sax_fast_transcript(bad[i], len);
+
+		ck_assert_msg(strcmp(fast, "left to yajl") == 0, "%zu: %s", i, fast);
+		free(fast);
+	}
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -759,6 +809,7 @@ json_suite(void)
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
 	UNIT_ADD(s, test_sax_fast_path_agrees_with_yajl);
 	UNIT_ADD(s, test_sax_fast_path_key_check);
+	UNIT_ADD(s, test_sax_fast_path_reads_strings_and_space);
 	return s;
 }
 
