@@ -17,8 +17,11 @@
 
 #define UCWA_EVENTS_MAX_BYTES	(4u << 20)
 #define UCWA_EVENTS_MAX_CHANGES 4096
-#define UCWA_EVENT_STRS_FIRST	2048 /* the first chunk of the strings kept */
-#define UCWA_EVENT_DEPTH	10   /* containers read (deeper ones are skipped) */
+/* the room of a response's first vector of changes: most have one, and 3 fit
+ * the allocator's per-thread cache */
+#define UCWA_EVENTS_FIRST_CHANGES 3
+#define UCWA_EVENT_STRS_FIRST	  2048 /* the first chunk of the strings kept */
+#define UCWA_EVENT_DEPTH	  10   /* containers read (deeper ones are skipped) */
 
 /* What a container is, as far as the gateway is concerned. */
 enum ucwa_event_role {
@@ -304,7 +307,9 @@ ucwa_event_append(struct ucwa_events *evs, size_t *cap)
 	if (evs->n == *cap) {
 		if (*cap >= UCWA_EVENTS_MAX_CHANGES)
 			return NULL;
-		*cap = *cap ? *cap * 2 : 16;
+		*cap = *cap == 0 ? UCWA_EVENTS_FIRST_CHANGES : *cap * 2;
+		if (*cap > UCWA_EVENTS_MAX_CHANGES)
+			*cap = UCWA_EVENTS_MAX_CHANGES;
 		evs->v = xreallocarray(evs->v, *cap, sizeof(*evs->v));
 	}
 	c = &evs->v[evs->n++];

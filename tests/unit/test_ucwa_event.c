@@ -519,6 +519,37 @@ START_TEST(test_every_property_and_link_to_its_field)
 }
 END_TEST
 
+/* At most 4096 changes are kept from one response; the rest are reported (once counted). */
+START_TEST(test_changes_bounded)
+{
+	struct ucwa_events evs;
+	char err[256];
+	struct buf b;
+
+	for (int n = 4095; n <= 4097; n++) {
+		buf_init(&b);
+		buf_addstr(&b,
+		    "{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"rel\":"
+		    "\"conversation\",\"href\":\"/c\",\"events\":[");
+		for (int i = 0; i < n; i++)
+			buf_printf(&b,
+			    "%s{\"link\":{\"rel\":\"message\",\"href\":\"/m%d\"},"
+			    "\"type\":\"added\"}",
+			    i ? "," : "", i);
+		buf_addstr(&b, "]}]}");
+		ck_assert_msg(
+		    ucwa_events_parse(b.data, b.len, &evs, err, sizeof err) == 0, "%s", err);
+		ck_assert_uint_eq(evs.n, n < 4096 ? (size_t)n : 4096);
+		ck_assert_uint_eq(evs.nbad_total, n > 4096 ? (size_t)(n - 4096) : 0);
+		ck_assert_str_eq(evs.v[evs.n - 1].conversation, "/c");
+		if (n > 4096)
+			ck_assert_str_eq(evs.bad[0].why, "too many events in one response");
+		ucwa_events_free(&evs);
+		buf_free(&b);
+	}
+}
+END_TEST
+
 static Suite *
 ucwa_event_suite(void)
 {
@@ -539,6 +570,7 @@ ucwa_event_suite(void)
 	UNIT_ADD(s, test_malformed_refused);
 	UNIT_ADD(s, test_bad_events_skipped);
 	UNIT_ADD(s, test_every_property_and_link_to_its_field);
+	UNIT_ADD(s, test_changes_bounded);
 	return s;
 }
 
