@@ -930,13 +930,20 @@ json_fast_add(struct json_fast *f, enum json_fast_kind kind, enum json_type type
 	return t;
 }
 
-/* The index of the first byte at or after i that is not ' ', tab, CR or LF. */
-static inline size_t
-json_fast_ws(const unsigned char *s, size_t len, size_t i)
+/* Whether c is ' ', tab, CR or LF (one compare rules most bytes out). */
+static inline int
+json_fast_space(unsigned char c)
 {
-	/* most tokens follow one another without white space: one compare rules it out */
-	while (
-	    i < len && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+	return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+/* The index of the first byte at or after i that is not ' ', tab, CR or LF:
+ * json_fast_lex reads only up to a last byte that is none of them, where the
+ * scan stops at the latest. */
+static inline size_t
+json_fast_ws(const unsigned char *s, size_t i)
+{
+	while (json_fast_space(s[i]))
 		i++;
 	return i;
 }
@@ -1182,23 +1189,34 @@ json_fast_has_key(struct json_fast *f, struct json_sax_frame *fr, uint32_t k)
 	return json_sax_map_put(fr->map, s, t->len, fr);
 }
 
-/* Read the document into tokens, with json_sax_parse's depth and key checks; -1: leave it to yajl. */
+/*
+ * Read the document into tokens, with json_sax_parse's depth and key checks;
+ * -1: leave it to yajl. The document must end (but for white space) at s[end],
+ * a '}' or ']': no scan between tokens passes it, and each token that could
+ * reach it stops there (strings and literals are checked against the length).
+ */
 static int
 json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 {
 	enum { VALUE, AFTER, KEY } st = VALUE;
 	const unsigned char *s = f->s;
-	size_t len = f->len, i = json_fast_ws(s, len, 0);
+	size_t end = f->len, i;
 	char closer[JSON_MAX_DEPTH];
 	struct json_fast_tok *t;
 	struct json_sax_frame *fr;
 
-	if (i >= len || (s[i] != '{' && s[i] != '['))
+	while (end > 0 && json_fast_space(s[end - 1]))
+		end--;
+	if (end == 0 || (s[--end] != '}' && s[end] != ']'))
+		return -1;
+	i = json_fast_ws(s, 0);
+	if (s[i] != '{' && s[i] != '[')
 		return -1;
 	for (;;) {
 		switch (st) {
 		case VALUE:
 			if (s[i] == '{' || s[i] == '[') {
+				/* i < end: s[end] closes */
 				if (p->depth >= p->max_depth)
 					return -1;
 				fr = &p->stack[p->depth];
@@ -1209,9 +1227,7 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 				closer[p->depth++] = s[i] == '{' ? '}' : ']';
 				json_fast_add(
 				    f, JSON_FAST_OPEN, s[i] == '{' ? JSON_OBJECT : JSON_ARRAY);
-				i = json_fast_ws(s, len, i + 1);
-				if (i >= len)
-					return -1;
+				i = json_fast_ws(s, i + 1);
 				if (s[i] == closer[p->depth - 1])
 					st = AFTER; /* empty: closed there */
 				else if (closer[p->depth - 1] == '}')
@@ -1224,30 +1240,29 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 					return -1;
 			} else if (json_fast_scalar(f, &i) != 0)
 				return -1;
-			i = json_fast_ws(s, len, i);
-			if (i >= len)
-				return -1;
+			/* the value ended before a byte it cannot hold: i <= end */
+			i = json_fast_ws(s, i);
 			st = AFTER;
 			continue;
 		case AFTER:
 			/* s[i] follows a value, or a container just opened */
 			if (s[i] == closer[p->depth - 1]) {
 				fr = &p->stack[--p->depth];
-				hmap_free(fr->map);
-				fr->map = NULL;
+				if (fr->map != NULL) {
+					hmap_free(fr->map);
+					fr->map = NULL;
+				}
 				json_fast_add(f, JSON_FAST_CLOSE, JSON_NULL);
-				i = json_fast_ws(s, len, i + 1);
 				if (p->depth == 0)
-					return i == len ? 0 : -1;
-				if (i >= len)
-					return -1;
+					return i == end ? 0 : -1;
+				if (i == end)
+					return -1; /* the document ends with containers open */
+				i = json_fast_ws(s, i + 1);
 				continue;
 			}
 			if (s[i] != ',')
 				return -1;
-			i = json_fast_ws(s, len, i + 1);
-			if (i >= len)
-				return -1;
+			i = json_fast_ws(s, i + 1);
 			st = closer[p->depth - 1] == '}' ? KEY : VALUE;
 			continue;
 		case KEY:
@@ -1259,12 +1274,10 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 			if (!p->keep_duplicates &&
 			    json_fast_has_key(f, &p->stack[p->depth - 1], (uint32_t)(t - f->v)))
 				return -1;
-			i = json_fast_ws(s, len, i);
-			if (i >= len || s[i] != ':')
+			i = json_fast_ws(s, i);
+			if (s[i] != ':')
 				return -1;
-			i = json_fast_ws(s, len, i + 1);
-			if (i >= len)
-				return -1;
+			i = json_fast_ws(s, i + 1);
 			st = VALUE;
 			continue;
 		}
