@@ -1484,6 +1484,28 @@ cometd_agent_room(struct cometd_agent *a, size_t max)
 	}
 }
 
+/* A new blob of the message {"channel":channel,"data":data_json}, written as it
+ * is: a valid channel name has nothing to escape. */
+static struct cometd_blob *
+cometd_blob_new(const char *channel, const char *data_json)
+{
+	static const char head[] = "{\"channel\":\"", mid[] = "\",\"data\":";
+	size_t clen = strlen(channel), dlen = strlen(data_json);
+	struct cometd_blob *b = xmalloc(sizeof *b + sizeof head + clen + sizeof mid + dlen + 1);
+	char *p = b->text;
+
+	memcpy(p, head, sizeof head - 1);
+	p += sizeof head - 1;
+	memcpy(p, channel, clen);
+	p += clen;
+	memcpy(p, mid, sizeof mid - 1);
+	p += sizeof mid - 1;
+	memcpy(p, data_json, dlen);
+	p += dlen;
+	memcpy(p, "}", 2);
+	b->len = (size_t)(p + 1 - b->text);
+	return b;
+}
 /* Publish to an agent's clients (one serialised copy shared by all); see cometd.h. */
 int
 cometd_publish(struct cometd *cd, const char *agent, const char *channel, const char *data_json)
@@ -1491,8 +1513,6 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	struct cometd_agent *a;
 	struct cometd_client *c, *next;
 	struct cometd_blob *b;
-	struct buf text;
-	struct jw w;
 	uint64_t hold;
 	int n = 0;
 
@@ -1501,21 +1521,10 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	record_notify(agent, data_json); /* the hook of recording (record.h) */
 	if ((a = cometd_agent_get(cd, agent, 0)) == NULL)
 		return 0;
-	buf_init(&text);
-	buf_reserve(&text, 32 + strlen(channel) + strlen(data_json)); /* the whole message */
-	jw_init(&w, &text);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "channel", channel);
-	jw_key(&w, "data");
-	jw_raw(&w, data_json);
-	jw_obj_end(&w);
-	b = xmalloc(sizeof *b + text.len + 1);
+	b = cometd_blob_new(channel, data_json);
 	b->agent = a;
 	b->refs = 1; /* held while queueing: a may lose every client meanwhile */
-	b->len = text.len;
-	memcpy(b->text, text.data, text.len + 1);
 	a->bytes += b->len;
-	buf_free(&text);
 	cometd_agent_room(a, (size_t)cd->cfg->cometd_max_agent_bytes);
 	/* cluster mode: sent once the write carrying it (and the cursor of the event-channel
 	 * response that made it) is in Redis, so that a new owner never sends it twice */

@@ -95,15 +95,22 @@ hparse_fail(struct hparse *p, int status, const char *why)
 
 /*
  * The tchars (RFC 9110 token characters: ALPHA, DIGIT and
- * !#$%&'*+-.^_`|~) as a bitmap of the 128 ASCII codes, low word first.
+ * !#$%&'*+-.^_`|~) as a bitmap of the 128 ASCII codes, low word first,
+ * spread into a byte per code (one load per byte of a name).
  */
-static const uint64_t hparse_tchar_map[2] = { 0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL };
+#define HPARSE_TCHAR_LO 0x03ff6cfa00000000ULL
+#define HPARSE_TCHAR_HI 0x57ffffffc7fffffeULL
+#define HPARSE_TC(c)	((((c) < 64 ? HPARSE_TCHAR_LO : HPARSE_TCHAR_HI) >> ((c)&63)) & 1)
+#define HPARSE_TC4(c)	HPARSE_TC(c), HPARSE_TC(c + 1), HPARSE_TC(c + 2), HPARSE_TC(c + 3)
+#define HPARSE_TC16(c)	HPARSE_TC4(c), HPARSE_TC4(c + 4), HPARSE_TC4(c + 8), HPARSE_TC4(c + 12)
+#define HPARSE_TC64(c)	HPARSE_TC16(c), HPARSE_TC16(c + 16), HPARSE_TC16(c + 32), HPARSE_TC16(c + 48)
+static const unsigned char hparse_tchars[256] = { HPARSE_TC64(0), HPARSE_TC64(64) };
 
 /* Is c a tchar (RFC 9110 token character)? */
 static inline int
 hparse_tchar(unsigned char c)
 {
-	return (c < 128 && (hparse_tchar_map[c >> 6] >> (c & 63) & 1) != 0);
+	return (hparse_tchars[c]);
 }
 
 /* Is the whole of s[0..len) a non-empty token? */

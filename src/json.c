@@ -653,9 +653,11 @@ json_parse(const char *text, size_t len, const struct json_limits *lim, struct j
 
 /* One open array or object of an event-driven parse. */
 struct json_sax_frame {
-	size_t keys;	  /* where its keys start in the key store */
+	size_t keys;	  /* where its keys start in the key store (yajl's reading) */
 	size_t nkeys;	  /* how many it has */
 	struct hmap *map; /* its keys once it has many */
+	uint64_t seen;	  /* the fast path: a bit per key (json_fast_key_bit) */
+	uint32_t last;	  /* the fast path: its last key's token + 1 (0: none yet) */
 };
 
 /* An event-driven parse: the checks of json_parse, without a tree. */
@@ -796,13 +798,22 @@ json_sax_keys_grow(struct json_sax_parser *p, size_t n)
 	p->kcap = cap;
 }
 
+/* Put the key s (NUL-free, len bytes) in an object's map of keys; 1 if it was there. */
+static int
+json_sax_map_put(struct hmap *m, const char *s, size_t len, void *v)
+{
+	char *copy = xstrndup(s, len);
+	int dup = hmap_put(m, copy, v) != NULL;
+
+	free(copy);
+	return dup;
+}
+
 /* Whether the object being read already has the key s (NUL-free, len bytes); remember it. */
 static int
 json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char *s, size_t len)
 {
 	size_t i, n, end = p->klen;
-	char *copy;
-	int dup;
 
 	if (f->map == NULL) {
 		for (i = f->keys; i < end; i += sizeof n + n + 1) {
@@ -824,10 +835,7 @@ json_sax_has_key(struct json_sax_parser *p, struct json_sax_frame *f, const char
 			hmap_put(f->map, p->keys + i + sizeof n, f);
 		}
 	}
-	copy = xstrndup(s, len);
-	dup = hmap_put(f->map, copy, f) != NULL;
-	free(copy);
-	return dup;
+	return json_sax_map_put(f->map, s, len, f);
 }
 
 static int
@@ -881,6 +889,7 @@ enum json_fast_kind { JSON_FAST_VALUE, JSON_FAST_KEY, JSON_FAST_OPEN, JSON_FAST_
 struct json_fast_tok {
 	unsigned char kind, type, esc;
 	uint32_t off, len;
+	uint32_t prev; /* a key: the previous key of its object's token + 1 (0: none) */
 };
 
 /* One reading by the fast path. */
@@ -921,11 +930,20 @@ json_fast_add(struct json_fast *f, enum json_fast_kind kind, enum json_type type
 	return t;
 }
 
-/* The index of the first byte at or after i that is not ' ', tab, CR or LF. */
-static inline size_t
-json_fast_ws(const unsigned char *s, size_t len, size_t i)
+/* Whether c is ' ', tab, CR or LF (one compare rules most bytes out). */
+static inline int
+json_fast_space(unsigned char c)
 {
-	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+	return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+/* The index of the first byte at or after i that is not ' ', tab, CR or LF:
+ * json_fast_lex reads only up to a last byte that is none of them, where the
+ * scan stops at the latest. */
+static inline size_t
+json_fast_ws(const unsigned char *s, size_t i)
+{
+	while (json_fast_space(s[i]))
 		i++;
 	return i;
 }
@@ -1005,17 +1023,18 @@ json_fast_skip(const unsigned char *s, size_t len, size_t j)
 	return j;
 }
 
-/* The string whose quote is at *i into t; *i then follows it. -1: leave it to yajl. */
-static int
-json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
+/* The rest of json_fast_string from j, the first byte that needs a look, when it is not the
+ * closing quote: UTF-8 sequences and escapes. */
+static int __attribute__((noinline))
+json_fast_string_rest(struct json_fast *f, size_t *i, struct json_fast_tok *t, size_t j)
 {
 	const unsigned char *s = f->s;
-	size_t len = f->len, j = *i + 1, seg = j, start = j, n;
+	size_t len = f->len, seg = *i + 1, start = seg, n;
 	unsigned char c;
 	char ch;
 
 	for (;;) {
-		if ((j = json_fast_skip(s, len, j)) >= len)
+		if (j >= len)
 			return -1;
 		c = s[j];
 		if (c == '"')
@@ -1023,7 +1042,7 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 		if (c >= 0x80) {
 			if ((n = json_fast_utf8(s + j, len - j)) == 0)
 				return -1;
-			j += n;
+			j = json_fast_skip(s, len, j + n);
 			continue;
 		}
 		if (c != '\\' || j + 1 >= len)
@@ -1045,8 +1064,8 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 		}
 		buf_add(&f->scratch, s + seg, j - seg);
 		buf_addch(&f->scratch, ch);
-		j += 2;
-		seg = j;
+		seg = j + 2;
+		j = json_fast_skip(s, len, seg);
 	}
 	if (t->esc) {
 		buf_add(&f->scratch, s + seg, j - seg);
@@ -1057,6 +1076,21 @@ json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
 	}
 	*i = j + 1;
 	return 0;
+}
+
+/* The string whose quote is at *i into t; *i then follows it. -1: leave it to yajl. */
+static inline int
+json_fast_string(struct json_fast *f, size_t *i, struct json_fast_tok *t)
+{
+	size_t start = *i + 1, j = json_fast_skip(f->s, f->len, start);
+
+	if (j < f->len && f->s[j] == '"') { /* plain ASCII without escapes: most strings */
+		t->off = (uint32_t)start;
+		t->len = (uint32_t)(j - start);
+		*i = j + 1;
+		return 0;
+	}
+	return json_fast_string_rest(f, i, t, j);
 }
 
 /* The number, true, false or null at *i; *i then follows it. -1: leave it to yajl. */
@@ -1101,35 +1135,99 @@ json_fast_scalar(struct json_fast *f, size_t *i)
 	return 0;
 }
 
-/* Read the document into tokens, with json_sax_parse's depth and key checks; -1: leave it to yajl. */
+/* The text of string token t. */
+static inline const char *
+json_fast_str(const struct json_fast *f, const struct json_fast_tok *t)
+{
+	return (t->esc ? f->scratch.data : (const char *)f->s) + t->off;
+}
+
+/* The bit of a key in its object's filter (json_fast_has_key): of its length, first and
+ * last bytes (the keys of UCWA's objects of up to 16 keys rarely share one). */
+static inline uint64_t
+json_fast_key_bit(const char *s, size_t len)
+{
+	size_t h = len > 0 ? (unsigned char)s[0] + (unsigned char)s[len - 1] * 3u : 0;
+
+	return 1ull << ((len * 13 + h) & 63);
+}
+
+/*
+ * Whether the object of frame fr already has key token k; remember it. Each
+ * key sets a bit of the object's filter, and only a key whose bit is set
+ * already is compared with the keys before it (chained through their
+ * tokens); past JSON_KEYS_SCAN keys they go into a map, as in yajl's reading.
+ */
+static int
+json_fast_has_key(struct json_fast *f, struct json_sax_frame *fr, uint32_t k)
+{
+	struct json_fast_tok *t = &f->v[k];
+	const char *s = json_fast_str(f, t);
+	uint64_t bit = json_fast_key_bit(s, t->len);
+
+	if (fr->nkeys < JSON_KEYS_SCAN) {
+		if ((fr->seen & bit) != 0) {
+			for (uint32_t j = fr->last; j != 0; j = f->v[j - 1].prev) {
+				const struct json_fast_tok *o = &f->v[j - 1];
+
+				if (o->len == t->len && memcmp(json_fast_str(f, o), s, t->len) == 0)
+					return 1;
+			}
+		}
+		fr->seen |= bit;
+		t->prev = fr->last;
+		fr->last = k + 1;
+		fr->nkeys++;
+		return 0;
+	}
+	if (fr->map == NULL) {
+		fr->map = hmap_create();
+		for (uint32_t j = fr->last; j != 0; j = f->v[j - 1].prev)
+			json_sax_map_put(
+			    fr->map, json_fast_str(f, &f->v[j - 1]), f->v[j - 1].len, fr);
+	}
+	return json_sax_map_put(fr->map, s, t->len, fr);
+}
+
+/*
+ * Read the document into tokens, with json_sax_parse's depth and key checks;
+ * -1: leave it to yajl. The document must end (but for white space) at s[end],
+ * a '}' or ']': no scan between tokens passes it, and each token that could
+ * reach it stops there (strings and literals are checked against the length).
+ */
 static int
 json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 {
 	enum { VALUE, AFTER, KEY } st = VALUE;
 	const unsigned char *s = f->s;
-	size_t len = f->len, i = json_fast_ws(s, len, 0);
+	size_t end = f->len, i;
 	char closer[JSON_MAX_DEPTH];
 	struct json_fast_tok *t;
 	struct json_sax_frame *fr;
 
-	if (i >= len || (s[i] != '{' && s[i] != '['))
+	while (end > 0 && json_fast_space(s[end - 1]))
+		end--;
+	if (end == 0 || (s[--end] != '}' && s[end] != ']'))
+		return -1;
+	i = json_fast_ws(s, 0);
+	if (s[i] != '{' && s[i] != '[')
 		return -1;
 	for (;;) {
 		switch (st) {
 		case VALUE:
 			if (s[i] == '{' || s[i] == '[') {
+				/* i < end: s[end] closes */
 				if (p->depth >= p->max_depth)
 					return -1;
 				fr = &p->stack[p->depth];
-				fr->keys = p->klen;
 				fr->nkeys = 0;
 				fr->map = NULL;
+				fr->seen = 0;
+				fr->last = 0;
 				closer[p->depth++] = s[i] == '{' ? '}' : ']';
 				json_fast_add(
 				    f, JSON_FAST_OPEN, s[i] == '{' ? JSON_OBJECT : JSON_ARRAY);
-				i = json_fast_ws(s, len, i + 1);
-				if (i >= len)
-					return -1;
+				i = json_fast_ws(s, i + 1);
 				if (s[i] == closer[p->depth - 1])
 					st = AFTER; /* empty: closed there */
 				else if (closer[p->depth - 1] == '}')
@@ -1142,31 +1240,29 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 					return -1;
 			} else if (json_fast_scalar(f, &i) != 0)
 				return -1;
-			i = json_fast_ws(s, len, i);
-			if (i >= len)
-				return -1;
+			/* the value ended before a byte it cannot hold: i <= end */
+			i = json_fast_ws(s, i);
 			st = AFTER;
 			continue;
 		case AFTER:
 			/* s[i] follows a value, or a container just opened */
 			if (s[i] == closer[p->depth - 1]) {
 				fr = &p->stack[--p->depth];
-				hmap_free(fr->map);
-				fr->map = NULL;
-				p->klen = fr->keys;
+				if (fr->map != NULL) {
+					hmap_free(fr->map);
+					fr->map = NULL;
+				}
 				json_fast_add(f, JSON_FAST_CLOSE, JSON_NULL);
-				i = json_fast_ws(s, len, i + 1);
 				if (p->depth == 0)
-					return i == len ? 0 : -1;
-				if (i >= len)
-					return -1;
+					return i == end ? 0 : -1;
+				if (i == end)
+					return -1; /* the document ends with containers open */
+				i = json_fast_ws(s, i + 1);
 				continue;
 			}
 			if (s[i] != ',')
 				return -1;
-			i = json_fast_ws(s, len, i + 1);
-			if (i >= len)
-				return -1;
+			i = json_fast_ws(s, i + 1);
 			st = closer[p->depth - 1] == '}' ? KEY : VALUE;
 			continue;
 		case KEY:
@@ -1176,15 +1272,12 @@ json_fast_lex(struct json_sax_parser *p, struct json_fast *f)
 			if (json_fast_string(f, &i, t) != 0)
 				return -1;
 			if (!p->keep_duplicates &&
-			    json_sax_has_key(p, &p->stack[p->depth - 1],
-				(t->esc ? f->scratch.data : (const char *)s) + t->off, t->len))
+			    json_fast_has_key(f, &p->stack[p->depth - 1], (uint32_t)(t - f->v)))
 				return -1;
-			i = json_fast_ws(s, len, i);
-			if (i >= len || s[i] != ':')
+			i = json_fast_ws(s, i);
+			if (s[i] != ':')
 				return -1;
-			i = json_fast_ws(s, len, i + 1);
-			if (i >= len)
-				return -1;
+			i = json_fast_ws(s, i + 1);
 			st = VALUE;
 			continue;
 		}
@@ -1199,15 +1292,14 @@ json_fast_replay(struct json_sax_parser *p, const struct json_fast *f)
 
 	for (size_t k = 0; k < f->n; k++) {
 		const struct json_fast_tok *t = &f->v[k];
-		const char *str = (t->esc ? f->scratch.data : (const char *)f->s) + t->off;
 
 		switch (t->kind) {
 		case JSON_FAST_OPEN: cbs->open(p->ctx, (enum json_type)t->type); break;
 		case JSON_FAST_CLOSE: cbs->close(p->ctx); break;
-		case JSON_FAST_KEY: cbs->key(p->ctx, str, t->len); break;
+		case JSON_FAST_KEY: cbs->key(p->ctx, json_fast_str(f, t), t->len); break;
 		default:
 			if (t->type == JSON_STRING)
-				cbs->value(p->ctx, JSON_STRING, str, t->len);
+				cbs->value(p->ctx, JSON_STRING, json_fast_str(f, t), t->len);
 			else
 				cbs->value(p->ctx, (enum json_type)t->type, NULL, 0);
 			break;
@@ -1234,7 +1326,6 @@ json_fast_parse(struct json_sax_parser *p)
 		json_fast_replay(p, &f);
 	while (p->depth > 0)
 		hmap_free(p->stack[--p->depth].map);
-	p->klen = 0;
 	if (f.v != f.inl)
 		free(f.v);
 	buf_free(&f.scratch);
@@ -1271,6 +1362,11 @@ json_sax_parse(const char *text, size_t len, const struct json_limits *lim,
 		if (p.keys != p.kinline)
 			free(p.keys);
 		return 0;
+	}
+	if (lim != NULL && lim->fast_only) {
+		err->line = err->col = 1;
+		snprintf(err->msg, sizeof err->msg, "left to yajl");
+		return -1;
 	}
 	p.h = yajl_alloc(&json_sax_callbacks, NULL, &p);
 	yajl_config(p.h, yajl_allow_comments, lim && lim->allow_comments ? 1 : 0);

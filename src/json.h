@@ -64,6 +64,8 @@ struct json_limits {
 				callers that report every duplicate themselves */
 	int no_fast;	     /* json_sax_parse: yajl reads every document, not only those
 				its own fast path leaves (tests compare the two) */
+	int fast_only;	     /* json_sax_parse: a document its fast path leaves is refused
+				("left to yajl"), not read by yajl (tests) */
 };
 
 struct json_error {

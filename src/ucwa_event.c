@@ -17,8 +17,11 @@
 
 #define UCWA_EVENTS_MAX_BYTES	(4u << 20)
 #define UCWA_EVENTS_MAX_CHANGES 4096
-#define UCWA_EVENT_STRS_FIRST	2048 /* the first chunk of the strings kept */
-#define UCWA_EVENT_DEPTH	10   /* containers read (deeper ones are skipped) */
+/* the room of a response's first vector of changes: most have one, and 3 fit
+ * the allocator's per-thread cache */
+#define UCWA_EVENTS_FIRST_CHANGES 3
+#define UCWA_EVENT_STRS_FIRST	  2048 /* the first chunk of the strings kept */
+#define UCWA_EVENT_DEPTH	  10   /* containers read (deeper ones are skipped) */
 
 /* What a container is, as far as the gateway is concerned. */
 enum ucwa_event_role {
@@ -43,23 +46,32 @@ enum ucwa_event_role {
 	UE_RES_LINK1,	/* the first element of resource._links.<rel>[] */
 };
 
-/* The strings of an embedded resource. */
+/* The strings of an embedded resource; those found among its keys (the
+ * properties and the links) in the order of ucwa_event_props and
+ * ucwa_event_links, which put first the names of a message (the most
+ * frequent event), since they are looked for one by one. */
 enum ucwa_event_field {
-	UF_STATE,
-	UF_DIRECTION,
+	UF_PROP,
+	UF_DIRECTION = UF_PROP,
+	UF_TIMESTAMP,
 	UF_OPERATION_ID,
+	UF_STATE,
 	UF_SUBJECT,
 	UF_IMPORTANCE,
 	UF_THREAD_ID,
-	UF_TIMESTAMP,
 	UF_URI,
 	UF_NAME,
 	UF_FROM_URI,
 	UF_FROM_NAME,
 	UF_PARTICIPANT_TITLE,
-	UF_LINK, /* the hrefs of _links, in the order of ucwa_event_links */
+	UF_LINK, /* the hrefs of _links */
 	UF_L_SELF = UF_LINK,
+	UF_L_PARTICIPANT,
 	UF_L_MESSAGING,
+	UF_L_PLAIN_MESSAGE,
+	UF_L_HTML_MESSAGE,
+	UF_L_MESSAGE,
+	UF_L_CONVERSATION,
 	UF_L_TO,
 	UF_L_ACCEPT,
 	UF_L_DECLINE,
@@ -67,12 +79,7 @@ enum ucwa_event_field {
 	UF_L_SEND_MESSAGE,
 	UF_L_STOP_MESSAGING,
 	UF_L_SET_IS_TYPING,
-	UF_L_PARTICIPANT,
 	UF_L_FAILED_DELIVERY,
-	UF_L_CONVERSATION,
-	UF_L_HTML_MESSAGE,
-	UF_L_PLAIN_MESSAGE,
-	UF_L_MESSAGE,
 	UF_N
 };
 
@@ -87,23 +94,28 @@ struct ucwa_event_name {
 		x, sizeof(x) - 1                                                                   \
 	}
 
-static const struct ucwa_event_name ucwa_event_links[] = { UE_NAME("self"), UE_NAME("messaging"),
-	UE_NAME("to"), UE_NAME("accept"), UE_NAME("decline"), UE_NAME("cancel"),
-	UE_NAME("sendMessage"), UE_NAME("stopMessaging"), UE_NAME("setIsTyping"),
-	UE_NAME("participant"), UE_NAME("failedDeliveryParticipant"), UE_NAME("conversation"),
-	UE_NAME("htmlMessage"), UE_NAME("plainMessage"), UE_NAME("message") };
+static const struct ucwa_event_name ucwa_event_links[] = { UE_NAME("self"), UE_NAME("participant"),
+	UE_NAME("messaging"), UE_NAME("plainMessage"), UE_NAME("htmlMessage"), UE_NAME("message"),
+	UE_NAME("conversation"), UE_NAME("to"), UE_NAME("accept"), UE_NAME("decline"),
+	UE_NAME("cancel"), UE_NAME("sendMessage"), UE_NAME("stopMessaging"), UE_NAME("setIsTyping"),
+	UE_NAME("failedDeliveryParticipant") };
 
-static const struct ucwa_event_name ucwa_event_props[] = { UE_NAME("state"), UE_NAME("direction"),
-	UE_NAME("operationId"), UE_NAME("subject"), UE_NAME("importance"), UE_NAME("threadId"),
-	UE_NAME("timeStamp"), UE_NAME("uri"), UE_NAME("name") };
+static const struct ucwa_event_name ucwa_event_props[] = { UE_NAME("direction"),
+	UE_NAME("timeStamp"), UE_NAME("operationId"), UE_NAME("state"), UE_NAME("subject"),
+	UE_NAME("importance"), UE_NAME("threadId"), UE_NAME("uri"), UE_NAME("name") };
 
 /* The rels of the kinds used (ucwa_event_kind), whose embedded resource can be
- * used (in _embedded under that name); localParticipant last. */
-static const struct ucwa_event_name ucwa_event_embedded[] = { UE_NAME("messagingInvitation"),
-	UE_NAME("conversation"), UE_NAME("messaging"), UE_NAME("message"), UE_NAME("participant"),
-	UE_NAME("localParticipant") };
+ * used (in _embedded under that name); message first (the most frequent),
+ * localParticipant last. */
+static const struct ucwa_event_name ucwa_event_embedded[] = { UE_NAME("message"),
+	UE_NAME("messagingInvitation"), UE_NAME("conversation"), UE_NAME("messaging"),
+	UE_NAME("participant"), UE_NAME("localParticipant") };
 
 #define UE_NEMBEDDED 6
+
+_Static_assert(nitems(ucwa_event_props) == UF_FROM_URI - UF_PROP, "a field per property");
+_Static_assert(nitems(ucwa_event_links) == UF_N - UF_LINK, "a field per link");
+_Static_assert(nitems(ucwa_event_embedded) == UE_NEMBEDDED, "a resource per rel");
 
 /* An embedded resource as read. */
 struct ucwa_event_res {
@@ -169,8 +181,8 @@ ucwa_event_find(const struct ucwa_event_name *names, size_t n, const char *s, si
 static int
 ucwa_event_kind(int rel, const char *in)
 {
-	static const int kinds[UE_NEMBEDDED] = { UCWA_INVITATION, UCWA_CONVERSATION, UCWA_MESSAGING,
-		UCWA_MESSAGE, UCWA_PARTICIPANT, UCWA_PARTICIPANT };
+	static const int kinds[UE_NEMBEDDED] = { UCWA_MESSAGE, UCWA_INVITATION, UCWA_CONVERSATION,
+		UCWA_MESSAGING, UCWA_PARTICIPANT, UCWA_PARTICIPANT };
 
 	if (rel < 0)
 		return -1;
@@ -295,7 +307,9 @@ ucwa_event_append(struct ucwa_events *evs, size_t *cap)
 	if (evs->n == *cap) {
 		if (*cap >= UCWA_EVENTS_MAX_CHANGES)
 			return NULL;
-		*cap = *cap ? *cap * 2 : 16;
+		*cap = *cap == 0 ? UCWA_EVENTS_FIRST_CHANGES : *cap * 2;
+		if (*cap > UCWA_EVENTS_MAX_CHANGES)
+			*cap = UCWA_EVENTS_MAX_CHANGES;
 		evs->v = xreallocarray(evs->v, *cap, sizeof(*evs->v));
 	}
 	c = &evs->v[evs->n++];
@@ -481,7 +495,7 @@ ucwa_event_key(void *ctx, const char *s, size_t len)
 			f->obj_role = UE_RES_EMB;
 		else if ((i = ucwa_event_find(
 			      ucwa_event_props, nitems(ucwa_event_props), s, len)) >= 0)
-			f->dst = &p->res->f[UF_STATE + i];
+			f->dst = &p->res->f[UF_PROP + i];
 		break;
 	case UE_RES_EMB:
 		if (UE_IS(s, len, "from"))

@@ -65,6 +65,16 @@ START_TEST(test_channel_valid)
 	ck_assert(!cometd_channel_valid("/v2/me/***", 1));
 	ck_assert(!cometd_channel_valid("/v2/m e", 0));
 	ck_assert(!cometd_channel_valid(NULL, 1));
+	/* every byte in a segment: only the Bayeux segment characters */
+	for (int c = 1; c < 256; c++) {
+		static const char seg[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789-_!~()$@";
+		char name[] = "/v2/a?b";
+
+		name[5] = (char)c;
+		ck_assert_msg(cometd_channel_valid(name, 0) == (strchr(seg, c) != NULL || c == '/'),
+		    "byte %d", c);
+	}
 }
 END_TEST
 

@@ -536,6 +536,20 @@ sax_close(void *ctx)
 
 static const struct json_sax sax_writer = { sax_value, sax_open, sax_key, sax_close };
 
+/* json_sax_parse on a copy of text of exactly len bytes (the sanitizers see a read past it). */
+static int
+sax_parse_copy(const char *text, size_t len, const struct json_limits *lim, struct buf *b,
+    struct json_error *err)
+{
+	char *copy = xmalloc(len > 0 ? len : 1);
+	int rc;
+
+	memcpy(copy, text, len);
+	rc = json_sax_parse(copy, len, lim, &sax_writer, b, err);
+	free(copy);
+	return rc;
+}
+
 /* What json_sax_parse makes of text (fast path or not): the callbacks, then the outcome. */
 static char *
 sax_transcript(const char *text, size_t len, int no_fast, unsigned depth)
@@ -545,7 +559,7 @@ sax_transcript(const char *text, size_t len, int no_fast, unsigned depth)
 	struct buf b;
 
 	buf_init(&b);
-	if (json_sax_parse(text, len, &lim, &sax_writer, &b, &err) != 0)
+	if (sax_parse_copy(text, len, &lim, &b, &err) != 0)
 		buf_printf(&b, "error %u:%u %s", err.line, err.col, err.msg);
 	else
 		buf_addstr(&b, "ok");
@@ -583,7 +597,10 @@ START_TEST(test_sax_fast_path_agrees_with_yajl)
 		"{\"a\":\"\\x\"}", "{\"a\"\v:1}", "{\"a\":1}\f", "{/*c*/}",
 		"[\"abcdefghijklmnopqrstuvwxyz0123456789\\\"abcdefgh\"]", "[[[[[[1]]]]]]",
 		"{\"/appli\"/apr\":[]}", "\xef\xbb\xbf{}",
-		"{\"a\":[1,{\"b\":null}],\n\r\t\"c\":true }" };
+		"{\"a\":[1,{\"b\":null}],\n\r\t\"c\":true }",
+		/* ends of documents: the fast path reads up to the last closing bracket */
+		"[[]", "[{}", "{\"a\":[]", "{\"a\":{}", "[1]]", "[1] ]", "[1] }", "{}x}", "[\"x]\"",
+		"[\"x]", "[tru]", "[1]  \n", "[1", "[-]", "[\"a\"\t]\r\n", "[null]", "[nul]" };
 	char big[4096];
 	size_t n = 0;
 
@@ -643,6 +660,142 @@ START_TEST(test_sax_fast_path_agrees_with_yajl)
 }
 END_TEST
 
+/* What json_sax_parse's fast path alone makes of text: the callbacks and "ok", or "left to yajl". */
+static char *
+sax_fast_transcript(const char *text, size_t len)
+{
+	struct json_limits lim = { .fast_only = 1 };
+	struct json_error err;
+	struct buf b;
+
+	buf_init(&b);
+	if (sax_parse_copy(text, len, &lim, &b, &err) != 0)
+		buf_addstr(&b, err.msg);
+	else
+		buf_addstr(&b, "ok");
+	return buf_detach(&b, NULL);
+}
+
+/* The fast path reads each of docs itself, with what yajl makes of it. */
+static void
+sax_fast_reads(const char *const *docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *fast = sax_fast_transcript(docs[i], strlen(docs[i]));
+		char *slow = sax_transcript(docs[i], strlen(docs[i]), 1, 0);
+
+		ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s != %s", docs[i], fast, slow);
+		free(fast);
+		free(slow);
+	}
+}
+
+/* An object of n keys k0, k1...; the last one repeats key dup (-1: none). */
+static size_t
+sax_many_keys(char *out, size_t cap, int n, int dup)
+{
+	size_t len = 0;
+
+	out[len++] = '{';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s\"k%d\":%d", i ? "," : "",
+		    i == n - 1 && dup >= 0 ? dup : i, i);
+	out[len++] = '}';
+	out[len] = '\0';
+	return len;
+}
+
+START_TEST(test_sax_fast_path_key_check)
+{
+	/* read by the fast path: keys that share a bit of its filter (length, first and last
+	 * byte), with escapes too; the same keys in other objects; an empty key */
+	static const char *const plain[] = {
+		"{\"abc\":1,\"axc\":2,\"ayc\":{\"abc\":3,\"axc\":4},\"azc\":5}",
+		"{\"a\":{\"b\":1,\"c\":2},\"b\":{\"b\":2,\"c\":[{\"b\":1},{\"b\":1}]}}",
+		"{\"\":1,\"x\":{\"\":2}}", "{\"a\\nc\":1,\"a\\tc\":2,\"a\\\"c\":3}",
+		"[{\"rel\":\"x\",\"href\":\"y\"},{\"rel\":\"x\",\"href\":\"y\"}]"
+	};
+	/* left to yajl (which refuses them): a key twice, found by a comparison, or in the map of
+	 * an object of many keys, whether the map was made at that key or before */
+	static const char *const dups[] = { "{\"abc\":1,\"axc\":2,\"abc\":3}",
+		"{\"a\":1,\"b\":{\"a\":1},\"a\":2}", "{\"a\\nc\":1,\"a\\tc\":2,\"a\\nc\":3}",
+		"{\"\":1,\"\":2}" };
+	char big[1024];
+	size_t n;
+
+	sax_fast_reads(plain, nitems(plain));
+	for (size_t i = 0; i < nitems(dups); i++) {
+		char *fast = sax_fast_transcript(dups[i], strlen(dups[i]));
+		char *slow = sax_transcript(dups[i], strlen(dups[i]), 1, 0);
+
+		ck_assert_msg(strcmp(fast, "left to yajl") == 0, "%s: %s", dups[i], fast);
+		ck_assert_msg(strstr(slow, "duplicate key") != NULL, "%s: %s", dups[i], slow);
+		free(fast);
+		free(slow);
+	}
+	for (int keys = 15; keys <= 40; keys++) {
+		for (int dup = -1; dup < keys - 1; dup += 7) {
+			char *fast, *slow;
+
+			n = sax_many_keys(big, sizeof big, keys, dup);
+			fast = sax_fast_transcript(big, n);
+			slow = sax_transcript(big, n, 1, 0);
+			if (dup < 0)
+				ck_assert_msg(strcmp(fast, slow) == 0, "%s: %s", big, fast);
+			else
+				ck_assert_msg(strcmp(fast, "left to yajl") == 0 &&
+					strstr(slow, "duplicate key") != NULL,
+				    "%s: %s / %s", big, fast, slow);
+			free(fast);
+			free(slow);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_sax_fast_path_reads_strings_and_space)
+{
+	/* read by the fast path: escapes and UTF-8 at every place of a string, one or two,
+	 * before and after its first 16 bytes; white space of the four kinds between tokens */
+	static const char *const odd[] = { "\\n", "\\/", "\\\"", "\xc3\xa9", "\xf0\x9f\x98\x80" };
+	static const char *const spaced[] = { " {\"a\" :\t[ 1 ,\r\n\"b\" ] }\n", "[\t]",
+		"{ \"a\":{ } ,\"b\":[ ]}", "[1] \t\r\n ", "[[true],false]\n" };
+	/* left to yajl: other bytes up to ' ' between tokens */
+	static const char *const bad[] = { "{\"a\":1\v}", "{\"a\":\f1}", "[1,\x01 2]",
+		"[\"a\"\x00]" };
+	char doc[128];
+
+	for (size_t at = 0; at <= 40; at++) {
+		for (size_t k = 0; k < nitems(odd); k++) {
+			for (int twice = 0; twice < 2; twice++) {
+				char *fast, *slow;
+				int n = snprintf(doc, sizeof doc,
+				    "{\"k%.*s%s%s\":\"%.*s%s%.*s%s\"}", (int)(at % 7), "abcdefg",
+				    odd[k], twice ? odd[k] : "", (int)at,
+				    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz", odd[k],
+				    (int)(40 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOP",
+				    twice ? odd[k] : "");
+
+				fast = sax_fast_transcript(doc, (size_t)n);
+				slow = sax_transcript(doc, (size_t)n, 1, 0);
+				ck_assert_msg(
+				    strcmp(fast, slow) == 0, "%s: %s != %s", doc, fast, slow);
+				free(fast);
+				free(slow);
+			}
+		}
+	}
+	sax_fast_reads(spaced, nitems(spaced));
+	for (size_t i = 0; i < nitems(bad); i++) {
+		size_t len = strlen(bad[i]) + (i == nitems(bad) - 1); /* the last has a NUL */
+		char *fast = sax_fast_transcript(bad[i], len);
+
+		ck_assert_msg(strcmp(fast, "left to yajl") == 0, "%zu: %s", i, fast);
+		free(fast);
+	}
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -672,6 +825,8 @@ json_suite(void)
 	UNIT_ADD(s, test_doubles_stay_doubles);
 	UNIT_ADD(s, test_obj_set_replaces_and_adds);
 	UNIT_ADD(s, test_sax_fast_path_agrees_with_yajl);
+	UNIT_ADD(s, test_sax_fast_path_key_check);
+	UNIT_ADD(s, test_sax_fast_path_reads_strings_and_space);
 	return s;
 }
 

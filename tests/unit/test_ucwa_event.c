@@ -445,6 +445,111 @@ START_TEST(test_bad_events_skipped)
 }
 END_TEST
 
+/* Parse body as a resource of kind k into evs (one change). */
+static const struct ucwa_change *
+resource(const char *body, enum ucwa_kind k, struct ucwa_events *evs)
+{
+	char err[256];
+
+	ck_assert_msg(
+	    ucwa_resource_parse(body, strlen(body), k, "/r", evs, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_eq(evs->n, 1);
+	return &evs->v[0];
+}
+
+/* Each property and link of a resource lands in its own field (the names are looked for
+ * in an order of their own: the fields must follow it). */
+START_TEST(test_every_property_and_link_to_its_field)
+{
+	static const char inv[] =
+	    "{\"state\":\"p-state\",\"direction\":\"p-dir\",\"operationId\":\"p-op\","
+	    "\"subject\":\"p-subj\",\"importance\":\"p-imp\",\"threadId\":\"p-thr\","
+	    "\"timeStamp\":\"p-ts\",\"_links\":{\"self\":{\"href\":\"l-self\"},"
+	    "\"messaging\":{\"href\":\"l-msging\"},\"to\":{\"href\":\"l-to\"},"
+	    "\"accept\":{\"href\":\"l-acc\"},\"decline\":{\"href\":\"l-dec\"},"
+	    "\"cancel\":{\"href\":\"l-can\"},\"sendMessage\":{\"href\":\"l-send\"},"
+	    "\"stopMessaging\":{\"href\":\"l-stop\"},\"setIsTyping\":{\"href\":\"l-typ\"},"
+	    "\"participant\":{\"href\":\"l-part\",\"title\":\"t-part\"},"
+	    "\"failedDeliveryParticipant\":[{\"href\":\"l-fail\"}],"
+	    "\"conversation\":{\"href\":\"l-conv\"},"
+	    "\"message\":{\"href\":\"data:text/plain,inv-text\"}},"
+	    "\"_embedded\":{\"from\":{\"uri\":\"f-uri\",\"name\":\"f-name\"}}}";
+	static const char msg[] =
+	    "{\"_links\":{\"htmlMessage\":{\"href\":\"data:text/html,<b>h</b>\"},"
+	    "\"plainMessage\":{\"href\":\"data:text/plain,p\"}}}";
+	static const char part[] = "{\"uri\":\"p-uri\",\"name\":\"p-name\"}";
+	struct ucwa_events evs;
+	const struct ucwa_change *c = resource(inv, UCWA_INVITATION, &evs);
+
+	ck_assert_str_eq(c->state, "p-state");
+	ck_assert_str_eq(c->direction, "p-dir");
+	ck_assert_str_eq(c->operation_id, "p-op");
+	ck_assert_str_eq(c->subject, "p-subj");
+	ck_assert_str_eq(c->importance, "p-imp");
+	ck_assert_str_eq(c->thread_id, "p-thr");
+	ck_assert_str_eq(c->timestamp, "p-ts");
+	ck_assert_str_eq(c->self, "l-self");
+	ck_assert_str_eq(c->messaging, "l-msging");
+	ck_assert_str_eq(c->to, "l-to");
+	ck_assert_str_eq(c->accept, "l-acc");
+	ck_assert_str_eq(c->decline, "l-dec");
+	ck_assert_str_eq(c->cancel, "l-can");
+	ck_assert_str_eq(c->send_message, "l-send");
+	ck_assert_str_eq(c->stop_messaging, "l-stop");
+	ck_assert_str_eq(c->set_is_typing, "l-typ");
+	ck_assert_str_eq(c->participant, "l-part");
+	ck_assert_str_eq(c->participant_name, "t-part");
+	ck_assert_str_eq(c->failed_delivery, "l-fail");
+	ck_assert_str_eq(c->conversation, "l-conv");
+	ck_assert_str_eq(c->text, "inv-text");
+	ck_assert_str_eq(c->from_uri, "f-uri");
+	ck_assert_str_eq(c->from_name, "f-name");
+	ucwa_events_free(&evs);
+
+	c = resource(msg, UCWA_MESSAGE, &evs);
+	ck_assert_str_eq(c->text, "<b>h</b>");
+	ck_assert_int_eq(c->text_html, 1);
+	ck_assert_str_eq(c->alt_text, "p");
+	ucwa_events_free(&evs);
+
+	c = resource(part, UCWA_PARTICIPANT, &evs);
+	ck_assert_str_eq(c->from_uri, "p-uri");
+	ck_assert_str_eq(c->from_name, "p-name");
+	ucwa_events_free(&evs);
+}
+END_TEST
+
+/* At most 4096 changes are kept from one response; the rest are reported (once counted). */
+START_TEST(test_changes_bounded)
+{
+	struct ucwa_events evs;
+	char err[256];
+	struct buf b;
+
+	for (int n = 4095; n <= 4097; n++) {
+		buf_init(&b);
+		buf_addstr(&b,
+		    "{\"_links\":{\"next\":{\"href\":\"/n\"}},\"sender\":[{\"rel\":"
+		    "\"conversation\",\"href\":\"/c\",\"events\":[");
+		for (int i = 0; i < n; i++)
+			buf_printf(&b,
+			    "%s{\"link\":{\"rel\":\"message\",\"href\":\"/m%d\"},"
+			    "\"type\":\"added\"}",
+			    i ? "," : "", i);
+		buf_addstr(&b, "]}]}");
+		ck_assert_msg(
+		    ucwa_events_parse(b.data, b.len, &evs, err, sizeof err) == 0, "%s", err);
+		ck_assert_uint_eq(evs.n, n < 4096 ? (size_t)n : 4096);
+		ck_assert_uint_eq(evs.nbad_total, n > 4096 ? (size_t)(n - 4096) : 0);
+		ck_assert_str_eq(evs.v[evs.n - 1].conversation, "/c");
+		if (n > 4096)
+			ck_assert_str_eq(evs.bad[0].why, "too many events in one response");
+		ucwa_events_free(&evs);
+		buf_free(&b);
+	}
+}
+END_TEST
+
 static Suite *
 ucwa_event_suite(void)
 {
@@ -464,6 +569,8 @@ ucwa_event_suite(void)
 	UNIT_ADD(s, test_html_wins_over_plain);
 	UNIT_ADD(s, test_malformed_refused);
 	UNIT_ADD(s, test_bad_events_skipped);
+	UNIT_ADD(s, test_every_property_and_link_to_its_field);
+	UNIT_ADD(s, test_changes_bounded);
 	return s;
 }
 
