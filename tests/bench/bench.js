@@ -321,10 +321,10 @@ function perfStart(pid, name) {
   notes.push(`perf profile of ucgw: ${path.join(d, `${name}.data`)}`);
   return p;
 }
-function perfStop(p) {
+function perfStop(p, name) {
   if (!p) return Promise.resolve();
   if (p.callgrind) {
-    spawnSync('callgrind_control', ['-d', String(p.callgrind)]);
+    spawnSync('callgrind_control', [name ? `--dump=${name}` : '-d', String(p.callgrind)]);
     return Promise.resolve();
   }
   return new Promise((res) => { p.once('exit', res); p.kill('SIGINT'); });
@@ -665,6 +665,17 @@ function redisInfo(redis, key) {
   return m ? Number(m[1]) : NaN;
 }
 
+// Redis's command counts (INFO commandstats): calls per command, and all of them (less INFO).
+function redisCalls(redis) {
+  const o = { all: 0 };
+  for (const m of redis.cli('INFO', 'commandstats').matchAll(/^cmdstat_([^:]+):calls=(\d+)/mg)) {
+    if (m[1] === 'info') continue;
+    o[m[1]] = Number(m[2]);
+    o.all += Number(m[2]);
+  }
+  return o;
+}
+
 // The -o options of a cluster node (a lease of lease ms; the Redis timeout below a third of it).
 function clusterArgs(redis, id, lease = 10000) {
   return [`cluster.redis=${redis.url}`, `cluster.key_file=${clusterKey()}`, `cluster.node_id=${id}`,
@@ -759,11 +770,6 @@ async function scenarioE(sim) {
   row('e', 'SendMessage, one node in cluster mode (Redis)', c, n, `ratio ${fmt(n.rps / o.rps)} of cluster off; ucgw CPU ${fmt(n.cpu, 1)} µs/req, ` +
     `redis-server CPU ${fmt(n.redisCpu / total(n), 1)} µs/req; target (>= 0.80) ${ok ? 'met' : 'MISSED'}; ${spread(R.on)}`);
   if (process.env.BENCH_CALLGRIND) notes.push(`(e) callgrind: pid ${off.pid} = cluster off, pid ${n1.pid} = cluster on (tests/bench/cgcount.py DIR)`);
-  if (process.env.BENCH_CALLGRIND) {
-    notes.push('(e) callgrind: the haproxy rows are not measured under callgrind');
-    for (const p of [n1, off, redis]) await stopped(p);
-    return;
-  }
   // haproxy: over the cluster node alone, then over three nodes with agents spread by round-robin.
   say('(e) starting two more nodes and haproxy');
   const hp1 = await startHaproxy([n1], 'e/haproxy-1');
@@ -776,6 +782,22 @@ async function scenarioE(sim) {
   for (const l of fs.readFileSync(path.join(d3, 'agents.tsv'), 'utf8').split('\n').filter(Boolean)) {
     const h = redis.cli('GET', `ucgw:lease:agent:${l.split('\t')[0]}`);
     owners[h] = (owners[h] || 0) + 1;
+  }
+  if (process.env.BENCH_CALLGRIND) {
+    // one window over the three nodes, each node's dump named e-3 (cgcount.py sums them)
+    notes.push(`(e) callgrind: window e-3 = haproxy over three nodes, pids ${n1.pid} ${n2.pid} ${n3.pid}; haproxy over one node not measured`);
+    const profs = [n1, n2, n3].map((g) => perfStart(g.pid, 'e-3'));
+    const k0 = redisCalls(redis);
+    const b = await withRedis(wrk([...base, url(hp3.port)], { BENCH_FILE: path.join(d3, 'sessions.tsv') }, 'e/haproxy-3', hp3.pid));
+    for (const p of profs) await perfStop(p, 'e-3');
+    const k1 = redisCalls(redis);
+    const per = (x) => fmt(x / total(b), 2);
+    const kinds = Object.keys(k1).filter((k) => k !== 'all' && (k1[k] - (k0[k] || 0)) / total(b) >= 0.01);
+    row('e', 'SendMessage via haproxy, three cluster nodes (round-robin), under callgrind', c, b,
+      `Redis commands per SendMessage ${per(k1.all - k0.all)} (${kinds.map((k) => `${k} ${per(k1[k] - (k0[k] || 0))}`).join(', ')}); ` +
+      `owners ${Object.entries(owners).map(([k, v]) => `${k.replace(/^bench-/, '')}:${v}`).join(' ')}`);
+    for (const p of [hp3, hp1, n3, n2, n1, off, redis]) await stopped(p);
+    return;
   }
   const H = { one: [], three: [] };
   const cpuOf = (ns) => ns.reduce((a, g) => a + lib.cpuUs(g.pid), 0);
