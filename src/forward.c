@@ -46,6 +46,7 @@ struct forward_req {
 	struct hclient_req *hr;
 	char *holder;
 	int longpoll; /* a CometD request: safe to send again, so 503 whatever failed */
+	struct forward_again again; /* route.fn NULL: the owner came from Redis just now */
 	TAILQ_ENTRY(forward_req) entry;
 };
 
@@ -169,6 +170,34 @@ forward_unavailable(struct http_req *req, const char *why)
 	gws_reply_error(req, 503, GWS_INTERNAL, why);
 }
 
+/*
+ * A forward to a cached owner failed: tell its router (fr is freed when req is
+ * routed again: nothing was done, so sending it again is safe); whether it was.
+ */
+static int
+forward_failed(struct forward_req *fr, const struct hclient_resp *resp)
+{
+	struct forward_again again = fr->again;
+	struct http_req *req = fr->req;
+	char *holder = fr->holder;
+
+	if (again.route == NULL || (resp->err == HCLIENT_OK && resp->status != 503))
+		return 0;
+	if (resp->err != HCLIENT_OK && resp->err != HCLIENT_ERR_CONNECT &&
+	    resp->err != HCLIENT_ERR_TLS) {
+		again.route(again.ctx, NULL, holder, again.go, again.arg); /* forgets it only */
+		return 0;
+	}
+	log_debug("forward: %s %s to node %s: %s; routing it again", http_req_method(req),
+	    http_req_path(req), holder,
+	    resp->err == HCLIENT_OK ? "503" : hclient_err_name(resp->err));
+	fr->holder = NULL;
+	forward_req_free(fr);
+	again.route(again.ctx, req, holder, again.go, again.arg);
+	free(holder);
+	return 1;
+}
+
 /* The owner answered (or could not be reached): answer the desktop with it. */
 static void
 forward_done(const struct hclient_resp *resp, void *arg)
@@ -180,6 +209,8 @@ forward_done(const struct hclient_resp *resp, void *arg)
 	static struct log_limit ll;
 
 	http_req_set_abort(req, NULL, NULL);
+	if (forward_failed(fr, resp))
+		return;
 	if (resp->err != HCLIENT_OK) {
 		log_limited(&ll, LOG_WARN, "forward: %s %s for %s to node %s: %s",
 		    http_req_method(req), http_req_path(req),
@@ -262,7 +293,8 @@ forward_client_addr(struct http_req *req, struct buf *out)
 
 /* Forward req to its owner; see forward.h. */
 void
-forward_request(struct forward *f, struct http_req *req, const char *url, const char *holder)
+forward_request(struct forward *f, struct http_req *req, const char *url, const char *holder,
+    const struct forward_again *again)
 {
 	const char *conn = http_req_header(req, "Connection"), *name, *value, *method, *body;
 	const char **hdrs;
@@ -324,6 +356,8 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 	fr->req = req;
 	fr->holder = xstrdup(holder);
 	fr->longpoll = (flags & HCLIENT_LONGPOLL) != 0;
+	if (again != NULL)
+		fr->again = *again;
 	TAILQ_INSERT_TAIL(&f->reqs, fr, entry);
 	f->n++;
 	fr->hr = hclient_request(f->ho, method, target.data, hdrs, len > 0 ? body : NULL, len,
@@ -334,7 +368,10 @@ forward_request(struct forward *f, struct http_req *req, const char *url, const 
 		log_warn("forward: cannot forward to node %s (its address or too many requests)",
 		    holder);
 		forward_req_free(fr);
-		forward_unavailable(req, "The agent's node cannot be reached; retry later");
+		if (again != NULL) /* a cached address: route it from Redis */
+			again->route(again->ctx, req, holder, again->go, again->arg);
+		else
+			forward_unavailable(req, "The agent's node cannot be reached; retry later");
 	} else
 		http_req_set_abort(req, forward_abort, fr);
 	buf_free(&target);

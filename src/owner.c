@@ -4,7 +4,9 @@
  * local mirror of the PREFIXlease:agent:USER keys; the agent itself stays in
  * agent.c's registry), and the requests waiting for Redis: on a record
  * (acquire under way) or on a login-session lookup. Every waiting request
- * has a deadline and is cancelled when its client goes. Records that end
+ * has a deadline and is cancelled when its client goes. The owners of
+ * other nodes' agents seen in Redis are kept as hints (bounded in count
+ * and size, expiring). Records that end
  * inside a lease callback are freed on a later loop turn (reap.h).
  * Promises: a cookie value is never logged nor stored (only its SHA-256);
  * a request that needs Redis while Redis fails gets 503 with Retry-After.
@@ -37,6 +39,13 @@
 #define OWNER_SID_MAX	    AUTH_SID_BUF /* a JSESSIONID value and its NUL */
 #define OWNER_MAX_COOKIES   4		 /* JSESSIONID values of one request looked up */
 #define OWNER_UNCLAIMED_MIN 30000	 /* a lease no agent took is released after this (ms) */
+#define OWNER_HINTS_MAX	    4096	 /* other nodes' agents whose owner is remembered */
+#define OWNER_HINT_BYTES    1024	 /* longer user name + node id + URL: not remembered */
+#define OWNER_HINT_PART	    4		 /* a hint lasts at most the lease / this */
+
+/* How a request is routed (flags). */
+#define OWNER_FORWARDED 1 /* it came from another node: never forward it again */
+#define OWNER_FRESH	2 /* a hinted forward failed: ask Redis, not the hints */
 
 enum owner_state {
 	OWNER_ACQUIRING, /* the acquire script is under way; requests wait */
@@ -62,13 +71,27 @@ struct owner_lease {
 	struct reap_link reap;
 };
 
+/*
+ * The owner of another node's agent as Redis named it (a hint): requests for
+ * the agent are forwarded there without a lookup until it expires (a part
+ * of the lease, never past the lease seen) or a forward to it fails.
+ */
+struct owner_hint {
+	char *name;		       /* the user name (its key in o->hints) */
+	char *holder;		       /* the owner's node id */
+	char *url;		       /* its registry entry (cluster.advertise) */
+	uint64_t until_ms;	       /* expires then */
+	TAILQ_ENTRY(owner_hint) entry; /* in o->hint_order, oldest first */
+	char data[];		       /* name, holder, url */
+};
+
 /* A request waiting for Redis: a login-session lookup, or an acquire (ol set). */
 struct owner_wait {
 	struct owner *o;
 	struct http_req *req;
 	owner_go_cb go;
 	void *arg;
-	int forwarded;		    /* came from another node: never forward it again */
+	int how;		    /* OWNER_FORWARDED, OWNER_FRESH */
 	char sid[OWNER_SID_MAX];    /* the cookie found in Redis, or "" */
 	char (*sids)[AUTH_SID_BUF]; /* unknown cookies being looked up (MGET), or NULL */
 	size_t nsids;
@@ -101,6 +124,8 @@ struct owner {
 	struct reap *reap;
 	const char *node;
 	struct hmap *by_user; /* user name -> struct owner_lease */
+	struct hmap *hints;   /* user name -> struct owner_hint (other nodes' agents) */
+	TAILQ_HEAD(, owner_hint) hint_order; /* oldest first */
 	TAILQ_HEAD(, owner_wait) lookups;
 	LIST_HEAD(, owner_store) stores; /* login-session writes in flight */
 	unsigned nwaits;
@@ -123,6 +148,7 @@ static void *owner_store(void *, const char *, const char *, auth_stored_cb, voi
 static void owner_store_cancel(void *, void *);
 static void owner_agent_gone(struct agent *, const char *, void *);
 static void owner_on_sweep(evutil_socket_t, short, void *);
+static void owner_again(void *, struct http_req *, const char *, forward_go_cb, void *);
 
 /* How long a request may wait for Redis (ms). */
 static unsigned
@@ -153,6 +179,8 @@ owner_create(struct event_base *base, const struct config *cfg, struct cluster *
 	forward_set_node(fwd, o->node);
 	o->reap = reap_hold(base);
 	o->by_user = hmap_create();
+	o->hints = hmap_create();
+	TAILQ_INIT(&o->hint_order);
 	TAILQ_INIT(&o->lookups);
 	LIST_INIT(&o->stores);
 	o->sweep = event_new(base, -1, EV_PERSIST, owner_on_sweep, o);
@@ -335,7 +363,7 @@ owner_wait_late(evutil_socket_t fd, short what, void *arg)
 
 /* Park req (bounded): on ol's waits, or on the lookups when ol is NULL; NULL when full. */
 static struct owner_wait *
-owner_wait_new(struct owner *o, struct http_req *req, owner_go_cb go, void *arg, int forwarded,
+owner_wait_new(struct owner *o, struct http_req *req, owner_go_cb go, void *arg, int how,
     const char *sid, struct owner_lease *ol)
 {
 	struct owner_wait *w;
@@ -357,7 +385,7 @@ owner_wait_new(struct owner *o, struct http_req *req, owner_go_cb go, void *arg,
 	w->req = req;
 	w->go = go;
 	w->arg = arg;
-	w->forwarded = forwarded;
+	w->how = how;
 	snprintf(w->sid, sizeof w->sid, "%s", sid != NULL ? sid : "");
 	w->ol = ol;
 	if (ol != NULL)
@@ -464,6 +492,80 @@ owner_lose(struct owner_lease *ol, const char *detail)
 	owner_lease_end(ol, "The agent moved to another node; retry");
 }
 
+/* Forget a hint. */
+static void
+owner_hint_drop(struct owner *o, struct owner_hint *hint)
+{
+	hmap_del(o->hints, hint->name);
+	TAILQ_REMOVE(&o->hint_order, hint, entry);
+	free(hint);
+}
+
+/* Forget user's hint, if any. */
+static void
+owner_hint_forget(struct owner *o, const char *user)
+{
+	struct owner_hint *hint = hmap_get(o->hints, user);
+
+	if (hint != NULL)
+		owner_hint_drop(o, hint);
+}
+
+/*
+ * Forget every hint naming node holder (a forward to it failed: gone,
+ * draining, or not the owner any more); with holder NULL, the expired ones.
+ */
+static void
+owner_hints_forget(struct owner *o, const char *holder)
+{
+	uint64_t now = util_now_ms();
+	struct owner_hint *hint, *next;
+
+	for (hint = TAILQ_FIRST(&o->hint_order); hint != NULL; hint = next) {
+		next = TAILQ_NEXT(hint, entry);
+		if (holder != NULL ? strcmp(hint->holder, holder) == 0 : now >= hint->until_ms)
+			owner_hint_drop(o, hint);
+	}
+}
+
+/* Remember that node holder (at url) owns user for ttl_ms of its lease (bounded). */
+static void
+owner_hint_put(
+    struct owner *o, const char *user, const char *holder, const char *url, long long ttl_ms)
+{
+	size_t nl = strlen(user) + 1, hl = strlen(holder) + 1, ul = strlen(url) + 1;
+	uint64_t ms = cluster_lease_ms(o->cluster) / OWNER_HINT_PART;
+	struct owner_hint *hint;
+
+	owner_hint_forget(o, user);
+	if (nl + hl + ul > OWNER_HINT_BYTES || ttl_ms <= 0)
+		return;
+	if ((uint64_t)ttl_ms < ms)
+		ms = (uint64_t)ttl_ms; /* never past the lease Redis showed */
+	if (hmap_count(o->hints) >= OWNER_HINTS_MAX)
+		owner_hint_drop(o, TAILQ_FIRST(&o->hint_order));
+	hint = xmalloc(sizeof *hint + nl + hl + ul);
+	hint->name = memcpy(hint->data, user, nl);
+	hint->holder = memcpy(hint->data + nl, holder, hl);
+	hint->url = memcpy(hint->data + nl + hl, url, ul);
+	hint->until_ms = util_now_ms() + ms;
+	TAILQ_INSERT_TAIL(&o->hint_order, hint, entry);
+	hmap_put(o->hints, hint->name, hint);
+}
+
+/* user's hint while it lasts, else NULL. */
+static struct owner_hint *
+owner_hint_get(struct owner *o, const char *user)
+{
+	struct owner_hint *hint = hmap_get(o->hints, user);
+
+	if (hint != NULL && util_now_ms() >= hint->until_ms) {
+		owner_hint_drop(o, hint);
+		hint = NULL;
+	}
+	return hint;
+}
+
 /* The lease answered: serve, forward or refuse what waits; or the agent is lost here. */
 static void
 owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *detail)
@@ -483,6 +585,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		ol->adrift = 0;
 		ol->state = OWNER_HELD;
 		o->nheld++;
+		owner_hint_forget(o, ol->name);
 		log_info("owner: agent %s: owned by this node now", ol->name);
 		if (o->draining) {
 			owner_release(ol, "the node drains");
@@ -507,6 +610,8 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		}
 		url = lease_busy_url(l);
 		ttl = lease_busy_ttl(l);
+		if (url != NULL && detail[0] != '(' && strcmp(detail, o->node) != 0)
+			owner_hint_put(o, ol->name, detail, url, ttl);
 		if (detail[0] != '(' && strcmp(detail, o->node) != 0 &&
 		    (a = agents_find(o->agents, ol->name)) != NULL) {
 			/* A copy left here (its record ended without it): the holder serves it. */
@@ -515,14 +620,14 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		}
 		while ((w = TAILQ_FIRST(&ol->waits)) != NULL) {
 			struct http_req *req = w->req;
-			int fwd = w->forwarded;
+			int fwd = w->how & OWNER_FORWARDED;
 
 			http_req_set_abort(req, NULL, NULL);
 			owner_wait_free(w);
 			if (fwd || strcmp(detail, o->node) == 0 || detail[0] == '(')
 				owner_unavailable(req, 0, "The agent is being handed over; retry");
 			else if (url != NULL)
-				forward_request(o->fwd, req, url, detail);
+				forward_request(o->fwd, req, url, detail, NULL);
 			else {
 				static struct log_limit ll;
 
@@ -609,10 +714,11 @@ owner_basic_user(const char *h, struct buf *out)
 
 /* Route the request of user: served here, after an acquire, forwarded, or 503. */
 static void
-owner_for(struct owner *o, struct http_req *req, const char *user, const char *sid, int forwarded,
+owner_for(struct owner *o, struct http_req *req, const char *user, const char *sid, int how,
     owner_go_cb go, void *arg)
 {
 	struct owner_lease *ol = hmap_get(o->by_user, user);
+	struct owner_hint *hint;
 	char why[300];
 
 	if (owner_hot(o, ol)) {
@@ -639,7 +745,7 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	if (ol != NULL && ol->state == OWNER_ADRIFT)
 		owner_readopt(ol);
 	if (ol != NULL && ol->state == OWNER_HELD && ol->loading && lease_held(ol->lease)) {
-		owner_wait_new(o, req, go, arg, forwarded, sid, ol); /* served once loaded */
+		owner_wait_new(o, req, go, arg, how, sid, ol); /* served once loaded */
 		return;
 	}
 	if (ol != NULL && ol->state != OWNER_ACQUIRING) {
@@ -649,16 +755,26 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 	if (ol == NULL) {
 		if (auth_backing_off(o->auth, req, user))
 			return; /* failed sign-ins: no lease for made-up names */
+		if ((how & OWNER_FORWARDED) == 0 && (hint = owner_hint_get(o, user)) != NULL) {
+			struct forward_again again = { owner_again, o, go, arg };
+
+			if (how & OWNER_FRESH) /* the hint failed once already */
+				owner_hint_drop(o, hint);
+			else {
+				forward_request(o->fwd, req, hint->url, hint->holder, &again);
+				return;
+			}
+		}
 		if (o->nwaits >= (unsigned)o->cfg->cluster_max_queue) {
-			owner_wait_new(o, req, go, arg, forwarded, sid, NULL); /* refuses it */
+			owner_wait_new(o, req, go, arg, how, sid, NULL); /* refuses it */
 			return;
 		}
 		ol = owner_lease_new(o, user);
-		owner_wait_new(o, req, go, arg, forwarded, sid, ol);
+		owner_wait_new(o, req, go, arg, how, sid, ol);
 		lease_acquire(ol->lease);
 		return;
 	}
-	owner_wait_new(o, req, go, arg, forwarded, sid, ol);
+	owner_wait_new(o, req, go, arg, how, sid, ol);
 }
 
 /* Tell the request waiting for a login-session write to go on (once). */
@@ -706,7 +822,7 @@ owner_on_login(void *arg, const struct redis_result *res)
 	struct http_req *req = w->req;
 	owner_go_cb go = w->go;
 	void *garg = w->arg;
-	int forwarded = w->forwarded;
+	int how = w->how;
 	char why[300];
 	const char *err = NULL;
 	const redisReply *e;
@@ -750,30 +866,31 @@ owner_on_login(void *arg, const struct redis_result *res)
 		if (found == SIZE_MAX)
 			go(req, garg); /* unknown everywhere: auth answers 401 */
 		else
-			owner_for(o, req, user.data, sid, forwarded, go, garg);
+			owner_for(o, req, user.data, sid, how, go, garg);
 		OPENSSL_cleanse(sid, sizeof sid);
 	}
 	buf_free(&key);
 	buf_free(&user);
 }
 
-/* Route a request; see owner.h. */
-void
-owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
+/* Route a request how (OWNER_FRESH or 0; OWNER_FORWARDED is added from its header). */
+static void
+owner_route_how(struct owner *o, struct http_req *req, owner_go_cb go, void *arg, int how)
 {
 	const char *h = http_req_header(req, "Authorization"), *user;
 	const char *argv[1 + OWNER_MAX_COOKIES];
-	int forwarded = http_req_header(req, FORWARD_HEADER) != NULL;
 	char sids[OWNER_MAX_COOKIES][AUTH_SID_BUF], why[300];
 	struct buf keys[OWNER_MAX_COOKIES];
 	struct owner_wait *w;
 	size_t n;
 	struct buf b;
 
+	if (http_req_header(req, FORWARD_HEADER) != NULL)
+		how |= OWNER_FORWARDED;
 	if (h != NULL) {
 		buf_init(&b);
 		if (owner_basic_user(h, &b) == 0)
-			owner_for(o, req, b.data, NULL, forwarded, go, arg);
+			owner_for(o, req, b.data, NULL, how, go, arg);
 		else
 			go(req, arg); /* auth refuses it */
 		if (b.data != NULL)
@@ -782,7 +899,7 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 		return;
 	}
 	if ((user = auth_claimed_user(o->auth, req, sids, OWNER_MAX_COOKIES, &n)) != NULL) {
-		owner_for(o, req, user, NULL, forwarded, go, arg);
+		owner_for(o, req, user, NULL, how, go, arg);
 		return;
 	}
 	if (n == 0) {
@@ -793,7 +910,7 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 		snprintf(why, sizeof why, "The cluster store is not available (%s); retry later",
 		    redis_why(o->redis) ? redis_why(o->redis) : "not ready");
 		owner_unavailable(req, 1, why);
-	} else if ((w = owner_wait_new(o, req, go, arg, forwarded, NULL, NULL)) != NULL) {
+	} else if ((w = owner_wait_new(o, req, go, arg, how, NULL, NULL)) != NULL) {
 		w->sids = xcalloc(n, sizeof *w->sids);
 		memcpy(w->sids, sids, n * sizeof *w->sids);
 		w->nsids = n;
@@ -809,6 +926,24 @@ owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
 			buf_free(&keys[i]);
 	}
 	OPENSSL_cleanse(sids, sizeof sids);
+}
+
+/* Route a request; see owner.h. */
+void
+owner_route(struct owner *o, struct http_req *req, owner_go_cb go, void *arg)
+{
+	owner_route_how(o, req, go, arg, 0);
+}
+
+/* A forward to a hinted owner failed: forget that node's hints; route req from Redis. */
+static void
+owner_again(void *ctx, struct http_req *req, const char *holder, forward_go_cb go, void *arg)
+{
+	struct owner *o = ctx;
+
+	owner_hints_forget(o, holder);
+	if (req != NULL)
+		owner_route_how(o, req, go, arg, OWNER_FRESH);
 }
 
 /* A login-session refresh or deletion answered (nothing waits for it). */
@@ -996,11 +1131,12 @@ owner_sweep_all(struct owner *o)
 	buf_free(&b);
 }
 
-/* Every lease time: release leases no agent took, re-take those that lapsed. */
+/* Every lease time: release leases no agent took, re-take those that lapsed; expire hints. */
 static void
 owner_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	owner_sweep_all(arg);
+	owner_hints_forget(arg, NULL);
 }
 
 /* The drain is over (or its deadline passed): tell the caller, once. */
@@ -1090,6 +1226,9 @@ owner_free(struct owner *o)
 	reap_now(o->reap);
 	hmap_each(o->by_user, owner_free_one, o);
 	hmap_free(o->by_user);
+	while (!TAILQ_EMPTY(&o->hint_order))
+		owner_hint_drop(o, TAILQ_FIRST(&o->hint_order));
+	hmap_free(o->hints);
 	event_free(o->sweep);
 	if (o->drain_deadline != NULL)
 		event_free(o->drain_deadline);

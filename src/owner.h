@@ -7,10 +7,17 @@
  *
  *   this node holds the lease      served here, no Redis round trip;
  *   the lease is free              taken (one round trip), then served here;
- *   another live node holds it     forwarded to it (forward.h);
+ *   another live node holds it     forwarded to it (forward.h), and remembered
+ *                                  (a hint, at most a quarter of the lease and
+ *                                  never past the lease seen): later requests
+ *                                  go there without Redis; a hinted forward
+ *                                  that fails or gets 503 (nothing done) drops
+ *                                  the node's hints and is routed from Redis;
  *   a dead node's lease runs on    503, Retry-After = the lease's remaining time;
  *   Redis unavailable or failing   503 with Retry-After (never 401).
  *
+ * A request that came from another node (FORWARD_HEADER) is never forwarded
+ * again and never uses a hint: not served here, it gets 503 + Retry-After: 0.
  * Requests wait (bounded, each with a deadline, cancelled when their client
  * goes) while Redis answers. A lease lost removes the agent here; an agent
  * removed releases its lease; a drain releases every lease and the node's
