@@ -940,8 +940,10 @@ static void
 owner_again(void *ctx, struct http_req *req, const char *holder, forward_go_cb go, void *arg)
 {
 	struct owner *o = ctx;
+	char *node = xstrdup(holder); /* holder may be a hint's, freed below */
 
-	owner_hints_forget(o, holder);
+	owner_hints_forget(o, node);
+	free(node);
 	if (req != NULL)
 		owner_route_how(o, req, go, arg, OWNER_FRESH);
 }
