@@ -712,6 +712,16 @@ owner_basic_user(const char *h, struct buf *out)
 	return 0;
 }
 
+/* Forward req to its agent's hinted owner; routed again from Redis if that fails (owner_again). */
+static void
+owner_forward_hint(
+    struct owner *o, struct http_req *req, struct owner_hint *hint, owner_go_cb go, void *arg)
+{
+	struct forward_again again = { owner_again, o, go, arg };
+
+	forward_request(o->fwd, req, hint->url, hint->holder, &again);
+}
+
 /* Route the request of user: served here, after an acquire, forwarded, or 503. */
 static void
 owner_for(struct owner *o, struct http_req *req, const char *user, const char *sid, int how,
@@ -756,12 +766,10 @@ owner_for(struct owner *o, struct http_req *req, const char *user, const char *s
 		if (auth_backing_off(o->auth, req, user))
 			return; /* failed sign-ins: no lease for made-up names */
 		if ((how & OWNER_FORWARDED) == 0 && (hint = owner_hint_get(o, user)) != NULL) {
-			struct forward_again again = { owner_again, o, go, arg };
-
 			if (how & OWNER_FRESH) /* the hint failed once already */
 				owner_hint_drop(o, hint);
 			else {
-				forward_request(o->fwd, req, hint->url, hint->holder, &again);
+				owner_forward_hint(o, req, hint, go, arg);
 				return;
 			}
 		}
@@ -865,12 +873,44 @@ owner_on_login(void *arg, const struct redis_result *res)
 		owner_wait_free(w);
 		if (found == SIZE_MAX)
 			go(req, garg); /* unknown everywhere: auth answers 401 */
-		else
+		else {
+			if ((how & OWNER_FORWARDED) == 0) /* the cookie's user, by its key */
+				owner_hint_put(o, key.data, user.data, "",
+				    (long long)cluster_lease_ms(o->cluster));
 			owner_for(o, req, user.data, sid, how, go, garg);
+		}
 		OPENSSL_cleanse(sid, sizeof sid);
 	}
 	buf_free(&key);
 	buf_free(&user);
+}
+
+/*
+ * Cookies this node does not know, one of which a hint names the user of
+ * (o->hints by the login session's Redis key) while that user's owner is
+ * hinted too: forwarded there without Redis (the owner checks the cookie;
+ * never served here: that needs the login session read). 1 if answered.
+ */
+static int
+owner_forward_login(struct owner *o, struct http_req *req, char (*sids)[AUTH_SID_BUF], size_t n,
+    owner_go_cb go, void *arg)
+{
+	struct owner_hint *login = NULL, *hint;
+	struct buf key;
+
+	for (size_t i = 0; i < n && login == NULL; i++) {
+		buf_init(&key);
+		owner_login_key(o, sids[i], &key);
+		login = owner_hint_get(o, key.data);
+		buf_free(&key);
+	}
+	if (login == NULL || o->draining || !cluster_usable(o->cluster) ||
+	    hmap_get(o->by_user, login->holder) != NULL ||
+	    (hint = owner_hint_get(o, login->holder)) == NULL)
+		return 0;
+	if (!auth_backing_off(o->auth, req, login->holder))
+		owner_forward_hint(o, req, hint, go, arg);
+	return 1;
 }
 
 /* Route a request how (OWNER_FRESH or 0; OWNER_FORWARDED is added from its header). */
@@ -904,6 +944,11 @@ owner_route_how(struct owner *o, struct http_req *req, owner_go_cb go, void *arg
 	}
 	if (n == 0) {
 		go(req, arg); /* no credentials: auth refuses it */
+		return;
+	}
+	if ((how & (OWNER_FORWARDED | OWNER_FRESH)) == 0 &&
+	    owner_forward_login(o, req, sids, n, go, arg)) {
+		OPENSSL_cleanse(sids, sizeof sids);
 		return;
 	}
 	if (!redis_ready(o->redis) && !redis_starting(o->redis)) {

@@ -8,7 +8,8 @@
 // a remembered owner that no longer owns the agent answers 503 (a forwarded
 // request is never forwarded again) and the request is routed again from
 // Redis to the real owner. The first test fails without the owner
-// remembered (one EVALSHA of the acquire script per request); the last two
+// remembered (one EVALSHA of the acquire script per request, and for a
+// cookie-only request one MGET of its login session too); the last two
 // fail when a failed forward to a remembered owner is not routed again.
 'use strict';
 
@@ -54,6 +55,19 @@ test('a stream of requests through the non-owner: one lookup in Redis, not one p
     const lookups = (c.evalsha || 0) + (c.eval || 0);
     console.log(`# ${N} requests through the non-owner: Redis calls ${JSON.stringify(c)}`);
     assert.ok(lookups <= 2, `${lookups} lookups (acquire script) for ${N} requests`);
+    // cookie only (as a desktop after its first request): no MGET of the login session either
+    await env.redis.cli('CONFIG', 'RESETSTAT');
+    for (let i = 0; i < N; i++) {
+      const r = await gws(env.b.port, '/me', { Cookie: hd.Cookie });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(r.json.user.userName, 'agent1');
+    }
+    const k = await calls(env);
+    console.log(`# ${N} cookie-only requests through the non-owner: Redis calls ${JSON.stringify(k)}`);
+    assert.ok((k.mget || 0) <= 1 && (k.evalsha || 0) <= 1, `${JSON.stringify(k)} for ${N} requests`);
+    // a cookie that was never a login session is still looked up (and refused by auth)
+    const bad = await gws(env.b.port, '/me', { Cookie: 'JSESSIONID=0123456789abcdef0123456789abcdef' });
+    assert.equal(bad.status, 401, bad.body);
     assert.equal(await holder(env, 'agent1'), 'node-a');
     assert.equal((await apps(env, 'agent1')).length, 1);
   } finally {
@@ -97,11 +111,18 @@ test('the remembered owner drained: the next request reaches the new owner at on
   const env = await startCluster({ lease: LONG });
   try {
     const hd = await ownedByA(env);
-    for (let i = 0; i < 5; i++) assert.equal((await gws(env.b.port, '/me', hd)).status, 200);
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await gws(env.b.port, '/me', hd)).status, 200);
+      assert.equal((await gws(env.b.port, '/me', { Cookie: hd.Cookie })).status, 200);
+    }
     const a = env.a;
     const exit = await a.stop(); // SIGTERM: the drain releases the lease, then exit
     env.a = null;
     assert.equal(exit.code, 0, a.stderr.slice(-3000));
+    // cookie only first: B's hints named A; B reads the login session, takes the agent, serves it
+    const rc = await gws(env.b.port, '/me', { Cookie: hd.Cookie });
+    assert.equal(rc.status, 200, rc.body);
+    assert.equal(rc.json.user.userName, 'agent1');
     const r = await gws(env.b.port, '/me', hd);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json.user.userName, 'agent1');
