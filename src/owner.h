@@ -13,6 +13,8 @@
  *                                  go there without Redis; a hinted forward
  *                                  that fails or gets 503 (nothing done) drops
  *                                  the node's hints and is routed from Redis;
+ *                                  a cookie's user found in Redis is remembered
+ *                                  alike (by its login key) to forward it only;
  *   a dead node's lease runs on    503, Retry-After = the lease's remaining time;
  *   Redis unavailable or failing   503 with Retry-After (never 401).
  *
