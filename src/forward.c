@@ -46,7 +46,7 @@ struct forward_req {
 	struct hclient_req *hr;
 	char *holder;
 	int longpoll; /* a CometD request: safe to send again, so 503 whatever failed */
-	struct forward_again again; /* route.fn NULL: the owner came from Redis just now */
+	struct forward_again again; /* route NULL: the owner came from Redis just now */
 	TAILQ_ENTRY(forward_req) entry;
 };
 
@@ -171,8 +171,8 @@ forward_unavailable(struct http_req *req, const char *why)
 }
 
 /*
- * A forward to a cached owner failed: tell its router (fr is freed when req is
- * routed again: nothing was done, so sending it again is safe); whether it was.
+ * A forward to a hinted owner failed: tell its router; 1 if req was handed to
+ * it to route again (nothing was done, so sending it again is safe; fr freed).
  */
 static int
 forward_failed(struct forward_req *fr, const struct hclient_resp *resp)
