@@ -473,6 +473,8 @@ function writeVersionFile(v, file = path.join(h.tmpdir('ucgw-wv-'), 'ucgw.conf')
 test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
   const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] } });
   env.label = 'upgrade';
+  let t1;
+  let t2;
   try {
     for (const u of ['agent1', 'agent2']) {
       const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic(u) } });
@@ -480,7 +482,8 @@ test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken o
       assert.equal(await env.redis.cli('GET', `ucgw:lease:agent:${u}`), 'node-a');
     }
     assert.match(env.a.stderr, /cluster: writing the formats of version 3 \(cluster\.write_version\)/);
-    const { d1, d2, s1, s2, c1, c2, t1, t2 } = await converse(env);
+    const { d1, d2, s1, s2, c1, c2, ...t } = await converse(env);
+    ({ t1, t2 } = t);
     await sleep(1000);
     for (const u of ['agent1', 'agent2']) {
       const snap = await storedSnapshot(env, u);
@@ -507,6 +510,10 @@ test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken o
       assert.equal((await storedToken(env, u))[0], 0, 'the token in binary');
     }
   } finally {
+    if (t1) { // a failure before the traffic stopped: stop it before the processes go
+      t1.stop = t2.stop = true;
+      await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    }
     await teardown(env, 'a');
   }
 });
