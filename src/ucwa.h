@@ -180,8 +180,7 @@ const char *ucwa_leave(struct ucwa_agent *, const char *conv, ucwa_done, void *a
  * writer may ask for 3, what nodes of the previous release read (stop 24:
  * versions 1 to 3), during a rolling upgrade (cluster.write_version).
  */
-#define UCWA_SAVED_VERSION     4
-#define UCWA_SAVED_VERSION_MIN 3
+#define UCWA_SAVED_VERSION 4
 
 struct ucwa_saved_conv {
 	char *href;				      /* absolute, normal form */

@@ -31,8 +31,9 @@ const BOB = im.REMOTES.bob;
 const CAROL = im.REMOTES.carol;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A ucgw node in cluster mode in front of the simulator (on port, when given; more: extra args).
-function startNode(env, id, port, redisUrl, more = []) {
+// A ucgw node in cluster mode in front of the simulator (on port, when given; more: extra args;
+// binary: another ucgw than the build tree's, e.g. a previous release's).
+function startNode(env, id, port, redisUrl, more = [], binary = undefined) {
   return im.startGateway(env.sim.port, [...more, ...args({
     ...(port ? { listen: [`http://127.0.0.1:${port}`] } : {}),
     'cluster.redis': redisUrl || env.redis.url,
@@ -45,7 +46,7 @@ function startNode(env, id, port, redisUrl, more = []) {
     'proxy.trusted': ['127.0.0.1'],
     'cometd.max_interval_ms': 15000,
     'log.level': 'debug',
-  })]);
+  })], binary ? { prefix: ['/bin/sh', '-c', 'shift; exec "$0" "$@"', binary] } : {});
 }
 
 // Wait until node n is registered.
@@ -55,8 +56,9 @@ async function registered(n) {
   }, 5000 * h.slow, 'a registered node');
 }
 
-// Redis, ucwa-sim, nodes a, b (and c; more: a node's extra args), haproxy on env.port.
-async function cluster(names = ['a', 'b'], { cutA = false, more = {} } = {}) {
+// Redis, ucwa-sim, nodes a, b (and c; more: a node's extra args, binary: its ucgw binary when
+// not the build tree's), haproxy on env.port.
+async function cluster(names = ['a', 'b'], { cutA = false, more = {}, binary = {} } = {}) {
   const env = { procs: [], desks: [], names };
   env.redis = await startRedis();
   env.files = clusterFiles();
@@ -66,7 +68,7 @@ async function cluster(names = ['a', 'b'], { cutA = false, more = {} } = {}) {
   }
   for (const k of names) {
     env[k] = await startNode(env, `node-${k}`, 0,
-      k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined, more[k]);
+      k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined, more[k], binary[k]);
   }
   for (const k of names) await registered(env[k]);
   env.port = await freePort();
@@ -464,15 +466,17 @@ function writeVersionFile(v, file = path.join(h.tmpdir('ucgw-wv-'), 'ucgw.conf')
 }
 
 // Issue 15, "Upgrading": a rolling upgrade from the previous release (stop 24, which reads
-// snapshot versions 1 to 3 and tokens sealed as text). Node a runs the new release with
+// snapshot versions 1 to 3 and tokens sealed as text). Node a runs this release with
 // cluster.write_version 3, as a new node does while old ones remain: it stores u as version 3
-// (no "^") and the token as its text. Node a dies; node b (this release's default, 4) takes
-// the agents over from what a stored and carries the conversations on: every message once and
-// in order both ways, the same IM session and CometD clientId, one application (no new
-// sign-in); what b writes from then on is version 4 and the token in binary.
-test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
-  const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] } });
-  env.label = 'upgrade';
+// (no "^") and the token as its text. Node a dies; node b takes the agents over from what a
+// stored and carries the conversations on: every message once and in order both ways, the
+// same IM session and CometD clientId, one application (no new sign-in). Node b is this
+// release at its default (4), which then writes version 4 and the token in binary; or
+// (previous) the previous release's binary, which writes version 3 and text.
+async function upgrade(previous) {
+  const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] },
+    binary: { b: previous } });
+  env.label = previous ? 'upgrade-previous' : 'upgrade';
   let t1;
   let t2;
   try {
@@ -503,11 +507,11 @@ test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken o
     await check(env, d2, CAROL, 2, t2, s2.id, c2);
     assert.match(env.b.stderr, /takeover: agent agent1: carried on from the store/);
     assert.match(env.b.stderr, /takeover: agent agent2: carried on from the store/);
-    // Node b writes this release's formats: the snapshot at the agent's next change, the
+    // Node b writes its release's formats: the snapshot at the agent's next change, the
     // token with the take-over's full write.
     for (const u of ['agent1', 'agent2']) {
-      assert.equal((await storedSnapshot(env, u)).json.v, 4);
-      assert.equal((await storedToken(env, u))[0], 0, 'the token in binary');
+      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 4);
+      assert.equal((await storedToken(env, u))[0] === 0, !previous, 'the token in binary (this release)');
     }
   } finally {
     if (t1) { // a failure before the traffic stopped: stop it before the processes go
@@ -516,6 +520,18 @@ test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken o
     }
     await teardown(env, 'a');
   }
+}
+
+test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
+  await upgrade();
+});
+
+// The same with node b a previous release's ucgw (UCGW_PREVIOUS_UCGW=/path/to/its/ucgw, built
+// from stop 24: see docs/cluster.md, "Upgrading"); skipped without it.
+test('rolling upgrade across releases: a previous release\'s node takes over from a node writing version 3', {
+  skip: !process.env.UCGW_PREVIOUS_UCGW && 'UCGW_PREVIOUS_UCGW (a previous release\'s ucgw) unset',
+}, async () => {
+  await upgrade(process.env.UCGW_PREVIOUS_UCGW);
 });
 
 // cluster.write_version changes on SIGHUP: from 3 to 4, the agent's next snapshot is version
