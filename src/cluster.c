@@ -500,6 +500,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	sc.node = c->node_id;
 	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
 	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
+	sc.write_version = (int)cfg->cluster_write_version;
 	c->store = store_create(base, c->redis, c->seal, &sc);
 	xasprintf(&reg, "%snode:", cfg->cluster_prefix);
 	leases_set_registry(c->leases, reg);
@@ -507,6 +508,9 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	c->register_timer = evtimer_new(base, cluster_on_register_timer, c);
 	log_info("cluster: node %s, advertised as %s, Redis %s, lease %u ms", c->node_id,
 	    c->advertise, redis_name(c->redis), c->lease_ms);
+	if (sc.write_version < STORE_WRITE_VERSION)
+		log_info("cluster: writing the formats of version %d (cluster.write_version)",
+		    sc.write_version);
 	cluster_on_register_timer(-1, 0, c);
 	return c;
 }
@@ -566,6 +570,13 @@ cluster_free(struct cluster *c)
 	free(c->keycheck_key);
 	free(c->prefix);
 	free(c);
+}
+
+/* SIGHUP: what can change without a restart (cluster.write_version). */
+void
+cluster_set_config(struct cluster *c, const struct config *cfg)
+{
+	store_set_write_version(c->store, (int)cfg->cluster_write_version);
 }
 
 /* {"node":..,"advertise":..,"redis":"ready"|"unavailable","reason":..,"unavailable_ms":N}. */

@@ -54,6 +54,8 @@ struct cluster;
 struct cluster *cluster_create(
     struct event_base *, const struct config *, const char *bound, char **cause);
 void cluster_free(struct cluster *);
+/* SIGHUP: apply the cluster.* keys that may change (cluster.write_version). */
+void cluster_set_config(struct cluster *, const struct config *);
 /* Drain: stop registering and delete the registry entry; done(arg) runs once Redis answered. */
 void cluster_leave(struct cluster *, void (*done)(void *), void *arg);
 /* Write the cluster's part of /healthz as the value of the current key; 1 if healthy. */

@@ -114,6 +114,7 @@ struct config {
 	long long cluster_backoff_max_ms;
 	long long cluster_state_ttl_ms;
 	long long cluster_max_unacked;
+	long long cluster_write_version;
 	struct cluster_secrets *cluster_secrets; /* not a key: read by config_validate */
 };
 

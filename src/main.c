@@ -298,6 +298,8 @@ main_apply(const void *cfgp, const void *old)
 		admin_set_config(ucgw.admin, cfg);
 	if (ucgw.owner != NULL)
 		owner_set_config(ucgw.owner, cfg);
+	if (ucgw.cluster != NULL)
+		cluster_set_config(ucgw.cluster, cfg);
 	if (old != NULL && ucgw.httpd != NULL)
 		main_rotate_tls(cfg);
 }

@@ -157,6 +157,7 @@ struct store {
 	struct seal *seal;
 	char *prefix, *node;
 	unsigned ttl_ms, max_unacked;
+	int write_version;	       /* the formats written (STORE_WRITE_VERSION) */
 	char ttl_arg[16], cap_arg[16]; /* both in decimal, as every write passes them */
 	struct hmap *recs;
 	TAILQ_HEAD(, store_rec) dirty;
@@ -220,6 +221,7 @@ store_create(
 	st->node = xstrdup(conf->node);
 	st->ttl_ms = conf->ttl_ms;
 	st->max_unacked = conf->max_unacked;
+	st->write_version = conf->write_version;
 	snprintf(st->ttl_arg, sizeof st->ttl_arg, "%u", st->ttl_ms);
 	snprintf(st->cap_arg, sizeof st->cap_arg, "%u", st->max_unacked);
 	st->recs = hmap_create();
@@ -337,6 +339,23 @@ store_free(struct store *st)
 	free(st->prefix);
 	free(st->node);
 	free(st);
+}
+
+/* Write in the formats of version v from now on (see store.h). */
+void
+store_set_write_version(struct store *st, int v)
+{
+	if (st->write_version != v)
+		log_info(
+		    "cluster: writing the formats of version %d (were %d)", v, st->write_version);
+	st->write_version = v;
+}
+
+/* The formats written (see store.h). */
+int
+store_write_version(const struct store *st)
+{
+	return st != NULL ? st->write_version : STORE_WRITE_VERSION;
 }
 
 /* The record of user, made if needed. */
@@ -762,7 +781,7 @@ store_agent_token(struct store *st, const char *user, const char *token, uint64_
 		return;
 	rec = store_rec_get(st, user);
 	buf_init(&b);
-	store_code_token_encode(&b, token);
+	store_code_token_encode(&b, token, st->write_version);
 	store_rec_seal(rec, "tok", b.data, b.len);
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);

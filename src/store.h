@@ -116,16 +116,30 @@ typedef void (*store_load_cb)(void *arg, struct store_state *, const char *why);
 
 struct store;
 
+/*
+ * The formats a node writes (cluster.write_version): 4, this release's (the
+ * UCWA snapshot as version 4, a token sealed in binary when it can be); 3,
+ * what nodes of the previous release read (stop 24: snapshot version 3,
+ * every token as its text), for a rolling upgrade. Every version is read.
+ */
+#define STORE_WRITE_VERSION	4
+#define STORE_WRITE_VERSION_MIN 3
+
 struct store_conf {
 	const char *prefix;   /* cluster.prefix */
 	const char *node;     /* this node's id: the lease's value */
 	unsigned ttl_ms;      /* every key's expiry (cluster.state_ttl_ms) */
 	unsigned max_unacked; /* notifications kept per client (cluster.max_unacked) */
+	int write_version;    /* cluster.write_version (see above) */
 };
 
 struct store *store_create(
     struct event_base *, struct redis *, struct seal *, const struct store_conf *);
 void store_free(struct store *);
+/* What is written from now on in the formats of version v (SIGHUP; see STORE_WRITE_VERSION). */
+void store_set_write_version(struct store *, int v);
+/* The formats written (STORE_WRITE_VERSION without a store). */
+int store_write_version(const struct store *);
 /* Redis became ready or not (cluster.c's watch): ready again writes every agent in full. */
 void store_redis_ready(struct store *, int ready);
 /* Write the agent in full at the next flush (e.g. after the lease was acquired again). */
@@ -215,12 +229,13 @@ char *store_code_abs(const char *v, const char *app);
  * padding), the length of the prefix (the text up to its first "="), the
  * prefix and the decoded bytes: a quarter smaller. Any other token is
  * stored as its text (as earlier nodes stored every token; a token never
- * starts with NUL). store_code_token_decode gives the token back byte for
- * byte (a copy), NULL when the form is malformed.
+ * starts with NUL), and every token when version (the formats written,
+ * STORE_WRITE_VERSION) is below 4. store_code_token_decode gives the token
+ * back byte for byte (a copy), NULL when the form is malformed.
  */
 #define STORE_TOKEN_URL	   1
 #define STORE_TOKEN_PADDED 2
-void store_code_token_encode(struct buf *out, const char *tok);
+void store_code_token_encode(struct buf *out, const char *tok, int version);
 char *store_code_token_decode(const char *, size_t);
 /* A notification list entry: "ID JSON". */
 void store_code_note_encode(unsigned long long id, const char *json, size_t len, struct buf *out);

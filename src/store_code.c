@@ -508,13 +508,16 @@ store_code_token_raw(const char *b, size_t blen, int flags, struct buf *raw)
 	return ok ? 0 : -1;
 }
 
-/* A token as it is sealed (see store.h): binary when its base64 comes back byte for byte. */
+/*
+ * A token as it is sealed (see store.h): binary when its base64 comes back
+ * byte for byte and version is 4 or more.
+ */
 void
-store_code_token_encode(struct buf *out, const char *tok)
+store_code_token_encode(struct buf *out, const char *tok, int version)
 {
 	const char *eq = strchr(tok, '=');
 	size_t len = strlen(tok), plen = eq != NULL ? (size_t)(eq - tok) + 1 : 0;
-	int flags = 0, binary = eq != NULL && plen <= 255 && plen < len;
+	int flags = 0, binary = version >= 4 && eq != NULL && plen <= 255 && plen < len;
 	struct buf raw;
 
 	buf_init(&raw);

@@ -175,6 +175,12 @@ const char *ucwa_leave(struct ucwa_agent *, const char *conv, ucwa_done, void *a
  * ucwa_saved_write leaves them out unless asked, for the caller to seal.
  */
 #define UCWA_SAVED_MARKS 64 /* fingerprints of the last changes delivered */
+/*
+ * The snapshot version written (4: links under their parent as "^"); a
+ * writer may ask for 3, what nodes of the previous release read (stop 24:
+ * versions 1 to 3), during a rolling upgrade (cluster.write_version).
+ */
+#define UCWA_SAVED_VERSION 4
 
 struct ucwa_saved_conv {
 	char *href;				      /* absolute, normal form */
@@ -254,18 +260,19 @@ enum ucwa_resumed ucwa_agent_resumed(const struct ucwa_agent *);
  * that another process resumes it from a snapshot taken just before.
  */
 void ucwa_agent_handover(struct ucwa_agent *);
-/* Write s as one JSON object; secrets 0 leaves password and token out. */
+/* Write s as one JSON object (version 4); secrets 0 leaves password and token out. */
 void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
 /*
  * The same in two parts: the head (what changes seldom: URLs, links,
  * states; the object left open), then the tail (the marks and each
  * conversation's messages, which change with each message), so that a
  * writer may keep the head's bytes while ucwa_saved_head_hash (a hash of
- * this process) stays the same.
+ * this process) stays the same; version is the one written (3 or 4, see
+ * UCWA_SAVED_VERSION; the tail is the same in both).
  */
-void ucwa_saved_write_head(struct jw *, const struct ucwa_saved *s, int secrets);
+void ucwa_saved_write_head(struct jw *, const struct ucwa_saved *s, int secrets, int version);
 void ucwa_saved_write_tail(struct jw *, const struct ucwa_saved *s);
-uint64_t ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets);
+uint64_t ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets, int version);
 /* Read s from a JSON object written by ucwa_saved_write; 0, or -1 with *cause set (free it). */
 int ucwa_saved_parse(const struct json *, struct ucwa_saved *s, char **cause);
 void ucwa_saved_free(struct ucwa_saved *s);

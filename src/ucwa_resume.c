@@ -101,14 +101,15 @@ ucwa_resume_save(struct ucwa_agent *a)
 	struct ucwa_saved s;
 	struct buf b;
 	struct jw w;
+	int v = store_write_version(a->u->store); /* cluster.write_version */
 	uint64_t h;
 
 	if (ucwa_resume_fill(a, &s, 1, UCWA_RESUME_STORE_MARKS, UCWA_RESUME_STORE_MSGS) == 0) {
-		h = ucwa_saved_head_hash(&s, 0);
+		h = ucwa_saved_head_hash(&s, 0, v);
 		if (a->saved_jw.b == NULL || h != a->saved_hash) { /* the head changed */
 			buf_reset(&a->saved_head);
 			jw_init(&a->saved_jw, &a->saved_head);
-			ucwa_saved_write_head(&a->saved_jw, &s, 0);
+			ucwa_saved_write_head(&a->saved_jw, &s, 0, v);
 			a->saved_hash = h;
 		}
 		buf_init(&b);

@@ -10,7 +10,9 @@
  * parent (a conversation's links under the conversation, an invitation
  * under the startMessaging link, the application under the applications
  * URL; new in version 4) as "^" and the rest, a sent message as [href,
- * operationId], what changes with each message last (version 3).
+ * operationId], what changes with each message last (version 3). A
+ * writer may ask for version 3 (what nodes of the previous release read):
+ * the same without "^".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,13 +142,13 @@ ucwa_saved_rel2(const char *v, const char *base, const char *up, const char *msg
 /*
  * Write one saved conversation's links and state (its messages:
  * ucwa_saved_write_msgs); start is the startMessaging link, its
- * invitation's parent.
+ * invitation's parent (NULL: version 3, no "^").
  */
 static void
 ucwa_saved_write_conv(struct jw *w, const struct ucwa_saved_conv *c,
     const struct ucwa_saved_base *app, const struct ucwa_saved_base *start)
 {
-	struct ucwa_saved_base up = ucwa_saved_base_mark(c->href, '^');
+	struct ucwa_saved_base up = ucwa_saved_base_mark(start != NULL ? c->href : NULL, '^');
 
 	jw_obj_begin(w);
 	ucwa_saved_kstr_rel(w, "href", c->href, app);
@@ -244,25 +246,27 @@ ucwa_saved_b64(char *out, const unsigned char *p, size_t n)
 void
 ucwa_saved_write(struct jw *w, const struct ucwa_saved *s, int secrets)
 {
-	ucwa_saved_write_head(w, s, secrets);
+	ucwa_saved_write_head(w, s, secrets, UCWA_SAVED_VERSION);
 	ucwa_saved_write_tail(w, s);
 }
 
 /*
- * Version 3 is written in two parts: the head (everything but what changes
- * with each message, the object left open; ucwa_saved_head_hash covers
- * exactly what it writes), then the tail: the change marks, and per
- * conversation (by index) its messages.
+ * Versions 3 and 4 are written in two parts: the head (everything but
+ * what changes with each message, the object left open;
+ * ucwa_saved_head_hash covers exactly what it writes), then the tail: the
+ * change marks, and per conversation (by index) its messages. Version 3
+ * is version 4 with no base marked "^" (its readers know "~" and "=").
  */
 void
-ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
+ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets, int version)
 {
+	int v4 = version >= 4;
 	struct ucwa_saved_base app = ucwa_saved_base(s->app);
-	struct ucwa_saved_base apps = ucwa_saved_base_mark(s->apps_url, '^');
-	struct ucwa_saved_base start = ucwa_saved_base_mark(s->start_url, '^');
+	struct ucwa_saved_base apps = ucwa_saved_base_mark(v4 ? s->apps_url : NULL, '^');
+	struct ucwa_saved_base start = ucwa_saved_base_mark(v4 ? s->start_url : NULL, '^');
 
 	jw_obj_begin(w);
-	jw_kint(w, "v", 4);
+	jw_kint(w, "v", v4 ? 4 : 3);
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
 		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
@@ -298,11 +302,11 @@ ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets)
 	jw_key(w, "conversations");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < s->nconvs; i++)
-		ucwa_saved_write_conv(w, &s->convs[i], &app, &start);
+		ucwa_saved_write_conv(w, &s->convs[i], &app, v4 ? &start : NULL);
 	jw_arr_end(w);
 }
 
-/* The tail of version 3 (see ucwa_saved_write_head): the object closed. */
+/* The tail of versions 3 and 4 (see ucwa_saved_write_head): the object closed. */
 void
 ucwa_saved_write_tail(struct jw *w, const struct ucwa_saved *s)
 {
@@ -343,9 +347,10 @@ ucwa_saved_mix(uint64_t h, const char *v)
  * head writes is mixed in, in the same order.
  */
 uint64_t
-ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets)
+ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets, int version)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires;
+	uint64_t h =
+	    0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires ^ (uint64_t)(version >= 4) << 63;
 
 	h = ucwa_saved_mix(h, s->user);
 	if (secrets) {

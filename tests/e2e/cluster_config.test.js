@@ -117,6 +117,12 @@ test('-t: other cluster keys are checked too', async () => {
   assert.equal(node.stderr, 'command line: -o cluster.node_id: only letters, digits and . - _ : are allowed\n');
   const lease = await check({ ...base, 'cluster.lease_ms': 100 });
   assert.match(lease.stderr, /^command line: -o cluster\.lease_ms: 100 is out of range \(300 to 3600000\)$/m);
+  for (const v of [2, 5]) {
+    const wv = await check({ ...base, 'cluster.write_version': v });
+    assert.match(wv.stderr, new RegExp(`^command line: -o cluster\\.write_version: ${v} is out of range \\(3 to 4\\)$`, 'm'));
+  }
+  const wv3 = await check({ ...base, 'cluster.write_version': 3 });
+  assert.equal(wv3.code, 0, wv3.stderr);
 });
 
 test('without cluster.redis: no Redis, /healthz unchanged', async () => {

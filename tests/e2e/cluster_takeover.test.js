@@ -16,6 +16,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -30,9 +31,10 @@ const BOB = im.REMOTES.bob;
 const CAROL = im.REMOTES.carol;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// A ucgw node in cluster mode in front of the simulator (on port, when given).
-function startNode(env, id, port, redisUrl) {
-  return im.startGateway(env.sim.port, args({
+// A ucgw node in cluster mode in front of the simulator (on port, when given; more: extra args;
+// binary: another ucgw than the build tree's, e.g. a previous release's).
+function startNode(env, id, port, redisUrl, more = [], binary = undefined) {
+  return im.startGateway(env.sim.port, [...more, ...args({
     ...(port ? { listen: [`http://127.0.0.1:${port}`] } : {}),
     'cluster.redis': redisUrl || env.redis.url,
     'cluster.key_file': env.files.key,
@@ -44,7 +46,7 @@ function startNode(env, id, port, redisUrl) {
     'proxy.trusted': ['127.0.0.1'],
     'cometd.max_interval_ms': 15000,
     'log.level': 'debug',
-  }));
+  })], binary ? { prefix: ['/bin/sh', '-c', 'shift; exec "$0" "$@"', binary] } : {});
 }
 
 // Wait until node n is registered.
@@ -54,8 +56,9 @@ async function registered(n) {
   }, 5000 * h.slow, 'a registered node');
 }
 
-// Redis, ucwa-sim, nodes a, b (and c), haproxy on env.port.
-async function cluster(names = ['a', 'b'], { cutA = false } = {}) {
+// Redis, ucwa-sim, nodes a, b (and c; more: a node's extra args, binary: its ucgw binary when
+// not the build tree's), haproxy on env.port.
+async function cluster(names = ['a', 'b'], { cutA = false, more = {}, binary = {} } = {}) {
   const env = { procs: [], desks: [], names };
   env.redis = await startRedis();
   env.files = clusterFiles();
@@ -65,7 +68,7 @@ async function cluster(names = ['a', 'b'], { cutA = false } = {}) {
   }
   for (const k of names) {
     env[k] = await startNode(env, `node-${k}`, 0,
-      k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined);
+      k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined, more[k], binary[k]);
   }
   for (const k of names) await registered(env[k]);
   env.port = await freePort();
@@ -433,6 +436,133 @@ test('SIGTERM while UCWA holds a SendMessage\'s 201 past the drain\'s wait: 502,
     assert.equal(r.status, 200, r.body);
     await sleep(500);
     assert.deepEqual(await bobGot(env, 'w-'), ['w-1'], 'once');
+  } finally {
+    await teardown(env, null);
+  }
+});
+
+// What user's stored token is, unsealed with the cluster key (docs/cluster.md, "Secrets").
+async function storedToken(env, user) {
+  const key = `ucgw:agent:${user}`;
+  const hex = await env.redis.cli('EVAL', "local s = redis.call('HGET', KEYS[1], 'tok') " +
+    "return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end))", '1', key);
+  const sealed = Buffer.from(hex.trim(), 'hex');
+  const d = crypto.createDecipheriv('aes-256-gcm', env.files.keyBytes, sealed.subarray(1, 13));
+  d.setAAD(Buffer.from(`\x01${key}#tok`, 'latin1'));
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(13, sealed.length - 16)), d.final()]);
+}
+
+// user's stored UCWA snapshot (u), parsed.
+async function storedSnapshot(env, user) {
+  const u = await env.redis.cli('HGET', `ucgw:agent:${user}`, 'u');
+  return u ? { text: u, json: JSON.parse(u) } : null;
+}
+
+// A configuration file setting cluster.write_version (rewritten for a SIGHUP).
+function writeVersionFile(v, file = path.join(h.tmpdir('ucgw-wv-'), 'ucgw.conf')) {
+  fs.writeFileSync(file, JSON.stringify({ cluster: { write_version: v } }) + '\n');
+  return file;
+}
+
+// Issue 15, "Upgrading": a rolling upgrade from the previous release (stop 24, which reads
+// snapshot versions 1 to 3 and tokens sealed as text). Node a runs this release with
+// cluster.write_version 3, as a new node does while old ones remain: it stores u as version 3
+// (no "^") and the token as its text. Node a dies; node b takes the agents over from what a
+// stored and carries the conversations on: every message once and in order both ways, the
+// same IM session and CometD clientId, one application (no new sign-in). Node b is this
+// release at its default (4), which then writes version 4 and the token in binary; or
+// (previous) the previous release's binary, which writes version 3 and text.
+async function upgrade(previous) {
+  const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] },
+    binary: { b: previous } });
+  env.label = previous ? 'upgrade-previous' : 'upgrade';
+  let t1;
+  let t2;
+  try {
+    for (const u of ['agent1', 'agent2']) {
+      const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic(u) } });
+      assert.equal(r.status, 200, r.body);
+      assert.equal(await env.redis.cli('GET', `ucgw:lease:agent:${u}`), 'node-a');
+    }
+    assert.match(env.a.stderr, /cluster: writing the formats of version 3 \(cluster\.write_version\)/);
+    const { d1, d2, s1, s2, c1, c2, ...t } = await converse(env);
+    ({ t1, t2 } = t);
+    await sleep(1000);
+    for (const u of ['agent1', 'agent2']) {
+      const snap = await storedSnapshot(env, u);
+      assert.equal(snap.json.v, 3, snap.text);
+      assert.doesNotMatch(snap.text, /"\^/, 'no link under its parent as "^" (unknown to version 3)');
+      assert.ok(snap.json.conversations.some((c) => c.state === 'connected'), snap.text);
+      const tok = await storedToken(env, u);
+      assert.match(tok.toString('latin1'), /^Bearer cwt=[A-Za-z0-9+/_=-]+$/, 'the token sealed as its text');
+    }
+    env.a.child.kill('SIGKILL');
+    await sleep(3000 + LEASE);
+    t1.stop = t2.stop = true;
+    await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+    assert.ok(t1.sent.length > 20 && t1.remoteSent.length > 20, `traffic flowed: ${t1.sent.length} sent, ${t1.remoteSent.length} remote`);
+    await check(env, d1, BOB, 1, t1, s1.id, c1);
+    await check(env, d2, CAROL, 2, t2, s2.id, c2);
+    assert.match(env.b.stderr, /takeover: agent agent1: carried on from the store/);
+    assert.match(env.b.stderr, /takeover: agent agent2: carried on from the store/);
+    // Node b writes its release's formats: the snapshot at the agent's next change, the
+    // token with the take-over's full write.
+    for (const u of ['agent1', 'agent2']) {
+      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 4);
+      assert.equal((await storedToken(env, u))[0] === 0, !previous, 'the token in binary (this release)');
+    }
+  } finally {
+    if (t1) { // a failure before the traffic stopped: stop it before the processes go
+      t1.stop = t2.stop = true;
+      await Promise.all([t1.desk, t1.remote, t2.desk, t2.remote]);
+    }
+    await teardown(env, 'a');
+  }
+}
+
+test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
+  await upgrade();
+});
+
+// The same with node b a previous release's ucgw (UCGW_PREVIOUS_UCGW=/path/to/its/ucgw, built
+// from stop 24: see docs/cluster.md, "Upgrading"); skipped without it.
+test('rolling upgrade across releases: a previous release\'s node takes over from a node writing version 3', {
+  skip: !process.env.UCGW_PREVIOUS_UCGW && 'UCGW_PREVIOUS_UCGW (a previous release\'s ucgw) unset',
+}, async () => {
+  await upgrade(process.env.UCGW_PREVIOUS_UCGW);
+});
+
+// cluster.write_version changes on SIGHUP: from 3 to 4, the agent's next snapshot is version
+// 4 (the token keeps its text until it is renewed: see docs/cluster.md, "Upgrading").
+test('cluster.write_version 3 -> 4 on SIGHUP: the next snapshot is version 4', async () => {
+  const file = writeVersionFile(3);
+  const env = await cluster(['a'], { more: { a: ['-c', file] } });
+  env.label = 'write-version-hup';
+  try {
+    const d = await im.desktop(env.port, 'agent1');
+    env.desks.push(d);
+    await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+    const s = await im.talk(d, BOB);
+    const say = async (text) => {
+      const r = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
+      assert.equal(r.json.statusCode, 0, r.body);
+    };
+    await say('one');
+    await h.waitFor(async () => ((await storedSnapshot(env, 'agent1')) || { json: {} }).json.v === 3,
+      5000 * h.slow, 'a version 3 snapshot');
+    writeVersionFile(4, file);
+    const before = (env.a.stderr.match(/reload done/g) || []).length;
+    env.a.signal_('SIGHUP');
+    await h.waitFor(() => (env.a.stderr.match(/reload done/g) || []).length > before, 10000 * h.slow,
+      () => `no reload:\n${env.a.stderr.slice(-2000)}`);
+    assert.match(env.a.stderr, /cluster: writing the formats of version 4 \(were 3\)/);
+    await say('two');
+    await h.waitFor(async () => (await storedSnapshot(env, 'agent1')).json.v === 4, 5000 * h.slow,
+      'a version 4 snapshot after the reload');
+    assert.match((await storedSnapshot(env, 'agent1')).text, /"\^/);
+    assert.match((await storedToken(env, 'agent1')).toString('latin1'), /^Bearer cwt=/, 'the token keeps its text until renewed');
   } finally {
     await teardown(env, null);
   }

@@ -442,7 +442,7 @@ token_round_trip(const char *tok, size_t binary_len)
 	char *back;
 
 	buf_init(&b);
-	store_code_token_encode(&b, tok);
+	store_code_token_encode(&b, tok, STORE_WRITE_VERSION);
 	if (binary_len == 0) {
 		ck_assert_msg(b.len == strlen(tok) && memcmp(b.data, tok, b.len) == 0,
 		    "not stored as text: %s", tok);
@@ -505,6 +505,32 @@ START_TEST(test_token_binary_and_text)
 }
 END_TEST
 
+/*
+ * Asked for version 3 (cluster.write_version 3: what nodes of the previous
+ * release read), every token is sealed as its text, even one that version
+ * 4 stores in binary; a node of either version reads it back.
+ */
+START_TEST(test_token_text_for_version3)
+{
+	static const char *const toks[] = { "Bearer cwt=abcd",
+		"Bearer cwt=abcdeQ==", "Bearer cwt=a-_b", "cwt=AAAA", "Bearer cwt=abc!", "" };
+	struct buf b;
+	char *back;
+
+	for (size_t i = 0; i < sizeof toks / sizeof toks[0]; i++) {
+		buf_init(&b);
+		store_code_token_encode(&b, toks[i], 3);
+		ck_assert_msg(b.len == strlen(toks[i]) && memcmp(b.data, toks[i], b.len) == 0,
+		    "not sealed as text for version 3: %s", toks[i]);
+		back = store_code_token_decode(b.data, b.len);
+		ck_assert_ptr_nonnull(back);
+		ck_assert_str_eq(back, toks[i]);
+		free(back);
+		buf_free(&b);
+	}
+}
+END_TEST
+
 /* A malformed binary form is refused, never read past its end. */
 START_TEST(test_token_malformed)
 {
@@ -549,6 +575,7 @@ store_code_suite(void)
 	UNIT_ADD(s, test_client_round_trip_and_bounds);
 	UNIT_ADD(s, test_note_round_trip_and_corrupt);
 	UNIT_ADD(s, test_token_binary_and_text);
+	UNIT_ADD(s, test_token_text_for_version3);
 	UNIT_ADD(s, test_token_malformed);
 	return s;
 }

@@ -251,6 +251,69 @@ START_TEST(test_saved_version3)
 END_TEST
 
 /*
+ * What the previous release's writer (stop 24, snapshot version 3) wrote
+ * for fill() without secrets: links under the application as "~", none
+ * under its parent as "^" (which its reader does not know).
+ */
+static const char stop24_v3[] =
+    "{\"v\":3,\"user\":\"toshm@contoso.com\",\"tokenExpires\":1796500000,"
+    "\"endpointId\":\"ep-1\",\"applicationsUrl\":\"https://h/ucwa/oauth/v1/applications\","
+    "\"application\":\"https://h/ucwa/oauth/v1/applications/1\","
+    "\"events\":\"~/events?ack=7\",\"eventsParams\":true,"
+    "\"startMessaging\":\"~/communication/messagingInvitations\","
+    "\"meUri\":\"sip:toshm@contoso.com\",\"starts\":[{\"operationId\":\"op-1\","
+    "\"invitation\":\"~/communication/messagingInvitations/i2\"}],\"conversations\":["
+    "{\"href\":\"~/communication/conversations/c1\",\"state\":\"connected\","
+    "\"invitation\":\"~/communication/messagingInvitations/i1\","
+    "\"accept\":\"~/communication/messagingInvitations/i1/accept\","
+    "\"cancel\":\"~/communication/conversations/c1/messaging/cancel\","
+    "\"sendMessage\":\"~/communication/conversations/c1/messaging/messages\","
+    "\"stopMessaging\":\"https://other/terminate\"},"
+    "{\"href\":\"~/communication/conversations/c0\",\"state\":\"ended\"}],"
+    "\"marks\":\"/////wAAAAc=\",\"msgs\":[{\"seen\":[\"=/2\",\"=/3\"],"
+    "\"sent\":[[\"=/4\",\"m-4\"]],\"inflight\":\"m-5\"},{}]}";
+
+/*
+ * Asked for version 3 (cluster.write_version 3, a rolling upgrade), the
+ * writer writes byte for byte what the previous release's writer wrote,
+ * which is what its reader reads; this reader reads it back whole. The
+ * head's hash differs between the versions, so a writer keeping the head
+ * writes it again when the version changes.
+ */
+START_TEST(test_saved_write_version3)
+{
+	struct ucwa_saved s, r;
+	struct buf b;
+	struct jw w;
+
+	fill(&s);
+	buf_init(&b);
+	jw_init(&w, &b);
+	ucwa_saved_write_head(&w, &s, 0, 3);
+	ucwa_saved_write_tail(&w, &s);
+	ck_assert_str_eq(b.data, stop24_v3);
+	ck_assert_ptr_null(strstr(b.data, "\"^"));
+	parse_text(b.data, &r);
+	ck_assert_str_eq(r.app, APP);
+	ck_assert_str_eq(r.start_url, APP "/communication/messagingInvitations");
+	ck_assert_str_eq(r.starts[0].invitation, APP "/communication/messagingInvitations/i2");
+	ck_assert_uint_eq(r.nconvs, 2);
+	ck_assert_str_eq(r.convs[0].href, CONV);
+	ck_assert_str_eq(r.convs[0].invitation, APP "/communication/messagingInvitations/i1");
+	ck_assert_str_eq(r.convs[0].cancel, CONV "/messaging/cancel");
+	ck_assert_str_eq(r.convs[0].send_message, CONV "/messaging/messages");
+	ck_assert_str_eq(r.convs[0].seen[1], CONV "/messaging/messages/3");
+	ck_assert_str_eq(r.convs[0].sent_href[0], CONV "/messaging/messages/4");
+	ck_assert_str_eq(r.convs[0].inflight_opid, "m-5");
+	ck_assert_str_eq(r.convs[1].href, APP "/communication/conversations/c0");
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 3), ucwa_saved_head_hash(&s, 0, 4));
+	ucwa_saved_free(&r);
+	ucwa_saved_free(&s);
+	buf_free(&b);
+}
+END_TEST
+
+/*
  * The head and the tail make the whole; the head's hash follows what the
  * head writes and nothing else, so a writer that keeps the head's bytes
  * and writer state (ucwa_resume_save) writes what a whole write would.
@@ -267,14 +330,14 @@ START_TEST(test_saved_head_tail)
 	buf_init(&head);
 	buf_init(&again);
 	jw_init(&kept, &head);
-	ucwa_saved_write_head(&kept, &s, 0);
-	h = ucwa_saved_head_hash(&s, 0);
+	ucwa_saved_write_head(&kept, &s, 0, 4);
+	h = ucwa_saved_head_hash(&s, 0, 4);
 	/* what changes with a message: the head and its hash stay */
 	s.marks[s.nmarks++] = 9;
 	free(s.convs[0].inflight_opid);
 	s.convs[0].inflight_opid = xstrdup("m-6");
 	s.convs[0].seen[1][strlen(s.convs[0].seen[1]) - 1] = '5';
-	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0, 4), h);
 	jw_init(&w, &whole);
 	ucwa_saved_write(&w, &s, 0);
 	buf_add(&again, head.data, head.len);
@@ -285,26 +348,26 @@ START_TEST(test_saved_head_tail)
 	ck_assert_ptr_nonnull(strstr(again.data, "\"inflight\":\"m-6\""));
 	/* what the head writes: its hash changes */
 	s.convs[0].state = 2;
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.convs[0].state = 1;
-	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.convs[0].stop_messaging[0] = 'H';
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.convs[0].stop_messaging[0] = 'h';
 	free(s.convs[0].send_message);
 	s.convs[0].send_message = NULL;
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.convs[0].send_message = xstrdup(CONV "/messaging/messages");
 	s.convs[0].preview_span = 3;
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.convs[0].preview_span = 0;
 	s.token_expires++;
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.token_expires--;
 	s.nconvs = 1;
-	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), h);
 	s.nconvs = 2;
-	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0), h);
+	ck_assert_uint_eq(ucwa_saved_head_hash(&s, 0, 4), h);
 	ucwa_saved_free(&s);
 	buf_free(&whole);
 	buf_free(&head);
@@ -422,6 +485,7 @@ ucwa_saved_suite(void)
 	UNIT_ADD(s, test_saved_version1);
 	UNIT_ADD(s, test_saved_version2);
 	UNIT_ADD(s, test_saved_version3);
+	UNIT_ADD(s, test_saved_write_version3);
 	UNIT_ADD(s, test_saved_head_tail);
 	UNIT_ADD(s, test_saved_b64_marks);
 	UNIT_ADD(s, test_saved_bounds_and_refusals);

@@ -27,11 +27,11 @@ async function startSim(args = [], { port = 0, remotes } = {}) {
     '-o', `users=${JSON.stringify(simUsers())}`, '-o', `remotes=${JSON.stringify(rs)}`, ...args]);
 }
 
-// Start ucgw in front of the simulator on simPort; extra -o args.
-async function startGateway(simPort, args = []) {
+// Start ucgw in front of the simulator on simPort; extra -o args; opts as h.start's.
+async function startGateway(simPort, args = [], opts = {}) {
   return h.start('ucgw', ['-o', 'listen=["http://127.0.0.1:0"]',
     '-o', `upstream.discovery_url=http://127.0.0.1:${simPort}/`,
-    '-o', 'upstream.backoff_min_ms=50', '-o', 'upstream.backoff_max_ms=500', ...args]);
+    '-o', 'upstream.backoff_min_ms=50', '-o', 'upstream.backoff_max_ms=500', ...args], opts);
 }
 
 // The simulator's control API.
