@@ -72,12 +72,12 @@ struct hclient_conn {
 	struct hclient_req *req; /* in flight on this connection, or NULL (idle) */
 	struct event *timer;	 /* connect timeout, then idle timeout */
 	enum hclient_conn_state state;
-	int reused;		   /* served a response before */
-	int eof;		   /* the peer closed: never to be reused */
-	struct timeval idle_since; /* when it went idle (the loop's cached time) */
-	size_t got;		   /* response bytes for the current request */
-	size_t out_mark;	   /* output bytes queued ahead of the request, plus it */
-	struct reap_link link;	   /* condemned once killed */
+	int reused;	       /* served a response before */
+	int eof;	       /* the peer closed: never to be reused */
+	uint64_t idle_since;   /* when it went idle (util_now_ms) */
+	size_t got;	       /* response bytes for the current request */
+	size_t out_mark;       /* output bytes queued ahead of the request, plus it */
+	struct reap_link link; /* condemned once killed */
 };
 TAILQ_HEAD(hclient_conns, hclient_conn);
 
@@ -609,7 +609,6 @@ hclient_take_upgraded(const struct hclient_resp *resp)
 	bev = c->bev;
 	c->bev = NULL;
 	if (c->rd != NULL) {
-		bev_rd_set(c->rd, 0);
 		bev_rd_release(c->rd); /* the new owner reads through the bufferevent */
 		c->rd = NULL;
 	}
@@ -752,7 +751,7 @@ hclient_conn_idle(struct hclient_conn *c)
 	hparse_reset(c->hp);
 	c->got = 0;
 	c->reused = 1;
-	event_base_gettimeofday_cached(hc->base, &c->idle_since);
+	c->idle_since = util_now_ms();
 	hclient_conn_set_state(c, HCLIENT_CONN_IDLE);
 	hclient_idle_add(c);
 	tv.tv_sec = hc->opts.idle_timeout_ms / 1000;
@@ -824,11 +823,11 @@ hclient_conn_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		bev_nodelay(bufferevent_getfd(bev));
-		if (!c->tls && c->rd == NULL && (c->rd = bev_rd_new(bev)) != NULL)
+		/* plain TCP: a reader reads from now on (libevent, if there is no memory for one) */
+		if (!c->tls && (c->rd = bev_rd_new(bev)) != NULL)
 			bev_rd_set(c->rd, 1);
 		else if (!c->tls)
-			bufferevent_enable(
-			    bev, EV_READ); /* no memory for a reader: libevent reads */
+			bufferevent_enable(bev, EV_READ);
 		if (c->state == HCLIENT_CONN_CONNECTING)
 			hclient_conn_set_state(c, HCLIENT_CONN_BUSY);
 		evtimer_del(c->timer);
@@ -908,8 +907,6 @@ static int
 hclient_conn_usable(struct hclient_conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
-	struct timeval now;
-	long long idle_ms;
 	char ch;
 	ssize_t n;
 
@@ -917,10 +914,7 @@ hclient_conn_usable(struct hclient_conn *c)
 		return 0;
 	if (c->state == HCLIENT_CONN_FINISHING)
 		return 1;
-	event_base_gettimeofday_cached(c->hc->base, &now);
-	idle_ms = (now.tv_sec - c->idle_since.tv_sec) * 1000LL +
-	    (now.tv_usec - c->idle_since.tv_usec) / 1000;
-	if (idle_ms >= 0 && idle_ms < HCLIENT_FRESH_MS)
+	if (util_now_ms() - c->idle_since < HCLIENT_FRESH_MS)
 		return 1;
 	n = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
