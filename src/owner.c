@@ -577,7 +577,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 	const char *url;
 	long long ttl;
 	char why[300];
-	int again;
+	int again, other;
 
 	switch (ev) {
 	case LEASE_ACQUIRED:
@@ -610,10 +610,11 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		}
 		url = lease_busy_url(l);
 		ttl = lease_busy_ttl(l);
-		if (url != NULL && detail[0] != '(' && strcmp(detail, o->node) != 0)
+		other =
+		    detail[0] != '(' && strcmp(detail, o->node) != 0; /* another node holds it */
+		if (other && url != NULL)
 			owner_hint_put(o, ol->name, detail, url, ttl);
-		if (detail[0] != '(' && strcmp(detail, o->node) != 0 &&
-		    (a = agents_find(o->agents, ol->name)) != NULL) {
+		if (other && (a = agents_find(o->agents, ol->name)) != NULL) {
 			/* A copy left here (its record ended without it): the holder serves it. */
 			snprintf(why, sizeof why, "owned by node %s", detail);
 			owner_let_go(o, a, why);
@@ -624,7 +625,7 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 
 			http_req_set_abort(req, NULL, NULL);
 			owner_wait_free(w);
-			if (fwd || strcmp(detail, o->node) == 0 || detail[0] == '(')
+			if (fwd || !other)
 				owner_unavailable(req, 0, "The agent is being handed over; retry");
 			else if (url != NULL)
 				forward_request(o->fwd, req, url, detail, NULL);
