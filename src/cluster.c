@@ -458,6 +458,7 @@ cluster_redis_conf(const struct config *cfg, struct redis_conf *rc)
 	rc->backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
 	rc->backoff_max_ms = (unsigned)cfg->cluster_backoff_max_ms;
 	rc->max_queue = (size_t)cfg->cluster_max_queue;
+	rc->max_reply = (size_t)cfg->cluster_max_reply_bytes;
 }
 
 /* Start cluster mode. */

@@ -110,6 +110,7 @@ struct config {
 	char *cluster_key_file;
 	long long cluster_timeout_ms;
 	long long cluster_max_queue;
+	long long cluster_max_reply_bytes;
 	long long cluster_backoff_min_ms;
 	long long cluster_backoff_max_ms;
 	long long cluster_state_ttl_ms;

@@ -84,6 +84,9 @@ struct redis {
 	uint64_t down_since_ms;
 	void (*watch)(void *, int);
 	void *watch_arg;
+	size_t max_reply;   /* bytes of one reply (parsed and still unparsed), at most */
+	size_t reply_bytes; /* made so far of the reply being parsed */
+	char over_why[96];  /* set: the connection was closed for a reply over max_reply */
 };
 
 static const char *const redis_state_names[] = { "down", "connecting", "ready" };
@@ -320,6 +323,74 @@ redis_cmd_answer(struct redis_cmd *c, const redisReply *reply)
 		redis_cmd_deliver(c, REDIS_R_OK, reply, NULL);
 }
 
+/* Why hiredis gave up on ac: our own bound, or hiredis's words, or dflt. */
+static const char *
+redis_ac_why(const struct redis *r, const redisAsyncContext *ac, const char *dflt)
+{
+	if (r != NULL && r->over_why[0] != '\0')
+		return r->over_why;
+	return ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr : dflt;
+}
+
+/* hiredis's own reply constructors, which ours count for and then call. */
+static const redisReplyObjectFunctions *redis_reply_base;
+
+/* Count n more bytes of the reply being parsed; -1 (and why) when over the bound. */
+static int
+redis_reply_count(const redisReadTask *t, size_t n)
+{
+	struct redis *r = t->privdata;
+
+	if (t->parent == NULL)
+		r->reply_bytes = 0; /* the first object of a new reply */
+	r->reply_bytes += sizeof(redisReply) + n;
+	if (r->reply_bytes <= r->max_reply)
+		return 0;
+	snprintf(r->over_why, sizeof r->over_why,
+	    "a reply over %zu bytes (cluster.max_reply_bytes)", r->max_reply);
+	return -1; /* NULL to hiredis: it closes the connection */
+}
+
+/* A bulk or status string of the reply, counted. */
+static void *
+redis_reply_string(const redisReadTask *t, char *s, size_t len)
+{
+	return redis_reply_count(t, len) == 0 ? redis_reply_base->createString(t, s, len) : NULL;
+}
+
+/* An array header of the reply, counted by its element pointers before hiredis allocates them. */
+static void *
+redis_reply_array(const redisReadTask *t, int n)
+{
+	size_t sz = n > 0 ? (size_t)n * sizeof(redisReply *) : 0;
+
+	return redis_reply_count(t, sz) == 0 ? redis_reply_base->createArray(t, n) : NULL;
+}
+
+/* An integer of the reply, counted. */
+static void *
+redis_reply_integer(const redisReadTask *t, long long v)
+{
+	return redis_reply_count(t, 0) == 0 ? redis_reply_base->createInteger(t, v) : NULL;
+}
+
+/* A nil of the reply, counted. */
+static void *
+redis_reply_nil(const redisReadTask *t)
+{
+	return redis_reply_count(t, 0) == 0 ? redis_reply_base->createNil(t) : NULL;
+}
+
+/* Free a reply (hiredis's own). */
+static void
+redis_reply_free(void *reply)
+{
+	redis_reply_base->freeObject(reply);
+}
+
+static redisReplyObjectFunctions redis_reply_fns = { redis_reply_string, redis_reply_array,
+	redis_reply_integer, redis_reply_nil, redis_reply_free };
+
 /* Not usable for why: note it, and connect again after the back-off (doubling, with jitter). */
 static void
 redis_retry_later(struct redis *r, const char *why)
@@ -390,7 +461,7 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	if (reply == NULL && r->ac == ac) {
 		/* The connection is dying on its own: down first, so new commands are queued. */
 		snprintf(why, sizeof why, "connection lost: %s",
-		    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
+		    redis_ac_why(r, ac, "closed by the server"));
 		redis_lost(r, why);
 	}
 	if (reply == NULL) {
@@ -399,9 +470,7 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 			return;
 		}
 		snprintf(why, sizeof why, "connection to Redis lost before the reply (%s)",
-		    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr
-			: r->why[0] != '\0'		  ? r->why
-							  : "closed");
+		    redis_ac_why(r, ac, r->why[0] != '\0' ? r->why : "closed"));
 		redis_cmd_deliver(c, ac->err != 0 ? REDIS_R_LOST : r->lost_status, NULL, why);
 		redis_cmd_free(c);
 		return;
@@ -663,10 +732,64 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 
 	if (r == NULL)
 		return;
-	snprintf(why, sizeof why, "connection lost: %s",
-	    ac->err != 0 && ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
+	snprintf(
+	    why, sizeof why, "connection lost: %s", redis_ac_why(r, ac, "closed by the server"));
 	evtimer_del(r->timer);
 	redis_lost(r, why);
+}
+
+/* Bytes the reply being parsed holds: what it made so far and what waits unparsed. */
+static size_t
+redis_reply_held(const struct redis *r, const redisAsyncContext *ac)
+{
+	const redisReader *rd = ac->c.reader;
+
+	return rd->len - rd->pos + (rd->ridx >= 0 ? r->reply_bytes : 0);
+}
+
+/*
+ * The read event of hiredis's libevent adapter, pointed here: hiredis reads
+ * and parses as the adapter would, then a reply that is still coming and
+ * already over the bound closes the connection (a bulk string is buffered
+ * whole before hiredis makes anything of it).
+ */
+static void
+redis_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis *r = arg;
+	redisAsyncContext *ac = r->ac;
+	char why[160];
+
+	(void)fd;
+	(void)what;
+	if (ac == NULL)
+		return;
+	redisAsyncHandleRead(ac);
+	if (r->ac != ac || redis_reply_held(r, ac) <= r->max_reply)
+		return; /* gone on the way (freed by hiredis), or within the bound */
+	snprintf(r->over_why, sizeof r->over_why,
+	    "a reply over %zu bytes (cluster.max_reply_bytes)", r->max_reply);
+	snprintf(why, sizeof why, "connection lost: %s", r->over_why);
+	redis_drop(r, REDIS_R_LOST, why);
+}
+
+/* Attach ac to the loop through hiredis's adapter, with our read event and reply counting. */
+static void
+redis_attach(struct redis *r, redisAsyncContext *ac)
+{
+	redisLibeventEvents *e;
+
+	redisLibeventAttach(ac, r->base);
+	e = ac->ev.data;
+	event_del(e->rev);
+	event_assign(e->rev, r->base, ac->c.fd, EV_READ, redis_on_readable, r);
+	event_add(e->rev, NULL);
+	if (redis_reply_base == NULL)
+		redis_reply_base = ac->c.reader->fn;
+	ac->c.reader->fn = &redis_reply_fns;
+	ac->c.reader->privdata = r;
+	r->reply_bytes = 0;
+	r->over_why[0] = '\0';
 }
 
 /* Open a connection and queue the handshake. */
@@ -692,7 +815,7 @@ redis_connect(struct redis *r)
 	}
 	ac->data = r;
 	r->ac = ac;
-	redisLibeventAttach(ac, r->base);
+	redis_attach(r, ac);
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	redis_set_state(r, REDIS_CONNECTING);
@@ -791,6 +914,7 @@ redis_create(struct event_base *base, const struct redis_conf *conf, char **caus
 	r->backoff_min_ms = conf->backoff_min_ms;
 	r->backoff_max_ms = conf->backoff_max_ms;
 	r->max_queue = conf->max_queue;
+	r->max_reply = conf->max_reply != 0 ? conf->max_reply : REDIS_MAX_REPLY;
 	TAILQ_INIT(&r->queue);
 	TAILQ_INIT(&r->flight);
 	TAILQ_INIT(&r->failed);

@@ -37,7 +37,10 @@ struct redis_conf {
 	unsigned backoff_min_ms; /* first reconnect delay; doubles, with jitter */
 	unsigned backoff_max_ms;
 	size_t max_queue; /* commands queued or awaiting a reply, at most */
+	size_t max_reply; /* bytes of one reply at most (0: REDIS_MAX_REPLY) */
 };
+
+#define REDIS_MAX_REPLY (64 * 1024 * 1024)
 
 /* What happened to a command. */
 enum redis_status {

@@ -252,6 +252,48 @@ function fakeRedis(reply) {
   })));
 }
 
+// A fake "Redis" that answers the first command with a reply that never ends
+// (a bulk string or an array far over the bound), sent as fast as the
+// socket takes it: the node must close the connection once the reply is over
+// cluster.max_reply_bytes, not buffer it until cluster.timeout_ms.
+test('a reply over cluster.max_reply_bytes closes the connection, named, memory bounded', async () => {
+  const files = clusterFiles();
+  const MAX = 262144;
+  const flood = (head, unit) => (s) => {
+    const chunk = Buffer.from(unit.repeat(Math.ceil(65536 / unit.length)));
+    s.write(head);
+    const more = () => { while (!s.destroyed && s.write(chunk)); };
+    s.on('drain', more);
+    more();
+  };
+  for (const [name, reply] of [
+    ['bulk', flood('$1073741824\r\n', 'x')],
+    ['array', flood('*100000000\r\n', ':1\r\n')],
+  ]) {
+    const fake = await fakeRedis(reply);
+    let p;
+    try {
+      // A long timeout: only the bound can end the reply early.
+      p = await node({ url: fake.url }, files, { 'cluster.max_reply_bytes': MAX, 'cluster.timeout_ms': 1000, 'cluster.lease_ms': 60000 });
+      const want = `connection lost: a reply over ${MAX} bytes (cluster.max_reply_bytes)`;
+      const j = await h.waitFor(async () => {
+        const x = await health(p);
+        return x.cluster.reason === want ? x : null;
+      }, 5000 * h.slow, () => `${name}: reason "${want}"; stderr:\n${p.stderr.slice(-2000)}`);
+      assert.equal(j.status, 'degraded', name);
+      // It tries again, each time cut at the bound; its memory stays small.
+      const n = (p.stderr.match(/down -> connecting/g) || []).length;
+      await h.waitFor(() => (p.stderr.match(/down -> connecting/g) || []).length > n + 2, 5000 * h.slow, 'retries');
+      const rss = Number(/VmHWM:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${p.child.pid}/status`, 'utf8'))[1]);
+      assert.ok(rss < (process.env.UCGW_WRAP ? 600 : 200) * 1024, `${name}: peak RSS ${rss} kB`);
+      assert.equal((await h.request({ port: p.port, path: '/api/v2/diagnostics/version' })).status, 200);
+    } finally {
+      if (p) assert.equal((await p.stop()).code, 0, p.stderr);
+      await fake.close();
+    }
+  }
+});
+
 test('garbage from "Redis" and connections dropped at once are named, and retried', async () => {
   const files = clusterFiles();
   for (const [reply, reason] of [
