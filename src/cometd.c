@@ -96,6 +96,7 @@ struct cometd_client {
 	int ack;
 	int restored; /* made by cometd_restore: its first connect tells what it already has */
 	uint64_t restored_max; /* the last restored message's seq (later ones are new here) */
+	int restored_gap;      /* some after its watermark were not stored (cluster.max_unacked) */
 	int forgotten;	/* handed over: its stored record is its next owner's (no deletion) */
 	uint64_t batch; /* the last reply's watermark: it carried every message up to this seq */
 	uint64_t seq;	/* messages queued so far (cometd_msg.seq) */
@@ -176,6 +177,7 @@ struct cometd_ctx {
 static void cometd_client_timer(evutil_socket_t, short, void *);
 static int cometd_was_overflowed(struct cometd *, const char *id, const char *agent);
 static void cometd_resync_due(struct cometd *, const char *agent);
+static void cometd_client_overflow(struct cometd_client *, const char *bound);
 static void cometd_connect_answer(struct cometd_client *, const char *reconnect, const char *error);
 static void cometd_ctx_reply(struct cometd_ctx *);
 static int cometd_sendable(const struct cometd_client *);
@@ -988,18 +990,28 @@ cometd_client_timer(evutil_socket_t fd, short what, void *arg)
 /*
  * A restored client's first ack: its old node's watermark. The stored
  * messages up to it reached the desktop already: dropped, not sent twice.
+ * The first one left must follow the watermark: ids have no holes, so a
+ * hole is messages the store dropped (cluster.max_unacked) and the client
+ * is told it fell behind, as on one node.
  */
 static void
-cometd_ack_restored(struct cometd_client *c, uint64_t ack)
+cometd_ack_restored(struct cometd_client *c, long long ack)
 {
 	struct cometd_msg *m;
 	unsigned n = 0;
-	uint64_t w = ack >> COMETD_BATCH_BITS;
+	uint64_t w = ack > 0 ? (uint64_t)ack >> COMETD_BATCH_BITS : 0;
 
 	while ((m = TAILQ_FIRST(&c->queue)) != NULL && m->seq <= w && m->seq <= c->restored_max) {
 		TAILQ_REMOVE(&c->queue, m, entry);
 		cometd_msg_free(c, m);
 		n++;
+	}
+	if (m != NULL && m->seq <= c->restored_max && m->seq > w + 1) {
+		log_warn("cometd: client %.8s... of %s: restored messages %llu to %llu were not "
+			 "stored (cluster.max_unacked)",
+		    c->id, c->agent->name, (unsigned long long)w + 1,
+		    (unsigned long long)m->seq - 1);
+		c->restored_gap = 1;
 	}
 	if (n > 0) {
 		store_note_ack(c->cd->store, c->agent->name, c->id, w);
@@ -1007,7 +1019,7 @@ cometd_ack_restored(struct cometd_client *c, uint64_t ack)
 		    "cometd: client %.8s... of %s: %u restored messages were delivered already",
 		    c->id, c->agent->name, n);
 	}
-	c->batch = ack;
+	c->batch = ack > 0 ? (uint64_t)ack : 0;
 }
 
 /* Apply ext.ack: forget acknowledged batches, resend the rest first. */
@@ -1021,7 +1033,7 @@ cometd_ack(struct cometd_client *c, const struct json *msg)
 		c->restored = 0;
 		c->ack = ack != NULL && ack->type == JSON_INT;
 		if (c->ack)
-			cometd_ack_restored(c, (uint64_t)ack->u.i);
+			cometd_ack_restored(c, ack->u.i);
 		return;
 	}
 	if (!c->ack || ack == NULL || ack->type != JSON_INT)
@@ -1093,6 +1105,13 @@ cometd_connect_finish(struct cometd_ctx *x)
 		c->hold_events = 0;
 	}
 	cometd_ack(c, x->connect_msg);
+	if (c->restored_gap) {
+		cometd_reply_error(x, x->connect_msg, "/meta/connect",
+		    "408::Too many pending messages", "handshake");
+		cometd_client_overflow(c, "cluster.max_unacked");
+		cometd_ctx_reply(x);
+		return;
+	}
 	hold = cometd_hold_ms(x, c, x->connect_msg, &multi);
 	buf_init(&idb);
 	if (id != NULL) {

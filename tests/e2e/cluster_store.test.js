@@ -250,6 +250,65 @@ test('CometD clients: stored with their subscriptions; unacknowledged notificati
   }
 });
 
+test('a restored client whose unacknowledged notifications were capped in Redis is told it fell behind, not given a hole', async () => {
+  const redis = await startRedis();
+  const files = clusterFiles();
+  const env = {};
+  try {
+    env.sim = await im.startSim();
+    env.gw = await startNode(env.sim.port,
+      clusterArgs(redis, files, { 'cluster.node_id': 'gw1', 'cluster.max_unacked': 3 }));
+    const d = await im.desktop(env.gw.port, 'agent1');
+    // A client with the ack extension that subscribes and never connects: its notifications pile up.
+    const raw = await cm.rawHandshake(env.gw.port, 'agent1', { ack: true });
+    const sub = await cm.bayeux(env.gw.port, [{ channel: '/meta/subscribe', clientId: raw, subscription: '/v2/me/*' }]);
+    assert.equal(sub.json[0].successful, true, sub.body);
+    const s = await im.talk(d);
+    for (const text of ['one', 'two', 'three']) {
+      const from = d.im().length;
+      await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
+      await d.next((n) => n.messageType === 'IMLogUpdateMessage' && n.message === text, from);
+    }
+    const q = `${PREFIX}q:agent1:${raw}`;
+    await h.waitFor(async () => (await redis.cli('LLEN', q)) === '3', 5000 * h.slow, 'the capped list');
+    const first = Number((await redis.cli('LINDEX', q, '0')).split(' ')[0]);
+    assert.ok(first > 1, `the first stored id ${first}: some were dropped`);
+    await cm.disconnect(d.client).catch(() => {});
+    env.desks = {};
+    env.gw.child.kill('SIGKILL');
+    await env.gw.stop();
+    env.gw = await startNode(env.sim.port,
+      clusterArgs(redis, files, { 'cluster.node_id': 'gw2', 'cluster.max_unacked': 3 }));
+    // The client's first connect, with the watermark it has (nothing received: batch 0), through
+    // the new node once the lease has lapsed (503 + Retry-After before).
+    const r = await h.waitFor(async () => {
+      const x = await cm.bayeux(env.gw.port, [{ channel: '/meta/connect', clientId: raw,
+        connectionType: 'long-polling', advice: { timeout: 0 }, ext: { ack: 0 } }], { suffix: '/connect' });
+      return x.status === 200 ? x : null;
+    }, 10000 * h.slow, 'the take-over');
+    const reply = r.json.find((m) => m.channel === '/meta/connect');
+    assert.equal(reply.successful, false, r.body);
+    assert.equal(reply.error, '408::Too many pending messages', r.body);
+    assert.equal(reply.advice.reconnect, 'handshake', r.body);
+    assert.equal(r.json.filter((m) => m.channel !== '/meta/connect').length, 0, `no message after a hole: ${r.body}`);
+    assert.match(env.gw.stderr, new RegExp(`restored messages 1 to ${first - 1} were not stored \\(cluster\\.max_unacked\\)`));
+    // Told to handshake: it does, subscribes, and gets the session's current state again.
+    const raw2 = await cm.rawHandshake(env.gw.port, 'agent1', { ack: true });
+    await cm.bayeux(env.gw.port, [{ channel: '/meta/subscribe', clientId: raw2, subscription: '/v2/me/*' }]);
+    const c2 = await h.waitFor(async () => {
+      const x = await cm.bayeux(env.gw.port, [{ channel: '/meta/connect', clientId: raw2,
+        connectionType: 'long-polling', advice: { timeout: 0 }, ext: { ack: 0 } }], { suffix: '/connect' });
+      const st = (x.json || []).filter((m) => m.channel === '/v2/me/im-sessions' && m.data.imSession &&
+        m.data.imSession.id === s.id);
+      return st.length > 0 ? st : null;
+    }, 5000 * h.slow, 'the state published again');
+    assert.equal(c2[0].data.imSession.state, 'Talking');
+  } finally {
+    await im.teardown(env);
+    await redis.stop();
+  }
+});
+
 test('ordering: the sendMessage POST and the next event-channel GET wait for Redis', async () => {
   const redis = await startRedis();
   const files = clusterFiles();
