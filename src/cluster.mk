@@ -34,5 +34,6 @@ TESTS += tests/e2e/cluster_config.test.js tests/e2e/cluster_redis.test.js \
 	tests/e2e/cluster_lease.test.js tests/e2e/cluster_store.test.js \
 	tests/e2e/cluster_owner.test.js tests/e2e/cluster_race.test.js \
 	tests/e2e/cluster_redis_down.test.js tests/e2e/cluster_drain.test.js \
-	tests/e2e/cluster_takeover.test.js tests/e2e/cluster_forward.test.js
+	tests/e2e/cluster_takeover.test.js tests/e2e/cluster_forward.test.js \
+	tests/e2e/cluster_tls.test.js
 endif

@@ -292,6 +292,9 @@ static const struct conf_row config_rows[] = {
 	    cluster_check_advertise },
 	{ "cluster.lease_ms", CONF_INT, OFF(cluster_lease_ms), "10000", 300, 3600000, NULL, 0,
 	    "length of a lease (renewed at a third) and of the node registry entry" },
+	{ "cluster.ca_file", CONF_PATH, OFF(cluster_ca_file), NULL, 0, 4096, NULL, 0,
+	    "PEM CA certificates the other nodes' https certificates must chain to; unset: the "
+	    "system store" },
 	{ "cluster.key_file", CONF_PATH, OFF(cluster_key_file), NULL, 0, 4096, NULL, 0,
 	    "file of exactly 32 random bytes: the key sealing secrets stored in Redis" },
 	{ "cluster.timeout_ms", CONF_INT, OFF(cluster_timeout_ms), "2000", 50, 600000, NULL, 0,
@@ -359,8 +362,25 @@ config_validate_record(const struct config *c, const char *file, struct buf *pro
 		buf_printf(problems, "%s: record.agents needs record.dir\n", file);
 }
 
+/* A CA file named by key loads (PEM certificates OpenSSL accepts). */
+static void
+config_validate_ca(const char *file, const char *key, const char *ca_file, struct buf *problems)
+{
+	SSL_CTX *ctx;
+	char *cause;
+
+	if (ca_file == NULL)
+		return;
+	if ((ctx = tls_client_ctx(ca_file, 1, &cause)) == NULL) {
+		buf_printf(problems, "%s: %s: %s\n", file, key, cause);
+		free(cause);
+		return;
+	}
+	SSL_CTX_free(ctx);
+}
+
 /* Cross-key checks: https needs a certificate and key that load (kept in cfg->tls_ctx);
- * the translation file loads. */
+ * the translation file and the CA files load. */
 void
 config_validate(void *cfgp, const char *file, struct buf *problems)
 {
@@ -372,6 +392,9 @@ config_validate(void *cfgp, const char *file, struct buf *problems)
 	config_validate_translate(c, problems);
 	config_validate_record(c, file, problems);
 	cluster_conf_check(c, file, problems);
+	config_validate_ca(file, "upstream.ca_file", c->up_ca_file, problems);
+	if (c->cluster_redis != NULL)
+		config_validate_ca(file, "cluster.ca_file", c->cluster_ca_file, problems);
 	if (!config_has_https(c))
 		return;
 	if (c->tls_cert_file == NULL || c->tls_key_file == NULL) {

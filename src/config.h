@@ -108,6 +108,7 @@ struct config {
 	char *cluster_advertise;
 	long long cluster_lease_ms;
 	char *cluster_key_file;
+	char *cluster_ca_file;
 	long long cluster_timeout_ms;
 	long long cluster_max_queue;
 	long long cluster_max_reply_bytes;

@@ -66,6 +66,7 @@ forward_create(struct event_base *base, const struct config *cfg, char **cause)
 
 	memset(&o, 0, sizeof o);
 	o.verify = 1;
+	o.ca_file = cfg->cluster_ca_file;
 	o.connect_timeout_ms = 2000;
 	o.max_body = FORWARD_MAX_BODY;
 	o.max_header_bytes = FORWARD_MAX_HEADERS;
