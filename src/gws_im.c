@@ -427,9 +427,14 @@ gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(is->settle_timer, &tv);
 		return;
 	}
-	log_info("agent %s: session %s: settled after the take-over (%s, %u ms resumed)", s->agent,
-	    s->id, unsure ? "no event from UCWA about some of it" : "everything accounted for",
-	    is->settle_ready * IM_SETTLE_POLL_MS);
+	if (unsure)
+		log_info("agent %s: session %s: settled after the take-over (%u ms resumed; no "
+			 "event from UCWA about some of it)",
+		    s->agent, s->id, is->settle_ready * IM_SETTLE_POLL_MS);
+	else
+		log_info("agent %s: session %s: settled after the take-over (everything accounted "
+			 "for)",
+		    s->agent, s->id);
 	is->settling = 0;
 	if (is->start_unsure) { /* UCWA never got its startMessaging */
 		is->start_unsure = 0;
