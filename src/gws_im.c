@@ -219,6 +219,11 @@ gws_im_free(struct gws_im *im)
 		return;
 	while (im->calls != NULL)
 		gws_im_call_free(im->calls);
+	for (size_t i = 0; i < im->nrestart; i++)
+		free(im->restart_opids[i]);
+	free(im->restart_opids);
+	if (im->restart_ev != NULL)
+		event_free(im->restart_ev);
 	session_table_free(im->sessions);
 	free(im);
 }
@@ -381,13 +386,30 @@ gws_im_record_begin(struct gws_im *im, struct http_req *req, const struct agent 
 	json_doc_free(ud);
 }
 
+static void gws_im_restart_later(struct gws_im *im, struct session *s);
+
+/* Whether a taken-over session still waits to learn whether UCWA got something. */
+static int
+gws_im_unsure(const struct im_sess *is)
+{
+	if (is->start_unsure)
+		return 1;
+	for (const struct im_out *o = is->out; o != NULL; o = o->next)
+		if (o->unsure)
+			return 1;
+	return 0;
+}
+
 /*
- * A taken-over session with unsure messages settles once its agent's
- * application has been resumed for IM_SETTLE_MS: the event channel, resumed
- * at the stored cursor, has by then brought what UCWA held back (the
- * replay may take several responses: UCWA re-sends the set the previous
- * owner did not acknowledge, then what came after it), so a message of
- * the previous owner whose events are not among them was never taken.
+ * A taken-over session with an unsure start or unsure messages settles as
+ * soon as each is accounted for (UCWA's replay had an event about it:
+ * UCWA took it), else once its agent's application has been resumed for
+ * IM_SETTLE_MS: the event channel, resumed at the stored cursor, has by
+ * then brought what UCWA held back (the replay may take several
+ * responses: UCWA re-sends the set the previous owner did not
+ * acknowledge, then what came after it), and UCWA sends an event about a
+ * message (started) or an invitation as it takes it, however long the
+ * delivery, so one without an event was never taken.
  */
 static void
 gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
@@ -396,18 +418,79 @@ gws_im_settle_late(evutil_socket_t fd, short what, void *arg)
 	struct im_sess *is = s->im;
 	struct agent *a = agents_find(is->im->agents, s->agent);
 	struct timeval tv = { IM_SETTLE_POLL_MS / 1000, (IM_SETTLE_POLL_MS % 1000) * 1000 };
+	int unsure = gws_im_unsure(is);
 
 	if (a != NULL && a->ucwa != NULL && ucwa_agent_ready(a->ucwa))
 		is->settle_ready++; /* resumed: its event channel's replay is under way */
-	if (++is->settle_polls < IM_SETTLE_MAX_MS / IM_SETTLE_POLL_MS &&
+	if (unsure && ++is->settle_polls < IM_SETTLE_MAX_MS / IM_SETTLE_POLL_MS &&
 	    is->settle_ready < IM_SETTLE_MS / IM_SETTLE_POLL_MS) {
 		evtimer_add(is->settle_timer, &tv);
 		return;
 	}
-	log_info("agent %s: session %s: settled after the take-over (%u ms resumed)", s->agent,
-	    s->id, is->settle_ready * IM_SETTLE_POLL_MS);
+	if (unsure)
+		log_info("agent %s: session %s: settled after the take-over (%u ms resumed; no "
+			 "event from UCWA about some of it)",
+		    s->agent, s->id, is->settle_ready * IM_SETTLE_POLL_MS);
+	else
+		log_info("agent %s: session %s: settled after the take-over (everything accounted "
+			 "for)",
+		    s->agent, s->id);
 	is->settling = 0;
+	if (is->start_unsure) { /* UCWA never got its startMessaging */
+		is->start_unsure = 0;
+		gws_im_restart_later(is->im, s);
+	}
 	gws_im_settle_sends(is->im, s->agent, s->id, s);
+}
+
+/* The sessions whose start is due again (gws_im_restart_later): started, if still unstarted. */
+static void
+gws_im_restart_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct gws_im *im = arg;
+	char **v = im->restart_opids;
+	size_t n = im->nrestart;
+	struct session *s;
+	struct agent *a;
+
+	im->restart_opids = NULL;
+	im->nrestart = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((s = session_by_operation(im->sessions, v[i])) != NULL &&
+		    s->conversation == NULL && s->state == SESSION_INITIATING &&
+		    (a = agents_find(im->agents, s->agent)) != NULL)
+			gws_im_start_again(im, a, s);
+		free(v[i]);
+	}
+	free(v);
+}
+
+/*
+ * Start s upstream again on the next loop turn (its operationId, the same
+ * as before): out of the settle timer's callback, since a start refused
+ * at once ends the session, and its timer with it.
+ */
+static void
+gws_im_restart_later(struct gws_im *im, struct session *s)
+{
+	struct timeval now = { 0, 0 };
+
+	if (im->restart_ev == NULL)
+		im->restart_ev = evtimer_new(im->base, gws_im_restart_due, im);
+	im->restart_opids = xreallocarray(im->restart_opids, im->nrestart + 1, sizeof(char *));
+	im->restart_opids[im->nrestart++] = xstrdup(s->operation);
+	evtimer_add(im->restart_ev, &now);
+}
+
+/* A settling session whose start and messages are all accounted for settles (next turn). */
+void
+gws_im_settle_soon(struct session *s)
+{
+	struct im_sess *is = s->im;
+	struct timeval now = { 0, 0 };
+
+	if (is->settling && is->settle_timer != NULL && !gws_im_unsure(is))
+		evtimer_add(is->settle_timer, &now);
 }
 
 /* Record an event-channel response of a recorded agent (record.h). */
@@ -634,15 +717,20 @@ gws_im_end(struct gws_im *im, struct agent *a, struct session *s)
 
 /*
  * Free a session here only: its row stays in the store for the agent's
- * next owner (written now if marked: the store's flush could not read it).
+ * next owner (written now if marked: the store's flush could not read it);
+ * keep 0: deleted from the store too (an InitiateIMSession whose
+ * startMessaging never went, told to retry: the next owner must not start
+ * it as well).
  */
 void
-gws_im_forget(struct gws_im *im, struct session *s)
+gws_im_forget(struct gws_im *im, struct session *s, int keep)
 {
-	if (s->im != NULL)
+	if (s->im != NULL && keep)
 		gws_im_store_wait(im, s, NULL, NULL);
 	gws_im_sess_free(s->im);
 	s->im = NULL;
+	if (!keep)
+		gws_im_store(im, s); /* deletes the row */
 	session_remove(im->sessions, s);
 }
 
@@ -684,6 +772,10 @@ gws_im_restore(struct gws_im *im, struct agent *a, const struct store_session *r
 		else /* its POST may or may not have reached UCWA: the replay tells */
 			o->unsure = is->settling = 1;
 	}
+	/* its startMessaging may or may not have reached UCWA: the replay tells (operationId) */
+	if (r->dir == SESSION_OUTGOING && r->state == SESSION_INITIATING && r->operation != NULL &&
+	    r->conversation == NULL)
+		is->start_unsure = is->settling = 1;
 	for (size_t i = 0; i < r->nrid_done; i++) {
 		is->rid_done[is->rid_next] = xstrdup(r->rid_done[i]);
 		is->rid_next = (is->rid_next + 1) % IM_RIDS_DONE;
@@ -770,6 +862,38 @@ gws_im_rid_done(const struct im_sess *is, const char *rid)
 		if (is->rid_done[i] != NULL && strcmp(is->rid_done[i], rid) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * UCWA took outgoing message o: an event about it (started as UCWA takes
+ * it, or completed) came, href its own. It is sent, whatever its 201 said
+ * or a previous owner knew: its href becomes its Location (written in the
+ * row with the event channel's cursor, so a next owner knows it was sent),
+ * and a message taken over unsure is sure now: never sent again, and a
+ * repeat of its SendMessage waiting for it is answered, as the first would
+ * have been at its 201.
+ */
+void
+gws_im_out_taken(struct gws_im *im, struct session *s, struct im_out *o, const char *href)
+{
+	struct im_call *c;
+
+	if (o->location == NULL && href != NULL) {
+		o->location = xstrdup(href);
+		gws_im_store(im, s);
+	}
+	if (!o->unsure)
+		return;
+	o->unsure = 0;
+	log_info("agent %s: session %s: a message the previous owner sent was taken by Skype for "
+		 "Business",
+	    s->agent, s->id);
+	if ((c = gws_im_call_waiting(im, s, o->opid)) != NULL) {
+		gws_im_call_reply_ok(c);
+		if (--c->parts_left == 0)
+			gws_im_call_free(c);
+	}
+	gws_im_settle_soon(s);
 }
 
 /*

@@ -48,6 +48,7 @@ struct im_sess {
 	struct event *settle_timer; /* settles it if UCWA's replay does not come */
 	unsigned settle_polls;	    /* times the timer looked */
 	unsigned settle_ready;	    /* ... and found the agent's UCWA application resumed */
+	int start_unsure; /* taken over before its startMessaging's conversation was known */
 };
 
 enum im_call_kind { IM_CALL_INITIATE, IM_CALL_SEND, IM_CALL_COMPLETE, IM_CALL_ACCEPT };
@@ -89,7 +90,10 @@ struct gws_im {
 	struct im_call *calls;
 	struct store *store; /* cluster mode: the session rows are written there; else NULL */
 	struct event_base *base;
-	unsigned long long seq; /* of the last call made */
+	unsigned long long seq;	  /* of the last call made */
+	struct event *restart_ev; /* starts taken-over sessions again (gws_im_restart_later) */
+	char **restart_opids;	  /* ... their operationIds (one per session at most) */
+	size_t nrestart;
 };
 
 /* The UCWA commands of the IM layer; every one passes through gws_im_ucwa. */
@@ -140,8 +144,8 @@ void gws_im_notify_message(struct gws_im *im, const struct agent *a, struct sess
     const char *text, const struct ucwa_change *ch, int failed);
 void gws_im_set_state(struct gws_im *im, struct agent *a, struct session *s, enum session_state st);
 void gws_im_end(struct gws_im *im, struct agent *a, struct session *s);
-/* Free a session on this node only (hand-over: its row stays in the store). */
-void gws_im_forget(struct gws_im *im, struct session *s);
+/* Free a session on this node only (hand-over: its row stays in the store, if keep). */
+void gws_im_forget(struct gws_im *im, struct session *s, int keep);
 void gws_im_set_reason(
     struct session *s, const char *message, const char *code, const char *subcode);
 struct session *gws_im_session_new(
@@ -156,6 +160,13 @@ struct im_call *gws_im_call_waiting(struct gws_im *im, const struct session *s, 
 
 /* gws_im_ops.c: send the held SendMessages and the unsure messages of s (or fail them, s NULL) */
 void gws_im_settle_sends(struct gws_im *im, const char *agent, const char *sid, struct session *s);
+/* gws_im_ops.c: start s upstream again (taken over unsure, UCWA never got its startMessaging) */
+void gws_im_start_again(struct gws_im *im, struct agent *a, struct session *s);
+
+/* gws_im.c: UCWA took outgoing message o (an event about it, href its own); see gws_im.c */
+void gws_im_out_taken(struct gws_im *im, struct session *s, struct im_out *o, const char *href);
+/* gws_im.c: a taken-over session's unsure start or message is accounted for: settle if all are */
+void gws_im_settle_soon(struct session *s);
 
 /* gws_im_ops.c */
 const char *gws_im_complete_upstream(struct agent *a, struct session *s, struct im_call *c);

@@ -211,7 +211,52 @@ gws_im_initiate_done(const struct ucwa_result *r, void *arg)
 	gws_im_call_free(c);
 }
 
-/* InitiateIMSession. */
+/*
+ * Post c's startMessaging (its session's remote, operationId and subject);
+ * a command that cannot go fails the call at once.
+ */
+static void
+gws_im_initiate_go(struct im_call *c)
+{
+	struct session *s = gws_im_call_session(c);
+	struct agent *a = agents_find(c->im->agents, c->agent);
+	struct json_doc *ud;
+	const char *cause = "the session ended";
+	char *subject;
+
+	if (s != NULL && a != NULL) {
+		ud = gws_im_userdata_doc(s);
+		subject = xlate_subject(s->im->rules, ud != NULL ? json_root(ud) : NULL);
+		cause = gws_im_ucwa(a, GWS_IM_CMD_START,
+		    &(struct gws_im_cmd_args){
+			.to = s->remote_uri, .opid = s->operation, .subject = subject },
+		    gws_im_initiate_done, c);
+		free(subject);
+		json_doc_free(ud);
+	}
+	if (cause != NULL) {
+		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
+
+		gws_im_initiate_done(&r, c);
+	}
+}
+
+/* Cluster mode: the session's row, with its operationId, is in Redis (or cannot be): post. */
+static void
+gws_im_initiate_stored(void *arg, enum store_result r, const char *why)
+{
+	struct im_call *c = arg;
+
+	c->storing = 0;
+	gws_im_initiate_go(c);
+}
+
+/*
+ * InitiateIMSession. In cluster mode the startMessaging goes once the
+ * session's row (with its operationId) is in Redis: a new owner then knows
+ * every session that may have been started upstream, and finds its
+ * conversation in UCWA's replay by that operationId (gws_im_restore).
+ */
 static void
 gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct session *unused,
     const struct json *body, const char *op)
@@ -219,7 +264,7 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 	const struct json *ud = json_get(body, "userData");
 	const char *phone, *cause, *msg;
 	int range;
-	char *sip = NULL, *subject;
+	char *sip = NULL;
 	struct session *s;
 	struct im_call *c;
 
@@ -244,21 +289,30 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 	}
 	s = gws_im_session_new(im, a, SESSION_OUTGOING, &cause);
 	session_set_remote(s, sip, phone);
+	free(sip);
 	if (ud != NULL && ud->type == JSON_OBJECT)
 		gws_im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
-	gws_im_store(im, s);
-	subject = xlate_subject(s->im->rules, ud);
 	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
-	if ((cause = gws_im_ucwa(a, GWS_IM_CMD_START,
-		 &(struct gws_im_cmd_args){ .to = sip, .opid = s->id, .subject = subject },
-		 gws_im_initiate_done, c)) != NULL) {
-		struct ucwa_result r = { .ok = 0, .status = 0, .message = cause };
+	if (gws_im_store_wait(im, s, gws_im_initiate_stored, c))
+		c->storing = 1;
+	else
+		gws_im_initiate_go(c);
+}
 
-		gws_im_initiate_done(&r, c);
-	}
-	free(subject);
-	free(sip);
+/*
+ * A session taken over before its startMessaging's conversation was
+ * known, of which UCWA's replay had no event: UCWA never got it (its node
+ * died before the POST went). Started again, once, with the same
+ * operationId; the desktop hears of it as of any new session.
+ */
+void
+gws_im_start_again(struct gws_im *im, struct agent *a, struct session *s)
+{
+	log_info("agent %s: session %s: its startMessaging never reached Skype for Business: "
+		 "starting it",
+	    a->name, s->id);
+	gws_im_initiate_go(gws_im_call_new(im, IM_CALL_INITIATE, NULL, a, s));
 }
 
 /* Whether the session's state offers capability cap; answers 400 if not. */

@@ -28,6 +28,13 @@ gws_im_session_for(struct gws_im *im, struct agent *a, const struct ucwa_change 
 	if (s->conversation == NULL && ch->conversation != NULL) {
 		session_bind_conversation(im->sessions, s, ch->conversation);
 		gws_im_store(im, s);
+		if (s->im->start_unsure) { /* UCWA got the previous owner's startMessaging */
+			s->im->start_unsure = 0;
+			log_info("agent %s: session %s: its conversation, started by the previous "
+				 "owner, found",
+			    s->agent, s->id);
+			gws_im_settle_soon(s);
+		}
 	}
 	return s;
 }
@@ -95,7 +102,11 @@ gws_im_incoming(struct gws_im *im, struct agent *a, const struct ucwa_change *ch
 	}
 }
 
-/* An outgoing message's delivery event: notify it once. */
+/*
+ * An event about an outgoing message: any one (started when UCWA takes
+ * it, completed when delivered or not) says UCWA took it; its delivery
+ * event is notified once.
+ */
 static void
 gws_im_outgoing_message(
     struct gws_im *im, struct agent *a, struct session *s, const struct ucwa_change *ch)
@@ -104,18 +115,19 @@ gws_im_outgoing_message(
 	struct im_out **pp, *o;
 	int failed = ch->status != NULL && strcmp(ch->status, "Failure") == 0;
 
-	if (ch->type != UCWA_COMPLETED)
-		return;
 	for (pp = &is->out; (o = *pp) != NULL; pp = &o->next) {
 		if ((ch->operation_id && strcmp(ch->operation_id, o->opid) == 0) ||
 		    ucwa_href_eq(ch->href, o->location) || ucwa_href_eq(ch->self, o->location))
 			break;
 	}
 	if (o == NULL) {
-		log_debug(
-		    "agent %s: session %s: delivery event for an unknown message", a->name, s->id);
+		log_debug("agent %s: session %s: %s event for an unknown message", a->name, s->id,
+		    ch->type == UCWA_COMPLETED ? "delivery" : "message");
 		return;
 	}
+	gws_im_out_taken(im, s, o, ch->self != NULL ? ch->self : ch->href);
+	if (ch->type != UCWA_COMPLETED)
+		return;
 	gws_im_notify_message(im, a, s, o->text, ch, failed);
 	metrics_inc(M_MESSAGES, failed ? "result=\"failed\"" : "result=\"delivered\"");
 	if (failed)
@@ -241,11 +253,14 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 {
 	struct session *s = session_of_agent(im->sessions, a->name);
 	struct im_call *c, *next;
+	int unstarted = 0; /* its InitiateIMSession told to retry: the session goes with it */
 
 	for (c = im->calls; c != NULL; c = next) {
 		next = c->next;
 		if (strcmp(c->agent, a->name) != 0)
 			continue;
+		if (c->kind == IM_CALL_INITIATE && !gws_im_call_issued(c))
+			unstarted = 1;
 		if (c->req != NULL && !c->answered && a->handover && gws_im_call_issued(c))
 			gws_reply_error(c->req, 502, GWS_INTERNAL,
 			    "The agent moved to another node while Skype for Business handled the "
@@ -266,7 +281,7 @@ gws_im_agent_gone(struct gws_im *im, struct agent *a, const char *why)
 		/* its next owner carries the session and the CometD clients on from the store;
 		 * parked connects here are told to retry, so they reach that owner */
 		if (s != NULL)
-			gws_im_forget(im, s);
+			gws_im_forget(im, s, !unstarted);
 		cometd_forget_agent(im->cometd, a->name);
 		return;
 	}

@@ -280,9 +280,10 @@ struct sim_remote {
 	char *name;
 	enum sim_answer answer;
 	long long accept_ms;
-	int reply;	      /* echo each message back */
-	int fail;	      /* messages fail delivery */
-	struct sim_rlog *log; /* ring of received entries */
+	int reply;	       /* echo each message back */
+	int fail;	       /* messages fail delivery */
+	long long delivery_ms; /* a sent message's completed event (and receipt) this late */
+	struct sim_rlog *log;  /* ring of received entries */
 	size_t nlog, logstart;
 	struct sim_user *user; /* the user it stands in for (sim_bridge.c), else NULL */
 };

@@ -20,6 +20,19 @@
 
 enum sim_conv_state { CONV_CONNECTING, CONV_INCOMING, CONV_CONNECTED };
 
+#define SIM_DELIVERIES 256 /* sent messages a conversation holds while they are delivered */
+
+/* A sent message taken (its started event out) and not delivered yet (remote delivery_ms). */
+struct sim_delivery {
+	STAILQ_ENTRY(sim_delivery) entry;
+	long long n;	 /* its number in the conversation */
+	long long due;	 /* when it is delivered (monotonic ms) */
+	int html;	 /* text/html */
+	char *opid;	 /* its operationId, or NULL */
+	struct buf body; /* the bytes as sent */
+};
+STAILQ_HEAD(sim_deliveries, sim_delivery);
+
 struct sim_conv {
 	TAILQ_ENTRY(sim_conv) entry;
 	struct sim_app *app;
@@ -42,11 +55,14 @@ struct sim_conv {
 	struct buf first; /* first message (incoming invitation or startMessaging) */
 	int first_html;
 	long long next_msg;
-	struct event *timer;	/* remote answer or invitation expiry */
-	struct event *typing;	/* remote typing indication */
-	struct event *first_ev; /* the first message's own event, late (profile) */
-	long long first_n;	/* ... its number */
-	int failing;		/* timer means: fail with this subcode index */
+	struct event *timer;		  /* remote answer or invitation expiry */
+	struct event *typing;		  /* remote typing indication */
+	struct event *first_ev;		  /* the first message's own event, late (profile) */
+	long long first_n;		  /* ... its number */
+	int failing;			  /* timer means: fail with this subcode index */
+	struct sim_deliveries deliveries; /* taken, delivered in this order (oldest first) */
+	unsigned ndeliveries;
+	struct event *deliver;	/* the oldest delivery's time */
 	struct sim_grave grave; /* once ended */
 };
 
@@ -60,6 +76,7 @@ static const char *const sim_fail_subcodes[] = {
 enum { FAIL_DECLINED, FAIL_TIMEOUT, FAIL_NOTFOUND, FAIL_ELSEWHERE, FAIL_CANCELED };
 
 static void sim_conv_timer(evutil_socket_t, short, void *);
+static void sim_conv_deliver_fire(evutil_socket_t, short, void *);
 
 /* Whether the unknown-extras fault asks for unknown properties and links. */
 static int
@@ -90,10 +107,21 @@ sim_conv_new(struct sim_app *a, struct sim_remote *r, int incoming)
 	snprintf(c->people, sizeof c->people, "%s/people/%s", a->base, r->addr);
 	c->next_msg = start > 0 ? start : simg.cfg->first_message_id;
 	buf_init(&c->first);
+	STAILQ_INIT(&c->deliveries);
 	c->timer = evtimer_new(simg.base, sim_conv_timer, c);
+	c->deliver = evtimer_new(simg.base, sim_conv_deliver_fire, c);
 	TAILQ_INSERT_TAIL(&a->convs, c, entry);
 	a->nconvs++;
 	return c;
+}
+
+/* Free one delivery (delivered, or its conversation gone). */
+static void
+sim_conv_delivery_free(struct sim_delivery *d)
+{
+	free(d->opid);
+	buf_free(&d->body);
+	free(d);
 }
 
 /* Memory of an ended conversation (from the reaper, never its own callback). */
@@ -101,7 +129,13 @@ static void
 sim_conv_release(void *arg)
 {
 	struct sim_conv *c = arg;
+	struct sim_delivery *d;
 
+	while ((d = STAILQ_FIRST(&c->deliveries)) != NULL) { /* never delivered */
+		STAILQ_REMOVE_HEAD(&c->deliveries, entry);
+		sim_conv_delivery_free(d);
+	}
+	event_free(c->deliver);
 	event_free(c->timer);
 	if (c->typing != NULL)
 		event_free(c->typing);
@@ -122,6 +156,7 @@ sim_conv_free(struct sim_conv *c)
 	TAILQ_REMOVE(&c->app->convs, c, entry);
 	c->app->nconvs--;
 	evtimer_del(c->timer);
+	evtimer_del(c->deliver);
 	if (c->typing != NULL)
 		evtimer_del(c->typing);
 	if (c->first_ev != NULL)
@@ -883,51 +918,140 @@ sim_conv_ctype_is(const char *ctype, const char *type)
 	    (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
 }
 
-/* POST sendMessage: raw text/plain (or text/html when negotiated). */
+/* A remote that replies answers a delivered message with "echo: <text>". */
+static void
+sim_conv_echo(struct sim_conv *c, const char *body, size_t len)
+{
+	struct buf t;
+
+	if (!c->remote->reply)
+		return;
+	buf_init(&t);
+	buf_addstr(&t, "echo: ");
+	buf_add(&t, body, len);
+	sim_conv_ev_message(c, c->next_msg++, "completed", 1, t.data, t.len, 0, NULL, NULL, 0);
+	buf_free(&t);
+}
+
+/*
+ * Sent message n delivered (or not, when the remote fails deliveries: 1): its
+ * completed event and the remote's receipt; the echo of a remote that
+ * replies comes after it (echo 0: the caller sends it later).
+ */
+static int
+sim_conv_delivered(struct sim_conv *c, long long n, const char *opid, const char *body, size_t len,
+    int html, int echo)
+{
+	int failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
+
+	sim_conv_ev_message(c, n, "completed", 0, NULL, 0, 0, NULL, opid, failed);
+	if (failed)
+		return 1;
+	sim_remote_log(
+	    c->remote, "message", c->app->user->uri, body, len, html ? "text/html" : "text/plain");
+	if (echo)
+		sim_conv_echo(c, body, len);
+	return 0;
+}
+
+/* Arm the delivery timer for the oldest message waiting (if any). */
+static void
+sim_conv_deliver_arm(struct sim_conv *c)
+{
+	struct sim_delivery *d = STAILQ_FIRST(&c->deliveries);
+	long long now = (long long)util_now_ms(), ms;
+	struct timeval tv;
+
+	if (d == NULL)
+		return;
+	ms = d->due > now ? d->due - now : 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->deliver, &tv);
+}
+
+/* Deliver the messages whose time came, oldest first (the order they were taken). */
+static void
+sim_conv_deliver_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_conv *c = arg;
+	struct sim_delivery *d;
+	long long now = (long long)util_now_ms();
+
+	while ((d = STAILQ_FIRST(&c->deliveries)) != NULL && d->due <= now) {
+		STAILQ_REMOVE_HEAD(&c->deliveries, entry);
+		c->ndeliveries--;
+		sim_conv_delivered(c, d->n, d->opid, d->body.data, d->body.len, d->html, 1);
+		sim_conv_delivery_free(d);
+	}
+	sim_conv_deliver_arm(c);
+}
+
+/* Hold sent message n for the remote's delivery_ms (its started event went already). */
+static void
+sim_conv_deliver_later(
+    struct sim_conv *c, long long n, const char *opid, const char *body, size_t len, int html)
+{
+	struct sim_delivery *d = xcalloc(1, sizeof *d);
+
+	d->n = n;
+	d->due = (long long)util_now_ms() + c->remote->delivery_ms;
+	d->html = html;
+	d->opid = opid != NULL ? xstrdup(opid) : NULL;
+	buf_init(&d->body);
+	buf_add(&d->body, body, len);
+	STAILQ_INSERT_TAIL(&c->deliveries, d, entry);
+	if (c->ndeliveries++ == 0)
+		sim_conv_deliver_arm(c);
+}
+
+/*
+ * POST sendMessage: raw text/plain (or text/html when negotiated). The
+ * message is taken: its started event, then (at once, or after the
+ * remote's delivery_ms, as Skype for Business does while it delivers) its
+ * completed event; started is left out, as merged, only when both are
+ * pending at once (the aggregation fault, the profile's message_started).
+ */
 static void
 sim_conv_send(struct sim_conv *c, struct http_req *req)
 {
 	const char *ct = http_req_header(req, "Content-Type");
 	int html = sim_conv_ctype_is(ct, "text/html");
+	int later = c->remote->delivery_ms > 0;
 	struct buf opid;
 	char loc[240];
 	size_t len;
-	const char *body = http_req_body(req, &len);
+	const char *body = http_req_body(req, &len), *op;
 	long long n;
-	int failed;
+	int failed = 0;
 
 	if (!sim_conv_ctype_is(ct, "text/plain") && !(html && c->app->html)) {
 		sim_reply_error(
 		    req, 415, "UnsupportedMediaType", NULL, "The content type is not supported.");
 		return;
 	}
+	if (later && c->ndeliveries >= SIM_DELIVERIES) {
+		sim_reply_error(req, 503, "ServiceUnavailable", NULL,
+		    "Too many messages being delivered in this conversation.");
+		return;
+	}
 	buf_init(&opid);
 	if (http_req_query_param(req, "operationId", &opid) != 0)
 		http_req_query_param(req, "OperationContext", &opid);
+	op = opid.len ? opid.data : NULL;
 	n = c->next_msg++;
-	failed = c->remote->fail || sim_fault_active(c->app->user, "failed_delivery");
 	if (!sim_fault_active(c->app->user, "aggregation") &&
-	    !sim_profile(c->app->user)->no_message_started)
-		sim_conv_ev_message(
-		    c, n, "started", 0, NULL, 0, 0, NULL, opid.len ? opid.data : NULL, 0);
-	sim_conv_ev_message(
-	    c, n, "completed", 0, NULL, 0, 0, NULL, opid.len ? opid.data : NULL, failed);
-	if (!failed)
-		sim_remote_log(c->remote, "message", c->app->user->uri, body, len,
-		    html ? "text/html" : "text/plain");
+	    (later || !sim_profile(c->app->user)->no_message_started))
+		sim_conv_ev_message(c, n, "started", 0, NULL, 0, 0, NULL, op, 0);
+	if (later)
+		sim_conv_deliver_later(c, n, op, body, len, html);
+	else
+		failed = sim_conv_delivered(c, n, op, body, len, html, 0);
 	snprintf(loc, sizeof loc, "%s/messages/%lld", c->msging, n);
 	sim_profile_location(c->app->user, req, loc);
 	sim_conv_reply_201(c->app->user, req);
-	if (!failed && c->remote->reply) {
-		struct buf t;
-
-		buf_init(&t);
-		buf_addstr(&t, "echo: ");
-		buf_add(&t, body, len);
-		sim_conv_ev_message(
-		    c, c->next_msg++, "completed", 1, t.data, t.len, 0, NULL, NULL, 0);
-		buf_free(&t);
-	}
+	if (!later && !failed)
+		sim_conv_echo(c, body, len);
 	buf_free(&opid);
 }
 

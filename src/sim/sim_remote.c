@@ -152,13 +152,13 @@ sim_remote_write_log(struct jw *w, struct sim_remote *r)
 	jw_arr_end(w);
 }
 
-/* Change r's behaviour from {answer?, accept_ms?, reply?, fail?}; -1 and err if bad. */
+/* Change r's behaviour from {answer?, accept_ms?, reply?, fail?, delivery_ms?}; -1 and err if bad. */
 int
 sim_remote_set(struct sim_remote *r, const struct json *o, char *err, size_t errlen)
 {
 	const char *ans = json_get_str(o, "answer");
 	const struct json *ms = json_get(o, "accept_ms"), *rep = json_get(o, "reply"),
-			  *fail = json_get(o, "fail");
+			  *fail = json_get(o, "fail"), *dms = json_get(o, "delivery_ms");
 
 	if (ans != NULL && strcmp(ans, "accept") && strcmp(ans, "decline") &&
 	    strcmp(ans, "silent")) {
@@ -168,6 +168,10 @@ sim_remote_set(struct sim_remote *r, const struct json *o, char *err, size_t err
 	}
 	if (ms != NULL && (ms->type != JSON_INT || ms->u.i < 0 || ms->u.i > 3600000)) {
 		snprintf(err, errlen, "%s", "\"accept_ms\" is an integer 0-3600000");
+		return -1;
+	}
+	if (dms != NULL && (dms->type != JSON_INT || dms->u.i < 0 || dms->u.i > 3600000)) {
+		snprintf(err, errlen, "%s", "\"delivery_ms\" is an integer 0-3600000");
 		return -1;
 	}
 	if ((rep != NULL && rep->type != JSON_BOOL) || (fail != NULL && fail->type != JSON_BOOL)) {
@@ -184,6 +188,8 @@ sim_remote_set(struct sim_remote *r, const struct json *o, char *err, size_t err
 		r->reply = rep->u.b;
 	if (fail != NULL)
 		r->fail = fail->u.b;
+	if (dms != NULL)
+		r->delivery_ms = dms->u.i;
 	return 0;
 }
 
@@ -204,6 +210,7 @@ sim_remote_write_all(struct jw *w, int with_log)
 		jw_kint(w, "accept_ms", r->accept_ms);
 		jw_kbool(w, "reply", r->reply);
 		jw_kbool(w, "fail", r->fail);
+		jw_kint(w, "delivery_ms", r->delivery_ms);
 		if (with_log) {
 			jw_key(w, "received");
 			sim_remote_write_log(w, r);

@@ -441,6 +441,175 @@ test('SIGTERM while UCWA holds a SendMessage\'s 201 past the drain\'s wait: 502,
   }
 });
 
+// ucwa-sim's conversations of user's application (id, state, nextMessage, ...).
+async function simConvs(env, user) {
+  const st = await im.sim(env.sim.port, 'GET', '/state');
+  const app = st.json.applications.find((a) => a.user === `sip:agent${im.PHONES[user]}@example.com`);
+  return app ? app.conversations : [];
+}
+
+// The invitations bob received.
+async function bobInvited(env) {
+  return (await im.sim(env.sim.port, 'GET', `/remotes/${BOB.id}/received`)).json.received
+    .filter((e) => e.type === 'invitation');
+}
+
+// An InitiateIMSession of d to bob through port (a node, or haproxy).
+function initiate(d, port) {
+  return h.request({ port, method: 'POST', path: '/api/v2/me/im-sessions',
+    headers: { Authorization: cm.basic(d.user), 'Content-Type': 'application/json' },
+    body: JSON.stringify({ operationName: 'InitiateIMSession', destination: { phoneNumber: BOB.phone } }) })
+    .catch((e) => ({ status: 0, body: String(e) }));
+}
+
+// agent1's desktop through haproxy, the agent owned by node a, in no session yet.
+async function idleOnA(env) {
+  const r = await h.request({ port: env.a.port, path: '/api/v2/me', headers: { Authorization: cm.basic('agent1') } });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-a');
+  await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { reply: false });
+  const d1 = await im.desktop(env.port, 'agent1');
+  env.desks.push(d1);
+  return d1;
+}
+
+// The id of agent1's IM session as stored (its row's field s:ID).
+async function storedSession(env) {
+  const keys = (await env.redis.cli('HKEYS', 'ucgw:agent:agent1')).split(/\s+/).filter((k) => k.startsWith('s:'));
+  assert.equal(keys.length, 1, `one session row: ${keys}`);
+  return keys[0].slice(2);
+}
+
+// After the take-over: the session goes on (a message reaches bob once), one conversation upstream.
+async function goesOn(env, d1, sid, text) {
+  d1.sid = sid;
+  const r = await resend(env, d1, text, `rid-${text}`);
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.statusCode, 0, r.body);
+  await h.waitFor(async () => (await bobGot(env, text)).length > 0, 5000 * h.slow, `bob received ${text}`);
+  await sleep(500);
+  assert.deepEqual(await bobGot(env, text), [text], 'once');
+  assert.equal((await bobInvited(env)).length, 1, 'bob invited once');
+  assert.equal((await simConvs(env, 'agent1')).length, 1, 'one conversation upstream');
+  assert.equal((await apps(env, 'agent1')).length, 1, 'one application');
+}
+
+test('a SendMessage UCWA took, its node killed before the 201, its delivery slower than the settle: delivered once', async () => {
+  const env = await cluster();
+  env.label = 'slow-delivery';
+  const DELIVERY = 9000 * h.slow; // Skype for Business still delivering it long after the take-over
+  try {
+    const d1 = await ownedByA(env);
+    assert.equal((await im.sim(env.sim.port, 'POST', `/remotes/${BOB.id}/behaviour`, { delivery_ms: DELIVERY })).status, 200);
+    // UCWA takes the message (its started event queued) and holds every answer to agent1 (201, P-GET)
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'slow', delay_ms: 5000 })).status, 200);
+    const next = (await simConvs(env, 'agent1'))[0].nextMessage;
+    const first = send(d1, env.a.port, 'v-1', 'rid-v-1');
+    await h.waitFor(async () => (await simConvs(env, 'agent1'))[0].nextMessage > next, 5000 * h.slow, 'UCWA took v-1');
+    env.a.child.kill('SIGKILL');
+    assert.equal((await first).status, 0, 'the request died with node a');
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/faults')).status, 200);
+    const from = d1.im().length;
+    // the repeat is answered once node b has UCWA's event about it (started, in the replay)
+    const r = await resend(env, d1, 'v-1', 'rid-v-1');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.statusCode, 0);
+    assert.equal((await resend(env, d1, 'v-2', 'rid-v-2')).status, 200);
+    await h.waitFor(() => /settled after the take-over/.test(env.b.stderr), 15000 * h.slow, 'node b settled');
+    const settled = Date.now();
+    await h.waitFor(async () => (await bobGot(env, 'v-')).length >= 2, DELIVERY + 10000 * h.slow, 'bob received v-1 and v-2');
+    // a copy of v-1 sent again at the settle would reach bob DELIVERY ms after it
+    await sleep(Math.max(0, settled + DELIVERY + 2000 * h.slow - Date.now()));
+    assert.deepEqual(await bobGot(env, 'v-'), ['v-1', 'v-2'], 'each message once, in order');
+    const own = d1.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' && /^v-/.test(n.message || '')).map((n) => n.message);
+    assert.deepEqual(own, ['v-1', 'v-2'], 'each delivery notified once');
+    assert.match(env.b.stderr, /a message the previous owner sent was taken by Skype for Business/);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+  } finally {
+    await teardown(env, 'a');
+  }
+});
+
+test('kill -9 between a startMessaging POST and its 201: the new owner finds the conversation by operationId; the session goes on', async () => {
+  const env = await cluster();
+  env.label = 'start-taken';
+  try {
+    const d1 = await idleOnA(env);
+    const from = d1.im().length;
+    // UCWA takes the startMessaging and holds every answer to agent1 (201, P-GET)
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'slow', delay_ms: 5000 })).status, 200);
+    const first = initiate(d1, env.a.port);
+    await h.waitFor(async () => (await bobInvited(env)).length === 1, 5000 * h.slow, 'UCWA took the startMessaging');
+    env.a.child.kill('SIGKILL');
+    assert.equal((await first).status, 0, 'the request died with node a');
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/faults')).status, 200);
+    const sid = await storedSession(env);
+    // the desktop does not retry; its next request takes the agent over on node b
+    await h.waitFor(async () => (await d1.rest('GET', '/me/im-sessions')).status === 200, 10000 * h.slow, 'taken over');
+    const s = await d1.state('Talking', from);
+    assert.equal(s.id, sid, 'the session the desktop hears of is the one node a made');
+    assert.match(env.b.stderr, /its conversation, started by the previous owner, found/);
+    await goesOn(env, d1, sid, 'k-1');
+  } finally {
+    await teardown(env, 'a');
+  }
+});
+
+test('an InitiateIMSession stored but never posted when its node dies: the new owner starts it once, same session', async () => {
+  const env = await cluster(['a', 'b'], { cutA: true });
+  env.label = 'start-unsent';
+  try {
+    const d1 = await idleOnA(env);
+    const from = d1.im().length;
+    env.cut.holdOn = BOB.uri; // from the session's row on, a's writes reach Redis, their answers never reach a
+    const first = initiate(d1, env.a.port);
+    await h.waitFor(() => env.cut.sentHeld.includes(BOB.uri), 2000 * h.slow, 'the row written');
+    await sleep(20);
+    env.a.child.kill('SIGKILL'); // before its Redis timeout: the startMessaging never went
+    assert.equal((await first).status, 0, 'the request died with node a');
+    assert.equal((await bobInvited(env)).length, 0, 'not started by node a');
+    const sid = await storedSession(env);
+    await h.waitFor(async () => (await d1.rest('GET', '/me/im-sessions')).status === 200, 10000 * h.slow, 'taken over');
+    const s = await d1.state('Talking', from);
+    assert.equal(s.id, sid, 'the same session');
+    assert.match(env.b.stderr, /its startMessaging never reached Skype for Business: starting it/);
+    await goesOn(env, d1, sid, 'm-1');
+  } finally {
+    await teardown(env, 'a');
+  }
+});
+
+test('an InitiateIMSession whose row never reached Redis when its node died: never posted; its repeat starts one conversation', async () => {
+  const env = await cluster(['a', 'b'], { cutA: true });
+  env.label = 'start-unstored';
+  try {
+    const d1 = await idleOnA(env);
+    env.cut.dropOn = BOB.uri; // from the session's row on, a's writes never reach Redis
+    const first = initiate(d1, env.a.port);
+    await h.waitFor(() => env.cut.sentHeld.includes(BOB.uri), 2000 * h.slow, 'the row on its way');
+    await sleep(20);
+    env.a.child.kill('SIGKILL'); // before its Redis timeout
+    const died = await first;
+    await sleep(200);
+    assert.equal((await bobInvited(env)).length, 0, 'no startMessaging before its row is in Redis');
+    assert.equal(died.status, 0, 'the request died with node a');
+    // the desktop sends it again through haproxy: node b takes the agent over and starts it
+    const from = d1.im().length;
+    let r;
+    for (let i = 0; i < 200; i++) {
+      r = await initiate(d1, env.port);
+      if (r.status !== 503 && r.status !== 502 && r.status !== 0) break;
+      await sleep(100);
+    }
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.statusCode, 0, r.body);
+    const s = await d1.state('Talking', from);
+    await goesOn(env, d1, s.id, 'n-1');
+  } finally {
+    await teardown(env, 'a');
+  }
+});
+
 // What user's stored token is, unsealed with the cluster key (docs/cluster.md, "Secrets").
 async function storedToken(env, user) {
   const key = `ucgw:agent:${user}`;

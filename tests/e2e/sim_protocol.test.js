@@ -416,6 +416,34 @@ test('sendMessage: 415 for unsupported types, text/html only when negotiated, fa
   assert.deepEqual(log.map((x) => [x.text, x.contentType]), [['<b>hi</b>', 'text/html']]);
 }));
 
+test('a remote slow to receive (delivery_ms): started as the message is taken, completed and the receipt later, in order', () => withSim({}, async (sim) => {
+  const c = await sim.client();
+  const m = await connected(c);
+  const bad = await sim.ctl('POST', 'remotes/lenea@contoso.com/behaviour', { delivery_ms: -1 });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error, /delivery_ms/);
+  assert.equal((await sim.ctl('POST', 'remotes/lenea@contoso.com/behaviour', { delivery_ms: 700 })).status, 200);
+  assert.equal((await sim.state()).remotes.find((x) => x.uri === 'sip:lenea@contoso.com').delivery_ms, 700);
+  const t0 = Date.now(); // (before the POST: the delivery is timed from when the message was taken)
+  const a = await c.req('POST', `${m._links.sendMessage.href}?operationId=op-a`, { body: 'first' });
+  const b = await c.req('POST', `${m._links.sendMessage.href}?operationId=op-b`, { body: 'second' });
+  assert.equal(a.status, 201);
+  assert.equal(b.status, 201);
+  const sa = await c.ev('conversation', 'message', 'started', (x) => x.link.href === a.headers.location);
+  assert.equal(sa._embedded.message.operationId, 'op-a');
+  assert.equal(c.events.find((e) => e.link.rel === 'message' && e.type === 'completed'), undefined, 'started as it was taken, before its delivery');
+  assert.deepEqual((await sim.received('lenea@contoso.com')).filter((x) => x.type === 'message'), [], 'not received yet');
+  const ca = await c.ev('conversation', 'message', 'completed', (x) => x.link.href === a.headers.location);
+  assert.ok(Date.now() - t0 >= 690, `completed after delivery_ms (${Date.now() - t0} ms)`);
+  assert.equal(ca.status, 'Success');
+  assert.equal(ca._embedded.message.operationId, 'op-a');
+  await c.ev('conversation', 'message', 'completed', (x) => x.link.href === b.headers.location);
+  const done = c.events.filter((e) => e.link.rel === 'message' && e.type === 'completed').map((e) => e.link.href);
+  assert.deepEqual(done, [a.headers.location, b.headers.location], 'delivered in order');
+  const got = (await sim.received('lenea@contoso.com')).filter((x) => x.type === 'message').map((x) => x.text);
+  assert.deepEqual(got, ['first', 'second']);
+}));
+
 test('typing both ways (63, 64), remote reply, remote leave (65), DELETE conversation', () => withSim({ 'conversations.typing_timeout_ms': 200 }, async (sim) => {
   const c = await sim.client();
   const m = await connected(c);

@@ -174,7 +174,9 @@ async function cuttingProxy(port, cutWhen = () => false) {
         proxy.requests.push(`${m[1]} ${m[2]}`);
       }
       if (proxy.holdOn && d.toString('latin1').includes(proxy.holdOn)) proxy.hold = true;
-      if (proxy.hold) proxy.sentHeld += d.toString('latin1');
+      if (proxy.dropOn && d.toString('latin1').includes(proxy.dropOn)) proxy.drop = true;
+      if (proxy.hold || proxy.drop) proxy.sentHeld += d.toString('latin1');
+      if (proxy.drop) return; // never reaches the server (as if its sender died first)
       up.write(d);
     });
     up.on('data', (d) => {
@@ -192,6 +194,8 @@ async function cuttingProxy(port, cutWhen = () => false) {
     refuse: false,
     hold: false, // answers dropped; what was sent meanwhile is in sentHeld
     holdOn: null, // hold from the first write that holds this string
+    drop: false, // requests dropped (answers too: there are none); what was sent is in sentHeld
+    dropOn: null, // drop from the first write that holds this string
     held: 0,
     sentHeld: '',
     dropAll: () => { for (const s of socks) s.destroy(); },
