@@ -25,12 +25,17 @@ struct store;
 
 /* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
 struct cluster_secrets {
-	unsigned char key[32]; /* cluster.key_file */
-	char *password;	       /* cluster.password_file; NULL: none */
+	unsigned char key[32];	 /* cluster.key_file */
+	char *password;		 /* cluster.password_file; NULL: none */
+	char *sentinel_password; /* cluster.sentinel_password_file; NULL: none */
 };
 
+/* Whether cluster mode is on: cluster.redis or cluster.sentinels set. */
+int cluster_configured(const struct config *);
 /* Row check of cluster.redis (a message that never repeats the URL). */
 const char *cluster_check_url(const struct json *, char **freeit);
+/* Row check of cluster.sentinels: HOST:PORT each, at most 16. */
+const char *cluster_check_sentinels(const struct json *, char **freeit);
 /* Row check of cluster.advertise: http(s)://HOST:PORT. */
 const char *cluster_check_advertise(const struct json *, char **freeit);
 /* Row check of cluster.node_id and cluster.prefix: letters, digits, ".-_:". */

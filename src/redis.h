@@ -31,10 +31,14 @@ int redis_url_parse(const char *url, struct redis_addr *, const char **why);
 void redis_addr_clear(struct redis_addr *);
 
 struct redis_conf {
-	const char *url;	 /* checked by redis_url_parse */
-	const char *password;	 /* AUTH on connect; NULL: none. Never logged */
-	unsigned timeout_ms;	 /* connect + handshake, and the oldest reply awaited */
-	unsigned backoff_min_ms; /* first reconnect delay; doubles, with jitter */
+	const char *url;	      /* checked by redis_url_parse; unused with sentinels */
+	const char *const *sentinels; /* "HOST:PORT" each; nsentinels > 0: the master is theirs */
+	size_t nsentinels;
+	const char *sentinel_master;   /* the master's name in the sentinels' configuration */
+	const char *sentinel_password; /* AUTH on the sentinels; NULL: none. Never logged */
+	const char *password;	       /* AUTH on connect; NULL: none. Never logged */
+	unsigned timeout_ms;	       /* connect + handshake, and the oldest reply awaited */
+	unsigned backoff_min_ms;       /* first reconnect delay; doubles, with jitter */
 	unsigned backoff_max_ms;
 	size_t max_queue; /* commands queued or awaiting a reply, at most */
 };
@@ -119,6 +123,8 @@ const char *redis_why(const struct redis *);
 unsigned long long redis_down_ms(const struct redis *);
 /* The address, for logs and /healthz (never holds a secret). */
 const char *redis_name(const struct redis *);
+/* HOST:PORT of the master the sentinels named last; NULL without sentinels, or none yet. */
+const char *redis_master(const struct redis *);
 /* The event loop it runs on. */
 struct event_base *redis_base(const struct redis *);
 /* Calls fn whenever the connection becomes ready or stops being ready. */
