@@ -74,6 +74,8 @@ struct cluster {
 	int leaving;		    /* cluster_leave: never register again */
 	struct redis_cmd *deleting; /* the registry entry's DEL */
 	void (*left)(void *);	    /* cluster_leave's callback */
+	void (*back)(void *);	    /* Redis ready again (cluster_on_back) */
+	void *back_arg;
 	void *left_arg;
 	char *prefix; /* cluster.prefix */
 };
@@ -499,6 +501,16 @@ cluster_on_redis(void *arg, int ready)
 	else
 		c->registered = 0;
 	store_redis_ready(c->store, ready);
+	if (ready && c->back != NULL)
+		c->back(c->back_arg);
+}
+
+/* Call fn whenever Redis becomes ready (it may hold less than was written: a restart, a failover). */
+void
+cluster_on_back(struct cluster *c, void (*fn)(void *), void *arg)
+{
+	c->back = fn;
+	c->back_arg = arg;
 }
 
 /* The connection to Redis as the cluster.* keys set it (the password from cluster.password_file). */

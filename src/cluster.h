@@ -61,6 +61,8 @@ struct cluster *cluster_create(
 void cluster_free(struct cluster *);
 /* SIGHUP: apply the cluster.* keys that may change (cluster.write_version). */
 void cluster_set_config(struct cluster *, const struct config *);
+/* fn(arg) whenever Redis becomes ready (it may have lost writes: a restart, a failover). */
+void cluster_on_back(struct cluster *, void (*fn)(void *), void *arg);
 /* Drain: stop registering and delete the registry entry; done(arg) runs once Redis answered. */
 void cluster_leave(struct cluster *, void (*done)(void *), void *arg);
 /* Write the cluster's part of /healthz as the value of the current key; 1 if healthy. */
