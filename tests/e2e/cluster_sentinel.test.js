@@ -188,3 +188,138 @@ test('Sentinel failover (kill -9 of the master) during a conversation: nothing l
     await teardown(env);
   }
 });
+
+// A node (no UCWA server needed) finding its Redis through sentinels.
+async function fakeNode(files, sentinels, extra = {}) {
+  return im.startGateway(await freePort(), args({
+    'cluster.sentinels': sentinels, 'cluster.sentinel_master': 'ucgw', 'cluster.key_file': files.key,
+    'cluster.node_id': 'n1', 'cluster.lease_ms': 900 * h.slow, 'cluster.timeout_ms': 200 * h.slow,
+    'cluster.backoff_min_ms': 20, 'cluster.backoff_max_ms': 200, 'log.level': 'debug', ...extra,
+  }));
+}
+
+// /healthz of port once pred(cluster part) holds.
+function healthWhen(port, pred, what) {
+  return h.waitFor(async () => {
+    const j = await healthz(port);
+    return pred(j.cluster) ? j : null;
+  }, 5000 * h.slow, async () => `${what}: ${JSON.stringify(await healthz(port))}`);
+}
+
+// Stop the nodes (each must exit 0, no sanitizer report) and the servers.
+async function stopAll(nodes, servers) {
+  const codes = [];
+  for (const n of nodes) codes.push([n, (await n.stop()).code]);
+  for (const s of servers) await s.stop();
+  for (const [n, code] of codes) {
+    assert.equal(code, 0, n.stderr.slice(-3000));
+    assert.doesNotMatch(n.stderr, /Sanitizer|runtime error/);
+  }
+}
+
+test('Sentinel discovery errors: none reachable, an unknown master name, a sentinel naming a replica (never written to), a wrong sentinel password', async () => {
+  const files = clusterFiles();
+  const pw = path.join(files.dir, 'sentinel.pass');
+  fs.writeFileSync(pw, 'sentinel-secret\n', { mode: 0o600 });
+  const bad = path.join(files.dir, 'sentinel.bad');
+  fs.writeFileSync(bad, 'not-the-secret\n', { mode: 0o600 });
+  const nodes = [];
+  const servers = [];
+  try {
+    const fake = await new FakeSentinel({ password: 'sentinel-secret' }).start();
+    servers.push(fake);
+    const master = await startRedis();
+    servers.push(master);
+    const replica = await startReplica(master);
+    servers.unshift(replica);
+    const dead1 = await freePort();
+    const dead2 = await freePort();
+
+    // No sentinel reachable: each named, and what needs Redis gets 503, never 401.
+    const none = await fakeNode(files, [`127.0.0.1:${dead1}`, `127.0.0.1:${dead2}`]);
+    nodes.push(none);
+    const h1 = await healthWhen(none.port, (c) => /^no sentinel/.test(c.reason || ''), 'no sentinel');
+    assert.equal(h1.status, 'degraded');
+    assert.equal(h1.cluster.reason, `no sentinel named the master ucgw: 127.0.0.1:${dead1}: connect: Connection refused; ` +
+      `127.0.0.1:${dead2}: connect: Connection refused`);
+    const r = await gws(none.port, '/me', { Authorization: cm.basic('agent3') });
+    assert.equal(r.status, 503, r.body);
+    assert.match(r.headers['retry-after'] || '', /^\d+$/);
+
+    // A wrong sentinel password: named (never the password).
+    const wrong = await fakeNode(files, [fake.addr], { 'cluster.sentinel_password_file': bad });
+    nodes.push(wrong);
+    const h2 = await healthWhen(wrong.port, (c) => /AUTH/.test(c.reason || ''), 'AUTH refused');
+    assert.match(h2.cluster.reason, new RegExp(`^no sentinel named the master ucgw: ${fake.addr}: AUTH refused \\(cluster.sentinel_password_file\\): WRONGPASS`));
+
+    // A dead sentinel then one that does not know the name: both named.
+    const n1 = await fakeNode(files, [`127.0.0.1:${dead1}`, fake.addr], { 'cluster.sentinel_password_file': pw });
+    nodes.push(n1);
+    const h3 = await healthWhen(n1.port, (c) => /does not know/.test(c.reason || ''), 'unknown name');
+    assert.equal(h3.cluster.reason, `no sentinel named the master ucgw: 127.0.0.1:${dead1}: connect: Connection refused; ` +
+      `${fake.addr}: does not know a master named ucgw (cluster.sentinel_master)`);
+    assert.equal(fake.commands[0], 'AUTH ***', fake.commands.join('\n'));
+    assert.equal(fake.commands[1], 'SENTINEL get-master-addr-by-name ucgw');
+
+    // The sentinel names a replica: ROLE says so; nothing is written to it.
+    await replica.cli('CONFIG', 'RESETSTAT');
+    fake.masters.ucgw = ['127.0.0.1', replica.port];
+    const h4 = await healthWhen(n1.port, (c) => /ROLE/.test(c.reason || ''), 'a replica named');
+    assert.equal(h4.cluster.reason, `127.0.0.1:${replica.port} is not the master (ROLE: slave); asking the sentinels again`);
+    assert.equal(h4.cluster.master, `127.0.0.1:${replica.port}`);
+    await sleep(300);
+    const stats = await replica.cli('INFO', 'commandstats');
+    assert.match(stats, /cmdstat_role:/);
+    assert.doesNotMatch(stats, /cmdstat_(evalsha|eval|set|del|script|hset|pexpire):/, stats);
+
+    // The master named: ready, registered there.
+    fake.masters.ucgw = ['127.0.0.1', master.port];
+    await healthWhen(n1.port, (c) => c.redis === 'ready' && c.registered, 'ready on the master');
+    assert.equal((await healthz(n1.port)).cluster.master, `127.0.0.1:${master.port}`);
+    assert.equal(await master.cli('EXISTS', `${PREFIX}node:n1`), '1');
+    assert.ok(fake.commands.includes('SUBSCRIBE +switch-master'), fake.commands.join('\n'));
+    for (const n of nodes) assert.doesNotMatch(n.stderr, /sentinel-secret|not-the-secret/);
+  } finally {
+    await stopAll(nodes, servers);
+  }
+});
+
+test('Sentinel: +switch-master moves a node off a live master at once; a master turned replica (READONLY) makes it ask again', async () => {
+  const files = clusterFiles();
+  const nodes = [];
+  const servers = [];
+  try {
+    const fake = await new FakeSentinel().start();
+    servers.push(fake);
+    const x = await startRedis();
+    const y = await startRedis();
+    servers.push(x, y);
+    fake.masters.ucgw = ['127.0.0.1', x.port];
+    const n1 = await fakeNode(files, [fake.addr]);
+    nodes.push(n1);
+    await healthWhen(n1.port, (c) => c.redis === 'ready' && c.registered && c.master === `127.0.0.1:${x.port}`, 'ready on x');
+    await h.waitFor(() => fake.subscribers.size === 1, 5000 * h.slow, 'subscribed');
+
+    // The sentinels move the master while x is alive: the node follows at once.
+    fake.masters.ucgw = ['127.0.0.1', y.port];
+    const asked = fake.asked;
+    const t0 = Date.now();
+    fake.switchMaster('ucgw', ['127.0.0.1', x.port], ['127.0.0.1', y.port]);
+    await healthWhen(n1.port, (c) => c.redis === 'ready' && c.master === `127.0.0.1:${y.port}`, 'moved to y');
+    const ms = Date.now() - t0;
+    assert.ok(ms < 1000 * h.slow, `moved in ${ms} ms`);
+    assert.equal(fake.asked, asked, 'the announcement was enough: no question asked');
+    await h.waitFor(async () => (await y.cli('EXISTS', `${PREFIX}node:n1`)) === '1', 5000 * h.slow, 'registered on y');
+    assert.match(n1.stderr, new RegExp(`master ucgw switched from 127\\.0\\.0\\.1:${x.port} to 127\\.0\\.0\\.1:${y.port}`));
+
+    // y becomes x's replica under the node (no announcement): its next write
+    // is refused READONLY; the node asks again and goes back to x.
+    fake.masters.ucgw = ['127.0.0.1', x.port];
+    await y.cli('REPLICAOF', '127.0.0.1', String(x.port));
+    await healthWhen(n1.port, (c) => c.redis === 'ready' && c.master === `127.0.0.1:${x.port}`, 'back on x');
+    assert.match(n1.stderr, new RegExp(`127\\.0\\.0\\.1:${y.port} answered READONLY \\(a replica now\\); asking the sentinels again`));
+    await h.waitFor(async () => (await x.cli('EXISTS', `${PREFIX}node:n1`)) === '1', 5000 * h.slow, 'registered on x');
+  } finally {
+    await stopAll(nodes, servers);
+  }
+});
