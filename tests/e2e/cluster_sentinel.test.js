@@ -140,10 +140,11 @@ test('Sentinel failover (kill -9 of the master) during a conversation: nothing l
 
     // The sentinels promote the replica; both nodes follow.
     for (const n of env.nodes) {
+      let last;
       await h.waitFor(async () => {
-        const j = await healthz(n.port);
-        return j.status === 'ok' && j.cluster.master === `127.0.0.1:${replica.port}`;
-      }, 15000 * h.slow, async () => `${n.id} on the new master: ${JSON.stringify(await healthz(n.port))}`);
+        last = await healthz(n.port);
+        return last.status === 'ok' && last.cluster.master === `127.0.0.1:${replica.port}`;
+      }, 15000 * h.slow, () => `${n.id} on the new master: ${JSON.stringify(last)}`);
     }
     console.log(`# failover: ${Date.now() - killedAt} ms from kill -9 to both nodes ready on the new master`);
     env.redis = replica; // holder() and teardown
@@ -166,10 +167,11 @@ test('Sentinel failover (kill -9 of the master) during a conversation: nothing l
     assert.deepEqual(fromRemote(), want('r'));
 
     // The new master holds what the replica lacked, written by the nodes.
+    let have = new Set();
     await h.waitFor(async () => {
-      const f = await fields(replica, 'agent1');
-      return [...before].every((k) => f.has(k));
-    }, 5000 * h.slow, async () => `the agent's fields on the new master; have ${[...(await fields(replica, 'agent1'))]}`);
+      have = await fields(replica, 'agent1');
+      return [...before].every((k) => have.has(k));
+    }, 5000 * h.slow, () => `the agent's fields on the new master; have ${[...have]}`);
     assert.equal(await holder(env, 'agent1'), 'node-a');
     for (const k of [`${PREFIX}node:node-a`, `${PREFIX}node:node-b`, `${PREFIX}keycheck`]) {
       assert.equal(await replica.cli('EXISTS', k), '1', `${k} on the new master`);
@@ -200,10 +202,11 @@ async function fakeNode(files, sentinels, extra = {}) {
 
 // /healthz of port once pred(cluster part) holds.
 function healthWhen(port, pred, what) {
+  let last;
   return h.waitFor(async () => {
-    const j = await healthz(port);
-    return pred(j.cluster) ? j : null;
-  }, 5000 * h.slow, async () => `${what}: ${JSON.stringify(await healthz(port))}`);
+    last = await healthz(port);
+    return pred(last.cluster) ? last : null;
+  }, 5000 * h.slow, () => `${what}: ${JSON.stringify(last)}`);
 }
 
 // Stop the nodes (each must exit 0, no sanitizer report) and the servers.
