@@ -208,9 +208,9 @@ cluster_check_key(struct config *c, const char *file, struct buf *problems)
 
 	if (path == NULL) {
 		buf_printf(problems,
-		    "%s: cluster mode (cluster.redis) needs cluster.key_file, a file of 32 random "
+		    "%s: cluster mode (%s) needs cluster.key_file, a file of 32 random "
 		    "bytes (head -c 32 /dev/urandom > FILE)\n",
-		    file);
+		    file, c->cluster_redis != NULL ? "cluster.redis" : "cluster.sentinels");
 		return;
 	}
 	buf_init(&b);
