@@ -1,6 +1,6 @@
 /*
  * cluster.h: this node's part of a cluster of ucgw nodes sharing one
- * Redis (cluster mode: cluster.redis is set). Built so far: the checks
+ * Redis (cluster mode: cluster.redis or cluster.sentinels is set). Built so far: the checks
  * of the cluster.* keys (ucgw -t), the secrets they name (the cluster key
  * and the Redis password, read once and never logged), the connection to
  * Redis, the secrets box (seal.h), leases (lease.h), the key check (every
@@ -52,7 +52,7 @@ void cluster_redis_conf(const struct config *, struct redis_conf *);
 struct cluster;
 
 /*
- * Start cluster mode (cfg->cluster_redis set): connect to Redis, register
+ * Start cluster mode (cluster_configured): connect to Redis, register
  * this node; bound is the first listener as bound ("HOST:PORT"), the
  * advertised address when cluster.advertise is unset.
  */

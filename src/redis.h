@@ -7,7 +7,9 @@
  * turns every failure into a precise error for the caller: an error
  * reply, a reply of an unexpected type, a connection lost, a server that
  * stopped answering, a full queue. Lua scripts are run by EVALSHA and
- * loaded again (SCRIPT LOAD) when Redis answers NOSCRIPT.
+ * loaded again (SCRIPT LOAD) when Redis answers NOSCRIPT. With sentinels
+ * (sentinel.c) the master is asked of them on every connect, checked with
+ * ROLE before any command, and left on +switch-master or READONLY.
  */
 #ifndef UCGW_REDIS_H
 #define UCGW_REDIS_H
