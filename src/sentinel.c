@@ -364,8 +364,14 @@ sentinel_sub_lost(struct sentinel *s, const char *why)
 {
 	struct timeval tv = { s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000 };
 
-	log_info("sentinel %s: +switch-master subscription lost (%s); subscribing again in %u ms",
-	    s->nodes[s->si].name, why, s->timeout_ms);
+	if (s->subscribed) /* once per loss; failed attempts to subscribe again at debug level */
+		log_info("sentinel %s: +switch-master subscription lost (%s); subscribing again "
+			 "in %u ms",
+		    s->nodes[s->si].name, why, s->timeout_ms);
+	else
+		log_debug("sentinel %s: cannot subscribe to +switch-master (%s); next sentinel in "
+			  "%u ms",
+		    s->nodes[s->si].name, why, s->timeout_ms);
 	s->subscribed = 0;
 	s->si = (s->si + 1) % s->n;
 	evtimer_add(s->stimer, &tv);
