@@ -65,8 +65,21 @@ struct sentinel {
 	void *switch_arg;
 };
 
+static const char *const sentinel_state_names[] = { "idle", "asking", "answered" };
+
 static void sentinel_try(struct sentinel *);
 static void sentinel_subscribe(struct sentinel *);
+
+/* The one place the question's state changes (logged at debug level). */
+static void
+sentinel_set_state(struct sentinel *s, enum sentinel_ask_state st)
+{
+	if (s->state == st)
+		return;
+	log_debug("sentinels of %s: %s -> %s", s->master, sentinel_state_names[s->state],
+	    sentinel_state_names[st]);
+	s->state = st;
+}
 
 /* Parse "HOST:PORT" (numeric IPv4, or [IPv6]). */
 int
@@ -148,7 +161,7 @@ sentinel_finish(struct sentinel *s, const char *host, int port)
 	free(s->host);
 	s->host = host != NULL ? xstrdup(host) : NULL;
 	s->port = port;
-	s->state = SENTINEL_ANSWERED;
+	sentinel_set_state(s, SENTINEL_ANSWERED);
 	event_active(s->done, EV_TIMEOUT, 0);
 }
 
@@ -321,7 +334,7 @@ sentinel_on_done(evutil_socket_t fd, short what, void *arg)
 
 	if (s->state != SENTINEL_ANSWERED)
 		return;
-	s->state = SENTINEL_IDLE;
+	sentinel_set_state(s, SENTINEL_IDLE);
 	s->fn = NULL;
 	snprintf(why, sizeof why, "no sentinel named the master %s: %s", s->master,
 	    s->whys.len > 0 ? s->whys.data : "no sentinel");
@@ -343,7 +356,7 @@ sentinel_ask(struct sentinel *s, sentinel_cb fn, void *arg)
 	s->tried = 0;
 	s->qi = s->start;
 	buf_reset(&s->whys);
-	s->state = SENTINEL_ASKING;
+	sentinel_set_state(s, SENTINEL_ASKING);
 	sentinel_try(s);
 }
 
@@ -355,7 +368,7 @@ sentinel_cancel(struct sentinel *s)
 	evtimer_del(s->qtimer);
 	event_del(s->done);
 	s->fn = NULL;
-	s->state = SENTINEL_IDLE;
+	sentinel_set_state(s, SENTINEL_IDLE);
 }
 
 /* The subscription is gone (hiredis frees it, or we did): subscribe again later, elsewhere. */
