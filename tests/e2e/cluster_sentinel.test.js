@@ -10,8 +10,9 @@
 // owner writes them all again). Then, with a fake sentinel
 // (tests/e2e/lib/sentinel.js): no sentinel reachable, an unknown master
 // name, a sentinel naming a replica (ROLE: never written to), the
-// sentinels' password, +switch-master while the old master is alive, and
-// a master turned replica under the node (READONLY).
+// sentinels' password, +switch-master while the old master is alive, a
+// master turned replica under the node (READONLY), and the sentinel gone
+// and back (the master kept, the subscription renewed).
 'use strict';
 
 const test = require('node:test');
@@ -287,7 +288,7 @@ test('Sentinel discovery errors: none reachable, an unknown master name, a senti
   }
 });
 
-test('Sentinel: +switch-master moves a node off a live master at once; a master turned replica (READONLY) makes it ask again', async () => {
+test('Sentinel: +switch-master moves a node off a live master at once; a master turned replica (READONLY) makes it ask again; the sentinel gone and back: the master kept, subscribed again', async () => {
   const files = clusterFiles();
   const nodes = [];
   const servers = [];
@@ -322,6 +323,20 @@ test('Sentinel: +switch-master moves a node off a live master at once; a master 
     await healthWhen(n1.port, (c) => c.redis === 'ready' && c.master === `127.0.0.1:${x.port}`, 'back on x');
     assert.match(n1.stderr, new RegExp(`127\\.0\\.0\\.1:${y.port} answered READONLY \\(a replica now\\); asking the sentinels again`));
     await h.waitFor(async () => (await x.cli('EXISTS', `${PREFIX}node:n1`)) === '1', 5000 * h.slow, 'registered on x');
+
+    // The sentinel goes away: the node keeps its master. Back, it is
+    // subscribed to again (after cluster.timeout_ms) and heard.
+    await fake.stop();
+    await sleep(600 * h.slow);
+    const hz = await healthz(n1.port);
+    assert.equal(hz.status, 'ok', JSON.stringify(hz));
+    assert.equal(hz.cluster.master, `127.0.0.1:${x.port}`);
+    await fake.start();
+    await h.waitFor(() => fake.subscribers.size === 1, 5000 * h.slow, 'subscribed again');
+    await y.cli('REPLICAOF', 'NO', 'ONE');
+    fake.masters.ucgw = ['127.0.0.1', y.port];
+    fake.switchMaster('ucgw', ['127.0.0.1', x.port], ['127.0.0.1', y.port]);
+    await healthWhen(n1.port, (c) => c.redis === 'ready' && c.master === `127.0.0.1:${y.port}`, 'moved to y again');
   } finally {
     await stopAll(nodes, servers);
   }

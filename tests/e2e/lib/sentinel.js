@@ -124,9 +124,10 @@ class FakeSentinel {
     this.sockets = new Set();
   }
 
+  // Listen (again: on the port it had).
   async start() {
     this.server = net.createServer((sock) => this.serve(sock));
-    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise((resolve) => this.server.listen(this.port || 0, '127.0.0.1', resolve));
     this.port = this.server.address().port;
     return this;
   }
