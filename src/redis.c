@@ -78,11 +78,11 @@ struct redis {
 	struct redis_cmdq failed;      /* refused, reported on the next loop turn */
 	struct event *timer;	       /* back-off, connect timeout or reply timeout */
 	struct event *report;	       /* delivers the failed list */
-	char why[256];		       /* why not ready */
+	char why[512];		       /* why not ready */
 	enum redis_status lost_status; /* for replies of a connection we closed */
 	int was_ready;		       /* has been ready once */
 	int attempt_failed;	       /* a connection attempt has failed once */
-	char logged_why[256];	       /* the last reason logged at warn */
+	char logged_why[512];	       /* the last reason logged at warn */
 	uint64_t down_since_ms;
 	void (*watch)(void *, int);
 	void *watch_arg;
@@ -385,7 +385,7 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	struct redis_cmd *c = privdata;
 	redisReply *reply = replyp;
 	struct redis *r = c->r;
-	char why[300];
+	char why[600];
 
 	c->in_hiredis = 0;
 	if (r == NULL) { /* orphan */
