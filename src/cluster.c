@@ -20,9 +20,11 @@
 #include "log.h"
 #include "redis.h"
 #include "seal.h"
+#include "sentinel.h"
 #include "store.h"
 
-#define CLUSTER_PASSWORD_MAX 1024
+#define CLUSTER_PASSWORD_MAX  1024
+#define CLUSTER_SENTINELS_MAX 16
 /* How long the key check value lives without a node refreshing it. */
 #define CLUSTER_KEYCHECK_MS (24u * 3600u * 1000u)
 /* What the key check value holds once opened. */
@@ -72,6 +74,8 @@ struct cluster {
 	int leaving;		    /* cluster_leave: never register again */
 	struct redis_cmd *deleting; /* the registry entry's DEL */
 	void (*left)(void *);	    /* cluster_leave's callback */
+	void (*back)(void *);	    /* Redis ready again (cluster_on_back) */
+	void *back_arg;
 	void *left_arg;
 	char *prefix; /* cluster.prefix */
 };
@@ -89,6 +93,35 @@ cluster_check_url(const struct json *v, char **freeit)
 		return why;
 	redis_addr_clear(&a);
 	return NULL;
+}
+
+/* Row check of cluster.sentinels: HOST:PORT each (numeric), at most CLUSTER_SENTINELS_MAX. */
+const char *
+cluster_check_sentinels(const struct json *v, char **freeit)
+{
+	const char *why;
+	int port;
+
+	if (v->type != JSON_ARRAY)
+		return NULL; /* the row's type check says it */
+	if (v->u.arr.n > CLUSTER_SENTINELS_MAX)
+		return "at most 16 sentinels";
+	for (size_t i = 0; i < v->u.arr.n; i++) {
+		const char *s = json_str(v->u.arr.v[i]);
+
+		if (s != NULL && sentinel_addr_parse(s, NULL, &port, &why) != 0) {
+			xasprintf(freeit, "entry %zu: %s", i + 1, why);
+			return *freeit;
+		}
+	}
+	return NULL;
+}
+
+/* Whether cluster mode is on. */
+int
+cluster_configured(const struct config *c)
+{
+	return c->cluster_redis != NULL || c->cluster_sentinels.n > 0;
 }
 
 /* Row check of cluster.advertise: http(s)://HOST:PORT, nothing after but "/". */
@@ -175,9 +208,9 @@ cluster_check_key(struct config *c, const char *file, struct buf *problems)
 
 	if (path == NULL) {
 		buf_printf(problems,
-		    "%s: cluster mode (cluster.redis) needs cluster.key_file, a file of 32 random "
+		    "%s: cluster mode (%s) needs cluster.key_file, a file of 32 random "
 		    "bytes (head -c 32 /dev/urandom > FILE)\n",
-		    file);
+		    file, c->cluster_redis != NULL ? "cluster.redis" : "cluster.sentinels");
 		return;
 	}
 	buf_init(&b);
@@ -207,19 +240,21 @@ cluster_check_key(struct config *c, const char *file, struct buf *problems)
 	cluster_buf_wipe(&b);
 }
 
-/* cluster.password_file: one line, the password (a final newline is not part of it). */
+/*
+ * A password file (key, path): one line, the password (a final newline is
+ * not part of it), in *out.
+ */
 static void
-cluster_check_password(struct config *c, const char *file, struct buf *problems)
+cluster_check_password(
+    const char *key, const char *path, char **out, const char *file, struct buf *problems)
 {
-	const char *path = c->cluster_password_file;
 	struct buf b;
 
 	if (path == NULL)
 		return;
 	buf_init(&b);
 	if (cluster_read_file(path, &b, CLUSTER_PASSWORD_MAX) != 0) {
-		buf_printf(
-		    problems, "%s: cluster.password_file %s: %s\n", file, path, strerror(errno));
+		buf_printf(problems, "%s: %s %s: %s\n", file, key, path, strerror(errno));
 		cluster_buf_wipe(&b);
 		return;
 	}
@@ -228,16 +263,15 @@ cluster_check_password(struct config *c, const char *file, struct buf *problems)
 	if (b.len > 0 && b.data[b.len - 1] == '\r')
 		b.data[--b.len] = '\0';
 	if (b.len == 0)
-		buf_printf(problems, "%s: cluster.password_file %s: empty\n", file, path);
+		buf_printf(problems, "%s: %s %s: empty\n", file, key, path);
 	else if (b.len > CLUSTER_PASSWORD_MAX)
-		buf_printf(problems, "%s: cluster.password_file %s: longer than %d bytes\n", file,
-		    path, CLUSTER_PASSWORD_MAX);
+		buf_printf(problems, "%s: %s %s: longer than %d bytes\n", file, key, path,
+		    CLUSTER_PASSWORD_MAX);
 	else if (strlen(b.data) != b.len || strpbrk(b.data, "\r\n") != NULL)
-		buf_printf(problems,
-		    "%s: cluster.password_file %s: must hold one line (the password) and no NUL\n",
-		    file, path);
+		buf_printf(problems, "%s: %s %s: must hold one line (the password) and no NUL\n",
+		    file, key, path);
 	else
-		c->cluster_secrets->password = xstrdup(b.data);
+		*out = xstrdup(b.data);
 	cluster_buf_wipe(&b);
 }
 
@@ -247,11 +281,29 @@ cluster_conf_check(struct config *c, const char *file, struct buf *problems)
 {
 	const char *l0 = c->listen.n > 0 ? c->listen.v[0] : "";
 
-	if (c->cluster_redis == NULL)
+	if (c->cluster_sentinel_master != NULL && c->cluster_sentinels.n == 0)
+		buf_printf(problems, "%s: cluster.sentinel_master needs cluster.sentinels\n", file);
+	if (c->cluster_sentinel_password_file != NULL && c->cluster_sentinels.n == 0)
+		buf_printf(
+		    problems, "%s: cluster.sentinel_password_file needs cluster.sentinels\n", file);
+	if (!cluster_configured(c))
 		return;
+	if (c->cluster_redis != NULL && c->cluster_sentinels.n > 0)
+		buf_printf(problems,
+		    "%s: cluster.redis and cluster.sentinels exclude each other: one Redis, or the "
+		    "master the sentinels name\n",
+		    file);
+	if (c->cluster_sentinels.n > 0 && c->cluster_sentinel_master == NULL)
+		buf_printf(problems,
+		    "%s: cluster.sentinels needs cluster.sentinel_master, the master's name in "
+		    "the sentinels' configuration\n",
+		    file);
 	c->cluster_secrets = xcalloc(1, sizeof *c->cluster_secrets);
 	cluster_check_key(c, file, problems);
-	cluster_check_password(c, file, problems);
+	cluster_check_password("cluster.password_file", c->cluster_password_file,
+	    &c->cluster_secrets->password, file, problems);
+	cluster_check_password("cluster.sentinel_password_file", c->cluster_sentinel_password_file,
+	    &c->cluster_secrets->sentinel_password, file, problems);
 	if (c->cluster_advertise == NULL &&
 	    (strstr(l0, "://0.0.0.0:") != NULL || strstr(l0, "://[::]:") != NULL))
 		buf_printf(problems,
@@ -285,6 +337,10 @@ cluster_conf_release(struct config *c)
 	if (s->password != NULL) {
 		OPENSSL_cleanse(s->password, strlen(s->password));
 		free(s->password);
+	}
+	if (s->sentinel_password != NULL) {
+		OPENSSL_cleanse(s->sentinel_password, strlen(s->sentinel_password));
+		free(s->sentinel_password);
 	}
 	OPENSSL_cleanse(s->key, sizeof s->key);
 	free(s);
@@ -445,6 +501,16 @@ cluster_on_redis(void *arg, int ready)
 	else
 		c->registered = 0;
 	store_redis_ready(c->store, ready);
+	if (ready && c->back != NULL)
+		c->back(c->back_arg);
+}
+
+/* Call fn whenever Redis becomes ready (it may hold less than was written: a restart, a failover). */
+void
+cluster_on_back(struct cluster *c, void (*fn)(void *), void *arg)
+{
+	c->back = fn;
+	c->back_arg = arg;
 }
 
 /* The connection to Redis as the cluster.* keys set it (the password from cluster.password_file). */
@@ -453,6 +519,10 @@ cluster_redis_conf(const struct config *cfg, struct redis_conf *rc)
 {
 	memset(rc, 0, sizeof *rc);
 	rc->url = cfg->cluster_redis;
+	rc->sentinels = (const char *const *)cfg->cluster_sentinels.v;
+	rc->nsentinels = cfg->cluster_sentinels.n;
+	rc->sentinel_master = cfg->cluster_sentinel_master;
+	rc->sentinel_password = cfg->cluster_secrets->sentinel_password;
 	rc->password = cfg->cluster_secrets->password;
 	rc->timeout_ms = (unsigned)cfg->cluster_timeout_ms;
 	rc->backoff_min_ms = (unsigned)cfg->cluster_backoff_min_ms;
@@ -591,6 +661,8 @@ cluster_health(struct cluster *c, struct jw *w)
 	jw_kstr(w, "node", c->node_id);
 	jw_kstr(w, "advertise", c->advertise);
 	jw_kstr(w, "redis", why == NULL ? "ready" : "unavailable");
+	if (redis_master(c->redis) != NULL)
+		jw_kstr(w, "master", redis_master(c->redis));
 	if (why != NULL) {
 		jw_kstr(w, "reason", why);
 		jw_kint(w, "unavailable_ms", (long long)redis_down_ms(c->redis));

@@ -1,6 +1,6 @@
 /*
  * cluster.h: this node's part of a cluster of ucgw nodes sharing one
- * Redis (cluster mode: cluster.redis is set). Built so far: the checks
+ * Redis (cluster mode: cluster.redis or cluster.sentinels is set). Built so far: the checks
  * of the cluster.* keys (ucgw -t), the secrets they name (the cluster key
  * and the Redis password, read once and never logged), the connection to
  * Redis, the secrets box (seal.h), leases (lease.h), the key check (every
@@ -25,12 +25,17 @@ struct store;
 
 /* What the cluster.* files hold, read by cluster_conf_check (wiped on release). */
 struct cluster_secrets {
-	unsigned char key[32]; /* cluster.key_file */
-	char *password;	       /* cluster.password_file; NULL: none */
+	unsigned char key[32];	 /* cluster.key_file */
+	char *password;		 /* cluster.password_file; NULL: none */
+	char *sentinel_password; /* cluster.sentinel_password_file; NULL: none */
 };
 
+/* Whether cluster mode is on: cluster.redis or cluster.sentinels set. */
+int cluster_configured(const struct config *);
 /* Row check of cluster.redis (a message that never repeats the URL). */
 const char *cluster_check_url(const struct json *, char **freeit);
+/* Row check of cluster.sentinels: HOST:PORT each, at most 16. */
+const char *cluster_check_sentinels(const struct json *, char **freeit);
 /* Row check of cluster.advertise: http(s)://HOST:PORT. */
 const char *cluster_check_advertise(const struct json *, char **freeit);
 /* Row check of cluster.node_id and cluster.prefix: letters, digits, ".-_:". */
@@ -47,7 +52,7 @@ void cluster_redis_conf(const struct config *, struct redis_conf *);
 struct cluster;
 
 /*
- * Start cluster mode (cfg->cluster_redis set): connect to Redis, register
+ * Start cluster mode (cluster_configured): connect to Redis, register
  * this node; bound is the first listener as bound ("HOST:PORT"), the
  * advertised address when cluster.advertise is unset.
  */
@@ -56,6 +61,8 @@ struct cluster *cluster_create(
 void cluster_free(struct cluster *);
 /* SIGHUP: apply the cluster.* keys that may change (cluster.write_version). */
 void cluster_set_config(struct cluster *, const struct config *);
+/* fn(arg) whenever Redis becomes ready (it may have lost writes: a restart, a failover). */
+void cluster_on_back(struct cluster *, void (*fn)(void *), void *arg);
 /* Drain: stop registering and delete the registry entry; done(arg) runs once Redis answered. */
 void cluster_leave(struct cluster *, void (*done)(void *), void *arg);
 /* Write the cluster's part of /healthz as the value of the current key; 1 if healthy. */

@@ -1,7 +1,7 @@
 # src/cluster.mk: cluster mode on Redis (issue 15): the connection to Redis,
 # the secrets box, leases, this node's registry entry, and their tests.
 # Included by Makefile.am.
-libucgw_a_SOURCES += src/redis.c src/redis.h src/seal.c src/seal.h src/lease.c src/lease.h \
+libucgw_a_SOURCES += src/redis.c src/redis.h src/sentinel.c src/sentinel.h src/seal.c src/seal.h src/lease.c src/lease.h \
 	src/cluster.c src/cluster.h src/store.c src/store_code.c src/store.h \
 	src/owner.c src/owner.h src/forward.c src/forward.h src/tunnel.c src/tunnel.h src/takeover.c src/takeover.h
 
@@ -35,5 +35,5 @@ TESTS += tests/e2e/cluster_config.test.js tests/e2e/cluster_redis.test.js \
 	tests/e2e/cluster_owner.test.js tests/e2e/cluster_race.test.js \
 	tests/e2e/cluster_redis_down.test.js tests/e2e/cluster_drain.test.js \
 	tests/e2e/cluster_takeover.test.js tests/e2e/cluster_forward.test.js \
-	tests/e2e/cluster_tls.test.js
+	tests/e2e/cluster_tls.test.js tests/e2e/cluster_sentinel.test.js
 endif

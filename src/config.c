@@ -278,8 +278,20 @@ static const struct conf_row config_rows[] = {
 
 	/* cluster mode (cluster.c, docs/cluster.md) */
 	{ "cluster.redis", CONF_STR, OFF(cluster_redis), NULL, 0, 2048, NULL, 0,
-	    "Redis of the cluster: redis://HOST:PORT[/DB] or unix:/PATH; unset: single node",
+	    "Redis of the cluster: redis://HOST:PORT[/DB] or unix:/PATH; unset (and no "
+	    "cluster.sentinels): single node",
 	    cluster_check_url },
+	{ "cluster.sentinels", CONF_STRLIST, OFF(cluster_sentinels), "[]", 0, 64, NULL, 0,
+	    "Redis Sentinels to ask where the cluster's Redis master is, [\"HOST:PORT\", ...] "
+	    "(numeric hosts, at most 16); instead of cluster.redis",
+	    cluster_check_sentinels },
+	{ "cluster.sentinel_master", CONF_STR, OFF(cluster_sentinel_master), NULL, 0, 128, NULL, 0,
+	    "the master's name in the sentinels' configuration (needed with cluster.sentinels)",
+	    cluster_check_name },
+	{ "cluster.sentinel_password_file", CONF_PATH, OFF(cluster_sentinel_password_file), NULL, 0,
+	    4096, NULL, 0,
+	    "file holding the sentinels' password (requirepass in sentinel.conf); unset: no AUTH "
+	    "on the sentinels" },
 	{ "cluster.password_file", CONF_PATH, OFF(cluster_password_file), NULL, 0, 4096, NULL, 0,
 	    "file holding the Redis password (AUTH); unset: no AUTH" },
 	{ "cluster.prefix", CONF_STR, OFF(cluster_prefix), "\"ucgw:\"", 0, 64, NULL, 0,
@@ -463,7 +475,7 @@ config_ucwa(const struct config *c, struct ucwa_conf *u)
 	if (c->up_endpoint_key != NULL) {
 		u->endpoint_key = c->up_endpoint_key;
 		u->endpoint_key_len = strlen(c->up_endpoint_key);
-	} else if (c->cluster_redis != NULL && c->cluster_secrets != NULL) {
+	} else if (cluster_configured(c) && c->cluster_secrets != NULL) {
 		u->endpoint_key = c->cluster_secrets->key; /* every node has it */
 		u->endpoint_key_len = sizeof(c->cluster_secrets->key);
 	}

@@ -102,6 +102,9 @@ struct config {
 
 	/* cluster mode (cluster.c); without cluster.redis: a single node, no Redis */
 	char *cluster_redis;
+	struct conf_strlist cluster_sentinels; /* exclusive with cluster_redis */
+	char *cluster_sentinel_master;
+	char *cluster_sentinel_password_file;
 	char *cluster_password_file;
 	char *cluster_prefix;
 	char *cluster_node_id;

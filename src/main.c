@@ -223,7 +223,7 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 		if (i == 0)
 			snprintf(first, sizeof first, "%s", bound);
 	}
-	if (cfg->cluster_redis != NULL) {
+	if (cluster_configured(cfg)) {
 		if ((ucgw.forward = forward_create(base, cfg, cause)) == NULL ||
 		    (ucgw.cluster = cluster_create(base, cfg, first, cause)) == NULL)
 			return -1;

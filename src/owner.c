@@ -157,6 +157,30 @@ owner_wait_ms(const struct owner *o)
 	return (unsigned)o->cfg->cluster_timeout_ms * 2 + 500;
 }
 
+/* hmap_each: the login sessions of an agent held here, written to Redis again. */
+static void
+owner_restore_one(const char *key, void *value, void *arg)
+{
+	struct owner_lease *ol = value;
+
+	if (ol->state == OWNER_HELD)
+		auth_restore(ol->o->auth, ol->name);
+}
+
+/*
+ * Redis ready again: it may lack login sessions it acknowledged (a
+ * restart from an older dump, a promoted replica that had not received
+ * them), which only the owner knows; the store writes the agents' state
+ * again on its own (store_redis_ready).
+ */
+static void
+owner_on_back(void *arg)
+{
+	struct owner *o = arg;
+
+	hmap_each(o->by_user, owner_restore_one, o);
+}
+
 /* Start ownership for this node. */
 struct owner *
 owner_create(struct event_base *base, const struct config *cfg, struct cluster *c,
@@ -192,6 +216,7 @@ owner_create(struct event_base *base, const struct config *cfg, struct cluster *
 		auth_set_session_hook(auth, &hk);
 	}
 	agents_on_remove(agents, owner_agent_gone, o);
+	cluster_on_back(c, owner_on_back, o);
 	return o;
 }
 
@@ -1264,6 +1289,7 @@ owner_free(struct owner *o)
 	if (o == NULL)
 		return;
 	auth_set_session_hook(o->auth, NULL);
+	cluster_on_back(o->cluster, NULL, NULL);
 	while ((st = LIST_FIRST(&o->stores)) != NULL) {
 		redis_cancel(st->cmd);
 		owner_store_free(st);

@@ -24,11 +24,13 @@
 #include "buf.h"
 #include "log.h"
 #include "redis.h"
+#include "sentinel.h"
 #include "util.h"
 
 enum redis_state {
 	REDIS_DOWN,	  /* no connection; the back-off timer runs */
-	REDIS_CONNECTING, /* connecting, then AUTH / SELECT / PING under way */
+	REDIS_ASKING,	  /* asking the sentinels where the master is (sentinel.c) */
+	REDIS_CONNECTING, /* connecting, then AUTH / SELECT / (ROLE) / PING under way */
 	REDIS_READY,	  /* commands go out at once */
 };
 
@@ -76,22 +78,26 @@ struct redis {
 	struct redis_cmdq failed;      /* refused, reported on the next loop turn */
 	struct event *timer;	       /* back-off, connect timeout or reply timeout */
 	struct event *report;	       /* delivers the failed list */
-	char why[256];		       /* why not ready */
+	char why[512];		       /* why not ready */
 	enum redis_status lost_status; /* for replies of a connection we closed */
 	int was_ready;		       /* has been ready once */
 	int attempt_failed;	       /* a connection attempt has failed once */
-	char logged_why[256];	       /* the last reason logged at warn */
+	char logged_why[512];	       /* the last reason logged at warn */
 	uint64_t down_since_ms;
 	void (*watch)(void *, int);
 	void *watch_arg;
-	size_t max_reply;   /* bytes of one reply (parsed and still unparsed), at most */
-	size_t reply_bytes; /* made so far of the reply being parsed */
-	char over_why[96];  /* set: the connection was closed for a reply over max_reply */
+	size_t max_reply;	   /* bytes of one reply (parsed and still unparsed), at most */
+	size_t reply_bytes;	   /* made so far of the reply being parsed */
+	char over_why[96];	   /* set: the connection was closed for a reply over max_reply */
+	struct sentinel *sentinel; /* NULL: addr is fixed (cluster.redis) */
+	char master[80];	   /* HOST:PORT of the master the sentinels named; "" none yet */
 };
 
-static const char *const redis_state_names[] = { "down", "connecting", "ready" };
+static const char *const redis_state_names[] = { "down", "asking sentinels", "connecting",
+	"ready" };
 
 static void redis_connect(struct redis *);
+static void redis_drop(struct redis *, enum redis_status, const char *);
 static void redis_send(struct redis *, struct redis_cmd *);
 static struct redis_cmd *redis_cmd_argv(
     struct redis *, unsigned, redis_cb, void *, int, const char *const *, const size_t *);
@@ -450,7 +456,7 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 	struct redis_cmd *c = privdata;
 	redisReply *reply = replyp;
 	struct redis *r = c->r;
-	char why[300];
+	char why[600];
 
 	c->in_hiredis = 0;
 	if (r == NULL) { /* orphan */
@@ -490,6 +496,17 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 			redis_command(r, REDIS_WANT_STR, NULL, NULL, 3, argv, NULL);
 			redis_submit(r, c);
 		}
+		return;
+	}
+	if (r->sentinel != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "READONLY", 8) == 0) {
+		/* The master became a replica under us: not written; find the new one. */
+		snprintf(why, sizeof why,
+		    "%s answered READONLY (a replica now); asking the sentinels again", r->master);
+		if (r->ac == ac)
+			redis_drop(r, REDIS_R_LOST, why);
+		redis_cmd_deliver(c, REDIS_R_LOST, NULL, why);
+		redis_cmd_free(c);
 		return;
 	}
 	redis_cmd_answer(c, reply);
@@ -549,6 +566,19 @@ redis_on_handshake(void *arg, const struct redis_result *res)
 	if (res->status != REDIS_R_OK) {
 		snprintf(why, sizeof why, "handshake refused: %s", res->why);
 		redis_drop(r, REDIS_R_LOST, why);
+		return;
+	}
+	if (res->reply->type == REDIS_REPLY_ARRAY) { /* ROLE */
+		const redisReply *role = res->reply->elements > 0 ? res->reply->element[0] : NULL;
+
+		if (role == NULL || role->type != REDIS_REPLY_STRING ||
+		    strcmp(role->str, "master") != 0) {
+			snprintf(why, sizeof why,
+			    "%s is not the master (ROLE: %s); asking the sentinels again",
+			    r->master,
+			    role != NULL && role->type == REDIS_REPLY_STRING ? role->str : "?");
+			redis_drop(r, REDIS_R_LOST, why);
+		}
 		return;
 	}
 	if (res->reply->type != REDIS_REPLY_STATUS || strcmp(res->reply->str, "PONG") != 0)
@@ -697,10 +727,9 @@ redis_cmd_argv(struct redis *r, unsigned want, redis_cb fn, void *arg, int argc,
 
 /* Send one handshake command (it is not counted against the queue bound). */
 static void
-redis_handshake_cmd(struct redis *r, int argc, const char *const *argv)
+redis_handshake_cmd(struct redis *r, unsigned want, int argc, const char *const *argv)
 {
-	struct redis_cmd *c =
-	    redis_cmd_argv(r, REDIS_WANT_STATUS, redis_on_handshake, r, argc, argv, NULL);
+	struct redis_cmd *c = redis_cmd_argv(r, want, redis_on_handshake, r, argc, argv, NULL);
 
 	c->handshake = 1;
 	redis_send(r, c);
@@ -822,20 +851,83 @@ redis_connect(struct redis *r)
 	if (r->password != NULL) {
 		const char *argv[2] = { "AUTH", r->password };
 
-		redis_handshake_cmd(r, 2, argv);
+		redis_handshake_cmd(r, REDIS_WANT_STATUS, 2, argv);
 	}
 	if (r->addr.db != 0) {
 		const char *argv[2] = { "SELECT", db };
 
 		snprintf(db, sizeof db, "%d", r->addr.db);
-		redis_handshake_cmd(r, 2, argv);
+		redis_handshake_cmd(r, REDIS_WANT_STATUS, 2, argv);
+	}
+	if (r->sentinel != NULL) { /* never write to a replica the sentinels named by mistake */
+		const char *argv[1] = { "ROLE" };
+
+		redis_handshake_cmd(r, REDIS_WANT_ARRAY, 1, argv);
 	}
 	{
 		const char *argv[1] = { "PING" };
 
-		redis_handshake_cmd(r, 1, argv);
+		redis_handshake_cmd(r, REDIS_WANT_STATUS, 1, argv);
 	}
 	evtimer_add(r->timer, &tv);
+}
+
+/* The sentinels named the master (host NULL: none did, why says why): connect to it. */
+static void
+redis_on_master(void *arg, const char *host, int port, const char *why)
+{
+	struct redis *r = arg;
+	char addr[sizeof r->master];
+
+	if (host == NULL) {
+		redis_retry_later(r, why);
+		return;
+	}
+	snprintf(addr, sizeof addr, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
+	if (strcmp(addr, r->master) != 0) {
+		if (r->master[0] != '\0')
+			log_info("redis %s: the master is %s (was %s)", r->name, addr, r->master);
+		else
+			log_info("redis %s: the master is %s", r->name, addr);
+		snprintf(r->master, sizeof r->master, "%s", addr);
+		free(r->addr.host);
+		r->addr.host = xstrdup(host);
+		r->addr.port = port;
+	}
+	redis_connect(r);
+}
+
+/* Connect: to cluster.redis, or to the master the sentinels name. */
+static void
+redis_start(struct redis *r)
+{
+	if (r->sentinel == NULL) {
+		redis_connect(r);
+		return;
+	}
+	redis_set_state(r, REDIS_ASKING);
+	sentinel_ask(r->sentinel, redis_on_master, r);
+}
+
+/* A sentinel announced a new master (+switch-master): leave the old one, connect now. */
+static void
+redis_on_switch(void *arg, const char *host, int port, const char *unused)
+{
+	struct redis *r = arg;
+	char addr[sizeof r->master], why[200];
+
+	snprintf(addr, sizeof addr, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
+	if ((r->state == REDIS_READY || r->state == REDIS_CONNECTING) &&
+	    strcmp(addr, r->master) == 0)
+		return;
+	if (r->state == REDIS_ASKING)
+		sentinel_cancel(r->sentinel);
+	snprintf(why, sizeof why, "the sentinels moved the master to %s (+switch-master)", addr);
+	if (r->ac != NULL)
+		redis_drop(r, REDIS_R_LOST, why);
+	evtimer_del(r->timer);
+	r->backoff_ms = 0;
+	redis_on_master(r, host, port, NULL);
 }
 
 /* The one timer: back-off over (connect), connect too slow, or a reply too late. */
@@ -848,7 +940,8 @@ redis_on_timer(evutil_socket_t fd, short what, void *arg)
 	char why[128];
 
 	switch (r->state) {
-	case REDIS_DOWN: redis_connect(r); return;
+	case REDIS_DOWN: redis_start(r); return;
+	case REDIS_ASKING: return; /* sentinel.c times its questions */
 	case REDIS_CONNECTING:
 		snprintf(why, sizeof why,
 		    "no reply within %u ms while connecting (cluster.timeout_ms)", r->timeout_ms);
@@ -897,15 +990,30 @@ redis_create(struct event_base *base, const struct redis_conf *conf, char **caus
 	const char *why;
 
 	r = xcalloc(1, sizeof *r);
-	if (redis_url_parse(conf->url, &r->addr, &why) != 0) {
+	if (conf->nsentinels > 0) {
+		struct sentinel_conf sc = { conf->sentinels, conf->nsentinels,
+			conf->sentinel_master, conf->sentinel_password, conf->timeout_ms };
+
+		for (size_t i = 0; i < conf->nsentinels; i++) {
+			int port;
+
+			if (sentinel_addr_parse(conf->sentinels[i], NULL, &port, &why) != 0) {
+				xasprintf(cause, "cluster.sentinels: %s", why);
+				free(r);
+				return NULL;
+			}
+		}
+		r->sentinel = sentinel_create(base, &sc, redis_on_switch, r);
+		xasprintf(&r->name, "sentinel:%s", conf->sentinel_master);
+	} else if (redis_url_parse(conf->url, &r->addr, &why) != 0) {
 		xasprintf(cause, "cluster.redis: %s", why);
 		free(r);
 		return NULL;
 	}
 	r->base = base;
-	if (r->addr.path != NULL)
+	if (r->sentinel == NULL && r->addr.path != NULL)
 		xasprintf(&r->name, "unix:%s", r->addr.path);
-	else
+	else if (r->sentinel == NULL)
 		xasprintf(&r->name,
 		    strchr(r->addr.host, ':') ? "redis://[%s]:%d/%d" : "redis://%s:%d/%d",
 		    r->addr.host, r->addr.port, r->addr.db);
@@ -922,7 +1030,7 @@ redis_create(struct event_base *base, const struct redis_conf *conf, char **caus
 	r->report = event_new(base, -1, 0, redis_on_report, r);
 	snprintf(r->why, sizeof r->why, "not connected yet");
 	r->down_since_ms = util_now_ms();
-	redis_connect(r);
+	redis_start(r);
 	return r;
 }
 
@@ -953,6 +1061,7 @@ redis_free(struct redis *r)
 		ac->data = NULL;
 		redisAsyncFree(ac);
 	}
+	sentinel_free(r->sentinel);
 	event_free(r->timer);
 	event_free(r->report);
 	if (r->password != NULL) {
@@ -1111,6 +1220,13 @@ const char *
 redis_name(const struct redis *r)
 {
 	return r->name;
+}
+
+/* The master the sentinels named last (NULL: not in sentinel mode, or none yet). */
+const char *
+redis_master(const struct redis *r)
+{
+	return r->sentinel != NULL && r->master[0] != '\0' ? r->master : NULL;
 }
 
 /* Watch readiness changes. */

@@ -7,7 +7,9 @@
  * turns every failure into a precise error for the caller: an error
  * reply, a reply of an unexpected type, a connection lost, a server that
  * stopped answering, a full queue. Lua scripts are run by EVALSHA and
- * loaded again (SCRIPT LOAD) when Redis answers NOSCRIPT.
+ * loaded again (SCRIPT LOAD) when Redis answers NOSCRIPT. With sentinels
+ * (sentinel.c) the master is asked of them on every connect, checked with
+ * ROLE before any command, and left on +switch-master or READONLY.
  */
 #ifndef UCGW_REDIS_H
 #define UCGW_REDIS_H
@@ -31,10 +33,14 @@ int redis_url_parse(const char *url, struct redis_addr *, const char **why);
 void redis_addr_clear(struct redis_addr *);
 
 struct redis_conf {
-	const char *url;	 /* checked by redis_url_parse */
-	const char *password;	 /* AUTH on connect; NULL: none. Never logged */
-	unsigned timeout_ms;	 /* connect + handshake, and the oldest reply awaited */
-	unsigned backoff_min_ms; /* first reconnect delay; doubles, with jitter */
+	const char *url;	      /* checked by redis_url_parse; unused with sentinels */
+	const char *const *sentinels; /* "HOST:PORT" each; nsentinels > 0: the master is theirs */
+	size_t nsentinels;
+	const char *sentinel_master;   /* the master's name in the sentinels' configuration */
+	const char *sentinel_password; /* AUTH on the sentinels; NULL: none. Never logged */
+	const char *password;	       /* AUTH on connect; NULL: none. Never logged */
+	unsigned timeout_ms;	       /* connect + handshake, and the oldest reply awaited */
+	unsigned backoff_min_ms;       /* first reconnect delay; doubles, with jitter */
 	unsigned backoff_max_ms;
 	size_t max_queue; /* commands queued or awaiting a reply, at most */
 	size_t max_reply; /* bytes of one reply at most (0: REDIS_MAX_REPLY) */
@@ -122,6 +128,8 @@ const char *redis_why(const struct redis *);
 unsigned long long redis_down_ms(const struct redis *);
 /* The address, for logs and /healthz (never holds a secret). */
 const char *redis_name(const struct redis *);
+/* HOST:PORT of the master the sentinels named last; NULL without sentinels, or none yet. */
+const char *redis_master(const struct redis *);
 /* The event loop it runs on. */
 struct event_base *redis_base(const struct redis *);
 /* Calls fn whenever the connection becomes ready or stops being ready. */

@@ -198,7 +198,7 @@ main(int argc, char **argv)
 	log_set_level((enum log_level)cfg->log_level);
 	buf_init(&problems);
 	config_validate(cfg, file != NULL ? file : "(defaults)", &problems);
-	if (problems.len > 0 || cfg->cluster_redis == NULL || cfg->cluster_node_id == NULL) {
+	if (problems.len > 0 || !cluster_configured(cfg) || cfg->cluster_node_id == NULL) {
 		fprintf(stderr, "%s%s", problems.data != NULL ? problems.data : "",
 		    "lease-drive needs cluster.redis, cluster.node_id and cluster.key_file\n");
 		return 1;

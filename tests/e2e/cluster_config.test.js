@@ -125,6 +125,43 @@ test('-t: other cluster keys are checked too', async () => {
   assert.equal(wv3.code, 0, wv3.stderr);
 });
 
+test('-t: the sentinel keys (cluster.sentinels, cluster.sentinel_master, cluster.sentinel_password_file)', async () => {
+  const f = clusterFiles({ password: 'pw' });
+  const ok = await check({ 'cluster.sentinels': ['10.0.0.7:26379', '[::1]:26380'], 'cluster.sentinel_master': 'mymaster',
+    'cluster.key_file': f.key, 'cluster.password_file': f.passwordFile, 'cluster.sentinel_password_file': f.passwordFile });
+  assert.equal(ok.code, 0, ok.stderr);
+  const sen = { 'cluster.sentinels': ['127.0.0.1:26379'], 'cluster.sentinel_master': 'm', 'cluster.key_file': f.key };
+  const both = await check({ ...sen, 'cluster.redis': 'redis://127.0.0.1:1' });
+  assert.equal(both.stderr, '(defaults): cluster.redis and cluster.sentinels exclude each other: one Redis, ' +
+    'or the master the sentinels name\n');
+  const noName = await check({ 'cluster.sentinels': ['127.0.0.1:26379'], 'cluster.key_file': f.key });
+  assert.equal(noName.stderr, '(defaults): cluster.sentinels needs cluster.sentinel_master, the master\'s name ' +
+    'in the sentinels\' configuration\n');
+  const noKey = await check({ 'cluster.sentinels': ['127.0.0.1:26379'], 'cluster.sentinel_master': 'm' });
+  assert.match(noKey.stderr, /^\(defaults\): cluster mode \(cluster\.sentinels\) needs cluster\.key_file/);
+  const alone = await check({ 'cluster.sentinel_master': 'm', 'cluster.sentinel_password_file': f.passwordFile });
+  assert.equal(alone.stderr, '(defaults): cluster.sentinel_master needs cluster.sentinels\n' +
+    '(defaults): cluster.sentinel_password_file needs cluster.sentinels\n');
+  const cases = [
+    [['sentinel.example.com:26379'], 'entry 1: HOST must be a numeric address such as 127.0.0.1 or [::1] (a name lookup would block the event loop)'],
+    [['127.0.0.1:26379', '127.0.0.1'], 'entry 2: expected HOST:PORT such as 10.0.0.1:26379 or [::1]:26379'],
+    [['127.0.0.1:0'], 'entry 1: expected a port from 1 to 65535 after the host'],
+    [['u:hunter2pw@127.0.0.1:26379'], 'entry 1: HOST must be a numeric address such as 127.0.0.1 or [::1] (a name lookup would block the event loop)'],
+    [Array.from({ length: 17 }, (_, i) => `127.0.0.1:${26000 + i}`), 'at most 16 sentinels'],
+  ];
+  for (const [v, msg] of cases) {
+    const r = await check({ ...sen, 'cluster.sentinels': v });
+    assert.equal(r.code, 1, JSON.stringify(v));
+    assert.equal(r.stderr, `command line: -o cluster.sentinels: ${msg}\n`, JSON.stringify(v));
+  }
+  const name = await check({ ...sen, 'cluster.sentinel_master': 'my master' });
+  assert.equal(name.stderr, 'command line: -o cluster.sentinel_master: only letters, digits and . - _ : are allowed\n');
+  const empty = path.join(f.dir, 'empty');
+  fs.writeFileSync(empty, '\n');
+  const e = await check({ ...sen, 'cluster.sentinel_password_file': empty });
+  assert.equal(e.stderr, `(defaults): cluster.sentinel_password_file ${empty}: empty\n`);
+});
+
 test('without cluster.redis: no Redis, /healthz unchanged', async () => {
   const p = await h.start('ucgw', args(port0));
   try {

@@ -2,7 +2,8 @@
  * test_redis_url.c: unit tests of redis_url_parse (cluster.redis): the
  * accepted forms and a precise message for each refused one, which never
  * repeats the URL; and of redis_format (commands as RESP), byte for byte
- * what hiredis's own formatter writes.
+ * what hiredis's own formatter writes; and of sentinel_addr_parse
+ * (cluster.sentinels).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "redis.h"
+#include "sentinel.h"
 #include "unit.h"
 
 START_TEST(test_accepted_forms)
@@ -171,6 +173,54 @@ START_TEST(test_bulk)
 }
 END_TEST
 
+/* cluster.sentinels entries: HOST:PORT, numeric hosts only, a precise message otherwise. */
+START_TEST(test_sentinel_addr)
+{
+	const char *host_msg = "HOST must be a numeric address such as 127.0.0.1 or [::1] (a name "
+			       "lookup would block the event loop)";
+	const char *form = "expected HOST:PORT such as 10.0.0.1:26379 or [::1]:26379";
+	const char *port_msg = "expected a port from 1 to 65535 after the host";
+	const struct {
+		const char *in, *why;
+	} bad[] = {
+		{ "127.0.0.1", form },
+		{ ":26379", form },
+		{ "[::1]26379", form },
+		{ "[::1", "unterminated [IPv6 address]" },
+		{ "sentinel.example:26379", host_msg },
+		{ "u:secret@10.0.0.1:26379", host_msg },
+		{ "::1:26379", host_msg },
+		{ "127.0.0.1:0", port_msg },
+		{ "127.0.0.1:65536", port_msg },
+		{ "127.0.0.1:26379/0", port_msg },
+		{ "127.0.0.1:", port_msg },
+	};
+	const char *why = NULL;
+	char *host = NULL;
+	int port = 0;
+
+	ck_assert_int_eq(sentinel_addr_parse("10.0.0.7:26379", &host, &port, &why), 0);
+	ck_assert_str_eq(host, "10.0.0.7");
+	ck_assert_int_eq(port, 26379);
+	free(host);
+	ck_assert_int_eq(sentinel_addr_parse("[::1]:1", &host, &port, &why), 0);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_int_eq(port, 1);
+	free(host);
+	ck_assert_int_eq(sentinel_addr_parse("127.0.0.1:65535", NULL, &port, &why), 0);
+	ck_assert_int_eq(port, 65535);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		host = NULL;
+		why = NULL;
+		ck_assert_msg(sentinel_addr_parse(bad[i].in, &host, &port, &why) == -1,
+		    "%s accepted", bad[i].in);
+		ck_assert_ptr_null(host);
+		ck_assert_str_eq(why, bad[i].why);
+		ck_assert_ptr_null(strstr(why, "secret"));
+	}
+}
+END_TEST
+
 static Suite *
 redis_url_suite(void)
 {
@@ -181,6 +231,7 @@ redis_url_suite(void)
 	UNIT_ADD(s, test_long_unix_path);
 	UNIT_ADD(s, test_format);
 	UNIT_ADD(s, test_bulk);
+	UNIT_ADD(s, test_sentinel_addr);
 	return s;
 }
 

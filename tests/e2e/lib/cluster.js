@@ -26,7 +26,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Start a ucgw node in cluster mode, id, in front of env's simulator and Redis.
 function startNode(env, id, { lease = env.lease || LEASE, timeout = env.timeout || TIMEOUT, extra = env.extra || {} } = {}) {
   return im.startGateway(env.sim.port, args({
-    'cluster.redis': env.redis.url,
+    // env.where: the sentinels' keys instead of cluster.redis (cluster_sentinel.test.js)
+    ...(env.where ? env.where() : { 'cluster.redis': env.redis.url }),
     'cluster.key_file': env.files.key,
     'cluster.node_id': id,
     'cluster.lease_ms': lease,
@@ -87,6 +88,7 @@ async function teardown(env) {
   }
   if (env.sim) await env.sim.stop();
   if (env.redis) await env.redis.stop();
+  for (const r of env.more || []) await r.stop(); // replicas, sentinels
   for (const k of Object.keys(codes)) {
     assert.equal(codes[k], 0, `node ${k} exit; log:\n${env[k].stderr.slice(-3000)}`);
     assert.doesNotMatch(env[k].stderr, /Sanitizer|runtime error/);

@@ -37,11 +37,12 @@ function freePort() {
 
 // A running redis-server.
 class Redis {
-  constructor({ dir, port, socket, password }) {
+  constructor({ dir, port, socket, password, extraArgs = [] }) {
     this.dir = dir;
     this.port = port;
     this.socket = socket;
     this.password = password;
+    this.extraArgs = extraArgs; // e.g. --replicaof HOST PORT
   }
 
   get url() { return this.socket ? `unix:${this.socket}` : `redis://127.0.0.1:${this.port}`; }
@@ -53,6 +54,7 @@ class Redis {
       '--logfile', '', '--protected-mode', 'no'];
     if (this.socket) args.push('--unixsocket', this.socket, '--unixsocketperm', '700');
     if (this.password) args.push('--requirepass', this.password);
+    args.push(...this.extraArgs);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     this.child = child;
@@ -109,11 +111,11 @@ class Redis {
 }
 
 // Start a redis-server in its own temporary directory: TCP on a free port, or a unix socket.
-async function startRedis({ unix = false, password } = {}) {
+async function startRedis({ unix = false, password, extraArgs } = {}) {
   const dir = h.tmpdir('ucgw-redis-');
   for (let attempt = 0; ; attempt++) {
     const port = unix ? 0 : await freePort();
-    const r = new Redis({ dir, port, socket: unix ? path.join(dir, 'redis.sock') : undefined, password });
+    const r = new Redis({ dir, port, socket: unix ? path.join(dir, 'redis.sock') : undefined, password, extraArgs });
     try {
       return await r.start();
     } catch (e) {
