@@ -404,6 +404,100 @@ store_code_session_clear(struct store_session *s)
 	memset(s, 0, sizeof *s);
 }
 
+/*
+ * One unconfirmed outgoing message in a field of its own (write version
+ * 5): [SESSION,SEQ,OPID,LOCATION|null,TEXT,RID|null], SEQ its order among
+ * its session's messages.
+ */
+int
+store_code_out_encode(const char *sid, unsigned long long seq, const struct store_out *o,
+    struct buf *out, const char **why)
+{
+	size_t start = out->len;
+
+	if (sid == NULL || *sid == '\0' || strlen(sid) > 64 || o->opid == NULL || o->text == NULL ||
+	    store_code_too_long(o->opid) || store_code_too_long(o->location) ||
+	    store_code_too_long(o->rid)) {
+		*why = "outgoing message: a missing or too long id";
+		return -1;
+	}
+	buf_reserve(out,
+	    strlen(sid) + strlen(o->opid) + store_code_len(o->location) + strlen(o->text) +
+		store_code_len(o->rid) + 40);
+	buf_addch(out, '[');
+	json_escape(out, sid, strlen(sid));
+	buf_addch(out, ',');
+	buf_addint(out, (long long)seq);
+	buf_addch(out, ',');
+	json_escape(out, o->opid, strlen(o->opid));
+	buf_addch(out, ',');
+	store_code_put_str_or_null(out, o->location);
+	buf_addch(out, ',');
+	json_escape(out, o->text, strlen(o->text));
+	buf_addch(out, ',');
+	store_code_put_str_or_null(out, o->rid);
+	buf_addch(out, ']');
+	if (out->len - start > STORE_MAX_ROW) {
+		out->len = start;
+		out->data[start] = '\0';
+		*why = "outgoing message: longer than 256 KiB";
+		return -1;
+	}
+	return 0;
+}
+
+/* A string element of a JSON array, or (null_ok) null: a copy in *dst; -1 otherwise. */
+static int
+store_code_elem(const struct json *v, int null_ok, char **dst)
+{
+	*dst = NULL;
+	if (v->type == JSON_NULL && null_ok)
+		return 0;
+	if (v->type != JSON_STRING)
+		return -1;
+	*dst = store_code_dup(v->u.str.s, v->u.str.len);
+	return 0;
+}
+
+/* Decode an outgoing message's field (store_code_out_encode); the caller frees; -1 with *why. */
+int
+store_code_out_decode(const char *p, size_t len, char **sid, unsigned long long *seq,
+    struct store_out *o, const char **why)
+{
+	struct json_error e;
+	struct json_doc *d;
+	const struct json *a;
+	int bad = 1;
+
+	memset(o, 0, sizeof *o);
+	*sid = NULL;
+	*seq = 0;
+	if (len <= STORE_MAX_ROW && (d = json_parse(p, len, &store_code_limits, &e)) != NULL) {
+		a = json_root(d);
+		bad = a->type != JSON_ARRAY || a->u.arr.n != 6 || a->u.arr.v[1]->type != JSON_INT ||
+		    a->u.arr.v[1]->u.i < 0 || store_code_elem(a->u.arr.v[0], 0, sid) ||
+		    store_code_elem(a->u.arr.v[2], 0, &o->opid) ||
+		    store_code_elem(a->u.arr.v[3], 1, &o->location) ||
+		    store_code_elem(a->u.arr.v[4], 0, &o->text) ||
+		    store_code_elem(a->u.arr.v[5], 1, &o->rid);
+		if (!bad)
+			*seq = (unsigned long long)a->u.arr.v[1]->u.i;
+		json_doc_free(d);
+	}
+	if (bad) {
+		free(*sid);
+		*sid = NULL;
+		free(o->opid);
+		free(o->location);
+		free(o->text);
+		free(o->rid);
+		memset(o, 0, sizeof *o);
+		*why = "outgoing message: not [session, seq, opid, location, text, rid]";
+		return -1;
+	}
+	return 0;
+}
+
 /* Encode a CometD client: {"s":[subscriptions]}. */
 int
 store_code_client_encode(const char *const *subs, size_t nsubs, struct buf *out, const char **why)

@@ -7,7 +7,12 @@
  *     app USER HREF EP            token USER EXPIRES_MS URL TOKEN
  *     creds USER PASSWORD         cursor USER HREF      (waits: "written ...")
  *     session USER ID CONV TEXT   a row with two user data pairs and one
- *                                 unconfirmed message TEXT (waits)
+ *                                 unconfirmed message TEXT, operation
+ *                                 op-ID (waits)
+ *     outs USER ID WHOLE T[,T...] the same row with the messages T (their
+ *                                 operations; text "text T"), put whole
+ *                                 (1) or as its messages only (0) (waits)
+ *     version N                   the formats written (cluster.write_version)
  *     mark USER ID N CONV TEXT    the row of ID changed N times in one loop
  *                                 turn: read once at the flush (prints
  *                                 "row USER ID" each time it is read)
@@ -187,12 +192,11 @@ field(char **p)
 	return f;
 }
 
-/* A session row with fixed user data and one unconfirmed message (user: the wait's). */
+/* A session row with fixed user data and the unconfirmed messages o (user: the wait's). */
 static int
-session(char *user, const char *id, const char *conv, const char *text)
+session_with(char *user, const char *id, const char *conv, struct store_out *o, size_t n, int whole)
 {
 	char *k[2] = { "case", "note" }, *v[2] = { "{\"n\":42}", "\"a b\"" };
-	struct store_out o = { "op-1", NULL, (char *)text };
 	struct store_session s = { 0 };
 
 	s.id = (char *)id;
@@ -204,16 +208,49 @@ session(char *user, const char *id, const char *conv, const char *text)
 	s.ud_key = k;
 	s.ud_json = v;
 	s.nud = 2;
-	s.out = &o;
-	s.nout = 1;
-	return store_session_put(store, user, &s, on_written, (void *)user);
+	s.out = o;
+	s.nout = n;
+	return store_session_put(store, user, &s, whole, on_written, (void *)user);
+}
+
+/* A session row with one unconfirmed message text, operation op-ID. */
+static int
+session(char *user, const char *id, const char *conv, const char *text)
+{
+	struct store_out o = { NULL, NULL, (char *)text, NULL };
+	int r;
+
+	xasprintf(&o.opid, "op-%s", id);
+	r = session_with(user, id, conv, &o, 1, 1);
+	free(o.opid);
+	return r;
+}
+
+/* The row of id with the messages named in list (comma-separated), put whole or not. */
+static int
+session_outs(char *user, const char *id, int whole, char *list)
+{
+	struct store_out o[16];
+	size_t n = 0;
+	char *t;
+	int r;
+
+	memset(o, 0, sizeof o);
+	while (list != NULL && (t = strsep(&list, ",")) != NULL && n < nitems(o)) {
+		o[n].opid = t;
+		xasprintf(&o[n++].text, "text %s", t);
+	}
+	r = session_with(user, id, "http://ucwa/applications/42/conversations/9", o, n, whole);
+	for (size_t i = 0; i < n; i++)
+		free(o[i].text);
+	return r;
 }
 
 static char *mark_conv, *mark_text; /* what the next marked row holds */
 
 /* The store's flush reads a marked row (store_session_mark). */
 static void
-on_row(void *arg, const char *user, const char *id)
+on_row(void *arg, const char *user, const char *id, int whole)
 {
 	char *u = xstrdup(user);
 
@@ -255,8 +292,14 @@ command(char *line)
 		mark_conv = xstrdup(conv ? conv : "");
 		mark_text = xstrdup(rest ? rest : "");
 		for (long i = strtol(n ? n : "1", NULL, 10); i > 0; i--)
-			store_session_mark(store, user, id);
-	} else if (strcmp(cmd, "sdel") == 0)
+			store_session_mark(store, user, id, 1);
+	} else if (strcmp(cmd, "outs") == 0) {
+		char *id = field(&rest), *whole = field(&rest), *u = xstrdup(user);
+
+		waited(session_outs(u, id, strcmp(whole, "1") == 0, rest), u);
+	} else if (strcmp(cmd, "version") == 0)
+		store_set_write_version(store, atoi(user));
+	else if (strcmp(cmd, "sdel") == 0)
 		store_session_del(store, user, field(&rest));
 	else if (strcmp(cmd, "client") == 0) {
 		char *cid = field(&rest), *subs[STORE_MAX_SUBS + 2], *p = field(&rest), *c;
@@ -370,6 +413,7 @@ main(int argc, char **argv)
 	sc.node = cfg->cluster_node_id;
 	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
 	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
+	sc.write_version = (int)cfg->cluster_write_version;
 	store = store_create(base, redis, seal, &sc);
 	store_set_row_source(store, on_row, NULL);
 	in = bufferevent_socket_new(base, 0, 0);
