@@ -136,7 +136,7 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, int whole, store_d
 		r.out[i].rid = o->rid;
 	}
 	r.nout = i;
-	if (!whole) { /* the store needs the id and the messages */
+	if (!whole && store_write_version(im->store) >= 5) { /* the id and messages: enough */
 		waits = store_session_put(im->store, s->agent, &r, 0, done, arg);
 		if (out != outs)
 			free(out);

@@ -181,8 +181,9 @@ int store_agent_wait(struct store *, const char *user, store_done cb, void *arg)
 /*
  * Add or replace a session row (whole) or only its unconfirmed outgoing
  * messages (!whole: nothing else of the row changed since it was last
- * put; at write version 4 and below the row is written whole anyway); 1
- * if done will run once written (see above).
+ * put). Below write version 5 (store_write_version) the row is written
+ * whole either way: the caller passes all of it; 1 if done will run once
+ * written (see above).
  */
 int store_session_put(struct store *, const char *user, const struct store_session *, int whole,
     store_done, void *arg);

@@ -549,9 +549,18 @@ test('cluster.write_version 3 -> 4 on SIGHUP: the next snapshot is version 4', a
       const r = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
       assert.equal(r.json.statusCode, 0, r.body);
     };
+    // Below version 5 a message's writes put the whole row (its state, its remote party), never
+    // only the messages, and no message has a field of its own.
+    const row = async () => {
+      const keys = (await env.redis.cli('HKEYS', 'ucgw:agent:agent1')).split('\n');
+      assert.deepEqual(keys.filter((k) => k.startsWith('o:')), [], 'a message in a field of its own');
+      return JSON.parse(await env.redis.cli('HGET', 'ucgw:agent:agent1', `s:${s.id}`));
+    };
     await say('one');
     await h.waitFor(async () => ((await storedSnapshot(env, 'agent1')) || { json: {} }).json.v === 3,
       5000 * h.slow, 'a version 3 snapshot');
+    let r = await row();
+    assert.ok(r.st === 2 && r.ru === BOB.uri, JSON.stringify(r));
     writeVersionFile(4, file);
     const before = (env.a.stderr.match(/reload done/g) || []).length;
     env.a.signal_('SIGHUP');
@@ -562,6 +571,8 @@ test('cluster.write_version 3 -> 4 on SIGHUP: the next snapshot is version 4', a
     await h.waitFor(async () => (await storedSnapshot(env, 'agent1')).json.v === 4, 5000 * h.slow,
       'a version 4 snapshot after the reload');
     assert.match((await storedSnapshot(env, 'agent1')).text, /"\^/);
+    r = await row();
+    assert.ok(r.st === 2 && r.ru === BOB.uri, JSON.stringify(r));
     assert.match((await storedToken(env, 'agent1')).toString('latin1'), /^Bearer cwt=/, 'the token keeps its text until renewed');
   } finally {
     await teardown(env, null);
