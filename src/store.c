@@ -86,7 +86,6 @@ struct store_field {
 	char *name;
 	char *val;
 	size_t len;
-	unsigned long long seq; /* an o:OPID field: its order in its session (store_rec_outs) */
 	struct store_field *next;
 };
 
@@ -131,8 +130,7 @@ struct store_rec {
 	struct store_args ops;	   /* not sent yet */
 	struct store_mark *marked; /* session rows changed, read at the flush */
 	size_t nmarked, capmarked;
-	unsigned long long oseq; /* the last order given to an outgoing message's field */
-	int full;		 /* write everything at the next flush */
+	int full;   /* write everything at the next flush */
 	int touch;  /* set the expiries at the next flush (a new record, a third of the expiry) */
 	int pushed; /* a pending operation pushes to a list (it needs the expiry and the cap) */
 	int dirty;  /* on st->dirty */
@@ -150,11 +148,11 @@ struct store_flush {
 	LIST_ENTRY(store_flush) entry;
 };
 
-/* An outgoing message read from its own field, until it joins its session. */
+/* A session's outgoing messages read from their own field, until they join the session. */
 struct store_lout {
 	char *sid;
-	unsigned long long seq;
-	struct store_out o;
+	struct store_out *o;
+	size_t n;
 };
 
 /* One load in flight. */
@@ -183,8 +181,8 @@ struct store {
 	LIST_HEAD(, store_loading) loads;
 	struct event *flush_ev, *touch_ev;
 	struct redis_script *write, *load;
-	struct buf row, name, cv, opre; /* scratch of store_session_put */
-	store_row_cb row_cb;		/* where marked session rows are read */
+	struct buf row, name, cv; /* scratch of store_session_put */
+	store_row_cb row_cb;	  /* where marked session rows are read */
 	void *row_arg;
 	int flushing; /* in store_on_flush: a record made dirty is flushed in the same pass */
 };
@@ -246,7 +244,6 @@ store_create(
 	buf_init(&st->row);
 	buf_init(&st->name);
 	buf_init(&st->cv);
-	buf_init(&st->opre);
 	TAILQ_INIT(&st->dirty);
 	LIST_INIT(&st->flushes);
 	LIST_INIT(&st->loads);
@@ -359,7 +356,6 @@ store_free(struct store *st)
 	buf_free(&st->row);
 	buf_free(&st->name);
 	buf_free(&st->cv);
-	buf_free(&st->opre);
 	free(st->prefix);
 	free(st->node);
 	free(st);
@@ -892,58 +888,31 @@ store_agent_ucwa(struct store *st, const char *user, const char *json, size_t le
 	store_rec_set(store_rec_get(st, user), "u", json, len);
 }
 
-/* Whether f is an outgoing message's field of the session whose values start with pre. */
-static int
-store_field_out_of(const struct store_field *f, const struct buf *pre)
-{
-	return strncmp(f->name, "o:", 2) == 0 && f->len >= pre->len &&
-	    memcmp(f->val, pre->data, pre->len) == 0;
-}
-
 /*
- * The o:OPID fields of session s made what own asks: its unconfirmed
- * messages (write version 5), or none (their place is the row). A
- * message keeps the order it was given when first written.
+ * The o:GWSID field of session s made what own asks: its unconfirmed
+ * messages (write version 5; [] for none, so that a message's delivery is
+ * written in the same HSET as the cursor), or none (their place is the
+ * row). Uses st->name and st->row.
  */
 static void
 store_rec_outs(struct store_rec *rec, const struct store_session *s, int own)
 {
 	struct store *st = rec->st;
-	struct store_field *f, *next;
 	const char *why;
-	size_t i;
 
-	buf_reset(&st->opre); /* what this session's values start with: ["SID", */
-	buf_addch(&st->opre, '[');
-	json_escape(&st->opre, s->id, strlen(s->id));
-	buf_addch(&st->opre, ',');
-	for (f = rec->fields; f != NULL; f = next) { /* the messages gone */
-		next = f->next;
-		if (!store_field_out_of(f, &st->opre))
-			continue;
-		for (i = 0; own && i < s->nout; i++)
-			if (strcmp(f->name + 2, s->out[i].opid) == 0)
-				break;
-		if (!own || i == s->nout)
-			store_rec_unset(rec, f->name);
+	buf_reset(&st->name);
+	buf_add(&st->name, "o:", 2);
+	buf_addstr(&st->name, s->id);
+	if (!own) {
+		store_rec_unset(rec, st->name.data);
+		return;
 	}
-	for (i = 0; own && i < s->nout; i++) {
-		unsigned long long seq;
-
-		buf_reset(&st->name);
-		buf_add(&st->name, "o:", 2);
-		buf_addstr(&st->name, s->out[i].opid);
-		for (f = rec->fields; f != NULL && strcmp(f->name, st->name.data) != 0; f = f->next)
-			;
-		seq = f != NULL ? f->seq : ++rec->oseq;
-		buf_reset(&st->row);
-		if (store_code_out_encode(s->id, seq, &s->out[i], &st->row, &why) != 0) {
-			log_warn("store: agent %s: a message of session %s not stored: %s",
-			    rec->user, s->id, why);
-			continue;
-		}
-		store_rec_set(rec, st->name.data, st->row.data, st->row.len)->seq = seq;
-	}
+	buf_reset(&st->row);
+	if (store_code_outs_encode(s->out, s->nout, &st->row, &why) != 0)
+		log_warn("store: agent %s: the messages of session %s not stored: %s", rec->user,
+		    s->id, why);
+	else
+		store_rec_set(rec, st->name.data, st->row.data, st->row.len);
 }
 
 /*
@@ -987,17 +956,12 @@ store_session_put(struct store *st, const char *user, const struct store_session
 			rel.out = NULL;
 			rel.nout = 0;
 		}
-		if (own && s->nout > STORE_MAX_OUT)
-			log_warn("store: agent %s: session %s not stored: more than %d outgoing "
-				 "messages",
-			    user, s->id, STORE_MAX_OUT);
-		else if (store_code_session_encode(&rel, &st->row, &why) != 0)
+		if (store_code_session_encode(&rel, &st->row, &why) != 0)
 			log_warn("store: agent %s: session %s not stored: %s", user, s->id, why);
 		else
 			store_rec_set(rec, st->name.data, st->row.data, st->row.len);
 	}
-	if (!own || s->nout <= STORE_MAX_OUT)
-		store_rec_outs(rec, s, own);
+	store_rec_outs(rec, s, own);
 	return store_rec_wait(rec, cb, arg);
 }
 
@@ -1323,13 +1287,10 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 
 		ld->louts = xreallocarray(ld->louts, ld->nlouts + 1, sizeof *ld->louts);
 		l = &ld->louts[ld->nlouts];
-		if (store_code_out_decode(v->str, v->len, &l->sid, &l->seq, &l->o, why) != 0)
+		if (store_code_outs_decode(v->str, v->len, &l->o, &l->n, why) != 0)
 			return -1;
+		l->sid = xstrdup(n + 2);
 		ld->nlouts++;
-		if (strcmp(l->o.opid, n + 2) != 0) {
-			*why = "outgoing message: not the operation its field names";
-			return -1;
-		}
 	} else if (strncmp(n, "c:", 2) == 0) {
 		struct store_client *c = store_load_client(s, n + 2);
 
@@ -1387,36 +1348,29 @@ static void
 store_load_louts_free(struct store_loading *ld)
 {
 	for (size_t i = 0; i < ld->nlouts; i++) {
+		for (size_t j = 0; j < ld->louts[i].n; j++) {
+			free(ld->louts[i].o[j].opid);
+			free(ld->louts[i].o[j].location);
+			free(ld->louts[i].o[j].text);
+			free(ld->louts[i].o[j].rid);
+		}
+		free(ld->louts[i].o);
 		free(ld->louts[i].sid);
-		free(ld->louts[i].o.opid);
-		free(ld->louts[i].o.location);
-		free(ld->louts[i].o.text);
-		free(ld->louts[i].o.rid);
 	}
 	free(ld->louts);
 	ld->louts = NULL;
 	ld->nlouts = 0;
 }
 
-/* qsort: outgoing messages by their order. */
-static int
-store_lout_cmp(const void *a, const void *b)
-{
-	const struct store_lout *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /*
- * The outgoing messages read from fields of their own (write version 5)
- * after those of their session's row, in their order; one whose session
- * is not stored is dropped, and one its row holds already is not added
- * twice. NULL, or why.
+ * The outgoing messages read from their session's own field (write
+ * version 5) after those of its row, in order; those of a session not
+ * stored are dropped, and one its row holds already is not added twice.
+ * NULL, or why.
  */
 static const char *
 store_load_outs(struct store_loading *ld, struct store_state *s)
 {
-	qsort(ld->louts, ld->nlouts, sizeof *ld->louts, store_lout_cmp);
 	for (size_t i = 0; i < ld->nlouts; i++) {
 		struct store_lout *l = &ld->louts[i];
 		struct store_session *ss = NULL;
@@ -1426,19 +1380,21 @@ store_load_outs(struct store_loading *ld, struct store_state *s)
 			if (strcmp(s->sessions[j].id, l->sid) == 0)
 				ss = &s->sessions[j];
 		if (ss == NULL) {
-			log_debug("store: %s: message %s of session %s not stored: dropped",
-			    ld->hkey, l->o.opid, l->sid);
+			log_debug("store: %s: messages of session %s not stored: dropped", ld->hkey,
+			    l->sid);
 			continue;
 		}
-		for (j = 0; j < ss->nout && strcmp(ss->out[j].opid, l->o.opid) != 0; j++)
-			;
-		if (j < ss->nout)
-			continue;
-		if (ss->nout >= STORE_MAX_OUT)
-			return "session: too many outgoing messages";
-		ss->out = xreallocarray(ss->out, ss->nout + 1, sizeof *ss->out);
-		ss->out[ss->nout++] = l->o;
-		memset(&l->o, 0, sizeof l->o);
+		for (size_t k = 0; k < l->n; k++) {
+			for (j = 0; j < ss->nout && strcmp(ss->out[j].opid, l->o[k].opid) != 0; j++)
+				;
+			if (j < ss->nout)
+				continue;
+			if (ss->nout >= STORE_MAX_OUT)
+				return "session: too many outgoing messages";
+			ss->out = xreallocarray(ss->out, ss->nout + 1, sizeof *ss->out);
+			ss->out[ss->nout++] = l->o[k];
+			memset(&l->o[k], 0, sizeof l->o[k]);
+		}
 	}
 	return NULL;
 }

@@ -12,8 +12,8 @@
  *	PREFIXagent:USER	hash: app, ep, tok (sealed), texp, turl, cred
  *				(sealed), next, u (the UCWA snapshot, no
  *				secrets), p (presence), s:GWSID (a session row),
- *				o:OPID (an unconfirmed outgoing message of a
- *				session: write version 5), c:CLIENTID (a
+ *				o:GWSID (the session's unconfirmed outgoing
+ *				messages: write version 5), c:CLIENTID (a
  *				CometD client)
  *	PREFIXq:USER:CLIENTID	list: the client's notifications not yet
  *				acknowledged, "ID JSON", oldest first, capped
@@ -120,9 +120,9 @@ struct store;
 
 /*
  * The formats a node writes (cluster.write_version): 5, this release's
- * (version 4, and each unconfirmed outgoing message in a field of its own,
- * o:OPID, instead of inside its session's row: a SendMessage writes a few
- * bytes, not the row, twice); 4, what nodes of stop 25 read (the UCWA
+ * (version 4, and a session's unconfirmed outgoing messages in a field of
+ * their own, o:GWSID, instead of inside its row: a SendMessage writes a
+ * few bytes, not the row, twice); 4, what nodes of stop 25 read (the UCWA
  * snapshot as version 4, a token sealed in binary when it can be); 3, what
  * nodes of stop 24 read (snapshot version 3, every token as its text), for
  * a rolling upgrade. Every version is read.
@@ -221,12 +221,10 @@ int store_code_session_encode(const struct store_session *, struct buf *out, con
 /* Decode a row into *s (the caller frees with store_code_session_clear); -1 with *why. */
 int store_code_session_decode(const char *, size_t, struct store_session *, const char **why);
 void store_code_session_clear(struct store_session *);
-/* An outgoing message of session sid, seq its order, as its o:OPID field; -1 with *why. */
-int store_code_out_encode(const char *sid, unsigned long long seq, const struct store_out *,
-    struct buf *out, const char **why);
-/* Decode one (the caller frees *sid and the message's strings); -1 with *why. */
-int store_code_out_decode(const char *, size_t, char **sid, unsigned long long *seq,
-    struct store_out *, const char **why);
+/* A session's unconfirmed outgoing messages as its o:GWSID field; -1 with *why. */
+int store_code_outs_encode(const struct store_out *, size_t n, struct buf *out, const char **why);
+/* Decode them (the caller frees the array and its strings); -1 with *why. */
+int store_code_outs_decode(const char *, size_t, struct store_out **, size_t *n, const char **why);
 /* A client's subscriptions as JSON; -1 with *why when a bound is exceeded. */
 int store_code_client_encode(
     const char *const *subs, size_t nsubs, struct buf *out, const char **why);

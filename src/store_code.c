@@ -405,42 +405,46 @@ store_code_session_clear(struct store_session *s)
 }
 
 /*
- * One unconfirmed outgoing message in a field of its own (write version
- * 5): [SESSION,SEQ,OPID,LOCATION|null,TEXT,RID|null], SEQ its order among
- * its session's messages.
+ * The unconfirmed outgoing messages of a session in a field of their own
+ * (write version 5): [[OPID,LOCATION|null,TEXT,RID|null],...], in order;
+ * [] for none.
  */
 int
-store_code_out_encode(const char *sid, unsigned long long seq, const struct store_out *o,
-    struct buf *out, const char **why)
+store_code_outs_encode(const struct store_out *o, size_t n, struct buf *out, const char **why)
 {
-	size_t start = out->len;
+	size_t start = out->len, size = 2;
 
-	if (sid == NULL || *sid == '\0' || strlen(sid) > 64 || o->opid == NULL || o->text == NULL ||
-	    store_code_too_long(o->opid) || store_code_too_long(o->location) ||
-	    store_code_too_long(o->rid)) {
-		*why = "outgoing message: a missing or too long id";
+	if (n > STORE_MAX_OUT) {
+		*why = "outgoing messages: too many";
 		return -1;
 	}
-	buf_reserve(out,
-	    strlen(sid) + strlen(o->opid) + store_code_len(o->location) + strlen(o->text) +
-		store_code_len(o->rid) + 40);
+	for (size_t i = 0; i < n; i++) {
+		if (o[i].opid == NULL || o[i].text == NULL || store_code_too_long(o[i].opid) ||
+		    store_code_too_long(o[i].location) || store_code_too_long(o[i].rid)) {
+			*why = "outgoing messages: a missing or too long id";
+			return -1;
+		}
+		size += strlen(o[i].opid) + store_code_len(o[i].location) + strlen(o[i].text) +
+		    store_code_len(o[i].rid) + 16;
+	}
+	buf_reserve(out, size);
 	buf_addch(out, '[');
-	json_escape(out, sid, strlen(sid));
-	buf_addch(out, ',');
-	buf_addint(out, (long long)seq);
-	buf_addch(out, ',');
-	json_escape(out, o->opid, strlen(o->opid));
-	buf_addch(out, ',');
-	store_code_put_str_or_null(out, o->location);
-	buf_addch(out, ',');
-	json_escape(out, o->text, strlen(o->text));
-	buf_addch(out, ',');
-	store_code_put_str_or_null(out, o->rid);
+	for (size_t i = 0; i < n; i++) {
+		buf_add(out, i == 0 ? "[" : ",[", i == 0 ? 1 : 2);
+		json_escape(out, o[i].opid, strlen(o[i].opid));
+		buf_addch(out, ',');
+		store_code_put_str_or_null(out, o[i].location);
+		buf_addch(out, ',');
+		json_escape(out, o[i].text, strlen(o[i].text));
+		buf_addch(out, ',');
+		store_code_put_str_or_null(out, o[i].rid);
+		buf_addch(out, ']');
+	}
 	buf_addch(out, ']');
 	if (out->len - start > STORE_MAX_ROW) {
 		out->len = start;
 		out->data[start] = '\0';
-		*why = "outgoing message: longer than 256 KiB";
+		*why = "outgoing messages: longer than 256 KiB";
 		return -1;
 	}
 	return 0;
@@ -459,42 +463,46 @@ store_code_elem(const struct json *v, int null_ok, char **dst)
 	return 0;
 }
 
-/* Decode an outgoing message's field (store_code_out_encode); the caller frees; -1 with *why. */
+/* Decode a session's messages field (store_code_outs_encode) into *out (freed by the caller). */
 int
-store_code_out_decode(const char *p, size_t len, char **sid, unsigned long long *seq,
-    struct store_out *o, const char **why)
+store_code_outs_decode(
+    const char *p, size_t len, struct store_out **out, size_t *n, const char **why)
 {
 	struct json_error e;
-	struct json_doc *d;
-	const struct json *a;
+	struct json_doc *d = NULL;
+	const struct json *a = NULL;
+	struct store_out *v = NULL;
+	size_t k = 0;
 	int bad = 1;
 
-	memset(o, 0, sizeof *o);
-	*sid = NULL;
-	*seq = 0;
-	if (len <= STORE_MAX_ROW && (d = json_parse(p, len, &store_code_limits, &e)) != NULL) {
+	if (len <= STORE_MAX_ROW && (d = json_parse(p, len, &store_code_limits, &e)) != NULL)
 		a = json_root(d);
-		bad = a->type != JSON_ARRAY || a->u.arr.n != 6 || a->u.arr.v[1]->type != JSON_INT ||
-		    a->u.arr.v[1]->u.i < 0 || store_code_elem(a->u.arr.v[0], 0, sid) ||
-		    store_code_elem(a->u.arr.v[2], 0, &o->opid) ||
-		    store_code_elem(a->u.arr.v[3], 1, &o->location) ||
-		    store_code_elem(a->u.arr.v[4], 0, &o->text) ||
-		    store_code_elem(a->u.arr.v[5], 1, &o->rid);
-		if (!bad)
-			*seq = (unsigned long long)a->u.arr.v[1]->u.i;
-		json_doc_free(d);
+	if (a != NULL && a->type == JSON_ARRAY && a->u.arr.n <= STORE_MAX_OUT) {
+		v = xcalloc(a->u.arr.n + 1, sizeof *v);
+		for (bad = 0; k < a->u.arr.n && !bad; k++) {
+			const struct json *m = a->u.arr.v[k];
+
+			bad = m->type != JSON_ARRAY || m->u.arr.n != 4 ||
+			    store_code_elem(m->u.arr.v[0], 0, &v[k].opid) ||
+			    store_code_elem(m->u.arr.v[1], 1, &v[k].location) ||
+			    store_code_elem(m->u.arr.v[2], 0, &v[k].text) ||
+			    store_code_elem(m->u.arr.v[3], 1, &v[k].rid);
+		}
 	}
+	json_doc_free(d);
 	if (bad) {
-		free(*sid);
-		*sid = NULL;
-		free(o->opid);
-		free(o->location);
-		free(o->text);
-		free(o->rid);
-		memset(o, 0, sizeof *o);
-		*why = "outgoing message: not [session, seq, opid, location, text, rid]";
+		for (size_t i = 0; v != NULL && i < k; i++) {
+			free(v[i].opid);
+			free(v[i].location);
+			free(v[i].text);
+			free(v[i].rid);
+		}
+		free(v);
+		*why = "outgoing messages: not [[opid, location, text, rid], ...]";
 		return -1;
 	}
+	*out = v;
+	*n = k;
 	return 0;
 }
 
