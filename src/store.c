@@ -161,6 +161,7 @@ struct store_loading {
 	char *user, *hkey;
 	struct store_lout *louts; /* while the reply is read */
 	size_t nlouts;
+	char *utail; /* um: the UCWA snapshot's tail (write version 5), joined to u */
 	store_load_cb cb;
 	void *arg;
 	struct redis_cmd *cmd;
@@ -879,13 +880,31 @@ store_agent_wait(struct store *st, const char *user, store_done cb, void *arg)
 	return store_rec_wait(store_rec_get(st, user), cb, arg);
 }
 
-/* The UCWA snapshot (no secrets: those are the sealed fields). */
+/*
+ * The UCWA snapshot (no secrets: those are the sealed fields); at write
+ * version 5 in two fields, its head in u and the rest in um (store.h).
+ */
 void
-store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len)
+store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len, size_t head)
 {
+	struct store_rec *rec;
+
 	if (st == NULL || json == NULL)
 		return;
-	store_rec_set(store_rec_get(st, user), "u", json, len);
+	rec = store_rec_get(st, user);
+	if (st->write_version < 5 || head == 0 || head >= len || json[head] != ',') {
+		store_rec_unset(rec, "um");
+		store_rec_set(rec, "u", json, len);
+		return;
+	}
+	buf_reset(&st->row);
+	buf_add(&st->row, json, head);
+	buf_addch(&st->row, '}');
+	store_rec_set(rec, "u", st->row.data, st->row.len);
+	buf_reset(&st->row);
+	buf_addch(&st->row, '{');
+	buf_add(&st->row, json + head + 1, len - head - 1);
+	store_rec_set(rec, "um", st->row.data, st->row.len);
 }
 
 /*
@@ -1266,6 +1285,8 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 		s->events_next = store_load_dup(v);
 	else if (strcmp(n, "u") == 0)
 		s->ucwa = store_load_dup(v);
+	else if (strcmp(n, "um") == 0 && ld->utail == NULL)
+		ld->utail = store_load_dup(v);
 	else if (strcmp(n, "p") == 0 && v->len == 2) {
 		s->cc_session = v->str[0] == '1';
 		s->ready = v->str[1] == '1';
@@ -1399,6 +1420,22 @@ store_load_outs(struct store_loading *ld, struct store_state *s)
 	return NULL;
 }
 
+/* A version 5 snapshot's head (u) and tail (um) joined: one document again. */
+static void
+store_load_ucwa(struct store_loading *ld, struct store_state *s)
+{
+	size_t n;
+	char *j;
+
+	if (s->ucwa == NULL || ld->utail == NULL || strncmp(s->ucwa, "{\"v\":5,", 7) != 0 ||
+	    (n = strlen(s->ucwa)) < 2 || s->ucwa[n - 1] != '}' || ld->utail[0] != '{' ||
+	    ld->utail[1] == '}')
+		return;
+	xasprintf(&j, "%.*s,%s", (int)(n - 1), s->ucwa, ld->utail + 1);
+	free(s->ucwa);
+	s->ucwa = j;
+}
+
 /* The load script answered. */
 static void
 store_on_loaded(void *arg, const struct redis_result *res)
@@ -1432,6 +1469,8 @@ store_on_loaded(void *arg, const struct redis_result *res)
 		if (why == NULL && ld->nlouts > 0)
 			why = store_load_outs(ld, s);
 		if (why == NULL)
+			store_load_ucwa(ld, s);
+		if (why == NULL)
 			store_load_abs(s);
 		for (size_t i = 1; i + 1 < r->elements && why == NULL; i += 2) {
 			if (store_load_list(s, r->element[i], r->element[i + 1], &why) != 0) {
@@ -1448,6 +1487,7 @@ store_on_loaded(void *arg, const struct redis_result *res)
 		why = full;
 	}
 	store_load_louts_free(ld);
+	free(ld->utail);
 	ld->cb(ld->arg, s, why);
 	free(ld->user);
 	free(ld->hkey);

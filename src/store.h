@@ -11,7 +11,8 @@
  * Keys (see docs/cluster.md, "Key schema"):
  *	PREFIXagent:USER	hash: app, ep, tok (sealed), texp, turl, cred
  *				(sealed), next, u (the UCWA snapshot, no
- *				secrets), p (presence), s:GWSID (a session row),
+ *				secrets; at write version 5 its head, the rest
+ *				in um), p (presence), s:GWSID (a session row),
  *				o:GWSID (the session's unconfirmed outgoing
  *				messages: write version 5), c:CLIENTID (a
  *				CometD client)
@@ -170,8 +171,14 @@ int store_agent_cursor(struct store *, const char *user, const char *next, store
 
 /* The agent's presence: contact-centre session started, Ready. */
 void store_agent_presence(struct store *, const char *user, int cc_session, int ready);
-/* The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out). */
-void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len);
+/*
+ * The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out),
+ * its first head bytes what seldom changes (ucwa_saved_write_head; 0:
+ * unknown). At write version 5 the head is stored in u (closed) and the
+ * rest in um (opened), so that a message writes only um; store_load
+ * gives the two back joined.
+ */
+void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len, size_t head);
 
 /* Whether a store_agent_wait now would wait (Redis ready; 0 without a store). */
 int store_waitable(const struct store *);

@@ -13,6 +13,8 @@
  *                                 operations; text "text T"), put whole
  *                                 (1) or as its messages only (0) (waits)
  *     version N                   the formats written (cluster.write_version)
+ *     ucwa USER HEAD JSON         the UCWA snapshot JSON, its first HEAD bytes
+ *                                 its head (load prints it as "ucwa")
  *     mark USER ID N CONV TEXT    the row of ID changed N times in one loop
  *                                 turn: read once at the flush (prints
  *                                 "row USER ID" each time it is read)
@@ -122,6 +124,8 @@ on_loaded(void *arg, struct store_state *s, const char *why)
 	jw_kstr(&w, "tokenUrl", s->token_url);
 	jw_kstr(&w, "password", s->password);
 	jw_kstr(&w, "next", s->events_next);
+	if (s->ucwa != NULL)
+		jw_kstr(&w, "ucwa", s->ucwa);
 	jw_key(&w, "sessions");
 	jw_arr_begin(&w);
 	for (size_t i = 0; i < s->nsessions; i++) {
@@ -297,6 +301,11 @@ command(char *line)
 		char *id = field(&rest), *whole = field(&rest), *u = xstrdup(user);
 
 		waited(session_outs(u, id, strcmp(whole, "1") == 0, rest), u);
+	} else if (strcmp(cmd, "ucwa") == 0) {
+		char *head = field(&rest);
+
+		store_agent_ucwa(store, user, rest ? rest : "", rest ? strlen(rest) : 0,
+		    strtoul(head, NULL, 10));
 	} else if (strcmp(cmd, "version") == 0)
 		store_set_write_version(store, atoi(user));
 	else if (strcmp(cmd, "sdel") == 0)

@@ -135,10 +135,13 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     // "cwt=" and 60 characters of base64) in binary: 3 bytes, "Bearer cwt=", the 45 bytes decoded.
     assert.equal(a.tok, 29 + 3 + 'Bearer cwt='.length + 45);
     assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
-    // The UCWA snapshot, version 4: a conversation's links under it as "^", the token's expiry
-    // left to texp.
+    // The UCWA snapshot, version 4's layout: a conversation's links under it as "^", the token's
+    // expiry left to texp; at write version 5 ("v":5) what changes with each message (the marks,
+    // the messages) in um, the rest in u.
     const u = JSON.parse(a.u);
-    assert.equal(u.v, 4);
+    assert.equal(u.v, 5);
+    assert.equal(u.marks, undefined);
+    assert.ok(Array.isArray(JSON.parse(a.um).msgs), a.um);
     assert.equal(u.tokenExpires, undefined);
     assert.match(u.application, /^\^\/\d+$/);
     assert.equal(u.conversations[0].sendMessage, '^/messaging/messages');
@@ -438,6 +441,25 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
     assert.match(await d.ask('outs u1 S3 0 m4,m5', /^written u1 /), /^written u1 ok$/);
     assert.equal(await redis.cli('HGET', hk, 's:S3'), row3);
     assert.deepEqual(await outsOf('S3'), [['m4', 'text m4'], ['m5', 'text m5']]);
+    // The UCWA snapshot at version 5: its head in u, the rest in um (a message writes um only);
+    // read back as one document. At version 4 one field, um deleted.
+    const head = '{"v":5,"user":"u1","conversations":[{"href":"~/c/1"}]';
+    const snap = (marks) => `${head},"marks":"${marks}","msgs":[{"sent":[]}]}`;
+    d.send(`ucwa u1 ${head.length} ${snap('AAAA')}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 'u'), `${head}}`);
+    assert.equal(await redis.cli('HGET', hk, 'um'), '{"marks":"AAAA","msgs":[{"sent":[]}]}');
+    d.send(`ucwa u1 ${head.length} ${snap('BBBB')}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(JSON.parse((await d.ask('load u1', /^state/)).slice(6)).ucwa, snap('BBBB'));
+    d.send('version 4');
+    const v4 = snap('CCCC').replace('"v":5', '"v":4');
+    d.send(`ucwa u1 ${head.length} ${v4}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 'u'), v4);
+    assert.equal(await redis.cli('HEXISTS', hk, 'um'), '0');
+    assert.equal(JSON.parse((await d.ask('load u1', /^state/)).slice(6)).ucwa, v4);
+    d.send('version 5');
     // The session's deletion takes its messages.
     d.send('sdel u1 S3');
     await d.ask('sync u1', /^written u1 ok$/);

@@ -471,7 +471,8 @@ function writeVersionFile(v, file = path.join(h.tmpdir('ucgw-wv-'), 'ucgw.conf')
 // (no "^") and the token as its text. Node a dies; node b takes the agents over from what a
 // stored and carries the conversations on: every message once and in order both ways, the
 // same IM session and CometD clientId, one application (no new sign-in). Node b is this
-// release at its default (4), which then writes version 4 and the token in binary; or
+// release at its default (5), which then writes version 5 (u's head; the rest in um) and the
+// token in binary; or
 // (previous) the previous release's binary, which writes version 3 and text.
 async function upgrade(previous) {
   const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] },
@@ -510,7 +511,7 @@ async function upgrade(previous) {
     // Node b writes its release's formats: the snapshot at the agent's next change, the
     // token with the take-over's full write.
     for (const u of ['agent1', 'agent2']) {
-      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 4);
+      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 5);
       assert.equal((await storedToken(env, u))[0] === 0, !previous, 'the token in binary (this release)');
     }
   } finally {
@@ -522,7 +523,7 @@ async function upgrade(previous) {
   }
 }
 
-test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
+test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a node writing version 5: conversations carry on', async () => {
   await upgrade();
 });
 
