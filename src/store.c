@@ -86,6 +86,7 @@ struct store_field {
 	char *name;
 	char *val;
 	size_t len;
+	int old_row; /* s:GWSID as write version 4 writes it: its messages inside */
 	struct store_field *next;
 };
 
@@ -961,7 +962,7 @@ store_session_put(struct store *st, const char *user, const struct store_session
 	if (own && !whole) { /* a row written with its messages inside (version 4) is rewritten */
 		for (f = rec->fields; f != NULL && strcmp(f->name, st->name.data) != 0; f = f->next)
 			;
-		whole = f == NULL || memmem(f->val, f->len, ",\"out\":[[", 8) != NULL;
+		whole = f == NULL || f->old_row;
 	}
 	store_rec_unmark(rec, s->id, whole || !own); /* written now */
 	if (whole || !own) {
@@ -977,8 +978,12 @@ store_session_put(struct store *st, const char *user, const struct store_session
 		}
 		if (store_code_session_encode(&rel, &st->row, &why) != 0)
 			log_warn("store: agent %s: session %s not stored: %s", user, s->id, why);
-		else
-			store_rec_set(rec, st->name.data, st->row.data, st->row.len);
+		else {
+			struct store_field *row =
+			    store_rec_set(rec, st->name.data, st->row.data, st->row.len);
+
+			row->old_row = !own;
+		}
 	}
 	store_rec_outs(rec, s, own);
 	return store_rec_wait(rec, cb, arg);
