@@ -324,11 +324,12 @@ static const struct conf_row config_rows[] = {
 	    NULL, 0, "expiry of an agent's stored state, refreshed by its owner at a third" },
 	{ "cluster.max_unacked", CONF_INT, OFF(cluster_max_unacked), "256", 1, 100000, NULL, 0,
 	    "notifications stored per CometD client until acknowledged (the oldest go)" },
-	{ "cluster.write_version", CONF_INT, OFF(cluster_write_version), "4",
+	{ "cluster.write_version", CONF_INT, OFF(cluster_write_version), "5",
 	    STORE_WRITE_VERSION_MIN, STORE_WRITE_VERSION, NULL, 1,
-	    "formats this node writes to Redis: 4, this release's; 3, what nodes of the "
-	    "previous release read (UCWA snapshot version 3, tokens sealed as text), for a "
-	    "rolling upgrade (docs/cluster.md, \"Upgrading\")" },
+	    "formats this node writes to Redis: 5, this release's; 4, what nodes of stop 25 "
+	    "read (unconfirmed messages inside their session's row); 3, what nodes of stop 24 "
+	    "read (also UCWA snapshot version 3, tokens sealed as text), for a rolling upgrade "
+	    "(docs/cluster.md, \"Upgrading\")" },
 };
 
 const struct conf_schema config_schema = {

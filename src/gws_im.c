@@ -52,7 +52,7 @@ gws_im_sessions(struct gws_im *im)
 	return im->sessions;
 }
 
-static void gws_im_store_row(void *, const char *agent, const char *id);
+static void gws_im_store_row(void *, const char *agent, const char *id, int whole);
 
 /* Cluster mode: the store the session rows are written to (and read from at its flush). */
 void
@@ -76,26 +76,44 @@ gws_im_store(struct gws_im *im, const struct session *s)
 	if (s->im == NULL)
 		store_session_del(im->store, s->agent, s->id);
 	else
-		store_session_mark(im->store, s->agent, s->id);
+		store_session_mark(im->store, s->agent, s->id, 1);
+}
+
+/*
+ * Only the unconfirmed outgoing messages of s changed (one added, its 201,
+ * its delivery without a request id): at write version 5 their fields
+ * alone are written, not the row (store.h).
+ */
+void
+gws_im_store_out(struct gws_im *im, const struct session *s)
+{
+	if (im->store != NULL && s->im != NULL)
+		store_session_mark(im->store, s->agent, s->id, 0);
+	else
+		gws_im_store(im, s);
 }
 
 /* The store's flush: the row of session id of agent, marked by gws_im_store (store.h). */
 static void
-gws_im_store_row(void *arg, const char *agent, const char *id)
+gws_im_store_row(void *arg, const char *agent, const char *id, int whole)
 {
 	struct gws_im *im = arg;
 	const struct session *s = session_find(im->sessions, agent, id);
 
 	if (s != NULL)
-		gws_im_store_wait(im, s, NULL, NULL);
+		gws_im_store_wait(im, s, whole, NULL, NULL);
 }
 
-/* Write the row of s; 1 if done runs once it is in Redis (store.h), 0: go on now. */
+/*
+ * Write the row of s (whole), or only its unconfirmed messages; 1 if done
+ * runs once it is in Redis (store.h), 0: go on now.
+ */
 int
-gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, void *arg)
+gws_im_store_wait(struct gws_im *im, const struct session *s, int whole, store_done done, void *arg)
 {
 	const struct im_sess *is = s->im;
 	struct store_session r;
+	struct store_out outs[4], *out = outs;
 	char *rids[IM_RIDS_DONE];
 	size_t i = 0;
 	int waits;
@@ -108,6 +126,22 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 	}
 	memset(&r, 0, sizeof r);
 	r.id = (char *)s->id;
+	if (is->nout > nitems(outs))
+		out = xcalloc(is->nout, sizeof *out);
+	r.out = out;
+	for (const struct im_out *o = is->out; o != NULL; o = o->next, i++) {
+		r.out[i].opid = o->opid;
+		r.out[i].location = o->location;
+		r.out[i].text = o->text;
+		r.out[i].rid = o->rid;
+	}
+	r.nout = i;
+	if (!whole && store_write_version(im->store) >= 5) { /* the id and messages: enough */
+		waits = store_session_put(im->store, s->agent, &r, 0, done, arg);
+		if (out != outs)
+			free(out);
+		return waits;
+	}
 	r.dir = (int)s->dir;
 	r.state = (int)s->state;
 	r.announced = is->announced;
@@ -123,15 +157,6 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 		r.ud_key[i] = s->userdata[i].key;
 		r.ud_json[i] = s->userdata[i].json;
 	}
-	r.out = xcalloc(is->nout + 1, sizeof *r.out);
-	i = 0;
-	for (const struct im_out *o = is->out; o != NULL; o = o->next, i++) {
-		r.out[i].opid = o->opid;
-		r.out[i].location = o->location;
-		r.out[i].text = o->text;
-		r.out[i].rid = o->rid;
-	}
-	r.nout = i;
 	r.rid_done = rids;
 	for (i = 0; i < IM_RIDS_DONE; i++) { /* oldest first */
 		char *rid = is->rid_done[(is->rid_next + i) % IM_RIDS_DONE];
@@ -139,10 +164,11 @@ gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, v
 		if (rid != NULL)
 			r.rid_done[r.nrid_done++] = rid;
 	}
-	waits = store_session_put(im->store, s->agent, &r, done, arg);
+	waits = store_session_put(im->store, s->agent, &r, 1, done, arg);
 	free(r.ud_key);
 	free(r.ud_json);
-	free(r.out);
+	if (out != outs)
+		free(out);
 	return waits;
 }
 
@@ -726,7 +752,7 @@ void
 gws_im_forget(struct gws_im *im, struct session *s, int keep)
 {
 	if (s->im != NULL && keep)
-		gws_im_store_wait(im, s, NULL, NULL);
+		gws_im_store_wait(im, s, 1, NULL, NULL);
 	gws_im_sess_free(s->im);
 	s->im = NULL;
 	if (!keep)
@@ -880,7 +906,7 @@ gws_im_out_taken(struct gws_im *im, struct session *s, struct im_out *o, const c
 
 	if (o->location == NULL && href != NULL) {
 		o->location = xstrdup(href);
-		gws_im_store(im, s);
+		gws_im_store_out(im, s);
 	}
 	if (!o->unsure)
 		return;

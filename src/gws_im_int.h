@@ -129,8 +129,11 @@ struct session *gws_im_call_session(struct im_call *c);
 
 /* gws_im.c: write the session's row to the store (cluster mode; nothing otherwise) */
 void gws_im_store(struct gws_im *im, const struct session *s);
-/* The same, with done run once the row is in Redis: 1 if it will run, 0 to go on now. */
-int gws_im_store_wait(struct gws_im *im, const struct session *s, store_done done, void *arg);
+/* The same when only its unconfirmed outgoing messages changed. */
+void gws_im_store_out(struct gws_im *im, const struct session *s);
+/* Write it now (whole, or only the messages), done run once it is in Redis: 1 if it will run. */
+int gws_im_store_wait(
+    struct gws_im *im, const struct session *s, int whole, store_done done, void *arg);
 
 /* gws_im.c: sessions, their outgoing messages, notifications */
 struct json_doc *gws_im_userdata_doc(const struct session *s);

@@ -294,7 +294,7 @@ gws_im_initiate(struct gws_im *im, struct http_req *req, struct agent *a, struct
 		gws_im_put_userdata(s, ud);
 	session_bind_operation(im->sessions, s, s->id);
 	c = gws_im_call_new(im, IM_CALL_INITIATE, req, a, s);
-	if (gws_im_store_wait(im, s, gws_im_initiate_stored, c))
+	if (gws_im_store_wait(im, s, 1, gws_im_initiate_stored, c))
 		c->storing = 1;
 	else
 		gws_im_initiate_go(c);
@@ -347,7 +347,7 @@ gws_im_send_done(const struct ucwa_result *r, void *arg)
 			gws_im_out_remove(s->im, link);
 		else if (r->location != NULL && o->location == NULL)
 			o->location = xstrdup(r->location);
-		gws_im_store(c->im, s);
+		gws_im_store_out(c->im, s);
 	}
 	if (!r->ok)
 		gws_im_call_reply_upstream(c, r);
@@ -590,7 +590,7 @@ gws_im_send_parts(struct agent *a, struct session *s, struct im_call *c,
 	}
 	c->parts = v;
 	c->nparts = parts->n;
-	if (gws_im_store_wait(c->im, s, gws_im_send_stored, c))
+	if (gws_im_store_wait(c->im, s, 0, gws_im_send_stored, c))
 		c->storing = 1;
 	else
 		gws_im_send_go(c, a, s);

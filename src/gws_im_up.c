@@ -132,9 +132,12 @@ gws_im_outgoing_message(
 	metrics_inc(M_MESSAGES, failed ? "result=\"failed\"" : "result=\"delivered\"");
 	if (failed)
 		log_info("agent %s: session %s: message not delivered", a->name, s->id);
+	if (o->rid != NULL) /* remembered in the row */
+		gws_im_store(im, s);
+	else
+		gws_im_store_out(im, s);
 	gws_im_out_delivered(im, s, o);
 	gws_im_out_remove(is, pp);
-	gws_im_store(im, s);
 }
 
 /* A message event. */

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include "hmap.h"
+#include "json.h"
 #include "log.h"
 #include "redis.h"
 #include "seal.h"
@@ -85,7 +86,14 @@ struct store_field {
 	char *name;
 	char *val;
 	size_t len;
+	int old_row; /* s:GWSID as write version 4 writes it: its messages inside */
 	struct store_field *next;
+};
+
+/* A session row changed (store_session_mark): read at the flush. */
+struct store_mark {
+	char *id;
+	int whole; /* the row, not only its outgoing messages */
 };
 
 /* One stored notification: "ID JSON". */
@@ -120,8 +128,8 @@ struct store_rec {
 	struct store_field *fields;
 	struct store_list *lists;
 	unsigned nlists;
-	struct store_args ops; /* not sent yet */
-	char **marked;	       /* session rows changed, read at the flush (store_session_mark) */
+	struct store_args ops;	   /* not sent yet */
+	struct store_mark *marked; /* session rows changed, read at the flush */
 	size_t nmarked, capmarked;
 	int full;   /* write everything at the next flush */
 	int touch;  /* set the expiries at the next flush (a new record, a third of the expiry) */
@@ -141,10 +149,20 @@ struct store_flush {
 	LIST_ENTRY(store_flush) entry;
 };
 
+/* A session's outgoing messages read from their own field, until they join the session. */
+struct store_lout {
+	char *sid;
+	struct store_out *o;
+	size_t n;
+};
+
 /* One load in flight. */
 struct store_loading {
 	struct store *st;
 	char *user, *hkey;
+	struct store_lout *louts; /* while the reply is read */
+	size_t nlouts;
+	char *utail; /* um: the UCWA snapshot's tail (write version 5), joined to u */
 	store_load_cb cb;
 	void *arg;
 	struct redis_cmd *cmd;
@@ -251,14 +269,18 @@ store_waits_free(struct store_wait *w)
 	}
 }
 
-/* Forget the marked row of session id (NULL: every one). */
+/*
+ * Forget the mark of session id (NULL: every one) that a put of it (whole:
+ * the row, else only its outgoing messages) supersedes.
+ */
 static void
-store_rec_unmark(struct store_rec *rec, const char *id)
+store_rec_unmark(struct store_rec *rec, const char *id, int whole)
 {
 	for (size_t i = rec->nmarked; i-- > 0;) {
-		if (id != NULL && strcmp(rec->marked[i], id) != 0)
+		if ((id != NULL && strcmp(rec->marked[i].id, id) != 0) ||
+		    (rec->marked[i].whole && !whole))
 			continue;
-		free(rec->marked[i]);
+		free(rec->marked[i].id);
 		rec->marked[i] = rec->marked[--rec->nmarked];
 	}
 }
@@ -287,7 +309,7 @@ store_rec_free(struct store_rec *rec)
 	}
 	if (rec->dirty)
 		TAILQ_REMOVE(&rec->st->dirty, rec, entry);
-	store_rec_unmark(rec, NULL);
+	store_rec_unmark(rec, NULL, 1);
 	free(rec->marked);
 	store_waits_free(rec->waits);
 	store_args_free(&rec->ops);
@@ -410,8 +432,8 @@ store_rec_wait(struct store_rec *rec, store_done cb, void *arg)
 	return 1;
 }
 
-/* Set a hash field in the mirror and queue its write. */
-static void
+/* Set a hash field in the mirror and queue its write; the mirror's field. */
+static struct store_field *
 store_rec_set(struct store_rec *rec, const char *name, const void *val, size_t len)
 {
 	struct store_field *f;
@@ -425,7 +447,7 @@ store_rec_set(struct store_rec *rec, const char *name, const void *val, size_t l
 		f->next = rec->fields;
 		rec->fields = f;
 	} else if (f->len == len && memcmp(f->val, val, len) == 0)
-		return;
+		return f;
 	free(f->val);
 	f->val = xmalloc(len + 1);
 	memcpy(f->val, val, len);
@@ -435,6 +457,7 @@ store_rec_set(struct store_rec *rec, const char *name, const void *val, size_t l
 	store_args_str(&rec->ops, name);
 	store_args_add(&rec->ops, val, len);
 	store_rec_dirty(rec);
+	return f;
 }
 
 /* Delete a hash field from the mirror and queue its deletion. */
@@ -445,12 +468,12 @@ store_rec_unset(struct store_rec *rec, const char *name)
 		struct store_field *f = *pp;
 
 		if (strcmp(f->name, name) == 0) {
+			store_args_str(&rec->ops, "x"); /* first: name may be f's own */
+			store_args_str(&rec->ops, name);
 			*pp = f->next;
 			free(f->name);
 			free(f->val);
 			free(f);
-			store_args_str(&rec->ops, "x");
-			store_args_str(&rec->ops, name);
 			store_rec_dirty(rec);
 			return;
 		}
@@ -556,7 +579,7 @@ store_rec_flush(struct store_rec *rec)
 	struct store_args *ops = &rec->ops;
 	struct store_flush *fl;
 	int nhead = 3;
-	char **marked = rec->marked;
+	struct store_mark *marked = rec->marked;
 	size_t nmarked = rec->nmarked;
 
 	/* the marked rows first, each read once however often it changed this turn */
@@ -564,8 +587,8 @@ store_rec_flush(struct store_rec *rec)
 	rec->nmarked = rec->capmarked = 0;
 	for (size_t i = 0; i < nmarked; i++) {
 		if (st->row_cb != NULL)
-			st->row_cb(st->row_arg, rec->user, marked[i]);
-		free(marked[i]);
+			st->row_cb(st->row_arg, rec->user, marked[i].id, marked[i].whole);
+		free(marked[i].id);
 	}
 	free(marked);
 	if (rec->dirty) {
@@ -685,8 +708,8 @@ store_agent_drop(struct store *st, const char *user)
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
-	rec->full = rec->touch = 0;  /* pending operations stay: they may delete lists */
-	store_rec_unmark(rec, NULL); /* nothing written after the deletion */
+	rec->full = rec->touch = 0;	/* pending operations stay: they may delete lists */
+	store_rec_unmark(rec, NULL, 1); /* nothing written after the deletion */
 	store_args_str(&rec->ops, "z");
 	for (struct store_list *l = rec->lists; l != NULL; l = l->next) {
 		store_args_str(&rec->ops, "d");
@@ -858,61 +881,130 @@ store_agent_wait(struct store *st, const char *user, store_done cb, void *arg)
 	return store_rec_wait(store_rec_get(st, user), cb, arg);
 }
 
-/* The UCWA snapshot (no secrets: those are the sealed fields). */
+/*
+ * The UCWA snapshot (no secrets: those are the sealed fields); at write
+ * version 5 in two fields, its head in u and the rest in um (store.h).
+ */
 void
-store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len)
+store_agent_ucwa(struct store *st, const char *user, const char *json, size_t len, size_t head)
 {
+	struct store_rec *rec;
+
 	if (st == NULL || json == NULL)
 		return;
-	store_rec_set(store_rec_get(st, user), "u", json, len);
+	rec = store_rec_get(st, user);
+	if (st->write_version < 5 || head == 0 || head >= len || json[head] != ',') {
+		store_rec_unset(rec, "um");
+		store_rec_set(rec, "u", json, len);
+		return;
+	}
+	buf_reset(&st->row);
+	buf_add(&st->row, json, head);
+	buf_addch(&st->row, '}');
+	store_rec_set(rec, "u", st->row.data, st->row.len);
+	buf_reset(&st->row);
+	buf_addch(&st->row, '{');
+	buf_add(&st->row, json + head + 1, len - head - 1);
+	store_rec_set(rec, "um", st->row.data, st->row.len);
 }
 
-/* Add or replace a session row; 1 if cb will run. */
+/*
+ * The o:GWSID field of session s made what own asks: its unconfirmed
+ * messages (write version 5; [] for none, so that a message's delivery is
+ * written in the same HSET as the cursor), or none (their place is the
+ * row). Uses st->name and st->row.
+ */
+static void
+store_rec_outs(struct store_rec *rec, const struct store_session *s, int own)
+{
+	struct store *st = rec->st;
+	const char *why;
+
+	buf_reset(&st->name);
+	buf_add(&st->name, "o:", 2);
+	buf_addstr(&st->name, s->id);
+	if (!own) {
+		store_rec_unset(rec, st->name.data);
+		return;
+	}
+	buf_reset(&st->row);
+	if (store_code_outs_encode(s->out, s->nout, &st->row, &why) != 0)
+		log_warn("store: agent %s: the messages of session %s not stored: %s", rec->user,
+		    s->id, why);
+	else
+		store_rec_set(rec, st->name.data, st->row.data, st->row.len);
+}
+
+/*
+ * Add or replace a session row, or (!whole, write version 5) only its
+ * outgoing messages; 1 if cb will run.
+ */
 int
-store_session_put(
-    struct store *st, const char *user, const struct store_session *s, store_done cb, void *arg)
+store_session_put(struct store *st, const char *user, const struct store_session *s, int whole,
+    store_done cb, void *arg)
 {
 	struct store_rec *rec;
 	struct store_session rel = *s;
+	const struct store_field *f;
+	int own = st != NULL && st->write_version >= 5; /* the messages in fields of their own */
 	const char *why;
 
 	if (st == NULL)
 		return 0;
 	rec = store_rec_get(st, user);
-	if (s->id != NULL)
-		store_rec_unmark(rec, s->id); /* written now */
-	buf_reset(&st->row); /* scratch buffers of the store: no allocation per row */
-	buf_reset(&st->name);
-	buf_reset(&st->cv);
-	if (s->conversation != NULL) { /* relative to the application (store_code_rel) */
-		store_code_rel(&st->cv, s->conversation, store_rec_value(rec, "app"));
-		rel.conversation = st->cv.data;
+	if (s->id == NULL || *s->id == '\0') {
+		log_warn("store: agent %s: a session without an id not stored", user);
+		return store_rec_wait(rec, cb, arg);
 	}
-	if (store_code_session_encode(&rel, &st->row, &why) != 0)
-		log_warn(
-		    "store: agent %s: session %s not stored: %s", user, s->id ? s->id : "", why);
-	else {
-		buf_add(&st->name, "s:", 2);
-		buf_addstr(&st->name, s->id);
-		store_rec_set(rec, st->name.data, st->row.data, st->row.len);
+	buf_reset(&st->name); /* scratch buffers of the store: no allocation per row */
+	buf_add(&st->name, "s:", 2);
+	buf_addstr(&st->name, s->id);
+	if (own && !whole) { /* a row written with its messages inside (version 4) is rewritten */
+		for (f = rec->fields; f != NULL && strcmp(f->name, st->name.data) != 0; f = f->next)
+			;
+		whole = f == NULL || f->old_row;
 	}
+	store_rec_unmark(rec, s->id, whole || !own); /* written now */
+	if (whole || !own) {
+		buf_reset(&st->row);
+		buf_reset(&st->cv);
+		if (s->conversation != NULL) { /* relative to the application (store_code_rel) */
+			store_code_rel(&st->cv, s->conversation, store_rec_value(rec, "app"));
+			rel.conversation = st->cv.data;
+		}
+		if (own) {
+			rel.out = NULL;
+			rel.nout = 0;
+		}
+		if (store_code_session_encode(&rel, &st->row, &why) != 0)
+			log_warn("store: agent %s: session %s not stored: %s", user, s->id, why);
+		else {
+			struct store_field *row =
+			    store_rec_set(rec, st->name.data, st->row.data, st->row.len);
+
+			row->old_row = !own;
+		}
+	}
+	store_rec_outs(rec, s, own);
 	return store_rec_wait(rec, cb, arg);
 }
 
-/* Delete a session row. */
+/* Delete a session row and its outgoing messages' fields. */
 void
 store_session_del(struct store *st, const char *user, const char *id)
 {
 	struct store_rec *rec;
+	struct store_session none = { .id = (char *)id };
 	struct buf name;
 
 	if (st == NULL || (rec = hmap_get(st->recs, user)) == NULL)
 		return;
-	store_rec_unmark(rec, id);
+	store_rec_unmark(rec, id, 1);
 	buf_init(&name);
 	buf_printf(&name, "s:%s", id);
 	store_rec_unset(rec, name.data);
 	buf_free(&name);
+	store_rec_outs(rec, &none, 0);
 }
 
 /* Where marked session rows are read at the flush (see store.h). */
@@ -925,23 +1017,27 @@ store_set_row_source(struct store *st, store_row_cb cb, void *arg)
 	st->row_arg = arg;
 }
 
-/* The row of session id changed: read once at the flush (see store.h). */
+/* The row of session id (or only its messages) changed: read once at the flush (see store.h). */
 void
-store_session_mark(struct store *st, const char *user, const char *id)
+store_session_mark(struct store *st, const char *user, const char *id, int whole)
 {
 	struct store_rec *rec;
 
 	if (st == NULL || id == NULL)
 		return;
 	rec = store_rec_get(st, user);
-	for (size_t i = 0; i < rec->nmarked; i++)
-		if (strcmp(rec->marked[i], id) == 0)
+	for (size_t i = 0; i < rec->nmarked; i++) {
+		if (strcmp(rec->marked[i].id, id) == 0) {
+			rec->marked[i].whole |= whole;
 			return;
+		}
+	}
 	if (rec->nmarked == rec->capmarked) {
 		rec->capmarked = rec->capmarked ? rec->capmarked * 2 : 2;
 		rec->marked = xreallocarray(rec->marked, rec->capmarked, sizeof *rec->marked);
 	}
-	rec->marked[rec->nmarked++] = xstrdup(id);
+	rec->marked[rec->nmarked].id = xstrdup(id);
+	rec->marked[rec->nmarked++].whole = whole;
 	store_rec_dirty(rec);
 }
 
@@ -1194,6 +1290,8 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 		s->events_next = store_load_dup(v);
 	else if (strcmp(n, "u") == 0)
 		s->ucwa = store_load_dup(v);
+	else if (strcmp(n, "um") == 0 && ld->utail == NULL)
+		ld->utail = store_load_dup(v);
 	else if (strcmp(n, "p") == 0 && v->len == 2) {
 		s->cc_session = v->str[0] == '1';
 		s->ready = v->str[1] == '1';
@@ -1210,6 +1308,15 @@ store_load_field(struct store *st, struct store_loading *ld, struct store_state 
 		if (store_code_session_decode(v->str, v->len, &s->sessions[s->nsessions], why) != 0)
 			return -1;
 		s->nsessions++;
+	} else if (strncmp(n, "o:", 2) == 0) {
+		struct store_lout *l;
+
+		ld->louts = xreallocarray(ld->louts, ld->nlouts + 1, sizeof *ld->louts);
+		l = &ld->louts[ld->nlouts];
+		if (store_code_outs_decode(v->str, v->len, &l->o, &l->n, why) != 0)
+			return -1;
+		l->sid = xstrdup(n + 2);
+		ld->nlouts++;
 	} else if (strncmp(n, "c:", 2) == 0) {
 		struct store_client *c = store_load_client(s, n + 2);
 
@@ -1262,6 +1369,78 @@ store_load_abs(struct store_state *s)
 	}
 }
 
+/* Free the outgoing messages read and not joined to a session. */
+static void
+store_load_louts_free(struct store_loading *ld)
+{
+	for (size_t i = 0; i < ld->nlouts; i++) {
+		for (size_t j = 0; j < ld->louts[i].n; j++) {
+			free(ld->louts[i].o[j].opid);
+			free(ld->louts[i].o[j].location);
+			free(ld->louts[i].o[j].text);
+			free(ld->louts[i].o[j].rid);
+		}
+		free(ld->louts[i].o);
+		free(ld->louts[i].sid);
+	}
+	free(ld->louts);
+	ld->louts = NULL;
+	ld->nlouts = 0;
+}
+
+/*
+ * The outgoing messages read from their session's own field (write
+ * version 5) after those of its row, in order; those of a session not
+ * stored are dropped, and one its row holds already is not added twice.
+ * NULL, or why.
+ */
+static const char *
+store_load_outs(struct store_loading *ld, struct store_state *s)
+{
+	for (size_t i = 0; i < ld->nlouts; i++) {
+		struct store_lout *l = &ld->louts[i];
+		struct store_session *ss = NULL;
+		size_t j;
+
+		for (j = 0; j < s->nsessions && ss == NULL; j++)
+			if (strcmp(s->sessions[j].id, l->sid) == 0)
+				ss = &s->sessions[j];
+		if (ss == NULL) {
+			log_debug("store: %s: messages of session %s not stored: dropped", ld->hkey,
+			    l->sid);
+			continue;
+		}
+		for (size_t k = 0; k < l->n; k++) {
+			for (j = 0; j < ss->nout && strcmp(ss->out[j].opid, l->o[k].opid) != 0; j++)
+				;
+			if (j < ss->nout)
+				continue;
+			if (ss->nout >= STORE_MAX_OUT)
+				return "session: too many outgoing messages";
+			ss->out = xreallocarray(ss->out, ss->nout + 1, sizeof *ss->out);
+			ss->out[ss->nout++] = l->o[k];
+			memset(&l->o[k], 0, sizeof l->o[k]);
+		}
+	}
+	return NULL;
+}
+
+/* A version 5 snapshot's head (u) and tail (um) joined: one document again. */
+static void
+store_load_ucwa(struct store_loading *ld, struct store_state *s)
+{
+	size_t n;
+	char *j;
+
+	if (s->ucwa == NULL || ld->utail == NULL || strncmp(s->ucwa, "{\"v\":5,", 7) != 0 ||
+	    (n = strlen(s->ucwa)) < 2 || s->ucwa[n - 1] != '}' || ld->utail[0] != '{' ||
+	    ld->utail[1] == '}')
+		return;
+	xasprintf(&j, "%.*s,%s", (int)(n - 1), s->ucwa, ld->utail + 1);
+	free(s->ucwa);
+	s->ucwa = j;
+}
+
 /* The load script answered. */
 static void
 store_on_loaded(void *arg, const struct redis_result *res)
@@ -1292,6 +1471,10 @@ store_on_loaded(void *arg, const struct redis_result *res)
 				why = msg;
 			}
 		}
+		if (why == NULL && ld->nlouts > 0)
+			why = store_load_outs(ld, s);
+		if (why == NULL)
+			store_load_ucwa(ld, s);
 		if (why == NULL)
 			store_load_abs(s);
 		for (size_t i = 1; i + 1 < r->elements && why == NULL; i += 2) {
@@ -1308,6 +1491,8 @@ store_on_loaded(void *arg, const struct redis_result *res)
 		snprintf(full, sizeof full, "%s: %s", ld->hkey, why);
 		why = full;
 	}
+	store_load_louts_free(ld);
+	free(ld->utail);
 	ld->cb(ld->arg, s, why);
 	free(ld->user);
 	free(ld->hkey);

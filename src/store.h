@@ -11,8 +11,11 @@
  * Keys (see docs/cluster.md, "Key schema"):
  *	PREFIXagent:USER	hash: app, ep, tok (sealed), texp, turl, cred
  *				(sealed), next, u (the UCWA snapshot, no
- *				secrets), p (presence), s:GWSID (a session row),
- *				c:CLIENTID (a CometD client)
+ *				secrets; at write version 5 its head, the rest
+ *				in um), p (presence), s:GWSID (a session row),
+ *				o:GWSID (the session's unconfirmed outgoing
+ *				messages: write version 5), c:CLIENTID (a
+ *				CometD client)
  *	PREFIXq:USER:CLIENTID	list: the client's notifications not yet
  *				acknowledged, "ID JSON", oldest first, capped
  *
@@ -117,12 +120,15 @@ typedef void (*store_load_cb)(void *arg, struct store_state *, const char *why);
 struct store;
 
 /*
- * The formats a node writes (cluster.write_version): 4, this release's (the
- * UCWA snapshot as version 4, a token sealed in binary when it can be); 3,
- * what nodes of the previous release read (stop 24: snapshot version 3,
- * every token as its text), for a rolling upgrade. Every version is read.
+ * The formats a node writes (cluster.write_version): 5, this release's
+ * (version 4, and a session's unconfirmed outgoing messages in a field of
+ * their own, o:GWSID, instead of inside its row: a SendMessage writes a
+ * few bytes, not the row, twice); 4, what nodes of stop 25 read (the UCWA
+ * snapshot as version 4, a token sealed in binary when it can be); 3, what
+ * nodes of stop 24 read (snapshot version 3, every token as its text), for
+ * a rolling upgrade. Every version is read.
  */
-#define STORE_WRITE_VERSION	4
+#define STORE_WRITE_VERSION	5
 #define STORE_WRITE_VERSION_MIN 3
 
 struct store_conf {
@@ -165,27 +171,41 @@ int store_agent_cursor(struct store *, const char *user, const char *next, store
 
 /* The agent's presence: contact-centre session started, Ready. */
 void store_agent_presence(struct store *, const char *user, int cc_session, int ready);
-/* The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out). */
-void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len);
+/*
+ * The agent's UCWA snapshot as JSON (ucwa_saved_write, secrets left out),
+ * its first head bytes what seldom changes (ucwa_saved_write_head; 0:
+ * unknown). At write version 5 the head is stored in u (closed) and the
+ * rest in um (opened), so that a message writes only um; store_load
+ * gives the two back joined.
+ */
+void store_agent_ucwa(struct store *, const char *user, const char *json, size_t len, size_t head);
 
 /* Whether a store_agent_wait now would wait (Redis ready; 0 without a store). */
 int store_waitable(const struct store *);
 /* cb runs once the agent's pending writes are answered; 1 if it will, 0: go on now. */
 int store_agent_wait(struct store *, const char *user, store_done cb, void *arg);
 
-/* Add or replace a session row; 1 if done will run once written (see above). */
-int store_session_put(
-    struct store *, const char *user, const struct store_session *, store_done, void *arg);
+/*
+ * Add or replace a session row (whole) or only its unconfirmed outgoing
+ * messages (!whole: nothing else of the row changed since it was last
+ * put). Below write version 5 (store_write_version) the row is written
+ * whole either way: the caller passes all of it; 1 if done will run once
+ * written (see above).
+ */
+int store_session_put(struct store *, const char *user, const struct store_session *, int whole,
+    store_done, void *arg);
 void store_session_del(struct store *, const char *user, const char *id);
 /*
- * A session row changed, to be written at the flush: its owner's row
- * source is called then (once, however many changes this loop turn made)
- * and puts it with store_session_put, or nothing when the session is gone.
- * A put or delete of the row meanwhile supersedes the mark.
+ * A session row changed (whole), or only its unconfirmed outgoing
+ * messages (!whole), to be written at the flush: its owner's row source is
+ * called then (once, however many changes this loop turn made; whole if
+ * any mark was) and puts it with store_session_put, or nothing when the
+ * session is gone. A put or delete of the row meanwhile supersedes the
+ * mark (a put of the messages only, a mark of the messages only).
  */
-typedef void (*store_row_cb)(void *arg, const char *user, const char *id);
+typedef void (*store_row_cb)(void *arg, const char *user, const char *id, int whole);
 void store_set_row_source(struct store *, store_row_cb, void *arg);
-void store_session_mark(struct store *, const char *user, const char *id);
+void store_session_mark(struct store *, const char *user, const char *id, int whole);
 
 /* Add or replace a CometD client (its subscriptions). */
 void store_client_put(
@@ -208,6 +228,10 @@ int store_code_session_encode(const struct store_session *, struct buf *out, con
 /* Decode a row into *s (the caller frees with store_code_session_clear); -1 with *why. */
 int store_code_session_decode(const char *, size_t, struct store_session *, const char **why);
 void store_code_session_clear(struct store_session *);
+/* A session's unconfirmed outgoing messages as its o:GWSID field; -1 with *why. */
+int store_code_outs_encode(const struct store_out *, size_t n, struct buf *out, const char **why);
+/* Decode them (the caller frees the array and its strings); -1 with *why. */
+int store_code_outs_decode(const char *, size_t, struct store_out **, size_t *n, const char **why);
 /* A client's subscriptions as JSON; -1 with *why when a bound is exceeded. */
 int store_code_client_encode(
     const char *const *subs, size_t nsubs, struct buf *out, const char **why);

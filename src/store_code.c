@@ -404,6 +404,108 @@ store_code_session_clear(struct store_session *s)
 	memset(s, 0, sizeof *s);
 }
 
+/*
+ * The unconfirmed outgoing messages of a session in a field of their own
+ * (write version 5): [[OPID,LOCATION|null,TEXT,RID|null],...], in order;
+ * [] for none.
+ */
+int
+store_code_outs_encode(const struct store_out *o, size_t n, struct buf *out, const char **why)
+{
+	size_t start = out->len, size = 2;
+
+	if (n > STORE_MAX_OUT) {
+		*why = "outgoing messages: too many";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (o[i].opid == NULL || o[i].text == NULL || store_code_too_long(o[i].opid) ||
+		    store_code_too_long(o[i].location) || store_code_too_long(o[i].rid)) {
+			*why = "outgoing messages: a missing or too long id";
+			return -1;
+		}
+		size += strlen(o[i].opid) + store_code_len(o[i].location) + strlen(o[i].text) +
+		    store_code_len(o[i].rid) + 16;
+	}
+	buf_reserve(out, size);
+	buf_addch(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		buf_add(out, i == 0 ? "[" : ",[", i == 0 ? 1 : 2);
+		json_escape(out, o[i].opid, strlen(o[i].opid));
+		buf_addch(out, ',');
+		store_code_put_str_or_null(out, o[i].location);
+		buf_addch(out, ',');
+		json_escape(out, o[i].text, strlen(o[i].text));
+		buf_addch(out, ',');
+		store_code_put_str_or_null(out, o[i].rid);
+		buf_addch(out, ']');
+	}
+	buf_addch(out, ']');
+	if (out->len - start > STORE_MAX_ROW) {
+		out->len = start;
+		out->data[start] = '\0';
+		*why = "outgoing messages: longer than 256 KiB";
+		return -1;
+	}
+	return 0;
+}
+
+/* A string element of a JSON array, or (null_ok) null: a copy in *dst; -1 otherwise. */
+static int
+store_code_elem(const struct json *v, int null_ok, char **dst)
+{
+	*dst = NULL;
+	if (v->type == JSON_NULL && null_ok)
+		return 0;
+	if (v->type != JSON_STRING)
+		return -1;
+	*dst = store_code_dup(v->u.str.s, v->u.str.len);
+	return 0;
+}
+
+/* Decode a session's messages field (store_code_outs_encode) into *out (freed by the caller). */
+int
+store_code_outs_decode(
+    const char *p, size_t len, struct store_out **out, size_t *n, const char **why)
+{
+	struct json_error e;
+	struct json_doc *d = NULL;
+	const struct json *a = NULL;
+	struct store_out *v = NULL;
+	size_t k = 0;
+	int bad = 1;
+
+	if (len <= STORE_MAX_ROW && (d = json_parse(p, len, &store_code_limits, &e)) != NULL)
+		a = json_root(d);
+	if (a != NULL && a->type == JSON_ARRAY && a->u.arr.n <= STORE_MAX_OUT) {
+		v = xcalloc(a->u.arr.n + 1, sizeof *v);
+		for (bad = 0; k < a->u.arr.n && !bad; k++) {
+			const struct json *m = a->u.arr.v[k];
+
+			bad = m->type != JSON_ARRAY || m->u.arr.n != 4 ||
+			    store_code_elem(m->u.arr.v[0], 0, &v[k].opid) ||
+			    store_code_elem(m->u.arr.v[1], 1, &v[k].location) ||
+			    store_code_elem(m->u.arr.v[2], 0, &v[k].text) ||
+			    store_code_elem(m->u.arr.v[3], 1, &v[k].rid);
+		}
+	}
+	json_doc_free(d);
+	if (bad) {
+		for (size_t i = 0; v != NULL && i < k; i++) {
+			free(v[i].opid);
+			free(v[i].location);
+			free(v[i].text);
+			free(v[i].rid);
+		}
+		free(v);
+		*why = "outgoing messages: not [[opid, location, text, rid], ...]";
+		return -1;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 /* Encode a CometD client: {"s":[subscriptions]}. */
 int
 store_code_client_encode(const char *const *subs, size_t nsubs, struct buf *out, const char **why)

@@ -153,7 +153,7 @@ takeover_mirror(struct takeover *tk, const struct store_state *st)
 	store_agent_creds(tk->store, u, st->password);
 	store_agent_cursor(tk->store, u, st->events_next, NULL, NULL);
 	if (st->ucwa != NULL)
-		store_agent_ucwa(tk->store, u, st->ucwa, strlen(st->ucwa));
+		store_agent_ucwa(tk->store, u, st->ucwa, strlen(st->ucwa), 0);
 }
 
 /* Rebuild the agent from st; -1 (nothing made) with *why. */

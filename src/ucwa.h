@@ -268,7 +268,8 @@ void ucwa_saved_write(struct jw *, const struct ucwa_saved *s, int secrets);
  * conversation's messages, which change with each message), so that a
  * writer may keep the head's bytes while ucwa_saved_head_hash (a hash of
  * this process) stays the same; version is the one written (3 or 4, see
- * UCWA_SAVED_VERSION; the tail is the same in both).
+ * UCWA_SAVED_VERSION, or 5: version 4 marked as stored in two parts, the
+ * head and the tail, by the cluster store; the tail is the same in all).
  */
 void ucwa_saved_write_head(struct jw *, const struct ucwa_saved *s, int secrets, int version);
 void ucwa_saved_write_tail(struct jw *, const struct ucwa_saved *s);

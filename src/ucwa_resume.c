@@ -119,7 +119,7 @@ ucwa_resume_save(struct ucwa_agent *a)
 		w.b = &b;
 		ucwa_saved_write_tail(&w, &s);
 		a->saved_len = b.len;
-		store_agent_ucwa(a->u->store, a->user, b.data, b.len);
+		store_agent_ucwa(a->u->store, a->user, b.data, b.len, a->saved_head.len);
 		buf_free(&b);
 	}
 	ucwa_saved_free_view(&s);

@@ -266,7 +266,7 @@ ucwa_saved_write_head(struct jw *w, const struct ucwa_saved *s, int secrets, int
 	struct ucwa_saved_base start = ucwa_saved_base_mark(v4 ? s->start_url : NULL, '^');
 
 	jw_obj_begin(w);
-	jw_kint(w, "v", v4 ? 4 : 3);
+	jw_kint(w, "v", version >= 5 ? 5 : v4 ? 4 : 3); /* 5: version 4 kept in two fields */
 	jw_kstr(w, "user", s->user);
 	if (secrets) {
 		ucwa_saved_kstr_rel(w, "password", s->password, NULL);
@@ -349,8 +349,8 @@ ucwa_saved_mix(uint64_t h, const char *v)
 uint64_t
 ucwa_saved_head_hash(const struct ucwa_saved *s, int secrets, int version)
 {
-	uint64_t h =
-	    0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires ^ (uint64_t)(version >= 4) << 63;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->token_expires ^
+	    (uint64_t)(version >= 4) << 63 ^ (uint64_t)(version >= 5) << 62;
 
 	h = ucwa_saved_mix(h, s->user);
 	if (secrets) {
@@ -532,7 +532,7 @@ ucwa_saved_parse(const struct json *o, struct ucwa_saved *s, char **cause)
 		xasprintf(cause, "UCWA snapshot: not an object with a user");
 		return -1;
 	}
-	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 4) {
+	if (ucwa_saved_int(o, "v") < 1 || ucwa_saved_int(o, "v") > 5) { /* 5: 4's layout */
 		xasprintf(cause, "UCWA snapshot: version %lld unknown", ucwa_saved_int(o, "v"));
 		return -1;
 	}

@@ -7,7 +7,14 @@
  *     app USER HREF EP            token USER EXPIRES_MS URL TOKEN
  *     creds USER PASSWORD         cursor USER HREF      (waits: "written ...")
  *     session USER ID CONV TEXT   a row with two user data pairs and one
- *                                 unconfirmed message TEXT (waits)
+ *                                 unconfirmed message TEXT, operation
+ *                                 op-ID (waits)
+ *     outs USER ID WHOLE T[,T...] the same row with the messages T (their
+ *                                 operations; text "text T"), put whole
+ *                                 (1) or as its messages only (0) (waits)
+ *     version N                   the formats written (cluster.write_version)
+ *     ucwa USER HEAD JSON         the UCWA snapshot JSON, its first HEAD bytes
+ *                                 its head (load prints it as "ucwa")
  *     mark USER ID N CONV TEXT    the row of ID changed N times in one loop
  *                                 turn: read once at the flush (prints
  *                                 "row USER ID" each time it is read)
@@ -117,6 +124,8 @@ on_loaded(void *arg, struct store_state *s, const char *why)
 	jw_kstr(&w, "tokenUrl", s->token_url);
 	jw_kstr(&w, "password", s->password);
 	jw_kstr(&w, "next", s->events_next);
+	if (s->ucwa != NULL)
+		jw_kstr(&w, "ucwa", s->ucwa);
 	jw_key(&w, "sessions");
 	jw_arr_begin(&w);
 	for (size_t i = 0; i < s->nsessions; i++) {
@@ -187,12 +196,11 @@ field(char **p)
 	return f;
 }
 
-/* A session row with fixed user data and one unconfirmed message (user: the wait's). */
+/* A session row with fixed user data and the unconfirmed messages o (user: the wait's). */
 static int
-session(char *user, const char *id, const char *conv, const char *text)
+session_with(char *user, const char *id, const char *conv, struct store_out *o, size_t n, int whole)
 {
 	char *k[2] = { "case", "note" }, *v[2] = { "{\"n\":42}", "\"a b\"" };
-	struct store_out o = { "op-1", NULL, (char *)text };
 	struct store_session s = { 0 };
 
 	s.id = (char *)id;
@@ -204,16 +212,49 @@ session(char *user, const char *id, const char *conv, const char *text)
 	s.ud_key = k;
 	s.ud_json = v;
 	s.nud = 2;
-	s.out = &o;
-	s.nout = 1;
-	return store_session_put(store, user, &s, on_written, (void *)user);
+	s.out = o;
+	s.nout = n;
+	return store_session_put(store, user, &s, whole, on_written, (void *)user);
+}
+
+/* A session row with one unconfirmed message text, operation op-ID. */
+static int
+session(char *user, const char *id, const char *conv, const char *text)
+{
+	struct store_out o = { NULL, NULL, (char *)text, NULL };
+	int r;
+
+	xasprintf(&o.opid, "op-%s", id);
+	r = session_with(user, id, conv, &o, 1, 1);
+	free(o.opid);
+	return r;
+}
+
+/* The row of id with the messages named in list (comma-separated), put whole or not. */
+static int
+session_outs(char *user, const char *id, int whole, char *list)
+{
+	struct store_out o[16];
+	size_t n = 0;
+	char *t;
+	int r;
+
+	memset(o, 0, sizeof o);
+	while (list != NULL && (t = strsep(&list, ",")) != NULL && n < nitems(o)) {
+		o[n].opid = t;
+		xasprintf(&o[n++].text, "text %s", t);
+	}
+	r = session_with(user, id, "http://ucwa/applications/42/conversations/9", o, n, whole);
+	for (size_t i = 0; i < n; i++)
+		free(o[i].text);
+	return r;
 }
 
 static char *mark_conv, *mark_text; /* what the next marked row holds */
 
 /* The store's flush reads a marked row (store_session_mark). */
 static void
-on_row(void *arg, const char *user, const char *id)
+on_row(void *arg, const char *user, const char *id, int whole)
 {
 	char *u = xstrdup(user);
 
@@ -255,8 +296,19 @@ command(char *line)
 		mark_conv = xstrdup(conv ? conv : "");
 		mark_text = xstrdup(rest ? rest : "");
 		for (long i = strtol(n ? n : "1", NULL, 10); i > 0; i--)
-			store_session_mark(store, user, id);
-	} else if (strcmp(cmd, "sdel") == 0)
+			store_session_mark(store, user, id, 1);
+	} else if (strcmp(cmd, "outs") == 0) {
+		char *id = field(&rest), *whole = field(&rest), *u = xstrdup(user);
+
+		waited(session_outs(u, id, strcmp(whole, "1") == 0, rest), u);
+	} else if (strcmp(cmd, "ucwa") == 0) {
+		char *head = field(&rest);
+
+		store_agent_ucwa(store, user, rest ? rest : "", rest ? strlen(rest) : 0,
+		    strtoul(head, NULL, 10));
+	} else if (strcmp(cmd, "version") == 0)
+		store_set_write_version(store, atoi(user));
+	else if (strcmp(cmd, "sdel") == 0)
 		store_session_del(store, user, field(&rest));
 	else if (strcmp(cmd, "client") == 0) {
 		char *cid = field(&rest), *subs[STORE_MAX_SUBS + 2], *p = field(&rest), *c;
@@ -370,6 +422,7 @@ main(int argc, char **argv)
 	sc.node = cfg->cluster_node_id;
 	sc.ttl_ms = (unsigned)cfg->cluster_state_ttl_ms;
 	sc.max_unacked = (unsigned)cfg->cluster_max_unacked;
+	sc.write_version = (int)cfg->cluster_write_version;
 	store = store_create(base, redis, seal, &sc);
 	store_set_row_source(store, on_row, NULL);
 	in = bufferevent_socket_new(base, 0, 0);

@@ -757,9 +757,16 @@ async function scenarioE(sim) {
     prof = r === 0 ? perfStart(n1.pid, 'e-on') : null;
     const rprof = r === 0 && process.env.BENCH_REDIS_CALLGRIND ? { callgrind: redis.pid } : null;
     if (rprof) spawnSync('callgrind_control', ['-z', String(redis.pid)]);
+    const k0 = r === 0 ? redisCalls(redis) : null;
     const x = await withRedis(wrk([...base, url(n1.port)], { BENCH_FILE: path.join(dOn, 'sessions.tsv') }, log('e/on'), n1.pid));
     await perfStop(prof);
     await perfStop(rprof);
+    if (k0) { // Redis's commands per SendMessage of the cluster node (scripts' commands included)
+      const k1 = redisCalls(redis);
+      const per = (k) => fmt((k1[k] - (k0[k] || 0)) / (x.rps * SECS), 2);
+      const kinds = Object.keys(k1).filter((k) => k !== 'all' && (k1[k] - (k0[k] || 0)) / (x.rps * SECS) >= 0.01);
+      notes.push(`(e) one cluster node, round 1: Redis commands per SendMessage ${per('all')} (${kinds.map((k) => `${k} ${per(k)}`).join(', ')})`);
+    }
     R.on.push(x);
   }
   const o = median(R.off);

@@ -28,7 +28,7 @@ for f in sorted(glob.glob(sys.argv[1] + '/callgrind.out.*.*')):
     if desc: windows[desc].append((total, cnt['gws_im_post']))
     unit = 'gws_im_post' if cnt['gws_im_post'] else 'cometd_publish'
     n = cnt[unit]
-    if cnt['store_on_flush']: posts = n
+    if cnt['store_on_flush'] and not desc: posts = n  # (e)'s cluster node alone, not e-3
     print(f"{f}: {total} Ir, {n} x {unit}: {total / max(n, 1) / 1000:.1f} k per unit")
 # a window over several nodes (haproxy over three): instructions summed over the nodes
 for name, v in sorted(windows.items()):

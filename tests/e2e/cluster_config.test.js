@@ -117,12 +117,14 @@ test('-t: other cluster keys are checked too', async () => {
   assert.equal(node.stderr, 'command line: -o cluster.node_id: only letters, digits and . - _ : are allowed\n');
   const lease = await check({ ...base, 'cluster.lease_ms': 100 });
   assert.match(lease.stderr, /^command line: -o cluster\.lease_ms: 100 is out of range \(300 to 3600000\)$/m);
-  for (const v of [2, 5]) {
+  for (const v of [2, 6]) {
     const wv = await check({ ...base, 'cluster.write_version': v });
-    assert.match(wv.stderr, new RegExp(`^command line: -o cluster\\.write_version: ${v} is out of range \\(3 to 4\\)$`, 'm'));
+    assert.match(wv.stderr, new RegExp(`^command line: -o cluster\\.write_version: ${v} is out of range \\(3 to 5\\)$`, 'm'));
   }
-  const wv3 = await check({ ...base, 'cluster.write_version': 3 });
-  assert.equal(wv3.code, 0, wv3.stderr);
+  for (const v of [3, 4]) {
+    const wv = await check({ ...base, 'cluster.write_version': v });
+    assert.equal(wv.code, 0, wv.stderr);
+  }
 });
 
 test('-t: the sentinel keys (cluster.sentinels, cluster.sentinel_master, cluster.sentinel_password_file)', async () => {

@@ -135,10 +135,13 @@ test('ucgw writes the agent state under its lease, sealed, with expiries; fenced
     // "cwt=" and 60 characters of base64) in binary: 3 bytes, "Bearer cwt=", the 45 bytes decoded.
     assert.equal(a.tok, 29 + 3 + 'Bearer cwt='.length + 45);
     assert.equal(a.cred, cm.AGENTS.agent1.length + 29);
-    // The UCWA snapshot, version 4: a conversation's links under it as "^", the token's expiry
-    // left to texp.
+    // The UCWA snapshot, version 4's layout: a conversation's links under it as "^", the token's
+    // expiry left to texp; at write version 5 ("v":5) what changes with each message (the marks,
+    // the messages) in um, the rest in u.
     const u = JSON.parse(a.u);
-    assert.equal(u.v, 4);
+    assert.equal(u.v, 5);
+    assert.equal(u.marks, undefined);
+    assert.ok(Array.isArray(JSON.parse(a.um).msgs), a.um);
     assert.equal(u.tokenExpires, undefined);
     assert.match(u.application, /^\^\/\d+$/);
     assert.equal(u.conversations[0].sendMessage, '^/messaging/messages');
@@ -457,7 +460,7 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
       token: 'cwt=TOKEN-abc123', tokenExpires: 1893456000000, tokenUrl: 'http://ucwa/oauth/token',
       password: 's3cret pass word', next: 'http://ucwa/applications/42/events?ack=2',
       sessions: [{ id: 'S1', state: 2, conversation: 'http://ucwa/applications/42/conversations/7',
-        userData: { case: { n: 42 }, note: 'a b' }, out: [['op-1', 'first message']] }],
+        userData: { case: { n: 42 }, note: 'a b' }, out: [['op-S1', 'first message']] }],
       clients: [{ id: 'C1', subs: ['/v2/me/*', '/meta/x'], notes: [4, 5, 6, 7, 8] }],
     });
     // A row changed three times in one loop turn: read and written once, at the flush.
@@ -465,13 +468,61 @@ test('store-drive: load round trip, capped and acknowledged lists, corrupt value
     d.send('mark u1 S2 3 http://ucwa/applications/42/conversations/8 marked');
     assert.match(await d.wait(/^written u1 /, from), /^written u1 ok$/);
     assert.deepEqual(d.lines.slice(from).filter((l) => l.startsWith('row ')), ['row u1 S2']);
-    assert.equal(JSON.parse(await redis.cli('HGET', `${PREFIX}agent:u1`, 's:S2')).out[0][2], 'marked');
+    // Write version 5: the unconfirmed messages in a field of their own, not in the row.
+    assert.equal(JSON.parse(await redis.cli('HGET', `${PREFIX}agent:u1`, 's:S2')).out, undefined);
+    assert.deepEqual(JSON.parse(await redis.cli('HGET', `${PREFIX}agent:u1`, 'o:S2')), [['op-S2', null, 'marked', null]]);
     // Marked, then deleted in the same turn: nothing read, nothing left.
     from = d.lines.length;
     d.send('mark u1 S2 1 http://ucwa/applications/42/conversations/8 again\nsdel u1 S2'); // one read
     await d.ask('sync u1', /^written u1 ok$/);
     assert.deepEqual(d.lines.slice(from).filter((l) => l.startsWith('row ')), []);
     assert.equal(await redis.cli('HEXISTS', `${PREFIX}agent:u1`, 's:S2'), '0');
+    assert.equal(await redis.cli('HEXISTS', `${PREFIX}agent:u1`, 'o:S2'), '0');
+    // A SendMessage's writes at version 5: the messages only (the row untouched), in order; one
+    // confirmed goes.
+    const hk = `${PREFIX}agent:u1`;
+    const outsOf = async (sid) => JSON.parse((await d.ask('load u1', /^state/)).slice(6)).sessions.find((x) => x.id === sid).out;
+    assert.match(await d.ask('outs u1 S3 1 m1', /^written u1 /), /^written u1 ok$/);
+    const row3 = await redis.cli('HGET', hk, 's:S3');
+    assert.match(await d.ask('outs u1 S3 0 m1,m2,m3', /^written u1 /), /^written u1 ok$/);
+    assert.match(await d.ask('outs u1 S3 0 m2,m3,m4', /^written u1 /), /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 's:S3'), row3, 'the row was written again');
+    assert.deepEqual(JSON.parse(await redis.cli('HGET', hk, 'o:S3')).map((m) => m[0]), ['m2', 'm3', 'm4']);
+    assert.deepEqual(await outsOf('S3'), [['m2', 'text m2'], ['m3', 'text m3'], ['m4', 'text m4']]);
+    // Version 4 (a node of stop 25 reads it): the messages back in the row, their fields deleted
+    // in the same write; back at 5, the first write of the messages only rewrites the row too.
+    d.send('version 4');
+    assert.match(await d.ask('outs u1 S3 0 m3,m4', /^written u1 /), /^written u1 ok$/);
+    assert.deepEqual(JSON.parse(await redis.cli('HGET', hk, 's:S3')).out, [['m3', null, 'text m3'], ['m4', null, 'text m4']]);
+    assert.equal(await redis.cli('HEXISTS', hk, 'o:S3'), '0');
+    assert.deepEqual(await outsOf('S3'), [['m3', 'text m3'], ['m4', 'text m4']]);
+    d.send('version 5');
+    assert.match(await d.ask('outs u1 S3 0 m4,m5', /^written u1 /), /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 's:S3'), row3);
+    assert.deepEqual(await outsOf('S3'), [['m4', 'text m4'], ['m5', 'text m5']]);
+    // The UCWA snapshot at version 5: its head in u, the rest in um (a message writes um only);
+    // read back as one document. At version 4 one field, um deleted.
+    const head = '{"v":5,"user":"u1","conversations":[{"href":"~/c/1"}]';
+    const snap = (marks) => `${head},"marks":"${marks}","msgs":[{"sent":[]}]}`;
+    d.send(`ucwa u1 ${head.length} ${snap('AAAA')}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 'u'), `${head}}`);
+    assert.equal(await redis.cli('HGET', hk, 'um'), '{"marks":"AAAA","msgs":[{"sent":[]}]}');
+    d.send(`ucwa u1 ${head.length} ${snap('BBBB')}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(JSON.parse((await d.ask('load u1', /^state/)).slice(6)).ucwa, snap('BBBB'));
+    d.send('version 4');
+    const v4 = snap('CCCC').replace('"v":5', '"v":4');
+    d.send(`ucwa u1 ${head.length} ${v4}`);
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal(await redis.cli('HGET', hk, 'u'), v4);
+    assert.equal(await redis.cli('HEXISTS', hk, 'um'), '0');
+    assert.equal(JSON.parse((await d.ask('load u1', /^state/)).slice(6)).ucwa, v4);
+    d.send('version 5');
+    // The session's deletion takes its messages.
+    d.send('sdel u1 S3');
+    await d.ask('sync u1', /^written u1 ok$/);
+    assert.equal((await redis.cli('HKEYS', hk)).split('\n').filter((k) => /^[so]:/.test(k)).sort().join(' '), 'o:S1 s:S1');
     // Acknowledged up to 6: 7 and 8 remain.
     d.send('ack u1 C1 6');
     await d.ask('sync u1', /^written u1 ok$/);

@@ -640,7 +640,8 @@ function writeVersionFile(v, file = path.join(h.tmpdir('ucgw-wv-'), 'ucgw.conf')
 // (no "^") and the token as its text. Node a dies; node b takes the agents over from what a
 // stored and carries the conversations on: every message once and in order both ways, the
 // same IM session and CometD clientId, one application (no new sign-in). Node b is this
-// release at its default (4), which then writes version 4 and the token in binary; or
+// release at its default (5), which then writes version 5 (u's head; the rest in um) and the
+// token in binary; or
 // (previous) the previous release's binary, which writes version 3 and text.
 async function upgrade(previous) {
   const env = await cluster(['a', 'b'], { more: { a: ['-c', writeVersionFile(3)] },
@@ -679,7 +680,7 @@ async function upgrade(previous) {
     // Node b writes its release's formats: the snapshot at the agent's next change, the
     // token with the take-over's full write.
     for (const u of ['agent1', 'agent2']) {
-      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 4);
+      assert.equal((await storedSnapshot(env, u)).json.v, previous ? 3 : 5);
       assert.equal((await storedToken(env, u))[0] === 0, !previous, 'the token in binary (this release)');
     }
   } finally {
@@ -691,7 +692,7 @@ async function upgrade(previous) {
   }
 }
 
-test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a version 4 node: conversations carry on', async () => {
+test('rolling upgrade: a node writing version 3 (u v3, token as text) is taken over by a node writing version 5: conversations carry on', async () => {
   await upgrade();
 });
 
@@ -718,9 +719,18 @@ test('cluster.write_version 3 -> 4 on SIGHUP: the next snapshot is version 4', a
       const r = await d.op(`/me/im-sessions/${s.id}`, { operationName: 'SendMessage', text });
       assert.equal(r.json.statusCode, 0, r.body);
     };
+    // Below version 5 a message's writes put the whole row (its state, its remote party), never
+    // only the messages, and no message has a field of its own.
+    const row = async () => {
+      const keys = (await env.redis.cli('HKEYS', 'ucgw:agent:agent1')).split('\n');
+      assert.deepEqual(keys.filter((k) => k.startsWith('o:')), [], 'a message in a field of its own');
+      return JSON.parse(await env.redis.cli('HGET', 'ucgw:agent:agent1', `s:${s.id}`));
+    };
     await say('one');
     await h.waitFor(async () => ((await storedSnapshot(env, 'agent1')) || { json: {} }).json.v === 3,
       5000 * h.slow, 'a version 3 snapshot');
+    let r = await row();
+    assert.ok(r.st === 2 && r.ru === BOB.uri, JSON.stringify(r));
     writeVersionFile(4, file);
     const before = (env.a.stderr.match(/reload done/g) || []).length;
     env.a.signal_('SIGHUP');
@@ -731,6 +741,8 @@ test('cluster.write_version 3 -> 4 on SIGHUP: the next snapshot is version 4', a
     await h.waitFor(async () => (await storedSnapshot(env, 'agent1')).json.v === 4, 5000 * h.slow,
       'a version 4 snapshot after the reload');
     assert.match((await storedSnapshot(env, 'agent1')).text, /"\^/);
+    r = await row();
+    assert.ok(r.st === 2 && r.ru === BOB.uri, JSON.stringify(r));
     assert.match((await storedToken(env, 'agent1')).toString('latin1'), /^Bearer cwt=/, 'the token keeps its text until renewed');
   } finally {
     await teardown(env, null);

@@ -434,6 +434,68 @@ START_TEST(test_note_round_trip_and_corrupt)
 }
 END_TEST
 
+/*
+ * A session's unconfirmed messages in a field of their own (write version
+ * 5): [[operation, 201 Location or null, text, request id or null], ...]
+ * in order, [] for none, round trip; malformed values and missing or too
+ * long ids refused with a reason.
+ */
+START_TEST(test_outs_round_trip_and_corrupt)
+{
+	static const char *const bad[] = { "", "{}", "[[]]", "[[\"op\",null,\"t\"]]",
+		"[[null,null,\"t\",null]]", "[[\"op\",null,null,null]]", "[[\"op\",2,\"t\",null]]",
+		"[[\"op\",null,\"t\",null],7]", "[\"op\"]" };
+	struct store_out o[2] = { { "Zx81", "http://u/c/7/messages/3", "caf\xc3\xa9 \"q\"\n",
+				      "rid-9" },
+		{ "Zx82", NULL, "two", NULL } };
+	struct store_out *back = NULL;
+	size_t n = 9;
+	char *longid;
+	struct buf b;
+	const char *why;
+
+	buf_init(&b);
+	ck_assert_int_eq(store_code_outs_encode(o, 2, &b, &why), 0);
+	ck_assert_str_eq(b.data,
+	    "[[\"Zx81\",\"http://u/c/7/messages/3\",\"caf\xc3\xa9 \\\"q\\\"\\n\",\"rid-9\"],"
+	    "[\"Zx82\",null,\"two\",null]]");
+	ck_assert_int_eq(store_code_outs_decode(b.data, b.len, &back, &n, &why), 0);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_str_eq(back[i].opid, o[i].opid);
+		ck_assert_pstr_eq(back[i].location, o[i].location);
+		ck_assert_str_eq(back[i].text, o[i].text);
+		ck_assert_pstr_eq(back[i].rid, o[i].rid);
+		free(back[i].opid);
+		free(back[i].location);
+		free(back[i].text);
+		free(back[i].rid);
+	}
+	free(back);
+	buf_reset(&b);
+	ck_assert_int_eq(store_code_outs_encode(o, 0, &b, &why), 0);
+	ck_assert_str_eq(b.data, "[]");
+	ck_assert_int_eq(store_code_outs_decode(b.data, b.len, &back, &n, &why), 0);
+	ck_assert_uint_eq(n, 0);
+	free(back);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		why = NULL;
+		ck_assert_msg(store_code_outs_decode(bad[i], strlen(bad[i]), &back, &n, &why) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(why, "outgoing messages: "));
+	}
+	longid = xcalloc(STORE_MAX_FIELD + 2, 1);
+	memset(longid, 'a', STORE_MAX_FIELD + 1);
+	o[1].opid = longid;
+	buf_reset(&b);
+	ck_assert_int_eq(store_code_outs_encode(o, 2, &b, &why), -1);
+	ck_assert_int_eq(store_code_outs_encode(o, STORE_MAX_OUT + 1, &b, &why), -1);
+	ck_assert_uint_eq(b.len, 0);
+	free(longid);
+	buf_free(&b);
+}
+END_TEST
+
 /* Encode tok, check its form's length (0: as text) and that it comes back byte for byte. */
 static void
 token_round_trip(const char *tok, size_t binary_len)
@@ -574,6 +636,7 @@ store_code_suite(void)
 	UNIT_ADD(s, test_session_corrupt);
 	UNIT_ADD(s, test_client_round_trip_and_bounds);
 	UNIT_ADD(s, test_note_round_trip_and_corrupt);
+	UNIT_ADD(s, test_outs_round_trip_and_corrupt);
 	UNIT_ADD(s, test_token_binary_and_text);
 	UNIT_ADD(s, test_token_text_for_version3);
 	UNIT_ADD(s, test_token_malformed);

@@ -308,6 +308,18 @@ START_TEST(test_saved_write_version3)
 	ck_assert_str_eq(r.convs[1].href, APP "/communication/conversations/c0");
 	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 3), ucwa_saved_head_hash(&s, 0, 4));
 	ucwa_saved_free(&r);
+	/* version 5 (cluster.write_version 5: stored in two fields): 4's layout, "v":5, read alike */
+	ck_assert_uint_ne(ucwa_saved_head_hash(&s, 0, 4), ucwa_saved_head_hash(&s, 0, 5));
+	buf_reset(&b);
+	jw_init(&w, &b);
+	ucwa_saved_write_head(&w, &s, 0, 5);
+	ucwa_saved_write_tail(&w, &s);
+	ck_assert_int_eq(strncmp(b.data, "{\"v\":5,", 7), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "\"^"));
+	parse_text(b.data, &r);
+	ck_assert_str_eq(r.convs[0].sent_href[0], CONV "/messaging/messages/4");
+	ck_assert_uint_eq(r.nmarks, s.nmarks);
+	ucwa_saved_free(&r);
 	ucwa_saved_free(&s);
 	buf_free(&b);
 }
@@ -463,7 +475,7 @@ START_TEST(test_saved_bounds_and_refusals)
 	ucwa_saved_free(&r);
 	json_doc_free(d);
 	buf_free(&b);
-	d = json_parse("{\"v\":5,\"user\":\"u\"}", 18, NULL, NULL);
+	d = json_parse("{\"v\":6,\"user\":\"u\"}", 18, NULL, NULL); /* 5: 4 in two fields */
 	ck_assert_int_eq(ucwa_saved_parse(json_root(d), &r, &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "version"));
 	free(cause);
