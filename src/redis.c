@@ -82,6 +82,7 @@ struct redis {
 	int attempt_failed;	       /* a connection attempt has failed once */
 	char logged_why[256];	       /* the last reason logged at warn */
 	uint64_t down_since_ms;
+	uint64_t replied_ms; /* when Redis last answered a command (util_now_ms), 0: never */
 	void (*watch)(void *, int);
 	void *watch_arg;
 };
@@ -387,6 +388,8 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		return;
 	}
 	redis_cmd_unlink(c);
+	if (reply != NULL && r->ac == ac)
+		r->replied_ms = util_now_ms();
 	if (reply == NULL && r->ac == ac) {
 		/* The connection is dying on its own: down first, so new commands are queued. */
 		snprintf(why, sizeof why, "connection lost: %s",
@@ -980,6 +983,15 @@ unsigned long long
 redis_down_ms(const struct redis *r)
 {
 	return r->state == REDIS_READY ? 0 : (unsigned long long)(util_now_ms() - r->down_since_ms);
+}
+
+/* Milliseconds since Redis last answered a command on a ready connection (-1: never). */
+long long
+redis_replied_ms(const struct redis *r)
+{
+	if (r->replied_ms == 0 || r->state != REDIS_READY)
+		return -1;
+	return (long long)(util_now_ms() - r->replied_ms);
 }
 
 /* The address, for logs. */

@@ -48,6 +48,7 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 		return NULL;
 	}
 	u->base = base;
+	TAILQ_INIT(&u->held);
 	u->reap = reap_hold(base);
 	u->conf = *conf;
 	for (size_t i = 0; i < nitems(s); i++) {
@@ -173,6 +174,21 @@ ucwa_set_store(struct ucwa *u, struct store *st)
 {
 	u->store = st;
 	u->save = st != NULL ? ucwa_resume_save : NULL;
+}
+
+/* Cluster mode: the hold hook (see ucwa.h). */
+void
+ucwa_set_hold(struct ucwa *u, int (*hold)(void *), void *arg)
+{
+	u->hold = hold;
+	u->hold_arg = arg;
+}
+
+/* The hold hook's answer may have changed: held event channels go on if they may. */
+void
+ucwa_hold_changed(struct ucwa *u)
+{
+	ucwa_chan_release(u);
 }
 
 /*
