@@ -671,9 +671,10 @@ cluster_set_config(struct cluster *c, const struct config *cfg)
 
 /*
  * {"node":..,"advertise":..,"redis":"ready"|"unavailable","replied_ms":N,
- * "reason":..,"unavailable_ms":N,...}: replied_ms (while ready) is how long
- * ago Redis last answered this node (a node cut from Redis compares it with
- * its own time without Redis, split.c).
+ * "ready_ms":N,"reason":..,"unavailable_ms":N,...}: replied_ms (while
+ * ready) is how long ago Redis last answered this node, ready_ms how long
+ * it has been ready (a node cut from Redis compares them with its own time
+ * without Redis and its reconnect delay, split.c).
  */
 int
 cluster_health(struct cluster *c, struct jw *w)
@@ -687,6 +688,8 @@ cluster_health(struct cluster *c, struct jw *w)
 	jw_kstr(w, "redis", why == NULL ? "ready" : "unavailable");
 	if (why == NULL && redis_replied_ms(c->redis) >= 0)
 		jw_kint(w, "replied_ms", redis_replied_ms(c->redis));
+	if (why == NULL)
+		jw_kint(w, "ready_ms", redis_up_ms(c->redis));
 	if (why != NULL) {
 		jw_kstr(w, "reason", why);
 		jw_kint(w, "unavailable_ms", (long long)redis_down_ms(c->redis));

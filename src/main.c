@@ -106,8 +106,14 @@ main_split_hold(void *arg)
 static void
 main_split_changed(void *arg, enum split_state st)
 {
-	if (ucgw.ucwa != NULL)
-		ucwa_hold_changed(ucgw.ucwa);
+	struct agent **v;
+	size_t n = ucgw.agents != NULL ? agents_list(ucgw.agents, &v) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->ucwa != NULL)
+			ucwa_agent_hold_changed(v[i]->ucwa);
+	if (n > 0)
+		free(v);
 	cometd_hold_changed(ucgw.cometd);
 	gws_im_hold_changed(ucgw.im);
 	owner_split_changed(ucgw.owner);
@@ -266,8 +272,8 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			    ucgw.owner, takeover_acquired, takeover_lost, ucgw.takeover);
 		} else
 			owner_set_hooks(ucgw.owner, main_owner_acquired, NULL, NULL);
-		ucgw.split = split_create(
-		    base, ucgw.cluster, ucgw.forward, (unsigned)cfg->cluster_timeout_ms);
+		ucgw.split = split_create(base, ucgw.cluster, ucgw.forward,
+		    (unsigned)cfg->cluster_timeout_ms, (unsigned)cfg->cluster_backoff_max_ms);
 		split_on_change(ucgw.split, main_split_changed, NULL);
 		owner_set_split(ucgw.owner, ucgw.split);
 		if (ucgw.ucwa != NULL)

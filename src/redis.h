@@ -123,6 +123,8 @@ unsigned long long redis_down_ms(const struct redis *);
  * (split.h).
  */
 long long redis_replied_ms(const struct redis *);
+/* Milliseconds since the connection became ready (-1: not ready). */
+long long redis_up_ms(const struct redis *);
 /* The address, for logs and /healthz (never holds a secret). */
 const char *redis_name(const struct redis *);
 /* The event loop it runs on. */

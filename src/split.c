@@ -2,11 +2,15 @@
  * split.c: a node cut from Redis, or Redis down for all (see split.h).
  * Owns the verdict (one state, changed in split_set), the round of
  * questions to the other nodes under way (one request per peer, each with
- * a deadline) and the timer of the next round. A peer reaches Redis when
- * its /healthz says Redis is ready and heard from it after this node lost
- * it (its replied_ms plus the question's round trip is less than this
- * node's time without Redis): a peer that has not heard from Redis since
- * may not know yet that Redis is gone, and is asked again shortly.
+ * a deadline) and the timer of the next round. A peer reaches Redis while
+ * this node cannot when its /healthz says Redis is ready, it heard from
+ * Redis after this node lost it (its replied_ms plus the question's round
+ * trip is less than this node's time without Redis), and it has been
+ * ready for longer than this node takes to try again (its ready_ms above
+ * the reconnect back-off's longest delay plus two connect timeouts: else
+ * Redis may just have come back and this node not tried yet). A peer ready
+ * but short of either is asked again shortly; one that has not heard from
+ * Redis lately stops counting after a lease time (it may never notice).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +47,12 @@ struct split {
 	struct redis *redis;
 	struct hclient_owner *ho;
 	unsigned timeout_ms, lease_ms;
+	unsigned long long retry_ms; /* how long this node may take to try Redis again */
 	enum split_state state;
 	struct split_probe probes[SPLIT_PEERS_MAX];
 	size_t nprobes, pending;
-	int doubt;	     /* a peer of this round is ready but has not heard from Redis lately */
+	int doubt; /* a peer of this round is ready but has not heard from Redis lately */
+	int young; /* a peer of this round heard from Redis, but is ready only since lately */
 	uint64_t asking_ms;  /* when this node lost Redis (the first round) */
 	struct event *timer; /* the next round */
 	void (*changed)(void *, enum split_state);
@@ -113,7 +119,7 @@ split_decide(struct split *sp, const char *reached)
 	if (reached != NULL) {
 		split_set(sp, SPLIT_CUT, reached);
 		split_later(sp, sp->lease_ms / 4);
-	} else if (sp->doubt && !late) {
+	} else if (sp->young || (sp->doubt && !late)) {
 		split_later(sp, SPLIT_AGAIN_MS); /* still asking */
 	} else {
 		split_set(sp, SPLIT_DOWN, NULL);
@@ -126,7 +132,7 @@ static int
 split_peer_reaches(struct split *sp, const char *body, size_t len, uint64_t rtt_ms)
 {
 	struct json_doc *d = json_parse(body, len, NULL, NULL);
-	const struct json *c, *ms;
+	const struct json *c, *ms, *up;
 	const char *redis;
 	int yes = 0;
 
@@ -135,12 +141,16 @@ split_peer_reaches(struct split *sp, const char *body, size_t len, uint64_t rtt_
 	c = json_get(json_root(d), "cluster");
 	redis = json_get_str(c, "redis");
 	ms = json_get(c, "replied_ms");
+	up = json_get(c, "ready_ms");
 	if (redis != NULL && strcmp(redis, "ready") == 0) {
-		if (json_is(ms, JSON_INT) && ms->u.i >= 0 &&
-		    (unsigned long long)ms->u.i + rtt_ms < redis_down_ms(sp->redis))
-			yes = 1;
-		else
+		if (!json_is(ms, JSON_INT) || ms->u.i < 0 ||
+		    (unsigned long long)ms->u.i + rtt_ms >= redis_down_ms(sp->redis))
 			sp->doubt = 1; /* ready, but maybe not told yet that Redis is gone */
+		else if (!json_is(up, JSON_INT) || up->u.i < 0 ||
+		    (unsigned long long)up->u.i < sp->retry_ms + rtt_ms)
+			sp->young = 1; /* Redis may be back since lately: we may get it next try */
+		else
+			yes = 1;
 	}
 	json_doc_free(d);
 	return yes;
@@ -181,7 +191,7 @@ split_round(struct split *sp)
 	struct buf u;
 
 	split_probes_clear(sp);
-	sp->doubt = 0;
+	sp->doubt = sp->young = 0;
 	buf_init(&u);
 	for (size_t i = 0; sp->nprobes < SPLIT_PEERS_MAX && cluster_peer(sp->cluster, i, &id, &url);
 	     i++) {
@@ -238,7 +248,8 @@ split_on_redis(void *arg, int ready)
 
 /* Start watching. */
 struct split *
-split_create(struct event_base *base, struct cluster *c, struct forward *fwd, unsigned timeout_ms)
+split_create(struct event_base *base, struct cluster *c, struct forward *fwd, unsigned timeout_ms,
+    unsigned backoff_max_ms)
 {
 	struct split *sp = xcalloc(1, sizeof *sp);
 
@@ -247,6 +258,7 @@ split_create(struct event_base *base, struct cluster *c, struct forward *fwd, un
 	sp->redis = cluster_redis(c);
 	sp->ho = hclient_owner_new(forward_client(fwd), SPLIT_PEERS_MAX);
 	sp->timeout_ms = timeout_ms;
+	sp->retry_ms = (unsigned long long)backoff_max_ms + 2ull * timeout_ms;
 	sp->lease_ms = cluster_lease_ms(c);
 	sp->state = SPLIT_REACHED;
 	sp->timer = evtimer_new(base, split_on_timer, sp);

@@ -3,8 +3,9 @@
  * the other nodes still reach it) from Redis down for every node. While
  * Redis is not ready here, the other nodes the registry named before are
  * asked for their /healthz over the internal HTTP (forward.h's client): a
- * node that heard from Redis after this one lost it shows that this node
- * alone is cut; when none did (each says Redis is unavailable, or cannot
+ * node that heard from Redis after this one lost it, and has been ready for
+ * longer than this node takes to try again, shows that this node alone is
+ * cut; when none did (each says Redis is unavailable, or cannot
  * be reached, or none is known), Redis is down for all. Asked again at
  * intervals while Redis stays unavailable here.
  *
@@ -30,9 +31,13 @@ enum split_state {
 	SPLIT_DOWN,    /* no other node reaches it either (or none is known) */
 };
 
-/* Watch c's Redis (cluster_set_watch); ask peers over fwd's client, each within timeout_ms. */
-struct split *split_create(
-    struct event_base *, struct cluster *, struct forward *, unsigned timeout_ms);
+/*
+ * Watch c's Redis (cluster_set_watch); ask peers over fwd's client, each
+ * within timeout_ms (cluster.timeout_ms); backoff_max_ms is the longest
+ * delay before this node tries Redis again (cluster.backoff_max_ms).
+ */
+struct split *split_create(struct event_base *, struct cluster *, struct forward *,
+    unsigned timeout_ms, unsigned backoff_max_ms);
 void split_free(struct split *);
 /* fn(arg, state) after every change of state. */
 void split_on_change(struct split *, void (*fn)(void *, enum split_state), void *arg);

@@ -48,7 +48,6 @@ ucwa_new(struct event_base *base, const struct ucwa_conf *conf, char **cause)
 		return NULL;
 	}
 	u->base = base;
-	TAILQ_INIT(&u->held);
 	u->reap = reap_hold(base);
 	u->conf = *conf;
 	for (size_t i = 0; i < nitems(s); i++) {
@@ -184,11 +183,11 @@ ucwa_set_hold(struct ucwa *u, int (*hold)(void *), void *arg)
 	u->hold_arg = arg;
 }
 
-/* The hold hook's answer may have changed: held event channels go on if they may. */
+/* The hold hook's answer may have changed: a's held event channel goes on if it may. */
 void
-ucwa_hold_changed(struct ucwa *u)
+ucwa_agent_hold_changed(struct ucwa_agent *a)
 {
-	ucwa_chan_release(u);
+	ucwa_chan_release(a);
 }
 
 /*

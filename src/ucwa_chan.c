@@ -44,14 +44,11 @@ ucwa_chan_retry(struct ucwa_agent *a, const char *why)
 
 static void ucwa_chan_bad(struct ucwa_agent *, const struct ucwa_events *);
 
-/* Take a off the held list. */
+/* The P-GET is not held (any more). */
 static void
 ucwa_chan_unhold(struct ucwa_agent *a)
 {
-	if (!a->held)
-		return;
 	a->held = 0;
-	TAILQ_REMOVE(&a->u->held, a, held_entry);
 }
 
 /*
@@ -71,8 +68,6 @@ ucwa_chan_unstored(struct ucwa_agent *a)
 		log_warn("ucwa %s: event channel: cursor not stored: held, the last set not "
 			 "acknowledged",
 		    a->user);
-	if (!a->held)
-		TAILQ_INSERT_TAIL(&a->u->held, a, held_entry);
 	a->held = 1;
 }
 
@@ -97,31 +92,30 @@ ucwa_chan_stored(void *arg, enum store_result r, const char *why)
 		ucwa_chan_unstored(a);
 }
 
-/* Held event channels: store each cursor again, or go on from memory if the hook lets them. */
+/* A held event channel: its cursor stored again, or on from memory if the hook lets it. */
 void
-ucwa_chan_release(struct ucwa *u)
+ucwa_chan_release(struct ucwa_agent *a)
 {
-	struct ucwa_agent *a, *next;
+	struct ucwa *u = a->u;
 
-	for (a = TAILQ_FIRST(&u->held); a != NULL; a = next) {
-		next = TAILQ_NEXT(a, held_entry);
-		if (a->dying || a->state == UA_FAILED || a->app == NULL || a->pget != NULL) {
-			ucwa_chan_unhold(a);
-			continue;
-		}
-		if (store_waitable(u->store)) {
-			ucwa_chan_unhold(a);
-			log_info("ucwa %s: event channel: storing the cursor again", a->user);
-			if (store_agent_cursor(u->store, a->user, NULL, ucwa_chan_stored, a)) {
-				a->cursor_writes++;
-				a->cursor_get = 1;
-			} else
-				ucwa_chan_unstored(a);
-		} else if (u->hold == NULL || !u->hold(u->hold_arg)) {
-			ucwa_chan_unhold(a);
-			log_info("ucwa %s: event channel: going on from memory", a->user);
-			ucwa_chan_get(a);
-		}
+	if (!a->held)
+		return;
+	if (a->dying || a->state == UA_FAILED || a->app == NULL || a->pget != NULL) {
+		ucwa_chan_unhold(a);
+		return;
+	}
+	if (store_waitable(u->store)) {
+		ucwa_chan_unhold(a);
+		log_info("ucwa %s: event channel: storing the cursor again", a->user);
+		if (store_agent_cursor(u->store, a->user, NULL, ucwa_chan_stored, a)) {
+			a->cursor_writes++;
+			a->cursor_get = 1;
+		} else
+			ucwa_chan_unstored(a);
+	} else if (u->hold == NULL || !u->hold(u->hold_arg)) {
+		ucwa_chan_unhold(a);
+		log_info("ucwa %s: event channel: going on from memory", a->user);
+		ucwa_chan_get(a);
 	}
 }
 

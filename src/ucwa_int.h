@@ -41,7 +41,6 @@ struct ucwa {
 	/* cluster mode: whether a P-GET whose cursor could not be stored waits (ucwa_set_hold) */
 	int (*hold)(void *);
 	void *hold_arg;
-	TAILQ_HEAD(, ucwa_agent) held; /* agents whose P-GET waits so (ucwa_chan.c) */
 };
 
 struct ucall;
@@ -209,7 +208,7 @@ void ucwa_resume_save(struct ucwa_agent *);
 /* ucwa_chan.c: above ucwa_conv.c */
 void ucwa_chan_start(struct ucwa_agent *);
 void ucwa_chan_stop(struct ucwa_agent *);
-void ucwa_chan_release(struct ucwa *);
+void ucwa_chan_release(struct ucwa_agent *);
 
 /* ucwa_state.c: above ucwa_chan.c */
 void ucwa_state_set(struct ucwa_agent *, enum ucwa_state, const char *why);
