@@ -671,7 +671,8 @@ cluster_set_config(struct cluster *c, const struct config *cfg)
 
 /*
  * {"node":..,"advertise":..,"redis":"ready"|"unavailable","replied_ms":N,
- * "ready_ms":N,"reason":..,"unavailable_ms":N,...}: replied_ms (while
+ * "ready_ms":N,"reason":..,"unavailable_ms":N,...,"peers":N}: peers is the
+ * number of other nodes the last registry refresh named; replied_ms (while
  * ready) is how long ago Redis last answered this node, ready_ms how long
  * it has been ready (a node cut from Redis compares them with its own time
  * without Redis and its reconnect delay, split.c).
@@ -699,6 +700,7 @@ cluster_health(struct cluster *c, struct jw *w)
 		jw_kstr(w, "reason",
 		    "cluster key mismatch: cluster.key_file is not the other nodes' key");
 	jw_kbool(w, "registered", c->registered);
+	jw_kint(w, "peers", (long long)c->npeers);
 	jw_obj_end(w);
 	return why == NULL && !mismatch;
 }

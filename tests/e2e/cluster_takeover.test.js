@@ -71,6 +71,11 @@ async function cluster(names = ['a', 'b'], { cutA = false, more = {}, binary = {
       k === 'a' && env.cut ? `redis://127.0.0.1:${env.cut.port}` : undefined, more[k], binary[k]);
   }
   for (const k of names) await registered(env[k]);
+  if (cutA) { // node a knows node b (the registry's answer): whom to ask once it is cut
+    await h.waitFor(async () => {
+      try { return (await h.request({ port: env.a.port, path: '/healthz' })).json.cluster.peers >= names.length - 1; } catch (_) { return false; }
+    }, 5000 * h.slow, 'node a knows the other nodes');
+  }
   env.port = await freePort();
   const cfg = path.join(h.tmpdir('ucgw-haproxy-'), 'haproxy.cfg');
   fs.writeFileSync(cfg, haproxyConfig(env.port, names.map((k) => env[k]), { inter: '200ms', log: true }));
@@ -291,16 +296,19 @@ function inboundCount(d, tag) {
 }
 
 // Node a is cut from Redis (only a: it still reaches node b, ucwa-sim and the desktops) while
-// both sides send every 20 ms; at the same time the desktop's CometD long-polls stop reaching
-// any node until b has taken the agent over (its connect is on neither node: what a fetched from
+// both sides send every 20 ms; at the same time (cutDesk) the desktop's CometD long-polls stop
+// reaching any node until b has taken the agent over (its connect is on neither node: what a fetched from
 // UCWA meanwhile cannot reach the desktop through a). Nothing may be lost or duplicated in
 // either direction: a finds out from b's /healthz that it alone is cut, holds its event channel
 // (UCWA keeps the set a read unacknowledged) and the notifications it could not store, and hands
 // the agent over when its lease lapses; b replays the set. Every step waits for a condition
 // (no fixed sleep), so that a loaded machine only makes it slower.
-test('network split: the owner cut from Redis while the desktop\'s long-poll is elsewhere: nothing lost or duplicated either way', async () => {
+// (cutDesk false: the desktop's long-polls go on throughout, through haproxy to either node and
+// forwarded to a while it owns the agent: a may notify what it read after the cut, and b must not
+// notify it again.)
+async function split(cutDesk) {
   const env = await cluster(['a', 'b'], { cutA: true });
-  env.label = 'split';
+  env.label = cutDesk ? 'split' : 'split-polling';
   try {
     // the desktop reaches haproxy through a proxy that can cut its CometD long-polls
     const front = await cm.cuttingProxy(env.port);
@@ -321,8 +329,10 @@ test('network split: the owner cut from Redis while the desktop\'s long-poll is 
     await grown('traffic before the cut', () => Math.min(t1.sent.length, inboundCount(d1, 1)), 10);
     env.cut.refuse = true; // node a loses Redis (only it)
     env.cut.dropAll();
-    front.refuse = true; // and the desktop's long-polls reach no node
-    front.dropAll();
+    if (cutDesk) { // and the desktop's long-polls reach no node
+      front.refuse = true;
+      front.dropAll();
+    }
     const cutAt = t1.remoteSent.length;
     await h.waitFor(async () => (await env.redis.cli('GET', 'ucgw:lease:agent:agent1')) === 'node-b',
       15000 * h.slow, 'node-b took the agent over');
@@ -345,6 +355,49 @@ test('network split: the owner cut from Redis while the desktop\'s long-poll is 
     assert.match(env.a.stderr, /split: this node is cut from Redis while node node-b reaches it/);
     assert.doesNotMatch(env.a.stderr, /signing out \(DELETE application\)/, 'node a never signed the agent out');
     assert.match(env.b.stderr, /takeover: agent agent1: carried on from the store/);
+  } finally {
+    await teardown(env, null);
+  }
+}
+
+test('network split: the owner cut from Redis while the desktop\'s long-poll is elsewhere: nothing lost or duplicated either way', async () => {
+  await split(true);
+});
+
+test('network split: the owner cut from Redis while the desktop keeps polling: nothing lost or duplicated either way', async () => {
+  await split(false);
+});
+
+// A SendMessage that reaches node a once it knows it is cut from Redis (its row cannot be
+// stored): held, not sent to UCWA; when a hands the agent over, it answers 503 (nothing done),
+// and the desktop's repeat (same X-Request-Id) goes once, from node b. ucwa-sim holds every
+// answer to agent1 meanwhile (slow fault): had a sent it, the 201 would still be due at the
+// hand-over (502) and b, which never saw its row, would send it again.
+test('network split: a SendMessage on the cut node is held, then sent once by the new owner', async () => {
+  const env = await cluster(['a', 'b'], { cutA: true });
+  env.label = 'split-send';
+  try {
+    const d1 = await ownedByA(env);
+    env.cut.refuse = true; // node a loses Redis (only it)
+    env.cut.dropAll();
+    await h.waitFor(() => /split: this node is cut from Redis/.test(env.a.stderr), 15000 * h.slow,
+      'node a found it is cut');
+    assert.equal((await im.sim(env.sim.port, 'POST', '/users/agent1/faults', { fault: 'slow', delay_ms: 4000 * h.slow })).status, 200);
+    const first = send(d1, env.a.port, 'z-1', 'rid-z-1');
+    await h.waitFor(() => /agent agent1: (removed|handed over)/.test(env.a.stderr), 15000 * h.slow,
+      'node a handed the agent over');
+    const r1 = await first;
+    assert.equal((await im.sim(env.sim.port, 'DELETE', '/users/agent1/faults')).status, 200);
+    const from = d1.im().length;
+    const r = await resend(env, d1, 'z-1', 'rid-z-1');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.statusCode, 0);
+    const own = () => d1.im().slice(from).filter((n) => n.messageType === 'IMLogUpdateMessage' && n.message === 'z-1');
+    await h.waitFor(() => own().length >= 1, 10000 * h.slow, 'the desktop notified of z-1');
+    assert.deepEqual(await bobGot(env, 'z-'), ['z-1'], 'z-1 once at the remote');
+    assert.equal(r1.status, 503, `nothing done on the cut node: ${r1.status} ${r1.body}`);
+    assert.equal(await env.redis.cli('GET', 'ucgw:lease:agent:agent1'), 'node-b');
+    env.cut.refuse = false;
   } finally {
     await teardown(env, null);
   }
