@@ -31,8 +31,8 @@
 #include "record.h"
 #include "store.h"
 
-#define COMETD_HOLD_REDIS                                                                          \
-	UINT64_MAX	       /* a message's hold: not stored, held while this node may be cut */
+/* A message's hold while it is not stored and this node may be cut from Redis. */
+#define COMETD_HOLD_REDIS UINT64_MAX
 #define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
