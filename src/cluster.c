@@ -27,6 +27,8 @@
 #define CLUSTER_SENTINELS_MAX 16
 /* How long the key check value lives without a node refreshing it. */
 #define CLUSTER_KEYCHECK_MS (24u * 3600u * 1000u)
+/* Other nodes remembered from the registry (the peers a node cut from Redis asks, split.h). */
+#define CLUSTER_PEERS_MAX 32
 /* What the key check value holds once opened. */
 #define CLUSTER_KEYCHECK_TEXT "ucgw cluster key check 1"
 
@@ -42,24 +44,59 @@ _Static_assert(sizeof cluster_key_names / sizeof cluster_key_names[0] == CLUSTER
     "one name per enum cluster_key");
 
 /*
- * The key check: the value sealed by the first node to get there, kept
- * (and its expiry refreshed) by every later one; returned for the caller
- * to open. KEYS[1] the check key; ARGV[1] a value sealed by the caller,
- * ARGV[2] the expiry in ms.
+ * The key check, and the registry entry once the check passed: the check
+ * value sealed by the first node to get there is kept (and its expiry
+ * refreshed) by every later one. When it is not the value this node last
+ * opened with its key, it is returned alone ({value}) for the caller to
+ * open. Else this node's entry is written and its id put into the set of
+ * node ids, and the other live nodes are returned after the value
+ * ({value, id, url, ...}; ids whose entry lapsed leave the set). KEYS[1]
+ * the check key, KEYS[2] this node's entry, KEYS[3] the set of node ids;
+ * ARGV[1] a value sealed by the caller, ARGV[2] the check's expiry,
+ * ARGV[3] the value last opened here (or ""), ARGV[4] the advertised URL,
+ * ARGV[5] the entry's expiry, ARGV[6] this node's id, ARGV[7] the
+ * entries' prefix, ARGV[8] the set's expiry, ARGV[9] the most peers.
  */
-static const char cluster_lua_keycheck[] = "local v = redis.call('GET', KEYS[1])\n"
-					   "if not v then\n"
-					   "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
-					   "  return ARGV[1]\n"
-					   "end\n"
-					   "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-					   "return v\n";
+static const char cluster_lua_keycheck[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "  v = ARGV[1]\n"
+    "else\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "if v ~= ARGV[3] then return {v} end\n"
+    "redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])\n"
+    "redis.call('SADD', KEYS[3], ARGV[6])\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[8])\n"
+    "local out, max = {v}, 1 + 2 * tonumber(ARGV[9])\n"
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+    "  if id ~= ARGV[6] then\n"
+    "    local u = redis.call('GET', ARGV[7] .. id)\n"
+    "    if not u then redis.call('SREM', KEYS[3], id)\n"
+    "    elseif #out < max then out[#out+1] = id; out[#out+1] = u end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* Another node as the registry named it at the last refresh. */
+struct cluster_peer {
+	char *id;
+	char *url; /* its cluster.advertise */
+};
 
 struct cluster {
 	struct event_base *base;
 	char *node_id;
 	char *advertise;
-	char *node_key; /* PREFIXnode:NODE_ID */
+	char *node_key;	   /* PREFIXnode:NODE_ID */
+	char *nodes_key;   /* PREFIXnodes: the set of node ids */
+	char *node_prefix; /* PREFIXnode: */
+	struct buf opened; /* the check value this node's key last opened */
+	struct cluster_peer peers[CLUSTER_PEERS_MAX];
+	size_t npeers;
+	void (*watch)(void *, int); /* cluster_set_watch */
+	void *watch_arg;
 	unsigned lease_ms;
 	struct redis *redis;
 	struct seal *seal;
@@ -387,79 +424,88 @@ cluster_key_set(struct cluster *c, enum cluster_key k)
 	c->key = k;
 }
 
-/* The registry write answered. */
+/* Forget the peers. */
 static void
-cluster_on_registered(void *arg, const struct redis_result *res)
+cluster_peers_clear(struct cluster *c)
 {
-	struct cluster *c = arg;
-
-	c->registering = NULL;
-	if (res->status == REDIS_R_OK) {
-		if (!c->registered)
-			log_info("cluster: node %s registered as %s", c->node_id, c->advertise);
-		c->registered = 1;
-		return;
+	for (size_t i = 0; i < c->npeers; i++) {
+		free(c->peers[i].id);
+		free(c->peers[i].url);
 	}
-	c->registered = 0;
-	if (res->status == REDIS_R_ERROR || res->status == REDIS_R_TYPE)
-		log_warn("cluster: registering node %s: %s", c->node_id, res->why);
-	else
-		log_debug("cluster: registering node %s: %s", c->node_id, res->why);
+	c->npeers = 0;
 }
 
-/* Write PREFIXnode:NODE_ID = advertise with the lease's expiry. */
+/* The check script's answer after the value: the other live nodes {id, url, ...}. */
 static void
-cluster_register_write(struct cluster *c)
+cluster_peers_set(struct cluster *c, const redisReply *r)
 {
-	char px[24];
-	const char *argv[5] = { "SET", c->node_key, c->advertise, "PX", px };
+	cluster_peers_clear(c);
+	for (size_t i = 1; i + 1 < r->elements && c->npeers < CLUSTER_PEERS_MAX; i += 2) {
+		const redisReply *id = r->element[i], *url = r->element[i + 1];
 
-	snprintf(px, sizeof px, "%u", c->lease_ms);
-	c->registering =
-	    redis_command(c->redis, REDIS_WANT_STATUS, cluster_on_registered, c, 5, argv, NULL);
+		if (id->type != REDIS_REPLY_STRING || url->type != REDIS_REPLY_STRING)
+			continue;
+		c->peers[c->npeers].id = xstrdup(id->str);
+		c->peers[c->npeers].url = xstrdup(url->str);
+		c->npeers++;
+	}
 }
 
-/* The key check answered: register when the value opens with our key, else stay out. */
+/* The key check (and maybe the registry write) answered. */
 static void
 cluster_on_keycheck(void *arg, const struct redis_result *res)
 {
 	struct cluster *c = arg;
-	const redisReply *r = res->reply;
+	const redisReply *r = res->reply, *v;
 	struct buf plain;
 	const char *why;
 	int ok;
 
 	c->registering = NULL;
-	if (res->status != REDIS_R_OK) {
+	if (res->status != REDIS_R_OK || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
 		c->registered = 0;
-		log_debug("cluster: key check: %s", res->why);
+		log_debug(
+		    "cluster: key check: %s", res->status != REDIS_R_OK ? res->why : "not a value");
 		return;
 	}
+	v = r->element[0];
+	if (r->elements > 1 ||
+	    (c->opened.len == v->len && memcmp(c->opened.data, v->str, v->len) == 0)) {
+		/* the value this key opened before: registered with it */
+		if (!c->registered)
+			log_info("cluster: node %s registered as %s", c->node_id, c->advertise);
+		c->registered = 1;
+		cluster_peers_set(c, r);
+		return;
+	}
+	c->registered = 0;
 	buf_init(&plain);
-	ok = seal_open(c->seal, c->keycheck_key, r->str, r->len, &plain, &why) == 0 &&
+	ok = seal_open(c->seal, c->keycheck_key, v->str, v->len, &plain, &why) == 0 &&
 	    plain.len == sizeof CLUSTER_KEYCHECK_TEXT - 1 &&
 	    memcmp(plain.data, CLUSTER_KEYCHECK_TEXT, plain.len) == 0;
 	buf_free(&plain);
 	cluster_key_set(c, ok ? CLUSTER_KEY_OK : CLUSTER_KEY_MISMATCH);
-	if (!ok) {
-		c->registered = 0;
+	if (!ok)
 		return;
-	}
-	cluster_register_write(c);
+	buf_reset(&c->opened);
+	buf_add(&c->opened, v->str, v->len);
+	cluster_register(c); /* again: now it registers */
 }
 
 /*
- * Check the cluster key, then write the registry entry (one of the two in
- * flight at a time): a node whose key differs from the cluster's is never
+ * Check the cluster key, then write the registry entry (one script in
+ * flight at a time; a second round trip when the check value is new to
+ * this node): a node whose key differs from the cluster's is never
  * registered, so no other node sends it work.
  */
 static void
 cluster_register(struct cluster *c)
 {
-	char px[24];
+	char px[24], epx[24], spx[24], max[24];
 	struct buf sealed;
-	const char *argv[3];
-	size_t lens[3];
+	const char *argv[12];
+	size_t lens[12];
 
 	if (c->registering != NULL)
 		return;
@@ -467,14 +513,28 @@ cluster_register(struct cluster *c)
 	seal_seal(c->seal, c->keycheck_key, CLUSTER_KEYCHECK_TEXT, sizeof CLUSTER_KEYCHECK_TEXT - 1,
 	    &sealed);
 	snprintf(px, sizeof px, "%u", CLUSTER_KEYCHECK_MS);
+	snprintf(epx, sizeof epx, "%u", c->lease_ms);
+	snprintf(spx, sizeof spx, "%llu", (unsigned long long)c->lease_ms * 3);
+	snprintf(max, sizeof max, "%d", CLUSTER_PEERS_MAX);
 	argv[0] = c->keycheck_key;
-	lens[0] = strlen(c->keycheck_key);
-	argv[1] = sealed.data;
-	lens[1] = sealed.len;
-	argv[2] = px;
-	lens[2] = strlen(px);
+	argv[1] = c->node_key;
+	argv[2] = c->nodes_key;
+	argv[3] = sealed.data;
+	lens[3] = sealed.len;
+	argv[4] = px;
+	argv[5] = c->opened.len > 0 ? c->opened.data : "";
+	lens[5] = c->opened.len;
+	argv[6] = c->advertise;
+	argv[7] = epx;
+	argv[8] = c->node_id;
+	argv[9] = c->node_prefix;
+	argv[10] = spx;
+	argv[11] = max;
+	for (int i = 0; i < 12; i++)
+		if (i != 3 && i != 5)
+			lens[i] = strlen(argv[i]);
 	c->registering = redis_eval(
-	    c->redis, c->keycheck, REDIS_WANT_STR, cluster_on_keycheck, c, 1, 3, argv, lens);
+	    c->redis, c->keycheck, REDIS_WANT_ARRAY, cluster_on_keycheck, c, 3, 12, argv, lens);
 	buf_free(&sealed);
 }
 
@@ -503,6 +563,8 @@ cluster_on_redis(void *arg, int ready)
 	store_redis_ready(c->store, ready);
 	if (ready && c->back != NULL)
 		c->back(c->back_arg);
+	if (c->watch != NULL)
+		c->watch(c->watch_arg, ready);
 }
 
 /* Call fn whenever Redis becomes ready (it may hold less than was written: a restart, a failover). */
@@ -511,6 +573,25 @@ cluster_on_back(struct cluster *c, void (*fn)(void *), void *arg)
 {
 	c->back = fn;
 	c->back_arg = arg;
+}
+
+/* Call fn whenever Redis becomes ready or stops being ready (one watcher: split.c). */
+void
+cluster_set_watch(struct cluster *c, void (*fn)(void *, int ready), void *arg)
+{
+	c->watch = fn;
+	c->watch_arg = arg;
+}
+
+/* The other nodes as the registry named them at the last refresh; i from 0; 0 past the last. */
+int
+cluster_peer(const struct cluster *c, size_t i, const char **id, const char **url)
+{
+	if (i >= c->npeers)
+		return 0;
+	*id = c->peers[i].id;
+	*url = c->peers[i].url;
+	return 1;
 }
 
 /* The connection to Redis as the cluster.* keys set it (the password from cluster.password_file). */
@@ -551,6 +632,8 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		    strncmp(l0, "https:", 6) == 0 ? "https" : "http", bound);
 	xasprintf(&c->node_key, "%snode:%s", cfg->cluster_prefix, c->node_id);
 	xasprintf(&c->keycheck_key, "%skeycheck", cfg->cluster_prefix);
+	xasprintf(&c->nodes_key, "%snodes", cfg->cluster_prefix);
+	xasprintf(&c->node_prefix, "%snode:", cfg->cluster_prefix);
 	c->prefix = xstrdup(cfg->cluster_prefix);
 	c->lease_ms = (unsigned)cfg->cluster_lease_ms;
 	cluster_redis_conf(cfg, &rc);
@@ -559,6 +642,8 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 		free(c->advertise);
 		free(c->node_key);
 		free(c->keycheck_key);
+		free(c->nodes_key);
+		free(c->node_prefix);
 		free(c->prefix);
 		free(c);
 		return NULL;
@@ -566,6 +651,7 @@ cluster_create(struct event_base *base, const struct config *cfg, const char *bo
 	redis_set_watch(c->redis, cluster_on_redis, c);
 	c->seal = seal_create(cfg->cluster_secrets->key);
 	c->keycheck = redis_script_create(c->redis, cluster_lua_keycheck);
+	buf_init(&c->opened);
 	c->leases = leases_create(c->redis, cfg->cluster_prefix, c->node_id, c->lease_ms);
 	sc.prefix = cfg->cluster_prefix;
 	sc.node = c->node_id;
@@ -633,11 +719,15 @@ cluster_free(struct cluster *c)
 	store_free(c->store);
 	leases_free(c->leases);
 	redis_script_free(c->keycheck);
+	buf_free(&c->opened);
 	seal_free(c->seal);
 	redis_free(c->redis);
+	cluster_peers_clear(c);
 	free(c->node_id);
 	free(c->advertise);
 	free(c->node_key);
+	free(c->nodes_key);
+	free(c->node_prefix);
 	free(c->keycheck_key);
 	free(c->prefix);
 	free(c);
@@ -650,7 +740,14 @@ cluster_set_config(struct cluster *c, const struct config *cfg)
 	store_set_write_version(c->store, (int)cfg->cluster_write_version);
 }
 
-/* {"node":..,"advertise":..,"redis":"ready"|"unavailable","reason":..,"unavailable_ms":N}. */
+/*
+ * {"node":..,"advertise":..,"redis":"ready"|"unavailable","replied_ms":N,
+ * "ready_ms":N,"reason":..,"unavailable_ms":N,...,"peers":N}: peers is the
+ * number of other nodes the last registry refresh named; replied_ms (while
+ * ready) is how long ago Redis last answered this node, ready_ms how long
+ * it has been ready (a node cut from Redis compares them with its own time
+ * without Redis and its reconnect delay, split.c).
+ */
 int
 cluster_health(struct cluster *c, struct jw *w)
 {
@@ -663,6 +760,10 @@ cluster_health(struct cluster *c, struct jw *w)
 	jw_kstr(w, "redis", why == NULL ? "ready" : "unavailable");
 	if (redis_master(c->redis) != NULL)
 		jw_kstr(w, "master", redis_master(c->redis));
+	if (why == NULL && redis_replied_ms(c->redis) >= 0)
+		jw_kint(w, "replied_ms", redis_replied_ms(c->redis));
+	if (why == NULL)
+		jw_kint(w, "ready_ms", redis_up_ms(c->redis));
 	if (why != NULL) {
 		jw_kstr(w, "reason", why);
 		jw_kint(w, "unavailable_ms", (long long)redis_down_ms(c->redis));
@@ -672,6 +773,7 @@ cluster_health(struct cluster *c, struct jw *w)
 		jw_kstr(w, "reason",
 		    "cluster key mismatch: cluster.key_file is not the other nodes' key");
 	jw_kbool(w, "registered", c->registered);
+	jw_kint(w, "peers", (long long)c->npeers);
 	jw_obj_end(w);
 	return why == NULL && !mismatch;
 }

@@ -81,5 +81,9 @@ struct leases *cluster_leases(struct cluster *);
 struct seal *cluster_seal(struct cluster *);
 /* The agent state store (store.h). */
 struct store *cluster_store(struct cluster *);
+/* Call fn whenever Redis becomes ready or stops being ready (one watcher: split.c). */
+void cluster_set_watch(struct cluster *, void (*fn)(void *, int ready), void *arg);
+/* Peer i (from 0) as the registry named it at the last refresh: 1, or 0 past the last. */
+int cluster_peer(const struct cluster *, size_t i, const char **id, const char **url);
 
 #endif

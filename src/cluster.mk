@@ -3,7 +3,8 @@
 # Included by Makefile.am.
 libucgw_a_SOURCES += src/redis.c src/redis.h src/sentinel.c src/sentinel.h src/seal.c src/seal.h src/lease.c src/lease.h \
 	src/cluster.c src/cluster.h src/store.c src/store_code.c src/store.h \
-	src/owner.c src/owner.h src/forward.c src/forward.h src/tunnel.c src/tunnel.h src/takeover.c src/takeover.h
+	src/owner.c src/owner.h src/forward.c src/forward.h src/tunnel.c src/tunnel.h src/takeover.c src/takeover.h \
+	src/split.c src/split.h
 
 if HAVE_CHECK
 cluster_unit_tests = tests/unit/test_seal tests/unit/test_redis_url tests/unit/test_store_code

@@ -31,6 +31,8 @@
 #include "record.h"
 #include "store.h"
 
+/* A message's hold while it is not stored and this node may be cut from Redis. */
+#define COMETD_HOLD_REDIS UINT64_MAX
 #define COMETD_ID_LEN	  32   /* base62: about 190 bits */
 #define COMETD_MAX_SUBS	  64   /* subscriptions per client */
 #define COMETD_OVERFLOWED 1024 /* overflowed clients remembered, to tell them */
@@ -52,7 +54,8 @@ struct cometd_msg {
 	uint64_t batch;
 	uint64_t seq;  /* the client's count of its messages: the stored note's id */
 	uint64_t hold; /* cluster mode: not sent before the agent's store write number hold is
-			  answered (cometd_agent.stored); 0: free to go */
+			  answered (cometd_agent.stored); COMETD_HOLD_REDIS: before it is
+			  stored at all (cometd_hold_changed); 0: free to go */
 	struct cometd_blob *blob;
 };
 TAILQ_HEAD(cometd_msgq, cometd_msg);
@@ -151,6 +154,8 @@ struct cometd {
 	void (*resync)(const char *agent, void *arg);
 	void *resync_arg;
 	struct store *store; /* cluster mode: clients and unacknowledged messages; else NULL */
+	int (*hold)(void *); /* cluster mode: whether what is not stored waits (cometd_set_hold) */
+	void *hold_arg;
 };
 
 /* A transport carrying Bayeux both ways on one connection (WebSocket, cometd_ws.c). */
@@ -1460,13 +1465,79 @@ cometd_release(struct cometd_agent *a, uint64_t upto)
 	}
 }
 
-/* The agent's next store write is answered (written, fenced or failed: go on either way). */
+/* Whether messages not stored must wait (this node may be cut from Redis: cometd_set_hold). */
+static int
+cometd_holding(const struct cometd *cd)
+{
+	return cd->store != NULL && cd->hold != NULL && cd->hold(cd->hold_arg);
+}
+
+/* Messages held with hold from go with hold to instead (waking parked connects when 0). */
+static void
+cometd_rehold(struct cometd_agent *a, uint64_t from, uint64_t to)
+{
+	struct cometd_client *c;
+	struct cometd_msg *m;
+
+	TAILQ_FOREACH(c, &a->clients, by_agent)
+	{
+		TAILQ_FOREACH(m, &c->queue, entry)
+		{
+			if (m->hold != 0 && m->hold <= from)
+				m->hold = to;
+		}
+		if (to == 0 && cometd_is_parked(c) && cometd_sendable(c))
+			event_active(c->timer, EV_TIMEOUT, 1);
+	}
+}
+
+/*
+ * The agent's next store write is answered: its messages go (written, or
+ * fenced: the holder carries on), or, failed while this node may be cut
+ * from Redis, wait until they are stored or Redis is down for all.
+ */
 static void
 cometd_stored(void *arg, enum store_result r, const char *why)
 {
 	struct cometd_agent *a = arg;
 
-	cometd_release(a, ++a->stored);
+	++a->stored;
+	if (r == STORE_FAILED && cometd_holding(a->cd))
+		cometd_rehold(a, a->stored, COMETD_HOLD_REDIS);
+	else
+		cometd_release(a, a->stored);
+}
+
+/* hmap_each: an agent's messages held for Redis are written again, or go. */
+static void
+cometd_hold_one(const char *key, void *value, void *arg)
+{
+	struct cometd_agent *a = value;
+	struct cometd *cd = arg;
+
+	if (store_waitable(cd->store)) {
+		if (store_agent_wait(cd->store, a->name, cometd_stored, a)) {
+			cometd_rehold(a, COMETD_HOLD_REDIS, ++a->writes);
+			return;
+		}
+	}
+	if (!cometd_holding(cd))
+		cometd_rehold(a, COMETD_HOLD_REDIS, 0);
+}
+
+/* Cluster mode: the hold hook (see cometd.h). */
+void
+cometd_set_hold(struct cometd *cd, int (*hold)(void *), void *arg)
+{
+	cd->hold = hold;
+	cd->hold_arg = arg;
+}
+
+/* The hold hook's answer may have changed: messages held for Redis follow it. */
+void
+cometd_hold_changed(struct cometd *cd)
+{
+	hmap_each(cd->agents, cometd_hold_one, cd);
 }
 
 /* Whether any of the client's subscriptions matches channel. */
@@ -1547,13 +1618,17 @@ cometd_publish(struct cometd *cd, const char *agent, const char *channel, const 
 	cometd_agent_room(a, (size_t)cd->cfg->cometd_max_agent_bytes);
 	/* cluster mode: sent once the write carrying it (and the cursor of the event-channel
 	 * response that made it) is in Redis, so that a new owner never sends it twice */
-	hold = store_waitable(cd->store) ? a->writes + 1 : 0;
+	hold = store_waitable(cd->store) ? a->writes + 1
+	    : cometd_holding(cd)	 ? COMETD_HOLD_REDIS /* cometd_hold_changed lets it go */
+					 : 0;
 	for (c = TAILQ_FIRST(&a->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, by_agent); /* c may be removed (overflow) */
 		if (cometd_client_matches(c, channel))
 			n += cometd_enqueue(c, b, hold);
 	}
-	if (hold != 0 && n > 0 && store_agent_wait(cd->store, agent, cometd_stored, a))
+	if (hold == COMETD_HOLD_REDIS)
+		; /* held until stored, or until Redis is found down for all */
+	else if (hold != 0 && n > 0 && store_agent_wait(cd->store, agent, cometd_stored, a))
 		a->writes++;
 	else if (hold != 0 && n > 0)
 		cometd_release(a, hold); /* not waitable after all */

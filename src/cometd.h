@@ -32,6 +32,16 @@ void cometd_set_agents(struct cometd *, struct agents *);
 struct store;
 /* Cluster mode: write every client, its subscriptions and its unacknowledged messages to st. */
 void cometd_set_store(struct cometd *, struct store *st);
+/*
+ * Cluster mode: hold(arg) says whether a message that could not be stored
+ * (Redis unavailable, or its write failed) waits rather than goes from
+ * memory: 1 while this node may be cut from Redis (split.h), so that the
+ * node carrying the agent on sends it, once; 0 when Redis is down for all.
+ * Held messages follow a changed answer at cometd_hold_changed: written
+ * again (Redis back) then sent, or sent.
+ */
+void cometd_set_hold(struct cometd *, int (*hold)(void *), void *arg);
+void cometd_hold_changed(struct cometd *);
 void cometd_drain(struct cometd *);
 /*
  * Cluster take-over: a stored client (store.h) of agent comes back with

@@ -119,6 +119,13 @@ forward_free(struct forward *f)
 	free(f);
 }
 
+/* The client context. */
+struct hclient *
+forward_client(struct forward *f)
+{
+	return f->hc;
+}
+
 /* Requests in flight. */
 unsigned
 forward_inflight(const struct forward *f)

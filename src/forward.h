@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 struct config;
+struct hclient;
 struct forward;
 struct http_req;
 
@@ -59,6 +60,8 @@ struct forward_again {
  */
 void forward_request(struct forward *, struct http_req *, const char *url, const char *holder,
     const struct forward_again *again);
+/* The client context (kept-alive connections to the other nodes), for split.c's questions. */
+struct hclient *forward_client(struct forward *);
 /* Requests being forwarded now. */
 unsigned forward_inflight(const struct forward *);
 /* WebSockets tunnelled to their owner (tunnel.c). */

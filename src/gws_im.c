@@ -291,7 +291,7 @@ gws_im_call_new(struct gws_im *im, enum im_call_kind kind, struct http_req *req,
 int
 gws_im_call_issued(const struct im_call *c)
 {
-	return !c->held && c->wait_opid == NULL && c->nparts == 0 && !c->storing;
+	return !c->held && c->wait_opid == NULL && c->nparts == 0 && !c->storing && !c->unstored;
 }
 
 /* Whether a UCWA command of agent is under way (a hand-over waits for it). */

@@ -24,6 +24,16 @@ struct session_table *gws_im_sessions(struct gws_im *);
 struct store;
 /* Cluster mode: write every session row to st (store.h). */
 void gws_im_set_store(struct gws_im *, struct store *st);
+/*
+ * Cluster mode: hold(arg) says whether a SendMessage whose row could not
+ * be stored waits rather than goes to UCWA: 1 while this node may be cut
+ * from Redis (split.h), so that the node carrying the agent on sends it
+ * once (the desktop gets 503 and repeats it there if the agent leaves);
+ * 0 when Redis is down for all. Held ones follow a changed answer at
+ * gws_im_hold_changed: stored then sent, or sent.
+ */
+void gws_im_set_hold(struct gws_im *, int (*hold)(void *), void *arg);
+void gws_im_hold_changed(struct gws_im *);
 
 /* Desktop requests, after authentication (agent is the caller). */
 void gws_im_list(struct gws_im *, struct http_req *, struct agent *);

@@ -79,6 +79,8 @@ struct im_call {
 	int held;		/* SendMessage held until its session settles (parts kept) */
 	char *wait_opid;	/* a repeated SendMessage waiting for this unsure message */
 	int storing;		/* its store_done is due (gws_im_call_free cancels it) */
+	int unstored;		/* SendMessage whose row could not be stored, held while this
+				   node may be cut from Redis (parts kept; gws_im_hold_changed) */
 	unsigned long long seq; /* order of creation: held calls go in this order */
 	struct im_call *prev, *next;
 };
@@ -89,6 +91,8 @@ struct gws_im {
 	struct cometd *cometd;
 	struct im_call *calls;
 	struct store *store; /* cluster mode: the session rows are written there; else NULL */
+	int (*hold)(void *); /* cluster mode: whether what is not stored waits (gws_im_set_hold) */
+	void *hold_arg;
 	struct event_base *base;
 	unsigned long long seq;	  /* of the last call made */
 	struct event *restart_ev; /* starts taken-over sessions again (gws_im_restart_later) */

@@ -430,14 +430,86 @@ gws_im_send_go(struct im_call *c, struct agent *a, struct session *s)
 		gws_im_send_kept(c, a, s);
 }
 
-/* Cluster mode: the row with the parts' operation ids is in Redis (or cannot be): send them. */
+/* Cluster mode: whether a SendMessage whose row is not stored waits (this node may be cut). */
+static int
+gws_im_holding(const struct gws_im *im)
+{
+	return im->store != NULL && im->hold != NULL && im->hold(im->hold_arg);
+}
+
+/* Hold c until its row is stored or Redis is found down for all (gws_im_hold_changed). */
+static void
+gws_im_send_unstored(struct im_call *c)
+{
+	if (!c->unstored)
+		log_info("agent %s: session %s: a SendMessage held: its row cannot be stored now",
+		    c->agent, c->session_id);
+	c->unstored = 1;
+}
+
+/*
+ * Cluster mode: the row with the parts' operation ids is in Redis (or
+ * fenced: sent, the lease's holder settles it): send them; a row not
+ * written while this node may be cut from Redis holds them.
+ */
 static void
 gws_im_send_stored(void *arg, enum store_result r, const char *why)
 {
 	struct im_call *c = arg;
 
 	c->storing = 0;
+	if (r == STORE_FAILED && gws_im_holding(c->im)) {
+		gws_im_send_unstored(c);
+		return;
+	}
 	gws_im_send_go(c, agents_find(c->im->agents, c->agent), gws_im_call_session(c));
+}
+
+/* Cluster mode: the hold hook (see gws_im.h). */
+void
+gws_im_set_hold(struct gws_im *im, int (*hold)(void *), void *arg)
+{
+	im->hold = hold;
+	im->hold_arg = arg;
+}
+
+/* The hold hook's answer may have changed: held SendMessages are stored then sent, or sent. */
+void
+gws_im_hold_changed(struct gws_im *im)
+{
+	struct im_call **v = NULL;
+	size_t n = 0;
+
+	for (struct im_call *c = im->calls; c != NULL; c = c->next)
+		if (c->unstored) {
+			v = xreallocarray(v, n + 1, sizeof *v);
+			v[n++] = c;
+		}
+	for (size_t i = 1; i < n; i++) /* few: insertion sort by creation */
+		for (size_t j = i; j > 0 && v[j - 1]->seq > v[j]->seq; j--) {
+			struct im_call *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) { /* each goes on its own: none frees another */
+		struct im_call *c = v[i];
+		struct session *s = gws_im_call_session(c);
+
+		if (s != NULL && store_waitable(im->store)) {
+			c->unstored = 0;
+			if (gws_im_store_wait(im, s, 0, gws_im_send_stored, c))
+				c->storing = 1;
+			else if (gws_im_holding(im))
+				c->unstored = 1;
+			else
+				gws_im_send_go(c, agents_find(im->agents, c->agent), s);
+		} else if (s == NULL || !gws_im_holding(im)) {
+			c->unstored = 0;
+			gws_im_send_go(c, agents_find(im->agents, c->agent), s);
+		}
+	}
+	free(v);
 }
 
 /* Resend a message taken over unsure, for the repeat that waits for it or for nobody. */
@@ -592,6 +664,8 @@ gws_im_send_parts(struct agent *a, struct session *s, struct im_call *c,
 	c->nparts = parts->n;
 	if (gws_im_store_wait(c->im, s, 0, gws_im_send_stored, c))
 		c->storing = 1;
+	else if (gws_im_holding(c->im))
+		gws_im_send_unstored(c);
 	else
 		gws_im_send_go(c, a, s);
 }

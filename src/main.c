@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
+#include "split.h"
 #include "store.h"
 #include "takeover.h"
 #include "tls.h"
@@ -51,6 +52,7 @@ static struct {
 	struct owner *owner;	   /* cluster mode only: one owner per agent */
 	struct forward *forward;   /* cluster mode only: requests forwarded to their owner */
 	struct takeover *takeover; /* cluster mode with UCWA: agents carried between nodes */
+	struct split *split;	   /* cluster mode only: cut from Redis, or Redis down for all */
 	int drain_parts;	   /* drain: parts (upstream, leases) not finished yet */
 	void (*drained)(void *);
 	void *drained_arg;
@@ -91,6 +93,30 @@ main_owner_acquired(void *arg, const char *user)
 {
 	store_agent_resync(cluster_store(ucgw.cluster), user);
 	owner_loaded(ucgw.owner, user);
+}
+
+/* split_hold for the UCWA client's hook. */
+static int
+main_split_hold(void *arg)
+{
+	return split_hold(arg);
+}
+
+/* The split verdict changed: held event channels and adrift agents follow it. */
+static void
+main_split_changed(void *arg, enum split_state st)
+{
+	struct agent **v;
+	size_t n = ucgw.agents != NULL ? agents_list(ucgw.agents, &v) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->ucwa != NULL)
+			ucwa_agent_hold_changed(v[i]->ucwa);
+	if (n > 0)
+		free(v);
+	cometd_hold_changed(ucgw.cometd);
+	gws_im_hold_changed(ucgw.im);
+	owner_split_changed(ucgw.owner);
 }
 
 /* Cluster mode: CSRF tokens the same on every node (a session adopted keeps its token). */
@@ -246,6 +272,14 @@ main_start(struct event_base *base, const void *cfgp, char **cause)
 			    ucgw.owner, takeover_acquired, takeover_lost, ucgw.takeover);
 		} else
 			owner_set_hooks(ucgw.owner, main_owner_acquired, NULL, NULL);
+		ucgw.split = split_create(base, ucgw.cluster, ucgw.forward,
+		    (unsigned)cfg->cluster_timeout_ms, (unsigned)cfg->cluster_backoff_max_ms);
+		split_on_change(ucgw.split, main_split_changed, NULL);
+		owner_set_split(ucgw.owner, ucgw.split);
+		if (ucgw.ucwa != NULL)
+			ucwa_set_hold(ucgw.ucwa, main_split_hold, ucgw.split);
+		cometd_set_hold(ucgw.cometd, main_split_hold, ucgw.split);
+		gws_im_set_hold(ucgw.im, main_split_hold, ucgw.split);
 	}
 	if (admin_listen(ucgw.admin, ucgw.tls, cause) != 0)
 		return -1;
@@ -359,9 +393,16 @@ main_stop(void)
 		gws_im_set_store(ucgw.im, NULL);
 		agents_set_store(ucgw.agents, NULL);
 		cometd_set_store(ucgw.cometd, NULL);
-		if (ucgw.ucwa != NULL)
+		if (ucgw.ucwa != NULL) {
 			ucwa_set_store(ucgw.ucwa, NULL);
+			ucwa_set_hold(ucgw.ucwa, NULL, NULL);
+		}
 	}
+	if (ucgw.split != NULL) {
+		cometd_set_hold(ucgw.cometd, NULL, NULL);
+		gws_im_set_hold(ucgw.im, NULL, NULL);
+	}
+	split_free(ucgw.split); /* its questions go on the forwarder's client */
 	takeover_free(ucgw.takeover);
 	owner_free(ucgw.owner);
 	forward_free(ucgw.forward);

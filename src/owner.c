@@ -34,6 +34,7 @@
 #include "reap.h"
 #include "redis.h"
 #include "seal.h"
+#include "split.h"
 #include "store.h"
 
 #define OWNER_SID_MAX	    AUTH_SID_BUF /* a JSESSIONID value and its NUL */
@@ -121,6 +122,7 @@ struct owner {
 	struct auth *auth;
 	struct agents *agents;
 	struct forward *fwd; /* not owned */
+	struct split *split; /* not owned; NULL: never told a cut node from Redis down */
 	struct reap *reap;
 	const char *node;
 	struct hmap *by_user; /* user name -> struct owner_lease */
@@ -148,6 +150,7 @@ static void *owner_store(void *, const char *, const char *, auth_stored_cb, voi
 static void owner_store_cancel(void *, void *);
 static void owner_agent_gone(struct agent *, const char *, void *);
 static void owner_on_sweep(evutil_socket_t, short, void *);
+static void owner_sweep_all(struct owner *);
 static void owner_again(void *, struct http_req *, const char *, forward_go_cb, void *);
 
 /* How long a request may wait for Redis (ms). */
@@ -270,7 +273,7 @@ owner_hot(const struct owner *o, const struct owner_lease *ol)
 {
 	return ol != NULL && !ol->loading &&
 	    ((ol->state == OWNER_HELD && lease_held(ol->lease)) ||
-		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis)));
+		(ol->state == OWNER_ADRIFT && !redis_ready(o->redis) && !split_cut(o->split)));
 }
 
 /* Whether user's agent is still this node's (a routed request may run). */
@@ -687,6 +690,13 @@ owner_on_lease(void *arg, struct lease *l, enum lease_event ev, const char *deta
 		owner_lease_end(ol, "The cluster store is not available; retry later");
 		return;
 	case LEASE_LOST:
+		if (!redis_ready(o->redis) && split_cut(o->split)) {
+			/* Another node reaches Redis: it carries the agent on, not us. */
+			owner_lose(ol,
+			    "lapsed while this node is cut from Redis and another node "
+			    "reaches it");
+			return;
+		}
 		if (!redis_ready(o->redis)) {
 			/* Nobody can take it while Redis is down for us: go on from memory. */
 			log_warn("owner: agent %s: lease lapsed (%s); served from memory until "
@@ -1162,7 +1172,11 @@ owner_sweep_one(struct owner *o, struct owner_lease *ol)
 	if (grace < OWNER_UNCLAIMED_MIN)
 		grace = OWNER_UNCLAIMED_MIN;
 	if (ol->state == OWNER_ADRIFT) {
-		if (o->draining)
+		if (split_cut(o->split) && !redis_ready(o->redis))
+			owner_lose(ol,
+			    "lapsed while this node is cut from Redis and another node "
+			    "reaches it");
+		else if (o->draining)
 			owner_lease_end(ol, "This node is shutting down; retry");
 		else if (redis_ready(o->redis))
 			owner_readopt(ol);
@@ -1176,6 +1190,21 @@ owner_sweep_one(struct owner *o, struct owner_lease *ol)
 		owner_release(ol, "the node drains");
 	else if (util_now_ms() - ol->used_ms >= grace)
 		owner_release(ol, "no agent signed in");
+}
+
+/* Use sp to tell this node cut from Redis (its agents go) from Redis down for all. */
+void
+owner_set_split(struct owner *o, struct split *sp)
+{
+	o->split = sp;
+}
+
+/* The split verdict changed: agents adrift on a node cut from Redis are handed over. */
+void
+owner_split_changed(struct owner *o)
+{
+	if (split_cut(o->split) && !o->draining)
+		owner_sweep_all(o);
 }
 
 /* hmap_each: collect a record. */

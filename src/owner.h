@@ -77,4 +77,13 @@ void owner_drain(struct owner *, void (*done)(void *), void *arg);
 /* Leases held now. */
 unsigned owner_count(const struct owner *);
 
+struct split;
+/*
+ * Use sp (split.h): an agent whose lease lapses while this node is cut
+ * from Redis and another node reaches it is handed over (not kept adrift).
+ */
+void owner_set_split(struct owner *, struct split *sp);
+/* The split verdict changed (split_on_change): hand over what lapsed on a cut node. */
+void owner_split_changed(struct owner *);
+
 #endif

@@ -84,6 +84,8 @@ struct redis {
 	int attempt_failed;	       /* a connection attempt has failed once */
 	char logged_why[512];	       /* the last reason logged at warn */
 	uint64_t down_since_ms;
+	uint64_t replied_ms; /* when Redis last answered a command (util_now_ms), 0: never */
+	uint64_t ready_ms;   /* when the connection last became ready */
 	void (*watch)(void *, int);
 	void *watch_arg;
 	size_t max_reply;	   /* bytes of one reply (parsed and still unparsed), at most */
@@ -219,6 +221,7 @@ redis_set_state(struct redis *r, enum redis_state st)
 			log_info("redis %s: ready", r->name);
 		r->was_ready = 1;
 		r->down_since_ms = 0;
+		r->ready_ms = util_now_ms();
 		r->why[0] = '\0';
 		r->logged_why[0] = '\0';
 	} else if (old == REDIS_READY || r->down_since_ms == 0)
@@ -464,6 +467,8 @@ redis_on_reply(redisAsyncContext *ac, void *replyp, void *privdata)
 		return;
 	}
 	redis_cmd_unlink(c);
+	if (reply != NULL && r->ac == ac)
+		r->replied_ms = util_now_ms();
 	if (reply == NULL && r->ac == ac) {
 		/* The connection is dying on its own: down first, so new commands are queued. */
 		snprintf(why, sizeof why, "connection lost: %s",
@@ -1213,6 +1218,24 @@ unsigned long long
 redis_down_ms(const struct redis *r)
 {
 	return r->state == REDIS_READY ? 0 : (unsigned long long)(util_now_ms() - r->down_since_ms);
+}
+
+/* Milliseconds since the connection became ready (-1: not ready). */
+long long
+redis_up_ms(const struct redis *r)
+{
+	if (r->state != REDIS_READY)
+		return -1;
+	return (long long)(util_now_ms() - r->ready_ms);
+}
+
+/* Milliseconds since Redis last answered a command on a ready connection (-1: never). */
+long long
+redis_replied_ms(const struct redis *r)
+{
+	if (r->replied_ms == 0 || r->state != REDIS_READY)
+		return -1;
+	return (long long)(util_now_ms() - r->replied_ms);
 }
 
 /* The address, for logs. */

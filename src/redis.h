@@ -126,6 +126,14 @@ int redis_starting(const struct redis *);
 const char *redis_why(const struct redis *);
 /* Milliseconds since the connection stopped being ready (0 when ready). */
 unsigned long long redis_down_ms(const struct redis *);
+/*
+ * Milliseconds since Redis last answered a command, while ready (-1: not
+ * ready, or no answer yet): a node cut from Redis asks its peers for it
+ * (split.h).
+ */
+long long redis_replied_ms(const struct redis *);
+/* Milliseconds since the connection became ready (-1: not ready). */
+long long redis_up_ms(const struct redis *);
 /* The address, for logs and /healthz (never holds a secret). */
 const char *redis_name(const struct redis *);
 /* HOST:PORT of the master the sentinels named last; NULL without sentinels, or none yet. */

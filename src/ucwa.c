@@ -175,6 +175,21 @@ ucwa_set_store(struct ucwa *u, struct store *st)
 	u->save = st != NULL ? ucwa_resume_save : NULL;
 }
 
+/* Cluster mode: the hold hook (see ucwa.h). */
+void
+ucwa_set_hold(struct ucwa *u, int (*hold)(void *), void *arg)
+{
+	u->hold = hold;
+	u->hold_arg = arg;
+}
+
+/* The hold hook's answer may have changed: a's held event channel goes on if it may. */
+void
+ucwa_agent_hold_changed(struct ucwa_agent *a)
+{
+	ucwa_chan_release(a);
+}
+
 /*
  * Remember the identity of each change delivered, for snapshots (cluster
  * mode, tests/ucwa-drive); off, delivering a change hashes nothing. A

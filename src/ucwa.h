@@ -125,6 +125,18 @@ void ucwa_free(struct ucwa *);
 struct store;
 /* Cluster mode: write each agent's application, token, credentials and cursor to st. */
 void ucwa_set_store(struct ucwa *, struct store *st);
+/*
+ * Cluster mode: hold(arg) is asked when the cursor of a set the event
+ * channel read could not be stored (Redis unavailable, or the write
+ * failed): 1 holds the next P-GET, so that UCWA keeps the set
+ * unacknowledged for whichever node carries the agent on (this node is
+ * cut from Redis, or finding out: split.h); 0 goes on from memory (Redis
+ * is down for every node). A held channel goes on at
+ * ucwa_agent_hold_changed: once its cursor is stored, or when hold answers 0.
+ */
+void ucwa_set_hold(struct ucwa *, int (*hold)(void *), void *arg);
+struct ucwa_agent;
+void ucwa_agent_hold_changed(struct ucwa_agent *);
 /* Remember each delivered change's identity for snapshots (off by default: no cost). */
 void ucwa_keep_marks(struct ucwa *, int on);
 /* Unusable event-channel events skipped so far (all agents). */

@@ -23,7 +23,7 @@ ucwa_chan_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ucwa_agent *a = arg;
 
-	if (a->pget == NULL && a->state != UA_FAILED && a->app != NULL && !a->dying)
+	if (a->pget == NULL && a->state != UA_FAILED && a->app != NULL && !a->dying && !a->held)
 		ucwa_chan_get(a);
 }
 
@@ -44,7 +44,34 @@ ucwa_chan_retry(struct ucwa_agent *a, const char *why)
 
 static void ucwa_chan_bad(struct ucwa_agent *, const struct ucwa_events *);
 
-/* Cluster mode: a cursor write answered; the last one re-parks the P-GET (whatever the result). */
+/* The P-GET is not held (any more). */
+static void
+ucwa_chan_unhold(struct ucwa_agent *a)
+{
+	a->held = 0;
+}
+
+/*
+ * Cluster mode: the cursor of the set just read is not in Redis. Park the
+ * next P-GET (acknowledging the set upstream) only if the hold hook lets
+ * it go on from memory; else hold it, so that UCWA replays the set to the
+ * node that carries the agent on (ucwa_chan_release tries again).
+ */
+static void
+ucwa_chan_unstored(struct ucwa_agent *a)
+{
+	if (a->u->hold == NULL || !a->u->hold(a->u->hold_arg)) {
+		ucwa_chan_get(a);
+		return;
+	}
+	if (!a->held)
+		log_warn("ucwa %s: event channel: cursor not stored: held, the last set not "
+			 "acknowledged",
+		    a->user);
+	a->held = 1;
+}
+
+/* Cluster mode: a cursor write answered; the last one re-parks the P-GET (or holds it). */
 static void
 ucwa_chan_stored(void *arg, enum store_result r, const char *why)
 {
@@ -57,8 +84,39 @@ ucwa_chan_stored(void *arg, enum store_result r, const char *why)
 	if (a->cursor_writes > 0 || !a->cursor_get || a->dying)
 		return;
 	a->cursor_get = 0;
-	if (a->state != UA_FAILED && a->app != NULL && a->pget == NULL)
+	if (a->state == UA_FAILED || a->app == NULL || a->pget != NULL)
+		return;
+	if (r == STORE_OK || r == STORE_FENCED)
+		ucwa_chan_get(a); /* fenced: the lease's holder reads on; 409 settles it */
+	else
+		ucwa_chan_unstored(a);
+}
+
+/* A held event channel: its cursor stored again, or on from memory if the hook lets it. */
+void
+ucwa_chan_release(struct ucwa_agent *a)
+{
+	struct ucwa *u = a->u;
+
+	if (!a->held)
+		return;
+	if (a->dying || a->state == UA_FAILED || a->app == NULL || a->pget != NULL) {
+		ucwa_chan_unhold(a);
+		return;
+	}
+	if (store_waitable(u->store)) {
+		ucwa_chan_unhold(a);
+		log_info("ucwa %s: event channel: storing the cursor again", a->user);
+		if (store_agent_cursor(u->store, a->user, NULL, ucwa_chan_stored, a)) {
+			a->cursor_writes++;
+			a->cursor_get = 1;
+		} else
+			ucwa_chan_unstored(a);
+	} else if (u->hold == NULL || !u->hold(u->hold_arg)) {
+		ucwa_chan_unhold(a);
+		log_info("ucwa %s: event channel: going on from memory", a->user);
 		ucwa_chan_get(a);
+	}
 }
 
 /* A P-GET came back. */
@@ -105,7 +163,9 @@ ucwa_chan_done(struct ucall *c, const struct hclient_resp *r)
 	if (store_agent_cursor(a->u->store, a->user, a->events_url, ucwa_chan_stored, a)) {
 		a->cursor_writes++;
 		a->cursor_get = 1;
-	} else
+	} else if (a->u->store != NULL)
+		ucwa_chan_unstored(a);
+	else
 		ucwa_chan_get(a);
 	if (evs.resume != NULL) {
 		log_warn("ucwa %s: event channel: resume: every conversation is gone", a->user);
@@ -175,6 +235,7 @@ ucwa_chan_stop(struct ucwa_agent *a)
 		ucwa_call_free(a->pget);
 	a->pget = NULL;
 	a->cursor_get = 0;
+	ucwa_chan_unhold(a);
 	if (a->pget_timer != NULL) {
 		event_free(a->pget_timer);
 		a->pget_timer = NULL;

@@ -38,6 +38,9 @@ struct ucwa {
 	/* cluster mode: write the agent's snapshot to the store (ucwa_resume_save); the
 	 * event channel calls it after applying a set: the one way up, by pointer */
 	void (*save)(struct ucwa_agent *);
+	/* cluster mode: whether a P-GET whose cursor could not be stored waits (ucwa_set_hold) */
+	int (*hold)(void *);
+	void *hold_arg;
 };
 
 struct ucall;
@@ -128,8 +131,10 @@ struct ucwa_agent {
 	char *me_uri, *me_name; /* the user's own SIP URI and display name */
 	int add_params;		/* send timeout= on the next P-GET */
 	struct ucall *pget;
-	unsigned cursor_writes;	  /* cluster mode: cursor writes not answered yet */
-	int cursor_get;		  /* the P-GET waits for them (ucwa_chan_stored) */
+	unsigned cursor_writes; /* cluster mode: cursor writes not answered yet */
+	int cursor_get;		/* the P-GET waits for them (ucwa_chan_stored) */
+	int held;		/* the P-GET waits for Redis: on u->held (ucwa_chan_unstored) */
+	TAILQ_ENTRY(ucwa_agent) held_entry;
 	struct event *pget_timer; /* back-off before re-GET */
 	unsigned pget_backoff;
 	struct event *activity_timer;
@@ -203,6 +208,7 @@ void ucwa_resume_save(struct ucwa_agent *);
 /* ucwa_chan.c: above ucwa_conv.c */
 void ucwa_chan_start(struct ucwa_agent *);
 void ucwa_chan_stop(struct ucwa_agent *);
+void ucwa_chan_release(struct ucwa_agent *);
 
 /* ucwa_state.c: above ucwa_chan.c */
 void ucwa_state_set(struct ucwa_agent *, enum ucwa_state, const char *why);
