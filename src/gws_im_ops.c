@@ -473,6 +473,19 @@ gws_im_set_hold(struct gws_im *im, int (*hold)(void *), void *arg)
 	im->hold_arg = arg;
 }
 
+/* Put calls v[0..n) in the order they were made (few: insertion sort). */
+static void
+gws_im_calls_by_seq(struct im_call **v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j - 1]->seq > v[j]->seq; j--) {
+			struct im_call *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
 /* The hold hook's answer may have changed: held SendMessages are stored then sent, or sent. */
 void
 gws_im_hold_changed(struct gws_im *im)
@@ -485,13 +498,7 @@ gws_im_hold_changed(struct gws_im *im)
 			v = xreallocarray(v, n + 1, sizeof *v);
 			v[n++] = c;
 		}
-	for (size_t i = 1; i < n; i++) /* few: insertion sort by creation */
-		for (size_t j = i; j > 0 && v[j - 1]->seq > v[j]->seq; j--) {
-			struct im_call *t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	gws_im_calls_by_seq(v, n);
 	for (size_t i = 0; i < n; i++) { /* each goes on its own: none frees another */
 		struct im_call *c = v[i];
 		struct session *s = gws_im_call_session(c);
@@ -545,13 +552,7 @@ gws_im_settle_calls(struct gws_im *im, const char *agent, const char *sid, struc
 			v[n++] = c;
 		}
 	}
-	for (size_t i = 1; i < n; i++) /* few: insertion sort by creation */
-		for (size_t j = i; j > 0 && v[j - 1]->seq > v[j]->seq; j--) {
-			struct im_call *t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	gws_im_calls_by_seq(v, n);
 	*out = v;
 	return n;
 }
