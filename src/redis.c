@@ -344,6 +344,14 @@ redis_ac_why(const struct redis *r, const redisAsyncContext *ac, const char *dfl
 /* hiredis's own reply constructors, which ours count for and then call. */
 static const redisReplyObjectFunctions *redis_reply_base;
 
+/* The reply being parsed went over the bound: why the connection closes. */
+static void
+redis_reply_over(struct redis *r)
+{
+	snprintf(r->over_why, sizeof r->over_why,
+	    "a reply over %zu bytes (cluster.max_reply_bytes)", r->max_reply);
+}
+
 /* Count n more bytes of the reply being parsed; -1 (and why) when over the bound. */
 static int
 redis_reply_count(const redisReadTask *t, size_t n)
@@ -355,8 +363,7 @@ redis_reply_count(const redisReadTask *t, size_t n)
 	r->reply_bytes += sizeof(redisReply) + n;
 	if (r->reply_bytes <= r->max_reply)
 		return 0;
-	snprintf(r->over_why, sizeof r->over_why,
-	    "a reply over %zu bytes (cluster.max_reply_bytes)", r->max_reply);
+	redis_reply_over(r);
 	return -1; /* NULL to hiredis: it closes the connection */
 }
 
@@ -801,8 +808,7 @@ redis_on_readable(evutil_socket_t fd, short what, void *arg)
 	redisAsyncHandleRead(ac);
 	if (r->ac != ac || redis_reply_held(r, ac) <= r->max_reply)
 		return; /* gone on the way (freed by hiredis), or within the bound */
-	snprintf(r->over_why, sizeof r->over_why,
-	    "a reply over %zu bytes (cluster.max_reply_bytes)", r->max_reply);
+	redis_reply_over(r);
 	snprintf(why, sizeof why, "connection lost: %s", r->over_why);
 	redis_drop(r, REDIS_R_LOST, why);
 }
