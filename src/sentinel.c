@@ -274,6 +274,36 @@ sentinel_on_addr(redisAsyncContext *ac, void *replyp, void *privdata)
 	sentinel_finish(s, reply->element[0]->str, port);
 }
 
+/*
+ * A connection of ours to sentinel n, attached to the loop with its
+ * callbacks, AUTH queued first when a password is set; NULL (and why) if
+ * it cannot even start.
+ */
+static redisAsyncContext *
+sentinel_open(struct sentinel *s, const struct sentinel_node *n, redisConnectCallback *on_connect,
+    redisDisconnectCallback *on_disconnect, redisCallbackFn *on_auth, char *why, size_t whylen)
+{
+	redisAsyncContext *ac;
+
+	if ((ac = redisAsyncConnect(n->host, n->port)) == NULL)
+		abort(); /* out of memory */
+	if (ac->err != 0) {
+		snprintf(why, whylen, "%s", ac->errstr);
+		redisAsyncFree(ac); /* never attached */
+		return NULL;
+	}
+	ac->data = s;
+	redisLibeventAttach(ac, s->base);
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	if (s->password != NULL) {
+		const char *argv[2] = { "AUTH", s->password };
+
+		redisAsyncCommandArgv(ac, on_auth, NULL, 2, argv, NULL);
+	}
+	return ac;
+}
+
 /* Ask the sentinel at qi, or the next ones; the failure of all of them ends the round. */
 static void
 sentinel_try(struct sentinel *s)
@@ -281,32 +311,19 @@ sentinel_try(struct sentinel *s)
 	struct sentinel_node *n;
 	redisAsyncContext *ac;
 	struct timeval tv = { s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000 };
+	char why[200];
 
 	if (s->tried >= s->n) {
 		sentinel_finish(s, NULL, 0);
 		return;
 	}
 	n = &s->nodes[s->qi];
-	if ((ac = redisAsyncConnect(n->host, n->port)) == NULL)
-		abort(); /* out of memory */
-	if (ac->err != 0) {
-		char why[200];
-
-		snprintf(why, sizeof why, "connect: %s", ac->errstr);
-		redisAsyncFree(ac); /* never attached */
-		sentinel_fail(s, "%s", why);
+	if ((ac = sentinel_open(s, n, sentinel_on_connect, sentinel_on_disconnect, sentinel_on_auth,
+		 why, sizeof why)) == NULL) {
+		sentinel_fail(s, "connect: %s", why);
 		return;
 	}
-	ac->data = s;
 	s->qac = ac;
-	redisLibeventAttach(ac, s->base);
-	redisAsyncSetConnectCallback(ac, sentinel_on_connect);
-	redisAsyncSetDisconnectCallback(ac, sentinel_on_disconnect);
-	if (s->password != NULL) {
-		const char *argv[2] = { "AUTH", s->password };
-
-		redisAsyncCommandArgv(ac, sentinel_on_auth, NULL, 2, argv, NULL);
-	}
 	{
 		const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", s->master };
 
@@ -477,29 +494,15 @@ sentinel_on_message(redisAsyncContext *ac, void *replyp, void *privdata)
 static void
 sentinel_subscribe(struct sentinel *s)
 {
-	struct sentinel_node *n = &s->nodes[s->si];
 	redisAsyncContext *ac;
+	char why[200];
 
-	if ((ac = redisAsyncConnect(n->host, n->port)) == NULL)
-		abort(); /* out of memory */
-	if (ac->err != 0) {
-		char why[200];
-
-		snprintf(why, sizeof why, "%s", ac->errstr);
-		redisAsyncFree(ac); /* never attached */
+	if ((ac = sentinel_open(s, &s->nodes[s->si], sentinel_sub_on_connect,
+		 sentinel_sub_on_disconnect, sentinel_sub_on_auth, why, sizeof why)) == NULL) {
 		sentinel_sub_lost(s, why);
 		return;
 	}
-	ac->data = s;
 	s->sac = ac;
-	redisLibeventAttach(ac, s->base);
-	redisAsyncSetConnectCallback(ac, sentinel_sub_on_connect);
-	redisAsyncSetDisconnectCallback(ac, sentinel_sub_on_disconnect);
-	if (s->password != NULL) {
-		const char *argv[2] = { "AUTH", s->password };
-
-		redisAsyncCommandArgv(ac, sentinel_sub_on_auth, NULL, 2, argv, NULL);
-	}
 	redisAsyncCommand(ac, sentinel_on_message, NULL, "SUBSCRIBE +switch-master");
 }
 
